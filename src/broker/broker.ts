@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import pino, { type Logger } from 'pino';
+import { BrokerConfig, resolveTopicConfig, toNumber, type ConfigEntry } from '../config/config.js';
+import { LocalMetadataStore, type TopicRecord } from '../cluster/metadata-store.js';
+import { LogManager } from '../storage/log-manager.js';
+import type { LogConfig } from '../storage/partition-log.js';
+import { KafkaListener } from '../network/server.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { Partition, type TopicState } from './partition.js';
+import { collisionKey, INTERNAL_TOPICS, invalidTopicReason } from './topic-names.js';
+import { createRequestHandler } from './request-handler.js';
+import { FetchSessionCache } from './fetch-sessions.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** Parses `PLAINTEXT://host:port` (only PLAINTEXT listeners exist so far). */
+export function parseListener(spec: string): Endpoint {
+  const m = /^(?:([A-Za-z_]+):\/\/)?\[?([^\]]*?)\]?:(\d+)$/.exec(spec.trim());
+  if (!m) throw new Error(`Invalid listener: ${spec}`);
+  if (m[1] && m[1].toUpperCase() !== 'PLAINTEXT') throw new Error(`Only PLAINTEXT listeners are supported: ${spec}`);
+  return { host: m[2] === '' ? '0.0.0.0' : m[2]!, port: Number(m[3]) };
+}
+
+export class Broker {
+  readonly nodeId: number;
+  readonly topics = new Map<string, TopicState>();
+  readonly topicsById = new Map<string, TopicState>();
+  readonly fetchSessions: FetchSessionCache;
+  private listener!: KafkaListener;
+  private stopped = false;
+  private readonly creating = new Set<string>();
+  advertised!: Endpoint;
+
+  private constructor(
+    readonly config: BrokerConfig,
+    readonly logger: Logger,
+    readonly metadata: LocalMetadataStore,
+    readonly logs: LogManager,
+  ) {
+    this.nodeId = config.nodeId;
+    this.fetchSessions = new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'));
+  }
+
+  static async start(config: BrokerConfig, logger?: Logger): Promise<Broker> {
+    const log = logger ?? pino({ level: config.str('log.level') ?? 'info', base: { node: config.nodeId } });
+    const dir = config.logDir;
+    const metadata = await LocalMetadataStore.open(dir, config.nodeId, config.str('cluster.id'));
+    const logs = await LogManager.open(dir, { logger: log });
+    const broker = new Broker(config, log, metadata, logs);
+    for (const t of metadata.topics()) await broker.loadTopic(t);
+    await broker.listen();
+    log.info({ nodeId: broker.nodeId, clusterId: metadata.clusterId, listener: `${broker.advertised.host}:${broker.advertised.port}`, logDir: dir, topics: broker.topics.size }, 'broker started');
+    return broker;
+  }
+
+  get clusterId(): string {
+    return this.metadata.clusterId;
+  }
+
+  get port(): number {
+    return this.listener.port;
+  }
+
+  private async listen(): Promise<void> {
+    const listeners = this.config.list('listeners');
+    const bind = parseListener(listeners[0] ?? 'PLAINTEXT://127.0.0.1:9092');
+    this.listener = new KafkaListener(
+      {
+        host: bind.host,
+        port: bind.port,
+        idleTimeoutMs: this.config.int('connections.max.idle.ms'),
+        maxRequestBytes: this.config.int('socket.request.max.bytes'),
+        maxInFlight: this.config.int('queued.max.requests'),
+        maxPendingWriteBytes: 8 * 1024 * 1024,
+      },
+      createRequestHandler(this),
+      this.logger,
+    );
+    await this.listener.start();
+    const adv = this.config.list('advertised.listeners')[0];
+    const endpoint = adv ? parseListener(adv) : { ...bind };
+    if (endpoint.port === 0) endpoint.port = this.listener.port;
+    if (endpoint.host === '0.0.0.0' || endpoint.host === '::') endpoint.host = '127.0.0.1';
+    this.advertised = endpoint;
+  }
+
+  /** The LogConfig the storage layer needs, from a topic's effective configuration. */
+  static logConfig(configs: Map<string, ConfigEntry>): LogConfig {
+    const n = (k: string) => toNumber(configs.get(k)!.value!);
+    return {
+      segmentBytes: n('segment.bytes'),
+      segmentMs: n('segment.ms'),
+      segmentIndexBytes: n('segment.index.bytes'),
+      indexIntervalBytes: n('index.interval.bytes'),
+      flushIntervalMessages: n('flush.messages'),
+      flushIntervalMs: n('flush.ms'),
+      messageTimestampType: configs.get('message.timestamp.type')!.value === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+    };
+  }
+
+  private async loadTopic(t: TopicRecord): Promise<TopicState> {
+    const configs = resolveTopicConfig(this.config, t.configs);
+    const state: TopicState = { name: t.name, id: t.id, internal: INTERNAL_TOPICS.has(t.name), overrides: t.configs, configs, partitions: [] };
+    const logConfig = Broker.logConfig(configs);
+    for (let p = 0; p < t.partitions; p++) {
+      const log = await this.logs.openLog(t.name, p, logConfig);
+      state.partitions.push(new Partition(state, p, log));
+    }
+    this.topics.set(t.name, state);
+    this.topicsById.set(t.id, state);
+    return state;
+  }
+
+  /** Checks that a topic could be created; throws KafkaError with Kafka's code and message. */
+  checkNewTopic(name: string): void {
+    const reason = invalidTopicReason(name);
+    if (reason) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, reason);
+    if (this.topics.has(name) || this.creating.has(name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    const key = collisionKey(name);
+    for (const existing of [...this.topics.keys(), ...this.creating]) {
+      if (collisionKey(existing) === key) {
+        throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic: ${existing}`);
+      }
+    }
+  }
+
+  async createTopic(name: string, partitions: number, overrides: Record<string, string>): Promise<TopicState> {
+    this.checkNewTopic(name);
+    const record: TopicRecord = { name, id: randomUUID(), partitions, configs: overrides };
+    // Reserve the name before any await so a concurrent creator of the same name is refused.
+    this.creating.add(name);
+    let state: TopicState;
+    try {
+      state = await this.loadTopic(record);
+      await this.metadata.createTopic(record);
+    } finally {
+      this.creating.delete(name);
+    }
+    this.logger.info({ topic: name, partitions, topicId: record.id }, 'topic created');
+    return state;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const t = this.topics.get(name);
+    if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    this.topics.delete(name);
+    this.topicsById.delete(t.id);
+    await this.metadata.deleteTopic(name);
+    for (const p of t.partitions) {
+      p.notifyDataAvailable();
+      await this.logs.deleteLog(name, p.index);
+    }
+    this.logger.info({ topic: name, topicId: t.id }, 'topic deleted');
+  }
+
+  partition(topic: string, index: number): Partition | undefined {
+    return this.topics.get(topic)?.partitions[index];
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.listener.stop();
+    await this.logs.close();
+    this.logger.info('broker stopped');
+    await new Promise<void>((resolve) => this.logger.flush(() => resolve()));
+  }
+}

@@ -1,0 +1,20 @@
+import { ApiKey, type ApiVersionsRequest, type ApiVersionsResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { advertisedVersions } from '../request-handler.js';
+import type { ApiHandler } from './index.js';
+
+// No feature flags are advertised: clients then use the classic transaction and group protocols.
+export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsResponse> = {
+  apiKey: ApiKey.ApiVersions,
+  handle(ctx) {
+    return {
+      errorCode: ErrorCode.NONE,
+      apiKeys: advertisedVersions(ctx.apis),
+      throttleTimeMs: 0,
+      supportedFeatures: [],
+      finalizedFeaturesEpoch: -1,
+      finalizedFeatures: [],
+      zkMigrationReady: false,
+    };
+  },
+};

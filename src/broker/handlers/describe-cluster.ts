@@ -1,0 +1,34 @@
+import { ApiKey, type DescribeClusterRequest, type DescribeClusterResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { CLUSTER_OPERATIONS, UNREQUESTED_OPERATIONS } from '../authorized-operations.js';
+import type { ApiHandler } from './index.js';
+
+const BROKER_ENDPOINT = 1;
+
+export const describeClusterHandler: ApiHandler<DescribeClusterRequest, DescribeClusterResponse> = {
+  apiKey: ApiKey.DescribeCluster,
+  handle({ broker }, req) {
+    if (req.endpointType !== BROKER_ENDPOINT) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+        errorMessage: 'Only broker endpoints are served by this listener',
+        endpointType: req.endpointType,
+        clusterId: broker.clusterId,
+        controllerId: -1,
+        brokers: [],
+        clusterAuthorizedOperations: UNREQUESTED_OPERATIONS,
+      };
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      endpointType: BROKER_ENDPOINT,
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      brokers: [{ brokerId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null, isFenced: false }],
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : UNREQUESTED_OPERATIONS,
+    };
+  },
+};

@@ -1,0 +1,232 @@
+import { ApiKey, type FetchRequest, type FetchResponse, type FetchResponsePartitionData, type FetchResponseFetchableTopicResponse } from '../../protocol/generated/index.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { EMPTY_BYTES, ZERO_UUID } from '../../protocol/primitives.js';
+import { FetchSession, partitionKey, type SessionPartition } from '../fetch-sessions.js';
+import type { Broker } from '../broker.js';
+import type { Partition } from '../partition.js';
+import type { ApiHandler } from './index.js';
+
+const READ_COMMITTED = 1;
+
+function emptyPartitionData(index: number, errorCode: number): FetchResponsePartitionData {
+  return {
+    partitionIndex: index,
+    errorCode,
+    highWatermark: -1,
+    lastStableOffset: -1,
+    logStartOffset: -1,
+    divergingEpoch: { epoch: -1, endOffset: -1 },
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    snapshotId: { endOffset: -1, epoch: -1 },
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    // Kafka sends an empty record set, never null: librdkafka rejects a null one.
+    records: EMPTY_BYTES,
+  };
+}
+
+function sessionError(errorCode: number): FetchResponse {
+  return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [], nodeEndpoints: [] };
+}
+
+interface FetchPlan {
+  session: FetchSession | null;
+  incremental: boolean;
+  partitions: SessionPartition[];
+}
+
+/** Applies the request to the session cache (KIP-227) and returns what to read. */
+function planFetch(broker: Broker, req: FetchRequest, useTopicIds: boolean): FetchPlan | number {
+  const cache = broker.fetchSessions;
+  const fromRequest = (): SessionPartition[] => {
+    const out: SessionPartition[] = [];
+    for (const t of req.topics) {
+      const name = useTopicIds ? (broker.topicsById.get(t.topicId)?.name ?? '') : t.topic;
+      for (const p of t.partitions) {
+        out.push({
+          topic: name,
+          topicId: useTopicIds ? t.topicId : (broker.topics.get(t.topic)?.id ?? ZERO_UUID),
+          partition: p.partition,
+          fetchOffset: p.fetchOffset,
+          partitionMaxBytes: p.partitionMaxBytes,
+          currentLeaderEpoch: p.currentLeaderEpoch,
+          lastFetchedEpoch: p.lastFetchedEpoch,
+          sentHighWatermark: -1,
+          sentLastStableOffset: -1,
+          sentLogStartOffset: -1,
+        });
+      }
+    }
+    return out;
+  };
+  const keyOf = (sp: SessionPartition) => partitionKey(useTopicIds ? sp.topicId : sp.topic, sp.partition);
+
+  if (req.sessionEpoch === -1) {
+    if (req.sessionId !== 0) cache.remove(req.sessionId);
+    return { session: null, incremental: false, partitions: fromRequest() };
+  }
+  if (req.sessionEpoch === 0) {
+    if (req.sessionId !== 0) cache.remove(req.sessionId);
+    const session = cache.create(useTopicIds);
+    const partitions = fromRequest();
+    if (session) for (const sp of partitions) session.partitions.set(keyOf(sp), sp);
+    return { session, incremental: false, partitions };
+  }
+  const session = cache.get(req.sessionId);
+  if (!session) return ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+  if (session.nextEpoch !== req.sessionEpoch) return ErrorCode.INVALID_FETCH_SESSION_EPOCH;
+  if (session.usesTopicIds !== useTopicIds) return ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR;
+  session.nextEpoch = session.nextEpoch >= 0x7fffffff ? 1 : session.nextEpoch + 1;
+  for (const f of req.forgottenTopicsData) {
+    const topicKey = useTopicIds ? f.topicId : f.topic;
+    for (const p of f.partitions) session.partitions.delete(partitionKey(topicKey, p));
+  }
+  for (const sp of fromRequest()) {
+    const existing = session.partitions.get(keyOf(sp));
+    if (existing) {
+      existing.fetchOffset = sp.fetchOffset;
+      existing.partitionMaxBytes = sp.partitionMaxBytes;
+      existing.currentLeaderEpoch = sp.currentLeaderEpoch;
+      existing.lastFetchedEpoch = sp.lastFetchedEpoch;
+    } else {
+      session.partitions.set(keyOf(sp), sp);
+    }
+  }
+  return { session, incremental: true, partitions: [...session.partitions.values()] };
+}
+
+function checkLeaderEpoch(partition: Partition, currentLeaderEpoch: number): number {
+  if (currentLeaderEpoch === -1 || currentLeaderEpoch === partition.leaderEpoch) return ErrorCode.NONE;
+  return currentLeaderEpoch > partition.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+}
+
+interface ReadOutcome {
+  data: FetchResponsePartitionData;
+  bytes: number;
+  error: boolean;
+}
+
+async function readPartition(broker: Broker, apiVersion: number, sp: SessionPartition, maxBytes: number, minOneBatch: boolean, readCommitted: boolean, useTopicIds: boolean): Promise<ReadOutcome> {
+  const topic = useTopicIds ? broker.topicsById.get(sp.topicId) : broker.topics.get(sp.topic);
+  const partition = topic?.partitions[sp.partition];
+  if (!partition) {
+    const code = useTopicIds && !topic ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    return { data: emptyPartitionData(sp.partition, code), bytes: 0, error: true };
+  }
+  const data = emptyPartitionData(sp.partition, ErrorCode.NONE);
+  const log = partition.log;
+  const fill = () => {
+    data.highWatermark = log.highWatermark;
+    data.lastStableOffset = log.highWatermark;
+    data.logStartOffset = log.logStartOffset;
+    if (readCommitted) data.abortedTransactions = [];
+  };
+  const epochError = checkLeaderEpoch(partition, sp.currentLeaderEpoch);
+  if (epochError !== ErrorCode.NONE) {
+    data.errorCode = epochError;
+    if (apiVersion >= 12) data.currentLeader = { leaderId: broker.nodeId, leaderEpoch: partition.leaderEpoch };
+    return { data, bytes: 0, error: true };
+  }
+  fill();
+  if (sp.lastFetchedEpoch >= 0) {
+    const end = log.endOffsetForEpoch(sp.lastFetchedEpoch);
+    if (end.leaderEpoch < sp.lastFetchedEpoch || end.endOffset < sp.fetchOffset) {
+      data.divergingEpoch = { epoch: end.leaderEpoch, endOffset: end.endOffset };
+      return { data, bytes: 0, error: false };
+    }
+  }
+  try {
+    const result = await log.read(sp.fetchOffset, maxBytes, log.highWatermark, minOneBatch);
+    fill();
+    data.records = result.records ?? EMPTY_BYTES;
+    return { data, bytes: result.records?.length ?? 0, error: false };
+  } catch (err) {
+    if (!(err instanceof KafkaError)) throw err;
+    data.errorCode = err.code;
+    return { data, bytes: 0, error: true };
+  }
+}
+
+function changedSinceLastSent(sp: SessionPartition, d: FetchResponsePartitionData): boolean {
+  return d.highWatermark !== sp.sentHighWatermark || d.lastStableOffset !== sp.sentLastStableOffset || d.logStartOffset !== sp.sentLogStartOffset;
+}
+
+export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
+  apiKey: ApiKey.Fetch,
+  async handle({ broker, apiVersion }, req) {
+    const useTopicIds = apiVersion >= 13;
+    const plan = planFetch(broker, req, useTopicIds);
+    if (typeof plan === 'number') return sessionError(plan);
+    const readCommitted = req.isolationLevel === READ_COMMITTED;
+    const responseLimit = Math.min(req.maxBytes, broker.config.int('fetch.max.bytes'));
+    const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+
+    const readAll = async () => {
+      const outcomes: ReadOutcome[] = [];
+      let total = 0;
+      let anyError = false;
+      for (const sp of plan.partitions) {
+        const remaining = Math.max(0, responseLimit - total);
+        const outcome = await readPartition(broker, apiVersion, sp, Math.min(sp.partitionMaxBytes, remaining), total === 0, readCommitted, useTopicIds);
+        total += outcome.bytes;
+        anyError ||= outcome.error;
+        outcomes.push(outcome);
+      }
+      return { outcomes, total, anyError };
+    };
+
+    let result = await readAll();
+    // Park the fetch until data arrives or max.wait.ms passes: no timer work while idle.
+    while (result.total < req.minBytes && !result.anyError && plan.partitions.length > 0 && Date.now() < deadline) {
+      const woke = await waitForData(broker, plan.partitions, useTopicIds, deadline - Date.now());
+      result = await readAll();
+      if (!woke) break;
+    }
+
+    const byTopic = new Map<string, FetchResponseFetchableTopicResponse>();
+    plan.partitions.forEach((sp, i) => {
+      const data = result.outcomes[i]!.data;
+      if (plan.incremental && data.records!.length === 0 && data.errorCode === ErrorCode.NONE && data.divergingEpoch.epoch === -1 && !changedSinceLastSent(sp, data)) {
+        return;
+      }
+      sp.sentHighWatermark = data.highWatermark;
+      sp.sentLastStableOffset = data.lastStableOffset;
+      sp.sentLogStartOffset = data.logStartOffset;
+      const key = useTopicIds ? sp.topicId : sp.topic;
+      let topic = byTopic.get(key);
+      if (!topic) {
+        topic = { topic: sp.topic, topicId: sp.topicId, partitions: [] };
+        byTopic.set(key, topic);
+      }
+      topic.partitions.push(data);
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      sessionId: plan.session?.id ?? 0,
+      responses: [...byTopic.values()],
+      nodeEndpoints: [],
+    };
+  },
+};
+
+/** Resolves true when any of the partitions gets new data, false on timeout. */
+function waitForData(broker: Broker, partitions: SessionPartition[], useTopicIds: boolean, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const cancels: (() => void)[] = [];
+    let settled = false;
+    const settle = (woke: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      for (const c of cancels) c();
+      resolve(woke);
+    };
+    const timer = setTimeout(() => settle(false), Math.max(0, timeoutMs));
+    for (const sp of partitions) {
+      const topic = useTopicIds ? broker.topicsById.get(sp.topicId) : broker.topics.get(sp.topic);
+      const partition = topic?.partitions[sp.partition];
+      if (partition) cancels.push(partition.watch(() => settle(true)));
+    }
+  });
+}

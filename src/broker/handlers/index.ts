@@ -1,0 +1,47 @@
+import type { Broker } from '../broker.js';
+import type { Connection } from '../../network/connection.js';
+import type { SupportedApi } from '../request-handler.js';
+import { apiVersionsHandler } from './api-versions.js';
+import { metadataHandler } from './metadata.js';
+import { createTopicsHandler } from './create-topics.js';
+import { deleteTopicsHandler } from './delete-topics.js';
+import { produceHandler } from './produce.js';
+import { fetchHandler } from './fetch.js';
+import { listOffsetsHandler } from './list-offsets.js';
+import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
+import { initProducerIdHandler } from './init-producer-id.js';
+import { describeClusterHandler } from './describe-cluster.js';
+
+export interface RequestContext {
+  broker: Broker;
+  conn: Connection;
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+  clientId: string | null;
+  apis: Map<number, SupportedApi>;
+}
+
+/** Returned by a handler when the request gets no response at all (acks=0 produce). */
+export const NO_RESPONSE: unique symbol = Symbol('no response');
+
+export interface ApiHandler<Req = any, Res = any> {
+  apiKey: number;
+  /** Narrower than the schema when a version is not implemented correctly yet. */
+  minVersion?: number;
+  maxVersion?: number;
+  handle(ctx: RequestContext, request: Req): Res | typeof NO_RESPONSE | Promise<Res | typeof NO_RESPONSE>;
+}
+
+export const apiHandlers: ApiHandler[] = [
+  produceHandler,
+  fetchHandler,
+  listOffsetsHandler,
+  metadataHandler,
+  offsetForLeaderEpochHandler,
+  apiVersionsHandler,
+  createTopicsHandler,
+  deleteTopicsHandler,
+  initProducerIdHandler,
+  describeClusterHandler,
+];

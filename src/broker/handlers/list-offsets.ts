@@ -1,0 +1,69 @@
+import { ApiKey, type ListOffsetsRequest, type ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/generated/index.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import type { ApiHandler } from './index.js';
+
+type PartitionResponse = ListOffsetsResponseListOffsetsPartitionResponse;
+
+// Kafka's special timestamps.
+const LATEST = -1;
+const EARLIEST = -2;
+const MAX_TIMESTAMP = -3;
+const EARLIEST_LOCAL = -4;
+const LATEST_TIERED = -5;
+
+export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsResponse> = {
+  apiKey: ApiKey.ListOffsets,
+  async handle({ broker, apiVersion }, req) {
+    const topics = await Promise.all(
+      req.topics.map(async (t) => ({
+        name: t.name,
+        partitions: await Promise.all(
+          t.partitions.map(async (p): Promise<PartitionResponse> => {
+            const answer = (errorCode: number, timestamp = -1, offset = -1, leaderEpoch = -1): PartitionResponse => ({
+              partitionIndex: p.partitionIndex,
+              errorCode,
+              timestamp,
+              offset,
+              leaderEpoch,
+            });
+            const partition = broker.partition(t.name, p.partitionIndex);
+            if (!partition) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            if (p.currentLeaderEpoch !== -1 && p.currentLeaderEpoch !== partition.leaderEpoch) {
+              return answer(p.currentLeaderEpoch > partition.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH);
+            }
+            const log = partition.log;
+            // Leader epochs exist in the response from v4 on.
+            const epochAt = (offset: number) => (apiVersion >= 4 ? log.epochForOffset(offset) : -1);
+            try {
+              switch (p.timestamp) {
+                case LATEST:
+                  // Without transactions the last stable offset equals the high watermark.
+                  return answer(ErrorCode.NONE, -1, log.highWatermark, epochAt(log.highWatermark));
+                case EARLIEST:
+                case EARLIEST_LOCAL:
+                  return answer(ErrorCode.NONE, -1, log.logStartOffset, epochAt(log.logStartOffset));
+                case LATEST_TIERED:
+                  // Nothing is tiered: Kafka answers with the offset before the log start.
+                  return answer(ErrorCode.NONE, -1, log.logStartOffset - 1, -1);
+                case MAX_TIMESTAMP: {
+                  const max = await log.maxTimestampOffset();
+                  return max.offset < 0 ? answer(ErrorCode.NONE) : answer(ErrorCode.NONE, max.timestamp, max.offset, epochAt(max.offset));
+                }
+                default: {
+                  if (p.timestamp < 0) return answer(ErrorCode.INVALID_REQUEST);
+                  const found = await log.offsetForTimestamp(p.timestamp);
+                  if (!found || found.offset >= log.highWatermark) return answer(ErrorCode.NONE);
+                  return answer(ErrorCode.NONE, found.timestamp, found.offset, epochAt(found.offset));
+                }
+              }
+            } catch (err) {
+              if (err instanceof KafkaError) return answer(err.code);
+              throw err;
+            }
+          }),
+        ),
+      })),
+    );
+    return { throttleTimeMs: 0, topics };
+  },
+};

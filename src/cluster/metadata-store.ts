@@ -1,0 +1,164 @@
+import { promises as fs } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+export interface TopicRecord {
+  name: string;
+  id: string;
+  partitions: number;
+  configs: Record<string, string>;
+}
+
+interface MetadataFile {
+  version: 1;
+  clusterId: string;
+  nodeId: number;
+  /** Producer ids below this were handed out (or reserved) before; never reuse them. */
+  nextProducerIdBlock: number;
+  topics: TopicRecord[];
+}
+
+const FILE = 'tributary-metadata.json';
+const PRODUCER_ID_BLOCK = 1000;
+
+/** Writes a file so that a crash leaves either the old or the new content, never a mix. */
+export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await fs.open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.rename(tmp, path);
+  const dir = await fs.open(join(path, '..'), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding. */
+export function newClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * Single-node cluster metadata (topics, ids, configs, producer id blocks), persisted atomically
+ * in the log dir. Cluster mode replaces this with a store backed by etcd.
+ */
+export class LocalMetadataStore {
+  private writeChain: Promise<void> = Promise.resolve();
+  private readonly byName = new Map<string, TopicRecord>();
+  private readonly byId = new Map<string, TopicRecord>();
+  private producerIdNext = 0;
+  private producerIdLimit = 0;
+  private blockReserved: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly path: string,
+    private state: MetadataFile,
+  ) {
+    for (const t of state.topics) this.index(t);
+    this.producerIdNext = state.nextProducerIdBlock;
+    this.producerIdLimit = state.nextProducerIdBlock;
+  }
+
+  /** Memory-only metadata, for embedded brokers that keep nothing on disk. */
+  static inMemory(nodeId: number, clusterId?: string): LocalMetadataStore {
+    return new LocalMetadataStore('', { version: 1, clusterId: clusterId ?? newClusterId(), nodeId, nextProducerIdBlock: 0, topics: [] });
+  }
+
+  static async open(dir: string, nodeId: number, clusterId?: string | null): Promise<LocalMetadataStore> {
+    await fs.mkdir(dir, { recursive: true });
+    const path = join(dir, FILE);
+    let state: MetadataFile;
+    try {
+      state = JSON.parse(await fs.readFile(path, 'utf8')) as MetadataFile;
+      if (clusterId && state.clusterId !== clusterId) {
+        throw new Error(`The cluster id ${clusterId} does not match the stored cluster id ${state.clusterId} in ${dir}`);
+      }
+      if (state.nodeId !== nodeId) {
+        throw new Error(`The node id ${nodeId} does not match the stored node id ${state.nodeId} in ${dir}`);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      state = { version: 1, clusterId: clusterId ?? newClusterId(), nodeId, nextProducerIdBlock: 0, topics: [] };
+      await writeFileAtomic(path, JSON.stringify(state, null, 2));
+    }
+    return new LocalMetadataStore(path, state);
+  }
+
+  get clusterId(): string {
+    return this.state.clusterId;
+  }
+
+  topic(name: string): TopicRecord | undefined {
+    return this.byName.get(name);
+  }
+
+  topicById(id: string): TopicRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  topics(): TopicRecord[] {
+    return [...this.byName.values()];
+  }
+
+  async createTopic(t: TopicRecord): Promise<void> {
+    this.index(t);
+    await this.persist();
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const t = this.byName.get(name);
+    if (!t) return;
+    this.byName.delete(name);
+    this.byId.delete(t.id);
+    await this.persist();
+  }
+
+  async setTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    const t = this.byName.get(name);
+    if (!t) return;
+    t.configs = configs;
+    await this.persist();
+  }
+
+  async setPartitionCount(name: string, partitions: number): Promise<void> {
+    const t = this.byName.get(name);
+    if (!t) return;
+    t.partitions = partitions;
+    await this.persist();
+  }
+
+  /** Hands out a producer id; a block is reserved durably first so a restart never reuses one. */
+  async nextProducerId(): Promise<number> {
+    if (this.producerIdNext >= this.producerIdLimit) {
+      const start = this.state.nextProducerIdBlock;
+      this.state.nextProducerIdBlock = start + PRODUCER_ID_BLOCK;
+      this.producerIdNext = start;
+      this.producerIdLimit = start + PRODUCER_ID_BLOCK;
+      this.blockReserved = this.persist();
+    }
+    const id = this.producerIdNext++;
+    await this.blockReserved;
+    return id;
+  }
+
+  private index(t: TopicRecord): void {
+    this.byName.set(t.name, t);
+    this.byId.set(t.id, t);
+  }
+
+  private persist(): Promise<void> {
+    this.state.topics = [...this.byName.values()];
+    if (this.path === '') return Promise.resolve();
+    const snapshot = JSON.stringify(this.state, null, 2);
+    const write = this.writeChain.then(() => writeFileAtomic(this.path, snapshot));
+    this.writeChain = write.catch(() => undefined);
+    return write;
+  }
+}

@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs';
+import { brokerConfigDefs, topicConfigDefs, type ConfigDef } from './registry.js';
+
+export type ConfigSource = 'DEFAULT_CONFIG' | 'STATIC_BROKER_CONFIG' | 'DYNAMIC_BROKER_CONFIG' | 'DYNAMIC_TOPIC_CONFIG';
+
+export interface ConfigEntry {
+  name: string;
+  value: string | null;
+  source: ConfigSource;
+  /** Where a static value came from, for --print-config. */
+  origin: 'default' | 'file' | 'env' | 'override' | 'dynamic' | 'topic';
+}
+
+const LONG_MAX = Number.MAX_SAFE_INTEGER;
+
+/** Parses Java properties text (key=value, key: value, # and ! comments, backslash continuations). */
+export function parseProperties(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!.trimStart();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    while (line.endsWith('\\') && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i]!.trimStart();
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!.trimEnd();
+    else out[line.trim()] = '';
+  }
+  return out;
+}
+
+/** Checks a value against its declaration; returns an error message or null. */
+export function validateValue(def: ConfigDef, value: string | null): string | null {
+  if (value === null) return null;
+  const v = value.trim();
+  switch (def.type) {
+    case 'boolean':
+      if (v !== 'true' && v !== 'false') return `Invalid value ${value} for configuration ${def.name}: Expected value to be either true or false`;
+      break;
+    case 'int':
+    case 'long': {
+      if (!/^-?\d+$/.test(v)) return `Invalid value ${value} for configuration ${def.name}: Not a number of type ${def.type.toUpperCase()}`;
+      const n = Number(v);
+      if (def.type === 'int' && (n > 2147483647 || n < -2147483648)) return `Invalid value ${value} for configuration ${def.name}: Not a number of type INT`;
+      if (def.min !== undefined && n < def.min) return `Invalid value ${value} for configuration ${def.name}: Value must be at least ${def.min}`;
+      if (def.max !== undefined && n > def.max) return `Invalid value ${value} for configuration ${def.name}: Value must be no more than ${def.max}`;
+      break;
+    }
+    case 'double': {
+      const n = Number(v);
+      if (v === '' || Number.isNaN(n)) return `Invalid value ${value} for configuration ${def.name}: Not a number of type DOUBLE`;
+      if (def.min !== undefined && n < def.min) return `Invalid value ${value} for configuration ${def.name}: Value must be at least ${def.min}`;
+      if (def.max !== undefined && n > def.max) return `Invalid value ${value} for configuration ${def.name}: Value must be no more than ${def.max}`;
+      break;
+    }
+    case 'list':
+      if (def.validValues) {
+        for (const item of splitList(v)) {
+          if (!def.validValues.includes(item)) return `Invalid value ${item} for configuration ${def.name}: String must be one of: ${def.validValues.join(', ')}`;
+        }
+      }
+      break;
+    default:
+      if (def.validValues && !def.validValues.includes(v)) return `Invalid value ${value} for configuration ${def.name}: String must be one of: ${def.validValues.join(', ')}`;
+  }
+  return null;
+}
+
+export function splitList(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** Kafka LONG values can exceed 2^53 (Long.MAX_VALUE as "never"); clamp them to a safe integer. */
+export function toNumber(v: string): number {
+  const n = Number(v);
+  return n > LONG_MAX ? LONG_MAX : n;
+}
+
+export class ConfigError extends Error {}
+
+export interface BrokerConfigInput {
+  file?: Record<string, string>;
+  env?: Record<string, string | undefined>;
+  overrides?: Record<string, string>;
+}
+
+/** Reads TRIBUTARY_LOG_RETENTION_MS style variables into Kafka names (log.retention.ms). */
+export function configFromEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith('TRIBUTARY_') || v === undefined) continue;
+    const name = k.slice('TRIBUTARY_'.length).toLowerCase().replace(/_/g, '.');
+    if (brokerConfigDefs.has(name)) out[name] = v;
+  }
+  return out;
+}
+
+export function loadPropertiesFile(path: string): Record<string, string> {
+  return parseProperties(readFileSync(path, 'utf8'));
+}
+
+/** The broker's effective configuration: defaults < file < env < overrides < dynamic. */
+export class BrokerConfig {
+  private readonly entries = new Map<string, ConfigEntry>();
+
+  constructor(input: BrokerConfigInput = {}) {
+    for (const def of brokerConfigDefs.values()) {
+      this.entries.set(def.name, { name: def.name, value: def.default, source: 'DEFAULT_CONFIG', origin: 'default' });
+    }
+    const layers: [Record<string, string> | undefined, ConfigEntry['origin']][] = [
+      [input.file, 'file'],
+      [input.env ? configFromEnv(input.env) : undefined, 'env'],
+      [input.overrides, 'override'],
+    ];
+    for (const [layer, origin] of layers) {
+      if (!layer) continue;
+      for (const [name, value] of Object.entries(layer)) {
+        const def = brokerConfigDefs.get(name);
+        // Unknown keys are tolerated, as Kafka only warns about them.
+        if (!def) continue;
+        const err = validateValue(def, value);
+        if (err) throw new ConfigError(err);
+        this.entries.set(name, { name, value: value.trim(), source: 'STATIC_BROKER_CONFIG', origin });
+      }
+    }
+  }
+
+  entry(name: string): ConfigEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  all(): ConfigEntry[] {
+    return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  isSet(name: string): boolean {
+    const e = this.entries.get(name);
+    return !!e && e.origin !== 'default';
+  }
+
+  setDynamic(name: string, value: string | null): void {
+    const def = brokerConfigDefs.get(name);
+    if (!def) throw new ConfigError(`Unknown broker config ${name}`);
+    if (value === null) this.entries.set(name, { name, value: def.default, source: 'DEFAULT_CONFIG', origin: 'default' });
+    else this.entries.set(name, { name, value, source: 'DYNAMIC_BROKER_CONFIG', origin: 'dynamic' });
+  }
+
+  str(name: string): string | null {
+    return this.entries.get(name)?.value ?? null;
+  }
+
+  num(name: string): number | null {
+    const v = this.str(name);
+    return v === null ? null : toNumber(v);
+  }
+
+  int(name: string): number {
+    const v = this.num(name);
+    if (v === null) throw new ConfigError(`${name} has no value`);
+    return v;
+  }
+
+  bool(name: string): boolean {
+    return this.str(name) === 'true';
+  }
+
+  list(name: string): string[] {
+    const v = this.str(name);
+    return v === null ? [] : splitList(v);
+  }
+
+  get nodeId(): number {
+    return this.isSet('broker.id') && !this.isSet('node.id') ? this.int('broker.id') : this.int('node.id');
+  }
+
+  get logDir(): string {
+    const dirs = this.list('log.dirs');
+    return dirs[0] ?? this.str('log.dir')!;
+  }
+
+  /** The broker-level default for a topic config, following Kafka's synonym order. */
+  topicDefault(name: string): ConfigEntry {
+    const def = topicConfigDefs.get(name);
+    if (!def) throw new ConfigError(`Unknown topic config ${name}`);
+    for (const syn of def.brokerSynonyms ?? []) {
+      if (!this.isSet(syn)) continue;
+      const raw = this.str(syn);
+      if (raw === null) continue;
+      const e = this.entries.get(syn)!;
+      return { name, value: convertSynonym(syn, raw), source: e.source, origin: e.origin };
+    }
+    // An unset broker synonym still carries the broker's default (e.g. log.retention.hours=168).
+    const first = def.brokerSynonyms?.find((s) => this.str(s) !== null);
+    if (first) return { name, value: convertSynonym(first, this.str(first)!), source: 'DEFAULT_CONFIG', origin: 'default' };
+    return { name, value: def.default, source: 'DEFAULT_CONFIG', origin: 'default' };
+  }
+}
+
+function convertSynonym(syn: string, raw: string): string {
+  if (syn.endsWith('.hours')) return String(Number(raw) * 3_600_000);
+  if (syn.endsWith('.minutes')) return String(Number(raw) * 60_000);
+  return raw;
+}
+
+/** A topic's effective configuration: its own overrides over the broker's defaults. */
+export function resolveTopicConfig(broker: BrokerConfig, overrides: Record<string, string>): Map<string, ConfigEntry> {
+  const out = new Map<string, ConfigEntry>();
+  for (const def of topicConfigDefs.values()) {
+    const own = overrides[def.name];
+    if (own !== undefined) out.set(def.name, { name: def.name, value: own, source: 'DYNAMIC_TOPIC_CONFIG', origin: 'topic' });
+    else out.set(def.name, broker.topicDefault(def.name));
+  }
+  return out;
+}
+
+/** Validates topic config overrides as CreateTopics/AlterConfigs must; returns an error message or null. */
+export function validateTopicConfigs(configs: Record<string, string | null>): string | null {
+  for (const [name, value] of Object.entries(configs)) {
+    const def = topicConfigDefs.get(name);
+    if (!def) return `Unknown topic config name: ${name}`;
+    if (value === null) return `Null value not supported for topic configs: ${name}`;
+    const err = validateValue(def, value);
+    if (err) return err;
+  }
+  return null;
+}
+
+/** DescribeConfigs' numeric ConfigSource values. */
+export function configSourceId(source: ConfigSource): number {
+  switch (source) {
+    case 'DYNAMIC_TOPIC_CONFIG':
+      return 1;
+    case 'DYNAMIC_BROKER_CONFIG':
+      return 2;
+    case 'STATIC_BROKER_CONFIG':
+      return 4;
+    case 'DEFAULT_CONFIG':
+      return 5;
+  }
+}
