@@ -20,7 +20,8 @@ test('kill -9 during acks=all produce keeps every acknowledged record; a torn ta
   let broker = await startBrokerProcess({ overrides: { 'log.segment.bytes': String(64 * 1024) } });
   const dataDir = broker.dataDir;
   try {
-    const kafka = new Kafka({ clientId: 'crash-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    // Idempotent kafkajs producers insist on retries; keep them short so the kill ends the loop fast.
+    const kafka = new Kafka({ clientId: 'crash-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 } });
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
