@@ -1,0 +1,50 @@
+// Whole-file replacement that survives crashes: write a temporary file, fsync it, rename it
+// over the target, fsync the directory.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { TMP_SUFFIX } from './file-names.js';
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export function fsyncDirSync(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export async function writeFileAtomic(file: string, data: Buffer | string, options: { syncDir?: boolean } = {}): Promise<void> {
+  const tmp = file + TMP_SUFFIX;
+  const handle = await fsp.open(tmp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fsp.rename(tmp, file);
+  if (options.syncDir ?? true) await fsyncDir(path.dirname(file));
+}
+
+export function writeFileAtomicSync(file: string, data: Buffer | string, options: { syncDir?: boolean } = {}): void {
+  const tmp = file + TMP_SUFFIX;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  if (options.syncDir ?? true) fsyncDirSync(path.dirname(file));
+}

@@ -1,0 +1,36 @@
+// Buffered positional reads over a segment file, for scans and fetches: one read brings in a
+// chunk, later requests inside it are served from memory.
+import type { LogSegment } from './log-segment.js';
+
+export class ChunkedReader {
+  private buffer: Buffer = Buffer.alloc(0);
+  private bufferStart = 0;
+  /** Reads per instance, for tests and metrics. */
+  reads = 0;
+
+  constructor(
+    private readonly segment: LogSegment,
+    /** Exclusive end of the readable region. Lowered if the file turns out to be shorter. */
+    public end: number,
+    private readonly chunkSize: number,
+  ) {}
+
+  /**
+   * Returns `length` bytes at `position` (a view that may share memory with later results),
+   * or null when they are not all within the readable region.
+   */
+  async get(position: number, length: number): Promise<Buffer | null> {
+    if (position + length > this.end) return null;
+    const offsetInBuffer = position - this.bufferStart;
+    if (offsetInBuffer >= 0 && offsetInBuffer + length <= this.buffer.length) {
+      return this.buffer.subarray(offsetInBuffer, offsetInBuffer + length);
+    }
+    const toRead = Math.min(Math.max(length, this.chunkSize), this.end - position);
+    this.reads++;
+    this.buffer = await this.segment.read(position, toRead);
+    this.bufferStart = position;
+    if (this.buffer.length < toRead) this.end = position + this.buffer.length; // file shorter than expected
+    if (this.buffer.length < length) return null;
+    return this.buffer.subarray(0, length);
+  }
+}

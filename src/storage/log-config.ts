@@ -1,0 +1,32 @@
+// Per-partition log settings (the storage subset of Kafka's topic configs).
+
+export interface LogConfig {
+  /** segment.bytes: roll when the next batch would make the segment larger than this. */
+  segmentBytes: number;
+  /** segment.ms: roll when the segment's first batch is older than this. */
+  segmentMs: number;
+  /** segment.index.bytes: capacity of each index; a full index rolls the segment. */
+  segmentIndexBytes: number;
+  /** index.interval.bytes: bytes of log between two offset index entries. */
+  indexIntervalBytes: number;
+  /** flush.messages: fsync after this many messages (Long.MAX → Number.MAX_SAFE_INTEGER). */
+  flushIntervalMessages: number;
+  /** flush.ms: fsync when the last fsync is older than this. */
+  flushIntervalMs: number;
+  /** message.timestamp.type */
+  messageTimestampType: 'CreateTime' | 'LogAppendTime';
+}
+
+export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * 24 * 60 * 60 * 1000,
+  segmentIndexBytes: 10 * 1024 * 1024,
+  indexIntervalBytes: 4096,
+  flushIntervalMessages: Number.MAX_SAFE_INTEGER,
+  flushIntervalMs: Number.MAX_SAFE_INTEGER,
+  messageTimestampType: 'CreateTime',
+});
+
+export function logConfig(overrides: Partial<LogConfig> = {}): LogConfig {
+  return { ...DEFAULT_LOG_CONFIG, ...overrides };
+}

@@ -1,0 +1,168 @@
+// All partition logs of one log directory: opening them with the right recovery mode, the
+// clean-shutdown marker, and the periodic flusher for flush.ms.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { fsyncDir, writeFileAtomic } from './atomic-file.js';
+import type { LogConfig } from './log-config.js';
+import type { LogIo } from './log-io.js';
+import { PartitionLog } from './partition-log.js';
+
+/** Present in the log directory only between a clean close and the next open. */
+export const CLEAN_SHUTDOWN_MARKER = '.kafka_cleanshutdown';
+
+export interface LogManagerOptions {
+  logger: Logger;
+  /** How often logs are checked against their flush.ms (default 1000 ms). */
+  flushCheckIntervalMs?: number;
+  /** Passed to every PartitionLog (tests). */
+  io?: LogIo;
+  clock?: () => number;
+}
+
+export interface TopicPartitionDir {
+  topic: string;
+  partition: number;
+  dir: string;
+}
+
+export function partitionDirName(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
+
+/** Splits `<topic>-<partition>` at the last dash; null for names that are not partition dirs. */
+export function parsePartitionDirName(name: string): { topic: string; partition: number } | null {
+  const match = /^(.+)-(\d+)$/.exec(name);
+  if (!match) return null;
+  const partition = Number(match[2]);
+  return Number.isSafeInteger(partition) ? { topic: match[1]!, partition } : null;
+}
+
+export class LogManager {
+  private readonly logs = new Map<string, Promise<PartitionLog>>();
+  private readonly opened = new Map<string, PartitionLog>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushing = false;
+  private closed = false;
+
+  private constructor(
+    readonly logDir: string,
+    /** Whether the previous process closed this directory cleanly. */
+    readonly hadCleanShutdown: boolean,
+    private readonly opts: LogManagerOptions,
+  ) {}
+
+  /** Opens the log directory; consumes the clean-shutdown marker left by the last close. */
+  static async open(logDir: string, opts: LogManagerOptions): Promise<LogManager> {
+    await fsp.mkdir(logDir, { recursive: true });
+    const marker = path.join(logDir, CLEAN_SHUTDOWN_MARKER);
+    const hadCleanShutdown = fs.existsSync(marker);
+    if (hadCleanShutdown) {
+      await fsp.rm(marker, { force: true });
+      await fsyncDir(logDir);
+    }
+    opts.logger.info({ logDir, hadCleanShutdown }, hadCleanShutdown ? 'log directory was shut down cleanly' : 'log directory needs recovery');
+    const manager = new LogManager(logDir, hadCleanShutdown, opts);
+    const interval = opts.flushCheckIntervalMs ?? 1000;
+    manager.flushTimer = setInterval(() => manager.flushDueLogs(), interval);
+    manager.flushTimer.unref();
+    return manager;
+  }
+
+  private key(topic: string, partition: number): string {
+    return partitionDirName(topic, partition);
+  }
+
+  /** Opens (or creates) a partition's log; returns the already open log if there is one. */
+  openLog(topic: string, partition: number, config: LogConfig): Promise<PartitionLog> {
+    if (this.closed) return Promise.reject(new Error('log manager is closed'));
+    const key = this.key(topic, partition);
+    let log = this.logs.get(key);
+    if (!log) {
+      const dir = path.join(this.logDir, key);
+      log = PartitionLog.open(dir, config, {
+        logger: this.opts.logger.child({ topic, partition }),
+        hadCleanShutdown: this.hadCleanShutdown,
+        io: this.opts.io,
+        clock: this.opts.clock,
+      });
+      this.logs.set(key, log);
+      log.then(
+        (opened) => this.opened.set(key, opened),
+        () => this.logs.delete(key),
+      );
+    }
+    return log;
+  }
+
+  /** The open log of a partition, if any. */
+  getLog(topic: string, partition: number): PartitionLog | undefined {
+    return this.opened.get(this.key(topic, partition));
+  }
+
+  /** Every open log. */
+  allLogs(): Array<{ topic: string; partition: number; log: PartitionLog }> {
+    return [...this.opened.entries()].map(([key, log]) => ({ ...parsePartitionDirName(key)!, log }));
+  }
+
+  /** Partition directories present on disk (open or not). */
+  async partitionDirs(): Promise<TopicPartitionDir[]> {
+    const entries = await fsp.readdir(this.logDir, { withFileTypes: true });
+    const dirs: TopicPartitionDir[] = [];
+    for (const entry of entries) {
+      const parsed = entry.isDirectory() ? parsePartitionDirName(entry.name) : null;
+      if (parsed) dirs.push({ ...parsed, dir: path.join(this.logDir, entry.name) });
+    }
+    return dirs;
+  }
+
+  /** Closes a partition's log and removes its directory (also when it was never opened). */
+  async deleteLog(topic: string, partition: number): Promise<void> {
+    const key = this.key(topic, partition);
+    const pending = this.logs.get(key);
+    this.logs.delete(key);
+    this.opened.delete(key);
+    const log = pending ? await pending.catch(() => null) : null;
+    if (log) await log.delete();
+    else await fsp.rm(path.join(this.logDir, key), { recursive: true, force: true });
+  }
+
+  private flushDueLogs(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    const now = (this.opts.clock ?? Date.now)();
+    Promise.allSettled(
+      [...this.opened.values()].map((log) =>
+        log.flushIfDue(now).catch((err: unknown) => this.opts.logger.error({ err, dir: log.dir }, 'periodic flush failed')),
+      ),
+    ).finally(() => {
+      this.flushing = false;
+    });
+  }
+
+  /**
+   * Closes every log (flushing, writing indexes and snapshots), then writes the clean-shutdown
+   * marker — only if every log closed without error.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    const logs = await Promise.allSettled([...this.logs.values()]);
+    const results = await Promise.allSettled(
+      logs.map((r) => (r.status === 'fulfilled' ? r.value.close() : Promise.reject(r.reason))),
+    );
+    this.logs.clear();
+    this.opened.clear();
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failures.length > 0) {
+      for (const failure of failures) this.opts.logger.error({ err: failure.reason }, 'log did not close cleanly');
+      this.opts.logger.error({ logDir: this.logDir }, 'not writing the clean shutdown marker: the next start recovers');
+      return;
+    }
+    await writeFileAtomic(path.join(this.logDir, CLEAN_SHUTDOWN_MARKER), '');
+    this.opts.logger.info({ logDir: this.logDir, logs: logs.length }, 'log directory closed cleanly');
+  }
+}

@@ -1,0 +1,297 @@
+// One segment of a partition log: the .log file (an fd shared by the write path and reads) and
+// its in-memory offset and time indexes, persisted when the segment is sealed or closed.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-file.js';
+import { INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, TIME_INDEX_SUFFIX } from './file-names.js';
+import type { LogConfig } from './log-config.js';
+import type { LogIo } from './log-io.js';
+import { OffsetIndex } from './offset-index.js';
+import { TimeIndex } from './time-index.js';
+
+const INT32_MAX = 2147483647;
+
+/**
+ * active: receives appends. rolled: a newer segment exists, index files not yet written.
+ * sealed: data fsynced and index files written; never changes again (short of truncation).
+ */
+export type SegmentState = 'active' | 'rolled' | 'sealing' | 'sealed';
+
+/** The mutable bookkeeping of a segment, captured so an aborted append can be taken back. */
+export interface SegmentMark {
+  appendPosition: number;
+  nextOffset: number;
+  indexEntries: number;
+  timeIndexEntries: number;
+  bytesSinceLastIndexEntry: number;
+  maxTimestamp: number;
+  offsetOfMaxTimestamp: number;
+  rollingBaseTimestamp: number;
+}
+
+export class LogSegment {
+  readonly logPath: string;
+  readonly indexPath: string;
+  readonly timeIndexPath: string;
+  offsetIndex: OffsetIndex;
+  timeIndex: TimeIndex;
+  /** Bytes known to be in the file (written); reads never go past this. */
+  size: number;
+  /** Bytes assigned to appends, written or not; where the next batch goes. */
+  appendPosition: number;
+  /** Offset after the last batch assigned to this segment. */
+  nextOffset: number;
+  bytesSinceLastIndexEntry = 0;
+  /** Largest batch maxTimestamp in the segment and the base offset of the first batch with it. */
+  maxTimestamp = -1;
+  offsetOfMaxTimestamp = -1;
+  /** What segment.ms is measured from: when the first batch arrived (-1 while empty). */
+  rollingBaseTimestamp = -1;
+  state: SegmentState = 'active';
+  /** Written since the last fsync. */
+  dirty = false;
+  /** Producer state as of the next segment's base offset, taken at roll, written when sealed. */
+  endSnapshot: { offset: number; data: Buffer } | null = null;
+  indexIntervalBytes: number;
+
+  private refs = 0;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  private onIdle: (() => void) | null = null;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    readonly fd: number,
+    fileSize: number,
+    config: LogConfig,
+  ) {
+    this.logPath = offsetFilePath(dir, baseOffset, LOG_SUFFIX);
+    this.indexPath = offsetFilePath(dir, baseOffset, INDEX_SUFFIX);
+    this.timeIndexPath = offsetFilePath(dir, baseOffset, TIME_INDEX_SUFFIX);
+    this.offsetIndex = new OffsetIndex(baseOffset, config.segmentIndexBytes);
+    this.timeIndex = new TimeIndex(baseOffset, config.segmentIndexBytes);
+    this.size = fileSize;
+    this.appendPosition = fileSize;
+    this.nextOffset = baseOffset;
+    this.indexIntervalBytes = config.indexIntervalBytes;
+  }
+
+  /** Creates a new, empty segment file (replacing any leftover of the same name). */
+  static create(dir: string, baseOffset: number, config: LogConfig): LogSegment {
+    const { O_RDWR, O_CREAT, O_TRUNC } = fs.constants;
+    const fd = fs.openSync(offsetFilePath(dir, baseOffset, LOG_SUFFIX), O_RDWR | O_CREAT | O_TRUNC, 0o644);
+    const segment = new LogSegment(dir, baseOffset, fd, 0, config);
+    segment.removeIndexFilesSync();
+    return segment;
+  }
+
+  /** Opens an existing segment file; its indexes start empty (see loadIndexFiles). */
+  static openExisting(dir: string, baseOffset: number, config: LogConfig): LogSegment {
+    const fd = fs.openSync(offsetFilePath(dir, baseOffset, LOG_SUFFIX), fs.constants.O_RDWR);
+    return new LogSegment(dir, baseOffset, fd, fs.fstatSync(fd).size, config);
+  }
+
+  get isEmpty(): boolean {
+    return this.appendPosition === 0;
+  }
+
+  /** Whether a batch of `batchSize` bytes ending at `lastOffset` must go to a new segment. */
+  shouldRoll(batchSize: number, lastOffset: number, now: number, config: LogConfig): boolean {
+    if (this.isEmpty) return false;
+    return (
+      this.appendPosition + batchSize > config.segmentBytes ||
+      now - this.rollingBaseTimestamp > config.segmentMs ||
+      this.offsetIndex.isFull ||
+      this.timeIndex.isFull ||
+      lastOffset - this.baseOffset > INT32_MAX
+    );
+  }
+
+  /**
+   * Accounts for a batch placed at appendPosition: sparse index entries, max timestamp, sizes.
+   * Returns the batch's file position.
+   */
+  recordBatch(baseOffset: number, lastOffset: number, maxTimestamp: number, batchSize: number, rollTimestamp: number): number {
+    const position = this.appendPosition;
+    if (maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = maxTimestamp;
+      this.offsetOfMaxTimestamp = baseOffset;
+    }
+    if (this.bytesSinceLastIndexEntry > this.indexIntervalBytes) {
+      this.offsetIndex.append(baseOffset, position);
+      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+      this.bytesSinceLastIndexEntry = 0;
+    }
+    this.bytesSinceLastIndexEntry += batchSize;
+    this.appendPosition += batchSize;
+    this.nextOffset = lastOffset + 1;
+    if (this.rollingBaseTimestamp < 0) this.rollingBaseTimestamp = rollTimestamp;
+    return position;
+  }
+
+  mark(): SegmentMark {
+    return {
+      appendPosition: this.appendPosition,
+      nextOffset: this.nextOffset,
+      indexEntries: this.offsetIndex.size,
+      timeIndexEntries: this.timeIndex.size,
+      bytesSinceLastIndexEntry: this.bytesSinceLastIndexEntry,
+      maxTimestamp: this.maxTimestamp,
+      offsetOfMaxTimestamp: this.offsetOfMaxTimestamp,
+      rollingBaseTimestamp: this.rollingBaseTimestamp,
+    };
+  }
+
+  /** Takes the bookkeeping back to a mark (the file is truncated separately). */
+  resetTo(mark: SegmentMark): void {
+    this.appendPosition = mark.appendPosition;
+    this.size = Math.min(this.size, mark.appendPosition);
+    this.nextOffset = mark.nextOffset;
+    this.offsetIndex.truncateToEntries(mark.indexEntries);
+    this.timeIndex.truncateToEntries(mark.timeIndexEntries);
+    this.bytesSinceLastIndexEntry = mark.bytesSinceLastIndexEntry;
+    this.maxTimestamp = mark.maxTimestamp;
+    this.offsetOfMaxTimestamp = mark.offsetOfMaxTimestamp;
+    this.rollingBaseTimestamp = mark.rollingBaseTimestamp;
+  }
+
+  /** Forgets all bookkeeping, e.g. before rebuilding it from the file. */
+  resetEmpty(config: LogConfig): void {
+    this.offsetIndex = new OffsetIndex(this.baseOffset, config.segmentIndexBytes);
+    this.timeIndex = new TimeIndex(this.baseOffset, config.segmentIndexBytes);
+    this.appendPosition = 0;
+    this.nextOffset = this.baseOffset;
+    this.bytesSinceLastIndexEntry = 0;
+    this.maxTimestamp = -1;
+    this.offsetOfMaxTimestamp = -1;
+    this.rollingBaseTimestamp = -1;
+  }
+
+  /** Adds the final time index entry so the persisted index knows the segment's max timestamp. */
+  finalizeTimeIndex(): void {
+    if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp, true);
+  }
+
+  /**
+   * Loads .index and .timeindex; false if either is missing, torn or inconsistent with the file.
+   */
+  async loadIndexFiles(config: LogConfig): Promise<boolean> {
+    let indexData: Buffer;
+    let timeData: Buffer;
+    try {
+      [indexData, timeData] = await Promise.all([fsp.readFile(this.indexPath), fsp.readFile(this.timeIndexPath)]);
+    } catch {
+      return false;
+    }
+    const offsetIndex = OffsetIndex.fromBuffer(this.baseOffset, config.segmentIndexBytes, indexData, this.size);
+    const timeIndex = TimeIndex.fromBuffer(this.baseOffset, config.segmentIndexBytes, timeData);
+    if (!offsetIndex || !timeIndex) return false;
+    if (this.size > 0 && timeIndex.size === 0) return false; // a sealed non-empty segment has its final entry
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    const last = timeIndex.lastEntry;
+    this.maxTimestamp = last?.timestamp ?? -1;
+    this.offsetOfMaxTimestamp = last?.offset ?? -1;
+    return true;
+  }
+
+  async writeIndexFiles(): Promise<void> {
+    await writeFileAtomic(this.indexPath, this.offsetIndex.toBuffer(), { syncDir: false });
+    await writeFileAtomic(this.timeIndexPath, this.timeIndex.toBuffer(), { syncDir: false });
+  }
+
+  /** Deletes the index files (they would go stale once the segment is appended to). */
+  removeIndexFilesSync(): void {
+    for (const file of [this.indexPath, this.timeIndexPath]) {
+      try {
+        fs.unlinkSync(file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+  }
+
+  // --- fd lifetime: reads and fsyncs hold a reference so close never pulls the fd from under them.
+
+  private acquire(): void {
+    if (this.closed) throw new Error(`segment ${this.logPath} is closed`);
+    this.refs++;
+  }
+
+  private release(): void {
+    if (--this.refs === 0 && this.closed) this.finishClose();
+  }
+
+  /** Reads up to `length` bytes at `position`; the result is shorter at the end of the file. */
+  async read(position: number, length: number): Promise<Buffer> {
+    this.acquire();
+    try {
+      const buffer = Buffer.allocUnsafe(length);
+      let filled = 0;
+      while (filled < length) {
+        const n = await new Promise<number>((resolve, reject) => {
+          fs.read(this.fd, buffer, filled, length - filled, position + filled, (err, bytesRead) =>
+            err ? reject(err) : resolve(bytesRead),
+          );
+        });
+        if (n === 0) break;
+        filled += n;
+      }
+      return filled === length ? buffer : buffer.subarray(0, filled);
+    } finally {
+      this.release();
+    }
+  }
+
+  async fsync(io: LogIo): Promise<void> {
+    this.acquire();
+    try {
+      await io.fsync(this.fd);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Closes the fd once in-flight reads and fsyncs are done. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closed = true;
+      if (this.refs === 0) {
+        this.finishClose();
+        this.closing = Promise.resolve();
+      } else {
+        this.closing = new Promise((resolve) => {
+          this.onIdle = resolve;
+        });
+      }
+    }
+    return this.closing;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private finishClose(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed or the fd is bad: nothing left to release
+    }
+    const onIdle = this.onIdle;
+    this.onIdle = null;
+    onIdle?.();
+  }
+
+  /** Removes the segment's files (the fd is closed when no read uses it any more). */
+  deleteFilesSync(): void {
+    for (const file of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      try {
+        fs.unlinkSync(file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+  }
+}

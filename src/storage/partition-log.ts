@@ -1,0 +1,1141 @@
+// The log of one partition: a directory of segments with a synchronous offset assigner in front
+// of a group-committed write path.
+//
+// Append pipeline:
+//   append()        validates the batches, checks producer sequences, assigns offsets and patches
+//                   them into the caller's buffers — all synchronously, so call order is offset order.
+//   writePending()  runs once per event-loop turn (setImmediate) and writes every append of that
+//                   turn with one writev per segment touched.
+//   startSync()     when the flush policy asks for it, one fsync covers everything written so far.
+//   drainAcks()     acknowledges appends in offset order and moves the high watermark.
+// Any I/O failure on that path takes the log back to its high watermark: files are truncated,
+// producer state and indexes restored, and every unacknowledged append fails with
+// KAFKA_STORAGE_ERROR. What was acknowledged stays readable.
+import fsp from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { fsyncDir, writeFileAtomic } from './atomic-file.js';
+import { ChunkedReader } from './chunked-reader.js';
+import { readInt64 } from './int64.js';
+import {
+  INDEX_SUFFIX,
+  LOG_SUFFIX,
+  offsetFilePath,
+  parseOffsetFileName,
+  SNAPSHOT_SUFFIX,
+  TIME_INDEX_SUFFIX,
+  TMP_SUFFIX,
+} from './file-names.js';
+import { EpochEndOffset, LeaderEpochCache } from './leader-epoch-cache.js';
+import type { LogConfig } from './log-config.js';
+import { defaultLogIo, LogIo } from './log-io.js';
+import { LogSegment, SegmentMark } from './log-segment.js';
+import { ProducerStateManager, ProducerUndo } from './producer-state.js';
+import {
+  BATCH_HEADER_SIZE,
+  BATCH_LOG_OVERHEAD,
+  BatchField,
+  BatchHeader,
+  isLogAppendTime,
+  MIN_BATCH_LENGTH,
+  readBatchHeader,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  stampLogAppendTime,
+  validateProduceRecords,
+} from './record-batch.js';
+import { decodeBatchRecordsAsync } from './records.js';
+import { scanSegment } from './segment-scanner.js';
+
+export type { LogConfig } from './log-config.js';
+
+export interface PartitionLogOptions {
+  logger: Logger;
+  /** False after a crash: the last segment (and any without valid indexes) is checked batch by batch. */
+  hadCleanShutdown: boolean;
+  /** File operations of the write path; tests inject failures here. */
+  io?: LogIo;
+  /** Wall clock, for LogAppendTime, segment.ms and flush.ms. */
+  clock?: () => number;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** The stamped LogAppendTime, or -1 for CreateTime topics. */
+  logAppendTime: number;
+  logStartOffset: number;
+  /** The batch was already in the log: the offsets are the original ones and nothing was written. */
+  duplicate?: boolean;
+  /**
+   * Resolves once the batches are in the file (and fsynced when the flush policy requires it)
+   * and the high watermark covers them; rejects with KafkaError(KAFKA_STORAGE_ERROR) otherwise.
+   */
+  done: Promise<void>;
+}
+
+export interface AppendOptions {
+  /**
+   * The caller already ran validateBatch on every batch (CRC included): skip the CRC check.
+   * Framing, magic and counts are still checked.
+   */
+  crcVerified?: boolean;
+}
+
+export interface ReadResult {
+  /** Whole batches, as stored; null when there is nothing to return. */
+  records: Buffer | null;
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+export interface TimestampAndOffset {
+  offset: number;
+  timestamp: number;
+}
+
+export interface IoStats {
+  /** writev system calls made by the write path. */
+  writevCalls: number;
+  /** Group commits: turns of the event loop whose appends were written together. */
+  groupCommits: number;
+  fsyncs: number;
+  /** Times the log went back to its high watermark after an I/O failure. */
+  rollbacks: number;
+}
+
+interface WriteChunk {
+  segment: LogSegment;
+  position: number;
+  buffers: Buffer[];
+  bytes: number;
+}
+
+/** One append call on its way to the disk. */
+interface PendingAppend {
+  firstOffset: number;
+  /** lastOffset + 1 */
+  endOffset: number;
+  chunks: WriteChunk[];
+  messages: number;
+  /** The segment the append started in, as it was before the append. */
+  start: { segment: LogSegment; mark: SegmentMark };
+  undo: ProducerUndo[];
+  writeSeq: number;
+  needsSync: boolean;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  done: Promise<void>;
+}
+
+/** Maximum number of iovecs handed to one writev. */
+const MAX_IOVECS = 1024;
+/** Producer snapshots kept on disk. */
+const SNAPSHOTS_KEPT = 3;
+
+function storageError(err: unknown, what: string): KafkaError {
+  if (err instanceof KafkaError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${what}: ${reason}`);
+}
+
+export class PartitionLog {
+  private segments: LogSegment[] = [];
+  private nextOffset = 0;
+  private hw = 0;
+  private startOffset = 0;
+  private config: LogConfig;
+  private readonly logger: Logger;
+  private readonly io: LogIo;
+  private readonly clock: () => number;
+  private readonly producers = new ProducerStateManager();
+  private epochs!: LeaderEpochCache;
+
+  private pending: PendingAppend[] = [];
+  private unacked: PendingAppend[] = [];
+  private writeScheduled: NodeJS.Immediate | null = null;
+  private writeSeq = 0;
+  private syncedSeq = 0;
+  private syncInFlight: Promise<boolean> | null = null;
+  private messagesSinceSync = 0;
+  private lastSyncMs: number;
+  /** Bumped by every rollback; completions from before it are ignored. */
+  private generation = 0;
+  private background: Promise<void> = Promise.resolve();
+  private closed = false;
+  private truncating = false;
+  private needsDirSync = false;
+  private readonly stats: IoStats = { writevCalls: 0, groupCommits: 0, fsyncs: 0, rollbacks: 0 };
+
+  private constructor(
+    readonly dir: string,
+    config: LogConfig,
+    opts: PartitionLogOptions,
+  ) {
+    this.config = { ...config };
+    this.logger = opts.logger;
+    this.io = opts.io ?? defaultLogIo;
+    this.clock = opts.clock ?? Date.now;
+    this.lastSyncMs = this.clock();
+  }
+
+  // --- opening and recovery -----------------------------------------------------------------
+
+  /** Opens (creating if needed) the log in `dir`, recovering it if the shutdown was not clean. */
+  static async open(dir: string, config: LogConfig, opts: PartitionLogOptions): Promise<PartitionLog> {
+    const log = new PartitionLog(dir, config, opts);
+    try {
+      await log.load(opts.hadCleanShutdown);
+    } catch (err) {
+      await Promise.all(log.segments.map((s) => s.close()));
+      throw err;
+    }
+    return log;
+  }
+
+  private async load(hadCleanShutdown: boolean): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    this.epochs = LeaderEpochCache.load(this.dir, this.logger);
+    const names = await fsp.readdir(this.dir);
+    for (const name of names) {
+      if (name.endsWith(TMP_SUFFIX)) await fsp.rm(`${this.dir}/${name}`, { force: true });
+    }
+    const bases = names
+      .map((name) => parseOffsetFileName(name, LOG_SUFFIX))
+      .filter((o): o is number => o !== null)
+      .sort((a, b) => a - b);
+    for (const name of names) {
+      const base = parseOffsetFileName(name, INDEX_SUFFIX) ?? parseOffsetFileName(name, TIME_INDEX_SUFFIX);
+      if (base !== null && !bases.includes(base)) await fsp.rm(`${this.dir}/${name}`, { force: true });
+    }
+
+    if (bases.length === 0) {
+      this.segments = [LogSegment.create(this.dir, 0, this.config)];
+      this.needsDirSync = true;
+    } else {
+      for (const base of bases) this.segments.push(LogSegment.openExisting(this.dir, base, this.config));
+      await this.recoverSegments(hadCleanShutdown);
+    }
+
+    const active = this.activeSegment;
+    this.nextOffset = active.nextOffset;
+    this.hw = this.nextOffset;
+    this.startOffset = this.segments[0]!.baseOffset;
+    this.epochs.truncateFromEnd(this.nextOffset);
+    await this.loadProducerState();
+
+    // Index files of the active segment would go stale with the next append; a crash then finds
+    // them missing and rebuilds them. They are written again when the segment is sealed or closed.
+    active.removeIndexFilesSync();
+    active.state = 'active';
+    for (const segment of this.segments.slice(0, -1)) {
+      if (segment.state !== 'sealed') {
+        segment.finalizeTimeIndex();
+        await segment.writeIndexFiles();
+        segment.state = 'sealed';
+      }
+    }
+    this.logger.debug(
+      { dir: this.dir, segments: this.segments.length, logStartOffset: this.startOffset, logEndOffset: this.nextOffset },
+      'partition log loaded',
+    );
+  }
+
+  /**
+   * Loads each segment's indexes, and checks batch by batch the segments that may be damaged:
+   * those without usable index files, and the last one after an unclean shutdown. The log is
+   * cut at the first bad batch; later segments are dropped.
+   */
+  private async recoverSegments(hadCleanShutdown: boolean): Promise<void> {
+    const now = this.clock();
+    let epochsChanged = false;
+    for (let i = 0; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      const isLast = i === this.segments.length - 1;
+      const minBaseOffset = Math.max(segment.baseOffset, i > 0 ? this.segments[i - 1]!.nextOffset : 0);
+      let trusted = (hadCleanShutdown || !isLast) && (await segment.loadIndexFiles(this.config));
+      if (trusted) trusted = await this.loadSegmentTail(segment, isLast ? null : this.segments[i + 1]!.baseOffset, now);
+      if (trusted) {
+        segment.state = 'sealed';
+        continue;
+      }
+      segment.resetEmpty(this.config);
+      segment.state = 'rolled';
+      const result = await scanSegment(segment, {
+        from: 0,
+        minBaseOffset,
+        verifyCrc: true,
+        onBatch: (header, _position, size) => {
+          const lastOffset = header.baseOffset + header.lastOffsetDelta;
+          segment.recordBatch(header.baseOffset, lastOffset, header.maxTimestamp, size, rollTimestampOf(header, now));
+          if (this.epochs.assign(header.partitionLeaderEpoch, header.baseOffset, false)) epochsChanged = true;
+        },
+      });
+      if (result.problem === null && (isLast || segment.nextOffset <= this.segments[i + 1]!.baseOffset)) {
+        if (!isLast || !hadCleanShutdown) {
+          this.logger.info({ segment: segment.logPath, batches: result.batches }, 'rebuilt segment indexes');
+        }
+        continue;
+      }
+      const dropped = this.segments.slice(i + 1);
+      this.logger.warn(
+        {
+          segment: segment.logPath,
+          problem: result.problem ?? 'overlaps the next segment',
+          truncatedAtPosition: result.validEnd,
+          bytesDropped: segment.size - result.validEnd,
+          logEndOffset: segment.nextOffset,
+          segmentsDropped: dropped.map((s) => s.logPath),
+        },
+        'log recovery truncated a damaged segment',
+      );
+      this.io.ftruncate(segment.fd, result.validEnd);
+      segment.size = result.validEnd;
+      for (const victim of dropped) {
+        await victim.close();
+        victim.deleteFilesSync();
+      }
+      this.segments.length = i + 1;
+      break;
+    }
+    // A roll creates the new segment file when the offset is assigned, before the previous
+    // segment's last batches are written. A crash in between leaves empty segments that start
+    // beyond the real end of the data: they must go, or the log end would skip offsets.
+    while (this.segments.length > 1) {
+      const last = this.segments[this.segments.length - 1]!;
+      const previous = this.segments[this.segments.length - 2]!;
+      if (last.size > 0 || last.baseOffset <= previous.nextOffset) break;
+      this.logger.warn(
+        { segment: last.logPath, logEndOffset: previous.nextOffset },
+        'log recovery removed an empty segment beyond the end of the data',
+      );
+      await last.close();
+      last.deleteFilesSync();
+      this.segments.pop();
+    }
+    if (epochsChanged) this.epochs.persist();
+  }
+
+  /**
+   * For a segment whose indexes loaded: walks the batches after the last index entry to find
+   * the segment's end, and checks everything is consistent. False means "rebuild it".
+   */
+  private async loadSegmentTail(segment: LogSegment, nextBase: number | null, now: number): Promise<boolean> {
+    const lastEntry = segment.offsetIndex.size > 0 ? segment.offsetIndex.entry(segment.offsetIndex.size - 1) : null;
+    const from = lastEntry?.position ?? 0;
+    let nextOffset = lastEntry?.offset ?? segment.baseOffset;
+    let firstHeader: BatchHeader | null = null;
+    const result = await scanSegment(segment, {
+      from,
+      minBaseOffset: nextOffset,
+      verifyCrc: true,
+      onBatch: (header, position) => {
+        if (position === from && lastEntry && header.baseOffset !== lastEntry.offset) throw new Error('index mismatch');
+        if (position === 0) firstHeader = header;
+        nextOffset = header.baseOffset + header.lastOffsetDelta + 1;
+      },
+    }).catch(() => null);
+    if (!result || result.problem !== null) return false;
+    if (nextBase !== null && nextOffset > nextBase) return false;
+    const lastTime = segment.timeIndex.lastEntry;
+    if (lastTime && lastTime.offset >= nextOffset) return false;
+    segment.appendPosition = result.validEnd;
+    segment.nextOffset = nextOffset;
+    segment.bytesSinceLastIndexEntry = result.validEnd - from;
+    if (segment.size > 0) {
+      if (!firstHeader) {
+        const head = await segment.read(0, BATCH_HEADER_SIZE);
+        if (head.length < BATCH_HEADER_SIZE) return false;
+        firstHeader = readBatchHeader(head);
+      }
+      segment.rollingBaseTimestamp = rollTimestampOf(firstHeader, now);
+    }
+    return true;
+  }
+
+  /** Loads the newest usable producer snapshot at or below the log end, then replays the rest. */
+  private async loadProducerState(): Promise<void> {
+    const snapshots = await this.listSnapshots();
+    let replayFrom = this.startOffset;
+    this.producers.clear();
+    for (const offset of snapshots.sort((a, b) => b - a)) {
+      const file = offsetFilePath(this.dir, offset, SNAPSHOT_SUFFIX);
+      if (offset > this.nextOffset) {
+        await fsp.rm(file, { force: true });
+        continue;
+      }
+      const data = await fsp.readFile(file).catch(() => null);
+      const loaded = data ? this.producers.loadSnapshot(data) : null;
+      if (loaded === offset) {
+        replayFrom = Math.max(offset, this.startOffset);
+        break;
+      }
+      this.logger.warn({ file }, 'ignoring unreadable producer state snapshot');
+      this.producers.clear();
+      await fsp.rm(file, { force: true });
+    }
+    let replayed = 0;
+    for (const segment of this.segments) {
+      if (segment.nextOffset <= replayFrom || segment.size === 0) continue;
+      const from = segment.baseOffset <= replayFrom ? segment.offsetIndex.lookup(replayFrom).position : 0;
+      const result = await scanSegment(segment, {
+        from,
+        minBaseOffset: 0,
+        verifyCrc: false,
+        onBatch: (header) => {
+          if (header.baseOffset + header.lastOffsetDelta < replayFrom) return;
+          this.producers.apply(header);
+          replayed++;
+        },
+      });
+      if (result.problem) throw storageError(new Error(result.problem), `cannot replay ${segment.logPath}`);
+    }
+    if (replayed > 0) this.logger.debug({ dir: this.dir, replayFrom, batches: replayed }, 'replayed producer state');
+  }
+
+  private async listSnapshots(): Promise<number[]> {
+    const names = await fsp.readdir(this.dir);
+    return names.map((n) => parseOffsetFileName(n, SNAPSHOT_SUFFIX)).filter((o): o is number => o !== null);
+  }
+
+  // --- accessors ----------------------------------------------------------------------------
+
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  /** The next offset to assign. */
+  get logEndOffset(): number {
+    return this.nextOffset;
+  }
+
+  /** Offsets below it are in the file (fsynced too when the flush policy asked) and readable. */
+  get highWatermark(): number {
+    return this.hw;
+  }
+
+  get latestEpoch(): number {
+    return this.epochs.latestEpoch;
+  }
+
+  get leaderEpochCache(): LeaderEpochCache {
+    return this.epochs;
+  }
+
+  get producerState(): ProducerStateManager {
+    return this.producers;
+  }
+
+  /** Bytes written to the segment files. */
+  get sizeInBytes(): number {
+    return this.segments.reduce((sum, s) => sum + s.size, 0);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  get segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** Counters of the write path (for tests and metrics). */
+  get ioStats(): Readonly<IoStats> {
+    return this.stats;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private get activeSegment(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /** New settings apply from the next append (segment sizes) or the next segment (index sizes). */
+  updateConfig(config: LogConfig): void {
+    this.config = { ...config };
+    this.activeSegment.indexIntervalBytes = config.indexIntervalBytes;
+  }
+
+  // --- append -------------------------------------------------------------------------------
+
+  /**
+   * Appends a produce request's `records` (one or more v2 batches). Validation (framing, magic,
+   * CRC32C, counts: CORRUPT_MESSAGE), producer checks (INVALID_PRODUCER_EPOCH,
+   * OUT_OF_ORDER_SEQUENCE_NUMBER) and offset assignment happen synchronously, all or nothing;
+   * the caller does not need to validate first.
+   *
+   * The batches are patched IN PLACE (base offset, partition leader epoch, LogAppendTime) and
+   * the buffer is kept until written: the caller must not reuse or modify it afterwards.
+   */
+  append(records: Buffer, leaderEpoch: number, options: AppendOptions = {}): AppendResult {
+    if (this.closed) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is closed`);
+    if (this.truncating) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} is being truncated`);
+    const batches = validateProduceRecords(records, { verifyCrc: !options.crcVerified });
+    for (const { bytes } of batches) {
+      if (bytes.length > this.config.segmentBytes) {
+        throw new KafkaError(
+          ErrorCode.RECORD_LIST_TOO_LARGE,
+          `record batch of ${bytes.length} bytes exceeds segment.bytes ${this.config.segmentBytes}`,
+        );
+      }
+    }
+    const logAppendTimeTopic = this.config.messageTimestampType === 'LogAppendTime';
+    const duplicate = this.producers.check(batches.map((b) => b.header));
+    if (duplicate) {
+      return {
+        baseOffset: duplicate.firstOffset,
+        lastOffset: duplicate.lastOffset,
+        logAppendTime: logAppendTimeTopic ? duplicate.timestamp : -1,
+        logStartOffset: this.startOffset,
+        duplicate: true,
+        done: this.waitForHighWatermark(duplicate.lastOffset + 1),
+      };
+    }
+    if (leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(leaderEpoch, this.nextOffset);
+
+    const now = this.clock();
+    const append = this.newPendingAppend();
+    try {
+      for (const { bytes, header } of batches) {
+        const lastOffset = this.nextOffset + header.lastOffsetDelta;
+        let segment = this.activeSegment;
+        if (segment.shouldRoll(bytes.length, lastOffset, now, this.config)) segment = this.roll(this.nextOffset);
+        if (append.chunks.length === 0) append.start = { segment, mark: segment.mark() };
+
+        setBaseOffset(bytes, this.nextOffset);
+        setPartitionLeaderEpoch(bytes, leaderEpoch);
+        header.baseOffset = this.nextOffset;
+        header.partitionLeaderEpoch = leaderEpoch;
+        if (logAppendTimeTopic) {
+          stampLogAppendTime(bytes, now);
+          header.maxTimestamp = now;
+        }
+        const position = segment.recordBatch(header.baseOffset, lastOffset, header.maxTimestamp, bytes.length, now);
+        const chunk = append.chunks.at(-1);
+        if (chunk && chunk.segment === segment) {
+          chunk.buffers.push(bytes);
+          chunk.bytes += bytes.length;
+        } else {
+          append.chunks.push({ segment, position, buffers: [bytes], bytes: bytes.length });
+        }
+        const undo = this.producers.apply(header);
+        if (undo) append.undo.push(undo);
+        append.messages += header.recordCount;
+        this.nextOffset = lastOffset + 1;
+      }
+    } catch (err) {
+      // Only a failed roll (creating the new segment file) can land here.
+      if (append.chunks.length > 0) this.undoAppends([append]);
+      throw storageError(err, `cannot append to ${this.dir}`);
+    }
+    append.endOffset = this.nextOffset;
+    this.pending.push(append);
+    this.scheduleWrite();
+    return {
+      baseOffset: append.firstOffset,
+      lastOffset: append.endOffset - 1,
+      logAppendTime: logAppendTimeTopic ? now : -1,
+      logStartOffset: this.startOffset,
+      done: append.done,
+    };
+  }
+
+  private newPendingAppend(): PendingAppend {
+    let resolve!: () => void;
+    let reject!: (err: Error) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // An append whose caller never awaits `done` must not crash the process on failure.
+    done.catch(() => {});
+    return {
+      firstOffset: this.nextOffset,
+      endOffset: this.nextOffset,
+      chunks: [],
+      messages: 0,
+      start: { segment: this.activeSegment, mark: this.activeSegment.mark() },
+      undo: [],
+      writeSeq: 0,
+      needsSync: false,
+      resolve,
+      reject,
+      done,
+    };
+  }
+
+  /** Starts a new segment at `baseOffset`; the old one is sealed once all its data is acknowledged. */
+  private roll(baseOffset: number): LogSegment {
+    const previous = this.activeSegment;
+    const segment = LogSegment.create(this.dir, baseOffset, this.config);
+    previous.state = 'rolled';
+    previous.endSnapshot = { offset: baseOffset, data: this.producers.snapshot(baseOffset) };
+    this.segments.push(segment);
+    this.needsDirSync = true;
+    this.logger.debug({ dir: this.dir, baseOffset, previousSize: previous.appendPosition }, 'rolled segment');
+    return segment;
+  }
+
+  /** A promise for the high watermark reaching `offset`. */
+  private waitForHighWatermark(offset: number): Promise<void> {
+    if (this.hw >= offset) return Promise.resolve();
+    const holder = [...this.unacked, ...this.pending].find((a) => a.endOffset >= offset);
+    return holder ? holder.done : Promise.resolve();
+  }
+
+  // --- write path ---------------------------------------------------------------------------
+
+  private scheduleWrite(): void {
+    if (this.writeScheduled) return;
+    this.writeScheduled = setImmediate(() => {
+      this.writeScheduled = null;
+      this.writePending();
+    });
+  }
+
+  /** Writes every pending append: consecutive data for one segment goes in one writev. */
+  private writePending(): void {
+    if (this.writeScheduled) {
+      clearImmediate(this.writeScheduled);
+      this.writeScheduled = null;
+    }
+    if (this.pending.length === 0) return;
+    const appends = this.pending;
+    this.pending = [];
+    this.unacked.push(...appends); // from here on a failure rolls them back with the rest
+    try {
+      let run: WriteChunk | null = null;
+      for (const append of appends) {
+        for (const chunk of append.chunks) {
+          if (run && run.segment === chunk.segment && run.position + run.bytes === chunk.position) {
+            run.buffers.push(...chunk.buffers);
+            run.bytes += chunk.bytes;
+          } else {
+            if (run) this.writeRun(run);
+            run = { segment: chunk.segment, position: chunk.position, buffers: [...chunk.buffers], bytes: chunk.bytes };
+          }
+        }
+      }
+      if (run) this.writeRun(run);
+    } catch (err) {
+      this.rollback(storageError(err, `write to ${this.dir} failed`));
+      return;
+    }
+    this.stats.groupCommits++;
+    const seq = ++this.writeSeq;
+    let messages = 0;
+    for (const append of appends) messages += append.messages;
+    this.messagesSinceSync += messages;
+    const needsSync =
+      this.messagesSinceSync >= this.config.flushIntervalMessages ||
+      this.clock() - this.lastSyncMs >= this.config.flushIntervalMs;
+    for (const append of appends) {
+      append.writeSeq = seq;
+      append.needsSync = needsSync;
+    }
+    this.drainAcks();
+  }
+
+  private writeRun(run: WriteChunk): void {
+    let written = 0;
+    let remaining = run.buffers;
+    while (written < run.bytes) {
+      const iovecs = remaining.length > MAX_IOVECS ? remaining.slice(0, MAX_IOVECS) : remaining;
+      this.stats.writevCalls++;
+      const n = this.io.writev(run.segment.fd, iovecs, run.position + written);
+      run.segment.dirty = true;
+      if (n <= 0) throw new Error(`writev wrote ${n} bytes`);
+      written += n;
+      // Drop what was written, keeping the unwritten tail of a short write.
+      let skip = n;
+      let i = 0;
+      while (i < remaining.length && skip >= remaining[i]!.length) skip -= remaining[i++]!.length;
+      remaining = remaining.slice(i);
+      if (skip > 0) remaining[0] = remaining[0]!.subarray(skip);
+    }
+    run.segment.size = Math.max(run.segment.size, run.position + run.bytes);
+  }
+
+  /** Acknowledges written appends in order, as far as the fsync policy allows. */
+  private drainAcks(): void {
+    while (this.unacked.length > 0) {
+      const head = this.unacked[0]!;
+      if (head.writeSeq === 0) break; // not written yet
+      if (head.needsSync && head.writeSeq > this.syncedSeq) {
+        if (!this.syncInFlight) void this.startSync();
+        break;
+      }
+      this.unacked.shift();
+      this.hw = head.endOffset;
+      head.resolve();
+    }
+    this.sealRolledSegments();
+  }
+
+  /** fsyncs every segment written since the last fsync; the result says whether it worked. */
+  private startSync(): Promise<boolean> {
+    const generation = this.generation;
+    const target = this.writeSeq;
+    const dirty = this.segments.filter((s) => s.dirty);
+    for (const segment of dirty) segment.dirty = false;
+    const syncDir = this.needsDirSync;
+    this.needsDirSync = false;
+    this.messagesSinceSync = 0;
+    this.lastSyncMs = this.clock();
+    const run = (async () => {
+      for (const segment of dirty) {
+        this.stats.fsyncs++;
+        await segment.fsync(this.io);
+      }
+      if (syncDir) await fsyncDir(this.dir);
+    })();
+    const promise = run.then(
+      () => {
+        if (generation !== this.generation) return false;
+        this.syncInFlight = null;
+        this.syncedSeq = Math.max(this.syncedSeq, target);
+        this.drainAcks();
+        return true;
+      },
+      (err: unknown) => {
+        if (generation !== this.generation) return false;
+        this.syncInFlight = null;
+        this.rollback(storageError(err, `fsync of ${this.dir} failed`));
+        return false;
+      },
+    );
+    this.syncInFlight = promise;
+    return promise;
+  }
+
+  /**
+   * After an I/O failure: takes the log back to its high watermark and fails every append
+   * above it. Files are truncated, segments created since are deleted, producer state restored.
+   */
+  private rollback(err: KafkaError): void {
+    this.generation++;
+    this.syncInFlight = null;
+    this.stats.rollbacks++;
+    if (this.writeScheduled) {
+      clearImmediate(this.writeScheduled);
+      this.writeScheduled = null;
+    }
+    const victims = [...this.unacked, ...this.pending];
+    this.unacked = [];
+    this.pending = [];
+    if (victims.length > 0) this.undoAppends(victims);
+    this.logger.error(
+      { err, dir: this.dir, highWatermark: this.hw, failedAppends: victims.length },
+      'log I/O failed; truncated back to the high watermark',
+    );
+    for (const victim of victims) victim.reject(err);
+    this.sealRolledSegments();
+  }
+
+  /** Takes back appends that are not acknowledged (oldest first in `appends`). */
+  private undoAppends(appends: PendingAppend[]): void {
+    for (let i = appends.length - 1; i >= 0; i--) {
+      const undo = appends[i]!.undo;
+      for (let j = undo.length - 1; j >= 0; j--) this.producers.undo(undo[j]!);
+    }
+    const { segment, mark } = appends[0]!.start;
+    const index = this.segments.indexOf(segment);
+    if (index < 0) throw new Error(`segment ${segment.logPath} to restore is no longer part of the log`);
+    for (const victim of this.segments.slice(index + 1)) {
+      void victim.close();
+      try {
+        victim.deleteFilesSync();
+      } catch (err) {
+        this.logger.error({ err, segment: victim.logPath }, 'cannot delete segment');
+      }
+    }
+    this.segments.length = index + 1;
+    segment.resetTo(mark);
+    segment.state = 'active';
+    segment.endSnapshot = null;
+    try {
+      this.io.ftruncate(segment.fd, mark.appendPosition);
+    } catch (err) {
+      // The bytes past appendPosition are overwritten by the next write or cut by recovery.
+      this.logger.error({ err, segment: segment.logPath }, 'cannot truncate segment after a failed write');
+    }
+    this.nextOffset = appends[0]!.firstOffset;
+    this.epochs.truncateFromEnd(this.nextOffset);
+  }
+
+  /** Queues the sealing of rolled segments whose data is all acknowledged. */
+  private sealRolledSegments(): void {
+    // Segments are sealed in order, so only the newest few can still be 'rolled'.
+    let first = this.segments.length - 1;
+    while (first > 0 && this.segments[first - 1]!.state === 'rolled') first--;
+    for (let i = first; i < this.segments.length - 1; i++) {
+      const segment = this.segments[i]!;
+      if (this.hw < this.segments[i + 1]!.baseOffset) break;
+      segment.state = 'sealing';
+      this.background = this.background.then(() => this.seal(segment));
+    }
+  }
+
+  /** fsyncs a rolled segment, writes its index files and the producer snapshot taken at roll. */
+  private async seal(segment: LogSegment): Promise<void> {
+    try {
+      if (segment.isClosed) return;
+      this.stats.fsyncs++;
+      await segment.fsync(this.io);
+      segment.finalizeTimeIndex();
+      await segment.writeIndexFiles();
+      const snapshot = segment.endSnapshot;
+      if (snapshot) {
+        await writeFileAtomic(offsetFilePath(this.dir, snapshot.offset, SNAPSHOT_SUFFIX), snapshot.data, { syncDir: false });
+        segment.endSnapshot = null;
+      }
+      await fsyncDir(this.dir);
+      await this.deleteOldSnapshots();
+    } catch (err) {
+      // The data is in place; missing index files are rebuilt by the next recovery.
+      if (!segment.isClosed) this.logger.error({ err, segment: segment.logPath }, 'cannot seal segment');
+    } finally {
+      segment.state = 'sealed';
+    }
+  }
+
+  private async deleteOldSnapshots(): Promise<void> {
+    const offsets = (await this.listSnapshots()).sort((a, b) => b - a);
+    for (const offset of offsets.slice(SNAPSHOTS_KEPT)) {
+      await fsp.rm(offsetFilePath(this.dir, offset, SNAPSHOT_SUFFIX), { force: true });
+    }
+  }
+
+  // --- flushing -----------------------------------------------------------------------------
+
+  /** Writes what is pending and fsyncs everything written so far. */
+  async flush(): Promise<void> {
+    this.writePending();
+    const generation = this.generation;
+    const target = this.writeSeq;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (this.syncInFlight) {
+        await this.syncInFlight;
+        continue;
+      }
+      if (generation !== this.generation) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `flush of ${this.dir} failed`);
+      if (this.syncedSeq >= target && !this.needsDirSync) return;
+      if (!(await this.startSync())) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `flush of ${this.dir} failed`);
+    }
+  }
+
+  /** For the periodic flusher: fsyncs if data is waiting and flush.ms has passed since the last fsync. */
+  async flushIfDue(now = this.clock()): Promise<void> {
+    if (this.closed) return;
+    const unsynced = this.messagesSinceSync > 0 || this.segments.some((s) => s.dirty);
+    if (unsynced && now - this.lastSyncMs >= this.config.flushIntervalMs) await this.flush();
+  }
+
+  // --- reads --------------------------------------------------------------------------------
+
+  /**
+   * Reads whole batches starting with the one containing `fetchOffset`, up to `maxBytes`, and
+   * only batches whose base offset is below `maxOffset` (exclusive, capped at the high
+   * watermark). With `minOneBatch`, a first batch larger than maxBytes is returned whole.
+   * Throws OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
+   */
+  async read(fetchOffset: number, maxBytes: number, maxOffset: number = this.hw, minOneBatch = true): Promise<ReadResult> {
+    if (this.closed) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is closed`);
+    if (fetchOffset < this.startOffset || fetchOffset > this.nextOffset) {
+      throw new KafkaError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `offset ${fetchOffset} is outside [${this.startOffset}, ${this.nextOffset}] of ${this.dir}`,
+      );
+    }
+    const result: ReadResult = {
+      records: null,
+      highWatermark: this.hw,
+      logStartOffset: this.startOffset,
+      logEndOffset: this.nextOffset,
+    };
+    const limit = Math.min(maxOffset, this.hw);
+    if (fetchOffset >= limit) return result;
+    try {
+      for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
+        const segment = this.segments[i]!;
+        if (segment.baseOffset >= limit) break;
+        const found = await this.readSegment(segment, fetchOffset, maxBytes, limit, minOneBatch);
+        if (found === 'next') continue;
+        result.records = found;
+        break;
+      }
+    } catch (err) {
+      throw storageError(err, `read from ${this.dir} failed`);
+    }
+    return result;
+  }
+
+  /** Index of the last segment whose base offset is ≤ `offset` (0 if none). */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /** Whole batches from one segment, null if none may be returned, 'next' if the offset is past it. */
+  private async readSegment(
+    segment: LogSegment,
+    fetchOffset: number,
+    maxBytes: number,
+    limit: number,
+    minOneBatch: boolean,
+  ): Promise<Buffer | null | 'next'> {
+    const end = segment.size;
+    let position = segment.offsetIndex.lookup(fetchOffset).position;
+    if (position >= end) position = 0;
+    const reader = new ChunkedReader(segment, end, Math.max(maxBytes, 0) + this.config.indexIntervalBytes + BATCH_HEADER_SIZE);
+    // Skip the batches that end before the fetch offset.
+    let batchSize = 0;
+    let baseOffset = 0;
+    for (;;) {
+      const header = await reader.get(position, BatchField.records);
+      if (!header) return 'next';
+      batchSize = this.checkedBatchSize(header, segment, position);
+      baseOffset = readInt64(header, BatchField.baseOffset);
+      if (baseOffset + header.readInt32BE(BatchField.lastOffsetDelta) >= fetchOffset) break;
+      position += batchSize;
+    }
+    if (baseOffset >= limit) return null;
+    if (batchSize > maxBytes) {
+      if (!minOneBatch) return null;
+      return reader.get(position, batchSize);
+    }
+    // Take whole batches while they fit in maxBytes and start below the limit.
+    const start = position;
+    let stop = position;
+    for (;;) {
+      stop += batchSize;
+      const header = await reader.get(stop, BatchField.records);
+      if (!header) break;
+      batchSize = this.checkedBatchSize(header, segment, stop);
+      if (readInt64(header, BatchField.baseOffset) >= limit || stop + batchSize - start > maxBytes) break;
+    }
+    return reader.get(start, stop - start);
+  }
+
+  private checkedBatchSize(header: Buffer, segment: LogSegment, position: number): number {
+    const batchLength = header.readInt32BE(BatchField.batchLength);
+    if (batchLength < MIN_BATCH_LENGTH) {
+      throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `invalid batch length ${batchLength} in ${segment.logPath} at ${position}`);
+    }
+    return batchLength + BATCH_LOG_OVERHEAD;
+  }
+
+  // --- timestamps ---------------------------------------------------------------------------
+
+  /**
+   * The first record (in offset order, below the high watermark) whose timestamp is ≥ `timestamp`,
+   * or null when there is none.
+   */
+  async offsetForTimestamp(timestamp: number): Promise<TimestampAndOffset | null> {
+    const limit = this.hw;
+    for (const segment of [...this.segments]) {
+      if (segment.baseOffset >= limit) break;
+      if (segment.maxTimestamp < timestamp) continue;
+      const entry = segment.timeIndex.lookup(timestamp);
+      const startOffset = Math.max(entry?.offset ?? segment.baseOffset, this.startOffset);
+      const reader = new ChunkedReader(segment, segment.size, 64 * 1024);
+      let position = segment.offsetIndex.lookup(startOffset).position;
+      for (;;) {
+        const header = await reader.get(position, BATCH_HEADER_SIZE);
+        if (!header) break;
+        const size = this.checkedBatchSize(header, segment, position);
+        const batch = readBatchHeader(header);
+        if (batch.baseOffset >= limit) return null;
+        if (batch.maxTimestamp >= timestamp && batch.baseOffset + batch.lastOffsetDelta >= this.startOffset) {
+          const found = await this.findRecord(reader, position, size, batch, (t) => t >= timestamp);
+          if (found) return found;
+        }
+        position += size;
+      }
+    }
+    return null;
+  }
+
+  /** Kafka's MAX_TIMESTAMP: the first record with the largest timestamp; -1/-1 for an empty log. */
+  async maxTimestampOffset(): Promise<TimestampAndOffset> {
+    this.writePending();
+    const none = { offset: -1, timestamp: -1 };
+    let best: LogSegment | null = null;
+    for (const segment of this.segments) {
+      if (segment.size > 0 && (!best || segment.maxTimestamp > best.maxTimestamp)) best = segment;
+    }
+    if (!best || best.maxTimestamp < 0) return none;
+    const segment = best;
+    const reader = new ChunkedReader(segment, segment.size, 64 * 1024);
+    let position = segment.offsetIndex.lookup(segment.offsetOfMaxTimestamp).position;
+    for (;;) {
+      const header = await reader.get(position, BATCH_HEADER_SIZE);
+      if (!header) return none;
+      const size = this.checkedBatchSize(header, segment, position);
+      const batch = readBatchHeader(header);
+      if (batch.maxTimestamp === segment.maxTimestamp) {
+        const found = await this.findRecord(reader, position, size, batch, (t) => t === segment.maxTimestamp);
+        if (found) return found;
+      }
+      position += size;
+    }
+  }
+
+  /** The first record of a batch whose timestamp satisfies `wanted`, decoding it if needed. */
+  private async findRecord(
+    reader: ChunkedReader,
+    position: number,
+    size: number,
+    header: BatchHeader,
+    wanted: (timestamp: number) => boolean,
+  ): Promise<TimestampAndOffset | null> {
+    if (isLogAppendTime(header.attributes)) {
+      return wanted(header.maxTimestamp) ? { offset: Math.max(header.baseOffset, this.startOffset), timestamp: header.maxTimestamp } : null;
+    }
+    const bytes = await reader.get(position, size);
+    if (!bytes) return null;
+    for (const record of await decodeBatchRecordsAsync(bytes)) {
+      if (record.offset >= this.startOffset && wanted(record.timestamp)) return { offset: record.offset, timestamp: record.timestamp };
+    }
+    return null;
+  }
+
+  // --- leader epochs ------------------------------------------------------------------------
+
+  /** OffsetForLeaderEpoch for this log (see LeaderEpochCache.endOffsetFor). */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.epochs.endOffsetFor(epoch, this.nextOffset);
+  }
+
+  /** The leader epoch in force at `offset`, or -1 when unknown. */
+  epochForOffset(offset: number): number {
+    return this.epochs.epochForOffset(offset);
+  }
+
+  assignEpoch(epoch: number, startOffset: number): void {
+    this.epochs.assign(epoch, startOffset);
+  }
+
+  // --- truncation ---------------------------------------------------------------------------
+
+  /**
+   * Removes every batch that contains an offset ≥ `targetOffset` (a batch straddling it goes
+   * entirely), for replicas that diverged. Appends are refused while it runs.
+   */
+  async truncateTo(targetOffset: number): Promise<void> {
+    if (targetOffset >= this.nextOffset) return;
+    if (this.closed) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is closed`);
+    if (this.truncating) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is already being truncated`);
+    this.truncating = true;
+    try {
+      await this.flush();
+      await this.background;
+      const index = this.segmentIndexFor(Math.max(targetOffset, this.startOffset));
+      for (const victim of this.segments.slice(index + 1)) {
+        await victim.close();
+        victim.deleteFilesSync();
+      }
+      this.segments.length = index + 1;
+      const segment = this.segments[index]!;
+      // Find the first batch that reaches the target.
+      let cut = segment.size;
+      await scanSegment(segment, {
+        from: segment.offsetIndex.lookup(targetOffset).position,
+        minBaseOffset: 0,
+        verifyCrc: false,
+        onBatch: (header, position) => {
+          if (cut === segment.size && header.baseOffset + header.lastOffsetDelta >= targetOffset) cut = position;
+        },
+      });
+      this.io.ftruncate(segment.fd, cut);
+      segment.size = cut;
+      segment.resetEmpty(this.config);
+      const now = this.clock();
+      const rebuilt = await scanSegment(segment, {
+        from: 0,
+        minBaseOffset: segment.baseOffset,
+        verifyCrc: false,
+        onBatch: (header, _position, size) =>
+          segment.recordBatch(header.baseOffset, header.baseOffset + header.lastOffsetDelta, header.maxTimestamp, size, rollTimestampOf(header, now)),
+      });
+      if (rebuilt.problem) throw new Error(rebuilt.problem);
+      segment.removeIndexFilesSync();
+      segment.state = 'active';
+      segment.endSnapshot = null;
+      this.nextOffset = segment.nextOffset;
+      this.hw = Math.min(this.hw, this.nextOffset);
+      if (this.startOffset > this.nextOffset) this.startOffset = this.nextOffset;
+      this.epochs.truncateFromEnd(this.nextOffset);
+      await this.loadProducerState();
+      this.logger.info({ dir: this.dir, targetOffset, logEndOffset: this.nextOffset }, 'truncated log');
+    } catch (err) {
+      throw storageError(err, `cannot truncate ${this.dir}`);
+    } finally {
+      this.truncating = false;
+    }
+  }
+
+  // --- shutdown -----------------------------------------------------------------------------
+
+  /**
+   * Writes and fsyncs everything, seals the segments, writes the active segment's indexes and
+   * a producer snapshot at the log end, and closes the files. Pending appends still complete.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.flush();
+      await this.background;
+      const active = this.activeSegment;
+      active.finalizeTimeIndex();
+      await active.writeIndexFiles();
+      await writeFileAtomic(
+        offsetFilePath(this.dir, this.nextOffset, SNAPSHOT_SUFFIX),
+        this.producers.snapshot(this.nextOffset),
+        { syncDir: false },
+      );
+      await this.deleteOldSnapshots();
+      await fsyncDir(this.dir);
+    } finally {
+      await Promise.all(this.segments.map((s) => s.close()));
+    }
+    this.logger.debug({ dir: this.dir, logEndOffset: this.nextOffset }, 'partition log closed');
+  }
+
+  /** Closes the log without saving anything and removes its directory. */
+  async delete(): Promise<void> {
+    this.closed = true;
+    this.generation++;
+    if (this.writeScheduled) clearImmediate(this.writeScheduled);
+    this.writeScheduled = null;
+    const victims = [...this.unacked, ...this.pending];
+    this.unacked = [];
+    this.pending = [];
+    const err = new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} was deleted`);
+    for (const victim of victims) victim.reject(err);
+    await this.background.catch(() => {});
+    await Promise.all(this.segments.map((s) => s.close()));
+    await fsp.rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** segment.ms counts from the first batch's timestamp, but never from the future. */
+function rollTimestampOf(header: BatchHeader, now: number): number {
+  return header.maxTimestamp >= 0 ? Math.min(header.maxTimestamp, now) : now;
+}

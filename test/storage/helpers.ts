@@ -1,0 +1,91 @@
+// Shared helpers for the storage tests: temp dirs, a silent logger, batch builders.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { logConfig, LogConfig } from '../../src/storage/log-config.js';
+import { PartitionLog, PartitionLogOptions } from '../../src/storage/partition-log.js';
+import { buildRecordBatch, BuildBatchOptions } from '../../src/storage/record-batch-builder.js';
+import { splitBatches, readBatchHeader } from '../../src/storage/record-batch.js';
+import { decodeBatchRecords } from '../../src/storage/records.js';
+
+export const silentLogger = pino({ level: 'silent' });
+
+export function tempDir(prefix = 'tributary-storage-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export function config(overrides: Partial<LogConfig> = {}): LogConfig {
+  return logConfig(overrides);
+}
+
+export function openLog(dir: string, cfg: LogConfig, opts: Partial<PartitionLogOptions> = {}): Promise<PartitionLog> {
+  return PartitionLog.open(dir, cfg, { logger: silentLogger, hadCleanShutdown: true, ...opts });
+}
+
+/** A batch of `count` records whose values are `${label}-${i}`. */
+export function batch(label: string, count = 1, options: BuildBatchOptions & { valueSize?: number } = {}): Buffer {
+  const records = Array.from({ length: count }, (_, i) => {
+    const base = `${label}-${i}`;
+    const value = options.valueSize ? base.padEnd(options.valueSize, '.') : base;
+    return { key: `k-${label}`, value };
+  });
+  return buildRecordBatch(records, options);
+}
+
+export interface ReadRecord {
+  offset: number;
+  value: string;
+  timestamp: number;
+}
+
+/** Decodes every record of the batches in `records`. */
+export function decodeAll(records: Buffer | null): ReadRecord[] {
+  if (!records) return [];
+  const out: ReadRecord[] = [];
+  for (const b of splitBatches(records, { rejectPartialTail: true })) {
+    for (const r of decodeBatchRecords(b)) out.push({ offset: r.offset, value: r.value?.toString() ?? '', timestamp: r.timestamp });
+  }
+  return out;
+}
+
+/** Base offsets of the batches in `records`. */
+export function batchOffsets(records: Buffer | null): number[] {
+  if (!records) return [];
+  return [...splitBatches(records, { rejectPartialTail: true })].map((b) => readBatchHeader(b).baseOffset);
+}
+
+/** Reads the whole log (below the high watermark) by fetching repeatedly. */
+export async function readAll(log: PartitionLog, maxBytes = 64 * 1024): Promise<ReadRecord[]> {
+  const out: ReadRecord[] = [];
+  let offset = log.logStartOffset;
+  for (let guard = 0; guard < 100000 && offset < log.highWatermark; guard++) {
+    const result = await log.read(offset, maxBytes, log.highWatermark, true);
+    const records = decodeAll(result.records);
+    if (records.length === 0) throw new Error(`no progress reading at ${offset}`);
+    for (const r of records) if (r.offset >= offset) out.push(r);
+    offset = records[records.length - 1]!.offset + 1;
+  }
+  return out;
+}
+
+/** Files of a partition directory, sorted. */
+export function listDir(dir: string): string[] {
+  return fs.readdirSync(dir).sort();
+}
+
+/** A deterministic PRNG (mulberry32) so failures replay. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
