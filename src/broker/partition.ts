@@ -1,4 +1,4 @@
-import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
+import type { AppendOptions, AppendResult, PartitionLog } from '../storage/partition-log.js';
 import type { ConfigEntry } from '../config/config.js';
 
 /** A topic as the broker serves it: its id, effective configuration and partitions. */
@@ -25,15 +25,19 @@ export class Partition {
     readonly topic: TopicState,
     readonly index: number,
     readonly log: PartitionLog,
-  ) {}
+  ) {
+    // Becoming leader starts the epoch at the log end, as Kafka's makeLeader does, so that
+    // OffsetForLeaderEpoch and ListOffsets know epoch 0 even before the first append.
+    if (log.latestEpoch < this.leaderEpoch) log.assignEpoch(this.leaderEpoch, log.logEndOffset);
+  }
 
   get topicName(): string {
     return this.topic.name;
   }
 
   /** Appends producer batches; parked fetches wake once the data is readable. */
-  append(records: Buffer): AppendResult {
-    const result = this.log.append(records, this.leaderEpoch);
+  append(records: Buffer, options?: AppendOptions): AppendResult {
+    const result = this.log.append(records, this.leaderEpoch, options);
     result.done.then(
       () => this.notifyDataAvailable(),
       () => undefined,

@@ -27,6 +27,8 @@ async function runBroker(opts: { config?: string; override: string[]; printConfi
     return;
   }
   const broker = await Broker.start(config);
+  // A bug must cost at most one request or connection, never the process and its data.
+  process.on('unhandledRejection', (err) => broker.logger.error({ err }, 'unhandled rejection (bug)'));
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

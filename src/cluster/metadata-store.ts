@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 
 export interface TopicRecord {
   name: string;
@@ -20,25 +21,6 @@ interface MetadataFile {
 
 const FILE = 'tributary-metadata.json';
 const PRODUCER_ID_BLOCK = 1000;
-
-/** Writes a file so that a crash leaves either the old or the new content, never a mix. */
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await fs.open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, path);
-  const dir = await fs.open(join(path, '..'), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
 
 /** Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding. */
 export function newClusterId(): string {

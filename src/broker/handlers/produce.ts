@@ -1,7 +1,7 @@
 import { ApiKey, type ProduceRequest, type ProduceResponse, type ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError, errorName } from '../../protocol/errors.js';
 import { toNumber } from '../../config/config.js';
-import { readBatchHeader, splitBatches, validateBatch } from '../../storage/record-batch.js';
+import { splitBatches, validateBatch } from '../../storage/record-batch.js';
 import type { Partition } from '../partition.js';
 import { NO_RESPONSE, type ApiHandler } from './index.js';
 
@@ -34,8 +34,7 @@ function checkBatches(records: Buffer, partition: Partition, apiVersion: number)
     if (batch.length > maxBytes) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `The batch of ${batch.length} bytes exceeds max.message.bytes=${maxBytes}`);
     }
-    validateBatch(batch);
-    const header = readBatchHeader(batch, 0);
+    const header = validateBatch(batch, { producerInput: true });
     if ((header.attributes & CONTROL) !== 0) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Control batches cannot be produced by clients');
     if ((header.attributes & TRANSACTIONAL) !== 0) {
       throw new KafkaError(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactions are not supported by this broker yet');
@@ -71,7 +70,8 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         try {
           if (!pd.records || pd.records.length === 0) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce request has no records');
           checkBatches(pd.records, partition, apiVersion);
-          const appended = partition.append(pd.records);
+          // checkBatches verified every CRC; the log need not do it again.
+          const appended = partition.append(pd.records, { crcVerified: true });
           response.baseOffset = appended.baseOffset;
           response.logAppendTimeMs = appended.logAppendTime;
           pending.push(
