@@ -15,8 +15,6 @@ import fsp from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
-import { ChunkedReader } from './chunked-reader.js';
-import { readInt64 } from './int64.js';
 import {
   INDEX_SUFFIX,
   LOG_SUFFIX,
@@ -32,19 +30,13 @@ import { defaultLogIo, LogIo } from './log-io.js';
 import { LogSegment, SegmentMark } from './log-segment.js';
 import { ProducerStateManager, ProducerUndo } from './producer-state.js';
 import {
-  BATCH_HEADER_SIZE,
-  BATCH_LOG_OVERHEAD,
-  BatchField,
-  BatchHeader,
-  isLogAppendTime,
-  MIN_BATCH_LENGTH,
-  readBatchHeader,
   setBaseOffset,
   setPartitionLeaderEpoch,
   stampLogAppendTime,
   validateProduceRecords,
 } from './record-batch.js';
-import { decodeBatchRecordsAsync } from './records.js';
+import { findMaxTimestampOffset, findOffsetForTimestamp, readSegmentBatches, TimestampAndOffset } from './log-reads.js';
+import { listSnapshotOffsets, loadProducerState, recoverSegments, rollTimestampOf } from './log-recovery.js';
 import { scanSegment } from './segment-scanner.js';
 
 export type { LogConfig } from './log-config.js';
@@ -90,10 +82,7 @@ export interface ReadResult {
   logEndOffset: number;
 }
 
-export interface TimestampAndOffset {
-  offset: number;
-  timestamp: number;
-}
+export type { TimestampAndOffset } from './log-reads.js';
 
 export interface IoStats {
   /** writev system calls made by the write path. */
@@ -215,7 +204,13 @@ export class PartitionLog {
       this.needsDirSync = true;
     } else {
       for (const base of bases) this.segments.push(LogSegment.openExisting(this.dir, base, this.config));
-      await this.recoverSegments(hadCleanShutdown);
+      await recoverSegments(this.segments, hadCleanShutdown, {
+        config: this.config,
+        logger: this.logger,
+        io: this.io,
+        epochs: this.epochs,
+        now: this.clock(),
+      });
     }
 
     const active = this.activeSegment;
@@ -223,7 +218,7 @@ export class PartitionLog {
     this.hw = this.nextOffset;
     this.startOffset = this.segments[0]!.baseOffset;
     this.epochs.truncateFromEnd(this.nextOffset);
-    await this.loadProducerState();
+    await this.reloadProducerState();
 
     // Index files of the active segment would go stale with the next append; a crash then finds
     // them missing and rebuilds them. They are written again when the segment is sealed or closed.
@@ -242,161 +237,8 @@ export class PartitionLog {
     );
   }
 
-  /**
-   * Loads each segment's indexes, and checks batch by batch the segments that may be damaged:
-   * those without usable index files, and the last one after an unclean shutdown. The log is
-   * cut at the first bad batch; later segments are dropped.
-   */
-  private async recoverSegments(hadCleanShutdown: boolean): Promise<void> {
-    const now = this.clock();
-    let epochsChanged = false;
-    for (let i = 0; i < this.segments.length; i++) {
-      const segment = this.segments[i]!;
-      const isLast = i === this.segments.length - 1;
-      const minBaseOffset = Math.max(segment.baseOffset, i > 0 ? this.segments[i - 1]!.nextOffset : 0);
-      let trusted = (hadCleanShutdown || !isLast) && (await segment.loadIndexFiles(this.config));
-      if (trusted) trusted = await this.loadSegmentTail(segment, isLast ? null : this.segments[i + 1]!.baseOffset, now);
-      if (trusted) {
-        segment.state = 'sealed';
-        continue;
-      }
-      segment.resetEmpty(this.config);
-      segment.state = 'rolled';
-      const result = await scanSegment(segment, {
-        from: 0,
-        minBaseOffset,
-        verifyCrc: true,
-        onBatch: (header, _position, size) => {
-          const lastOffset = header.baseOffset + header.lastOffsetDelta;
-          segment.recordBatch(header.baseOffset, lastOffset, header.maxTimestamp, size, rollTimestampOf(header, now));
-          if (this.epochs.assign(header.partitionLeaderEpoch, header.baseOffset, false)) epochsChanged = true;
-        },
-      });
-      if (result.problem === null && (isLast || segment.nextOffset <= this.segments[i + 1]!.baseOffset)) {
-        if (!isLast || !hadCleanShutdown) {
-          this.logger.info({ segment: segment.logPath, batches: result.batches }, 'rebuilt segment indexes');
-        }
-        continue;
-      }
-      const dropped = this.segments.slice(i + 1);
-      this.logger.warn(
-        {
-          segment: segment.logPath,
-          problem: result.problem ?? 'overlaps the next segment',
-          truncatedAtPosition: result.validEnd,
-          bytesDropped: segment.size - result.validEnd,
-          logEndOffset: segment.nextOffset,
-          segmentsDropped: dropped.map((s) => s.logPath),
-        },
-        'log recovery truncated a damaged segment',
-      );
-      this.io.ftruncate(segment.fd, result.validEnd);
-      segment.size = result.validEnd;
-      for (const victim of dropped) {
-        await victim.close();
-        victim.deleteFilesSync();
-      }
-      this.segments.length = i + 1;
-      break;
-    }
-    // A roll creates the new segment file when the offset is assigned, before the previous
-    // segment's last batches are written. A crash in between leaves empty segments that start
-    // beyond the real end of the data: they must go, or the log end would skip offsets.
-    while (this.segments.length > 1) {
-      const last = this.segments[this.segments.length - 1]!;
-      const previous = this.segments[this.segments.length - 2]!;
-      if (last.size > 0 || last.baseOffset <= previous.nextOffset) break;
-      this.logger.warn(
-        { segment: last.logPath, logEndOffset: previous.nextOffset },
-        'log recovery removed an empty segment beyond the end of the data',
-      );
-      await last.close();
-      last.deleteFilesSync();
-      this.segments.pop();
-    }
-    if (epochsChanged) this.epochs.persist();
-  }
-
-  /**
-   * For a segment whose indexes loaded: walks the batches after the last index entry to find
-   * the segment's end, and checks everything is consistent. False means "rebuild it".
-   */
-  private async loadSegmentTail(segment: LogSegment, nextBase: number | null, now: number): Promise<boolean> {
-    const lastEntry = segment.offsetIndex.size > 0 ? segment.offsetIndex.entry(segment.offsetIndex.size - 1) : null;
-    const from = lastEntry?.position ?? 0;
-    let nextOffset = lastEntry?.offset ?? segment.baseOffset;
-    let firstHeader: BatchHeader | null = null;
-    const result = await scanSegment(segment, {
-      from,
-      minBaseOffset: nextOffset,
-      verifyCrc: true,
-      onBatch: (header, position) => {
-        if (position === from && lastEntry && header.baseOffset !== lastEntry.offset) throw new Error('index mismatch');
-        if (position === 0) firstHeader = header;
-        nextOffset = header.baseOffset + header.lastOffsetDelta + 1;
-      },
-    }).catch(() => null);
-    if (!result || result.problem !== null) return false;
-    if (nextBase !== null && nextOffset > nextBase) return false;
-    const lastTime = segment.timeIndex.lastEntry;
-    if (lastTime && lastTime.offset >= nextOffset) return false;
-    segment.appendPosition = result.validEnd;
-    segment.nextOffset = nextOffset;
-    segment.bytesSinceLastIndexEntry = result.validEnd - from;
-    if (segment.size > 0) {
-      if (!firstHeader) {
-        const head = await segment.read(0, BATCH_HEADER_SIZE);
-        if (head.length < BATCH_HEADER_SIZE) return false;
-        firstHeader = readBatchHeader(head);
-      }
-      segment.rollingBaseTimestamp = rollTimestampOf(firstHeader, now);
-    }
-    return true;
-  }
-
-  /** Loads the newest usable producer snapshot at or below the log end, then replays the rest. */
-  private async loadProducerState(): Promise<void> {
-    const snapshots = await this.listSnapshots();
-    let replayFrom = this.startOffset;
-    this.producers.clear();
-    for (const offset of snapshots.sort((a, b) => b - a)) {
-      const file = offsetFilePath(this.dir, offset, SNAPSHOT_SUFFIX);
-      if (offset > this.nextOffset) {
-        await fsp.rm(file, { force: true });
-        continue;
-      }
-      const data = await fsp.readFile(file).catch(() => null);
-      const loaded = data ? this.producers.loadSnapshot(data) : null;
-      if (loaded === offset) {
-        replayFrom = Math.max(offset, this.startOffset);
-        break;
-      }
-      this.logger.warn({ file }, 'ignoring unreadable producer state snapshot');
-      this.producers.clear();
-      await fsp.rm(file, { force: true });
-    }
-    let replayed = 0;
-    for (const segment of this.segments) {
-      if (segment.nextOffset <= replayFrom || segment.size === 0) continue;
-      const from = segment.baseOffset <= replayFrom ? segment.offsetIndex.lookup(replayFrom).position : 0;
-      const result = await scanSegment(segment, {
-        from,
-        minBaseOffset: 0,
-        verifyCrc: false,
-        onBatch: (header) => {
-          if (header.baseOffset + header.lastOffsetDelta < replayFrom) return;
-          this.producers.apply(header);
-          replayed++;
-        },
-      });
-      if (result.problem) throw storageError(new Error(result.problem), `cannot replay ${segment.logPath}`);
-    }
-    if (replayed > 0) this.logger.debug({ dir: this.dir, replayFrom, batches: replayed }, 'replayed producer state');
-  }
-
-  private async listSnapshots(): Promise<number[]> {
-    const names = await fsp.readdir(this.dir);
-    return names.map((n) => parseOffsetFileName(n, SNAPSHOT_SUFFIX)).filter((o): o is number => o !== null);
+  private reloadProducerState(): Promise<void> {
+    return loadProducerState(this.dir, this.segments, this.producers, this.startOffset, this.nextOffset, this.logger);
   }
 
   // --- accessors ----------------------------------------------------------------------------
@@ -804,7 +646,7 @@ export class PartitionLog {
   }
 
   private async deleteOldSnapshots(): Promise<void> {
-    const offsets = (await this.listSnapshots()).sort((a, b) => b - a);
+    const offsets = (await listSnapshotOffsets(this.dir)).sort((a, b) => b - a);
     for (const offset of offsets.slice(SNAPSHOTS_KEPT)) {
       await fsp.rm(offsetFilePath(this.dir, offset, SNAPSHOT_SUFFIX), { force: true });
     }
@@ -863,7 +705,7 @@ export class PartitionLog {
       for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
         const segment = this.segments[i]!;
         if (segment.baseOffset >= limit) break;
-        const found = await this.readSegment(segment, fetchOffset, maxBytes, limit, minOneBatch);
+        const found = await readSegmentBatches(segment, fetchOffset, maxBytes, limit, minOneBatch, this.config.indexIntervalBytes);
         if (found === 'next') continue;
         result.records = found;
         break;
@@ -891,54 +733,7 @@ export class PartitionLog {
     return found;
   }
 
-  /** Whole batches from one segment, null if none may be returned, 'next' if the offset is past it. */
-  private async readSegment(
-    segment: LogSegment,
-    fetchOffset: number,
-    maxBytes: number,
-    limit: number,
-    minOneBatch: boolean,
-  ): Promise<Buffer | null | 'next'> {
-    const end = segment.size;
-    let position = segment.offsetIndex.lookup(fetchOffset).position;
-    if (position >= end) position = 0;
-    const reader = new ChunkedReader(segment, end, Math.max(maxBytes, 0) + this.config.indexIntervalBytes + BATCH_HEADER_SIZE);
-    // Skip the batches that end before the fetch offset.
-    let batchSize = 0;
-    let baseOffset = 0;
-    for (;;) {
-      const header = await reader.get(position, BatchField.records);
-      if (!header) return 'next';
-      batchSize = this.checkedBatchSize(header, segment, position);
-      baseOffset = readInt64(header, BatchField.baseOffset);
-      if (baseOffset + header.readInt32BE(BatchField.lastOffsetDelta) >= fetchOffset) break;
-      position += batchSize;
-    }
-    if (baseOffset >= limit) return null;
-    if (batchSize > maxBytes) {
-      if (!minOneBatch) return null;
-      return reader.get(position, batchSize);
-    }
-    // Take whole batches while they fit in maxBytes and start below the limit.
-    const start = position;
-    let stop = position;
-    for (;;) {
-      stop += batchSize;
-      const header = await reader.get(stop, BatchField.records);
-      if (!header) break;
-      batchSize = this.checkedBatchSize(header, segment, stop);
-      if (readInt64(header, BatchField.baseOffset) >= limit || stop + batchSize - start > maxBytes) break;
-    }
-    return reader.get(start, stop - start);
-  }
-
-  private checkedBatchSize(header: Buffer, segment: LogSegment, position: number): number {
-    const batchLength = header.readInt32BE(BatchField.batchLength);
-    if (batchLength < MIN_BATCH_LENGTH) {
-      throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `invalid batch length ${batchLength} in ${segment.logPath} at ${position}`);
-    }
-    return batchLength + BATCH_LOG_OVERHEAD;
-  }
+  // --- timestamps ---------------------------------------------------------------------------
 
   // --- timestamps ---------------------------------------------------------------------------
 
@@ -947,72 +742,21 @@ export class PartitionLog {
    * or null when there is none.
    */
   async offsetForTimestamp(timestamp: number): Promise<TimestampAndOffset | null> {
-    const limit = this.hw;
-    for (const segment of [...this.segments]) {
-      if (segment.baseOffset >= limit) break;
-      if (segment.maxTimestamp < timestamp) continue;
-      const entry = segment.timeIndex.lookup(timestamp);
-      const startOffset = Math.max(entry?.offset ?? segment.baseOffset, this.startOffset);
-      const reader = new ChunkedReader(segment, segment.size, 64 * 1024);
-      let position = segment.offsetIndex.lookup(startOffset).position;
-      for (;;) {
-        const header = await reader.get(position, BATCH_HEADER_SIZE);
-        if (!header) break;
-        const size = this.checkedBatchSize(header, segment, position);
-        const batch = readBatchHeader(header);
-        if (batch.baseOffset >= limit) return null;
-        if (batch.maxTimestamp >= timestamp && batch.baseOffset + batch.lastOffsetDelta >= this.startOffset) {
-          const found = await this.findRecord(reader, position, size, batch, (t) => t >= timestamp);
-          if (found) return found;
-        }
-        position += size;
-      }
+    try {
+      return await findOffsetForTimestamp([...this.segments], timestamp, this.startOffset, this.hw);
+    } catch (err) {
+      throw storageError(err, `timestamp lookup in ${this.dir} failed`);
     }
-    return null;
   }
 
   /** Kafka's MAX_TIMESTAMP: the first record with the largest timestamp; -1/-1 for an empty log. */
   async maxTimestampOffset(): Promise<TimestampAndOffset> {
     this.writePending();
-    const none = { offset: -1, timestamp: -1 };
-    let best: LogSegment | null = null;
-    for (const segment of this.segments) {
-      if (segment.size > 0 && (!best || segment.maxTimestamp > best.maxTimestamp)) best = segment;
+    try {
+      return await findMaxTimestampOffset([...this.segments], this.startOffset);
+    } catch (err) {
+      throw storageError(err, `timestamp lookup in ${this.dir} failed`);
     }
-    if (!best || best.maxTimestamp < 0) return none;
-    const segment = best;
-    const reader = new ChunkedReader(segment, segment.size, 64 * 1024);
-    let position = segment.offsetIndex.lookup(segment.offsetOfMaxTimestamp).position;
-    for (;;) {
-      const header = await reader.get(position, BATCH_HEADER_SIZE);
-      if (!header) return none;
-      const size = this.checkedBatchSize(header, segment, position);
-      const batch = readBatchHeader(header);
-      if (batch.maxTimestamp === segment.maxTimestamp) {
-        const found = await this.findRecord(reader, position, size, batch, (t) => t === segment.maxTimestamp);
-        if (found) return found;
-      }
-      position += size;
-    }
-  }
-
-  /** The first record of a batch whose timestamp satisfies `wanted`, decoding it if needed. */
-  private async findRecord(
-    reader: ChunkedReader,
-    position: number,
-    size: number,
-    header: BatchHeader,
-    wanted: (timestamp: number) => boolean,
-  ): Promise<TimestampAndOffset | null> {
-    if (isLogAppendTime(header.attributes)) {
-      return wanted(header.maxTimestamp) ? { offset: Math.max(header.baseOffset, this.startOffset), timestamp: header.maxTimestamp } : null;
-    }
-    const bytes = await reader.get(position, size);
-    if (!bytes) return null;
-    for (const record of await decodeBatchRecordsAsync(bytes)) {
-      if (record.offset >= this.startOffset && wanted(record.timestamp)) return { offset: record.offset, timestamp: record.timestamp };
-    }
-    return null;
   }
 
   // --- leader epochs ------------------------------------------------------------------------
@@ -1081,7 +825,7 @@ export class PartitionLog {
       this.hw = Math.min(this.hw, this.nextOffset);
       if (this.startOffset > this.nextOffset) this.startOffset = this.nextOffset;
       this.epochs.truncateFromEnd(this.nextOffset);
-      await this.loadProducerState();
+      await this.reloadProducerState();
       this.logger.info({ dir: this.dir, targetOffset, logEndOffset: this.nextOffset }, 'truncated log');
     } catch (err) {
       throw storageError(err, `cannot truncate ${this.dir}`);
@@ -1133,9 +877,4 @@ export class PartitionLog {
     await Promise.all(this.segments.map((s) => s.close()));
     await fsp.rm(this.dir, { recursive: true, force: true });
   }
-}
-
-/** segment.ms counts from the first batch's timestamp, but never from the future. */
-function rollTimestampOf(header: BatchHeader, now: number): number {
-  return header.maxTimestamp >= 0 ? Math.min(header.maxTimestamp, now) : now;
 }
