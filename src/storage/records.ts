@@ -4,7 +4,7 @@
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { decompress, decompressSync } from './compression.js';
 import { BATCH_HEADER_SIZE, BatchHeader, compressionOf, isLogAppendTime, readBatchHeader } from './record-batch.js';
-import { readVarint, readVarlong, sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js';
+import { Reader, Writer } from '../protocol/primitives.js';
 
 export interface RecordHeader {
   key: string;
@@ -34,52 +34,43 @@ export interface RecordFields {
   headers: Array<{ key: Buffer; value: Buffer | null }>;
 }
 
-function sizeOfBytesField(bytes: Buffer | null): number {
-  return bytes === null ? sizeOfVarint(-1) : sizeOfVarint(bytes.length) + bytes.length;
-}
-
 /** Encodes one record, length prefix included. */
 export function encodeRecord(record: RecordFields): Buffer {
-  let bodySize =
-    1 +
-    sizeOfVarlong(record.timestampDelta) +
-    sizeOfVarint(record.offsetDelta) +
-    sizeOfBytesField(record.key) +
-    sizeOfBytesField(record.value) +
-    sizeOfVarint(record.headers.length);
-  for (const header of record.headers) bodySize += sizeOfBytesField(header.key) + sizeOfBytesField(header.value);
-  const out = Buffer.allocUnsafe(sizeOfVarint(bodySize) + bodySize);
-  let pos = writeVarint(out, bodySize, 0);
-  out.writeInt8(record.attributes ?? 0, pos++);
-  pos = writeVarlong(out, record.timestampDelta, pos);
-  pos = writeVarint(out, record.offsetDelta, pos);
-  pos = writeBytesField(out, record.key, pos);
-  pos = writeBytesField(out, record.value, pos);
-  pos = writeVarint(out, record.headers.length, pos);
+  const w = new Writer(64 + (record.key?.length ?? 0) + (record.value?.length ?? 0));
+  w.int8(record.attributes ?? 0);
+  w.varlong(record.timestampDelta);
+  w.varint(record.offsetDelta);
+  writeBytesField(w, record.key);
+  writeBytesField(w, record.value);
+  w.varint(record.headers.length);
   for (const header of record.headers) {
-    pos = writeBytesField(out, header.key, pos);
-    pos = writeBytesField(out, header.value, pos);
+    writeBytesField(w, header.key);
+    writeBytesField(w, header.value);
   }
-  return out;
+  const body = w.finish();
+  const out = new Writer(body.length + 5);
+  out.varint(body.length);
+  out.raw(body);
+  return out.finish();
 }
 
-function writeBytesField(out: Buffer, bytes: Buffer | null, pos: number): number {
-  if (bytes === null) return writeVarint(out, -1, pos);
-  pos = writeVarint(out, bytes.length, pos);
-  bytes.copy(out, pos);
-  return pos + bytes.length;
+function writeBytesField(w: Writer, bytes: Buffer | null): void {
+  if (bytes === null) {
+    w.varint(-1);
+    return;
+  }
+  w.varint(bytes.length);
+  w.raw(bytes);
 }
 
 function corrupt(message: string): KafkaError {
   return new KafkaError(ErrorCode.CORRUPT_MESSAGE, message);
 }
 
-function readBytesField(data: Buffer, pos: number, end: number): { bytes: Buffer | null; next: number } {
-  const length = readVarint(data, pos);
-  if (length.value < 0) return { bytes: null, next: length.next };
-  const stop = length.next + length.value;
-  if (stop > end) throw corrupt('record field runs past the end of its record');
-  return { bytes: data.subarray(length.next, stop), next: stop };
+/** A varint-length byte field inside a record; -1 is null. Slices, never copies. */
+function readBytesField(r: Reader): Buffer | null {
+  const length = r.varint();
+  return length < 0 ? null : r.raw(length);
 }
 
 /**
@@ -89,38 +80,36 @@ function readBytesField(data: Buffer, pos: number, end: number): { bytes: Buffer
 export function decodeRecordsSection(data: Buffer, header: BatchHeader): DecodedRecord[] {
   const records: DecodedRecord[] = [];
   const logAppendTime = isLogAppendTime(header.attributes);
-  let pos = 0;
+  const r = new Reader(data);
   try {
     for (let i = 0; i < header.recordCount; i++) {
-      const length = readVarint(data, pos);
-      const end = length.next + length.value;
-      if (length.value < 1 || end > data.length) throw corrupt(`record ${i} of length ${length.value} is truncated`);
-      pos = length.next;
-      const attributes = data.readInt8(pos++);
-      const timestampDelta = readVarlong(data, pos);
-      const offsetDelta = readVarint(data, timestampDelta.next);
-      const key = readBytesField(data, offsetDelta.next, end);
-      const value = readBytesField(data, key.next, end);
-      const headerCount = readVarint(data, value.next);
-      if (headerCount.value < 0) throw corrupt(`negative header count in record ${i}`);
-      pos = headerCount.next;
+      const length = r.varint();
+      if (length < 1 || length > r.remaining) throw corrupt(`record ${i} of length ${length} is truncated`);
+      // Bound every field read to this record's own bytes.
+      const outer = r.limit(length);
+      const attributes = r.int8();
+      const timestampDelta = r.varlong();
+      const offsetDelta = r.varint();
+      const key = readBytesField(r);
+      const value = readBytesField(r);
+      const headerCount = r.varint();
+      if (headerCount < 0) throw corrupt(`negative header count in record ${i}`);
       const headers: RecordHeader[] = [];
-      for (let h = 0; h < headerCount.value; h++) {
-        const headerKey = readBytesField(data, pos, end);
-        if (headerKey.bytes === null) throw corrupt(`null header key in record ${i}`);
-        const headerValue = readBytesField(data, headerKey.next, end);
-        headers.push({ key: headerKey.bytes.toString('utf8'), value: headerValue.bytes });
-        pos = headerValue.next;
+      for (let h = 0; h < headerCount; h++) {
+        const headerKey = readBytesField(r);
+        if (headerKey === null) throw corrupt(`null header key in record ${i}`);
+        headers.push({ key: headerKey.toString('utf8'), value: readBytesField(r) });
       }
-      if (pos !== end) throw corrupt(`record ${i} has ${end - pos} unexpected trailing bytes`);
+      if (r.remaining !== 0) throw corrupt(`record ${i} has ${r.remaining} unexpected trailing bytes`);
+      r.unlimit(outer);
       records.push({
-        offset: header.baseOffset + offsetDelta.value,
-        timestamp: logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta.value,
+        offset: header.baseOffset + offsetDelta,
+        timestamp: logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta,
         attributes,
-        offsetDelta: offsetDelta.value,
-        timestampDelta: timestampDelta.value,
-        key: key.bytes,
-        value: value.bytes,
+        offsetDelta,
+        timestampDelta,
+        key,
+        value,
         headers,
       });
     }
