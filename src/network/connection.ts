@@ -37,6 +37,7 @@ export class Connection {
   private readonly slots: Slot[] = [];
   private closed = false;
   private pausedForBackpressure = false;
+  private processing = false;
 
   constructor(
     readonly socket: Socket,
@@ -87,17 +88,36 @@ export class Connection {
     this.lastActive = Date.now();
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    while (!this.closed && this.buffered >= 4) {
-      const size = this.peekSize();
-      if (size < 0 || size > this.limits.maxRequestBytes) {
-        this.abort('request size out of bounds', { size, max: this.limits.maxRequestBytes });
-        return;
+    this.processBuffered();
+  }
+
+  /**
+   * Dispatches buffered frames while the limits allow; frames beyond them stay buffered (the
+   * socket is paused) until responses complete or drain, so one client cannot make the broker
+   * hold an unbounded number of requests or responses.
+   */
+  private processBuffered(): void {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (!this.closed && this.buffered >= 4) {
+        if (this.slots.length >= this.limits.maxInFlight || this.socket.writableLength > this.limits.maxPendingWriteBytes) {
+          this.pause();
+          return;
+        }
+        const size = this.peekSize();
+        if (size < 0 || size > this.limits.maxRequestBytes) {
+          this.abort('request size out of bounds', { size, max: this.limits.maxRequestBytes });
+          return;
+        }
+        if (this.buffered < 4 + size) break;
+        const frame = this.take(4 + size).subarray(4);
+        this.dispatch(frame);
       }
-      if (this.buffered < 4 + size) break;
-      const frame = this.take(4 + size).subarray(4);
-      this.dispatch(frame);
+      if (this.slots.length >= this.limits.maxInFlight) this.pause();
+    } finally {
+      this.processing = false;
     }
-    if (this.slots.length >= this.limits.maxInFlight) this.pause();
   }
 
   private peekSize(): number {
@@ -184,6 +204,8 @@ export class Connection {
     if (this.slots.length < this.limits.maxInFlight && this.socket.writableLength <= this.limits.maxPendingWriteBytes) {
       this.pausedForBackpressure = false;
       this.socket.resume();
+      // Frames that arrived before the pause are already buffered: no 'data' event brings them.
+      this.processBuffered();
     }
   }
 }
