@@ -10,6 +10,8 @@ import { Partition, type TopicState } from './partition.js';
 import { collisionKey, INTERNAL_TOPICS, invalidTopicReason } from './topic-names.js';
 import { createRequestHandler } from './request-handler.js';
 import { FetchSessionCache } from './fetch-sessions.js';
+import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
 
 export interface Endpoint {
   host: string;
@@ -29,6 +31,8 @@ export class Broker {
   readonly topics = new Map<string, TopicState>();
   readonly topicsById = new Map<string, TopicState>();
   readonly fetchSessions: FetchSessionCache;
+  /** Groups and committed offsets, kept in __consumer_offsets (src/coordinator). */
+  groupCoordinator!: GroupCoordinator;
   private listener!: KafkaListener;
   private stopped = false;
   private readonly creating = new Set<string>();
@@ -49,8 +53,10 @@ export class Broker {
     const dir = config.logDir;
     const metadata = await LocalMetadataStore.open(dir, config.nodeId, config.str('cluster.id'));
     const logs = await LogManager.open(dir, { logger: log });
+    for (const [name, value] of Object.entries(metadata.dynamicBrokerConfigs())) config.setDynamic(name, value);
     const broker = new Broker(config, log, metadata, logs);
     for (const t of metadata.topics()) await broker.loadTopic(t);
+    broker.groupCoordinator = await startGroupCoordinator(broker);
     await broker.listen();
     log.info({ nodeId: broker.nodeId, clusterId: metadata.clusterId, listener: `${broker.advertised.host}:${broker.advertised.port}`, logDir: dir, topics: broker.topics.size }, 'broker started');
     return broker;
@@ -156,6 +162,42 @@ export class Broker {
     this.logger.info({ topic: name, topicId: t.id }, 'topic deleted');
   }
 
+  /** Grows a topic to `count` partitions (Kafka never shrinks one). */
+  async addPartitions(name: string, count: number): Promise<void> {
+    const t = this.topics.get(name);
+    if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const logConfig = Broker.logConfig(t.configs);
+    for (let p = t.partitions.length; p < count; p++) {
+      const log = await this.logs.openLog(name, p, logConfig);
+      t.partitions.push(new Partition(t, p, log));
+    }
+    await this.metadata.setPartitionCount(name, t.partitions.length);
+    this.logger.info({ topic: name, partitions: t.partitions.length }, 'partitions added');
+  }
+
+  /** Replaces a topic's config overrides; takes effect at once and persists. */
+  async setTopicOverrides(name: string, overrides: Record<string, string>): Promise<void> {
+    const t = this.topics.get(name);
+    if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    t.overrides = overrides;
+    this.applyTopicConfigs(t);
+    await this.metadata.setTopicConfigs(name, overrides);
+  }
+
+  /** Replaces the dynamic broker configs; topic defaults that follow them change too. */
+  async setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void> {
+    for (const e of this.config.all()) if (e.origin === 'dynamic' && !(e.name in configs)) this.config.setDynamic(e.name, null);
+    for (const [k, v] of Object.entries(configs)) this.config.setDynamic(k, v);
+    for (const t of this.topics.values()) this.applyTopicConfigs(t);
+    await this.metadata.setDynamicBrokerConfigs(configs);
+  }
+
+  private applyTopicConfigs(t: TopicState): void {
+    t.configs = resolveTopicConfig(this.config, t.overrides);
+    const logConfig = Broker.logConfig(t.configs);
+    for (const p of t.partitions) p.log.updateConfig(logConfig);
+  }
+
   partition(topic: string, index: number): Partition | undefined {
     return this.topics.get(topic)?.partitions[index];
   }
@@ -163,6 +205,7 @@ export class Broker {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.groupCoordinator?.shutdown();
     await this.listener.stop();
     await this.logs.close();
     this.logger.info('broker stopped');

@@ -17,6 +17,8 @@ interface MetadataFile {
   /** Producer ids below this were handed out (or reserved) before; never reuse them. */
   nextProducerIdBlock: number;
   topics: TopicRecord[];
+  /** Broker configs changed at runtime (AlterConfigs on the BROKER resource). */
+  dynamicBrokerConfigs?: Record<string, string>;
 }
 
 const FILE = 'tributary-metadata.json';
@@ -113,6 +115,15 @@ export class LocalMetadataStore {
     const t = this.byName.get(name);
     if (!t) return;
     t.partitions = partitions;
+    await this.persist();
+  }
+
+  dynamicBrokerConfigs(): Record<string, string> {
+    return { ...(this.state.dynamicBrokerConfigs ?? {}) };
+  }
+
+  async setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void> {
+    this.state.dynamicBrokerConfigs = { ...configs };
     await this.persist();
   }
 

@@ -101,6 +101,8 @@ export function loadPropertiesFile(path: string): Record<string, string> {
 /** The broker's effective configuration: defaults < file < env < overrides < dynamic. */
 export class BrokerConfig {
   private readonly entries = new Map<string, ConfigEntry>();
+  /** The values before any dynamic change, restored when a dynamic value is deleted. */
+  private readonly staticEntries = new Map<string, ConfigEntry>();
 
   constructor(input: BrokerConfigInput = {}) {
     for (const def of brokerConfigDefs.values()) {
@@ -122,6 +124,7 @@ export class BrokerConfig {
         this.entries.set(name, { name, value: value.trim(), source: 'STATIC_BROKER_CONFIG', origin });
       }
     }
+    for (const [k, e] of this.entries) this.staticEntries.set(k, e);
   }
 
   entry(name: string): ConfigEntry | undefined {
@@ -132,6 +135,11 @@ export class BrokerConfig {
     return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** The value this broker had before dynamic changes (for DescribeConfigs synonyms). */
+  staticEntry(name: string): ConfigEntry | undefined {
+    return this.staticEntries.get(name);
+  }
+
   isSet(name: string): boolean {
     const e = this.entries.get(name);
     return !!e && e.origin !== 'default';
@@ -140,7 +148,7 @@ export class BrokerConfig {
   setDynamic(name: string, value: string | null): void {
     const def = brokerConfigDefs.get(name);
     if (!def) throw new ConfigError(`Unknown broker config ${name}`);
-    if (value === null) this.entries.set(name, { name, value: def.default, source: 'DEFAULT_CONFIG', origin: 'default' });
+    if (value === null) this.entries.set(name, this.staticEntries.get(name)!);
     else this.entries.set(name, { name, value, source: 'DYNAMIC_BROKER_CONFIG', origin: 'dynamic' });
   }
 

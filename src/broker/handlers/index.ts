@@ -11,6 +11,11 @@ import { listOffsetsHandler } from './list-offsets.js';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { initProducerIdHandler } from './init-producer-id.js';
 import { describeClusterHandler } from './describe-cluster.js';
+import { describeConfigsHandler } from './describe-configs.js';
+import { alterConfigsHandler } from './alter-configs.js';
+import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
+import { createPartitionsHandler } from './create-partitions.js';
+import { describeLogDirsHandler } from './describe-log-dirs.js';
 
 export interface RequestContext {
   broker: Broker;
@@ -44,4 +49,9 @@ export const apiHandlers: ApiHandler[] = [
   deleteTopicsHandler,
   initProducerIdHandler,
   describeClusterHandler,
+  describeConfigsHandler,
+  alterConfigsHandler,
+  incrementalAlterConfigsHandler,
+  createPartitionsHandler,
+  describeLogDirsHandler,
 ];

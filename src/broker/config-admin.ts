@@ -1,0 +1,154 @@
+// The logic behind DescribeConfigs, AlterConfigs and IncrementalAlterConfigs, shared by their
+// handlers: what a resource's configs are, where each value comes from, and how changes apply.
+import { brokerConfigDefs, topicConfigDefs, type ConfigDef, type ConfigType } from '../config/registry.js';
+import { configSourceId, splitList, validateValue, type ConfigEntry, type ConfigSource } from '../config/config.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import type { Broker } from './broker.js';
+
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+export const AlterOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+
+/** DescribeConfigs' ConfigType numbers. */
+const configTypeIds: Record<ConfigType, number> = { boolean: 1, string: 2, int: 3, long: 5, double: 6, list: 7, class: 8, password: 9 };
+
+export interface DescribedConfig {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  configSource: number;
+  isSensitive: boolean;
+  synonyms: { name: string; value: string | null; source: number }[];
+  configType: number;
+  documentation: string | null;
+}
+
+function describe(def: ConfigDef, entry: ConfigEntry, readOnly: boolean, synonyms: DescribedConfig['synonyms']): DescribedConfig {
+  const sensitive = def.type === 'password';
+  return {
+    name: def.name,
+    value: sensitive ? null : entry.value,
+    readOnly,
+    configSource: configSourceId(entry.source),
+    isSensitive: sensitive,
+    synonyms,
+    configType: configTypeIds[def.type],
+    documentation: def.doc,
+  };
+}
+
+function synonym(name: string, value: string | null, source: ConfigSource) {
+  return { name, value, source: configSourceId(source) };
+}
+
+/** A topic's configs, most specific synonym first, as Kafka lists them. */
+export function describeTopicConfigs(broker: Broker, topicName: string, keys: string[] | null): DescribedConfig[] {
+  const topic = broker.topics.get(topicName);
+  if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${topicName} does not exist`);
+  const out: DescribedConfig[] = [];
+  for (const def of topicConfigDefs.values()) {
+    if (keys && !keys.includes(def.name)) continue;
+    const entry = topic.configs.get(def.name)!;
+    const synonyms: DescribedConfig['synonyms'] = [];
+    if (def.name in topic.overrides) synonyms.push(synonym(def.name, topic.overrides[def.name]!, 'DYNAMIC_TOPIC_CONFIG'));
+    for (const syn of def.brokerSynonyms ?? []) {
+      const e = broker.config.entry(syn);
+      if (e && e.origin !== 'default') synonyms.push(synonym(syn, e.value, e.source));
+    }
+    const fallback = def.brokerSynonyms?.map((syn) => broker.config.entry(syn)).find((e) => e && e.origin === 'default' && e.value !== null);
+    if (fallback) synonyms.push(synonym(fallback.name, fallback.value, 'DEFAULT_CONFIG'));
+    else if (!def.brokerSynonyms?.length) synonyms.push(synonym(def.name, def.default, 'DEFAULT_CONFIG'));
+    out.push(describe(def, entry, false, synonyms));
+  }
+  return out;
+}
+
+export function checkBrokerResource(broker: Broker, name: string): void {
+  if (name !== '' && name !== String(broker.nodeId)) {
+    throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${name}`);
+  }
+}
+
+export function describeBrokerConfigs(broker: Broker, name: string, keys: string[] | null): DescribedConfig[] {
+  checkBrokerResource(broker, name);
+  const out: DescribedConfig[] = [];
+  for (const def of brokerConfigDefs.values()) {
+    if (keys && !keys.includes(def.name)) continue;
+    const entry = broker.config.entry(def.name)!;
+    const synonyms: DescribedConfig['synonyms'] = [];
+    if (entry.origin === 'dynamic') synonyms.push(synonym(def.name, entry.value, 'DYNAMIC_BROKER_CONFIG'));
+    const stat = broker.config.staticEntry(def.name);
+    if (stat && stat.origin !== 'default') synonyms.push(synonym(def.name, stat.value, 'STATIC_BROKER_CONFIG'));
+    if (def.default !== null) synonyms.push(synonym(def.name, def.default, 'DEFAULT_CONFIG'));
+    out.push(describe(def, entry, !def.dynamic, synonyms));
+  }
+  return out;
+}
+
+/** Validates and returns the new override map for a resource; throws KafkaError on the first problem. */
+export function applyOperations(
+  current: Record<string, string>,
+  ops: { name: string; op: number; value: string | null }[],
+  defs: ReadonlyMap<string, ConfigDef>,
+  requireDynamic: boolean,
+): Record<string, string> {
+  const next = { ...current };
+  const seen = new Set<string>();
+  for (const { name, op, value } of ops) {
+    if (seen.has(name)) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Error due to duplicate config keys: ${name}`);
+    seen.add(name);
+    const def = defs.get(name);
+    if (!def) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown config name: ${name}`);
+    if (requireDynamic && !def.dynamic) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Cannot update these configs dynamically: ${name}`);
+    switch (op) {
+      case AlterOp.SET:
+        if (value === null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Null value not supported for ${name}`);
+        next[name] = value;
+        break;
+      case AlterOp.DELETE:
+        delete next[name];
+        break;
+      case AlterOp.APPEND:
+      case AlterOp.SUBTRACT: {
+        if (def.type !== 'list') throw new KafkaError(ErrorCode.INVALID_CONFIG, `Config value append/subtract is not allowed for config key ${name}, which is not a list`);
+        const items = splitList(next[name] ?? def.default ?? '');
+        const change = splitList(value ?? '');
+        const result = op === AlterOp.APPEND ? [...items, ...change.filter((c) => !items.includes(c))] : items.filter((i) => !change.includes(i));
+        next[name] = result.join(',');
+        break;
+      }
+      default:
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unknown config operation ${op} for ${name}`);
+    }
+    if (name in next) {
+      const err = validateValue(def, next[name]!);
+      if (err) throw new KafkaError(ErrorCode.INVALID_CONFIG, err);
+    }
+  }
+  return next;
+}
+
+/** Applies (or, with validateOnly, only checks) a set of operations on one resource. */
+export async function alterResource(
+  broker: Broker,
+  resourceType: number,
+  resourceName: string,
+  ops: { name: string; op: number; value: string | null }[],
+  mode: { replaceAll: boolean; validateOnly: boolean },
+): Promise<void> {
+  if (resourceType === ResourceType.TOPIC) {
+    const topic = broker.topics.get(resourceName);
+    if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${resourceName} does not exist`);
+    const next = applyOperations(mode.replaceAll ? {} : topic.overrides, ops, topicConfigDefs, false);
+    if (!mode.validateOnly) await broker.setTopicOverrides(resourceName, next);
+    return;
+  }
+  if (resourceType === ResourceType.BROKER) {
+    checkBrokerResource(broker, resourceName);
+    const current: Record<string, string> = {};
+    for (const e of broker.config.all()) if (e.origin === 'dynamic' && e.value !== null) current[e.name] = e.value;
+    const next = applyOperations(mode.replaceAll ? {} : current, ops, brokerConfigDefs, true);
+    if (!mode.validateOnly) await broker.setDynamicBrokerConfigs(next);
+    return;
+  }
+  throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${resourceType}`);
+}

@@ -1,0 +1,22 @@
+import { ApiKey, type IncrementalAlterConfigsRequest, type IncrementalAlterConfigsResponse } from '../../protocol/generated/index.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { alterResource } from '../config-admin.js';
+import type { ApiHandler } from './index.js';
+
+export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse> = {
+  apiKey: ApiKey.IncrementalAlterConfigs,
+  async handle({ broker }, req) {
+    const responses = [];
+    for (const res of req.resources) {
+      const ops = res.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value }));
+      try {
+        await alterResource(broker, res.resourceType, res.resourceName, ops, { replaceAll: false, validateOnly: req.validateOnly });
+        responses.push({ errorCode: ErrorCode.NONE, errorMessage: null, resourceType: res.resourceType, resourceName: res.resourceName });
+      } catch (err) {
+        if (!(err instanceof KafkaError)) throw err;
+        responses.push({ errorCode: err.code, errorMessage: err.message, resourceType: res.resourceType, resourceName: res.resourceName });
+      }
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+};

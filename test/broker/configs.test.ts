@@ -1,0 +1,127 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import kafkajs from 'kafkajs';
+import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+
+const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
+const TOPIC = 2;
+const BROKER = 4;
+
+describe('topic and broker configuration APIs', () => {
+  let broker: BrokerProcess;
+  let kafka: InstanceType<typeof Kafka>;
+  before(async () => {
+    broker = await startBrokerProcess({ overrides: { 'log.retention.hours': '48' } });
+    kafka = new Kafka({ clientId: 'configs-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+  });
+  after(async () => {
+    await broker.stop();
+    broker.cleanup();
+  });
+
+  async function topicConfig(topic: string, name: string) {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const res = await admin.describeConfigs({ includeSynonyms: true, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [name] }] });
+      return res.resources[0]!.configEntries.find((c: { configName: string }) => c.configName === name);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  test('DescribeConfigs reports values with their sources and broker synonyms', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'cfg', numPartitions: 1, configEntries: [{ name: 'segment.bytes', value: '1048576' }] }] });
+    await admin.disconnect();
+    const seg = await topicConfig('cfg', 'segment.bytes');
+    assert.equal(seg.configValue, '1048576');
+    assert.equal(seg.configSource, 1, 'DYNAMIC_TOPIC_CONFIG');
+    const ret = await topicConfig('cfg', 'retention.ms');
+    assert.equal(ret.configValue, String(48 * 3600_000), 'follows log.retention.hours');
+    assert.equal(ret.configSource, 4, 'STATIC_BROKER_CONFIG');
+    assert.equal(ret.configSynonyms[0].configName, 'log.retention.hours');
+  });
+
+  test('AlterConfigs replaces overrides, persists, and survives a restart', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg', configEntries: [{ name: 'retention.ms', value: '60000' }] }] });
+    await assert.rejects(
+      admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg', configEntries: [{ name: 'retention.ms', value: 'soon' }] }] }),
+      (err: any) => err.type === 'INVALID_CONFIG' || err.errors?.[0]?.type === 'INVALID_CONFIG' || /INVALID_CONFIG|Invalid value/.test(String(err)),
+    );
+    await admin.disconnect();
+    assert.equal((await topicConfig('cfg', 'retention.ms')).configValue, '60000');
+    assert.equal((await topicConfig('cfg', 'segment.bytes')).configValue, '1073741824', 'legacy AlterConfigs dropped the other override');
+
+    await broker.stop();
+    broker = await startBrokerProcess({ dataDir: broker.dataDir, overrides: { 'log.retention.hours': '48' } });
+    kafka = new Kafka({ clientId: 'configs-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    assert.equal((await topicConfig('cfg', 'retention.ms')).configValue, '60000');
+  });
+
+  test('IncrementalAlterConfigs SET/DELETE/APPEND/SUBTRACT, validateOnly, and broker dynamic configs', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      const alter = (resourceType: number, resourceName: string, configs: { name: string; configOperation: number; value: string | null }[], validateOnly = false) =>
+        c.request(ApiKey.IncrementalAlterConfigs, 1, { resources: [{ resourceType, resourceName, configs }], validateOnly });
+      let r = await alter(TOPIC, 'cfg', [{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }]);
+      assert.equal(r.body.responses[0].errorCode, ErrorCode.NONE);
+      assert.equal((await topicConfig('cfg', 'cleanup.policy')).configValue, 'delete,compact');
+      r = await alter(TOPIC, 'cfg', [{ name: 'cleanup.policy', configOperation: 3, value: 'delete' }]);
+      assert.equal((await topicConfig('cfg', 'cleanup.policy')).configValue, 'compact');
+      r = await alter(TOPIC, 'cfg', [{ name: 'retention.ms', configOperation: 2, value: '5' }]);
+      assert.equal(r.body.responses[0].errorCode, ErrorCode.INVALID_CONFIG, 'APPEND on a non-list');
+      r = await alter(TOPIC, 'cfg', [{ name: 'max.message.bytes', configOperation: 0, value: '5000' }], true);
+      assert.equal(r.body.responses[0].errorCode, ErrorCode.NONE);
+      assert.equal((await topicConfig('cfg', 'max.message.bytes')).configValue, '1048588', 'validateOnly changed nothing');
+      r = await alter(TOPIC, 'cfg', [{ name: 'retention.ms', configOperation: 1, value: null }]);
+      assert.equal((await topicConfig('cfg', 'retention.ms')).configValue, String(48 * 3600_000));
+      r = await alter(TOPIC, 'nope', [{ name: 'retention.ms', configOperation: 0, value: '1' }]);
+      assert.equal(r.body.responses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+
+      r = await alter(BROKER, '1', [{ name: 'log.retention.ms', configOperation: 0, value: '120000' }]);
+      assert.equal(r.body.responses[0].errorCode, ErrorCode.NONE);
+      assert.equal((await topicConfig('cfg', 'retention.ms')).configValue, '120000', 'topic default follows the dynamic broker config');
+      r = await alter(BROKER, '1', [{ name: 'node.id', configOperation: 0, value: '7' }]);
+      assert.equal(r.body.responses[0].errorCode, ErrorCode.INVALID_CONFIG, 'static configs are read-only');
+    } finally {
+      c.close();
+    }
+  });
+
+  test('CreatePartitions grows a topic and refuses to shrink it; DescribeLogDirs sizes partitions', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createPartitions({ topicPartitions: [{ topic: 'cfg', count: 3 }] });
+      const meta = await admin.fetchTopicMetadata({ topics: ['cfg'] });
+      assert.equal(meta.topics[0]!.partitions.length, 3);
+      await assert.rejects(admin.createPartitions({ topicPartitions: [{ topic: 'cfg', count: 2 }] }), /partitions/i);
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic: 'cfg', messages: [{ value: 'x'.repeat(1000), partition: 2 }] });
+      await producer.disconnect();
+    } finally {
+      await admin.disconnect();
+    }
+    const c = await RawClient.connect(broker.port);
+    try {
+      const r = await c.request(ApiKey.DescribeLogDirs, 4, { topics: [{ topic: 'cfg', partitions: [0, 2] }] });
+      const dir = r.body.results[0];
+      assert.equal(dir.errorCode, ErrorCode.NONE);
+      assert.ok(dir.totalBytes > 0 && dir.usableBytes > 0);
+      const parts = dir.topics[0].partitions;
+      assert.equal(parts.length, 2);
+      assert.equal(parts.find((p: any) => p.partitionIndex === 0).partitionSize, 0);
+      assert.ok(parts.find((p: any) => p.partitionIndex === 2).partitionSize > 1000);
+    } finally {
+      c.close();
+    }
+  });
+});
