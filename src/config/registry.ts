@@ -68,7 +68,12 @@ const brokerDefs: ConfigDef[] = [
   { name: 'producer.id.expiration.ms', type: 'int', default: '86400000', scope: 'broker', doc: 'Idle producer state is forgotten after this long.', min: 1, inert: true },
   { name: 'max.incremental.fetch.session.cache.slots', type: 'int', default: '1000', scope: 'broker', doc: 'Maximum number of incremental fetch sessions.', min: 0 },
   { name: 'fetch.max.bytes', type: 'int', default: '57671680', scope: 'broker', doc: 'Upper bound on bytes returned by one Fetch.', min: 0 },
-  { name: 'group.initial.rebalance.delay.ms', type: 'int', default: '3000', scope: 'broker', doc: 'Delay of the first rebalance of an empty group.', inert: true },
+  { name: 'group.initial.rebalance.delay.ms', type: 'int', default: '3000', scope: 'broker', doc: 'Delay of the first rebalance of an empty group (extended while new members keep joining, up to the rebalance timeout).', min: 0 },
+  { name: 'group.min.session.timeout.ms', type: 'int', default: '6000', scope: 'broker', doc: 'Smallest session timeout a group member may ask for.', min: 0 },
+  { name: 'group.max.session.timeout.ms', type: 'int', default: '1800000', scope: 'broker', doc: 'Largest session timeout a group member may ask for.', min: 0 },
+  { name: 'offsets.retention.minutes', type: 'int', default: '10080', scope: 'broker', doc: 'Committed offsets of a group are removed this long after the group became empty (or, for groups that only commit, after the commit).', min: 1 },
+  { name: 'offsets.retention.check.interval.ms', type: 'long', default: '600000', scope: 'broker', doc: 'How often expired committed offsets are looked for.', min: 1 },
+  { name: 'offset.metadata.max.bytes', type: 'int', default: '4096', scope: 'broker', doc: 'Largest metadata string of a committed offset.', min: 0 },
   { name: 'cluster.id', type: 'string', default: null, scope: 'broker', doc: 'Cluster id; generated and stored in meta.properties on first start.' },
   { name: 'log.level', type: 'string', default: 'info', scope: 'broker', doc: 'Log level (pino): trace, debug, info, warn, error, fatal, silent.', validValues: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
 ];

@@ -11,6 +11,17 @@ import { listOffsetsHandler } from './list-offsets.js';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { initProducerIdHandler } from './init-producer-id.js';
 import { describeClusterHandler } from './describe-cluster.js';
+import { findCoordinatorHandler } from './find-coordinator.js';
+import { joinGroupHandler } from './join-group.js';
+import { syncGroupHandler } from './sync-group.js';
+import { heartbeatHandler } from './heartbeat.js';
+import { leaveGroupHandler } from './leave-group.js';
+import { offsetCommitHandler } from './offset-commit.js';
+import { offsetFetchHandler } from './offset-fetch.js';
+import { offsetDeleteHandler } from './offset-delete.js';
+import { listGroupsHandler } from './list-groups.js';
+import { describeGroupsHandler } from './describe-groups.js';
+import { deleteGroupsHandler } from './delete-groups.js';
 import { describeConfigsHandler } from './describe-configs.js';
 import { alterConfigsHandler } from './alter-configs.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
@@ -49,6 +60,17 @@ export const apiHandlers: ApiHandler[] = [
   deleteTopicsHandler,
   initProducerIdHandler,
   describeClusterHandler,
+  findCoordinatorHandler,
+  joinGroupHandler,
+  syncGroupHandler,
+  heartbeatHandler,
+  leaveGroupHandler,
+  offsetCommitHandler,
+  offsetFetchHandler,
+  offsetDeleteHandler,
+  listGroupsHandler,
+  describeGroupsHandler,
+  deleteGroupsHandler,
   describeConfigsHandler,
   alterConfigsHandler,
   incrementalAlterConfigsHandler,

@@ -1,0 +1,36 @@
+import { ApiKey, type DescribeGroupsRequest, type DescribeGroupsResponse } from '../../protocol/generated/index.js';
+import { ErrorCode, errorName } from '../../protocol/errors.js';
+import { UNREQUESTED_OPERATIONS } from '../authorized-operations.js';
+import type { ApiHandler } from './index.js';
+
+// No authorizer: every group operation (READ, DELETE, DESCRIBE) is allowed.
+const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+
+export const describeGroupsHandler: ApiHandler<DescribeGroupsRequest, DescribeGroupsResponse> = {
+  apiKey: ApiKey.DescribeGroups,
+  handle({ broker, apiVersion }, req) {
+    return {
+      throttleTimeMs: 0,
+      groups: req.groups.map((groupId) => {
+        const d = broker.groupCoordinator.describeGroup(groupId);
+        return {
+          errorCode: d.errorCode,
+          errorMessage: apiVersion >= 6 && d.errorCode !== ErrorCode.NONE ? errorName(d.errorCode) : null,
+          groupId,
+          groupState: d.state,
+          protocolType: d.protocolType,
+          protocolData: d.protocolData,
+          members: d.members.map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: apiVersion >= 4 ? m.groupInstanceId : null,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            memberMetadata: m.metadata,
+            memberAssignment: m.assignment,
+          })),
+          authorizedOperations: apiVersion >= 3 && req.includeAuthorizedOperations ? GROUP_OPERATIONS : UNREQUESTED_OPERATIONS,
+        };
+      }),
+    };
+  },
+};

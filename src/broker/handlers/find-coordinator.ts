@@ -1,0 +1,50 @@
+import { ApiKey, type FindCoordinatorRequest, type FindCoordinatorResponse, type FindCoordinatorResponseCoordinator } from '../../protocol/generated/index.js';
+import { ErrorCode, errorName } from '../../protocol/errors.js';
+import type { ApiHandler } from './index.js';
+
+const GROUP = 0;
+const TRANSACTION = 1;
+
+export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> = {
+  apiKey: ApiKey.FindCoordinator,
+  async handle({ broker, apiVersion }, req) {
+    const locate = async (key: string): Promise<FindCoordinatorResponseCoordinator> => {
+      const answer = (errorCode: number, message: string | null = null): FindCoordinatorResponseCoordinator =>
+        errorCode === ErrorCode.NONE
+          ? { key, nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, errorCode, errorMessage: null }
+          : { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage: message ?? errorName(errorCode) };
+      if (req.keyType === TRANSACTION) return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The transaction coordinator is not available yet');
+      if (req.keyType !== GROUP) return answer(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${req.keyType}`);
+      if (key === '') return answer(ErrorCode.INVALID_REQUEST, 'The group id must not be empty');
+      try {
+        // The first lookup of any group creates __consumer_offsets.
+        await broker.groupCoordinator.ready();
+      } catch (err) {
+        broker.logger.error({ err }, 'cannot prepare the group coordinator');
+        return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+      return answer(ErrorCode.NONE);
+    };
+    if (apiVersion >= 4) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        nodeId: 0,
+        host: '',
+        port: 0,
+        coordinators: await Promise.all(req.coordinatorKeys.map(locate)),
+      };
+    }
+    const c = await locate(req.key);
+    return {
+      throttleTimeMs: 0,
+      errorCode: c.errorCode,
+      errorMessage: c.errorMessage,
+      nodeId: c.nodeId,
+      host: c.host,
+      port: c.port,
+      coordinators: [],
+    };
+  },
+};

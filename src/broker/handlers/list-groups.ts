@@ -1,0 +1,18 @@
+import { ApiKey, type ListGroupsRequest, type ListGroupsResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { ApiHandler } from './index.js';
+
+export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse> = {
+  apiKey: ApiKey.ListGroups,
+  handle({ broker }, req) {
+    // Filters compare case-insensitively, as Kafka does; every group here is a classic group.
+    const states = new Set(req.statesFilter.map((s) => s.toLowerCase()));
+    const types = new Set(req.typesFilter.map((s) => s.toLowerCase()));
+    const groups = broker.groupCoordinator
+      .listGroups()
+      .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
+      .filter(() => types.size === 0 || types.has('classic'))
+      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: 'classic' }));
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
+  },
+};

@@ -1,0 +1,453 @@
+// The classic group coordinator: the groups and committed offsets of every __consumer_offsets
+// partition this broker owns (all of them, on a single node). Group state transitions live in
+// group.ts; this file routes requests to groups, keeps committed offsets, writes every change
+// to the group's __consumer_offsets partition before answering, and rebuilds everything from
+// those records at load.
+import { ErrorCode } from '../protocol/errors.js';
+import { Reader } from '../protocol/primitives.js';
+import { decodeConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
+import { Group, type Clock, type GroupContext, type GroupState, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
+import {
+  decodeGroupValue,
+  decodeKey,
+  decodeOffsetValue,
+  encodeGroupKey,
+  encodeGroupValue,
+  encodeOffsetKey,
+  encodeOffsetValue,
+  partitionForGroup,
+  type CoordinatorRecord,
+  type GroupValue,
+  type OffsetValue,
+} from './records.js';
+import { EMPTY_BYTES } from '../protocol/primitives.js';
+
+export interface CoordinatorStore {
+  /**
+   * Appends records to one __consumer_offsets partition. The order of calls is the order in
+   * the log; the promise resolves once the records are in the log (rejects otherwise).
+   */
+  append(partition: number, records: CoordinatorRecord[]): Promise<void>;
+}
+
+export interface CoordinatorLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface GroupCoordinatorOptions {
+  numPartitions: number;
+  clock: Clock;
+  store: CoordinatorStore;
+  initialRebalanceDelayMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  offsetsRetentionMs: number;
+  offsetMetadataMaxBytes: number;
+  /** Whether a topic partition exists (commits to unknown partitions are refused). */
+  partitionExists(topic: string, partition: number): boolean;
+  newMemberId?(clientId: string): string;
+  /** Makes the coordinator's storage ready (creates __consumer_offsets); FindCoordinator awaits it. */
+  ensureReady?(): Promise<void>;
+  logger?: CoordinatorLogger;
+}
+
+export interface CommitRequest {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  topics: { name: string; partitions: { partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; committedMetadata: string | null }[] }[];
+}
+
+export interface TopicPartitionCodes {
+  name: string;
+  partitions: { partitionIndex: number; errorCode: number }[];
+}
+
+export interface FetchedOffset {
+  partitionIndex: number;
+  committedOffset: number;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+}
+
+export interface GroupListing {
+  groupId: string;
+  protocolType: string;
+  state: GroupState;
+}
+
+export interface GroupDescription {
+  errorCode: number;
+  groupId: string;
+  state: string;
+  protocolType: string;
+  protocolData: string;
+  members: { memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; metadata: Buffer; assignment: Buffer }[];
+}
+
+/** Topics named by a consumer-protocol subscription, or null if it is not one. */
+export function subscriptionTopics(metadata: Buffer): string[] | null {
+  try {
+    const r = new Reader(metadata);
+    const version = r.int16();
+    return decodeConsumerProtocolSubscription(r, Math.min(Math.max(version, 0), 3)).topics;
+  } catch {
+    return null;
+  }
+}
+
+export class GroupCoordinator {
+  readonly groups = new Map<string, Group>();
+  /** group → topic → partition → committed offset */
+  readonly offsets = new Map<string, Map<string, Map<number, OffsetValue>>>();
+  private readonly groupContext: GroupContext;
+  private stopped = false;
+  private expiryTimer: NodeJS.Timeout | null = null;
+
+  constructor(readonly opts: GroupCoordinatorOptions) {
+    this.groupContext = {
+      clock: opts.clock,
+      initialRebalanceDelayMs: opts.initialRebalanceDelayMs,
+      persist: (group) => this.persistGroup(group),
+      newMemberId: opts.newMemberId ?? ((clientId) => `${clientId}-${crypto.randomUUID()}`),
+      onError: (err, what) => opts.logger?.error({ err }, what),
+    };
+  }
+
+  partitionFor(groupId: string): number {
+    return partitionForGroup(groupId, this.opts.numPartitions);
+  }
+
+  private persistGroup(group: Group): Promise<void> {
+    const value = group.state === 'Dead' ? null : encodeGroupValue(group.snapshot());
+    return this.opts.store.append(this.partitionFor(group.groupId), [{ key: encodeGroupKey(group.groupId), value }]);
+  }
+
+  private getOrCreate(groupId: string): Group {
+    let g = this.groups.get(groupId);
+    if (!g) {
+      g = new Group(groupId, this.groupContext);
+      this.groups.set(groupId, g);
+    }
+    return g;
+  }
+
+  /** Forgets a group that was created for a request that then failed and holds nothing. */
+  private dropIfUnused(group: Group): void {
+    if (group.state === 'Empty' && group.generationId === 0 && group.isEmpty() && !this.offsets.has(group.groupId) && this.groups.get(group.groupId) === group) {
+      this.groups.delete(group.groupId);
+    }
+  }
+
+  // --- membership ----------------------------------------------------------------------------
+
+  async join(groupId: string, req: JoinRequest): Promise<JoinResult> {
+    const fail = (errorCode: number): JoinResult => ({
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: '',
+      skipAssignment: false,
+      memberId: req.memberId,
+      members: [],
+    });
+    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
+    if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    if (req.sessionTimeoutMs < this.opts.minSessionTimeoutMs || req.sessionTimeoutMs > this.opts.maxSessionTimeoutMs) {
+      return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
+    }
+    let group = this.groups.get(groupId);
+    if (!group) {
+      if (req.memberId !== '') return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+      group = this.getOrCreate(groupId);
+    }
+    const result = await group.join(req);
+    if (result.errorCode !== ErrorCode.NONE && result.errorCode !== ErrorCode.MEMBER_ID_REQUIRED) this.dropIfUnused(group);
+    return result;
+  }
+
+  async sync(groupId: string, req: SyncRequest): Promise<SyncResult> {
+    const group = this.groups.get(groupId);
+    if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
+    if (!group) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
+    return group.sync(req);
+  }
+
+  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
+    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    const group = this.groups.get(groupId);
+    if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
+    return group.heartbeat(memberId, groupInstanceId, generationId);
+  }
+
+  leave(groupId: string, members: MemberIdentity[]): number[] {
+    if (this.stopped) return members.map(() => ErrorCode.NOT_COORDINATOR);
+    const group = this.groups.get(groupId);
+    if (!group) return members.map(() => ErrorCode.UNKNOWN_MEMBER_ID);
+    return group.leave(members);
+  }
+
+  // --- offsets ---------------------------------------------------------------------------------
+
+  async commitOffsets(req: CommitRequest): Promise<TopicPartitionCodes[]> {
+    const all = (code: number): TopicPartitionCodes[] =>
+      req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
+    if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
+    if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    let group = this.groups.get(req.groupId);
+    if (!group) {
+      // Only a client that does not use group management (generation -1) may create a group by committing.
+      if (req.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+      group = this.getOrCreate(req.groupId);
+    }
+    const code = group.validateCommit(req.memberId, req.groupInstanceId, req.generationId);
+    if (code !== ErrorCode.NONE) {
+      this.dropIfUnused(group);
+      return all(code);
+    }
+    const now = this.opts.clock.now();
+    const records: CoordinatorRecord[] = [];
+    const accepted: { topic: string; partition: number; value: OffsetValue }[] = [];
+    const results: TopicPartitionCodes[] = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        let errorCode: number = ErrorCode.NONE;
+        const metadata = p.committedMetadata ?? '';
+        if (!this.opts.partitionExists(t.name, p.partitionIndex)) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else if (Buffer.byteLength(metadata) > this.opts.offsetMetadataMaxBytes) errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        else {
+          const value: OffsetValue = { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata, commitTimestamp: now };
+          records.push({ key: encodeOffsetKey(req.groupId, t.name, p.partitionIndex), value: encodeOffsetValue(value) });
+          accepted.push({ topic: t.name, partition: p.partitionIndex, value });
+        }
+        return { partitionIndex: p.partitionIndex, errorCode };
+      }),
+    }));
+    if (records.length === 0) {
+      this.dropIfUnused(group);
+      return results;
+    }
+    try {
+      await this.opts.store.append(this.partitionFor(req.groupId), records);
+    } catch (err) {
+      this.opts.logger?.error({ err, group: req.groupId }, 'storing offsets failed');
+      for (const t of results) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      return results;
+    }
+    for (const a of accepted) this.setOffset(req.groupId, a.topic, a.partition, a.value);
+    return results;
+  }
+
+  private setOffset(groupId: string, topic: string, partition: number, value: OffsetValue | null): void {
+    let byTopic = this.offsets.get(groupId);
+    if (value === null) {
+      const parts = byTopic?.get(topic);
+      parts?.delete(partition);
+      if (parts && parts.size === 0) byTopic!.delete(topic);
+      if (byTopic && byTopic.size === 0) this.offsets.delete(groupId);
+      return;
+    }
+    if (!byTopic) this.offsets.set(groupId, (byTopic = new Map()));
+    let parts = byTopic.get(topic);
+    if (!parts) byTopic.set(topic, (parts = new Map()));
+    parts.set(partition, value);
+  }
+
+  /** Committed offsets of a group: the requested partitions, or everything when topics is null. */
+  fetchOffsets(groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): { name: string; partitions: FetchedOffset[] }[] {
+    const byTopic = this.offsets.get(groupId);
+    const entry = (partitionIndex: number, v: OffsetValue | undefined): FetchedOffset =>
+      v
+        ? { partitionIndex, committedOffset: v.offset, committedLeaderEpoch: v.leaderEpoch, metadata: v.metadata, errorCode: ErrorCode.NONE }
+        : { partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE };
+    if (topics === null) {
+      if (!byTopic) return [];
+      return [...byTopic.entries()].map(([name, parts]) => ({
+        name,
+        partitions: [...parts.entries()].sort((a, b) => a[0] - b[0]).map(([p, v]) => entry(p, v)),
+      }));
+    }
+    return topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => entry(p, byTopic?.get(t.name)?.get(p))) }));
+  }
+
+  /** OffsetDelete: the group's top-level error and per-partition codes. */
+  async deleteOffsets(groupId: string, topics: { name: string; partitions: number[] }[]): Promise<{ errorCode: number; topics: TopicPartitionCodes[] }> {
+    const none = { errorCode: ErrorCode.NONE, topics: [] as TopicPartitionCodes[] };
+    if (this.stopped) return { ...none, errorCode: ErrorCode.NOT_COORDINATOR };
+    const group = this.groups.get(groupId);
+    if (!group || group.state === 'Dead') return { ...none, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
+    let subscribed: Set<string> | null = new Set();
+    if (group.state !== 'Empty') {
+      subscribed = group.subscribedTopics(subscriptionTopics);
+      if (subscribed === null) return { ...none, errorCode: ErrorCode.NON_EMPTY_GROUP };
+    }
+    const records: CoordinatorRecord[] = [];
+    const removed: { topic: string; partition: number }[] = [];
+    const results = topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        if (subscribed!.has(t.name)) return { partitionIndex: p, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+        if (this.offsets.get(groupId)?.get(t.name)?.has(p)) {
+          records.push({ key: encodeOffsetKey(groupId, t.name, p), value: null });
+          removed.push({ topic: t.name, partition: p });
+        }
+        return { partitionIndex: p, errorCode: ErrorCode.NONE as number };
+      }),
+    }));
+    if (records.length > 0) {
+      try {
+        await this.opts.store.append(this.partitionFor(groupId), records);
+      } catch (err) {
+        this.opts.logger?.error({ err, group: groupId }, 'deleting offsets failed');
+        return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+      }
+      for (const r of removed) this.setOffset(groupId, r.topic, r.partition, null);
+    }
+    return { errorCode: ErrorCode.NONE, topics: results };
+  }
+
+  // --- admin -----------------------------------------------------------------------------------
+
+  listGroups(): GroupListing[] {
+    const out: GroupListing[] = [];
+    for (const g of this.groups.values()) {
+      if (g.state === 'Dead') continue;
+      out.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state });
+    }
+    return out;
+  }
+
+  describeGroup(groupId: string): GroupDescription {
+    const g = this.groups.get(groupId);
+    if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, groupId, state: '', protocolType: '', protocolData: '', members: [] };
+    if (!g) return { errorCode: ErrorCode.NONE, groupId, state: 'Dead', protocolType: '', protocolData: '', members: [] };
+    const describing = g.state === 'Stable' || g.state === 'CompletingRebalance';
+    return {
+      errorCode: ErrorCode.NONE,
+      groupId,
+      state: g.state,
+      protocolType: g.protocolType ?? '',
+      protocolData: describing ? (g.protocolName ?? '') : '',
+      members: g.describeMembers(),
+    };
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    return Promise.all(groupIds.map(async (groupId) => ({ groupId, errorCode: await this.deleteGroup(groupId) })));
+  }
+
+  private async deleteGroup(groupId: string): Promise<number> {
+    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    const g = this.groups.get(groupId);
+    if (!g || g.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (g.state !== 'Empty' || !g.isEmpty()) return ErrorCode.NON_EMPTY_GROUP;
+    return this.removeGroup(g, 'deleted');
+  }
+
+  /** Tombstones a group's offsets and the group itself, then forgets it. */
+  private async removeGroup(g: Group, why: string): Promise<number> {
+    const records: CoordinatorRecord[] = [];
+    for (const [topic, parts] of this.offsets.get(g.groupId) ?? []) {
+      for (const p of parts.keys()) records.push({ key: encodeOffsetKey(g.groupId, topic, p), value: null });
+    }
+    records.push({ key: encodeGroupKey(g.groupId), value: null });
+    g.markDead();
+    this.groups.delete(g.groupId);
+    this.offsets.delete(g.groupId);
+    try {
+      await this.opts.store.append(this.partitionFor(g.groupId), records);
+    } catch (err) {
+      this.opts.logger?.error({ err, group: g.groupId }, 'writing group tombstones failed');
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    this.opts.logger?.info({ group: g.groupId }, `group ${why}`);
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * offsets.retention.minutes: an Empty group that had members loses its offsets once it has
+   * been empty that long; a group only used for manual commits loses each offset that long
+   * after its commit. A group left with no offsets is removed.
+   */
+  async expireOffsets(now = this.opts.clock.now()): Promise<void> {
+    const retention = this.opts.offsetsRetentionMs;
+    const work: Promise<unknown>[] = [];
+    for (const g of [...this.groups.values()]) {
+      if (g.state !== 'Empty' || !g.isEmpty()) continue;
+      const byTopic = this.offsets.get(g.groupId);
+      const expired: { topic: string; partition: number }[] = [];
+      for (const [topic, parts] of byTopic ?? []) {
+        for (const [p, v] of parts) {
+          const since = g.protocolType !== null ? Math.max(g.stateTimestamp, v.commitTimestamp) : v.commitTimestamp;
+          if (now - since >= retention) expired.push({ topic, partition: p });
+        }
+      }
+      const total = [...(byTopic?.values() ?? [])].reduce((n, parts) => n + parts.size, 0);
+      if (total === expired.length && (total > 0 || now - g.stateTimestamp >= retention)) {
+        work.push(this.removeGroup(g, 'expired'));
+        continue;
+      }
+      if (expired.length === 0) continue;
+      const records = expired.map((e) => ({ key: encodeOffsetKey(g.groupId, e.topic, e.partition), value: null }));
+      for (const e of expired) this.setOffset(g.groupId, e.topic, e.partition, null);
+      work.push(this.opts.store.append(this.partitionFor(g.groupId), records).catch((err: unknown) => this.opts.logger?.error({ err }, 'expiring offsets failed')));
+    }
+    await Promise.all(work);
+  }
+
+  // --- load ------------------------------------------------------------------------------------
+
+  /** Group snapshots seen during replay; null = tombstoned. */
+  private loadedGroups = new Map<string, GroupValue | null>();
+
+  /** Applies one record read back from __consumer_offsets (in log order). */
+  replayRecord(key: Buffer | null, value: Buffer | null): void {
+    if (!key) return;
+    const k = decodeKey(key);
+    if (!k) return;
+    if (k.kind === 'offset') {
+      this.setOffset(k.group, k.topic, k.partition, value === null ? null : decodeOffsetValue(value));
+      return;
+    }
+    if (value === null) {
+      this.loadedGroups.set(k.group, null);
+      this.offsets.delete(k.group);
+      return;
+    }
+    const v = decodeGroupValue(value);
+    if (v) this.loadedGroups.set(k.group, v);
+  }
+
+  /** After replay: every group with a snapshot or offsets exists again, Empty, members gone. */
+  finishLoading(): void {
+    for (const [groupId, v] of this.loadedGroups) if (v) this.groups.set(groupId, Group.restore(groupId, this.groupContext, v));
+    // Offsets committed after a group was deleted (or by a group never managed) bring it back.
+    for (const groupId of this.offsets.keys()) if (!this.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
+    this.loadedGroups.clear();
+  }
+
+  /** Resolves once the coordinator can take requests for its groups. */
+  async ready(): Promise<void> {
+    if (this.stopped) throw new Error('group coordinator is stopped');
+    await this.opts.ensureReady?.();
+  }
+
+  /** Runs expireOffsets every intervalMs until shutdown. */
+  startExpiry(intervalMs: number): void {
+    this.expiryTimer = setInterval(() => {
+      this.expireOffsets().catch((err: unknown) => this.opts.logger?.error({ err }, 'offset expiry failed'));
+    }, intervalMs);
+    this.expiryTimer.unref();
+  }
+
+  shutdown(): void {
+    this.stopped = true;
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    for (const g of this.groups.values()) g.shutdown();
+  }
+}

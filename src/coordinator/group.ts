@@ -1,0 +1,703 @@
+// One classic consumer group: its state machine and every transition of it. The protocol
+// handlers stay thin; they call join/sync/heartbeat/leave here and get typed results back.
+//
+//   Empty ──join──▶ PreparingRebalance ──all joined / rebalance timeout──▶ CompletingRebalance
+//     ▲                  ▲        │ (no members left)                         │ leader's sync
+//     │                  │        ▼                                           ▼
+//     └──── last member leaves ◀──┴────── join / leave / expiry ◀───────── Stable
+//   Dead: deleted (DeleteGroups, or offsets expired); the coordinator drops it from its map.
+//
+// Delayed answers are promises: a JoinGroup waits in `member.joinWaiter` until the join phase
+// completes, a follower's SyncGroup in `member.syncWaiter` until the leader's assignment is
+// stored. Timers exist only for deadlines: each member's session, each MEMBER_ID_REQUIRED
+// member that has not come back, the rebalance timeout and the initial rebalance delay.
+// Every change of generation, protocol, leader or assignment is persisted (context.persist)
+// before the answers it produces are released.
+import { ErrorCode } from '../protocol/errors.js';
+import { EMPTY_BYTES } from '../protocol/primitives.js';
+import type { GroupValue } from './records.js';
+
+export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+
+export interface Clock {
+  now(): number;
+  /** Runs fn after ms; returns a cancel function. */
+  schedule(ms: number, fn: () => void): () => void;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  schedule(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return () => clearTimeout(t);
+  },
+};
+
+export interface Protocol {
+  name: string;
+  metadata: Buffer;
+}
+
+export interface GroupContext {
+  clock: Clock;
+  initialRebalanceDelayMs: number;
+  /** Snapshots the group synchronously and resolves once the snapshot is in the log. */
+  persist(group: Group): Promise<void>;
+  newMemberId(clientId: string): string;
+  onError?(err: unknown, what: string): void;
+}
+
+export interface JoinRequest {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocolType: string;
+  protocols: Protocol[];
+  /** v4+: a first join gets MEMBER_ID_REQUIRED and a member id to come back with (KIP-394). */
+  requireKnownMemberId: boolean;
+  /** v9+: a static leader rejoining a stable group may skip the assignment (KIP-814). */
+  supportsSkipAssignment: boolean;
+}
+
+export interface JoinResult {
+  errorCode: number;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  skipAssignment: boolean;
+  memberId: string;
+  members: { memberId: string; groupInstanceId: string | null; metadata: Buffer }[];
+}
+
+export interface SyncRequest {
+  memberId: string;
+  groupInstanceId: string | null;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignments: { memberId: string; assignment: Buffer }[];
+}
+
+export interface SyncResult {
+  errorCode: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Buffer;
+}
+
+export interface Member {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocolType: string;
+  protocols: Protocol[];
+  assignment: Buffer;
+  joinWaiter: ((r: JoinResult) => void) | null;
+  syncWaiter: ((r: SyncResult) => void) | null;
+  cancelSession: (() => void) | null;
+}
+
+export interface MemberIdentity {
+  memberId: string;
+  groupInstanceId: string | null;
+}
+
+function sameProtocols(a: Protocol[], b: Protocol[]): boolean {
+  return a.length === b.length && a.every((p, i) => p.name === b[i]!.name && p.metadata.equals(b[i]!.metadata));
+}
+
+export class Group {
+  state: GroupState = 'Empty';
+  generationId = 0;
+  protocolType: string | null = null;
+  protocolName: string | null = null;
+  leaderId: string | null = null;
+  /** When the group last changed state (offset expiry of Empty groups counts from here). */
+  stateTimestamp: number;
+  readonly members = new Map<string, Member>();
+  /** group.instance.id → member id of static members. */
+  readonly instances = new Map<string, string>();
+  /** Members told MEMBER_ID_REQUIRED that have not rejoined yet, with their expiry. */
+  readonly pending = new Map<string, () => void>();
+  private cancelRebalanceTimer: (() => void) | null = null;
+  private cancelInitialDelay: (() => void) | null = null;
+  private delaying = false;
+  private newMemberAdded = false;
+  /** The last stored assignment; Stable-state SyncGroup answers wait for it. */
+  private assignmentStored: Promise<boolean> = Promise.resolve(true);
+
+  constructor(
+    readonly groupId: string,
+    private readonly ctx: GroupContext,
+  ) {
+    this.stateTimestamp = ctx.clock.now();
+  }
+
+  /** A group rebuilt from its last snapshot: Empty, its members gone, generation kept for fencing. */
+  static restore(groupId: string, ctx: GroupContext, v: GroupValue): Group {
+    const g = new Group(groupId, ctx);
+    g.generationId = v.generation;
+    g.protocolType = v.protocolType === '' ? null : v.protocolType;
+    g.stateTimestamp = v.stateTimestamp;
+    return g;
+  }
+
+  snapshot(): GroupValue {
+    return {
+      protocolType: this.protocolType ?? '',
+      generation: this.generationId,
+      protocol: this.protocolName,
+      leader: this.leaderId,
+      stateTimestamp: this.stateTimestamp,
+      members: [...this.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        subscription: this.protocolName ? this.metadataFor(m, this.protocolName) : EMPTY_BYTES,
+        assignment: m.assignment,
+      })),
+    };
+  }
+
+  isEmpty(): boolean {
+    return this.members.size === 0 && this.pending.size === 0;
+  }
+
+  private setState(state: GroupState): void {
+    this.state = state;
+    this.stateTimestamp = this.ctx.clock.now();
+  }
+
+  private metadataFor(m: Member, protocol: string): Buffer {
+    return m.protocols.find((p) => p.name === protocol)?.metadata ?? EMPTY_BYTES;
+  }
+
+  /** The protocols every member (and the candidate, if any) supports. */
+  private commonProtocols(extra?: Protocol[]): Set<string> {
+    let common: Set<string> | null = extra ? new Set(extra.map((p) => p.name)) : null;
+    for (const m of this.members.values()) {
+      const names = new Set(m.protocols.map((p) => p.name));
+      common = common === null ? names : new Set([...common].filter((n) => names.has(n)));
+    }
+    return common ?? new Set();
+  }
+
+  private supportsProtocols(protocolType: string, protocols: Protocol[], replacing?: string): boolean {
+    if (protocolType === '' || protocols.length === 0) return false;
+    const others = [...this.members.values()].filter((m) => m.memberId !== replacing);
+    if (others.length === 0) return true;
+    if (this.protocolType !== null && protocolType !== this.protocolType) return false;
+    let common = new Set(protocols.map((p) => p.name));
+    for (const m of others) {
+      const names = new Set(m.protocols.map((p) => p.name));
+      common = new Set([...common].filter((n) => names.has(n)));
+    }
+    return common.size > 0;
+  }
+
+  /** Kafka's choice: among protocols all members support, the one most members list first. */
+  selectProtocol(): string | null {
+    const candidates = this.commonProtocols();
+    if (candidates.size === 0) return null;
+    const votes = new Map<string, number>();
+    const order: string[] = [];
+    for (const m of this.members.values()) {
+      const choice = m.protocols.find((p) => candidates.has(p.name))!.name;
+      if (!votes.has(choice)) order.push(choice);
+      votes.set(choice, (votes.get(choice) ?? 0) + 1);
+    }
+    let best = order[0]!;
+    for (const name of order) if (votes.get(name)! > votes.get(best)!) best = name;
+    return best;
+  }
+
+  private errorJoin(errorCode: number, memberId = ''): JoinResult {
+    return {
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: '',
+      skipAssignment: false,
+      memberId,
+      members: [],
+    };
+  }
+
+  private currentJoinResult(member: Member, includeMembers: boolean, skipAssignment = false): JoinResult {
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: this.generationId,
+      protocolType: this.protocolType,
+      protocolName: this.protocolName,
+      leader: this.leaderId ?? '',
+      skipAssignment,
+      memberId: member.memberId,
+      members: includeMembers
+        ? [...this.members.values()].map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: m.groupInstanceId,
+            metadata: this.metadataFor(m, this.protocolName!),
+          }))
+        : [],
+    };
+  }
+
+  /** The member currently holding `groupInstanceId` is not `memberId`. */
+  private fenced(memberId: string, groupInstanceId: string | null): boolean {
+    if (groupInstanceId === null) return false;
+    const current = this.instances.get(groupInstanceId);
+    return current !== undefined && current !== memberId;
+  }
+
+  // --- JoinGroup ---------------------------------------------------------------------------
+
+  join(req: JoinRequest): Promise<JoinResult> {
+    if (this.state === 'Dead') return Promise.resolve(this.errorJoin(ErrorCode.COORDINATOR_NOT_AVAILABLE, req.memberId));
+    const known = this.members.get(req.memberId);
+    if (!this.supportsProtocols(req.protocolType, req.protocols, known?.memberId)) {
+      return Promise.resolve(this.errorJoin(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
+    }
+    if (req.memberId === '') {
+      if (req.groupInstanceId !== null) {
+        const existing = this.instances.get(req.groupInstanceId);
+        if (existing !== undefined) return this.replaceStaticMember(this.members.get(existing)!, req);
+        return this.addMemberAndRebalance(this.ctx.newMemberId(req.clientId), req);
+      }
+      const memberId = this.ctx.newMemberId(req.clientId);
+      if (req.requireKnownMemberId) {
+        this.pending.set(
+          memberId,
+          this.ctx.clock.schedule(req.sessionTimeoutMs, () => {
+            this.pending.delete(memberId);
+            this.tryCompleteJoin();
+          }),
+        );
+        return Promise.resolve(this.errorJoin(ErrorCode.MEMBER_ID_REQUIRED, memberId));
+      }
+      return this.addMemberAndRebalance(memberId, req);
+    }
+    const pendingExpiry = this.pending.get(req.memberId);
+    if (pendingExpiry) {
+      pendingExpiry();
+      this.pending.delete(req.memberId);
+      if (this.fenced(req.memberId, req.groupInstanceId)) return Promise.resolve(this.errorJoin(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
+      return this.addMemberAndRebalance(req.memberId, req);
+    }
+    if (this.fenced(req.memberId, req.groupInstanceId)) return Promise.resolve(this.errorJoin(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
+    if (!known) return Promise.resolve(this.errorJoin(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
+    switch (this.state) {
+      case 'PreparingRebalance':
+        return this.updateMemberAndRebalance(known, req);
+      case 'CompletingRebalance':
+        // A repeated join with the same metadata just gets this generation's answer again.
+        if (sameProtocols(known.protocols, req.protocols)) {
+          this.scheduleSession(known);
+          return Promise.resolve(this.currentJoinResult(known, known.memberId === this.leaderId));
+        }
+        return this.updateMemberAndRebalance(known, req);
+      case 'Stable':
+        // The leader rejoining asks for a new assignment (e.g. its metadata changed); so does
+        // any member whose subscription changed. Everyone else gets the current generation.
+        if (known.memberId === this.leaderId || !sameProtocols(known.protocols, req.protocols)) {
+          return this.updateMemberAndRebalance(known, req);
+        }
+        this.scheduleSession(known);
+        return Promise.resolve(this.currentJoinResult(known, false));
+      default:
+        return Promise.resolve(this.errorJoin(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
+    }
+  }
+
+  private applyJoinRequest(m: Member, req: JoinRequest): void {
+    m.clientId = req.clientId;
+    m.clientHost = req.clientHost;
+    m.sessionTimeoutMs = req.sessionTimeoutMs;
+    m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    m.protocolType = req.protocolType;
+    m.protocols = req.protocols;
+  }
+
+  private awaitJoin(m: Member): Promise<JoinResult> {
+    // A member waiting for its join answer is alive: its session timer restarts with the answer.
+    this.cancelSession(m);
+    if (m.joinWaiter) m.joinWaiter(this.errorJoin(ErrorCode.REBALANCE_IN_PROGRESS, m.memberId));
+    return new Promise<JoinResult>((resolve) => {
+      m.joinWaiter = resolve;
+    });
+  }
+
+  private addMemberAndRebalance(memberId: string, req: JoinRequest): Promise<JoinResult> {
+    const m: Member = {
+      memberId,
+      groupInstanceId: req.groupInstanceId,
+      clientId: req.clientId,
+      clientHost: req.clientHost,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: req.protocols,
+      assignment: EMPTY_BYTES,
+      joinWaiter: null,
+      syncWaiter: null,
+      cancelSession: null,
+    };
+    this.members.set(memberId, m);
+    if (m.groupInstanceId !== null) this.instances.set(m.groupInstanceId, memberId);
+    if (this.protocolType === null) this.protocolType = req.protocolType;
+    if (this.delaying) this.newMemberAdded = true;
+    const answer = this.awaitJoin(m);
+    if (this.state === 'PreparingRebalance') this.tryCompleteJoin();
+    else this.prepareRebalance();
+    return answer;
+  }
+
+  private updateMemberAndRebalance(m: Member, req: JoinRequest): Promise<JoinResult> {
+    this.applyJoinRequest(m, req);
+    const answer = this.awaitJoin(m);
+    if (this.state === 'PreparingRebalance') this.tryCompleteJoin();
+    else this.prepareRebalance();
+    return answer;
+  }
+
+  /** KIP-345: a known group.instance.id joins again with no member id (a restarted static member). */
+  private replaceStaticMember(old: Member, req: JoinRequest): Promise<JoinResult> {
+    const newId = this.ctx.newMemberId(req.clientId);
+    this.cancelSession(old);
+    old.joinWaiter?.(this.errorJoin(ErrorCode.FENCED_INSTANCE_ID, old.memberId));
+    old.syncWaiter?.({ errorCode: ErrorCode.FENCED_INSTANCE_ID, protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
+    old.joinWaiter = null;
+    old.syncWaiter = null;
+    const oldId = old.memberId;
+    const unchanged = sameProtocols(old.protocols, req.protocols);
+    // Re-insert under the new id, keeping the member's place (and assignment).
+    const entries = [...this.members.entries()];
+    this.members.clear();
+    for (const [id, m] of entries) this.members.set(id === oldId ? newId : id, m);
+    old.memberId = newId;
+    this.instances.set(req.groupInstanceId!, newId);
+    if (this.leaderId === oldId) this.leaderId = newId;
+
+    if (this.state === 'Stable' && unchanged) {
+      this.applyJoinRequest(old, req);
+      const isLeader = this.leaderId === newId;
+      const result = this.currentJoinResult(old, isLeader && req.supportsSkipAssignment, isLeader && req.supportsSkipAssignment);
+      return this.ctx.persist(this).then(
+        () => {
+          this.scheduleSession(old);
+          return result;
+        },
+        (err: unknown) => {
+          this.ctx.onError?.(err, 'persisting a static member replacement failed');
+          return this.errorJoin(ErrorCode.COORDINATOR_NOT_AVAILABLE, newId);
+        },
+      );
+    }
+    return this.updateMemberAndRebalance(old, req);
+  }
+
+  private prepareRebalance(): void {
+    if (this.state === 'CompletingRebalance') this.failSyncWaiters(ErrorCode.REBALANCE_IN_PROGRESS);
+    const wasEmpty = this.state === 'Empty';
+    this.setState('PreparingRebalance');
+    this.clearRebalanceTimers();
+    const rebalanceTimeout = Math.max(0, ...[...this.members.values()].map((m) => m.rebalanceTimeoutMs));
+    this.cancelRebalanceTimer = this.ctx.clock.schedule(rebalanceTimeout, () => {
+      this.cancelRebalanceTimer = null;
+      if (this.state === 'PreparingRebalance') this.completeJoin();
+    });
+    if (wasEmpty && this.ctx.initialRebalanceDelayMs > 0) {
+      // Wait a little for more members of a starting group, extending while new ones arrive.
+      this.delaying = true;
+      this.newMemberAdded = false;
+      let remaining = rebalanceTimeout;
+      const wait = () => {
+        const delay = Math.min(this.ctx.initialRebalanceDelayMs, remaining);
+        remaining = Math.max(remaining - this.ctx.initialRebalanceDelayMs, 0);
+        this.cancelInitialDelay = this.ctx.clock.schedule(delay, () => {
+          this.cancelInitialDelay = null;
+          if (this.newMemberAdded && remaining > 0) {
+            this.newMemberAdded = false;
+            wait();
+            return;
+          }
+          this.delaying = false;
+          this.tryCompleteJoin();
+        });
+      };
+      wait();
+      return;
+    }
+    this.tryCompleteJoin();
+  }
+
+  private clearRebalanceTimers(): void {
+    this.cancelRebalanceTimer?.();
+    this.cancelRebalanceTimer = null;
+    this.cancelInitialDelay?.();
+    this.cancelInitialDelay = null;
+    this.delaying = false;
+  }
+
+  private allMembersJoined(): boolean {
+    if (this.pending.size > 0) return false;
+    for (const m of this.members.values()) if (!m.joinWaiter) return false;
+    return true;
+  }
+
+  private tryCompleteJoin(): void {
+    if (this.state === 'PreparingRebalance' && !this.delaying && this.allMembersJoined()) this.completeJoin();
+  }
+
+  /** Ends the join phase: members that did not rejoin are dropped, a new generation begins. */
+  private completeJoin(): void {
+    this.clearRebalanceTimers();
+    for (const m of [...this.members.values()]) if (!m.joinWaiter) this.dropMember(m);
+    this.generationId++;
+    if (this.members.size === 0) {
+      this.protocolName = null;
+      this.leaderId = null;
+      this.setState('Empty');
+      this.ctx.persist(this).catch((err: unknown) => this.ctx.onError?.(err, 'persisting an empty group failed'));
+      return;
+    }
+    this.protocolName = this.selectProtocol();
+    if (this.leaderId === null || !this.members.has(this.leaderId)) this.leaderId = this.members.keys().next().value!;
+    for (const m of this.members.values()) m.assignment = EMPTY_BYTES;
+    this.setState('CompletingRebalance');
+    const answers: [Member, (r: JoinResult) => void, JoinResult][] = [];
+    for (const m of this.members.values()) {
+      answers.push([m, m.joinWaiter!, this.currentJoinResult(m, m.memberId === this.leaderId)]);
+      m.joinWaiter = null;
+    }
+    const generation = this.generationId;
+    this.ctx.persist(this).then(
+      () => {
+        for (const [m, resolve, result] of answers) {
+          resolve(result);
+          if (this.members.get(m.memberId) === m && !m.joinWaiter && !m.syncWaiter) this.scheduleSession(m);
+        }
+      },
+      (err: unknown) => {
+        this.ctx.onError?.(err, 'persisting a new generation failed');
+        for (const [m, resolve] of answers) {
+          resolve(this.errorJoin(ErrorCode.COORDINATOR_NOT_AVAILABLE, m.memberId));
+          if (this.members.get(m.memberId) === m) this.scheduleSession(m);
+        }
+        if (this.generationId === generation && this.state === 'CompletingRebalance') this.prepareRebalance();
+      },
+    );
+  }
+
+  // --- SyncGroup ---------------------------------------------------------------------------
+
+  private errorSync(errorCode: number): SyncResult {
+    return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
+  }
+
+  sync(req: SyncRequest): Promise<SyncResult> {
+    if (this.state === 'Dead') return Promise.resolve(this.errorSync(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (this.fenced(req.memberId, req.groupInstanceId)) return Promise.resolve(this.errorSync(ErrorCode.FENCED_INSTANCE_ID));
+    const m = this.members.get(req.memberId);
+    if (!m) return Promise.resolve(this.errorSync(ErrorCode.UNKNOWN_MEMBER_ID));
+    if (req.generationId !== this.generationId) return Promise.resolve(this.errorSync(ErrorCode.ILLEGAL_GENERATION));
+    if ((req.protocolType !== null && req.protocolType !== this.protocolType) || (req.protocolName !== null && req.protocolName !== this.protocolName)) {
+      return Promise.resolve(this.errorSync(ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    }
+    switch (this.state) {
+      case 'PreparingRebalance':
+        return Promise.resolve(this.errorSync(ErrorCode.REBALANCE_IN_PROGRESS));
+      case 'Stable':
+        this.scheduleSession(m);
+        return this.assignmentStored.then((ok) => (ok ? this.okSync(m.assignment) : this.errorSync(ErrorCode.REBALANCE_IN_PROGRESS)));
+      case 'CompletingRebalance': {
+        this.cancelSession(m);
+        m.syncWaiter?.(this.errorSync(ErrorCode.REBALANCE_IN_PROGRESS));
+        const answer = new Promise<SyncResult>((resolve) => {
+          m.syncWaiter = resolve;
+        });
+        if (m.memberId === this.leaderId) this.completeSync(req.assignments);
+        return answer;
+      }
+      default:
+        return Promise.resolve(this.errorSync(ErrorCode.UNKNOWN_MEMBER_ID));
+    }
+  }
+
+  private okSync(assignment: Buffer): SyncResult {
+    return { errorCode: ErrorCode.NONE, protocolType: this.protocolType, protocolName: this.protocolName, assignment };
+  }
+
+  /** The leader's assignment: stored, then handed to every member that is waiting for it. */
+  private completeSync(assignments: { memberId: string; assignment: Buffer }[]): void {
+    const byMember = new Map(assignments.map((a) => [a.memberId, a.assignment]));
+    for (const m of this.members.values()) m.assignment = byMember.get(m.memberId) ?? EMPTY_BYTES;
+    this.setState('Stable');
+    const generation = this.generationId;
+    this.assignmentStored = this.ctx.persist(this).then(
+      () => {
+        if (this.generationId !== generation) return true;
+        for (const m of this.members.values()) {
+          const resolve = m.syncWaiter;
+          if (!resolve) continue;
+          m.syncWaiter = null;
+          resolve(this.okSync(m.assignment));
+          this.scheduleSession(m);
+        }
+        return true;
+      },
+      (err: unknown) => {
+        this.ctx.onError?.(err, 'persisting an assignment failed');
+        if (this.generationId !== generation) return false;
+        this.failSyncWaiters(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        if (this.state === 'Stable') this.prepareRebalance();
+        return false;
+      },
+    );
+  }
+
+  private failSyncWaiters(errorCode: number): void {
+    for (const m of this.members.values()) {
+      const resolve = m.syncWaiter;
+      if (!resolve) continue;
+      m.syncWaiter = null;
+      resolve(this.errorSync(errorCode));
+      this.scheduleSession(m);
+    }
+  }
+
+  // --- Heartbeat, LeaveGroup, session expiry ------------------------------------------------
+
+  heartbeat(memberId: string, groupInstanceId: string | null, generationId: number): number {
+    if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.fenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    const m = this.members.get(memberId);
+    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    this.scheduleSession(m);
+    return this.state === 'PreparingRebalance' ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
+  }
+
+  /** Removes each member (by member id or instance id); one error code per identity. */
+  leave(identities: MemberIdentity[]): number[] {
+    return identities.map((id) => {
+      if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      let memberId = id.memberId;
+      if (id.groupInstanceId !== null) {
+        const current = this.instances.get(id.groupInstanceId);
+        if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+        if (memberId !== '' && memberId !== current) return ErrorCode.FENCED_INSTANCE_ID;
+        memberId = current;
+      }
+      const expiry = this.pending.get(memberId);
+      if (expiry) {
+        expiry();
+        this.pending.delete(memberId);
+        this.tryCompleteJoin();
+        return ErrorCode.NONE;
+      }
+      const m = this.members.get(memberId);
+      if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+      this.removeMemberAndRebalance(m);
+      return ErrorCode.NONE;
+    });
+  }
+
+  private dropMember(m: Member): void {
+    this.cancelSession(m);
+    m.joinWaiter?.(this.errorJoin(ErrorCode.UNKNOWN_MEMBER_ID, m.memberId));
+    m.syncWaiter?.(this.errorSync(ErrorCode.UNKNOWN_MEMBER_ID));
+    m.joinWaiter = null;
+    m.syncWaiter = null;
+    this.members.delete(m.memberId);
+    if (m.groupInstanceId !== null && this.instances.get(m.groupInstanceId) === m.memberId) this.instances.delete(m.groupInstanceId);
+  }
+
+  private removeMemberAndRebalance(m: Member): void {
+    this.dropMember(m);
+    if (this.state === 'Stable' || this.state === 'CompletingRebalance') this.prepareRebalance();
+    else if (this.state === 'PreparingRebalance') this.tryCompleteJoin();
+  }
+
+  private cancelSession(m: Member): void {
+    m.cancelSession?.();
+    m.cancelSession = null;
+  }
+
+  /** (Re)starts a member's session deadline; members waiting for an answer are kept alive. */
+  private scheduleSession(m: Member): void {
+    this.cancelSession(m);
+    if (m.joinWaiter || m.syncWaiter) return;
+    m.cancelSession = this.ctx.clock.schedule(m.sessionTimeoutMs, () => {
+      m.cancelSession = null;
+      if (this.members.get(m.memberId) === m) this.removeMemberAndRebalance(m);
+    });
+  }
+
+  /** Checks an OffsetCommit from a member (generation >= 0 or a known member id). */
+  validateCommit(memberId: string, groupInstanceId: string | null, generationId: number): number {
+    if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.fenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    if (generationId < 0 && this.state === 'Empty') return ErrorCode.NONE;
+    const m = this.members.get(memberId);
+    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    if (this.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (!m.joinWaiter && !m.syncWaiter) this.scheduleSession(m);
+    return ErrorCode.NONE;
+  }
+
+  /** Topics the members subscribe to, from consumer-protocol metadata (null if not parseable). */
+  subscribedTopics(parse: (metadata: Buffer) => string[] | null): Set<string> | null {
+    if (this.protocolType !== 'consumer' || this.protocolName === null) return null;
+    const topics = new Set<string>();
+    for (const m of this.members.values()) {
+      const t = parse(this.metadataFor(m, this.protocolName));
+      if (t === null) return null;
+      for (const name of t) topics.add(name);
+    }
+    return topics;
+  }
+
+  describeMembers(): { memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; metadata: Buffer; assignment: Buffer }[] {
+    const stable = this.state === 'Stable';
+    return [...this.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      metadata: stable && this.protocolName ? this.metadataFor(m, this.protocolName) : EMPTY_BYTES,
+      assignment: stable ? m.assignment : EMPTY_BYTES,
+    }));
+  }
+
+  /** Marks the group Dead (deleted); waiters are told to find the coordinator again. */
+  markDead(): void {
+    this.shutdown(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    this.setState('Dead');
+  }
+
+  /** Cancels every timer and answers every waiter (broker shutdown). */
+  shutdown(errorCode: number = ErrorCode.NOT_COORDINATOR): void {
+    this.clearRebalanceTimers();
+    for (const cancel of this.pending.values()) cancel();
+    for (const m of this.members.values()) {
+      this.cancelSession(m);
+      m.joinWaiter?.(this.errorJoin(errorCode, m.memberId));
+      m.syncWaiter?.(this.errorSync(errorCode));
+      m.joinWaiter = null;
+      m.syncWaiter = null;
+    }
+  }
+}
