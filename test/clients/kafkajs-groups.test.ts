@@ -1,0 +1,133 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import kafkajs from 'kafkajs';
+import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+
+const { Kafka, logLevel } = kafkajs;
+type Consumer = ReturnType<InstanceType<typeof Kafka>['consumer']>;
+
+const TOPIC = 'group-orders';
+const GROUP = 'kafkajs-group';
+
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface Tracked {
+  consumer: Consumer;
+  /** Partitions of the latest assignment. */
+  assigned: number[];
+  joins: number;
+  seen: { partition: number; offset: number; value: string }[];
+}
+
+describe('kafkajs consumer groups', () => {
+  let broker: BrokerProcess;
+  let kafka: InstanceType<typeof Kafka>;
+  before(async () => {
+    broker = await startBrokerProcess({ overrides: { 'group.initial.rebalance.delay.ms': '0' } });
+    kafka = new Kafka({ clientId: 'groups-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+  });
+  after(async () => {
+    await broker.stop();
+    broker.cleanup();
+  });
+
+  async function startConsumer(): Promise<Tracked> {
+    const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 100, retry: { retries: 20 } });
+    const t: Tracked = { consumer, assigned: [], joins: 0, seen: [] };
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      t.joins++;
+      t.assigned = [...(e.payload.memberAssignment[TOPIC] ?? [])].sort((a, b) => a - b);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+    await consumer.run({
+      autoCommitInterval: 100,
+      eachMessage: async ({ partition, message }) => {
+        t.seen.push({ partition, offset: Number(message.offset), value: message.value!.toString() });
+      },
+    });
+    return t;
+  }
+
+  const balanced = (members: Tracked[], each: number) => () => {
+    const all = members.flatMap((m) => m.assigned);
+    return members.every((m) => m.assigned.length === each) && new Set(all).size === 6;
+  };
+
+  async function produce(from: number, count: number): Promise<string[]> {
+    const producer = kafka.producer();
+    await producer.connect();
+    const values: string[] = [];
+    try {
+      const messages = [];
+      for (let i = from; i < from + count; i++) {
+        values.push(`m-${i}`);
+        messages.push({ key: `k-${i}`, value: `m-${i}`, partition: i % 6 });
+      }
+      await producer.send({ topic: TOPIC, messages });
+    } finally {
+      await producer.disconnect();
+    }
+    return values;
+  }
+
+  test('three consumers share six partitions, survive a departure and resume from commits', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const members: Tracked[] = [];
+    try {
+      await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 6 }], waitForLeaders: true });
+      for (let i = 0; i < 3; i++) members.push(await startConsumer());
+      await waitFor('each consumer to own two partitions', balanced(members, 2));
+      await waitFor('a stable group of three', async () => {
+        const d = (await admin.describeGroups([GROUP])).groups[0]!;
+        return d.state === 'Stable' && d.members.length === 3;
+      });
+
+      const first = await produce(0, 300);
+      const consumedValues = () => new Set(members.flatMap((m) => m.seen.map((s) => s.value)));
+      await waitFor('all of the first batch consumed', () => first.every((v) => consumedValues().has(v)));
+      // Every message went to the consumer that owns its partition.
+      for (const m of members) for (const s of m.seen) assert.ok(m.assigned.includes(s.partition), `partition ${s.partition} consumed by its owner`);
+
+      // One consumer leaves: its two partitions move to the other two.
+      const leaving = members.pop()!;
+      await leaving.consumer.disconnect();
+      await waitFor('the remaining two to own three partitions each', balanced(members, 3), 20_000);
+
+      const second = await produce(300, 300);
+      const everything = [...first, ...second];
+      await waitFor('all messages consumed after the rebalance', () => {
+        const seen = new Set([...members, leaving].flatMap((m) => m.seen.map((s) => s.value)));
+        return everything.every((v) => seen.has(v));
+      });
+
+      // Commits land asynchronously; wait until the group has committed everything.
+      const endOffsets = new Map((await admin.fetchTopicOffsets(TOPIC)).map((p) => [p.partition, p.high]));
+      await waitFor('committed offsets to reach the log end', async () => {
+        const committed = (await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] }))[0]!.partitions;
+        return committed.length === 6 && committed.every((p) => p.offset === endOffsets.get(p.partition));
+      });
+      for (const m of members) await m.consumer.disconnect();
+      members.length = 0;
+      await waitFor('the group to be empty', async () => (await admin.describeGroups([GROUP])).groups[0]!.state === 'Empty');
+
+      // A new consumer of the group starts at the committed offsets: only new messages arrive.
+      const third = await produce(600, 60);
+      const fresh = await startConsumer();
+      members.push(fresh);
+      await waitFor('the new messages', () => third.every((v) => fresh.seen.some((s) => s.value === v)));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(fresh.seen.map((s) => s.value).sort(), [...third].sort(), 'no committed message is delivered again');
+    } finally {
+      for (const m of members) await m.consumer.disconnect().catch(() => undefined);
+      await admin.disconnect();
+    }
+  });
+});

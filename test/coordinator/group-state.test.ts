@@ -1,0 +1,409 @@
+// The group state machine in-process, with a fake clock and an in-memory __consumer_offsets.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import type { Clock, JoinRequest, JoinResult } from '../../src/coordinator/group.js';
+import { decodeKey, partitionForGroup, type CoordinatorRecord } from '../../src/coordinator/records.js';
+
+class FakeClock implements Clock {
+  time = 1_000_000;
+  private timers: { at: number; seq: number; fn: () => void; cancelled: boolean }[] = [];
+  private seq = 0;
+  now(): number {
+    return this.time;
+  }
+  schedule(ms: number, fn: () => void): () => void {
+    const t = { at: this.time + ms, seq: this.seq++, fn, cancelled: false };
+    this.timers.push(t);
+    return () => {
+      t.cancelled = true;
+    };
+  }
+  /** Moves time forward, firing due timers in order (and letting promises settle between). */
+  async advance(ms: number): Promise<void> {
+    const end = this.time + ms;
+    for (;;) {
+      await settle();
+      const due = this.timers.filter((t) => !t.cancelled && t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (!due) break;
+      this.time = due.at;
+      due.cancelled = true;
+      due.fn();
+    }
+    this.time = end;
+    await settle();
+  }
+}
+
+/** Lets pending promise callbacks (appends, answers) run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+class MemoryStore implements CoordinatorStore {
+  readonly partitions = new Map<number, CoordinatorRecord[]>();
+  append(partition: number, records: CoordinatorRecord[]): Promise<void> {
+    const list = this.partitions.get(partition) ?? [];
+    list.push(...records);
+    this.partitions.set(partition, list);
+    return Promise.resolve();
+  }
+}
+
+function setup(opts: { initialDelay?: number; store?: MemoryStore; clock?: FakeClock } = {}) {
+  const clock = opts.clock ?? new FakeClock();
+  const store = opts.store ?? new MemoryStore();
+  let n = 0;
+  const coordinator = new GroupCoordinator({
+    numPartitions: 5,
+    clock,
+    store,
+    initialRebalanceDelayMs: opts.initialDelay ?? 0,
+    minSessionTimeoutMs: 1000,
+    maxSessionTimeoutMs: 60_000,
+    offsetsRetentionMs: 60_000,
+    offsetMetadataMaxBytes: 100,
+    partitionExists: (topic, partition) => topic === 't' && partition >= 0 && partition < 4,
+    newMemberId: (clientId) => `${clientId}-${++n}`,
+  });
+  return { clock, store, coordinator };
+}
+
+const proto = (name: string, data = name) => ({ name, metadata: Buffer.from(data) });
+
+function joinReq(memberId: string, over: Partial<JoinRequest> = {}): JoinRequest {
+  return {
+    memberId,
+    groupInstanceId: null,
+    clientId: 'c',
+    clientHost: '/127.0.0.1',
+    sessionTimeoutMs: 10_000,
+    rebalanceTimeoutMs: 20_000,
+    protocolType: 'consumer',
+    protocols: [proto('range')],
+    requireKnownMemberId: true,
+    supportsSkipAssignment: false,
+    ...over,
+  };
+}
+
+type Coord = GroupCoordinator;
+
+/** KIP-394 first join: MEMBER_ID_REQUIRED, then the real join (whose answer may be delayed). */
+async function joinNew(c: Coord, group: string, over: Partial<JoinRequest> = {}): Promise<{ memberId: string; answer: Promise<JoinResult> }> {
+  const first = await c.join(group, joinReq('', over));
+  assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+  assert.ok(first.memberId);
+  return { memberId: first.memberId, answer: c.join(group, joinReq(first.memberId, over)) };
+}
+
+async function syncAll(c: Coord, group: string, generation: number, leader: string, members: string[]): Promise<void> {
+  const followers = members.filter((m) => m !== leader).map((m) => c.sync(group, { memberId: m, groupInstanceId: null, generationId: generation, protocolType: null, protocolName: null, assignments: [] }));
+  const assignments = members.map((m) => ({ memberId: m, assignment: Buffer.from(`for-${m}`) }));
+  const lead = await c.sync(group, { memberId: leader, groupInstanceId: null, generationId: generation, protocolType: 'consumer', protocolName: 'range', assignments });
+  assert.equal(lead.errorCode, ErrorCode.NONE);
+  assert.equal(lead.assignment.toString(), `for-${leader}`);
+  for (const [i, f] of (await Promise.all(followers)).entries()) {
+    assert.equal(f.errorCode, ErrorCode.NONE);
+    assert.equal(f.assignment.toString(), `for-${members.filter((m) => m !== leader)[i]}`);
+  }
+}
+
+describe('group state machine', () => {
+  test('partitionFor follows Java String.hashCode', () => {
+    // "hello".hashCode() = 99162322; "polygenelubricants".hashCode() = Integer.MIN_VALUE.
+    assert.equal(partitionForGroup('hello', 50), 99162322 % 50);
+    assert.equal(partitionForGroup('polygenelubricants', 50), 0);
+    assert.equal(partitionForGroup('', 50), 0);
+  });
+
+  test('join, sync, heartbeat: a single member reaches Stable', async () => {
+    const { coordinator: c } = setup();
+    const a = await joinNew(c, 'g');
+    const r = await a.answer;
+    assert.equal(r.errorCode, ErrorCode.NONE);
+    assert.equal(r.generationId, 1);
+    assert.equal(r.leader, a.memberId);
+    assert.equal(r.protocolName, 'range');
+    assert.deepEqual(r.members.map((m) => m.memberId), [a.memberId]);
+    assert.equal(c.groups.get('g')!.state, 'CompletingRebalance');
+    assert.equal(c.heartbeat('g', a.memberId, null, 1), ErrorCode.NONE);
+    await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
+    assert.equal(c.groups.get('g')!.state, 'Stable');
+    assert.equal(c.heartbeat('g', a.memberId, null, 1), ErrorCode.NONE);
+    assert.equal(c.heartbeat('g', a.memberId, null, 0), ErrorCode.ILLEGAL_GENERATION);
+    assert.equal(c.heartbeat('g', 'nobody', null, 1), ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal(c.heartbeat('other', a.memberId, null, 1), ErrorCode.UNKNOWN_MEMBER_ID);
+  });
+
+  test('a second member triggers a rebalance; followers wait for the leader', async () => {
+    const { coordinator: c } = setup();
+    const a = await joinNew(c, 'g');
+    await a.answer;
+    await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
+    const b = await joinNew(c, 'g');
+    await settle();
+    assert.equal(c.groups.get('g')!.state, 'PreparingRebalance');
+    assert.equal(c.heartbeat('g', a.memberId, null, 1), ErrorCode.REBALANCE_IN_PROGRESS);
+    // The old generation can still commit while the group prepares the rebalance.
+    const commit = await c.commitOffsets({ groupId: 'g', generationId: 1, memberId: a.memberId, groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    assert.equal(commit[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+    const ra = await c.join('g', joinReq(a.memberId));
+    const rb = await b.answer;
+    assert.equal(ra.generationId, 2);
+    assert.equal(rb.generationId, 2);
+    assert.equal(ra.leader, a.memberId, 'the leader stays the leader');
+    assert.equal(ra.members.length, 2, 'the leader gets every member');
+    assert.equal(rb.members.length, 0, 'followers get no member list');
+    // A follower's sync waits until the leader's assignment is stored.
+    let followerDone = false;
+    const follower = c.sync('g', { memberId: b.memberId, groupInstanceId: null, generationId: 2, protocolType: null, protocolName: null, assignments: [] }).then((r) => {
+      followerDone = true;
+      return r;
+    });
+    await settle();
+    assert.equal(followerDone, false);
+    assert.equal(c.heartbeat('g', b.memberId, null, 2), ErrorCode.NONE);
+    const stale = await c.commitOffsets({ groupId: 'g', generationId: 1, memberId: a.memberId, groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 6, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    assert.equal(stale[0]!.partitions[0]!.errorCode, ErrorCode.ILLEGAL_GENERATION);
+    const lead = await c.sync('g', { memberId: a.memberId, groupInstanceId: null, generationId: 2, protocolType: null, protocolName: null, assignments: [{ memberId: a.memberId, assignment: Buffer.from('A') }, { memberId: b.memberId, assignment: Buffer.from('B') }] });
+    assert.equal(lead.assignment.toString(), 'A');
+    assert.equal((await follower).assignment.toString(), 'B');
+    assert.equal(c.groups.get('g')!.state, 'Stable');
+    assert.equal(c.describeGroup('g').members.find((m) => m.memberId === b.memberId)!.assignment.toString(), 'B');
+  });
+
+  test('session expiry removes a silent member and rebalances the rest', async () => {
+    const { coordinator: c, clock } = setup();
+    const a = await joinNew(c, 'g');
+    await a.answer;
+    await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
+    const b = await joinNew(c, 'g');
+    const ra = c.join('g', joinReq(a.memberId));
+    const [ja, jb] = await Promise.all([ra, b.answer]);
+    await syncAll(c, 'g', 2, ja.leader, [a.memberId, b.memberId]);
+    assert.equal(jb.generationId, 2);
+    // b keeps heartbeating, a goes silent.
+    for (let i = 0; i < 4; i++) {
+      await clock.advance(3000);
+      const hb = c.heartbeat('g', b.memberId, null, c.groups.get('g')!.generationId);
+      if (hb !== ErrorCode.NONE) {
+        assert.equal(hb, ErrorCode.REBALANCE_IN_PROGRESS);
+        break;
+      }
+    }
+    assert.equal(c.groups.get('g')!.members.has(a.memberId), false, 'a expired');
+    const rb = await c.join('g', joinReq(b.memberId));
+    assert.equal(rb.generationId, 3);
+    assert.equal(rb.leader, b.memberId, 'a new leader is elected');
+  });
+
+  test('members that do not rejoin within the rebalance timeout are removed', async () => {
+    const { coordinator: c, clock } = setup();
+    const a = await joinNew(c, 'g');
+    await a.answer;
+    await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
+    const b = await joinNew(c, 'g', { rebalanceTimeoutMs: 5000 });
+    // a heartbeats (learning of the rebalance) but never rejoins.
+    await clock.advance(2000);
+    assert.equal(c.heartbeat('g', a.memberId, null, 1), ErrorCode.REBALANCE_IN_PROGRESS);
+    await clock.advance(18_000);
+    const rb = await b.answer;
+    assert.equal(rb.errorCode, ErrorCode.NONE);
+    assert.equal(rb.generationId, 2);
+    assert.deepEqual(rb.members.map((m) => m.memberId), [b.memberId]);
+    assert.equal(c.heartbeat('g', a.memberId, null, 1), ErrorCode.UNKNOWN_MEMBER_ID);
+  });
+
+  test('the protocol all members support with the most votes wins', async () => {
+    const { coordinator: c } = setup();
+    const x = await c.join('g', joinReq('', { requireKnownMemberId: false, protocols: [proto('range'), proto('roundrobin'), proto('sticky')] }));
+    assert.equal(x.protocolName, 'range');
+    const y = c.join('g', joinReq('', { requireKnownMemberId: false, protocols: [proto('roundrobin'), proto('range')] }));
+    const z = c.join('g', joinReq('', { requireKnownMemberId: false, protocols: [proto('roundrobin')] }));
+    const again = c.join('g', joinReq(x.memberId, { protocols: [proto('range'), proto('roundrobin'), proto('sticky')] }));
+    const results = await Promise.all([y, z, again]);
+    for (const r of results) assert.equal(r.protocolName, 'roundrobin');
+    const bad = await c.join('g', joinReq('', { requireKnownMemberId: false, protocols: [proto('sticky')] }));
+    assert.equal(bad.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const badType = await c.join('g', joinReq('', { requireKnownMemberId: false, protocolType: 'connect' }));
+    assert.equal(badType.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+  });
+
+  test('static members: a restart with unchanged metadata replaces the member id without a rebalance', async () => {
+    const { coordinator: c } = setup();
+    const a = await c.join('g', joinReq('', { groupInstanceId: 'ia' }));
+    assert.equal(a.errorCode, ErrorCode.NONE, 'static members need no MEMBER_ID_REQUIRED round');
+    await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
+    const b = c.join('g', joinReq('', { groupInstanceId: 'ib' }));
+    const ra = await c.join('g', joinReq(a.memberId, { groupInstanceId: 'ia' }));
+    const rb = await b;
+    await syncAll(c, 'g', 2, ra.leader, [ra.memberId, rb.memberId]);
+    const before = c.describeGroup('g').members.find((m) => m.groupInstanceId === 'ib')!.assignment.toString();
+
+    // ib restarts: joins with no member id.
+    const rb2 = await c.join('g', joinReq('', { groupInstanceId: 'ib' }));
+    assert.equal(rb2.errorCode, ErrorCode.NONE);
+    assert.notEqual(rb2.memberId, rb.memberId);
+    assert.equal(rb2.generationId, 2, 'no new generation');
+    assert.equal(c.groups.get('g')!.state, 'Stable');
+    assert.equal(c.heartbeat('g', a.memberId, 'ia', 2), ErrorCode.NONE, 'the other member sees no rebalance');
+    const sync = await c.sync('g', { memberId: rb2.memberId, groupInstanceId: 'ib', generationId: 2, protocolType: null, protocolName: null, assignments: [] });
+    assert.equal(sync.assignment.toString(), before, 'the restarted member keeps its assignment');
+    // The old incarnation is fenced.
+    assert.equal(c.heartbeat('g', rb.memberId, 'ib', 2), ErrorCode.FENCED_INSTANCE_ID);
+    const commit = await c.commitOffsets({ groupId: 'g', generationId: 2, memberId: rb.memberId, groupInstanceId: 'ib', topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    assert.equal(commit[0]!.partitions[0]!.errorCode, ErrorCode.FENCED_INSTANCE_ID);
+    // Changed metadata does trigger a rebalance.
+    const changed = c.join('g', joinReq('', { groupInstanceId: 'ib', protocols: [proto('range', 'new-subscription')] }));
+    await settle();
+    assert.equal(c.groups.get('g')!.state, 'PreparingRebalance');
+    await c.join('g', joinReq(a.memberId, { groupInstanceId: 'ia' }));
+    assert.equal((await changed).generationId, 3);
+  });
+
+  test('LeaveGroup removes members by id or instance id, batched', async () => {
+    const { coordinator: c } = setup();
+    const a = await c.join('g', joinReq('', { groupInstanceId: 'ia' }));
+    const b = c.join('g', joinReq('', { requireKnownMemberId: false }));
+    await c.join('g', joinReq(a.memberId, { groupInstanceId: 'ia' }));
+    const rb = await b;
+    await syncAll(c, 'g', 2, a.memberId, [a.memberId, rb.memberId]);
+    const codes = c.leave('g', [
+      { memberId: '', groupInstanceId: 'ia' },
+      { memberId: rb.memberId, groupInstanceId: null },
+      { memberId: 'ghost', groupInstanceId: null },
+      { memberId: 'wrong', groupInstanceId: 'ib' },
+    ]);
+    assert.deepEqual(codes, [ErrorCode.NONE, ErrorCode.NONE, ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.UNKNOWN_MEMBER_ID]);
+    await settle();
+    const g = c.groups.get('g')!;
+    assert.equal(g.state, 'Empty');
+    assert.equal(g.generationId, 3);
+  });
+
+  test('offset commits: simple commits, member checks, fetch and delete', async () => {
+    const { coordinator: c } = setup();
+    const part = (p: number, o: number, meta: string | null = null) => ({ partitionIndex: p, committedOffset: o, committedLeaderEpoch: 3, committedMetadata: meta });
+    const simple = await c.commitOffsets({ groupId: 'solo', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [part(0, 10, 'm'), part(9, 1), part(1, 2, 'x'.repeat(200))] }] });
+    assert.deepEqual(simple[0]!.partitions.map((p) => p.errorCode), [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.OFFSET_METADATA_TOO_LARGE]);
+    const unknownGen = await c.commitOffsets({ groupId: 'nobody', generationId: 4, memberId: 'm', groupInstanceId: null, topics: [{ name: 't', partitions: [part(0, 1)] }] });
+    assert.equal(unknownGen[0]!.partitions[0]!.errorCode, ErrorCode.ILLEGAL_GENERATION);
+    assert.deepEqual(c.fetchOffsets('solo', [{ name: 't', partitionIndexes: [0, 1] }]), [
+      {
+        name: 't',
+        partitions: [
+          { partitionIndex: 0, committedOffset: 10, committedLeaderEpoch: 3, metadata: 'm', errorCode: ErrorCode.NONE },
+          { partitionIndex: 1, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE },
+        ],
+      },
+    ]);
+    assert.equal(c.fetchOffsets('solo', null)[0]!.partitions.length, 1);
+    assert.deepEqual(c.listGroups(), [{ groupId: 'solo', protocolType: '', state: 'Empty' }]);
+
+    // A member of a live group that is subscribed to the topic cannot have its offsets deleted.
+    const a = await joinNew(c, 'live', { protocols: [{ name: 'range', metadata: subscription(['t']) }] });
+    await a.answer;
+    const nonMember = await c.commitOffsets({ groupId: 'live', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [part(0, 1)] }] });
+    assert.equal(nonMember[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    const during = await c.commitOffsets({ groupId: 'live', generationId: 1, memberId: a.memberId, groupInstanceId: null, topics: [{ name: 't', partitions: [part(0, 1)] }] });
+    assert.equal(during[0]!.partitions[0]!.errorCode, ErrorCode.REBALANCE_IN_PROGRESS, 'no commits between join and sync');
+    const del = await c.deleteOffsets('live', [{ name: 't', partitions: [0] }]);
+    assert.equal(del.topics[0]!.partitions[0]!.errorCode, ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);
+
+    const d = await c.deleteOffsets('solo', [{ name: 't', partitions: [0] }]);
+    assert.equal(d.errorCode, ErrorCode.NONE);
+    assert.equal(c.fetchOffsets('solo', [{ name: 't', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset, -1);
+    assert.equal((await c.deleteOffsets('missing', [])).errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  });
+
+  test('DeleteGroups and offset expiry', async () => {
+    const { coordinator: c, clock } = setup();
+    await c.commitOffsets({ groupId: 'solo', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    const a = await joinNew(c, 'busy');
+    await a.answer;
+    assert.deepEqual(await c.deleteGroups(['solo', 'busy', 'ghost']), [
+      { groupId: 'solo', errorCode: ErrorCode.NONE },
+      { groupId: 'busy', errorCode: ErrorCode.NON_EMPTY_GROUP },
+      { groupId: 'ghost', errorCode: ErrorCode.GROUP_ID_NOT_FOUND },
+    ]);
+    assert.equal(c.groups.has('solo'), false);
+    assert.equal(c.fetchOffsets('solo', null).length, 0);
+
+    await c.commitOffsets({ groupId: 'old', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    await clock.advance(30_000);
+    await c.commitOffsets({ groupId: 'old', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 1, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    await clock.advance(31_000);
+    await c.expireOffsets();
+    assert.deepEqual(c.fetchOffsets('old', null)[0]!.partitions.map((p) => p.partitionIndex), [1], 'only the older commit expired');
+    await clock.advance(30_000);
+    await c.expireOffsets();
+    assert.equal(c.groups.has('old'), false, 'a group with no offsets left is removed');
+  });
+
+  test('the initial rebalance delay gathers members of a new group into one generation', async () => {
+    const { coordinator: c, clock } = setup({ initialDelay: 3000 });
+    const a = await joinNew(c, 'g');
+    await clock.advance(1000);
+    const b = await joinNew(c, 'g');
+    await clock.advance(2500);
+    const c3 = await joinNew(c, 'g');
+    await clock.advance(10_000);
+    const results = await Promise.all([a.answer, b.answer, c3.answer]);
+    for (const r of results) assert.equal(r.generationId, 1);
+    assert.equal(results.find((r) => r.members.length > 0)!.members.length, 3);
+  });
+
+  test('state is rebuilt from the records: offsets, generation; groups come back Empty', async () => {
+    const { coordinator: c, store } = setup();
+    const a = await joinNew(c, 'g', { protocols: [{ name: 'range', metadata: subscription(['other']) }] });
+    await a.answer;
+    await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
+    const part = (p: number, o: number) => ({ partitionIndex: p, committedOffset: o, committedLeaderEpoch: 0, committedMetadata: `meta-${o}` });
+    await c.commitOffsets({ groupId: 'g', generationId: 1, memberId: a.memberId, groupInstanceId: null, topics: [{ name: 't', partitions: [part(0, 5), part(1, 7)] }] });
+    await c.commitOffsets({ groupId: 'g', generationId: 1, memberId: a.memberId, groupInstanceId: null, topics: [{ name: 't', partitions: [part(0, 9)] }] });
+    await c.commitOffsets({ groupId: 'gone', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [part(0, 1)] }] });
+    await c.deleteGroups(['gone']);
+    await c.deleteOffsets('g', [{ name: 't', partitions: [1] }]);
+    // Everything of group g went to g's partition.
+    for (const [p, records] of store.partitions) {
+      for (const r of records) {
+        const k = decodeKey(r.key)!;
+        assert.equal(p, partitionForGroup(k.group, 5));
+      }
+    }
+    c.shutdown();
+
+    const { coordinator: again } = setup({ store: new MemoryStore() });
+    for (const records of store.partitions.values()) for (const r of records) again.replayRecord(r.key, r.value);
+    again.finishLoading();
+    const g = again.groups.get('g')!;
+    assert.equal(g.state, 'Empty');
+    assert.equal(g.generationId, 1);
+    assert.equal(g.protocolType, 'consumer');
+    assert.equal(again.groups.has('gone'), false);
+    assert.deepEqual(again.fetchOffsets('g', null), [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 9, committedLeaderEpoch: 0, metadata: 'meta-9', errorCode: ErrorCode.NONE }] }]);
+    // The old member must rejoin; its next generation is 2.
+    assert.equal(again.heartbeat('g', a.memberId, null, 1), ErrorCode.UNKNOWN_MEMBER_ID);
+    const b = await joinNew(again, 'g');
+    assert.equal((await b.answer).generationId, 2);
+  });
+});
+
+/** A ConsumerProtocolSubscription v0 naming `topics`. */
+function subscription(topics: string[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([0, 0])];
+  const n = Buffer.alloc(4);
+  n.writeInt32BE(topics.length);
+  parts.push(n);
+  for (const t of topics) {
+    const len = Buffer.alloc(2);
+    len.writeInt16BE(Buffer.byteLength(t));
+    parts.push(len, Buffer.from(t));
+  }
+  const nullUserData = Buffer.alloc(4);
+  nullUserData.writeInt32BE(-1);
+  parts.push(nullUserData);
+  return Buffer.concat(parts);
+}
