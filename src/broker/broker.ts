@@ -52,7 +52,7 @@ export class Broker {
     const log = logger ?? pino({ level: config.str('log.level') ?? 'info', base: { node: config.nodeId } });
     const dir = config.logDir;
     const metadata = await LocalMetadataStore.open(dir, config.nodeId, config.str('cluster.id'));
-    const logs = await LogManager.open(dir, { logger: log });
+    const logs = await LogManager.open(dir, { logger: log, retentionCheckIntervalMs: config.int('log.retention.check.interval.ms') });
     for (const [name, value] of Object.entries(metadata.dynamicBrokerConfigs())) config.setDynamic(name, value);
     const broker = new Broker(config, log, metadata, logs);
     for (const t of metadata.topics()) await broker.loadTopic(t);
@@ -104,6 +104,9 @@ export class Broker {
       flushIntervalMessages: n('flush.messages'),
       flushIntervalMs: n('flush.ms'),
       messageTimestampType: configs.get('message.timestamp.type')!.value === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+      retentionMs: n('retention.ms'),
+      retentionBytes: n('retention.bytes'),
+      cleanupPolicy: (configs.get('cleanup.policy')!.value ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''),
     };
   }
 

@@ -6,7 +6,11 @@ export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const SNAPSHOT_SUFFIX = '.snapshot';
 export const TMP_SUFFIX = '.tmp';
+/** A segment file being deleted: renamed first, removed once no reader holds it. */
+export const DELETED_SUFFIX = '.deleted';
 export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
+/** One per log directory: `topic partition logStartOffset` lines. */
+export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
 
 export function offsetFileStem(offset: number): string {
   return String(offset).padStart(20, '0');

@@ -15,6 +15,12 @@ export interface LogConfig {
   flushIntervalMs: number;
   /** message.timestamp.type */
   messageTimestampType: 'CreateTime' | 'LogAppendTime';
+  /** retention.ms: closed segments whose largest timestamp is older than this go; -1 = unlimited. */
+  retentionMs: number;
+  /** retention.bytes: oldest segments go while the partition stays at least this big without them; -1 = unlimited. */
+  retentionBytes: number;
+  /** cleanup.policy: time and size retention only apply when it contains 'delete'. */
+  cleanupPolicy: readonly string[];
 }
 
 export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
@@ -25,6 +31,9 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   flushIntervalMessages: Number.MAX_SAFE_INTEGER,
   flushIntervalMs: Number.MAX_SAFE_INTEGER,
   messageTimestampType: 'CreateTime',
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  retentionBytes: -1,
+  cleanupPolicy: Object.freeze(['delete']),
 });
 
 export function logConfig(overrides: Partial<LogConfig> = {}): LogConfig {

@@ -1,5 +1,6 @@
 // All partition logs of one log directory: opening them with the right recovery mode, the
-// clean-shutdown marker, and the periodic flusher for flush.ms.
+// clean-shutdown marker, the log start offset checkpoint, the periodic flusher for flush.ms and
+// the retention task.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import type { Logger } from 'pino';
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import type { LogConfig } from './log-config.js';
 import type { LogIo } from './log-io.js';
+import { readStartOffsets, StartOffsets, writeStartOffsets } from './log-start-offset-checkpoint.js';
 import { PartitionLog } from './partition-log.js';
 
 /** Present in the log directory only between a clean close and the next open. */
@@ -16,6 +18,8 @@ export interface LogManagerOptions {
   logger: Logger;
   /** How often logs are checked against their flush.ms (default 1000 ms). */
   flushCheckIntervalMs?: number;
+  /** log.retention.check.interval.ms: how often retention runs (default 300000 ms; 0 = never, tests call runRetention). */
+  retentionCheckIntervalMs?: number;
   /** Passed to every PartitionLog (tests). */
   io?: LogIo;
   clock?: () => number;
@@ -44,13 +48,20 @@ export class LogManager {
   private readonly opened = new Map<string, PartitionLog>();
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing = false;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private retentionRun: Promise<number> | null = null;
   private closed = false;
+  /** The checkpoint write that has not started yet; later moves join it. */
+  private checkpointQueued: Promise<void> | null = null;
+  private checkpointChain: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly logDir: string,
     /** Whether the previous process closed this directory cleanly. */
     readonly hadCleanShutdown: boolean,
     private readonly opts: LogManagerOptions,
+    /** Log start offsets by partition directory, as last checkpointed (or about to be). */
+    private readonly startOffsets: StartOffsets,
   ) {}
 
   /** Opens the log directory; consumes the clean-shutdown marker left by the last close. */
@@ -63,10 +74,21 @@ export class LogManager {
       await fsyncDir(logDir);
     }
     opts.logger.info({ logDir, hadCleanShutdown }, hadCleanShutdown ? 'log directory was shut down cleanly' : 'log directory needs recovery');
-    const manager = new LogManager(logDir, hadCleanShutdown, opts);
+    // Entries of partitions whose directory is gone (deleted topics) must not outlive them, or
+    // a topic created again under the same name would start at the old offset.
+    const startOffsets = await readStartOffsets(logDir, opts.logger);
+    for (const key of [...startOffsets.keys()]) {
+      if (!fs.existsSync(path.join(logDir, key))) startOffsets.delete(key);
+    }
+    const manager = new LogManager(logDir, hadCleanShutdown, opts, startOffsets);
     const interval = opts.flushCheckIntervalMs ?? 1000;
     manager.flushTimer = setInterval(() => manager.flushDueLogs(), interval);
     manager.flushTimer.unref();
+    const retentionInterval = opts.retentionCheckIntervalMs ?? 300_000;
+    if (retentionInterval > 0) {
+      manager.retentionTimer = setInterval(() => void manager.runRetention(), retentionInterval);
+      manager.retentionTimer.unref();
+    }
     return manager;
   }
 
@@ -86,6 +108,8 @@ export class LogManager {
         hadCleanShutdown: this.hadCleanShutdown,
         io: this.opts.io,
         clock: this.opts.clock,
+        logStartOffsetCheckpoint: this.startOffsets.get(key)?.offset ?? 0,
+        persistLogStartOffset: (offset) => this.checkpointStartOffset(topic, partition, offset),
       });
       this.logs.set(key, log);
       log.then(
@@ -94,6 +118,57 @@ export class LogManager {
       );
     }
     return log;
+  }
+
+  /** Records a partition's new log start offset and resolves once a checkpoint holding it is on disk. */
+  private checkpointStartOffset(topic: string, partition: number, offset: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('log manager is closed'));
+    const key = this.key(topic, partition);
+    // A log deleted meanwhile (topic deletion) must not leave an entry behind.
+    if (!this.logs.has(key)) return Promise.resolve();
+    const current = this.startOffsets.get(key);
+    if (!current || current.offset < offset) this.startOffsets.set(key, { topic, partition, offset });
+    return this.writeCheckpoint();
+  }
+
+  /** Writes the checkpoint once every earlier write is done; calls made before it starts share it. */
+  private writeCheckpoint(): Promise<void> {
+    if (this.checkpointQueued) return this.checkpointQueued;
+    const write = this.checkpointChain.then(() => {
+      this.checkpointQueued = null;
+      return writeStartOffsets(this.logDir, new Map(this.startOffsets));
+    });
+    this.checkpointQueued = write;
+    this.checkpointChain = write.catch((err: unknown) => {
+      this.opts.logger.error({ err, logDir: this.logDir }, 'cannot write the log start offset checkpoint');
+    });
+    return write;
+  }
+
+  /**
+   * One retention pass over every open log (see PartitionLog.applyRetention); resolves to the
+   * number of segments deleted. A pass still running is joined, not doubled.
+   */
+  runRetention(): Promise<number> {
+    if (this.retentionRun) return this.retentionRun;
+    const now = (this.opts.clock ?? Date.now)();
+    const run = (async () => {
+      let deleted = 0;
+      for (const log of [...this.opened.values()]) {
+        if (this.closed) break;
+        try {
+          deleted += (await log.applyRetention(now)).deletedSegments;
+        } catch (err) {
+          this.opts.logger.error({ err, dir: log.dir }, 'retention failed');
+        }
+      }
+      return deleted;
+    })();
+    this.retentionRun = run;
+    void run.finally(() => {
+      this.retentionRun = null;
+    });
+    return run;
   }
 
   /** The open log of a partition, if any. */
@@ -126,6 +201,8 @@ export class LogManager {
     const log = pending ? await pending.catch(() => null) : null;
     if (log) await log.delete();
     else await fsp.rm(path.join(this.logDir, key), { recursive: true, force: true });
+    // After the directory is gone: a crash in between leaves an entry that the next open drops.
+    if (this.startOffsets.delete(key) && !this.closed) await this.writeCheckpoint();
   }
 
   private flushDueLogs(): void {
@@ -150,12 +227,16 @@ export class LogManager {
     this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.retentionTimer = null;
+    await this.retentionRun;
     const logs = await Promise.allSettled([...this.logs.values()]);
     const results = await Promise.allSettled(
       logs.map((r) => (r.status === 'fulfilled' ? r.value.close() : Promise.reject(r.reason))),
     );
     this.logs.clear();
     this.opened.clear();
+    await this.checkpointChain;
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failures.length > 0) {
       for (const failure of failures) this.opts.logger.error({ err: failure.reason }, 'log did not close cleanly');

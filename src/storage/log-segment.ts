@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
-import { INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, TIME_INDEX_SUFFIX } from './file-names.js';
+import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, TIME_INDEX_SUFFIX } from './file-names.js';
 import type { LogConfig } from './log-config.js';
 import type { LogIo } from './log-io.js';
 import { OffsetIndex } from './offset-index.js';
@@ -94,6 +94,14 @@ export class LogSegment {
 
   get isEmpty(): boolean {
     return this.appendPosition === 0;
+  }
+
+  /**
+   * What time retention compares: the largest batch timestamp, or for batches without
+   * timestamps when the segment started receiving data; -1 for an empty segment.
+   */
+  get largestTimestamp(): number {
+    return this.maxTimestamp >= 0 ? this.maxTimestamp : this.rollingBaseTimestamp;
   }
 
   /** Whether a batch of `batchSize` bytes ending at `lastOffset` must go to a new segment. */
@@ -282,6 +290,25 @@ export class LogSegment {
     const onIdle = this.onIdle;
     this.onIdle = null;
     onIdle?.();
+  }
+
+  /**
+   * Deletes the segment for retention or DeleteRecords: renames its files to `.deleted` (a
+   * crash from here on leaves files that the next open removes), closes the fd once no read
+   * uses it, then removes them. Nothing here blocks the event loop.
+   */
+  async deleteAsync(): Promise<void> {
+    const renamed: string[] = [];
+    for (const file of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      try {
+        await fsp.rename(file, file + DELETED_SUFFIX);
+        renamed.push(file + DELETED_SUFFIX);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    await this.close();
+    await Promise.all(renamed.map((file) => fsp.rm(file, { force: true })));
   }
 
   /** Removes the segment's files (the fd is closed when no read uses it any more). */

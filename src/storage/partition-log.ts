@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import {
+  DELETED_SUFFIX,
   INDEX_SUFFIX,
   LOG_SUFFIX,
   offsetFilePath,
@@ -47,8 +48,22 @@ export interface PartitionLogOptions {
   hadCleanShutdown: boolean;
   /** File operations of the write path; tests inject failures here. */
   io?: LogIo;
-  /** Wall clock, for LogAppendTime, segment.ms and flush.ms. */
+  /** Wall clock, for LogAppendTime, segment.ms, flush.ms and retention.ms. */
   clock?: () => number;
+  /** The log start offset last checkpointed for this partition (the log manager keeps them). */
+  logStartOffsetCheckpoint?: number;
+  /**
+   * Persists a new log start offset; awaited before the start moves and before any segment
+   * below it is deleted. Without it the start offset lives in memory only.
+   */
+  persistLogStartOffset?: (offset: number) => Promise<void>;
+}
+
+/** What one retention pass did to a log. */
+export interface RetentionResult {
+  deletedSegments: number;
+  deletedBytes: number;
+  logStartOffset: number;
 }
 
 export interface AppendResult {
@@ -123,6 +138,23 @@ const MAX_IOVECS = 1024;
 /** Producer snapshots kept on disk. */
 const SNAPSHOTS_KEPT = 3;
 
+/** Index of the last segment whose base offset is ≤ `offset` (0 if none). */
+function segmentIndexFor(segments: readonly LogSegment[], offset: number): number {
+  let lo = 0;
+  let hi = segments.length - 1;
+  let found = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (segments[mid]!.baseOffset <= offset) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found;
+}
+
 function storageError(err: unknown, what: string): KafkaError {
   if (err instanceof KafkaError) return err;
   const reason = err instanceof Error ? err.message : String(err);
@@ -138,6 +170,10 @@ export class PartitionLog {
   private readonly logger: Logger;
   private readonly io: LogIo;
   private readonly clock: () => number;
+  private readonly persistStart: ((offset: number) => Promise<void>) | null;
+  private readonly checkpointedStart: number;
+  /** Serializes log start moves and segment deletions (retention, DeleteRecords). */
+  private startChain: Promise<unknown> = Promise.resolve();
   private readonly producers = new ProducerStateManager();
   private epochs!: LeaderEpochCache;
 
@@ -167,6 +203,8 @@ export class PartitionLog {
     this.io = opts.io ?? defaultLogIo;
     this.clock = opts.clock ?? Date.now;
     this.lastSyncMs = this.clock();
+    this.persistStart = opts.persistLogStartOffset ?? null;
+    this.checkpointedStart = opts.logStartOffsetCheckpoint ?? 0;
   }
 
   // --- opening and recovery -----------------------------------------------------------------
@@ -188,7 +226,7 @@ export class PartitionLog {
     this.epochs = LeaderEpochCache.load(this.dir, this.logger);
     const names = await fsp.readdir(this.dir);
     for (const name of names) {
-      if (name.endsWith(TMP_SUFFIX)) await fsp.rm(`${this.dir}/${name}`, { force: true });
+      if (name.endsWith(TMP_SUFFIX) || name.endsWith(DELETED_SUFFIX)) await fsp.rm(`${this.dir}/${name}`, { force: true });
     }
     const bases = names
       .map((name) => parseOffsetFileName(name, LOG_SUFFIX))
@@ -213,11 +251,12 @@ export class PartitionLog {
       });
     }
 
+    await this.applyCheckpointedStart();
     const active = this.activeSegment;
     this.nextOffset = active.nextOffset;
     this.hw = this.nextOffset;
-    this.startOffset = this.segments[0]!.baseOffset;
     this.epochs.truncateFromEnd(this.nextOffset);
+    this.epochs.truncateFromStart(this.startOffset);
     await this.reloadProducerState();
 
     // Index files of the active segment would go stale with the next append; a crash then finds
@@ -237,8 +276,36 @@ export class PartitionLog {
     );
   }
 
+  /**
+   * The log start is the checkpointed one or the first segment's base, whichever is larger.
+   * Segments wholly below it (a crash between the checkpoint and their deletion) are deleted;
+   * if recovery left the log end below it, the log restarts empty at the start offset, so
+   * offsets that were deleted never come back.
+   */
+  private async applyCheckpointedStart(): Promise<void> {
+    this.startOffset = Math.max(this.checkpointedStart, this.segments[0]!.baseOffset);
+    const victims: LogSegment[] = [];
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= this.startOffset) victims.push(this.segments.shift()!);
+    const last = this.activeSegment;
+    if (last.nextOffset < this.startOffset) {
+      this.logger.warn(
+        { dir: this.dir, logStartOffset: this.startOffset, logEndOffset: last.nextOffset },
+        'the log ends below its checkpointed start offset; it restarts empty there',
+      );
+      victims.push(last);
+      this.segments = [LogSegment.create(this.dir, this.startOffset, this.config)];
+      this.needsDirSync = true;
+    }
+    for (const victim of victims) await victim.deleteAsync();
+    if (victims.length > 0) {
+      this.logger.info({ dir: this.dir, logStartOffset: this.startOffset, segments: victims.length }, 'deleted segments below the log start offset');
+    }
+  }
+
   private reloadProducerState(): Promise<void> {
-    return loadProducerState(this.dir, this.segments, this.producers, this.startOffset, this.nextOffset, this.logger);
+    // Replays every batch still on disk (even below the log start): more producer history
+    // means better deduplication of retries.
+    return loadProducerState(this.dir, this.segments, this.producers, this.segments[0]!.baseOffset, this.nextOffset, this.logger);
   }
 
   // --- accessors ----------------------------------------------------------------------------
@@ -701,9 +768,11 @@ export class PartitionLog {
     };
     const limit = Math.min(maxOffset, this.hw);
     if (fetchOffset >= limit) return result;
+    // Retention may delete segments while this read waits for the disk: walk a snapshot.
+    const segments = [...this.segments];
     try {
-      for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
-        const segment = this.segments[i]!;
+      for (let i = segmentIndexFor(segments, fetchOffset); i < segments.length; i++) {
+        const segment = segments[i]!;
         if (segment.baseOffset >= limit) break;
         const found = await readSegmentBatches(segment, fetchOffset, maxBytes, limit, minOneBatch, this.config.indexIntervalBytes);
         if (found === 'next') continue;
@@ -711,29 +780,14 @@ export class PartitionLog {
         break;
       }
     } catch (err) {
+      if (fetchOffset < this.startOffset) {
+        // The segment was deleted under the read: the offset is gone now.
+        throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${fetchOffset} is below the log start offset ${this.startOffset} of ${this.dir}`);
+      }
       throw storageError(err, `read from ${this.dir} failed`);
     }
     return result;
   }
-
-  /** Index of the last segment whose base offset is ≤ `offset` (0 if none). */
-  private segmentIndexFor(offset: number): number {
-    let lo = 0;
-    let hi = this.segments.length - 1;
-    let found = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.segments[mid]!.baseOffset <= offset) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    return found;
-  }
-
-  // --- timestamps ---------------------------------------------------------------------------
 
   // --- timestamps ---------------------------------------------------------------------------
 
@@ -775,6 +829,145 @@ export class PartitionLog {
     this.epochs.assign(epoch, startOffset);
   }
 
+  // --- log start offset, retention, DeleteRecords -------------------------------------------
+
+  /** Runs `task` after every earlier start move or deletion of this log. */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.startChain.then(task, task);
+    this.startChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Persists a new log start offset, then makes it visible. Never moves it backwards. */
+  private async advanceStartOffset(offset: number): Promise<void> {
+    if (offset <= this.startOffset) return;
+    try {
+      if (this.persistStart) await this.persistStart(offset);
+    } catch (err) {
+      throw storageError(err, `cannot checkpoint the log start offset of ${this.dir}`);
+    }
+    if (offset <= this.startOffset) return;
+    this.startOffset = offset;
+    this.epochs.truncateFromStart(offset);
+  }
+
+  /** Whether a segment may go: sealed (fsynced, indexes written) and wholly below the high watermark. */
+  private deletable(segment: LogSegment, next: LogSegment | undefined): boolean {
+    if (next) return segment.state === 'sealed' && next.baseOffset <= this.hw;
+    // The active segment, only when rolling it loses nothing in flight.
+    return !segment.isEmpty && this.hw === this.nextOffset && this.pending.length === 0 && this.unacked.length === 0;
+  }
+
+  /**
+   * How many segments, oldest first, are past retention: first by time (largest timestamp
+   * older than retention.ms), then by size (while what remains is at least retention.bytes).
+   * Both stop at the first segment that does not qualify, as Kafka's do.
+   */
+  private countExpired(now: number): number {
+    const segments = this.segments;
+    const { retentionMs, retentionBytes } = this.config;
+    let count = 0;
+    const ok = (i: number) => this.deletable(segments[i]!, segments[i + 1]);
+    if (retentionMs >= 0) {
+      while (count < segments.length && ok(count) && now - segments[count]!.largestTimestamp > retentionMs) count++;
+    }
+    if (retentionBytes >= 0) {
+      let excess = -retentionBytes;
+      for (let i = count; i < segments.length; i++) excess += segments[i]!.size;
+      while (count < segments.length && ok(count) && excess - segments[count]!.size >= 0) {
+        excess -= segments[count]!.size;
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /**
+   * One retention pass (the log manager runs it every log.retention.check.interval.ms): with
+   * cleanup.policy `delete`, removes the segments past retention.ms / retention.bytes; for every
+   * policy, removes segments wholly below the log start offset. When the whole log has expired
+   * the active segment is rolled first, so the log empties out with start = end.
+   */
+  applyRetention(now: number = this.clock()): Promise<RetentionResult> {
+    return this.serialized(async () => {
+      const result: RetentionResult = { deletedSegments: 0, deletedBytes: 0, logStartOffset: this.startOffset };
+      if (this.closed || this.truncating) return result;
+      // Only sealed segments are deleted: let rolled ones finish sealing first.
+      await this.background;
+      if (this.closed) return result;
+      if (this.config.cleanupPolicy.includes('delete')) {
+        let count = this.countExpired(now);
+        if (count === this.segments.length && count > 0) {
+          this.roll(this.nextOffset);
+          this.sealRolledSegments();
+          await this.background;
+          if (this.closed) return result;
+          count = Math.min(this.countExpired(now), this.segments.length - 1);
+        }
+        if (count > 0) await this.advanceStartOffset(this.segments[count]!.baseOffset);
+      }
+      const deleted = await this.deleteSegmentsBelowStart();
+      result.deletedSegments = deleted.segments;
+      result.deletedBytes = deleted.bytes;
+      result.logStartOffset = this.startOffset;
+      if (deleted.segments > 0) {
+        this.logger.info({ dir: this.dir, ...result }, 'retention deleted segments');
+      }
+      return result;
+    });
+  }
+
+  /**
+   * DeleteRecords: moves the log start offset to `offset` (-1 = the high watermark) and removes
+   * the segments wholly below it. Returns the new log start offset (the low watermark).
+   * OFFSET_OUT_OF_RANGE above the high watermark; POLICY_VIOLATION for compact-only topics.
+   */
+  deleteRecords(offset: number): Promise<number> {
+    if (this.closed) return Promise.reject(new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is closed`));
+    if (!this.config.cleanupPolicy.includes('delete')) {
+      return Promise.reject(
+        new KafkaError(ErrorCode.POLICY_VIOLATION, `Records of partition ${this.dir} can not be deleted due to the configured policy`),
+      );
+    }
+    const target = offset === -1 ? this.hw : offset;
+    if (target < 0 || target > this.hw) {
+      return Promise.reject(
+        new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot delete below offset ${offset}: the high watermark of ${this.dir} is ${this.hw}`),
+      );
+    }
+    return this.serialized(async () => {
+      if (this.closed) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is closed`);
+      await this.advanceStartOffset(target);
+      await this.deleteSegmentsBelowStart();
+      return this.startOffset;
+    });
+  }
+
+  /** Deletes sealed segments whose successor starts at or below the log start offset. */
+  private async deleteSegmentsBelowStart(): Promise<{ segments: number; bytes: number }> {
+    // Segments rolled just now are sealed in the background; deleting waits for that.
+    if (this.segments.length > 1 && this.segments[1]!.baseOffset <= this.startOffset) await this.background;
+    const victims: LogSegment[] = [];
+    for (let i = 0; i + 1 < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      if (this.segments[i + 1]!.baseOffset > this.startOffset || segment.state !== 'sealed') break;
+      victims.push(segment);
+    }
+    if (victims.length === 0) return { segments: 0, bytes: 0 };
+    this.segments = this.segments.slice(victims.length);
+    let bytes = 0;
+    for (const victim of victims) {
+      bytes += victim.size;
+      try {
+        await victim.deleteAsync();
+      } catch (err) {
+        // Out of the log already; the next open removes what is left (it is below the start).
+        this.logger.error({ err, segment: victim.logPath }, 'cannot delete segment files');
+      }
+    }
+    return { segments: victims.length, bytes };
+  }
+
   // --- truncation ---------------------------------------------------------------------------
 
   /**
@@ -789,7 +982,7 @@ export class PartitionLog {
     try {
       await this.flush();
       await this.background;
-      const index = this.segmentIndexFor(Math.max(targetOffset, this.startOffset));
+      const index = segmentIndexFor(this.segments, Math.max(targetOffset, this.startOffset));
       for (const victim of this.segments.slice(index + 1)) {
         await victim.close();
         victim.deleteFilesSync();
