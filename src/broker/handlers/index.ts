@@ -11,6 +11,7 @@ import { listOffsetsHandler } from './list-offsets.js';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { initProducerIdHandler } from './init-producer-id.js';
 import { describeClusterHandler } from './describe-cluster.js';
+import { deleteRecordsHandler } from './delete-records.js';
 import { findCoordinatorHandler } from './find-coordinator.js';
 import { joinGroupHandler } from './join-group.js';
 import { syncGroupHandler } from './sync-group.js';
@@ -60,6 +61,7 @@ export const apiHandlers: ApiHandler[] = [
   deleteTopicsHandler,
   initProducerIdHandler,
   describeClusterHandler,
+  deleteRecordsHandler,
   findCoordinatorHandler,
   joinGroupHandler,
   syncGroupHandler,

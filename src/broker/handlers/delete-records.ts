@@ -1,0 +1,47 @@
+import {
+  ApiKey,
+  type DeleteRecordsRequest,
+  type DeleteRecordsResponse,
+  type DeleteRecordsResponseDeleteRecordsPartitionResult,
+} from '../../protocol/generated/index.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import type { ApiHandler } from './index.js';
+
+type PartitionResult = DeleteRecordsResponseDeleteRecordsPartitionResult;
+
+/**
+ * DeleteRecords: per partition, moves the log start offset up to the requested offset (-1 means
+ * the high watermark) and removes the segments wholly below it. The answer's low watermark is
+ * the new log start offset. A single replica has nothing to wait for, so timeoutMs is unused.
+ */
+export const deleteRecordsHandler: ApiHandler<DeleteRecordsRequest, DeleteRecordsResponse> = {
+  apiKey: ApiKey.DeleteRecords,
+  async handle({ broker }, req) {
+    const topics = await Promise.all(
+      req.topics.map(async (t) => ({
+        name: t.name,
+        partitions: await Promise.all(
+          t.partitions.map(async (p): Promise<PartitionResult> => {
+            const answer = (errorCode: number, lowWatermark = -1): PartitionResult => ({
+              partitionIndex: p.partitionIndex,
+              lowWatermark,
+              errorCode,
+            });
+            const partition = broker.partition(t.name, p.partitionIndex);
+            if (!partition) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            try {
+              return answer(ErrorCode.NONE, await partition.log.deleteRecords(p.offset));
+            } catch (err) {
+              if (!(err instanceof KafkaError)) throw err;
+              if (err.code === ErrorCode.KAFKA_STORAGE_ERROR) {
+                broker.logger.error({ err, topic: t.name, partition: p.partitionIndex }, 'DeleteRecords failed');
+              }
+              return answer(err.code);
+            }
+          }),
+        ),
+      })),
+    );
+    return { throttleTimeMs: 0, topics };
+  },
+};
