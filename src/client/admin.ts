@@ -1,0 +1,439 @@
+// Admin operations over the Kafka protocol: topics, partitions, configs, offsets and consumer
+// groups. Each method builds the request body for the version the connection negotiated, and
+// turns per-resource error codes into KafkaClientErrors.
+import {
+  ApiKey,
+  decodeConsumerProtocolAssignment,
+  type AlterConfigsResponse,
+  type CreatePartitionsResponse,
+  type CreateTopicsResponse,
+  type DeleteGroupsResponse,
+  type DeleteTopicsResponse,
+  type DescribeConfigsResponse,
+  type DescribeGroupsResponse,
+  type FindCoordinatorResponse,
+  type IncrementalAlterConfigsResponse,
+  type ListGroupsResponse,
+  type ListOffsetsResponse,
+  type OffsetCommitResponse,
+  type OffsetFetchResponse,
+} from '../protocol/generated/index.js';
+import { errorName } from '../protocol/errors.js';
+import { Reader, ZERO_UUID } from '../protocol/primitives.js';
+import { Cluster, type ClusterOptions, type TopicInfo } from './cluster.js';
+import type { Connection } from './connection.js';
+import { KafkaClientError, throwIfError } from './errors.js';
+
+export const ConfigResourceType = { topic: 2, broker: 4, brokerLogger: 8, group: 32 } as const;
+export type ConfigResourceKind = keyof typeof ConfigResourceType;
+
+/** Kafka's ConfigSource values, by the names kafka-configs prints. */
+export const CONFIG_SOURCE_NAMES: Record<number, string> = {
+  0: 'UNKNOWN',
+  1: 'DYNAMIC_TOPIC_CONFIG',
+  2: 'DYNAMIC_BROKER_CONFIG',
+  3: 'DYNAMIC_DEFAULT_BROKER_CONFIG',
+  4: 'STATIC_BROKER_CONFIG',
+  5: 'DEFAULT_CONFIG',
+  6: 'DYNAMIC_BROKER_LOGGER_CONFIG',
+  7: 'CLIENT_METRICS_CONFIG',
+  8: 'GROUP_CONFIG',
+};
+
+export interface NewTopic {
+  name: string;
+  /** -1 (default) lets the broker pick num.partitions. */
+  partitions?: number;
+  /** -1 (default) lets the broker pick default.replication.factor. */
+  replicationFactor?: number;
+  configs?: Record<string, string>;
+}
+
+export interface ConfigEntry {
+  name: string;
+  value: string | null;
+  source: string;
+  readOnly: boolean;
+  isSensitive: boolean;
+  synonyms: Array<{ name: string; value: string | null; source: string }>;
+}
+
+export interface ConfigResource {
+  type: ConfigResourceKind;
+  name: string;
+}
+
+export interface ConfigAlteration {
+  /** Keys to set. */
+  set?: Record<string, string>;
+  /** Keys to remove (back to their default). */
+  delete?: string[];
+}
+
+/** 'earliest', 'latest', or a timestamp in ms (the first offset whose timestamp is >= it). */
+export type OffsetSpec = 'earliest' | 'latest' | 'max-timestamp' | number;
+
+export interface PartitionOffset {
+  partition: number;
+  /** -1 when no record has a timestamp >= the requested one. */
+  offset: number;
+  timestamp: number;
+}
+
+export interface GroupListing {
+  groupId: string;
+  protocolType: string;
+  state: string;
+}
+
+export interface GroupMember {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  /** Topic-partitions assigned, decoded from the consumer protocol assignment when possible. */
+  assignment: Array<{ topic: string; partitions: number[] }>;
+}
+
+export interface GroupDescription {
+  groupId: string;
+  state: string;
+  protocolType: string;
+  protocol: string;
+  members: GroupMember[];
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata: string | null;
+}
+
+const SPEC_TIMESTAMP: Record<string, number> = { earliest: -2, latest: -1, 'max-timestamp': -3 };
+
+export class Admin {
+  readonly cluster: Cluster;
+  private readonly ownsCluster: boolean;
+
+  constructor(clusterOrOptions: Cluster | ClusterOptions) {
+    this.ownsCluster = !(clusterOrOptions instanceof Cluster);
+    this.cluster = clusterOrOptions instanceof Cluster ? clusterOrOptions : new Cluster(clusterOrOptions);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsCluster) await this.cluster.close();
+  }
+
+  // ---- topics ----
+
+  async listTopics(opts: { includeInternal?: boolean } = {}): Promise<string[]> {
+    await this.cluster.refreshMetadata(null);
+    return [...this.cluster.topics.values()]
+      .filter((t) => opts.includeInternal || !t.isInternal)
+      .map((t) => t.name)
+      .sort();
+  }
+
+  /** Partitions, leaders, replicas and ISR of the named topics (all topics when none are named). */
+  async describeTopics(names?: string[]): Promise<TopicInfo[]> {
+    if (!names || names.length === 0) {
+      await this.cluster.refreshMetadata(null);
+      return [...this.cluster.topics.values()].sort((a, b) => a.name.localeCompare(b.name));
+    }
+    const res = await this.cluster.refreshMetadata(names);
+    for (const t of res.topics) {
+      if (t.errorCode !== 0) throw new KafkaClientError(errorName(t.errorCode), `topic "${t.name}": ${errorName(t.errorCode)}`, t.errorCode);
+    }
+    return names.map((n) => {
+      const t = this.cluster.topics.get(n);
+      if (!t) throw new KafkaClientError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${n}" does not exist`);
+      return t;
+    });
+  }
+
+  async createTopics(topics: NewTopic[], opts: { validateOnly?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const conn = await this.cluster.controllerConnection();
+    const res = await conn.request<CreateTopicsResponse>(ApiKey.CreateTopics, {
+      topics: topics.map((t) => ({
+        name: t.name,
+        numPartitions: t.partitions ?? -1,
+        replicationFactor: t.replicationFactor ?? -1,
+        assignments: [],
+        configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      validateOnly: opts.validateOnly ?? false,
+    });
+    for (const r of res.topics) throwIfError(r.errorCode, r.errorMessage, `topic "${r.name}"`);
+  }
+
+  async deleteTopics(names: string[], opts: { timeoutMs?: number } = {}): Promise<void> {
+    const conn = await this.cluster.controllerConnection();
+    const res = await conn.request<DeleteTopicsResponse>(ApiKey.DeleteTopics, (v: number) => ({
+      topics: v >= 6 ? names.map((name) => ({ name, topicId: ZERO_UUID })) : [],
+      topicNames: v >= 6 ? [] : names,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+    }));
+    for (const r of res.responses) throwIfError(r.errorCode, r.errorMessage, `topic "${r.name}"`);
+    for (const n of names) this.cluster.topics.delete(n);
+  }
+
+  /** Raises a topic's partition count to `count`. */
+  async createPartitions(topic: string, count: number, opts: { validateOnly?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const conn = await this.cluster.controllerConnection();
+    const res = await conn.request<CreatePartitionsResponse>(ApiKey.CreatePartitions, {
+      topics: [{ name: topic, count, assignments: null }],
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      validateOnly: opts.validateOnly ?? false,
+    });
+    for (const r of res.results) throwIfError(r.errorCode, r.errorMessage, `topic "${r.name}"`);
+    this.cluster.topics.delete(topic);
+  }
+
+  // ---- configs ----
+
+  private async configConnection(resource: ConfigResource): Promise<Connection> {
+    // Broker configs must go to that broker; topic configs to any (the controller, when known).
+    if (resource.type === 'broker' && resource.name !== '') return this.cluster.brokerConnection(Number(resource.name));
+    return this.cluster.controllerConnection();
+  }
+
+  async describeConfigs(resource: ConfigResource, keys?: string[]): Promise<ConfigEntry[]> {
+    const conn = await this.configConnection(resource);
+    const res = await conn.request<DescribeConfigsResponse>(ApiKey.DescribeConfigs, {
+      resources: [{ resourceType: ConfigResourceType[resource.type], resourceName: resource.name, configurationKeys: keys && keys.length > 0 ? keys : null }],
+      includeSynonyms: true,
+      includeDocumentation: false,
+    });
+    const r = res.results[0];
+    if (!r) throw new KafkaClientError('UNKNOWN_SERVER_ERROR', 'DescribeConfigs returned no result');
+    throwIfError(r.errorCode, r.errorMessage, `${resource.type} "${resource.name}"`);
+    return r.configs
+      .map((c) => ({
+        name: c.name,
+        value: c.value,
+        source: CONFIG_SOURCE_NAMES[c.configSource] ?? String(c.configSource),
+        readOnly: c.readOnly,
+        isSensitive: c.isSensitive,
+        synonyms: c.synonyms.map((s) => ({ name: s.name, value: s.value, source: CONFIG_SOURCE_NAMES[s.source] ?? String(s.source) })),
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Sets and deletes config keys. Uses IncrementalAlterConfigs; a broker without it gets
+   * AlterConfigs with the resource's current dynamic values merged with the change (AlterConfigs
+   * replaces the whole set, so it must carry what is already there).
+   */
+  async alterConfigs(resource: ConfigResource, change: ConfigAlteration, opts: { validateOnly?: boolean } = {}): Promise<void> {
+    const conn = await this.configConnection(resource);
+    const resourceType = ConfigResourceType[resource.type];
+    const set = change.set ?? {};
+    const del = change.delete ?? [];
+    if (conn.supports(ApiKey.IncrementalAlterConfigs)) {
+      const res = await conn.request<IncrementalAlterConfigsResponse>(ApiKey.IncrementalAlterConfigs, {
+        resources: [
+          {
+            resourceType,
+            resourceName: resource.name,
+            configs: [
+              ...Object.entries(set).map(([name, value]) => ({ name, configOperation: 0, value })),
+              ...del.map((name) => ({ name, configOperation: 1, value: null })),
+            ],
+          },
+        ],
+        validateOnly: opts.validateOnly ?? false,
+      });
+      for (const r of res.responses) throwIfError(r.errorCode, r.errorMessage, `${resource.type} "${resource.name}"`);
+      return;
+    }
+    const dynamicSource = resource.type === 'topic' ? 'DYNAMIC_TOPIC_CONFIG' : 'DYNAMIC_BROKER_CONFIG';
+    const current = await this.describeConfigs(resource);
+    const merged = new Map<string, string | null>();
+    for (const c of current) if (c.source === dynamicSource && !c.isSensitive) merged.set(c.name, c.value);
+    for (const [k, v] of Object.entries(set)) merged.set(k, v);
+    for (const k of del) merged.delete(k);
+    const res = await conn.request<AlterConfigsResponse>(ApiKey.AlterConfigs, {
+      resources: [{ resourceType, resourceName: resource.name, configs: [...merged].map(([name, value]) => ({ name, value })) }],
+      validateOnly: opts.validateOnly ?? false,
+    });
+    for (const r of res.responses) throwIfError(r.errorCode, r.errorMessage, `${resource.type} "${resource.name}"`);
+  }
+
+  // ---- offsets ----
+
+  /** Offsets of a topic's partitions (all partitions when none are named) for a spec. */
+  async listOffsets(topic: string, spec: OffsetSpec, partitions?: number[]): Promise<PartitionOffset[]> {
+    return this.cluster.withRetry(async () => {
+      const info = await this.cluster.topic(topic);
+      const wanted = partitions ?? info.partitions.map((p) => p.partition);
+      const byLeader = new Map<number, number[]>();
+      for (const p of wanted) {
+        const leader = await this.cluster.leaderOf(topic, p);
+        byLeader.set(leader, [...(byLeader.get(leader) ?? []), p]);
+      }
+      const timestamp = typeof spec === 'number' ? spec : SPEC_TIMESTAMP[spec]!;
+      const out: PartitionOffset[] = [];
+      await Promise.all(
+        [...byLeader].map(async ([leader, parts]) => {
+          const conn = await this.cluster.brokerConnection(leader);
+          const res = await conn.request<ListOffsetsResponse>(
+            ApiKey.ListOffsets,
+            (v: number) => ({
+              replicaId: -1,
+              isolationLevel: 0,
+              topics: [{ name: topic, partitions: parts.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp })) }],
+              timeoutMs: v >= 10 ? 30_000 : 0,
+            }),
+          );
+          for (const t of res.topics) {
+            for (const p of t.partitions) {
+              throwIfError(p.errorCode, null, `${topic}-${p.partitionIndex}`);
+              out.push({ partition: p.partitionIndex, offset: p.offset, timestamp: p.timestamp });
+            }
+          }
+        }),
+      );
+      return out.sort((a, b) => a.partition - b.partition);
+    }, [topic]);
+  }
+
+  // ---- consumer groups ----
+
+  /** The connection to a group's coordinator (FindCoordinator). */
+  async coordinatorFor(groupId: string): Promise<Connection> {
+    return this.cluster.withRetry(async () => {
+      const conn = await this.cluster.anyConnection();
+      const { version, body } = await conn.requestWithVersion<FindCoordinatorResponse>(ApiKey.FindCoordinator, (v: number) => ({
+        key: v >= 4 ? '' : groupId,
+        keyType: 0,
+        coordinatorKeys: v >= 4 ? [groupId] : [],
+      }));
+      if (version >= 4) {
+        const c = body.coordinators[0];
+        if (!c) throw new KafkaClientError('COORDINATOR_NOT_AVAILABLE', `no coordinator for group "${groupId}"`);
+        throwIfError(c.errorCode, c.errorMessage, `group "${groupId}"`);
+        return this.cluster.connectionTo(c.host, c.port);
+      }
+      throwIfError(body.errorCode, body.errorMessage, `group "${groupId}"`);
+      return this.cluster.connectionTo(body.host, body.port);
+    });
+  }
+
+  async listGroups(): Promise<GroupListing[]> {
+    await this.cluster.refreshMetadata([]);
+    const brokers = [...this.cluster.brokers.values()];
+    const all: GroupListing[] = [];
+    for (const b of brokers) {
+      const conn = await this.cluster.connectionTo(b.host, b.port);
+      const res = await conn.request<ListGroupsResponse>(ApiKey.ListGroups, { statesFilter: [], typesFilter: [] });
+      throwIfError(res.errorCode, null, `ListGroups on broker ${b.nodeId}`);
+      for (const g of res.groups) all.push({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState });
+    }
+    return all.sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  async describeGroups(groupIds: string[]): Promise<GroupDescription[]> {
+    const out: GroupDescription[] = [];
+    for (const groupId of groupIds) {
+      const conn = await this.coordinatorFor(groupId);
+      const res = await conn.request<DescribeGroupsResponse>(ApiKey.DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false });
+      for (const g of res.groups) {
+        throwIfError(g.errorCode, g.errorMessage, `group "${g.groupId}"`);
+        out.push({
+          groupId: g.groupId,
+          state: g.groupState,
+          protocolType: g.protocolType,
+          protocol: g.protocolData,
+          members: g.members.map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: m.groupInstanceId,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            assignment: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
+          })),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** A group's committed offsets (every partition it committed when `topics` is omitted). */
+  async fetchOffsets(groupId: string, topics?: Array<{ topic: string; partitions: number[] }>): Promise<CommittedOffset[]> {
+    const conn = await this.coordinatorFor(groupId);
+    const { version, body } = await conn.requestWithVersion<OffsetFetchResponse>(ApiKey.OffsetFetch, (v: number) => {
+      const requested = topics ? topics.map((t) => ({ name: t.topic, partitionIndexes: t.partitions })) : null;
+      return v >= 8
+        ? { groupId: '', topics: [], groups: [{ groupId, memberId: null, memberEpoch: -1, topics: requested }], requireStable: false }
+        : { groupId, topics: requested, groups: [], requireStable: false };
+    });
+    const out: CommittedOffset[] = [];
+    const collect = (ts: Array<{ name: string; partitions: Array<{ partitionIndex: number; committedOffset: number; metadata: string | null; errorCode: number }> }>) => {
+      for (const t of ts) {
+        for (const p of t.partitions) {
+          throwIfError(p.errorCode, null, `group "${groupId}" ${t.name}-${p.partitionIndex}`);
+          if (p.committedOffset >= 0) out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata });
+        }
+      }
+    };
+    if (version >= 8) {
+      for (const g of body.groups) {
+        throwIfError(g.errorCode, null, `group "${groupId}"`);
+        collect(g.topics);
+      }
+    } else {
+      throwIfError(body.errorCode, null, `group "${groupId}"`);
+      collect(body.topics);
+    }
+    return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /**
+   * Commits offsets for a group outside any generation (what kafka-consumer-groups
+   * --reset-offsets does). The broker refuses while the group has active members.
+   */
+  async commitOffsets(groupId: string, offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string | null }>): Promise<void> {
+    const conn = await this.coordinatorFor(groupId);
+    const byTopic = new Map<string, typeof offsets>();
+    for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
+    const res = await conn.request<OffsetCommitResponse>(ApiKey.OffsetCommit, {
+      groupId,
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      topics: [...byTopic].map(([name, list]) => ({
+        name,
+        partitions: list.map((o) => ({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: -1, committedMetadata: o.metadata ?? null })),
+      })),
+    });
+    for (const t of res.topics) for (const p of t.partitions) throwIfError(p.errorCode, null, `group "${groupId}" ${t.name}-${p.partitionIndex}`);
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    for (const groupId of groupIds) {
+      const conn = await this.coordinatorFor(groupId);
+      const res = await conn.request<DeleteGroupsResponse>(ApiKey.DeleteGroups, { groupsNames: [groupId] });
+      for (const r of res.results) throwIfError(r.errorCode, null, `group "${r.groupId}"`);
+    }
+  }
+
+  /** Whether the broker we talk to advertises an API (e.g. group APIs on a partial implementation). */
+  async supports(apiKey: number): Promise<boolean> {
+    return (await this.cluster.anyConnection()).supports(apiKey);
+  }
+}
+
+/** Decodes a consumer-protocol assignment (int16 version prefix, then the body); [] when it is not one. */
+export function decodeAssignment(bytes: Buffer): Array<{ topic: string; partitions: number[] }> {
+  if (bytes.length < 2) return [];
+  try {
+    const r = new Reader(bytes);
+    const version = r.int16();
+    const a = decodeConsumerProtocolAssignment(r, Math.min(version, 3));
+    return a.assignedPartitions.map((p) => ({ topic: p.topic, partitions: [...p.partitions].sort((x, y) => x - y) }));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,222 @@
+// A consumer of explicitly assigned partitions (no group membership): positions from the
+// beginning, the end, an offset or a timestamp; sessionless Fetch requests, one per leader,
+// long-polled in follow mode; batches decoded (and decompressed) into records.
+import { ApiKey, type FetchResponse } from '../protocol/generated/index.js';
+import { ZERO_UUID } from '../protocol/primitives.js';
+import { isControl, lastOffsetOf, readBatchHeader, splitBatches, BATCH_HEADER_SIZE } from '../storage/record-batch.js';
+import { decodeBatchRecordsAsync } from '../storage/records.js';
+import { Admin } from './admin.js';
+import { Cluster, type ClusterOptions } from './cluster.js';
+import { KafkaClientError, throwIfError } from './errors.js';
+
+/** Where to start: the log start, the log end, an offset, or the first record at or after a timestamp (ms). */
+export type StartPosition = 'earliest' | 'latest' | { offset: number } | { timestamp: number };
+
+export interface ConsumerOptions {
+  /** Longest a fetch waits at the log end for data (default 500 ms). */
+  maxWaitMs?: number;
+  /** Upper bound on one Fetch response (default 50 MiB). */
+  maxBytes?: number;
+  /** Upper bound per partition per fetch (default 1 MiB; the first batch always comes whole). */
+  partitionMaxBytes?: number;
+}
+
+export interface ConsumerRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Array<{ key: string; value: Buffer | null }>;
+}
+
+export interface ConsumeOptions {
+  /** Keep waiting for new records at the log end instead of stopping there. */
+  follow?: boolean;
+  /** Stop after this many records. */
+  maxMessages?: number;
+  signal?: AbortSignal;
+}
+
+interface Assigned {
+  topic: string;
+  partition: number;
+  position: number;
+  /** Where a non-follow read stops: the log end when the partition was assigned. */
+  end: number;
+}
+
+// Fetch v13+ names topics by id only; v12 keeps names, which is all this consumer needs.
+const FETCH_MAX_VERSION = 12;
+
+export class Consumer {
+  readonly cluster: Cluster;
+  private readonly ownsCluster: boolean;
+  private readonly admin: Admin;
+  private readonly opts: Required<ConsumerOptions>;
+  private readonly assigned: Assigned[] = [];
+  private closedFlag = false;
+
+  constructor(clusterOrOptions: Cluster | ClusterOptions, options: ConsumerOptions = {}) {
+    this.ownsCluster = !(clusterOrOptions instanceof Cluster);
+    this.cluster = clusterOrOptions instanceof Cluster ? clusterOrOptions : new Cluster(clusterOrOptions);
+    this.admin = new Admin(this.cluster);
+    this.opts = {
+      maxWaitMs: options.maxWaitMs ?? 500,
+      maxBytes: options.maxBytes ?? 50 * 1024 * 1024,
+      partitionMaxBytes: options.partitionMaxBytes ?? 1024 * 1024,
+    };
+  }
+
+  /**
+   * Assigns partitions of a topic (all of them when none are named) at a start position.
+   * UNKNOWN_TOPIC_OR_PARTITION for a topic or partition that does not exist; OFFSET_OUT_OF_RANGE
+   * for an offset outside the log.
+   */
+  async assign(topic: string, start: StartPosition = 'earliest', partitions?: number[]): Promise<void> {
+    const info = await this.cluster.topic(topic, { refresh: true });
+    const all = info.partitions.map((p) => p.partition);
+    const wanted = partitions ?? all;
+    for (const p of wanted) {
+      if (!all.includes(p)) throw new KafkaClientError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${topic}" has no partition ${p} (it has ${all.length})`);
+    }
+    const [earliest, latest] = await Promise.all([this.admin.listOffsets(topic, 'earliest', wanted), this.admin.listOffsets(topic, 'latest', wanted)]);
+    const lo = new Map(earliest.map((o) => [o.partition, o.offset]));
+    const hi = new Map(latest.map((o) => [o.partition, o.offset]));
+    let byTime: Map<number, number> | null = null;
+    if (typeof start === 'object' && 'timestamp' in start) {
+      const found = await this.admin.listOffsets(topic, start.timestamp, wanted);
+      byTime = new Map(found.map((o) => [o.partition, o.offset]));
+    }
+    for (const partition of wanted) {
+      const end = hi.get(partition)!;
+      let position: number;
+      if (start === 'earliest') position = lo.get(partition)!;
+      else if (start === 'latest') position = end;
+      else if ('offset' in start) {
+        position = start.offset;
+        if (position < lo.get(partition)! || position > end) {
+          throw new KafkaClientError('OFFSET_OUT_OF_RANGE', `offset ${position} is outside ${topic}-${partition}'s range ${lo.get(partition)}..${end}`);
+        }
+      } else {
+        const o = byTime!.get(partition)!;
+        position = o < 0 ? end : o; // no record that recent: start at the end
+      }
+      const existing = this.assigned.find((a) => a.topic === topic && a.partition === partition);
+      if (existing) Object.assign(existing, { position, end });
+      else this.assigned.push({ topic, partition, position, end });
+    }
+  }
+
+  /** Current positions (the next offset to read) per assigned partition. */
+  positions(): Array<{ topic: string; partition: number; offset: number }> {
+    return this.assigned.map((a) => ({ topic: a.topic, partition: a.partition, offset: a.position }));
+  }
+
+  /**
+   * Yields records of the assigned partitions. Without `follow` it stops once every partition
+   * reached the end it had when assigned; with it, it long-polls for new records until
+   * `maxMessages`, the signal, or close().
+   */
+  async *records(opts: ConsumeOptions = {}): AsyncGenerator<ConsumerRecord> {
+    let yielded = 0;
+    const max = opts.maxMessages ?? Infinity;
+    let failures = 0;
+    while (!this.closedFlag && !opts.signal?.aborted && yielded < max) {
+      const active = opts.follow ? this.assigned : this.assigned.filter((a) => a.position < a.end);
+      if (active.length === 0) return;
+      let batch: ConsumerRecord[];
+      try {
+        batch = await this.fetchOnce(active, opts.follow ? this.opts.maxWaitMs : Math.min(this.opts.maxWaitMs, 100));
+        failures = 0;
+      } catch (err) {
+        if (!(err instanceof KafkaClientError) || !err.retriable || ++failures > this.cluster.options.retries) throw err;
+        await new Promise((r) => setTimeout(r, this.cluster.options.retryBackoffMs * failures));
+        await this.cluster.refreshMetadata(null).catch(() => undefined);
+        continue;
+      }
+      for (const r of batch) {
+        if (yielded >= max || this.closedFlag || opts.signal?.aborted) return;
+        yielded++;
+        yield r;
+      }
+    }
+  }
+
+  private async fetchOnce(active: Assigned[], maxWaitMs: number): Promise<ConsumerRecord[]> {
+    const byLeader = new Map<number, Assigned[]>();
+    for (const a of active) {
+      const leader = await this.cluster.leaderOf(a.topic, a.partition);
+      byLeader.set(leader, [...(byLeader.get(leader) ?? []), a]);
+    }
+    const results = await Promise.all([...byLeader].map(([leader, parts]) => this.fetchFrom(leader, parts, maxWaitMs)));
+    return results.flat();
+  }
+
+  private async fetchFrom(leader: number, parts: Assigned[], maxWaitMs: number): Promise<ConsumerRecord[]> {
+    const conn = await this.cluster.brokerConnection(leader);
+    const byTopic = new Map<string, Assigned[]>();
+    for (const a of parts) byTopic.set(a.topic, [...(byTopic.get(a.topic) ?? []), a]);
+    const res = await conn.request<FetchResponse>(
+      ApiKey.Fetch,
+      {
+        clusterId: null,
+        replicaId: -1,
+        replicaState: { replicaId: -1, replicaEpoch: -1 },
+        maxWaitMs,
+        minBytes: 1,
+        maxBytes: this.opts.maxBytes,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [...byTopic].map(([topic, list]) => ({
+          topic,
+          topicId: ZERO_UUID,
+          partitions: list.map((a) => ({
+            partition: a.partition,
+            currentLeaderEpoch: -1,
+            fetchOffset: a.position,
+            lastFetchedEpoch: -1,
+            logStartOffset: -1,
+            partitionMaxBytes: this.opts.partitionMaxBytes,
+            replicaDirectoryId: ZERO_UUID,
+          })),
+        })),
+        forgottenTopicsData: [],
+        rackId: '',
+      },
+      { maxVersion: FETCH_MAX_VERSION, timeoutMs: this.cluster.options.requestTimeoutMs + maxWaitMs },
+    );
+    throwIfError(res.errorCode, null, 'Fetch');
+    const out: ConsumerRecord[] = [];
+    for (const t of res.responses) {
+      for (const p of t.partitions) {
+        const a = byTopic.get(t.topic)?.find((x) => x.partition === p.partitionIndex);
+        if (!a) continue;
+        throwIfError(p.errorCode, null, `${t.topic}-${p.partitionIndex} at offset ${a.position}`);
+        if (!p.records || p.records.length === 0) continue;
+        for (const bytes of splitBatches(p.records, { rejectPartialTail: false })) {
+          if (bytes.length < BATCH_HEADER_SIZE) break;
+          const header = readBatchHeader(bytes);
+          const last = lastOffsetOf(header);
+          if (last < a.position) continue;
+          if (!isControl(header.attributes)) {
+            for (const r of await decodeBatchRecordsAsync(bytes)) {
+              if (r.offset < a.position) continue;
+              out.push({ topic: t.topic, partition: a.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
+            }
+          }
+          a.position = last + 1;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Stops records() after the fetch in flight; closes the connections this consumer opened. */
+  async close(): Promise<void> {
+    this.closedFlag = true;
+    if (this.ownsCluster) await this.cluster.close();
+  }
+}
