@@ -1,0 +1,189 @@
+// Retention and DeleteRecords against a real broker process: kafkajs admin sees the log start
+// move, fetches below it get OFFSET_OUT_OF_RANGE, and a librdkafka consumer positioned below
+// it resets to the earliest offset.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { repoRoot, startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { ApiKey, type DeleteRecordsResponse, type FetchResponse } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ZERO_UUID } from '../../src/protocol/primitives.js';
+
+const PYTHON = '/usr/bin/python3';
+
+function fetchAt(topic: string, fetchOffset: number) {
+  return {
+    clusterId: null,
+    replicaId: -1,
+    replicaState: { replicaId: -1, replicaEpoch: -1 },
+    maxWaitMs: 0,
+    minBytes: 1,
+    maxBytes: 1024 * 1024,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [
+      {
+        topic,
+        topicId: ZERO_UUID,
+        partitions: [
+          {
+            partition: 0,
+            currentLeaderEpoch: -1,
+            fetchOffset,
+            lastFetchedEpoch: -1,
+            logStartOffset: -1,
+            partitionMaxBytes: 1024 * 1024,
+            replicaDirectoryId: ZERO_UUID,
+          },
+        ],
+      },
+    ],
+    forgottenTopicsData: [],
+    rackId: '',
+  };
+}
+
+const segmentBases = (dir: string) =>
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => Number(f.slice(0, 20)))
+    .sort((a, b) => a - b);
+
+describe('retention and DeleteRecords', () => {
+  let broker: BrokerProcess;
+  let kafka: Kafka;
+  let admin: Admin;
+  let producer: Producer;
+  let client: RawClient;
+
+  async function start(dataDir?: string): Promise<void> {
+    broker = await startBrokerProcess({ dataDir, overrides: { 'log.retention.check.interval.ms': '200' } });
+    kafka = new Kafka({ clientId: 'retention-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+    admin = kafka.admin();
+    await admin.connect();
+    producer = kafka.producer();
+    await producer.connect();
+    client = await RawClient.connect(broker.port);
+  }
+
+  async function stop(): Promise<void> {
+    client?.close();
+    await producer?.disconnect();
+    await admin?.disconnect();
+    await broker.stop();
+  }
+
+  async function createTopic(topic: string, configs: Record<string, string>): Promise<void> {
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
+    });
+  }
+
+  /** One batch per message, so small segments roll often. */
+  async function produce(topic: string, count: number): Promise<void> {
+    for (let i = 0; i < count; i++) await producer.send({ topic, messages: [{ key: `k${i}`, value: `value-${i}`.padEnd(60, '.') }] });
+  }
+
+  async function offsets(topic: string): Promise<{ low: number; high: number }> {
+    const [p] = await admin.fetchTopicOffsets(topic);
+    return { low: Number(p!.low), high: Number(p!.high) };
+  }
+
+  async function deleteRecordsRaw(version: number, topic: string, partition: number, offset: number) {
+    const r = await client.request<DeleteRecordsResponse>(ApiKey.DeleteRecords, version, {
+      topics: [{ name: topic, partitions: [{ partitionIndex: partition, offset }] }],
+      timeoutMs: 5000,
+    });
+    return r.body.topics[0]!.partitions[0]!;
+  }
+
+  before(() => start());
+  after(async () => {
+    await stop();
+    broker.cleanup();
+  });
+
+  test('DeleteRecords through kafkajs moves the low watermark; fetches below it are out of range', async () => {
+    const topic = 'delete-records';
+    await createTopic(topic, { 'segment.bytes': '1024', 'retention.ms': '-1' });
+    await produce(topic, 40);
+    assert.deepEqual(await offsets(topic), { low: 0, high: 40 });
+    const dir = join(broker.dataDir, `${topic}-0`);
+    assert.ok(segmentBases(dir).length > 3, `several segments: ${segmentBases(dir).join(',')}`);
+
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '25' }] });
+    assert.deepEqual(await offsets(topic), { low: 25, high: 40 });
+    const bases = segmentBases(dir);
+    assert.ok(bases[0]! > 0 && bases[0]! <= 25 && (bases[1] ?? Infinity) > 25, `only the segment holding 25 and later stay: ${bases.join(',')}`);
+
+    const below = await client.request<FetchResponse>(ApiKey.Fetch, 12, fetchAt(topic, 10));
+    const belowPartition = below.body.responses[0]!.partitions[0]!;
+    assert.equal(belowPartition.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    assert.equal(belowPartition.logStartOffset, 25);
+    const at = await client.request<FetchResponse>(ApiKey.Fetch, 12, fetchAt(topic, 25));
+    const atPartition = at.body.responses[0]!.partitions[0]!;
+    assert.equal(atPartition.errorCode, ErrorCode.NONE);
+    assert.ok(atPartition.records && atPartition.records.length > 0);
+
+    // Error cases and -1, at the oldest and the flexible version.
+    for (const version of [0, 2]) {
+      assert.deepEqual(await deleteRecordsRaw(version, topic, 0, 1000), { partitionIndex: 0, lowWatermark: -1, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE });
+      assert.deepEqual(await deleteRecordsRaw(version, 'no-such-topic', 0, 1), { partitionIndex: 0, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+      assert.deepEqual(await deleteRecordsRaw(version, topic, 7, 1), { partitionIndex: 7, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+      assert.deepEqual(await deleteRecordsRaw(version, topic, 0, 3), { partitionIndex: 0, lowWatermark: 25, errorCode: ErrorCode.NONE });
+    }
+    await assert.rejects(admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '1000' }] }));
+    assert.deepEqual(await deleteRecordsRaw(1, topic, 0, -1), { partitionIndex: 0, lowWatermark: 40, errorCode: ErrorCode.NONE });
+    assert.deepEqual(await offsets(topic), { low: 40, high: 40 });
+
+    // The start survives a restart.
+    await stop();
+    await start(broker.dataDir);
+    assert.deepEqual(await offsets(topic), { low: 40, high: 40 });
+  });
+
+  test('retention.ms empties an expired log; ListOffsets(earliest) follows', async () => {
+    const topic = 'expiring';
+    await createTopic(topic, { 'segment.bytes': '1024', 'retention.ms': '3000' });
+    await produce(topic, 30);
+    const dir = join(broker.dataDir, `${topic}-0`);
+    assert.ok(segmentBases(dir).length > 2);
+    const deadline = Date.now() + 20_000;
+    let seen = await offsets(topic);
+    while (seen.low < 30 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      seen = await offsets(topic);
+    }
+    assert.deepEqual(seen, { low: 30, high: 30 });
+    assert.deepEqual(segmentBases(dir), [30], 'old segments are gone from disk');
+    const below = await client.request<FetchResponse>(ApiKey.Fetch, 12, fetchAt(topic, 0));
+    assert.equal(below.body.responses[0]!.partitions[0]!.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+
+    // New data is kept until it expires in turn.
+    await produce(topic, 2);
+    assert.deepEqual(await offsets(topic), { low: 30, high: 32 });
+  });
+
+  test('a librdkafka consumer below the log start resets to the earliest offset', () => {
+    return (async () => {
+      const topic = 'reset-earliest';
+      await createTopic(topic, { 'retention.ms': '-1' });
+      await produce(topic, 20);
+      assert.deepEqual(await offsets(topic), { low: 0, high: 20 }); // also loads the topic's metadata into kafkajs
+      await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '12' }] });
+      const r = spawnSync(PYTHON, [join(repoRoot, 'test/clients/confluent_offset_reset.py'), broker.bootstrap, topic, '3', '8'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+      assert.equal(r.status, 0, last + r.stderr);
+      assert.deepEqual(JSON.parse(last), { first: 12, count: 8, low: 12, high: 20 });
+    })();
+  });
+});
