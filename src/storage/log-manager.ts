@@ -14,6 +14,9 @@ import { PartitionLog } from './partition-log.js';
 /** Present in the log directory only between a clean close and the next open. */
 export const CLEAN_SHUTDOWN_MARKER = '.kafka_cleanshutdown';
 
+/** Logs whose retention runs at the same time. */
+const RETENTION_CONCURRENCY = 16;
+
 export interface LogManagerOptions {
   logger: Logger;
   /** How often logs are checked against their flush.ms (default 1000 ms). */
@@ -154,13 +157,19 @@ export class LogManager {
     const now = (this.opts.clock ?? Date.now)();
     const run = (async () => {
       let deleted = 0;
-      for (const log of [...this.opened.values()]) {
-        if (this.closed) break;
-        try {
-          deleted += (await log.applyRetention(now)).deletedSegments;
-        } catch (err) {
-          this.opts.logger.error({ err, dir: log.dir }, 'retention failed');
-        }
+      const logs = [...this.opened.values()];
+      // A few logs at a time: their checkpoint writes coalesce, and the disk is not flooded.
+      for (let i = 0; i < logs.length && !this.closed; i += RETENTION_CONCURRENCY) {
+        await Promise.all(
+          logs.slice(i, i + RETENTION_CONCURRENCY).map(async (log) => {
+            try {
+              const result = await log.applyRetention(now);
+              deleted += result.deletedSegments;
+            } catch (err) {
+              this.opts.logger.error({ err, dir: log.dir }, 'retention failed');
+            }
+          }),
+        );
       }
       return deleted;
     })();

@@ -312,6 +312,29 @@ describe('log start offset checkpoint', () => {
     await manager.close();
   });
 
+  it('checkpoints every log of a retention pass over many partitions', async () => {
+    const dir = path.join(root, 'many');
+    const c = fakeClock(1000);
+    let manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    const cfg = config({ segmentBytes: 400, retentionMs: 1000 });
+    for (let p = 0; p < 40; p++) {
+      const log = await manager.openLog('many', p, cfg);
+      await appendAt(log, c, [1000, 1001, 1002 + p]);
+    }
+    c.now = 2500;
+    assert.equal(await manager.runRetention(), 80, 'two segments of each log (the active one rolled)');
+    const lines = fs.readFileSync(path.join(dir, LOG_START_OFFSET_CHECKPOINT), 'utf8').trim().split('\n');
+    assert.equal(lines[1], '40');
+    await manager.close();
+    manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    for (let p = 0; p < 40; p++) {
+      const log = await manager.openLog('many', p, cfg);
+      assert.equal(log.logStartOffset, 3, `partition ${p}`);
+      assert.equal(log.logEndOffset, 3);
+    }
+    await manager.close();
+  });
+
   it('serves reads racing a deletion with data or OFFSET_OUT_OF_RANGE, never a storage error', async () => {
     const dir = path.join(root, 'race');
     const c = fakeClock(1000);
