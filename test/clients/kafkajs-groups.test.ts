@@ -1,7 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import kafkajs from 'kafkajs';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { repoRoot, startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 
 const { Kafka, logLevel } = kafkajs;
 type Consumer = ReturnType<InstanceType<typeof Kafka>['consumer']>;
@@ -37,15 +40,15 @@ describe('kafkajs consumer groups', () => {
     broker.cleanup();
   });
 
-  async function startConsumer(): Promise<Tracked> {
-    const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 100, retry: { retries: 20 } });
+  async function startConsumer(groupId = GROUP, topic = TOPIC): Promise<Tracked> {
+    const consumer = kafka.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 100, retry: { retries: 20 } });
     const t: Tracked = { consumer, assigned: [], joins: 0, seen: [] };
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       t.joins++;
-      t.assigned = [...(e.payload.memberAssignment[TOPIC] ?? [])].sort((a, b) => a - b);
+      t.assigned = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       autoCommitInterval: 100,
       eachMessage: async ({ partition, message }) => {
@@ -60,7 +63,7 @@ describe('kafkajs consumer groups', () => {
     return members.every((m) => m.assigned.length === each) && new Set(all).size === 6;
   };
 
-  async function produce(from: number, count: number): Promise<string[]> {
+  async function produce(from: number, count: number, topic = TOPIC): Promise<string[]> {
     const producer = kafka.producer();
     await producer.connect();
     const values: string[] = [];
@@ -70,7 +73,7 @@ describe('kafkajs consumer groups', () => {
         values.push(`m-${i}`);
         messages.push({ key: `k-${i}`, value: `m-${i}`, partition: i % 6 });
       }
-      await producer.send({ topic: TOPIC, messages });
+      await producer.send({ topic, messages });
     } finally {
       await producer.disconnect();
     }
@@ -126,6 +129,53 @@ describe('kafkajs consumer groups', () => {
       await new Promise((r) => setTimeout(r, 500));
       assert.deepEqual(fresh.seen.map((s) => s.value).sort(), [...third].sort(), 'no committed message is delivered again');
     } finally {
+      for (const m of members) await m.consumer.disconnect().catch(() => undefined);
+      await admin.disconnect();
+    }
+  });
+
+  test('a killed member is expired after its session timeout and its partitions move', async () => {
+    const topic = 'group-crash';
+    const groupId = 'kafkajs-crash-group';
+    const admin = kafka.admin();
+    await admin.connect();
+    const members: Tracked[] = [];
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/clients/kafkajs-group-member.ts'), broker.bootstrap, groupId, topic], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((r) => child.once('exit', r));
+    const childState = { assigned: [] as number[], values: [] as string[] };
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const msg = JSON.parse(line) as { assigned?: number[]; value?: string };
+      if (msg.assigned) childState.assigned = [...msg.assigned].sort((a, b) => a - b);
+      if (msg.value) childState.values.push(msg.value);
+    });
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+      for (let i = 0; i < 2; i++) members.push(await startConsumer(groupId, topic));
+      await waitFor('a 2/2/2 split with the child process', () => {
+        const all = [...members.flatMap((m) => m.assigned), ...childState.assigned];
+        return childState.assigned.length === 2 && members.every((m) => m.assigned.length === 2) && new Set(all).size === 6;
+      });
+      const first = await produce(0, 120, topic);
+      const seen = () => new Set([...members.flatMap((m) => m.seen.map((s) => s.value)), ...childState.values]);
+      await waitFor('the first messages', () => first.every((v) => seen().has(v)));
+      await new Promise((r) => setTimeout(r, 500)); // let the child commit
+
+      child.kill('SIGKILL');
+      await exited;
+      const killedAt = Date.now();
+      await waitFor('the survivors to take over the killed member\'s partitions', balanced(members, 3), 20_000);
+      const took = Date.now() - killedAt;
+      assert.ok(took < 6000 + 5000, `rebalanced ${took} ms after the kill (session timeout 6000 ms)`);
+
+      const second = await produce(120, 120, topic);
+      await waitFor('every message after the crash', () => [...first, ...second].every((v) => seen().has(v)));
+      // Only what the killed member had not committed may come twice.
+      const survivorValues = members.flatMap((m) => m.seen.map((s) => s.value));
+      const duplicates = survivorValues.filter((v) => childState.values.includes(v));
+      assert.ok(duplicates.length <= childState.values.length, 'duplicates limited to the killed member\'s messages');
+      assert.equal(new Set(survivorValues).size, survivorValues.length, 'the survivors see no duplicates among themselves');
+    } finally {
+      child.kill('SIGKILL');
       for (const m of members) await m.consumer.disconnect().catch(() => undefined);
       await admin.disconnect();
     }
