@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { BrokerConfig, ConfigError, loadPropertiesFile } from '../config/config.js';
 import { Broker } from '../broker/broker.js';
+import { KafkaClientError } from '../client/errors.js';
+import { addClientCommands } from './client-commands.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -56,11 +58,27 @@ export async function main(argv: string[]): Promise<void> {
     .option('-o, --override <key=value>', 'set a configuration value (repeatable)', collect, [])
     .option('--print-config', 'print the effective configuration with the source of each value, then exit')
     .action(runBroker);
+  addClientCommands(program);
+  // `tributary produce ... | head`: a closed stdout ends the command quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    const e = err as Error;
-    process.stderr.write(`tributary: ${e instanceof ConfigError ? 'INVALID_CONFIG: ' : ''}${e.message}\n`);
+    process.stderr.write(`tributary: ${errorLine(err)}\n`);
     process.exit(1);
   }
+}
+
+/** One line, `<KAFKA_ERROR_NAME>: message`, for any failure; never a stack trace. */
+function errorLine(err: unknown): string {
+  const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+  if (err instanceof KafkaClientError) {
+    return err.message === err.type ? err.type : `${err.type}: ${oneLine(err.message)}`;
+  }
+  if (err instanceof ConfigError) return `INVALID_CONFIG: ${oneLine(err.message)}`;
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && typeof e.syscall === 'string') return `${e.code}: ${oneLine(e.message)}`;
+  return `UNKNOWN_ERROR: ${oneLine(e?.message ?? String(err))}`;
 }

@@ -143,7 +143,10 @@ export class Admin {
     }
     const res = await this.cluster.refreshMetadata(names);
     for (const t of res.topics) {
-      if (t.errorCode !== 0) throw new KafkaClientError(errorName(t.errorCode), `topic "${t.name}": ${errorName(t.errorCode)}`, t.errorCode);
+      if (t.errorCode !== 0) {
+        const type = errorName(t.errorCode);
+        throw new KafkaClientError(type, type === 'UNKNOWN_TOPIC_OR_PARTITION' ? `topic "${t.name}" does not exist` : `topic "${t.name}"`, t.errorCode);
+      }
     }
     return names.map((n) => {
       const t = this.cluster.topics.get(n);

@@ -197,7 +197,9 @@ export class Cluster {
       const res = await this.refreshMetadata([name], opts.allowAutoTopicCreation ?? false);
       const entry = res.topics.find((x) => x.name === name);
       if (entry && entry.errorCode !== 0) {
-        throw new KafkaClientError(errorName(entry.errorCode), `topic "${name}": ${errorName(entry.errorCode)}`, entry.errorCode);
+        const type = errorName(entry.errorCode);
+        const why = type === 'UNKNOWN_TOPIC_OR_PARTITION' ? 'does not exist' : type === 'INVALID_TOPIC_EXCEPTION' ? 'is not a valid topic name' : 'is not available';
+        throw new KafkaClientError(type, `topic "${name}" ${why}`, entry.errorCode);
       }
       t = this.topics.get(name);
     }

@@ -1,0 +1,261 @@
+// The tributary CLI end to end: a real broker process, the CLI spawned as users run it.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import { repoRoot, startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { Connection } from '../../src/client/connection.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function cli(args: string[], input?: string, timeoutMs = 60_000): Promise<Run> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/tributary.ts'), ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tributary ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+function assertOneLineError(r: Run, type: string): void {
+  assert.notEqual(r.code, 0, `expected a failure, got stdout ${r.stdout}`);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line expected, got: ${r.stderr}`);
+  assert.match(lines[0]!, new RegExp(`^tributary: ${type}(: .+)?$`));
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+describe('tributary CLI', () => {
+  let broker: BrokerProcess;
+  let bs: string[];
+  before(async () => {
+    broker = await startBrokerProcess();
+    bs = ['--bootstrap-server', broker.bootstrap];
+  });
+  after(async () => {
+    await broker.stop();
+    broker.cleanup();
+  });
+
+  test('--help works on every command', async () => {
+    const commands = [[], ['topics'], ['topics', 'list'], ['topics', 'describe'], ['topics', 'create'], ['topics', 'delete'], ['topics', 'alter'], ['produce'], ['consume'], ['groups'], ['groups', 'list'], ['groups', 'describe'], ['groups', 'delete'], ['groups', 'reset-offsets'], ['configs'], ['configs', 'describe'], ['configs', 'alter'], ['broker']];
+    const runs = await Promise.all(commands.map((c) => cli([...c, '--help'])));
+    for (const [i, r] of runs.entries()) {
+      assert.equal(r.code, 0, `${commands[i]!.join(' ')} --help: ${r.stderr}`);
+      assert.match(r.stdout, /Usage: tributary/);
+      if (commands[i]!.length === 2 || ['produce', 'consume'].includes(commands[i]![0]!)) assert.match(r.stdout, /--bootstrap-server/);
+    }
+  });
+
+  test('topics create, list, describe, alter, delete', async () => {
+    let r = await cli(['topics', 'create', 'cli-topics', '--partitions', '3', '--config', 'retention.ms=3600000', ...bs]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Created topic cli-topics/);
+    assertOneLineError(await cli(['topics', 'create', 'cli-topics', ...bs]), 'TOPIC_ALREADY_EXISTS');
+    assert.equal((await cli(['topics', 'create', 'cli-topics', '--if-not-exists', ...bs])).code, 0);
+    r = await cli(['topics', 'list', ...bs]);
+    assert.ok(r.stdout.split('\n').includes('cli-topics'));
+    r = await cli(['topics', 'describe', 'cli-topics', ...bs]);
+    assert.match(r.stdout, /Topic: cli-topics\tTopicId: \S+\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: retention.ms=3600000/);
+    assert.equal(r.stdout.match(/\tPartition: \d\tLeader: \d+\tReplicas: \d+\tIsr: \d+/g)?.length, 3);
+    r = await cli(['topics', 'alter', 'cli-topics', '--partitions', '4', '--config', 'segment.bytes=1048576', ...bs]);
+    assert.equal(r.code, 0, r.stderr);
+    const desc = JSON.parse((await cli(['topics', 'describe', 'cli-topics', '--json', ...bs])).stdout);
+    assert.equal(desc[0].partitions.length, 4);
+    assert.deepEqual(desc[0].configs, { 'retention.ms': '3600000', 'segment.bytes': '1048576' });
+    r = await cli(['topics', 'delete', 'cli-topics', ...bs]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!(await cli(['topics', 'list', ...bs])).stdout.split('\n').includes('cli-topics'));
+    assertOneLineError(await cli(['topics', 'delete', 'cli-topics', ...bs]), 'UNKNOWN_TOPIC_OR_PARTITION');
+    assert.equal((await cli(['topics', 'delete', 'cli-topics', '--if-exists', ...bs])).code, 0);
+  });
+
+  test('produce lines with keys and headers from stdin, consume them back as JSON', async () => {
+    assert.equal((await cli(['topics', 'create', 'cli-pc', '--partitions', '3', ...bs])).code, 0);
+    const lines = Array.from({ length: 30 }, (_, i) => `key-${i}|value ${i} with | bar`);
+    const p = await cli(['produce', 'cli-pc', '--key-separator', '|', '--header', 'app=cli', '--header', 'n=1', '--compression', 'zstd', '--acks', '1', ...bs], lines.join('\n') + '\n');
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(p.stderr, '', 'no progress output when stderr is not a TTY');
+    const c = await cli(['consume', 'cli-pc', '--from-beginning', '--format', 'json', ...bs]);
+    assert.equal(c.code, 0, c.stderr);
+    const got = c.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(got.length, 30);
+    for (const rec of got) {
+      assert.deepEqual(Object.keys(rec).sort(), ['headers', 'key', 'offset', 'partition', 'timestamp', 'topic', 'value']);
+      const i = Number(rec.key.slice(4));
+      assert.equal(rec.value, `value ${i} with | bar`);
+      assert.deepEqual(rec.headers, [{ key: 'app', value: 'cli' }, { key: 'n', value: '1' }]);
+      assert.ok(Math.abs(rec.timestamp - Date.now()) < 120_000);
+    }
+    assert.deepEqual(got.map((r) => r.key).sort(), lines.map((l) => l.split('|')[0]).sort());
+    // Same key, same partition: produce one more record for key-0 and find it beside the first.
+    const first = got.find((r) => r.key === 'key-0');
+    await cli(['produce', 'cli-pc', '--key-separator', '|', ...bs], 'key-0|again\n');
+    const again = (await cli(['consume', 'cli-pc', '--partition', String(first.partition), '--format', 'json', ...bs])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(again.some((r) => r.key === 'key-0' && r.value === 'again'));
+
+    const limited = await cli(['consume', 'cli-pc', '--max-messages', '5', '--format', 'json', ...bs]);
+    assert.equal(limited.stdout.trim().split('\n').length, 5);
+    const text = await cli(['consume', 'cli-pc', '--partition', String(first.partition), '--offset', '0', '--max-messages', '1', '--print-key', ...bs]);
+    assert.match(text.stdout, /^key-\d+\tvalue \d+ with \| bar\n$/);
+    // A line without the key separator is refused with one line.
+    assertOneLineError(await cli(['produce', 'cli-pc', '--key-separator', '|', ...bs], 'no separator here\n'), 'INVALID_RECORD');
+  });
+
+  test('produce from a file to one partition; consume by timestamp; follow until --max-messages', async () => {
+    assert.equal((await cli(['topics', 'create', 'cli-ts', '--partitions', '2', ...bs])).code, 0);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'early.txt'), 'e1\ne2\n');
+    assert.equal((await cli(['produce', 'cli-ts', '--file', join(dir, 'early.txt'), '--partition', '1', ...bs])).code, 0);
+    await new Promise((r) => setTimeout(r, 50));
+    const cut = Date.now();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await cli(['produce', 'cli-ts', '--partition', '1', ...bs], 'l1\nl2\nl3\n')).code, 0);
+    const byTime = await cli(['consume', 'cli-ts', '--timestamp', String(cut), '--format', 'json', ...bs]);
+    assert.equal(byTime.code, 0, byTime.stderr);
+    const got = byTime.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(got.map((r) => [r.partition, r.offset, r.value]), [[1, 2, 'l1'], [1, 3, 'l2'], [1, 4, 'l3']]);
+    const iso = await cli(['consume', 'cli-ts', '--timestamp', new Date(cut).toISOString(), ...bs]);
+    assert.equal(iso.stdout, 'l1\nl2\nl3\n');
+
+    const follow = cli(['consume', 'cli-ts', '--follow', '--max-messages', '2', ...bs], undefined, 60_000);
+    await new Promise((r) => setTimeout(r, 2500)); // let the consumer reach the log end
+    assert.equal((await cli(['produce', 'cli-ts', '--partition', '0', ...bs], 'f1\nf2\nf3\n')).code, 0);
+    const f = await follow;
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal(f.stdout, 'f1\nf2\n');
+  });
+
+  test('configs alter then describe; an invalid value is one INVALID_CONFIG line', async () => {
+    assert.equal((await cli(['topics', 'create', 'cli-cfg', ...bs])).code, 0);
+    let r = await cli(['configs', 'alter', '--topic', 'cli-cfg', '--add-config', 'retention.ms=60000,cleanup.policy=compact', ...bs]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await cli(['configs', 'describe', '--topic', 'cli-cfg', ...bs]);
+    assert.match(r.stdout, /retention\.ms=60000 +# DYNAMIC_TOPIC_CONFIG/);
+    assert.match(r.stdout, /cleanup\.policy=compact/);
+    r = await cli(['configs', 'alter', '--topic', 'cli-cfg', '--delete-config', 'cleanup.policy', ...bs]);
+    assert.equal(r.code, 0, r.stderr);
+    const all = JSON.parse((await cli(['configs', 'describe', '--topic', 'cli-cfg', '--all', '--json', ...bs])).stdout) as Array<{ name: string; value: string; source: string }>;
+    assert.equal(all.find((c) => c.name === 'cleanup.policy')!.source, 'DEFAULT_CONFIG');
+    assert.equal(all.find((c) => c.name === 'retention.ms')!.value, '60000');
+    assertOneLineError(await cli(['configs', 'alter', '--topic', 'cli-cfg', '--add-config', 'retention.ms=soon', ...bs]), 'INVALID_CONFIG');
+    assertOneLineError(await cli(['configs', 'describe', '--topic', 'cli-missing', ...bs]), 'UNKNOWN_TOPIC_OR_PARTITION');
+  });
+
+  test('errors: unknown topic, unreachable broker, bad arguments — one line, non-zero exit, bounded time', async () => {
+    const r = await cli(['consume', 'no-such-topic', ...bs]);
+    assertOneLineError(r, 'UNKNOWN_TOPIC_OR_PARTITION');
+    assert.match(r.stderr, /no-such-topic/);
+    const server = createServer();
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((res) => server.close(() => res()));
+    for (const args of [['topics', 'list'], ['consume', 'x'], ['produce', 'x']]) {
+      const u = await cli([...args, '--bootstrap-server', `127.0.0.1:${port}`, '--timeout', '5000'], 'v\n', 30_000);
+      assertOneLineError(u, 'NETWORK_EXCEPTION');
+      assert.match(u.stderr, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    }
+    assertOneLineError(await cli(['consume', 'x', '--max-messages', 'many', ...bs]), 'INVALID_REQUEST');
+    assertOneLineError(await cli(['topics', 'list', '--bootstrap-server', 'nohostport']), 'INVALID_CONFIG');
+  });
+
+  test('groups list, describe with lag after a kafkajs consumer commits, reset-offsets, delete', async (t) => {
+    const conn = await Connection.connect({ host: '127.0.0.1', port: broker.port });
+    const missing = [ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.ListGroups, ApiKey.DescribeGroups, ApiKey.OffsetFetch, ApiKey.OffsetCommit, ApiKey.DeleteGroups].filter((k) => !conn.supports(k));
+    conn.close();
+    if (missing.length > 0) {
+      t.skip(`broker does not advertise group APIs yet (missing keys ${missing.join(', ')})`);
+      return;
+    }
+    assert.equal((await cli(['topics', 'create', 'cli-grp', '--partitions', '2', ...bs])).code, 0);
+    await cli(['produce', 'cli-grp', '--partition', '0', ...bs], Array.from({ length: 6 }, (_, i) => `m${i}`).join('\n') + '\n');
+    await cli(['produce', 'cli-grp', '--partition', '1', ...bs], 'x\ny\n');
+    const kafka = new Kafka({ clientId: 'cli-grp-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: 'cli-g', sessionTimeout: 10_000, heartbeatInterval: 500 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'cli-grp', fromBeginning: true });
+    let n = 0;
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachMessage: async ({ partition, message }) => {
+            // Commit 2 on partition 0 (lag 4) and 2 on partition 1 (lag 0).
+            if (Number(message.offset) === 1) await consumer.commitOffsets([{ topic: 'cli-grp', partition, offset: '2' }]);
+            if (++n === 8) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    try {
+      const list = await cli(['groups', 'list', ...bs]);
+      assert.ok(list.stdout.split('\n').includes('cli-g'));
+      const d = await cli(['groups', 'describe', 'cli-g', ...bs]);
+      assert.equal(d.code, 0, d.stderr);
+      assert.match(d.stdout, /GROUP +TOPIC +PARTITION +CURRENT-OFFSET +LOG-END-OFFSET +LAG +CONSUMER-ID +HOST +CLIENT-ID/);
+      assert.match(d.stdout, /cli-g +cli-grp +0 +2 +6 +4 +\S+ +\S+ +cli-grp-test/);
+      assert.match(d.stdout, /cli-g +cli-grp +1 +2 +2 +0 +\S+/);
+    } finally {
+      await consumer.disconnect();
+    }
+    let r = await cli(['groups', 'reset-offsets', 'cli-g', '--topic', 'cli-grp', '--to-earliest', ...bs]);
+    assert.match(r.stdout, /cli-g +cli-grp +0 +0/);
+    let j = JSON.parse((await cli(['groups', 'describe', 'cli-g', '--json', ...bs])).stdout);
+    assert.deepEqual(j[0].partitions.map((p: { currentOffset: number }) => p.currentOffset), [2, 2], 'a dry run commits nothing');
+    r = await cli(['groups', 'reset-offsets', 'cli-g', '--topic', 'cli-grp', '--partition', '0', '--shift-by', '-1', '--execute', ...bs]);
+    assert.equal(r.code, 0, r.stderr);
+    j = JSON.parse((await cli(['groups', 'describe', 'cli-g', '--json', ...bs])).stdout);
+    assert.deepEqual(j[0].partitions.map((p: { currentOffset: number; lag: number }) => [p.currentOffset, p.lag]), [[1, 5], [2, 0]]);
+    // consume --group starts at the committed offsets and commits where it stopped.
+    r = await cli(['consume', 'cli-grp', '--group', 'cli-g', '--partition', '0', ...bs]);
+    assert.equal(r.stdout, 'm1\nm2\nm3\nm4\nm5\n');
+    j = JSON.parse((await cli(['groups', 'describe', 'cli-g', '--json', ...bs])).stdout);
+    assert.deepEqual(j[0].partitions.map((p: { lag: number }) => p.lag), [0, 0]);
+    r = await cli(['groups', 'delete', 'cli-g', ...bs]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!(await cli(['groups', 'list', ...bs])).stdout.split('\n').includes('cli-g'));
+  });
+
+  test('kcat reads what the CLI produced, and the CLI reads what kcat produced', async (t) => {
+    if (spawnSync('kcat', ['-V']).status !== 0) {
+      t.skip('kcat is not installed');
+      return;
+    }
+    assert.equal((await cli(['topics', 'create', 'cli-kcat', '--partitions', '1', ...bs])).code, 0);
+    const p = await cli(['produce', 'cli-kcat', '--key-separator', ':', '--header', 'h=1', '--compression', 'lz4', ...bs], 'k1:v1\nk2:v2\n');
+    assert.equal(p.code, 0, p.stderr);
+    const k = spawnSync('kcat', ['-b', broker.bootstrap, '-C', '-t', 'cli-kcat', '-o', 'beginning', '-e', '-f', '%o %k %s %h\n'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(k.status, 0, k.stderr);
+    assert.equal(k.stdout, '0 k1 v1 h=1\n1 k2 v2 h=1\n');
+    const kp = spawnSync('kcat', ['-b', broker.bootstrap, '-P', '-t', 'cli-kcat', '-K', ':', '-z', 'snappy', '-H', 'from=kcat'], { input: 'k3:v3\nk4:v4\n', encoding: 'utf8', timeout: 60_000 });
+    assert.equal(kp.status, 0, kp.stderr);
+    const c = await cli(['consume', 'cli-kcat', '--offset', '2', '--format', 'json', ...bs]);
+    const got = c.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(got.map((r) => [r.offset, r.key, r.value, r.headers]), [
+      [2, 'k3', 'v3', [{ key: 'from', value: 'kcat' }]],
+      [3, 'k4', 'v4', [{ key: 'from', value: 'kcat' }]],
+    ]);
+  });
+});
