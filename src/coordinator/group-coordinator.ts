@@ -58,6 +58,8 @@ export interface CommitRequest {
   generationId: number;
   memberId: string;
   groupInstanceId: string | null;
+  /** What a commit with generation >= 0 to an unknown group gets (GROUP_ID_NOT_FOUND from v9). */
+  unknownGroupError?: number;
   topics: { name: string; partitions: { partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; committedMetadata: string | null }[] }[];
 }
 
@@ -82,6 +84,8 @@ export interface GroupListing {
 
 export interface GroupDescription {
   errorCode: number;
+  /** False for a group the coordinator does not know (described as Dead). */
+  exists: boolean;
   groupId: string;
   state: string;
   protocolType: string;
@@ -202,7 +206,7 @@ export class GroupCoordinator {
     let group = this.groups.get(req.groupId);
     if (!group) {
       // Only a client that does not use group management (generation -1) may create a group by committing.
-      if (req.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+      if (req.generationId >= 0) return all(req.unknownGroupError ?? ErrorCode.ILLEGAL_GENERATION);
       group = this.getOrCreate(req.groupId);
     }
     const code = group.validateCommit(req.memberId, req.groupInstanceId, req.generationId);
@@ -324,11 +328,12 @@ export class GroupCoordinator {
 
   describeGroup(groupId: string): GroupDescription {
     const g = this.groups.get(groupId);
-    if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, groupId, state: '', protocolType: '', protocolData: '', members: [] };
-    if (!g) return { errorCode: ErrorCode.NONE, groupId, state: 'Dead', protocolType: '', protocolData: '', members: [] };
+    if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, exists: false, groupId, state: '', protocolType: '', protocolData: '', members: [] };
+    if (!g) return { errorCode: ErrorCode.NONE, exists: false, groupId, state: 'Dead', protocolType: '', protocolData: '', members: [] };
     const describing = g.state === 'Stable' || g.state === 'CompletingRebalance';
     return {
       errorCode: ErrorCode.NONE,
+      exists: true,
       groupId,
       state: g.state,
       protocolType: g.protocolType ?? '',

@@ -13,9 +13,11 @@ export const describeGroupsHandler: ApiHandler<DescribeGroupsRequest, DescribeGr
       throttleTimeMs: 0,
       groups: req.groups.map((groupId) => {
         const d = broker.groupCoordinator.describeGroup(groupId);
+        // KIP-1043: from v6 an unknown group is an error rather than a Dead group.
+        if (apiVersion >= 6 && !d.exists && d.errorCode === ErrorCode.NONE) d.errorCode = ErrorCode.GROUP_ID_NOT_FOUND;
         return {
           errorCode: d.errorCode,
-          errorMessage: apiVersion >= 6 && d.errorCode !== ErrorCode.NONE ? errorName(d.errorCode) : null,
+          errorMessage: apiVersion >= 6 && d.errorCode !== ErrorCode.NONE ? (d.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ? `Group ${groupId} not found.` : errorName(d.errorCode)) : null,
           groupId,
           groupState: d.state,
           protocolType: d.protocolType,
