@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { BrokerConfig } from './config/config.js';
 import { Broker } from './broker/broker.js';
@@ -5,11 +8,26 @@ import { Broker } from './broker/broker.js';
 export { Broker } from './broker/broker.js';
 export { BrokerConfig } from './config/config.js';
 
+// The client library (what the tributary CLI uses): usable against Tributary or Apache Kafka.
+export { Connection, type ConnectionOptions, type RequestOptions } from './client/connection.js';
+export { Cluster, type ClusterOptions, type TopicInfo, type PartitionInfo, type BrokerInfo } from './client/cluster.js';
+export { Admin, type NewTopic, type ConfigEntry, type ConfigResource, type OffsetSpec, type GroupDescription, type CommittedOffset } from './client/admin.js';
+export { Producer, type ProducerOptions, type ProducerRecord, type RecordMetadata, type Acks } from './client/producer.js';
+export { Consumer, type ConsumerOptions, type ConsumerRecord, type StartPosition } from './client/consumer.js';
+export { KafkaClientError } from './client/errors.js';
+export { murmur2, partitionForKey } from './client/partitioner.js';
+
 export interface StartBrokerOptions {
   /** Port on 127.0.0.1; 0 picks a free one. */
   port?: number;
   host?: string;
+  /**
+   * Where the log lives. ':memory:' (or `storage: 'memory'`) means a fresh temporary directory
+   * that stop() deletes: throwaway storage for tests, still on disk (not RAM).
+   */
   dataDir?: string;
+  /** 'memory': same as dataDir ':memory:'. */
+  storage?: 'disk' | 'memory';
   /** Any broker configuration by its Kafka name, e.g. { 'num.partitions': '3' }. */
   config?: Record<string, string | number | boolean>;
   logger?: Logger;
@@ -18,6 +36,8 @@ export interface StartBrokerOptions {
 export interface RunningBroker {
   bootstrap: string;
   port: number;
+  /** The log directory (for ':memory:', the temporary one). */
+  dataDir: string;
   broker: Broker;
   stop(): Promise<void>;
 }
@@ -28,13 +48,26 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   for (const [k, v] of Object.entries(options.config ?? {})) overrides[k] = String(v);
   const host = options.host ?? '127.0.0.1';
   overrides['listeners'] ??= `PLAINTEXT://${host}:${options.port ?? 0}`;
-  if (options.dataDir) overrides['log.dirs'] = options.dataDir;
-  const config = new BrokerConfig({ overrides });
-  const broker = await Broker.start(config, options.logger ?? pino({ level: overrides['log.level'] ?? 'warn' }));
+  const throwaway = options.storage === 'memory' || options.dataDir === ':memory:';
+  if (throwaway) overrides['log.dirs'] = mkdtempSync(join(tmpdir(), 'tributary-mem-'));
+  else if (options.dataDir) overrides['log.dirs'] = options.dataDir;
+  const removeThrowaway = () => {
+    if (throwaway) rmSync(overrides['log.dirs']!, { recursive: true, force: true });
+  };
+  let broker: Broker;
+  try {
+    const config = new BrokerConfig({ overrides });
+    broker = await Broker.start(config, options.logger ?? pino({ level: overrides['log.level'] ?? 'warn' }));
+  } catch (err) {
+    removeThrowaway();
+    throw err;
+  }
+  let stopped: Promise<void> | null = null;
   return {
     bootstrap: `${broker.advertised.host}:${broker.port}`,
     port: broker.port,
+    dataDir: overrides['log.dirs'] ?? overrides['log.dir'] ?? './data',
     broker,
-    stop: () => broker.stop(),
+    stop: () => (stopped ??= broker.stop().finally(removeThrowaway)),
   };
 }
