@@ -795,21 +795,26 @@ export class PartitionLog {
    * The first record (in offset order, below the high watermark) whose timestamp is ≥ `timestamp`,
    * or null when there is none.
    */
-  async offsetForTimestamp(timestamp: number): Promise<TimestampAndOffset | null> {
-    try {
-      return await findOffsetForTimestamp([...this.segments], timestamp, this.startOffset, this.hw);
-    } catch (err) {
-      throw storageError(err, `timestamp lookup in ${this.dir} failed`);
-    }
+  offsetForTimestamp(timestamp: number): Promise<TimestampAndOffset | null> {
+    return this.retryAfterDeletion(() => findOffsetForTimestamp([...this.segments], timestamp, this.startOffset, this.hw));
   }
 
   /** Kafka's MAX_TIMESTAMP: the first record with the largest timestamp; -1/-1 for an empty log. */
-  async maxTimestampOffset(): Promise<TimestampAndOffset> {
+  maxTimestampOffset(): Promise<TimestampAndOffset> {
     this.writePending();
-    try {
-      return await findMaxTimestampOffset([...this.segments], this.startOffset);
-    } catch (err) {
-      throw storageError(err, `timestamp lookup in ${this.dir} failed`);
+    return this.retryAfterDeletion(() => findMaxTimestampOffset([...this.segments], this.startOffset));
+  }
+
+  /** Runs a timestamp lookup again if retention deleted a segment under it (the start moved). */
+  private async retryAfterDeletion<T>(lookup: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const start = this.startOffset;
+      try {
+        return await lookup();
+      } catch (err) {
+        if (attempt < 3 && this.startOffset !== start && !this.closed) continue;
+        throw storageError(err, `timestamp lookup in ${this.dir} failed`);
+      }
     }
   }
 

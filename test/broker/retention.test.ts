@@ -142,10 +142,18 @@ describe('retention and DeleteRecords', () => {
     assert.deepEqual(await deleteRecordsRaw(1, topic, 0, -1), { partitionIndex: 0, lowWatermark: 40, errorCode: ErrorCode.NONE });
     assert.deepEqual(await offsets(topic), { low: 40, high: 40 });
 
-    // The start survives a restart.
+    // The start survives a restart, and a crash.
     await stop();
     await start(broker.dataDir);
     assert.deepEqual(await offsets(topic), { low: 40, high: 40 });
+    await produce(topic, 5);
+    assert.deepEqual(await deleteRecordsRaw(2, topic, 0, 43), { partitionIndex: 0, lowWatermark: 43, errorCode: ErrorCode.NONE });
+    client.close();
+    await producer.disconnect();
+    await admin.disconnect();
+    await broker.kill();
+    await start(broker.dataDir);
+    assert.deepEqual(await offsets(topic), { low: 43, high: 45 });
   });
 
   test('retention.ms empties an expired log; ListOffsets(earliest) follows', async () => {
