@@ -353,9 +353,10 @@ export class Group {
       syncWaiter: null,
       cancelSession: null,
     };
+    // The first member of an empty group sets its protocol type.
+    if (this.members.size === 0) this.protocolType = req.protocolType;
     this.members.set(memberId, m);
     if (m.groupInstanceId !== null) this.instances.set(m.groupInstanceId, memberId);
-    if (this.protocolType === null) this.protocolType = req.protocolType;
     if (this.delaying) this.newMemberAdded = true;
     const answer = this.awaitJoin(m);
     if (this.state === 'PreparingRebalance') this.tryCompleteJoin();
