@@ -1,7 +1,7 @@
 // The client's view of a cluster: bootstrap servers, Metadata, one connection per broker,
 // partition leaders, and a bounded retry for answers that mean "your metadata is stale".
 import { ApiKey, type MetadataResponse } from '../protocol/generated/index.js';
-import { errorName } from '../protocol/errors.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 import { Connection } from './connection.js';
 import { KafkaClientError } from './errors.js';
@@ -190,18 +190,43 @@ export class Cluster {
     return res;
   }
 
+  private readonly topicLookups = new Map<string, Promise<TopicInfo>>();
+
   /** Metadata of one topic; UNKNOWN_TOPIC_OR_PARTITION when it does not exist. */
   async topic(name: string, opts: { refresh?: boolean; allowAutoTopicCreation?: boolean } = {}): Promise<TopicInfo> {
-    let t = opts.refresh ? undefined : this.topics.get(name);
-    if (!t) {
-      const res = await this.refreshMetadata([name], opts.allowAutoTopicCreation ?? false);
+    const cached = opts.refresh ? undefined : this.topics.get(name);
+    if (cached) return cached;
+    // Concurrent lookups of the same topic share one Metadata request.
+    const key = `${name}\u0000${opts.allowAutoTopicCreation === true}`;
+    let lookup = this.topicLookups.get(key);
+    if (!lookup) {
+      lookup = this.lookupTopic(name, opts.allowAutoTopicCreation ?? false).finally(() => this.topicLookups.delete(key));
+      this.topicLookups.set(key, lookup);
+    }
+    return lookup;
+  }
+
+  private async lookupTopic(name: string, allowAutoTopicCreation: boolean): Promise<TopicInfo> {
+    let t: TopicInfo | undefined;
+    // A topic being created (e.g. auto-created by this very request) answers LEADER_NOT_AVAILABLE
+    // for a moment: wait for it, briefly.
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.refreshMetadata([name], allowAutoTopicCreation);
       const entry = res.topics.find((x) => x.name === name);
+      const settling =
+        entry !== undefined &&
+        (entry.errorCode === ErrorCode.LEADER_NOT_AVAILABLE || (entry.errorCode === 0 && entry.partitions.some((p) => p.leaderId < 0)));
+      if (settling && attempt < 20 && !this.closedFlag) {
+        await new Promise((r) => setTimeout(r, Math.min(50 * (attempt + 1), 500)));
+        continue;
+      }
       if (entry && entry.errorCode !== 0) {
         const type = errorName(entry.errorCode);
         const why = type === 'UNKNOWN_TOPIC_OR_PARTITION' ? 'does not exist' : type === 'INVALID_TOPIC_EXCEPTION' ? 'is not a valid topic name' : 'is not available';
         throw new KafkaClientError(type, `topic "${name}" ${why}`, entry.errorCode);
       }
       t = this.topics.get(name);
+      break;
     }
     if (!t) throw new KafkaClientError('UNKNOWN_TOPIC_OR_PARTITION', `topic "${name}" does not exist`);
     return t;
