@@ -961,15 +961,15 @@ export class PartitionLog {
     if (victims.length === 0) return { segments: 0, bytes: 0 };
     this.segments = this.segments.slice(victims.length);
     let bytes = 0;
-    for (const victim of victims) {
-      bytes += victim.size;
-      try {
-        await victim.deleteAsync();
-      } catch (err) {
-        // Out of the log already; the next open removes what is left (it is below the start).
-        this.logger.error({ err, segment: victim.logPath }, 'cannot delete segment files');
-      }
-    }
+    for (const victim of victims) bytes += victim.size;
+    await Promise.all(
+      victims.map((victim) =>
+        victim.deleteAsync().catch((err: unknown) => {
+          // Out of the log already; the next open removes what is left (it is below the start).
+          this.logger.error({ err, segment: victim.logPath }, 'cannot delete segment files');
+        }),
+      ),
+    );
     return { segments: victims.length, bytes };
   }
 

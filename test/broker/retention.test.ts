@@ -169,6 +169,8 @@ describe('retention and DeleteRecords', () => {
       seen = await offsets(topic);
     }
     assert.deepEqual(seen, { low: 30, high: 30 });
+    // Files are removed asynchronously, right after the start moved.
+    while (segmentBases(dir).length > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(segmentBases(dir), [30], 'old segments are gone from disk');
     const below = await client.request<FetchResponse>(ApiKey.Fetch, 12, fetchAt(topic, 0));
     assert.equal(below.body.responses[0]!.partitions[0]!.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
@@ -176,6 +178,26 @@ describe('retention and DeleteRecords', () => {
     // New data is kept until it expires in turn.
     await produce(topic, 2);
     assert.deepEqual(await offsets(topic), { low: 30, high: 32 });
+  });
+
+  test('retention.bytes keeps a partition bounded under a produce loop', async () => {
+    const topic = 'bounded';
+    await createTopic(topic, { 'segment.bytes': '1024', 'retention.bytes': '4096', 'retention.ms': '-1' });
+    const dir = join(broker.dataDir, `${topic}-0`);
+    const logBytes = () => fs.readdirSync(dir).filter((f) => f.endsWith('.log')).reduce((sum, f) => sum + fs.statSync(join(dir, f)).size, 0);
+    let largest = 0;
+    for (let round = 0; round < 10; round++) {
+      await produce(topic, 30);
+      await new Promise((r) => setTimeout(r, 250));
+      largest = Math.max(largest, logBytes());
+    }
+    const deadline = Date.now() + 5000;
+    while (logBytes() > 4096 + 1024 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(logBytes() <= 4096 + 1024, `partition holds ${logBytes()} bytes`);
+    assert.ok(largest < 4 * 4096, `never more than ${largest} bytes`);
+    const { low, high } = await offsets(topic);
+    assert.equal(high, 300);
+    assert.ok(low > 200, `log start ${low}`);
   });
 
   test('a librdkafka consumer below the log start resets to the earliest offset', () => {
