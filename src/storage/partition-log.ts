@@ -228,10 +228,19 @@ export class PartitionLog {
     for (const name of names) {
       if (name.endsWith(TMP_SUFFIX) || name.endsWith(DELETED_SUFFIX)) await fsp.rm(`${this.dir}/${name}`, { force: true });
     }
-    const bases = names
+    let bases = names
       .map((name) => parseOffsetFileName(name, LOG_SUFFIX))
       .filter((o): o is number => o !== null)
       .sort((a, b) => a - b);
+    // Segments wholly below the checkpointed start (a crash interrupted their deletion) go
+    // before recovery looks at them: a damaged one must not cut the log that follows it.
+    let below = 0;
+    while (below + 1 < bases.length && bases[below + 1]! <= this.checkpointedStart) below++;
+    for (const base of bases.slice(0, below)) await fsp.rm(offsetFilePath(this.dir, base, LOG_SUFFIX), { force: true });
+    if (below > 0) {
+      this.logger.info({ dir: this.dir, logStartOffset: this.checkpointedStart, segments: below }, 'removed segments below the log start offset');
+      bases = bases.slice(below);
+    }
     for (const name of names) {
       const base = parseOffsetFileName(name, INDEX_SUFFIX) ?? parseOffsetFileName(name, TIME_INDEX_SUFFIX);
       if (base !== null && !bases.includes(base)) await fsp.rm(`${this.dir}/${name}`, { force: true });

@@ -291,6 +291,30 @@ describe('log start offset checkpoint', () => {
     await manager.close();
   });
 
+  it('does not let a damaged segment below the start cut the log after a crash', async () => {
+    const dir = path.join(root, 'damaged-below');
+    const c = fakeClock(1000);
+    let manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    const log = await manager.openLog('d', 0, small);
+    await appendAt(log, c, [1000, 1001, 1002, 1003, 1004, 1005]);
+    await manager.close();
+    const pdir = path.join(dir, 'd-0');
+    // Segment 0 is below the checkpointed start, has lost its indexes and is garbage; no clean marker.
+    fs.writeFileSync(path.join(dir, LOG_START_OFFSET_CHECKPOINT), '0\n1\nd 0 3\n');
+    fs.rmSync(path.join(dir, '.kafka_cleanshutdown'));
+    fs.rmSync(path.join(pdir, '00000000000000000000.index'));
+    const fd = fs.openSync(path.join(pdir, '00000000000000000000.log'), 'r+');
+    fs.writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, 0);
+    fs.closeSync(fd);
+    manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    assert.equal(manager.hadCleanShutdown, false);
+    const reopened = await manager.openLog('d', 0, small);
+    assert.equal(reopened.logStartOffset, 3);
+    assert.equal(reopened.logEndOffset, 6);
+    assert.deepEqual((await readAll(reopened)).map((r) => r.offset), [3, 4, 5]);
+    await manager.close();
+  });
+
   it('runs retention on a schedule through the log manager and forgets deleted topics', async () => {
     const dir = path.join(root, 'manager');
     const c = fakeClock(1000);
