@@ -146,7 +146,8 @@ export class Group {
     const g = new Group(groupId, ctx);
     g.generationId = v.generation;
     g.protocolType = v.protocolType === '' ? null : v.protocolType;
-    g.stateTimestamp = v.stateTimestamp;
+    // A group that had members becomes Empty now; offset retention counts from here.
+    g.stateTimestamp = v.members.length > 0 ? ctx.clock.now() : v.stateTimestamp;
     return g;
   }
 

@@ -128,6 +128,17 @@ describe('kafkajs consumer groups', () => {
       await waitFor('the new messages', () => third.every((v) => fresh.seen.some((s) => s.value === v)));
       await new Promise((r) => setTimeout(r, 500));
       assert.deepEqual(fresh.seen.map((s) => s.value).sort(), [...third].sort(), 'no committed message is delivered again');
+
+      // DeleteGroups refuses a group with members, then removes the group and its offsets.
+      await assert.rejects(admin.deleteGroups([GROUP]), (err: any) => err.groups?.[0]?.error?.type === 'NON_EMPTY_GROUP');
+      await fresh.consumer.disconnect();
+      members.length = 0;
+      await waitFor('the group to be empty again', async () => (await admin.describeGroups([GROUP])).groups[0]!.state === 'Empty');
+      const deleted = await admin.deleteGroups([GROUP]);
+      assert.deepEqual(deleted.map((d) => [d.groupId, d.errorCode]), [[GROUP, 0]]);
+      assert.ok(!(await admin.listGroups()).groups.some((g) => g.groupId === GROUP));
+      const offsets = (await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] }))[0]!.partitions;
+      assert.ok(offsets.every((p) => p.offset === '-1'), 'a deleted group has no committed offsets');
     } finally {
       for (const m of members) await m.consumer.disconnect().catch(() => undefined);
       await admin.disconnect();
