@@ -27,7 +27,9 @@ describe('topic and broker configuration APIs', () => {
     await admin.connect();
     try {
       const res = await admin.describeConfigs({ includeSynonyms: true, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [name] }] });
-      return res.resources[0]!.configEntries.find((c: { configName: string }) => c.configName === name);
+      const entry = res.resources[0]!.configEntries.find((c: { configName: string }) => c.configName === name);
+      assert.ok(entry, `config ${name} is described`);
+      return entry;
     } finally {
       await admin.disconnect();
     }
