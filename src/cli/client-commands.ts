@@ -10,6 +10,7 @@ import { Cluster } from '../client/cluster.js';
 import { Consumer, type ConsumerRecord, type StartPosition } from '../client/consumer.js';
 import { KafkaClientError } from '../client/errors.js';
 import { Producer, type Acks } from '../client/producer.js';
+import { GroupConsumer } from '../client/group-consumer.js';
 import type { CompressionName } from '../storage/compression.js';
 
 const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
@@ -289,11 +290,11 @@ function consumeCommand(): Command {
     new Command('consume')
       .description('print records of a topic; stops at the end of the log unless --follow')
       .argument('<topic>')
-      .option('--from-beginning', 'start at the log start (the default without --follow, --offset, --timestamp or --group)')
+      .option('--from-beginning', 'start at the log start (the default without --follow; with --group, for partitions the group has not committed)')
       .option('--offset <n|beginning|end>', 'start at this offset (needs --partition when the topic has several partitions, unless beginning/end)')
       .option('--timestamp <ms|ISO-8601>', 'start at the first record with a timestamp at or after this time')
       .option('--partition <n>', 'only this partition (default: all)')
-      .option('--group <id>', 'start at the group\'s committed offsets and commit the new positions on exit (assign mode: does not join the group)')
+      .option('--group <id>', 'consume as a member of this consumer group: share partitions with its other members, start at its committed offsets, commit as you go')
       .option('--max-messages <n>', 'stop after this many records')
       .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
       .option('--print-key', 'text format: print the key before the value')
@@ -327,38 +328,41 @@ function consumeCommand(): Command {
         else if (opts.offset === 'end' || opts.offset === 'latest') start = 'latest';
         else if (opts.offset !== undefined) start = { offset: int('--offset', opts.offset)! };
 
-        const consumer = new Consumer(cluster);
-        const admin = new Admin(cluster);
-        const info = await cluster.topic(topic, { refresh: true });
-        const partitions = partition === undefined ? info.partitions.map((p) => p.partition) : [partition];
-        if (typeof start === 'object' && 'offset' in start && partitions.length > 1) usage(`--offset needs --partition: topic "${topic}" has ${partitions.length} partitions`);
-        if (opts.group && starts === 0) {
-          // Committed offsets where the group has them, the default start elsewhere.
-          const committed = new Map((await admin.fetchOffsets(opts.group, [{ topic, partitions }])).map((c) => [c.partition, c.offset]));
-          const rest = partitions.filter((p) => !committed.has(p));
-          if (rest.length > 0) await consumer.assign(topic, start, rest);
-          for (const [p, offset] of committed) await consumer.assign(topic, { offset }, [p]);
-        } else {
-          await consumer.assign(topic, start, partitions);
-        }
-
         const abort = new AbortController();
         const onSignal = () => abort.abort();
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
         let count = 0;
+        const print = async (r: ConsumerRecord) => {
+          await write(opts.format === 'json' ? recordJson(r) : recordText(r, opts.printKey === true, opts.keySeparator));
+          count++;
+          if (count % 10_000 === 0) progress(`${count} records`);
+        };
         try {
-          for await (const r of consumer.records({ follow: opts.follow, maxMessages, signal: abort.signal })) {
-            await write(opts.format === 'json' ? recordJson(r) : recordText(r, opts.printKey === true, opts.keySeparator));
-            count++;
-            if (count % 10_000 === 0) progress(`${count} records`);
+          if (opts.group !== undefined) {
+            // A real group member: partitions are shared with the group's other members.
+            if (opts.offset !== undefined || opts.timestamp !== undefined || partition !== undefined) {
+              usage('--group cannot be combined with --offset, --timestamp or --partition (use `tributary groups reset-offsets`)');
+            }
+            await cluster.topic(topic, { refresh: true });
+            const member = new GroupConsumer(cluster, { groupId: opts.group, resetTo: start === 'latest' ? 'latest' : 'earliest' });
+            member.subscribe([topic]);
+            try {
+              for await (const r of member.records({ follow: opts.follow, maxMessages, signal: abort.signal })) await print(r);
+            } finally {
+              await member.close();
+            }
+          } else {
+            const consumer = new Consumer(cluster);
+            const info = await cluster.topic(topic, { refresh: true });
+            const partitions = partition === undefined ? info.partitions.map((p) => p.partition) : [partition];
+            if (typeof start === 'object' && 'offset' in start && partitions.length > 1) usage(`--offset needs --partition: topic "${topic}" has ${partitions.length} partitions`);
+            await consumer.assign(topic, start, partitions);
+            for await (const r of consumer.records({ follow: opts.follow, maxMessages, signal: abort.signal })) await print(r);
           }
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
-        }
-        if (opts.group) {
-          await admin.commitOffsets(opts.group, consumer.positions().map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset })));
         }
         progressDone(`${count} records consumed`);
       }),

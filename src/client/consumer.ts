@@ -42,7 +42,10 @@ export interface ConsumeOptions {
 interface Assigned {
   topic: string;
   partition: number;
+  /** The next offset to fetch. */
   position: number;
+  /** The next offset to hand out (behind `position` while fetched records wait in the buffer). */
+  consumed: number;
   /** Where a non-follow read stops: the log end when the partition was assigned. */
   end: number;
 }
@@ -56,6 +59,9 @@ export class Consumer {
   private readonly admin: Admin;
   private readonly opts: Required<ConsumerOptions>;
   private readonly assigned: Assigned[] = [];
+  /** Fetched records not yet handed out (records() may stop in the middle of a fetch). */
+  private buffer: ConsumerRecord[] = [];
+  private bufferAt = 0;
   private closedFlag = false;
 
   constructor(clusterOrOptions: Cluster | ClusterOptions, options: ConsumerOptions = {}) {
@@ -104,14 +110,31 @@ export class Consumer {
         position = o < 0 ? end : o; // no record that recent: start at the end
       }
       const existing = this.assigned.find((a) => a.topic === topic && a.partition === partition);
-      if (existing) Object.assign(existing, { position, end });
-      else this.assigned.push({ topic, partition, position, end });
+      if (existing) Object.assign(existing, { position, consumed: position, end });
+      else this.assigned.push({ topic, partition, position, consumed: position, end });
+      this.dropBuffered(topic, partition);
     }
   }
 
-  /** Current positions (the next offset to read) per assigned partition. */
+  /** Stops reading these partitions of a topic (all of them when none are named). */
+  unassign(topic: string, partitions?: number[]): void {
+    for (let i = this.assigned.length - 1; i >= 0; i--) {
+      const a = this.assigned[i]!;
+      if (a.topic === topic && (!partitions || partitions.includes(a.partition))) {
+        this.assigned.splice(i, 1);
+        this.dropBuffered(a.topic, a.partition);
+      }
+    }
+  }
+
+  private dropBuffered(topic: string, partition: number): void {
+    this.buffer = this.buffer.slice(this.bufferAt).filter((r) => r.topic !== topic || r.partition !== partition);
+    this.bufferAt = 0;
+  }
+
+  /** Per assigned partition, the offset after the last record handed out (what a commit should store). */
   positions(): Array<{ topic: string; partition: number; offset: number }> {
-    return this.assigned.map((a) => ({ topic: a.topic, partition: a.partition, offset: a.position }));
+    return this.assigned.map((a) => ({ topic: a.topic, partition: a.partition, offset: a.consumed }));
   }
 
   /**
@@ -124,23 +147,29 @@ export class Consumer {
     const max = opts.maxMessages ?? Infinity;
     let failures = 0;
     while (!this.closedFlag && !opts.signal?.aborted && yielded < max) {
-      const active = opts.follow ? this.assigned : this.assigned.filter((a) => a.position < a.end);
-      if (active.length === 0) return;
-      let batch: ConsumerRecord[];
-      try {
-        batch = await this.fetchOnce(active, opts.follow ? this.opts.maxWaitMs : Math.min(this.opts.maxWaitMs, 100));
-        failures = 0;
-      } catch (err) {
-        if (!(err instanceof KafkaClientError) || !err.retriable || ++failures > this.cluster.options.retries) throw err;
-        await new Promise((r) => setTimeout(r, this.cluster.options.retryBackoffMs * failures));
-        await this.cluster.refreshMetadata(null).catch(() => undefined);
+      if (this.bufferAt >= this.buffer.length) {
+        // Everything fetched was handed out: positions past control batches count as consumed.
+        this.buffer = [];
+        this.bufferAt = 0;
+        for (const a of this.assigned) a.consumed = a.position;
+        const active = opts.follow ? this.assigned : this.assigned.filter((a) => a.position < a.end);
+        if (active.length === 0) return;
+        try {
+          this.buffer = await this.fetchOnce(active, opts.follow ? this.opts.maxWaitMs : Math.min(this.opts.maxWaitMs, 100));
+          failures = 0;
+        } catch (err) {
+          if (!(err instanceof KafkaClientError) || !err.retriable || ++failures > this.cluster.options.retries) throw err;
+          await new Promise((r) => setTimeout(r, this.cluster.options.retryBackoffMs * failures));
+          await this.cluster.refreshMetadata(null).catch(() => undefined);
+        }
         continue;
       }
-      for (const r of batch) {
-        if (yielded >= max || this.closedFlag || opts.signal?.aborted) return;
-        yielded++;
-        yield r;
-      }
+      const r = this.buffer[this.bufferAt++]!;
+      const a = this.assigned.find((x) => x.topic === r.topic && x.partition === r.partition);
+      if (!a) continue; // unassigned since the fetch
+      a.consumed = r.offset + 1;
+      yielded++;
+      yield r;
     }
   }
 

@@ -51,7 +51,7 @@ describe('tributary CLI', () => {
   let broker: BrokerProcess;
   let bs: string[];
   before(async () => {
-    broker = await startBrokerProcess();
+    broker = await startBrokerProcess({ overrides: { 'group.initial.rebalance.delay.ms': '0' } });
     bs = ['--bootstrap-server', broker.bootstrap];
   });
   after(async () => {
@@ -228,8 +228,10 @@ describe('tributary CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     j = JSON.parse((await cli(['groups', 'describe', 'cli-g', '--json', ...bs])).stdout);
     assert.deepEqual(j[0].partitions.map((p: { currentOffset: number; lag: number }) => [p.currentOffset, p.lag]), [[1, 5], [2, 0]]);
-    // consume --group starts at the committed offsets and commits where it stopped.
-    r = await cli(['consume', 'cli-grp', '--group', 'cli-g', '--partition', '0', ...bs]);
+    // consume --group joins the group, starts at its committed offsets and commits where it stopped.
+    assertOneLineError(await cli(['consume', 'cli-grp', '--group', 'cli-g', '--partition', '0', ...bs]), 'INVALID_REQUEST');
+    r = await cli(['consume', 'cli-grp', '--group', 'cli-g', ...bs]);
+    assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'm1\nm2\nm3\nm4\nm5\n');
     j = JSON.parse((await cli(['groups', 'describe', 'cli-g', '--json', ...bs])).stdout);
     assert.deepEqual(j[0].partitions.map((p: { lag: number }) => p.lag), [0, 0]);
