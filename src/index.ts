@@ -14,6 +14,7 @@ export { Cluster, type ClusterOptions, type TopicInfo, type PartitionInfo, type 
 export { Admin, type NewTopic, type ConfigEntry, type ConfigResource, type OffsetSpec, type GroupDescription, type CommittedOffset } from './client/admin.js';
 export { Producer, type ProducerOptions, type ProducerRecord, type RecordMetadata, type Acks } from './client/producer.js';
 export { Consumer, type ConsumerOptions, type ConsumerRecord, type StartPosition } from './client/consumer.js';
+export { GroupConsumer, type GroupConsumerOptions } from './client/group-consumer.js';
 export { KafkaClientError } from './client/errors.js';
 export { murmur2, partitionForKey } from './client/partitioner.js';
 
