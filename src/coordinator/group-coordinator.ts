@@ -37,7 +37,8 @@ export interface CoordinatorLogger {
 }
 
 export interface GroupCoordinatorOptions {
-  numPartitions: number;
+  /** Partitions of __consumer_offsets: a number, or read from the topic once it exists. */
+  numPartitions: number | (() => number);
   clock: Clock;
   store: CoordinatorStore;
   initialRebalanceDelayMs: number;
@@ -123,7 +124,8 @@ export class GroupCoordinator {
   }
 
   partitionFor(groupId: string): number {
-    return partitionForGroup(groupId, this.opts.numPartitions);
+    const n = this.opts.numPartitions;
+    return partitionForGroup(groupId, typeof n === 'number' ? n : n());
   }
 
   private persistGroup(group: Group): Promise<void> {

@@ -267,7 +267,9 @@ export class Group {
   join(req: JoinRequest): Promise<JoinResult> {
     if (this.state === 'Dead') return Promise.resolve(this.errorJoin(ErrorCode.COORDINATOR_NOT_AVAILABLE, req.memberId));
     const known = this.members.get(req.memberId);
-    if (!this.supportsProtocols(req.protocolType, req.protocols, known?.memberId)) {
+    // A restarted static member replaces its old self, whose protocols then do not count.
+    const replacing = known?.memberId ?? (req.groupInstanceId !== null && req.memberId === '' ? this.instances.get(req.groupInstanceId) : undefined);
+    if (!this.supportsProtocols(req.protocolType, req.protocols, replacing)) {
       return Promise.resolve(this.errorJoin(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
     }
     if (req.memberId === '') {

@@ -85,7 +85,8 @@ export async function startGroupCoordinator(broker: Broker): Promise<GroupCoordi
   const store = new OffsetsTopicStore(broker);
   const config = broker.config;
   const coordinator = new GroupCoordinator({
-    numPartitions: store.numPartitions,
+    // Read each time: if something else created the topic first, its partition count rules.
+    numPartitions: () => store.numPartitions,
     clock: realClock,
     store,
     ensureReady: () => store.ensureTopic().then(() => undefined),

@@ -216,3 +216,24 @@ describe('group APIs at every version', () => {
     assert.deepEqual(fetched.body.topics, [], 'a deleted group has no offsets');
   });
 });
+
+describe('__consumer_offsets created by someone else first', () => {
+  test('a Metadata auto-create of the offsets topic does not break the coordinator', async () => {
+    const broker = await startBrokerProcess({ overrides: { 'num.partitions': '3' } });
+    const client = await RawClient.connect(broker.port);
+    try {
+      const md = await client.request(ApiKey.Metadata, 9, { topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: '__consumer_offsets' }, { topicId: '00000000-0000-0000-0000-000000000000', name: 'data' }], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+      assert.equal(md.body.topics[0].errorCode, ErrorCode.NONE);
+      const fc = await client.request(ApiKey.FindCoordinator, 3, { key: 'g', keyType: 0, coordinatorKeys: [] });
+      assert.equal(fc.body.errorCode, ErrorCode.NONE);
+      for (const group of ['g', 'h', 'i', 'j']) {
+        const r = await client.request(ApiKey.OffsetCommit, 8, { groupId: group, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, topics: [{ name: 'data', partitions: [{ partitionIndex: 2, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+        assert.equal(r.body.topics[0].partitions[0].errorCode, ErrorCode.NONE, group);
+      }
+    } finally {
+      client.close();
+      await broker.stop();
+      broker.cleanup();
+    }
+  });
+});
