@@ -6,7 +6,7 @@
 import { ApiKey, type ProduceResponse } from '../protocol/generated/index.js';
 import { buildRecordBatch, type RecordInput } from '../storage/record-batch-builder.js';
 import { compressionTypeFromName, type CompressionName } from '../storage/compression.js';
-import { Cluster, type ClusterOptions } from './cluster.js';
+import { Cluster, type ClusterOptions, type TopicInfo } from './cluster.js';
 import { KafkaClientError, throwIfError } from './errors.js';
 import { partitionForKey } from './partitioner.js';
 
@@ -81,6 +81,7 @@ export class Producer {
   private readonly sticky = new Map<string, number>();
   private lingerTimer: NodeJS.Timeout | null = null;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly lookups = new Set<Promise<TopicInfo>>();
 
   constructor(clusterOrOptions: Cluster | ClusterOptions, options: ProducerOptions = {}) {
     this.ownsCluster = !(clusterOrOptions instanceof Cluster);
@@ -98,9 +99,28 @@ export class Producer {
     if (![0, 1, -1].includes(this.opts.acks)) throw new KafkaClientError('INVALID_REQUIRED_ACKS', `acks must be 0, 1 or -1 (all), got ${options.acks}`);
   }
 
-  /** Queues one record; resolves once its batch is acknowledged (or written, with acks=0). */
-  async produce(topic: string, record: ProducerRecord): Promise<RecordMetadata> {
-    const info = await this.cluster.topic(topic, { allowAutoTopicCreation: this.opts.allowAutoTopicCreation });
+  /**
+   * Queues one record; resolves once its batch is acknowledged (or written, with acks=0). With
+   * the topic's metadata cached, the record is queued before this returns, so records keep the
+   * order of the calls.
+   */
+  produce(topic: string, record: ProducerRecord): Promise<RecordMetadata> {
+    const cached = this.cluster.topics.get(topic);
+    if (cached) {
+      try {
+        return this.enqueue(cached, topic, record);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const lookup = this.cluster.topic(topic, { allowAutoTopicCreation: this.opts.allowAutoTopicCreation });
+    this.lookups.add(lookup);
+    const settled = () => this.lookups.delete(lookup);
+    lookup.then(settled, settled);
+    return lookup.then((info) => this.enqueue(info, topic, record));
+  }
+
+  private enqueue(info: TopicInfo, topic: string, record: ProducerRecord): Promise<RecordMetadata> {
     const count = info.partitions.length;
     if (count === 0) throw new KafkaClientError('LEADER_NOT_AVAILABLE', `topic "${topic}" has no partitions yet`);
     const key = toBuffer(record.key);
@@ -140,6 +160,7 @@ export class Producer {
 
   /** Sends records now (through the same batching) and resolves with each one's metadata. */
   async send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]> {
+    await this.cluster.topic(topic, { allowAutoTopicCreation: this.opts.allowAutoTopicCreation });
     const pending = records.map((r) => this.produce(topic, r));
     await this.flush();
     return Promise.all(pending);
@@ -155,6 +176,8 @@ export class Producer {
 
   /** Sends every queued batch and waits for all requests in flight. */
   async flush(): Promise<void> {
+    // Records still waiting for their topic's metadata are queued first.
+    while (this.lookups.size > 0) await Promise.allSettled([...this.lookups]).then(() => new Promise((r) => setImmediate(r)));
     if (this.lingerTimer) {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = null;

@@ -217,3 +217,15 @@ test('group admin: list, describe with lag, reset offsets, delete (when the brok
   await admin.deleteGroups(['cg1']);
   assert.ok(!(await admin.listGroups()).some((g) => g.groupId === 'cg1'));
 });
+
+test('records produced before metadata arrives keep call order, and flush waits for them', async () => {
+  await admin.createTopics([{ name: 'order', partitions: 1 }]);
+  const producer = new Producer(new Cluster({ bootstrap: broker.bootstrap }), { lingerMs: 10_000, batchRecords: 7 });
+  const pending = Array.from({ length: 50 }, (_, i) => producer.produce('order', { value: `o${i}` }));
+  await producer.flush();
+  const metas = await Promise.all(pending);
+  assert.deepEqual(metas.map((m) => m.offset), metas.map((_, i) => i));
+  await producer.close();
+  await producer.cluster.close();
+  assert.deepEqual((await readAll('order')).map((r) => r.value!.toString()), Array.from({ length: 50 }, (_, i) => `o${i}`));
+});
