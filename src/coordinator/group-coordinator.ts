@@ -77,6 +77,14 @@ export interface FetchedOffset {
   errorCode: number;
 }
 
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  committed: number;
+  end: number;
+  lag: number;
+}
+
 export interface GroupListing {
   groupId: string;
   protocolType: string;
@@ -318,6 +326,23 @@ export class GroupCoordinator {
   }
 
   // --- admin -----------------------------------------------------------------------------------
+
+  /**
+   * Consumer lag of a group: for each committed partition, the log end (`endOffset`, the high
+   * watermark) minus the committed offset. Partitions that no longer exist are left out.
+   */
+  lag(groupId: string, endOffset: (topic: string, partition: number) => number | undefined): PartitionLag[] {
+    const out: PartitionLag[] = [];
+    for (const [topic, parts] of this.offsets.get(groupId) ?? []) {
+      for (const [partition, v] of [...parts.entries()].sort((a, b) => a[0] - b[0])) {
+        const end = endOffset(topic, partition);
+        if (end === undefined) continue;
+        out.push({ topic, partition, committed: v.offset, end, lag: Math.max(0, end - v.offset) });
+      }
+    }
+    return out;
+  }
+
 
   listGroups(): GroupListing[] {
     const out: GroupListing[] = [];

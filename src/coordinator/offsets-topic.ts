@@ -8,7 +8,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { buildRecordBatch } from '../storage/record-batch-builder.js';
 import { isControl, lastOffsetOf, readBatchHeader, splitBatches } from '../storage/record-batch.js';
 import { decodeBatchRecordsAsync } from '../storage/records.js';
-import { GroupCoordinator, type CoordinatorStore } from './group-coordinator.js';
+import { GroupCoordinator, type CoordinatorStore, type PartitionLag } from './group-coordinator.js';
 import { realClock } from './group.js';
 import type { CoordinatorRecord } from './records.js';
 
@@ -108,4 +108,9 @@ export async function startGroupCoordinator(broker: Broker): Promise<GroupCoordi
   }
   coordinator.startExpiry(config.int('offsets.retention.check.interval.ms'));
   return coordinator;
+}
+
+/** A group's consumer lag against this broker's high watermarks (for metrics and tools). */
+export function groupLag(broker: Broker, groupId: string): PartitionLag[] {
+  return broker.groupCoordinator.lag(groupId, (topic, partition) => broker.partition(topic, partition)?.log.highWatermark);
 }

@@ -318,6 +318,18 @@ describe('group state machine', () => {
     assert.equal((await c.deleteOffsets('missing', [])).errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
   });
 
+  test('consumer lag: log end minus committed offset', async () => {
+    const { coordinator: c } = setup();
+    const part = (p: number, o: number) => ({ partitionIndex: p, committedOffset: o, committedLeaderEpoch: -1, committedMetadata: null });
+    await c.commitOffsets({ groupId: 'g', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [part(1, 4), part(0, 10), part(2, 7)] }] });
+    const ends: Record<number, number> = { 0: 10, 1: 9 };
+    assert.deepEqual(c.lag('g', (_t, p) => ends[p]), [
+      { topic: 't', partition: 0, committed: 10, end: 10, lag: 0 },
+      { topic: 't', partition: 1, committed: 4, end: 9, lag: 5 },
+    ]);
+    assert.deepEqual(c.lag('nobody', () => 0), []);
+  });
+
   test('DeleteGroups and offset expiry', async () => {
     const { coordinator: c, clock } = setup();
     await c.commitOffsets({ groupId: 'solo', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
