@@ -128,6 +128,7 @@ export class GroupCoordinator {
       persist: (group) => this.persistGroup(group),
       newMemberId: opts.newMemberId ?? ((clientId) => `${clientId}-${crypto.randomUUID()}`),
       onError: (err, what) => opts.logger?.error({ err }, what),
+      onEvent: (info, msg) => opts.logger?.info(info, msg),
     };
   }
 

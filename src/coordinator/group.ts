@@ -46,6 +46,8 @@ export interface GroupContext {
   persist(group: Group): Promise<void>;
   newMemberId(clientId: string): string;
   onError?(err: unknown, what: string): void;
+  /** Rebalances and new generations, for the broker's log. */
+  onEvent?(info: Record<string, unknown>, msg: string): void;
 }
 
 export interface JoinRequest {
@@ -363,7 +365,7 @@ export class Group {
     if (this.delaying) this.newMemberAdded = true;
     const answer = this.awaitJoin(m);
     if (this.state === 'PreparingRebalance') this.tryCompleteJoin();
-    else this.prepareRebalance();
+    else this.prepareRebalance(`member ${memberId} joined`);
     return answer;
   }
 
@@ -371,7 +373,7 @@ export class Group {
     this.applyJoinRequest(m, req);
     const answer = this.awaitJoin(m);
     if (this.state === 'PreparingRebalance') this.tryCompleteJoin();
-    else this.prepareRebalance();
+    else this.prepareRebalance(`member ${m.memberId} rejoined${m.memberId === this.leaderId ? ' (leader)' : ''}`);
     return answer;
   }
 
@@ -411,7 +413,8 @@ export class Group {
     return this.updateMemberAndRebalance(old, req);
   }
 
-  private prepareRebalance(): void {
+  private prepareRebalance(reason: string): void {
+    this.ctx.onEvent?.({ group: this.groupId, state: this.state, generation: this.generationId, reason }, 'preparing to rebalance group');
     if (this.state === 'CompletingRebalance') this.failSyncWaiters(ErrorCode.REBALANCE_IN_PROGRESS);
     const wasEmpty = this.state === 'Empty';
     this.setState('PreparingRebalance');
@@ -478,6 +481,7 @@ export class Group {
     }
     this.protocolName = this.selectProtocol();
     if (this.leaderId === null || !this.members.has(this.leaderId)) this.leaderId = this.members.keys().next().value!;
+    this.ctx.onEvent?.({ group: this.groupId, generation: this.generationId, members: this.members.size, protocol: this.protocolName, leader: this.leaderId }, 'group joined: new generation');
     for (const m of this.members.values()) m.assignment = EMPTY_BYTES;
     this.setState('CompletingRebalance');
     const answers: [Member, (r: JoinResult) => void, JoinResult][] = [];
@@ -499,7 +503,7 @@ export class Group {
           resolve(this.errorJoin(ErrorCode.COORDINATOR_NOT_AVAILABLE, m.memberId));
           if (this.members.get(m.memberId) === m) this.scheduleSession(m);
         }
-        if (this.generationId === generation && this.state === 'CompletingRebalance') this.prepareRebalance();
+        if (this.generationId === generation && this.state === 'CompletingRebalance') this.prepareRebalance('storing the new generation failed');
       },
     );
   }
@@ -565,7 +569,7 @@ export class Group {
         this.ctx.onError?.(err, 'persisting an assignment failed');
         if (this.generationId !== generation) return false;
         this.failSyncWaiters(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-        if (this.state === 'Stable') this.prepareRebalance();
+        if (this.state === 'Stable') this.prepareRebalance('storing the assignment failed');
         return false;
       },
     );
@@ -613,7 +617,7 @@ export class Group {
       }
       const m = this.members.get(memberId);
       if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
-      this.removeMemberAndRebalance(m);
+      this.removeMemberAndRebalance(m, `member ${m.memberId} left`);
       return ErrorCode.NONE;
     });
   }
@@ -628,9 +632,9 @@ export class Group {
     if (m.groupInstanceId !== null && this.instances.get(m.groupInstanceId) === m.memberId) this.instances.delete(m.groupInstanceId);
   }
 
-  private removeMemberAndRebalance(m: Member): void {
+  private removeMemberAndRebalance(m: Member, reason: string): void {
     this.dropMember(m);
-    if (this.state === 'Stable' || this.state === 'CompletingRebalance') this.prepareRebalance();
+    if (this.state === 'Stable' || this.state === 'CompletingRebalance') this.prepareRebalance(reason);
     else if (this.state === 'PreparingRebalance') this.tryCompleteJoin();
   }
 
@@ -645,7 +649,7 @@ export class Group {
     if (m.joinWaiter || m.syncWaiter) return;
     m.cancelSession = this.ctx.clock.schedule(m.sessionTimeoutMs, () => {
       m.cancelSession = null;
-      if (this.members.get(m.memberId) === m) this.removeMemberAndRebalance(m);
+      if (this.members.get(m.memberId) === m) this.removeMemberAndRebalance(m, `member ${m.memberId} session expired`);
     });
   }
 
