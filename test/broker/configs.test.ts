@@ -126,4 +126,33 @@ describe('topic and broker configuration APIs', () => {
       c.close();
     }
   });
+
+  test('ElectLeaders and partition reassignments answer as a single-replica cluster', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      const e = await c.request(ApiKey.ElectLeaders, 2, { electionType: 0, topicPartitions: [{ topic: 'cfg', partitions: [0, 99] }], timeoutMs: 1000 });
+      const results = e.body.replicaElectionResults[0].partitionResult;
+      assert.equal(results.find((p: any) => p.partitionId === 0).errorCode, ErrorCode.ELECTION_NOT_NEEDED);
+      assert.equal(results.find((p: any) => p.partitionId === 99).errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const all = await c.request(ApiKey.ElectLeaders, 2, { electionType: 0, topicPartitions: null, timeoutMs: 1000 });
+      assert.deepEqual(all.body.replicaElectionResults, []);
+
+      const a = await c.request(ApiKey.AlterPartitionReassignments, 0, {
+        timeoutMs: 1000,
+        topics: [{ name: 'cfg', partitions: [
+          { partitionIndex: 0, replicas: [1] },
+          { partitionIndex: 1, replicas: [1, 2] },
+          { partitionIndex: 2, replicas: null },
+          { partitionIndex: 42, replicas: [1] },
+        ] }],
+      });
+      const codes = a.body.responses[0].partitions.map((p: any) => p.errorCode);
+      assert.deepEqual(codes, [ErrorCode.NONE, ErrorCode.INVALID_REPLICA_ASSIGNMENT, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+      const l = await c.request(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 1000, topics: null });
+      assert.equal(l.body.errorCode, ErrorCode.NONE);
+      assert.deepEqual(l.body.topics, []);
+    } finally {
+      c.close();
+    }
+  });
 });

@@ -28,6 +28,8 @@ import { alterConfigsHandler } from './alter-configs.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 import { createPartitionsHandler } from './create-partitions.js';
 import { describeLogDirsHandler } from './describe-log-dirs.js';
+import { electLeadersHandler } from './elect-leaders.js';
+import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './partition-reassignments.js';
 
 export interface RequestContext {
   broker: Broker;
@@ -78,4 +80,7 @@ export const apiHandlers: ApiHandler[] = [
   incrementalAlterConfigsHandler,
   createPartitionsHandler,
   describeLogDirsHandler,
+  electLeadersHandler,
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
 ];
