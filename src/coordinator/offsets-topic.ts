@@ -57,7 +57,7 @@ export class OffsetsTopicStore implements CoordinatorStore {
 }
 
 /** Reads one partition of __consumer_offsets from its start to its high watermark. */
-async function replayPartition(coordinator: GroupCoordinator, topic: TopicState, index: number): Promise<number> {
+async function replayPartition(coordinator: GroupCoordinator, topic: TopicState, index: number, logger: Broker['logger']): Promise<number> {
   const log = topic.partitions[index]!.log;
   let offset = log.logStartOffset;
   let count = 0;
@@ -70,8 +70,13 @@ async function replayPartition(coordinator: GroupCoordinator, topic: TopicState,
       if (!isControl(header.attributes)) {
         for (const record of await decodeBatchRecordsAsync(batch)) {
           if (record.offset < offset) continue;
-          coordinator.replayRecord(record.key, record.value);
-          count++;
+          try {
+            coordinator.replayRecord(record.key, record.value);
+            count++;
+          } catch (err) {
+            // A record this broker cannot read must not keep it from starting.
+            logger.warn({ err, topic: OFFSETS_TOPIC, partition: index, offset: record.offset }, 'skipping an unreadable coordinator record');
+          }
         }
       }
       offset = Math.max(offset, next);
@@ -102,7 +107,7 @@ export async function startGroupCoordinator(broker: Broker): Promise<GroupCoordi
   if (topic) {
     const started = Date.now();
     let records = 0;
-    for (let i = 0; i < topic.partitions.length; i++) records += await replayPartition(coordinator, topic, i);
+    for (let i = 0; i < topic.partitions.length; i++) records += await replayPartition(coordinator, topic, i, broker.logger);
     coordinator.finishLoading();
     broker.logger.info({ groups: coordinator.groups.size, records, ms: Date.now() - started }, 'group coordinator loaded');
   }
