@@ -490,6 +490,16 @@ export class Group {
       m.joinWaiter = null;
     }
     const generation = this.generationId;
+    // The leader must send its assignment within the rebalance timeout; members that have not
+    // sent SyncGroup by then are removed and the rest rebalance.
+    const syncTimeout = Math.max(0, ...[...this.members.values()].map((m) => m.rebalanceTimeoutMs));
+    this.cancelRebalanceTimer = this.ctx.clock.schedule(syncTimeout, () => {
+      this.cancelRebalanceTimer = null;
+      if (this.state !== 'CompletingRebalance' || this.generationId !== generation) return;
+      const missing = [...this.members.values()].filter((m) => !m.syncWaiter);
+      for (const m of missing) this.dropMember(m);
+      this.prepareRebalance(`members ${missing.map((m) => m.memberId).join(', ')} did not sync in time`);
+    });
     this.ctx.persist(this).then(
       () => {
         for (const [m, resolve, result] of answers) {
@@ -551,6 +561,7 @@ export class Group {
   private completeSync(assignments: { memberId: string; assignment: Buffer }[]): void {
     const byMember = new Map(assignments.map((a) => [a.memberId, a.assignment]));
     for (const m of this.members.values()) m.assignment = byMember.get(m.memberId) ?? EMPTY_BYTES;
+    this.clearRebalanceTimers();
     this.setState('Stable');
     const generation = this.generationId;
     this.assignmentStored = this.ctx.persist(this).then(

@@ -216,6 +216,28 @@ describe('group state machine', () => {
     assert.equal(c.heartbeat('g', a.memberId, null, 1), ErrorCode.UNKNOWN_MEMBER_ID);
   });
 
+  test('a leader that never sends its assignment is removed after the rebalance timeout', async () => {
+    const { coordinator: c, clock } = setup();
+    const a = await joinNew(c, 'g', { rebalanceTimeoutMs: 5000 });
+    await a.answer;
+    await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
+    const b = await joinNew(c, 'g', { rebalanceTimeoutMs: 5000 });
+    const ra = await c.join('g', joinReq(a.memberId, { rebalanceTimeoutMs: 5000 }));
+    const rb = await b.answer;
+    assert.equal(ra.leader, a.memberId);
+    // The follower syncs and waits; the leader only heartbeats.
+    const follower = c.sync('g', { memberId: b.memberId, groupInstanceId: null, generationId: 2, protocolType: null, protocolName: null, assignments: [] });
+    for (let i = 0; i < 3; i++) {
+      await clock.advance(2000);
+      c.heartbeat('g', a.memberId, null, 2);
+    }
+    assert.equal((await follower).errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
+    assert.equal(c.groups.get('g')!.members.has(a.memberId), false);
+    const again = await c.join('g', joinReq(rb.memberId));
+    assert.equal(again.generationId, 3);
+    assert.equal(again.leader, b.memberId);
+  });
+
   test('the protocol all members support with the most votes wins', async () => {
     const { coordinator: c } = setup();
     const x = await c.join('g', joinReq('', { requireKnownMemberId: false, protocols: [proto('range'), proto('roundrobin'), proto('sticky')] }));
