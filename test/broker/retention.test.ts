@@ -180,6 +180,14 @@ describe('retention and DeleteRecords', () => {
     assert.deepEqual(await offsets(topic), { low: 30, high: 32 });
   });
 
+  test('DeleteRecords on a compact-only topic is a policy violation, as in Kafka', async () => {
+    const topic = 'compact-only';
+    await createTopic(topic, { 'cleanup.policy': 'compact' });
+    await produce(topic, 3);
+    assert.deepEqual(await deleteRecordsRaw(2, topic, 0, 2), { partitionIndex: 0, lowWatermark: -1, errorCode: ErrorCode.POLICY_VIOLATION });
+    assert.deepEqual(await offsets(topic), { low: 0, high: 3 });
+  });
+
   test('retention.bytes keeps a partition bounded under a produce loop', async () => {
     const topic = 'bounded';
     await createTopic(topic, { 'segment.bytes': '1024', 'retention.bytes': '4096', 'retention.ms': '-1' });
