@@ -405,23 +405,29 @@ export class GroupCoordinator {
   /**
    * offsets.retention.minutes: an Empty group that had members loses its offsets once it has
    * been empty that long; a group only used for manual commits loses each offset that long
-   * after its commit. A group left with no offsets is removed.
+   * after its commit. A group left with no offsets is removed. Offsets of partitions that no
+   * longer exist (deleted topics) are removed from every group.
    */
   async expireOffsets(now = this.opts.clock.now()): Promise<void> {
     const retention = this.opts.offsetsRetentionMs;
     const work: Promise<unknown>[] = [];
     for (const g of [...this.groups.values()]) {
-      if (g.state !== 'Empty' || !g.isEmpty()) continue;
       const byTopic = this.offsets.get(g.groupId);
       const expired: { topic: string; partition: number }[] = [];
+      const idle = g.state === 'Empty' && g.isEmpty();
       for (const [topic, parts] of byTopic ?? []) {
         for (const [p, v] of parts) {
+          // Offsets of deleted topics go in every group; others only in idle groups.
+          if (!this.opts.partitionExists(topic, p)) {
+            expired.push({ topic, partition: p });
+            continue;
+          }
           const since = g.protocolType !== null ? Math.max(g.stateTimestamp, v.commitTimestamp) : v.commitTimestamp;
-          if (now - since >= retention) expired.push({ topic, partition: p });
+          if (idle && now - since >= retention) expired.push({ topic, partition: p });
         }
       }
       const total = [...(byTopic?.values() ?? [])].reduce((n, parts) => n + parts.size, 0);
-      if (total === expired.length && (total > 0 || now - g.stateTimestamp >= retention)) {
+      if (idle && total === expired.length && (total > 0 || now - g.stateTimestamp >= retention)) {
         work.push(this.removeGroup(g, 'expired'));
         continue;
       }

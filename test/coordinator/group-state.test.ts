@@ -374,6 +374,19 @@ describe('group state machine', () => {
     await clock.advance(30_000);
     await c.expireOffsets();
     assert.equal(c.groups.has('old'), false, 'a group with no offsets left is removed');
+
+    // Offsets of a deleted topic (here: partitions that do not exist) disappear at the next sweep,
+    // even from a group with members.
+    const live = await joinNew(c, 'live');
+    await live.answer;
+    await c.commitOffsets({ groupId: 'solo2', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 3, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    const stale = { offset: 1, leaderEpoch: -1, metadata: '', commitTimestamp: clock.now() };
+    c.offsets.get('solo2')!.get('t')!.set(7, stale);
+    c.offsets.set('live', new Map([['gone-topic', new Map([[0, stale]])]]));
+    await c.expireOffsets();
+    assert.deepEqual(c.fetchOffsets('solo2', null)[0]!.partitions.map((p) => p.partitionIndex), [3]);
+    assert.deepEqual(c.fetchOffsets('live', null), []);
+    assert.equal(c.groups.get('live')!.members.size, 1);
   });
 
   test('the initial rebalance delay gathers members of a new group into one generation', async () => {
