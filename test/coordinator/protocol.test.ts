@@ -110,6 +110,19 @@ describe('group APIs at every version', () => {
     }
   });
 
+  test('JoinGroup refusals: empty group id, session timeout out of bounds, unknown member', async () => {
+    const join = (groupId: string, sessionTimeoutMs: number, memberId = '') =>
+      client.request(ApiKey.JoinGroup, 9, { groupId, sessionTimeoutMs, rebalanceTimeoutMs: 10_000, memberId, groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }], reason: 'test' });
+    assert.equal((await join('', 10_000)).body.errorCode, ErrorCode.INVALID_GROUP_ID);
+    assert.equal((await join('refusals', 5999)).body.errorCode, ErrorCode.INVALID_SESSION_TIMEOUT);
+    assert.equal((await join('refusals', 1_800_001)).body.errorCode, ErrorCode.INVALID_SESSION_TIMEOUT);
+    assert.equal((await join('refusals', 10_000, 'made-up')).body.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    const sync = await client.request(ApiKey.SyncGroup, 5, { groupId: 'refusals', generationId: 1, memberId: 'made-up', groupInstanceId: null, protocolType: 'consumer', protocolName: 'range', assignments: [] });
+    assert.equal(sync.body.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    const list = await client.request(ApiKey.ListGroups, 4, { statesFilter: [], typesFilter: [] });
+    assert.ok(!list.body.groups.some((g: any) => g.groupId === 'refusals'), 'refused joins leave no group behind');
+  });
+
   test('OffsetCommit v2-v9, OffsetFetch v1-v9 (v8+ for several groups), OffsetDelete', async () => {
     for (const v of range(2, 9)) {
       const r = await client.request(ApiKey.OffsetCommit, v, {
