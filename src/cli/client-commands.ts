@@ -114,10 +114,11 @@ function topicsCommand(): Command {
 
   connectionOptions(topics.command('describe').description('partitions, leaders, replicas, ISR and non-default configs').argument('[topics...]', 'topics (default: all)'))
     .option('--json', 'print JSON instead of text')
-    .action((names: string[], opts: ConnectionFlags & { json?: boolean }) =>
+    .option('--internal', 'include internal topics when describing all')
+    .action((names: string[], opts: ConnectionFlags & { json?: boolean; internal?: boolean }) =>
       withCluster(opts, async (cluster) => {
         const admin = new Admin(cluster);
-        const infos = await admin.describeTopics(names);
+        const infos = (await admin.describeTopics(names)).filter((t) => names.length > 0 || opts.internal || !t.isInternal);
         const described = [];
         for (const t of infos) {
           const configs = (await admin.describeConfigs({ type: 'topic', name: t.name })).filter((c) => c.source === 'DYNAMIC_TOPIC_CONFIG');
@@ -528,7 +529,7 @@ function configsCommand(): Command {
           return;
         }
         const label = resource.type === 'topic' ? `topic ${resource.name}` : `broker ${resource.name}`;
-        await write(`${opts.all ? 'All' : 'Dynamic'} configs for ${label} are:\n`);
+        await write(`${opts.all ? 'All' : 'Non-default'} configs for ${label}:\n`);
         for (const c of entries) await write(`  ${c.name}=${c.isSensitive ? '(sensitive)' : (c.value ?? 'null')}    # ${c.source}${c.readOnly ? ', read-only' : ''}\n`);
       }),
     );
