@@ -50,8 +50,8 @@ interface Assigned {
   end: number;
 }
 
-// Fetch v13+ names topics by id only; v12 keeps names, which is all this consumer needs.
-const FETCH_MAX_VERSION = 12;
+// Fetch v13+ names topics by id only: used when metadata gave every fetched topic an id.
+const FETCH_MAX_BY_NAME = 12;
 
 export class Consumer {
   readonly cluster: Cluster;
@@ -187,9 +187,13 @@ export class Consumer {
     const conn = await this.cluster.brokerConnection(leader);
     const byTopic = new Map<string, Assigned[]>();
     for (const a of parts) byTopic.set(a.topic, [...(byTopic.get(a.topic) ?? []), a]);
-    const res = await conn.request<FetchResponse>(
+    const ids = new Map<string, string>();
+    for (const topic of byTopic.keys()) ids.set(topic, this.cluster.topics.get(topic)?.topicId ?? ZERO_UUID);
+    const byId = [...ids.values()].every((id) => id !== ZERO_UUID);
+    const names = new Map([...ids].map(([name, id]) => [id, name]));
+    const { version, body: res } = await conn.requestWithVersion<FetchResponse>(
       ApiKey.Fetch,
-      {
+      (v: number) => ({
         clusterId: null,
         replicaId: -1,
         replicaState: { replicaId: -1, replicaEpoch: -1 },
@@ -200,8 +204,8 @@ export class Consumer {
         sessionId: 0,
         sessionEpoch: -1,
         topics: [...byTopic].map(([topic, list]) => ({
-          topic,
-          topicId: ZERO_UUID,
+          topic: v >= 13 ? '' : topic,
+          topicId: v >= 13 ? ids.get(topic)! : ZERO_UUID,
           partitions: list.map((a) => ({
             partition: a.partition,
             currentLeaderEpoch: -1,
@@ -214,16 +218,17 @@ export class Consumer {
         })),
         forgottenTopicsData: [],
         rackId: '',
-      },
-      { maxVersion: FETCH_MAX_VERSION, timeoutMs: this.cluster.options.requestTimeoutMs + maxWaitMs },
+      }),
+      { maxVersion: byId ? undefined : FETCH_MAX_BY_NAME, timeoutMs: this.cluster.options.requestTimeoutMs + maxWaitMs },
     );
     throwIfError(res.errorCode, null, 'Fetch');
     const out: ConsumerRecord[] = [];
     for (const t of res.responses) {
+      const topic = version >= 13 ? (names.get(t.topicId) ?? '') : t.topic;
       for (const p of t.partitions) {
-        const a = byTopic.get(t.topic)?.find((x) => x.partition === p.partitionIndex);
+        const a = byTopic.get(topic)?.find((x) => x.partition === p.partitionIndex);
         if (!a) continue;
-        throwIfError(p.errorCode, null, `${t.topic}-${p.partitionIndex} at offset ${a.position}`);
+        throwIfError(p.errorCode, null, `${topic}-${p.partitionIndex} at offset ${a.position}`);
         if (!p.records || p.records.length === 0) continue;
         for (const bytes of splitBatches(p.records, { rejectPartialTail: false })) {
           if (bytes.length < BATCH_HEADER_SIZE) break;
@@ -233,7 +238,7 @@ export class Consumer {
           if (!isControl(header.attributes)) {
             for (const r of await decodeBatchRecordsAsync(bytes)) {
               if (r.offset < a.position) continue;
-              out.push({ topic: t.topic, partition: a.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
+              out.push({ topic, partition: a.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
             }
           }
           a.position = last + 1;

@@ -33,6 +33,8 @@ const RETRIABLE = new Set([
   'FENCED_LEADER_EPOCH',
   'UNKNOWN_LEADER_EPOCH',
   'NOT_CONTROLLER',
+  'UNKNOWN_TOPIC_ID',
+  'INCONSISTENT_TOPIC_ID',
 ]);
 
 /** Throws a KafkaClientError when `code` is not NONE. */

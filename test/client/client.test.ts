@@ -229,3 +229,20 @@ test('records produced before metadata arrives keep call order, and flush waits 
   await producer.cluster.close();
   assert.deepEqual((await readAll('order')).map((r) => r.value!.toString()), Array.from({ length: 50 }, (_, i) => `o${i}`));
 });
+
+test('the consumer fetches by topic id (Fetch v13+) and by name (v12 and below)', async () => {
+  await admin.createTopics([{ name: 'fv', partitions: 1 }]);
+  const producer = new Producer(cluster);
+  await producer.send('fv', [{ value: 'a' }, { value: 'b' }]);
+  await producer.close();
+  const conn = await cluster.leaderConnection('fv', 0);
+  assert.ok(conn.pickVersion(ApiKey.Fetch) >= 13, 'the broker offers topic-id fetches');
+  assert.deepEqual((await readAll('fv')).map((r) => [r.topic, r.value!.toString()]), [['fv', 'a'], ['fv', 'b']]);
+  const saved = conn.brokerVersions.get(ApiKey.Fetch)!;
+  conn.brokerVersions.set(ApiKey.Fetch, { minVersion: saved.minVersion, maxVersion: 12 });
+  try {
+    assert.deepEqual((await readAll('fv')).map((r) => [r.topic, r.value!.toString()]), [['fv', 'a'], ['fv', 'b']]);
+  } finally {
+    conn.brokerVersions.set(ApiKey.Fetch, saved);
+  }
+});
