@@ -136,6 +136,14 @@ describe('Produce', () => {
     assert.ok(!names.some((n) => n.startsWith('no-such-topic')));
   });
 
+  test('clients cannot write to internal topics', async () => {
+    // FindCoordinator creates __consumer_offsets, as the first group client would.
+    const fc = await c.request(ApiKey.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: ['produce-test-group'] });
+    assert.equal(fc.body.coordinators[0].errorCode, ErrorCode.NONE);
+    const p = await produce(c, '__consumer_offsets', 0, batch(['not a coordinator record']));
+    assert.equal(p.errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+  });
+
   test('a 1 MiB message goes through with max.message.bytes=2097152 and is read back intact', async () => {
     await createTopic(c, 'big', { 'max.message.bytes': '2097152' });
     await createTopic(c, 'big-default');

@@ -66,6 +66,11 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           anyError = true;
           return partitionResponse(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         }
+        if (partition.topic.internal) {
+          // Only the coordinators write their own topics; a client's batch would corrupt their state.
+          anyError = true;
+          return partitionResponse(pd.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
+        }
         const response = partitionResponse(pd.index, ErrorCode.NONE);
         try {
           if (!pd.records || pd.records.length === 0) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce request has no records');
