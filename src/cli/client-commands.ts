@@ -394,6 +394,7 @@ function groupsCommand(): Command {
         const all = [];
         for (const desc of await admin.describeGroups(ids)) {
           const committed = await admin.fetchOffsets(desc.groupId);
+          if (desc.state === 'Dead' && committed.length === 0) throw new KafkaClientError('GROUP_ID_NOT_FOUND', `group "${desc.groupId}" does not exist`);
           const owner = new Map<string, (typeof desc.members)[number]>();
           for (const m of desc.members) for (const a of m.assignment) for (const p of a.partitions) owner.set(`${a.topic}\u0000${p}`, m);
           const keys = new Map<string, { topic: string; partition: number; current: number | null }>();

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { BrokerConfig, ConfigError, loadPropertiesFile } from '../config/config.js';
-import { Broker } from '../broker/broker.js';
 import { KafkaClientError } from '../client/errors.js';
 import { addClientCommands } from './client-commands.js';
 
@@ -28,6 +27,8 @@ async function runBroker(opts: { config?: string; override: string[]; printConfi
     for (const e of config.all()) process.stdout.write(`${e.name}=${e.value ?? ''}    # ${e.origin}\n`);
     return;
   }
+  // Loaded here so the client commands start fast and never load the broker and its storage.
+  const { Broker } = await import('../broker/broker.js');
   const broker = await Broker.start(config);
   // A bug must cost at most one request or connection, never the process and its data.
   process.on('unhandledRejection', (err) => broker.logger.error({ err }, 'unhandled rejection (bug)'));
