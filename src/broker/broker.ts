@@ -52,7 +52,13 @@ export class Broker {
     const log = logger ?? pino({ level: config.str('log.level') ?? 'info', base: { node: config.nodeId } });
     const dir = config.logDir;
     const metadata = await LocalMetadataStore.open(dir, config.nodeId, config.str('cluster.id'));
-    const logs = await LogManager.open(dir, { logger: log, retentionCheckIntervalMs: config.int('log.retention.check.interval.ms') });
+    const logs = await LogManager.open(dir, {
+      logger: log,
+      retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
+      cleanerEnabled: config.bool('log.cleaner.enable'),
+      cleanerBackoffMs: config.int('log.cleaner.backoff.ms'),
+      cleanerDedupeBufferSize: config.int('log.cleaner.dedupe.buffer.size'),
+    });
     for (const [name, value] of Object.entries(metadata.dynamicBrokerConfigs())) config.setDynamic(name, value);
     const broker = new Broker(config, log, metadata, logs);
     for (const t of metadata.topics()) await broker.loadTopic(t);
@@ -107,6 +113,10 @@ export class Broker {
       retentionMs: n('retention.ms'),
       retentionBytes: n('retention.bytes'),
       cleanupPolicy: (configs.get('cleanup.policy')!.value ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''),
+      deleteRetentionMs: n('delete.retention.ms'),
+      minCompactionLagMs: n('min.compaction.lag.ms'),
+      maxCompactionLagMs: n('max.compaction.lag.ms'),
+      minCleanableDirtyRatio: n('min.cleanable.dirty.ratio'),
     };
   }
 

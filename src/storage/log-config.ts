@@ -21,6 +21,14 @@ export interface LogConfig {
   retentionBytes: number;
   /** cleanup.policy: time and size retention only apply when it contains 'delete'. */
   cleanupPolicy: readonly string[];
+  /** delete.retention.ms: how long the cleaner keeps a tombstone once it has cleaned past it. */
+  deleteRetentionMs: number;
+  /** min.compaction.lag.ms: records younger than this (by their segment's largest timestamp) are not compacted. */
+  minCompactionLagMs: number;
+  /** max.compaction.lag.ms: a log whose oldest dirty record is older than this is cleaned whatever its dirty ratio. */
+  maxCompactionLagMs: number;
+  /** min.cleanable.dirty.ratio: dirty bytes / all cleanable bytes above which the cleaner picks the log. */
+  minCleanableDirtyRatio: number;
 }
 
 export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
@@ -34,6 +42,10 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   retentionMs: 7 * 24 * 60 * 60 * 1000,
   retentionBytes: -1,
   cleanupPolicy: Object.freeze(['delete']),
+  deleteRetentionMs: 24 * 60 * 60 * 1000,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+  minCleanableDirtyRatio: 0.5,
 });
 
 export function logConfig(overrides: Partial<LogConfig> = {}): LogConfig {

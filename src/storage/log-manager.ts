@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import type { LogConfig } from './log-config.js';
 import type { LogIo } from './log-io.js';
-import { readStartOffsets, StartOffsets, writeStartOffsets } from './log-start-offset-checkpoint.js';
+import { CLEANER_OFFSET_CHECKPOINT, cleanableState, cleanLog, CleanResult, offsetMapCapacity } from './log-cleaner.js';
+import { formatStartOffsets, readOffsetCheckpoint, readStartOffsets, StartOffsets, writeStartOffsets } from './log-start-offset-checkpoint.js';
 import { PartitionLog } from './partition-log.js';
 
 /** Present in the log directory only between a clean close and the next open. */
@@ -23,6 +24,12 @@ export interface LogManagerOptions {
   flushCheckIntervalMs?: number;
   /** log.retention.check.interval.ms: how often retention runs (default 300000 ms; 0 = never, tests call runRetention). */
   retentionCheckIntervalMs?: number;
+  /** log.cleaner.enable: run the log cleaner on compacted logs (default true). */
+  cleanerEnabled?: boolean;
+  /** log.cleaner.backoff.ms: how often the cleaner looks for work (default 15000 ms; 0 = never, tests call runCleaner). */
+  cleanerBackoffMs?: number;
+  /** log.cleaner.dedupe.buffer.size: memory budget of the offset map (default 128 MiB). */
+  cleanerDedupeBufferSize?: number;
   /** Passed to every PartitionLog (tests). */
   io?: LogIo;
   clock?: () => number;
@@ -54,6 +61,13 @@ export class LogManager {
   private retentionTimer: NodeJS.Timeout | null = null;
   private retentionRun: Promise<number> | null = null;
   private closed = false;
+  private cleanerTimer: NodeJS.Timeout | null = null;
+  private cleanerRun: Promise<CleanResult[]> | null = null;
+  /** Cleaner checkpoints (first dirty offset) by partition directory. */
+  private cleanerOffsets: StartOffsets = new Map();
+  private cleanerCheckpointChain: Promise<void> = Promise.resolve();
+  /** Earliest delete horizon of the tombstones each log kept at its last clean (in memory only). */
+  private readonly tombstoneHorizons = new Map<string, number>();
   /** The checkpoint write that has not started yet; later moves join it. */
   private checkpointQueued: Promise<void> | null = null;
   private checkpointChain: Promise<void> = Promise.resolve();
@@ -84,6 +98,15 @@ export class LogManager {
       if (!fs.existsSync(path.join(logDir, key))) startOffsets.delete(key);
     }
     const manager = new LogManager(logDir, hadCleanShutdown, opts, startOffsets);
+    manager.cleanerOffsets = await readOffsetCheckpoint(path.join(logDir, CLEANER_OFFSET_CHECKPOINT), opts.logger);
+    for (const key of [...manager.cleanerOffsets.keys()]) {
+      if (!fs.existsSync(path.join(logDir, key))) manager.cleanerOffsets.delete(key);
+    }
+    const cleanerBackoff = opts.cleanerBackoffMs ?? 15_000;
+    if ((opts.cleanerEnabled ?? true) && cleanerBackoff > 0) {
+      manager.cleanerTimer = setInterval(() => void manager.runCleaner(), cleanerBackoff);
+      manager.cleanerTimer.unref();
+    }
     const interval = opts.flushCheckIntervalMs ?? 1000;
     manager.flushTimer = setInterval(() => manager.flushDueLogs(), interval);
     manager.flushTimer.unref();
@@ -180,6 +203,82 @@ export class LogManager {
     return run;
   }
 
+  /** The cleaner checkpoint of a partition: offsets below it have been cleaned (0 if never). */
+  cleanerCheckpoint(topic: string, partition: number): number {
+    return this.cleanerOffsets.get(this.key(topic, partition))?.offset ?? 0;
+  }
+
+  /**
+   * One cleaner round: cleans, one after the other, the compacted logs that need it, dirtiest
+   * first — dirty ratio at least min.cleanable.dirty.ratio, or oldest dirty data past
+   * max.compaction.lag.ms, or kept tombstones whose delete horizon has passed — until none is
+   * left (each log at most `maxLogs` times). A round still running is joined, not doubled.
+   */
+  runCleaner(maxLogs = 16): Promise<CleanResult[]> {
+    if (this.cleanerRun) return this.cleanerRun;
+    const run = (async () => {
+      const results: CleanResult[] = [];
+      for (let i = 0; i < maxLogs && !this.closed; i++) {
+        const picked = this.pickLogToClean();
+        if (!picked) break;
+        const { key, topic, partition, log } = picked;
+        try {
+          const result = await cleanLog(log, {
+            checkpoint: this.cleanerCheckpoint(topic, partition),
+            maxMapEntries: offsetMapCapacity(this.opts.cleanerDedupeBufferSize ?? 128 * 1024 * 1024),
+            logger: this.opts.logger,
+            shouldStop: () => this.closed || this.opened.get(key) !== log,
+          });
+          results.push(result);
+          if (result.aborted) break;
+          this.tombstoneHorizons.set(key, result.earliestTombstoneHorizon);
+          if (this.opened.get(key) === log) {
+            this.cleanerOffsets.set(key, { topic, partition, offset: result.cleanedTo });
+            await this.writeCleanerCheckpoint();
+          }
+        } catch (err) {
+          this.opts.logger.error({ err, dir: log.dir }, 'log cleaning failed');
+          break;
+        }
+      }
+      return results;
+    })();
+    this.cleanerRun = run;
+    void run.finally(() => {
+      this.cleanerRun = null;
+    });
+    return run;
+  }
+
+  private pickLogToClean(): { key: string; topic: string; partition: number; log: PartitionLog } | null {
+    const now = (this.opts.clock ?? Date.now)();
+    let best: { key: string; topic: string; partition: number; log: PartitionLog; score: number } | null = null;
+    for (const [key, log] of this.opened) {
+      const config = log.currentConfig;
+      if (log.isClosed || !config.cleanupPolicy.includes('compact')) continue;
+      const { topic, partition } = parsePartitionDirName(key)!;
+      const state = cleanableState(log, this.cleanerCheckpoint(topic, partition), now);
+      let score = -1;
+      if (state.dirtyBytes > 0 && (state.dirtyRatio >= config.minCleanableDirtyRatio || state.overdue)) {
+        score = state.overdue ? 2 + state.dirtyRatio : state.dirtyRatio;
+      } else {
+        const horizon = this.tombstoneHorizons.get(key) ?? -1;
+        if (horizon >= 0 && horizon <= now && state.cleanBytes > 0) score = 0;
+      }
+      if (score >= 0 && (!best || score > best.score)) best = { key, topic, partition, log, score };
+    }
+    return best;
+  }
+
+  private writeCleanerCheckpoint(): Promise<void> {
+    const text = formatStartOffsets(new Map(this.cleanerOffsets));
+    const write = this.cleanerCheckpointChain.then(() => writeFileAtomic(path.join(this.logDir, CLEANER_OFFSET_CHECKPOINT), text));
+    this.cleanerCheckpointChain = write.catch((err: unknown) => {
+      this.opts.logger.error({ err, logDir: this.logDir }, 'cannot write the cleaner offset checkpoint');
+    });
+    return write;
+  }
+
   /** The open log of a partition, if any. */
   getLog(topic: string, partition: number): PartitionLog | undefined {
     return this.opened.get(this.key(topic, partition));
@@ -212,6 +311,8 @@ export class LogManager {
     else await fsp.rm(path.join(this.logDir, key), { recursive: true, force: true });
     // After the directory is gone: a crash in between leaves an entry that the next open drops.
     if (this.startOffsets.delete(key) && !this.closed) await this.writeCheckpoint();
+    this.tombstoneHorizons.delete(key);
+    if (this.cleanerOffsets.delete(key) && !this.closed) await this.writeCleanerCheckpoint();
   }
 
   private flushDueLogs(): void {
@@ -238,7 +339,11 @@ export class LogManager {
     this.flushTimer = null;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.retentionTimer = null;
+    if (this.cleanerTimer) clearInterval(this.cleanerTimer);
+    this.cleanerTimer = null;
     await this.retentionRun;
+    await this.cleanerRun;
+    await this.cleanerCheckpointChain;
     const logs = await Promise.allSettled([...this.logs.values()]);
     const results = await Promise.allSettled(
       logs.map((r) => (r.status === 'fulfilled' ? r.value.close() : Promise.reject(r.reason))),

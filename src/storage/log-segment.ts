@@ -11,6 +11,11 @@ import { TimeIndex } from './time-index.js';
 
 const INT32_MAX = 2147483647;
 
+/** segment.ms, or max.compaction.lag.ms when smaller for a compacted topic (its data must become cleanable in time). */
+function rollMs(config: LogConfig): number {
+  return config.cleanupPolicy.includes('compact') ? Math.min(config.segmentMs, config.maxCompactionLagMs) : config.segmentMs;
+}
+
 /**
  * active: receives appends. rolled: a newer segment exists, index files not yet written.
  * sealed: data fsynced and index files written; never changes again (short of truncation).
@@ -86,6 +91,16 @@ export class LogSegment {
     return segment;
   }
 
+  /**
+   * Creates an empty segment for `baseOffset` whose data lives in `file` until it is renamed to
+   * the segment's own name (the log cleaner writes `.cleaned` files this way).
+   */
+  static createAt(dir: string, baseOffset: number, config: LogConfig, file: string): LogSegment {
+    const { O_RDWR, O_CREAT, O_TRUNC } = fs.constants;
+    const fd = fs.openSync(file, O_RDWR | O_CREAT | O_TRUNC, 0o644);
+    return new LogSegment(dir, baseOffset, fd, 0, config);
+  }
+
   /** Opens an existing segment file; its indexes start empty (see loadIndexFiles). */
   static openExisting(dir: string, baseOffset: number, config: LogConfig): LogSegment {
     const fd = fs.openSync(offsetFilePath(dir, baseOffset, LOG_SUFFIX), fs.constants.O_RDWR);
@@ -109,7 +124,7 @@ export class LogSegment {
     if (this.isEmpty) return false;
     return (
       this.appendPosition + batchSize > config.segmentBytes ||
-      now - this.rollingBaseTimestamp > config.segmentMs ||
+      now - this.rollingBaseTimestamp > rollMs(config) ||
       this.offsetIndex.isFull ||
       this.timeIndex.isFull ||
       lastOffset - this.baseOffset > INT32_MAX

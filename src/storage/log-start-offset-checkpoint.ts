@@ -38,18 +38,22 @@ export function parseStartOffsets(text: string): StartOffsets | null {
 }
 
 /** Reads the checkpoint of `logDir`; missing means empty, malformed is logged and ignored. */
-export async function readStartOffsets(logDir: string, logger: Logger): Promise<StartOffsets> {
-  const file = path.join(logDir, LOG_START_OFFSET_CHECKPOINT);
+export function readStartOffsets(logDir: string, logger: Logger): Promise<StartOffsets> {
+  return readOffsetCheckpoint(path.join(logDir, LOG_START_OFFSET_CHECKPOINT), logger);
+}
+
+/** Reads any checkpoint file of this format (the cleaner's uses it too). */
+export async function readOffsetCheckpoint(file: string, logger: Logger): Promise<StartOffsets> {
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ err, file }, 'cannot read the log start offset checkpoint');
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ err, file }, 'cannot read an offset checkpoint');
     return new Map();
   }
   const parsed = parseStartOffsets(text);
   if (!parsed) {
-    logger.warn({ file }, 'ignoring a malformed log start offset checkpoint');
+    logger.warn({ file }, 'ignoring a malformed offset checkpoint');
     return new Map();
   }
   return parsed;

@@ -39,6 +39,7 @@ import {
 import { findMaxTimestampOffset, findOffsetForTimestamp, readSegmentBatches, TimestampAndOffset } from './log-reads.js';
 import { listSnapshotOffsets, loadProducerState, recoverSegments, rollTimestampOf } from './log-recovery.js';
 import { scanSegment } from './segment-scanner.js';
+import { finishInterruptedCleaning } from './log-cleaner.js';
 
 export type { LogConfig } from './log-config.js';
 
@@ -192,6 +193,8 @@ export class PartitionLog {
   private truncating = false;
   private needsDirSync = false;
   private readonly stats: IoStats = { writevCalls: 0, groupCommits: 0, fsyncs: 0, rollbacks: 0 };
+  /** Bumped whenever the cleaner swaps segments: a read that failed across a swap is retried. */
+  private swaps = 0;
 
   private constructor(
     readonly dir: string,
@@ -224,6 +227,8 @@ export class PartitionLog {
   private async load(hadCleanShutdown: boolean): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
     this.epochs = LeaderEpochCache.load(this.dir, this.logger);
+    // A cleaner swap interrupted by a crash is rolled forward (or its partial output dropped).
+    await finishInterruptedCleaning(this.dir, this.logger);
     const names = await fsp.readdir(this.dir);
     for (const name of names) {
       if (name.endsWith(TMP_SUFFIX) || name.endsWith(DELETED_SUFFIX)) await fsp.rm(`${this.dir}/${name}`, { force: true });
@@ -777,25 +782,35 @@ export class PartitionLog {
     };
     const limit = Math.min(maxOffset, this.hw);
     if (fetchOffset >= limit) return result;
-    // Retention may delete segments while this read waits for the disk: walk a snapshot.
-    const segments = [...this.segments];
-    try {
-      for (let i = segmentIndexFor(segments, fetchOffset); i < segments.length; i++) {
-        const segment = segments[i]!;
-        if (segment.baseOffset >= limit) break;
-        const found = await readSegmentBatches(segment, fetchOffset, maxBytes, limit, minOneBatch, this.config.indexIntervalBytes);
-        if (found === 'next') continue;
-        result.records = found;
-        break;
+    for (let attempt = 0; ; attempt++) {
+      // Retention and the cleaner may replace segments while this read waits for the disk: walk
+      // a snapshot, and start over if the cleaner swapped segments under it.
+      const segments = [...this.segments];
+      const swaps = this.swaps;
+      try {
+        result.records = null;
+        for (let i = segmentIndexFor(segments, fetchOffset); i < segments.length; i++) {
+          const segment = segments[i]!;
+          if (segment.baseOffset >= limit) break;
+          const found = await readSegmentBatches(segment, fetchOffset, maxBytes, limit, minOneBatch, this.config.indexIntervalBytes);
+          if (found === 'next') continue;
+          result.records = found;
+          break;
+        }
+        return result;
+      } catch (err) {
+        if (attempt < 3 && swaps !== this.swaps && !this.closed && fetchOffset >= this.startOffset) continue;
+        this.readFailed(err, fetchOffset);
       }
-    } catch (err) {
-      if (fetchOffset < this.startOffset) {
-        // The segment was deleted under the read: the offset is gone now.
-        throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${fetchOffset} is below the log start offset ${this.startOffset} of ${this.dir}`);
-      }
-      throw storageError(err, `read from ${this.dir} failed`);
     }
-    return result;
+  }
+
+  private readFailed(err: unknown, fetchOffset: number): never {
+    if (fetchOffset < this.startOffset) {
+      // The segment was deleted under the read: the offset is gone now.
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${fetchOffset} is below the log start offset ${this.startOffset} of ${this.dir}`);
+    }
+    throw storageError(err, `read from ${this.dir} failed`);
   }
 
   // --- timestamps ---------------------------------------------------------------------------
@@ -818,10 +833,11 @@ export class PartitionLog {
   private async retryAfterDeletion<T>(lookup: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const start = this.startOffset;
+      const swaps = this.swaps;
       try {
         return await lookup();
       } catch (err) {
-        if (attempt < 3 && this.startOffset !== start && !this.closed) continue;
+        if (attempt < 3 && (this.startOffset !== start || this.swaps !== swaps) && !this.closed) continue;
         throw storageError(err, `timestamp lookup in ${this.dir} failed`);
       }
     }
@@ -980,6 +996,41 @@ export class PartitionLog {
       ),
     );
     return { segments: victims.length, bytes };
+  }
+
+  // --- hooks of the log cleaner (log-cleaner.ts) -------------------------------------------
+
+  /** A snapshot of the segments, oldest first. */
+  get segmentList(): readonly LogSegment[] {
+    return [...this.segments];
+  }
+
+  get currentConfig(): Readonly<LogConfig> {
+    return this.config;
+  }
+
+  /** The log's wall clock. */
+  now(): number {
+    return this.clock();
+  }
+
+  /** Runs `task` serialized with retention, DeleteRecords and other swaps of this log. */
+  runExclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.serialized(task);
+  }
+
+  /**
+   * Replaces the adjacent segments `old` by `replacement` in one synchronous step; false (and
+   * nothing changed) when they are no longer part of the log as given.
+   */
+  replaceSegments(old: readonly LogSegment[], replacement: LogSegment): boolean {
+    if (this.closed || this.truncating || old.length === 0) return false;
+    const index = this.segments.indexOf(old[0]!);
+    if (index < 0 || index + old.length >= this.segments.length) return false; // never the active segment
+    for (let i = 0; i < old.length; i++) if (this.segments[index + i] !== old[i]) return false;
+    this.segments = [...this.segments.slice(0, index), replacement, ...this.segments.slice(index + old.length)];
+    this.swaps++;
+    return true;
   }
 
   // --- truncation ---------------------------------------------------------------------------

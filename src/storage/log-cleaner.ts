@@ -1,0 +1,538 @@
+// Log compaction: rewrites the closed segments of a compacted partition keeping, per key, only the
+// record with the latest offset.
+//
+// One cleaning of a log:
+//   1. The cleanable range: from the log start to the first segment that is active, not sealed,
+//      not wholly below the high watermark, or younger than min.compaction.lag.ms.
+//   2. The offset map: key → latest offset over the dirty part of that range (from the cleaner
+//      checkpoint on), bounded to `maxMapEntries` keys; when it fills, the clean stops where the
+//      map got to (`mapEnd`) and the next clean continues from there.
+//   3. The segments below mapEnd, grouped (adjacent, at most segment.bytes together), are
+//      rewritten one group at a time into `<base>.log.cleaned`: a record goes when the map holds
+//      a later offset for its key; tombstones go once their batch's delete horizon has passed;
+//      records without a key, records at or above mapEnd and control batches stay. Batches keep
+//      their base offset, last offset delta, producer fields and leader epoch, so offsets (and
+//      their gaps) and producer state are exactly as before; compressed batches are decompressed,
+//      filtered and recompressed with the same codec.
+//   4. The swap (serialized with retention): `.cleaned` → `<base>.log.<end>.swap` (the commit
+//      point), the segment list changes in one synchronous step, the old files become `.deleted`,
+//      the swap file becomes `<base>.log`, the index files are written; old fds close once no
+//      read holds them. On open, `.cleaned` files are deleted and `.swap` files completed.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { Logger } from 'pino';
+import { fsyncDir } from './atomic-file.js';
+import { ChunkedReader } from './chunked-reader.js';
+import { compress, decompress } from './compression.js';
+import { writeInt64 } from './int64.js';
+import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, offsetFileStem, parseOffsetFileName, TIME_INDEX_SUFFIX } from './file-names.js';
+import { defaultLogIo } from './log-io.js';
+import { LogSegment } from './log-segment.js';
+import type { PartitionLog } from './partition-log.js';
+import {
+  Attribute,
+  BATCH_HEADER_SIZE,
+  BATCH_LOG_OVERHEAD,
+  BatchField,
+  BatchHeader,
+  compressionOf,
+  computeBatchCrc,
+  isControl,
+  isLogAppendTime,
+  MIN_BATCH_LENGTH,
+  readBatchHeader,
+} from './record-batch.js';
+import { DecodedRecord, decodeRecordsSection, encodeRecord } from './records.js';
+
+export const CLEANED_SUFFIX = '.cleaned';
+export const SWAP_SUFFIX = '.swap';
+/** In the log directory: `topic partition offset` lines, how far each compacted log is cleaned. */
+export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
+/** Bytes per offset map entry, as Kafka counts them (16-byte key hash + 8-byte offset). */
+export const OFFSET_MAP_ENTRY_BYTES = 24;
+/** Share of the dedupe buffer the map may fill (Kafka's log.cleaner.io.buffer.load.factor). */
+const MAP_LOAD_FACTOR = 0.9;
+const READ_CHUNK = 1024 * 1024;
+const WRITE_CHUNK = 1024 * 1024;
+/** Batches processed between two yields to the event loop. */
+const BATCHES_PER_YIELD = 64;
+const INT32_MAX = 2147483647;
+
+const writev = promisify(fs.writev);
+
+/** Keys a dedupe buffer of `bytes` may hold. */
+export function offsetMapCapacity(bytes: number): number {
+  return Math.max(1, Math.floor((bytes * MAP_LOAD_FACTOR) / OFFSET_MAP_ENTRY_BYTES));
+}
+
+/** Map key of a record key: short keys as they are, longer ones by their MD5 (fixed size, as Kafka). */
+function mapKey(key: Buffer): string {
+  if (key.length <= 16) return 'r' + key.toString('latin1');
+  return 'h' + createHash('md5').update(key).digest().toString('latin1');
+}
+
+function swapFileName(base: number, end: number): string {
+  return `${offsetFileStem(base)}${LOG_SUFFIX}.${offsetFileStem(end)}${SWAP_SUFFIX}`;
+}
+
+const SWAP_NAME = /^(\d{20})\.log\.(\d{20})\.swap$/;
+
+/**
+ * On open, before segments are listed: `.cleaned` files (a clean that never reached its commit
+ * point) are deleted; a `<base>.log.<end>.swap` file (committed) replaces every segment whose
+ * base offset is in [base, end), and becomes `<base>.log`. Index files of those segments go, so
+ * recovery rebuilds them.
+ */
+export async function finishInterruptedCleaning(dir: string, logger: Logger): Promise<void> {
+  let names = await fsp.readdir(dir);
+  let changed = false;
+  for (const name of names) {
+    if (name.endsWith(CLEANED_SUFFIX)) {
+      await fsp.rm(path.join(dir, name), { force: true });
+      changed = true;
+    }
+  }
+  names = await fsp.readdir(dir);
+  for (const name of names) {
+    const match = SWAP_NAME.exec(name);
+    if (!match) continue;
+    const base = Number(match[1]);
+    const end = Number(match[2]);
+    for (const other of names) {
+      if (other === name) continue;
+      const offset =
+        parseOffsetFileName(other, LOG_SUFFIX) ??
+        parseOffsetFileName(other, INDEX_SUFFIX) ??
+        parseOffsetFileName(other, TIME_INDEX_SUFFIX);
+      if (offset !== null && offset >= base && offset < end) await fsp.rm(path.join(dir, other), { force: true });
+    }
+    await fsp.rename(path.join(dir, name), offsetFilePath(dir, base, LOG_SUFFIX));
+    logger.warn({ dir, baseOffset: base, endOffset: end }, 'completed a log cleaner swap interrupted by a crash');
+    changed = true;
+  }
+  if (changed) await fsyncDir(dir);
+}
+
+/** Where a log stands for the cleaner. */
+export interface CleanableState {
+  /** First offset not yet cleaned (the checkpoint, at least the log start). */
+  firstDirty: number;
+  /** Exclusive end of what may be cleaned now. */
+  cleanableEnd: number;
+  /** Number of leading segments that may be rewritten. */
+  cleanableSegments: number;
+  cleanBytes: number;
+  dirtyBytes: number;
+  /** dirtyBytes / (cleanBytes + dirtyBytes), 0 when there is nothing. */
+  dirtyRatio: number;
+  /** The oldest dirty data is older than max.compaction.lag.ms. */
+  overdue: boolean;
+}
+
+/** How much of a compacted log is dirty and cleanable, given the cleaner checkpoint. */
+export function cleanableState(log: PartitionLog, checkpoint: number, now: number): CleanableState {
+  const segments = log.segmentList;
+  const config = log.currentConfig;
+  const hw = log.highWatermark;
+  let count = 0;
+  for (let i = 0; i + 1 < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment.state !== 'sealed' || segments[i + 1]!.baseOffset > hw) break;
+    if (config.minCompactionLagMs > 0 && segment.largestTimestamp > now - config.minCompactionLagMs) break;
+    count = i + 1;
+  }
+  const cleanableEnd = segments[count]!.baseOffset;
+  const firstDirty = Math.min(Math.max(checkpoint, log.logStartOffset), Math.max(cleanableEnd, log.logStartOffset));
+  let cleanBytes = 0;
+  let dirtyBytes = 0;
+  let overdue = false;
+  for (let i = 0; i < count; i++) {
+    const segment = segments[i]!;
+    if (segments[i + 1]!.baseOffset <= firstDirty) {
+      cleanBytes += segment.size;
+      continue;
+    }
+    if (dirtyBytes === 0 && segment.size > 0) {
+      const first = segment.rollingBaseTimestamp >= 0 ? segment.rollingBaseTimestamp : segment.largestTimestamp;
+      if (first >= 0 && now - first > config.maxCompactionLagMs) overdue = true;
+    }
+    dirtyBytes += segment.size;
+  }
+  const total = cleanBytes + dirtyBytes;
+  return {
+    firstDirty,
+    cleanableEnd,
+    cleanableSegments: count,
+    cleanBytes,
+    dirtyBytes,
+    dirtyRatio: total > 0 ? dirtyBytes / total : 0,
+    overdue,
+  };
+}
+
+export interface CleanOptions {
+  /** The cleaner checkpoint of this log (offsets below it were cleaned before). */
+  checkpoint: number;
+  /** Keys the offset map may hold. */
+  maxMapEntries: number;
+  logger: Logger;
+  /** Checked between batches: true aborts the clean (the log or the manager is closing). */
+  shouldStop?: () => boolean;
+}
+
+export interface CleanResult {
+  /** The new cleaner checkpoint: everything below it is clean. */
+  cleanedTo: number;
+  /** Segments replaced, and the segments written in their place. */
+  segmentsBefore: number;
+  segmentsAfter: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  recordsRemoved: number;
+  /** Earliest delete horizon of the tombstones kept, or -1 when none was kept. */
+  earliestTombstoneHorizon: number;
+  aborted: boolean;
+}
+
+class CleanAborted extends Error {}
+
+interface FilterContext {
+  map: Map<string, number>;
+  mapEnd: number;
+  now: number;
+  deleteRetentionMs: number;
+  log: PartitionLog;
+  removed: number;
+  earliestHorizon: number;
+}
+
+/** Iterates the whole batches of a segment (bytes are a view valid until the next iteration). */
+async function* segmentBatches(segment: LogSegment): AsyncGenerator<{ bytes: Buffer; header: BatchHeader }> {
+  const reader = new ChunkedReader(segment, segment.size, READ_CHUNK);
+  let position = 0;
+  for (;;) {
+    const framing = await reader.get(position, BATCH_LOG_OVERHEAD);
+    if (!framing) return;
+    const batchLength = framing.readInt32BE(BatchField.batchLength);
+    if (batchLength < MIN_BATCH_LENGTH) throw new Error(`invalid batch length ${batchLength} in ${segment.logPath} at ${position}`);
+    const size = batchLength + BATCH_LOG_OVERHEAD;
+    const bytes = await reader.get(position, size);
+    if (!bytes) throw new Error(`torn batch in ${segment.logPath} at ${position}`);
+    yield { bytes, header: readBatchHeader(bytes) };
+    position += size;
+  }
+}
+
+async function decodeRecords(bytes: Buffer, header: BatchHeader): Promise<DecodedRecord[]> {
+  const section = await decompress(compressionOf(header.attributes), bytes.subarray(BATCH_HEADER_SIZE));
+  return decodeRecordsSection(section, header);
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Builds the offset map over [firstDirty, cleanableEnd) and returns where it stops: at
+ * cleanableEnd, or after the last batch that fitted when the map filled up.
+ */
+async function buildOffsetMap(
+  segments: readonly LogSegment[],
+  state: CleanableState,
+  maxEntries: number,
+  shouldStop: () => boolean,
+): Promise<{ map: Map<string, number>; mapEnd: number }> {
+  const map = new Map<string, number>();
+  let mapEnd = state.firstDirty;
+  let batches = 0;
+  for (let i = 0; i < state.cleanableSegments; i++) {
+    const segment = segments[i]!;
+    const segmentEnd = segments[i + 1]!.baseOffset;
+    if (segmentEnd <= state.firstDirty) continue;
+    for await (const { bytes, header } of segmentBatches(segment)) {
+      const lastOffset = header.baseOffset + header.lastOffsetDelta;
+      if (lastOffset < state.firstDirty) continue;
+      if (++batches % BATCHES_PER_YIELD === 0) await yieldToEventLoop();
+      if (shouldStop()) throw new CleanAborted();
+      if (!isControl(header.attributes)) {
+        const records = await decodeRecords(bytes, header);
+        const keys: Array<[string, number]> = [];
+        let fresh = 0;
+        for (const record of records) {
+          if (record.key === null || record.offset < state.firstDirty) continue;
+          const key = mapKey(record.key);
+          if (!map.has(key)) fresh++;
+          keys.push([key, record.offset]);
+        }
+        // Full: stop before this batch (but always take at least one batch, to make progress).
+        if (map.size + fresh > maxEntries && mapEnd > state.firstDirty) return { map, mapEnd };
+        for (const [key, offset] of keys) map.set(key, offset);
+      }
+      mapEnd = lastOffset + 1;
+    }
+    mapEnd = Math.max(mapEnd, segmentEnd);
+  }
+  return { map, mapEnd };
+}
+
+/**
+ * The batch as it should be after cleaning: the same bytes, a rewritten batch, or null when it
+ * goes entirely. Header fields that identify the batch (base offset, last offset delta, producer
+ * id/epoch, base sequence, leader epoch, max timestamp) are kept.
+ */
+async function filterBatch(bytes: Buffer, header: BatchHeader, ctx: FilterContext): Promise<Buffer | null> {
+  // Control batches (transaction markers) stay as they are. Once transactions exist, the markers
+  // of transactions with no data left and the data of aborted transactions are removed here.
+  if (isControl(header.attributes)) return bytes;
+  const records = await decodeRecords(bytes, header);
+  const hasHorizon = (header.attributes & Attribute.deleteHorizon) !== 0;
+  const horizon = hasHorizon ? header.baseTimestamp : -1;
+  const kept: DecodedRecord[] = [];
+  let tombstones = 0;
+  for (const record of records) {
+    if (record.offset < ctx.mapEnd && record.key !== null) {
+      const latest = ctx.map.get(mapKey(record.key));
+      if (latest !== undefined && latest > record.offset) continue;
+      if (record.value === null && hasHorizon && horizon <= ctx.now) continue;
+    }
+    if (record.value === null && record.key !== null) tombstones++;
+    kept.push(record);
+  }
+  ctx.removed += records.length - kept.length;
+  // Tombstones kept in the cleaned part get their delete horizon (Kafka's KIP-534 layout: the
+  // horizon takes the base timestamp's place and the deleteHorizon attribute is set).
+  const setHorizon = tombstones > 0 && !hasHorizon && header.baseOffset < ctx.mapEnd;
+  if (tombstones > 0) {
+    const h = setHorizon ? ctx.now + ctx.deleteRetentionMs : horizon;
+    if (h >= 0 && (ctx.earliestHorizon < 0 || h < ctx.earliestHorizon)) ctx.earliestHorizon = h;
+  }
+  if (kept.length === records.length && !setHorizon) return bytes;
+  if (kept.length === 0) {
+    // The last batch of a producer stays (empty) so its sequence state survives a replay.
+    const producer = header.producerId >= 0 ? ctx.log.producerState.get(header.producerId) : undefined;
+    const last = producer?.batches.at(-1);
+    if (!last || last.lastOffset !== header.baseOffset + header.lastOffsetDelta) return null;
+    return encodeBatch(bytes, [], header.attributes & ~Attribute.compressionMask & ~Attribute.deleteHorizon, header.baseTimestamp);
+  }
+  let attributes = header.attributes;
+  let baseTimestamp = header.baseTimestamp;
+  if (setHorizon) {
+    attributes |= Attribute.deleteHorizon;
+    baseTimestamp = ctx.now + ctx.deleteRetentionMs;
+  } else if (hasHorizon && tombstones === 0) {
+    // No tombstone left: the base timestamp goes back to the first record's.
+    attributes &= ~Attribute.deleteHorizon;
+    baseTimestamp = isLogAppendTime(attributes) ? header.baseTimestamp : kept[0]!.timestamp;
+  }
+  const logAppendTime = isLogAppendTime(attributes);
+  const encoded = kept.map((r) =>
+    encodeRecord({
+      attributes: r.attributes,
+      offsetDelta: r.offsetDelta,
+      timestampDelta: logAppendTime ? r.timestampDelta : r.timestamp - baseTimestamp,
+      key: r.key,
+      value: r.value,
+      headers: r.headers.map((h) => ({ key: Buffer.from(h.key, 'utf8'), value: h.value })),
+    }),
+  );
+  return encodeBatch(bytes, encoded, attributes, baseTimestamp);
+}
+
+/** A batch with the original's header fields, the given records, attributes and base timestamp. */
+async function encodeBatch(original: Buffer, records: Buffer[], attributes: number, baseTimestamp: number): Promise<Buffer> {
+  const section = records.length === 0 ? Buffer.alloc(0) : await compress(compressionOf(attributes), Buffer.concat(records));
+  const batch = Buffer.allocUnsafe(BATCH_HEADER_SIZE + section.length);
+  original.copy(batch, 0, 0, BATCH_HEADER_SIZE);
+  batch.writeInt32BE(batch.length - BATCH_LOG_OVERHEAD, BatchField.batchLength);
+  batch.writeInt16BE(attributes, BatchField.attributes);
+  writeInt64(batch, baseTimestamp, BatchField.baseTimestamp);
+  batch.writeInt32BE(records.length, BatchField.recordCount);
+  section.copy(batch, BATCH_HEADER_SIZE);
+  batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
+  return batch;
+}
+
+/** Adjacent segments below `count`, merged while they fit in segment.bytes and int32 offsets. */
+function groupSegments(segments: readonly LogSegment[], count: number, segmentBytes: number): LogSegment[][] {
+  const groups: LogSegment[][] = [];
+  let i = 0;
+  while (i < count) {
+    const group = [segments[i]!];
+    let size = segments[i]!.size;
+    i++;
+    while (
+      i < count &&
+      size + segments[i]!.size <= segmentBytes &&
+      segments[i + 1]!.baseOffset - 1 - group[0]!.baseOffset <= INT32_MAX
+    ) {
+      size += segments[i]!.size;
+      group.push(segments[i]!);
+      i++;
+    }
+    groups.push(group);
+  }
+  return groups;
+}
+
+/**
+ * Cleans one log once (see the top of this file). Safe to run while the log is produced to and
+ * read; aborted (output dropped, nothing changed) when `shouldStop` says so.
+ */
+export async function cleanLog(log: PartitionLog, options: CleanOptions): Promise<CleanResult> {
+  const now = log.now();
+  const config = log.currentConfig;
+  const shouldStop = () => log.isClosed || (options.shouldStop?.() ?? false);
+  const segments = log.segmentList;
+  const state = cleanableState(log, options.checkpoint, now);
+  const result: CleanResult = {
+    cleanedTo: state.firstDirty,
+    segmentsBefore: 0,
+    segmentsAfter: 0,
+    bytesBefore: 0,
+    bytesAfter: 0,
+    recordsRemoved: 0,
+    earliestTombstoneHorizon: -1,
+    aborted: false,
+  };
+  try {
+    const { map, mapEnd } = await buildOffsetMap(segments, state, options.maxMapEntries, shouldStop);
+    let count = 0;
+    while (count < state.cleanableSegments && segments[count]!.baseOffset < mapEnd) count++;
+    const ctx: FilterContext = {
+      map,
+      mapEnd,
+      now,
+      deleteRetentionMs: config.deleteRetentionMs,
+      log,
+      removed: 0,
+      earliestHorizon: -1,
+    };
+    for (const group of groupSegments(segments, count, config.segmentBytes)) {
+      const end = segments[segments.indexOf(group.at(-1)!) + 1]!.baseOffset;
+      const cleaned = await cleanGroup(log, group, end, ctx, shouldStop, options.logger);
+      if (!cleaned) {
+        result.aborted = true;
+        break;
+      }
+      result.segmentsBefore += group.length;
+      result.segmentsAfter += 1;
+      result.bytesBefore += group.reduce((sum, s) => sum + s.size, 0);
+      result.bytesAfter += cleaned.size;
+    }
+    result.recordsRemoved = ctx.removed;
+    result.earliestTombstoneHorizon = ctx.earliestHorizon;
+    if (!result.aborted) result.cleanedTo = mapEnd;
+  } catch (err) {
+    if (err instanceof CleanAborted) {
+      result.aborted = true;
+      return result;
+    }
+    throw err;
+  }
+  if (!result.aborted && result.segmentsBefore > 0) {
+    options.logger.info(
+      { dir: log.dir, ...result, dirtyRatio: Number(state.dirtyRatio.toFixed(3)) },
+      'log cleaner compacted segments',
+    );
+  }
+  return result;
+}
+
+/** Writes the cleaned version of one group and swaps it in; null when aborted. */
+async function cleanGroup(
+  log: PartitionLog,
+  group: LogSegment[],
+  end: number,
+  ctx: FilterContext,
+  shouldStop: () => boolean,
+  logger: Logger,
+): Promise<LogSegment | null> {
+  const base = group[0]!.baseOffset;
+  const config = log.currentConfig;
+  const cleanedPath = offsetFilePath(log.dir, base, LOG_SUFFIX + CLEANED_SUFFIX);
+  const cleaned = LogSegment.createAt(log.dir, base, config, cleanedPath);
+  const fallbackRollTime = group[0]!.rollingBaseTimestamp >= 0 ? group[0]!.rollingBaseTimestamp : ctx.now;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let written = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    let done = 0;
+    while (done < pendingBytes) {
+      const { bytesWritten: n } = await writev(cleaned.fd, done === 0 ? pending : [Buffer.concat(pending).subarray(done)], written + done);
+      if (n <= 0) throw new Error(`writev wrote ${n} bytes to ${cleanedPath}`);
+      done += n;
+    }
+    written += pendingBytes;
+    cleaned.size = written;
+    pending = [];
+    pendingBytes = 0;
+  };
+  let swapped = false;
+  try {
+    let batches = 0;
+    for (const segment of group) {
+      for await (const { bytes, header } of segmentBatches(segment)) {
+        if (++batches % BATCHES_PER_YIELD === 0) await yieldToEventLoop();
+        if (shouldStop()) return null;
+        const out = await filterBatch(bytes, header, ctx);
+        if (!out) continue;
+        // `bytes` is a view into the reader's buffer: copy what is kept as is.
+        const copy = out === bytes ? Buffer.from(bytes) : out;
+        const rollTime = header.maxTimestamp >= 0 ? Math.min(header.maxTimestamp, ctx.now) : fallbackRollTime;
+        cleaned.recordBatch(header.baseOffset, header.baseOffset + header.lastOffsetDelta, header.maxTimestamp, copy.length, rollTime);
+        pending.push(copy);
+        pendingBytes += copy.length;
+        if (pendingBytes >= WRITE_CHUNK) await flush();
+      }
+    }
+    await flush();
+    await cleaned.fsync(defaultLogIo);
+    cleaned.finalizeTimeIndex();
+    cleaned.state = 'sealed';
+    const ok = await log.runExclusive(async () => {
+      if (shouldStop()) return false;
+      const current = log.segmentList;
+      const index = current.indexOf(group[0]!);
+      if (index < 0 || group.some((s, i) => current[index + i] !== s)) return false; // retention got there first
+      const swapPath = path.join(log.dir, swapFileName(base, end));
+      await fsp.rename(cleanedPath, swapPath);
+      await fsyncDir(log.dir);
+      // Committed: from here a crash completes the swap on the next open.
+      if (!log.replaceSegments(group, cleaned)) {
+        // Cannot happen under runExclusive short of a close; undo the commit.
+        await fsp.rename(swapPath, cleanedPath);
+        return false;
+      }
+      swapped = true;
+      for (const old of group) {
+        for (const file of [old.logPath, old.indexPath, old.timeIndexPath]) {
+          await fsp.rename(file, file + DELETED_SUFFIX).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== 'ENOENT') throw err;
+          });
+        }
+      }
+      await fsp.rename(swapPath, cleaned.logPath);
+      await fsyncDir(log.dir);
+      await cleaned.writeIndexFiles();
+      return true;
+    });
+    if (!ok) return null;
+    // Old segments: their fds close once the reads holding them finish, then the files go.
+    for (const old of group) {
+      void old
+        .close()
+        .then(() =>
+          Promise.all([old.logPath, old.indexPath, old.timeIndexPath].map((f) => fsp.rm(f + DELETED_SUFFIX, { force: true }))),
+        )
+        .catch((err: unknown) => logger.error({ err, segment: old.logPath }, 'cannot remove a cleaned-away segment'));
+    }
+    return cleaned;
+  } finally {
+    if (!swapped) {
+      await cleaned.close();
+      await fsp.rm(cleanedPath, { force: true });
+    }
+  }
+}
