@@ -3,8 +3,8 @@
 // partitioner picks (see partitioner.ts); unkeyed records stick to one random partition per topic
 // until that batch is sent, as the Java client's sticky partitioner does. Batches are sent when
 // they reach `batchRecords` records or `batchBytes` bytes, or `lingerMs` after their first record.
-import { ApiKey, type ProduceResponse } from '../protocol/generated/index.js';
-import { buildRecordBatch, type RecordInput } from '../storage/record-batch-builder.js';
+import { ApiKey, type InitProducerIdResponse, type ProduceResponse } from '../protocol/generated/index.js';
+import { buildRecordBatch, type BuildBatchOptions, type RecordInput } from '../storage/record-batch-builder.js';
 import { compressionTypeFromName, type CompressionName } from '../storage/compression.js';
 import { Cluster, type ClusterOptions, type TopicInfo } from './cluster.js';
 import { KafkaClientError, throwIfError } from './errors.js';
@@ -26,6 +26,11 @@ export interface ProducerOptions {
   lingerMs?: number;
   /** Let Metadata create unknown topics when the broker allows it, as Kafka's producers do (default true). */
   allowAutoTopicCreation?: boolean;
+  /**
+   * Idempotent producer: a producer id from InitProducerId and per-partition sequence numbers,
+   * so a retried batch is written once. Needs acks=-1; sends one request at a time.
+   */
+  idempotent?: boolean;
 }
 
 export type HeaderInput = Record<string, string | Buffer | null> | Array<{ key: string; value: string | Buffer | null }>;
@@ -60,6 +65,7 @@ interface PartitionQueue {
   partition: number;
   items: Queued[];
   bytes: number;
+  failed?: boolean;
 }
 
 function toBuffer(v: string | Buffer | null | undefined): Buffer | null {
@@ -77,6 +83,10 @@ export class Producer {
   readonly cluster: Cluster;
   private readonly ownsCluster: boolean;
   private readonly opts: Required<Omit<ProducerOptions, 'compression'>> & { compression: CompressionName };
+  private producerId: { id: number; epoch: number } | null = null;
+  private readonly sequences = new Map<string, number>();
+  /** Idempotent sends go one after another, so a retry can never overtake a later batch. */
+  private chain: Promise<void> = Promise.resolve();
   private readonly queues = new Map<string, PartitionQueue>();
   private readonly sticky = new Map<string, number>();
   private lingerTimer: NodeJS.Timeout | null = null;
@@ -95,7 +105,9 @@ export class Producer {
       batchBytes: options.batchBytes ?? 1024 * 1024,
       lingerMs: options.lingerMs ?? 0,
       allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
+      idempotent: options.idempotent ?? false,
     };
+    if (this.opts.idempotent && this.opts.acks !== -1) throw new KafkaClientError('INVALID_REQUIRED_ACKS', 'an idempotent producer needs acks=-1 (all)');
     if (![0, 1, -1].includes(this.opts.acks)) throw new KafkaClientError('INVALID_REQUIRED_ACKS', `acks must be 0, 1 or -1 (all), got ${options.acks}`);
   }
 
@@ -196,17 +208,45 @@ export class Producer {
       if (this.sticky.get(q.topic) === q.partition) this.sticky.delete(q.topic);
     }
     if (ready.length === 0) return;
-    const p = this.sendBatches(ready).finally(() => this.inFlight.delete(p));
+    const send = this.opts.idempotent ? (this.chain = this.chain.then(() => this.sendBatches(ready))) : this.sendBatches(ready);
+    const p = send.finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
+  }
+
+  private async initProducerId(): Promise<{ id: number; epoch: number }> {
+    const res = await this.cluster.withRetry(async () => {
+      const conn = await this.cluster.anyConnection();
+      const r = await conn.request<InitProducerIdResponse>(ApiKey.InitProducerId, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+      throwIfError(r.errorCode, null, 'InitProducerId');
+      return r;
+    });
+    this.sequences.clear();
+    return { id: res.producerId, epoch: res.producerEpoch };
   }
 
   private async sendBatches(queues: PartitionQueue[]): Promise<void> {
     const batches = new Map<PartitionQueue, Buffer>();
+    let pid: { id: number; epoch: number } | null = null;
+    if (this.opts.idempotent) {
+      try {
+        pid = this.producerId ??= await this.initProducerId();
+      } catch (err) {
+        for (const q of queues) for (const i of q.items.splice(0)) i.reject(err as Error);
+        return;
+      }
+    }
     for (const q of queues) {
       try {
-        batches.set(q, buildRecordBatch(q.items.map((i) => i.record), { compression: this.opts.compression }));
+        const options: BuildBatchOptions = { compression: this.opts.compression };
+        if (pid) {
+          const id = `${q.topic}\u0000${q.partition}`;
+          const base = this.sequences.get(id) ?? 0;
+          Object.assign(options, { producerId: pid.id, producerEpoch: pid.epoch, baseSequence: base });
+        }
+        batches.set(q, buildRecordBatch(q.items.map((i) => i.record), options));
+        if (pid) this.sequences.set(`${q.topic}\u0000${q.partition}`, ((options.baseSequence ?? 0) + q.items.length) % 0x80000000);
       } catch (err) {
-        for (const i of q.items) i.reject(err as Error);
+        for (const i of q.items.splice(0)) i.reject(err as Error);
       }
     }
     let remaining = [...batches.keys()];
@@ -228,8 +268,14 @@ export class Producer {
         if (failures.length > 0) throw failures.find((f) => f.retriable) ?? failures[0]!;
       });
     } catch (err) {
-      for (const q of remaining) for (const i of q.items.splice(0)) i.reject(err as Error);
+      for (const q of remaining) {
+        q.failed = true;
+        for (const i of q.items.splice(0)) i.reject(err as Error);
+      }
     }
+    // A batch that failed for good leaves a gap in its partition's sequence: start over with a
+    // new producer id rather than have every later batch refused as out of order.
+    if (pid && [...batches.keys()].some((q) => q.failed)) this.producerId = null;
   }
 
   /** One Produce request to one leader; settles the items of partitions that are done. */
@@ -248,7 +294,10 @@ export class Producer {
       for (const q of qs) for (const i of q.items.splice(0)) i.resolve({ topic: q.topic, partition: q.partition, offset: -1, logAppendTime: -1 });
       return { failures: [] };
     }
-    const res = await conn.request<ProduceResponse>(ApiKey.Produce, body, { timeoutMs: this.opts.timeoutMs + 10_000 });
+    const res = await conn.request<ProduceResponse>(ApiKey.Produce, body, {
+      // The broker may hold the answer for up to timeoutMs (acks=all); give it that and a margin.
+      timeoutMs: Math.max(this.cluster.options.requestTimeoutMs, this.opts.timeoutMs + 1000),
+    });
     const failures: KafkaClientError[] = [];
     for (const t of res.responses) {
       for (const p of t.partitionResponses) {
@@ -260,6 +309,7 @@ export class Producer {
           const e = err as KafkaClientError;
           if (e.retriable) failures.push(e);
           else {
+            q.failed = true;
             for (const i of q.items.splice(0)) i.reject(e);
           }
           continue;

@@ -7,6 +7,9 @@ import { Connection } from '../../src/client/connection.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { KafkaClientError } from '../../src/client/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import { Producer } from '../../src/client/producer.js';
+import { Consumer } from '../../src/client/consumer.js';
+import { Admin } from '../../src/client/admin.js';
 
 let broker: RunningBroker;
 before(async () => {
@@ -15,16 +18,18 @@ before(async () => {
 after(() => broker.stop());
 
 /** A TCP proxy to the broker that can stop forwarding answers or cut every connection. */
-async function proxy(target: number): Promise<{ port: number; mute(): void; unmute(): void; cut(): void; close(): Promise<void> }> {
+async function proxy(target: number): Promise<{ port: number; mute(): void; unmute(): void; dropNextAnswer(): void; cut(): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   let muted = false;
+  let dropNext = false;
   const server: Server = createServer((client) => {
     const upstream = new Socket();
     upstream.connect(target, '127.0.0.1');
     sockets.add(client).add(upstream);
     client.on('data', (d: Buffer) => upstream.write(d));
     upstream.on('data', (d: Buffer) => {
-      if (!muted) client.write(d);
+      if (dropNext) dropNext = false;
+      else if (!muted) client.write(d);
     });
     const end = () => {
       client.destroy();
@@ -38,6 +43,7 @@ async function proxy(target: number): Promise<{ port: number; mute(): void; unmu
     port: (server.address() as { port: number }).port,
     mute: () => (muted = true),
     unmute: () => (muted = false),
+    dropNextAnswer: () => (dropNext = true),
     cut: () => {
       for (const s of sockets) s.destroy();
       sockets.clear();
@@ -119,5 +125,42 @@ test('withRetry refreshes metadata after retriable errors, a bounded number of t
     assert.equal(calls, 1, 'non-retriable errors are not retried');
   } finally {
     await cluster.close();
+  }
+});
+
+test('an idempotent producer retrying a batch whose answer was lost writes it once; a plain one writes it twice', async () => {
+  const admin = new Admin({ bootstrap: broker.bootstrap });
+  await admin.createTopics([{ name: 'idem-on', partitions: 1 }, { name: 'idem-off', partitions: 1 }]);
+  await admin.close();
+  for (const idempotent of [true, false]) {
+    const topic = idempotent ? 'idem-on' : 'idem-off';
+    const p = await proxy(broker.port);
+    // Bootstrap through the proxy and advertise nothing else: metadata points at the broker itself,
+    // so map every connection through the proxy by overriding the broker list after each refresh.
+    const cluster = new Cluster({ bootstrap: `127.0.0.1:${p.port}`, requestTimeoutMs: 1000, retryBackoffMs: 10 });
+    const refresh = cluster.refreshMetadata.bind(cluster);
+    cluster.refreshMetadata = async (...args: Parameters<Cluster['refreshMetadata']>) => {
+      const res = await refresh(...args);
+      for (const b of cluster.brokers.values()) b.port = p.port;
+      return res;
+    };
+    const producer = new Producer(cluster, { idempotent, timeoutMs: 200 });
+    await producer.send(topic, [{ value: 'warm-up' }]);
+    p.dropNextAnswer();
+    const metas = await producer.send(topic, [{ value: 'once' }, { value: 'twice?' }]);
+    await producer.close();
+    await cluster.close();
+    await p.close();
+    const c = new Consumer({ bootstrap: broker.bootstrap });
+    await c.assign(topic, 'earliest');
+    const values: string[] = [];
+    for await (const r of c.records()) values.push(r.value!.toString());
+    await c.close();
+    if (idempotent) {
+      assert.deepEqual(values, ['warm-up', 'once', 'twice?']);
+      assert.deepEqual(metas.map((m) => m.offset), [1, 2], 'the retry answers with the original offsets');
+    } else {
+      assert.deepEqual(values, ['warm-up', 'once', 'twice?', 'once', 'twice?']);
+    }
   }
 });
