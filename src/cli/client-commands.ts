@@ -215,12 +215,13 @@ function produceCommand(): Command {
       .option('--partition <n>', 'write to this partition (default: by key, murmur2 as the Java client; unkeyed: sticky random)')
       .addOption(new Option('--compression <codec>', 'batch compression').choices(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'))
       .addOption(new Option('--acks <acks>', 'acknowledgement level').choices(['0', '1', '-1', 'all']).default('all'))
+      .option('--idempotent', 'idempotent producer: retried batches are written once (needs --acks all)')
       .option('--linger-ms <ms>', 'wait this long for more lines before sending a batch', '5')
       .option('--batch-size <records>', 'records per batch at most', '10000'),
   ).action(
     (
       topic: string,
-      opts: ConnectionFlags & { file?: string; keySeparator?: string; header: string[]; partition?: string; compression: string; acks: string; lingerMs: string; batchSize: string },
+      opts: ConnectionFlags & { file?: string; keySeparator?: string; header: string[]; partition?: string; compression: string; acks: string; idempotent?: boolean; lingerMs: string; batchSize: string },
     ) =>
       withCluster(opts, async (cluster) => {
         const headers = Object.entries(keyValues(opts.header, '--header')).map(([key, value]) => ({ key, value }));
@@ -231,6 +232,7 @@ function produceCommand(): Command {
           compression: opts.compression as CompressionName,
           lingerMs: int('--linger-ms', opts.lingerMs)!,
           batchRecords: int('--batch-size', opts.batchSize, 1)!,
+          idempotent: opts.idempotent === true,
         });
         // Fail early and clearly on a topic that cannot be written (auto-creation as Kafka's producers do).
         await cluster.topic(topic, { allowAutoTopicCreation: true });

@@ -112,7 +112,8 @@ describe('tributary CLI', () => {
     assert.deepEqual(got.map((r) => r.key).sort(), lines.map((l) => l.split('|')[0]).sort());
     // Same key, same partition: produce one more record for key-0 and find it beside the first.
     const first = got.find((r) => r.key === 'key-0');
-    await cli(['produce', 'cli-pc', '--key-separator', '|', ...bs], 'key-0|again\n');
+    assert.equal((await cli(['produce', 'cli-pc', '--key-separator', '|', '--idempotent', ...bs], 'key-0|again\n')).code, 0);
+    assertOneLineError(await cli(['produce', 'cli-pc', '--idempotent', '--acks', '1', ...bs], 'x\n'), 'INVALID_REQUIRED_ACKS');
     const again = (await cli(['consume', 'cli-pc', '--partition', String(first.partition), '--format', 'json', ...bs])).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(again.some((r) => r.key === 'key-0' && r.value === 'again'));
 
