@@ -62,7 +62,7 @@ const brokerDefs: ConfigDef[] = [
   { name: 'log.cleaner.max.compaction.lag.ms', type: 'long', default: LONG_MAX, scope: 'broker', doc: 'Maximum time a record stays uncompacted.', dynamic: true },
   { name: 'log.cleaner.enable', type: 'boolean', default: 'true', scope: 'broker', doc: 'Run the log cleaner, which compacts topics whose cleanup.policy contains compact.' },
   { name: 'log.cleaner.backoff.ms', type: 'long', default: '15000', scope: 'broker', doc: 'How long the cleaner sleeps when no log needs cleaning.', min: 1 },
-  { name: 'log.cleaner.dedupe.buffer.size', type: 'long', default: '134217728', scope: 'broker', doc: 'Memory budget of the cleaner\'s key → offset map (24 bytes per key, as Kafka counts); a log with more dirty keys is cleaned over several rounds.', min: 1024 },
+  { name: 'log.cleaner.dedupe.buffer.size', type: 'long', default: '134217728', scope: 'broker', doc: 'Memory budget of the cleaner\'s key → offset map (about 96 bytes per key); a log with more dirty keys is cleaned over several rounds.', min: 1024 },
   { name: 'log.cleaner.min.cleanable.ratio', type: 'double', default: '0.5', scope: 'broker', doc: 'Dirty ratio that triggers compaction.', dynamic: true },
   { name: 'min.insync.replicas', type: 'int', default: '1', scope: 'broker', doc: 'Minimum in-sync replicas for acks=all.', min: 1, dynamic: true },
   { name: 'offsets.topic.num.partitions', type: 'int', default: '50', scope: 'broker', doc: 'Partitions of __consumer_offsets.', min: 1 },

@@ -51,8 +51,11 @@ export const CLEANED_SUFFIX = '.cleaned';
 export const SWAP_SUFFIX = '.swap';
 /** In the log directory: `topic partition offset` lines, how far each compacted log is cleaned. */
 export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
-/** Bytes per offset map entry, as Kafka counts them (16-byte key hash + 8-byte offset). */
-export const OFFSET_MAP_ENTRY_BYTES = 24;
+/**
+ * Heap bytes one offset map entry costs (a JS Map with a string key of at most 17 characters and
+ * a number, measured); Kafka's packed table needs 24, but the budget should bound real memory.
+ */
+export const OFFSET_MAP_ENTRY_BYTES = 96;
 /** Share of the dedupe buffer the map may fill (Kafka's log.cleaner.io.buffer.load.factor). */
 const MAP_LOAD_FACTOR = 0.9;
 const READ_CHUNK = 1024 * 1024;
