@@ -255,15 +255,25 @@ describe('log cleaner', () => {
     await log.close();
   });
 
-  it('serves reads racing a swap', async () => {
+  it('serves reads and takes appends while it cleans', async () => {
     const log = await openLog(path.join(root, 'race'), compactConfig());
     for (let i = 0; i < 200; i++) await appendRecords(log, [{ key: `k${i % 10}`, value: `v${i}` }]);
     await settle(log);
+    const before = await readRecords(log);
     const cleaning = clean(log);
     const reads: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 50; i++) reads.push(log.read(i * 3, 4096));
-    await cleaning;
+    const appends: Array<Promise<void>> = [];
+    for (let i = 0; i < 50; i++) {
+      reads.push(log.read(i * 3, 4096));
+      appends.push(log.append(buildRecordBatch([{ key: 'new', value: `n${i}` }]), 0).done);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const result = await cleaning;
+    await Promise.all(appends);
     for (const r of await Promise.allSettled(reads)) assert.equal(r.status, 'fulfilled');
+    const after = await readRecords(log);
+    assert.deepEqual(after.slice(0, -50), expectedAfterClean(before, result.cleanedTo));
+    assert.deepEqual(after.slice(-50).map((r) => r.value), Array.from({ length: 50 }, (_, i) => `n${i}`));
     await log.close();
   });
 
@@ -342,6 +352,35 @@ describe('log cleaner', () => {
     assert.equal(manager.cleanerCheckpoint('c', 0), cleanedTo);
     await manager.deleteLog('c', 0);
     assert.equal(manager.cleanerCheckpoint('c', 0), 0);
+    await manager.close();
+  });
+
+  it('the log manager cleans again when kept tombstones reach their horizon, and when dirty data is overdue', async () => {
+    const c = fakeClock(1_000_000);
+    const manager = await LogManager.open(path.join(root, 'manager-horizon'), { logger: silentLogger, cleanerBackoffMs: 0, clock: c.clock });
+    const cfg = compactConfig({ deleteRetentionMs: 5_000, minCleanableDirtyRatio: 0.99, maxCompactionLagMs: 60_000 });
+    // Opened through the manager with its clock.
+    const log = await manager.openLog('h', 0, cfg);
+    for (let i = 0; i < 30; i++) await appendRecords(log, [{ key: `k${i % 3}`, value: i % 3 === 0 && i > 20 ? null : `v${i}` }], { baseTimestamp: c.now });
+    for (let i = 0; i < 10; i++) await appendRecords(log, [{ key: 'other', value: `o${i}` }], { baseTimestamp: c.now });
+    await settle(log);
+    let results = await manager.runCleaner();
+    assert.equal(results.length, 1, 'all dirty: cleaned');
+    assert.ok((await readRecords(log)).some((r) => r.key === 'k0' && r.value === null), 'the tombstone is kept for now');
+    assert.deepEqual(await manager.runCleaner(), [], 'nothing to do before the horizon');
+    c.now += 5_001;
+    results = await manager.runCleaner();
+    assert.equal(results.length, 1, 'the horizon passed: cleaned again');
+    assert.ok(!(await readRecords(log)).some((r) => r.key === 'k0'), 'the tombstone is gone');
+    assert.deepEqual(await manager.runCleaner(), []);
+
+    for (let i = 0; i < 8; i++) await appendRecords(log, [{ key: 'other', value: `p${i}` }], { baseTimestamp: c.now });
+    await settle(log);
+    assert.deepEqual(await manager.runCleaner(), [], 'below the dirty ratio and not overdue');
+    c.now += 61_000;
+    results = await manager.runCleaner();
+    assert.equal(results.length, 1, 'overdue: cleaned whatever the ratio');
+    assert.ok(results[0]!.recordsRemoved > 0);
     await manager.close();
   });
 });
