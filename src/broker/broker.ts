@@ -13,6 +13,9 @@ import { FetchSessionCache } from './fetch-sessions.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
 
+/** How many partition logs a topic load opens at once. */
+const OPEN_CONCURRENCY = 32;
+
 export interface Endpoint {
   host: string;
   port: number;
@@ -124,10 +127,18 @@ export class Broker {
     const configs = resolveTopicConfig(this.config, t.configs);
     const state: TopicState = { name: t.name, id: t.id, internal: INTERNAL_TOPICS.has(t.name), overrides: t.configs, configs, partitions: [] };
     const logConfig = Broker.logConfig(configs);
-    for (let p = 0; p < t.partitions; p++) {
-      const log = await this.logs.openLog(t.name, p, logConfig);
-      state.partitions.push(new Partition(state, p, log));
-    }
+    // Opening a log is mostly waiting on the disk (directories, fsynced checkpoints): overlap a
+    // bounded number of them so a 10,000-partition topic does not take 10,000 round trips.
+    const logs = new Array<Awaited<ReturnType<LogManager['openLog']>>>(t.partitions);
+    let next = 0;
+    const worker = async () => {
+      while (next < t.partitions) {
+        const p = next++;
+        logs[p] = await this.logs.openLog(t.name, p, logConfig);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, t.partitions) }, worker));
+    logs.forEach((log, p) => state.partitions.push(new Partition(state, p, log)));
     this.topics.set(t.name, state);
     this.topicsById.set(t.id, state);
     return state;
