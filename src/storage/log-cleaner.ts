@@ -60,8 +60,9 @@ export const OFFSET_MAP_ENTRY_BYTES = 96;
 const MAP_LOAD_FACTOR = 0.9;
 const READ_CHUNK = 1024 * 1024;
 const WRITE_CHUNK = 1024 * 1024;
-/** Batches processed between two yields to the event loop. */
+/** Batches, or bytes, processed between two yields to the event loop. */
 const BATCHES_PER_YIELD = 64;
+const BYTES_PER_YIELD = 1024 * 1024;
 const INT32_MAX = 2147483647;
 
 const writev = promisify(fs.writev);
@@ -148,7 +149,9 @@ export function cleanableState(log: PartitionLog, checkpoint: number, now: numbe
     count = i + 1;
   }
   const cleanableEnd = segments[count]!.baseOffset;
-  const firstDirty = Math.min(Math.max(checkpoint, log.logStartOffset), Math.max(cleanableEnd, log.logStartOffset));
+  // A checkpoint past the log end is stale (the log was truncated below it): start over.
+  const from = checkpoint > log.logEndOffset ? log.logStartOffset : Math.max(checkpoint, log.logStartOffset);
+  const firstDirty = Math.min(from, Math.max(cleanableEnd, log.logStartOffset));
   let cleanBytes = 0;
   let dirtyBytes = 0;
   let overdue = false;
@@ -234,7 +237,19 @@ async function decodeRecords(bytes: Buffer, header: BatchHeader): Promise<Decode
   return decodeRecordsSection(section, header);
 }
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Lets produce and fetch run between pieces of the cleaner's synchronous work. */
+class Yielder {
+  private batches = 0;
+  private bytes = 0;
+
+  async after(batchBytes: number): Promise<void> {
+    this.bytes += batchBytes;
+    if (++this.batches < BATCHES_PER_YIELD && this.bytes < BYTES_PER_YIELD) return;
+    this.batches = 0;
+    this.bytes = 0;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
 
 /**
  * Builds the offset map over [firstDirty, cleanableEnd) and returns where it stops: at
@@ -248,7 +263,7 @@ async function buildOffsetMap(
 ): Promise<{ map: Map<string, number>; mapEnd: number }> {
   const map = new Map<string, number>();
   let mapEnd = state.firstDirty;
-  let batches = 0;
+  const yielder = new Yielder();
   for (let i = 0; i < state.cleanableSegments; i++) {
     const segment = segments[i]!;
     const segmentEnd = segments[i + 1]!.baseOffset;
@@ -256,7 +271,7 @@ async function buildOffsetMap(
     for await (const { bytes, header } of segmentBatches(segment)) {
       const lastOffset = header.baseOffset + header.lastOffsetDelta;
       if (lastOffset < state.firstDirty) continue;
-      if (++batches % BATCHES_PER_YIELD === 0) await yieldToEventLoop();
+      await yielder.after(bytes.length);
       if (shouldStop()) throw new CleanAborted();
       if (!isControl(header.attributes)) {
         const records = await decodeRecords(bytes, header);
@@ -474,10 +489,10 @@ async function cleanGroup(
   };
   let swapped = false;
   try {
-    let batches = 0;
+    const yielder = new Yielder();
     for (const segment of group) {
       for await (const { bytes, header } of segmentBatches(segment)) {
-        if (++batches % BATCHES_PER_YIELD === 0) await yieldToEventLoop();
+        await yielder.after(bytes.length);
         if (shouldStop()) return null;
         const out = await filterBatch(bytes, header, ctx);
         if (!out) continue;
