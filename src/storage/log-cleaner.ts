@@ -371,20 +371,27 @@ async function encodeBatch(original: Buffer, records: Buffer[], attributes: numb
   return batch;
 }
 
-/** Adjacent segments below `count`, merged while they fit in segment.bytes and int32 offsets. */
+/** Adjacent segments below `count`, merged while they fit in segment.bytes, their indexes and int32 offsets. */
 function groupSegments(segments: readonly LogSegment[], count: number, segmentBytes: number): LogSegment[][] {
   const groups: LogSegment[][] = [];
   let i = 0;
   while (i < count) {
-    const group = [segments[i]!];
-    let size = segments[i]!.size;
+    const first = segments[i]!;
+    const group = [first];
+    let size = first.size;
+    let indexEntries = first.offsetIndex.size;
+    let timeEntries = first.timeIndex.size;
     i++;
     while (
       i < count &&
       size + segments[i]!.size <= segmentBytes &&
-      segments[i + 1]!.baseOffset - 1 - group[0]!.baseOffset <= INT32_MAX
+      indexEntries + segments[i]!.offsetIndex.size < first.offsetIndex.maxEntries &&
+      timeEntries + segments[i]!.timeIndex.size < first.timeIndex.maxEntries &&
+      segments[i + 1]!.baseOffset - 1 - first.baseOffset <= INT32_MAX
     ) {
       size += segments[i]!.size;
+      indexEntries += segments[i]!.offsetIndex.size;
+      timeEntries += segments[i]!.timeIndex.size;
       group.push(segments[i]!);
       i++;
     }
