@@ -9,9 +9,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { Admin } from '../client/admin.js';
 
-const repoRoot = resolve(import.meta.dirname, '..');
+// src/bench or dist/bench: the package root is two levels up either way.
+const packageRoot = resolve(import.meta.dirname, '..', '..');
 
 interface Target {
   label: string;
@@ -57,17 +59,14 @@ function payloadLines(count: number, size: number): Buffer {
   return out;
 }
 
-/** Creates a topic with kcat's admin-less path: the broker auto-creates on metadata, so use our own client. */
+/** Creates a topic through our own admin client (kcat cannot) and returns how long it took. */
 async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<number> {
-  const kafkajs = (await import('kafkajs')).default;
-  const kafka = new kafkajs.Kafka({ clientId: 'bench', brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = new Admin({ bootstrap, clientId: 'bench', requestTimeoutMs: 180_000 });
   const t0 = Date.now();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true, timeout: 120_000 });
+    await admin.createTopics([{ name: topic, partitions, replicationFactor: 1 }], { timeoutMs: 120_000 });
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
   return Date.now() - t0;
 }
@@ -128,7 +127,7 @@ async function consumerWorkload(target: Target, quick: boolean, results: Result[
 function latencyWorkload(target: Target, quick: boolean, results: Result[]): void {
   const seconds = quick ? 3 : 20;
   progress(`${target.label}: end-to-end latency, 1000 msg/s for ${seconds}s`);
-  const r = spawnSync('/usr/bin/python3', [join(repoRoot, 'bench/latency.py'), target.bootstrap, `bench-latency-${Date.now()}`, '1000', String(seconds)], {
+  const r = spawnSync('/usr/bin/python3', [join(packageRoot, 'src/bench/latency.py'), target.bootstrap, `bench-latency-${Date.now()}`, '1000', String(seconds)], {
     encoding: 'utf8',
     timeout: (seconds + 60) * 1000,
   });
@@ -156,8 +155,8 @@ async function manyPartitionsWorkload(target: Target, quick: boolean, results: R
 
 /** Starts a Tributary from the compiled build (or the sources) on a free port with a fresh data dir. */
 async function startTributary(dataDir: string): Promise<{ child: ChildProcess; bootstrap: string; startMs: number }> {
-  const compiled = join(repoRoot, 'dist/cli/tributary.js');
-  const args = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(repoRoot, 'src/cli/tributary.ts')];
+  const compiled = join(packageRoot, 'dist/cli/tributary.js');
+  const args = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(packageRoot, 'src/cli/tributary.ts')];
   const t0 = Date.now();
   const child = spawn(process.execPath, [...args, 'broker', '--override', 'listeners=PLAINTEXT://127.0.0.1:0', '--override', `log.dirs=${dataDir}`], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -195,18 +194,27 @@ function markdown(results: Result[], targets: Target[]): string {
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
+export interface BenchOptions {
+  quick?: boolean;
+  bootstrap: string[];
+  label: string[];
+  only: string;
+  out: string;
+}
+
+/** Declares the harness's options on a command (`npm run bench` and `tributary perf` share them). */
+export function defineBenchOptions(cmd: Command): Command {
   const collect = (v: string, prev: string[]) => [...prev, v];
-  const program = new Command()
-    .name('bench')
+  return cmd
     .description('Throughput, latency and footprint workloads against Tributary and, optionally, other Kafka brokers')
     .option('--quick', 'short runs (under a minute for Tributary alone)')
     .option('--bootstrap <host:port>', 'another broker to run the same workloads against (repeatable)', collect, [])
     .option('--label <name>', 'label for each --bootstrap, in order (repeatable)', collect, [])
     .option('--only <workloads>', 'comma list of: produce,consume,latency,many', 'produce,consume,latency,many')
-    .option('--out <dir>', 'where results go', join(repoRoot, 'bench/results'))
-    .parse();
-  const opts = program.opts<{ quick?: boolean; bootstrap: string[]; label: string[]; only: string; out: string }>();
+    .option('--out <dir>', 'where results go', join(process.cwd(), 'bench/results'));
+}
+
+export async function runBench(opts: BenchOptions): Promise<void> {
   const quick = !!opts.quick;
   const only = new Set(opts.only.split(','));
 
@@ -244,7 +252,3 @@ async function main(): Promise<void> {
   process.stdout.write(`${table}\n\nresults: ${jsonPath}\n`);
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench: ${(err as Error).message}\n`);
-  process.exit(1);
-});

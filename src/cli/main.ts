@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { BrokerConfig, ConfigError, loadPropertiesFile } from '../config/config.js';
 import { KafkaClientError } from '../client/errors.js';
 import { addClientCommands } from './client-commands.js';
+import { defineBenchOptions, type BenchOptions } from '../bench/harness.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -60,6 +61,11 @@ export async function main(argv: string[]): Promise<void> {
     .option('--print-config', 'print the effective configuration with the source of each value, then exit')
     .action(runBroker);
   addClientCommands(program);
+  defineBenchOptions(program.command('perf')).action(async (opts: BenchOptions) => {
+    // Loaded on use: the harness spawns brokers and kcat, nothing else needs it.
+    const { runBench } = await import('../bench/harness.js');
+    await runBench(opts);
+  });
   // `tributary produce ... | head`: a closed stdout ends the command quietly.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
