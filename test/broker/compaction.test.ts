@@ -4,36 +4,21 @@
 // (SIGKILL) while the cleaner is at work, and nothing live is lost on restart.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import kafkajs, { Kafka, logLevel } from 'kafkajs';
-import { repoRoot, startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { dumpTopic } from '../helpers/python-clients.js';
 import { registerKafkajsCodecs } from '../helpers/kafkajs-codecs.js';
 
 const { CompressionTypes } = kafkajs;
-const PYTHON = '/usr/bin/python3';
 const TOPIC = 'compacted';
 const KEYS = 1000;
 const RECORDS = 100_000;
 const PER_SEND = 1000;
 const TOMBSTONED = 100;
 
-interface Dumped {
-  partition: number;
-  offset: number;
-  key: string | null;
-  value: string | null;
-}
-
-function dumpTopic(bootstrap: string): Dumped[] {
-  const r = spawnSync(PYTHON, [join(repoRoot, 'test/clients/dump_topic.py'), bootstrap, TOPIC], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
-  assert.equal(r.status, 0, `dump_topic failed: ${r.stderr}${r.stdout.slice(-500)}`);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Dumped);
-}
+type Dumped = { partition: number; offset: number; key: string | null; value: string | null };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -132,7 +117,7 @@ describe('log compaction through a real broker', () => {
     let seen: Dumped[] = [];
     const until = Date.now() + 60_000;
     for (;;) {
-      seen = dumpTopic(broker.bootstrap).map(({ partition, offset, key, value }) => ({ partition, offset, key, value }));
+      seen = dumpTopic(broker.bootstrap, TOPIC).map(({ partition, offset, key, value }) => ({ partition, offset, key, value }));
       if (JSON.stringify(seen) === JSON.stringify(expected) || Date.now() > until) break;
       // Whatever the stage, every live key's latest value is there at its offset.
       const byKey = new Map(seen.map((r) => [r.key, r]));

@@ -4,15 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { repoRoot, startBrokerProcess } from '../helpers/broker-process.js';
+import { startBrokerProcess } from '../helpers/broker-process.js';
+import { dumpTopic } from '../helpers/python-clients.js';
 
 const { Kafka, logLevel } = kafkajs;
-
-function dumpTopic(bootstrap: string, topic: string): { partition: number; offset: number; value: string }[] {
-  const r = spawnSync('/usr/bin/python3', [join(repoRoot, 'test/clients/dump_topic.py'), bootstrap, topic], { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
 
 test('kill -9 during acks=all produce keeps every acknowledged record; a torn tail is truncated', async () => {
   const topic = 'crash';
@@ -61,7 +56,7 @@ test('kill -9 during acks=all produce keeps every acknowledged record; a torn ta
     for (let p = 0; p < partitions; p++) {
       const offsets = records.filter((r) => r.partition === p).map((r) => r.offset);
       assert.deepEqual(offsets, offsets.map((_, i) => i), `partition ${p} offsets are contiguous from 0`);
-      const seqs = records.filter((r) => r.partition === p).map((r) => Number(r.value.split('-')[2]));
+      const seqs = records.filter((r) => r.partition === p).map((r) => Number(r.value!.split('-')[2]));
       assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `partition ${p} keeps send order`);
     }
     const before = records.filter((r) => r.partition === 0).length;

@@ -3,25 +3,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { repoRoot, startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { dumpTopic } from '../helpers/python-clients.js';
 import { registerKafkajsCodecs } from '../helpers/kafkajs-codecs.js';
 
 const { Kafka, CompressionTypes, logLevel } = kafkajs;
-
-interface Dumped {
-  partition: number;
-  offset: number;
-  key: string;
-  value: string;
-  headers: Record<string, string>;
-}
-
-/** Reads a topic back with a different client (librdkafka), so kafkajs is not checked by itself. */
-function dumpTopic(bootstrap: string, topic: string): Dumped[] {
-  const r = spawnSync('/usr/bin/python3', [join(repoRoot, 'test/clients/dump_topic.py'), bootstrap, topic], { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
-  assert.equal(r.status, 0, r.stderr + r.stdout.slice(-500));
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Dumped);
-}
 
 describe('kafkajs', () => {
   let broker: BrokerProcess;

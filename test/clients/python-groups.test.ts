@@ -1,24 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { repoRoot, startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
-
-// Debian's python3-confluent-kafka (1.7 on librdkafka 2.0) and python3-kafka (2.0) live in the
-// system interpreter.
-const PYTHON = '/usr/bin/python3';
-
-function runPython(script: string, args: string[]): { status: number | null; summary: Record<string, unknown>; output: string } {
-  const r = spawnSync(PYTHON, [join(repoRoot, 'test/clients', script), ...args], { encoding: 'utf8', timeout: 120_000 });
-  const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
-  let summary: Record<string, unknown> = {};
-  try {
-    summary = JSON.parse(last) as Record<string, unknown>;
-  } catch {
-    summary = { unparsed: r.stdout };
-  }
-  return { status: r.status, summary, output: `${JSON.stringify(summary)}\n${(r.stderr ?? '').slice(-2000)}` };
-}
+import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { runPython } from '../helpers/python-clients.js';
 
 function kcat(args: string[], input?: string): string {
   const r = spawnSync('kcat', args, { encoding: 'utf8', input, timeout: 60_000 });
