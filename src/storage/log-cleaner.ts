@@ -46,6 +46,7 @@ import {
   readBatchHeader,
 } from './record-batch.js';
 import { DecodedRecord, decodeRecordsSection, encodeRecord } from './records.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 
 export const CLEANED_SUFFIX = '.cleaned';
 export const SWAP_SUFFIX = '.swap';
@@ -237,6 +238,20 @@ async function decodeRecords(bytes: Buffer, header: BatchHeader): Promise<Decode
   return decodeRecordsSection(section, header);
 }
 
+/**
+ * The batch's records, or null when they cannot be decoded (produce checks the CRC but does not
+ * decompress, so a client can store a batch whose records section is garbage). Such a batch is
+ * kept as it is and contributes no keys: one bad batch must not stop the log's compaction.
+ */
+async function decodeRecordsOrNull(bytes: Buffer, header: BatchHeader): Promise<DecodedRecord[] | null> {
+  try {
+    return await decodeRecords(bytes, header);
+  } catch (err) {
+    if (err instanceof KafkaError && err.code === ErrorCode.CORRUPT_MESSAGE) return null;
+    throw err;
+  }
+}
+
 /** Lets produce and fetch run between pieces of the cleaner's synchronous work. */
 class Yielder {
   private batches = 0;
@@ -273,8 +288,8 @@ async function buildOffsetMap(
       if (lastOffset < state.firstDirty) continue;
       await yielder.after(bytes.length);
       if (shouldStop()) throw new CleanAborted();
-      if (!isControl(header.attributes)) {
-        const records = await decodeRecords(bytes, header);
+      const records = isControl(header.attributes) ? null : await decodeRecordsOrNull(bytes, header);
+      if (records) {
         const keys: Array<[string, number]> = [];
         let fresh = 0;
         for (const record of records) {
@@ -303,7 +318,8 @@ async function filterBatch(bytes: Buffer, header: BatchHeader, ctx: FilterContex
   // Control batches (transaction markers) stay as they are. Once transactions exist, the markers
   // of transactions with no data left and the data of aborted transactions are removed here.
   if (isControl(header.attributes)) return bytes;
-  const records = await decodeRecords(bytes, header);
+  const records = await decodeRecordsOrNull(bytes, header);
+  if (!records) return bytes;
   const hasHorizon = (header.attributes & Attribute.deleteHorizon) !== 0;
   const horizon = hasHorizon ? header.baseTimestamp : -1;
   const kept: DecodedRecord[] = [];
