@@ -4,63 +4,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { fetchRequest } from '../helpers/requests.js';
 import { ApiKey, apiByKey, type FetchRequest, type FetchResponse, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Reader, ZERO_UUID } from '../../src/protocol/primitives.js';
 import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
 import { readBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
 import { decodeBatchRecords } from '../../src/storage/records.js';
-
-interface PartitionSpec {
-  partition: number;
-  fetchOffset: number;
-  partitionMaxBytes?: number;
-  currentLeaderEpoch?: number;
-}
-
-interface TopicSpec {
-  topic?: string;
-  topicId?: string;
-  partitions: PartitionSpec[];
-}
-
-function fetchRequest(opts: {
-  topics: TopicSpec[];
-  maxWaitMs?: number;
-  minBytes?: number;
-  maxBytes?: number;
-  isolationLevel?: number;
-  sessionId?: number;
-  sessionEpoch?: number;
-  forgotten?: { topic?: string; topicId?: string; partitions: number[] }[];
-}): FetchRequest {
-  return {
-    clusterId: null,
-    replicaId: -1,
-    replicaState: { replicaId: -1, replicaEpoch: -1 },
-    maxWaitMs: opts.maxWaitMs ?? 0,
-    minBytes: opts.minBytes ?? 1,
-    maxBytes: opts.maxBytes ?? 0x7fffffff,
-    isolationLevel: opts.isolationLevel ?? 0,
-    sessionId: opts.sessionId ?? 0,
-    sessionEpoch: opts.sessionEpoch ?? -1,
-    topics: opts.topics.map((t) => ({
-      topic: t.topic ?? '',
-      topicId: t.topicId ?? ZERO_UUID,
-      partitions: t.partitions.map((p) => ({
-        partition: p.partition,
-        currentLeaderEpoch: p.currentLeaderEpoch ?? -1,
-        fetchOffset: p.fetchOffset,
-        lastFetchedEpoch: -1,
-        logStartOffset: -1,
-        partitionMaxBytes: p.partitionMaxBytes ?? 1024 * 1024,
-        replicaDirectoryId: ZERO_UUID,
-      })),
-    })),
-    forgottenTopicsData: (opts.forgotten ?? []).map((f) => ({ topic: f.topic ?? '', topicId: f.topicId ?? ZERO_UUID, partitions: f.partitions })),
-    rackId: '',
-  };
-}
 
 /** The values of every record in a Fetch response's record set, in order. */
 function valuesOf(records: Buffer | null): string[] {

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { fetchOne } from '../helpers/requests.js';
 import { ApiKey, apiByKey, type FetchRequest, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Reader, ZERO_UUID } from '../../src/protocol/primitives.js';
@@ -26,20 +27,7 @@ function rssMiB(pid: number): number {
 }
 
 function fetchRequest(topic: string, fetchOffset: number, maxWaitMs = 0): FetchRequest {
-  return {
-    clusterId: null,
-    replicaId: -1,
-    replicaState: { replicaId: -1, replicaEpoch: -1 },
-    maxWaitMs,
-    minBytes: 1,
-    maxBytes: 64 * 1024 * 1024,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [{ topic, topicId: ZERO_UUID, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 4 * 1024 * 1024, replicaDirectoryId: ZERO_UUID }] }],
-    forgottenTopicsData: [],
-    rackId: '',
-  };
+  return fetchOne(topic, 0, fetchOffset, { maxWaitMs, maxBytes: 4 * 1024 * 1024 });
 }
 
 const metadataAll = { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };

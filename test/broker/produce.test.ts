@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { fetchOne, produceRequest } from '../helpers/requests.js';
 import { ApiKey, apiByKey, type FetchResponse, type ProduceResponsePartitionProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Reader, ZERO_UUID } from '../../src/protocol/primitives.js';
@@ -16,9 +17,7 @@ import { decodeBatchRecords } from '../../src/storage/records.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-function produceBody(topic: string, partition: number, records: Buffer, acks = -1) {
-  return { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] };
-}
+const produceBody = produceRequest;
 
 async function produce(c: RawClient, topic: string, partition: number, records: Buffer, acks = -1, version = 9): Promise<ProduceResponsePartitionProduceResponse> {
   const r = await c.request(ApiKey.Produce, version, produceBody(topic, partition, records, acks));
@@ -31,20 +30,7 @@ function batch(values: string[], options: BuildBatchOptions = {}): Buffer {
 }
 
 async function fetchAll(c: RawClient, topic: string, partition: number, fromOffset = 0, maxWaitMs = 0): Promise<{ highWatermark: number; errorCode: number; batches: Buffer[] }> {
-  const r = await c.request<FetchResponse>(ApiKey.Fetch, 12, {
-    clusterId: null,
-    replicaId: -1,
-    replicaState: { replicaId: -1, replicaEpoch: -1 },
-    maxWaitMs,
-    minBytes: 1,
-    maxBytes: 64 * 1024 * 1024,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [{ topic, topicId: ZERO_UUID, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: fromOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 16 * 1024 * 1024, replicaDirectoryId: ZERO_UUID }] }],
-    forgottenTopicsData: [],
-    rackId: '',
-  });
+  const r = await c.request<FetchResponse>(ApiKey.Fetch, 12, fetchOne(topic, partition, fromOffset, { maxWaitMs, maxBytes: 16 * 1024 * 1024 }));
   const p = r.body.responses[0]!.partitions[0]!;
   return { highWatermark: p.highWatermark, errorCode: p.errorCode, batches: p.records && p.records.length > 0 ? [...splitBatches(p.records)] : [] };
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { repoRoot, startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { fetchOne } from '../helpers/requests.js';
 import { ApiKey, type DeleteRecordsResponse, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
@@ -16,36 +17,7 @@ import { ZERO_UUID } from '../../src/protocol/primitives.js';
 const PYTHON = '/usr/bin/python3';
 
 function fetchAt(topic: string, fetchOffset: number) {
-  return {
-    clusterId: null,
-    replicaId: -1,
-    replicaState: { replicaId: -1, replicaEpoch: -1 },
-    maxWaitMs: 0,
-    minBytes: 1,
-    maxBytes: 1024 * 1024,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic,
-        topicId: ZERO_UUID,
-        partitions: [
-          {
-            partition: 0,
-            currentLeaderEpoch: -1,
-            fetchOffset,
-            lastFetchedEpoch: -1,
-            logStartOffset: -1,
-            partitionMaxBytes: 1024 * 1024,
-            replicaDirectoryId: ZERO_UUID,
-          },
-        ],
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: '',
-  };
+  return fetchOne(topic, 0, fetchOffset);
 }
 
 const segmentBases = (dir: string) =>

@@ -1,0 +1,64 @@
+// Request bodies for the raw-frame tests: every field filled, as the generated encoders require.
+import type { FetchRequest, ProduceRequest } from '../../src/protocol/generated/index.js';
+import { ZERO_UUID } from '../../src/protocol/primitives.js';
+
+export interface PartitionSpec {
+  partition: number;
+  fetchOffset: number;
+  partitionMaxBytes?: number;
+  currentLeaderEpoch?: number;
+}
+
+export interface TopicSpec {
+  topic?: string;
+  topicId?: string;
+  partitions: PartitionSpec[];
+}
+
+export function fetchRequest(opts: {
+  topics: TopicSpec[];
+  maxWaitMs?: number;
+  minBytes?: number;
+  maxBytes?: number;
+  isolationLevel?: number;
+  sessionId?: number;
+  sessionEpoch?: number;
+  forgotten?: { topic?: string; topicId?: string; partitions: number[] }[];
+}): FetchRequest {
+  return {
+    clusterId: null,
+    replicaId: -1,
+    replicaState: { replicaId: -1, replicaEpoch: -1 },
+    maxWaitMs: opts.maxWaitMs ?? 0,
+    minBytes: opts.minBytes ?? 1,
+    maxBytes: opts.maxBytes ?? 0x7fffffff,
+    isolationLevel: opts.isolationLevel ?? 0,
+    sessionId: opts.sessionId ?? 0,
+    sessionEpoch: opts.sessionEpoch ?? -1,
+    topics: opts.topics.map((t) => ({
+      topic: t.topic ?? '',
+      topicId: t.topicId ?? ZERO_UUID,
+      partitions: t.partitions.map((p) => ({
+        partition: p.partition,
+        currentLeaderEpoch: p.currentLeaderEpoch ?? -1,
+        fetchOffset: p.fetchOffset,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1,
+        partitionMaxBytes: p.partitionMaxBytes ?? 1024 * 1024,
+        replicaDirectoryId: ZERO_UUID,
+      })),
+    })),
+    forgottenTopicsData: (opts.forgotten ?? []).map((f) => ({ topic: f.topic ?? '', topicId: f.topicId ?? ZERO_UUID, partitions: f.partitions })),
+    rackId: '',
+  };
+}
+
+/** A Fetch of one partition from an offset, at most `maxBytes` for it. */
+export function fetchOne(topic: string, partition: number, fetchOffset: number, opts: { maxWaitMs?: number; maxBytes?: number } = {}): FetchRequest {
+  const maxBytes = opts.maxBytes ?? 1024 * 1024;
+  return fetchRequest({ maxWaitMs: opts.maxWaitMs, maxBytes: Math.max(maxBytes, 64 * 1024 * 1024), topics: [{ topic, partitions: [{ partition, fetchOffset, partitionMaxBytes: maxBytes }] }] });
+}
+
+export function produceRequest(topic: string, partition: number, records: Buffer, acks = -1): ProduceRequest {
+  return { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] };
+}
