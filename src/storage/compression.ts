@@ -101,6 +101,139 @@ function snappyCompressXerialSync(data: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
+// --- compression bombs ------------------------------------------------------------------------
+// Produce stores batches without decompressing them, so a client can store a few KB that inflate
+// to gigabytes. Readers that must look inside a batch (timestamp lookups, the cleaner, consumers)
+// refuse a section whose decompressed size can exceed this, with CORRUPT_MESSAGE, before
+// allocating it. Real batches are far smaller (producers cap batches at about a MB).
+
+/** The largest decompressed records section a reader accepts. */
+export const MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * An upper bound of what an LZ4 frame sequence decompresses to, from its block headers (each
+ * block holds at most the frame's block maximum size), or -1 when it does not parse (the codec
+ * then reports the error).
+ */
+function lz4DecompressedBound(data: Buffer): number {
+  let pos = 0;
+  let bound = 0;
+  while (pos < data.length) {
+    if (pos + 7 > data.length) return -1;
+    const magic = data.readUInt32LE(pos);
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      // skippable frame
+      if (pos + 8 > data.length) return -1;
+      pos += 8 + data.readUInt32LE(pos + 4);
+      continue;
+    }
+    if (magic !== 0x184d2204) return -1;
+    const flg = data[pos + 4]!;
+    const bd = data[pos + 5]!;
+    const maxBlock = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024][(bd >> 4) & 7]!;
+    if (maxBlock === 0) return -1;
+    pos += 6 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0) + 1;
+    for (;;) {
+      if (pos + 4 > data.length) return -1;
+      const word = data.readUInt32LE(pos);
+      pos += 4;
+      if (word === 0) break;
+      const size = word & 0x7fffffff;
+      bound += word & 0x80000000 ? size : maxBlock;
+      pos += size + (flg & 0x10 ? 4 : 0);
+    }
+    pos += flg & 0x04 ? 4 : 0;
+  }
+  return bound;
+}
+
+/**
+ * An upper bound of what a zstd frame sequence decompresses to, from its block headers (a
+ * compressed block holds at most 128 KiB, raw and RLE blocks say their size), or -1 when it does
+ * not parse.
+ */
+function zstdDecompressedBound(data: Buffer): number {
+  let pos = 0;
+  let bound = 0;
+  while (pos < data.length) {
+    if (pos + 4 > data.length) return -1;
+    const magic = data.readUInt32LE(pos);
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      if (pos + 8 > data.length) return -1;
+      pos += 8 + data.readUInt32LE(pos + 4);
+      continue;
+    }
+    if (magic !== 0xfd2fb528 || pos + 5 > data.length) return -1;
+    const fhd = data[pos + 4]!;
+    const singleSegment = (fhd >> 5) & 1;
+    const fcsSize = [singleSegment ? 1 : 0, 2, 4, 8][fhd >> 6]!;
+    const dictIdSize = [0, 1, 2, 4][fhd & 3]!;
+    pos += 5 + (singleSegment ? 0 : 1) + dictIdSize + fcsSize;
+    for (;;) {
+      if (pos + 3 > data.length) return -1;
+      const header = data[pos]! | (data[pos + 1]! << 8) | (data[pos + 2]! << 16);
+      pos += 3;
+      const last = header & 1;
+      const type = (header >> 1) & 3;
+      const size = header >>> 3;
+      if (type === 0) {
+        bound += size;
+        pos += size;
+      } else if (type === 1) {
+        bound += size;
+        pos += 1;
+      } else if (type === 2) {
+        bound += 128 * 1024;
+        pos += size;
+      } else return -1;
+      if (last) break;
+    }
+    pos += fhd & 0x04 ? 4 : 0;
+  }
+  return bound;
+}
+
+/** A raw snappy block starts with its uncompressed length as a varint. */
+function snappyRawLength(block: Buffer): number {
+  let value = 0;
+  for (let i = 0; i < 5 && i < block.length; i++) {
+    value += (block[i]! & 0x7f) * 2 ** (7 * i);
+    if ((block[i]! & 0x80) === 0) return value;
+  }
+  return -1;
+}
+
+function snappyDecompressedBound(data: Buffer): number {
+  if (!isXerialSnappy(data)) return snappyRawLength(data);
+  let bound = 0;
+  for (const block of xerialBlocks(data)) bound += Math.max(0, snappyRawLength(block));
+  return bound;
+}
+
+function tooLarge(type: number, bound: number, maxBytes: number): KafkaError {
+  return new KafkaError(
+    ErrorCode.CORRUPT_MESSAGE,
+    `${compressionName(type)} records decompress to ${bound} bytes or more, past the limit of ${maxBytes}`,
+  );
+}
+
+/** Refuses, before decompressing, a section whose decompressed size can exceed maxBytes (gzip is bounded while inflating). */
+function checkBound(type: number, data: Buffer, maxBytes: number): void {
+  let bound = -1;
+  try {
+    if (type === CompressionType.LZ4) bound = lz4DecompressedBound(data);
+    else if (type === CompressionType.ZSTD) bound = zstdDecompressedBound(data);
+    else if (type === CompressionType.SNAPPY) bound = snappyDecompressedBound(data);
+  } catch {
+    bound = -1; // malformed framing: the codec reports it
+  }
+  if (bound > maxBytes) throw tooLarge(type, bound, maxBytes);
+}
+
+function gzipLimitError(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ERR_BUFFER_TOO_LARGE';
+}
+
 // --- dispatch ---------------------------------------------------------------------------------
 
 function decodeFailure(type: number, err: unknown): KafkaError {
@@ -131,13 +264,14 @@ export function compressSync(type: number, data: Buffer): Buffer {
 }
 
 /** Decompresses a records section; throws KafkaError(CORRUPT_MESSAGE) on malformed input. */
-export function decompressSync(type: number, data: Buffer): Buffer {
+export function decompressSync(type: number, data: Buffer, maxBytes = MAX_DECOMPRESSED_BYTES): Buffer {
   if (type === CompressionType.NONE) return data;
   if (type < 0 || type > CompressionType.ZSTD) throw unknownType(type);
+  checkBound(type, data, maxBytes);
   try {
     switch (type) {
       case CompressionType.GZIP:
-        return zlib.gunzipSync(data);
+        return zlib.gunzipSync(data, { maxOutputLength: maxBytes });
       case CompressionType.SNAPPY:
         return snappyDecompressSync(data);
       case CompressionType.LZ4:
@@ -146,6 +280,7 @@ export function decompressSync(type: number, data: Buffer): Buffer {
         return zstd.decompress(data);
     }
   } catch (err) {
+    if (gzipLimitError(err)) throw tooLarge(type, maxBytes + 1, maxBytes);
     throw decodeFailure(type, err);
   }
 }
@@ -166,13 +301,14 @@ export async function compress(type: number, data: Buffer): Promise<Buffer> {
 }
 
 /** Like decompressSync, but off the event loop where the codec allows it (zstd stays synchronous). */
-export async function decompress(type: number, data: Buffer): Promise<Buffer> {
+export async function decompress(type: number, data: Buffer, maxBytes = MAX_DECOMPRESSED_BYTES): Promise<Buffer> {
   if (type === CompressionType.NONE) return data;
   if (type < 0 || type > CompressionType.ZSTD) throw unknownType(type);
+  checkBound(type, data, maxBytes);
   try {
     switch (type) {
       case CompressionType.GZIP:
-        return await gunzipAsync(data);
+        return await gunzipAsync(data, { maxOutputLength: maxBytes });
       case CompressionType.SNAPPY:
         return await snappyDecompress(data);
       case CompressionType.LZ4:
@@ -181,6 +317,7 @@ export async function decompress(type: number, data: Buffer): Promise<Buffer> {
         return zstd.decompress(data);
     }
   } catch (err) {
+    if (gzipLimitError(err)) throw tooLarge(type, maxBytes + 1, maxBytes);
     throw decodeFailure(type, err);
   }
 }
