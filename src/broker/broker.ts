@@ -21,6 +21,9 @@ export interface Endpoint {
   port: number;
 }
 
+/** The most partitions one CreateTopics or CreatePartitions request may add to a topic. */
+export const MAX_NEW_PARTITIONS = 10_000;
+
 /** Parses `PLAINTEXT://host:port` (only PLAINTEXT listeners exist so far). */
 export function parseListener(spec: string): Endpoint {
   const m = /^(?:([A-Za-z_]+):\/\/)?\[?([^\]]*?)\]?:(\d+)$/.exec(spec.trim());
@@ -142,6 +145,16 @@ export class Broker {
     this.topics.set(t.name, state);
     this.topicsById.set(t.id, state);
     return state;
+  }
+
+  /**
+   * Refuses a request that would add more than MAX_NEW_PARTITIONS partitions to one topic (a
+   * CreateTopics or CreatePartitions asking for 2^31-1 partitions would open logs forever).
+   */
+  static checkNewPartitionCount(added: number): void {
+    if (added > MAX_NEW_PARTITIONS) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Cannot add ${added} partitions in one request: at most ${MAX_NEW_PARTITIONS}.`);
+    }
   }
 
   /** Checks that a topic could be created; throws KafkaError with Kafka's code and message. */

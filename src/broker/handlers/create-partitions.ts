@@ -1,6 +1,7 @@
 import { ApiKey, type CreatePartitionsRequest, type CreatePartitionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import type { ApiHandler } from './index.js';
+import { Broker } from '../broker.js';
 
 export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse> = {
   apiKey: ApiKey.CreatePartitions,
@@ -17,6 +18,7 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
         const current = topic.partitions.length;
         if (t.count < current) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${current} partitions, which is higher than the requested ${t.count}.`);
         if (t.count === current) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`);
+        Broker.checkNewPartitionCount(t.count - current);
         if (t.assignments) {
           if (t.assignments.length !== t.count - current) {
             throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Increasing the number of partitions by ${t.count - current} but ${t.assignments.length} assignments provided.`);

@@ -3,6 +3,7 @@ import { ErrorCode, KafkaError, errorName } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { configSourceId, resolveTopicConfig, validateTopicConfigs } from '../../config/config.js';
 import type { ApiHandler } from './index.js';
+import { MAX_NEW_PARTITIONS } from '../broker.js';
 
 type Result = CreateTopicsResponseCreatableTopicResult;
 
@@ -50,6 +51,7 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
         if (partitions === -1) partitions = broker.config.int('num.partitions');
         if (replication === -1) replication = broker.config.int('default.replication.factor');
         if (partitions <= 0) return fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
+        if (partitions > MAX_NEW_PARTITIONS) return fail(ErrorCode.INVALID_PARTITIONS, `Cannot create ${partitions} partitions in one request: at most ${MAX_NEW_PARTITIONS}.`);
         if (replication <= 0) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
         if (replication > 1) {
           return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${replication} time(s): The target replication factor of ${replication} cannot be reached because only 1 broker(s) are registered.`);
