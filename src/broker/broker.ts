@@ -42,6 +42,8 @@ export class Broker {
   private listener!: KafkaListener;
   private stopped = false;
   private readonly creating = new Set<string>();
+  /** Per topic, the tail of its queued partition additions (they run one at a time). */
+  private readonly growing = new Map<string, Promise<void>>();
   advertised!: Endpoint;
 
   private constructor(
@@ -201,8 +203,24 @@ export class Broker {
 
   /** Grows a topic to `count` partitions (Kafka never shrinks one). */
   async addPartitions(name: string, count: number): Promise<void> {
+    // Two concurrent additions would both open the partitions from the same current count and
+    // push duplicates: they are queued per topic.
+    const run = (this.growing.get(name) ?? Promise.resolve()).then(() => this.addPartitionsNow(name, count));
+    const tail = run.catch(() => undefined);
+    this.growing.set(name, tail);
+    try {
+      await run;
+    } finally {
+      if (this.growing.get(name) === tail) this.growing.delete(name);
+    }
+  }
+
+  private async addPartitionsNow(name: string, count: number): Promise<void> {
     const t = this.topics.get(name);
     if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (count <= t.partitions.length) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${t.partitions.length} partitions, which is higher than or equal to the requested ${count}.`);
+    }
     const logConfig = Broker.logConfig(t.configs);
     for (let p = t.partitions.length; p < count; p++) {
       const log = await this.logs.openLog(name, p, logConfig);

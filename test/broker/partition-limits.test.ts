@@ -60,3 +60,45 @@ describe('partition count limits', () => {
     assert.equal(broker.child.exitCode, null);
   });
 });
+
+// Found while reviewing the fuzzer's CreatePartitions finding: two CreatePartitions for the same
+// topic at the same time both opened the partitions from the same current count, so the topic
+// ended with duplicated partitions (two logs on one directory).
+describe('concurrent CreatePartitions', () => {
+  test('run one after the other: each partition exists once', async () => {
+    const broker = await startBrokerProcess();
+    const a = await RawClient.connect(broker.port);
+    const b = await RawClient.connect(broker.port);
+    try {
+      const created = await a.request(ApiKey.CreateTopics, 7, {
+        topics: [{ name: 'raced', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 5000,
+        validateOnly: false,
+      });
+      assert.equal(created.body.topics[0].errorCode, ErrorCode.NONE);
+      const grow = (c: RawClient, count: number) =>
+        c.request(ApiKey.CreatePartitions, 3, { topics: [{ name: 'raced', count, assignments: null }], timeoutMs: 5000, validateOnly: false });
+      const [ra, rb] = await Promise.all([grow(a, 40), grow(b, 60)]);
+      assert.equal(ra.body.results[0].errorCode, ErrorCode.NONE);
+      assert.equal(rb.body.results[0].errorCode, ErrorCode.NONE);
+      // Queued behind the larger one, the smaller request finds the topic past its count (or,
+      // if it arrives first, grows it first).
+      const [rc, rd] = await Promise.all([grow(a, 80), grow(b, 70)]);
+      assert.equal(rc.body.results[0].errorCode, ErrorCode.NONE);
+      assert.ok([ErrorCode.NONE, ErrorCode.INVALID_PARTITIONS].includes(rd.body.results[0].errorCode));
+      const md = await a.request(ApiKey.Metadata, 12, {
+        topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'raced' }],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      const indexes = md.body.topics[0].partitions.map((p: { partitionIndex: number }) => p.partitionIndex);
+      assert.deepEqual(indexes, Array.from({ length: 80 }, (_, i) => i));
+    } finally {
+      a.close();
+      b.close();
+      await broker.stop();
+      broker.cleanup();
+    }
+  });
+});
