@@ -31,6 +31,8 @@ export interface FuzzReport {
   responses: number;
   closedByBroker: number;
   timeouts: number;
+  /** Fuzzing connections the broker refused (it must not refuse any while alive). */
+  connectFailures: number;
   probes: number;
   probeFailures: number;
   maxProbeMs: number;
@@ -206,6 +208,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     responses: 0,
     closedByBroker: 0,
     timeouts: 0,
+    connectFailures: 0,
     probes: 0,
     probeFailures: 0,
     maxProbeMs: 0,
@@ -238,12 +241,12 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     }
   };
 
+  let stop = false;
   try {
     await createFuzzTopics(broker.port);
     const advertised = await advertisedApis(broker.port);
     const gen = new FrameGenerator(new Prng(opts.seed), { advertised });
 
-    let stop = false;
     let sentinelSeq = 0;
     // Frames are drawn from the generator in one deterministic sequence and split into batches.
     const nextBatch = (): Frame[] | null => {
@@ -267,12 +270,20 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
         if (!frames) break;
         const breaks = frames[frames.length - 1]!.breaksFraming;
         const id = SENTINEL_BASE + (sentinelSeq++ % 0xffffff);
-        const outcome = await conn.send(
-          frames.map((f) => f.bytes),
-          breaks ? null : gen.sentinel(id),
-          id,
-          breaks ? 500 : batchTimeoutMs,
-        );
+        let outcome: 'answer' | 'closed' | 'timeout';
+        try {
+          outcome = await conn.send(
+            frames.map((f) => f.bytes),
+            breaks ? null : gen.sentinel(id),
+            id,
+            breaks ? 500 : batchTimeoutMs,
+          );
+        } catch {
+          // cannot connect: the broker died (checked below) or is refusing connections
+          report.connectFailures++;
+          outcome = 'closed';
+          await new Promise((r) => setTimeout(r, 100));
+        }
         report.batches++;
         if (outcome === 'closed' && !breaks) report.closedByBroker++;
         if (outcome === 'timeout' && !breaks) report.timeouts++;
@@ -337,6 +348,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     await probing;
     report.maxRssMiB = Math.max(report.maxRssMiB, rssMiB(pid));
   } finally {
+    stop = true;
     report.crashed ||= broker.child.exitCode !== null || broker.child.signalCode !== null;
     drainLogs();
     if (!report.crashed) report.exitCode = await broker.stop();
@@ -352,7 +364,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
 export function summarize(r: FuzzReport): string {
   const lines = [
     `seed ${r.seed}: ${r.frames} frames in ${(r.durationMs / 1000).toFixed(1)} s (${r.batches} batches), ` +
-      `${r.responses} responses, ${r.closedByBroker} connections closed by the broker, ${r.timeouts} batch timeouts`,
+      `${r.responses} responses, ${r.closedByBroker} connections closed by the broker, ${r.timeouts} batch timeouts, ${r.connectFailures} refused connects`,
     `crashed: ${r.crashed} (exit ${r.exitCode}), probes ${r.probes}, probe failures ${r.probeFailures}, max probe ${r.maxProbeMs} ms, max RSS ${r.maxRssMiB.toFixed(0)} MiB`,
     `close reasons: ${JSON.stringify(r.closeReasons)}`,
     `handler exceptions: ${JSON.stringify(r.handlerExceptions)}`,

@@ -17,6 +17,7 @@ test(`protocol fuzzing: ${FRAMES} mutated frames (seed ${SEED}) neither crash, h
   assert.equal(report.exitCode, 0, `broker did not shut down cleanly\n${summary}`);
   assert.ok(report.probes >= 5, `the probe ran throughout\n${summary}`);
   assert.equal(report.probeFailures, 0, `ApiVersions probe not answered within 5 s\n${summary}`);
+  assert.equal(report.connectFailures, 0, `fuzzing connections refused\n${summary}`);
   assert.deepEqual(report.badLogs, [], `error or unhandled-rejection log lines\n${summary}`);
   assert.deepEqual(report.handlerExceptions, {}, `a handler threw something other than a protocol or Kafka error\n${summary}`);
   assert.equal(report.stderr, '', `the broker wrote to stderr (an exception stack?)\n${summary}`);
