@@ -29,6 +29,10 @@ export interface FuzzReport {
   frames: number;
   batches: number;
   responses: number;
+  /** Responses that answer no outstanding request of their connection, in order. */
+  misrouted: number;
+  /** Log lines at warn level other than "closing connection", by message. */
+  otherWarnings: Record<string, number>;
   closedByBroker: number;
   timeouts: number;
   /** Fuzzing connections the broker refused (it must not refuse any while alive). */
@@ -66,7 +70,11 @@ class FuzzConn {
   private socket: Socket | null = null;
   private buffered: Buffer = Buffer.alloc(0);
   private waiting: { id: number; resolve: (o: 'answer' | 'closed' | 'timeout') => void } | null = null;
+  /** Correlation ids sent on this socket and not answered yet, in order. */
+  private expected: number[] = [];
   responses = 0;
+  /** Responses whose correlation id matches no outstanding request in order (a routing bug). */
+  misrouted = 0;
 
   constructor(private readonly port: number) {}
 
@@ -86,6 +94,7 @@ class FuzzConn {
       w?.resolve('closed');
     });
     this.buffered = Buffer.alloc(0);
+    this.expected = [];
     this.socket = s;
     return s;
   }
@@ -98,6 +107,9 @@ class FuzzConn {
       const cid = size >= 4 ? this.buffered.readInt32BE(4) : -1;
       this.buffered = this.buffered.subarray(4 + size);
       this.responses++;
+      const at = this.expected.indexOf(cid);
+      if (at < 0) this.misrouted++;
+      else this.expected.splice(0, at + 1); // requests before it were acks=0 produce (no answer)
       if (this.waiting && cid === this.waiting.id) {
         const w = this.waiting;
         this.waiting = null;
@@ -121,6 +133,8 @@ class FuzzConn {
         },
       };
     });
+    for (const f of frames) if (f.length >= 12) this.expected.push(f.readInt32BE(8));
+    if (sentinel) this.expected.push(sentinelId);
     s.write(sentinel ? Buffer.concat([...frames, sentinel]) : Buffer.concat(frames));
     if (!sentinel) s.end(); // framing is broken: nothing after this is meaningful
     const o = await outcome;
@@ -206,6 +220,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     frames: 0,
     batches: 0,
     responses: 0,
+    misrouted: 0,
+    otherWarnings: {},
     closedByBroker: 0,
     timeouts: 0,
     connectFailures: 0,
@@ -237,6 +253,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       } else if (level >= 50 || /unhandled|uncaught/i.test(msg)) {
         if (report.badLogs.length < 20) report.badLogs.push(JSON.stringify(e).slice(0, 2000));
         else report.badLogs.length++;
+      } else if (level >= 40) {
+        const k = msg.slice(0, 120);
+        report.otherWarnings[k] = (report.otherWarnings[k] ?? 0) + 1;
       }
     }
   };
@@ -293,6 +312,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
         }
       }
       report.responses += conn.responses;
+      report.misrouted += conn.misrouted;
       conn.drop();
     };
 
@@ -366,7 +386,9 @@ export function summarize(r: FuzzReport): string {
     `seed ${r.seed}: ${r.frames} frames in ${(r.durationMs / 1000).toFixed(1)} s (${r.batches} batches), ` +
       `${r.responses} responses, ${r.closedByBroker} connections closed by the broker, ${r.timeouts} batch timeouts, ${r.connectFailures} refused connects`,
     `crashed: ${r.crashed} (exit ${r.exitCode}), probes ${r.probes}, probe failures ${r.probeFailures}, max probe ${r.maxProbeMs} ms, max RSS ${r.maxRssMiB.toFixed(0)} MiB`,
+    `misrouted responses: ${r.misrouted}`,
     `close reasons: ${JSON.stringify(r.closeReasons)}`,
+    `other warnings: ${JSON.stringify(r.otherWarnings)}`,
     `handler exceptions: ${JSON.stringify(r.handlerExceptions)}`,
     `bad log lines: ${r.badLogs.length}`,
     ...r.badLogs.slice(0, 5),

@@ -18,6 +18,7 @@ test(`protocol fuzzing: ${FRAMES} mutated frames (seed ${SEED}) neither crash, h
   assert.ok(report.probes >= 5, `the probe ran throughout\n${summary}`);
   assert.equal(report.probeFailures, 0, `ApiVersions probe not answered within 5 s\n${summary}`);
   assert.equal(report.connectFailures, 0, `fuzzing connections refused\n${summary}`);
+  assert.equal(report.misrouted, 0, `responses that answer no outstanding request\n${summary}`);
   assert.deepEqual(report.badLogs, [], `error or unhandled-rejection log lines\n${summary}`);
   assert.deepEqual(report.handlerExceptions, {}, `a handler threw something other than a protocol or Kafka error\n${summary}`);
   assert.equal(report.stderr, '', `the broker wrote to stderr (an exception stack?)\n${summary}`);

@@ -16,6 +16,6 @@ const maxRss = Number(arg('max-rss-mib') ?? 600);
 console.log(`fuzz: seed ${seed}, ${frames} frames, ${connections} connections, ${batch} frames per write (replay: npm run fuzz -- --seed ${seed} --frames ${frames})`);
 const report = await runFuzz({ seed, frames, connections, batch, progress: (l) => console.log(l) });
 console.log(summarize(report));
-const failed = report.crashed || report.probeFailures > 0 || report.connectFailures > 0 || report.badLogs.length > 0 || report.maxRssMiB > maxRss;
+const failed = report.crashed || report.probeFailures > 0 || report.connectFailures > 0 || report.misrouted > 0 || report.badLogs.length > 0 || report.maxRssMiB > maxRss;
 console.log(failed ? `FAIL (replay with --seed ${seed})` : 'PASS');
 process.exitCode = failed ? 1 : 0;
