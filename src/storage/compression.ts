@@ -221,7 +221,10 @@ function tooLarge(type: number, bound: number, maxBytes: number): KafkaError {
 function checkBound(type: number, data: Buffer, maxBytes: number): void {
   let bound = -1;
   try {
-    if (type === CompressionType.LZ4) bound = lz4DecompressedBound(data);
+    // gzip's trailer states the (last member's) size mod 2^32: an honest bomb is refused without
+    // inflating it, a lying one is stopped by maxOutputLength.
+    if (type === CompressionType.GZIP) bound = data.length >= 18 ? data.readUInt32LE(data.length - 4) : -1;
+    else if (type === CompressionType.LZ4) bound = lz4DecompressedBound(data);
     else if (type === CompressionType.ZSTD) bound = zstdDecompressedBound(data);
     else if (type === CompressionType.SNAPPY) bound = snappyDecompressedBound(data);
   } catch {
@@ -301,10 +304,35 @@ export async function compress(type: number, data: Buffer): Promise<Buffer> {
 }
 
 /** Like decompressSync, but off the event loop where the codec allows it (zstd stays synchronous). */
+/**
+ * Asynchronous decompressions run at most this many at a time: concurrent readers (timestamp
+ * lookups on many connections, the cleaner) then hold at most this many sections of up to
+ * MAX_DECOMPRESSED_BYTES, instead of one each.
+ */
+const MAX_CONCURRENT_DECOMPRESSIONS = 2;
+let decompressing = 0;
+const waitingForSlot: Array<() => void> = [];
+
+async function withDecompressionSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (decompressing < MAX_CONCURRENT_DECOMPRESSIONS) decompressing++;
+  else await new Promise<void>((resolve) => waitingForSlot.push(resolve)); // the slot is handed over
+  try {
+    return await fn();
+  } finally {
+    const next = waitingForSlot.shift();
+    if (next) next();
+    else decompressing--;
+  }
+}
+
 export async function decompress(type: number, data: Buffer, maxBytes = MAX_DECOMPRESSED_BYTES): Promise<Buffer> {
   if (type === CompressionType.NONE) return data;
   if (type < 0 || type > CompressionType.ZSTD) throw unknownType(type);
   checkBound(type, data, maxBytes);
+  return withDecompressionSlot(() => decompressBounded(type, data, maxBytes));
+}
+
+async function decompressBounded(type: number, data: Buffer, maxBytes: number): Promise<Buffer> {
   try {
     switch (type) {
       case CompressionType.GZIP:
