@@ -218,7 +218,19 @@ interface FilterContext {
 
 /** Iterates the whole batches of a segment (bytes are a view valid until the next iteration). */
 async function* segmentBatches(segment: LogSegment): AsyncGenerator<{ bytes: Buffer; header: BatchHeader }> {
-  const reader = new ChunkedReader(segment, segment.size, READ_CHUNK);
+  const chunks = new ChunkedReader(segment, segment.size, READ_CHUNK);
+  // Retention, DeleteRecords or a topic deletion can remove (and close) the segment mid-clean:
+  // that aborts this clean, the next round starts over from the new segment list.
+  const reader = {
+    async get(position: number, length: number): Promise<Buffer | null> {
+      try {
+        return await chunks.get(position, length);
+      } catch (err) {
+        if (segment.isClosed) throw new CleanAborted();
+        throw err;
+      }
+    },
+  };
   let position = 0;
   for (;;) {
     const framing = await reader.get(position, BATCH_LOG_OVERHEAD);
