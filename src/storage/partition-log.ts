@@ -1104,6 +1104,8 @@ export class PartitionLog {
     try {
       await this.flush();
       await this.background;
+      // An exclusive task (a cleaner swap) may be writing segment files: close after it.
+      await this.startChain;
       const active = this.activeSegment;
       active.finalizeTimeIndex();
       await active.writeIndexFiles();
@@ -1132,6 +1134,9 @@ export class PartitionLog {
     const err = new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} was deleted`);
     for (const victim of victims) victim.reject(err);
     await this.background.catch(() => {});
+    // A cleaner swap or retention pass past its commit point still writes into the directory:
+    // let it finish (the closed flag stops the next one) before the directory goes.
+    await this.startChain;
     await Promise.all(this.segments.map((s) => s.close()));
     await fsp.rm(this.dir, { recursive: true, force: true });
   }

@@ -19,6 +19,25 @@ describe('PartitionLog append and read', () => {
   });
   after(() => removeDir(root));
 
+  it('delete and close wait for an exclusive task (a cleaner swap) still writing into the directory', async () => {
+    for (const end of ['delete', 'close'] as const) {
+      const dir = path.join(root, `exclusive-${end}`);
+      const log = await openLog(dir, config());
+      await log.append(batch(['a']), 0).done;
+      let wrote = false;
+      const swap = log.runExclusive(async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        // A swap past its commit point renames and writes files in the log directory.
+        await fs.promises.writeFile(path.join(dir, 'late-index.tmp'), 'x');
+        wrote = true;
+      });
+      await (end === 'delete' ? log.delete() : log.close());
+      assert.equal(wrote, true, `${end} waited for the exclusive task`);
+      await swap;
+      assert.equal(fs.existsSync(dir), end === 'close', end === 'delete' ? 'the directory is gone after the task' : 'close keeps the directory');
+    }
+  });
+
   it('assigns contiguous offsets and reads back across segment rolls', async () => {
     const dir = path.join(root, 'rolls-0');
     const log = await openLog(dir, config({ segmentBytes: 2000, indexIntervalBytes: 300 }));
