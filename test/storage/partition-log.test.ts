@@ -23,7 +23,7 @@ describe('PartitionLog append and read', () => {
     for (const end of ['delete', 'close'] as const) {
       const dir = path.join(root, `exclusive-${end}`);
       const log = await openLog(dir, config());
-      await log.append(batch(['a']), 0).done;
+      await log.append(batch('a'), 0).done;
       let wrote = false;
       const swap = log.runExclusive(async () => {
         await new Promise((r) => setTimeout(r, 100));
