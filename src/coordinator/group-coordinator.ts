@@ -6,7 +6,7 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { Reader } from '../protocol/primitives.js';
 import { decodeConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
-import { Group, type Clock, type GroupContext, type GroupState, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
+import { Group, joinError, type Clock, type GroupContext, type GroupState, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
 import {
   decodeGroupValue,
   decodeKey,
@@ -161,16 +161,7 @@ export class GroupCoordinator {
   // --- membership ----------------------------------------------------------------------------
 
   async join(groupId: string, req: JoinRequest): Promise<JoinResult> {
-    const fail = (errorCode: number): JoinResult => ({
-      errorCode,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: '',
-      skipAssignment: false,
-      memberId: req.memberId,
-      members: [],
-    });
+    const fail = (errorCode: number): JoinResult => joinError(errorCode, req.memberId);
     if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
     if (req.sessionTimeoutMs < this.opts.minSessionTimeoutMs || req.sessionTimeoutMs > this.opts.maxSessionTimeoutMs) {

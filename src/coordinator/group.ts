@@ -92,6 +92,20 @@ export interface SyncResult {
   assignment: Buffer;
 }
 
+/** A JoinGroup answer that carries only an error (and the member id to come back with). */
+export function joinError(errorCode: number, memberId = ''): JoinResult {
+  return {
+    errorCode,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: '',
+    skipAssignment: false,
+    memberId,
+    members: [],
+  };
+}
+
 export interface Member {
   memberId: string;
   groupInstanceId: string | null;
@@ -225,19 +239,6 @@ export class Group {
     return best;
   }
 
-  private errorJoin(errorCode: number, memberId = ''): JoinResult {
-    return {
-      errorCode,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: '',
-      skipAssignment: false,
-      memberId,
-      members: [],
-    };
-  }
-
   private currentJoinResult(member: Member, includeMembers: boolean, skipAssignment = false): JoinResult {
     return {
       errorCode: ErrorCode.NONE,
@@ -267,12 +268,12 @@ export class Group {
   // --- JoinGroup ---------------------------------------------------------------------------
 
   join(req: JoinRequest): Promise<JoinResult> {
-    if (this.state === 'Dead') return Promise.resolve(this.errorJoin(ErrorCode.COORDINATOR_NOT_AVAILABLE, req.memberId));
+    if (this.state === 'Dead') return Promise.resolve(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, req.memberId));
     const known = this.members.get(req.memberId);
     // A restarted static member replaces its old self, whose protocols then do not count.
     const replacing = known?.memberId ?? (req.groupInstanceId !== null && req.memberId === '' ? this.instances.get(req.groupInstanceId) : undefined);
     if (!this.supportsProtocols(req.protocolType, req.protocols, replacing)) {
-      return Promise.resolve(this.errorJoin(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
+      return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
     }
     if (req.memberId === '') {
       if (req.groupInstanceId !== null) {
@@ -289,7 +290,7 @@ export class Group {
             this.tryCompleteJoin();
           }),
         );
-        return Promise.resolve(this.errorJoin(ErrorCode.MEMBER_ID_REQUIRED, memberId));
+        return Promise.resolve(joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId));
       }
       return this.addMemberAndRebalance(memberId, req);
     }
@@ -297,11 +298,11 @@ export class Group {
     if (pendingExpiry) {
       pendingExpiry();
       this.pending.delete(req.memberId);
-      if (this.fenced(req.memberId, req.groupInstanceId)) return Promise.resolve(this.errorJoin(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
+      if (this.fenced(req.memberId, req.groupInstanceId)) return Promise.resolve(joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
       return this.addMemberAndRebalance(req.memberId, req);
     }
-    if (this.fenced(req.memberId, req.groupInstanceId)) return Promise.resolve(this.errorJoin(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
-    if (!known) return Promise.resolve(this.errorJoin(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
+    if (this.fenced(req.memberId, req.groupInstanceId)) return Promise.resolve(joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
+    if (!known) return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
     switch (this.state) {
       case 'PreparingRebalance':
         return this.updateMemberAndRebalance(known, req);
@@ -321,7 +322,7 @@ export class Group {
         this.scheduleSession(known);
         return Promise.resolve(this.currentJoinResult(known, false));
       default:
-        return Promise.resolve(this.errorJoin(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
+        return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
     }
   }
 
@@ -337,7 +338,7 @@ export class Group {
   private awaitJoin(m: Member): Promise<JoinResult> {
     // A member waiting for its join answer is alive: its session timer restarts with the answer.
     this.cancelSession(m);
-    if (m.joinWaiter) m.joinWaiter(this.errorJoin(ErrorCode.REBALANCE_IN_PROGRESS, m.memberId));
+    if (m.joinWaiter) m.joinWaiter(joinError(ErrorCode.REBALANCE_IN_PROGRESS, m.memberId));
     return new Promise<JoinResult>((resolve) => {
       m.joinWaiter = resolve;
     });
@@ -381,7 +382,7 @@ export class Group {
   private replaceStaticMember(old: Member, req: JoinRequest): Promise<JoinResult> {
     const newId = this.ctx.newMemberId(req.clientId);
     this.cancelSession(old);
-    old.joinWaiter?.(this.errorJoin(ErrorCode.FENCED_INSTANCE_ID, old.memberId));
+    old.joinWaiter?.(joinError(ErrorCode.FENCED_INSTANCE_ID, old.memberId));
     old.syncWaiter?.({ errorCode: ErrorCode.FENCED_INSTANCE_ID, protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
     old.joinWaiter = null;
     old.syncWaiter = null;
@@ -406,7 +407,7 @@ export class Group {
         },
         (err: unknown) => {
           this.ctx.onError?.(err, 'persisting a static member replacement failed');
-          return this.errorJoin(ErrorCode.COORDINATOR_NOT_AVAILABLE, newId);
+          return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, newId);
         },
       );
     }
@@ -510,7 +511,7 @@ export class Group {
       (err: unknown) => {
         this.ctx.onError?.(err, 'persisting a new generation failed');
         for (const [m, resolve] of answers) {
-          resolve(this.errorJoin(ErrorCode.COORDINATOR_NOT_AVAILABLE, m.memberId));
+          resolve(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, m.memberId));
           if (this.members.get(m.memberId) === m) this.scheduleSession(m);
         }
         if (this.generationId === generation && this.state === 'CompletingRebalance') this.prepareRebalance('storing the new generation failed');
@@ -635,7 +636,7 @@ export class Group {
 
   private dropMember(m: Member): void {
     this.cancelSession(m);
-    m.joinWaiter?.(this.errorJoin(ErrorCode.UNKNOWN_MEMBER_ID, m.memberId));
+    m.joinWaiter?.(joinError(ErrorCode.UNKNOWN_MEMBER_ID, m.memberId));
     m.syncWaiter?.(this.errorSync(ErrorCode.UNKNOWN_MEMBER_ID));
     m.joinWaiter = null;
     m.syncWaiter = null;
@@ -713,7 +714,7 @@ export class Group {
     for (const cancel of this.pending.values()) cancel();
     for (const m of this.members.values()) {
       this.cancelSession(m);
-      m.joinWaiter?.(this.errorJoin(errorCode, m.memberId));
+      m.joinWaiter?.(joinError(errorCode, m.memberId));
       m.syncWaiter?.(this.errorSync(errorCode));
       m.joinWaiter = null;
       m.syncWaiter = null;
