@@ -50,7 +50,8 @@ export interface GroupContext {
   onEvent?(info: Record<string, unknown>, msg: string): void;
 }
 
-export interface JoinRequest {
+/** What a member declares when it joins, and what the group then remembers of it. */
+export interface MemberProfile {
   memberId: string;
   groupInstanceId: string | null;
   clientId: string;
@@ -59,6 +60,9 @@ export interface JoinRequest {
   rebalanceTimeoutMs: number;
   protocolType: string;
   protocols: Protocol[];
+}
+
+export interface JoinRequest extends MemberProfile {
   /** v4+: a first join gets MEMBER_ID_REQUIRED and a member id to come back with (KIP-394). */
   requireKnownMemberId: boolean;
   /** v9+: a static leader rejoining a stable group may skip the assignment (KIP-814). */
@@ -106,15 +110,7 @@ export function joinError(errorCode: number, memberId = ''): JoinResult {
   };
 }
 
-export interface Member {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: Protocol[];
+export interface Member extends MemberProfile {
   assignment: Buffer;
   joinWaiter: ((r: JoinResult) => void) | null;
   syncWaiter: ((r: SyncResult) => void) | null;
