@@ -21,6 +21,7 @@ import {
   type OffsetValue,
 } from './records.js';
 import { EMPTY_BYTES } from '../protocol/primitives.js';
+import { crashPoint } from '../storage/crash-points.js';
 
 export interface CoordinatorStore {
   /**
@@ -240,6 +241,7 @@ export class GroupCoordinator {
     }
     try {
       await this.opts.store.append(this.partitionFor(req.groupId), records);
+      crashPoint('offset-commit');
     } catch (err) {
       this.opts.logger?.error({ err, group: req.groupId }, 'storing offsets failed');
       for (const t of results) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;

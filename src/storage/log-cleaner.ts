@@ -47,6 +47,7 @@ import {
 } from './record-batch.js';
 import { DecodedRecord, decodeRecordsSection, encodeRecord } from './records.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { crashPoint } from './crash-points.js';
 
 export const CLEANED_SUFFIX = '.cleaned';
 export const SWAP_SUFFIX = '.swap';
@@ -552,6 +553,7 @@ async function cleanGroup(
       const swapPath = path.join(log.dir, swapFileName(base, end));
       await fsp.rename(cleanedPath, swapPath);
       await fsyncDir(log.dir);
+      crashPoint('clean');
       // Committed: from here a crash completes the swap on the next open.
       if (!log.replaceSegments(group, cleaned)) {
         // Cannot happen under runExclusive short of a close; undo the commit.

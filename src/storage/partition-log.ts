@@ -40,6 +40,7 @@ import { findMaxTimestampOffset, findOffsetForTimestamp, readSegmentBatches, Tim
 import { listSnapshotOffsets, loadProducerState, recoverSegments, rollTimestampOf } from './log-recovery.js';
 import { scanSegment } from './segment-scanner.js';
 import { finishInterruptedCleaning } from './log-cleaner.js';
+import { crashPoint } from './crash-points.js';
 
 export type { LogConfig } from './log-config.js';
 
@@ -495,6 +496,7 @@ export class PartitionLog {
   private roll(baseOffset: number): LogSegment {
     const previous = this.activeSegment;
     const segment = LogSegment.create(this.dir, baseOffset, this.config);
+    crashPoint('roll');
     previous.state = 'rolled';
     previous.endSnapshot = { offset: baseOffset, data: this.producers.snapshot(baseOffset) };
     this.segments.push(segment);
@@ -548,6 +550,7 @@ export class PartitionLog {
       this.rollback(storageError(err, `write to ${this.dir} failed`));
       return;
     }
+    crashPoint('written');
     this.stats.groupCommits++;
     const seq = ++this.writeSeq;
     let messages = 0;
@@ -569,6 +572,7 @@ export class PartitionLog {
     while (written < run.bytes) {
       const iovecs = remaining.length > MAX_IOVECS ? remaining.slice(0, MAX_IOVECS) : remaining;
       this.stats.writevCalls++;
+      crashPoint('append', () => this.io.writev(run.segment.fd, [Buffer.concat(iovecs).subarray(0, (run.bytes - written) >> 1)], run.position + written));
       const n = this.io.writev(run.segment.fd, iovecs, run.position + written);
       run.segment.dirty = true;
       if (n <= 0) throw new Error(`writev wrote ${n} bytes`);
@@ -711,6 +715,7 @@ export class PartitionLog {
       await segment.fsync(this.io);
       segment.finalizeTimeIndex();
       await segment.writeIndexFiles();
+      crashPoint('seal');
       const snapshot = segment.endSnapshot;
       if (snapshot) {
         await writeFileAtomic(offsetFilePath(this.dir, snapshot.offset, SNAPSHOT_SUFFIX), snapshot.data, { syncDir: false });
@@ -984,6 +989,7 @@ export class PartitionLog {
       victims.push(segment);
     }
     if (victims.length === 0) return { segments: 0, bytes: 0 };
+    crashPoint('retention');
     this.segments = this.segments.slice(victims.length);
     let bytes = 0;
     for (const victim of victims) bytes += victim.size;

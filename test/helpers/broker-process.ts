@@ -29,7 +29,9 @@ export function tempDir(prefix = 'tributary-test-'): string {
  * Starts a real broker process from the TypeScript sources on a free loopback port and waits
  * until it listens. Reuse `dataDir` to restart a broker on the same data.
  */
-export async function startBrokerProcess(opts: { dataDir?: string; overrides?: Record<string, string>; port?: number } = {}): Promise<BrokerProcess> {
+export async function startBrokerProcess(
+  opts: { dataDir?: string; overrides?: Record<string, string>; port?: number; /** Extra environment variables (e.g. TRIBUTARY_CRASH_AT). */ env?: Record<string, string> } = {},
+): Promise<BrokerProcess> {
   const dataDir = opts.dataDir ?? tempDir();
   const overrides: Record<string, string> = {
     listeners: `PLAINTEXT://127.0.0.1:${opts.port ?? 0}`,
@@ -38,7 +40,7 @@ export async function startBrokerProcess(opts: { dataDir?: string; overrides?: R
   };
   const args = ['--import', 'tsx', join(repoRoot, 'src/cli/tributary.ts'), 'broker'];
   for (const [k, v] of Object.entries(overrides)) args.push('--override', `${k}=${v}`);
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ? { ...process.env, ...opts.env } : process.env });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d.toString()));
