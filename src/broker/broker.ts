@@ -32,6 +32,17 @@ export function parseListener(spec: string): Endpoint {
   return { host: m[2] === '' ? '0.0.0.0' : m[2]!, port: Number(m[3]) };
 }
 
+/** One partition's transactional data in a produce request, for Broker.verifyTransactionalProduce. */
+export interface TransactionalProduceCheck {
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  /** The first batch's base sequence. */
+  baseSequence: number;
+  topic: string;
+  partition: number;
+}
+
 export class Broker {
   readonly nodeId: number;
   readonly topics = new Map<string, TopicState>();
@@ -45,6 +56,14 @@ export class Broker {
   /** Per topic, the tail of its queued partition additions (they run one at a time). */
   private readonly growing = new Map<string, Promise<void>>();
   advertised!: Endpoint;
+  /**
+   * KIP-890 part 1, set by the transaction coordinator: asked before a transactional batch is
+   * appended whether its partition was added to the producer's ongoing transaction. Answers an
+   * error code (NONE lets the append proceed), synchronously or as a promise. Unset, every
+   * transactional batch is appended as it comes (the producer's epoch and sequences are still
+   * checked by the log).
+   */
+  verifyTransactionalProduce?: (request: TransactionalProduceCheck) => number | Promise<number>;
 
   private constructor(
     readonly config: BrokerConfig,

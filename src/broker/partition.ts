@@ -1,4 +1,4 @@
-import type { AppendOptions, AppendResult, PartitionLog } from '../storage/partition-log.js';
+import type { AppendOptions, AppendResult, PartitionLog, TxnMarkerRequest } from '../storage/partition-log.js';
 import type { ConfigEntry } from '../config/config.js';
 
 /** A topic as the broker serves it: its id, effective configuration and partitions. */
@@ -38,6 +38,21 @@ export class Partition {
   /** Appends producer batches; parked fetches wake once the data is readable. */
   append(records: Buffer, options?: AppendOptions): AppendResult {
     const result = this.log.append(records, this.leaderEpoch, options);
+    result.done.then(
+      () => this.notifyDataAvailable(),
+      () => undefined,
+    );
+    return result;
+  }
+
+  /**
+   * Writes a transaction marker (COMMIT or ABORT) for one producer at this partition's leader
+   * epoch; parked fetches wake once it is acknowledged (the last stable offset moves then).
+   * Throws INVALID_PRODUCER_EPOCH / TRANSACTION_COORDINATOR_FENCED synchronously; `done` rejects
+   * with KAFKA_STORAGE_ERROR if the write fails.
+   */
+  writeTxnMarker(marker: TxnMarkerRequest): AppendResult {
+    const result = this.log.appendTxnMarker(marker, this.leaderEpoch);
     result.done.then(
       () => this.notifyDataAvailable(),
       () => undefined,

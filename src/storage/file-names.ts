@@ -4,6 +4,8 @@ import path from 'node:path';
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
+/** The aborted-transaction index (see txn-index.ts). */
+export const TXN_INDEX_SUFFIX = '.txnindex';
 export const SNAPSHOT_SUFFIX = '.snapshot';
 export const TMP_SUFFIX = '.tmp';
 /** A segment file being deleted: renamed first, removed once no reader holds it. */

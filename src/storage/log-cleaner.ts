@@ -28,7 +28,7 @@ import { fsyncDir } from './atomic-file.js';
 import { ChunkedReader } from './chunked-reader.js';
 import { compress, decompress } from './compression.js';
 import { writeInt64 } from './int64.js';
-import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, offsetFileStem, parseOffsetFileName, TIME_INDEX_SUFFIX } from './file-names.js';
+import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, offsetFileStem, parseOffsetFileName, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX } from './file-names.js';
 import { defaultLogIo } from './log-io.js';
 import { LogSegment } from './log-segment.js';
 import type { PartitionLog } from './partition-log.js';
@@ -112,7 +112,8 @@ export async function finishInterruptedCleaning(dir: string, logger: Logger): Pr
       const offset =
         parseOffsetFileName(other, LOG_SUFFIX) ??
         parseOffsetFileName(other, INDEX_SUFFIX) ??
-        parseOffsetFileName(other, TIME_INDEX_SUFFIX);
+        parseOffsetFileName(other, TIME_INDEX_SUFFIX) ??
+        parseOffsetFileName(other, TXN_INDEX_SUFFIX);
       if (offset !== null && offset >= base && offset < end) await fsp.rm(path.join(dir, other), { force: true });
     }
     await fsp.rename(path.join(dir, name), offsetFilePath(dir, base, LOG_SUFFIX));
@@ -142,11 +143,13 @@ export interface CleanableState {
 export function cleanableState(log: PartitionLog, checkpoint: number, now: number): CleanableState {
   const segments = log.segmentList;
   const config = log.currentConfig;
-  const hw = log.highWatermark;
+  // Only decided data is cleaned (Kafka's first unstable offset): a transaction still open may
+  // yet be aborted, and its records must not have removed older values of their keys.
+  const stable = log.lastStableOffset;
   let count = 0;
   for (let i = 0; i + 1 < segments.length; i++) {
     const segment = segments[i]!;
-    if (segment.state !== 'sealed' || segments[i + 1]!.baseOffset > hw) break;
+    if (segment.state !== 'sealed' || segments[i + 1]!.baseOffset > stable) break;
     if (config.minCompactionLagMs > 0 && segment.largestTimestamp > now - config.minCompactionLagMs) break;
     count = i + 1;
   }
@@ -544,6 +547,9 @@ async function cleanGroup(
     await flush();
     await cleaned.fsync(defaultLogIo);
     cleaned.finalizeTimeIndex();
+    // Every ABORT marker is kept, so are their index entries (fetches of what is left still
+    // need them to skip aborted records below the clean part, e.g. when cleaning is partial).
+    for (const old of group) for (const entry of old.txnIndex.all) cleaned.txnIndex.append(entry);
     cleaned.state = 'sealed';
     const ok = await log.runExclusive(async () => {
       if (shouldStop()) return false;
@@ -562,7 +568,7 @@ async function cleanGroup(
       }
       swapped = true;
       for (const old of group) {
-        for (const file of [old.logPath, old.indexPath, old.timeIndexPath]) {
+        for (const file of [old.logPath, ...old.indexFiles]) {
           await fsp.rename(file, file + DELETED_SUFFIX).catch((err: NodeJS.ErrnoException) => {
             if (err.code !== 'ENOENT') throw err;
           });
@@ -579,7 +585,7 @@ async function cleanGroup(
       void old
         .close()
         .then(() =>
-          Promise.all([old.logPath, old.indexPath, old.timeIndexPath].map((f) => fsp.rm(f + DELETED_SUFFIX, { force: true }))),
+          Promise.all([old.logPath, ...old.indexFiles].map((f) => fsp.rm(f + DELETED_SUFFIX, { force: true }))),
         )
         .catch((err: unknown) => logger.error({ err, segment: old.logPath }, 'cannot remove a cleaned-away segment'));
     }

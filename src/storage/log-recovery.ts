@@ -9,7 +9,8 @@ import type { LogConfig } from './log-config.js';
 import type { LogIo } from './log-io.js';
 import type { LogSegment } from './log-segment.js';
 import type { ProducerStateManager } from './producer-state.js';
-import { BATCH_HEADER_SIZE, BatchHeader, readBatchHeader } from './record-batch.js';
+import { BATCH_HEADER_SIZE, BatchHeader, isControl, readBatchHeader } from './record-batch.js';
+import { parseTxnMarker } from './txn-marker.js';
 import { scanSegment } from './segment-scanner.js';
 
 export interface RecoveryContext {
@@ -46,6 +47,9 @@ export async function recoverSegments(segments: LogSegment[], hadCleanShutdown: 
     if (trusted) trusted = await loadSegmentTail(segment, isLast ? null : segments[i + 1]!.baseOffset, now);
     if (trusted) {
       segment.state = 'sealed';
+      // A missing or bad .txnindex alone does not mean the data is damaged: loadProducerState
+      // rebuilds it.
+      await segment.loadTxnIndexFile();
       continue;
     }
     segment.resetEmpty(ctx.config);
@@ -142,7 +146,13 @@ async function loadSegmentTail(segment: LogSegment, nextBase: number | null, now
   return true;
 }
 
-/** Loads the newest usable producer snapshot at or below the log end, then replays the rest. */
+/**
+ * Loads the newest usable producer snapshot at or below the log end, then replays the rest.
+ * Segments whose aborted-transaction index is stale (missing file, or the segment was rescanned)
+ * get it rebuilt on the way: the replay then starts from a snapshot at or below the first such
+ * segment (or from the first segment), since a transaction's first offset can only be known by
+ * replaying from before it.
+ */
 export async function loadProducerState(
 dir: string,
 segments: readonly LogSegment[],
@@ -151,6 +161,12 @@ startOffset: number,
 endOffset: number,
 logger: Logger,
 ): Promise<void> {
+  let rebuildFrom = Infinity;
+  for (const segment of segments) {
+    if (!segment.txnIndexStale) continue;
+    segment.txnIndex.clear();
+    if (segment.size > 0 && segment.nextOffset > segment.baseOffset) rebuildFrom = Math.min(rebuildFrom, segment.baseOffset);
+  }
   const snapshots = await listSnapshotOffsets(dir);
   let replayFrom = startOffset;
   producers.clear();
@@ -160,6 +176,7 @@ logger: Logger,
       await fsp.rm(file, { force: true });
       continue;
     }
+    if (offset > rebuildFrom) continue;
     const data = await fsp.readFile(file).catch(() => null);
     const loaded = data ? producers.loadSnapshot(data) : null;
     if (loaded === offset) {
@@ -171,20 +188,35 @@ logger: Logger,
     await fsp.rm(file, { force: true });
   }
   let replayed = 0;
+  let rebuilt = 0;
   for (const segment of segments) {
     if (segment.nextOffset <= replayFrom || segment.size === 0) continue;
     const from = segment.baseOffset <= replayFrom ? segment.offsetIndex.lookup(replayFrom).position : 0;
+    const rebuild = segment.txnIndexStale;
     const result = await scanSegment(segment, {
       from,
       minBaseOffset: 0,
       verifyCrc: false,
-      onBatch: (header) => {
+      readControlBatches: true,
+      onBatch: (header, _position, _size, bytes) => {
         if (header.baseOffset + header.lastOffsetDelta < replayFrom) return;
-        producers.apply(header);
+        const marker = isControl(header.attributes) ? parseTxnMarker(bytes) : null;
+        const applied = producers.apply(header, marker);
         replayed++;
+        const completed = applied?.completed;
+        if (rebuild && completed?.aborted) {
+          segment.txnIndex.append({
+            producerId: completed.producerId,
+            firstOffset: completed.firstOffset,
+            lastOffset: completed.lastOffset,
+            lastStableOffset: producers.firstOngoingOffset() ?? completed.lastOffset + 1,
+          });
+          rebuilt++;
+        }
       },
     });
     if (result.problem) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot replay ${segment.logPath}: ${result.problem}`);
   }
-  if (replayed > 0) logger.debug({ dir: dir, replayFrom, batches: replayed }, 'replayed producer state');
+  for (const segment of segments) segment.txnIndexStale = false;
+  if (replayed > 0) logger.debug({ dir: dir, replayFrom, batches: replayed, abortedTxnsIndexed: rebuilt }, 'replayed producer state');
 }

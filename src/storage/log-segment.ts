@@ -3,11 +3,12 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
-import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, TIME_INDEX_SUFFIX } from './file-names.js';
+import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX } from './file-names.js';
 import type { LogConfig } from './log-config.js';
 import type { LogIo } from './log-io.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
+import { TxnIndex } from './txn-index.js';
 
 const INT32_MAX = 2147483647;
 
@@ -38,8 +39,13 @@ export class LogSegment {
   readonly logPath: string;
   readonly indexPath: string;
   readonly timeIndexPath: string;
+  readonly txnIndexPath: string;
   offsetIndex: OffsetIndex;
   timeIndex: TimeIndex;
+  /** Aborted transactions whose ABORT marker is in this segment. */
+  txnIndex = new TxnIndex();
+  /** The txn index did not load from its file: recovery rebuilds it by replaying producer state. */
+  txnIndexStale = true;
   /** Bytes known to be in the file (written); reads never go past this. */
   size: number;
   /** Bytes assigned to appends, written or not; where the next batch goes. */
@@ -74,6 +80,7 @@ export class LogSegment {
     this.logPath = offsetFilePath(dir, baseOffset, LOG_SUFFIX);
     this.indexPath = offsetFilePath(dir, baseOffset, INDEX_SUFFIX);
     this.timeIndexPath = offsetFilePath(dir, baseOffset, TIME_INDEX_SUFFIX);
+    this.txnIndexPath = offsetFilePath(dir, baseOffset, TXN_INDEX_SUFFIX);
     this.offsetIndex = new OffsetIndex(baseOffset, config.segmentIndexBytes);
     this.timeIndex = new TimeIndex(baseOffset, config.segmentIndexBytes);
     this.size = fileSize;
@@ -88,6 +95,7 @@ export class LogSegment {
     const fd = fs.openSync(offsetFilePath(dir, baseOffset, LOG_SUFFIX), O_RDWR | O_CREAT | O_TRUNC, 0o644);
     const segment = new LogSegment(dir, baseOffset, fd, 0, config);
     segment.removeIndexFilesSync();
+    segment.txnIndexStale = false; // empty, and nothing in it yet
     return segment;
   }
 
@@ -98,13 +106,20 @@ export class LogSegment {
   static createAt(dir: string, baseOffset: number, config: LogConfig, file: string): LogSegment {
     const { O_RDWR, O_CREAT, O_TRUNC } = fs.constants;
     const fd = fs.openSync(file, O_RDWR | O_CREAT | O_TRUNC, 0o644);
-    return new LogSegment(dir, baseOffset, fd, 0, config);
+    const segment = new LogSegment(dir, baseOffset, fd, 0, config);
+    segment.txnIndexStale = false;
+    return segment;
   }
 
   /** Opens an existing segment file; its indexes start empty (see loadIndexFiles). */
   static openExisting(dir: string, baseOffset: number, config: LogConfig): LogSegment {
     const fd = fs.openSync(offsetFilePath(dir, baseOffset, LOG_SUFFIX), fs.constants.O_RDWR);
     return new LogSegment(dir, baseOffset, fd, fs.fstatSync(fd).size, config);
+  }
+
+  /** The segment's index files, which go wherever its .log goes. */
+  get indexFiles(): string[] {
+    return [this.indexPath, this.timeIndexPath, this.txnIndexPath];
   }
 
   get isEmpty(): boolean {
@@ -177,6 +192,7 @@ export class LogSegment {
     this.maxTimestamp = mark.maxTimestamp;
     this.offsetOfMaxTimestamp = mark.offsetOfMaxTimestamp;
     this.rollingBaseTimestamp = mark.rollingBaseTimestamp;
+    this.txnIndex.truncateTo(mark.nextOffset);
   }
 
   /** Forgets all bookkeeping, e.g. before rebuilding it from the file. */
@@ -189,6 +205,8 @@ export class LogSegment {
     this.maxTimestamp = -1;
     this.offsetOfMaxTimestamp = -1;
     this.rollingBaseTimestamp = -1;
+    this.txnIndex = new TxnIndex();
+    this.txnIndexStale = true;
   }
 
   /** Adds the final time index entry so the persisted index knows the segment's max timestamp. */
@@ -219,14 +237,29 @@ export class LogSegment {
     return true;
   }
 
+  /** Loads .txnindex; false (and the index left empty and stale) if it is missing or does not check out. */
+  async loadTxnIndexFile(): Promise<boolean> {
+    const data = await fsp.readFile(this.txnIndexPath).catch(() => null);
+    const index = data ? TxnIndex.fromBuffer(data) : null;
+    const valid = index !== null && (index.size === 0 || index.all.at(-1)!.lastOffset < this.nextOffset);
+    this.txnIndex = valid ? index : new TxnIndex();
+    this.txnIndexStale = !valid;
+    return valid;
+  }
+
+  async writeTxnIndexFile(): Promise<void> {
+    await writeFileAtomic(this.txnIndexPath, this.txnIndex.toBuffer(), { syncDir: false });
+  }
+
   async writeIndexFiles(): Promise<void> {
     await writeFileAtomic(this.indexPath, this.offsetIndex.toBuffer(), { syncDir: false });
     await writeFileAtomic(this.timeIndexPath, this.timeIndex.toBuffer(), { syncDir: false });
+    await writeFileAtomic(this.txnIndexPath, this.txnIndex.toBuffer(), { syncDir: false });
   }
 
   /** Deletes the index files (they would go stale once the segment is appended to). */
   removeIndexFilesSync(): void {
-    for (const file of [this.indexPath, this.timeIndexPath]) {
+    for (const file of this.indexFiles) {
       try {
         fs.unlinkSync(file);
       } catch (err) {
@@ -314,7 +347,7 @@ export class LogSegment {
    */
   async deleteAsync(): Promise<void> {
     const renamed: string[] = [];
-    for (const file of [this.logPath, this.indexPath, this.timeIndexPath]) {
+    for (const file of [this.logPath, ...this.indexFiles]) {
       try {
         await fsp.rename(file, file + DELETED_SUFFIX);
         renamed.push(file + DELETED_SUFFIX);
@@ -328,7 +361,7 @@ export class LogSegment {
 
   /** Removes the segment's files (the fd is closed when no read uses it any more). */
   deleteFilesSync(): void {
-    for (const file of [this.logPath, this.indexPath, this.timeIndexPath]) {
+    for (const file of [this.logPath, ...this.indexFiles]) {
       try {
         fs.unlinkSync(file);
       } catch (err) {

@@ -24,13 +24,18 @@ import {
   SNAPSHOT_SUFFIX,
   TIME_INDEX_SUFFIX,
   TMP_SUFFIX,
+  TXN_INDEX_SUFFIX,
 } from './file-names.js';
 import { EpochEndOffset, LeaderEpochCache } from './leader-epoch-cache.js';
 import type { LogConfig } from './log-config.js';
 import { defaultLogIo, LogIo } from './log-io.js';
 import { LogSegment, SegmentMark } from './log-segment.js';
-import { ProducerStateManager, ProducerUndo } from './producer-state.js';
+import { CompletedTxn, OngoingTxn, ProducerStateManager, ProducerUndo } from './producer-state.js';
+import { buildControlBatch } from './record-batch-builder.js';
+import { parseTxnMarker } from './txn-marker.js';
+import type { AbortedTxn } from './txn-index.js';
 import {
+  isControl,
   setBaseOffset,
   setPartitionLeaderEpoch,
   stampLogAppendTime,
@@ -81,6 +86,20 @@ export interface AppendResult {
    * and the high watermark covers them; rejects with KafkaError(KAFKA_STORAGE_ERROR) otherwise.
    */
   done: Promise<void>;
+}
+
+/** A COMMIT or ABORT marker the transaction coordinator writes for one producer. */
+export interface TxnMarkerRequest {
+  producerId: number;
+  producerEpoch: number;
+  coordinatorEpoch: number;
+  commit: boolean;
+}
+
+/** An aborted transaction as a fetch reports it. */
+export interface AbortedTransaction {
+  producerId: number;
+  firstOffset: number;
 }
 
 export interface AppendOptions {
@@ -177,6 +196,11 @@ export class PartitionLog {
   /** Serializes log start moves and segment deletions (retention, DeleteRecords). */
   private startChain: Promise<unknown> = Promise.resolve();
   private readonly producers = new ProducerStateManager();
+  /**
+   * Transactions whose marker is assigned but not yet below the high watermark: they still hold
+   * the last stable offset back, so no reader sees their data as decided before the marker is.
+   */
+  private unreplicatedTxns: CompletedTxn[] = [];
   private epochs!: LeaderEpochCache;
 
   private pending: PendingAppend[] = [];
@@ -248,7 +272,8 @@ export class PartitionLog {
       bases = bases.slice(below);
     }
     for (const name of names) {
-      const base = parseOffsetFileName(name, INDEX_SUFFIX) ?? parseOffsetFileName(name, TIME_INDEX_SUFFIX);
+      const base =
+        parseOffsetFileName(name, INDEX_SUFFIX) ?? parseOffsetFileName(name, TIME_INDEX_SUFFIX) ?? parseOffsetFileName(name, TXN_INDEX_SUFFIX);
       if (base !== null && !bases.includes(base)) await fsp.rm(`${this.dir}/${name}`, { force: true });
     }
 
@@ -272,7 +297,13 @@ export class PartitionLog {
     this.hw = this.nextOffset;
     this.epochs.truncateFromEnd(this.nextOffset);
     this.epochs.truncateFromStart(this.startOffset);
+    const staleTxnIndexes = this.segments.filter((s) => s.txnIndexStale && s.state === 'sealed');
     await this.reloadProducerState();
+    // Rebuilt aborted-transaction indexes of sealed segments are written now (the active
+    // segment's with its other indexes, when it is sealed or closed).
+    for (const segment of staleTxnIndexes) {
+      if (segment !== this.activeSegment) await segment.writeTxnIndexFile();
+    }
 
     // Index files of the active segment would go stale with the next append; a crash then finds
     // them missing and rebuilds them. They are written again when the segment is sealed or closed.
@@ -337,6 +368,37 @@ export class PartitionLog {
   /** Offsets below it are in the file (fsynced too when the flush policy asked) and readable. */
   get highWatermark(): number {
     return this.hw;
+  }
+
+  /**
+   * The last stable offset: below it every transaction is decided (committed or aborted, marker
+   * written and acknowledged). The high watermark, or the first offset of the oldest transaction
+   * still open (or whose marker is not yet acknowledged) when that is lower.
+   */
+  get lastStableOffset(): number {
+    let lso = this.hw;
+    const ongoing = this.producers.firstOngoingOffset();
+    if (ongoing !== null && ongoing < lso) lso = ongoing;
+    for (const txn of this.unreplicatedTxns) if (txn.firstOffset < lso) lso = txn.firstOffset;
+    return lso;
+  }
+
+  /** The transactions open on this partition, oldest first (DescribeProducers, the coordinator). */
+  ongoingTransactions(): OngoingTxn[] {
+    return this.producers.ongoingTransactions();
+  }
+
+  /**
+   * The aborted transactions a fetch of [fetchOffset, upperBoundOffset) must report: those whose
+   * data overlaps that range (first offset below its end, ABORT marker at or after its start).
+   */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTransaction[] {
+    const segments = this.segments;
+    const found: AbortedTxn[] = [];
+    for (let i = segmentIndexFor(segments, fetchOffset); i < segments.length; i++) {
+      if (segments[i]!.txnIndex.collect(fetchOffset, upperBoundOffset, found)) break;
+    }
+    return found.map((t) => ({ producerId: t.producerId, firstOffset: t.firstOffset }));
   }
 
   get latestEpoch(): number {
@@ -446,8 +508,10 @@ export class PartitionLog {
         } else {
           append.chunks.push({ segment, position, buffers: [bytes], bytes: bytes.length });
         }
-        const undo = this.producers.apply(header);
+        const marker = isControl(header.attributes) ? parseTxnMarker(bytes) : null;
+        const undo = this.producers.apply(header, marker);
         if (undo) append.undo.push(undo);
+        if (undo?.completed) this.transactionCompleted(undo.completed, segment);
         append.messages += header.recordCount;
         this.nextOffset = lastOffset + 1;
       }
@@ -466,6 +530,40 @@ export class PartitionLog {
       logStartOffset: this.startOffset,
       done: append.done,
     };
+  }
+
+  /**
+   * Writes a transaction marker (a COMMIT or ABORT control batch) for one producer through the
+   * normal append path. Fencing: a producer epoch below the producer's current one is
+   * INVALID_PRODUCER_EPOCH, a coordinator epoch below the last marker's is
+   * TRANSACTION_COORDINATOR_FENCED. A marker for a producer without an open transaction is
+   * written all the same (it ends nothing). Once `done` resolves the last stable offset has
+   * moved past the transaction.
+   */
+  appendTxnMarker(marker: TxnMarkerRequest, leaderEpoch: number): AppendResult {
+    if (this.closed) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is closed`);
+    this.producers.checkMarker(marker.producerId, marker.producerEpoch, marker.coordinatorEpoch);
+    const batch = buildControlBatch({
+      type: marker.commit ? 'COMMIT' : 'ABORT',
+      producerId: marker.producerId,
+      producerEpoch: marker.producerEpoch,
+      coordinatorEpoch: marker.coordinatorEpoch,
+      timestamp: this.clock(),
+    });
+    return this.append(batch, leaderEpoch, { crcVerified: true });
+  }
+
+  /** Bookkeeping of a transaction that a marker just ended (offsets assigned, not yet written). */
+  private transactionCompleted(txn: CompletedTxn, segment: LogSegment): void {
+    this.unreplicatedTxns.push(txn);
+    if (txn.aborted) {
+      segment.txnIndex.append({
+        producerId: txn.producerId,
+        firstOffset: txn.firstOffset,
+        lastOffset: txn.lastOffset,
+        lastStableOffset: this.producers.firstOngoingOffset() ?? txn.lastOffset + 1,
+      });
+    }
   }
 
   private newPendingAppend(): PendingAppend {
@@ -598,6 +696,7 @@ export class PartitionLog {
       }
       this.unacked.shift();
       this.hw = head.endOffset;
+      if (this.unreplicatedTxns.length > 0) this.unreplicatedTxns = this.unreplicatedTxns.filter((t) => t.lastOffset >= this.hw);
       head.resolve();
     }
     this.sealRolledSegments();
@@ -692,6 +791,7 @@ export class PartitionLog {
     }
     this.nextOffset = appends[0]!.firstOffset;
     this.epochs.truncateFromEnd(this.nextOffset);
+    this.unreplicatedTxns = this.unreplicatedTxns.filter((t) => t.lastOffset < this.nextOffset);
   }
 
   /** Queues the sealing of rolled segments whose data is all acknowledged. */
@@ -1089,6 +1189,7 @@ export class PartitionLog {
       this.hw = Math.min(this.hw, this.nextOffset);
       if (this.startOffset > this.nextOffset) this.startOffset = this.nextOffset;
       this.epochs.truncateFromEnd(this.nextOffset);
+      this.unreplicatedTxns = this.unreplicatedTxns.filter((t) => t.lastOffset < this.nextOffset && t.lastOffset >= this.hw);
       await this.reloadProducerState();
       this.logger.info({ dir: this.dir, targetOffset, logEndOffset: this.nextOffset }, 'truncated log');
     } catch (err) {

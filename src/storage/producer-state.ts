@@ -24,7 +24,7 @@ export interface ProducerEntry {
   readonly epoch: number;
   /** Oldest first, at most MAX_CACHED_BATCHES. */
   readonly batches: readonly BatchMetadata[];
-  /** First offset of the transaction in progress, or -1. Kept for the transaction work to come. */
+  /** First offset of the transaction in progress, or -1. */
   readonly ongoingTxnFirstOffset: number;
   readonly coordinatorEpoch: number;
   readonly lastTimestamp: number;
@@ -34,6 +34,30 @@ export interface ProducerEntry {
 export interface ProducerUndo {
   producerId: number;
   previous: ProducerEntry | undefined;
+  /** Set when the batch was a marker that ended a transaction. */
+  completed?: CompletedTxn;
+}
+
+/** What a transaction marker says, from its control record. */
+export interface TxnMarker {
+  commit: boolean;
+  coordinatorEpoch: number;
+}
+
+/** A transaction ended by a marker: its data spans [firstOffset, lastOffset], lastOffset being the marker. */
+export interface CompletedTxn {
+  producerId: number;
+  firstOffset: number;
+  lastOffset: number;
+  aborted: boolean;
+}
+
+/** A transaction in progress on this partition. */
+export interface OngoingTxn {
+  producerId: number;
+  producerEpoch: number;
+  coordinatorEpoch: number;
+  firstOffset: number;
 }
 
 /** Sequence numbers are int32 and wrap from 2147483647 to 0. */
@@ -48,6 +72,8 @@ function inSequence(lastSeq: number, nextSeq: number): boolean {
 
 export class ProducerStateManager {
   private producers = new Map<number, ProducerEntry>();
+  /** producerId → first offset, for the producers with a transaction in progress. */
+  private ongoing = new Map<number, number>();
 
   get size(): number {
     return this.producers.size;
@@ -63,6 +89,53 @@ export class ProducerStateManager {
 
   clear(): void {
     this.producers.clear();
+    this.ongoing.clear();
+  }
+
+  /** The first offset of the oldest transaction in progress, or null when none is. */
+  firstOngoingOffset(): number | null {
+    let first: number | null = null;
+    for (const offset of this.ongoing.values()) if (first === null || offset < first) first = offset;
+    return first;
+  }
+
+  /** The transactions in progress, oldest first. */
+  ongoingTransactions(): OngoingTxn[] {
+    const out: OngoingTxn[] = [];
+    for (const [producerId, firstOffset] of this.ongoing) {
+      const entry = this.producers.get(producerId)!;
+      out.push({ producerId, producerEpoch: entry.epoch, coordinatorEpoch: entry.coordinatorEpoch, firstOffset });
+    }
+    return out.sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
+  /**
+   * Checks a transaction marker against the producer's state, as Kafka's fencing does: an epoch
+   * below the producer's (a zombie coordinator's marker for an old producer) is
+   * INVALID_PRODUCER_EPOCH, a coordinator epoch below the last marker's is
+   * TRANSACTION_COORDINATOR_FENCED. A higher epoch is accepted (KIP-890 bumps it at the marker).
+   */
+  checkMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number): void {
+    const stored = this.producers.get(producerId);
+    if (!stored) return;
+    if (producerEpoch < stored.epoch) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PRODUCER_EPOCH,
+        `transaction marker for producer ${producerId} has epoch ${producerEpoch}, older than the current epoch ${stored.epoch}`,
+      );
+    }
+    if (coordinatorEpoch < stored.coordinatorEpoch) {
+      throw new KafkaError(
+        ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+        `transaction marker for producer ${producerId} has coordinator epoch ${coordinatorEpoch}, older than ${stored.coordinatorEpoch}`,
+      );
+    }
+  }
+
+  private put(entry: ProducerEntry): void {
+    this.producers.set(entry.producerId, entry);
+    if (entry.ongoingTxnFirstOffset >= 0) this.ongoing.set(entry.producerId, entry.ongoingTxnFirstOffset);
+    else this.ongoing.delete(entry.producerId);
   }
 
   /**
@@ -87,6 +160,19 @@ export class ProducerStateManager {
         );
       }
       const control = isControl(header.attributes);
+      if (
+        !control &&
+        !isTransactional(header.attributes) &&
+        !staged &&
+        stored &&
+        stored.ongoingTxnFirstOffset >= 0 &&
+        stored.epoch === header.producerEpoch
+      ) {
+        throw new KafkaError(
+          ErrorCode.INVALID_TXN_STATE,
+          `producer ${producerId} sent a non-transactional batch while its transaction from offset ${stored.ongoingTxnFirstOffset} is open`,
+        );
+      }
       if (!control && header.baseSequence >= 0) {
         const lastSeq = lastSequenceOf(header);
         if (!staged && stored && stored.epoch === header.producerEpoch) {
@@ -124,8 +210,10 @@ export class ProducerStateManager {
   /**
    * Records a batch whose offsets are assigned (header.baseOffset is final). No checks: call
    * check() first, or use this directly when replaying the log. Returns how to undo it.
+   * `marker` is the content of a control batch's record (a control batch without it, or with a
+   * record that is not a transaction marker, changes nothing but the epoch).
    */
-  apply(header: BatchHeader): ProducerUndo | null {
+  apply(header: BatchHeader, marker: TxnMarker | null = null): ProducerUndo | null {
     const producerId = header.producerId;
     if (producerId < 0) return null;
     const previous = this.producers.get(producerId);
@@ -133,9 +221,18 @@ export class ProducerStateManager {
     const firstOffset = header.baseOffset;
     const lastOffset = header.baseOffset + header.lastOffsetDelta;
     let batches: readonly BatchMetadata[] = sameEpoch ? previous.batches : [];
-    let ongoingTxnFirstOffset = sameEpoch ? previous.ongoingTxnFirstOffset : -1;
+    // A transaction survives an epoch bump by its marker (KIP-890), so it is not tied to the epoch.
+    let ongoingTxnFirstOffset = previous?.ongoingTxnFirstOffset ?? -1;
+    let coordinatorEpoch = previous?.coordinatorEpoch ?? -1;
+    let completed: CompletedTxn | undefined;
     if (isControl(header.attributes)) {
-      ongoingTxnFirstOffset = -1; // a transaction marker ends the transaction
+      if (marker) {
+        if (ongoingTxnFirstOffset >= 0) {
+          completed = { producerId, firstOffset: ongoingTxnFirstOffset, lastOffset, aborted: !marker.commit };
+        }
+        ongoingTxnFirstOffset = -1;
+        coordinatorEpoch = marker.coordinatorEpoch;
+      }
     } else {
       if (header.baseSequence >= 0) {
         const metadata: BatchMetadata = {
@@ -149,20 +246,23 @@ export class ProducerStateManager {
       }
       if (isTransactional(header.attributes) && ongoingTxnFirstOffset < 0) ongoingTxnFirstOffset = firstOffset;
     }
-    this.producers.set(producerId, {
+    this.put({
       producerId,
       epoch: header.producerEpoch,
       batches,
       ongoingTxnFirstOffset,
-      coordinatorEpoch: previous?.coordinatorEpoch ?? -1,
+      coordinatorEpoch,
       lastTimestamp: Math.max(previous?.lastTimestamp ?? -1, header.maxTimestamp),
     });
-    return { producerId, previous };
+    return completed ? { producerId, previous, completed } : { producerId, previous };
   }
 
   undo(undo: ProducerUndo): void {
-    if (undo.previous) this.producers.set(undo.producerId, undo.previous);
-    else this.producers.delete(undo.producerId);
+    if (undo.previous) this.put(undo.previous);
+    else {
+      this.producers.delete(undo.producerId);
+      this.ongoing.delete(undo.producerId);
+    }
   }
 
   // --- snapshots ----------------------------------------------------------------------------
@@ -238,7 +338,8 @@ export class ProducerStateManager {
       pos = entryEnd;
     }
     if (pos !== data.length) return null;
-    this.producers = producers;
+    this.clear();
+    for (const entry of producers.values()) this.put(entry);
     return offset;
   }
 }

@@ -8,6 +8,7 @@ import {
   BatchHeader,
   computeBatchCrc,
   CURRENT_MAGIC,
+  isControl,
   MIN_BATCH_LENGTH,
   readBatchHeader,
 } from './record-batch.js';
@@ -28,7 +29,10 @@ export interface ScanOptions {
   minBaseOffset: number;
   /** Check CRCs (recovery) or only the framing (replaying known-good data). */
   verifyCrc: boolean;
-  onBatch?: (header: BatchHeader, position: number, size: number) => void;
+  /** Read control batches whole (producer state replay needs their marker record). */
+  readControlBatches?: boolean;
+  /** `bytes` holds at least the header; the whole batch when verifyCrc or for a control batch with readControlBatches. */
+  onBatch?: (header: BatchHeader, position: number, size: number, bytes: Buffer) => void;
 }
 
 export async function scanSegment(segment: LogSegment, options: ScanOptions): Promise<ScanResult> {
@@ -46,8 +50,12 @@ export async function scanSegment(segment: LogSegment, options: ScanOptions): Pr
     if (position + size > reader.end) {
       return stop(`torn batch at position ${position}: ${reader.end - position} of ${size} bytes present`);
     }
-    const bytes = options.verifyCrc ? await reader.get(position, size) : await reader.get(position, BatchField.records);
+    let bytes = options.verifyCrc ? await reader.get(position, size) : await reader.get(position, BatchField.records);
     if (!bytes) return stop(`cannot read batch at position ${position}`);
+    if (!options.verifyCrc && options.readControlBatches && isControl(bytes.readInt16BE(BatchField.attributes))) {
+      bytes = await reader.get(position, size);
+      if (!bytes) return stop(`cannot read batch at position ${position}`);
+    }
     const header = readBatchHeader(bytes);
     if (header.magic !== CURRENT_MAGIC) return stop(`invalid magic ${header.magic} at position ${position}`);
     if (options.verifyCrc && computeBatchCrc(bytes) !== header.crc) return stop(`CRC mismatch at position ${position}`);
@@ -55,7 +63,7 @@ export async function scanSegment(segment: LogSegment, options: ScanOptions): Pr
     if (header.baseOffset < minBaseOffset) {
       return stop(`batch offset ${header.baseOffset} at position ${position} is below the expected ${minBaseOffset}`);
     }
-    options.onBatch?.(header, position, size);
+    options.onBatch?.(header, position, size, bytes);
     batches++;
     minBaseOffset = header.baseOffset + header.lastOffsetDelta + 1;
     position += size;

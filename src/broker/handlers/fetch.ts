@@ -5,6 +5,8 @@ import { FetchSession, partitionKey, type SessionPartition } from '../fetch-sess
 import type { Broker } from '../broker.js';
 import type { Partition } from '../partition.js';
 import type { ApiHandler } from './index.js';
+import { BATCH_LOG_OVERHEAD, BatchField } from '../../storage/record-batch.js';
+import { readInt64 } from '../../storage/int64.js';
 
 const READ_COMMITTED = 1;
 
@@ -117,8 +119,9 @@ async function readPartition(broker: Broker, apiVersion: number, sp: SessionPart
   const log = partition.log;
   const fill = () => {
     data.highWatermark = log.highWatermark;
-    data.lastStableOffset = log.highWatermark;
+    data.lastStableOffset = log.lastStableOffset;
     data.logStartOffset = log.logStartOffset;
+    // Kafka sends null for read_uncommitted and a list, maybe empty, for read_committed.
     if (readCommitted) data.abortedTransactions = [];
   };
   const epochError = checkLeaderEpoch(partition, sp.currentLeaderEpoch);
@@ -136,15 +139,31 @@ async function readPartition(broker: Broker, apiVersion: number, sp: SessionPart
     }
   }
   try {
-    const result = await log.read(sp.fetchOffset, maxBytes, log.highWatermark, minOneBatch);
+    // read_committed reads stop at the last stable offset: nothing of an undecided transaction.
+    const limit = readCommitted ? log.lastStableOffset : log.highWatermark;
+    const result = await log.read(sp.fetchOffset, maxBytes, limit, minOneBatch);
     fill();
     data.records = result.records ?? EMPTY_BYTES;
+    if (readCommitted && result.records) {
+      data.abortedTransactions = log.abortedTransactions(sp.fetchOffset, endOffsetOf(result.records));
+    }
     return { data, bytes: result.records?.length ?? 0, error: false };
   } catch (err) {
     if (!(err instanceof KafkaError)) throw err;
     data.errorCode = err.code;
     return { data, bytes: 0, error: true };
   }
+}
+
+/** The offset after the last batch in `records` (whole batches, as the log returns them). */
+function endOffsetOf(records: Buffer): number {
+  let pos = 0;
+  let end = 0;
+  while (pos + BatchField.records <= records.length) {
+    end = readInt64(records, pos + BatchField.baseOffset) + records.readInt32BE(pos + BatchField.lastOffsetDelta) + 1;
+    pos += records.readInt32BE(pos + BatchField.batchLength) + BATCH_LOG_OVERHEAD;
+  }
+  return end;
 }
 
 function changedSinceLastSent(sp: SessionPartition, d: FetchResponsePartitionData): boolean {

@@ -10,6 +10,7 @@ const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
 const EARLIEST_LOCAL = -4;
 const LATEST_TIERED = -5;
+const READ_COMMITTED = 1;
 
 export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsResponse> = {
   apiKey: ApiKey.ListOffsets,
@@ -36,9 +37,11 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
             const epochAt = (offset: number) => (apiVersion >= 4 ? log.epochForOffset(offset) : -1);
             try {
               switch (p.timestamp) {
-                case LATEST:
-                  // Without transactions the last stable offset equals the high watermark.
-                  return answer(ErrorCode.NONE, -1, log.highWatermark, epochAt(log.highWatermark));
+                case LATEST: {
+                  // read_committed consumers start from the last stable offset, as in Kafka.
+                  const latest = req.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark;
+                  return answer(ErrorCode.NONE, -1, latest, epochAt(latest));
+                }
                 case EARLIEST:
                 case EARLIEST_LOCAL:
                   return answer(ErrorCode.NONE, -1, log.logStartOffset, epochAt(log.logStartOffset));
@@ -52,7 +55,8 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
                 default: {
                   if (p.timestamp < 0) return answer(ErrorCode.INVALID_REQUEST);
                   const found = await log.offsetForTimestamp(p.timestamp);
-                  if (!found || found.offset >= log.highWatermark) return answer(ErrorCode.NONE);
+                  const fetchable = req.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark;
+                  if (!found || found.offset >= fetchable) return answer(ErrorCode.NONE);
                   return answer(ErrorCode.NONE, found.timestamp, found.offset, epochAt(found.offset));
                 }
               }

@@ -1,7 +1,7 @@
 import { ApiKey, type ProduceRequest, type ProduceResponse, type ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError, errorName } from '../../protocol/errors.js';
 import { toNumber } from '../../config/config.js';
-import { splitBatches, validateBatch } from '../../storage/record-batch.js';
+import { BATCH_LOG_OVERHEAD, BatchField, splitBatches, validateBatch } from '../../storage/record-batch.js';
 import type { Partition } from '../partition.js';
 import { NO_RESPONSE, type ApiHandler } from './index.js';
 
@@ -24,12 +24,35 @@ function partitionResponse(index: number, errorCode: number, errorMessage: strin
   };
 }
 
+/** The producer fields of a partition's transactional data, for the KIP-890 check. */
+interface TransactionalData {
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+}
+
+/** Whether any well-framed batch in `records` is transactional (malformed input answers false: checkBatches refuses it). */
+function hasTransactionalBatch(records: Buffer | null): boolean {
+  if (!records) return false;
+  let pos = 0;
+  while (pos + BATCH_LOG_OVERHEAD <= records.length) {
+    const size = records.readInt32BE(pos + BatchField.batchLength) + BATCH_LOG_OVERHEAD;
+    if (size < BATCH_LOG_OVERHEAD || pos + BatchField.attributes + 2 > records.length) return false;
+    if ((records.readInt16BE(pos + BatchField.attributes) & TRANSACTIONAL) !== 0) return true;
+    pos += size;
+  }
+  return false;
+}
+
 /**
  * Checks every batch of one partition's records, as Kafka's log validator does, without
- * decoding a single record. Throws KafkaError with the code Kafka returns.
+ * decoding a single record. Throws KafkaError with the code Kafka returns. Returns the
+ * producer fields when the data is transactional, else null.
  */
-function checkBatches(records: Buffer, partition: Partition, apiVersion: number): void {
+function checkBatches(records: Buffer, partition: Partition, apiVersion: number): TransactionalData | null {
   const maxBytes = toNumber(partition.topic.configs.get('max.message.bytes')!.value!);
+  let transactional: TransactionalData | null = null;
+  let plain = false;
   for (const batch of splitBatches(records)) {
     if (batch.length > maxBytes) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `The batch of ${batch.length} bytes exceeds max.message.bytes=${maxBytes}`);
@@ -37,7 +60,16 @@ function checkBatches(records: Buffer, partition: Partition, apiVersion: number)
     const header = validateBatch(batch, { producerInput: true });
     if ((header.attributes & CONTROL) !== 0) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Control batches cannot be produced by clients');
     if ((header.attributes & TRANSACTIONAL) !== 0) {
-      throw new KafkaError(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactions are not supported by this broker yet');
+      if (header.producerId < 0) throw new KafkaError(ErrorCode.INVALID_RECORD, 'A transactional batch must carry a producer id');
+      if (transactional && (transactional.producerId !== header.producerId || transactional.producerEpoch !== header.producerEpoch)) {
+        throw new KafkaError(ErrorCode.INVALID_RECORD, 'The transactional batches of one partition must come from one producer');
+      }
+      transactional ??= { producerId: header.producerId, producerEpoch: header.producerEpoch, baseSequence: header.baseSequence };
+    } else {
+      plain = true;
+    }
+    if (transactional && plain) {
+      throw new KafkaError(ErrorCode.INVALID_RECORD, 'Transactional and non-transactional batches cannot be mixed in one partition');
     }
     const codec = header.attributes & 0x07;
     if (codec > ZSTD) throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `Unknown compression codec ${codec}`);
@@ -45,6 +77,7 @@ function checkBatches(records: Buffer, partition: Partition, apiVersion: number)
       throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'Produce requests with version below 7 cannot use zstd');
     }
   }
+  return transactional;
 }
 
 export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
@@ -54,6 +87,36 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     const acks = req.acks;
     const pending: Promise<void>[] = [];
     let anyError = false;
+    // Kafka refuses the whole request when it carries transactional data without a transactional id.
+    const transactionalWithoutId =
+      req.transactionalId === null && req.topicData.some((t) => t.partitionData.some((pd) => hasTransactionalBatch(pd.records)));
+
+    /** Appends one partition's checked records; `response` gets the outcome. */
+    const append = (partition: Partition, records: Buffer, response: PartitionResponse): Promise<void> => {
+      const fail = (err: unknown) => {
+        anyError = true;
+        response.baseOffset = -1;
+        response.logAppendTimeMs = -1;
+        response.errorCode = err instanceof KafkaError ? err.code : ErrorCode.KAFKA_STORAGE_ERROR;
+        response.errorMessage = err instanceof Error ? err.message : String(err);
+        if (!(err instanceof KafkaError)) {
+          broker.logger.error({ err, topic: partition.topicName, partition: partition.index }, 'append failed');
+        }
+      };
+      try {
+        // checkBatches verified every CRC; the log need not do it again.
+        const appended = partition.append(records, { crcVerified: true });
+        response.baseOffset = appended.baseOffset;
+        response.logAppendTimeMs = appended.logAppendTime;
+        return appended.done.then(() => {
+          response.logStartOffset = partition.log.logStartOffset;
+        }, fail);
+      } catch (err) {
+        if (!(err instanceof KafkaError)) throw err;
+        fail(err);
+        return Promise.resolve();
+      }
+    };
     const responses = req.topicData.map((topic) => ({
       name: topic.name,
       partitionResponses: topic.partitionData.map((pd): PartitionResponse => {
@@ -71,29 +134,42 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           anyError = true;
           return partitionResponse(pd.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
         }
+        if (transactionalWithoutId) {
+          anyError = true;
+          return partitionResponse(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional records require a transactional id');
+        }
         const response = partitionResponse(pd.index, ErrorCode.NONE);
         try {
           if (!pd.records || pd.records.length === 0) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce request has no records');
-          checkBatches(pd.records, partition, apiVersion);
-          // checkBatches verified every CRC; the log need not do it again.
-          const appended = partition.append(pd.records, { crcVerified: true });
-          response.baseOffset = appended.baseOffset;
-          response.logAppendTimeMs = appended.logAppendTime;
-          pending.push(
-            appended.done.then(
-              () => {
-                response.logStartOffset = partition.log.logStartOffset;
-              },
-              (err: unknown) => {
-                anyError = true;
-                response.baseOffset = -1;
-                response.logAppendTimeMs = -1;
-                response.errorCode = err instanceof KafkaError ? err.code : ErrorCode.KAFKA_STORAGE_ERROR;
-                response.errorMessage = err instanceof Error ? err.message : String(err);
-                if (!(err instanceof KafkaError)) broker.logger.error({ err, topic: topic.name, partition: pd.index }, 'append failed');
-              },
-            ),
-          );
+          const records = pd.records;
+          const txn = checkBatches(records, partition, apiVersion);
+          const verify = txn && req.transactionalId !== null ? broker.verifyTransactionalProduce : undefined;
+          const verdict = verify
+            ? verify({ transactionalId: req.transactionalId!, ...txn!, topic: topic.name, partition: pd.index })
+            : ErrorCode.NONE;
+          if (typeof verdict === 'number') {
+            if (verdict !== ErrorCode.NONE) throw new KafkaError(verdict, `Transactional produce to ${topic.name}-${pd.index} refused: ${errorName(verdict)}`);
+            pending.push(append(partition, records, response));
+          } else {
+            // The append waits for the coordinator's answer; it loses its place in arrival order,
+            // as in Kafka (a producer with requests in flight then sees a retriable sequence error).
+            pending.push(
+              verdict.then(
+                (code) => {
+                  if (code === ErrorCode.NONE) return append(partition, records, response);
+                  anyError = true;
+                  response.errorCode = code;
+                  response.errorMessage = `Transactional produce to ${topic.name}-${pd.index} refused: ${errorName(code)}`;
+                  return undefined;
+                },
+                (err: unknown) => {
+                  anyError = true;
+                  response.errorCode = err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
+                  response.errorMessage = err instanceof Error ? err.message : String(err);
+                },
+              ),
+            );
+          }
         } catch (err) {
           if (!(err instanceof KafkaError)) throw err;
           anyError = true;
