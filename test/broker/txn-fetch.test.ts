@@ -205,4 +205,50 @@ describe('transactional produce and read_committed fetch', () => {
     }
     await partitionOf(1).writeTxnMarker({ producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit: true }).done;
   });
+
+  test('DescribeProducers lists each producer with its open transaction', async () => {
+    const t = 'txn-describe';
+    const r = await c.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: t, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE);
+    const idem = await producerId();
+    const txn = await producerId();
+    const send = async (records: Buffer, transactionalId: string | null) => {
+      const res = await c.request(ApiKey.Produce, 9, { transactionalId, acks: -1, timeoutMs: 5000, topicData: [{ name: t, partitionData: [{ index: 0, records }] }] });
+      assert.equal(res.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+    };
+    await send(buildRecordBatch([{ value: 'i0' }, { value: 'i1' }], { producerId: idem, producerEpoch: 0, baseSequence: 0, baseTimestamp: 1000 }), null); // 0-1
+    await send(txnBatch(txn, 0, 0, ['t0']), 'tx-describe'); // 2
+    const describe = async () => {
+      const res = await c.request(ApiKey.DescribeProducers, 0, {
+        topics: [
+          { name: t, partitionIndexes: [0, 7] },
+          { name: 'no-such-topic', partitionIndexes: [0] },
+        ],
+      });
+      return res.body.topics;
+    };
+    const versions = await c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'txn-test', clientSoftwareVersion: '1' });
+    const advertised = versions.body.apiKeys.find((k: any) => k.apiKey === ApiKey.DescribeProducers);
+    assert.deepEqual([advertised?.minVersion, advertised?.maxVersion], [0, 0]);
+    let topics = await describe();
+    assert.equal(topics[0].partitions[1].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    assert.equal(topics[1].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const p0 = topics[0].partitions[0];
+    assert.equal(p0.errorCode, ErrorCode.NONE);
+    const byId = new Map<number, any>(p0.activeProducers.map((p: any) => [Number(p.producerId), p]));
+    assert.equal(byId.size, 2);
+    assert.deepEqual(
+      [byId.get(idem).producerEpoch, byId.get(idem).lastSequence, Number(byId.get(idem).lastTimestamp), Number(byId.get(idem).currentTxnStartOffset)],
+      [0, 1, 1000, -1],
+    );
+    assert.deepEqual([byId.get(txn).lastSequence, Number(byId.get(txn).currentTxnStartOffset), byId.get(txn).coordinatorEpoch], [0, 2, -1]);
+    await running.broker.partition(t, 0)!.writeTxnMarker({ producerId: txn, producerEpoch: 0, coordinatorEpoch: 3, commit: true }).done;
+    topics = await describe();
+    const after = topics[0].partitions[0].activeProducers.find((p: any) => Number(p.producerId) === txn);
+    assert.deepEqual([Number(after.currentTxnStartOffset), after.coordinatorEpoch], [-1, 3]);
+  });
 });

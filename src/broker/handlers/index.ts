@@ -29,6 +29,7 @@ import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 import { createPartitionsHandler } from './create-partitions.js';
 import { describeLogDirsHandler } from './describe-log-dirs.js';
 import { electLeadersHandler } from './elect-leaders.js';
+import { describeProducersHandler } from './describe-producers.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './partition-reassignments.js';
 
 export interface RequestContext {
@@ -83,4 +84,5 @@ export const apiHandlers: ApiHandler[] = [
   electLeadersHandler,
   alterPartitionReassignmentsHandler,
   listPartitionReassignmentsHandler,
+  describeProducersHandler,
 ];

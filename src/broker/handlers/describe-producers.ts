@@ -1,0 +1,41 @@
+import {
+  ApiKey,
+  type DescribeProducersRequest,
+  type DescribeProducersResponse,
+  type DescribeProducersResponsePartitionResponse,
+} from '../../protocol/generated/index.js';
+import { ErrorCode, errorName } from '../../protocol/errors.js';
+import type { ApiHandler } from './index.js';
+
+type PartitionResponse = DescribeProducersResponsePartitionResponse;
+
+/**
+ * DescribeProducers (KIP-664): the producer state of each partition's log — what
+ * `kafka-transactions.sh describe-producers` shows to find a hanging transaction.
+ */
+export const describeProducersHandler: ApiHandler<DescribeProducersRequest, DescribeProducersResponse> = {
+  apiKey: ApiKey.DescribeProducers,
+  handle({ broker }, req) {
+    const topics = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((index): PartitionResponse => {
+        const partition = broker.partition(t.name, index);
+        if (!partition) {
+          // A single node leads every partition it has: what it does not have does not exist.
+          const errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          return { partitionIndex: index, errorCode, errorMessage: errorName(errorCode), activeProducers: [] };
+        }
+        const activeProducers = [...partition.log.producerState.entries()].map((entry) => ({
+          producerId: entry.producerId,
+          producerEpoch: entry.epoch,
+          lastSequence: entry.batches.at(-1)?.lastSeq ?? -1,
+          lastTimestamp: entry.lastTimestamp,
+          coordinatorEpoch: entry.coordinatorEpoch,
+          currentTxnStartOffset: entry.ongoingTxnFirstOffset,
+        }));
+        return { partitionIndex: index, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers };
+      }),
+    }));
+    return { throttleTimeMs: 0, topics };
+  },
+};
