@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { BrokerConfig } from './config/config.js';
 import { Broker } from './broker/broker.js';
+import type { LogIo } from './storage/log-io.js';
 
 export { Broker } from './broker/broker.js';
 export { BrokerConfig } from './config/config.js';
@@ -32,6 +33,11 @@ export interface StartBrokerOptions {
   /** Any broker configuration by its Kafka name, e.g. { 'num.partitions': '3' }. */
   config?: Record<string, string | number | boolean>;
   logger?: Logger;
+  /**
+   * Test-only: the storage layer's file operations (see src/storage/log-io.ts), so disk-fault
+   * tests can make writes, fsyncs, rolls or index writes fail. Leave unset.
+   */
+  storageIo?: LogIo;
 }
 
 export interface RunningBroker {
@@ -58,7 +64,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   let broker: Broker;
   try {
     const config = new BrokerConfig({ overrides });
-    broker = await Broker.start(config, options.logger ?? pino({ level: overrides['log.level'] ?? 'warn' }));
+    broker = await Broker.start(config, options.logger ?? pino({ level: overrides['log.level'] ?? 'warn' }), options.storageIo);
   } catch (err) {
     removeThrowaway();
     throw err;

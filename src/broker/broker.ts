@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import { BrokerConfig, resolveTopicConfig, toNumber, type ConfigEntry } from '../config/config.js';
 import { LocalMetadataStore, type TopicRecord } from '../cluster/metadata-store.js';
 import { LogManager } from '../storage/log-manager.js';
+import type { LogIo } from '../storage/log-io.js';
 import type { LogConfig } from '../storage/partition-log.js';
 import { KafkaListener } from '../network/server.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -75,7 +76,8 @@ export class Broker {
     this.fetchSessions = new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'));
   }
 
-  static async start(config: BrokerConfig, logger?: Logger): Promise<Broker> {
+  /** `storageIo` replaces the log's file operations: for disk-fault tests only. */
+  static async start(config: BrokerConfig, logger?: Logger, storageIo?: LogIo): Promise<Broker> {
     const log = logger ?? pino({ level: config.str('log.level') ?? 'info', base: { node: config.nodeId } });
     const dir = config.logDir;
     const metadata = await LocalMetadataStore.open(dir, config.nodeId, config.str('cluster.id'));
@@ -85,6 +87,7 @@ export class Broker {
       cleanerEnabled: config.bool('log.cleaner.enable'),
       cleanerBackoffMs: config.int('log.cleaner.backoff.ms'),
       cleanerDedupeBufferSize: config.int('log.cleaner.dedupe.buffer.size'),
+      io: storageIo,
     });
     for (const [name, value] of Object.entries(metadata.dynamicBrokerConfigs())) config.setDynamic(name, value);
     const broker = new Broker(config, log, metadata, logs);

@@ -1,11 +1,18 @@
-// The few file operations of the write path, behind one object so tests can inject failures
-// (ENOSPC, EIO) without touching the real file system.
+// The file operations of the write path, behind one object so tests can inject failures
+// (ENOSPC, EROFS, EIO) without touching the real file system: appends (writev), fsync, the
+// truncation that takes a failed append back, creating a segment file at a roll, and writing
+// index files when a segment is sealed or closed.
 import fs from 'node:fs';
+import { writeFileAtomic } from './atomic-file.js';
 
 export interface LogIo {
   writev(fd: number, buffers: Buffer[], position: number): number;
   fsync(fd: number): Promise<void>;
   ftruncate(fd: number, length: number): void;
+  /** Opens (creating or truncating) a new segment's .log file for reading and writing. */
+  createSegmentFile(file: string): number;
+  /** Replaces an index file (written to a temporary file, fsynced, renamed). */
+  writeIndexFile(file: string, data: Buffer): Promise<void>;
 }
 
 export const defaultLogIo: LogIo = {
@@ -15,4 +22,6 @@ export const defaultLogIo: LogIo = {
       fs.fsync(fd, (err) => (err ? reject(err) : resolve()));
     }),
   ftruncate: (fd, length) => fs.ftruncateSync(fd, length),
+  createSegmentFile: (file) => fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644),
+  writeIndexFile: (file, data) => writeFileAtomic(file, data, { syncDir: false }),
 };

@@ -2,10 +2,9 @@
 // its in-memory offset and time indexes, persisted when the segment is sealed or closed.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { writeFileAtomic } from './atomic-file.js';
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX } from './file-names.js';
 import type { LogConfig } from './log-config.js';
-import type { LogIo } from './log-io.js';
+import { defaultLogIo, type LogIo } from './log-io.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 import { TxnIndex } from './txn-index.js';
@@ -90,9 +89,8 @@ export class LogSegment {
   }
 
   /** Creates a new, empty segment file (replacing any leftover of the same name). */
-  static create(dir: string, baseOffset: number, config: LogConfig): LogSegment {
-    const { O_RDWR, O_CREAT, O_TRUNC } = fs.constants;
-    const fd = fs.openSync(offsetFilePath(dir, baseOffset, LOG_SUFFIX), O_RDWR | O_CREAT | O_TRUNC, 0o644);
+  static create(dir: string, baseOffset: number, config: LogConfig, io: LogIo = defaultLogIo): LogSegment {
+    const fd = io.createSegmentFile(offsetFilePath(dir, baseOffset, LOG_SUFFIX));
     const segment = new LogSegment(dir, baseOffset, fd, 0, config);
     segment.removeIndexFilesSync();
     segment.txnIndexStale = false; // empty, and nothing in it yet
@@ -247,14 +245,14 @@ export class LogSegment {
     return valid;
   }
 
-  async writeTxnIndexFile(): Promise<void> {
-    await writeFileAtomic(this.txnIndexPath, this.txnIndex.toBuffer(), { syncDir: false });
+  async writeTxnIndexFile(io: LogIo = defaultLogIo): Promise<void> {
+    await io.writeIndexFile(this.txnIndexPath, this.txnIndex.toBuffer());
   }
 
-  async writeIndexFiles(): Promise<void> {
-    await writeFileAtomic(this.indexPath, this.offsetIndex.toBuffer(), { syncDir: false });
-    await writeFileAtomic(this.timeIndexPath, this.timeIndex.toBuffer(), { syncDir: false });
-    await writeFileAtomic(this.txnIndexPath, this.txnIndex.toBuffer(), { syncDir: false });
+  async writeIndexFiles(io: LogIo = defaultLogIo): Promise<void> {
+    await io.writeIndexFile(this.indexPath, this.offsetIndex.toBuffer());
+    await io.writeIndexFile(this.timeIndexPath, this.timeIndex.toBuffer());
+    await io.writeIndexFile(this.txnIndexPath, this.txnIndex.toBuffer());
   }
 
   /** Deletes the index files (they would go stale once the segment is appended to). */

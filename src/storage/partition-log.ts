@@ -278,7 +278,7 @@ export class PartitionLog {
     }
 
     if (bases.length === 0) {
-      this.segments = [LogSegment.create(this.dir, 0, this.config)];
+      this.segments = [LogSegment.create(this.dir, 0, this.config, this.io)];
       this.needsDirSync = true;
     } else {
       for (const base of bases) this.segments.push(LogSegment.openExisting(this.dir, base, this.config));
@@ -302,7 +302,7 @@ export class PartitionLog {
     // Rebuilt aborted-transaction indexes of sealed segments are written now (the active
     // segment's with its other indexes, when it is sealed or closed).
     for (const segment of staleTxnIndexes) {
-      if (segment !== this.activeSegment) await segment.writeTxnIndexFile();
+      if (segment !== this.activeSegment) await segment.writeTxnIndexFile(this.io);
     }
 
     // Index files of the active segment would go stale with the next append; a crash then finds
@@ -312,7 +312,7 @@ export class PartitionLog {
     for (const segment of this.segments.slice(0, -1)) {
       if (segment.state !== 'sealed') {
         segment.finalizeTimeIndex();
-        await segment.writeIndexFiles();
+        await segment.writeIndexFiles(this.io);
         segment.state = 'sealed';
       }
     }
@@ -339,7 +339,7 @@ export class PartitionLog {
         'the log ends below its checkpointed start offset; it restarts empty there',
       );
       victims.push(last);
-      this.segments = [LogSegment.create(this.dir, this.startOffset, this.config)];
+      this.segments = [LogSegment.create(this.dir, this.startOffset, this.config, this.io)];
       this.needsDirSync = true;
     }
     for (const victim of victims) await victim.deleteAsync();
@@ -593,7 +593,7 @@ export class PartitionLog {
   /** Starts a new segment at `baseOffset`; the old one is sealed once all its data is acknowledged. */
   private roll(baseOffset: number): LogSegment {
     const previous = this.activeSegment;
-    const segment = LogSegment.create(this.dir, baseOffset, this.config);
+    const segment = LogSegment.create(this.dir, baseOffset, this.config, this.io);
     crashPoint('roll');
     previous.state = 'rolled';
     previous.endSnapshot = { offset: baseOffset, data: this.producers.snapshot(baseOffset) };
@@ -814,7 +814,7 @@ export class PartitionLog {
       this.stats.fsyncs++;
       await segment.fsync(this.io);
       segment.finalizeTimeIndex();
-      await segment.writeIndexFiles();
+      await segment.writeIndexFiles(this.io);
       crashPoint('seal');
       const snapshot = segment.endSnapshot;
       if (snapshot) {
@@ -1215,7 +1215,7 @@ export class PartitionLog {
       await this.startChain;
       const active = this.activeSegment;
       active.finalizeTimeIndex();
-      await active.writeIndexFiles();
+      await active.writeIndexFiles(this.io);
       await writeFileAtomic(
         offsetFilePath(this.dir, this.nextOffset, SNAPSHOT_SUFFIX),
         this.producers.snapshot(this.nextOffset),

@@ -580,8 +580,12 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
           }
           report.kills.randomDelay++;
         }
-        gate = newGate();
+        // Workers still waiting on the old gate (a cycle whose verification was cut short by its
+        // crash point never opened it) go round once and wait on the new one.
         port = null;
+        const old = gate;
+        gate = newGate();
+        old.open();
         await broker.kill();
         collectErrors(broker);
         report.cycles++;
