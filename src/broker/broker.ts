@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import pino, { type Logger } from 'pino';
-import { BrokerConfig, resolveTopicConfig, toNumber, type ConfigEntry } from '../config/config.js';
+import { BrokerConfig, ConfigError, resolveTopicConfig, toNumber, type ConfigEntry } from '../config/config.js';
 import { LocalMetadataStore, type TopicRecord } from '../cluster/metadata-store.js';
 import { LogManager } from '../storage/log-manager.js';
 import type { LogIo } from '../storage/log-io.js';
 import type { LogConfig } from '../storage/partition-log.js';
-import { KafkaListener } from '../network/server.js';
+import { KafkaListener, parsePerIpOverrides, type ConnectionQuotas } from '../network/server.js';
+import { MemoryPool } from '../network/memory-pool.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Partition, type TopicState } from './partition.js';
 import { collisionKey, INTERNAL_TOPICS, invalidTopicReason } from './topic-names.js';
@@ -44,6 +45,15 @@ export interface TransactionalProduceCheck {
   partition: number;
 }
 
+/** Kafka refuses a request pool smaller than one request; so do we, before anything is opened. */
+function checkRequestLimits(config: BrokerConfig): void {
+  const maxRequestBytes = config.int('socket.request.max.bytes');
+  const poolBytes = config.int('queued.max.request.bytes');
+  if (poolBytes > 0 && poolBytes < maxRequestBytes) {
+    throw new ConfigError(`queued.max.request.bytes (${poolBytes}) must be -1 or at least socket.request.max.bytes (${maxRequestBytes})`);
+  }
+}
+
 export class Broker {
   readonly nodeId: number;
   readonly topics = new Map<string, TopicState>();
@@ -52,6 +62,8 @@ export class Broker {
   /** Groups and committed offsets, kept in __consumer_offsets (src/coordinator). */
   groupCoordinator!: GroupCoordinator;
   private listener!: KafkaListener;
+  /** Request bytes read but not answered yet, over all connections (queued.max.request.bytes). */
+  requestMemory!: MemoryPool;
   private stopped = false;
   private readonly creating = new Set<string>();
   /** Per topic, the tail of its queued partition additions (they run one at a time). */
@@ -78,6 +90,7 @@ export class Broker {
 
   /** `storageIo` replaces the log's file operations: for disk-fault tests only. */
   static async start(config: BrokerConfig, logger?: Logger, storageIo?: LogIo): Promise<Broker> {
+    checkRequestLimits(config);
     const log = logger ?? pino({ level: config.str('log.level') ?? 'info', base: { node: config.nodeId } });
     const dir = config.logDir;
     const metadata = await LocalMetadataStore.open(dir, config.nodeId, config.str('cluster.id'));
@@ -109,14 +122,19 @@ export class Broker {
   private async listen(): Promise<void> {
     const listeners = this.config.list('listeners');
     const bind = parseListener(listeners[0] ?? 'PLAINTEXT://127.0.0.1:9092');
+    const maxRequestBytes = this.config.int('socket.request.max.bytes');
+    this.requestMemory = new MemoryPool(this.config.int('queued.max.request.bytes'));
     this.listener = new KafkaListener(
       {
         host: bind.host,
         port: bind.port,
         idleTimeoutMs: this.config.int('connections.max.idle.ms'),
-        maxRequestBytes: this.config.int('socket.request.max.bytes'),
+        requestReadTimeoutMs: this.config.int('socket.request.read.timeout.ms'),
+        maxRequestBytes,
         maxInFlight: this.config.int('queued.max.requests'),
         maxPendingWriteBytes: 8 * 1024 * 1024,
+        pool: this.requestMemory,
+        connectionQuotas: () => this.connectionQuotas(),
       },
       createRequestHandler(this),
       this.logger,
@@ -127,6 +145,21 @@ export class Broker {
     if (endpoint.port === 0) endpoint.port = this.listener.port;
     if (endpoint.host === '0.0.0.0' || endpoint.host === '::') endpoint.host = '127.0.0.1';
     this.advertised = endpoint;
+  }
+
+  private cachedQuotas: { key: string; value: ConnectionQuotas } | null = null;
+
+  /** The connection limits in force; re-read at each accept so AlterConfigs changes apply at once. */
+  private connectionQuotas(): ConnectionQuotas {
+    const maxConnections = this.config.int('max.connections');
+    const maxPerIp = this.config.int('max.connections.per.ip');
+    const overrides = this.config.str('max.connections.per.ip.overrides') ?? '';
+    const key = `${maxConnections}|${maxPerIp}|${overrides}`;
+    if (this.cachedQuotas?.key !== key) {
+      // The registry validated the syntax, so this parse cannot fail.
+      this.cachedQuotas = { key, value: { maxConnections, maxPerIp, perIpOverrides: parsePerIpOverrides(overrides) } };
+    }
+    return this.cachedQuotas.value;
   }
 
   /** The LogConfig the storage layer needs, from a topic's effective configuration. */

@@ -62,6 +62,8 @@ export function validateValue(def: ConfigDef, value: string | null): string | nu
     default:
       if (def.validValues && !def.validValues.includes(v)) return `Invalid value ${value} for configuration ${def.name}: String must be one of: ${def.validValues.join(', ')}`;
   }
+  const reason = def.check?.(v);
+  if (reason) return `Invalid value ${value} for configuration ${def.name}: ${reason}`;
   return null;
 }
 

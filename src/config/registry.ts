@@ -21,6 +21,19 @@ export interface ConfigDef {
   dynamic?: boolean;
   /** Shown in docs but not acted on yet. */
   inert?: boolean;
+  /** A check beyond type and range; returns the reason a value is invalid, or null. */
+  check?: (value: string) => string | null;
+}
+
+/** max.connections.per.ip.overrides: `address:count` pairs separated by commas. */
+function checkPerIpOverrides(value: string): string | null {
+  for (const part of value.split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const colon = item.lastIndexOf(':');
+    if (colon <= 0 || !/^\d+$/.test(item.slice(colon + 1))) return `Invalid entry ${item}: expected host:count`;
+  }
+  return null;
 }
 
 const LONG_MAX = '9223372036854775807';
@@ -41,6 +54,13 @@ const brokerDefs: ConfigDef[] = [
   { name: 'socket.request.max.bytes', type: 'int', default: '104857600', scope: 'broker', doc: 'Largest request frame; larger frames close the connection before any allocation.', min: 1 },
   { name: 'connections.max.idle.ms', type: 'long', default: '600000', scope: 'broker', doc: 'Idle connections are closed after this long.' },
   { name: 'queued.max.requests', type: 'int', default: '500', scope: 'broker', doc: 'Requests one connection may have in flight before the broker stops reading from it.', min: 1 },
+  { name: 'queued.max.request.bytes', type: 'long', default: '268435456', scope: 'broker', doc: 'Bytes of requests read but not yet answered, over all connections; when they are used up the broker stops reading from sockets until responses free some. -1 is unbounded (Kafka\'s default; ours is bounded). Must be at least socket.request.max.bytes.', min: -1 },
+  { name: 'socket.request.read.timeout.ms', type: 'long', default: '60000', scope: 'broker', doc: 'Tributary only (Kafka has no such limit): a request must arrive whole within this long after its first bytes, else the connection is closed (slowloris clients holding request memory).', min: 1 },
+  { name: 'max.connections', type: 'int', default: String(INT_MAX), scope: 'broker', doc: 'Connections the listener keeps at once; further connections are closed right after accept.', min: 0, dynamic: true },
+  { name: 'max.connections.per.ip', type: 'int', default: String(INT_MAX), scope: 'broker', doc: 'Connections one client address may keep at once; further ones are closed right after accept.', min: 0, dynamic: true },
+  { name: 'max.connections.per.ip.overrides', type: 'string', default: '', scope: 'broker', doc: 'Per-address exceptions to max.connections.per.ip, as address:count pairs separated by commas (addresses, not host names).', dynamic: true, check: checkPerIpOverrides },
+  { name: 'quota.window.num', type: 'int', default: '11', scope: 'broker', doc: 'Samples kept to measure a client\'s rate against its quota.', min: 1 },
+  { name: 'quota.window.size.seconds', type: 'int', default: '1', scope: 'broker', doc: 'Length of one quota sample.', min: 1 },
   { name: 'log.segment.bytes', type: 'int', default: '1073741824', scope: 'broker', doc: 'Segment file size before a roll.', min: 14, dynamic: true },
   { name: 'log.roll.hours', type: 'int', default: '168', scope: 'broker', doc: 'Segment age before a roll, in hours.', min: 1, dynamic: true },
   { name: 'log.roll.ms', type: 'long', default: null, scope: 'broker', doc: 'Segment age before a roll; overrides log.roll.hours.', dynamic: true },

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { MemoryPool } from './memory-pool.js';
 
 /**
  * Handles one request frame (without its size prefix). Returns the complete response frame
@@ -14,12 +15,21 @@ export interface ConnectionLimits {
   maxInFlight: number;
   /** Stop reading while this many response bytes wait in the socket. */
   maxPendingWriteBytes: number;
+  /** Broker-wide budget of request bytes read but not yet answered (queued.max.request.bytes). */
+  pool: MemoryPool;
 }
 
 interface Slot {
   done: boolean;
   frame: Buffer | null;
+  /** Bytes of the memory pool held by this request until its response is written. */
+  reserved: number;
 }
+
+/** Why reads are paused; reading resumes when no reason is left. */
+const BACKPRESSURE = 1;
+const MEMORY = 2;
+const THROTTLE = 4;
 
 let nextConnectionId = 1;
 
@@ -36,8 +46,19 @@ export class Connection {
   private buffered = 0;
   private readonly slots: Slot[] = [];
   private closed = false;
-  private pausedForBackpressure = false;
+  private pauseReasons = 0;
   private processing = false;
+  /** Pool bytes reserved for the frame whose size prefix has been read but not all its bytes. */
+  private reservedForNext = 0;
+  private cancelMemoryWait: (() => void) | null = null;
+  private throttleTimer: NodeJS.Timeout | null = null;
+  private mutedUntil = 0;
+  /**
+   * Since when a request has been partly received while the broker was reading (null when no
+   * partial request or reads are paused): a client that starts a request and never finishes it
+   * (slowloris) is closed after the request read timeout.
+   */
+  partialSince: number | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -56,6 +77,7 @@ export class Connection {
     socket.on('close', () => {
       this.closed = true;
       this.chunks = [];
+      this.releaseAll();
       this.onClose(this);
     });
   }
@@ -68,18 +90,58 @@ export class Connection {
     return this.slots.length;
   }
 
+  get paused(): boolean {
+    return this.pauseReasons !== 0;
+  }
+
+  /**
+   * Stops reading from this client for `ms` (a quota violation, KIP-219): requests already
+   * buffered wait too. Overlapping throttles end with the one that ends last.
+   */
+  mute(ms: number): void {
+    if (this.closed || ms <= 0) return;
+    const until = Date.now() + ms;
+    if (until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    if (this.throttleTimer) clearTimeout(this.throttleTimer);
+    this.setPaused(THROTTLE, true);
+    this.throttleTimer = setTimeout(() => {
+      this.throttleTimer = null;
+      this.setPaused(THROTTLE, false);
+    }, ms);
+    this.throttleTimer.unref();
+  }
+
+  /** Gives every pool byte this connection holds back; the requests are gone with the socket. */
+  private releaseAll(): void {
+    let bytes = this.reservedForNext;
+    this.reservedForNext = 0;
+    for (const s of this.slots) {
+      bytes += s.reserved;
+      s.reserved = 0;
+    }
+    this.cancelMemoryWait?.();
+    this.cancelMemoryWait = null;
+    if (this.throttleTimer) clearTimeout(this.throttleTimer);
+    this.partialSince = null;
+    this.limits.pool.release(bytes);
+  }
+
   /** Closes the connection because the peer broke the protocol; one log line, as promised. */
   abort(reason: string, detail?: Record<string, unknown>): void {
     if (this.closed) return;
     this.logger.warn({ conn: this.id, remote: this.remote, clientId: this.clientId, ...detail }, `closing connection: ${reason}`);
     this.closed = true;
     this.chunks = [];
+    this.releaseAll();
     this.socket.destroy();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.chunks = [];
+    this.releaseAll();
     this.socket.destroy();
   }
 
@@ -94,15 +156,18 @@ export class Connection {
   /**
    * Dispatches buffered frames while the limits allow; frames beyond them stay buffered (the
    * socket is paused) until responses complete or drain, so one client cannot make the broker
-   * hold an unbounded number of requests or responses.
+   * hold an unbounded number of requests or responses. A frame's bytes are reserved in the
+   * broker-wide pool as soon as its size is known, before they are buffered; without budget the
+   * socket is paused until another request is answered.
    */
   private processBuffered(): void {
     if (this.processing) return;
     this.processing = true;
     try {
       while (!this.closed && this.buffered >= 4) {
+        if ((this.pauseReasons & (MEMORY | THROTTLE)) !== 0) return;
         if (this.slots.length >= this.limits.maxInFlight || this.socket.writableLength > this.limits.maxPendingWriteBytes) {
-          this.pause();
+          this.setPaused(BACKPRESSURE, true);
           return;
         }
         const size = this.peekSize();
@@ -110,14 +175,37 @@ export class Connection {
           this.abort('request size out of bounds', { size, max: this.limits.maxRequestBytes });
           return;
         }
+        if (this.reservedForNext === 0 && size > 0) {
+          if (!this.limits.pool.tryReserve(size)) {
+            this.waitForMemory();
+            return;
+          }
+          this.reservedForNext = size;
+        }
         if (this.buffered < 4 + size) break;
         const frame = this.take(4 + size).subarray(4);
-        this.dispatch(frame);
+        const reserved = this.reservedForNext;
+        this.reservedForNext = 0;
+        this.dispatch(frame, reserved);
       }
-      if (this.slots.length >= this.limits.maxInFlight) this.pause();
+      if (this.slots.length >= this.limits.maxInFlight) this.setPaused(BACKPRESSURE, true);
     } finally {
       this.processing = false;
+      this.trackPartial();
     }
+  }
+
+  private trackPartial(): void {
+    if (this.closed || this.buffered === 0 || this.pauseReasons !== 0) this.partialSince = null;
+    else this.partialSince ??= Date.now();
+  }
+
+  private waitForMemory(): void {
+    this.setPaused(MEMORY, true);
+    this.cancelMemoryWait = this.limits.pool.wait(() => {
+      this.cancelMemoryWait = null;
+      this.setPaused(MEMORY, false);
+    });
   }
 
   private peekSize(): number {
@@ -155,8 +243,8 @@ export class Connection {
     return out;
   }
 
-  private dispatch(frame: Buffer): void {
-    const slot: Slot = { done: false, frame: null };
+  private dispatch(frame: Buffer, reserved: number): void {
+    const slot: Slot = { done: false, frame: null, reserved };
     this.slots.push(slot);
     let result: Promise<Buffer | null> | Buffer | null;
     try {
@@ -184,28 +272,42 @@ export class Connection {
     if (this.closed) return;
     slot.done = true;
     slot.frame = frame;
+    this.flushCompleted();
+  }
+
+  private flushCompleted(): void {
+    let released = 0;
     while (this.slots.length > 0 && this.slots[0]!.done) {
-      const s = this.slots.shift()!;
-      if (s.frame) this.socket.write(s.frame);
+      const head = this.slots.shift()!;
+      if (head.frame) this.socket.write(head.frame);
+      released += head.reserved;
+      head.reserved = 0;
     }
     this.lastActive = Date.now();
     this.maybeResume();
-    if (this.socket.writableLength > this.limits.maxPendingWriteBytes) this.pause();
+    if (this.socket.writableLength > this.limits.maxPendingWriteBytes) this.setPaused(BACKPRESSURE, true);
+    // Released last: the pool may wake other connections, better once this one is settled.
+    this.limits.pool.release(released);
   }
 
-  private pause(): void {
-    if (this.pausedForBackpressure) return;
-    this.pausedForBackpressure = true;
-    this.socket.pause();
-  }
-
-  private maybeResume(): void {
-    if (!this.pausedForBackpressure || this.closed) return;
-    if (this.slots.length < this.limits.maxInFlight && this.socket.writableLength <= this.limits.maxPendingWriteBytes) {
-      this.pausedForBackpressure = false;
+  private setPaused(reason: number, on: boolean): void {
+    if (this.closed) return;
+    const before = this.pauseReasons;
+    this.pauseReasons = on ? before | reason : before & ~reason;
+    if (before === 0 && this.pauseReasons !== 0) {
+      this.socket.pause();
+      this.partialSince = null;
+    } else if (before !== 0 && this.pauseReasons === 0) {
       this.socket.resume();
       // Frames that arrived before the pause are already buffered: no 'data' event brings them.
       this.processBuffered();
+    }
+  }
+
+  private maybeResume(): void {
+    if ((this.pauseReasons & BACKPRESSURE) === 0 || this.closed) return;
+    if (this.slots.length < this.limits.maxInFlight && this.socket.writableLength <= this.limits.maxPendingWriteBytes) {
+      this.setPaused(BACKPRESSURE, false);
     }
   }
 }

@@ -2,24 +2,79 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Connection, type ConnectionLimits, type FrameHandler } from './connection.js';
 
+/** Connection counts allowed (max.connections, max.connections.per.ip and its overrides). */
+export interface ConnectionQuotas {
+  maxConnections: number;
+  maxPerIp: number;
+  /** Per-IP exceptions to maxPerIp, keyed by normalized address. */
+  perIpOverrides: ReadonlyMap<string, number>;
+}
+
 export interface ListenerOptions extends ConnectionLimits {
   host: string;
   port: number;
   idleTimeoutMs: number;
+  /** A request must arrive whole within this long after its first bytes (slowloris guard). */
+  requestReadTimeoutMs: number;
+  /** Read at every accept, so dynamic config changes apply to the next connection. */
+  connectionQuotas: () => ConnectionQuotas;
 }
 
-/** A TCP listener that frames Kafka requests and tracks its connections. */
+/** `::ffff:127.0.0.1` and `127.0.0.1` are the same client for per-IP counting. */
+export function normalizeAddress(address: string | undefined): string {
+  if (!address) return 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** Parses max.connections.per.ip.overrides: `host:count,host:count` (IPv6 addresses may be bracketed). */
+export function parsePerIpOverrides(spec: string | null): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const part of (spec ?? '').split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const colon = item.lastIndexOf(':');
+    const count = Number(item.slice(colon + 1));
+    if (colon <= 0 || !Number.isInteger(count) || count < 0) throw new Error(`Invalid max.connections.per.ip.overrides entry: ${item}`);
+    out.set(normalizeAddress(item.slice(0, colon).replace(/^\[|\]$/g, '')), count);
+  }
+  return out;
+}
+
+/** At most one line per second for a repeated event (a connection flood must not flood the log). */
+class RateLimitedLog {
+  private last = 0;
+  private suppressed = 0;
+  constructor(private readonly logger: Logger) {}
+  warn(detail: Record<string, unknown>, msg: string): void {
+    const now = Date.now();
+    if (now - this.last < 1000) {
+      this.suppressed++;
+      return;
+    }
+    this.last = now;
+    this.logger.warn({ ...detail, suppressedSinceLast: this.suppressed }, msg);
+    this.suppressed = 0;
+  }
+}
+
+/** A TCP listener that admits connections within their limits, frames Kafka requests and tracks connections. */
 export class KafkaListener {
   private server: Server | null = null;
   private readonly connections = new Set<Connection>();
-  private idleSweep: NodeJS.Timeout | null = null;
+  private readonly perIp = new Map<string, number>();
+  private sweep: NodeJS.Timeout | null = null;
+  private readonly rejections: RateLimitedLog;
+  /** Connections closed right after accept because of a limit, since start. */
+  rejectedConnections = 0;
   port = 0;
 
   constructor(
     private readonly options: ListenerOptions,
     private readonly handler: FrameHandler,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.rejections = new RateLimitedLog(logger);
+  }
 
   async start(): Promise<void> {
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -34,9 +89,10 @@ export class KafkaListener {
     const addr = server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : this.options.port;
     // One sweep for all connections is cheaper than a timer per socket.
-    const every = Math.max(10, Math.min(this.options.idleTimeoutMs / 4, 30_000));
-    this.idleSweep = setInterval(() => this.closeIdle(), every);
-    this.idleSweep.unref();
+    const shortest = Math.min(this.options.idleTimeoutMs, this.options.requestReadTimeoutMs);
+    const every = Math.max(10, Math.min(shortest / 4, 30_000));
+    this.sweep = setInterval(() => this.closeStale(), every);
+    this.sweep.unref();
   }
 
   get connectionCount(): number {
@@ -44,14 +100,38 @@ export class KafkaListener {
   }
 
   private accept(socket: Socket): void {
-    const conn = new Connection(socket, this.handler, this.options, this.logger, (c) => this.connections.delete(c));
+    const ip = normalizeAddress(socket.remoteAddress);
+    const quotas = this.options.connectionQuotas();
+    const fromIp = this.perIp.get(ip) ?? 0;
+    const ipLimit = quotas.perIpOverrides.get(ip) ?? quotas.maxPerIp;
+    let refused: string | null = null;
+    if (fromIp >= ipLimit) refused = `too many connections from ${ip} (max.connections.per.ip ${ipLimit})`;
+    else if (this.connections.size >= quotas.maxConnections) refused = `too many connections (max.connections ${quotas.maxConnections})`;
+    if (refused) {
+      this.rejectedConnections++;
+      this.rejections.warn({ remote: `${ip}:${socket.remotePort}`, connections: this.connections.size, fromIp }, `refusing connection: ${refused}`);
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    this.perIp.set(ip, fromIp + 1);
+    const conn = new Connection(socket, this.handler, this.options, this.logger, (c) => {
+      if (!this.connections.delete(c)) return;
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, left);
+    });
     this.connections.add(conn);
   }
 
-  private closeIdle(): void {
-    const deadline = Date.now() - this.options.idleTimeoutMs;
+  private closeStale(): void {
+    const now = Date.now();
+    const idleDeadline = now - this.options.idleTimeoutMs;
+    const readDeadline = now - this.options.requestReadTimeoutMs;
     for (const conn of this.connections) {
-      if (conn.lastActive < deadline && conn.inFlight === 0) {
+      if (conn.partialSince !== null && conn.partialSince < readDeadline) {
+        conn.abort('request not received in time', { requestReadTimeoutMs: this.options.requestReadTimeoutMs });
+      } else if (conn.lastActive < idleDeadline && conn.inFlight === 0) {
         this.logger.debug({ conn: conn.id, remote: conn.remote }, 'closing idle connection');
         conn.close();
       }
@@ -59,7 +139,7 @@ export class KafkaListener {
   }
 
   async stop(): Promise<void> {
-    if (this.idleSweep) clearInterval(this.idleSweep);
+    if (this.sweep) clearInterval(this.sweep);
     const server = this.server;
     this.server = null;
     for (const conn of this.connections) conn.close();

@@ -29,6 +29,11 @@ export class RawClient {
     });
   }
 
+  /** Wraps an already connected socket (e.g. one bound to a chosen local address). */
+  static wrap(socket: Socket): RawClient {
+    return new RawClient(socket);
+  }
+
   static connect(port: number): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = connect({ host: '127.0.0.1', port }, () => resolve(new RawClient(s)));

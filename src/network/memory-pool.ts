@@ -1,0 +1,62 @@
+/**
+ * The broker-wide budget for request bytes that were read but not yet answered
+ * (`queued.max.request.bytes`). A connection reserves a frame's declared size when it reads the
+ * size prefix, before buffering the frame, and gives it back when the response has been handed to
+ * the socket (or the connection closes). A connection that cannot reserve stops reading its socket
+ * and waits here, first come first served.
+ *
+ * Like Kafka's pool, a reservation is granted while any budget is left, even if the frame is
+ * larger than what is left: otherwise a frame larger than the free space could wait forever
+ * behind smaller ones. The pool can therefore overshoot its capacity by at most one frame
+ * (`socket.request.max.bytes`).
+ */
+export class MemoryPool {
+  private used = 0;
+  private readonly waiters = new Set<() => void>();
+
+  /** capacity <= 0 means unbounded (Kafka's -1). */
+  constructor(readonly capacity: number) {}
+
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  get exhausted(): boolean {
+    return this.capacity > 0 && this.used >= this.capacity;
+  }
+
+  tryReserve(bytes: number): boolean {
+    if (this.exhausted) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    if (bytes <= 0) return;
+    this.used -= bytes;
+    this.wake();
+  }
+
+  /**
+   * Calls `ready` once budget is free again (it should then try to reserve). Returns a function
+   * that withdraws the wait (for a connection that closes while waiting).
+   */
+  wait(ready: () => void): () => void {
+    this.waiters.add(ready);
+    return () => this.waiters.delete(ready);
+  }
+
+  private wake(): void {
+    // Sets iterate in insertion order: the longest-waiting connection goes first. Each woken
+    // connection reserves what it needs synchronously, so the loop stops when the budget is gone.
+    for (const ready of this.waiters) {
+      if (this.exhausted) return;
+      this.waiters.delete(ready);
+      ready();
+    }
+  }
+}
