@@ -24,6 +24,14 @@ interface Slot {
   frame: Buffer | null;
   /** Bytes of the memory pool held by this request until its response is written. */
   reserved: number;
+  /** Response bytes this request announced it may produce (see reserveResponseBytes). */
+  responseBudget: number;
+}
+
+interface BudgetWaiter {
+  slot: Slot;
+  bytes: number;
+  grant: () => void;
 }
 
 /** Why reads are paused; reading resumes when no reason is left. */
@@ -53,6 +61,9 @@ export class Connection {
   private cancelMemoryWait: (() => void) | null = null;
   private throttleTimer: NodeJS.Timeout | null = null;
   private mutedUntil = 0;
+  /** Response bytes announced by requests in flight and not yet written. */
+  private responseBudgetUsed = 0;
+  private readonly budgetWaiters: BudgetWaiter[] = [];
   /**
    * Since when a request has been partly received while the broker was reading (null when no
    * partial request or reads are paused): a client that starts a request and never finishes it
@@ -70,7 +81,12 @@ export class Connection {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.maybeResume());
+    socket.on('drain', () => {
+      // A client that reads is active even if it sends nothing.
+      this.lastActive = Date.now();
+      this.grantBudgets();
+      this.maybeResume();
+    });
     socket.on('error', (err) => {
       this.logger.debug({ conn: this.id, remote: this.remote, err: err.message }, 'connection error');
     });
@@ -92,6 +108,40 @@ export class Connection {
 
   get paused(): boolean {
     return this.pauseReasons !== 0;
+  }
+
+  /** Response bytes waiting in the socket for the client to read them. */
+  get unsentBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Announces that the request being handled may answer with up to `bytes` bytes (a fetch), and
+   * resolves when the connection can take them: while earlier responses of this connection are
+   * unsent or announced beyond `maxPendingWriteBytes`, the request waits. So a client that
+   * pipelines large fetches and never reads makes the broker hold about that bound, not one
+   * response per request in flight. A request alone is never held back. Must be called
+   * synchronously by the handler (before its first await), which is when its slot is the newest.
+   */
+  reserveResponseBytes(bytes: number): Promise<void> {
+    const slot = this.slots[this.slots.length - 1];
+    if (!slot || this.closed) return Promise.resolve();
+    return new Promise((grant) => {
+      this.budgetWaiters.push({ slot, bytes, grant });
+      this.grantBudgets();
+    });
+  }
+
+  private grantBudgets(): void {
+    while (this.budgetWaiters.length > 0) {
+      const w = this.budgetWaiters[0]!;
+      const pending = this.responseBudgetUsed + this.socket.writableLength;
+      if (!this.closed && pending > 0 && pending + w.bytes > this.limits.maxPendingWriteBytes) return;
+      this.budgetWaiters.shift();
+      w.slot.responseBudget += w.bytes;
+      this.responseBudgetUsed += w.bytes;
+      w.grant();
+    }
   }
 
   /**
@@ -122,6 +172,8 @@ export class Connection {
     }
     this.cancelMemoryWait?.();
     this.cancelMemoryWait = null;
+    // Waiting handlers go on and find the connection closed; their answers are dropped.
+    this.grantBudgets();
     if (this.throttleTimer) clearTimeout(this.throttleTimer);
     this.partialSince = null;
     this.limits.pool.release(bytes);
@@ -244,7 +296,7 @@ export class Connection {
   }
 
   private dispatch(frame: Buffer, reserved: number): void {
-    const slot: Slot = { done: false, frame: null, reserved };
+    const slot: Slot = { done: false, frame: null, reserved, responseBudget: 0 };
     this.slots.push(slot);
     let result: Promise<Buffer | null> | Buffer | null;
     try {
@@ -282,8 +334,10 @@ export class Connection {
       if (head.frame) this.socket.write(head.frame);
       released += head.reserved;
       head.reserved = 0;
+      this.responseBudgetUsed -= head.responseBudget;
     }
     this.lastActive = Date.now();
+    this.grantBudgets();
     this.maybeResume();
     if (this.socket.writableLength > this.limits.maxPendingWriteBytes) this.setPaused(BACKPRESSURE, true);
     // Released last: the pool may wake other connections, better once this one is settled.

@@ -131,7 +131,9 @@ export class KafkaListener {
     for (const conn of this.connections) {
       if (conn.partialSince !== null && conn.partialSince < readDeadline) {
         conn.abort('request not received in time', { requestReadTimeoutMs: this.options.requestReadTimeoutMs });
-      } else if (conn.lastActive < idleDeadline && conn.inFlight === 0) {
+      } else if (conn.lastActive < idleDeadline && (conn.inFlight === 0 || conn.unsentBytes > 0)) {
+        // Requests in flight keep a connection (a long poll may outlast the idle timeout), unless
+        // answers are stuck in its socket: then the client has stopped reading.
         this.logger.debug({ conn: conn.id, remote: conn.remote }, 'closing idle connection');
         conn.close();
       }

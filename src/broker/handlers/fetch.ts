@@ -172,7 +172,9 @@ function changedSinceLastSent(sp: SessionPartition, d: FetchResponsePartitionDat
 
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   apiKey: ApiKey.Fetch,
-  async handle({ broker, apiVersion }, req) {
+  async handle({ broker, apiVersion, conn }, req) {
+    // Before any await (see Connection.reserveResponseBytes): bounds what a non-reading client costs.
+    await conn.reserveResponseBytes(Math.min(req.maxBytes, broker.config.int('fetch.max.bytes')));
     const useTopicIds = apiVersion >= 13;
     const plan = planFetch(broker, req, useTopicIds);
     if (typeof plan === 'number') return sessionError(plan);
