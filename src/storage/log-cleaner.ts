@@ -25,6 +25,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { fsyncDir } from './atomic-file.js';
+import { AbortedBatchTracker } from './aborted-batches.js';
 import { ChunkedReader } from './chunked-reader.js';
 import { compress, decompress } from './compression.js';
 import { writeInt64 } from './int64.js';
@@ -218,6 +219,8 @@ interface FilterContext {
   log: PartitionLog;
   removed: number;
   earliestHorizon: number;
+  /** Walked by filterBatch over every batch of the rewrite, in offset order. */
+  aborted: AbortedBatchTracker;
 }
 
 /** Iterates the whole batches of a segment (bytes are a view valid until the next iteration). */
@@ -291,6 +294,7 @@ async function buildOffsetMap(
   state: CleanableState,
   maxEntries: number,
   shouldStop: () => boolean,
+  aborted: AbortedBatchTracker,
 ): Promise<{ map: Map<string, number>; mapEnd: number }> {
   const map = new Map<string, number>();
   let mapEnd = state.firstDirty;
@@ -304,7 +308,8 @@ async function buildOffsetMap(
       if (lastOffset < state.firstDirty) continue;
       await yielder.after(bytes.length);
       if (shouldStop()) throw new CleanAborted();
-      const records = isControl(header.attributes) ? null : await decodeRecordsOrNull(bytes, header);
+      const skip = aborted.isAborted(header) || isControl(header.attributes);
+      const records = skip ? null : await decodeRecordsOrNull(bytes, header);
       if (records) {
         const keys: Array<[string, number]> = [];
         let fresh = 0;
@@ -331,9 +336,15 @@ async function buildOffsetMap(
  * id/epoch, base sequence, leader epoch, max timestamp) are kept.
  */
 async function filterBatch(bytes: Buffer, header: BatchHeader, ctx: FilterContext): Promise<Buffer | null> {
-  // Control batches (transaction markers) stay as they are. Once transactions exist, the markers
-  // of transactions with no data left and the data of aborted transactions are removed here.
+  // Records of aborted transactions go. Control batches (transaction markers) all stay: Kafka
+  // removes a marker once its transaction's data is gone and the delete horizon passed; keeping
+  // them costs one small batch per transaction and keeps the aborted index valid as it is.
+  const abortedData = ctx.aborted.isAborted(header) && header.baseOffset < ctx.mapEnd;
   if (isControl(header.attributes)) return bytes;
+  if (abortedData) {
+    ctx.removed += header.recordCount;
+    return emptiedBatch(bytes, header, ctx);
+  }
   const records = await decodeRecordsOrNull(bytes, header);
   if (!records) return bytes;
   const hasHorizon = (header.attributes & Attribute.deleteHorizon) !== 0;
@@ -358,13 +369,7 @@ async function filterBatch(bytes: Buffer, header: BatchHeader, ctx: FilterContex
     if (h >= 0 && (ctx.earliestHorizon < 0 || h < ctx.earliestHorizon)) ctx.earliestHorizon = h;
   }
   if (kept.length === records.length && !setHorizon) return bytes;
-  if (kept.length === 0) {
-    // The last batch of a producer stays (empty) so its sequence state survives a replay.
-    const producer = header.producerId >= 0 ? ctx.log.producerState.get(header.producerId) : undefined;
-    const last = producer?.batches.at(-1);
-    if (!last || last.lastOffset !== header.baseOffset + header.lastOffsetDelta) return null;
-    return encodeBatch(bytes, [], header.attributes & ~Attribute.compressionMask & ~Attribute.deleteHorizon, header.baseTimestamp);
-  }
+  if (kept.length === 0) return emptiedBatch(bytes, header, ctx);
   let attributes = header.attributes;
   let baseTimestamp = header.baseTimestamp;
   if (setHorizon) {
@@ -387,6 +392,14 @@ async function filterBatch(bytes: Buffer, header: BatchHeader, ctx: FilterContex
     }),
   );
   return encodeBatch(bytes, encoded, attributes, baseTimestamp);
+}
+
+/** A batch whose records all go: nothing, or its producer's last batch kept empty so its sequence state survives a replay. */
+function emptiedBatch(bytes: Buffer, header: BatchHeader, ctx: FilterContext): Promise<Buffer> | null {
+  const producer = header.producerId >= 0 ? ctx.log.producerState.get(header.producerId) : undefined;
+  const last = producer?.batches.at(-1);
+  if (!last || last.lastOffset !== header.baseOffset + header.lastOffsetDelta) return null;
+  return encodeBatch(bytes, [], header.attributes & ~Attribute.compressionMask & ~Attribute.deleteHorizon, header.baseTimestamp);
 }
 
 /** A batch with the original's header fields, the given records, attributes and base timestamp. */
@@ -453,7 +466,14 @@ export async function cleanLog(log: PartitionLog, options: CleanOptions): Promis
     aborted: false,
   };
   try {
-    const { map, mapEnd } = await buildOffsetMap(segments, state, options.maxMapEntries, shouldStop);
+    const cleanableEnd = segments[state.cleanableSegments]!.baseOffset;
+    const { map, mapEnd } = await buildOffsetMap(
+      segments,
+      state,
+      options.maxMapEntries,
+      shouldStop,
+      new AbortedBatchTracker(log.abortedTxnEntries(state.firstDirty, cleanableEnd, segments)),
+    );
     let count = 0;
     while (count < state.cleanableSegments && segments[count]!.baseOffset < mapEnd) count++;
     const ctx: FilterContext = {
@@ -464,6 +484,7 @@ export async function cleanLog(log: PartitionLog, options: CleanOptions): Promis
       log,
       removed: 0,
       earliestHorizon: -1,
+      aborted: new AbortedBatchTracker(log.abortedTxnEntries(segments[0]!.baseOffset, mapEnd, segments)),
     };
     for (const group of groupSegments(segments, count, config.segmentBytes)) {
       const end = segments[segments.indexOf(group.at(-1)!) + 1]!.baseOffset;

@@ -393,12 +393,16 @@ export class PartitionLog {
    * data overlaps that range (first offset below its end, ABORT marker at or after its start).
    */
   abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTransaction[] {
-    const segments = this.segments;
+    return this.abortedTxnEntries(fetchOffset, upperBoundOffset).map((t) => ({ producerId: t.producerId, firstOffset: t.firstOffset }));
+  }
+
+  /** The aborted-transaction index entries overlapping [from, to), in marker order. */
+  abortedTxnEntries(from: number, to: number, segments: readonly LogSegment[] = this.segments): AbortedTxn[] {
     const found: AbortedTxn[] = [];
-    for (let i = segmentIndexFor(segments, fetchOffset); i < segments.length; i++) {
-      if (segments[i]!.txnIndex.collect(fetchOffset, upperBoundOffset, found)) break;
+    for (let i = segmentIndexFor(segments, from); i < segments.length; i++) {
+      if (segments[i]!.txnIndex.collect(from, to, found)) break;
     }
-    return found.map((t) => ({ producerId: t.producerId, firstOffset: t.firstOffset }));
+    return found;
   }
 
   get latestEpoch(): number {
