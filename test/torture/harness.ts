@@ -477,9 +477,11 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
         if (!contents) throw new Error(`${producer.topic}-${producer.partition}: log start kept moving under the read`);
         const outcome = judgePartition(producer, contents);
         records += outcome.records;
-        for (const l of outcome.lost) if (!lost.has(l)) (lost.add(l), violations.push(`lost: ${l}`));
-        for (const d of outcome.duplicates) if (!duplicates.has(d)) (duplicates.add(d), violations.push(`duplicate: ${d}`));
-        violations.push(...outcome.violations);
+        const found: string[] = [...outcome.violations];
+        for (const l of outcome.lost) if (!lost.has(l)) (lost.add(l), found.push(`lost: ${l}`));
+        for (const d of outcome.duplicates) if (!duplicates.has(d)) (duplicates.add(d), found.push(`duplicate: ${d}`));
+        for (const v of found.slice(0, 5)) progress(`  ! ${v}`);
+        violations.push(...found);
         // A batch in flight at the kill that made it to the log: its retry must be answered as a duplicate.
         if (producer.inflight && outcome.presentSeqs.has(producer.inflight.baseSeq)) producer.inflightWritten = true;
       }
