@@ -32,9 +32,8 @@ export async function readSegmentBatches(
   indexIntervalBytes: number,
 ): Promise<Buffer | null | 'next'> {
   const end = segment.size;
-  let position = segment.offsetIndex.lookup(fetchOffset).position;
-  if (position >= end) position = 0;
   const reader = new ChunkedReader(segment, end, Math.max(maxBytes, 0) + indexIntervalBytes + BATCH_HEADER_SIZE);
+  let position = await startPosition(segment, reader, fetchOffset);
   // Skip the batches that end before the fetch offset.
   let batchSize = 0;
   let baseOffset = 0;
@@ -64,6 +63,21 @@ export async function readSegmentBatches(
   return reader.get(start, stop - start);
 }
 
+/**
+ * Where a scan for `offset` starts in a segment: its offset index entry, checked against the
+ * batch header found there (the chunk read serves the scan that follows, so this costs no I/O).
+ * An entry that does not point at a batch starting at its offset means a damaged index: the scan
+ * starts at the segment's beginning instead, never in the middle of a batch.
+ */
+export async function startPosition(segment: LogSegment, reader: ChunkedReader, offset: number): Promise<number> {
+  const entry = segment.indexLookup(offset);
+  if (entry.position === 0) return 0;
+  const header = entry.position < reader.end ? await reader.get(entry.position, BATCH_HEADER_SIZE) : null;
+  if (header && header.readInt8(BatchField.magic) === 2 && readInt64(header, BatchField.baseOffset) === entry.offset) return entry.position;
+  segment.markIndexDamaged();
+  return 0;
+}
+
 function checkedBatchSize(header: Buffer, segment: LogSegment, position: number): number {
   const batchLength = header.readInt32BE(BatchField.batchLength);
   if (batchLength < MIN_BATCH_LENGTH) {
@@ -88,7 +102,7 @@ export async function findOffsetForTimestamp(
     const entry = segment.timeIndex.lookup(timestamp);
     const scanFrom = Math.max(entry?.offset ?? segment.baseOffset, startOffset);
     const reader = new ChunkedReader(segment, segment.size, TIMESTAMP_SCAN_CHUNK);
-    let position = segment.offsetIndex.lookup(scanFrom).position;
+    let position = await startPosition(segment, reader, scanFrom);
     for (;;) {
       const header = await reader.get(position, BATCH_HEADER_SIZE);
       if (!header) break;
@@ -115,7 +129,7 @@ export async function findMaxTimestampOffset(segments: readonly LogSegment[], st
   if (!best || best.maxTimestamp < 0) return none;
   const segment = best;
   const reader = new ChunkedReader(segment, segment.size, TIMESTAMP_SCAN_CHUNK);
-  let position = segment.offsetIndex.lookup(segment.offsetOfMaxTimestamp).position;
+  let position = await startPosition(segment, reader, segment.offsetOfMaxTimestamp);
   for (;;) {
     const header = await reader.get(position, BATCH_HEADER_SIZE);
     if (!header) return none;

@@ -12,6 +12,8 @@ import type { ProducerStateManager } from './producer-state.js';
 import { BATCH_HEADER_SIZE, BatchHeader, isControl, readBatchHeader } from './record-batch.js';
 import { parseTxnMarker } from './txn-marker.js';
 import { scanSegment } from './segment-scanner.js';
+import { ChunkedReader } from './chunked-reader.js';
+import { startPosition } from './log-reads.js';
 
 export interface RecoveryContext {
   config: LogConfig;
@@ -191,7 +193,7 @@ logger: Logger,
   let rebuilt = 0;
   for (const segment of segments) {
     if (segment.nextOffset <= replayFrom || segment.size === 0) continue;
-    const from = segment.baseOffset <= replayFrom ? segment.offsetIndex.lookup(replayFrom).position : 0;
+    const from = segment.baseOffset <= replayFrom ? await startPosition(segment, new ChunkedReader(segment, segment.size, BATCH_HEADER_SIZE), replayFrom) : 0;
     const rebuild = segment.txnIndexStale;
     const result = await scanSegment(segment, {
       from,

@@ -5,7 +5,7 @@ import fsp from 'node:fs/promises';
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX } from './file-names.js';
 import type { LogConfig } from './log-config.js';
 import { defaultLogIo, type LogIo } from './log-io.js';
-import { OffsetIndex } from './offset-index.js';
+import { OffsetIndex, type OffsetPosition } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 import { TxnIndex } from './txn-index.js';
 
@@ -64,6 +64,7 @@ export class LogSegment {
   endSnapshot: { offset: number; data: Buffer } | null = null;
   indexIntervalBytes: number;
 
+  private indexDamaged = false;
   private refs = 0;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -118,6 +119,30 @@ export class LogSegment {
   /** The segment's index files, which go wherever its .log goes. */
   get indexFiles(): string[] {
     return [this.indexPath, this.timeIndexPath, this.txnIndexPath];
+  }
+
+  /**
+   * Where a read or scan for `offset` starts: the offset index's entry, or the beginning of the
+   * segment once a read found the index wrong (see markIndexDamaged).
+   */
+  indexLookup(offset: number): OffsetPosition {
+    return this.indexDamaged ? { offset: this.baseOffset, position: 0 } : this.offsetIndex.lookup(offset);
+  }
+
+  get hasDamagedIndex(): boolean {
+    return this.indexDamaged;
+  }
+
+  /**
+   * A read found an index entry that does not point at the batch it names (a hand-edited or
+   * rotten .index whose entries still look plausible: increasing, inside the file). Reads of this
+   * segment start at its beginning from now on, and the index file goes so the next start
+   * rebuilds it from the log.
+   */
+  markIndexDamaged(): void {
+    if (this.indexDamaged) return;
+    this.indexDamaged = true;
+    fsp.rm(this.indexPath, { force: true }).catch(() => undefined);
   }
 
   get isEmpty(): boolean {

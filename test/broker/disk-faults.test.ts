@@ -269,6 +269,8 @@ describe('disk faults through the broker', () => {
     env.io.arm(`${topic}-0`, 'ENOSPC', 'index');
     // Rolls seal segments (index files written then): those writes fail, the data is in place.
     const expected = await fill(env, topic, 0, 20, 'a');
+    // Sealing runs behind the acknowledgements.
+    for (let i = 0; i < 100 && env.io.failures.index < 2; i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(env.io.failures.index >= 2, 'sealing tried to write index files');
     assert.deepEqual(await values(env, topic, 0), expected);
     // The clean shutdown cannot write the active segment's indexes either: the next start recovers.
