@@ -14,7 +14,7 @@ import { API, KafkaRequestError, readPartition, type PartitionContents } from '.
 /** How a topic's contents are judged: plain keeps everything, retention a suffix, compact the latest value per key. */
 export type TopicKind = 'plain' | 'retention' | 'compact';
 
-interface TopicSpec {
+export interface TopicSpec {
   name: string;
   partitions: number;
   kind: TopicKind;
@@ -84,6 +84,10 @@ export interface TortureOptions {
  */
 export interface TortureExtension {
   name: string;
+  /** Topics it needs, created with the torture's own. */
+  topics?: TopicSpec[];
+  /** Producers it runs: judged, counted and reported like the torture's own (lost, duplicates, order). */
+  producers?: PartitionProducer[];
   setup?(client: RawClient): Promise<void>;
   start?(ctx: WorkloadContext): Promise<void>;
   verify(client: RawClient): Promise<string[]>;
@@ -137,7 +141,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const closedPromises = new WeakMap<RawClient, Promise<never>>();
 
 /** Rejects when the connection closes: requests to a killed broker fail at once, not after a timeout. */
-function request<T = any>(client: RawClient, apiKey: number, version: number, body: unknown): Promise<{ body: T }> {
+export function request<T = any>(client: RawClient, apiKey: number, version: number, body: unknown): Promise<{ body: T }> {
   if (client.closed) return Promise.reject(new Error('connection closed'));
   let closed = closedPromises.get(client);
   if (!closed) {
@@ -164,7 +168,7 @@ interface InFlight {
 }
 
 /** One idempotent producer per partition, with its own producer id, keeping one batch in flight. */
-class PartitionProducer {
+export class PartitionProducer {
   producerId = -1;
   producerEpoch = 0;
   nextSeq = 0;
@@ -183,17 +187,28 @@ class PartitionProducer {
     readonly topic: string,
     readonly partition: number,
     readonly kind: TopicKind,
+    /**
+     * For a partition shared with other producers: names this producer in its record values
+     * (instead of the topic) and sends transactional batches when `transactionalId` is set.
+     */
+    readonly shared: { label: string; transactionalId?: string } | null = null,
   ) {}
+
+  /** What the values of this producer's records start with. */
+  get label(): string {
+    return this.shared?.label ?? this.topic;
+  }
 
   private nextBatch(random: () => number): InFlight {
     const count = 1 + Math.floor(random() * 20);
     const baseSeq = this.nextSeq;
     const records = Array.from({ length: count }, (_, i) => ({
       key: recordKey(this.kind, this.partition, baseSeq + i),
-      value: recordValue(this.topic, this.partition, baseSeq + i, Math.floor(random() * 120)),
+      value: recordValue(this.label, this.partition, baseSeq + i, Math.floor(random() * 120)),
     }));
     this.nextSeq += count;
-    const bytes = buildRecordBatch(records, { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: baseSeq });
+    const transactional = this.shared?.transactionalId !== undefined;
+    const bytes = buildRecordBatch(records, { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: baseSeq, transactional });
     return { baseSeq, count, bytes };
   }
 
@@ -212,7 +227,8 @@ class PartitionProducer {
       let baseOffset: number;
       try {
         // The batch bytes are sent as they are on every retry: same producer id, epoch and sequence.
-        const res = await request(client, API.Produce, 9, produceRequest(this.topic, this.partition, this.inflight.bytes, -1));
+        const req = { ...produceRequest(this.topic, this.partition, this.inflight.bytes, -1), transactionalId: this.shared?.transactionalId ?? null };
+        const res = await request(client, API.Produce, 9, req);
         const p = res.body.responses[0].partitionResponses[0];
         code = p.errorCode;
         baseOffset = Number(p.baseOffset);
@@ -319,10 +335,15 @@ interface VerifyOutcome {
   records: number;
 }
 
-/** Judges one partition's contents against what its producer sent and had acknowledged. */
-export function judgePartition(producer: PartitionProducer, contents: PartitionContents): VerifyOutcome {
-  const { topic, partition, kind } = producer;
-  const name = `${topic}-${partition}`;
+/**
+ * Judges one partition's contents against what its producer sent and had acknowledged. In a
+ * partition shared by several producers only this producer's records count, and offsets are not
+ * expected to be contiguous (the others' records sit between them).
+ */
+export function judgePartition(producer: PartitionProducer, all: PartitionContents): VerifyOutcome {
+  const { topic, partition, kind, label } = producer;
+  const name = producer.shared ? `${topic}-${partition} (${label})` : `${topic}-${partition}`;
+  const contents = producer.shared ? { ...all, records: all.records.filter((r) => r.value?.startsWith(`${label}:`)) } : all;
   const present = new Map<number, number>(); // seq → offset
   const out: VerifyOutcome = { presentSeqs: present, lost: [], duplicates: [], violations: [], records: contents.records.length };
   const latestPresentByKey = new Map<string, number>();
@@ -331,7 +352,7 @@ export function judgePartition(producer: PartitionProducer, contents: PartitionC
   for (const r of contents.records) {
     const parts = (r.value ?? '').split(':');
     const seq = Number(parts[2]);
-    if (parts[0] !== topic || Number(parts[1]) !== partition || !Number.isInteger(seq)) {
+    if (parts[0] !== label || Number(parts[1]) !== partition || !Number.isInteger(seq)) {
       out.violations.push(`${name}@${r.offset}: a record that was not produced here (${(r.value ?? 'null').slice(0, 60)})`);
       continue;
     }
@@ -349,7 +370,7 @@ export function judgePartition(producer: PartitionProducer, contents: PartitionC
   }
   const records = contents.records;
   if (kind !== 'retention' && contents.logStartOffset !== 0) out.violations.push(`${name}: log start offset ${contents.logStartOffset} without retention`);
-  if (kind !== 'compact') {
+  if (kind !== 'compact' && !producer.shared) {
     // Contiguous offsets from the log start to the high watermark, and a contiguous run of sequences.
     const expected = contents.highWatermark - contents.logStartOffset;
     if (records.length !== expected || (records.length > 0 && records[0]!.offset !== contents.logStartOffset)) {
@@ -361,6 +382,8 @@ export function judgePartition(producer: PartitionProducer, contents: PartitionC
         break;
       }
     }
+  }
+  if (kind !== 'compact') {
     for (const [seq, offset] of producer.acked) {
       if (offset >= contents.logStartOffset && !present.has(seq)) out.lost.push(`${name} seq ${seq} (acknowledged at offset ${offset})`);
     }
@@ -426,7 +449,11 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
     brokerErrorLogs,
   };
 
-  const producers = TOPICS.flatMap((t) => Array.from({ length: t.partitions }, (_, p) => new PartitionProducer(t.name, p, t.kind)));
+  const producers = [
+    ...TOPICS.flatMap((t) => Array.from({ length: t.partitions }, (_, p) => new PartitionProducer(t.name, p, t.kind))),
+    ...extensions.flatMap((e) => e.producers ?? []),
+  ];
+  const topics = [...TOPICS, ...extensions.flatMap((e) => e.topics ?? [])];
   const committer = new Committer(TOPICS.find((t) => t.name === COMMIT_TOPIC)!.partitions);
   // The gate: workers wait on it for a broker that is up and verified.
   let port: number | null = null;
@@ -504,7 +531,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       const res = await request(client, API.CreateTopics, 5, {
         timeoutMs: 10_000,
         validateOnly: false,
-        topics: TOPICS.map((t) => ({
+        topics: topics.map((t) => ({
           name: t.name,
           numPartitions: t.partitions,
           replicationFactor: 1,
@@ -623,7 +650,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       await verify(broker);
       const client = await RawClient.connect(broker.port);
       try {
-        for (const t of TOPICS) {
+        for (const t of topics) {
           let total = 0;
           for (let p = 0; p < t.partitions; p++) total += (await readPartition(client, t.name, p)).records.length;
           report.finalRecords[t.name] = total;

@@ -109,11 +109,14 @@ export class KafkaRequestError extends Error {
   }
 }
 
-/** ListOffsets for one partition: -2 earliest (log start), -1 latest (high watermark). */
-export async function listOffset(client: RawClient, topic: string, partition: number, timestamp: -1 | -2): Promise<number> {
+/**
+ * ListOffsets for one partition: -2 earliest (log start), -1 latest (the high watermark, or with
+ * isolation level 1, read_committed, the last stable offset).
+ */
+export async function listOffset(client: RawClient, topic: string, partition: number, timestamp: -1 | -2, isolationLevel = 0): Promise<number> {
   const res = await client.request(API.ListOffsets, 7, {
     replicaId: -1,
-    isolationLevel: 0,
+    isolationLevel,
     timeoutMs: 0,
     topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp }] }],
   });

@@ -2,6 +2,7 @@
 // broker process. The seed is printed; pass it back with --seed to replay the same kill plan.
 import { writeFileSync } from 'node:fs';
 import { runTorture, summarize } from './harness.js';
+import { openTransactionExtension } from './transactions.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -12,7 +13,7 @@ const seed = arg('seed') !== undefined ? Number(arg('seed')) : Math.floor(Math.r
 const cycles = Number(arg('cycles') ?? 100);
 const json = arg('json');
 console.log(`torture: seed ${seed}, ${cycles} cycles (replay: npm run torture -- --seed ${seed} --cycles ${cycles})`);
-const report = await runTorture({ seed, cycles, progress: (l) => console.log(l) });
+const report = await runTorture({ seed, cycles, progress: (l) => console.log(l), extensions: [openTransactionExtension()] });
 console.log(summarize(report));
 if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
 const failed = report.recordsLost > 0 || report.duplicates > 0 || report.violations.length > 0 || report.brokerErrorLogs.length > 0 || report.cleanShutdownExitCode !== 0;
