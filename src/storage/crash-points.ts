@@ -19,6 +19,8 @@ export const CRASH_POINTS = [
   'clean',
   /** An offset commit is in __consumer_offsets but not yet applied nor answered. */
   'offset-commit',
+  /** Start-up recovery rescanned a segment, or cut a damaged one, and has written nothing else yet. */
+  'recovery',
 ] as const;
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];

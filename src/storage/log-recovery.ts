@@ -14,6 +14,7 @@ import { parseTxnMarker } from './txn-marker.js';
 import { scanSegment } from './segment-scanner.js';
 import { ChunkedReader } from './chunked-reader.js';
 import { startPosition } from './log-reads.js';
+import { crashPoint } from './crash-points.js';
 
 export interface RecoveryContext {
   config: LogConfig;
@@ -66,6 +67,7 @@ export async function recoverSegments(segments: LogSegment[], hadCleanShutdown: 
         if (ctx.epochs.assign(header.partitionLeaderEpoch, header.baseOffset, false)) epochsChanged = true;
       },
     });
+    crashPoint('recovery');
     if (result.problem === null && (isLast || segment.nextOffset <= segments[i + 1]!.baseOffset)) {
       if (!isLast || !hadCleanShutdown) {
         ctx.logger.info({ segment: segment.logPath, batches: result.batches }, 'rebuilt segment indexes');
@@ -86,6 +88,7 @@ export async function recoverSegments(segments: LogSegment[], hadCleanShutdown: 
     );
     ctx.io.ftruncate(segment.fd, result.validEnd);
     segment.size = result.validEnd;
+    crashPoint('recovery');
     for (const victim of dropped) {
       await victim.close();
       victim.deleteFilesSync();

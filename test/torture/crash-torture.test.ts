@@ -8,7 +8,7 @@ import { openTransactionExtension } from './transactions.js';
 
 const SEED = Number(process.env.TORTURE_SEED ?? 8);
 // Every crash point once, and random delays around them.
-const SCHEDULE = ['delay', 'append', 'written', 'roll', 'seal', 'delay', 'retention', 'clean', 'offset-commit', 'delay'] as const;
+const SCHEDULE = ['delay', 'append', 'written', 'roll', 'seal', 'delay', 'retention', 'clean', 'offset-commit', 'recovery', 'delay'] as const;
 const CYCLES = Number(process.env.TORTURE_CYCLES ?? SCHEDULE.length);
 
 test(`crash torture: ${CYCLES} kill -9 cycles (seed ${SEED}) lose, duplicate and reorder nothing acknowledged`, { timeout: 180_000 }, async () => {

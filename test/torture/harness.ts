@@ -25,7 +25,8 @@ export const TOPICS: TopicSpec[] = [
   { name: 'torture-plain', partitions: 3, kind: 'plain', configs: { 'segment.bytes': '16384' } },
   // Size-based retention deletes while producers write; the short retention.ms sometimes empties a partition.
   { name: 'torture-retention', partitions: 2, kind: 'retention', configs: { 'segment.bytes': '8192', 'retention.bytes': '32768', 'retention.ms': '20000' } },
-  { name: 'torture-compact', partitions: 2, kind: 'compact', configs: { 'cleanup.policy': 'compact', 'segment.bytes': '8192', 'min.cleanable.dirty.ratio': '0.01' } },
+  // Every 8th record is a tombstone; they are removed one second after the clean that first keeps them.
+  { name: 'torture-compact', partitions: 2, kind: 'compact', configs: { 'cleanup.policy': 'compact', 'segment.bytes': '8192', 'min.cleanable.dirty.ratio': '0.01', 'delete.retention.ms': '1000' } },
 ];
 
 /** Keys of the compacted topic: few, so the cleaner has plenty to remove. */
@@ -44,7 +45,7 @@ const BROKER_OVERRIDES: Record<string, string> = {
 };
 
 /** For each crash point, the largest n drawn for TRIBUTARY_CRASH_AT=<point>:<n> (how often it is reached per second of run). */
-const CRASH_POINT_MAX_N: Record<CrashPoint, number> = { append: 400, written: 400, roll: 25, seal: 25, retention: 4, clean: 4, 'offset-commit': 40 };
+const CRASH_POINT_MAX_N: Record<CrashPoint, number> = { append: 400, written: 400, roll: 25, seal: 25, retention: 4, clean: 4, 'offset-commit': 40, recovery: 14 };
 
 /** Errors a producer or committer retries (the broker is restarting, or a disk fault). */
 const RETRIABLE = new Set<number>([
@@ -157,6 +158,11 @@ function recordValue(topic: string, partition: number, seq: number, pad: number)
   return `${topic}:${partition}:${seq}:${'x'.repeat(pad)}`;
 }
 
+/** Compacted topics: which records are tombstones (null value; the sequence travels in a header). */
+function isTombstone(kind: TopicKind, seq: number): boolean {
+  return kind === 'compact' && seq % 8 === 7;
+}
+
 function recordKey(kind: TopicKind, partition: number, seq: number): string {
   return kind === 'compact' ? `k${seq % COMPACT_KEYS}` : `${partition}-${seq}`;
 }
@@ -204,7 +210,8 @@ export class PartitionProducer {
     const baseSeq = this.nextSeq;
     const records = Array.from({ length: count }, (_, i) => ({
       key: recordKey(this.kind, this.partition, baseSeq + i),
-      value: recordValue(this.label, this.partition, baseSeq + i, Math.floor(random() * 120)),
+      value: isTombstone(this.kind, baseSeq + i) ? null : recordValue(this.label, this.partition, baseSeq + i, Math.floor(random() * 120)),
+      headers: [{ key: 'seq', value: String(baseSeq + i) }],
     }));
     this.nextSeq += count;
     const transactional = this.shared?.transactionalId !== undefined;
@@ -351,8 +358,8 @@ export function judgePartition(producer: PartitionProducer, all: PartitionConten
   let previousSeq = -1;
   for (const r of contents.records) {
     const parts = (r.value ?? '').split(':');
-    const seq = Number(parts[2]);
-    if (parts[0] !== label || Number(parts[1]) !== partition || !Number.isInteger(seq)) {
+    const seq = r.value === null ? Number(r.headers.seq) : Number(parts[2]);
+    if (r.value === null ? !isTombstone(kind, seq) : parts[0] !== label || Number(parts[1]) !== partition || !Number.isInteger(seq) || r.headers.seq !== String(seq)) {
       out.violations.push(`${name}@${r.offset}: a record that was not produced here (${(r.value ?? 'null').slice(0, 60)})`);
       continue;
     }
@@ -388,9 +395,13 @@ export function judgePartition(producer: PartitionProducer, all: PartitionConten
       if (offset >= contents.logStartOffset && !present.has(seq)) out.lost.push(`${name} seq ${seq} (acknowledged at offset ${offset})`);
     }
   } else {
+    // The latest acknowledged record of each key (or a later one) is there; after a tombstone,
+    // the key may be gone altogether, but an older value must never come back.
     for (const [key, seq] of producer.latestAckedByKey) {
       const latest = latestPresentByKey.get(key) ?? -1;
-      if (latest < seq) out.lost.push(`${name} key ${key}: latest acknowledged seq ${seq}, latest present ${latest}`);
+      if (latest >= seq || (latest === -1 && isTombstone(kind, seq))) continue;
+      if (isTombstone(kind, seq)) out.violations.push(`${name} key ${key}: seq ${latest} came back after the tombstone seq ${seq}`);
+      else out.lost.push(`${name} key ${key}: latest acknowledged seq ${seq}, latest present ${latest}`);
     }
   }
   return out;

@@ -10,6 +10,8 @@ export interface ReadRecord {
   offset: number;
   key: string | null;
   value: string | null;
+  /** Header key → value (the last one wins). */
+  headers: Record<string, string | null>;
 }
 
 export interface PartitionContents {
@@ -83,14 +85,18 @@ export function decodeBatches(data: Buffer): { records: ReadRecord[]; nextOffset
       let value: string | null;
       [key, p] = bytesField(batch, p);
       [value, p] = bytesField(batch, p);
-      let headers: number;
-      [headers, p] = varint(batch, p);
-      for (let h = 0; h < headers; h++) {
-        [, p] = bytesField(batch, p);
-        [, p] = bytesField(batch, p);
+      let headerCount: number;
+      [headerCount, p] = varint(batch, p);
+      const headers: Record<string, string | null> = {};
+      for (let h = 0; h < headerCount; h++) {
+        let name: string | null;
+        let text: string | null;
+        [name, p] = bytesField(batch, p);
+        [text, p] = bytesField(batch, p);
+        headers[name ?? ''] = text;
       }
       if (p !== end) throw new Error(`batch at ${baseOffset}: record ${i} length ${len} does not match its fields`);
-      records.push({ offset: baseOffset + offsetDelta, key, value });
+      records.push({ offset: baseOffset + offsetDelta, key, value, headers });
     }
     if (p !== batch.length) throw new Error(`batch at ${baseOffset}: ${batch.length - p} bytes after the records`);
     nextOffset = baseOffset + lastOffsetDelta + 1;
