@@ -7,6 +7,8 @@ import type { LogIo } from '../storage/log-io.js';
 import type { LogConfig } from '../storage/partition-log.js';
 import { KafkaListener, parsePerIpOverrides, type ConnectionQuotas } from '../network/server.js';
 import { MemoryPool } from '../network/memory-pool.js';
+import { QuotaManager } from './quota-manager.js';
+import type { StoredQuota } from './client-quotas.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Partition, type TopicState } from './partition.js';
 import { collisionKey, INTERNAL_TOPICS, invalidTopicReason } from './topic-names.js';
@@ -64,6 +66,8 @@ export class Broker {
   private listener!: KafkaListener;
   /** Request bytes read but not answered yet, over all connections (queued.max.request.bytes). */
   requestMemory!: MemoryPool;
+  /** Client quotas (producer/consumer byte rates, request percentage) and their measured usage. */
+  readonly quotas: QuotaManager;
   private stopped = false;
   private readonly creating = new Set<string>();
   /** Per topic, the tail of its queued partition additions (they run one at a time). */
@@ -86,6 +90,13 @@ export class Broker {
   ) {
     this.nodeId = config.nodeId;
     this.fetchSessions = new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'));
+    this.quotas = new QuotaManager({ samples: config.int('quota.window.num'), sampleMs: config.int('quota.window.size.seconds') * 1000 }, metadata.clientQuotas());
+  }
+
+  /** Replaces the client quotas; they apply to the next request and persist. */
+  async setClientQuotas(entries: StoredQuota[]): Promise<void> {
+    this.quotas.setQuotas(entries);
+    await this.metadata.setClientQuotas(entries);
   }
 
   /** `storageIo` replaces the log's file operations: for disk-fault tests only. */

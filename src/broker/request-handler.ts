@@ -5,6 +5,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { Connection, FrameHandler } from '../network/connection.js';
 import type { Broker } from './broker.js';
 import { apiHandlers, NO_RESPONSE, type ApiHandler, type RequestContext } from './handlers/index.js';
+import { clientThrottles, enforceQuotas } from './throttle.js';
 
 export interface SupportedApi {
   spec: ApiSpec;
@@ -56,10 +57,29 @@ function unsupportedApiVersionsFrame(correlationId: number, apis: Map<number, Su
   });
 }
 
+/**
+ * Frames a response carrying a throttle time. Versions whose schema has no throttle_time_ms
+ * (the generated encoder refuses a non-zero value there) are framed without it.
+ */
+function encodeThrottled(apiKey: number, apiVersion: number, correlationId: number, spec: ApiSpec, body: unknown, throttleMs: number): Buffer {
+  const b = body as { throttleTimeMs?: number };
+  if (throttleMs <= 0 || typeof b.throttleTimeMs !== 'number') return encodeFrame(apiKey, apiVersion, correlationId, spec, body);
+  const original = b.throttleTimeMs;
+  b.throttleTimeMs = Math.max(original, throttleMs);
+  try {
+    return encodeFrame(apiKey, apiVersion, correlationId, spec, body);
+  } catch {
+    b.throttleTimeMs = original;
+    return encodeFrame(apiKey, apiVersion, correlationId, spec, body);
+  }
+}
+
 /** Turns frames into typed requests, runs the API's handler, and frames its typed response. */
 export function createRequestHandler(broker: Broker): FrameHandler {
   const apis = supportedApis();
   return (frame: Buffer, conn: Connection) => {
+    // Measured only when some quota exists: request_percentage needs the handling time.
+    const startedNs = broker.quotas.enabled ? process.hrtime.bigint() : null;
     const r = new Reader(frame);
     const header = decodeRequestHeader(r);
     conn.clientId = header.clientId;
@@ -85,9 +105,19 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       clientId: header.clientId,
       apis,
     };
-    const finish = (body: unknown): Buffer | null =>
-      body === NO_RESPONSE ? null : encodeFrame(header.apiKey, header.apiVersion, header.correlationId, api.spec, body);
     const result = api.handler.handle(ctx, request);
+    const cpuNanos = startedNs === null ? 0 : Number(process.hrtime.bigint() - startedNs);
+    const finish = (body: unknown): Buffer | null | Promise<Buffer | null> => {
+      let throttleMs = 0;
+      if (startedNs !== null && broker.quotas.enabled) ({ body, throttleMs } = enforceQuotas(ctx, frame.length, cpuNanos, body));
+      if (throttleMs > 0) conn.mute(throttleMs);
+      const out = body === NO_RESPONSE ? null : encodeThrottled(header.apiKey, header.apiVersion, header.correlationId, api.spec, body, throttleMs);
+      // Clients older than KIP-219 do not pause by themselves: the late answer is their throttle.
+      if (throttleMs > 0 && out && !clientThrottles(header.apiKey, header.apiVersion)) {
+        return new Promise((resolve) => setTimeout(() => resolve(out), throttleMs).unref());
+      }
+      return out;
+    };
     return result instanceof Promise ? result.then(finish) : finish(result);
   };
 }

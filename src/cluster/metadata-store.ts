@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-file.js';
+import type { StoredQuota } from '../broker/client-quotas.js';
 
 export interface TopicRecord {
   name: string;
@@ -19,6 +20,8 @@ interface MetadataFile {
   topics: TopicRecord[];
   /** Broker configs changed at runtime (AlterConfigs on the BROKER resource). */
   dynamicBrokerConfigs?: Record<string, string>;
+  /** Client quotas (AlterClientQuotas): entity → values. */
+  clientQuotas?: StoredQuota[];
 }
 
 const FILE = 'tributary-metadata.json';
@@ -124,6 +127,15 @@ export class LocalMetadataStore {
 
   async setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void> {
     this.state.dynamicBrokerConfigs = { ...configs };
+    await this.persist();
+  }
+
+  clientQuotas(): StoredQuota[] {
+    return (this.state.clientQuotas ?? []).map((q) => ({ entity: q.entity.map((p) => ({ ...p })), values: { ...q.values } }));
+  }
+
+  async setClientQuotas(quotas: StoredQuota[]): Promise<void> {
+    this.state.clientQuotas = quotas.map((q) => ({ entity: q.entity.map((p) => ({ ...p })), values: { ...q.values } }));
     await this.persist();
   }
 

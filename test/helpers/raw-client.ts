@@ -10,6 +10,8 @@ export class RawClient {
   private closedFlag = false;
   private closeWaiters: (() => void)[] = [];
   private nextCorrelation = 1;
+  /** The client id sent in request headers (quotas are keyed by it). */
+  clientId = 'raw-test';
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (d: Buffer) => {
@@ -89,7 +91,7 @@ export class RawClient {
   async request<T = any>(apiKey: number, version: number, body: unknown): Promise<{ correlationId: number; body: T }> {
     const correlationId = this.nextCorrelation++;
     const pending = this.nextFrame();
-    this.writeRaw(RawClient.frame(apiKey, version, correlationId, body));
+    this.writeRaw(RawClient.frame(apiKey, version, correlationId, body, this.clientId));
     const frame = await pending;
     const r = new Reader(frame);
     const cid = r.int32();

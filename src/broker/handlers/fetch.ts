@@ -172,14 +172,15 @@ function changedSinceLastSent(sp: SessionPartition, d: FetchResponsePartitionDat
 
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   apiKey: ApiKey.Fetch,
-  async handle({ broker, apiVersion, conn }, req) {
+  async handle({ broker, apiVersion, conn, clientId }, req) {
     // Before any await (see Connection.reserveResponseBytes): bounds what a non-reading client costs.
     await conn.reserveResponseBytes(Math.min(req.maxBytes, broker.config.int('fetch.max.bytes')));
     const useTopicIds = apiVersion >= 13;
     const plan = planFetch(broker, req, useTopicIds);
     if (typeof plan === 'number') return sessionError(plan);
     const readCommitted = req.isolationLevel === READ_COMMITTED;
-    const responseLimit = Math.min(req.maxBytes, broker.config.int('fetch.max.bytes'));
+    // A consumer_byte_rate quota caps one response at what the quota window allows (see QuotaManager).
+    const responseLimit = Math.min(req.maxBytes, broker.config.int('fetch.max.bytes'), broker.quotas.maxFetchBytes(clientId ?? ''));
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
 
     const readAll = async () => {

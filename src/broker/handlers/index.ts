@@ -2,6 +2,8 @@ import type { Broker } from '../broker.js';
 import type { Connection } from '../../network/connection.js';
 import type { SupportedApi } from '../request-handler.js';
 import { apiVersionsHandler } from './api-versions.js';
+import { describeClientQuotasHandler } from './describe-client-quotas.js';
+import { alterClientQuotasHandler } from './alter-client-quotas.js';
 import { metadataHandler } from './metadata.js';
 import { createTopicsHandler } from './create-topics.js';
 import { deleteTopicsHandler } from './delete-topics.js';
@@ -54,6 +56,8 @@ export interface ApiHandler<Req = any, Res = any> {
 }
 
 export const apiHandlers: ApiHandler[] = [
+  describeClientQuotasHandler,
+  alterClientQuotasHandler,
   produceHandler,
   fetchHandler,
   listOffsetsHandler,
