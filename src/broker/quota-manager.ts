@@ -1,5 +1,7 @@
 import { ANONYMOUS_USER, QuotaTable, type QuotaKey, type StoredQuota } from './client-quotas.js';
 
+const MAX_THROTTLE_MS = 2_147_483_647;
+
 export interface QuotaWindow {
   /** quota.window.num */
   samples: number;
@@ -96,7 +98,8 @@ export class QuotaManager {
     const rate = sensor.rate(now);
     if (rate <= resolved.bound) return 0;
     const throttle = Math.round(((rate - resolved.bound) / resolved.bound) * sensor.windowMs(now));
-    return Math.min(throttle, maxThrottleMs);
+    // A tiny quota gives absurd throttles; int32 is what the wire and timers can carry (as Kafka's int cast).
+    return Math.min(throttle, maxThrottleMs, MAX_THROTTLE_MS);
   }
 
   /** Takes back a recorded value (a throttled fetch is answered empty, so its bytes were not sent). */
