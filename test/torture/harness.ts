@@ -70,6 +70,8 @@ export interface TortureOptions {
   /** A cycle armed with a crash point that is not reached within this is killed anyway (default 6000 ms). */
   crashPointCapMs?: number;
   progress?: (line: string) => void;
+  /** Starts no new cycle after this long (the run still ends with its final checks). */
+  maxDurationMs?: number;
   /** Fixed kill kinds, one per cycle in order (a crash point, or 'delay'), instead of drawing them. */
   schedule?: Array<CrashPoint | 'delay'>;
   /** Extra invariants (transactions, ...) run next to the built-in ones. */
@@ -574,6 +576,10 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
 
   try {
     for (let cycle = 0; cycle < opts.cycles; cycle++) {
+      if (opts.maxDurationMs !== undefined && Date.now() - started > opts.maxDurationMs) {
+        progress(`stopping after ${cycle} cycles: the time budget is used up`);
+        break;
+      }
       const drawn = random() < crashShare ? CRASH_POINTS[Math.floor(random() * CRASH_POINTS.length)]! : null;
       const scheduled = opts.schedule?.[cycle % opts.schedule.length];
       const point: CrashPoint | null = scheduled === undefined ? drawn : scheduled === 'delay' ? null : scheduled;

@@ -1,4 +1,4 @@
-// `npm run torture -- [--cycles N] [--seed N] [--json file]`: a long crash torture run against a
+// `npm run torture -- [--cycles N] [--seed N] [--max-minutes M] [--json file]`: a long crash torture run against a
 // broker process. The seed is printed; pass it back with --seed to replay the same kill plan.
 import { writeFileSync } from 'node:fs';
 import { runTorture, summarize } from './harness.js';
@@ -12,8 +12,9 @@ function arg(name: string): string | undefined {
 const seed = arg('seed') !== undefined ? Number(arg('seed')) : Math.floor(Math.random() * 2 ** 31);
 const cycles = Number(arg('cycles') ?? 100);
 const json = arg('json');
+const maxMinutes = arg('max-minutes') !== undefined ? Number(arg('max-minutes')) : undefined;
 console.log(`torture: seed ${seed}, ${cycles} cycles (replay: npm run torture -- --seed ${seed} --cycles ${cycles})`);
-const report = await runTorture({ seed, cycles, progress: (l) => console.log(l), extensions: [openTransactionExtension()] });
+const report = await runTorture({ seed, cycles, maxDurationMs: maxMinutes === undefined ? undefined : maxMinutes * 60_000, progress: (l) => console.log(l), extensions: [openTransactionExtension()] });
 console.log(summarize(report));
 if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
 const failed = report.recordsLost > 0 || report.duplicates > 0 || report.violations.length > 0 || report.brokerErrorLogs.length > 0 || report.cleanShutdownExitCode !== 0;
