@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PartitionLog } from '../../src/storage/partition-log.js';
-import { batch, config, listDir, openLog, readAll, removeDir, rng, tempDir } from './helpers.js';
+import { batch, config, decodeAll, listDir, openLog, readAll, removeDir, rng, tempDir } from './helpers.js';
 
 const CFG = config({ segmentBytes: 3000, indexIntervalBytes: 256 });
 
@@ -98,6 +98,29 @@ describe('log recovery', () => {
       const { records } = await log.read(offset, 200, log.highWatermark, true);
       assert.ok(records && records.length > 0);
     }
+    await log.close();
+  });
+
+  it('does not start a read at an index entry that is off its batch; the index is rebuilt at the next open', async () => {
+    const dir = path.join(root, 'index-entry-0');
+    await writeLog(dir, 60);
+    const index = segmentFiles(dir, '.index')[1]!;
+    const data = fs.readFileSync(index);
+    assert.ok(data.length >= 16, 'the segment has two index entries or more');
+    // Increasing and inside the file, so the index loads; but the first entry no longer points at its batch.
+    data.writeInt32BE(data.readInt32BE(4) + 17, 4);
+    fs.writeFileSync(index, data);
+    const damagedOffset = Number(path.basename(index, '.index')) + data.readInt32BE(0);
+    let log = await openLog(dir, CFG, { hadCleanShutdown: true });
+    // A read starting in the damaged entry's batch gets that batch, not whatever follows the bad position.
+    const { records } = await log.read(damagedOffset, 1, log.highWatermark, true);
+    assert.equal(decodeAll(records)[0]!.offset, damagedOffset);
+    assert.ok(!fs.existsSync(index), 'the damaged index file is removed');
+    assert.equal((await readAll(log)).length, 120);
+    await log.close();
+    log = await openLog(dir, CFG, { hadCleanShutdown: true });
+    assert.ok(fs.existsSync(index), 'and rebuilt by the next open');
+    assert.equal(decodeAll((await log.read(damagedOffset, 1, log.highWatermark, true)).records)[0]!.offset, damagedOffset);
     await log.close();
   });
 
