@@ -1,0 +1,145 @@
+// A transaction open when the broker is killed with SIGKILL: after the restart the last stable
+// offset is still at the transaction's first offset (and read_committed sees nothing of it)
+// until a marker is written; retried transactional and idempotent batches are still
+// deduplicated; the aborted-transaction index survives the crashes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { startBroker } from '../../src/index.js';
+import { startBrokerProcess, tempDir } from '../helpers/broker-process.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { fetchRequest } from '../helpers/requests.js';
+import { ApiKey, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { isControl, readBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
+import { decodeBatchRecords } from '../../src/storage/records.js';
+
+const topic = 'txn-crash';
+
+function valuesOf(records: Buffer | null): string[] {
+  if (!records || records.length === 0) return [];
+  const out: string[] = [];
+  for (const batch of splitBatches(records)) {
+    if (isControl(readBatchHeader(batch).attributes)) continue;
+    for (const r of decodeBatchRecords(batch)) out.push(r.value!.toString());
+  }
+  return out;
+}
+
+function txnBatch(pid: number, seq: number, value: string): Buffer {
+  return buildRecordBatch([{ value: value.padEnd(200, '.') }], { producerId: pid, producerEpoch: 0, baseSequence: seq, transactional: true });
+}
+
+function idemBatch(pid: number, seq: number, value: string): Buffer {
+  return buildRecordBatch([{ value: value.padEnd(200, '.') }], { producerId: pid, producerEpoch: 0, baseSequence: seq });
+}
+
+async function produce(c: RawClient, records: Buffer, transactionalId: string | null) {
+  const r = await c.request(ApiKey.Produce, 9, { transactionalId, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+  const p = r.body.responses[0].partitionResponses[0];
+  assert.equal(p.errorCode, ErrorCode.NONE, p.errorMessage);
+  return Number(p.baseOffset);
+}
+
+async function fetch(c: RawClient, offset: number, isolationLevel: number): Promise<FetchResponsePartitionData> {
+  const r = await c.request(ApiKey.Fetch, 12, fetchRequest({ isolationLevel, maxBytes: 1 << 24, topics: [{ topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 1 << 24 }] }] }));
+  return r.body.responses[0].partitions[0];
+}
+
+async function producerId(c: RawClient): Promise<number> {
+  const r = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+  assert.equal(r.body.errorCode, ErrorCode.NONE);
+  return Number(r.body.producerId);
+}
+
+test('kill -9 with an open transaction: the LSO stays at its first offset until a marker, retries are deduplicated', async () => {
+  const dataDir = tempDir('tributary-txn-kill9-');
+  const config = { 'log.segment.bytes': 1500 };
+  try {
+    // Phase 1 (in process): an aborted and a committed transaction, then a clean stop.
+    let embedded = await startBroker({ dataDir, config });
+    let c = await RawClient.connect(embedded.port);
+    const created = await c.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    assert.equal(created.body.topics[0].errorCode, ErrorCode.NONE);
+    const early = await producerId(c);
+    const earlyFirst = await produce(c, txnBatch(early, 0, 'early-0'), 'tx-early');
+    await produce(c, txnBatch(early, 1, 'early-1'), 'tx-early');
+    await embedded.broker.partition(topic, 0)!.writeTxnMarker({ producerId: early, producerEpoch: 0, coordinatorEpoch: 0, commit: false }).done;
+    await produce(c, txnBatch(early, 2, 'early-2'), 'tx-early');
+    await embedded.broker.partition(topic, 0)!.writeTxnMarker({ producerId: early, producerEpoch: 0, coordinatorEpoch: 0, commit: true }).done;
+    const pidTxn = await producerId(c);
+    const pidIdem = await producerId(c);
+    c.close();
+    await embedded.stop();
+
+    // Phase 2 (a broker process): a transaction left open, idempotent data around it, kill -9.
+    let proc = await startBrokerProcess({ dataDir, overrides: { 'log.segment.bytes': '1500' } });
+    c = await RawClient.connect(proc.port);
+    await produce(c, idemBatch(pidIdem, 0, 'idem-0'), null);
+    let txnFirst = -1;
+    let lastTxnOffset = -1;
+    let lastIdemOffset = -1;
+    for (let i = 0; i < 8; i++) {
+      lastTxnOffset = await produce(c, txnBatch(pidTxn, i, `open-${i}`), 'tx-open');
+      if (i === 0) txnFirst = lastTxnOffset;
+      lastIdemOffset = await produce(c, idemBatch(pidIdem, i + 1, `idem-${i + 1}`), null);
+    }
+    const end = lastIdemOffset + 1;
+    let data = await fetch(c, 0, 0);
+    assert.equal(Number(data.lastStableOffset), txnFirst);
+    c.close();
+    await proc.kill();
+
+    // Phase 3: restart after the crash.
+    proc = await startBrokerProcess({ dataDir, overrides: { 'log.segment.bytes': '1500' } });
+    c = await RawClient.connect(proc.port);
+    data = await fetch(c, 0, 0);
+    assert.equal(Number(data.highWatermark), end);
+    assert.equal(Number(data.lastStableOffset), txnFirst, 'the open transaction still holds the LSO');
+    const committed = await fetch(c, 0, 1);
+    assert.equal(Number(committed.lastStableOffset), txnFirst);
+    const visible = valuesOf(committed.records).map((v) => v.replace(/\.+$/, ''));
+    assert.ok(!visible.some((v) => v.startsWith('open-')), `read_committed saw ${visible}`);
+    assert.ok(visible.includes('idem-0') && visible.includes('early-2'));
+    assert.deepEqual(
+      committed.abortedTransactions!.map((t) => [Number(t.producerId), Number(t.firstOffset)]),
+      [[early, earlyFirst]],
+    );
+    // Retries of the last batches come back with their original offsets, nothing is written.
+    assert.equal(await produce(c, txnBatch(pidTxn, 7, 'open-7'), 'tx-open'), lastTxnOffset);
+    assert.equal(await produce(c, idemBatch(pidIdem, 8, 'idem-8'), null), lastIdemOffset);
+    assert.equal(Number((await fetch(c, 0, 0)).highWatermark), end);
+    const describe = await c.request(ApiKey.DescribeProducers, 0, { topics: [{ name: topic, partitionIndexes: [0] }] });
+    const open = describe.body.topics[0].partitions[0].activeProducers.find((p: any) => Number(p.producerId) === pidTxn);
+    assert.equal(Number(open.currentTxnStartOffset), txnFirst);
+    c.close();
+    await proc.kill();
+
+    // Phase 4 (in process again, after a second crash): the marker ends the transaction.
+    embedded = await startBroker({ dataDir, config });
+    c = await RawClient.connect(embedded.port);
+    const partition = embedded.broker.partition(topic, 0)!;
+    assert.equal(partition.log.lastStableOffset, txnFirst);
+    const marker = partition.writeTxnMarker({ producerId: pidTxn, producerEpoch: 0, coordinatorEpoch: 0, commit: false });
+    await marker.done;
+    data = await fetch(c, txnFirst, 1);
+    assert.equal(Number(data.lastStableOffset), marker.lastOffset + 1);
+    // The aborted data is delivered now, with the transaction to drop it by.
+    assert.equal(valuesOf(data.records)[0]!.replace(/\.+$/, ''), 'open-0');
+    assert.deepEqual(
+      data.abortedTransactions!.map((t) => [Number(t.producerId), Number(t.firstOffset)]),
+      [[pidTxn, txnFirst]],
+    );
+    data = await fetch(c, 0, 1);
+    assert.deepEqual(data.abortedTransactions!.map((t) => Number(t.producerId))[0], early);
+    c.close();
+    await embedded.stop();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
