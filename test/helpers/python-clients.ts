@@ -1,7 +1,7 @@
 // Runs the Python client scripts in test/clients/ with Debian's system interpreter, which holds
 // python3-confluent-kafka (librdkafka) and python3-kafka.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './broker-process.js';
 
@@ -25,6 +25,33 @@ export function runPython(script: string, args: string[], timeoutMs = 120_000): 
     summary = { unparsed: r.stdout };
   }
   return { status: r.status, summary, output: `${JSON.stringify(summary)}\n${(r.stderr ?? '').slice(-2000)}` };
+}
+
+function summarize(status: number | null, stdout: string, stderr: string): PythonRun {
+  const last = stdout.trim().split('\n').pop() ?? '';
+  let summary: Record<string, unknown>;
+  try {
+    summary = JSON.parse(last) as Record<string, unknown>;
+  } catch {
+    summary = { unparsed: stdout };
+  }
+  return { status, summary, output: `${JSON.stringify(summary)}\n${stderr.slice(-2000)}` };
+}
+
+/** runPython without blocking the event loop: needed when the broker runs in this process. */
+export function runPythonAsync(script: string, args: string[], timeoutMs = 120_000): Promise<PythonRun> {
+  return new Promise((resolve) => {
+    const child = spawn(PYTHON, [join(repoRoot, 'test/clients', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d.toString()));
+    child.stderr.on('data', (d) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve(summarize(status, stdout, stderr));
+    });
+  });
 }
 
 export interface DumpedRecord {
