@@ -380,7 +380,9 @@ export class PartitionLog {
     const ongoing = this.producers.firstOngoingOffset();
     if (ongoing !== null && ongoing < lso) lso = ongoing;
     for (const txn of this.unreplicatedTxns) if (txn.firstOffset < lso) lso = txn.firstOffset;
-    return lso;
+    // An open transaction may have started below the log start (retention, DeleteRecords): as in
+    // Kafka, the LSO is then the log start, never an offset that is gone.
+    return Math.max(lso, Math.min(this.startOffset, this.hw));
   }
 
   /** The transactions open on this partition, oldest first (DescribeProducers, the coordinator). */

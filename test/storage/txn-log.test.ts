@@ -9,6 +9,7 @@ import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
 import { readBatchHeader, splitBatches, isControl, isTransactional } from '../../src/storage/record-batch.js';
 import { decodeBatchRecords } from '../../src/storage/records.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
+import { defaultLogIo, type LogIo } from '../../src/storage/log-io.js';
 import { config, listDir, openLog, removeDir, tempDir } from './helpers.js';
 
 function hasCode(code: number) {
@@ -218,6 +219,47 @@ describe('transactions in the partition log', () => {
     );
     await marker(log, 9, false);
     assert.deepEqual(log.abortedTransactions(0, 10), [{ producerId: 9, firstOffset: 0 }]);
+    await log.close();
+  });
+
+  it('a marker whose write fails is taken back: the transaction is open again', async () => {
+    let failWrites = false;
+    const io: LogIo = {
+      ...defaultLogIo,
+      writev: (fd, buffers, position) => {
+        if (failWrites) throw Object.assign(new Error('no space'), { code: 'ENOSPC' });
+        return defaultLogIo.writev(fd, buffers, position);
+      },
+    };
+    const log = await openLog(path.join(root, 'rollback-0'), config(), { io });
+    await log.append(tbatch(11, 0, 2), 0).done; // 0-1
+    failWrites = true;
+    const m = log.appendTxnMarker({ producerId: 11, producerEpoch: 0, coordinatorEpoch: 2, commit: false }, 0);
+    await assert.rejects(m.done, hasCode(ErrorCode.KAFKA_STORAGE_ERROR));
+    failWrites = false;
+    assert.equal(log.logEndOffset, 2);
+    assert.equal(log.lastStableOffset, 0);
+    assert.deepEqual(log.ongoingTransactions().map((t) => [t.producerId, t.firstOffset, t.coordinatorEpoch]), [[11, 0, -1]]);
+    assert.deepEqual(log.abortedTransactions(0, 10), []);
+    // The coordinator retries the marker.
+    const retry = await marker(log, 11, false, 0, 2);
+    assert.equal(retry.baseOffset, 2);
+    assert.equal(log.lastStableOffset, 3);
+    assert.deepEqual(log.abortedTransactions(0, 10), [{ producerId: 11, firstOffset: 0 }]);
+    await log.close();
+  });
+
+  it('the LSO is never below the log start offset', async () => {
+    const log = await openLog(path.join(root, 'start-0'), config({ segmentBytes: 200 }));
+    await log.append(tbatch(12, 0), 0).done; // 0, stays open
+    for (let i = 0; i < 6; i++) await log.append(plain(`p${i}`), 0).done;
+    await log.flush();
+    await log.applyRetention(); // lets rolled segments seal
+    assert.equal(log.lastStableOffset, 0);
+    await log.deleteRecords(4);
+    assert.equal(log.lastStableOffset, 4);
+    await marker(log, 12, true);
+    assert.equal(log.lastStableOffset, log.highWatermark);
     await log.close();
   });
 });
