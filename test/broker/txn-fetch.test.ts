@@ -251,4 +251,33 @@ describe('transactional produce and read_committed fetch', () => {
     const after = topics[0].partitions[0].activeProducers.find((p: any) => Number(p.producerId) === txn);
     assert.deepEqual([Number(after.currentTxnStartOffset), after.coordinatorEpoch], [-1, 3]);
   });
+
+  test('a parked read_committed fetch is not completed by data of an open transaction', async () => {
+    const pid = await producerId();
+    const end = partitionOf(1).log.logEndOffset;
+    assert.equal(partitionOf(1).log.lastStableOffset, end);
+    // Its own connection: responses on one connection come in request order.
+    const waiter = await RawClient.connect(running.port);
+    let settled = false;
+    const parked = waiter
+      .request<FetchResponse>(
+        ApiKey.Fetch,
+        12,
+        fetchRequest({ isolationLevel: READ_COMMITTED, maxWaitMs: 4000, minBytes: 1, topics: [{ topic, partitions: [{ partition: 1, fetchOffset: end }] }] }),
+      )
+      .then((r) => {
+        settled = true;
+        return r.body.responses[0]!.partitions[0]!;
+      });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await produce(1, txnBatch(pid, 0, 0, ['pending']))).errorCode, ErrorCode.NONE);
+    // The append woke the fetch, which found nothing below the LSO and parked again.
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(settled, false);
+    await partitionOf(1).writeTxnMarker({ producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit: true }).done;
+    const data = await parked;
+    waiter.close();
+    assert.deepEqual(valuesOf(data.records), ['pending']);
+    assert.equal(Number(data.lastStableOffset), end + 2);
+  });
 });
