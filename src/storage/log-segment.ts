@@ -264,7 +264,10 @@ export class LogSegment {
   async loadTxnIndexFile(): Promise<boolean> {
     const data = await fsp.readFile(this.txnIndexPath).catch(() => null);
     const index = data ? TxnIndex.fromBuffer(data) : null;
-    const valid = index !== null && (index.size === 0 || index.all.at(-1)!.lastOffset < this.nextOffset);
+    // Markers of this segment only: an index from another incarnation of the file does not fit.
+    const valid =
+      index !== null &&
+      (index.size === 0 || (index.all[0]!.lastOffset >= this.baseOffset && index.all.at(-1)!.lastOffset < this.nextOffset));
     this.txnIndex = valid ? index : new TxnIndex();
     this.txnIndexStale = !valid;
     return valid;
