@@ -16,6 +16,8 @@ import { createRequestHandler } from './request-handler.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
+import type { TransactionCoordinator } from '../coordinator/transaction-coordinator.js';
+import { startTransactionCoordinator } from '../coordinator/transaction-topic.js';
 
 /** How many partition logs a topic load opens at once. */
 const OPEN_CONCURRENCY = 32;
@@ -63,6 +65,8 @@ export class Broker {
   readonly fetchSessions: FetchSessionCache;
   /** Groups and committed offsets, kept in __consumer_offsets (src/coordinator). */
   groupCoordinator!: GroupCoordinator;
+  /** Transactional ids and their transactions, kept in __transaction_state (src/coordinator). */
+  transactionCoordinator!: TransactionCoordinator;
   private listener!: KafkaListener;
   /** Request bytes read but not answered yet, over all connections (queued.max.request.bytes). */
   requestMemory!: MemoryPool;
@@ -117,6 +121,9 @@ export class Broker {
     const broker = new Broker(config, log, metadata, logs);
     for (const t of metadata.topics()) await broker.loadTopic(t);
     broker.groupCoordinator = await startGroupCoordinator(broker);
+    // After the group coordinator: finishing an interrupted commit may complete offsets there.
+    broker.transactionCoordinator = await startTransactionCoordinator(broker);
+    broker.verifyTransactionalProduce = (c) => broker.transactionCoordinator.verifyPartition(c.transactionalId, c.producerId, c.producerEpoch, c.topic, c.partition);
     await broker.listen();
     log.info({ nodeId: broker.nodeId, clusterId: metadata.clusterId, listener: `${broker.advertised.host}:${broker.advertised.port}`, logDir: dir, topics: broker.topics.size }, 'broker started');
     return broker;
@@ -326,6 +333,7 @@ export class Broker {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.transactionCoordinator?.shutdown();
     this.groupCoordinator?.shutdown();
     await this.listener.stop();
     await this.logs.close();

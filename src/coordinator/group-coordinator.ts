@@ -3,7 +3,7 @@
 // group.ts; this file routes requests to groups, keeps committed offsets, writes every change
 // to the group's __consumer_offsets partition before answering, and rebuilds everything from
 // those records at load.
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Reader } from '../protocol/primitives.js';
 import { decodeConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
 import { Group, joinError, type Clock, type GroupContext, type GroupState, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
@@ -22,13 +22,14 @@ import {
 } from './records.js';
 import { EMPTY_BYTES } from '../protocol/primitives.js';
 import { crashPoint } from '../storage/crash-points.js';
+import type { TxnProducer } from './internal-topic.js';
 
 export interface CoordinatorStore {
   /**
    * Appends records to one __consumer_offsets partition. The order of calls is the order in
    * the log; the promise resolves once the records are in the log (rejects otherwise).
    */
-  append(partition: number, records: CoordinatorRecord[]): Promise<void>;
+  append(partition: number, records: CoordinatorRecord[], producer?: TxnProducer): Promise<void>;
 }
 
 export interface CoordinatorLogger {
@@ -63,6 +64,11 @@ export interface CommitRequest {
   /** What a commit with generation >= 0 to an unknown group gets (GROUP_ID_NOT_FOUND from v9). */
   unknownGroupError?: number;
   topics: { name: string; partitions: { partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; committedMetadata: string | null }[] }[];
+}
+
+export interface TxnCommitRequest extends CommitRequest {
+  producerId: number;
+  producerEpoch: number;
 }
 
 export interface TopicPartitionCodes {
@@ -118,6 +124,12 @@ export class GroupCoordinator {
   readonly groups = new Map<string, Group>();
   /** group → topic → partition → committed offset */
   readonly offsets = new Map<string, Map<string, Map<number, OffsetValue>>>();
+  /**
+   * Offsets committed inside transactions not yet ended: producer id → group → topic →
+   * partition → offset. They become committed offsets when the COMMIT marker reaches the
+   * group's __consumer_offsets partition, and vanish on ABORT.
+   */
+  private readonly pendingTxnOffsets = new Map<number, Map<string, Map<string, Map<number, OffsetValue>>>>();
   private readonly groupContext: GroupContext;
   private stopped = false;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -249,6 +261,90 @@ export class GroupCoordinator {
     }
     for (const a of accepted) this.setOffset(req.groupId, a.topic, a.partition, a.value);
     return results;
+  }
+
+  /**
+   * TxnOffsetCommit: writes the offsets as a transactional batch of the producer, held pending
+   * until the transaction ends. The transaction coordinator has already checked that the
+   * group's partition was added to the transaction.
+   */
+  async commitTxnOffsets(req: TxnCommitRequest): Promise<TopicPartitionCodes[]> {
+    const all = (code: number): TopicPartitionCodes[] =>
+      req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
+    if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
+    if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    // Kafka creates the group for a transactional commit, managed or not.
+    const group = this.getOrCreate(req.groupId);
+    const code = group.validateTxnCommit(req.memberId, req.groupInstanceId, req.generationId);
+    if (code !== ErrorCode.NONE) {
+      this.dropIfUnused(group);
+      return all(code);
+    }
+    const now = this.opts.clock.now();
+    const records: CoordinatorRecord[] = [];
+    const accepted: { topic: string; partition: number; value: OffsetValue }[] = [];
+    const results: TopicPartitionCodes[] = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const metadata = p.committedMetadata ?? '';
+        if (!this.opts.partitionExists(t.name, p.partitionIndex)) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION as number };
+        if (Buffer.byteLength(metadata) > this.opts.offsetMetadataMaxBytes) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE as number };
+        const value: OffsetValue = { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata, commitTimestamp: now };
+        records.push({ key: encodeOffsetKey(req.groupId, t.name, p.partitionIndex), value: encodeOffsetValue(value) });
+        accepted.push({ topic: t.name, partition: p.partitionIndex, value });
+        return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number };
+      }),
+    }));
+    if (records.length === 0) {
+      this.dropIfUnused(group);
+      return results;
+    }
+    try {
+      await this.opts.store.append(this.partitionFor(req.groupId), records, { producerId: req.producerId, producerEpoch: req.producerEpoch });
+    } catch (err) {
+      const fenced = err instanceof KafkaError && err.code === ErrorCode.INVALID_PRODUCER_EPOCH;
+      if (!fenced) this.opts.logger?.error({ err, group: req.groupId }, 'storing transactional offsets failed');
+      for (const t of results) {
+        for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = fenced ? ErrorCode.PRODUCER_FENCED : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      }
+      return results;
+    }
+    for (const a of accepted) this.setPendingTxnOffset(req.producerId, req.groupId, a.topic, a.partition, a.value);
+    return results;
+  }
+
+  private setPendingTxnOffset(producerId: number, groupId: string, topic: string, partition: number, value: OffsetValue): void {
+    let byGroup = this.pendingTxnOffsets.get(producerId);
+    if (!byGroup) this.pendingTxnOffsets.set(producerId, (byGroup = new Map()));
+    let byTopic = byGroup.get(groupId);
+    if (!byTopic) byGroup.set(groupId, (byTopic = new Map()));
+    let parts = byTopic.get(topic);
+    if (!parts) byTopic.set(topic, (parts = new Map()));
+    parts.set(partition, value);
+  }
+
+  /**
+   * A transaction marker of `producerId` reached __consumer_offsets partition `offsetsPartition`:
+   * the offsets that producer committed there for its groups become committed (or are dropped).
+   */
+  completeTransaction(producerId: number, commit: boolean, offsetsPartition: number): void {
+    const byGroup = this.pendingTxnOffsets.get(producerId);
+    if (!byGroup) return;
+    for (const [groupId, byTopic] of byGroup) {
+      if (this.partitionFor(groupId) !== offsetsPartition) continue;
+      if (commit) {
+        if (!this.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
+        for (const [topic, parts] of byTopic) for (const [partition, value] of parts) this.setOffset(groupId, topic, partition, value);
+      }
+      byGroup.delete(groupId);
+    }
+    if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
+  }
+
+  /** Whether an open transaction holds an offset for the partition (OffsetFetch require_stable). */
+  hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const byGroup of this.pendingTxnOffsets.values()) if (byGroup.get(groupId)?.get(topic)?.has(partition)) return true;
+    return false;
   }
 
   private setOffset(groupId: string, topic: string, partition: number, value: OffsetValue | null): void {
@@ -437,13 +533,21 @@ export class GroupCoordinator {
   /** Group snapshots seen during replay; null = tombstoned. */
   private loadedGroups = new Map<string, GroupValue | null>();
 
-  /** Applies one record read back from __consumer_offsets (in log order). */
-  replayRecord(key: Buffer | null, value: Buffer | null): void {
+  /**
+   * Applies one record read back from __consumer_offsets (in log order). `txnProducerId` is set
+   * for records written inside a transaction: they stay pending until its marker is replayed.
+   */
+  replayRecord(key: Buffer | null, value: Buffer | null, txnProducerId?: number): void {
     if (!key) return;
     const k = decodeKey(key);
     if (!k) return;
     if (k.kind === 'offset') {
-      this.setOffset(k.group, k.topic, k.partition, value === null ? null : decodeOffsetValue(value));
+      const offset = value === null ? null : decodeOffsetValue(value);
+      if (txnProducerId !== undefined) {
+        if (offset) this.setPendingTxnOffset(txnProducerId, k.group, k.topic, k.partition, offset);
+        return;
+      }
+      this.setOffset(k.group, k.topic, k.partition, offset);
       return;
     }
     if (value === null) {

@@ -674,6 +674,19 @@ export class Group {
     return ErrorCode.NONE;
   }
 
+  /**
+   * TxnOffsetCommit's checks: members are validated only when the request names one (v3+), so
+   * producers of older versions commit for any group, as in Kafka.
+   */
+  validateTxnCommit(memberId: string, groupInstanceId: string | null, generationId: number): number {
+    if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (generationId < 0 && this.state === 'Empty') return ErrorCode.NONE;
+    if (this.fenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    if (memberId !== '' && !this.members.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (generationId >= 0 && generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    return ErrorCode.NONE;
+  }
+
   /** Topics the members subscribe to, from consumer-protocol metadata (null if not parseable). */
   subscribedTopics(parse: (metadata: Buffer) => string[] | null): Set<string> | null {
     if (this.protocolType !== 'consumer' || this.protocolName === null) return null;

@@ -13,14 +13,13 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
         errorCode === ErrorCode.NONE
           ? { key, nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, errorCode, errorMessage: null }
           : { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage: message ?? errorName(errorCode) };
-      if (req.keyType === TRANSACTION) return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The transaction coordinator is not available yet');
-      if (req.keyType !== GROUP) return answer(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${req.keyType}`);
-      if (key === '') return answer(ErrorCode.INVALID_REQUEST, 'The group id must not be empty');
+      if (req.keyType !== GROUP && req.keyType !== TRANSACTION) return answer(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${req.keyType}`);
+      if (key === '') return answer(ErrorCode.INVALID_REQUEST, `The ${req.keyType === GROUP ? 'group' : 'transactional'} id must not be empty`);
       try {
-        // The first lookup of any group creates __consumer_offsets.
-        await broker.groupCoordinator.ready();
+        // The first lookup creates the coordinator's internal topic.
+        await (req.keyType === GROUP ? broker.groupCoordinator.ready() : broker.transactionCoordinator.ready());
       } catch (err) {
-        broker.logger.error({ err }, 'cannot prepare the group coordinator');
+        broker.logger.error({ err }, 'cannot prepare the coordinator');
         return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }
       return answer(ErrorCode.NONE);

@@ -1,13 +1,14 @@
 import { ApiKey, type InitProducerIdRequest, type InitProducerIdResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { ApiHandler } from './index.js';
+import { fencingError } from './txn-errors.js';
 
 export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProducerIdResponse> = {
   apiKey: ApiKey.InitProducerId,
-  async handle({ broker }, req) {
+  async handle({ broker, apiVersion }, req) {
     if (req.transactionalId !== null) {
-      // The transaction coordinator does not exist yet: answer as a broker without one would.
-      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1, producerEpoch: -1 };
+      const r = await broker.transactionCoordinator.initProducerId(req.transactionalId, req.transactionTimeoutMs, req.producerId, req.producerEpoch);
+      return { throttleTimeMs: 0, errorCode: fencingError(r.errorCode, apiVersion, 4), producerId: r.producerId, producerEpoch: r.producerEpoch };
     }
     // An idempotent (non-transactional) producer always gets a fresh id at epoch 0, as in Kafka.
     const producerId = await broker.metadata.nextProducerId();

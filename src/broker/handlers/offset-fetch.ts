@@ -2,11 +2,26 @@ import { ApiKey, type OffsetFetchRequest, type OffsetFetchResponse } from '../..
 import { ErrorCode } from '../../protocol/errors.js';
 import type { ApiHandler } from './index.js';
 
-// require_stable is accepted: without transactions every committed offset is stable.
+// require_stable (v7+): a partition whose offset an open transaction is committing answers
+// UNSTABLE_OFFSET_COMMIT, so the consumer retries instead of starting from a stale position.
 export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchResponse> = {
   apiKey: ApiKey.OffsetFetch,
   handle({ broker, apiVersion }, req) {
     const coordinator = broker.groupCoordinator;
+    const fetch = (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null) => {
+      const result = coordinator.fetchOffsets(groupId, topics);
+      if (req.requireStable) {
+        for (const t of result) {
+          for (const p of t.partitions) {
+            if (coordinator.hasPendingTxnOffset(groupId, t.name, p.partitionIndex)) {
+              p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
+              p.committedOffset = -1;
+            }
+          }
+        }
+      }
+      return result;
+    };
     const epochs = (parts: { committedLeaderEpoch: number }[]) => {
       // The leader epoch exists in responses from v5 on.
       if (apiVersion < 5) for (const p of parts) p.committedLeaderEpoch = -1;
@@ -16,10 +31,10 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
         throttleTimeMs: 0,
         topics: [],
         errorCode: ErrorCode.NONE,
-        groups: req.groups.map((g) => ({ groupId: g.groupId, errorCode: ErrorCode.NONE, topics: coordinator.fetchOffsets(g.groupId, g.topics) })),
+        groups: req.groups.map((g) => ({ groupId: g.groupId, errorCode: ErrorCode.NONE, topics: fetch(g.groupId, g.topics) })),
       };
     }
-    const topics = coordinator.fetchOffsets(req.groupId, req.topics);
+    const topics = fetch(req.groupId, req.topics);
     for (const t of topics) epochs(t.partitions);
     return { throttleTimeMs: 0, topics, errorCode: ErrorCode.NONE, groups: [] };
   },

@@ -1,0 +1,45 @@
+import {
+  ApiKey,
+  type AddPartitionsToTxnRequest,
+  type AddPartitionsToTxnResponse,
+  type AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult,
+} from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { PartitionCodes } from '../../coordinator/transaction-coordinator.js';
+import type { ApiHandler } from './index.js';
+import { fencingError } from './txn-errors.js';
+
+function topicResults(codes: PartitionCodes[], apiVersion: number): AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] {
+  return codes.map((t) => ({
+    name: t.name,
+    resultsByPartition: t.results.map((r) => ({ partitionIndex: r.partition, partitionErrorCode: fencingError(r.errorCode, apiVersion, 2) })),
+  }));
+}
+
+// v0-3 come from producers; v4+ batch several transactions and can only verify (KIP-890), which
+// is how another broker asks whether a partition belongs to a transaction.
+export const addPartitionsToTxnHandler: ApiHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = {
+  apiKey: ApiKey.AddPartitionsToTxn,
+  async handle({ broker, apiVersion }, req) {
+    const coordinator = broker.transactionCoordinator;
+    if (apiVersion <= 3) {
+      const codes = await coordinator.addPartitions(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics);
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction: [], resultsByTopicV3AndBelow: topicResults(codes, apiVersion) };
+    }
+    const resultsByTransaction = await Promise.all(
+      req.transactions.map(async (txn) => {
+        const codes: PartitionCodes[] = txn.verifyOnly
+          ? txn.topics.map((t) => ({
+              name: t.name,
+              results: t.partitions.map((partition) => ({
+                partition,
+                errorCode: coordinator.verifyPartition(txn.transactionalId, txn.producerId, txn.producerEpoch, t.name, partition),
+              })),
+            }))
+          : await coordinator.addPartitions(txn.transactionalId, txn.producerId, txn.producerEpoch, txn.topics);
+        return { transactionalId: txn.transactionalId, topicResults: topicResults(codes, apiVersion) };
+      }),
+    );
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction, resultsByTopicV3AndBelow: [] };
+  },
+};

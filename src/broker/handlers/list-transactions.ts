@@ -1,0 +1,22 @@
+import { ApiKey, type ListTransactionsRequest, type ListTransactionsResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { ALL_TXN_STATES } from '../../coordinator/transaction-state.js';
+import type { ApiHandler } from './index.js';
+
+export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTransactionsResponse> = {
+  apiKey: ApiKey.ListTransactions,
+  handle({ broker }, req) {
+    const known = new Set<string>(ALL_TXN_STATES);
+    const unknownStateFilters = req.stateFilters.filter((s) => !known.has(s));
+    const states = req.stateFilters.filter((s) => known.has(s));
+    // Only unknown states asked for: nothing can match them.
+    const matches =
+      req.stateFilters.length > 0 && states.length === 0 ? [] : broker.transactionCoordinator.list(states, req.producerIdFilters, req.durationFilter);
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      unknownStateFilters,
+      transactionStates: matches.map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state })),
+    };
+  },
+};

@@ -1,0 +1,116 @@
+// The coordinators' compacted internal topics (__consumer_offsets, __transaction_state): created
+// lazily on first use, appended to as ordinary record batches, and replayed from the start at
+// load. Both coordinators go through this one place.
+import type { Broker } from '../broker/broker.js';
+import type { TopicState } from '../broker/partition.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { buildRecordBatch } from '../storage/record-batch-builder.js';
+import { isControl, isTransactional, lastOffsetOf, readBatchHeader, splitBatches, type BatchHeader } from '../storage/record-batch.js';
+import { decodeBatchRecordsAsync } from '../storage/records.js';
+import type { CoordinatorRecord } from './records.js';
+
+/** The producer of a transactional coordinator write (TxnOffsetCommit). */
+export interface TxnProducer {
+  producerId: number;
+  producerEpoch: number;
+}
+
+export class InternalTopic {
+  private creating: Promise<TopicState> | null = null;
+
+  constructor(
+    private readonly broker: Broker,
+    readonly name: string,
+    /** The broker config holding the partition count used at creation. */
+    private readonly partitionsConfig: string,
+    private readonly overrides: Record<string, string>,
+  ) {}
+
+  get numPartitions(): number {
+    // Once the topic exists its partition count rules, whatever the config says now.
+    return this.broker.topics.get(this.name)?.partitions.length ?? this.broker.config.int(this.partitionsConfig);
+  }
+
+  /** The topic, created (once, even under concurrent callers) if it does not exist yet. */
+  ensureTopic(): Promise<TopicState> {
+    const existing = this.broker.topics.get(this.name);
+    if (existing) return Promise.resolve(existing);
+    if (!this.creating) {
+      const partitions = this.broker.config.int(this.partitionsConfig);
+      this.creating = this.broker.createTopic(this.name, partitions, this.overrides).finally(() => {
+        this.creating = null;
+      });
+    }
+    return this.creating;
+  }
+
+  /** Appends records to one partition; the order of calls is the order in the log. */
+  append(partition: number, records: CoordinatorRecord[], producer?: TxnProducer): Promise<void> {
+    const topic = this.broker.topics.get(this.name);
+    // Synchronous when the topic exists, so the log order is the order of calls.
+    if (topic) return this.appendTo(topic, partition, records, producer);
+    return this.ensureTopic().then((t) => this.appendTo(t, partition, records, producer));
+  }
+
+  private appendTo(topic: TopicState, partition: number, records: CoordinatorRecord[], producer?: TxnProducer): Promise<void> {
+    const p = topic.partitions[partition];
+    if (!p) return Promise.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `${this.name} has no partition ${partition}`));
+    try {
+      const batch = buildRecordBatch(
+        records.map((r) => ({ key: r.key, value: r.value })),
+        // Coordinator writes carry no sequence: the coordinator itself never retries a batch.
+        producer ? { transactional: true, producerId: producer.producerId, producerEpoch: producer.producerEpoch } : {},
+      );
+      return p.append(batch).done;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
+export interface ReplayVisitor {
+  /** A data record; `header` tells whether it was written inside a transaction. */
+  record(key: Buffer | null, value: Buffer | null, header: BatchHeader): void;
+  /** A transaction marker of producer `header.producerId`. */
+  marker?(header: BatchHeader, commit: boolean): void;
+}
+
+/** Control record key: version int16, type int16 (0 = ABORT, 1 = COMMIT). */
+function isCommitMarker(key: Buffer | null): boolean {
+  return key !== null && key.length >= 4 && key.readInt16BE(2) === 1;
+}
+
+/**
+ * Reads one partition of an internal topic from its start to its high watermark and hands each
+ * record to the visitor in log order. Returns how many records were visited.
+ */
+export async function replayInternalPartition(topic: TopicState, index: number, visitor: ReplayVisitor, logger: Broker['logger']): Promise<number> {
+  const log = topic.partitions[index]!.log;
+  let offset = log.logStartOffset;
+  let count = 0;
+  while (offset < log.highWatermark) {
+    const read = await log.read(offset, 1 << 20, log.highWatermark, true);
+    if (!read.records) break;
+    for (const batch of splitBatches(read.records)) {
+      const header = readBatchHeader(batch);
+      const next = lastOffsetOf(header) + 1;
+      const records = await decodeBatchRecordsAsync(batch);
+      if (isControl(header.attributes)) {
+        if (isTransactional(header.attributes) && records[0]) visitor.marker?.(header, isCommitMarker(records[0].key));
+      } else {
+        for (const record of records) {
+          if (record.offset < offset) continue;
+          try {
+            visitor.record(record.key, record.value, header);
+            count++;
+          } catch (err) {
+            // A record this broker cannot read must not keep it from starting.
+            logger.warn({ err, topic: topic.name, partition: index, offset: record.offset }, 'skipping an unreadable coordinator record');
+          }
+        }
+      }
+      offset = Math.max(offset, next);
+    }
+  }
+  return count;
+}

@@ -1,0 +1,78 @@
+// Wires the transaction coordinator to the broker: __transaction_state (compacted, internal,
+// transaction.state.log.num.partitions partitions) holds one record per transactional id; at
+// start it is replayed, and transactions a crash caught after their decision are finished.
+import type { Broker } from '../broker/broker.js';
+import { KafkaError, ErrorCode } from '../protocol/errors.js';
+import { realClock } from './group.js';
+import { InternalTopic, replayInternalPartition } from './internal-topic.js';
+import { OFFSETS_TOPIC } from './offsets-topic.js';
+import { TransactionCoordinator, type MarkerRequest } from './transaction-coordinator.js';
+
+export const TRANSACTION_STATE_TOPIC = '__transaction_state';
+
+/** Single node: this broker has always been the coordinator, so its epoch never changes. */
+export const COORDINATOR_EPOCH = 0;
+
+/**
+ * Writes one transaction's markers to all its partitions at once. A partition whose topic is gone
+ * is skipped; a producer the partition already knows under a newer epoch is skipped too (its
+ * transaction was ended there by a later marker). Disk failures reject, so the coordinator retries.
+ */
+async function writeMarkers(broker: Broker, m: MarkerRequest): Promise<void> {
+  const writes: Promise<void>[] = [];
+  for (const [topic, partitions] of m.partitions) {
+    for (const index of partitions) {
+      const partition = broker.partition(topic, index);
+      if (!partition) continue;
+      writes.push(
+        (async () => {
+          try {
+            await partition.writeTxnMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, coordinatorEpoch: COORDINATOR_EPOCH, commit: m.commit }).done;
+          } catch (err) {
+            if (err instanceof KafkaError && err.code !== ErrorCode.KAFKA_STORAGE_ERROR && err.code !== ErrorCode.NOT_LEADER_OR_FOLLOWER) {
+              broker.logger.warn({ err, topic, partition: index, producerId: m.producerId }, 'transaction marker not written');
+              return;
+            }
+            throw err;
+          }
+          if (topic === OFFSETS_TOPIC) broker.groupCoordinator.completeTransaction(m.producerId, m.commit, index);
+        })(),
+      );
+    }
+  }
+  const results = await Promise.allSettled(writes);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/** Creates the broker's transaction coordinator and rebuilds its state from __transaction_state. */
+export async function startTransactionCoordinator(broker: Broker): Promise<TransactionCoordinator> {
+  const config = broker.config;
+  const store = new InternalTopic(broker, TRANSACTION_STATE_TOPIC, 'transaction.state.log.num.partitions', {
+    'cleanup.policy': 'compact',
+    'segment.bytes': String(config.int('transaction.state.log.segment.bytes')),
+  });
+  const coordinator = new TransactionCoordinator({
+    numPartitions: () => store.numPartitions,
+    store: { append: (p, records) => store.append(p, records), ensureReady: () => store.ensureTopic().then(() => undefined) },
+    clock: realClock,
+    nextProducerId: () => broker.metadata.nextProducerId(),
+    writeMarkers: (m) => writeMarkers(broker, m),
+    partitionExists: (topic, partition) => broker.partition(topic, partition) !== undefined,
+    maxTimeoutMs: config.int('transaction.max.timeout.ms'),
+    transactionalIdExpirationMs: config.int('transactional.id.expiration.ms'),
+    logger: broker.logger,
+  });
+  const topic = broker.topics.get(TRANSACTION_STATE_TOPIC);
+  if (topic) {
+    const started = Date.now();
+    let records = 0;
+    for (let i = 0; i < topic.partitions.length; i++) {
+      records += await replayInternalPartition(topic, i, { record: (key, value) => coordinator.replayRecord(key, value) }, broker.logger);
+    }
+    coordinator.finishLoading();
+    broker.logger.info({ transactionalIds: coordinator.transactions.size, records, ms: Date.now() - started }, 'transaction coordinator loaded');
+  }
+  coordinator.startTimers(config.int('transaction.abort.timed.out.transaction.cleanup.interval.ms'), config.int('transaction.remove.expired.transaction.cleanup.interval.ms'));
+  return coordinator;
+}

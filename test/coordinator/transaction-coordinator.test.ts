@@ -1,0 +1,256 @@
+// The transaction coordinator in-process: an in-memory __transaction_state, a fake clock and a
+// recording marker writer, so every state transition and its persisted form can be checked.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import type { Clock } from '../../src/coordinator/group.js';
+import type { CoordinatorRecord } from '../../src/coordinator/records.js';
+import { TransactionCoordinator, type MarkerRequest } from '../../src/coordinator/transaction-coordinator.js';
+import { decodeTxnKey, decodeTxnValue, encodeTxnValue, partitionForTransactionalId } from '../../src/coordinator/transaction-records.js';
+
+const clock: Clock & { time: number } = {
+  time: 1_000_000,
+  now: () => clock.time,
+  schedule: () => () => undefined,
+};
+
+interface Harness {
+  coordinator: TransactionCoordinator;
+  log: { partition: number; records: CoordinatorRecord[] }[];
+  markers: MarkerRequest[];
+  /** Markers fail this many more times before succeeding. */
+  failMarkers: { count: number };
+  nextId: { value: number };
+}
+
+function harness(options: { log?: Harness['log']; maxTimeoutMs?: number } = {}): Harness {
+  const log = options.log ?? [];
+  const markers: MarkerRequest[] = [];
+  const failMarkers = { count: 0 };
+  const nextId = { value: 1000 };
+  const coordinator = new TransactionCoordinator({
+    numPartitions: () => 50,
+    store: {
+      append: async (partition, records) => {
+        log.push({ partition, records });
+      },
+      ensureReady: async () => undefined,
+    },
+    clock,
+    nextProducerId: async () => nextId.value++,
+    writeMarkers: async (m) => {
+      if (failMarkers.count > 0) {
+        failMarkers.count--;
+        throw new Error('disk full');
+      }
+      // Copy: the coordinator clears its partition map once the transaction completes.
+      markers.push({ ...m, partitions: new Map([...m.partitions].map(([t, ps]) => [t, new Set(ps)])) });
+    },
+    partitionExists: (topic, partition) => topic !== 'missing' && partition < 3,
+    maxTimeoutMs: options.maxTimeoutMs ?? 900_000,
+    transactionalIdExpirationMs: 7 * 24 * 3600_000,
+  });
+  return { coordinator, log, markers, failMarkers, nextId };
+}
+
+/** A new coordinator replaying everything `h` wrote, as a restart would. */
+function restart(h: Harness): Harness {
+  const again = harness({ log: h.log });
+  for (const entry of h.log) for (const r of entry.records) again.coordinator.replayRecord(r.key, r.value);
+  return again;
+}
+
+function lastValue(h: Harness, id: string) {
+  const entry = [...h.log].reverse().find((e) => decodeTxnKey(e.records[0]!.key) === id)!;
+  return entry.records[0]!.value === null ? null : decodeTxnValue(entry.records[0]!.value);
+}
+
+const T = (name: string, ...partitions: number[]) => ({ name, partitions });
+
+describe('transaction coordinator', () => {
+  test('InitProducerId allocates an id at epoch 0, then bumps the epoch for each new producer instance', async () => {
+    const h = harness();
+    const first = await h.coordinator.initProducerId('tx-a', 60_000);
+    assert.deepEqual(first, { errorCode: ErrorCode.NONE, producerId: 1000, producerEpoch: 0 });
+    const second = await h.coordinator.initProducerId('tx-a', 60_000);
+    assert.deepEqual(second, { errorCode: ErrorCode.NONE, producerId: 1000, producerEpoch: 1 });
+    const other = await h.coordinator.initProducerId('tx-b', 60_000);
+    assert.equal(other.producerId, 1001);
+    // Every state is written to the id's own __transaction_state partition before the answer.
+    assert.equal(h.log[0]!.partition, partitionForTransactionalId('tx-a', 50));
+    assert.equal(lastValue(h, 'tx-a')!.producerEpoch, 1);
+    assert.equal(lastValue(h, 'tx-a')!.state, 'Empty');
+  });
+
+  test('InitProducerId refuses a bad timeout, an empty id and a stale (v3+) producer id/epoch', async () => {
+    const h = harness({ maxTimeoutMs: 10_000 });
+    assert.equal((await h.coordinator.initProducerId('tx', 10_001)).errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    assert.equal((await h.coordinator.initProducerId('tx', 0)).errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    assert.equal((await h.coordinator.initProducerId('', 1000)).errorCode, ErrorCode.INVALID_REQUEST);
+    const a = await h.coordinator.initProducerId('tx', 10_000);
+    await h.coordinator.initProducerId('tx', 10_000); // another instance bumps to epoch 1
+    assert.equal((await h.coordinator.initProducerId('tx', 10_000, a.producerId, a.producerEpoch)).errorCode, ErrorCode.PRODUCER_FENCED);
+    const resumed = await h.coordinator.initProducerId('tx', 10_000, a.producerId, 1);
+    assert.deepEqual(resumed, { errorCode: ErrorCode.NONE, producerId: a.producerId, producerEpoch: 2 });
+  });
+
+  test('AddPartitionsToTxn starts the transaction; unknown partitions fail the whole request', async () => {
+    const h = harness();
+    const { producerId, producerEpoch } = await h.coordinator.initProducerId('tx', 60_000);
+    const bad = await h.coordinator.addPartitions('tx', producerId, producerEpoch, [T('t', 0), T('missing', 0)]);
+    assert.deepEqual(bad, [
+      { name: 't', results: [{ partition: 0, errorCode: ErrorCode.OPERATION_NOT_ATTEMPTED }] },
+      { name: 'missing', results: [{ partition: 0, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }] },
+    ]);
+    assert.equal(h.coordinator.describe('tx').state, 'Empty');
+    const ok = await h.coordinator.addPartitions('tx', producerId, producerEpoch, [T('t', 0, 1)]);
+    assert.deepEqual(ok, [{ name: 't', results: [{ partition: 0, errorCode: 0 }, { partition: 1, errorCode: 0 }] }]);
+    const d = h.coordinator.describe('tx');
+    assert.equal(d.state, 'Ongoing');
+    assert.equal(d.startTimestamp, clock.time);
+    assert.deepEqual(d.topics, [{ topic: 't', partitions: [0, 1] }]);
+    // Adding partitions already in the transaction writes nothing.
+    const before = h.log.length;
+    await h.coordinator.addPartitions('tx', producerId, producerEpoch, [T('t', 1)]);
+    assert.equal(h.log.length, before);
+    assert.equal((await h.coordinator.addPartitions('tx', producerId + 1, producerEpoch, [T('t', 2)]))[0]!.results[0]!.errorCode, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    assert.equal((await h.coordinator.addPartitions('nope', producerId, producerEpoch, [T('t', 2)]))[0]!.results[0]!.errorCode, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+  });
+
+  test('KIP-890 verification accepts only partitions of the ongoing transaction at the current epoch', async () => {
+    const h = harness();
+    const { producerId, producerEpoch } = await h.coordinator.initProducerId('tx', 60_000);
+    assert.equal(h.coordinator.verifyPartition('tx', producerId, producerEpoch, 't', 0), ErrorCode.INVALID_TXN_STATE);
+    await h.coordinator.addPartitions('tx', producerId, producerEpoch, [T('t', 0)]);
+    assert.equal(h.coordinator.verifyPartition('tx', producerId, producerEpoch, 't', 0), ErrorCode.NONE);
+    assert.equal(h.coordinator.verifyPartition('tx', producerId, producerEpoch, 't', 1), ErrorCode.INVALID_TXN_STATE);
+    assert.equal(h.coordinator.verifyPartition('tx', producerId, producerEpoch - 1, 't', 0), ErrorCode.INVALID_PRODUCER_EPOCH);
+    assert.equal(h.coordinator.verifyPartition('tx', producerId + 5, producerEpoch, 't', 0), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    assert.equal(h.coordinator.verifyPartition('other', producerId, producerEpoch, 't', 0), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+  });
+
+  test('EndTxn writes Prepare, the markers, then Complete; retries get the same answer', async () => {
+    const h = harness();
+    const { producerId, producerEpoch } = await h.coordinator.initProducerId('tx', 60_000);
+    assert.equal(await h.coordinator.endTransaction('tx', producerId, producerEpoch, true), ErrorCode.INVALID_TXN_STATE, 'nothing to end');
+    await h.coordinator.addPartitions('tx', producerId, producerEpoch, [T('t', 0, 2), T('u', 1)]);
+    assert.equal(await h.coordinator.endTransaction('tx', producerId, producerEpoch, true), ErrorCode.NONE);
+    assert.equal(h.markers.length, 1);
+    assert.equal(h.markers[0]!.commit, true);
+    assert.equal(h.markers[0]!.producerEpoch, producerEpoch);
+    assert.deepEqual([...h.markers[0]!.partitions].map(([t, ps]) => [t, [...ps]]), [['t', [0, 2]], ['u', [1]]]);
+    const states = h.log.map((e) => decodeTxnValue(e.records[0]!.value!)!.state);
+    assert.deepEqual(states, ['Empty', 'Ongoing', 'PrepareCommit', 'CompleteCommit']);
+    // The Prepare record carries the partitions (a restart must know where markers go).
+    assert.equal(decodeTxnValue(h.log[2]!.records[0]!.value!)!.partitions.get('t')!.length, 2);
+    assert.equal(h.coordinator.describe('tx').state, 'CompleteCommit');
+    assert.equal(await h.coordinator.endTransaction('tx', producerId, producerEpoch, true), ErrorCode.NONE, 'a retried commit');
+    assert.equal(await h.coordinator.endTransaction('tx', producerId, producerEpoch, false), ErrorCode.INVALID_TXN_STATE);
+    // The next transaction starts from CompleteCommit.
+    await h.coordinator.addPartitions('tx', producerId, producerEpoch, [T('t', 1)]);
+    assert.equal(await h.coordinator.endTransaction('tx', producerId, producerEpoch, false), ErrorCode.NONE);
+    assert.equal(h.markers[1]!.commit, false);
+    assert.deepEqual([...h.markers[1]!.partitions.get('t')!], [1]);
+  });
+
+  test('a second producer fences the first: its transaction is aborted under a bumped epoch', async () => {
+    const h = harness();
+    const zombie = await h.coordinator.initProducerId('tx', 60_000);
+    await h.coordinator.addPartitions('tx', zombie.producerId, zombie.producerEpoch, [T('t', 0)]);
+    const first = await h.coordinator.initProducerId('tx', 60_000);
+    assert.equal(first.errorCode, ErrorCode.CONCURRENT_TRANSACTIONS);
+    await h.coordinator.idle();
+    assert.equal(h.markers.length, 1);
+    assert.equal(h.markers[0]!.commit, false);
+    assert.equal(h.markers[0]!.producerEpoch, zombie.producerEpoch + 1, 'the abort marker carries the fencing epoch');
+    const next = await h.coordinator.initProducerId('tx', 60_000);
+    assert.deepEqual(next, { errorCode: ErrorCode.NONE, producerId: zombie.producerId, producerEpoch: zombie.producerEpoch + 2 });
+    assert.equal(await h.coordinator.endTransaction('tx', zombie.producerId, zombie.producerEpoch, true), ErrorCode.PRODUCER_FENCED);
+    assert.equal((await h.coordinator.addPartitions('tx', zombie.producerId, zombie.producerEpoch, [T('t', 1)]))[0]!.results[0]!.errorCode, ErrorCode.PRODUCER_FENCED);
+    assert.equal(h.coordinator.verifyPartition('tx', zombie.producerId, zombie.producerEpoch, 't', 0), ErrorCode.INVALID_PRODUCER_EPOCH);
+  });
+
+  test('a transaction older than its timeout is aborted (and its producer fenced)', async () => {
+    const h = harness();
+    const p = await h.coordinator.initProducerId('tx', 5_000);
+    await h.coordinator.addPartitions('tx', p.producerId, p.producerEpoch, [T('t', 0)]);
+    clock.time += 4_000;
+    h.coordinator.abortTimedOut();
+    await h.coordinator.idle();
+    assert.equal(h.markers.length, 0, 'not yet timed out');
+    clock.time += 2_000;
+    h.coordinator.abortTimedOut();
+    await h.coordinator.idle();
+    assert.equal(h.markers.length, 1);
+    assert.equal(h.markers[0]!.commit, false);
+    assert.equal(h.coordinator.describe('tx').state, 'CompleteAbort');
+    assert.equal(h.coordinator.describe('tx').producerEpoch, p.producerEpoch + 1);
+    assert.equal(await h.coordinator.endTransaction('tx', p.producerId, p.producerEpoch, true), ErrorCode.PRODUCER_FENCED);
+  });
+
+  test('markers that fail are retried until written; the outcome never changes', async () => {
+    const h = harness();
+    const p = await h.coordinator.initProducerId('tx', 60_000);
+    await h.coordinator.addPartitions('tx', p.producerId, p.producerEpoch, [T('t', 0)]);
+    h.failMarkers.count = 1;
+    assert.equal(await h.coordinator.endTransaction('tx', p.producerId, p.producerEpoch, true), ErrorCode.NONE);
+    assert.equal(h.markers.length, 1);
+    assert.equal(h.markers[0]!.commit, true);
+    assert.equal(h.coordinator.describe('tx').state, 'CompleteCommit');
+  });
+
+  test('a restart rebuilds every transactional id and finishes a decided transaction', async () => {
+    const h = harness();
+    const a = await h.coordinator.initProducerId('ongoing', 60_000);
+    await h.coordinator.addPartitions('ongoing', a.producerId, a.producerEpoch, [T('t', 0)]);
+    const b = await h.coordinator.initProducerId('decided', 60_000);
+    await h.coordinator.addPartitions('decided', b.producerId, b.producerEpoch, [T('t', 1), T('u', 2)]);
+    // The crash hits after the PrepareCommit record, before any marker: append it by hand.
+    const prepared = { ...lastValue(h, 'decided')!, state: 'PrepareCommit' as const };
+    h.log.push({ partition: 0, records: [{ key: h.log.at(-1)!.records[0]!.key, value: encodeTxnValue(prepared) }] });
+
+    const again = restart(h);
+    assert.equal(again.coordinator.describe('ongoing').state, 'Ongoing');
+    assert.deepEqual(again.coordinator.describe('ongoing').topics, [{ topic: 't', partitions: [0] }]);
+    assert.equal(again.coordinator.describe('decided').state, 'PrepareCommit');
+    again.coordinator.finishLoading();
+    await again.coordinator.idle();
+    assert.equal(again.markers.length, 1);
+    assert.equal(again.markers[0]!.commit, true);
+    assert.deepEqual([...again.markers[0]!.partitions.keys()], ['t', 'u']);
+    assert.equal(again.coordinator.describe('decided').state, 'CompleteCommit');
+    // The ongoing one is left to its timeout, and then aborted.
+    assert.equal(again.coordinator.describe('ongoing').state, 'Ongoing');
+    clock.time += 61_000;
+    again.coordinator.abortTimedOut();
+    await again.coordinator.idle();
+    assert.equal(again.coordinator.describe('ongoing').state, 'CompleteAbort');
+  });
+
+  test('ListTransactions filters by state, producer id and duration; DescribeTransactions knows unknown ids', async () => {
+    const h = harness();
+    const a = await h.coordinator.initProducerId('a', 60_000);
+    const b = await h.coordinator.initProducerId('b', 60_000);
+    await h.coordinator.addPartitions('b', b.producerId, b.producerEpoch, [T('t', 0)]);
+    clock.time += 1_000;
+    assert.deepEqual(h.coordinator.list([], []).map((t) => t.transactionalId).sort(), ['a', 'b']);
+    assert.deepEqual(h.coordinator.list(['Ongoing'], []).map((t) => t.transactionalId), ['b']);
+    assert.deepEqual(h.coordinator.list([], [a.producerId]).map((t) => t.transactionalId), ['a']);
+    assert.deepEqual(h.coordinator.list([], [], 500).map((t) => t.transactionalId), ['b']);
+    assert.deepEqual(h.coordinator.list([], [], 5_000), []);
+    assert.equal(h.coordinator.describe('zzz').errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+  });
+
+  test('transactional ids idle past transactional.id.expiration.ms are tombstoned', async () => {
+    const h = harness();
+    await h.coordinator.initProducerId('old', 60_000);
+    const busy = await h.coordinator.initProducerId('busy', 60_000);
+    await h.coordinator.addPartitions('busy', busy.producerId, busy.producerEpoch, [T('t', 0)]);
+    clock.time += 8 * 24 * 3600_000;
+    await h.coordinator.expireTransactionalIds();
+    assert.equal(h.coordinator.describe('old').errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+    assert.equal(lastValue(h, 'old'), null, 'a tombstone was written');
+    assert.equal(h.coordinator.describe('busy').state, 'Ongoing', 'an open transaction is not expired');
+    assert.equal(restart(h).coordinator.describe('old').errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+  });
+});
