@@ -276,9 +276,12 @@ describe('Produce', () => {
       }
     });
 
-    test('a transactional InitProducerId is refused without a coordinator', async () => {
+    test('a transactional InitProducerId gets an id from the transaction coordinator, bounded timeouts', async () => {
       const r = await c.request(ApiKey.InitProducerId, 4, { transactionalId: 'txn', transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
-      assert.notEqual(r.body.errorCode, ErrorCode.NONE);
+      assert.equal(r.body.errorCode, ErrorCode.NONE);
+      assert.equal(r.body.producerEpoch, 0);
+      const tooLong = await c.request(ApiKey.InitProducerId, 4, { transactionalId: 'txn', transactionTimeoutMs: 900_001, producerId: -1, producerEpoch: -1 });
+      assert.equal(tooLong.body.errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     });
   });
 

@@ -28,7 +28,7 @@ describe('group APIs at every version', () => {
     broker.cleanup();
   });
 
-  test('FindCoordinator v0-v6, single and batched; transactions are not coordinated yet', async () => {
+  test('FindCoordinator v0-v6, single and batched, for groups and transactional ids', async () => {
     for (const v of range(0, 3)) {
       const r = await client.request(ApiKey.FindCoordinator, v, { key: `g${v}`, keyType: 0, coordinatorKeys: [] });
       assert.equal(r.body.errorCode, ErrorCode.NONE, `v${v}`);
@@ -36,7 +36,10 @@ describe('group APIs at every version', () => {
       assert.equal(r.body.port, broker.port);
       if (v >= 1) {
         const t = await client.request(ApiKey.FindCoordinator, v, { key: 'tx', keyType: 1, coordinatorKeys: [] });
-        assert.equal(t.body.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        assert.equal(t.body.errorCode, ErrorCode.NONE);
+        assert.equal(t.body.port, broker.port);
+        const empty = await client.request(ApiKey.FindCoordinator, v, { key: '', keyType: 1, coordinatorKeys: [] });
+        assert.equal(empty.body.errorCode, ErrorCode.INVALID_REQUEST);
       }
     }
     for (const v of range(4, 6)) {

@@ -1,0 +1,183 @@
+// The transactional APIs frame by frame: KIP-890 produce verification, the broker-side batched
+// AddPartitionsToTxn, transactional offset commits with require_stable, WriteTxnMarkers.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBroker, type RunningBroker } from '../../src/index.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { fetchOne, produceRequest } from '../helpers/requests.js';
+import { ApiKey, type FetchResponse } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { isControl, readBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
+import { decodeBatchRecords } from '../../src/storage/records.js';
+
+describe('transactional APIs on the wire', () => {
+  let broker: RunningBroker;
+  let c: RawClient;
+  before(async () => {
+    broker = await startBroker({ dataDir: ':memory:', config: { 'offsets.topic.num.partitions': 3, 'transaction.state.log.num.partitions': 3 } });
+    c = await RawClient.connect(broker.port);
+    const r = await c.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'wire', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    assert.equal(r.body.topics[0].errorCode, 0);
+  });
+  after(async () => {
+    c.close();
+    await broker.stop();
+  });
+
+  async function init(transactionalId: string): Promise<{ producerId: number; producerEpoch: number }> {
+    const r = await c.request(ApiKey.InitProducerId, 4, { transactionalId, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+    assert.equal(r.body.errorCode, ErrorCode.NONE);
+    return r.body;
+  }
+
+  async function addPartitions(transactionalId: string, p: { producerId: number; producerEpoch: number }, partitions: number[], version = 3): Promise<number[]> {
+    const r = await c.request(ApiKey.AddPartitionsToTxn, version, {
+      transactions: [],
+      v3AndBelowTransactionalId: transactionalId,
+      v3AndBelowProducerId: p.producerId,
+      v3AndBelowProducerEpoch: p.producerEpoch,
+      v3AndBelowTopics: [{ name: 'wire', partitions }],
+    });
+    return r.body.resultsByTopicV3AndBelow[0].resultsByPartition.map((x: { partitionErrorCode: number }) => x.partitionErrorCode);
+  }
+
+  async function produceTxn(transactionalId: string | null, p: { producerId: number; producerEpoch: number }, partition: number, sequence: number, value: string): Promise<number> {
+    const records = buildRecordBatch([{ value }], { transactional: true, producerId: p.producerId, producerEpoch: p.producerEpoch, baseSequence: sequence });
+    const r = await c.request(ApiKey.Produce, 9, { ...produceRequest('wire', partition, records), transactionalId });
+    return r.body.responses[0].partitionResponses[0].errorCode;
+  }
+
+  async function endTxn(transactionalId: string, p: { producerId: number; producerEpoch: number }, committed: boolean): Promise<number> {
+    const r = await c.request(ApiKey.EndTxn, 3, { transactionalId, producerId: p.producerId, producerEpoch: p.producerEpoch, committed });
+    return r.body.errorCode;
+  }
+
+  test('a transactional write is accepted only for partitions added to the ongoing transaction (KIP-890)', async () => {
+    const p = await init('wire-1');
+    assert.equal(await produceTxn('wire-1', p, 0, 0, 'early'), ErrorCode.INVALID_TXN_STATE, 'not added yet');
+    assert.equal(await produceTxn(null, p, 0, 0, 'anonymous'), ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'no transactional id');
+    assert.deepEqual(await addPartitions('wire-1', p, [0]), [ErrorCode.NONE]);
+    assert.equal(await produceTxn('wire-1', p, 0, 0, 'in-txn'), ErrorCode.NONE);
+    assert.equal(await produceTxn('wire-1', p, 1, 0, 'other-partition'), ErrorCode.INVALID_TXN_STATE);
+    assert.equal(await produceTxn('wire-1', { ...p, producerEpoch: p.producerEpoch + 1 }, 0, 1, 'future-epoch'), ErrorCode.INVALID_TXN_STATE);
+    assert.equal(await endTxn('wire-1', p, true), ErrorCode.NONE);
+    assert.equal(await produceTxn('wire-1', p, 0, 1, 'after-commit'), ErrorCode.INVALID_TXN_STATE, 'the transaction is over');
+
+    const f = await c.request<FetchResponse>(ApiKey.Fetch, 12, fetchOne('wire', 0, 0));
+    const batches = [...splitBatches(f.body.responses[0]!.partitions[0]!.records!)];
+    assert.equal(batches.length, 2, 'the data batch and the COMMIT marker');
+    const marker = batches[1]!;
+    const header = readBatchHeader(marker);
+    assert.ok(isControl(header.attributes));
+    assert.equal(header.producerId, p.producerId);
+    assert.equal(decodeBatchRecords(marker)[0]!.key!.readInt16BE(2), 1, 'control type COMMIT');
+
+    // A fenced producer is told so on every path.
+    const next = await init('wire-1');
+    assert.equal(next.producerEpoch, p.producerEpoch + 1);
+    assert.deepEqual(await addPartitions('wire-1', p, [1], 3), [ErrorCode.PRODUCER_FENCED]);
+    assert.deepEqual(await addPartitions('wire-1', p, [1], 1), [ErrorCode.INVALID_PRODUCER_EPOCH], 'v1 predates PRODUCER_FENCED');
+    assert.equal(await produceTxn('wire-1', p, 0, 2, 'zombie'), ErrorCode.INVALID_PRODUCER_EPOCH);
+    assert.equal(await endTxn('wire-1', p, true), ErrorCode.PRODUCER_FENCED);
+  });
+
+  test('AddPartitionsToTxn v4+: several transactions per request, verify-only', async () => {
+    const a = await init('batch-a');
+    await addPartitions('batch-a', a, [1]);
+    const r = await c.request(ApiKey.AddPartitionsToTxn, 5, {
+      transactions: [
+        { transactionalId: 'batch-a', producerId: a.producerId, producerEpoch: a.producerEpoch, verifyOnly: true, topics: [{ name: 'wire', partitions: [0, 1] }] },
+        { transactionalId: 'batch-unknown', producerId: 999, producerEpoch: 0, verifyOnly: true, topics: [{ name: 'wire', partitions: [0] }] },
+      ],
+      v3AndBelowTransactionalId: '',
+      v3AndBelowProducerId: 0,
+      v3AndBelowProducerEpoch: 0,
+      v3AndBelowTopics: [],
+    });
+    assert.equal(r.body.errorCode, ErrorCode.NONE);
+    const codes = r.body.resultsByTransaction.map((t: any) => [t.transactionalId, t.topicResults[0].resultsByPartition.map((x: any) => x.partitionErrorCode)]);
+    assert.deepEqual(codes, [
+      ['batch-a', [ErrorCode.INVALID_TXN_STATE, ErrorCode.NONE]],
+      ['batch-unknown', [ErrorCode.INVALID_PRODUCER_ID_MAPPING]],
+    ]);
+    assert.equal(await endTxn('batch-a', a, false), ErrorCode.NONE);
+  });
+
+  test('TxnOffsetCommit needs AddOffsetsToTxn; its offsets are unstable until the commit', async () => {
+    const p = await init('offsets-tx');
+    const commit = (version: number) =>
+      c.request(ApiKey.TxnOffsetCommit, version, {
+        transactionalId: 'offsets-tx',
+        groupId: 'txn-group',
+        producerId: p.producerId,
+        producerEpoch: p.producerEpoch,
+        generationId: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [{ name: 'wire', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: 'm' }] }],
+      });
+    assert.equal((await commit(3)).body.topics[0].partitions[0].errorCode, ErrorCode.INVALID_TXN_STATE, 'AddOffsetsToTxn first');
+    const added = await c.request(ApiKey.AddOffsetsToTxn, 3, { transactionalId: 'offsets-tx', producerId: p.producerId, producerEpoch: p.producerEpoch, groupId: 'txn-group' });
+    assert.equal(added.body.errorCode, ErrorCode.NONE);
+    assert.equal((await commit(3)).body.topics[0].partitions[0].errorCode, ErrorCode.NONE);
+
+    const fetchOffset = async (requireStable: boolean) => {
+      const r = await c.request(ApiKey.OffsetFetch, 8, {
+        groupId: '',
+        topics: [],
+        groups: [{ groupId: 'txn-group', memberId: null, memberEpoch: -1, topics: [{ name: 'wire', partitionIndexes: [0] }] }],
+        requireStable,
+      });
+      return r.body.groups[0].topics[0].partitions[0] as { committedOffset: number; errorCode: number };
+    };
+    assert.equal((await fetchOffset(true)).errorCode, ErrorCode.UNSTABLE_OFFSET_COMMIT);
+    assert.equal((await fetchOffset(false)).committedOffset, -1);
+    assert.equal(await endTxn('offsets-tx', p, true), ErrorCode.NONE);
+    assert.deepEqual(await fetchOffset(true), { ...(await fetchOffset(true)), errorCode: ErrorCode.NONE, committedOffset: 5 });
+  });
+
+  test('WriteTxnMarkers ends a transaction by hand and reports unknown partitions', async () => {
+    const p = await init('by-hand');
+    await addPartitions('by-hand', p, [1]);
+    assert.equal(await produceTxn('by-hand', p, 1, 0, 'hanging'), ErrorCode.NONE);
+    const r = await c.request(ApiKey.WriteTxnMarkers, 1, {
+      markers: [
+        {
+          producerId: p.producerId,
+          producerEpoch: p.producerEpoch,
+          transactionResult: false,
+          coordinatorEpoch: 0,
+          topics: [
+            { name: 'wire', partitionIndexes: [1] },
+            { name: 'nope', partitionIndexes: [0] },
+          ],
+        },
+      ],
+    });
+    const codes = r.body.markers[0].topics.map((t: any) => [t.name, t.partitions[0].errorCode]);
+    assert.deepEqual(codes, [
+      ['wire', ErrorCode.NONE],
+      ['nope', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    const f = await c.request<FetchResponse>(ApiKey.Fetch, 12, fetchOne('wire', 1, 0));
+    const last = [...splitBatches(f.body.responses[0]!.partitions[0]!.records!)].at(-1)!;
+    assert.ok(isControl(readBatchHeader(last).attributes));
+    assert.equal(decodeBatchRecords(last)[0]!.key!.readInt16BE(2), 0, 'control type ABORT');
+  });
+
+  test('ApiVersions advertises the transactional APIs, EndTxn and TxnOffsetCommit up to v4', async () => {
+    const r = await c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
+    const byKey = new Map<number, { minVersion: number; maxVersion: number }>(r.body.apiKeys.map((k: any) => [k.apiKey, k]));
+    for (const key of [ApiKey.AddPartitionsToTxn, ApiKey.AddOffsetsToTxn, ApiKey.WriteTxnMarkers, ApiKey.DescribeTransactions, ApiKey.ListTransactions]) {
+      assert.ok(byKey.has(key), `api ${key}`);
+    }
+    assert.equal(byKey.get(ApiKey.EndTxn)!.maxVersion, 4);
+    assert.equal(byKey.get(ApiKey.TxnOffsetCommit)!.maxVersion, 4);
+    assert.equal(byKey.get(ApiKey.AddPartitionsToTxn)!.maxVersion, 5);
+  });
+});
