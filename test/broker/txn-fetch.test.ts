@@ -41,6 +41,9 @@ describe('transactional produce and read_committed fetch', () => {
 
   before(async () => {
     running = await startBroker({ storage: 'memory' });
+    // These tests write markers through the storage API, without the transaction coordinator, so
+    // its KIP-890 check is switched off (test/broker/transactions-protocol.test.ts covers it).
+    running.broker.verifyTransactionalProduce = undefined;
     c = await RawClient.connect(running.port);
     const r = await c.request(ApiKey.CreateTopics, 7, {
       topics: [{ name: topic, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
