@@ -59,6 +59,8 @@ test('kill -9 with an open transaction: the LSO stays at its first offset until 
   try {
     // Phase 1 (in process): an aborted and a committed transaction, then a clean stop.
     let embedded = await startBroker({ dataDir, config });
+    // Phase 1 writes its markers through the storage API, not through the coordinator.
+    embedded.broker.verifyTransactionalProduce = undefined;
     let c = await RawClient.connect(embedded.port);
     const created = await c.request(ApiKey.CreateTopics, 7, {
       topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
@@ -72,7 +74,20 @@ test('kill -9 with an open transaction: the LSO stays at its first offset until 
     await embedded.broker.partition(topic, 0)!.writeTxnMarker({ producerId: early, producerEpoch: 0, coordinatorEpoch: 0, commit: false }).done;
     await produce(c, txnBatch(early, 2, 'early-2'), 'tx-early');
     await embedded.broker.partition(topic, 0)!.writeTxnMarker({ producerId: early, producerEpoch: 0, coordinatorEpoch: 0, commit: true }).done;
-    const pidTxn = await producerId(c);
+    // The transaction left open in phase 2 is a real one: the process broker's coordinator checks
+    // (KIP-890) that its partition was added before it takes the data.
+    const init = await c.request(ApiKey.InitProducerId, 4, { transactionalId: 'tx-open', transactionTimeoutMs: 600_000, producerId: -1, producerEpoch: -1 });
+    assert.equal(init.body.errorCode, ErrorCode.NONE);
+    assert.equal(init.body.producerEpoch, 0);
+    const pidTxn = Number(init.body.producerId);
+    const added = await c.request(ApiKey.AddPartitionsToTxn, 3, {
+      transactions: [],
+      v3AndBelowTransactionalId: 'tx-open',
+      v3AndBelowProducerId: pidTxn,
+      v3AndBelowProducerEpoch: 0,
+      v3AndBelowTopics: [{ name: topic, partitions: [0] }],
+    });
+    assert.equal(added.body.resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, ErrorCode.NONE);
     const pidIdem = await producerId(c);
     c.close();
     await embedded.stop();
