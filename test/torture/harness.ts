@@ -565,6 +565,14 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
     }
   };
 
+  // A torture stopped from outside (Ctrl-C, a test timeout) must not leave its broker running.
+  let current: BrokerProcess | null = null;
+  const live = (broker: BrokerProcess) => (current = broker);
+  const killCurrent = () => {
+    if (current && current.child.exitCode === null && current.child.signalCode === null) current.child.kill('SIGKILL');
+  };
+  process.once('exit', killCurrent);
+
   let workers: Promise<void>[] = [];
   const startWorkers = () => {
     workers = [
@@ -588,7 +596,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       const env: Record<string, string> = point ? { TRIBUTARY_CRASH_AT: `${point}:${n}` } : {};
       let broker: BrokerProcess;
       try {
-        broker = await startBrokerProcess({ dataDir, overrides: BROKER_OVERRIDES, env });
+        broker = live(await startBrokerProcess({ dataDir, overrides: BROKER_OVERRIDES, env }));
       } catch (err) {
         // Killed at the crash point while opening the logs: that is a kill too.
         if (point && /before starting/.test(String(err))) {
@@ -645,7 +653,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
 
     // Final round: no kill. Let every producer finish its batch in flight (a retry across the last
     // kill), verify, shut down cleanly, and verify the clean restart once more.
-    let broker = await startBrokerProcess({ dataDir, overrides: BROKER_OVERRIDES });
+    let broker = live(await startBrokerProcess({ dataDir, overrides: BROKER_OVERRIDES }));
     try {
       if (opts.cycles === 0) {
         await setup(broker);
@@ -663,7 +671,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       await Promise.all(workers);
       report.cleanShutdownExitCode = await broker.stop();
       collectErrors(broker);
-      broker = await startBrokerProcess({ dataDir, overrides: BROKER_OVERRIDES });
+      broker = live(await startBrokerProcess({ dataDir, overrides: BROKER_OVERRIDES }));
       await verify(broker);
       const client = await RawClient.connect(broker.port);
       try {
@@ -686,6 +694,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
     stopping = true;
     gate.open();
   }
+  process.removeListener('exit', killCurrent);
   report.recordsAcknowledged = producers.reduce((s, p) => s + p.acked.size, 0);
   report.batchesAcknowledged = producers.reduce((s, p) => s + p.batchesAcked, 0);
   report.retriesDeduplicated = producers.reduce((s, p) => s + p.dedupedRetries, 0);

@@ -9,6 +9,9 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+// Ctrl-C: exit normally, so the harness's exit hook kills the broker it started.
+process.once('SIGINT', () => process.exit(130));
+
 const seed = arg('seed') !== undefined ? Number(arg('seed')) : Math.floor(Math.random() * 2 ** 31);
 const cycles = Number(arg('cycles') ?? 100);
 const json = arg('json');
