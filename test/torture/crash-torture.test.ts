@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runTorture, summarize } from './harness.js';
-import { openTransactionExtension } from './transactions.js';
+import { transactionsExtension } from './transactions.js';
 
 const SEED = Number(process.env.TORTURE_SEED ?? 8);
 // Every crash point once, and random delays around them.
@@ -12,7 +12,7 @@ const SCHEDULE = ['delay', 'append', 'written', 'roll', 'seal', 'delay', 'retent
 const CYCLES = Number(process.env.TORTURE_CYCLES ?? SCHEDULE.length);
 
 test(`crash torture: ${CYCLES} kill -9 cycles (seed ${SEED}) lose, duplicate and reorder nothing acknowledged`, { timeout: 180_000 }, async () => {
-  const report = await runTorture({ seed: SEED, cycles: CYCLES, schedule: [...SCHEDULE], maxRunMs: 1500, crashPointCapMs: 4000, extensions: [openTransactionExtension()] });
+  const report = await runTorture({ seed: SEED, cycles: CYCLES, schedule: [...SCHEDULE], maxRunMs: 1500, crashPointCapMs: 4000, extensions: [transactionsExtension()] });
   const summary = summarize(report);
   console.log(summary);
   assert.equal(report.cycles, CYCLES, summary);

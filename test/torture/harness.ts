@@ -94,6 +94,8 @@ export interface TortureExtension {
   setup?(client: RawClient): Promise<void>;
   start?(ctx: WorkloadContext): Promise<void>;
   verify(client: RawClient): Promise<string[]>;
+  /** One line for the report (what its workload did). */
+  summary?(): string;
 }
 
 export interface WorkloadContext {
@@ -123,6 +125,8 @@ export interface TortureReport {
   /** Records in the log at the end, per topic. */
   finalRecords: Record<string, number>;
   cleanShutdownExitCode: number | null;
+  /** The extensions' own summaries. */
+  extensions: string[];
   /** Every invariant violation (first 100), lost and duplicated records included. */
   violations: string[];
   brokerErrorLogs: string[];
@@ -421,6 +425,7 @@ export function summarize(r: TortureReport): string {
     `  acknowledged: ${r.recordsAcknowledged} records in ${r.batchesAcknowledged} batches (${r.retriesDeduplicated} written before a kill and deduplicated on retry), ${r.commitsAcknowledged} offset commits`,
     `  lost: ${r.recordsLost}, duplicates: ${r.duplicates}, violations: ${r.violations.length}`,
     `  kills: ${r.kills.randomDelay} after a random delay; at crash points: ${points || 'none'}; armed but not reached: ${missed || 'none'}; during start-up: ${r.kills.duringStartup}`,
+    ...r.extensions.map((e) => `  ${e}`),
     `  final records: ${Object.entries(r.finalRecords).map(([t, n]) => `${t} ${n}`).join(', ')}; clean shutdown exit code ${r.cleanShutdownExitCode}`,
     ...r.violations.slice(0, 20).map((v) => `  ! ${v}`),
     ...r.brokerErrorLogs.slice(0, 10).map((l) => `  broker error: ${l}`),
@@ -458,6 +463,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
     kills: { randomDelay: 0, crashPoints: {}, crashPointsNotReached: {}, duringStartup: 0 },
     finalRecords: {},
     cleanShutdownExitCode: null,
+    extensions: [],
     violations,
     brokerErrorLogs,
   };
@@ -699,6 +705,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
   report.batchesAcknowledged = producers.reduce((s, p) => s + p.batchesAcked, 0);
   report.retriesDeduplicated = producers.reduce((s, p) => s + p.dedupedRetries, 0);
   report.commitsAcknowledged = committer.acked;
+  report.extensions = extensions.map((e) => e.summary?.() ?? e.name);
   report.recordsLost = lost.size;
   report.duplicates = duplicates.size;
   report.durationMs = Date.now() - started;

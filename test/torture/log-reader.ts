@@ -44,19 +44,37 @@ function varint(buf: Buffer, pos: number): [number, number] {
   return [u % 2 === 0 ? u / 2 : -(u + 1) / 2, next];
 }
 
-function bytesField(buf: Buffer, pos: number): [string | null, number] {
+function rawField(buf: Buffer, pos: number): [Buffer | null, number] {
   const [len, next] = varint(buf, pos);
   if (len < 0) return [null, next];
   if (next + len > buf.length) throw new Error('record field runs past the end');
-  return [buf.toString('utf8', next, next + len), next + len];
+  return [buf.subarray(next, next + len), next + len];
+}
+
+function bytesField(buf: Buffer, pos: number): [string | null, number] {
+  const [raw, next] = rawField(buf, pos);
+  return [raw === null ? null : raw.toString('utf8'), next];
+}
+
+/** One batch as the reader saw it (what a read_committed consumer needs to drop aborted data). */
+export interface ReadBatch {
+  baseOffset: number;
+  /** lastOffset + 1 */
+  nextOffset: number;
+  producerId: number;
+  transactional: boolean;
+  /** For a control batch, its marker: 0 ABORT, 1 COMMIT. */
+  controlType: number | null;
+  records: ReadRecord[];
 }
 
 /**
  * Decodes whole, uncompressed magic-2 batches. A trailing partial batch is ignored (fetch may cut
  * one); anything else malformed — bad magic, bad CRC, compression, records past their batch — throws.
  */
-export function decodeBatches(data: Buffer): { records: ReadRecord[]; nextOffset: number | null; batches: number } {
+export function decodeBatches(data: Buffer): { records: ReadRecord[]; nextOffset: number | null; batches: number; list: ReadBatch[] } {
   const records: ReadRecord[] = [];
+  const list: ReadBatch[] = [];
   let pos = 0;
   let nextOffset: number | null = null;
   let batches = 0;
@@ -72,6 +90,15 @@ export function decodeBatches(data: Buffer): { records: ReadRecord[]; nextOffset
     if ((attributes & 0x07) !== 0) throw new Error(`batch at ${baseOffset}: compressed (codec ${attributes & 7}); the torture produces none`);
     const lastOffsetDelta = batch.readInt32BE(23);
     const count = batch.readInt32BE(57);
+    const control = (attributes & 0x20) !== 0;
+    const info: ReadBatch = {
+      baseOffset,
+      nextOffset: baseOffset + lastOffsetDelta + 1,
+      producerId: Number(batch.readBigInt64BE(43)),
+      transactional: (attributes & 0x10) !== 0,
+      controlType: null,
+      records: [],
+    };
     let p = 61;
     for (let i = 0; i < count; i++) {
       const [len, afterLen] = varint(batch, p);
@@ -81,10 +108,12 @@ export function decodeBatches(data: Buffer): { records: ReadRecord[]; nextOffset
       [, p] = varint(batch, p); // timestamp delta
       let offsetDelta: number;
       [offsetDelta, p] = varint(batch, p);
-      let key: string | null;
+      let keyBytes: Buffer | null;
       let value: string | null;
-      [key, p] = bytesField(batch, p);
+      [keyBytes, p] = rawField(batch, p);
       [value, p] = bytesField(batch, p);
+      const key = keyBytes === null ? null : keyBytes.toString('utf8');
+      if (control && i === 0 && keyBytes && keyBytes.length >= 4) info.controlType = keyBytes.readInt16BE(2);
       let headerCount: number;
       [headerCount, p] = varint(batch, p);
       const headers: Record<string, string | null> = {};
@@ -96,14 +125,18 @@ export function decodeBatches(data: Buffer): { records: ReadRecord[]; nextOffset
         headers[name ?? ''] = text;
       }
       if (p !== end) throw new Error(`batch at ${baseOffset}: record ${i} length ${len} does not match its fields`);
-      records.push({ offset: baseOffset + offsetDelta, key, value, headers });
+      const record = { offset: baseOffset + offsetDelta, key, value, headers };
+      info.records.push(record);
+      // Control records (transaction markers) are not data.
+      if (!control) records.push(record);
     }
     if (p !== batch.length) throw new Error(`batch at ${baseOffset}: ${batch.length - p} bytes after the records`);
     nextOffset = baseOffset + lastOffsetDelta + 1;
+    list.push(info);
     batches++;
     pos += 12 + length;
   }
-  return { records, nextOffset, batches };
+  return { records, nextOffset, batches, list };
 }
 
 export class KafkaRequestError extends Error {

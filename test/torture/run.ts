@@ -2,7 +2,7 @@
 // broker process. The seed is printed; pass it back with --seed to replay the same kill plan.
 import { writeFileSync } from 'node:fs';
 import { runTorture, summarize } from './harness.js';
-import { openTransactionExtension } from './transactions.js';
+import { transactionsExtension } from './transactions.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -17,7 +17,7 @@ const cycles = Number(arg('cycles') ?? 100);
 const json = arg('json');
 const maxMinutes = arg('max-minutes') !== undefined ? Number(arg('max-minutes')) : undefined;
 console.log(`torture: seed ${seed}, ${cycles} cycles (replay: npm run torture -- --seed ${seed} --cycles ${cycles})`);
-const report = await runTorture({ seed, cycles, maxDurationMs: maxMinutes === undefined ? undefined : maxMinutes * 60_000, progress: (l) => console.log(l), extensions: [openTransactionExtension()] });
+const report = await runTorture({ seed, cycles, maxDurationMs: maxMinutes === undefined ? undefined : maxMinutes * 60_000, progress: (l) => console.log(l), extensions: [transactionsExtension()] });
 console.log(summarize(report));
 if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
 const failed = report.recordsLost > 0 || report.duplicates > 0 || report.violations.length > 0 || report.brokerErrorLogs.length > 0 || report.cleanShutdownExitCode !== 0;
