@@ -9,8 +9,14 @@
  * larger than what is left: otherwise a frame larger than the free space could wait forever
  * behind smaller ones. The pool can therefore overshoot its capacity by at most one frame
  * (`socket.request.max.bytes`).
+ *
+ * Small frames (heartbeats, metadata, commits, ApiVersions of a new client) may also use a
+ * headroom of an eighth of the capacity once the capacity is used up, so a flood of large
+ * produce requests does not make them queue behind every large frame (group members would miss
+ * their session timeouts). Kafka has no such headroom; the bound grows by that eighth.
  */
 export class MemoryPool {
+  static readonly SMALL_FRAME_BYTES = 64 * 1024;
   private used = 0;
   private readonly waiters = new Set<() => void>();
 
@@ -29,8 +35,14 @@ export class MemoryPool {
     return this.capacity > 0 && this.used >= this.capacity;
   }
 
+  /** Where small frames stop being admitted. */
+  get hardLimit(): number {
+    return this.capacity + Math.floor(this.capacity / 8);
+  }
+
   tryReserve(bytes: number): boolean {
-    if (this.exhausted) return false;
+    const small = bytes <= MemoryPool.SMALL_FRAME_BYTES && this.used + bytes <= this.hardLimit;
+    if (this.exhausted && !small) return false;
     this.used += bytes;
     return true;
   }

@@ -46,8 +46,10 @@ test(`${CONNECTIONS} producers × ${REQUESTS_PER_CONNECTION} pipelined ${BATCH_B
   const growth = result.peakRssMiB - result.baselineRssMiB;
   console.log(
     `# flood: ${CONNECTIONS} connections × ${REQUESTS_PER_CONNECTION} × ${BATCH_BYTES} B, pool ${POOL_BYTES} B: ` +
-      `baseline ${result.baselineRssMiB.toFixed(0)} MiB, peak ${result.peakRssMiB.toFixed(0)} MiB, max probe ${result.maxProbeMs} ms, ${result.elapsedMs} ms`,
+      `baseline ${result.baselineRssMiB.toFixed(0)} MiB, peak ${result.peakRssMiB.toFixed(0)} MiB, max probe ${result.maxProbeMs} ms, ` +
+      `${result.probeFailures} probes unanswered in 10 s, ${result.elapsedMs} ms`,
   );
+  assert.equal(result.probeFailures, 0, 'a fresh client is answered within 10 s during the flood');
   assert.equal(result.answered, CONNECTIONS * REQUESTS_PER_CONNECTION, 'every produce request is answered');
   assert.equal(result.errors, 0, 'no produce failed');
   assert.ok(growth < MAX_GROWTH_MIB, `RSS grew by ${growth.toFixed(0)} MiB (bound ${MAX_GROWTH_MIB} MiB)`);

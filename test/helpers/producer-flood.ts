@@ -28,6 +28,8 @@ export interface FloodResult {
   answered: number;
   errors: number;
   maxProbeMs: number;
+  /** Probes not answered within their limit (or whose connection failed). */
+  probeFailures: number;
   elapsedMs: number;
 }
 
@@ -84,6 +86,7 @@ export async function runProducerFlood(o: FloodOptions): Promise<FloodResult> {
   let answered = 0;
   let errors = 0;
   let maxProbeMs = 0;
+  let probeFailures = 0;
   let done = false;
   const started = Date.now();
   const sampler = (async () => {
@@ -94,7 +97,11 @@ export async function runProducerFlood(o: FloodOptions): Promise<FloodResult> {
   })();
   const prober = (async () => {
     while (!done && o.probe) {
-      maxProbeMs = Math.max(maxProbeMs, await o.probe(10_000));
+      try {
+        maxProbeMs = Math.max(maxProbeMs, await o.probe(10_000));
+      } catch {
+        probeFailures++;
+      }
       await sleep(500);
     }
   })();
@@ -124,5 +131,5 @@ export async function runProducerFlood(o: FloodOptions): Promise<FloodResult> {
     for (const s of sockets) s.destroy();
   }
   peakRssMiB = Math.max(peakRssMiB, rssMiB(o.pid));
-  return { baselineRssMiB, peakRssMiB, answered, errors, maxProbeMs, elapsedMs: Date.now() - started };
+  return { baselineRssMiB, peakRssMiB, answered, errors, maxProbeMs, probeFailures, elapsedMs: Date.now() - started };
 }

@@ -88,9 +88,9 @@ export class RawClient {
     return Buffer.from(w.finish());
   }
 
-  async request<T = any>(apiKey: number, version: number, body: unknown): Promise<{ correlationId: number; body: T }> {
+  async request<T = any>(apiKey: number, version: number, body: unknown, timeoutMs = 5000): Promise<{ correlationId: number; body: T }> {
     const correlationId = this.nextCorrelation++;
-    const pending = this.nextFrame();
+    const pending = this.nextFrame(timeoutMs);
     this.writeRaw(RawClient.frame(apiKey, version, correlationId, body, this.clientId));
     const frame = await pending;
     const r = new Reader(frame);
