@@ -19,6 +19,7 @@ export class MemoryPool {
   static readonly SMALL_FRAME_BYTES = 64 * 1024;
   private used = 0;
   private readonly waiters = new Set<() => void>();
+  private waking = false;
 
   /** capacity <= 0 means unbounded (Kafka's -1). */
   constructor(readonly capacity: number) {}
@@ -63,12 +64,21 @@ export class MemoryPool {
   }
 
   private wake(): void {
-    // Sets iterate in insertion order: the longest-waiting connection goes first. Each woken
-    // connection reserves what it needs synchronously, so the loop stops when the budget is gone.
-    for (const ready of this.waiters) {
-      if (this.exhausted) return;
-      this.waiters.delete(ready);
-      ready();
+    // A woken connection may answer synchronously and release, which would wake the next one
+    // from inside this loop, and so on down the stack for every waiting connection: the outer
+    // loop carries on instead.
+    if (this.waking) return;
+    this.waking = true;
+    try {
+      // Sets iterate in insertion order: the longest-waiting connection goes first. Each woken
+      // connection reserves what it needs synchronously, so the loop stops when the budget is gone.
+      for (const ready of this.waiters) {
+        if (this.exhausted) return;
+        this.waiters.delete(ready);
+        ready();
+      }
+    } finally {
+      this.waking = false;
     }
   }
 }

@@ -52,3 +52,19 @@ test('-1 is unbounded', () => {
   for (let i = 0; i < 100; i++) assert.equal(pool.tryReserve(100 * MiB), true);
   assert.equal(pool.exhausted, false);
 });
+
+test('waiters that answer at once and release do not wake each other down the stack', () => {
+  const pool = new MemoryPool(1024);
+  assert.equal(pool.tryReserve(1024 * 1024), true);
+  let woken = 0;
+  for (let i = 0; i < 50_000; i++) {
+    pool.wait(() => {
+      woken++;
+      assert.equal(pool.tryReserve(100 * 1024), true);
+      pool.release(100 * 1024);
+    });
+  }
+  pool.release(1024 * 1024);
+  assert.equal(woken, 50_000);
+  assert.equal(pool.usedBytes, 0);
+});
