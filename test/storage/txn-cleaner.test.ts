@@ -110,6 +110,10 @@ describe('log cleaner with transactions', () => {
     // A reopen (clean, then after removing the txn indexes) gives the same answers.
     const abortedBefore = log.abortedTransactions(0, log.highWatermark);
     await log.close();
+    // The swapped-in segments carry their aborted index to disk.
+    const kept = await openLog(dir, compactConfig(), { hadCleanShutdown: true });
+    assert.deepEqual(kept.abortedTransactions(0, kept.highWatermark), abortedBefore);
+    await kept.close();
     for (const f of listDir(dir).filter((f) => f.endsWith('.txnindex'))) fs.rmSync(path.join(dir, f));
     const reopened = await openLog(dir, compactConfig(), { hadCleanShutdown: true });
     assert.deepEqual(await contents(reopened), after);
