@@ -12,6 +12,7 @@ import { sleep } from '../helpers/overload.js';
 import { ApiKey, type AlterClientQuotasResponse, type DescribeClientQuotasResponse, type FetchResponse, type ProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import kafkajs from 'kafkajs';
 
 // Three retained samples of one second: a fresh client's burst is spread over at least 2 s, so
 // rates and throttles are easy to predict (Kafka's defaults, 11 × 1 s, do the same over 10 s).
@@ -289,6 +290,29 @@ describe('quota enforcement', () => {
     const r = await other.request(ApiKey.Metadata, 12, metadata);
     assert.equal(r.body.throttleTimeMs, 0);
     other.close();
+  });
+
+  test('kafkajs keeps producing under a quota and is slowed down by the throttle', async () => {
+    const BOUND = 100_000;
+    await alter(admin, [{ entity: clientEntity('kjs-throttled'), ops: [set('producer_byte_rate', BOUND)] }]);
+    const kafka = new kafkajs.Kafka({ clientId: 'kjs-throttled', brokers: [broker.bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      const value = Buffer.alloc(100_000, 5);
+      const sentAt: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const [meta] = await producer.send({ topic: 'q', acks: -1, messages: [{ value }] });
+        assert.equal(meta!.errorCode, 0);
+        sentAt.push(Date.now());
+      }
+      // By the third 100 KB the rate over the 2 s minimum window exceeds 100 KB/s: about 1 s of
+      // throttle each time after that, which the broker enforces and kafkajs honours.
+      const throttledPart = sentAt[4]! - sentAt[2]!;
+      assert.ok(throttledPart >= 1000, `the last two sends took ${throttledPart} ms under a ${BOUND} B/s quota`);
+    } finally {
+      await producer.disconnect();
+    }
   });
 
   test('confluent-kafka-python (librdkafka) reports the throttling through throttle_cb and is slowed down', async () => {
