@@ -36,15 +36,21 @@ export async function writeFileAtomic(file: string, data: Buffer | string, optio
   if (options.syncDir ?? true) await fsyncDir(path.dirname(file));
 }
 
-export function writeFileAtomicSync(file: string, data: Buffer | string, options: { syncDir?: boolean } = {}): void {
+/**
+ * `sync: false` keeps the atomic rename (a reader sees the old or the new file, never a torn
+ * one) but leaves both to the page cache: for files whose loss in a power failure is repaired
+ * at the next open.
+ */
+export function writeFileAtomicSync(file: string, data: Buffer | string, options: { syncDir?: boolean; sync?: boolean } = {}): void {
+  const sync = options.sync ?? true;
   const tmp = file + TMP_SUFFIX;
   const fd = fs.openSync(tmp, 'w');
   try {
     fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
+    if (sync) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  if (options.syncDir ?? true) fsyncDirSync(path.dirname(file));
+  if (sync && (options.syncDir ?? true)) fsyncDirSync(path.dirname(file));
 }

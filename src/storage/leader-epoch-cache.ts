@@ -59,14 +59,14 @@ export class LeaderEpochCache {
   /**
    * Records that `epoch` starts at `startOffset`. Ignored unless the epoch is newer than the
    * latest. Entries starting at or after `startOffset` are superseded. With `persist` (default)
-   * the checkpoint is rewritten before the change becomes visible; an I/O failure throws
-   * KAFKA_STORAGE_ERROR and leaves the cache unchanged.
+   * the checkpoint is rewritten (and fsynced, unless 'unsynced') before the change becomes
+   * visible; an I/O failure throws KAFKA_STORAGE_ERROR and leaves the cache unchanged.
    */
-  assign(epoch: number, startOffset: number, persist = true): boolean {
+  assign(epoch: number, startOffset: number, persist: boolean | 'unsynced' = true): boolean {
     if (epoch < 0 || epoch <= this.latestEpoch) return false;
     const updated = this.epochs.filter((e) => e.startOffset < startOffset);
     updated.push({ epoch, startOffset });
-    if (persist) this.write(updated);
+    if (persist) this.write(updated, persist === true);
     this.epochs = updated;
     return true;
   }
@@ -111,6 +111,8 @@ export class LeaderEpochCache {
     while (firstKept + 1 < this.epochs.length && this.epochs[firstKept + 1]!.startOffset <= startOffset) firstKept++;
     const kept = this.epochs.slice(firstKept).map((e) => ({ ...e }));
     if (kept.length > 0 && kept[0]!.startOffset < startOffset) kept[0]!.startOffset = startOffset;
+    // Every open calls this: rewriting an unchanged checkpoint would cost two fsyncs per partition.
+    if (kept.length === this.epochs.length && kept.every((e, i) => e.startOffset === this.epochs[i]!.startOffset)) return;
     this.epochs = kept;
     if (persist) this.persistQuietly();
   }
@@ -128,10 +130,10 @@ export class LeaderEpochCache {
     }
   }
 
-  private write(epochs: EpochEntry[]): void {
+  private write(epochs: EpochEntry[], sync = true): void {
     const lines = [String(CHECKPOINT_VERSION), String(epochs.length), ...epochs.map((e) => `${e.epoch} ${e.startOffset}`)];
     try {
-      writeFileAtomicSync(this.file, lines.join('\n') + '\n');
+      writeFileAtomicSync(this.file, lines.join('\n') + '\n', { sync });
     } catch (err) {
       throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot write ${this.file}: ${(err as Error).message}`);
     }

@@ -967,7 +967,11 @@ export class PartitionLog {
   }
 
   assignEpoch(epoch: number, startOffset: number): void {
-    this.epochs.assign(epoch, startOffset);
+    // The first epoch of an empty log (every new partition) is not worth two fsyncs: if a power
+    // failure loses it, the next open assigns the leader epoch at the log end again, and any
+    // data written meanwhile carries its epoch in its batches, which recovery reads back.
+    const empty = this.nextOffset === this.startOffset && this.epochs.latestEpoch < 0;
+    this.epochs.assign(epoch, startOffset, empty ? 'unsynced' : true);
   }
 
   // --- log start offset, retention, DeleteRecords -------------------------------------------
