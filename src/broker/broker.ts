@@ -114,6 +114,8 @@ export class Broker {
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
       cleanerEnabled: config.bool('log.cleaner.enable'),
       cleanerBackoffMs: config.int('log.cleaner.backoff.ms'),
+      producerIdExpirationMs: config.int('producer.id.expiration.ms'),
+      producerIdExpirationCheckIntervalMs: config.int('producer.id.expiration.check.interval.ms'),
       cleanerDedupeBufferSize: config.int('log.cleaner.dedupe.buffer.size'),
       io: storageIo,
     });

@@ -32,6 +32,10 @@ export interface LogManagerOptions {
   cleanerBackoffMs?: number;
   /** log.cleaner.dedupe.buffer.size: memory budget of the offset map (default 128 MiB). */
   cleanerDedupeBufferSize?: number;
+  /** producer.id.expiration.ms (default 86400000). */
+  producerIdExpirationMs?: number;
+  /** producer.id.expiration.check.interval.ms (default 600000; 0 = never). */
+  producerIdExpirationCheckIntervalMs?: number;
   /** Passed to every PartitionLog (tests). */
   io?: LogIo;
   clock?: () => number;
@@ -61,6 +65,7 @@ export class LogManager {
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing = false;
   private retentionTimer: NodeJS.Timeout | null = null;
+  private producerExpiryTimer: NodeJS.Timeout | null = null;
   private retentionRun: Promise<number> | null = null;
   private closed = false;
   private cleanerTimer: NodeJS.Timeout | null = null;
@@ -112,6 +117,11 @@ export class LogManager {
     const interval = opts.flushCheckIntervalMs ?? 1000;
     manager.flushTimer = setInterval(() => manager.flushDueLogs(), interval);
     manager.flushTimer.unref();
+    const producerExpiryInterval = opts.producerIdExpirationCheckIntervalMs ?? 600_000;
+    if (producerExpiryInterval > 0) {
+      manager.producerExpiryTimer = setInterval(() => manager.expireProducers(), producerExpiryInterval);
+      manager.producerExpiryTimer.unref();
+    }
     const retentionInterval = opts.retentionCheckIntervalMs ?? 300_000;
     if (retentionInterval > 0) {
       manager.retentionTimer = setInterval(() => void manager.runRetention(), retentionInterval);
@@ -171,6 +181,15 @@ export class LogManager {
       this.opts.logger.error({ err, logDir: this.logDir }, 'cannot write the log start offset checkpoint');
     });
     return write;
+  }
+
+  /** Forgets idle producers of every open log (producer.id.expiration.ms); returns how many. */
+  expireProducers(now: number = (this.opts.clock ?? Date.now)()): number {
+    const expirationMs = this.opts.producerIdExpirationMs ?? 86_400_000;
+    let removed = 0;
+    for (const log of this.opened.values()) removed += log.expireProducers(expirationMs, now);
+    if (removed > 0) this.opts.logger.info({ producers: removed }, 'expired idle producer ids');
+    return removed;
   }
 
   /**
@@ -341,6 +360,8 @@ export class LogManager {
     this.flushTimer = null;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.retentionTimer = null;
+    if (this.producerExpiryTimer) clearInterval(this.producerExpiryTimer);
+    this.producerExpiryTimer = null;
     if (this.cleanerTimer) clearInterval(this.cleanerTimer);
     this.cleanerTimer = null;
     await this.retentionRun;

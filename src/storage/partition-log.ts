@@ -966,6 +966,12 @@ export class PartitionLog {
     return this.epochs.epochForOffset(offset);
   }
 
+  /** Forgets idle producers (see ProducerStateManager.removeExpired); returns how many. */
+  expireProducers(expirationMs: number, now: number = this.clock()): number {
+    if (this.closed) return 0;
+    return this.producers.removeExpired(now, expirationMs);
+  }
+
   assignEpoch(epoch: number, startOffset: number): void {
     // The first epoch of an empty log (every new partition) is not worth two fsyncs: if a power
     // failure loses it, the next open assigns the leader epoch at the log end again, and any

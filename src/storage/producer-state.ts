@@ -79,6 +79,22 @@ export class ProducerStateManager {
     return this.producers.size;
   }
 
+  /**
+   * producer.id.expiration.ms: forgets producers with no open transaction whose last batch is
+   * older than `expirationMs` (by batch timestamp, as Kafka does), so that every producer that
+   * ever wrote does not stay in memory and in every snapshot forever. Returns how many went.
+   */
+  removeExpired(now: number, expirationMs: number): number {
+    let removed = 0;
+    for (const [producerId, entry] of this.producers) {
+      if (entry.ongoingTxnFirstOffset < 0 && now - entry.lastTimestamp >= expirationMs) {
+        this.producers.delete(producerId);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   get(producerId: number): ProducerEntry | undefined {
     return this.producers.get(producerId);
   }
