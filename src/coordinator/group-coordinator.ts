@@ -109,6 +109,11 @@ export interface GroupDescription {
   members: { memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; metadata: Buffer; assignment: Buffer }[];
 }
 
+/** The same error code for every partition of a commit. */
+function everyPartition(req: CommitRequest, code: number): TopicPartitionCodes[] {
+  return req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
+}
+
 /** Topics named by a consumer-protocol subscription, or null if it is not one. */
 export function subscriptionTopics(metadata: Buffer): string[] | null {
   try {
@@ -214,20 +219,50 @@ export class GroupCoordinator {
   // --- offsets ---------------------------------------------------------------------------------
 
   async commitOffsets(req: CommitRequest): Promise<TopicPartitionCodes[]> {
-    const all = (code: number): TopicPartitionCodes[] =>
-      req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
-    if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
-    if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    if (this.stopped) return everyPartition(req, ErrorCode.NOT_COORDINATOR);
+    if (req.groupId === '') return everyPartition(req, ErrorCode.INVALID_GROUP_ID);
     let group = this.groups.get(req.groupId);
     if (!group) {
       // Only a client that does not use group management (generation -1) may create a group by committing.
-      if (req.generationId >= 0) return all(req.unknownGroupError ?? ErrorCode.ILLEGAL_GENERATION);
+      if (req.generationId >= 0) return everyPartition(req, req.unknownGroupError ?? ErrorCode.ILLEGAL_GENERATION);
       group = this.getOrCreate(req.groupId);
     }
     const code = group.validateCommit(req.memberId, req.groupInstanceId, req.generationId);
-    if (code !== ErrorCode.NONE) {
+    return this.storeOffsets(req, group, code, undefined, (topic, partition, value) => this.setOffset(req.groupId, topic, partition, value));
+  }
+
+  /**
+   * TxnOffsetCommit: writes the offsets as a transactional batch of the producer, held pending
+   * until the transaction ends. The transaction coordinator has already checked that the
+   * group's partition was added to the transaction.
+   */
+  async commitTxnOffsets(req: TxnCommitRequest): Promise<TopicPartitionCodes[]> {
+    if (this.stopped) return everyPartition(req, ErrorCode.NOT_COORDINATOR);
+    if (req.groupId === '') return everyPartition(req, ErrorCode.INVALID_GROUP_ID);
+    // Kafka creates the group for a transactional commit, managed or not.
+    const group = this.getOrCreate(req.groupId);
+    const code = group.validateTxnCommit(req.memberId, req.groupInstanceId, req.generationId);
+    const producer = { producerId: req.producerId, producerEpoch: req.producerEpoch };
+    return this.storeOffsets(req, group, code, producer, (topic, partition, value) =>
+      this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value),
+    );
+  }
+
+  /**
+   * The common part of both commits: checks each partition, writes the accepted offsets to the
+   * group's partition (as a transactional batch of `producer` when given), then hands each to
+   * `accept`. `groupCode` is the group-level check's verdict.
+   */
+  private async storeOffsets(
+    req: CommitRequest,
+    group: Group,
+    groupCode: number,
+    producer: TxnProducer | undefined,
+    accept: (topic: string, partition: number, value: OffsetValue) => void,
+  ): Promise<TopicPartitionCodes[]> {
+    if (groupCode !== ErrorCode.NONE) {
       this.dropIfUnused(group);
-      return all(code);
+      return everyPartition(req, groupCode);
     }
     const now = this.opts.clock.now();
     const records: CoordinatorRecord[] = [];
@@ -252,64 +287,17 @@ export class GroupCoordinator {
       return results;
     }
     try {
-      await this.opts.store.append(this.partitionFor(req.groupId), records);
+      await this.opts.store.append(this.partitionFor(req.groupId), records, producer);
       crashPoint('offset-commit');
     } catch (err) {
-      this.opts.logger?.error({ err, group: req.groupId }, 'storing offsets failed');
-      for (const t of results) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      // A transactional commit of a producer the log has seen under a newer epoch is fenced.
+      const fenced = producer !== undefined && err instanceof KafkaError && err.code === ErrorCode.INVALID_PRODUCER_EPOCH;
+      if (!fenced) this.opts.logger?.error({ err, group: req.groupId }, 'storing offsets failed');
+      const code = fenced ? ErrorCode.PRODUCER_FENCED : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      for (const t of results) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
       return results;
     }
-    for (const a of accepted) this.setOffset(req.groupId, a.topic, a.partition, a.value);
-    return results;
-  }
-
-  /**
-   * TxnOffsetCommit: writes the offsets as a transactional batch of the producer, held pending
-   * until the transaction ends. The transaction coordinator has already checked that the
-   * group's partition was added to the transaction.
-   */
-  async commitTxnOffsets(req: TxnCommitRequest): Promise<TopicPartitionCodes[]> {
-    const all = (code: number): TopicPartitionCodes[] =>
-      req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
-    if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
-    if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
-    // Kafka creates the group for a transactional commit, managed or not.
-    const group = this.getOrCreate(req.groupId);
-    const code = group.validateTxnCommit(req.memberId, req.groupInstanceId, req.generationId);
-    if (code !== ErrorCode.NONE) {
-      this.dropIfUnused(group);
-      return all(code);
-    }
-    const now = this.opts.clock.now();
-    const records: CoordinatorRecord[] = [];
-    const accepted: { topic: string; partition: number; value: OffsetValue }[] = [];
-    const results: TopicPartitionCodes[] = req.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => {
-        const metadata = p.committedMetadata ?? '';
-        if (!this.opts.partitionExists(t.name, p.partitionIndex)) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION as number };
-        if (Buffer.byteLength(metadata) > this.opts.offsetMetadataMaxBytes) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE as number };
-        const value: OffsetValue = { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata, commitTimestamp: now };
-        records.push({ key: encodeOffsetKey(req.groupId, t.name, p.partitionIndex), value: encodeOffsetValue(value) });
-        accepted.push({ topic: t.name, partition: p.partitionIndex, value });
-        return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number };
-      }),
-    }));
-    if (records.length === 0) {
-      this.dropIfUnused(group);
-      return results;
-    }
-    try {
-      await this.opts.store.append(this.partitionFor(req.groupId), records, { producerId: req.producerId, producerEpoch: req.producerEpoch });
-    } catch (err) {
-      const fenced = err instanceof KafkaError && err.code === ErrorCode.INVALID_PRODUCER_EPOCH;
-      if (!fenced) this.opts.logger?.error({ err, group: req.groupId }, 'storing transactional offsets failed');
-      for (const t of results) {
-        for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = fenced ? ErrorCode.PRODUCER_FENCED : ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      }
-      return results;
-    }
-    for (const a of accepted) this.setPendingTxnOffset(req.producerId, req.groupId, a.topic, a.partition, a.value);
+    for (const a of accepted) accept(a.topic, a.partition, a.value);
     return results;
   }
 

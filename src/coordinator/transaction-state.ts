@@ -36,14 +36,15 @@ export function isCompleteOrEmpty(state: TxnState): boolean {
 }
 
 export class TransactionMetadata {
-  producerId: number;
-  producerEpoch: number;
-  timeoutMs: number;
-  state: TxnState;
+  // Assigned by apply(), from the constructor on.
+  producerId!: number;
+  producerEpoch!: number;
+  timeoutMs!: number;
+  state!: TxnState;
   /** topic → partitions in the transaction (until its markers are written). */
-  partitions: Map<string, Set<number>>;
-  startTimestamp: number;
-  lastUpdateTimestamp: number;
+  partitions!: Map<string, Set<number>>;
+  startTimestamp!: number;
+  lastUpdateTimestamp!: number;
   /** The state being written, or null when no write is in flight. */
   pending: TxnState | null = null;
 
@@ -51,13 +52,7 @@ export class TransactionMetadata {
     readonly transactionalId: string,
     v: TxnLogValue,
   ) {
-    this.producerId = v.producerId;
-    this.producerEpoch = v.producerEpoch;
-    this.timeoutMs = v.timeoutMs;
-    this.state = v.state;
-    this.partitions = new Map([...v.partitions].map(([t, ps]) => [t, new Set(ps)]));
-    this.startTimestamp = v.startTimestamp;
-    this.lastUpdateTimestamp = v.lastUpdateTimestamp;
+    this.apply(v);
   }
 
   hasPartition(topic: string, partition: number): boolean {
