@@ -10,7 +10,8 @@
 //   3. The segments below mapEnd, grouped (adjacent, at most segment.bytes together), are
 //      rewritten one group at a time into `<base>.log.cleaned`: a record goes when the map holds
 //      a later offset for its key; tombstones go once their batch's delete horizon has passed;
-//      records without a key, records at or above mapEnd and control batches stay. Batches keep
+//      records without a key and records at or above mapEnd stay; records of aborted
+//      transactions go, and so do markers whose transaction left nothing (keepMarker). Batches keep
 //      their base offset, last offset delta, producer fields and leader epoch, so offsets (and
 //      their gaps) and producer state are exactly as before; compressed batches are decompressed,
 //      filtered and recompressed with the same codec.
@@ -43,6 +44,7 @@ import {
   computeBatchCrc,
   isControl,
   isLogAppendTime,
+  isTransactional,
   MIN_BATCH_LENGTH,
   readBatchHeader,
 } from './record-batch.js';
@@ -221,6 +223,13 @@ interface FilterContext {
   earliestHorizon: number;
   /** Walked by filterBatch over every batch of the rewrite, in offset order. */
   aborted: AbortedBatchTracker;
+  /**
+   * producerId → whether the rewrite kept any batch of that producer's transaction since its
+   * last marker (the walk starts at the log start, so a transaction's data precedes its marker).
+   */
+  txnRetained: Map<number, boolean>;
+  /** Offsets of the markers this rewrite removed (their aborted-index entries go with them). */
+  removedMarkers: Set<number>;
 }
 
 /** Iterates the whole batches of a segment (bytes are a view valid until the next iteration). */
@@ -336,11 +345,36 @@ async function buildOffsetMap(
  * id/epoch, base sequence, leader epoch, max timestamp) are kept.
  */
 async function filterBatch(bytes: Buffer, header: BatchHeader, ctx: FilterContext): Promise<Buffer | null> {
-  // Records of aborted transactions go. Control batches (transaction markers) all stay: Kafka
-  // removes a marker once its transaction's data is gone and the delete horizon passed; keeping
-  // them costs one small batch per transaction and keeps the aborted index valid as it is.
+  const out = await filterBatchContent(bytes, header, ctx);
+  if (out && header.producerId >= 0 && isTransactional(header.attributes) && !isControl(header.attributes)) ctx.txnRetained.set(header.producerId, true);
+  return out;
+}
+
+/**
+ * A transaction marker goes, as in Kafka, once nothing of its transaction is left (all its data
+ * compacted away, or aborted and removed), it is older than delete.retention.ms (consumers in
+ * the middle of the transaction have had that long to pass it), and it is not its producer's
+ * latest batch (that one carries the producer's epoch for a replay of the log). Otherwise a
+ * compacted topic written by transactions (__consumer_offsets with exactly-once consumers) would
+ * grow by one marker per transaction forever.
+ */
+function keepMarker(header: BatchHeader, ctx: FilterContext): boolean {
+  const retained = ctx.txnRetained.get(header.producerId) ?? false;
+  ctx.txnRetained.delete(header.producerId);
+  if (retained || header.baseOffset >= ctx.mapEnd) return true;
+  if (header.maxTimestamp < 0 || header.maxTimestamp + ctx.deleteRetentionMs > ctx.now) return true;
+  const producer = ctx.log.producerState.get(header.producerId);
+  const latestData = producer?.batches.at(-1)?.lastOffset ?? -1;
+  if (producer && latestData < header.baseOffset) return true;
+  ctx.removedMarkers.add(header.baseOffset);
+  ctx.removed += header.recordCount;
+  return false;
+}
+
+async function filterBatchContent(bytes: Buffer, header: BatchHeader, ctx: FilterContext): Promise<Buffer | null> {
+  // Records of aborted transactions go, and markers whose transaction left nothing behind.
   const abortedData = ctx.aborted.isAborted(header) && header.baseOffset < ctx.mapEnd;
-  if (isControl(header.attributes)) return bytes;
+  if (isControl(header.attributes)) return isTransactional(header.attributes) && !keepMarker(header, ctx) ? null : bytes;
   if (abortedData) {
     ctx.removed += header.recordCount;
     return emptiedBatch(bytes, header, ctx);
@@ -485,6 +519,8 @@ export async function cleanLog(log: PartitionLog, options: CleanOptions): Promis
       removed: 0,
       earliestHorizon: -1,
       aborted: new AbortedBatchTracker(log.abortedTxnEntries(segments[0]!.baseOffset, mapEnd, segments)),
+      txnRetained: new Map(),
+      removedMarkers: new Set(),
     };
     for (const group of groupSegments(segments, count, config.segmentBytes)) {
       const end = segments[segments.indexOf(group.at(-1)!) + 1]!.baseOffset;
@@ -568,9 +604,9 @@ async function cleanGroup(
     await flush();
     await cleaned.fsync(defaultLogIo);
     cleaned.finalizeTimeIndex();
-    // Every ABORT marker is kept, so are their index entries (fetches of what is left still
-    // need them to skip aborted records below the clean part, e.g. when cleaning is partial).
-    for (const old of group) for (const entry of old.txnIndex.all) cleaned.txnIndex.append(entry);
+    // The index entries of kept ABORT markers stay (fetches of what is left still need them to
+    // skip aborted records below the clean part, e.g. when cleaning is partial).
+    for (const old of group) for (const entry of old.txnIndex.all) if (!ctx.removedMarkers.has(entry.lastOffset)) cleaned.txnIndex.append(entry);
     cleaned.state = 'sealed';
     const ok = await log.runExclusive(async () => {
       if (shouldStop()) return false;

@@ -1,5 +1,6 @@
 // The log cleaner and transactions: records of aborted transactions go (and never shadow older
-// committed values), markers stay, nothing at or above the last stable offset is touched.
+// committed values), markers stay until nothing of their transaction is left and delete.retention.ms
+// passed, nothing at or above the last stable offset is touched.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -58,7 +59,7 @@ describe('log cleaner with transactions', () => {
   });
   after(() => removeDir(root));
 
-  it('removes aborted records, keeps committed ones and every marker', async () => {
+  it('removes aborted records, keeps committed ones and every marker younger than delete.retention.ms', async () => {
     const dir = path.join(root, 'aborted');
     const log = await openLog(dir, compactConfig());
     const committed = new Map<string, string>();
@@ -151,5 +152,55 @@ describe('log cleaner with transactions', () => {
     assert.ok(!final.data.some((r) => r.value === 'open-txn'));
     assert.ok(!final.data.some((r) => r.value === 'old'));
     await log.close();
+  });
+  it('removes markers whose transaction left nothing, once older than delete.retention.ms', async () => {
+    const dir = path.join(root, 'markers');
+    let now = 1_000_000;
+    const log = await openLog(dir, compactConfig({ deleteRetentionMs: 1000 }), { clock: () => now });
+    const seqs = new Map<number, number>();
+    const send = async (pid: number, key: string, value: string, commit: boolean): Promise<number> => {
+      const seq = seqs.get(pid) ?? 0;
+      seqs.set(pid, seq + 1);
+      await log.append(txn(pid, seq, key, value), 0).done;
+      const marker = log.appendTxnMarker({ producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit }, 0);
+      await marker.done;
+      return marker.baseOffset;
+    };
+    const plain = (key: string, value: string) => log.append(buildRecordBatch([{ key, value }]), 0).done;
+    const supersededCommit = await send(700, 'a', 'a1', true);
+    await plain('a', 'a2');
+    const abortMarker = await send(700, 'b', 'b1', false);
+    const retainedCommit = await send(700, 'c', 'c1', true);
+    const latestOf700 = await send(700, 'd', 'd1', true);
+    const latestOf701 = await send(701, 'e', 'e1', true);
+    await plain('e', 'e2');
+    for (let i = 0; i < 8; i++) await plain(`filler${i}`, 'f'.repeat(60));
+    await settle(log);
+    assert.ok(log.abortedTransactions(0, log.highWatermark).some((t) => t.producerId === 700));
+
+    // Within delete.retention.ms every marker stays.
+    await cleanLog(log, { checkpoint: 0, maxMapEntries: 100_000, logger: silentLogger });
+    assert.deepEqual((await contents(log)).markers, [supersededCommit, abortMarker, retainedCommit, latestOf700, latestOf701]);
+
+    now += 2000;
+    const result = await cleanLog(log, { checkpoint: 0, maxMapEntries: 100_000, logger: silentLogger });
+    assert.equal(result.aborted, false);
+    const after = await contents(log);
+    assert.deepEqual(
+      after.markers,
+      [retainedCommit, latestOf700, latestOf701],
+      'gone: the commit whose only record was superseded, and the abort whose data was removed; kept: markers of retained data, and a producer\'s latest batch',
+    );
+    assert.deepEqual(
+      after.data.filter((r) => !r.key.startsWith('filler')).map((r) => `${r.key}=${r.value}`),
+      ['a=a2', 'c=c1', 'd=d1', 'e=e2'],
+    );
+    assert.deepEqual(log.abortedTransactions(0, log.highWatermark), [], 'the removed ABORT marker took its index entry along');
+    assert.equal(log.lastStableOffset, log.highWatermark);
+    await log.close();
+    const reopened = await openLog(dir, compactConfig({ deleteRetentionMs: 1000 }), { clock: () => now });
+    assert.deepEqual(await contents(reopened), after);
+    assert.equal(reopened.lastStableOffset, reopened.highWatermark, 'no transaction looks open after a replay');
+    await reopened.close();
   });
 });
