@@ -62,7 +62,7 @@ class TransactionalWorker {
 
   /** A request whose retriable answers are retried; a lost connection throws ConnectionLost. */
   private async call(client: RawClient, apiKey: number, version: number, body: unknown, codeOf: (b: any) => number): Promise<any> {
-    for (let attempt = 0; attempt < 200; attempt++) {
+    for (let attempt = 0; attempt < 500; attempt++) {
       let res: { body: any };
       try {
         res = await request(client, apiKey, version, body);
@@ -74,7 +74,7 @@ class TransactionalWorker {
       if (!RETRIABLE.has(code)) throw new Error(`API ${apiKey} answered ${errorName(code)}`);
       await sleep(20);
     }
-    throw new Error(`API ${apiKey} still retriable after 200 attempts`);
+    throw new Error(`API ${apiKey} still retriable after 500 attempts (10 s)`);
   }
 
   async run(ctx: WorkloadContext): Promise<void> {
