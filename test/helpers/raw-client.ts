@@ -14,8 +14,18 @@ export class RawClient {
   clientId = 'raw-test';
 
   private constructor(readonly socket: Socket) {
+    // Chunks are joined only once a whole frame is there: joining on every chunk is quadratic in
+    // the frame size (a 16 MiB fetch response arrives in hundreds of chunks).
+    let chunks: Buffer[] = [];
+    let chunkBytes = 0;
     socket.on('data', (d: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, d]);
+      chunks.push(d);
+      chunkBytes += d.length;
+      const needed = this.buffered.length >= 4 ? 4 + this.buffered.readInt32BE(0) : 4;
+      if (this.buffered.length + chunkBytes < needed) return;
+      this.buffered = Buffer.concat([this.buffered, ...chunks]);
+      chunks = [];
+      chunkBytes = 0;
       while (this.buffered.length >= 4) {
         const size = this.buffered.readInt32BE(0);
         if (this.buffered.length < 4 + size) break;
