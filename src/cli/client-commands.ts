@@ -557,6 +557,69 @@ function configsCommand(): Command {
   return configs;
 }
 
+// ---------------------------------------------------------------- transactions
+
+function transactionsCommand(): Command {
+  const txns = new Command('transactions').description('list and describe transactions, find and abort hanging ones (like kafka-transactions.sh)');
+
+  connectionOptions(txns.command('list').description('transactional ids with their producer id and state'))
+    .option('--state <state>', 'only transactions in this state (repeatable): Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort', collect, [])
+    .action((opts: ConnectionFlags & { state: string[] }) =>
+      withCluster(opts, async (cluster) => {
+        const list = await new Admin(cluster).listTransactions(opts.state);
+        if (list.length > 0) await write(table([['TRANSACTIONAL-ID', 'PRODUCER-ID', 'STATE'], ...list.map((t) => [t.transactionalId, String(t.producerId), t.state])]));
+      }),
+    );
+
+  connectionOptions(txns.command('describe').description('state, producer, timeout and partitions of transactions').argument('<transactional-ids...>'))
+    .option('--json', 'print JSON instead of a table')
+    .action((ids: string[], opts: ConnectionFlags & { json?: boolean }) =>
+      withCluster(opts, async (cluster) => {
+        const all = await new Admin(cluster).describeTransactions(ids);
+        if (opts.json) {
+          await write(JSON.stringify(all, null, 2) + '\n');
+          return;
+        }
+        const header = ['TRANSACTIONAL-ID', 'STATE', 'PRODUCER-ID', 'PRODUCER-EPOCH', 'TIMEOUT-MS', 'START-TIME-MS', 'PARTITIONS'];
+        const rows = all.map((t) => [
+          t.transactionalId,
+          t.state,
+          String(t.producerId),
+          String(t.producerEpoch),
+          String(t.timeoutMs),
+          t.startTimeMs < 0 ? '-' : String(t.startTimeMs),
+          t.partitions.flatMap((p) => p.partitions.map((n) => `${p.topic}-${n}`)).join(',') || '-',
+        ]);
+        await write(table([header, ...rows]));
+      }),
+    );
+
+  connectionOptions(txns.command('producers').description('the producers a partition knows, with the start offset of their open transaction'))
+    .requiredOption('--topic <topic>', 'topic')
+    .requiredOption('--partition <n>', 'partition')
+    .action((opts: ConnectionFlags & { topic: string; partition: string }) =>
+      withCluster(opts, async (cluster) => {
+        const producers = await new Admin(cluster).describeProducers(opts.topic, int('--partition', opts.partition)!);
+        const header = ['PRODUCER-ID', 'PRODUCER-EPOCH', 'LAST-SEQUENCE', 'LAST-TIMESTAMP', 'COORDINATOR-EPOCH', 'CURRENT-TXN-START-OFFSET'];
+        const rows = producers.map((p) => [p.producerId, p.producerEpoch, p.lastSequence, p.lastTimestamp, p.coordinatorEpoch, p.currentTxnStartOffset].map((v) => (v < 0 ? '-' : String(v))));
+        if (rows.length > 0) await write(table([header, ...rows]));
+      }),
+    );
+
+  connectionOptions(txns.command('abort').description('abort the open transaction that starts at an offset of a partition (a hanging transaction)'))
+    .requiredOption('--topic <topic>', 'topic')
+    .requiredOption('--partition <n>', 'partition')
+    .requiredOption('--start-offset <offset>', 'first offset of the transaction (see `transactions producers`)')
+    .action((opts: ConnectionFlags & { topic: string; partition: string; startOffset: string }) =>
+      withCluster(opts, async (cluster) => {
+        const partition = int('--partition', opts.partition)!;
+        const p = await new Admin(cluster).abortTransaction(opts.topic, partition, int('--start-offset', opts.startOffset)!);
+        await write(`Aborted the transaction of producer ${p.producerId} (epoch ${p.producerEpoch}) starting at offset ${opts.startOffset} of ${opts.topic}-${partition}.\n`);
+      }),
+    );
+  return txns;
+}
+
 /** Adds every client command to the program. */
 export function addClientCommands(program: Command): void {
   program.addCommand(topicsCommand());
@@ -564,4 +627,5 @@ export function addClientCommands(program: Command): void {
   program.addCommand(consumeCommand());
   program.addCommand(groupsCommand());
   program.addCommand(configsCommand());
+  program.addCommand(transactionsCommand());
 }

@@ -11,10 +11,14 @@ import {
   type DeleteTopicsResponse,
   type DescribeConfigsResponse,
   type DescribeGroupsResponse,
+  type DescribeProducersResponse,
+  type DescribeTransactionsResponse,
   type FindCoordinatorResponse,
   type IncrementalAlterConfigsResponse,
   type ListGroupsResponse,
   type ListOffsetsResponse,
+  type ListTransactionsResponse,
+  type WriteTxnMarkersResponse,
   type OffsetCommitResponse,
   type OffsetFetchResponse,
 } from '../protocol/generated/index.js';
@@ -101,6 +105,33 @@ export interface GroupDescription {
   protocolType: string;
   protocol: string;
   members: GroupMember[];
+}
+
+export interface TransactionListing {
+  transactionalId: string;
+  producerId: number;
+  state: string;
+}
+
+export interface TransactionDescription {
+  transactionalId: string;
+  state: string;
+  producerId: number;
+  producerEpoch: number;
+  timeoutMs: number;
+  /** When the ongoing transaction started (ms), or -1. */
+  startTimeMs: number;
+  partitions: Array<{ topic: string; partitions: number[] }>;
+}
+
+export interface ProducerState {
+  producerId: number;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: number;
+  coordinatorEpoch: number;
+  /** First offset of the producer's open transaction in the partition, or -1. */
+  currentTxnStartOffset: number;
 }
 
 export interface CommittedOffset {
@@ -304,22 +335,23 @@ export class Admin {
 
   // ---- consumer groups ----
 
-  /** The connection to a group's coordinator (FindCoordinator). */
-  async coordinatorFor(groupId: string): Promise<Connection> {
+  /** The connection to the coordinator of a group or (with 'transaction') of a transactional id. */
+  async coordinatorFor(key: string, keyType: 'group' | 'transaction' = 'group'): Promise<Connection> {
+    const what = `${keyType === 'group' ? 'group' : 'transactional id'} "${key}"`;
     return this.cluster.withRetry(async () => {
       const conn = await this.cluster.anyConnection();
       const { version, body } = await conn.requestWithVersion<FindCoordinatorResponse>(ApiKey.FindCoordinator, (v: number) => ({
-        key: v >= 4 ? '' : groupId,
-        keyType: 0,
-        coordinatorKeys: v >= 4 ? [groupId] : [],
+        key: v >= 4 ? '' : key,
+        keyType: keyType === 'group' ? 0 : 1,
+        coordinatorKeys: v >= 4 ? [key] : [],
       }));
       if (version >= 4) {
         const c = body.coordinators[0];
-        if (!c) throw new KafkaClientError('COORDINATOR_NOT_AVAILABLE', `no coordinator for group "${groupId}"`);
-        throwIfError(c.errorCode, c.errorMessage, `group "${groupId}"`);
+        if (!c) throw new KafkaClientError('COORDINATOR_NOT_AVAILABLE', `no coordinator for ${what}`);
+        throwIfError(c.errorCode, c.errorMessage, what);
         return this.cluster.connectionTo(c.host, c.port);
       }
-      throwIfError(body.errorCode, body.errorMessage, `group "${groupId}"`);
+      throwIfError(body.errorCode, body.errorMessage, what);
       return this.cluster.connectionTo(body.host, body.port);
     });
   }
@@ -423,6 +455,85 @@ export class Admin {
   }
 
   /** Whether the broker we talk to advertises an API (e.g. group APIs on a partial implementation). */
+  // ---- transactions ----
+
+  /** Transactions known to every broker's coordinator, optionally only in the given states. */
+  async listTransactions(states: string[] = []): Promise<TransactionListing[]> {
+    await this.cluster.refreshMetadata([]);
+    const all: TransactionListing[] = [];
+    for (const b of this.cluster.brokers.values()) {
+      const conn = await this.cluster.connectionTo(b.host, b.port);
+      const res = await conn.request<ListTransactionsResponse>(ApiKey.ListTransactions, { stateFilters: states, producerIdFilters: [], durationFilter: -1 });
+      throwIfError(res.errorCode, null, `ListTransactions on broker ${b.nodeId}`);
+      for (const t of res.transactionStates) all.push({ transactionalId: t.transactionalId, producerId: t.producerId, state: t.transactionState });
+    }
+    return all.sort((a, b) => a.transactionalId.localeCompare(b.transactionalId));
+  }
+
+  async describeTransactions(transactionalIds: string[]): Promise<TransactionDescription[]> {
+    const out: TransactionDescription[] = [];
+    for (const id of transactionalIds) {
+      const conn = await this.coordinatorFor(id, 'transaction');
+      const res = await conn.request<DescribeTransactionsResponse>(ApiKey.DescribeTransactions, { transactionalIds: [id] });
+      for (const t of res.transactionStates) {
+        throwIfError(t.errorCode, null, `transactional id "${t.transactionalId}"`);
+        out.push({
+          transactionalId: t.transactionalId,
+          state: t.transactionState,
+          producerId: t.producerId,
+          producerEpoch: t.producerEpoch,
+          timeoutMs: t.transactionTimeoutMs,
+          startTimeMs: t.transactionStartTimeMs,
+          partitions: t.topics.map((p) => ({ topic: p.topic, partitions: [...p.partitions].sort((a, b) => a - b) })),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** The producers a partition's leader knows, with their open transaction if any. */
+  async describeProducers(topic: string, partition: number): Promise<ProducerState[]> {
+    return this.cluster.withRetry(async () => {
+      const conn = await this.cluster.brokerConnection(await this.cluster.leaderOf(topic, partition));
+      const res = await conn.request<DescribeProducersResponse>(ApiKey.DescribeProducers, { topics: [{ name: topic, partitionIndexes: [partition] }] });
+      const p = res.topics[0]?.partitions[0];
+      if (!p) throw new KafkaClientError('UNKNOWN_TOPIC_OR_PARTITION', `${topic}-${partition}`);
+      throwIfError(p.errorCode, p.errorMessage, `${topic}-${partition}`);
+      return p.activeProducers.map((a) => ({
+        producerId: a.producerId,
+        producerEpoch: a.producerEpoch,
+        lastSequence: a.lastSequence,
+        lastTimestamp: a.lastTimestamp,
+        coordinatorEpoch: a.coordinatorEpoch,
+        currentTxnStartOffset: a.currentTxnStartOffset,
+      }));
+    }, [topic]);
+  }
+
+  /**
+   * Ends a hanging transaction in one partition by hand, as `kafka-transactions.sh abort` does:
+   * finds the producer whose open transaction starts at `startOffset` and has the partition's
+   * leader write an ABORT marker for it. Returns that producer.
+   */
+  async abortTransaction(topic: string, partition: number, startOffset: number): Promise<ProducerState> {
+    const producer = (await this.describeProducers(topic, partition)).find((p) => p.currentTxnStartOffset === startOffset);
+    if (!producer) throw new KafkaClientError('INVALID_TXN_STATE', `no open transaction starts at offset ${startOffset} of ${topic}-${partition}`);
+    const conn = await this.cluster.brokerConnection(await this.cluster.leaderOf(topic, partition));
+    const res = await conn.request<WriteTxnMarkersResponse>(ApiKey.WriteTxnMarkers, {
+      markers: [
+        {
+          producerId: producer.producerId,
+          producerEpoch: producer.producerEpoch,
+          transactionResult: false,
+          topics: [{ name: topic, partitionIndexes: [partition] }],
+          coordinatorEpoch: producer.coordinatorEpoch,
+        },
+      ],
+    });
+    for (const m of res.markers) for (const t of m.topics) for (const p of t.partitions) throwIfError(p.errorCode, null, `${t.name}-${p.partitionIndex}`);
+    return producer;
+  }
+
   async supports(apiKey: number): Promise<boolean> {
     return (await this.cluster.anyConnection()).supports(apiKey);
   }
