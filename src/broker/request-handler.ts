@@ -2,7 +2,7 @@ import { Reader, Writer } from '../protocol/primitives.js';
 import { ApiKey, apiByKey, type ApiSpec } from '../protocol/generated/index.js';
 import { decodeRequestHeader, responseHeaderVersion } from '../protocol/headers.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Connection, FrameHandler } from '../network/connection.js';
+import type { Connection, FrameHandler, ResponseFrame } from '../network/connection.js';
 import type { Broker } from './broker.js';
 import { apiHandlers, NO_RESPONSE, type ApiHandler, type RequestContext } from './handlers/index.js';
 import { clientThrottles, enforceQuotas } from './throttle.js';
@@ -33,18 +33,22 @@ export function advertisedVersions(apis: Map<number, SupportedApi>): { apiKey: n
     .map((a) => ({ apiKey: a.spec.apiKey, minVersion: a.spec.apiKey === ApiKey.Produce ? 0 : a.minVersion, maxVersion: a.maxVersion }));
 }
 
-function encodeFrame(apiKey: number, apiVersion: number, correlationId: number, spec: ApiSpec, body: unknown): Buffer {
-  const w = new Writer();
+/** Record sections at least this large go to the socket as they are, not copied into the frame. */
+const SPLICE_MIN_BYTES = 16 * 1024;
+
+function encodeFrame(apiKey: number, apiVersion: number, correlationId: number, spec: ApiSpec, body: unknown): ResponseFrame {
+  const w = new Writer(256, { spliceMinBytes: SPLICE_MIN_BYTES });
   const sizePos = w.reserveInt32();
   w.int32(correlationId);
   if (responseHeaderVersion(apiKey, apiVersion) >= 1) w.uvarint(0);
   spec.encodeResponse(w, apiVersion, body);
   w.patchInt32(sizePos, w.length - 4);
-  return w.finish();
+  const chunks = w.finishChunks();
+  return chunks.length === 1 ? chunks[0]! : chunks;
 }
 
 /** KIP-511: a client newer than us gets our version table in a v0 response, so it can retry lower. */
-function unsupportedApiVersionsFrame(correlationId: number, apis: Map<number, SupportedApi>): Buffer {
+function unsupportedApiVersionsFrame(correlationId: number, apis: Map<number, SupportedApi>): ResponseFrame {
   const spec = apiByKey.get(ApiKey.ApiVersions)!;
   return encodeFrame(ApiKey.ApiVersions, 0, correlationId, spec, {
     errorCode: ErrorCode.UNSUPPORTED_VERSION,
@@ -61,7 +65,7 @@ function unsupportedApiVersionsFrame(correlationId: number, apis: Map<number, Su
  * Frames a response carrying a throttle time. Versions whose schema has no throttle_time_ms
  * (the generated encoder refuses a non-zero value there) are framed without it.
  */
-function encodeThrottled(apiKey: number, apiVersion: number, correlationId: number, spec: ApiSpec, body: unknown, throttleMs: number): Buffer {
+function encodeThrottled(apiKey: number, apiVersion: number, correlationId: number, spec: ApiSpec, body: unknown, throttleMs: number): ResponseFrame {
   const b = body as { throttleTimeMs?: number };
   if (throttleMs <= 0 || typeof b.throttleTimeMs !== 'number') return encodeFrame(apiKey, apiVersion, correlationId, spec, body);
   const original = b.throttleTimeMs;
@@ -107,7 +111,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
     };
     const result = api.handler.handle(ctx, request);
     const cpuNanos = startedNs === null ? 0 : Number(process.hrtime.bigint() - startedNs);
-    const finish = (body: unknown): Buffer | null | Promise<Buffer | null> => {
+    const finish = (body: unknown): ResponseFrame | null | Promise<ResponseFrame | null> => {
       let throttleMs = 0;
       if (startedNs !== null && broker.quotas.enabled) ({ body, throttleMs } = enforceQuotas(ctx, frame.length, cpuNanos, body));
       if (throttleMs > 0) conn.mute(throttleMs);

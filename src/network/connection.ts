@@ -3,12 +3,18 @@ import type { Logger } from 'pino';
 import type { MemoryPool } from './memory-pool.js';
 
 /**
- * Handles one request frame (without its size prefix). Returns the complete response frame
- * (with its size prefix), or null when no response is due (acks=0 produce).
+ * A complete response frame (with its size prefix): one buffer, or several written in order as
+ * one vectored write (record batches are passed through by reference, not copied into it).
+ */
+export type ResponseFrame = Buffer | Buffer[];
+
+/**
+ * Handles one request frame (without its size prefix). Returns the complete response frame, or
+ * null when no response is due (acks=0 produce).
  * It is called synchronously in arrival order, so anything order-sensitive (offset assignment)
  * must happen before its first await.
  */
-export type FrameHandler = (frame: Buffer, conn: Connection) => Promise<Buffer | null> | Buffer | null;
+export type FrameHandler = (frame: Buffer, conn: Connection) => Promise<ResponseFrame | null> | ResponseFrame | null;
 
 export interface ConnectionLimits {
   maxRequestBytes: number;
@@ -21,7 +27,7 @@ export interface ConnectionLimits {
 
 interface Slot {
   done: boolean;
-  frame: Buffer | null;
+  frame: ResponseFrame | null;
   /** Bytes of the memory pool held by this request until its response is written. */
   reserved: number;
   /** Response bytes this request announced it may produce (see reserveResponseBytes). */
@@ -298,7 +304,7 @@ export class Connection {
   private dispatch(frame: Buffer, reserved: number): void {
     const slot: Slot = { done: false, frame: null, reserved, responseBudget: 0 };
     this.slots.push(slot);
-    let result: Promise<Buffer | null> | Buffer | null;
+    let result: Promise<ResponseFrame | null> | ResponseFrame | null;
     try {
       result = this.handler(frame, this);
     } catch (err) {
@@ -320,7 +326,7 @@ export class Connection {
     this.abort(e?.message ?? String(err), { error: e?.name });
   }
 
-  private complete(slot: Slot, frame: Buffer | null): void {
+  private complete(slot: Slot, frame: ResponseFrame | null): void {
     if (this.closed) return;
     slot.done = true;
     slot.frame = frame;
@@ -331,7 +337,13 @@ export class Connection {
     let released = 0;
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const head = this.slots.shift()!;
-      if (head.frame) this.socket.write(head.frame);
+      if (Buffer.isBuffer(head.frame)) this.socket.write(head.frame);
+      else if (head.frame) {
+        // Corked, the pieces leave in one writev.
+        this.socket.cork();
+        for (const piece of head.frame) this.socket.write(piece);
+        this.socket.uncork();
+      }
       released += head.reserved;
       head.reserved = 0;
       this.responseBudgetUsed -= head.responseBudget;

@@ -56,26 +56,76 @@ function hexNibble(c: number): number {
   return -1;
 }
 
+export interface WriterOptions {
+  /**
+   * raw() of at least this many bytes keeps a reference to the caller's buffer instead of copying
+   * it (record batches read from a segment, on their way to a socket): finishChunks() then gives
+   * the message as a list of buffers for one vectored write. The caller must not change a buffer
+   * it passed until the chunks are written. Off by default.
+   */
+  spliceMinBytes?: number;
+}
+
+/** A buffer referenced, not copied, at a point of the message (see WriterOptions). */
+interface Splice {
+  /** Position in `buf` before which the data goes. */
+  at: number;
+  /** Position in the whole message. */
+  logicalAt: number;
+  data: Buffer;
+}
+
 export class Writer {
   private buf: Buffer;
+  /** Bytes written into `buf`; the message also holds every splice's data. */
   private pos = 0;
+  private readonly spliceMinBytes: number;
+  private splices: Splice[] = [];
+  private splicedBytes = 0;
 
-  constructor(initialSize = 256) {
+  constructor(initialSize = 256, options: WriterOptions = {}) {
     this.buf = Buffer.allocUnsafe(Math.max(16, initialSize));
+    this.spliceMinBytes = options.spliceMinBytes ?? Infinity;
   }
 
+  /** Length of the message so far; positions taken from it are what patchInt32/insertSizeAt expect. */
   get length(): number {
-    return this.pos;
+    return this.pos + this.splicedBytes;
   }
 
-  /** The bytes written so far (a view, not a copy). */
+  /** The bytes written so far (a view, not a copy, unless buffers were spliced in). */
   finish(): Buffer {
-    return this.buf.subarray(0, this.pos);
+    return this.splices.length === 0 ? this.buf.subarray(0, this.pos) : Buffer.concat(this.finishChunks());
+  }
+
+  /** The message as buffers to write in order: views of the writer's buffer and the spliced ones. */
+  finishChunks(): Buffer[] {
+    const out: Buffer[] = [];
+    let from = 0;
+    for (const s of this.splices) {
+      if (s.at > from) out.push(this.buf.subarray(from, s.at));
+      out.push(s.data);
+      from = s.at;
+    }
+    if (this.pos > from || out.length === 0) out.push(this.buf.subarray(from, this.pos));
+    return out;
   }
 
   /** Forget what was written, keeping the buffer for reuse. Earlier finish() views become invalid. */
   reset(): void {
     this.pos = 0;
+    this.splices = [];
+    this.splicedBytes = 0;
+  }
+
+  /** The position in `buf` of a position in the message (splices before it do not live in `buf`). */
+  private internal(logical: number): number {
+    let p = logical;
+    for (const s of this.splices) {
+      if (s.logicalAt >= logical) break;
+      p -= s.data.length;
+    }
+    return p;
   }
 
   private ensure(n: number): void {
@@ -242,6 +292,11 @@ export class Writer {
   /** Bytes as written, without a length prefix. */
   raw(b: Buffer): void {
     const len = b.length;
+    if (len >= this.spliceMinBytes) {
+      this.splices.push({ at: this.pos, logicalAt: this.length, data: b });
+      this.splicedBytes += len;
+      return;
+    }
     this.ensure(len);
     b.copy(this.buf, this.pos, 0, len);
     this.pos += len;
@@ -280,14 +335,15 @@ export class Writer {
   /** Reserve 4 bytes (e.g. a frame size) to be filled in later with patchInt32. */
   reserveInt32(): number {
     this.ensure(4);
-    const at = this.pos;
+    const at = this.length;
     this.pos += 4;
     return at;
   }
 
   patchInt32(pos: number, value: number): void {
-    if (pos < 0 || pos + 4 > this.pos) throw new RangeError(`patch position ${pos} out of range`);
-    this.buf.writeInt32BE(value, pos);
+    const at = this.internal(pos);
+    if (at < 0 || at + 4 > this.pos) throw new RangeError(`patch position ${pos} out of range`);
+    this.buf.writeInt32BE(value, at);
   }
 
   /**
@@ -295,13 +351,21 @@ export class Writer {
    * bytes right. Used for tagged-field payloads, whose size precedes them on the wire.
    */
   insertSizeAt(start: number): void {
-    const size = this.pos - start;
+    const size = this.length - start;
     let width = 1;
     for (let v = size >>> 7; v > 0; v >>>= 7) width++;
     this.ensure(width);
+    const at = this.internal(start);
     const b = this.buf;
-    b.copyWithin(start + width, start, this.pos);
-    let p = start;
+    b.copyWithin(at + width, at, this.pos);
+    // Splices inside the payload move right with it.
+    for (const s of this.splices) {
+      if (s.logicalAt >= start) {
+        s.at += width;
+        s.logicalAt += width;
+      }
+    }
+    let p = at;
     let n = size;
     while (n > 0x7f) {
       b[p++] = (n & 0x7f) | 0x80;
