@@ -29,9 +29,10 @@ export class LeaderEpochCache {
     private readonly logger: Logger,
   ) {}
 
-  /** Reads the checkpoint in `dir`; a missing or unreadable file yields an empty cache. */
-  static load(dir: string, logger: Logger): LeaderEpochCache {
+  /** Reads the checkpoint in `dir` (unless `exists` is false); a missing or unreadable file yields an empty cache. */
+  static load(dir: string, logger: Logger, exists = true): LeaderEpochCache {
     const file = path.join(dir, LEADER_EPOCH_CHECKPOINT);
+    if (!exists) return new LeaderEpochCache(file, [], logger);
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');

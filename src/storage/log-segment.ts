@@ -90,10 +90,11 @@ export class LogSegment {
   }
 
   /** Creates a new, empty segment file (replacing any leftover of the same name). */
-  static create(dir: string, baseOffset: number, config: LogConfig, io: LogIo = defaultLogIo): LogSegment {
+  /** `staleIndexesPossible: false` when the directory is known to hold no index files (just created). */
+  static create(dir: string, baseOffset: number, config: LogConfig, io: LogIo = defaultLogIo, staleIndexesPossible = true): LogSegment {
     const fd = io.createSegmentFile(offsetFilePath(dir, baseOffset, LOG_SUFFIX));
     const segment = new LogSegment(dir, baseOffset, fd, 0, config);
-    segment.removeIndexFilesSync();
+    if (staleIndexesPossible) segment.removeIndexFilesSync();
     segment.txnIndexStale = false; // empty, and nothing in it yet
     return segment;
   }
