@@ -8,6 +8,7 @@ import { PartitionLog, PartitionLogOptions } from '../../src/storage/partition-l
 import { buildRecordBatch, BuildBatchOptions } from '../../src/storage/record-batch-builder.js';
 import { splitBatches, readBatchHeader } from '../../src/storage/record-batch.js';
 import { decodeBatchRecords } from '../../src/storage/records.js';
+export { rng } from '../helpers/rng.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -78,14 +79,3 @@ export function listDir(dir: string): string[] {
   return fs.readdirSync(dir).sort();
 }
 
-/** A deterministic PRNG (mulberry32) so failures replay. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -10,6 +10,7 @@ import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/brok
 import { RawClient } from '../helpers/raw-client.js';
 import { produceRequest } from '../helpers/requests.js';
 import { API, KafkaRequestError, readPartition, type PartitionContents } from './log-reader.js';
+import { rng as mulberry32 } from '../helpers/rng.js';
 
 /** How a topic's contents are judged: plain keeps everything, retention a suffix, compact the latest value per key. */
 export type TopicKind = 'plain' | 'retention' | 'compact';
@@ -132,16 +133,6 @@ export interface TortureReport {
   brokerErrorLogs: string[];
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
