@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { fetchOne, produceRequest } from '../helpers/requests.js';
+import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
 import { runPython } from '../helpers/python-clients.js';
 import { sleep } from '../helpers/overload.js';
 import { ApiKey, type AlterClientQuotasResponse, type DescribeClientQuotasResponse, type FetchResponse, type ProduceResponse } from '../../src/protocol/generated/index.js';
@@ -139,12 +139,7 @@ describe('quota enforcement', () => {
       overrides: { 'quota.window.num': String(WINDOW_NUM), 'quota.window.size.seconds': String(WINDOW_MS / 1000), 'message.max.bytes': String(2 * 1024 * 1024) },
     });
     admin = await RawClient.connect(broker.port);
-    const r = await admin.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name: 'q', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE);
+    await createTopic(admin, 'q', 1);
   });
   after(async () => {
     admin.close();
@@ -232,12 +227,7 @@ describe('quota enforcement', () => {
     const BOUND = 100_000;
     const value = Buffer.alloc(40_000, 4);
     const loader = await producer('loader');
-    const created = await admin.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name: 'qf', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    assert.equal(created.body.topics[0].errorCode, ErrorCode.NONE);
+    await createTopic(admin, 'qf', 1);
     for (let i = 0; i < 30; i++) await loader.request(ApiKey.Produce, 9, produceRequest('qf', 0, buildRecordBatch({ records: [{ value }] })));
     loader.close();
     await alter(admin, [{ entity: clientEntity('slow-consumer'), ops: [set('consumer_byte_rate', BOUND)] }]);

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { connectFrom, probeLatency, sleep } from '../helpers/overload.js';
-import { fetchOne, produceRequest } from '../helpers/requests.js';
+import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
 import { ApiKey, type ProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
@@ -30,12 +30,7 @@ before(async () => {
     },
   });
   client = await RawClient.connect(broker.port);
-  const r = await client.request(ApiKey.CreateTopics, 7, {
-    topics: [{ name: 'slow', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'max.message.bytes', value: String(2 * 1024 * 1024) }] }],
-    timeoutMs: 5000,
-    validateOnly: false,
-  });
-  assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE);
+  await createTopic(client, 'slow', 1, { 'max.message.bytes': String(2 * 1024 * 1024) });
 });
 
 after(async () => {

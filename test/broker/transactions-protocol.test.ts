@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { fetchOne, produceRequest } from '../helpers/requests.js';
+import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
 import { ApiKey, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
@@ -17,12 +17,7 @@ describe('transactional APIs on the wire', () => {
   before(async () => {
     broker = await startBroker({ dataDir: ':memory:', config: { 'offsets.topic.num.partitions': 3, 'transaction.state.log.num.partitions': 3 } });
     c = await RawClient.connect(broker.port);
-    const r = await c.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name: 'wire', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    assert.equal(r.body.topics[0].errorCode, 0);
+    await createTopic(c, 'wire', 2);
   });
   after(async () => {
     c.close();

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { createTopic } from '../helpers/requests.js';
 import { runPythonAsync } from '../helpers/python-clients.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -26,12 +27,7 @@ describe('consumers with an isolation level', () => {
     // Markers come from the storage API here, so the coordinator's KIP-890 check is off.
     running.broker.verifyTransactionalProduce = undefined;
     c = await RawClient.connect(running.port);
-    const r = await c.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE);
+    await createTopic(c, topic, 1);
     const pid = async () => Number((await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 })).body.producerId);
     const aborter = await pid();
     const committer = await pid();

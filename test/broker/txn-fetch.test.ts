@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { fetchRequest } from '../helpers/requests.js';
+import { createTopic, fetchRequest } from '../helpers/requests.js';
 import { ApiKey, type FetchResponse, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
@@ -45,12 +45,7 @@ describe('transactional produce and read_committed fetch', () => {
     // its KIP-890 check is switched off (test/broker/transactions-protocol.test.ts covers it).
     running.broker.verifyTransactionalProduce = undefined;
     c = await RawClient.connect(running.port);
-    const r = await c.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name: topic, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE);
+    await createTopic(c, topic, 2);
   });
   after(async () => {
     c.close();
@@ -211,12 +206,7 @@ describe('transactional produce and read_committed fetch', () => {
 
   test('DescribeProducers lists each producer with its open transaction', async () => {
     const t = 'txn-describe';
-    const r = await c.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name: t, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE);
+    await createTopic(c, t, 1);
     const idem = await producerId();
     const txn = await producerId();
     const send = async (records: Buffer, transactionalId: string | null) => {

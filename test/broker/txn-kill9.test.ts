@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { startBroker } from '../../src/index.js';
 import { startBrokerProcess, tempDir } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { fetchRequest } from '../helpers/requests.js';
+import { createTopic, fetchRequest } from '../helpers/requests.js';
 import { ApiKey, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
@@ -62,12 +62,7 @@ test('kill -9 with an open transaction: the LSO stays at its first offset until 
     // Phase 1 writes its markers through the storage API, not through the coordinator.
     embedded.broker.verifyTransactionalProduce = undefined;
     let c = await RawClient.connect(embedded.port);
-    const created = await c.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    assert.equal(created.body.topics[0].errorCode, ErrorCode.NONE);
+    await createTopic(c, topic, 1);
     const early = await producerId(c);
     const earlyFirst = await produce(c, txnBatch(early, 0, 'early-0'), 'tx-early');
     await produce(c, txnBatch(early, 1, 'early-1'), 'tx-early');

@@ -1,5 +1,9 @@
-// Request bodies for the raw-frame tests: every field filled, as the generated encoders require.
-import type { FetchRequest, ProduceRequest } from '../../src/protocol/generated/index.js';
+// Request bodies for the raw-frame tests (every field filled, as the generated encoders require),
+// and createTopic, which the raw-frame tests all need first.
+import assert from 'node:assert/strict';
+import { ApiKey, type FetchRequest, type ProduceRequest } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import type { RawClient } from './raw-client.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
 
 export interface PartitionSpec {
@@ -61,4 +65,14 @@ export function fetchOne(topic: string, partition: number, fetchOffset: number, 
 
 export function produceRequest(topic: string, partition: number, records: Buffer, acks = -1): ProduceRequest {
   return { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] };
+}
+
+/** Creates a topic with CreateTopics v7 and asserts that it was created. */
+export async function createTopic(c: RawClient, name: string, partitions = 1, configs: Record<string, string> = {}): Promise<void> {
+  const r = await c.request(ApiKey.CreateTopics, 7, {
+    topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
+    timeoutMs: 5000,
+    validateOnly: false,
+  });
+  assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE, r.body.topics[0].errorMessage ?? undefined);
 }
