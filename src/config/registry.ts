@@ -47,6 +47,7 @@ const brokerDefs: ConfigDef[] = [
   { name: 'log.dirs', type: 'list', default: null, scope: 'broker', doc: 'Directory for the log data (first entry is used); overrides log.dir.' },
   { name: 'log.dir', type: 'string', default: './data', scope: 'broker', doc: 'Directory for the log data.' },
   { name: 'num.partitions', type: 'int', default: '1', scope: 'broker', doc: 'Default partition count of new topics.', min: 1, dynamic: false },
+  { name: 'max.request.partition.size.limit', type: 'int', default: '2000', scope: 'broker', doc: 'Most partitions one DescribeTopicPartitions response describes (a client asking for fewer gets fewer).', min: 1 },
   { name: 'default.replication.factor', type: 'int', default: '1', scope: 'broker', doc: 'Default replication factor of new topics.', min: 1 },
   { name: 'auto.create.topics.enable', type: 'boolean', default: 'true', scope: 'broker', doc: 'Create unknown topics on Metadata requests that allow it.' },
   { name: 'delete.topic.enable', type: 'boolean', default: 'true', scope: 'broker', doc: 'Allow DeleteTopics.' },

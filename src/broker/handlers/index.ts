@@ -5,6 +5,7 @@ import { apiVersionsHandler } from './api-versions.js';
 import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { alterClientQuotasHandler } from './alter-client-quotas.js';
 import { metadataHandler } from './metadata.js';
+import { describeTopicPartitionsHandler } from './describe-topic-partitions.js';
 import { createTopicsHandler } from './create-topics.js';
 import { deleteTopicsHandler } from './delete-topics.js';
 import { produceHandler } from './produce.js';
@@ -103,4 +104,5 @@ export const apiHandlers: ApiHandler[] = [
   writeTxnMarkersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  describeTopicPartitionsHandler,
 ];

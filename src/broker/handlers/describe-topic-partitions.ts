@@ -1,0 +1,84 @@
+import {
+  ApiKey,
+  type DescribeTopicPartitionsRequest,
+  type DescribeTopicPartitionsResponse,
+  type DescribeTopicPartitionsResponseCursor,
+  type DescribeTopicPartitionsResponseTopic,
+} from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { ZERO_UUID } from '../../protocol/primitives.js';
+import { TOPIC_OPERATIONS } from '../authorized-operations.js';
+import { invalidTopicReason } from '../topic-names.js';
+import type { ApiHandler } from './index.js';
+
+const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
+
+/**
+ * DescribeTopicPartitions (KIP-966): Metadata's topic part, paginated by partition count, which
+ * kafka-topics --describe and Admin.describeTopics use from Kafka 3.8 on. Topics come in name
+ * order, from the cursor's topic and partition on; at most `responsePartitionLimit` partitions
+ * (capped by max.request.partition.size.limit) are described, and `nextCursor` says where the
+ * next page starts. An empty topic list means every topic (unknown ones are then just absent).
+ */
+export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse> = {
+  apiKey: ApiKey.DescribeTopicPartitions,
+  handle({ broker }, req) {
+    const fetchAll = req.topics.length === 0;
+    const cursor = req.cursor;
+    const cursorTopic = cursor?.topicName ?? '';
+    const names = new Set<string>();
+    if (fetchAll) {
+      for (const name of broker.topics.keys()) if (name >= cursorTopic) names.add(name);
+    } else {
+      for (const t of req.topics) if (t.name >= cursorTopic) names.add(t.name);
+    }
+    // Kafka refuses a cursor outside the requested topics or with a negative partition: every
+    // requested topic answers INVALID_REQUEST (the request's error response).
+    if (cursor && ((!fetchAll && !names.has(cursor.topicName)) || cursor.partitionIndex < 0)) {
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => ({ errorCode: ErrorCode.INVALID_REQUEST, name: t.name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: TOPIC_OPERATIONS })),
+        nextCursor: null,
+      };
+    }
+    const limit = Math.max(Math.min(broker.config.int('max.request.partition.size.limit'), req.responsePartitionLimit), 1);
+    let remaining = limit;
+    const topics: DescribeTopicPartitionsResponseTopic[] = [];
+    let nextCursor: DescribeTopicPartitionsResponseCursor | null = null;
+    for (const name of [...names].sort()) {
+      if (remaining === 0) {
+        // The page ends exactly at a topic boundary: the next one starts with this topic.
+        nextCursor = { topicName: name, partitionIndex: 0 };
+        break;
+      }
+      const t = broker.topics.get(name);
+      if (!t) {
+        if (!fetchAll) {
+          const errorCode = invalidTopicReason(name) ? ErrorCode.INVALID_TOPIC_EXCEPTION : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          topics.push({ errorCode, name, topicId: ZERO_UUID, isInternal: INTERNAL_TOPICS.has(name), partitions: [], topicAuthorizedOperations: TOPIC_OPERATIONS });
+        }
+        continue;
+      }
+      const start = cursor && name === cursorTopic ? cursor.partitionIndex : 0;
+      const end = Math.min(t.partitions.length, start + remaining);
+      const partitions = t.partitions.slice(start, Math.max(start, end)).map((p) => ({
+        errorCode: ErrorCode.NONE,
+        partitionIndex: p.index,
+        leaderId: broker.nodeId,
+        leaderEpoch: p.leaderEpoch,
+        replicaNodes: [broker.nodeId],
+        isrNodes: [broker.nodeId],
+        eligibleLeaderReplicas: [],
+        lastKnownElr: [],
+        offlineReplicas: [],
+      }));
+      topics.push({ errorCode: ErrorCode.NONE, name, topicId: t.id, isInternal: t.internal, partitions, topicAuthorizedOperations: TOPIC_OPERATIONS });
+      if (start + remaining < t.partitions.length) {
+        nextCursor = { topicName: name, partitionIndex: start + remaining };
+        break;
+      }
+      remaining -= partitions.length;
+    }
+    return { throttleTimeMs: 0, topics, nextCursor };
+  },
+};
