@@ -33,7 +33,7 @@ import { writeInt64 } from './int64.js';
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, offsetFileStem, parseOffsetFileName, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX } from './file-names.js';
 import { defaultLogIo } from './log-io.js';
 import { LogSegment } from './log-segment.js';
-import type { PartitionLog } from './partition-log.js';
+import type { CleanableLog } from './cleanable-log.js';
 import {
   Attribute,
   BATCH_HEADER_SIZE,
@@ -143,7 +143,7 @@ export interface CleanableState {
 }
 
 /** How much of a compacted log is dirty and cleanable, given the cleaner checkpoint. */
-export function cleanableState(log: PartitionLog, checkpoint: number, now: number): CleanableState {
+export function cleanableState(log: CleanableLog, checkpoint: number, now: number): CleanableState {
   const segments = log.segmentList;
   const config = log.currentConfig;
   // Only decided data is cleaned (Kafka's first unstable offset): a transaction still open may
@@ -218,7 +218,7 @@ interface FilterContext {
   mapEnd: number;
   now: number;
   deleteRetentionMs: number;
-  log: PartitionLog;
+  log: CleanableLog;
   removed: number;
   earliestHorizon: number;
   /** Walked by filterBatch over every batch of the rewrite, in offset order. */
@@ -483,7 +483,7 @@ function groupSegments(segments: readonly LogSegment[], count: number, segmentBy
  * Cleans one log once (see the top of this file). Safe to run while the log is produced to and
  * read; aborted (output dropped, nothing changed) when `shouldStop` says so.
  */
-export async function cleanLog(log: PartitionLog, options: CleanOptions): Promise<CleanResult> {
+export async function cleanLog(log: CleanableLog, options: CleanOptions): Promise<CleanResult> {
   const now = log.now();
   const config = log.currentConfig;
   const shouldStop = () => log.isClosed || (options.shouldStop?.() ?? false);
@@ -555,7 +555,7 @@ export async function cleanLog(log: PartitionLog, options: CleanOptions): Promis
 
 /** Writes the cleaned version of one group and swaps it in; null when aborted. */
 async function cleanGroup(
-  log: PartitionLog,
+  log: CleanableLog,
   group: LogSegment[],
   end: number,
   ctx: FilterContext,
