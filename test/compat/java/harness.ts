@@ -1,0 +1,217 @@
+// The Java compat layer's plumbing: Maven resolves the dependencies (pom.xml, one classpath per
+// profile) into ~/.m2, javac compiles src/ once per content hash into
+// ~/.cache/tributary/compat-java/<hash>/, and the tests run JVMs with `java -cp`. When Java,
+// Maven or Maven Central is missing, javaSetup() returns the reason and the tests skip with it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const javaDir = import.meta.dirname;
+
+export type Profile = 'k4' | 'k39' | 'debezium';
+
+export interface JavaSetup {
+  /** Compiled test programs (tributary.compat.*). */
+  classes: string;
+  /** Dependency classpath per Maven profile. */
+  cp: Record<Profile, string>;
+}
+
+/** Small heaps (the machine is shared), fast start-up, Kafka's own logging at WARN. */
+export const JVM_OPTS = ['-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Djava.awt.headless=true'];
+
+let cached: JavaSetup | string | undefined;
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...sourceFiles(p));
+    else if (e.name.endsWith('.java')) out.push(p);
+  }
+  return out.sort();
+}
+
+function run(cmd: string, args: string[], timeoutMs: number, cwd = javaDir): { ok: boolean; output: string } {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+}
+
+/**
+ * Resolves and compiles once (per content hash of pom.xml and the sources); returns the
+ * classpaths, or a sentence saying why the Java tests cannot run here.
+ */
+export function javaSetup(): JavaSetup | string {
+  if (cached !== undefined) return cached;
+  cached = setup();
+  if (typeof cached === 'string') process.stderr.write(`compat/java: SKIPPED: ${cached}\n`);
+  return cached;
+}
+
+function setup(): JavaSetup | string {
+  if (process.env.TRIBUTARY_SKIP_JAVA) return `TRIBUTARY_SKIP_JAVA is set`;
+  if (!run('java', ['-version'], 30_000).ok) return 'no `java` on PATH (apt-get install default-jdk-headless)';
+  if (!run('javac', ['-version'], 30_000).ok) return 'no `javac` on PATH (apt-get install default-jdk-headless)';
+  if (!run('mvn', ['-v'], 60_000).ok) return 'no `mvn` on PATH (apt-get install maven)';
+  const sources = sourceFiles(join(javaDir, 'src'));
+  const hash = createHash('sha256');
+  hash.update(readFileSync(join(javaDir, 'pom.xml')));
+  for (const s of sources) hash.update(s).update(readFileSync(s));
+  const dir = join(homedir(), '.cache', 'tributary', 'compat-java', hash.digest('hex').slice(0, 16));
+  const cpFile = (p: Profile) => join(dir, `cp-${p}.txt`);
+  const profiles: Profile[] = ['k4', 'k39', 'debezium'];
+  if (!existsSync(join(dir, 'ready'))) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    for (const p of profiles) {
+      const args = ['-q', '-B', `-P${p}`, 'dependency:build-classpath', `-Dmdep.outputFile=${cpFile(p)}`];
+      // Offline first (a warm ~/.m2 needs no network), then from Maven Central.
+      if (run('mvn', ['-o', ...args], 300_000).ok) continue;
+      const online = run('mvn', args, 590_000);
+      if (!online.ok) {
+        const why = online.output.split('\n').filter((l) => l.includes('ERROR')).slice(0, 2).join(' ').slice(0, 400);
+        return `Maven could not resolve the ${p} dependencies (Maven Central unreachable?): ${why}`;
+      }
+    }
+    const classes = join(dir, 'classes.tmp');
+    const javac = run('javac', ['-nowarn', '-encoding', 'UTF-8', '-d', classes, '-cp', readFileSync(cpFile('k4'), 'utf8').trim(), ...sources], 300_000);
+    if (!javac.ok) throw new Error(`javac failed:\n${javac.output}`);
+    renameSync(classes, join(dir, 'classes'));
+    writeFileSync(join(dir, 'ready'), new Date().toISOString());
+  }
+  const read = (p: Profile) => readFileSync(cpFile(p), 'utf8').trim();
+  return { classes: join(dir, 'classes'), cp: { k4: read('k4'), k39: read('k39'), debezium: read('debezium') } };
+}
+
+/** The slf4j binding on the k4 path, for classpaths that lack one. */
+export function slf4jSimple(setup: JavaSetup): string {
+  return setup.cp.k4.split(':').find((j) => j.includes('slf4j-simple')) ?? '';
+}
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+export interface JavaProcess {
+  child: ChildProcess;
+  /** Everything printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the next stdout line matching, rejects after the timeout or on exit. */
+  waitForLine(re: RegExp, timeoutMs: number): Promise<string>;
+  exited: Promise<number | null>;
+  /** SIGKILL (what kill -9 does) and wait. */
+  kill(): Promise<void>;
+  /** SIGTERM, then SIGKILL after graceMs. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Starts a JVM: `java <JVM_OPTS> -cp <cp> <main> <args>`. Killed when the test process exits. */
+export function spawnJava(cp: string, main: string, args: string[], opts: { env?: Record<string, string>; cwd?: string; jvmOpts?: string[] } = {}): JavaProcess {
+  const child = spawn('java', [...JVM_OPTS, ...(opts.jvmOpts ?? []), '-cp', cp, main, ...args], {
+    cwd: opts.cwd ?? javaDir,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  children.add(child);
+  let out = '';
+  let err = '';
+  const lines: string[] = [];
+  const listeners = new Set<(line: string) => void>();
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    lines.push(l);
+    for (const f of listeners) f(l);
+  });
+  child.stdout!.on('data', (d) => (out += d.toString()));
+  child.stderr!.on('data', (d) => {
+    err += d.toString();
+    if (err.length > 4_000_000) err = err.slice(-2_000_000);
+  });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => { children.delete(child); res(code); }));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForLine(re, timeoutMs) {
+      const found = lines.find((l) => re.test(l));
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const done = () => { clearTimeout(timer); listeners.delete(onLine); };
+        const onLine = (l: string) => { if (re.test(l)) { done(); resolve(l); } };
+        const timer = setTimeout(() => { done(); reject(new Error(`no line matching ${re} in ${timeoutMs} ms; stderr tail:\n${err.slice(-3000)}`)); }, timeoutMs);
+        listeners.add(onLine);
+        void exited.then((code) => { if (listeners.has(onLine)) { done(); reject(new Error(`JVM exited (${code}) before a line matching ${re}; stderr tail:\n${err.slice(-3000)}`)); } });
+      });
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async stop(graceMs = 15_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Runs a JVM to completion. */
+export async function runJava(cp: string, main: string, args: string[], timeoutMs: number, opts: { env?: Record<string, string>; jvmOpts?: string[] } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawnJava(cp, main, args, opts);
+  p.child.stdin!.end();
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exited;
+  clearTimeout(timer);
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+export interface ToolResult {
+  exit: number;
+  out: string;
+  err: string;
+}
+
+/** One JVM running Kafka's CLI tools one after the other (ToolRunner.java). */
+export class Tools {
+  private queue: Promise<unknown> = Promise.resolve();
+  private results: ((r: ToolResult) => void)[] = [];
+
+  private constructor(readonly proc: JavaProcess) {
+    createInterface({ input: proc.child.stdout! }).on('line', (l) => {
+      if (l.startsWith('TOOLRESULT ')) this.results.shift()?.(JSON.parse(l.slice('TOOLRESULT '.length)) as ToolResult);
+    });
+  }
+
+  static async start(setup: JavaSetup): Promise<Tools> {
+    const proc = spawnJava(`${setup.classes}:${setup.cp.k4}`, 'tributary.compat.ToolRunner', []);
+    await proc.waitForLine(/^TOOLRUNNER READY$/, 60_000);
+    return new Tools(proc);
+  }
+
+  /** Runs `main` of a tool class with these arguments (and stdin), as its shell script would. */
+  run(main: string, args: string[], stdin = '', timeoutMs = 120_000): Promise<ToolResult> {
+    const next = this.queue.then(
+      () =>
+        new Promise<ToolResult>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`${main} ${args.join(' ')} did not finish in ${timeoutMs} ms`)), timeoutMs);
+          this.results.push((r) => { clearTimeout(timer); resolve(r); });
+          this.proc.child.stdin!.write(`${JSON.stringify({ main, args, stdin })}\n`);
+        }),
+    );
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    this.proc.child.stdin!.end();
+    const t = setTimeout(() => this.proc.child.kill('SIGKILL'), 10_000);
+    await this.proc.exited;
+    clearTimeout(t);
+  }
+}
