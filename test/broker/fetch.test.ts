@@ -328,6 +328,40 @@ describe('Fetch', () => {
       });
     }
 
+    test('KIP-74: a partition that returned records goes to the end of the session order', async () => {
+      const topic = 'sessions-fair';
+      await createTopic(topic, 3);
+      const big = 'x'.repeat(800);
+      for (let p = 0; p < 3; p++) for (let i = 0; i < 4; i++) await produce(topic, p, [`${p}-${i}-${big}`]);
+      const offsets = [0, 0, 0];
+      // Each response holds one ~900-byte batch: the limit leaves no room for a second partition.
+      const withData = (res: FetchResponse): number[] => {
+        const got: number[] = [];
+        for (const t of res.responses) {
+          for (const p of t.partitions) {
+            const batches = batchesOf(p.records);
+            if (batches.length === 0) continue;
+            got.push(p.partitionIndex);
+            const last = readBatchHeader(batches[batches.length - 1]!);
+            offsets[p.partitionIndex] = last.baseOffset + last.lastOffsetDelta + 1;
+          }
+        }
+        return got;
+      };
+      const all = () => [{ topic, partitions: [0, 1, 2].map((p) => ({ partition: p, fetchOffset: offsets[p]! })) }];
+      const full = await fetch(12, fetchRequest({ sessionEpoch: 0, maxBytes: 1000, topics: all() }));
+      assert.notEqual(full.sessionId, 0);
+      const order = [withData(full)];
+      for (let epoch = 1; epoch <= 6; epoch++) {
+        const inc = await fetch(12, fetchRequest({ sessionId: full.sessionId, sessionEpoch: epoch, maxBytes: 1000, topics: all() }));
+        assert.equal(inc.errorCode, ErrorCode.NONE);
+        order.push(withData(inc));
+      }
+      // Without the rotation partition 0 would answer until drained (4 times), then 1, then 2.
+      assert.deepEqual(order, [[0], [0], [1], [2], [0], [1], [2]]);
+      await fetch(12, fetchRequest({ sessionId: full.sessionId, sessionEpoch: -1, topics: [] }));
+    });
+
     test('a session created by name cannot be continued by topic id', async () => {
       const topic = 'sessions-mixed';
       await createTopic(topic, 1);

@@ -222,6 +222,20 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       }
       topic.partitions.push(data);
     });
+    // KIP-74 fairness, as Kafka does it for incremental fetches: a partition that returned records
+    // goes to the end of the session's order, so the next response fills with the others first and
+    // one busy partition cannot take every response's bytes. (Sessionless fetches keep the
+    // request's order: the client rotates it.)
+    if (plan.session && plan.incremental) {
+      const order = plan.session.partitions;
+      plan.partitions.forEach((sp, i) => {
+        if (result.outcomes[i]!.bytes === 0) return;
+        const key = partitionKey(useTopicIds ? sp.topicId : sp.topic, sp.partition);
+        if (order.get(key) !== sp) return;
+        order.delete(key);
+        order.set(key, sp);
+      });
+    }
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
