@@ -106,6 +106,9 @@ const brokerDefs: ConfigDef[] = [
   { name: 'offsets.retention.check.interval.ms', type: 'long', default: '600000', scope: 'broker', doc: 'How often expired committed offsets are looked for.', min: 1 },
   { name: 'offset.metadata.max.bytes', type: 'int', default: '4096', scope: 'broker', doc: 'Largest metadata string of a committed offset.', min: 0 },
   { name: 'cluster.id', type: 'string', default: null, scope: 'broker', doc: 'Cluster id; generated and stored in meta.properties on first start.' },
+  { name: 'leader.replication.throttled.rate', type: 'long', default: LONG_MAX, scope: 'broker', doc: 'Replication throttle of leaders, bytes/s (kafka-reassign-partitions sets and clears it; a single node has no followers).', min: 0, dynamic: true, inert: true },
+  { name: 'follower.replication.throttled.rate', type: 'long', default: LONG_MAX, scope: 'broker', doc: 'Replication throttle of followers, bytes/s (kafka-reassign-partitions sets and clears it).', min: 0, dynamic: true, inert: true },
+  { name: 'replica.alter.log.dirs.io.max.bytes.per.second', type: 'long', default: LONG_MAX, scope: 'broker', doc: 'Throttle of moves between log dirs, bytes/s (kafka-reassign-partitions sets and clears it).', min: 0, dynamic: true, inert: true },
   { name: 'log.level', type: 'string', default: 'info', scope: 'broker', doc: 'Log level (pino): trace, debug, info, warn, error, fatal, silent.', validValues: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
 ];
 
@@ -117,6 +120,8 @@ const topicDefs: ConfigDef[] = [
   { name: 'flush.messages', type: 'long', default: LONG_MAX, scope: 'topic', doc: 'Messages appended before an fsync (1 = every batch).', brokerSynonyms: ['log.flush.interval.messages'], min: 1 },
   { name: 'flush.ms', type: 'long', default: LONG_MAX, scope: 'topic', doc: 'Maximum time before an fsync.', brokerSynonyms: ['log.flush.interval.ms'], min: 0 },
   { name: 'index.interval.bytes', type: 'int', default: '4096', scope: 'topic', doc: 'Bytes of log between offset index entries.', brokerSynonyms: ['log.index.interval.bytes'], min: 0 },
+  { name: 'leader.replication.throttled.replicas', type: 'list', default: '', scope: 'topic', doc: 'Replicas throttled on the leader side (partition:broker pairs or *; set by kafka-reassign-partitions).', inert: true },
+  { name: 'follower.replication.throttled.replicas', type: 'list', default: '', scope: 'topic', doc: 'Replicas throttled on the follower side (partition:broker pairs or *; set by kafka-reassign-partitions).', inert: true },
   { name: 'max.compaction.lag.ms', type: 'long', default: LONG_MAX, scope: 'topic', doc: 'Maximum time a record stays uncompacted.', brokerSynonyms: ['log.cleaner.max.compaction.lag.ms'], min: 1 },
   { name: 'max.message.bytes', type: 'int', default: '1048588', scope: 'topic', doc: 'Largest record batch accepted.', brokerSynonyms: ['message.max.bytes'], min: 0 },
   { name: 'message.timestamp.type', type: 'string', default: 'CreateTime', scope: 'topic', doc: 'CreateTime or LogAppendTime.', brokerSynonyms: ['log.message.timestamp.type'], validValues: ['CreateTime', 'LogAppendTime'] },

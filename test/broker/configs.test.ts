@@ -97,6 +97,42 @@ describe('topic and broker configuration APIs', () => {
     }
   });
 
+  test('the replication throttles kafka-reassign-partitions sets and clears are accepted', async () => {
+    // --verify and --execute --throttle write these; Kafka accepts them on any cluster (they only
+    // matter with followers). Unknown names used to fail the whole reassign --verify.
+    const c = await RawClient.connect(broker.port);
+    try {
+      const alter = (resourceType: number, resourceName: string, configs: { name: string; configOperation: number; value: string | null }[]) =>
+        c.request(ApiKey.IncrementalAlterConfigs, 1, { resources: [{ resourceType, resourceName, configs }], validateOnly: false });
+      let r = await alter(BROKER, '1', [
+        { name: 'leader.replication.throttled.rate', configOperation: 0, value: '1000000' },
+        { name: 'follower.replication.throttled.rate', configOperation: 0, value: '1000000' },
+        { name: 'replica.alter.log.dirs.io.max.bytes.per.second', configOperation: 0, value: '1000000' },
+      ]);
+      assert.equal(r.body.responses[0].errorCode, ErrorCode.NONE, r.body.responses[0].errorMessage);
+      r = await alter(TOPIC, 'cfg', [
+        { name: 'leader.replication.throttled.replicas', configOperation: 0, value: '0:1' },
+        { name: 'follower.replication.throttled.replicas', configOperation: 0, value: '*' },
+      ]);
+      assert.equal(r.body.responses[0].errorCode, ErrorCode.NONE, r.body.responses[0].errorMessage);
+      assert.equal((await topicConfig('cfg', 'leader.replication.throttled.replicas')).configValue, '0:1');
+      r = await alter(BROKER, '1', [
+        { name: 'leader.replication.throttled.rate', configOperation: 1, value: null },
+        { name: 'follower.replication.throttled.rate', configOperation: 1, value: null },
+        { name: 'replica.alter.log.dirs.io.max.bytes.per.second', configOperation: 1, value: null },
+      ]);
+      assert.equal(r.body.responses[0].errorCode, ErrorCode.NONE);
+      r = await alter(TOPIC, 'cfg', [
+        { name: 'leader.replication.throttled.replicas', configOperation: 1, value: null },
+        { name: 'follower.replication.throttled.replicas', configOperation: 1, value: null },
+      ]);
+      assert.equal(r.body.responses[0].errorCode, ErrorCode.NONE);
+      assert.equal((await topicConfig('cfg', 'leader.replication.throttled.replicas')).configValue, '');
+    } finally {
+      c.close();
+    }
+  });
+
   test('CreatePartitions grows a topic and refuses to shrink it; DescribeLogDirs sizes partitions', async () => {
     const admin = kafka.admin();
     await admin.connect();
