@@ -3,13 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { StoredQuota } from '../broker/client-quotas.js';
+import type { BrokerRegistration, MetadataChange, MetadataStore, PartitionState, TopicRecord } from './metadata-port.js';
 
-export interface TopicRecord {
-  name: string;
-  id: string;
-  partitions: number;
-  configs: Record<string, string>;
-}
+export type { TopicRecord } from './metadata-port.js';
 
 interface MetadataFile {
   version: 1;
@@ -34,9 +30,12 @@ export function newClusterId(): string {
 
 /**
  * Single-node cluster metadata (topics, ids, configs, producer id blocks), persisted atomically
- * in the log dir. Cluster mode replaces this with a store backed by etcd.
+ * in the log dir. Cluster mode uses EtcdMetadataStore behind the same port.
  */
-export class LocalMetadataStore {
+export class LocalMetadataStore implements MetadataStore {
+  readonly clustered = false;
+  private self: BrokerRegistration | null = null;
+  private readonly listeners = new Set<(change: MetadataChange) => void>();
   private writeChain: Promise<void> = Promise.resolve();
   private readonly byName = new Map<string, TopicRecord>();
   private readonly byId = new Map<string, TopicRecord>();
@@ -114,11 +113,35 @@ export class LocalMetadataStore {
     await this.persist();
   }
 
-  async setPartitionCount(name: string, partitions: number): Promise<void> {
+  async setPartitionCount(name: string, partitions: number, added?: PartitionState[]): Promise<void> {
     const t = this.byName.get(name);
     if (!t) return;
+    if (t.assignments && added && t.assignments.length + added.length === partitions) t.assignments = [...t.assignments, ...added];
+    else delete t.assignments; // the single-node default applies to every partition
     t.partitions = partitions;
     await this.persist();
+  }
+
+  /** The one broker of a single-node cluster: itself. */
+  register(self: BrokerRegistration): void {
+    this.self = self;
+  }
+
+  liveBrokers(): BrokerRegistration[] {
+    return this.self ? [this.self] : [];
+  }
+
+  controllerId(): number {
+    return this.state.nodeId;
+  }
+
+  onChange(listener: (change: MetadataChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.writeChain;
   }
 
   dynamicBrokerConfigs(): Record<string, string> {

@@ -1,0 +1,148 @@
+// The active controller: one broker at a time, elected with etcd's election recipe (etcd3's
+// Election: a key per candidate under `<prefix>/election/controller/`, attached to the
+// candidate's lease; the oldest key wins). The winner reacts to brokers coming and going by
+// moving partition leadership; every write it makes is guarded by its campaign key (see
+// EtcdMetadataStore.writePartitionStates), so a controller that lost its lease cannot write.
+import { EventEmitter } from 'node:events';
+import { Election, type Campaign } from 'etcd3';
+import type { Logger } from 'pino';
+import type { EtcdMetadataStore } from './etcd-metadata-store.js';
+import { NO_LEADER, type PartitionState } from './metadata-port.js';
+
+/**
+ * The new state of a partition given the live brokers, or null if nothing changes. Leadership
+ * moves only within the ISR (unclean.leader.election.enable=false): without replication
+ * (issue 15) the ISR is the leader alone, so a partition whose leader is gone stays offline
+ * (leader -1, ISR kept as it was, as KRaft does) until that broker comes back.
+ */
+export function nextPartitionState(s: PartitionState, live: Set<number>): PartitionState | null {
+  if (s.leader !== NO_LEADER && live.has(s.leader)) return null;
+  const candidate = s.isr.find((r) => r !== s.leader && live.has(r)) ?? (s.leader === NO_LEADER ? s.isr.find((r) => live.has(r)) : undefined);
+  if (candidate === undefined) {
+    if (s.leader === NO_LEADER) return null;
+    return { ...s, leader: NO_LEADER, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
+  }
+  const isr = s.isr.filter((r) => live.has(r));
+  return { ...s, leader: candidate, leaderEpoch: s.leaderEpoch + 1, isr: isr.length > 0 ? isr : [candidate], partitionEpoch: s.partitionEpoch + 1 };
+}
+
+export class Controller extends EventEmitter {
+  private campaign: Campaign | null = null;
+  private fence: { key: string; createRevision: string } | null = null;
+  private stopped = false;
+  private running: Promise<void> | null = null;
+  private dirty = false;
+  private unsubscribe: (() => void) | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly store: EtcdMetadataStore,
+    private readonly nodeId: number,
+    private readonly ttlSeconds: number,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  /** True while this broker is the elected controller and its campaign is alive. */
+  get active(): boolean {
+    return this.fence !== null;
+  }
+
+  start(): void {
+    this.unsubscribe = this.store.onChange((c) => {
+      if (c.kind === 'brokers' || c.kind === 'topic') this.reconcile();
+    });
+    this.runCampaign();
+  }
+
+  private runCampaign(): void {
+    if (this.stopped) return;
+    const election = new Election(this.store.client.namespace(this.store.keys.electionNamespace), 'controller', this.ttlSeconds);
+    const campaign = election.campaign(String(this.nodeId));
+    this.campaign = campaign;
+    campaign.on('elected', () => {
+      void this.becomeActive(campaign);
+    });
+    campaign.on('error', (err: Error) => {
+      if (this.campaign !== campaign) return;
+      if (this.fence) this.logger.warn({ err: err.message }, 'controller: lost the controller lease; no longer the active controller');
+      this.fence = null;
+      this.campaign = null;
+      this.emit('resigned');
+      campaign.resign().catch(() => undefined);
+      if (!this.stopped) this.retryTimer = setTimeout(() => this.runCampaign(), 1000);
+    });
+  }
+
+  private async becomeActive(campaign: Campaign): Promise<void> {
+    try {
+      const key = await campaign.getCampaignKey();
+      const kv = (await this.store.client.get(key).exec()).kvs[0];
+      if (!kv || this.campaign !== campaign) return;
+      this.fence = { key, createRevision: kv.create_revision };
+      this.logger.info({ nodeId: this.nodeId }, 'controller: elected active controller');
+      this.emit('elected');
+      this.reconcile();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'controller: could not read its campaign key');
+      campaign.emit('error', err);
+    }
+  }
+
+  /** Moves leadership of partitions whose leader is gone (or comes back); one pass at a time. */
+  reconcile(): void {
+    if (!this.fence) return;
+    this.dirty = true;
+    if (this.running) return;
+    this.running = (async () => {
+      while (this.dirty && this.fence) {
+        this.dirty = false;
+        try {
+          await this.reconcileOnce(this.fence);
+        } catch (err) {
+          this.logger.warn({ err: (err as Error).message }, 'controller: a leadership change failed; retrying');
+          this.dirty = true;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    })().finally(() => {
+      this.running = null;
+    });
+  }
+
+  private async reconcileOnce(fence: { key: string; createRevision: string }): Promise<void> {
+    const live = new Set(this.store.liveBrokers().map((b) => b.nodeId));
+    const updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[] = [];
+    for (const t of this.store.topics()) {
+      t.assignments!.forEach((s, index) => {
+        const next = nextPartitionState(s, live);
+        const modRevision = this.store.partitionRevision(t.id, index);
+        if (next && modRevision) updates.push({ topicId: t.id, index, state: next, modRevision });
+      });
+    }
+    if (updates.length === 0) return;
+    const ok = await this.store.writePartitionStates(fence, updates);
+    if (!ok) {
+      // A partition changed under us (we retry on the next change) or we are deposed (the
+      // campaign's error handler will notice); either way nothing was written.
+      this.logger.info({ partitions: updates.length }, 'controller: guarded leadership write refused');
+      if (this.fence === fence) this.dirty = true;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return;
+    }
+    const offline = updates.filter((u) => u.state.leader === NO_LEADER).length;
+    this.logger.info({ partitions: updates.length, offline }, 'controller: partition leadership changed');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.unsubscribe?.();
+    this.fence = null;
+    const c = this.campaign;
+    this.campaign = null;
+    await c?.resign().catch(() => undefined);
+    await this.running?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,530 @@
+// Cluster metadata in etcd. Every broker keeps a local view of the keys under `etcd.prefix`
+// (one range read at open, then a watch from the next revision), so reads are synchronous;
+// writes are etcd transactions with a guard (a key's absence, its create or mod revision, or the
+// controller's campaign key) so that two brokers, or a deposed controller, can never overwrite
+// each other's decisions. Key layout: ARCHITECTURE.md "Cluster metadata in etcd".
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import type { StoredQuota } from '../broker/client-quotas.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import {
+  DuplicateNodeIdError,
+  MetadataUnavailableError,
+  type BrokerRegistration,
+  type MetadataChange,
+  type MetadataStore,
+  type PartitionState,
+  type TopicRecord,
+} from './metadata-port.js';
+
+const PRODUCER_ID_BLOCK = 1000;
+/** etcd refuses a transaction with more operations than --max-txn-ops (128 by default). */
+const TXN_OPS = 100;
+
+export interface EtcdStoreOptions {
+  endpoints: string[];
+  /** Key prefix of this cluster; several clusters may share one etcd. No trailing slash. */
+  prefix: string;
+  /** cluster.id from the config, if set: must match the stored one. */
+  clusterId?: string | null;
+  /** Deadline of one etcd call; past it a metadata change fails with MetadataUnavailableError. */
+  requestTimeoutMs?: number;
+}
+
+interface TopicEntry {
+  meta: { name: string; id: string; partitions: number; configs: Record<string, string> };
+  createRevision: string;
+}
+
+interface PartitionEntry {
+  state: PartitionState;
+  modRevision: string;
+}
+
+/** The keys of one cluster under its prefix (documented in ARCHITECTURE.md). */
+export class EtcdKeys {
+  constructor(readonly prefix: string) {}
+  get clusterId(): string {
+    return `${this.prefix}/cluster-id`;
+  }
+  get brokers(): string {
+    return `${this.prefix}/brokers/`;
+  }
+  broker(nodeId: number): string {
+    return `${this.brokers}${nodeId}`;
+  }
+  get topics(): string {
+    return `${this.prefix}/topics/`;
+  }
+  topic(name: string): string {
+    return `${this.topics}${name}`;
+  }
+  get partitions(): string {
+    return `${this.prefix}/partitions/`;
+  }
+  partition(topicId: string, index: number): string {
+    return `${this.partitions}${topicId}/${index}`;
+  }
+  get brokerConfigs(): string {
+    return `${this.prefix}/configs/broker`;
+  }
+  get quotas(): string {
+    return `${this.prefix}/quotas`;
+  }
+  get producerIds(): string {
+    return `${this.prefix}/producer-ids`;
+  }
+  /** etcd3's Election namespace: `<prefix>/election/controller/<lease id>`. */
+  get electionNamespace(): string {
+    return `${this.prefix}/`;
+  }
+  get election(): string {
+    return `${this.prefix}/election/controller/`;
+  }
+}
+
+function parse<T>(kv: IKeyValue): T {
+  return JSON.parse(kv.value.toString('utf8')) as T;
+}
+
+export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
+  readonly clustered = true;
+  readonly keys: EtcdKeys;
+  private readonly topicsByName = new Map<string, TopicEntry>();
+  private readonly topicsById = new Map<string, TopicEntry>();
+  /** topic id → partition index → state. */
+  private readonly partitionStates = new Map<string, Map<number, PartitionEntry>>();
+  private readonly brokers = new Map<number, BrokerRegistration>();
+  /** Election keys: key → (create revision, node id). The lowest create revision is the controller. */
+  private readonly candidates = new Map<string, { createRevision: bigint; nodeId: number }>();
+  private configs: Record<string, string> = {};
+  private quotas: StoredQuota[] = [];
+  private producerIdNext = 0;
+  private producerIdLimit = 0;
+  private producerIdBlock: Promise<void> | null = null;
+  private watcher: Watcher | null = null;
+  private readonly changeListeners = new Set<(change: MetadataChange) => void>();
+  private registration: { reg: BrokerRegistration; ttlSeconds: number; lease: Lease } | null = null;
+  /** Until when this broker's lease is certainly valid (ms since epoch). */
+  private leaseValidUntil = 0;
+  private closed = false;
+  private lastController = -1;
+
+  private constructor(
+    readonly client: Etcd3,
+    prefix: string,
+    private cluster: string,
+    private readonly requestTimeoutMs: number,
+  ) {
+    super();
+    this.keys = new EtcdKeys(prefix);
+  }
+
+  /** Connects, creates or checks the cluster id, loads the metadata and starts watching it. */
+  static async open(opts: EtcdStoreOptions): Promise<EtcdMetadataStore> {
+    const timeout = opts.requestTimeoutMs ?? 5000;
+    const client = new Etcd3({
+      hosts: opts.endpoints,
+      dialTimeout: timeout,
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+    });
+    const prefix = opts.prefix.replace(/\/+$/, '');
+    const store = new EtcdMetadataStore(client, prefix, '', timeout);
+    try {
+      await store.initClusterId(opts.clusterId ?? null);
+      await store.load();
+    } catch (err) {
+      client.close();
+      if (err instanceof MetadataUnavailableError || (err instanceof Error && /cluster id/.test(err.message))) throw err;
+      throw new MetadataUnavailableError(`Cannot reach etcd at ${opts.endpoints.join(',')}: ${(err as Error).message}`);
+    }
+    return store;
+  }
+
+  get clusterId(): string {
+    return this.cluster;
+  }
+
+  private async initClusterId(configured: string | null): Promise<void> {
+    const candidate = configured ?? randomBytes(16).toString('base64url');
+    const r = await this.client
+      .if(this.keys.clusterId, 'Create', '==', 0)
+      .then(this.client.put(this.keys.clusterId).value(candidate))
+      .else(this.client.get(this.keys.clusterId))
+      .commit();
+    if (r.succeeded) {
+      this.cluster = candidate;
+      return;
+    }
+    const stored = r.responses[0]!.response_range.kvs[0]!.value.toString('utf8');
+    if (configured && configured !== stored) {
+      throw new Error(`The cluster id ${configured} does not match the cluster id ${stored} stored in etcd under ${this.keys.prefix}`);
+    }
+    this.cluster = stored;
+  }
+
+  private async load(): Promise<void> {
+    const res = await this.client.getAll().prefix(`${this.keys.prefix}/`).exec();
+    for (const kv of res.kvs) this.apply(kv, false);
+    const next = (BigInt(res.header.revision) + 1n).toString();
+    this.lastController = this.controllerId();
+    this.watcher = await this.client.watch().prefix(`${this.keys.prefix}/`).startRevision(next).create();
+    this.watcher.on('put', (kv) => this.apply(kv, false, true));
+    this.watcher.on('delete', (kv) => this.apply(kv, true, true));
+    // The watcher reconnects by itself (etcd3's watch backoff) and resumes from its last revision.
+    this.watcher.on('error', () => undefined);
+  }
+
+  /** Applies one key's new value (or deletion) to the local view. */
+  private apply(kv: IKeyValue, deleted: boolean, notify = false): void {
+    const key = kv.key.toString('utf8');
+    const k = this.keys;
+    let change: MetadataChange | null = null;
+    if (key.startsWith(k.topics)) {
+      const name = key.slice(k.topics.length);
+      const old = this.topicsByName.get(name);
+      if (old) this.topicsById.delete(old.meta.id);
+      if (deleted) {
+        this.topicsByName.delete(name);
+        if (old) this.partitionStates.delete(old.meta.id);
+      } else {
+        const entry: TopicEntry = { meta: parse(kv), createRevision: kv.create_revision };
+        this.topicsByName.set(name, entry);
+        this.topicsById.set(entry.meta.id, entry);
+      }
+      change = { kind: 'topic', name, record: this.topic(name) };
+    } else if (key.startsWith(k.partitions)) {
+      const [topicId, index] = key.slice(k.partitions.length).split('/');
+      let m = this.partitionStates.get(topicId!);
+      if (deleted) m?.delete(Number(index));
+      else {
+        if (!m) this.partitionStates.set(topicId!, (m = new Map()));
+        m.set(Number(index), { state: parse(kv), modRevision: kv.mod_revision });
+      }
+      const t = this.topicsById.get(topicId!);
+      if (t) change = { kind: 'topic', name: t.meta.name, record: this.topic(t.meta.name) };
+    } else if (key.startsWith(k.brokers)) {
+      const id = Number(key.slice(k.brokers.length));
+      if (deleted) this.brokers.delete(id);
+      else this.brokers.set(id, parse(kv));
+      change = { kind: 'brokers' };
+    } else if (key.startsWith(k.election)) {
+      if (deleted) this.candidates.delete(key);
+      else this.candidates.set(key, { createRevision: BigInt(kv.create_revision), nodeId: Number(kv.value.toString('utf8')) });
+      const now = this.controllerId();
+      if (now !== this.lastController) {
+        this.lastController = now;
+        change = { kind: 'controller', controllerId: now };
+      }
+    } else if (key === k.brokerConfigs) {
+      this.configs = deleted ? {} : parse(kv);
+      change = { kind: 'configs' };
+    } else if (key === k.quotas) {
+      this.quotas = deleted ? [] : parse(kv);
+      change = { kind: 'quotas' };
+    }
+    if (notify && change) for (const l of this.changeListeners) l(change);
+  }
+
+  // ---- reads (local view) ----
+
+  topic(name: string): TopicRecord | undefined {
+    const t = this.topicsByName.get(name);
+    if (!t) return undefined;
+    const states = this.partitionStates.get(t.meta.id);
+    const assignments: PartitionState[] = [];
+    for (let p = 0; p < t.meta.partitions; p++) {
+      const s = states?.get(p);
+      // A topic is visible once all its partitions are (a large creation takes several transactions).
+      if (!s) return undefined;
+      assignments.push(s.state);
+    }
+    return { ...t.meta, configs: { ...t.meta.configs }, assignments };
+  }
+
+  topicById(id: string): TopicRecord | undefined {
+    const t = this.topicsById.get(id);
+    return t ? this.topic(t.meta.name) : undefined;
+  }
+
+  topics(): TopicRecord[] {
+    const out: TopicRecord[] = [];
+    for (const name of this.topicsByName.keys()) {
+      const t = this.topic(name);
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  /** The mod revision of a partition's key: the guard of a conditional change to it. */
+  partitionRevision(topicId: string, index: number): string | undefined {
+    return this.partitionStates.get(topicId)?.get(index)?.modRevision;
+  }
+
+  dynamicBrokerConfigs(): Record<string, string> {
+    return { ...this.configs };
+  }
+
+  clientQuotas(): StoredQuota[] {
+    return this.quotas.map((q) => ({ entity: q.entity.map((p) => ({ ...p })), values: { ...q.values } }));
+  }
+
+  liveBrokers(): BrokerRegistration[] {
+    return [...this.brokers.values()].sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  controllerId(): number {
+    let best: { createRevision: bigint; nodeId: number } | null = null;
+    for (const c of this.candidates.values()) if (!best || c.createRevision < best.createRevision) best = c;
+    return best ? best.nodeId : -1;
+  }
+
+  onChange(listener: (change: MetadataChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  // ---- writes ----
+
+  /** Runs an etcd call, turning a failure to reach etcd into MetadataUnavailableError. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new MetadataUnavailableError(`${what}: the metadata store is closed`);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        fn(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${this.requestTimeoutMs} ms`)), this.requestTimeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      if (err instanceof MetadataUnavailableError) throw err;
+      throw new MetadataUnavailableError(`${what} failed: etcd is unavailable (${(err as Error).message}); retry later`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Creates a topic and its partitions. The first transaction is guarded by the name's absence,
+   * so of two brokers creating the same topic one wins and the other gets `false`; the rest of a
+   * large topic's partitions follow in transactions guarded by that topic key's create revision.
+   */
+  async tryCreateTopic(t: TopicRecord): Promise<boolean> {
+    const states = t.assignments ?? [];
+    if (states.length !== t.partitions) throw new Error(`createTopic ${t.name}: ${t.partitions} partitions but ${states.length} assignments`);
+    const meta = { name: t.name, id: t.id, partitions: t.partitions, configs: t.configs };
+    const puts = states.map((s, p) => this.client.put(this.keys.partition(t.id, p)).value(JSON.stringify(s)));
+    const first = puts.slice(0, TXN_OPS - 1);
+    const r = await this.call(`Creating topic ${t.name}`, () =>
+      this.client
+        .if(this.keys.topic(t.name), 'Create', '==', 0)
+        .then(this.client.put(this.keys.topic(t.name)).value(JSON.stringify(meta)), ...first)
+        .commit(),
+    );
+    if (!r.succeeded) return false;
+    const created = r.header.revision;
+    for (let i = TXN_OPS - 1; i < puts.length; i += TXN_OPS) {
+      const chunk = puts.slice(i, i + TXN_OPS);
+      const more = await this.call(`Creating topic ${t.name}`, () => this.client.if(this.keys.topic(t.name), 'Create', '==', created).then(...chunk).commit());
+      if (!more.succeeded) throw new MetadataUnavailableError(`Topic ${t.name} was deleted while it was being created`);
+    }
+    return true;
+  }
+
+  async createTopic(t: TopicRecord): Promise<void> {
+    if (!(await this.tryCreateTopic(t))) {
+      throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
+    }
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const t = this.topicsByName.get(name);
+    if (!t) return;
+    await this.call(`Deleting topic ${name}`, () =>
+      this.client
+        .if(this.keys.topic(name), 'Create', '==', t.createRevision)
+        .then(this.client.delete().key(this.keys.topic(name)), this.client.delete().prefix(`${this.keys.partitions}${t.meta.id}/`))
+        .commit(),
+    );
+  }
+
+  async setTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    const t = this.topicsByName.get(name);
+    if (!t) return;
+    const meta = { ...t.meta, configs };
+    const r = await this.call(`Changing configs of ${name}`, () =>
+      this.client.if(this.keys.topic(name), 'Create', '==', t.createRevision).then(this.client.put(this.keys.topic(name)).value(JSON.stringify(meta))).commit(),
+    );
+    if (r.succeeded) t.meta = meta;
+  }
+
+  async setPartitionCount(name: string, partitions: number, added?: PartitionState[]): Promise<void> {
+    const t = this.topicsByName.get(name);
+    if (!t) return;
+    const from = t.meta.partitions;
+    if (!added || added.length !== partitions - from) throw new Error(`setPartitionCount ${name}: ${partitions - from} new partitions need their assignments`);
+    const meta = { ...t.meta, partitions };
+    // New partition keys first (invisible until the count covers them), then the count, guarded
+    // by the topic's mod revision so two concurrent additions cannot both succeed.
+    const modRevision = await this.call(`Adding partitions to ${name}`, async () => (await this.client.get(this.keys.topic(name)).exec()).kvs[0]?.mod_revision);
+    if (!modRevision) throw new MetadataUnavailableError(`Topic ${name} was deleted`);
+    const puts = added.map((s, i) => this.client.put(this.keys.partition(t.meta.id, from + i)).value(JSON.stringify(s)));
+    for (let i = 0; i < puts.length; i += TXN_OPS) {
+      const chunk = puts.slice(i, i + TXN_OPS);
+      const r = await this.call(`Adding partitions to ${name}`, () => this.client.if(this.keys.topic(name), 'Mod', '==', modRevision).then(...chunk).commit());
+      if (!r.succeeded) throw new MetadataUnavailableError(`Topic ${name} changed while partitions were added; retry`);
+    }
+    const r = await this.call(`Adding partitions to ${name}`, () =>
+      this.client.if(this.keys.topic(name), 'Mod', '==', modRevision).then(this.client.put(this.keys.topic(name)).value(JSON.stringify(meta))).commit(),
+    );
+    if (!r.succeeded) throw new MetadataUnavailableError(`Topic ${name} changed while partitions were added; retry`);
+  }
+
+  /**
+   * The controller's write: new partition states, each guarded by the partition key's mod
+   * revision the decision was based on, and all guarded by the controller's campaign key still
+   * having the create revision it was elected with. A deposed controller's key is gone (its lease
+   * expired) or another's is lower, so its writes fail: `false`, nothing written.
+   */
+  async writePartitionStates(
+    fence: { key: string; createRevision: string },
+    updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[],
+  ): Promise<boolean> {
+    for (let i = 0; i < updates.length; i += TXN_OPS / 2) {
+      const chunk = updates.slice(i, i + TXN_OPS / 2);
+      let guard = this.client.if(fence.key, 'Create', '==', fence.createRevision);
+      for (const u of chunk) guard = guard.and(this.keys.partition(u.topicId, u.index), 'Mod', '==', u.modRevision);
+      const r = await this.call('Changing partition leadership', () =>
+        guard.then(...chunk.map((u) => this.client.put(this.keys.partition(u.topicId, u.index)).value(JSON.stringify(u.state)))).commit(),
+      );
+      if (!r.succeeded) return false;
+    }
+    return true;
+  }
+
+  async setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void> {
+    await this.call('Changing broker configs', () => this.client.put(this.keys.brokerConfigs).value(JSON.stringify(configs)).exec());
+    this.configs = { ...configs };
+  }
+
+  async setClientQuotas(quotas: StoredQuota[]): Promise<void> {
+    await this.call('Changing client quotas', () => this.client.put(this.keys.quotas).value(JSON.stringify(quotas)).exec());
+    this.quotas = quotas.map((q) => ({ entity: q.entity.map((p) => ({ ...p })), values: { ...q.values } }));
+  }
+
+  /**
+   * Producer ids come in blocks of 1000 reserved with a compare-and-swap on the block counter
+   * key, so no two brokers ever hand out the same id (Kafka's AllocateProducerIds).
+   */
+  async nextProducerId(): Promise<number> {
+    while (this.producerIdNext >= this.producerIdLimit) {
+      this.producerIdBlock ??= this.reserveBlock().finally(() => {
+        this.producerIdBlock = null;
+      });
+      await this.producerIdBlock;
+    }
+    return this.producerIdNext++;
+  }
+
+  private async reserveBlock(): Promise<void> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const kv = await this.call('Reserving producer ids', async () => (await this.client.get(this.keys.producerIds).exec()).kvs[0]);
+      const start = kv ? Number(kv.value.toString('utf8')) : 0;
+      const next = String(start + PRODUCER_ID_BLOCK);
+      const guard = kv ? this.client.if(this.keys.producerIds, 'Mod', '==', kv.mod_revision) : this.client.if(this.keys.producerIds, 'Create', '==', 0);
+      const r = await this.call('Reserving producer ids', () => guard.then(this.client.put(this.keys.producerIds).value(next)).commit());
+      if (r.succeeded) {
+        this.producerIdNext = start;
+        this.producerIdLimit = start + PRODUCER_ID_BLOCK;
+        return;
+      }
+    }
+    throw new MetadataUnavailableError('Reserving producer ids: too much contention; retry');
+  }
+
+  // ---- broker registration and lease ----
+
+  /**
+   * Registers this broker under `brokers/<node.id>` with a lease of `ttlSeconds`, kept alive in
+   * the background. If the key exists, the registration is another process's: either a live
+   * duplicate, or this node's previous process killed less than a lease ago. We wait for that
+   * lease to run out (up to ttl + 2 s); if the key is still there, a live broker holds it and we
+   * refuse (DuplicateNodeIdError).
+   */
+  async register(reg: BrokerRegistration, ttlSeconds: number): Promise<void> {
+    const deadline = Date.now() + (ttlSeconds + 2) * 1000;
+    for (;;) {
+      const lease = this.client.lease(ttlSeconds, { autoKeepAlive: true });
+      lease.on('lost', () => undefined);
+      const firedAt = Date.now();
+      const leaseId = await this.call('Registering the broker', () => lease.grant());
+      const key = this.keys.broker(reg.nodeId);
+      const r = await this.call('Registering the broker', () =>
+        this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(JSON.stringify(reg)).lease(leaseId)).else(this.client.get(key)).commit(),
+      );
+      if (r.succeeded) {
+        this.leaseValidUntil = firedAt + ttlSeconds * 1000;
+        this.watchLease(lease, reg, ttlSeconds);
+        this.brokers.set(reg.nodeId, reg);
+        return;
+      }
+      await lease.revoke().catch(() => undefined);
+      const holder = r.responses[0]!.response_range.kvs[0];
+      const other = holder ? parse<BrokerRegistration>(holder) : null;
+      if (Date.now() > deadline) {
+        throw new DuplicateNodeIdError(reg.nodeId, other ? `registered by ${other.host}:${other.port}, incarnation ${other.incarnationId}` : 'registered by another process');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  private watchLease(lease: Lease, reg: BrokerRegistration, ttlSeconds: number): void {
+    this.registration = { reg, ttlSeconds, lease };
+    let firedAt = Date.now();
+    lease.on('keepaliveFired', () => {
+      firedAt = Date.now();
+    });
+    lease.on('keepaliveSucceeded', () => {
+      this.leaseValidUntil = Math.max(this.leaseValidUntil, firedAt + ttlSeconds * 1000);
+    });
+    lease.on('lost', () => {
+      if (this.closed || this.registration?.lease !== lease) return;
+      this.emit('lease-lost');
+      void this.reregister();
+    });
+  }
+
+  /** After a lost lease: registers again, retrying until etcd answers (reconnects by itself). */
+  private async reregister(): Promise<void> {
+    const r = this.registration;
+    if (!r) return;
+    this.registration = null;
+    while (!this.closed) {
+      try {
+        await this.register(r.reg, r.ttlSeconds);
+        this.emit('lease-renewed');
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  /** True while this broker's lease is certainly still valid in etcd: it may act as a leader. */
+  leaseValid(now = Date.now()): boolean {
+    return this.registration !== null && now < this.leaseValidUntil;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher?.removeAllListeners();
+    await this.watcher?.cancel().catch(() => undefined);
+    // Revoking the lease removes the registration at once: the controller moves leadership now
+    // instead of after the session timeout.
+    await this.registration?.lease.revoke().catch(() => undefined);
+    this.client.close();
+  }
+}

@@ -1,0 +1,129 @@
+// Starts a throwaway single-member etcd on free loopback ports with its own data dir: for
+// startCluster, `tributary dev-cluster` and the cluster tests. Production clusters run their own
+// etcd (README: "A 3-node cluster").
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+export interface EtcdProcess {
+  /** The client URL, e.g. http://127.0.0.1:23791 */
+  endpoint: string;
+  dataDir: string;
+  child: ChildProcess;
+  /** SIGSTOP: etcd stops answering but keeps its sockets (what a hung etcd looks like). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+  /** Stops etcd (SIGTERM, then SIGKILL after 5 s) and keeps its data dir. */
+  stop(): Promise<void>;
+  /** Starts etcd again on the same ports and data (after stop()). */
+  restart(): Promise<void>;
+  /** stop() and removes the data dir (unless it was given). */
+  close(): Promise<void>;
+}
+
+/** The etcd binary: $ETCD_BIN, else `etcd` on PATH, else Debian's /usr/bin/etcd. Null if none. */
+export function findEtcd(): string | null {
+  const candidates = [process.env.ETCD_BIN, ...(process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'etcd')), '/usr/bin/etcd'];
+  for (const c of candidates) {
+    if (!c) continue;
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function healthy(endpoint: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+    const body = (await res.json()) as { health?: string };
+    return body.health === 'true';
+  } catch {
+    return false;
+  }
+}
+
+export async function startEtcd(opts: { dataDir?: string; binary?: string; timeoutMs?: number } = {}): Promise<EtcdProcess> {
+  const binary = opts.binary ?? findEtcd();
+  if (!binary) throw new Error('etcd not found: install Debian\'s etcd-server (apt-get install etcd-server) or set ETCD_BIN');
+  const ownDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tributary-etcd-'));
+  const clientPort = await freePort();
+  const peerPort = await freePort();
+  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const args = [
+    '--name', 'tributary-dev',
+    '--data-dir', join(dataDir, 'etcd'),
+    '--listen-client-urls', endpoint,
+    '--advertise-client-urls', endpoint,
+    '--listen-peer-urls', peer,
+    '--initial-advertise-peer-urls', peer,
+    '--initial-cluster', `tributary-dev=${peer}`,
+    '--log-level', 'error',
+    // Small and quick for a local throwaway member.
+    '--heartbeat-interval', '50',
+    '--election-timeout', '500',
+    '--quota-backend-bytes', String(256 * 1024 * 1024),
+  ];
+  let child!: ChildProcess;
+  let stderr = '';
+  const launch = async () => {
+    stderr = '';
+    child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+    while (!(await healthy(endpoint))) {
+      if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}: ${stderr}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`etcd did not become healthy at ${endpoint}: ${stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  await launch();
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    endpoint,
+    dataDir,
+    get child() {
+      return child;
+    },
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
+    stop,
+    restart: launch,
+    close: async () => {
+      await stop();
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// The cluster metadata port: what a broker needs to know and change about the cluster, whatever
+// keeps it. Single-node mode uses LocalMetadataStore (a JSON file in the log dir); cluster mode uses
+// EtcdMetadataStore (etcd, see ARCHITECTURE.md "Cluster metadata in etcd"). Reads are synchronous
+// from a local view; writes are asynchronous and, in cluster mode, conditional etcd transactions.
+import type { StoredQuota } from '../broker/client-quotas.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+
+/** No leader: every replica of the partition is offline. Kafka's -1. */
+export const NO_LEADER = -1;
+
+/** One partition's placement and leadership, as the controller decides it. */
+export interface PartitionState {
+  /** Replica broker ids; the first is the preferred leader. */
+  replicas: number[];
+  /** The leader's broker id, or NO_LEADER. */
+  leader: number;
+  /** Bumped each time the leader changes (the coordinator epoch of internal partitions too). */
+  leaderEpoch: number;
+  /** In-sync replicas. Without replication (issue 15) this is the leader alone. */
+  isr: number[];
+  /** Bumped on every change of this record (leader, ISR, replicas): AlterPartition's fence. */
+  partitionEpoch: number;
+}
+
+export interface TopicRecord {
+  name: string;
+  id: string;
+  /** The partition count; `assignments` (when present) has this many entries. */
+  partitions: number;
+  configs: Record<string, string>;
+  /**
+   * Per partition: replicas, leader, epochs and ISR. Absent in single-node files written before
+   * cluster mode existed: every partition is then on this node alone, leader epoch 0.
+   */
+  assignments?: PartitionState[];
+}
+
+/** A live broker, as it registered itself. */
+export interface BrokerRegistration {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  /** A random id per broker process: tells a restart from the same process. */
+  incarnationId: string;
+}
+
+/** What changed in the metadata (cluster mode: from the etcd watch; local: after each write). */
+export type MetadataChange =
+  | { kind: 'topic'; name: string; record: TopicRecord | undefined }
+  | { kind: 'brokers' }
+  | { kind: 'controller'; controllerId: number }
+  | { kind: 'configs' }
+  | { kind: 'quotas' };
+
+/**
+ * Metadata could not be read or changed because the store (etcd) cannot be reached or the write
+ * lost its guard (a deposed controller). Retriable: handlers answer REQUEST_TIMED_OUT or
+ * NOT_CONTROLLER, never a crash.
+ */
+export class MetadataUnavailableError extends KafkaError {
+  constructor(message: string, readonly fenced = false) {
+    super(fenced ? ErrorCode.NOT_CONTROLLER : ErrorCode.REQUEST_TIMED_OUT, message);
+    this.name = 'MetadataUnavailableError';
+  }
+}
+
+/** A second broker tried to register a node.id that is live: it must not start. */
+export class DuplicateNodeIdError extends Error {
+  constructor(readonly nodeId: number, detail: string) {
+    super(`node.id ${nodeId} is already live in this cluster (${detail}); refusing to start a second broker with it`);
+    this.name = 'DuplicateNodeIdError';
+  }
+}
+
+export interface MetadataStore {
+  readonly clusterId: string;
+  /** True when several brokers share this store (etcd); false for the single-node file. */
+  readonly clustered: boolean;
+
+  topic(name: string): TopicRecord | undefined;
+  topicById(id: string): TopicRecord | undefined;
+  topics(): TopicRecord[];
+  /** Creates a topic; in cluster mode refused (TOPIC_ALREADY_EXISTS) if another broker made it first. */
+  createTopic(t: TopicRecord): Promise<void>;
+  deleteTopic(name: string): Promise<void>;
+  setTopicConfigs(name: string, configs: Record<string, string>): Promise<void>;
+  /** Grows a topic; `added` are the new partitions' states (defaults: on this node). */
+  setPartitionCount(name: string, partitions: number, added?: PartitionState[]): Promise<void>;
+
+  dynamicBrokerConfigs(): Record<string, string>;
+  setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void>;
+  clientQuotas(): StoredQuota[];
+  setClientQuotas(quotas: StoredQuota[]): Promise<void>;
+
+  /** A producer id never handed out before anywhere in the cluster (AllocateProducerIds). */
+  nextProducerId(): Promise<number>;
+
+  /** Live brokers, by node id. Single-node: this broker alone (once registered). */
+  liveBrokers(): BrokerRegistration[];
+  /** The active controller's node id, or -1 when there is none (an election is under way). */
+  controllerId(): number;
+
+  /** Called after each change made by another broker or seen by the etcd watch (cluster mode); returns an unsubscribe function. */
+  onChange(listener: (change: MetadataChange) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** A topic's partition states, with single-node defaults for records that have none. */
+export function partitionStates(t: TopicRecord, localNodeId: number): PartitionState[] {
+  if (t.assignments && t.assignments.length === t.partitions) return t.assignments;
+  const out: PartitionState[] = [];
+  for (let p = 0; p < t.partitions; p++) {
+    out.push(t.assignments?.[p] ?? { replicas: [localNodeId], leader: localNodeId, leaderEpoch: 0, isr: [localNodeId], partitionEpoch: 0 });
+  }
+  return out;
+}

@@ -1,0 +1,164 @@
+// The etcd metadata store and the controller against a real etcd (started per test file on free
+// loopback ports in a temp dir).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
+import { Controller, nextPartitionState } from '../../src/cluster/controller.js';
+import { DuplicateNodeIdError, MetadataUnavailableError, NO_LEADER, type PartitionState, type TopicRecord } from '../../src/cluster/metadata-port.js';
+import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
+import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
+import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
+
+const logger = pino({ level: 'silent' });
+let etcd: EtcdProcess;
+const stores: EtcdMetadataStore[] = [];
+
+before(async () => {
+  if (!etcdMissing) etcd = await withEtcd();
+});
+after(async () => {
+  for (const s of stores) await s.close();
+  await etcd?.close();
+});
+
+async function open(prefix: string, opts: { clusterId?: string; requestTimeoutMs?: number } = {}): Promise<EtcdMetadataStore> {
+  const s = await EtcdMetadataStore.open({ endpoints: [etcd.endpoint], prefix, ...opts });
+  stores.push(s);
+  return s;
+}
+
+function reg(nodeId: number, port = 9000 + nodeId) {
+  return { nodeId, host: '127.0.0.1', port, rack: null, incarnationId: randomUUID() };
+}
+
+function topic(name: string, leaders: number[]): TopicRecord {
+  const assignments: PartitionState[] = leaders.map((l) => ({ replicas: [l], leader: l, leaderEpoch: 0, isr: [l], partitionEpoch: 0 }));
+  return { name, id: randomUUID(), partitions: leaders.length, configs: { 'cleanup.policy': 'compact' }, assignments };
+}
+
+test('brokers sharing a prefix share the cluster id and see each other\'s topics; other prefixes are separate clusters', { skip: etcdMissing }, async () => {
+  const a = await open('/c1');
+  const b = await open('/c1');
+  const other = await open('/c2');
+  assert.equal(a.clusterId, b.clusterId);
+  assert.notEqual(a.clusterId, other.clusterId);
+  await assert.rejects(open('/c1', { clusterId: 'not-the-id' }), /does not match/);
+  const t = topic('orders', [1, 2, 1]);
+  await a.createTopic(t);
+  await waitFor('b sees the topic', () => b.topic('orders') !== undefined);
+  assert.deepEqual(b.topic('orders'), t);
+  assert.equal(b.topicById(t.id)?.name, 'orders');
+  assert.equal(other.topic('orders'), undefined);
+  // A second creation of the same name loses, wherever it comes from.
+  await assert.rejects(b.createTopic(topic('orders', [2])), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS);
+  await b.setTopicConfigs('orders', { 'retention.ms': '1000' });
+  await waitFor('a sees the config', () => a.topic('orders')?.configs['retention.ms'] === '1000');
+  await a.setPartitionCount('orders', 5, [t.assignments![0]!, t.assignments![1]!]);
+  await waitFor('b sees 5 partitions', () => b.topic('orders')?.assignments?.length === 5);
+  await b.deleteTopic('orders');
+  await waitFor('a sees the deletion', () => a.topic('orders') === undefined && a.topics().length === 0);
+  await a.setDynamicBrokerConfigs({ 'message.max.bytes': '2000' });
+  await a.setClientQuotas([{ entity: [{ entityType: 'client-id', entityName: 'x' }], values: { producer_byte_rate: 100 } }]);
+  await waitFor('b sees configs and quotas', () => b.dynamicBrokerConfigs()['message.max.bytes'] === '2000' && b.clientQuotas().length === 1);
+});
+
+test('concurrent creations of one name: exactly one wins; a topic larger than one transaction appears whole', { skip: etcdMissing }, async () => {
+  const a = await open('/c3');
+  const b = await open('/c3');
+  const results = await Promise.allSettled([a.createTopic(topic('race', [1])), b.createTopic(topic('race', [2]))]);
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  const big = topic('big', Array.from({ length: 450 }, (_, i) => (i % 3) + 1));
+  await a.createTopic(big);
+  await waitFor('b sees 450 partitions', () => b.topic('big')?.assignments?.length === 450);
+  assert.deepEqual(b.topic('big')!.assignments!.map((s) => s.leader), big.assignments!.map((s) => s.leader));
+});
+
+test('producer ids are unique across brokers', { skip: etcdMissing }, async () => {
+  const a = await open('/c4');
+  const b = await open('/c4');
+  const ids = await Promise.all(Array.from({ length: 2500 }, (_, i) => (i % 2 === 0 ? a : b).nextProducerId()));
+  assert.equal(new Set(ids).size, ids.length);
+});
+
+test('a live node.id is refused; the id is free again once its lease is gone', { skip: etcdMissing }, async () => {
+  const a = await open('/c5');
+  const b = await open('/c5');
+  await a.register(reg(1), 2);
+  await waitFor('b sees broker 1', () => b.liveBrokers().some((r) => r.nodeId === 1));
+  const started = Date.now();
+  await assert.rejects(b.register(reg(1, 9999), 2), (e: unknown) => e instanceof DuplicateNodeIdError && /node.id 1 is already live/.test(e.message));
+  assert.ok(Date.now() - started < 8000);
+  await a.close();
+  await waitFor('registration gone', () => b.liveBrokers().length === 0);
+  await b.register(reg(1, 9999), 2);
+  assert.ok(b.leaseValid());
+});
+
+test('leadership state transitions follow the ISR', () => {
+  const s: PartitionState = { replicas: [1, 2], leader: 1, leaderEpoch: 3, isr: [1], partitionEpoch: 5 };
+  assert.equal(nextPartitionState(s, new Set([1, 2])), null);
+  const offline = nextPartitionState(s, new Set([2]))!;
+  assert.deepEqual(offline, { replicas: [1, 2], leader: NO_LEADER, leaderEpoch: 4, isr: [1], partitionEpoch: 6 });
+  assert.equal(nextPartitionState(offline, new Set([2])), null);
+  assert.deepEqual(nextPartitionState(offline, new Set([1, 2])), { replicas: [1, 2], leader: 1, leaderEpoch: 5, isr: [1], partitionEpoch: 7 });
+  assert.deepEqual(nextPartitionState({ ...s, isr: [1, 2] }, new Set([2])), { replicas: [1, 2], leader: 2, leaderEpoch: 4, isr: [2], partitionEpoch: 6 });
+});
+
+test('one controller at a time; on its loss another takes over and moves leadership; a deposed one cannot write', { skip: etcdMissing }, async () => {
+  const prefix = '/c6';
+  const s1 = await open(prefix);
+  const s2 = await open(prefix);
+  await s1.register(reg(1), 2);
+  await s2.register(reg(2), 2);
+  const c1 = new Controller(s1, 1, 2, logger);
+  const c2 = new Controller(s2, 2, 2, logger);
+  c1.start();
+  await waitFor('c1 elected', () => c1.active);
+  c2.start();
+  await waitFor('both see controller 1', () => s1.controllerId() === 1 && s2.controllerId() === 1);
+  assert.equal(c2.active, false);
+  const t = { ...topic('moving', [1, 2]), assignments: [
+    { replicas: [1, 2], leader: 1, leaderEpoch: 0, isr: [1, 2], partitionEpoch: 0 },
+    { replicas: [2], leader: 2, leaderEpoch: 0, isr: [2], partitionEpoch: 0 },
+  ] };
+  await s2.createTopic(t);
+  // Broker 1 goes away (its store closes: lease revoked, campaign key gone with etcd3's lease).
+  await c1.stop();
+  await s1.close();
+  await waitFor('c2 elected', () => c2.active && s2.controllerId() === 2);
+  await waitFor('partition 0 moved to broker 2', () => s2.topic('moving')?.assignments?.[0]?.leader === 2);
+  assert.deepEqual(s2.topic('moving')!.assignments![0], { replicas: [1, 2], leader: 2, leaderEpoch: 1, isr: [2], partitionEpoch: 1 });
+  assert.equal(s2.topic('moving')!.assignments![1]!.leaderEpoch, 0);
+  // A fence that is not the current controller's campaign key: nothing is written.
+  const rev = s2.partitionRevision(t.id, 1)!;
+  const ok = await s2.writePartitionStates({ key: `${s2.keys.election}deadbeef`, createRevision: '1' }, [
+    { topicId: t.id, index: 1, state: { replicas: [2], leader: NO_LEADER, leaderEpoch: 9, isr: [2], partitionEpoch: 9 }, modRevision: rev },
+  ]);
+  assert.equal(ok, false);
+  assert.equal(s2.topic('moving')!.assignments![1]!.leader, 2);
+  await c2.stop();
+});
+
+test('etcd paused: metadata changes fail with a retriable error, then work again by themselves', { skip: etcdMissing }, async () => {
+  const s = await open('/c7', { requestTimeoutMs: 1000 });
+  await s.register(reg(7), 2);
+  etcd.pause();
+  try {
+    await assert.rejects(s.createTopic(topic('during', [7])), (e: unknown) => e instanceof MetadataUnavailableError && e.code === ErrorCode.REQUEST_TIMED_OUT && /retry/.test(e.message));
+    // The lease cannot be renewed: within its TTL the broker knows it may no longer lead.
+    await waitFor('lease no longer certain', () => !s.leaseValid(), 5000);
+  } finally {
+    etcd.resume();
+  }
+  await waitFor('a write succeeds again', async () => {
+    try {
+      await s.createTopic(topic('after', [7]));
+      return true;
+    } catch {
+      return false;
+    }
+  }, 20_000);
+  await waitFor('lease valid again', () => s.leaseValid(), 20_000);
+});

@@ -1,0 +1,21 @@
+import { findEtcd, startEtcd, type EtcdProcess } from '../../src/cluster/etcd-process.js';
+
+/**
+ * For cluster tests: `skip` is a reason to skip when no etcd binary exists outside CI; in CI
+ * (where .ci/run installs etcd-server) a missing etcd fails the test instead.
+ */
+export const etcdMissing: string | false = findEtcd() || process.env.CI ? false : 'etcd not installed (apt-get install etcd-server); cluster tests skipped';
+
+/** A fresh single-member etcd on free loopback ports in a temp dir; close() removes it. */
+export async function withEtcd(): Promise<EtcdProcess> {
+  return startEtcd();
+}
+
+/** Polls `cond` every 25 ms until it is true or `ms` passed (then throws with `what`). */
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
