@@ -189,7 +189,7 @@ export class Tools {
   }
 
   static async start(setup: JavaSetup): Promise<Tools> {
-    const proc = spawnJava(`${setup.classes}:${setup.cp.k4}`, 'tributary.compat.ToolRunner', []);
+    const proc = spawnJava(`${setup.classes}:${setup.cp.k4}`, 'tributary.compat.ToolRunner', [], { jvmOpts: ['--add-opens', 'java.base/java.lang=ALL-UNNAMED'] });
     await proc.waitForLine(/^TOOLRUNNER READY$/, 60_000);
     return new Tools(proc);
   }

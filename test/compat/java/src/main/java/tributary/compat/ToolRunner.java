@@ -6,7 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.*;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.utils.internals.Exit;
 
 /**
@@ -14,7 +17,7 @@ import org.apache.kafka.common.utils.internals.Exit;
  * class the script names), so a test pays for one JVM start instead of one per command. Reads one
  * JSON request per line on stdin: {"main": class, "args": [...], "stdin": text}; answers one line
  * `TOOLRESULT {"exit": code, "out": stdout, "err": stderr}`. Exit.exit ends the command, not the
- * JVM; shutdown hooks the tools register are not kept (the JVM outlives many commands).
+ * JVM; the shutdown hooks a command registers run when it ends.
  */
 public final class ToolRunner {
   static final class ToolExit extends RuntimeException {
@@ -23,6 +26,22 @@ public final class ToolRunner {
   }
 
   static volatile Integer firstExit;
+  static final List<Runnable> hooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** The JVM's registered shutdown hooks (needs --add-opens java.base/java.lang=ALL-UNNAMED). */
+  @SuppressWarnings("unchecked")
+  static Set<Thread> runtimeHooks() {
+    try {
+      Class<?> c = Class.forName("java.lang.ApplicationShutdownHooks");
+      java.lang.reflect.Field f = c.getDeclaredField("hooks");
+      f.setAccessible(true);
+      synchronized (c) {
+        return new HashSet<>(((Map<Thread, Thread>) f.get(null)).keySet());
+      }
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return new HashSet<>();
+    }
+  }
 
   public static void main(String[] argv) throws Exception {
     ObjectMapper json = new ObjectMapper();
@@ -33,7 +52,9 @@ public final class ToolRunner {
     // again with 1 (TopicCommand's execute exits 0 inside a catch-all).
     Exit.setExitProcedure((code, message) -> { if (firstExit == null) firstExit = code; throw new ToolExit(code); });
     Exit.setHaltProcedure((code, message) -> { if (firstExit == null) firstExit = code; throw new ToolExit(code); });
-    Exit.setShutdownHookAdder((name, runnable) -> { });
+    // Shutdown hooks a command registers run when it ends, as they would at the JVM's exit (the
+    // console producer closes, and so flushes, its producer only in one).
+    Exit.setShutdownHookAdder((name, runnable) -> hooks.add(runnable));
     BufferedReader requests = new BufferedReader(new InputStreamReader(realIn, StandardCharsets.UTF_8));
     realOut.println("TOOLRUNNER READY");
     realOut.flush();
@@ -51,6 +72,7 @@ public final class ToolRunner {
       System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
       System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
       System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+      Set<Thread> runtimeHooksBefore = runtimeHooks();
       try {
         Class.forName(req.get("main").asText()).getMethod("main", String[].class).invoke(null, (Object) args.toArray(new String[0]));
       } catch (java.lang.reflect.InvocationTargetException e) {
@@ -67,6 +89,26 @@ public final class ToolRunner {
         code = 254;
         t.printStackTrace(System.err);
       } finally {
+        for (Runnable hook : hooks) {
+          try {
+            hook.run();
+          } catch (Throwable t) {
+            t.printStackTrace(System.err);
+          }
+        }
+        hooks.clear();
+        // Tools that call Runtime.addShutdownHook themselves (the verifiable producer prints its
+        // summary in one): run the hooks this command added, and unregister them.
+        for (Thread hook : runtimeHooks()) {
+          if (runtimeHooksBefore.contains(hook)) continue;
+          Runtime.getRuntime().removeShutdownHook(hook);
+          hook.start();
+          try {
+            hook.join(60_000);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
         System.out.flush();
         System.err.flush();
         System.setOut(realOut);
