@@ -101,8 +101,12 @@ export interface JavaProcess {
   /** Everything printed so far. */
   stdout(): string;
   stderr(): string;
-  /** Resolves with the next stdout line matching, rejects after the timeout or on exit. */
-  waitForLine(re: RegExp, timeoutMs: number): Promise<string>;
+  /** Resolves with the first stdout line matching (from line `from` on), rejects after the timeout or on exit. */
+  waitForLine(re: RegExp, timeoutMs: number, from?: number): Promise<string>;
+  /** Writes a command line to stdin and waits for the first answer line matching. */
+  ask(command: string, re: RegExp, timeoutMs?: number): Promise<string>;
+  /** stdout lines so far. */
+  lines(): string[];
   exited: Promise<number | null>;
   /** SIGKILL (what kill -9 does) and wait. */
   kill(): Promise<void>;
@@ -137,8 +141,14 @@ export function spawnJava(cp: string, main: string, args: string[], opts: { env?
     stdout: () => out,
     stderr: () => err,
     exited,
-    waitForLine(re, timeoutMs) {
-      const found = lines.find((l) => re.test(l));
+    lines: () => lines,
+    ask(command, re, timeoutMs = 30_000) {
+      const from = lines.length;
+      child.stdin!.write(`${command}\n`);
+      return this.waitForLine(re, timeoutMs, from);
+    },
+    waitForLine(re, timeoutMs, from = 0) {
+      const found = lines.slice(from).find((l) => re.test(l));
       if (found !== undefined) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const done = () => { clearTimeout(timer); listeners.delete(onLine); };
