@@ -1,54 +1,124 @@
 // Benchmark harness: the same workloads against a Tributary it starts itself and, with
-// --bootstrap, against other Kafka-compatible brokers already running, printed side by side.
+// `--against kafka`, against an Apache Kafka it resolves from Maven Central and starts itself
+// (src/bench/kafka.ts), or against other brokers already running (--bootstrap).
 //
-// The load generator is kcat (librdkafka, native C): one client, one set of settings for every
-// broker under test. Its own CPU time is reported so a reader can tell when the client, not the
-// broker, was the limit. Every workload is bounded in records and seconds; loopback only.
+// Runs alternate (round 0 is a warm-up and discarded; then A B A B ...), so background load on a
+// shared machine hits both brokers alike; each figure is reported as the median of its rounds,
+// and, for two brokers, as the median ratio with its min-max spread over the rounds.
+//
+// Load generators: Apache Kafka's own ProducerPerformance, ConsumerPerformance and
+// EndToEndLatency (kafka-tools, `java -cp`, when Kafka is resolved), and librdkafka (kcat and
+// its Python binding). The client's CPU seconds (GNU time) are reported next to the broker's
+// (/proc/<pid>/stat) for every workload, so it shows when the client, not the broker, was the limit.
+// Every workload is bounded in records and seconds; everything binds to 127.0.0.1.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir, cpus, totalmem } from 'node:os';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { Admin } from '../client/admin.js';
+import { formatKafka, javaTool, kafkaOutput, resolveKafka, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
 
 // src/bench or dist/bench: the package root is two levels up either way.
 const packageRoot = resolve(import.meta.dirname, '..', '..');
+const CLK_TCK = 100;
 
-interface Target {
+/** Settings given explicitly to every broker this harness starts (Kafka's names, the same values). */
+export const SHARED_SETTINGS: Record<string, string> = {
+  'num.partitions': '1',
+  'default.replication.factor': '1',
+  'auto.create.topics.enable': 'true',
+  'group.initial.rebalance.delay.ms': '0',
+  'offsets.topic.replication.factor': '1',
+  'offsets.topic.num.partitions': '50',
+  'transaction.state.log.replication.factor': '1',
+  'transaction.state.log.min.isr': '1',
+  'min.insync.replicas': '1',
+  // Flush policy: never forced, the OS page cache decides (Kafka's default), on both.
+  'log.flush.interval.messages': '9223372036854775807',
+  'log.flush.interval.ms': '9223372036854775807',
+  'log.segment.bytes': '1073741824',
+  'log.retention.hours': '168',
+};
+
+interface Broker {
   label: string;
   bootstrap: string;
-  /** Set for the broker this harness started (RSS and start-up are measured only there). */
+  /** Set for brokers this harness started: CPU, RSS and start-up are measured only there. */
   pid?: number;
+  coldStartMs?: number;
+  /** Stops the broker and starts it again on the same data; returns ms to the first produce. */
+  restart?: () => Promise<number>;
+  stop?: () => Promise<void>;
 }
 
-interface Result {
+interface Sample {
   workload: string;
   target: string;
+  round: number;
   metrics: Record<string, number>;
 }
 
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-/** Runs a command under /usr/bin/time and returns wall and CPU seconds. */
-function timed(cmd: string, args: string[], opts: { input?: Buffer; timeoutMs: number }): { wall: number; cpu: number; stdout: string; status: number | null } {
+/** User + system CPU seconds of a process, all threads (fields 14 and 15 of /proc/<pid>/stat). */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Timed {
+  wall: number;
+  cpu: number;
+  stdout: string;
+  stderr: string;
+  status: number | null;
+}
+
+/** Runs a client under /usr/bin/time: wall and CPU seconds of the client. */
+function timed(cmd: string, args: string[], opts: { input?: Buffer; timeoutMs: number }): Timed {
   const t0 = process.hrtime.bigint();
   const r = spawnSync('/usr/bin/time', ['-f', '__TIME__ %U %S', cmd, ...args], {
     input: opts.input,
     timeout: opts.timeoutMs,
     maxBuffer: 1024 * 1024 * 1024,
+    killSignal: 'SIGKILL',
   });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const m = /__TIME__ ([\d.]+) ([\d.]+)/.exec(r.stderr?.toString() ?? '');
+  const stderr = r.stderr?.toString() ?? '';
+  const m = /__TIME__ ([\d.]+) ([\d.]+)/.exec(stderr);
   const cpu = m ? Number(m[1]) + Number(m[2]) : NaN;
-  if (r.status !== 0) progress(`${cmd} exited ${r.status}: ${(r.stderr?.toString() ?? '').slice(-400)}`);
-  return { wall, cpu, stdout: r.stdout?.toString() ?? '', status: r.status };
+  if (r.status !== 0) progress(`${cmd} ${args.filter((a) => !a.includes('/')).slice(-8).join(' ')} exited ${r.status}: ${stderr.slice(-400)}`);
+  return { wall, cpu, stdout: r.stdout?.toString() ?? '', stderr, status: r.status };
+}
+
+/** Runs one client against a broker and adds broker and client CPU seconds to its metrics. */
+function measured(broker: Broker, run: () => { t: Timed; metrics: Record<string, number | undefined> }): Record<string, number> {
+  const before = cpuSeconds(broker.pid);
+  const { t, metrics } = run();
+  const brokerCpu = cpuSeconds(broker.pid) - before;
+  const defined = Object.fromEntries(Object.entries(metrics).filter((e): e is [string, number] => e[1] !== undefined));
+  return {
+    ...defined,
+    broker_cpu_s: brokerCpu,
+    client_cpu_s: t.cpu,
+    // Shares of one core over the run: a client near 100 % per thread it uses is the bottleneck.
+    broker_cpu_pct: (100 * brokerCpu) / t.wall,
+    client_cpu_pct: (100 * t.cpu) / t.wall,
+  };
 }
 
 function payloadLines(count: number, size: number): Buffer {
@@ -61,141 +131,378 @@ function payloadLines(count: number, size: number): Buffer {
 
 /** Creates a topic through our own admin client (kcat cannot) and returns how long it took. */
 async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<number> {
-  const admin = new Admin({ bootstrap, clientId: 'bench', requestTimeoutMs: 180_000 });
+  const admin = new Admin({ bootstrap, clientId: 'bench', requestTimeoutMs: 300_000 });
   const t0 = Date.now();
   try {
-    await admin.createTopics([{ name: topic, partitions, replicationFactor: 1 }], { timeoutMs: 120_000 });
+    await admin.createTopics([{ name: topic, partitions, replicationFactor: 1 }], { timeoutMs: 280_000 });
   } finally {
     await admin.close();
   }
   return Date.now() - t0;
 }
 
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const c = createConnection({ host: '127.0.0.1', port });
+    c.once('connect', () => {
+      c.destroy();
+      res(true);
+    });
+    c.once('error', () => res(false));
+  });
+}
+
+/** Waits for the port, then for one record acknowledged by kcat; ms since t0. */
+async function firstProduce(port: number, t0: number, child: ChildProcess, deadlineMs = 120_000): Promise<number> {
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  while (!(await portOpen(port))) {
+    if (exited) throw new Error('the broker exited during start-up');
+    if (Date.now() - t0 > deadlineMs) throw new Error(`nothing listens on ${port} after ${deadlineMs} ms`);
+    await sleep(10);
+  }
+  for (;;) {
+    const r = spawnSync('kcat', ['-b', `127.0.0.1:${port}`, '-P', '-t', 'bench-startup', '-X', 'acks=1', '-X', 'message.timeout.ms=10000'], { input: 'x\n', timeout: 30_000 });
+    if (r.status === 0) return Date.now() - t0;
+    if (exited || Date.now() - t0 > deadlineMs) throw new Error(`first produce failed: ${r.stderr}`);
+    await sleep(50);
+  }
+}
+
+function stopChild(child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((res) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      res();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Every child this process started, killed on an unexpected exit too. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
+/** Starts a Tributary from the compiled build (or the sources) with a fresh data dir. */
+async function startTributary(dataDir: string): Promise<Broker> {
+  const compiled = join(packageRoot, 'dist/cli/tributary.js');
+  const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(packageRoot, 'src/cli/tributary.ts')];
+  const port = await freePort();
+  const overrides = Object.entries({ ...SHARED_SETTINGS, listeners: `PLAINTEXT://127.0.0.1:${port}`, 'log.dirs': dataDir }).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
+  const broker: Broker = { label: 'tributary', bootstrap: `127.0.0.1:${port}` };
+  let child: ChildProcess;
+  const start = async () => {
+    const t0 = Date.now();
+    child = spawn(process.execPath, [...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.add(child);
+    const ms = await firstProduce(port, t0, child);
+    broker.pid = child.pid;
+    return ms;
+  };
+  broker.coldStartMs = await start();
+  broker.stop = async () => {
+    await stopChild(child);
+    children.delete(child);
+  };
+  broker.restart = async () => {
+    await broker.stop!();
+    return start();
+  };
+  return broker;
+}
+
+/** Formats and starts a single-node KRaft Apache Kafka with the shared settings. */
+async function startKafka(install: KafkaInstall, dir: string): Promise<Broker> {
+  const node: KafkaNode = { dir, port: await freePort(), controllerPort: await freePort(), settings: SHARED_SETTINGS };
+  formatKafka(install, node);
+  const broker: Broker = { label: 'kafka', bootstrap: `127.0.0.1:${node.port}` };
+  let child: ChildProcess;
+  const start = async () => {
+    const t0 = Date.now();
+    child = startKafkaProcess(install, node);
+    children.add(child);
+    try {
+      const ms = await firstProduce(node.port, t0, child);
+      broker.pid = child.pid;
+      return ms;
+    } catch (err) {
+      await stopChild(child);
+      throw new Error(`${(err as Error).message}\n${kafkaOutput(node)}`);
+    }
+  };
+  broker.coldStartMs = await start();
+  broker.stop = async () => {
+    await stopChild(child);
+    children.delete(child);
+  };
+  broker.restart = async () => {
+    await broker.stop!();
+    return start();
+  };
+  return broker;
+}
+
+// ---- workloads --------------------------------------------------------------------------------
+
 interface ProduceSpec {
-  name: string;
   partitions: number;
   size: number;
-  count: number;
-  acks: string;
-  compression: string;
+  acks: '1' | 'all';
 }
 
-function produceWith(target: Target, topic: string, spec: ProduceSpec, timeoutMs: number) {
-  const args = ['-b', target.bootstrap, '-P', '-t', topic, '-X', 'linger.ms=5', '-X', 'batch.size=131072', '-X', `acks=${spec.acks}`, '-z', spec.compression, '-X', 'queue.buffering.max.kbytes=262144'];
-  const r = timed('kcat', args, { input: payloadLines(spec.count, spec.size), timeoutMs });
-  return {
-    records_per_s: spec.count / r.wall,
-    mb_per_s: (spec.count * spec.size) / r.wall / 1e6,
-    client_cpu_pct: (100 * r.cpu) / r.wall,
-    seconds: r.wall,
-  };
+const specName = (s: ProduceSpec) => `${s.partitions}p ${s.size === 1024 ? '1KiB' : `${s.size}B`} acks=${s.acks}`;
+
+interface Plan {
+  quick: boolean;
+  kafka?: KafkaInstall;
+  only: Set<string>;
+  /** Records per produce workload of 100 B (1 KiB runs use a quarter). */
+  records: number;
+  latencyRecords: number;
+  latencySeconds: number;
+  specs: ProduceSpec[];
 }
 
-async function producerWorkloads(target: Target, quick: boolean, results: Result[]): Promise<void> {
-  const n = quick ? 200_000 : 2_000_000;
-  const specs: ProduceSpec[] = [
-    { name: 'produce 1p 100B acks=1', partitions: 1, size: 100, count: n, acks: '1', compression: 'none' },
-    { name: 'produce 1p 100B acks=all', partitions: 1, size: 100, count: n, acks: 'all', compression: 'none' },
-    { name: 'produce 1p 100B acks=1 lz4', partitions: 1, size: 100, count: n, acks: '1', compression: 'lz4' },
-    { name: 'produce 6p 100B acks=1', partitions: 6, size: 100, count: n, acks: '1', compression: 'none' },
-    { name: 'produce 1p 1KiB acks=1', partitions: 1, size: 1024, count: Math.floor(n / 4), acks: '1', compression: 'none' },
-  ];
-  for (const [i, spec] of specs.entries()) {
-    const topic = `bench-produce-${Date.now()}-${i}`;
-    await createTopic(target.bootstrap, topic, spec.partitions);
-    progress(`${target.label}: ${spec.name} (${spec.count} records)`);
-    const m = produceWith(target, topic, spec, quick ? 60_000 : 300_000);
-    results.push({ workload: spec.name, target: target.label, metrics: m });
-    progress(`  ${Math.round(m.records_per_s)} rec/s, ${m.mb_per_s.toFixed(1)} MB/s, kcat CPU ${m.client_cpu_pct.toFixed(0)}%`);
-  }
+/** Topics filled by the producer workloads of a round, read back by the consumer workloads. */
+interface Filled {
+  topic: string;
+  partitions: number;
+  size: number;
+  records: number;
 }
 
-async function consumerWorkload(target: Target, quick: boolean, results: Result[]): Promise<void> {
-  const count = quick ? 200_000 : 2_000_000;
-  const topic = `bench-consume-${Date.now()}`;
-  await createTopic(target.bootstrap, topic, 1);
-  progress(`${target.label}: pre-filling ${count} x 100 B`);
-  produceWith(target, topic, { name: 'fill', partitions: 1, size: 100, count, acks: '1', compression: 'none' }, 300_000);
-  progress(`${target.label}: consume ${count} records`);
-  const r = timed('kcat', ['-b', target.bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%o\n', '-X', 'fetch.min.bytes=1', '-X', 'fetch.wait.max.ms=500'], { timeoutMs: 300_000 });
-  const got = r.stdout.split('\n').filter(Boolean).length;
-  const m = { records_per_s: got / r.wall, mb_per_s: (got * 100) / r.wall / 1e6, client_cpu_pct: (100 * r.cpu) / r.wall, records: got };
-  results.push({ workload: 'consume 1p 100B', target: target.label, metrics: m });
-  progress(`  ${Math.round(m.records_per_s)} rec/s (${got} records), kcat CPU ${m.client_cpu_pct.toFixed(0)}%`);
+const clientProps = (acks: string) => [`acks=${acks}`, 'linger.ms=5', 'batch.size=131072', 'compression.type=none'];
+
+/** ProducerPerformance lines end in "N records sent, X records/sec (Y MB/sec), A ms avg latency, ..." */
+function parseProducerPerformance(out: string): { rps: number; mbps: number; avgMs: number; p99Ms: number } | undefined {
+  const lines = out.trim().split('\n').filter((l) => l.includes('records sent'));
+  const m = /records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency.*?([\d.]+) ms 99th/.exec(lines.pop() ?? '');
+  return m ? { rps: Number(m[1]), mbps: Number(m[2]), avgMs: Number(m[3]), p99Ms: Number(m[4]) } : undefined;
 }
 
-function latencyWorkload(target: Target, quick: boolean, results: Result[]): void {
-  const seconds = quick ? 3 : 20;
-  progress(`${target.label}: end-to-end latency, 1000 msg/s for ${seconds}s`);
-  const r = spawnSync('/usr/bin/python3', [join(packageRoot, 'src/bench/latency.py'), target.bootstrap, `bench-latency-${Date.now()}`, '1000', String(seconds)], {
-    encoding: 'utf8',
-    timeout: (seconds + 60) * 1000,
-  });
-  if (r.status !== 0) {
-    progress(`latency run failed: ${r.stderr.slice(-400)}`);
-    return;
-  }
-  const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
-  results.push({ workload: 'e2e latency 1000/s', target: target.label, metrics: m });
-  progress(`  p50 ${m.p50_ms!.toFixed(2)} ms, p99 ${m.p99_ms!.toFixed(2)} ms, max ${m.max_ms!.toFixed(2)} ms`);
-}
-
-async function manyPartitionsWorkload(target: Target, quick: boolean, results: Result[]): Promise<void> {
-  const partitions = quick ? 500 : 10_000;
-  const topic = `bench-many-${Date.now()}`;
-  progress(`${target.label}: create a topic with ${partitions} partitions`);
-  const createMs = await createTopic(target.bootstrap, topic, partitions);
-  const count = quick ? 50_000 : 500_000;
-  const m = produceWith(target, topic, { name: 'many', partitions, size: 100, count, acks: '1', compression: 'none' }, 300_000);
-  const metrics: Record<string, number> = { create_ms: createMs, records_per_s: m.records_per_s, client_cpu_pct: m.client_cpu_pct };
-  if (target.pid) metrics.rss_mib = rssMiB(target.pid);
-  results.push({ workload: `${partitions} partitions`, target: target.label, metrics });
-  progress(`  created in ${createMs} ms; produce ${Math.round(m.records_per_s)} rec/s${metrics.rss_mib ? `, RSS ${metrics.rss_mib.toFixed(0)} MiB` : ''}`);
-}
-
-/** Starts a Tributary from the compiled build (or the sources) on a free port with a fresh data dir. */
-async function startTributary(dataDir: string): Promise<{ child: ChildProcess; bootstrap: string; startMs: number }> {
-  const compiled = join(packageRoot, 'dist/cli/tributary.js');
-  const args = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(packageRoot, 'src/cli/tributary.ts')];
-  const t0 = Date.now();
-  const child = spawn(process.execPath, [...args, 'broker', '--override', 'listeners=PLAINTEXT://127.0.0.1:0', '--override', `log.dirs=${dataDir}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error('broker did not start in 30 s')), 30_000);
-    // Keep draining the broker's log lines so its stdout never blocks.
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.includes('"broker started"')) return;
-      clearTimeout(timer);
-      res(Number(String((JSON.parse(line) as { listener: string }).listener).split(':').pop()));
-    });
-    child.once('exit', (code) => rej(new Error(`broker exited with ${code}`)));
-  });
-  const bootstrap = `127.0.0.1:${port}`;
-  // Cold start: from spawn to the first acknowledged produce.
-  const probe = spawnSync('kcat', ['-b', bootstrap, '-P', '-t', 'bench-startup', '-X', 'acks=1'], { input: 'x\n', timeout: 30_000 });
-  if (probe.status !== 0) throw new Error(`first produce failed: ${probe.stderr}`);
-  return { child, bootstrap, startMs: Date.now() - t0 };
-}
-
-function markdown(results: Result[], targets: Target[]): string {
-  const workloads = [...new Set(results.map((r) => r.workload))];
-  const lines = [`| workload | metric | ${targets.map((t) => t.label).join(' | ')}${targets.length > 1 ? ` | ratio ${targets[0]!.label}/${targets[1]!.label}` : ''} |`];
-  lines.push(`| --- | --- | ${targets.map(() => '---').join(' | ')}${targets.length > 1 ? ' | ---' : ''} |`);
-  for (const w of workloads) {
-    const metrics = [...new Set(results.filter((r) => r.workload === w).flatMap((r) => Object.keys(r.metrics)))];
-    for (const m of metrics) {
-      const vals = targets.map((t) => results.find((r) => r.workload === w && r.target === t.label)?.metrics[m]);
-      const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
-      const ratio = targets.length > 1 && vals[0] !== undefined && vals[1] ? ` | ${(vals[0] / vals[1]).toFixed(2)}` : targets.length > 1 ? ' | –' : '';
-      lines.push(`| ${w} | ${m} | ${vals.map(fmt).join(' | ')}${ratio} |`);
+async function produceRound(broker: Broker, plan: Plan, round: number, samples: Sample[], filled: Filled[]): Promise<void> {
+  for (const spec of plan.specs) {
+    const count = spec.size >= 1024 ? Math.floor(plan.records / 4) : plan.records;
+    const topic = `bench-p${spec.partitions}-${spec.size}-${spec.acks}-r${round}-${Date.now()}`;
+    await createTopic(broker.bootstrap, topic, spec.partitions);
+    if (plan.kafka) {
+      const [cmd, args] = javaTool(plan.kafka, 'org.apache.kafka.tools.ProducerPerformance', [
+        '--topic', topic, '--num-records', String(count), '--record-size', String(spec.size), '--throughput', '-1',
+        '--producer-props', `bootstrap.servers=${broker.bootstrap}`, ...clientProps(spec.acks),
+      ]);
+      let ok = false;
+      const metrics = measured(broker, () => {
+        const t = timed(cmd, args, { timeoutMs: 240_000 });
+        const p = parseProducerPerformance(t.stdout);
+        ok = !!p && t.status === 0;
+        return { t, metrics: p ? { records_per_s: p.rps, mb_per_s: p.mbps, produce_latency_avg_ms: p.avgMs, produce_latency_p99_ms: p.p99Ms } : {} };
+      });
+      if (ok) {
+        samples.push({ workload: `produce ${specName(spec)} (ProducerPerformance)`, target: broker.label, round, metrics });
+        filled.push({ topic, partitions: spec.partitions, size: spec.size, records: count });
+        progress(`  ${broker.label} r${round} produce ${specName(spec)}: ${Math.round(metrics.records_per_s!)} rec/s, broker CPU ${metrics.broker_cpu_s!.toFixed(2)} s, client CPU ${metrics.client_cpu_s!.toFixed(2)} s`);
+      }
     }
+  }
+  // librdkafka (kcat): the same specs.
+  for (const spec of plan.specs) {
+    const topic = `bench-kcat-p${spec.partitions}-${spec.size}-${spec.acks}-r${round}-${Date.now()}`;
+    await createTopic(broker.bootstrap, topic, spec.partitions);
+    const count = spec.size >= 1024 ? Math.floor(plan.records / 4) : plan.records;
+    const args = ['-b', broker.bootstrap, '-P', '-t', topic, ...clientProps(spec.acks).flatMap((p) => ['-X', p]), '-X', 'queue.buffering.max.kbytes=262144'];
+    const input = payloadLines(count, spec.size);
+    let status: number | null = null;
+    const metrics = measured(broker, () => {
+      const t = timed('kcat', args, { input, timeoutMs: 240_000 });
+      status = t.status;
+      return { t, metrics: { records_per_s: count / t.wall, mb_per_s: (count * spec.size) / t.wall / 1e6 } };
+    });
+    if (status !== 0) continue;
+    samples.push({ workload: `produce ${specName(spec)} (kcat)`, target: broker.label, round, metrics });
+    if (!plan.kafka) filled.push({ topic, partitions: spec.partitions, size: spec.size, records: count });
+    progress(`  ${broker.label} r${round} kcat produce ${specName(spec)}: ${Math.round(metrics.records_per_s!)} rec/s`);
+  }
+}
+
+/** ConsumerPerformance prints a CSV line: start, end, MB, MB/s, records, records/s, rebalance ms, fetch ms, fetch MB/s, fetch records/s. */
+function parseConsumerPerformance(out: string) {
+  const line = out.trim().split('\n').filter((l) => /^\d{4}-/.test(l)).pop();
+  if (!line) return undefined;
+  const f = line.split(',').map((s) => s.trim());
+  return { mb: Number(f[2]), records: Number(f[4]), rebalanceMs: Number(f[6]), fetchMs: Number(f[7]), fetchMbps: Number(f[8]), fetchRps: Number(f[9]) };
+}
+
+function consumeRound(broker: Broker, plan: Plan, round: number, samples: Sample[], filled: Filled[]): void {
+  const sources = [...new Map(filled.filter((f) => f.size === 100).map((f) => [f.partitions, f])).values()];
+  for (const src of sources) {
+    if (plan.kafka) {
+      const [cmd, args] = javaTool(plan.kafka, 'org.apache.kafka.tools.ConsumerPerformance', [
+        '--bootstrap-server', broker.bootstrap, '--topic', src.topic, '--messages', String(src.records), '--timeout', '60000', '--group', `bench-${Date.now()}`,
+      ]);
+      let got = 0;
+      const metrics = measured(broker, () => {
+        const t = timed(cmd, args, { timeoutMs: 180_000 });
+        const p = parseConsumerPerformance(t.stdout);
+        got = p?.records ?? 0;
+        return { t, metrics: p ? { records_per_s: p.fetchRps, mb_per_s: p.fetchMbps, group_join_ms: p.rebalanceMs, records: p.records } : {} };
+      });
+      if (got > 0) {
+        samples.push({ workload: `consume ${src.partitions}p 100B (ConsumerPerformance)`, target: broker.label, round, metrics });
+        progress(`  ${broker.label} r${round} consume ${src.partitions}p: ${Math.round(metrics.records_per_s!)} rec/s (${got})`);
+      }
+    }
+    if (src.partitions !== 1 && plan.kafka) continue;
+    const metrics = measured(broker, () => {
+      const t = timed('kcat', ['-b', broker.bootstrap, '-C', '-t', src.topic, '-o', 'beginning', '-e', '-q', '-f', '%o\n', '-X', 'fetch.min.bytes=1', '-X', 'fetch.wait.max.ms=500'], { timeoutMs: 240_000 });
+      const got = t.stdout.split('\n').filter(Boolean).length;
+      return { t, metrics: { records_per_s: got / t.wall, mb_per_s: (got * src.size) / t.wall / 1e6, records: got } };
+    });
+    samples.push({ workload: `consume ${src.partitions}p 100B (kcat)`, target: broker.label, round, metrics });
+    progress(`  ${broker.label} r${round} kcat consume ${src.partitions}p: ${Math.round(metrics.records_per_s!)} rec/s (${metrics.records})`);
+  }
+}
+
+/** EndToEndLatency prints "Avg latency: X ms" and "Percentiles: 50th = a, 99th = b, 99.9th = c" (whole ms). */
+async function latencyRound(broker: Broker, plan: Plan, round: number, samples: Sample[]): Promise<void> {
+  if (plan.kafka) {
+    const topic = `bench-e2e-r${round}-${Date.now()}`;
+    await createTopic(broker.bootstrap, topic, 1);
+    const [cmd, args] = javaTool(plan.kafka, 'org.apache.kafka.tools.EndToEndLatency', [
+      '--bootstrap-server', broker.bootstrap, '--topic', topic, '--num-records', String(plan.latencyRecords), '--producer-acks', '1', '--record-size', '100',
+    ]);
+    let ok = false;
+    const metrics = measured(broker, () => {
+      const t = timed(cmd, args, { timeoutMs: 180_000 });
+      const avg = /Avg latency: ([\d.]+) ms/.exec(t.stdout);
+      const pct = /50th = (\d+), 99th = (\d+), 99.9th = (\d+)/.exec(t.stdout);
+      ok = !!avg;
+      return { t, metrics: avg ? { avg_ms: Number(avg[1]), p50_ms: Number(pct?.[1]), p99_ms: Number(pct?.[2]), p999_ms: Number(pct?.[3]) } : {} };
+    });
+    if (ok) {
+      samples.push({ workload: `e2e latency, 1 in flight, 100 B (EndToEndLatency)`, target: broker.label, round, metrics });
+      progress(`  ${broker.label} r${round} EndToEndLatency avg ${metrics.avg_ms!.toFixed(3)} ms`);
+    }
+  }
+  const topic = `bench-latency-r${round}-${Date.now()}`;
+  await createTopic(broker.bootstrap, topic, 1);
+  let parsed: Record<string, number> | undefined;
+  const metrics = measured(broker, () => {
+    const t = timed('/usr/bin/python3', [join(packageRoot, 'src/bench/latency.py'), broker.bootstrap, topic, '1000', String(plan.latencySeconds)], { timeoutMs: (plan.latencySeconds + 60) * 1000 });
+    try {
+      parsed = JSON.parse(t.stdout.trim().split('\n').pop()!) as Record<string, number>;
+    } catch {
+      parsed = undefined;
+    }
+    return { t, metrics: parsed ?? {} };
+  });
+  if (parsed) {
+    samples.push({ workload: 'e2e latency 1000/s (librdkafka)', target: broker.label, round, metrics });
+    progress(`  ${broker.label} r${round} librdkafka latency p50 ${metrics.p50_ms!.toFixed(2)} ms, p99 ${metrics.p99_ms!.toFixed(2)} ms`);
+  }
+}
+
+async function manyPartitions(broker: Broker, plan: Plan, samples: Sample[]): Promise<void> {
+  const partitions = plan.quick ? 500 : 10_000;
+  const topic = `bench-many-${Date.now()}`;
+  progress(`${broker.label}: create a topic with ${partitions} partitions`);
+  const cpu0 = cpuSeconds(broker.pid);
+  const createMs = await createTopic(broker.bootstrap, topic, partitions);
+  const createCpu = cpuSeconds(broker.pid) - cpu0;
+  const count = plan.quick ? 50_000 : 500_000;
+  const metrics = measured(broker, () => {
+    const t = timed('kcat', ['-b', broker.bootstrap, '-P', '-t', topic, ...clientProps('1').flatMap((p) => ['-X', p])], { input: payloadLines(count, 100), timeoutMs: 300_000 });
+    return { t, metrics: { records_per_s: count / t.wall } };
+  });
+  const m: Record<string, number> = { create_ms: createMs, create_broker_cpu_s: createCpu, ...metrics };
+  if (broker.pid) m.rss_mib = rssMiB(broker.pid);
+  samples.push({ workload: `${partitions} partitions: create, produce 100 B over them (kcat)`, target: broker.label, round: 1, metrics: m });
+  progress(`  created in ${createMs} ms; produce ${Math.round(m.records_per_s!)} rec/s${m.rss_mib ? `, RSS ${m.rss_mib.toFixed(0)} MiB` : ''}`);
+}
+
+// ---- report -----------------------------------------------------------------------------------
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+};
+
+const fmt = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+interface Row {
+  workload: string;
+  metric: string;
+  values: (number | undefined)[];
+  ratio?: { median: number; min: number; max: number; n: number };
+}
+
+function summarize(samples: Sample[], labels: string[]): Row[] {
+  const rows: Row[] = [];
+  const workloads = [...new Set(samples.map((s) => s.workload))];
+  for (const w of workloads) {
+    const metrics = [...new Set(samples.filter((s) => s.workload === w).flatMap((s) => Object.keys(s.metrics)))];
+    for (const metric of metrics) {
+      const of = (label: string) => samples.filter((s) => s.workload === w && s.target === label && Number.isFinite(s.metrics[metric]));
+      const values = labels.map((l) => {
+        const xs = of(l).map((s) => s.metrics[metric]!);
+        return xs.length ? median(xs) : undefined;
+      });
+      const row: Row = { workload: w, metric, values };
+      if (labels.length > 1) {
+        // Paired by round: each round's A over the same round's B.
+        const a = of(labels[0]!);
+        const ratios = a.flatMap((sa) => {
+          const sb = of(labels[1]!).find((x) => x.round === sa.round);
+          return sb && sb.metrics[metric] ? [sa.metrics[metric]! / sb.metrics[metric]!] : [];
+        });
+        if (ratios.length) row.ratio = { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), n: ratios.length };
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+function markdown(rows: Row[], labels: string[]): string {
+  const two = labels.length > 1;
+  const head = `| workload | metric | ${labels.join(' | ')}${two ? ` | ${labels[0]} ÷ ${labels[1]} | spread (min–max, n) |` : ' |'}`;
+  const lines = [head, `|${' --- |'.repeat(2 + labels.length + (two ? 2 : 0))}`];
+  for (const r of rows) {
+    const ratio = two ? (r.ratio ? ` | ${r.ratio.median.toFixed(2)}× | ${r.ratio.min.toFixed(2)}–${r.ratio.max.toFixed(2)} (${r.ratio.n}) |` : ' | – | – |') : ' |';
+    lines.push(`| ${r.workload} | ${r.metric} | ${r.values.map(fmt).join(' | ')}${ratio}`);
   }
   return lines.join('\n');
 }
 
+// ---- entry ------------------------------------------------------------------------------------
+
 export interface BenchOptions {
   quick?: boolean;
+  against?: string;
+  kafkaVersion?: string;
+  rounds?: string;
+  resolveOnly?: boolean;
   bootstrap: string[];
   label: string[];
   only: string;
@@ -206,49 +513,127 @@ export interface BenchOptions {
 export function defineBenchOptions(cmd: Command): Command {
   const collect = (v: string, prev: string[]) => [...prev, v];
   return cmd
-    .description('Throughput, latency and footprint workloads against Tributary and, optionally, other Kafka brokers')
-    .option('--quick', 'short runs (under a minute for Tributary alone)')
-    .option('--bootstrap <host:port>', 'another broker to run the same workloads against (repeatable)', collect, [])
+    .description('Throughput, latency and footprint workloads against Tributary and, side by side, Apache Kafka or other brokers')
+    .option('--quick', 'short runs (about 3 minutes with --against kafka)')
+    .option('--against <broker>', 'also start this broker and alternate runs with it: kafka (resolved from Maven Central)')
+    .option('--kafka-version <version>', 'Apache Kafka version for --against kafka (default: the newest 4.x that resolves)')
+    .option('--resolve-only', 'with --against kafka: resolve Apache Kafka into the cache, then exit')
+    .option('--rounds <n>', 'measured rounds per broker after the warm-up round (default 2)')
+    .option('--bootstrap <host:port>', 'another running broker to run the same workloads against (repeatable)', collect, [])
     .option('--label <name>', 'label for each --bootstrap, in order (repeatable)', collect, [])
-    .option('--only <workloads>', 'comma list of: produce,consume,latency,many', 'produce,consume,latency,many')
+    .option('--only <workloads>', 'comma list of: produce,consume,latency,footprint,many', 'produce,consume,latency,footprint,many')
     .option('--out <dir>', 'where results go', join(process.cwd(), 'bench/results'));
 }
 
 export async function runBench(opts: BenchOptions): Promise<void> {
   const quick = !!opts.quick;
   const only = new Set(opts.only.split(','));
+  if (opts.against && opts.against !== 'kafka') throw new Error(`--against ${opts.against}: only "kafka" is known`);
+  const rounds = Number(opts.rounds ?? 2);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
 
-  const dataDir = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
-  const results: Result[] = [];
-  progress('starting Tributary');
-  const trib = await startTributary(dataDir);
-  const targets: Target[] = [{ label: 'tributary', bootstrap: trib.bootstrap, pid: trib.child.pid }];
-  opts.bootstrap.forEach((b, i) => targets.push({ label: opts.label[i] ?? `broker${i + 1}`, bootstrap: b }));
-  try {
-    await new Promise((r) => setTimeout(r, 500));
-    results.push({ workload: 'footprint', target: 'tributary', metrics: { cold_start_ms: trib.startMs, idle_rss_mib: rssMiB(trib.child.pid!) } });
-    for (const target of targets) {
-      if (only.has('produce')) await producerWorkloads(target, quick, results);
-      if (only.has('consume')) await consumerWorkload(target, quick, results);
-      if (only.has('latency')) latencyWorkload(target, quick, results);
-      if (target.pid) results.find((r) => r.workload === 'footprint')!.metrics.rss_after_load_mib = rssMiB(target.pid);
-      if (only.has('many')) await manyPartitionsWorkload(target, quick, results);
-    }
-  } finally {
-    trib.child.kill('SIGTERM');
-    await new Promise((r) => trib.child.once('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
+  let kafka: KafkaInstall | undefined;
+  if (opts.against === 'kafka') {
+    kafka = resolveKafka(opts.kafkaVersion, progress);
+    progress(`Apache Kafka ${kafka.version} resolved`);
   }
+  if (opts.resolveOnly) return;
+  const fullMatrix: ProduceSpec[] = [];
+  for (const partitions of [1, 6]) for (const size of [100, 1024]) for (const acks of ['1', 'all'] as const) fullMatrix.push({ partitions, size, acks });
+  const plan: Plan = {
+    quick,
+    kafka,
+    only,
+    records: quick ? 100_000 : 500_000,
+    latencyRecords: quick ? 1000 : 5000,
+    latencySeconds: quick ? 3 : 8,
+    specs: quick ? [{ partitions: 1, size: 100, acks: '1' }, { partitions: 6, size: 1024, acks: 'all' }] : fullMatrix,
+  };
 
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  mkdirSync(opts.out, { recursive: true });
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-  const loadGenerator = spawnSync('kcat', ['-V'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? 'kcat';
-  const doc = { date: new Date().toISOString(), quick, machine, loadGenerator, targets: targets.map(({ label, bootstrap }) => ({ label, bootstrap })), results };
-  const jsonPath = join(opts.out, `${stamp}.json`);
-  writeFileSync(jsonPath, JSON.stringify(doc, null, 2));
-  const table = markdown(results, targets);
-  writeFileSync(join(opts.out, `${stamp}.md`), `# Benchmark ${doc.date}\n\n${machine.cpus} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load generator ${loadGenerator}\n\n${table}\n`);
-  process.stdout.write(`${table}\n\nresults: ${jsonPath}\n`);
+  const root = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
+  const brokers: Broker[] = [];
+  const samples: Sample[] = [];
+  const t0 = Date.now();
+  const load0 = loadavg()[0]!;
+  try {
+    progress('starting Tributary');
+    mkdirSync(join(root, 'tributary'));
+    brokers.push(await startTributary(join(root, 'tributary')));
+    if (kafka) {
+      progress(`formatting and starting Apache Kafka ${kafka.version} (KRaft, 1 GiB heap)`);
+      mkdirSync(join(root, 'kafka'));
+      brokers.push(await startKafka(kafka, join(root, 'kafka')));
+    }
+    opts.bootstrap.forEach((b, i) => brokers.push({ label: opts.label[i] ?? `broker${i + 1}`, bootstrap: b }));
+    const labels = brokers.map((b) => b.label);
+    await sleep(2000);
+    for (const b of brokers) {
+      if (!b.pid) continue;
+      samples.push({ workload: 'footprint', target: b.label, round: 1, metrics: { cold_start_to_first_produce_ms: b.coldStartMs!, idle_rss_mib: rssMiB(b.pid), idle_cpu_s_since_start: cpuSeconds(b.pid) } });
+      progress(`${b.label}: cold start ${b.coldStartMs} ms, idle RSS ${rssMiB(b.pid).toFixed(0)} MiB`);
+    }
+
+    // Round 0 warms up (JIT, page cache, both JVMs) and is dropped; then A B A B.
+    for (let round = 0; round <= rounds; round++) {
+      for (const b of brokers) {
+        progress(`${round === 0 ? 'warm-up' : `round ${round}/${rounds}`}: ${b.label}`);
+        const got: Sample[] = [];
+        const filled: Filled[] = [];
+        if (only.has('produce') || only.has('consume')) await produceRound(b, plan, round, got, filled);
+        if (only.has('consume')) consumeRound(b, plan, round, got, filled);
+        if (only.has('latency')) await latencyRound(b, plan, round, got);
+        if (round > 0) samples.push(...got.filter((s) => only.has(s.workload.startsWith('consume') ? 'consume' : s.workload.startsWith('produce') ? 'produce' : 'latency')));
+      }
+    }
+
+    if (only.has('footprint')) {
+      for (const b of brokers) {
+        if (!b.pid) continue;
+        const fp = samples.find((s) => s.workload === 'footprint' && s.target === b.label)!;
+        fp.metrics.rss_after_load_mib = rssMiB(b.pid);
+        progress(`${b.label}: restart on its data`);
+        fp.metrics.restart_to_first_produce_ms = await b.restart!();
+      }
+    }
+    if (only.has('many')) for (const b of brokers) await manyPartitions(b, plan, samples);
+
+    const rows = summarize(samples, labels);
+    const table = markdown(rows, labels);
+    const settings = Object.entries(SHARED_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ');
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    mkdirSync(opts.out, { recursive: true });
+    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgAtStart: load0, loadavgAtEnd: loadavg()[0] };
+    const kcatV = spawnSync('kcat', ['-V'], { encoding: 'utf8' });
+    const kcat = `kcat ${/Version ([^\s]+)/.exec(kcatV.stdout + kcatV.stderr)?.[1] ?? '?'} / librdkafka ${/librdkafka (\d[^\s]*)/.exec(kcatV.stdout + kcatV.stderr)?.[1] ?? '?'}`;
+    const java = (spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr.split('\n')[0] ?? '').trim();
+    const doc = {
+      date: new Date().toISOString(),
+      quick,
+      rounds,
+      minutes: (Date.now() - t0) / 60_000,
+      machine,
+      versions: { kafka: kafka?.version, java: kafka ? java : undefined, kcat },
+      settings: SHARED_SETTINGS,
+      clientSettings: clientProps('<acks>').join(', '),
+      brokers: brokers.map(({ label, bootstrap }) => ({ label, bootstrap })),
+      rows,
+      samples,
+    };
+    const jsonPath = join(opts.out, `${stamp}.json`);
+    writeFileSync(jsonPath, JSON.stringify(doc, null, 2));
+    const header = [
+      `# Benchmark ${doc.date}${quick ? ' (quick)' : ''}`,
+      '',
+      `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}; load average ${load0.toFixed(1)} at the start, ${machine.loadavgAtEnd!.toFixed(1)} at the end; ${doc.minutes.toFixed(1)} min.`,
+      kafka ? `Apache Kafka ${kafka.version} (${java}), perf tools from kafka-tools ${kafka.version}; ${kcat}.` : `${kcat}.`,
+      `Broker settings on every broker started here: ${settings}.`,
+      `Client settings: ${doc.clientSettings}. ${rounds} measured round(s) per broker after a discarded warm-up, alternating; values are medians, ratios are per-round pairs.`,
+      '',
+    ].join('\n');
+    writeFileSync(join(opts.out, `${stamp}.md`), `${header}\n${table}\n`);
+    process.stdout.write(`${header}\n${table}\n\nresults: ${jsonPath}\n`);
+  } finally {
+    for (const b of brokers) await b.stop?.();
+    rmSync(root, { recursive: true, force: true });
+  }
 }
-

@@ -1,0 +1,153 @@
+// Apache Kafka for the side-by-side benchmark: resolved from Maven Central into a cache outside
+// the repository (~/.cache/tributary/kafka-<version>/libs, through a throwaway pom and
+// `mvn dependency:copy-dependencies`), formatted and started as a single-node KRaft broker.
+// Nothing from Maven is ever written into the repository.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** Newest first; the default is the first of these that resolves (Maven Central serves 4.0.1-4.4.0). */
+export const KAFKA_VERSIONS = ['4.4.0', '4.3.2', '4.3.1', '4.2.2', '4.1.2', '4.0.2', '4.0.1'];
+
+export const cacheRoot = () => process.env.TRIBUTARY_CACHE ?? join(homedir(), '.cache', 'tributary');
+
+export interface KafkaInstall {
+  version: string;
+  /** The runtime classpath: every jar of kafka_2.13 and kafka-tools with their dependencies. */
+  classpath: string;
+}
+
+function pom(version: string): string {
+  const dep = (a: string) => `<dependency><groupId>org.apache.kafka</groupId><artifactId>${a}</artifactId><version>${version}</version></dependency>`;
+  return `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>tributary.bench</groupId><artifactId>kafka-resolve</artifactId><version>1</version><packaging>pom</packaging>
+  <dependencies>${dep('kafka_2.13')}${dep('kafka-tools')}</dependencies>
+</project>
+`;
+}
+
+/** Resolves one version (cached: a `complete` marker is written once every jar is in place). */
+export function resolveKafkaVersion(version: string, log: (m: string) => void): KafkaInstall {
+  const dir = join(cacheRoot(), `kafka-${version}`);
+  const libs = join(dir, 'libs');
+  const marker = join(dir, 'complete');
+  if (!existsSync(marker)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'pom.xml'), pom(version));
+    rmSync(libs, { recursive: true, force: true });
+    log(`resolving Apache Kafka ${version} from Maven Central into ${dir}`);
+    const r = spawnSync('mvn', ['-q', '-B', 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    if (r.error) throw new Error(`cannot run mvn (${r.error.message}); install Maven to benchmark against Apache Kafka`);
+    if (r.status !== 0) throw new Error(`Maven could not resolve org.apache.kafka:kafka_2.13:${version}: ${(r.stdout + r.stderr).trim().split('\n').slice(-5).join(' | ')}`);
+    writeFileSync(marker, `${new Date().toISOString()}\n`);
+  }
+  const jars = readdirSync(libs).filter((f) => f.endsWith('.jar')).sort();
+  if (!jars.some((j) => j.startsWith('kafka-tools-'))) throw new Error(`${libs} has no kafka-tools jar`);
+  return { version, classpath: jars.map((j) => join(libs, j)).join(':') };
+}
+
+/** --kafka-version, or the newest of KAFKA_VERSIONS that Maven resolves (a cached one first). */
+export function resolveKafka(version: string | undefined, log: (m: string) => void): KafkaInstall {
+  if (version) return resolveKafkaVersion(version, log);
+  const cached = KAFKA_VERSIONS.find((v) => existsSync(join(cacheRoot(), `kafka-${v}`, 'complete')));
+  if (cached === KAFKA_VERSIONS[0]) return resolveKafkaVersion(cached, log);
+  const errors: string[] = [];
+  for (const v of KAFKA_VERSIONS) {
+    try {
+      return resolveKafkaVersion(v, log);
+    } catch (err) {
+      errors.push((err as Error).message);
+      if (cached) return resolveKafkaVersion(cached, log);
+      // Unreachable repository: every other version would fail the same way.
+      if (/transfer|resolve host|UnknownHost|Connect|timed out|offline/i.test((err as Error).message)) break;
+    }
+  }
+  throw new Error(errors.join('; '));
+}
+
+/** What kafka-run-class.sh / kafka-server-start.sh pass the broker JVM, with the 1 GiB heap. */
+export const KAFKA_BROKER_JVM = [
+  '-Xms1G',
+  '-Xmx1G',
+  '-server',
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent',
+  '-XX:MaxInlineLevel=15',
+  '-Djava.awt.headless=true',
+];
+
+/** Java for the perf tools, as kafka-producer-perf-test.sh runs them (512 MiB heap). */
+export function javaTool(install: KafkaInstall, mainClass: string, args: string[]): [string, string[]] {
+  return ['java', ['-Xmx512M', '-XX:+UseG1GC', '-Djava.awt.headless=true', '-cp', install.classpath, mainClass, ...args]];
+}
+
+/** A Kafka cluster id: 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints). */
+function clusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export interface KafkaNode {
+  dir: string;
+  port: number;
+  controllerPort: number;
+  settings: Record<string, string>;
+}
+
+/** Writes server.properties and formats the log dir (once per node). */
+export function formatKafka(install: KafkaInstall, node: KafkaNode): string {
+  const logDir = join(node.dir, 'data');
+  const props: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${node.controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'log.dirs': logDir,
+    ...node.settings,
+  };
+  const file = join(node.dir, 'server.properties');
+  writeFileSync(file, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  // Errors only on the console; the broker's own log goes nowhere we have to clean.
+  writeFileSync(join(node.dir, 'log4j2.yaml'), 'Configuration:\n  Appenders:\n    Console:\n      name: STDOUT\n      PatternLayout:\n        pattern: "[%d] %p %m (%c)%n"\n  Loggers:\n    Root:\n      level: WARN\n      AppenderRef:\n        - ref: STDOUT\n');
+  const r = spawnSync('java', ['-Xmx256M', `-Dlog4j2.configurationFile=${join(node.dir, 'log4j2.yaml')}`, '-cp', install.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', file], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (r.status !== 0) throw new Error(`kafka-storage format failed: ${(r.stdout + r.stderr).slice(-800)}`);
+  return file;
+}
+
+export function startKafkaProcess(install: KafkaInstall, node: KafkaNode): ChildProcess {
+  const child = spawn(
+    'java',
+    [...KAFKA_BROKER_JVM, `-Dlog4j2.configurationFile=${join(node.dir, 'log4j2.yaml')}`, '-cp', install.classpath, 'kafka.Kafka', join(node.dir, 'server.properties')],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  // Drain its output (kept in a file for a post-mortem) so a chatty broker never blocks.
+  const out: Buffer[] = [];
+  const keep = (b: Buffer) => {
+    out.push(b);
+    if (out.length > 2000) out.shift();
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.once('exit', () => writeFileSync(join(node.dir, 'kafka.out'), Buffer.concat(out)));
+  return child;
+}
+
+export function kafkaOutput(node: KafkaNode): string {
+  const f = join(node.dir, 'kafka.out');
+  return existsSync(f) ? readFileSync(f, 'utf8').slice(-2000) : '';
+}
