@@ -269,6 +269,7 @@ export class Broker {
     this.topics.delete(name);
     this.topicsById.delete(t.id);
     await this.metadata.deleteTopic(name);
+    await this.groupCoordinator?.deleteTopicOffsets(name);
     for (const p of t.partitions) {
       p.notifyDataAvailable();
       await this.logs.deleteLog(name, p.index);

@@ -350,7 +350,29 @@ export class GroupCoordinator {
     parts.set(partition, value);
   }
 
-  /** Committed offsets of a group: the requested partitions, or everything when topics is null. */
+  /**
+   * A deleted topic's committed offsets leave every group at once, as Kafka removes them when the
+   * topic goes: an OffsetFetch of all of a group's topics no longer lists it, and a topic created
+   * again under the same name starts without the old topic's positions.
+   */
+  async deleteTopicOffsets(topic: string): Promise<void> {
+    if (this.stopped) return;
+    const work: Promise<unknown>[] = [];
+    for (const [groupId, byTopic] of [...this.offsets]) {
+      const parts = byTopic.get(topic);
+      if (!parts) continue;
+      const records = [...parts.keys()].map((p) => ({ key: encodeOffsetKey(groupId, topic, p), value: null }));
+      for (const p of [...parts.keys()]) this.setOffset(groupId, topic, p, null);
+      work.push(this.opts.store.append(this.partitionFor(groupId), records).catch((err: unknown) => this.opts.logger?.error({ err, group: groupId, topic }, 'removing a deleted topic\'s offsets failed')));
+    }
+    await Promise.all(work);
+  }
+
+  /**
+   * Committed offsets of a group: the requested partitions, or, when topics is null, every
+   * committed partition that exists (a deleted topic's offsets never show, even before
+   * deleteTopicOffsets or the expiry pass wrote their tombstones).
+   */
   fetchOffsets(groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): { name: string; partitions: FetchedOffset[] }[] {
     const byTopic = this.offsets.get(groupId);
     const entry = (partitionIndex: number, v: OffsetValue | undefined): FetchedOffset =>
@@ -359,10 +381,12 @@ export class GroupCoordinator {
         : { partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE };
     if (topics === null) {
       if (!byTopic) return [];
-      return [...byTopic.entries()].map(([name, parts]) => ({
-        name,
-        partitions: [...parts.entries()].sort((a, b) => a[0] - b[0]).map(([p, v]) => entry(p, v)),
-      }));
+      const out: { name: string; partitions: FetchedOffset[] }[] = [];
+      for (const [name, parts] of byTopic) {
+        const live = [...parts.entries()].filter(([p]) => this.opts.partitionExists(name, p)).sort((a, b) => a[0] - b[0]);
+        if (live.length > 0) out.push({ name, partitions: live.map(([p, v]) => entry(p, v)) });
+      }
+      return out;
     }
     return topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => entry(p, byTopic?.get(t.name)?.get(p))) }));
   }

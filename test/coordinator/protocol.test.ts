@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { createTopic } from '../helpers/requests.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
@@ -182,6 +183,38 @@ describe('group APIs at every version', () => {
     assert.equal(after.body.topics[0].partitions[0].committedOffset, -1);
     const missing = await client.request(ApiKey.OffsetDelete, 0, { groupId: 'missing', topics: [] });
     assert.equal(missing.body.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  });
+
+  test('OffsetFetch of all topics (null list) forgets a deleted topic at once, as Kafka does', async () => {
+    for (const name of ['of-gone', 'of-stays']) await createTopic(client, name, 2);
+    const commit = await client.request(ApiKey.OffsetCommit, 8, {
+      groupId: 'of-deleted',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      topics: ['of-gone', 'of-stays'].map((name) => ({ name, partitions: [0, 1].map((p) => ({ partitionIndex: p, committedOffset: 5 + p, committedLeaderEpoch: -1, committedMetadata: '' })) })),
+    });
+    assert.ok(commit.body.topics.every((t: any) => t.partitions.every((p: any) => p.errorCode === ErrorCode.NONE)));
+    const all = async (v: number) => {
+      const r = await client.request(ApiKey.OffsetFetch, v, {
+        groupId: v >= 8 ? '' : 'of-deleted',
+        topics: v >= 8 ? [] : null,
+        requireStable: false,
+        groups: v >= 8 ? [{ groupId: 'of-deleted', memberId: null, memberEpoch: -1, topics: null }] : [],
+      });
+      const topics = v >= 8 ? r.body.groups[0].topics : r.body.topics;
+      return topics.map((t: any) => [t.name, t.partitions.map((p: any) => p.committedOffset)]).sort();
+    };
+    assert.deepEqual(await all(7), [['of-gone', [5, 6]], ['of-stays', [5, 6]]]);
+    const del = await client.request(ApiKey.DeleteTopics, 6, { topics: [{ name: 'of-gone', topicId: '00000000-0000-0000-0000-000000000000' }], topicNames: [], timeoutMs: 5000 });
+    assert.equal(del.body.responses[0].errorCode, ErrorCode.NONE);
+    for (const v of [2, 7, 8, 9]) assert.deepEqual(await all(v), [['of-stays', [5, 6]]], `v${v}`);
+    // A topic created again under the name starts without the old topic's positions.
+    await createTopic(client, 'of-gone', 2);
+    assert.deepEqual(await all(8), [['of-stays', [5, 6]]]);
+    const byName = await client.request(ApiKey.OffsetFetch, 6, { groupId: 'of-deleted', topics: [{ name: 'of-gone', partitionIndexes: [0] }], groups: [], requireStable: false });
+    assert.equal(byName.body.topics[0].partitions[0].committedOffset, -1);
   });
 
   test('ListGroups v0-v5 (state and type filters), DescribeGroups v0-v6, DeleteGroups v0-v2', async () => {
