@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { BrokerConfig } from './config/config.js';
-import { Broker } from './broker/broker.js';
+import type { Broker } from './broker/broker.js';
+import { startKafkaBroker } from './broker/start.js';
 import type { LogIo } from './storage/log-io.js';
 
 export { Broker } from './broker/broker.js';
@@ -64,7 +65,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   let broker: Broker;
   try {
     const config = new BrokerConfig({ overrides });
-    broker = await Broker.start(config, options.logger ?? pino({ level: overrides['log.level'] ?? 'warn' }), options.storageIo);
+    broker = await startKafkaBroker(config, { logger: options.logger ?? pino({ level: overrides['log.level'] ?? 'warn' }), storageIo: options.storageIo });
   } catch (err) {
     removeThrowaway();
     throw err;

@@ -6,18 +6,19 @@ import { LogManager } from '../storage/log-manager.js';
 import type { LogIo } from '../storage/log-io.js';
 import type { LogConfig } from '../storage/partition-log.js';
 import { KafkaListener, parsePerIpOverrides, type ConnectionQuotas } from '../network/server.js';
+import type { FrameHandler } from '../network/connection.js';
 import { MemoryPool } from '../network/memory-pool.js';
 import { QuotaManager } from './quota-manager.js';
 import type { StoredQuota } from './client-quotas.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Partition, type TopicState } from './partition.js';
 import { collisionKey, INTERNAL_TOPICS, invalidTopicReason } from './topic-names.js';
-import { createRequestHandler } from './request-handler.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
 import type { TransactionCoordinator } from '../coordinator/transaction-coordinator.js';
 import { startTransactionCoordinator } from '../coordinator/transaction-topic.js';
+import type { CoordinatorHost } from '../coordinator/ports.js';
 
 /** How many partition logs a topic load opens at once. */
 const OPEN_CONCURRENCY = 32;
@@ -58,7 +59,20 @@ function checkRequestLimits(config: BrokerConfig): void {
   }
 }
 
-export class Broker {
+/**
+ * Builds what answers a connection's frames: request-handler.ts's createRequestHandler. Passed in
+ * (see start.ts) because the request path imports this module, never the other way round.
+ */
+export type RequestHandlerFactory = (broker: Broker) => FrameHandler;
+
+export interface BrokerStartOptions {
+  requestHandler: RequestHandlerFactory;
+  logger?: Logger;
+  /** Replaces the log's file operations: for disk-fault tests only. */
+  storageIo?: LogIo;
+}
+
+export class Broker implements CoordinatorHost {
   readonly nodeId: number;
   readonly topics = new Map<string, TopicState>();
   readonly topicsById = new Map<string, TopicState>();
@@ -103,8 +117,9 @@ export class Broker {
     await this.metadata.setClientQuotas(entries);
   }
 
-  /** `storageIo` replaces the log's file operations: for disk-fault tests only. */
-  static async start(config: BrokerConfig, logger?: Logger, storageIo?: LogIo): Promise<Broker> {
+  /** Opens the logs, starts the coordinators and listens; start.ts's startKafkaBroker says how to answer. */
+  static async start(config: BrokerConfig, options: BrokerStartOptions): Promise<Broker> {
+    const { logger, storageIo } = options;
     checkRequestLimits(config);
     const log = logger ?? pino({ level: config.str('log.level') ?? 'info', base: { node: config.nodeId } });
     const dir = config.logDir;
@@ -124,9 +139,9 @@ export class Broker {
     for (const t of metadata.topics()) await broker.loadTopic(t);
     broker.groupCoordinator = await startGroupCoordinator(broker);
     // After the group coordinator: finishing an interrupted commit may complete offsets there.
-    broker.transactionCoordinator = await startTransactionCoordinator(broker);
+    broker.transactionCoordinator = await startTransactionCoordinator(broker, broker.groupCoordinator);
     broker.verifyTransactionalProduce = (c) => broker.transactionCoordinator.verifyPartition(c.transactionalId, c.producerId, c.producerEpoch, c.topic, c.partition);
-    await broker.listen();
+    await broker.listen(options.requestHandler);
     log.info({ nodeId: broker.nodeId, clusterId: metadata.clusterId, listener: `${broker.advertised.host}:${broker.advertised.port}`, logDir: dir, topics: broker.topics.size }, 'broker started');
     return broker;
   }
@@ -139,7 +154,7 @@ export class Broker {
     return this.listener.port;
   }
 
-  private async listen(): Promise<void> {
+  private async listen(requestHandler: RequestHandlerFactory): Promise<void> {
     const listeners = this.config.list('listeners');
     const bind = parseListener(listeners[0] ?? 'PLAINTEXT://127.0.0.1:9092');
     const maxRequestBytes = this.config.int('socket.request.max.bytes');
@@ -156,7 +171,7 @@ export class Broker {
         pool: this.requestMemory,
         connectionQuotas: () => this.connectionQuotas(),
       },
-      createRequestHandler(this),
+      requestHandler(this),
       this.logger,
     );
     await this.listener.start();
@@ -327,6 +342,11 @@ export class Broker {
     t.configs = resolveTopicConfig(this.config, t.overrides);
     const logConfig = Broker.logConfig(t.configs);
     for (const p of t.partitions) p.log.updateConfig(logConfig);
+  }
+
+  /** A producer id never handed out before, from the metadata store's reserved blocks. */
+  nextProducerId(): Promise<number> {
+    return this.metadata.nextProducerId();
   }
 
   partition(topic: string, index: number): Partition | undefined {

@@ -1,4 +1,7 @@
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import type { EntityPart, StoredQuota } from '../cluster/metadata-port.js';
+
+export type { EntityPart, StoredQuota } from '../cluster/metadata-port.js';
 
 /**
  * Client quota entities and their configured values (AlterClientQuotas / DescribeClientQuotas),
@@ -22,17 +25,6 @@ const CLIENT_KEYS: ReadonlyMap<string, boolean> = new Map([
   ['controller_mutation_rate', false],
 ]);
 const IP_KEYS: ReadonlyMap<string, boolean> = new Map([['connection_creation_rate', true]]);
-
-/** One entity component: a type and a name, null for the type's default entity. */
-export interface EntityPart {
-  entityType: string;
-  entityName: string | null;
-}
-
-export interface StoredQuota {
-  entity: EntityPart[];
-  values: Record<string, number>;
-}
 
 /** A canonical key for an entity: its parts sorted by type. */
 export function entityKey(entity: EntityPart[]): string {

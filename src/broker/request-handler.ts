@@ -4,15 +4,9 @@ import { decodeRequestHeader, responseHeaderVersion } from '../protocol/headers.
 import { ErrorCode } from '../protocol/errors.js';
 import type { Connection, FrameHandler, ResponseFrame } from '../network/connection.js';
 import type { Broker } from './broker.js';
-import { apiHandlers, NO_RESPONSE, type ApiHandler, type RequestContext } from './handlers/index.js';
+import { advertisedVersions, NO_RESPONSE, type RequestContext, type SupportedApi } from './api.js';
+import { apiHandlers } from './handlers/index.js';
 import { clientThrottles, enforceQuotas } from './throttle.js';
-
-export interface SupportedApi {
-  spec: ApiSpec;
-  handler: ApiHandler;
-  minVersion: number;
-  maxVersion: number;
-}
 
 /** What this broker implements, per API key: exactly what ApiVersions advertises. */
 export function supportedApis(): Map<number, SupportedApi> {
@@ -24,13 +18,6 @@ export function supportedApis(): Map<number, SupportedApi> {
     out.set(handler.apiKey, { spec, handler, minVersion: handler.minVersion ?? spec.minVersion, maxVersion });
   }
   return out;
-}
-
-/** ApiVersions entries. Produce keeps advertising v0 because librdkafka needs it (KAFKA-18659). */
-export function advertisedVersions(apis: Map<number, SupportedApi>): { apiKey: number; minVersion: number; maxVersion: number }[] {
-  return [...apis.values()]
-    .sort((a, b) => a.spec.apiKey - b.spec.apiKey)
-    .map((a) => ({ apiKey: a.spec.apiKey, minVersion: a.spec.apiKey === ApiKey.Produce ? 0 : a.minVersion, maxVersion: a.maxVersion }));
 }
 
 /** Record sections at least this large go to the socket as they are, not copied into the frame. */

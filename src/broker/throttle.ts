@@ -1,7 +1,6 @@
 import { ApiKey, type FetchResponse } from '../protocol/generated/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { RequestContext } from './handlers/index.js';
-import { NO_RESPONSE } from './handlers/index.js';
+import { NO_RESPONSE, type RequestContext } from './api.js';
 
 /**
  * KIP-219: from these versions on, a client pauses for throttle_time_ms by itself, so the broker

@@ -11,7 +11,7 @@ import { Consumer, type ConsumerRecord, type StartPosition } from '../client/con
 import { KafkaClientError } from '../client/errors.js';
 import { Producer, type Acks } from '../client/producer.js';
 import { GroupConsumer } from '../client/group-consumer.js';
-import type { CompressionName } from '../storage/compression.js';
+import type { CompressionName } from '../protocol/records/compression.js';
 
 const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
 

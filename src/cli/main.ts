@@ -29,8 +29,8 @@ async function runBroker(opts: { config?: string; override: string[]; printConfi
     return;
   }
   // Loaded here so the client commands start fast and never load the broker and its storage.
-  const { Broker } = await import('../broker/broker.js');
-  const broker = await Broker.start(config);
+  const { startKafkaBroker } = await import('../broker/start.js');
+  const broker = await startKafkaBroker(config);
   // A bug must cost at most one request or connection, never the process and its data.
   process.on('unhandledRejection', (err) => broker.logger.error({ err }, 'unhandled rejection (bug)'));
   let stopping = false;

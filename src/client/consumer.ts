@@ -3,8 +3,8 @@
 // long-polled in follow mode; batches decoded (and decompressed) into records.
 import { ApiKey, type FetchResponse } from '../protocol/generated/index.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
-import { isControl, lastOffsetOf, readBatchHeader, splitBatches, BATCH_HEADER_SIZE } from '../storage/record-batch.js';
-import { decodeBatchRecordsAsync } from '../storage/records.js';
+import { isControl, lastOffsetOf, readBatchHeader, splitBatches, BATCH_HEADER_SIZE } from '../protocol/records/record-batch.js';
+import { decodeBatchRecordsAsync } from '../protocol/records/records.js';
 import { Admin } from './admin.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
 import { KafkaClientError, throwIfError } from './errors.js';

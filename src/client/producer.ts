@@ -4,8 +4,8 @@
 // until that batch is sent, as the Java client's sticky partitioner does. Batches are sent when
 // they reach `batchRecords` records or `batchBytes` bytes, or `lingerMs` after their first record.
 import { ApiKey, type InitProducerIdResponse, type ProduceResponse } from '../protocol/generated/index.js';
-import { buildRecordBatch, type BuildBatchOptions, type RecordInput } from '../storage/record-batch-builder.js';
-import { compressionTypeFromName, type CompressionName } from '../storage/compression.js';
+import { buildRecordBatch, type BuildBatchOptions, type RecordInput } from '../protocol/records/record-batch-builder.js';
+import { compressionTypeFromName, type CompressionName } from '../protocol/records/compression.js';
 import { Cluster, type ClusterOptions, type TopicInfo } from './cluster.js';
 import { KafkaClientError, throwIfError } from './errors.js';
 import { partitionForKey } from './partitioner.js';

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
-import type { StoredQuota } from '../broker/client-quotas.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import {
   DuplicateNodeIdError,
@@ -15,6 +14,7 @@ import {
   type MetadataChange,
   type MetadataStore,
   type PartitionState,
+  type StoredQuota,
   type TopicRecord,
 } from './metadata-port.js';
 

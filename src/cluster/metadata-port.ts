@@ -2,8 +2,19 @@
 // keeps it. Single-node mode uses LocalMetadataStore (a JSON file in the log dir); cluster mode uses
 // EtcdMetadataStore (etcd, see ARCHITECTURE.md "Cluster metadata in etcd"). Reads are synchronous
 // from a local view; writes are asynchronous and, in cluster mode, conditional etcd transactions.
-import type { StoredQuota } from '../broker/client-quotas.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
+
+/** One client quota entity component: a type and a name, null for the type's default entity. */
+export interface EntityPart {
+  entityType: string;
+  entityName: string | null;
+}
+
+/** A client quota entity and its configured values, as the metadata store keeps them. */
+export interface StoredQuota {
+  entity: EntityPart[];
+  values: Record<string, number>;
+}
 
 /** No leader: every replica of the partition is offline. Kafka's -1. */
 export const NO_LEADER = -1;

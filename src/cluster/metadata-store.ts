@@ -1,11 +1,10 @@
 import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../storage/atomic-file.js';
-import type { StoredQuota } from '../broker/client-quotas.js';
-import type { BrokerRegistration, MetadataChange, MetadataStore, PartitionState, TopicRecord } from './metadata-port.js';
+import { writeFileAtomic } from '../common/atomic-file.js';
+import type { BrokerRegistration, MetadataChange, MetadataStore, PartitionState, StoredQuota, TopicRecord } from './metadata-port.js';
 
-export type { TopicRecord } from './metadata-port.js';
+export type { EntityPart, StoredQuota, TopicRecord } from './metadata-port.js';
 
 interface MetadataFile {
   version: 1;

@@ -21,8 +21,9 @@ import {
   type OffsetValue,
 } from './records.js';
 import { EMPTY_BYTES } from '../protocol/primitives.js';
-import { crashPoint } from '../storage/crash-points.js';
+import { crashPoint } from '../common/crash-points.js';
 import type { TxnProducer } from './internal-topic.js';
+import type { CoordinatorLogger } from './ports.js';
 
 export interface CoordinatorStore {
   /**
@@ -32,11 +33,7 @@ export interface CoordinatorStore {
   append(partition: number, records: CoordinatorRecord[], producer?: TxnProducer): Promise<void>;
 }
 
-export interface CoordinatorLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+export type { CoordinatorLogger } from './ports.js';
 
 export interface GroupCoordinatorOptions {
   /** Partitions of __consumer_offsets: a number, or read from the topic once it exists. */

@@ -1,12 +1,11 @@
 // The coordinators' compacted internal topics (__consumer_offsets, __transaction_state): created
 // lazily on first use, appended to as ordinary record batches, and replayed from the start at
 // load. Both coordinators go through this one place.
-import type { Broker } from '../broker/broker.js';
-import type { TopicState } from '../broker/partition.js';
+import type { CoordinatorHost, CoordinatorLogger, CoordinatorTopic } from './ports.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { buildRecordBatch } from '../storage/record-batch-builder.js';
-import { isControl, isTransactional, lastOffsetOf, readBatchHeader, splitBatches, type BatchHeader } from '../storage/record-batch.js';
-import { decodeBatchRecordsAsync } from '../storage/records.js';
+import { buildRecordBatch } from '../protocol/records/record-batch-builder.js';
+import { isControl, isTransactional, lastOffsetOf, readBatchHeader, splitBatches, type BatchHeader } from '../protocol/records/record-batch.js';
+import { decodeBatchRecordsAsync } from '../protocol/records/records.js';
 import type { CoordinatorRecord } from './records.js';
 
 /** The producer of a transactional coordinator write (TxnOffsetCommit). */
@@ -16,10 +15,10 @@ export interface TxnProducer {
 }
 
 export class InternalTopic {
-  private creating: Promise<TopicState> | null = null;
+  private creating: Promise<CoordinatorTopic> | null = null;
 
   constructor(
-    private readonly broker: Broker,
+    private readonly host: CoordinatorHost,
     readonly name: string,
     /** The broker config holding the partition count used at creation. */
     private readonly partitionsConfig: string,
@@ -28,16 +27,16 @@ export class InternalTopic {
 
   get numPartitions(): number {
     // Once the topic exists its partition count rules, whatever the config says now.
-    return this.broker.topics.get(this.name)?.partitions.length ?? this.broker.config.int(this.partitionsConfig);
+    return this.host.topics.get(this.name)?.partitions.length ?? this.host.config.int(this.partitionsConfig);
   }
 
   /** The topic, created (once, even under concurrent callers) if it does not exist yet. */
-  ensureTopic(): Promise<TopicState> {
-    const existing = this.broker.topics.get(this.name);
+  ensureTopic(): Promise<CoordinatorTopic> {
+    const existing = this.host.topics.get(this.name);
     if (existing) return Promise.resolve(existing);
     if (!this.creating) {
-      const partitions = this.broker.config.int(this.partitionsConfig);
-      this.creating = this.broker.createTopic(this.name, partitions, this.overrides).finally(() => {
+      const partitions = this.host.config.int(this.partitionsConfig);
+      this.creating = this.host.createTopic(this.name, partitions, this.overrides).finally(() => {
         this.creating = null;
       });
     }
@@ -46,13 +45,13 @@ export class InternalTopic {
 
   /** Appends records to one partition; the order of calls is the order in the log. */
   append(partition: number, records: CoordinatorRecord[], producer?: TxnProducer): Promise<void> {
-    const topic = this.broker.topics.get(this.name);
+    const topic = this.host.topics.get(this.name);
     // Synchronous when the topic exists, so the log order is the order of calls.
     if (topic) return this.appendTo(topic, partition, records, producer);
     return this.ensureTopic().then((t) => this.appendTo(t, partition, records, producer));
   }
 
-  private appendTo(topic: TopicState, partition: number, records: CoordinatorRecord[], producer?: TxnProducer): Promise<void> {
+  private appendTo(topic: CoordinatorTopic, partition: number, records: CoordinatorRecord[], producer?: TxnProducer): Promise<void> {
     const p = topic.partitions[partition];
     if (!p) return Promise.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `${this.name} has no partition ${partition}`));
     try {
@@ -84,7 +83,7 @@ function isCommitMarker(key: Buffer | null): boolean {
  * Reads one partition of an internal topic from its start to its high watermark and hands each
  * record to the visitor in log order. Returns how many records were visited.
  */
-export async function replayInternalPartition(topic: TopicState, index: number, visitor: ReplayVisitor, logger: Broker['logger']): Promise<number> {
+export async function replayInternalPartition(topic: CoordinatorTopic, index: number, visitor: ReplayVisitor, logger: CoordinatorLogger): Promise<number> {
   const log = topic.partitions[index]!.log;
   let offset = log.logStartOffset;
   let count = 0;

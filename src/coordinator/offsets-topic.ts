@@ -2,18 +2,18 @@
 // internal, offsets.topic.num.partitions partitions), coordinator records are appended to it as
 // ordinary record batches, and at start every partition is replayed to rebuild groups and
 // committed offsets.
-import type { Broker } from '../broker/broker.js';
-import { isTransactional } from '../storage/record-batch.js';
+import { isTransactional } from '../protocol/records/record-batch.js';
 import { GroupCoordinator, type PartitionLag } from './group-coordinator.js';
 import { realClock } from './group.js';
 import { InternalTopic, replayInternalPartition } from './internal-topic.js';
+import type { CoordinatorHost } from './ports.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
 /** Creates the broker's group coordinator and rebuilds its state from __consumer_offsets. */
-export async function startGroupCoordinator(broker: Broker): Promise<GroupCoordinator> {
-  const store = new InternalTopic(broker, OFFSETS_TOPIC, 'offsets.topic.num.partitions', { 'cleanup.policy': 'compact' });
-  const config = broker.config;
+export async function startGroupCoordinator(host: CoordinatorHost): Promise<GroupCoordinator> {
+  const store = new InternalTopic(host, OFFSETS_TOPIC, 'offsets.topic.num.partitions', { 'cleanup.policy': 'compact' });
+  const config = host.config;
   const coordinator = new GroupCoordinator({
     // Read each time: if something else created the topic first, its partition count rules.
     numPartitions: () => store.numPartitions,
@@ -25,10 +25,10 @@ export async function startGroupCoordinator(broker: Broker): Promise<GroupCoordi
     maxSessionTimeoutMs: config.int('group.max.session.timeout.ms'),
     offsetsRetentionMs: config.int('offsets.retention.minutes') * 60_000,
     offsetMetadataMaxBytes: config.int('offset.metadata.max.bytes'),
-    partitionExists: (topic, partition) => broker.partition(topic, partition) !== undefined,
-    logger: broker.logger,
+    partitionExists: (topic, partition) => host.partition(topic, partition) !== undefined,
+    logger: host.logger,
   });
-  const topic = broker.topics.get(OFFSETS_TOPIC);
+  const topic = host.topics.get(OFFSETS_TOPIC);
   if (topic) {
     const started = Date.now();
     let records = 0;
@@ -41,17 +41,17 @@ export async function startGroupCoordinator(broker: Broker): Promise<GroupCoordi
           record: (key, value, header) => coordinator.replayRecord(key, value, isTransactional(header.attributes) ? header.producerId : undefined),
           marker: (header, commit) => coordinator.completeTransaction(header.producerId, commit, i),
         },
-        broker.logger,
+        host.logger,
       );
     }
     coordinator.finishLoading();
-    broker.logger.info({ groups: coordinator.groups.size, records, ms: Date.now() - started }, 'group coordinator loaded');
+    host.logger.info({ groups: coordinator.groups.size, records, ms: Date.now() - started }, 'group coordinator loaded');
   }
   coordinator.startExpiry(config.int('offsets.retention.check.interval.ms'));
   return coordinator;
 }
 
 /** A group's consumer lag against this broker's high watermarks (for metrics and tools). */
-export function groupLag(broker: Broker, groupId: string): PartitionLag[] {
-  return broker.groupCoordinator.lag(groupId, (topic, partition) => broker.partition(topic, partition)?.log.highWatermark);
+export function groupLag(host: CoordinatorHost, coordinator: GroupCoordinator, groupId: string): PartitionLag[] {
+  return coordinator.lag(groupId, (topic, partition) => host.partition(topic, partition)?.log.highWatermark);
 }

@@ -10,7 +10,17 @@
 // A null value is a tombstone: the transactional id expired and is forgotten.
 import { Reader, Writer } from '../protocol/primitives.js';
 import { partitionForGroup } from './records.js';
-import type { TxnState } from './transaction-state.js';
+
+/** A transactional id's state, as the transaction log stores it (Kafka's TransactionState). */
+export type TxnState =
+  | 'Empty'
+  | 'Ongoing'
+  | 'PrepareCommit'
+  | 'PrepareAbort'
+  | 'CompleteCommit'
+  | 'CompleteAbort'
+  | 'Dead'
+  | 'PrepareEpochFence';
 
 const KEY_VERSION = 0;
 const VALUE_VERSION = 0;

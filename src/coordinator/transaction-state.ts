@@ -2,17 +2,9 @@
 // transition is prepared (checked, marked pending so concurrent requests get
 // CONCURRENT_TRANSACTIONS), written to __transaction_state, and only then applied to memory:
 // what the coordinator answers is always what a restart would rebuild.
-import type { TxnLogValue } from './transaction-records.js';
+import type { TxnLogValue, TxnState } from './transaction-records.js';
 
-export type TxnState =
-  | 'Empty'
-  | 'Ongoing'
-  | 'PrepareCommit'
-  | 'PrepareAbort'
-  | 'CompleteCommit'
-  | 'CompleteAbort'
-  | 'Dead'
-  | 'PrepareEpochFence';
+export type { TxnState } from './transaction-records.js';
 
 /** Which states each state may be entered from (Kafka's transaction state machine, TV1). */
 const ALLOWED_FROM: Record<TxnState, readonly TxnState[]> = {

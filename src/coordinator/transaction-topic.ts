@@ -1,12 +1,13 @@
 // Wires the transaction coordinator to the broker: __transaction_state (compacted, internal,
 // transaction.state.log.num.partitions partitions) holds one record per transactional id; at
 // start it is replayed, and transactions a crash caught after their decision are finished.
-import type { Broker } from '../broker/broker.js';
 import { KafkaError, ErrorCode } from '../protocol/errors.js';
 import { realClock } from './group.js';
 import { InternalTopic, replayInternalPartition } from './internal-topic.js';
 import { OFFSETS_TOPIC } from './offsets-topic.js';
 import { TransactionCoordinator, type MarkerRequest } from './transaction-coordinator.js';
+import type { GroupCoordinator } from './group-coordinator.js';
+import type { CoordinatorHost } from './ports.js';
 
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
 
@@ -18,11 +19,11 @@ export const COORDINATOR_EPOCH = 0;
  * is skipped; a producer the partition already knows under a newer epoch is skipped too (its
  * transaction was ended there by a later marker). Disk failures reject, so the coordinator retries.
  */
-async function writeMarkers(broker: Broker, m: MarkerRequest): Promise<void> {
+async function writeMarkers(host: CoordinatorHost, groups: GroupCoordinator, m: MarkerRequest): Promise<void> {
   const writes: Promise<void>[] = [];
   for (const [topic, partitions] of m.partitions) {
     for (const index of partitions) {
-      const partition = broker.partition(topic, index);
+      const partition = host.partition(topic, index);
       if (!partition) continue;
       writes.push(
         (async () => {
@@ -30,12 +31,12 @@ async function writeMarkers(broker: Broker, m: MarkerRequest): Promise<void> {
             await partition.writeTxnMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, coordinatorEpoch: COORDINATOR_EPOCH, commit: m.commit }).done;
           } catch (err) {
             if (err instanceof KafkaError && err.code !== ErrorCode.KAFKA_STORAGE_ERROR && err.code !== ErrorCode.NOT_LEADER_OR_FOLLOWER) {
-              broker.logger.warn({ err, topic, partition: index, producerId: m.producerId }, 'transaction marker not written');
+              host.logger.warn({ err, topic, partition: index, producerId: m.producerId }, 'transaction marker not written');
               return;
             }
             throw err;
           }
-          if (topic === OFFSETS_TOPIC) broker.groupCoordinator.completeTransaction(m.producerId, m.commit, index);
+          if (topic === OFFSETS_TOPIC) groups.completeTransaction(m.producerId, m.commit, index);
         })(),
       );
     }
@@ -45,10 +46,13 @@ async function writeMarkers(broker: Broker, m: MarkerRequest): Promise<void> {
   if (failure) throw failure.reason;
 }
 
-/** Creates the broker's transaction coordinator and rebuilds its state from __transaction_state. */
-export async function startTransactionCoordinator(broker: Broker): Promise<TransactionCoordinator> {
-  const config = broker.config;
-  const store = new InternalTopic(broker, TRANSACTION_STATE_TOPIC, 'transaction.state.log.num.partitions', {
+/**
+ * Creates the broker's transaction coordinator and rebuilds its state from __transaction_state.
+ * Markers written to __consumer_offsets complete the transactional offsets in `groups`.
+ */
+export async function startTransactionCoordinator(host: CoordinatorHost, groups: GroupCoordinator): Promise<TransactionCoordinator> {
+  const config = host.config;
+  const store = new InternalTopic(host, TRANSACTION_STATE_TOPIC, 'transaction.state.log.num.partitions', {
     'cleanup.policy': 'compact',
     'segment.bytes': String(config.int('transaction.state.log.segment.bytes')),
   });
@@ -56,22 +60,22 @@ export async function startTransactionCoordinator(broker: Broker): Promise<Trans
     numPartitions: () => store.numPartitions,
     store: { append: (p, records) => store.append(p, records), ensureReady: () => store.ensureTopic().then(() => undefined) },
     clock: realClock,
-    nextProducerId: () => broker.metadata.nextProducerId(),
-    writeMarkers: (m) => writeMarkers(broker, m),
-    partitionExists: (topic, partition) => broker.partition(topic, partition) !== undefined,
+    nextProducerId: () => host.nextProducerId(),
+    writeMarkers: (m) => writeMarkers(host, groups, m),
+    partitionExists: (topic, partition) => host.partition(topic, partition) !== undefined,
     maxTimeoutMs: config.int('transaction.max.timeout.ms'),
     transactionalIdExpirationMs: config.int('transactional.id.expiration.ms'),
-    logger: broker.logger,
+    logger: host.logger,
   });
-  const topic = broker.topics.get(TRANSACTION_STATE_TOPIC);
+  const topic = host.topics.get(TRANSACTION_STATE_TOPIC);
   if (topic) {
     const started = Date.now();
     let records = 0;
     for (let i = 0; i < topic.partitions.length; i++) {
-      records += await replayInternalPartition(topic, i, { record: (key, value) => coordinator.replayRecord(key, value) }, broker.logger);
+      records += await replayInternalPartition(topic, i, { record: (key, value) => coordinator.replayRecord(key, value) }, host.logger);
     }
     coordinator.finishLoading();
-    broker.logger.info({ transactionalIds: coordinator.transactions.size, records, ms: Date.now() - started }, 'transaction coordinator loaded');
+    host.logger.info({ transactionalIds: coordinator.transactions.size, records, ms: Date.now() - started }, 'transaction coordinator loaded');
   }
   coordinator.startTimers(config.int('transaction.abort.timed.out.transaction.cleanup.interval.ms'), config.int('transaction.remove.expired.transaction.cleanup.interval.ms'));
   return coordinator;

@@ -1,7 +1,7 @@
 // Tells, for batches visited in offset order, which hold data of an aborted transaction: the
 // cleaner drops those records and keeps them out of its offset map (an aborted value must not
 // shadow an older committed one), as Kafka's cleaner does.
-import { isControl, isTransactional, type BatchHeader } from './record-batch.js';
+import { isControl, isTransactional, type BatchHeader } from '../protocol/records/record-batch.js';
 import type { AbortedTxn } from './txn-index.js';
 
 export class AbortedBatchTracker {

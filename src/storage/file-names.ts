@@ -7,7 +7,7 @@ export const TIME_INDEX_SUFFIX = '.timeindex';
 /** The aborted-transaction index (see txn-index.ts). */
 export const TXN_INDEX_SUFFIX = '.txnindex';
 export const SNAPSHOT_SUFFIX = '.snapshot';
-export const TMP_SUFFIX = '.tmp';
+export { TMP_SUFFIX } from '../common/atomic-file.js';
 /** A segment file being deleted: renamed first, removed once no reader holds it. */
 export const DELETED_SUFFIX = '.deleted';
 export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { writeFileAtomicSync } from './atomic-file.js';
+import { writeFileAtomicSync } from '../common/atomic-file.js';
 import { LEADER_EPOCH_CHECKPOINT } from './file-names.js';
 
 export const UNDEFINED_EPOCH = -1;

@@ -25,11 +25,11 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-import { fsyncDir } from './atomic-file.js';
+import { fsyncDir } from '../common/atomic-file.js';
 import { AbortedBatchTracker } from './aborted-batches.js';
 import { ChunkedReader } from './chunked-reader.js';
-import { compress, decompress } from './compression.js';
-import { writeInt64 } from './int64.js';
+import { compress, decompress } from '../protocol/records/compression.js';
+import { writeInt64 } from '../protocol/records/int64.js';
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, offsetFileStem, parseOffsetFileName, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX } from './file-names.js';
 import { defaultLogIo } from './log-io.js';
 import { LogSegment } from './log-segment.js';
@@ -47,13 +47,14 @@ import {
   isTransactional,
   MIN_BATCH_LENGTH,
   readBatchHeader,
-} from './record-batch.js';
-import { DecodedRecord, decodeRecordsSection, encodeRecord } from './records.js';
+} from '../protocol/records/record-batch.js';
+import { DecodedRecord, decodeRecordsSection, encodeRecord } from '../protocol/records/records.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { crashPoint } from './crash-points.js';
+import { crashPoint } from '../common/crash-points.js';
+import { CLEANED_SUFFIX, swapFileName } from './cleaner-files.js';
 
-export const CLEANED_SUFFIX = '.cleaned';
-export const SWAP_SUFFIX = '.swap';
+export { CLEANED_SUFFIX, SWAP_SUFFIX, finishInterruptedCleaning } from './cleaner-files.js';
+
 /** In the log directory: `topic partition offset` lines, how far each compacted log is cleaned. */
 export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
 /**
@@ -81,49 +82,6 @@ export function offsetMapCapacity(bytes: number): number {
 function mapKey(key: Buffer): string {
   if (key.length <= 16) return 'r' + key.toString('latin1');
   return 'h' + createHash('md5').update(key).digest().toString('latin1');
-}
-
-function swapFileName(base: number, end: number): string {
-  return `${offsetFileStem(base)}${LOG_SUFFIX}.${offsetFileStem(end)}${SWAP_SUFFIX}`;
-}
-
-const SWAP_NAME = /^(\d{20})\.log\.(\d{20})\.swap$/;
-
-/**
- * On open, before segments are listed: `.cleaned` files (a clean that never reached its commit
- * point) are deleted; a `<base>.log.<end>.swap` file (committed) replaces every segment whose
- * base offset is in [base, end), and becomes `<base>.log`. Index files of those segments go, so
- * recovery rebuilds them.
- */
-export async function finishInterruptedCleaning(dir: string, logger: Logger): Promise<void> {
-  let names = await fsp.readdir(dir);
-  let changed = false;
-  for (const name of names) {
-    if (name.endsWith(CLEANED_SUFFIX)) {
-      await fsp.rm(path.join(dir, name), { force: true });
-      changed = true;
-    }
-  }
-  names = await fsp.readdir(dir);
-  for (const name of names) {
-    const match = SWAP_NAME.exec(name);
-    if (!match) continue;
-    const base = Number(match[1]);
-    const end = Number(match[2]);
-    for (const other of names) {
-      if (other === name) continue;
-      const offset =
-        parseOffsetFileName(other, LOG_SUFFIX) ??
-        parseOffsetFileName(other, INDEX_SUFFIX) ??
-        parseOffsetFileName(other, TIME_INDEX_SUFFIX) ??
-        parseOffsetFileName(other, TXN_INDEX_SUFFIX);
-      if (offset !== null && offset >= base && offset < end) await fsp.rm(path.join(dir, other), { force: true });
-    }
-    await fsp.rename(path.join(dir, name), offsetFilePath(dir, base, LOG_SUFFIX));
-    logger.warn({ dir, baseOffset: base, endOffset: end }, 'completed a log cleaner swap interrupted by a crash');
-    changed = true;
-  }
-  if (changed) await fsyncDir(dir);
 }
 
 /** Where a log stands for the cleaner. */

@@ -3,7 +3,7 @@
 // truncation that takes a failed append back, creating a segment file at a roll, and writing
 // index files when a segment is sealed or closed.
 import fs from 'node:fs';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../common/atomic-file.js';
 
 export interface LogIo {
   writev(fd: number, buffers: Buffer[], position: number): number;

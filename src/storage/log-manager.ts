@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { fsyncDir, writeFileAtomic } from './atomic-file.js';
+import { fsyncDir, writeFileAtomic } from '../common/atomic-file.js';
 import type { LogConfig } from './log-config.js';
 import type { LogIo } from './log-io.js';
 import { CLEANER_OFFSET_CHECKPOINT, cleanableState, cleanLog, CleanResult, offsetMapCapacity } from './log-cleaner.js';

@@ -2,7 +2,7 @@
 // then batch max timestamps, then the records of the winning batch.
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ChunkedReader } from './chunked-reader.js';
-import { readInt64 } from './int64.js';
+import { readInt64 } from '../protocol/records/int64.js';
 import type { LogSegment } from './log-segment.js';
 import {
   BATCH_HEADER_SIZE,
@@ -12,8 +12,8 @@ import {
   isLogAppendTime,
   MIN_BATCH_LENGTH,
   readBatchHeader,
-} from './record-batch.js';
-import { decodeBatchRecordsAsync } from './records.js';
+} from '../protocol/records/record-batch.js';
+import { decodeBatchRecordsAsync } from '../protocol/records/records.js';
 
 export interface TimestampAndOffset {
   offset: number;

@@ -9,12 +9,12 @@ import type { LogConfig } from './log-config.js';
 import type { LogIo } from './log-io.js';
 import type { LogSegment } from './log-segment.js';
 import type { ProducerStateManager } from './producer-state.js';
-import { BATCH_HEADER_SIZE, BatchHeader, isControl, readBatchHeader } from './record-batch.js';
+import { BATCH_HEADER_SIZE, BatchHeader, isControl, readBatchHeader } from '../protocol/records/record-batch.js';
 import { parseTxnMarker } from './txn-marker.js';
 import { scanSegment } from './segment-scanner.js';
 import { ChunkedReader } from './chunked-reader.js';
 import { startPosition } from './log-reads.js';
-import { crashPoint } from './crash-points.js';
+import { crashPoint } from '../common/crash-points.js';
 
 export interface RecoveryContext {
   config: LogConfig;

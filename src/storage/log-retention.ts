@@ -2,7 +2,7 @@
 // applied at open, retention (retention.ms, retention.bytes) and DeleteRecords. Start moves and
 // segment deletions are serialized with each other and with the cleaner's swaps (`serialized`).
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { crashPoint } from './crash-points.js';
+import { crashPoint } from '../common/crash-points.js';
 import { LogSegment } from './log-segment.js';
 import { LogState, storageError } from './log-state.js';
 import type { LogWriter } from './log-writer.js';

@@ -13,14 +13,14 @@
 // KAFKA_STORAGE_ERROR. What was acknowledged stays readable.
 import fsp from 'node:fs/promises';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { fsyncDir, writeFileAtomic } from './atomic-file.js';
-import { crashPoint } from './crash-points.js';
+import { fsyncDir, writeFileAtomic } from '../common/atomic-file.js';
+import { crashPoint } from '../common/crash-points.js';
 import { offsetFilePath, SNAPSHOT_SUFFIX } from './file-names.js';
 import { listSnapshotOffsets, rollTimestampOf } from './log-recovery.js';
 import { LogSegment, SegmentMark } from './log-segment.js';
 import { LogState, segmentIndexFor, storageError } from './log-state.js';
 import type { ProducerUndo } from './producer-state.js';
-import type { BatchHeader } from './record-batch.js';
+import type { BatchHeader } from '../protocol/records/record-batch.js';
 import { scanSegment } from './segment-scanner.js';
 
 export interface IoStats {

@@ -13,7 +13,7 @@
 import fsp from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { fsyncDir, writeFileAtomic } from './atomic-file.js';
+import { fsyncDir, writeFileAtomic } from '../common/atomic-file.js';
 import type { CleanableLog } from './cleanable-log.js';
 import {
   DELETED_SUFFIX,
@@ -27,7 +27,7 @@ import {
   TXN_INDEX_SUFFIX,
 } from './file-names.js';
 import { EpochEndOffset, LeaderEpochCache } from './leader-epoch-cache.js';
-import { finishInterruptedCleaning } from './log-cleaner.js';
+import { finishInterruptedCleaning } from './cleaner-files.js';
 import type { LogConfig } from './log-config.js';
 import { defaultLogIo, LogIo } from './log-io.js';
 import { findMaxTimestampOffset, findOffsetForTimestamp, readSegmentBatches, TimestampAndOffset } from './log-reads.js';
@@ -37,8 +37,8 @@ import { LogSegment } from './log-segment.js';
 import { LogState, segmentIndexFor, storageError } from './log-state.js';
 import { IoStats, LogWriter } from './log-writer.js';
 import { CompletedTxn, OngoingTxn, ProducerStateManager } from './producer-state.js';
-import { buildControlBatch } from './record-batch-builder.js';
-import { isControl, setBaseOffset, setPartitionLeaderEpoch, stampLogAppendTime, validateProduceRecords } from './record-batch.js';
+import { buildControlBatch } from '../protocol/records/record-batch-builder.js';
+import { isControl, setBaseOffset, setPartitionLeaderEpoch, stampLogAppendTime, validateProduceRecords } from '../protocol/records/record-batch.js';
 import type { AbortedTxn } from './txn-index.js';
 import { parseTxnMarker } from './txn-marker.js';
 

@@ -3,8 +3,8 @@
 // are replaced, never mutated, which makes an append cheap to undo.
 import { crc32c } from '@node-rs/crc32';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { readInt64, writeInt64 } from './int64.js';
-import { BatchHeader, isControl, isTransactional } from './record-batch.js';
+import { readInt64, writeInt64 } from '../protocol/records/int64.js';
+import { BatchHeader, isControl, isTransactional } from '../protocol/records/record-batch.js';
 
 /** How many batches per producer are remembered for duplicate detection. */
 export const MAX_CACHED_BATCHES = 5;

@@ -11,7 +11,7 @@ import {
   isControl,
   MIN_BATCH_LENGTH,
   readBatchHeader,
-} from './record-batch.js';
+} from '../protocol/records/record-batch.js';
 
 export const SCAN_CHUNK_BYTES = 1024 * 1024;
 

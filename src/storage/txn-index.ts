@@ -8,7 +8,7 @@
 // is missing or does not check out. Unlike Kafka's, the file is always written, even empty, so
 // "missing" means "rebuild" and never "no aborted transactions".
 import { crc32c } from '@node-rs/crc32';
-import { readInt64, writeInt64 } from './int64.js';
+import { readInt64, writeInt64 } from '../protocol/records/int64.js';
 
 export interface AbortedTxn {
   producerId: number;

@@ -1,7 +1,7 @@
 // Reading the control record of a transaction marker (the batch buildControlBatch writes):
 // key = version int16 + type int16 (0 ABORT, 1 COMMIT), value = version int16 + coordinator epoch int32.
 import type { TxnMarker } from './producer-state.js';
-import { decodeBatchRecords } from './records.js';
+import { decodeBatchRecords } from '../protocol/records/records.js';
 
 const ABORT = 0;
 const COMMIT = 1;

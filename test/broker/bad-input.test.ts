@@ -156,7 +156,7 @@ describe('hostile and broken input', () => {
     }
 
     // A batch whose CRC does not match its bytes, sent with our own codecs.
-    const { buildRecordBatch } = await import('../../src/storage/record-batch-builder.js');
+    const { buildRecordBatch } = await import('../../src/protocol/records/record-batch-builder.js');
     const batch = buildRecordBatch({ records: [{ key: Buffer.from('k'), value: Buffer.from('v') }] });
     batch[batch.length - 1] ^= 0xff;
     const c = await RawClient.connect(broker.port);

@@ -10,8 +10,8 @@ import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-proces
 import { RawClient } from '../helpers/raw-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { compressSync, CompressionType } from '../../src/storage/compression.js';
-import { encodeRecord } from '../../src/storage/records.js';
+import { compressSync, CompressionType } from '../../src/protocol/records/compression.js';
+import { encodeRecord } from '../../src/protocol/records/records.js';
 import { rawBatch } from '../fuzz/frames.js';
 
 const TS = 1_700_000_000_000;

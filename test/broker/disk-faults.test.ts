@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { defaultLogIo, type LogIo } from '../../src/storage/log-io.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { tempDir } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { produceRequest } from '../helpers/requests.js';

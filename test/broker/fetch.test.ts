@@ -8,9 +8,9 @@ import { fetchRequest } from '../helpers/requests.js';
 import { ApiKey, apiByKey, type FetchRequest, type FetchResponse, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Reader, ZERO_UUID } from '../../src/protocol/primitives.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
-import { readBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
-import { decodeBatchRecords } from '../../src/storage/records.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 
 /** The values of every record in a Fetch response's record set, in order. */
 function valuesOf(records: Buffer | null): string[] {

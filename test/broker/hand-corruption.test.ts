@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { fetchOne, produceRequest } from '../helpers/requests.js';

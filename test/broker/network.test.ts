@@ -11,9 +11,9 @@ import { fetchOne } from '../helpers/requests.js';
 import { ApiKey, apiByKey, type FetchRequest, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Reader, ZERO_UUID } from '../../src/protocol/primitives.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
-import { splitBatches } from '../../src/storage/record-batch.js';
-import { decodeBatchRecords } from '../../src/storage/records.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { splitBatches } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 
 const CLEAN_SHUTDOWN_MARKER = '.kafka_cleanshutdown';
 const UNREQUESTED_OPERATIONS = -2147483648;

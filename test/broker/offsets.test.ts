@@ -7,7 +7,7 @@ import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-proces
 import { RawClient } from '../helpers/raw-client.js';
 import { ApiKey, type ListOffsetsResponseListOffsetsPartitionResponse, type OffsetForLeaderEpochResponseEpochEndOffset } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 
 const { Kafka, logLevel } = kafkajs;
 

@@ -11,7 +11,7 @@ import { runPython } from '../helpers/python-clients.js';
 import { sleep } from '../helpers/overload.js';
 import { ApiKey, type AlterClientQuotasResponse, type DescribeClientQuotasResponse, type FetchResponse, type ProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import kafkajs from 'kafkajs';
 
 // Three retained samples of one second: a fresh client's burst is spread over at least 2 s, so

@@ -11,7 +11,7 @@ import { connectFrom, probeLatency, sleep } from '../helpers/overload.js';
 import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
 import { ApiKey, type ProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 
 const POOL = 4 * 1024 * 1024;
 const READ_TIMEOUT_MS = 1500;

@@ -11,9 +11,9 @@ import { ApiKey, apiByKey, type FetchResponse, type ProduceResponsePartitionProd
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Reader, ZERO_UUID } from '../../src/protocol/primitives.js';
 import { responseHeaderVersion } from '../../src/protocol/headers.js';
-import { buildRecordBatch, type BuildBatchOptions } from '../../src/storage/record-batch-builder.js';
-import { Attribute, computeBatchCrc, readBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
-import { decodeBatchRecords } from '../../src/storage/records.js';
+import { buildRecordBatch, type BuildBatchOptions } from '../../src/protocol/records/record-batch-builder.js';
+import { Attribute, computeBatchCrc, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 
 const { Kafka, logLevel } = kafkajs;
 

@@ -7,9 +7,9 @@ import { RawClient } from '../helpers/raw-client.js';
 import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
 import { ApiKey, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
-import { isControl, readBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
-import { decodeBatchRecords } from '../../src/storage/records.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 
 describe('transactional APIs on the wire', () => {
   let broker: RunningBroker;

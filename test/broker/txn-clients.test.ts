@@ -11,7 +11,7 @@ import { createTopic } from '../helpers/requests.js';
 import { runPythonAsync } from '../helpers/python-clients.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 
 const { Kafka, logLevel } = kafkajs;
 

@@ -8,9 +8,9 @@ import { RawClient } from '../helpers/raw-client.js';
 import { createTopic, fetchRequest } from '../helpers/requests.js';
 import { ApiKey, type FetchResponse, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
-import { isControl, readBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
-import { decodeBatchRecords } from '../../src/storage/records.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 import type { TransactionalProduceCheck } from '../../src/broker/broker.js';
 
 const READ_UNCOMMITTED = 0;

@@ -8,7 +8,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { produceRequest } from '../helpers/requests.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 
 let broker: BrokerProcess;
 let c: RawClient;

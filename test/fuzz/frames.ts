@@ -5,10 +5,10 @@
 import { Writer } from '../../src/protocol/primitives.js';
 import { apiByKey, ApiKey } from '../../src/protocol/generated/index.js';
 import { requestHeaderVersion } from '../../src/protocol/headers.js';
-import { encodeRecord } from '../../src/storage/records.js';
-import { compressSync, CompressionType } from '../../src/storage/compression.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
-import { BatchField, computeBatchCrc } from '../../src/storage/record-batch.js';
+import { encodeRecord } from '../../src/protocol/records/records.js';
+import { compressSync, CompressionType } from '../../src/protocol/records/compression.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { BatchField, computeBatchCrc } from '../../src/protocol/records/record-batch.js';
 import { SampleBuilder, schemas, seeded, type Rng } from '../protocol/schema-samples.js';
 import type { RawSchema } from '../../src/protocol/codegen/generate.js';
 

@@ -1,7 +1,7 @@
 // kafkajs ships gzip only; these plug our own native codecs into it, so the tests can produce
 // snappy, lz4 and zstd batches with kafkajs too.
 import kafkajs from 'kafkajs';
-import { compress, decompress, Codec } from '../../src/storage/compression.js';
+import { compress, decompress, Codec } from '../../src/protocol/records/compression.js';
 
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 

@@ -7,7 +7,7 @@ import { produceRequest } from './requests.js';
 import { ApiKey, apiByKey, type CreateTopicsResponse, type ProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Reader } from '../../src/protocol/primitives.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 
 export interface FloodOptions {
   port: number;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { config, listDir, openLog, removeDir, silentLogger, tempDir } from './helpers.js';
 
 describe('log cleaner and concurrent segment removal', () => {

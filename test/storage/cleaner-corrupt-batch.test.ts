@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
-import { CompressionType } from '../../src/storage/compression.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
-import { BatchField, computeBatchCrc, readBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
-import { decodeBatchRecords } from '../../src/storage/records.js';
+import { CompressionType } from '../../src/protocol/records/compression.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { BatchField, computeBatchCrc, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { config, openLog, removeDir, silentLogger, tempDir } from './helpers.js';
 

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
-import { compressSync, CompressionType, decompress, decompressSync, MAX_DECOMPRESSED_BYTES } from '../../src/storage/compression.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
-import { BatchField, computeBatchCrc } from '../../src/storage/record-batch.js';
-import { decodeBatchRecordsAsync } from '../../src/storage/records.js';
+import { compressSync, CompressionType, decompress, decompressSync, MAX_DECOMPRESSED_BYTES } from '../../src/protocol/records/compression.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { BatchField, computeBatchCrc } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecordsAsync } from '../../src/protocol/records/records.js';
 
 const corrupt = (err: unknown) => err instanceof KafkaError && err.code === ErrorCode.CORRUPT_MESSAGE && /past the limit/.test(err.message);
 

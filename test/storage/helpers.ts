@@ -5,9 +5,9 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { logConfig, LogConfig } from '../../src/storage/log-config.js';
 import { PartitionLog, PartitionLogOptions } from '../../src/storage/partition-log.js';
-import { buildRecordBatch, BuildBatchOptions } from '../../src/storage/record-batch-builder.js';
-import { splitBatches, readBatchHeader } from '../../src/storage/record-batch.js';
-import { decodeBatchRecords } from '../../src/storage/records.js';
+import { buildRecordBatch, BuildBatchOptions } from '../../src/protocol/records/record-batch-builder.js';
+import { splitBatches, readBatchHeader } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 export { rng } from '../helpers/rng.js';
 
 export const silentLogger = pino({ level: 'silent' });

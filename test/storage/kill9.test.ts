@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { config, decodeAll, openLog, readAll, removeDir, rng, tempDir } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -6,9 +6,9 @@ import { CLEANER_OFFSET_CHECKPOINT, cleanLog, CleanResult } from '../../src/stor
 import type { LogConfig } from '../../src/storage/log-config.js';
 import { LogManager } from '../../src/storage/log-manager.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
-import { buildRecordBatch, RecordInput } from '../../src/storage/record-batch-builder.js';
-import { Attribute, compressionOf, readBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
-import { decodeBatchRecords } from '../../src/storage/records.js';
+import { buildRecordBatch, RecordInput } from '../../src/protocol/records/record-batch-builder.js';
+import { Attribute, compressionOf, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 import { config, listDir, openLog, removeDir, silentLogger, tempDir } from './helpers.js';
 
 interface Rec {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { ProducerStateManager } from '../../src/storage/producer-state.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
-import { readBatchHeader } from '../../src/storage/record-batch.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { readBatchHeader } from '../../src/protocol/records/record-batch.js';
 import { config, listDir, openLog, readAll, removeDir, tempDir } from './helpers.js';
 
 function hasCode(code: number) {

@@ -8,8 +8,8 @@ import {
   decompress,
   decompressSync,
   isXerialSnappy,
-} from '../../src/storage/compression.js';
-import { buildControlBatch, buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+} from '../../src/protocol/records/compression.js';
+import { buildControlBatch, buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import {
   BatchField,
   computeBatchCrc,
@@ -23,10 +23,10 @@ import {
   stampLogAppendTime,
   validateBatch,
   validateProduceRecords,
-} from '../../src/storage/record-batch.js';
-import { decodeBatchRecords, decodeBatchRecordsAsync } from '../../src/storage/records.js';
+} from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords, decodeBatchRecordsAsync } from '../../src/protocol/records/records.js';
 import { Reader, Writer } from '../../src/protocol/primitives.js';
-import { readInt64, writeInt64 } from '../../src/storage/int64.js';
+import { readInt64, writeInt64 } from '../../src/protocol/records/int64.js';
 import * as snappy from 'snappy';
 
 function isCorrupt(err: unknown): boolean {

@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
 import type { LogConfig } from '../../src/storage/log-config.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
-import { isControl, readBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
-import { decodeBatchRecords } from '../../src/storage/records.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 import { config, listDir, openLog, removeDir, silentLogger, tempDir } from './helpers.js';
 
 interface Rec {

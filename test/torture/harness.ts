@@ -4,8 +4,8 @@
 // restarts it on the same data directory and checks with an independent reader (log-reader.ts)
 // that nothing acknowledged was lost, duplicated, reordered or moved. See RELIABILITY.md.
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
-import { CRASH_POINTS, type CrashPoint } from '../../src/storage/crash-points.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { CRASH_POINTS, type CrashPoint } from '../../src/common/crash-points.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { produceRequest } from '../helpers/requests.js';

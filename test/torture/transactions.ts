@@ -13,7 +13,7 @@
 //   - a transaction cut by a kill is visible whole or not at all (the coordinator decides);
 //   - read_committed never returns a record at or above the LSO.
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';
-import { buildRecordBatch } from '../../src/storage/record-batch-builder.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { fetchRequest } from '../helpers/requests.js';
 import { PartitionProducer, request, type TortureExtension, type WorkloadContext } from './harness.js';

@@ -1,7 +1,7 @@
 import { ApiKey, type AddOffsetsToTxnRequest, type AddOffsetsToTxnResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 import { fencingError } from './txn-errors.js';
 
 /** Adds the group's __consumer_offsets partition to the transaction, ahead of TxnOffsetCommit. */

@@ -6,7 +6,7 @@ import {
 } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { PartitionCodes } from '../../coordinator/transaction-coordinator.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 import { fencingError } from './txn-errors.js';
 
 function topicResults(codes: PartitionCodes[], apiVersion: number): AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[] {

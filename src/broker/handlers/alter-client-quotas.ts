@@ -1,7 +1,7 @@
 import { ApiKey, type AlterClientQuotasRequest, type AlterClientQuotasResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { QuotaTable, validateEntity, validateOp } from '../client-quotas.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 export const alterClientQuotasHandler: ApiHandler<AlterClientQuotasRequest, AlterClientQuotasResponse> = {
   apiKey: ApiKey.AlterClientQuotas,

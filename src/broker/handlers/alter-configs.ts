@@ -1,7 +1,7 @@
 import { ApiKey, type AlterConfigsRequest, type AlterConfigsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { alterResource, AlterOp } from '../config-admin.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 // The legacy AlterConfigs replaces a resource's whole set of overrides.
 export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsResponse> = {

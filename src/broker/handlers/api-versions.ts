@@ -1,7 +1,6 @@
 import { ApiKey, type ApiVersionsRequest, type ApiVersionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { advertisedVersions } from '../request-handler.js';
-import type { ApiHandler } from './index.js';
+import { advertisedVersions, type ApiHandler } from '../api.js';
 
 // No feature flags are advertised: clients then use the classic transaction and group protocols.
 export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsResponse> = {

@@ -1,6 +1,6 @@
 import { ApiKey, type CreatePartitionsRequest, type CreatePartitionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 import { Broker } from '../broker.js';
 
 export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse> = {

@@ -2,7 +2,7 @@ import { ApiKey, type CreateTopicsRequest, type CreateTopicsResponse, type Creat
 import { ErrorCode, KafkaError, errorName } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { configSourceId, resolveTopicConfig, validateTopicConfigs } from '../../config/config.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 import { MAX_NEW_PARTITIONS } from '../broker.js';
 
 type Result = CreateTopicsResponseCreatableTopicResult;

@@ -1,5 +1,5 @@
 import { ApiKey, type DeleteGroupsRequest, type DeleteGroupsResponse } from '../../protocol/generated/index.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 export const deleteGroupsHandler: ApiHandler<DeleteGroupsRequest, DeleteGroupsResponse> = {
   apiKey: ApiKey.DeleteGroups,

@@ -5,7 +5,7 @@ import {
   type DeleteRecordsResponseDeleteRecordsPartitionResult,
 } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 type PartitionResult = DeleteRecordsResponseDeleteRecordsPartitionResult;
 

@@ -1,7 +1,7 @@
 import { ApiKey, type DeleteTopicsRequest, type DeleteTopicsResponse, type DeleteTopicsResponseDeletableTopicResult } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 type Result = DeleteTopicsResponseDeletableTopicResult;
 

@@ -1,7 +1,7 @@
 import { ApiKey, type DescribeClientQuotasRequest, type DescribeClientQuotasResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { matchesFilter, validateFilter } from '../client-quotas.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 export const describeClientQuotasHandler: ApiHandler<DescribeClientQuotasRequest, DescribeClientQuotasResponse> = {
   apiKey: ApiKey.DescribeClientQuotas,

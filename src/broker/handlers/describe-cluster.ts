@@ -1,7 +1,7 @@
 import { ApiKey, type DescribeClusterRequest, type DescribeClusterResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { CLUSTER_OPERATIONS, UNREQUESTED_OPERATIONS } from '../authorized-operations.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 const BROKER_ENDPOINT = 1;
 

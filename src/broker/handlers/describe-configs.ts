@@ -1,7 +1,7 @@
 import { ApiKey, type DescribeConfigsRequest, type DescribeConfigsResponse, type DescribeConfigsResponseDescribeConfigsResult } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { describeBrokerConfigs, describeTopicConfigs, ResourceType, type DescribedConfig } from '../config-admin.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 export const describeConfigsHandler: ApiHandler<DescribeConfigsRequest, DescribeConfigsResponse> = {
   apiKey: ApiKey.DescribeConfigs,

@@ -1,7 +1,7 @@
 import { ApiKey, type DescribeGroupsRequest, type DescribeGroupsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
 import { UNREQUESTED_OPERATIONS } from '../authorized-operations.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 // No authorizer: every group operation (READ, DELETE, DESCRIBE) is allowed.
 const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);

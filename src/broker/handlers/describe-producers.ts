@@ -5,7 +5,7 @@ import {
   type DescribeProducersResponsePartitionResponse,
 } from '../../protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 type PartitionResponse = DescribeProducersResponsePartitionResponse;
 

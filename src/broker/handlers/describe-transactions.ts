@@ -1,5 +1,5 @@
 import { ApiKey, type DescribeTransactionsRequest, type DescribeTransactionsResponse } from '../../protocol/generated/index.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 export const describeTransactionsHandler: ApiHandler<DescribeTransactionsRequest, DescribeTransactionsResponse> = {
   apiKey: ApiKey.DescribeTransactions,

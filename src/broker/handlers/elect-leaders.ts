@@ -1,6 +1,6 @@
 import { ApiKey, type ElectLeadersRequest, type ElectLeadersResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 // With one replica per partition the preferred leader always leads: nothing to elect.
 export const electLeadersHandler: ApiHandler<ElectLeadersRequest, ElectLeadersResponse> = {

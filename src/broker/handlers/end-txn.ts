@@ -1,5 +1,5 @@
 import { ApiKey, type EndTxnRequest, type EndTxnResponse } from '../../protocol/generated/index.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 import { fencingError } from './txn-errors.js';
 
 // v5 means transactions V2 (an epoch bump per transaction, KIP-890 part 2), which this broker

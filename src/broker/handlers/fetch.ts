@@ -4,9 +4,9 @@ import { EMPTY_BYTES, ZERO_UUID } from '../../protocol/primitives.js';
 import { FetchSession, partitionKey, type SessionPartition } from '../fetch-sessions.js';
 import type { Broker } from '../broker.js';
 import type { Partition } from '../partition.js';
-import type { ApiHandler } from './index.js';
-import { BATCH_LOG_OVERHEAD, BatchField } from '../../storage/record-batch.js';
-import { readInt64 } from '../../storage/int64.js';
+import type { ApiHandler } from '../api.js';
+import { BATCH_LOG_OVERHEAD, BatchField } from '../../protocol/records/record-batch.js';
+import { readInt64 } from '../../protocol/records/int64.js';
 
 const READ_COMMITTED = 1;
 

@@ -1,6 +1,6 @@
 import { ApiKey, type FindCoordinatorRequest, type FindCoordinatorResponse, type FindCoordinatorResponseCoordinator } from '../../protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 const GROUP = 0;
 const TRANSACTION = 1;

@@ -1,5 +1,5 @@
 import { ApiKey, type HeartbeatRequest, type HeartbeatResponse } from '../../protocol/generated/index.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 export const heartbeatHandler: ApiHandler<HeartbeatRequest, HeartbeatResponse> = {
   apiKey: ApiKey.Heartbeat,

@@ -1,6 +1,4 @@
-import type { Broker } from '../broker.js';
-import type { Connection } from '../../network/connection.js';
-import type { SupportedApi } from '../request-handler.js';
+import type { ApiHandler } from '../api.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { alterClientQuotasHandler } from './alter-client-quotas.js';
@@ -41,27 +39,6 @@ import { writeTxnMarkersHandler } from './write-txn-markers.js';
 import { describeTransactionsHandler } from './describe-transactions.js';
 import { listTransactionsHandler } from './list-transactions.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './partition-reassignments.js';
-
-export interface RequestContext {
-  broker: Broker;
-  conn: Connection;
-  apiKey: number;
-  apiVersion: number;
-  correlationId: number;
-  clientId: string | null;
-  apis: Map<number, SupportedApi>;
-}
-
-/** Returned by a handler when the request gets no response at all (acks=0 produce). */
-export const NO_RESPONSE: unique symbol = Symbol('no response');
-
-export interface ApiHandler<Req = any, Res = any> {
-  apiKey: number;
-  /** Narrower than the schema when a version is not implemented correctly yet. */
-  minVersion?: number;
-  maxVersion?: number;
-  handle(ctx: RequestContext, request: Req): Res | typeof NO_RESPONSE | Promise<Res | typeof NO_RESPONSE>;
-}
 
 export const apiHandlers: ApiHandler[] = [
   describeClientQuotasHandler,

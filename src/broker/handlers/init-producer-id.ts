@@ -1,6 +1,6 @@
 import { ApiKey, type InitProducerIdRequest, type InitProducerIdResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 import { fencingError } from './txn-errors.js';
 
 export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProducerIdResponse> = {

@@ -1,5 +1,5 @@
 import { ApiKey, type JoinGroupRequest, type JoinGroupResponse } from '../../protocol/generated/index.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 /** Kafka's client host: the peer address with a leading slash. */
 export function clientHostOf(remote: string): string {

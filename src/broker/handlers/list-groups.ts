@@ -1,6 +1,6 @@
 import { ApiKey, type ListGroupsRequest, type ListGroupsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse> = {
   apiKey: ApiKey.ListGroups,

@@ -1,6 +1,6 @@
 import { ApiKey, type ListOffsetsRequest, type ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 type PartitionResponse = ListOffsetsResponseListOffsetsPartitionResponse;
 

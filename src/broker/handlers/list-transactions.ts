@@ -1,7 +1,7 @@
 import { ApiKey, type ListTransactionsRequest, type ListTransactionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ALL_TXN_STATES } from '../../coordinator/transaction-state.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTransactionsResponse> = {
   apiKey: ApiKey.ListTransactions,

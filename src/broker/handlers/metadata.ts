@@ -5,7 +5,7 @@ import { TOPIC_OPERATIONS, UNREQUESTED_OPERATIONS, CLUSTER_OPERATIONS } from '..
 import { invalidTopicReason } from '../topic-names.js';
 import type { Broker } from '../broker.js';
 import type { TopicState } from '../partition.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 function describeTopic(broker: Broker, t: TopicState, includeOps: boolean): MetadataResponseTopic {
   return {

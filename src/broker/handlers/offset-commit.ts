@@ -1,6 +1,6 @@
 import { ApiKey, type OffsetCommitRequest, type OffsetCommitResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitResponse> = {
   apiKey: ApiKey.OffsetCommit,

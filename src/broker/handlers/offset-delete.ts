@@ -1,5 +1,5 @@
 import { ApiKey, type OffsetDeleteRequest, type OffsetDeleteResponse } from '../../protocol/generated/index.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 export const offsetDeleteHandler: ApiHandler<OffsetDeleteRequest, OffsetDeleteResponse> = {
   apiKey: ApiKey.OffsetDelete,

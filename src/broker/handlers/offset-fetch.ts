@@ -1,6 +1,6 @@
 import { ApiKey, type OffsetFetchRequest, type OffsetFetchResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 // require_stable (v7+): a partition whose offset an open transaction is committing answers
 // UNSTABLE_OFFSET_COMMIT, so the consumer retries instead of starting from a stale position.

@@ -6,7 +6,7 @@ import {
   type ListPartitionReassignmentsResponse,
 } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 // On one node the only possible replica set is [this broker]: assigning it completes at once,
 // anything else names a broker that does not exist, and no reassignment is ever in progress.

@@ -1,9 +1,9 @@
 import { ApiKey, type ProduceRequest, type ProduceResponse, type ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError, errorName } from '../../protocol/errors.js';
 import { toNumber } from '../../config/config.js';
-import { BATCH_LOG_OVERHEAD, BatchField, splitBatches, validateBatch } from '../../storage/record-batch.js';
+import { BATCH_LOG_OVERHEAD, BatchField, splitBatches, validateBatch } from '../../protocol/records/record-batch.js';
 import type { Partition } from '../partition.js';
-import { NO_RESPONSE, type ApiHandler } from './index.js';
+import { NO_RESPONSE, type ApiHandler } from '../api.js';
 
 type PartitionResponse = ProduceResponsePartitionProduceResponse;
 

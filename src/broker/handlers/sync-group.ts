@@ -1,5 +1,5 @@
 import { ApiKey, type SyncGroupRequest, type SyncGroupResponse } from '../../protocol/generated/index.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 export const syncGroupHandler: ApiHandler<SyncGroupRequest, SyncGroupResponse> = {
   apiKey: ApiKey.SyncGroup,

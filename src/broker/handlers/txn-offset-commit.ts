@@ -1,7 +1,7 @@
 import { ApiKey, type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 // v5 belongs to transactions V2 (the commit implies AddOffsetsToTxn), not offered here.
 export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {

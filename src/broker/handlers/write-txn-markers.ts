@@ -1,7 +1,7 @@
 import { ApiKey, type WriteTxnMarkersRequest, type WriteTxnMarkersResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 // The coordinator writes markers itself on a single node; this API is what tools use to end a
 // hanging transaction by hand (kafka-transactions.sh abort).

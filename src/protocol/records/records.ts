@@ -1,10 +1,10 @@
 // Encoding and decoding of the individual records inside a v2 batch. Not used on the produce or
 // fetch hot path: only where the broker must look inside a batch (timestamp lookups, compaction,
 // coordinator state, tests).
-import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../errors.js';
 import { decompress, decompressSync } from './compression.js';
 import { BATCH_HEADER_SIZE, BatchHeader, compressionOf, isLogAppendTime, readBatchHeader } from './record-batch.js';
-import { Reader, Writer } from '../protocol/primitives.js';
+import { Reader, Writer } from '../primitives.js';
 
 export interface RecordHeader {
   key: string;

@@ -1,7 +1,7 @@
 // Record batch (magic 2) header access. On the hot path a batch stays the bytes the producer
 // sent: we read its 61-byte header, check it, and patch the few fields the broker owns.
 import { crc32c } from '@node-rs/crc32';
-import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../errors.js';
 import { readInt64, writeInt64 } from './int64.js';
 
 /** Byte positions of the header fields. */

@@ -5,7 +5,7 @@ import zlib from 'node:zlib';
 import * as lz4 from 'lz4-napi';
 import * as snappy from 'snappy';
 import * as zstd from 'zstd-napi';
-import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../errors.js';
 
 export const CompressionType = {
   NONE: 0,

@@ -3,7 +3,9 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { TMP_SUFFIX } from './file-names.js';
+
+/** The suffix of a file being written before its atomic rename. */
+export const TMP_SUFFIX = '.tmp';
 
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await fsp.open(dir, 'r');

@@ -1,0 +1,64 @@
+// What the coordinators need from the broker that hosts them, and nothing more. The coordinators
+// own these interfaces; broker/ implements them (Broker, Partition, TopicState fit structurally,
+// and `Broker implements CoordinatorHost` says so). A cluster-mode host can implement the same
+// ports without the coordinators changing.
+
+/** Where the coordinators log (a pino logger fits). */
+export interface CoordinatorLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** The slice of a partition log an internal topic's replay reads. */
+export interface ReplayableLog {
+  readonly logStartOffset: number;
+  readonly highWatermark: number;
+  /** Whole batches from `offset` up to `maxOffset` (at least one batch when `minOneBatch`). */
+  read(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<{ records: Buffer | null }>;
+}
+
+/** A transaction marker as the coordinator asks a partition to write it. */
+export interface MarkerWrite {
+  producerId: number;
+  producerEpoch: number;
+  coordinatorEpoch: number;
+  commit: boolean;
+}
+
+/** A write accepted by a partition; `done` settles once it is acknowledged (or failed). */
+export interface PendingWrite {
+  readonly done: Promise<void>;
+}
+
+/** One partition of a topic the host leads. */
+export interface CoordinatorPartition {
+  readonly log: ReplayableLog;
+  /** Appends one record batch; throws synchronously when the batch is refused outright. */
+  append(batch: Buffer): PendingWrite;
+  /** Writes a COMMIT or ABORT marker; throws synchronously for a fenced producer or coordinator. */
+  writeTxnMarker(marker: MarkerWrite): PendingWrite;
+}
+
+export interface CoordinatorTopic {
+  readonly name: string;
+  readonly partitions: readonly CoordinatorPartition[];
+}
+
+/** A numeric broker config, by its Kafka name. */
+export interface CoordinatorConfig {
+  int(name: string): number;
+}
+
+/** The broker as the coordinators see it. */
+export interface CoordinatorHost {
+  readonly config: CoordinatorConfig;
+  readonly logger: CoordinatorLogger;
+  /** The topics this broker serves, by name. */
+  readonly topics: ReadonlyMap<string, CoordinatorTopic>;
+  partition(topic: string, index: number): CoordinatorPartition | undefined;
+  /** Creates a topic (an internal topic on first use); rejects if it exists or cannot be made. */
+  createTopic(name: string, partitions: number, overrides: Record<string, string>): Promise<CoordinatorTopic>;
+  /** A producer id never handed out before (InitProducerId). */
+  nextProducerId(): Promise<number>;
+}
