@@ -1,6 +1,6 @@
 // Crash torture: a seeded loop that runs a real broker process under idempotent acks=all
 // producers and offset commits, kills it with SIGKILL (after a random delay, or at a named crash
-// point inside a roll, a cleaner swap, a retention pass, ... — see src/storage/crash-points.ts),
+// point inside a roll, a cleaner swap, a retention pass, ... — see src/common/crash-points.ts),
 // restarts it on the same data directory and checks with an independent reader (log-reader.ts)
 // that nothing acknowledged was lost, duplicated, reordered or moved. See RELIABILITY.md.
 import { ErrorCode, errorName } from '../../src/protocol/errors.js';

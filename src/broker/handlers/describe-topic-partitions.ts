@@ -9,7 +9,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { TOPIC_OPERATIONS } from '../authorized-operations.js';
 import { invalidTopicReason } from '../topic-names.js';
-import type { ApiHandler } from './index.js';
+import type { ApiHandler } from '../api.js';
 
 const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
 
