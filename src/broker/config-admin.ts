@@ -50,13 +50,22 @@ export function describeTopicConfigs(broker: Broker, topicName: string, keys: st
     const entry = topic.configs.get(def.name)!;
     const synonyms: DescribedConfig['synonyms'] = [];
     if (def.name in topic.overrides) synonyms.push(synonym(def.name, topic.overrides[def.name]!, 'DYNAMIC_TOPIC_CONFIG'));
-    for (const syn of def.brokerSynonyms ?? []) {
+    // Then the broker synonyms, as Kafka orders them: by source first (dynamic, static, default),
+    // each source in the synonyms' order; a default is listed even when a static value hides it.
+    const brokerSynonyms = def.brokerSynonyms ?? [];
+    for (const syn of brokerSynonyms) {
       const e = broker.config.entry(syn);
-      if (e && e.origin !== 'default') synonyms.push(synonym(syn, e.value, e.source));
+      if (e?.origin === 'dynamic') synonyms.push(synonym(syn, e.value, 'DYNAMIC_BROKER_CONFIG'));
     }
-    const fallback = def.brokerSynonyms?.map((syn) => broker.config.entry(syn)).find((e) => e && e.origin === 'default' && e.value !== null);
-    if (fallback) synonyms.push(synonym(fallback.name, fallback.value, 'DEFAULT_CONFIG'));
-    else if (!def.brokerSynonyms?.length) synonyms.push(synonym(def.name, def.default, 'DEFAULT_CONFIG'));
+    for (const syn of brokerSynonyms) {
+      const e = broker.config.staticEntry(syn);
+      if (e && e.origin !== 'default') synonyms.push(synonym(syn, e.value, 'STATIC_BROKER_CONFIG'));
+    }
+    for (const syn of brokerSynonyms) {
+      const d = brokerConfigDefs.get(syn)?.default;
+      if (d !== null && d !== undefined) synonyms.push(synonym(syn, d, 'DEFAULT_CONFIG'));
+    }
+    if (brokerSynonyms.length === 0) synonyms.push(synonym(def.name, def.default, 'DEFAULT_CONFIG'));
     out.push(describe(def, entry, false, synonyms));
   }
   return out;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { createTopic } from '../helpers/requests.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
@@ -189,6 +190,50 @@ describe('topic and broker configuration APIs', () => {
       assert.deepEqual(l.body.topics, []);
     } finally {
       c.close();
+    }
+  });
+});
+
+describe('DescribeConfigs: values given at start-up', () => {
+  test('an --override and a TRIBUTARY_* variable are STATIC_BROKER_CONFIG, with Kafka synonyms', async () => {
+    const broker = await startBrokerProcess({
+      overrides: { 'log.cleaner.delete.retention.ms': '3600000', 'num.partitions': '2' },
+      env: { TRIBUTARY_LOG_SEGMENT_BYTES: '2097152' },
+    });
+    const c = await RawClient.connect(broker.port);
+    try {
+      await createTopic(c, 'static-cfg', 1);
+      const r = await c.request(ApiKey.DescribeConfigs, 4, {
+        resources: [
+          { resourceType: BROKER, resourceName: '1', configurationKeys: ['log.segment.bytes', 'log.cleaner.delete.retention.ms', 'num.partitions', 'listeners', 'log.flush.interval.ms'] },
+          { resourceType: TOPIC, resourceName: 'static-cfg', configurationKeys: ['segment.bytes', 'delete.retention.ms', 'retention.ms'] },
+        ],
+        includeSynonyms: true,
+        includeDocumentation: false,
+      });
+      const view = (res: any) =>
+        Object.fromEntries(res.configs.map((e: any) => [e.name, [e.value, e.configSource, e.synonyms.map((s: any) => `${s.source}:${s.name}=${s.value}`)]]));
+      const [brokerRes, topicRes] = r.body.results;
+      assert.equal(brokerRes.errorCode, ErrorCode.NONE);
+      // 2 DYNAMIC_BROKER_CONFIG, 4 STATIC_BROKER_CONFIG, 5 DEFAULT_CONFIG.
+      assert.deepEqual(view(brokerRes), {
+        'log.segment.bytes': ['2097152', 4, ['4:log.segment.bytes=2097152', '5:log.segment.bytes=1073741824']],
+        'log.cleaner.delete.retention.ms': ['3600000', 4, ['4:log.cleaner.delete.retention.ms=3600000', '5:log.cleaner.delete.retention.ms=86400000']],
+        'num.partitions': ['2', 4, ['4:num.partitions=2', '5:num.partitions=1']],
+        listeners: [`PLAINTEXT://127.0.0.1:0`, 4, [`4:listeners=PLAINTEXT://127.0.0.1:0`, '5:listeners=PLAINTEXT://127.0.0.1:9092']],
+        'log.flush.interval.ms': [null, 5, []],
+      });
+      // A topic without overrides inherits them: the source of the first synonym, the default
+      // listed after the static value it hides.
+      assert.deepEqual(view(topicRes), {
+        'segment.bytes': ['2097152', 4, ['4:log.segment.bytes=2097152', '5:log.segment.bytes=1073741824']],
+        'delete.retention.ms': ['3600000', 4, ['4:log.cleaner.delete.retention.ms=3600000', '5:log.cleaner.delete.retention.ms=86400000']],
+        'retention.ms': ['604800000', 5, ['5:log.retention.hours=168']],
+      });
+    } finally {
+      c.close();
+      await broker.stop();
+      broker.cleanup();
     }
   });
 });
