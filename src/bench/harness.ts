@@ -429,7 +429,7 @@ async function manyPartitions(broker: Broker, plan: Plan, samples: Sample[]): Pr
   const cpu0 = cpuSeconds(broker.pid);
   const createMs = await createTopic(broker.bootstrap, topic, partitions);
   const createCpu = cpuSeconds(broker.pid) - cpu0;
-  const count = plan.quick ? 50_000 : 500_000;
+  const count = plan.quick ? 50_000 : 200_000;
   const metrics = measured(broker, () => {
     const t = timed('kcat', ['-b', broker.bootstrap, '-P', '-t', topic, ...clientProps('1').flatMap((p) => ['-X', p])], { input: payloadLines(count, 100), timeoutMs: 300_000 });
     return { t, metrics: { records_per_s: count / t.wall } };
@@ -544,9 +544,9 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     quick,
     kafka,
     only,
-    records: quick ? 100_000 : 500_000,
-    latencyRecords: quick ? 1000 : 5000,
-    latencySeconds: quick ? 3 : 8,
+    records: quick ? 100_000 : 300_000,
+    latencyRecords: quick ? 1000 : 2000,
+    latencySeconds: quick ? 3 : 5,
     specs: quick ? [{ partitions: 1, size: 100, acks: '1' }, { partitions: 6, size: 1024, acks: 'all' }] : fullMatrix,
   };
 
