@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 
 export const javaDir = import.meta.dirname;
 
-export type Profile = 'k4' | 'k39' | 'debezium';
+export type Profile = 'k4' | 'k39' | 'connect' | 'debezium';
 
 export interface JavaSetup {
   /** Compiled test programs (tributary.compat.*). */
@@ -62,7 +62,7 @@ function setup(): JavaSetup | string {
   for (const s of sources) hash.update(s).update(readFileSync(s));
   const dir = join(homedir(), '.cache', 'tributary', 'compat-java', hash.digest('hex').slice(0, 16));
   const cpFile = (p: Profile) => join(dir, `cp-${p}.txt`);
-  const profiles: Profile[] = ['k4', 'k39', 'debezium'];
+  const profiles: Profile[] = ['k4', 'k39', 'connect', 'debezium'];
   if (!existsSync(join(dir, 'ready'))) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -83,7 +83,7 @@ function setup(): JavaSetup | string {
     writeFileSync(join(dir, 'ready'), new Date().toISOString());
   }
   const read = (p: Profile) => readFileSync(cpFile(p), 'utf8').trim();
-  return { classes: join(dir, 'classes'), cp: { k4: read('k4'), k39: read('k39'), debezium: read('debezium') } };
+  return { classes: join(dir, 'classes'), cp: { k4: read('k4'), k39: read('k39'), connect: read('connect'), debezium: read('debezium') } };
 }
 
 /** The slf4j binding on the k4 path, for classpaths that lack one. */
