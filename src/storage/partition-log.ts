@@ -38,7 +38,16 @@ import { LogState, segmentIndexFor, storageError } from './log-state.js';
 import { IoStats, LogWriter } from './log-writer.js';
 import { CompletedTxn, OngoingTxn, ProducerStateManager } from './producer-state.js';
 import { buildControlBatch } from '../protocol/records/record-batch-builder.js';
-import { isControl, setBaseOffset, setPartitionLeaderEpoch, stampLogAppendTime, validateProduceRecords } from '../protocol/records/record-batch.js';
+import {
+  BatchHeader,
+  isControl,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  splitBatches,
+  stampLogAppendTime,
+  validateBatch,
+  validateProduceRecords,
+} from '../protocol/records/record-batch.js';
 import type { AbortedTxn } from './txn-index.js';
 import { parseTxnMarker } from './txn-marker.js';
 
@@ -73,9 +82,20 @@ export interface AppendResult {
   /** The batch was already in the log: the offsets are the original ones and nothing was written. */
   duplicate?: boolean;
   /**
-   * Resolves once the batches are in the file (and fsynced when the flush policy requires it)
-   * and the high watermark covers them; rejects with KafkaError(KAFKA_STORAGE_ERROR) otherwise.
+   * Resolves once the batches are in the file (and fsynced when the flush policy requires it);
+   * rejects with KafkaError(KAFKA_STORAGE_ERROR) otherwise. Unless a replication layer holds the
+   * high watermark, it covers them by then too.
    */
+  done: Promise<void>;
+}
+
+/** What appendAsFollower appended. */
+export interface FollowerAppendResult {
+  /** Base offset of the first batch and last offset of the last; -1/-1 when nothing was given. */
+  firstOffset: number;
+  lastOffset: number;
+  batches: number;
+  /** Resolves once the batches are durable in this replica's file (see AppendResult.done). */
   done: Promise<void>;
 }
 
@@ -119,6 +139,12 @@ export class PartitionLog implements CleanableLog {
    * the last stable offset back, so no reader sees their data as decided before the marker is.
    */
   private unreplicatedTxns: CompletedTxn[] = [];
+  /**
+   * True (a single-node leader): the high watermark follows the durable end. False once a
+   * replication layer holds it (holdHighWatermark): only setHighWatermark moves it.
+   */
+  private hwFollowsDurableEnd = true;
+  private readonly hwListeners = new Set<(highWatermark: number) => void>();
 
   private constructor(
     readonly dir: string,
@@ -128,7 +154,9 @@ export class PartitionLog implements CleanableLog {
     const s = new LogState(dir, config, opts.logger, opts.io ?? defaultLogIo, opts.clock ?? Date.now);
     this.state = s;
     this.writer = new LogWriter(s, {
-      durable: (offset) => this.advanceHighWatermark(offset),
+      durable: (offset) => {
+        if (this.hwFollowsDurableEnd) this.moveHighWatermark(offset);
+      },
       undone: (offset) => {
         s.epochs.truncateFromEnd(offset);
         this.unreplicatedTxns = this.unreplicatedTxns.filter((t) => t.lastOffset < offset);
@@ -247,15 +275,67 @@ export class PartitionLog implements CleanableLog {
     return this.state.nextOffset;
   }
 
-  /** Offsets below it are in the file (fsynced too when the flush policy asked) and readable. */
+  /**
+   * Readers (consumers, coordinators) see the log below it, never at or above. On a single node
+   * it is the durable end; with replication, what the replication layer sets (the minimum of
+   * the in-sync replicas' durable ends on a leader, the leader's on a follower).
+   */
   get highWatermark(): number {
     return this.state.highWatermark;
   }
 
-  /** Moves the high watermark to `offset` and releases the transactions it now covers. */
-  private advanceHighWatermark(offset: number): void {
+  /**
+   * Below it the data is in this replica's file (fsynced when the flush policy asked): what a
+   * follower reports as its log end, and what a leader's own replica counts for the HW.
+   */
+  get durableEndOffset(): number {
+    return this.state.durableEnd;
+  }
+
+  /** Whether a replication layer holds the high watermark (see holdHighWatermark). */
+  get highWatermarkHeld(): boolean {
+    return !this.hwFollowsDurableEnd;
+  }
+
+  /**
+   * Hands the high watermark to a replication layer: from now on it moves only by
+   * setHighWatermark. `resetTo` lowers it at once (a replica whose HW is not known yet, e.g. after
+   * a restart, holds it at its log start until the leader tells it: the conservative recovery).
+   */
+  holdHighWatermark(resetTo?: number): void {
+    this.hwFollowsDurableEnd = false;
+    if (resetTo !== undefined && resetTo < this.state.highWatermark) this.setHighWatermark(resetTo);
+  }
+
+  /** A single-node leader again: the high watermark follows the durable end, starting now. */
+  releaseHighWatermark(): void {
+    this.hwFollowsDurableEnd = true;
+    this.moveHighWatermark(this.state.durableEnd);
+  }
+
+  /**
+   * Sets the high watermark (a replication layer's call), clamped to [log start, durable end];
+   * it may go down (a follower learning a lower leader HW after a truncation). Returns the value set.
+   */
+  setHighWatermark(offset: number): number {
+    const s = this.state;
+    const hw = Math.max(s.startOffset, Math.min(offset, s.durableEnd));
+    this.moveHighWatermark(hw);
+    return hw;
+  }
+
+  /** Calls `listener` after every move of the high watermark; returns a function that stops it. */
+  onHighWatermark(listener: (highWatermark: number) => void): () => void {
+    this.hwListeners.add(listener);
+    return () => this.hwListeners.delete(listener);
+  }
+
+  /** Moves the high watermark, releases the transactions it now covers, tells the listeners. */
+  private moveHighWatermark(offset: number): void {
+    if (offset === this.state.highWatermark) return;
     this.state.highWatermark = offset;
     if (this.unreplicatedTxns.length > 0) this.unreplicatedTxns = this.unreplicatedTxns.filter((t) => t.lastOffset >= offset);
+    for (const listener of this.hwListeners) listener(offset);
   }
 
   /**
@@ -461,6 +541,64 @@ export class PartitionLog implements CleanableLog {
     return this.append(batch, leaderEpoch, { crcVerified: true });
   }
 
+  /**
+   * Appends batches fetched from the leader as they are: the leader's offsets, partition leader
+   * epochs, timestamps and bytes are kept (nothing is re-stamped, so the replica stays
+   * byte-identical). Every batch's framing and CRC32C is checked (CORRUPT_MESSAGE) and offsets
+   * must not go back: the first batch starts at or after the log end, each next one after the
+   * previous (OFFSET_OUT_OF_RANGE otherwise). Gaps are allowed: a compacted leader log has them.
+   * A trailing partial batch (a fetch cut at its byte limit) is ignored. All or nothing.
+   *
+   * Producer state, the aborted-transaction index (so the LSO) and the leader-epoch cache are
+   * rebuilt from the batches, as if the leader's appends had happened here. The buffer is kept
+   * until written: the caller must not reuse it.
+   */
+  appendAsFollower(records: Buffer): FollowerAppendResult {
+    const s = this.state;
+    s.checkOpen();
+    if (s.truncating) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} is being truncated`);
+    const batches: Array<{ bytes: Buffer; header: BatchHeader }> = [];
+    let expected = s.nextOffset;
+    for (const bytes of splitBatches(records, { rejectPartialTail: false })) {
+      const header = validateBatch(bytes);
+      if (header.baseOffset < expected) {
+        throw new KafkaError(
+          ErrorCode.OFFSET_OUT_OF_RANGE,
+          `batch at offset ${header.baseOffset} goes back: ${this.dir} expects offsets from ${expected}`,
+        );
+      }
+      if (bytes.length > s.config.segmentBytes) {
+        throw new KafkaError(ErrorCode.RECORD_LIST_TOO_LARGE, `record batch of ${bytes.length} bytes exceeds segment.bytes ${s.config.segmentBytes}`);
+      }
+      batches.push({ bytes, header });
+      expected = header.baseOffset + header.lastOffsetDelta + 1;
+    }
+    if (batches.length === 0) return { firstOffset: -1, lastOffset: -1, batches: 0, done: this.writer.waitForDurable(s.nextOffset) };
+    const now = s.clock();
+    const append = this.writer.beginAppend();
+    try {
+      for (const { bytes, header } of batches) {
+        if (header.partitionLeaderEpoch > s.epochs.latestEpoch) s.epochs.assign(header.partitionLeaderEpoch, header.baseOffset);
+        const segment = this.writer.placeBatch(append, bytes, header, now);
+        const marker = isControl(header.attributes) ? parseTxnMarker(bytes) : null;
+        const undo = s.producers.apply(header, marker);
+        if (undo) append.undo.push(undo);
+        if (undo?.completed) this.transactionCompleted(undo.completed, segment);
+      }
+    } catch (err) {
+      this.writer.abandonAppend(append);
+      throw storageError(err, `cannot append to ${this.dir}`);
+    }
+    this.writer.commitAppend(append);
+    const last = batches[batches.length - 1]!.header;
+    return {
+      firstOffset: batches[0]!.header.baseOffset,
+      lastOffset: last.baseOffset + last.lastOffsetDelta,
+      batches: batches.length,
+      done: append.done,
+    };
+  }
+
   /** Bookkeeping of a transaction that a marker just ended (offsets assigned, not yet written). */
   private transactionCompleted(txn: CompletedTxn, segment: LogSegment): void {
     this.unreplicatedTxns.push(txn);
@@ -494,7 +632,20 @@ export class PartitionLog implements CleanableLog {
    * watermark). With `minOneBatch`, a first batch larger than maxBytes is returned whole.
    * Throws OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
    */
-  async read(fetchOffset: number, maxBytes: number, maxOffset: number = this.state.highWatermark, minOneBatch = true): Promise<ReadResult> {
+  read(fetchOffset: number, maxBytes: number, maxOffset: number = this.state.highWatermark, minOneBatch = true): Promise<ReadResult> {
+    return this.readBelow(fetchOffset, maxBytes, Math.min(maxOffset, this.state.highWatermark), minOneBatch);
+  }
+
+  /**
+   * A follower's fetch from this (leader) replica: like read, but up to the durable end rather
+   * than the high watermark (Kafka's FetchIsolation.LOG_END), so followers can catch up before
+   * the high watermark covers the data.
+   */
+  readForReplica(fetchOffset: number, maxBytes: number, minOneBatch = true): Promise<ReadResult> {
+    return this.readBelow(fetchOffset, maxBytes, this.state.durableEnd, minOneBatch);
+  }
+
+  private async readBelow(fetchOffset: number, maxBytes: number, limit: number, minOneBatch: boolean): Promise<ReadResult> {
     const s = this.state;
     s.checkOpen();
     if (fetchOffset < s.startOffset || fetchOffset > s.nextOffset) {
@@ -509,7 +660,6 @@ export class PartitionLog implements CleanableLog {
       logStartOffset: s.startOffset,
       logEndOffset: s.nextOffset,
     };
-    const limit = Math.min(maxOffset, s.highWatermark);
     if (fetchOffset >= limit) return result;
     for (let attempt = 0; ; attempt++) {
       // Retention and the cleaner may replace segments while this read waits for the disk: walk
@@ -635,11 +785,13 @@ export class PartitionLog implements CleanableLog {
     s.truncating = true;
     try {
       await this.writer.truncateFiles(targetOffset);
-      s.highWatermark = Math.min(s.highWatermark, s.nextOffset);
       if (s.startOffset > s.nextOffset) s.startOffset = s.nextOffset;
       s.epochs.truncateFromEnd(s.nextOffset);
-      this.unreplicatedTxns = this.unreplicatedTxns.filter((t) => t.lastOffset < s.nextOffset && t.lastOffset >= s.highWatermark);
+      this.unreplicatedTxns = this.unreplicatedTxns.filter((t) => t.lastOffset < s.nextOffset);
+      // Producer state and the aborted-transaction index of the cut segment are rebuilt from
+      // the snapshot at or below the new end and the batches after it.
       await this.reloadProducerState();
+      this.moveHighWatermark(Math.min(s.highWatermark, s.nextOffset));
       s.logger.info({ dir: this.dir, targetOffset, logEndOffset: s.nextOffset }, 'truncated log');
     } catch (err) {
       throw storageError(err, `cannot truncate ${this.dir}`);
