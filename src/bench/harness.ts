@@ -192,16 +192,10 @@ function stopChild(child: ChildProcess, timeoutMs = 60_000): Promise<void> {
   });
 }
 
-/** Every child this process started, killed on an unexpected exit too. */
+/** Every child this process started, killed on an unexpected exit too (see runBench). */
 const children = new Set<ChildProcess>();
-process.once('exit', () => {
+function killChildren(): void {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    process.exit(130);
-  });
 }
 
 /** Starts a Tributary from the compiled build (or the sources) with a fresh data dir. */
@@ -550,6 +544,14 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     specs: quick ? [{ partitions: 1, size: 100, acks: '1' }, { partitions: 6, size: 1024, acks: 'all' }] : fullMatrix,
   };
 
+  // Brokers and JVMs never outlive the harness, also on Ctrl-C or a crash.
+  process.once('exit', killChildren);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      killChildren();
+      process.exit(130);
+    });
+  }
   const root = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
   const brokers: Broker[] = [];
   const samples: Sample[] = [];

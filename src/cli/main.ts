@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { BrokerConfig, ConfigError, loadPropertiesFile } from '../config/config.js';
 import { KafkaClientError } from '../client/errors.js';
-import { addClientCommands } from './client-commands.js';
-import { defineBenchOptions, type BenchOptions } from '../bench/harness.js';
+import type { BenchOptions } from '../bench/harness.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -60,12 +59,14 @@ export async function main(argv: string[]): Promise<void> {
     .option('-o, --override <key=value>', 'set a configuration value (repeatable)', collect, [])
     .option('--print-config', 'print the effective configuration with the source of each value, then exit')
     .action(runBroker);
-  addClientCommands(program);
-  defineBenchOptions(program.command('perf')).action(async (opts: BenchOptions) => {
-    // Loaded on use: the harness spawns brokers and kcat, nothing else needs it.
-    const { runBench } = await import('../bench/harness.js');
-    await runBench(opts);
-  });
+  // `tributary broker` never loads the client library or the benchmark harness: a long-running
+  // broker would keep their code in memory for nothing (a few MiB of its idle RSS).
+  if (argv[2] !== 'broker') {
+    const { addClientCommands } = await import('./client-commands.js');
+    addClientCommands(program);
+    const { defineBenchOptions, runBench } = await import('../bench/harness.js');
+    defineBenchOptions(program.command('perf')).action((opts: BenchOptions) => runBench(opts));
+  }
   // `tributary produce ... | head`: a closed stdout ends the command quietly.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
