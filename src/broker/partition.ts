@@ -70,6 +70,11 @@ export class Partition {
     return () => this.watchers.delete(once);
   }
 
+  /** How many fetches are parked on this partition (tests wait for a long poll to park). */
+  get parkedFetches(): number {
+    return this.watchers.size;
+  }
+
   /** Wakes every parked fetch; called after appends reach the log. */
   notifyDataAvailable(): void {
     if (this.watchers.size === 0) return;

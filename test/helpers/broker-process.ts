@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { compiled, repoRoot } from './dist.js';
 
-export const repoRoot = resolve(import.meta.dirname, '..', '..');
+export { repoRoot };
 
 export interface BrokerProcess {
   child: ChildProcess;
@@ -26,8 +27,9 @@ export function tempDir(prefix = 'tributary-test-'): string {
 }
 
 /**
- * Starts a real broker process from the TypeScript sources on a free loopback port and waits
- * until it listens. Reuse `dataDir` to restart a broker on the same data.
+ * Starts a real broker process from the compiled build (dist/, checked not to be stale) on a free
+ * loopback port and waits until it listens. Reuse `dataDir` to restart a broker on the same data.
+ * Tests use withBroker/suiteBroker (./broker.ts), which stop it and remove its data afterwards.
  */
 export async function startBrokerProcess(
   opts: { dataDir?: string; overrides?: Record<string, string>; port?: number; /** Extra environment variables (e.g. TRIBUTARY_CRASH_AT). */ env?: Record<string, string> } = {},
@@ -38,7 +40,7 @@ export async function startBrokerProcess(
     'log.dirs': dataDir,
     ...opts.overrides,
   };
-  const args = ['--import', 'tsx', join(repoRoot, 'src/cli/tributary.ts'), 'broker'];
+  const args = [compiled('cli/tributary.js'), 'broker'];
   for (const [k, v] of Object.entries(overrides)) args.push('--override', `${k}=${v}`);
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ? { ...process.env, ...opts.env } : process.env });
   const logs: Record<string, unknown>[] = [];

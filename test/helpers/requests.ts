@@ -1,9 +1,9 @@
 // Request bodies for the raw-frame tests (every field filled, as the generated encoders require),
-// and createTopic, which the raw-frame tests all need first.
+// and createTopic, the one way every test creates the topics it needs.
 import assert from 'node:assert/strict';
 import { ApiKey, type FetchRequest, type ProduceRequest } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import type { RawClient } from './raw-client.js';
+import { RawClient } from './raw-client.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
 
 export interface PartitionSpec {
@@ -67,12 +67,23 @@ export function produceRequest(topic: string, partition: number, records: Buffer
   return { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] };
 }
 
-/** Creates a topic with CreateTopics v7 and asserts that it was created. */
-export async function createTopic(c: RawClient, name: string, partitions = 1, configs: Record<string, string> = {}): Promise<void> {
-  const r = await c.request(ApiKey.CreateTopics, 7, {
-    topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
-    timeoutMs: 5000,
-    validateOnly: false,
-  });
-  assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE, r.body.topics[0].errorMessage ?? undefined);
+/**
+ * Creates a topic with CreateTopics v7, asserts that it was created and returns its topic id.
+ * `via` is a connection, or a broker (anything with a port: TestBroker, RunningBroker), to which
+ * it connects for this call.
+ */
+export async function createTopic(via: RawClient | { port: number }, name: string, partitions = 1, configs: Record<string, string | number> = {}): Promise<string> {
+  const c = via instanceof RawClient ? via : await RawClient.connect(via.port);
+  try {
+    const r = await c.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: String(v) })) }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE, r.body.topics[0].errorMessage ?? undefined);
+    assert.notEqual(r.body.topics[0].topicId, ZERO_UUID, 'a topic id');
+    return r.body.topics[0].topicId as string;
+  } finally {
+    if (c !== via) c.close();
+  }
 }
