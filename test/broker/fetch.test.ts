@@ -1,13 +1,15 @@
-// Fetch against a real broker process: long polls, byte limits, KIP-227 fetch sessions and
-// topic ids, at an old (v4), a flexible by-name (v12) and topic-id (v13+) version.
+// Fetch against a broker (in this process, so that a test can see a long poll parked): long
+// polls, byte limits, KIP-227 fetch sessions and topic ids, at an old (v4), a flexible by-name
+// (v12) and topic-id (v13+) version.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { fetchRequest } from '../helpers/requests.js';
+import { createTopic as createTopicVia, fetchRequest } from '../helpers/requests.js';
+import { waitUntil } from '../helpers/wait.js';
 import { ApiKey, apiByKey, type FetchRequest, type FetchResponse, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { Reader, ZERO_UUID } from '../../src/protocol/primitives.js';
+import { Reader } from '../../src/protocol/primitives.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
@@ -40,23 +42,14 @@ function presentPartitions(res: FetchResponse, byId: boolean): string[] {
 }
 
 describe('Fetch', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker();
   let client: RawClient;
-  const topicIds = new Map<string, string>();
   let nextCorrelation = 100_000;
 
-  async function createTopic(name: string, partitions: number): Promise<string> {
-    const r = await client.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    const t = r.body.topics[0];
-    assert.equal(t.errorCode, ErrorCode.NONE, t.errorMessage);
-    assert.notEqual(t.topicId, ZERO_UUID);
-    topicIds.set(name, t.topicId);
-    return t.topicId;
-  }
+  const createTopic = (name: string, partitions: number) => createTopicVia(client, name, partitions);
+
+  /** Waits until a long poll is parked on the partition. */
+  const parked = (topic: string, partition = 0) => waitUntil(() => broker.parkedFetches(topic, partition) > 0, { message: `a fetch parked on ${topic}-${partition}` });
 
   async function produce(topic: string, partition: number, values: string[], via: RawClient = client): Promise<number> {
     const batch = buildRecordBatch({ records: values.map((v) => ({ value: v })) });
@@ -82,14 +75,9 @@ describe('Fetch', () => {
   }
 
   before(async () => {
-    broker = await startBrokerProcess();
     client = await RawClient.connect(broker.port);
   });
-  after(async () => {
-    client?.close();
-    await broker.stop();
-    broker.cleanup();
-  });
+  after(() => client?.close());
 
   for (const version of [4, 12]) {
     test(`v${version}: a long poll at the log end returns as soon as a produce lands`, async () => {
@@ -102,7 +90,7 @@ describe('Fetch', () => {
         const pending = fetch(version, fetchRequest({ maxWaitMs: 3000, minBytes: 1, topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 1 }] }] }));
         let answeredAt = 0;
         void pending.then(() => (answeredAt = Date.now()));
-        await new Promise((r) => setTimeout(r, 300));
+        await parked(topic);
         assert.equal(answeredAt, 0, 'the fetch is parked while there is nothing to return');
         await produce(topic, 0, ['wake-up', 'and-more'], producer);
         const producedAt = Date.now();
@@ -156,7 +144,8 @@ describe('Fetch', () => {
     const producer = await RawClient.connect(broker.port);
     try {
       const pending = fetch(12, fetchRequest({ maxWaitMs: 3000, minBytes: 1, topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0 }, { partition: 1, fetchOffset: 0 }] }] }));
-      await new Promise((r) => setTimeout(r, 200));
+      await parked(topic, 0);
+      await parked(topic, 1);
       await produce(topic, 1, ['p1'], producer);
       const producedAt = Date.now();
       const res = await pending;
@@ -293,7 +282,7 @@ describe('Fetch', () => {
         const producer = await RawClient.connect(broker.port);
         try {
           const pending = fetch(version, fetchRequest({ sessionId, sessionEpoch: 8, maxWaitMs: 3000, topics: [] }));
-          await new Promise((r) => setTimeout(r, 200));
+          await parked(topic, 0);
           await produce(topic, 0, ['a4'], producer);
           const at = Date.now();
           inc = await pending;

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker, withBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { fetchOne } from '../helpers/requests.js';
+import { createTopic, fetchOne } from '../helpers/requests.js';
+import { elapse } from '../helpers/wait.js';
 import { ApiKey, apiByKey, type FetchRequest, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Reader, ZERO_UUID } from '../../src/protocol/primitives.js';
@@ -17,8 +18,6 @@ import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 
 const CLEAN_SHUTDOWN_MARKER = '.kafka_cleanshutdown';
 const UNREQUESTED_OPERATIONS = -2147483648;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resident memory of a process in MiB. */
 function rssMiB(pid: number): number {
@@ -73,15 +72,6 @@ function readFrames(socket: Socket, count: number, timeoutMs: number): Promise<B
   });
 }
 
-async function createTopic(c: RawClient, name: string, configs: Record<string, string> = {}): Promise<void> {
-  const r = await c.request(ApiKey.CreateTopics, 7, {
-    topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
-    timeoutMs: 5000,
-    validateOnly: false,
-  });
-  assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE, r.body.topics[0].errorMessage);
-}
-
 async function produce(c: RawClient, topic: string, values: (string | Buffer)[]): Promise<void> {
   const r = await c.request(ApiKey.Produce, 9, {
     transactionalId: null,
@@ -109,14 +99,7 @@ async function assertServesPromptly(port: number): Promise<void> {
 }
 
 describe('idle connections (connections.max.idle.ms=500)', () => {
-  let broker: BrokerProcess;
-  before(async () => {
-    broker = await startBrokerProcess({ overrides: { 'connections.max.idle.ms': '500' } });
-  });
-  after(async () => {
-    await broker.stop();
-    broker.cleanup();
-  });
+  const broker = suiteBroker({ process: true, config: { 'connections.max.idle.ms': 500 } });
 
   test('an idle connection is closed within a few seconds', async () => {
     const c = await RawClient.connect(broker.port);
@@ -137,7 +120,8 @@ describe('idle connections (connections.max.idle.ms=500)', () => {
       while (Date.now() < until) {
         const r = await c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'busy', clientSoftwareVersion: '1' });
         assert.equal(r.body.errorCode, ErrorCode.NONE);
-        await sleep(150);
+        // Not a wait for a condition: the subject is a connection with gaps shorter than the idle timeout.
+        await elapse(150);
       }
       assert.ok(!c.closed, 'still open after three idle periods of activity');
     } finally {
@@ -161,17 +145,12 @@ describe('idle connections (connections.max.idle.ms=500)', () => {
 });
 
 describe('a broker with queued.max.requests=4', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker({ process: true, config: { 'queued.max.requests': 4 } });
   let c: RawClient;
   before(async () => {
-    broker = await startBrokerProcess({ overrides: { 'queued.max.requests': '4' } });
     c = await RawClient.connect(broker.port);
   });
-  after(async () => {
-    c?.close();
-    await broker.stop();
-    broker.cleanup();
-  });
+  after(() => c?.close());
 
   test('200 pipelined Metadata requests from a client that does not read', async () => {
     for (let i = 0; i < 20; i++) await createTopic(c, `pipelined-${String(i).padStart(2, '0')}-${'m'.repeat(200)}`);
@@ -180,7 +159,9 @@ describe('a broker with queued.max.requests=4', () => {
       const frames: Buffer[] = [];
       for (let i = 0; i < 200; i++) frames.push(RawClient.frame(ApiKey.Metadata, 12, 5000 + i, metadataAll));
       s.write(Buffer.concat(frames));
-      await sleep(1000);
+      // Not a wait for a condition: time for the broker to fill what it may buffer for this
+      // connection (were it to block, the prompt answer below would fail).
+      await elapse(1000);
       await assertServesPromptly(broker.port);
       const got = await readFrames(s, 200, 20_000);
       got.forEach((f, i) => {
@@ -196,14 +177,15 @@ describe('a broker with queued.max.requests=4', () => {
   });
 
   test('200 pipelined 1 MiB fetches from a client that does not read stay bounded in memory', async () => {
-    await createTopic(c, 'pipelined-big', { 'max.message.bytes': '2097152' });
+    await createTopic(c, 'pipelined-big', 1, { 'max.message.bytes': '2097152' });
     const value = Buffer.alloc(1024 * 1024, 0x42);
     await produce(c, 'pipelined-big', [value]);
     const pid = broker.child.pid!;
     // Warm up the read path once so the baseline includes it.
     const warm = await c.request<FetchResponse>(ApiKey.Fetch, 12, fetchRequest('pipelined-big', 0));
     assert.equal(warm.body.responses[0]!.partitions[0]!.records!.length > value.length, true);
-    await sleep(300);
+    // Not a wait for a condition: the memory baseline is taken once the warm-up has settled.
+    await elapse(300);
     const baseline = rssMiB(pid);
 
     const s = await connectWithoutReading(broker.port);
@@ -214,7 +196,8 @@ describe('a broker with queued.max.requests=4', () => {
       // 200 responses are 200 MiB: a broker that buffers them all grows by about that much.
       let peak = baseline;
       for (let i = 0; i < 8; i++) {
-        await sleep(250);
+        // A sampling period, not a wait for a condition: the peak over two seconds.
+        await elapse(250);
         peak = Math.max(peak, rssMiB(pid));
       }
       const growth = peak - baseline;
@@ -245,7 +228,9 @@ describe('a broker with queued.max.requests=4', () => {
       for (let i = 0; i < 10; i++) frames.push(RawClient.frame(ApiKey.Fetch, 12, 8000 + i, fetchRequest('pipelined-longpoll', 0, 5000)));
       s.write(Buffer.concat(frames));
       const reading = readFrames(s, 10, 20_000);
-      await sleep(300);
+      // Not a wait for a condition: a child process does not show its parked fetches; this lets
+      // the long polls park before the produce that wakes them.
+      await elapse(300);
       await produce(c, 'pipelined-longpoll', ['wake']);
       const got = await reading;
       got.forEach((f, i) => assert.equal(f.readInt32BE(0), 8000 + i));
@@ -278,47 +263,44 @@ describe('a broker with queued.max.requests=4', () => {
 });
 
 describe('shutdown', () => {
-  test('SIGTERM exits 0 and writes the clean shutdown marker; the next start recovers nothing', async () => {
-    const dataDir = tempDir();
-    let broker = await startBrokerProcess({ dataDir });
-    try {
-      const c = await RawClient.connect(broker.port);
-      await createTopic(c, 'shutdown');
-      await produce(c, 'shutdown', ['one', 'two', 'three']);
-      // A parked long poll must not hold the shutdown up.
-      const parked = c.request(ApiKey.Fetch, 12, fetchRequest('shutdown', 3, 30_000)).catch(() => undefined);
-      await sleep(200);
-      const stopping = Date.now();
-      assert.equal(await broker.stop(), 0, 'exit code 0');
-      assert.ok(Date.now() - stopping < 10_000, 'prompt shutdown');
-      await parked;
-      c.close();
-      assert.ok(existsSync(join(dataDir, CLEAN_SHUTDOWN_MARKER)), 'clean shutdown marker written');
-      const msgs = broker.logs.map((l) => l.msg);
-      assert.ok(msgs.includes('log directory closed cleanly'), JSON.stringify(msgs));
+  test('SIGTERM exits 0 and writes the clean shutdown marker; the next start recovers nothing', async (t) => {
+    const broker = await withBroker(t, { process: true });
+    const { dataDir } = broker;
+    const c = await RawClient.connect(broker.port);
+    await createTopic(c, 'shutdown');
+    await produce(c, 'shutdown', ['one', 'two', 'three']);
+    // A parked long poll must not hold the shutdown up.
+    const parked = c.request(ApiKey.Fetch, 12, fetchRequest('shutdown', 3, 30_000)).catch(() => undefined);
+    // Not a wait for a condition: a child process does not show its parked fetches; this lets
+    // the long poll park before the SIGTERM.
+    await elapse(200);
+    const stopping = Date.now();
+    assert.equal(await broker.stop(), 0, 'exit code 0');
+    assert.ok(Date.now() - stopping < 10_000, 'prompt shutdown');
+    await parked;
+    c.close();
+    assert.ok(existsSync(join(dataDir, CLEAN_SHUTDOWN_MARKER)), 'clean shutdown marker written');
+    const msgs = broker.logs.map((l) => l.msg);
+    assert.ok(msgs.includes('log directory closed cleanly'), JSON.stringify(msgs));
 
-      broker = await startBrokerProcess({ dataDir });
-      const opened = broker.logs.find((l) => l.msg === 'log directory was shut down cleanly');
-      assert.ok(opened, 'the restart saw a clean shutdown');
-      assert.equal(opened.hadCleanShutdown, true);
-      const recoveryLines = broker.logs.filter((l) => /recover|rebuilt|truncat/i.test(String(l.msg)));
-      assert.deepEqual(recoveryLines, [], 'no recovery after a clean shutdown');
-      assert.ok(!existsSync(join(dataDir, CLEAN_SHUTDOWN_MARKER)), 'the marker is consumed while running');
-      const c2 = await RawClient.connect(broker.port);
-      const r = await c2.request<FetchResponse>(ApiKey.Fetch, 12, fetchRequest('shutdown', 0));
-      const values = [...splitBatches(r.body.responses[0]!.partitions[0]!.records!)].flatMap((b) => decodeBatchRecords(b)).map((x) => x.value!.toString());
-      assert.deepEqual(values, ['one', 'two', 'three']);
-      c2.close();
+    await broker.restart();
+    const opened = broker.logs.find((l) => l.msg === 'log directory was shut down cleanly');
+    assert.ok(opened, 'the restart saw a clean shutdown');
+    assert.equal(opened.hadCleanShutdown, true);
+    const recoveryLines = broker.logs.filter((l) => /recover|rebuilt|truncat/i.test(String(l.msg)));
+    assert.deepEqual(recoveryLines, [], 'no recovery after a clean shutdown');
+    assert.ok(!existsSync(join(dataDir, CLEAN_SHUTDOWN_MARKER)), 'the marker is consumed while running');
+    const c2 = await RawClient.connect(broker.port);
+    const r = await c2.request<FetchResponse>(ApiKey.Fetch, 12, fetchRequest('shutdown', 0));
+    const values = [...splitBatches(r.body.responses[0]!.partitions[0]!.records!)].flatMap((b) => decodeBatchRecords(b)).map((x) => x.value!.toString());
+    assert.deepEqual(values, ['one', 'two', 'three']);
+    c2.close();
 
-      // By contrast, a crash leaves no marker and the next start says so.
-      await broker.kill();
-      assert.ok(!existsSync(join(dataDir, CLEAN_SHUTDOWN_MARKER)));
-      broker = await startBrokerProcess({ dataDir });
-      assert.ok(broker.logs.some((l) => l.msg === 'log directory needs recovery'));
-      assert.ok(!broker.logs.some((l) => l.msg === 'log directory was shut down cleanly'));
-    } finally {
-      await broker.stop();
-      broker.cleanup();
-    }
+    // By contrast, a crash leaves no marker and the next start says so.
+    await broker.kill();
+    assert.ok(!existsSync(join(dataDir, CLEAN_SHUTDOWN_MARKER)));
+    await broker.restart();
+    assert.ok(broker.logs.some((l) => l.msg === 'log directory needs recovery'));
+    assert.ok(!broker.logs.some((l) => l.msg === 'log directory was shut down cleanly'));
   });
 });

@@ -1,9 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import kafkajs from 'kafkajs';
-import { startBroker, type RunningBroker } from '../../src/index.js';
-import { tempDir } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
+import { waitUntil } from '../helpers/wait.js';
 import { Admin } from '../../src/client/admin.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
@@ -14,22 +13,16 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
-let broker: RunningBroker;
-let dataDir: string;
+const broker = suiteBroker();
 let cluster: Cluster;
 let admin: Admin;
 
 before(async () => {
-  dataDir = tempDir();
-  broker = await startBroker({ port: 0, dataDir });
+  await broker.ready;
   cluster = new Cluster({ bootstrap: broker.bootstrap });
   admin = new Admin(cluster);
 });
-after(async () => {
-  await cluster.close();
-  await broker.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => cluster.close());
 
 const isKafkaError = (type: string) => (e: unknown) => e instanceof KafkaClientError && e.type === type;
 
@@ -163,7 +156,7 @@ test('consume from an offset, a timestamp, the end with follow, and bounded by m
   const reading = (async () => {
     for await (const r of c.records({ follow: true, maxMessages: 2 })) got.push(r.value!.toString());
   })();
-  await new Promise((r) => setTimeout(r, 200));
+  await waitUntil(() => broker.parkedFetches('pos', 0) > 0, { message: 'the consumer\'s long poll' });
   await producer.send('pos', [{ value: 'late-1' }, { value: 'late-2' }, { value: 'late-3' }]);
   await reading;
   assert.deepEqual(got, ['late-1', 'late-2']);

@@ -1,26 +1,14 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { startBroker, type RunningBroker } from '../../src/index.js';
-import { tempDir } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { Connection } from '../../src/client/connection.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { KafkaClientError } from '../../src/client/errors.js';
 import { ApiKey, apiByKey, encodeApiVersionsResponse } from '../../src/protocol/generated/index.js';
 import { Reader, Writer } from '../../src/protocol/primitives.js';
 
-let broker: RunningBroker;
-let dataDir: string;
-
-before(async () => {
-  dataDir = tempDir();
-  broker = await startBroker({ port: 0, dataDir });
-});
-after(async () => {
-  await broker.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const broker = suiteBroker();
 
 test('connect negotiates versions and requests use the highest common one', async () => {
   const conn = await Connection.connect({ host: '127.0.0.1', port: broker.port });

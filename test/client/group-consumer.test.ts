@@ -1,6 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBroker, type RunningBroker } from '../../src/index.js';
+import { suiteBroker } from '../helpers/broker.js';
+import { createTopic } from '../helpers/requests.js';
+import { waitUntil } from '../helpers/wait.js';
 import { Admin } from '../../src/client/admin.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { Producer } from '../../src/client/producer.js';
@@ -8,22 +10,19 @@ import { GroupConsumer, rangeAssign } from '../../src/client/group-consumer.js';
 import type { ConsumerRecord } from '../../src/client/consumer.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 
-let broker: RunningBroker;
+const broker = suiteBroker({ config: { 'group.initial.rebalance.delay.ms': 0 } });
 let cluster: Cluster;
 let admin: Admin;
 let groupApis = true;
 
 before(async () => {
-  broker = await startBroker({ port: 0, dataDir: ':memory:', config: { 'group.initial.rebalance.delay.ms': 0 } });
+  await broker.ready;
   cluster = new Cluster({ bootstrap: broker.bootstrap });
   admin = new Admin(cluster);
   const conn = await cluster.anyConnection();
   groupApis = [ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat, ApiKey.LeaveGroup, ApiKey.OffsetCommit, ApiKey.OffsetFetch].every((k) => conn.supports(k));
 });
-after(async () => {
-  await cluster.close();
-  await broker.stop();
-});
+after(() => cluster.close());
 
 test('range assignment: contiguous ranges, the first members get the extra partitions', () => {
   const a = rangeAssign(
@@ -42,7 +41,7 @@ test('range assignment: contiguous ranges, the first members get the extra parti
 
 test('a group member reads, commits what it handed out, and resumes there', async (t) => {
   if (!groupApis) return t.skip('broker does not advertise the group membership APIs');
-  await admin.createTopics([{ name: 'gc1', partitions: 2 }]);
+  await createTopic(broker, 'gc1', 2);
   const producer = new Producer(cluster);
   await producer.send('gc1', Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, partition: i % 2 })));
   let c = new GroupConsumer(cluster, { groupId: 'gc1-g', sessionTimeoutMs: 6000 });
@@ -67,7 +66,7 @@ test('a group member reads, commits what it handed out, and resumes there', asyn
 
 test('two members split the partitions and, together, read every record once', async (t) => {
   if (!groupApis) return t.skip('broker does not advertise the group membership APIs');
-  await admin.createTopics([{ name: 'gc2', partitions: 4 }]);
+  await createTopic(broker, 'gc2', 4);
   const members = [0, 1].map(() => {
     const m = new GroupConsumer(new Cluster({ bootstrap: broker.bootstrap }), { groupId: 'gc2-g', sessionTimeoutMs: 6000, heartbeatIntervalMs: 300 });
     m.subscribe(['gc2']);
@@ -79,20 +78,16 @@ test('two members split the partitions and, together, read every record once', a
     for await (const r of m.records({ follow: true, signal: stop.signal })) got[i]!.push(r.value!.toString());
   });
   // Wait until both members own two partitions each (the second join makes the first rebalance).
-  const deadline = Date.now() + 30_000;
-  while (!members.every((m) => m.assignment.flatMap((a) => a.partitions).length === 2)) {
-    assert.ok(Date.now() < deadline, `no balanced assignment: ${JSON.stringify(members.map((m) => m.assignment))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntil(() => members.every((m) => m.assignment.flatMap((a) => a.partitions).length === 2), {
+    timeout: 30_000,
+    message: () => `a balanced assignment: ${JSON.stringify(members.map((m) => m.assignment))}`,
+  });
   const owned = members.flatMap((m) => m.assignment.flatMap((a) => a.partitions)).sort();
   assert.deepEqual(owned, [0, 1, 2, 3]);
   const producer = new Producer(cluster);
   await producer.send('gc2', Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
   await producer.close();
-  while (got[0]!.length + got[1]!.length < 40) {
-    assert.ok(Date.now() < deadline + 30_000, `only ${got[0]!.length + got[1]!.length} of 40 records arrived`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntil(() => got[0]!.length + got[1]!.length >= 40, { timeout: 30_000, message: () => `40 records (${got[0]!.length + got[1]!.length} arrived)` });
   stop.abort();
   await Promise.all(runs);
   await Promise.all(members.map((m) => m.close()));

@@ -1,26 +1,25 @@
 // Connection and cluster behaviour when brokers misbehave: silence, dropped sockets, stale metadata.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, Socket, type Server } from 'node:net';
-import { startBroker, type RunningBroker } from '../../src/index.js';
+import { suiteBroker } from '../helpers/broker.js';
+import { createTopic } from '../helpers/requests.js';
+import { waitUntil } from '../helpers/wait.js';
 import { Connection } from '../../src/client/connection.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { KafkaClientError } from '../../src/client/errors.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { Producer } from '../../src/client/producer.js';
 import { Consumer } from '../../src/client/consumer.js';
-import { Admin } from '../../src/client/admin.js';
 
-let broker: RunningBroker;
-before(async () => {
-  broker = await startBroker({ port: 0, dataDir: ':memory:' });
-});
-after(() => broker.stop());
+const broker = suiteBroker();
 
 /** A TCP proxy to the broker that can stop forwarding answers or cut every connection. */
-async function proxy(target: number): Promise<{ port: number; mute(): void; unmute(): void; dropNextAnswer(): void; cut(): void; close(): Promise<void> }> {
+async function proxy(target: number): Promise<{ port: number; mute(): void; unmute(): void; dropNextAnswer(): void; cut(): void; close(): Promise<void>; readonly held: number }> {
   const sockets = new Set<Socket>();
   let muted = false;
+  /** Chunks of answers not forwarded while muted. */
+  let held = 0;
   let dropNext = false;
   const server: Server = createServer((client) => {
     const upstream = new Socket();
@@ -30,6 +29,7 @@ async function proxy(target: number): Promise<{ port: number; mute(): void; unmu
     upstream.on('data', (d: Buffer) => {
       if (dropNext) dropNext = false;
       else if (!muted) client.write(d);
+      else held++;
     });
     const end = () => {
       client.destroy();
@@ -44,6 +44,9 @@ async function proxy(target: number): Promise<{ port: number; mute(): void; unmu
     mute: () => (muted = true),
     unmute: () => (muted = false),
     dropNextAnswer: () => (dropNext = true),
+    get held() {
+      return held;
+    },
     cut: () => {
       for (const s of sockets) s.destroy();
       sockets.clear();
@@ -80,7 +83,7 @@ test('a dropped connection fails requests in flight with NETWORK_EXCEPTION; the 
     const conn = await cluster.anyConnection();
     p.mute();
     const inFlight = conn.request(ApiKey.Metadata, metadataBody);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => p.held > 0, { message: 'the broker\'s answer, held by the proxy' });
     p.cut();
     await assert.rejects(inFlight, (e: unknown) => e instanceof KafkaClientError && e.type === 'NETWORK_EXCEPTION');
     assert.ok(conn.closed);
@@ -129,9 +132,8 @@ test('withRetry refreshes metadata after retriable errors, a bounded number of t
 });
 
 test('an idempotent producer retrying a batch whose answer was lost writes it once; a plain one writes it twice', async () => {
-  const admin = new Admin({ bootstrap: broker.bootstrap });
-  await admin.createTopics([{ name: 'idem-on', partitions: 1 }, { name: 'idem-off', partitions: 1 }]);
-  await admin.close();
+  await createTopic(broker, 'idem-on');
+  await createTopic(broker, 'idem-off');
   for (const idempotent of [true, false]) {
     const topic = idempotent ? 'idem-on' : 'idem-off';
     const p = await proxy(broker.port);

@@ -1,9 +1,11 @@
 // Committed offsets and groups survive a broker restart, clean (SIGTERM) or not (kill -9):
 // the coordinator rebuilds them from __consumer_offsets.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { withBroker, type TestBroker } from '../helpers/broker.js';
+import { createTopic } from '../helpers/requests.js';
+import { elapse, waitUntil } from '../helpers/wait.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -11,19 +13,11 @@ const TOPIC = 'restart-topic';
 const GROUP = 'restart-group';
 const overrides = { 'group.initial.rebalance.delay.ms': '0' };
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function client(broker: BrokerProcess) {
+function client(broker: TestBroker) {
   return new Kafka({ clientId: 'restart-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
 }
 
-async function produce(broker: BrokerProcess, from: number, count: number): Promise<string[]> {
+async function produce(broker: TestBroker, from: number, count: number): Promise<string[]> {
   const producer = client(broker).producer();
   await producer.connect();
   const values = Array.from({ length: count }, (_, i) => `v${from + i}`);
@@ -33,7 +27,7 @@ async function produce(broker: BrokerProcess, from: number, count: number): Prom
 }
 
 /** Consumes with the group until `expected` arrived and is committed; returns what arrived. */
-async function consumeAndCommit(broker: BrokerProcess, expected: string[]): Promise<string[]> {
+async function consumeAndCommit(broker: TestBroker, expected: string[]): Promise<string[]> {
   const kafka = client(broker);
   const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
   const seen: string[] = [];
@@ -41,8 +35,9 @@ async function consumeAndCommit(broker: BrokerProcess, expected: string[]): Prom
   await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
   await consumer.run({ autoCommit: false, eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
   try {
-    await waitFor('messages', () => expected.every((v) => seen.includes(v)));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUntil(() => expected.every((v) => seen.includes(v)), { timeout: 30_000, message: 'the messages' });
+    // Not a wait for a condition: time for a redelivery (a message before the commits) to show up.
+    await elapse(300);
     const admin = kafka.admin();
     await admin.connect();
     const ends = await admin.fetchTopicOffsets(TOPIC);
@@ -54,7 +49,7 @@ async function consumeAndCommit(broker: BrokerProcess, expected: string[]): Prom
   return seen;
 }
 
-async function committed(broker: BrokerProcess): Promise<Record<number, string>> {
+async function committed(broker: TestBroker): Promise<Record<number, string>> {
   const admin = client(broker).admin();
   await admin.connect();
   try {
@@ -66,19 +61,9 @@ async function committed(broker: BrokerProcess): Promise<Record<number, string>>
 }
 
 describe('group coordinator restart', () => {
-  const dataDir = tempDir();
-  let broker: BrokerProcess | undefined;
-  after(async () => {
-    await broker?.stop();
-    broker?.cleanup();
-  });
-
-  test('offsets survive a clean stop and a kill -9; a consumer resumes after them', async () => {
-    broker = await startBrokerProcess({ dataDir, overrides });
-    const admin = client(broker).admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }], waitForLeaders: true });
-    await admin.disconnect();
+  test('offsets survive a clean stop and a kill -9; a consumer resumes after them', async (t) => {
+    const broker = await withBroker(t, { process: true, config: overrides });
+    await createTopic(broker, TOPIC, 3);
     const first = await produce(broker, 0, 30);
     assert.deepEqual((await consumeAndCommit(broker, first)).sort(), [...first].sort());
     const before = await committed(broker);
@@ -86,7 +71,7 @@ describe('group coordinator restart', () => {
 
     // Clean stop.
     assert.equal(await broker.stop(), 0);
-    broker = await startBrokerProcess({ dataDir, overrides });
+    await broker.restart();
     assert.ok(broker.logs.some((l) => l.msg === 'group coordinator loaded'), 'the coordinator replayed __consumer_offsets');
     assert.deepEqual(await committed(broker), before);
     const listed = client(broker).admin();
@@ -102,7 +87,7 @@ describe('group coordinator restart', () => {
 
     // Crash.
     await broker.kill();
-    broker = await startBrokerProcess({ dataDir, overrides });
+    await broker.restart();
     assert.deepEqual(await committed(broker), afterSecond);
     const third = await produce(broker, 45, 6);
     assert.deepEqual((await consumeAndCommit(broker, third)).sort(), [...third].sort(), 'a crash loses no commit');

@@ -10,6 +10,7 @@ import { buildRecordBatch, RecordInput } from '../../src/protocol/records/record
 import { Attribute, compressionOf, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 import { config, listDir, openLog, removeDir, silentLogger, tempDir } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 interface Rec {
   offset: number;
@@ -115,8 +116,7 @@ describe('log cleaner', () => {
     assert.deepEqual(fs.readFileSync(path.join(dir, `${String(activeBase).padStart(20, '0')}.log`)), activeBytes);
     // Replaced files are removed in the background once no read holds them: wait, bounded.
     const leftovers = () => listDir(dir).filter((f) => f.endsWith('.cleaned') || f.endsWith('.swap') || f.endsWith('.deleted'));
-    for (let i = 0; i < 100 && leftovers().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(leftovers(), []);
+    await waitUntil(() => leftovers().length === 0, { timeout: 10_000, message: () => `the replaced files to go (${leftovers().join(', ')})` });
     // Reading from an offset in a gap starts at the next record kept.
     const gap = before.find((r) => !after.some((a) => a.offset === r.offset))!;
     const { records } = await log.read(gap.offset, 1 << 20);

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { defaultLogIo, LogIo } from '../../src/storage/log-io.js';
 import { CLEAN_SHUTDOWN_MARKER, LogManager, parsePartitionDirName } from '../../src/storage/log-manager.js';
 import { batch, config, readAll, removeDir, silentLogger, tempDir } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 describe('LogManager', () => {
   let root: string;
@@ -76,7 +77,7 @@ describe('LogManager', () => {
     await timed.append(batch('t', 1), 0).done;
     assert.equal(fsyncs, 0);
     now += 50;
-    for (let i = 0; i < 50 && fsyncs === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => fsyncs > 0, { timeout: 5000, message: 'the periodic flush' });
     assert.equal(fsyncs, 1, 'only the log with a short flush.ms was fsynced');
     await manager.close();
   });

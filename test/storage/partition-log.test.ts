@@ -25,13 +25,18 @@ describe('PartitionLog append and read', () => {
       const log = await openLog(dir, config());
       await log.append(batch('a'), 0).done;
       let wrote = false;
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
       const swap = log.runExclusive(async () => {
-        await new Promise((r) => setTimeout(r, 100));
+        await held;
         // A swap past its commit point renames and writes files in the log directory.
         await fs.promises.writeFile(path.join(dir, 'late-index.tmp'), 'x');
         wrote = true;
       });
-      await (end === 'delete' ? log.delete() : log.close());
+      // The task goes on only once delete/close has been called.
+      const ending = end === 'delete' ? log.delete() : log.close();
+      release();
+      await ending;
       assert.equal(wrote, true, `${end} waited for the exclusive task`);
       await swap;
       assert.equal(fs.existsSync(dir), end === 'close', end === 'delete' ? 'the directory is gone after the task' : 'close keeps the directory');

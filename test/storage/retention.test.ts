@@ -8,6 +8,7 @@ import { LogManager } from '../../src/storage/log-manager.js';
 import { formatStartOffsets, parseStartOffsets } from '../../src/storage/log-start-offset-checkpoint.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { batch, config, listDir, openLog, readAll, removeDir, silentLogger, tempDir } from './helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /** A mutable fake wall clock. */
 function fakeClock(start: number): { now: number; clock: () => number } {
@@ -322,8 +323,7 @@ describe('log start offset checkpoint', () => {
     const log = await manager.openLog('timed', 0, config({ segmentBytes: 400, retentionMs: 1000 }));
     await appendAt(log, c, [1000, 1001, 1002]);
     c.now = 5000;
-    const deadline = Date.now() + 5000;
-    while (log.logStartOffset < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => log.logStartOffset >= 3, { timeout: 5000, message: 'the retention timer' });
     assert.equal(log.logStartOffset, 3, 'the timer ran retention');
     assert.equal(log.logEndOffset, 3);
     assert.match(fs.readFileSync(path.join(dir, LOG_START_OFFSET_CHECKPOINT), 'utf8'), /^timed 0 3$/m);
