@@ -41,7 +41,6 @@ const PROCESS_TESTS = [
   'test/broker/overload-memory.test.ts',
   'test/broker/overload-quotas.test.ts',
   'test/broker/overload-slow-clients.test.ts',
-  'test/broker/partition-limits.test.ts',
   'test/broker/retention.test.ts',
   'test/broker/txn-kill9.test.ts',
   'test/coordinator/restart.test.ts',

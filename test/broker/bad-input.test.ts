@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -16,14 +16,7 @@ function frameOf(parts: Buffer): Buffer {
 }
 
 describe('hostile and broken input', () => {
-  let broker: BrokerProcess;
-  before(async () => {
-    broker = await startBrokerProcess({ overrides: { 'socket.request.max.bytes': String(1024 * 1024) } });
-  });
-  after(async () => {
-    await broker.stop();
-    broker.cleanup();
-  });
+  const broker = suiteBroker({ process: true, config: { 'socket.request.max.bytes': 1024 * 1024 } });
 
   /** The broker must still answer a well-formed request from a fresh client. */
   async function assertStillServing(): Promise<void> {

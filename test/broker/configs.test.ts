@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { createTopic } from '../helpers/requests.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -12,15 +12,10 @@ const TOPIC = 2;
 const BROKER = 4;
 
 describe('topic and broker configuration APIs', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker({ config: { 'log.retention.hours': 48 } });
   let kafka: InstanceType<typeof Kafka>;
-  before(async () => {
-    broker = await startBrokerProcess({ overrides: { 'log.retention.hours': '48' } });
+  before(() => {
     kafka = new Kafka({ clientId: 'configs-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
-  });
-  after(async () => {
-    await broker.stop();
-    broker.cleanup();
   });
 
   async function topicConfig(topic: string, name: string) {
@@ -37,10 +32,7 @@ describe('topic and broker configuration APIs', () => {
   }
 
   test('DescribeConfigs reports values with their sources and broker synonyms', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'cfg', numPartitions: 1, configEntries: [{ name: 'segment.bytes', value: '1048576' }] }] });
-    await admin.disconnect();
+    await createTopic(broker, 'cfg', 1, { 'segment.bytes': '1048576' });
     const seg = await topicConfig('cfg', 'segment.bytes');
     assert.equal(seg.configValue, '1048576');
     assert.equal(seg.configSource, 1, 'DYNAMIC_TOPIC_CONFIG');
@@ -62,8 +54,7 @@ describe('topic and broker configuration APIs', () => {
     assert.equal((await topicConfig('cfg', 'retention.ms')).configValue, '60000');
     assert.equal((await topicConfig('cfg', 'segment.bytes')).configValue, '1073741824', 'legacy AlterConfigs dropped the other override');
 
-    await broker.stop();
-    broker = await startBrokerProcess({ dataDir: broker.dataDir, overrides: { 'log.retention.hours': '48' } });
+    await broker.restart();
     kafka = new Kafka({ clientId: 'configs-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
     assert.equal((await topicConfig('cfg', 'retention.ms')).configValue, '60000');
   });

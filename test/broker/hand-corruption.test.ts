@@ -9,9 +9,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { withBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { fetchOne, produceRequest } from '../helpers/requests.js';
+import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
+import { waitUntil } from '../helpers/wait.js';
 import { API, decodeBatches, listOffset, readPartition } from '../torture/log-reader.js';
 
 const TOPIC = 'corrupt';
@@ -98,7 +99,7 @@ async function expectBatches(client: RawClient, partition: number, batches: numb
 /** Damages one partition holding `batches` batches; returns how many must survive. */
 type Damage = { partition: number; what: string; afterKillOnly?: boolean; damage: (dataDir: string, batches: number) => number };
 
-test('hand-corrupted segments and indexes: recovery cuts or rebuilds, reads never see the damage', { timeout: 120_000 }, async () => {
+test('hand-corrupted segments and indexes: recovery cuts or rebuilds, reads never see the damage', { timeout: 120_000 }, async (t) => {
   const damages: Damage[] = [
     {
       partition: 0,
@@ -239,47 +240,36 @@ test('hand-corrupted segments and indexes: recovery cuts or rebuilds, reads neve
     },
   ];
   const partitions = damages.length;
-  let broker: BrokerProcess = await startBrokerProcess({ overrides: { 'log.segment.bytes': '2048', 'log.index.interval.bytes': '256' } });
+  const broker = await withBroker(t, { process: true, config: { 'log.segment.bytes': 2048, 'log.index.interval.bytes': 256 } });
   const dataDir = broker.dataDir;
-  try {
-    let client = await RawClient.connect(broker.port);
-    const created = await client.request(API.CreateTopics, 5, {
-      timeoutMs: 5000,
-      validateOnly: false,
-      topics: [{ name: TOPIC, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
-    });
-    assert.equal(created.body.topics[0].errorCode, ErrorCode.NONE);
-    for (let p = 0; p < partitions; p++) for (let b = 0; b < BATCHES; b++) assert.equal(await produce(client, p, batch(b)), b * PER_BATCH);
-    const counts = damages.map(() => BATCHES);
-    client.close();
+  let client = await RawClient.connect(broker.port);
+  await createTopic(client, TOPIC, partitions);
+  for (let p = 0; p < partitions; p++) for (let b = 0; b < BATCHES; b++) assert.equal(await produce(client, p, batch(b)), b * PER_BATCH);
+  const counts = damages.map(() => BATCHES);
+  client.close();
 
-    // Two rounds: after a kill -9 (the last segment is scanned anyway) and after a clean shutdown
-    // (everything is trusted that loads and checks out).
-    for (const round of ['kill -9', 'clean shutdown'] as const) {
-      if (round === 'kill -9') {
-        // Sealing (fsync, index files) runs behind the acknowledgements: wait until every rolled segment has its indexes.
-        const sealed = () => damages.every((d) => segments(dataDir, d.partition, '.timeindex').length >= segments(dataDir, d.partition, '.log').length - 1);
-        for (let i = 0; i < 200 && !sealed(); i++) await new Promise((r) => setTimeout(r, 50));
-        assert.ok(sealed(), 'rolled segments were sealed');
-        await broker.kill();
-      }
-      else assert.equal(await broker.stop(), 0);
-      for (const d of damages) assert.ok(segments(dataDir, d.partition, '.log').length >= 3, `${d.what}: several segments`);
-      const expected = damages.map((d, i) => (d.afterKillOnly && round !== 'kill -9' ? counts[i]! : d.damage(dataDir, counts[i]!)));
-      broker = await startBrokerProcess({ dataDir, overrides: { 'log.segment.bytes': '2048', 'log.index.interval.bytes': '256' } });
-      client = await RawClient.connect(broker.port);
-      for (const [i, d] of damages.entries()) await expectBatches(client, d.partition, expected[i]!, `${round}, partition ${d.partition}: ${d.what}`);
-      client.close();
-      // expectBatches appended one batch; refill what was cut for the next round.
-      client = await RawClient.connect(broker.port);
-      for (const [i, d] of damages.entries()) {
-        counts[i] = expected[i]! + 1;
-        for (; counts[i]! < BATCHES; counts[i]!++) await produce(client, d.partition, batch(counts[i]!));
-      }
-      client.close();
+  // Two rounds: after a kill -9 (the last segment is scanned anyway) and after a clean shutdown
+  // (everything is trusted that loads and checks out).
+  for (const round of ['kill -9', 'clean shutdown'] as const) {
+    if (round === 'kill -9') {
+      // Sealing (fsync, index files) runs behind the acknowledgements: wait until every rolled segment has its indexes.
+      const sealed = () => damages.every((d) => segments(dataDir, d.partition, '.timeindex').length >= segments(dataDir, d.partition, '.log').length - 1);
+      await waitUntil(sealed, { timeout: 10_000, message: 'rolled segments to be sealed' });
+      await broker.kill();
     }
-  } finally {
-    await broker.stop();
-    broker.cleanup();
+    else assert.equal(await broker.stop(), 0);
+    for (const d of damages) assert.ok(segments(dataDir, d.partition, '.log').length >= 3, `${d.what}: several segments`);
+    const expected = damages.map((d, i) => (d.afterKillOnly && round !== 'kill -9' ? counts[i]! : d.damage(dataDir, counts[i]!)));
+    await broker.restart();
+    client = await RawClient.connect(broker.port);
+    for (const [i, d] of damages.entries()) await expectBatches(client, d.partition, expected[i]!, `${round}, partition ${d.partition}: ${d.what}`);
+    client.close();
+    // expectBatches appended one batch; refill what was cut for the next round.
+    client = await RawClient.connect(broker.port);
+    for (const [i, d] of damages.entries()) {
+      counts[i] = expected[i]! + 1;
+      for (; counts[i]! < BATCHES; counts[i]!++) await produce(client, d.partition, batch(counts[i]!));
+    }
+    client.close();
   }
 });

@@ -1,10 +1,11 @@
 // ListOffsets (earliest, latest, max timestamp, by timestamp) and OffsetForLeaderEpoch against a
-// real broker process, through kafkajs admin and through our own codecs.
+// broker, through kafkajs admin and through our own codecs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { createTopic as createTopicVia } from '../helpers/requests.js';
 import { ApiKey, type ListOffsetsResponseListOffsetsPartitionResponse, type OffsetForLeaderEpochResponseEpochEndOffset } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
@@ -18,18 +19,11 @@ const MAX_TIMESTAMP = -3;
 const T = 1_700_000_000_000;
 
 describe('ListOffsets and OffsetForLeaderEpoch', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker();
   let client: RawClient;
   let kafka: InstanceType<typeof Kafka>;
 
-  async function createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
-    const r = await client.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE, r.body.topics[0].errorMessage);
-  }
+  const createTopic = (name: string, partitions: number, configs: Record<string, string> = {}) => createTopicVia(client, name, partitions, configs);
 
   /** One batch of records with the given CreateTime timestamps; returns its base offset. */
   async function produceBatch(topic: string, partition: number, timestamps: number[]): Promise<number> {
@@ -67,7 +61,6 @@ describe('ListOffsets and OffsetForLeaderEpoch', () => {
   }
 
   before(async () => {
-    broker = await startBrokerProcess();
     client = await RawClient.connect(broker.port);
     kafka = new Kafka({ clientId: 'offsets-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
 
@@ -80,11 +73,7 @@ describe('ListOffsets and OffsetForLeaderEpoch', () => {
     await producer.send({ topic: 'ts', messages: [0, 1, 2, 3, 4].map((i) => ({ partition: 1, value: `k${i}`, timestamp: String(T + 1000 + i * 100) })) });
     await producer.disconnect();
   });
-  after(async () => {
-    client?.close();
-    await broker.stop();
-    broker.cleanup();
-  });
+  after(() => client?.close());
 
   test('kafkajs fetchTopicOffsets: earliest and latest per partition', async () => {
     await createTopic('empty', 1);

@@ -4,24 +4,19 @@
 // most MAX_NEW_PARTITIONS partitions to a topic (INVALID_PARTITIONS otherwise).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker, withBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { MAX_NEW_PARTITIONS } from '../../src/broker/broker.js';
 
 describe('partition count limits', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker();
   let client: RawClient;
   before(async () => {
-    broker = await startBrokerProcess();
     client = await RawClient.connect(broker.port);
   });
-  after(async () => {
-    client.close();
-    await broker.stop();
-    broker.cleanup();
-  });
+  after(() => client?.close());
 
   const createTopic = async (name: string, numPartitions: number) =>
     (
@@ -57,7 +52,7 @@ describe('partition count limits', () => {
       includeTopicAuthorizedOperations: false,
     });
     assert.equal(md.body.topics[0].partitions.length, 3);
-    assert.equal(broker.child.exitCode, null);
+    assert.ok(broker.running);
   });
 });
 
@@ -65,8 +60,8 @@ describe('partition count limits', () => {
 // topic at the same time both opened the partitions from the same current count, so the topic
 // ended with duplicated partitions (two logs on one directory).
 describe('concurrent CreatePartitions', () => {
-  test('run one after the other: each partition exists once', async () => {
-    const broker = await startBrokerProcess();
+  test('run one after the other: each partition exists once', async (t) => {
+    const broker = await withBroker(t);
     const a = await RawClient.connect(broker.port);
     const b = await RawClient.connect(broker.port);
     try {
@@ -97,8 +92,6 @@ describe('concurrent CreatePartitions', () => {
     } finally {
       a.close();
       b.close();
-      await broker.stop();
-      broker.cleanup();
     }
   });
 });

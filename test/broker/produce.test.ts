@@ -1,12 +1,12 @@
-// Produce against a real broker process: acks, errors, large messages, LogAppendTime topics,
-// idempotent producers and producer ids.
+// Produce against a broker: acks, errors, large messages, LogAppendTime topics, idempotent
+// producers and producer ids.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker, withBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { fetchOne, produceRequest } from '../helpers/requests.js';
+import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
 import { ApiKey, apiByKey, type FetchResponse, type ProduceResponsePartitionProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { Reader, ZERO_UUID } from '../../src/protocol/primitives.js';
@@ -39,33 +39,19 @@ function values(batches: Buffer[]): string[] {
   return batches.flatMap((b) => decodeBatchRecords(b).map((r) => r.value!.toString()));
 }
 
-async function createTopic(c: RawClient, name: string, configs: Record<string, string> = {}, partitions = 1): Promise<void> {
-  const r = await c.request(ApiKey.CreateTopics, 7, {
-    topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
-    timeoutMs: 5000,
-    validateOnly: false,
-  });
-  assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE, r.body.topics[0].errorMessage);
-}
-
 async function initProducerId(c: RawClient, version = 4): Promise<{ errorCode: number; producerId: number; producerEpoch: number }> {
   const r = await c.request(ApiKey.InitProducerId, version, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
   return r.body;
 }
 
 describe('Produce', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker();
   let c: RawClient;
 
   before(async () => {
-    broker = await startBrokerProcess();
     c = await RawClient.connect(broker.port);
   });
-  after(async () => {
-    c?.close();
-    await broker.stop();
-    broker.cleanup();
-  });
+  after(() => c?.close());
 
   test('acks=0 gets no response, and the data is stored', async () => {
     await createTopic(c, 'acks0');
@@ -114,7 +100,7 @@ describe('Produce', () => {
       const p = await produce(c, `no-such-topic-v${version}`, 0, batch(['x']), -1, version);
       assert.equal(p.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `v${version}`);
     }
-    await createTopic(c, 'two-partitions', {}, 2);
+    await createTopic(c, 'two-partitions', 2);
     assert.equal((await produce(c, 'two-partitions', 2, batch(['x']))).errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assert.equal((await produce(c, 'two-partitions', 1, batch(['x']))).errorCode, ErrorCode.NONE);
     const md = await c.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
@@ -131,7 +117,7 @@ describe('Produce', () => {
   });
 
   test('a 1 MiB message goes through with max.message.bytes=2097152 and is read back intact', async () => {
-    await createTopic(c, 'big', { 'max.message.bytes': '2097152' });
+    await createTopic(c, 'big', 1, { 'max.message.bytes': '2097152' });
     await createTopic(c, 'big-default');
     const value = randomBytes(1024 * 1024);
     const kafka = new Kafka({ clientId: 'produce-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
@@ -157,7 +143,7 @@ describe('Produce', () => {
   });
 
   test('LogAppendTime topics stamp the batch and answer with the append time', async () => {
-    await createTopic(c, 'append-time', { 'message.timestamp.type': 'LogAppendTime' });
+    await createTopic(c, 'append-time', 1, { 'message.timestamp.type': 'LogAppendTime' });
     await createTopic(c, 'create-time');
     const oldTimestamp = 1_500_000_000_000;
     const before = Date.now();
@@ -226,7 +212,7 @@ describe('Produce', () => {
     });
 
     test('sequences are tracked per partition', async () => {
-      await createTopic(c, 'idem-parts', {}, 2);
+      await createTopic(c, 'idem-parts', 2);
       const { producerId } = await initProducerId(c);
       const opts = { producerId, producerEpoch: 0, baseSequence: 0 };
       assert.equal((await produce(c, 'idem-parts', 0, batch(['p0'], opts))).errorCode, ErrorCode.NONE);
@@ -236,9 +222,8 @@ describe('Produce', () => {
       assert.deepEqual(values((await fetchAll(c, 'idem-parts', 1)).batches), ['p1']);
     });
 
-    test('InitProducerId hands out distinct ids, also across a restart', async () => {
-      const dataDir = tempDir();
-      let b = await startBrokerProcess({ dataDir });
+    test('InitProducerId hands out distinct ids, also across a restart', async (t) => {
+      const b = await withBroker(t);
       let bc = await RawClient.connect(b.port);
       try {
         const seen = new Set<number>();
@@ -257,7 +242,7 @@ describe('Produce', () => {
         bc.close();
         assert.equal(await b.stop(), 0);
 
-        b = await startBrokerProcess({ dataDir });
+        await b.restart();
         bc = await RawClient.connect(b.port);
         for (let i = 0; i < 3; i++) {
           const r = await initProducerId(bc);
@@ -271,8 +256,6 @@ describe('Produce', () => {
         assert.equal((await fetchAll(bc, 'idem-restart', 0)).highWatermark, 2);
       } finally {
         bc.close();
-        await b.stop();
-        b.cleanup();
       }
     });
 
@@ -286,7 +269,7 @@ describe('Produce', () => {
   });
 
   test('responses keep request order on one connection even when appends interleave', async () => {
-    await createTopic(c, 'order', {}, 3);
+    await createTopic(c, 'order', 3);
     const conn = await RawClient.connect(broker.port);
     try {
       const frames: Promise<Buffer>[] = [];

@@ -1,8 +1,8 @@
-// CreateTopics, DeleteTopics and Metadata against a real broker process: validation answers,
-// topic ids, auto-creation, and topics surviving a restart.
+// CreateTopics, DeleteTopics and Metadata against a broker: validation answers, topic ids,
+// auto-creation, and topics surviving a restart.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker, withBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import {
   ApiKey,
@@ -96,18 +96,13 @@ async function latestOffset(c: RawClient, topic: string, partition: number): Pro
 const UNKNOWN_ID = '3b6a1f0e-0000-4000-8000-000000000001';
 
 describe('topics', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker({ config: { 'num.partitions': 3 } });
   let c: RawClient;
 
   before(async () => {
-    broker = await startBrokerProcess({ overrides: { 'num.partitions': '3' } });
     c = await RawClient.connect(broker.port);
   });
-  after(async () => {
-    c?.close();
-    await broker.stop();
-    broker.cleanup();
-  });
+  after(() => c?.close());
 
   describe('CreateTopics', () => {
     test('v2 creates a topic; no topic id or configs in that version', async () => {
@@ -335,8 +330,8 @@ describe('topics', () => {
     });
   });
 
-  test('auto.create.topics.enable=false: Metadata never creates', async () => {
-    const b = await startBrokerProcess({ overrides: { 'auto.create.topics.enable': 'false' } });
+  test('auto.create.topics.enable=false: Metadata never creates', async (t) => {
+    const b = await withBroker(t, { config: { 'auto.create.topics.enable': false } });
     const bc = await RawClient.connect(b.port);
     try {
       for (const version of [0, 1, 4, 12]) {
@@ -350,14 +345,11 @@ describe('topics', () => {
       assert.deepEqual(await allTopicNames(bc), ['explicit']);
     } finally {
       bc.close();
-      await b.stop();
-      b.cleanup();
     }
   });
 
-  test('topics, ids, partition counts, configs and data survive a restart', async () => {
-    const dataDir = tempDir();
-    let b = await startBrokerProcess({ dataDir });
+  test('topics, ids, partition counts, configs and data survive a restart', async (t) => {
+    const b = await withBroker(t);
     let bc = await RawClient.connect(b.port);
     try {
       const kept = await createOne(bc, 7, { name: 'kept', numPartitions: 3, configs: { 'max.message.bytes': '2000' } });
@@ -370,7 +362,7 @@ describe('topics', () => {
       bc.close();
       assert.equal(await b.stop(), 0);
 
-      b = await startBrokerProcess({ dataDir });
+      await b.restart();
       bc = await RawClient.connect(b.port);
       const md = await metadata(bc, 12, null);
       assert.equal(md.clusterId, clusterId, 'same cluster id');
@@ -392,8 +384,6 @@ describe('topics', () => {
       assert.equal((await createOne(bc, 7, { name: 'dropped' })).errorCode, ErrorCode.NONE, 'a deleted name is free');
     } finally {
       bc.close();
-      await b.stop();
-      b.cleanup();
     }
   });
 });

@@ -1,8 +1,8 @@
-// Every version of every group API, through our own codecs against a real broker process: the
-// answers a client of each version gets (and that no version trips the encoder).
+// Every version of every group API, through our own codecs against a broker: the answers a client
+// of each version gets (and that no version trips the encoder).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker, withBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { createTopic } from '../helpers/requests.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -11,23 +11,13 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('group APIs at every version', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker({ config: { 'group.initial.rebalance.delay.ms': 0, 'offsets.topic.num.partitions': 7 } });
   let client: RawClient;
   before(async () => {
-    broker = await startBrokerProcess({ overrides: { 'group.initial.rebalance.delay.ms': '0', 'offsets.topic.num.partitions': '7' } });
     client = await RawClient.connect(broker.port);
-    const r = await client.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name: 'gt', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
-      timeoutMs: 5000,
-      validateOnly: false,
-    });
-    assert.equal(r.body.topics[0].errorCode, ErrorCode.NONE);
+    await createTopic(client, 'gt', 2);
   });
-  after(async () => {
-    client.close();
-    await broker.stop();
-    broker.cleanup();
-  });
+  after(() => client?.close());
 
   test('FindCoordinator v0-v6, single and batched, for groups and transactional ids', async () => {
     for (const v of range(0, 3)) {
@@ -267,8 +257,8 @@ describe('group APIs at every version', () => {
 });
 
 describe('__consumer_offsets created by someone else first', () => {
-  test('a Metadata auto-create of the offsets topic does not break the coordinator', async () => {
-    const broker = await startBrokerProcess({ overrides: { 'num.partitions': '3' } });
+  test('a Metadata auto-create of the offsets topic does not break the coordinator', async (t) => {
+    const broker = await withBroker(t, { config: { 'num.partitions': 3 } });
     const client = await RawClient.connect(broker.port);
     try {
       const md = await client.request(ApiKey.Metadata, 9, { topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: '__consumer_offsets' }, { topicId: '00000000-0000-0000-0000-000000000000', name: 'data' }], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
@@ -281,8 +271,6 @@ describe('__consumer_offsets created by someone else first', () => {
       }
     } finally {
       client.close();
-      await broker.stop();
-      broker.cleanup();
     }
   });
 });
