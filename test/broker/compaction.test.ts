@@ -14,8 +14,8 @@ import { RawClient } from '../helpers/raw-client.js';
 import { createTopic, fetchOne } from '../helpers/requests.js';
 import { elapse, waitUntil } from '../helpers/wait.js';
 import { ApiKey, type FetchResponse } from '../../src/protocol/generated/index.js';
-import { splitBatches } from '../../src/storage/record-batch.js';
-import { decodeBatchRecords } from '../../src/storage/records.js';
+import { splitBatches } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 
 const { CompressionTypes } = kafkajs;
 const TOPIC = 'compacted';

@@ -1,7 +1,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { suiteBroker } from '../helpers/broker.js';
+import { suiteBroker, withBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { createTopic } from '../helpers/requests.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
@@ -186,9 +186,11 @@ describe('topic and broker configuration APIs', () => {
 });
 
 describe('DescribeConfigs: values given at start-up', () => {
-  test('an --override and a TRIBUTARY_* variable are STATIC_BROKER_CONFIG, with Kafka synonyms', async () => {
-    const broker = await startBrokerProcess({
-      overrides: { 'log.cleaner.delete.retention.ms': '3600000', 'num.partitions': '2' },
+  test('an --override and a TRIBUTARY_* variable are STATIC_BROKER_CONFIG, with Kafka synonyms', async (t) => {
+    // A process: the subject is how the command line and the environment reach the config.
+    const broker = await withBroker(t, {
+      process: true,
+      config: { 'log.cleaner.delete.retention.ms': '3600000', 'num.partitions': '2' },
       env: { TRIBUTARY_LOG_SEGMENT_BYTES: '2097152' },
     });
     const c = await RawClient.connect(broker.port);
@@ -223,8 +225,6 @@ describe('DescribeConfigs: values given at start-up', () => {
       });
     } finally {
       c.close();
-      await broker.stop();
-      broker.cleanup();
     }
   });
 });

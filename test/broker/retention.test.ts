@@ -7,9 +7,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
-import { repoRoot, startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
+import { repoRoot } from '../helpers/dist.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { fetchOne } from '../helpers/requests.js';
+import { createTopic as createTopicVia, fetchOne } from '../helpers/requests.js';
+import { waitUntil } from '../helpers/wait.js';
 import { ApiKey, type DeleteRecordsResponse, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
@@ -28,14 +30,13 @@ const segmentBases = (dir: string) =>
     .sort((a, b) => a - b);
 
 describe('retention and DeleteRecords', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker({ process: true, config: { 'log.retention.check.interval.ms': 200 } });
   let kafka: Kafka;
   let admin: Admin;
   let producer: Producer;
   let client: RawClient;
 
-  async function start(dataDir?: string): Promise<void> {
-    broker = await startBrokerProcess({ dataDir, overrides: { 'log.retention.check.interval.ms': '200' } });
+  async function connect(): Promise<void> {
     kafka = new Kafka({ clientId: 'retention-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
     admin = kafka.admin();
     await admin.connect();
@@ -44,18 +45,13 @@ describe('retention and DeleteRecords', () => {
     client = await RawClient.connect(broker.port);
   }
 
-  async function stop(): Promise<void> {
+  async function disconnect(): Promise<void> {
     client?.close();
     await producer?.disconnect();
     await admin?.disconnect();
-    await broker.stop();
   }
 
-  async function createTopic(topic: string, configs: Record<string, string>): Promise<void> {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
-    });
-  }
+  const createTopic = (topic: string, configs: Record<string, string>) => createTopicVia(broker, topic, 1, configs);
 
   /** One batch per message, so small segments roll often. */
   async function produce(topic: string, count: number): Promise<void> {
@@ -75,11 +71,8 @@ describe('retention and DeleteRecords', () => {
     return r.body.topics[0]!.partitions[0]!;
   }
 
-  before(() => start());
-  after(async () => {
-    await stop();
-    broker.cleanup();
-  });
+  before(() => connect());
+  after(() => disconnect());
 
   test('DeleteRecords through kafkajs moves the low watermark; fetches below it are out of range', async () => {
     const topic = 'delete-records';
@@ -115,16 +108,16 @@ describe('retention and DeleteRecords', () => {
     assert.deepEqual(await offsets(topic), { low: 40, high: 40 });
 
     // The start survives a restart, and a crash.
-    await stop();
-    await start(broker.dataDir);
+    await disconnect();
+    await broker.restart();
+    await connect();
     assert.deepEqual(await offsets(topic), { low: 40, high: 40 });
     await produce(topic, 5);
     assert.deepEqual(await deleteRecordsRaw(2, topic, 0, 43), { partitionIndex: 0, lowWatermark: 43, errorCode: ErrorCode.NONE });
-    client.close();
-    await producer.disconnect();
-    await admin.disconnect();
+    await disconnect();
     await broker.kill();
-    await start(broker.dataDir);
+    await broker.restart();
+    await connect();
     assert.deepEqual(await offsets(topic), { low: 43, high: 45 });
   });
 
@@ -134,15 +127,13 @@ describe('retention and DeleteRecords', () => {
     await produce(topic, 30);
     const dir = join(broker.dataDir, `${topic}-0`);
     assert.ok(segmentBases(dir).length > 2);
-    const deadline = Date.now() + 20_000;
-    let seen = await offsets(topic);
-    while (seen.low < 30 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      seen = await offsets(topic);
-    }
+    const seen = await waitUntil(async () => {
+      const o = await offsets(topic);
+      return o.low >= 30 && o;
+    }, { timeout: 20_000, interval: 100, message: 'retention.ms to expire the log' });
     assert.deepEqual(seen, { low: 30, high: 30 });
     // Files are removed asynchronously, right after the start moved.
-    while (segmentBases(dir).length > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => segmentBases(dir).length <= 1, { timeout: 10_000, message: () => `old segments to go (${segmentBases(dir).join(',')})` });
     assert.deepEqual(segmentBases(dir), [30], 'old segments are gone from disk');
     const below = await client.request<FetchResponse>(ApiKey.Fetch, 12, fetchAt(topic, 0));
     assert.equal(below.body.responses[0]!.partitions[0]!.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
@@ -165,15 +156,14 @@ describe('retention and DeleteRecords', () => {
     await createTopic(topic, { 'segment.bytes': '1024', 'retention.bytes': '4096', 'retention.ms': '-1' });
     const dir = join(broker.dataDir, `${topic}-0`);
     const logBytes = () => fs.readdirSync(dir).filter((f) => f.endsWith('.log')).reduce((sum, f) => sum + fs.statSync(join(dir, f)).size, 0);
+    // Each round adds about 4 KiB; the peak is taken right after it, before the next retention
+    // check, and every round ends once retention has brought the partition back under the bound.
     let largest = 0;
     for (let round = 0; round < 10; round++) {
       await produce(topic, 30);
-      await new Promise((r) => setTimeout(r, 250));
       largest = Math.max(largest, logBytes());
+      await waitUntil(() => logBytes() <= 4096 + 1024, { timeout: 5000, message: () => `round ${round}: retention to trim the partition (${logBytes()} bytes)` });
     }
-    const deadline = Date.now() + 5000;
-    while (logBytes() > 4096 + 1024 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(logBytes() <= 4096 + 1024, `partition holds ${logBytes()} bytes`);
     assert.ok(largest < 4 * 4096, `never more than ${largest} bytes`);
     const { low, high } = await offsets(topic);
     assert.equal(high, 300);

@@ -1,28 +1,26 @@
-// The tributary CLI end to end: a real broker process, the CLI spawned as users run it.
-import { describe, test, before, after } from 'node:test';
+// The tributary CLI end to end, spawned as users run it (the compiled build), against a broker in
+// the test process (so that a test can see the CLI's long poll parked).
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { repoRoot, startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
-import { assertOneLineError, cli } from '../helpers/cli.js';
+import { suiteBroker } from '../helpers/broker.js';
+import { tempDir } from '../helpers/broker-process.js';
+import { assertOneLineError, cli, run } from '../helpers/cli.js';
+import { waitUntil } from '../helpers/wait.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { Connection } from '../../src/client/connection.js';
 
 const { Kafka, logLevel } = kafkajs;
 
 describe('tributary CLI', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker({ config: { 'group.initial.rebalance.delay.ms': 0 } });
   let bs: string[];
-  before(async () => {
-    broker = await startBrokerProcess({ overrides: { 'group.initial.rebalance.delay.ms': '0' } });
+  before(() => {
     bs = ['--bootstrap-server', broker.bootstrap];
-  });
-  after(async () => {
-    await broker.stop();
-    broker.cleanup();
   });
 
   test('--help works on every command', async () => {
@@ -91,14 +89,16 @@ describe('tributary CLI', () => {
     assertOneLineError(await cli(['produce', 'cli-pc', '--key-separator', '|', ...bs], 'no separator here\n'), 'INVALID_RECORD');
   });
 
-  test('produce from a file to one partition; consume by timestamp; follow until --max-messages', async () => {
+  test('produce from a file to one partition; consume by timestamp; follow until --max-messages', async (t) => {
     assert.equal((await cli(['topics', 'create', 'cli-ts', '--partitions', '2', ...bs])).code, 0);
     const dir = tempDir();
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'early.txt'), 'e1\ne2\n');
     assert.equal((await cli(['produce', 'cli-ts', '--file', join(dir, 'early.txt'), '--partition', '1', ...bs])).code, 0);
-    await new Promise((r) => setTimeout(r, 50));
-    const cut = Date.now();
-    await new Promise((r) => setTimeout(r, 50));
+    // Timestamps are milliseconds: the cut is a millisecond after the early records, before the late ones.
+    const produced = Date.now();
+    const cut = await waitUntil(() => (Date.now() > produced ? Date.now() : 0), { interval: 1 });
+    await waitUntil(() => Date.now() > cut, { interval: 1 });
     assert.equal((await cli(['produce', 'cli-ts', '--partition', '1', ...bs], 'l1\nl2\nl3\n')).code, 0);
     const byTime = await cli(['consume', 'cli-ts', '--timestamp', String(cut), '--format', 'json', ...bs]);
     assert.equal(byTime.code, 0, byTime.stderr);
@@ -109,7 +109,7 @@ describe('tributary CLI', () => {
 
     // Partition 0 is empty: from offset 0 the consumer waits at the log end, however late it starts.
     const follow = cli(['consume', 'cli-ts', '--partition', '0', '--offset', '0', '--follow', '--max-messages', '2', ...bs], undefined, 60_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitUntil(() => broker.parkedFetches('cli-ts', 0) > 0, { timeout: 30_000, message: 'the CLI consumer to wait at the log end' });
     assert.equal((await cli(['produce', 'cli-ts', '--partition', '0', ...bs], 'f1\nf2\nf3\n')).code, 0);
     const f = await follow;
     assert.equal(f.code, 0, f.stderr);
@@ -216,11 +216,11 @@ describe('tributary CLI', () => {
     assert.equal((await cli(['topics', 'create', 'cli-kcat', '--partitions', '1', ...bs])).code, 0);
     const p = await cli(['produce', 'cli-kcat', '--key-separator', ':', '--header', 'h=1', '--compression', 'lz4', ...bs], 'k1:v1\nk2:v2\n');
     assert.equal(p.code, 0, p.stderr);
-    const k = spawnSync('kcat', ['-b', broker.bootstrap, '-C', '-t', 'cli-kcat', '-o', 'beginning', '-e', '-f', '%o %k %s %h\n'], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(k.status, 0, k.stderr);
+    const k = await run('kcat', ['-b', broker.bootstrap, '-C', '-t', 'cli-kcat', '-o', 'beginning', '-e', '-f', '%o %k %s %h\n']);
+    assert.equal(k.code, 0, k.stderr);
     assert.equal(k.stdout, '0 k1 v1 h=1\n1 k2 v2 h=1\n');
-    const kp = spawnSync('kcat', ['-b', broker.bootstrap, '-P', '-t', 'cli-kcat', '-K', ':', '-z', 'snappy', '-H', 'from=kcat'], { input: 'k3:v3\nk4:v4\n', encoding: 'utf8', timeout: 60_000 });
-    assert.equal(kp.status, 0, kp.stderr);
+    const kp = await run('kcat', ['-b', broker.bootstrap, '-P', '-t', 'cli-kcat', '-K', ':', '-z', 'snappy', '-H', 'from=kcat'], 'k3:v3\nk4:v4\n');
+    assert.equal(kp.code, 0, kp.stderr);
     const c = await cli(['consume', 'cli-kcat', '--offset', '2', '--format', 'json', ...bs]);
     const got = c.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(got.map((r) => [r.offset, r.key, r.value, r.headers]), [

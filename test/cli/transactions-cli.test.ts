@@ -1,8 +1,8 @@
 // `tributary transactions`: list, describe, the producers of a partition, and aborting a hanging
-// transaction by hand (what kafka-transactions.sh does), against a broker process.
+// transaction by hand (what kafka-transactions.sh does); the CLI runs as a process.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { assertOneLineError, cli } from '../helpers/cli.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { produceRequest } from '../helpers/requests.js';
@@ -10,20 +10,16 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 
-let broker: BrokerProcess;
+const broker = suiteBroker({ config: { 'transaction.state.log.num.partitions': 3 } });
 let c: RawClient;
 let bs: string[];
 
 before(async () => {
-  broker = await startBrokerProcess({ overrides: { 'transaction.state.log.num.partitions': '3' } });
+  await broker.ready;
   bs = ['--bootstrap-server', broker.bootstrap];
   c = await RawClient.connect(broker.port);
 });
-after(async () => {
-  c.close();
-  await broker.stop();
-  broker.cleanup();
-});
+after(() => c?.close());
 
 async function lastStableOffset(): Promise<{ lso: number; hw: number }> {
   const offsets = async (isolationLevel: number) => {

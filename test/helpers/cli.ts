@@ -1,8 +1,8 @@
-// Runs the `tributary` command as a child process, for the CLI tests.
+// Runs the `tributary` command (the compiled build, as users run it) or any other command as a
+// child process, without blocking the event loop (a broker in the test process keeps serving).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { repoRoot } from './broker-process.js';
+import { compiled, repoRoot } from './dist.js';
 
 export interface Run {
   code: number | null;
@@ -11,19 +11,29 @@ export interface Run {
   ms: number;
 }
 
+/** `tributary ARGS` from dist/ (checked not to be stale), with `input` on stdin. */
 export function cli(args: string[], input?: string, timeoutMs = 60_000): Promise<Run> {
+  return run(process.execPath, [compiled('cli/tributary.js'), ...args], input, timeoutMs);
+}
+
+/** Any command, with `input` on stdin; rejects if it does not exit within `timeoutMs`. */
+export function run(command: string, args: string[], input?: string, timeoutMs = 60_000): Promise<Run> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/tributary.ts'), ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`tributary ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
+      reject(new Error(`${command} ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
     }, timeoutMs);
-    child.on('exit', (code) => {
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr, ms: Date.now() - started });
     });
