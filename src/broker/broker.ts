@@ -233,7 +233,7 @@ export class Broker implements CoordinatorHost {
       }
     };
     await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, t.partitions) }, worker));
-    logs.forEach((log, p) => state.partitions.push(new Partition(state, p, log)));
+    logs.forEach((log, p) => state.partitions.push(new Partition(state, p, log, this.nodeId)));
     this.topics.set(t.name, state);
     this.topicsById.set(t.id, state);
     return state;
@@ -315,7 +315,7 @@ export class Broker implements CoordinatorHost {
     const logConfig = Broker.logConfig(t.configs);
     for (let p = t.partitions.length; p < count; p++) {
       const log = await this.logs.openLog(name, p, logConfig);
-      t.partitions.push(new Partition(t, p, log));
+      t.partitions.push(new Partition(t, p, log, this.nodeId));
     }
     await this.metadata.setPartitionCount(name, t.partitions.length);
     this.logger.info({ topic: name, partitions: t.partitions.length }, 'partitions added');
@@ -341,7 +341,7 @@ export class Broker implements CoordinatorHost {
   private applyTopicConfigs(t: TopicState): void {
     t.configs = resolveTopicConfig(this.config, t.overrides);
     const logConfig = Broker.logConfig(t.configs);
-    for (const p of t.partitions) p.log.updateConfig(logConfig);
+    for (const p of t.partitions) p.updateConfig(logConfig);
   }
 
   /** A producer id never handed out before, from the metadata store's reserved blocks. */

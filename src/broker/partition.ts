@@ -1,5 +1,29 @@
-import type { AppendOptions, AppendResult, PartitionLog, TxnMarkerRequest } from '../storage/partition-log.js';
+// A partition replica on this broker: the façade handlers and coordinators use instead of the
+// log. It carries the replica assignment (leader, leader epoch, replicas, ISR, partition epoch),
+// appends with acks semantics, reads with an isolation level, and parks fetches until the high
+// watermark moves (Kafka's fetch purgatory, keyed by partition).
+//
+// On a single node the assignment is leader = replicas = ISR = [this node], epoch 0, and the log's
+// high watermark follows its durable end. A replication layer (issue 15) applies assignments with
+// applyAssignment, holds the high watermark (holdHighWatermark / setHighWatermark) and fetches
+// with read({ isolation: 'log_end' }) / appendAsFollower.
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { readInt64 } from '../protocol/records/int64.js';
+import { BATCH_LOG_OVERHEAD, BatchField } from '../protocol/records/record-batch.js';
 import type { ConfigEntry } from '../config/config.js';
+import type { EpochEndOffset } from '../storage/leader-epoch-cache.js';
+import type {
+  AbortedTransaction,
+  AppendOptions,
+  AppendResult,
+  FollowerAppendResult,
+  LogConfig,
+  PartitionLog,
+  RetentionResult,
+  TimestampAndOffset,
+  TxnMarkerRequest,
+} from '../storage/partition-log.js';
+import type { OngoingTxn, ProducerEntry } from '../storage/producer-state.js';
 
 /** A topic as the broker serves it: its id, effective configuration and partitions. */
 export interface TopicState {
@@ -13,51 +37,290 @@ export interface TopicState {
   partitions: Partition[];
 }
 
+/** Who serves a partition, as the controller decided (KRaft's PartitionRecord/PartitionChangeRecord). */
+export interface ReplicaAssignment {
+  /** Node id of the leader; -1 when the partition is offline. */
+  leaderId: number;
+  leaderEpoch: number;
+  /** Every replica's node id, the preferred leader first. */
+  replicas: number[];
+  /** The in-sync replicas (the leader included). */
+  isr: number[];
+  /** Bumped by every change of replicas or ISR; guards AlterPartition-style writes. */
+  partitionEpoch: number;
+}
+
+/** Kafka's acks: 0 (no answer), 1 (the leader's log), -1 (all: the high watermark passes the batch). */
+export type Acks = 0 | 1 | -1;
+
 /**
- * One partition on this broker: its log plus the fetches parked on it. Parked fetches are
- * callbacks woken when the high watermark moves (Kafka's fetch purgatory, keyed by partition).
+ * Where a read stops. `high_watermark` (read_uncommitted consumers), `read_committed` (the last
+ * stable offset), `log_end` (a follower replica: the leader's durable end).
  */
+export type ReadIsolation = 'high_watermark' | 'read_committed' | 'log_end';
+
+export interface ReadParams {
+  fetchOffset: number;
+  maxBytes: number;
+  isolation: ReadIsolation;
+  /** A first batch larger than maxBytes is returned whole (default true). */
+  minOneBatch?: boolean;
+}
+
+export interface PartitionRead {
+  /** Whole batches as stored; null when there is nothing to return. */
+  records: Buffer | null;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  /** For read_committed: the aborted transactions overlapping the records returned (maybe empty); null otherwise. */
+  abortedTransactions: AbortedTransaction[] | null;
+}
+
+export interface ReplicaAppendOptions extends AppendOptions {
+  /** Default -1 (all). With 0 or 1, `done` resolves once the leader's log has the data. */
+  acks?: Acks;
+}
+
 export class Partition {
-  leaderEpoch = 0;
+  private assignment: ReplicaAssignment;
   private readonly watchers = new Set<() => void>();
+  /** Appends waiting for the high watermark (acks=all), in offset order. */
+  private hwWaiters: Array<{ offset: number; resolve: () => void }> = [];
+  private notifyQueued = false;
 
   constructor(
     readonly topic: TopicState,
     readonly index: number,
+    /** The local replica's log. Storage and the replication layer only; handlers use the façade. */
     readonly log: PartitionLog,
+    /** This broker's node id. */
+    readonly localNodeId: number,
+    assignment?: ReplicaAssignment,
   ) {
-    // Becoming leader starts the epoch at the log end, as Kafka's makeLeader does, so that
-    // OffsetForLeaderEpoch and ListOffsets know epoch 0 even before the first append.
-    if (log.latestEpoch < this.leaderEpoch) log.assignEpoch(this.leaderEpoch, log.logEndOffset);
+    this.assignment = assignment ?? { leaderId: localNodeId, leaderEpoch: 0, replicas: [localNodeId], isr: [localNodeId], partitionEpoch: 0 };
+    log.onHighWatermark((hw) => this.highWatermarkMoved(hw));
+    this.startLeaderEpoch();
   }
 
   get topicName(): string {
     return this.topic.name;
   }
 
-  /** Appends producer batches; parked fetches wake once the data is readable. */
-  append(records: Buffer, options?: AppendOptions): AppendResult {
-    const result = this.log.append(records, this.leaderEpoch, options);
-    result.done.then(
-      () => this.notifyDataAvailable(),
-      () => undefined,
-    );
-    return result;
+  // --- replica assignment -------------------------------------------------------------------
+
+  get leaderId(): number {
+    return this.assignment.leaderId;
+  }
+
+  get leaderEpoch(): number {
+    return this.assignment.leaderEpoch;
+  }
+
+  get replicas(): readonly number[] {
+    return this.assignment.replicas;
+  }
+
+  get isr(): readonly number[] {
+    return this.assignment.isr;
+  }
+
+  get partitionEpoch(): number {
+    return this.assignment.partitionEpoch;
+  }
+
+  get isLeader(): boolean {
+    return this.assignment.leaderId === this.localNodeId;
+  }
+
+  /** Replicas not in the ISR (Metadata's offline/under-replicated views start from it). */
+  get outOfSyncReplicas(): number[] {
+    return this.assignment.replicas.filter((r) => !this.assignment.isr.includes(r));
+  }
+
+  /**
+   * Applies a new assignment from the metadata (a leader or ISR change). Becoming leader of a
+   * newer epoch starts that epoch at the log end, as Kafka's makeLeader does. The high watermark
+   * mode is the replication layer's business (see PartitionLog.holdHighWatermark).
+   */
+  applyAssignment(assignment: ReplicaAssignment): void {
+    this.assignment = { ...assignment, replicas: [...assignment.replicas], isr: [...assignment.isr] };
+    this.startLeaderEpoch();
+    // Parked fetches re-check their leader epoch.
+    this.notifyDataAvailable();
+  }
+
+  private startLeaderEpoch(): void {
+    // So that OffsetForLeaderEpoch and ListOffsets know the epoch even before the first append.
+    if (this.isLeader && this.log.latestEpoch < this.leaderEpoch) this.log.assignEpoch(this.leaderEpoch, this.log.logEndOffset);
+  }
+
+  /**
+   * The error for a request naming `currentLeaderEpoch` (-1 = none): NOT_LEADER_OR_FOLLOWER
+   * when this replica does not lead, FENCED_LEADER_EPOCH for an older epoch,
+   * UNKNOWN_LEADER_EPOCH for a newer one, NONE otherwise. `allowFollower` for requests a
+   * follower may serve (none yet; KIP-392 later).
+   */
+  checkLeaderEpoch(currentLeaderEpoch: number, allowFollower = false): number {
+    if (!this.isLeader && !allowFollower) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    if (currentLeaderEpoch === -1 || currentLeaderEpoch === this.leaderEpoch) return ErrorCode.NONE;
+    return currentLeaderEpoch > this.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+  }
+
+  // --- offsets and state --------------------------------------------------------------------
+
+  get logStartOffset(): number {
+    return this.log.logStartOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.log.logEndOffset;
+  }
+
+  get highWatermark(): number {
+    return this.log.highWatermark;
+  }
+
+  get lastStableOffset(): number {
+    return this.log.lastStableOffset;
+  }
+
+  get sizeInBytes(): number {
+    return this.log.sizeInBytes;
+  }
+
+  producers(): IterableIterator<ProducerEntry> {
+    return this.log.producerState.entries();
+  }
+
+  ongoingTransactions(): OngoingTxn[] {
+    return this.log.ongoingTransactions();
+  }
+
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.log.endOffsetForEpoch(epoch);
+  }
+
+  epochForOffset(offset: number): number {
+    return this.log.epochForOffset(offset);
+  }
+
+  offsetForTimestamp(timestamp: number): Promise<TimestampAndOffset | null> {
+    return this.log.offsetForTimestamp(timestamp);
+  }
+
+  maxTimestampOffset(): Promise<TimestampAndOffset> {
+    return this.log.maxTimestampOffset();
+  }
+
+  /** DeleteRecords (see PartitionLog.deleteRecords); NOT_LEADER_OR_FOLLOWER on a follower. */
+  deleteRecords(offset: number): Promise<number> {
+    if (!this.isLeader) return Promise.reject(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `not the leader of ${this.topicName}-${this.index}`));
+    return this.log.deleteRecords(offset);
+  }
+
+  applyRetention(now?: number): Promise<RetentionResult> {
+    return this.log.applyRetention(now);
+  }
+
+  updateConfig(config: LogConfig): void {
+    this.log.updateConfig(config);
+  }
+
+  // --- appends ------------------------------------------------------------------------------
+
+  /**
+   * Appends producer batches as the leader, at its leader epoch. `done` follows `acks`: with -1
+   * it resolves once the high watermark passes the batches (the same moment as the local write
+   * on a single node), with 0 or 1 once the leader's log has them. NOT_LEADER_OR_FOLLOWER on a
+   * follower; the log's errors otherwise (see PartitionLog.append).
+   */
+  append(records: Buffer, options: ReplicaAppendOptions = {}): AppendResult {
+    this.checkLeader();
+    return this.withAcks(this.log.append(records, this.leaderEpoch, options), options.acks ?? -1);
   }
 
   /**
    * Writes a transaction marker (COMMIT or ABORT) for one producer at this partition's leader
-   * epoch; parked fetches wake once it is acknowledged (the last stable offset moves then).
+   * epoch; `done` resolves once the high watermark passes it (the last stable offset moves then).
    * Throws INVALID_PRODUCER_EPOCH / TRANSACTION_COORDINATOR_FENCED synchronously; `done` rejects
    * with KAFKA_STORAGE_ERROR if the write fails.
    */
   writeTxnMarker(marker: TxnMarkerRequest): AppendResult {
-    const result = this.log.appendTxnMarker(marker, this.leaderEpoch);
-    result.done.then(
-      () => this.notifyDataAvailable(),
-      () => undefined,
-    );
-    return result;
+    this.checkLeader();
+    return this.withAcks(this.log.appendTxnMarker(marker, this.leaderEpoch), -1);
+  }
+
+  /** A follower's append of batches fetched from the leader (see PartitionLog.appendAsFollower). */
+  appendAsFollower(records: Buffer): FollowerAppendResult {
+    if (this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `the leader of ${this.topicName}-${this.index} does not append as a follower`);
+    return this.log.appendAsFollower(records);
+  }
+
+  private checkLeader(): void {
+    if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `this broker does not lead ${this.topicName}-${this.index}`);
+  }
+
+  private withAcks(result: AppendResult, acks: Acks): AppendResult {
+    if (acks !== -1) return result;
+    const end = result.lastOffset + 1;
+    const done = result.done.then(() => this.waitForHighWatermark(end));
+    done.catch(() => {});
+    return { ...result, done };
+  }
+
+  /** Resolves once the high watermark reaches `offset` (at once if it has). */
+  private waitForHighWatermark(offset: number): Promise<void> {
+    if (this.log.highWatermark >= offset) return Promise.resolve();
+    return new Promise((resolve) => {
+      // Kept in offset order, so a move releases a prefix.
+      let i = this.hwWaiters.length;
+      while (i > 0 && this.hwWaiters[i - 1]!.offset > offset) i--;
+      this.hwWaiters.splice(i, 0, { offset, resolve });
+    });
+  }
+
+  private highWatermarkMoved(hw: number): void {
+    let released = 0;
+    while (released < this.hwWaiters.length && this.hwWaiters[released]!.offset <= hw) this.hwWaiters[released++]!.resolve();
+    if (released > 0) this.hwWaiters = this.hwWaiters.slice(released);
+    // Wake parked fetches once the log's bookkeeping of this move is done.
+    if (this.notifyQueued || this.watchers.size === 0) return;
+    this.notifyQueued = true;
+    queueMicrotask(() => {
+      this.notifyQueued = false;
+      this.notifyDataAvailable();
+    });
+  }
+
+  // --- reads --------------------------------------------------------------------------------
+
+  /**
+   * Reads whole batches from `fetchOffset` up to the isolation's bound (high watermark, last
+   * stable offset, or the durable end for a follower), with the offsets a fetch response
+   * reports. Throws OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
+   */
+  async read(params: ReadParams): Promise<PartitionRead> {
+    const { fetchOffset, maxBytes, isolation } = params;
+    const minOneBatch = params.minOneBatch ?? true;
+    const log = this.log;
+    const result =
+      isolation === 'log_end'
+        ? await log.readForReplica(fetchOffset, maxBytes, minOneBatch)
+        : await log.read(fetchOffset, maxBytes, isolation === 'read_committed' ? log.lastStableOffset : log.highWatermark, minOneBatch);
+    let abortedTransactions: AbortedTransaction[] | null = null;
+    if (isolation === 'read_committed') {
+      abortedTransactions = result.records ? log.abortedTransactions(fetchOffset, endOffsetOf(result.records)) : [];
+    }
+    return {
+      records: result.records,
+      highWatermark: log.highWatermark,
+      lastStableOffset: log.lastStableOffset,
+      logStartOffset: log.logStartOffset,
+      logEndOffset: log.logEndOffset,
+      abortedTransactions,
+    };
   }
 
   /** Calls `onData` once the next time new data becomes readable; returns a cancel function. */
@@ -75,9 +338,20 @@ export class Partition {
     return this.watchers.size;
   }
 
-  /** Wakes every parked fetch; called after appends reach the log. */
+  /** Wakes every parked fetch (the high watermark moved, or the assignment changed). */
   notifyDataAvailable(): void {
     if (this.watchers.size === 0) return;
     for (const w of [...this.watchers]) w();
   }
+}
+
+/** The offset after the last batch in `records` (whole batches, as the log returns them). */
+function endOffsetOf(records: Buffer): number {
+  let pos = 0;
+  let end = 0;
+  while (pos + BatchField.records <= records.length) {
+    end = readInt64(records, pos + BatchField.baseOffset) + records.readInt32BE(pos + BatchField.lastOffsetDelta) + 1;
+    pos += records.readInt32BE(pos + BatchField.batchLength) + BATCH_LOG_OVERHEAD;
+  }
+  return end;
 }

@@ -84,11 +84,11 @@ function isCommitMarker(key: Buffer | null): boolean {
  * record to the visitor in log order. Returns how many records were visited.
  */
 export async function replayInternalPartition(topic: CoordinatorTopic, index: number, visitor: ReplayVisitor, logger: CoordinatorLogger): Promise<number> {
-  const log = topic.partitions[index]!.log;
-  let offset = log.logStartOffset;
+  const partition = topic.partitions[index]!;
+  let offset = partition.logStartOffset;
   let count = 0;
-  while (offset < log.highWatermark) {
-    const read = await log.read(offset, 1 << 20, log.highWatermark, true);
+  while (offset < partition.highWatermark) {
+    const read = await partition.read({ fetchOffset: offset, maxBytes: 1 << 20, isolation: 'high_watermark' });
     if (!read.records) break;
     for (const batch of splitBatches(read.records)) {
       const header = readBatchHeader(batch);

@@ -53,5 +53,5 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
 
 /** A group's consumer lag against this broker's high watermarks (for metrics and tools). */
 export function groupLag(host: CoordinatorHost, coordinator: GroupCoordinator, groupId: string): PartitionLag[] {
-  return coordinator.lag(groupId, (topic, partition) => host.partition(topic, partition)?.log.highWatermark);
+  return coordinator.lag(groupId, (topic, partition) => host.partition(topic, partition)?.highWatermark);
 }

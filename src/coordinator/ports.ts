@@ -10,12 +10,12 @@ export interface CoordinatorLogger {
   error(obj: object, msg: string): void;
 }
 
-/** The slice of a partition log an internal topic's replay reads. */
-export interface ReplayableLog {
+/** What an internal topic's replay reads of a partition: its log from the start to the high watermark. */
+export interface ReplayablePartition {
   readonly logStartOffset: number;
   readonly highWatermark: number;
-  /** Whole batches from `offset` up to `maxOffset` (at least one batch when `minOneBatch`). */
-  read(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<{ records: Buffer | null }>;
+  /** Whole batches from `fetchOffset` below the high watermark (at least one batch). */
+  read(params: { fetchOffset: number; maxBytes: number; isolation: 'high_watermark' }): Promise<{ records: Buffer | null }>;
 }
 
 /** A transaction marker as the coordinator asks a partition to write it. */
@@ -32,8 +32,7 @@ export interface PendingWrite {
 }
 
 /** One partition of a topic the host leads. */
-export interface CoordinatorPartition {
-  readonly log: ReplayableLog;
+export interface CoordinatorPartition extends ReplayablePartition {
   /** Appends one record batch; throws synchronously when the batch is refused outright. */
   append(batch: Buffer): PendingWrite;
   /** Writes a COMMIT or ABORT marker; throws synchronously for a fenced producer or coordinator. */

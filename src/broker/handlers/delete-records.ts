@@ -30,7 +30,7 @@ export const deleteRecordsHandler: ApiHandler<DeleteRecordsRequest, DeleteRecord
             const partition = broker.partition(t.name, p.partitionIndex);
             if (!partition) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             try {
-              return answer(ErrorCode.NONE, await partition.log.deleteRecords(p.offset));
+              return answer(ErrorCode.NONE, await partition.deleteRecords(p.offset));
             } catch (err) {
               if (!(err instanceof KafkaError)) throw err;
               if (err.code === ErrorCode.KAFKA_STORAGE_ERROR) {

@@ -15,7 +15,7 @@ export const describeLogDirsHandler: ApiHandler<DescribeLogDirsRequest, Describe
       const partitions = w.partitions
         .map((i) => t.partitions[i])
         .filter((p) => p !== undefined)
-        .map((p) => ({ partitionIndex: p.index, partitionSize: p.log.sizeInBytes, offsetLag: 0, isFutureKey: false }));
+        .map((p) => ({ partitionIndex: p.index, partitionSize: p.sizeInBytes, offsetLag: 0, isFutureKey: false }));
       if (partitions.length > 0) topics.push({ name: t.name, partitions });
     }
     const dir = resolve(broker.config.logDir);

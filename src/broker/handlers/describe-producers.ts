@@ -25,7 +25,7 @@ export const describeProducersHandler: ApiHandler<DescribeProducersRequest, Desc
           const errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           return { partitionIndex: index, errorCode, errorMessage: errorName(errorCode), activeProducers: [] };
         }
-        const activeProducers = [...partition.log.producerState.entries()].map((entry) => ({
+        const activeProducers = [...partition.producers()].map((entry) => ({
           producerId: entry.producerId,
           producerEpoch: entry.epoch,
           lastSequence: entry.batches.at(-1)?.lastSeq ?? -1,

@@ -64,10 +64,10 @@ export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsR
       const partitions = t.partitions.slice(start, Math.max(start, end)).map((p) => ({
         errorCode: ErrorCode.NONE,
         partitionIndex: p.index,
-        leaderId: broker.nodeId,
+        leaderId: p.leaderId,
         leaderEpoch: p.leaderEpoch,
-        replicaNodes: [broker.nodeId],
-        isrNodes: [broker.nodeId],
+        replicaNodes: [...p.replicas],
+        isrNodes: [...p.isr],
         eligibleLeaderReplicas: [],
         lastKnownElr: [],
         offlineReplicas: [],

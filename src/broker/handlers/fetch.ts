@@ -3,10 +3,7 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { EMPTY_BYTES, ZERO_UUID } from '../../protocol/primitives.js';
 import { FetchSession, partitionKey, type SessionPartition } from '../fetch-sessions.js';
 import type { Broker } from '../broker.js';
-import type { Partition } from '../partition.js';
 import type { ApiHandler } from '../api.js';
-import { BATCH_LOG_OVERHEAD, BatchField } from '../../protocol/records/record-batch.js';
-import { readInt64 } from '../../protocol/records/int64.js';
 
 const READ_COMMITTED = 1;
 
@@ -97,11 +94,6 @@ function planFetch(broker: Broker, req: FetchRequest, useTopicIds: boolean): Fet
   return { session, incremental: true, partitions: [...session.partitions.values()] };
 }
 
-function checkLeaderEpoch(partition: Partition, currentLeaderEpoch: number): number {
-  if (currentLeaderEpoch === -1 || currentLeaderEpoch === partition.leaderEpoch) return ErrorCode.NONE;
-  return currentLeaderEpoch > partition.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
-}
-
 interface ReadOutcome {
   data: FetchResponsePartitionData;
   bytes: number;
@@ -116,23 +108,22 @@ async function readPartition(broker: Broker, apiVersion: number, sp: SessionPart
     return { data: emptyPartitionData(sp.partition, code), bytes: 0, error: true };
   }
   const data = emptyPartitionData(sp.partition, ErrorCode.NONE);
-  const log = partition.log;
   const fill = () => {
-    data.highWatermark = log.highWatermark;
-    data.lastStableOffset = log.lastStableOffset;
-    data.logStartOffset = log.logStartOffset;
+    data.highWatermark = partition.highWatermark;
+    data.lastStableOffset = partition.lastStableOffset;
+    data.logStartOffset = partition.logStartOffset;
     // Kafka sends null for read_uncommitted and a list, maybe empty, for read_committed.
     if (readCommitted) data.abortedTransactions = [];
   };
-  const epochError = checkLeaderEpoch(partition, sp.currentLeaderEpoch);
+  const epochError = partition.checkLeaderEpoch(sp.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) {
     data.errorCode = epochError;
-    if (apiVersion >= 12) data.currentLeader = { leaderId: broker.nodeId, leaderEpoch: partition.leaderEpoch };
+    if (apiVersion >= 12) data.currentLeader = { leaderId: partition.leaderId, leaderEpoch: partition.leaderEpoch };
     return { data, bytes: 0, error: true };
   }
   fill();
   if (sp.lastFetchedEpoch >= 0) {
-    const end = log.endOffsetForEpoch(sp.lastFetchedEpoch);
+    const end = partition.endOffsetForEpoch(sp.lastFetchedEpoch);
     if (end.leaderEpoch < sp.lastFetchedEpoch || end.endOffset < sp.fetchOffset) {
       data.divergingEpoch = { epoch: end.leaderEpoch, endOffset: end.endOffset };
       return { data, bytes: 0, error: false };
@@ -140,30 +131,16 @@ async function readPartition(broker: Broker, apiVersion: number, sp: SessionPart
   }
   try {
     // read_committed reads stop at the last stable offset: nothing of an undecided transaction.
-    const limit = readCommitted ? log.lastStableOffset : log.highWatermark;
-    const result = await log.read(sp.fetchOffset, maxBytes, limit, minOneBatch);
+    const result = await partition.read({ fetchOffset: sp.fetchOffset, maxBytes, isolation: readCommitted ? 'read_committed' : 'high_watermark', minOneBatch });
     fill();
     data.records = result.records ?? EMPTY_BYTES;
-    if (readCommitted && result.records) {
-      data.abortedTransactions = log.abortedTransactions(sp.fetchOffset, endOffsetOf(result.records));
-    }
+    if (result.abortedTransactions) data.abortedTransactions = result.abortedTransactions;
     return { data, bytes: result.records?.length ?? 0, error: false };
   } catch (err) {
     if (!(err instanceof KafkaError)) throw err;
     data.errorCode = err.code;
     return { data, bytes: 0, error: true };
   }
-}
-
-/** The offset after the last batch in `records` (whole batches, as the log returns them). */
-function endOffsetOf(records: Buffer): number {
-  let pos = 0;
-  let end = 0;
-  while (pos + BatchField.records <= records.length) {
-    end = readInt64(records, pos + BatchField.baseOffset) + records.readInt32BE(pos + BatchField.lastOffsetDelta) + 1;
-    pos += records.readInt32BE(pos + BatchField.batchLength) + BATCH_LOG_OVERHEAD;
-  }
-  return end;
 }
 
 function changedSinceLastSent(sp: SessionPartition, d: FetchResponsePartitionData): boolean {

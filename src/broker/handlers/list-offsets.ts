@@ -29,10 +29,9 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
             });
             const partition = broker.partition(t.name, p.partitionIndex);
             if (!partition) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            if (p.currentLeaderEpoch !== -1 && p.currentLeaderEpoch !== partition.leaderEpoch) {
-              return answer(p.currentLeaderEpoch > partition.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH);
-            }
-            const log = partition.log;
+            const epochError = partition.checkLeaderEpoch(p.currentLeaderEpoch);
+            if (epochError !== ErrorCode.NONE) return answer(epochError);
+            const log = partition;
             // Leader epochs exist in the response from v4 on.
             const epochAt = (offset: number) => (apiVersion >= 4 ? log.epochForOffset(offset) : -1);
             try {

@@ -16,10 +16,10 @@ function describeTopic(broker: Broker, t: TopicState, includeOps: boolean): Meta
     partitions: t.partitions.map((p) => ({
       errorCode: ErrorCode.NONE,
       partitionIndex: p.index,
-      leaderId: broker.nodeId,
+      leaderId: p.leaderId,
       leaderEpoch: p.leaderEpoch,
-      replicaNodes: [broker.nodeId],
-      isrNodes: [broker.nodeId],
+      replicaNodes: [...p.replicas],
+      isrNodes: [...p.isr],
       offlineReplicas: [],
     })),
     topicAuthorizedOperations: includeOps ? TOPIC_OPERATIONS : UNREQUESTED_OPERATIONS,

@@ -13,10 +13,9 @@ export const offsetForLeaderEpochHandler: ApiHandler<OffsetForLeaderEpochRequest
           const answer = (errorCode: number, leaderEpoch = -1, endOffset = -1) => ({ errorCode, partition: p.partition, leaderEpoch, endOffset });
           const partition = broker.partition(t.topic, p.partition);
           if (!partition) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-          if (p.currentLeaderEpoch !== -1 && p.currentLeaderEpoch !== partition.leaderEpoch) {
-            return answer(p.currentLeaderEpoch > partition.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH);
-          }
-          const end = partition.log.endOffsetForEpoch(p.leaderEpoch);
+          const epochError = partition.checkLeaderEpoch(p.currentLeaderEpoch);
+          if (epochError !== ErrorCode.NONE) return answer(epochError);
+          const end = partition.endOffsetForEpoch(p.leaderEpoch);
           return answer(ErrorCode.NONE, end.leaderEpoch, end.endOffset);
         }),
       })),

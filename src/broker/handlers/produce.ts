@@ -105,11 +105,11 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       };
       try {
         // checkBatches verified every CRC; the log need not do it again.
-        const appended = partition.append(records, { crcVerified: true });
+        const appended = partition.append(records, { crcVerified: true, acks: acks === 0 ? 0 : acks === 1 ? 1 : -1 });
         response.baseOffset = appended.baseOffset;
         response.logAppendTimeMs = appended.logAppendTime;
         return appended.done.then(() => {
-          response.logStartOffset = partition.log.logStartOffset;
+          response.logStartOffset = partition.logStartOffset;
         }, fail);
       } catch (err) {
         if (!(err instanceof KafkaError)) throw err;
