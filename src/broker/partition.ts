@@ -87,7 +87,7 @@ export class Partition {
   private assignment: ReplicaAssignment;
   private readonly watchers = new Set<() => void>();
   /** Appends waiting for the high watermark (acks=all), in offset order. */
-  private hwWaiters: Array<{ offset: number; resolve: () => void }> = [];
+  private hwWaiters: Array<{ offset: number; resolve: () => void; reject: (err: Error) => void }> = [];
   private notifyQueued = false;
 
   constructor(
@@ -146,6 +146,9 @@ export class Partition {
    */
   applyAssignment(assignment: ReplicaAssignment): void {
     this.assignment = { ...assignment, replicas: [...assignment.replicas], isr: [...assignment.isr] };
+    // Appends waiting for the high watermark of a leadership this replica lost are not
+    // acknowledged (Kafka answers NOT_LEADER_OR_FOLLOWER; the producer retries at the new leader).
+    if (!this.isLeader) this.failWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topicName}-${this.index} moved to node ${assignment.leaderId}`));
     this.startLeaderEpoch();
     // Parked fetches re-check their leader epoch.
     this.notifyDataAvailable();
@@ -273,12 +276,20 @@ export class Partition {
   /** Resolves once the high watermark reaches `offset` (at once if it has). */
   private waitForHighWatermark(offset: number): Promise<void> {
     if (this.log.highWatermark >= offset) return Promise.resolve();
-    return new Promise((resolve) => {
+    if (!this.isLeader) return Promise.reject(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topicName}-${this.index} moved to node ${this.leaderId}`));
+    return new Promise((resolve, reject) => {
       // Kept in offset order, so a move releases a prefix.
       let i = this.hwWaiters.length;
       while (i > 0 && this.hwWaiters[i - 1]!.offset > offset) i--;
-      this.hwWaiters.splice(i, 0, { offset, resolve });
+      this.hwWaiters.splice(i, 0, { offset, resolve, reject });
     });
+  }
+
+  /** Fails every append waiting for the high watermark (leadership lost, partition deleted). */
+  failWaiters(err: Error): void {
+    const waiters = this.hwWaiters;
+    this.hwWaiters = [];
+    for (const w of waiters) w.reject(err);
   }
 
   private highWatermarkMoved(hw: number): void {

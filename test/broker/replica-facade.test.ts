@@ -72,6 +72,17 @@ describe('replica façade', () => {
     log.setHighWatermark(2);
     assert.equal(await settled(all.done), true, 'released once the HW passes the batch');
     assert.equal(log.latestEpoch, 4, 'the leader epoch is stamped');
+
+    const orphan = p.append(batch('c', 1), { acks: -1 });
+    await assert.rejects(
+      (async () => {
+        await new Promise((r) => setImmediate(r));
+        p.applyAssignment({ leaderId: 2, leaderEpoch: 5, replicas: [1, 2, 3], isr: [2, 3], partitionEpoch: 10 });
+        await orphan.done;
+      })(),
+      hasCode(ErrorCode.NOT_LEADER_OR_FOLLOWER),
+      'an acks=all append of a lost leadership is not acknowledged',
+    );
     await log.close();
   });
 
