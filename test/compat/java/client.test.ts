@@ -54,10 +54,11 @@ describe('Java client', { skip }, () => {
         }
       });
       for (const check of CHECKS) {
-        test(check, () => {
+        test(check, (t) => {
           const r = results.get(check);
           assert.ok(r, `no result for ${check}:\n${output}`);
           assert.ok(r.ok, `${check}: ${r.detail}`);
+          t.diagnostic(r.detail);
         });
       }
     });

@@ -303,6 +303,19 @@ public final class ClientSuite {
       Check.that(e.getCause() instanceof org.apache.kafka.common.errors.InvalidConfigurationException
           || e.getCause() instanceof org.apache.kafka.common.errors.InvalidRequestException, "invalid config error, got " + e.getCause());
     }
+    // AlterConfigs, the non-incremental form: Admin.alterConfigs is gone from 4.x, 3.9 still has it.
+    // It replaces the whole set of overrides.
+    String legacy = "";
+    java.lang.reflect.Method alterConfigs = null;
+    for (java.lang.reflect.Method m : Admin.class.getMethods()) if (m.getName().equals("alterConfigs") && m.getParameterCount() == 1) alterConfigs = m;
+    if (alterConfigs != null) {
+      Object res = alterConfigs.invoke(admin, Map.of(tr, new Config(List.of(new ConfigEntry("retention.ms", "1000")))));
+      ((KafkaFuture<?>) res.getClass().getMethod("all").invoke(res)).get(30, TimeUnit.SECONDS);
+      c = admin.describeConfigs(List.of(tr)).all().get(30, TimeUnit.SECONDS).get(tr);
+      Check.equal("1000", c.get("retention.ms").value(), "retention.ms after alterConfigs");
+      Check.equal("delete", c.get("cleanup.policy").value(), "alterConfigs replaced the other overrides");
+      legacy = ", legacy alterConfigs";
+    }
     Node node = admin.describeCluster().nodes().get().iterator().next();
     ConfigResource br = new ConfigResource(ConfigResource.Type.BROKER, node.idString());
     Config bc = admin.describeConfigs(List.of(br), new DescribeConfigsOptions().includeSynonyms(true).includeDocumentation(true)).all().get(30, TimeUnit.SECONDS).get(br);
@@ -313,7 +326,7 @@ public final class ClientSuite {
     bc = admin.describeConfigs(List.of(br)).all().get(30, TimeUnit.SECONDS).get(br);
     Check.equal("2000000", bc.get("message.max.bytes").value(), "dynamic message.max.bytes");
     admin.incrementalAlterConfigs(Map.of(br, List.of(new AlterConfigOp(new ConfigEntry("message.max.bytes", null), AlterConfigOp.OpType.DELETE)))).all().get(30, TimeUnit.SECONDS);
-    return "describe (topic, broker with synonyms), incremental SET/DELETE/APPEND, invalid value refused";
+    return "describe (topic, broker with synonyms), incremental SET/DELETE/APPEND, invalid value refused" + legacy;
   }
 
   static String adminOffsetsAndRecords(Admin admin) throws Exception {
