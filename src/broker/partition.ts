@@ -86,9 +86,12 @@ export interface ReplicaAppendOptions extends AppendOptions {
 export class Partition {
   private assignment: ReplicaAssignment;
   private readonly watchers = new Set<() => void>();
+  /** Follower fetches parked until the durable end (not the high watermark) moves. */
+  private readonly replicaWatchers = new Set<() => void>();
   /** Appends waiting for the high watermark (acks=all), in offset order. */
   private hwWaiters: Array<{ offset: number; resolve: () => void; reject: (err: Error) => void }> = [];
   private notifyQueued = false;
+  private replicaNotifyQueued = false;
 
   constructor(
     readonly topic: TopicState,
@@ -101,6 +104,7 @@ export class Partition {
   ) {
     this.assignment = assignment ?? { leaderId: localNodeId, leaderEpoch: 0, replicas: [localNodeId], isr: [localNodeId], partitionEpoch: 0 };
     log.onHighWatermark((hw) => this.highWatermarkMoved(hw));
+    log.onDurableEnd(() => this.durableEndMoved());
     this.startLeaderEpoch();
   }
 
@@ -305,6 +309,15 @@ export class Partition {
     });
   }
 
+  private durableEndMoved(): void {
+    if (this.replicaNotifyQueued || this.replicaWatchers.size === 0) return;
+    this.replicaNotifyQueued = true;
+    queueMicrotask(() => {
+      this.replicaNotifyQueued = false;
+      for (const w of [...this.replicaWatchers]) w();
+    });
+  }
+
   // --- reads --------------------------------------------------------------------------------
 
   /**
@@ -334,14 +347,18 @@ export class Partition {
     };
   }
 
-  /** Calls `onData` once the next time new data becomes readable; returns a cancel function. */
-  watch(onData: () => void): () => void {
+  /**
+   * Calls `onData` once the next time new data becomes readable: for consumers when the high
+   * watermark moves, for a follower (`'log_end'`) when the durable end does. Returns a cancel function.
+   */
+  watch(onData: () => void, isolation: ReadIsolation = 'high_watermark'): () => void {
+    const set = isolation === 'log_end' ? this.replicaWatchers : this.watchers;
     const once = () => {
-      this.watchers.delete(once);
+      set.delete(once);
       onData();
     };
-    this.watchers.add(once);
-    return () => this.watchers.delete(once);
+    set.add(once);
+    return () => set.delete(once);
   }
 
   /** How many fetches are parked on this partition (tests wait for a long poll to park). */
@@ -351,8 +368,7 @@ export class Partition {
 
   /** Wakes every parked fetch (the high watermark moved, or the assignment changed). */
   notifyDataAvailable(): void {
-    if (this.watchers.size === 0) return;
-    for (const w of [...this.watchers]) w();
+    for (const w of [...this.watchers, ...this.replicaWatchers]) w();
   }
 }
 

@@ -145,6 +145,7 @@ export class PartitionLog implements CleanableLog {
    */
   private hwFollowsDurableEnd = true;
   private readonly hwListeners = new Set<(highWatermark: number) => void>();
+  private readonly durableListeners = new Set<(durableEnd: number) => void>();
 
   private constructor(
     readonly dir: string,
@@ -156,6 +157,7 @@ export class PartitionLog implements CleanableLog {
     this.writer = new LogWriter(s, {
       durable: (offset) => {
         if (this.hwFollowsDurableEnd) this.moveHighWatermark(offset);
+        for (const listener of this.durableListeners) listener(offset);
       },
       undone: (offset) => {
         s.epochs.truncateFromEnd(offset);
@@ -328,6 +330,12 @@ export class PartitionLog implements CleanableLog {
   onHighWatermark(listener: (highWatermark: number) => void): () => void {
     this.hwListeners.add(listener);
     return () => this.hwListeners.delete(listener);
+  }
+
+  /** Calls `listener` after every move of the durable end (what followers can fetch); returns a function that stops it. */
+  onDurableEnd(listener: (durableEnd: number) => void): () => void {
+    this.durableListeners.add(listener);
+    return () => this.durableListeners.delete(listener);
   }
 
   /** Moves the high watermark, releases the transactions it now covers, tells the listeners. */

@@ -62,8 +62,14 @@ describe('replica façade', () => {
     assert.equal(await settled(all.done), false, 'acks=all is parked while the HW is held');
     let woken = 0;
     p.watch(() => woken++);
+    let followerWoken = 0;
+    p.watch(() => followerWoken++, 'log_end');
+    await p.append(batch('late', 1), { acks: 1 }).done;
+    await new Promise((r) => setImmediate(r));
+    assert.equal(followerWoken, 1, 'a follower fetch wakes when the durable end moves');
+    assert.equal(woken, 0, 'a consumer fetch does not: the HW is held');
     const replicaRead = await p.read({ fetchOffset: 0, maxBytes: 1 << 20, isolation: 'log_end' });
-    assert.deepEqual(decodeAll(replicaRead.records).map((x) => x.offset), [0, 1, 2], 'a follower reads up to the durable end');
+    assert.deepEqual(decodeAll(replicaRead.records).map((x) => x.offset), [0, 1, 2, 3], 'a follower reads up to the durable end');
     assert.equal((await p.read({ fetchOffset: 0, maxBytes: 1 << 20, isolation: 'high_watermark' })).records, null);
 
     log.setHighWatermark(1);
