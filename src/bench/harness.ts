@@ -421,7 +421,24 @@ async function manyPartitions(broker: Broker, plan: Plan, samples: Sample[]): Pr
   const topic = `bench-many-${Date.now()}`;
   progress(`${broker.label}: create a topic with ${partitions} partitions`);
   const cpu0 = cpuSeconds(broker.pid);
-  const createMs = await createTopic(broker.bootstrap, topic, partitions);
+  // Apache Kafka's controller refuses more than 10,000 records in one operation (a topic record
+  // plus 10,000 partition records is one too many), so every broker gets the same two requests:
+  // CreateTopics with half the partitions, then CreatePartitions up to the full count.
+  let createMs: number;
+  try {
+    createMs = await createTopic(broker.bootstrap, topic, partitions / 2);
+    const admin = new Admin({ bootstrap: broker.bootstrap, clientId: 'bench', requestTimeoutMs: 300_000 });
+    const t0 = Date.now();
+    try {
+      await admin.createPartitions(topic, partitions, { timeoutMs: 280_000 });
+    } finally {
+      await admin.close();
+    }
+    createMs += Date.now() - t0;
+  } catch (err) {
+    progress(`  ${broker.label}: creating ${partitions} partitions failed: ${(err as Error).message}`);
+    return;
+  }
   const createCpu = cpuSeconds(broker.pid) - cpu0;
   const count = plan.quick ? 50_000 : 200_000;
   const metrics = measured(broker, () => {
@@ -430,7 +447,7 @@ async function manyPartitions(broker: Broker, plan: Plan, samples: Sample[]): Pr
   });
   const m: Record<string, number> = { create_ms: createMs, create_broker_cpu_s: createCpu, ...metrics };
   if (broker.pid) m.rss_mib = rssMiB(broker.pid);
-  samples.push({ workload: `${partitions} partitions: create, produce 100 B over them (kcat)`, target: broker.label, round: 1, metrics: m });
+  samples.push({ workload: `${partitions} partitions: create (${partitions / 2} + ${partitions / 2}), produce 100 B over them (kcat)`, target: broker.label, round: 1, metrics: m });
   progress(`  created in ${createMs} ms; produce ${Math.round(m.records_per_s!)} rec/s${m.rss_mib ? `, RSS ${m.rss_mib.toFixed(0)} MiB` : ''}`);
 }
 
@@ -575,29 +592,36 @@ export async function runBench(opts: BenchOptions): Promise<void> {
       progress(`${b.label}: cold start ${b.coldStartMs} ms, idle RSS ${rssMiB(b.pid).toFixed(0)} MiB`);
     }
 
-    // Round 0 warms up (JIT, page cache, both JVMs) and is dropped; then A B A B.
-    for (let round = 0; round <= rounds; round++) {
-      for (const b of brokers) {
-        progress(`${round === 0 ? 'warm-up' : `round ${round}/${rounds}`}: ${b.label}`);
-        const got: Sample[] = [];
-        const filled: Filled[] = [];
-        if (only.has('produce') || only.has('consume')) await produceRound(b, plan, round, got, filled);
-        if (only.has('consume')) consumeRound(b, plan, round, got, filled);
-        if (only.has('latency')) await latencyRound(b, plan, round, got);
-        if (round > 0) samples.push(...got.filter((s) => only.has(s.workload.startsWith('consume') ? 'consume' : s.workload.startsWith('produce') ? 'produce' : 'latency')));
+    // A failing workload still leaves the figures gathered so far in the report.
+    let failure: Error | undefined;
+    try {
+      // Round 0 warms up (JIT, page cache, both JVMs) and is dropped; then A B A B.
+      for (let round = 0; round <= rounds; round++) {
+        for (const b of brokers) {
+          progress(`${round === 0 ? 'warm-up' : `round ${round}/${rounds}`}: ${b.label}`);
+          const got: Sample[] = [];
+          const filled: Filled[] = [];
+          if (only.has('produce') || only.has('consume')) await produceRound(b, plan, round, got, filled);
+          if (only.has('consume')) consumeRound(b, plan, round, got, filled);
+          if (only.has('latency')) await latencyRound(b, plan, round, got);
+          if (round > 0) samples.push(...got.filter((s) => only.has(s.workload.startsWith('consume') ? 'consume' : s.workload.startsWith('produce') ? 'produce' : 'latency')));
+        }
       }
-    }
 
-    if (only.has('footprint')) {
-      for (const b of brokers) {
-        if (!b.pid) continue;
-        const fp = samples.find((s) => s.workload === 'footprint' && s.target === b.label)!;
-        fp.metrics.rss_after_load_mib = rssMiB(b.pid);
-        progress(`${b.label}: restart on its data`);
-        fp.metrics.restart_to_first_produce_ms = await b.restart!();
+      if (only.has('footprint')) {
+        for (const b of brokers) {
+          if (!b.pid) continue;
+          const fp = samples.find((s) => s.workload === 'footprint' && s.target === b.label)!;
+          fp.metrics.rss_after_load_mib = rssMiB(b.pid);
+          progress(`${b.label}: restart on its data`);
+          fp.metrics.restart_to_first_produce_ms = await b.restart!();
+        }
       }
+      if (only.has('many')) for (const b of brokers) await manyPartitions(b, plan, samples);
+    } catch (err) {
+      failure = err as Error;
+      progress(`stopped early: ${failure.message}`);
     }
-    if (only.has('many')) for (const b of brokers) await manyPartitions(b, plan, samples);
 
     const rows = summarize(samples, labels);
     const table = markdown(rows, labels);
@@ -634,6 +658,7 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     ].join('\n');
     writeFileSync(join(opts.out, `${stamp}.md`), `${header}\n${table}\n`);
     process.stdout.write(`${header}\n${table}\n\nresults: ${jsonPath}\n`);
+    if (failure) throw failure;
   } finally {
     for (const b of brokers) await b.stop?.();
     rmSync(root, { recursive: true, force: true });
