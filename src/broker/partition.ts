@@ -265,6 +265,16 @@ export class Partition {
     return this.log.appendAsFollower(records);
   }
 
+  /** Drops a divergent suffix: every batch with an offset ≥ `offset` (KIP-101/279; see PartitionLog.truncateTo). */
+  truncateTo(offset: number): Promise<void> {
+    return this.log.truncateTo(offset);
+  }
+
+  /** Restarts the replica empty at the leader's log start (see PartitionLog.truncateFullyAndStartAt). */
+  truncateFullyAndStartAt(offset: number): Promise<void> {
+    return this.log.truncateFullyAndStartAt(offset);
+  }
+
   private checkLeader(): void {
     if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `this broker does not lead ${this.topicName}-${this.index}`);
   }

@@ -65,7 +65,7 @@ export class LogRetention {
   }
 
   /** Persists a new log start offset, then makes it visible. Never moves it backwards. */
-  private async advanceStartOffset(offset: number): Promise<void> {
+  async advanceStartOffset(offset: number): Promise<void> {
     const s = this.state;
     if (offset <= s.startOffset) return;
     try {

@@ -31,7 +31,7 @@ import { finishInterruptedCleaning } from './cleaner-files.js';
 import type { LogConfig } from './log-config.js';
 import { defaultLogIo, LogIo } from './log-io.js';
 import { findMaxTimestampOffset, findOffsetForTimestamp, readSegmentBatches, TimestampAndOffset } from './log-reads.js';
-import { loadProducerState, recoverSegments } from './log-recovery.js';
+import { listSnapshotOffsets, loadProducerState, recoverSegments } from './log-recovery.js';
 import { LogRetention, RetentionResult } from './log-retention.js';
 import { LogSegment } from './log-segment.js';
 import { LogState, segmentIndexFor, storageError } from './log-state.js';
@@ -801,6 +801,51 @@ export class PartitionLog implements CleanableLog {
       await this.reloadProducerState();
       this.moveHighWatermark(Math.min(s.highWatermark, s.nextOffset));
       s.logger.info({ dir: this.dir, targetOffset, logEndOffset: s.nextOffset }, 'truncated log');
+    } catch (err) {
+      throw storageError(err, `cannot truncate ${this.dir}`);
+    } finally {
+      s.truncating = false;
+    }
+  }
+
+  /**
+   * For a follower whose log end is below the leader's log start (the leader no longer has what
+   * it would fetch next): drops every segment and restarts empty at `offset`, which becomes the
+   * log start, the log end and the high watermark. Producer state and its snapshots, the aborted
+   * index and the leader-epoch cache go with the data they described (Kafka's
+   * truncateFullyAndStartAt). OFFSET_OUT_OF_RANGE below the log start.
+   */
+  async truncateFullyAndStartAt(offset: number): Promise<void> {
+    const s = this.state;
+    s.checkOpen();
+    if (offset < s.startOffset) {
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot restart ${this.dir} at ${offset}, below its log start ${s.startOffset}`);
+    }
+    if (s.truncating) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is already being truncated`);
+    s.truncating = true;
+    try {
+      await this.retention.serialized(async () => {
+        await this.writer.flush();
+        await this.writer.background;
+        // The checkpoint first: a crash from here on reopens the log empty at `offset`.
+        await this.retention.advanceStartOffset(offset);
+        const victims = s.segments;
+        for (const victim of victims) await victim.deleteAsync();
+        s.segments = [LogSegment.create(this.dir, offset, s.config, s.io)];
+        this.writer.needsDirSync = true;
+        s.nextOffset = offset;
+        s.durableEnd = offset;
+        s.startOffset = offset;
+        s.epochs.truncateFromEnd(Number.MIN_SAFE_INTEGER);
+        s.producers.clear();
+        for (const snapshot of await listSnapshotOffsets(this.dir)) {
+          await fsp.rm(offsetFilePath(this.dir, snapshot, SNAPSHOT_SUFFIX), { force: true });
+        }
+        this.unreplicatedTxns = [];
+        s.highWatermark = Math.min(s.highWatermark, offset);
+        this.moveHighWatermark(offset);
+      });
+      s.logger.info({ dir: this.dir, logStartOffset: offset }, 'truncated the whole log; it restarts at the leader\'s log start');
     } catch (err) {
       throw storageError(err, `cannot truncate ${this.dir}`);
     } finally {

@@ -202,6 +202,40 @@ describe('replica logs', () => {
     await follower.close();
   });
 
+  it('a follower below the leader\'s log start restarts empty there, and survives a crash', async () => {
+    const dir = path.join(root, 'follower-full-0');
+    const persisted: number[] = [];
+    const follower = await openLog(dir, CFG, { persistLogStartOffset: async (o) => void persisted.push(o) });
+    follower.holdHighWatermark();
+    await follower.append(tbatch(60, 0, 3), 5).done; // an open transaction, epoch 5
+    for (let i = 0; i < 30; i++) await follower.append(batch(`old${i}`, 2, { valueSize: 40 }), 5).done;
+    follower.setHighWatermark(follower.durableEndOffset);
+    assert.ok(follower.segmentCount > 1);
+    await assert.rejects(follower.truncateFullyAndStartAt(-1), hasCode(ErrorCode.OFFSET_OUT_OF_RANGE));
+
+    await follower.truncateFullyAndStartAt(500);
+    assert.deepEqual(persisted, [500], 'the new log start is checkpointed');
+    assert.deepEqual(
+      [follower.logStartOffset, follower.logEndOffset, follower.durableEndOffset, follower.highWatermark, follower.lastStableOffset],
+      [500, 500, 500, 500, 500],
+    );
+    assert.deepEqual(follower.segmentBaseOffsets, [500]);
+    assert.deepEqual(follower.ongoingTransactions(), []);
+    assert.deepEqual(follower.leaderEpochCache.entries, []);
+    const leaderBatch = buildRecordBatch([{ key: 'k', value: 'new' }], { baseOffset: 500, partitionLeaderEpoch: 7 });
+    await follower.appendAsFollower(leaderBatch).done;
+    follower.setHighWatermark(501);
+    assert.deepEqual((await readAll(follower)).map((r) => [r.offset, r.value]), [[500, 'new']]);
+    assert.deepEqual(follower.leaderEpochCache.entries, [{ epoch: 7, startOffset: 500 }]);
+    await follower.close();
+
+    // Recovery (as after a crash) agrees with the checkpointed start and the files.
+    const reopened = await openLog(dir, CFG, { hadCleanShutdown: false, logStartOffsetCheckpoint: 500 });
+    assert.deepEqual([reopened.logStartOffset, reopened.logEndOffset, reopened.latestEpoch], [500, 501, 7]);
+    assert.deepEqual(reopened.ongoingTransactions(), []);
+    await reopened.close();
+  });
+
   it('truncates a divergent suffix (epochs, producer state, aborted index, LSO) and re-appends the leader\'s', async () => {
     // The true leader: epoch 0 data, then epoch 2 data.
     const common = Array.from({ length: 10 }, (_, i) => batch(`c${i}`, 3, { valueSize: 40 }));
