@@ -593,15 +593,13 @@ func TestAdminOffsetsRecordsGroups(t *testing.T) {
 	ctx := ctxFor(t, 30*time.Second)
 	topic, group := "franz-offsets", "franz-offsets-g"
 	createTopic(t, adm, topic, 2, nil)
-	p := newClient(t, kgo.DefaultProduceTopic(topic))
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	var recs []*kgo.Record
 	for i := 0; i < 100; i++ {
 		recs = append(recs, &kgo.Record{Partition: int32(i % 2), Value: []byte(fmt.Sprint(i)), Timestamp: base.Add(time.Duration(i) * time.Second)})
 	}
-	p2 := newClient(t, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	_ = p
-	if err := p2.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	p := newClient(t, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err := p.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	starts, err := adm.ListStartOffsets(ctx, topic)
@@ -732,8 +730,8 @@ func TestAdminClusterLogDirsQuotas(t *testing.T) {
 	ctx := ctxFor(t, 30*time.Second)
 	topic := "franz-cluster"
 	createTopic(t, adm, topic, 2, nil)
-	p := newClient(t, kgo.DefaultProduceTopic(topic))
-	if err := p.ProduceSync(ctx, &kgo.Record{Value: []byte("hello")}).FirstErr(); err != nil {
+	p := newClient(t, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err := p.ProduceSync(ctx, &kgo.Record{Partition: 0, Value: []byte("hello")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 
