@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -186,6 +186,16 @@ describe('Kafka Connect', { skip }, () => {
     await stopWorker(w);
     appendFileSync(input, Array.from({ length: 30 }, (_, i) => `distributed line ${50 + i}\n`).join(''));
     w = await start();
+    // The restarted worker lists both connectors once it has read connect-configs to its end.
+    try {
+      await waitFor('both connectors listed after the restart', 60_000, async () => {
+        const names = (await rest(port, 'GET', '/connectors')).json as string[];
+        return Array.isArray(names) && names.length === 2 ? names : undefined;
+      });
+    } catch (err) {
+      const configs = await run(`${T}consumer.ConsoleConsumer`, ['--topic', 'connect-configs', '--from-beginning', '--timeout-ms', '2000', '--formatter-property', 'print.key=true', '--formatter-property', 'print.offset=true']);
+      throw new Error(`${String(err)}\nconnect-configs:\n${configs}`);
+    }
     assert.deepEqual(((await rest(port, 'GET', '/connectors')).json as string[]).sort(), ['dist-sink', 'dist-source']);
     await running('dist-source');
     await waitFor('80 lines in the sink file', 60_000, () => (fileLines(output).length >= 80 ? true : undefined));
@@ -199,7 +209,9 @@ describe('Kafka Connect', { skip }, () => {
 
   test('Debezium Postgres connector: snapshot and streamed changes', async (t) => {
     const s = setup as JavaSetup;
-    const pgBin = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'].find((d) => existsSync(join(d, 'pg_ctl')));
+    // Debian's server binaries, newest version first.
+    const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)) : [];
+    const pgBin = versions.map((v) => join('/usr/lib/postgresql', v, 'bin')).find((d) => existsSync(join(d, 'pg_ctl')));
     const pgUser = spawnSync('id', ['-u', 'postgres']).status === 0;
     if (!pgBin || !pgUser) {
       if (process.env.CI) assert.fail('PostgreSQL (Debian postgresql) is not installed: .ci/run installs it');

@@ -62,28 +62,56 @@ function setup(): JavaSetup | string {
   for (const s of sources) hash.update(s).update(readFileSync(s));
   const dir = join(homedir(), '.cache', 'tributary', 'compat-java', hash.digest('hex').slice(0, 16));
   const cpFile = (p: Profile) => join(dir, `cp-${p}.txt`);
-  const profiles: Profile[] = ['k4', 'k39', 'connect', 'debezium'];
   if (!existsSync(join(dir, 'ready'))) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    for (const p of profiles) {
-      const args = ['-q', '-B', `-P${p}`, 'dependency:build-classpath', `-Dmdep.outputFile=${cpFile(p)}`];
-      // Offline first (a warm ~/.m2 needs no network), then from Maven Central.
-      if (run('mvn', ['-o', ...args], 300_000).ok) continue;
-      const online = run('mvn', args, 590_000);
-      if (!online.ok) {
-        const why = online.output.split('\n').filter((l) => l.includes('ERROR')).slice(0, 2).join(' ').slice(0, 400);
-        return `Maven could not resolve the ${p} dependencies (Maven Central unreachable?): ${why}`;
+    // Test files run two at a time: one of them prepares, the others wait for it.
+    const lock = `${dir}.lock`;
+    mkdirSync(join(dir, '..'), { recursive: true });
+    const deadline = Date.now() + 20 * 60_000;
+    for (;;) {
+      try {
+        mkdirSync(lock);
+        break;
+      } catch {
+        if (existsSync(join(dir, 'ready'))) break;
+        if (Date.now() > deadline) return `timed out waiting for another test file to prepare ${dir} (remove ${lock} if it is stale)`;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
       }
     }
-    const classes = join(dir, 'classes.tmp');
-    const javac = run('javac', ['-nowarn', '-encoding', 'UTF-8', '-d', classes, '-cp', readFileSync(cpFile('k4'), 'utf8').trim(), ...sources], 300_000);
-    if (!javac.ok) throw new Error(`javac failed:\n${javac.output}`);
-    renameSync(classes, join(dir, 'classes'));
-    writeFileSync(join(dir, 'ready'), new Date().toISOString());
+    try {
+      if (!existsSync(join(dir, 'ready'))) {
+        const failed = prepare(dir, cpFile);
+        if (failed) return failed;
+      }
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
   }
   const read = (p: Profile) => readFileSync(cpFile(p), 'utf8').trim();
   return { classes: join(dir, 'classes'), cp: { k4: read('k4'), k39: read('k39'), connect: read('connect'), debezium: read('debezium') } };
+}
+
+/** Resolves every profile's classpath and compiles the sources into dir; returns why not, or undefined. */
+function prepare(dir: string, cpFile: (p: Profile) => string): string | undefined {
+  const sources = sourceFiles(join(javaDir, 'src'));
+  const profiles: Profile[] = ['k4', 'k39', 'connect', 'debezium'];
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const p of profiles) {
+    const args = ['-q', '-B', `-P${p}`, 'dependency:build-classpath', `-Dmdep.outputFile=${cpFile(p)}`];
+    // Offline first (a warm ~/.m2 needs no network), then from Maven Central.
+    if (run('mvn', ['-o', ...args], 300_000).ok) continue;
+    const online = run('mvn', args, 590_000);
+    if (!online.ok) {
+      const why = online.output.split('\n').filter((l) => l.includes('ERROR')).slice(0, 2).join(' ').slice(0, 400);
+      return `Maven could not resolve the ${p} dependencies (Maven Central unreachable?): ${why}`;
+    }
+  }
+  const classes = join(dir, 'classes.tmp');
+  const javac = run('javac', ['-nowarn', '-encoding', 'UTF-8', '-d', classes, '-cp', readFileSync(cpFile('k4'), 'utf8').trim(), ...sources], 300_000);
+  if (!javac.ok) throw new Error(`javac failed:\n${javac.output}`);
+  renameSync(classes, join(dir, 'classes'));
+  writeFileSync(join(dir, 'ready'), new Date().toISOString());
+  return undefined;
 }
 
 /** The slf4j binding on the k4 path, for classpaths that lack one. */
