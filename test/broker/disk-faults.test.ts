@@ -16,6 +16,7 @@ import { tempDir } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { produceRequest } from '../helpers/requests.js';
 import { API, listOffset, readPartition } from '../torture/log-reader.js';
+import { waitUntil } from '../helpers/wait.js';
 
 type Op = 'writev' | 'fsync' | 'ftruncate' | 'create' | 'index';
 
@@ -270,8 +271,7 @@ describe('disk faults through the broker', () => {
     // Rolls seal segments (index files written then): those writes fail, the data is in place.
     const expected = await fill(env, topic, 0, 20, 'a');
     // Sealing runs behind the acknowledgements.
-    for (let i = 0; i < 100 && env.io.failures.index < 2; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(env.io.failures.index >= 2, 'sealing tried to write index files');
+    await waitUntil(() => env.io.failures.index >= 2, { timeout: 5000, message: 'sealing to try to write index files' });
     assert.deepEqual(await values(env, topic, 0), expected);
     // The clean shutdown cannot write the active segment's indexes either: the next start recovers.
     env.client.close();

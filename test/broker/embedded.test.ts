@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import { startBroker } from '../../src/index.js';
 import { tempDir } from '../helpers/broker-process.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -32,8 +33,9 @@ test('two embedded brokers in one process serve clients and release every handle
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
   // Closed sockets and timers disappear from the active list within a tick or two.
-  await new Promise((r) => setTimeout(r, 100));
-  const leftovers = process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap' || r === 'Timeout');
+  const handles = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap' || r === 'Timeout');
   const beforeCount = [...before].filter((r) => r === 'TCPServerWrap' || r === 'Timeout').length;
+  await waitUntil(() => handles().length <= beforeCount, { timeout: 2000, interval: 10 }).catch(() => undefined);
+  const leftovers = handles();
   assert.ok(leftovers.length <= beforeCount, `handles left after stop: ${leftovers.join(', ')}`);
 });

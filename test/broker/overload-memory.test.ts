@@ -3,7 +3,7 @@
 // and a well-behaved client is served meanwhile.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { probeLatency } from '../helpers/overload.js';
 import { runProducerFlood } from '../helpers/producer-flood.js';
 
@@ -14,23 +14,15 @@ const POOL_BYTES = Number(process.env.OVERLOAD_POOL_BYTES ?? 32 * 1024 * 1024);
 /** RSS growth allowed over the idle broker: the pool, one frame of overshoot, per-socket buffers and GC slack. */
 const MAX_GROWTH_MIB = Number(process.env.OVERLOAD_MAX_GROWTH_MIB ?? 200);
 
-let broker: BrokerProcess;
-
-before(async () => {
-  broker = await startBrokerProcess({
-    overrides: {
-      'queued.max.request.bytes': String(POOL_BYTES),
-      'socket.request.max.bytes': String(2 * 1024 * 1024),
-      'message.max.bytes': String(2 * 1024 * 1024),
-      'log.segment.bytes': String(64 * 1024 * 1024),
-      // Retention would not run during the test; the data simply goes to the temp dir.
-    },
-  });
-});
-
-after(async () => {
-  await broker.stop();
-  broker.cleanup();
+const broker = suiteBroker({
+  process: true,
+  config: {
+    'queued.max.request.bytes': POOL_BYTES,
+    'socket.request.max.bytes': 2 * 1024 * 1024,
+    'message.max.bytes': 2 * 1024 * 1024,
+    'log.segment.bytes': 64 * 1024 * 1024,
+    // Retention would not run during the test; the data simply goes to the temp dir.
+  },
 });
 
 test(`${CONNECTIONS} producers × ${REQUESTS_PER_CONNECTION} pipelined ${BATCH_BYTES >> 10} KiB batches stay under the memory bound`, async () => {

@@ -4,11 +4,11 @@
 // connection muted for that time, older versions answered late, and data rates capped.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
 import { runPython } from '../helpers/python-clients.js';
-import { sleep } from '../helpers/overload.js';
+import { elapse } from '../helpers/wait.js';
 import { ApiKey, type AlterClientQuotasResponse, type DescribeClientQuotasResponse, type FetchResponse, type ProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
@@ -45,17 +45,12 @@ function described(res: DescribeClientQuotasResponse): string[] {
 }
 
 describe('AlterClientQuotas and DescribeClientQuotas', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker({ process: true });
   let c: RawClient;
   before(async () => {
-    broker = await startBrokerProcess();
     c = await RawClient.connect(broker.port);
   });
-  after(async () => {
-    c.close();
-    await broker.stop();
-    broker.cleanup();
-  });
+  after(() => c?.close());
 
   test('every version sets, describes with each match type, removes, and survives a restart', async () => {
     for (const v of [0, 1]) {
@@ -91,8 +86,7 @@ describe('AlterClientQuotas and DescribeClientQuotas', () => {
     await alter(c, [{ entity: clientEntity('app-v0'), ops: [{ key: 'producer_byte_rate', value: 0, remove: true }, { key: 'request_percentage', value: 0, remove: true }] }]);
     assert.deepEqual(described(await describeQuotas(c, [{ entityType: 'client-id', matchType: 0, match: 'app-v0' }], true)), []);
 
-    await broker.stop();
-    broker = await startBrokerProcess({ dataDir: broker.dataDir });
+    await broker.restart();
     c.close();
     c = await RawClient.connect(broker.port);
     const after = described(await describeQuotas(c, []));
@@ -132,20 +126,16 @@ describe('AlterClientQuotas and DescribeClientQuotas', () => {
 });
 
 describe('quota enforcement', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker({
+    process: true,
+    config: { 'quota.window.num': WINDOW_NUM, 'quota.window.size.seconds': WINDOW_MS / 1000, 'message.max.bytes': 2 * 1024 * 1024 },
+  });
   let admin: RawClient;
   before(async () => {
-    broker = await startBrokerProcess({
-      overrides: { 'quota.window.num': String(WINDOW_NUM), 'quota.window.size.seconds': String(WINDOW_MS / 1000), 'message.max.bytes': String(2 * 1024 * 1024) },
-    });
     admin = await RawClient.connect(broker.port);
     await createTopic(admin, 'q', 1);
   });
-  after(async () => {
-    admin.close();
-    await broker.stop();
-    broker.cleanup();
-  });
+  after(() => admin?.close());
 
   async function producer(clientId: string): Promise<RawClient> {
     const c = await RawClient.connect(broker.port);
@@ -254,7 +244,7 @@ describe('quota enforcement', () => {
         }
       }
       // A polite consumer waits as told (KIP-219); the broker mutes it for that long anyway.
-      await sleep(res.throttleTimeMs);
+      await elapse(res.throttleTimeMs);
     }
     const elapsed = Date.now() - started;
     const allowed = (BOUND * (elapsed + WINDOW_NUM * WINDOW_MS)) / 1000 + maxPerFetch;

@@ -5,9 +5,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { connectFrom, probeLatency, sleep } from '../helpers/overload.js';
+import { connectFrom, probeLatency } from '../helpers/overload.js';
+import { elapse, waitUntil } from '../helpers/wait.js';
 import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
 import { ApiKey, type ProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -16,28 +17,25 @@ import { buildRecordBatch } from '../../src/protocol/records/record-batch-builde
 const POOL = 4 * 1024 * 1024;
 const READ_TIMEOUT_MS = 1500;
 const IDLE_MS = 3000;
-let broker: BrokerProcess;
+const broker = suiteBroker({
+  process: true,
+  config: {
+    'queued.max.request.bytes': POOL,
+    'socket.request.max.bytes': POOL,
+    'message.max.bytes': 2 * 1024 * 1024,
+    'socket.request.read.timeout.ms': READ_TIMEOUT_MS,
+    'connections.max.idle.ms': IDLE_MS,
+  },
+});
 let client: RawClient;
 
 before(async () => {
-  broker = await startBrokerProcess({
-    overrides: {
-      'queued.max.request.bytes': String(POOL),
-      'socket.request.max.bytes': String(POOL),
-      'message.max.bytes': String(2 * 1024 * 1024),
-      'socket.request.read.timeout.ms': String(READ_TIMEOUT_MS),
-      'connections.max.idle.ms': String(IDLE_MS),
-    },
-  });
+  await broker.ready;
   client = await RawClient.connect(broker.port);
   await createTopic(client, 'slow', 1, { 'max.message.bytes': String(2 * 1024 * 1024) });
 });
 
-after(async () => {
-  client.close();
-  await broker.stop();
-  broker.cleanup();
-});
+after(() => client?.close());
 
 function closedWithin(s: Socket, ms: number): Promise<boolean> {
   if (s.destroyed) return Promise.resolve(true);
@@ -74,8 +72,7 @@ test('a client that sends part of a size prefix and stops is closed after the re
   assert.equal(await closedWithin(s, READ_TIMEOUT_MS * 4), true, 'the half-sent request is given up');
   // The log line comes through the child's stdout, possibly a moment after the socket closed.
   const logged = () => broker.logs.some((l) => String(l.msg) === 'closing connection: request not received in time');
-  for (let i = 0; i < 50 && !logged(); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(logged(), 'the close is logged');
+  await waitUntil(logged, { timeout: 5000, message: 'the close to be logged' });
 });
 
 test('a slowloris trickling a small request does not slow anyone down and is closed', async () => {
@@ -105,7 +102,9 @@ test('a slowloris holding the whole request pool blocks others at most for the r
   s.write(header);
   const stop = trickle(s, 100, 1000);
   try {
-    await sleep(100);
+    // Not a wait for a condition: a broker process does not show its pool; time for the
+    // slowloris's size prefix to reserve it.
+    await elapse(100);
     const started = Date.now();
     // This produce needs pool memory, which the slowloris holds until it is closed.
     await produceOk(Buffer.alloc(1024 * 1024, 7));
@@ -127,7 +126,8 @@ test('a consumer that never reads its socket stalls nobody and is closed when id
   const frames: Buffer[] = [];
   for (let i = 0; i < 100; i++) frames.push(RawClient.frame(ApiKey.Fetch, 12, 100 + i, fetchOne('slow', 0, 0, { maxBytes: 2 * 1024 * 1024 })));
   s.write(Buffer.concat(frames));
-  await sleep(300);
+  // Not a wait for a condition: time for the broker to fill the socket buffers it cannot send.
+  await elapse(300);
   for (let i = 0; i < 5; i++) {
     await probeLatency(broker.port, 1000);
     await produceOk(Buffer.alloc(1000, i));
@@ -135,7 +135,7 @@ test('a consumer that never reads its socket stalls nobody and is closed when id
     assert.equal(f.body.responses[0].partitions[0].errorCode, ErrorCode.NONE);
   }
   // A paused socket reports no close while unread data waits: read after the idle timeout passed.
-  await sleep(IDLE_MS * 2);
+  await elapse(IDLE_MS * 2); // the idle timeout of the broker process's clock is the subject
   let received = 0;
   s.on('data', (d: Buffer) => (received += d.length));
   s.resume();

@@ -12,6 +12,7 @@ import { runPythonAsync } from '../helpers/python-clients.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { elapse, waitUntil } from '../helpers/wait.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -73,10 +74,10 @@ describe('consumers with an isolation level', () => {
     try {
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
-      // Bounded wait for what should arrive, then a little longer to catch anything extra.
-      const deadline = Date.now() + 20_000;
-      while (seen.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      await new Promise((r) => setTimeout(r, 500));
+      // Wait for what should arrive, then a little longer to catch anything extra (not a wait for
+      // a condition: time in which a record that must not be read would show up).
+      await waitUntil(() => seen.length >= expected, { timeout: 20_000, message: () => `${expected} records (${seen.length} read)` }).catch(() => undefined);
+      await elapse(500);
     } finally {
       await consumer.disconnect();
     }

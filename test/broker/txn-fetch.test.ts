@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { createTopic, fetchRequest } from '../helpers/requests.js';
+import { elapse, waitUntil } from '../helpers/wait.js';
 import { ApiKey, type FetchResponse, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
@@ -107,7 +108,7 @@ describe('transactional produce and read_committed fetch', () => {
 
     // A parked read_committed fetch wakes when the marker makes data stable, not on uncommitted appends.
     const parked = fetch(0, 1, READ_COMMITTED, 12, { maxWaitMs: 5000 });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(() => partitionOf(0).parkedFetches > 0, { message: 'the read_committed fetch to park' });
     await partitionOf(0).writeTxnMarker({ producerId: pidA, producerEpoch: 0, coordinatorEpoch: 0, commit: false }).done; // 4
     committed = await parked;
     // pidB's transaction (from 3) is still open: only A's aborted data is below the LSO.
@@ -178,7 +179,7 @@ describe('transactional produce and read_committed fetch', () => {
     const asked: TransactionalProduceCheck[] = [];
     running.broker.verifyTransactionalProduce = async (check) => {
       asked.push(check);
-      await new Promise((r) => setTimeout(r, 10));
+      await elapse(10); // a slow check: the append must wait for the answer
       return check.baseSequence === 0 ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
     };
     try {
@@ -262,10 +263,12 @@ describe('transactional produce and read_committed fetch', () => {
         settled = true;
         return r.body.responses[0]!.partitions[0]!;
       });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitUntil(() => partitionOf(1).parkedFetches > 0, { message: 'the read_committed fetch to park' });
     assert.equal((await produce(1, txnBatch(pid, 0, 0, ['pending']))).errorCode, ErrorCode.NONE);
-    // The append woke the fetch, which found nothing below the LSO and parked again.
-    await new Promise((r) => setTimeout(r, 400));
+    // The append woke the fetch, which found nothing below the LSO and parked again. Not a wait
+    // for a condition: time in which a wrongly answered fetch would show up.
+    await waitUntil(() => partitionOf(1).parkedFetches > 0, { message: 'the fetch to park again' });
+    await elapse(400);
     assert.equal(settled, false);
     await partitionOf(1).writeTxnMarker({ producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit: true }).done;
     const data = await parked;

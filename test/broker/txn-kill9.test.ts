@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { startBroker } from '../../src/index.js';
-import { startBrokerProcess, tempDir } from '../helpers/broker-process.js';
+import { TestBroker } from '../helpers/broker.js';
+import { tempDir } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { createTopic, fetchRequest } from '../helpers/requests.js';
 import { ApiKey, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
@@ -53,9 +54,11 @@ async function producerId(c: RawClient): Promise<number> {
   return Number(r.body.producerId);
 }
 
-test('kill -9 with an open transaction: the LSO stays at its first offset until a marker, retries are deduplicated', async () => {
+test('kill -9 with an open transaction: the LSO stays at its first offset until a marker, retries are deduplicated', async (t) => {
   const dataDir = tempDir('tributary-txn-kill9-');
   const config = { 'log.segment.bytes': 1500 };
+  const proc = new TestBroker({ process: true, dataDir, config });
+  t.after(() => proc.dispose());
   try {
     // Phase 1 (in process): an aborted and a committed transaction, then a clean stop.
     let embedded = await startBroker({ dataDir, config });
@@ -88,7 +91,7 @@ test('kill -9 with an open transaction: the LSO stays at its first offset until 
     await embedded.stop();
 
     // Phase 2 (a broker process): a transaction left open, idempotent data around it, kill -9.
-    let proc = await startBrokerProcess({ dataDir, overrides: { 'log.segment.bytes': '1500' } });
+    await proc.start();
     c = await RawClient.connect(proc.port);
     await produce(c, idemBatch(pidIdem, 0, 'idem-0'), null);
     let txnFirst = -1;
@@ -106,7 +109,7 @@ test('kill -9 with an open transaction: the LSO stays at its first offset until 
     await proc.kill();
 
     // Phase 3: restart after the crash.
-    proc = await startBrokerProcess({ dataDir, overrides: { 'log.segment.bytes': '1500' } });
+    await proc.restart();
     c = await RawClient.connect(proc.port);
     data = await fetch(c, 0, 0);
     assert.equal(Number(data.highWatermark), end);

@@ -3,10 +3,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { runPython } from '../helpers/python-clients.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import { elapse, waitUntil } from '../helpers/wait.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -29,28 +30,24 @@ function keys(records: ReadRecord[]): string[] {
 }
 
 describe('transactions with real clients', () => {
-  let broker: BrokerProcess;
+  const broker = suiteBroker({
+    process: true,
+    config: {
+      'group.initial.rebalance.delay.ms': 0,
+      'transaction.abort.timed.out.transaction.cleanup.interval.ms': 500,
+      'offsets.topic.num.partitions': 5,
+      'transaction.state.log.num.partitions': 5,
+    },
+  });
   let kafka: InstanceType<typeof Kafka>;
   let admin: ReturnType<InstanceType<typeof Kafka>['admin']>;
 
   before(async () => {
-    broker = await startBrokerProcess({
-      overrides: {
-        'group.initial.rebalance.delay.ms': '0',
-        'transaction.abort.timed.out.transaction.cleanup.interval.ms': '500',
-        'offsets.topic.num.partitions': '5',
-        'transaction.state.log.num.partitions': '5',
-      },
-    });
     kafka = new Kafka({ clientId: 'txn-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
     admin = kafka.admin();
     await admin.connect();
   });
-  after(async () => {
-    await admin.disconnect();
-    await broker.stop();
-    broker.cleanup();
-  });
+  after(() => admin?.disconnect());
 
   test('confluent-kafka-python: committed and aborted transactions over 3 partitions, read with both isolation levels', async () => {
     await admin.createTopics({ topics: [{ topic: 'tx-basic', numPartitions: 3 }] });
@@ -152,9 +149,8 @@ describe('transactions with real clients', () => {
     try {
       await consumer.subscribe({ topic: 'kjs-tx', fromBeginning: true });
       await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.key!.toString()) });
-      const deadline = Date.now() + 30_000;
-      while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 1000)); // anything aborted would show up by now
+      await waitUntil(() => seen.length >= 2, { timeout: 30_000, message: 'the committed records' }).catch(() => undefined);
+      await elapse(1000); // not a wait for a condition: anything aborted would show up by now
     } finally {
       await consumer.disconnect();
     }

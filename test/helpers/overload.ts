@@ -6,8 +6,7 @@ import { readFileSync } from 'node:fs';
 import { RawClient } from './raw-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { elapse } from './wait.js';
 
 /** Resident memory of a process in MiB. */
 export function rssMiB(pid: number): number {
@@ -51,7 +50,7 @@ export async function probeLatency(port: number, limitMs: number): Promise<numbe
   try {
     const v = await Promise.race([
       probe.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'probe', clientSoftwareVersion: '1' }, limitMs),
-      sleep(limitMs).then(() => null),
+      elapse(limitMs).then(() => null), // the time limit
     ]);
     const took = Date.now() - started;
     assert.ok(v && took <= limitMs, `a fresh client was not connected and answered within ${limitMs} ms`);

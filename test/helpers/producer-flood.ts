@@ -2,7 +2,8 @@
 // RELIABILITY.md measurement script: every connection pipelines its requests in one write.
 import { connect, type Socket } from 'node:net';
 import { RawClient } from './raw-client.js';
-import { rssMiB, sleep } from './overload.js';
+import { rssMiB } from './overload.js';
+import { elapse } from './wait.js';
 import { produceRequest } from './requests.js';
 import { ApiKey, apiByKey, type CreateTopicsResponse, type ProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -80,7 +81,7 @@ export async function runProducerFlood(o: FloodOptions): Promise<FloodResult> {
   const batch = buildRecordBatch({ records: [{ value: Buffer.alloc(o.batchBytes - 100, 0x61) }] });
   const sockets: Socket[] = [];
   for (let i = 0; i < o.connections; i++) sockets.push(await connectSocket(o.port));
-  await sleep(300);
+  await elapse(300); // a settling period before the memory baseline, not a wait for a condition
   const baselineRssMiB = rssMiB(o.pid);
   let peakRssMiB = baselineRssMiB;
   let answered = 0;
@@ -92,7 +93,7 @@ export async function runProducerFlood(o: FloodOptions): Promise<FloodResult> {
   const sampler = (async () => {
     while (!done) {
       peakRssMiB = Math.max(peakRssMiB, rssMiB(o.pid));
-      await sleep(100);
+      await elapse(100); // the sampling period
     }
   })();
   const prober = (async () => {
@@ -102,7 +103,7 @@ export async function runProducerFlood(o: FloodOptions): Promise<FloodResult> {
       } catch {
         probeFailures++;
       }
-      await sleep(500);
+      await elapse(500); // the probing period
     }
   })();
   try {
