@@ -232,7 +232,12 @@ export class PartitionLog implements CleanableLog {
     s.nextOffset = active.nextOffset;
     s.durableEnd = s.nextOffset;
     s.highWatermark = s.nextOffset;
-    s.epochs.truncateFromEnd(s.nextOffset);
+    // An epoch that starts at the log end holds no record (typically the one assigned when this
+    // partition last became leader and nothing was appended since): dropped in memory only, as
+    // every open drops it again from the file's contents, and the next checkpoint write (the new
+    // leader epoch, moments later) leaves it out. Persisting it here cost two fsyncs per idle
+    // partition on every restart.
+    s.epochs.truncateFromEnd(s.nextOffset, false);
     s.epochs.truncateFromStart(s.startOffset);
     const staleTxnIndexes = s.segments.filter((segment) => segment.txnIndexStale && segment.state === 'sealed');
     if (!fresh) await this.reloadProducerState();

@@ -291,6 +291,34 @@ describe('PartitionLog append and read', () => {
     await reopened.close();
   });
 
+  it('drops an epoch without records at open without rewriting the checkpoint', async () => {
+    const dir = path.join(root, 'epoch-idle-0');
+    const log = await openLog(dir, config());
+    await log.append(batch('a', 2), 1).done;
+    log.assignEpoch(2, log.logEndOffset); // became leader again, nothing appended since
+    await log.close();
+    const file = path.join(dir, 'leader-epoch-checkpoint');
+    assert.equal(fs.readFileSync(file, 'utf8'), '0\n2\n1 0\n2 2\n');
+    const inode = fs.statSync(file).ino;
+
+    const reopened = await openLog(dir, config());
+    assert.deepEqual(reopened.leaderEpochCache.entries, [{ epoch: 1, startOffset: 0 }], 'epoch 2 holds no record: dropped');
+    assert.equal(fs.statSync(file).ino, inode, 'the checkpoint was not rewritten at open (an atomic write replaces the file)');
+    reopened.assignEpoch(3, reopened.logEndOffset);
+    assert.equal(fs.readFileSync(file, 'utf8'), '0\n2\n1 0\n3 2\n', 'the next write leaves the dropped epoch out');
+    const appended = reopened.append(batch('b', 1), 3);
+    await appended.done;
+    await reopened.close();
+
+    const again = await openLog(dir, config());
+    assert.deepEqual(again.leaderEpochCache.entries, [
+      { epoch: 1, startOffset: 0 },
+      { epoch: 3, startOffset: 2 },
+    ]);
+    assert.deepEqual(again.endOffsetForEpoch(1), { leaderEpoch: 1, endOffset: 2 });
+    await again.close();
+  });
+
   it('finds offsets by timestamp exactly inside multi-record batches', async () => {
     for (const compression of ['none', 'zstd'] as const) {
       const log = await openLog(path.join(root, `ts-${compression}-0`), config({ segmentBytes: 1500, indexIntervalBytes: 200 }));
