@@ -68,6 +68,8 @@ export class LogManager {
   private producerExpiryTimer: NodeJS.Timeout | null = null;
   private retentionRun: Promise<number> | null = null;
   private closed = false;
+  /** Set once close() has closed every log: from then on nothing may write a checkpoint. */
+  private logsClosed = false;
   private cleanerTimer: NodeJS.Timeout | null = null;
   private cleanerRun: Promise<CleanResult[]> | null = null;
   /** Cleaner checkpoints (first dirty offset) by partition directory. */
@@ -160,7 +162,9 @@ export class LogManager {
 
   /** Records a partition's new log start offset and resolves once a checkpoint holding it is on disk. */
   private checkpointStartOffset(topic: string, partition: number, offset: number): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('log manager is closed'));
+    // A retention pass that close() is waiting for may still move a start: its checkpoint is
+    // written (close awaits the checkpoint chain), or the pass would fail and log an error.
+    if (this.logsClosed) return Promise.reject(new Error('log manager is closed'));
     const key = this.key(topic, partition);
     // A log deleted meanwhile (topic deletion) must not leave an entry behind.
     if (!this.logs.has(key)) return Promise.resolve();
@@ -377,6 +381,7 @@ export class LogManager {
     }
     this.logs.clear();
     this.opened.clear();
+    this.logsClosed = true;
     await this.checkpointChain;
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failures.length > 0) {
