@@ -5,7 +5,8 @@
 //   network/                protocol, common
 //   storage/, coordinator/, cluster/
 //                           protocol, network, config, common; never each other
-//   broker/                 everything above
+//   broker/                 everything above, and client/ for broker-to-broker requests
+//                           (cluster mode: WriteTxnMarkers to other leaders)
 //   http/, cli/, bench/, src/index.ts
 //                           anything (they are the entry points)
 //   client/                 protocol only
@@ -21,7 +22,7 @@ const allowed = {
   storage: ['protocol', 'network', 'config', 'common'],
   coordinator: ['protocol', 'network', 'config', 'common'],
   cluster: ['protocol', 'network', 'config', 'common'],
-  broker: ['protocol', 'network', 'storage', 'coordinator', 'cluster', 'config', 'common'],
+  broker: ['protocol', 'network', 'storage', 'coordinator', 'cluster', 'config', 'common', 'client'],
   client: ['protocol'],
 };
 

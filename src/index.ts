@@ -79,3 +79,54 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     stop: () => (stopped ??= broker.stop().finally(removeThrowaway)),
   };
 }
+
+export interface StartClusterOptions {
+  /** How many brokers (node.id 1..n). Default 3. */
+  brokers?: number;
+  /** Any broker configuration by its Kafka name, given to every broker. */
+  config?: Record<string, string | number | boolean>;
+  /** etcd client URLs of an etcd already running; unset, a throwaway etcd is started (Debian's etcd-server must be installed). */
+  etcdEndpoints?: string[];
+  logger?: Logger;
+}
+
+export interface RunningCluster {
+  /** All brokers' addresses, comma-separated: a client's bootstrap.servers. */
+  bootstrap: string;
+  brokers: RunningBroker[];
+  /** The etcd client URL the cluster keeps its metadata in. */
+  etcdEndpoint: string;
+  /** Stops the brokers, then the throwaway etcd, and removes their data. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a cluster inside this process: a throwaway etcd on free loopback ports (unless
+ * `etcdEndpoints` is given) and `brokers` brokers with throwaway storage, for tests and trials.
+ */
+export async function startCluster(options: StartClusterOptions = {}): Promise<RunningCluster> {
+  const { startEtcd } = await import('./cluster/etcd-process.js');
+  const etcd = options.etcdEndpoints ? null : await startEtcd();
+  const endpoints = options.etcdEndpoints ?? [etcd!.endpoint];
+  const prefix = `/tributary-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const brokers: RunningBroker[] = [];
+  const stop = async () => {
+    for (const b of brokers.reverse()) await b.stop().catch(() => undefined);
+    await etcd?.close();
+  };
+  try {
+    for (let id = 1; id <= (options.brokers ?? 3); id++) {
+      brokers.push(
+        await startBroker({
+          storage: 'memory',
+          logger: options.logger,
+          config: { 'etcd.endpoints': endpoints.join(','), 'etcd.prefix': prefix, 'node.id': id, ...options.config },
+        }),
+      );
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { bootstrap: brokers.map((b) => b.bootstrap).join(','), brokers: [...brokers], etcdEndpoint: endpoints[0]!, stop };
+}

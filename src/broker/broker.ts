@@ -2,6 +2,11 @@ import { randomUUID } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { BrokerConfig, ConfigError, resolveTopicConfig, toNumber, type ConfigEntry } from '../config/config.js';
 import { LocalMetadataStore, type TopicRecord } from '../cluster/metadata-store.js';
+import { EtcdMetadataStore } from '../cluster/etcd-metadata-store.js';
+import { Controller } from '../cluster/controller.js';
+import { partitionStates, type MetadataChange, type MetadataStore, type PartitionState } from '../cluster/metadata-port.js';
+import { assignReplicas } from '../cluster/replica-assignment.js';
+import { InterBrokerClient } from './inter-broker.js';
 import { LogManager } from '../storage/log-manager.js';
 import type { LogIo } from '../storage/log-io.js';
 import type { LogConfig } from '../storage/partition-log.js';
@@ -11,14 +16,19 @@ import { MemoryPool } from '../network/memory-pool.js';
 import { QuotaManager } from './quota-manager.js';
 import type { StoredQuota } from './client-quotas.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { Partition, type TopicState } from './partition.js';
+import { Partition, type ReplicaAssignment, type TopicState } from './partition.js';
 import { collisionKey, INTERNAL_TOPICS, invalidTopicReason } from './topic-names.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
 import type { TransactionCoordinator } from '../coordinator/transaction-coordinator.js';
 import { startTransactionCoordinator } from '../coordinator/transaction-topic.js';
-import type { CoordinatorHost } from '../coordinator/ports.js';
+import type { CoordinatorHost, MarkerRoute, MarkerWrite } from '../coordinator/ports.js';
+
+/** The metadata's partition state as the replica façade's assignment. */
+function toAssignment(s: PartitionState): ReplicaAssignment {
+  return { leaderId: s.leader, leaderEpoch: s.leaderEpoch, replicas: [...s.replicas], isr: [...s.isr], partitionEpoch: s.partitionEpoch };
+}
 
 /** How many partition logs a topic load opens at once. */
 const OPEN_CONCURRENCY = 32;
@@ -87,6 +97,12 @@ export class Broker implements CoordinatorHost {
   /** Client quotas (producer/consumer byte rates, request percentage) and their measured usage. */
   readonly quotas: QuotaManager;
   private stopped = false;
+  /** Cluster mode (etcd.endpoints set): the etcd store and this broker's controller candidate. */
+  cluster: { store: EtcdMetadataStore; controller: Controller } | null = null;
+  /** Cluster mode: requests to other brokers (transaction markers). */
+  readonly interBroker = new InterBrokerClient('tributary-inter-broker');
+  /** Cluster mode: metadata changes seen by the watch are applied to the local topics one at a time. */
+  private reconciling: Promise<void> = Promise.resolve();
   private readonly creating = new Set<string>();
   /** Per topic, the tail of its queued partition additions (they run one at a time). */
   private readonly growing = new Map<string, Promise<void>>();
@@ -103,7 +119,7 @@ export class Broker implements CoordinatorHost {
   private constructor(
     readonly config: BrokerConfig,
     readonly logger: Logger,
-    readonly metadata: LocalMetadataStore,
+    readonly metadata: MetadataStore,
     readonly logs: LogManager,
   ) {
     this.nodeId = config.nodeId;
@@ -123,7 +139,11 @@ export class Broker implements CoordinatorHost {
     checkRequestLimits(config);
     const log = logger ?? pino({ level: config.str('log.level') ?? 'info', base: { node: config.nodeId } });
     const dir = config.logDir;
-    const metadata = await LocalMetadataStore.open(dir, config.nodeId, config.str('cluster.id'));
+    const endpoints = config.list('etcd.endpoints');
+    const metadata: MetadataStore =
+      endpoints.length > 0
+        ? await EtcdMetadataStore.open({ endpoints, prefix: config.str('etcd.prefix') ?? '/tributary', clusterId: config.str('cluster.id') })
+        : await LocalMetadataStore.open(dir, config.nodeId, config.str('cluster.id'));
     const logs = await LogManager.open(dir, {
       logger: log,
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
@@ -140,14 +160,164 @@ export class Broker implements CoordinatorHost {
     broker.groupCoordinator = await startGroupCoordinator(broker);
     // After the group coordinator: finishing an interrupted commit may complete offsets there.
     broker.transactionCoordinator = await startTransactionCoordinator(broker, broker.groupCoordinator);
-    broker.verifyTransactionalProduce = (c) => broker.transactionCoordinator.verifyPartition(c.transactionalId, c.producerId, c.producerEpoch, c.topic, c.partition);
+    broker.verifyTransactionalProduce = (c) => {
+      // Cluster mode: only the coordinator of the transactional id knows its partitions; when it
+      // is another broker the batch is appended unverified (the log still checks epochs and
+      // sequences). Kafka asks that coordinator over the network (KIP-890); not yet here.
+      if (broker.cluster && typeof broker.leaderPartition('__transaction_state', broker.transactionCoordinator.partitionFor(c.transactionalId)) === 'number') return ErrorCode.NONE;
+      return broker.transactionCoordinator.verifyPartition(c.transactionalId, c.producerId, c.producerEpoch, c.topic, c.partition);
+    };
     await broker.listen(options.requestHandler);
+    const self = { nodeId: config.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: config.str('broker.rack') ?? null, incarnationId: randomUUID() };
+    if (metadata instanceof EtcdMetadataStore) {
+      try {
+        await broker.joinCluster(metadata, self);
+      } catch (err) {
+        await broker.stop();
+        throw err;
+      }
+    } else if (metadata instanceof LocalMetadataStore) {
+      metadata.register(self);
+    }
     log.info({ nodeId: broker.nodeId, clusterId: metadata.clusterId, listener: `${broker.advertised.host}:${broker.advertised.port}`, logDir: dir, topics: broker.topics.size }, 'broker started');
     return broker;
   }
 
   get clusterId(): string {
     return this.metadata.clusterId;
+  }
+
+  /**
+   * Cluster mode: registers this broker (a live duplicate node.id makes start fail), starts
+   * campaigning for controller, and from now on applies the metadata others write.
+   */
+  private async joinCluster(store: EtcdMetadataStore, self: { nodeId: number; host: string; port: number; rack: string | null; incarnationId: string }): Promise<void> {
+    const ttlSeconds = Math.max(2, Math.ceil(this.config.int('broker.session.timeout.ms') / 1000));
+    const controller = new Controller(store, this.nodeId, ttlSeconds, this.logger);
+    this.cluster = { store, controller };
+    store.onChange((change) => this.onMetadataChange(change));
+    store.on('lease-lost', () => this.logger.warn('cluster: lost the etcd lease; no longer acting as leader of any partition until registered again'));
+    store.on('lease-renewed', () => this.logger.info('cluster: registered again in etcd'));
+    await store.register(self, ttlSeconds);
+    controller.start();
+    // Topics created or changed while this broker was starting.
+    for (const t of store.topics()) this.enqueueReconcile(t.name);
+    this.logger.info({ nodeId: this.nodeId, brokers: store.liveBrokers().map((b) => b.nodeId), controller: store.controllerId() }, 'cluster: joined');
+  }
+
+  /** Waits (bounded) until this broker's watched view of the metadata shows its own write. */
+  private async metadataShows(cond: () => boolean): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, 'The metadata change was written but this broker has not seen it yet; retry');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  private onMetadataChange(change: MetadataChange): void {
+    if (change.kind === 'topic') this.enqueueReconcile(change.name);
+    else if (change.kind === 'configs') {
+      const configs = this.metadata.dynamicBrokerConfigs();
+      for (const e of this.config.all()) if (e.origin === 'dynamic' && !(e.name in configs)) this.config.setDynamic(e.name, null);
+      for (const [k, v] of Object.entries(configs)) this.config.setDynamic(k, v);
+      for (const t of this.topics.values()) this.applyTopicConfigs(t);
+    } else if (change.kind === 'quotas') this.quotas.setQuotas(this.metadata.clientQuotas());
+  }
+
+  private enqueueReconcile(name: string): Promise<void> {
+    const run = this.reconciling.then(() => this.reconcileTopic(name));
+    this.reconciling = run.catch((err: unknown) => this.logger.error({ err, topic: name }, 'cluster: applying a metadata change failed'));
+    return run;
+  }
+
+  /**
+   * Makes the local state of one topic what the metadata says: opens the logs of partitions this
+   * broker hosts (a replica), closes and deletes those of a deleted topic, applies configs and
+   * leader epochs. Metadata is written first, logs follow.
+   */
+  private async reconcileTopic(name: string): Promise<void> {
+    if (this.stopped) return;
+    const record = this.metadata.topic(name);
+    const local = this.topics.get(name);
+    if (local && (!record || record.id !== local.id)) await this.dropLocalTopic(local);
+    if (!record) return;
+    const current = this.topics.get(name);
+    if (!current) {
+      await this.loadTopic(record);
+      return;
+    }
+    const states = partitionStates(record, this.nodeId);
+    if (JSON.stringify(current.overrides) !== JSON.stringify(record.configs)) {
+      current.overrides = record.configs;
+      this.applyTopicConfigs(current);
+    }
+    const logConfig = Broker.logConfig(current.configs);
+    for (let p = 0; p < states.length; p++) {
+      const s = states[p]!;
+      const hosted = current.partitions[p];
+      if (!hosted && s.replicas.includes(this.nodeId)) {
+        current.partitions[p] = this.newPartition(current, p, await this.logs.openLog(name, p, logConfig), s);
+      } else if (hosted && (hosted.leaderEpoch !== s.leaderEpoch || hosted.partitionEpoch !== s.partitionEpoch)) {
+        this.applyPartitionState(hosted, s);
+      }
+    }
+    if (current.partitions.length < states.length) current.partitions.length = states.length;
+  }
+
+  private async dropLocalTopic(t: TopicState): Promise<void> {
+    this.topics.delete(t.name);
+    this.topicsById.delete(t.id);
+    for (const p of t.partitions) {
+      if (!p) continue;
+      p.notifyDataAvailable();
+      await this.logs.deleteLog(t.name, p.index);
+    }
+    this.logger.info({ topic: t.name, topicId: t.id }, 'topic deleted');
+  }
+
+  private newPartition(t: TopicState, index: number, log: Awaited<ReturnType<LogManager['openLog']>>, s: PartitionState | undefined): Partition {
+    return new Partition(t, index, log, this.nodeId, s ? toAssignment(s) : undefined);
+  }
+
+  /** A new assignment from the controller (leader, epochs, ISR): the replica façade applies it. */
+  private applyPartitionState(p: Partition, s: PartitionState): void {
+    p.applyAssignment(toAssignment(s));
+  }
+
+  /** Partition states of a topic: from the cluster metadata, or this node alone in single-node mode. */
+  partitionStates(t: TopicState): PartitionState[] {
+    const record = this.cluster ? this.metadata.topic(t.name) : undefined;
+    if (record && record.id === t.id) return partitionStates(record, this.nodeId);
+    return t.partitions.map((p) => ({ replicas: [...p.replicas], leader: p.leaderId, leaderEpoch: p.leaderEpoch, isr: [...p.isr], partitionEpoch: p.partitionEpoch }));
+  }
+
+  /** Brokers clients may talk to: the live registrations (cluster) or this broker. */
+  liveBrokers(): { nodeId: number; host: string; port: number; rack: string | null }[] {
+    if (this.cluster) return this.cluster.store.liveBrokers();
+    return [{ nodeId: this.nodeId, host: this.advertised.host, port: this.advertised.port, rack: this.config.str('broker.rack') ?? null }];
+  }
+
+  /** The active controller's id (-1 during an election); this broker in single-node mode. */
+  controllerId(): number {
+    return this.cluster ? this.cluster.store.controllerId() : this.nodeId;
+  }
+
+  /**
+   * The partition if this broker may serve it as leader now; otherwise the error to answer:
+   * UNKNOWN_TOPIC_OR_PARTITION if it does not exist, NOT_LEADER_OR_FOLLOWER if another broker
+   * leads it, or this broker's etcd lease is no longer certainly valid (fencing: the controller
+   * may already have moved leadership away), LEADER_NOT_AVAILABLE when it is offline.
+   */
+  leaderPartition(topic: string, index: number): Partition | number {
+    const t = this.topics.get(topic);
+    if (!t || index < 0 || index >= t.partitions.length) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    const p = t.partitions[index];
+    if (!this.cluster) return p ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    const s = this.partitionStates(t)[index];
+    if (!s) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (s.leader === -1) return ErrorCode.LEADER_NOT_AVAILABLE;
+    if (s.leader !== this.nodeId || !p || !this.cluster.store.leaseValid()) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    return p;
   }
 
   get port(): number {
@@ -222,18 +392,27 @@ export class Broker implements CoordinatorHost {
     const configs = resolveTopicConfig(this.config, t.configs);
     const state: TopicState = { name: t.name, id: t.id, internal: INTERNAL_TOPICS.has(t.name), overrides: t.configs, configs, partitions: [] };
     const logConfig = Broker.logConfig(configs);
+    // Cluster mode: only the partitions with a replica here have a log on this broker; the
+    // others are holes in `partitions` (its length is still the partition count).
+    const states = this.cluster || this.metadata.clustered ? partitionStates(t, this.nodeId) : null;
+    const hosted = states ? states.flatMap((s, p) => (s.replicas.includes(this.nodeId) ? [p] : [])) : Array.from({ length: t.partitions }, (_, p) => p);
     // Opening a log is mostly waiting on the disk (directories, fsynced checkpoints): overlap a
     // bounded number of them so a 10,000-partition topic does not take 10,000 round trips.
     const logs = new Array<Awaited<ReturnType<LogManager['openLog']>>>(t.partitions);
     let next = 0;
     const worker = async () => {
-      while (next < t.partitions) {
-        const p = next++;
+      while (next < hosted.length) {
+        const p = hosted[next++]!;
         logs[p] = await this.logs.openLog(t.name, p, logConfig);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, t.partitions) }, worker));
-    logs.forEach((log, p) => state.partitions.push(new Partition(state, p, log, this.nodeId)));
+    await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, hosted.length) }, worker));
+    if (states) {
+      state.partitions.length = t.partitions;
+      for (const p of hosted) state.partitions[p] = this.newPartition(state, p, logs[p]!, states[p]);
+    } else {
+      logs.forEach((log, p) => state.partitions.push(new Partition(state, p, log, this.nodeId)));
+    }
     this.topics.set(t.name, state);
     this.topicsById.set(t.id, state);
     return state;
@@ -262,15 +441,35 @@ export class Broker implements CoordinatorHost {
     }
   }
 
-  async createTopic(name: string, partitions: number, overrides: Record<string, string>): Promise<TopicState> {
+  /**
+   * Creates a topic. Cluster mode: replicas are placed over the live brokers (or as `assignments`
+   * says), the metadata is written first (guarded: another broker may win the name), then the
+   * logs of the partitions hosted here are opened; other brokers open theirs from the watch.
+   */
+  async createTopic(
+    name: string,
+    partitions: number,
+    overrides: Record<string, string>,
+    placement: { replicationFactor?: number; assignments?: number[][] } = {},
+  ): Promise<TopicState> {
     this.checkNewTopic(name);
     const record: TopicRecord = { name, id: randomUUID(), partitions, configs: overrides };
     // Reserve the name before any await so a concurrent creator of the same name is refused.
     this.creating.add(name);
     let state: TopicState;
     try {
-      state = await this.loadTopic(record);
-      await this.metadata.createTopic(record);
+      if (this.cluster) {
+        record.assignments = this.placeReplicas(partitions, placement, 0).map((replicas) => ({ replicas, leader: replicas[0]!, leaderEpoch: 0, isr: [replicas[0]!], partitionEpoch: 0 }));
+        await this.metadata.createTopic(record);
+        await this.metadataShows(() => this.metadata.topic(name)?.id === record.id);
+        await this.enqueueReconcile(name);
+        const loaded = this.topics.get(name);
+        if (!loaded) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' was deleted while it was being created.`);
+        state = loaded;
+      } else {
+        state = await this.loadTopic(record);
+        await this.metadata.createTopic(record);
+      }
     } finally {
       this.creating.delete(name);
     }
@@ -278,9 +477,23 @@ export class Broker implements CoordinatorHost {
     return state;
   }
 
+  /** Replica lists for new partitions: the manual assignments, or Kafka's placement over the live brokers. */
+  private placeReplicas(count: number, placement: { replicationFactor?: number; assignments?: number[][] }, firstPartition: number): number[][] {
+    if (placement.assignments) return placement.assignments;
+    const rf = placement.replicationFactor ?? this.config.int('default.replication.factor');
+    return assignReplicas(this.liveBrokers(), count, rf, { firstPartition });
+  }
+
   async deleteTopic(name: string): Promise<void> {
     const t = this.topics.get(name);
     if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (this.cluster) {
+      // Metadata first; every broker (this one included) drops its logs from the watch.
+      await this.metadata.deleteTopic(name);
+      await this.metadataShows(() => this.metadata.topic(name)?.id !== t.id);
+      await this.enqueueReconcile(name);
+      return;
+    }
     this.topics.delete(name);
     this.topicsById.delete(t.id);
     await this.metadata.deleteTopic(name);
@@ -293,10 +506,10 @@ export class Broker implements CoordinatorHost {
   }
 
   /** Grows a topic to `count` partitions (Kafka never shrinks one). */
-  async addPartitions(name: string, count: number): Promise<void> {
+  async addPartitions(name: string, count: number, assignments?: number[][]): Promise<void> {
     // Two concurrent additions would both open the partitions from the same current count and
     // push duplicates: they are queued per topic.
-    const run = (this.growing.get(name) ?? Promise.resolve()).then(() => this.addPartitionsNow(name, count));
+    const run = (this.growing.get(name) ?? Promise.resolve()).then(() => this.addPartitionsNow(name, count, assignments));
     const tail = run.catch(() => undefined);
     this.growing.set(name, tail);
     try {
@@ -306,11 +519,21 @@ export class Broker implements CoordinatorHost {
     }
   }
 
-  private async addPartitionsNow(name: string, count: number): Promise<void> {
+  private async addPartitionsNow(name: string, count: number, assignments?: number[][]): Promise<void> {
     const t = this.topics.get(name);
     if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     if (count <= t.partitions.length) {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${t.partitions.length} partitions, which is higher than or equal to the requested ${count}.`);
+    }
+    if (this.cluster) {
+      const from = t.partitions.length;
+      const rf = this.partitionStates(t)[0]?.replicas.length ?? 1;
+      const added = this.placeReplicas(count - from, { replicationFactor: rf, assignments }, from).map((replicas) => ({ replicas, leader: replicas[0]!, leaderEpoch: 0, isr: [replicas[0]!], partitionEpoch: 0 }));
+      await this.metadata.setPartitionCount(name, count, added);
+      await this.metadataShows(() => (this.metadata.topic(name)?.partitions ?? 0) >= count);
+      await this.enqueueReconcile(name);
+      this.logger.info({ topic: name, partitions: count }, 'partitions added');
+      return;
     }
     const logConfig = Broker.logConfig(t.configs);
     for (let p = t.partitions.length; p < count; p++) {
@@ -325,9 +548,10 @@ export class Broker implements CoordinatorHost {
   async setTopicOverrides(name: string, overrides: Record<string, string>): Promise<void> {
     const t = this.topics.get(name);
     if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (this.cluster) await this.metadata.setTopicConfigs(name, overrides); // metadata first
     t.overrides = overrides;
     this.applyTopicConfigs(t);
-    await this.metadata.setTopicConfigs(name, overrides);
+    if (!this.cluster) await this.metadata.setTopicConfigs(name, overrides);
   }
 
   /** Replaces the dynamic broker configs; topic defaults that follow them change too. */
@@ -341,7 +565,28 @@ export class Broker implements CoordinatorHost {
   private applyTopicConfigs(t: TopicState): void {
     t.configs = resolveTopicConfig(this.config, t.overrides);
     const logConfig = Broker.logConfig(t.configs);
-    for (const p of t.partitions) p.updateConfig(logConfig);
+    for (const p of t.partitions) p?.updateConfig(logConfig);
+  }
+
+  markerRoute(topic: string, index: number): MarkerRoute {
+    const p = this.leaderPartition(topic, index);
+    if (typeof p !== 'number') return { kind: 'local', partition: p };
+    if (p === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return { kind: 'gone' };
+    const leader = this.partitionStates(this.topics.get(topic)!)[index]!.leader;
+    if (leader < 0) return { kind: 'unavailable', reason: 'the partition is offline' };
+    if (leader === this.nodeId) return { kind: 'unavailable', reason: 'this broker cannot act as leader until its etcd lease is renewed' };
+    return { kind: 'remote', nodeId: leader };
+  }
+
+  async writeRemoteMarkers(nodeId: number, marker: MarkerWrite, topics: ReadonlyMap<string, number[]>): Promise<void> {
+    const peer = this.liveBrokers().find((b) => b.nodeId === nodeId);
+    if (!peer) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${nodeId} is not live`);
+    await this.interBroker.writeTxnMarkers(peer, { ...marker, topics: new Map(topics) });
+  }
+
+  /** Whether the partition exists in the cluster (hosted here or not). */
+  partitionExists(topic: string, index: number): boolean {
+    return Number.isInteger(index) && index >= 0 && index < (this.topics.get(topic)?.partitions.length ?? 0);
   }
 
   /** A producer id never handed out before, from the metadata store's reserved blocks. */
@@ -358,7 +603,12 @@ export class Broker implements CoordinatorHost {
     this.stopped = true;
     this.transactionCoordinator?.shutdown();
     this.groupCoordinator?.shutdown();
-    await this.listener.stop();
+    await this.cluster?.controller.stop();
+    this.interBroker.close();
+    await this.listener?.stop();
+    await this.reconciling;
+    // Leaves the cluster at once (lease revoked) instead of after broker.session.timeout.ms.
+    await this.metadata.close();
     await this.logs.close();
     this.logger.info('broker stopped');
     await new Promise<void>((resolve) => this.logger.flush(() => resolve()));

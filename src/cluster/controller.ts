@@ -62,6 +62,7 @@ export class Controller extends EventEmitter {
     const campaign = election.campaign(String(this.nodeId));
     this.campaign = campaign;
     campaign.on('elected', () => {
+      if (this.stopped || this.campaign !== campaign) return;
       void this.becomeActive(campaign);
     });
     campaign.on('error', (err: Error) => {
@@ -85,6 +86,7 @@ export class Controller extends EventEmitter {
       this.emit('elected');
       this.reconcile();
     } catch (err) {
+      if (this.stopped || this.campaign !== campaign) return;
       this.logger.warn({ err: (err as Error).message }, 'controller: could not read its campaign key');
       campaign.emit('error', err);
     }

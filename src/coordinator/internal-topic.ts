@@ -36,9 +36,22 @@ export class InternalTopic {
     if (existing) return Promise.resolve(existing);
     if (!this.creating) {
       const partitions = this.host.config.int(this.partitionsConfig);
-      this.creating = this.host.createTopic(this.name, partitions, this.overrides).finally(() => {
-        this.creating = null;
-      });
+      this.creating = this.host
+        .createTopic(this.name, partitions, this.overrides)
+        .catch(async (err: unknown) => {
+          // Cluster mode: another broker created it first; it arrives here through the metadata watch.
+          if (!(err instanceof KafkaError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw err;
+          const deadline = Date.now() + 10_000;
+          for (;;) {
+            const t = this.host.topics.get(this.name);
+            if (t) return t;
+            if (Date.now() > deadline) throw err;
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        })
+        .finally(() => {
+          this.creating = null;
+        });
     }
     return this.creating;
   }

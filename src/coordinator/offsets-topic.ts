@@ -25,7 +25,7 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
     maxSessionTimeoutMs: config.int('group.max.session.timeout.ms'),
     offsetsRetentionMs: config.int('offsets.retention.minutes') * 60_000,
     offsetMetadataMaxBytes: config.int('offset.metadata.max.bytes'),
-    partitionExists: (topic, partition) => host.partition(topic, partition) !== undefined,
+    partitionExists: (topic, partition) => host.partitionExists(topic, partition),
     logger: host.logger,
   });
   const topic = host.topics.get(OFFSETS_TOPIC);
@@ -33,6 +33,8 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
     const started = Date.now();
     let records = 0;
     for (let i = 0; i < topic.partitions.length; i++) {
+      // Cluster mode: only the partitions hosted here (a hole is another broker's).
+      if (!topic.partitions[i]) continue;
       records += await replayInternalPartition(
         topic,
         i,

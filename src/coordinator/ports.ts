@@ -41,7 +41,8 @@ export interface CoordinatorPartition extends ReplayablePartition {
 
 export interface CoordinatorTopic {
   readonly name: string;
-  readonly partitions: readonly CoordinatorPartition[];
+  /** Indexed by partition; in cluster mode a partition hosted by another broker is a hole. */
+  readonly partitions: readonly (CoordinatorPartition | undefined)[];
 }
 
 /** A numeric broker config, by its Kafka name. */
@@ -60,4 +61,18 @@ export interface CoordinatorHost {
   createTopic(name: string, partitions: number, overrides: Record<string, string>): Promise<CoordinatorTopic>;
   /** A producer id never handed out before (InitProducerId). */
   nextProducerId(): Promise<number>;
+  /** Whether the partition exists in the cluster, whether or not this broker hosts it. */
+  partitionExists(topic: string, index: number): boolean;
+  /** Where a transaction marker for a partition goes: this broker, another broker (cluster mode), nowhere. */
+  markerRoute(topic: string, index: number): MarkerRoute;
+  /** Cluster mode: writes markers on another broker (WriteTxnMarkers); rejects retriably. */
+  writeRemoteMarkers(nodeId: number, marker: MarkerWrite, topics: ReadonlyMap<string, number[]>): Promise<void>;
 }
+
+export type MarkerRoute =
+  | { kind: 'local'; partition: CoordinatorPartition }
+  | { kind: 'remote'; nodeId: number }
+  /** The topic or partition no longer exists: nothing to write. */
+  | { kind: 'gone' }
+  /** Offline, or this broker's lease is uncertain: try again later. */
+  | { kind: 'unavailable'; reason: string };

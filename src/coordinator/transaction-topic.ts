@@ -21,10 +21,24 @@ export const COORDINATOR_EPOCH = 0;
  */
 async function writeMarkers(host: CoordinatorHost, groups: GroupCoordinator, m: MarkerRequest): Promise<void> {
   const writes: Promise<void>[] = [];
+  /** Cluster mode: partitions led by other brokers, by leader. */
+  const remote = new Map<number, Map<string, number[]>>();
   for (const [topic, partitions] of m.partitions) {
     for (const index of partitions) {
-      const partition = host.partition(topic, index);
-      if (!partition) continue;
+      const route = host.markerRoute(topic, index);
+      if (route.kind === 'gone') continue;
+      if (route.kind === 'unavailable') {
+        // Offline, or this broker cannot act as leader now: retried by the coordinator.
+        writes.push(Promise.reject(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${topic}-${index}: ${route.reason}`)));
+        continue;
+      }
+      if (route.kind === 'remote') {
+        const byTopic = remote.get(route.nodeId) ?? new Map<string, number[]>();
+        byTopic.set(topic, [...(byTopic.get(topic) ?? []), index]);
+        remote.set(route.nodeId, byTopic);
+        continue;
+      }
+      const partition = route.partition;
       writes.push(
         (async () => {
           try {
@@ -40,6 +54,9 @@ async function writeMarkers(host: CoordinatorHost, groups: GroupCoordinator, m: 
         })(),
       );
     }
+  }
+  for (const [leader, topics] of remote) {
+    writes.push(host.writeRemoteMarkers(leader, { producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.commit, coordinatorEpoch: COORDINATOR_EPOCH }, topics));
   }
   const results = await Promise.allSettled(writes);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -62,7 +79,7 @@ export async function startTransactionCoordinator(host: CoordinatorHost, groups:
     clock: realClock,
     nextProducerId: () => host.nextProducerId(),
     writeMarkers: (m) => writeMarkers(host, groups, m),
-    partitionExists: (topic, partition) => host.partition(topic, partition) !== undefined,
+    partitionExists: (topic, partition) => host.partitionExists(topic, partition),
     maxTimeoutMs: config.int('transaction.max.timeout.ms'),
     transactionalIdExpirationMs: config.int('transactional.id.expiration.ms'),
     logger: host.logger,
@@ -72,6 +89,8 @@ export async function startTransactionCoordinator(host: CoordinatorHost, groups:
     const started = Date.now();
     let records = 0;
     for (let i = 0; i < topic.partitions.length; i++) {
+      // Cluster mode: only the partitions hosted here (a hole is another broker's).
+      if (!topic.partitions[i]) continue;
       records += await replayInternalPartition(topic, i, { record: (key, value) => coordinator.replayRecord(key, value) }, host.logger);
     }
     coordinator.finishLoading();

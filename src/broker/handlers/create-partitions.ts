@@ -23,13 +23,14 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
           if (t.assignments.length !== t.count - current) {
             throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Increasing the number of partitions by ${t.count - current} but ${t.assignments.length} assignments provided.`);
           }
+          const live = new Set(broker.liveBrokers().map((b) => b.nodeId));
           for (const a of t.assignments) {
-            if (a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId) {
+            if (a.brokerIds.length === 0 || a.brokerIds.some((b) => !live.has(b)) || new Set(a.brokerIds).size !== a.brokerIds.length) {
               throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Unknown broker(s) in assignment: ${a.brokerIds.join(',')}`);
             }
           }
         }
-        if (!req.validateOnly) await broker.addPartitions(t.name, t.count);
+        if (!req.validateOnly) await broker.addPartitions(t.name, t.count, t.assignments?.map((a) => a.brokerIds));
         results.push(result(ErrorCode.NONE));
       } catch (err) {
         if (!(err instanceof KafkaError)) throw err;

@@ -33,28 +33,35 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
         }
         let partitions = t.numPartitions;
         let replication = t.replicationFactor;
+        let manual: number[][] | undefined;
         if (t.assignments.length > 0) {
           if (partitions !== -1 || replication !== -1) {
             return fail(ErrorCode.INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
           }
           const indexes = t.assignments.map((a) => a.partitionIndex).sort((a, b) => a - b);
           if (indexes.some((p, i) => p !== i)) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Partitions should be a consecutive 0-based integer sequence');
+          const live = new Set(broker.liveBrokers().map((b) => b.nodeId));
           for (const a of t.assignments) {
             if (a.brokerIds.length === 0) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Empty replica assignment for partition ${a.partitionIndex}`);
-            if (a.brokerIds.some((b) => b !== broker.nodeId) || a.brokerIds.length !== 1) {
+            if (a.brokerIds.some((b) => !live.has(b))) {
               return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment for partition ${a.partitionIndex} names unknown brokers: ${a.brokerIds.join(',')}`);
+            }
+            if (new Set(a.brokerIds).size !== a.brokerIds.length) {
+              return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate brokers not allowed in replica assignment: ${a.brokerIds.join(', ')} for partition ${a.partitionIndex}.`);
             }
           }
           partitions = t.assignments.length;
-          replication = 1;
+          replication = t.assignments[0]!.brokerIds.length;
+          manual = [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex).map((a) => a.brokerIds);
         }
         if (partitions === -1) partitions = broker.config.int('num.partitions');
         if (replication === -1) replication = broker.config.int('default.replication.factor');
         if (partitions <= 0) return fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
         if (partitions > MAX_NEW_PARTITIONS) return fail(ErrorCode.INVALID_PARTITIONS, `Cannot create ${partitions} partitions in one request: at most ${MAX_NEW_PARTITIONS}.`);
         if (replication <= 0) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
-        if (replication > 1) {
-          return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${replication} time(s): The target replication factor of ${replication} cannot be reached because only 1 broker(s) are registered.`);
+        const registered = broker.liveBrokers().length;
+        if (replication > registered) {
+          return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${replication} time(s): The target replication factor of ${replication} cannot be reached because only ${registered} broker(s) are registered.`);
         }
         const overrides: Record<string, string> = {};
         const raw: Record<string, string | null> = {};
@@ -66,7 +73,7 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
         let topicId = ZERO_UUID;
         if (!req.validateOnly) {
           try {
-            topicId = (await broker.createTopic(t.name, partitions, overrides)).id;
+            topicId = (await broker.createTopic(t.name, partitions, overrides, { replicationFactor: replication, assignments: manual })).id;
           } catch (err) {
             if (err instanceof KafkaError) return fail(err.code, err.message);
             throw err;

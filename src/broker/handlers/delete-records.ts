@@ -27,8 +27,8 @@ export const deleteRecordsHandler: ApiHandler<DeleteRecordsRequest, DeleteRecord
               lowWatermark,
               errorCode,
             });
-            const partition = broker.partition(t.name, p.partitionIndex);
-            if (!partition) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            const partition = broker.leaderPartition(t.name, p.partitionIndex);
+            if (typeof partition === 'number') return answer(partition);
             try {
               return answer(ErrorCode.NONE, await partition.deleteRecords(p.offset));
             } catch (err) {

@@ -26,8 +26,8 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
       errorMessage: null,
       endpointType: BROKER_ENDPOINT,
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
-      brokers: [{ brokerId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null, isFenced: false }],
+      controllerId: broker.controllerId(),
+      brokers: broker.liveBrokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : UNREQUESTED_OPERATIONS,
     };
   },

@@ -61,16 +61,17 @@ export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsR
       }
       const start = cursor && name === cursorTopic ? cursor.partitionIndex : 0;
       const end = Math.min(t.partitions.length, start + remaining);
-      const partitions = t.partitions.slice(start, Math.max(start, end)).map((p) => ({
-        errorCode: ErrorCode.NONE,
-        partitionIndex: p.index,
-        leaderId: p.leaderId,
-        leaderEpoch: p.leaderEpoch,
-        replicaNodes: [...p.replicas],
-        isrNodes: [...p.isr],
+      const live = new Set(broker.liveBrokers().map((b) => b.nodeId));
+      const partitions = broker.partitionStates(t).slice(start, Math.max(start, end)).map((s, i) => ({
+        errorCode: s.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+        partitionIndex: start + i,
+        leaderId: s.leader,
+        leaderEpoch: s.leaderEpoch,
+        replicaNodes: s.replicas,
+        isrNodes: s.isr,
         eligibleLeaderReplicas: [],
         lastKnownElr: [],
-        offlineReplicas: [],
+        offlineReplicas: s.replicas.filter((r) => !live.has(r)),
       }));
       topics.push({ errorCode: ErrorCode.NONE, name, topicId: t.id, isInternal: t.internal, partitions, topicAuthorizedOperations: TOPIC_OPERATIONS });
       if (start + remaining < t.partitions.length) {

@@ -102,9 +102,9 @@ interface ReadOutcome {
 
 async function readPartition(broker: Broker, apiVersion: number, sp: SessionPartition, maxBytes: number, minOneBatch: boolean, readCommitted: boolean, useTopicIds: boolean): Promise<ReadOutcome> {
   const topic = useTopicIds ? broker.topicsById.get(sp.topicId) : broker.topics.get(sp.topic);
-  const partition = topic?.partitions[sp.partition];
-  if (!partition) {
-    const code = useTopicIds && !topic ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  const partition = topic ? broker.leaderPartition(topic.name, sp.partition) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  if (typeof partition === 'number') {
+    const code = useTopicIds && !topic ? ErrorCode.UNKNOWN_TOPIC_ID : partition;
     return { data: emptyPartitionData(sp.partition, code), bytes: 0, error: true };
   }
   const data = emptyPartitionData(sp.partition, ErrorCode.NONE);

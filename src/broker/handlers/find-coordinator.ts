@@ -22,6 +22,16 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
         broker.logger.error({ err }, 'cannot prepare the coordinator');
         return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }
+      if (broker.cluster) {
+        // Cluster mode: the coordinator is the leader of the key's internal partition.
+        const internal = req.keyType === GROUP ? '__consumer_offsets' : '__transaction_state';
+        const index = req.keyType === GROUP ? broker.groupCoordinator.partitionFor(key) : broker.transactionCoordinator.partitionFor(key);
+        const t = broker.topics.get(internal);
+        const s = t ? broker.partitionStates(t)[index] : undefined;
+        const leader = s ? broker.liveBrokers().find((b) => b.nodeId === s.leader) : undefined;
+        if (!leader) return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        return { key, nodeId: leader.nodeId, host: leader.host, port: leader.port, errorCode: ErrorCode.NONE, errorMessage: null };
+      }
       return answer(ErrorCode.NONE);
     };
     if (apiVersion >= 4) {

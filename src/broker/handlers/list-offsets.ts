@@ -27,8 +27,8 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
               offset,
               leaderEpoch,
             });
-            const partition = broker.partition(t.name, p.partitionIndex);
-            if (!partition) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            const partition = broker.leaderPartition(t.name, p.partitionIndex);
+            if (typeof partition === 'number') return answer(partition);
             const epochError = partition.checkLeaderEpoch(p.currentLeaderEpoch);
             if (epochError !== ErrorCode.NONE) return answer(epochError);
             const log = partition;

@@ -8,20 +8,24 @@ import type { TopicState } from '../partition.js';
 import type { ApiHandler } from '../api.js';
 
 function describeTopic(broker: Broker, t: TopicState, includeOps: boolean): MetadataResponseTopic {
+  const live = new Set(broker.liveBrokers().map((b) => b.nodeId));
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,
     topicId: t.id,
     isInternal: t.internal,
-    partitions: t.partitions.map((p) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: p.index,
-      leaderId: p.leaderId,
-      leaderEpoch: p.leaderEpoch,
-      replicaNodes: [...p.replicas],
-      isrNodes: [...p.isr],
-      offlineReplicas: [],
-    })),
+    partitions: broker.partitionStates(t).map((s, index) => {
+      const offline = s.replicas.filter((r) => !live.has(r));
+      return {
+        errorCode: s.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+        partitionIndex: index,
+        leaderId: s.leader,
+        leaderEpoch: s.leaderEpoch,
+        replicaNodes: s.replicas,
+        isrNodes: s.isr,
+        offlineReplicas: offline,
+      };
+    }),
     topicAuthorizedOperations: includeOps ? TOPIC_OPERATIONS : UNREQUESTED_OPERATIONS,
   };
 }
@@ -71,9 +75,9 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }],
+      brokers: broker.liveBrokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: broker.controllerId(),
       topics,
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : UNREQUESTED_OPERATIONS,
       errorCode: ErrorCode.NONE,

@@ -11,8 +11,8 @@ export const offsetForLeaderEpochHandler: ApiHandler<OffsetForLeaderEpochRequest
         topic: t.topic,
         partitions: t.partitions.map((p) => {
           const answer = (errorCode: number, leaderEpoch = -1, endOffset = -1) => ({ errorCode, partition: p.partition, leaderEpoch, endOffset });
-          const partition = broker.partition(t.topic, p.partition);
-          if (!partition) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          const partition = broker.leaderPartition(t.topic, p.partition);
+          if (typeof partition === 'number') return answer(partition);
           const epochError = partition.checkLeaderEpoch(p.currentLeaderEpoch);
           if (epochError !== ErrorCode.NONE) return answer(epochError);
           const end = partition.endOffsetForEpoch(p.leaderEpoch);

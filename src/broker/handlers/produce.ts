@@ -124,10 +124,10 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           anyError = true;
           return partitionResponse(pd.index, ErrorCode.INVALID_REQUIRED_ACKS);
         }
-        const partition = broker.partition(topic.name, pd.index);
-        if (!partition) {
+        const partition = broker.leaderPartition(topic.name, pd.index);
+        if (typeof partition === 'number') {
           anyError = true;
-          return partitionResponse(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          return partitionResponse(pd.index, partition);
         }
         if (partition.topic.internal) {
           // Only the coordinators write their own topics; a client's batch would corrupt their state.

@@ -16,8 +16,8 @@ export const writeTxnMarkersHandler: ApiHandler<WriteTxnMarkersRequest, WriteTxn
             name: t.name,
             partitions: await Promise.all(
               t.partitionIndexes.map(async (partitionIndex) => {
-                const partition = broker.partition(t.name, partitionIndex);
-                if (!partition) return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION as number };
+                const partition = broker.leaderPartition(t.name, partitionIndex);
+                if (typeof partition === 'number') return { partitionIndex, errorCode: partition };
                 try {
                   await partition.writeTxnMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, coordinatorEpoch: m.coordinatorEpoch, commit: m.transactionResult }).done;
                 } catch (err) {

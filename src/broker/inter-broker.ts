@@ -1,0 +1,78 @@
+// Requests one broker sends another in cluster mode: for now the transaction coordinator's
+// WriteTxnMarkers to the leaders of a transaction's partitions on other brokers. One connection
+// per peer, opened on first use and dropped on any failure (the next call reconnects).
+import { Connection } from '../client/connection.js';
+import { ApiKey, type WriteTxnMarkersRequest, type WriteTxnMarkersResponse } from '../protocol/generated/index.js';
+import { ErrorCode, KafkaError, errorName } from '../protocol/errors.js';
+
+export interface PeerAddress {
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+export interface RemoteMarker {
+  producerId: number;
+  producerEpoch: number;
+  commit: boolean;
+  coordinatorEpoch: number;
+  topics: Map<string, number[]>;
+}
+
+export class InterBrokerClient {
+  private readonly peers = new Map<number, { address: string; connection: Promise<Connection> }>();
+
+  constructor(private readonly clientId: string) {}
+
+  private connect(peer: PeerAddress): Promise<Connection> {
+    const address = `${peer.host}:${peer.port}`;
+    const known = this.peers.get(peer.nodeId);
+    if (known && known.address === address) return known.connection;
+    if (known) void known.connection.then((c) => c.close(), () => undefined);
+    const connection = Connection.connect({ host: peer.host, port: peer.port, clientId: this.clientId, connectTimeoutMs: 5000, requestTimeoutMs: 10_000 });
+    this.peers.set(peer.nodeId, { address, connection });
+    connection.catch(() => this.peers.delete(peer.nodeId));
+    return connection;
+  }
+
+  /**
+   * Sends one transaction's markers for the partitions `peer` leads. Resolves when all are
+   * written (or their topic is gone); throws a retriable KafkaError otherwise.
+   */
+  async writeTxnMarkers(peer: PeerAddress, marker: RemoteMarker): Promise<void> {
+    const body: WriteTxnMarkersRequest = {
+      markers: [
+        {
+          producerId: marker.producerId,
+          producerEpoch: marker.producerEpoch,
+          transactionResult: marker.commit,
+          coordinatorEpoch: marker.coordinatorEpoch,
+          topics: [...marker.topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+        },
+      ],
+    };
+    let res: WriteTxnMarkersResponse;
+    try {
+      const c = await this.connect(peer);
+      res = await c.request<WriteTxnMarkersResponse>(ApiKey.WriteTxnMarkers, body);
+    } catch (err) {
+      const entry = this.peers.get(peer.nodeId);
+      this.peers.delete(peer.nodeId);
+      void entry?.connection.then((c) => c.close(), () => undefined);
+      throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `WriteTxnMarkers to broker ${peer.nodeId} failed: ${(err as Error).message}`);
+    }
+    for (const m of res.markers) {
+      for (const t of m.topics) {
+        for (const p of t.partitions) {
+          if (p.errorCode === ErrorCode.NONE || p.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) continue;
+          throw new KafkaError(p.errorCode, `WriteTxnMarkers ${t.name}-${p.partitionIndex} on broker ${peer.nodeId}: ${errorName(p.errorCode)}`);
+        }
+      }
+    }
+  }
+
+  close(): void {
+    for (const { connection } of this.peers.values()) void connection.then((c) => c.close(), () => undefined);
+    this.peers.clear();
+  }
+}

@@ -1,0 +1,229 @@
+// Three broker processes and one etcd on loopback: placement, routing, groups across brokers,
+// refusal of a duplicate node.id, kill -9 of the controller, a killed broker rejoining with its
+// data. Every process is killed at the end.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { repoRoot, startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { produceRequest } from '../helpers/requests.js';
+import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+let etcd: EtcdProcess;
+const brokers = new Map<number, BrokerProcess>();
+const PREFIX = '/cluster-test';
+
+function overrides(nodeId: number): Record<string, string> {
+  return {
+    'node.id': String(nodeId),
+    'etcd.endpoints': etcd.endpoint,
+    'etcd.prefix': PREFIX,
+    'broker.session.timeout.ms': '3000',
+    'group.initial.rebalance.delay.ms': '0',
+  };
+}
+
+async function startNode(nodeId: number, dataDir?: string): Promise<BrokerProcess> {
+  const b = await startBrokerProcess({ dataDir, overrides: overrides(nodeId) });
+  brokers.set(nodeId, b);
+  return b;
+}
+
+function kafka() {
+  return new Kafka({ brokers: [...brokers.values()].filter((b) => b.child.exitCode === null && b.child.signalCode === null).map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+}
+
+interface PartitionMetadata {
+  index: number;
+  errorCode: number;
+  leader: number;
+  leaderEpoch: number;
+  replicas: number[];
+  offline: number[];
+}
+
+/** Metadata v12 straight from one broker (kafkajs's metadata calls retry offline partitions until they fail). */
+async function metadata(b: BrokerProcess, topic: string): Promise<{ controller: number; brokers: number[]; partitions: PartitionMetadata[] }> {
+  const c = await RawClient.connect(b.port);
+  try {
+    const r = await c.request(ApiKey.Metadata, 12, { topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: topic }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+    const t = r.body.topics[0];
+    return {
+      controller: r.body.controllerId,
+      brokers: r.body.brokers.map((x: { nodeId: number }) => x.nodeId).sort(),
+      partitions: t.partitions
+        .map((p: { partitionIndex: number; errorCode: number; leaderId: number; leaderEpoch: number; replicaNodes: number[]; offlineReplicas: number[] }) => ({
+          index: p.partitionIndex,
+          errorCode: p.errorCode,
+          leader: p.leaderId,
+          leaderEpoch: p.leaderEpoch,
+          replicas: p.replicaNodes,
+          offline: p.offlineReplicas,
+        }))
+        .sort((a: PartitionMetadata, b: PartitionMetadata) => a.index - b.index),
+    };
+  } finally {
+    c.close();
+  }
+}
+
+before(async () => {
+  if (etcdMissing) return;
+  etcd = await withEtcd();
+  for (const id of [1, 2, 3]) await startNode(id);
+});
+
+after(async () => {
+  for (const b of brokers.values()) {
+    await b.kill();
+    b.cleanup();
+  }
+  await etcd?.close();
+});
+
+test('a 6-partition topic spreads its leaders; kafkajs produces and a group consumes across brokers', { skip: etcdMissing }, async () => {
+  const k = kafka();
+  const admin = k.admin();
+  await admin.connect();
+  try {
+    const cluster = await admin.describeCluster();
+    assert.deepEqual(cluster.brokers.map((b) => b.nodeId).sort(), [1, 2, 3]);
+    assert.ok([1, 2, 3].includes(cluster.controller!));
+    await admin.createTopics({ topics: [{ topic: 'spread', numPartitions: 6 }], waitForLeaders: true });
+    const md = await admin.fetchTopicMetadata({ topics: ['spread'] });
+    const leaders = md.topics[0]!.partitions.map((p) => p.leader);
+    const perBroker = new Map<number, number>();
+    for (const l of leaders) perBroker.set(l, (perBroker.get(l) ?? 0) + 1);
+    assert.deepEqual([...perBroker.values()], [2, 2, 2], `leaders ${leaders}`);
+
+    const producer = k.producer();
+    await producer.connect();
+    const sent = Array.from({ length: 120 }, (_, i) => ({ key: `key-${i}`, value: `value-${i}` }));
+    await producer.send({ topic: 'spread', messages: sent });
+    await producer.disconnect();
+
+    // The group's coordinator is one broker; the partitions are on all three.
+    const consumer = k.consumer({ groupId: 'spread-group' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'spread', fromBeginning: true });
+    const seen = new Map<string, number>();
+    await consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        seen.set(message.value!.toString(), partition);
+      },
+    });
+    await waitFor('120 records consumed', () => seen.size === 120, 30_000);
+    assert.equal(new Set(seen.values()).size, 6);
+    // Commits go to the group's coordinator, whichever broker leads its __consumer_offsets partition.
+    await waitFor('all 120 offsets committed', async () => {
+      const offsets = await admin.fetchOffsets({ groupId: 'spread-group', topics: ['spread'] });
+      return offsets[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) === 120;
+    }, 20_000);
+    await consumer.disconnect();
+  } finally {
+    await admin.disconnect();
+  }
+});
+
+test('Produce to a broker that does not lead the partition answers NOT_LEADER_OR_FOLLOWER', { skip: etcdMissing }, async () => {
+  const admin = kafka().admin();
+  await admin.connect();
+  const md = await admin.fetchTopicMetadata({ topics: ['spread'] });
+  await admin.disconnect();
+  const p0 = md.topics[0]!.partitions.find((p) => p.partitionId === 0)!;
+  const other = [...brokers.entries()].find(([id]) => id !== p0.leader)![1];
+  const leader = brokers.get(p0.leader)!;
+  const batch = buildRecordBatch({ records: [{ value: Buffer.from('x') }] });
+  for (const [b, expected] of [[other, ErrorCode.NOT_LEADER_OR_FOLLOWER], [leader, ErrorCode.NONE]] as const) {
+    const c = await RawClient.connect(b.port);
+    try {
+      const r = await c.request(ApiKey.Produce, 9, produceRequest('spread', 0, batch, 1));
+      assert.equal(r.body.responses[0].partitionResponses[0].errorCode, expected);
+    } finally {
+      c.close();
+    }
+  }
+});
+
+test('a second broker with a live node.id refuses to start', { skip: etcdMissing }, async () => {
+  const dir = tempDir();
+  const args = ['--import', 'tsx', join(repoRoot, 'src/cli/tributary.ts'), 'broker'];
+  for (const [k, v] of Object.entries({ ...overrides(2), listeners: 'PLAINTEXT://127.0.0.1:0', 'log.dirs': dir })) args.push('--override', `${k}=${v}`);
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d.toString()));
+  child.stderr!.on('data', (d) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.notEqual(code, 0);
+  assert.match(out, /node\.id 2 is already live in this cluster/);
+  // The live broker 2 is untouched.
+  const admin = kafka().admin();
+  await admin.connect();
+  assert.deepEqual((await admin.describeCluster()).brokers.map((b) => b.nodeId).sort(), [1, 2, 3]);
+  await admin.disconnect();
+});
+
+test('kill -9 of the controller: another takes over and CreateTopics works again within 10 s; the killed broker rejoins with its data', { skip: etcdMissing }, async () => {
+  let admin = kafka().admin();
+  await admin.connect();
+  const controller = (await admin.describeCluster()).controller!;
+  await admin.disconnect();
+  const victim = brokers.get(controller)!;
+  const killedAt = Date.now();
+  await victim.kill();
+
+  const survivor = [...brokers.entries()].find(([id]) => id !== controller)![1];
+  admin = kafka().admin();
+  await admin.connect();
+  try {
+    let attempt = 0;
+    await waitFor('a new controller and a topic created with live leaders', async () => {
+      try {
+        const before = await metadata(survivor, 'spread');
+        if (before.controller === controller || before.controller < 0) return false;
+        const name = `after-failover-${attempt++}`;
+        await admin.createTopics({ topics: [{ topic: name, numPartitions: 4 }], waitForLeaders: false });
+        const md = await metadata(survivor, name);
+        return md.partitions.length === 4 && md.partitions.every((p) => p.leader !== controller && p.leader >= 0);
+      } catch {
+        return false;
+      }
+    }, 10_000);
+    assert.ok(Date.now() - killedAt < 10_000);
+  } finally {
+    await admin.disconnect();
+  }
+  // The victim's partitions of 'spread' are offline (no other in-sync replica): no leader, epoch
+  // bumped, the victim listed offline, LEADER_NOT_AVAILABLE as Kafka answers.
+  await waitFor('the victim is gone from the live brokers', async () => !(await metadata(survivor, 'spread')).brokers.includes(controller), 10_000);
+  const md = await metadata(survivor, 'spread');
+  const victims = md.partitions.filter((p) => p.replicas.includes(controller));
+  assert.equal(victims.length, 2);
+  for (const p of victims) assert.deepEqual([p.leader, p.leaderEpoch, p.offline, p.errorCode], [-1, 1, [controller], ErrorCode.LEADER_NOT_AVAILABLE]);
+
+  // Restart on the same data: it leads its partitions again and its records are all there.
+  await startNode(controller, victim.dataDir);
+  const k = kafka();
+  admin = k.admin();
+  await admin.connect();
+  await waitFor('the victim leads its partitions again', async () => {
+    const now = await metadata(survivor, 'spread');
+    return now.partitions.filter((p) => p.leader === controller && p.leaderEpoch === 2).length === 2;
+  }, 15_000);
+  await admin.disconnect();
+  const consumer = k.consumer({ groupId: 'after-restart' });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'spread', fromBeginning: true });
+  const values = new Set<string>();
+  await consumer.run({ eachMessage: async ({ message }) => void values.add(message.value!.toString()) });
+  await waitFor('all 120 records read after the restart', () => values.size >= 121, 30_000);
+  await consumer.disconnect();
+});
