@@ -83,6 +83,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
 export interface StartClusterOptions {
   /** How many brokers (node.id 1..n). Default 3. */
   brokers?: number;
+  /** Broker i listens on basePort + i - 1; unset, free ports are picked. */
+  basePort?: number;
   /** Any broker configuration by its Kafka name, given to every broker. */
   config?: Record<string, string | number | boolean>;
   /** etcd client URLs of an etcd already running; unset, a throwaway etcd is started (Debian's etcd-server must be installed). */
@@ -119,6 +121,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
       brokers.push(
         await startBroker({
           storage: 'memory',
+          port: options.basePort ? options.basePort + id - 1 : 0,
           logger: options.logger,
           config: { 'etcd.endpoints': endpoints.join(','), 'etcd.prefix': prefix, 'node.id': id, ...options.config },
         }),

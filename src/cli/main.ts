@@ -49,6 +49,28 @@ async function runBroker(opts: { config?: string; override: string[]; printConfi
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+async function runDevCluster(opts: { brokers: string; basePort: string }): Promise<void> {
+  const brokers = Number(opts.brokers);
+  const basePort = Number(opts.basePort);
+  if (!Number.isInteger(brokers) || brokers < 1 || brokers > 16) throw new ConfigError(`--brokers must be 1..16, got ${opts.brokers}`);
+  if (!Number.isInteger(basePort) || basePort < 1 || basePort + brokers > 65535) throw new ConfigError(`--base-port must be a port, got ${opts.basePort}`);
+  const { startCluster } = await import('../index.js');
+  const cluster = await startCluster({ brokers, basePort });
+  process.stdout.write(`dev cluster: ${brokers} broker(s) at ${cluster.bootstrap}, metadata in etcd at ${cluster.etcdEndpoint}\n`);
+  process.stdout.write(`try: kcat -b ${cluster.bootstrap} -L\nCtrl-C stops it and deletes its data.\n`);
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    cluster.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
   program.name('tributary').description('A Kafka-compatible event streaming broker').showHelpAfterError();
@@ -59,6 +81,12 @@ export async function main(argv: string[]): Promise<void> {
     .option('-o, --override <key=value>', 'set a configuration value (repeatable)', collect, [])
     .option('--print-config', 'print the effective configuration with the source of each value, then exit')
     .action(runBroker);
+  program
+    .command('dev-cluster')
+    .description('Start a throwaway cluster on loopback for a quick try: etcd (Debian etcd-server) plus N brokers, data deleted on exit')
+    .option('-b, --brokers <n>', 'how many brokers', '3')
+    .option('-p, --base-port <port>', 'broker i listens on base-port + i - 1', '9092')
+    .action(runDevCluster);
   // `tributary broker` never loads the client library or the benchmark harness: a long-running
   // broker would keep their code in memory for nothing (a few MiB of its idle RSS).
   if (argv[2] !== 'broker') {
