@@ -26,6 +26,8 @@ const PROCESS_TESTS = [
   'test/bench/',
   'test/cli/',
   'test/clients/',
+  'test/cluster/cluster.test.ts',
+  'test/cluster/etcd-metadata.test.ts',
   'test/compat/',
   'test/fuzz/',
   'test/torture/',
