@@ -297,6 +297,18 @@ export class Broker implements CoordinatorHost {
     return [{ nodeId: this.nodeId, host: this.advertised.host, port: this.advertised.port, rack: this.config.str('broker.rack') ?? null }];
   }
 
+  /**
+   * KIP-951: who leads a partition now, for a NOT_LEADER_OR_FOLLOWER answer, and that broker's
+   * endpoint (null when offline or unknown), so the client need not refresh its metadata first.
+   */
+  currentLeader(topic: string, index: number): { leaderId: number; leaderEpoch: number; endpoint: { nodeId: number; host: string; port: number; rack: string | null } | null } | null {
+    const t = this.topics.get(topic);
+    const s = t ? this.partitionStates(t)[index] : undefined;
+    if (!s) return null;
+    const endpoint = this.liveBrokers().find((b) => b.nodeId === s.leader) ?? null;
+    return { leaderId: s.leader, leaderEpoch: s.leaderEpoch, endpoint };
+  }
+
   /** The active controller's id (-1 during an election); this broker in single-node mode. */
   controllerId(): number {
     return this.cluster ? this.cluster.store.controllerId() : this.nodeId;

@@ -151,6 +151,17 @@ test('Produce to a broker that does not lead the partition answers NOT_LEADER_OR
       c.close();
     }
   }
+  // KIP-951: v10 answers name the current leader and its endpoint.
+  const c = await RawClient.connect(other.port);
+  try {
+    const r = await c.request(ApiKey.Produce, 10, produceRequest('spread', 0, batch, 1));
+    const p = r.body.responses[0].partitionResponses[0];
+    assert.equal(p.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assert.deepEqual(p.currentLeader, { leaderId: p0.leader, leaderEpoch: 0 });
+    assert.deepEqual(r.body.nodeEndpoints.map((e: { nodeId: number; port: number }) => [e.nodeId, e.port]), [[p0.leader, leader.port]]);
+  } finally {
+    c.close();
+  }
 });
 
 test('a transaction across partitions led by different brokers commits; read_committed reads it, an aborted one stays invisible', { skip: etcdMissing }, async () => {

@@ -98,6 +98,8 @@ interface ReadOutcome {
   data: FetchResponsePartitionData;
   bytes: number;
   error: boolean;
+  /** KIP-951: the endpoint of the partition's current leader, for the response's node endpoints. */
+  leaderEndpoint?: { nodeId: number; host: string; port: number; rack: string | null };
 }
 
 async function readPartition(broker: Broker, apiVersion: number, sp: SessionPartition, maxBytes: number, minOneBatch: boolean, readCommitted: boolean, useTopicIds: boolean): Promise<ReadOutcome> {
@@ -105,7 +107,14 @@ async function readPartition(broker: Broker, apiVersion: number, sp: SessionPart
   const partition = topic ? broker.leaderPartition(topic.name, sp.partition) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   if (typeof partition === 'number') {
     const code = useTopicIds && !topic ? ErrorCode.UNKNOWN_TOPIC_ID : partition;
-    return { data: emptyPartitionData(sp.partition, code), bytes: 0, error: true };
+    const data = emptyPartitionData(sp.partition, code);
+    // KIP-951: where the leader is now (current leader v12+, its endpoint v16+).
+    const leader = code === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 12 ? broker.currentLeader(topic!.name, sp.partition) : null;
+    if (leader && leader.endpoint && leader.leaderId !== broker.nodeId) {
+      data.currentLeader = { leaderId: leader.leaderId, leaderEpoch: leader.leaderEpoch };
+      return { data, bytes: 0, error: true, leaderEndpoint: apiVersion >= 16 ? leader.endpoint : undefined };
+    }
+    return { data, bytes: 0, error: true };
   }
   const data = emptyPartitionData(sp.partition, ErrorCode.NONE);
   const fill = () => {
@@ -218,7 +227,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       errorCode: ErrorCode.NONE,
       sessionId: plan.session?.id ?? 0,
       responses: [...byTopic.values()],
-      nodeEndpoints: [],
+      nodeEndpoints: [...new Map(result.outcomes.flatMap((o) => (o.leaderEndpoint ? [[o.leaderEndpoint.nodeId, o.leaderEndpoint] as const] : []))).values()],
     };
   },
 };

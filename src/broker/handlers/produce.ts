@@ -117,6 +117,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         return Promise.resolve();
       }
     };
+    const leaderEndpoints = new Map<number, { nodeId: number; host: string; port: number; rack: string | null }>();
     const responses = req.topicData.map((topic) => ({
       name: topic.name,
       partitionResponses: topic.partitionData.map((pd): PartitionResponse => {
@@ -127,7 +128,14 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         const partition = broker.leaderPartition(topic.name, pd.index);
         if (typeof partition === 'number') {
           anyError = true;
-          return partitionResponse(pd.index, partition);
+          const answer = partitionResponse(pd.index, partition);
+          // KIP-951 (v10+): tell the producer where the leader is now.
+          const leader = partition === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 10 ? broker.currentLeader(topic.name, pd.index) : null;
+          if (leader && leader.endpoint && leader.leaderId !== broker.nodeId) {
+            answer.currentLeader = { leaderId: leader.leaderId, leaderEpoch: leader.leaderEpoch };
+            leaderEndpoints.set(leader.endpoint.nodeId, leader.endpoint);
+          }
+          return answer;
         }
         if (partition.topic.internal) {
           // Only the coordinators write their own topics; a client's batch would corrupt their state.
@@ -185,7 +193,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         if (anyError) conn.abort('acks=0 produce failed', { topics: responses.map((r) => r.name) });
         return NO_RESPONSE;
       }
-      return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+      return { responses, throttleTimeMs: 0, nodeEndpoints: [...leaderEndpoints.values()] };
     };
     if (acks === 0 && pending.length > 0) {
       // Nothing is awaited for the client, but a failed write still closes the connection.
