@@ -8,6 +8,7 @@ import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-proces
 import { RawClient } from '../helpers/raw-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { COMPACT_TOPIC, FUZZ_TOPIC, FrameGenerator, Prng, type Frame } from './frames.js';
+import { elapse } from '../helpers/wait.js';
 
 export interface FuzzOptions {
   seed: number;
@@ -301,7 +302,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
           // cannot connect: the broker died (checked below) or is refusing connections
           report.connectFailures++;
           outcome = 'closed';
-          await new Promise((r) => setTimeout(r, 100));
+          await elapse(100); // a back-off before the next connection attempt
         }
         report.batches++;
         if (outcome === 'closed' && !breaks) report.closedByBroker++;
@@ -319,7 +320,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     const probe = async () => {
       let lastReport = Date.now();
       while (!stop) {
-        await new Promise((r) => setTimeout(r, probeEveryMs));
+        await elapse(probeEveryMs); // the probing period
         if (stop) break;
         report.maxRssMiB = Math.max(report.maxRssMiB, rssMiB(pid));
         const t0 = Date.now();
@@ -362,8 +363,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
 
     const probing = probe();
     await Promise.all(Array.from({ length: connections }, () => worker()));
-    // Let delayed work (timestamp lookups, the cleaner) settle, then a last probe.
-    await new Promise((r) => setTimeout(r, Math.max(2 * probeEveryMs, 1500)));
+    // Let delayed work (timestamp lookups, the cleaner) settle, then a last probe: time on
+    // purpose, in which a late crash or memory growth would show.
+    await elapse(Math.max(2 * probeEveryMs, 1500));
     stop = true;
     await probing;
     report.maxRssMiB = Math.max(report.maxRssMiB, rssMiB(pid));

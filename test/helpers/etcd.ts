@@ -1,4 +1,5 @@
 import { findEtcd, startEtcd, type EtcdProcess } from '../../src/cluster/etcd-process.js';
+import { waitUntil } from './wait.js';
 
 /**
  * For cluster tests: `skip` is a reason to skip when no etcd binary exists outside CI; in CI
@@ -13,9 +14,5 @@ export async function withEtcd(): Promise<EtcdProcess> {
 
 /** Polls `cond` every 25 ms until it is true or `ms` passed (then throws with `what`). */
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await waitUntil(cond, { timeout: ms, interval: 25, message: what });
 }

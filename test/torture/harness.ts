@@ -11,6 +11,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { produceRequest } from '../helpers/requests.js';
 import { API, KafkaRequestError, readPartition, type PartitionContents } from './log-reader.js';
 import { rng as mulberry32 } from '../helpers/rng.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /** How a topic's contents are judged: plain keeps everything, retention a suffix, compact the latest value per key. */
 export type TopicKind = 'plain' | 'retention' | 'compact';
@@ -134,6 +135,7 @@ export interface TortureReport {
 }
 
 
+/** The torture's random delays (when to kill, how fast to produce): time on purpose, not waits for a condition. */
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const closedPromises = new WeakMap<RawClient, Promise<never>>();
@@ -674,8 +676,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       finishing = true;
       port = broker.port;
       gate.open();
-      const deadline = Date.now() + 30_000;
-      while (producers.some((p) => p.inflight && p.stopped === null) && Date.now() < deadline) await sleep(50);
+      await waitUntil(() => !producers.some((p) => p.inflight && p.stopped === null), { timeout: 30_000, interval: 50 }).catch(() => undefined); // judged below
       for (const p of producers) if (p.inflight && p.stopped === null) violations.push(`${p.topic}-${p.partition}: batch in flight never acknowledged after the last restart`);
       stopping = true;
       gate.open();

@@ -48,6 +48,7 @@ interface Txn {
 
 class ConnectionLost extends Error {}
 
+/** Random delays of the transactional workload: time on purpose, not waits for a condition. */
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 class TransactionalWorker {
