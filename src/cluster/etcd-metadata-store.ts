@@ -512,6 +512,22 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     }
   }
 
+  /**
+   * The metadata quorum: etcd's members, its leader, Raft term and index (DescribeQuorum).
+   * Members are numbered by their position in the member list sorted by etcd member id (etcd's
+   * ids are 64-bit, Kafka's replica ids 32-bit).
+   */
+  async quorum(): Promise<{ leader: number; term: number; index: number; members: { replicaId: number; name: string; clientURLs: string[] }[] }> {
+    const [list, status] = await this.call('Describing the etcd quorum', () => Promise.all([this.client.cluster.memberList({}), this.client.maintenance.status()]));
+    const members = [...list.members].sort((a, b) => (BigInt(a.ID) < BigInt(b.ID) ? -1 : 1));
+    return {
+      leader: members.findIndex((m) => m.ID === status.leader),
+      term: Number(status.raftTerm),
+      index: Number(status.raftIndex),
+      members: members.map((m, replicaId) => ({ replicaId, name: m.name, clientURLs: m.clientURLs })),
+    };
+  }
+
   /** True while this broker's lease is certainly still valid in etcd: it may act as a leader. */
   leaseValid(now = Date.now()): boolean {
     return this.registration !== null && now < this.leaseValidUntil;

@@ -12,6 +12,7 @@ import { listOffsetsHandler } from './list-offsets.js';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { initProducerIdHandler } from './init-producer-id.js';
 import { describeClusterHandler } from './describe-cluster.js';
+import { describeQuorumHandler } from './describe-quorum.js';
 import { deleteRecordsHandler } from './delete-records.js';
 import { findCoordinatorHandler } from './find-coordinator.js';
 import { joinGroupHandler } from './join-group.js';
@@ -53,6 +54,7 @@ export const apiHandlers: ApiHandler[] = [
   deleteTopicsHandler,
   initProducerIdHandler,
   describeClusterHandler,
+  describeQuorumHandler,
   deleteRecordsHandler,
   findCoordinatorHandler,
   joinGroupHandler,
