@@ -175,7 +175,7 @@ async function firstProduce(port: number, t0: number, child: ChildProcess, deadl
   for (;;) {
     const r = spawnSync('kcat', ['-b', `127.0.0.1:${port}`, '-P', '-t', 'bench-startup', '-X', 'acks=1', '-X', 'message.timeout.ms=10000'], { input: 'x\n', timeout: 30_000 });
     if (r.status === 0) return Date.now() - t0;
-    if (exited || Date.now() - t0 > deadlineMs) throw new Error(`first produce failed: ${r.stderr}`);
+    if (exited || Date.now() - t0 > deadlineMs) throw new Error(`first produce failed: ${r.stderr.toString()}`);
     await sleep(50);
   }
 }
@@ -485,7 +485,7 @@ function summarize(samples: Sample[], labels: string[]): Row[] {
         const a = of(labels[0]!);
         const ratios = a.flatMap((sa) => {
           const sb = of(labels[1]!).find((x) => x.round === sa.round);
-          return sb && sb.metrics[metric] ? [sa.metrics[metric]! / sb.metrics[metric]!] : [];
+          return sb && sb.metrics[metric] ? [sa.metrics[metric]! / sb.metrics[metric]] : [];
         });
         if (ratios.length) row.ratio = { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), n: ratios.length };
       }

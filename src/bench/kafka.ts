@@ -57,7 +57,7 @@ export function resolveKafkaVersion(version: string, log: (m: string) => void): 
 export function resolveKafka(version: string | undefined, log: (m: string) => void): KafkaInstall {
   if (version) return resolveKafkaVersion(version, log);
   const cached = KAFKA_VERSIONS.find((v) => existsSync(join(cacheRoot(), `kafka-${v}`, 'complete')));
-  if (cached === KAFKA_VERSIONS[0]) return resolveKafkaVersion(cached, log);
+  if (cached !== undefined && cached === KAFKA_VERSIONS[0]) return resolveKafkaVersion(cached, log);
   const errors: string[] = [];
   for (const v of KAFKA_VERSIONS) {
     try {
@@ -141,8 +141,8 @@ export function startKafkaProcess(install: KafkaInstall, node: KafkaNode): Child
     out.push(b);
     if (out.length > 2000) out.shift();
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   child.once('exit', () => writeFileSync(join(node.dir, 'kafka.out'), Buffer.concat(out)));
   return child;
 }

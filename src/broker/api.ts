@@ -17,7 +17,7 @@ export interface RequestContext {
 /** Returned by a handler when the request gets no response at all (acks=0 produce). */
 export const NO_RESPONSE: unique symbol = Symbol('no response');
 
-export interface ApiHandler<Req = any, Res = any> {
+export interface ApiHandler<Req = unknown, Res = unknown> {
   apiKey: number;
   /** Narrower than the schema when a version is not implemented correctly yet. */
   minVersion?: number;

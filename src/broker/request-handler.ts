@@ -86,7 +86,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       conn.abort('unsupported API version', { apiKey: header.apiKey, apiVersion: header.apiVersion });
       return null;
     }
-    const request = api.spec.decodeRequest(r, header.apiVersion);
+    const request: unknown = api.spec.decodeRequest(r, header.apiVersion);
     const ctx: RequestContext = {
       broker,
       conn,
@@ -96,7 +96,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       clientId: header.clientId,
       apis,
     };
-    const result = api.handler.handle(ctx, request);
+    const result: unknown = api.handler.handle(ctx, request);
     const cpuNanos = startedNs === null ? 0 : Number(process.hrtime.bigint() - startedNs);
     const finish = (body: unknown): ResponseFrame | null | Promise<ResponseFrame | null> => {
       let throttleMs = 0;

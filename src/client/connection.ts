@@ -169,14 +169,14 @@ export class Connection {
   }
 
   /** Sends a request at the negotiated version and resolves with the decoded response body. */
-  async request<Res = any, Req = any>(apiKey: number, body: BodyFor<Req>, opts: RequestOptions = {}): Promise<Res> {
+  async request<Res = unknown, Req = unknown>(apiKey: number, body: BodyFor<Req>, opts: RequestOptions = {}): Promise<Res> {
     const version = this.pickVersion(apiKey, opts);
     const built = typeof body === 'function' ? (body as (v: number) => Req)(version) : body;
     return (await this.send(apiKey, version, built, opts.timeoutMs ?? this.requestTimeoutMs, opts.noResponse)) as Res;
   }
 
   /** Like request() but also returns the version used. */
-  async requestWithVersion<Res = any, Req = any>(apiKey: number, body: BodyFor<Req>, opts: RequestOptions = {}): Promise<{ version: number; body: Res }> {
+  async requestWithVersion<Res = unknown, Req = unknown>(apiKey: number, body: BodyFor<Req>, opts: RequestOptions = {}): Promise<{ version: number; body: Res }> {
     const version = this.pickVersion(apiKey, opts);
     const built = typeof body === 'function' ? (body as (v: number) => Req)(version) : body;
     return { version, body: (await this.send(apiKey, version, built, opts.timeoutMs ?? this.requestTimeoutMs, opts.noResponse)) as Res };

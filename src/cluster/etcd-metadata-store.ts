@@ -199,7 +199,10 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       let m = this.partitionStates.get(topicId!);
       if (deleted) m?.delete(Number(index));
       else {
-        if (!m) this.partitionStates.set(topicId!, (m = new Map()));
+        if (!m) {
+          m = new Map();
+          this.partitionStates.set(topicId!, m);
+        }
         m.set(Number(index), { state: parse(kv), modRevision: kv.mod_revision });
       }
       const t = this.topicsById.get(topicId!);

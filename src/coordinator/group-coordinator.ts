@@ -47,7 +47,7 @@ export interface GroupCoordinatorOptions {
   offsetMetadataMaxBytes: number;
   /** Whether a topic partition exists (commits to unknown partitions are refused). */
   partitionExists(topic: string, partition: number): boolean;
-  newMemberId?(clientId: string): string;
+  newMemberId?: (clientId: string) => string;
   /** Makes the coordinator's storage ready (creates __consumer_offsets); FindCoordinator awaits it. */
   ensureReady?(): Promise<void>;
   logger?: CoordinatorLogger;
@@ -300,11 +300,20 @@ export class GroupCoordinator {
 
   private setPendingTxnOffset(producerId: number, groupId: string, topic: string, partition: number, value: OffsetValue): void {
     let byGroup = this.pendingTxnOffsets.get(producerId);
-    if (!byGroup) this.pendingTxnOffsets.set(producerId, (byGroup = new Map()));
+    if (!byGroup) {
+      byGroup = new Map();
+      this.pendingTxnOffsets.set(producerId, byGroup);
+    }
     let byTopic = byGroup.get(groupId);
-    if (!byTopic) byGroup.set(groupId, (byTopic = new Map()));
+    if (!byTopic) {
+      byTopic = new Map();
+      byGroup.set(groupId, byTopic);
+    }
     let parts = byTopic.get(topic);
-    if (!parts) byTopic.set(topic, (parts = new Map()));
+    if (!parts) {
+      parts = new Map();
+      byTopic.set(topic, parts);
+    }
     parts.set(partition, value);
   }
 
@@ -341,9 +350,15 @@ export class GroupCoordinator {
       if (byTopic && byTopic.size === 0) this.offsets.delete(groupId);
       return;
     }
-    if (!byTopic) this.offsets.set(groupId, (byTopic = new Map()));
+    if (!byTopic) {
+      byTopic = new Map();
+      this.offsets.set(groupId, byTopic);
+    }
     let parts = byTopic.get(topic);
-    if (!parts) byTopic.set(topic, (parts = new Map()));
+    if (!parts) {
+      parts = new Map();
+      byTopic.set(topic, parts);
+    }
     parts.set(partition, value);
   }
 
@@ -404,12 +419,12 @@ export class GroupCoordinator {
     const results = topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => {
-        if (subscribed!.has(t.name)) return { partitionIndex: p, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+        if (subscribed.has(t.name)) return { partitionIndex: p, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
         if (this.offsets.get(groupId)?.get(t.name)?.has(p)) {
           records.push({ key: encodeOffsetKey(groupId, t.name, p), value: null });
           removed.push({ topic: t.name, partition: p });
         }
-        return { partitionIndex: p, errorCode: ErrorCode.NONE as number };
+        return { partitionIndex: p, errorCode: ErrorCode.NONE };
       }),
     }));
     if (records.length > 0) {

@@ -167,7 +167,7 @@ export class TransactionCoordinator {
       case 'Ongoing':
         // A new producer instance took over: abort the old one's transaction under a bumped
         // epoch (fencing it), and let the client retry once the markers are written.
-        this.track(this.fenceAndAbort(md, 'a new producer with the same transactional id started'));
+        void this.track(this.fenceAndAbort(md, 'a new producer with the same transactional id started'));
         return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
       case 'Dead':
         return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
@@ -314,6 +314,7 @@ export class TransactionCoordinator {
     await this.complete(md);
   }
 
+  /** Keeps `work` for idle() and logs its failure; the promise returned never rejects. */
   private track(work: Promise<void>): Promise<void> {
     const tracked = work.catch((err: unknown) => this.opts.logger?.error({ err }, 'transaction completion failed'));
     this.completing.add(tracked);
@@ -332,7 +333,7 @@ export class TransactionCoordinator {
   abortTimedOut(now = this.opts.clock.now()): void {
     for (const md of this.transactions.values()) {
       if (md.state === 'Ongoing' && md.pending === null && md.startTimestamp >= 0 && now - md.startTimestamp > md.timeoutMs) {
-        this.track(this.fenceAndAbort(md, `timed out after ${md.timeoutMs} ms`));
+        void this.track(this.fenceAndAbort(md, `timed out after ${md.timeoutMs} ms`));
       }
     }
   }
@@ -393,7 +394,7 @@ export class TransactionCoordinator {
    */
   finishLoading(): void {
     for (const md of this.transactions.values()) {
-      if (md.state === 'PrepareCommit' || md.state === 'PrepareAbort') this.track(this.complete(md));
+      if (md.state === 'PrepareCommit' || md.state === 'PrepareAbort') void this.track(this.complete(md));
     }
   }
 

@@ -40,8 +40,8 @@ export function unrepresentable(field: string, version: number): ProtocolError {
 
 const TWO_32 = 4294967296;
 const TWO_52 = 4503599627370496;
-const INT64_MAX_AS_NUMBER = 9223372036854775807; // rounds to 2^63
-const INT64_MIN_AS_NUMBER = -9223372036854775808;
+const INT64_MAX_AS_NUMBER = 2 ** 63; // INT64_MAX rounded to the nearest double
+const INT64_MIN_AS_NUMBER = -(2 ** 63);
 
 const HEX: string[] = [];
 for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'));

@@ -30,7 +30,7 @@ import { AbortedBatchTracker } from './aborted-batches.js';
 import { ChunkedReader } from './chunked-reader.js';
 import { compress, decompress } from '../protocol/records/compression.js';
 import { writeInt64 } from '../protocol/records/int64.js';
-import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, offsetFileStem, parseOffsetFileName, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX } from './file-names.js';
+import { DELETED_SUFFIX, LOG_SUFFIX, offsetFilePath } from './file-names.js';
 import { defaultLogIo } from './log-io.js';
 import { LogSegment } from './log-segment.js';
 import type { CleanableLog } from './cleanable-log.js';

@@ -344,7 +344,7 @@ export class LogManager {
     if (this.flushing) return;
     this.flushing = true;
     const now = (this.opts.clock ?? Date.now)();
-    Promise.allSettled(
+    void Promise.allSettled(
       [...this.opened.values()].map((log) =>
         log.flushIfDue(now).catch((err: unknown) => this.opts.logger.error({ err, dir: log.dir }, 'periodic flush failed')),
       ),

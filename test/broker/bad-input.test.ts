@@ -151,7 +151,7 @@ describe('hostile and broken input', () => {
     // A batch whose CRC does not match its bytes, sent with our own codecs.
     const { buildRecordBatch } = await import('../../src/protocol/records/record-batch-builder.js');
     const batch = buildRecordBatch({ records: [{ key: Buffer.from('k'), value: Buffer.from('v') }] });
-    batch[batch.length - 1] ^= 0xff;
+    batch.writeUInt8(batch.readUInt8(batch.length - 1) ^ 0xff, batch.length - 1);
     const c = await RawClient.connect(broker.port);
     try {
       const r = await c.request(ApiKey.Produce, 9, {

@@ -39,7 +39,7 @@ describe('topic and broker configuration APIs', () => {
     const ret = await topicConfig('cfg', 'retention.ms');
     assert.equal(ret.configValue, String(48 * 3600_000), 'follows log.retention.hours');
     assert.equal(ret.configSource, 4, 'STATIC_BROKER_CONFIG');
-    assert.equal(ret.configSynonyms[0].configName, 'log.retention.hours');
+    assert.equal(ret.configSynonyms[0]?.configName, 'log.retention.hours');
   });
 
   test('AlterConfigs replaces overrides, persists, and survives a restart', async () => {

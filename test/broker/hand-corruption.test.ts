@@ -126,7 +126,7 @@ test('hand-corrupted segments and indexes: recovery cuts or rebuilds, reads neve
       // the batches after the last index entry are checked, so this one would be served as it is
       // (and refused by the client's CRC check). Damage of that kind is bit rot, not a crash.
       afterKillOnly: true,
-      damage: (dir, batches) => {
+      damage: (dir) => {
         const file = segments(dir, 2, '.log').at(-1)!;
         const positions = batchPositions(file);
         assert.ok(positions.length >= 3, `the last segment holds a few batches: ${file} ${positions}`);

@@ -11,7 +11,7 @@ import { createTopic, fetchOne } from '../helpers/requests.js';
 import { elapse } from '../helpers/wait.js';
 import { ApiKey, apiByKey, type FetchRequest, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { Reader, ZERO_UUID } from '../../src/protocol/primitives.js';
+import { Reader } from '../../src/protocol/primitives.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { splitBatches } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';

@@ -1,7 +1,7 @@
 // queued.max.request.bytes on a real broker process: hundreds of raw producers pipelining large
 // batches at once cannot push the broker's RSS past a bound, every request is still answered,
 // and a well-behaved client is served meanwhile.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { suiteBroker } from '../helpers/broker.js';
 import { probeLatency } from '../helpers/overload.js';

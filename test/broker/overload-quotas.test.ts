@@ -312,6 +312,6 @@ describe('quota enforcement', () => {
     // window is 400 KB/s, (400 - 100) / 100 × 2 s ≈ 6 s (less if librdkafka split the batches).
     const maxThrottle = Number(r.summary.max_throttle_s);
     assert.ok(maxThrottle >= 2 && maxThrottle <= 7, `max throttle ${maxThrottle} s: ${r.output}`);
-    assert.ok(Number(r.summary.after_s) >= maxThrottle / 2, `the next message went out ${r.summary.after_s} s later: ${r.output}`);
+    assert.ok(Number(r.summary.after_s) >= maxThrottle / 2, `the next message went out ${String(r.summary.after_s)} s later: ${r.output}`);
   });
 });

@@ -9,7 +9,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
 import { ApiKey, apiByKey, type FetchResponse, type ProduceResponsePartitionProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { Reader, ZERO_UUID } from '../../src/protocol/primitives.js';
+import { Reader } from '../../src/protocol/primitives.js';
 import { responseHeaderVersion } from '../../src/protocol/headers.js';
 import { buildRecordBatch, type BuildBatchOptions } from '../../src/protocol/records/record-batch-builder.js';
 import { Attribute, computeBatchCrc, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';

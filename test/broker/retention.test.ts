@@ -14,7 +14,6 @@ import { createTopic as createTopicVia, fetchOne } from '../helpers/requests.js'
 import { waitUntil } from '../helpers/wait.js';
 import { ApiKey, type DeleteRecordsResponse, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { ZERO_UUID } from '../../src/protocol/primitives.js';
 
 const PYTHON = '/usr/bin/python3';
 

@@ -7,7 +7,7 @@ import { startBroker, type RunningBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { createTopic, fetchRequest } from '../helpers/requests.js';
 import { elapse, waitUntil } from '../helpers/wait.js';
-import { ApiKey, type FetchResponse, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
+import { ApiKey, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
@@ -75,7 +75,7 @@ describe('transactional produce and read_committed fetch', () => {
       version,
       fetchRequest({ isolationLevel, maxWaitMs: extra.maxWaitMs ?? 0, minBytes: extra.minBytes ?? 1, topics: [{ topic, partitions: [{ partition, fetchOffset: offset }] }] }),
     );
-    return r.body.responses[0]!.partitions[0]! as FetchResponsePartitionData;
+    return r.body.responses[0]!.partitions[0]!;
   }
 
   function partitionOf(index: number) {

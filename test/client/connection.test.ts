@@ -5,7 +5,7 @@ import { suiteBroker } from '../helpers/broker.js';
 import { Connection } from '../../src/client/connection.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { KafkaClientError } from '../../src/client/errors.js';
-import { ApiKey, apiByKey, encodeApiVersionsResponse } from '../../src/protocol/generated/index.js';
+import { ApiKey, apiByKey, encodeApiVersionsResponse, type MetadataResponse } from '../../src/protocol/generated/index.js';
 import { Reader, Writer } from '../../src/protocol/primitives.js';
 
 const broker = suiteBroker();
@@ -20,11 +20,11 @@ test('connect negotiates versions and requests use the highest common one', asyn
     const versions = [0, 1, 4, 9, 12];
     const answers = await Promise.all(
       versions.map((v) =>
-        conn.requestWithVersion(ApiKey.Metadata, { topics: [], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }, { version: v }),
+        conn.requestWithVersion<MetadataResponse>(ApiKey.Metadata, { topics: [], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }, { version: v }),
       ),
     );
     assert.deepEqual(answers.map((a) => a.version), versions);
-    for (const a of answers) assert.equal(a.body.brokers[0].port, broker.port);
+    for (const a of answers) assert.equal(a.body.brokers[0]?.port, broker.port);
     assert.throws(() => conn.pickVersion(ApiKey.Metadata, { version: 99 }), (e: unknown) => e instanceof KafkaClientError && e.type === 'UNSUPPORTED_VERSION');
   } finally {
     conn.close();

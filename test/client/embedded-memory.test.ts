@@ -22,10 +22,10 @@ test("startBroker({ dataDir: ':memory:' }) and storage: 'memory' use a throwaway
       await consumer.close();
       assert.deepEqual(got.map((r) => r.value!.toString()).sort(), ['1', '2']);
     }
-    assert.notEqual(brokers[0]!.dataDir, brokers[1]!.dataDir);
+    assert.notEqual(brokers[0].dataDir, brokers[1].dataDir);
   } finally {
     await Promise.all(brokers.map((b) => b.stop()));
   }
   for (const b of brokers) assert.equal(existsSync(b.dataDir), false, `${b.dataDir} should be gone`);
-  await brokers[0]!.stop(); // a second stop is harmless
+  await brokers[0].stop(); // a second stop is harmless
 });

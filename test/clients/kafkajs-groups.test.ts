@@ -149,7 +149,7 @@ describe('kafkajs consumer groups', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/clients/kafkajs-group-member.ts'), broker.bootstrap, groupId, topic, String(CHILD_SESSION_MS)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise((r) => child.once('exit', r));
     const childState = { assigned: [] as number[], values: [] as string[] };
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       const msg = JSON.parse(line) as { assigned?: number[]; value?: string };
       if (msg.assigned) childState.assigned = [...msg.assigned].sort((a, b) => a - b);
       if (msg.value) childState.values.push(msg.value);

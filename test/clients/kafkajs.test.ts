@@ -1,7 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { dumpTopic } from '../helpers/python-clients.js';

@@ -242,7 +242,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
 
   const drainLogs = () => {
     for (const e of broker.logs.splice(0)) {
-      const msg = String(e.msg ?? '');
+      const msg = typeof e.msg === 'string' ? e.msg : '';
       const level = Number(e.level ?? 0);
       if (msg.startsWith('closing connection: ')) {
         const errName = e.error as string | undefined;

@@ -21,6 +21,7 @@ test('fixed-width integers are big-endian and signed as specified', () => {
   assert.deepStrictEqual(written((w) => w.int64(-2)), Buffer.from('fffffffffffffffe', 'hex'));
   assert.deepStrictEqual(written((w) => w.int64(2 ** 53 - 1)), Buffer.from('001fffffffffffff', 'hex'));
   assert.deepStrictEqual(written((w) => w.int64(-(2 ** 40) - 5)), Buffer.from('fffffefffffffffb', 'hex'));
+  // eslint-disable-next-line no-loss-of-precision -- INT64_MAX as a caller would write it; it rounds to 2^63
   assert.deepStrictEqual(written((w) => w.int64(9223372036854775807)), Buffer.from('7fffffffffffffff', 'hex'));
   assert.deepStrictEqual(written((w) => w.int64(-9223372036854775808)), Buffer.from('8000000000000000', 'hex'));
   assert.deepStrictEqual(written((w) => w.float64(1.5)), Buffer.from('3ff8000000000000', 'hex'));
@@ -155,14 +156,15 @@ test('Reader rejects truncation, negative and oversized lengths without allocati
   assert.throws(() => new Reader(bytes(0, 2, 0x61, 0x62), 0, 3).string(), ProtocolError);
 
   // A huge length must be rejected before any allocation: watch Buffer allocation and toString.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- saved to be put back on Buffer.prototype after the test
   const originals = { toString: Buffer.prototype.toString, alloc: Buffer.alloc, allocUnsafe: Buffer.allocUnsafe };
   let calls = 0;
   Buffer.prototype.toString = function (this: Buffer, ...args: unknown[]) {
     calls++;
     return (originals.toString as (...a: unknown[]) => string).apply(this, args);
   } as typeof Buffer.prototype.toString;
-  Buffer.alloc = ((...a: Parameters<typeof Buffer.alloc>) => (calls++, originals.alloc(...a))) as typeof Buffer.alloc;
-  Buffer.allocUnsafe = ((n: number) => (calls++, originals.allocUnsafe(n))) as typeof Buffer.allocUnsafe;
+  Buffer.alloc = ((...a: Parameters<typeof Buffer.alloc>) => (calls++, originals.alloc(...a)));
+  Buffer.allocUnsafe = ((n: number) => (calls++, originals.allocUnsafe(n)));
   try {
     assert.throws(() => new Reader(bytes(0xff, 0xff, 0xff, 0xff, 0x07, 0x61)).compactString(), ProtocolError);
     assert.throws(() => new Reader(bytes(0x7f, 0xff, 0x61)).string(), ProtocolError);

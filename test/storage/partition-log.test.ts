@@ -424,7 +424,7 @@ describe('PartitionLog I/O failures', () => {
       const outcomes = await Promise.allSettled(failing.map((r) => r.done));
       for (const o of outcomes) {
         assert.equal(o.status, 'rejected');
-        assert.ok(hasCode(ErrorCode.KAFKA_STORAGE_ERROR)((o as PromiseRejectedResult).reason));
+        assert.ok(hasCode(ErrorCode.KAFKA_STORAGE_ERROR)((o).reason));
       }
       assert.equal(log.logEndOffset, 10);
       assert.equal(log.highWatermark, 10);

@@ -104,7 +104,7 @@ export interface WorkloadContext {
   /** Resolves with a connection once the broker is up and verified; null when the run is over. */
   connect(): Promise<RawClient | null>;
   readonly stopping: boolean;
-  random(): number;
+  random: () => number;
 }
 
 export interface TortureReport {
@@ -494,7 +494,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
 
   const collectErrors = (broker: BrokerProcess) => {
     for (const entry of broker.logs) {
-      if (typeof entry.level === 'number' && entry.level >= 50) brokerErrorLogs.push(`${entry.msg} ${JSON.stringify(entry.err ?? entry).slice(0, 300)}`);
+      if (typeof entry.level === 'number' && entry.level >= 50) brokerErrorLogs.push(`${String(entry.msg)} ${JSON.stringify(entry.err ?? entry).slice(0, 300)}`);
     }
   };
 
@@ -517,8 +517,16 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
         const outcome = judgePartition(producer, contents);
         records += outcome.records;
         const found: string[] = [...outcome.violations];
-        for (const l of outcome.lost) if (!lost.has(l)) (lost.add(l), found.push(`lost: ${l}`));
-        for (const d of outcome.duplicates) if (!duplicates.has(d)) (duplicates.add(d), found.push(`duplicate: ${d}`));
+        for (const l of outcome.lost) {
+          if (lost.has(l)) continue;
+          lost.add(l);
+          found.push(`lost: ${l}`);
+        }
+        for (const d of outcome.duplicates) {
+          if (duplicates.has(d)) continue;
+          duplicates.add(d);
+          found.push(`duplicate: ${d}`);
+        }
         for (const v of found.slice(0, 5)) progress(`  ! ${v}`);
         violations.push(...found);
         // A batch in flight at the kill that made it to the log: its retry must be answered as a duplicate.

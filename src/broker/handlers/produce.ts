@@ -197,7 +197,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     };
     if (acks === 0 && pending.length > 0) {
       // Nothing is awaited for the client, but a failed write still closes the connection.
-      Promise.all(pending).then(() => {
+      void Promise.all(pending).then(() => {
         if (anyError) conn.abort('acks=0 produce failed');
       });
       return anyError ? finish() : NO_RESPONSE;

@@ -25,7 +25,7 @@ export const writeTxnMarkersHandler: ApiHandler<WriteTxnMarkersRequest, WriteTxn
                   return { partitionIndex, errorCode: err instanceof KafkaError ? err.code : ErrorCode.KAFKA_STORAGE_ERROR };
                 }
                 if (t.name === OFFSETS_TOPIC) broker.groupCoordinator.completeTransaction(m.producerId, m.transactionResult, partitionIndex);
-                return { partitionIndex, errorCode: ErrorCode.NONE as number };
+                return { partitionIndex, errorCode: ErrorCode.NONE };
               }),
             ),
           })),

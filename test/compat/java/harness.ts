@@ -154,12 +154,12 @@ export function spawnJava(cp: string, main: string, args: string[], opts: { env?
   let err = '';
   const lines: string[] = [];
   const listeners = new Set<(line: string) => void>();
-  createInterface({ input: child.stdout! }).on('line', (l) => {
+  createInterface({ input: child.stdout }).on('line', (l) => {
     lines.push(l);
     for (const f of listeners) f(l);
   });
-  child.stdout!.on('data', (d) => (out += d.toString()));
-  child.stderr!.on('data', (d) => {
+  child.stdout.on('data', (d) => (out += d.toString()));
+  child.stderr.on('data', (d) => {
     err += d.toString();
     if (err.length > 4_000_000) err = err.slice(-2_000_000);
   });
@@ -172,7 +172,7 @@ export function spawnJava(cp: string, main: string, args: string[], opts: { env?
     lines: () => lines,
     ask(command, re, timeoutMs = 30_000) {
       const from = lines.length;
-      child.stdin!.write(`${command}\n`);
+      child.stdin.write(`${command}\n`);
       return this.waitForLine(re, timeoutMs, from);
     },
     waitForLine(re, timeoutMs, from = 0) {
