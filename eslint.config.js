@@ -26,6 +26,7 @@ export default tseslint.config(
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       // Passing on what a catch or a settled promise holds is a rethrow, not a new non-Error reason.
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+      '@typescript-eslint/only-throw-error': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
       // tsc's noUnusedLocals/noUnusedParameters report these already.
       '@typescript-eslint/no-unused-vars': 'off',
     },
@@ -43,6 +44,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       // A test body may be async for uniformity without awaiting anything.
       '@typescript-eslint/require-await': 'off',
+      // Assertion and timeout messages show whatever value they got, objects included.
+      '@typescript-eslint/no-base-to-string': 'off',
       // Assertion messages list arrays as `${[1, 2]}` (1,2) on purpose.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowAny: true, allowArray: true, allowBoolean: true, allowNullish: true, allowNumber: true, allowRegExp: true }],
     },

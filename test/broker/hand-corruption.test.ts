@@ -268,7 +268,7 @@ test('hand-corrupted segments and indexes: recovery cuts or rebuilds, reads neve
     client = await RawClient.connect(broker.port);
     for (const [i, d] of damages.entries()) {
       counts[i] = expected[i]! + 1;
-      for (; counts[i]! < BATCHES; counts[i]!++) await produce(client, d.partition, batch(counts[i]!));
+      for (; counts[i] < BATCHES; counts[i]++) await produce(client, d.partition, batch(counts[i]));
     }
     client.close();
   }
