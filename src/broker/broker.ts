@@ -201,7 +201,8 @@ export class Broker implements CoordinatorHost {
     await store.register(self, ttlSeconds);
     controller.start();
     // Topics created or changed while this broker was starting.
-    for (const t of store.topics()) this.enqueueReconcile(t.name);
+    // A failure is logged by enqueueReconcile; the promise would otherwise reject unhandled.
+    for (const t of store.topics()) this.enqueueReconcile(t.name).catch(() => undefined);
     this.logger.info({ nodeId: this.nodeId, brokers: store.liveBrokers().map((b) => b.nodeId), controller: store.controllerId() }, 'cluster: joined');
   }
 
@@ -215,7 +216,7 @@ export class Broker implements CoordinatorHost {
   }
 
   private onMetadataChange(change: MetadataChange): void {
-    if (change.kind === 'topic') this.enqueueReconcile(change.name);
+    if (change.kind === 'topic') this.enqueueReconcile(change.name).catch(() => undefined);
     else if (change.kind === 'configs') {
       const configs = this.metadata.dynamicBrokerConfigs();
       for (const e of this.config.all()) if (e.origin === 'dynamic' && !(e.name in configs)) this.config.setDynamic(e.name, null);

@@ -220,8 +220,8 @@ test('a second broker with a live node.id refuses to start', { skip: etcdMissing
   for (const [k, v] of Object.entries({ ...overrides(2), listeners: 'PLAINTEXT://127.0.0.1:0', 'log.dirs': dir })) args.push('--override', `${k}=${v}`);
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d.toString()));
-  child.stderr!.on('data', (d) => (out += d.toString()));
+  child.stdout.on('data', (d) => (out += d.toString()));
+  child.stderr.on('data', (d) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.notEqual(code, 0);
   assert.match(out, /node\.id 2 is already live in this cluster/);
