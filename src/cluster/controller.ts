@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { Election, type Campaign } from 'etcd3';
 import type { Logger } from 'pino';
-import type { EtcdMetadataStore } from './etcd-metadata-store.js';
+import { settleWithin, type EtcdMetadataStore } from './etcd-metadata-store.js';
 import { NO_LEADER, type PartitionState } from './metadata-port.js';
 
 /**
@@ -144,7 +144,8 @@ export class Controller extends EventEmitter {
     this.fence = null;
     const c = this.campaign;
     this.campaign = null;
-    await c?.resign().catch(() => undefined);
-    await this.running?.catch(() => undefined);
+    // Bounded: with etcd unreachable the campaign lease simply expires.
+    if (c) await settleWithin(c.resign(), 2000);
+    if (this.running) await settleWithin(this.running, 2000);
   }
 }

@@ -84,6 +84,20 @@ export class EtcdKeys {
   }
 }
 
+/** Resolves when `p` settles or after `ms`, whichever comes first; never rejects. */
+export function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 function parse<T>(kv: IKeyValue): T {
   return JSON.parse(kv.value.toString('utf8')) as T;
 }
@@ -540,10 +554,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     if (this.closed) return;
     this.closed = true;
     this.watcher?.removeAllListeners();
-    await this.watcher?.cancel().catch(() => undefined);
+    // Bounded: with etcd unreachable a stop must not hang (the lease then simply expires).
+    if (this.watcher) await settleWithin(this.watcher.cancel(), 2000);
     // Revoking the lease removes the registration at once: the controller moves leadership now
     // instead of after the session timeout.
-    await this.registration?.lease.revoke().catch(() => undefined);
+    if (this.registration) await settleWithin(this.registration.lease.revoke(), 2000);
     this.client.close();
   }
 }

@@ -162,3 +162,20 @@ test('etcd paused: metadata changes fail with a retriable error, then work again
   }, 20_000);
   await waitFor('lease valid again', () => s.leaseValid(), 20_000);
 });
+
+test('closing the store and stopping the controller with etcd hung is bounded (a broker stop never hangs)', { skip: etcdMissing }, async () => {
+  const s = await EtcdMetadataStore.open({ endpoints: [etcd.endpoint], prefix: '/c8', requestTimeoutMs: 1000 });
+  await s.register(reg(8), 2);
+  const c = new Controller(s, 8, 2, logger);
+  c.start();
+  await waitFor('elected', () => c.active);
+  etcd.pause();
+  try {
+    const started = Date.now();
+    await c.stop();
+    await s.close();
+    assert.ok(Date.now() - started < 6000, `took ${Date.now() - started} ms`);
+  } finally {
+    etcd.resume();
+  }
+});
