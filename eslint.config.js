@@ -47,7 +47,10 @@ export default tseslint.config(
       // Assertion and timeout messages show whatever value they got, objects included.
       '@typescript-eslint/no-base-to-string': 'off',
       // Assertion messages list arrays as `${[1, 2]}` (1,2) on purpose.
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowAny: true, allowArray: true, allowBoolean: true, allowNullish: true, allowNumber: true, allowRegExp: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowAny: true, allowArray: true, allowBoolean: true, allowNullish: true, allowNumber: true, allowRegExp: true },
+      ],
     },
   },
 );

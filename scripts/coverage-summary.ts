@@ -16,7 +16,12 @@ const file = resolve(root, process.argv[2] ?? 'coverage/coverage-summary.json');
 const summary = JSON.parse(readFileSync(file, 'utf8')) as Record<string, FileSummary>;
 
 const folders = new Map<string, FileSummary>();
-const empty = (): FileSummary => ({ lines: { total: 0, covered: 0 }, statements: { total: 0, covered: 0 }, functions: { total: 0, covered: 0 }, branches: { total: 0, covered: 0 } });
+const empty = (): FileSummary => ({
+  lines: { total: 0, covered: 0 },
+  statements: { total: 0, covered: 0 },
+  functions: { total: 0, covered: 0 },
+  branches: { total: 0, covered: 0 },
+});
 const add = (into: FileSummary, from: FileSummary) => {
   for (const k of ['lines', 'statements', 'functions', 'branches'] as const) {
     into[k].total += from[k].total;

@@ -101,7 +101,13 @@ function timed(cmd: string, args: string[], opts: { input?: Buffer; timeoutMs: n
   const stderr = r.stderr?.toString() ?? '';
   const m = /__TIME__ ([\d.]+) ([\d.]+)/.exec(stderr);
   const cpu = m ? Number(m[1]) + Number(m[2]) : NaN;
-  if (r.status !== 0) progress(`${cmd} ${args.filter((a) => !a.includes('/')).slice(-8).join(' ')} exited ${r.status}: ${stderr.slice(-400)}`);
+  if (r.status !== 0)
+    progress(
+      `${cmd} ${args
+        .filter((a) => !a.includes('/'))
+        .slice(-8)
+        .join(' ')} exited ${r.status}: ${stderr.slice(-400)}`,
+    );
   return { wall, cpu, stdout: r.stdout?.toString() ?? '', stderr, status: r.status };
 }
 
@@ -290,7 +296,10 @@ const clientProps = (acks: string) => [`acks=${acks}`, 'linger.ms=5', 'batch.siz
 
 /** ProducerPerformance lines end in "N records sent, X records/sec (Y MB/sec), A ms avg latency, ..." */
 function parseProducerPerformance(out: string): { rps: number; mbps: number; avgMs: number; p99Ms: number } | undefined {
-  const lines = out.trim().split('\n').filter((l) => l.includes('records sent'));
+  const lines = out
+    .trim()
+    .split('\n')
+    .filter((l) => l.includes('records sent'));
   const m = /records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency.*?([\d.]+) ms 99th/.exec(lines.pop() ?? '');
   return m ? { rps: Number(m[1]), mbps: Number(m[2]), avgMs: Number(m[3]), p99Ms: Number(m[4]) } : undefined;
 }
@@ -302,8 +311,17 @@ async function produceRound(broker: Broker, plan: Plan, round: number, samples: 
     await createTopic(broker.bootstrap, topic, spec.partitions);
     if (plan.kafka) {
       const [cmd, args] = javaTool(plan.kafka, 'org.apache.kafka.tools.ProducerPerformance', [
-        '--topic', topic, '--num-records', String(count), '--record-size', String(spec.size), '--throughput', '-1',
-        '--producer-props', `bootstrap.servers=${broker.bootstrap}`, ...clientProps(spec.acks),
+        '--topic',
+        topic,
+        '--num-records',
+        String(count),
+        '--record-size',
+        String(spec.size),
+        '--throughput',
+        '-1',
+        '--producer-props',
+        `bootstrap.servers=${broker.bootstrap}`,
+        ...clientProps(spec.acks),
       ]);
       let ok = false;
       const metrics = measured(broker, () => {
@@ -315,7 +333,9 @@ async function produceRound(broker: Broker, plan: Plan, round: number, samples: 
       if (ok) {
         samples.push({ workload: `produce ${specName(spec)} (ProducerPerformance)`, target: broker.label, round, metrics });
         filled.push({ topic, partitions: spec.partitions, size: spec.size, records: count });
-        progress(`  ${broker.label} r${round} produce ${specName(spec)}: ${Math.round(metrics.records_per_s!)} rec/s, broker CPU ${metrics.broker_cpu_s!.toFixed(2)} s, client CPU ${metrics.client_cpu_s!.toFixed(2)} s`);
+        progress(
+          `  ${broker.label} r${round} produce ${specName(spec)}: ${Math.round(metrics.records_per_s!)} rec/s, broker CPU ${metrics.broker_cpu_s!.toFixed(2)} s, client CPU ${metrics.client_cpu_s!.toFixed(2)} s`,
+        );
       }
     }
   }
@@ -341,7 +361,11 @@ async function produceRound(broker: Broker, plan: Plan, round: number, samples: 
 
 /** ConsumerPerformance prints a CSV line: start, end, MB, MB/s, records, records/s, rebalance ms, fetch ms, fetch MB/s, fetch records/s. */
 function parseConsumerPerformance(out: string) {
-  const line = out.trim().split('\n').filter((l) => /^\d{4}-/.test(l)).pop();
+  const line = out
+    .trim()
+    .split('\n')
+    .filter((l) => /^\d{4}-/.test(l))
+    .pop();
   if (!line) return undefined;
   const f = line.split(',').map((s) => s.trim());
   return { mb: Number(f[2]), records: Number(f[4]), rebalanceMs: Number(f[6]), fetchMs: Number(f[7]), fetchMbps: Number(f[8]), fetchRps: Number(f[9]) };
@@ -352,7 +376,16 @@ function consumeRound(broker: Broker, plan: Plan, round: number, samples: Sample
   for (const src of sources) {
     if (plan.kafka) {
       const [cmd, args] = javaTool(plan.kafka, 'org.apache.kafka.tools.ConsumerPerformance', [
-        '--bootstrap-server', broker.bootstrap, '--topic', src.topic, '--messages', String(src.records), '--timeout', '60000', '--group', `bench-${Date.now()}`,
+        '--bootstrap-server',
+        broker.bootstrap,
+        '--topic',
+        src.topic,
+        '--messages',
+        String(src.records),
+        '--timeout',
+        '60000',
+        '--group',
+        `bench-${Date.now()}`,
       ]);
       let got = 0;
       const metrics = measured(broker, () => {
@@ -368,7 +401,11 @@ function consumeRound(broker: Broker, plan: Plan, round: number, samples: Sample
     }
     if (src.partitions !== 1 && plan.kafka) continue;
     const metrics = measured(broker, () => {
-      const t = timed('kcat', ['-b', broker.bootstrap, '-C', '-t', src.topic, '-o', 'beginning', '-e', '-q', '-f', '%o\n', '-X', 'fetch.min.bytes=1', '-X', 'fetch.wait.max.ms=500'], { timeoutMs: 240_000 });
+      const t = timed(
+        'kcat',
+        ['-b', broker.bootstrap, '-C', '-t', src.topic, '-o', 'beginning', '-e', '-q', '-f', '%o\n', '-X', 'fetch.min.bytes=1', '-X', 'fetch.wait.max.ms=500'],
+        { timeoutMs: 240_000 },
+      );
       const got = t.stdout.split('\n').filter(Boolean).length;
       return { t, metrics: { records_per_s: got / t.wall, mb_per_s: (got * src.size) / t.wall / 1e6, records: got } };
     });
@@ -383,7 +420,16 @@ async function latencyRound(broker: Broker, plan: Plan, round: number, samples: 
     const topic = `bench-e2e-r${round}-${Date.now()}`;
     await createTopic(broker.bootstrap, topic, 1);
     const [cmd, args] = javaTool(plan.kafka, 'org.apache.kafka.tools.EndToEndLatency', [
-      '--bootstrap-server', broker.bootstrap, '--topic', topic, '--num-records', String(plan.latencyRecords), '--producer-acks', '1', '--record-size', '100',
+      '--bootstrap-server',
+      broker.bootstrap,
+      '--topic',
+      topic,
+      '--num-records',
+      String(plan.latencyRecords),
+      '--producer-acks',
+      '1',
+      '--record-size',
+      '100',
     ]);
     let ok = false;
     const metrics = measured(broker, () => {
@@ -402,7 +448,9 @@ async function latencyRound(broker: Broker, plan: Plan, round: number, samples: 
   await createTopic(broker.bootstrap, topic, 1);
   let parsed: Record<string, number> | undefined;
   const metrics = measured(broker, () => {
-    const t = timed('/usr/bin/python3', [join(packageRoot, 'src/bench/latency.py'), broker.bootstrap, topic, '1000', String(plan.latencySeconds)], { timeoutMs: (plan.latencySeconds + 60) * 1000 });
+    const t = timed('/usr/bin/python3', [join(packageRoot, 'src/bench/latency.py'), broker.bootstrap, topic, '1000', String(plan.latencySeconds)], {
+      timeoutMs: (plan.latencySeconds + 60) * 1000,
+    });
     try {
       parsed = JSON.parse(t.stdout.trim().split('\n').pop()!) as Record<string, number>;
     } catch {
@@ -442,12 +490,20 @@ async function manyPartitions(broker: Broker, plan: Plan, samples: Sample[]): Pr
   const createCpu = cpuSeconds(broker.pid) - cpu0;
   const count = plan.quick ? 50_000 : 200_000;
   const metrics = measured(broker, () => {
-    const t = timed('kcat', ['-b', broker.bootstrap, '-P', '-t', topic, ...clientProps('1').flatMap((p) => ['-X', p])], { input: payloadLines(count, 100), timeoutMs: 300_000 });
+    const t = timed('kcat', ['-b', broker.bootstrap, '-P', '-t', topic, ...clientProps('1').flatMap((p) => ['-X', p])], {
+      input: payloadLines(count, 100),
+      timeoutMs: 300_000,
+    });
     return { t, metrics: { records_per_s: count / t.wall } };
   });
   const m: Record<string, number> = { create_ms: createMs, create_broker_cpu_s: createCpu, ...metrics };
   if (broker.pid) m.rss_mib = rssMiB(broker.pid);
-  samples.push({ workload: `${partitions} partitions: create (${partitions / 2} + ${partitions / 2}), produce 100 B over them (kcat)`, target: broker.label, round: 1, metrics: m });
+  samples.push({
+    workload: `${partitions} partitions: create (${partitions / 2} + ${partitions / 2}), produce 100 B over them (kcat)`,
+    target: broker.label,
+    round: 1,
+    metrics: m,
+  });
   progress(`  created in ${createMs} ms; produce ${Math.round(m.records_per_s!)} rec/s${m.rss_mib ? `, RSS ${m.rss_mib.toFixed(0)} MiB` : ''}`);
 }
 
@@ -459,7 +515,8 @@ const median = (xs: number[]) => {
   return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 };
 
-const fmt = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+const fmt = (v: number | undefined) =>
+  v === undefined || !Number.isFinite(v) ? '–' : Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
 
 interface Row {
   workload: string;
@@ -558,7 +615,12 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     records: quick ? 100_000 : 300_000,
     latencyRecords: quick ? 1000 : 2000,
     latencySeconds: quick ? 3 : 5,
-    specs: quick ? [{ partitions: 1, size: 100, acks: '1' }, { partitions: 6, size: 1024, acks: 'all' }] : fullMatrix,
+    specs: quick
+      ? [
+          { partitions: 1, size: 100, acks: '1' },
+          { partitions: 6, size: 1024, acks: 'all' },
+        ]
+      : fullMatrix,
   };
 
   // Brokers and JVMs never outlive the harness, also on Ctrl-C or a crash.
@@ -588,7 +650,12 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     await sleep(2000);
     for (const b of brokers) {
       if (!b.pid) continue;
-      samples.push({ workload: 'footprint', target: b.label, round: 1, metrics: { cold_start_to_first_produce_ms: b.coldStartMs!, idle_rss_mib: rssMiB(b.pid), idle_cpu_s_since_start: cpuSeconds(b.pid) } });
+      samples.push({
+        workload: 'footprint',
+        target: b.label,
+        round: 1,
+        metrics: { cold_start_to_first_produce_ms: b.coldStartMs!, idle_rss_mib: rssMiB(b.pid), idle_cpu_s_since_start: cpuSeconds(b.pid) },
+      });
       progress(`${b.label}: cold start ${b.coldStartMs} ms, idle RSS ${rssMiB(b.pid).toFixed(0)} MiB`);
     }
 
@@ -625,10 +692,19 @@ export async function runBench(opts: BenchOptions): Promise<void> {
 
     const rows = summarize(samples, labels);
     const table = markdown(rows, labels);
-    const settings = Object.entries(SHARED_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ');
+    const settings = Object.entries(SHARED_SETTINGS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     mkdirSync(opts.out, { recursive: true });
-    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgAtStart: load0, loadavgAtEnd: loadavg()[0] };
+    const machine = {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      loadavgAtStart: load0,
+      loadavgAtEnd: loadavg()[0],
+    };
     const kcatV = spawnSync('kcat', ['-V'], { encoding: 'utf8' });
     const kcat = `kcat ${/Version ([^\s]+)/.exec(kcatV.stdout + kcatV.stderr)?.[1] ?? '?'} / librdkafka ${/librdkafka (\d[^\s]*)/.exec(kcatV.stdout + kcatV.stderr)?.[1] ?? '?'}`;
     const java = (spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr.split('\n')[0] ?? '').trim();

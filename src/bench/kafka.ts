@@ -48,7 +48,9 @@ export function resolveKafkaVersion(version: string, log: (m: string) => void): 
     if (r.status !== 0) throw new Error(`Maven could not resolve org.apache.kafka:kafka_2.13:${version}: ${(r.stdout + r.stderr).trim().split('\n').slice(-5).join(' | ')}`);
     writeFileSync(marker, `${new Date().toISOString()}\n`);
   }
-  const jars = readdirSync(libs).filter((f) => f.endsWith('.jar')).sort();
+  const jars = readdirSync(libs)
+    .filter((f) => f.endsWith('.jar'))
+    .sort();
   if (!jars.some((j) => j.startsWith('kafka-tools-'))) throw new Error(`${libs} has no kafka-tools jar`);
   return { version, classpath: jars.map((j) => join(libs, j)).join(':') };
 }
@@ -118,13 +120,25 @@ export function formatKafka(install: KafkaInstall, node: KafkaNode): string {
     ...node.settings,
   };
   const file = join(node.dir, 'server.properties');
-  writeFileSync(file, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(
+    file,
+    Object.entries(props)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  );
   // Errors only on the console; the broker's own log goes nowhere we have to clean.
-  writeFileSync(join(node.dir, 'log4j2.yaml'), 'Configuration:\n  Appenders:\n    Console:\n      name: STDOUT\n      PatternLayout:\n        pattern: "[%d] %p %m (%c)%n"\n  Loggers:\n    Root:\n      level: WARN\n      AppenderRef:\n        - ref: STDOUT\n');
-  const r = spawnSync('java', ['-Xmx256M', `-Dlog4j2.configurationFile=${join(node.dir, 'log4j2.yaml')}`, '-cp', install.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', file], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  writeFileSync(
+    join(node.dir, 'log4j2.yaml'),
+    'Configuration:\n  Appenders:\n    Console:\n      name: STDOUT\n      PatternLayout:\n        pattern: "[%d] %p %m (%c)%n"\n  Loggers:\n    Root:\n      level: WARN\n      AppenderRef:\n        - ref: STDOUT\n',
+  );
+  const r = spawnSync(
+    'java',
+    ['-Xmx256M', `-Dlog4j2.configurationFile=${join(node.dir, 'log4j2.yaml')}`, '-cp', install.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', file],
+    {
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   if (r.status !== 0) throw new Error(`kafka-storage format failed: ${(r.stdout + r.stderr).slice(-800)}`);
   return file;
 }

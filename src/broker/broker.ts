@@ -144,7 +144,9 @@ export class Broker implements CoordinatorHost {
     const endpoints = config.list('etcd.endpoints');
     const etcd =
       endpoints.length > 0
-        ? await (await import('../cluster/etcd-metadata-store.js')).EtcdMetadataStore.open({ endpoints, prefix: config.str('etcd.prefix') ?? '/tributary', clusterId: config.str('cluster.id') })
+        ? await (
+            await import('../cluster/etcd-metadata-store.js')
+          ).EtcdMetadataStore.open({ endpoints, prefix: config.str('etcd.prefix') ?? '/tributary', clusterId: config.str('cluster.id') })
         : null;
     const metadata: MetadataStore = etcd ?? (await LocalMetadataStore.open(dir, config.nodeId, config.str('cluster.id')));
     const logs = await LogManager.open(dir, {
@@ -167,7 +169,8 @@ export class Broker implements CoordinatorHost {
       // Cluster mode: only the coordinator of the transactional id knows its partitions; when it
       // is another broker the batch is appended unverified (the log still checks epochs and
       // sequences). Kafka asks that coordinator over the network (KIP-890); not yet here.
-      if (broker.cluster && typeof broker.leaderPartition('__transaction_state', broker.transactionCoordinator.partitionFor(c.transactionalId)) === 'number') return ErrorCode.NONE;
+      if (broker.cluster && typeof broker.leaderPartition('__transaction_state', broker.transactionCoordinator.partitionFor(c.transactionalId)) === 'number')
+        return ErrorCode.NONE;
       return broker.transactionCoordinator.verifyPartition(c.transactionalId, c.producerId, c.producerEpoch, c.topic, c.partition);
     };
     await broker.listen(options.requestHandler);
@@ -182,7 +185,10 @@ export class Broker implements CoordinatorHost {
     } else if (metadata instanceof LocalMetadataStore) {
       metadata.register(self);
     }
-    log.info({ nodeId: broker.nodeId, clusterId: metadata.clusterId, listener: `${broker.advertised.host}:${broker.advertised.port}`, logDir: dir, topics: broker.topics.size }, 'broker started');
+    log.info(
+      { nodeId: broker.nodeId, clusterId: metadata.clusterId, listener: `${broker.advertised.host}:${broker.advertised.port}`, logDir: dir, topics: broker.topics.size },
+      'broker started',
+    );
     return broker;
   }
 
@@ -306,7 +312,10 @@ export class Broker implements CoordinatorHost {
    * KIP-951: who leads a partition now, for a NOT_LEADER_OR_FOLLOWER answer, and that broker's
    * endpoint (null when offline or unknown), so the client need not refresh its metadata first.
    */
-  currentLeader(topic: string, index: number): { leaderId: number; leaderEpoch: number; endpoint: { nodeId: number; host: string; port: number; rack: string | null } | null } | null {
+  currentLeader(
+    topic: string,
+    index: number,
+  ): { leaderId: number; leaderEpoch: number; endpoint: { nodeId: number; host: string; port: number; rack: string | null } | null } | null {
     const t = this.topics.get(topic);
     const s = t ? this.partitionStates(t)[index] : undefined;
     if (!s) return null;
@@ -397,7 +406,10 @@ export class Broker implements CoordinatorHost {
       messageTimestampType: configs.get('message.timestamp.type')!.value === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
       retentionMs: n('retention.ms'),
       retentionBytes: n('retention.bytes'),
-      cleanupPolicy: (configs.get('cleanup.policy')!.value ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''),
+      cleanupPolicy: (configs.get('cleanup.policy')!.value ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== ''),
       deleteRetentionMs: n('delete.retention.ms'),
       minCompactionLagMs: n('min.compaction.lag.ms'),
       maxCompactionLagMs: n('max.compaction.lag.ms'),
@@ -476,7 +488,13 @@ export class Broker implements CoordinatorHost {
     let state: TopicState;
     try {
       if (this.cluster) {
-        record.assignments = this.placeReplicas(partitions, placement, 0).map((replicas) => ({ replicas, leader: replicas[0]!, leaderEpoch: 0, isr: [replicas[0]!], partitionEpoch: 0 }));
+        record.assignments = this.placeReplicas(partitions, placement, 0).map((replicas) => ({
+          replicas,
+          leader: replicas[0]!,
+          leaderEpoch: 0,
+          isr: [replicas[0]!],
+          partitionEpoch: 0,
+        }));
         await this.metadata.createTopic(record);
         await this.metadataShows(() => this.metadata.topic(name)?.id === record.id);
         await this.enqueueReconcile(name);
@@ -545,7 +563,13 @@ export class Broker implements CoordinatorHost {
     if (this.cluster) {
       const from = t.partitions.length;
       const rf = this.partitionStates(t)[0]?.replicas.length ?? 1;
-      const added = this.placeReplicas(count - from, { replicationFactor: rf, assignments }, from).map((replicas) => ({ replicas, leader: replicas[0]!, leaderEpoch: 0, isr: [replicas[0]!], partitionEpoch: 0 }));
+      const added = this.placeReplicas(count - from, { replicationFactor: rf, assignments }, from).map((replicas) => ({
+        replicas,
+        leader: replicas[0]!,
+        leaderEpoch: 0,
+        isr: [replicas[0]!],
+        partitionEpoch: 0,
+      }));
       await this.metadata.setPartitionCount(name, count, added);
       await this.metadataShows(() => (this.metadata.topic(name)?.partitions ?? 0) >= count);
       await this.enqueueReconcile(name);

@@ -87,7 +87,8 @@ export function validateFilter(components: FilterComponent[]): void {
     if (c.matchType !== MATCH_EXACT && c.matchType !== MATCH_DEFAULT && c.matchType !== MATCH_SPECIFIED) throw invalid(`Unexpected match type ${c.matchType}`);
     if (c.matchType !== MATCH_EXACT && c.match !== null) throw invalid(`Unexpected match for ${c.entityType} filter component with match type ${c.matchType}`);
   }
-  if (types.has(IP) && types.size > 1) throw invalid('Invalid entity filter component combination, IP filter component should not be used with user or clientId filter component.');
+  if (types.has(IP) && types.size > 1)
+    throw invalid('Invalid entity filter component combination, IP filter component should not be used with user or clientId filter component.');
 }
 
 /** Whether an entity passes a filter; strict filters exclude entities with extra types. */

@@ -28,7 +28,11 @@ export class InterBrokerClient {
     const address = `${peer.host}:${peer.port}`;
     const known = this.peers.get(peer.nodeId);
     if (known && known.address === address) return known.connection;
-    if (known) void known.connection.then((c) => c.close(), () => undefined);
+    if (known)
+      void known.connection.then(
+        (c) => c.close(),
+        () => undefined,
+      );
     const connection = Connection.connect({ host: peer.host, port: peer.port, clientId: this.clientId, connectTimeoutMs: 5000, requestTimeoutMs: 10_000 });
     this.peers.set(peer.nodeId, { address, connection });
     connection.catch(() => this.peers.delete(peer.nodeId));
@@ -58,7 +62,10 @@ export class InterBrokerClient {
     } catch (err) {
       const entry = this.peers.get(peer.nodeId);
       this.peers.delete(peer.nodeId);
-      void entry?.connection.then((c) => c.close(), () => undefined);
+      void entry?.connection.then(
+        (c) => c.close(),
+        () => undefined,
+      );
       throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `WriteTxnMarkers to broker ${peer.nodeId} failed: ${(err as Error).message}`);
     }
     for (const m of res.markers) {
@@ -72,7 +79,11 @@ export class InterBrokerClient {
   }
 
   close(): void {
-    for (const { connection } of this.peers.values()) void connection.then((c) => c.close(), () => undefined);
+    for (const { connection } of this.peers.values())
+      void connection.then(
+        (c) => c.close(),
+        () => undefined,
+      );
     this.peers.clear();
   }
 }

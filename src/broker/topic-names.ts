@@ -7,7 +7,7 @@ export const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_sta
 
 /** Returns why a name is illegal, or null when it is fine. */
 export function invalidTopicReason(name: string | null | undefined): string | null {
-  if (name === null || name === undefined || name.length === 0) return 'Topic name is illegal, it can\'t be empty';
+  if (name === null || name === undefined || name.length === 0) return "Topic name is illegal, it can't be empty";
   if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."';
   if (name.length > MAX_NAME_LENGTH) {
     return `Topic name is illegal, it can't be longer than ${MAX_NAME_LENGTH} characters, topic name: ${name}`;

@@ -130,7 +130,9 @@ function topicsCommand(): Command {
         }
         for (const t of described) {
           const rf = t.partitions[0]?.replicas.length ?? 0;
-          const cfg = Object.entries(t.configs).map(([k, v]) => `${k}=${v ?? '(sensitive)'}`).join(',');
+          const cfg = Object.entries(t.configs)
+            .map(([k, v]) => `${k}=${v ?? '(sensitive)'}`)
+            .join(',');
           await write(`Topic: ${t.name}\tTopicId: ${t.topicId}\tPartitionCount: ${t.partitions.length}\tReplicationFactor: ${rf}\tConfigs: ${cfg}\n`);
           for (const p of t.partitions) {
             await write(`\tTopic: ${t.name}\tPartition: ${p.partition}\tLeader: ${p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}\n`);
@@ -140,8 +142,8 @@ function topicsCommand(): Command {
     );
 
   connectionOptions(topics.command('create').description('create a topic').argument('<topic>'))
-    .option('--partitions <n>', 'partition count (default: the broker\'s num.partitions)')
-    .option('--replication-factor <n>', 'replicas per partition (default: the broker\'s default)')
+    .option('--partitions <n>', "partition count (default: the broker's num.partitions)")
+    .option('--replication-factor <n>', "replicas per partition (default: the broker's default)")
     .option('--config <key=value>', 'topic config (repeatable, or comma-separated)', collect, [])
     .option('--if-not-exists', 'succeed when the topic already exists')
     .option('--validate-only', 'ask the broker to check the request without creating anything')
@@ -149,7 +151,14 @@ function topicsCommand(): Command {
       withCluster(opts, async (cluster) => {
         try {
           await new Admin(cluster).createTopics(
-            [{ name: topic, partitions: int('--partitions', opts.partitions, 1) ?? -1, replicationFactor: int('--replication-factor', opts.replicationFactor, 1) ?? -1, configs: keyValues(opts.config, '--config') }],
+            [
+              {
+                name: topic,
+                partitions: int('--partitions', opts.partitions, 1) ?? -1,
+                replicationFactor: int('--replication-factor', opts.replicationFactor, 1) ?? -1,
+                configs: keyValues(opts.config, '--config'),
+              },
+            ],
             { validateOnly: opts.validateOnly },
           );
         } catch (err) {
@@ -221,7 +230,17 @@ function produceCommand(): Command {
   ).action(
     (
       topic: string,
-      opts: ConnectionFlags & { file?: string; keySeparator?: string; header: string[]; partition?: string; compression: string; acks: string; idempotent?: boolean; lingerMs: string; batchSize: string },
+      opts: ConnectionFlags & {
+        file?: string;
+        keySeparator?: string;
+        header: string[];
+        partition?: string;
+        compression: string;
+        acks: string;
+        idempotent?: boolean;
+        lingerMs: string;
+        batchSize: string;
+      },
     ) =>
       withCluster(opts, async (cluster) => {
         const headers = Object.entries(keyValues(opts.header, '--header')).map(([key, value]) => ({ key, value }));
@@ -359,7 +378,8 @@ function consumeCommand(): Command {
             const consumer = new Consumer(cluster);
             const info = await cluster.topic(topic, { refresh: true });
             const partitions = partition === undefined ? info.partitions.map((p) => p.partition) : [partition];
-            if (typeof start === 'object' && 'offset' in start && partitions.length > 1) usage(`--offset needs --partition: topic "${topic}" has ${partitions.length} partitions`);
+            if (typeof start === 'object' && 'offset' in start && partitions.length > 1)
+              usage(`--offset needs --partition: topic "${topic}" has ${partitions.length} partitions`);
             await consumer.assign(topic, start, partitions);
             for await (const r of consumer.records({ follow: opts.follow, maxMessages, signal: abort.signal })) await print(r);
           }
@@ -378,7 +398,7 @@ function groupsCommand(): Command {
   const groups = new Command('groups').description('list, describe, delete consumer groups and reset their offsets');
 
   connectionOptions(groups.command('list').description('list consumer groups'))
-    .option('--state', 'also print each group\'s state and protocol type')
+    .option('--state', "also print each group's state and protocol type")
     .action((opts: ConnectionFlags & { state?: boolean }) =>
       withCluster(opts, async (cluster) => {
         const list = await new Admin(cluster).listGroups();
@@ -438,7 +458,17 @@ function groupsCommand(): Command {
         for (const g of all) {
           await write(`\nGroup ${g.group} is ${g.state || 'unknown'}${g.members.length > 0 ? ` with ${g.members.length} member(s)` : ''}.\n\n`);
           const header = ['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'];
-          const rows = g.partitions.map((r) => [r.group, r.topic, String(r.partition), dash(r.currentOffset), dash(r.logEndOffset), dash(r.lag), dash(r.consumerId), dash(r.host), dash(r.clientId)]);
+          const rows = g.partitions.map((r) => [
+            r.group,
+            r.topic,
+            String(r.partition),
+            dash(r.currentOffset),
+            dash(r.logEndOffset),
+            dash(r.lag),
+            dash(r.consumerId),
+            dash(r.host),
+            dash(r.clientId),
+          ]);
           await write(table([header, ...rows]));
         }
       }),
@@ -467,7 +497,16 @@ function groupsCommand(): Command {
     .action(
       (
         group: string,
-        opts: ConnectionFlags & { topic: string; partition?: string; toEarliest?: boolean; toLatest?: boolean; toOffset?: string; toDatetime?: string; shiftBy?: string; execute?: boolean },
+        opts: ConnectionFlags & {
+          topic: string;
+          partition?: string;
+          toEarliest?: boolean;
+          toLatest?: boolean;
+          toOffset?: string;
+          toDatetime?: string;
+          shiftBy?: string;
+          execute?: boolean;
+        },
       ) =>
         withCluster(opts, async (cluster) => {
           const modes = [opts.toEarliest, opts.toLatest, opts.toOffset !== undefined, opts.toDatetime !== undefined, opts.shiftBy !== undefined].filter(Boolean).length;
@@ -518,7 +557,7 @@ function configsCommand(): Command {
   connectionOptions(configs.command('describe').description('configs of a topic or broker (overrides only, unless --all)'))
     .option('--topic <name>', 'a topic')
     .option('--broker <id>', 'a broker by node id')
-    .option('--all', 'include defaults, with each value\'s source')
+    .option('--all', "include defaults, with each value's source")
     .option('--json', 'print JSON')
     .action((opts: ConnectionFlags & { topic?: string; broker?: string; all?: boolean; json?: boolean }) =>
       withCluster(opts, async (cluster) => {
@@ -528,7 +567,13 @@ function configsCommand(): Command {
         const dynamic = resource.type === 'topic' ? ['DYNAMIC_TOPIC_CONFIG'] : ['DYNAMIC_BROKER_CONFIG', 'DYNAMIC_DEFAULT_BROKER_CONFIG', 'STATIC_BROKER_CONFIG'];
         const entries = (await admin.describeConfigs(resource)).filter((c) => opts.all || dynamic.includes(c.source));
         if (opts.json) {
-          await write(JSON.stringify(entries.map(({ name, value, source, readOnly, isSensitive }) => ({ name, value, source, readOnly, isSensitive })), null, 2) + '\n');
+          await write(
+            JSON.stringify(
+              entries.map(({ name, value, source, readOnly, isSensitive }) => ({ name, value, source, readOnly, isSensitive })),
+              null,
+              2,
+            ) + '\n',
+          );
           return;
         }
         const label = resource.type === 'topic' ? `topic ${resource.name}` : `broker ${resource.name}`;
@@ -601,7 +646,9 @@ function transactionsCommand(): Command {
       withCluster(opts, async (cluster) => {
         const producers = await new Admin(cluster).describeProducers(opts.topic, int('--partition', opts.partition)!);
         const header = ['PRODUCER-ID', 'PRODUCER-EPOCH', 'LAST-SEQUENCE', 'LAST-TIMESTAMP', 'COORDINATOR-EPOCH', 'CURRENT-TXN-START-OFFSET'];
-        const rows = producers.map((p) => [p.producerId, p.producerEpoch, p.lastSequence, p.lastTimestamp, p.coordinatorEpoch, p.currentTxnStartOffset].map((v) => (v < 0 ? '-' : String(v))));
+        const rows = producers.map((p) =>
+          [p.producerId, p.producerEpoch, p.lastSequence, p.lastTimestamp, p.coordinatorEpoch, p.currentTxnStartOffset].map((v) => (v < 0 ? '-' : String(v))),
+        );
         if (rows.length > 0) await write(table([header, ...rows]));
       }),
     );

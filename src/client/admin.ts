@@ -271,10 +271,7 @@ export class Admin {
           {
             resourceType,
             resourceName: resource.name,
-            configs: [
-              ...Object.entries(set).map(([name, value]) => ({ name, configOperation: 0, value })),
-              ...del.map((name) => ({ name, configOperation: 1, value: null })),
-            ],
+            configs: [...Object.entries(set).map(([name, value]) => ({ name, configOperation: 0, value })), ...del.map((name) => ({ name, configOperation: 1, value: null }))],
           },
         ],
         validateOnly: opts.validateOnly ?? false,
@@ -312,15 +309,12 @@ export class Admin {
       await Promise.all(
         [...byLeader].map(async ([leader, parts]) => {
           const conn = await this.cluster.brokerConnection(leader);
-          const res = await conn.request<ListOffsetsResponse>(
-            ApiKey.ListOffsets,
-            (v: number) => ({
-              replicaId: -1,
-              isolationLevel: 0,
-              topics: [{ name: topic, partitions: parts.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp })) }],
-              timeoutMs: v >= 10 ? 30_000 : 0,
-            }),
-          );
+          const res = await conn.request<ListOffsetsResponse>(ApiKey.ListOffsets, (v: number) => ({
+            replicaId: -1,
+            isolationLevel: 0,
+            topics: [{ name: topic, partitions: parts.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp })) }],
+            timeoutMs: v >= 10 ? 30_000 : 0,
+          }));
           for (const t of res.topics) {
             for (const p of t.partitions) {
               throwIfError(p.errorCode, null, `${topic}-${p.partitionIndex}`);

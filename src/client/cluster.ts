@@ -63,9 +63,7 @@ export class Cluster {
   private closedFlag = false;
 
   constructor(options: ClusterOptions) {
-    const bootstrap = (Array.isArray(options.bootstrap) ? options.bootstrap : options.bootstrap.split(','))
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
+    const bootstrap = (Array.isArray(options.bootstrap) ? options.bootstrap : options.bootstrap.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
     if (bootstrap.length === 0) throw new KafkaClientError('INVALID_CONFIG', 'no bootstrap server given');
     for (const b of bootstrap) parseHostPort(b);
     this.options = {
@@ -124,9 +122,7 @@ export class Cluster {
         lastError = err as Error;
       }
     }
-    throw lastError instanceof KafkaClientError
-      ? lastError
-      : new KafkaClientError('NETWORK_EXCEPTION', `no broker reachable (${candidates.join(', ')})`);
+    throw lastError instanceof KafkaClientError ? lastError : new KafkaClientError('NETWORK_EXCEPTION', `no broker reachable (${candidates.join(', ')})`);
   }
 
   async brokerConnection(nodeId: number): Promise<Connection> {
@@ -213,9 +209,7 @@ export class Cluster {
     for (let attempt = 0; ; attempt++) {
       const res = await this.refreshMetadata([name], allowAutoTopicCreation);
       const entry = res.topics.find((x) => x.name === name);
-      const settling =
-        entry !== undefined &&
-        (entry.errorCode === ErrorCode.LEADER_NOT_AVAILABLE || (entry.errorCode === 0 && entry.partitions.some((p) => p.leaderId < 0)));
+      const settling = entry !== undefined && (entry.errorCode === ErrorCode.LEADER_NOT_AVAILABLE || (entry.errorCode === 0 && entry.partitions.some((p) => p.leaderId < 0)));
       if (settling && attempt < 20 && !this.closedFlag) {
         await new Promise((r) => setTimeout(r, Math.min(50 * (attempt + 1), 500)));
         continue;

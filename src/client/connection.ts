@@ -128,7 +128,12 @@ export class Connection {
     let version = Math.min(3, ours.maxVersion);
     for (let attempt = 0; attempt < 3; attempt++) {
       const body = { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION };
-      const res = (await this.send(ApiKey.ApiVersions, version, version >= 3 ? body : { clientSoftwareName: '', clientSoftwareVersion: '' }, timeoutMs)) as ApiVersionsResponse;
+      const res = (await this.send(
+        ApiKey.ApiVersions,
+        version,
+        version >= 3 ? body : { clientSoftwareName: '', clientSoftwareVersion: '' },
+        timeoutMs,
+      )) as ApiVersionsResponse;
       if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
         const theirs = res.apiKeys.find((k) => k.apiKey === ApiKey.ApiVersions);
         const next = theirs ? Math.min(theirs.maxVersion, version - 1) : 0;
@@ -243,8 +248,7 @@ export class Connection {
       const spec = apiByKey.get(p.apiKey)!;
       // KIP-511: a broker that does not know our ApiVersions version answers UNSUPPORTED_VERSION
       // with its table in the v0 layout (the error code comes first in every version).
-      const version =
-        p.apiKey === ApiKey.ApiVersions && frame.length >= r.offset + 2 && frame.readInt16BE(r.offset) === ErrorCode.UNSUPPORTED_VERSION ? 0 : p.version;
+      const version = p.apiKey === ApiKey.ApiVersions && frame.length >= r.offset + 2 && frame.readInt16BE(r.offset) === ErrorCode.UNSUPPORTED_VERSION ? 0 : p.version;
       p.resolve(spec.decodeResponse(r, version));
     } catch (err) {
       p.reject(new KafkaClientError('CORRUPT_MESSAGE', `cannot decode ${apiByKey.get(p.apiKey)?.name} v${p.version} response: ${(err as Error).message}`));

@@ -71,14 +71,21 @@ function encodeAssignment(parts: Map<string, number[]>): Buffer {
 export function rangeAssign(members: Array<{ memberId: string; topics: string[] }>, partitionCounts: Map<string, number>): Map<string, Map<string, number[]>> {
   const out = new Map<string, Map<string, number[]>>(members.map((m) => [m.memberId, new Map()]));
   for (const [topic, count] of partitionCounts) {
-    const subscribers = members.filter((m) => m.topics.includes(topic)).map((m) => m.memberId).sort();
+    const subscribers = members
+      .filter((m) => m.topics.includes(topic))
+      .map((m) => m.memberId)
+      .sort();
     if (subscribers.length === 0) continue;
     const per = Math.floor(count / subscribers.length);
     const extra = count % subscribers.length;
     let next = 0;
     subscribers.forEach((id, i) => {
       const n = per + (i < extra ? 1 : 0);
-      if (n > 0) out.get(id)!.set(topic, Array.from({ length: n }, (_, k) => next + k));
+      if (n > 0)
+        out.get(id)!.set(
+          topic,
+          Array.from({ length: n }, (_, k) => next + k),
+        );
       next += n;
     });
   }

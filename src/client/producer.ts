@@ -243,7 +243,13 @@ export class Producer {
           const base = this.sequences.get(id) ?? 0;
           Object.assign(options, { producerId: pid.id, producerEpoch: pid.epoch, baseSequence: base });
         }
-        batches.set(q, buildRecordBatch(q.items.map((i) => i.record), options));
+        batches.set(
+          q,
+          buildRecordBatch(
+            q.items.map((i) => i.record),
+            options,
+          ),
+        );
         if (pid) this.sequences.set(`${q.topic}\u0000${q.partition}`, ((options.baseSequence ?? 0) + q.items.length) % 0x80000000);
       } catch (err) {
         for (const i of q.items.splice(0)) i.reject(err as Error);

@@ -344,7 +344,12 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     const created = r.header.revision;
     for (let i = TXN_OPS - 1; i < puts.length; i += TXN_OPS) {
       const chunk = puts.slice(i, i + TXN_OPS);
-      const more = await this.call(`Creating topic ${t.name}`, () => this.client.if(this.keys.topic(t.name), 'Create', '==', created).then(...chunk).commit());
+      const more = await this.call(`Creating topic ${t.name}`, () =>
+        this.client
+          .if(this.keys.topic(t.name), 'Create', '==', created)
+          .then(...chunk)
+          .commit(),
+      );
       if (!more.succeeded) throw new MetadataUnavailableError(`Topic ${t.name} was deleted while it was being created`);
     }
     return true;
@@ -372,7 +377,10 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     if (!t) return;
     const meta = { ...t.meta, configs };
     const r = await this.call(`Changing configs of ${name}`, () =>
-      this.client.if(this.keys.topic(name), 'Create', '==', t.createRevision).then(this.client.put(this.keys.topic(name)).value(JSON.stringify(meta))).commit(),
+      this.client
+        .if(this.keys.topic(name), 'Create', '==', t.createRevision)
+        .then(this.client.put(this.keys.topic(name)).value(JSON.stringify(meta)))
+        .commit(),
     );
     if (r.succeeded) t.meta = meta;
   }
@@ -390,11 +398,19 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     const puts = added.map((s, i) => this.client.put(this.keys.partition(t.meta.id, from + i)).value(JSON.stringify(s)));
     for (let i = 0; i < puts.length; i += TXN_OPS) {
       const chunk = puts.slice(i, i + TXN_OPS);
-      const r = await this.call(`Adding partitions to ${name}`, () => this.client.if(this.keys.topic(name), 'Mod', '==', modRevision).then(...chunk).commit());
+      const r = await this.call(`Adding partitions to ${name}`, () =>
+        this.client
+          .if(this.keys.topic(name), 'Mod', '==', modRevision)
+          .then(...chunk)
+          .commit(),
+      );
       if (!r.succeeded) throw new MetadataUnavailableError(`Topic ${name} changed while partitions were added; retry`);
     }
     const r = await this.call(`Adding partitions to ${name}`, () =>
-      this.client.if(this.keys.topic(name), 'Mod', '==', modRevision).then(this.client.put(this.keys.topic(name)).value(JSON.stringify(meta))).commit(),
+      this.client
+        .if(this.keys.topic(name), 'Mod', '==', modRevision)
+        .then(this.client.put(this.keys.topic(name)).value(JSON.stringify(meta)))
+        .commit(),
     );
     if (!r.succeeded) throw new MetadataUnavailableError(`Topic ${name} changed while partitions were added; retry`);
   }
@@ -479,7 +495,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       const leaseId = await this.call('Registering the broker', () => lease.grant());
       const key = this.keys.broker(reg.nodeId);
       const r = await this.call('Registering the broker', () =>
-        this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(JSON.stringify(reg)).lease(leaseId)).else(this.client.get(key)).commit(),
+        this.client
+          .if(key, 'Create', '==', 0)
+          .then(this.client.put(key).value(JSON.stringify(reg)).lease(leaseId))
+          .else(this.client.get(key))
+          .commit(),
       );
       if (r.succeeded) {
         this.leaseValidUntil = firedAt + ttlSeconds * 1000;

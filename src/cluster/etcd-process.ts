@@ -62,7 +62,7 @@ async function healthy(endpoint: string): Promise<boolean> {
 
 export async function startEtcd(opts: { dataDir?: string; binary?: string; timeoutMs?: number } = {}): Promise<EtcdProcess> {
   const binary = opts.binary ?? findEtcd();
-  if (!binary) throw new Error('etcd not found: install Debian\'s etcd-server (apt-get install etcd-server) or set ETCD_BIN');
+  if (!binary) throw new Error("etcd not found: install Debian's etcd-server (apt-get install etcd-server) or set ETCD_BIN");
   const ownDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tributary-etcd-'));
   const clientPort = await freePort();
@@ -70,18 +70,29 @@ export async function startEtcd(opts: { dataDir?: string; binary?: string; timeo
   const endpoint = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const args = [
-    '--name', 'tributary-dev',
-    '--data-dir', join(dataDir, 'etcd'),
-    '--listen-client-urls', endpoint,
-    '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `tributary-dev=${peer}`,
-    '--log-level', 'error',
+    '--name',
+    'tributary-dev',
+    '--data-dir',
+    join(dataDir, 'etcd'),
+    '--listen-client-urls',
+    endpoint,
+    '--advertise-client-urls',
+    endpoint,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `tributary-dev=${peer}`,
+    '--log-level',
+    'error',
     // Small and quick for a local throwaway member.
-    '--heartbeat-interval', '50',
-    '--election-timeout', '500',
-    '--quota-backend-bytes', String(256 * 1024 * 1024),
+    '--heartbeat-interval',
+    '50',
+    '--election-timeout',
+    '500',
+    '--quota-backend-bytes',
+    String(256 * 1024 * 1024),
   ];
   let child!: ChildProcess;
   let stderr = '';

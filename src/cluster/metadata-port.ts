@@ -70,7 +70,10 @@ export type MetadataChange =
  * NOT_CONTROLLER, never a crash.
  */
 export class MetadataUnavailableError extends KafkaError {
-  constructor(message: string, readonly fenced = false) {
+  constructor(
+    message: string,
+    readonly fenced = false,
+  ) {
     super(fenced ? ErrorCode.NOT_CONTROLLER : ErrorCode.REQUEST_TIMED_OUT, message);
     this.name = 'MetadataUnavailableError';
   }
@@ -78,7 +81,10 @@ export class MetadataUnavailableError extends KafkaError {
 
 /** A second broker tried to register a node.id that is live: it must not start. */
 export class DuplicateNodeIdError extends Error {
-  constructor(readonly nodeId: number, detail: string) {
+  constructor(
+    readonly nodeId: number,
+    detail: string,
+  ) {
     super(`node.id ${nodeId} is already live in this cluster (${detail}); refusing to start a second broker with it`);
     this.name = 'DuplicateNodeIdError';
   }

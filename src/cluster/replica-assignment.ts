@@ -84,7 +84,8 @@ export function assignReplicas(
  */
 export function checkManualAssignment(replicas: number[], liveBrokerIds: Set<number>): void {
   if (replicas.length === 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Replica assignment must not be empty.');
-  if (new Set(replicas).size !== replicas.length) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate brokers not allowed in replica assignment: ${replicas.join(', ')}.`);
+  if (new Set(replicas).size !== replicas.length)
+    throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate brokers not allowed in replica assignment: ${replicas.join(', ')}.`);
   const unknown = replicas.filter((r) => !liveBrokerIds.has(r));
   if (unknown.length > 0) throw new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, `Unknown broker(s) in replica assignment: ${unknown.join(', ')}.`);
 }

@@ -68,7 +68,10 @@ export function validateValue(def: ConfigDef, value: string | null): string | nu
 }
 
 export function splitList(v: string): string[] {
-  return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** Kafka LONG values can exceed 2^53 (Long.MAX_VALUE as "never"); clamp them to a safe integer. */

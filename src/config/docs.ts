@@ -6,7 +6,11 @@ const END = '<!-- config-table:end -->';
 
 function row(d: ConfigDef): string {
   const dflt = d.default === null ? '(unset)' : d.default === '9223372036854775807' ? 'Long.MAX' : `\`${d.default}\``;
-  const notes = [d.brokerSynonyms?.length ? `broker default: ${d.brokerSynonyms.map((s) => `\`${s}\``).join(', ')}` : '', d.dynamic ? 'dynamic' : '', d.inert ? 'accepted, not acted on yet' : '']
+  const notes = [
+    d.brokerSynonyms?.length ? `broker default: ${d.brokerSynonyms.map((s) => `\`${s}\``).join(', ')}` : '',
+    d.dynamic ? 'dynamic' : '',
+    d.inert ? 'accepted, not acted on yet' : '',
+  ]
     .filter(Boolean)
     .join('; ');
   return `| \`${d.name}\` | ${d.type} | ${dflt} | ${d.doc}${notes ? ` (${notes})` : ''} |`;

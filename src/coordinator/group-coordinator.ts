@@ -6,7 +6,18 @@
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Reader } from '../protocol/primitives.js';
 import { decodeConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
-import { Group, joinError, type Clock, type GroupContext, type GroupState, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
+import {
+  Group,
+  joinError,
+  type Clock,
+  type GroupContext,
+  type GroupState,
+  type JoinRequest,
+  type JoinResult,
+  type MemberIdentity,
+  type SyncRequest,
+  type SyncResult,
+} from './group.js';
 import {
   decodeGroupValue,
   decodeKey,
@@ -240,9 +251,7 @@ export class GroupCoordinator {
     const group = this.getOrCreate(req.groupId);
     const code = group.validateTxnCommit(req.memberId, req.groupInstanceId, req.generationId);
     const producer = { producerId: req.producerId, producerEpoch: req.producerEpoch };
-    return this.storeOffsets(req, group, code, producer, (topic, partition, value) =>
-      this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value),
-    );
+    return this.storeOffsets(req, group, code, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
   }
 
   /**
@@ -375,7 +384,11 @@ export class GroupCoordinator {
       if (!parts) continue;
       const records = [...parts.keys()].map((p) => ({ key: encodeOffsetKey(groupId, topic, p), value: null }));
       for (const p of [...parts.keys()]) this.setOffset(groupId, topic, p, null);
-      work.push(this.opts.store.append(this.partitionFor(groupId), records).catch((err: unknown) => this.opts.logger?.error({ err, group: groupId, topic }, 'removing a deleted topic\'s offsets failed')));
+      work.push(
+        this.opts.store
+          .append(this.partitionFor(groupId), records)
+          .catch((err: unknown) => this.opts.logger?.error({ err, group: groupId, topic }, "removing a deleted topic's offsets failed")),
+      );
     }
     await Promise.all(work);
   }
@@ -456,7 +469,6 @@ export class GroupCoordinator {
     }
     return out;
   }
-
 
   listGroups(): GroupListing[] {
     const out: GroupListing[] = [];

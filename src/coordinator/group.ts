@@ -478,7 +478,10 @@ export class Group {
     }
     this.protocolName = this.selectProtocol();
     if (this.leaderId === null || !this.members.has(this.leaderId)) this.leaderId = this.members.keys().next().value!;
-    this.ctx.onEvent?.({ group: this.groupId, generation: this.generationId, members: this.members.size, protocol: this.protocolName, leader: this.leaderId }, 'group joined: new generation');
+    this.ctx.onEvent?.(
+      { group: this.groupId, generation: this.generationId, members: this.members.size, protocol: this.protocolName, leader: this.leaderId },
+      'group joined: new generation',
+    );
     for (const m of this.members.values()) m.assignment = EMPTY_BYTES;
     this.setState('CompletingRebalance');
     const answers: [Member, (r: JoinResult) => void, JoinResult][] = [];

@@ -12,15 +12,7 @@ import { Reader, Writer } from '../protocol/primitives.js';
 import { partitionForGroup } from './records.js';
 
 /** A transactional id's state, as the transaction log stores it (Kafka's TransactionState). */
-export type TxnState =
-  | 'Empty'
-  | 'Ongoing'
-  | 'PrepareCommit'
-  | 'PrepareAbort'
-  | 'CompleteCommit'
-  | 'CompleteAbort'
-  | 'Dead'
-  | 'PrepareEpochFence';
+export type TxnState = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort' | 'Dead' | 'PrepareEpochFence';
 
 const KEY_VERSION = 0;
 const VALUE_VERSION = 0;

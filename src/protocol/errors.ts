@@ -135,9 +135,7 @@ export const ErrorCode = {
 export type ErrorName = keyof typeof ErrorCode;
 export type ErrorCodeValue = (typeof ErrorCode)[ErrorName];
 
-const namesByCode = new Map<number, ErrorName>(
-  (Object.entries(ErrorCode) as [ErrorName, number][]).map(([name, code]) => [code, name]),
-);
+const namesByCode = new Map<number, ErrorName>((Object.entries(ErrorCode) as [ErrorName, number][]).map(([name, code]) => [code, name]));
 
 export function errorName(code: number): string {
   return namesByCode.get(code) ?? `UNKNOWN_ERROR_${code}`;

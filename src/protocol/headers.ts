@@ -50,13 +50,7 @@ export function decodeRequestHeader(r: Reader): DecodedRequestHeader {
   return { apiKey, apiVersion, correlationId: h.correlationId, clientId: h.clientId, headerVersion };
 }
 
-export function encodeRequestHeader(
-  w: Writer,
-  apiKey: number,
-  apiVersion: number,
-  correlationId: number,
-  clientId: string | null,
-): void {
+export function encodeRequestHeader(w: Writer, apiKey: number, apiVersion: number, correlationId: number, clientId: string | null): void {
   encodeRequestHeaderVersioned(w, requestHeaderVersion(apiKey, apiVersion), {
     requestApiKey: apiKey,
     requestApiVersion: apiVersion,
@@ -81,14 +75,7 @@ function specFor(apiKey: number) {
 }
 
 /** A whole request frame: int32 size, header, body. */
-export function encodeRequestFrame(
-  apiKey: number,
-  apiVersion: number,
-  correlationId: number,
-  clientId: string | null,
-  body: unknown,
-  w: Writer = new Writer(),
-): Buffer {
+export function encodeRequestFrame(apiKey: number, apiVersion: number, correlationId: number, clientId: string | null, body: unknown, w: Writer = new Writer()): Buffer {
   const spec = specFor(apiKey);
   const sizeAt = w.reserveInt32();
   encodeRequestHeader(w, apiKey, apiVersion, correlationId, clientId);
@@ -98,13 +85,7 @@ export function encodeRequestFrame(
 }
 
 /** A whole response frame: int32 size, header, body. */
-export function encodeResponseFrame(
-  apiKey: number,
-  apiVersion: number,
-  correlationId: number,
-  body: unknown,
-  w: Writer = new Writer(),
-): Buffer {
+export function encodeResponseFrame(apiKey: number, apiVersion: number, correlationId: number, body: unknown, w: Writer = new Writer()): Buffer {
   const spec = specFor(apiKey);
   const sizeAt = w.reserveInt32();
   encodeResponseHeader(w, apiKey, apiVersion, correlationId);

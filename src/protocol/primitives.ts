@@ -33,9 +33,7 @@ export function unsupportedVersion(message: string, version: number): ProtocolEr
 }
 
 export function unrepresentable(field: string, version: number): ProtocolError {
-  return new ProtocolError(
-    `${field} is set to a non-default value but cannot be represented in version ${version}`,
-  );
+  return new ProtocolError(`${field} is set to a non-default value but cannot be represented in version ${version}`);
 }
 
 const TWO_32 = 4294967296;
@@ -395,9 +393,7 @@ export class Reader {
   }
 
   private truncated(n: number): ProtocolError {
-    return new ProtocolError(
-      `truncated input: need ${n} bytes at offset ${this.offset}, ${this.end - this.offset} remain`,
-    );
+    return new ProtocolError(`truncated input: need ${n} bytes at offset ${this.offset}, ${this.end - this.offset} remain`);
   }
 
   skip(n: number): void {
@@ -529,12 +525,26 @@ export class Reader {
     const b = this.buf;
     this.offset = o + 16;
     return (
-      HEX[b[o]!]! + HEX[b[o + 1]!]! + HEX[b[o + 2]!]! + HEX[b[o + 3]!]! + '-' +
-      HEX[b[o + 4]!]! + HEX[b[o + 5]!]! + '-' +
-      HEX[b[o + 6]!]! + HEX[b[o + 7]!]! + '-' +
-      HEX[b[o + 8]!]! + HEX[b[o + 9]!]! + '-' +
-      HEX[b[o + 10]!]! + HEX[b[o + 11]!]! + HEX[b[o + 12]!]! + HEX[b[o + 13]!]! +
-      HEX[b[o + 14]!]! + HEX[b[o + 15]!]!
+      HEX[b[o]!]! +
+      HEX[b[o + 1]!]! +
+      HEX[b[o + 2]!]! +
+      HEX[b[o + 3]!]! +
+      '-' +
+      HEX[b[o + 4]!]! +
+      HEX[b[o + 5]!]! +
+      '-' +
+      HEX[b[o + 6]!]! +
+      HEX[b[o + 7]!]! +
+      '-' +
+      HEX[b[o + 8]!]! +
+      HEX[b[o + 9]!]! +
+      '-' +
+      HEX[b[o + 10]!]! +
+      HEX[b[o + 11]!]! +
+      HEX[b[o + 12]!]! +
+      HEX[b[o + 13]!]! +
+      HEX[b[o + 14]!]! +
+      HEX[b[o + 15]!]!
     );
   }
 

@@ -503,23 +503,13 @@ export async function cleanLog(log: CleanableLog, options: CleanOptions): Promis
     throw err;
   }
   if (!result.aborted && result.segmentsBefore > 0) {
-    options.logger.info(
-      { dir: log.dir, ...result, dirtyRatio: Number(state.dirtyRatio.toFixed(3)) },
-      'log cleaner compacted segments',
-    );
+    options.logger.info({ dir: log.dir, ...result, dirtyRatio: Number(state.dirtyRatio.toFixed(3)) }, 'log cleaner compacted segments');
   }
   return result;
 }
 
 /** Writes the cleaned version of one group and swaps it in; null when aborted. */
-async function cleanGroup(
-  log: CleanableLog,
-  group: LogSegment[],
-  end: number,
-  ctx: FilterContext,
-  shouldStop: () => boolean,
-  logger: Logger,
-): Promise<LogSegment | null> {
+async function cleanGroup(log: CleanableLog, group: LogSegment[], end: number, ctx: FilterContext, shouldStop: () => boolean, logger: Logger): Promise<LogSegment | null> {
   const base = group[0]!.baseOffset;
   const config = log.currentConfig;
   const cleanedPath = offsetFilePath(log.dir, base, LOG_SUFFIX + CLEANED_SUFFIX);
@@ -599,9 +589,7 @@ async function cleanGroup(
     for (const old of group) {
       void old
         .close()
-        .then(() =>
-          Promise.all([old.logPath, ...old.indexFiles].map((f) => fsp.rm(f + DELETED_SUFFIX, { force: true }))),
-        )
+        .then(() => Promise.all([old.logPath, ...old.indexFiles].map((f) => fsp.rm(f + DELETED_SUFFIX, { force: true }))))
         .catch((err: unknown) => logger.error({ err, segment: old.logPath }, 'cannot remove a cleaned-away segment'));
     }
     return cleaned;

@@ -345,9 +345,7 @@ export class LogManager {
     this.flushing = true;
     const now = (this.opts.clock ?? Date.now)();
     void Promise.allSettled(
-      [...this.opened.values()].map((log) =>
-        log.flushIfDue(now).catch((err: unknown) => this.opts.logger.error({ err, dir: log.dir }, 'periodic flush failed')),
-      ),
+      [...this.opened.values()].map((log) => log.flushIfDue(now).catch((err: unknown) => this.opts.logger.error({ err, dir: log.dir }, 'periodic flush failed'))),
     ).finally(() => {
       this.flushing = false;
     });

@@ -4,15 +4,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ChunkedReader } from './chunked-reader.js';
 import { readInt64 } from '../protocol/records/int64.js';
 import type { LogSegment } from './log-segment.js';
-import {
-  BATCH_HEADER_SIZE,
-  BATCH_LOG_OVERHEAD,
-  BatchField,
-  BatchHeader,
-  isLogAppendTime,
-  MIN_BATCH_LENGTH,
-  readBatchHeader,
-} from '../protocol/records/record-batch.js';
+import { BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, BatchField, BatchHeader, isLogAppendTime, MIN_BATCH_LENGTH, readBatchHeader } from '../protocol/records/record-batch.js';
 import { decodeBatchRecordsAsync } from '../protocol/records/records.js';
 
 export interface TimestampAndOffset {
@@ -90,12 +82,7 @@ function checkedBatchSize(header: Buffer, segment: LogSegment, position: number)
  * The first record (in offset order, from `startOffset` and below `limit`) whose timestamp is
  * ≥ `timestamp`, or null when there is none.
  */
-export async function findOffsetForTimestamp(
-  segments: readonly LogSegment[],
-  timestamp: number,
-  startOffset: number,
-  limit: number,
-): Promise<TimestampAndOffset | null> {
+export async function findOffsetForTimestamp(segments: readonly LogSegment[], timestamp: number, startOffset: number, limit: number): Promise<TimestampAndOffset | null> {
   for (const segment of segments) {
     if (segment.baseOffset >= limit) break;
     if (segment.maxTimestamp < timestamp) continue;

@@ -103,10 +103,7 @@ export async function recoverSegments(segments: LogSegment[], hadCleanShutdown: 
     const last = segments[segments.length - 1]!;
     const previous = segments[segments.length - 2]!;
     if (last.size > 0 || last.baseOffset <= previous.nextOffset) break;
-    ctx.logger.warn(
-      { segment: last.logPath, logEndOffset: previous.nextOffset },
-      'log recovery removed an empty segment beyond the end of the data',
-    );
+    ctx.logger.warn({ segment: last.logPath, logEndOffset: previous.nextOffset }, 'log recovery removed an empty segment beyond the end of the data');
     await last.close();
     last.deleteFilesSync();
     segments.pop();
@@ -159,12 +156,12 @@ async function loadSegmentTail(segment: LogSegment, nextBase: number | null, now
  * replaying from before it.
  */
 export async function loadProducerState(
-dir: string,
-segments: readonly LogSegment[],
-producers: ProducerStateManager,
-startOffset: number,
-endOffset: number,
-logger: Logger,
+  dir: string,
+  segments: readonly LogSegment[],
+  producers: ProducerStateManager,
+  startOffset: number,
+  endOffset: number,
+  logger: Logger,
 ): Promise<void> {
   let rebuildFrom = Infinity;
   for (const segment of segments) {

@@ -50,10 +50,7 @@ export class LogRetention {
     while (s.segments.length > 1 && s.segments[1]!.baseOffset <= s.startOffset) victims.push(s.segments.shift()!);
     const last = s.activeSegment;
     if (last.nextOffset < s.startOffset) {
-      s.logger.warn(
-        { dir: s.dir, logStartOffset: s.startOffset, logEndOffset: last.nextOffset },
-        'the log ends below its checkpointed start offset; it restarts empty there',
-      );
+      s.logger.warn({ dir: s.dir, logStartOffset: s.startOffset, logEndOffset: last.nextOffset }, 'the log ends below its checkpointed start offset; it restarts empty there');
       victims.push(last);
       s.segments = [LogSegment.create(s.dir, s.startOffset, s.config, s.io)];
       this.writer.needsDirSync = true;
@@ -155,16 +152,12 @@ export class LogRetention {
     const s = this.state;
     if (s.closed) return Promise.reject(new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${s.dir} is closed`));
     if (!s.config.cleanupPolicy.includes('delete')) {
-      return Promise.reject(
-        new KafkaError(ErrorCode.POLICY_VIOLATION, `Records of partition ${s.dir} can not be deleted due to the configured policy`),
-      );
+      return Promise.reject(new KafkaError(ErrorCode.POLICY_VIOLATION, `Records of partition ${s.dir} can not be deleted due to the configured policy`));
     }
     const hw = s.highWatermark;
     const target = offset === -1 ? hw : offset;
     if (target < 0 || target > hw) {
-      return Promise.reject(
-        new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot delete below offset ${offset}: the high watermark of ${s.dir} is ${hw}`),
-      );
+      return Promise.reject(new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot delete below offset ${offset}: the high watermark of ${s.dir} is ${hw}`));
     }
     return this.serialized(async () => {
       s.checkOpen();

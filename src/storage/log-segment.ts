@@ -266,9 +266,7 @@ export class LogSegment {
     const data = await fsp.readFile(this.txnIndexPath).catch(() => null);
     const index = data ? TxnIndex.fromBuffer(data) : null;
     // Markers of this segment only: an index from another incarnation of the file does not fit.
-    const valid =
-      index !== null &&
-      (index.size === 0 || (index.all[0]!.lastOffset >= this.baseOffset && index.all.at(-1)!.lastOffset < this.nextOffset));
+    const valid = index !== null && (index.size === 0 || (index.all[0]!.lastOffset >= this.baseOffset && index.all.at(-1)!.lastOffset < this.nextOffset));
     this.txnIndex = valid ? index : new TxnIndex();
     this.txnIndexStale = !valid;
     return valid;
@@ -314,9 +312,7 @@ export class LogSegment {
       let filled = 0;
       while (filled < length) {
         const n = await new Promise<number>((resolve, reject) => {
-          fs.read(this.fd, buffer, filled, length - filled, position + filled, (err, bytesRead) =>
-            err ? reject(err) : resolve(bytesRead),
-          );
+          fs.read(this.fd, buffer, filled, length - filled, position + filled, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead)));
         });
         if (n === 0) break;
         filled += n;

@@ -227,8 +227,7 @@ export class LogWriter {
     let messages = 0;
     for (const append of appends) messages += append.messages;
     this.messagesSinceSync += messages;
-    const needsSync =
-      this.messagesSinceSync >= s.config.flushIntervalMessages || s.clock() - this.lastSyncMs >= s.config.flushIntervalMs;
+    const needsSync = this.messagesSinceSync >= s.config.flushIntervalMessages || s.clock() - this.lastSyncMs >= s.config.flushIntervalMs;
     for (const append of appends) {
       append.writeSeq = seq;
       append.needsSync = needsSync;

@@ -208,8 +208,7 @@ export class PartitionLog implements CleanableLog {
       bases = bases.slice(below);
     }
     for (const name of names) {
-      const base =
-        parseOffsetFileName(name, INDEX_SUFFIX) ?? parseOffsetFileName(name, TIME_INDEX_SUFFIX) ?? parseOffsetFileName(name, TXN_INDEX_SUFFIX);
+      const base = parseOffsetFileName(name, INDEX_SUFFIX) ?? parseOffsetFileName(name, TIME_INDEX_SUFFIX) ?? parseOffsetFileName(name, TXN_INDEX_SUFFIX);
       if (base !== null && !bases.includes(base)) await fsp.rm(`${this.dir}/${name}`, { force: true });
     }
 
@@ -258,10 +257,7 @@ export class PartitionLog implements CleanableLog {
         segment.state = 'sealed';
       }
     }
-    s.logger.debug(
-      { dir: this.dir, segments: s.segments.length, logStartOffset: s.startOffset, logEndOffset: s.nextOffset },
-      'partition log loaded',
-    );
+    s.logger.debug({ dir: this.dir, segments: s.segments.length, logStartOffset: s.startOffset, logEndOffset: s.nextOffset }, 'partition log loaded');
   }
 
   private reloadProducerState(): Promise<void> {
@@ -480,10 +476,7 @@ export class PartitionLog implements CleanableLog {
     const batches = validateProduceRecords(records, { verifyCrc: !options.crcVerified });
     for (const { bytes } of batches) {
       if (bytes.length > s.config.segmentBytes) {
-        throw new KafkaError(
-          ErrorCode.RECORD_LIST_TOO_LARGE,
-          `record batch of ${bytes.length} bytes exceeds segment.bytes ${s.config.segmentBytes}`,
-        );
+        throw new KafkaError(ErrorCode.RECORD_LIST_TOO_LARGE, `record batch of ${bytes.length} bytes exceeds segment.bytes ${s.config.segmentBytes}`);
       }
     }
     const logAppendTimeTopic = s.config.messageTimestampType === 'LogAppendTime';
@@ -575,10 +568,7 @@ export class PartitionLog implements CleanableLog {
     for (const bytes of splitBatches(records, { rejectPartialTail: false })) {
       const header = validateBatch(bytes);
       if (header.baseOffset < expected) {
-        throw new KafkaError(
-          ErrorCode.OFFSET_OUT_OF_RANGE,
-          `batch at offset ${header.baseOffset} goes back: ${this.dir} expects offsets from ${expected}`,
-        );
+        throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `batch at offset ${header.baseOffset} goes back: ${this.dir} expects offsets from ${expected}`);
       }
       if (bytes.length > s.config.segmentBytes) {
         throw new KafkaError(ErrorCode.RECORD_LIST_TOO_LARGE, `record batch of ${bytes.length} bytes exceeds segment.bytes ${s.config.segmentBytes}`);
@@ -662,10 +652,7 @@ export class PartitionLog implements CleanableLog {
     const s = this.state;
     s.checkOpen();
     if (fetchOffset < s.startOffset || fetchOffset > s.nextOffset) {
-      throw new KafkaError(
-        ErrorCode.OFFSET_OUT_OF_RANGE,
-        `offset ${fetchOffset} is outside [${s.startOffset}, ${s.nextOffset}] of ${this.dir}`,
-      );
+      throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${fetchOffset} is outside [${s.startOffset}, ${s.nextOffset}] of ${this.dir}`);
     }
     const result: ReadResult = {
       records: null,
@@ -850,7 +837,7 @@ export class PartitionLog implements CleanableLog {
         s.highWatermark = Math.min(s.highWatermark, offset);
         this.moveHighWatermark(offset);
       });
-      s.logger.info({ dir: this.dir, logStartOffset: offset }, 'truncated the whole log; it restarts at the leader\'s log start');
+      s.logger.info({ dir: this.dir, logStartOffset: offset }, "truncated the whole log; it restarts at the leader's log start");
     } catch (err) {
       throw storageError(err, `cannot truncate ${this.dir}`);
     } finally {

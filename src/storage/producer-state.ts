@@ -170,20 +170,10 @@ export class ProducerStateManager {
       const staged = pending?.get(producerId);
       const epoch = staged ? staged[0] : stored?.epoch;
       if (epoch !== undefined && header.producerEpoch < epoch) {
-        throw new KafkaError(
-          ErrorCode.INVALID_PRODUCER_EPOCH,
-          `producer ${producerId} epoch ${header.producerEpoch} is older than the current epoch ${epoch}`,
-        );
+        throw new KafkaError(ErrorCode.INVALID_PRODUCER_EPOCH, `producer ${producerId} epoch ${header.producerEpoch} is older than the current epoch ${epoch}`);
       }
       const control = isControl(header.attributes);
-      if (
-        !control &&
-        !isTransactional(header.attributes) &&
-        !staged &&
-        stored &&
-        stored.ongoingTxnFirstOffset >= 0 &&
-        stored.epoch === header.producerEpoch
-      ) {
+      if (!control && !isTransactional(header.attributes) && !staged && stored && stored.ongoingTxnFirstOffset >= 0 && stored.epoch === header.producerEpoch) {
         throw new KafkaError(
           ErrorCode.INVALID_TXN_STATE,
           `producer ${producerId} sent a non-transactional batch while its transaction from offset ${stored.ongoingTxnFirstOffset} is open`,

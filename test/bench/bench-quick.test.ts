@@ -35,7 +35,10 @@ test('npm run bench -- --quick writes a well-formed result file', () => {
     const files = readdirSync(out);
     const json = files.find((f) => f.endsWith('.json'));
     assert.ok(json, `a JSON result in ${files.join(', ')}`);
-    assert.ok(files.some((f) => f.endsWith('.md')), 'a Markdown table');
+    assert.ok(
+      files.some((f) => f.endsWith('.md')),
+      'a Markdown table',
+    );
     const doc = readDoc(out, json);
     assert.equal(doc.quick, true);
     assert.ok(doc.machine.cpus >= 1);
@@ -83,7 +86,10 @@ test('npm run bench -- --quick --against kafka reports ratios against Apache Kaf
     assertWellFormed(doc);
     for (const w of ['produce 1p 100B acks=1 (ProducerPerformance)', 'consume 1p 100B (ConsumerPerformance)', 'e2e latency, 1 in flight, 100 B (EndToEndLatency)']) {
       for (const target of ['tributary', 'kafka']) {
-        assert.ok(doc.samples.some((s) => s.workload === w && s.target === target), `${w} on ${target}`);
+        assert.ok(
+          doc.samples.some((s) => s.workload === w && s.target === target),
+          `${w} on ${target}`,
+        );
       }
     }
     for (const s of doc.samples.filter((x) => x.workload === 'consume 1p 100B (ConsumerPerformance)')) {

@@ -118,7 +118,10 @@ describe('hostile and broken input', () => {
       for (let i = 0; i < 50; i++) {
         frames.push(c.nextFrame());
         const api = i % 2 === 0 ? ApiKey.ApiVersions : ApiKey.Metadata;
-        const body = api === ApiKey.ApiVersions ? { clientSoftwareName: 'p', clientSoftwareVersion: '1' } : { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
+        const body =
+          api === ApiKey.ApiVersions
+            ? { clientSoftwareName: 'p', clientSoftwareVersion: '1' }
+            : { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false };
         out.push(RawClient.frame(api, api === ApiKey.ApiVersions ? 3 : 12, 1000 + i, body));
       }
       c.writeRaw(Buffer.concat(out));

@@ -38,7 +38,8 @@ async function readTopic(port: number, topic: string): Promise<Dumped[]> {
       const p = r.body.responses[0]!.partitions[0]!;
       if (p.errorCode !== 0) throw new Error(`fetch at ${offset}: error ${p.errorCode}`);
       const records = p.records && p.records.length > 0 ? [...splitBatches(p.records)].flatMap((b) => decodeBatchRecords(b)) : [];
-      for (const rec of records) if (rec.offset >= offset) out.push({ partition: 0, offset: rec.offset, key: rec.key?.toString() ?? null, value: rec.value?.toString() ?? null });
+      for (const rec of records)
+        if (rec.offset >= offset) out.push({ partition: 0, offset: rec.offset, key: rec.key?.toString() ?? null, value: rec.value?.toString() ?? null });
       if (records.length === 0 || offset >= p.highWatermark) break;
       offset = records[records.length - 1]!.offset + 1;
       if (offset >= p.highWatermark) break;
@@ -111,7 +112,9 @@ describe('log compaction through a real broker', () => {
 
     // With the cleaner on, kill the broker as soon as the cleaner has output on disk.
     await broker.restart({ 'log.cleaner.enable': 'true' });
-    const sawCleanerFiles = await waitUntil(() => fs.readdirSync(dir).some((f) => f.endsWith('.cleaned') || f.endsWith('.swap')), { timeout: 20_000, interval: 2 }).catch(() => false);
+    const sawCleanerFiles = await waitUntil(() => fs.readdirSync(dir).some((f) => f.endsWith('.cleaned') || f.endsWith('.swap')), { timeout: 20_000, interval: 2 }).catch(
+      () => false,
+    );
     await broker.kill();
     assert.ok(sawCleanerFiles, 'the cleaner started writing');
 

@@ -45,7 +45,10 @@ describe('topic and broker configuration APIs', () => {
   test('AlterConfigs replaces overrides, persists, and survives a restart', async () => {
     const admin = kafka.admin();
     await admin.connect();
-    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg', configEntries: [{ name: 'retention.ms', value: '60000' }] }] });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg', configEntries: [{ name: 'retention.ms', value: '60000' }] }],
+    });
     await assert.rejects(
       admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg', configEntries: [{ name: 'retention.ms', value: 'soon' }] }] }),
       (err: any) => err.type === 'INVALID_CONFIG' || err.errors?.[0]?.type === 'INVALID_CONFIG' || /INVALID_CONFIG|Invalid value/.test(String(err)),
@@ -167,12 +170,17 @@ describe('topic and broker configuration APIs', () => {
 
       const a = await c.request(ApiKey.AlterPartitionReassignments, 0, {
         timeoutMs: 1000,
-        topics: [{ name: 'cfg', partitions: [
-          { partitionIndex: 0, replicas: [1] },
-          { partitionIndex: 1, replicas: [1, 2] },
-          { partitionIndex: 2, replicas: null },
-          { partitionIndex: 42, replicas: [1] },
-        ] }],
+        topics: [
+          {
+            name: 'cfg',
+            partitions: [
+              { partitionIndex: 0, replicas: [1] },
+              { partitionIndex: 1, replicas: [1, 2] },
+              { partitionIndex: 2, replicas: null },
+              { partitionIndex: 42, replicas: [1] },
+            ],
+          },
+        ],
       });
       const codes = a.body.responses[0].partitions.map((p: any) => p.errorCode);
       assert.deepEqual(codes, [ErrorCode.NONE, ErrorCode.INVALID_REPLICA_ASSIGNMENT, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
@@ -198,7 +206,11 @@ describe('DescribeConfigs: values given at start-up', () => {
       await createTopic(c, 'static-cfg', 1);
       const r = await c.request(ApiKey.DescribeConfigs, 4, {
         resources: [
-          { resourceType: BROKER, resourceName: '1', configurationKeys: ['log.segment.bytes', 'log.cleaner.delete.retention.ms', 'num.partitions', 'listeners', 'log.flush.interval.ms'] },
+          {
+            resourceType: BROKER,
+            resourceName: '1',
+            configurationKeys: ['log.segment.bytes', 'log.cleaner.delete.retention.ms', 'num.partitions', 'listeners', 'log.flush.interval.ms'],
+          },
           { resourceType: TOPIC, resourceName: 'static-cfg', configurationKeys: ['segment.bytes', 'delete.retention.ms', 'retention.ms'] },
         ],
         includeSynonyms: true,

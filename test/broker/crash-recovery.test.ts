@@ -51,16 +51,27 @@ test('kill -9 during acks=all produce keeps every acknowledged record; a torn ta
   assert.equal(values.size, records.length, 'no record appears twice');
   for (let p = 0; p < partitions; p++) {
     const offsets = records.filter((r) => r.partition === p).map((r) => r.offset);
-    assert.deepEqual(offsets, offsets.map((_, i) => i), `partition ${p} offsets are contiguous from 0`);
+    assert.deepEqual(
+      offsets,
+      offsets.map((_, i) => i),
+      `partition ${p} offsets are contiguous from 0`,
+    );
     const seqs = records.filter((r) => r.partition === p).map((r) => Number(r.value!.split('-')[2]));
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `partition ${p} keeps send order`);
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      `partition ${p} keeps send order`,
+    );
   }
   const before = records.filter((r) => r.partition === 0).length;
 
   // Tear the tail of partition 0's last segment by hand: half a batch of garbage.
   await broker.kill();
   const dir = join(dataDir, `${topic}-0`);
-  const last = readdirSync(dir).filter((f) => f.endsWith('.log')).sort().pop()!;
+  const last = readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .sort()
+    .pop()!;
   const sizeBefore = statSync(join(dir, last)).size;
   const garbage = Buffer.alloc(40, 0x5a);
   garbage.writeBigInt64BE(BigInt(before), 0);

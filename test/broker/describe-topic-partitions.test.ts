@@ -9,7 +9,12 @@ import { ApiKey, type DescribeTopicPartitionsResponse, type MetadataResponse } f
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
 
-async function dtp(c: RawClient, topics: string[], limit: number, cursor: { topicName: string; partitionIndex: number } | null = null): Promise<DescribeTopicPartitionsResponse> {
+async function dtp(
+  c: RawClient,
+  topics: string[],
+  limit: number,
+  cursor: { topicName: string; partitionIndex: number } | null = null,
+): Promise<DescribeTopicPartitionsResponse> {
   const r = await c.request<DescribeTopicPartitionsResponse>(ApiKey.DescribeTopicPartitions, 0, {
     topics: topics.map((name) => ({ name })),
     responsePartitionLimit: limit,
@@ -58,15 +63,28 @@ describe('DescribeTopicPartitions', () => {
 
   test('describes requested topics in name order with the same ids and partitions as Metadata', async () => {
     const res = await dtp(c, ['dtp-c', 'dtp-a', 'dtp-a'], 100);
-    assert.deepEqual(res.topics.map((t) => t.name), ['dtp-a', 'dtp-c']);
+    assert.deepEqual(
+      res.topics.map((t) => t.name),
+      ['dtp-a', 'dtp-c'],
+    );
     assert.equal(res.nextCursor, null);
-    const md = (await c.request<MetadataResponse>(ApiKey.Metadata, 12, { topics: [{ name: 'dtp-a', topicId: ZERO_UUID }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false })).body;
+    const md = (
+      await c.request<MetadataResponse>(ApiKey.Metadata, 12, {
+        topics: [{ name: 'dtp-a', topicId: ZERO_UUID }],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      })
+    ).body;
     const a = res.topics[0]!;
     assert.equal(a.errorCode, ErrorCode.NONE);
     assert.equal(a.topicId, md.topics[0]!.topicId);
     assert.notEqual(a.topicId, ZERO_UUID);
     assert.equal(a.isInternal, false);
-    assert.deepEqual(a.partitions.map((p) => p.partitionIndex), [0, 1, 2]);
+    assert.deepEqual(
+      a.partitions.map((p) => p.partitionIndex),
+      [0, 1, 2],
+    );
     for (const p of a.partitions) {
       assert.equal(p.errorCode, ErrorCode.NONE);
       assert.equal(p.leaderId, md.brokers[0]!.nodeId);
@@ -80,13 +98,25 @@ describe('DescribeTopicPartitions', () => {
 
   test('pages split a topic and resume at the cursor partition', async () => {
     const res = await dtp(c, ['dtp-a', 'dtp-b', 'dtp-c'], 4);
-    assert.deepEqual(res.topics.map((t) => [t.name, t.partitions.map((p) => p.partitionIndex)]), [['dtp-a', [0, 1, 2]], ['dtp-b', [0]]]);
+    assert.deepEqual(
+      res.topics.map((t) => [t.name, t.partitions.map((p) => p.partitionIndex)]),
+      [
+        ['dtp-a', [0, 1, 2]],
+        ['dtp-b', [0]],
+      ],
+    );
     assert.deepEqual(res.nextCursor, { topicName: 'dtp-b', partitionIndex: 1 });
     const next = await dtp(c, ['dtp-a', 'dtp-b', 'dtp-c'], 4, res.nextCursor);
-    assert.deepEqual(next.topics.map((t) => [t.name, t.partitions.map((p) => p.partitionIndex)]), [['dtp-b', [1, 2, 3, 4]]]);
+    assert.deepEqual(
+      next.topics.map((t) => [t.name, t.partitions.map((p) => p.partitionIndex)]),
+      [['dtp-b', [1, 2, 3, 4]]],
+    );
     assert.deepEqual(next.nextCursor, { topicName: 'dtp-c', partitionIndex: 0 }, 'a page full at a topic boundary points at the next topic');
     const last = await dtp(c, ['dtp-a', 'dtp-b', 'dtp-c'], 4, next.nextCursor);
-    assert.deepEqual(last.topics.map((t) => [t.name, t.partitions.length]), [['dtp-c', 1]]);
+    assert.deepEqual(
+      last.topics.map((t) => [t.name, t.partitions.length]),
+      [['dtp-c', 1]],
+    );
     assert.equal(last.nextCursor, null);
   });
 
@@ -119,7 +149,13 @@ describe('DescribeTopicPartitions', () => {
 
   test('a cursor outside the requested topics or with a negative partition is an invalid request', async () => {
     const res = await dtp(c, ['dtp-a', 'dtp-b'], 100, { topicName: 'dtp-c', partitionIndex: 0 });
-    assert.deepEqual(res.topics.map((t) => [t.name, t.errorCode]), [['dtp-a', ErrorCode.INVALID_REQUEST], ['dtp-b', ErrorCode.INVALID_REQUEST]]);
+    assert.deepEqual(
+      res.topics.map((t) => [t.name, t.errorCode]),
+      [
+        ['dtp-a', ErrorCode.INVALID_REQUEST],
+        ['dtp-b', ErrorCode.INVALID_REQUEST],
+      ],
+    );
     const neg = await dtp(c, ['dtp-a'], 100, { topicName: 'dtp-a', partitionIndex: -1 });
     assert.equal(neg.topics[0]!.errorCode, ErrorCode.INVALID_REQUEST);
   });

@@ -284,7 +284,10 @@ describe('disk faults through the broker', () => {
     assert.equal(await listOffset(env.client, topic, 0, -1), expected.length);
     // Every sealed segment has its index files again, and a fetch from the middle of each works.
     const dir = path.join(env.dataDir, `${topic}-0`);
-    const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
+    const logs = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.log'))
+      .sort();
     assert.ok(logs.length >= 3);
     for (const log of logs.slice(0, -1)) {
       assert.ok(fs.existsSync(path.join(dir, log.replace('.log', '.index'))), `${log} has an index again`);

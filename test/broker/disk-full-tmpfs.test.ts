@@ -36,11 +36,18 @@ async function produce(client: RawClient, bytes: Buffer): Promise<{ errorCode: n
 /** The partition's records are exactly 0..count-1, and its segment files hold nothing but whole valid batches. */
 async function expectLog(client: RawClient, dataDir: string, count: number, what: string): Promise<void> {
   const contents = await readPartition(client, TOPIC, 0);
-  assert.deepEqual(contents.records.map((r) => r.key), Array.from({ length: count }, (_, i) => `k${i}`), what);
+  assert.deepEqual(
+    contents.records.map((r) => r.key),
+    Array.from({ length: count }, (_, i) => `k${i}`),
+    what,
+  );
   assert.equal(await listOffset(client, TOPIC, 0, -1), count, `${what}: log end`);
   const dir = path.join(dataDir, `${TOPIC}-0`);
   let next = 0;
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.log')).sort()) {
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .sort()) {
     const data = fs.readFileSync(path.join(dir, file));
     const decoded = decodeBatches(data);
     if (decoded.nextOffset !== null) next = decoded.nextOffset;
@@ -85,7 +92,9 @@ test('a real full disk (tmpfs): KAFKA_STORAGE_ERROR, reads work, no garbage, wri
     assert.ok(acked > 10, `some batches fitted (${acked})`);
     const ioErrors = broker.logs.filter((l) => String(l.msg).startsWith('log I/O failed; truncated back to'));
     assert.ok(ioErrors.length >= 1, 'the write path met ENOSPC and rolled back');
-    t.diagnostic(`${acked} batches acknowledged before the disk was full; log lines: ${[...new Set(broker.logs.filter((l) => Number(l.level) >= 40).map((l) => l.msg))].join(' | ')}`);
+    t.diagnostic(
+      `${acked} batches acknowledged before the disk was full; log lines: ${[...new Set(broker.logs.filter((l) => Number(l.level) >= 40).map((l) => l.msg))].join(' | ')}`,
+    );
     await expectLog(client, dataDir, acked, 'while the disk is full');
 
     fs.rmSync(filler);

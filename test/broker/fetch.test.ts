@@ -143,7 +143,22 @@ describe('Fetch', () => {
     await createTopic(topic, 2);
     const producer = await RawClient.connect(broker.port);
     try {
-      const pending = fetch(12, fetchRequest({ maxWaitMs: 3000, minBytes: 1, topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0 }, { partition: 1, fetchOffset: 0 }] }] }));
+      const pending = fetch(
+        12,
+        fetchRequest({
+          maxWaitMs: 3000,
+          minBytes: 1,
+          topics: [
+            {
+              topic,
+              partitions: [
+                { partition: 0, fetchOffset: 0 },
+                { partition: 1, fetchOffset: 0 },
+              ],
+            },
+          ],
+        }),
+      );
       await parked(topic, 0);
       await parked(topic, 1);
       await produce(topic, 1, ['p1'], producer);
@@ -166,8 +181,16 @@ describe('Fetch', () => {
       await createTopic(topic, 2);
       // Five batches of three ~200-byte records each, on both partitions.
       for (let b = 0; b < 5; b++) {
-        await produce(topic, 0, [0, 1, 2].map((i) => `b${b}-r${i}-`.padEnd(200, 'x')));
-        await produce(topic, 1, [0, 1, 2].map((i) => `p1-b${b}-r${i}-`.padEnd(200, 'y')));
+        await produce(
+          topic,
+          0,
+          [0, 1, 2].map((i) => `b${b}-r${i}-`.padEnd(200, 'x')),
+        );
+        await produce(
+          topic,
+          1,
+          [0, 1, 2].map((i) => `p1-b${b}-r${i}-`.padEnd(200, 'y')),
+        );
       }
       const res = await fetch(12, fetchRequest({ topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0 }] }] }));
       sizes = batchesOf(only(res).records).map((b) => b.length);
@@ -182,7 +205,10 @@ describe('Fetch', () => {
         const batches = batchesOf(p.records);
         assert.equal(batches.length, 2, 'two whole batches');
         assert.equal(p.records!.length, sizes[0]! + sizes[1]!, 'no partial batch');
-        assert.deepEqual(batches.map((b) => readBatchHeader(b).baseOffset), [0, 3]);
+        assert.deepEqual(
+          batches.map((b) => readBatchHeader(b).baseOffset),
+          [0, 3],
+        );
         assert.equal(valuesOf(p.records).length, 6);
         assert.equal(p.highWatermark, 15);
       });
@@ -202,7 +228,15 @@ describe('Fetch', () => {
           version,
           fetchRequest({
             maxBytes: Math.floor(sizes[0]! * 1.5),
-            topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0 }, { partition: 1, fetchOffset: 0 }] }],
+            topics: [
+              {
+                topic,
+                partitions: [
+                  { partition: 0, fetchOffset: 0 },
+                  { partition: 1, fetchOffset: 0 },
+                ],
+              },
+            ],
           }),
         );
         const parts = res.responses[0]!.partitions;
@@ -232,7 +266,22 @@ describe('Fetch', () => {
         await produce(topic, 0, ['a0', 'a1']);
 
         // Epoch 0: a full fetch that creates the session.
-        const full = await fetch(version, fetchRequest({ sessionId: 0, sessionEpoch: 0, topics: [{ ...tref, partitions: [{ partition: 0, fetchOffset: 2 }, { partition: 1, fetchOffset: 0 }] }] }));
+        const full = await fetch(
+          version,
+          fetchRequest({
+            sessionId: 0,
+            sessionEpoch: 0,
+            topics: [
+              {
+                ...tref,
+                partitions: [
+                  { partition: 0, fetchOffset: 2 },
+                  { partition: 1, fetchOffset: 0 },
+                ],
+              },
+            ],
+          }),
+        );
         assert.equal(full.errorCode, ErrorCode.NONE);
         const sessionId = full.sessionId;
         assert.notEqual(sessionId, 0, 'a session was created');
@@ -267,7 +316,10 @@ describe('Fetch', () => {
         assert.equal(p1.highWatermark, 2);
 
         // Forget partition 1 (it still has unread data), then produce to it: it is not reported.
-        inc = await fetch(version, fetchRequest({ sessionId, sessionEpoch: 5, topics: [{ ...tref, partitions: [{ partition: 0, fetchOffset: 3 }] }], forgotten: [{ ...tref, partitions: [1] }] }));
+        inc = await fetch(
+          version,
+          fetchRequest({ sessionId, sessionEpoch: 5, topics: [{ ...tref, partitions: [{ partition: 0, fetchOffset: 3 }] }], forgotten: [{ ...tref, partitions: [1] }] }),
+        );
         assert.deepEqual(presentPartitions(inc, byId), [], 'the forgotten partition is dropped');
         await produce(topic, 1, ['b2']);
         await produce(topic, 0, ['a3']);

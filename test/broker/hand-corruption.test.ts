@@ -79,7 +79,11 @@ async function expectBatches(client: RawClient, partition: number, batches: numb
   const keys = contents.records.map((r) => r.key);
   const expected = Array.from({ length: batches * PER_BATCH }, (_, i) => `${Math.floor(i / PER_BATCH)}-${i % PER_BATCH}`);
   assert.deepEqual(keys, expected, `${what}: the records up to the damage, nothing else`);
-  assert.deepEqual(contents.records.map((r) => r.offset), expected.map((_, i) => i), `${what}: contiguous offsets`);
+  assert.deepEqual(
+    contents.records.map((r) => r.offset),
+    expected.map((_, i) => i),
+    `${what}: contiguous offsets`,
+  );
   assert.equal(await listOffset(client, TOPIC, partition, -1), batches * PER_BATCH, `${what}: log end`);
   for (const b of [0, Math.floor(batches / 3), Math.floor((2 * batches) / 3), batches - 1]) {
     assert.equal(await offsetForTime(client, partition, T0 + b * 1000), b * PER_BATCH, `${what}: timestamp of batch ${b}`);
@@ -256,8 +260,7 @@ test('hand-corrupted segments and indexes: recovery cuts or rebuilds, reads neve
       const sealed = () => damages.every((d) => segments(dataDir, d.partition, '.timeindex').length >= segments(dataDir, d.partition, '.log').length - 1);
       await waitUntil(sealed, { timeout: 10_000, message: 'rolled segments to be sealed' });
       await broker.kill();
-    }
-    else assert.equal(await broker.stop(), 0);
+    } else assert.equal(await broker.stop(), 0);
     for (const d of damages) assert.ok(segments(dataDir, d.partition, '.log').length >= 3, `${d.what}: several segments`);
     const expected = damages.map((d, i) => (d.afterKillOnly && round !== 'kill -9' ? counts[i]! : d.damage(dataDir, counts[i]!)));
     await broker.restart();

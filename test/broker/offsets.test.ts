@@ -39,7 +39,13 @@ describe('ListOffsets and OffsetForLeaderEpoch', () => {
     return p.baseOffset;
   }
 
-  async function listOffset(version: number, topic: string, partition: number, timestamp: number, currentLeaderEpoch = -1): Promise<ListOffsetsResponseListOffsetsPartitionResponse> {
+  async function listOffset(
+    version: number,
+    topic: string,
+    partition: number,
+    timestamp: number,
+    currentLeaderEpoch = -1,
+  ): Promise<ListOffsetsResponseListOffsetsPartitionResponse> {
     const r = await client.request(ApiKey.ListOffsets, version, {
       replicaId: -1,
       isolationLevel: 0,
@@ -51,7 +57,13 @@ describe('ListOffsets and OffsetForLeaderEpoch', () => {
     return r.body.topics[0].partitions[0];
   }
 
-  async function offsetForEpoch(version: number, topic: string, partition: number, leaderEpoch: number, currentLeaderEpoch = -1): Promise<OffsetForLeaderEpochResponseEpochEndOffset> {
+  async function offsetForEpoch(
+    version: number,
+    topic: string,
+    partition: number,
+    leaderEpoch: number,
+    currentLeaderEpoch = -1,
+  ): Promise<OffsetForLeaderEpochResponseEpochEndOffset> {
     const r = await client.request(ApiKey.OffsetForLeaderEpoch, version, {
       replicaId: -1,
       topics: [{ topic, partitions: [{ partition, currentLeaderEpoch, leaderEpoch }] }],
@@ -66,7 +78,12 @@ describe('ListOffsets and OffsetForLeaderEpoch', () => {
 
     // 'ts' partition 0: three batches of four records, CreateTime T, T+10, ..., T+110.
     await createTopic('ts', 2);
-    for (let b = 0; b < 3; b++) await produceBatch('ts', 0, [0, 1, 2, 3].map((i) => T + (b * 4 + i) * 10));
+    for (let b = 0; b < 3; b++)
+      await produceBatch(
+        'ts',
+        0,
+        [0, 1, 2, 3].map((i) => T + (b * 4 + i) * 10),
+      );
     // 'ts' partition 1: one kafkajs batch of five records, T+1000, T+1100, ..., T+1400.
     const producer = kafka.producer();
     await producer.connect();
@@ -89,7 +106,10 @@ describe('ListOffsets and OffsetForLeaderEpoch', () => {
         ],
       );
       const empty = await admin.fetchTopicOffsets('empty');
-      assert.deepEqual(empty.map((o) => [o.low, o.high]), [['0', '0']]);
+      assert.deepEqual(
+        empty.map((o) => [o.low, o.high]),
+        [['0', '0']],
+      );
     } finally {
       await admin.disconnect();
     }
@@ -163,7 +183,12 @@ describe('ListOffsets and OffsetForLeaderEpoch', () => {
     // Tiny segments and an index entry per batch: the lookup must use the time index and
     // still land on the exact record.
     await createTopic('ts-segments', 1, { 'segment.bytes': '300', 'index.interval.bytes': '1' });
-    for (let b = 0; b < 20; b++) await produceBatch('ts-segments', 0, [0, 1, 2].map((i) => T + (b * 3 + i) * 10));
+    for (let b = 0; b < 20; b++)
+      await produceBatch(
+        'ts-segments',
+        0,
+        [0, 1, 2].map((i) => T + (b * 3 + i) * 10),
+      );
     for (const offset of [0, 1, 2, 3, 17, 31, 44, 58, 59]) {
       const r = await listOffset(10, 'ts-segments', 0, T + offset * 10 - 5);
       assert.deepEqual([r.offset, r.timestamp], [offset, T + offset * 10], `T+${offset * 10 - 5}`);

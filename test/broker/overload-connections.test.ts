@@ -45,7 +45,10 @@ test('per-IP limit, its override and the broker-wide limit', async () => {
   assert.equal(await admitted(b4), false, 'max.connections=5 is reached');
 
   const lines = broker.logs.filter((l) => String(l.msg).startsWith('refusing connection'));
-  assert.ok(lines.some((l) => /max\.connections\.per\.ip 2/.test(String(l.msg))), 'the per-IP refusal is logged');
+  assert.ok(
+    lines.some((l) => /max\.connections\.per\.ip 2/.test(String(l.msg))),
+    'the per-IP refusal is logged',
+  );
 
   // Closing a connection frees its slot (per IP and in total).
   a1.close();

@@ -35,11 +35,17 @@ const set = (key: string, value: number) => ({ key, value, remove: false });
 /** Sorted "type=name" renderings of the described entities, for compact assertions. */
 function described(res: DescribeClientQuotasResponse): string[] {
   return (res.entries ?? [])
-    .map((e) =>
-      e.entity
-        .map((p) => `${p.entityType}=${p.entityName ?? '<default>'}`)
-        .sort()
-        .join(',') + ':' + e.values.map((v) => `${v.key}=${v.value}`).sort().join(','),
+    .map(
+      (e) =>
+        e.entity
+          .map((p) => `${p.entityType}=${p.entityName ?? '<default>'}`)
+          .sort()
+          .join(',') +
+        ':' +
+        e.values
+          .map((v) => `${v.key}=${v.value}`)
+          .sort()
+          .join(','),
     )
     .sort();
 }
@@ -59,12 +65,21 @@ describe('AlterClientQuotas and DescribeClientQuotas', () => {
         [
           { entity: clientEntity(`app-v${v}`), ops: [set('producer_byte_rate', 1024000), set('request_percentage', 50)] },
           { entity: clientEntity(null), ops: [set('consumer_byte_rate', 2048000)] },
-          { entity: [{ entityType: 'user', entityName: 'ANONYMOUS' }, { entityType: 'client-id', entityName: 'app-v0' }], ops: [set('producer_byte_rate', 512000)] },
+          {
+            entity: [
+              { entityType: 'user', entityName: 'ANONYMOUS' },
+              { entityType: 'client-id', entityName: 'app-v0' },
+            ],
+            ops: [set('producer_byte_rate', 512000)],
+          },
           { entity: [{ entityType: 'user', entityName: null }], ops: [set('request_percentage', 200)] },
         ],
         v,
       );
-      assert.deepEqual(res.entries.map((e) => e.errorCode), [0, 0, 0, 0]);
+      assert.deepEqual(
+        res.entries.map((e) => e.errorCode),
+        [0, 0, 0, 0],
+      );
     }
     for (const v of [0, 1]) {
       const exact = await describeQuotas(c, [{ entityType: 'client-id', matchType: 0, match: 'app-v1' }], false, v);
@@ -82,8 +97,18 @@ describe('AlterClientQuotas and DescribeClientQuotas', () => {
 
     // validateOnly changes nothing; remove drops a key, and an entity without keys disappears.
     await alter(c, [{ entity: clientEntity('app-v0'), ops: [set('producer_byte_rate', 1)] }], 1, true);
-    assert.deepEqual(described(await describeQuotas(c, [{ entityType: 'client-id', matchType: 0, match: 'app-v0' }], true)), ['client-id=app-v0:producer_byte_rate=1024000,request_percentage=50']);
-    await alter(c, [{ entity: clientEntity('app-v0'), ops: [{ key: 'producer_byte_rate', value: 0, remove: true }, { key: 'request_percentage', value: 0, remove: true }] }]);
+    assert.deepEqual(described(await describeQuotas(c, [{ entityType: 'client-id', matchType: 0, match: 'app-v0' }], true)), [
+      'client-id=app-v0:producer_byte_rate=1024000,request_percentage=50',
+    ]);
+    await alter(c, [
+      {
+        entity: clientEntity('app-v0'),
+        ops: [
+          { key: 'producer_byte_rate', value: 0, remove: true },
+          { key: 'request_percentage', value: 0, remove: true },
+        ],
+      },
+    ]);
     assert.deepEqual(described(await describeQuotas(c, [{ entityType: 'client-id', matchType: 0, match: 'app-v0' }], true)), []);
 
     await broker.restart();
@@ -104,7 +129,13 @@ describe('AlterClientQuotas and DescribeClientQuotas', () => {
       { entity: clientEntity('x'), ops: [set('no_such_quota', 1)] },
       { entity: clientEntity('x'), ops: [set('producer_byte_rate', 1.5)] },
       { entity: clientEntity('x'), ops: [set('producer_byte_rate', -5)] },
-      { entity: [{ entityType: 'ip', entityName: '10.0.0.1' }, { entityType: 'user', entityName: 'u' }], ops: [set('connection_creation_rate', 5)] },
+      {
+        entity: [
+          { entityType: 'ip', entityName: '10.0.0.1' },
+          { entityType: 'user', entityName: 'u' },
+        ],
+        ops: [set('connection_creation_rate', 5)],
+      },
       { entity: clientEntity('x'), ops: [set('producer_byte_rate', 10), set('producer_byte_rate', 20)] },
       { entity: clientEntity('ok'), ops: [set('consumer_byte_rate', 4096)] },
     ]);
@@ -198,7 +229,7 @@ describe('quota enforcement', () => {
     // Four requests in flight at all times, never waiting for throttle_time_ms.
     const worker = async () => {
       while (Date.now() - started < RUN_MS) {
-        const r = await c.request<ProduceResponse>(ApiKey.Produce, 9, produceRequest('q', 0, batch), );
+        const r = await c.request<ProduceResponse>(ApiKey.Produce, 9, produceRequest('q', 0, batch));
         if (Date.now() - started <= RUN_MS) acked += batch.length;
         if (r.body.throttleTimeMs > 0) throttled++;
       }

@@ -28,8 +28,7 @@ describe('partition count limits', () => {
     ).body.topics[0];
 
   const createPartitions = async (name: string, count: number) =>
-    (await client.request(ApiKey.CreatePartitions, 3, { topics: [{ name, count, assignments: null }], timeoutMs: 5000, validateOnly: false })).body
-      .results[0];
+    (await client.request(ApiKey.CreatePartitions, 3, { topics: [{ name, count, assignments: null }], timeoutMs: 5000, validateOnly: false })).body.results[0];
 
   test('CreateTopics with 2^31-1 partitions is refused at once', async () => {
     for (const n of [0x7fffffff, MAX_NEW_PARTITIONS + 1]) {
@@ -88,7 +87,10 @@ describe('concurrent CreatePartitions', () => {
         includeTopicAuthorizedOperations: false,
       });
       const indexes = md.body.topics[0].partitions.map((p: { partitionIndex: number }) => p.partitionIndex);
-      assert.deepEqual(indexes, Array.from({ length: 80 }, (_, i) => i));
+      assert.deepEqual(
+        indexes,
+        Array.from({ length: 80 }, (_, i) => i),
+      );
     } finally {
       a.close();
       b.close();

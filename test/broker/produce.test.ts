@@ -29,7 +29,13 @@ function batch(values: string[], options: BuildBatchOptions = {}): Buffer {
   return buildRecordBatch({ records: values.map((value) => ({ value })), ...options });
 }
 
-async function fetchAll(c: RawClient, topic: string, partition: number, fromOffset = 0, maxWaitMs = 0): Promise<{ highWatermark: number; errorCode: number; batches: Buffer[] }> {
+async function fetchAll(
+  c: RawClient,
+  topic: string,
+  partition: number,
+  fromOffset = 0,
+  maxWaitMs = 0,
+): Promise<{ highWatermark: number; errorCode: number; batches: Buffer[] }> {
   const r = await c.request<FetchResponse>(ApiKey.Fetch, 12, fetchOne(topic, partition, fromOffset, { maxWaitMs, maxBytes: 16 * 1024 * 1024 }));
   const p = r.body.responses[0]!.partitions[0]!;
   return { highWatermark: p.highWatermark, errorCode: p.errorCode, batches: p.records && p.records.length > 0 ? [...splitBatches(p.records)] : [] };
@@ -103,7 +109,12 @@ describe('Produce', () => {
     await createTopic(c, 'two-partitions', 2);
     assert.equal((await produce(c, 'two-partitions', 2, batch(['x']))).errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assert.equal((await produce(c, 'two-partitions', 1, batch(['x']))).errorCode, ErrorCode.NONE);
-    const md = await c.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+    const md = await c.request(ApiKey.Metadata, 12, {
+      topics: null,
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
     const names: string[] = md.body.topics.map((t: { name: string }) => t.name);
     assert.ok(!names.some((n) => n.startsWith('no-such-topic')));
   });
@@ -147,7 +158,17 @@ describe('Produce', () => {
     await createTopic(c, 'create-time');
     const oldTimestamp = 1_500_000_000_000;
     const before = Date.now();
-    const p = await produce(c, 'append-time', 0, buildRecordBatch({ records: [{ value: 'a', timestamp: oldTimestamp }, { value: 'b', timestamp: oldTimestamp + 5 }] }));
+    const p = await produce(
+      c,
+      'append-time',
+      0,
+      buildRecordBatch({
+        records: [
+          { value: 'a', timestamp: oldTimestamp },
+          { value: 'b', timestamp: oldTimestamp + 5 },
+        ],
+      }),
+    );
     const after = Date.now();
     assert.equal(p.errorCode, ErrorCode.NONE);
     assert.notEqual(p.logAppendTimeMs, -1);

@@ -44,7 +44,10 @@ describe('replica façade', () => {
     await r.done;
     assert.equal(p.highWatermark, 3);
     const read = await p.read({ fetchOffset: 0, maxBytes: 1 << 20, isolation: 'read_committed' });
-    assert.deepEqual(decodeAll(read.records).map((x) => x.offset), [0, 1, 2]);
+    assert.deepEqual(
+      decodeAll(read.records).map((x) => x.offset),
+      [0, 1, 2],
+    );
     assert.deepEqual(read.abortedTransactions, []);
     assert.equal((await p.read({ fetchOffset: 0, maxBytes: 1 << 20, isolation: 'high_watermark' })).abortedTransactions, null);
     await log.close();
@@ -69,7 +72,11 @@ describe('replica façade', () => {
     assert.equal(followerWoken, 1, 'a follower fetch wakes when the durable end moves');
     assert.equal(woken, 0, 'a consumer fetch does not: the HW is held');
     const replicaRead = await p.read({ fetchOffset: 0, maxBytes: 1 << 20, isolation: 'log_end' });
-    assert.deepEqual(decodeAll(replicaRead.records).map((x) => x.offset), [0, 1, 2, 3], 'a follower reads up to the durable end');
+    assert.deepEqual(
+      decodeAll(replicaRead.records).map((x) => x.offset),
+      [0, 1, 2, 3],
+      'a follower reads up to the durable end',
+    );
     assert.equal((await p.read({ fetchOffset: 0, maxBytes: 1 << 20, isolation: 'high_watermark' })).records, null);
 
     log.setHighWatermark(1);

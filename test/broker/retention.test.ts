@@ -126,10 +126,13 @@ describe('retention and DeleteRecords', () => {
     await produce(topic, 30);
     const dir = join(broker.dataDir, `${topic}-0`);
     assert.ok(segmentBases(dir).length > 2);
-    const seen = await waitUntil(async () => {
-      const o = await offsets(topic);
-      return o.low >= 30 && o;
-    }, { timeout: 20_000, interval: 100, message: 'retention.ms to expire the log' });
+    const seen = await waitUntil(
+      async () => {
+        const o = await offsets(topic);
+        return o.low >= 30 && o;
+      },
+      { timeout: 20_000, interval: 100, message: 'retention.ms to expire the log' },
+    );
     assert.deepEqual(seen, { low: 30, high: 30 });
     // Files are removed asynchronously, right after the start moved.
     await waitUntil(() => segmentBases(dir).length <= 1, { timeout: 10_000, message: () => `old segments to go (${segmentBases(dir).join(',')})` });
@@ -154,7 +157,11 @@ describe('retention and DeleteRecords', () => {
     const topic = 'bounded';
     await createTopic(topic, { 'segment.bytes': '1024', 'retention.bytes': '4096', 'retention.ms': '-1' });
     const dir = join(broker.dataDir, `${topic}-0`);
-    const logBytes = () => fs.readdirSync(dir).filter((f) => f.endsWith('.log')).reduce((sum, f) => sum + fs.statSync(join(dir, f)).size, 0);
+    const logBytes = () =>
+      fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.log'))
+        .reduce((sum, f) => sum + fs.statSync(join(dir, f)).size, 0);
     // Each round adds about 4 KiB; the peak is taken right after it, before the next retention
     // check, and every round ends once retention has brought the partition back under the bound.
     let largest = 0;

@@ -288,7 +288,10 @@ describe('topics', () => {
     test('v1+: null means every topic, an empty list none', async () => {
       for (const version of [1, 4, 9, 12]) {
         const all = await metadata(c, version, null);
-        assert.ok(all.topics.some((t) => t.name === 'md-v0'), `v${version} all`);
+        assert.ok(
+          all.topics.some((t) => t.name === 'md-v0'),
+          `v${version} all`,
+        );
         const none = await metadata(c, version, []);
         assert.equal(none.topics.length, 0, `v${version} none`);
       }

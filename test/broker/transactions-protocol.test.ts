@@ -41,7 +41,13 @@ describe('transactional APIs on the wire', () => {
     return r.body.resultsByTopicV3AndBelow[0].resultsByPartition.map((x: { partitionErrorCode: number }) => x.partitionErrorCode);
   }
 
-  async function produceTxn(transactionalId: string | null, p: { producerId: number; producerEpoch: number }, partition: number, sequence: number, value: string): Promise<number> {
+  async function produceTxn(
+    transactionalId: string | null,
+    p: { producerId: number; producerEpoch: number },
+    partition: number,
+    sequence: number,
+    value: string,
+  ): Promise<number> {
     const records = buildRecordBatch([{ value }], { transactional: true, producerId: p.producerId, producerEpoch: p.producerEpoch, baseSequence: sequence });
     const r = await c.request(ApiKey.Produce, 9, { ...produceRequest('wire', partition, records), transactionalId });
     return r.body.responses[0].partitionResponses[0].errorCode;
@@ -117,7 +123,12 @@ describe('transactional APIs on the wire', () => {
         topics: [{ name: 'wire', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: 'm' }] }],
       });
     assert.equal((await commit(3)).body.topics[0].partitions[0].errorCode, ErrorCode.INVALID_TXN_STATE, 'AddOffsetsToTxn first');
-    const added = await c.request(ApiKey.AddOffsetsToTxn, 3, { transactionalId: 'offsets-tx', producerId: p.producerId, producerEpoch: p.producerEpoch, groupId: 'txn-group' });
+    const added = await c.request(ApiKey.AddOffsetsToTxn, 3, {
+      transactionalId: 'offsets-tx',
+      producerId: p.producerId,
+      producerEpoch: p.producerEpoch,
+      groupId: 'txn-group',
+    });
     assert.equal(added.body.errorCode, ErrorCode.NONE);
     assert.equal((await commit(3)).body.topics[0].partitions[0].errorCode, ErrorCode.NONE);
 

@@ -29,7 +29,8 @@ describe('consumers with an isolation level', () => {
     running.broker.verifyTransactionalProduce = undefined;
     c = await RawClient.connect(running.port);
     await createTopic(c, topic, 1);
-    const pid = async () => Number((await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 })).body.producerId);
+    const pid = async () =>
+      Number((await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 })).body.producerId);
     const aborter = await pid();
     const committer = await pid();
     const late = await pid();

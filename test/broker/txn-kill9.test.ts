@@ -44,7 +44,11 @@ async function produce(c: RawClient, records: Buffer, transactionalId: string | 
 }
 
 async function fetch(c: RawClient, offset: number, isolationLevel: number): Promise<FetchResponsePartitionData> {
-  const r = await c.request(ApiKey.Fetch, 12, fetchRequest({ isolationLevel, maxBytes: 1 << 24, topics: [{ topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 1 << 24 }] }] }));
+  const r = await c.request(
+    ApiKey.Fetch,
+    12,
+    fetchRequest({ isolationLevel, maxBytes: 1 << 24, topics: [{ topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 1 << 24 }] }] }),
+  );
   return r.body.responses[0].partitions[0];
 }
 

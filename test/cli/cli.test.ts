@@ -24,7 +24,26 @@ describe('tributary CLI', () => {
   });
 
   test('--help works on every command', async () => {
-    const commands = [[], ['topics'], ['topics', 'list'], ['topics', 'describe'], ['topics', 'create'], ['topics', 'delete'], ['topics', 'alter'], ['produce'], ['consume'], ['groups'], ['groups', 'list'], ['groups', 'describe'], ['groups', 'delete'], ['groups', 'reset-offsets'], ['configs'], ['configs', 'describe'], ['configs', 'alter'], ['broker']];
+    const commands = [
+      [],
+      ['topics'],
+      ['topics', 'list'],
+      ['topics', 'describe'],
+      ['topics', 'create'],
+      ['topics', 'delete'],
+      ['topics', 'alter'],
+      ['produce'],
+      ['consume'],
+      ['groups'],
+      ['groups', 'list'],
+      ['groups', 'describe'],
+      ['groups', 'delete'],
+      ['groups', 'reset-offsets'],
+      ['configs'],
+      ['configs', 'describe'],
+      ['configs', 'alter'],
+      ['broker'],
+    ];
     const runs = await Promise.all(commands.map((c) => cli([...c, '--help'])));
     for (const [i, r] of runs.entries()) {
       assert.equal(r.code, 0, `${commands[i]!.join(' ')} --help: ${r.stderr}`);
@@ -59,18 +78,27 @@ describe('tributary CLI', () => {
   test('produce lines with keys and headers from stdin, consume them back as JSON', async () => {
     assert.equal((await cli(['topics', 'create', 'cli-pc', '--partitions', '3', ...bs])).code, 0);
     const lines = Array.from({ length: 30 }, (_, i) => `key-${i}|value ${i} with | bar`);
-    const p = await cli(['produce', 'cli-pc', '--key-separator', '|', '--header', 'app=cli', '--header', 'n=1', '--compression', 'zstd', '--acks', '1', ...bs], lines.join('\n') + '\n');
+    const p = await cli(
+      ['produce', 'cli-pc', '--key-separator', '|', '--header', 'app=cli', '--header', 'n=1', '--compression', 'zstd', '--acks', '1', ...bs],
+      lines.join('\n') + '\n',
+    );
     assert.equal(p.code, 0, p.stderr);
     assert.equal(p.stderr, '', 'no progress output when stderr is not a TTY');
     const c = await cli(['consume', 'cli-pc', '--from-beginning', '--format', 'json', ...bs]);
     assert.equal(c.code, 0, c.stderr);
-    const got = c.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const got = c.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(got.length, 30);
     for (const rec of got) {
       assert.deepEqual(Object.keys(rec).sort(), ['headers', 'key', 'offset', 'partition', 'timestamp', 'topic', 'value']);
       const i = Number(rec.key.slice(4));
       assert.equal(rec.value, `value ${i} with | bar`);
-      assert.deepEqual(rec.headers, [{ key: 'app', value: 'cli' }, { key: 'n', value: '1' }]);
+      assert.deepEqual(rec.headers, [
+        { key: 'app', value: 'cli' },
+        { key: 'n', value: '1' },
+      ]);
       assert.ok(Math.abs(rec.timestamp - Date.now()) < 120_000);
     }
     assert.deepEqual(got.map((r) => r.key).sort(), lines.map((l) => l.split('|')[0]).sort());
@@ -78,7 +106,10 @@ describe('tributary CLI', () => {
     const first = got.find((r) => r.key === 'key-0');
     assert.equal((await cli(['produce', 'cli-pc', '--key-separator', '|', '--idempotent', ...bs], 'key-0|again\n')).code, 0);
     assertOneLineError(await cli(['produce', 'cli-pc', '--idempotent', '--acks', '1', ...bs], 'x\n'), 'INVALID_REQUIRED_ACKS');
-    const again = (await cli(['consume', 'cli-pc', '--partition', String(first.partition), '--format', 'json', ...bs])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const again = (await cli(['consume', 'cli-pc', '--partition', String(first.partition), '--format', 'json', ...bs])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(again.some((r) => r.key === 'key-0' && r.value === 'again'));
 
     const limited = await cli(['consume', 'cli-pc', '--max-messages', '5', '--format', 'json', ...bs]);
@@ -102,8 +133,18 @@ describe('tributary CLI', () => {
     assert.equal((await cli(['produce', 'cli-ts', '--partition', '1', ...bs], 'l1\nl2\nl3\n')).code, 0);
     const byTime = await cli(['consume', 'cli-ts', '--timestamp', String(cut), '--format', 'json', ...bs]);
     assert.equal(byTime.code, 0, byTime.stderr);
-    const got = byTime.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(got.map((r) => [r.partition, r.offset, r.value]), [[1, 2, 'l1'], [1, 3, 'l2'], [1, 4, 'l3']]);
+    const got = byTime.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      got.map((r) => [r.partition, r.offset, r.value]),
+      [
+        [1, 2, 'l1'],
+        [1, 3, 'l2'],
+        [1, 4, 'l3'],
+      ],
+    );
     const iso = await cli(['consume', 'cli-ts', '--timestamp', new Date(cut).toISOString(), ...bs]);
     assert.equal(iso.stdout, 'l1\nl2\nl3\n');
 
@@ -125,7 +166,11 @@ describe('tributary CLI', () => {
     assert.match(r.stdout, /cleanup\.policy=compact/);
     r = await cli(['configs', 'alter', '--topic', 'cli-cfg', '--delete-config', 'cleanup.policy', ...bs]);
     assert.equal(r.code, 0, r.stderr);
-    const all = JSON.parse((await cli(['configs', 'describe', '--topic', 'cli-cfg', '--all', '--json', ...bs])).stdout) as Array<{ name: string; value: string; source: string }>;
+    const all = JSON.parse((await cli(['configs', 'describe', '--topic', 'cli-cfg', '--all', '--json', ...bs])).stdout) as Array<{
+      name: string;
+      value: string;
+      source: string;
+    }>;
     assert.equal(all.find((c) => c.name === 'cleanup.policy')!.source, 'DEFAULT_CONFIG');
     assert.equal(all.find((c) => c.name === 'retention.ms')!.value, '60000');
     assertOneLineError(await cli(['configs', 'alter', '--topic', 'cli-cfg', '--add-config', 'retention.ms=soon', ...bs]), 'INVALID_CONFIG');
@@ -140,7 +185,11 @@ describe('tributary CLI', () => {
     await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
     const port = (server.address() as { port: number }).port;
     await new Promise<void>((res) => server.close(() => res()));
-    for (const args of [['topics', 'list'], ['consume', 'x'], ['produce', 'x']]) {
+    for (const args of [
+      ['topics', 'list'],
+      ['consume', 'x'],
+      ['produce', 'x'],
+    ]) {
       const u = await cli([...args, '--bootstrap-server', `127.0.0.1:${port}`, '--timeout', '5000'], 'v\n', 30_000);
       assertOneLineError(u, 'NETWORK_EXCEPTION');
       assert.match(u.stderr, new RegExp(`127\\.0\\.0\\.1:${port}`));
@@ -151,7 +200,16 @@ describe('tributary CLI', () => {
 
   test('groups list, describe with lag after a kafkajs consumer commits, reset-offsets, delete', async (t) => {
     const conn = await Connection.connect({ host: '127.0.0.1', port: broker.port });
-    const missing = [ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.ListGroups, ApiKey.DescribeGroups, ApiKey.OffsetFetch, ApiKey.OffsetCommit, ApiKey.DeleteGroups].filter((k) => !conn.supports(k));
+    const missing = [
+      ApiKey.FindCoordinator,
+      ApiKey.JoinGroup,
+      ApiKey.SyncGroup,
+      ApiKey.ListGroups,
+      ApiKey.DescribeGroups,
+      ApiKey.OffsetFetch,
+      ApiKey.OffsetCommit,
+      ApiKey.DeleteGroups,
+    ].filter((k) => !conn.supports(k));
     conn.close();
     if (missing.length > 0) {
       t.skip(`broker does not advertise group APIs yet (missing keys ${missing.join(', ')})`);
@@ -191,18 +249,31 @@ describe('tributary CLI', () => {
     let r = await cli(['groups', 'reset-offsets', 'cli-g', '--topic', 'cli-grp', '--to-earliest', ...bs]);
     assert.match(r.stdout, /cli-g +cli-grp +0 +0/);
     let j = JSON.parse((await cli(['groups', 'describe', 'cli-g', '--json', ...bs])).stdout);
-    assert.deepEqual(j[0].partitions.map((p: { currentOffset: number }) => p.currentOffset), [2, 2], 'a dry run commits nothing');
+    assert.deepEqual(
+      j[0].partitions.map((p: { currentOffset: number }) => p.currentOffset),
+      [2, 2],
+      'a dry run commits nothing',
+    );
     r = await cli(['groups', 'reset-offsets', 'cli-g', '--topic', 'cli-grp', '--partition', '0', '--shift-by', '-1', '--execute', ...bs]);
     assert.equal(r.code, 0, r.stderr);
     j = JSON.parse((await cli(['groups', 'describe', 'cli-g', '--json', ...bs])).stdout);
-    assert.deepEqual(j[0].partitions.map((p: { currentOffset: number; lag: number }) => [p.currentOffset, p.lag]), [[1, 5], [2, 0]]);
+    assert.deepEqual(
+      j[0].partitions.map((p: { currentOffset: number; lag: number }) => [p.currentOffset, p.lag]),
+      [
+        [1, 5],
+        [2, 0],
+      ],
+    );
     // consume --group joins the group, starts at its committed offsets and commits where it stopped.
     assertOneLineError(await cli(['consume', 'cli-grp', '--group', 'cli-g', '--partition', '0', ...bs]), 'INVALID_REQUEST');
     r = await cli(['consume', 'cli-grp', '--group', 'cli-g', ...bs]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'm1\nm2\nm3\nm4\nm5\n');
     j = JSON.parse((await cli(['groups', 'describe', 'cli-g', '--json', ...bs])).stdout);
-    assert.deepEqual(j[0].partitions.map((p: { lag: number }) => p.lag), [0, 0]);
+    assert.deepEqual(
+      j[0].partitions.map((p: { lag: number }) => p.lag),
+      [0, 0],
+    );
     r = await cli(['groups', 'delete', 'cli-g', ...bs]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!(await cli(['groups', 'list', ...bs])).stdout.split('\n').includes('cli-g'));
@@ -222,10 +293,16 @@ describe('tributary CLI', () => {
     const kp = await run('kcat', ['-b', broker.bootstrap, '-P', '-t', 'cli-kcat', '-K', ':', '-z', 'snappy', '-H', 'from=kcat'], 'k3:v3\nk4:v4\n');
     assert.equal(kp.code, 0, kp.stderr);
     const c = await cli(['consume', 'cli-kcat', '--offset', '2', '--format', 'json', ...bs]);
-    const got = c.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(got.map((r) => [r.offset, r.key, r.value, r.headers]), [
-      [2, 'k3', 'v3', [{ key: 'from', value: 'kcat' }]],
-      [3, 'k4', 'v4', [{ key: 'from', value: 'kcat' }]],
-    ]);
+    const got = c.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      got.map((r) => [r.offset, r.key, r.value, r.headers]),
+      [
+        [2, 'k3', 'v3', [{ key: 'from', value: 'kcat' }]],
+        [3, 'k4', 'v4', [{ key: 'from', value: 'kcat' }]],
+      ],
+    );
   });
 });

@@ -114,7 +114,10 @@ test('produce keyed records with headers and every codec, then consume them back
   // Per partition, offsets are contiguous from 0.
   for (let p = 0; p < 4; p++) {
     const offs = records.filter((r) => r.partition === p).map((r) => r.offset);
-    assert.deepEqual(offs, offs.map((_, i) => i));
+    assert.deepEqual(
+      offs,
+      offs.map((_, i) => i),
+    );
   }
 });
 
@@ -122,10 +125,20 @@ test('explicit partition, acks 0/1/-1, batching by count, and unknown partitions
   await admin.createTopics([{ name: 'acks', partitions: 2 }]);
   for (const acks of [0, 1, -1] as const) {
     const producer = new Producer(cluster, { acks, batchRecords: 3, lingerMs: 50 });
-    const metas = await producer.send('acks', Array.from({ length: 7 }, (_, i) => ({ value: `a${acks}-${i}`, partition: 1 })));
+    const metas = await producer.send(
+      'acks',
+      Array.from({ length: 7 }, (_, i) => ({ value: `a${acks}-${i}`, partition: 1 })),
+    );
     await producer.close();
     assert.ok(metas.every((m) => m.partition === 1));
-    if (acks !== 0) assert.deepEqual(metas.map((m) => m.offset).slice(1).map((o, i) => o - metas[i]!.offset), [1, 1, 1, 1, 1, 1]);
+    if (acks !== 0)
+      assert.deepEqual(
+        metas
+          .map((m) => m.offset)
+          .slice(1)
+          .map((o, i) => o - metas[i]!.offset),
+        [1, 1, 1, 1, 1, 1],
+      );
   }
   const records = await readAll('acks', 'earliest', [1]);
   assert.deepEqual(records.map((r) => r.value!.toString()).sort(), ['0', '1', '-1'].flatMap((a) => Array.from({ length: 7 }, (_, i) => `a${a}-${i}`)).sort());
@@ -138,14 +151,29 @@ test('consume from an offset, a timestamp, the end with follow, and bounded by m
   await admin.createTopics([{ name: 'pos', partitions: 1 }]);
   const producer = new Producer(cluster);
   const t0 = Date.now();
-  await producer.send('pos', Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, timestamp: t0 + i * 1000 })));
-  assert.deepEqual((await readAll('pos', { offset: 7 })).map((r) => r.offset), [7, 8, 9]);
-  assert.deepEqual((await readAll('pos', { timestamp: t0 + 4500 })).map((r) => r.offset), [5, 6, 7, 8, 9]);
+  await producer.send(
+    'pos',
+    Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, timestamp: t0 + i * 1000 })),
+  );
+  assert.deepEqual(
+    (await readAll('pos', { offset: 7 })).map((r) => r.offset),
+    [7, 8, 9],
+  );
+  assert.deepEqual(
+    (await readAll('pos', { timestamp: t0 + 4500 })).map((r) => r.offset),
+    [5, 6, 7, 8, 9],
+  );
   assert.deepEqual(await readAll('pos', { timestamp: t0 + 99_000 }), []);
   const ts = await admin.listOffsets('pos', t0 + 2000);
   assert.equal(ts[0]!.offset, 2);
-  assert.deepEqual((await admin.listOffsets('pos', 'latest')).map((o) => o.offset), [10]);
-  assert.deepEqual((await admin.listOffsets('pos', 'earliest')).map((o) => o.offset), [0]);
+  assert.deepEqual(
+    (await admin.listOffsets('pos', 'latest')).map((o) => o.offset),
+    [10],
+  );
+  assert.deepEqual(
+    (await admin.listOffsets('pos', 'earliest')).map((o) => o.offset),
+    [0],
+  );
   const c0 = new Consumer(cluster);
   await assert.rejects(c0.assign('pos', { offset: 11 }), isKafkaError('OFFSET_OUT_OF_RANGE'));
   await assert.rejects(c0.assign('nope-topic'), isKafkaError('UNKNOWN_TOPIC_OR_PARTITION'));
@@ -156,7 +184,7 @@ test('consume from an offset, a timestamp, the end with follow, and bounded by m
   const reading = (async () => {
     for await (const r of c.records({ follow: true, maxMessages: 2 })) got.push(r.value!.toString());
   })();
-  await waitUntil(() => broker.parkedFetches('pos', 0) > 0, { message: 'the consumer\'s long poll' });
+  await waitUntil(() => broker.parkedFetches('pos', 0) > 0, { message: "the consumer's long poll" });
   await producer.send('pos', [{ value: 'late-1' }, { value: 'late-2' }, { value: 'late-3' }]);
   await reading;
   assert.deepEqual(got, ['late-1', 'late-2']);
@@ -166,7 +194,16 @@ test('consume from an offset, a timestamp, the end with follow, and bounded by m
 
 test('group admin: list, describe with lag, reset offsets, delete (when the broker has group APIs)', async (t) => {
   const conn = await cluster.anyConnection();
-  const needed = [ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.ListGroups, ApiKey.DescribeGroups, ApiKey.OffsetFetch, ApiKey.OffsetCommit, ApiKey.DeleteGroups];
+  const needed = [
+    ApiKey.FindCoordinator,
+    ApiKey.JoinGroup,
+    ApiKey.SyncGroup,
+    ApiKey.ListGroups,
+    ApiKey.DescribeGroups,
+    ApiKey.OffsetFetch,
+    ApiKey.OffsetCommit,
+    ApiKey.DeleteGroups,
+  ];
   const missing = needed.filter((k) => !conn.supports(k));
   if (missing.length > 0) {
     t.skip(`broker does not advertise group APIs yet (missing keys ${missing.join(', ')})`);
@@ -174,7 +211,10 @@ test('group admin: list, describe with lag, reset offsets, delete (when the brok
   }
   await admin.createTopics([{ name: 'grp', partitions: 2 }]);
   const producer = new Producer(cluster);
-  await producer.send('grp', Array.from({ length: 10 }, (_, i) => ({ value: `g${i}`, partition: i % 2 })));
+  await producer.send(
+    'grp',
+    Array.from({ length: 10 }, (_, i) => ({ value: `g${i}`, partition: i % 2 })),
+  );
   await producer.close();
 
   const kafka = new Kafka({ clientId: 'grp-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
@@ -201,12 +241,21 @@ test('group admin: list, describe with lag, reset offsets, delete (when the brok
   assert.equal(desc!.members.length, 1);
   assert.deepEqual(desc!.members[0]!.assignment, [{ topic: 'grp', partitions: [0, 1] }]);
   const committed = await admin.fetchOffsets('cg1');
-  assert.deepEqual(committed.map((c) => [c.topic, c.partition, c.offset]), [['grp', 0, 2], ['grp', 1, 2]]);
+  assert.deepEqual(
+    committed.map((c) => [c.topic, c.partition, c.offset]),
+    [
+      ['grp', 0, 2],
+      ['grp', 1, 2],
+    ],
+  );
   await assert.rejects(admin.deleteGroups(['cg1']), isKafkaError('NON_EMPTY_GROUP'));
   await consumer.disconnect();
 
   await admin.commitOffsets('cg1', [{ topic: 'grp', partition: 0, offset: 5 }]);
-  assert.deepEqual((await admin.fetchOffsets('cg1', [{ topic: 'grp', partitions: [0] }])).map((c) => c.offset), [5]);
+  assert.deepEqual(
+    (await admin.fetchOffsets('cg1', [{ topic: 'grp', partitions: [0] }])).map((c) => c.offset),
+    [5],
+  );
   await admin.deleteGroups(['cg1']);
   assert.ok(!(await admin.listGroups()).some((g) => g.groupId === 'cg1'));
 });
@@ -217,10 +266,16 @@ test('records produced before metadata arrives keep call order, and flush waits 
   const pending = Array.from({ length: 50 }, (_, i) => producer.produce('order', { value: `o${i}` }));
   await producer.flush();
   const metas = await Promise.all(pending);
-  assert.deepEqual(metas.map((m) => m.offset), metas.map((_, i) => i));
+  assert.deepEqual(
+    metas.map((m) => m.offset),
+    metas.map((_, i) => i),
+  );
   await producer.close();
   await producer.cluster.close();
-  assert.deepEqual((await readAll('order')).map((r) => r.value!.toString()), Array.from({ length: 50 }, (_, i) => `o${i}`));
+  assert.deepEqual(
+    (await readAll('order')).map((r) => r.value!.toString()),
+    Array.from({ length: 50 }, (_, i) => `o${i}`),
+  );
 });
 
 test('the consumer fetches by topic id (Fetch v13+) and by name (v12 and below)', async () => {
@@ -230,11 +285,23 @@ test('the consumer fetches by topic id (Fetch v13+) and by name (v12 and below)'
   await producer.close();
   const conn = await cluster.leaderConnection('fv', 0);
   assert.ok(conn.pickVersion(ApiKey.Fetch) >= 13, 'the broker offers topic-id fetches');
-  assert.deepEqual((await readAll('fv')).map((r) => [r.topic, r.value!.toString()]), [['fv', 'a'], ['fv', 'b']]);
+  assert.deepEqual(
+    (await readAll('fv')).map((r) => [r.topic, r.value!.toString()]),
+    [
+      ['fv', 'a'],
+      ['fv', 'b'],
+    ],
+  );
   const saved = conn.brokerVersions.get(ApiKey.Fetch)!;
   conn.brokerVersions.set(ApiKey.Fetch, { minVersion: saved.minVersion, maxVersion: 12 });
   try {
-    assert.deepEqual((await readAll('fv')).map((r) => [r.topic, r.value!.toString()]), [['fv', 'a'], ['fv', 'b']]);
+    assert.deepEqual(
+      (await readAll('fv')).map((r) => [r.topic, r.value!.toString()]),
+      [
+        ['fv', 'a'],
+        ['fv', 'b'],
+      ],
+    );
   } finally {
     conn.brokerVersions.set(ApiKey.Fetch, saved);
   }

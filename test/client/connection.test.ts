@@ -20,12 +20,22 @@ test('connect negotiates versions and requests use the highest common one', asyn
     const versions = [0, 1, 4, 9, 12];
     const answers = await Promise.all(
       versions.map((v) =>
-        conn.requestWithVersion<MetadataResponse>(ApiKey.Metadata, { topics: [], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }, { version: v }),
+        conn.requestWithVersion<MetadataResponse>(
+          ApiKey.Metadata,
+          { topics: [], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false },
+          { version: v },
+        ),
       ),
     );
-    assert.deepEqual(answers.map((a) => a.version), versions);
+    assert.deepEqual(
+      answers.map((a) => a.version),
+      versions,
+    );
     for (const a of answers) assert.equal(a.body.brokers[0]?.port, broker.port);
-    assert.throws(() => conn.pickVersion(ApiKey.Metadata, { version: 99 }), (e: unknown) => e instanceof KafkaClientError && e.type === 'UNSUPPORTED_VERSION');
+    assert.throws(
+      () => conn.pickVersion(ApiKey.Metadata, { version: 99 }),
+      (e: unknown) => e instanceof KafkaClientError && e.type === 'UNSUPPORTED_VERSION',
+    );
   } finally {
     conn.close();
   }

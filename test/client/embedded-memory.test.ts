@@ -13,7 +13,10 @@ test("startBroker({ dataDir: ':memory:' }) and storage: 'memory' use a throwaway
       await admin.createTopics([{ name: 'mem', partitions: 2 }]);
       await admin.close();
       const producer = new Producer({ bootstrap: b.bootstrap });
-      await producer.send('mem', [{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
+      await producer.send('mem', [
+        { key: 'a', value: '1' },
+        { key: 'b', value: '2' },
+      ]);
       await producer.close();
       const consumer = new Consumer({ bootstrap: b.bootstrap });
       await consumer.assign('mem');

@@ -20,7 +20,9 @@ before(async () => {
   cluster = new Cluster({ bootstrap: broker.bootstrap });
   admin = new Admin(cluster);
   const conn = await cluster.anyConnection();
-  groupApis = [ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat, ApiKey.LeaveGroup, ApiKey.OffsetCommit, ApiKey.OffsetFetch].every((k) => conn.supports(k));
+  groupApis = [ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat, ApiKey.LeaveGroup, ApiKey.OffsetCommit, ApiKey.OffsetFetch].every((k) =>
+    conn.supports(k),
+  );
 });
 after(() => cluster.close());
 
@@ -36,14 +38,23 @@ test('range assignment: contiguous ranges, the first members get the extra parti
     ]),
   );
   assert.deepEqual([...a.get('a')!], [['t', [0, 1, 2]]]);
-  assert.deepEqual([...a.get('b')!], [['t', [3, 4]], ['u', [0, 1]]]);
+  assert.deepEqual(
+    [...a.get('b')!],
+    [
+      ['t', [3, 4]],
+      ['u', [0, 1]],
+    ],
+  );
 });
 
 test('a group member reads, commits what it handed out, and resumes there', async (t) => {
   if (!groupApis) return t.skip('broker does not advertise the group membership APIs');
   await createTopic(broker, 'gc1', 2);
   const producer = new Producer(cluster);
-  await producer.send('gc1', Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, partition: i % 2 })));
+  await producer.send(
+    'gc1',
+    Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, partition: i % 2 })),
+  );
   let c = new GroupConsumer(cluster, { groupId: 'gc1-g', sessionTimeoutMs: 6000 });
   c.subscribe(['gc1']);
   const first: ConsumerRecord[] = [];
@@ -51,7 +62,11 @@ test('a group member reads, commits what it handed out, and resumes there', asyn
   await c.close();
   assert.equal(first.length, 4);
   const committed = await admin.fetchOffsets('gc1-g');
-  assert.equal(committed.reduce((n, x) => n + x.offset, 0), 4, 'commits cover exactly the records handed out');
+  assert.equal(
+    committed.reduce((n, x) => n + x.offset, 0),
+    4,
+    'commits cover exactly the records handed out',
+  );
 
   await producer.send('gc1', [{ value: 'late', partition: 0 }]);
   c = new GroupConsumer(cluster, { groupId: 'gc1-g', sessionTimeoutMs: 6000 });
@@ -60,7 +75,10 @@ test('a group member reads, commits what it handed out, and resumes there', asyn
   for await (const r of c.records()) rest.push(r);
   await c.close();
   assert.deepEqual([...first, ...rest].map((r) => r.value!.toString()).sort(), [...Array.from({ length: 10 }, (_, i) => `v${i}`), 'late'].sort());
-  assert.deepEqual((await admin.fetchOffsets('gc1-g')).map((x) => x.offset), [6, 5]);
+  assert.deepEqual(
+    (await admin.fetchOffsets('gc1-g')).map((x) => x.offset),
+    [6, 5],
+  );
   await producer.close();
 });
 
@@ -85,7 +103,10 @@ test('two members split the partitions and, together, read every record once', a
   const owned = members.flatMap((m) => m.assignment.flatMap((a) => a.partitions)).sort();
   assert.deepEqual(owned, [0, 1, 2, 3]);
   const producer = new Producer(cluster);
-  await producer.send('gc2', Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+  await producer.send(
+    'gc2',
+    Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+  );
   await producer.close();
   await waitUntil(() => got[0]!.length + got[1]!.length >= 40, { timeout: 30_000, message: () => `40 records (${got[0]!.length + got[1]!.length} arrived)` });
   stop.abort();

@@ -15,7 +15,9 @@ import { Consumer } from '../../src/client/consumer.js';
 const broker = suiteBroker();
 
 /** A TCP proxy to the broker that can stop forwarding answers or cut every connection. */
-async function proxy(target: number): Promise<{ port: number; mute(): void; unmute(): void; dropNextAnswer(): void; cut(): void; close(): Promise<void>; readonly held: number }> {
+async function proxy(
+  target: number,
+): Promise<{ port: number; mute(): void; unmute(): void; dropNextAnswer(): void; cut(): void; close(): Promise<void>; readonly held: number }> {
   const sockets = new Set<Socket>();
   let muted = false;
   /** Chunks of answers not forwarded while muted. */
@@ -83,7 +85,7 @@ test('a dropped connection fails requests in flight with NETWORK_EXCEPTION; the 
     const conn = await cluster.anyConnection();
     p.mute();
     const inFlight = conn.request(ApiKey.Metadata, metadataBody);
-    await waitUntil(() => p.held > 0, { message: 'the broker\'s answer, held by the proxy' });
+    await waitUntil(() => p.held > 0, { message: "the broker's answer, held by the proxy" });
     p.cut();
     await assert.rejects(inFlight, (e: unknown) => e instanceof KafkaClientError && e.type === 'NETWORK_EXCEPTION');
     assert.ok(conn.closed);
@@ -160,7 +162,11 @@ test('an idempotent producer retrying a batch whose answer was lost writes it on
     await c.close();
     if (idempotent) {
       assert.deepEqual(values, ['warm-up', 'once', 'twice?']);
-      assert.deepEqual(metas.map((m) => m.offset), [1, 2], 'the retry answers with the original offsets');
+      assert.deepEqual(
+        metas.map((m) => m.offset),
+        [1, 2],
+        'the retry answers with the original offsets',
+      );
     } else {
       assert.deepEqual(values, ['warm-up', 'once', 'twice?', 'once', 'twice?']);
     }

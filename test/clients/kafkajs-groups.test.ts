@@ -130,10 +130,16 @@ describe('kafkajs consumer groups', () => {
       members.length = 0;
       await waitFor('the group to be empty again', async () => (await admin.describeGroups([GROUP])).groups[0]!.state === 'Empty');
       const deleted = await admin.deleteGroups([GROUP]);
-      assert.deepEqual(deleted.map((d) => [d.groupId, d.errorCode]), [[GROUP, 0]]);
+      assert.deepEqual(
+        deleted.map((d) => [d.groupId, d.errorCode]),
+        [[GROUP, 0]],
+      );
       assert.ok(!(await admin.listGroups()).groups.some((g) => g.groupId === GROUP));
       const offsets = (await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] }))[0]!.partitions;
-      assert.ok(offsets.every((p) => p.offset === '-1'), 'a deleted group has no committed offsets');
+      assert.ok(
+        offsets.every((p) => p.offset === '-1'),
+        'a deleted group has no committed offsets',
+      );
     } finally {
       for (const m of members) await m.consumer.disconnect().catch(() => undefined);
       await admin.disconnect();
@@ -146,7 +152,11 @@ describe('kafkajs consumer groups', () => {
     const admin = kafka.admin();
     await admin.connect();
     const members: Tracked[] = [];
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/clients/kafkajs-group-member.ts'), broker.bootstrap, groupId, topic, String(CHILD_SESSION_MS)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'test/clients/kafkajs-group-member.ts'), broker.bootstrap, groupId, topic, String(CHILD_SESSION_MS)],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const exited = new Promise((r) => child.once('exit', r));
     const childState = { assigned: [] as number[], values: [] as string[] };
     createInterface({ input: child.stdout }).on('line', (line) => {
@@ -173,7 +183,7 @@ describe('kafkajs consumer groups', () => {
       child.kill('SIGKILL');
       await exited;
       const killedAt = Date.now();
-      await waitFor('the survivors to take over the killed member\'s partitions', balanced(members, 3), 20_000);
+      await waitFor("the survivors to take over the killed member's partitions", balanced(members, 3), 20_000);
       const took = Date.now() - killedAt;
       assert.ok(took < CHILD_SESSION_MS + 5000, `rebalanced ${took} ms after the kill (session timeout ${CHILD_SESSION_MS} ms)`);
 

@@ -34,7 +34,10 @@ describe('kafkajs', () => {
       };
       await assert.rejects(admin.createTopics({ topics: [{ topic: 'bad name!', numPartitions: 1 }] }), failsWith('INVALID_TOPIC_EXCEPTION'));
       await assert.rejects(admin.createTopics({ topics: [{ topic: 'too-replicated', numPartitions: 1, replicationFactor: 3 }] }), failsWith('INVALID_REPLICATION_FACTOR'));
-      await assert.rejects(admin.createTopics({ topics: [{ topic: 'bad-config', numPartitions: 1, configEntries: [{ name: 'retention.ms', value: 'soon' }] }] }), failsWith('INVALID_CONFIG'));
+      await assert.rejects(
+        admin.createTopics({ topics: [{ topic: 'bad-config', numPartitions: 1, configEntries: [{ name: 'retention.ms', value: 'soon' }] }] }),
+        failsWith('INVALID_CONFIG'),
+      );
       assert.ok((await admin.listTopics()).includes('admin-made'));
       await admin.deleteTopics({ topics: ['admin-made'] });
       assert.ok(!(await admin.listTopics()).includes('admin-made'));

@@ -58,7 +58,10 @@ describe('consumer groups with librdkafka, kafka-python and kcat', () => {
     assert.equal(c.summary.consumed, 120);
     assert.equal(c.summary.distinct, 120);
     const committed = c.summary.committed as number[];
-    assert.equal(committed.reduce((a, b) => a + b, 0), 120);
+    assert.equal(
+      committed.reduce((a, b) => a + b, 0),
+      120,
+    );
     const a = runPython('groups_kafka_python.py', ['admin', broker.bootstrap, 'kp-groups', 'kp-group']);
     assert.equal(a.status, 0, a.output);
     assert.deepEqual(a.summary, { ok: true, listed: [['kp-group', 'consumer']], state: 'Empty', protocolType: 'consumer', members: 0, committed, listedAfterDelete: 0 });

@@ -46,7 +46,14 @@ test('kill -9 with a transaction open: after restart it is aborted on timeout, t
   const producer = kafka.producer({ transactionalId: 'crash-committer', maxInFlightRequests: 1, idempotent: true });
   await producer.connect();
   const txn = await producer.transaction();
-  await txn.send({ topic: 'crash-tx', messages: [{ key: 'c1', value: '1' }, { key: 'c2', value: '2' }, { key: 'c3', value: '3' }] });
+  await txn.send({
+    topic: 'crash-tx',
+    messages: [
+      { key: 'c1', value: '1' },
+      { key: 'c2', value: '2' },
+      { key: 'c3', value: '3' },
+    ],
+  });
   await txn.sendOffsets({ consumerGroupId: 'crash-group', topics: [{ topic: 'crash-tx', partitions: [{ partition: 0, offset: '3' }] }] });
   await txn.commit();
   await producer.disconnect();
@@ -65,7 +72,11 @@ test('kill -9 with a transaction open: after restart it is aborted on timeout, t
   try {
     assert.equal(await offsets(client, 'crash-tx', 0), 9, 'every acknowledged record survived');
     // The open transaction's timeout (5 s) is counted from its start: it is aborted soon.
-    await waitUntil(async () => (await describeState(client, 'crash-open')) === 'CompleteAbort', { timeout: 30_000, interval: 100, message: 'the open transaction to be aborted' });
+    await waitUntil(async () => (await describeState(client, 'crash-open')) === 'CompleteAbort', {
+      timeout: 30_000,
+      interval: 100,
+      message: 'the open transaction to be aborted',
+    });
     const hw = await offsets(client, 'crash-tx', 0);
     assert.equal(hw, 10, 'the abort marker follows the 5 aborted records');
     assert.equal(await offsets(client, 'crash-tx', 1), hw, 'the LSO caught up with the high watermark');
@@ -75,7 +86,10 @@ test('kill -9 with a transaction open: after restart it is aborted on timeout, t
 
   const read = runPython('txn_confluent.py', ['read', broker.bootstrap, 'crash-tx', 'read_committed']);
   assert.equal(read.status, 0, read.output);
-  assert.deepEqual((read.summary.records as { k: string }[]).map((r) => r.k), ['c1', 'c2', 'c3']);
+  assert.deepEqual(
+    (read.summary.records as { k: string }[]).map((r) => r.k),
+    ['c1', 'c2', 'c3'],
+  );
 
   const kafka2 = new Kafka({ clientId: 'txn-crash-2', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
   const admin2 = kafka2.admin();
@@ -117,7 +131,11 @@ test('offsets committed in a transaction that was never ended stay invisible acr
     // pending commit must be reported as unstable, never as committed.
     assert.ok(unstable.errorCode === 88 || (unstable.errorCode === 0 && unstable.committedOffset === -1), JSON.stringify(unstable));
     assert.equal((await fetchOffset(false)).committedOffset, -1, 'a pending transactional commit is not a committed offset');
-    await waitUntil(async () => (await describeState(client, 'pending-tx')) === 'CompleteAbort', { timeout: 30_000, interval: 100, message: 'the pending transaction to be aborted' });
+    await waitUntil(async () => (await describeState(client, 'pending-tx')) === 'CompleteAbort', {
+      timeout: 30_000,
+      interval: 100,
+      message: 'the pending transaction to be aborted',
+    });
     assert.deepEqual(await fetchOffset(true), { ...(await fetchOffset(true)), committedOffset: -1, errorCode: 0 }, 'aborted: nothing committed, nothing pending');
   } finally {
     client.close();

@@ -68,7 +68,10 @@ describe('transactions with real clients', () => {
       assert.equal(all.ends[String(p)], 24, `partition ${p} end offset`);
       const offsets = all.records.filter((r) => r.p === p).map((r) => r.o);
       assert.equal(offsets.length, 21);
-      assert.deepEqual(offsets, [...offsets].sort((a, b) => a - b));
+      assert.deepEqual(
+        offsets,
+        [...offsets].sort((a, b) => a - b),
+      );
       assert.equal(offsets.filter((o) => !offsets.includes(o + 1)).length, 3, `three gaps (the markers) in ${offsets.join(',')}`);
     }
   });
@@ -86,7 +89,12 @@ describe('transactions with real clients', () => {
   });
 
   test('consume-transform-produce with send_offsets_to_transaction survives a processor crash exactly once', async () => {
-    await admin.createTopics({ topics: [{ topic: 'eos-in', numPartitions: 3 }, { topic: 'eos-out', numPartitions: 3 }] });
+    await admin.createTopics({
+      topics: [
+        { topic: 'eos-in', numPartitions: 3 },
+        { topic: 'eos-out', numPartitions: 3 },
+      ],
+    });
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({
@@ -108,25 +116,49 @@ describe('transactions with real clients', () => {
     const everything = readTopic(broker.bootstrap, 'eos-out', 'read_uncommitted').records;
     assert.ok(everything.length > 300, 'the aborted attempt left records only read_uncommitted shows');
     const offsets = await admin.fetchOffsets({ groupId: 'eos-group', topics: ['eos-in'] });
-    assert.deepEqual(
-      offsets[0]!.partitions.map((p) => Number(p.offset)).sort(),
-      [100, 100, 100],
-      'the group offsets committed inside the transactions cover the whole input',
-    );
+    assert.deepEqual(offsets[0]!.partitions.map((p) => Number(p.offset)).sort(), [100, 100, 100], 'the group offsets committed inside the transactions cover the whole input');
   });
 
   test('kafkajs: transaction() with sendOffsets commits, abort() leaves nothing visible', async () => {
-    await admin.createTopics({ topics: [{ topic: 'kjs-tx', numPartitions: 2 }, { topic: 'kjs-src', numPartitions: 2 }] });
+    await admin.createTopics({
+      topics: [
+        { topic: 'kjs-tx', numPartitions: 2 },
+        { topic: 'kjs-src', numPartitions: 2 },
+      ],
+    });
     const producer = kafka.producer({ transactionalId: 'kjs-tx-id', maxInFlightRequests: 1, idempotent: true });
     await producer.connect();
     try {
       const committed = await producer.transaction();
-      await committed.send({ topic: 'kjs-tx', messages: [{ key: 'ok-1', value: '1', partition: 0 }, { key: 'ok-2', value: '2', partition: 1 }] });
-      await committed.sendOffsets({ consumerGroupId: 'kjs-group', topics: [{ topic: 'kjs-src', partitions: [{ partition: 0, offset: '42' }, { partition: 1, offset: '7' }] }] });
+      await committed.send({
+        topic: 'kjs-tx',
+        messages: [
+          { key: 'ok-1', value: '1', partition: 0 },
+          { key: 'ok-2', value: '2', partition: 1 },
+        ],
+      });
+      await committed.sendOffsets({
+        consumerGroupId: 'kjs-group',
+        topics: [
+          {
+            topic: 'kjs-src',
+            partitions: [
+              { partition: 0, offset: '42' },
+              { partition: 1, offset: '7' },
+            ],
+          },
+        ],
+      });
       await committed.commit();
 
       const aborted = await producer.transaction();
-      await aborted.send({ topic: 'kjs-tx', messages: [{ key: 'no-1', value: 'x', partition: 0 }, { key: 'no-2', value: 'y', partition: 1 }] });
+      await aborted.send({
+        topic: 'kjs-tx',
+        messages: [
+          { key: 'no-1', value: 'x', partition: 0 },
+          { key: 'no-2', value: 'y', partition: 1 },
+        ],
+      });
       await aborted.sendOffsets({ consumerGroupId: 'kjs-group', topics: [{ topic: 'kjs-src', partitions: [{ partition: 0, offset: '1000' }] }] });
       await aborted.abort();
     } finally {

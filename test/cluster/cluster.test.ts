@@ -38,7 +38,11 @@ async function startNode(nodeId: number, dataDir?: string): Promise<BrokerProces
 }
 
 function kafka() {
-  return new Kafka({ brokers: [...brokers.values()].filter((b) => b.child.exitCode === null && b.child.signalCode === null).map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+  return new Kafka({
+    brokers: [...brokers.values()].filter((b) => b.child.exitCode === null && b.child.signalCode === null).map((b) => b.bootstrap),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 10, initialRetryTime: 100 },
+  });
 }
 
 interface PartitionMetadata {
@@ -54,7 +58,12 @@ interface PartitionMetadata {
 async function metadata(b: BrokerProcess, topic: string): Promise<{ controller: number; brokers: number[]; partitions: PartitionMetadata[] }> {
   const c = await RawClient.connect(b.port);
   try {
-    const r = await c.request(ApiKey.Metadata, 12, { topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: topic }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+    const r = await c.request(ApiKey.Metadata, 12, {
+      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: topic }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
     const t = r.body.topics[0];
     return {
       controller: r.body.controllerId,
@@ -123,10 +132,14 @@ test('a 6-partition topic spreads its leaders; kafkajs produces and a group cons
     await waitFor('120 records consumed', () => seen.size === 120, 30_000);
     assert.equal(new Set(seen.values()).size, 6);
     // Commits go to the group's coordinator, whichever broker leads its __consumer_offsets partition.
-    await waitFor('all 120 offsets committed', async () => {
-      const offsets = await admin.fetchOffsets({ groupId: 'spread-group', topics: ['spread'] });
-      return offsets[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) === 120;
-    }, 20_000);
+    await waitFor(
+      'all 120 offsets committed',
+      async () => {
+        const offsets = await admin.fetchOffsets({ groupId: 'spread-group', topics: ['spread'] });
+        return offsets[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) === 120;
+      },
+      20_000,
+    );
     await consumer.disconnect();
   } finally {
     await admin.disconnect();
@@ -142,7 +155,10 @@ test('Produce to a broker that does not lead the partition answers NOT_LEADER_OR
   const other = [...brokers.entries()].find(([id]) => id !== p0.leader)![1];
   const leader = brokers.get(p0.leader)!;
   const batch = buildRecordBatch({ records: [{ value: Buffer.from('x') }] });
-  for (const [b, expected] of [[other, ErrorCode.NOT_LEADER_OR_FOLLOWER], [leader, ErrorCode.NONE]] as const) {
+  for (const [b, expected] of [
+    [other, ErrorCode.NOT_LEADER_OR_FOLLOWER],
+    [leader, ErrorCode.NONE],
+  ] as const) {
     const c = await RawClient.connect(b.port);
     try {
       const r = await c.request(ApiKey.Produce, 9, produceRequest('spread', 0, batch, 1));
@@ -158,7 +174,10 @@ test('Produce to a broker that does not lead the partition answers NOT_LEADER_OR
     const p = r.body.responses[0].partitionResponses[0];
     assert.equal(p.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     assert.deepEqual(p.currentLeader, { leaderId: p0.leader, leaderEpoch: 0 });
-    assert.deepEqual(r.body.nodeEndpoints.map((e: { nodeId: number; port: number }) => [e.nodeId, e.port]), [[p0.leader, leader.port]]);
+    assert.deepEqual(
+      r.body.nodeEndpoints.map((e: { nodeId: number; port: number }) => [e.nodeId, e.port]),
+      [[p0.leader, leader.port]],
+    );
   } finally {
     c.close();
   }
@@ -168,11 +187,18 @@ test('a transaction across partitions led by different brokers commits; read_com
   const k = kafka();
   const admin = k.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: 'txn-spread', replicaAssignment: [
-    { partition: 0, replicas: [1] },
-    { partition: 1, replicas: [2] },
-    { partition: 2, replicas: [3] },
-  ] }] });
+  await admin.createTopics({
+    topics: [
+      {
+        topic: 'txn-spread',
+        replicaAssignment: [
+          { partition: 0, replicas: [1] },
+          { partition: 1, replicas: [2] },
+          { partition: 2, replicas: [3] },
+        ],
+      },
+    ],
+  });
   await admin.disconnect();
   const producer = k.producer({ transactionalId: 'cluster-txn', idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -200,15 +226,26 @@ test('a transaction across partitions led by different brokers commits; read_com
 test('DescribeQuorum answers from the etcd members', { skip: etcdMissing }, async () => {
   const c = await RawClient.connect(brokers.get(1)!.port);
   try {
-    const r = await c.request(ApiKey.DescribeQuorum, 2, { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }, { topicName: 'other', partitions: [{ partitionIndex: 0 }] }] });
+    const r = await c.request(ApiKey.DescribeQuorum, 2, {
+      topics: [
+        { topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] },
+        { topicName: 'other', partitions: [{ partitionIndex: 0 }] },
+      ],
+    });
     assert.equal(r.body.errorCode, ErrorCode.NONE);
     const p = r.body.topics[0].partitions[0];
     assert.equal(p.errorCode, ErrorCode.NONE);
     assert.equal(p.leaderId, 0);
     assert.ok(p.leaderEpoch >= 1 && p.highWatermark > 0);
-    assert.deepEqual(p.currentVoters.map((v: { replicaId: number }) => v.replicaId), [0]);
+    assert.deepEqual(
+      p.currentVoters.map((v: { replicaId: number }) => v.replicaId),
+      [0],
+    );
     assert.equal(r.body.topics[1].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    assert.deepEqual(r.body.nodes[0].listeners.map((l: { host: string; port: number }) => `http://${l.host}:${l.port}`), [etcd.endpoint]);
+    assert.deepEqual(
+      r.body.nodes[0].listeners.map((l: { host: string; port: number }) => `http://${l.host}:${l.port}`),
+      [etcd.endpoint],
+    );
   } finally {
     c.close();
   }
@@ -246,36 +283,49 @@ test('kill -9 of the controller: another takes over and CreateTopics works again
   await admin.connect();
   try {
     let attempt = 0;
-    await waitFor('a new controller and a topic created with live leaders', async () => {
-      try {
-        const before = await metadata(survivor, 'spread');
-        if (before.controller === controller || before.controller < 0) return false;
-        const name = `after-failover-${attempt++}`;
-        // Straight to a surviving broker: kafkajs sends CreateTopics to the controller named by
-        // Metadata, which is the dead one until its campaign lease expires, and backs off.
-        const c = await RawClient.connect(survivor.port);
+    await waitFor(
+      'a new controller and a topic created with live leaders',
+      async () => {
         try {
-          const r = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name, numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 2000, validateOnly: false }, 3000);
-          if (r.body.topics[0].errorCode !== ErrorCode.NONE) return false;
-        } finally {
-          c.close();
+          const before = await metadata(survivor, 'spread');
+          if (before.controller === controller || before.controller < 0) return false;
+          const name = `after-failover-${attempt++}`;
+          // Straight to a surviving broker: kafkajs sends CreateTopics to the controller named by
+          // Metadata, which is the dead one until its campaign lease expires, and backs off.
+          const c = await RawClient.connect(survivor.port);
+          try {
+            const r = await c.request(
+              ApiKey.CreateTopics,
+              7,
+              { topics: [{ name, numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 2000, validateOnly: false },
+              3000,
+            );
+            if (r.body.topics[0].errorCode !== ErrorCode.NONE) return false;
+          } finally {
+            c.close();
+          }
+          const md = await metadata(survivor, name);
+          return md.partitions.length === 4 && md.partitions.every((p) => p.leader !== controller && p.leader >= 0);
+        } catch {
+          return false;
         }
-        const md = await metadata(survivor, name);
-        return md.partitions.length === 4 && md.partitions.every((p) => p.leader !== controller && p.leader >= 0);
-      } catch {
-        return false;
-      }
-    }, 10_000);
+      },
+      10_000,
+    );
     assert.ok(Date.now() - killedAt < 10_000);
   } finally {
     await admin.disconnect();
   }
   // The victim's partitions of 'spread' are offline (no other in-sync replica): no leader, epoch
   // bumped, the victim listed offline, LEADER_NOT_AVAILABLE as Kafka answers.
-  await waitFor('the new controller took the victim\'s partitions offline', async () => {
-    const now = await metadata(survivor, 'spread');
-    return !now.brokers.includes(controller) && now.partitions.filter((p) => p.replicas.includes(controller)).every((p) => p.leader === -1);
-  }, 10_000);
+  await waitFor(
+    "the new controller took the victim's partitions offline",
+    async () => {
+      const now = await metadata(survivor, 'spread');
+      return !now.brokers.includes(controller) && now.partitions.filter((p) => p.replicas.includes(controller)).every((p) => p.leader === -1);
+    },
+    10_000,
+  );
   const md = await metadata(survivor, 'spread');
   const victims = md.partitions.filter((p) => p.replicas.includes(controller));
   assert.equal(victims.length, 2);
@@ -286,10 +336,14 @@ test('kill -9 of the controller: another takes over and CreateTopics works again
   const k = kafka();
   admin = k.admin();
   await admin.connect();
-  await waitFor('the victim leads its partitions again', async () => {
-    const now = await metadata(survivor, 'spread');
-    return now.partitions.filter((p) => p.leader === controller && p.leaderEpoch === 2).length === 2;
-  }, 15_000);
+  await waitFor(
+    'the victim leads its partitions again',
+    async () => {
+      const now = await metadata(survivor, 'spread');
+      return now.partitions.filter((p) => p.leader === controller && p.leaderEpoch === 2).length === 2;
+    },
+    15_000,
+  );
   await admin.disconnect();
   const consumer = k.consumer({ groupId: 'after-restart' });
   await consumer.connect();
@@ -300,48 +354,61 @@ test('kill -9 of the controller: another takes over and CreateTopics works again
   await consumer.disconnect();
 });
 
-test('etcd stopped: leaders stop serving once their lease may have expired, metadata changes fail retriably, all recovers when etcd is back', { skip: etcdMissing }, async () => {
-  const [, b] = [...brokers.entries()].find(([, x]) => x.child.exitCode === null && x.child.signalCode === null)!;
-  const leaderOf0 = async () => {
-    const md = await metadata(b, 'spread');
-    return brokers.get(md.partitions[0]!.leader);
-  };
-  const produceTo = async (target: BrokerProcess): Promise<number> => {
-    const c = await RawClient.connect(target.port);
+test(
+  'etcd stopped: leaders stop serving once their lease may have expired, metadata changes fail retriably, all recovers when etcd is back',
+  { skip: etcdMissing },
+  async () => {
+    const [, b] = [...brokers.entries()].find(([, x]) => x.child.exitCode === null && x.child.signalCode === null)!;
+    const leaderOf0 = async () => {
+      const md = await metadata(b, 'spread');
+      return brokers.get(md.partitions[0]!.leader);
+    };
+    const produceTo = async (target: BrokerProcess): Promise<number> => {
+      const c = await RawClient.connect(target.port);
+      try {
+        const r = await c.request(ApiKey.Produce, 9, produceRequest('spread', 0, buildRecordBatch({ records: [{ value: Buffer.from('during-etcd-test') }] }), 1));
+        return r.body.responses[0].partitionResponses[0].errorCode;
+      } finally {
+        c.close();
+      }
+    };
+    const leader = (await leaderOf0())!;
+    assert.equal(await produceTo(leader), ErrorCode.NONE);
+    etcd.pause();
     try {
-      const r = await c.request(ApiKey.Produce, 9, produceRequest('spread', 0, buildRecordBatch({ records: [{ value: Buffer.from('during-etcd-test') }] }), 1));
-      return r.body.responses[0].partitionResponses[0].errorCode;
+      const pausedAt = Date.now();
+      // Fencing: within the lease TTL (3 s) plus a keepalive period the leader stops acting as one.
+      await waitFor('the leader refuses produce', async () => (await produceTo(leader)) === ErrorCode.NOT_LEADER_OR_FOLLOWER, 10_000);
+      assert.ok(Date.now() - pausedAt < 10_000);
+      const c = await RawClient.connect(leader.port);
+      try {
+        const r = await c.request(
+          ApiKey.CreateTopics,
+          7,
+          { topics: [{ name: 'during-outage', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false },
+          15_000,
+        );
+        assert.equal(r.body.topics[0].errorCode, ErrorCode.REQUEST_TIMED_OUT);
+        assert.match(r.body.topics[0].errorMessage, /etcd is unavailable/);
+      } finally {
+        c.close();
+      }
     } finally {
-      c.close();
+      etcd.resume();
     }
-  };
-  const leader = (await leaderOf0())!;
-  assert.equal(await produceTo(leader), ErrorCode.NONE);
-  etcd.pause();
-  try {
-    const pausedAt = Date.now();
-    // Fencing: within the lease TTL (3 s) plus a keepalive period the leader stops acting as one.
-    await waitFor('the leader refuses produce', async () => (await produceTo(leader)) === ErrorCode.NOT_LEADER_OR_FOLLOWER, 10_000);
-    assert.ok(Date.now() - pausedAt < 10_000);
-    const c = await RawClient.connect(leader.port);
-    try {
-      const r = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name: 'during-outage', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false }, 15_000);
-      assert.equal(r.body.topics[0].errorCode, ErrorCode.REQUEST_TIMED_OUT);
-      assert.match(r.body.topics[0].errorMessage, /etcd is unavailable/);
-    } finally {
-      c.close();
-    }
-  } finally {
-    etcd.resume();
-  }
-  // Leases expired while etcd was stopped: brokers register again by themselves and the
-  // controller gives the partitions back to their (only) in-sync replica.
-  await waitFor('produce works again', async () => {
-    try {
-      const l = await leaderOf0();
-      return l !== undefined && (await produceTo(l)) === ErrorCode.NONE;
-    } catch {
-      return false;
-    }
-  }, 30_000);
-});
+    // Leases expired while etcd was stopped: brokers register again by themselves and the
+    // controller gives the partitions back to their (only) in-sync replica.
+    await waitFor(
+      'produce works again',
+      async () => {
+        try {
+          const l = await leaderOf0();
+          return l !== undefined && (await produceTo(l)) === ErrorCode.NONE;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+    );
+  },
+);

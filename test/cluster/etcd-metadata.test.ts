@@ -38,7 +38,7 @@ function topic(name: string, leaders: number[]): TopicRecord {
   return { name, id: randomUUID(), partitions: leaders.length, configs: { 'cleanup.policy': 'compact' }, assignments };
 }
 
-test('brokers sharing a prefix share the cluster id and see each other\'s topics; other prefixes are separate clusters', { skip: etcdMissing }, async () => {
+test("brokers sharing a prefix share the cluster id and see each other's topics; other prefixes are separate clusters", { skip: etcdMissing }, async () => {
   const a = await open('/c1');
   const b = await open('/c1');
   const other = await open('/c2');
@@ -69,10 +69,16 @@ test('concurrent creations of one name: exactly one wins; a topic larger than on
   const b = await open('/c3');
   const results = await Promise.allSettled([a.createTopic(topic('race', [1])), b.createTopic(topic('race', [2]))]);
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-  const big = topic('big', Array.from({ length: 450 }, (_, i) => (i % 3) + 1));
+  const big = topic(
+    'big',
+    Array.from({ length: 450 }, (_, i) => (i % 3) + 1),
+  );
   await a.createTopic(big);
   await waitFor('b sees 450 partitions', () => b.topic('big')?.assignments?.length === 450);
-  assert.deepEqual(b.topic('big')!.assignments!.map((s) => s.leader), big.assignments!.map((s) => s.leader));
+  assert.deepEqual(
+    b.topic('big')!.assignments!.map((s) => s.leader),
+    big.assignments!.map((s) => s.leader),
+  );
 });
 
 test('producer ids are unique across brokers', { skip: etcdMissing }, async () => {
@@ -119,10 +125,13 @@ test('one controller at a time; on its loss another takes over and moves leaders
   c2.start();
   await waitFor('both see controller 1', () => s1.controllerId() === 1 && s2.controllerId() === 1);
   assert.equal(c2.active, false);
-  const t = { ...topic('moving', [1, 2]), assignments: [
-    { replicas: [1, 2], leader: 1, leaderEpoch: 0, isr: [1, 2], partitionEpoch: 0 },
-    { replicas: [2], leader: 2, leaderEpoch: 0, isr: [2], partitionEpoch: 0 },
-  ] };
+  const t = {
+    ...topic('moving', [1, 2]),
+    assignments: [
+      { replicas: [1, 2], leader: 1, leaderEpoch: 0, isr: [1, 2], partitionEpoch: 0 },
+      { replicas: [2], leader: 2, leaderEpoch: 0, isr: [2], partitionEpoch: 0 },
+    ],
+  };
   await s2.createTopic(t);
   // Broker 1 goes away (its store closes: lease revoked, campaign key gone with etcd3's lease).
   await c1.stop();
@@ -146,20 +155,27 @@ test('etcd paused: metadata changes fail with a retriable error, then work again
   await s.register(reg(7), 2);
   etcd.pause();
   try {
-    await assert.rejects(s.createTopic(topic('during', [7])), (e: unknown) => e instanceof MetadataUnavailableError && e.code === ErrorCode.REQUEST_TIMED_OUT && /retry/.test(e.message));
+    await assert.rejects(
+      s.createTopic(topic('during', [7])),
+      (e: unknown) => e instanceof MetadataUnavailableError && e.code === ErrorCode.REQUEST_TIMED_OUT && /retry/.test(e.message),
+    );
     // The lease cannot be renewed: within its TTL the broker knows it may no longer lead.
     await waitFor('lease no longer certain', () => !s.leaseValid(), 5000);
   } finally {
     etcd.resume();
   }
-  await waitFor('a write succeeds again', async () => {
-    try {
-      await s.createTopic(topic('after', [7]));
-      return true;
-    } catch {
-      return false;
-    }
-  }, 20_000);
+  await waitFor(
+    'a write succeeds again',
+    async () => {
+      try {
+        await s.createTopic(topic('after', [7]));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+  );
   await waitFor('lease valid again', () => s.leaseValid(), 20_000);
 });
 

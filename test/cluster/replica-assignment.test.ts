@@ -8,7 +8,10 @@ const brokers = (ids: number[], racks?: string[]) => ids.map((nodeId, i) => ({ n
 
 test('leaders go round robin and every partition gets distinct replicas', () => {
   const a = assignReplicas(brokers([1, 2, 3]), 6, 2, { random: () => 0 });
-  assert.deepEqual(a.map((r) => r[0]), [1, 2, 3, 1, 2, 3]);
+  assert.deepEqual(
+    a.map((r) => r[0]),
+    [1, 2, 3, 1, 2, 3],
+  );
   for (const r of a) assert.equal(new Set(r).size, 2);
   // Followers shift once the round robin wraps, so the pairs differ between rounds.
   assert.notDeepEqual(a.slice(0, 3), a.slice(3, 6));
@@ -37,10 +40,30 @@ test('rack-aware placement spreads a partition over racks', () => {
 });
 
 test('too few brokers, mixed rack information and bad manual assignments are refused with Kafka codes', () => {
-  assert.throws(() => assignReplicas(brokers([1, 2]), 1, 3), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.INVALID_REPLICATION_FACTOR);
-  assert.throws(() => assignReplicas([{ nodeId: 1, rack: 'a' }, { nodeId: 2, rack: null }], 1, 1), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.INVALID_REPLICATION_FACTOR);
-  assert.throws(() => checkManualAssignment([1, 1], new Set([1, 2])), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.INVALID_REPLICA_ASSIGNMENT);
-  assert.throws(() => checkManualAssignment([1, 7], new Set([1, 2])), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.BROKER_NOT_AVAILABLE);
+  assert.throws(
+    () => assignReplicas(brokers([1, 2]), 1, 3),
+    (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.INVALID_REPLICATION_FACTOR,
+  );
+  assert.throws(
+    () =>
+      assignReplicas(
+        [
+          { nodeId: 1, rack: 'a' },
+          { nodeId: 2, rack: null },
+        ],
+        1,
+        1,
+      ),
+    (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.INVALID_REPLICATION_FACTOR,
+  );
+  assert.throws(
+    () => checkManualAssignment([1, 1], new Set([1, 2])),
+    (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+  );
+  assert.throws(
+    () => checkManualAssignment([1, 7], new Set([1, 2])),
+    (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.BROKER_NOT_AVAILABLE,
+  );
   checkManualAssignment([2, 1], new Set([1, 2]));
 });
 

@@ -99,7 +99,9 @@ async function joinNew(c: Coord, group: string, over: Partial<JoinRequest> = {})
 }
 
 async function syncAll(c: Coord, group: string, generation: number, leader: string, members: string[]): Promise<void> {
-  const followers = members.filter((m) => m !== leader).map((m) => c.sync(group, { memberId: m, groupInstanceId: null, generationId: generation, protocolType: null, protocolName: null, assignments: [] }));
+  const followers = members
+    .filter((m) => m !== leader)
+    .map((m) => c.sync(group, { memberId: m, groupInstanceId: null, generationId: generation, protocolType: null, protocolName: null, assignments: [] }));
   const assignments = members.map((m) => ({ memberId: m, assignment: Buffer.from(`for-${m}`) }));
   const lead = await c.sync(group, { memberId: leader, groupInstanceId: null, generationId: generation, protocolType: 'consumer', protocolName: 'range', assignments });
   assert.equal(lead.errorCode, ErrorCode.NONE);
@@ -126,7 +128,10 @@ describe('group state machine', () => {
     assert.equal(r.generationId, 1);
     assert.equal(r.leader, a.memberId);
     assert.equal(r.protocolName, 'range');
-    assert.deepEqual(r.members.map((m) => m.memberId), [a.memberId]);
+    assert.deepEqual(
+      r.members.map((m) => m.memberId),
+      [a.memberId],
+    );
     assert.equal(c.groups.get('g')!.state, 'CompletingRebalance');
     assert.equal(c.heartbeat('g', a.memberId, null, 1), ErrorCode.NONE);
     await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
@@ -147,7 +152,13 @@ describe('group state machine', () => {
     assert.equal(c.groups.get('g')!.state, 'PreparingRebalance');
     assert.equal(c.heartbeat('g', a.memberId, null, 1), ErrorCode.REBALANCE_IN_PROGRESS);
     // The old generation can still commit while the group prepares the rebalance.
-    const commit = await c.commitOffsets({ groupId: 'g', generationId: 1, memberId: a.memberId, groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    const commit = await c.commitOffsets({
+      groupId: 'g',
+      generationId: 1,
+      memberId: a.memberId,
+      groupInstanceId: null,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
     assert.equal(commit[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
     const ra = await c.join('g', joinReq(a.memberId));
     const rb = await b.answer;
@@ -165,13 +176,35 @@ describe('group state machine', () => {
     await settle();
     assert.equal(followerDone, false);
     assert.equal(c.heartbeat('g', b.memberId, null, 2), ErrorCode.NONE);
-    const stale = await c.commitOffsets({ groupId: 'g', generationId: 1, memberId: a.memberId, groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 6, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    const stale = await c.commitOffsets({
+      groupId: 'g',
+      generationId: 1,
+      memberId: a.memberId,
+      groupInstanceId: null,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 6, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
     assert.equal(stale[0]!.partitions[0]!.errorCode, ErrorCode.ILLEGAL_GENERATION);
-    const lead = await c.sync('g', { memberId: a.memberId, groupInstanceId: null, generationId: 2, protocolType: null, protocolName: null, assignments: [{ memberId: a.memberId, assignment: Buffer.from('A') }, { memberId: b.memberId, assignment: Buffer.from('B') }] });
+    const lead = await c.sync('g', {
+      memberId: a.memberId,
+      groupInstanceId: null,
+      generationId: 2,
+      protocolType: null,
+      protocolName: null,
+      assignments: [
+        { memberId: a.memberId, assignment: Buffer.from('A') },
+        { memberId: b.memberId, assignment: Buffer.from('B') },
+      ],
+    });
     assert.equal(lead.assignment.toString(), 'A');
     assert.equal((await follower).assignment.toString(), 'B');
     assert.equal(c.groups.get('g')!.state, 'Stable');
-    assert.equal(c.describeGroup('g').members.find((m) => m.memberId === b.memberId)!.assignment.toString(), 'B');
+    assert.equal(
+      c
+        .describeGroup('g')
+        .members.find((m) => m.memberId === b.memberId)!
+        .assignment.toString(),
+      'B',
+    );
   });
 
   test('session expiry removes a silent member and rebalances the rest', async () => {
@@ -212,7 +245,10 @@ describe('group state machine', () => {
     const rb = await b.answer;
     assert.equal(rb.errorCode, ErrorCode.NONE);
     assert.equal(rb.generationId, 2);
-    assert.deepEqual(rb.members.map((m) => m.memberId), [b.memberId]);
+    assert.deepEqual(
+      rb.members.map((m) => m.memberId),
+      [b.memberId],
+    );
     assert.equal(c.heartbeat('g', a.memberId, null, 1), ErrorCode.UNKNOWN_MEMBER_ID);
   });
 
@@ -262,7 +298,10 @@ describe('group state machine', () => {
     const ra = await c.join('g', joinReq(a.memberId, { groupInstanceId: 'ia' }));
     const rb = await b;
     await syncAll(c, 'g', 2, ra.leader, [ra.memberId, rb.memberId]);
-    const before = c.describeGroup('g').members.find((m) => m.groupInstanceId === 'ib')!.assignment.toString();
+    const before = c
+      .describeGroup('g')
+      .members.find((m) => m.groupInstanceId === 'ib')!
+      .assignment.toString();
 
     // ib restarts: joins with no member id.
     const rb2 = await c.join('g', joinReq('', { groupInstanceId: 'ib' }));
@@ -275,7 +314,13 @@ describe('group state machine', () => {
     assert.equal(sync.assignment.toString(), before, 'the restarted member keeps its assignment');
     // The old incarnation is fenced.
     assert.equal(c.heartbeat('g', rb.memberId, 'ib', 2), ErrorCode.FENCED_INSTANCE_ID);
-    const commit = await c.commitOffsets({ groupId: 'g', generationId: 2, memberId: rb.memberId, groupInstanceId: 'ib', topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    const commit = await c.commitOffsets({
+      groupId: 'g',
+      generationId: 2,
+      memberId: rb.memberId,
+      groupInstanceId: 'ib',
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
     assert.equal(commit[0]!.partitions[0]!.errorCode, ErrorCode.FENCED_INSTANCE_ID);
     // Changed metadata does trigger a rebalance.
     const changed = c.join('g', joinReq('', { groupInstanceId: 'ib', protocols: [proto('range', 'new-subscription')] }));
@@ -308,8 +353,17 @@ describe('group state machine', () => {
   test('offset commits: simple commits, member checks, fetch and delete', async () => {
     const { coordinator: c } = setup();
     const part = (p: number, o: number, meta: string | null = null) => ({ partitionIndex: p, committedOffset: o, committedLeaderEpoch: 3, committedMetadata: meta });
-    const simple = await c.commitOffsets({ groupId: 'solo', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [part(0, 10, 'm'), part(9, 1), part(1, 2, 'x'.repeat(200))] }] });
-    assert.deepEqual(simple[0]!.partitions.map((p) => p.errorCode), [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.OFFSET_METADATA_TOO_LARGE]);
+    const simple = await c.commitOffsets({
+      groupId: 'solo',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [{ name: 't', partitions: [part(0, 10, 'm'), part(9, 1), part(1, 2, 'x'.repeat(200))] }],
+    });
+    assert.deepEqual(
+      simple[0]!.partitions.map((p) => p.errorCode),
+      [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.OFFSET_METADATA_TOO_LARGE],
+    );
     const unknownGen = await c.commitOffsets({ groupId: 'nobody', generationId: 4, memberId: 'm', groupInstanceId: null, topics: [{ name: 't', partitions: [part(0, 1)] }] });
     assert.equal(unknownGen[0]!.partitions[0]!.errorCode, ErrorCode.ILLEGAL_GENERATION);
     assert.deepEqual(c.fetchOffsets('solo', [{ name: 't', partitionIndexes: [0, 1] }]), [
@@ -345,16 +399,28 @@ describe('group state machine', () => {
     const part = (p: number, o: number) => ({ partitionIndex: p, committedOffset: o, committedLeaderEpoch: -1, committedMetadata: null });
     await c.commitOffsets({ groupId: 'g', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [part(1, 4), part(0, 10), part(2, 7)] }] });
     const ends: Record<number, number> = { 0: 10, 1: 9 };
-    assert.deepEqual(c.lag('g', (_t, p) => ends[p]), [
-      { topic: 't', partition: 0, committed: 10, end: 10, lag: 0 },
-      { topic: 't', partition: 1, committed: 4, end: 9, lag: 5 },
-    ]);
-    assert.deepEqual(c.lag('nobody', () => 0), []);
+    assert.deepEqual(
+      c.lag('g', (_t, p) => ends[p]),
+      [
+        { topic: 't', partition: 0, committed: 10, end: 10, lag: 0 },
+        { topic: 't', partition: 1, committed: 4, end: 9, lag: 5 },
+      ],
+    );
+    assert.deepEqual(
+      c.lag('nobody', () => 0),
+      [],
+    );
   });
 
   test('DeleteGroups and offset expiry', async () => {
     const { coordinator: c, clock } = setup();
-    await c.commitOffsets({ groupId: 'solo', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    await c.commitOffsets({
+      groupId: 'solo',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
     const a = await joinNew(c, 'busy');
     await a.answer;
     assert.deepEqual(await c.deleteGroups(['solo', 'busy', 'ghost']), [
@@ -365,12 +431,28 @@ describe('group state machine', () => {
     assert.equal(c.groups.has('solo'), false);
     assert.equal(c.fetchOffsets('solo', null).length, 0);
 
-    await c.commitOffsets({ groupId: 'old', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    await c.commitOffsets({
+      groupId: 'old',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
     await clock.advance(30_000);
-    await c.commitOffsets({ groupId: 'old', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 1, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    await c.commitOffsets({
+      groupId: 'old',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 1, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
     await clock.advance(31_000);
     await c.expireOffsets();
-    assert.deepEqual(c.fetchOffsets('old', null)[0]!.partitions.map((p) => p.partitionIndex), [1], 'only the older commit expired');
+    assert.deepEqual(
+      c.fetchOffsets('old', null)[0]!.partitions.map((p) => p.partitionIndex),
+      [1],
+      'only the older commit expired',
+    );
     await clock.advance(30_000);
     await c.expireOffsets();
     assert.equal(c.groups.has('old'), false, 'a group with no offsets left is removed');
@@ -379,12 +461,21 @@ describe('group state machine', () => {
     // even from a group with members.
     const live = await joinNew(c, 'live');
     await live.answer;
-    await c.commitOffsets({ groupId: 'solo2', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 3, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+    await c.commitOffsets({
+      groupId: 'solo2',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 3, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
     const stale = { offset: 1, leaderEpoch: -1, metadata: '', commitTimestamp: clock.now() };
     c.offsets.get('solo2')!.get('t')!.set(7, stale);
     c.offsets.set('live', new Map([['gone-topic', new Map([[0, stale]])]]));
     await c.expireOffsets();
-    assert.deepEqual(c.fetchOffsets('solo2', null)[0]!.partitions.map((p) => p.partitionIndex), [3]);
+    assert.deepEqual(
+      c.fetchOffsets('solo2', null)[0]!.partitions.map((p) => p.partitionIndex),
+      [3],
+    );
     assert.deepEqual(c.fetchOffsets('live', null), []);
     assert.equal(c.groups.get('live')!.members.size, 1);
   });
@@ -430,7 +521,9 @@ describe('group state machine', () => {
     assert.equal(g.generationId, 1);
     assert.equal(g.protocolType, 'consumer');
     assert.equal(again.groups.has('gone'), false);
-    assert.deepEqual(again.fetchOffsets('g', null), [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 9, committedLeaderEpoch: 0, metadata: 'meta-9', errorCode: ErrorCode.NONE }] }]);
+    assert.deepEqual(again.fetchOffsets('g', null), [
+      { name: 't', partitions: [{ partitionIndex: 0, committedOffset: 9, committedLeaderEpoch: 0, metadata: 'meta-9', errorCode: ErrorCode.NONE }] },
+    ]);
     // The old member must rejoin; its next generation is 2.
     assert.equal(again.heartbeat('g', a.memberId, null, 1), ErrorCode.UNKNOWN_MEMBER_ID);
     const b = await joinNew(again, 'g');

@@ -44,7 +44,12 @@ describe('group APIs at every version', () => {
       );
     }
     // The offsets topic now exists, internal and compacted, with the configured partition count.
-    const md = await client.request(ApiKey.Metadata, 12, { topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: '__consumer_offsets' }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+    const md = await client.request(ApiKey.Metadata, 12, {
+      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: '__consumer_offsets' }],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
     assert.equal(md.body.topics[0].isInternal, true);
     assert.equal(md.body.topics[0].partitions.length, 7);
   });
@@ -95,10 +100,20 @@ describe('group APIs at every version', () => {
       const leave = await client.request(ApiKey.LeaveGroup, leaveVersion, {
         groupId: group,
         memberId: leaveVersion < 3 ? memberId : '',
-        members: leaveVersion < 3 ? [] : [{ memberId, groupInstanceId: null, reason: null }, { memberId: 'ghost', groupInstanceId: null, reason: null }],
+        members:
+          leaveVersion < 3
+            ? []
+            : [
+                { memberId, groupInstanceId: null, reason: null },
+                { memberId: 'ghost', groupInstanceId: null, reason: null },
+              ],
       });
       assert.equal(leave.body.errorCode, ErrorCode.NONE, `LeaveGroup v${leaveVersion}`);
-      if (leaveVersion >= 3) assert.deepEqual(leave.body.members.map((m: any) => m.errorCode), [ErrorCode.NONE, ErrorCode.UNKNOWN_MEMBER_ID]);
+      if (leaveVersion >= 3)
+        assert.deepEqual(
+          leave.body.members.map((m: any) => m.errorCode),
+          [ErrorCode.NONE, ErrorCode.UNKNOWN_MEMBER_ID],
+        );
       const gone = await client.request(ApiKey.Heartbeat, hbVersion, { groupId: group, generationId: 1, memberId, groupInstanceId: null });
       assert.equal(gone.body.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
     }
@@ -106,12 +121,29 @@ describe('group APIs at every version', () => {
 
   test('JoinGroup refusals: empty group id, session timeout out of bounds, unknown member', async () => {
     const join = (groupId: string, sessionTimeoutMs: number, memberId = '') =>
-      client.request(ApiKey.JoinGroup, 9, { groupId, sessionTimeoutMs, rebalanceTimeoutMs: 10_000, memberId, groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }], reason: 'test' });
+      client.request(ApiKey.JoinGroup, 9, {
+        groupId,
+        sessionTimeoutMs,
+        rebalanceTimeoutMs: 10_000,
+        memberId,
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+        reason: 'test',
+      });
     assert.equal((await join('', 10_000)).body.errorCode, ErrorCode.INVALID_GROUP_ID);
     assert.equal((await join('refusals', 5999)).body.errorCode, ErrorCode.INVALID_SESSION_TIMEOUT);
     assert.equal((await join('refusals', 1_800_001)).body.errorCode, ErrorCode.INVALID_SESSION_TIMEOUT);
     assert.equal((await join('refusals', 10_000, 'made-up')).body.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
-    const sync = await client.request(ApiKey.SyncGroup, 5, { groupId: 'refusals', generationId: 1, memberId: 'made-up', groupInstanceId: null, protocolType: 'consumer', protocolName: 'range', assignments: [] });
+    const sync = await client.request(ApiKey.SyncGroup, 5, {
+      groupId: 'refusals',
+      generationId: 1,
+      memberId: 'made-up',
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [],
+    });
     assert.equal(sync.body.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
     const list = await client.request(ApiKey.ListGroups, 4, { statesFilter: [], typesFilter: [] });
     assert.ok(!list.body.groups.some((g: any) => g.groupId === 'refusals'), 'refused joins leave no group behind');
@@ -125,10 +157,29 @@ describe('group APIs at every version', () => {
         memberId: '',
         groupInstanceId: null,
         retentionTimeMs: -1,
-        topics: [{ name: 'gt', partitions: [{ partitionIndex: 0, committedOffset: 100 + v, committedLeaderEpoch: v >= 6 ? 0 : -1, committedMetadata: `m${v}` }, { partitionIndex: 5, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
+        topics: [
+          {
+            name: 'gt',
+            partitions: [
+              { partitionIndex: 0, committedOffset: 100 + v, committedLeaderEpoch: v >= 6 ? 0 : -1, committedMetadata: `m${v}` },
+              { partitionIndex: 5, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null },
+            ],
+          },
+        ],
       });
-      assert.deepEqual(r.body.topics[0].partitions.map((p: any) => p.errorCode), [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION], `v${v}`);
-      const member = await client.request(ApiKey.OffsetCommit, v, { groupId: `nobody-v${v}`, generationIdOrMemberEpoch: 3, memberId: 'm', groupInstanceId: null, retentionTimeMs: -1, topics: [{ name: 'gt', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+      assert.deepEqual(
+        r.body.topics[0].partitions.map((p: any) => p.errorCode),
+        [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+        `v${v}`,
+      );
+      const member = await client.request(ApiKey.OffsetCommit, v, {
+        groupId: `nobody-v${v}`,
+        generationIdOrMemberEpoch: 3,
+        memberId: 'm',
+        groupInstanceId: null,
+        retentionTimeMs: -1,
+        topics: [{ name: 'gt', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      });
       assert.equal(member.body.topics[0].partitions[0].errorCode, v >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
     }
     for (const v of range(1, 7)) {
@@ -143,7 +194,10 @@ describe('group APIs at every version', () => {
       );
       if (v >= 2) {
         const all = await client.request(ApiKey.OffsetFetch, v, { groupId: 'commit-v6', topics: null, groups: [], requireStable: false });
-        assert.deepEqual(all.body.topics.map((t: any) => [t.name, t.partitions.length]), [['gt', 1]]);
+        assert.deepEqual(
+          all.body.topics.map((t: any) => [t.name, t.partitions.length]),
+          [['gt', 1]],
+        );
       }
     }
     for (const v of [8, 9]) {
@@ -183,7 +237,10 @@ describe('group APIs at every version', () => {
       memberId: '',
       groupInstanceId: null,
       retentionTimeMs: -1,
-      topics: ['of-gone', 'of-stays'].map((name) => ({ name, partitions: [0, 1].map((p) => ({ partitionIndex: p, committedOffset: 5 + p, committedLeaderEpoch: -1, committedMetadata: '' })) })),
+      topics: ['of-gone', 'of-stays'].map((name) => ({
+        name,
+        partitions: [0, 1].map((p) => ({ partitionIndex: p, committedOffset: 5 + p, committedLeaderEpoch: -1, committedMetadata: '' })),
+      })),
     });
     assert.ok(commit.body.topics.every((t: any) => t.partitions.every((p: any) => p.errorCode === ErrorCode.NONE)));
     const all = async (v: number) => {
@@ -196,22 +253,51 @@ describe('group APIs at every version', () => {
       const topics = v >= 8 ? r.body.groups[0].topics : r.body.topics;
       return topics.map((t: any) => [t.name, t.partitions.map((p: any) => p.committedOffset)]).sort();
     };
-    assert.deepEqual(await all(7), [['of-gone', [5, 6]], ['of-stays', [5, 6]]]);
-    const del = await client.request(ApiKey.DeleteTopics, 6, { topics: [{ name: 'of-gone', topicId: '00000000-0000-0000-0000-000000000000' }], topicNames: [], timeoutMs: 5000 });
+    assert.deepEqual(await all(7), [
+      ['of-gone', [5, 6]],
+      ['of-stays', [5, 6]],
+    ]);
+    const del = await client.request(ApiKey.DeleteTopics, 6, {
+      topics: [{ name: 'of-gone', topicId: '00000000-0000-0000-0000-000000000000' }],
+      topicNames: [],
+      timeoutMs: 5000,
+    });
     assert.equal(del.body.responses[0].errorCode, ErrorCode.NONE);
     for (const v of [2, 7, 8, 9]) assert.deepEqual(await all(v), [['of-stays', [5, 6]]], `v${v}`);
     // A topic created again under the name starts without the old topic's positions.
     await createTopic(client, 'of-gone', 2);
     assert.deepEqual(await all(8), [['of-stays', [5, 6]]]);
-    const byName = await client.request(ApiKey.OffsetFetch, 6, { groupId: 'of-deleted', topics: [{ name: 'of-gone', partitionIndexes: [0] }], groups: [], requireStable: false });
+    const byName = await client.request(ApiKey.OffsetFetch, 6, {
+      groupId: 'of-deleted',
+      topics: [{ name: 'of-gone', partitionIndexes: [0] }],
+      groups: [],
+      requireStable: false,
+    });
     assert.equal(byName.body.topics[0].partitions[0].committedOffset, -1);
   });
 
   test('ListGroups v0-v5 (state and type filters), DescribeGroups v0-v6, DeleteGroups v0-v2', async () => {
     // A live group to describe.
-    const join = await client.request(ApiKey.JoinGroup, 5, { groupId: 'live', sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 30_000, memberId: '', groupInstanceId: 'inst-1', protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.from('sub') }], reason: null });
+    const join = await client.request(ApiKey.JoinGroup, 5, {
+      groupId: 'live',
+      sessionTimeoutMs: 30_000,
+      rebalanceTimeoutMs: 30_000,
+      memberId: '',
+      groupInstanceId: 'inst-1',
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.from('sub') }],
+      reason: null,
+    });
     assert.equal(join.body.errorCode, ErrorCode.NONE);
-    await client.request(ApiKey.SyncGroup, 3, { groupId: 'live', generationId: 1, memberId: join.body.memberId, groupInstanceId: 'inst-1', protocolType: null, protocolName: null, assignments: [{ memberId: join.body.memberId, assignment: Buffer.from('asg') }] });
+    await client.request(ApiKey.SyncGroup, 3, {
+      groupId: 'live',
+      generationId: 1,
+      memberId: join.body.memberId,
+      groupInstanceId: 'inst-1',
+      protocolType: null,
+      protocolName: null,
+      assignments: [{ memberId: join.body.memberId, assignment: Buffer.from('asg') }],
+    });
     for (const v of range(0, 5)) {
       const r = await client.request(ApiKey.ListGroups, v, { statesFilter: v >= 4 ? ['Stable'] : [], typesFilter: v >= 5 ? ['classic'] : [] });
       const names = r.body.groups.map((g: any) => g.groupId);
@@ -249,7 +335,10 @@ describe('group APIs at every version', () => {
     }
     for (const v of range(0, 2)) {
       const r = await client.request(ApiKey.DeleteGroups, v, { groupsNames: [`commit-v${v + 3}`, 'live', 'never'] });
-      assert.deepEqual(r.body.results.map((x: any) => x.errorCode), [ErrorCode.NONE, ErrorCode.NON_EMPTY_GROUP, ErrorCode.GROUP_ID_NOT_FOUND]);
+      assert.deepEqual(
+        r.body.results.map((x: any) => x.errorCode),
+        [ErrorCode.NONE, ErrorCode.NON_EMPTY_GROUP, ErrorCode.GROUP_ID_NOT_FOUND],
+      );
     }
     const fetched = await client.request(ApiKey.OffsetFetch, 6, { groupId: 'commit-v3', topics: null, groups: [], requireStable: false });
     assert.deepEqual(fetched.body.topics, [], 'a deleted group has no offsets');
@@ -261,12 +350,27 @@ describe('__consumer_offsets created by someone else first', () => {
     const broker = await withBroker(t, { config: { 'num.partitions': 3 } });
     const client = await RawClient.connect(broker.port);
     try {
-      const md = await client.request(ApiKey.Metadata, 9, { topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: '__consumer_offsets' }, { topicId: '00000000-0000-0000-0000-000000000000', name: 'data' }], allowAutoTopicCreation: true, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+      const md = await client.request(ApiKey.Metadata, 9, {
+        topics: [
+          { topicId: '00000000-0000-0000-0000-000000000000', name: '__consumer_offsets' },
+          { topicId: '00000000-0000-0000-0000-000000000000', name: 'data' },
+        ],
+        allowAutoTopicCreation: true,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
       assert.equal(md.body.topics[0].errorCode, ErrorCode.NONE);
       const fc = await client.request(ApiKey.FindCoordinator, 3, { key: 'g', keyType: 0, coordinatorKeys: [] });
       assert.equal(fc.body.errorCode, ErrorCode.NONE);
       for (const group of ['g', 'h', 'i', 'j']) {
-        const r = await client.request(ApiKey.OffsetCommit, 8, { groupId: group, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, topics: [{ name: 'data', partitions: [{ partitionIndex: 2, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+        const r = await client.request(ApiKey.OffsetCommit, 8, {
+          groupId: group,
+          generationIdOrMemberEpoch: -1,
+          memberId: '',
+          groupInstanceId: null,
+          retentionTimeMs: -1,
+          topics: [{ name: 'data', partitions: [{ partitionIndex: 2, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: null }] }],
+        });
         assert.equal(r.body.topics[0].partitions[0].errorCode, ErrorCode.NONE, group);
       }
     } finally {

@@ -72,13 +72,19 @@ describe('group coordinator restart', () => {
     // Clean stop.
     assert.equal(await broker.stop(), 0);
     await broker.restart();
-    assert.ok(broker.logs.some((l) => l.msg === 'group coordinator loaded'), 'the coordinator replayed __consumer_offsets');
+    assert.ok(
+      broker.logs.some((l) => l.msg === 'group coordinator loaded'),
+      'the coordinator replayed __consumer_offsets',
+    );
     assert.deepEqual(await committed(broker), before);
     const listed = client(broker).admin();
     await listed.connect();
     const groups = await listed.listGroups();
     await listed.disconnect();
-    assert.deepEqual(groups.groups.filter((g) => g.groupId === GROUP), [{ groupId: GROUP, protocolType: 'consumer' }]);
+    assert.deepEqual(
+      groups.groups.filter((g) => g.groupId === GROUP),
+      [{ groupId: GROUP, protocolType: 'consumer' }],
+    );
 
     const second = await produce(broker, 30, 15);
     assert.deepEqual((await consumeAndCommit(broker, second)).sort(), [...second].sort(), 'only messages after the commits are delivered');

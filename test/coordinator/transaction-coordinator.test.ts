@@ -104,7 +104,15 @@ describe('transaction coordinator', () => {
     ]);
     assert.equal(h.coordinator.describe('tx').state, 'Empty');
     const ok = await h.coordinator.addPartitions('tx', producerId, producerEpoch, [T('t', 0, 1)]);
-    assert.deepEqual(ok, [{ name: 't', results: [{ partition: 0, errorCode: 0 }, { partition: 1, errorCode: 0 }] }]);
+    assert.deepEqual(ok, [
+      {
+        name: 't',
+        results: [
+          { partition: 0, errorCode: 0 },
+          { partition: 1, errorCode: 0 },
+        ],
+      },
+    ]);
     const d = h.coordinator.describe('tx');
     assert.equal(d.state, 'Ongoing');
     assert.equal(d.startTimestamp, clock.time);
@@ -138,7 +146,13 @@ describe('transaction coordinator', () => {
     assert.equal(h.markers.length, 1);
     assert.equal(h.markers[0]!.commit, true);
     assert.equal(h.markers[0]!.producerEpoch, producerEpoch);
-    assert.deepEqual([...h.markers[0]!.partitions].map(([t, ps]) => [t, [...ps]]), [['t', [0, 2]], ['u', [1]]]);
+    assert.deepEqual(
+      [...h.markers[0]!.partitions].map(([t, ps]) => [t, [...ps]]),
+      [
+        ['t', [0, 2]],
+        ['u', [1]],
+      ],
+    );
     const states = h.log.map((e) => decodeTxnValue(e.records[0]!.value!)!.state);
     assert.deepEqual(states, ['Empty', 'Ongoing', 'PrepareCommit', 'CompleteCommit']);
     // The Prepare record carries the partitions (a restart must know where markers go).
@@ -233,10 +247,25 @@ describe('transaction coordinator', () => {
     const b = await h.coordinator.initProducerId('b', 60_000);
     await h.coordinator.addPartitions('b', b.producerId, b.producerEpoch, [T('t', 0)]);
     clock.time += 1_000;
-    assert.deepEqual(h.coordinator.list([], []).map((t) => t.transactionalId).sort(), ['a', 'b']);
-    assert.deepEqual(h.coordinator.list(['Ongoing'], []).map((t) => t.transactionalId), ['b']);
-    assert.deepEqual(h.coordinator.list([], [a.producerId]).map((t) => t.transactionalId), ['a']);
-    assert.deepEqual(h.coordinator.list([], [], 500).map((t) => t.transactionalId), ['b']);
+    assert.deepEqual(
+      h.coordinator
+        .list([], [])
+        .map((t) => t.transactionalId)
+        .sort(),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      h.coordinator.list(['Ongoing'], []).map((t) => t.transactionalId),
+      ['b'],
+    );
+    assert.deepEqual(
+      h.coordinator.list([], [a.producerId]).map((t) => t.transactionalId),
+      ['a'],
+    );
+    assert.deepEqual(
+      h.coordinator.list([], [], 500).map((t) => t.transactionalId),
+      ['b'],
+    );
     assert.deepEqual(h.coordinator.list([], [], 5_000), []);
     assert.equal(h.coordinator.describe('zzz').errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
   });

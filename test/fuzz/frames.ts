@@ -37,9 +37,29 @@ export interface Frame {
 }
 
 const TRACED = [
-  'int8', 'bool', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'float64', 'uvarint', 'varint', 'varlong', 'uuid',
-  'string', 'nullableString', 'compactString', 'compactNullableString', 'raw', 'bytes', 'nullableBytes', 'compactBytes',
-  'compactNullableBytes', 'arrayLength', 'compactArrayLength',
+  'int8',
+  'bool',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'float64',
+  'uvarint',
+  'varint',
+  'varlong',
+  'uuid',
+  'string',
+  'nullableString',
+  'compactString',
+  'compactNullableString',
+  'raw',
+  'bytes',
+  'nullableBytes',
+  'compactBytes',
+  'compactNullableBytes',
+  'arrayLength',
+  'compactArrayLength',
 ] as const;
 
 /** A Writer whose outermost primitive calls are recorded as spans. */
@@ -291,7 +311,7 @@ export class FrameGenerator {
           const s = p.pick(cand);
           const v = p.chance(0.7) ? p.pick(INT_EXTREMES) : p.int(-0x80000000, 0x7fffffff);
           if (s.kind === 'int16' || s.kind === 'string' || s.kind === 'nullableString') {
-            if (s.end - s.start >= 2) buf.writeInt16BE(((v << 16) >> 16), s.start);
+            if (s.end - s.start >= 2) buf.writeInt16BE((v << 16) >> 16, s.start);
           } else if (s.end - s.start >= 4) buf.writeInt32BE(v | 0, s.start);
           mutations.push(`int:${s.kind}`);
           break;
@@ -408,7 +428,8 @@ export class FrameGenerator {
       if (kind === 0) {
         const data = p.bytes(p.int(0, 8));
         parts.push(uvarintBytes(data.length), data);
-      } else if (kind === 1) parts.push(uvarintBytes(p.pick([1000, 0x7fffffff, 1 << 20]))); // size past the end
+      } else if (kind === 1)
+        parts.push(uvarintBytes(p.pick([1000, 0x7fffffff, 1 << 20]))); // size past the end
       else parts.push(hugeVarint(p));
     }
     return Buffer.concat(parts);
@@ -502,7 +523,10 @@ export class FrameGenerator {
         mutations.push('batch:magic');
         break;
       case 2:
-        b.writeInt32BE(p.pick([-1, 0, 10, 48, 49, b.length, 0x7fffffff, b.readInt32BE(BatchField.batchLength) - 1, b.readInt32BE(BatchField.batchLength) + 1]), BatchField.batchLength);
+        b.writeInt32BE(
+          p.pick([-1, 0, 10, 48, 49, b.length, 0x7fffffff, b.readInt32BE(BatchField.batchLength) - 1, b.readInt32BE(BatchField.batchLength) + 1]),
+          BatchField.batchLength,
+        );
         mutations.push('batch:length');
         break;
       case 3:

@@ -326,10 +326,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
         const t0 = Date.now();
         let ok = false;
         try {
-          const c = await Promise.race([
-            RawClient.connect(broker.port),
-            new Promise<never>((_, rej) => setTimeout(() => rej(new Error('connect timeout')), probeTimeoutMs)),
-          ]);
+          const c = await Promise.race([RawClient.connect(broker.port), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('connect timeout')), probeTimeoutMs))]);
           try {
             const remaining = Math.max(1, probeTimeoutMs - (Date.now() - t0));
             const pending = c.nextFrame(remaining);

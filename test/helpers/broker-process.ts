@@ -32,7 +32,12 @@ export function tempDir(prefix = 'tributary-test-'): string {
  * Tests use withBroker/suiteBroker (./broker.ts), which stop it and remove its data afterwards.
  */
 export async function startBrokerProcess(
-  opts: { dataDir?: string; overrides?: Record<string, string>; port?: number; /** Extra environment variables (e.g. TRIBUTARY_CRASH_AT). */ env?: Record<string, string> } = {},
+  opts: {
+    dataDir?: string;
+    overrides?: Record<string, string>;
+    port?: number;
+    /** Extra environment variables (e.g. TRIBUTARY_CRASH_AT). */ env?: Record<string, string>;
+  } = {},
 ): Promise<BrokerProcess> {
   const dataDir = opts.dataDir ?? tempDir();
   const overrides: Record<string, string> = {

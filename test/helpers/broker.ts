@@ -54,7 +54,9 @@ export class TestBroker {
   constructor(private options: BrokerOptions = {}) {
     this.ownsDataDir = options.dataDir === undefined;
     this.dataDir = options.dataDir ?? tempDir();
-    this.ready = new Promise<void>((resolve, reject) => (this.markReady = (error) => (error === undefined ? resolve() : reject(error instanceof Error ? error : new Error(String(error))))));
+    this.ready = new Promise<void>(
+      (resolve, reject) => (this.markReady = (error) => (error === undefined ? resolve() : reject(error instanceof Error ? error : new Error(String(error))))),
+    );
     this.ready.catch(() => undefined); // a start failure is reported by the hook that started it
   }
 

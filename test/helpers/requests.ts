@@ -60,7 +60,11 @@ export function fetchRequest(opts: {
 /** A Fetch of one partition from an offset, at most `maxBytes` for it. */
 export function fetchOne(topic: string, partition: number, fetchOffset: number, opts: { maxWaitMs?: number; maxBytes?: number } = {}): FetchRequest {
   const maxBytes = opts.maxBytes ?? 1024 * 1024;
-  return fetchRequest({ maxWaitMs: opts.maxWaitMs, maxBytes: Math.max(maxBytes, 64 * 1024 * 1024), topics: [{ topic, partitions: [{ partition, fetchOffset, partitionMaxBytes: maxBytes }] }] });
+  return fetchRequest({
+    maxWaitMs: opts.maxWaitMs,
+    maxBytes: Math.max(maxBytes, 64 * 1024 * 1024),
+    topics: [{ topic, partitions: [{ partition, fetchOffset, partitionMaxBytes: maxBytes }] }],
+  });
 }
 
 export function produceRequest(topic: string, partition: number, records: Buffer, acks = -1): ProduceRequest {

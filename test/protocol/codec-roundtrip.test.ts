@@ -42,11 +42,7 @@ for (const schema of schemas()) {
         // Every strict prefix must fail cleanly with a ProtocolError.
         if (seed === 1) {
           for (let cut = 0; cut < bytes.length; cut++) {
-            assert.throws(
-              () => decode(new Reader(bytes, 0, cut), version),
-              ProtocolError,
-              `${schema.name} v${version} truncated at ${cut}`,
-            );
+            assert.throws(() => decode(new Reader(bytes, 0, cut), version), ProtocolError, `${schema.name} v${version} truncated at ${cut}`);
           }
         }
       }

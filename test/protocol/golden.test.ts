@@ -340,7 +340,10 @@ test('index: api specs, keys, flexible versions', () => {
   assert.equal(gen.ApiKey.ApiVersions, 18);
   assert.equal(gen.ApiKey.DescribeTopicPartitions, 75);
   const keys = gen.apiSpecs.map((s) => s.apiKey);
-  assert.deepStrictEqual(keys, [...keys].sort((a, b) => a - b));
+  assert.deepStrictEqual(
+    keys,
+    [...keys].sort((a, b) => a - b),
+  );
   assert.ok(!gen.apiByKey.has(4), 'LeaderAndIsr was removed in 4.0');
   const produce = gen.apiByKey.get(0)!;
   assert.equal(produce.name, 'Produce');

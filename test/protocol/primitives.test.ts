@@ -13,19 +13,55 @@ function written(fn: (w: Writer) => void): Buffer {
 }
 
 test('fixed-width integers are big-endian and signed as specified', () => {
-  assert.deepStrictEqual(written((w) => w.int8(-1)), bytes(0xff));
-  assert.deepStrictEqual(written((w) => w.int16(-2)), bytes(0xff, 0xfe));
-  assert.deepStrictEqual(written((w) => w.uint16(65535)), bytes(0xff, 0xff));
-  assert.deepStrictEqual(written((w) => w.int32(0x01020304)), bytes(1, 2, 3, 4));
-  assert.deepStrictEqual(written((w) => w.uint32(0xfffffffe)), bytes(0xff, 0xff, 0xff, 0xfe));
-  assert.deepStrictEqual(written((w) => w.int64(-2)), Buffer.from('fffffffffffffffe', 'hex'));
-  assert.deepStrictEqual(written((w) => w.int64(2 ** 53 - 1)), Buffer.from('001fffffffffffff', 'hex'));
-  assert.deepStrictEqual(written((w) => w.int64(-(2 ** 40) - 5)), Buffer.from('fffffefffffffffb', 'hex'));
-  // eslint-disable-next-line no-loss-of-precision -- INT64_MAX as a caller would write it; it rounds to 2^63
-  assert.deepStrictEqual(written((w) => w.int64(9223372036854775807)), Buffer.from('7fffffffffffffff', 'hex'));
-  assert.deepStrictEqual(written((w) => w.int64(-9223372036854775808)), Buffer.from('8000000000000000', 'hex'));
-  assert.deepStrictEqual(written((w) => w.float64(1.5)), Buffer.from('3ff8000000000000', 'hex'));
-  assert.deepStrictEqual(written((w) => w.bool(true)), bytes(1));
+  assert.deepStrictEqual(
+    written((w) => w.int8(-1)),
+    bytes(0xff),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.int16(-2)),
+    bytes(0xff, 0xfe),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.uint16(65535)),
+    bytes(0xff, 0xff),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.int32(0x01020304)),
+    bytes(1, 2, 3, 4),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.uint32(0xfffffffe)),
+    bytes(0xff, 0xff, 0xff, 0xfe),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.int64(-2)),
+    Buffer.from('fffffffffffffffe', 'hex'),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.int64(2 ** 53 - 1)),
+    Buffer.from('001fffffffffffff', 'hex'),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.int64(-(2 ** 40) - 5)),
+    Buffer.from('fffffefffffffffb', 'hex'),
+  );
+  assert.deepStrictEqual(
+    // eslint-disable-next-line no-loss-of-precision -- INT64_MAX as a caller would write it; it rounds to 2^63
+    written((w) => w.int64(9223372036854775807)),
+    Buffer.from('7fffffffffffffff', 'hex'),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.int64(-9223372036854775808)),
+    Buffer.from('8000000000000000', 'hex'),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.float64(1.5)),
+    Buffer.from('3ff8000000000000', 'hex'),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.bool(true)),
+    bytes(1),
+  );
 
   const r = new Reader(Buffer.from('ff fffe ffff 01020304 fffffffe fffffffffffffffe 001fffffffffffff 7fffffffffffffff 3ff8000000000000 02'.replace(/ /g, ''), 'hex'));
   assert.equal(r.int8(), -1);
@@ -49,22 +85,59 @@ test('int64 agrees with BigInt conversion across magnitudes', () => {
     b.writeBigInt64BE(big);
     const n = new Reader(b).int64();
     assert.equal(n, Number(big));
-    if (Number.isSafeInteger(n)) assert.deepStrictEqual(written((w) => w.int64(n)), b);
+    if (Number.isSafeInteger(n))
+      assert.deepStrictEqual(
+        written((w) => w.int64(n)),
+        b,
+      );
   }
 });
 
 test('varints: zig-zag and unsigned encodings', () => {
-  assert.deepStrictEqual(written((w) => w.uvarint(0)), bytes(0));
-  assert.deepStrictEqual(written((w) => w.uvarint(300)), bytes(0xac, 0x02));
-  assert.deepStrictEqual(written((w) => w.uvarint(0xffffffff)), bytes(0xff, 0xff, 0xff, 0xff, 0x0f));
-  assert.deepStrictEqual(written((w) => w.varint(0)), bytes(0));
-  assert.deepStrictEqual(written((w) => w.varint(-1)), bytes(1));
-  assert.deepStrictEqual(written((w) => w.varint(1)), bytes(2));
-  assert.deepStrictEqual(written((w) => w.varint(-64)), bytes(0x7f));
-  assert.deepStrictEqual(written((w) => w.varint(64)), bytes(0x80, 0x01));
-  assert.deepStrictEqual(written((w) => w.varint(-2147483648)), bytes(0xff, 0xff, 0xff, 0xff, 0x0f));
-  assert.deepStrictEqual(written((w) => w.varlong(-1)), bytes(1));
-  assert.deepStrictEqual(written((w) => w.varlong(2 ** 40)), bytes(0x80, 0x80, 0x80, 0x80, 0x80, 0x40));
+  assert.deepStrictEqual(
+    written((w) => w.uvarint(0)),
+    bytes(0),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.uvarint(300)),
+    bytes(0xac, 0x02),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.uvarint(0xffffffff)),
+    bytes(0xff, 0xff, 0xff, 0xff, 0x0f),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.varint(0)),
+    bytes(0),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.varint(-1)),
+    bytes(1),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.varint(1)),
+    bytes(2),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.varint(-64)),
+    bytes(0x7f),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.varint(64)),
+    bytes(0x80, 0x01),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.varint(-2147483648)),
+    bytes(0xff, 0xff, 0xff, 0xff, 0x0f),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.varlong(-1)),
+    bytes(1),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.varlong(2 ** 40)),
+    bytes(0x80, 0x80, 0x80, 0x80, 0x80, 0x40),
+  );
   for (const v of [0, 1, -1, 63, -64, 64, 8191, -8192, 2 ** 31 - 1, -(2 ** 31)]) {
     assert.equal(new Reader(written((w) => w.varint(v))).varint(), v);
   }
@@ -93,18 +166,54 @@ test('uuid: canonical lowercase text, 16 big-endian bytes', () => {
 });
 
 test('strings and bytes: lengths, nulls, UTF-8, zero-copy views', () => {
-  assert.deepStrictEqual(written((w) => w.string('é')), bytes(0, 2, 0xc3, 0xa9));
-  assert.deepStrictEqual(written((w) => w.nullableString(null)), bytes(0xff, 0xff));
-  assert.deepStrictEqual(written((w) => w.compactString('ab')), bytes(3, 0x61, 0x62));
-  assert.deepStrictEqual(written((w) => w.compactNullableString(null)), bytes(0));
-  assert.deepStrictEqual(written((w) => w.bytes(bytes(9))), bytes(0, 0, 0, 1, 9));
-  assert.deepStrictEqual(written((w) => w.nullableBytes(null)), bytes(0xff, 0xff, 0xff, 0xff));
-  assert.deepStrictEqual(written((w) => w.compactBytes(bytes(9, 8))), bytes(3, 9, 8));
-  assert.deepStrictEqual(written((w) => w.compactNullableBytes(null)), bytes(0));
-  assert.deepStrictEqual(written((w) => w.arrayLength(-1)), bytes(0xff, 0xff, 0xff, 0xff));
-  assert.deepStrictEqual(written((w) => w.compactArrayLength(-1)), bytes(0));
-  assert.deepStrictEqual(written((w) => w.compactArrayLength(2)), bytes(3));
-  assert.deepStrictEqual(written((w) => w.raw(bytes(1, 2))), bytes(1, 2));
+  assert.deepStrictEqual(
+    written((w) => w.string('é')),
+    bytes(0, 2, 0xc3, 0xa9),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.nullableString(null)),
+    bytes(0xff, 0xff),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.compactString('ab')),
+    bytes(3, 0x61, 0x62),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.compactNullableString(null)),
+    bytes(0),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.bytes(bytes(9))),
+    bytes(0, 0, 0, 1, 9),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.nullableBytes(null)),
+    bytes(0xff, 0xff, 0xff, 0xff),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.compactBytes(bytes(9, 8))),
+    bytes(3, 9, 8),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.compactNullableBytes(null)),
+    bytes(0),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.arrayLength(-1)),
+    bytes(0xff, 0xff, 0xff, 0xff),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.compactArrayLength(-1)),
+    bytes(0),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.compactArrayLength(2)),
+    bytes(3),
+  );
+  assert.deepStrictEqual(
+    written((w) => w.raw(bytes(1, 2))),
+    bytes(1, 2),
+  );
   assert.throws(() => written((w) => w.string('x'.repeat(0x8000))), ProtocolError);
 
   const input = Buffer.from([0, 0, 0, 3, 7, 8, 9]);
@@ -163,16 +272,13 @@ test('Reader rejects truncation, negative and oversized lengths without allocati
     calls++;
     return (originals.toString as (...a: unknown[]) => string).apply(this, args);
   } as typeof Buffer.prototype.toString;
-  Buffer.alloc = ((...a: Parameters<typeof Buffer.alloc>) => (calls++, originals.alloc(...a)));
-  Buffer.allocUnsafe = ((n: number) => (calls++, originals.allocUnsafe(n)));
+  Buffer.alloc = (...a: Parameters<typeof Buffer.alloc>) => (calls++, originals.alloc(...a));
+  Buffer.allocUnsafe = (n: number) => (calls++, originals.allocUnsafe(n));
   try {
     assert.throws(() => new Reader(bytes(0xff, 0xff, 0xff, 0xff, 0x07, 0x61)).compactString(), ProtocolError);
     assert.throws(() => new Reader(bytes(0x7f, 0xff, 0x61)).string(), ProtocolError);
     // ProduceRequest v3 with a topic array claiming 0x7fffffff entries.
-    assert.throws(
-      () => gen.decodeProduceRequest(new Reader(bytes(0xff, 0xff, 0, 1, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff)), 3),
-      ProtocolError,
-    );
+    assert.throws(() => gen.decodeProduceRequest(new Reader(bytes(0xff, 0xff, 0, 1, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff)), 3), ProtocolError);
   } finally {
     Buffer.prototype.toString = originals.toString;
     Buffer.alloc = originals.alloc;
@@ -244,14 +350,18 @@ test('varlong agrees with a BigInt zig-zag reference', () => {
   const values: bigint[] = [0n, -1n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 53n, -(2n ** 53n), 2n ** 52n - 1n];
   for (let i = 0; i < 1000; i++) {
     const bits = BigInt(1 + Math.floor(rng() * 63));
-    const mag = BigInt(Math.floor(rng() * 2 ** 32)) * BigInt(Math.floor(rng() * 2 ** 32)) % (1n << bits);
+    const mag = (BigInt(Math.floor(rng() * 2 ** 32)) * BigInt(Math.floor(rng() * 2 ** 32))) % (1n << bits);
     values.push(rng() < 0.5 ? -mag : mag);
   }
   for (const v of values) {
     const encodedRef = ref(v);
     assert.equal(new Reader(encodedRef).varlong(), Number(v), `decode ${v}`);
     if (Number.isSafeInteger(Number(v)) || v === 2n ** 63n - 1n || v === -(2n ** 63n)) {
-      assert.deepStrictEqual(written((w) => w.varlong(Number(v))), encodedRef, `encode ${v}`);
+      assert.deepStrictEqual(
+        written((w) => w.varlong(Number(v))),
+        encodedRef,
+        `encode ${v}`,
+      );
     }
   }
 });

@@ -6,7 +6,6 @@ import { Writer } from '../../src/protocol/primitives.js';
 import { apiByKey, ApiKey } from '../../src/protocol/generated/index.js';
 import { rng } from '../helpers/rng.js';
 
-
 test('random programs write the same bytes with and without splicing', () => {
   const random = rng(20261125);
   for (let program = 0; program < 300; program++) {
@@ -96,6 +95,6 @@ test('a FetchResponse with large records encodes identically at every version, t
     spec.encodeResponse(spliced, version, body);
     const chunks = spliced.finishChunks();
     assert.deepEqual(Buffer.concat(chunks), plain.finish(), `v${version}`);
-    assert.equal(chunks.filter((c) => c === records).length, 4, 'each partition\'s records are the caller\'s buffer, not a copy');
+    assert.equal(chunks.filter((c) => c === records).length, 4, "each partition's records are the caller's buffer, not a copy");
   }
 });

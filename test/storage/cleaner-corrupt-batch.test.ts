@@ -35,7 +35,11 @@ describe('log cleaner and undecodable batches', () => {
   });
   after(() => removeDir(root));
 
-  for (const [name, codec] of [['gzip', CompressionType.GZIP], ['zstd', CompressionType.ZSTD], ['none', CompressionType.NONE]] as const) {
+  for (const [name, codec] of [
+    ['gzip', CompressionType.GZIP],
+    ['zstd', CompressionType.ZSTD],
+    ['none', CompressionType.NONE],
+  ] as const) {
     it(`keeps a ${name} batch whose records cannot be decoded and compacts the rest`, async () => {
       const log = await openLog(path.join(root, name), config({ segmentBytes: 600, cleanupPolicy: ['compact'], retentionMs: -1 }));
       // A batch with a valid CRC over a garbled records section, as a client can produce it.

@@ -57,7 +57,10 @@ describe('compression bombs', () => {
 
   it('a bomb batch of valid records is refused by the record decoder', async () => {
     const value = Buffer.alloc(1024, 0x61);
-    const sample = buildRecordBatch(Array.from({ length: 4 }, (_, i) => ({ key: `k${i}`, value })), { compression: 'none' });
+    const sample = buildRecordBatch(
+      Array.from({ length: 4 }, (_, i) => ({ key: `k${i}`, value })),
+      { compression: 'none' },
+    );
     const recordBytes = sample.subarray(BatchField.records);
     const copies = Math.ceil(MAX_DECOMPRESSED_BYTES / recordBytes.length) + 1;
     const section = compressSync(CompressionType.ZSTD, Buffer.concat(Array.from({ length: copies }, () => recordBytes)));

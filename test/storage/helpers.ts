@@ -78,4 +78,3 @@ export async function readAll(log: PartitionLog, maxBytes = 64 * 1024): Promise<
 export function listDir(dir: string): string[] {
   return fs.readdirSync(dir).sort();
 }
-

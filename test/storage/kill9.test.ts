@@ -97,7 +97,11 @@ describe('kill -9', () => {
       const log = await openLog(dir, config({ segmentBytes: 16 * 1024, indexIntervalBytes: 512 }), { hadCleanShutdown: false });
       const records = await readAll(log);
       // Offsets are contiguous from 0, and each batch's records are in order.
-      assert.deepEqual(records.map((r) => r.offset), Array.from({ length: records.length }, (_, i) => i), `round ${round}`);
+      assert.deepEqual(
+        records.map((r) => r.offset),
+        Array.from({ length: records.length }, (_, i) => i),
+        `round ${round}`,
+      );
       const byOffset = new Map(records.map((r) => [r.offset, r.value]));
       for (const ack of allAcks.values()) {
         for (let i = 0; i < ack.count; i++) {
@@ -107,7 +111,10 @@ describe('kill -9', () => {
       }
       // The batches in the log are exactly 0..m with no gap.
       const numbers = [...new Set(records.map((r) => Number(r.value.split('-')[0]!.slice(1))))];
-      assert.deepEqual(numbers, Array.from({ length: numbers.length }, (_, i) => i));
+      assert.deepEqual(
+        numbers,
+        Array.from({ length: numbers.length }, (_, i) => i),
+      );
       const last = numbers.length - 1;
       assert.ok(last >= Math.max(...allAcks.keys()));
 

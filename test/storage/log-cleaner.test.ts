@@ -68,8 +68,7 @@ function fakeClock(start: number): { now: number; clock: () => number } {
   return c;
 }
 
-const compactConfig = (overrides: Partial<LogConfig> = {}): LogConfig =>
-  config({ segmentBytes: 600, cleanupPolicy: ['compact'], retentionMs: -1, ...overrides });
+const compactConfig = (overrides: Partial<LogConfig> = {}): LogConfig => config({ segmentBytes: 600, cleanupPolicy: ['compact'], retentionMs: -1, ...overrides });
 
 async function appendRecords(log: PartitionLog, records: RecordInput[], options: Parameters<typeof buildRecordBatch>[1] = {}): Promise<void> {
   await log.append(buildRecordBatch(records, options), 0).done;
@@ -159,7 +158,10 @@ describe('log cleaner', () => {
     assert.ok(result.cleanedTo > tombstoneOffset);
     let after = await readRecords(log);
     assert.deepEqual(after, expectedAfterClean(before, result.cleanedTo));
-    assert.ok(after.some((r) => r.offset === tombstoneOffset && r.value === null), 'the tombstone is kept at first');
+    assert.ok(
+      after.some((r) => r.offset === tombstoneOffset && r.value === null),
+      'the tombstone is kept at first',
+    );
     assert.ok(!after.some((r) => r.key === 'k1' && r.value !== null), 'older values of its key are gone');
     assert.equal(result.earliestTombstoneHorizon, c.now + 10_000);
     // The batch carries the delete horizon; the record keeps its timestamp.
@@ -169,7 +171,10 @@ describe('log cleaner', () => {
 
     c.now += 9_000;
     result = await clean(log, result.cleanedTo);
-    assert.ok((await readRecords(log)).some((r) => r.offset === tombstoneOffset), 'still kept before delete.retention.ms');
+    assert.ok(
+      (await readRecords(log)).some((r) => r.offset === tombstoneOffset),
+      'still kept before delete.retention.ms',
+    );
 
     c.now += 2_000;
     result = await clean(log, result.cleanedTo);
@@ -276,7 +281,10 @@ describe('log cleaner', () => {
     for (const r of await Promise.allSettled(reads)) assert.equal(r.status, 'fulfilled');
     const after = await readRecords(log);
     assert.deepEqual(after.slice(0, -50), expectedAfterClean(before, result.cleanedTo));
-    assert.deepEqual(after.slice(-50).map((r) => r.value), Array.from({ length: 50 }, (_, i) => `n${i}`));
+    assert.deepEqual(
+      after.slice(-50).map((r) => r.value),
+      Array.from({ length: 50 }, (_, i) => `n${i}`),
+    );
     await log.close();
   });
 
@@ -369,7 +377,10 @@ describe('log cleaner', () => {
     await settle(log);
     let results = await manager.runCleaner();
     assert.equal(results.length, 1, 'all dirty: cleaned');
-    assert.ok((await readRecords(log)).some((r) => r.key === 'k0' && r.value === null), 'the tombstone is kept for now');
+    assert.ok(
+      (await readRecords(log)).some((r) => r.key === 'k0' && r.value === null),
+      'the tombstone is kept for now',
+    );
     assert.deepEqual(await manager.runCleaner(), [], 'nothing to do before the horizon');
     c.now += 5_001;
     results = await manager.runCleaner();

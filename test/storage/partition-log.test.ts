@@ -70,13 +70,19 @@ describe('PartitionLog append and read', () => {
     }
     const all = await readAll(log, 500);
     assert.equal(all.length, expected);
-    assert.deepEqual(all.map((r) => r.offset), Array.from({ length: expected }, (_, i) => i));
+    assert.deepEqual(
+      all.map((r) => r.offset),
+      Array.from({ length: expected }, (_, i) => i),
+    );
     assert.equal(all[0]!.value.startsWith('b0-0'), true);
     // Every offset can be fetched directly; the first batch returned contains it.
     for (let offset = 0; offset < expected; offset++) {
       const { records } = await log.read(offset, 300, log.highWatermark, true);
       const decoded = decodeAll(records);
-      assert.ok(decoded.some((r) => r.offset === offset), `offset ${offset}`);
+      assert.ok(
+        decoded.some((r) => r.offset === offset),
+        `offset ${offset}`,
+      );
       assert.ok(decoded[0]!.offset <= offset);
       assert.ok(decoded[0]!.offset > offset - 3, 'lands on the batch containing the offset');
     }
@@ -182,7 +188,10 @@ describe('PartitionLog append and read', () => {
     const log = await openLog(path.join(root, 'group-0'), config());
     const before = { ...log.ioStats };
     const results = Array.from({ length: 200 }, (_, i) => log.append(batch(`g${i}`, 2), 0));
-    assert.deepEqual(results.map((r) => r.baseOffset), Array.from({ length: 200 }, (_, i) => i * 2));
+    assert.deepEqual(
+      results.map((r) => r.baseOffset),
+      Array.from({ length: 200 }, (_, i) => i * 2),
+    );
     assert.equal(log.highWatermark, 0, 'nothing is written before the turn ends');
     await Promise.all(results.map((r) => r.done));
     assert.equal(log.ioStats.writevCalls - before.writevCalls, 1);
@@ -243,7 +252,10 @@ describe('PartitionLog append and read', () => {
     const h = validateBatch(b!);
     assert.ok(isLogAppendTime(h.attributes));
     assert.equal(h.maxTimestamp, now);
-    assert.deepEqual(decodeAll(records).map((x) => x.timestamp), [now, now, now]);
+    assert.deepEqual(
+      decodeAll(records).map((x) => x.timestamp),
+      [now, now, now],
+    );
     assert.deepEqual(await log.offsetForTimestamp(now), { offset: 0, timestamp: now });
     assert.deepEqual(await log.maxTimestampOffset(), { offset: 0, timestamp: now });
     await log.close();
@@ -284,7 +296,10 @@ describe('PartitionLog append and read', () => {
     await reopened.truncateTo(5);
     assert.equal(reopened.logEndOffset, 4, 'the batch straddling the target goes entirely');
     assert.deepEqual(reopened.leaderEpochCache.entries, [{ epoch: 1, startOffset: 0 }], 'epoch 3 started at 4: gone');
-    assert.deepEqual((await readAll(reopened)).map((r) => r.offset), [0, 1, 2, 3]);
+    assert.deepEqual(
+      (await readAll(reopened)).map((r) => r.offset),
+      [0, 1, 2, 3],
+    );
     const again = reopened.append(batch('e', 1), 3);
     assert.equal(again.baseOffset, 4);
     await again.done;
@@ -379,7 +394,10 @@ describe('PartitionLog append and read', () => {
     await log.append(batch('x', 1), 0).done;
     await log.delete();
     assert.equal(fs.existsSync(dir), false);
-    assert.throws(() => log.append(batch('y', 1), 0), (e: unknown) => e instanceof KafkaError);
+    assert.throws(
+      () => log.append(batch('y', 1), 0),
+      (e: unknown) => e instanceof KafkaError,
+    );
   });
 });
 
@@ -424,12 +442,15 @@ describe('PartitionLog I/O failures', () => {
       const outcomes = await Promise.allSettled(failing.map((r) => r.done));
       for (const o of outcomes) {
         assert.equal(o.status, 'rejected');
-        assert.ok(hasCode(ErrorCode.KAFKA_STORAGE_ERROR)((o).reason));
+        assert.ok(hasCode(ErrorCode.KAFKA_STORAGE_ERROR)(o.reason));
       }
       assert.equal(log.logEndOffset, 10);
       assert.equal(log.highWatermark, 10);
       assert.equal(log.sizeInBytes, sizeBefore);
-      assert.deepEqual((await readAll(log)).map((r) => r.value.slice(0, 5)), Array.from({ length: 10 }, (_, i) => `ok${i >> 1}-${i & 1}`));
+      assert.deepEqual(
+        (await readAll(log)).map((r) => r.value.slice(0, 5)),
+        Array.from({ length: 10 }, (_, i) => `ok${i >> 1}-${i & 1}`),
+      );
     }
     assert.equal(log.ioStats.rollbacks, 2);
     // The log goes on with contiguous offsets, and the files hold no trace of the failed data.
@@ -462,7 +483,10 @@ describe('PartitionLog I/O failures', () => {
     const ok = log.append(batch('c', 1), 0);
     assert.equal(ok.baseOffset, 1);
     await ok.done;
-    assert.deepEqual((await readAll(log)).map((r) => r.value), ['a-0', 'c-0']);
+    assert.deepEqual(
+      (await readAll(log)).map((r) => r.value),
+      ['a-0', 'c-0'],
+    );
     await log.close();
   });
 
@@ -484,9 +508,15 @@ describe('PartitionLog I/O failures', () => {
     await assert.rejects(x.done);
     await assert.rejects(y.done);
     assert.deepEqual(log.segmentBaseOffsets, [0, 1], 'the new empty segment at the high watermark stays');
-    assert.deepEqual(listDir(dir).filter((f) => f.endsWith('.log')), ['00000000000000000000.log', '00000000000000000001.log']);
+    assert.deepEqual(
+      listDir(dir).filter((f) => f.endsWith('.log')),
+      ['00000000000000000000.log', '00000000000000000001.log'],
+    );
     await log.append(batch('d', 1, { valueSize: 300 }), 0).done;
-    assert.deepEqual((await readAll(log)).map((r) => r.value.slice(0, 3)), ['a-0', 'd-0']);
+    assert.deepEqual(
+      (await readAll(log)).map((r) => r.value.slice(0, 3)),
+      ['a-0', 'd-0'],
+    );
     await log.close();
   });
 });

@@ -35,7 +35,10 @@ test('idle producers expire by their last batch timestamp; open transactions kee
     await after.done;
     now += 2 * DAY;
     assert.equal(log.expireProducers(DAY), 2, 'producers 1 and 3 are idle again');
-    assert.deepEqual([...log.producerState.entries()].map((e) => e.producerId), [2]);
+    assert.deepEqual(
+      [...log.producerState.entries()].map((e) => e.producerId),
+      [2],
+    );
   } finally {
     await log.close();
   }

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
-import {
-  CompressionType,
-  compress,
-  compressSync,
-  decompress,
-  decompressSync,
-  isXerialSnappy,
-} from '../../src/protocol/records/compression.js';
+import { CompressionType, compress, compressSync, decompress, decompressSync, isXerialSnappy } from '../../src/protocol/records/compression.js';
 import { buildControlBatch, buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import {
   BatchField,
@@ -64,12 +57,18 @@ describe('int64 and varints', () => {
 
 describe('record batch header', () => {
   it('builds a valid batch and reads its header', () => {
-    const b = buildRecordBatch([{ key: 'a', value: 'b', timestamp: 1000 }, { value: 'c', timestamp: 1500 }], {
-      producerId: 42,
-      producerEpoch: 3,
-      baseSequence: 7,
-      transactional: true,
-    });
+    const b = buildRecordBatch(
+      [
+        { key: 'a', value: 'b', timestamp: 1000 },
+        { value: 'c', timestamp: 1500 },
+      ],
+      {
+        producerId: 42,
+        producerEpoch: 3,
+        baseSequence: 7,
+        transactional: true,
+      },
+    );
     const h = validateBatch(b, { producerInput: true });
     assert.equal(h.magic, 2);
     assert.equal(h.recordCount, 2);
@@ -146,7 +145,13 @@ describe('record batch header', () => {
   });
 
   it('stamps LogAppendTime and keeps a valid CRC', () => {
-    const b = buildRecordBatch([{ value: 'x', timestamp: 10 }, { value: 'y', timestamp: 20 }], { compression: 'gzip' });
+    const b = buildRecordBatch(
+      [
+        { value: 'x', timestamp: 10 },
+        { value: 'y', timestamp: 20 },
+      ],
+      { compression: 'gzip' },
+    );
     stampLogAppendTime(b, 999999);
     const h = validateBatch(b);
     assert.ok(isLogAppendTime(h.attributes));
@@ -172,23 +177,41 @@ describe('record batch header', () => {
 
 describe('records', () => {
   it('decodes keys, values, nulls, headers, offsets and timestamps', () => {
-    const b = buildRecordBatch(
-      {
-        baseOffset: 100,
-        records: [
-          { key: 'k1', value: 'v1', timestamp: 5000, headers: [{ key: 'h', value: 'hv' }, { key: 'n', value: null }] },
-          { key: null, value: null, timestamp: 4000 },
-          { key: Buffer.from([0, 1, 2]), value: 'x'.repeat(300), timestamp: 7000 },
-        ],
-      },
-    );
+    const b = buildRecordBatch({
+      baseOffset: 100,
+      records: [
+        {
+          key: 'k1',
+          value: 'v1',
+          timestamp: 5000,
+          headers: [
+            { key: 'h', value: 'hv' },
+            { key: 'n', value: null },
+          ],
+        },
+        { key: null, value: null, timestamp: 4000 },
+        { key: Buffer.from([0, 1, 2]), value: 'x'.repeat(300), timestamp: 7000 },
+      ],
+    });
     const records = decodeBatchRecords(b);
     assert.equal(records.length, 3);
-    assert.deepEqual(records.map((r) => r.offset), [100, 101, 102]);
-    assert.deepEqual(records.map((r) => r.timestamp), [5000, 4000, 7000]);
+    assert.deepEqual(
+      records.map((r) => r.offset),
+      [100, 101, 102],
+    );
+    assert.deepEqual(
+      records.map((r) => r.timestamp),
+      [5000, 4000, 7000],
+    );
     assert.equal(records[0]!.key!.toString(), 'k1');
     assert.equal(records[0]!.value!.toString(), 'v1');
-    assert.deepEqual(records[0]!.headers.map((h) => [h.key, h.value?.toString() ?? null]), [['h', 'hv'], ['n', null]]);
+    assert.deepEqual(
+      records[0]!.headers.map((h) => [h.key, h.value?.toString() ?? null]),
+      [
+        ['h', 'hv'],
+        ['n', null],
+      ],
+    );
     assert.equal(records[1]!.key, null);
     assert.equal(records[1]!.value, null);
     assert.deepEqual([...records[2]!.key!], [0, 1, 2]);

@@ -30,7 +30,10 @@ async function expectPrefix(dir: string, batches: number, hadCleanShutdown = fal
   const log = await openLog(dir, CFG, { hadCleanShutdown });
   assert.equal(log.logEndOffset, batches * 2, 'log ends right before the damage');
   const values = (await readAll(log)).map((r) => r.value.split('.')[0]);
-  assert.deepEqual(values, Array.from({ length: batches * 2 }, (_, i) => `w${i >> 1}-${i & 1}`));
+  assert.deepEqual(
+    values,
+    Array.from({ length: batches * 2 }, (_, i) => `w${i >> 1}-${i & 1}`),
+  );
   // Appends continue with contiguous offsets.
   const next = log.append(batch('next', 1), 0);
   assert.equal(next.baseOffset, batches * 2);
@@ -185,7 +188,10 @@ describe('log recovery', () => {
       const recovered = await openLog(dir, CFG, { hadCleanShutdown: false });
       assert.equal(recovered.logEndOffset, complete.length * 2, `round ${round}: cut ${cut} of segment ${bases[fileIndex]}`);
       const values = (await readAll(recovered)).map((r) => r.value.split('.')[0]);
-      assert.deepEqual(values, Array.from({ length: complete.length * 2 }, (_, i) => `w${i >> 1}-${i & 1}`));
+      assert.deepEqual(
+        values,
+        Array.from({ length: complete.length * 2 }, (_, i) => `w${i >> 1}-${i & 1}`),
+      );
       await recovered.append(batch('after', 1), 0).done;
       await recovered.close();
       removeDir(dir);

@@ -173,11 +173,7 @@ describe('replica logs', () => {
     const [first, second] = [...splitBatches(all)];
     await follower.appendAsFollower(Buffer.from(first!)).done;
     assert.throws(() => follower.appendAsFollower(Buffer.from(first!)), hasCode(ErrorCode.OFFSET_OUT_OF_RANGE), 'a batch again');
-    assert.throws(
-      () => follower.appendAsFollower(Buffer.concat([second!, first!])),
-      hasCode(ErrorCode.OFFSET_OUT_OF_RANGE),
-      'offsets going back inside one append',
-    );
+    assert.throws(() => follower.appendAsFollower(Buffer.concat([second!, first!])), hasCode(ErrorCode.OFFSET_OUT_OF_RANGE), 'offsets going back inside one append');
     // A trailing partial batch (a fetch cut at its byte limit) is left for the next fetch.
     const r = follower.appendAsFollower(Buffer.concat([second!, first!.subarray(0, 30)]));
     await r.done;
@@ -188,7 +184,7 @@ describe('replica logs', () => {
     await follower.close();
   });
 
-  it('keeps gaps of a compacted leader: offsets are the leader\'s, not renumbered', async () => {
+  it("keeps gaps of a compacted leader: offsets are the leader's, not renumbered", async () => {
     const follower = await openLog(path.join(root, 'follower-gap-0'), CFG);
     const b1 = buildRecordBatch([{ key: 'k', value: 'v' }], { baseOffset: 0, partitionLeaderEpoch: 1 });
     const b2 = buildRecordBatch([{ key: 'k', value: 'w' }], { baseOffset: 10, partitionLeaderEpoch: 1 });
@@ -202,7 +198,7 @@ describe('replica logs', () => {
     await follower.close();
   });
 
-  it('a follower below the leader\'s log start restarts empty there, and survives a crash', async () => {
+  it("a follower below the leader's log start restarts empty there, and survives a crash", async () => {
     const dir = path.join(root, 'follower-full-0');
     const persisted: number[] = [];
     const follower = await openLog(dir, CFG, { persistLogStartOffset: async (o) => void persisted.push(o) });
@@ -225,7 +221,10 @@ describe('replica logs', () => {
     const leaderBatch = buildRecordBatch([{ key: 'k', value: 'new' }], { baseOffset: 500, partitionLeaderEpoch: 7 });
     await follower.appendAsFollower(leaderBatch).done;
     follower.setHighWatermark(501);
-    assert.deepEqual((await readAll(follower)).map((r) => [r.offset, r.value]), [[500, 'new']]);
+    assert.deepEqual(
+      (await readAll(follower)).map((r) => [r.offset, r.value]),
+      [[500, 'new']],
+    );
     assert.deepEqual(follower.leaderEpochCache.entries, [{ epoch: 7, startOffset: 500 }]);
     await follower.close();
 
@@ -236,7 +235,7 @@ describe('replica logs', () => {
     await reopened.close();
   });
 
-  it('truncates a divergent suffix (epochs, producer state, aborted index, LSO) and re-appends the leader\'s', async () => {
+  it("truncates a divergent suffix (epochs, producer state, aborted index, LSO) and re-appends the leader's", async () => {
     // The true leader: epoch 0 data, then epoch 2 data.
     const common = Array.from({ length: 10 }, (_, i) => batch(`c${i}`, 3, { valueSize: 40 }));
     const leader = await openLog(path.join(root, 'leader-2'), CFG);

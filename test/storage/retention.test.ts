@@ -55,7 +55,10 @@ describe('retention and the log start offset', () => {
     assert.deepEqual(logFiles(dir), ['00000000000000000002.log', '00000000000000000004.log']);
     assert.ok(!listDir(dir).some((f) => f.startsWith('00000000000000000000.')), 'no file of the deleted segment is left');
     await assert.rejects(log.read(1, 1024), isKafkaError(ErrorCode.OFFSET_OUT_OF_RANGE));
-    assert.deepEqual((await readAll(log)).map((r) => r.offset), [2, 3, 4, 5]);
+    assert.deepEqual(
+      (await readAll(log)).map((r) => r.offset),
+      [2, 3, 4, 5],
+    );
 
     // A segment whose largest timestamp is recent stops the pass even if later ones are old.
     result = await log.applyRetention(6000);
@@ -96,7 +99,10 @@ describe('retention and the log start offset', () => {
     const appended = log.append(batch('after', 2, { baseTimestamp: 20_000 }), 0);
     await appended.done;
     assert.equal(appended.baseOffset, 5);
-    assert.deepEqual((await readAll(log)).map((r) => r.offset), [5, 6]);
+    assert.deepEqual(
+      (await readAll(log)).map((r) => r.offset),
+      [5, 6],
+    );
     await log.close();
 
     const reopened = await openLog(dir, config({ ...small, retentionMs: 1000 }), { clock: c.clock });
@@ -109,7 +115,11 @@ describe('retention and the log start offset', () => {
     const dir = path.join(root, 'size');
     const c = fakeClock(1000);
     const log = await openLog(dir, config({ ...small, retentionMs: -1, retentionBytes: 700 }), { clock: c.clock });
-    await appendAt(log, c, Array.from({ length: 11 }, (_, i) => 1000 + i));
+    await appendAt(
+      log,
+      c,
+      Array.from({ length: 11 }, (_, i) => 1000 + i),
+    );
     const before = log.segmentBaseOffsets;
     assert.deepEqual(before, [0, 2, 4, 6, 8, 10]);
     const segmentSize = log.sizeInBytes / 5.5;
@@ -122,7 +132,11 @@ describe('retention and the log start offset', () => {
 
     // A long produce loop stays bounded.
     for (let round = 0; round < 10; round++) {
-      await appendAt(log, c, Array.from({ length: 8 }, (_, i) => 2000 + round * 10 + i));
+      await appendAt(
+        log,
+        c,
+        Array.from({ length: 8 }, (_, i) => 2000 + round * 10 + i),
+      );
       await log.applyRetention(c.now);
       assert.ok(log.sizeInBytes <= 700 + 2 * 400, `size ${log.sizeInBytes} after round ${round}`);
     }
@@ -159,7 +173,10 @@ describe('retention and the log start offset', () => {
     assert.equal(log.logStartOffset, 3);
     assert.deepEqual(log.segmentBaseOffsets, [2, 4, 6], 'the segment holding offset 3 stays');
     await assert.rejects(log.read(2, 1024), isKafkaError(ErrorCode.OFFSET_OUT_OF_RANGE));
-    assert.deepEqual((await readAll(log)).map((r) => r.offset), [3, 4, 5, 6]);
+    assert.deepEqual(
+      (await readAll(log)).map((r) => r.offset),
+      [3, 4, 5, 6],
+    );
     const ts = await log.offsetForTimestamp(0);
     assert.equal(ts?.offset, 3, 'timestamp lookups start at the log start');
 
@@ -180,8 +197,7 @@ describe('retention and the log start offset', () => {
     const dir = path.join(root, 'idempotent');
     const c = fakeClock(1000);
     const log = await openLog(dir, config({ ...small, retentionMs: 500 }), { clock: c.clock });
-    const idem = (seq: number, ts: number) =>
-      batch(`p${seq}`, 1, { valueSize: 100, baseTimestamp: ts, producerId: 7, producerEpoch: 0, baseSequence: seq });
+    const idem = (seq: number, ts: number) => batch(`p${seq}`, 1, { valueSize: 100, baseTimestamp: ts, producerId: 7, producerEpoch: 0, baseSequence: seq });
     for (let seq = 0; seq < 5; seq++) {
       c.now = 1000 + seq;
       await log.append(idem(seq, c.now), 0).done;
@@ -240,7 +256,10 @@ describe('log start offset checkpoint', () => {
     assert.equal(manager.hadCleanShutdown, true);
     let reopened = await manager.openLog('orders', 0, small);
     assert.equal(reopened.logStartOffset, 3);
-    assert.deepEqual((await readAll(reopened)).map((r) => r.offset), [3, 4, 5]);
+    assert.deepEqual(
+      (await readAll(reopened)).map((r) => r.offset),
+      [3, 4, 5],
+    );
     assert.equal(await reopened.deleteRecords(5), 5);
     // No close: a crash.
     const crashed = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
@@ -249,7 +268,10 @@ describe('log start offset checkpoint', () => {
     assert.equal(reopened.logStartOffset, 5);
     assert.equal(reopened.logEndOffset, 6);
     await assert.rejects(reopened.read(4, 1024), isKafkaError(ErrorCode.OFFSET_OUT_OF_RANGE));
-    assert.deepEqual((await readAll(reopened)).map((r) => r.offset), [5]);
+    assert.deepEqual(
+      (await readAll(reopened)).map((r) => r.offset),
+      [5],
+    );
     await crashed.close();
     await manager.close().catch(() => undefined);
   });
@@ -272,11 +294,11 @@ describe('log start offset checkpoint', () => {
     assert.equal(reopened.logStartOffset, 4);
     assert.deepEqual(reopened.segmentBaseOffsets, [4]);
     assert.deepEqual(logFiles(pdir), ['00000000000000000004.log']);
-    assert.ok(
-      !listDir(pdir).some((f) => /^0{19}[02]\.(log|index|timeindex)/.test(f)),
-      `leftovers of deleted segments: ${listDir(pdir).join(' ')}`,
+    assert.ok(!listDir(pdir).some((f) => /^0{19}[02]\.(log|index|timeindex)/.test(f)), `leftovers of deleted segments: ${listDir(pdir).join(' ')}`);
+    assert.deepEqual(
+      (await readAll(reopened)).map((r) => r.offset),
+      [4, 5],
     );
-    assert.deepEqual((await readAll(reopened)).map((r) => r.offset), [4, 5]);
     await manager.close();
 
     // A checkpoint beyond the recovered log end: the log restarts empty at the start offset.
@@ -312,7 +334,10 @@ describe('log start offset checkpoint', () => {
     const reopened = await manager.openLog('d', 0, small);
     assert.equal(reopened.logStartOffset, 3);
     assert.equal(reopened.logEndOffset, 6);
-    assert.deepEqual((await readAll(reopened)).map((r) => r.offset), [3, 4, 5]);
+    assert.deepEqual(
+      (await readAll(reopened)).map((r) => r.offset),
+      [3, 4, 5],
+    );
     await manager.close();
   });
 
@@ -363,11 +388,17 @@ describe('log start offset checkpoint', () => {
     const dir = path.join(root, 'race');
     const c = fakeClock(1000);
     const log = await openLog(dir, config({ segmentBytes: 400, retentionMs: -1 }), { clock: c.clock });
-    await appendAt(log, c, Array.from({ length: 20 }, (_, i) => 1000 + i));
-    const reads = Array.from({ length: 20 }, (_, i) => log.read(i, 4096).then(
-      (r) => (r.records ? 'data' : 'empty'),
-      (err: unknown) => (err instanceof KafkaError ? err.code : String(err)),
-    ));
+    await appendAt(
+      log,
+      c,
+      Array.from({ length: 20 }, (_, i) => 1000 + i),
+    );
+    const reads = Array.from({ length: 20 }, (_, i) =>
+      log.read(i, 4096).then(
+        (r) => (r.records ? 'data' : 'empty'),
+        (err: unknown) => (err instanceof KafkaError ? err.code : String(err)),
+      ),
+    );
     await log.deleteRecords(15);
     const outcomes = await Promise.all(reads);
     for (const outcome of outcomes) assert.ok(outcome === 'data' || outcome === ErrorCode.OFFSET_OUT_OF_RANGE, `read gave ${outcome}`);

@@ -40,8 +40,7 @@ async function contents(log: PartitionLog): Promise<{ data: Rec[]; markers: numb
   return { data, markers };
 }
 
-const compactConfig = (overrides: Partial<LogConfig> = {}): LogConfig =>
-  config({ segmentBytes: 500, cleanupPolicy: ['compact'], retentionMs: -1, ...overrides });
+const compactConfig = (overrides: Partial<LogConfig> = {}): LogConfig => config({ segmentBytes: 500, cleanupPolicy: ['compact'], retentionMs: -1, ...overrides });
 
 function txn(pid: number, seq: number, key: string, value: string): Buffer {
   return buildRecordBatch([{ key, value }], { producerId: pid, producerEpoch: 0, baseSequence: seq, transactional: true });
@@ -94,9 +93,7 @@ describe('log cleaner with transactions', () => {
     assert.deepEqual(after.markers, before.markers);
     // The latest committed value of each key survived; no aborted value is left.
     const cleanedTo = result.cleanedTo;
-    const aborted = new Set(
-      before.data.filter((r) => r.value.startsWith('txn-') && ![...committed.values()].includes(r.value)).map((r) => r.value),
-    );
+    const aborted = new Set(before.data.filter((r) => r.value.startsWith('txn-') && ![...committed.values()].includes(r.value)).map((r) => r.value));
     for (const [key, value] of committed) {
       const kept = after.data.filter((r) => r.key === key && r.offset < cleanedTo);
       assert.deepEqual(
@@ -189,7 +186,7 @@ describe('log cleaner with transactions', () => {
     assert.deepEqual(
       after.markers,
       [retainedCommit, latestOf700, latestOf701],
-      'gone: the commit whose only record was superseded, and the abort whose data was removed; kept: markers of retained data, and a producer\'s latest batch',
+      "gone: the commit whose only record was superseded, and the abort whose data was removed; kept: markers of retained data, and a producer's latest batch",
     );
     assert.deepEqual(
       after.data.filter((r) => !r.key.startsWith('filler')).map((r) => `${r.key}=${r.value}`),

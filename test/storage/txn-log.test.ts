@@ -94,15 +94,9 @@ describe('transactions in the partition log', () => {
   it('fences markers with an old producer epoch or coordinator epoch', async () => {
     const log = await openLog(path.join(root, 'fence-0'), config());
     await log.append(tbatch(5, 0, 1, 2), 0).done;
-    assert.throws(
-      () => log.appendTxnMarker({ producerId: 5, producerEpoch: 1, coordinatorEpoch: 0, commit: true }, 0),
-      hasCode(ErrorCode.INVALID_PRODUCER_EPOCH),
-    );
+    assert.throws(() => log.appendTxnMarker({ producerId: 5, producerEpoch: 1, coordinatorEpoch: 0, commit: true }, 0), hasCode(ErrorCode.INVALID_PRODUCER_EPOCH));
     await marker(log, 5, false, 2, 4);
-    assert.throws(
-      () => log.appendTxnMarker({ producerId: 5, producerEpoch: 2, coordinatorEpoch: 3, commit: true }, 0),
-      hasCode(ErrorCode.TRANSACTION_COORDINATOR_FENCED),
-    );
+    assert.throws(() => log.appendTxnMarker({ producerId: 5, producerEpoch: 2, coordinatorEpoch: 3, commit: true }, 0), hasCode(ErrorCode.TRANSACTION_COORDINATOR_FENCED));
     // KIP-890: the marker may carry the bumped epoch; later data uses it from sequence 0.
     await log.append(tbatch(5, 0, 1, 3), 0).done;
     await marker(log, 5, true, 4, 4);
@@ -239,7 +233,10 @@ describe('transactions in the partition log', () => {
     failWrites = false;
     assert.equal(log.logEndOffset, 2);
     assert.equal(log.lastStableOffset, 0);
-    assert.deepEqual(log.ongoingTransactions().map((t) => [t.producerId, t.firstOffset, t.coordinatorEpoch]), [[11, 0, -1]]);
+    assert.deepEqual(
+      log.ongoingTransactions().map((t) => [t.producerId, t.firstOffset, t.coordinatorEpoch]),
+      [[11, 0, -1]],
+    );
     assert.deepEqual(log.abortedTransactions(0, 10), []);
     // The coordinator retries the marker.
     const retry = await marker(log, 11, false, 0, 2);

@@ -28,7 +28,12 @@ export const TOPICS: TopicSpec[] = [
   // Size-based retention deletes while producers write; the short retention.ms sometimes empties a partition.
   { name: 'torture-retention', partitions: 2, kind: 'retention', configs: { 'segment.bytes': '8192', 'retention.bytes': '32768', 'retention.ms': '20000' } },
   // Every 8th record is a tombstone; they are removed one second after the clean that first keeps them.
-  { name: 'torture-compact', partitions: 2, kind: 'compact', configs: { 'cleanup.policy': 'compact', 'segment.bytes': '8192', 'min.cleanable.dirty.ratio': '0.01', 'delete.retention.ms': '1000' } },
+  {
+    name: 'torture-compact',
+    partitions: 2,
+    kind: 'compact',
+    configs: { 'cleanup.policy': 'compact', 'segment.bytes': '8192', 'min.cleanable.dirty.ratio': '0.01', 'delete.retention.ms': '1000' },
+  },
 ];
 
 /** Keys of the compacted topic: few, so the cleaner has plenty to remove. */
@@ -133,7 +138,6 @@ export interface TortureReport {
   violations: string[];
   brokerErrorLogs: string[];
 }
-
 
 /** The torture's random delays (when to kill, how fast to produce): time on purpose, not waits for a condition. */
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -294,7 +298,9 @@ class Committer {
           memberId: '',
           groupInstanceId: null,
           retentionTimeMs: -1,
-          topics: [{ name: COMMIT_TOPIC, partitions: partitions.map((p) => ({ partitionIndex: p, committedOffset: value, committedLeaderEpoch: -1, committedMetadata: null })) }],
+          topics: [
+            { name: COMMIT_TOPIC, partitions: partitions.map((p) => ({ partitionIndex: p, committedOffset: value, committedLeaderEpoch: -1, committedMetadata: null })) },
+          ],
         });
         for (const p of res.body.topics[0].partitions) {
           if (p.errorCode === ErrorCode.NONE) {
@@ -419,7 +425,9 @@ export function summarize(r: TortureReport): string {
     `  lost: ${r.recordsLost}, duplicates: ${r.duplicates}, violations: ${r.violations.length}`,
     `  kills: ${r.kills.randomDelay} after a random delay; at crash points: ${points || 'none'}; armed but not reached: ${missed || 'none'}; during start-up: ${r.kills.duringStartup}`,
     ...r.extensions.map((e) => `  ${e}`),
-    `  final records: ${Object.entries(r.finalRecords).map(([t, n]) => `${t} ${n}`).join(', ')}; clean shutdown exit code ${r.cleanShutdownExitCode}`,
+    `  final records: ${Object.entries(r.finalRecords)
+      .map(([t, n]) => `${t} ${n}`)
+      .join(', ')}; clean shutdown exit code ${r.cleanShutdownExitCode}`,
     ...r.violations.slice(0, 20).map((v) => `  ! ${v}`),
     ...r.brokerErrorLogs.slice(0, 10).map((l) => `  broker error: ${l}`),
   ].join('\n');
@@ -565,7 +573,8 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       });
       for (const t of res.body.topics) {
         // TOPIC_ALREADY_EXISTS: a set-up cut by a crash point is being done again.
-        if (t.errorCode !== ErrorCode.NONE && t.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) throw new Error(`CreateTopics ${t.name}: ${errorName(t.errorCode)} ${t.errorMessage}`);
+        if (t.errorCode !== ErrorCode.NONE && t.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS)
+          throw new Error(`CreateTopics ${t.name}: ${errorName(t.errorCode)} ${t.errorMessage}`);
       }
       for (const producer of producers) {
         const init = await request(client, API.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
@@ -664,7 +673,9 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
         await broker.kill();
         collectErrors(broker);
         report.cycles++;
-        progress(`cycle ${cycle}: ${point ? `crash point ${point}:${n}` : `killed after ${delay} ms`}; ${producers.reduce((s, p) => s + p.acked.size, 0)} records acknowledged so far`);
+        progress(
+          `cycle ${cycle}: ${point ? `crash point ${point}:${n}` : `killed after ${delay} ms`}; ${producers.reduce((s, p) => s + p.acked.size, 0)} records acknowledged so far`,
+        );
       } catch (err) {
         await broker.kill();
         collectErrors(broker);

@@ -17,7 +17,13 @@ const cycles = Number(arg('cycles') ?? 100);
 const json = arg('json');
 const maxMinutes = arg('max-minutes') !== undefined ? Number(arg('max-minutes')) : undefined;
 console.log(`torture: seed ${seed}, ${cycles} cycles (replay: npm run torture -- --seed ${seed} --cycles ${cycles})`);
-const report = await runTorture({ seed, cycles, maxDurationMs: maxMinutes === undefined ? undefined : maxMinutes * 60_000, progress: (l) => console.log(l), extensions: [transactionsExtension()] });
+const report = await runTorture({
+  seed,
+  cycles,
+  maxDurationMs: maxMinutes === undefined ? undefined : maxMinutes * 60_000,
+  progress: (l) => console.log(l),
+  extensions: [transactionsExtension()],
+});
 console.log(summarize(report));
 if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
 const failed = report.recordsLost > 0 || report.duplicates > 0 || report.violations.length > 0 || report.brokerErrorLogs.length > 0 || report.cleanShutdownExitCode !== 0;

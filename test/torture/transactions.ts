@@ -88,7 +88,13 @@ class TransactionalWorker {
       }
       try {
         if (needInit) {
-          const init = await this.call(client, API.InitProducerId, 4, { transactionalId: TRANSACTIONAL_ID, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 }, (b) => b.errorCode);
+          const init = await this.call(
+            client,
+            API.InitProducerId,
+            4,
+            { transactionalId: TRANSACTIONAL_ID, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 },
+            (b) => b.errorCode,
+          );
           this.producerId = Number(init.producerId);
           this.epoch = init.producerEpoch;
           this.seq = 0;
@@ -102,7 +108,13 @@ class TransactionalWorker {
             client,
             API_ADD_PARTITIONS_TO_TXN,
             3,
-            { transactions: [], v3AndBelowTransactionalId: TRANSACTIONAL_ID, v3AndBelowProducerId: this.producerId, v3AndBelowProducerEpoch: this.epoch, v3AndBelowTopics: [{ name: TOPIC, partitions: [0] }] },
+            {
+              transactions: [],
+              v3AndBelowTransactionalId: TRANSACTIONAL_ID,
+              v3AndBelowProducerId: this.producerId,
+              v3AndBelowProducerEpoch: this.epoch,
+              v3AndBelowTopics: [{ name: TOPIC, partitions: [0] }],
+            },
             (b) => b.errorCode || (b.resultsByTopicV3AndBelow[0]?.resultsByPartition[0]?.partitionErrorCode ?? ErrorCode.NONE),
           );
           const batches = 1 + Math.floor(ctx.random() * 3);
@@ -122,7 +134,13 @@ class TransactionalWorker {
             txn.acked += count;
           }
           const commit = ctx.random() < 0.7;
-          await this.call(client, API_END_TXN, 3, { transactionalId: TRANSACTIONAL_ID, producerId: this.producerId, producerEpoch: this.epoch, committed: commit }, (b) => b.errorCode);
+          await this.call(
+            client,
+            API_END_TXN,
+            3,
+            { transactionalId: TRANSACTIONAL_ID, producerId: this.producerId, producerEpoch: this.epoch, committed: commit },
+            (b) => b.errorCode,
+          );
           txn.state = commit ? 'committed' : 'aborted';
           if (commit) this.commits++;
           else this.aborts++;
@@ -154,12 +172,18 @@ async function readCommitted(client: RawClient, from: number, lso: number): Prom
   const aborted: Array<{ producerId: number; firstOffset: number }> = [];
   let offset = from;
   for (let i = 0; offset < lso && i < 100_000; i++) {
-    const res = await request(client, API.Fetch, 12, fetchRequest({ isolationLevel: READ_COMMITTED, topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: offset }] }] }));
+    const res = await request(
+      client,
+      API.Fetch,
+      12,
+      fetchRequest({ isolationLevel: READ_COMMITTED, topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: offset }] }] }),
+    );
     const p = res.body.responses[0].partitions[0];
     if (p.errorCode !== ErrorCode.NONE) return { values: [], problems: [`read_committed fetch at ${offset}: ${errorName(p.errorCode)}`] };
     if (Number(p.lastStableOffset) !== lso) problems.push(`fetch says lastStableOffset ${p.lastStableOffset}, ListOffsets said ${lso}`);
     for (const t of p.abortedTransactions ?? []) {
-      if (!aborted.some((a) => a.producerId === Number(t.producerId) && a.firstOffset === Number(t.firstOffset))) aborted.push({ producerId: Number(t.producerId), firstOffset: Number(t.firstOffset) });
+      if (!aborted.some((a) => a.producerId === Number(t.producerId) && a.firstOffset === Number(t.firstOffset)))
+        aborted.push({ producerId: Number(t.producerId), firstOffset: Number(t.firstOffset) });
     }
     const decoded = decodeBatches(p.records ?? Buffer.alloc(0));
     if (decoded.nextOffset === null) break;
@@ -220,7 +244,8 @@ export function transactionsExtension(): TortureExtension {
           for (let i = 0; i < txn.acked; i++) if (!inLog.has(`${n}:${i}`)) problems.push(`lost: record ${i} of committed transaction ${n}`);
         }
         if ((txn.state === 'aborted' || txn.state === 'open') && seen > 0) problems.push(`${txn.state} transaction ${n}: ${seen} records visible to read_committed`);
-        if (txn.state === 'unknown' && seen !== 0 && seen !== belowLso) problems.push(`transaction ${n} cut by a kill: ${seen} of ${belowLso} records visible (not all or nothing)`);
+        if (txn.state === 'unknown' && seen !== 0 && seen !== belowLso)
+          problems.push(`transaction ${n} cut by a kill: ${seen} of ${belowLso} records visible (not all or nothing)`);
       });
       return problems;
     },

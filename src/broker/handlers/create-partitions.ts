@@ -21,7 +21,10 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
         Broker.checkNewPartitionCount(t.count - current);
         if (t.assignments) {
           if (t.assignments.length !== t.count - current) {
-            throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Increasing the number of partitions by ${t.count - current} but ${t.assignments.length} assignments provided.`);
+            throw new KafkaError(
+              ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+              `Increasing the number of partitions by ${t.count - current} but ${t.assignments.length} assignments provided.`,
+            );
           }
           const live = new Set(broker.liveBrokers().map((b) => b.nodeId));
           for (const a of t.assignments) {
@@ -30,7 +33,12 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
             }
           }
         }
-        if (!req.validateOnly) await broker.addPartitions(t.name, t.count, t.assignments?.map((a) => a.brokerIds));
+        if (!req.validateOnly)
+          await broker.addPartitions(
+            t.name,
+            t.count,
+            t.assignments?.map((a) => a.brokerIds),
+          );
         results.push(result(ErrorCode.NONE));
       } catch (err) {
         if (!(err instanceof KafkaError)) throw err;

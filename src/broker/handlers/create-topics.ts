@@ -47,7 +47,10 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
               return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment for partition ${a.partitionIndex} names unknown brokers: ${a.brokerIds.join(',')}`);
             }
             if (new Set(a.brokerIds).size !== a.brokerIds.length) {
-              return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate brokers not allowed in replica assignment: ${a.brokerIds.join(', ')} for partition ${a.partitionIndex}.`);
+              return fail(
+                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                `Duplicate brokers not allowed in replica assignment: ${a.brokerIds.join(', ')} for partition ${a.partitionIndex}.`,
+              );
             }
           }
           partitions = t.assignments.length;
@@ -57,11 +60,15 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
         if (partitions === -1) partitions = broker.config.int('num.partitions');
         if (replication === -1) replication = broker.config.int('default.replication.factor');
         if (partitions <= 0) return fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
-        if (partitions > MAX_NEW_PARTITIONS) return fail(ErrorCode.INVALID_PARTITIONS, `Cannot create ${partitions} partitions in one request: at most ${MAX_NEW_PARTITIONS}.`);
+        if (partitions > MAX_NEW_PARTITIONS)
+          return fail(ErrorCode.INVALID_PARTITIONS, `Cannot create ${partitions} partitions in one request: at most ${MAX_NEW_PARTITIONS}.`);
         if (replication <= 0) return fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
         const registered = broker.liveBrokers().length;
         if (replication > registered) {
-          return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${replication} time(s): The target replication factor of ${replication} cannot be reached because only ${registered} broker(s) are registered.`);
+          return fail(
+            ErrorCode.INVALID_REPLICATION_FACTOR,
+            `Unable to replicate the partition ${replication} time(s): The target replication factor of ${replication} cannot be reached because only ${registered} broker(s) are registered.`,
+          );
         }
         const overrides: Record<string, string> = {};
         const raw: Record<string, string | null> = {};

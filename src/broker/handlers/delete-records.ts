@@ -1,9 +1,4 @@
-import {
-  ApiKey,
-  type DeleteRecordsRequest,
-  type DeleteRecordsResponse,
-  type DeleteRecordsResponseDeleteRecordsPartitionResult,
-} from '../../protocol/generated/index.js';
+import { ApiKey, type DeleteRecordsRequest, type DeleteRecordsResponse, type DeleteRecordsResponseDeleteRecordsPartitionResult } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import type { ApiHandler } from '../api.js';
 

@@ -17,7 +17,8 @@ export const describeGroupsHandler: ApiHandler<DescribeGroupsRequest, DescribeGr
         if (apiVersion >= 6 && !d.exists && d.errorCode === ErrorCode.NONE) d.errorCode = ErrorCode.GROUP_ID_NOT_FOUND;
         return {
           errorCode: d.errorCode,
-          errorMessage: apiVersion >= 6 && d.errorCode !== ErrorCode.NONE ? (d.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ? `Group ${groupId} not found.` : errorName(d.errorCode)) : null,
+          errorMessage:
+            apiVersion >= 6 && d.errorCode !== ErrorCode.NONE ? (d.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ? `Group ${groupId} not found.` : errorName(d.errorCode)) : null,
           groupId,
           groupState: d.state,
           protocolType: d.protocolType,

@@ -1,9 +1,4 @@
-import {
-  ApiKey,
-  type DescribeProducersRequest,
-  type DescribeProducersResponse,
-  type DescribeProducersResponsePartitionResponse,
-} from '../../protocol/generated/index.js';
+import { ApiKey, type DescribeProducersRequest, type DescribeProducersResponse, type DescribeProducersResponsePartitionResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
 import type { ApiHandler } from '../api.js';
 

@@ -37,7 +37,14 @@ export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsR
     if (cursor && ((!fetchAll && !names.has(cursor.topicName)) || cursor.partitionIndex < 0)) {
       return {
         throttleTimeMs: 0,
-        topics: req.topics.map((t) => ({ errorCode: ErrorCode.INVALID_REQUEST, name: t.name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: TOPIC_OPERATIONS })),
+        topics: req.topics.map((t) => ({
+          errorCode: ErrorCode.INVALID_REQUEST,
+          name: t.name,
+          topicId: ZERO_UUID,
+          isInternal: false,
+          partitions: [],
+          topicAuthorizedOperations: TOPIC_OPERATIONS,
+        })),
         nextCursor: null,
       };
     }
@@ -62,17 +69,20 @@ export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsR
       const start = cursor && name === cursorTopic ? cursor.partitionIndex : 0;
       const end = Math.min(t.partitions.length, start + remaining);
       const live = new Set(broker.liveBrokers().map((b) => b.nodeId));
-      const partitions = broker.partitionStates(t).slice(start, Math.max(start, end)).map((s, i) => ({
-        errorCode: s.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
-        partitionIndex: start + i,
-        leaderId: s.leader,
-        leaderEpoch: s.leaderEpoch,
-        replicaNodes: s.replicas,
-        isrNodes: s.isr,
-        eligibleLeaderReplicas: [],
-        lastKnownElr: [],
-        offlineReplicas: s.replicas.filter((r) => !live.has(r)),
-      }));
+      const partitions = broker
+        .partitionStates(t)
+        .slice(start, Math.max(start, end))
+        .map((s, i) => ({
+          errorCode: s.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+          partitionIndex: start + i,
+          leaderId: s.leader,
+          leaderEpoch: s.leaderEpoch,
+          replicaNodes: s.replicas,
+          isrNodes: s.isr,
+          eligibleLeaderReplicas: [],
+          lastKnownElr: [],
+          offlineReplicas: s.replicas.filter((r) => !live.has(r)),
+        }));
       topics.push({ errorCode: ErrorCode.NONE, name, topicId: t.id, isInternal: t.internal, partitions, topicAuthorizedOperations: TOPIC_OPERATIONS });
       if (start + remaining < t.partitions.length) {
         nextCursor = { topicName: name, partitionIndex: start + remaining };

@@ -102,7 +102,15 @@ interface ReadOutcome {
   leaderEndpoint?: { nodeId: number; host: string; port: number; rack: string | null };
 }
 
-async function readPartition(broker: Broker, apiVersion: number, sp: SessionPartition, maxBytes: number, minOneBatch: boolean, readCommitted: boolean, useTopicIds: boolean): Promise<ReadOutcome> {
+async function readPartition(
+  broker: Broker,
+  apiVersion: number,
+  sp: SessionPartition,
+  maxBytes: number,
+  minOneBatch: boolean,
+  readCommitted: boolean,
+  useTopicIds: boolean,
+): Promise<ReadOutcome> {
   const topic = useTopicIds ? broker.topicsById.get(sp.topicId) : broker.topics.get(sp.topic);
   const partition = topic ? broker.leaderPartition(topic.name, sp.partition) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   if (typeof partition === 'number') {

@@ -10,8 +10,7 @@ export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTr
     const unknownStateFilters = req.stateFilters.filter((s) => !known.has(s));
     const states = req.stateFilters.filter((s) => known.has(s));
     // Only unknown states asked for: nothing can match them.
-    const matches =
-      req.stateFilters.length > 0 && states.length === 0 ? [] : broker.transactionCoordinator.list(states, req.producerIdFilters, req.durationFilter);
+    const matches = req.stateFilters.length > 0 && states.length === 0 ? [] : broker.transactionCoordinator.list(states, req.producerIdFilters, req.durationFilter);
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

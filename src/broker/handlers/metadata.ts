@@ -66,7 +66,11 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
             if (!(err instanceof KafkaError)) throw err;
             // Lost a race with a concurrent creator: describe whatever exists now.
             const now = broker.topics.get(name);
-            topics.push(now ? describeTopic(broker, now, includeOps) : topicError(name, ZERO_UUID, err.code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : err.code));
+            topics.push(
+              now
+                ? describeTopic(broker, now, includeOps)
+                : topicError(name, ZERO_UUID, err.code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : err.code),
+            );
           }
         } else {
           topics.push(topicError(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));

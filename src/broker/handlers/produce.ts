@@ -88,8 +88,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     const pending: Promise<void>[] = [];
     let anyError = false;
     // Kafka refuses the whole request when it carries transactional data without a transactional id.
-    const transactionalWithoutId =
-      req.transactionalId === null && req.topicData.some((t) => t.partitionData.some((pd) => hasTransactionalBatch(pd.records)));
+    const transactionalWithoutId = req.transactionalId === null && req.topicData.some((t) => t.partitionData.some((pd) => hasTransactionalBatch(pd.records)));
 
     /** Appends one partition's checked records; `response` gets the outcome. */
     const append = (partition: Partition, records: Buffer, response: PartitionResponse): Promise<void> => {
@@ -152,9 +151,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           const records = pd.records;
           const txn = checkBatches(records, partition, apiVersion);
           const verify = txn && req.transactionalId !== null ? broker.verifyTransactionalProduce : undefined;
-          const verdict = verify
-            ? verify({ transactionalId: req.transactionalId!, ...txn!, topic: topic.name, partition: pd.index })
-            : ErrorCode.NONE;
+          const verdict = verify ? verify({ transactionalId: req.transactionalId!, ...txn!, topic: topic.name, partition: pd.index }) : ErrorCode.NONE;
           if (typeof verdict === 'number') {
             if (verdict !== ErrorCode.NONE) throw new KafkaError(verdict, `Transactional produce to ${topic.name}-${pd.index} refused: ${errorName(verdict)}`);
             pending.push(append(partition, records, response));

@@ -19,7 +19,12 @@ export const writeTxnMarkersHandler: ApiHandler<WriteTxnMarkersRequest, WriteTxn
                 const partition = broker.leaderPartition(t.name, partitionIndex);
                 if (typeof partition === 'number') return { partitionIndex, errorCode: partition };
                 try {
-                  await partition.writeTxnMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, coordinatorEpoch: m.coordinatorEpoch, commit: m.transactionResult }).done;
+                  await partition.writeTxnMarker({
+                    producerId: m.producerId,
+                    producerEpoch: m.producerEpoch,
+                    coordinatorEpoch: m.coordinatorEpoch,
+                    commit: m.transactionResult,
+                  }).done;
                 } catch (err) {
                   if (!(err instanceof KafkaError)) broker.logger.error({ err, topic: t.name, partition: partitionIndex }, 'writing a transaction marker failed');
                   return { partitionIndex, errorCode: err instanceof KafkaError ? err.code : ErrorCode.KAFKA_STORAGE_ERROR };

@@ -38,8 +38,7 @@ export function parseRange(s: string | undefined): VRange {
 
 const isEmpty = (r: VRange) => r.lo > r.hi;
 const intersect = (a: VRange, b: VRange): VRange => ({ lo: Math.max(a.lo, b.lo), hi: Math.min(a.hi, b.hi) });
-const hull = (a: VRange, b: VRange): VRange =>
-  isEmpty(a) ? b : isEmpty(b) ? a : { lo: Math.min(a.lo, b.lo), hi: Math.max(a.hi, b.hi) };
+const hull = (a: VRange, b: VRange): VRange => (isEmpty(a) ? b : isEmpty(b) ? a : { lo: Math.min(a.lo, b.lo), hi: Math.max(a.hi, b.hi) });
 const contains = (outer: VRange, inner: VRange) => isEmpty(inner) || (outer.lo <= inner.lo && inner.hi <= outer.hi);
 
 /** Strip `//` comments (outside of string literals) from the JSON-with-comments schema text. */
@@ -282,7 +281,9 @@ const RESERVED = new Set(
 );
 
 const localName = (f: Field) =>
-  RESERVED.has(f.camel) || /^(encode|decode|default|isDefault)[A-Z]/.test(f.camel) || /^(nonNull|unsupportedVersion|unrepresentable|ZERO_UUID|EMPTY_BYTES|Buffer)$/.test(f.camel)
+  RESERVED.has(f.camel) ||
+  /^(encode|decode|default|isDefault)[A-Z]/.test(f.camel) ||
+  /^(nonNull|unsupportedVersion|unrepresentable|ZERO_UUID|EMPTY_BYTES|Buffer)$/.test(f.camel)
     ? f.camel + '_'
     : f.camel;
 
@@ -508,9 +509,7 @@ class Emitter {
     const flexC = cond(this.msg.flex, within);
     const flexWithin = intersect(within, this.msg.flex);
     if (flexC !== null) {
-      const tagged = s.fields
-        .filter((f) => cond(f.tagged, within) !== null)
-        .sort((a, b) => a.tag - b.tag);
+      const tagged = s.fields.filter((f) => cond(f.tagged, within) !== null).sort((a, b) => a.tag - b.tag);
       const body: string[] = [];
       const inner = flexC === '' ? ind : ind + '  ';
       if (tagged.length === 0) {
@@ -524,11 +523,7 @@ class Emitter {
           flags.push(flag);
           body.push(`${inner}const ${flag} = ${tc ? `${tc} && ` : ''}${nd};`);
         }
-        body.push(
-          flags.length === 1
-            ? `${inner}w.uvarint(${flags[0]} ? 1 : 0);`
-            : `${inner}w.uvarint(${flags.map((fl) => `(${fl} ? 1 : 0)`).join(' + ')});`,
-        );
+        body.push(flags.length === 1 ? `${inner}w.uvarint(${flags[0]} ? 1 : 0);` : `${inner}w.uvarint(${flags.map((fl) => `(${fl} ? 1 : 0)`).join(' + ')});`);
         for (const f of tagged) {
           const write = this.writeValue(f, f.type, `m.${f.camel}`, intersect(f.tagged, flexWithin), inner + '  ', f.nullable);
           body.push(
@@ -663,13 +658,12 @@ class Emitter {
           let read: string;
           if (f.type.kind === 'array') {
             if (this.nullableTs(f)) read = this.readArray(f, f.type, local, tw, i3, f.nullable);
-            else read = `{\n${i3}  const a: ${tsType(f.type.elem, false)}[] = [];\n${i3}  ${this.readArray(f, f.type, 'a', tw, i3 + '  ', f.nullable)}\n${i3}  ${local} = a;\n${i3}}`;
+            else
+              read = `{\n${i3}  const a: ${tsType(f.type.elem, false)}[] = [];\n${i3}  ${this.readArray(f, f.type, 'a', tw, i3 + '  ', f.nullable)}\n${i3}  ${local} = a;\n${i3}}`;
           } else {
             read = `${local} = ${this.readScalar(f, f.type, tw, f.nullable)};`;
           }
-          body.push(
-            `${inner}  ${first ? '' : '} else '}if (tag === ${f.tag}${tc ? ` && ${tc}` : ''}) {\n${i3}const end = r.limit(size);\n${i3}${read}\n${i3}r.unlimit(end);`,
-          );
+          body.push(`${inner}  ${first ? '' : '} else '}if (tag === ${f.tag}${tc ? ` && ${tc}` : ''}) {\n${i3}const end = r.limit(size);\n${i3}${read}\n${i3}r.unlimit(end);`);
           first = false;
         }
         body.push(`${inner}  } else r.skip(size);`);
@@ -711,9 +705,7 @@ class Emitter {
     const exp = s.topLevel ? 'export ' : '';
     const out: string[] = [];
     const v = this.msg.valid;
-    const check = s.topLevel
-      ? `  if (version < ${v.lo} || version > ${v.hi}) throw unsupportedVersion('${this.msg.name}', version);\n`
-      : '';
+    const check = s.topLevel ? `  if (version < ${v.lo} || version > ${v.hi}) throw unsupportedVersion('${this.msg.name}', version);\n` : '';
     const enc = check + this.encodeBody(s).join('\n');
     const mParam = s.fields.length === 0 ? '_m' : 'm';
     const wParam = /\bw\./.test(enc) ? 'w' : '_w';
@@ -788,7 +780,7 @@ function emitFile(msgs: Message[]): string {
     ]);
     const used = new Set<string>();
     let text = sect.join('\n');
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const h of helpers) {
         if (!used.has(h.name) && new RegExp(`\\b${h.name}\\(`).test(text)) {

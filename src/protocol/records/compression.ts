@@ -99,9 +99,7 @@ function snappyDecompressSync(data: Buffer): Buffer {
 
 async function snappyDecompress(data: Buffer): Promise<Buffer> {
   if (!isXerialSnappy(data)) return (await codecs.snappy.uncompress(data, { asBuffer: true })) as Buffer;
-  const blocks = await Promise.all(
-    xerialBlocks(data).map(async (block) => (await codecs.snappy.uncompress(block, { asBuffer: true })) as Buffer),
-  );
+  const blocks = await Promise.all(xerialBlocks(data).map(async (block) => (await codecs.snappy.uncompress(block, { asBuffer: true })) as Buffer));
   return Buffer.concat(blocks);
 }
 
@@ -230,10 +228,7 @@ function snappyDecompressedBound(data: Buffer): number {
 }
 
 function tooLarge(type: number, bound: number, maxBytes: number): KafkaError {
-  return new KafkaError(
-    ErrorCode.CORRUPT_MESSAGE,
-    `${compressionName(type)} records decompress to ${bound} bytes or more, past the limit of ${maxBytes}`,
-  );
+  return new KafkaError(ErrorCode.CORRUPT_MESSAGE, `${compressionName(type)} records decompress to ${bound} bytes or more, past the limit of ${maxBytes}`);
 }
 
 /** Refuses, before decompressing, a section whose decompressed size can exceed maxBytes (gzip is bounded while inflating). */

@@ -79,8 +79,7 @@ export function buildRecordBatch(first: BuildBatchSpec | RecordInput[], second: 
       headers: (record.headers ?? []).map((h) => ({ key: Buffer.from(h.key, 'utf8'), value: toBytes(h.value) })),
     }),
   );
-  const compression =
-    typeof options.compression === 'string' ? compressionTypeFromName(options.compression) : (options.compression ?? 0);
+  const compression = typeof options.compression === 'string' ? compressionTypeFromName(options.compression) : (options.compression ?? 0);
   const section = compressSync(compression, Buffer.concat(encoded));
 
   let attributes = compression;

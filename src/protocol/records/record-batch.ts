@@ -188,10 +188,7 @@ export function* splitBatches(buf: Buffer, options: SplitOptions = { rejectParti
 }
 
 /** Splits and validates produce input; throws CORRUPT_MESSAGE on the first bad batch. */
-export function validateProduceRecords(
-  records: Buffer,
-  options: { verifyCrc?: boolean } = {},
-): Array<{ bytes: Buffer; header: BatchHeader }> {
+export function validateProduceRecords(records: Buffer, options: { verifyCrc?: boolean } = {}): Array<{ bytes: Buffer; header: BatchHeader }> {
   const batches: Array<{ bytes: Buffer; header: BatchHeader }> = [];
   for (const bytes of splitBatches(records, { rejectPartialTail: true })) {
     batches.push({ bytes, header: validateBatch(bytes, { producerInput: true, verifyCrc: options.verifyCrc }) });

@@ -24,7 +24,11 @@ function run(cmd: string, args: string[], timeoutMs: number): { ok: boolean; out
 function setup(): string {
   if (!run('java', ['-version'], 30_000).ok || !run('javac', ['-version'], 30_000).ok) return 'SKIP: no java/javac on PATH';
   if (!run('mvn', ['-v'], 60_000).ok) return 'SKIP: no mvn on PATH';
-  const hash = createHash('sha256').update(readFileSync(join(dir, 'pom.xml'))).update(readFileSync(source)).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(readFileSync(join(dir, 'pom.xml')))
+    .update(readFileSync(source))
+    .digest('hex')
+    .slice(0, 16);
   const cache = join(homedir(), '.cache', 'tributary', 'compat-flink', hash);
   const cpFile = join(cache, 'cp.txt');
   if (!existsSync(join(cache, 'ready'))) {
@@ -34,7 +38,13 @@ function setup(): string {
     // Offline first (a warm ~/.m2 needs no network), then from Maven Central.
     if (!run('mvn', ['-o', ...args], 300_000).ok) {
       const online = run('mvn', args, 590_000);
-      if (!online.ok) return `SKIP: Maven could not resolve Flink's dependencies (Maven Central unreachable?): ${online.output.split('\n').filter((l) => l.includes('ERROR')).slice(0, 2).join(' ').slice(0, 400)}`;
+      if (!online.ok)
+        return `SKIP: Maven could not resolve Flink's dependencies (Maven Central unreachable?): ${online.output
+          .split('\n')
+          .filter((l) => l.includes('ERROR'))
+          .slice(0, 2)
+          .join(' ')
+          .slice(0, 400)}`;
     }
     const classes = join(cache, 'classes.tmp');
     const javac = run('javac', ['-nowarn', '-encoding', 'UTF-8', '-d', classes, '-cp', readFileSync(cpFile, 'utf8').trim(), source], 300_000);
@@ -46,11 +56,16 @@ function setup(): string {
 }
 
 // What Flink's own launch scripts open up on Java 17.
-const OPENS = ['java.util', 'java.lang', 'java.lang.reflect', 'java.io', 'java.net', 'java.nio', 'sun.nio.ch', 'java.util.concurrent', 'java.time', 'java.text'].map((p) => `--add-opens=java.base/${p}=ALL-UNNAMED`);
+const OPENS = ['java.util', 'java.lang', 'java.lang.reflect', 'java.io', 'java.net', 'java.nio', 'sun.nio.ch', 'java.util.concurrent', 'java.time', 'java.text'].map(
+  (p) => `--add-opens=java.base/${p}=ALL-UNNAMED`,
+);
 
 function runJob(cp: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('java', ['-Xmx768m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', ...OPENS, '-cp', cp, 'tributary.compat.FlinkKafkaJob', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('java', ['-Xmx768m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', ...OPENS, '-cp', cp, 'tributary.compat.FlinkKafkaJob', ...args], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d.toString()));

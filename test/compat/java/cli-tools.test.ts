@@ -46,7 +46,10 @@ describe('Kafka CLI tools', { skip }, () => {
   });
 
   test('kafka-topics: create, list, describe, alter, delete', async () => {
-    assert.match(ok(await run(TOPICS, ['--create', '--topic', 'cli-topic', '--partitions', '3', '--replication-factor', '1', '--config', 'retention.ms=1000000']), 'create'), /^Created topic cli-topic\.$/m);
+    assert.match(
+      ok(await run(TOPICS, ['--create', '--topic', 'cli-topic', '--partitions', '3', '--replication-factor', '1', '--config', 'retention.ms=1000000']), 'create'),
+      /^Created topic cli-topic\.$/m,
+    );
     const dup = await run(TOPICS, ['--create', '--topic', 'cli-topic', '--partitions', '1']);
     assert.notEqual(dup.exit, 0);
     assert.match(dup.out + dup.err, /Topic 'cli-topic' already exists/);
@@ -68,8 +71,34 @@ describe('Kafka CLI tools', { skip }, () => {
 
   test('console producer and consumer: keys, headers, groups', async () => {
     ok(await run(TOPICS, ['--create', '--topic', 'cli-console', '--partitions', '1']), 'create');
-    ok(await run(PRODUCER, ['--topic', 'cli-console', '--reader-property', 'parse.key=true', '--reader-property', 'key.separator=:', '--reader-property', 'parse.headers=true'], 'h1:v1\tk1:one\nh2:v2\tk2:two\nh3:v3\tk3:three\n'), 'producer');
-    const out = ok(await run(CONSUMER, ['--topic', 'cli-console', '--from-beginning', '--max-messages', '3', '--timeout-ms', '30000', '--formatter-property', 'print.key=true', '--formatter-property', 'print.headers=true', '--formatter-property', 'print.offset=true', '--group', 'cli-group']), 'consumer');
+    ok(
+      await run(
+        PRODUCER,
+        ['--topic', 'cli-console', '--reader-property', 'parse.key=true', '--reader-property', 'key.separator=:', '--reader-property', 'parse.headers=true'],
+        'h1:v1\tk1:one\nh2:v2\tk2:two\nh3:v3\tk3:three\n',
+      ),
+      'producer',
+    );
+    const out = ok(
+      await run(CONSUMER, [
+        '--topic',
+        'cli-console',
+        '--from-beginning',
+        '--max-messages',
+        '3',
+        '--timeout-ms',
+        '30000',
+        '--formatter-property',
+        'print.key=true',
+        '--formatter-property',
+        'print.headers=true',
+        '--formatter-property',
+        'print.offset=true',
+        '--group',
+        'cli-group',
+      ]),
+      'consumer',
+    );
     assert.deepEqual(out.trim().split('\n'), ['Offset:0\th1:v1\tk1\tone', 'Offset:1\th2:v2\tk2\ttwo', 'Offset:2\th3:v3\tk3\tthree']);
     // The group committed its position: nothing left for it.
     const again = await run(CONSUMER, ['--topic', 'cli-console', '--max-messages', '1', '--timeout-ms', '3000', '--group', 'cli-group']);
@@ -80,7 +109,10 @@ describe('Kafka CLI tools', { skip }, () => {
   test('kafka-consumer-groups: list, describe, reset offsets, delete', async () => {
     ok(await run(TOPICS, ['--create', '--topic', 'cli-groups', '--partitions', '2']), 'create');
     const lines = Array.from({ length: 10 }, (_, i) => `v${i}`).join('\n');
-    ok(await run(PRODUCER, ['--topic', 'cli-groups', '--command-property', 'partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner'], `${lines}\n`), 'producer');
+    ok(
+      await run(PRODUCER, ['--topic', 'cli-groups', '--command-property', 'partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner'], `${lines}\n`),
+      'producer',
+    );
     ok(await run(CONSUMER, ['--topic', 'cli-groups', '--from-beginning', '--max-messages', '10', '--timeout-ms', '30000', '--group', 'cli-g']), 'consumer');
     assert.match(ok(await run(GROUPS, ['--list']), 'list'), /^cli-g$/m);
     const listState = ok(await run(GROUPS, ['--list', '--state']), 'list --state');
@@ -121,11 +153,20 @@ describe('Kafka CLI tools', { skip }, () => {
 
   test('kafka-configs: topic and broker configs', async () => {
     ok(await run(TOPICS, ['--create', '--topic', 'cli-configs', '--partitions', '1']), 'create');
-    assert.match(ok(await run(CONFIGS, ['--entity-type', 'topics', '--entity-name', 'cli-configs', '--alter', '--add-config', 'retention.ms=5000,cleanup.policy=[compact,delete]']), 'alter'), /Completed updating config for topic cli-configs\./);
+    assert.match(
+      ok(
+        await run(CONFIGS, ['--entity-type', 'topics', '--entity-name', 'cli-configs', '--alter', '--add-config', 'retention.ms=5000,cleanup.policy=[compact,delete]']),
+        'alter',
+      ),
+      /Completed updating config for topic cli-configs\./,
+    );
     const d = ok(await run(CONFIGS, ['--entity-type', 'topics', '--entity-name', 'cli-configs', '--describe']), 'describe');
     assert.match(d, /Dynamic configs for topic cli-configs are:/);
     assert.match(d, /^\s+retention\.ms=5000 sensitive=false synonyms=\{DYNAMIC_TOPIC_CONFIG:retention\.ms=5000, DEFAULT_CONFIG:log\.retention\.hours=168\}$/m);
-    assert.match(d, /^\s+cleanup\.policy=compact,delete sensitive=false synonyms=\{DYNAMIC_TOPIC_CONFIG:cleanup\.policy=compact,delete, DEFAULT_CONFIG:log\.cleanup\.policy=delete\}$/m);
+    assert.match(
+      d,
+      /^\s+cleanup\.policy=compact,delete sensitive=false synonyms=\{DYNAMIC_TOPIC_CONFIG:cleanup\.policy=compact,delete, DEFAULT_CONFIG:log\.cleanup\.policy=delete\}$/m,
+    );
     ok(await run(CONFIGS, ['--entity-type', 'topics', '--entity-name', 'cli-configs', '--alter', '--delete-config', 'retention.ms']), 'delete-config');
     assert.doesNotMatch(ok(await run(CONFIGS, ['--entity-type', 'topics', '--entity-name', 'cli-configs', '--describe']), 'describe'), /retention\.ms/);
     const bad = await run(CONFIGS, ['--entity-type', 'topics', '--entity-name', 'cli-configs', '--alter', '--add-config', 'retention.ms=soon']);
@@ -134,25 +175,41 @@ describe('Kafka CLI tools', { skip }, () => {
     assert.match(all, /All configs for broker 1 are:/);
     assert.match(all, /^\s+num\.partitions=1 sensitive=false synonyms=\{.*DEFAULT_CONFIG:num\.partitions=1\}$/m);
     ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-name', '1', '--alter', '--add-config', 'log.retention.ms=86400000']), 'broker dynamic config');
-    assert.match(ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-name', '1', '--describe']), 'describe broker'), /Dynamic configs for broker 1 are:\n\s+log\.retention\.ms=86400000 sensitive=false synonyms=\{DYNAMIC_BROKER_CONFIG:log\.retention\.ms=86400000/);
+    assert.match(
+      ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-name', '1', '--describe']), 'describe broker'),
+      /Dynamic configs for broker 1 are:\n\s+log\.retention\.ms=86400000 sensitive=false synonyms=\{DYNAMIC_BROKER_CONFIG:log\.retention\.ms=86400000/,
+    );
     ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-name', '1', '--alter', '--delete-config', 'log.retention.ms']), 'remove broker config');
     assert.doesNotMatch(ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-name', '1', '--describe']), 'describe broker'), /log\.retention\.ms/);
     ok(await run(CONFIGS, ['--entity-type', 'clients', '--entity-name', 'cli-client', '--alter', '--add-config', 'producer_byte_rate=1024']), 'client quota');
-    assert.match(ok(await run(CONFIGS, ['--entity-type', 'clients', '--entity-name', 'cli-client', '--describe']), 'describe quota'), /Quota configs for client-id 'cli-client' are producer_byte_rate=1024\.0/);
+    assert.match(
+      ok(await run(CONFIGS, ['--entity-type', 'clients', '--entity-name', 'cli-client', '--describe']), 'describe quota'),
+      /Quota configs for client-id 'cli-client' are producer_byte_rate=1024\.0/,
+    );
   });
 
-  test('kafka-configs --entity-default: cluster-wide dynamic broker defaults', { todo: 'Tributary keeps one level of dynamic broker configs: --entity-default writes the per-broker level (README, Limitations)' }, async () => {
-    ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--alter', '--add-config', 'log.retention.ms=86400000']), 'cluster default');
-    try {
-      assert.match(ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--describe']), 'describe default'), /log\.retention\.ms=86400000 sensitive=false synonyms=\{DYNAMIC_DEFAULT_BROKER_CONFIG:log\.retention\.ms=86400000/);
-    } finally {
-      await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--alter', '--delete-config', 'log.retention.ms']);
-    }
-  });
+  test(
+    'kafka-configs --entity-default: cluster-wide dynamic broker defaults',
+    { todo: 'Tributary keeps one level of dynamic broker configs: --entity-default writes the per-broker level (README, Limitations)' },
+    async () => {
+      ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--alter', '--add-config', 'log.retention.ms=86400000']), 'cluster default');
+      try {
+        assert.match(
+          ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--describe']), 'describe default'),
+          /log\.retention\.ms=86400000 sensitive=false synonyms=\{DYNAMIC_DEFAULT_BROKER_CONFIG:log\.retention\.ms=86400000/,
+        );
+      } finally {
+        await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--alter', '--delete-config', 'log.retention.ms']);
+      }
+    },
+  );
 
   test('kafka-delete-records and kafka-get-offsets', async () => {
     ok(await run(TOPICS, ['--create', '--topic', 'cli-offsets', '--partitions', '2']), 'create');
-    ok(await run(PRODUCER, ['--topic', 'cli-offsets', '--command-property', 'partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner'], 'a\nb\nc\nd\ne\nf\n'), 'producer');
+    ok(
+      await run(PRODUCER, ['--topic', 'cli-offsets', '--command-property', 'partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner'], 'a\nb\nc\nd\ne\nf\n'),
+      'producer',
+    );
     const latest = ok(await run(`${T}GetOffsetShell`, ['--topic', 'cli-offsets']), 'get-offsets');
     assert.deepEqual(latest.trim().split('\n').sort(), ['cli-offsets:0:3', 'cli-offsets:1:3']);
     const file = join(tmp, 'delete.json');
@@ -186,7 +243,10 @@ describe('Kafka CLI tools', { skip }, () => {
     ok(await run(TOPICS, ['--create', '--topic', 'cli-admin', '--partitions', '2']), 'create');
     ok(await run(PRODUCER, ['--topic', 'cli-admin'], 'hello\n'), 'producer');
     const ld = ok(await run(`${T}LogDirsCommand`, ['--describe', '--topic-list', 'cli-admin']), 'log-dirs');
-    const json = JSON.parse(ld.split('\n').find((l) => l.startsWith('{'))!) as { version: number; brokers: { broker: number; logDirs: { logDir: string; error: string | null; partitions: { partition: string; size: number }[] }[] }[] };
+    const json = JSON.parse(ld.split('\n').find((l) => l.startsWith('{'))!) as {
+      version: number;
+      brokers: { broker: number; logDirs: { logDir: string; error: string | null; partitions: { partition: string; size: number }[] }[] }[];
+    };
     assert.equal(json.version, 1);
     assert.equal(json.brokers[0]!.broker, 1);
     const parts = json.brokers[0]!.logDirs[0]!.partitions.map((x) => x.partition).sort();
@@ -199,7 +259,10 @@ describe('Kafka CLI tools', { skip }, () => {
     const gen = ok(await run(`${T}reassign.ReassignPartitionsCommand`, ['--generate', '--topics-to-move-json-file', moveFile, '--broker-list', '1']), 'reassign --generate');
     assert.match(gen, /Current partition replica assignment/);
     assert.match(gen, /Proposed partition reassignment configuration/);
-    const proposed = gen.split('\n').filter((l) => l.startsWith('{')).pop()!;
+    const proposed = gen
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop()!;
     const planFile = join(tmp, 'plan.json');
     writeFileSync(planFile, proposed);
     const exec = ok(await run(`${T}reassign.ReassignPartitionsCommand`, ['--execute', '--reassignment-json-file', planFile]), 'reassign --execute');
@@ -212,13 +275,24 @@ describe('Kafka CLI tools', { skip }, () => {
   test('kafka-verifiable-producer and kafka-verifiable-consumer', async () => {
     ok(await run(TOPICS, ['--create', '--topic', 'cli-verifiable', '--partitions', '3']), 'create');
     const p = ok(await run(`${T}VerifiableProducer`, ['--topic', 'cli-verifiable', '--max-messages', '300', '--acks', '-1']), 'verifiable producer');
-    const pev = p.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const pev = p
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const done = pev.find((e) => e.name === 'tool_data');
     assert.equal(done?.sent, 300);
     assert.equal(done?.acked, 300);
     assert.equal(pev.filter((e) => e.name === 'producer_send_error').length, 0);
-    const c = ok(await run(`${T}VerifiableConsumer`, ['--topic', 'cli-verifiable', '--group-id', 'cli-verifiable-g', '--max-messages', '300', '--reset-policy', 'earliest']), 'verifiable consumer');
-    const cev = c.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    const c = ok(
+      await run(`${T}VerifiableConsumer`, ['--topic', 'cli-verifiable', '--group-id', 'cli-verifiable-g', '--max-messages', '300', '--reset-policy', 'earliest']),
+      'verifiable consumer',
+    );
+    const cev = c
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, any>);
     const consumed = cev.filter((e) => e.name === 'records_consumed').reduce((n, e) => n + (e.count as number), 0);
     assert.equal(consumed, 300);
     const commits = cev.filter((e) => e.name === 'offsets_committed');
@@ -227,9 +301,16 @@ describe('Kafka CLI tools', { skip }, () => {
     // Committed offsets exist for the partitions that got records (the sticky partitioner may
     // have put all 300 in one): each at the log end, adding up to 300.
     const lag = ok(await run(GROUPS, ['--describe', '--group', 'cli-verifiable-g', '--offsets']), 'describe');
-    const rows = lag.split('\n').filter((l) => l.startsWith('cli-verifiable-g ')).map((l) => l.trim().split(/\s+/));
+    const rows = lag
+      .split('\n')
+      .filter((l) => l.startsWith('cli-verifiable-g '))
+      .map((l) => l.trim().split(/\s+/));
     assert.ok(rows.length >= 1, lag);
     for (const r of rows) assert.deepEqual([r[3], r[5]], [r[4], '0'], lag);
-    assert.equal(rows.reduce((n, r) => n + Number(r[3]), 0), 300, lag);
+    assert.equal(
+      rows.reduce((n, r) => n + Number(r[3]), 0),
+      300,
+      lag,
+    );
   });
 });

@@ -37,7 +37,10 @@ describe('Java client', { skip }, () => {
     broker?.cleanup();
   });
 
-  for (const [label, version] of [['k4', '4.'], ['k39', '3.9.']] as const) {
+  for (const [label, version] of [
+    ['k4', '4.'],
+    ['k39', '3.9.'],
+  ] as const) {
     describe(`kafka-clients ${version}x`, () => {
       const results = new Map<string, { ok: boolean; detail: string }>();
       let output = '';

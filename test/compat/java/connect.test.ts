@@ -29,7 +29,12 @@ async function freePort(): Promise<number> {
 }
 
 function props(file: string, entries: Record<string, string | number>): string {
-  writeFileSync(file, Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(
+    file,
+    Object.entries(entries)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  );
   return file;
 }
 
@@ -52,11 +57,19 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 }
 
 function fileLines(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : [];
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
 }
 
 async function rest(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   let json: unknown = text;
   try {
@@ -117,7 +130,13 @@ describe('Kafka Connect', { skip }, () => {
       'offset.flush.interval.ms': 500,
       listeners: `http://127.0.0.1:${await freePort()}`,
     });
-    const source = props(join(dir, 'source.properties'), { name: 'file-source', 'connector.class': 'FileStreamSource', 'tasks.max': 1, file: input, topic: 'connect-standalone' });
+    const source = props(join(dir, 'source.properties'), {
+      name: 'file-source',
+      'connector.class': 'FileStreamSource',
+      'tasks.max': 1,
+      file: input,
+      topic: 'connect-standalone',
+    });
     const sink = props(join(dir, 'sink.properties'), { name: 'file-sink', 'connector.class': 'FileStreamSink', 'tasks.max': 1, file: output, topics: 'connect-standalone' });
     const w = worker(s, 'org.apache.kafka.connect.cli.ConnectStandalone', [workerProps, source, sink]);
     await waitFor('the first 100 lines in the sink file', 90_000, () => (fileLines(output).length >= 100 ? true : undefined));
@@ -166,19 +185,34 @@ describe('Kafka Connect', { skip }, () => {
         return st?.connector?.state === 'RUNNING' && st.tasks?.length === 1 && st.tasks[0].state === 'RUNNING' ? true : undefined;
       });
     let w = await start();
-    const created = await rest(port, 'POST', '/connectors', { name: 'dist-source', config: { 'connector.class': 'FileStreamSource', 'tasks.max': '1', file: input, topic: 'connect-distributed' } });
+    const created = await rest(port, 'POST', '/connectors', {
+      name: 'dist-source',
+      config: { 'connector.class': 'FileStreamSource', 'tasks.max': '1', file: input, topic: 'connect-distributed' },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.json));
-    assert.equal((await rest(port, 'POST', '/connectors', { name: 'dist-sink', config: { 'connector.class': 'FileStreamSink', 'tasks.max': '1', file: output, topics: 'connect-distributed' } })).status, 201);
+    assert.equal(
+      (
+        await rest(port, 'POST', '/connectors', {
+          name: 'dist-sink',
+          config: { 'connector.class': 'FileStreamSink', 'tasks.max': '1', file: output, topics: 'connect-distributed' },
+        })
+      ).status,
+      201,
+    );
     await running('dist-source');
     await running('dist-sink');
     await waitFor('50 lines in the sink file', 60_000, () => (fileLines(output).length >= 50 ? true : undefined));
 
-    for (const [topic, policy] of [['connect-configs', 'compact'], ['connect-offsets', 'compact'], ['connect-status', 'compact']]) {
+    for (const [topic, policy] of [
+      ['connect-configs', 'compact'],
+      ['connect-offsets', 'compact'],
+      ['connect-status', 'compact'],
+    ]) {
       assert.match(await run(`${T}TopicCommand`, ['--describe', '--topic', topic!]), new RegExp(`cleanup\\.policy=${policy}`), topic);
     }
     assert.match(await run(`${T}TopicCommand`, ['--describe', '--topic', 'connect-offsets']), /PartitionCount: 5/);
     // kafka-groups lists every group with its type and protocol; kafka-consumer-groups only consumer ones.
-    assert.match(await run(`${T}GroupsCommand`, ['--list']), /^compat-connect\s+Classic\s+connect\s*$/m, 'the workers\' group, protocol type connect');
+    assert.match(await run(`${T}GroupsCommand`, ['--list']), /^compat-connect\s+Classic\s+connect\s*$/m, "the workers' group, protocol type connect");
     assert.doesNotMatch(await run(`${T}consumer.group.ConsumerGroupCommand`, ['--list']), /^compat-connect$/m);
 
     // A restart reads the connectors back from connect-configs and the source position from
@@ -193,15 +227,36 @@ describe('Kafka Connect', { skip }, () => {
         return Array.isArray(names) && names.length === 2 ? names : undefined;
       });
     } catch (err) {
-      const configs = await run(`${T}consumer.ConsoleConsumer`, ['--topic', 'connect-configs', '--from-beginning', '--timeout-ms', '2000', '--formatter-property', 'print.key=true', '--formatter-property', 'print.offset=true']);
+      const configs = await run(`${T}consumer.ConsoleConsumer`, [
+        '--topic',
+        'connect-configs',
+        '--from-beginning',
+        '--timeout-ms',
+        '2000',
+        '--formatter-property',
+        'print.key=true',
+        '--formatter-property',
+        'print.offset=true',
+      ]);
       throw new Error(`${String(err)}\nconnect-configs:\n${configs}`);
     }
     assert.deepEqual(((await rest(port, 'GET', '/connectors')).json as string[]).sort(), ['dist-sink', 'dist-source']);
     await running('dist-source');
     await waitFor('80 lines in the sink file', 60_000, () => (fileLines(output).length >= 80 ? true : undefined));
     await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual(fileLines(output), Array.from({ length: 80 }, (_, i) => `distributed line ${i}`));
-    const status = await run(`${T}consumer.ConsoleConsumer`, ['--topic', 'connect-status', '--from-beginning', '--timeout-ms', '2000', '--formatter-property', 'print.key=true']);
+    assert.deepEqual(
+      fileLines(output),
+      Array.from({ length: 80 }, (_, i) => `distributed line ${i}`),
+    );
+    const status = await run(`${T}consumer.ConsoleConsumer`, [
+      '--topic',
+      'connect-status',
+      '--from-beginning',
+      '--timeout-ms',
+      '2000',
+      '--formatter-property',
+      'print.key=true',
+    ]);
     assert.match(status, /status-connector-dist-source/);
     assert.match(status, /status-task-dist-sink-0/);
     await stopWorker(w);
@@ -224,7 +279,11 @@ describe('Kafka Connect', { skip }, () => {
     mkdirSync(pgData);
     // The postgres user must reach its data dir through the (0700) temp dirs.
     for (const d of [tmp, dir]) chmodSync(d, 0o755);
-    chownSync(pgData, Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()), Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()));
+    chownSync(
+      pgData,
+      Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
+      Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
+    );
     const pgPort = await freePort();
     const asPostgres = (cmd: string, args: string[]) => {
       const r = spawnSync('runuser', ['-u', 'postgres', '--', join(pgBin, cmd), ...args], { encoding: 'utf8', timeout: 120_000, cwd: '/' });
@@ -278,17 +337,39 @@ describe('Kafka Connect', { skip }, () => {
     });
     const w = worker(s, 'org.apache.kafka.connect.cli.ConnectStandalone', [workerProps, connector]);
     const read = async () => {
-      const out = await run(`${T}consumer.ConsoleConsumer`, ['--topic', 'dbz.public.orders', '--from-beginning', '--timeout-ms', '2500', '--formatter-property', 'print.key=true', '--formatter-property', 'key.separator=\t', '--formatter-property', 'null.literal=null']);
-      return out.split('\n').filter((l) => l.includes('\t')).map((l) => {
-        const [k, v] = l.split('\t');
-        return { key: JSON.parse(k!) as { id: number }, value: v === 'null' ? null : (JSON.parse(v!) as { op: string; before: any; after: any }) };
-      });
+      const out = await run(`${T}consumer.ConsoleConsumer`, [
+        '--topic',
+        'dbz.public.orders',
+        '--from-beginning',
+        '--timeout-ms',
+        '2500',
+        '--formatter-property',
+        'print.key=true',
+        '--formatter-property',
+        'key.separator=\t',
+        '--formatter-property',
+        'null.literal=null',
+      ]);
+      return out
+        .split('\n')
+        .filter((l) => l.includes('\t'))
+        .map((l) => {
+          const [k, v] = l.split('\t');
+          return { key: JSON.parse(k!) as { id: number }, value: v === 'null' ? null : (JSON.parse(v!) as { op: string; before: any; after: any }) };
+        });
     };
     const snapshot = await waitFor('the snapshot of 3 rows', 120_000, async () => {
       const recs = await read();
       return recs.length >= 3 ? recs : undefined;
     });
-    assert.deepEqual(snapshot.map((r) => [r.key.id, r.value?.op, r.value?.after?.item]), [[1, 'r', 'apple'], [2, 'r', 'pear'], [3, 'r', 'plum']]);
+    assert.deepEqual(
+      snapshot.map((r) => [r.key.id, r.value?.op, r.value?.after?.item]),
+      [
+        [1, 'r', 'apple'],
+        [2, 'r', 'pear'],
+        [3, 'r', 'plum'],
+      ],
+    );
     // Streaming starts once the snapshot is done: changes from now on come from the WAL.
     psql("INSERT INTO orders VALUES (4, 'fig', 1), (5, 'kiwi', 2); UPDATE orders SET qty = 30 WHERE id = 3; DELETE FROM orders WHERE id = 1;");
     const all = await waitFor('the streamed changes', 120_000, async () => {

@@ -102,7 +102,12 @@ function prepare(dir: string, cpFile: (p: Profile) => string): string | undefine
     if (run('mvn', ['-o', ...args], 300_000).ok) continue;
     const online = run('mvn', args, 590_000);
     if (!online.ok) {
-      const why = online.output.split('\n').filter((l) => l.includes('ERROR')).slice(0, 2).join(' ').slice(0, 400);
+      const why = online.output
+        .split('\n')
+        .filter((l) => l.includes('ERROR'))
+        .slice(0, 2)
+        .join(' ')
+        .slice(0, 400);
       return `Maven could not resolve the ${p} dependencies (Maven Central unreachable?): ${why}`;
     }
   }
@@ -163,7 +168,12 @@ export function spawnJava(cp: string, main: string, args: string[], opts: { env?
     err += d.toString();
     if (err.length > 4_000_000) err = err.slice(-2_000_000);
   });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => { children.delete(child); res(code); }));
+  const exited = new Promise<number | null>((res) =>
+    child.once('exit', (code) => {
+      children.delete(child);
+      res(code);
+    }),
+  );
   return {
     child,
     stdout: () => out,
@@ -179,11 +189,27 @@ export function spawnJava(cp: string, main: string, args: string[], opts: { env?
       const found = lines.slice(from).find((l) => re.test(l));
       if (found !== undefined) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const done = () => { clearTimeout(timer); listeners.delete(onLine); };
-        const onLine = (l: string) => { if (re.test(l)) { done(); resolve(l); } };
-        const timer = setTimeout(() => { done(); reject(new Error(`no line matching ${re} in ${timeoutMs} ms; stderr tail:\n${err.slice(-3000)}`)); }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(onLine);
+        };
+        const onLine = (l: string) => {
+          if (re.test(l)) {
+            done();
+            resolve(l);
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no line matching ${re} in ${timeoutMs} ms; stderr tail:\n${err.slice(-3000)}`));
+        }, timeoutMs);
         listeners.add(onLine);
-        void exited.then((code) => { if (listeners.has(onLine)) { done(); reject(new Error(`JVM exited (${code}) before a line matching ${re}; stderr tail:\n${err.slice(-3000)}`)); } });
+        void exited.then((code) => {
+          if (listeners.has(onLine)) {
+            done();
+            reject(new Error(`JVM exited (${code}) before a line matching ${re}; stderr tail:\n${err.slice(-3000)}`));
+          }
+        });
       });
     },
     async kill() {
@@ -200,7 +226,13 @@ export function spawnJava(cp: string, main: string, args: string[], opts: { env?
 }
 
 /** Runs a JVM to completion. */
-export async function runJava(cp: string, main: string, args: string[], timeoutMs: number, opts: { env?: Record<string, string>; jvmOpts?: string[] } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runJava(
+  cp: string,
+  main: string,
+  args: string[],
+  timeoutMs: number,
+  opts: { env?: Record<string, string>; jvmOpts?: string[] } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = spawnJava(cp, main, args, opts);
   p.child.stdin!.end();
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
@@ -238,7 +270,10 @@ export class Tools {
       () =>
         new Promise<ToolResult>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`${main} ${args.join(' ')} did not finish in ${timeoutMs} ms`)), timeoutMs);
-          this.results.push((r) => { clearTimeout(timer); resolve(r); });
+          this.results.push((r) => {
+            clearTimeout(timer);
+            resolve(r);
+          });
           this.proc.child.stdin!.write(`${JSON.stringify({ main, args, stdin })}\n`);
         }),
     );

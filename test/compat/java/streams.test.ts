@@ -64,9 +64,19 @@ describe('Kafka Streams', { skip }, () => {
   /** The committed output: the last value per key (read_committed, Long values). */
   async function committedLatest(topic: string): Promise<{ latest: Map<string, number>; records: number }> {
     const out = await run(`${T}consumer.ConsoleConsumer`, [
-      '--topic', topic, '--from-beginning', '--isolation-level', 'read_committed', '--timeout-ms', '2500',
-      '--formatter-property', 'print.key=true', '--formatter-property', 'key.separator=\t',
-      '--formatter-property', 'value.deserializer=org.apache.kafka.common.serialization.LongDeserializer',
+      '--topic',
+      topic,
+      '--from-beginning',
+      '--isolation-level',
+      'read_committed',
+      '--timeout-ms',
+      '2500',
+      '--formatter-property',
+      'print.key=true',
+      '--formatter-property',
+      'key.separator=\t',
+      '--formatter-property',
+      'value.deserializer=org.apache.kafka.common.serialization.LongDeserializer',
     ]);
     const latest = new Map<string, number>();
     let records = 0;
@@ -91,7 +101,11 @@ describe('Kafka Streams', { skip }, () => {
         return;
       }
       const over = wrong.filter(([w, n]) => (latest.get(w) ?? 0) > n);
-      assert.deepEqual(over.map(([w, n]) => `${w}: ${latest.get(w)} > ${n}`), [], `${what}: a word counted more than once`);
+      assert.deepEqual(
+        over.map(([w, n]) => `${w}: ${latest.get(w)} > ${n}`),
+        [],
+        `${what}: a word counted more than once`,
+      );
       last = wrong.map(([w, n]) => `${w} ${latest.get(w) ?? 0}/${n}`).join(', ');
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -183,7 +197,10 @@ describe('Kafka Streams', { skip }, () => {
     await waitForSums();
     // The local state was dropped (no checkpoint after a crash under exactly-once) and rebuilt.
     const restored = restarted.lines().filter((l) => l.startsWith('RESTORED word-counts '));
-    assert.ok(restored.some((l) => Number(l.split(' ').pop()) > 0), `word-counts restored from its changelog: ${restored.join('; ')}`);
+    assert.ok(
+      restored.some((l) => Number(l.split(' ').pop()) > 0),
+      `word-counts restored from its changelog: ${restored.join('; ')}`,
+    );
     for (const w of ['alpha', 'papa']) {
       const [, c] = new RegExp(`^COUNT ${w} (\\d+)$`).exec(await restarted.ask(`count ${w}`, new RegExp(`^COUNT ${w} `)))!;
       assert.equal(Number(c), expected.get(w), `store value of ${w}`);

@@ -78,9 +78,15 @@ describe('Python clients from PyPI', () => {
     assert.deepEqual(s.describe_group, { state: 'STABLE', members: 2, assignor: 'range', simple: false, assigned: 4 });
     assert.equal(s.list_groups_has, true);
     // Partition 0 starts at 7 after delete_records; every partition was read to 20 and committed.
-    assert.deepEqual(s.group_offsets_all, [0, 1, 2, 3].map((p) => [true, p, 20]));
+    assert.deepEqual(
+      s.group_offsets_all,
+      [0, 1, 2, 3].map((p) => [true, p, 20]),
+    );
     // A partition the topic does not have answers librdkafka's "no offset" (-1001).
-    assert.deepEqual(s.group_offsets_some, [[1, 20], [9, -1001]]);
+    assert.deepEqual(s.group_offsets_some, [
+      [1, 20],
+      [9, -1001],
+    ]);
     assert.equal(s.delete_live_group, 'NON_EMPTY_GROUP');
     assert.deepEqual(s.alter_group_offsets, [[2, 3, true]]);
     assert.deepEqual(s.after_alter, [3]);
