@@ -210,15 +210,29 @@ async function startTributary(dataDir: string): Promise<Broker> {
   const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(packageRoot, 'src/cli/tributary.ts')];
   const port = await freePort();
   const overrides = Object.entries({ ...SHARED_SETTINGS, listeners: `PLAINTEXT://127.0.0.1:${port}`, 'log.dirs': dataDir }).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
-  const broker: Broker = { label: 'tributary', bootstrap: `127.0.0.1:${port}` };
+  return managedBroker('tributary', port, () => spawn(process.execPath, [...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', 'inherit'] }));
+}
+
+/**
+ * Starts a broker process, measures its time to the first produce, and gives it the stop and
+ * restart (same data) the workloads use. `describeFailure` adds the broker's own output to a
+ * start-up failure.
+ */
+async function managedBroker(label: string, port: number, spawnBroker: () => ChildProcess, describeFailure?: () => string): Promise<Broker> {
+  const broker: Broker = { label, bootstrap: `127.0.0.1:${port}` };
   let child: ChildProcess;
   const start = async () => {
     const t0 = Date.now();
-    child = spawn(process.execPath, [...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', 'inherit'] });
+    child = spawnBroker();
     children.add(child);
-    const ms = await firstProduce(port, t0, child);
-    broker.pid = child.pid;
-    return ms;
+    try {
+      const ms = await firstProduce(port, t0, child);
+      broker.pid = child.pid;
+      return ms;
+    } catch (err) {
+      await stopChild(child);
+      throw describeFailure ? new Error(`${(err as Error).message}\n${describeFailure()}`) : err;
+    }
   };
   broker.coldStartMs = await start();
   broker.stop = async () => {
@@ -236,31 +250,12 @@ async function startTributary(dataDir: string): Promise<Broker> {
 async function startKafka(install: KafkaInstall, dir: string): Promise<Broker> {
   const node: KafkaNode = { dir, port: await freePort(), controllerPort: await freePort(), settings: SHARED_SETTINGS };
   formatKafka(install, node);
-  const broker: Broker = { label: 'kafka', bootstrap: `127.0.0.1:${node.port}` };
-  let child: ChildProcess;
-  const start = async () => {
-    const t0 = Date.now();
-    child = startKafkaProcess(install, node);
-    children.add(child);
-    try {
-      const ms = await firstProduce(node.port, t0, child);
-      broker.pid = child.pid;
-      return ms;
-    } catch (err) {
-      await stopChild(child);
-      throw new Error(`${(err as Error).message}\n${kafkaOutput(node)}`);
-    }
-  };
-  broker.coldStartMs = await start();
-  broker.stop = async () => {
-    await stopChild(child);
-    children.delete(child);
-  };
-  broker.restart = async () => {
-    await broker.stop!();
-    return start();
-  };
-  return broker;
+  return managedBroker(
+    'kafka',
+    node.port,
+    () => startKafkaProcess(install, node),
+    () => kafkaOutput(node),
+  );
 }
 
 // ---- workloads --------------------------------------------------------------------------------
