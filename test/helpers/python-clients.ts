@@ -40,8 +40,13 @@ function summarize(status: number | null, stdout: string, stderr: string): Pytho
 
 /** runPython without blocking the event loop: needed when the broker runs in this process. */
 export function runPythonAsync(script: string, args: string[], timeoutMs = 120_000): Promise<PythonRun> {
+  return runPythonFile(PYTHON, join(repoRoot, 'test/clients', script), args, timeoutMs);
+}
+
+/** Runs a Python script with the given interpreter (e.g. a venv's) and summarizes its output like runPython. */
+export function runPythonFile(python: string, scriptPath: string, args: string[], timeoutMs: number): Promise<PythonRun> {
   return new Promise((resolve) => {
-    const child = spawn(PYTHON, [join(repoRoot, 'test/clients', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(python, [scriptPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d.toString()));

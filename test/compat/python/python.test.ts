@@ -3,11 +3,12 @@
 // test/clients/ uses. Without the venv (PyPI unreachable) the tests are skipped with the reason.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, startBrokerProcess, type BrokerProcess } from '../../helpers/broker-process.js';
+import { runPythonFile } from '../../helpers/python-clients.js';
 
 const VENV_PYTHON = join(process.env.TRIBUTARY_VENV ?? join(homedir(), '.cache/tributary/venv'), 'bin/python');
 const dir = join(repoRoot, 'test/compat/python');
@@ -18,26 +19,9 @@ function missing(module: string): string | null {
   return r.status === 0 ? null : `${module} is not installed in the venv (PyPI unreachable?): ${r.stderr.trim().split('\n').pop()}`;
 }
 
-function run(script: string, args: string[], timeoutMs = 180_000): Promise<{ status: number | null; summary: any; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(VENV_PYTHON, [join(dir, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d.toString()));
-    child.stderr.on('data', (d) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      let summary: any;
-      try {
-        summary = JSON.parse(stdout.trim().split('\n').pop() ?? '');
-      } catch {
-        summary = { unparsed: stdout };
-      }
-      resolve({ status, summary, output: `${JSON.stringify(summary)}\n${stderr.slice(-3000)}` });
-    });
-  });
-}
+// The scripts' summaries are free-form JSON, read field by field below.
+const run = async (script: string, args: string[]): Promise<{ status: number | null; summary: any; output: string }> =>
+  runPythonFile(VENV_PYTHON, join(dir, script), args, 180_000);
 
 const skipConfluent = missing('confluent_kafka');
 const skipAio = missing('aiokafka');
