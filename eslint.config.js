@@ -32,6 +32,21 @@ export default tseslint.config(
     },
   },
   {
+    // One clock (src/common/clock.ts): the broker reads the time only through an injected Clock,
+    // so tests can drive it with a ManualClock. client/ and protocol/ may not import common/
+    // (the layer rules) and keep their own reads of the wall clock.
+    files: ['src/**/*.ts'],
+    ignores: ['src/common/clock.ts', 'src/client/**', 'src/protocol/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Read the time from the injected Clock (src/common/clock.ts).' },
+        { object: 'performance', property: 'now', message: 'Use Clock.monotonicMs() (src/common/clock.ts).' },
+        { object: 'process', property: 'hrtime', message: 'Use Clock.monotonicMs() (src/common/clock.ts).' },
+      ],
+    },
+  },
+  {
     // Tests poke at decoded responses, kafkajs and JSON without declaring every shape: the
     // no-unsafe-* family would flag each access. Everything else applies as in src/.
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],

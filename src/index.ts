@@ -6,9 +6,11 @@ import { BrokerConfig } from './config/config.js';
 import type { Broker } from './broker/broker.js';
 import { startKafkaBroker } from './broker/start.js';
 import type { LogIo } from './storage/log-io.js';
+import { systemClock, type Clock } from './common/clock.js';
 
 export { Broker } from './broker/broker.js';
 export { BrokerConfig } from './config/config.js';
+export { ManualClock, systemClock, type Clock } from './common/clock.js';
 
 // The client library (what the tributary CLI uses): usable against Tributary or Apache Kafka.
 export { Connection, type ConnectionOptions, type RequestOptions } from './client/connection.js';
@@ -39,6 +41,12 @@ export interface StartBrokerOptions {
    * tests can make writes, fsyncs, rolls or index writes fail. Leave unset.
    */
   storageIo?: LogIo;
+  /**
+   * Test-only: the clock the broker reads the time from (segment.ms, retention, session and
+   * transaction timeouts, long polls, idle connections, quotas), e.g. a ManualClock that the test
+   * moves forward. Leave unset: the system clock.
+   */
+  clock?: Clock;
 }
 
 export interface RunningBroker {
@@ -65,7 +73,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   let broker: Broker;
   try {
     const config = new BrokerConfig({ overrides });
-    broker = await startKafkaBroker(config, { logger: options.logger ?? pino({ level: overrides['log.level'] ?? 'warn' }), storageIo: options.storageIo });
+    broker = await startKafkaBroker(config, {
+      logger: options.logger ?? pino({ level: overrides['log.level'] ?? 'warn' }),
+      storageIo: options.storageIo,
+      clock: options.clock,
+    });
   } catch (err) {
     removeThrowaway();
     throw err;
@@ -110,7 +122,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<R
   const { startEtcd } = await import('./cluster/etcd-process.js');
   const etcd = options.etcdEndpoints ? null : await startEtcd();
   const endpoints = options.etcdEndpoints ?? [etcd!.endpoint];
-  const prefix = `/tributary-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const prefix = `/tributary-${systemClock.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const brokers: RunningBroker[] = [];
   const stop = async () => {
     for (const b of brokers.reverse()) await b.stop().catch(() => undefined);

@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Admin } from '../client/admin.js';
 import { formatKafka, javaTool, kafkaOutput, resolveKafka, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
+import { systemClock } from '../common/clock.js';
 
 // src/bench or dist/bench: the package root is two levels up either way.
 const packageRoot = resolve(import.meta.dirname, '..', '..');
@@ -90,14 +91,14 @@ interface Timed {
 
 /** Runs a client under /usr/bin/time: wall and CPU seconds of the client. */
 function timed(cmd: string, args: string[], opts: { input?: Buffer; timeoutMs: number }): Timed {
-  const t0 = process.hrtime.bigint();
+  const t0 = systemClock.monotonicMs();
   const r = spawnSync('/usr/bin/time', ['-f', '__TIME__ %U %S', cmd, ...args], {
     input: opts.input,
     timeout: opts.timeoutMs,
     maxBuffer: 1024 * 1024 * 1024,
     killSignal: 'SIGKILL',
   });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const wall = (systemClock.monotonicMs() - t0) / 1e3;
   const stderr = r.stderr?.toString() ?? '';
   const m = /__TIME__ ([\d.]+) ([\d.]+)/.exec(stderr);
   const cpu = m ? Number(m[1]) + Number(m[2]) : NaN;
@@ -138,13 +139,13 @@ function payloadLines(count: number, size: number): Buffer {
 /** Creates a topic through our own admin client (kcat cannot) and returns how long it took. */
 async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<number> {
   const admin = new Admin({ bootstrap, clientId: 'bench', requestTimeoutMs: 300_000 });
-  const t0 = Date.now();
+  const t0 = systemClock.now();
   try {
     await admin.createTopics([{ name: topic, partitions, replicationFactor: 1 }], { timeoutMs: 280_000 });
   } finally {
     await admin.close();
   }
-  return Date.now() - t0;
+  return systemClock.now() - t0;
 }
 
 async function freePort(): Promise<number> {
@@ -175,13 +176,13 @@ async function firstProduce(port: number, t0: number, child: ChildProcess, deadl
   child.once('exit', () => (exited = true));
   while (!(await portOpen(port))) {
     if (exited) throw new Error('the broker exited during start-up');
-    if (Date.now() - t0 > deadlineMs) throw new Error(`nothing listens on ${port} after ${deadlineMs} ms`);
+    if (systemClock.now() - t0 > deadlineMs) throw new Error(`nothing listens on ${port} after ${deadlineMs} ms`);
     await sleep(10);
   }
   for (;;) {
     const r = spawnSync('kcat', ['-b', `127.0.0.1:${port}`, '-P', '-t', 'bench-startup', '-X', 'acks=1', '-X', 'message.timeout.ms=10000'], { input: 'x\n', timeout: 30_000 });
-    if (r.status === 0) return Date.now() - t0;
-    if (exited || Date.now() - t0 > deadlineMs) throw new Error(`first produce failed: ${r.stderr.toString()}`);
+    if (r.status === 0) return systemClock.now() - t0;
+    if (exited || systemClock.now() - t0 > deadlineMs) throw new Error(`first produce failed: ${r.stderr.toString()}`);
     await sleep(50);
   }
 }
@@ -222,7 +223,7 @@ async function managedBroker(label: string, port: number, spawnBroker: () => Chi
   const broker: Broker = { label, bootstrap: `127.0.0.1:${port}` };
   let child: ChildProcess;
   const start = async () => {
-    const t0 = Date.now();
+    const t0 = systemClock.now();
     child = spawnBroker();
     children.add(child);
     try {
@@ -302,7 +303,7 @@ function parseProducerPerformance(out: string): { rps: number; mbps: number; avg
 async function produceRound(broker: Broker, plan: Plan, round: number, samples: Sample[], filled: Filled[]): Promise<void> {
   for (const spec of plan.specs) {
     const count = spec.size >= 1024 ? Math.floor(plan.records / 4) : plan.records;
-    const topic = `bench-p${spec.partitions}-${spec.size}-${spec.acks}-r${round}-${Date.now()}`;
+    const topic = `bench-p${spec.partitions}-${spec.size}-${spec.acks}-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, spec.partitions);
     if (plan.kafka) {
       const [cmd, args] = javaTool(plan.kafka, 'org.apache.kafka.tools.ProducerPerformance', [
@@ -336,7 +337,7 @@ async function produceRound(broker: Broker, plan: Plan, round: number, samples: 
   }
   // librdkafka (kcat): the same specs.
   for (const spec of plan.specs) {
-    const topic = `bench-kcat-p${spec.partitions}-${spec.size}-${spec.acks}-r${round}-${Date.now()}`;
+    const topic = `bench-kcat-p${spec.partitions}-${spec.size}-${spec.acks}-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, spec.partitions);
     const count = spec.size >= 1024 ? Math.floor(plan.records / 4) : plan.records;
     const args = ['-b', broker.bootstrap, '-P', '-t', topic, ...clientProps(spec.acks).flatMap((p) => ['-X', p]), '-X', 'queue.buffering.max.kbytes=262144'];
@@ -380,7 +381,7 @@ function consumeRound(broker: Broker, plan: Plan, round: number, samples: Sample
         '--timeout',
         '60000',
         '--group',
-        `bench-${Date.now()}`,
+        `bench-${systemClock.now()}`,
       ]);
       let got = 0;
       const metrics = measured(broker, () => {
@@ -412,7 +413,7 @@ function consumeRound(broker: Broker, plan: Plan, round: number, samples: Sample
 /** EndToEndLatency prints "Avg latency: X ms" and "Percentiles: 50th = a, 99th = b, 99.9th = c" (whole ms). */
 async function latencyRound(broker: Broker, plan: Plan, round: number, samples: Sample[]): Promise<void> {
   if (plan.kafka) {
-    const topic = `bench-e2e-r${round}-${Date.now()}`;
+    const topic = `bench-e2e-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, 1);
     const [cmd, args] = javaTool(plan.kafka, 'org.apache.kafka.tools.EndToEndLatency', [
       '--bootstrap-server',
@@ -439,7 +440,7 @@ async function latencyRound(broker: Broker, plan: Plan, round: number, samples: 
       progress(`  ${broker.label} r${round} EndToEndLatency avg ${metrics.avg_ms!.toFixed(3)} ms`);
     }
   }
-  const topic = `bench-latency-r${round}-${Date.now()}`;
+  const topic = `bench-latency-r${round}-${systemClock.now()}`;
   await createTopic(broker.bootstrap, topic, 1);
   let parsed: Record<string, number> | undefined;
   const metrics = measured(broker, () => {
@@ -461,7 +462,7 @@ async function latencyRound(broker: Broker, plan: Plan, round: number, samples: 
 
 async function manyPartitions(broker: Broker, plan: Plan, samples: Sample[]): Promise<void> {
   const partitions = plan.quick ? 500 : 10_000;
-  const topic = `bench-many-${Date.now()}`;
+  const topic = `bench-many-${systemClock.now()}`;
   progress(`${broker.label}: create a topic with ${partitions} partitions`);
   const cpu0 = cpuSeconds(broker.pid);
   // Apache Kafka's controller refuses more than 10,000 records in one operation (a topic record
@@ -471,13 +472,13 @@ async function manyPartitions(broker: Broker, plan: Plan, samples: Sample[]): Pr
   try {
     createMs = await createTopic(broker.bootstrap, topic, partitions / 2);
     const admin = new Admin({ bootstrap: broker.bootstrap, clientId: 'bench', requestTimeoutMs: 300_000 });
-    const t0 = Date.now();
+    const t0 = systemClock.now();
     try {
       await admin.createPartitions(topic, partitions, { timeoutMs: 280_000 });
     } finally {
       await admin.close();
     }
-    createMs += Date.now() - t0;
+    createMs += systemClock.now() - t0;
   } catch (err) {
     progress(`  ${broker.label}: creating ${partitions} partitions failed: ${(err as Error).message}`);
     return;
@@ -629,7 +630,7 @@ export async function runBench(opts: BenchOptions): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
   const brokers: Broker[] = [];
   const samples: Sample[] = [];
-  const t0 = Date.now();
+  const t0 = systemClock.now();
   const load0 = loadavg()[0]!;
   try {
     progress('starting Tributary');
@@ -707,7 +708,7 @@ export async function runBench(opts: BenchOptions): Promise<void> {
       date: new Date().toISOString(),
       quick,
       rounds,
-      minutes: (Date.now() - t0) / 60_000,
+      minutes: (systemClock.now() - t0) / 60_000,
       machine,
       versions: { kafka: kafka?.version, java: kafka ? java : undefined, kcat },
       settings: SHARED_SETTINGS,

@@ -26,6 +26,7 @@ import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
 import type { TransactionCoordinator } from '../coordinator/transaction-coordinator.js';
 import { startTransactionCoordinator } from '../coordinator/transaction-topic.js';
 import type { CoordinatorHost, MarkerRoute, MarkerWrite } from '../coordinator/ports.js';
+import { systemClock, type Clock } from '../common/clock.js';
 
 /** The metadata's partition state as the replica façade's assignment. */
 function toAssignment(s: PartitionState): ReplicaAssignment {
@@ -82,6 +83,8 @@ export interface BrokerStartOptions {
   logger?: Logger;
   /** Replaces the log's file operations: for disk-fault tests only. */
   storageIo?: LogIo;
+  /** The clock everything reads the time from (default: the system's); tests pass a ManualClock. */
+  clock?: Clock;
 }
 
 export class Broker implements CoordinatorHost {
@@ -123,10 +126,12 @@ export class Broker implements CoordinatorHost {
     readonly logger: Logger,
     readonly metadata: MetadataStore,
     readonly logs: LogManager,
+    /** The one clock of this broker: logs, coordinators, fetch long polls, connections and quotas. */
+    readonly clock: Clock,
   ) {
     this.nodeId = config.nodeId;
-    this.fetchSessions = new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'));
-    this.quotas = new QuotaManager({ samples: config.int('quota.window.num'), sampleMs: config.int('quota.window.size.seconds') * 1000 }, metadata.clientQuotas());
+    this.fetchSessions = new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), clock);
+    this.quotas = new QuotaManager({ samples: config.int('quota.window.num'), sampleMs: config.int('quota.window.size.seconds') * 1000 }, metadata.clientQuotas(), clock);
   }
 
   /** Replaces the client quotas; they apply to the next request and persist. */
@@ -138,6 +143,7 @@ export class Broker implements CoordinatorHost {
   /** Opens the logs, starts the coordinators and listens; start.ts's startKafkaBroker says how to answer. */
   static async start(config: BrokerConfig, options: BrokerStartOptions): Promise<Broker> {
     const { logger, storageIo } = options;
+    const clock = options.clock ?? systemClock;
     checkRequestLimits(config);
     const log = logger ?? pino({ level: config.str('log.level') ?? 'info', base: { node: config.nodeId } });
     const dir = config.logDir;
@@ -158,9 +164,10 @@ export class Broker implements CoordinatorHost {
       producerIdExpirationCheckIntervalMs: config.int('producer.id.expiration.check.interval.ms'),
       cleanerDedupeBufferSize: config.int('log.cleaner.dedupe.buffer.size'),
       io: storageIo,
+      clock,
     });
     for (const [name, value] of Object.entries(metadata.dynamicBrokerConfigs())) config.setDynamic(name, value);
-    const broker = new Broker(config, log, metadata, logs);
+    const broker = new Broker(config, log, metadata, logs, clock);
     for (const t of metadata.topics()) await broker.loadTopic(t);
     broker.groupCoordinator = await startGroupCoordinator(broker);
     // After the group coordinator: finishing an interrupted commit may complete offsets there.
@@ -218,9 +225,9 @@ export class Broker implements CoordinatorHost {
 
   /** Waits (bounded) until this broker's watched view of the metadata shows its own write. */
   private async metadataShows(cond: () => boolean): Promise<void> {
-    const deadline = Date.now() + 10_000;
+    const deadline = this.clock.now() + 10_000;
     while (!cond()) {
-      if (Date.now() > deadline) throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, 'The metadata change was written but this broker has not seen it yet; retry');
+      if (this.clock.now() > deadline) throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, 'The metadata change was written but this broker has not seen it yet; retry');
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
@@ -365,6 +372,7 @@ export class Broker implements CoordinatorHost {
         maxInFlight: this.config.int('queued.max.requests'),
         maxPendingWriteBytes: 8 * 1024 * 1024,
         pool: this.requestMemory,
+        clock: this.clock,
         connectionQuotas: () => this.connectionQuotas(),
       },
       requestHandler(this),

@@ -1,5 +1,6 @@
 // Incremental fetch sessions (KIP-227): the broker remembers what a consumer fetches, so each
 // request names only what changed and each response carries only partitions with news.
+import { systemClock, type Clock } from '../common/clock.js';
 
 export interface SessionPartition {
   topic: string;
@@ -22,20 +23,26 @@ export function partitionKey(topicKey: string, partition: number): string {
 export class FetchSession {
   /** The epoch the next incremental request must carry. */
   nextEpoch = 1;
-  lastUsed = Date.now();
+  lastUsed: number;
   readonly partitions = new Map<string, SessionPartition>();
 
   constructor(
     readonly id: number,
     /** v13+ sessions key partitions by topic id, older ones by name. */
     readonly usesTopicIds: boolean,
-  ) {}
+    now: number,
+  ) {
+    this.lastUsed = now;
+  }
 }
 
 export class FetchSessionCache {
   private readonly sessions = new Map<number, FetchSession>();
 
-  constructor(private readonly maxSlots: number) {}
+  constructor(
+    private readonly maxSlots: number,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   get size(): number {
     return this.sessions.size;
@@ -48,7 +55,7 @@ export class FetchSessionCache {
     let id: number;
     do id = 1 + Math.floor(Math.random() * 0x7ffffffe);
     while (this.sessions.has(id));
-    const session = new FetchSession(id, usesTopicIds);
+    const session = new FetchSession(id, usesTopicIds, this.clock.now());
     this.sessions.set(id, session);
     return session;
   }
@@ -56,7 +63,7 @@ export class FetchSessionCache {
   get(id: number): FetchSession | undefined {
     const s = this.sessions.get(id);
     if (s) {
-      s.lastUsed = Date.now();
+      s.lastUsed = this.clock.now();
       // Re-insert so Map order stays least-recently-used first.
       this.sessions.delete(id);
       this.sessions.set(id, s);

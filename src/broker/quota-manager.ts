@@ -1,4 +1,5 @@
 import { ANONYMOUS_USER, QuotaTable, type QuotaKey, type StoredQuota } from './client-quotas.js';
+import { systemClock, type Clock } from '../common/clock.js';
 
 const MAX_THROTTLE_MS = 2_147_483_647;
 
@@ -71,6 +72,7 @@ export class QuotaManager {
   constructor(
     private readonly window: QuotaWindow,
     entries: StoredQuota[],
+    private readonly clock: Clock = systemClock,
   ) {
     this.table = new QuotaTable(entries);
   }
@@ -90,7 +92,7 @@ export class QuotaManager {
   }
 
   /** Records usage and returns the throttle time in ms (0 when within quota or none applies). */
-  record(quota: QuotaKey, clientId: string, value: number, now = Date.now(), maxThrottleMs = Infinity): number {
+  record(quota: QuotaKey, clientId: string, value: number, now = this.clock.now(), maxThrottleMs = Infinity): number {
     const resolved = this.table.resolve(quota, ANONYMOUS_USER, clientId);
     if (!resolved) return 0;
     const sensor = this.sensor(`${quota}\u0000${resolved.sensorKey}`, now);
@@ -103,7 +105,7 @@ export class QuotaManager {
   }
 
   /** Takes back a recorded value (a throttled fetch is answered empty, so its bytes were not sent). */
-  unrecord(quota: QuotaKey, clientId: string, value: number, now = Date.now()): void {
+  unrecord(quota: QuotaKey, clientId: string, value: number, now = this.clock.now()): void {
     this.record(quota, clientId, -value, now);
   }
 

@@ -70,7 +70,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
   const apis = supportedApis();
   return (frame: Buffer, conn: Connection) => {
     // Measured only when some quota exists: request_percentage needs the handling time.
-    const startedNs = broker.quotas.enabled ? process.hrtime.bigint() : null;
+    const startedMs = broker.quotas.enabled ? broker.clock.monotonicMs() : null;
     const r = new Reader(frame);
     const header = decodeRequestHeader(r);
     conn.clientId = header.clientId;
@@ -97,10 +97,10 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       apis,
     };
     const result: unknown = api.handler.handle(ctx, request);
-    const cpuNanos = startedNs === null ? 0 : Number(process.hrtime.bigint() - startedNs);
+    const cpuNanos = startedMs === null ? 0 : Math.round((broker.clock.monotonicMs() - startedMs) * 1e6);
     const finish = (body: unknown): ResponseFrame | null | Promise<ResponseFrame | null> => {
       let throttleMs = 0;
-      if (startedNs !== null && broker.quotas.enabled) ({ body, throttleMs } = enforceQuotas(ctx, frame.length, cpuNanos, body));
+      if (startedMs !== null && broker.quotas.enabled) ({ body, throttleMs } = enforceQuotas(ctx, frame.length, cpuNanos, body));
       if (throttleMs > 0) conn.mute(throttleMs);
       const out = body === NO_RESPONSE ? null : encodeThrottled(header.apiKey, header.apiVersion, header.correlationId, api.spec, body, throttleMs);
       // Clients older than KIP-219 do not pause by themselves: the late answer is their throttle.

@@ -63,7 +63,7 @@ function fetchedBytes(res: FetchResponse): number {
 export function enforceQuotas(ctx: RequestContext, requestBytes: number, cpuNanos: number, body: unknown): QuotaOutcome {
   const quotas = ctx.broker.quotas;
   const clientId = ctx.clientId ?? '';
-  const now = Date.now();
+  const now = ctx.broker.clock.now();
   let throttleMs = 0;
   // ApiVersions comes before a client knows anything about the broker; Kafka does not hold it back either.
   if (ctx.apiKey !== ApiKey.ApiVersions) {

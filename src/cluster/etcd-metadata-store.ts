@@ -17,6 +17,7 @@ import {
   type StoredQuota,
   type TopicRecord,
 } from './metadata-port.js';
+import { systemClock } from '../common/clock.js';
 
 const PRODUCER_ID_BLOCK = 1000;
 /** etcd refuses a transaction with more operations than --max-txn-ops (128 by default). */
@@ -141,7 +142,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     const client = new Etcd3({
       hosts: opts.endpoints,
       dialTimeout: timeout,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: systemClock.now() + timeout }),
     });
     const prefix = opts.prefix.replace(/\/+$/, '');
     const store = new EtcdMetadataStore(client, prefix, '', timeout);
@@ -487,11 +488,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
    * refuse (DuplicateNodeIdError).
    */
   async register(reg: BrokerRegistration, ttlSeconds: number): Promise<void> {
-    const deadline = Date.now() + (ttlSeconds + 2) * 1000;
+    const deadline = systemClock.now() + (ttlSeconds + 2) * 1000;
     for (;;) {
       const lease = this.client.lease(ttlSeconds, { autoKeepAlive: true });
       lease.on('lost', () => undefined);
-      const firedAt = Date.now();
+      const firedAt = systemClock.now();
       const leaseId = await this.call('Registering the broker', () => lease.grant());
       const key = this.keys.broker(reg.nodeId);
       const r = await this.call('Registering the broker', () =>
@@ -510,7 +511,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       await lease.revoke().catch(() => undefined);
       const holder = r.responses[0]!.response_range.kvs[0];
       const other = holder ? parse<BrokerRegistration>(holder) : null;
-      if (Date.now() > deadline) {
+      if (systemClock.now() > deadline) {
         throw new DuplicateNodeIdError(reg.nodeId, other ? `registered by ${other.host}:${other.port}, incarnation ${other.incarnationId}` : 'registered by another process');
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -519,9 +520,9 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
 
   private watchLease(lease: Lease, reg: BrokerRegistration, ttlSeconds: number): void {
     this.registration = { reg, ttlSeconds, lease };
-    let firedAt = Date.now();
+    let firedAt = systemClock.now();
     lease.on('keepaliveFired', () => {
-      firedAt = Date.now();
+      firedAt = systemClock.now();
     });
     lease.on('keepaliveSucceeded', () => {
       this.leaseValidUntil = Math.max(this.leaseValidUntil, firedAt + ttlSeconds * 1000);
@@ -566,7 +567,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   }
 
   /** True while this broker's lease is certainly still valid in etcd: it may act as a leader. */
-  leaseValid(now = Date.now()): boolean {
+  leaseValid(now = systemClock.now()): boolean {
     return this.registration !== null && now < this.leaseValidUntil;
   }
 

@@ -6,6 +6,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { systemClock } from '../common/clock.js';
 
 export interface EtcdProcess {
   /** The client URL, e.g. http://127.0.0.1:23791 */
@@ -102,10 +103,10 @@ export async function startEtcd(opts: { dataDir?: string; binary?: string; timeo
     child.stderr!.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
     });
-    const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+    const deadline = systemClock.now() + (opts.timeoutMs ?? 15_000);
     while (!(await healthy(endpoint))) {
       if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}: ${stderr}`);
-      if (Date.now() > deadline) {
+      if (systemClock.now() > deadline) {
         child.kill('SIGKILL');
         throw new Error(`etcd did not become healthy at ${endpoint}: ${stderr}`);
       }

@@ -6,18 +6,8 @@
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Reader } from '../protocol/primitives.js';
 import { decodeConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
-import {
-  Group,
-  joinError,
-  type Clock,
-  type GroupContext,
-  type GroupState,
-  type JoinRequest,
-  type JoinResult,
-  type MemberIdentity,
-  type SyncRequest,
-  type SyncResult,
-} from './group.js';
+import { Group, joinError, type GroupContext, type GroupState, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
+import type { Clock } from '../common/clock.js';
 import {
   decodeGroupValue,
   decodeKey,

@@ -16,23 +16,9 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { EMPTY_BYTES } from '../protocol/primitives.js';
 import type { GroupValue } from './records.js';
+import type { Clock } from '../common/clock.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
-
-export interface Clock {
-  now(): number;
-  /** Runs fn after ms; returns a cancel function. */
-  schedule(ms: number, fn: () => void): () => void;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  schedule(ms, fn) {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return () => clearTimeout(t);
-  },
-};
 
 export interface Protocol {
   name: string;

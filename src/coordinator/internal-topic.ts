@@ -41,11 +41,11 @@ export class InternalTopic {
         .catch(async (err: unknown) => {
           // Cluster mode: another broker created it first; it arrives here through the metadata watch.
           if (!(err instanceof KafkaError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw err;
-          const deadline = Date.now() + 10_000;
+          const deadline = this.host.clock.now() + 10_000;
           for (;;) {
             const t = this.host.topics.get(this.name);
             if (t) return t;
-            if (Date.now() > deadline) throw err;
+            if (this.host.clock.now() > deadline) throw err;
             await new Promise((resolve) => setTimeout(resolve, 10));
           }
         })
@@ -71,7 +71,8 @@ export class InternalTopic {
       const batch = buildRecordBatch(
         records.map((r) => ({ key: r.key, value: r.value })),
         // Coordinator writes carry no sequence: the coordinator itself never retries a batch.
-        producer ? { transactional: true, producerId: producer.producerId, producerEpoch: producer.producerEpoch } : {},
+        // Stamped with the broker's clock (the builder alone would read the wall clock).
+        { baseTimestamp: this.host.clock.now(), ...(producer ? { transactional: true, producerId: producer.producerId, producerEpoch: producer.producerEpoch } : {}) },
       );
       return p.append(batch).done;
     } catch (err) {

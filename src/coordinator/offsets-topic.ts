@@ -4,7 +4,6 @@
 // committed offsets.
 import { isTransactional } from '../protocol/records/record-batch.js';
 import { GroupCoordinator, type PartitionLag } from './group-coordinator.js';
-import { realClock } from './group.js';
 import { InternalTopic, replayInternalPartition } from './internal-topic.js';
 import type { CoordinatorHost } from './ports.js';
 
@@ -17,7 +16,7 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
   const coordinator = new GroupCoordinator({
     // Read each time: if something else created the topic first, its partition count rules.
     numPartitions: () => store.numPartitions,
-    clock: realClock,
+    clock: host.clock,
     store,
     ensureReady: () => store.ensureTopic().then(() => undefined),
     initialRebalanceDelayMs: config.int('group.initial.rebalance.delay.ms'),
@@ -30,7 +29,7 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
   });
   const topic = host.topics.get(OFFSETS_TOPIC);
   if (topic) {
-    const started = Date.now();
+    const started = host.clock.monotonicMs();
     let records = 0;
     for (let i = 0; i < topic.partitions.length; i++) {
       // Cluster mode: only the partitions hosted here (a hole is another broker's).
@@ -47,7 +46,7 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
       );
     }
     coordinator.finishLoading();
-    host.logger.info({ groups: coordinator.groups.size, records, ms: Date.now() - started }, 'group coordinator loaded');
+    host.logger.info({ groups: coordinator.groups.size, records, ms: Math.round(host.clock.monotonicMs() - started) }, 'group coordinator loaded');
   }
   coordinator.startExpiry(config.int('offsets.retention.check.interval.ms'));
   return coordinator;

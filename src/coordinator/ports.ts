@@ -2,6 +2,7 @@
 // own these interfaces; broker/ implements them (Broker, Partition, TopicState fit structurally,
 // and `Broker implements CoordinatorHost` says so). A cluster-mode host can implement the same
 // ports without the coordinators changing.
+import type { Clock } from '../common/clock.js';
 
 /** Where the coordinators log (a pino logger fits). */
 export interface CoordinatorLogger {
@@ -53,6 +54,8 @@ export interface CoordinatorConfig {
 /** The broker as the coordinators see it. */
 export interface CoordinatorHost {
   readonly config: CoordinatorConfig;
+  /** The broker's clock: timeouts, expiry and timestamps. */
+  readonly clock: Clock;
   readonly logger: CoordinatorLogger;
   /** The topics this broker serves, by name. */
   readonly topics: ReadonlyMap<string, CoordinatorTopic>;

@@ -5,7 +5,7 @@
 // restart finishes what a crash interrupted. State transitions are decided in
 // transaction-state.ts; this file sequences them and keeps the protocol handlers thin.
 import { ErrorCode } from '../protocol/errors.js';
-import type { Clock } from './group.js';
+import type { Clock } from '../common/clock.js';
 import type { CoordinatorLogger } from './group-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
 import { decodeTxnKey, decodeTxnValue, encodeTxnKey, encodeTxnValue, partitionForTransactionalId, type TxnLogValue } from './transaction-records.js';

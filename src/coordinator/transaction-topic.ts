@@ -2,7 +2,6 @@
 // transaction.state.log.num.partitions partitions) holds one record per transactional id; at
 // start it is replayed, and transactions a crash caught after their decision are finished.
 import { KafkaError, ErrorCode } from '../protocol/errors.js';
-import { realClock } from './group.js';
 import { InternalTopic, replayInternalPartition } from './internal-topic.js';
 import { OFFSETS_TOPIC } from './offsets-topic.js';
 import { TransactionCoordinator, type MarkerRequest } from './transaction-coordinator.js';
@@ -76,7 +75,7 @@ export async function startTransactionCoordinator(host: CoordinatorHost, groups:
   const coordinator = new TransactionCoordinator({
     numPartitions: () => store.numPartitions,
     store: { append: (p, records) => store.append(p, records), ensureReady: () => store.ensureTopic().then(() => undefined) },
-    clock: realClock,
+    clock: host.clock,
     nextProducerId: () => host.nextProducerId(),
     writeMarkers: (m) => writeMarkers(host, groups, m),
     partitionExists: (topic, partition) => host.partitionExists(topic, partition),
@@ -86,7 +85,7 @@ export async function startTransactionCoordinator(host: CoordinatorHost, groups:
   });
   const topic = host.topics.get(TRANSACTION_STATE_TOPIC);
   if (topic) {
-    const started = Date.now();
+    const started = host.clock.monotonicMs();
     let records = 0;
     for (let i = 0; i < topic.partitions.length; i++) {
       // Cluster mode: only the partitions hosted here (a hole is another broker's).
@@ -94,7 +93,7 @@ export async function startTransactionCoordinator(host: CoordinatorHost, groups:
       records += await replayInternalPartition(topic, i, { record: (key, value) => coordinator.replayRecord(key, value) }, host.logger);
     }
     coordinator.finishLoading();
-    host.logger.info({ transactionalIds: coordinator.transactions.size, records, ms: Date.now() - started }, 'transaction coordinator loaded');
+    host.logger.info({ transactionalIds: coordinator.transactions.size, records, ms: Math.round(host.clock.monotonicMs() - started) }, 'transaction coordinator loaded');
   }
   coordinator.startTimers(config.int('transaction.abort.timed.out.transaction.cleanup.interval.ms'), config.int('transaction.remove.expired.transaction.cleanup.interval.ms'));
   return coordinator;

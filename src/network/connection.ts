@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { MemoryPool } from './memory-pool.js';
+import type { Clock } from '../common/clock.js';
 
 /**
  * A complete response frame (with its size prefix): one buffer, or several written in order as
@@ -23,6 +24,8 @@ export interface ConnectionLimits {
   maxPendingWriteBytes: number;
   /** Broker-wide budget of request bytes read but not yet answered (queued.max.request.bytes). */
   pool: MemoryPool;
+  /** The broker's clock: idle time, partial-request age and throttle ends. */
+  clock: Clock;
 }
 
 interface Slot {
@@ -54,7 +57,7 @@ let nextConnectionId = 1;
 export class Connection {
   readonly id = nextConnectionId++;
   readonly remote: string;
-  lastActive = Date.now();
+  lastActive: number;
   clientId: string | null = null;
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -84,12 +87,13 @@ export class Connection {
     private readonly logger: Logger,
     private readonly onClose: (conn: Connection) => void,
   ) {
+    this.lastActive = limits.clock.now();
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       // A client that reads is active even if it sends nothing.
-      this.lastActive = Date.now();
+      this.lastActive = this.limits.clock.now();
       this.grantBudgets();
       this.maybeResume();
     });
@@ -156,7 +160,7 @@ export class Connection {
    */
   mute(ms: number): void {
     if (this.closed || ms <= 0) return;
-    const until = Date.now() + ms;
+    const until = this.limits.clock.now() + ms;
     if (until <= this.mutedUntil) return;
     this.mutedUntil = until;
     if (this.throttleTimer) clearTimeout(this.throttleTimer);
@@ -205,7 +209,7 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.lastActive = Date.now();
+    this.lastActive = this.limits.clock.now();
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.processBuffered();
@@ -255,7 +259,7 @@ export class Connection {
 
   private trackPartial(): void {
     if (this.closed || this.buffered === 0 || this.pauseReasons !== 0) this.partialSince = null;
-    else this.partialSince ??= Date.now();
+    else this.partialSince ??= this.limits.clock.now();
   }
 
   private waitForMemory(): void {
@@ -348,7 +352,7 @@ export class Connection {
       head.reserved = 0;
       this.responseBudgetUsed -= head.responseBudget;
     }
-    this.lastActive = Date.now();
+    this.lastActive = this.limits.clock.now();
     this.grantBudgets();
     this.maybeResume();
     if (this.socket.writableLength > this.limits.maxPendingWriteBytes) this.setPaused(BACKPRESSURE, true);

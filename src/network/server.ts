@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Connection, type ConnectionLimits, type FrameHandler } from './connection.js';
+import type { Clock } from '../common/clock.js';
 
 /** Connection counts allowed (max.connections, max.connections.per.ip and its overrides). */
 export interface ConnectionQuotas {
@@ -44,9 +45,12 @@ export function parsePerIpOverrides(spec: string | null): Map<string, number> {
 class RateLimitedLog {
   private last = 0;
   private suppressed = 0;
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+  ) {}
   warn(detail: Record<string, unknown>, msg: string): void {
-    const now = Date.now();
+    const now = this.clock.now();
     if (now - this.last < 1000) {
       this.suppressed++;
       return;
@@ -73,7 +77,7 @@ export class KafkaListener {
     private readonly handler: FrameHandler,
     private readonly logger: Logger,
   ) {
-    this.rejections = new RateLimitedLog(logger);
+    this.rejections = new RateLimitedLog(logger, options.clock);
   }
 
   async start(): Promise<void> {
@@ -125,7 +129,7 @@ export class KafkaListener {
   }
 
   private closeStale(): void {
-    const now = Date.now();
+    const now = this.options.clock.now();
     const idleDeadline = now - this.options.idleTimeoutMs;
     const readDeadline = now - this.options.requestReadTimeoutMs;
     for (const conn of this.connections) {

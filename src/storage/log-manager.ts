@@ -11,6 +11,7 @@ import type { LogIo } from './log-io.js';
 import { CLEANER_OFFSET_CHECKPOINT, cleanableState, cleanLog, CleanResult, offsetMapCapacity } from './log-cleaner.js';
 import { formatStartOffsets, readOffsetCheckpoint, readStartOffsets, StartOffsets, writeStartOffsets } from './log-start-offset-checkpoint.js';
 import { PartitionLog } from './partition-log.js';
+import { systemClock, type Clock } from '../common/clock.js';
 
 /** Present in the log directory only between a clean close and the next open. */
 export const CLEAN_SHUTDOWN_MARKER = '.kafka_cleanshutdown';
@@ -38,7 +39,8 @@ export interface LogManagerOptions {
   producerIdExpirationCheckIntervalMs?: number;
   /** Passed to every PartitionLog (tests). */
   io?: LogIo;
-  clock?: () => number;
+  /** The clock of every PartitionLog and of the retention, cleaner and flush schedules (default: the system's). */
+  clock?: Clock;
 }
 
 export interface TopicPartitionDir {
@@ -89,6 +91,10 @@ export class LogManager {
     /** Log start offsets by partition directory, as last checkpointed (or about to be). */
     private readonly startOffsets: StartOffsets,
   ) {}
+
+  private get clock(): Clock {
+    return this.opts.clock ?? systemClock;
+  }
 
   /** Opens the log directory; consumes the clean-shutdown marker left by the last close. */
   static async open(logDir: string, opts: LogManagerOptions): Promise<LogManager> {
@@ -188,7 +194,7 @@ export class LogManager {
   }
 
   /** Forgets idle producers of every open log (producer.id.expiration.ms); returns how many. */
-  expireProducers(now: number = (this.opts.clock ?? Date.now)()): number {
+  expireProducers(now: number = this.clock.now()): number {
     const expirationMs = this.opts.producerIdExpirationMs ?? 86_400_000;
     let removed = 0;
     for (const log of this.opened.values()) removed += log.expireProducers(expirationMs, now);
@@ -202,7 +208,7 @@ export class LogManager {
    */
   runRetention(): Promise<number> {
     if (this.retentionRun) return this.retentionRun;
-    const now = (this.opts.clock ?? Date.now)();
+    const now = this.clock.now();
     const run = (async () => {
       let deleted = 0;
       const logs = [...this.opened.values()];
@@ -276,7 +282,7 @@ export class LogManager {
   }
 
   private pickLogToClean(): { key: string; topic: string; partition: number; log: PartitionLog } | null {
-    const now = (this.opts.clock ?? Date.now)();
+    const now = this.clock.now();
     let best: { key: string; topic: string; partition: number; log: PartitionLog; score: number } | null = null;
     for (const [key, log] of this.opened) {
       const config = log.currentConfig;
@@ -343,7 +349,7 @@ export class LogManager {
   private flushDueLogs(): void {
     if (this.flushing) return;
     this.flushing = true;
-    const now = (this.opts.clock ?? Date.now)();
+    const now = this.clock.now();
     void Promise.allSettled(
       [...this.opened.values()].map((log) => log.flushIfDue(now).catch((err: unknown) => this.opts.logger.error({ err, dir: log.dir }, 'periodic flush failed'))),
     ).finally(() => {

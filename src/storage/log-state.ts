@@ -16,6 +16,7 @@ import type { LogConfig } from './log-config.js';
 import type { LogIo } from './log-io.js';
 import type { LogSegment } from './log-segment.js';
 import { ProducerStateManager } from './producer-state.js';
+import type { Clock } from '../common/clock.js';
 
 export class LogState {
   segments: LogSegment[] = [];
@@ -37,7 +38,7 @@ export class LogState {
     config: LogConfig,
     readonly logger: Logger,
     readonly io: LogIo,
-    readonly clock: () => number,
+    readonly clock: Clock,
   ) {
     this.config = { ...config };
   }

@@ -90,7 +90,7 @@ export class LogWriter {
     private readonly state: LogState,
     private readonly hooks: WriterHooks,
   ) {
-    this.lastSyncMs = state.clock();
+    this.lastSyncMs = state.clock.now();
   }
 
   /** Appends assigned but not yet acknowledged (written, or waiting to be). */
@@ -227,7 +227,7 @@ export class LogWriter {
     let messages = 0;
     for (const append of appends) messages += append.messages;
     this.messagesSinceSync += messages;
-    const needsSync = this.messagesSinceSync >= s.config.flushIntervalMessages || s.clock() - this.lastSyncMs >= s.config.flushIntervalMs;
+    const needsSync = this.messagesSinceSync >= s.config.flushIntervalMessages || s.clock.now() - this.lastSyncMs >= s.config.flushIntervalMs;
     for (const append of appends) {
       append.writeSeq = seq;
       append.needsSync = needsSync;
@@ -284,7 +284,7 @@ export class LogWriter {
     const syncDir = this.needsDirSync;
     this.needsDirSync = false;
     this.messagesSinceSync = 0;
-    this.lastSyncMs = s.clock();
+    this.lastSyncMs = s.clock.now();
     const run = (async () => {
       for (const segment of dirty) {
         this.stats.fsyncs++;
@@ -483,7 +483,7 @@ export class LogWriter {
     s.io.ftruncate(segment.fd, cut);
     segment.size = cut;
     segment.resetEmpty(s.config);
-    const now = s.clock();
+    const now = s.clock.now();
     const rebuilt = await scanSegment(segment, {
       from: 0,
       minBaseOffset: segment.baseOffset,

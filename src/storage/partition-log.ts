@@ -50,6 +50,7 @@ import {
 } from '../protocol/records/record-batch.js';
 import type { AbortedTxn } from './txn-index.js';
 import { parseTxnMarker } from './txn-marker.js';
+import { systemClock, type Clock } from '../common/clock.js';
 
 export type { LogConfig } from './log-config.js';
 export type { RetentionResult } from './log-retention.js';
@@ -62,8 +63,8 @@ export interface PartitionLogOptions {
   hadCleanShutdown: boolean;
   /** File operations of the write path; tests inject failures here. */
   io?: LogIo;
-  /** Wall clock, for LogAppendTime, segment.ms, flush.ms and retention.ms. */
-  clock?: () => number;
+  /** The clock for LogAppendTime, segment.ms, flush.ms and retention.ms (default: the system's). */
+  clock?: Clock;
   /** The log start offset last checkpointed for this partition (the log manager keeps them). */
   logStartOffsetCheckpoint?: number;
   /**
@@ -152,7 +153,7 @@ export class PartitionLog implements CleanableLog {
     config: LogConfig,
     opts: PartitionLogOptions,
   ) {
-    const s = new LogState(dir, config, opts.logger, opts.io ?? defaultLogIo, opts.clock ?? Date.now);
+    const s = new LogState(dir, config, opts.logger, opts.io ?? defaultLogIo, opts.clock ?? systemClock);
     this.state = s;
     this.writer = new LogWriter(s, {
       durable: (offset) => {
@@ -222,7 +223,7 @@ export class PartitionLog implements CleanableLog {
         logger: s.logger,
         io: s.io,
         epochs: s.epochs,
-        now: s.clock(),
+        now: s.clock.now(),
       });
     }
 
@@ -393,7 +394,7 @@ export class PartitionLog implements CleanableLog {
   }
 
   /** Forgets idle producers (see ProducerStateManager.removeExpired); returns how many. */
-  expireProducers(expirationMs: number, now: number = this.state.clock()): number {
+  expireProducers(expirationMs: number, now: number = this.state.clock.now()): number {
     if (this.state.closed) return 0;
     return this.state.producers.removeExpired(now, expirationMs);
   }
@@ -493,7 +494,7 @@ export class PartitionLog implements CleanableLog {
     }
     if (leaderEpoch > s.epochs.latestEpoch) s.epochs.assign(leaderEpoch, s.nextOffset);
 
-    const now = s.clock();
+    const now = s.clock.now();
     const append = this.writer.beginAppend();
     try {
       for (const { bytes, header } of batches) {
@@ -542,7 +543,7 @@ export class PartitionLog implements CleanableLog {
       producerId: marker.producerId,
       producerEpoch: marker.producerEpoch,
       coordinatorEpoch: marker.coordinatorEpoch,
-      timestamp: this.state.clock(),
+      timestamp: this.state.clock.now(),
     });
     return this.append(batch, leaderEpoch, { crcVerified: true });
   }
@@ -577,7 +578,7 @@ export class PartitionLog implements CleanableLog {
       expected = header.baseOffset + header.lastOffsetDelta + 1;
     }
     if (batches.length === 0) return { firstOffset: -1, lastOffset: -1, batches: 0, done: this.writer.waitForDurable(s.nextOffset) };
-    const now = s.clock();
+    const now = s.clock.now();
     const append = this.writer.beginAppend();
     try {
       for (const { bytes, header } of batches) {
@@ -623,7 +624,7 @@ export class PartitionLog implements CleanableLog {
   }
 
   /** For the periodic flusher: fsyncs if data is waiting and flush.ms has passed since the last fsync. */
-  flushIfDue(now = this.state.clock()): Promise<void> {
+  flushIfDue(now = this.state.clock.now()): Promise<void> {
     return this.writer.flushIfDue(now);
   }
 
@@ -729,7 +730,7 @@ export class PartitionLog implements CleanableLog {
   // --- log start offset, retention, DeleteRecords (log-retention.ts) ------------------------
 
   /** One retention pass; see LogRetention.applyRetention. */
-  applyRetention(now: number = this.state.clock()): Promise<RetentionResult> {
+  applyRetention(now: number = this.state.clock.now()): Promise<RetentionResult> {
     return this.retention.applyRetention(now);
   }
 
@@ -753,7 +754,7 @@ export class PartitionLog implements CleanableLog {
   }
 
   now(): number {
-    return this.state.clock();
+    return this.state.clock.now();
   }
 
   runExclusive<T>(task: () => Promise<T>): Promise<T> {

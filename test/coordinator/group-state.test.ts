@@ -1,40 +1,11 @@
-// The group state machine in-process, with a fake clock and an in-memory __consumer_offsets.
+// The group state machine in-process, with a manual clock and an in-memory __consumer_offsets.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
-import type { Clock, JoinRequest, JoinResult } from '../../src/coordinator/group.js';
+import type { JoinRequest, JoinResult } from '../../src/coordinator/group.js';
+import { ManualClock } from '../../src/common/clock.js';
 import { decodeKey, partitionForGroup, type CoordinatorRecord } from '../../src/coordinator/records.js';
-
-class FakeClock implements Clock {
-  time = 1_000_000;
-  private timers: { at: number; seq: number; fn: () => void; cancelled: boolean }[] = [];
-  private seq = 0;
-  now(): number {
-    return this.time;
-  }
-  schedule(ms: number, fn: () => void): () => void {
-    const t = { at: this.time + ms, seq: this.seq++, fn, cancelled: false };
-    this.timers.push(t);
-    return () => {
-      t.cancelled = true;
-    };
-  }
-  /** Moves time forward, firing due timers in order (and letting promises settle between). */
-  async advance(ms: number): Promise<void> {
-    const end = this.time + ms;
-    for (;;) {
-      await settle();
-      const due = this.timers.filter((t) => !t.cancelled && t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (!due) break;
-      this.time = due.at;
-      due.cancelled = true;
-      due.fn();
-    }
-    this.time = end;
-    await settle();
-  }
-}
 
 /** Lets pending promise callbacks (appends, answers) run. */
 async function settle(): Promise<void> {
@@ -51,8 +22,8 @@ class MemoryStore implements CoordinatorStore {
   }
 }
 
-function setup(opts: { initialDelay?: number; store?: MemoryStore; clock?: FakeClock } = {}) {
-  const clock = opts.clock ?? new FakeClock();
+function setup(opts: { initialDelay?: number; store?: MemoryStore; clock?: ManualClock } = {}) {
+  const clock = opts.clock ?? new ManualClock(1_000_000);
   const store = opts.store ?? new MemoryStore();
   let n = 0;
   const coordinator = new GroupCoordinator({

@@ -1,18 +1,14 @@
-// The transaction coordinator in-process: an in-memory __transaction_state, a fake clock and a
+// The transaction coordinator in-process: an in-memory __transaction_state, a manual clock and a
 // recording marker writer, so every state transition and its persisted form can be checked.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import type { Clock } from '../../src/coordinator/group.js';
+import { ManualClock } from '../../src/common/clock.js';
 import type { CoordinatorRecord } from '../../src/coordinator/records.js';
 import { TransactionCoordinator, type MarkerRequest } from '../../src/coordinator/transaction-coordinator.js';
 import { decodeTxnKey, decodeTxnValue, encodeTxnValue, partitionForTransactionalId } from '../../src/coordinator/transaction-records.js';
 
-const clock: Clock & { time: number } = {
-  time: 1_000_000,
-  now: () => clock.time,
-  schedule: () => () => undefined,
-};
+const clock = new ManualClock(1_000_000);
 
 interface Harness {
   coordinator: TransactionCoordinator;
@@ -115,7 +111,7 @@ describe('transaction coordinator', () => {
     ]);
     const d = h.coordinator.describe('tx');
     assert.equal(d.state, 'Ongoing');
-    assert.equal(d.startTimestamp, clock.time);
+    assert.equal(d.startTimestamp, clock.now());
     assert.deepEqual(d.topics, [{ topic: 't', partitions: [0, 1] }]);
     // Adding partitions already in the transaction writes nothing.
     const before = h.log.length;
@@ -188,11 +184,11 @@ describe('transaction coordinator', () => {
     const h = harness();
     const p = await h.coordinator.initProducerId('tx', 5_000);
     await h.coordinator.addPartitions('tx', p.producerId, p.producerEpoch, [T('t', 0)]);
-    clock.time += 4_000;
+    clock.set(clock.now() + 4_000);
     h.coordinator.abortTimedOut();
     await h.coordinator.idle();
     assert.equal(h.markers.length, 0, 'not yet timed out');
-    clock.time += 2_000;
+    clock.set(clock.now() + 2_000);
     h.coordinator.abortTimedOut();
     await h.coordinator.idle();
     assert.equal(h.markers.length, 1);
@@ -235,7 +231,7 @@ describe('transaction coordinator', () => {
     assert.equal(again.coordinator.describe('decided').state, 'CompleteCommit');
     // The ongoing one is left to its timeout, and then aborted.
     assert.equal(again.coordinator.describe('ongoing').state, 'Ongoing');
-    clock.time += 61_000;
+    clock.set(clock.now() + 61_000);
     again.coordinator.abortTimedOut();
     await again.coordinator.idle();
     assert.equal(again.coordinator.describe('ongoing').state, 'CompleteAbort');
@@ -246,7 +242,7 @@ describe('transaction coordinator', () => {
     const a = await h.coordinator.initProducerId('a', 60_000);
     const b = await h.coordinator.initProducerId('b', 60_000);
     await h.coordinator.addPartitions('b', b.producerId, b.producerEpoch, [T('t', 0)]);
-    clock.time += 1_000;
+    clock.set(clock.now() + 1_000);
     assert.deepEqual(
       h.coordinator
         .list([], [])
@@ -275,7 +271,7 @@ describe('transaction coordinator', () => {
     await h.coordinator.initProducerId('old', 60_000);
     const busy = await h.coordinator.initProducerId('busy', 60_000);
     await h.coordinator.addPartitions('busy', busy.producerId, busy.producerEpoch, [T('t', 0)]);
-    clock.time += 8 * 24 * 3600_000;
+    clock.set(clock.now() + 8 * 24 * 3600_000);
     await h.coordinator.expireTransactionalIds();
     assert.equal(h.coordinator.describe('old').errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
     assert.equal(lastValue(h, 'old'), null, 'a tombstone was written');

@@ -11,6 +11,7 @@ import { Attribute, compressionOf, readBatchHeader, splitBatches } from '../../s
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 import { config, listDir, openLog, removeDir, silentLogger, tempDir } from './helpers.js';
 import { waitUntil } from '../helpers/wait.js';
+import { ManualClock } from '../../src/common/clock.js';
 
 interface Rec {
   offset: number;
@@ -61,11 +62,6 @@ function expectedAfterClean(all: Rec[], cleanedTo: number, dropTombstones = fals
     if (latest.get(r.key) !== r.offset) return false;
     return !(dropTombstones && r.value === null);
   });
-}
-
-function fakeClock(start: number): { now: number; clock: () => number } {
-  const c = { now: start, clock: () => c.now };
-  return c;
 }
 
 const compactConfig = (overrides: Partial<LogConfig> = {}): LogConfig => config({ segmentBytes: 600, cleanupPolicy: ['compact'], retentionMs: -1, ...overrides });
@@ -145,11 +141,11 @@ describe('log cleaner', () => {
   });
 
   it('keeps tombstones until delete.retention.ms after they were cleaned, then removes them', async () => {
-    const c = fakeClock(1_000_000);
-    const log = await openLog(path.join(root, 'tombstones'), compactConfig({ deleteRetentionMs: 10_000 }), { clock: c.clock });
-    for (let i = 0; i < 20; i++) await appendRecords(log, [{ key: `k${i % 4}`, value: `v${i}` }], { baseTimestamp: c.now });
-    await appendRecords(log, [{ key: 'k1', value: null }], { baseTimestamp: c.now });
-    for (let i = 0; i < 20; i++) await appendRecords(log, [{ key: `x${i % 2}`, value: `w${i}` }], { baseTimestamp: c.now });
+    const c = new ManualClock(1_000_000);
+    const log = await openLog(path.join(root, 'tombstones'), compactConfig({ deleteRetentionMs: 10_000 }), { clock: c });
+    for (let i = 0; i < 20; i++) await appendRecords(log, [{ key: `k${i % 4}`, value: `v${i}` }], { baseTimestamp: c.now() });
+    await appendRecords(log, [{ key: 'k1', value: null }], { baseTimestamp: c.now() });
+    for (let i = 0; i < 20; i++) await appendRecords(log, [{ key: `x${i % 2}`, value: `w${i}` }], { baseTimestamp: c.now() });
     await settle(log);
     const before = await readRecords(log);
     const tombstoneOffset = before.find((r) => r.key === 'k1' && r.value === null)!.offset;
@@ -163,20 +159,20 @@ describe('log cleaner', () => {
       'the tombstone is kept at first',
     );
     assert.ok(!after.some((r) => r.key === 'k1' && r.value !== null), 'older values of its key are gone');
-    assert.equal(result.earliestTombstoneHorizon, c.now + 10_000);
+    assert.equal(result.earliestTombstoneHorizon, c.now() + 10_000);
     // The batch carries the delete horizon; the record keeps its timestamp.
     const tombstoneBatch = (await readBatches(log)).find((b) => decodeBatchRecords(b).some((r) => r.offset === tombstoneOffset))!;
     assert.ok(readBatchHeader(tombstoneBatch).attributes & Attribute.deleteHorizon);
     assert.equal(decodeBatchRecords(tombstoneBatch).find((r) => r.offset === tombstoneOffset)!.timestamp, 1_000_000);
 
-    c.now += 9_000;
+    c.set(c.now() + 9_000);
     result = await clean(log, result.cleanedTo);
     assert.ok(
       (await readRecords(log)).some((r) => r.offset === tombstoneOffset),
       'still kept before delete.retention.ms',
     );
 
-    c.now += 2_000;
+    c.set(c.now() + 2_000);
     result = await clean(log, result.cleanedTo);
     after = await readRecords(log);
     assert.ok(!after.some((r) => r.key === 'k1'), 'the tombstone is gone after delete.retention.ms');
@@ -206,11 +202,11 @@ describe('log cleaner', () => {
   }
 
   it('leaves segments younger than min.compaction.lag.ms alone', async () => {
-    const c = fakeClock(1_000_000);
-    const log = await openLog(path.join(root, 'lag'), compactConfig({ minCompactionLagMs: 5_000 }), { clock: c.clock });
-    for (let i = 0; i < 20; i++) await appendRecords(log, [{ key: 'k', value: `old${i}` }], { baseTimestamp: c.now });
-    c.now += 10_000;
-    for (let i = 0; i < 20; i++) await appendRecords(log, [{ key: 'k', value: `new${i}` }], { baseTimestamp: c.now });
+    const c = new ManualClock(1_000_000);
+    const log = await openLog(path.join(root, 'lag'), compactConfig({ minCompactionLagMs: 5_000 }), { clock: c });
+    for (let i = 0; i < 20; i++) await appendRecords(log, [{ key: 'k', value: `old${i}` }], { baseTimestamp: c.now() });
+    c.set(c.now() + 10_000);
+    for (let i = 0; i < 20; i++) await appendRecords(log, [{ key: 'k', value: `new${i}` }], { baseTimestamp: c.now() });
     await settle(log);
     const before = await readRecords(log);
     const firstNew = before.find((r) => r.value === 'new0')!.offset;
@@ -367,13 +363,13 @@ describe('log cleaner', () => {
   });
 
   it('the log manager cleans again when kept tombstones reach their horizon, and when dirty data is overdue', async () => {
-    const c = fakeClock(1_000_000);
-    const manager = await LogManager.open(path.join(root, 'manager-horizon'), { logger: silentLogger, cleanerBackoffMs: 0, clock: c.clock });
+    const c = new ManualClock(1_000_000);
+    const manager = await LogManager.open(path.join(root, 'manager-horizon'), { logger: silentLogger, cleanerBackoffMs: 0, clock: c });
     const cfg = compactConfig({ deleteRetentionMs: 5_000, minCleanableDirtyRatio: 0.99, maxCompactionLagMs: 60_000 });
     // Opened through the manager with its clock.
     const log = await manager.openLog('h', 0, cfg);
-    for (let i = 0; i < 30; i++) await appendRecords(log, [{ key: `k${i % 3}`, value: i % 3 === 0 && i > 20 ? null : `v${i}` }], { baseTimestamp: c.now });
-    for (let i = 0; i < 10; i++) await appendRecords(log, [{ key: 'other', value: `o${i}` }], { baseTimestamp: c.now });
+    for (let i = 0; i < 30; i++) await appendRecords(log, [{ key: `k${i % 3}`, value: i % 3 === 0 && i > 20 ? null : `v${i}` }], { baseTimestamp: c.now() });
+    for (let i = 0; i < 10; i++) await appendRecords(log, [{ key: 'other', value: `o${i}` }], { baseTimestamp: c.now() });
     await settle(log);
     let results = await manager.runCleaner();
     assert.equal(results.length, 1, 'all dirty: cleaned');
@@ -382,16 +378,16 @@ describe('log cleaner', () => {
       'the tombstone is kept for now',
     );
     assert.deepEqual(await manager.runCleaner(), [], 'nothing to do before the horizon');
-    c.now += 5_001;
+    c.set(c.now() + 5_001);
     results = await manager.runCleaner();
     assert.equal(results.length, 1, 'the horizon passed: cleaned again');
     assert.ok(!(await readRecords(log)).some((r) => r.key === 'k0'), 'the tombstone is gone');
     assert.deepEqual(await manager.runCleaner(), []);
 
-    for (let i = 0; i < 8; i++) await appendRecords(log, [{ key: 'other', value: `p${i}` }], { baseTimestamp: c.now });
+    for (let i = 0; i < 8; i++) await appendRecords(log, [{ key: 'other', value: `p${i}` }], { baseTimestamp: c.now() });
     await settle(log);
     assert.deepEqual(await manager.runCleaner(), [], 'below the dirty ratio and not overdue');
-    c.now += 61_000;
+    c.set(c.now() + 61_000);
     results = await manager.runCleaner();
     assert.equal(results.length, 1, 'overdue: cleaned whatever the ratio');
     assert.ok(results[0]!.recordsRemoved > 0);

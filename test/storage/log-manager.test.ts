@@ -6,6 +6,7 @@ import { defaultLogIo, LogIo } from '../../src/storage/log-io.js';
 import { CLEAN_SHUTDOWN_MARKER, LogManager, parsePartitionDirName } from '../../src/storage/log-manager.js';
 import { batch, config, readAll, removeDir, silentLogger, tempDir } from './helpers.js';
 import { waitUntil } from '../helpers/wait.js';
+import { ManualClock } from '../../src/common/clock.js';
 
 describe('LogManager', () => {
   let root: string;
@@ -69,14 +70,14 @@ describe('LogManager', () => {
     const io: LogIo = { ...defaultLogIo, fsync: (fd) => (fsyncs++, defaultLogIo.fsync(fd)) };
     // A manual clock: on a busy machine more than flush.ms of real time can pass between opening
     // the log and appending, and the append itself would then fsync.
-    let now = 1_000_000;
-    const manager = await LogManager.open(path.join(root, 'periodic'), { logger: silentLogger, io, flushCheckIntervalMs: 20, clock: () => now });
+    const clock = new ManualClock(1_000_000);
+    const manager = await LogManager.open(path.join(root, 'periodic'), { logger: silentLogger, io, flushCheckIntervalMs: 20, clock });
     const lazy = await manager.openLog('lazy', 0, config());
     const timed = await manager.openLog('timed', 0, config({ flushIntervalMs: 30 }));
     await lazy.append(batch('l', 1), 0).done;
     await timed.append(batch('t', 1), 0).done;
     assert.equal(fsyncs, 0);
-    now += 50;
+    clock.set(clock.now() + 50);
     await waitUntil(() => fsyncs > 0, { timeout: 5000, message: 'the periodic flush' });
     assert.equal(fsyncs, 1, 'only the log with a short flush.ms was fsynced');
     await manager.close();

@@ -7,6 +7,7 @@ import { defaultLogIo, LogIo } from '../../src/storage/log-io.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { isLogAppendTime, readBatchHeader, splitBatches, validateBatch } from '../../src/protocol/records/record-batch.js';
 import { batch, batchOffsets, config, decodeAll, listDir, openLog, readAll, removeDir, tempDir } from './helpers.js';
+import { ManualClock } from '../../src/common/clock.js';
 
 function hasCode(code: number) {
   return (err: unknown) => err instanceof KafkaError && err.code === code;
@@ -159,13 +160,13 @@ describe('PartitionLog append and read', () => {
   });
 
   it('rolls on segment.ms and when the offset index is full', async () => {
-    let now = 1_000_000;
-    const log = await openLog(path.join(root, 'time-0'), config({ segmentMs: 1000 }), { clock: () => now });
+    const clock = new ManualClock(1_000_000);
+    const log = await openLog(path.join(root, 'time-0'), config({ segmentMs: 1000 }), { clock });
     await log.append(batch('a', 1), 0).done;
-    now += 500;
+    clock.set(clock.now() + 500);
     await log.append(batch('b', 1), 0).done;
     assert.equal(log.segmentCount, 1);
-    now += 600;
+    clock.set(clock.now() + 600);
     await log.append(batch('c', 1), 0).done;
     assert.deepEqual(log.segmentBaseOffsets, [0, 2]);
     await log.close();
@@ -226,16 +227,16 @@ describe('PartitionLog append and read', () => {
     await lazy.close();
 
     fsyncs = 0;
-    let now = 0;
-    const timed = await openLog(path.join(root, 'flush-2'), config({ flushIntervalMs: 100 }), { io, clock: () => now });
+    const clock = new ManualClock(0);
+    const timed = await openLog(path.join(root, 'flush-2'), config({ flushIntervalMs: 100 }), { io, clock });
     await timed.append(batch('t0', 1), 0).done;
     assert.equal(fsyncs, 0);
-    now = 150;
-    await timed.flushIfDue(now);
+    clock.set(150);
+    await timed.flushIfDue(clock.now());
     assert.equal(fsyncs, 1, 'the periodic check fsyncs after flush.ms');
-    await timed.flushIfDue(now);
+    await timed.flushIfDue(clock.now());
     assert.equal(fsyncs, 1, 'nothing new to fsync');
-    now = 400;
+    clock.set(400);
     await timed.append(batch('t1', 1), 0).done;
     assert.equal(fsyncs, 2, 'an append after flush.ms waits for an fsync');
     await timed.close();
@@ -243,7 +244,7 @@ describe('PartitionLog append and read', () => {
 
   it('stamps LogAppendTime with a valid CRC', async () => {
     const now = 1_700_000_123_456;
-    const log = await openLog(path.join(root, 'lat-0'), config({ messageTimestampType: 'LogAppendTime' }), { clock: () => now });
+    const log = await openLog(path.join(root, 'lat-0'), config({ messageTimestampType: 'LogAppendTime' }), { clock: new ManualClock(now) });
     const r = log.append(batch('a', 3, { baseTimestamp: 5 }), 0);
     assert.equal(r.logAppendTime, now);
     await r.done;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { config, openLog, removeDir, tempDir } from './helpers.js';
+import { ManualClock } from '../../src/common/clock.js';
 
 const root = tempDir();
 after(() => removeDir(root));
@@ -16,13 +17,13 @@ function producerBatch(producerId: number, sequence: number, timestamp: number, 
 }
 
 test('idle producers expire by their last batch timestamp; open transactions keep theirs', async () => {
-  let now = 10 * DAY;
-  const log = await openLog(path.join(root, 'expiry'), config(), { clock: () => now });
+  const clock = new ManualClock(10 * DAY);
+  const log = await openLog(path.join(root, 'expiry'), config(), { clock });
   try {
-    await log.append(producerBatch(1, 0, now - 2 * DAY), 0).done;
-    await log.append(producerBatch(2, 0, now - 2 * DAY, true), 0).done; // its transaction stays open
-    await log.append(producerBatch(3, 0, now), 0).done;
-    const retried = log.append(producerBatch(1, 0, now - 2 * DAY), 0);
+    await log.append(producerBatch(1, 0, clock.now() - 2 * DAY), 0).done;
+    await log.append(producerBatch(2, 0, clock.now() - 2 * DAY, true), 0).done; // its transaction stays open
+    await log.append(producerBatch(3, 0, clock.now()), 0).done;
+    const retried = log.append(producerBatch(1, 0, clock.now() - 2 * DAY), 0);
     assert.equal(retried.duplicate, true, 'still known: the retry is recognised');
 
     assert.equal(log.expireProducers(DAY), 1);
@@ -30,10 +31,10 @@ test('idle producers expire by their last batch timestamp; open transactions kee
     assert.deepEqual(ids, [2, 3], 'producer 1 is gone; 2 has an open transaction; 3 wrote recently');
 
     // Forgotten means new: the next batch of producer 1 may start anywhere, as after Kafka's expiry.
-    const after = log.append(producerBatch(1, 7, now), 0);
+    const after = log.append(producerBatch(1, 7, clock.now()), 0);
     assert.notEqual(after.duplicate, true);
     await after.done;
-    now += 2 * DAY;
+    clock.set(clock.now() + 2 * DAY);
     assert.equal(log.expireProducers(DAY), 2, 'producers 1 and 3 are idle again');
     assert.deepEqual(
       [...log.producerState.entries()].map((e) => e.producerId),

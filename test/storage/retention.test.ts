@@ -9,21 +9,16 @@ import { formatStartOffsets, parseStartOffsets } from '../../src/storage/log-sta
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { batch, config, listDir, openLog, readAll, removeDir, silentLogger, tempDir } from './helpers.js';
 import { waitUntil } from '../helpers/wait.js';
-
-/** A mutable fake wall clock. */
-function fakeClock(start: number): { now: number; clock: () => number } {
-  const c = { now: start, clock: () => c.now };
-  return c;
-}
+import { ManualClock } from '../../src/common/clock.js';
 
 function isKafkaError(code: number) {
   return (err: unknown) => err instanceof KafkaError && err.code === code;
 }
 
 /** Appends one ~170-byte batch per timestamp (the clock follows the timestamps). */
-async function appendAt(log: PartitionLog, clock: { now: number }, timestamps: number[], label = 'r'): Promise<void> {
+async function appendAt(log: PartitionLog, clock: ManualClock, timestamps: number[], label = 'r'): Promise<void> {
   for (const ts of timestamps) {
-    clock.now = ts;
+    clock.set(ts);
     await log.append(batch(`${label}${ts}`, 1, { valueSize: 100, baseTimestamp: ts }), 0).done;
   }
 }
@@ -42,8 +37,8 @@ describe('retention and the log start offset', () => {
 
   it('deletes closed segments whose largest timestamp is past retention.ms, oldest first', async () => {
     const dir = path.join(root, 'time');
-    const c = fakeClock(1000);
-    const log = await openLog(dir, config({ ...small, retentionMs: 2500 }), { clock: c.clock });
+    const c = new ManualClock(1000);
+    const log = await openLog(dir, config({ ...small, retentionMs: 2500 }), { clock: c });
     await appendAt(log, c, [1000, 2000, 3000, 4000, 5000, 6000]);
     assert.deepEqual(log.segmentBaseOffsets, [0, 2, 4]);
 
@@ -72,8 +67,8 @@ describe('retention and the log start offset', () => {
 
   it('rolls the active segment when the whole log expired and empties out at the log end', async () => {
     const dir = path.join(root, 'expired');
-    const c = fakeClock(1000);
-    const log = await openLog(dir, config({ ...small, retentionMs: 1000 }), { clock: c.clock });
+    const c = new ManualClock(1000);
+    const log = await openLog(dir, config({ ...small, retentionMs: 1000 }), { clock: c });
     await appendAt(log, c, [1000, 1100, 1200, 1300, 1400]);
     assert.deepEqual(log.segmentBaseOffsets, [0, 2, 4]);
 
@@ -95,7 +90,7 @@ describe('retention and the log start offset', () => {
 
     // An empty active segment is never rolled again; appends continue at the log end.
     assert.equal((await log.applyRetention(1e9)).deletedSegments, 0);
-    c.now = 20_000;
+    c.set(20_000);
     const appended = log.append(batch('after', 2, { baseTimestamp: 20_000 }), 0);
     await appended.done;
     assert.equal(appended.baseOffset, 5);
@@ -105,7 +100,7 @@ describe('retention and the log start offset', () => {
     );
     await log.close();
 
-    const reopened = await openLog(dir, config({ ...small, retentionMs: 1000 }), { clock: c.clock });
+    const reopened = await openLog(dir, config({ ...small, retentionMs: 1000 }), { clock: c });
     assert.equal(reopened.logStartOffset, 5);
     assert.equal(reopened.logEndOffset, 7);
     await reopened.close();
@@ -113,8 +108,8 @@ describe('retention and the log start offset', () => {
 
   it('deletes the oldest segments while what remains stays at least retention.bytes', async () => {
     const dir = path.join(root, 'size');
-    const c = fakeClock(1000);
-    const log = await openLog(dir, config({ ...small, retentionMs: -1, retentionBytes: 700 }), { clock: c.clock });
+    const c = new ManualClock(1000);
+    const log = await openLog(dir, config({ ...small, retentionMs: -1, retentionBytes: 700 }), { clock: c });
     await appendAt(
       log,
       c,
@@ -123,7 +118,7 @@ describe('retention and the log start offset', () => {
     const before = log.segmentBaseOffsets;
     assert.deepEqual(before, [0, 2, 4, 6, 8, 10]);
     const segmentSize = log.sizeInBytes / 5.5;
-    const result = await log.applyRetention(c.now);
+    const result = await log.applyRetention(c.now());
     // 11 batches ≈ 1870 bytes; segments of ≈ 340: dropping three leaves ≈ 850 ≥ 700, a fourth would leave ≈ 510.
     assert.equal(result.deletedSegments, 3);
     assert.deepEqual(log.segmentBaseOffsets, [6, 8, 10]);
@@ -137,7 +132,7 @@ describe('retention and the log start offset', () => {
         c,
         Array.from({ length: 8 }, (_, i) => 2000 + round * 10 + i),
       );
-      await log.applyRetention(c.now);
+      await log.applyRetention(c.now());
       assert.ok(log.sizeInBytes <= 700 + 2 * 400, `size ${log.sizeInBytes} after round ${round}`);
     }
     assert.equal(log.logEndOffset, 91);
@@ -146,8 +141,8 @@ describe('retention and the log start offset', () => {
 
   it('never deletes by time or size when cleanup.policy is compact only', async () => {
     const dir = path.join(root, 'compact');
-    const c = fakeClock(1000);
-    const log = await openLog(dir, config({ ...small, retentionMs: 1, retentionBytes: 0, cleanupPolicy: ['compact'] }), { clock: c.clock });
+    const c = new ManualClock(1000);
+    const log = await openLog(dir, config({ ...small, retentionMs: 1, retentionBytes: 0, cleanupPolicy: ['compact'] }), { clock: c });
     await appendAt(log, c, [1000, 1001, 1002, 1003, 1004]);
     assert.equal((await log.applyRetention(1e9)).deletedSegments, 0);
     assert.deepEqual(log.segmentBaseOffsets, [0, 2, 4]);
@@ -162,8 +157,8 @@ describe('retention and the log start offset', () => {
 
   it('DeleteRecords moves the start, removes whole segments below it and checks its bounds', async () => {
     const dir = path.join(root, 'delete-records');
-    const c = fakeClock(1000);
-    const log = await openLog(dir, config({ ...small, retentionMs: -1 }), { clock: c.clock });
+    const c = new ManualClock(1000);
+    const log = await openLog(dir, config({ ...small, retentionMs: -1 }), { clock: c });
     await appendAt(log, c, [1000, 1001, 1002, 1003, 1004, 1005, 1006]);
     assert.deepEqual(log.segmentBaseOffsets, [0, 2, 4, 6]);
 
@@ -195,14 +190,14 @@ describe('retention and the log start offset', () => {
 
   it('keeps idempotent producers working across deleted segments', async () => {
     const dir = path.join(root, 'idempotent');
-    const c = fakeClock(1000);
-    const log = await openLog(dir, config({ ...small, retentionMs: 500 }), { clock: c.clock });
+    const c = new ManualClock(1000);
+    const log = await openLog(dir, config({ ...small, retentionMs: 500 }), { clock: c });
     const idem = (seq: number, ts: number) => batch(`p${seq}`, 1, { valueSize: 100, baseTimestamp: ts, producerId: 7, producerEpoch: 0, baseSequence: seq });
     for (let seq = 0; seq < 5; seq++) {
-      c.now = 1000 + seq;
-      await log.append(idem(seq, c.now), 0).done;
+      c.set(1000 + seq);
+      await log.append(idem(seq, c.now()), 0).done;
     }
-    c.now = 5000;
+    c.set(5000);
     await log.applyRetention(5000);
     assert.equal(log.logStartOffset, 5);
     // The retry of the last batch is still recognised, and the next sequence is accepted.
@@ -213,7 +208,7 @@ describe('retention and the log start offset', () => {
     await next.done;
     assert.equal(next.baseOffset, 5);
     await log.close();
-    const reopened = await openLog(dir, config({ ...small, retentionMs: 500 }), { clock: c.clock });
+    const reopened = await openLog(dir, config({ ...small, retentionMs: 500 }), { clock: c });
     assert.throws(() => reopened.append(idem(7, 5001), 0), isKafkaError(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER));
     await reopened.append(idem(6, 5001), 0).done;
     await reopened.close();
@@ -244,15 +239,15 @@ describe('log start offset checkpoint', () => {
 
   it('persists DeleteRecords across a clean and an unclean restart', async () => {
     const dir = path.join(root, 'restart');
-    const c = fakeClock(1000);
-    let manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    const c = new ManualClock(1000);
+    let manager = await LogManager.open(dir, { logger: silentLogger, clock: c, retentionCheckIntervalMs: 0 });
     const log = await manager.openLog('orders', 0, small);
     await appendAt(log, c, [1000, 1001, 1002, 1003, 1004, 1005]);
     assert.equal(await log.deleteRecords(3), 3);
     assert.equal(fs.readFileSync(path.join(dir, LOG_START_OFFSET_CHECKPOINT), 'utf8'), '0\n1\norders 0 3\n');
     await manager.close();
 
-    manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    manager = await LogManager.open(dir, { logger: silentLogger, clock: c, retentionCheckIntervalMs: 0 });
     assert.equal(manager.hadCleanShutdown, true);
     let reopened = await manager.openLog('orders', 0, small);
     assert.equal(reopened.logStartOffset, 3);
@@ -262,7 +257,7 @@ describe('log start offset checkpoint', () => {
     );
     assert.equal(await reopened.deleteRecords(5), 5);
     // No close: a crash.
-    const crashed = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    const crashed = await LogManager.open(dir, { logger: silentLogger, clock: c, retentionCheckIntervalMs: 0 });
     assert.equal(crashed.hadCleanShutdown, false);
     reopened = await crashed.openLog('orders', 0, small);
     assert.equal(reopened.logStartOffset, 5);
@@ -278,8 +273,8 @@ describe('log start offset checkpoint', () => {
 
   it('finishes a deletion interrupted by a crash, and never resurrects deleted offsets', async () => {
     const dir = path.join(root, 'interrupted');
-    const c = fakeClock(1000);
-    let manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    const c = new ManualClock(1000);
+    let manager = await LogManager.open(dir, { logger: silentLogger, clock: c, retentionCheckIntervalMs: 0 });
     const log = await manager.openLog('t', 0, small);
     await appendAt(log, c, [1000, 1001, 1002, 1003, 1004, 1005]);
     await manager.close();
@@ -289,7 +284,7 @@ describe('log start offset checkpoint', () => {
     // The crash came after the checkpoint said 4, with segment 0 half renamed and segment 2 untouched.
     fs.writeFileSync(path.join(dir, LOG_START_OFFSET_CHECKPOINT), '0\n1\nt 0 4\n');
     fs.renameSync(path.join(pdir, '00000000000000000000.log'), path.join(pdir, '00000000000000000000.log.deleted'));
-    manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    manager = await LogManager.open(dir, { logger: silentLogger, clock: c, retentionCheckIntervalMs: 0 });
     let reopened = await manager.openLog('t', 0, small);
     assert.equal(reopened.logStartOffset, 4);
     assert.deepEqual(reopened.segmentBaseOffsets, [4]);
@@ -303,7 +298,7 @@ describe('log start offset checkpoint', () => {
 
     // A checkpoint beyond the recovered log end: the log restarts empty at the start offset.
     fs.writeFileSync(path.join(dir, LOG_START_OFFSET_CHECKPOINT), '0\n1\nt 0 9\n');
-    manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    manager = await LogManager.open(dir, { logger: silentLogger, clock: c, retentionCheckIntervalMs: 0 });
     reopened = await manager.openLog('t', 0, small);
     assert.equal(reopened.logStartOffset, 9);
     assert.equal(reopened.logEndOffset, 9);
@@ -316,8 +311,8 @@ describe('log start offset checkpoint', () => {
 
   it('does not let a damaged segment below the start cut the log after a crash', async () => {
     const dir = path.join(root, 'damaged-below');
-    const c = fakeClock(1000);
-    let manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    const c = new ManualClock(1000);
+    let manager = await LogManager.open(dir, { logger: silentLogger, clock: c, retentionCheckIntervalMs: 0 });
     const log = await manager.openLog('d', 0, small);
     await appendAt(log, c, [1000, 1001, 1002, 1003, 1004, 1005]);
     await manager.close();
@@ -329,7 +324,7 @@ describe('log start offset checkpoint', () => {
     const fd = fs.openSync(path.join(pdir, '00000000000000000000.log'), 'r+');
     fs.writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, 0);
     fs.closeSync(fd);
-    manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    manager = await LogManager.open(dir, { logger: silentLogger, clock: c, retentionCheckIntervalMs: 0 });
     assert.equal(manager.hadCleanShutdown, false);
     const reopened = await manager.openLog('d', 0, small);
     assert.equal(reopened.logStartOffset, 3);
@@ -343,11 +338,11 @@ describe('log start offset checkpoint', () => {
 
   it('runs retention on a schedule through the log manager and forgets deleted topics', async () => {
     const dir = path.join(root, 'manager');
-    const c = fakeClock(1000);
-    const manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 20 });
+    const c = new ManualClock(1000);
+    const manager = await LogManager.open(dir, { logger: silentLogger, clock: c, retentionCheckIntervalMs: 20 });
     const log = await manager.openLog('timed', 0, config({ segmentBytes: 400, retentionMs: 1000 }));
     await appendAt(log, c, [1000, 1001, 1002]);
-    c.now = 5000;
+    c.set(5000);
     await waitUntil(() => log.logStartOffset >= 3, { timeout: 5000, message: 'the retention timer' });
     assert.equal(log.logStartOffset, 3, 'the timer ran retention');
     assert.equal(log.logEndOffset, 3);
@@ -363,19 +358,19 @@ describe('log start offset checkpoint', () => {
 
   it('checkpoints every log of a retention pass over many partitions', async () => {
     const dir = path.join(root, 'many');
-    const c = fakeClock(1000);
-    let manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    const c = new ManualClock(1000);
+    let manager = await LogManager.open(dir, { logger: silentLogger, clock: c, retentionCheckIntervalMs: 0 });
     const cfg = config({ segmentBytes: 400, retentionMs: 1000 });
     for (let p = 0; p < 40; p++) {
       const log = await manager.openLog('many', p, cfg);
       await appendAt(log, c, [1000, 1001, 1002 + p]);
     }
-    c.now = 2500;
+    c.set(2500);
     assert.equal(await manager.runRetention(), 80, 'two segments of each log (the active one rolled)');
     const lines = fs.readFileSync(path.join(dir, LOG_START_OFFSET_CHECKPOINT), 'utf8').trim().split('\n');
     assert.equal(lines[1], '40');
     await manager.close();
-    manager = await LogManager.open(dir, { logger: silentLogger, clock: c.clock, retentionCheckIntervalMs: 0 });
+    manager = await LogManager.open(dir, { logger: silentLogger, clock: c, retentionCheckIntervalMs: 0 });
     for (let p = 0; p < 40; p++) {
       const log = await manager.openLog('many', p, cfg);
       assert.equal(log.logStartOffset, 3, `partition ${p}`);
@@ -386,8 +381,8 @@ describe('log start offset checkpoint', () => {
 
   it('serves reads racing a deletion with data or OFFSET_OUT_OF_RANGE, never a storage error', async () => {
     const dir = path.join(root, 'race');
-    const c = fakeClock(1000);
-    const log = await openLog(dir, config({ segmentBytes: 400, retentionMs: -1 }), { clock: c.clock });
+    const c = new ManualClock(1000);
+    const log = await openLog(dir, config({ segmentBytes: 400, retentionMs: -1 }), { clock: c });
     await appendAt(
       log,
       c,

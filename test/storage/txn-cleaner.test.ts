@@ -12,6 +12,7 @@ import { buildRecordBatch } from '../../src/protocol/records/record-batch-builde
 import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 import { config, listDir, openLog, removeDir, silentLogger, tempDir } from './helpers.js';
+import { ManualClock } from '../../src/common/clock.js';
 
 interface Rec {
   offset: number;
@@ -152,8 +153,8 @@ describe('log cleaner with transactions', () => {
   });
   it('removes markers whose transaction left nothing, once older than delete.retention.ms', async () => {
     const dir = path.join(root, 'markers');
-    let now = 1_000_000;
-    const log = await openLog(dir, compactConfig({ deleteRetentionMs: 1000 }), { clock: () => now });
+    const clock = new ManualClock(1_000_000);
+    const log = await openLog(dir, compactConfig({ deleteRetentionMs: 1000 }), { clock });
     const seqs = new Map<number, number>();
     const send = async (pid: number, key: string, value: string, commit: boolean): Promise<number> => {
       const seq = seqs.get(pid) ?? 0;
@@ -179,7 +180,7 @@ describe('log cleaner with transactions', () => {
     await cleanLog(log, { checkpoint: 0, maxMapEntries: 100_000, logger: silentLogger });
     assert.deepEqual((await contents(log)).markers, [supersededCommit, abortMarker, retainedCommit, latestOf700, latestOf701]);
 
-    now += 2000;
+    clock.set(clock.now() + 2000);
     const result = await cleanLog(log, { checkpoint: 0, maxMapEntries: 100_000, logger: silentLogger });
     assert.equal(result.aborted, false);
     const after = await contents(log);
@@ -195,7 +196,7 @@ describe('log cleaner with transactions', () => {
     assert.deepEqual(log.abortedTransactions(0, log.highWatermark), [], 'the removed ABORT marker took its index entry along');
     assert.equal(log.lastStableOffset, log.highWatermark);
     await log.close();
-    const reopened = await openLog(dir, compactConfig({ deleteRetentionMs: 1000 }), { clock: () => now });
+    const reopened = await openLog(dir, compactConfig({ deleteRetentionMs: 1000 }), { clock });
     assert.deepEqual(await contents(reopened), after);
     assert.equal(reopened.lastStableOffset, reopened.highWatermark, 'no transaction looks open after a replay');
     await reopened.close();

@@ -19,7 +19,7 @@ export const describeQuorumHandler: ApiHandler<DescribeQuorumRequest, DescribeQu
       const code = err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
       return { errorCode: code, errorMessage: apiVersion >= 2 ? (err as Error).message : null, topics: [], nodes: [] };
     }
-    const now = Date.now();
+    const now = broker.clock.now();
     const voter = (replicaId: number) => ({
       replicaId,
       replicaDirectoryId: '00000000-0000-0000-0000-000000000000',

@@ -175,7 +175,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     const readCommitted = req.isolationLevel === READ_COMMITTED;
     // A consumer_byte_rate quota caps one response at what the quota window allows (see QuotaManager).
     const responseLimit = Math.min(req.maxBytes, broker.config.int('fetch.max.bytes'), broker.quotas.maxFetchBytes(clientId ?? ''));
-    const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+    const deadline = broker.clock.now() + Math.max(0, req.maxWaitMs);
 
     const readAll = async () => {
       const outcomes: ReadOutcome[] = [];
@@ -193,8 +193,8 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
 
     let result = await readAll();
     // Park the fetch until data arrives or max.wait.ms passes: no timer work while idle.
-    while (result.total < req.minBytes && !result.anyError && plan.partitions.length > 0 && Date.now() < deadline) {
-      const woke = await waitForData(broker, plan.partitions, useTopicIds, deadline - Date.now());
+    while (result.total < req.minBytes && !result.anyError && plan.partitions.length > 0 && broker.clock.now() < deadline) {
+      const woke = await waitForData(broker, plan.partitions, useTopicIds, deadline - broker.clock.now());
       result = await readAll();
       if (!woke) break;
     }
@@ -248,11 +248,11 @@ function waitForData(broker: Broker, partitions: SessionPartition[], useTopicIds
     const settle = (woke: boolean) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancelTimer();
       for (const c of cancels) c();
       resolve(woke);
     };
-    const timer = setTimeout(() => settle(false), Math.max(0, timeoutMs));
+    const cancelTimer = broker.clock.schedule(Math.max(0, timeoutMs), () => settle(false));
     for (const sp of partitions) {
       const topic = useTopicIds ? broker.topicsById.get(sp.topicId) : broker.topics.get(sp.topic);
       const partition = topic?.partitions[sp.partition];
