@@ -6,6 +6,7 @@ import type { Connection, FrameHandler, ResponseFrame } from '../network/connect
 import type { Broker } from './broker.js';
 import { advertisedVersions, NO_RESPONSE, type RequestContext, type SupportedApi } from './api.js';
 import { apiHandlers } from './handlers/index.js';
+import { errorResponseBody } from './error-response.js';
 import { clientThrottles, enforceQuotas } from './throttle.js';
 
 /** What this broker implements, per API key: exactly what ApiVersions advertises. */
@@ -96,7 +97,13 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       clientId: header.clientId,
       apis,
     };
-    const result: unknown = api.handler.handle(ctx, request);
+    let result: unknown;
+    let thrown: { err: unknown } | null = null;
+    try {
+      result = api.handler.handle(ctx, request);
+    } catch (err) {
+      thrown = { err };
+    }
     const cpuNanos = startedMs === null ? 0 : Math.round((broker.clock.monotonicMs() - startedMs) * 1e6);
     const finish = (body: unknown): ResponseFrame | null | Promise<ResponseFrame | null> => {
       let throttleMs = 0;
@@ -109,6 +116,31 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       }
       return out;
     };
-    return result instanceof Promise ? result.then(finish) : finish(result);
+    // A handler that throws (or rejects) is a bug: logged in full, and answered as Kafka does, with
+    // the API's own response carrying UNKNOWN_SERVER_ERROR; closing only when there is none.
+    function failed(err: unknown): ResponseFrame | null | Promise<ResponseFrame | null> {
+      const detail = {
+        conn: conn.id,
+        api: api!.spec.name,
+        apiKey: header.apiKey,
+        apiVersion: header.apiVersion,
+        correlationId: header.correlationId,
+        clientId: header.clientId,
+        err: err instanceof Error ? err : new Error(String(err)),
+      };
+      broker.logger.error(detail, `${api!.spec.name} v${header.apiVersion} handler failed`);
+      const body = errorResponseBody(api!.spec, header.apiVersion, request, ErrorCode.UNKNOWN_SERVER_ERROR);
+      if (body !== null) {
+        try {
+          return finish(body);
+        } catch (encodeErr) {
+          broker.logger.error({ ...detail, err: encodeErr }, `${api!.spec.name} v${header.apiVersion}: the error response cannot be encoded`);
+        }
+      }
+      conn.abort('request handler failed', { apiKey: header.apiKey, apiVersion: header.apiVersion, correlationId: header.correlationId });
+      return null;
+    }
+    if (thrown) return failed(thrown.err);
+    return result instanceof Promise ? result.then(finish, failed) : finish(result);
   };
 }

@@ -54,6 +54,31 @@ function hexNibble(c: number): number {
   return -1;
 }
 
+/**
+ * What the generated code tells the request path about a message struct, so that an error
+ * response can mirror the request's items (the Kafka `getErrorResponse` idea, done once for all
+ * APIs): its error-code fields, the fields that identify an item, and its arrays.
+ */
+export interface StructShape {
+  /** The struct with every field at its default (response structs only). */
+  make?: () => object;
+  fields: FieldShape[];
+}
+
+export interface FieldShape {
+  name: string;
+  /** Versions [lo, hi] in which the field is present. */
+  versions: [number, number];
+  /** An int16 field named ErrorCode. */
+  errorCode?: boolean;
+  /** Identity of a scalar (its entityType, 'partition', 'topicId', ...), or of a scalar array's items. */
+  key?: string;
+  /** An array of scalars: `key` is the identity of its items. */
+  items?: boolean;
+  /** An array of structs: the element's shape. */
+  elem?: () => StructShape;
+}
+
 export interface WriterOptions {
   /**
    * raw() of at least this many bytes keeps a reference to the caller's buffer instead of copying

@@ -75,6 +75,8 @@ export interface RawField {
   default?: string | number | boolean;
   ignorable?: boolean;
   about?: string;
+  entityType?: string;
+  mapKey?: boolean;
   fields?: RawField[];
 }
 
@@ -716,6 +718,47 @@ class Emitter {
     return out.join('\n\n');
   }
 
+  /**
+   * The StructShape of the root and of every struct reached through arrays (see primitives.ts):
+   * what the request path needs to build an error response that mirrors the request.
+   */
+  shapes(withMake: boolean): string {
+    const m = this.msg;
+    const seen = new Set<Struct>();
+    const todo: Struct[] = [m.root];
+    const out: string[] = [];
+    while (todo.length) {
+      const s = todo.shift()!;
+      if (seen.has(s)) continue;
+      seen.add(s);
+      const fields: string[] = [];
+      s.fields.forEach((f, i) => {
+        const raw = s.rawFields[i]!;
+        const v = intersect(f.versions, s.reach);
+        if (isEmpty(v)) return;
+        const head = `name: '${f.camel}', versions: [${v.lo}, ${v.hi}]`;
+        const t = f.type;
+        if (t.kind === 'prim') {
+          if (f.camel === 'errorCode' && t.prim === 'int16') fields.push(`{ ${head}, errorCode: true }`);
+          else {
+            const key = shapeKey(raw, f.camel, t.prim);
+            if (key) fields.push(`{ ${head}, key: '${key}' }`);
+          }
+        } else if (t.kind === 'array' && t.elem.kind === 'struct') {
+          todo.push(t.elem.struct);
+          fields.push(`{ ${head}, elem: () => ${t.elem.struct.tsName}Shape }`);
+        } else if (t.kind === 'array' && t.elem.kind === 'prim') {
+          const key = raw.entityType ?? (t.elem.prim === 'int32' && /^partition(s|Indexes|Ids)$/.test(f.camel) ? 'partition' : undefined);
+          if (key) fields.push(`{ ${head}, key: '${key}', items: true }`);
+        }
+      });
+      const make = withMake ? `\n  make: () => default${s.tsName}(),` : '';
+      const exp = s === m.root ? 'export ' : '';
+      out.push(`${exp}const ${s.tsName}Shape: StructShape = {${make}\n  fields: [${fields.length ? `\n    ${fields.join(',\n    ')},\n  ` : ''}],\n};`);
+    }
+    return out.join('\n\n');
+  }
+
   defaultFn(s: Struct): string {
     const props = s.fields.map((f) => `${f.camel}: ${this.defaultExpr(f)}`);
     return `function default${s.tsName}(): ${s.tsName} {\n  return { ${props.join(', ')} };\n}`;
@@ -735,6 +778,18 @@ function subtractSuffix(present: VRange, tagged: VRange): VRange {
   if (isEmpty(x)) return present;
   if (x.hi !== present.hi) throw new Error('tagged versions must be a suffix of the field versions');
   return { lo: present.lo, hi: x.lo - 1 };
+}
+
+/** Partition-index fields go by several names; they identify the same thing. */
+const PARTITION_NAMES = new Set(['partition', 'partitionIndex', 'partitionId', 'index']);
+const KEY_NAMES = new Set(['topicId', 'name', 'resourceType', 'resourceName', 'key']);
+
+/** The identity of a scalar field for mirroring request items, or undefined. */
+function shapeKey(raw: RawField, camel: string, prim: Prim): string | undefined {
+  if (raw.entityType) return raw.entityType;
+  if (prim === 'int32' && PARTITION_NAMES.has(camel)) return 'partition';
+  if (KEY_NAMES.has(camel) || raw.mapKey) return camel;
+  return undefined;
 }
 
 function indentMore(code: string, extra: string): string {
@@ -773,6 +828,7 @@ function emitFile(msgs: Message[]): string {
     sect.push(`// ${'-'.repeat(94)}\n// ${m.name}`);
     for (const s of structs) sect.push(e.iface(s));
     for (const s of structs) sect.push(e.codec(s));
+    if (m.raw.type === 'request' || m.raw.type === 'response') sect.push(e.shapes(m.raw.type === 'response'));
     // Default helpers, kept only when referenced (transitively), in struct order.
     const helpers = structs.flatMap((s) => [
       { name: `default${s.tsName}`, code: e.defaultFn(s) },
@@ -794,9 +850,10 @@ function emitFile(msgs: Message[]): string {
     bodies.push(sect.join('\n\n'));
   }
   const code = bodies.join('\n\n');
+  const typeImports = ['Reader', 'StructShape', 'Writer'].filter((n) => n !== 'StructShape' || /: StructShape\b/.test(code));
   const fnImports = ['EMPTY_BYTES', 'ZERO_UUID', 'nonNull', 'unrepresentable', 'unsupportedVersion'].filter((n) => new RegExp(`\\b${n}\\b`).test(code));
   parts.push(HEADER);
-  parts.push(`import type { Reader, Writer } from '../primitives.js';`);
+  parts.push(`import type { ${typeImports.join(', ')} } from '../primitives.js';`);
   parts.push(`import { ${fnImports.join(', ')} } from '../primitives.js';\n`);
   parts.push(code);
   return parts.join('\n') + '\n';
@@ -843,6 +900,7 @@ export function generateAll(dir = schemaDir()): Map<string, string> {
     files.set(file, emitFile([rq, rs]));
     moduleNames.push(file);
     for (const m of [rq, rs]) for (const s of [m.root, ...m.structs]) claim(s.tsName, file);
+    for (const m of [rq, rs]) claim(`${m.root.tsName}Shape`, file);
   }
   for (const r of others.sort((a, b) => a.name.localeCompare(b.name))) {
     if (isEmpty(parseRange(r.validVersions))) continue;
@@ -860,11 +918,11 @@ export function generateAll(dir = schemaDir()): Map<string, string> {
 
 function emitIndex(apis: ApiInfo[], modules: string[]): string {
   const lines: string[] = [HEADER];
-  lines.push(`import type { Reader, Writer } from '../primitives.js';`);
+  lines.push(`import type { Reader, StructShape, Writer } from '../primitives.js';`);
   for (const a of apis) {
     const rq = a.request.name;
     const rs = a.response.name;
-    lines.push(`import { decode${rq}, encode${rq}, decode${rs}, encode${rs} } from './${a.file.replace(/\.ts$/, '.js')}';`);
+    lines.push(`import { decode${rq}, encode${rq}, decode${rs}, encode${rs}, ${rq}Shape, ${rs}Shape } from './${a.file.replace(/\.ts$/, '.js')}';`);
   }
   lines.push('');
   for (const m of modules) lines.push(`export * from './${m.replace(/\.ts$/, '.js')}';`);
@@ -888,6 +946,9 @@ function emitIndex(apis: ApiInfo[], modules: string[]): string {
   encodeRequest(w: Writer, v: number, m: any): void;
   decodeResponse(r: Reader, v: number): any;
   encodeResponse(w: Writer, v: number, m: any): void;
+  /** Error codes, item identities and arrays of the request and response (error responses). */
+  requestShape: StructShape;
+  responseShape: StructShape;
 }`);
   lines.push('');
   lines.push('/** Every API of the schema set that still has valid versions, sorted by key. */');
@@ -908,6 +969,8 @@ function emitIndex(apis: ApiInfo[], modules: string[]): string {
     lines.push(`    encodeRequest: encode${rq.name},`);
     lines.push(`    decodeResponse: decode${rs.name},`);
     lines.push(`    encodeResponse: encode${rs.name},`);
+    lines.push(`    requestShape: ${rq.name}Shape,`);
+    lines.push(`    responseShape: ${rs.name}Shape,`);
     lines.push('  },');
   }
   lines.push('];');
