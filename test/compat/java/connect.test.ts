@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { startBrokerProcess, type BrokerProcess } from '../../helpers/broker-process.js';
+import { elapse, waitUntil } from '../../helpers/wait.js';
 import { javaSetup, spawnJava, Tools, type JavaProcess, type JavaSetup } from './harness.js';
 
 const setup = javaSetup();
@@ -41,19 +42,8 @@ function props(file: string, entries: Record<string, string | number>): string {
 /** The last WARN/ERROR lines of the workers, for failure messages. */
 let workerLogs = (): string => '';
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}${workerLogs()}`);
+function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<NonNullable<T>> {
+  return waitUntil(probe, { timeout: timeoutMs, interval: 250, message: () => `${what}${workerLogs()}` });
 }
 
 function fileLines(file: string): string[] {
@@ -142,7 +132,8 @@ describe('Kafka Connect', { skip }, () => {
     await waitFor('the first 100 lines in the sink file', 90_000, () => (fileLines(output).length >= 100 ? true : undefined));
     appendFileSync(input, `${lines.slice(100).join('\n')}\n`);
     await waitFor('all 200 lines in the sink file', 60_000, () => (fileLines(output).length >= 200 ? true : undefined));
-    await new Promise((r) => setTimeout(r, 1000));
+    // A second where nothing more may arrive: a line written twice would show up in it.
+    await elapse(1000);
     assert.deepEqual(fileLines(output), lines, 'every line once, in order');
     const groups = await run(`${T}consumer.group.ConsumerGroupCommand`, ['--describe', '--group', 'connect-file-sink']);
     assert.match(groups, /connect-file-sink\s+connect-standalone\s+0\s+200\s+200\s+0/);
@@ -243,7 +234,8 @@ describe('Kafka Connect', { skip }, () => {
     assert.deepEqual(((await rest(port, 'GET', '/connectors')).json as string[]).sort(), ['dist-sink', 'dist-source']);
     await running('dist-source');
     await waitFor('80 lines in the sink file', 60_000, () => (fileLines(output).length >= 80 ? true : undefined));
-    await new Promise((r) => setTimeout(r, 1500));
+    // A moment where nothing more may arrive: a line sent again after the restart would show up in it.
+    await elapse(1500);
     assert.deepEqual(
       fileLines(output),
       Array.from({ length: 80 }, (_, i) => `distributed line ${i}`),

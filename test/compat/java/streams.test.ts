@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBrokerProcess, type BrokerProcess } from '../../helpers/broker-process.js';
 import { rng } from '../../helpers/rng.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { javaSetup, spawnJava, Tools, type JavaProcess, type JavaSetup } from './harness.js';
 
 const setup = javaSetup();
@@ -90,44 +91,44 @@ describe('Kafka Streams', { skip }, () => {
   }
 
   async function waitForCounts(what: string, timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
     let last = '';
-    while (Date.now() < deadline) {
-      const { latest } = await committedLatest('word-counts-out');
-      const wrong = [...expected].filter(([w, n]) => latest.get(w) !== n);
-      if (wrong.length === 0) {
-        // Nothing counted twice: no word above its true count, no word that was never sent.
-        assert.deepEqual([...latest.keys()].sort(), [...expected.keys()].sort());
-        return;
-      }
-      const over = wrong.filter(([w, n]) => (latest.get(w) ?? 0) > n);
-      assert.deepEqual(
-        over.map(([w, n]) => `${w}: ${latest.get(w)} > ${n}`),
-        [],
-        `${what}: a word counted more than once`,
-      );
-      last = wrong.map(([w, n]) => `${w} ${latest.get(w) ?? 0}/${n}`).join(', ');
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    assert.fail(`${what}: counts not reached in ${timeoutMs} ms: ${last}`);
+    const outcome = await waitUntil(
+      async () => {
+        const { latest } = await committedLatest('word-counts-out');
+        const wrong = [...expected].filter(([w, n]) => latest.get(w) !== n);
+        // A word above its true count fails at once; one below it may still be on its way.
+        const over = wrong.filter(([w, n]) => (latest.get(w) ?? 0) > n);
+        if (over.length > 0 || wrong.length === 0) return { latest, over };
+        last = wrong.map(([w, n]) => `${w} ${latest.get(w) ?? 0}/${n}`).join(', ');
+        return undefined;
+      },
+      { timeout: timeoutMs, interval: 500, message: () => `${what}: counts (${last})` },
+    );
+    assert.deepEqual(
+      outcome.over.map(([w, n]) => `${w}: ${outcome.latest.get(w)} > ${n}`),
+      [],
+      `${what}: a word counted more than once`,
+    );
+    // Nothing counted twice: no word above its true count, no word that was never sent.
+    assert.deepEqual([...outcome.latest.keys()].sort(), [...expected.keys()].sort());
   }
 
   async function waitForSums(timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
     let last = '';
-    while (Date.now() < deadline) {
-      const { latest } = await committedLatest('window-sums-out');
-      const perUser = new Map<string, number>();
-      for (const [k, v] of latest) {
-        const user = k.split('@')[0]!;
-        perUser.set(user, (perUser.get(user) ?? 0) + v);
-      }
-      const wrong = [...expectedSums].filter(([u, n]) => perUser.get(u) !== n);
-      if (wrong.length === 0) return;
-      last = wrong.map(([u, n]) => `${u} ${perUser.get(u) ?? 0}/${n}`).join(', ');
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    assert.fail(`window sums not reached: ${last}`);
+    await waitUntil(
+      async () => {
+        const { latest } = await committedLatest('window-sums-out');
+        const perUser = new Map<string, number>();
+        for (const [k, v] of latest) {
+          const user = k.split('@')[0]!;
+          perUser.set(user, (perUser.get(user) ?? 0) + v);
+        }
+        const wrong = [...expectedSums].filter(([u, n]) => perUser.get(u) !== n);
+        last = wrong.map(([u, n]) => `${u} ${perUser.get(u) ?? 0}/${n}`).join(', ');
+        return wrong.length === 0;
+      },
+      { timeout: timeoutMs, interval: 500, message: () => `window sums (${last})` },
+    );
   }
 
   function startApp(s: JavaSetup, stateDir: string): JavaProcess {
@@ -184,11 +185,13 @@ describe('Kafka Streams', { skip }, () => {
     await produceAmounts(300);
     // Kill it once it has read part of the batch, not all of it.
     let progress = before;
-    const deadline = Date.now() + 60_000;
-    while (progress < before + words / 10 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      progress = Number(/^PROGRESS (\d+)$/.exec(await app.ask('progress', /^PROGRESS /))![1]);
-    }
+    await waitUntil(
+      async () => {
+        progress = Number(/^PROGRESS (\d+)$/.exec(await app.ask('progress', /^PROGRESS /))![1]);
+        return progress >= before + words / 10;
+      },
+      { timeout: 60_000, interval: 50, message: () => `a tenth of the batch read (${progress - before} of ${words})` },
+    );
     await app.kill();
     assert.ok(progress > before && progress < before + words, `killed mid-batch: ${progress - before} of ${words} words read`);
     const restarted = startApp(s, join(tmp, 'a'));
@@ -211,17 +214,18 @@ describe('Kafka Streams', { skip }, () => {
     const s = setup as JavaSetup;
     const first = apps[apps.length - 1]!;
     const second = startApp(s, join(tmp, 'b'));
-    const deadline = Date.now() + 90_000;
     let a = 0;
     let b = 0;
-    while (Date.now() < deadline) {
-      const ra = /^TASKS (\d+) (\w+)$/.exec(await first.ask('tasks', /^TASKS /))!;
-      const rb = /^TASKS (\d+) (\w+)$/.exec(await second.ask('tasks', /^TASKS /))!;
-      a = Number(ra[1]);
-      b = Number(rb[1]);
-      if (ra[2] === 'RUNNING' && rb[2] === 'RUNNING' && a > 0 && b > 0 && a + b === 9) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitUntil(
+      async () => {
+        const ra = /^TASKS (\d+) (\w+)$/.exec(await first.ask('tasks', /^TASKS /))!;
+        const rb = /^TASKS (\d+) (\w+)$/.exec(await second.ask('tasks', /^TASKS /))!;
+        a = Number(ra[1]);
+        b = Number(rb[1]);
+        return ra[2] === 'RUNNING' && rb[2] === 'RUNNING' && a > 0 && b > 0 && a + b === 9;
+      },
+      { timeout: 90_000, interval: 250, message: () => `9 tasks split between two instances (${a} + ${b})` },
+    );
     assert.ok(a > 0 && b > 0 && a + b === 9, `9 tasks (3 sub-topologies x 3 partitions) split between two instances: ${a} + ${b}`);
     await produceWords(300);
     await produceAmounts(50);
