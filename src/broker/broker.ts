@@ -52,6 +52,14 @@ export function parseListener(spec: string): Endpoint {
   return { host: m[2] === '' ? '0.0.0.0' : m[2]!, port: Number(m[3]) };
 }
 
+/** A hosted partition started (leader true, at leaderEpoch) or stopped leading. */
+export interface LeadershipChange {
+  topic: string;
+  partition: number;
+  leader: boolean;
+  leaderEpoch: number;
+}
+
 /** One partition's transactional data in a produce request, for Broker.verifyTransactionalProduce. */
 export interface TransactionalProduceCheck {
   transactionalId: string;
@@ -120,6 +128,7 @@ export class Broker implements CoordinatorHost {
    * checked by the log).
    */
   verifyTransactionalProduce?: (request: TransactionalProduceCheck) => number | Promise<number>;
+  private readonly leadershipListeners = new Set<(change: LeadershipChange) => void>();
 
   private constructor(
     readonly config: BrokerConfig,
@@ -294,12 +303,39 @@ export class Broker implements CoordinatorHost {
   }
 
   private newPartition(t: TopicState, index: number, log: Awaited<ReturnType<LogManager['openLog']>>, s: PartitionState | undefined): Partition {
-    return new Partition(t, index, log, this.nodeId, s ? toAssignment(s) : undefined);
+    const p = new Partition(t, index, log, this.nodeId, s ? toAssignment(s) : undefined);
+    if (p.isLeader) queueMicrotask(() => this.emitLeadership(p));
+    return p;
   }
 
   /** A new assignment from the controller (leader, epochs, ISR): the replica façade applies it. */
   private applyPartitionState(p: Partition, s: PartitionState): void {
+    const wasLeader = p.isLeader;
+    const oldEpoch = p.leaderEpoch;
     p.applyAssignment(toAssignment(s));
+    if (p.isLeader !== wasLeader || (p.isLeader && p.leaderEpoch !== oldEpoch)) this.emitLeadership(p);
+  }
+
+  /**
+   * Calls `listener` each time a hosted partition starts leading (a new leader epoch) or stops
+   * leading: the coordinators load and unload their internal partitions from it. Returns a
+   * function that stops the calls. Partitions this broker leads when it starts are announced
+   * as they are opened.
+   */
+  onLeadershipChange(listener: (change: LeadershipChange) => void): () => void {
+    this.leadershipListeners.add(listener);
+    return () => this.leadershipListeners.delete(listener);
+  }
+
+  private emitLeadership(p: Partition): void {
+    const change: LeadershipChange = { topic: p.topicName, partition: p.index, leader: p.isLeader, leaderEpoch: p.leaderEpoch };
+    for (const l of [...this.leadershipListeners]) {
+      try {
+        l(change);
+      } catch (err) {
+        this.logger.error({ err, ...change }, 'a leadership listener failed');
+      }
+    }
   }
 
   /** Partition states of a topic: from the cluster metadata, or this node alone in single-node mode. */
