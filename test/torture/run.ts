@@ -1,6 +1,9 @@
 // `npm run torture -- [--cycles N] [--seed N] [--max-minutes M] [--json file]`: a long crash torture run against a
 // broker process. The seed is printed; pass it back with --seed to replay the same kill plan.
+// `npm run torture -- --cluster [--cycles N] [--seed N] [--max-minutes M] [--faults a,b] [--json file]`: the
+// Jepsen-style cluster torture (3 brokers and etcd, faults drawn from cluster/harness.ts FAULTS).
 import { writeFileSync } from 'node:fs';
+import { FAULTS, runClusterTorture, summarizeCluster, type Fault } from './cluster/harness.js';
 import { runTorture, summarize } from './harness.js';
 import { transactionsExtension } from './transactions.js';
 
@@ -16,6 +19,27 @@ const seed = arg('seed') !== undefined ? Number(arg('seed')) : Math.floor(Math.r
 const cycles = Number(arg('cycles') ?? 100);
 const json = arg('json');
 const maxMinutes = arg('max-minutes') !== undefined ? Number(arg('max-minutes')) : undefined;
+if (process.argv.includes('--cluster')) {
+  const only = arg('faults')?.split(',') as Fault[] | undefined;
+  for (const f of only ?? []) if (!FAULTS.includes(f)) throw new Error(`unknown fault ${f}; one of ${FAULTS.join(', ')}`);
+  const clusterCycles = Number(arg('cycles') ?? 30);
+  const replay = `npm run torture -- --cluster --seed ${seed} --cycles ${clusterCycles}${only ? ` --faults ${only.join(',')}` : ''}`;
+  console.log(`cluster torture: seed ${seed}, ${clusterCycles} cycles (replay: ${replay})`);
+  const report = await runClusterTorture({
+    seed,
+    cycles: clusterCycles,
+    maxDurationMs: maxMinutes === undefined ? undefined : maxMinutes * 60_000,
+    // --faults a,b: draw among these only (a schedule that repeats would replay the same order).
+    schedule: only && only.length === 1 ? only : undefined,
+    faults: only,
+    progress: (l) => console.log(l),
+  });
+  console.log(summarizeCluster(report));
+  if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
+  const failed = report.recordsLost > 0 || report.duplicates > 0 || report.violations.length > 0;
+  console.log(failed ? `FAIL (replay: ${replay})` : 'PASS');
+  process.exit(failed ? 1 : 0);
+}
 console.log(`torture: seed ${seed}, ${cycles} cycles (replay: npm run torture -- --seed ${seed} --cycles ${cycles})`);
 const report = await runTorture({
   seed,

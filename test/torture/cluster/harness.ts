@@ -1,0 +1,573 @@
+// The Jepsen-style cluster torture (issue #15): three brokers and etcd on loopback, a topic with
+// replication factor 3 and min.insync.replicas=2, idempotent acks=all producers (kafkajs and
+// librdkafka), a consumer group, a transactional producer with a read_committed reader, and a
+// seeded loop of faults: kill -9 of a partition leader, SIGSTOP of a leader for longer than its
+// session, kill -9 of the controller, a network partition isolating one broker (proxies, see
+// proxy.ts), a rolling restart, a reassignment during load (when the broker supports it).
+//
+// At the end every broker is stopped and every replica's log is read from its directory
+// (replica-reader.ts) and judged: each acknowledged record present exactly once, at the offset it
+// was acknowledged at, in order per producer; the replicas byte-identical up to the high
+// watermark; committed group offsets never going backwards; read_committed never reading an
+// aborted or partial transaction. See RELIABILITY.md ("Cluster").
+import { ApiKey } from '../../../src/protocol/generated/index.js';
+import { ErrorCode, errorName } from '../../../src/protocol/errors.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { rng } from '../../helpers/rng.js';
+import { Cluster, type ClusterView, type Node, type PartitionState } from './cluster.js';
+import { prefixBelow, readReplica, type Replica } from './replica-reader.js';
+import {
+  CommitWatcher,
+  GroupReader,
+  parseValue,
+  runKafkajsProducer,
+  runLibrdkafkaProducer,
+  Transactions,
+  TOPIC,
+  TXN_TOPIC,
+  type ProducerOutcome,
+  type Shared,
+} from './workload.js';
+
+export const FAULTS = ['kill-leader', 'pause-leader', 'kill-controller', 'partition', 'rolling-restart', 'reassign'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface ClusterTortureOptions {
+  seed: number;
+  cycles: number;
+  /** Starts no new cycle after this long (the run still ends with its checks). */
+  maxDurationMs?: number;
+  /** Fixed faults, one per cycle in order, instead of drawing them. */
+  schedule?: Fault[];
+  /** The faults drawn from (default all of FAULTS). */
+  faults?: readonly Fault[];
+  /** Partitions of the main topic (default 4). */
+  partitions?: number;
+  /** broker.session.timeout.ms (default 4000): how long a lost broker keeps its lease. */
+  sessionTimeoutMs?: number;
+  /** Load between faults (default 800..2500 ms). */
+  minRunMs?: number;
+  maxRunMs?: number;
+  progress?: (line: string) => void;
+}
+
+export interface ClusterTortureReport {
+  seed: number;
+  cycles: number;
+  durationMs: number;
+  faults: Partial<Record<Fault, number>>;
+  /** Faults and clients not exercised, and why (e.g. reassignment not supported yet). */
+  skipped: string[];
+  producers: { name: string; acknowledged: number; sends: number; failedSends: number; incarnations: number; skipped: string | null; firstErrors: string[] }[];
+  recordsAcknowledged: number;
+  /** Acknowledged records missing from the log (must be 0). */
+  recordsLost: number;
+  /** Records present more than once (must be 0). */
+  duplicates: number;
+  /** Records of failed sends found in the log (once): written although the client was not told. */
+  indeterminateWritten: number;
+  /** Replicas compared byte for byte up to the high watermark, and the bytes compared. */
+  replicasCompared: number;
+  bytesCompared: number;
+  highWatermarks: Record<string, number>;
+  /** Cycles that started before every replica was back in the ISR (30 s wait). */
+  unsettledCycles: number;
+  /** Acknowledged records the consumer group read (at least once). */
+  consumed: number;
+  consumerCrashes: number;
+  commitObservations: number;
+  transactions: { committed: number; aborted: number; unknown: number; recordsReadCommitted: number };
+  /** Brokers' exit codes at the final SIGTERM (0 expected). */
+  shutdownExitCodes: Record<number, number | null>;
+  violations: string[];
+  /** Broker log lines at level error and above (reported; some are expected while a broker is cut off). */
+  brokerErrorLogs: string[];
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function topicsSpec(partitions: number): { name: string; partitions: number; replicationFactor: number; configs: Record<string, string> }[] {
+  return [
+    { name: TOPIC, partitions, replicationFactor: 3, configs: { 'min.insync.replicas': '2', 'segment.bytes': '65536' } },
+    { name: TXN_TOPIC, partitions: 2, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } },
+  ];
+}
+
+export function summarizeCluster(r: ClusterTortureReport): string {
+  const faults = Object.entries(r.faults)
+    .map(([f, n]) => `${f} ${n}`)
+    .join(', ');
+  return [
+    `cluster torture: seed ${r.seed}, ${r.cycles} cycles in ${(r.durationMs / 1000).toFixed(1)} s; faults: ${faults || 'none'}`,
+    ...r.producers.map((p) =>
+      p.skipped ? `  producer ${p.name}: SKIPPED (${p.skipped})` : `  producer ${p.name}: ${p.acknowledged} records acknowledged in ${p.sends - p.failedSends} of ${p.sends} sends, ${p.incarnations} producer ids`,
+    ),
+    `  acknowledged: ${r.recordsAcknowledged}; lost: ${r.recordsLost}; duplicated: ${r.duplicates}; written without an acknowledgement: ${r.indeterminateWritten}`,
+    `  replicas: ${r.replicasCompared} compared byte for byte up to the high watermark (${r.bytesCompared} bytes); high watermarks ${Object.entries(r.highWatermarks)
+      .map(([p, hw]) => `${p}=${hw}`)
+      .join(' ')}`,
+    `  cycles started before the ISR was whole again (30 s wait): ${r.unsettledCycles}`,
+    `  group: ${r.consumed} acknowledged records read, ${r.commitObservations} committed offsets observed, ${r.consumerCrashes} consumer restarts`,
+    `  transactions: ${r.transactions.committed} committed, ${r.transactions.aborted} aborted, ${r.transactions.unknown} unknown; read_committed read ${r.transactions.recordsReadCommitted} records`,
+    `  shutdown exit codes: ${Object.entries(r.shutdownExitCodes)
+      .map(([n, c]) => `${n}=${c}`)
+      .join(' ')}`,
+    ...r.skipped.map((s) => `  skipped: ${s}`),
+    `  violations: ${r.violations.length}`,
+    ...r.violations.slice(0, 30).map((v) => `  ! ${v}`),
+    ...(r.brokerErrorLogs.length > 0 ? [`  broker error logs: ${r.brokerErrorLogs.length}`] : []),
+    ...r.brokerErrorLogs.slice(0, 5).map((l) => `  broker error: ${l}`),
+  ].join('\n');
+}
+
+export async function runClusterTorture(opts: ClusterTortureOptions): Promise<ClusterTortureReport> {
+  const started = Date.now();
+  const plan = rng(opts.seed);
+  const workloadRandom = rng(opts.seed ^ 0x5bd1e995);
+  const progress = opts.progress ?? (() => undefined);
+  const partitions = opts.partitions ?? 4;
+  const session = opts.sessionTimeoutMs ?? 4000;
+  const minRun = opts.minRunMs ?? 800;
+  const maxRun = opts.maxRunMs ?? 2500;
+  const violations: string[] = [];
+  const skipped: string[] = [];
+  const report: ClusterTortureReport = {
+    seed: opts.seed,
+    cycles: 0,
+    durationMs: 0,
+    faults: {},
+    skipped,
+    producers: [],
+    recordsAcknowledged: 0,
+    recordsLost: 0,
+    duplicates: 0,
+    indeterminateWritten: 0,
+    replicasCompared: 0,
+    bytesCompared: 0,
+    highWatermarks: {},
+    unsettledCycles: 0,
+    consumed: 0,
+    consumerCrashes: 0,
+    commitObservations: 0,
+    transactions: { committed: 0, aborted: 0, unknown: 0, recordsReadCommitted: 0 },
+    shutdownExitCodes: {},
+    violations,
+    brokerErrorLogs: [],
+  };
+
+  const cluster = new Cluster(3, {
+    'broker.session.timeout.ms': String(session),
+    'group.initial.rebalance.delay.ms': '0',
+    'default.replication.factor': '3',
+    'min.insync.replicas': '2',
+    'offsets.topic.replication.factor': '3',
+    'offsets.topic.num.partitions': '3',
+    'transaction.state.log.replication.factor': '3',
+    'transaction.state.log.num.partitions': '3',
+    'transaction.state.log.min.isr': '2',
+    'replica.lag.time.max.ms': '4000',
+    'log.level': 'info',
+  });
+  const killAll = () => cluster.killAllNow();
+  process.once('exit', killAll);
+  const allTopics = [TOPIC, TXN_TOPIC];
+  const expectedPartitions = partitions + 2;
+
+  /** A view from a healthy broker, or null while none answers. */
+  const view = async (): Promise<ClusterView | null> => {
+    try {
+      return await cluster.view(allTopics);
+    } catch {
+      return null;
+    }
+  };
+
+  /** Every broker up, registered, every partition led with its full ISR. */
+  const settled = async (): Promise<boolean> => {
+    if (!cluster.nodes.every((n) => n.healthy)) return false;
+    const v = await view();
+    if (!v || v.brokers.length !== 3 || v.controller < 0 || v.partitions.length !== expectedPartitions) return false;
+    return v.partitions.every((p) => p.errorCode === ErrorCode.NONE && p.leader >= 0 && p.isr.length === p.replicas.length);
+  };
+  const waitSettled = async (what: string, timeoutMs: number): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await settled()) return true;
+      await sleep(200);
+    }
+    const v = await view();
+    const state = v ? v.partitions.map((p) => `${p.topic}-${p.partition} leader ${p.leader} isr [${p.isr}] of [${p.replicas}]`).join('; ') : 'no broker answers';
+    progress(`  not settled ${what} within ${timeoutMs} ms: ${state}`);
+    return false;
+  };
+
+  const shared: Shared & { stopping: boolean; bootstrap: string[] } = {
+    stopping: false,
+    random: workloadRandom,
+    bootstrap: [],
+    partitions,
+    log: progress,
+  };
+
+  let producersRun: Promise<ProducerOutcome>[] = [];
+  let reader: GroupReader | null = null;
+  let watcher: CommitWatcher | null = null;
+  let txns: Transactions | null = null;
+  let reassignSupported: boolean | null = null;
+
+  try {
+    await cluster.start();
+    shared.bootstrap = cluster.bootstrap;
+    await cluster.createTopics(topicsSpec(partitions));
+    if (!(await waitSettled('after creating the topics', 30_000))) violations.push('the topics never had a leader and a full ISR for every partition after creation');
+    progress(`cluster up: brokers ${cluster.nodes.map((n) => `${n.id}@${n.proxy.port}->${n.realPort}`).join(', ')}`);
+
+    producersRun = [runKafkajsProducer('kafkajs-a', shared), runKafkajsProducer('kafkajs-b', shared), runLibrdkafkaProducer('librdkafka', shared)];
+    reader = new GroupReader(shared);
+    await reader.start();
+    watcher = new CommitWatcher(shared);
+    watcher.start();
+    txns = new Transactions(shared);
+    await txns.start();
+
+    const leaderOf = (v: ClusterView, topicOnly = true): Node | null => {
+      const candidates = v.partitions.filter((p) => (!topicOnly || p.topic === TOPIC) && p.leader >= 0);
+      if (candidates.length === 0) return null;
+      const p = candidates[Math.floor(plan() * candidates.length)]!;
+      return cluster.nodes.find((n) => n.id === p.leader) ?? null;
+    };
+
+    for (let cycle = 0; cycle < opts.cycles; cycle++) {
+      if (opts.maxDurationMs !== undefined && Date.now() - started > opts.maxDurationMs) {
+        progress(`stopping after ${cycle} cycles: the time budget is used up`);
+        break;
+      }
+      const pool = opts.faults ?? FAULTS;
+      const fault: Fault = opts.schedule?.[cycle % opts.schedule.length] ?? pool[Math.floor(plan() * pool.length)]!;
+      const runMs = minRun + Math.floor(plan() * (maxRun - minRun));
+      const downMs = 500 + Math.floor(plan() * 2500);
+      if (!(await waitSettled(`before cycle ${cycle}`, 30_000))) report.unsettledCycles++;
+      await sleep(runMs);
+      const v = await view();
+      if (!v) {
+        violations.push(`cycle ${cycle}: no broker answers Metadata before the fault`);
+        break;
+      }
+      let what: string;
+      switch (fault) {
+        case 'kill-leader':
+        case 'pause-leader':
+        case 'partition': {
+          const victim = leaderOf(v) ?? cluster.nodes[Math.floor(plan() * 3)]!;
+          if (fault === 'kill-leader') {
+            await cluster.kill(victim);
+            await sleep(downMs);
+            await cluster.startNode(victim);
+            what = `kill -9 of leader ${victim.id}, restarted after ${downMs} ms`;
+          } else if (fault === 'pause-leader') {
+            const pausedMs = session + downMs;
+            cluster.pause(victim);
+            await sleep(pausedMs);
+            cluster.resume(victim);
+            what = `SIGSTOP of leader ${victim.id} for ${pausedMs} ms`;
+          } else {
+            const cutMs = session + downMs;
+            cluster.isolate(victim);
+            await sleep(cutMs);
+            cluster.heal(victim);
+            what = `network partition isolating broker ${victim.id} for ${cutMs} ms`;
+          }
+          break;
+        }
+        case 'kill-controller': {
+          const victim = cluster.nodes.find((n) => n.id === v.controller) ?? cluster.nodes[0]!;
+          await cluster.kill(victim);
+          await sleep(downMs);
+          await cluster.startNode(victim);
+          what = `kill -9 of controller ${victim.id}, restarted after ${downMs} ms`;
+          break;
+        }
+        case 'rolling-restart': {
+          const codes: string[] = [];
+          for (const n of cluster.nodes) {
+            const code = await cluster.stop(n);
+            codes.push(`${n.id}:${code}`);
+            if (code !== 0) violations.push(`cycle ${cycle}: broker ${n.id} exited with ${code} on SIGTERM in a rolling restart`);
+            await cluster.startNode(n);
+            // Kafka's rolling restart waits for the broker to be back in every ISR before the next.
+            await waitSettled(`after restarting broker ${n.id} in the rolling restart`, 30_000);
+          }
+          what = `rolling restart (exit codes ${codes.join(' ')})`;
+          break;
+        }
+        case 'reassign': {
+          what = await reassign(cluster, v, plan, (s) => (reassignSupported = s), reassignSupported, skipped, violations);
+          break;
+        }
+      }
+      report.faults[fault] = (report.faults[fault] ?? 0) + 1;
+      report.cycles++;
+      progress(`cycle ${cycle}: ${what}`);
+    }
+
+    // The end: heal everything, let the cluster settle, stop the load, drain the readers.
+    for (const n of cluster.nodes) {
+      if (n.isolated) cluster.heal(n);
+      if (n.paused) cluster.resume(n);
+      if (!n.running) await cluster.startNode(n);
+    }
+    if (!(await waitSettled('at the end', 60_000))) violations.push('the cluster did not get back every replica into the ISR within 60 s of the last fault');
+    shared.stopping = true;
+    const outcomes = await Promise.all(producersRun);
+    producersRun = [];
+    report.producers = outcomes.map((o) => ({
+      name: o.name,
+      acknowledged: o.acked.size,
+      sends: o.sends,
+      failedSends: o.failures,
+      incarnations: o.incarnations,
+      skipped: o.skipped,
+      firstErrors: o.errors.slice(0, 3),
+    }));
+    for (const o of outcomes) if (o.skipped) skipped.push(`producer ${o.name}: ${o.skipped}`);
+    report.recordsAcknowledged = outcomes.reduce((s, o) => s + o.acked.size, 0);
+
+    // The consumer group reads every acknowledged record (at least once), bounded.
+    const allAcked = outcomes.flatMap((o) => [...o.acked.keys()]);
+    const readDeadline = Date.now() + 30_000;
+    while (Date.now() < readDeadline && !allAcked.every((v) => reader!.seen.has(v))) await sleep(200);
+    report.consumed = allAcked.filter((v) => reader!.seen.has(v)).length;
+    if (report.consumed < allAcked.length) violations.push(`the consumer group read ${report.consumed} of ${allAcked.length} acknowledged records within 30 s`);
+    await reader.stop();
+    report.consumerCrashes = reader.crashes;
+    await txns.finish(30_000);
+    await watcher.observe().catch(() => undefined);
+    await watcher.stop();
+    report.commitObservations = watcher.observations;
+    violations.push(...watcher.regressions);
+    const t = txns.out;
+    report.transactions = {
+      committed: [...t.txns.values()].filter((x) => x.outcome === 'committed').length,
+      aborted: [...t.txns.values()].filter((x) => x.outcome === 'aborted').length,
+      unknown: [...t.txns.values()].filter((x) => x.outcome === 'unknown').length,
+      recordsReadCommitted: t.seen.size,
+    };
+    violations.push(...txns.violations().map((x) => `transactions: ${x}`));
+
+    // High watermarks from the leaders, once every replica has caught up (no load any more).
+    const finalView = await view();
+    const hw = new Map<string, number>();
+    const isr = new Map<string, number[]>();
+    for (const p of finalView?.partitions ?? []) {
+      const key = `${p.topic}-${p.partition}`;
+      isr.set(key, p.isr);
+      const leader = cluster.nodes.find((n) => n.id === p.leader);
+      if (!leader) {
+        violations.push(`${key}: no leader at the end`);
+        continue;
+      }
+      try {
+        hw.set(key, (await cluster.offsets(leader, p.topic, p.partition)).highWatermark);
+      } catch (err) {
+        violations.push(`${key}: ${(err as Error).message}`);
+      }
+    }
+    // A group's committed offset is a position to read from: never past what was written.
+    for (const [p, committed] of watcher.last) {
+      const h = hw.get(`${TOPIC}-${p}`);
+      if (h !== undefined && committed > h) violations.push(`committed offset ${committed} of ${TOPIC}-${p} is past its high watermark ${h}`);
+    }
+    report.highWatermarks = Object.fromEntries([...hw].filter(([k]) => k.startsWith(`${TOPIC}-`)));
+
+    // Stop every broker cleanly, then read every replica from disk.
+    for (const n of cluster.nodes) report.shutdownExitCodes[n.id] = await cluster.stop(n);
+    for (const [id, code] of Object.entries(report.shutdownExitCodes)) if (code !== 0) violations.push(`broker ${id} exited with ${code} on the final SIGTERM`);
+    for (const n of cluster.nodes) {
+      for (const p of n.past) {
+        for (const entry of p.logs) {
+          if (typeof entry.level === 'number' && entry.level >= 50) report.brokerErrorLogs.push(`broker ${n.id}: ${String(entry.msg)} ${JSON.stringify(entry.err ?? '').slice(0, 300)}`);
+        }
+      }
+    }
+    judge(cluster, { partitions, hw, isr, outcomes, report, violations });
+  } finally {
+    shared.stopping = true;
+    await Promise.allSettled(producersRun);
+    await reader?.stop();
+    await watcher?.stop();
+    await cluster.destroy();
+    process.removeListener('exit', killAll);
+  }
+  report.durationMs = Date.now() - started;
+  if (violations.length > 200) violations.splice(200);
+  return report;
+}
+
+/**
+ * The final judgement, from the replicas on disk: identical up to the high watermark, every
+ * acknowledged record there once at its offset, no record twice, each producer's records in order.
+ */
+function judge(
+  cluster: Cluster,
+  ctx: { partitions: number; hw: Map<string, number>; isr: Map<string, number[]>; outcomes: ProducerOutcome[]; report: ClusterTortureReport; violations: string[] },
+): void {
+  const { report, violations } = ctx;
+  /** value → offsets where it is, per partition of TOPIC (from the reference replica, below the HW). */
+  const found = new Map<string, { partition: number; offset: number }[]>();
+  for (const [topic, count] of [
+    [TOPIC, ctx.partitions],
+    [TXN_TOPIC, 2],
+  ] as const) {
+    for (let p = 0; p < count; p++) {
+      const key = `${topic}-${p}`;
+      const hw = ctx.hw.get(key);
+      if (hw === undefined) continue;
+      const inSync = ctx.isr.get(key) ?? [];
+      const replicas = new Map<number, Replica>();
+      for (const n of cluster.nodes) {
+        try {
+          replicas.set(n.id, readReplica(n.dataDir, topic, p));
+        } catch (err) {
+          violations.push(`${key} on broker ${n.id}: ${(err as Error).message}`);
+        }
+      }
+      // The reference: the first in-sync replica. Every in-sync replica holds the same batches,
+      // byte for byte, up to the high watermark.
+      const refId = inSync.find((id) => replicas.get(id)?.exists);
+      if (refId === undefined) {
+        violations.push(`${key}: no in-sync replica on disk`);
+        continue;
+      }
+      const ref = prefixBelow(replicas.get(refId)!, hw);
+      if (ref.straddling) violations.push(`${key}: the high watermark ${hw} falls inside a batch (${ref.straddling.baseOffset}..${ref.straddling.nextOffset - 1}) on broker ${refId}`);
+      const refBytes = Buffer.concat(ref.batches.map((b) => b.bytes));
+      const refEnd = ref.batches.at(-1)?.nextOffset ?? 0;
+      if (refEnd < hw && !ref.straddling) violations.push(`${key}: broker ${refId} (in sync) ends at ${refEnd}, below the high watermark ${hw}`);
+      for (const id of inSync) {
+        if (id === refId) continue;
+        const r = replicas.get(id);
+        if (!r?.exists) {
+          violations.push(`${key}: in-sync replica on broker ${id} has no log directory`);
+          continue;
+        }
+        const mine = Buffer.concat(prefixBelow(r, hw).batches.map((b) => b.bytes));
+        report.replicasCompared++;
+        report.bytesCompared += Math.min(mine.length, refBytes.length);
+        if (!mine.equals(refBytes)) {
+          let at = 0;
+          while (at < mine.length && at < refBytes.length && mine[at] === refBytes[at]) at++;
+          violations.push(`${key}: replica on broker ${id} differs from broker ${refId} below the high watermark ${hw} (${mine.length} vs ${refBytes.length} bytes, first difference at byte ${at})`);
+        }
+      }
+      if (topic !== TOPIC) continue;
+      for (const b of ref.batches) {
+        for (const r of b.records) {
+          if (r.value === null) continue;
+          const list = found.get(r.value) ?? [];
+          list.push({ partition: p, offset: r.offset });
+          found.set(r.value, list);
+        }
+      }
+    }
+  }
+
+  const lost: string[] = [];
+  const moved: string[] = [];
+  for (const o of ctx.outcomes) {
+    for (const [value, ack] of o.acked) {
+      const at = found.get(value) ?? [];
+      if (at.length === 0) lost.push(`${value} (acknowledged on ${TOPIC}-${ack.partition}${ack.offset === null ? '' : ` at ${ack.offset}`})`);
+      else if (at[0]!.partition !== ack.partition || (ack.offset !== null && at[0]!.offset !== ack.offset))
+        moved.push(`${value}: acknowledged on ${TOPIC}-${ack.partition} at ${ack.offset}, found on ${TOPIC}-${at[0]!.partition} at ${at[0]!.offset}`);
+    }
+    for (const value of o.indeterminate) if ((found.get(value)?.length ?? 0) > 0) report.indeterminateWritten++;
+  }
+  const dups = [...found].filter(([, at]) => at.length > 1);
+  report.recordsLost = lost.length;
+  report.duplicates = dups.length;
+  violations.push(...lost.slice(0, 20).map((l) => `lost: ${l}`));
+  if (lost.length > 20) violations.push(`lost: ... and ${lost.length - 20} more`);
+  violations.push(...dups.slice(0, 20).map(([v, at]) => `duplicated: ${v} at ${at.map((x) => `${TOPIC}-${x.partition}@${x.offset}`).join(', ')}`));
+  violations.push(...moved.slice(0, 20).map((m) => `moved: ${m}`));
+
+  // Order: within one producer incarnation and partition, sequence numbers rise with offsets.
+  const last = new Map<string, { seq: number; offset: number }>();
+  const ordered = [...found].flatMap(([value, at]) => at.map((x) => ({ value, ...x }))).sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  let reorders = 0;
+  for (const r of ordered) {
+    const parsed = parseValue(r.value);
+    if (!parsed) continue;
+    const k = `${parsed.producer}@${r.partition}`;
+    const prev = last.get(k);
+    if (prev && parsed.seq <= prev.seq && reorders++ < 20) violations.push(`out of order: ${r.value} at ${TOPIC}-${r.partition}@${r.offset} after seq ${prev.seq} at ${prev.offset}`);
+    last.set(k, { seq: parsed.seq, offset: r.offset });
+  }
+}
+
+/**
+ * A reassignment during load: the replica set of one partition shrinks to two brokers, then grows
+ * back to three (the returning replica copies the data again). Probed once: a broker that refuses
+ * a valid reassignment does not support it yet, which is reported, never faked.
+ */
+async function reassign(
+  cluster: Cluster,
+  v: ClusterView,
+  plan: () => number,
+  setSupported: (s: boolean) => void,
+  supported: boolean | null,
+  skipped: string[],
+  violations: string[],
+): Promise<string> {
+  if (supported === false) return 'reassignment skipped (not supported yet)';
+  const candidates = v.partitions.filter((p) => p.topic === TOPIC && p.replicas.length === 3);
+  const target: PartitionState | undefined = candidates[Math.floor(plan() * candidates.length)];
+  const node = cluster.nodes.find((n) => n.healthy);
+  if (!target || !node) return 'reassignment skipped (no partition with 3 replicas)';
+  const dropped = target.replicas[Math.floor(plan() * 3)]!;
+  const smaller = target.replicas.filter((r) => r !== dropped);
+  const alter = async (replicas: number[]): Promise<string | null> => {
+    const c = await RawClient.connect(node.realPort);
+    try {
+      const r = await c.request(
+        ApiKey.AlterPartitionReassignments,
+        0,
+        { timeoutMs: 10_000, topics: [{ name: TOPIC, partitions: [{ partitionIndex: target.partition, replicas }] }] },
+        15_000,
+      );
+      if (r.body.errorCode !== ErrorCode.NONE) return `${errorName(r.body.errorCode)} ${r.body.errorMessage ?? ''}`;
+      const p = r.body.responses[0].partitions[0];
+      return p.errorCode === ErrorCode.NONE ? null : `${errorName(p.errorCode)} ${p.errorMessage ?? ''}`;
+    } finally {
+      c.close();
+    }
+  };
+  const done = async (replicas: number[]): Promise<boolean> => {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      try {
+        const now = (await cluster.view([TOPIC])).partitions.find((p) => p.partition === target.partition);
+        if (now && now.replicas.join() === [...replicas].sort().join() && now.isr.length === replicas.length) return true;
+      } catch {
+        // ask again
+      }
+      await sleep(200);
+    }
+    return false;
+  };
+  const first = await alter(smaller);
+  if (first !== null) {
+    if (supported === null) {
+      setSupported(false);
+      skipped.push(`reassignment during load: not yet (AlterPartitionReassignments of ${TOPIC}-${target.partition} to [${smaller}] answered ${first.trim()})`);
+      return `reassignment not supported yet (${first.trim()})`;
+    }
+    violations.push(`reassignment of ${TOPIC}-${target.partition} to [${smaller}] answered ${first.trim()}`);
+    return 'reassignment refused';
+  }
+  setSupported(true);
+  if (!(await done(smaller))) violations.push(`reassignment of ${TOPIC}-${target.partition} to [${smaller}] did not complete in 30 s`);
+  const second = await alter(target.replicas);
+  if (second !== null) violations.push(`reassignment of ${TOPIC}-${target.partition} back to [${target.replicas}] answered ${second.trim()}`);
+  else if (!(await done(target.replicas))) violations.push(`reassignment of ${TOPIC}-${target.partition} back to [${target.replicas}] did not complete in 30 s`);
+  return `reassignment of ${TOPIC}-${target.partition}: [${target.replicas}] -> [${smaller}] -> [${target.replicas}]`;
+}

@@ -1,0 +1,356 @@
+// The cluster torture's clients, all going through the brokers' proxies: idempotent acks=all
+// producers (kafkajs, and librdkafka through @confluentinc/kafka-javascript when it is
+// installed), a consumer group reading continuously and committing, a watcher of the group's
+// committed offsets, and a transactional producer with a read_committed consumer.
+//
+// Every record value names its producer incarnation and a sequence number. A producer that saw a
+// send fail is replaced by a new incarnation (a new producer id): kafkajs would otherwise reuse
+// the failed batch's sequence numbers for the next batch, and if the failed one had in fact been
+// written, the broker would rightly answer the new one as its duplicate.
+import { createRequire } from 'node:module';
+import kafkajs from 'kafkajs';
+
+const { Kafka, logLevel } = kafkajs;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export const TOPIC = 'jepsen';
+export const TXN_TOPIC = 'jepsen-txn';
+export const GROUP = 'jepsen-group';
+const TXN_READER_GROUP = 'jepsen-txn-reader';
+
+export interface Ack {
+  partition: number;
+  /** The offset the broker acknowledged; null when the client does not say per record (librdkafka's batched report). */
+  offset: number | null;
+}
+
+export interface Shared {
+  readonly stopping: boolean;
+  random: () => number;
+  bootstrap: string[];
+  partitions: number;
+  log: (line: string) => void;
+}
+
+/** What every producer of TOPIC knows after the run. */
+export interface ProducerOutcome {
+  name: string;
+  /** value → where it was acknowledged. */
+  acked: Map<string, Ack>;
+  /** Values of sends that failed: they may be in the log (once) or not. */
+  indeterminate: Set<string>;
+  sends: number;
+  failures: number;
+  incarnations: number;
+  /** Why the producer could not run at all (e.g. librdkafka not installed). */
+  skipped: string | null;
+  errors: string[];
+}
+
+function newOutcome(name: string): ProducerOutcome {
+  return { name, acked: new Map(), indeterminate: new Set(), sends: 0, failures: 0, incarnations: 0, skipped: null, errors: [] };
+}
+
+function note(o: { errors: string[] }, err: unknown): void {
+  if (o.errors.length < 20) o.errors.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+}
+
+/** Values are `<name>.<incarnation>:<seq>`: the key of the order check is the part before ':'. */
+export function parseValue(value: string): { producer: string; seq: number } | null {
+  const i = value.lastIndexOf(':');
+  if (i < 0) return null;
+  const seq = Number(value.slice(i + 1));
+  return Number.isInteger(seq) ? { producer: value.slice(0, i), seq } : null;
+}
+
+export async function runKafkajsProducer(name: string, s: Shared): Promise<ProducerOutcome> {
+  const out = newOutcome(name);
+  const kafka = new Kafka({ clientId: name, brokers: s.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 } });
+  while (!s.stopping) {
+    const incarnation = ++out.incarnations;
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 } });
+    try {
+      await producer.connect();
+    } catch (err) {
+      note(out, err);
+      await sleep(200);
+      continue;
+    }
+    let seq = 0;
+    let failed = false;
+    while (!s.stopping && !failed) {
+      const partition = Math.floor(s.random() * s.partitions);
+      const count = 1 + Math.floor(s.random() * 8);
+      const values = Array.from({ length: count }, () => `${name}.${incarnation}:${seq++}`);
+      out.sends++;
+      try {
+        const res = await producer.send({ topic: TOPIC, acks: -1, timeout: 10_000, messages: values.map((value) => ({ partition, key: value, value })) });
+        const base = Number(res[0]!.baseOffset);
+        values.forEach((v, i) => out.acked.set(v, { partition, offset: base + i }));
+      } catch (err) {
+        for (const v of values) out.indeterminate.add(v);
+        out.failures++;
+        note(out, err);
+        failed = true;
+      }
+      await sleep(Math.floor(s.random() * 15));
+    }
+    await producer.disconnect().catch(() => undefined);
+  }
+  return out;
+}
+
+const require = createRequire(import.meta.url);
+
+/** The librdkafka binding, or why it cannot be used. */
+export function loadLibrdkafka(): { ckjs: any } | { missing: string } {
+  try {
+    return { ckjs: require('@confluentinc/kafka-javascript') };
+  } catch (err) {
+    return { missing: `@confluentinc/kafka-javascript cannot be loaded (${String((err as Error).message).split('\n')[0]}); .ci/run installs it` };
+  }
+}
+
+export async function runLibrdkafkaProducer(name: string, s: Shared): Promise<ProducerOutcome> {
+  const out = newOutcome(name);
+  const loaded = loadLibrdkafka();
+  if ('missing' in loaded) {
+    out.skipped = loaded.missing;
+    return out;
+  }
+  const { Kafka: RdKafka } = loaded.ckjs.KafkaJS;
+  while (!s.stopping) {
+    const incarnation = ++out.incarnations;
+    const kafka = new RdKafka({ kafkaJS: { brokers: s.bootstrap, clientId: name, logLevel: 0 } });
+    const producer = kafka.producer({
+      'enable.idempotence': true,
+      acks: -1,
+      'linger.ms': 2,
+      'message.timeout.ms': 15_000,
+      'retry.backoff.ms': 100,
+      'socket.connection.setup.timeout.ms': 3000,
+      'topic.metadata.refresh.interval.ms': 1000,
+    });
+    try {
+      await producer.connect();
+    } catch (err) {
+      note(out, err);
+      await sleep(200);
+      continue;
+    }
+    let seq = 0;
+    let failed = false;
+    while (!s.stopping && !failed) {
+      const partition = Math.floor(s.random() * s.partitions);
+      const count = 1 + Math.floor(s.random() * 8);
+      const values = Array.from({ length: count }, () => `${name}.${incarnation}:${seq++}`);
+      out.sends++;
+      try {
+        // The batched report gives only the lowest offset of a partition: records are checked for
+        // presence (exactly once) and order, not for their exact offset.
+        await producer.send({ topic: TOPIC, messages: values.map((value) => ({ partition, key: value, value })) });
+        for (const v of values) out.acked.set(v, { partition, offset: null });
+      } catch (err) {
+        for (const v of values) out.indeterminate.add(v);
+        out.failures++;
+        note(out, err);
+        // librdkafka's idempotent producer recovers by itself from what it can; a failure that
+        // reaches the application is treated like a kafkajs one: a new producer.
+        failed = true;
+      }
+      await sleep(Math.floor(s.random() * 15));
+    }
+    await producer.disconnect().catch(() => undefined);
+  }
+  return out;
+}
+
+/** A consumer group of two kafkajs members reading TOPIC continuously, committing as it goes. */
+export class GroupReader {
+  /** value → partition:offset where it was read (the last time). */
+  readonly seen = new Map<string, string>();
+  readonly errors: string[] = [];
+  crashes = 0;
+  private consumers: kafkajs.Consumer[] = [];
+
+  constructor(private readonly s: Shared) {}
+
+  async start(): Promise<void> {
+    const kafka = new Kafka({ clientId: 'jepsen-reader', brokers: this.s.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    for (let i = 0; i < 2; i++) {
+      const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 10_000, heartbeatInterval: 1000, rebalanceTimeout: 10_000, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+      consumer.on(consumer.events.CRASH, (e) => {
+        this.crashes++;
+        if (this.errors.length < 20) this.errors.push(String(e.payload.error));
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+      await consumer.run({
+        autoCommitInterval: 300,
+        eachMessage: async ({ partition, message }) => {
+          const value = message.value?.toString();
+          if (value) this.seen.set(value, `${partition}:${message.offset}`);
+        },
+      });
+      this.consumers.push(consumer);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.disconnect().catch(() => undefined)));
+  }
+}
+
+/**
+ * Polls the group's committed offsets (OffsetFetch through kafkajs's admin) and records any that
+ * went backwards: a committed offset, once read back, must never be seen lower again.
+ */
+export class CommitWatcher {
+  readonly last = new Map<number, number>();
+  readonly regressions: string[] = [];
+  observations = 0;
+  private admin: kafkajs.Admin | null = null;
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly s: Shared) {}
+
+  start(): void {
+    const kafka = new Kafka({ clientId: 'jepsen-watcher', brokers: this.s.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 } });
+    this.admin = kafka.admin();
+    this.loop = (async () => {
+      let connected = false;
+      while (!this.s.stopping) {
+        try {
+          if (!connected) {
+            await this.admin!.connect();
+            connected = true;
+          }
+          await this.observe();
+        } catch {
+          // the coordinator is moving: look again later
+        }
+        await sleep(300);
+      }
+    })();
+  }
+
+  async observe(): Promise<void> {
+    const res = await this.admin!.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
+    for (const p of res[0]?.partitions ?? []) {
+      const offset = Number(p.offset);
+      if (offset < 0) continue;
+      const before = this.last.get(p.partition);
+      if (before !== undefined && offset < before) this.regressions.push(`committed offset of ${TOPIC}-${p.partition} went back from ${before} to ${offset}`);
+      this.last.set(p.partition, before === undefined ? offset : Math.max(before, offset));
+      this.observations++;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.loop;
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+}
+
+export interface TxnOutcome {
+  /** txn id → its values and what the producer was told. */
+  txns: Map<string, { values: string[]; outcome: 'committed' | 'aborted' | 'unknown' }>;
+  /** Every value a read_committed consumer read. */
+  seen: Set<string>;
+  failures: number;
+  errors: string[];
+}
+
+/**
+ * A kafkajs transactional producer: each transaction writes 1..4 records over both partitions of
+ * TXN_TOPIC, then commits (about 70%) or aborts. A read_committed consumer reads all the while.
+ */
+export class Transactions {
+  readonly out: TxnOutcome = { txns: new Map(), seen: new Set(), failures: 0, errors: [] };
+  private consumer: kafkajs.Consumer | null = null;
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly s: Shared) {}
+
+  async start(): Promise<void> {
+    const kafka = new Kafka({ clientId: 'jepsen-txn', brokers: this.s.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const consumer = kafka.consumer({ groupId: TXN_READER_GROUP, readUncommitted: false, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    await consumer.connect();
+    await consumer.subscribe({ topic: TXN_TOPIC, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void this.out.seen.add(message.value!.toString()) });
+    this.consumer = consumer;
+    this.loop = this.produce(kafka);
+  }
+
+  private async produce(kafka: kafkajs.Kafka): Promise<void> {
+    let incarnation = 0;
+    while (!this.s.stopping) {
+      incarnation++;
+      const producer = kafka.producer({ transactionalId: 'jepsen-tx', idempotent: true, maxInFlightRequests: 1, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 } });
+      try {
+        await producer.connect();
+      } catch (err) {
+        note(this.out, err);
+        await sleep(300);
+        continue;
+      }
+      let n = 0;
+      let failed = false;
+      while (!this.s.stopping && !failed) {
+        const id = `${incarnation}.${n++}`;
+        const count = 1 + Math.floor(this.s.random() * 4);
+        const values = Array.from({ length: count }, (_, i) => `tx:${id}:${i}/${count}`);
+        const commit = this.s.random() < 0.7;
+        const record = { values, outcome: 'unknown' as 'committed' | 'aborted' | 'unknown' };
+        this.out.txns.set(id, record);
+        try {
+          const txn = await producer.transaction();
+          try {
+            for (const [i, value] of values.entries()) await txn.send({ topic: TXN_TOPIC, acks: -1, messages: [{ partition: i % 2, value }] });
+            if (commit) await txn.commit();
+            else await txn.abort();
+            record.outcome = commit ? 'committed' : 'aborted';
+          } catch (err) {
+            // An abort that succeeds settles it; one that fails leaves the outcome unknown (a
+            // commit whose answer was lost may have gone through).
+            if (await txn.abort().then(() => true, () => false)) record.outcome = 'aborted';
+            throw err;
+          }
+        } catch (err) {
+          this.out.failures++;
+          note(this.out, err);
+          failed = true;
+        }
+        await sleep(Math.floor(this.s.random() * 30));
+      }
+      await producer.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Waits (bounded) for the reader to see every committed transaction, then stops. */
+  async finish(timeoutMs: number): Promise<void> {
+    await this.loop;
+    const deadline = Date.now() + timeoutMs;
+    // Every committed transaction read whole, and every unknown one read whole or not at all.
+    const settled = () =>
+      [...this.out.txns.values()].every((t) => {
+        const seen = t.values.filter((v) => this.out.seen.has(v)).length;
+        return t.outcome === 'committed' ? seen === t.values.length : t.outcome === 'unknown' ? seen === 0 || seen === t.values.length : true;
+      });
+    while (Date.now() < deadline && !settled()) await sleep(100);
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+
+  /** Aborted or partial transactions read, committed ones missing. */
+  violations(): string[] {
+    const found: string[] = [];
+    for (const [id, t] of this.out.txns) {
+      const seen = t.values.filter((v) => this.out.seen.has(v));
+      if (t.outcome === 'aborted' && seen.length > 0) found.push(`read_committed read ${seen.length} record(s) of the aborted transaction ${id}`);
+      else if (t.outcome === 'committed' && seen.length < t.values.length) found.push(`read_committed read ${seen.length} of ${t.values.length} records of the committed transaction ${id}`);
+      else if (t.outcome === 'unknown' && seen.length > 0 && seen.length < t.values.length) found.push(`read_committed read a partial transaction ${id} (${seen.length} of ${t.values.length} records)`);
+    }
+    return found;
+  }
+}
