@@ -51,6 +51,7 @@ export class InterBrokerClient {
           producerEpoch: marker.producerEpoch,
           transactionResult: marker.commit,
           coordinatorEpoch: marker.coordinatorEpoch,
+          transactionVersion: 0,
           topics: [...marker.topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
         },
       ],

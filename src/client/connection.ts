@@ -40,6 +40,22 @@ export interface VersionRange {
   maxVersion: number;
 }
 
+/**
+ * Highest version this client speaks where the (Kafka 4.4) schemas go further: the newer versions
+ * change the bodies it builds (topic ids instead of names, new semantics).
+ */
+const CLIENT_MAX_VERSION = new Map<number, number>([
+  [ApiKey.Produce, 12],
+  [ApiKey.Fetch, 17],
+  [ApiKey.ListOffsets, 10],
+  [ApiKey.OffsetCommit, 9],
+  [ApiKey.OffsetFetch, 9],
+  [ApiKey.TxnOffsetCommit, 5],
+  [ApiKey.InitProducerId, 5],
+  [ApiKey.WriteTxnMarkers, 1],
+  [ApiKey.ListTransactions, 1],
+]);
+
 /** A request body, or a function building it for the version the connection negotiated. */
 export type BodyFor<T> = T | ((version: number) => T);
 
@@ -161,7 +177,7 @@ export class Connection {
     const theirs = this.brokerVersions.get(apiKey);
     if (!theirs) throw new KafkaClientError('UNSUPPORTED_VERSION', `${this.address} does not support ${name}`);
     const lo = Math.max(ours.minVersion, theirs.minVersion);
-    let hi = Math.min(ours.maxVersion, theirs.maxVersion);
+    let hi = Math.min(ours.maxVersion, theirs.maxVersion, CLIENT_MAX_VERSION.get(apiKey) ?? Infinity);
     if (opts.maxVersion !== undefined) hi = Math.min(hi, opts.maxVersion);
     if (opts.version !== undefined) {
       if (opts.version < lo || opts.version > hi) {

@@ -117,7 +117,7 @@ describe('transactional APIs on the wire', () => {
         groupId: 'txn-group',
         producerId: p.producerId,
         producerEpoch: p.producerEpoch,
-        generationId: -1,
+        generationIdOrMemberEpoch: -1,
         memberId: '',
         groupInstanceId: null,
         topics: [{ name: 'wire', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: 'm' }] }],
@@ -174,6 +174,26 @@ describe('transactional APIs on the wire', () => {
     const last = [...splitBatches(f.body.responses[0]!.partitions[0]!.records!)].at(-1)!;
     assert.ok(isControl(readBatchHeader(last).attributes));
     assert.equal(decodeBatchRecords(last)[0]!.key!.readInt16BE(2), 0, 'control type ABORT');
+  });
+
+  test('ListTransactions v2 filters by a transactional id pattern matching the whole id', async () => {
+    await init('pattern-a1');
+    await init('pattern-b1');
+    await init('xpattern-a2');
+    const list = async (transactionalIdPattern: string | null) => {
+      const r = await c.request(ApiKey.ListTransactions, 2, { stateFilters: [], producerIdFilters: [], durationFilter: -1, transactionalIdPattern });
+      return { errorCode: r.body.errorCode as number, ids: (r.body.transactionStates as { transactionalId: string }[]).map((t) => t.transactionalId).sort() };
+    };
+    assert.deepStrictEqual(await list('pattern-a.*'), { errorCode: ErrorCode.NONE, ids: ['pattern-a1'] });
+    assert.deepStrictEqual(
+      (await list('')).ids.filter((id) => id.includes('pattern')),
+      ['pattern-a1', 'pattern-b1', 'xpattern-a2'],
+    );
+    assert.deepStrictEqual(
+      (await list(null)).ids.filter((id) => id.includes('pattern')),
+      ['pattern-a1', 'pattern-b1', 'xpattern-a2'],
+    );
+    assert.deepStrictEqual(await list('pattern-[a'), { errorCode: ErrorCode.INVALID_REGULAR_EXPRESSION, ids: [] });
   });
 
   test('ApiVersions advertises the transactional APIs, EndTxn and TxnOffsetCommit up to v4', async () => {

@@ -50,6 +50,7 @@ export function fetchRequest(opts: {
         logStartOffset: -1,
         partitionMaxBytes: p.partitionMaxBytes ?? 1024 * 1024,
         replicaDirectoryId: ZERO_UUID,
+        highWatermark: 2 ** 63, // INT64_MAX as a double: "not supported"
       })),
     })),
     forgottenTopicsData: (opts.forgotten ?? []).map((f) => ({ topic: f.topic ?? '', topicId: f.topicId ?? ZERO_UUID, partitions: f.partitions })),
@@ -68,7 +69,7 @@ export function fetchOne(topic: string, partition: number, fetchOffset: number, 
 }
 
 export function produceRequest(topic: string, partition: number, records: Buffer, acks = -1): ProduceRequest {
-  return { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] };
+  return { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }] };
 }
 
 /**

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as gen from '../../src/protocol/generated/index.js';
 import { ProtocolError, Reader, Writer, ZERO_UUID } from '../../src/protocol/primitives.js';
 import { SampleBuilder, schemas, seeded, versionBounds } from './schema-samples.js';
+import { schemaSource } from '../../src/protocol/codegen/generate.js';
 
 type Encoder = (w: Writer, v: number, m: unknown) => void;
 type Decoder = (r: Reader, v: number) => unknown;
@@ -18,7 +19,10 @@ function codecFor(name: string): { encode: Encoder; decode: Decoder } {
 
 const SEEDS_PER_VERSION = 6;
 
-for (const schema of schemas()) {
+// The samples come from the schemas the code was generated from (Kafka 4.4's, see codegen-fresh).
+const source = schemaSource();
+if (source.fallback) test('round trips of every message and version', { skip: `Kafka 4.4 schemas unavailable: ${source.reason}` }, () => {});
+for (const schema of source.fallback ? [] : schemas()) {
   const bounds = versionBounds(schema.validVersions);
   if (bounds === null) continue; // removed in 4.0 (LeaderAndIsr, StopReplica, UpdateMetadata, ControlledShutdown)
   test(`${schema.name}: round trip every version ${schema.validVersions}`, () => {

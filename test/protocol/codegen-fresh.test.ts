@@ -2,9 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { generateAll, generatedDir, repoRoot } from '../../src/protocol/codegen/generate.js';
+import { generateAll, generatedDir, repoRoot, schemaSource } from '../../src/protocol/codegen/generate.js';
 
-test('committed generated code matches the schemas and the generator (run `npm run codegen`)', () => {
+// The committed code comes from Kafka 4.4's schemas (the kafka-clients jar in ~/.m2, which
+// `npm run codegen` and .ci/run resolve with Maven); without them there is nothing to compare with.
+const source = schemaSource();
+const skip = source.fallback ? `Kafka 4.4 schemas unavailable (${source.reason}); only the 4.0 fallback is` : false;
+
+test('committed generated code matches the schemas and the generator (run `npm run codegen`)', { skip }, () => {
   const files = generateAll();
   assert.ok(files.size > 90, `expected ~95 generated files, got ${files.size}`);
   const stale: string[] = [];
@@ -25,7 +30,7 @@ test('generation is deterministic', () => {
   assert.deepStrictEqual([...a.entries()], [...b.entries()]);
 });
 
-test('every generated file carries the provenance header', () => {
+test('every generated file carries the provenance header', { skip }, () => {
   for (const [rel, content] of generateAll()) {
     assert.ok(content.startsWith('// GENERATED FILE - DO NOT EDIT BY HAND.'), rel);
     assert.match(content.split('\n').slice(0, 4).join('\n'), /Apache Kafka[\s\S]*Apache License 2\.0/, rel);

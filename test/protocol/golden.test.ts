@@ -37,15 +37,17 @@ function encoded<T>(fn: (w: Writer, v: number, m: T) => void, version: number, m
 }
 
 test('ApiVersionsRequest v3: compact strings and an empty tag section', () => {
-  const m: gen.ApiVersionsRequest = { clientSoftwareName: 'tributary', clientSoftwareVersion: '0.1.0' };
+  const m: gen.ApiVersionsRequest = { clientSoftwareName: 'tributary', clientSoftwareVersion: '0.1.0', clusterId: null, nodeId: -1 };
   const bytes = hex(`0a 'tributary' 06 '0.1.0' 00`);
   assert.deepStrictEqual(encoded(gen.encodeApiVersionsRequest, 3, m), bytes);
   assert.deepStrictEqual(gen.decodeApiVersionsRequest(new Reader(bytes), 3), m);
   // v0-2 have no body at all; absent fields decode as their defaults.
-  assert.equal(encoded(gen.encodeApiVersionsRequest, 0, { clientSoftwareName: '', clientSoftwareVersion: '' }).length, 0);
+  assert.equal(encoded(gen.encodeApiVersionsRequest, 0, { clientSoftwareName: '', clientSoftwareVersion: '', clusterId: null, nodeId: -1 }).length, 0);
   assert.deepStrictEqual(gen.decodeApiVersionsRequest(new Reader(Buffer.alloc(0)), 2), {
     clientSoftwareName: '',
     clientSoftwareVersion: '',
+    clusterId: null,
+    nodeId: -1,
   });
 });
 
@@ -111,7 +113,7 @@ function producePartition(over: Partial<gen.ProduceResponsePartitionProduceRespo
 
 test('ProduceResponse v9: flexible encoding', () => {
   const m: gen.ProduceResponse = {
-    responses: [{ name: 't', partitionResponses: [producePartition()] }],
+    responses: [{ name: 't', topicId: ZERO_UUID, partitionResponses: [producePartition()] }],
     throttleTimeMs: 0,
     nodeEndpoints: [],
   };
@@ -135,7 +137,7 @@ test('ProduceResponse v9: flexible encoding', () => {
 
 test('ProduceResponse v10: tagged struct and tagged array with sizes', () => {
   const m: gen.ProduceResponse = {
-    responses: [{ name: 't', partitionResponses: [producePartition({ errorCode: 6, currentLeader: { leaderId: 2, leaderEpoch: 5 } })] }],
+    responses: [{ name: 't', topicId: ZERO_UUID, partitionResponses: [producePartition({ errorCode: 6, currentLeader: { leaderId: 2, leaderEpoch: 5 } })] }],
     throttleTimeMs: 0,
     nodeEndpoints: [{ nodeId: 2, host: 'h', port: 9092, rack: null }],
   };
@@ -225,6 +227,7 @@ test('FetchRequest v4 and uuid topic ids in v13', () => {
             logStartOffset: -1,
             partitionMaxBytes: 1048576,
             replicaDirectoryId: ZERO_UUID,
+            highWatermark: 2 ** 63, // INT64_MAX as a double: "not supported"
           },
         ],
       },
@@ -348,10 +351,11 @@ test('index: api specs, keys, flexible versions', () => {
   const produce = gen.apiByKey.get(0)!;
   assert.equal(produce.name, 'Produce');
   assert.equal(produce.minVersion, 3);
-  assert.equal(produce.maxVersion, 12);
+  assert.equal(produce.maxVersion, 13); // Kafka 4.4: v13 names topics by id (KIP-516)
   assert.equal(produce.firstFlexibleVersion, 9);
   assert.deepStrictEqual(produce.listeners, ['broker']);
   assert.equal(gen.apiByKey.get(17)!.firstFlexibleVersion, Infinity); // SaslHandshake
-  assert.equal(gen.apiByKey.get(78)!.latestVersionUnstable, true); // ShareFetch
+  assert.equal(gen.apiByKey.get(78)!.latestVersionUnstable, false); // ShareFetch, stable since 4.1
+  assert.equal(gen.apiByKey.get(22)!.latestVersionUnstable, true); // InitProducerId v6 (KIP-939)
   for (const spec of gen.apiSpecs) assert.equal((gen.ApiKey as Record<string, number>)[spec.name], spec.apiKey);
 });

@@ -5,6 +5,8 @@ import { advertisedVersions, type ApiHandler } from '../api.js';
 // No feature flags are advertised: clients then use the classic transaction and group protocols.
 export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsResponse> = {
   apiKey: ApiKey.ApiVersions,
+  // v5 checks the client's expected cluster and node ids (KIP-1242), not handled yet.
+  maxVersion: 4,
   handle(ctx) {
     return {
       errorCode: ErrorCode.NONE,

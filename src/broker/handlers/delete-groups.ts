@@ -4,6 +4,6 @@ import type { ApiHandler } from '../api.js';
 export const deleteGroupsHandler: ApiHandler<DeleteGroupsRequest, DeleteGroupsResponse> = {
   apiKey: ApiKey.DeleteGroups,
   async handle({ broker }, req) {
-    return { throttleTimeMs: 0, results: await broker.groupCoordinator.deleteGroups(req.groupsNames) };
+    return { throttleTimeMs: 0, results: (await broker.groupCoordinator.deleteGroups(req.groupsNames)).map((r) => ({ ...r, errorMessage: null })) };
   },
 };

@@ -30,7 +30,7 @@ export const describeLogDirsHandler: ApiHandler<DescribeLogDirsRequest, Describe
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      results: [{ errorCode: ErrorCode.NONE, logDir: dir, topics, totalBytes, usableBytes }],
+      results: [{ errorCode: ErrorCode.NONE, logDir: dir, topics, totalBytes, usableBytes, isCordoned: false }],
     };
   },
 };

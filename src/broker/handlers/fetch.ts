@@ -166,6 +166,8 @@ function changedSinceLastSent(sp: SessionPartition, d: FetchResponsePartitionDat
 
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   apiKey: ApiKey.Fetch,
+  // v18 carries the follower's high watermark (KIP-1166), which replication does not use yet.
+  maxVersion: 17,
   async handle({ broker, apiVersion, conn, clientId }, req) {
     // Before any await (see Connection.reserveResponseBytes): bounds what a non-reading client costs.
     await conn.reserveResponseBytes(Math.min(req.maxBytes, broker.config.int('fetch.max.bytes')));

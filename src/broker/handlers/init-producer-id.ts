@@ -5,13 +5,22 @@ import { fencingError } from './txn-errors.js';
 
 export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProducerIdResponse> = {
   apiKey: ApiKey.InitProducerId,
+  // v6 is KIP-939's two-phase commit (unstable in Kafka 4.4).
+  maxVersion: 5,
   async handle({ broker, apiVersion }, req) {
     if (req.transactionalId !== null) {
       const r = await broker.transactionCoordinator.initProducerId(req.transactionalId, req.transactionTimeoutMs, req.producerId, req.producerEpoch);
-      return { throttleTimeMs: 0, errorCode: fencingError(r.errorCode, apiVersion, 4), producerId: r.producerId, producerEpoch: r.producerEpoch };
+      return {
+        throttleTimeMs: 0,
+        errorCode: fencingError(r.errorCode, apiVersion, 4),
+        producerId: r.producerId,
+        producerEpoch: r.producerEpoch,
+        ongoingTxnProducerId: -1,
+        ongoingTxnProducerEpoch: -1,
+      };
     }
     // An idempotent (non-transactional) producer always gets a fresh id at epoch 0, as in Kafka.
     const producerId = await broker.metadata.nextProducerId();
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0, ongoingTxnProducerId: -1, ongoingTxnProducerEpoch: -1 };
   },
 };

@@ -8,6 +8,8 @@ export function clientHostOf(remote: string): string {
 
 export const joinGroupHandler: ApiHandler<JoinGroupRequest, JoinGroupResponse> = {
   apiKey: ApiKey.JoinGroup,
+  // Kafka 4.0 dropped v0-1 (no rebalance timeout); their schemas came back in 4.4's files.
+  minVersion: 2,
   async handle({ broker, apiVersion, conn, clientId }, req) {
     const r = await broker.groupCoordinator.join(req.groupId, {
       memberId: req.memberId,

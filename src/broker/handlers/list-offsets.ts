@@ -14,6 +14,8 @@ const READ_COMMITTED = 1;
 
 export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsResponse> = {
   apiKey: ApiKey.ListOffsets,
+  // v11 lists the earliest pending tiered-storage upload (KIP-1023): no tiered storage here.
+  maxVersion: 10,
   async handle({ broker, apiVersion }, req) {
     const topics = await Promise.all(
       req.topics.map(async (t) => ({

@@ -6,11 +6,21 @@ import type { ApiHandler } from '../api.js';
 export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTransactionsResponse> = {
   apiKey: ApiKey.ListTransactions,
   handle({ broker }, req) {
+    // v2: only transactional ids the whole pattern matches (Java's Pattern.matcher().matches()).
+    let pattern: RegExp | null = null;
+    if (req.transactionalIdPattern !== null && req.transactionalIdPattern !== '') {
+      try {
+        pattern = new RegExp(`^(?:${req.transactionalIdPattern})$`, 'u');
+      } catch {
+        return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REGULAR_EXPRESSION, unknownStateFilters: [], transactionStates: [] };
+      }
+    }
     const known = new Set<string>(ALL_TXN_STATES);
     const unknownStateFilters = req.stateFilters.filter((s) => !known.has(s));
     const states = req.stateFilters.filter((s) => known.has(s));
     // Only unknown states asked for: nothing can match them.
-    const matches = req.stateFilters.length > 0 && states.length === 0 ? [] : broker.transactionCoordinator.list(states, req.producerIdFilters, req.durationFilter);
+    const listed = req.stateFilters.length > 0 && states.length === 0 ? [] : broker.transactionCoordinator.list(states, req.producerIdFilters, req.durationFilter);
+    const matches = pattern === null ? listed : listed.filter((t) => pattern.test(t.transactionalId));
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

@@ -1,3 +1,4 @@
+import { ZERO_UUID } from '../../protocol/primitives.js';
 import { ApiKey, type OffsetFetchRequest, type OffsetFetchResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { ApiHandler } from '../api.js';
@@ -6,6 +7,8 @@ import type { ApiHandler } from '../api.js';
 // UNSTABLE_OFFSET_COMMIT, so the consumer retries instead of starting from a stale position.
 export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchResponse> = {
   apiKey: ApiKey.OffsetFetch,
+  // v10 names topics by id only (KIP-848); not offered yet.
+  maxVersion: 9,
   handle({ broker, apiVersion }, req) {
     const coordinator = broker.groupCoordinator;
     const fetch = (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null) => {
@@ -20,7 +23,7 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
           }
         }
       }
-      return result;
+      return result.map((t) => ({ ...t, topicId: ZERO_UUID }));
     };
     const epochs = (parts: { committedLeaderEpoch: number }[]) => {
       // The leader epoch exists in responses from v5 on.

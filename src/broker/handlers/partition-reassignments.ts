@@ -12,11 +12,14 @@ import type { ApiHandler } from '../api.js';
 // anything else names a broker that does not exist, and no reassignment is ever in progress.
 export const alterPartitionReassignmentsHandler: ApiHandler<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse> = {
   apiKey: ApiKey.AlterPartitionReassignments,
+  // v1 adds allow_replication_factor_change (KIP-860), not handled yet.
+  maxVersion: 0,
   handle({ broker }, req) {
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
+      allowReplicationFactorChange: true,
       responses: req.topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => {

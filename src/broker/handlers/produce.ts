@@ -1,5 +1,6 @@
 import { ApiKey, type ProduceRequest, type ProduceResponse, type ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError, errorName } from '../../protocol/errors.js';
+import { ZERO_UUID } from '../../protocol/primitives.js';
 import { toNumber } from '../../config/config.js';
 import { BATCH_LOG_OVERHEAD, BatchField, splitBatches, validateBatch } from '../../protocol/records/record-batch.js';
 import type { Partition } from '../partition.js';
@@ -82,6 +83,8 @@ function checkBatches(records: Buffer, partition: Partition, apiVersion: number)
 
 export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.Produce,
+  // v13 names topics by id only (KIP-516); not offered yet.
+  maxVersion: 12,
   // Everything before the first await runs in request order, so offsets follow arrival order.
   handle({ broker, apiVersion, conn }, req) {
     const acks = req.acks;
@@ -119,6 +122,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     const leaderEndpoints = new Map<number, { nodeId: number; host: string; port: number; rack: string | null }>();
     const responses = req.topicData.map((topic) => ({
       name: topic.name,
+      topicId: ZERO_UUID,
       partitionResponses: topic.partitionData.map((pd): PartitionResponse => {
         if (acks !== 0 && acks !== 1 && acks !== -1) {
           anyError = true;

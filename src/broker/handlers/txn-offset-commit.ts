@@ -1,3 +1,4 @@
+import { ZERO_UUID } from '../../protocol/primitives.js';
 import { ApiKey, type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
@@ -11,7 +12,7 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
     const groups = broker.groupCoordinator;
     const all = (code: number): TxnOffsetCommitResponse => ({
       throttleTimeMs: 0,
-      topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })),
+      topics: req.topics.map((t) => ({ name: t.name, topicId: ZERO_UUID, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })),
     });
     if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
     // KIP-890: the group's partition must be part of the transaction (AddOffsetsToTxn came first).
@@ -19,7 +20,7 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
     if (code !== ErrorCode.NONE) return all(code);
     const topics = await groups.commitTxnOffsets({
       groupId: req.groupId,
-      generationId: req.generationId,
+      generationId: req.generationIdOrMemberEpoch,
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
       producerId: req.producerId,
@@ -28,6 +29,6 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
     });
     // A fenced producer of this API has always been told INVALID_PRODUCER_EPOCH.
     for (const t of topics) for (const p of t.partitions) if (p.errorCode === ErrorCode.PRODUCER_FENCED) p.errorCode = ErrorCode.INVALID_PRODUCER_EPOCH;
-    return { throttleTimeMs: 0, topics };
+    return { throttleTimeMs: 0, topics: topics.map((t) => ({ ...t, topicId: ZERO_UUID })) };
   },
 };

@@ -7,6 +7,8 @@ import type { ApiHandler } from '../api.js';
 // hanging transaction by hand (kafka-transactions.sh abort).
 export const writeTxnMarkersHandler: ApiHandler<WriteTxnMarkersRequest, WriteTxnMarkersResponse> = {
   apiKey: ApiKey.WriteTxnMarkers,
+  // v2 carries the marker's transaction version (KIP-1228), not handled yet.
+  maxVersion: 1,
   async handle({ broker }, req) {
     const markers = await Promise.all(
       req.markers.map(async (m) => ({

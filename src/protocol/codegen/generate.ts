@@ -1,17 +1,26 @@
-// Generates src/protocol/generated/*.ts from the Apache Kafka message schemas
-// (../shared/kafka-protocol/messages beside the repository). Run with `npm run codegen`.
+// Generates src/protocol/generated/*.ts from the Apache Kafka message schemas: those of the
+// kafka-clients jar Maven resolves (kafka-schemas.ts), else the Kafka 4.0 copy beside the
+// repository (../shared/kafka-protocol/messages). Run with `npm run codegen`.
 // generateAll() returns the files as a map so tests can check the committed output is fresh.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveSchemas, type SchemaSource } from './kafka-schemas.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
 export const generatedDir = path.join(repoRoot, 'src', 'protocol', 'generated');
 
+let resolved: SchemaSource | null = null;
+/** Where the schemas come from; Maven is asked only by `npm run codegen` (`maven`). */
+export function schemaSource(maven = false): SchemaSource {
+  if (resolved === null || (maven && resolved.fallback)) resolved = resolveSchemas({ maven, repoRoot });
+  return resolved;
+}
+
 export function schemaDir(): string {
-  return process.env.KAFKA_SCHEMA_DIR ?? path.resolve(repoRoot, '..', 'shared', 'kafka-protocol', 'messages');
+  return schemaSource().dir;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,6 +405,14 @@ class Emitter {
     return this.defaultTest(f, x, false);
   }
 
+  /**
+   * True when `x` is given and not the default: a field that a version cannot carry may be left
+   * out of the message (callers written for older schemas know nothing of newer fields).
+   */
+  setExpr(f: Field, x: string): string {
+    return `(${x} !== undefined && ${this.nonDefaultExpr(f, x)})`;
+  }
+
   /** Expression that is true when `x` equals the field's default. */
   isDefaultExpr(f: Field, x: string): string {
     return this.defaultTest(f, x, true);
@@ -492,7 +509,7 @@ class Emitter {
       if (regC === null) {
         if (mustCheck) {
           const absent = presentC === null ? '' : `!(${presentC}) && `;
-          lines.push(`${ind}if (${absent}${this.nonDefaultExpr(f, x)}) ${check()}`);
+          lines.push(`${ind}if (${absent}${this.setExpr(f, x)}) ${check()}`);
         }
         continue;
       }
@@ -501,10 +518,10 @@ class Emitter {
       if (regC === '') {
         lines.push(`${ind}${write}`);
       } else if (mustCheck && tagPart === null) {
-        lines.push(`${ind}if (${regC}) {\n${ind}  ${write}\n${ind}} else if (${this.nonDefaultExpr(f, x)}) ${check()}`);
+        lines.push(`${ind}if (${regC}) {\n${ind}  ${write}\n${ind}} else if (${this.setExpr(f, x)}) ${check()}`);
       } else {
         lines.push(`${ind}if (${regC}) {\n${ind}  ${write}\n${ind}}`);
-        if (mustCheck) lines.push(`${ind}if (!(${presentC}) && ${this.nonDefaultExpr(f, x)}) ${check()}`);
+        if (mustCheck) lines.push(`${ind}if (!(${presentC}) && ${this.setExpr(f, x)}) ${check()}`);
       }
     }
     // Tagged fields.
@@ -1005,6 +1022,13 @@ export function writeAll(): { written: number; deleted: string[] } {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const src = schemaSource(true);
+  if (src.fallback) console.warn(`codegen: falling back to the Kafka 4.0 schemas in ${src.dir}: ${src.reason}`);
+  else console.log(`codegen: Kafka ${src.version} schemas from ${src.dir}`);
+  if (process.argv.includes('--resolve-only')) process.exit(src.fallback ? 1 : 0);
+  // The schemas' NOTICE goes with the code generated from them.
+  const notice = path.join(src.dir, 'NOTICE');
+  if (!src.fallback && fs.existsSync(notice)) fs.copyFileSync(notice, path.join(repoRoot, 'NOTICE-kafka-protocol'));
   const { written, deleted } = writeAll();
   console.log(`codegen: ${written} file(s) updated${deleted.length ? `, removed ${deleted.join(', ')}` : ''}`);
 }

@@ -49,22 +49,22 @@ export function encodeAddPartitionsToTxnRequest(w: Writer, version: number, m: A
   if (version >= 4) {
     w.compactArrayLength(m.transactions.length);
     for (const e of m.transactions) encodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w, version, e);
-  } else if (m.transactions.length !== 0) throw unrepresentable('AddPartitionsToTxnRequest.transactions', version);
+  } else if ((m.transactions !== undefined && m.transactions.length !== 0)) throw unrepresentable('AddPartitionsToTxnRequest.transactions', version);
   if (version <= 3) {
     if (version >= 3) w.compactString(m.v3AndBelowTransactionalId);
     else w.string(m.v3AndBelowTransactionalId);
-  } else if (m.v3AndBelowTransactionalId !== "") throw unrepresentable('AddPartitionsToTxnRequest.v3AndBelowTransactionalId', version);
+  } else if ((m.v3AndBelowTransactionalId !== undefined && m.v3AndBelowTransactionalId !== "")) throw unrepresentable('AddPartitionsToTxnRequest.v3AndBelowTransactionalId', version);
   if (version <= 3) {
     w.int64(m.v3AndBelowProducerId);
-  } else if (m.v3AndBelowProducerId !== 0) throw unrepresentable('AddPartitionsToTxnRequest.v3AndBelowProducerId', version);
+  } else if ((m.v3AndBelowProducerId !== undefined && m.v3AndBelowProducerId !== 0)) throw unrepresentable('AddPartitionsToTxnRequest.v3AndBelowProducerId', version);
   if (version <= 3) {
     w.int16(m.v3AndBelowProducerEpoch);
-  } else if (m.v3AndBelowProducerEpoch !== 0) throw unrepresentable('AddPartitionsToTxnRequest.v3AndBelowProducerEpoch', version);
+  } else if ((m.v3AndBelowProducerEpoch !== undefined && m.v3AndBelowProducerEpoch !== 0)) throw unrepresentable('AddPartitionsToTxnRequest.v3AndBelowProducerEpoch', version);
   if (version <= 3) {
     if (version >= 3) w.compactArrayLength(m.v3AndBelowTopics.length);
     else w.arrayLength(m.v3AndBelowTopics.length);
     for (const e of m.v3AndBelowTopics) encodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, version, e);
-  } else if (m.v3AndBelowTopics.length !== 0) throw unrepresentable('AddPartitionsToTxnRequest.v3AndBelowTopics', version);
+  } else if ((m.v3AndBelowTopics !== undefined && m.v3AndBelowTopics.length !== 0)) throw unrepresentable('AddPartitionsToTxnRequest.v3AndBelowTopics', version);
   if (version >= 3) {
     w.uvarint(0);
   }
@@ -203,12 +203,12 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, version: number, m: 
   if (version >= 4) {
     w.compactArrayLength(m.resultsByTransaction.length);
     for (const e of m.resultsByTransaction) encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, version, e);
-  } else if (m.resultsByTransaction.length !== 0) throw unrepresentable('AddPartitionsToTxnResponse.resultsByTransaction', version);
+  } else if ((m.resultsByTransaction !== undefined && m.resultsByTransaction.length !== 0)) throw unrepresentable('AddPartitionsToTxnResponse.resultsByTransaction', version);
   if (version <= 3) {
     if (version >= 3) w.compactArrayLength(m.resultsByTopicV3AndBelow.length);
     else w.arrayLength(m.resultsByTopicV3AndBelow.length);
     for (const e of m.resultsByTopicV3AndBelow) encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, version, e);
-  } else if (m.resultsByTopicV3AndBelow.length !== 0) throw unrepresentable('AddPartitionsToTxnResponse.resultsByTopicV3AndBelow', version);
+  } else if ((m.resultsByTopicV3AndBelow !== undefined && m.resultsByTopicV3AndBelow.length !== 0)) throw unrepresentable('AddPartitionsToTxnResponse.resultsByTopicV3AndBelow', version);
   if (version >= 3) {
     w.uvarint(0);
   }

@@ -3,56 +3,62 @@
 // message schemas (Apache License 2.0; see NOTICE-kafka-protocol).
 
 import type { Reader, StructShape, Writer } from '../primitives.js';
-import { unsupportedVersion } from '../primitives.js';
+import { unrepresentable, unsupportedVersion } from '../primitives.js';
 
 // ----------------------------------------------------------------------------------------------
 // AddRaftVoterRequest
 
-/** AddRaftVoterRequest (API key 80) versions 0, flexible 0+. */
+/** AddRaftVoterRequest (API key 80) versions 0-1, flexible 0+. */
 export interface AddRaftVoterRequest {
-  /** [v0, nullable v0] The cluster id. */
+  /** [v0-1, nullable v0-1] The cluster id. */
   clusterId: string | null;
-  /** [v0] The maximum time to wait for the request to complete before returning. */
+  /** [v0-1] The maximum time to wait for the request to complete before returning. */
   timeoutMs: number;
-  /** [v0] The replica id of the voter getting added to the topic partition. */
+  /** [v0-1] The replica id of the voter getting added to the topic partition. */
   voterId: number;
-  /** [v0] The directory id of the voter getting added to the topic partition. */
+  /** [v0-1] The directory id of the voter getting added to the topic partition. */
   voterDirectoryId: string;
-  /** [v0] The endpoints that can be used to communicate with the voter. */
+  /** [v0-1] The endpoints that can be used to communicate with the voter. */
   listeners: AddRaftVoterRequestListener[];
+  /** [v1, default true] When true, return a response after the new voter set is committed. Otherwise, return after the leader writes the changes locally. */
+  ackWhenCommitted: boolean;
 }
 
 /** Listener (in AddRaftVoterRequest) */
 export interface AddRaftVoterRequestListener {
-  /** [v0] The name of the endpoint. */
+  /** [v0-1] The name of the endpoint. */
   name: string;
-  /** [v0] The hostname. */
+  /** [v0-1] The hostname. */
   host: string;
-  /** [v0] The port. */
+  /** [v0-1] The port. */
   port: number;
 }
 
 export function encodeAddRaftVoterRequest(w: Writer, version: number, m: AddRaftVoterRequest): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('AddRaftVoterRequest', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('AddRaftVoterRequest', version);
   w.compactNullableString(m.clusterId);
   w.int32(m.timeoutMs);
   w.int32(m.voterId);
   w.uuid(m.voterDirectoryId);
   w.compactArrayLength(m.listeners.length);
   for (const e of m.listeners) encodeAddRaftVoterRequestListener(w, version, e);
+  if (version >= 1) {
+    w.bool(m.ackWhenCommitted);
+  } else if ((m.ackWhenCommitted !== undefined && m.ackWhenCommitted !== true)) throw unrepresentable('AddRaftVoterRequest.ackWhenCommitted', version);
   w.uvarint(0);
 }
 
 export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVoterRequest {
-  if (version < 0 || version > 0) throw unsupportedVersion('AddRaftVoterRequest', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('AddRaftVoterRequest', version);
   const clusterId: string | null = r.compactNullableString();
   const timeoutMs: number = r.int32();
   const voterId: number = r.int32();
   const voterDirectoryId: string = r.uuid();
   const listeners: AddRaftVoterRequestListener[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) listeners.push(decodeAddRaftVoterRequestListener(r, version));
+  const ackWhenCommitted: boolean = version >= 1 ? r.bool() : true;
   r.skipTaggedFields();
-  return { clusterId, timeoutMs, voterId, voterDirectoryId, listeners };
+  return { clusterId, timeoutMs, voterId, voterDirectoryId, listeners, ackWhenCommitted };
 }
 
 function encodeAddRaftVoterRequestListener(w: Writer, _version: number, m: AddRaftVoterRequestListener): void {
@@ -72,31 +78,31 @@ function decodeAddRaftVoterRequestListener(r: Reader, _version: number): AddRaft
 
 export const AddRaftVoterRequestShape: StructShape = {
   fields: [
-    { name: 'listeners', versions: [0, 0], elem: () => AddRaftVoterRequestListenerShape },
+    { name: 'listeners', versions: [0, 1], elem: () => AddRaftVoterRequestListenerShape },
   ],
 };
 
 const AddRaftVoterRequestListenerShape: StructShape = {
   fields: [
-    { name: 'name', versions: [0, 0], key: 'name' },
+    { name: 'name', versions: [0, 1], key: 'name' },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // AddRaftVoterResponse
 
-/** AddRaftVoterResponse (API key 80) versions 0, flexible 0+. */
+/** AddRaftVoterResponse (API key 80) versions 0-1, flexible 0+. */
 export interface AddRaftVoterResponse {
-  /** [v0] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v0-1] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v0] The error code, or 0 if there was no error. */
+  /** [v0-1] The error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v0, nullable v0] The error message, or null if there was no error. */
+  /** [v0-1, nullable v0-1] The error message, or null if there was no error. */
   errorMessage: string | null;
 }
 
 export function encodeAddRaftVoterResponse(w: Writer, version: number, m: AddRaftVoterResponse): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('AddRaftVoterResponse', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('AddRaftVoterResponse', version);
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.compactNullableString(m.errorMessage);
@@ -104,7 +110,7 @@ export function encodeAddRaftVoterResponse(w: Writer, version: number, m: AddRaf
 }
 
 export function decodeAddRaftVoterResponse(r: Reader, version: number): AddRaftVoterResponse {
-  if (version < 0 || version > 0) throw unsupportedVersion('AddRaftVoterResponse', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('AddRaftVoterResponse', version);
   const throttleTimeMs: number = r.int32();
   const errorCode: number = r.int16();
   const errorMessage: string | null = r.compactNullableString();
@@ -115,7 +121,7 @@ export function decodeAddRaftVoterResponse(r: Reader, version: number): AddRaftV
 export const AddRaftVoterResponseShape: StructShape = {
   make: () => defaultAddRaftVoterResponse(),
   fields: [
-    { name: 'errorCode', versions: [0, 0], errorCode: true },
+    { name: 'errorCode', versions: [0, 1], errorCode: true },
   ],
 };
 

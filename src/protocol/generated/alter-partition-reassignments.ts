@@ -3,50 +3,56 @@
 // message schemas (Apache License 2.0; see NOTICE-kafka-protocol).
 
 import type { Reader, StructShape, Writer } from '../primitives.js';
-import { unsupportedVersion } from '../primitives.js';
+import { unrepresentable, unsupportedVersion } from '../primitives.js';
 
 // ----------------------------------------------------------------------------------------------
 // AlterPartitionReassignmentsRequest
 
-/** AlterPartitionReassignmentsRequest (API key 45) versions 0, flexible 0+. */
+/** AlterPartitionReassignmentsRequest (API key 45) versions 0-1, flexible 0+. */
 export interface AlterPartitionReassignmentsRequest {
-  /** [v0, default 60000] The time in ms to wait for the request to complete. */
+  /** [v0-1, default 60000] The time in ms to wait for the request to complete. */
   timeoutMs: number;
-  /** [v0] The topics to reassign. */
+  /** [v1, default true] The option indicating whether changing the replication factor of any given partition as part of this request is a valid move. */
+  allowReplicationFactorChange: boolean;
+  /** [v0-1] The topics to reassign. */
   topics: AlterPartitionReassignmentsRequestReassignableTopic[];
 }
 
 /** ReassignableTopic (in AlterPartitionReassignmentsRequest) */
 export interface AlterPartitionReassignmentsRequestReassignableTopic {
-  /** [v0] The topic name. */
+  /** [v0-1] The topic name. */
   name: string;
-  /** [v0] The partitions to reassign. */
+  /** [v0-1] The partitions to reassign. */
   partitions: AlterPartitionReassignmentsRequestReassignablePartition[];
 }
 
 /** ReassignablePartition (in AlterPartitionReassignmentsRequest) */
 export interface AlterPartitionReassignmentsRequestReassignablePartition {
-  /** [v0] The partition index. */
+  /** [v0-1] The partition index. */
   partitionIndex: number;
-  /** [v0, nullable v0, default null] The replicas to place the partitions on, or null to cancel a pending reassignment for this partition. */
+  /** [v0-1, nullable v0-1, default null] The replicas to place the partitions on, or null to cancel a pending reassignment for this partition. */
   replicas: number[] | null;
 }
 
 export function encodeAlterPartitionReassignmentsRequest(w: Writer, version: number, m: AlterPartitionReassignmentsRequest): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('AlterPartitionReassignmentsRequest', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('AlterPartitionReassignmentsRequest', version);
   w.int32(m.timeoutMs);
+  if (version >= 1) {
+    w.bool(m.allowReplicationFactorChange);
+  } else if ((m.allowReplicationFactorChange !== undefined && m.allowReplicationFactorChange !== true)) throw unrepresentable('AlterPartitionReassignmentsRequest.allowReplicationFactorChange', version);
   w.compactArrayLength(m.topics.length);
   for (const e of m.topics) encodeAlterPartitionReassignmentsRequestReassignableTopic(w, version, e);
   w.uvarint(0);
 }
 
 export function decodeAlterPartitionReassignmentsRequest(r: Reader, version: number): AlterPartitionReassignmentsRequest {
-  if (version < 0 || version > 0) throw unsupportedVersion('AlterPartitionReassignmentsRequest', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('AlterPartitionReassignmentsRequest', version);
   const timeoutMs: number = r.int32();
+  const allowReplicationFactorChange: boolean = version >= 1 ? r.bool() : true;
   const topics: AlterPartitionReassignmentsRequestReassignableTopic[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) topics.push(decodeAlterPartitionReassignmentsRequestReassignableTopic(r, version));
   r.skipTaggedFields();
-  return { timeoutMs, topics };
+  return { timeoutMs, allowReplicationFactorChange, topics };
 }
 
 function encodeAlterPartitionReassignmentsRequestReassignableTopic(w: Writer, version: number, m: AlterPartitionReassignmentsRequestReassignableTopic): void {
@@ -93,60 +99,65 @@ function decodeAlterPartitionReassignmentsRequestReassignablePartition(r: Reader
 
 export const AlterPartitionReassignmentsRequestShape: StructShape = {
   fields: [
-    { name: 'topics', versions: [0, 0], elem: () => AlterPartitionReassignmentsRequestReassignableTopicShape },
+    { name: 'topics', versions: [0, 1], elem: () => AlterPartitionReassignmentsRequestReassignableTopicShape },
   ],
 };
 
 const AlterPartitionReassignmentsRequestReassignableTopicShape: StructShape = {
   fields: [
-    { name: 'name', versions: [0, 0], key: 'topicName' },
-    { name: 'partitions', versions: [0, 0], elem: () => AlterPartitionReassignmentsRequestReassignablePartitionShape },
+    { name: 'name', versions: [0, 1], key: 'topicName' },
+    { name: 'partitions', versions: [0, 1], elem: () => AlterPartitionReassignmentsRequestReassignablePartitionShape },
   ],
 };
 
 const AlterPartitionReassignmentsRequestReassignablePartitionShape: StructShape = {
   fields: [
-    { name: 'partitionIndex', versions: [0, 0], key: 'partition' },
-    { name: 'replicas', versions: [0, 0], key: 'brokerId', items: true },
+    { name: 'partitionIndex', versions: [0, 1], key: 'partition' },
+    { name: 'replicas', versions: [0, 1], key: 'brokerId', items: true },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // AlterPartitionReassignmentsResponse
 
-/** AlterPartitionReassignmentsResponse (API key 45) versions 0, flexible 0+. */
+/** AlterPartitionReassignmentsResponse (API key 45) versions 0-1, flexible 0+. */
 export interface AlterPartitionReassignmentsResponse {
-  /** [v0] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v0-1] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v0] The top-level error code, or 0 if there was no error. */
+  /** [v1, default true] The option indicating whether changing the replication factor of any given partition as part of the request was allowed. */
+  allowReplicationFactorChange: boolean;
+  /** [v0-1] The top-level error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v0, nullable v0] The top-level error message, or null if there was no error. */
+  /** [v0-1, nullable v0-1] The top-level error message, or null if there was no error. */
   errorMessage: string | null;
-  /** [v0] The responses to topics to reassign. */
+  /** [v0-1] The responses to topics to reassign. */
   responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
 }
 
 /** ReassignableTopicResponse (in AlterPartitionReassignmentsResponse) */
 export interface AlterPartitionReassignmentsResponseReassignableTopicResponse {
-  /** [v0] The topic name. */
+  /** [v0-1] The topic name. */
   name: string;
-  /** [v0] The responses to partitions to reassign. */
+  /** [v0-1] The responses to partitions to reassign. */
   partitions: AlterPartitionReassignmentsResponseReassignablePartitionResponse[];
 }
 
 /** ReassignablePartitionResponse (in AlterPartitionReassignmentsResponse) */
 export interface AlterPartitionReassignmentsResponseReassignablePartitionResponse {
-  /** [v0] The partition index. */
+  /** [v0-1] The partition index. */
   partitionIndex: number;
-  /** [v0] The error code for this partition, or 0 if there was no error. */
+  /** [v0-1] The error code for this partition, or 0 if there was no error. */
   errorCode: number;
-  /** [v0, nullable v0] The error message for this partition, or null if there was no error. */
+  /** [v0-1, nullable v0-1] The error message for this partition, or null if there was no error. */
   errorMessage: string | null;
 }
 
 export function encodeAlterPartitionReassignmentsResponse(w: Writer, version: number, m: AlterPartitionReassignmentsResponse): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('AlterPartitionReassignmentsResponse', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('AlterPartitionReassignmentsResponse', version);
   w.int32(m.throttleTimeMs);
+  if (version >= 1) {
+    w.bool(m.allowReplicationFactorChange);
+  }
   w.int16(m.errorCode);
   w.compactNullableString(m.errorMessage);
   w.compactArrayLength(m.responses.length);
@@ -155,14 +166,15 @@ export function encodeAlterPartitionReassignmentsResponse(w: Writer, version: nu
 }
 
 export function decodeAlterPartitionReassignmentsResponse(r: Reader, version: number): AlterPartitionReassignmentsResponse {
-  if (version < 0 || version > 0) throw unsupportedVersion('AlterPartitionReassignmentsResponse', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('AlterPartitionReassignmentsResponse', version);
   const throttleTimeMs: number = r.int32();
+  const allowReplicationFactorChange: boolean = version >= 1 ? r.bool() : true;
   const errorCode: number = r.int16();
   const errorMessage: string | null = r.compactNullableString();
   const responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) responses.push(decodeAlterPartitionReassignmentsResponseReassignableTopicResponse(r, version));
   r.skipTaggedFields();
-  return { throttleTimeMs, errorCode, errorMessage, responses };
+  return { throttleTimeMs, allowReplicationFactorChange, errorCode, errorMessage, responses };
 }
 
 function encodeAlterPartitionReassignmentsResponseReassignableTopicResponse(w: Writer, version: number, m: AlterPartitionReassignmentsResponseReassignableTopicResponse): void {
@@ -198,29 +210,29 @@ function decodeAlterPartitionReassignmentsResponseReassignablePartitionResponse(
 export const AlterPartitionReassignmentsResponseShape: StructShape = {
   make: () => defaultAlterPartitionReassignmentsResponse(),
   fields: [
-    { name: 'errorCode', versions: [0, 0], errorCode: true },
-    { name: 'responses', versions: [0, 0], elem: () => AlterPartitionReassignmentsResponseReassignableTopicResponseShape },
+    { name: 'errorCode', versions: [0, 1], errorCode: true },
+    { name: 'responses', versions: [0, 1], elem: () => AlterPartitionReassignmentsResponseReassignableTopicResponseShape },
   ],
 };
 
 const AlterPartitionReassignmentsResponseReassignableTopicResponseShape: StructShape = {
   make: () => defaultAlterPartitionReassignmentsResponseReassignableTopicResponse(),
   fields: [
-    { name: 'name', versions: [0, 0], key: 'topicName' },
-    { name: 'partitions', versions: [0, 0], elem: () => AlterPartitionReassignmentsResponseReassignablePartitionResponseShape },
+    { name: 'name', versions: [0, 1], key: 'topicName' },
+    { name: 'partitions', versions: [0, 1], elem: () => AlterPartitionReassignmentsResponseReassignablePartitionResponseShape },
   ],
 };
 
 const AlterPartitionReassignmentsResponseReassignablePartitionResponseShape: StructShape = {
   make: () => defaultAlterPartitionReassignmentsResponseReassignablePartitionResponse(),
   fields: [
-    { name: 'partitionIndex', versions: [0, 0], key: 'partition' },
-    { name: 'errorCode', versions: [0, 0], errorCode: true },
+    { name: 'partitionIndex', versions: [0, 1], key: 'partition' },
+    { name: 'errorCode', versions: [0, 1], errorCode: true },
   ],
 };
 
 function defaultAlterPartitionReassignmentsResponse(): AlterPartitionReassignmentsResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: "", responses: [] };
+  return { throttleTimeMs: 0, allowReplicationFactorChange: true, errorCode: 0, errorMessage: "", responses: [] };
 }
 
 function defaultAlterPartitionReassignmentsResponseReassignableTopicResponse(): AlterPartitionReassignmentsResponseReassignableTopicResponse {

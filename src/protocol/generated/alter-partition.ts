@@ -90,11 +90,11 @@ function encodeAlterPartitionRequestPartitionData(w: Writer, version: number, m:
   if (version <= 2) {
     w.compactArrayLength(m.newIsr.length);
     for (const e of m.newIsr) w.int32(e);
-  } else if (m.newIsr.length !== 0) throw unrepresentable('AlterPartitionRequest.newIsr', version);
+  } else if ((m.newIsr !== undefined && m.newIsr.length !== 0)) throw unrepresentable('AlterPartitionRequest.newIsr', version);
   if (version >= 3) {
     w.compactArrayLength(m.newIsrWithEpochs.length);
     for (const e of m.newIsrWithEpochs) encodeAlterPartitionRequestBrokerState(w, version, e);
-  } else if (m.newIsrWithEpochs.length !== 0) throw unrepresentable('AlterPartitionRequest.newIsrWithEpochs', version);
+  } else if ((m.newIsrWithEpochs !== undefined && m.newIsrWithEpochs.length !== 0)) throw unrepresentable('AlterPartitionRequest.newIsrWithEpochs', version);
   w.int8(m.leaderRecoveryState);
   w.int32(m.partitionEpoch);
   w.uvarint(0);

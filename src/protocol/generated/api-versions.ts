@@ -8,21 +8,31 @@ import { unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // ApiVersionsRequest
 
-/** ApiVersionsRequest (API key 18) versions 0-4, flexible 3+. */
+/** ApiVersionsRequest (API key 18) versions 0-5, flexible 3+. */
 export interface ApiVersionsRequest {
-  /** [v3-4] The name of the client. */
+  /** [v3-5] The name of the client. */
   clientSoftwareName: string;
-  /** [v3-4] The version of the client. */
+  /** [v3-5] The version of the client. */
   clientSoftwareVersion: string;
+  /** [v5, nullable v5, default null] The cluster ID the client intends to connect to. Provide both ClusterId and NodeId, if known. */
+  clusterId: string | null;
+  /** [v5, default -1] The node ID the client intends to connect to. Provide both ClusterId and NodeId, if known. */
+  nodeId: number;
 }
 
 export function encodeApiVersionsRequest(w: Writer, version: number, m: ApiVersionsRequest): void {
-  if (version < 0 || version > 4) throw unsupportedVersion('ApiVersionsRequest', version);
+  if (version < 0 || version > 5) throw unsupportedVersion('ApiVersionsRequest', version);
   if (version >= 3) {
     w.compactString(m.clientSoftwareName);
   }
   if (version >= 3) {
     w.compactString(m.clientSoftwareVersion);
+  }
+  if (version >= 5) {
+    w.compactNullableString(m.clusterId);
+  }
+  if (version >= 5) {
+    w.int32(m.nodeId);
   }
   if (version >= 3) {
     w.uvarint(0);
@@ -30,13 +40,15 @@ export function encodeApiVersionsRequest(w: Writer, version: number, m: ApiVersi
 }
 
 export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersionsRequest {
-  if (version < 0 || version > 4) throw unsupportedVersion('ApiVersionsRequest', version);
+  if (version < 0 || version > 5) throw unsupportedVersion('ApiVersionsRequest', version);
   const clientSoftwareName: string = version >= 3 ? r.compactString() : "";
   const clientSoftwareVersion: string = version >= 3 ? r.compactString() : "";
+  const clusterId: string | null = version >= 5 ? r.compactNullableString() : null;
+  const nodeId: number = version >= 5 ? r.int32() : -1;
   if (version >= 3) {
     r.skipTaggedFields();
   }
-  return { clientSoftwareName, clientSoftwareVersion };
+  return { clientSoftwareName, clientSoftwareVersion, clusterId, nodeId };
 }
 
 export const ApiVersionsRequestShape: StructShape = {
@@ -46,56 +58,56 @@ export const ApiVersionsRequestShape: StructShape = {
 // ----------------------------------------------------------------------------------------------
 // ApiVersionsResponse
 
-/** ApiVersionsResponse (API key 18) versions 0-4, flexible 3+. */
+/** ApiVersionsResponse (API key 18) versions 0-5, flexible 3+. */
 export interface ApiVersionsResponse {
-  /** [v0-4] The top-level error code. */
+  /** [v0-5] The top-level error code. */
   errorCode: number;
-  /** [v0-4] The APIs supported by the broker. */
+  /** [v0-5] The APIs supported by the broker. */
   apiKeys: ApiVersionsResponseApiVersion[];
-  /** [v1-4] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v1-5] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v3-4, tag 0] Features supported by the broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted. */
+  /** [v3-5, tag 0] Features supported by the broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted. */
   supportedFeatures: ApiVersionsResponseSupportedFeatureKey[];
-  /** [v3-4, tag 1, default -1] The monotonically increasing epoch for the finalized features information. Valid values are >= 0. A value of -1 is special and represents unknown epoch. */
+  /** [v3-5, tag 1, default -1] The monotonically increasing epoch for the finalized features information. Valid values are >= 0. A value of -1 is special and represents unknown epoch. */
   finalizedFeaturesEpoch: number;
-  /** [v3-4, tag 2] List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0. */
+  /** [v3-5, tag 2] List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0. */
   finalizedFeatures: ApiVersionsResponseFinalizedFeatureKey[];
-  /** [v3-4, tag 3, default false] Set by a KRaft controller if the required configurations for ZK migration are present. */
+  /** [v3-5, tag 3, default false] Set by a KRaft controller if the required configurations for ZK migration are present. */
   zkMigrationReady: boolean;
 }
 
 /** ApiVersion (in ApiVersionsResponse) */
 export interface ApiVersionsResponseApiVersion {
-  /** [v0-4] The API index. */
+  /** [v0-5] The API index. */
   apiKey: number;
-  /** [v0-4] The minimum supported version, inclusive. */
+  /** [v0-5] The minimum supported version, inclusive. */
   minVersion: number;
-  /** [v0-4] The maximum supported version, inclusive. */
+  /** [v0-5] The maximum supported version, inclusive. */
   maxVersion: number;
 }
 
 /** SupportedFeatureKey (in ApiVersionsResponse) */
 export interface ApiVersionsResponseSupportedFeatureKey {
-  /** [v3-4] The name of the feature. */
+  /** [v3-5] The name of the feature. */
   name: string;
-  /** [v3-4] The minimum supported version for the feature. */
+  /** [v3-5] The minimum supported version for the feature. */
   minVersion: number;
-  /** [v3-4] The maximum supported version for the feature. */
+  /** [v3-5] The maximum supported version for the feature. */
   maxVersion: number;
 }
 
 /** FinalizedFeatureKey (in ApiVersionsResponse) */
 export interface ApiVersionsResponseFinalizedFeatureKey {
-  /** [v3-4] The name of the feature. */
+  /** [v3-5] The name of the feature. */
   name: string;
-  /** [v3-4] The cluster-wide finalized max version level for the feature. */
+  /** [v3-5] The cluster-wide finalized max version level for the feature. */
   maxVersionLevel: number;
-  /** [v3-4] The cluster-wide finalized min version level for the feature. */
+  /** [v3-5] The cluster-wide finalized min version level for the feature. */
   minVersionLevel: number;
 }
 
 export function encodeApiVersionsResponse(w: Writer, version: number, m: ApiVersionsResponse): void {
-  if (version < 0 || version > 4) throw unsupportedVersion('ApiVersionsResponse', version);
+  if (version < 0 || version > 5) throw unsupportedVersion('ApiVersionsResponse', version);
   w.int16(m.errorCode);
   if (version >= 3) w.compactArrayLength(m.apiKeys.length);
   else w.arrayLength(m.apiKeys.length);
@@ -139,7 +151,7 @@ export function encodeApiVersionsResponse(w: Writer, version: number, m: ApiVers
 }
 
 export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersionsResponse {
-  if (version < 0 || version > 4) throw unsupportedVersion('ApiVersionsResponse', version);
+  if (version < 0 || version > 5) throw unsupportedVersion('ApiVersionsResponse', version);
   const errorCode: number = r.int16();
   const apiKeys: ApiVersionsResponseApiVersion[] = [];
   for (let i = 0, n = version >= 3 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) apiKeys.push(decodeApiVersionsResponseApiVersion(r, version));
@@ -234,31 +246,31 @@ function decodeApiVersionsResponseFinalizedFeatureKey(r: Reader, _version: numbe
 export const ApiVersionsResponseShape: StructShape = {
   make: () => defaultApiVersionsResponse(),
   fields: [
-    { name: 'errorCode', versions: [0, 4], errorCode: true },
-    { name: 'apiKeys', versions: [0, 4], elem: () => ApiVersionsResponseApiVersionShape },
-    { name: 'supportedFeatures', versions: [3, 4], elem: () => ApiVersionsResponseSupportedFeatureKeyShape },
-    { name: 'finalizedFeatures', versions: [3, 4], elem: () => ApiVersionsResponseFinalizedFeatureKeyShape },
+    { name: 'errorCode', versions: [0, 5], errorCode: true },
+    { name: 'apiKeys', versions: [0, 5], elem: () => ApiVersionsResponseApiVersionShape },
+    { name: 'supportedFeatures', versions: [3, 5], elem: () => ApiVersionsResponseSupportedFeatureKeyShape },
+    { name: 'finalizedFeatures', versions: [3, 5], elem: () => ApiVersionsResponseFinalizedFeatureKeyShape },
   ],
 };
 
 const ApiVersionsResponseApiVersionShape: StructShape = {
   make: () => defaultApiVersionsResponseApiVersion(),
   fields: [
-    { name: 'apiKey', versions: [0, 4], key: 'apiKey' },
+    { name: 'apiKey', versions: [0, 5], key: 'apiKey' },
   ],
 };
 
 const ApiVersionsResponseSupportedFeatureKeyShape: StructShape = {
   make: () => defaultApiVersionsResponseSupportedFeatureKey(),
   fields: [
-    { name: 'name', versions: [3, 4], key: 'name' },
+    { name: 'name', versions: [3, 5], key: 'name' },
   ],
 };
 
 const ApiVersionsResponseFinalizedFeatureKeyShape: StructShape = {
   make: () => defaultApiVersionsResponseFinalizedFeatureKey(),
   fields: [
-    { name: 'name', versions: [3, 4], key: 'name' },
+    { name: 'name', versions: [3, 5], key: 'name' },
   ],
 };
 

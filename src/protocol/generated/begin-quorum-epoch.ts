@@ -221,7 +221,7 @@ export function encodeBeginQuorumEpochResponse(w: Writer, version: number, m: Be
   if (version >= 1) w.compactArrayLength(m.topics.length);
   else w.arrayLength(m.topics.length);
   for (const e of m.topics) encodeBeginQuorumEpochResponseTopicData(w, version, e);
-  if (!(version >= 1) && m.nodeEndpoints.length !== 0) throw unrepresentable('BeginQuorumEpochResponse.nodeEndpoints', version);
+  if (!(version >= 1) && (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0)) throw unrepresentable('BeginQuorumEpochResponse.nodeEndpoints', version);
   if (version >= 1) {
     const t0 = m.nodeEndpoints.length !== 0;
     w.uvarint(t0 ? 1 : 0);

@@ -8,32 +8,36 @@ import { unrepresentable, unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // BrokerHeartbeatRequest
 
-/** BrokerHeartbeatRequest (API key 63) versions 0-1, flexible 0+. */
+/** BrokerHeartbeatRequest (API key 63) versions 0-2, flexible 0+. */
 export interface BrokerHeartbeatRequest {
-  /** [v0-1] The broker ID. */
+  /** [v0-2] The broker ID. */
   brokerId: number;
-  /** [v0-1, default -1] The broker epoch. */
+  /** [v0-2, default -1] The broker epoch. */
   brokerEpoch: number;
-  /** [v0-1] The highest metadata offset which the broker has reached. */
+  /** [v0-2] The highest metadata offset which the broker has reached. */
   currentMetadataOffset: number;
-  /** [v0-1] True if the broker wants to be fenced, false otherwise. */
+  /** [v0-2] True if the broker wants to be fenced, false otherwise. */
   wantFence: boolean;
-  /** [v0-1] True if the broker wants to be shut down, false otherwise. */
+  /** [v0-2] True if the broker wants to be shut down, false otherwise. */
   wantShutDown: boolean;
-  /** [v1, tag 0] Log directories that failed and went offline. */
+  /** [v1-2, tag 0] Log directories that failed and went offline. */
   offlineLogDirs: string[];
+  /** [v2, nullable v2, tag 1, default null] List of log directories that are cordoned. This is null before the broker reaches the RECOVERY state. */
+  cordonedLogDirs: string[] | null;
 }
 
 export function encodeBrokerHeartbeatRequest(w: Writer, version: number, m: BrokerHeartbeatRequest): void {
-  if (version < 0 || version > 1) throw unsupportedVersion('BrokerHeartbeatRequest', version);
+  if (version < 0 || version > 2) throw unsupportedVersion('BrokerHeartbeatRequest', version);
   w.int32(m.brokerId);
   w.int64(m.brokerEpoch);
   w.int64(m.currentMetadataOffset);
   w.bool(m.wantFence);
   w.bool(m.wantShutDown);
-  if (!(version >= 1) && m.offlineLogDirs.length !== 0) throw unrepresentable('BrokerHeartbeatRequest.offlineLogDirs', version);
+  if (!(version >= 1) && (m.offlineLogDirs !== undefined && m.offlineLogDirs.length !== 0)) throw unrepresentable('BrokerHeartbeatRequest.offlineLogDirs', version);
+  if (!(version >= 2) && (m.cordonedLogDirs !== undefined && m.cordonedLogDirs !== null)) throw unrepresentable('BrokerHeartbeatRequest.cordonedLogDirs', version);
   const t0 = version >= 1 && m.offlineLogDirs.length !== 0;
-  w.uvarint(t0 ? 1 : 0);
+  const t1 = version >= 2 && m.cordonedLogDirs !== null;
+  w.uvarint((t0 ? 1 : 0) + (t1 ? 1 : 0));
   if (t0) {
     w.uvarint(0);
     const start = w.length;
@@ -41,16 +45,28 @@ export function encodeBrokerHeartbeatRequest(w: Writer, version: number, m: Brok
     for (const e of m.offlineLogDirs) w.uuid(e);
     w.insertSizeAt(start);
   }
+  if (t1) {
+    w.uvarint(1);
+    const start = w.length;
+    if (m.cordonedLogDirs === null) {
+      w.compactArrayLength(-1);
+    } else {
+      w.compactArrayLength(m.cordonedLogDirs.length);
+      for (const e of m.cordonedLogDirs) w.uuid(e);
+    }
+    w.insertSizeAt(start);
+  }
 }
 
 export function decodeBrokerHeartbeatRequest(r: Reader, version: number): BrokerHeartbeatRequest {
-  if (version < 0 || version > 1) throw unsupportedVersion('BrokerHeartbeatRequest', version);
+  if (version < 0 || version > 2) throw unsupportedVersion('BrokerHeartbeatRequest', version);
   const brokerId: number = r.int32();
   const brokerEpoch: number = r.int64();
   const currentMetadataOffset: number = r.int64();
   const wantFence: boolean = r.bool();
   const wantShutDown: boolean = r.bool();
   let offlineLogDirs: string[] = [];
+  let cordonedLogDirs: string[] | null = null;
   for (let n = r.uvarint(); n > 0; n--) {
     const tag = r.uvarint();
     const size = r.uvarint();
@@ -62,36 +78,48 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
         offlineLogDirs = a;
       }
       r.unlimit(end);
+    } else if (tag === 1 && version >= 2) {
+      const end = r.limit(size);
+      {
+        const n = r.compactNullableArrayLength();
+        if (n < 0) cordonedLogDirs = null;
+        else {
+          const a: string[] = [];
+          for (let i = 0; i < n; i++) a.push(r.uuid());
+          cordonedLogDirs = a;
+        }
+      }
+      r.unlimit(end);
     } else r.skip(size);
   }
-  return { brokerId, brokerEpoch, currentMetadataOffset, wantFence, wantShutDown, offlineLogDirs };
+  return { brokerId, brokerEpoch, currentMetadataOffset, wantFence, wantShutDown, offlineLogDirs, cordonedLogDirs };
 }
 
 export const BrokerHeartbeatRequestShape: StructShape = {
   fields: [
-    { name: 'brokerId', versions: [0, 1], key: 'brokerId' },
+    { name: 'brokerId', versions: [0, 2], key: 'brokerId' },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // BrokerHeartbeatResponse
 
-/** BrokerHeartbeatResponse (API key 63) versions 0-1, flexible 0+. */
+/** BrokerHeartbeatResponse (API key 63) versions 0-2, flexible 0+. */
 export interface BrokerHeartbeatResponse {
-  /** [v0-1] Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v0-2] Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v0-1] The error code, or 0 if there was no error. */
+  /** [v0-2] The error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v0-1, default false] True if the broker has approximately caught up with the latest metadata. */
+  /** [v0-2, default false] True if the broker has approximately caught up with the latest metadata. */
   isCaughtUp: boolean;
-  /** [v0-1, default true] True if the broker is fenced. */
+  /** [v0-2, default true] True if the broker is fenced. */
   isFenced: boolean;
-  /** [v0-1] True if the broker should proceed with its shutdown. */
+  /** [v0-2] True if the broker should proceed with its shutdown. */
   shouldShutDown: boolean;
 }
 
 export function encodeBrokerHeartbeatResponse(w: Writer, version: number, m: BrokerHeartbeatResponse): void {
-  if (version < 0 || version > 1) throw unsupportedVersion('BrokerHeartbeatResponse', version);
+  if (version < 0 || version > 2) throw unsupportedVersion('BrokerHeartbeatResponse', version);
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.bool(m.isCaughtUp);
@@ -101,7 +129,7 @@ export function encodeBrokerHeartbeatResponse(w: Writer, version: number, m: Bro
 }
 
 export function decodeBrokerHeartbeatResponse(r: Reader, version: number): BrokerHeartbeatResponse {
-  if (version < 0 || version > 1) throw unsupportedVersion('BrokerHeartbeatResponse', version);
+  if (version < 0 || version > 2) throw unsupportedVersion('BrokerHeartbeatResponse', version);
   const throttleTimeMs: number = r.int32();
   const errorCode: number = r.int16();
   const isCaughtUp: boolean = r.bool();
@@ -114,7 +142,7 @@ export function decodeBrokerHeartbeatResponse(r: Reader, version: number): Broke
 export const BrokerHeartbeatResponseShape: StructShape = {
   make: () => defaultBrokerHeartbeatResponse(),
   fields: [
-    { name: 'errorCode', versions: [0, 1], errorCode: true },
+    { name: 'errorCode', versions: [0, 2], errorCode: true },
   ],
 };
 

@@ -64,7 +64,7 @@ export function encodeBrokerRegistrationRequest(w: Writer, version: number, m: B
   w.compactNullableString(m.rack);
   if (version >= 1) {
     w.bool(m.isMigratingZkBroker);
-  } else if (m.isMigratingZkBroker !== false) throw unrepresentable('BrokerRegistrationRequest.isMigratingZkBroker', version);
+  } else if ((m.isMigratingZkBroker !== undefined && m.isMigratingZkBroker !== false)) throw unrepresentable('BrokerRegistrationRequest.isMigratingZkBroker', version);
   if (version >= 2) {
     w.compactArrayLength(m.logDirs.length);
     for (const e of m.logDirs) w.uuid(e);

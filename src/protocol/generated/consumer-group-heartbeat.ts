@@ -56,7 +56,7 @@ export function encodeConsumerGroupHeartbeatRequest(w: Writer, version: number, 
   }
   if (version >= 1) {
     w.compactNullableString(m.subscribedTopicRegex);
-  } else if (m.subscribedTopicRegex !== null) throw unrepresentable('ConsumerGroupHeartbeatRequest.subscribedTopicRegex', version);
+  } else if ((m.subscribedTopicRegex !== undefined && m.subscribedTopicRegex !== null)) throw unrepresentable('ConsumerGroupHeartbeatRequest.subscribedTopicRegex', version);
   w.compactNullableString(m.serverAssignor);
   if (m.topicPartitions === null) {
     w.compactArrayLength(-1);

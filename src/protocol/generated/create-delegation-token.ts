@@ -32,10 +32,10 @@ export function encodeCreateDelegationTokenRequest(w: Writer, version: number, m
   if (version < 1 || version > 3) throw unsupportedVersion('CreateDelegationTokenRequest', version);
   if (version >= 3) {
     w.compactNullableString(m.ownerPrincipalType);
-  } else if (m.ownerPrincipalType !== "") throw unrepresentable('CreateDelegationTokenRequest.ownerPrincipalType', version);
+  } else if ((m.ownerPrincipalType !== undefined && m.ownerPrincipalType !== "")) throw unrepresentable('CreateDelegationTokenRequest.ownerPrincipalType', version);
   if (version >= 3) {
     w.compactNullableString(m.ownerPrincipalName);
-  } else if (m.ownerPrincipalName !== "") throw unrepresentable('CreateDelegationTokenRequest.ownerPrincipalName', version);
+  } else if ((m.ownerPrincipalName !== undefined && m.ownerPrincipalName !== "")) throw unrepresentable('CreateDelegationTokenRequest.ownerPrincipalName', version);
   if (version >= 2) w.compactArrayLength(m.renewers.length);
   else w.arrayLength(m.renewers.length);
   for (const e of m.renewers) encodeCreateDelegationTokenRequestCreatableRenewers(w, version, e);
@@ -125,10 +125,10 @@ export function encodeCreateDelegationTokenResponse(w: Writer, version: number, 
   else w.string(m.principalName);
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalType);
-  } else if (m.tokenRequesterPrincipalType !== "") throw unrepresentable('CreateDelegationTokenResponse.tokenRequesterPrincipalType', version);
+  } else if ((m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== "")) throw unrepresentable('CreateDelegationTokenResponse.tokenRequesterPrincipalType', version);
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalName);
-  } else if (m.tokenRequesterPrincipalName !== "") throw unrepresentable('CreateDelegationTokenResponse.tokenRequesterPrincipalName', version);
+  } else if ((m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== "")) throw unrepresentable('CreateDelegationTokenResponse.tokenRequesterPrincipalName', version);
   w.int64(m.issueTimestampMs);
   w.int64(m.expiryTimestampMs);
   w.int64(m.maxTimestampMs);

@@ -18,7 +18,7 @@ export interface DeleteAclsRequest {
 export interface DeleteAclsRequestDeleteAclsFilter {
   /** [v1-3] The resource type. */
   resourceTypeFilter: number;
-  /** [v1-3, nullable v1-3] The resource name. */
+  /** [v1-3, nullable v1-3] The resource name, or null to match any resource name. */
   resourceNameFilter: string | null;
   /** [v1-3, default 3] The pattern type. */
   patternTypeFilter: number;

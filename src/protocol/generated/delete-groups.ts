@@ -8,14 +8,14 @@ import { unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // DeleteGroupsRequest
 
-/** DeleteGroupsRequest (API key 42) versions 0-2, flexible 2+. */
+/** DeleteGroupsRequest (API key 42) versions 0-3, flexible 2+. */
 export interface DeleteGroupsRequest {
-  /** [v0-2] The group names to delete. */
+  /** [v0-3] The group names to delete. */
   groupsNames: string[];
 }
 
 export function encodeDeleteGroupsRequest(w: Writer, version: number, m: DeleteGroupsRequest): void {
-  if (version < 0 || version > 2) throw unsupportedVersion('DeleteGroupsRequest', version);
+  if (version < 0 || version > 3) throw unsupportedVersion('DeleteGroupsRequest', version);
   if (version >= 2) w.compactArrayLength(m.groupsNames.length);
   else w.arrayLength(m.groupsNames.length);
   for (const e of m.groupsNames) if (version >= 2) w.compactString(e);
@@ -26,7 +26,7 @@ export function encodeDeleteGroupsRequest(w: Writer, version: number, m: DeleteG
 }
 
 export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGroupsRequest {
-  if (version < 0 || version > 2) throw unsupportedVersion('DeleteGroupsRequest', version);
+  if (version < 0 || version > 3) throw unsupportedVersion('DeleteGroupsRequest', version);
   const groupsNames: string[] = [];
   for (let i = 0, n = version >= 2 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) groupsNames.push(version >= 2 ? r.compactString() : r.string());
   if (version >= 2) {
@@ -37,31 +37,33 @@ export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGro
 
 export const DeleteGroupsRequestShape: StructShape = {
   fields: [
-    { name: 'groupsNames', versions: [0, 2], key: 'groupId', items: true },
+    { name: 'groupsNames', versions: [0, 3], key: 'groupId', items: true },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // DeleteGroupsResponse
 
-/** DeleteGroupsResponse (API key 42) versions 0-2, flexible 2+. */
+/** DeleteGroupsResponse (API key 42) versions 0-3, flexible 2+. */
 export interface DeleteGroupsResponse {
-  /** [v0-2] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v0-3] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v0-2] The deletion results. */
+  /** [v0-3] The deletion results. */
   results: DeleteGroupsResponseDeletableGroupResult[];
 }
 
 /** DeletableGroupResult (in DeleteGroupsResponse) */
 export interface DeleteGroupsResponseDeletableGroupResult {
-  /** [v0-2] The group id. */
+  /** [v0-3] The group id. */
   groupId: string;
-  /** [v0-2] The deletion error, or 0 if the deletion succeeded. */
+  /** [v0-3] The deletion error, or 0 if the deletion succeeded. */
   errorCode: number;
+  /** [v3, nullable v3, default null] The error message, or null if there was no error. */
+  errorMessage: string | null;
 }
 
 export function encodeDeleteGroupsResponse(w: Writer, version: number, m: DeleteGroupsResponse): void {
-  if (version < 0 || version > 2) throw unsupportedVersion('DeleteGroupsResponse', version);
+  if (version < 0 || version > 3) throw unsupportedVersion('DeleteGroupsResponse', version);
   w.int32(m.throttleTimeMs);
   if (version >= 2) w.compactArrayLength(m.results.length);
   else w.arrayLength(m.results.length);
@@ -72,7 +74,7 @@ export function encodeDeleteGroupsResponse(w: Writer, version: number, m: Delete
 }
 
 export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGroupsResponse {
-  if (version < 0 || version > 2) throw unsupportedVersion('DeleteGroupsResponse', version);
+  if (version < 0 || version > 3) throw unsupportedVersion('DeleteGroupsResponse', version);
   const throttleTimeMs: number = r.int32();
   const results: DeleteGroupsResponseDeletableGroupResult[] = [];
   for (let i = 0, n = version >= 2 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) results.push(decodeDeleteGroupsResponseDeletableGroupResult(r, version));
@@ -86,6 +88,9 @@ function encodeDeleteGroupsResponseDeletableGroupResult(w: Writer, version: numb
   if (version >= 2) w.compactString(m.groupId);
   else w.string(m.groupId);
   w.int16(m.errorCode);
+  if (version >= 3) {
+    w.compactNullableString(m.errorMessage);
+  }
   if (version >= 2) {
     w.uvarint(0);
   }
@@ -94,24 +99,25 @@ function encodeDeleteGroupsResponseDeletableGroupResult(w: Writer, version: numb
 function decodeDeleteGroupsResponseDeletableGroupResult(r: Reader, version: number): DeleteGroupsResponseDeletableGroupResult {
   const groupId: string = version >= 2 ? r.compactString() : r.string();
   const errorCode: number = r.int16();
+  const errorMessage: string | null = version >= 3 ? r.compactNullableString() : null;
   if (version >= 2) {
     r.skipTaggedFields();
   }
-  return { groupId, errorCode };
+  return { groupId, errorCode, errorMessage };
 }
 
 export const DeleteGroupsResponseShape: StructShape = {
   make: () => defaultDeleteGroupsResponse(),
   fields: [
-    { name: 'results', versions: [0, 2], elem: () => DeleteGroupsResponseDeletableGroupResultShape },
+    { name: 'results', versions: [0, 3], elem: () => DeleteGroupsResponseDeletableGroupResultShape },
   ],
 };
 
 const DeleteGroupsResponseDeletableGroupResultShape: StructShape = {
   make: () => defaultDeleteGroupsResponseDeletableGroupResult(),
   fields: [
-    { name: 'groupId', versions: [0, 2], key: 'groupId' },
-    { name: 'errorCode', versions: [0, 2], errorCode: true },
+    { name: 'groupId', versions: [0, 3], key: 'groupId' },
+    { name: 'errorCode', versions: [0, 3], errorCode: true },
   ],
 };
 
@@ -120,5 +126,5 @@ function defaultDeleteGroupsResponse(): DeleteGroupsResponse {
 }
 
 function defaultDeleteGroupsResponseDeletableGroupResult(): DeleteGroupsResponseDeletableGroupResult {
-  return { groupId: "", errorCode: 0 };
+  return { groupId: "", errorCode: 0, errorMessage: null };
 }

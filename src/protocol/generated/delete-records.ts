@@ -28,7 +28,7 @@ export interface DeleteRecordsRequestDeleteRecordsTopic {
 export interface DeleteRecordsRequestDeleteRecordsPartition {
   /** [v0-2] The partition index. */
   partitionIndex: number;
-  /** [v0-2] The deletion offset. */
+  /** [v0-2] The deletion offset. -1 means that records should be truncated to the high watermark. */
   offset: number;
 }
 

@@ -8,7 +8,7 @@ import { ZERO_UUID, unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // DeleteShareGroupStateRequest
 
-/** DeleteShareGroupStateRequest (API key 86) versions 0, flexible 0+ (latest version unstable). */
+/** DeleteShareGroupStateRequest (API key 86) versions 0, flexible 0+. */
 export interface DeleteShareGroupStateRequest {
   /** [v0] The group identifier. */
   groupId: string;

@@ -31,7 +31,7 @@ export function encodeDeleteTopicsRequest(w: Writer, version: number, m: DeleteT
   if (version >= 6) {
     w.compactArrayLength(m.topics.length);
     for (const e of m.topics) encodeDeleteTopicsRequestDeleteTopicState(w, version, e);
-  } else if (m.topics.length !== 0) throw unrepresentable('DeleteTopicsRequest.topics', version);
+  } else if ((m.topics !== undefined && m.topics.length !== 0)) throw unrepresentable('DeleteTopicsRequest.topics', version);
   if (version <= 5) {
     if (version >= 4) w.compactArrayLength(m.topicNames.length);
     else w.arrayLength(m.topicNames.length);

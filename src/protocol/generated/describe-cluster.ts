@@ -23,10 +23,10 @@ export function encodeDescribeClusterRequest(w: Writer, version: number, m: Desc
   w.bool(m.includeClusterAuthorizedOperations);
   if (version >= 1) {
     w.int8(m.endpointType);
-  } else if (m.endpointType !== 1) throw unrepresentable('DescribeClusterRequest.endpointType', version);
+  } else if ((m.endpointType !== undefined && m.endpointType !== 1)) throw unrepresentable('DescribeClusterRequest.endpointType', version);
   if (version >= 2) {
     w.bool(m.includeFencedBrokers);
-  } else if (m.includeFencedBrokers !== false) throw unrepresentable('DescribeClusterRequest.includeFencedBrokers', version);
+  } else if ((m.includeFencedBrokers !== undefined && m.includeFencedBrokers !== false)) throw unrepresentable('DescribeClusterRequest.includeFencedBrokers', version);
   w.uvarint(0);
 }
 
@@ -58,7 +58,7 @@ export interface DescribeClusterResponse {
   endpointType: number;
   /** [v0-2] The cluster ID that responding broker belongs to. */
   clusterId: string;
-  /** [v0-2, default -1] The ID of the controller broker. */
+  /** [v0-2, default -1] The ID of the controller. When handled by a controller, returns the current voter leader ID. When handled by a broker, returns a random alive broker ID as a fallback. */
   controllerId: number;
   /** [v0-2] Each broker in the response. */
   brokers: DescribeClusterResponseDescribeClusterBroker[];
@@ -87,7 +87,7 @@ export function encodeDescribeClusterResponse(w: Writer, version: number, m: Des
   w.compactNullableString(m.errorMessage);
   if (version >= 1) {
     w.int8(m.endpointType);
-  } else if (m.endpointType !== 1) throw unrepresentable('DescribeClusterResponse.endpointType', version);
+  } else if ((m.endpointType !== undefined && m.endpointType !== 1)) throw unrepresentable('DescribeClusterResponse.endpointType', version);
   w.compactString(m.clusterId);
   w.int32(m.controllerId);
   w.compactArrayLength(m.brokers.length);
@@ -118,7 +118,7 @@ function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, version: 
   w.compactNullableString(m.rack);
   if (version >= 2) {
     w.bool(m.isFenced);
-  } else if (m.isFenced !== false) throw unrepresentable('DescribeClusterResponse.isFenced', version);
+  } else if ((m.isFenced !== undefined && m.isFenced !== false)) throw unrepresentable('DescribeClusterResponse.isFenced', version);
   w.uvarint(0);
 }
 

@@ -36,7 +36,7 @@ export function encodeDescribeConfigsRequest(w: Writer, version: number, m: Desc
   w.bool(m.includeSynonyms);
   if (version >= 3) {
     w.bool(m.includeDocumentation);
-  } else if (m.includeDocumentation !== false) throw unrepresentable('DescribeConfigsRequest.includeDocumentation', version);
+  } else if ((m.includeDocumentation !== undefined && m.includeDocumentation !== false)) throw unrepresentable('DescribeConfigsRequest.includeDocumentation', version);
   if (version >= 4) {
     w.uvarint(0);
   }

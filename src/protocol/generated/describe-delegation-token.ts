@@ -160,10 +160,10 @@ function encodeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer
   else w.string(m.principalName);
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalType);
-  } else if (m.tokenRequesterPrincipalType !== "") throw unrepresentable('DescribeDelegationTokenResponse.tokenRequesterPrincipalType', version);
+  } else if ((m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== "")) throw unrepresentable('DescribeDelegationTokenResponse.tokenRequesterPrincipalType', version);
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalName);
-  } else if (m.tokenRequesterPrincipalName !== "") throw unrepresentable('DescribeDelegationTokenResponse.tokenRequesterPrincipalName', version);
+  } else if ((m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== "")) throw unrepresentable('DescribeDelegationTokenResponse.tokenRequesterPrincipalName', version);
   w.int64(m.issueTimestamp);
   w.int64(m.expiryTimestamp);
   w.int64(m.maxTimestamp);

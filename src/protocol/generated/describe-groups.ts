@@ -24,7 +24,7 @@ export function encodeDescribeGroupsRequest(w: Writer, version: number, m: Descr
     else w.string(e);
   if (version >= 3) {
     w.bool(m.includeAuthorizedOperations);
-  } else if (m.includeAuthorizedOperations !== false) throw unrepresentable('DescribeGroupsRequest.includeAuthorizedOperations', version);
+  } else if ((m.includeAuthorizedOperations !== undefined && m.includeAuthorizedOperations !== false)) throw unrepresentable('DescribeGroupsRequest.includeAuthorizedOperations', version);
   if (version >= 5) {
     w.uvarint(0);
   }
@@ -122,7 +122,7 @@ function encodeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, 
   w.int16(m.errorCode);
   if (version >= 6) {
     w.compactNullableString(m.errorMessage);
-  } else if (m.errorMessage !== null) throw unrepresentable('DescribeGroupsResponse.errorMessage', version);
+  } else if ((m.errorMessage !== undefined && m.errorMessage !== null)) throw unrepresentable('DescribeGroupsResponse.errorMessage', version);
   if (version >= 5) w.compactString(m.groupId);
   else w.string(m.groupId);
   if (version >= 5) w.compactString(m.groupState);
@@ -136,7 +136,7 @@ function encodeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, 
   for (const e of m.members) encodeDescribeGroupsResponseDescribedGroupMember(w, version, e);
   if (version >= 3) {
     w.int32(m.authorizedOperations);
-  } else if (m.authorizedOperations !== -2147483648) throw unrepresentable('DescribeGroupsResponse.authorizedOperations', version);
+  } else if ((m.authorizedOperations !== undefined && m.authorizedOperations !== -2147483648)) throw unrepresentable('DescribeGroupsResponse.authorizedOperations', version);
   if (version >= 5) {
     w.uvarint(0);
   }

@@ -8,22 +8,22 @@ import { unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // DescribeLogDirsRequest
 
-/** DescribeLogDirsRequest (API key 35) versions 1-4, flexible 2+. */
+/** DescribeLogDirsRequest (API key 35) versions 1-5, flexible 2+. */
 export interface DescribeLogDirsRequest {
-  /** [v1-4, nullable v1-4] Each topic that we want to describe log directories for, or null for all topics. */
+  /** [v1-5, nullable v1-5] Each topic that we want to describe log directories for, or null for all topics. */
   topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null;
 }
 
 /** DescribableLogDirTopic (in DescribeLogDirsRequest) */
 export interface DescribeLogDirsRequestDescribableLogDirTopic {
-  /** [v1-4] The topic name. */
+  /** [v1-5] The topic name. */
   topic: string;
-  /** [v1-4] The partition indexes. */
+  /** [v1-5] The partition indexes. */
   partitions: number[];
 }
 
 export function encodeDescribeLogDirsRequest(w: Writer, version: number, m: DescribeLogDirsRequest): void {
-  if (version < 1 || version > 4) throw unsupportedVersion('DescribeLogDirsRequest', version);
+  if (version < 1 || version > 5) throw unsupportedVersion('DescribeLogDirsRequest', version);
   if (m.topics === null) {
     if (version >= 2) w.compactArrayLength(-1);
     else w.arrayLength(-1);
@@ -38,7 +38,7 @@ export function encodeDescribeLogDirsRequest(w: Writer, version: number, m: Desc
 }
 
 export function decodeDescribeLogDirsRequest(r: Reader, version: number): DescribeLogDirsRequest {
-  if (version < 1 || version > 4) throw unsupportedVersion('DescribeLogDirsRequest', version);
+  if (version < 1 || version > 5) throw unsupportedVersion('DescribeLogDirsRequest', version);
   let topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null;
   {
     const n = version >= 2 ? r.compactNullableArrayLength() : r.nullableArrayLength();
@@ -78,66 +78,68 @@ function decodeDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, version: 
 
 export const DescribeLogDirsRequestShape: StructShape = {
   fields: [
-    { name: 'topics', versions: [1, 4], elem: () => DescribeLogDirsRequestDescribableLogDirTopicShape },
+    { name: 'topics', versions: [1, 5], elem: () => DescribeLogDirsRequestDescribableLogDirTopicShape },
   ],
 };
 
 const DescribeLogDirsRequestDescribableLogDirTopicShape: StructShape = {
   fields: [
-    { name: 'topic', versions: [1, 4], key: 'topicName' },
-    { name: 'partitions', versions: [1, 4], key: 'partition', items: true },
+    { name: 'topic', versions: [1, 5], key: 'topicName' },
+    { name: 'partitions', versions: [1, 5], key: 'partition', items: true },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // DescribeLogDirsResponse
 
-/** DescribeLogDirsResponse (API key 35) versions 1-4, flexible 2+. */
+/** DescribeLogDirsResponse (API key 35) versions 1-5, flexible 2+. */
 export interface DescribeLogDirsResponse {
-  /** [v1-4] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v1-5] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v3-4] The error code, or 0 if there was no error. */
+  /** [v3-5] The error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v1-4] The log directories. */
+  /** [v1-5] The log directories. */
   results: DescribeLogDirsResponseDescribeLogDirsResult[];
 }
 
 /** DescribeLogDirsResult (in DescribeLogDirsResponse) */
 export interface DescribeLogDirsResponseDescribeLogDirsResult {
-  /** [v1-4] The error code, or 0 if there was no error. */
+  /** [v1-5] The error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v1-4] The absolute log directory path. */
+  /** [v1-5] The absolute log directory path. */
   logDir: string;
-  /** [v1-4] The topics. */
+  /** [v1-5] The topics. */
   topics: DescribeLogDirsResponseDescribeLogDirsTopic[];
-  /** [v4, default -1] The total size in bytes of the volume the log directory is in. */
+  /** [v4-5, default -1] The total size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. */
   totalBytes: number;
-  /** [v4, default -1] The usable size in bytes of the volume the log directory is in. */
+  /** [v4-5, default -1] The usable size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. */
   usableBytes: number;
+  /** [v5, default false] True if this log directory is cordoned. */
+  isCordoned: boolean;
 }
 
 /** DescribeLogDirsTopic (in DescribeLogDirsResponse) */
 export interface DescribeLogDirsResponseDescribeLogDirsTopic {
-  /** [v1-4] The topic name. */
+  /** [v1-5] The topic name. */
   name: string;
-  /** [v1-4] The partitions. */
+  /** [v1-5] The partitions. */
   partitions: DescribeLogDirsResponseDescribeLogDirsPartition[];
 }
 
 /** DescribeLogDirsPartition (in DescribeLogDirsResponse) */
 export interface DescribeLogDirsResponseDescribeLogDirsPartition {
-  /** [v1-4] The partition index. */
+  /** [v1-5] The partition index. */
   partitionIndex: number;
-  /** [v1-4] The size of the log segments in this partition in bytes. */
+  /** [v1-5] The size of the log segments in this partition in bytes. */
   partitionSize: number;
-  /** [v1-4] The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's LEO (if it is the future log for the partition). */
+  /** [v1-5] The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's LEO (if it is the future log for the partition). */
   offsetLag: number;
-  /** [v1-4] True if this log is created by AlterReplicaLogDirsRequest and will replace the current log of the replica in the future. */
+  /** [v1-5] True if this log is created by AlterReplicaLogDirsRequest and will replace the current log of the replica in the future. */
   isFutureKey: boolean;
 }
 
 export function encodeDescribeLogDirsResponse(w: Writer, version: number, m: DescribeLogDirsResponse): void {
-  if (version < 1 || version > 4) throw unsupportedVersion('DescribeLogDirsResponse', version);
+  if (version < 1 || version > 5) throw unsupportedVersion('DescribeLogDirsResponse', version);
   w.int32(m.throttleTimeMs);
   if (version >= 3) {
     w.int16(m.errorCode);
@@ -151,7 +153,7 @@ export function encodeDescribeLogDirsResponse(w: Writer, version: number, m: Des
 }
 
 export function decodeDescribeLogDirsResponse(r: Reader, version: number): DescribeLogDirsResponse {
-  if (version < 1 || version > 4) throw unsupportedVersion('DescribeLogDirsResponse', version);
+  if (version < 1 || version > 5) throw unsupportedVersion('DescribeLogDirsResponse', version);
   const throttleTimeMs: number = r.int32();
   const errorCode: number = version >= 3 ? r.int16() : 0;
   const results: DescribeLogDirsResponseDescribeLogDirsResult[] = [];
@@ -175,6 +177,9 @@ function encodeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, version: 
   if (version >= 4) {
     w.int64(m.usableBytes);
   }
+  if (version >= 5) {
+    w.bool(m.isCordoned);
+  }
   if (version >= 2) {
     w.uvarint(0);
   }
@@ -187,10 +192,11 @@ function decodeDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, version: 
   for (let i = 0, n = version >= 2 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) topics.push(decodeDescribeLogDirsResponseDescribeLogDirsTopic(r, version));
   const totalBytes: number = version >= 4 ? r.int64() : -1;
   const usableBytes: number = version >= 4 ? r.int64() : -1;
+  const isCordoned: boolean = version >= 5 ? r.bool() : false;
   if (version >= 2) {
     r.skipTaggedFields();
   }
-  return { errorCode, logDir, topics, totalBytes, usableBytes };
+  return { errorCode, logDir, topics, totalBytes, usableBytes, isCordoned };
 }
 
 function encodeDescribeLogDirsResponseDescribeLogDirsTopic(w: Writer, version: number, m: DescribeLogDirsResponseDescribeLogDirsTopic): void {
@@ -238,31 +244,31 @@ function decodeDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, versio
 export const DescribeLogDirsResponseShape: StructShape = {
   make: () => defaultDescribeLogDirsResponse(),
   fields: [
-    { name: 'errorCode', versions: [3, 4], errorCode: true },
-    { name: 'results', versions: [1, 4], elem: () => DescribeLogDirsResponseDescribeLogDirsResultShape },
+    { name: 'errorCode', versions: [3, 5], errorCode: true },
+    { name: 'results', versions: [1, 5], elem: () => DescribeLogDirsResponseDescribeLogDirsResultShape },
   ],
 };
 
 const DescribeLogDirsResponseDescribeLogDirsResultShape: StructShape = {
   make: () => defaultDescribeLogDirsResponseDescribeLogDirsResult(),
   fields: [
-    { name: 'errorCode', versions: [1, 4], errorCode: true },
-    { name: 'topics', versions: [1, 4], elem: () => DescribeLogDirsResponseDescribeLogDirsTopicShape },
+    { name: 'errorCode', versions: [1, 5], errorCode: true },
+    { name: 'topics', versions: [1, 5], elem: () => DescribeLogDirsResponseDescribeLogDirsTopicShape },
   ],
 };
 
 const DescribeLogDirsResponseDescribeLogDirsTopicShape: StructShape = {
   make: () => defaultDescribeLogDirsResponseDescribeLogDirsTopic(),
   fields: [
-    { name: 'name', versions: [1, 4], key: 'topicName' },
-    { name: 'partitions', versions: [1, 4], elem: () => DescribeLogDirsResponseDescribeLogDirsPartitionShape },
+    { name: 'name', versions: [1, 5], key: 'topicName' },
+    { name: 'partitions', versions: [1, 5], elem: () => DescribeLogDirsResponseDescribeLogDirsPartitionShape },
   ],
 };
 
 const DescribeLogDirsResponseDescribeLogDirsPartitionShape: StructShape = {
   make: () => defaultDescribeLogDirsResponseDescribeLogDirsPartition(),
   fields: [
-    { name: 'partitionIndex', versions: [1, 4], key: 'partition' },
+    { name: 'partitionIndex', versions: [1, 5], key: 'partition' },
   ],
 };
 
@@ -271,7 +277,7 @@ function defaultDescribeLogDirsResponse(): DescribeLogDirsResponse {
 }
 
 function defaultDescribeLogDirsResponseDescribeLogDirsResult(): DescribeLogDirsResponseDescribeLogDirsResult {
-  return { errorCode: 0, logDir: "", topics: [], totalBytes: -1, usableBytes: -1 };
+  return { errorCode: 0, logDir: "", topics: [], totalBytes: -1, usableBytes: -1, isCordoned: false };
 }
 
 function defaultDescribeLogDirsResponseDescribeLogDirsTopic(): DescribeLogDirsResponseDescribeLogDirsTopic {

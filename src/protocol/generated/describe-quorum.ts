@@ -174,7 +174,7 @@ export function encodeDescribeQuorumResponse(w: Writer, version: number, m: Desc
   if (version >= 2) {
     w.compactArrayLength(m.nodes.length);
     for (const e of m.nodes) encodeDescribeQuorumResponseNode(w, version, e);
-  } else if (m.nodes.length !== 0) throw unrepresentable('DescribeQuorumResponse.nodes', version);
+  } else if ((m.nodes !== undefined && m.nodes.length !== 0)) throw unrepresentable('DescribeQuorumResponse.nodes', version);
   w.uvarint(0);
 }
 
@@ -242,7 +242,7 @@ function encodeDescribeQuorumResponseReplicaState(w: Writer, version: number, m:
   w.int32(m.replicaId);
   if (version >= 2) {
     w.uuid(m.replicaDirectoryId);
-  } else if (m.replicaDirectoryId !== ZERO_UUID) throw unrepresentable('DescribeQuorumResponse.replicaDirectoryId', version);
+  } else if ((m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== ZERO_UUID)) throw unrepresentable('DescribeQuorumResponse.replicaDirectoryId', version);
   w.int64(m.logEndOffset);
   if (version >= 1) {
     w.int64(m.lastFetchTimestamp);

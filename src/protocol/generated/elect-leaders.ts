@@ -30,7 +30,7 @@ export function encodeElectLeadersRequest(w: Writer, version: number, m: ElectLe
   if (version < 0 || version > 2) throw unsupportedVersion('ElectLeadersRequest', version);
   if (version >= 1) {
     w.int8(m.electionType);
-  } else if (m.electionType !== 0) throw unrepresentable('ElectLeadersRequest.electionType', version);
+  } else if ((m.electionType !== undefined && m.electionType !== 0)) throw unrepresentable('ElectLeadersRequest.electionType', version);
   if (m.topicPartitions === null) {
     if (version >= 2) w.compactArrayLength(-1);
     else w.arrayLength(-1);
@@ -135,7 +135,7 @@ export function encodeElectLeadersResponse(w: Writer, version: number, m: ElectL
   w.int32(m.throttleTimeMs);
   if (version >= 1) {
     w.int16(m.errorCode);
-  } else if (m.errorCode !== 0) throw unrepresentable('ElectLeadersResponse.errorCode', version);
+  } else if ((m.errorCode !== undefined && m.errorCode !== 0)) throw unrepresentable('ElectLeadersResponse.errorCode', version);
   if (version >= 2) w.compactArrayLength(m.replicaElectionResults.length);
   else w.arrayLength(m.replicaElectionResults.length);
   for (const e of m.replicaElectionResults) encodeElectLeadersResponseReplicaElectionResult(w, version, e);

@@ -256,7 +256,7 @@ export function encodeEndQuorumEpochResponse(w: Writer, version: number, m: EndQ
   if (version >= 1) w.compactArrayLength(m.topics.length);
   else w.arrayLength(m.topics.length);
   for (const e of m.topics) encodeEndQuorumEpochResponseTopicData(w, version, e);
-  if (!(version >= 1) && m.nodeEndpoints.length !== 0) throw unrepresentable('EndQuorumEpochResponse.nodeEndpoints', version);
+  if (!(version >= 1) && (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0)) throw unrepresentable('EndQuorumEpochResponse.nodeEndpoints', version);
   if (version >= 1) {
     const t0 = m.nodeEndpoints.length !== 0;
     w.uvarint(t0 ? 1 : 0);

@@ -239,7 +239,7 @@ export function encodeFetchSnapshotResponse(w: Writer, version: number, m: Fetch
   w.int16(m.errorCode);
   w.compactArrayLength(m.topics.length);
   for (const e of m.topics) encodeFetchSnapshotResponseTopicSnapshot(w, version, e);
-  if (!(version >= 1) && m.nodeEndpoints.length !== 0) throw unrepresentable('FetchSnapshotResponse.nodeEndpoints', version);
+  if (!(version >= 1) && (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0)) throw unrepresentable('FetchSnapshotResponse.nodeEndpoints', version);
   const t0 = version >= 1 && m.nodeEndpoints.length !== 0;
   w.uvarint(t0 ? 1 : 0);
   if (t0) {

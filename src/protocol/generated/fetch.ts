@@ -8,39 +8,39 @@ import { ZERO_UUID, unrepresentable, unsupportedVersion } from '../primitives.js
 // ----------------------------------------------------------------------------------------------
 // FetchRequest
 
-/** FetchRequest (API key 1) versions 4-17, flexible 12+. */
+/** FetchRequest (API key 1) versions 4-18, flexible 12+. */
 export interface FetchRequest {
-  /** [v12-17, nullable v12-17, tag 0, default null] The clusterId if known. This is used to validate metadata fetches prior to broker registration. */
+  /** [v12-18, nullable v12-18, tag 0, default null] The clusterId if known. This is used to validate metadata fetches prior to broker registration. */
   clusterId: string | null;
   /** [v4-14, default -1] The broker ID of the follower, of -1 if this request is from a consumer. */
   replicaId: number;
-  /** [v15-17, tag 1] The state of the replica in the follower. */
+  /** [v15-18, tag 1] The state of the replica in the follower. */
   replicaState: FetchRequestReplicaState;
-  /** [v4-17] The maximum time in milliseconds to wait for the response. */
+  /** [v4-18] The maximum time in milliseconds to wait for the response. */
   maxWaitMs: number;
-  /** [v4-17] The minimum bytes to accumulate in the response. */
+  /** [v4-18] The minimum bytes to accumulate in the response. */
   minBytes: number;
-  /** [v4-17, default 0x7fffffff] The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
+  /** [v4-18, default 0x7fffffff] The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
   maxBytes: number;
-  /** [v4-17, default 0] This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. */
+  /** [v4-18, default 0] This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. */
   isolationLevel: number;
-  /** [v7-17, default 0] The fetch session ID. */
+  /** [v7-18, default 0] The fetch session ID. */
   sessionId: number;
-  /** [v7-17, default -1] The fetch session epoch, which is used for ordering requests in a session. */
+  /** [v7-18, default -1] The fetch session epoch, which is used for ordering requests in a session. */
   sessionEpoch: number;
-  /** [v4-17] The topics to fetch. */
+  /** [v4-18] The topics to fetch. */
   topics: FetchRequestFetchTopic[];
-  /** [v7-17] In an incremental fetch request, the partitions to remove. */
+  /** [v7-18] In an incremental fetch request, the partitions to remove. */
   forgottenTopicsData: FetchRequestForgottenTopic[];
-  /** [v11-17, default ] Rack ID of the consumer making this request. */
+  /** [v11-18, default ] Rack ID of the consumer making this request. */
   rackId: string;
 }
 
 /** ReplicaState (in FetchRequest) */
 export interface FetchRequestReplicaState {
-  /** [v15-17, default -1] The replica ID of the follower, or -1 if this request is from a consumer. */
+  /** [v15-18, default -1] The replica ID of the follower, or -1 if this request is from a consumer. */
   replicaId: number;
-  /** [v15-17, default -1] The epoch of this follower, or -1 if not available. */
+  /** [v15-18, default -1] The epoch of this follower, or -1 if not available. */
   replicaEpoch: number;
 }
 
@@ -48,46 +48,48 @@ export interface FetchRequestReplicaState {
 export interface FetchRequestFetchTopic {
   /** [v4-12] The name of the topic to fetch. */
   topic: string;
-  /** [v13-17] The unique topic ID. */
+  /** [v13-18] The unique topic ID. */
   topicId: string;
-  /** [v4-17] The partitions to fetch. */
+  /** [v4-18] The partitions to fetch. */
   partitions: FetchRequestFetchPartition[];
 }
 
 /** FetchPartition (in FetchRequest) */
 export interface FetchRequestFetchPartition {
-  /** [v4-17] The partition index. */
+  /** [v4-18] The partition index. */
   partition: number;
-  /** [v9-17, default -1] The current leader epoch of the partition. */
+  /** [v9-18, default -1] The current leader epoch of the partition. */
   currentLeaderEpoch: number;
-  /** [v4-17] The message offset. */
+  /** [v4-18] The message offset. */
   fetchOffset: number;
-  /** [v12-17, default -1] The epoch of the last fetched record or -1 if there is none. */
+  /** [v12-18, default -1] The epoch of the last fetched record or -1 if there is none. */
   lastFetchedEpoch: number;
-  /** [v5-17, default -1] The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. */
+  /** [v5-18, default -1] The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. */
   logStartOffset: number;
-  /** [v4-17] The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
+  /** [v4-18] The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
   partitionMaxBytes: number;
-  /** [v17, tag 0] The directory id of the follower fetching. */
+  /** [v17-18, tag 0] The directory id of the follower fetching. */
   replicaDirectoryId: string;
+  /** [v18, tag 1, default 9223372036854775807] The high-watermark known by the replica. -1 if the high-watermark is not known and 9223372036854775807 if the feature is not supported. */
+  highWatermark: number;
 }
 
 /** ForgottenTopic (in FetchRequest) */
 export interface FetchRequestForgottenTopic {
   /** [v7-12] The topic name. */
   topic: string;
-  /** [v13-17] The unique topic ID. */
+  /** [v13-18] The unique topic ID. */
   topicId: string;
-  /** [v7-17] The partitions indexes to forget. */
+  /** [v7-18] The partitions indexes to forget. */
   partitions: number[];
 }
 
 export function encodeFetchRequest(w: Writer, version: number, m: FetchRequest): void {
-  if (version < 4 || version > 17) throw unsupportedVersion('FetchRequest', version);
+  if (version < 4 || version > 18) throw unsupportedVersion('FetchRequest', version);
   if (version <= 14) {
     w.int32(m.replicaId);
-  } else if (m.replicaId !== -1) throw unrepresentable('FetchRequest.replicaId', version);
-  if (!(version >= 15) && !isDefaultFetchRequestReplicaState(m.replicaState)) throw unrepresentable('FetchRequest.replicaState', version);
+  } else if ((m.replicaId !== undefined && m.replicaId !== -1)) throw unrepresentable('FetchRequest.replicaId', version);
+  if (!(version >= 15) && (m.replicaState !== undefined && !isDefaultFetchRequestReplicaState(m.replicaState))) throw unrepresentable('FetchRequest.replicaState', version);
   w.int32(m.maxWaitMs);
   w.int32(m.minBytes);
   w.int32(m.maxBytes);
@@ -105,7 +107,7 @@ export function encodeFetchRequest(w: Writer, version: number, m: FetchRequest):
     if (version >= 12) w.compactArrayLength(m.forgottenTopicsData.length);
     else w.arrayLength(m.forgottenTopicsData.length);
     for (const e of m.forgottenTopicsData) encodeFetchRequestForgottenTopic(w, version, e);
-  } else if (m.forgottenTopicsData.length !== 0) throw unrepresentable('FetchRequest.forgottenTopicsData', version);
+  } else if ((m.forgottenTopicsData !== undefined && m.forgottenTopicsData.length !== 0)) throw unrepresentable('FetchRequest.forgottenTopicsData', version);
   if (version >= 11) {
     if (version >= 12) w.compactString(m.rackId);
     else w.string(m.rackId);
@@ -130,7 +132,7 @@ export function encodeFetchRequest(w: Writer, version: number, m: FetchRequest):
 }
 
 export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
-  if (version < 4 || version > 17) throw unsupportedVersion('FetchRequest', version);
+  if (version < 4 || version > 18) throw unsupportedVersion('FetchRequest', version);
   let clusterId: string | null = null;
   const replicaId: number = version <= 14 ? r.int32() : -1;
   let replicaState: FetchRequestReplicaState = defaultFetchRequestReplicaState();
@@ -213,18 +215,25 @@ function encodeFetchRequestFetchPartition(w: Writer, version: number, m: FetchRe
   w.int64(m.fetchOffset);
   if (version >= 12) {
     w.int32(m.lastFetchedEpoch);
-  } else if (m.lastFetchedEpoch !== -1) throw unrepresentable('FetchRequest.lastFetchedEpoch', version);
+  } else if ((m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1)) throw unrepresentable('FetchRequest.lastFetchedEpoch', version);
   if (version >= 5) {
     w.int64(m.logStartOffset);
   }
   w.int32(m.partitionMaxBytes);
   if (version >= 12) {
     const t0 = version >= 17 && m.replicaDirectoryId !== ZERO_UUID;
-    w.uvarint(t0 ? 1 : 0);
+    const t1 = version >= 18 && m.highWatermark !== 9223372036854776000;
+    w.uvarint((t0 ? 1 : 0) + (t1 ? 1 : 0));
     if (t0) {
       w.uvarint(0);
       const start = w.length;
       w.uuid(m.replicaDirectoryId);
+      w.insertSizeAt(start);
+    }
+    if (t1) {
+      w.uvarint(1);
+      const start = w.length;
+      w.int64(m.highWatermark);
       w.insertSizeAt(start);
     }
   }
@@ -238,6 +247,7 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
   const logStartOffset: number = version >= 5 ? r.int64() : -1;
   const partitionMaxBytes: number = r.int32();
   let replicaDirectoryId: string = ZERO_UUID;
+  let highWatermark: number = 9223372036854776000;
   if (version >= 12) {
     for (let n = r.uvarint(); n > 0; n--) {
       const tag = r.uvarint();
@@ -246,10 +256,14 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
         const end = r.limit(size);
         replicaDirectoryId = r.uuid();
         r.unlimit(end);
+      } else if (tag === 1 && version >= 18) {
+        const end = r.limit(size);
+        highWatermark = r.int64();
+        r.unlimit(end);
       } else r.skip(size);
     }
   }
-  return { partition, currentLeaderEpoch, fetchOffset, lastFetchedEpoch, logStartOffset, partitionMaxBytes, replicaDirectoryId };
+  return { partition, currentLeaderEpoch, fetchOffset, lastFetchedEpoch, logStartOffset, partitionMaxBytes, replicaDirectoryId, highWatermark };
 }
 
 function encodeFetchRequestForgottenTopic(w: Writer, version: number, m: FetchRequestForgottenTopic): void {
@@ -282,30 +296,30 @@ function decodeFetchRequestForgottenTopic(r: Reader, version: number): FetchRequ
 export const FetchRequestShape: StructShape = {
   fields: [
     { name: 'replicaId', versions: [4, 14], key: 'brokerId' },
-    { name: 'topics', versions: [4, 17], elem: () => FetchRequestFetchTopicShape },
-    { name: 'forgottenTopicsData', versions: [7, 17], elem: () => FetchRequestForgottenTopicShape },
+    { name: 'topics', versions: [4, 18], elem: () => FetchRequestFetchTopicShape },
+    { name: 'forgottenTopicsData', versions: [7, 18], elem: () => FetchRequestForgottenTopicShape },
   ],
 };
 
 const FetchRequestFetchTopicShape: StructShape = {
   fields: [
     { name: 'topic', versions: [4, 12], key: 'topicName' },
-    { name: 'topicId', versions: [13, 17], key: 'topicId' },
-    { name: 'partitions', versions: [4, 17], elem: () => FetchRequestFetchPartitionShape },
+    { name: 'topicId', versions: [13, 18], key: 'topicId' },
+    { name: 'partitions', versions: [4, 18], elem: () => FetchRequestFetchPartitionShape },
   ],
 };
 
 const FetchRequestForgottenTopicShape: StructShape = {
   fields: [
     { name: 'topic', versions: [7, 12], key: 'topicName' },
-    { name: 'topicId', versions: [13, 17], key: 'topicId' },
-    { name: 'partitions', versions: [7, 17], key: 'partition', items: true },
+    { name: 'topicId', versions: [13, 18], key: 'topicId' },
+    { name: 'partitions', versions: [7, 18], key: 'partition', items: true },
   ],
 };
 
 const FetchRequestFetchPartitionShape: StructShape = {
   fields: [
-    { name: 'partition', versions: [4, 17], key: 'partition' },
+    { name: 'partition', versions: [4, 18], key: 'partition' },
   ],
 };
 
@@ -321,17 +335,17 @@ function isDefaultFetchRequestReplicaState(m: FetchRequestReplicaState): boolean
 // ----------------------------------------------------------------------------------------------
 // FetchResponse
 
-/** FetchResponse (API key 1) versions 4-17, flexible 12+. */
+/** FetchResponse (API key 1) versions 4-18, flexible 12+. */
 export interface FetchResponse {
-  /** [v4-17] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v4-18] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v7-17] The top level response error code. */
+  /** [v7-18] The top level response error code. */
   errorCode: number;
-  /** [v7-17, default 0] The fetch session ID, or 0 if this is not part of a fetch session. */
+  /** [v7-18, default 0] The fetch session ID, or 0 if this is not part of a fetch session. */
   sessionId: number;
-  /** [v4-17] The response topics. */
+  /** [v4-18] The response topics. */
   responses: FetchResponseFetchableTopicResponse[];
-  /** [v16-17, tag 0] Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER & FENCED_LEADER_EPOCH. */
+  /** [v16-18, tag 0] Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER & FENCED_LEADER_EPOCH. */
   nodeEndpoints: FetchResponseNodeEndpoint[];
 }
 
@@ -339,95 +353,95 @@ export interface FetchResponse {
 export interface FetchResponseFetchableTopicResponse {
   /** [v4-12] The topic name. */
   topic: string;
-  /** [v13-17] The unique topic ID. */
+  /** [v13-18] The unique topic ID. */
   topicId: string;
-  /** [v4-17] The topic partitions. */
+  /** [v4-18] The topic partitions. */
   partitions: FetchResponsePartitionData[];
 }
 
 /** PartitionData (in FetchResponse) */
 export interface FetchResponsePartitionData {
-  /** [v4-17] The partition index. */
+  /** [v4-18] The partition index. */
   partitionIndex: number;
-  /** [v4-17] The error code, or 0 if there was no fetch error. */
+  /** [v4-18] The error code, or 0 if there was no fetch error. */
   errorCode: number;
-  /** [v4-17] The current high water mark. */
+  /** [v4-18] The current high water mark. */
   highWatermark: number;
-  /** [v4-17, default -1] The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED). */
+  /** [v4-18, default -1] The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED). */
   lastStableOffset: number;
-  /** [v5-17, default -1] The current log start offset. */
+  /** [v5-18, default -1] The current log start offset. */
   logStartOffset: number;
-  /** [v12-17, tag 0] In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge. */
+  /** [v12-18, tag 0] In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge. */
   divergingEpoch: FetchResponseEpochEndOffset;
-  /** [v12-17, tag 1] The current leader of the partition. */
+  /** [v12-18, tag 1] The current leader of the partition. */
   currentLeader: FetchResponseLeaderIdAndEpoch;
-  /** [v12-17, tag 2] In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. */
+  /** [v12-18, tag 2] In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. */
   snapshotId: FetchResponseSnapshotId;
-  /** [v4-17, nullable v4-17] The aborted transactions. */
+  /** [v4-18, nullable v4-18] The aborted transactions. */
   abortedTransactions: FetchResponseAbortedTransaction[] | null;
-  /** [v11-17, default -1] The preferred read replica for the consumer to use on its next fetch request. */
+  /** [v11-18, default -1] The preferred read replica for the consumer to use on its next fetch request. */
   preferredReadReplica: number;
-  /** [v4-17, nullable v4-17] The record data. */
+  /** [v4-18, nullable v4-18] The record data. */
   records: Buffer | null;
 }
 
 /** EpochEndOffset (in FetchResponse) */
 export interface FetchResponseEpochEndOffset {
-  /** [v12-17, default -1] The largest epoch. */
+  /** [v12-18, default -1] The largest epoch. */
   epoch: number;
-  /** [v12-17, default -1] The end offset of the epoch. */
+  /** [v12-18, default -1] The end offset of the epoch. */
   endOffset: number;
 }
 
 /** LeaderIdAndEpoch (in FetchResponse) */
 export interface FetchResponseLeaderIdAndEpoch {
-  /** [v12-17, default -1] The ID of the current leader or -1 if the leader is unknown. */
+  /** [v12-18, default -1] The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** [v12-17, default -1] The latest known leader epoch. */
+  /** [v12-18, default -1] The latest known leader epoch. */
   leaderEpoch: number;
 }
 
 /** SnapshotId (in FetchResponse) */
 export interface FetchResponseSnapshotId {
-  /** [v4-17, default -1] The end offset of the epoch. */
+  /** [v4-18, default -1] The end offset of the epoch. */
   endOffset: number;
-  /** [v4-17, default -1] The largest epoch. */
+  /** [v4-18, default -1] The largest epoch. */
   epoch: number;
 }
 
 /** AbortedTransaction (in FetchResponse) */
 export interface FetchResponseAbortedTransaction {
-  /** [v4-17] The producer id associated with the aborted transaction. */
+  /** [v4-18] The producer id associated with the aborted transaction. */
   producerId: number;
-  /** [v4-17] The first offset in the aborted transaction. */
+  /** [v4-18] The first offset in the aborted transaction. */
   firstOffset: number;
 }
 
 /** NodeEndpoint (in FetchResponse) */
 export interface FetchResponseNodeEndpoint {
-  /** [v16-17] The ID of the associated node. */
+  /** [v16-18] The ID of the associated node. */
   nodeId: number;
-  /** [v16-17] The node's hostname. */
+  /** [v16-18] The node's hostname. */
   host: string;
-  /** [v16-17] The node's port. */
+  /** [v16-18] The node's port. */
   port: number;
-  /** [v16-17, nullable v16-17, default null] The rack of the node, or null if it has not been assigned to a rack. */
+  /** [v16-18, nullable v16-18, default null] The rack of the node, or null if it has not been assigned to a rack. */
   rack: string | null;
 }
 
 export function encodeFetchResponse(w: Writer, version: number, m: FetchResponse): void {
-  if (version < 4 || version > 17) throw unsupportedVersion('FetchResponse', version);
+  if (version < 4 || version > 18) throw unsupportedVersion('FetchResponse', version);
   w.int32(m.throttleTimeMs);
   if (version >= 7) {
     w.int16(m.errorCode);
   }
   if (version >= 7) {
     w.int32(m.sessionId);
-  } else if (m.sessionId !== 0) throw unrepresentable('FetchResponse.sessionId', version);
+  } else if ((m.sessionId !== undefined && m.sessionId !== 0)) throw unrepresentable('FetchResponse.sessionId', version);
   if (version >= 12) w.compactArrayLength(m.responses.length);
   else w.arrayLength(m.responses.length);
   for (const e of m.responses) encodeFetchResponseFetchableTopicResponse(w, version, e);
-  if (!(version >= 16) && m.nodeEndpoints.length !== 0) throw unrepresentable('FetchResponse.nodeEndpoints', version);
+  if (!(version >= 16) && (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0)) throw unrepresentable('FetchResponse.nodeEndpoints', version);
   if (version >= 12) {
     const t0 = version >= 16 && m.nodeEndpoints.length !== 0;
     w.uvarint(t0 ? 1 : 0);
@@ -442,7 +456,7 @@ export function encodeFetchResponse(w: Writer, version: number, m: FetchResponse
 }
 
 export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
-  if (version < 4 || version > 17) throw unsupportedVersion('FetchResponse', version);
+  if (version < 4 || version > 18) throw unsupportedVersion('FetchResponse', version);
   const throttleTimeMs: number = r.int32();
   const errorCode: number = version >= 7 ? r.int16() : 0;
   const sessionId: number = version >= 7 ? r.int32() : 0;
@@ -502,9 +516,9 @@ function encodeFetchResponsePartitionData(w: Writer, version: number, m: FetchRe
   if (version >= 5) {
     w.int64(m.logStartOffset);
   }
-  if (!(version >= 12) && !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch)) throw unrepresentable('FetchResponse.divergingEpoch', version);
-  if (!(version >= 12) && !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader)) throw unrepresentable('FetchResponse.currentLeader', version);
-  if (!(version >= 12) && !isDefaultFetchResponseSnapshotId(m.snapshotId)) throw unrepresentable('FetchResponse.snapshotId', version);
+  if (!(version >= 12) && (m.divergingEpoch !== undefined && !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) throw unrepresentable('FetchResponse.divergingEpoch', version);
+  if (!(version >= 12) && (m.currentLeader !== undefined && !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) throw unrepresentable('FetchResponse.currentLeader', version);
+  if (!(version >= 12) && (m.snapshotId !== undefined && !isDefaultFetchResponseSnapshotId(m.snapshotId))) throw unrepresentable('FetchResponse.snapshotId', version);
   if (m.abortedTransactions === null) {
     if (version >= 12) w.compactArrayLength(-1);
     else w.arrayLength(-1);
@@ -515,7 +529,7 @@ function encodeFetchResponsePartitionData(w: Writer, version: number, m: FetchRe
   }
   if (version >= 11) {
     w.int32(m.preferredReadReplica);
-  } else if (m.preferredReadReplica !== -1) throw unrepresentable('FetchResponse.preferredReadReplica', version);
+  } else if ((m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1)) throw unrepresentable('FetchResponse.preferredReadReplica', version);
   if (version >= 12) w.compactNullableBytes(m.records);
   else w.nullableBytes(m.records);
   if (version >= 12) {
@@ -663,9 +677,9 @@ function decodeFetchResponseNodeEndpoint(r: Reader, _version: number): FetchResp
 export const FetchResponseShape: StructShape = {
   make: () => defaultFetchResponse(),
   fields: [
-    { name: 'errorCode', versions: [7, 17], errorCode: true },
-    { name: 'responses', versions: [4, 17], elem: () => FetchResponseFetchableTopicResponseShape },
-    { name: 'nodeEndpoints', versions: [16, 17], elem: () => FetchResponseNodeEndpointShape },
+    { name: 'errorCode', versions: [7, 18], errorCode: true },
+    { name: 'responses', versions: [4, 18], elem: () => FetchResponseFetchableTopicResponseShape },
+    { name: 'nodeEndpoints', versions: [16, 18], elem: () => FetchResponseNodeEndpointShape },
   ],
 };
 
@@ -673,32 +687,32 @@ const FetchResponseFetchableTopicResponseShape: StructShape = {
   make: () => defaultFetchResponseFetchableTopicResponse(),
   fields: [
     { name: 'topic', versions: [4, 12], key: 'topicName' },
-    { name: 'topicId', versions: [13, 17], key: 'topicId' },
-    { name: 'partitions', versions: [4, 17], elem: () => FetchResponsePartitionDataShape },
+    { name: 'topicId', versions: [13, 18], key: 'topicId' },
+    { name: 'partitions', versions: [4, 18], elem: () => FetchResponsePartitionDataShape },
   ],
 };
 
 const FetchResponseNodeEndpointShape: StructShape = {
   make: () => defaultFetchResponseNodeEndpoint(),
   fields: [
-    { name: 'nodeId', versions: [16, 17], key: 'brokerId' },
+    { name: 'nodeId', versions: [16, 18], key: 'brokerId' },
   ],
 };
 
 const FetchResponsePartitionDataShape: StructShape = {
   make: () => defaultFetchResponsePartitionData(),
   fields: [
-    { name: 'partitionIndex', versions: [4, 17], key: 'partition' },
-    { name: 'errorCode', versions: [4, 17], errorCode: true },
-    { name: 'abortedTransactions', versions: [4, 17], elem: () => FetchResponseAbortedTransactionShape },
-    { name: 'preferredReadReplica', versions: [11, 17], key: 'brokerId' },
+    { name: 'partitionIndex', versions: [4, 18], key: 'partition' },
+    { name: 'errorCode', versions: [4, 18], errorCode: true },
+    { name: 'abortedTransactions', versions: [4, 18], elem: () => FetchResponseAbortedTransactionShape },
+    { name: 'preferredReadReplica', versions: [11, 18], key: 'brokerId' },
   ],
 };
 
 const FetchResponseAbortedTransactionShape: StructShape = {
   make: () => defaultFetchResponseAbortedTransaction(),
   fields: [
-    { name: 'producerId', versions: [4, 17], key: 'producerId' },
+    { name: 'producerId', versions: [4, 18], key: 'producerId' },
   ],
 };
 

@@ -23,14 +23,14 @@ export function encodeFindCoordinatorRequest(w: Writer, version: number, m: Find
   if (version <= 3) {
     if (version >= 3) w.compactString(m.key);
     else w.string(m.key);
-  } else if (m.key !== "") throw unrepresentable('FindCoordinatorRequest.key', version);
+  } else if ((m.key !== undefined && m.key !== "")) throw unrepresentable('FindCoordinatorRequest.key', version);
   if (version >= 1) {
     w.int8(m.keyType);
-  } else if (m.keyType !== 0) throw unrepresentable('FindCoordinatorRequest.keyType', version);
+  } else if ((m.keyType !== undefined && m.keyType !== 0)) throw unrepresentable('FindCoordinatorRequest.keyType', version);
   if (version >= 4) {
     w.compactArrayLength(m.coordinatorKeys.length);
     for (const e of m.coordinatorKeys) w.compactString(e);
-  } else if (m.coordinatorKeys.length !== 0) throw unrepresentable('FindCoordinatorRequest.coordinatorKeys', version);
+  } else if ((m.coordinatorKeys !== undefined && m.coordinatorKeys.length !== 0)) throw unrepresentable('FindCoordinatorRequest.coordinatorKeys', version);
   if (version >= 3) {
     w.uvarint(0);
   }
@@ -100,25 +100,25 @@ export function encodeFindCoordinatorResponse(w: Writer, version: number, m: Fin
   }
   if (version <= 3) {
     w.int16(m.errorCode);
-  } else if (m.errorCode !== 0) throw unrepresentable('FindCoordinatorResponse.errorCode', version);
+  } else if ((m.errorCode !== undefined && m.errorCode !== 0)) throw unrepresentable('FindCoordinatorResponse.errorCode', version);
   if (version >= 1 && version <= 3) {
     if (version >= 3) w.compactNullableString(m.errorMessage);
     else w.nullableString(m.errorMessage);
   }
   if (version <= 3) {
     w.int32(m.nodeId);
-  } else if (m.nodeId !== 0) throw unrepresentable('FindCoordinatorResponse.nodeId', version);
+  } else if ((m.nodeId !== undefined && m.nodeId !== 0)) throw unrepresentable('FindCoordinatorResponse.nodeId', version);
   if (version <= 3) {
     if (version >= 3) w.compactString(m.host);
     else w.string(m.host);
-  } else if (m.host !== "") throw unrepresentable('FindCoordinatorResponse.host', version);
+  } else if ((m.host !== undefined && m.host !== "")) throw unrepresentable('FindCoordinatorResponse.host', version);
   if (version <= 3) {
     w.int32(m.port);
-  } else if (m.port !== 0) throw unrepresentable('FindCoordinatorResponse.port', version);
+  } else if ((m.port !== undefined && m.port !== 0)) throw unrepresentable('FindCoordinatorResponse.port', version);
   if (version >= 4) {
     w.compactArrayLength(m.coordinators.length);
     for (const e of m.coordinators) encodeFindCoordinatorResponseCoordinator(w, version, e);
-  } else if (m.coordinators.length !== 0) throw unrepresentable('FindCoordinatorResponse.coordinators', version);
+  } else if ((m.coordinators !== undefined && m.coordinators.length !== 0)) throw unrepresentable('FindCoordinatorResponse.coordinators', version);
   if (version >= 3) {
     w.uvarint(0);
   }

@@ -30,7 +30,7 @@ export function encodeHeartbeatRequest(w: Writer, version: number, m: HeartbeatR
   if (version >= 3) {
     if (version >= 4) w.compactNullableString(m.groupInstanceId);
     else w.nullableString(m.groupInstanceId);
-  } else if (m.groupInstanceId !== null) throw unrepresentable('HeartbeatRequest.groupInstanceId', version);
+  } else if ((m.groupInstanceId !== undefined && m.groupInstanceId !== null)) throw unrepresentable('HeartbeatRequest.groupInstanceId', version);
   if (version >= 4) {
     w.uvarint(0);
   }

@@ -73,7 +73,7 @@ import { decodeControllerRegistrationRequest, encodeControllerRegistrationReques
 import { decodeGetTelemetrySubscriptionsRequest, encodeGetTelemetrySubscriptionsRequest, decodeGetTelemetrySubscriptionsResponse, encodeGetTelemetrySubscriptionsResponse, GetTelemetrySubscriptionsRequestShape, GetTelemetrySubscriptionsResponseShape } from './get-telemetry-subscriptions.js';
 import { decodePushTelemetryRequest, encodePushTelemetryRequest, decodePushTelemetryResponse, encodePushTelemetryResponse, PushTelemetryRequestShape, PushTelemetryResponseShape } from './push-telemetry.js';
 import { decodeAssignReplicasToDirsRequest, encodeAssignReplicasToDirsRequest, decodeAssignReplicasToDirsResponse, encodeAssignReplicasToDirsResponse, AssignReplicasToDirsRequestShape, AssignReplicasToDirsResponseShape } from './assign-replicas-to-dirs.js';
-import { decodeListClientMetricsResourcesRequest, encodeListClientMetricsResourcesRequest, decodeListClientMetricsResourcesResponse, encodeListClientMetricsResourcesResponse, ListClientMetricsResourcesRequestShape, ListClientMetricsResourcesResponseShape } from './list-client-metrics-resources.js';
+import { decodeListConfigResourcesRequest, encodeListConfigResourcesRequest, decodeListConfigResourcesResponse, encodeListConfigResourcesResponse, ListConfigResourcesRequestShape, ListConfigResourcesResponseShape } from './list-config-resources.js';
 import { decodeDescribeTopicPartitionsRequest, encodeDescribeTopicPartitionsRequest, decodeDescribeTopicPartitionsResponse, encodeDescribeTopicPartitionsResponse, DescribeTopicPartitionsRequestShape, DescribeTopicPartitionsResponseShape } from './describe-topic-partitions.js';
 import { decodeShareGroupHeartbeatRequest, encodeShareGroupHeartbeatRequest, decodeShareGroupHeartbeatResponse, encodeShareGroupHeartbeatResponse, ShareGroupHeartbeatRequestShape, ShareGroupHeartbeatResponseShape } from './share-group-heartbeat.js';
 import { decodeShareGroupDescribeRequest, encodeShareGroupDescribeRequest, decodeShareGroupDescribeResponse, encodeShareGroupDescribeResponse, ShareGroupDescribeRequestShape, ShareGroupDescribeResponseShape } from './share-group-describe.js';
@@ -87,7 +87,15 @@ import { decodeReadShareGroupStateRequest, encodeReadShareGroupStateRequest, dec
 import { decodeWriteShareGroupStateRequest, encodeWriteShareGroupStateRequest, decodeWriteShareGroupStateResponse, encodeWriteShareGroupStateResponse, WriteShareGroupStateRequestShape, WriteShareGroupStateResponseShape } from './write-share-group-state.js';
 import { decodeDeleteShareGroupStateRequest, encodeDeleteShareGroupStateRequest, decodeDeleteShareGroupStateResponse, encodeDeleteShareGroupStateResponse, DeleteShareGroupStateRequestShape, DeleteShareGroupStateResponseShape } from './delete-share-group-state.js';
 import { decodeReadShareGroupStateSummaryRequest, encodeReadShareGroupStateSummaryRequest, decodeReadShareGroupStateSummaryResponse, encodeReadShareGroupStateSummaryResponse, ReadShareGroupStateSummaryRequestShape, ReadShareGroupStateSummaryResponseShape } from './read-share-group-state-summary.js';
+import { decodeStreamsGroupHeartbeatRequest, encodeStreamsGroupHeartbeatRequest, decodeStreamsGroupHeartbeatResponse, encodeStreamsGroupHeartbeatResponse, StreamsGroupHeartbeatRequestShape, StreamsGroupHeartbeatResponseShape } from './streams-group-heartbeat.js';
+import { decodeStreamsGroupDescribeRequest, encodeStreamsGroupDescribeRequest, decodeStreamsGroupDescribeResponse, encodeStreamsGroupDescribeResponse, StreamsGroupDescribeRequestShape, StreamsGroupDescribeResponseShape } from './streams-group-describe.js';
+import { decodeDescribeShareGroupOffsetsRequest, encodeDescribeShareGroupOffsetsRequest, decodeDescribeShareGroupOffsetsResponse, encodeDescribeShareGroupOffsetsResponse, DescribeShareGroupOffsetsRequestShape, DescribeShareGroupOffsetsResponseShape } from './describe-share-group-offsets.js';
+import { decodeAlterShareGroupOffsetsRequest, encodeAlterShareGroupOffsetsRequest, decodeAlterShareGroupOffsetsResponse, encodeAlterShareGroupOffsetsResponse, AlterShareGroupOffsetsRequestShape, AlterShareGroupOffsetsResponseShape } from './alter-share-group-offsets.js';
+import { decodeDeleteShareGroupOffsetsRequest, encodeDeleteShareGroupOffsetsRequest, decodeDeleteShareGroupOffsetsResponse, encodeDeleteShareGroupOffsetsResponse, DeleteShareGroupOffsetsRequestShape, DeleteShareGroupOffsetsResponseShape } from './delete-share-group-offsets.js';
+import { decodeStreamsGroupTopologyDescriptionUpdateRequest, encodeStreamsGroupTopologyDescriptionUpdateRequest, decodeStreamsGroupTopologyDescriptionUpdateResponse, encodeStreamsGroupTopologyDescriptionUpdateResponse, StreamsGroupTopologyDescriptionUpdateRequestShape, StreamsGroupTopologyDescriptionUpdateResponseShape } from './streams-group-topology-description-update.js';
+import { decodeUnregisterControllerRequest, encodeUnregisterControllerRequest, decodeUnregisterControllerResponse, encodeUnregisterControllerResponse, UnregisterControllerRequestShape, UnregisterControllerResponseShape } from './unregister-controller.js';
 
+export * from './aborted-txn.js';
 export * from './add-offsets-to-txn.js';
 export * from './add-partitions-to-txn.js';
 export * from './add-raft-voter.js';
@@ -97,6 +105,7 @@ export * from './alter-configs.js';
 export * from './alter-partition-reassignments.js';
 export * from './alter-partition.js';
 export * from './alter-replica-log-dirs.js';
+export * from './alter-share-group-offsets.js';
 export * from './alter-user-scram-credentials.js';
 export * from './api-versions.js';
 export * from './assign-replicas-to-dirs.js';
@@ -107,6 +116,7 @@ export * from './consumer-group-describe.js';
 export * from './consumer-group-heartbeat.js';
 export * from './consumer-protocol-assignment.js';
 export * from './consumer-protocol-subscription.js';
+export * from './control-record-type-schema.js';
 export * from './controller-registration.js';
 export * from './create-acls.js';
 export * from './create-delegation-token.js';
@@ -116,6 +126,7 @@ export * from './default-principal-data.js';
 export * from './delete-acls.js';
 export * from './delete-groups.js';
 export * from './delete-records.js';
+export * from './delete-share-group-offsets.js';
 export * from './delete-share-group-state.js';
 export * from './delete-topics.js';
 export * from './describe-acls.js';
@@ -127,11 +138,13 @@ export * from './describe-groups.js';
 export * from './describe-log-dirs.js';
 export * from './describe-producers.js';
 export * from './describe-quorum.js';
+export * from './describe-share-group-offsets.js';
 export * from './describe-topic-partitions.js';
 export * from './describe-transactions.js';
 export * from './describe-user-scram-credentials.js';
 export * from './elect-leaders.js';
 export * from './end-quorum-epoch.js';
+export * from './end-txn-marker.js';
 export * from './end-txn.js';
 export * from './envelope.js';
 export * from './expire-delegation-token.js';
@@ -147,7 +160,7 @@ export * from './join-group.js';
 export * from './kraft-version-record.js';
 export * from './leader-change-message.js';
 export * from './leave-group.js';
-export * from './list-client-metrics-resources.js';
+export * from './list-config-resources.js';
 export * from './list-groups.js';
 export * from './list-offsets.js';
 export * from './list-partition-reassignments.js';
@@ -173,9 +186,13 @@ export * from './share-group-describe.js';
 export * from './share-group-heartbeat.js';
 export * from './snapshot-footer-record.js';
 export * from './snapshot-header-record.js';
+export * from './streams-group-describe.js';
+export * from './streams-group-heartbeat.js';
+export * from './streams-group-topology-description-update.js';
 export * from './sync-group.js';
 export * from './txn-offset-commit.js';
 export * from './unregister-broker.js';
+export * from './unregister-controller.js';
 export * from './update-features.js';
 export * from './update-raft-voter.js';
 export * from './vote.js';
@@ -255,7 +272,7 @@ export const ApiKey = {
   GetTelemetrySubscriptions: 71,
   PushTelemetry: 72,
   AssignReplicasToDirs: 73,
-  ListClientMetricsResources: 74,
+  ListConfigResources: 74,
   DescribeTopicPartitions: 75,
   ShareGroupHeartbeat: 76,
   ShareGroupDescribe: 77,
@@ -269,6 +286,13 @@ export const ApiKey = {
   WriteShareGroupState: 85,
   DeleteShareGroupState: 86,
   ReadShareGroupStateSummary: 87,
+  StreamsGroupHeartbeat: 88,
+  StreamsGroupDescribe: 89,
+  DescribeShareGroupOffsets: 90,
+  AlterShareGroupOffsets: 91,
+  DeleteShareGroupOffsets: 92,
+  StreamsGroupTopologyDescriptionUpdate: 93,
+  UnregisterController: 94,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
@@ -296,7 +320,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 0,
     name: 'Produce',
     minVersion: 3,
-    maxVersion: 12,
+    maxVersion: 13,
     firstFlexibleVersion: 9,
     latestVersionUnstable: false,
     listeners: ['broker'],
@@ -311,7 +335,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 1,
     name: 'Fetch',
     minVersion: 4,
-    maxVersion: 17,
+    maxVersion: 18,
     firstFlexibleVersion: 12,
     latestVersionUnstable: false,
     listeners: ['broker', 'controller'],
@@ -326,7 +350,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 2,
     name: 'ListOffsets',
     minVersion: 1,
-    maxVersion: 10,
+    maxVersion: 11,
     firstFlexibleVersion: 6,
     latestVersionUnstable: false,
     listeners: ['broker'],
@@ -356,7 +380,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 8,
     name: 'OffsetCommit',
     minVersion: 2,
-    maxVersion: 9,
+    maxVersion: 10,
     firstFlexibleVersion: 8,
     latestVersionUnstable: false,
     listeners: ['broker'],
@@ -371,7 +395,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 9,
     name: 'OffsetFetch',
     minVersion: 1,
-    maxVersion: 9,
+    maxVersion: 10,
     firstFlexibleVersion: 6,
     latestVersionUnstable: false,
     listeners: ['broker'],
@@ -400,7 +424,7 @@ export const apiSpecs: ApiSpec[] = [
   {
     apiKey: 11,
     name: 'JoinGroup',
-    minVersion: 2,
+    minVersion: 0,
     maxVersion: 9,
     firstFlexibleVersion: 6,
     latestVersionUnstable: false,
@@ -506,7 +530,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 18,
     name: 'ApiVersions',
     minVersion: 0,
-    maxVersion: 4,
+    maxVersion: 5,
     firstFlexibleVersion: 3,
     latestVersionUnstable: false,
     listeners: ['broker', 'controller'],
@@ -566,9 +590,9 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 22,
     name: 'InitProducerId',
     minVersion: 0,
-    maxVersion: 5,
+    maxVersion: 6,
     firstFlexibleVersion: 2,
-    latestVersionUnstable: false,
+    latestVersionUnstable: true,
     listeners: ['broker'],
     decodeRequest: decodeInitProducerIdRequest,
     encodeRequest: encodeInitProducerIdRequest,
@@ -641,7 +665,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 27,
     name: 'WriteTxnMarkers',
     minVersion: 1,
-    maxVersion: 1,
+    maxVersion: 2,
     firstFlexibleVersion: 1,
     latestVersionUnstable: false,
     listeners: ['broker'],
@@ -656,7 +680,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 28,
     name: 'TxnOffsetCommit',
     minVersion: 0,
-    maxVersion: 5,
+    maxVersion: 6,
     firstFlexibleVersion: 3,
     latestVersionUnstable: false,
     listeners: ['broker'],
@@ -761,7 +785,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 35,
     name: 'DescribeLogDirs',
     minVersion: 1,
-    maxVersion: 4,
+    maxVersion: 5,
     firstFlexibleVersion: 2,
     latestVersionUnstable: false,
     listeners: ['broker'],
@@ -866,7 +890,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 42,
     name: 'DeleteGroups',
     minVersion: 0,
-    maxVersion: 2,
+    maxVersion: 3,
     firstFlexibleVersion: 2,
     latestVersionUnstable: false,
     listeners: ['broker'],
@@ -911,7 +935,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 45,
     name: 'AlterPartitionReassignments',
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     firstFlexibleVersion: 0,
     latestVersionUnstable: false,
     listeners: ['broker', 'controller'],
@@ -1181,7 +1205,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 63,
     name: 'BrokerHeartbeat',
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     firstFlexibleVersion: 0,
     latestVersionUnstable: false,
     listeners: ['controller'],
@@ -1226,7 +1250,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 66,
     name: 'ListTransactions',
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     firstFlexibleVersion: 0,
     latestVersionUnstable: false,
     listeners: ['broker'],
@@ -1344,18 +1368,18 @@ export const apiSpecs: ApiSpec[] = [
   },
   {
     apiKey: 74,
-    name: 'ListClientMetricsResources',
+    name: 'ListConfigResources',
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     firstFlexibleVersion: 0,
     latestVersionUnstable: false,
     listeners: ['broker'],
-    decodeRequest: decodeListClientMetricsResourcesRequest,
-    encodeRequest: encodeListClientMetricsResourcesRequest,
-    decodeResponse: decodeListClientMetricsResourcesResponse,
-    encodeResponse: encodeListClientMetricsResourcesResponse,
-    requestShape: ListClientMetricsResourcesRequestShape,
-    responseShape: ListClientMetricsResourcesResponseShape,
+    decodeRequest: decodeListConfigResourcesRequest,
+    encodeRequest: encodeListConfigResourcesRequest,
+    decodeResponse: decodeListConfigResourcesResponse,
+    encodeResponse: encodeListConfigResourcesResponse,
+    requestShape: ListConfigResourcesRequestShape,
+    responseShape: ListConfigResourcesResponseShape,
   },
   {
     apiKey: 75,
@@ -1375,10 +1399,10 @@ export const apiSpecs: ApiSpec[] = [
   {
     apiKey: 76,
     name: 'ShareGroupHeartbeat',
-    minVersion: 0,
-    maxVersion: 0,
-    firstFlexibleVersion: 0,
-    latestVersionUnstable: true,
+    minVersion: 1,
+    maxVersion: 1,
+    firstFlexibleVersion: 1,
+    latestVersionUnstable: false,
     listeners: ['broker'],
     decodeRequest: decodeShareGroupHeartbeatRequest,
     encodeRequest: encodeShareGroupHeartbeatRequest,
@@ -1390,10 +1414,10 @@ export const apiSpecs: ApiSpec[] = [
   {
     apiKey: 77,
     name: 'ShareGroupDescribe',
-    minVersion: 0,
-    maxVersion: 0,
-    firstFlexibleVersion: 0,
-    latestVersionUnstable: true,
+    minVersion: 1,
+    maxVersion: 1,
+    firstFlexibleVersion: 1,
+    latestVersionUnstable: false,
     listeners: ['broker'],
     decodeRequest: decodeShareGroupDescribeRequest,
     encodeRequest: encodeShareGroupDescribeRequest,
@@ -1405,10 +1429,10 @@ export const apiSpecs: ApiSpec[] = [
   {
     apiKey: 78,
     name: 'ShareFetch',
-    minVersion: 0,
-    maxVersion: 0,
-    firstFlexibleVersion: 0,
-    latestVersionUnstable: true,
+    minVersion: 1,
+    maxVersion: 2,
+    firstFlexibleVersion: 1,
+    latestVersionUnstable: false,
     listeners: ['broker'],
     decodeRequest: decodeShareFetchRequest,
     encodeRequest: encodeShareFetchRequest,
@@ -1420,10 +1444,10 @@ export const apiSpecs: ApiSpec[] = [
   {
     apiKey: 79,
     name: 'ShareAcknowledge',
-    minVersion: 0,
-    maxVersion: 0,
-    firstFlexibleVersion: 0,
-    latestVersionUnstable: true,
+    minVersion: 1,
+    maxVersion: 2,
+    firstFlexibleVersion: 1,
+    latestVersionUnstable: false,
     listeners: ['broker'],
     decodeRequest: decodeShareAcknowledgeRequest,
     encodeRequest: encodeShareAcknowledgeRequest,
@@ -1436,7 +1460,7 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 80,
     name: 'AddRaftVoter',
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     firstFlexibleVersion: 0,
     latestVersionUnstable: false,
     listeners: ['controller', 'broker'],
@@ -1483,7 +1507,7 @@ export const apiSpecs: ApiSpec[] = [
     minVersion: 0,
     maxVersion: 0,
     firstFlexibleVersion: 0,
-    latestVersionUnstable: true,
+    latestVersionUnstable: false,
     listeners: ['broker'],
     decodeRequest: decodeInitializeShareGroupStateRequest,
     encodeRequest: encodeInitializeShareGroupStateRequest,
@@ -1498,7 +1522,7 @@ export const apiSpecs: ApiSpec[] = [
     minVersion: 0,
     maxVersion: 0,
     firstFlexibleVersion: 0,
-    latestVersionUnstable: true,
+    latestVersionUnstable: false,
     listeners: ['broker'],
     decodeRequest: decodeReadShareGroupStateRequest,
     encodeRequest: encodeReadShareGroupStateRequest,
@@ -1511,9 +1535,9 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 85,
     name: 'WriteShareGroupState',
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     firstFlexibleVersion: 0,
-    latestVersionUnstable: true,
+    latestVersionUnstable: false,
     listeners: ['broker'],
     decodeRequest: decodeWriteShareGroupStateRequest,
     encodeRequest: encodeWriteShareGroupStateRequest,
@@ -1528,7 +1552,7 @@ export const apiSpecs: ApiSpec[] = [
     minVersion: 0,
     maxVersion: 0,
     firstFlexibleVersion: 0,
-    latestVersionUnstable: true,
+    latestVersionUnstable: false,
     listeners: ['broker'],
     decodeRequest: decodeDeleteShareGroupStateRequest,
     encodeRequest: encodeDeleteShareGroupStateRequest,
@@ -1541,9 +1565,9 @@ export const apiSpecs: ApiSpec[] = [
     apiKey: 87,
     name: 'ReadShareGroupStateSummary',
     minVersion: 0,
-    maxVersion: 0,
+    maxVersion: 1,
     firstFlexibleVersion: 0,
-    latestVersionUnstable: true,
+    latestVersionUnstable: false,
     listeners: ['broker'],
     decodeRequest: decodeReadShareGroupStateSummaryRequest,
     encodeRequest: encodeReadShareGroupStateSummaryRequest,
@@ -1551,6 +1575,111 @@ export const apiSpecs: ApiSpec[] = [
     encodeResponse: encodeReadShareGroupStateSummaryResponse,
     requestShape: ReadShareGroupStateSummaryRequestShape,
     responseShape: ReadShareGroupStateSummaryResponseShape,
+  },
+  {
+    apiKey: 88,
+    name: 'StreamsGroupHeartbeat',
+    minVersion: 0,
+    maxVersion: 1,
+    firstFlexibleVersion: 0,
+    latestVersionUnstable: false,
+    listeners: ['broker'],
+    decodeRequest: decodeStreamsGroupHeartbeatRequest,
+    encodeRequest: encodeStreamsGroupHeartbeatRequest,
+    decodeResponse: decodeStreamsGroupHeartbeatResponse,
+    encodeResponse: encodeStreamsGroupHeartbeatResponse,
+    requestShape: StreamsGroupHeartbeatRequestShape,
+    responseShape: StreamsGroupHeartbeatResponseShape,
+  },
+  {
+    apiKey: 89,
+    name: 'StreamsGroupDescribe',
+    minVersion: 0,
+    maxVersion: 1,
+    firstFlexibleVersion: 0,
+    latestVersionUnstable: false,
+    listeners: ['broker'],
+    decodeRequest: decodeStreamsGroupDescribeRequest,
+    encodeRequest: encodeStreamsGroupDescribeRequest,
+    decodeResponse: decodeStreamsGroupDescribeResponse,
+    encodeResponse: encodeStreamsGroupDescribeResponse,
+    requestShape: StreamsGroupDescribeRequestShape,
+    responseShape: StreamsGroupDescribeResponseShape,
+  },
+  {
+    apiKey: 90,
+    name: 'DescribeShareGroupOffsets',
+    minVersion: 0,
+    maxVersion: 1,
+    firstFlexibleVersion: 0,
+    latestVersionUnstable: false,
+    listeners: ['broker'],
+    decodeRequest: decodeDescribeShareGroupOffsetsRequest,
+    encodeRequest: encodeDescribeShareGroupOffsetsRequest,
+    decodeResponse: decodeDescribeShareGroupOffsetsResponse,
+    encodeResponse: encodeDescribeShareGroupOffsetsResponse,
+    requestShape: DescribeShareGroupOffsetsRequestShape,
+    responseShape: DescribeShareGroupOffsetsResponseShape,
+  },
+  {
+    apiKey: 91,
+    name: 'AlterShareGroupOffsets',
+    minVersion: 0,
+    maxVersion: 0,
+    firstFlexibleVersion: 0,
+    latestVersionUnstable: false,
+    listeners: ['broker'],
+    decodeRequest: decodeAlterShareGroupOffsetsRequest,
+    encodeRequest: encodeAlterShareGroupOffsetsRequest,
+    decodeResponse: decodeAlterShareGroupOffsetsResponse,
+    encodeResponse: encodeAlterShareGroupOffsetsResponse,
+    requestShape: AlterShareGroupOffsetsRequestShape,
+    responseShape: AlterShareGroupOffsetsResponseShape,
+  },
+  {
+    apiKey: 92,
+    name: 'DeleteShareGroupOffsets',
+    minVersion: 0,
+    maxVersion: 0,
+    firstFlexibleVersion: 0,
+    latestVersionUnstable: false,
+    listeners: ['broker'],
+    decodeRequest: decodeDeleteShareGroupOffsetsRequest,
+    encodeRequest: encodeDeleteShareGroupOffsetsRequest,
+    decodeResponse: decodeDeleteShareGroupOffsetsResponse,
+    encodeResponse: encodeDeleteShareGroupOffsetsResponse,
+    requestShape: DeleteShareGroupOffsetsRequestShape,
+    responseShape: DeleteShareGroupOffsetsResponseShape,
+  },
+  {
+    apiKey: 93,
+    name: 'StreamsGroupTopologyDescriptionUpdate',
+    minVersion: 0,
+    maxVersion: 0,
+    firstFlexibleVersion: 0,
+    latestVersionUnstable: false,
+    listeners: ['broker'],
+    decodeRequest: decodeStreamsGroupTopologyDescriptionUpdateRequest,
+    encodeRequest: encodeStreamsGroupTopologyDescriptionUpdateRequest,
+    decodeResponse: decodeStreamsGroupTopologyDescriptionUpdateResponse,
+    encodeResponse: encodeStreamsGroupTopologyDescriptionUpdateResponse,
+    requestShape: StreamsGroupTopologyDescriptionUpdateRequestShape,
+    responseShape: StreamsGroupTopologyDescriptionUpdateResponseShape,
+  },
+  {
+    apiKey: 94,
+    name: 'UnregisterController',
+    minVersion: 0,
+    maxVersion: 0,
+    firstFlexibleVersion: 0,
+    latestVersionUnstable: false,
+    listeners: ['broker', 'controller'],
+    decodeRequest: decodeUnregisterControllerRequest,
+    encodeRequest: encodeUnregisterControllerRequest,
+    decodeResponse: decodeUnregisterControllerResponse,
+    encodeResponse: encodeUnregisterControllerResponse,
+    requestShape: UnregisterControllerRequestShape,
+    responseShape: UnregisterControllerResponseShape,
   },
 ];
 

@@ -8,99 +8,124 @@ import { unrepresentable, unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // InitProducerIdRequest
 
-/** InitProducerIdRequest (API key 22) versions 0-5, flexible 2+. */
+/** InitProducerIdRequest (API key 22) versions 0-6, flexible 2+ (latest version unstable). */
 export interface InitProducerIdRequest {
-  /** [v0-5, nullable v0-5] The transactional id, or null if the producer is not transactional. */
+  /** [v0-6, nullable v0-6] The transactional id, or null if the producer is not transactional. */
   transactionalId: string | null;
-  /** [v0-5] The time in ms to wait before aborting idle transactions sent by this producer. This is only relevant if a TransactionalId has been defined. */
+  /** [v0-6] The time in ms to wait before aborting idle transactions sent by this producer. This is only relevant if a TransactionalId has been defined. */
   transactionTimeoutMs: number;
-  /** [v3-5, default -1] The producer id. This is used to disambiguate requests if a transactional id is reused following its expiration. */
+  /** [v3-6, default -1] The producer id. This is used to disambiguate requests if a transactional id is reused following its expiration. */
   producerId: number;
-  /** [v3-5, default -1] The producer's current epoch. This will be checked against the producer epoch on the broker, and the request will return an error if they do not match. */
+  /** [v3-6, default -1] The producer's current epoch. This will be checked against the producer epoch on the broker, and the request will return an error if they do not match. */
   producerEpoch: number;
+  /** [v6, default false] True if the client wants to enable two-phase commit (2PC) protocol for transactions. */
+  enable2Pc: boolean;
+  /** [v6, default false] True if the client wants to keep the currently ongoing transaction instead of aborting it. */
+  keepPreparedTxn: boolean;
 }
 
 export function encodeInitProducerIdRequest(w: Writer, version: number, m: InitProducerIdRequest): void {
-  if (version < 0 || version > 5) throw unsupportedVersion('InitProducerIdRequest', version);
+  if (version < 0 || version > 6) throw unsupportedVersion('InitProducerIdRequest', version);
   if (version >= 2) w.compactNullableString(m.transactionalId);
   else w.nullableString(m.transactionalId);
   w.int32(m.transactionTimeoutMs);
   if (version >= 3) {
     w.int64(m.producerId);
-  } else if (m.producerId !== -1) throw unrepresentable('InitProducerIdRequest.producerId', version);
+  } else if ((m.producerId !== undefined && m.producerId !== -1)) throw unrepresentable('InitProducerIdRequest.producerId', version);
   if (version >= 3) {
     w.int16(m.producerEpoch);
-  } else if (m.producerEpoch !== -1) throw unrepresentable('InitProducerIdRequest.producerEpoch', version);
+  } else if ((m.producerEpoch !== undefined && m.producerEpoch !== -1)) throw unrepresentable('InitProducerIdRequest.producerEpoch', version);
+  if (version >= 6) {
+    w.bool(m.enable2Pc);
+  } else if ((m.enable2Pc !== undefined && m.enable2Pc !== false)) throw unrepresentable('InitProducerIdRequest.enable2Pc', version);
+  if (version >= 6) {
+    w.bool(m.keepPreparedTxn);
+  } else if ((m.keepPreparedTxn !== undefined && m.keepPreparedTxn !== false)) throw unrepresentable('InitProducerIdRequest.keepPreparedTxn', version);
   if (version >= 2) {
     w.uvarint(0);
   }
 }
 
 export function decodeInitProducerIdRequest(r: Reader, version: number): InitProducerIdRequest {
-  if (version < 0 || version > 5) throw unsupportedVersion('InitProducerIdRequest', version);
+  if (version < 0 || version > 6) throw unsupportedVersion('InitProducerIdRequest', version);
   const transactionalId: string | null = version >= 2 ? r.compactNullableString() : r.nullableString();
   const transactionTimeoutMs: number = r.int32();
   const producerId: number = version >= 3 ? r.int64() : -1;
   const producerEpoch: number = version >= 3 ? r.int16() : -1;
+  const enable2Pc: boolean = version >= 6 ? r.bool() : false;
+  const keepPreparedTxn: boolean = version >= 6 ? r.bool() : false;
   if (version >= 2) {
     r.skipTaggedFields();
   }
-  return { transactionalId, transactionTimeoutMs, producerId, producerEpoch };
+  return { transactionalId, transactionTimeoutMs, producerId, producerEpoch, enable2Pc, keepPreparedTxn };
 }
 
 export const InitProducerIdRequestShape: StructShape = {
   fields: [
-    { name: 'transactionalId', versions: [0, 5], key: 'transactionalId' },
-    { name: 'producerId', versions: [3, 5], key: 'producerId' },
+    { name: 'transactionalId', versions: [0, 6], key: 'transactionalId' },
+    { name: 'producerId', versions: [3, 6], key: 'producerId' },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // InitProducerIdResponse
 
-/** InitProducerIdResponse (API key 22) versions 0-5, flexible 2+. */
+/** InitProducerIdResponse (API key 22) versions 0-6, flexible 2+. */
 export interface InitProducerIdResponse {
-  /** [v0-5] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v0-6] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v0-5] The error code, or 0 if there was no error. */
+  /** [v0-6] The error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v0-5, default -1] The current producer id. */
+  /** [v0-6, default -1] The current producer id. */
   producerId: number;
-  /** [v0-5] The current epoch associated with the producer id. */
+  /** [v0-6] The current epoch associated with the producer id. */
   producerEpoch: number;
+  /** [v6, default -1] The producer id for ongoing transaction when KeepPreparedTxn is used, -1 if there is no transaction ongoing. */
+  ongoingTxnProducerId: number;
+  /** [v6, default -1] The epoch associated with the producer id for ongoing transaction when KeepPreparedTxn is used, -1 if there is no transaction ongoing. */
+  ongoingTxnProducerEpoch: number;
 }
 
 export function encodeInitProducerIdResponse(w: Writer, version: number, m: InitProducerIdResponse): void {
-  if (version < 0 || version > 5) throw unsupportedVersion('InitProducerIdResponse', version);
+  if (version < 0 || version > 6) throw unsupportedVersion('InitProducerIdResponse', version);
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.int64(m.producerId);
   w.int16(m.producerEpoch);
+  if (version >= 6) {
+    w.int64(m.ongoingTxnProducerId);
+  } else if ((m.ongoingTxnProducerId !== undefined && m.ongoingTxnProducerId !== -1)) throw unrepresentable('InitProducerIdResponse.ongoingTxnProducerId', version);
+  if (version >= 6) {
+    w.int16(m.ongoingTxnProducerEpoch);
+  } else if ((m.ongoingTxnProducerEpoch !== undefined && m.ongoingTxnProducerEpoch !== -1)) throw unrepresentable('InitProducerIdResponse.ongoingTxnProducerEpoch', version);
   if (version >= 2) {
     w.uvarint(0);
   }
 }
 
 export function decodeInitProducerIdResponse(r: Reader, version: number): InitProducerIdResponse {
-  if (version < 0 || version > 5) throw unsupportedVersion('InitProducerIdResponse', version);
+  if (version < 0 || version > 6) throw unsupportedVersion('InitProducerIdResponse', version);
   const throttleTimeMs: number = r.int32();
   const errorCode: number = r.int16();
   const producerId: number = r.int64();
   const producerEpoch: number = r.int16();
+  const ongoingTxnProducerId: number = version >= 6 ? r.int64() : -1;
+  const ongoingTxnProducerEpoch: number = version >= 6 ? r.int16() : -1;
   if (version >= 2) {
     r.skipTaggedFields();
   }
-  return { throttleTimeMs, errorCode, producerId, producerEpoch };
+  return { throttleTimeMs, errorCode, producerId, producerEpoch, ongoingTxnProducerId, ongoingTxnProducerEpoch };
 }
 
 export const InitProducerIdResponseShape: StructShape = {
   make: () => defaultInitProducerIdResponse(),
   fields: [
-    { name: 'errorCode', versions: [0, 5], errorCode: true },
-    { name: 'producerId', versions: [0, 5], key: 'producerId' },
+    { name: 'errorCode', versions: [0, 6], errorCode: true },
+    { name: 'producerId', versions: [0, 6], key: 'producerId' },
+    { name: 'ongoingTxnProducerId', versions: [6, 6], key: 'producerId' },
   ],
 };
 
 function defaultInitProducerIdResponse(): InitProducerIdResponse {
-  return { throttleTimeMs: 0, errorCode: 0, producerId: -1, producerEpoch: 0 };
+  return { throttleTimeMs: 0, errorCode: 0, producerId: -1, producerEpoch: 0, ongoingTxnProducerId: -1, ongoingTxnProducerEpoch: -1 };
 }

@@ -8,7 +8,7 @@ import { ZERO_UUID, unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // InitializeShareGroupStateRequest
 
-/** InitializeShareGroupStateRequest (API key 83) versions 0, flexible 0+ (latest version unstable). */
+/** InitializeShareGroupStateRequest (API key 83) versions 0, flexible 0+. */
 export interface InitializeShareGroupStateRequest {
   /** [v0] The group identifier. */
   groupId: string;

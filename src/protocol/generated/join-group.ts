@@ -8,21 +8,21 @@ import { EMPTY_BYTES, nonNull, unrepresentable, unsupportedVersion } from '../pr
 // ----------------------------------------------------------------------------------------------
 // JoinGroupRequest
 
-/** JoinGroupRequest (API key 11) versions 2-9, flexible 6+. */
+/** JoinGroupRequest (API key 11) versions 0-9, flexible 6+. */
 export interface JoinGroupRequest {
-  /** [v2-9] The group identifier. */
+  /** [v0-9] The group identifier. */
   groupId: string;
-  /** [v2-9] The coordinator considers the consumer dead if it receives no heartbeat after this timeout in milliseconds. */
+  /** [v0-9] The coordinator considers the consumer dead if it receives no heartbeat after this timeout in milliseconds. */
   sessionTimeoutMs: number;
-  /** [v2-9, default -1] The maximum time in milliseconds that the coordinator will wait for each member to rejoin when rebalancing the group. */
+  /** [v1-9, default -1] The maximum time in milliseconds that the coordinator will wait for each member to rejoin when rebalancing the group. */
   rebalanceTimeoutMs: number;
-  /** [v2-9] The member id assigned by the group coordinator. */
+  /** [v0-9] The member id assigned by the group coordinator. */
   memberId: string;
   /** [v5-9, nullable v5-9, default null] The unique identifier of the consumer instance provided by end user. */
   groupInstanceId: string | null;
-  /** [v2-9] The unique name the for class of protocols implemented by the group we want to join. */
+  /** [v0-9] The unique name the for class of protocols implemented by the group we want to join. */
   protocolType: string;
-  /** [v2-9] The list of protocols that the member supports. */
+  /** [v0-9] The list of protocols that the member supports. */
   protocols: JoinGroupRequestProtocol[];
   /** [v8-9, nullable v8-9, default null] The reason why the member (re-)joins the group. */
   reason: string | null;
@@ -30,24 +30,26 @@ export interface JoinGroupRequest {
 
 /** JoinGroupRequestProtocol (in JoinGroupRequest) */
 export interface JoinGroupRequestProtocol {
-  /** [v2-9] The protocol name. */
+  /** [v0-9] The protocol name. */
   name: string;
-  /** [v2-9] The protocol metadata. */
+  /** [v0-9] The protocol metadata. */
   metadata: Buffer;
 }
 
 export function encodeJoinGroupRequest(w: Writer, version: number, m: JoinGroupRequest): void {
-  if (version < 2 || version > 9) throw unsupportedVersion('JoinGroupRequest', version);
+  if (version < 0 || version > 9) throw unsupportedVersion('JoinGroupRequest', version);
   if (version >= 6) w.compactString(m.groupId);
   else w.string(m.groupId);
   w.int32(m.sessionTimeoutMs);
-  w.int32(m.rebalanceTimeoutMs);
+  if (version >= 1) {
+    w.int32(m.rebalanceTimeoutMs);
+  }
   if (version >= 6) w.compactString(m.memberId);
   else w.string(m.memberId);
   if (version >= 5) {
     if (version >= 6) w.compactNullableString(m.groupInstanceId);
     else w.nullableString(m.groupInstanceId);
-  } else if (m.groupInstanceId !== null) throw unrepresentable('JoinGroupRequest.groupInstanceId', version);
+  } else if ((m.groupInstanceId !== undefined && m.groupInstanceId !== null)) throw unrepresentable('JoinGroupRequest.groupInstanceId', version);
   if (version >= 6) w.compactString(m.protocolType);
   else w.string(m.protocolType);
   if (version >= 6) w.compactArrayLength(m.protocols.length);
@@ -62,10 +64,10 @@ export function encodeJoinGroupRequest(w: Writer, version: number, m: JoinGroupR
 }
 
 export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupRequest {
-  if (version < 2 || version > 9) throw unsupportedVersion('JoinGroupRequest', version);
+  if (version < 0 || version > 9) throw unsupportedVersion('JoinGroupRequest', version);
   const groupId: string = version >= 6 ? r.compactString() : r.string();
   const sessionTimeoutMs: number = r.int32();
-  const rebalanceTimeoutMs: number = r.int32();
+  const rebalanceTimeoutMs: number = version >= 1 ? r.int32() : -1;
   const memberId: string = version >= 6 ? r.compactString() : r.string();
   const groupInstanceId: string | null = version >= 5 ? (version >= 6 ? r.compactNullableString() : r.nullableString()) : null;
   const protocolType: string = version >= 6 ? r.compactString() : r.string();
@@ -99,55 +101,57 @@ function decodeJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRe
 
 export const JoinGroupRequestShape: StructShape = {
   fields: [
-    { name: 'groupId', versions: [2, 9], key: 'groupId' },
-    { name: 'protocols', versions: [2, 9], elem: () => JoinGroupRequestProtocolShape },
+    { name: 'groupId', versions: [0, 9], key: 'groupId' },
+    { name: 'protocols', versions: [0, 9], elem: () => JoinGroupRequestProtocolShape },
   ],
 };
 
 const JoinGroupRequestProtocolShape: StructShape = {
   fields: [
-    { name: 'name', versions: [2, 9], key: 'name' },
+    { name: 'name', versions: [0, 9], key: 'name' },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // JoinGroupResponse
 
-/** JoinGroupResponse (API key 11) versions 2-9, flexible 6+. */
+/** JoinGroupResponse (API key 11) versions 0-9, flexible 6+. */
 export interface JoinGroupResponse {
   /** [v2-9] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v2-9] The error code, or 0 if there was no error. */
+  /** [v0-9] The error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v2-9, default -1] The generation ID of the group. */
+  /** [v0-9, default -1] The generation ID of the group. */
   generationId: number;
   /** [v7-9, nullable v7-9, default null] The group protocol name. */
   protocolType: string | null;
-  /** [v2-9, nullable v7-9] The group protocol selected by the coordinator. */
+  /** [v0-9, nullable v7-9] The group protocol selected by the coordinator. */
   protocolName: string | null;
-  /** [v2-9] The leader of the group. */
+  /** [v0-9] The leader of the group. */
   leader: string;
   /** [v9, default false] True if the leader must skip running the assignment. */
   skipAssignment: boolean;
-  /** [v2-9] The member ID assigned by the group coordinator. */
+  /** [v0-9] The member ID assigned by the group coordinator. */
   memberId: string;
-  /** [v2-9] The group members. */
+  /** [v0-9] The group members. */
   members: JoinGroupResponseMember[];
 }
 
 /** JoinGroupResponseMember (in JoinGroupResponse) */
 export interface JoinGroupResponseMember {
-  /** [v2-9] The group member ID. */
+  /** [v0-9] The group member ID. */
   memberId: string;
   /** [v5-9, nullable v5-9, default null] The unique identifier of the consumer instance provided by end user. */
   groupInstanceId: string | null;
-  /** [v2-9] The group member metadata. */
+  /** [v0-9] The group member metadata. */
   metadata: Buffer;
 }
 
 export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroupResponse): void {
-  if (version < 2 || version > 9) throw unsupportedVersion('JoinGroupResponse', version);
-  w.int32(m.throttleTimeMs);
+  if (version < 0 || version > 9) throw unsupportedVersion('JoinGroupResponse', version);
+  if (version >= 2) {
+    w.int32(m.throttleTimeMs);
+  }
   w.int16(m.errorCode);
   w.int32(m.generationId);
   if (version >= 7) {
@@ -164,7 +168,7 @@ export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroup
   else w.string(m.leader);
   if (version >= 9) {
     w.bool(m.skipAssignment);
-  } else if (m.skipAssignment !== false) throw unrepresentable('JoinGroupResponse.skipAssignment', version);
+  } else if ((m.skipAssignment !== undefined && m.skipAssignment !== false)) throw unrepresentable('JoinGroupResponse.skipAssignment', version);
   if (version >= 6) w.compactString(m.memberId);
   else w.string(m.memberId);
   if (version >= 6) w.compactArrayLength(m.members.length);
@@ -176,8 +180,8 @@ export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroup
 }
 
 export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupResponse {
-  if (version < 2 || version > 9) throw unsupportedVersion('JoinGroupResponse', version);
-  const throttleTimeMs: number = r.int32();
+  if (version < 0 || version > 9) throw unsupportedVersion('JoinGroupResponse', version);
+  const throttleTimeMs: number = version >= 2 ? r.int32() : 0;
   const errorCode: number = r.int16();
   const generationId: number = r.int32();
   const protocolType: string | null = version >= 7 ? r.compactNullableString() : null;
@@ -220,8 +224,8 @@ function decodeJoinGroupResponseMember(r: Reader, version: number): JoinGroupRes
 export const JoinGroupResponseShape: StructShape = {
   make: () => defaultJoinGroupResponse(),
   fields: [
-    { name: 'errorCode', versions: [2, 9], errorCode: true },
-    { name: 'members', versions: [2, 9], elem: () => JoinGroupResponseMemberShape },
+    { name: 'errorCode', versions: [0, 9], errorCode: true },
+    { name: 'members', versions: [0, 9], elem: () => JoinGroupResponseMemberShape },
   ],
 };
 

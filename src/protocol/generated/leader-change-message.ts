@@ -55,7 +55,7 @@ function encodeLeaderChangeMessageVoter(w: Writer, version: number, m: LeaderCha
   w.int32(m.voterId);
   if (version >= 1) {
     w.uuid(m.voterDirectoryId);
-  } else if (m.voterDirectoryId !== ZERO_UUID) throw unrepresentable('LeaderChangeMessage.voterDirectoryId', version);
+  } else if ((m.voterDirectoryId !== undefined && m.voterDirectoryId !== ZERO_UUID)) throw unrepresentable('LeaderChangeMessage.voterDirectoryId', version);
   w.uvarint(0);
 }
 

@@ -34,12 +34,12 @@ export function encodeLeaveGroupRequest(w: Writer, version: number, m: LeaveGrou
   else w.string(m.groupId);
   if (version <= 2) {
     w.string(m.memberId);
-  } else if (m.memberId !== "") throw unrepresentable('LeaveGroupRequest.memberId', version);
+  } else if ((m.memberId !== undefined && m.memberId !== "")) throw unrepresentable('LeaveGroupRequest.memberId', version);
   if (version >= 3) {
     if (version >= 4) w.compactArrayLength(m.members.length);
     else w.arrayLength(m.members.length);
     for (const e of m.members) encodeLeaveGroupRequestMemberIdentity(w, version, e);
-  } else if (m.members.length !== 0) throw unrepresentable('LeaveGroupRequest.members', version);
+  } else if ((m.members !== undefined && m.members.length !== 0)) throw unrepresentable('LeaveGroupRequest.members', version);
   if (version >= 4) {
     w.uvarint(0);
   }
@@ -126,7 +126,7 @@ export function encodeLeaveGroupResponse(w: Writer, version: number, m: LeaveGro
     if (version >= 4) w.compactArrayLength(m.members.length);
     else w.arrayLength(m.members.length);
     for (const e of m.members) encodeLeaveGroupResponseMemberResponse(w, version, e);
-  } else if (m.members.length !== 0) throw unrepresentable('LeaveGroupResponse.members', version);
+  } else if ((m.members !== undefined && m.members.length !== 0)) throw unrepresentable('LeaveGroupResponse.members', version);
   if (version >= 4) {
     w.uvarint(0);
   }

@@ -21,11 +21,11 @@ export function encodeListGroupsRequest(w: Writer, version: number, m: ListGroup
   if (version >= 4) {
     w.compactArrayLength(m.statesFilter.length);
     for (const e of m.statesFilter) w.compactString(e);
-  } else if (m.statesFilter.length !== 0) throw unrepresentable('ListGroupsRequest.statesFilter', version);
+  } else if ((m.statesFilter !== undefined && m.statesFilter.length !== 0)) throw unrepresentable('ListGroupsRequest.statesFilter', version);
   if (version >= 5) {
     w.compactArrayLength(m.typesFilter.length);
     for (const e of m.typesFilter) w.compactString(e);
-  } else if (m.typesFilter.length !== 0) throw unrepresentable('ListGroupsRequest.typesFilter', version);
+  } else if ((m.typesFilter !== undefined && m.typesFilter.length !== 0)) throw unrepresentable('ListGroupsRequest.typesFilter', version);
   if (version >= 3) {
     w.uvarint(0);
   }

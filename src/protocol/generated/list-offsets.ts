@@ -8,42 +8,42 @@ import { unrepresentable, unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // ListOffsetsRequest
 
-/** ListOffsetsRequest (API key 2) versions 1-10, flexible 6+. */
+/** ListOffsetsRequest (API key 2) versions 1-11, flexible 6+. */
 export interface ListOffsetsRequest {
-  /** [v1-10] The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
+  /** [v1-11] The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
   replicaId: number;
-  /** [v2-10] This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. */
+  /** [v2-11] This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. */
   isolationLevel: number;
-  /** [v1-10] Each topic in the request. */
+  /** [v1-11] Each topic in the request. */
   topics: ListOffsetsRequestListOffsetsTopic[];
-  /** [v10] The timeout to await a response in milliseconds for requests that require reading from remote storage for topics enabled with tiered storage. */
+  /** [v10-11] The timeout to await a response in milliseconds for requests that require reading from remote storage for topics enabled with tiered storage. */
   timeoutMs: number;
 }
 
 /** ListOffsetsTopic (in ListOffsetsRequest) */
 export interface ListOffsetsRequestListOffsetsTopic {
-  /** [v1-10] The topic name. */
+  /** [v1-11] The topic name. */
   name: string;
-  /** [v1-10] Each partition in the request. */
+  /** [v1-11] Each partition in the request. */
   partitions: ListOffsetsRequestListOffsetsPartition[];
 }
 
 /** ListOffsetsPartition (in ListOffsetsRequest) */
 export interface ListOffsetsRequestListOffsetsPartition {
-  /** [v1-10] The partition index. */
+  /** [v1-11] The partition index. */
   partitionIndex: number;
-  /** [v4-10, default -1] The current leader epoch. */
+  /** [v4-11, default -1] The current leader epoch. */
   currentLeaderEpoch: number;
-  /** [v1-10] The current timestamp. */
+  /** [v1-11] The current timestamp. */
   timestamp: number;
 }
 
 export function encodeListOffsetsRequest(w: Writer, version: number, m: ListOffsetsRequest): void {
-  if (version < 1 || version > 10) throw unsupportedVersion('ListOffsetsRequest', version);
+  if (version < 1 || version > 11) throw unsupportedVersion('ListOffsetsRequest', version);
   w.int32(m.replicaId);
   if (version >= 2) {
     w.int8(m.isolationLevel);
-  } else if (m.isolationLevel !== 0) throw unrepresentable('ListOffsetsRequest.isolationLevel', version);
+  } else if ((m.isolationLevel !== undefined && m.isolationLevel !== 0)) throw unrepresentable('ListOffsetsRequest.isolationLevel', version);
   if (version >= 6) w.compactArrayLength(m.topics.length);
   else w.arrayLength(m.topics.length);
   for (const e of m.topics) encodeListOffsetsRequestListOffsetsTopic(w, version, e);
@@ -56,7 +56,7 @@ export function encodeListOffsetsRequest(w: Writer, version: number, m: ListOffs
 }
 
 export function decodeListOffsetsRequest(r: Reader, version: number): ListOffsetsRequest {
-  if (version < 1 || version > 10) throw unsupportedVersion('ListOffsetsRequest', version);
+  if (version < 1 || version > 11) throw unsupportedVersion('ListOffsetsRequest', version);
   const replicaId: number = r.int32();
   const isolationLevel: number = version >= 2 ? r.int8() : 0;
   const topics: ListOffsetsRequestListOffsetsTopic[] = [];
@@ -112,59 +112,59 @@ function decodeListOffsetsRequestListOffsetsPartition(r: Reader, version: number
 
 export const ListOffsetsRequestShape: StructShape = {
   fields: [
-    { name: 'replicaId', versions: [1, 10], key: 'brokerId' },
-    { name: 'topics', versions: [1, 10], elem: () => ListOffsetsRequestListOffsetsTopicShape },
+    { name: 'replicaId', versions: [1, 11], key: 'brokerId' },
+    { name: 'topics', versions: [1, 11], elem: () => ListOffsetsRequestListOffsetsTopicShape },
   ],
 };
 
 const ListOffsetsRequestListOffsetsTopicShape: StructShape = {
   fields: [
-    { name: 'name', versions: [1, 10], key: 'topicName' },
-    { name: 'partitions', versions: [1, 10], elem: () => ListOffsetsRequestListOffsetsPartitionShape },
+    { name: 'name', versions: [1, 11], key: 'topicName' },
+    { name: 'partitions', versions: [1, 11], elem: () => ListOffsetsRequestListOffsetsPartitionShape },
   ],
 };
 
 const ListOffsetsRequestListOffsetsPartitionShape: StructShape = {
   fields: [
-    { name: 'partitionIndex', versions: [1, 10], key: 'partition' },
+    { name: 'partitionIndex', versions: [1, 11], key: 'partition' },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // ListOffsetsResponse
 
-/** ListOffsetsResponse (API key 2) versions 1-10, flexible 6+. */
+/** ListOffsetsResponse (API key 2) versions 1-11, flexible 6+. */
 export interface ListOffsetsResponse {
-  /** [v2-10] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v2-11] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v1-10] Each topic in the response. */
+  /** [v1-11] Each topic in the response. */
   topics: ListOffsetsResponseListOffsetsTopicResponse[];
 }
 
 /** ListOffsetsTopicResponse (in ListOffsetsResponse) */
 export interface ListOffsetsResponseListOffsetsTopicResponse {
-  /** [v1-10] The topic name. */
+  /** [v1-11] The topic name. */
   name: string;
-  /** [v1-10] Each partition in the response. */
+  /** [v1-11] Each partition in the response. */
   partitions: ListOffsetsResponseListOffsetsPartitionResponse[];
 }
 
 /** ListOffsetsPartitionResponse (in ListOffsetsResponse) */
 export interface ListOffsetsResponseListOffsetsPartitionResponse {
-  /** [v1-10] The partition index. */
+  /** [v1-11] The partition index. */
   partitionIndex: number;
-  /** [v1-10] The partition error code, or 0 if there was no error. */
+  /** [v1-11] The partition error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v1-10, default -1] The timestamp associated with the returned offset. */
+  /** [v1-11, default -1] The timestamp associated with the returned offset. */
   timestamp: number;
-  /** [v1-10, default -1] The returned offset. */
+  /** [v1-11, default -1] The returned offset. */
   offset: number;
-  /** [v4-10, default -1] The leader epoch associated with the returned offset. */
+  /** [v4-11, default -1] The leader epoch associated with the returned offset. */
   leaderEpoch: number;
 }
 
 export function encodeListOffsetsResponse(w: Writer, version: number, m: ListOffsetsResponse): void {
-  if (version < 1 || version > 10) throw unsupportedVersion('ListOffsetsResponse', version);
+  if (version < 1 || version > 11) throw unsupportedVersion('ListOffsetsResponse', version);
   if (version >= 2) {
     w.int32(m.throttleTimeMs);
   }
@@ -177,7 +177,7 @@ export function encodeListOffsetsResponse(w: Writer, version: number, m: ListOff
 }
 
 export function decodeListOffsetsResponse(r: Reader, version: number): ListOffsetsResponse {
-  if (version < 1 || version > 10) throw unsupportedVersion('ListOffsetsResponse', version);
+  if (version < 1 || version > 11) throw unsupportedVersion('ListOffsetsResponse', version);
   const throttleTimeMs: number = version >= 2 ? r.int32() : 0;
   const topics: ListOffsetsResponseListOffsetsTopicResponse[] = [];
   for (let i = 0, n = version >= 6 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) topics.push(decodeListOffsetsResponseListOffsetsTopicResponse(r, version));
@@ -215,7 +215,7 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, versio
   w.int64(m.offset);
   if (version >= 4) {
     w.int32(m.leaderEpoch);
-  } else if (m.leaderEpoch !== -1) throw unrepresentable('ListOffsetsResponse.leaderEpoch', version);
+  } else if ((m.leaderEpoch !== undefined && m.leaderEpoch !== -1)) throw unrepresentable('ListOffsetsResponse.leaderEpoch', version);
   if (version >= 6) {
     w.uvarint(0);
   }
@@ -236,23 +236,23 @@ function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader, versio
 export const ListOffsetsResponseShape: StructShape = {
   make: () => defaultListOffsetsResponse(),
   fields: [
-    { name: 'topics', versions: [1, 10], elem: () => ListOffsetsResponseListOffsetsTopicResponseShape },
+    { name: 'topics', versions: [1, 11], elem: () => ListOffsetsResponseListOffsetsTopicResponseShape },
   ],
 };
 
 const ListOffsetsResponseListOffsetsTopicResponseShape: StructShape = {
   make: () => defaultListOffsetsResponseListOffsetsTopicResponse(),
   fields: [
-    { name: 'name', versions: [1, 10], key: 'topicName' },
-    { name: 'partitions', versions: [1, 10], elem: () => ListOffsetsResponseListOffsetsPartitionResponseShape },
+    { name: 'name', versions: [1, 11], key: 'topicName' },
+    { name: 'partitions', versions: [1, 11], elem: () => ListOffsetsResponseListOffsetsPartitionResponseShape },
   ],
 };
 
 const ListOffsetsResponseListOffsetsPartitionResponseShape: StructShape = {
   make: () => defaultListOffsetsResponseListOffsetsPartitionResponse(),
   fields: [
-    { name: 'partitionIndex', versions: [1, 10], key: 'partition' },
-    { name: 'errorCode', versions: [1, 10], errorCode: true },
+    { name: 'partitionIndex', versions: [1, 11], key: 'partition' },
+    { name: 'errorCode', versions: [1, 11], errorCode: true },
   ],
 };
 

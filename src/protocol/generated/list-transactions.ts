@@ -8,72 +8,78 @@ import { unrepresentable, unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // ListTransactionsRequest
 
-/** ListTransactionsRequest (API key 66) versions 0-1, flexible 0+. */
+/** ListTransactionsRequest (API key 66) versions 0-2, flexible 0+. */
 export interface ListTransactionsRequest {
-  /** [v0-1] The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only transactions matching one of the filtered states will be returned. */
+  /** [v0-2] The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only transactions matching one of the filtered states will be returned. */
   stateFilters: string[];
-  /** [v0-1] The producerIds to filter by: if empty, all transactions will be returned; if non-empty, only transactions which match one of the filtered producerIds will be returned. */
+  /** [v0-2] The producerIds to filter by: if empty, all transactions will be returned; if non-empty, only transactions which match one of the filtered producerIds will be returned. */
   producerIdFilters: number[];
-  /** [v1, default -1] Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned. */
+  /** [v1-2, default -1] Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned. */
   durationFilter: number;
+  /** [v2, nullable v2, default null] The transactional ID regular expression pattern to filter by: if it is empty or null, all transactions are returned; Otherwise then only the transactions matching the given regular expression will be returned. */
+  transactionalIdPattern: string | null;
 }
 
 export function encodeListTransactionsRequest(w: Writer, version: number, m: ListTransactionsRequest): void {
-  if (version < 0 || version > 1) throw unsupportedVersion('ListTransactionsRequest', version);
+  if (version < 0 || version > 2) throw unsupportedVersion('ListTransactionsRequest', version);
   w.compactArrayLength(m.stateFilters.length);
   for (const e of m.stateFilters) w.compactString(e);
   w.compactArrayLength(m.producerIdFilters.length);
   for (const e of m.producerIdFilters) w.int64(e);
   if (version >= 1) {
     w.int64(m.durationFilter);
-  } else if (m.durationFilter !== -1) throw unrepresentable('ListTransactionsRequest.durationFilter', version);
+  } else if ((m.durationFilter !== undefined && m.durationFilter !== -1)) throw unrepresentable('ListTransactionsRequest.durationFilter', version);
+  if (version >= 2) {
+    w.compactNullableString(m.transactionalIdPattern);
+  } else if ((m.transactionalIdPattern !== undefined && m.transactionalIdPattern !== null)) throw unrepresentable('ListTransactionsRequest.transactionalIdPattern', version);
   w.uvarint(0);
 }
 
 export function decodeListTransactionsRequest(r: Reader, version: number): ListTransactionsRequest {
-  if (version < 0 || version > 1) throw unsupportedVersion('ListTransactionsRequest', version);
+  if (version < 0 || version > 2) throw unsupportedVersion('ListTransactionsRequest', version);
   const stateFilters: string[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) stateFilters.push(r.compactString());
   const producerIdFilters: number[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) producerIdFilters.push(r.int64());
   const durationFilter: number = version >= 1 ? r.int64() : -1;
+  const transactionalIdPattern: string | null = version >= 2 ? r.compactNullableString() : null;
   r.skipTaggedFields();
-  return { stateFilters, producerIdFilters, durationFilter };
+  return { stateFilters, producerIdFilters, durationFilter, transactionalIdPattern };
 }
 
 export const ListTransactionsRequestShape: StructShape = {
   fields: [
-    { name: 'producerIdFilters', versions: [0, 1], key: 'producerId', items: true },
+    { name: 'producerIdFilters', versions: [0, 2], key: 'producerId', items: true },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // ListTransactionsResponse
 
-/** ListTransactionsResponse (API key 66) versions 0-1, flexible 0+. */
+/** ListTransactionsResponse (API key 66) versions 0-2, flexible 0+. */
 export interface ListTransactionsResponse {
-  /** [v0-1] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v0-2] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v0-1] The error code, or 0 if there was no error. */
+  /** [v0-2] The error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v0-1] Set of state filters provided in the request which were unknown to the transaction coordinator. */
+  /** [v0-2] Set of state filters provided in the request which were unknown to the transaction coordinator. */
   unknownStateFilters: string[];
-  /** [v0-1] The current state of the transaction for the transactional id. */
+  /** [v0-2] The current state of the transaction for the transactional id. */
   transactionStates: ListTransactionsResponseTransactionState[];
 }
 
 /** TransactionState (in ListTransactionsResponse) */
 export interface ListTransactionsResponseTransactionState {
-  /** [v0-1] The transactional id. */
+  /** [v0-2] The transactional id. */
   transactionalId: string;
-  /** [v0-1] The producer id. */
+  /** [v0-2] The producer id. */
   producerId: number;
-  /** [v0-1] The current transaction state of the producer. */
+  /** [v0-2] The current transaction state of the producer. */
   transactionState: string;
 }
 
 export function encodeListTransactionsResponse(w: Writer, version: number, m: ListTransactionsResponse): void {
-  if (version < 0 || version > 1) throw unsupportedVersion('ListTransactionsResponse', version);
+  if (version < 0 || version > 2) throw unsupportedVersion('ListTransactionsResponse', version);
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.compactArrayLength(m.unknownStateFilters.length);
@@ -84,7 +90,7 @@ export function encodeListTransactionsResponse(w: Writer, version: number, m: Li
 }
 
 export function decodeListTransactionsResponse(r: Reader, version: number): ListTransactionsResponse {
-  if (version < 0 || version > 1) throw unsupportedVersion('ListTransactionsResponse', version);
+  if (version < 0 || version > 2) throw unsupportedVersion('ListTransactionsResponse', version);
   const throttleTimeMs: number = r.int32();
   const errorCode: number = r.int16();
   const unknownStateFilters: string[] = [];
@@ -113,16 +119,16 @@ function decodeListTransactionsResponseTransactionState(r: Reader, _version: num
 export const ListTransactionsResponseShape: StructShape = {
   make: () => defaultListTransactionsResponse(),
   fields: [
-    { name: 'errorCode', versions: [0, 1], errorCode: true },
-    { name: 'transactionStates', versions: [0, 1], elem: () => ListTransactionsResponseTransactionStateShape },
+    { name: 'errorCode', versions: [0, 2], errorCode: true },
+    { name: 'transactionStates', versions: [0, 2], elem: () => ListTransactionsResponseTransactionStateShape },
   ],
 };
 
 const ListTransactionsResponseTransactionStateShape: StructShape = {
   make: () => defaultListTransactionsResponseTransactionState(),
   fields: [
-    { name: 'transactionalId', versions: [0, 1], key: 'transactionalId' },
-    { name: 'producerId', versions: [0, 1], key: 'producerId' },
+    { name: 'transactionalId', versions: [0, 2], key: 'transactionalId' },
+    { name: 'producerId', versions: [0, 2], key: 'producerId' },
   ],
 };
 

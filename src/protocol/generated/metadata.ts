@@ -47,13 +47,13 @@ export function encodeMetadataRequest(w: Writer, version: number, m: MetadataReq
   }
   if (version >= 4) {
     w.bool(m.allowAutoTopicCreation);
-  } else if (m.allowAutoTopicCreation !== true) throw unrepresentable('MetadataRequest.allowAutoTopicCreation', version);
+  } else if ((m.allowAutoTopicCreation !== undefined && m.allowAutoTopicCreation !== true)) throw unrepresentable('MetadataRequest.allowAutoTopicCreation', version);
   if (version >= 8 && version <= 10) {
     w.bool(m.includeClusterAuthorizedOperations);
-  } else if (m.includeClusterAuthorizedOperations !== false) throw unrepresentable('MetadataRequest.includeClusterAuthorizedOperations', version);
+  } else if ((m.includeClusterAuthorizedOperations !== undefined && m.includeClusterAuthorizedOperations !== false)) throw unrepresentable('MetadataRequest.includeClusterAuthorizedOperations', version);
   if (version >= 8) {
     w.bool(m.includeTopicAuthorizedOperations);
-  } else if (m.includeTopicAuthorizedOperations !== false) throw unrepresentable('MetadataRequest.includeTopicAuthorizedOperations', version);
+  } else if ((m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false)) throw unrepresentable('MetadataRequest.includeTopicAuthorizedOperations', version);
   if (version >= 9) {
     w.uvarint(0);
   }
@@ -205,7 +205,7 @@ export function encodeMetadataResponse(w: Writer, version: number, m: MetadataRe
   for (const e of m.topics) encodeMetadataResponseTopic(w, version, e);
   if (version >= 8 && version <= 10) {
     w.int32(m.clusterAuthorizedOperations);
-  } else if (m.clusterAuthorizedOperations !== -2147483648) throw unrepresentable('MetadataResponse.clusterAuthorizedOperations', version);
+  } else if ((m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648)) throw unrepresentable('MetadataResponse.clusterAuthorizedOperations', version);
   if (version >= 13) {
     w.int16(m.errorCode);
   }
@@ -276,7 +276,7 @@ function encodeMetadataResponseTopic(w: Writer, version: number, m: MetadataResp
   for (const e of m.partitions) encodeMetadataResponsePartition(w, version, e);
   if (version >= 8) {
     w.int32(m.topicAuthorizedOperations);
-  } else if (m.topicAuthorizedOperations !== -2147483648) throw unrepresentable('MetadataResponse.topicAuthorizedOperations', version);
+  } else if ((m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648)) throw unrepresentable('MetadataResponse.topicAuthorizedOperations', version);
   if (version >= 9) {
     w.uvarint(0);
   }

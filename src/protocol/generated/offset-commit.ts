@@ -3,24 +3,24 @@
 // message schemas (Apache License 2.0; see NOTICE-kafka-protocol).
 
 import type { Reader, StructShape, Writer } from '../primitives.js';
-import { unrepresentable, unsupportedVersion } from '../primitives.js';
+import { ZERO_UUID, unrepresentable, unsupportedVersion } from '../primitives.js';
 
 // ----------------------------------------------------------------------------------------------
 // OffsetCommitRequest
 
-/** OffsetCommitRequest (API key 8) versions 2-9, flexible 8+. */
+/** OffsetCommitRequest (API key 8) versions 2-10, flexible 8+. */
 export interface OffsetCommitRequest {
-  /** [v2-9] The unique group identifier. */
+  /** [v2-10] The unique group identifier. */
   groupId: string;
-  /** [v2-9, default -1] The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol. */
+  /** [v2-10, default -1] The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol. */
   generationIdOrMemberEpoch: number;
-  /** [v2-9] The member ID assigned by the group coordinator. */
+  /** [v2-10] The member ID assigned by the group coordinator. */
   memberId: string;
-  /** [v7-9, nullable v7-9, default null] The unique identifier of the consumer instance provided by end user. */
+  /** [v7-10, nullable v7-10, default null] The unique identifier of the consumer instance provided by end user. */
   groupInstanceId: string | null;
   /** [v2-4, default -1] The time period in ms to retain the offset. */
   retentionTimeMs: number;
-  /** [v2-9] The topics to commit offsets for. */
+  /** [v2-10] The topics to commit offsets for. */
   topics: OffsetCommitRequestTopic[];
 }
 
@@ -28,24 +28,26 @@ export interface OffsetCommitRequest {
 export interface OffsetCommitRequestTopic {
   /** [v2-9] The topic name. */
   name: string;
-  /** [v2-9] Each partition to commit offsets for. */
+  /** [v10] The topic ID. */
+  topicId: string;
+  /** [v2-10] Each partition to commit offsets for. */
   partitions: OffsetCommitRequestPartition[];
 }
 
 /** OffsetCommitRequestPartition (in OffsetCommitRequest) */
 export interface OffsetCommitRequestPartition {
-  /** [v2-9] The partition index. */
+  /** [v2-10] The partition index. */
   partitionIndex: number;
-  /** [v2-9] The message offset to be committed. */
+  /** [v2-10] The message offset to be committed. */
   committedOffset: number;
-  /** [v6-9, default -1] The leader epoch of this partition. */
+  /** [v6-10, default -1] The leader epoch of this partition. */
   committedLeaderEpoch: number;
-  /** [v2-9, nullable v2-9] Any associated metadata the client wants to keep. */
+  /** [v2-10, nullable v2-10] Any associated metadata the client wants to keep. */
   committedMetadata: string | null;
 }
 
 export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetCommitRequest): void {
-  if (version < 2 || version > 9) throw unsupportedVersion('OffsetCommitRequest', version);
+  if (version < 2 || version > 10) throw unsupportedVersion('OffsetCommitRequest', version);
   if (version >= 8) w.compactString(m.groupId);
   else w.string(m.groupId);
   w.int32(m.generationIdOrMemberEpoch);
@@ -54,7 +56,7 @@ export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetC
   if (version >= 7) {
     if (version >= 8) w.compactNullableString(m.groupInstanceId);
     else w.nullableString(m.groupInstanceId);
-  } else if (m.groupInstanceId !== null) throw unrepresentable('OffsetCommitRequest.groupInstanceId', version);
+  } else if ((m.groupInstanceId !== undefined && m.groupInstanceId !== null)) throw unrepresentable('OffsetCommitRequest.groupInstanceId', version);
   if (version <= 4) {
     w.int64(m.retentionTimeMs);
   }
@@ -67,7 +69,7 @@ export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetC
 }
 
 export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCommitRequest {
-  if (version < 2 || version > 9) throw unsupportedVersion('OffsetCommitRequest', version);
+  if (version < 2 || version > 10) throw unsupportedVersion('OffsetCommitRequest', version);
   const groupId: string = version >= 8 ? r.compactString() : r.string();
   const generationIdOrMemberEpoch: number = r.int32();
   const memberId: string = version >= 8 ? r.compactString() : r.string();
@@ -82,8 +84,13 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
 }
 
 function encodeOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestTopic): void {
-  if (version >= 8) w.compactString(m.name);
-  else w.string(m.name);
+  if (version <= 9) {
+    if (version >= 8) w.compactString(m.name);
+    else w.string(m.name);
+  }
+  if (version >= 10) {
+    w.uuid(m.topicId);
+  }
   if (version >= 8) w.compactArrayLength(m.partitions.length);
   else w.arrayLength(m.partitions.length);
   for (const e of m.partitions) encodeOffsetCommitRequestPartition(w, version, e);
@@ -93,13 +100,14 @@ function encodeOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCom
 }
 
 function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestTopic {
-  const name: string = version >= 8 ? r.compactString() : r.string();
+  const name: string = version <= 9 ? (version >= 8 ? r.compactString() : r.string()) : "";
+  const topicId: string = version >= 10 ? r.uuid() : ZERO_UUID;
   const partitions: OffsetCommitRequestPartition[] = [];
   for (let i = 0, n = version >= 8 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) partitions.push(decodeOffsetCommitRequestPartition(r, version));
   if (version >= 8) {
     r.skipTaggedFields();
   }
-  return { name, partitions };
+  return { name, topicId, partitions };
 }
 
 function encodeOffsetCommitRequestPartition(w: Writer, version: number, m: OffsetCommitRequestPartition): void {
@@ -128,32 +136,33 @@ function decodeOffsetCommitRequestPartition(r: Reader, version: number): OffsetC
 
 export const OffsetCommitRequestShape: StructShape = {
   fields: [
-    { name: 'groupId', versions: [2, 9], key: 'groupId' },
-    { name: 'topics', versions: [2, 9], elem: () => OffsetCommitRequestTopicShape },
+    { name: 'groupId', versions: [2, 10], key: 'groupId' },
+    { name: 'topics', versions: [2, 10], elem: () => OffsetCommitRequestTopicShape },
   ],
 };
 
 const OffsetCommitRequestTopicShape: StructShape = {
   fields: [
     { name: 'name', versions: [2, 9], key: 'topicName' },
-    { name: 'partitions', versions: [2, 9], elem: () => OffsetCommitRequestPartitionShape },
+    { name: 'topicId', versions: [10, 10], key: 'topicId' },
+    { name: 'partitions', versions: [2, 10], elem: () => OffsetCommitRequestPartitionShape },
   ],
 };
 
 const OffsetCommitRequestPartitionShape: StructShape = {
   fields: [
-    { name: 'partitionIndex', versions: [2, 9], key: 'partition' },
+    { name: 'partitionIndex', versions: [2, 10], key: 'partition' },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // OffsetCommitResponse
 
-/** OffsetCommitResponse (API key 8) versions 2-9, flexible 8+. */
+/** OffsetCommitResponse (API key 8) versions 2-10, flexible 8+. */
 export interface OffsetCommitResponse {
-  /** [v3-9] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v3-10] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v2-9] The responses for each topic. */
+  /** [v2-10] The responses for each topic. */
   topics: OffsetCommitResponseTopic[];
 }
 
@@ -161,20 +170,22 @@ export interface OffsetCommitResponse {
 export interface OffsetCommitResponseTopic {
   /** [v2-9] The topic name. */
   name: string;
-  /** [v2-9] The responses for each partition in the topic. */
+  /** [v10] The topic ID. */
+  topicId: string;
+  /** [v2-10] The responses for each partition in the topic. */
   partitions: OffsetCommitResponsePartition[];
 }
 
 /** OffsetCommitResponsePartition (in OffsetCommitResponse) */
 export interface OffsetCommitResponsePartition {
-  /** [v2-9] The partition index. */
+  /** [v2-10] The partition index. */
   partitionIndex: number;
-  /** [v2-9] The error code, or 0 if there was no error. */
+  /** [v2-10] The error code, or 0 if there was no error. */
   errorCode: number;
 }
 
 export function encodeOffsetCommitResponse(w: Writer, version: number, m: OffsetCommitResponse): void {
-  if (version < 2 || version > 9) throw unsupportedVersion('OffsetCommitResponse', version);
+  if (version < 2 || version > 10) throw unsupportedVersion('OffsetCommitResponse', version);
   if (version >= 3) {
     w.int32(m.throttleTimeMs);
   }
@@ -187,7 +198,7 @@ export function encodeOffsetCommitResponse(w: Writer, version: number, m: Offset
 }
 
 export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCommitResponse {
-  if (version < 2 || version > 9) throw unsupportedVersion('OffsetCommitResponse', version);
+  if (version < 2 || version > 10) throw unsupportedVersion('OffsetCommitResponse', version);
   const throttleTimeMs: number = version >= 3 ? r.int32() : 0;
   const topics: OffsetCommitResponseTopic[] = [];
   for (let i = 0, n = version >= 8 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) topics.push(decodeOffsetCommitResponseTopic(r, version));
@@ -198,8 +209,13 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
 }
 
 function encodeOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseTopic): void {
-  if (version >= 8) w.compactString(m.name);
-  else w.string(m.name);
+  if (version <= 9) {
+    if (version >= 8) w.compactString(m.name);
+    else w.string(m.name);
+  }
+  if (version >= 10) {
+    w.uuid(m.topicId);
+  }
   if (version >= 8) w.compactArrayLength(m.partitions.length);
   else w.arrayLength(m.partitions.length);
   for (const e of m.partitions) encodeOffsetCommitResponsePartition(w, version, e);
@@ -209,13 +225,14 @@ function encodeOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCo
 }
 
 function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseTopic {
-  const name: string = version >= 8 ? r.compactString() : r.string();
+  const name: string = version <= 9 ? (version >= 8 ? r.compactString() : r.string()) : "";
+  const topicId: string = version >= 10 ? r.uuid() : ZERO_UUID;
   const partitions: OffsetCommitResponsePartition[] = [];
   for (let i = 0, n = version >= 8 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) partitions.push(decodeOffsetCommitResponsePartition(r, version));
   if (version >= 8) {
     r.skipTaggedFields();
   }
-  return { name, partitions };
+  return { name, topicId, partitions };
 }
 
 function encodeOffsetCommitResponsePartition(w: Writer, version: number, m: OffsetCommitResponsePartition): void {
@@ -238,7 +255,7 @@ function decodeOffsetCommitResponsePartition(r: Reader, version: number): Offset
 export const OffsetCommitResponseShape: StructShape = {
   make: () => defaultOffsetCommitResponse(),
   fields: [
-    { name: 'topics', versions: [2, 9], elem: () => OffsetCommitResponseTopicShape },
+    { name: 'topics', versions: [2, 10], elem: () => OffsetCommitResponseTopicShape },
   ],
 };
 
@@ -246,15 +263,16 @@ const OffsetCommitResponseTopicShape: StructShape = {
   make: () => defaultOffsetCommitResponseTopic(),
   fields: [
     { name: 'name', versions: [2, 9], key: 'topicName' },
-    { name: 'partitions', versions: [2, 9], elem: () => OffsetCommitResponsePartitionShape },
+    { name: 'topicId', versions: [10, 10], key: 'topicId' },
+    { name: 'partitions', versions: [2, 10], elem: () => OffsetCommitResponsePartitionShape },
   ],
 };
 
 const OffsetCommitResponsePartitionShape: StructShape = {
   make: () => defaultOffsetCommitResponsePartition(),
   fields: [
-    { name: 'partitionIndex', versions: [2, 9], key: 'partition' },
-    { name: 'errorCode', versions: [2, 9], errorCode: true },
+    { name: 'partitionIndex', versions: [2, 10], key: 'partition' },
+    { name: 'errorCode', versions: [2, 10], errorCode: true },
   ],
 };
 
@@ -263,7 +281,7 @@ function defaultOffsetCommitResponse(): OffsetCommitResponse {
 }
 
 function defaultOffsetCommitResponseTopic(): OffsetCommitResponseTopic {
-  return { name: "", partitions: [] };
+  return { name: "", topicId: ZERO_UUID, partitions: [] };
 }
 
 function defaultOffsetCommitResponsePartition(): OffsetCommitResponsePartition {

@@ -3,20 +3,20 @@
 // message schemas (Apache License 2.0; see NOTICE-kafka-protocol).
 
 import type { Reader, StructShape, Writer } from '../primitives.js';
-import { nonNull, unrepresentable, unsupportedVersion } from '../primitives.js';
+import { ZERO_UUID, nonNull, unrepresentable, unsupportedVersion } from '../primitives.js';
 
 // ----------------------------------------------------------------------------------------------
 // OffsetFetchRequest
 
-/** OffsetFetchRequest (API key 9) versions 1-9, flexible 6+. */
+/** OffsetFetchRequest (API key 9) versions 1-10, flexible 6+. */
 export interface OffsetFetchRequest {
   /** [v1-7] The group to fetch offsets for. */
   groupId: string;
   /** [v1-7, nullable v2-7] Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
   topics: OffsetFetchRequestTopic[] | null;
-  /** [v8-9] Each group we would like to fetch offsets for. */
+  /** [v8-10] Each group we would like to fetch offsets for. */
   groups: OffsetFetchRequestGroup[];
-  /** [v7-9, default false] Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. */
+  /** [v7-10, default false] Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. */
   requireStable: boolean;
 }
 
@@ -30,13 +30,13 @@ export interface OffsetFetchRequestTopic {
 
 /** OffsetFetchRequestGroup (in OffsetFetchRequest) */
 export interface OffsetFetchRequestGroup {
-  /** [v8-9] The group ID. */
+  /** [v8-10] The group ID. */
   groupId: string;
-  /** [v9, nullable v9, default null] The member id. */
+  /** [v9-10, nullable v9-10, default null] The member id. */
   memberId: string | null;
-  /** [v9, default -1] The member epoch if using the new consumer protocol (KIP-848). */
+  /** [v9-10, default -1] The member epoch if using the new consumer protocol (KIP-848). */
   memberEpoch: number;
-  /** [v8-9, nullable v8-9] Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
+  /** [v8-10, nullable v8-10] Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
   topics: OffsetFetchRequestTopics[] | null;
 }
 
@@ -44,16 +44,18 @@ export interface OffsetFetchRequestGroup {
 export interface OffsetFetchRequestTopics {
   /** [v8-9] The topic name. */
   name: string;
-  /** [v8-9] The partition indexes we would like to fetch offsets for. */
+  /** [v10] The topic ID. */
+  topicId: string;
+  /** [v8-10] The partition indexes we would like to fetch offsets for. */
   partitionIndexes: number[];
 }
 
 export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFetchRequest): void {
-  if (version < 1 || version > 9) throw unsupportedVersion('OffsetFetchRequest', version);
+  if (version < 1 || version > 10) throw unsupportedVersion('OffsetFetchRequest', version);
   if (version <= 7) {
     if (version >= 6) w.compactString(m.groupId);
     else w.string(m.groupId);
-  } else if (m.groupId !== "") throw unrepresentable('OffsetFetchRequest.groupId', version);
+  } else if ((m.groupId !== undefined && m.groupId !== "")) throw unrepresentable('OffsetFetchRequest.groupId', version);
   if (version <= 7) {
     if (version >= 2) {
       if (m.topics === null) {
@@ -70,21 +72,21 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFe
       else w.arrayLength(a.length);
       for (const e of a) encodeOffsetFetchRequestTopic(w, version, e);
     }
-  } else if ((m.topics === null || m.topics.length !== 0)) throw unrepresentable('OffsetFetchRequest.topics', version);
+  } else if ((m.topics !== undefined && (m.topics === null || m.topics.length !== 0))) throw unrepresentable('OffsetFetchRequest.topics', version);
   if (version >= 8) {
     w.compactArrayLength(m.groups.length);
     for (const e of m.groups) encodeOffsetFetchRequestGroup(w, version, e);
-  } else if (m.groups.length !== 0) throw unrepresentable('OffsetFetchRequest.groups', version);
+  } else if ((m.groups !== undefined && m.groups.length !== 0)) throw unrepresentable('OffsetFetchRequest.groups', version);
   if (version >= 7) {
     w.bool(m.requireStable);
-  } else if (m.requireStable !== false) throw unrepresentable('OffsetFetchRequest.requireStable', version);
+  } else if ((m.requireStable !== undefined && m.requireStable !== false)) throw unrepresentable('OffsetFetchRequest.requireStable', version);
   if (version >= 6) {
     w.uvarint(0);
   }
 }
 
 export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetchRequest {
-  if (version < 1 || version > 9) throw unsupportedVersion('OffsetFetchRequest', version);
+  if (version < 1 || version > 10) throw unsupportedVersion('OffsetFetchRequest', version);
   const groupId: string = version <= 7 ? (version >= 6 ? r.compactString() : r.string()) : "";
   let topics: OffsetFetchRequestTopic[] | null = [];
   if (version <= 7) {
@@ -165,26 +167,32 @@ function decodeOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchR
   return { groupId, memberId, memberEpoch, topics };
 }
 
-function encodeOffsetFetchRequestTopics(w: Writer, _version: number, m: OffsetFetchRequestTopics): void {
-  w.compactString(m.name);
+function encodeOffsetFetchRequestTopics(w: Writer, version: number, m: OffsetFetchRequestTopics): void {
+  if (version <= 9) {
+    w.compactString(m.name);
+  }
+  if (version >= 10) {
+    w.uuid(m.topicId);
+  }
   w.compactArrayLength(m.partitionIndexes.length);
   for (const e of m.partitionIndexes) w.int32(e);
   w.uvarint(0);
 }
 
-function decodeOffsetFetchRequestTopics(r: Reader, _version: number): OffsetFetchRequestTopics {
-  const name: string = r.compactString();
+function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestTopics {
+  const name: string = version <= 9 ? r.compactString() : "";
+  const topicId: string = version >= 10 ? r.uuid() : ZERO_UUID;
   const partitionIndexes: number[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) partitionIndexes.push(r.int32());
   r.skipTaggedFields();
-  return { name, partitionIndexes };
+  return { name, topicId, partitionIndexes };
 }
 
 export const OffsetFetchRequestShape: StructShape = {
   fields: [
     { name: 'groupId', versions: [1, 7], key: 'groupId' },
     { name: 'topics', versions: [1, 7], elem: () => OffsetFetchRequestTopicShape },
-    { name: 'groups', versions: [8, 9], elem: () => OffsetFetchRequestGroupShape },
+    { name: 'groups', versions: [8, 10], elem: () => OffsetFetchRequestGroupShape },
   ],
 };
 
@@ -197,30 +205,31 @@ const OffsetFetchRequestTopicShape: StructShape = {
 
 const OffsetFetchRequestGroupShape: StructShape = {
   fields: [
-    { name: 'groupId', versions: [8, 9], key: 'groupId' },
-    { name: 'topics', versions: [8, 9], elem: () => OffsetFetchRequestTopicsShape },
+    { name: 'groupId', versions: [8, 10], key: 'groupId' },
+    { name: 'topics', versions: [8, 10], elem: () => OffsetFetchRequestTopicsShape },
   ],
 };
 
 const OffsetFetchRequestTopicsShape: StructShape = {
   fields: [
     { name: 'name', versions: [8, 9], key: 'topicName' },
-    { name: 'partitionIndexes', versions: [8, 9], key: 'partition', items: true },
+    { name: 'topicId', versions: [10, 10], key: 'topicId' },
+    { name: 'partitionIndexes', versions: [8, 10], key: 'partition', items: true },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // OffsetFetchResponse
 
-/** OffsetFetchResponse (API key 9) versions 1-9, flexible 6+. */
+/** OffsetFetchResponse (API key 9) versions 1-10, flexible 6+. */
 export interface OffsetFetchResponse {
-  /** [v3-9] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v3-10] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
   /** [v1-7] The responses per topic. */
   topics: OffsetFetchResponseTopic[];
   /** [v2-7, default 0] The top-level error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v8-9] The responses per group id. */
+  /** [v8-10] The responses per group id. */
   groups: OffsetFetchResponseGroup[];
 }
 
@@ -248,11 +257,11 @@ export interface OffsetFetchResponsePartition {
 
 /** OffsetFetchResponseGroup (in OffsetFetchResponse) */
 export interface OffsetFetchResponseGroup {
-  /** [v8-9] The group ID. */
+  /** [v8-10] The group ID. */
   groupId: string;
-  /** [v8-9] The responses per topic. */
+  /** [v8-10] The responses per topic. */
   topics: OffsetFetchResponseTopics[];
-  /** [v8-9, default 0] The group-level error code, or 0 if there was no error. */
+  /** [v8-10, default 0] The group-level error code, or 0 if there was no error. */
   errorCode: number;
 }
 
@@ -260,26 +269,28 @@ export interface OffsetFetchResponseGroup {
 export interface OffsetFetchResponseTopics {
   /** [v8-9] The topic name. */
   name: string;
-  /** [v8-9] The responses per partition. */
+  /** [v10] The topic ID. */
+  topicId: string;
+  /** [v8-10] The responses per partition. */
   partitions: OffsetFetchResponsePartitions[];
 }
 
 /** OffsetFetchResponsePartitions (in OffsetFetchResponse) */
 export interface OffsetFetchResponsePartitions {
-  /** [v8-9] The partition index. */
+  /** [v8-10] The partition index. */
   partitionIndex: number;
-  /** [v8-9] The committed message offset. */
+  /** [v8-10] The committed message offset. */
   committedOffset: number;
-  /** [v8-9, default -1] The leader epoch. */
+  /** [v8-10, default -1] The leader epoch. */
   committedLeaderEpoch: number;
-  /** [v8-9, nullable v8-9] The partition metadata. */
+  /** [v8-10, nullable v8-10] The partition metadata. */
   metadata: string | null;
-  /** [v8-9] The partition-level error code, or 0 if there was no error. */
+  /** [v8-10] The partition-level error code, or 0 if there was no error. */
   errorCode: number;
 }
 
 export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetFetchResponse): void {
-  if (version < 1 || version > 9) throw unsupportedVersion('OffsetFetchResponse', version);
+  if (version < 1 || version > 10) throw unsupportedVersion('OffsetFetchResponse', version);
   if (version >= 3) {
     w.int32(m.throttleTimeMs);
   }
@@ -287,21 +298,21 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetF
     if (version >= 6) w.compactArrayLength(m.topics.length);
     else w.arrayLength(m.topics.length);
     for (const e of m.topics) encodeOffsetFetchResponseTopic(w, version, e);
-  } else if (m.topics.length !== 0) throw unrepresentable('OffsetFetchResponse.topics', version);
+  } else if ((m.topics !== undefined && m.topics.length !== 0)) throw unrepresentable('OffsetFetchResponse.topics', version);
   if (version >= 2 && version <= 7) {
     w.int16(m.errorCode);
   }
   if (version >= 8) {
     w.compactArrayLength(m.groups.length);
     for (const e of m.groups) encodeOffsetFetchResponseGroup(w, version, e);
-  } else if (m.groups.length !== 0) throw unrepresentable('OffsetFetchResponse.groups', version);
+  } else if ((m.groups !== undefined && m.groups.length !== 0)) throw unrepresentable('OffsetFetchResponse.groups', version);
   if (version >= 6) {
     w.uvarint(0);
   }
 }
 
 export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFetchResponse {
-  if (version < 1 || version > 9) throw unsupportedVersion('OffsetFetchResponse', version);
+  if (version < 1 || version > 10) throw unsupportedVersion('OffsetFetchResponse', version);
   const throttleTimeMs: number = version >= 3 ? r.int32() : 0;
   const topics: OffsetFetchResponseTopic[] = [];
   if (version <= 7) {
@@ -383,18 +394,24 @@ function decodeOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetch
 }
 
 function encodeOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseTopics): void {
-  w.compactString(m.name);
+  if (version <= 9) {
+    w.compactString(m.name);
+  }
+  if (version >= 10) {
+    w.uuid(m.topicId);
+  }
   w.compactArrayLength(m.partitions.length);
   for (const e of m.partitions) encodeOffsetFetchResponsePartitions(w, version, e);
   w.uvarint(0);
 }
 
 function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseTopics {
-  const name: string = r.compactString();
+  const name: string = version <= 9 ? r.compactString() : "";
+  const topicId: string = version >= 10 ? r.uuid() : ZERO_UUID;
   const partitions: OffsetFetchResponsePartitions[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) partitions.push(decodeOffsetFetchResponsePartitions(r, version));
   r.skipTaggedFields();
-  return { name, partitions };
+  return { name, topicId, partitions };
 }
 
 function encodeOffsetFetchResponsePartitions(w: Writer, _version: number, m: OffsetFetchResponsePartitions): void {
@@ -421,7 +438,7 @@ export const OffsetFetchResponseShape: StructShape = {
   fields: [
     { name: 'topics', versions: [1, 7], elem: () => OffsetFetchResponseTopicShape },
     { name: 'errorCode', versions: [2, 7], errorCode: true },
-    { name: 'groups', versions: [8, 9], elem: () => OffsetFetchResponseGroupShape },
+    { name: 'groups', versions: [8, 10], elem: () => OffsetFetchResponseGroupShape },
   ],
 };
 
@@ -436,9 +453,9 @@ const OffsetFetchResponseTopicShape: StructShape = {
 const OffsetFetchResponseGroupShape: StructShape = {
   make: () => defaultOffsetFetchResponseGroup(),
   fields: [
-    { name: 'groupId', versions: [8, 9], key: 'groupId' },
-    { name: 'topics', versions: [8, 9], elem: () => OffsetFetchResponseTopicsShape },
-    { name: 'errorCode', versions: [8, 9], errorCode: true },
+    { name: 'groupId', versions: [8, 10], key: 'groupId' },
+    { name: 'topics', versions: [8, 10], elem: () => OffsetFetchResponseTopicsShape },
+    { name: 'errorCode', versions: [8, 10], errorCode: true },
   ],
 };
 
@@ -454,15 +471,16 @@ const OffsetFetchResponseTopicsShape: StructShape = {
   make: () => defaultOffsetFetchResponseTopics(),
   fields: [
     { name: 'name', versions: [8, 9], key: 'topicName' },
-    { name: 'partitions', versions: [8, 9], elem: () => OffsetFetchResponsePartitionsShape },
+    { name: 'topicId', versions: [10, 10], key: 'topicId' },
+    { name: 'partitions', versions: [8, 10], elem: () => OffsetFetchResponsePartitionsShape },
   ],
 };
 
 const OffsetFetchResponsePartitionsShape: StructShape = {
   make: () => defaultOffsetFetchResponsePartitions(),
   fields: [
-    { name: 'partitionIndex', versions: [8, 9], key: 'partition' },
-    { name: 'errorCode', versions: [8, 9], errorCode: true },
+    { name: 'partitionIndex', versions: [8, 10], key: 'partition' },
+    { name: 'errorCode', versions: [8, 10], errorCode: true },
   ],
 };
 
@@ -483,7 +501,7 @@ function defaultOffsetFetchResponseGroup(): OffsetFetchResponseGroup {
 }
 
 function defaultOffsetFetchResponseTopics(): OffsetFetchResponseTopics {
-  return { name: "", partitions: [] };
+  return { name: "", topicId: ZERO_UUID, partitions: [] };
 }
 
 function defaultOffsetFetchResponsePartitions(): OffsetFetchResponsePartitions {

@@ -3,20 +3,20 @@
 // message schemas (Apache License 2.0; see NOTICE-kafka-protocol).
 
 import type { Reader, StructShape, Writer } from '../primitives.js';
-import { unrepresentable, unsupportedVersion } from '../primitives.js';
+import { ZERO_UUID, unrepresentable, unsupportedVersion } from '../primitives.js';
 
 // ----------------------------------------------------------------------------------------------
 // ProduceRequest
 
-/** ProduceRequest (API key 0) versions 3-12, flexible 9+. */
+/** ProduceRequest (API key 0) versions 3-13, flexible 9+. */
 export interface ProduceRequest {
-  /** [v3-12, nullable v3-12, default null] The transactional ID, or null if the producer is not transactional. */
+  /** [v3-13, nullable v3-13, default null] The transactional ID, or null if the producer is not transactional. */
   transactionalId: string | null;
-  /** [v3-12] The number of acknowledgments the producer requires the leader to have received before considering a request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full ISR. */
+  /** [v3-13] The number of acknowledgments the producer requires the leader to have received before considering a request complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full ISR. */
   acks: number;
-  /** [v3-12] The timeout to await a response in milliseconds. */
+  /** [v3-13] The timeout to await a response in milliseconds. */
   timeoutMs: number;
-  /** [v3-12] Each topic to produce to. */
+  /** [v3-13] Each topic to produce to. */
   topicData: ProduceRequestTopicProduceData[];
 }
 
@@ -24,20 +24,22 @@ export interface ProduceRequest {
 export interface ProduceRequestTopicProduceData {
   /** [v3-12] The topic name. */
   name: string;
-  /** [v3-12] Each partition to produce to. */
+  /** [v13] The unique topic ID */
+  topicId: string;
+  /** [v3-13] Each partition to produce to. */
   partitionData: ProduceRequestPartitionProduceData[];
 }
 
 /** PartitionProduceData (in ProduceRequest) */
 export interface ProduceRequestPartitionProduceData {
-  /** [v3-12] The partition index. */
+  /** [v3-13] The partition index. */
   index: number;
-  /** [v3-12, nullable v3-12] The record data to be produced. */
+  /** [v3-13, nullable v3-13] The record data to be produced. */
   records: Buffer | null;
 }
 
 export function encodeProduceRequest(w: Writer, version: number, m: ProduceRequest): void {
-  if (version < 3 || version > 12) throw unsupportedVersion('ProduceRequest', version);
+  if (version < 3 || version > 13) throw unsupportedVersion('ProduceRequest', version);
   if (version >= 9) w.compactNullableString(m.transactionalId);
   else w.nullableString(m.transactionalId);
   w.int16(m.acks);
@@ -51,7 +53,7 @@ export function encodeProduceRequest(w: Writer, version: number, m: ProduceReque
 }
 
 export function decodeProduceRequest(r: Reader, version: number): ProduceRequest {
-  if (version < 3 || version > 12) throw unsupportedVersion('ProduceRequest', version);
+  if (version < 3 || version > 13) throw unsupportedVersion('ProduceRequest', version);
   const transactionalId: string | null = version >= 9 ? r.compactNullableString() : r.nullableString();
   const acks: number = r.int16();
   const timeoutMs: number = r.int32();
@@ -64,8 +66,13 @@ export function decodeProduceRequest(r: Reader, version: number): ProduceRequest
 }
 
 function encodeProduceRequestTopicProduceData(w: Writer, version: number, m: ProduceRequestTopicProduceData): void {
-  if (version >= 9) w.compactString(m.name);
-  else w.string(m.name);
+  if (version <= 12) {
+    if (version >= 9) w.compactString(m.name);
+    else w.string(m.name);
+  }
+  if (version >= 13) {
+    w.uuid(m.topicId);
+  }
   if (version >= 9) w.compactArrayLength(m.partitionData.length);
   else w.arrayLength(m.partitionData.length);
   for (const e of m.partitionData) encodeProduceRequestPartitionProduceData(w, version, e);
@@ -75,13 +82,14 @@ function encodeProduceRequestTopicProduceData(w: Writer, version: number, m: Pro
 }
 
 function decodeProduceRequestTopicProduceData(r: Reader, version: number): ProduceRequestTopicProduceData {
-  const name: string = version >= 9 ? r.compactString() : r.string();
+  const name: string = version <= 12 ? (version >= 9 ? r.compactString() : r.string()) : "";
+  const topicId: string = version >= 13 ? r.uuid() : ZERO_UUID;
   const partitionData: ProduceRequestPartitionProduceData[] = [];
   for (let i = 0, n = version >= 9 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) partitionData.push(decodeProduceRequestPartitionProduceData(r, version));
   if (version >= 9) {
     r.skipTaggedFields();
   }
-  return { name, partitionData };
+  return { name, topicId, partitionData };
 }
 
 function encodeProduceRequestPartitionProduceData(w: Writer, version: number, m: ProduceRequestPartitionProduceData): void {
@@ -104,34 +112,35 @@ function decodeProduceRequestPartitionProduceData(r: Reader, version: number): P
 
 export const ProduceRequestShape: StructShape = {
   fields: [
-    { name: 'transactionalId', versions: [3, 12], key: 'transactionalId' },
-    { name: 'topicData', versions: [3, 12], elem: () => ProduceRequestTopicProduceDataShape },
+    { name: 'transactionalId', versions: [3, 13], key: 'transactionalId' },
+    { name: 'topicData', versions: [3, 13], elem: () => ProduceRequestTopicProduceDataShape },
   ],
 };
 
 const ProduceRequestTopicProduceDataShape: StructShape = {
   fields: [
     { name: 'name', versions: [3, 12], key: 'topicName' },
-    { name: 'partitionData', versions: [3, 12], elem: () => ProduceRequestPartitionProduceDataShape },
+    { name: 'topicId', versions: [13, 13], key: 'topicId' },
+    { name: 'partitionData', versions: [3, 13], elem: () => ProduceRequestPartitionProduceDataShape },
   ],
 };
 
 const ProduceRequestPartitionProduceDataShape: StructShape = {
   fields: [
-    { name: 'index', versions: [3, 12], key: 'partition' },
+    { name: 'index', versions: [3, 13], key: 'partition' },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // ProduceResponse
 
-/** ProduceResponse (API key 0) versions 3-12, flexible 9+. */
+/** ProduceResponse (API key 0) versions 3-13, flexible 9+. */
 export interface ProduceResponse {
-  /** [v3-12] Each produce response. */
+  /** [v3-13] Each produce response. */
   responses: ProduceResponseTopicProduceResponse[];
-  /** [v3-12, default 0] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v3-13, default 0] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v10-12, tag 0] Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors NOT_LEADER_OR_FOLLOWER. */
+  /** [v10-13, tag 0] Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors NOT_LEADER_OR_FOLLOWER. */
   nodeEndpoints: ProduceResponseNodeEndpoint[];
 }
 
@@ -139,65 +148,67 @@ export interface ProduceResponse {
 export interface ProduceResponseTopicProduceResponse {
   /** [v3-12] The topic name. */
   name: string;
-  /** [v3-12] Each partition that we produced to within the topic. */
+  /** [v13] The unique topic ID */
+  topicId: string;
+  /** [v3-13] Each partition that we produced to within the topic. */
   partitionResponses: ProduceResponsePartitionProduceResponse[];
 }
 
 /** PartitionProduceResponse (in ProduceResponse) */
 export interface ProduceResponsePartitionProduceResponse {
-  /** [v3-12] The partition index. */
+  /** [v3-13] The partition index. */
   index: number;
-  /** [v3-12] The error code, or 0 if there was no error. */
+  /** [v3-13] The error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v3-12] The base offset. */
+  /** [v3-13] The base offset. */
   baseOffset: number;
-  /** [v3-12, default -1] The timestamp returned by broker after appending the messages. If CreateTime is used for the topic, the timestamp will be -1. If LogAppendTime is used for the topic, the timestamp will be the broker local time when the messages are appended. */
+  /** [v3-13, default -1] The timestamp returned by broker after appending the messages. If CreateTime is used for the topic, the timestamp will be -1. If LogAppendTime is used for the topic, the timestamp will be the broker local time when the messages are appended. */
   logAppendTimeMs: number;
-  /** [v5-12, default -1] The log start offset. */
+  /** [v5-13, default -1] The log start offset. */
   logStartOffset: number;
-  /** [v8-12] The batch indices of records that caused the batch to be dropped. */
+  /** [v8-13] The batch indices of records that caused the batch to be dropped. */
   recordErrors: ProduceResponseBatchIndexAndErrorMessage[];
-  /** [v8-12, nullable v8-12, default null] The global error message summarizing the common root cause of the records that caused the batch to be dropped. */
+  /** [v8-13, nullable v8-13, default null] The global error message summarizing the common root cause of the records that caused the batch to be dropped. */
   errorMessage: string | null;
-  /** [v10-12, tag 0] The leader broker that the producer should use for future requests. */
+  /** [v10-13, tag 0] The leader broker that the producer should use for future requests. */
   currentLeader: ProduceResponseLeaderIdAndEpoch;
 }
 
 /** BatchIndexAndErrorMessage (in ProduceResponse) */
 export interface ProduceResponseBatchIndexAndErrorMessage {
-  /** [v8-12] The batch index of the record that caused the batch to be dropped. */
+  /** [v8-13] The batch index of the record that caused the batch to be dropped. */
   batchIndex: number;
-  /** [v8-12, nullable v8-12, default null] The error message of the record that caused the batch to be dropped. */
+  /** [v8-13, nullable v8-13, default null] The error message of the record that caused the batch to be dropped. */
   batchIndexErrorMessage: string | null;
 }
 
 /** LeaderIdAndEpoch (in ProduceResponse) */
 export interface ProduceResponseLeaderIdAndEpoch {
-  /** [v10-12, default -1] The ID of the current leader or -1 if the leader is unknown. */
+  /** [v10-13, default -1] The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** [v10-12, default -1] The latest known leader epoch. */
+  /** [v10-13, default -1] The latest known leader epoch. */
   leaderEpoch: number;
 }
 
 /** NodeEndpoint (in ProduceResponse) */
 export interface ProduceResponseNodeEndpoint {
-  /** [v10-12] The ID of the associated node. */
+  /** [v10-13] The ID of the associated node. */
   nodeId: number;
-  /** [v10-12] The node's hostname. */
+  /** [v10-13] The node's hostname. */
   host: string;
-  /** [v10-12] The node's port. */
+  /** [v10-13] The node's port. */
   port: number;
-  /** [v10-12, nullable v10-12, default null] The rack of the node, or null if it has not been assigned to a rack. */
+  /** [v10-13, nullable v10-13, default null] The rack of the node, or null if it has not been assigned to a rack. */
   rack: string | null;
 }
 
 export function encodeProduceResponse(w: Writer, version: number, m: ProduceResponse): void {
-  if (version < 3 || version > 12) throw unsupportedVersion('ProduceResponse', version);
+  if (version < 3 || version > 13) throw unsupportedVersion('ProduceResponse', version);
   if (version >= 9) w.compactArrayLength(m.responses.length);
   else w.arrayLength(m.responses.length);
   for (const e of m.responses) encodeProduceResponseTopicProduceResponse(w, version, e);
   w.int32(m.throttleTimeMs);
-  if (!(version >= 10) && m.nodeEndpoints.length !== 0) throw unrepresentable('ProduceResponse.nodeEndpoints', version);
+  if (!(version >= 10) && (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0)) throw unrepresentable('ProduceResponse.nodeEndpoints', version);
   if (version >= 9) {
     const t0 = version >= 10 && m.nodeEndpoints.length !== 0;
     w.uvarint(t0 ? 1 : 0);
@@ -212,7 +223,7 @@ export function encodeProduceResponse(w: Writer, version: number, m: ProduceResp
 }
 
 export function decodeProduceResponse(r: Reader, version: number): ProduceResponse {
-  if (version < 3 || version > 12) throw unsupportedVersion('ProduceResponse', version);
+  if (version < 3 || version > 13) throw unsupportedVersion('ProduceResponse', version);
   const responses: ProduceResponseTopicProduceResponse[] = [];
   for (let i = 0, n = version >= 9 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) responses.push(decodeProduceResponseTopicProduceResponse(r, version));
   const throttleTimeMs: number = r.int32();
@@ -236,8 +247,13 @@ export function decodeProduceResponse(r: Reader, version: number): ProduceRespon
 }
 
 function encodeProduceResponseTopicProduceResponse(w: Writer, version: number, m: ProduceResponseTopicProduceResponse): void {
-  if (version >= 9) w.compactString(m.name);
-  else w.string(m.name);
+  if (version <= 12) {
+    if (version >= 9) w.compactString(m.name);
+    else w.string(m.name);
+  }
+  if (version >= 13) {
+    w.uuid(m.topicId);
+  }
   if (version >= 9) w.compactArrayLength(m.partitionResponses.length);
   else w.arrayLength(m.partitionResponses.length);
   for (const e of m.partitionResponses) encodeProduceResponsePartitionProduceResponse(w, version, e);
@@ -247,13 +263,14 @@ function encodeProduceResponseTopicProduceResponse(w: Writer, version: number, m
 }
 
 function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): ProduceResponseTopicProduceResponse {
-  const name: string = version >= 9 ? r.compactString() : r.string();
+  const name: string = version <= 12 ? (version >= 9 ? r.compactString() : r.string()) : "";
+  const topicId: string = version >= 13 ? r.uuid() : ZERO_UUID;
   const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
   for (let i = 0, n = version >= 9 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) partitionResponses.push(decodeProduceResponsePartitionProduceResponse(r, version));
   if (version >= 9) {
     r.skipTaggedFields();
   }
-  return { name, partitionResponses };
+  return { name, topicId, partitionResponses };
 }
 
 function encodeProduceResponsePartitionProduceResponse(w: Writer, version: number, m: ProduceResponsePartitionProduceResponse): void {
@@ -273,7 +290,7 @@ function encodeProduceResponsePartitionProduceResponse(w: Writer, version: numbe
     if (version >= 9) w.compactNullableString(m.errorMessage);
     else w.nullableString(m.errorMessage);
   }
-  if (!(version >= 10) && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader)) throw unrepresentable('ProduceResponse.currentLeader', version);
+  if (!(version >= 10) && (m.currentLeader !== undefined && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw unrepresentable('ProduceResponse.currentLeader', version);
   if (version >= 9) {
     const t0 = version >= 10 && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader);
     w.uvarint(t0 ? 1 : 0);
@@ -363,8 +380,8 @@ function decodeProduceResponseNodeEndpoint(r: Reader, _version: number): Produce
 export const ProduceResponseShape: StructShape = {
   make: () => defaultProduceResponse(),
   fields: [
-    { name: 'responses', versions: [3, 12], elem: () => ProduceResponseTopicProduceResponseShape },
-    { name: 'nodeEndpoints', versions: [10, 12], elem: () => ProduceResponseNodeEndpointShape },
+    { name: 'responses', versions: [3, 13], elem: () => ProduceResponseTopicProduceResponseShape },
+    { name: 'nodeEndpoints', versions: [10, 13], elem: () => ProduceResponseNodeEndpointShape },
   ],
 };
 
@@ -372,23 +389,24 @@ const ProduceResponseTopicProduceResponseShape: StructShape = {
   make: () => defaultProduceResponseTopicProduceResponse(),
   fields: [
     { name: 'name', versions: [3, 12], key: 'topicName' },
-    { name: 'partitionResponses', versions: [3, 12], elem: () => ProduceResponsePartitionProduceResponseShape },
+    { name: 'topicId', versions: [13, 13], key: 'topicId' },
+    { name: 'partitionResponses', versions: [3, 13], elem: () => ProduceResponsePartitionProduceResponseShape },
   ],
 };
 
 const ProduceResponseNodeEndpointShape: StructShape = {
   make: () => defaultProduceResponseNodeEndpoint(),
   fields: [
-    { name: 'nodeId', versions: [10, 12], key: 'brokerId' },
+    { name: 'nodeId', versions: [10, 13], key: 'brokerId' },
   ],
 };
 
 const ProduceResponsePartitionProduceResponseShape: StructShape = {
   make: () => defaultProduceResponsePartitionProduceResponse(),
   fields: [
-    { name: 'index', versions: [3, 12], key: 'partition' },
-    { name: 'errorCode', versions: [3, 12], errorCode: true },
-    { name: 'recordErrors', versions: [8, 12], elem: () => ProduceResponseBatchIndexAndErrorMessageShape },
+    { name: 'index', versions: [3, 13], key: 'partition' },
+    { name: 'errorCode', versions: [3, 13], errorCode: true },
+    { name: 'recordErrors', versions: [8, 13], elem: () => ProduceResponseBatchIndexAndErrorMessageShape },
   ],
 };
 
@@ -402,7 +420,7 @@ function defaultProduceResponse(): ProduceResponse {
 }
 
 function defaultProduceResponseTopicProduceResponse(): ProduceResponseTopicProduceResponse {
-  return { name: "", partitionResponses: [] };
+  return { name: "", topicId: ZERO_UUID, partitionResponses: [] };
 }
 
 function defaultProduceResponsePartitionProduceResponse(): ProduceResponsePartitionProduceResponse {

@@ -8,32 +8,32 @@ import { ZERO_UUID, unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // ReadShareGroupStateSummaryRequest
 
-/** ReadShareGroupStateSummaryRequest (API key 87) versions 0, flexible 0+ (latest version unstable). */
+/** ReadShareGroupStateSummaryRequest (API key 87) versions 0-1, flexible 0+. */
 export interface ReadShareGroupStateSummaryRequest {
-  /** [v0] The group identifier. */
+  /** [v0-1] The group identifier. */
   groupId: string;
-  /** [v0] The data for the topics. */
+  /** [v0-1] The data for the topics. */
   topics: ReadShareGroupStateSummaryRequestReadStateSummaryData[];
 }
 
 /** ReadStateSummaryData (in ReadShareGroupStateSummaryRequest) */
 export interface ReadShareGroupStateSummaryRequestReadStateSummaryData {
-  /** [v0] The topic identifier. */
+  /** [v0-1] The topic identifier. */
   topicId: string;
-  /** [v0] The data for the partitions. */
+  /** [v0-1] The data for the partitions. */
   partitions: ReadShareGroupStateSummaryRequestPartitionData[];
 }
 
 /** PartitionData (in ReadShareGroupStateSummaryRequest) */
 export interface ReadShareGroupStateSummaryRequestPartitionData {
-  /** [v0] The partition index. */
+  /** [v0-1] The partition index. */
   partition: number;
-  /** [v0] The leader epoch of the share-partition. */
+  /** [v0-1] The leader epoch of the share-partition. */
   leaderEpoch: number;
 }
 
 export function encodeReadShareGroupStateSummaryRequest(w: Writer, version: number, m: ReadShareGroupStateSummaryRequest): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('ReadShareGroupStateSummaryRequest', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('ReadShareGroupStateSummaryRequest', version);
   w.compactString(m.groupId);
   w.compactArrayLength(m.topics.length);
   for (const e of m.topics) encodeReadShareGroupStateSummaryRequestReadStateSummaryData(w, version, e);
@@ -41,7 +41,7 @@ export function encodeReadShareGroupStateSummaryRequest(w: Writer, version: numb
 }
 
 export function decodeReadShareGroupStateSummaryRequest(r: Reader, version: number): ReadShareGroupStateSummaryRequest {
-  if (version < 0 || version > 0) throw unsupportedVersion('ReadShareGroupStateSummaryRequest', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('ReadShareGroupStateSummaryRequest', version);
   const groupId: string = r.compactString();
   const topics: ReadShareGroupStateSummaryRequestReadStateSummaryData[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) topics.push(decodeReadShareGroupStateSummaryRequestReadStateSummaryData(r, version));
@@ -79,63 +79,67 @@ function decodeReadShareGroupStateSummaryRequestPartitionData(r: Reader, _versio
 
 export const ReadShareGroupStateSummaryRequestShape: StructShape = {
   fields: [
-    { name: 'topics', versions: [0, 0], elem: () => ReadShareGroupStateSummaryRequestReadStateSummaryDataShape },
+    { name: 'topics', versions: [0, 1], elem: () => ReadShareGroupStateSummaryRequestReadStateSummaryDataShape },
   ],
 };
 
 const ReadShareGroupStateSummaryRequestReadStateSummaryDataShape: StructShape = {
   fields: [
-    { name: 'topicId', versions: [0, 0], key: 'topicId' },
-    { name: 'partitions', versions: [0, 0], elem: () => ReadShareGroupStateSummaryRequestPartitionDataShape },
+    { name: 'topicId', versions: [0, 1], key: 'topicId' },
+    { name: 'partitions', versions: [0, 1], elem: () => ReadShareGroupStateSummaryRequestPartitionDataShape },
   ],
 };
 
 const ReadShareGroupStateSummaryRequestPartitionDataShape: StructShape = {
   fields: [
-    { name: 'partition', versions: [0, 0], key: 'partition' },
+    { name: 'partition', versions: [0, 1], key: 'partition' },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // ReadShareGroupStateSummaryResponse
 
-/** ReadShareGroupStateSummaryResponse (API key 87) versions 0, flexible 0+. */
+/** ReadShareGroupStateSummaryResponse (API key 87) versions 0-1, flexible 0+. */
 export interface ReadShareGroupStateSummaryResponse {
-  /** [v0] The read results. */
+  /** [v0-1] The read results. */
   results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[];
 }
 
 /** ReadStateSummaryResult (in ReadShareGroupStateSummaryResponse) */
 export interface ReadShareGroupStateSummaryResponseReadStateSummaryResult {
-  /** [v0] The topic identifier. */
+  /** [v0-1] The topic identifier. */
   topicId: string;
-  /** [v0] The results for the partitions. */
+  /** [v0-1] The results for the partitions. */
   partitions: ReadShareGroupStateSummaryResponsePartitionResult[];
 }
 
 /** PartitionResult (in ReadShareGroupStateSummaryResponse) */
 export interface ReadShareGroupStateSummaryResponsePartitionResult {
-  /** [v0] The partition index. */
+  /** [v0-1] The partition index. */
   partition: number;
-  /** [v0] The error code, or 0 if there was no error. */
+  /** [v0-1] The error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v0, nullable v0, default null] The error message, or null if there was no error. */
+  /** [v0-1, nullable v0-1, default null] The error message, or null if there was no error. */
   errorMessage: string | null;
-  /** [v0] The state epoch of the share-partition. */
+  /** [v0-1] The state epoch of the share-partition. */
   stateEpoch: number;
-  /** [v0] The share-partition start offset. */
+  /** [v0-1] The leader epoch of the share-partition. */
+  leaderEpoch: number;
+  /** [v0-1] The share-partition start offset. */
   startOffset: number;
+  /** [v1, default -1] The number of offsets greater than or equal to share-partition start offset for which delivery has been completed. */
+  deliveryCompleteCount: number;
 }
 
 export function encodeReadShareGroupStateSummaryResponse(w: Writer, version: number, m: ReadShareGroupStateSummaryResponse): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('ReadShareGroupStateSummaryResponse', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('ReadShareGroupStateSummaryResponse', version);
   w.compactArrayLength(m.results.length);
   for (const e of m.results) encodeReadShareGroupStateSummaryResponseReadStateSummaryResult(w, version, e);
   w.uvarint(0);
 }
 
 export function decodeReadShareGroupStateSummaryResponse(r: Reader, version: number): ReadShareGroupStateSummaryResponse {
-  if (version < 0 || version > 0) throw unsupportedVersion('ReadShareGroupStateSummaryResponse', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('ReadShareGroupStateSummaryResponse', version);
   const results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) results.push(decodeReadShareGroupStateSummaryResponseReadStateSummaryResult(r, version));
   r.skipTaggedFields();
@@ -157,45 +161,51 @@ function decodeReadShareGroupStateSummaryResponseReadStateSummaryResult(r: Reade
   return { topicId, partitions };
 }
 
-function encodeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, _version: number, m: ReadShareGroupStateSummaryResponsePartitionResult): void {
+function encodeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, version: number, m: ReadShareGroupStateSummaryResponsePartitionResult): void {
   w.int32(m.partition);
   w.int16(m.errorCode);
   w.compactNullableString(m.errorMessage);
   w.int32(m.stateEpoch);
+  w.int32(m.leaderEpoch);
   w.int64(m.startOffset);
+  if (version >= 1) {
+    w.int32(m.deliveryCompleteCount);
+  }
   w.uvarint(0);
 }
 
-function decodeReadShareGroupStateSummaryResponsePartitionResult(r: Reader, _version: number): ReadShareGroupStateSummaryResponsePartitionResult {
+function decodeReadShareGroupStateSummaryResponsePartitionResult(r: Reader, version: number): ReadShareGroupStateSummaryResponsePartitionResult {
   const partition: number = r.int32();
   const errorCode: number = r.int16();
   const errorMessage: string | null = r.compactNullableString();
   const stateEpoch: number = r.int32();
+  const leaderEpoch: number = r.int32();
   const startOffset: number = r.int64();
+  const deliveryCompleteCount: number = version >= 1 ? r.int32() : -1;
   r.skipTaggedFields();
-  return { partition, errorCode, errorMessage, stateEpoch, startOffset };
+  return { partition, errorCode, errorMessage, stateEpoch, leaderEpoch, startOffset, deliveryCompleteCount };
 }
 
 export const ReadShareGroupStateSummaryResponseShape: StructShape = {
   make: () => defaultReadShareGroupStateSummaryResponse(),
   fields: [
-    { name: 'results', versions: [0, 0], elem: () => ReadShareGroupStateSummaryResponseReadStateSummaryResultShape },
+    { name: 'results', versions: [0, 1], elem: () => ReadShareGroupStateSummaryResponseReadStateSummaryResultShape },
   ],
 };
 
 const ReadShareGroupStateSummaryResponseReadStateSummaryResultShape: StructShape = {
   make: () => defaultReadShareGroupStateSummaryResponseReadStateSummaryResult(),
   fields: [
-    { name: 'topicId', versions: [0, 0], key: 'topicId' },
-    { name: 'partitions', versions: [0, 0], elem: () => ReadShareGroupStateSummaryResponsePartitionResultShape },
+    { name: 'topicId', versions: [0, 1], key: 'topicId' },
+    { name: 'partitions', versions: [0, 1], elem: () => ReadShareGroupStateSummaryResponsePartitionResultShape },
   ],
 };
 
 const ReadShareGroupStateSummaryResponsePartitionResultShape: StructShape = {
   make: () => defaultReadShareGroupStateSummaryResponsePartitionResult(),
   fields: [
-    { name: 'partition', versions: [0, 0], key: 'partition' },
-    { name: 'errorCode', versions: [0, 0], errorCode: true },
+    { name: 'partition', versions: [0, 1], key: 'partition' },
+    { name: 'errorCode', versions: [0, 1], errorCode: true },
   ],
 };
 
@@ -208,5 +218,5 @@ function defaultReadShareGroupStateSummaryResponseReadStateSummaryResult(): Read
 }
 
 function defaultReadShareGroupStateSummaryResponsePartitionResult(): ReadShareGroupStateSummaryResponsePartitionResult {
-  return { partition: 0, errorCode: 0, errorMessage: null, stateEpoch: 0, startOffset: 0 };
+  return { partition: 0, errorCode: 0, errorMessage: null, stateEpoch: 0, leaderEpoch: 0, startOffset: 0, deliveryCompleteCount: -1 };
 }

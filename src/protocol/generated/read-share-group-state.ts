@@ -8,7 +8,7 @@ import { ZERO_UUID, unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // ReadShareGroupStateRequest
 
-/** ReadShareGroupStateRequest (API key 84) versions 0, flexible 0+ (latest version unstable). */
+/** ReadShareGroupStateRequest (API key 84) versions 0, flexible 0+. */
 export interface ReadShareGroupStateRequest {
   /** [v0] The group identifier. */
   groupId: string;
@@ -121,7 +121,7 @@ export interface ReadShareGroupStateResponsePartitionResult {
   errorCode: number;
   /** [v0, nullable v0, default null] The error message, or null if there was no error. */
   errorMessage: string | null;
-  /** [v0] The state epoch for this share-partition. */
+  /** [v0] The state epoch of the share-partition. */
   stateEpoch: number;
   /** [v0] The share-partition start offset, which can be -1 if it is not yet initialized. */
   startOffset: number;
@@ -131,11 +131,11 @@ export interface ReadShareGroupStateResponsePartitionResult {
 
 /** StateBatch (in ReadShareGroupStateResponse) */
 export interface ReadShareGroupStateResponseStateBatch {
-  /** [v0] The base offset of this state batch. */
+  /** [v0] The first offset of this state batch. */
   firstOffset: number;
   /** [v0] The last offset of this state batch. */
   lastOffset: number;
-  /** [v0] The state - 0:Available,2:Acked,4:Archived. */
+  /** [v0] The delivery state - 0:Available,2:Acked,4:Archived. */
   deliveryState: number;
   /** [v0] The delivery count. */
   deliveryCount: number;

@@ -3,68 +3,74 @@
 // message schemas (Apache License 2.0; see NOTICE-kafka-protocol).
 
 import type { Reader, StructShape, Writer } from '../primitives.js';
-import { ZERO_UUID, unsupportedVersion } from '../primitives.js';
+import { ZERO_UUID, unrepresentable, unsupportedVersion } from '../primitives.js';
 
 // ----------------------------------------------------------------------------------------------
 // ShareAcknowledgeRequest
 
-/** ShareAcknowledgeRequest (API key 79) versions 0, flexible 0+ (latest version unstable). */
+/** ShareAcknowledgeRequest (API key 79) versions 1-2, flexible 0+. */
 export interface ShareAcknowledgeRequest {
-  /** [v0, nullable v0, default null] The group identifier. */
+  /** [v1-2, nullable v1-2, default null] The group identifier. */
   groupId: string | null;
-  /** [v0, nullable v0] The member ID. */
+  /** [v1-2, nullable v1-2] The member ID. */
   memberId: string | null;
-  /** [v0] The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive requests. */
+  /** [v1-2] The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive requests. */
   shareSessionEpoch: number;
-  /** [v0] The topics containing records to acknowledge. */
+  /** [v2, default false] Whether Renew type acknowledgements present in AcknowledgementBatches. */
+  isRenewAck: boolean;
+  /** [v1-2] The topics containing records to acknowledge. */
   topics: ShareAcknowledgeRequestAcknowledgeTopic[];
 }
 
 /** AcknowledgeTopic (in ShareAcknowledgeRequest) */
 export interface ShareAcknowledgeRequestAcknowledgeTopic {
-  /** [v0] The unique topic ID. */
+  /** [v1-2] The unique topic ID. */
   topicId: string;
-  /** [v0] The partitions containing records to acknowledge. */
+  /** [v1-2] The partitions containing records to acknowledge. */
   partitions: ShareAcknowledgeRequestAcknowledgePartition[];
 }
 
 /** AcknowledgePartition (in ShareAcknowledgeRequest) */
 export interface ShareAcknowledgeRequestAcknowledgePartition {
-  /** [v0] The partition index. */
+  /** [v1-2] The partition index. */
   partitionIndex: number;
-  /** [v0] Record batches to acknowledge. */
+  /** [v1-2] Record batches to acknowledge. */
   acknowledgementBatches: ShareAcknowledgeRequestAcknowledgementBatch[];
 }
 
 /** AcknowledgementBatch (in ShareAcknowledgeRequest) */
 export interface ShareAcknowledgeRequestAcknowledgementBatch {
-  /** [v0] First offset of batch of records to acknowledge. */
+  /** [v1-2] First offset of batch of records to acknowledge. */
   firstOffset: number;
-  /** [v0] Last offset (inclusive) of batch of records to acknowledge. */
+  /** [v1-2] Last offset (inclusive) of batch of records to acknowledge. */
   lastOffset: number;
-  /** [v0] Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. */
+  /** [v1-2] Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject,4:Renew. */
   acknowledgeTypes: number[];
 }
 
 export function encodeShareAcknowledgeRequest(w: Writer, version: number, m: ShareAcknowledgeRequest): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareAcknowledgeRequest', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('ShareAcknowledgeRequest', version);
   w.compactNullableString(m.groupId);
   w.compactNullableString(m.memberId);
   w.int32(m.shareSessionEpoch);
+  if (version >= 2) {
+    w.bool(m.isRenewAck);
+  } else if ((m.isRenewAck !== undefined && m.isRenewAck !== false)) throw unrepresentable('ShareAcknowledgeRequest.isRenewAck', version);
   w.compactArrayLength(m.topics.length);
   for (const e of m.topics) encodeShareAcknowledgeRequestAcknowledgeTopic(w, version, e);
   w.uvarint(0);
 }
 
 export function decodeShareAcknowledgeRequest(r: Reader, version: number): ShareAcknowledgeRequest {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareAcknowledgeRequest', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('ShareAcknowledgeRequest', version);
   const groupId: string | null = r.compactNullableString();
   const memberId: string | null = r.compactNullableString();
   const shareSessionEpoch: number = r.int32();
+  const isRenewAck: boolean = version >= 2 ? r.bool() : false;
   const topics: ShareAcknowledgeRequestAcknowledgeTopic[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) topics.push(decodeShareAcknowledgeRequestAcknowledgeTopic(r, version));
   r.skipTaggedFields();
-  return { groupId, memberId, shareSessionEpoch, topics };
+  return { groupId, memberId, shareSessionEpoch, isRenewAck, topics };
 }
 
 function encodeShareAcknowledgeRequestAcknowledgeTopic(w: Writer, version: number, m: ShareAcknowledgeRequestAcknowledgeTopic): void {
@@ -116,22 +122,22 @@ function decodeShareAcknowledgeRequestAcknowledgementBatch(r: Reader, _version: 
 
 export const ShareAcknowledgeRequestShape: StructShape = {
   fields: [
-    { name: 'groupId', versions: [0, 0], key: 'groupId' },
-    { name: 'topics', versions: [0, 0], elem: () => ShareAcknowledgeRequestAcknowledgeTopicShape },
+    { name: 'groupId', versions: [1, 2], key: 'groupId' },
+    { name: 'topics', versions: [1, 2], elem: () => ShareAcknowledgeRequestAcknowledgeTopicShape },
   ],
 };
 
 const ShareAcknowledgeRequestAcknowledgeTopicShape: StructShape = {
   fields: [
-    { name: 'topicId', versions: [0, 0], key: 'topicId' },
-    { name: 'partitions', versions: [0, 0], elem: () => ShareAcknowledgeRequestAcknowledgePartitionShape },
+    { name: 'topicId', versions: [1, 2], key: 'topicId' },
+    { name: 'partitions', versions: [1, 2], elem: () => ShareAcknowledgeRequestAcknowledgePartitionShape },
   ],
 };
 
 const ShareAcknowledgeRequestAcknowledgePartitionShape: StructShape = {
   fields: [
-    { name: 'partitionIndex', versions: [0, 0], key: 'partition' },
-    { name: 'acknowledgementBatches', versions: [0, 0], elem: () => ShareAcknowledgeRequestAcknowledgementBatchShape },
+    { name: 'partitionIndex', versions: [1, 2], key: 'partition' },
+    { name: 'acknowledgementBatches', versions: [1, 2], elem: () => ShareAcknowledgeRequestAcknowledgementBatchShape },
   ],
 };
 
@@ -142,65 +148,70 @@ const ShareAcknowledgeRequestAcknowledgementBatchShape: StructShape = {
 // ----------------------------------------------------------------------------------------------
 // ShareAcknowledgeResponse
 
-/** ShareAcknowledgeResponse (API key 79) versions 0, flexible 0+. */
+/** ShareAcknowledgeResponse (API key 79) versions 1-2, flexible 0+. */
 export interface ShareAcknowledgeResponse {
-  /** [v0] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v1-2] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v0] The top level response error code. */
+  /** [v1-2] The top level response error code. */
   errorCode: number;
-  /** [v0, nullable v0, default null] The top-level error message, or null if there was no error. */
+  /** [v1-2, nullable v1-2, default null] The top-level error message, or null if there was no error. */
   errorMessage: string | null;
-  /** [v0] The response topics. */
+  /** [v2] The time in milliseconds for which the acquired records are locked. */
+  acquisitionLockTimeoutMs: number;
+  /** [v1-2] The response topics. */
   responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
-  /** [v0] Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
+  /** [v1-2] Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
   nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
 }
 
 /** ShareAcknowledgeTopicResponse (in ShareAcknowledgeResponse) */
 export interface ShareAcknowledgeResponseShareAcknowledgeTopicResponse {
-  /** [v0] The unique topic ID. */
+  /** [v1-2] The unique topic ID. */
   topicId: string;
-  /** [v0] The topic partitions. */
+  /** [v1-2] The topic partitions. */
   partitions: ShareAcknowledgeResponsePartitionData[];
 }
 
 /** PartitionData (in ShareAcknowledgeResponse) */
 export interface ShareAcknowledgeResponsePartitionData {
-  /** [v0] The partition index. */
+  /** [v1-2] The partition index. */
   partitionIndex: number;
-  /** [v0] The error code, or 0 if there was no error. */
+  /** [v1-2] The error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v0, nullable v0, default null] The error message, or null if there was no error. */
+  /** [v1-2, nullable v1-2, default null] The error message, or null if there was no error. */
   errorMessage: string | null;
-  /** [v0] The current leader of the partition. */
+  /** [v1-2] The current leader of the partition. */
   currentLeader: ShareAcknowledgeResponseLeaderIdAndEpoch;
 }
 
 /** LeaderIdAndEpoch (in ShareAcknowledgeResponse) */
 export interface ShareAcknowledgeResponseLeaderIdAndEpoch {
-  /** [v0] The ID of the current leader or -1 if the leader is unknown. */
+  /** [v1-2] The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** [v0] The latest known leader epoch. */
+  /** [v1-2] The latest known leader epoch. */
   leaderEpoch: number;
 }
 
 /** NodeEndpoint (in ShareAcknowledgeResponse) */
 export interface ShareAcknowledgeResponseNodeEndpoint {
-  /** [v0] The ID of the associated node. */
+  /** [v1-2] The ID of the associated node. */
   nodeId: number;
-  /** [v0] The node's hostname. */
+  /** [v1-2] The node's hostname. */
   host: string;
-  /** [v0] The node's port. */
+  /** [v1-2] The node's port. */
   port: number;
-  /** [v0, nullable v0, default null] The rack of the node, or null if it has not been assigned to a rack. */
+  /** [v1-2, nullable v1-2, default null] The rack of the node, or null if it has not been assigned to a rack. */
   rack: string | null;
 }
 
 export function encodeShareAcknowledgeResponse(w: Writer, version: number, m: ShareAcknowledgeResponse): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareAcknowledgeResponse', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('ShareAcknowledgeResponse', version);
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.compactNullableString(m.errorMessage);
+  if (version >= 2) {
+    w.int32(m.acquisitionLockTimeoutMs);
+  }
   w.compactArrayLength(m.responses.length);
   for (const e of m.responses) encodeShareAcknowledgeResponseShareAcknowledgeTopicResponse(w, version, e);
   w.compactArrayLength(m.nodeEndpoints.length);
@@ -209,16 +220,17 @@ export function encodeShareAcknowledgeResponse(w: Writer, version: number, m: Sh
 }
 
 export function decodeShareAcknowledgeResponse(r: Reader, version: number): ShareAcknowledgeResponse {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareAcknowledgeResponse', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('ShareAcknowledgeResponse', version);
   const throttleTimeMs: number = r.int32();
   const errorCode: number = r.int16();
   const errorMessage: string | null = r.compactNullableString();
+  const acquisitionLockTimeoutMs: number = version >= 2 ? r.int32() : 0;
   const responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) responses.push(decodeShareAcknowledgeResponseShareAcknowledgeTopicResponse(r, version));
   const nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) nodeEndpoints.push(decodeShareAcknowledgeResponseNodeEndpoint(r, version));
   r.skipTaggedFields();
-  return { throttleTimeMs, errorCode, errorMessage, responses, nodeEndpoints };
+  return { throttleTimeMs, errorCode, errorMessage, acquisitionLockTimeoutMs, responses, nodeEndpoints };
 }
 
 function encodeShareAcknowledgeResponseShareAcknowledgeTopicResponse(w: Writer, version: number, m: ShareAcknowledgeResponseShareAcknowledgeTopicResponse): void {
@@ -286,37 +298,37 @@ function decodeShareAcknowledgeResponseNodeEndpoint(r: Reader, _version: number)
 export const ShareAcknowledgeResponseShape: StructShape = {
   make: () => defaultShareAcknowledgeResponse(),
   fields: [
-    { name: 'errorCode', versions: [0, 0], errorCode: true },
-    { name: 'responses', versions: [0, 0], elem: () => ShareAcknowledgeResponseShareAcknowledgeTopicResponseShape },
-    { name: 'nodeEndpoints', versions: [0, 0], elem: () => ShareAcknowledgeResponseNodeEndpointShape },
+    { name: 'errorCode', versions: [1, 2], errorCode: true },
+    { name: 'responses', versions: [1, 2], elem: () => ShareAcknowledgeResponseShareAcknowledgeTopicResponseShape },
+    { name: 'nodeEndpoints', versions: [1, 2], elem: () => ShareAcknowledgeResponseNodeEndpointShape },
   ],
 };
 
 const ShareAcknowledgeResponseShareAcknowledgeTopicResponseShape: StructShape = {
   make: () => defaultShareAcknowledgeResponseShareAcknowledgeTopicResponse(),
   fields: [
-    { name: 'topicId', versions: [0, 0], key: 'topicId' },
-    { name: 'partitions', versions: [0, 0], elem: () => ShareAcknowledgeResponsePartitionDataShape },
+    { name: 'topicId', versions: [1, 2], key: 'topicId' },
+    { name: 'partitions', versions: [1, 2], elem: () => ShareAcknowledgeResponsePartitionDataShape },
   ],
 };
 
 const ShareAcknowledgeResponseNodeEndpointShape: StructShape = {
   make: () => defaultShareAcknowledgeResponseNodeEndpoint(),
   fields: [
-    { name: 'nodeId', versions: [0, 0], key: 'brokerId' },
+    { name: 'nodeId', versions: [1, 2], key: 'brokerId' },
   ],
 };
 
 const ShareAcknowledgeResponsePartitionDataShape: StructShape = {
   make: () => defaultShareAcknowledgeResponsePartitionData(),
   fields: [
-    { name: 'partitionIndex', versions: [0, 0], key: 'partition' },
-    { name: 'errorCode', versions: [0, 0], errorCode: true },
+    { name: 'partitionIndex', versions: [1, 2], key: 'partition' },
+    { name: 'errorCode', versions: [1, 2], errorCode: true },
   ],
 };
 
 function defaultShareAcknowledgeResponse(): ShareAcknowledgeResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, responses: [], nodeEndpoints: [] };
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, acquisitionLockTimeoutMs: 0, responses: [], nodeEndpoints: [] };
 }
 
 function defaultShareAcknowledgeResponseShareAcknowledgeTopicResponse(): ShareAcknowledgeResponseShareAcknowledgeTopicResponse {

@@ -3,75 +3,91 @@
 // message schemas (Apache License 2.0; see NOTICE-kafka-protocol).
 
 import type { Reader, StructShape, Writer } from '../primitives.js';
-import { ZERO_UUID, unsupportedVersion } from '../primitives.js';
+import { ZERO_UUID, nonNull, unrepresentable, unsupportedVersion } from '../primitives.js';
 
 // ----------------------------------------------------------------------------------------------
 // ShareFetchRequest
 
-/** ShareFetchRequest (API key 78) versions 0, flexible 0+ (latest version unstable). */
+/** ShareFetchRequest (API key 78) versions 1-2, flexible 0+. */
 export interface ShareFetchRequest {
-  /** [v0, nullable v0, default null] The group identifier. */
+  /** [v1-2, nullable v1-2, default null] The group identifier. */
   groupId: string | null;
-  /** [v0, nullable v0] The member ID. */
+  /** [v1-2, nullable v1-2] The member ID. */
   memberId: string | null;
-  /** [v0] The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive requests. */
+  /** [v1-2] The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive requests. */
   shareSessionEpoch: number;
-  /** [v0] The maximum time in milliseconds to wait for the response. */
+  /** [v1-2] The maximum time in milliseconds to wait for the response. */
   maxWaitMs: number;
-  /** [v0] The minimum bytes to accumulate in the response. */
+  /** [v1-2] The minimum bytes to accumulate in the response. */
   minBytes: number;
-  /** [v0, default 0x7fffffff] The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
+  /** [v1-2, default 0x7fffffff] The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
   maxBytes: number;
-  /** [v0] The topics to fetch. */
+  /** [v1-2] The maximum number of records to fetch. This limit can be exceeded for alignment of batch boundaries. */
+  maxRecords: number;
+  /** [v1-2] The optimal number of records for batches of acquired records and acknowledgements. */
+  batchSize: number;
+  /** [v2, default 0] The acquire mode to control the fetch behavior - 0:batch-optimized,1:record-limit. */
+  shareAcquireMode: number;
+  /** [v2, default false] Whether Renew type acknowledgements present in AcknowledgementBatches. */
+  isRenewAck: boolean;
+  /** [v1-2] The topics to fetch. */
   topics: ShareFetchRequestFetchTopic[];
-  /** [v0] The partitions to remove from this share session. */
+  /** [v1-2] The partitions to remove from this share session. */
   forgottenTopicsData: ShareFetchRequestForgottenTopic[];
 }
 
 /** FetchTopic (in ShareFetchRequest) */
 export interface ShareFetchRequestFetchTopic {
-  /** [v0] The unique topic ID. */
+  /** [v1-2] The unique topic ID. */
   topicId: string;
-  /** [v0] The partitions to fetch. */
+  /** [v1-2] The partitions to fetch. */
   partitions: ShareFetchRequestFetchPartition[];
 }
 
 /** FetchPartition (in ShareFetchRequest) */
 export interface ShareFetchRequestFetchPartition {
-  /** [v0] The partition index. */
+  /** [v1-2] The partition index. */
   partitionIndex: number;
-  /** [v0] The maximum bytes to fetch from this partition. 0 when only acknowledgement with no fetching is required. See KIP-74 for cases where this limit may not be honored. */
+  /** [vnone] The maximum bytes to fetch from this partition. 0 when only acknowledgement with no fetching is required. See KIP-74 for cases where this limit may not be honored. */
   partitionMaxBytes: number;
-  /** [v0] Record batches to acknowledge. */
+  /** [v1-2] Record batches to acknowledge. */
   acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
 }
 
 /** AcknowledgementBatch (in ShareFetchRequest) */
 export interface ShareFetchRequestAcknowledgementBatch {
-  /** [v0] First offset of batch of records to acknowledge. */
+  /** [v1-2] First offset of batch of records to acknowledge. */
   firstOffset: number;
-  /** [v0] Last offset (inclusive) of batch of records to acknowledge. */
+  /** [v1-2] Last offset (inclusive) of batch of records to acknowledge. */
   lastOffset: number;
-  /** [v0] Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. */
+  /** [v1-2] Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject,4:Renew. */
   acknowledgeTypes: number[];
 }
 
 /** ForgottenTopic (in ShareFetchRequest) */
 export interface ShareFetchRequestForgottenTopic {
-  /** [v0] The unique topic ID. */
+  /** [v1-2] The unique topic ID. */
   topicId: string;
-  /** [v0] The partitions indexes to forget. */
+  /** [v1-2] The partitions indexes to forget. */
   partitions: number[];
 }
 
 export function encodeShareFetchRequest(w: Writer, version: number, m: ShareFetchRequest): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareFetchRequest', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('ShareFetchRequest', version);
   w.compactNullableString(m.groupId);
   w.compactNullableString(m.memberId);
   w.int32(m.shareSessionEpoch);
   w.int32(m.maxWaitMs);
   w.int32(m.minBytes);
   w.int32(m.maxBytes);
+  w.int32(m.maxRecords);
+  w.int32(m.batchSize);
+  if (version >= 2) {
+    w.int8(m.shareAcquireMode);
+  }
+  if (version >= 2) {
+    w.bool(m.isRenewAck);
+  } else if ((m.isRenewAck !== undefined && m.isRenewAck !== false)) throw unrepresentable('ShareFetchRequest.isRenewAck', version);
   w.compactArrayLength(m.topics.length);
   for (const e of m.topics) encodeShareFetchRequestFetchTopic(w, version, e);
   w.compactArrayLength(m.forgottenTopicsData.length);
@@ -80,19 +96,23 @@ export function encodeShareFetchRequest(w: Writer, version: number, m: ShareFetc
 }
 
 export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchRequest {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareFetchRequest', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('ShareFetchRequest', version);
   const groupId: string | null = r.compactNullableString();
   const memberId: string | null = r.compactNullableString();
   const shareSessionEpoch: number = r.int32();
   const maxWaitMs: number = r.int32();
   const minBytes: number = r.int32();
   const maxBytes: number = r.int32();
+  const maxRecords: number = r.int32();
+  const batchSize: number = r.int32();
+  const shareAcquireMode: number = version >= 2 ? r.int8() : 0;
+  const isRenewAck: boolean = version >= 2 ? r.bool() : false;
   const topics: ShareFetchRequestFetchTopic[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) topics.push(decodeShareFetchRequestFetchTopic(r, version));
   const forgottenTopicsData: ShareFetchRequestForgottenTopic[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) forgottenTopicsData.push(decodeShareFetchRequestForgottenTopic(r, version));
   r.skipTaggedFields();
-  return { groupId, memberId, shareSessionEpoch, maxWaitMs, minBytes, maxBytes, topics, forgottenTopicsData };
+  return { groupId, memberId, shareSessionEpoch, maxWaitMs, minBytes, maxBytes, maxRecords, batchSize, shareAcquireMode, isRenewAck, topics, forgottenTopicsData };
 }
 
 function encodeShareFetchRequestFetchTopic(w: Writer, version: number, m: ShareFetchRequestFetchTopic): void {
@@ -112,7 +132,7 @@ function decodeShareFetchRequestFetchTopic(r: Reader, version: number): ShareFet
 
 function encodeShareFetchRequestFetchPartition(w: Writer, version: number, m: ShareFetchRequestFetchPartition): void {
   w.int32(m.partitionIndex);
-  w.int32(m.partitionMaxBytes);
+  if ((m.partitionMaxBytes !== undefined && m.partitionMaxBytes !== 0)) throw unrepresentable('ShareFetchRequest.partitionMaxBytes', version);
   w.compactArrayLength(m.acknowledgementBatches.length);
   for (const e of m.acknowledgementBatches) encodeShareFetchRequestAcknowledgementBatch(w, version, e);
   w.uvarint(0);
@@ -120,7 +140,7 @@ function encodeShareFetchRequestFetchPartition(w: Writer, version: number, m: Sh
 
 function decodeShareFetchRequestFetchPartition(r: Reader, version: number): ShareFetchRequestFetchPartition {
   const partitionIndex: number = r.int32();
-  const partitionMaxBytes: number = r.int32();
+  const partitionMaxBytes: number = 0;
   const acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) acknowledgementBatches.push(decodeShareFetchRequestAcknowledgementBatch(r, version));
   r.skipTaggedFields();
@@ -161,30 +181,30 @@ function decodeShareFetchRequestForgottenTopic(r: Reader, _version: number): Sha
 
 export const ShareFetchRequestShape: StructShape = {
   fields: [
-    { name: 'groupId', versions: [0, 0], key: 'groupId' },
-    { name: 'topics', versions: [0, 0], elem: () => ShareFetchRequestFetchTopicShape },
-    { name: 'forgottenTopicsData', versions: [0, 0], elem: () => ShareFetchRequestForgottenTopicShape },
+    { name: 'groupId', versions: [1, 2], key: 'groupId' },
+    { name: 'topics', versions: [1, 2], elem: () => ShareFetchRequestFetchTopicShape },
+    { name: 'forgottenTopicsData', versions: [1, 2], elem: () => ShareFetchRequestForgottenTopicShape },
   ],
 };
 
 const ShareFetchRequestFetchTopicShape: StructShape = {
   fields: [
-    { name: 'topicId', versions: [0, 0], key: 'topicId' },
-    { name: 'partitions', versions: [0, 0], elem: () => ShareFetchRequestFetchPartitionShape },
+    { name: 'topicId', versions: [1, 2], key: 'topicId' },
+    { name: 'partitions', versions: [1, 2], elem: () => ShareFetchRequestFetchPartitionShape },
   ],
 };
 
 const ShareFetchRequestForgottenTopicShape: StructShape = {
   fields: [
-    { name: 'topicId', versions: [0, 0], key: 'topicId' },
-    { name: 'partitions', versions: [0, 0], key: 'partition', items: true },
+    { name: 'topicId', versions: [1, 2], key: 'topicId' },
+    { name: 'partitions', versions: [1, 2], key: 'partition', items: true },
   ],
 };
 
 const ShareFetchRequestFetchPartitionShape: StructShape = {
   fields: [
-    { name: 'partitionIndex', versions: [0, 0], key: 'partition' },
-    { name: 'acknowledgementBatches', versions: [0, 0], elem: () => ShareFetchRequestAcknowledgementBatchShape },
+    { name: 'partitionIndex', versions: [1, 2], key: 'partition' },
+    { name: 'acknowledgementBatches', versions: [1, 2], elem: () => ShareFetchRequestAcknowledgementBatchShape },
   ],
 };
 
@@ -195,83 +215,86 @@ const ShareFetchRequestAcknowledgementBatchShape: StructShape = {
 // ----------------------------------------------------------------------------------------------
 // ShareFetchResponse
 
-/** ShareFetchResponse (API key 78) versions 0, flexible 0+. */
+/** ShareFetchResponse (API key 78) versions 1-2, flexible 0+. */
 export interface ShareFetchResponse {
-  /** [v0] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v1-2] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v0] The top-level response error code. */
+  /** [v1-2] The top-level response error code. */
   errorCode: number;
-  /** [v0, nullable v0, default null] The top-level error message, or null if there was no error. */
+  /** [v1-2, nullable v1-2, default null] The top-level error message, or null if there was no error. */
   errorMessage: string | null;
-  /** [v0] The response topics. */
+  /** [v1-2] The time in milliseconds for which the acquired records are locked. */
+  acquisitionLockTimeoutMs: number;
+  /** [v1-2] The response topics. */
   responses: ShareFetchResponseShareFetchableTopicResponse[];
-  /** [v0] Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
+  /** [v1-2] Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
   nodeEndpoints: ShareFetchResponseNodeEndpoint[];
 }
 
 /** ShareFetchableTopicResponse (in ShareFetchResponse) */
 export interface ShareFetchResponseShareFetchableTopicResponse {
-  /** [v0] The unique topic ID. */
+  /** [v1-2] The unique topic ID. */
   topicId: string;
-  /** [v0] The topic partitions. */
+  /** [v1-2] The topic partitions. */
   partitions: ShareFetchResponsePartitionData[];
 }
 
 /** PartitionData (in ShareFetchResponse) */
 export interface ShareFetchResponsePartitionData {
-  /** [v0] The partition index. */
+  /** [v1-2] The partition index. */
   partitionIndex: number;
-  /** [v0] The fetch error code, or 0 if there was no fetch error. */
+  /** [v1-2] The fetch error code, or 0 if there was no fetch error. */
   errorCode: number;
-  /** [v0, nullable v0, default null] The fetch error message, or null if there was no fetch error. */
+  /** [v1-2, nullable v1-2, default null] The fetch error message, or null if there was no fetch error. */
   errorMessage: string | null;
-  /** [v0] The acknowledge error code, or 0 if there was no acknowledge error. */
+  /** [v1-2] The acknowledge error code, or 0 if there was no acknowledge error. */
   acknowledgeErrorCode: number;
-  /** [v0, nullable v0, default null] The acknowledge error message, or null if there was no acknowledge error. */
+  /** [v1-2, nullable v1-2, default null] The acknowledge error message, or null if there was no acknowledge error. */
   acknowledgeErrorMessage: string | null;
-  /** [v0] The current leader of the partition. */
+  /** [v1-2] The current leader of the partition. */
   currentLeader: ShareFetchResponseLeaderIdAndEpoch;
-  /** [v0, nullable v0] The record data. */
+  /** [v1-2, nullable vnone] The record data. */
   records: Buffer | null;
-  /** [v0] The acquired records. */
+  /** [v1-2] The acquired records. */
   acquiredRecords: ShareFetchResponseAcquiredRecords[];
 }
 
 /** LeaderIdAndEpoch (in ShareFetchResponse) */
 export interface ShareFetchResponseLeaderIdAndEpoch {
-  /** [v0] The ID of the current leader or -1 if the leader is unknown. */
+  /** [v1-2] The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** [v0] The latest known leader epoch. */
+  /** [v1-2] The latest known leader epoch. */
   leaderEpoch: number;
 }
 
 /** AcquiredRecords (in ShareFetchResponse) */
 export interface ShareFetchResponseAcquiredRecords {
-  /** [v0] The earliest offset in this batch of acquired records. */
+  /** [v1-2] The earliest offset in this batch of acquired records. */
   firstOffset: number;
-  /** [v0] The last offset of this batch of acquired records. */
+  /** [v1-2] The last offset of this batch of acquired records. */
   lastOffset: number;
-  /** [v0] The delivery count of this batch of acquired records. */
+  /** [v1-2] The delivery count of this batch of acquired records. */
   deliveryCount: number;
 }
 
 /** NodeEndpoint (in ShareFetchResponse) */
 export interface ShareFetchResponseNodeEndpoint {
-  /** [v0] The ID of the associated node. */
+  /** [v1-2] The ID of the associated node. */
   nodeId: number;
-  /** [v0] The node's hostname. */
+  /** [v1-2] The node's hostname. */
   host: string;
-  /** [v0] The node's port. */
+  /** [v1-2] The node's port. */
   port: number;
-  /** [v0, nullable v0, default null] The rack of the node, or null if it has not been assigned to a rack. */
+  /** [v1-2, nullable v1-2, default null] The rack of the node, or null if it has not been assigned to a rack. */
   rack: string | null;
 }
 
 export function encodeShareFetchResponse(w: Writer, version: number, m: ShareFetchResponse): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareFetchResponse', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('ShareFetchResponse', version);
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   w.compactNullableString(m.errorMessage);
+  w.int32(m.acquisitionLockTimeoutMs);
   w.compactArrayLength(m.responses.length);
   for (const e of m.responses) encodeShareFetchResponseShareFetchableTopicResponse(w, version, e);
   w.compactArrayLength(m.nodeEndpoints.length);
@@ -280,16 +303,17 @@ export function encodeShareFetchResponse(w: Writer, version: number, m: ShareFet
 }
 
 export function decodeShareFetchResponse(r: Reader, version: number): ShareFetchResponse {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareFetchResponse', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('ShareFetchResponse', version);
   const throttleTimeMs: number = r.int32();
   const errorCode: number = r.int16();
   const errorMessage: string | null = r.compactNullableString();
+  const acquisitionLockTimeoutMs: number = r.int32();
   const responses: ShareFetchResponseShareFetchableTopicResponse[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) responses.push(decodeShareFetchResponseShareFetchableTopicResponse(r, version));
   const nodeEndpoints: ShareFetchResponseNodeEndpoint[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) nodeEndpoints.push(decodeShareFetchResponseNodeEndpoint(r, version));
   r.skipTaggedFields();
-  return { throttleTimeMs, errorCode, errorMessage, responses, nodeEndpoints };
+  return { throttleTimeMs, errorCode, errorMessage, acquisitionLockTimeoutMs, responses, nodeEndpoints };
 }
 
 function encodeShareFetchResponseShareFetchableTopicResponse(w: Writer, version: number, m: ShareFetchResponseShareFetchableTopicResponse): void {
@@ -314,7 +338,7 @@ function encodeShareFetchResponsePartitionData(w: Writer, version: number, m: Sh
   w.int16(m.acknowledgeErrorCode);
   w.compactNullableString(m.acknowledgeErrorMessage);
   encodeShareFetchResponseLeaderIdAndEpoch(w, version, m.currentLeader);
-  w.compactNullableBytes(m.records);
+  w.compactBytes(nonNull(m.records, 'ShareFetchResponse.records'));
   w.compactArrayLength(m.acquiredRecords.length);
   for (const e of m.acquiredRecords) encodeShareFetchResponseAcquiredRecords(w, version, e);
   w.uvarint(0);
@@ -327,7 +351,7 @@ function decodeShareFetchResponsePartitionData(r: Reader, version: number): Shar
   const acknowledgeErrorCode: number = r.int16();
   const acknowledgeErrorMessage: string | null = r.compactNullableString();
   const currentLeader: ShareFetchResponseLeaderIdAndEpoch = decodeShareFetchResponseLeaderIdAndEpoch(r, version);
-  const records: Buffer | null = r.compactNullableBytes();
+  const records: Buffer | null = r.compactBytes();
   const acquiredRecords: ShareFetchResponseAcquiredRecords[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) acquiredRecords.push(decodeShareFetchResponseAcquiredRecords(r, version));
   r.skipTaggedFields();
@@ -382,33 +406,33 @@ function decodeShareFetchResponseNodeEndpoint(r: Reader, _version: number): Shar
 export const ShareFetchResponseShape: StructShape = {
   make: () => defaultShareFetchResponse(),
   fields: [
-    { name: 'errorCode', versions: [0, 0], errorCode: true },
-    { name: 'responses', versions: [0, 0], elem: () => ShareFetchResponseShareFetchableTopicResponseShape },
-    { name: 'nodeEndpoints', versions: [0, 0], elem: () => ShareFetchResponseNodeEndpointShape },
+    { name: 'errorCode', versions: [1, 2], errorCode: true },
+    { name: 'responses', versions: [1, 2], elem: () => ShareFetchResponseShareFetchableTopicResponseShape },
+    { name: 'nodeEndpoints', versions: [1, 2], elem: () => ShareFetchResponseNodeEndpointShape },
   ],
 };
 
 const ShareFetchResponseShareFetchableTopicResponseShape: StructShape = {
   make: () => defaultShareFetchResponseShareFetchableTopicResponse(),
   fields: [
-    { name: 'topicId', versions: [0, 0], key: 'topicId' },
-    { name: 'partitions', versions: [0, 0], elem: () => ShareFetchResponsePartitionDataShape },
+    { name: 'topicId', versions: [1, 2], key: 'topicId' },
+    { name: 'partitions', versions: [1, 2], elem: () => ShareFetchResponsePartitionDataShape },
   ],
 };
 
 const ShareFetchResponseNodeEndpointShape: StructShape = {
   make: () => defaultShareFetchResponseNodeEndpoint(),
   fields: [
-    { name: 'nodeId', versions: [0, 0], key: 'brokerId' },
+    { name: 'nodeId', versions: [1, 2], key: 'brokerId' },
   ],
 };
 
 const ShareFetchResponsePartitionDataShape: StructShape = {
   make: () => defaultShareFetchResponsePartitionData(),
   fields: [
-    { name: 'partitionIndex', versions: [0, 0], key: 'partition' },
-    { name: 'errorCode', versions: [0, 0], errorCode: true },
-    { name: 'acquiredRecords', versions: [0, 0], elem: () => ShareFetchResponseAcquiredRecordsShape },
+    { name: 'partitionIndex', versions: [1, 2], key: 'partition' },
+    { name: 'errorCode', versions: [1, 2], errorCode: true },
+    { name: 'acquiredRecords', versions: [1, 2], elem: () => ShareFetchResponseAcquiredRecordsShape },
   ],
 };
 
@@ -418,7 +442,7 @@ const ShareFetchResponseAcquiredRecordsShape: StructShape = {
 };
 
 function defaultShareFetchResponse(): ShareFetchResponse {
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, responses: [], nodeEndpoints: [] };
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, acquisitionLockTimeoutMs: 0, responses: [], nodeEndpoints: [] };
 }
 
 function defaultShareFetchResponseShareFetchableTopicResponse(): ShareFetchResponseShareFetchableTopicResponse {

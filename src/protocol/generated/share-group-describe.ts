@@ -8,16 +8,16 @@ import { unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // ShareGroupDescribeRequest
 
-/** ShareGroupDescribeRequest (API key 77) versions 0, flexible 0+ (latest version unstable). */
+/** ShareGroupDescribeRequest (API key 77) versions 1, flexible 0+. */
 export interface ShareGroupDescribeRequest {
-  /** [v0] The ids of the groups to describe. */
+  /** [v1] The ids of the groups to describe. */
   groupIds: string[];
-  /** [v0] Whether to include authorized operations. */
+  /** [v1] Whether to include authorized operations. */
   includeAuthorizedOperations: boolean;
 }
 
 export function encodeShareGroupDescribeRequest(w: Writer, version: number, m: ShareGroupDescribeRequest): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareGroupDescribeRequest', version);
+  if (version < 1 || version > 1) throw unsupportedVersion('ShareGroupDescribeRequest', version);
   w.compactArrayLength(m.groupIds.length);
   for (const e of m.groupIds) w.compactString(e);
   w.bool(m.includeAuthorizedOperations);
@@ -25,7 +25,7 @@ export function encodeShareGroupDescribeRequest(w: Writer, version: number, m: S
 }
 
 export function decodeShareGroupDescribeRequest(r: Reader, version: number): ShareGroupDescribeRequest {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareGroupDescribeRequest', version);
+  if (version < 1 || version > 1) throw unsupportedVersion('ShareGroupDescribeRequest', version);
   const groupIds: string[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) groupIds.push(r.compactString());
   const includeAuthorizedOperations: boolean = r.bool();
@@ -35,79 +35,79 @@ export function decodeShareGroupDescribeRequest(r: Reader, version: number): Sha
 
 export const ShareGroupDescribeRequestShape: StructShape = {
   fields: [
-    { name: 'groupIds', versions: [0, 0], key: 'groupId', items: true },
+    { name: 'groupIds', versions: [1, 1], key: 'groupId', items: true },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // ShareGroupDescribeResponse
 
-/** ShareGroupDescribeResponse (API key 77) versions 0, flexible 0+. */
+/** ShareGroupDescribeResponse (API key 77) versions 1, flexible 0+. */
 export interface ShareGroupDescribeResponse {
-  /** [v0] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v1] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v0] Each described group. */
+  /** [v1] Each described group. */
   groups: ShareGroupDescribeResponseDescribedGroup[];
 }
 
 /** DescribedGroup (in ShareGroupDescribeResponse) */
 export interface ShareGroupDescribeResponseDescribedGroup {
-  /** [v0] The describe error, or 0 if there was no error. */
+  /** [v1] The describe error, or 0 if there was no error. */
   errorCode: number;
-  /** [v0, nullable v0, default null] The top-level error message, or null if there was no error. */
+  /** [v1, nullable v1, default null] The top-level error message, or null if there was no error. */
   errorMessage: string | null;
-  /** [v0] The group ID string. */
+  /** [v1] The group ID string. */
   groupId: string;
-  /** [v0] The group state string, or the empty string. */
+  /** [v1] The group state string, or the empty string. */
   groupState: string;
-  /** [v0] The group epoch. */
+  /** [v1] The group epoch. */
   groupEpoch: number;
-  /** [v0] The assignment epoch. */
+  /** [v1] The assignment epoch. */
   assignmentEpoch: number;
-  /** [v0] The selected assignor. */
+  /** [v1] The selected assignor. */
   assignorName: string;
-  /** [v0] The members. */
+  /** [v1] The members. */
   members: ShareGroupDescribeResponseMember[];
-  /** [v0, default -2147483648] 32-bit bitfield to represent authorized operations for this group. */
+  /** [v1, default -2147483648] 32-bit bitfield to represent authorized operations for this group. */
   authorizedOperations: number;
 }
 
 /** Member (in ShareGroupDescribeResponse) */
 export interface ShareGroupDescribeResponseMember {
-  /** [v0] The member ID. */
+  /** [v1] The member ID. */
   memberId: string;
-  /** [v0, nullable v0, default null] The member rack ID. */
+  /** [v1, nullable v1, default null] The member rack ID. */
   rackId: string | null;
-  /** [v0] The current member epoch. */
+  /** [v1] The current member epoch. */
   memberEpoch: number;
-  /** [v0] The client ID. */
+  /** [v1] The client ID. */
   clientId: string;
-  /** [v0] The client host. */
+  /** [v1] The client host. */
   clientHost: string;
-  /** [v0] The subscribed topic names. */
+  /** [v1] The subscribed topic names. */
   subscribedTopicNames: string[];
-  /** [v0] The current assignment. */
+  /** [v1] The current assignment. */
   assignment: ShareGroupDescribeResponseAssignment;
 }
 
 /** Assignment (in ShareGroupDescribeResponse) */
 export interface ShareGroupDescribeResponseAssignment {
-  /** [v0] The assigned topic-partitions to the member. */
+  /** [v1] The assigned topic-partitions to the member. */
   topicPartitions: ShareGroupDescribeResponseTopicPartitions[];
 }
 
 /** TopicPartitions (in ShareGroupDescribeResponse) */
 export interface ShareGroupDescribeResponseTopicPartitions {
-  /** [v0] The topic ID. */
+  /** [v1] The topic ID. */
   topicId: string;
-  /** [v0] The topic name. */
+  /** [v1] The topic name. */
   topicName: string;
-  /** [v0] The partitions. */
+  /** [v1] The partitions. */
   partitions: number[];
 }
 
 export function encodeShareGroupDescribeResponse(w: Writer, version: number, m: ShareGroupDescribeResponse): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareGroupDescribeResponse', version);
+  if (version < 1 || version > 1) throw unsupportedVersion('ShareGroupDescribeResponse', version);
   w.int32(m.throttleTimeMs);
   w.compactArrayLength(m.groups.length);
   for (const e of m.groups) encodeShareGroupDescribeResponseDescribedGroup(w, version, e);
@@ -115,7 +115,7 @@ export function encodeShareGroupDescribeResponse(w: Writer, version: number, m: 
 }
 
 export function decodeShareGroupDescribeResponse(r: Reader, version: number): ShareGroupDescribeResponse {
-  if (version < 0 || version > 0) throw unsupportedVersion('ShareGroupDescribeResponse', version);
+  if (version < 1 || version > 1) throw unsupportedVersion('ShareGroupDescribeResponse', version);
   const throttleTimeMs: number = r.int32();
   const groups: ShareGroupDescribeResponseDescribedGroup[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) groups.push(decodeShareGroupDescribeResponseDescribedGroup(r, version));
@@ -210,23 +210,23 @@ function decodeShareGroupDescribeResponseTopicPartitions(r: Reader, _version: nu
 export const ShareGroupDescribeResponseShape: StructShape = {
   make: () => defaultShareGroupDescribeResponse(),
   fields: [
-    { name: 'groups', versions: [0, 0], elem: () => ShareGroupDescribeResponseDescribedGroupShape },
+    { name: 'groups', versions: [1, 1], elem: () => ShareGroupDescribeResponseDescribedGroupShape },
   ],
 };
 
 const ShareGroupDescribeResponseDescribedGroupShape: StructShape = {
   make: () => defaultShareGroupDescribeResponseDescribedGroup(),
   fields: [
-    { name: 'errorCode', versions: [0, 0], errorCode: true },
-    { name: 'groupId', versions: [0, 0], key: 'groupId' },
-    { name: 'members', versions: [0, 0], elem: () => ShareGroupDescribeResponseMemberShape },
+    { name: 'errorCode', versions: [1, 1], errorCode: true },
+    { name: 'groupId', versions: [1, 1], key: 'groupId' },
+    { name: 'members', versions: [1, 1], elem: () => ShareGroupDescribeResponseMemberShape },
   ],
 };
 
 const ShareGroupDescribeResponseMemberShape: StructShape = {
   make: () => defaultShareGroupDescribeResponseMember(),
   fields: [
-    { name: 'subscribedTopicNames', versions: [0, 0], key: 'topicName', items: true },
+    { name: 'subscribedTopicNames', versions: [1, 1], key: 'topicName', items: true },
   ],
 };
 

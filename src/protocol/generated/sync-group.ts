@@ -44,7 +44,7 @@ export function encodeSyncGroupRequest(w: Writer, version: number, m: SyncGroupR
   if (version >= 3) {
     if (version >= 4) w.compactNullableString(m.groupInstanceId);
     else w.nullableString(m.groupInstanceId);
-  } else if (m.groupInstanceId !== null) throw unrepresentable('SyncGroupRequest.groupInstanceId', version);
+  } else if ((m.groupInstanceId !== undefined && m.groupInstanceId !== null)) throw unrepresentable('SyncGroupRequest.groupInstanceId', version);
   if (version >= 5) {
     w.compactNullableString(m.protocolType);
   }

@@ -3,28 +3,28 @@
 // message schemas (Apache License 2.0; see NOTICE-kafka-protocol).
 
 import type { Reader, StructShape, Writer } from '../primitives.js';
-import { unrepresentable, unsupportedVersion } from '../primitives.js';
+import { ZERO_UUID, unrepresentable, unsupportedVersion } from '../primitives.js';
 
 // ----------------------------------------------------------------------------------------------
 // TxnOffsetCommitRequest
 
-/** TxnOffsetCommitRequest (API key 28) versions 0-5, flexible 3+. */
+/** TxnOffsetCommitRequest (API key 28) versions 0-6, flexible 3+. */
 export interface TxnOffsetCommitRequest {
-  /** [v0-5] The ID of the transaction. */
+  /** [v0-6] The ID of the transaction. */
   transactionalId: string;
-  /** [v0-5] The ID of the group. */
+  /** [v0-6] The ID of the group. */
   groupId: string;
-  /** [v0-5] The current producer ID in use by the transactional ID. */
+  /** [v0-6] The current producer ID in use by the transactional ID. */
   producerId: number;
-  /** [v0-5] The current epoch associated with the producer ID. */
+  /** [v0-6] The current epoch associated with the producer ID. */
   producerEpoch: number;
-  /** [v3-5, default -1] The generation of the consumer. */
-  generationId: number;
-  /** [v3-5, default ] The member ID assigned by the group coordinator. */
+  /** [v3-6, default -1] The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol. */
+  generationIdOrMemberEpoch: number;
+  /** [v3-6, default ] The member ID assigned by the group coordinator. */
   memberId: string;
-  /** [v3-5, nullable v3-5, default null] The unique identifier of the consumer instance provided by end user. */
+  /** [v3-6, nullable v3-6, default null] The unique identifier of the consumer instance provided by end user. */
   groupInstanceId: string | null;
-  /** [v0-5] Each topic that we want to commit offsets for. */
+  /** [v0-6] Each topic that we want to commit offsets for. */
   topics: TxnOffsetCommitRequestTopic[];
 }
 
@@ -32,24 +32,26 @@ export interface TxnOffsetCommitRequest {
 export interface TxnOffsetCommitRequestTopic {
   /** [v0-5] The topic name. */
   name: string;
-  /** [v0-5] The partitions inside the topic that we want to commit offsets for. */
+  /** [v6] The topic ID. */
+  topicId: string;
+  /** [v0-6] The partitions inside the topic that we want to commit offsets for. */
   partitions: TxnOffsetCommitRequestPartition[];
 }
 
 /** TxnOffsetCommitRequestPartition (in TxnOffsetCommitRequest) */
 export interface TxnOffsetCommitRequestPartition {
-  /** [v0-5] The index of the partition within the topic. */
+  /** [v0-6] The index of the partition within the topic. */
   partitionIndex: number;
-  /** [v0-5] The message offset to be committed. */
+  /** [v0-6] The message offset to be committed. */
   committedOffset: number;
-  /** [v2-5, default -1] The leader epoch of the last consumed record. */
+  /** [v2-6, default -1] The leader epoch of the last consumed record. */
   committedLeaderEpoch: number;
-  /** [v0-5, nullable v0-5] Any associated metadata the client wants to keep. */
+  /** [v0-6, nullable v0-6] Any associated metadata the client wants to keep. */
   committedMetadata: string | null;
 }
 
 export function encodeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnOffsetCommitRequest): void {
-  if (version < 0 || version > 5) throw unsupportedVersion('TxnOffsetCommitRequest', version);
+  if (version < 0 || version > 6) throw unsupportedVersion('TxnOffsetCommitRequest', version);
   if (version >= 3) w.compactString(m.transactionalId);
   else w.string(m.transactionalId);
   if (version >= 3) w.compactString(m.groupId);
@@ -57,14 +59,14 @@ export function encodeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnO
   w.int64(m.producerId);
   w.int16(m.producerEpoch);
   if (version >= 3) {
-    w.int32(m.generationId);
-  } else if (m.generationId !== -1) throw unrepresentable('TxnOffsetCommitRequest.generationId', version);
+    w.int32(m.generationIdOrMemberEpoch);
+  } else if ((m.generationIdOrMemberEpoch !== undefined && m.generationIdOrMemberEpoch !== -1)) throw unrepresentable('TxnOffsetCommitRequest.generationIdOrMemberEpoch', version);
   if (version >= 3) {
     w.compactString(m.memberId);
-  } else if (m.memberId !== "") throw unrepresentable('TxnOffsetCommitRequest.memberId', version);
+  } else if ((m.memberId !== undefined && m.memberId !== "")) throw unrepresentable('TxnOffsetCommitRequest.memberId', version);
   if (version >= 3) {
     w.compactNullableString(m.groupInstanceId);
-  } else if (m.groupInstanceId !== null) throw unrepresentable('TxnOffsetCommitRequest.groupInstanceId', version);
+  } else if ((m.groupInstanceId !== undefined && m.groupInstanceId !== null)) throw unrepresentable('TxnOffsetCommitRequest.groupInstanceId', version);
   if (version >= 3) w.compactArrayLength(m.topics.length);
   else w.arrayLength(m.topics.length);
   for (const e of m.topics) encodeTxnOffsetCommitRequestTopic(w, version, e);
@@ -74,12 +76,12 @@ export function encodeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnO
 }
 
 export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOffsetCommitRequest {
-  if (version < 0 || version > 5) throw unsupportedVersion('TxnOffsetCommitRequest', version);
+  if (version < 0 || version > 6) throw unsupportedVersion('TxnOffsetCommitRequest', version);
   const transactionalId: string = version >= 3 ? r.compactString() : r.string();
   const groupId: string = version >= 3 ? r.compactString() : r.string();
   const producerId: number = r.int64();
   const producerEpoch: number = r.int16();
-  const generationId: number = version >= 3 ? r.int32() : -1;
+  const generationIdOrMemberEpoch: number = version >= 3 ? r.int32() : -1;
   const memberId: string = version >= 3 ? r.compactString() : "";
   const groupInstanceId: string | null = version >= 3 ? r.compactNullableString() : null;
   const topics: TxnOffsetCommitRequestTopic[] = [];
@@ -87,12 +89,17 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
   if (version >= 3) {
     r.skipTaggedFields();
   }
-  return { transactionalId, groupId, producerId, producerEpoch, generationId, memberId, groupInstanceId, topics };
+  return { transactionalId, groupId, producerId, producerEpoch, generationIdOrMemberEpoch, memberId, groupInstanceId, topics };
 }
 
 function encodeTxnOffsetCommitRequestTopic(w: Writer, version: number, m: TxnOffsetCommitRequestTopic): void {
-  if (version >= 3) w.compactString(m.name);
-  else w.string(m.name);
+  if (version <= 5) {
+    if (version >= 3) w.compactString(m.name);
+    else w.string(m.name);
+  }
+  if (version >= 6) {
+    w.uuid(m.topicId);
+  }
   if (version >= 3) w.compactArrayLength(m.partitions.length);
   else w.arrayLength(m.partitions.length);
   for (const e of m.partitions) encodeTxnOffsetCommitRequestPartition(w, version, e);
@@ -102,13 +109,14 @@ function encodeTxnOffsetCommitRequestTopic(w: Writer, version: number, m: TxnOff
 }
 
 function decodeTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffsetCommitRequestTopic {
-  const name: string = version >= 3 ? r.compactString() : r.string();
+  const name: string = version <= 5 ? (version >= 3 ? r.compactString() : r.string()) : "";
+  const topicId: string = version >= 6 ? r.uuid() : ZERO_UUID;
   const partitions: TxnOffsetCommitRequestPartition[] = [];
   for (let i = 0, n = version >= 3 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) partitions.push(decodeTxnOffsetCommitRequestPartition(r, version));
   if (version >= 3) {
     r.skipTaggedFields();
   }
-  return { name, partitions };
+  return { name, topicId, partitions };
 }
 
 function encodeTxnOffsetCommitRequestPartition(w: Writer, version: number, m: TxnOffsetCommitRequestPartition): void {
@@ -137,34 +145,35 @@ function decodeTxnOffsetCommitRequestPartition(r: Reader, version: number): TxnO
 
 export const TxnOffsetCommitRequestShape: StructShape = {
   fields: [
-    { name: 'transactionalId', versions: [0, 5], key: 'transactionalId' },
-    { name: 'groupId', versions: [0, 5], key: 'groupId' },
-    { name: 'producerId', versions: [0, 5], key: 'producerId' },
-    { name: 'topics', versions: [0, 5], elem: () => TxnOffsetCommitRequestTopicShape },
+    { name: 'transactionalId', versions: [0, 6], key: 'transactionalId' },
+    { name: 'groupId', versions: [0, 6], key: 'groupId' },
+    { name: 'producerId', versions: [0, 6], key: 'producerId' },
+    { name: 'topics', versions: [0, 6], elem: () => TxnOffsetCommitRequestTopicShape },
   ],
 };
 
 const TxnOffsetCommitRequestTopicShape: StructShape = {
   fields: [
     { name: 'name', versions: [0, 5], key: 'topicName' },
-    { name: 'partitions', versions: [0, 5], elem: () => TxnOffsetCommitRequestPartitionShape },
+    { name: 'topicId', versions: [6, 6], key: 'topicId' },
+    { name: 'partitions', versions: [0, 6], elem: () => TxnOffsetCommitRequestPartitionShape },
   ],
 };
 
 const TxnOffsetCommitRequestPartitionShape: StructShape = {
   fields: [
-    { name: 'partitionIndex', versions: [0, 5], key: 'partition' },
+    { name: 'partitionIndex', versions: [0, 6], key: 'partition' },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // TxnOffsetCommitResponse
 
-/** TxnOffsetCommitResponse (API key 28) versions 0-5, flexible 3+. */
+/** TxnOffsetCommitResponse (API key 28) versions 0-6, flexible 3+. */
 export interface TxnOffsetCommitResponse {
-  /** [v0-5] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
+  /** [v0-6] The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** [v0-5] The responses for each topic. */
+  /** [v0-6] The responses for each topic. */
   topics: TxnOffsetCommitResponseTopic[];
 }
 
@@ -172,20 +181,22 @@ export interface TxnOffsetCommitResponse {
 export interface TxnOffsetCommitResponseTopic {
   /** [v0-5] The topic name. */
   name: string;
-  /** [v0-5] The responses for each partition in the topic. */
+  /** [v6] The topic ID. */
+  topicId: string;
+  /** [v0-6] The responses for each partition in the topic. */
   partitions: TxnOffsetCommitResponsePartition[];
 }
 
 /** TxnOffsetCommitResponsePartition (in TxnOffsetCommitResponse) */
 export interface TxnOffsetCommitResponsePartition {
-  /** [v0-5] The partition index. */
+  /** [v0-6] The partition index. */
   partitionIndex: number;
-  /** [v0-5] The error code, or 0 if there was no error. */
+  /** [v0-6] The error code, or 0 if there was no error. */
   errorCode: number;
 }
 
 export function encodeTxnOffsetCommitResponse(w: Writer, version: number, m: TxnOffsetCommitResponse): void {
-  if (version < 0 || version > 5) throw unsupportedVersion('TxnOffsetCommitResponse', version);
+  if (version < 0 || version > 6) throw unsupportedVersion('TxnOffsetCommitResponse', version);
   w.int32(m.throttleTimeMs);
   if (version >= 3) w.compactArrayLength(m.topics.length);
   else w.arrayLength(m.topics.length);
@@ -196,7 +207,7 @@ export function encodeTxnOffsetCommitResponse(w: Writer, version: number, m: Txn
 }
 
 export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOffsetCommitResponse {
-  if (version < 0 || version > 5) throw unsupportedVersion('TxnOffsetCommitResponse', version);
+  if (version < 0 || version > 6) throw unsupportedVersion('TxnOffsetCommitResponse', version);
   const throttleTimeMs: number = r.int32();
   const topics: TxnOffsetCommitResponseTopic[] = [];
   for (let i = 0, n = version >= 3 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) topics.push(decodeTxnOffsetCommitResponseTopic(r, version));
@@ -207,8 +218,13 @@ export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOf
 }
 
 function encodeTxnOffsetCommitResponseTopic(w: Writer, version: number, m: TxnOffsetCommitResponseTopic): void {
-  if (version >= 3) w.compactString(m.name);
-  else w.string(m.name);
+  if (version <= 5) {
+    if (version >= 3) w.compactString(m.name);
+    else w.string(m.name);
+  }
+  if (version >= 6) {
+    w.uuid(m.topicId);
+  }
   if (version >= 3) w.compactArrayLength(m.partitions.length);
   else w.arrayLength(m.partitions.length);
   for (const e of m.partitions) encodeTxnOffsetCommitResponsePartition(w, version, e);
@@ -218,13 +234,14 @@ function encodeTxnOffsetCommitResponseTopic(w: Writer, version: number, m: TxnOf
 }
 
 function decodeTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTopic {
-  const name: string = version >= 3 ? r.compactString() : r.string();
+  const name: string = version <= 5 ? (version >= 3 ? r.compactString() : r.string()) : "";
+  const topicId: string = version >= 6 ? r.uuid() : ZERO_UUID;
   const partitions: TxnOffsetCommitResponsePartition[] = [];
   for (let i = 0, n = version >= 3 ? r.compactArrayLength() : r.arrayLength(); i < n; i++) partitions.push(decodeTxnOffsetCommitResponsePartition(r, version));
   if (version >= 3) {
     r.skipTaggedFields();
   }
-  return { name, partitions };
+  return { name, topicId, partitions };
 }
 
 function encodeTxnOffsetCommitResponsePartition(w: Writer, version: number, m: TxnOffsetCommitResponsePartition): void {
@@ -247,7 +264,7 @@ function decodeTxnOffsetCommitResponsePartition(r: Reader, version: number): Txn
 export const TxnOffsetCommitResponseShape: StructShape = {
   make: () => defaultTxnOffsetCommitResponse(),
   fields: [
-    { name: 'topics', versions: [0, 5], elem: () => TxnOffsetCommitResponseTopicShape },
+    { name: 'topics', versions: [0, 6], elem: () => TxnOffsetCommitResponseTopicShape },
   ],
 };
 
@@ -255,15 +272,16 @@ const TxnOffsetCommitResponseTopicShape: StructShape = {
   make: () => defaultTxnOffsetCommitResponseTopic(),
   fields: [
     { name: 'name', versions: [0, 5], key: 'topicName' },
-    { name: 'partitions', versions: [0, 5], elem: () => TxnOffsetCommitResponsePartitionShape },
+    { name: 'topicId', versions: [6, 6], key: 'topicId' },
+    { name: 'partitions', versions: [0, 6], elem: () => TxnOffsetCommitResponsePartitionShape },
   ],
 };
 
 const TxnOffsetCommitResponsePartitionShape: StructShape = {
   make: () => defaultTxnOffsetCommitResponsePartition(),
   fields: [
-    { name: 'partitionIndex', versions: [0, 5], key: 'partition' },
-    { name: 'errorCode', versions: [0, 5], errorCode: true },
+    { name: 'partitionIndex', versions: [0, 6], key: 'partition' },
+    { name: 'errorCode', versions: [0, 6], errorCode: true },
   ],
 };
 
@@ -272,7 +290,7 @@ function defaultTxnOffsetCommitResponse(): TxnOffsetCommitResponse {
 }
 
 function defaultTxnOffsetCommitResponseTopic(): TxnOffsetCommitResponseTopic {
-  return { name: "", partitions: [] };
+  return { name: "", topicId: ZERO_UUID, partitions: [] };
 }
 
 function defaultTxnOffsetCommitResponsePartition(): TxnOffsetCommitResponsePartition {

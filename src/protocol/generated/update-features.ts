@@ -37,7 +37,7 @@ export function encodeUpdateFeaturesRequest(w: Writer, version: number, m: Updat
   for (const e of m.featureUpdates) encodeUpdateFeaturesRequestFeatureUpdateKey(w, version, e);
   if (version >= 1) {
     w.bool(m.validateOnly);
-  } else if (m.validateOnly !== false) throw unrepresentable('UpdateFeaturesRequest.validateOnly', version);
+  } else if ((m.validateOnly !== undefined && m.validateOnly !== false)) throw unrepresentable('UpdateFeaturesRequest.validateOnly', version);
   w.uvarint(0);
 }
 
@@ -56,10 +56,10 @@ function encodeUpdateFeaturesRequestFeatureUpdateKey(w: Writer, version: number,
   w.int16(m.maxVersionLevel);
   if (version <= 0) {
     w.bool(m.allowDowngrade);
-  } else if (m.allowDowngrade !== false) throw unrepresentable('UpdateFeaturesRequest.allowDowngrade', version);
+  } else if ((m.allowDowngrade !== undefined && m.allowDowngrade !== false)) throw unrepresentable('UpdateFeaturesRequest.allowDowngrade', version);
   if (version >= 1) {
     w.int8(m.upgradeType);
-  } else if (m.upgradeType !== 1) throw unrepresentable('UpdateFeaturesRequest.upgradeType', version);
+  } else if ((m.upgradeType !== undefined && m.upgradeType !== 1)) throw unrepresentable('UpdateFeaturesRequest.upgradeType', version);
   w.uvarint(0);
 }
 

@@ -96,7 +96,7 @@ function encodeVoteRequestPartitionData(w: Writer, version: number, m: VoteReque
   w.int64(m.lastOffset);
   if (version >= 2) {
     w.bool(m.preVote);
-  } else if (m.preVote !== false) throw unrepresentable('VoteRequest.preVote', version);
+  } else if ((m.preVote !== undefined && m.preVote !== false)) throw unrepresentable('VoteRequest.preVote', version);
   w.uvarint(0);
 }
 
@@ -184,7 +184,7 @@ export function encodeVoteResponse(w: Writer, version: number, m: VoteResponse):
   w.int16(m.errorCode);
   w.compactArrayLength(m.topics.length);
   for (const e of m.topics) encodeVoteResponseTopicData(w, version, e);
-  if (!(version >= 1) && m.nodeEndpoints.length !== 0) throw unrepresentable('VoteResponse.nodeEndpoints', version);
+  if (!(version >= 1) && (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0)) throw unrepresentable('VoteResponse.nodeEndpoints', version);
   const t0 = version >= 1 && m.nodeEndpoints.length !== 0;
   w.uvarint(t0 ? 1 : 0);
   if (t0) {

@@ -8,50 +8,52 @@ import { ZERO_UUID, unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // WriteShareGroupStateRequest
 
-/** WriteShareGroupStateRequest (API key 85) versions 0, flexible 0+ (latest version unstable). */
+/** WriteShareGroupStateRequest (API key 85) versions 0-1, flexible 0+. */
 export interface WriteShareGroupStateRequest {
-  /** [v0] The group identifier. */
+  /** [v0-1] The group identifier. */
   groupId: string;
-  /** [v0] The data for the topics. */
+  /** [v0-1] The data for the topics. */
   topics: WriteShareGroupStateRequestWriteStateData[];
 }
 
 /** WriteStateData (in WriteShareGroupStateRequest) */
 export interface WriteShareGroupStateRequestWriteStateData {
-  /** [v0] The topic identifier. */
+  /** [v0-1] The topic identifier. */
   topicId: string;
-  /** [v0] The data for the partitions. */
+  /** [v0-1] The data for the partitions. */
   partitions: WriteShareGroupStateRequestPartitionData[];
 }
 
 /** PartitionData (in WriteShareGroupStateRequest) */
 export interface WriteShareGroupStateRequestPartitionData {
-  /** [v0] The partition index. */
+  /** [v0-1] The partition index. */
   partition: number;
-  /** [v0] The state epoch for this share-partition. */
+  /** [v0-1] The state epoch of the share-partition. */
   stateEpoch: number;
-  /** [v0] The leader epoch of the share-partition. */
+  /** [v0-1] The leader epoch of the share-partition. */
   leaderEpoch: number;
-  /** [v0] The share-partition start offset, or -1 if the start offset is not being written. */
+  /** [v0-1] The share-partition start offset, or -1 if the start offset is not being written. */
   startOffset: number;
-  /** [v0] The state batches for the share-partition. */
+  /** [v1, default -1] The number of offsets greater than or equal to share-partition start offset for which delivery has been completed. */
+  deliveryCompleteCount: number;
+  /** [v0-1] The state batches for the share-partition. */
   stateBatches: WriteShareGroupStateRequestStateBatch[];
 }
 
 /** StateBatch (in WriteShareGroupStateRequest) */
 export interface WriteShareGroupStateRequestStateBatch {
-  /** [v0] The base offset of this state batch. */
+  /** [v0-1] The first offset of this state batch. */
   firstOffset: number;
-  /** [v0] The last offset of this state batch. */
+  /** [v0-1] The last offset of this state batch. */
   lastOffset: number;
-  /** [v0] The state - 0:Available,2:Acked,4:Archived. */
+  /** [v0-1] The delivery state - 0:Available,2:Acked,4:Archived. */
   deliveryState: number;
-  /** [v0] The delivery count. */
+  /** [v0-1] The delivery count. */
   deliveryCount: number;
 }
 
 export function encodeWriteShareGroupStateRequest(w: Writer, version: number, m: WriteShareGroupStateRequest): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('WriteShareGroupStateRequest', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('WriteShareGroupStateRequest', version);
   w.compactString(m.groupId);
   w.compactArrayLength(m.topics.length);
   for (const e of m.topics) encodeWriteShareGroupStateRequestWriteStateData(w, version, e);
@@ -59,7 +61,7 @@ export function encodeWriteShareGroupStateRequest(w: Writer, version: number, m:
 }
 
 export function decodeWriteShareGroupStateRequest(r: Reader, version: number): WriteShareGroupStateRequest {
-  if (version < 0 || version > 0) throw unsupportedVersion('WriteShareGroupStateRequest', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('WriteShareGroupStateRequest', version);
   const groupId: string = r.compactString();
   const topics: WriteShareGroupStateRequestWriteStateData[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) topics.push(decodeWriteShareGroupStateRequestWriteStateData(r, version));
@@ -87,6 +89,9 @@ function encodeWriteShareGroupStateRequestPartitionData(w: Writer, version: numb
   w.int32(m.stateEpoch);
   w.int32(m.leaderEpoch);
   w.int64(m.startOffset);
+  if (version >= 1) {
+    w.int32(m.deliveryCompleteCount);
+  }
   w.compactArrayLength(m.stateBatches.length);
   for (const e of m.stateBatches) encodeWriteShareGroupStateRequestStateBatch(w, version, e);
   w.uvarint(0);
@@ -97,10 +102,11 @@ function decodeWriteShareGroupStateRequestPartitionData(r: Reader, version: numb
   const stateEpoch: number = r.int32();
   const leaderEpoch: number = r.int32();
   const startOffset: number = r.int64();
+  const deliveryCompleteCount: number = version >= 1 ? r.int32() : -1;
   const stateBatches: WriteShareGroupStateRequestStateBatch[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) stateBatches.push(decodeWriteShareGroupStateRequestStateBatch(r, version));
   r.skipTaggedFields();
-  return { partition, stateEpoch, leaderEpoch, startOffset, stateBatches };
+  return { partition, stateEpoch, leaderEpoch, startOffset, deliveryCompleteCount, stateBatches };
 }
 
 function encodeWriteShareGroupStateRequestStateBatch(w: Writer, _version: number, m: WriteShareGroupStateRequestStateBatch): void {
@@ -122,21 +128,21 @@ function decodeWriteShareGroupStateRequestStateBatch(r: Reader, _version: number
 
 export const WriteShareGroupStateRequestShape: StructShape = {
   fields: [
-    { name: 'topics', versions: [0, 0], elem: () => WriteShareGroupStateRequestWriteStateDataShape },
+    { name: 'topics', versions: [0, 1], elem: () => WriteShareGroupStateRequestWriteStateDataShape },
   ],
 };
 
 const WriteShareGroupStateRequestWriteStateDataShape: StructShape = {
   fields: [
-    { name: 'topicId', versions: [0, 0], key: 'topicId' },
-    { name: 'partitions', versions: [0, 0], elem: () => WriteShareGroupStateRequestPartitionDataShape },
+    { name: 'topicId', versions: [0, 1], key: 'topicId' },
+    { name: 'partitions', versions: [0, 1], elem: () => WriteShareGroupStateRequestPartitionDataShape },
   ],
 };
 
 const WriteShareGroupStateRequestPartitionDataShape: StructShape = {
   fields: [
-    { name: 'partition', versions: [0, 0], key: 'partition' },
-    { name: 'stateBatches', versions: [0, 0], elem: () => WriteShareGroupStateRequestStateBatchShape },
+    { name: 'partition', versions: [0, 1], key: 'partition' },
+    { name: 'stateBatches', versions: [0, 1], elem: () => WriteShareGroupStateRequestStateBatchShape },
   ],
 };
 
@@ -147,39 +153,39 @@ const WriteShareGroupStateRequestStateBatchShape: StructShape = {
 // ----------------------------------------------------------------------------------------------
 // WriteShareGroupStateResponse
 
-/** WriteShareGroupStateResponse (API key 85) versions 0, flexible 0+. */
+/** WriteShareGroupStateResponse (API key 85) versions 0-1, flexible 0+. */
 export interface WriteShareGroupStateResponse {
-  /** [v0] The write results. */
+  /** [v0-1] The write results. */
   results: WriteShareGroupStateResponseWriteStateResult[];
 }
 
 /** WriteStateResult (in WriteShareGroupStateResponse) */
 export interface WriteShareGroupStateResponseWriteStateResult {
-  /** [v0] The topic identifier. */
+  /** [v0-1] The topic identifier. */
   topicId: string;
-  /** [v0] The results for the partitions. */
+  /** [v0-1] The results for the partitions. */
   partitions: WriteShareGroupStateResponsePartitionResult[];
 }
 
 /** PartitionResult (in WriteShareGroupStateResponse) */
 export interface WriteShareGroupStateResponsePartitionResult {
-  /** [v0] The partition index. */
+  /** [v0-1] The partition index. */
   partition: number;
-  /** [v0] The error code, or 0 if there was no error. */
+  /** [v0-1] The error code, or 0 if there was no error. */
   errorCode: number;
-  /** [v0, nullable v0, default null] The error message, or null if there was no error. */
+  /** [v0-1, nullable v0-1, default null] The error message, or null if there was no error. */
   errorMessage: string | null;
 }
 
 export function encodeWriteShareGroupStateResponse(w: Writer, version: number, m: WriteShareGroupStateResponse): void {
-  if (version < 0 || version > 0) throw unsupportedVersion('WriteShareGroupStateResponse', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('WriteShareGroupStateResponse', version);
   w.compactArrayLength(m.results.length);
   for (const e of m.results) encodeWriteShareGroupStateResponseWriteStateResult(w, version, e);
   w.uvarint(0);
 }
 
 export function decodeWriteShareGroupStateResponse(r: Reader, version: number): WriteShareGroupStateResponse {
-  if (version < 0 || version > 0) throw unsupportedVersion('WriteShareGroupStateResponse', version);
+  if (version < 0 || version > 1) throw unsupportedVersion('WriteShareGroupStateResponse', version);
   const results: WriteShareGroupStateResponseWriteStateResult[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) results.push(decodeWriteShareGroupStateResponseWriteStateResult(r, version));
   r.skipTaggedFields();
@@ -219,23 +225,23 @@ function decodeWriteShareGroupStateResponsePartitionResult(r: Reader, _version: 
 export const WriteShareGroupStateResponseShape: StructShape = {
   make: () => defaultWriteShareGroupStateResponse(),
   fields: [
-    { name: 'results', versions: [0, 0], elem: () => WriteShareGroupStateResponseWriteStateResultShape },
+    { name: 'results', versions: [0, 1], elem: () => WriteShareGroupStateResponseWriteStateResultShape },
   ],
 };
 
 const WriteShareGroupStateResponseWriteStateResultShape: StructShape = {
   make: () => defaultWriteShareGroupStateResponseWriteStateResult(),
   fields: [
-    { name: 'topicId', versions: [0, 0], key: 'topicId' },
-    { name: 'partitions', versions: [0, 0], elem: () => WriteShareGroupStateResponsePartitionResultShape },
+    { name: 'topicId', versions: [0, 1], key: 'topicId' },
+    { name: 'partitions', versions: [0, 1], elem: () => WriteShareGroupStateResponsePartitionResultShape },
   ],
 };
 
 const WriteShareGroupStateResponsePartitionResultShape: StructShape = {
   make: () => defaultWriteShareGroupStateResponsePartitionResult(),
   fields: [
-    { name: 'partition', versions: [0, 0], key: 'partition' },
-    { name: 'errorCode', versions: [0, 0], errorCode: true },
+    { name: 'partition', versions: [0, 1], key: 'partition' },
+    { name: 'errorCode', versions: [0, 1], errorCode: true },
   ],
 };
 

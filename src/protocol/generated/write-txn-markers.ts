@@ -8,43 +8,45 @@ import { unsupportedVersion } from '../primitives.js';
 // ----------------------------------------------------------------------------------------------
 // WriteTxnMarkersRequest
 
-/** WriteTxnMarkersRequest (API key 27) versions 1, flexible 1+. */
+/** WriteTxnMarkersRequest (API key 27) versions 1-2, flexible 1+. */
 export interface WriteTxnMarkersRequest {
-  /** [v1] The transaction markers to be written. */
+  /** [v1-2] The transaction markers to be written. */
   markers: WriteTxnMarkersRequestWritableTxnMarker[];
 }
 
 /** WritableTxnMarker (in WriteTxnMarkersRequest) */
 export interface WriteTxnMarkersRequestWritableTxnMarker {
-  /** [v1] The current producer ID. */
+  /** [v1-2] The current producer ID. */
   producerId: number;
-  /** [v1] The current epoch associated with the producer ID. */
+  /** [v1-2] The current epoch associated with the producer ID. */
   producerEpoch: number;
-  /** [v1] The result of the transaction to write to the partitions (false = ABORT, true = COMMIT). */
+  /** [v1-2] The result of the transaction to write to the partitions (false = ABORT, true = COMMIT). */
   transactionResult: boolean;
-  /** [v1] Each topic that we want to write transaction marker(s) for. */
+  /** [v1-2] Each topic that we want to write transaction marker(s) for. */
   topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
-  /** [v1] Epoch associated with the transaction state partition hosted by this transaction coordinator. */
+  /** [v1-2] Epoch associated with the transaction state partition hosted by this transaction coordinator. */
   coordinatorEpoch: number;
+  /** [v2, default 0] Transaction version of the marker. Ex: 0/1 = legacy (TV0/TV1), 2 = TV2 etc. */
+  transactionVersion: number;
 }
 
 /** WritableTxnMarkerTopic (in WriteTxnMarkersRequest) */
 export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
-  /** [v1] The topic name. */
+  /** [v1-2] The topic name. */
   name: string;
-  /** [v1] The indexes of the partitions to write transaction markers for. */
+  /** [v1-2] The indexes of the partitions to write transaction markers for. */
   partitionIndexes: number[];
 }
 
 export function encodeWriteTxnMarkersRequest(w: Writer, version: number, m: WriteTxnMarkersRequest): void {
-  if (version < 1 || version > 1) throw unsupportedVersion('WriteTxnMarkersRequest', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('WriteTxnMarkersRequest', version);
   w.compactArrayLength(m.markers.length);
   for (const e of m.markers) encodeWriteTxnMarkersRequestWritableTxnMarker(w, version, e);
   w.uvarint(0);
 }
 
 export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteTxnMarkersRequest {
-  if (version < 1 || version > 1) throw unsupportedVersion('WriteTxnMarkersRequest', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('WriteTxnMarkersRequest', version);
   const markers: WriteTxnMarkersRequestWritableTxnMarker[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) markers.push(decodeWriteTxnMarkersRequestWritableTxnMarker(r, version));
   r.skipTaggedFields();
@@ -58,6 +60,9 @@ function encodeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, version: numbe
   w.compactArrayLength(m.topics.length);
   for (const e of m.topics) encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w, version, e);
   w.int32(m.coordinatorEpoch);
+  if (version >= 2) {
+    w.int8(m.transactionVersion);
+  }
   w.uvarint(0);
 }
 
@@ -68,8 +73,9 @@ function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: numbe
   const topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) topics.push(decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r, version));
   const coordinatorEpoch: number = r.int32();
+  const transactionVersion: number = version >= 2 ? r.int8() : 0;
   r.skipTaggedFields();
-  return { producerId, producerEpoch, transactionResult, topics, coordinatorEpoch };
+  return { producerId, producerEpoch, transactionResult, topics, coordinatorEpoch, transactionVersion };
 }
 
 function encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, _version: number, m: WriteTxnMarkersRequestWritableTxnMarkerTopic): void {
@@ -89,66 +95,66 @@ function decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, _version:
 
 export const WriteTxnMarkersRequestShape: StructShape = {
   fields: [
-    { name: 'markers', versions: [1, 1], elem: () => WriteTxnMarkersRequestWritableTxnMarkerShape },
+    { name: 'markers', versions: [1, 2], elem: () => WriteTxnMarkersRequestWritableTxnMarkerShape },
   ],
 };
 
 const WriteTxnMarkersRequestWritableTxnMarkerShape: StructShape = {
   fields: [
-    { name: 'producerId', versions: [1, 1], key: 'producerId' },
-    { name: 'topics', versions: [1, 1], elem: () => WriteTxnMarkersRequestWritableTxnMarkerTopicShape },
+    { name: 'producerId', versions: [1, 2], key: 'producerId' },
+    { name: 'topics', versions: [1, 2], elem: () => WriteTxnMarkersRequestWritableTxnMarkerTopicShape },
   ],
 };
 
 const WriteTxnMarkersRequestWritableTxnMarkerTopicShape: StructShape = {
   fields: [
-    { name: 'name', versions: [1, 1], key: 'topicName' },
-    { name: 'partitionIndexes', versions: [1, 1], key: 'partition', items: true },
+    { name: 'name', versions: [1, 2], key: 'topicName' },
+    { name: 'partitionIndexes', versions: [1, 2], key: 'partition', items: true },
   ],
 };
 
 // ----------------------------------------------------------------------------------------------
 // WriteTxnMarkersResponse
 
-/** WriteTxnMarkersResponse (API key 27) versions 1, flexible 1+. */
+/** WriteTxnMarkersResponse (API key 27) versions 1-2, flexible 1+. */
 export interface WriteTxnMarkersResponse {
-  /** [v1] The results for writing makers. */
+  /** [v1-2] The results for writing makers. */
   markers: WriteTxnMarkersResponseWritableTxnMarkerResult[];
 }
 
 /** WritableTxnMarkerResult (in WriteTxnMarkersResponse) */
 export interface WriteTxnMarkersResponseWritableTxnMarkerResult {
-  /** [v1] The current producer ID in use by the transactional ID. */
+  /** [v1-2] The current producer ID in use by the transactional ID. */
   producerId: number;
-  /** [v1] The results by topic. */
+  /** [v1-2] The results by topic. */
   topics: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[];
 }
 
 /** WritableTxnMarkerTopicResult (in WriteTxnMarkersResponse) */
 export interface WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
-  /** [v1] The topic name. */
+  /** [v1-2] The topic name. */
   name: string;
-  /** [v1] The results by partition. */
+  /** [v1-2] The results by partition. */
   partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[];
 }
 
 /** WritableTxnMarkerPartitionResult (in WriteTxnMarkersResponse) */
 export interface WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
-  /** [v1] The partition index. */
+  /** [v1-2] The partition index. */
   partitionIndex: number;
-  /** [v1] The error code, or 0 if there was no error. */
+  /** [v1-2] The error code, or 0 if there was no error. */
   errorCode: number;
 }
 
 export function encodeWriteTxnMarkersResponse(w: Writer, version: number, m: WriteTxnMarkersResponse): void {
-  if (version < 1 || version > 1) throw unsupportedVersion('WriteTxnMarkersResponse', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('WriteTxnMarkersResponse', version);
   w.compactArrayLength(m.markers.length);
   for (const e of m.markers) encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w, version, e);
   w.uvarint(0);
 }
 
 export function decodeWriteTxnMarkersResponse(r: Reader, version: number): WriteTxnMarkersResponse {
-  if (version < 1 || version > 1) throw unsupportedVersion('WriteTxnMarkersResponse', version);
+  if (version < 1 || version > 2) throw unsupportedVersion('WriteTxnMarkersResponse', version);
   const markers: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) markers.push(decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r, version));
   r.skipTaggedFields();
@@ -201,31 +207,31 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader
 export const WriteTxnMarkersResponseShape: StructShape = {
   make: () => defaultWriteTxnMarkersResponse(),
   fields: [
-    { name: 'markers', versions: [1, 1], elem: () => WriteTxnMarkersResponseWritableTxnMarkerResultShape },
+    { name: 'markers', versions: [1, 2], elem: () => WriteTxnMarkersResponseWritableTxnMarkerResultShape },
   ],
 };
 
 const WriteTxnMarkersResponseWritableTxnMarkerResultShape: StructShape = {
   make: () => defaultWriteTxnMarkersResponseWritableTxnMarkerResult(),
   fields: [
-    { name: 'producerId', versions: [1, 1], key: 'producerId' },
-    { name: 'topics', versions: [1, 1], elem: () => WriteTxnMarkersResponseWritableTxnMarkerTopicResultShape },
+    { name: 'producerId', versions: [1, 2], key: 'producerId' },
+    { name: 'topics', versions: [1, 2], elem: () => WriteTxnMarkersResponseWritableTxnMarkerTopicResultShape },
   ],
 };
 
 const WriteTxnMarkersResponseWritableTxnMarkerTopicResultShape: StructShape = {
   make: () => defaultWriteTxnMarkersResponseWritableTxnMarkerTopicResult(),
   fields: [
-    { name: 'name', versions: [1, 1], key: 'topicName' },
-    { name: 'partitions', versions: [1, 1], elem: () => WriteTxnMarkersResponseWritableTxnMarkerPartitionResultShape },
+    { name: 'name', versions: [1, 2], key: 'topicName' },
+    { name: 'partitions', versions: [1, 2], elem: () => WriteTxnMarkersResponseWritableTxnMarkerPartitionResultShape },
   ],
 };
 
 const WriteTxnMarkersResponseWritableTxnMarkerPartitionResultShape: StructShape = {
   make: () => defaultWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(),
   fields: [
-    { name: 'partitionIndex', versions: [1, 1], key: 'partition' },
-    { name: 'errorCode', versions: [1, 1], errorCode: true },
+    { name: 'partitionIndex', versions: [1, 2], key: 'partition' },
+    { name: 'errorCode', versions: [1, 2], errorCode: true },
   ],
 };
 
