@@ -183,10 +183,10 @@ export class Broker implements CoordinatorHost {
     broker.transactionCoordinator = await startTransactionCoordinator(broker, broker.groupCoordinator);
     broker.verifyTransactionalProduce = (c) => {
       // Cluster mode: only the coordinator of the transactional id knows its partitions; when it
-      // is another broker the batch is appended unverified (the log still checks epochs and
-      // sequences). Kafka asks that coordinator over the network (KIP-890); not yet here.
-      if (broker.cluster && typeof broker.leaderPartition('__transaction_state', broker.transactionCoordinator.partitionFor(c.transactionalId)) === 'number')
-        return ErrorCode.NONE;
+      // is another broker (or this one is still loading it) the batch is appended unverified (the
+      // log still checks epochs and sequences). Kafka asks that coordinator over the network
+      // (KIP-890); not yet here.
+      if (broker.cluster && broker.transactionCoordinator.transactionalIdError(c.transactionalId) !== ErrorCode.NONE) return ErrorCode.NONE;
       return broker.transactionCoordinator.verifyPartition(c.transactionalId, c.producerId, c.producerEpoch, c.topic, c.partition);
     };
     await broker.listen(options.requestHandler);

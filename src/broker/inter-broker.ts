@@ -19,6 +19,8 @@ export interface RemoteMarker {
   topics: Map<string, number[]>;
 }
 
+const DONE: readonly number[] = [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.TRANSACTION_COORDINATOR_FENCED];
+
 export class InterBrokerClient {
   private readonly peers = new Map<number, { address: string; connection: Promise<Connection> }>();
 
@@ -41,7 +43,7 @@ export class InterBrokerClient {
 
   /**
    * Sends one transaction's markers for the partitions `peer` leads. Resolves when all are
-   * written (or their topic is gone); throws a retriable KafkaError otherwise.
+   * written (or have nothing to write); throws a retriable KafkaError otherwise.
    */
   async writeTxnMarkers(peer: PeerAddress, marker: RemoteMarker): Promise<void> {
     const body: WriteTxnMarkersRequest = {
@@ -72,7 +74,9 @@ export class InterBrokerClient {
     for (const m of res.markers) {
       for (const t of m.topics) {
         for (const p of t.partitions) {
-          if (p.errorCode === ErrorCode.NONE || p.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) continue;
+          // Done, or nothing left to do: the topic is gone, or a newer producer epoch or coordinator
+          // epoch already ended the transaction there (as the local write skips them).
+          if (DONE.includes(p.errorCode)) continue;
           throw new KafkaError(p.errorCode, `WriteTxnMarkers ${t.name}-${p.partitionIndex} on broker ${peer.nodeId}: ${errorName(p.errorCode)}`);
         }
       }

@@ -1,8 +1,8 @@
 // The classic group coordinator: the groups and committed offsets of every __consumer_offsets
-// partition this broker owns (all of them, on a single node). Group state transitions live in
+// partition this broker leads (all of them, on a single node). Group state transitions live in
 // group.ts; this file routes requests to groups, keeps committed offsets, writes every change
-// to the group's __consumer_offsets partition before answering, and rebuilds everything from
-// those records at load.
+// to the group's __consumer_offsets partition before answering, rebuilds a partition's groups
+// from those records when its leadership arrives here, and forgets them when it leaves.
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Reader } from '../protocol/primitives.js';
 import { decodeConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
@@ -25,6 +25,7 @@ import { EMPTY_BYTES } from '../protocol/primitives.js';
 import { crashPoint } from '../common/crash-points.js';
 import type { TxnProducer } from './internal-topic.js';
 import type { CoordinatorLogger } from './ports.js';
+import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js';
 
 export interface CoordinatorStore {
   /**
@@ -49,8 +50,15 @@ export interface GroupCoordinatorOptions {
   /** Whether a topic partition exists (commits to unknown partitions are refused). */
   partitionExists(topic: string, partition: number): boolean;
   newMemberId?: (clientId: string) => string;
-  /** Makes the coordinator's storage ready (creates __consumer_offsets); FindCoordinator awaits it. */
-  ensureReady?(): Promise<void>;
+  /**
+   * Makes the coordinator's storage ready (creates __consumer_offsets), and when `partition` is
+   * given and led here, waits for its load; FindCoordinator awaits it.
+   */
+  ensureReady?(partition?: number): Promise<void>;
+  /** Which __consumer_offsets partitions this broker coordinates; all of them when absent. */
+  ownership?: PartitionOwnership;
+  /** Whether __consumer_offsets exists yet (until it does, no group has state anywhere). */
+  storageExists?(): boolean;
   logger?: CoordinatorLogger;
 }
 
@@ -107,6 +115,18 @@ export interface GroupDescription {
   members: { memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; metadata: Buffer; assignment: Buffer }[];
 }
 
+/** What checkOwner answers while the internal topic does not exist yet. */
+const UNBORN = -1;
+
+/**
+ * What a failed write to __consumer_offsets answers, as Kafka maps it: the partition moved
+ * (NOT_COORDINATOR: the client looks the coordinator up again), or COORDINATOR_NOT_AVAILABLE.
+ */
+function appendErrorCode(err: unknown): number {
+  if (err instanceof KafkaError && (err.code === ErrorCode.NOT_LEADER_OR_FOLLOWER || err.code === ErrorCode.NOT_COORDINATOR)) return ErrorCode.NOT_COORDINATOR;
+  return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+}
+
 /** The same error code for every partition of a commit. */
 function everyPartition(req: CommitRequest, code: number): TopicPartitionCodes[] {
   return req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
@@ -134,10 +154,12 @@ export class GroupCoordinator {
    */
   private readonly pendingTxnOffsets = new Map<number, Map<string, Map<string, Map<number, OffsetValue>>>>();
   private readonly groupContext: GroupContext;
+  private readonly ownership: PartitionOwnership;
   private stopped = false;
   private expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly opts: GroupCoordinatorOptions) {
+    this.ownership = opts.ownership ?? ALL_OWNED;
     this.groupContext = {
       clock: opts.clock,
       initialRebalanceDelayMs: opts.initialRebalanceDelayMs,
@@ -154,8 +176,63 @@ export class GroupCoordinator {
   }
 
   private persistGroup(group: Group): Promise<void> {
+    const partition = this.partitionFor(group.groupId);
+    // A group whose partition left this broker (its timers were stopped then) writes nothing more.
+    if (this.ownership.status(partition) !== ErrorCode.NONE) return Promise.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `not the coordinator of ${group.groupId}`));
     const value = group.state === 'Dead' ? null : encodeGroupValue(group.snapshot());
-    return this.opts.store.append(this.partitionFor(group.groupId), [{ key: encodeGroupKey(group.groupId), value }]);
+    return this.opts.store.append(partition, [{ key: encodeGroupKey(group.groupId), value }]);
+  }
+
+  // --- ownership -------------------------------------------------------------------------------
+
+  /**
+   * NONE when this broker coordinates the group's partition; NOT_COORDINATOR or
+   * COORDINATOR_LOAD_IN_PROGRESS otherwise; UNBORN while __consumer_offsets does not exist.
+   */
+  private checkOwner(groupId: string): number {
+    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    const code = this.ownership.status(this.partitionFor(groupId));
+    if (code === ErrorCode.NOT_COORDINATOR && this.opts.storageExists?.() === false) return UNBORN;
+    return code;
+  }
+
+  /**
+   * checkOwner for a request that may create state: creates __consumer_offsets first if needed.
+   * Synchronous (no await) when the topic exists, so requests keep their order into the log.
+   */
+  private awaitOwner(groupId: string): number | Promise<number> {
+    const code = this.checkOwner(groupId);
+    if (code !== UNBORN) return code;
+    return this.createStorage(groupId);
+  }
+
+  private async createStorage(groupId: string): Promise<number> {
+    try {
+      await this.opts.ensureReady?.(this.partitionFor(groupId));
+    } catch (err) {
+      this.opts.logger?.error({ err }, 'cannot prepare __consumer_offsets');
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    const again = this.checkOwner(groupId);
+    return again === UNBORN ? ErrorCode.COORDINATOR_NOT_AVAILABLE : again;
+  }
+
+  /**
+   * The error for a request about a group whose state this broker cannot answer for now (NONE
+   * when it can). Before __consumer_offsets exists there is no state anywhere: NONE.
+   */
+  groupError(groupId: string): number {
+    const code = this.checkOwner(groupId);
+    return code === UNBORN ? ErrorCode.NONE : code;
+  }
+
+  /** Whether the group's partition is still coordinated here at the epoch it had before an await. */
+  private stillOwner(groupId: string, epoch: number): boolean {
+    return !this.stopped && this.ownership.isCurrent(this.partitionFor(groupId), epoch);
+  }
+
+  private epochOf(groupId: string): number {
+    return this.ownership.epoch(this.partitionFor(groupId));
   }
 
   private getOrCreate(groupId: string): Group {
@@ -180,6 +257,9 @@ export class GroupCoordinator {
     const fail = (errorCode: number): JoinResult => joinError(errorCode, req.memberId);
     if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    let owner = this.awaitOwner(groupId);
+    if (typeof owner !== 'number') owner = await owner;
+    if (owner !== ErrorCode.NONE) return fail(owner);
     if (req.sessionTimeoutMs < this.opts.minSessionTimeoutMs || req.sessionTimeoutMs > this.opts.maxSessionTimeoutMs) {
       return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
@@ -195,20 +275,23 @@ export class GroupCoordinator {
 
   async sync(groupId: string, req: SyncRequest): Promise<SyncResult> {
     const group = this.groups.get(groupId);
-    if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
+    const owner = this.groupError(groupId);
+    if (owner !== ErrorCode.NONE) return { errorCode: owner, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
     if (!group) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
     return group.sync(req);
   }
 
   heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
-    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    const owner = this.groupError(groupId);
+    if (owner !== ErrorCode.NONE) return owner;
     const group = this.groups.get(groupId);
     if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
     return group.heartbeat(memberId, groupInstanceId, generationId);
   }
 
   leave(groupId: string, members: MemberIdentity[]): number[] {
-    if (this.stopped) return members.map(() => ErrorCode.NOT_COORDINATOR);
+    const owner = this.groupError(groupId);
+    if (owner !== ErrorCode.NONE) return members.map(() => owner);
     const group = this.groups.get(groupId);
     if (!group) return members.map(() => ErrorCode.UNKNOWN_MEMBER_ID);
     return group.leave(members);
@@ -219,6 +302,9 @@ export class GroupCoordinator {
   async commitOffsets(req: CommitRequest): Promise<TopicPartitionCodes[]> {
     if (this.stopped) return everyPartition(req, ErrorCode.NOT_COORDINATOR);
     if (req.groupId === '') return everyPartition(req, ErrorCode.INVALID_GROUP_ID);
+    let owner = this.awaitOwner(req.groupId);
+    if (typeof owner !== 'number') owner = await owner;
+    if (owner !== ErrorCode.NONE) return everyPartition(req, owner);
     let group = this.groups.get(req.groupId);
     if (!group) {
       // Only a client that does not use group management (generation -1) may create a group by committing.
@@ -237,6 +323,9 @@ export class GroupCoordinator {
   async commitTxnOffsets(req: TxnCommitRequest): Promise<TopicPartitionCodes[]> {
     if (this.stopped) return everyPartition(req, ErrorCode.NOT_COORDINATOR);
     if (req.groupId === '') return everyPartition(req, ErrorCode.INVALID_GROUP_ID);
+    let owner = this.awaitOwner(req.groupId);
+    if (typeof owner !== 'number') owner = await owner;
+    if (owner !== ErrorCode.NONE) return everyPartition(req, owner);
     // Kafka creates the group for a transactional commit, managed or not.
     const group = this.getOrCreate(req.groupId);
     const code = group.validateTxnCommit(req.memberId, req.groupInstanceId, req.generationId);
@@ -282,17 +371,23 @@ export class GroupCoordinator {
       this.dropIfUnused(group);
       return results;
     }
+    const epoch = this.epochOf(req.groupId);
+    const failAll = (code: number) => {
+      for (const t of results) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
+      return results;
+    };
     try {
       await this.opts.store.append(this.partitionFor(req.groupId), records, producer);
       crashPoint('offset-commit');
     } catch (err) {
       // A transactional commit of a producer the log has seen under a newer epoch is fenced.
       const fenced = producer !== undefined && err instanceof KafkaError && err.code === ErrorCode.INVALID_PRODUCER_EPOCH;
-      if (!fenced) this.opts.logger?.error({ err, group: req.groupId }, 'storing offsets failed');
-      const code = fenced ? ErrorCode.PRODUCER_FENCED : ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      for (const t of results) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
-      return results;
+      const code = fenced ? ErrorCode.PRODUCER_FENCED : appendErrorCode(err);
+      if (!fenced && code !== ErrorCode.NOT_COORDINATOR) this.opts.logger?.error({ err, group: req.groupId }, 'storing offsets failed');
+      return failAll(code);
     }
+    // The partition moved while the write was under way: its new coordinator answers for it.
+    if (!this.stillOwner(req.groupId, epoch)) return failAll(ErrorCode.NOT_COORDINATOR);
     for (const a of accepted) accept(a.topic, a.partition, a.value);
     return results;
   }
@@ -371,7 +466,7 @@ export class GroupCoordinator {
     const work: Promise<unknown>[] = [];
     for (const [groupId, byTopic] of [...this.offsets]) {
       const parts = byTopic.get(topic);
-      if (!parts) continue;
+      if (!parts || this.groupError(groupId) !== ErrorCode.NONE) continue;
       const records = [...parts.keys()].map((p) => ({ key: encodeOffsetKey(groupId, topic, p), value: null }));
       for (const p of [...parts.keys()]) this.setOffset(groupId, topic, p, null);
       work.push(
@@ -409,7 +504,8 @@ export class GroupCoordinator {
   /** OffsetDelete: the group's top-level error and per-partition codes. */
   async deleteOffsets(groupId: string, topics: { name: string; partitions: number[] }[]): Promise<{ errorCode: number; topics: TopicPartitionCodes[] }> {
     const none = { errorCode: ErrorCode.NONE, topics: [] as TopicPartitionCodes[] };
-    if (this.stopped) return { ...none, errorCode: ErrorCode.NOT_COORDINATOR };
+    const owner = this.groupError(groupId);
+    if (owner !== ErrorCode.NONE) return { ...none, errorCode: owner };
     const group = this.groups.get(groupId);
     if (!group || group.state === 'Dead') return { ...none, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
     let subscribed: Set<string> | null = new Set();
@@ -431,12 +527,14 @@ export class GroupCoordinator {
       }),
     }));
     if (records.length > 0) {
+      const epoch = this.epochOf(groupId);
       try {
         await this.opts.store.append(this.partitionFor(groupId), records);
       } catch (err) {
         this.opts.logger?.error({ err, group: groupId }, 'deleting offsets failed');
-        return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+        return { ...none, errorCode: appendErrorCode(err) };
       }
+      if (!this.stillOwner(groupId, epoch)) return { ...none, errorCode: ErrorCode.NOT_COORDINATOR };
       for (const r of removed) this.setOffset(groupId, r.topic, r.partition, null);
     }
     return { errorCode: ErrorCode.NONE, topics: results };
@@ -463,7 +561,7 @@ export class GroupCoordinator {
   listGroups(): GroupListing[] {
     const out: GroupListing[] = [];
     for (const g of this.groups.values()) {
-      if (g.state === 'Dead') continue;
+      if (g.state === 'Dead' || this.groupError(g.groupId) !== ErrorCode.NONE) continue;
       out.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state });
     }
     return out;
@@ -471,7 +569,8 @@ export class GroupCoordinator {
 
   describeGroup(groupId: string): GroupDescription {
     const g = this.groups.get(groupId);
-    if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, exists: false, groupId, state: '', protocolType: '', protocolData: '', members: [] };
+    const owner = this.groupError(groupId);
+    if (owner !== ErrorCode.NONE) return { errorCode: owner, exists: false, groupId, state: '', protocolType: '', protocolData: '', members: [] };
     if (!g) return { errorCode: ErrorCode.NONE, exists: false, groupId, state: 'Dead', protocolType: '', protocolData: '', members: [] };
     const describing = g.state === 'Stable' || g.state === 'CompletingRebalance';
     return {
@@ -490,7 +589,8 @@ export class GroupCoordinator {
   }
 
   private async deleteGroup(groupId: string): Promise<number> {
-    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    const owner = this.groupError(groupId);
+    if (owner !== ErrorCode.NONE) return owner;
     const g = this.groups.get(groupId);
     if (!g || g.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.state !== 'Empty' || !g.isEmpty()) return ErrorCode.NON_EMPTY_GROUP;
@@ -511,7 +611,7 @@ export class GroupCoordinator {
       await this.opts.store.append(this.partitionFor(g.groupId), records);
     } catch (err) {
       this.opts.logger?.error({ err, group: g.groupId }, 'writing group tombstones failed');
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      return appendErrorCode(err);
     }
     this.opts.logger?.info({ group: g.groupId }, `group ${why}`);
     return ErrorCode.NONE;
@@ -527,6 +627,8 @@ export class GroupCoordinator {
     const retention = this.opts.offsetsRetentionMs;
     const work: Promise<unknown>[] = [];
     for (const g of [...this.groups.values()]) {
+      // Only the groups of partitions loaded here (one being loaded is not complete yet).
+      if (this.groupError(g.groupId) !== ErrorCode.NONE) continue;
       const byTopic = this.offsets.get(g.groupId);
       const expired: { topic: string; partition: number }[] = [];
       const idle = g.state === 'Empty' && g.isEmpty();
@@ -585,18 +687,47 @@ export class GroupCoordinator {
     if (v) this.loadedGroups.set(k.group, v);
   }
 
-  /** After replay: every group with a snapshot or offsets exists again, Empty, members gone. */
-  finishLoading(): void {
-    for (const [groupId, v] of this.loadedGroups) if (v) this.groups.set(groupId, Group.restore(groupId, this.groupContext, v));
+  /**
+   * After replay of one partition (`partition`; every partition when absent): every group of it
+   * with a snapshot or offsets exists again, Empty, members gone.
+   */
+  finishLoading(partition?: number): void {
+    const mine = (groupId: string) => partition === undefined || this.partitionFor(groupId) === partition;
+    for (const [groupId, v] of this.loadedGroups) {
+      if (!mine(groupId)) continue;
+      if (v) this.groups.set(groupId, Group.restore(groupId, this.groupContext, v));
+      this.loadedGroups.delete(groupId);
+    }
     // Offsets committed after a group was deleted (or by a group never managed) bring it back.
-    for (const groupId of this.offsets.keys()) if (!this.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
-    this.loadedGroups.clear();
+    for (const groupId of this.offsets.keys()) if (mine(groupId) && !this.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
   }
 
-  /** Resolves once the coordinator can take requests for its groups. */
-  async ready(): Promise<void> {
+  /**
+   * Leadership of `partition` left this broker: its groups leave memory. Members waiting in a
+   * join or sync are answered NOT_COORDINATOR and find the new coordinator.
+   */
+  unloadPartition(partition: number): void {
+    const mine = (groupId: string) => this.partitionFor(groupId) === partition;
+    for (const [groupId, g] of [...this.groups]) {
+      if (!mine(groupId)) continue;
+      g.shutdown(ErrorCode.NOT_COORDINATOR);
+      this.groups.delete(groupId);
+    }
+    for (const groupId of [...this.offsets.keys()]) if (mine(groupId)) this.offsets.delete(groupId);
+    for (const groupId of [...this.loadedGroups.keys()]) if (mine(groupId)) this.loadedGroups.delete(groupId);
+    for (const [producerId, byGroup] of [...this.pendingTxnOffsets]) {
+      for (const groupId of [...byGroup.keys()]) if (mine(groupId)) byGroup.delete(groupId);
+      if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
+    }
+  }
+
+  /**
+   * Resolves once the coordinator can take requests: its internal topic exists, and when
+   * `groupId` is given and its partition is led here, that partition is loaded.
+   */
+  async ready(groupId?: string): Promise<void> {
     if (this.stopped) throw new Error('group coordinator is stopped');
-    await this.opts.ensureReady?.();
+    await this.opts.ensureReady?.(groupId === undefined ? undefined : this.partitionFor(groupId));
   }
 
   /** Runs expireOffsets every intervalMs until shutdown. */
@@ -609,6 +740,7 @@ export class GroupCoordinator {
 
   shutdown(): void {
     this.stopped = true;
+    this.ownership.close();
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     for (const g of this.groups.values()) g.shutdown();
   }

@@ -1,6 +1,6 @@
 // The coordinators' compacted internal topics (__consumer_offsets, __transaction_state): created
-// lazily on first use, appended to as ordinary record batches, and replayed from the start at
-// load. Both coordinators go through this one place.
+// lazily on first use, appended to as ordinary record batches, and replayed from the start when
+// this broker becomes a partition's leader. Both coordinators go through this one place.
 import type { CoordinatorHost, CoordinatorLogger, CoordinatorTopic } from './ports.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { buildRecordBatch } from '../protocol/records/record-batch-builder.js';
@@ -22,6 +22,8 @@ export class InternalTopic {
     readonly name: string,
     /** The broker config holding the partition count used at creation. */
     private readonly partitionsConfig: string,
+    /** The broker config holding the replication factor used at creation. */
+    private readonly replicationConfig: string,
     private readonly overrides: Record<string, string>,
   ) {}
 
@@ -37,7 +39,7 @@ export class InternalTopic {
     if (!this.creating) {
       const partitions = this.host.config.int(this.partitionsConfig);
       this.creating = this.host
-        .createTopic(this.name, partitions, this.overrides)
+        .createTopic(this.name, partitions, this.overrides, { replicationFactor: this.host.config.int(this.replicationConfig) })
         .catch(async (err: unknown) => {
           // Cluster mode: another broker created it first; it arrives here through the metadata watch.
           if (!(err instanceof KafkaError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw err;
@@ -94,20 +96,30 @@ function isCommitMarker(key: Buffer | null): boolean {
 }
 
 /**
- * Reads one partition of an internal topic from its start to its high watermark and hands each
- * record to the visitor in log order. Returns how many records were visited.
+ * Reads one partition of an internal topic from its start to its log end and hands each record
+ * to the visitor in log order; stops as soon as `current()` turns false (the load was superseded),
+ * and from then on hands nothing more. Returns how many records were visited.
  */
-export async function replayInternalPartition(topic: CoordinatorTopic, index: number, visitor: ReplayVisitor, logger: CoordinatorLogger): Promise<number> {
-  const partition = topic.partitions[index]!;
+export async function replayInternalPartition(
+  topic: CoordinatorTopic,
+  index: number,
+  visitor: ReplayVisitor,
+  logger: CoordinatorLogger,
+  current: () => boolean = () => true,
+): Promise<number> {
+  const partition = topic.partitions[index];
+  if (!partition) return 0;
   let offset = partition.logStartOffset;
   let count = 0;
-  while (offset < partition.highWatermark) {
-    const read = await partition.read({ fetchOffset: offset, maxBytes: 1 << 20, isolation: 'high_watermark' });
+  while (offset < partition.logEndOffset && current()) {
+    const read = await partition.read({ fetchOffset: offset, maxBytes: 1 << 20, isolation: 'log_end' });
     if (!read.records) break;
     for (const batch of splitBatches(read.records)) {
       const header = readBatchHeader(batch);
       const next = lastOffsetOf(header) + 1;
       const records = await decodeBatchRecordsAsync(batch);
+      // Checked after every await: what a superseded load would apply belongs to nobody.
+      if (!current()) return count;
       if (isControl(header.attributes)) {
         if (isTransactional(header.attributes) && records[0]) visitor.marker?.(header, isCommitMarker(records[0].key));
       } else {
@@ -117,7 +129,7 @@ export async function replayInternalPartition(topic: CoordinatorTopic, index: nu
             visitor.record(record.key, record.value, header);
             count++;
           } catch (err) {
-            // A record this broker cannot read must not keep it from starting.
+            // A record this broker cannot read must not keep it from loading.
             logger.warn({ err, topic: topic.name, partition: index, offset: record.offset }, 'skipping an unreadable coordinator record');
           }
         }

@@ -1,24 +1,34 @@
 // Wires the group coordinator to the broker: __consumer_offsets is created lazily (compacted,
 // internal, offsets.topic.num.partitions partitions), coordinator records are appended to it as
-// ordinary record batches, and at start every partition is replayed to rebuild groups and
-// committed offsets.
+// ordinary record batches, and each partition this broker leads is replayed (at start, or when
+// its leadership arrives) to rebuild its groups and committed offsets; they leave memory when
+// the leadership does.
 import { isTransactional } from '../protocol/records/record-batch.js';
 import { GroupCoordinator, type PartitionLag } from './group-coordinator.js';
 import { InternalTopic, replayInternalPartition } from './internal-topic.js';
+import { CoordinatorPartitions } from './coordinator-partitions.js';
 import type { CoordinatorHost } from './ports.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
-/** Creates the broker's group coordinator and rebuilds its state from __consumer_offsets. */
+/** Creates the broker's group coordinator and loads the __consumer_offsets partitions it leads. */
 export async function startGroupCoordinator(host: CoordinatorHost): Promise<GroupCoordinator> {
-  const store = new InternalTopic(host, OFFSETS_TOPIC, 'offsets.topic.num.partitions', { 'cleanup.policy': 'compact' });
+  const store = new InternalTopic(host, OFFSETS_TOPIC, 'offsets.topic.num.partitions', 'offsets.topic.replication.factor', { 'cleanup.policy': 'compact' });
   const config = host.config;
+  const ownership = new CoordinatorPartitions(OFFSETS_TOPIC, host.clock, host.logger);
   const coordinator = new GroupCoordinator({
     // Read each time: if something else created the topic first, its partition count rules.
     numPartitions: () => store.numPartitions,
     clock: host.clock,
     store,
-    ensureReady: () => store.ensureTopic().then(() => undefined),
+    ensureReady: async (partition) => {
+      await store.ensureTopic();
+      // A topic just created announces its leaders a moment later: take them now.
+      void ownership.sync(host);
+      if (partition !== undefined) await ownership.whenLoaded(partition);
+    },
+    ownership,
+    storageExists: () => host.topics.has(OFFSETS_TOPIC),
     initialRebalanceDelayMs: config.int('group.initial.rebalance.delay.ms'),
     minSessionTimeoutMs: config.int('group.min.session.timeout.ms'),
     maxSessionTimeoutMs: config.int('group.max.session.timeout.ms'),
@@ -27,26 +37,30 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
     partitionExists: (topic, partition) => host.partitionExists(topic, partition),
     logger: host.logger,
   });
-  const topic = host.topics.get(OFFSETS_TOPIC);
-  if (topic) {
-    const started = host.clock.monotonicMs();
-    let records = 0;
-    for (let i = 0; i < topic.partitions.length; i++) {
-      // Cluster mode: only the partitions hosted here (a hole is another broker's).
-      if (!topic.partitions[i]) continue;
-      records += await replayInternalPartition(
+  ownership.attach({
+    load: async (index, _epoch, current) => {
+      const topic = host.topics.get(OFFSETS_TOPIC);
+      if (!topic) return;
+      await replayInternalPartition(
         topic,
-        i,
+        index,
         {
-          // Offsets committed inside a transaction wait for its marker, as they did before the crash.
+          // Offsets committed inside a transaction wait for its marker, as they did before the move.
           record: (key, value, header) => coordinator.replayRecord(key, value, isTransactional(header.attributes) ? header.producerId : undefined),
-          marker: (header, commit) => coordinator.completeTransaction(header.producerId, commit, i),
+          marker: (header, commit) => coordinator.completeTransaction(header.producerId, commit, index),
         },
         host.logger,
+        current,
       );
-    }
-    coordinator.finishLoading();
-    host.logger.info({ groups: coordinator.groups.size, records, ms: Math.round(host.clock.monotonicMs() - started) }, 'group coordinator loaded');
+    },
+    activate: (index) => coordinator.finishLoading(index),
+    unload: (index) => coordinator.unloadPartition(index),
+  });
+  const started = host.clock.monotonicMs();
+  const loads = ownership.follow(host);
+  if (loads.length > 0) {
+    await Promise.all(loads);
+    host.logger.info({ partitions: loads.length, groups: coordinator.groups.size, ms: Math.round(host.clock.monotonicMs() - started) }, 'group coordinator loaded');
   }
   coordinator.startExpiry(config.int('offsets.retention.check.interval.ms'));
   return coordinator;

@@ -11,12 +11,17 @@ export interface CoordinatorLogger {
   error(obj: object, msg: string): void;
 }
 
-/** What an internal topic's replay reads of a partition: its log from the start to the high watermark. */
+/**
+ * What a coordinator's load reads of a partition: its log from the start to its end. A new leader
+ * reads to the log end, not the high watermark, as Kafka's loaders do: its high watermark may lag
+ * until the followers fetch again.
+ */
 export interface ReplayablePartition {
   readonly logStartOffset: number;
   readonly highWatermark: number;
-  /** Whole batches from `fetchOffset` below the high watermark (at least one batch). */
-  read(params: { fetchOffset: number; maxBytes: number; isolation: 'high_watermark' }): Promise<{ records: Buffer | null }>;
+  readonly logEndOffset: number;
+  /** Whole batches from `fetchOffset` (at least one batch), below the high watermark or the log end. */
+  read(params: { fetchOffset: number; maxBytes: number; isolation: 'high_watermark' | 'log_end' }): Promise<{ records: Buffer | null }>;
 }
 
 /** A transaction marker as the coordinator asks a partition to write it. */
@@ -32,8 +37,11 @@ export interface PendingWrite {
   readonly done: Promise<void>;
 }
 
-/** One partition of a topic the host leads. */
+/** One partition of a topic the host serves (as leader or follower). */
 export interface CoordinatorPartition extends ReplayablePartition {
+  /** Whether this broker leads the partition now, and at which leader epoch. */
+  readonly isLeader: boolean;
+  readonly leaderEpoch: number;
   /** Appends one record batch; throws synchronously when the batch is refused outright. */
   append(batch: Buffer): PendingWrite;
   /** Writes a COMMIT or ABORT marker; throws synchronously for a fenced producer or coordinator. */
@@ -51,6 +59,14 @@ export interface CoordinatorConfig {
   int(name: string): number;
 }
 
+/** A hosted partition started (leader true, at leaderEpoch) or stopped leading. */
+export interface LeadershipChange {
+  topic: string;
+  partition: number;
+  leader: boolean;
+  leaderEpoch: number;
+}
+
 /** The broker as the coordinators see it. */
 export interface CoordinatorHost {
   readonly config: CoordinatorConfig;
@@ -61,7 +77,13 @@ export interface CoordinatorHost {
   readonly topics: ReadonlyMap<string, CoordinatorTopic>;
   partition(topic: string, index: number): CoordinatorPartition | undefined;
   /** Creates a topic (an internal topic on first use); rejects if it exists or cannot be made. */
-  createTopic(name: string, partitions: number, overrides: Record<string, string>): Promise<CoordinatorTopic>;
+  createTopic(name: string, partitions: number, overrides: Record<string, string>, placement?: { replicationFactor?: number }): Promise<CoordinatorTopic>;
+  /**
+   * Calls `listener` each time a hosted partition starts leading (a new leader epoch) or stops
+   * leading; returns a function that stops the calls. The coordinators load and unload their
+   * internal partitions from it.
+   */
+  onLeadershipChange(listener: (change: LeadershipChange) => void): () => void;
   /** A producer id never handed out before (InitProducerId). */
   nextProducerId(): Promise<number>;
   /** Whether the partition exists in the cluster, whether or not this broker hosts it. */

@@ -1,10 +1,13 @@
 // The transaction coordinator: the transactional ids of every __transaction_state partition
-// (all of them on a single node). It hands out producer ids and epochs (fencing zombies),
-// records which partitions each transaction touches, decides commit or abort, has the markers
-// written to those partitions, aborts transactions that outlive their timeout, and after a
-// restart finishes what a crash interrupted. State transitions are decided in
+// this broker leads (all of them on a single node). It hands out producer ids and epochs
+// (fencing zombies), records which partitions each transaction touches, decides commit or abort,
+// has the markers written to those partitions (stamped with the coordinator epoch: the
+// partition's leader epoch), aborts transactions that outlive their timeout, and when a
+// partition's leadership arrives here (a restart, or a move from another broker) finishes what
+// the previous coordinator had decided. State transitions are decided in
 // transaction-state.ts; this file sequences them and keeps the protocol handlers thin.
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js';
 import type { Clock } from '../common/clock.js';
 import type { CoordinatorLogger } from './group-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
@@ -14,13 +17,15 @@ import { isCompleteOrEmpty, MAX_PRODUCER_EPOCH, TransactionMetadata, type TxnSta
 export interface TxnStore {
   /** Appends to one __transaction_state partition; resolves once the records are in the log. */
   append(partition: number, records: CoordinatorRecord[]): Promise<void>;
-  /** Creates __transaction_state if needed. */
-  ensureReady(): Promise<void>;
+  /** Creates __transaction_state if needed; with `partition` led here, waits for its load too. */
+  ensureReady(partition?: number): Promise<void>;
 }
 
 export interface MarkerRequest {
   producerId: number;
   producerEpoch: number;
+  /** The epoch of the coordinator writing them: the leader epoch of the id's partition. */
+  coordinatorEpoch: number;
   commit: boolean;
   partitions: ReadonlyMap<string, ReadonlySet<number>>;
 }
@@ -38,6 +43,10 @@ export interface TransactionCoordinatorOptions {
   partitionExists(topic: string, partition: number): boolean;
   maxTimeoutMs: number;
   transactionalIdExpirationMs: number;
+  /** Which __transaction_state partitions this broker coordinates; all of them when absent. */
+  ownership?: PartitionOwnership;
+  /** Whether __transaction_state exists yet (until it does, no transactional id has state anywhere). */
+  storageExists?(): boolean;
   logger?: CoordinatorLogger;
 }
 
@@ -83,31 +92,86 @@ function failed(code: number): ProducerIdAndEpoch {
   return { errorCode: code, producerId: -1, producerEpoch: -1 };
 }
 
+/** What checkOwner answers while the internal topic does not exist yet. */
+const UNBORN = -1;
+
+/**
+ * What a failed write to __transaction_state answers, as Kafka maps it: the partition moved
+ * (NOT_COORDINATOR: the client looks the coordinator up again), or COORDINATOR_NOT_AVAILABLE.
+ */
+function appendErrorCode(err: unknown): number {
+  if (err instanceof KafkaError && (err.code === ErrorCode.NOT_LEADER_OR_FOLLOWER || err.code === ErrorCode.NOT_COORDINATOR)) return ErrorCode.NOT_COORDINATOR;
+  return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+}
+
 export class TransactionCoordinator {
   readonly transactions = new Map<string, TransactionMetadata>();
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
   /** Completions under way (markers being written), so shutdown and tests can wait for them. */
   private readonly completing = new Set<Promise<void>>();
+  private readonly ownership: PartitionOwnership;
 
-  constructor(readonly opts: TransactionCoordinatorOptions) {}
+  constructor(readonly opts: TransactionCoordinatorOptions) {
+    this.ownership = opts.ownership ?? ALL_OWNED;
+  }
 
   partitionFor(transactionalId: string): number {
     return partitionForTransactionalId(transactionalId, this.opts.numPartitions());
   }
 
-  private async write(md: TransactionMetadata, value: TxnLogValue): Promise<boolean> {
+  // --- ownership -------------------------------------------------------------------------------
+
+  /**
+   * NONE when this broker coordinates the id's partition; NOT_COORDINATOR or
+   * COORDINATOR_LOAD_IN_PROGRESS otherwise; UNBORN while __transaction_state does not exist.
+   */
+  private checkOwner(transactionalId: string): number {
+    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    const code = this.ownership.status(this.partitionFor(transactionalId));
+    if (code === ErrorCode.NOT_COORDINATOR && this.opts.storageExists?.() === false) return UNBORN;
+    return code;
+  }
+
+  /**
+   * The error for a request about a transactional id this broker cannot answer for now (NONE
+   * when it can). Before __transaction_state exists there is no state anywhere: NONE.
+   */
+  transactionalIdError(transactionalId: string): number {
+    const code = this.checkOwner(transactionalId);
+    return code === UNBORN ? ErrorCode.NONE : code;
+  }
+
+  /** The coordinator epoch of the id's partition (-1 when not coordinated here). */
+  private epochOf(transactionalId: string): number {
+    return this.ownership.epoch(this.partitionFor(transactionalId));
+  }
+
+  /** Whether `md` is still this coordinator's, at the coordinator epoch it had before an await. */
+  private stillOwner(md: TransactionMetadata, epoch: number): boolean {
+    return !this.stopped && this.ownership.isCurrent(this.partitionFor(md.transactionalId), epoch) && this.transactions.get(md.transactionalId) === md;
+  }
+
+  /** Writes a transition prepared on `md` and applies it; NONE, or the error to answer. */
+  private async write(md: TransactionMetadata, value: TxnLogValue): Promise<number> {
+    const epoch = this.epochOf(md.transactionalId);
     try {
       await this.opts.store.append(this.partitionFor(md.transactionalId), [
         { key: encodeTxnKey(md.transactionalId), value: value.state === 'Dead' ? null : encodeTxnValue(value) },
       ]);
     } catch (err) {
       md.cancel();
-      this.opts.logger?.error({ err, transactionalId: md.transactionalId, state: value.state }, 'writing transaction state failed');
-      return false;
+      const code = appendErrorCode(err);
+      if (code !== ErrorCode.NOT_COORDINATOR) this.opts.logger?.error({ err, transactionalId: md.transactionalId, state: value.state }, 'writing transaction state failed');
+      return code;
+    }
+    // The partition moved while the write was under way: its new coordinator loads the record.
+    if (!this.ownership.isCurrent(this.partitionFor(md.transactionalId), epoch) || this.stopped) {
+      md.cancel();
+      return ErrorCode.NOT_COORDINATOR;
     }
     md.apply(value);
-    return true;
+    return ErrorCode.NONE;
   }
 
   // --- InitProducerId --------------------------------------------------------------------------
@@ -116,12 +180,16 @@ export class TransactionCoordinator {
     if (this.stopped) return failed(ErrorCode.NOT_COORDINATOR);
     if (transactionalId === '') return failed(ErrorCode.INVALID_REQUEST);
     if (timeoutMs <= 0 || timeoutMs > this.opts.maxTimeoutMs) return failed(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
-    try {
-      await this.opts.store.ensureReady();
-    } catch (err) {
-      this.opts.logger?.error({ err }, 'cannot prepare __transaction_state');
-      return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (this.checkOwner(transactionalId) === UNBORN) {
+      try {
+        await this.opts.store.ensureReady(this.partitionFor(transactionalId));
+      } catch (err) {
+        this.opts.logger?.error({ err }, 'cannot prepare __transaction_state');
+        return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
     }
+    const owner = this.checkOwner(transactionalId);
+    if (owner !== ErrorCode.NONE) return failed(owner === UNBORN ? ErrorCode.COORDINATOR_NOT_AVAILABLE : owner);
     const now = this.opts.clock.now();
     let md = this.transactions.get(transactionalId);
     if (!md) {
@@ -147,9 +215,10 @@ export class TransactionCoordinator {
       }
       md.pending = null;
       const value = md.prepare('Empty', { producerId, producerEpoch: 0, timeoutMs }, now);
-      if (!(await this.write(md, value))) {
-        this.transactions.delete(transactionalId);
-        return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      const code = await this.write(md, value);
+      if (code !== ErrorCode.NONE) {
+        if (this.transactions.get(transactionalId) === md) this.transactions.delete(transactionalId);
+        return failed(code);
       }
       return { errorCode: ErrorCode.NONE, producerId: md.producerId, producerEpoch: md.producerEpoch };
     }
@@ -184,7 +253,8 @@ export class TransactionCoordinator {
           producerEpoch = 0;
         }
         const value = md.prepare('Empty', { producerId, producerEpoch, timeoutMs, partitions: new Map(), startTimestamp: -1 }, now);
-        if (!(await this.write(md, value))) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        const code = await this.write(md, value);
+        if (code !== ErrorCode.NONE) return failed(code);
         return { errorCode: ErrorCode.NONE, producerId: md.producerId, producerEpoch: md.producerEpoch };
       }
     }
@@ -206,7 +276,8 @@ export class TransactionCoordinator {
   /** AddPartitionsToTxn (and AddOffsetsToTxn, which adds a __consumer_offsets partition). */
   async addPartitions(transactionalId: string, producerId: number, producerEpoch: number, topics: TopicPartitions[]): Promise<PartitionCodes[]> {
     const all = (code: number): PartitionCodes[] => topics.map((t) => ({ name: t.name, results: t.partitions.map((partition) => ({ partition, errorCode: code })) }));
-    if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
+    const owner = this.transactionalIdError(transactionalId);
+    if (owner !== ErrorCode.NONE) return all(owner);
     const md = this.transactions.get(transactionalId);
     const code = this.checkProducer(md, producerId, producerEpoch);
     if (code !== ErrorCode.NONE) return all(code);
@@ -228,7 +299,7 @@ export class TransactionCoordinator {
     for (const t of topics) partitions.set(t.name, [...new Set([...(partitions.get(t.name) ?? []), ...t.partitions])]);
     const startTimestamp = txn.state === 'Ongoing' ? txn.startTimestamp : now;
     const value = txn.prepare('Ongoing', { partitions, startTimestamp }, now);
-    return all((await this.write(txn, value)) ? ErrorCode.NONE : ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    return all(await this.write(txn, value));
   }
 
   /**
@@ -236,7 +307,8 @@ export class TransactionCoordinator {
    * now? Only if the partition was added to its ongoing transaction.
    */
   verifyPartition(transactionalId: string, producerId: number, producerEpoch: number, topic: string, partition: number): number {
-    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    const owner = this.transactionalIdError(transactionalId);
+    if (owner !== ErrorCode.NONE) return owner;
     const md = this.transactions.get(transactionalId);
     if (!md || md.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (producerEpoch < md.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
@@ -247,7 +319,8 @@ export class TransactionCoordinator {
   // --- EndTxn -----------------------------------------------------------------------------------
 
   async endTransaction(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<number> {
-    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    const owner = this.transactionalIdError(transactionalId);
+    if (owner !== ErrorCode.NONE) return owner;
     const md = this.transactions.get(transactionalId);
     if (!md || md.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (producerEpoch !== md.producerEpoch) return ErrorCode.PRODUCER_FENCED;
@@ -270,7 +343,8 @@ export class TransactionCoordinator {
     const now = this.opts.clock.now();
     const value = md.prepare(commit ? 'PrepareCommit' : 'PrepareAbort', {}, now);
     // The Prepare record is the decision: once it is in the log the outcome survives a crash.
-    if (!(await this.write(md, value))) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const code = await this.write(md, value);
+    if (code !== ErrorCode.NONE) return code;
     // Answer once the markers are written, so the client's next transaction starts cleanly; if the
     // disk keeps refusing them, answer anyway after a while: the decision is durable and the
     // completion goes on in the background.
@@ -282,19 +356,23 @@ export class TransactionCoordinator {
 
   /**
    * Writes the markers of a decided transaction (state PrepareCommit/PrepareAbort), then its
-   * Complete state. Retries until it succeeds or the coordinator stops: a decided transaction
-   * must reach every partition.
+   * Complete state. Retries until it succeeds, the coordinator stops, or the id's partition
+   * leaves this broker (its new coordinator completes it): a decided transaction must reach
+   * every partition.
    */
   private async complete(md: TransactionMetadata): Promise<void> {
     const commit = md.state === 'PrepareCommit';
+    const coordinatorEpoch = this.epochOf(md.transactionalId);
     for (;;) {
-      if (this.stopped) return;
+      if (!this.stillOwner(md, coordinatorEpoch)) return;
       try {
         if (md.partitions.size > 0) {
-          await this.opts.writeMarkers({ producerId: md.producerId, producerEpoch: md.producerEpoch, commit, partitions: md.partitions });
+          await this.opts.writeMarkers({ producerId: md.producerId, producerEpoch: md.producerEpoch, coordinatorEpoch, commit, partitions: md.partitions });
+          if (!this.stillOwner(md, coordinatorEpoch)) return;
         }
         const value = md.prepare(commit ? 'CompleteCommit' : 'CompleteAbort', { partitions: new Map() }, this.opts.clock.now());
-        if (await this.write(md, value)) return;
+        const code = await this.write(md, value);
+        if (code === ErrorCode.NONE || code === ErrorCode.NOT_COORDINATOR) return;
       } catch (err) {
         this.opts.logger?.error({ err, transactionalId: md.transactionalId }, 'writing transaction markers failed; retrying');
       }
@@ -310,7 +388,7 @@ export class TransactionCoordinator {
     const producerEpoch = md.producerEpoch < MAX_PRODUCER_EPOCH ? md.producerEpoch + 1 : md.producerEpoch;
     const value = md.prepare('PrepareAbort', { producerEpoch }, now);
     this.opts.logger?.info({ transactionalId: md.transactionalId, producerId: md.producerId, producerEpoch }, `aborting transaction: ${why}`);
-    if (!(await this.write(md, value))) return;
+    if ((await this.write(md, value)) !== ErrorCode.NONE) return;
     await this.complete(md);
   }
 
@@ -332,6 +410,7 @@ export class TransactionCoordinator {
   /** Aborts every ongoing transaction older than its timeout (Kafka bumps the epoch too). */
   abortTimedOut(now = this.opts.clock.now()): void {
     for (const md of this.transactions.values()) {
+      if (this.transactionalIdError(md.transactionalId) !== ErrorCode.NONE) continue;
       if (md.state === 'Ongoing' && md.pending === null && md.startTimestamp >= 0 && now - md.startTimestamp > md.timeoutMs) {
         void this.track(this.fenceAndAbort(md, `timed out after ${md.timeoutMs} ms`));
       }
@@ -340,15 +419,15 @@ export class TransactionCoordinator {
 
   /** Forgets transactional ids idle for transactional.id.expiration.ms (tombstones them). */
   async expireTransactionalIds(now = this.opts.clock.now()): Promise<void> {
-    const work: Promise<boolean>[] = [];
+    const work: Promise<number>[] = [];
     for (const md of [...this.transactions.values()]) {
-      if (md.pending !== null || !isCompleteOrEmpty(md.state)) continue;
+      if (md.pending !== null || !isCompleteOrEmpty(md.state) || this.transactionalIdError(md.transactionalId) !== ErrorCode.NONE) continue;
       if (now - md.lastUpdateTimestamp < this.opts.transactionalIdExpirationMs) continue;
       const value = md.prepare('Dead', {}, now);
       work.push(
-        this.write(md, value).then((ok) => {
-          if (ok && this.transactions.get(md.transactionalId) === md) this.transactions.delete(md.transactionalId);
-          return ok;
+        this.write(md, value).then((code) => {
+          if (code === ErrorCode.NONE && this.transactions.get(md.transactionalId) === md) this.transactions.delete(md.transactionalId);
+          return code;
         }),
       );
     }
@@ -388,24 +467,35 @@ export class TransactionCoordinator {
   }
 
   /**
-   * After replay: a transaction caught between its decision and its Complete record is
-   * finished now (markers are idempotent for the reader, so writing them twice is harmless).
-   * Ongoing ones are left to their timeout, as in Kafka.
+   * After replay of one partition (`partition`; every partition when absent): a transaction
+   * caught between its decision and its Complete record (a crash, or a coordinator that moved)
+   * is finished now, under this coordinator's epoch (markers are idempotent for the reader, so
+   * writing them twice is harmless). Ongoing ones are left to their timeout, as in Kafka.
    */
-  finishLoading(): void {
+  finishLoading(partition?: number): void {
     for (const md of this.transactions.values()) {
+      if (partition !== undefined && this.partitionFor(md.transactionalId) !== partition) continue;
       if (md.state === 'PrepareCommit' || md.state === 'PrepareAbort') void this.track(this.complete(md));
     }
+  }
+
+  /**
+   * Leadership of `partition` left this broker: its transactional ids leave memory. Completions
+   * under way stop at their next step; the new coordinator finishes them.
+   */
+  unloadPartition(partition: number): void {
+    for (const id of [...this.transactions.keys()]) if (this.partitionFor(id) === partition) this.transactions.delete(id);
   }
 
   // --- admin ------------------------------------------------------------------------------------
 
   describe(transactionalId: string): TransactionDescription {
     const md = this.transactions.get(transactionalId);
-    if (this.stopped || !md) {
+    const owner = this.transactionalIdError(transactionalId);
+    if (owner !== ErrorCode.NONE || !md) {
       return {
         transactionalId,
-        errorCode: this.stopped ? ErrorCode.NOT_COORDINATOR : ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+        errorCode: owner !== ErrorCode.NONE ? owner : ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
         state: '',
         timeoutMs: 0,
         startTimestamp: -1,
@@ -430,6 +520,7 @@ export class TransactionCoordinator {
   list(states: readonly string[], producerIds: readonly number[], minDurationMs = -1, now = this.opts.clock.now()): TransactionListing[] {
     const out: TransactionListing[] = [];
     for (const md of this.transactions.values()) {
+      if (this.transactionalIdError(md.transactionalId) !== ErrorCode.NONE) continue;
       if (states.length > 0 && !states.includes(md.state)) continue;
       if (producerIds.length > 0 && !producerIds.includes(md.producerId)) continue;
       if (minDurationMs >= 0 && (md.startTimestamp < 0 || now - md.startTimestamp < minDurationMs)) continue;
@@ -438,14 +529,18 @@ export class TransactionCoordinator {
     return out;
   }
 
-  /** Resolves once the coordinator can take requests (its internal topic exists). */
-  async ready(): Promise<void> {
+  /**
+   * Resolves once the coordinator can take requests: its internal topic exists, and when
+   * `transactionalId` is given and its partition is led here, that partition is loaded.
+   */
+  async ready(transactionalId?: string): Promise<void> {
     if (this.stopped) throw new Error('transaction coordinator is stopped');
-    await this.opts.store.ensureReady();
+    await this.opts.store.ensureReady(transactionalId === undefined ? undefined : this.partitionFor(transactionalId));
   }
 
   shutdown(): void {
     this.stopped = true;
+    this.ownership.close();
     for (const t of this.timers) clearInterval(t);
   }
 }

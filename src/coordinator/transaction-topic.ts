@@ -1,8 +1,11 @@
 // Wires the transaction coordinator to the broker: __transaction_state (compacted, internal,
-// transaction.state.log.num.partitions partitions) holds one record per transactional id; at
-// start it is replayed, and transactions a crash caught after their decision are finished.
+// transaction.state.log.num.partitions partitions) holds one record per transactional id. Each
+// partition this broker leads is replayed (at start, or when its leadership arrives), and
+// transactions caught after their decision (a crash, a coordinator that moved) are finished
+// under the new coordinator epoch, the partition's leader epoch.
 import { KafkaError, ErrorCode } from '../protocol/errors.js';
 import { InternalTopic, replayInternalPartition } from './internal-topic.js';
+import { CoordinatorPartitions } from './coordinator-partitions.js';
 import { OFFSETS_TOPIC } from './offsets-topic.js';
 import { TransactionCoordinator, type MarkerRequest } from './transaction-coordinator.js';
 import type { GroupCoordinator } from './group-coordinator.js';
@@ -10,13 +13,12 @@ import type { CoordinatorHost } from './ports.js';
 
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
 
-/** Single node: this broker has always been the coordinator, so its epoch never changes. */
-export const COORDINATOR_EPOCH = 0;
-
 /**
  * Writes one transaction's markers to all its partitions at once. A partition whose topic is gone
  * is skipped; a producer the partition already knows under a newer epoch is skipped too (its
- * transaction was ended there by a later marker). Disk failures reject, so the coordinator retries.
+ * transaction was ended there by a later marker), and so is one a newer coordinator already wrote
+ * markers for (TRANSACTION_COORDINATOR_FENCED), as Kafka drops them. Disk failures and moved
+ * leaders reject, so the coordinator retries.
  */
 async function writeMarkers(host: CoordinatorHost, groups: GroupCoordinator, m: MarkerRequest): Promise<void> {
   const writes: Promise<void>[] = [];
@@ -41,7 +43,7 @@ async function writeMarkers(host: CoordinatorHost, groups: GroupCoordinator, m: 
       writes.push(
         (async () => {
           try {
-            await partition.writeTxnMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, coordinatorEpoch: COORDINATOR_EPOCH, commit: m.commit }).done;
+            await partition.writeTxnMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, coordinatorEpoch: m.coordinatorEpoch, commit: m.commit }).done;
           } catch (err) {
             if (err instanceof KafkaError && err.code !== ErrorCode.KAFKA_STORAGE_ERROR && err.code !== ErrorCode.NOT_LEADER_OR_FOLLOWER) {
               host.logger.warn({ err, topic, partition: index, producerId: m.producerId }, 'transaction marker not written');
@@ -55,7 +57,7 @@ async function writeMarkers(host: CoordinatorHost, groups: GroupCoordinator, m: 
     }
   }
   for (const [leader, topics] of remote) {
-    writes.push(host.writeRemoteMarkers(leader, { producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.commit, coordinatorEpoch: COORDINATOR_EPOCH }, topics));
+    writes.push(host.writeRemoteMarkers(leader, { producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.commit, coordinatorEpoch: m.coordinatorEpoch }, topics));
   }
   const results = await Promise.allSettled(writes);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -63,18 +65,29 @@ async function writeMarkers(host: CoordinatorHost, groups: GroupCoordinator, m: 
 }
 
 /**
- * Creates the broker's transaction coordinator and rebuilds its state from __transaction_state.
- * Markers written to __consumer_offsets complete the transactional offsets in `groups`.
+ * Creates the broker's transaction coordinator and loads the __transaction_state partitions it
+ * leads. Markers written to __consumer_offsets complete the transactional offsets in `groups`.
  */
 export async function startTransactionCoordinator(host: CoordinatorHost, groups: GroupCoordinator): Promise<TransactionCoordinator> {
   const config = host.config;
-  const store = new InternalTopic(host, TRANSACTION_STATE_TOPIC, 'transaction.state.log.num.partitions', {
+  const store = new InternalTopic(host, TRANSACTION_STATE_TOPIC, 'transaction.state.log.num.partitions', 'transaction.state.log.replication.factor', {
     'cleanup.policy': 'compact',
     'segment.bytes': String(config.int('transaction.state.log.segment.bytes')),
   });
+  const ownership = new CoordinatorPartitions(TRANSACTION_STATE_TOPIC, host.clock, host.logger);
   const coordinator = new TransactionCoordinator({
     numPartitions: () => store.numPartitions,
-    store: { append: (p, records) => store.append(p, records), ensureReady: () => store.ensureTopic().then(() => undefined) },
+    store: {
+      append: (p, records) => store.append(p, records),
+      ensureReady: async (partition) => {
+        await store.ensureTopic();
+        // A topic just created announces its leaders a moment later: take them now.
+        void ownership.sync(host);
+        if (partition !== undefined) await ownership.whenLoaded(partition);
+      },
+    },
+    ownership,
+    storageExists: () => host.topics.has(TRANSACTION_STATE_TOPIC),
     clock: host.clock,
     nextProducerId: () => host.nextProducerId(),
     writeMarkers: (m) => writeMarkers(host, groups, m),
@@ -83,17 +96,22 @@ export async function startTransactionCoordinator(host: CoordinatorHost, groups:
     transactionalIdExpirationMs: config.int('transactional.id.expiration.ms'),
     logger: host.logger,
   });
-  const topic = host.topics.get(TRANSACTION_STATE_TOPIC);
-  if (topic) {
-    const started = host.clock.monotonicMs();
-    let records = 0;
-    for (let i = 0; i < topic.partitions.length; i++) {
-      // Cluster mode: only the partitions hosted here (a hole is another broker's).
-      if (!topic.partitions[i]) continue;
-      records += await replayInternalPartition(topic, i, { record: (key, value) => coordinator.replayRecord(key, value) }, host.logger);
-    }
-    coordinator.finishLoading();
-    host.logger.info({ transactionalIds: coordinator.transactions.size, records, ms: Math.round(host.clock.monotonicMs() - started) }, 'transaction coordinator loaded');
+  ownership.attach({
+    load: async (index, _epoch, current) => {
+      const topic = host.topics.get(TRANSACTION_STATE_TOPIC);
+      if (topic) await replayInternalPartition(topic, index, { record: (key, value) => coordinator.replayRecord(key, value) }, host.logger, current);
+    },
+    activate: (index) => coordinator.finishLoading(index),
+    unload: (index) => coordinator.unloadPartition(index),
+  });
+  const started = host.clock.monotonicMs();
+  const loads = ownership.follow(host);
+  if (loads.length > 0) {
+    await Promise.all(loads);
+    host.logger.info(
+      { partitions: loads.length, transactionalIds: coordinator.transactions.size, ms: Math.round(host.clock.monotonicMs() - started) },
+      'transaction coordinator loaded',
+    );
   }
   coordinator.startTimers(config.int('transaction.abort.timed.out.transaction.cleanup.interval.ms'), config.int('transaction.remove.expired.transaction.cleanup.interval.ms'));
   return coordinator;

@@ -17,7 +17,8 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
       if (key === '') return answer(ErrorCode.INVALID_REQUEST, `The ${req.keyType === GROUP ? 'group' : 'transactional'} id must not be empty`);
       try {
         // The first lookup creates the coordinator's internal topic.
-        await (req.keyType === GROUP ? broker.groupCoordinator.ready() : broker.transactionCoordinator.ready());
+        // When this broker leads the key's partition, the answer waits for its load.
+        await (req.keyType === GROUP ? broker.groupCoordinator.ready(key) : broker.transactionCoordinator.ready(key));
       } catch (err) {
         broker.logger.error({ err }, 'cannot prepare the coordinator');
         return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE);

@@ -34,8 +34,24 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
         throttleTimeMs: 0,
         topics: [],
         errorCode: ErrorCode.NONE,
-        groups: req.groups.map((g) => ({ groupId: g.groupId, errorCode: ErrorCode.NONE, topics: fetch(g.groupId, g.topics) })),
+        groups: req.groups.map((g) => {
+          // Another broker coordinates the group, or its partition is still loading here.
+          const errorCode = coordinator.groupError(g.groupId);
+          return { groupId: g.groupId, errorCode, topics: errorCode === ErrorCode.NONE ? fetch(g.groupId, g.topics) : [] };
+        }),
       };
+    }
+    const errorCode = coordinator.groupError(req.groupId);
+    if (errorCode !== ErrorCode.NONE) {
+      // v2+ has a top-level error; before, each requested partition carries it.
+      const topics =
+        apiVersion >= 2
+          ? []
+          : (req.topics ?? []).map((t) => ({
+              name: t.name,
+              partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode })),
+            }));
+      return { throttleTimeMs: 0, topics, errorCode, groups: [] };
     }
     const topics = fetch(req.groupId, req.topics);
     for (const t of topics) epochs(t.partitions);

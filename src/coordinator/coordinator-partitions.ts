@@ -1,0 +1,176 @@
+// Which partitions of an internal topic (__consumer_offsets, __transaction_state) this broker
+// coordinates, as in Kafka: a coordinator owns the groups or transactional ids of a partition
+// while its broker leads that partition. Becoming leader (at a new leader epoch) loads the
+// partition's state from its log; losing leadership unloads it. The leader epoch is the
+// coordinator epoch: markers carry it, and the partition log fences an older one.
+import { ErrorCode } from '../protocol/errors.js';
+import type { Clock } from '../common/clock.js';
+import type { CoordinatorHost, CoordinatorLogger } from './ports.js';
+
+/** What a coordinator does when it gains or loses one partition. */
+export interface PartitionLoader {
+  /**
+   * Rebuilds the state of partition `index` from its log. `current()` turns false once this load
+   * is superseded (leadership lost or a newer epoch): from then on it must apply nothing more.
+   */
+  load(index: number, epoch: number, current: () => boolean): Promise<void>;
+  /**
+   * Called once the load is done and the partition counts as loaded (its epoch is the
+   * coordinator epoch from now on), before any request sees it: resumes pending work.
+   */
+  activate(index: number): void;
+  /** Drops every group or transactional id of partition `index` from memory. */
+  unload(index: number): void;
+}
+
+interface Ownership {
+  epoch: number;
+  loaded: boolean;
+  /** Settles when the load ends (rejects if it failed). */
+  done: Promise<void>;
+}
+
+export class CoordinatorPartitions {
+  private readonly owned = new Map<number, Ownership>();
+  private loader: PartitionLoader | null = null;
+  private unfollow: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    /** The internal topic, for logs. */
+    readonly topic: string,
+    private readonly clock: Clock,
+    private readonly logger?: CoordinatorLogger,
+  ) {}
+
+  /** The coordinator whose state these partitions hold (set once, before the first election). */
+  attach(loader: PartitionLoader): void {
+    this.loader = loader;
+  }
+
+  /**
+   * This broker leads `index` at `epoch`: loads it. The same election announced twice is one
+   * load; a newer epoch drops what an older one loaded and loads again; an older one is ignored.
+   * The promise settles when the load ends (rejecting if it failed).
+   */
+  elect(index: number, epoch: number): Promise<void> {
+    const loader = this.loader;
+    if (!loader) throw new Error(`no coordinator attached to ${this.topic}`);
+    if (this.closed) return Promise.resolve();
+    const existing = this.owned.get(index);
+    if (existing && existing.epoch >= epoch) return existing.done;
+    if (existing) this.resign(index);
+    const started = this.clock.monotonicMs();
+    const ownership: Ownership = { epoch, loaded: false, done: Promise.resolve() };
+    this.owned.set(index, ownership);
+    const current = () => this.owned.get(index) === ownership;
+    ownership.done = loader.load(index, epoch, current).then(
+      () => {
+        if (!current()) return;
+        ownership.loaded = true;
+        loader.activate(index);
+        this.logger?.info(
+          { topic: this.topic, partition: index, coordinatorEpoch: epoch, ms: Math.round(this.clock.monotonicMs() - started) },
+          'coordinator partition loaded',
+        );
+      },
+      (err: unknown) => {
+        // Left unowned: requests for its keys answer NOT_COORDINATOR until the next election.
+        if (current()) {
+          this.owned.delete(index);
+          loader.unload(index);
+        }
+        this.logger?.error({ err, topic: this.topic, partition: index, coordinatorEpoch: epoch }, 'loading a coordinator partition failed');
+        throw err;
+      },
+    );
+    ownership.done.catch(() => undefined);
+    return ownership.done;
+  }
+
+  /** This broker no longer leads `index`: its state leaves memory (a load under way stops). */
+  resign(index: number): void {
+    const ownership = this.owned.get(index);
+    if (!ownership) return;
+    this.owned.delete(index);
+    this.loader?.unload(index);
+    this.logger?.info({ topic: this.topic, partition: index, coordinatorEpoch: ownership.epoch }, 'coordinator partition unloaded');
+  }
+
+  /** NONE when loaded here, COORDINATOR_LOAD_IN_PROGRESS while loading, NOT_COORDINATOR otherwise. */
+  status(index: number): number {
+    const o = this.owned.get(index);
+    if (!o) return ErrorCode.NOT_COORDINATOR;
+    return o.loaded ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+  }
+
+  /** The coordinator epoch of a loaded partition, -1 when it is not (yet) coordinated here. */
+  epoch(index: number): number {
+    const o = this.owned.get(index);
+    return o?.loaded ? o.epoch : -1;
+  }
+
+  /** Whether `index` is still loaded here at `epoch` (an answer computed before an await still holds). */
+  isCurrent(index: number, epoch: number): boolean {
+    const o = this.owned.get(index);
+    return o !== undefined && o.loaded && o.epoch === epoch;
+  }
+
+  /** Resolves when a load of `index` under way ends (at once when none is); never rejects. */
+  async whenLoaded(index: number): Promise<void> {
+    await this.owned.get(index)?.done.catch(() => undefined);
+  }
+
+  /** The partitions loaded or loading here. */
+  indexes(): number[] {
+    return [...this.owned.keys()];
+  }
+
+  /**
+   * Follows the host's leadership of the topic's partitions from now on: each new leader epoch
+   * here loads a partition, each loss unloads it. Returns the loads of the partitions led now.
+   */
+  follow(host: CoordinatorHost): Promise<void>[] {
+    this.unfollow?.();
+    this.unfollow = host.onLeadershipChange((change) => {
+      if (change.topic !== this.topic || this.closed) return;
+      if (change.leader) void this.elect(change.partition, change.leaderEpoch).catch(() => undefined);
+      else this.resign(change.partition);
+    });
+    return this.sync(host);
+  }
+
+  /**
+   * Elects or resigns each partition of the topic as the host's leadership says now (a topic
+   * just created announces its partitions a moment later; this does not wait for that). Returns
+   * the loads, which settle when loaded (rejecting if a load failed).
+   */
+  sync(host: CoordinatorHost): Promise<void>[] {
+    if (this.closed) return [];
+    const topic = host.topics.get(this.topic);
+    const loads: Promise<void>[] = [];
+    topic?.partitions.forEach((p, index) => {
+      if (p?.isLeader) loads.push(this.elect(index, p.leaderEpoch));
+      else this.resign(index);
+    });
+    return loads;
+  }
+
+  /** Broker shutdown: no more loads. */
+  close(): void {
+    this.closed = true;
+    this.unfollow?.();
+  }
+}
+
+/** For a coordinator without a host (unit tests): every partition is loaded at epoch 0. */
+export const ALL_OWNED = {
+  status: () => ErrorCode.NONE,
+  epoch: () => 0,
+  isCurrent: () => true,
+  whenLoaded: () => Promise.resolve(),
+  close: () => undefined,
+} satisfies PartitionOwnership;
+
+/** What a coordinator asks of its partitions' ownership. */
+export type PartitionOwnership = Pick<CoordinatorPartitions, 'status' | 'epoch' | 'isCurrent' | 'whenLoaded' | 'close'>;
