@@ -9,6 +9,10 @@ import type { Controller } from '../cluster/controller.js';
 import { partitionStates, type MetadataChange, type MetadataStore, type PartitionState } from '../cluster/metadata-port.js';
 import { assignReplicas } from '../cluster/replica-assignment.js';
 import { InterBrokerClient } from './inter-broker.js';
+import { BrokerSecurity } from './security/security.js';
+import { usesTls } from './security/listeners.js';
+import { tlsServerOptions } from './security/tls.js';
+import type { ClientSecurity } from '../client/sasl.js';
 import { LogManager } from '../storage/log-manager.js';
 import type { LogIo } from '../storage/log-io.js';
 import type { LogConfig } from '../storage/partition-log.js';
@@ -44,12 +48,12 @@ export interface Endpoint {
 /** The most partitions one CreateTopics or CreatePartitions request may add to a topic. */
 export const MAX_NEW_PARTITIONS = 10_000;
 
-/** Parses `PLAINTEXT://host:port` (only PLAINTEXT listeners exist so far). */
-export function parseListener(spec: string): Endpoint {
-  const m = /^(?:([A-Za-z_]+):\/\/)?\[?([^\]]*?)\]?:(\d+)$/.exec(spec.trim());
-  if (!m) throw new Error(`Invalid listener: ${spec}`);
-  if (m[1] && m[1].toUpperCase() !== 'PLAINTEXT') throw new Error(`Only PLAINTEXT listeners are supported: ${spec}`);
-  return { host: m[2] === '' ? '0.0.0.0' : m[2]!, port: Number(m[3]) };
+/** A broker as clients see it on one listener. */
+export interface BrokerEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
 }
 
 /** A hosted partition started (leader true, at leaderEpoch) or stopped leading. */
@@ -104,7 +108,8 @@ export class Broker implements CoordinatorHost {
   groupCoordinator!: GroupCoordinator;
   /** Transactional ids and their transactions, kept in __transaction_state (src/coordinator). */
   transactionCoordinator!: TransactionCoordinator;
-  private listener!: KafkaListener;
+  /** One per entry of `listeners`, in that order. */
+  private listeners: KafkaListener[] = [];
   /** Request bytes read but not answered yet, over all connections (queued.max.request.bytes). */
   requestMemory!: MemoryPool;
   /** Client quotas (producer/consumer byte rates, request percentage) and their measured usage. */
@@ -112,14 +117,17 @@ export class Broker implements CoordinatorHost {
   private stopped = false;
   /** Cluster mode (etcd.endpoints set): the etcd store and this broker's controller candidate. */
   cluster: { store: EtcdMetadataStore; controller: Controller } | null = null;
-  /** Cluster mode: requests to other brokers (transaction markers). */
-  readonly interBroker = new InterBrokerClient('tributary-inter-broker');
+  /** Cluster mode: requests to other brokers (transaction markers), over the inter-broker listener. */
+  readonly interBroker: InterBrokerClient;
   /** Cluster mode: metadata changes seen by the watch are applied to the local topics one at a time. */
   private reconciling: Promise<void> = Promise.resolve();
   private readonly creating = new Set<string>();
   /** Per topic, the tail of its queued partition additions (they run one at a time). */
   private readonly growing = new Map<string, Promise<void>>();
+  /** The inter-broker listener's advertised address (what this broker registers as its host and port). */
   advertised!: Endpoint;
+  /** Advertised address per listener name, bound ports filled in. */
+  readonly advertisedEndpoints = new Map<string, Endpoint>();
   /**
    * KIP-890 part 1, set by the transaction coordinator: asked before a transactional batch is
    * appended whether its partition was added to the producer's ongoing transaction. Answers an
@@ -137,7 +145,10 @@ export class Broker implements CoordinatorHost {
     readonly logs: LogManager,
     /** The one clock of this broker: logs, coordinators, fetch long polls, connections and quotas. */
     readonly clock: Clock,
+    /** Listeners' security, SASL, SCRAM credentials, ACLs and the authorizer. */
+    readonly security: BrokerSecurity,
   ) {
+    this.interBroker = new InterBrokerClient('tributary-inter-broker', () => this.interBrokerSecurity());
     this.nodeId = config.nodeId;
     this.fetchSessions = new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), clock);
     this.quotas = new QuotaManager({ samples: config.int('quota.window.num'), sampleMs: config.int('quota.window.size.seconds') * 1000 }, metadata.clientQuotas(), clock);
@@ -164,6 +175,13 @@ export class Broker implements CoordinatorHost {
           ).EtcdMetadataStore.open({ endpoints, prefix: config.str('etcd.prefix') ?? '/tributary', clusterId: config.str('cluster.id') })
         : null;
     const metadata: MetadataStore = etcd ?? (await LocalMetadataStore.open(dir, config.nodeId, config.str('cluster.id')));
+    let security: BrokerSecurity;
+    try {
+      security = new BrokerSecurity(config, metadata, log, clock);
+    } catch (err) {
+      await metadata.close();
+      throw err;
+    }
     const logs = await LogManager.open(dir, {
       logger: log,
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
@@ -176,7 +194,7 @@ export class Broker implements CoordinatorHost {
       clock,
     });
     for (const [name, value] of Object.entries(metadata.dynamicBrokerConfigs())) config.setDynamic(name, value);
-    const broker = new Broker(config, log, metadata, logs, clock);
+    const broker = new Broker(config, log, metadata, logs, clock, security);
     for (const t of metadata.topics()) await broker.loadTopic(t);
     broker.groupCoordinator = await startGroupCoordinator(broker);
     // After the group coordinator: finishing an interrupted commit may complete offsets there.
@@ -190,7 +208,14 @@ export class Broker implements CoordinatorHost {
       return broker.transactionCoordinator.verifyPartition(c.transactionalId, c.producerId, c.producerEpoch, c.topic, c.partition);
     };
     await broker.listen(options.requestHandler);
-    const self = { nodeId: config.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: config.str('broker.rack') ?? null, incarnationId: randomUUID() };
+    const self = {
+      nodeId: config.nodeId,
+      host: broker.advertised.host,
+      port: broker.advertised.port,
+      rack: config.str('broker.rack') ?? null,
+      incarnationId: randomUUID(),
+      endpoints: security.plan.listeners.map((l) => ({ listener: l.name, securityProtocol: l.securityProtocol, ...broker.advertisedEndpoints.get(l.name)! })),
+    };
     if (etcd) {
       try {
         await broker.joinCluster(etcd, self);
@@ -345,10 +370,35 @@ export class Broker implements CoordinatorHost {
     return t.partitions.map((p) => ({ replicas: [...p.replicas], leader: p.leaderId, leaderEpoch: p.leaderEpoch, isr: [...p.isr], partitionEpoch: p.partitionEpoch }));
   }
 
-  /** Brokers clients may talk to: the live registrations (cluster) or this broker. */
-  liveBrokers(): { nodeId: number; host: string; port: number; rack: string | null }[] {
-    if (this.cluster) return this.cluster.store.liveBrokers();
-    return [{ nodeId: this.nodeId, host: this.advertised.host, port: this.advertised.port, rack: this.config.str('broker.rack') ?? null }];
+  /**
+   * Live brokers: the registrations (cluster) or this broker. With a listener name, their
+   * addresses on that listener, as Kafka answers a client with the endpoints of the listener it
+   * connected to (brokers without that listener are left out); without, the inter-broker ones.
+   */
+  liveBrokers(listener?: string): BrokerEndpoint[] {
+    const rack = this.config.str('broker.rack') ?? null;
+    if (!this.cluster) {
+      const ep = (listener !== undefined ? this.advertisedEndpoints.get(listener) : undefined) ?? this.advertised;
+      return [{ nodeId: this.nodeId, host: ep.host, port: ep.port, rack }];
+    }
+    const out: BrokerEndpoint[] = [];
+    for (const b of this.cluster.store.liveBrokers()) {
+      if (listener === undefined || !b.endpoints) {
+        out.push({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack });
+        continue;
+      }
+      const ep = b.endpoints.find((e) => e.listener === listener);
+      if (ep) out.push({ nodeId: b.nodeId, host: ep.host, port: ep.port, rack: b.rack });
+    }
+    return out;
+  }
+
+  /**
+   * How this broker connects to another broker's inter-broker listener (TLS material, SASL
+   * mechanism and the broker's own credentials): pass as `security` to `Connection.connect`.
+   */
+  interBrokerSecurity(): ClientSecurity {
+    return this.security.interBrokerClientSecurity();
   }
 
   /**
@@ -358,11 +408,13 @@ export class Broker implements CoordinatorHost {
   currentLeader(
     topic: string,
     index: number,
-  ): { leaderId: number; leaderEpoch: number; endpoint: { nodeId: number; host: string; port: number; rack: string | null } | null } | null {
+    /** The listener the asking client connected to (its endpoints are the ones answered). */
+    listener?: string,
+  ): { leaderId: number; leaderEpoch: number; endpoint: BrokerEndpoint | null } | null {
     const t = this.topics.get(topic);
     const s = t ? this.partitionStates(t)[index] : undefined;
     if (!s) return null;
-    const endpoint = this.liveBrokers().find((b) => b.nodeId === s.leader) ?? null;
+    const endpoint = this.liveBrokers(listener).find((b) => b.nodeId === s.leader) ?? null;
     return { leaderId: s.leader, leaderEpoch: s.leaderEpoch, endpoint };
   }
 
@@ -389,37 +441,65 @@ export class Broker implements CoordinatorHost {
     return p;
   }
 
+  /** The bound port of the first listener. */
   get port(): number {
-    return this.listener.port;
+    return this.listeners[0]!.port;
+  }
+
+  /** The bound port of a listener, by name (PLAINTEXT, SASL_SSL, ...). */
+  listenerPort(name: string): number {
+    const l = this.listeners.find((x) => x.name === name.toUpperCase());
+    if (!l) throw new Error(`no listener ${name}`);
+    return l.port;
+  }
+
+  /** Listeners by name: their connection counts and TLS failure counts (tests, metrics). */
+  listenerStats(): { name: string; connections: number; tlsFailures: number; rejected: number }[] {
+    return this.listeners.map((l) => ({ name: l.name, connections: l.connectionCount, tlsFailures: l.tlsFailures, rejected: l.rejectedConnections }));
+  }
+
+  /** Re-reads a TLS listener's key store and trust store (certificate rotation); new connections use them. */
+  reloadTls(name: string): void {
+    const l = this.listeners.find((x) => x.name === name.toUpperCase());
+    if (!l) throw new Error(`no listener ${name}`);
+    l.setSecureContext(tlsServerOptions(this.config, l.name));
+    this.logger.info({ listener: l.name }, 'TLS key material reloaded');
   }
 
   private async listen(requestHandler: RequestHandlerFactory): Promise<void> {
-    const listeners = this.config.list('listeners');
-    const bind = parseListener(listeners[0] ?? 'PLAINTEXT://127.0.0.1:9092');
     const maxRequestBytes = this.config.int('socket.request.max.bytes');
     this.requestMemory = new MemoryPool(this.config.int('queued.max.request.bytes'));
-    this.listener = new KafkaListener(
-      {
-        host: bind.host,
-        port: bind.port,
-        idleTimeoutMs: this.config.int('connections.max.idle.ms'),
-        requestReadTimeoutMs: this.config.int('socket.request.read.timeout.ms'),
-        maxRequestBytes,
-        maxInFlight: this.config.int('queued.max.requests'),
-        maxPendingWriteBytes: 8 * 1024 * 1024,
-        pool: this.requestMemory,
-        clock: this.clock,
-        connectionQuotas: () => this.connectionQuotas(),
-      },
-      requestHandler(this),
-      this.logger,
-    );
-    await this.listener.start();
-    const adv = this.config.list('advertised.listeners')[0];
-    const endpoint = adv ? parseListener(adv) : { ...bind };
-    if (endpoint.port === 0) endpoint.port = this.listener.port;
-    if (endpoint.host === '0.0.0.0' || endpoint.host === '::') endpoint.host = '127.0.0.1';
-    this.advertised = endpoint;
+    const handler = requestHandler(this);
+    const plan = this.security.plan;
+    for (const spec of plan.listeners) {
+      const listener = new KafkaListener(
+        {
+          name: spec.name,
+          securityProtocol: spec.securityProtocol,
+          ...(usesTls(spec.securityProtocol) ? { tls: tlsServerOptions(this.config, spec.name) } : {}),
+          host: spec.host,
+          port: spec.port,
+          idleTimeoutMs: this.config.int('connections.max.idle.ms'),
+          requestReadTimeoutMs: this.config.int('socket.request.read.timeout.ms'),
+          maxRequestBytes,
+          maxInFlight: this.config.int('queued.max.requests'),
+          maxPendingWriteBytes: 8 * 1024 * 1024,
+          pool: this.requestMemory,
+          clock: this.clock,
+          connectionQuotas: () => this.connectionQuotas(),
+        },
+        handler,
+        this.logger,
+      );
+      listener.onConnection = (conn) => this.security.onConnection(conn);
+      this.listeners.push(listener);
+      await listener.start();
+      const endpoint = { ...plan.advertised.get(spec.name)! };
+      if (endpoint.port === 0) endpoint.port = listener.port;
+      if (endpoint.host === '0.0.0.0' || endpoint.host === '::') endpoint.host = '127.0.0.1';
+      this.advertisedEndpoints.set(spec.name, { host: endpoint.host, port: endpoint.port });
+    }
+    this.advertised = this.advertisedEndpoints.get(plan.interBroker)!;
   }
 
   private cachedQuotas: { key: string; value: ConnectionQuotas } | null = null;
@@ -690,7 +770,7 @@ export class Broker implements CoordinatorHost {
     this.groupCoordinator?.shutdown();
     await this.cluster?.controller.stop();
     this.interBroker.close();
-    await this.listener?.stop();
+    for (const l of this.listeners) await l.stop();
     await this.reconciling;
     // Leaves the cluster at once (lease revoked) instead of after broker.session.timeout.ms.
     await this.metadata.close();

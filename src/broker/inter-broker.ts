@@ -2,6 +2,7 @@
 // WriteTxnMarkers to the leaders of a transaction's partitions on other brokers. One connection
 // per peer, opened on first use and dropped on any failure (the next call reconnects).
 import { Connection } from '../client/connection.js';
+import type { ClientSecurity } from '../client/sasl.js';
 import { ApiKey, type WriteTxnMarkersRequest, type WriteTxnMarkersResponse } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaError, errorName } from '../protocol/errors.js';
 
@@ -24,7 +25,11 @@ const DONE: readonly number[] = [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PART
 export class InterBrokerClient {
   private readonly peers = new Map<number, { address: string; connection: Promise<Connection> }>();
 
-  constructor(private readonly clientId: string) {}
+  constructor(
+    private readonly clientId: string,
+    /** The broker's inter-broker TLS/SASL settings (Broker.interBrokerSecurity), read at each connect. */
+    private readonly security: () => ClientSecurity = () => ({ protocol: 'PLAINTEXT' }),
+  ) {}
 
   private connect(peer: PeerAddress): Promise<Connection> {
     const address = `${peer.host}:${peer.port}`;
@@ -35,7 +40,19 @@ export class InterBrokerClient {
         (c) => c.close(),
         () => undefined,
       );
-    const connection = Connection.connect({ host: peer.host, port: peer.port, clientId: this.clientId, connectTimeoutMs: 5000, requestTimeoutMs: 10_000 });
+    let connection: Promise<Connection>;
+    try {
+      connection = Connection.connect({
+        host: peer.host,
+        port: peer.port,
+        clientId: this.clientId,
+        connectTimeoutMs: 5000,
+        requestTimeoutMs: 10_000,
+        security: this.security(),
+      });
+    } catch (err) {
+      connection = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     this.peers.set(peer.nodeId, { address, connection });
     connection.catch(() => this.peers.delete(peer.nodeId));
     return connection;

@@ -8,6 +8,7 @@ import { advertisedVersions, NO_RESPONSE, type RequestContext, type SupportedApi
 import { apiHandlers } from './handlers/index.js';
 import { errorResponseBody } from './error-response.js';
 import { clientThrottles, enforceQuotas } from './throttle.js';
+import { saslRawToken } from './handlers/sasl.js';
 
 /** What this broker implements, per API key: exactly what ApiVersions advertises. */
 export function supportedApis(): Map<number, SupportedApi> {
@@ -72,6 +73,8 @@ export function createRequestHandler(broker: Broker): FrameHandler {
   return (frame: Buffer, conn: Connection) => {
     // Measured only when some quota exists: request_percentage needs the handling time.
     const startedMs = broker.quotas.enabled ? broker.clock.monotonicMs() : null;
+    // After a SaslHandshake v0 the client sends bare SASL tokens, not requests.
+    if (broker.security.expectsRawToken(conn)) return saslRawToken(broker, conn, frame);
     const r = new Reader(frame);
     const header = decodeRequestHeader(r);
     conn.clientId = header.clientId;
@@ -85,6 +88,12 @@ export function createRequestHandler(broker: Broker): FrameHandler {
         return unsupportedApiVersionsFrame(header.correlationId, apis);
       }
       conn.abort('unsupported API version', { apiKey: header.apiKey, apiVersion: header.apiVersion });
+      return null;
+    }
+    // Before SASL authentication only ApiVersions and the SASL requests are served (Kafka's rule).
+    const refused = broker.security.admit(conn, header.apiKey);
+    if (refused !== null) {
+      conn.abort(refused, { apiKey: header.apiKey, apiVersion: header.apiVersion, listener: conn.listenerName });
       return null;
     }
     const request: unknown = api.spec.decodeRequest(r, header.apiVersion);

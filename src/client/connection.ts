@@ -8,11 +8,13 @@
 //   highest version both sides support, unless the caller pins one.
 // - Failures are KafkaClientErrors carrying Kafka error names.
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { ApiKey, apiByKey, type ApiVersionsResponse } from '../protocol/generated/index.js';
 import { encodeRequestFrame, responseHeaderVersion } from '../protocol/headers.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import { errorName, ErrorCode } from '../protocol/errors.js';
 import { KafkaClientError } from './errors.js';
+import { saslClient, type ClientSecurity } from './sasl.js';
 
 export interface ConnectionOptions {
   host: string;
@@ -22,6 +24,8 @@ export interface ConnectionOptions {
   connectTimeoutMs?: number;
   /** Default bound on each request's answer (a Fetch adds its own maxWaitMs on top). */
   requestTimeoutMs?: number;
+  /** TLS and SASL (security.protocol and its settings); unset: PLAINTEXT. */
+  security?: ClientSecurity;
 }
 
 export interface RequestOptions {
@@ -75,6 +79,7 @@ export class Connection {
   readonly port: number;
   readonly clientId: string;
   private readonly requestTimeoutMs: number;
+  private readonly security: ClientSecurity | undefined;
   private socket: Socket | null = null;
   private nextCorrelationId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -90,6 +95,7 @@ export class Connection {
     this.port = opts.port;
     this.clientId = opts.clientId ?? 'tributary-client';
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.security = opts.security;
   }
 
   /** Opens the connection and negotiates API versions. */
@@ -99,6 +105,8 @@ export class Connection {
     await conn.open(timeoutMs);
     try {
       await conn.negotiateVersions(timeoutMs);
+      const protocol = opts.security?.protocol ?? 'PLAINTEXT';
+      if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') await conn.authenticate(timeoutMs);
     } catch (err) {
       conn.close();
       throw err;
@@ -116,13 +124,17 @@ export class Connection {
 
   private open(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: this.host, port: this.port });
+      const protocol = this.security?.protocol ?? 'PLAINTEXT';
+      const secure = protocol === 'SSL' || protocol === 'SASL_SSL';
+      const socket: Socket = secure
+        ? tlsConnect({ servername: /^[\d.:]+$/.test(this.host) ? undefined : this.host, ...this.security?.tls, host: this.host, port: this.port })
+        : netConnect({ host: this.host, port: this.port });
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new KafkaClientError('NETWORK_EXCEPTION', `connection to ${this.address} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
-      socket.once('connect', () => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         this.socket = socket;
         socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -162,6 +174,41 @@ export class Connection {
       return;
     }
     throw new KafkaClientError('UNSUPPORTED_VERSION', `${this.address} supports no ApiVersions version we can speak`);
+  }
+
+  /** SaslHandshake v1 then SaslAuthenticate rounds until the mechanism is satisfied (KIP-152). */
+  private async authenticate(timeoutMs: number): Promise<void> {
+    const creds = this.security?.sasl;
+    if (!creds) throw new KafkaClientError('ILLEGAL_SASL_STATE', `${this.address}: SASL needs a mechanism and credentials`);
+    const handshake = (await this.send(ApiKey.SaslHandshake, this.pickVersion(ApiKey.SaslHandshake, { maxVersion: 1 }), { mechanism: creds.mechanism }, timeoutMs)) as {
+      errorCode: number;
+      mechanisms: string[];
+    };
+    if (handshake.errorCode !== ErrorCode.NONE) {
+      throw new KafkaClientError(
+        errorName(handshake.errorCode),
+        `${this.address} does not offer ${creds.mechanism} (offers ${handshake.mechanisms.join(', ')})`,
+        handshake.errorCode,
+      );
+    }
+    const client = saslClient(creds);
+    let token: Buffer | null = client.initial();
+    const version = this.pickVersion(ApiKey.SaslAuthenticate);
+    while (token !== null) {
+      const res = (await this.send(ApiKey.SaslAuthenticate, version, { authBytes: token }, timeoutMs)) as {
+        errorCode: number;
+        errorMessage: string | null;
+        authBytes: Buffer;
+      };
+      if (res.errorCode !== ErrorCode.NONE) {
+        throw new KafkaClientError(errorName(res.errorCode), `authentication to ${this.address} failed: ${res.errorMessage ?? errorName(res.errorCode)}`, res.errorCode);
+      }
+      try {
+        token = client.respond(res.authBytes);
+      } catch (err) {
+        throw new KafkaClientError('SASL_AUTHENTICATION_FAILED', `authentication to ${this.address} failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Whether the broker advertises this API at all. */

@@ -14,7 +14,9 @@ import {
   type MetadataChange,
   type MetadataStore,
   type PartitionState,
+  type StoredAcl,
   type StoredQuota,
+  type StoredScramCredential,
   type TopicRecord,
 } from './metadata-port.js';
 import { systemClock } from '../common/clock.js';
@@ -73,6 +75,12 @@ export class EtcdKeys {
   get quotas(): string {
     return `${this.prefix}/quotas`;
   }
+  get acls(): string {
+    return `${this.prefix}/acls`;
+  }
+  get scram(): string {
+    return `${this.prefix}/scram-credentials`;
+  }
   get producerIds(): string {
     return `${this.prefix}/producer-ids`;
   }
@@ -115,6 +123,8 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private readonly candidates = new Map<string, { createRevision: bigint; nodeId: number }>();
   private configs: Record<string, string> = {};
   private quotas: StoredQuota[] = [];
+  private aclList: StoredAcl[] = [];
+  private scram: StoredScramCredential[] = [];
   private producerIdNext = 0;
   private producerIdLimit = 0;
   private producerIdBlock: Promise<void> | null = null;
@@ -241,6 +251,12 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     } else if (key === k.quotas) {
       this.quotas = deleted ? [] : parse(kv);
       change = { kind: 'quotas' };
+    } else if (key === k.acls) {
+      this.aclList = deleted ? [] : parse(kv);
+      change = { kind: 'acls' };
+    } else if (key === k.scram) {
+      this.scram = deleted ? [] : parse(kv);
+      change = { kind: 'scram' };
     }
     if (notify && change) for (const l of this.changeListeners) l(change);
   }
@@ -286,6 +302,14 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
 
   clientQuotas(): StoredQuota[] {
     return this.quotas.map((q) => ({ entity: q.entity.map((p) => ({ ...p })), values: { ...q.values } }));
+  }
+
+  acls(): StoredAcl[] {
+    return this.aclList.map((a) => ({ ...a }));
+  }
+
+  scramCredentials(): StoredScramCredential[] {
+    return this.scram.map((c) => ({ ...c }));
   }
 
   liveBrokers(): BrokerRegistration[] {
@@ -441,6 +465,16 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   async setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void> {
     await this.call('Changing broker configs', () => this.client.put(this.keys.brokerConfigs).value(JSON.stringify(configs)).exec());
     this.configs = { ...configs };
+  }
+
+  async setAcls(acls: StoredAcl[]): Promise<void> {
+    await this.call('Changing ACLs', () => this.client.put(this.keys.acls).value(JSON.stringify(acls)).exec());
+    this.aclList = acls.map((a) => ({ ...a }));
+  }
+
+  async setScramCredentials(credentials: StoredScramCredential[]): Promise<void> {
+    await this.call('Changing SCRAM credentials', () => this.client.put(this.keys.scram).value(JSON.stringify(credentials)).exec());
+    this.scram = credentials.map((c) => ({ ...c }));
   }
 
   async setClientQuotas(quotas: StoredQuota[]): Promise<void> {

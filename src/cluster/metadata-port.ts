@@ -54,6 +54,33 @@ export interface BrokerRegistration {
   rack: string | null;
   /** A random id per broker process: tells a restart from the same process. */
   incarnationId: string;
+  /**
+   * Advertised address per listener name (Metadata answers a client with those of the listener it
+   * connected to). Absent in registrations of brokers before several listeners existed: host and
+   * port are then the only endpoint, of every listener.
+   */
+  endpoints?: { listener: string; host: string; port: number; securityProtocol: string }[];
+}
+
+/** One ACL binding (CreateAcls), with Kafka's numeric resource type, pattern type, operation and permission. */
+export interface StoredAcl {
+  resourceType: number;
+  resourceName: string;
+  patternType: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permissionType: number;
+}
+
+/** A user's SCRAM credential for one mechanism: what the broker keeps instead of the password (base64 fields). */
+export interface StoredScramCredential {
+  user: string;
+  mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  iterations: number;
+  salt: string;
+  storedKey: string;
+  serverKey: string;
 }
 
 /** What changed in the metadata (cluster mode: from the etcd watch; local: after each write). */
@@ -62,7 +89,9 @@ export type MetadataChange =
   | { kind: 'brokers' }
   | { kind: 'controller'; controllerId: number }
   | { kind: 'configs' }
-  | { kind: 'quotas' };
+  | { kind: 'quotas' }
+  | { kind: 'acls' }
+  | { kind: 'scram' };
 
 /**
  * Metadata could not be read or changed because the store (etcd) cannot be reached or the write
@@ -109,6 +138,13 @@ export interface MetadataStore {
   setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void>;
   clientQuotas(): StoredQuota[];
   setClientQuotas(quotas: StoredQuota[]): Promise<void>;
+
+  /** ACLs (CreateAcls/DeleteAcls), cluster-wide. */
+  acls(): StoredAcl[];
+  setAcls(acls: StoredAcl[]): Promise<void>;
+  /** SCRAM credentials (AlterUserScramCredentials), cluster-wide. */
+  scramCredentials(): StoredScramCredential[];
+  setScramCredentials(credentials: StoredScramCredential[]): Promise<void>;
 
   /** A producer id never handed out before anywhere in the cluster (AllocateProducerIds). */
   nextProducerId(): Promise<number>;

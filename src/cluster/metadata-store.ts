@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file.js';
-import type { BrokerRegistration, MetadataChange, MetadataStore, PartitionState, StoredQuota, TopicRecord } from './metadata-port.js';
+import type { BrokerRegistration, MetadataChange, MetadataStore, PartitionState, StoredAcl, StoredQuota, StoredScramCredential, TopicRecord } from './metadata-port.js';
 
 export type { EntityPart, StoredQuota, TopicRecord } from './metadata-port.js';
 
@@ -17,6 +17,9 @@ interface MetadataFile {
   dynamicBrokerConfigs?: Record<string, string>;
   /** Client quotas (AlterClientQuotas): entity → values. */
   clientQuotas?: StoredQuota[];
+  /** ACLs (CreateAcls) and SCRAM credentials (AlterUserScramCredentials). */
+  acls?: StoredAcl[];
+  scramCredentials?: StoredScramCredential[];
 }
 
 const FILE = 'tributary-metadata.json';
@@ -158,6 +161,24 @@ export class LocalMetadataStore implements MetadataStore {
 
   async setClientQuotas(quotas: StoredQuota[]): Promise<void> {
     this.state.clientQuotas = quotas.map((q) => ({ entity: q.entity.map((p) => ({ ...p })), values: { ...q.values } }));
+    await this.persist();
+  }
+
+  acls(): StoredAcl[] {
+    return (this.state.acls ?? []).map((a) => ({ ...a }));
+  }
+
+  async setAcls(acls: StoredAcl[]): Promise<void> {
+    this.state.acls = acls.map((a) => ({ ...a }));
+    await this.persist();
+  }
+
+  scramCredentials(): StoredScramCredential[] {
+    return (this.state.scramCredentials ?? []).map((c) => ({ ...c }));
+  }
+
+  async setScramCredentials(credentials: StoredScramCredential[]): Promise<void> {
+    this.state.scramCredentials = credentials.map((c) => ({ ...c }));
     await this.persist();
   }
 

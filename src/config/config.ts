@@ -108,6 +108,8 @@ export class BrokerConfig {
   private readonly entries = new Map<string, ConfigEntry>();
   /** The values before any dynamic change, restored when a dynamic value is deleted. */
   private readonly staticEntries = new Map<string, ConfigEntry>();
+  /** listener.name.<listener>.<key> settings (names lowercased), verbatim. */
+  private readonly listenerEntries = new Map<string, string>();
 
   constructor(input: BrokerConfigInput = {}) {
     for (const def of brokerConfigDefs.values()) {
@@ -122,8 +124,12 @@ export class BrokerConfig {
       if (!layer) continue;
       for (const [name, value] of Object.entries(layer)) {
         const def = brokerConfigDefs.get(name);
-        // Unknown keys are tolerated, as Kafka only warns about them.
-        if (!def) continue;
+        // Unknown keys are tolerated, as Kafka only warns about them; per-listener security
+        // settings (listener.name.<listener>.<key>) are kept for listenerValue.
+        if (!def) {
+          if (name.startsWith('listener.name.')) this.listenerEntries.set(name.toLowerCase(), value.trim());
+          continue;
+        }
         const err = validateValue(def, value);
         if (err) throw new ConfigError(err);
         this.entries.set(name, { name, value: value.trim(), source: 'STATIC_BROKER_CONFIG', origin });
@@ -155,6 +161,17 @@ export class BrokerConfig {
     if (!def) throw new ConfigError(`Unknown broker config ${name}`);
     if (value === null) this.entries.set(name, this.staticEntries.get(name)!);
     else this.entries.set(name, { name, value, source: 'DYNAMIC_BROKER_CONFIG', origin: 'dynamic' });
+  }
+
+  /**
+   * A listener's value of a key, as Kafka resolves it: `listener.name.<listener>.<key>` (listener
+   * lowercased; for SASL settings `key` may carry the mechanism, `plain.sasl.jaas.config`), then
+   * the plain key.
+   */
+  listenerValue(listener: string, key: string, fallback = key): string | null {
+    const own = this.listenerEntries.get(`listener.name.${listener.toLowerCase()}.${key.toLowerCase()}`);
+    if (own !== undefined) return own;
+    return brokerConfigDefs.has(fallback) ? this.str(fallback) : null;
   }
 
   str(name: string): string | null {

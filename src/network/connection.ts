@@ -59,6 +59,17 @@ export class Connection {
   readonly remote: string;
   lastActive: number;
   clientId: string | null = null;
+  /** The listener this connection came in on and its security protocol (SSL, SASL_PLAINTEXT, ...). */
+  listenerName = '';
+  securityProtocol = 'PLAINTEXT';
+  /** Who the client is (Kafka's principal, `User:name`): ANONYMOUS until TLS or SASL says otherwise. */
+  principal = 'User:ANONYMOUS';
+  /** The broker's per-connection security state (the SASL exchange); this layer never looks inside. */
+  security: unknown = null;
+  /** A lower frame size limit than the listener's (before SASL authentication), or null. */
+  maxFrameBytes: number | null = null;
+  /** Set by endAfterResponses: no more frames are read, the socket ends once the answers are out. */
+  private ending = false;
   private chunks: Buffer[] = [];
   private buffered = 0;
   private readonly slots: Slot[] = [];
@@ -199,6 +210,27 @@ export class Connection {
     this.socket.destroy();
   }
 
+  /**
+   * Stops reading requests and closes the connection once every answer already due has been
+   * written (a failed SASL authentication: the client gets its error, then the close).
+   */
+  endAfterResponses(): void {
+    if (this.closed || this.ending) return;
+    this.ending = true;
+    this.chunks = [];
+    this.buffered = 0;
+    this.socket.pause();
+    if (this.slots.length === 0) this.finishEnding();
+  }
+
+  private finishEnding(): void {
+    this.closed = true;
+    this.releaseAll();
+    this.socket.end();
+    // A client that does not read its last answer must not keep the socket forever.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -208,7 +240,7 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
     this.lastActive = this.limits.clock.now();
     this.chunks.push(chunk);
     this.buffered += chunk.length;
@@ -226,15 +258,16 @@ export class Connection {
     if (this.processing) return;
     this.processing = true;
     try {
-      while (!this.closed && this.buffered >= 4) {
+      while (!this.closed && !this.ending && this.buffered >= 4) {
         if ((this.pauseReasons & (MEMORY | THROTTLE)) !== 0) return;
         if (this.slots.length >= this.limits.maxInFlight || this.socket.writableLength > this.limits.maxPendingWriteBytes) {
           this.setPaused(BACKPRESSURE, true);
           return;
         }
         const size = this.peekSize();
-        if (size < 0 || size > this.limits.maxRequestBytes) {
-          this.abort('request size out of bounds', { size, max: this.limits.maxRequestBytes });
+        const max = this.maxFrameBytes ?? this.limits.maxRequestBytes;
+        if (size < 0 || size > max) {
+          this.abort('request size out of bounds', { size, max });
           return;
         }
         if (this.reservedForNext === 0 && size > 0) {
@@ -353,6 +386,11 @@ export class Connection {
       this.responseBudgetUsed -= head.responseBudget;
     }
     this.lastActive = this.limits.clock.now();
+    if (this.ending) {
+      this.limits.pool.release(released);
+      if (this.slots.length === 0) this.finishEnding();
+      return;
+    }
     this.grantBudgets();
     this.maybeResume();
     if (this.socket.writableLength > this.limits.maxPendingWriteBytes) this.setPaused(BACKPRESSURE, true);

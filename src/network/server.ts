@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Connection, type ConnectionLimits, type FrameHandler } from './connection.js';
 import type { Clock } from '../common/clock.js';
@@ -12,6 +13,11 @@ export interface ConnectionQuotas {
 }
 
 export interface ListenerOptions extends ConnectionLimits {
+  /** The listener's name (listeners' NAME://) and security protocol, given to each connection. */
+  name: string;
+  securityProtocol: string;
+  /** TLS settings (SSL and SASL_SSL listeners); unset, the listener is plain TCP. */
+  tls?: TlsOptions;
   host: string;
   port: number;
   idleTimeoutMs: number;
@@ -63,13 +69,15 @@ class RateLimitedLog {
 
 /** A TCP listener that admits connections within their limits, frames Kafka requests and tracks connections. */
 export class KafkaListener {
-  private server: Server | null = null;
+  private server: Server | TlsServer | null = null;
   private readonly connections = new Set<Connection>();
   private readonly perIp = new Map<string, number>();
   private sweep: NodeJS.Timeout | null = null;
   private readonly rejections: RateLimitedLog;
   /** Connections closed right after accept because of a limit, since start. */
   rejectedConnections = 0;
+  /** TLS handshakes that failed (plaintext clients on a TLS port, bad certificates), since start. */
+  tlsFailures = 0;
   port = 0;
 
   constructor(
@@ -81,7 +89,24 @@ export class KafkaListener {
   }
 
   async start(): Promise<void> {
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const tlsOptions = this.options.tls;
+    let server: Server | TlsServer;
+    if (tlsOptions) {
+      // The handshake must finish within the request read timeout (a slow TLS hello is a slowloris).
+      const tlsServer = createTlsServer({ ...tlsOptions, handshakeTimeout: Math.min(this.options.requestReadTimeoutMs, 120_000) }, (socket) => this.accept(socket));
+      // A plaintext client, a garbage hello, a refused client certificate: one (rate-limited) line, then the socket is gone.
+      tlsServer.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+        this.tlsFailures++;
+        this.rejections.warn(
+          { listener: this.options.name, remote: `${normalizeAddress(socket.remoteAddress)}:${socket.remotePort}`, err: err.code ?? err.message },
+          'TLS handshake failed; connection closed',
+        );
+        socket.destroy();
+      });
+      server = tlsServer;
+    } else {
+      server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -97,6 +122,20 @@ export class KafkaListener {
     const every = Math.max(10, Math.min(shortest / 4, 30_000));
     this.sweep = setInterval(() => this.closeStale(), every);
     this.sweep.unref();
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /**
+   * New TLS key material (certificate reload): connections accepted from now on use it, the
+   * open ones keep theirs, as Kafka's dynamic keystore update does.
+   */
+  setSecureContext(options: TlsOptions): void {
+    if (!this.options.tls || !this.server) throw new Error(`listener ${this.options.name} is not a TLS listener`);
+    (this.server as TlsServer).setSecureContext(options);
+    this.options.tls = { ...this.options.tls, ...options };
   }
 
   get connectionCount(): number {
@@ -125,8 +164,14 @@ export class KafkaListener {
       if (left <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, left);
     });
+    conn.listenerName = this.options.name;
+    conn.securityProtocol = this.options.securityProtocol;
     this.connections.add(conn);
+    this.onConnection?.(conn);
   }
+
+  /** Called for each admitted connection (the broker sets its principal and SASL state). */
+  onConnection: ((conn: Connection) => void) | null = null;
 
   private closeStale(): void {
     const now = this.options.clock.now();

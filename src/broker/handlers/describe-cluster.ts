@@ -7,7 +7,7 @@ const BROKER_ENDPOINT = 1;
 
 export const describeClusterHandler: ApiHandler<DescribeClusterRequest, DescribeClusterResponse> = {
   apiKey: ApiKey.DescribeCluster,
-  handle({ broker }, req) {
+  handle({ broker, conn }, req) {
     if (req.endpointType !== BROKER_ENDPOINT) {
       return {
         throttleTimeMs: 0,
@@ -27,7 +27,7 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
       endpointType: BROKER_ENDPOINT,
       clusterId: broker.clusterId,
       controllerId: broker.controllerId(),
-      brokers: broker.liveBrokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
+      brokers: broker.liveBrokers(conn.listenerName).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : UNREQUESTED_OPERATIONS,
     };
   },

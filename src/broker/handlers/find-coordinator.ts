@@ -7,11 +7,13 @@ const TRANSACTION = 1;
 
 export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> = {
   apiKey: ApiKey.FindCoordinator,
-  async handle({ broker, apiVersion }, req) {
+  async handle({ broker, apiVersion, conn }, req) {
+    // The client's listener decides which of our addresses it gets.
+    const self = broker.advertisedEndpoints.get(conn.listenerName) ?? broker.advertised;
     const locate = async (key: string): Promise<FindCoordinatorResponseCoordinator> => {
       const answer = (errorCode: number, message: string | null = null): FindCoordinatorResponseCoordinator =>
         errorCode === ErrorCode.NONE
-          ? { key, nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, errorCode, errorMessage: null }
+          ? { key, nodeId: broker.nodeId, host: self.host, port: self.port, errorCode, errorMessage: null }
           : { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage: message ?? errorName(errorCode) };
       if (req.keyType !== GROUP && req.keyType !== TRANSACTION) return answer(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${req.keyType}`);
       if (key === '') return answer(ErrorCode.INVALID_REQUEST, `The ${req.keyType === GROUP ? 'group' : 'transactional'} id must not be empty`);
@@ -29,7 +31,7 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
         const index = req.keyType === GROUP ? broker.groupCoordinator.partitionFor(key) : broker.transactionCoordinator.partitionFor(key);
         const t = broker.topics.get(internal);
         const s = t ? broker.partitionStates(t)[index] : undefined;
-        const leader = s ? broker.liveBrokers().find((b) => b.nodeId === s.leader) : undefined;
+        const leader = s ? broker.liveBrokers(conn.listenerName).find((b) => b.nodeId === s.leader) : undefined;
         if (!leader) return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE);
         return { key, nodeId: leader.nodeId, host: leader.host, port: leader.port, errorCode: ErrorCode.NONE, errorMessage: null };
       }

@@ -1,5 +1,6 @@
 import type { ApiHandler } from '../api.js';
 import { apiVersionsHandler } from './api-versions.js';
+import { saslAuthenticateHandler, saslHandshakeHandler } from './sasl.js';
 import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { alterClientQuotasHandler } from './alter-client-quotas.js';
 import { metadataHandler } from './metadata.js';
@@ -42,6 +43,8 @@ import { listTransactionsHandler } from './list-transactions.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './partition-reassignments.js';
 
 export const apiHandlers: ApiHandler[] = [
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
   describeClientQuotasHandler,
   alterClientQuotasHandler,
   produceHandler,

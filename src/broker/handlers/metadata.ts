@@ -36,7 +36,7 @@ function topicError(name: string, topicId: string, errorCode: number): MetadataR
 
 export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   apiKey: ApiKey.Metadata,
-  async handle({ broker, apiVersion }, req) {
+  async handle({ broker, apiVersion, conn }, req) {
     const includeOps = req.includeTopicAuthorizedOperations;
     // v0 used an empty list for "all topics"; later versions use null.
     const all = req.topics === null || (apiVersion === 0 && req.topics.length === 0);
@@ -79,7 +79,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     }
     return {
       throttleTimeMs: 0,
-      brokers: broker.liveBrokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      brokers: broker.liveBrokers(conn.listenerName).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterId: broker.clusterId,
       controllerId: broker.controllerId(),
       topics,

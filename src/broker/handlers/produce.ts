@@ -133,7 +133,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           anyError = true;
           const answer = partitionResponse(pd.index, partition);
           // KIP-951 (v10+): tell the producer where the leader is now.
-          const leader = partition === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 10 ? broker.currentLeader(topic.name, pd.index) : null;
+          const leader = partition === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 10 ? broker.currentLeader(topic.name, pd.index, conn.listenerName) : null;
           if (leader && leader.endpoint && leader.leaderId !== broker.nodeId) {
             answer.currentLeader = { leaderId: leader.leaderId, leaderEpoch: leader.leaderEpoch };
             leaderEndpoints.set(leader.endpoint.nodeId, leader.endpoint);

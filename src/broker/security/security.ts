@@ -1,0 +1,364 @@
+// The broker's security: listeners' TLS settings, each connection's principal and SASL state,
+// the gate that serves only ApiVersions and SASL requests before authentication, the SCRAM
+// credentials and ACLs (kept in the metadata store, so a cluster shares them), and the
+// authorizer handlers ask.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { ConfigError, type BrokerConfig } from '../../config/config.js';
+import type { MetadataStore, StoredAcl, StoredScramCredential } from '../../cluster/metadata-port.js';
+import type { Connection } from '../../network/connection.js';
+import { normalizeAddress } from '../../network/server.js';
+import { ApiKey } from '../../protocol/generated/index.js';
+import type { Clock } from '../../common/clock.js';
+import type { ClientSecurity, SaslCredentials, ScramMechanism } from '../../client/sasl.js';
+import { listenerPlan, usesSasl, usesTls, type ListenerPlan, type SecurityProtocol } from './listeners.js';
+import { certificatePrincipal, parseMappingRules, tlsClientOptions } from './tls.js';
+import { parseJaas } from './jaas.js';
+import { OAuthBearerServer, parseJwks, PlainServer, SaslAuthError, ScramServer, type SaslServer, type SaslStep } from './sasl-server.js';
+import { StandardAuthorizer } from './authorizer.js';
+
+export const SUPPORTED_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
+
+/** Kafka's authorizer class names, accepted as they are so existing server.properties work. */
+const AUTHORIZER_CLASSES = ['org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'kafka.security.authorizer.AclAuthorizer', 'kafka.security.auth.SimpleAclAuthorizer'];
+
+/** A connection's SASL state (Connection.security). */
+export interface Session {
+  state: 'handshake' | 'authenticate' | 'raw' | 'authenticated';
+  server: SaslServer | null;
+  mechanism: string | null;
+  /** When the session must be re-authenticated (KIP-368), ms since epoch; null: never. */
+  expiresAtMs: number | null;
+  /** A re-authentication is under way: the principal must not change. */
+  reauthenticating: boolean;
+}
+
+export type AuthResult = { kind: 'step'; response: Buffer; sessionLifetimeMs: number } | { kind: 'failed'; errorMessage: string; challenge?: Buffer };
+
+const PRE_AUTH_APIS = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
+
+interface ListenerSecurity {
+  protocol: SecurityProtocol;
+  mechanisms: string[];
+  plainUsers: Map<string, string>;
+  oauth: ConstructorParameters<typeof OAuthBearerServer>[0] | null;
+  principalRules: ReturnType<typeof parseMappingRules>;
+}
+
+export class BrokerSecurity {
+  readonly plan: ListenerPlan;
+  readonly authorizer: StandardAuthorizer | null;
+  private readonly listeners = new Map<string, ListenerSecurity>();
+  private scram = new Map<string, StoredScramCredential>();
+  private readonly fakeSecret = randomBytes(32);
+  private readonly maxReauthMs: number;
+  private readonly failureDelayMs: number;
+  readonly maxPreAuthBytes: number;
+  private lastDenyLog = 0;
+  private suppressedDenies = 0;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly metadata: MetadataStore,
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+  ) {
+    this.plan = listenerPlan(config);
+    this.maxReauthMs = config.int('connections.max.reauth.ms');
+    this.failureDelayMs = config.int('connection.failed.authentication.delay.ms');
+    this.maxPreAuthBytes = config.int('sasl.server.max.receive.size');
+    for (const l of this.plan.listeners) this.listeners.set(l.name, this.listenerSecurity(l.name, l.securityProtocol));
+    const authorizerClass = (config.str('authorizer.class.name') ?? '').trim();
+    if (authorizerClass === '') this.authorizer = null;
+    else if (!AUTHORIZER_CLASSES.includes(authorizerClass)) throw new ConfigError(`authorizer.class.name ${authorizerClass} is not supported (use ${AUTHORIZER_CLASSES[0]})`);
+    else {
+      const superUsers = new Set(
+        (config.str('super.users') ?? '')
+          .split(';')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      );
+      this.authorizer = new StandardAuthorizer({ superUsers, allowEveryoneIfNoAclFound: config.bool('allow.everyone.if.no.acl.found') }, metadata.acls());
+    }
+    this.loadScram();
+    metadata.onChange((change) => {
+      if (change.kind === 'acls') this.authorizer?.setAcls(metadata.acls());
+      else if (change.kind === 'scram') this.loadScram();
+    });
+  }
+
+  private loadScram(): void {
+    this.scram = new Map(this.metadata.scramCredentials().map((c) => [`${c.mechanism}\0${c.user}`, c]));
+  }
+
+  private listenerSecurity(name: string, protocol: SecurityProtocol): ListenerSecurity {
+    const out: ListenerSecurity = {
+      protocol,
+      mechanisms: [],
+      plainUsers: new Map(),
+      oauth: null,
+      principalRules: parseMappingRules(this.config.listenerValue(name, 'ssl.principal.mapping.rules') ?? 'DEFAULT'),
+    };
+    if (!usesSasl(protocol)) return out;
+    const mechanisms = (this.config.listenerValue(name, 'sasl.enabled.mechanisms') ?? 'GSSAPI')
+      .split(',')
+      .map((m) => m.trim().toUpperCase())
+      .filter((m) => m !== '');
+    for (const m of mechanisms) {
+      if (!(SUPPORTED_MECHANISMS as readonly string[]).includes(m)) {
+        throw new ConfigError(`Listener ${name}: SASL mechanism ${m} is not supported; set sasl.enabled.mechanisms to some of ${SUPPORTED_MECHANISMS.join(', ')}`);
+      }
+    }
+    if (mechanisms.length === 0) throw new ConfigError(`Listener ${name} uses SASL but sasl.enabled.mechanisms is empty`);
+    out.mechanisms = mechanisms;
+    const jaas = (mechanism: string) => {
+      const text = this.config.listenerValue(name, `${mechanism.toLowerCase()}.sasl.jaas.config`, 'sasl.jaas.config');
+      return text ? parseJaas(text, `listener.name.${name.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`) : null;
+    };
+    if (mechanisms.includes('PLAIN')) {
+      const entry = jaas('PLAIN');
+      if (!entry) throw new ConfigError(`Listener ${name} offers PLAIN but has no JAAS config (listener.name.${name.toLowerCase()}.plain.sasl.jaas.config)`);
+      for (const [k, v] of entry.options) if (k.startsWith('user_')) out.plainUsers.set(k.slice(5), v);
+    }
+    if (mechanisms.includes('OAUTHBEARER')) {
+      const options = jaas('OAUTHBEARER')?.options ?? new Map<string, string>();
+      const jwksUrl = this.config.listenerValue(name, 'sasl.oauthbearer.jwks.endpoint.url');
+      let jwks = null;
+      if (jwksUrl) {
+        if (!jwksUrl.startsWith('file:')) throw new ConfigError('sasl.oauthbearer.jwks.endpoint.url: only file: URLs are supported');
+        try {
+          jwks = parseJwks(readFileSync(fileURLToPath(jwksUrl), 'utf8'));
+        } catch (err) {
+          throw new ConfigError(`Cannot read the JWKS ${jwksUrl}: ${(err as Error).message}`);
+        }
+      }
+      const list = (v: string | null | undefined) => (v ?? '').split(/[ ,]/).filter((s) => s !== '');
+      out.oauth = {
+        jwks,
+        expectedIssuer: this.config.listenerValue(name, 'sasl.oauthbearer.expected.issuer'),
+        expectedAudience: list(this.config.listenerValue(name, 'sasl.oauthbearer.expected.audience')),
+        principalClaim: options.get('unsecuredValidatorPrincipalClaimName') ?? this.config.listenerValue(name, 'sasl.oauthbearer.sub.claim.name') ?? 'sub',
+        scopeClaim: options.get('unsecuredValidatorScopeClaimName') ?? 'scope',
+        requiredScopes: list(options.get('unsecuredValidatorRequiredScope')),
+        clockSkewMs: Number(options.get('unsecuredValidatorAllowableClockSkewMs') ?? '0') || 0,
+        now: () => this.clock.now(),
+      };
+    }
+    return out;
+  }
+
+  /** Sets a new connection's principal (client certificate) and SASL state. */
+  onConnection(conn: Connection): void {
+    const l = this.listeners.get(conn.listenerName);
+    if (!l) return;
+    if (usesTls(l.protocol) && l.protocol === 'SSL') {
+      conn.principal = certificatePrincipal(conn.socket as TLSSocket, l.principalRules) ?? 'User:ANONYMOUS';
+    }
+    const session: Session = { state: usesSasl(l.protocol) ? 'handshake' : 'authenticated', server: null, mechanism: null, expiresAtMs: null, reauthenticating: false };
+    conn.security = session;
+    // Kafka's sasl.server.max.receive.size: before authentication, large frames close the connection.
+    if (session.state !== 'authenticated') conn.maxFrameBytes = this.maxPreAuthBytes;
+  }
+
+  private session(conn: Connection): Session | null {
+    return (conn.security as Session | null) ?? null;
+  }
+
+  /** True when the frame is a raw SASL token (after a SaslHandshake v0), not a Kafka request. */
+  expectsRawToken(conn: Connection): boolean {
+    return this.session(conn)?.state === 'raw';
+  }
+
+  /**
+   * Whether a request may be served on this connection now; the reason to close it otherwise.
+   * Before authentication only ApiVersions, SaslHandshake and SaslAuthenticate are (Kafka's rule);
+   * after a SASL session expired (KIP-368) only a re-authentication is.
+   */
+  admit(conn: Connection, apiKey: number): string | null {
+    const s = this.session(conn);
+    if (!s) return null;
+    if (s.state !== 'authenticated') return PRE_AUTH_APIS.has(apiKey) ? null : `unexpected request (API key ${apiKey}) before SASL authentication`;
+    if (s.expiresAtMs !== null && this.clock.now() >= s.expiresAtMs && apiKey !== ApiKey.SaslHandshake && apiKey !== ApiKey.ApiVersions) {
+      return 'SASL session expired without re-authentication (connections.max.reauth.ms)';
+    }
+    return null;
+  }
+
+  /** SaslHandshake: the mechanisms of the connection's listener; starts (or restarts, KIP-368) the exchange. */
+  handshake(conn: Connection, mechanism: string, version: number): { errorCode: 'NONE' | 'UNSUPPORTED_SASL_MECHANISM' | 'ILLEGAL_SASL_STATE'; mechanisms: string[] } {
+    const l = this.listeners.get(conn.listenerName);
+    const s = this.session(conn);
+    if (!l || !s || !usesSasl(l.protocol)) return { errorCode: 'ILLEGAL_SASL_STATE', mechanisms: [] };
+    if (s.state === 'authenticated') {
+      // A re-authentication: only with v1 (SaslAuthenticate framing).
+      if (version < 1) return { errorCode: 'ILLEGAL_SASL_STATE', mechanisms: l.mechanisms };
+      s.reauthenticating = true;
+    } else if (s.state !== 'handshake') {
+      return { errorCode: 'ILLEGAL_SASL_STATE', mechanisms: l.mechanisms };
+    }
+    if (!l.mechanisms.includes(mechanism)) return { errorCode: 'UNSUPPORTED_SASL_MECHANISM', mechanisms: l.mechanisms };
+    if (s.reauthenticating && s.mechanism !== mechanism) return { errorCode: 'ILLEGAL_SASL_STATE', mechanisms: l.mechanisms };
+    s.mechanism = mechanism;
+    s.server = this.saslServer(l, mechanism);
+    s.state = version === 0 ? 'raw' : 'authenticate';
+    return { errorCode: 'NONE', mechanisms: l.mechanisms };
+  }
+
+  private saslServer(l: ListenerSecurity, mechanism: string): SaslServer {
+    if (mechanism === 'PLAIN') return new PlainServer(l.plainUsers);
+    if (mechanism === 'OAUTHBEARER') return new OAuthBearerServer(l.oauth!);
+    return new ScramServer(mechanism as ScramMechanism, (user, m) => this.scram.get(`${m}\0${user}`), this.fakeSecret);
+  }
+
+  /** One SASL token (SaslAuthenticate, or a raw v0 frame): the server's answer, or the failure. */
+  authenticate(conn: Connection, token: Buffer): AuthResult {
+    const s = this.session(conn);
+    if (!s || (s.state !== 'authenticate' && s.state !== 'raw') || !s.server) return { kind: 'failed', errorMessage: 'Unexpected SASL authenticate request' };
+    let step: SaslStep;
+    try {
+      step = s.server.evaluate(token);
+    } catch (err) {
+      const e = err instanceof SaslAuthError ? err : new SaslAuthError(`Authentication failed: ${(err as Error).message}`);
+      if (e.challenge) return { kind: 'step', response: e.challenge, sessionLifetimeMs: 0 };
+      this.logger.info({ conn: conn.id, remote: conn.remote, listener: conn.listenerName, mechanism: s.mechanism, reason: e.message }, 'SASL authentication failed');
+      return { kind: 'failed', errorMessage: e.message };
+    }
+    if (step.principal === null) return { kind: 'step', response: step.response, sessionLifetimeMs: 0 };
+    if (s.reauthenticating && step.principal !== conn.principal) {
+      return { kind: 'failed', errorMessage: 'Cannot change principals during re-authentication' };
+    }
+    conn.principal = step.principal;
+    s.state = 'authenticated';
+    s.server = null;
+    s.reauthenticating = false;
+    conn.maxFrameBytes = null;
+    let lifetime = 0;
+    if (this.maxReauthMs > 0) {
+      lifetime = this.maxReauthMs;
+      if (step.expiresAtMs !== undefined) lifetime = Math.max(0, Math.min(lifetime, step.expiresAtMs - this.clock.now()));
+      s.expiresAtMs = this.clock.now() + lifetime;
+    }
+    return { kind: 'step', response: step.response, sessionLifetimeMs: lifetime };
+  }
+
+  /** A failed authentication is answered this much later (connection.failed.authentication.delay.ms). */
+  get authFailureDelayMs(): number {
+    return this.failureDelayMs;
+  }
+
+  // ---- SCRAM credentials ----
+
+  scramCredential(user: string, mechanism: ScramMechanism): StoredScramCredential | undefined {
+    return this.scram.get(`${mechanism}\0${user}`);
+  }
+
+  allScramCredentials(): StoredScramCredential[] {
+    return [...this.scram.values()];
+  }
+
+  async setScramCredentials(next: StoredScramCredential[]): Promise<void> {
+    await this.metadata.setScramCredentials(next);
+    this.loadScram();
+  }
+
+  // ---- ACLs ----
+
+  acls(): StoredAcl[] {
+    return this.metadata.acls();
+  }
+
+  async setAcls(next: StoredAcl[]): Promise<void> {
+    await this.metadata.setAcls(next);
+    this.authorizer?.setAcls(next);
+  }
+
+  /** The client's address as ACL hosts name it. */
+  static host(conn: Connection): string {
+    return normalizeAddress(conn.socket.remoteAddress);
+  }
+
+  /** Whether the connection's principal may do `operation` on the resource; true without an authorizer. Denials are audited. */
+  allowed(conn: Connection, operation: number, resourceType: number, name: string, audit = true): boolean {
+    if (!this.authorizer) return true;
+    const host = BrokerSecurity.host(conn);
+    const ok = this.authorizer.authorize(conn.principal, host, operation, resourceType, name);
+    if (!ok && audit) this.auditDenial(conn.principal, host, operation, resourceType, name);
+    return ok;
+  }
+
+  /** authorizeByResourceType: some resource of the type allows the operation. */
+  allowedOnAny(conn: Connection, operation: number, resourceType: number): boolean {
+    if (!this.authorizer) return true;
+    return this.authorizer.authorizeAny(conn.principal, BrokerSecurity.host(conn), operation, resourceType);
+  }
+
+  /** KIP-430 bits for a resource, or null without an authorizer (the caller answers every operation). */
+  authorizedOperations(conn: Connection, resourceType: number, name: string): number | null {
+    if (!this.authorizer) return null;
+    return this.authorizer.authorizedOperations(conn.principal, BrokerSecurity.host(conn), resourceType, name);
+  }
+
+  private auditDenial(principal: string, host: string, operation: number, resourceType: number, name: string): void {
+    const now = this.clock.now();
+    if (now - this.lastDenyLog < 1000) {
+      this.suppressedDenies++;
+      return;
+    }
+    this.lastDenyLog = now;
+    this.logger.info(
+      { principal, host, operation: opName(operation), resourceType: typeName(resourceType), resource: name, suppressedSinceLast: this.suppressedDenies },
+      'authorization denied',
+    );
+    this.suppressedDenies = 0;
+  }
+
+  // ---- the broker as a client of other brokers ----
+
+  /** How this broker connects to another's inter-broker listener: its TLS material and SASL credentials. */
+  interBrokerClientSecurity(): ClientSecurity {
+    const name = this.plan.interBroker;
+    const protocol = this.plan.listeners.find((l) => l.name === name)!.securityProtocol;
+    const out: ClientSecurity = { protocol };
+    if (usesTls(protocol)) out.tls = tlsClientOptions(this.config, name);
+    if (usesSasl(protocol)) {
+      const mechanism = (this.config.str('sasl.mechanism.inter.broker.protocol') ?? 'GSSAPI').toUpperCase();
+      if (mechanism === 'OAUTHBEARER' || !(SUPPORTED_MECHANISMS as readonly string[]).includes(mechanism)) {
+        throw new ConfigError(`sasl.mechanism.inter.broker.protocol ${mechanism} is not supported between brokers (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)`);
+      }
+      const text = this.config.listenerValue(name, `${mechanism.toLowerCase()}.sasl.jaas.config`, 'sasl.jaas.config');
+      const options = text ? parseJaas(text, 'inter-broker JAAS config').options : new Map<string, string>();
+      const username = options.get('username');
+      const password = options.get('password');
+      if (username === undefined || password === undefined) {
+        throw new ConfigError(`The inter-broker listener ${name} uses SASL: its ${mechanism} JAAS config needs username and password (the broker's own credentials)`);
+      }
+      out.sasl = { mechanism: mechanism as SaslCredentials['mechanism'], username, password } as SaslCredentials;
+    }
+    return out;
+  }
+}
+
+const OP_NAMES = [
+  'UNKNOWN',
+  'ANY',
+  'ALL',
+  'READ',
+  'WRITE',
+  'CREATE',
+  'DELETE',
+  'ALTER',
+  'DESCRIBE',
+  'CLUSTER_ACTION',
+  'DESCRIBE_CONFIGS',
+  'ALTER_CONFIGS',
+  'IDEMPOTENT_WRITE',
+  'CREATE_TOKENS',
+  'DESCRIBE_TOKENS',
+];
+const TYPE_NAMES = ['UNKNOWN', 'ANY', 'TOPIC', 'GROUP', 'CLUSTER', 'TRANSACTIONAL_ID', 'DELEGATION_TOKEN', 'USER'];
+export const opName = (op: number): string => OP_NAMES[op] ?? String(op);
+export const typeName = (t: number): string => TYPE_NAMES[t] ?? String(t);
+export type { SaslServer };

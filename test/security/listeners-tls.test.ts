@@ -1,0 +1,239 @@
+// Several listeners at once (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), TLS with PEM and PKCS12
+// key stores, mTLS, SASL/PLAIN, and Metadata answering each client with its listener's endpoints;
+// checked with kafkajs and Tributary's own client.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import kafkajs from 'kafkajs';
+import { suiteBroker, withBroker } from '../helpers/broker.js';
+import { makePki, type TestPki } from '../helpers/certs.js';
+import { Connection } from '../../src/client/connection.js';
+import { ApiKey, type MetadataResponse } from '../../src/protocol/generated/index.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+const pki: TestPki = makePki();
+after(() => pki.cleanup());
+const alice = pki.client('/C=US/O=Tributary/CN=alice', 'alice');
+
+const jaas = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-pw";';
+
+describe('four listeners', () => {
+  const broker = suiteBroker({
+    config: {
+      listeners: 'PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0',
+      'ssl.keystore.location': pki.serverPemFile,
+      'ssl.truststore.location': pki.caFile,
+      'sasl.enabled.mechanisms': 'PLAIN',
+      'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas,
+      'listener.name.sasl_ssl.plain.sasl.jaas.config': jaas,
+    },
+  });
+  const port = (name: string) => broker.broker.listenerPort(name);
+  const ssl = () => ({ ca: [pki.caPem], servername: 'localhost' });
+
+  test('Metadata answers with the endpoints of the listener the client connected to', async () => {
+    for (const [name, security] of [
+      ['PLAINTEXT', undefined],
+      ['SSL', { protocol: 'SSL' as const, tls: ssl() }],
+      ['SASL_PLAINTEXT', { protocol: 'SASL_PLAINTEXT' as const, sasl: { mechanism: 'PLAIN' as const, username: 'alice', password: 'alice-pw' } }],
+      ['SASL_SSL', { protocol: 'SASL_SSL' as const, tls: ssl(), sasl: { mechanism: 'PLAIN' as const, username: 'alice', password: 'alice-pw' } }],
+    ] as const) {
+      const conn = await Connection.connect({ host: '127.0.0.1', port: port(name), security });
+      try {
+        const md = await conn.request<MetadataResponse>(ApiKey.Metadata, {
+          topics: null,
+          allowAutoTopicCreation: false,
+          includeClusterAuthorizedOperations: false,
+          includeTopicAuthorizedOperations: false,
+        });
+        assert.deepEqual(
+          md.brokers.map((b) => b.port),
+          [port(name)],
+          `${name} client gets ${name}'s port`,
+        );
+      } finally {
+        conn.close();
+      }
+    }
+  });
+
+  test('kafkajs produces and consumes over SSL and SASL_SSL', async () => {
+    for (const [name, extra] of [
+      ['SSL', {}],
+      ['SASL_SSL', { sasl: { mechanism: 'plain' as const, username: 'alice', password: 'alice-pw' } }],
+    ] as const) {
+      const kafka = new Kafka({ clientId: 't', brokers: [`localhost:${port(name)}`], ssl: { ca: [pki.caPem] }, logLevel: logLevel.NOTHING, ...extra });
+      const topic = `tls-${name.toLowerCase()}`;
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      await admin.disconnect();
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, messages: [{ key: 'k', value: `over ${name}` }] });
+      await producer.disconnect();
+      const consumer = kafka.consumer({ groupId: `g-${name}` });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      const got: string[] = [];
+      await consumer.run({ eachMessage: async ({ message }) => void got.push(message.value!.toString()) });
+      try {
+        await waitUntil(() => got.length >= 1, { timeout: 20_000, message: `a record over ${name}` });
+      } finally {
+        await consumer.disconnect();
+      }
+      assert.deepEqual(got, [`over ${name}`]);
+    }
+  });
+
+  test('a wrong password gets SASL_AUTHENTICATION_FAILED and a closed connection', async () => {
+    await assert.rejects(
+      Connection.connect({
+        host: '127.0.0.1',
+        port: port('SASL_PLAINTEXT'),
+        security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'PLAIN', username: 'alice', password: 'nope' } },
+      }),
+      (err: Error & { type?: string }) => err.type === 'SASL_AUTHENTICATION_FAILED',
+    );
+    const kafka = new Kafka({
+      brokers: [`127.0.0.1:${port('SASL_PLAINTEXT')}`],
+      sasl: { mechanism: 'plain', username: 'nobody', password: 'x' },
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
+    const admin = kafka.admin();
+    await assert.rejects(admin.connect(), /SASL|authentication/i);
+  });
+
+  test('requests before SASL authentication close the connection; ApiVersions is served', async () => {
+    // A Metadata request right after connecting to the SASL listener: Kafka closes, and so do we.
+    const socket = netConnect({ host: '127.0.0.1', port: port('SASL_PLAINTEXT') });
+    const closed = new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (c) => chunks.push(c));
+      socket.on('close', () => resolve(Buffer.concat(chunks)));
+    });
+    const body = Buffer.from([0, 3, 0, 1, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]); // Metadata v1, no client id, all topics
+    const frame = Buffer.alloc(4 + body.length);
+    frame.writeInt32BE(body.length, 0);
+    body.copy(frame, 4);
+    socket.write(frame);
+    assert.equal((await closed).length, 0, 'no answer, just the close');
+    // ApiVersions is allowed (our client negotiates before authenticating).
+    const conn = await Connection.connect({
+      host: '127.0.0.1',
+      port: port('SASL_PLAINTEXT'),
+      security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'PLAIN', username: 'admin', password: 'admin-secret' } },
+    });
+    conn.close();
+  });
+
+  test('a plaintext client on the TLS port gets a clean close and the broker keeps serving', async () => {
+    const before = broker.broker.listenerStats().find((l) => l.name === 'SSL')!.tlsFailures;
+    const socket = netConnect({ host: '127.0.0.1', port: port('SSL') });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(Buffer.from([0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0, 0])); // an ApiVersions frame, in the clear
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await waitUntil(() => broker.broker.listenerStats().find((l) => l.name === 'SSL')!.tlsFailures > before, { timeout: 5000, message: 'the TLS failure counted' });
+    const conn = await Connection.connect({ host: '127.0.0.1', port: port('SSL'), security: { protocol: 'SSL', tls: ssl() } });
+    conn.close();
+  });
+});
+
+describe('TLS key stores and client authentication', () => {
+  test('a PKCS12 key store serves TLS', async (t) => {
+    const broker = await withBroker(t, {
+      config: { listeners: 'SSL://127.0.0.1:0', 'ssl.keystore.location': pki.serverP12File, 'ssl.keystore.type': 'PKCS12', 'ssl.keystore.password': 'changeit' },
+    });
+    const conn = await Connection.connect({ host: '127.0.0.1', port: broker.port, security: { protocol: 'SSL', tls: { ca: [pki.caPem], servername: 'localhost' } } });
+    conn.close();
+  });
+
+  test('ssl.client.auth=required refuses clients without a trusted certificate', async (t) => {
+    const broker = await withBroker(t, {
+      config: { listeners: 'SSL://127.0.0.1:0', 'ssl.keystore.location': pki.serverPemFile, 'ssl.truststore.location': pki.caFile, 'ssl.client.auth': 'required' },
+    });
+    const tls = { ca: [pki.caPem], servername: 'localhost' };
+    await assert.rejects(Connection.connect({ host: '127.0.0.1', port: broker.port, security: { protocol: 'SSL', tls } }));
+    const rogue = pki.rogueClient('/CN=mallory');
+    await assert.rejects(
+      Connection.connect({
+        host: '127.0.0.1',
+        port: broker.port,
+        security: { protocol: 'SSL', tls: { ...tls, key: readFileSync(rogue.keyFile), cert: readFileSync(rogue.certFile) } },
+      }),
+    );
+    const conn = await Connection.connect({
+      host: '127.0.0.1',
+      port: broker.port,
+      security: { protocol: 'SSL', tls: { ...tls, key: readFileSync(alice.keyFile), cert: readFileSync(alice.certFile) } },
+    });
+    conn.close();
+  });
+
+  test('garbage instead of a TLS hello never hurts the broker', async (t) => {
+    const broker = await withBroker(t, { config: { listeners: 'SSL://127.0.0.1:0', 'ssl.keystore.location': pki.serverPemFile } });
+    for (let i = 0; i < 20; i++) {
+      const socket = netConnect({ host: '127.0.0.1', port: broker.port });
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const junk = Buffer.alloc(64 + i * 37);
+      for (let j = 0; j < junk.length; j++) junk[j] = (j * 131 + i * 17) & 0xff;
+      if (i % 2 === 0) junk[0] = 0x16; // looks like a handshake record
+      socket.end(junk);
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    }
+    // A TLS client that hangs up mid-handshake.
+    const half = tlsConnect({ host: '127.0.0.1', port: broker.port, ca: [pki.caPem], servername: 'localhost' });
+    half.on('error', () => undefined);
+    half.destroy();
+    const conn = await Connection.connect({ host: '127.0.0.1', port: broker.port, security: { protocol: 'SSL', tls: { ca: [pki.caPem], servername: 'localhost' } } });
+    conn.close();
+  });
+
+  test('advertised.listeners per listener name', async (t) => {
+    const broker = await withBroker(t, {
+      config: {
+        listeners: 'INTERNAL://127.0.0.1:0,EXTERNAL://127.0.0.1:0',
+        'advertised.listeners': 'INTERNAL://internal.example:9093,EXTERNAL://127.0.0.1:0',
+        'listener.security.protocol.map': 'INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT',
+        'inter.broker.listener.name': 'INTERNAL',
+      },
+    });
+    const conn = await Connection.connect({ host: '127.0.0.1', port: broker.broker.listenerPort('EXTERNAL') });
+    try {
+      const md = await conn.request<MetadataResponse>(ApiKey.Metadata, {
+        topics: null,
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      assert.deepEqual(
+        md.brokers.map((b) => `${b.host}:${b.port}`),
+        [`127.0.0.1:${broker.broker.listenerPort('EXTERNAL')}`],
+      );
+    } finally {
+      conn.close();
+    }
+    const internal = await Connection.connect({ host: '127.0.0.1', port: broker.broker.listenerPort('INTERNAL') });
+    try {
+      const md = await internal.request<MetadataResponse>(ApiKey.Metadata, {
+        topics: null,
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      assert.deepEqual(
+        md.brokers.map((b) => `${b.host}:${b.port}`),
+        ['internal.example:9093'],
+      );
+    } finally {
+      internal.close();
+    }
+  });
+});
