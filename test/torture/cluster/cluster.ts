@@ -210,22 +210,22 @@ export class Cluster {
     }
   }
 
-  /** ListOffsets latest (the high watermark) and earliest of a partition, asked of its leader. */
-  async offsets(n: Node, topic: string, partition: number): Promise<{ highWatermark: number; logStart: number }> {
+  /** ListOffsets latest (the high watermark; read_committed: the LSO) and earliest of a partition, asked of its leader. */
+  async offsets(n: Node, topic: string, partition: number): Promise<{ highWatermark: number; lastStable: number; logStart: number }> {
     const c = await RawClient.connect(n.realPort);
     try {
-      const ask = async (timestamp: number) => {
+      const ask = async (timestamp: number, isolationLevel = 0) => {
         const r = await c.request(
           ApiKey.ListOffsets,
           7,
-          { replicaId: -1, isolationLevel: 0, timeoutMs: 0, topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp }] }] },
+          { replicaId: -1, isolationLevel, timeoutMs: 0, topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp }] }] },
           3000,
         );
         const p = r.body.topics[0].partitions[0];
         if (p.errorCode !== ErrorCode.NONE) throw new Error(`ListOffsets ${topic}-${partition} on broker ${n.id}: ${errorName(p.errorCode)}`);
         return Number(p.offset);
       };
-      return { highWatermark: await ask(-1), logStart: await ask(-2) };
+      return { highWatermark: await ask(-1), lastStable: await ask(-1, 1), logStart: await ask(-2) };
     } finally {
       c.close();
     }

@@ -27,6 +27,7 @@ import {
   TXN_TOPIC,
   type ProducerOutcome,
   type Shared,
+  type TxnOutcome,
 } from './workload.js';
 
 export const FAULTS = ['kill-leader', 'pause-leader', 'kill-controller', 'partition', 'rolling-restart', 'reassign'] as const;
@@ -76,7 +77,20 @@ export interface ClusterTortureReport {
   consumed: number;
   consumerCrashes: number;
   commitObservations: number;
-  transactions: { committed: number; aborted: number; unknown: number; recordsReadCommitted: number };
+  transactions: {
+    committed: number;
+    aborted: number;
+    unknown: number;
+    recordsReadCommitted: number;
+    /** From the replicas on disk: records under a COMMIT marker, under an ABORT marker, with no marker yet. */
+    recordsCommittedInLog: number;
+    recordsAbortedInLog: number;
+    recordsOpenInLog: number;
+    readerCrashes: number;
+    /** ListOffsets read_committed (the LSO) against the high watermark, per partition, at the end. */
+    lastStable: Record<string, string>;
+    firstErrors: string[];
+  };
   /** Brokers' exit codes at the final SIGTERM (0 expected). */
   shutdownExitCodes: Record<number, number | null>;
   violations: string[];
@@ -108,7 +122,11 @@ export function summarizeCluster(r: ClusterTortureReport): string {
       .join(' ')}`,
     `  cycles started before the ISR was whole again (30 s wait): ${r.unsettledCycles}`,
     `  group: ${r.consumed} acknowledged records read, ${r.commitObservations} committed offsets observed, ${r.consumerCrashes} consumer restarts`,
-    `  transactions: ${r.transactions.committed} committed, ${r.transactions.aborted} aborted, ${r.transactions.unknown} unknown; read_committed read ${r.transactions.recordsReadCommitted} records`,
+    `  transactions: ${r.transactions.committed} committed, ${r.transactions.aborted} aborted, ${r.transactions.unknown} unknown; read_committed read ${r.transactions.recordsReadCommitted} records (${r.transactions.readerCrashes} reader restarts); in the log ${r.transactions.recordsCommittedInLog} committed, ${r.transactions.recordsAbortedInLog} aborted, ${r.transactions.recordsOpenInLog} open; LSO/HW ${Object.entries(
+      r.transactions.lastStable,
+    )
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
     `  shutdown exit codes: ${Object.entries(r.shutdownExitCodes)
       .map(([n, c]) => `${n}=${c}`)
       .join(' ')}`,
@@ -149,7 +167,18 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
     consumed: 0,
     consumerCrashes: 0,
     commitObservations: 0,
-    transactions: { committed: 0, aborted: 0, unknown: 0, recordsReadCommitted: 0 },
+    transactions: {
+      committed: 0,
+      aborted: 0,
+      unknown: 0,
+      recordsReadCommitted: 0,
+      recordsCommittedInLog: 0,
+      recordsAbortedInLog: 0,
+      recordsOpenInLog: 0,
+      readerCrashes: 0,
+      lastStable: {},
+      firstErrors: [],
+    },
     shutdownExitCodes: {},
     violations,
     brokerErrorLogs: [],
@@ -249,6 +278,7 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
       if (!(await waitSettled(`before cycle ${cycle}`, 30_000))) report.unsettledCycles++;
       await sleep(runMs);
       const v = await view();
+      watcher.phase = `during cycle ${cycle}, ${fault}`;
       if (!v) {
         violations.push(`cycle ${cycle}: no broker answers Metadata before the fault`);
         break;
@@ -307,6 +337,7 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
       }
       report.faults[fault] = (report.faults[fault] ?? 0) + 1;
       report.cycles++;
+      watcher.phase = `after cycle ${cycle}: ${what}`;
       progress(`cycle ${cycle}: ${what}`);
     }
 
@@ -351,6 +382,12 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
       aborted: [...t.txns.values()].filter((x) => x.outcome === 'aborted').length,
       unknown: [...t.txns.values()].filter((x) => x.outcome === 'unknown').length,
       recordsReadCommitted: t.seen.size,
+      recordsCommittedInLog: 0,
+      recordsAbortedInLog: 0,
+      recordsOpenInLog: 0,
+      readerCrashes: txns.readerCrashes,
+      lastStable: {},
+      firstErrors: t.errors.slice(0, 3),
     };
     violations.push(...txns.violations().map((x) => `transactions: ${x}`));
 
@@ -367,7 +404,9 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
         continue;
       }
       try {
-        hw.set(key, (await cluster.offsets(leader, p.topic, p.partition)).highWatermark);
+        const o = await cluster.offsets(leader, p.topic, p.partition);
+        hw.set(key, o.highWatermark);
+        if (p.topic === TXN_TOPIC) report.transactions.lastStable[key] = `${o.lastStable}/${o.highWatermark}`;
       } catch (err) {
         violations.push(`${key}: ${(err as Error).message}`);
       }
@@ -389,7 +428,7 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
         }
       }
     }
-    judge(cluster, { partitions, hw, isr, outcomes, report, violations });
+    judge(cluster, { partitions, hw, isr, outcomes, txns: t, report, violations });
   } finally {
     shared.stopping = true;
     await Promise.allSettled(producersRun);
@@ -409,11 +448,21 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
  */
 function judge(
   cluster: Cluster,
-  ctx: { partitions: number; hw: Map<string, number>; isr: Map<string, number[]>; outcomes: ProducerOutcome[]; report: ClusterTortureReport; violations: string[] },
+  ctx: {
+    partitions: number;
+    hw: Map<string, number>;
+    isr: Map<string, number[]>;
+    outcomes: ProducerOutcome[];
+    txns: TxnOutcome;
+    report: ClusterTortureReport;
+    violations: string[];
+  },
 ): void {
   const { report, violations } = ctx;
   /** value → offsets where it is, per partition of TOPIC (from the reference replica, below the HW). */
   const found = new Map<string, { partition: number; offset: number }[]>();
+  /** Transactional values by the marker that closed their batch (from the reference replicas). */
+  const txnLog = { committed: new Map<string, number>(), aborted: new Set<string>(), open: new Set<string>() };
   for (const [topic, count] of [
     [TOPIC, ctx.partitions],
     [TXN_TOPIC, 2],
@@ -459,7 +508,25 @@ function judge(
           violations.push(`${key}: replica on broker ${id} differs from broker ${refId} below the high watermark ${hw} (${mine.length} vs ${refBytes.length} bytes, first difference at byte ${at})`);
         }
       }
-      if (topic !== TOPIC) continue;
+      if (topic === TXN_TOPIC) {
+        const pending = new Map<number, string[]>();
+        for (const b of ref.batches) {
+          if (b.controlType !== null) {
+            for (const v of pending.get(b.producerId) ?? []) {
+              if (b.controlType === 1) txnLog.committed.set(v, (txnLog.committed.get(v) ?? 0) + 1);
+              else txnLog.aborted.add(v);
+            }
+            pending.delete(b.producerId);
+          } else {
+            const list = pending.get(b.producerId) ?? [];
+            for (const r of b.records) if (r.value !== null) list.push(r.value);
+            if (b.transactional) pending.set(b.producerId, list);
+            else violations.push(`${key}: a non-transactional batch at ${b.baseOffset}`);
+          }
+        }
+        for (const list of pending.values()) for (const v of list) txnLog.open.add(v);
+        continue;
+      }
       for (const b of ref.batches) {
         for (const r of b.records) {
           if (r.value === null) continue;
@@ -489,6 +556,23 @@ function judge(
   if (lost.length > 20) violations.push(`lost: ... and ${lost.length - 20} more`);
   violations.push(...dups.slice(0, 20).map(([v, at]) => `duplicated: ${v} at ${at.map((x) => `${TOPIC}-${x.partition}@${x.offset}`).join(', ')}`));
   violations.push(...moved.slice(0, 20).map((m) => `moved: ${m}`));
+
+  // Transactions as the log has them: what an aborted transaction wrote is under an ABORT marker,
+  // what a committed one wrote under a COMMIT marker (once); an unknown outcome is one or the other.
+  report.transactions.recordsCommittedInLog = txnLog.committed.size;
+  report.transactions.recordsAbortedInLog = txnLog.aborted.size;
+  report.transactions.recordsOpenInLog = txnLog.open.size;
+  for (const [id, t] of ctx.txns.txns) {
+    const committed = t.values.filter((v) => txnLog.committed.has(v)).length;
+    const twice = t.values.filter((v) => (txnLog.committed.get(v) ?? 0) > 1).length;
+    if (twice > 0) violations.push(`transactions: ${twice} record(s) of transaction ${id} committed more than once in the log`);
+    if (t.outcome === 'aborted' && committed > 0) violations.push(`transactions: the aborted transaction ${id} has ${committed} record(s) under a COMMIT marker`);
+    else if (t.outcome === 'committed' && committed < t.values.length)
+      violations.push(
+        `transactions: the committed transaction ${id} has ${committed} of ${t.values.length} records under a COMMIT marker (${t.values.filter((v) => txnLog.open.has(v)).length} with no marker)`,
+      );
+    else if (t.outcome === 'unknown' && committed > 0 && committed < t.values.length) violations.push(`transactions: transaction ${id} is partly committed in the log (${committed} of ${t.values.length})`);
+  }
 
   // Order: within one producer incarnation and partition, sequence numbers rise with offsets.
   const last = new Map<string, { seq: number; offset: number }>();

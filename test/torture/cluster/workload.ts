@@ -209,7 +209,10 @@ export class GroupReader {
 export class CommitWatcher {
   readonly last = new Map<number, number>();
   readonly regressions: string[] = [];
+  private readonly reported = new Set<string>();
   observations = 0;
+  /** What the cluster is going through (set by the harness), for the report of a regression. */
+  phase = 'start';
   private admin: kafkajs.Admin | null = null;
   private loop: Promise<void> | null = null;
 
@@ -241,7 +244,12 @@ export class CommitWatcher {
       const offset = Number(p.offset);
       if (offset < 0) continue;
       const before = this.last.get(p.partition);
-      if (before !== undefined && offset < before) this.regressions.push(`committed offset of ${TOPIC}-${p.partition} went back from ${before} to ${offset}`);
+      // Reported once per high mark: a lost commit stays lost for many observations.
+      const mark = `${p.partition}@${before}`;
+      if (before !== undefined && offset < before && !this.reported.has(mark)) {
+        this.reported.add(mark);
+        this.regressions.push(`committed offset of ${TOPIC}-${p.partition} went back from ${before} to ${offset} (${this.phase})`);
+      }
       this.last.set(p.partition, before === undefined ? offset : Math.max(before, offset));
       this.observations++;
     }
@@ -268,6 +276,7 @@ export interface TxnOutcome {
  */
 export class Transactions {
   readonly out: TxnOutcome = { txns: new Map(), seen: new Set(), failures: 0, errors: [] };
+  readerCrashes = 0;
   private consumer: kafkajs.Consumer | null = null;
   private loop: Promise<void> | null = null;
 
@@ -276,6 +285,10 @@ export class Transactions {
   async start(): Promise<void> {
     const kafka = new Kafka({ clientId: 'jepsen-txn', brokers: this.s.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
     const consumer = kafka.consumer({ groupId: TXN_READER_GROUP, readUncommitted: false, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.readerCrashes++;
+      note(this.out, `read_committed consumer: ${String(e.payload.error)}`);
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: TXN_TOPIC, fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void this.out.seen.add(message.value!.toString()) });
