@@ -7,7 +7,9 @@
 //                           protocol, network, config, common; never each other
 //   broker/                 everything above, and client/ for broker-to-broker requests
 //                           (cluster mode: WriteTxnMarkers to other leaders)
-//   http/, cli/, bench/, src/index.ts
+//   http/                   broker and everything below it but client/ (started by cli/ and
+//                           src/index.ts only)
+//   cli/, bench/, src/index.ts
 //                           anything (they are the entry points)
 //   client/                 protocol only
 //
@@ -24,6 +26,9 @@ const allowed = {
   cluster: ['protocol', 'network', 'config', 'common'],
   broker: ['protocol', 'network', 'storage', 'coordinator', 'cluster', 'config', 'common', 'client'],
   client: ['protocol'],
+  // The HTTP listener (metrics, health, admin API) reads the broker and what it is made of; only
+  // the entry points (cli/, src/index.ts) start it, and nothing else imports it.
+  http: ['broker', 'storage', 'coordinator', 'cluster', 'network', 'protocol', 'config', 'common'],
 };
 
 const folders = ['common', 'config', 'protocol', 'network', 'storage', 'coordinator', 'cluster', 'broker', 'client', 'http', 'cli', 'bench'];
@@ -56,6 +61,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(cli|bench)/' },
       to: { path: ['^src/cli/', '^src/index\\.ts$'] },
+    },
+    {
+      name: 'http-only-from-entry-points',
+      comment: 'Only the entry points (cli/, src/index.ts) start the HTTP listener; the broker never knows it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cli|http)/|^src/index\\.ts$' },
+      to: { path: '^src/http/' },
     },
     {
       name: 'not-to-unresolvable',

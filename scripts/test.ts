@@ -27,6 +27,7 @@ const PROCESS_TESTS = [
   'test/cli/',
   'test/clients/',
   'test/cluster/cluster.test.ts',
+  'test/http/',
   'test/cluster/etcd-metadata.test.ts',
   'test/compat/',
   'test/fuzz/',

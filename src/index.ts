@@ -5,6 +5,7 @@ import pino, { type Logger } from 'pino';
 import { BrokerConfig } from './config/config.js';
 import type { Broker } from './broker/broker.js';
 import { startKafkaBroker } from './broker/start.js';
+import { HttpListener } from './http/server.js';
 import type { LogIo } from './storage/log-io.js';
 import { systemClock, type Clock } from './common/clock.js';
 
@@ -52,6 +53,8 @@ export interface StartBrokerOptions {
 export interface RunningBroker {
   bootstrap: string;
   port: number;
+  /** The HTTP listener's base URL (metrics, health, API), or null when `http.listeners` is not set. */
+  httpUrl: string | null;
   /** The log directory (for ':memory:', the temporary one). */
   dataDir: string;
   broker: Broker;
@@ -64,6 +67,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   for (const [k, v] of Object.entries(options.config ?? {})) overrides[k] = String(v);
   const host = options.host ?? '127.0.0.1';
   overrides['listeners'] ??= `PLAINTEXT://${host}:${options.port ?? 0}`;
+  // Embedded brokers serve no HTTP unless asked (config `http.listeners`).
+  overrides['http.listeners'] ??= '';
   const throwaway = options.storage === 'memory' || options.dataDir === ':memory:';
   if (throwaway) overrides['log.dirs'] = mkdtempSync(join(tmpdir(), 'tributary-mem-'));
   else if (options.dataDir) overrides['log.dirs'] = options.dataDir;
@@ -71,13 +76,18 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     if (throwaway) rmSync(overrides['log.dirs']!, { recursive: true, force: true });
   };
   let broker: Broker;
+  let http: HttpListener | null = null;
   try {
     const config = new BrokerConfig({ overrides });
-    broker = await startKafkaBroker(config, {
-      logger: options.logger ?? pino({ level: overrides['log.level'] ?? 'warn' }),
-      storageIo: options.storageIo,
-      clock: options.clock,
-    });
+    const logger = options.logger ?? pino({ level: overrides['log.level'] ?? 'warn' });
+    broker = await startKafkaBroker(config, { logger, storageIo: options.storageIo, clock: options.clock });
+    try {
+      http = await HttpListener.start(config, logger);
+    } catch (err) {
+      await broker.stop();
+      throw err;
+    }
+    http?.attach(broker);
   } catch (err) {
     removeThrowaway();
     throw err;
@@ -86,9 +96,13 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   return {
     bootstrap: `${broker.advertised.host}:${broker.port}`,
     port: broker.port,
+    httpUrl: http?.url ?? null,
     dataDir: overrides['log.dirs'] ?? overrides['log.dir'] ?? './data',
     broker,
-    stop: () => (stopped ??= broker.stop().finally(removeThrowaway)),
+    stop: () =>
+      (stopped ??= Promise.all([http?.stop(), broker.stop()])
+        .then(() => undefined)
+        .finally(removeThrowaway)),
   };
 }
 

@@ -210,7 +210,13 @@ async function startTributary(dataDir: string): Promise<Broker> {
   const compiled = join(packageRoot, 'dist/cli/tributary.js');
   const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(packageRoot, 'src/cli/tributary.ts')];
   const port = await freePort();
-  const overrides = Object.entries({ ...SHARED_SETTINGS, listeners: `PLAINTEXT://127.0.0.1:${port}`, 'log.dirs': dataDir }).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
+  const overrides = Object.entries({
+    ...SHARED_SETTINGS,
+    listeners: `PLAINTEXT://127.0.0.1:${port}`,
+    // A free port: the default 8080 may be taken, and benches run next to other brokers.
+    'http.listeners': 'http://127.0.0.1:0',
+    'log.dirs': dataDir,
+  }).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
   return managedBroker('tributary', port, () => spawn(process.execPath, [...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', 'inherit'] }));
 }
 

@@ -25,6 +25,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Partition, type ReplicaAssignment, type TopicState } from './partition.js';
 import { collisionKey, INTERNAL_TOPICS, invalidTopicReason } from './topic-names.js';
 import { FetchSessionCache } from './fetch-sessions.js';
+import { BrokerMetrics } from './metrics.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
 import type { TransactionCoordinator } from '../coordinator/transaction-coordinator.js';
@@ -104,6 +105,8 @@ export class Broker implements CoordinatorHost {
   readonly topics = new Map<string, TopicState>();
   readonly topicsById = new Map<string, TopicState>();
   readonly fetchSessions: FetchSessionCache;
+  /** Request, topic and replication counters (read by src/http/metrics.ts for /metrics). */
+  readonly metrics = new BrokerMetrics();
   /** Groups and committed offsets, kept in __consumer_offsets (src/coordinator). */
   groupCoordinator!: GroupCoordinator;
   /** Transactional ids and their transactions, kept in __transaction_state (src/coordinator). */
@@ -319,6 +322,7 @@ export class Broker implements CoordinatorHost {
   private async dropLocalTopic(t: TopicState): Promise<void> {
     this.topics.delete(t.name);
     this.topicsById.delete(t.id);
+    this.metrics.removeTopic(t.name);
     for (const p of t.partitions) {
       if (!p) continue;
       p.notifyDataAvailable();
@@ -464,6 +468,41 @@ export class Broker implements CoordinatorHost {
     if (!l) throw new Error(`no listener ${name}`);
     l.setSecureContext(tlsServerOptions(this.config, l.name));
     this.logger.info({ listener: l.name }, 'TLS key material reloaded');
+  }
+
+  /** Open client connections on the Kafka listener. */
+  get connectionCount(): number {
+    let n = 0;
+    for (const l of this.listeners) n += l.connectionCount;
+    return n;
+  }
+
+  /** Whether stop() was called. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Cluster mode: topics whose local state does not match the metadata yet (the watch's changes
+   * not applied: a missing, extra or stale topic, or partitions not opened). Zero in single-node
+   * mode. Readiness waits for it to reach zero.
+   */
+  metadataLag(): number {
+    if (!this.cluster) return 0;
+    let behind = 0;
+    const seen = new Set<string>();
+    for (const record of this.metadata.topics()) {
+      seen.add(record.name);
+      const local = this.topics.get(record.name);
+      if (!local || local.id !== record.id || local.partitions.length !== record.partitions) {
+        behind++;
+        continue;
+      }
+      const states = partitionStates(record, this.nodeId);
+      if (states.some((s, p) => s.replicas.includes(this.nodeId) && !local.partitions[p])) behind++;
+    }
+    for (const name of this.topics.keys()) if (!seen.has(name)) behind++;
+    return behind;
   }
 
   private async listen(requestHandler: RequestHandlerFactory): Promise<void> {
@@ -655,6 +694,7 @@ export class Broker implements CoordinatorHost {
     }
     this.topics.delete(name);
     this.topicsById.delete(t.id);
+    this.metrics.removeTopic(name);
     await this.metadata.deleteTopic(name);
     await this.groupCoordinator?.deleteTopicOffsets(name);
     for (const p of t.partitions) {

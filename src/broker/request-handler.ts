@@ -9,6 +9,7 @@ import { apiHandlers } from './handlers/index.js';
 import { errorResponseBody } from './error-response.js';
 import { clientThrottles, enforceQuotas } from './throttle.js';
 import { saslRawToken } from './handlers/sasl.js';
+import type { ApiMetrics } from './metrics.js';
 
 /** What this broker implements, per API key: exactly what ApiVersions advertises. */
 export function supportedApis(): Map<number, SupportedApi> {
@@ -70,6 +71,10 @@ function encodeThrottled(apiKey: number, apiVersion: number, correlationId: numb
 /** Turns frames into typed requests, runs the API's handler, and frames its typed response. */
 export function createRequestHandler(broker: Broker): FrameHandler {
   const apis = supportedApis();
+  // One metrics slot per API, created up front: the hot path only bumps numbers.
+  const apiMetrics = new Map<number, ApiMetrics>();
+  for (const [key, api] of apis) apiMetrics.set(key, broker.metrics.api(key, api.spec.name));
+  const metrics = broker.metrics;
   return (frame: Buffer, conn: Connection) => {
     // Measured only when some quota exists: request_percentage needs the handling time.
     const startedMs = broker.quotas.enabled ? broker.clock.monotonicMs() : null;
@@ -96,7 +101,20 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       conn.abort(refused, { apiKey: header.apiKey, apiVersion: header.apiVersion, listener: conn.listenerName });
       return null;
     }
+    const m = apiMetrics.get(header.apiKey)!;
+    const receivedAt = broker.clock.monotonicMs();
     const request: unknown = api.spec.decodeRequest(r, header.apiVersion);
+    metrics.requestsInFlight++;
+    let counted = false;
+    /** Counts the request once, when it is answered (or fails), with its error code if any. */
+    const count = (errorCode: unknown) => {
+      if (counted) return;
+      counted = true;
+      metrics.requestsInFlight--;
+      m.requests.inc();
+      m.totalTimeMs.observe(broker.clock.monotonicMs() - receivedAt);
+      if (typeof errorCode === 'number' && errorCode !== 0) m.error(errorCode);
+    };
     const ctx: RequestContext = {
       broker,
       conn,
@@ -115,6 +133,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
     }
     const cpuNanos = startedMs === null ? 0 : Math.round((broker.clock.monotonicMs() - startedMs) * 1e6);
     const finish = (body: unknown): ResponseFrame | null | Promise<ResponseFrame | null> => {
+      count((body as { errorCode?: unknown } | null)?.errorCode);
       let throttleMs = 0;
       if (startedMs !== null && broker.quotas.enabled) ({ body, throttleMs } = enforceQuotas(ctx, frame.length, cpuNanos, body));
       if (throttleMs > 0) conn.mute(throttleMs);
@@ -128,6 +147,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
     // A handler that throws (or rejects) is a bug: logged in full, and answered as Kafka does, with
     // the API's own response carrying UNKNOWN_SERVER_ERROR; closing only when there is none.
     function failed(err: unknown): ResponseFrame | null | Promise<ResponseFrame | null> {
+      count(ErrorCode.UNKNOWN_SERVER_ERROR);
       const detail = {
         conn: conn.id,
         api: api!.spec.name,

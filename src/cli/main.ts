@@ -29,7 +29,20 @@ async function runBroker(opts: { config?: string; override: string[]; printConfi
   }
   // Loaded here so the client commands start fast and never load the broker and its storage.
   const { startKafkaBroker } = await import('../broker/start.js');
-  const broker = await startKafkaBroker(config);
+  const { default: pino } = await import('pino');
+  const logger = pino({ level: config.str('log.level') ?? 'info', base: { node: config.nodeId } });
+  // The HTTP listener (http.listeners) opens first: /healthz answers and /readyz says "starting"
+  // while the logs recover.
+  const { HttpListener } = await import('../http/server.js');
+  const http = await HttpListener.start(config, logger);
+  let broker: Awaited<ReturnType<typeof startKafkaBroker>>;
+  try {
+    broker = await startKafkaBroker(config, { logger });
+  } catch (err) {
+    await http?.stop();
+    throw err;
+  }
+  http?.attach(broker);
   // A bug must cost at most one request or connection, never the process and its data.
   process.on('unhandledRejection', (err) => broker.logger.error({ err }, 'unhandled rejection (bug)'));
   let stopping = false;
@@ -37,7 +50,7 @@ async function runBroker(opts: { config?: string; override: string[]; printConfi
     if (stopping) return;
     stopping = true;
     broker.logger.info({ signal }, 'shutting down');
-    broker.stop().then(
+    Promise.all([http?.stop(), broker.stop()]).then(
       () => process.exit(0),
       (err) => {
         broker.logger.error({ err }, 'unclean shutdown');

@@ -491,6 +491,22 @@ const brokerDefs: ConfigDef[] = [
     inert: true,
   },
   {
+    name: 'http.listeners',
+    type: 'list',
+    default: 'http://127.0.0.1:8080',
+    scope: 'broker',
+    doc: 'Tributary only (no Kafka equivalent): where the HTTP listener serves /metrics, /healthz, /readyz and /api; empty turns it off. On in `tributary broker`, off unless set in the embedded startBroker(). Port 0 picks a free port.',
+    check: (value) => {
+      const items = value
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
+      if (items.length > 1) return 'Only one HTTP listener is supported';
+      for (const item of items) if (!/^http:\/\/(\[[^\]]*\]|[^:/\s]*):\d{1,5}\/?$/.test(item)) return `Invalid HTTP listener ${item}: expected http://host:port`;
+      return null;
+    },
+  },
+  {
     name: 'log.level',
     type: 'string',
     default: 'info',

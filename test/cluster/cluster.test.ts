@@ -254,7 +254,8 @@ test('DescribeQuorum answers from the etcd members', { skip: etcdMissing }, asyn
 test('a second broker with a live node.id refuses to start', { skip: etcdMissing }, async () => {
   const dir = tempDir();
   const args = [compiled('cli/tributary.js'), 'broker'];
-  for (const [k, v] of Object.entries({ ...overrides(2), listeners: 'PLAINTEXT://127.0.0.1:0', 'log.dirs': dir })) args.push('--override', `${k}=${v}`);
+  for (const [k, v] of Object.entries({ ...overrides(2), listeners: 'PLAINTEXT://127.0.0.1:0', 'http.listeners': 'http://127.0.0.1:0', 'log.dirs': dir }))
+    args.push('--override', `${k}=${v}`);
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d.toString()));

@@ -11,6 +11,8 @@ export interface BrokerProcess {
   child: ChildProcess;
   port: number;
   bootstrap: string;
+  /** The HTTP listener's base URL (a free loopback port unless `http.listeners` is overridden); null when off. */
+  httpUrl: string | null;
   dataDir: string;
   /** Every log line the broker printed (parsed JSON). */
   logs: Record<string, unknown>[];
@@ -43,12 +45,15 @@ export async function startBrokerProcess(
   const overrides: Record<string, string> = {
     listeners: `PLAINTEXT://127.0.0.1:${opts.port ?? 0}`,
     'log.dirs': dataDir,
+    // Never the default 8080: tests run side by side.
+    'http.listeners': 'http://127.0.0.1:0',
     ...opts.overrides,
   };
   const args = [compiled('cli/tributary.js'), 'broker'];
   for (const [k, v] of Object.entries(overrides)) args.push('--override', `${k}=${v}`);
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ? { ...process.env, ...opts.env } : process.env });
   const logs: Record<string, unknown>[] = [];
+  let httpUrl: string | null = null;
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d.toString()));
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
@@ -63,6 +68,7 @@ export async function startBrokerProcess(
         return;
       }
       logs.push(entry);
+      if (entry.msg === 'http listener started') httpUrl = String(entry.url);
       if (entry.msg === 'broker started') {
         clearTimeout(timer);
         res(Number(String(entry.listener).split(':').pop()));
@@ -77,6 +83,7 @@ export async function startBrokerProcess(
     child,
     port,
     bootstrap: `127.0.0.1:${port}`,
+    httpUrl,
     dataDir,
     logs,
     async stop() {

@@ -196,14 +196,20 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     let result = await readAll();
     // Park the fetch until data arrives or max.wait.ms passes: no timer work while idle.
     while (result.total < req.minBytes && !result.anyError && plan.partitions.length > 0 && broker.clock.now() < deadline) {
-      const woke = await waitForData(broker, plan.partitions, useTopicIds, deadline - broker.clock.now());
+      broker.metrics.delayedFetches++;
+      const woke = await waitForData(broker, plan.partitions, useTopicIds, deadline - broker.clock.now()).finally(() => broker.metrics.delayedFetches--);
       result = await readAll();
       if (!woke) break;
     }
 
     const byTopic = new Map<string, FetchResponseFetchableTopicResponse>();
     plan.partitions.forEach((sp, i) => {
-      const data = result.outcomes[i]!.data;
+      const outcome = result.outcomes[i]!;
+      const data = outcome.data;
+      // Only existing topics get series: a fetch naming random topics must not grow the registry.
+      if (outcome.bytes > 0 || (data.errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && data.errorCode !== ErrorCode.UNKNOWN_TOPIC_ID)) {
+        broker.metrics.fetched(sp.topic, outcome.bytes, outcome.error);
+      }
       if (plan.incremental && data.records!.length === 0 && data.errorCode === ErrorCode.NONE && data.divergingEpoch.epoch === -1 && !changedSinceLastSent(sp, data)) {
         return;
       }

@@ -97,6 +97,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     const append = (partition: Partition, records: Buffer, response: PartitionResponse): Promise<void> => {
       const fail = (err: unknown) => {
         anyError = true;
+        broker.metrics.produceFailed(partition.topicName);
         response.baseOffset = -1;
         response.logAppendTimeMs = -1;
         response.errorCode = err instanceof KafkaError ? err.code : ErrorCode.KAFKA_STORAGE_ERROR;
@@ -108,6 +109,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       try {
         // checkBatches verified every CRC; the log need not do it again.
         const appended = partition.append(records, { crcVerified: true, acks: acks === 0 ? 0 : acks === 1 ? 1 : -1 });
+        broker.metrics.produced(partition.topicName, records.length, appended.duplicate ? 0 : appended.lastOffset - appended.baseOffset + 1);
         response.baseOffset = appended.baseOffset;
         response.logAppendTimeMs = appended.logAppendTime;
         return appended.done.then(() => {
@@ -182,6 +184,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         } catch (err) {
           if (!(err instanceof KafkaError)) throw err;
           anyError = true;
+          broker.metrics.produceFailed(topic.name);
           response.errorCode = err.code;
           response.errorMessage = err.message;
         }
@@ -189,6 +192,11 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       }),
     }));
     const finish = (): ProduceResponse | typeof NO_RESPONSE => {
+      if (anyError) {
+        // Kafka's ErrorsPerSec counts every error code of a response, the partitions' too.
+        const m = broker.metrics.api(ApiKey.Produce, 'Produce');
+        for (const t of responses) for (const p of t.partitionResponses) if (p.errorCode !== ErrorCode.NONE) m.error(p.errorCode);
+      }
       if (acks === 0) {
         // acks=0 has no response; Kafka closes the connection so the producer notices a failure.
         if (anyError) conn.abort('acks=0 produce failed', { topics: responses.map((r) => r.name) });
