@@ -29,6 +29,7 @@ const PROCESS_TESTS = [
   'test/cluster/cluster.test.ts',
   'test/http/',
   'test/cluster/etcd-metadata.test.ts',
+  'test/cluster/replication.test.ts',
   'test/compat/',
   'test/fuzz/',
   'test/torture/',

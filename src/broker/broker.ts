@@ -13,6 +13,7 @@ import { BrokerSecurity } from './security/security.js';
 import { usesTls } from './security/listeners.js';
 import { tlsServerOptions } from './security/tls.js';
 import type { ClientSecurity } from '../client/sasl.js';
+import { ReplicaManager } from './replication/replica-manager.js';
 import { LogManager } from '../storage/log-manager.js';
 import type { LogIo } from '../storage/log-io.js';
 import type { LogConfig } from '../storage/partition-log.js';
@@ -120,6 +121,8 @@ export class Broker implements CoordinatorHost {
   private stopped = false;
   /** Cluster mode (etcd.endpoints set): the etcd store and this broker's controller candidate. */
   cluster: { store: EtcdMetadataStore; controller: Controller } | null = null;
+  /** Cluster mode: leads and follows the hosted partitions (follower fetching, ISR, high watermark). */
+  replication: ReplicaManager | null = null;
   /** Cluster mode: requests to other brokers (transaction markers), over the inter-broker listener. */
   readonly interBroker: InterBrokerClient;
   /** Cluster mode: metadata changes seen by the watch are applied to the local topics one at a time. */
@@ -198,6 +201,7 @@ export class Broker implements CoordinatorHost {
     });
     for (const [name, value] of Object.entries(metadata.dynamicBrokerConfigs())) config.setDynamic(name, value);
     const broker = new Broker(config, log, metadata, logs, clock, security);
+    if (etcd) broker.replication = broker.createReplicaManager();
     for (const t of metadata.topics()) await broker.loadTopic(t);
     broker.groupCoordinator = await startGroupCoordinator(broker);
     // After the group coordinator: finishing an interrupted commit may complete offsets there.
@@ -236,6 +240,56 @@ export class Broker implements CoordinatorHost {
     return broker;
   }
 
+  private createReplicaManager(): ReplicaManager {
+    const config = this.config;
+    return new ReplicaManager({
+      nodeId: this.nodeId,
+      clock: this.clock,
+      logger: this.logger,
+      settings: () => ({
+        replicaId: this.nodeId,
+        maxWaitMs: config.int('replica.fetch.wait.max.ms'),
+        minBytes: config.int('replica.fetch.min.bytes'),
+        partitionMaxBytes: config.int('replica.fetch.max.bytes'),
+        responseMaxBytes: config.int('replica.fetch.response.max.bytes'),
+        backoffMs: config.int('replica.fetch.backoff.ms'),
+        socketTimeoutMs: config.int('replica.socket.timeout.ms'),
+        replicaLagTimeMaxMs: config.int('replica.lag.time.max.ms'),
+      }),
+      connect: (leaderId) => {
+        const peer = this.liveBrokers().find((b) => b.nodeId === leaderId);
+        if (!peer) return Promise.reject(new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, `broker ${leaderId} is not live`));
+        return this.interBroker.openDedicated(peer, `tributary-replica-fetcher-${this.nodeId}`, config.int('replica.socket.timeout.ms'));
+      },
+      proposeIsr: (p, isr) => this.proposeIsr(p, isr),
+      hostedPartitions: () => this.hostedPartitions(),
+    });
+  }
+
+  private *hostedPartitions(): Iterable<Partition> {
+    for (const t of this.topics.values()) for (const p of t.partitions) if (p) yield p;
+  }
+
+  /**
+   * A leader's ISR change (Kafka's AlterPartition): written only if the metadata still shows the
+   * partition as this broker saw it (same leader epoch and partition epoch), guarded in etcd by
+   * that record's revision and by this broker's registration.
+   */
+  private async proposeIsr(p: Partition, isr: number[]): Promise<boolean> {
+    const store = this.cluster?.store;
+    if (!store || this.stopped) return false;
+    const record = store.topic(p.topicName);
+    if (!record || record.id !== p.topic.id) return false;
+    const s = record.assignments?.[p.index];
+    const modRevision = store.partitionRevision(record.id, p.index);
+    if (!s || !modRevision || s.leader !== this.nodeId || s.leaderEpoch !== p.leaderEpoch || s.partitionEpoch !== p.partitionEpoch) return false;
+    const state: PartitionState = { ...s, isr: [...isr], partitionEpoch: s.partitionEpoch + 1 };
+    const ok = await store.writeOwnPartitionStates(this.nodeId, [{ topicId: record.id, index: p.index, state, modRevision }]);
+    const change = isr.length < s.isr.length ? 'shrink' : 'expand';
+    if (ok) this.logger.info({ topic: p.topicName, partition: p.index, from: s.isr, to: isr, partitionEpoch: state.partitionEpoch }, `replication: ISR ${change}`);
+    return ok;
+  }
+
   get clusterId(): string {
     return this.metadata.clusterId;
   }
@@ -247,13 +301,17 @@ export class Broker implements CoordinatorHost {
   private async joinCluster(store: EtcdMetadataStore, self: { nodeId: number; host: string; port: number; rack: string | null; incarnationId: string }): Promise<void> {
     const ttlSeconds = Math.max(2, Math.ceil(this.config.int('broker.session.timeout.ms') / 1000));
     const { Controller } = await import('../cluster/controller.js');
-    const controller = new Controller(store, this.nodeId, ttlSeconds, this.logger);
+    const controller = new Controller(store, this.nodeId, ttlSeconds, this.logger, (t) => {
+      const override = t.configs['unclean.leader.election.enable'];
+      return override !== undefined ? override.trim().toLowerCase() === 'true' : this.config.bool('unclean.leader.election.enable');
+    });
     this.cluster = { store, controller };
     store.onChange((change) => this.onMetadataChange(change));
     store.on('lease-lost', () => this.logger.warn('cluster: lost the etcd lease; no longer acting as leader of any partition until registered again'));
     store.on('lease-renewed', () => this.logger.info('cluster: registered again in etcd'));
     await store.register(self, ttlSeconds);
     controller.start();
+    this.replication?.start();
     // Topics created or changed while this broker was starting.
     // A failure is logged by enqueueReconcile; the promise would otherwise reject unhandled.
     for (const t of store.topics()) this.enqueueReconcile(t.name).catch(() => undefined);
@@ -325,6 +383,7 @@ export class Broker implements CoordinatorHost {
     this.metrics.removeTopic(t.name);
     for (const p of t.partitions) {
       if (!p) continue;
+      this.replication?.remove(p);
       p.notifyDataAvailable();
       await this.logs.deleteLog(t.name, p.index);
     }
@@ -333,6 +392,7 @@ export class Broker implements CoordinatorHost {
 
   private newPartition(t: TopicState, index: number, log: Awaited<ReturnType<LogManager['openLog']>>, s: PartitionState | undefined): Partition {
     const p = new Partition(t, index, log, this.nodeId, s ? toAssignment(s) : undefined);
+    this.replication?.apply(p);
     if (p.isLeader) queueMicrotask(() => this.emitLeadership(p));
     return p;
   }
@@ -342,6 +402,7 @@ export class Broker implements CoordinatorHost {
     const wasLeader = p.isLeader;
     const oldEpoch = p.leaderEpoch;
     p.applyAssignment(toAssignment(s));
+    this.replication?.apply(p);
     if (p.isLeader !== wasLeader || (p.isLeader && p.leaderEpoch !== oldEpoch)) this.emitLeadership(p);
   }
 
@@ -651,13 +712,7 @@ export class Broker implements CoordinatorHost {
     let state: TopicState;
     try {
       if (this.cluster) {
-        record.assignments = this.placeReplicas(partitions, placement, 0).map((replicas) => ({
-          replicas,
-          leader: replicas[0]!,
-          leaderEpoch: 0,
-          isr: [replicas[0]!],
-          partitionEpoch: 0,
-        }));
+        record.assignments = this.placeReplicas(partitions, placement, 0, name).map((replicas) => this.initialPartitionState(replicas));
         await this.metadata.createTopic(record);
         await this.metadataShows(() => this.metadata.topic(name)?.id === record.id);
         await this.enqueueReconcile(name);
@@ -675,10 +730,32 @@ export class Broker implements CoordinatorHost {
     return state;
   }
 
+  /**
+   * A new partition: every live replica is in sync (all logs are empty), the first live one in
+   * the replica order leads, as KRaft's controller does.
+   */
+  private initialPartitionState(replicas: number[]): PartitionState {
+    const live = new Set(this.liveBrokers().map((b) => b.nodeId));
+    const isr = replicas.filter((r) => live.has(r));
+    if (isr.length === 0) return { replicas, leader: -1, leaderEpoch: 0, isr: [replicas[0]!], partitionEpoch: 0 };
+    return { replicas, leader: isr[0]!, leaderEpoch: 0, isr, partitionEpoch: 0 };
+  }
+
+  /**
+   * default.replication.factor, or for the coordinators' topics their own setting (Kafka's
+   * default 3), capped at the live brokers: Kafka would refuse to create them until that many
+   * brokers are up; here a single node or a smaller cluster works from the start.
+   */
+  private defaultReplicationFactor(topic: string | undefined): number {
+    if (topic === '__consumer_offsets') return Math.min(this.config.int('offsets.topic.replication.factor'), this.liveBrokers().length);
+    if (topic === '__transaction_state') return Math.min(this.config.int('transaction.state.log.replication.factor'), this.liveBrokers().length);
+    return this.config.int('default.replication.factor');
+  }
+
   /** Replica lists for new partitions: the manual assignments, or Kafka's placement over the live brokers. */
-  private placeReplicas(count: number, placement: { replicationFactor?: number; assignments?: number[][] }, firstPartition: number): number[][] {
+  private placeReplicas(count: number, placement: { replicationFactor?: number; assignments?: number[][] }, firstPartition: number, topic?: string): number[][] {
     if (placement.assignments) return placement.assignments;
-    const rf = placement.replicationFactor ?? this.config.int('default.replication.factor');
+    const rf = placement.replicationFactor ?? this.defaultReplicationFactor(topic);
     return assignReplicas(this.liveBrokers(), count, rf, { firstPartition });
   }
 
@@ -727,13 +804,7 @@ export class Broker implements CoordinatorHost {
     if (this.cluster) {
       const from = t.partitions.length;
       const rf = this.partitionStates(t)[0]?.replicas.length ?? 1;
-      const added = this.placeReplicas(count - from, { replicationFactor: rf, assignments }, from).map((replicas) => ({
-        replicas,
-        leader: replicas[0]!,
-        leaderEpoch: 0,
-        isr: [replicas[0]!],
-        partitionEpoch: 0,
-      }));
+      const added = this.placeReplicas(count - from, { replicationFactor: rf, assignments }, from).map((replicas) => this.initialPartitionState(replicas));
       await this.metadata.setPartitionCount(name, count, added);
       await this.metadataShows(() => (this.metadata.topic(name)?.partitions ?? 0) >= count);
       await this.enqueueReconcile(name);
@@ -809,6 +880,7 @@ export class Broker implements CoordinatorHost {
     this.transactionCoordinator?.shutdown();
     this.groupCoordinator?.shutdown();
     await this.cluster?.controller.stop();
+    await this.replication?.stop();
     this.interBroker.close();
     for (const l of this.listeners) await l.stop();
     await this.reconciling;

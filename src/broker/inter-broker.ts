@@ -59,6 +59,14 @@ export class InterBrokerClient {
   }
 
   /**
+   * A connection of its own to `peer` (a follower's fetcher: its long polls must not hold up
+   * other requests). The caller closes it.
+   */
+  openDedicated(peer: PeerAddress, clientId: string, requestTimeoutMs: number): Promise<Connection> {
+    return Connection.connect({ host: peer.host, port: peer.port, clientId, connectTimeoutMs: 5000, requestTimeoutMs, security: this.security() });
+  }
+
+  /**
    * Sends one transaction's markers for the partitions `peer` leads. Resolves when all are
    * written (or have nothing to write); throws a retriable KafkaError otherwise.
    */

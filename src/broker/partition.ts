@@ -10,7 +10,9 @@
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { readInt64 } from '../protocol/records/int64.js';
 import { BATCH_LOG_OVERHEAD, BatchField } from '../protocol/records/record-batch.js';
-import type { ConfigEntry } from '../config/config.js';
+import { toNumber, type ConfigEntry } from '../config/config.js';
+import type { Clock } from '../common/clock.js';
+import { FollowerProgress } from './replication/follower-progress.js';
 import type { EpochEndOffset } from '../storage/leader-epoch-cache.js';
 import type {
   AbortedTransaction,
@@ -83,8 +85,31 @@ export interface ReplicaAppendOptions extends AppendOptions {
   acks?: Acks;
 }
 
+/**
+ * Cluster mode: how a leader asks for a new ISR, as a write to the metadata guarded by the
+ * partition epoch it read (Kafka's AlterPartition). Resolves false when the write lost its guard.
+ */
+export type IsrProposer = (partition: Partition, isr: number[]) => Promise<boolean>;
+
+/** A leader's replication bookkeeping (cluster mode): its followers and an ISR change in flight. */
+interface LeaderReplication {
+  readonly propose: IsrProposer;
+  readonly clock: Clock;
+  readonly progress: FollowerProgress;
+  /** An ISR proposed and not yet seen back in the metadata; the HW counts its members too. */
+  pendingIsr: number[] | null;
+  pendingSinceMs: number;
+  /** The log end when this leader epoch started: a follower rejoins the ISR only past it. */
+  epochStartOffset: number;
+  onError: (err: unknown) => void;
+}
+
+/** An ISR proposal that saw no answer for this long is forgotten, so another can be made. */
+const PENDING_ISR_EXPIRY_MS = 10_000;
+
 export class Partition {
   private assignment: ReplicaAssignment;
+  private replication: LeaderReplication | null = null;
   private readonly watchers = new Set<() => void>();
   /** Follower fetches parked until the durable end (not the high watermark) moves. */
   private readonly replicaWatchers = new Set<() => void>();
@@ -149,13 +174,126 @@ export class Partition {
    * mode is the replication layer's business (see PartitionLog.holdHighWatermark).
    */
   applyAssignment(assignment: ReplicaAssignment): void {
+    const prev = this.assignment;
     this.assignment = { ...assignment, replicas: [...assignment.replicas], isr: [...assignment.isr] };
+    const r = this.replication;
+    if (r) {
+      if (assignment.partitionEpoch !== prev.partitionEpoch || assignment.leaderEpoch !== prev.leaderEpoch) r.pendingIsr = null;
+      if (this.isLeader && (prev.leaderId !== this.localNodeId || prev.leaderEpoch !== assignment.leaderEpoch)) this.startLeading(r);
+      else r.progress.retain(assignment.replicas, this.localNodeId);
+    }
     // Appends waiting for the high watermark of a leadership this replica lost are not
     // acknowledged (Kafka answers NOT_LEADER_OR_FOLLOWER; the producer retries at the new leader).
     if (!this.isLeader) this.failWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.topicName}-${this.index} moved to node ${assignment.leaderId}`));
     this.startLeaderEpoch();
+    // A smaller ISR may let the high watermark move.
+    this.maybeIncrementHighWatermark();
     // Parked fetches re-check their leader epoch.
     this.notifyDataAvailable();
+  }
+
+  // --- replication (cluster mode) -----------------------------------------------------------
+
+  /**
+   * Cluster mode: the high watermark is no longer this log's durable end but the least log end
+   * of the ISR (on a leader) or what the leader says (on a follower). Until then it is held at
+   * the log start: a restarted replica does not know which of its records were committed.
+   */
+  enableReplication(propose: IsrProposer, clock: Clock, onError: (err: unknown) => void): void {
+    if (this.replication) return;
+    this.log.holdHighWatermark(this.log.logStartOffset);
+    const r: LeaderReplication = { propose, clock, progress: new FollowerProgress(), pendingIsr: null, pendingSinceMs: 0, epochStartOffset: 0, onError };
+    this.replication = r;
+    if (this.isLeader) this.startLeading(r);
+    this.maybeIncrementHighWatermark();
+  }
+
+  get replicated(): boolean {
+    return this.replication !== null;
+  }
+
+  private startLeading(r: LeaderReplication): void {
+    r.progress.reset(this.assignment.replicas, this.assignment.isr, this.localNodeId, r.clock.now());
+    r.pendingIsr = null;
+    r.epochStartOffset = this.log.logEndOffset;
+  }
+
+  /** The ISR the high watermark must wait for: the committed one and any proposed change. */
+  private maximalIsr(r: LeaderReplication): number[] {
+    const isr = this.assignment.isr;
+    return r.pendingIsr ? [...new Set([...isr, ...r.pendingIsr])] : [...isr];
+  }
+
+  /**
+   * A follower fetched from `fetchOffset` (so it has everything below it) while this leader's log
+   * ended at `leaderLogEndOffset`: updates its progress, lets it rejoin the ISR once it has caught
+   * up past the high watermark and this epoch's start, and moves the high watermark.
+   */
+  recordFollowerFetch(replicaId: number, fetchOffset: number, leaderLogEndOffset: number): void {
+    const r = this.replication;
+    if (!r || !this.isLeader) return;
+    const f = r.progress.recordFetch(replicaId, fetchOffset, leaderLogEndOffset, r.clock.now());
+    if (!f) return;
+    if (!this.assignment.isr.includes(replicaId) && !r.pendingIsr && f.logEndOffset >= this.log.highWatermark && f.logEndOffset >= r.epochStartOffset) {
+      this.proposeIsr(r, [...this.assignment.isr, replicaId]);
+    }
+    this.maybeIncrementHighWatermark();
+  }
+
+  /** Whether `replicaId` is a replica of this partition (a follower fetch from anyone else is refused). */
+  hasReplica(replicaId: number): boolean {
+    return this.assignment.replicas.includes(replicaId);
+  }
+
+  /** Leader: drops from the ISR the followers that have not caught up within `maxLagMs`. */
+  maybeShrinkIsr(maxLagMs: number): void {
+    const r = this.replication;
+    if (!r || !this.isLeader) return;
+    const now = r.clock.now();
+    if (r.pendingIsr) {
+      if (now - r.pendingSinceMs < PENDING_ISR_EXPIRY_MS) return;
+      r.pendingIsr = null;
+    }
+    const laggards = r.progress.laggards(this.assignment.isr, this.localNodeId, now, maxLagMs);
+    if (laggards.length === 0) return;
+    this.proposeIsr(
+      r,
+      this.assignment.isr.filter((id) => !laggards.includes(id)),
+    );
+  }
+
+  private proposeIsr(r: LeaderReplication, isr: number[]): void {
+    r.pendingIsr = isr;
+    r.pendingSinceMs = r.clock.now();
+    r.propose(this, isr).then(
+      (ok) => {
+        // Refused: the metadata changed first. Forget the proposal; the next fetch or check retries.
+        if (!ok && r.pendingIsr === isr) r.pendingIsr = null;
+      },
+      (err: unknown) => {
+        if (r.pendingIsr === isr) r.pendingIsr = null;
+        r.onError(err);
+      },
+    );
+  }
+
+  /** Leader: the high watermark becomes the least log end over the (maximal) ISR, if that is higher. */
+  private maybeIncrementHighWatermark(): void {
+    const r = this.replication;
+    if (!r || !this.isLeader) return;
+    let hw = this.log.durableEndOffset;
+    for (const id of this.maximalIsr(r)) {
+      if (id === this.localNodeId) continue;
+      const leo = r.progress.get(id)?.logEndOffset ?? -1;
+      if (leo < hw) hw = leo;
+    }
+    if (hw > this.log.highWatermark) this.log.setHighWatermark(hw);
+  }
+
+  /** The topic's min.insync.replicas. */
+  private get minInsyncReplicas(): number {
+    const v = this.topic.configs.get('min.insync.replicas')?.value;
+    return v ? toNumber(v) : 1;
   }
 
   private startLeaderEpoch(): void {
@@ -245,7 +383,30 @@ export class Partition {
    */
   append(records: Buffer, options: ReplicaAppendOptions = {}): AppendResult {
     this.checkLeader();
-    return this.withAcks(this.log.append(records, this.leaderEpoch, options), options.acks ?? -1);
+    const acks = options.acks ?? -1;
+    if (acks === -1) {
+      const min = this.minInsyncReplicas;
+      if (this.assignment.isr.length < min) {
+        throw new KafkaError(
+          ErrorCode.NOT_ENOUGH_REPLICAS,
+          `The size of the current ISR [${this.assignment.isr.join(',')}] is insufficient to satisfy the min.isr requirement of ${min} for partition ${this.topicName}-${this.index}`,
+        );
+      }
+    }
+    const result = this.withAcks(this.log.append(records, this.leaderEpoch, options), acks);
+    if (acks !== -1) return result;
+    // Kafka's check once the high watermark has passed the batch: the ISR may have shrunk meanwhile.
+    const done = result.done.then(() => {
+      const min = this.minInsyncReplicas;
+      if (this.assignment.isr.length < min) {
+        throw new KafkaError(
+          ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+          `The size of the current ISR [${this.assignment.isr.join(',')}] is insufficient to satisfy the min.isr requirement of ${min} for partition ${this.topicName}-${this.index}`,
+        );
+      }
+    });
+    done.catch(() => {});
+    return { ...result, done };
   }
 
   /**
@@ -320,6 +481,8 @@ export class Partition {
   }
 
   private durableEndMoved(): void {
+    // The leader's own log end counts for the high watermark (alone when the ISR is just it).
+    this.maybeIncrementHighWatermark();
     if (this.replicaNotifyQueued || this.replicaWatchers.size === 0) return;
     this.replicaNotifyQueued = true;
     queueMicrotask(() => {

@@ -7,23 +7,32 @@ import { EventEmitter } from 'node:events';
 import { Election, type Campaign } from 'etcd3';
 import type { Logger } from 'pino';
 import { settleWithin, type EtcdMetadataStore } from './etcd-metadata-store.js';
-import { NO_LEADER, type PartitionState } from './metadata-port.js';
+import { NO_LEADER, type PartitionState, type TopicRecord } from './metadata-port.js';
 
 /**
- * The new state of a partition given the live brokers, or null if nothing changes. Leadership
- * moves only within the ISR (unclean.leader.election.enable=false): without replication
- * (issue 15) the ISR is the leader alone, so a partition whose leader is gone stays offline
- * (leader -1, ISR kept as it was, as KRaft does) until that broker comes back.
+ * The new state of a partition given the live brokers, or null if nothing changes (KRaft's
+ * PartitionChangeBuilder, reduced to what etcd keeps):
+ * - replicas that are not live leave the ISR (a fenced broker is no longer in sync), unless it
+ *   would leave the ISR empty;
+ * - a partition whose leader is gone gets the first live ISR member in replica order;
+ * - with no live ISR member, `unclean` elects the first live replica (acknowledged records it
+ *   lacks are lost), otherwise the partition goes offline (leader -1) keeping its ISR, until an
+ *   ISR member comes back.
  */
-export function nextPartitionState(s: PartitionState, live: Set<number>): PartitionState | null {
-  if (s.leader !== NO_LEADER && live.has(s.leader)) return null;
-  const candidate = s.isr.find((r) => r !== s.leader && live.has(r)) ?? (s.leader === NO_LEADER ? s.isr.find((r) => live.has(r)) : undefined);
-  if (candidate === undefined) {
-    if (s.leader === NO_LEADER) return null;
-    return { ...s, leader: NO_LEADER, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
+export function nextPartitionState(s: PartitionState, live: Set<number>, unclean = false): PartitionState | null {
+  const liveIsr = s.isr.filter((r) => live.has(r));
+  if (s.leader !== NO_LEADER && live.has(s.leader)) {
+    if (liveIsr.length === s.isr.length) return null;
+    return { ...s, isr: liveIsr, partitionEpoch: s.partitionEpoch + 1 };
   }
-  const isr = s.isr.filter((r) => live.has(r));
-  return { ...s, leader: candidate, leaderEpoch: s.leaderEpoch + 1, isr: isr.length > 0 ? isr : [candidate], partitionEpoch: s.partitionEpoch + 1 };
+  const candidate = s.replicas.find((r) => live.has(r) && s.isr.includes(r)) ?? liveIsr[0];
+  if (candidate !== undefined) return { ...s, leader: candidate, leaderEpoch: s.leaderEpoch + 1, isr: liveIsr, partitionEpoch: s.partitionEpoch + 1 };
+  if (unclean) {
+    const any = s.replicas.find((r) => live.has(r));
+    if (any !== undefined) return { ...s, leader: any, leaderEpoch: s.leaderEpoch + 1, isr: [any], partitionEpoch: s.partitionEpoch + 1 };
+  }
+  if (s.leader === NO_LEADER) return null;
+  return { ...s, leader: NO_LEADER, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
 }
 
 export class Controller extends EventEmitter {
@@ -34,12 +43,16 @@ export class Controller extends EventEmitter {
   private dirty = false;
   private unsubscribe: (() => void) | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** The incarnation of each broker as of the last reconcile pass. */
+  private readonly incarnations = new Map<number, string>();
 
   constructor(
     private readonly store: EtcdMetadataStore,
     private readonly nodeId: number,
     private readonly ttlSeconds: number,
     private readonly logger: Logger,
+    /** Whether a topic may elect an out-of-sync replica (unclean.leader.election.enable, topic over broker). */
+    private readonly uncleanElection: (topic: TopicRecord) => boolean = () => false,
   ) {
     super();
   }
@@ -114,17 +127,36 @@ export class Controller extends EventEmitter {
   }
 
   private async reconcileOnce(fence: { key: string; createRevision: string }): Promise<void> {
-    const live = new Set(this.store.liveBrokers().map((b) => b.nodeId));
+    const registered = this.store.liveBrokers();
+    // A broker that registered again (a new incarnation: it restarted, maybe on an empty disk)
+    // is fenced for one pass, as KRaft fences a replaced registration: it leaves the ISRs and
+    // loses its leaderships, and comes back as a follower that must catch up to rejoin.
+    const restarted = registered.filter((b) => {
+      const known = this.incarnations.get(b.nodeId);
+      return known !== undefined && known !== b.incarnationId;
+    });
+    const live = new Set(registered.filter((b) => !restarted.includes(b)).map((b) => b.nodeId));
     const updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[] = [];
     for (const t of this.store.topics()) {
+      const unclean = this.uncleanElection(t);
       t.assignments!.forEach((s, index) => {
-        const next = nextPartitionState(s, live);
+        const next = nextPartitionState(s, live, unclean);
+        if (next && s.leader !== next.leader && next.leader !== NO_LEADER && !s.isr.includes(next.leader)) {
+          this.logger.warn(
+            { topic: t.name, partition: index, leader: next.leader, isr: s.isr },
+            'controller: unclean leader election; records acknowledged by the lost in-sync replicas may be lost',
+          );
+        }
         const modRevision = this.store.partitionRevision(t.id, index);
         if (next && modRevision) updates.push({ topicId: t.id, index, state: next, modRevision });
       });
     }
-    if (updates.length === 0) return;
+    if (updates.length === 0) {
+      this.noteIncarnations(registered, restarted.length > 0);
+      return;
+    }
     const ok = await this.store.writePartitionStates(fence, updates);
+    if (ok) this.noteIncarnations(registered, restarted.length > 0);
     if (!ok) {
       // A partition changed under us (we retry on the next change) or we are deposed (the
       // campaign's error handler will notice); either way nothing was written.
@@ -135,6 +167,12 @@ export class Controller extends EventEmitter {
     }
     const offline = updates.filter((u) => u.state.leader === NO_LEADER).length;
     this.logger.info({ partitions: updates.length, offline }, 'controller: partition leadership changed');
+  }
+
+  /** Remembers the incarnations a pass acted on; a fenced restart gets a second pass that unfences it. */
+  private noteIncarnations(registered: { nodeId: number; incarnationId: string }[], again: boolean): void {
+    for (const b of registered) this.incarnations.set(b.nodeId, b.incarnationId);
+    if (again) this.dirty = true;
   }
 
   async stop(): Promise<void> {

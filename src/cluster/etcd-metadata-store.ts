@@ -131,6 +131,8 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private watcher: Watcher | null = null;
   private readonly changeListeners = new Set<(change: MetadataChange) => void>();
   private registration: { reg: BrokerRegistration; ttlSeconds: number; lease: Lease } | null = null;
+  /** The etcd revision that created this broker's current registration key (0: not registered). */
+  private registrationRevision = '0';
   /** Until when this broker's lease is certainly valid (ms since epoch). */
   private leaseValidUntil = 0;
   private closed = false;
@@ -462,6 +464,26 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     return true;
   }
 
+  /**
+   * A broker's own change of partitions it leads or replicates (an ISR shrink or expansion, a
+   * controlled shutdown): each guarded by the partition key's mod revision the change was based
+   * on (Kafka's AlterPartition fences on the partition epoch), and all by this broker's
+   * registration still being the one it made: a broker whose lease ran out cannot write.
+   */
+  async writeOwnPartitionStates(nodeId: number, updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[]): Promise<boolean> {
+    if (this.registrationRevision === '0' || !this.leaseValid()) return false;
+    for (let i = 0; i < updates.length; i += TXN_OPS / 2) {
+      const chunk = updates.slice(i, i + TXN_OPS / 2);
+      let guard = this.client.if(this.keys.broker(nodeId), 'Create', '==', this.registrationRevision);
+      for (const u of chunk) guard = guard.and(this.keys.partition(u.topicId, u.index), 'Mod', '==', u.modRevision);
+      const r = await this.call('Changing partition state', () =>
+        guard.then(...chunk.map((u) => this.client.put(this.keys.partition(u.topicId, u.index)).value(JSON.stringify(u.state)))).commit(),
+      );
+      if (!r.succeeded) return false;
+    }
+    return true;
+  }
+
   async setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void> {
     await this.call('Changing broker configs', () => this.client.put(this.keys.brokerConfigs).value(JSON.stringify(configs)).exec());
     this.configs = { ...configs };
@@ -537,6 +559,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
           .commit(),
       );
       if (r.succeeded) {
+        this.registrationRevision = r.header.revision;
         this.leaseValidUntil = firedAt + ttlSeconds * 1000;
         this.watchLease(lease, reg, ttlSeconds);
         this.brokers.set(reg.nodeId, reg);

@@ -167,6 +167,21 @@ export class LogRetention {
     });
   }
 
+  /**
+   * A follower's log start follows its leader's (moved there by retention or DeleteRecords),
+   * whatever the cleanup policy, never past this replica's own high watermark.
+   */
+  followStartOffset(offset: number): Promise<void> {
+    const s = this.state;
+    const target = Math.min(offset, s.highWatermark);
+    if (target <= s.startOffset || s.closed) return Promise.resolve();
+    return this.serialized(async () => {
+      if (target <= s.startOffset || s.closed) return;
+      await this.advanceStartOffset(target);
+      await this.deleteSegmentsBelowStart();
+    });
+  }
+
   /** Deletes sealed segments whose successor starts at or below the log start offset. */
   private async deleteSegmentsBelowStart(): Promise<{ segments: number; bytes: number }> {
     const s = this.state;

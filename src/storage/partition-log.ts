@@ -743,6 +743,11 @@ export class PartitionLog implements CleanableLog {
     return this.retention.deleteRecords(offset);
   }
 
+  /** A follower follows its leader's log start (see LogRetention.followStartOffset). */
+  followLeaderLogStart(offset: number): Promise<void> {
+    return this.retention.followStartOffset(offset);
+  }
+
   // --- the log cleaner's view (cleanable-log.ts) --------------------------------------------
 
   get segmentList(): readonly LogSegment[] {

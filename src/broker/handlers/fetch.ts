@@ -3,6 +3,7 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { EMPTY_BYTES, ZERO_UUID } from '../../protocol/primitives.js';
 import { FetchSession, partitionKey, type SessionPartition } from '../fetch-sessions.js';
 import type { Broker } from '../broker.js';
+import type { ReadIsolation } from '../partition.js';
 import type { ApiHandler } from '../api.js';
 
 const READ_COMMITTED = 1;
@@ -110,6 +111,8 @@ async function readPartition(
   minOneBatch: boolean,
   readCommitted: boolean,
   useTopicIds: boolean,
+  /** A follower replica's node id (a replica fetch), or -1 for a consumer. */
+  replicaId: number,
 ): Promise<ReadOutcome> {
   const topic = useTopicIds ? broker.topicsById.get(sp.topicId) : broker.topics.get(sp.topic);
   const partition = topic ? broker.leaderPartition(topic.name, sp.partition) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -132,6 +135,10 @@ async function readPartition(
     // Kafka sends null for read_uncommitted and a list, maybe empty, for read_committed.
     if (readCommitted) data.abortedTransactions = [];
   };
+  if (replicaId >= 0 && !partition.hasReplica(replicaId)) {
+    data.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    return { data, bytes: 0, error: true };
+  }
   const epochError = partition.checkLeaderEpoch(sp.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) {
     data.errorCode = epochError;
@@ -147,6 +154,16 @@ async function readPartition(
     }
   }
   try {
+    if (replicaId >= 0) {
+      // A follower reads up to the leader's durable end; its fetch offset is its log end, which
+      // moves the high watermark (Kafka's updateFollowerFetchState).
+      const leaderEnd = partition.log.durableEndOffset;
+      const result = await partition.read({ fetchOffset: sp.fetchOffset, maxBytes, isolation: 'log_end', minOneBatch });
+      partition.recordFollowerFetch(replicaId, sp.fetchOffset, leaderEnd);
+      fill();
+      data.records = result.records ?? EMPTY_BYTES;
+      return { data, bytes: result.records?.length ?? 0, error: false };
+    }
     // read_committed reads stop at the last stable offset: nothing of an undecided transaction.
     const result = await partition.read({ fetchOffset: sp.fetchOffset, maxBytes, isolation: readCommitted ? 'read_committed' : 'high_watermark', minOneBatch });
     fill();
@@ -174,9 +191,13 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     const useTopicIds = apiVersion >= 13;
     const plan = planFetch(broker, req, useTopicIds);
     if (typeof plan === 'number') return sessionError(plan);
-    const readCommitted = req.isolationLevel === READ_COMMITTED;
+    const replicaId = apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+    const readCommitted = replicaId < 0 && req.isolationLevel === READ_COMMITTED;
     // A consumer_byte_rate quota caps one response at what the quota window allows (see QuotaManager).
-    const responseLimit = Math.min(req.maxBytes, broker.config.int('fetch.max.bytes'), broker.quotas.maxFetchBytes(clientId ?? ''));
+    const responseLimit =
+      replicaId >= 0
+        ? Math.min(req.maxBytes, broker.config.int('replica.fetch.response.max.bytes'))
+        : Math.min(req.maxBytes, broker.config.int('fetch.max.bytes'), broker.quotas.maxFetchBytes(clientId ?? ''));
     const deadline = broker.clock.now() + Math.max(0, req.maxWaitMs);
 
     const readAll = async () => {
@@ -185,7 +206,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       let anyError = false;
       for (const sp of plan.partitions) {
         const remaining = Math.max(0, responseLimit - total);
-        const outcome = await readPartition(broker, apiVersion, sp, Math.min(sp.partitionMaxBytes, remaining), total === 0, readCommitted, useTopicIds);
+        const outcome = await readPartition(broker, apiVersion, sp, Math.min(sp.partitionMaxBytes, remaining), total === 0, readCommitted, useTopicIds, replicaId);
         total += outcome.bytes;
         anyError ||= outcome.error;
         outcomes.push(outcome);
@@ -197,7 +218,9 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     // Park the fetch until data arrives or max.wait.ms passes: no timer work while idle.
     while (result.total < req.minBytes && !result.anyError && plan.partitions.length > 0 && broker.clock.now() < deadline) {
       broker.metrics.delayedFetches++;
-      const woke = await waitForData(broker, plan.partitions, useTopicIds, deadline - broker.clock.now()).finally(() => broker.metrics.delayedFetches--);
+      const woke = await waitForData(broker, plan.partitions, useTopicIds, deadline - broker.clock.now(), replicaId >= 0 ? 'log_end' : 'high_watermark').finally(
+        () => broker.metrics.delayedFetches--,
+      );
       result = await readAll();
       if (!woke) break;
     }
@@ -249,7 +272,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
 };
 
 /** Resolves true when any of the partitions gets new data, false on timeout. */
-function waitForData(broker: Broker, partitions: SessionPartition[], useTopicIds: boolean, timeoutMs: number): Promise<boolean> {
+function waitForData(broker: Broker, partitions: SessionPartition[], useTopicIds: boolean, timeoutMs: number, isolation: ReadIsolation): Promise<boolean> {
   return new Promise((resolve) => {
     const cancels: (() => void)[] = [];
     let settled = false;
@@ -264,7 +287,7 @@ function waitForData(broker: Broker, partitions: SessionPartition[], useTopicIds
     for (const sp of partitions) {
       const topic = useTopicIds ? broker.topicsById.get(sp.topicId) : broker.topics.get(sp.topic);
       const partition = topic?.partitions[sp.partition];
-      if (partition) cancels.push(partition.watch(() => settle(true)));
+      if (partition) cancels.push(partition.watch(() => settle(true), isolation));
     }
   });
 }

@@ -89,6 +89,10 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   handle({ broker, apiVersion, conn }, req) {
     const acks = req.acks;
     const pending: Promise<void>[] = [];
+    /** Partitions whose append is not acknowledged yet (acks=all waits for the high watermark). */
+    const waiting = new Set<PartitionResponse>();
+    /** A single node acknowledges at its own write; only replicated acks=all appends need the timeout. */
+    let waitsForReplicas = false;
     let anyError = false;
     // Kafka refuses the whole request when it carries transactional data without a transactional id.
     const transactionalWithoutId = req.transactionalId === null && req.topicData.some((t) => t.partitionData.some((pd) => hasTransactionalBatch(pd.records)));
@@ -112,9 +116,13 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         broker.metrics.produced(partition.topicName, records.length, appended.duplicate ? 0 : appended.lastOffset - appended.baseOffset + 1);
         response.baseOffset = appended.baseOffset;
         response.logAppendTimeMs = appended.logAppendTime;
-        return appended.done.then(() => {
-          response.logStartOffset = partition.logStartOffset;
-        }, fail);
+        waiting.add(response);
+        if (acks === -1 && partition.replicated) waitsForReplicas = true;
+        return appended.done
+          .then(() => {
+            response.logStartOffset = partition.logStartOffset;
+          }, fail)
+          .finally(() => waiting.delete(response));
       } catch (err) {
         if (!(err instanceof KafkaError)) throw err;
         fail(err);
@@ -211,6 +219,33 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       });
       return anyError ? finish() : NO_RESPONSE;
     }
-    return pending.length === 0 ? finish() : Promise.all(pending).then(finish);
+    if (pending.length === 0) return finish();
+    if (!waitsForReplicas) return Promise.all(pending).then(finish);
+    // Kafka's produce purgatory: an acks=all answer waits for the high watermark at most the
+    // request's timeout, then says REQUEST_TIMED_OUT for what is still waiting (the records
+    // may yet be replicated: the producer retries, and idempotence keeps it to one copy).
+    return new Promise<ProduceResponse | typeof NO_RESPONSE>((resolve) => {
+      let answered = false;
+      const cancel = broker.clock.schedule(Math.max(0, req.timeoutMs), () => {
+        if (answered) return;
+        answered = true;
+        resolve({
+          responses: responses.map((t) => ({
+            name: t.name,
+            partitionResponses: t.partitionResponses.map((r) =>
+              waiting.has(r) ? { ...r, baseOffset: -1, errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: 'Timed out waiting for the in-sync replicas' } : { ...r },
+            ),
+          })),
+          throttleTimeMs: 0,
+          nodeEndpoints: [...leaderEndpoints.values()],
+        });
+      });
+      void Promise.all(pending).then(() => {
+        if (answered) return;
+        answered = true;
+        cancel();
+        resolve(finish());
+      });
+    });
   },
 };
