@@ -755,7 +755,9 @@ export class Broker implements CoordinatorHost {
   /** Replica lists for new partitions: the manual assignments, or Kafka's placement over the live brokers. */
   private placeReplicas(count: number, placement: { replicationFactor?: number; assignments?: number[][] }, firstPartition: number, topic?: string): number[][] {
     if (placement.assignments) return placement.assignments;
-    const rf = placement.replicationFactor ?? this.defaultReplicationFactor(topic);
+    let rf = placement.replicationFactor ?? this.defaultReplicationFactor(topic);
+    // The coordinators' topics are made on first use, maybe before every broker is up.
+    if (topic !== undefined && INTERNAL_TOPICS.has(topic)) rf = Math.max(1, Math.min(rf, this.liveBrokers().length));
     return assignReplicas(this.liveBrokers(), count, rf, { firstPartition });
   }
 

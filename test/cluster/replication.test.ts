@@ -91,7 +91,9 @@ async function readAll(expected: number): Promise<string[]> {
   const values: string[] = [];
   await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value!.toString()) });
   try {
-    await waitFor(`${expected} records read`, () => values.length >= expected, 30_000);
+    await waitFor(`${expected} records read`, () => values.length >= expected, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message} (read ${values.length})`);
+    });
   } finally {
     await consumer.disconnect();
   }

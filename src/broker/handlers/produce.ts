@@ -231,7 +231,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         answered = true;
         resolve({
           responses: responses.map((t) => ({
-            name: t.name,
+            ...t,
             partitionResponses: t.partitionResponses.map((r) =>
               waiting.has(r) ? { ...r, baseOffset: -1, errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: 'Timed out waiting for the in-sync replicas' } : { ...r },
             ),

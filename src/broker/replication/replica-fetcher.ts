@@ -184,6 +184,8 @@ export class LeaderFetcher {
             logStartOffset: log.logStartOffset,
             partitionMaxBytes: settings.partitionMaxBytes,
             replicaDirectoryId: ZERO_UUID,
+            // v18 (KIP-1166): the follower's HW; the leader may answer at once when it is behind.
+            highWatermark: log.highWatermark,
           };
         }),
       })),
