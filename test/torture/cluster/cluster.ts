@@ -255,7 +255,8 @@ export class Cluster {
             15_000,
           );
           for (const t of r.body.topics) {
-            if (t.errorCode !== ErrorCode.NONE && t.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) throw new Error(`CreateTopics ${t.name}: ${errorName(t.errorCode)} ${t.errorMessage}`);
+            if (t.errorCode !== ErrorCode.NONE && t.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS)
+              throw new Error(`CreateTopics ${t.name}: ${errorName(t.errorCode)} ${t.errorMessage}`);
           }
           return true;
         } finally {

@@ -114,7 +114,9 @@ export function summarizeCluster(r: ClusterTortureReport): string {
   return [
     `cluster torture: seed ${r.seed}, ${r.cycles} cycles in ${(r.durationMs / 1000).toFixed(1)} s; faults: ${faults || 'none'}`,
     ...r.producers.map((p) =>
-      p.skipped ? `  producer ${p.name}: SKIPPED (${p.skipped})` : `  producer ${p.name}: ${p.acknowledged} records acknowledged in ${p.sends - p.failedSends} of ${p.sends} sends, ${p.incarnations} producer ids`,
+      p.skipped
+        ? `  producer ${p.name}: SKIPPED (${p.skipped})`
+        : `  producer ${p.name}: ${p.acknowledged} records acknowledged in ${p.sends - p.failedSends} of ${p.sends} sends, ${p.incarnations} producer ids`,
     ),
     `  acknowledged: ${r.recordsAcknowledged}; lost: ${r.recordsLost}; duplicated: ${r.duplicates}; written without an acknowledgement: ${r.indeterminateWritten}`,
     `  replicas: ${r.replicasCompared} compared byte for byte up to the high watermark (${r.bytesCompared} bytes); high watermarks ${Object.entries(r.highWatermarks)
@@ -138,19 +140,10 @@ export function summarizeCluster(r: ClusterTortureReport): string {
   ].join('\n');
 }
 
-export async function runClusterTorture(opts: ClusterTortureOptions): Promise<ClusterTortureReport> {
-  const started = Date.now();
-  const plan = rng(opts.seed);
-  const workloadRandom = rng(opts.seed ^ 0x5bd1e995);
-  const progress = opts.progress ?? (() => undefined);
-  const partitions = opts.partitions ?? 4;
-  const session = opts.sessionTimeoutMs ?? 4000;
-  const minRun = opts.minRunMs ?? 800;
-  const maxRun = opts.maxRunMs ?? 2500;
-  const violations: string[] = [];
-  const skipped: string[] = [];
-  const report: ClusterTortureReport = {
-    seed: opts.seed,
+/** A report with nothing counted yet. */
+export function emptyReport(seed: number, violations: string[] = [], skipped: string[] = []): ClusterTortureReport {
+  return {
+    seed,
     cycles: 0,
     durationMs: 0,
     faults: {},
@@ -183,6 +176,20 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
     violations,
     brokerErrorLogs: [],
   };
+}
+
+export async function runClusterTorture(opts: ClusterTortureOptions): Promise<ClusterTortureReport> {
+  const started = Date.now();
+  const plan = rng(opts.seed);
+  const workloadRandom = rng(opts.seed ^ 0x5bd1e995);
+  const progress = opts.progress ?? (() => undefined);
+  const partitions = opts.partitions ?? 4;
+  const session = opts.sessionTimeoutMs ?? 4000;
+  const minRun = opts.minRunMs ?? 800;
+  const maxRun = opts.maxRunMs ?? 2500;
+  const violations: string[] = [];
+  const skipped: string[] = [];
+  const report = emptyReport(opts.seed, violations, skipped);
 
   const cluster = new Cluster(3, {
     'broker.session.timeout.ms': String(session),
@@ -271,7 +278,8 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
         progress(`stopping after ${cycle} cycles: the time budget is used up`);
         break;
       }
-      const pool = opts.faults ?? FAULTS;
+      // Once reassignment is known to be unsupported, it is not drawn again.
+      const pool = (opts.faults ?? FAULTS).filter((f) => f !== 'reassign' || reassignSupported !== false);
       const fault: Fault = opts.schedule?.[cycle % opts.schedule.length] ?? pool[Math.floor(plan() * pool.length)]!;
       const runMs = minRun + Math.floor(plan() * (maxRun - minRun));
       const downMs = 500 + Math.floor(plan() * 2500);
@@ -335,7 +343,7 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
           break;
         }
       }
-      report.faults[fault] = (report.faults[fault] ?? 0) + 1;
+      if (fault !== 'reassign' || reassignSupported === true) report.faults[fault] = (report.faults[fault] ?? 0) + 1;
       report.cycles++;
       watcher.phase = `after cycle ${cycle}: ${what}`;
       progress(`cycle ${cycle}: ${what}`);
@@ -424,11 +432,12 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
     for (const n of cluster.nodes) {
       for (const p of n.past) {
         for (const entry of p.logs) {
-          if (typeof entry.level === 'number' && entry.level >= 50) report.brokerErrorLogs.push(`broker ${n.id}: ${String(entry.msg)} ${JSON.stringify(entry.err ?? '').slice(0, 300)}`);
+          if (typeof entry.level === 'number' && entry.level >= 50)
+            report.brokerErrorLogs.push(`broker ${n.id}: ${String(entry.msg)} ${JSON.stringify(entry.err ?? '').slice(0, 300)}`);
         }
       }
     }
-    judge(cluster, { partitions, hw, isr, outcomes, txns: t, report, violations });
+    judge(cluster.nodes, { partitions, hw, isr, outcomes, txns: t, report, violations });
   } finally {
     shared.stopping = true;
     await Promise.allSettled(producersRun);
@@ -446,8 +455,8 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
  * The final judgement, from the replicas on disk: identical up to the high watermark, every
  * acknowledged record there once at its offset, no record twice, each producer's records in order.
  */
-function judge(
-  cluster: Cluster,
+export function judge(
+  nodes: readonly { id: number; dataDir: string }[],
   ctx: {
     partitions: number;
     hw: Map<string, number>;
@@ -473,7 +482,7 @@ function judge(
       if (hw === undefined) continue;
       const inSync = ctx.isr.get(key) ?? [];
       const replicas = new Map<number, Replica>();
-      for (const n of cluster.nodes) {
+      for (const n of nodes) {
         try {
           replicas.set(n.id, readReplica(n.dataDir, topic, p));
         } catch (err) {
@@ -488,7 +497,8 @@ function judge(
         continue;
       }
       const ref = prefixBelow(replicas.get(refId)!, hw);
-      if (ref.straddling) violations.push(`${key}: the high watermark ${hw} falls inside a batch (${ref.straddling.baseOffset}..${ref.straddling.nextOffset - 1}) on broker ${refId}`);
+      if (ref.straddling)
+        violations.push(`${key}: the high watermark ${hw} falls inside a batch (${ref.straddling.baseOffset}..${ref.straddling.nextOffset - 1}) on broker ${refId}`);
       const refBytes = Buffer.concat(ref.batches.map((b) => b.bytes));
       const refEnd = ref.batches.at(-1)?.nextOffset ?? 0;
       if (refEnd < hw && !ref.straddling) violations.push(`${key}: broker ${refId} (in sync) ends at ${refEnd}, below the high watermark ${hw}`);
@@ -505,7 +515,9 @@ function judge(
         if (!mine.equals(refBytes)) {
           let at = 0;
           while (at < mine.length && at < refBytes.length && mine[at] === refBytes[at]) at++;
-          violations.push(`${key}: replica on broker ${id} differs from broker ${refId} below the high watermark ${hw} (${mine.length} vs ${refBytes.length} bytes, first difference at byte ${at})`);
+          violations.push(
+            `${key}: replica on broker ${id} differs from broker ${refId} below the high watermark ${hw} (${mine.length} vs ${refBytes.length} bytes, first difference at byte ${at})`,
+          );
         }
       }
       if (topic === TXN_TOPIC) {
@@ -571,7 +583,8 @@ function judge(
       violations.push(
         `transactions: the committed transaction ${id} has ${committed} of ${t.values.length} records under a COMMIT marker (${t.values.filter((v) => txnLog.open.has(v)).length} with no marker)`,
       );
-    else if (t.outcome === 'unknown' && committed > 0 && committed < t.values.length) violations.push(`transactions: transaction ${id} is partly committed in the log (${committed} of ${t.values.length})`);
+    else if (t.outcome === 'unknown' && committed > 0 && committed < t.values.length)
+      violations.push(`transactions: transaction ${id} is partly committed in the log (${committed} of ${t.values.length})`);
   }
 
   // Order: within one producer incarnation and partition, sequence numbers rise with offsets.
@@ -583,7 +596,8 @@ function judge(
     if (!parsed) continue;
     const k = `${parsed.producer}@${r.partition}`;
     const prev = last.get(k);
-    if (prev && parsed.seq <= prev.seq && reorders++ < 20) violations.push(`out of order: ${r.value} at ${TOPIC}-${r.partition}@${r.offset} after seq ${prev.seq} at ${prev.offset}`);
+    if (prev && parsed.seq <= prev.seq && reorders++ < 20)
+      violations.push(`out of order: ${r.value} at ${TOPIC}-${r.partition}@${r.offset} after seq ${prev.seq} at ${prev.offset}`);
     last.set(k, { seq: parsed.seq, offset: r.offset });
   }
 }

@@ -177,9 +177,20 @@ export class GroupReader {
   constructor(private readonly s: Shared) {}
 
   async start(): Promise<void> {
-    const kafka = new Kafka({ clientId: 'jepsen-reader', brokers: this.s.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const kafka = new Kafka({
+      clientId: 'jepsen-reader',
+      brokers: this.s.bootstrap,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
     for (let i = 0; i < 2; i++) {
-      const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 10_000, heartbeatInterval: 1000, rebalanceTimeout: 10_000, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+      const consumer = kafka.consumer({
+        groupId: GROUP,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1000,
+        rebalanceTimeout: 10_000,
+        retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
+      });
       consumer.on(consumer.events.CRASH, (e) => {
         this.crashes++;
         if (this.errors.length < 20) this.errors.push(String(e.payload.error));
@@ -219,7 +230,12 @@ export class CommitWatcher {
   constructor(private readonly s: Shared) {}
 
   start(): void {
-    const kafka = new Kafka({ clientId: 'jepsen-watcher', brokers: this.s.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 } });
+    const kafka = new Kafka({
+      clientId: 'jepsen-watcher',
+      brokers: this.s.bootstrap,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
+    });
     this.admin = kafka.admin();
     this.loop = (async () => {
       let connected = false;
@@ -283,8 +299,19 @@ export class Transactions {
   constructor(private readonly s: Shared) {}
 
   async start(): Promise<void> {
-    const kafka = new Kafka({ clientId: 'jepsen-txn', brokers: this.s.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
-    const consumer = kafka.consumer({ groupId: TXN_READER_GROUP, readUncommitted: false, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const kafka = new Kafka({
+      clientId: 'jepsen-txn',
+      brokers: this.s.bootstrap,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+    const consumer = kafka.consumer({
+      groupId: TXN_READER_GROUP,
+      readUncommitted: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
     consumer.on(consumer.events.CRASH, (e) => {
       this.readerCrashes++;
       note(this.out, `read_committed consumer: ${String(e.payload.error)}`);
@@ -300,7 +327,12 @@ export class Transactions {
     let incarnation = 0;
     while (!this.s.stopping) {
       incarnation++;
-      const producer = kafka.producer({ transactionalId: 'jepsen-tx', idempotent: true, maxInFlightRequests: 1, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 } });
+      const producer = kafka.producer({
+        transactionalId: 'jepsen-tx',
+        idempotent: true,
+        maxInFlightRequests: 1,
+        retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 },
+      });
       try {
         await producer.connect();
       } catch (err) {
@@ -327,7 +359,13 @@ export class Transactions {
           } catch (err) {
             // An abort that succeeds settles it; one that fails leaves the outcome unknown (a
             // commit whose answer was lost may have gone through).
-            if (await txn.abort().then(() => true, () => false)) record.outcome = 'aborted';
+            if (
+              await txn.abort().then(
+                () => true,
+                () => false,
+              )
+            )
+              record.outcome = 'aborted';
             throw err;
           }
         } catch (err) {
@@ -361,8 +399,10 @@ export class Transactions {
     for (const [id, t] of this.out.txns) {
       const seen = t.values.filter((v) => this.out.seen.has(v));
       if (t.outcome === 'aborted' && seen.length > 0) found.push(`read_committed read ${seen.length} record(s) of the aborted transaction ${id}`);
-      else if (t.outcome === 'committed' && seen.length < t.values.length) found.push(`read_committed read ${seen.length} of ${t.values.length} records of the committed transaction ${id}`);
-      else if (t.outcome === 'unknown' && seen.length > 0 && seen.length < t.values.length) found.push(`read_committed read a partial transaction ${id} (${seen.length} of ${t.values.length} records)`);
+      else if (t.outcome === 'committed' && seen.length < t.values.length)
+        found.push(`read_committed read ${seen.length} of ${t.values.length} records of the committed transaction ${id}`);
+      else if (t.outcome === 'unknown' && seen.length > 0 && seen.length < t.values.length)
+        found.push(`read_committed read a partial transaction ${id} (${seen.length} of ${t.values.length} records)`);
     }
     return found;
   }
