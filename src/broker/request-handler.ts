@@ -10,6 +10,7 @@ import { errorResponseBody } from './error-response.js';
 import { clientThrottles, enforceQuotas } from './throttle.js';
 import { saslRawToken } from './handlers/sasl.js';
 import type { ApiMetrics } from './metrics.js';
+import { requestRefusal } from './security/request-checks.js';
 
 /** What this broker implements, per API key: exactly what ApiVersions advertises. */
 export function supportedApis(): Map<number, SupportedApi> {
@@ -127,7 +128,9 @@ export function createRequestHandler(broker: Broker): FrameHandler {
     let result: unknown;
     let thrown: { err: unknown } | null = null;
     try {
-      result = api.handler.handle(ctx, request);
+      // A request refused whole for lack of permission gets the API's error response.
+      const refusal = requestRefusal(broker.security, conn, header.apiKey, header.apiVersion, request);
+      result = refusal === null ? api.handler.handle(ctx, request) : errorResponseBody(api.spec, header.apiVersion, request, refusal);
     } catch (err) {
       thrown = { err };
     }

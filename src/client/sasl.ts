@@ -22,8 +22,8 @@ export interface ClientSecurity {
 
 export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 export const SCRAM_MECHANISMS: Record<ScramMechanism, { hash: 'sha256' | 'sha512'; keyLength: number; type: number }> = {
-  'SCRAM-SHA-256': { hash: 'sha256', keyLength: 32, type: 2 },
-  'SCRAM-SHA-512': { hash: 'sha512', keyLength: 64, type: 1 },
+  'SCRAM-SHA-256': { hash: 'sha256', keyLength: 32, type: 1 },
+  'SCRAM-SHA-512': { hash: 'sha512', keyLength: 64, type: 2 },
 };
 /** Kafka's minimum and maximum SCRAM iterations. */
 export const SCRAM_MIN_ITERATIONS = 4096;

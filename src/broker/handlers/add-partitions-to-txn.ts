@@ -6,6 +6,7 @@ import {
 } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { PartitionCodes } from '../../coordinator/transaction-coordinator.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 import { fencingError } from './txn-errors.js';
 
@@ -20,9 +21,18 @@ function topicResults(codes: PartitionCodes[], apiVersion: number): AddPartition
 // is how another broker asks whether a partition belongs to a transaction.
 export const addPartitionsToTxnHandler: ApiHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = {
   apiKey: ApiKey.AddPartitionsToTxn,
-  async handle({ broker, apiVersion }, req) {
+  async handle({ broker, apiVersion, conn }, req) {
     const coordinator = broker.transactionCoordinator;
     if (apiVersion <= 3) {
+      // WRITE on every topic, or nothing is added: the others answer OPERATION_NOT_ATTEMPTED.
+      const denied = new Set(req.v3AndBelowTopics.filter((t) => !broker.security.topic(conn, Op.WRITE, t.name)).map((t) => t.name));
+      if (denied.size > 0) {
+        const codes = req.v3AndBelowTopics.map((t) => ({
+          name: t.name,
+          results: t.partitions.map((partition) => ({ partition, errorCode: denied.has(t.name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED })),
+        }));
+        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction: [], resultsByTopicV3AndBelow: topicResults(codes, apiVersion) };
+      }
       const codes = await coordinator.addPartitions(req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics);
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction: [], resultsByTopicV3AndBelow: topicResults(codes, apiVersion) };
     }

@@ -1,11 +1,12 @@
 import { ApiKey, type CreatePartitionsRequest, type CreatePartitionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 import { Broker } from '../broker.js';
 
 export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse> = {
   apiKey: ApiKey.CreatePartitions,
-  async handle({ broker }, req) {
+  async handle({ broker, conn }, req) {
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const results = [];
@@ -13,6 +14,7 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
       const result = (errorCode: number, errorMessage: string | null = null) => ({ name: t.name, errorCode, errorMessage });
       try {
         if (counts.get(t.name)! > 1) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.');
+        if (!broker.security.topic(conn, Op.ALTER, t.name)) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
         const topic = broker.topics.get(t.name);
         if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${t.name}' does not exist.`);
         const current = topic.partitions.length;

@@ -2,6 +2,7 @@ import { ApiKey, type CreateTopicsRequest, type CreateTopicsResponse, type Creat
 import { ErrorCode, KafkaError, errorName } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { configSourceId, resolveTopicConfig, validateTopicConfigs } from '../../config/config.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 import { MAX_NEW_PARTITIONS } from '../broker.js';
 
@@ -9,7 +10,9 @@ type Result = CreateTopicsResponseCreatableTopicResult;
 
 export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsResponse> = {
   apiKey: ApiKey.CreateTopics,
-  async handle({ broker }, req) {
+  async handle({ broker, conn }, req) {
+    // CREATE on the cluster covers every topic; otherwise each topic needs its own CREATE.
+    const clusterCreate = broker.security.cluster(conn, Op.CREATE, false);
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const results = await Promise.all(
@@ -25,6 +28,7 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
           configs: null,
         });
         if (seen.get(t.name)! > 1) return fail(ErrorCode.INVALID_REQUEST, `Create topics request from client contains multiple entries for topic ${t.name}`);
+        if (!clusterCreate && !broker.security.topic(conn, Op.CREATE, t.name)) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
         try {
           broker.checkNewTopic(t.name);
         } catch (err) {

@@ -1,5 +1,6 @@
 import { ApiKey, type DeleteRecordsRequest, type DeleteRecordsResponse, type DeleteRecordsResponseDeleteRecordsPartitionResult } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 
 type PartitionResult = DeleteRecordsResponseDeleteRecordsPartitionResult;
@@ -11,7 +12,7 @@ type PartitionResult = DeleteRecordsResponseDeleteRecordsPartitionResult;
  */
 export const deleteRecordsHandler: ApiHandler<DeleteRecordsRequest, DeleteRecordsResponse> = {
   apiKey: ApiKey.DeleteRecords,
-  async handle({ broker }, req) {
+  async handle({ broker, conn }, req) {
     const topics = await Promise.all(
       req.topics.map(async (t) => ({
         name: t.name,
@@ -22,6 +23,7 @@ export const deleteRecordsHandler: ApiHandler<DeleteRecordsRequest, DeleteRecord
               lowWatermark,
               errorCode,
             });
+            if (!broker.security.topic(conn, Op.DELETE, t.name)) return answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
             const partition = broker.leaderPartition(t.name, p.partitionIndex);
             if (typeof partition === 'number') return answer(partition);
             try {

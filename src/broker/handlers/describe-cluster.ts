@@ -1,6 +1,6 @@
 import { ApiKey, type DescribeClusterRequest, type DescribeClusterResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { CLUSTER_OPERATIONS, UNREQUESTED_OPERATIONS } from '../authorized-operations.js';
+import { UNREQUESTED_OPERATIONS, clusterOperations } from '../authorized-operations.js';
 import type { ApiHandler } from '../api.js';
 
 const BROKER_ENDPOINT = 1;
@@ -28,7 +28,7 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
       clusterId: broker.clusterId,
       controllerId: broker.controllerId(),
       brokers: broker.liveBrokers(conn.listenerName).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : UNREQUESTED_OPERATIONS,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterOperations(broker.security, conn) : UNREQUESTED_OPERATIONS,
     };
   },
 };

@@ -1,13 +1,16 @@
 import { ApiKey, type DescribeConfigsRequest, type DescribeConfigsResponse, type DescribeConfigsResponseDescribeConfigsResult } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { describeBrokerConfigs, describeTopicConfigs, ResourceType, type DescribedConfig } from '../config-admin.js';
+import { configResourceRefusal } from '../security/request-checks.js';
 import type { ApiHandler } from '../api.js';
 
 export const describeConfigsHandler: ApiHandler<DescribeConfigsRequest, DescribeConfigsResponse> = {
   apiKey: ApiKey.DescribeConfigs,
-  handle({ broker, apiVersion }, req) {
+  handle({ broker, apiVersion, conn }, req) {
     const results = req.resources.map((res): DescribeConfigsResponseDescribeConfigsResult => {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
+      const refused = configResourceRefusal(broker.security, conn, res.resourceType, res.resourceName, false);
+      if (refused !== null) return { ...base, errorCode: refused, errorMessage: null, configs: [] };
       try {
         let configs: DescribedConfig[];
         if (res.resourceType === ResourceType.TOPIC) configs = describeTopicConfigs(broker, res.resourceName, res.configurationKeys);

@@ -1,5 +1,6 @@
 import { ApiKey, type DescribeProducersRequest, type DescribeProducersResponse, type DescribeProducersResponsePartitionResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 
 type PartitionResponse = DescribeProducersResponsePartitionResponse;
@@ -10,10 +11,18 @@ type PartitionResponse = DescribeProducersResponsePartitionResponse;
  */
 export const describeProducersHandler: ApiHandler<DescribeProducersRequest, DescribeProducersResponse> = {
   apiKey: ApiKey.DescribeProducers,
-  handle({ broker }, req) {
+  handle({ broker, conn }, req) {
     const topics = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitionIndexes.map((index): PartitionResponse => {
+        if (!broker.security.topic(conn, Op.READ, t.name)) {
+          return {
+            partitionIndex: index,
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            errorMessage: errorName(ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+            activeProducers: [],
+          };
+        }
         const partition = broker.partition(t.name, index);
         if (!partition) {
           // A single node leads every partition it has: what it does not have does not exist.

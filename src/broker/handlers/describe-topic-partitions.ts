@@ -7,7 +7,8 @@ import {
 } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
-import { TOPIC_OPERATIONS } from '../authorized-operations.js';
+import { TOPIC_OPERATIONS, UNREQUESTED_OPERATIONS, topicOperations } from '../authorized-operations.js';
+import { Op } from '../security/security.js';
 import { invalidTopicReason } from '../topic-names.js';
 import type { ApiHandler } from '../api.js';
 
@@ -22,13 +23,14 @@ const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
  */
 export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse> = {
   apiKey: ApiKey.DescribeTopicPartitions,
-  handle({ broker }, req) {
+  handle({ broker, conn }, req) {
     const fetchAll = req.topics.length === 0;
     const cursor = req.cursor;
     const cursorTopic = cursor?.topicName ?? '';
     const names = new Set<string>();
     if (fetchAll) {
-      for (const name of broker.topics.keys()) if (name >= cursorTopic) names.add(name);
+      // Topics the principal may not DESCRIBE are left out.
+      for (const name of broker.topics.keys()) if (name >= cursorTopic && broker.security.topic(conn, Op.DESCRIBE, name, false)) names.add(name);
     } else {
       for (const t of req.topics) if (t.name >= cursorTopic) names.add(t.name);
     }
@@ -59,6 +61,17 @@ export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsR
         break;
       }
       const t = broker.topics.get(name);
+      if (!fetchAll && !broker.security.topic(conn, Op.DESCRIBE, name)) {
+        topics.push({
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          name,
+          topicId: ZERO_UUID,
+          isInternal: false,
+          partitions: [],
+          topicAuthorizedOperations: UNREQUESTED_OPERATIONS,
+        });
+        continue;
+      }
       if (!t) {
         if (!fetchAll) {
           const errorCode = invalidTopicReason(name) ? ErrorCode.INVALID_TOPIC_EXCEPTION : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -83,7 +96,14 @@ export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsR
           lastKnownElr: [],
           offlineReplicas: s.replicas.filter((r) => !live.has(r)),
         }));
-      topics.push({ errorCode: ErrorCode.NONE, name, topicId: t.id, isInternal: t.internal, partitions, topicAuthorizedOperations: TOPIC_OPERATIONS });
+      topics.push({
+        errorCode: ErrorCode.NONE,
+        name,
+        topicId: t.id,
+        isInternal: t.internal,
+        partitions,
+        topicAuthorizedOperations: topicOperations(broker.security, conn, name),
+      });
       if (start + remaining < t.partitions.length) {
         nextCursor = { topicName: name, partitionIndex: start + remaining };
         break;

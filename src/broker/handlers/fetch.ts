@@ -4,6 +4,7 @@ import { EMPTY_BYTES, ZERO_UUID } from '../../protocol/primitives.js';
 import { FetchSession, partitionKey, type SessionPartition } from '../fetch-sessions.js';
 import type { Broker } from '../broker.js';
 import type { ReadIsolation } from '../partition.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 
 const READ_COMMITTED = 1;
@@ -200,11 +201,27 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
         : Math.min(req.maxBytes, broker.config.int('fetch.max.bytes'), broker.quotas.maxFetchBytes(clientId ?? ''));
     const deadline = broker.clock.now() + Math.max(0, req.maxWaitMs);
 
+    // Authorization (Kafka's): a follower needs CLUSTER_ACTION, a consumer READ on each topic.
+    const follower = (req.replicaState?.replicaId ?? req.replicaId ?? -1) >= 0;
+    const followerAllowed = follower && broker.security.cluster(conn, Op.CLUSTER_ACTION);
+    const readable = new Map<string, boolean>();
+    const denied = (topic: string): boolean => {
+      if (follower) return !followerAllowed;
+      let ok = readable.get(topic);
+      if (ok === undefined) readable.set(topic, (ok = broker.security.topic(conn, Op.READ, topic)));
+      return !ok;
+    };
+
     const readAll = async () => {
       const outcomes: ReadOutcome[] = [];
       let total = 0;
       let anyError = false;
       for (const sp of plan.partitions) {
+        if (sp.topic !== '' && denied(sp.topic)) {
+          outcomes.push({ data: emptyPartitionData(sp.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED), bytes: 0, error: true });
+          anyError = true;
+          continue;
+        }
         const remaining = Math.max(0, responseLimit - total);
         const outcome = await readPartition(broker, apiVersion, sp, Math.min(sp.partitionMaxBytes, remaining), total === 0, readCommitted, useTopicIds, replicaId);
         total += outcome.bytes;

@@ -1,5 +1,6 @@
 import { ApiKey, type FindCoordinatorRequest, type FindCoordinatorResponse, type FindCoordinatorResponseCoordinator } from '../../protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 
 const GROUP = 0;
@@ -17,6 +18,9 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
           : { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage: message ?? errorName(errorCode) };
       if (req.keyType !== GROUP && req.keyType !== TRANSACTION) return answer(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${req.keyType}`);
       if (key === '') return answer(ErrorCode.INVALID_REQUEST, `The ${req.keyType === GROUP ? 'group' : 'transactional'} id must not be empty`);
+      if (req.keyType === GROUP ? !broker.security.group(conn, Op.DESCRIBE, key) : !broker.security.transactionalId(conn, Op.DESCRIBE, key)) {
+        return answer(req.keyType === GROUP ? ErrorCode.GROUP_AUTHORIZATION_FAILED : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      }
       try {
         // The first lookup creates the coordinator's internal topic.
         // When this broker leads the key's partition, the answer waits for its load.

@@ -1,14 +1,20 @@
 import { ApiKey, type IncrementalAlterConfigsRequest, type IncrementalAlterConfigsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { alterResource } from '../config-admin.js';
+import { configResourceRefusal } from '../security/request-checks.js';
 import type { ApiHandler } from '../api.js';
 
 export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse> = {
   apiKey: ApiKey.IncrementalAlterConfigs,
-  async handle({ broker }, req) {
+  async handle({ broker, conn }, req) {
     const responses = [];
     for (const res of req.resources) {
       const ops = res.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value }));
+      const refused = configResourceRefusal(broker.security, conn, res.resourceType, res.resourceName, true);
+      if (refused !== null) {
+        responses.push({ errorCode: refused, errorMessage: null, resourceType: res.resourceType, resourceName: res.resourceName });
+        continue;
+      }
       try {
         await alterResource(broker, res.resourceType, res.resourceName, ops, { replaceAll: false, validateOnly: req.validateOnly });
         responses.push({ errorCode: ErrorCode.NONE, errorMessage: null, resourceType: res.resourceType, resourceName: res.resourceName });

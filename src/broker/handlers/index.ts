@@ -1,6 +1,8 @@
 import type { ApiHandler } from '../api.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { saslAuthenticateHandler, saslHandshakeHandler } from './sasl.js';
+import { alterUserScramCredentialsHandler, describeUserScramCredentialsHandler } from './scram-credentials.js';
+import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './acls.js';
 import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { alterClientQuotasHandler } from './alter-client-quotas.js';
 import { metadataHandler } from './metadata.js';
@@ -45,6 +47,11 @@ import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler }
 export const apiHandlers: ApiHandler[] = [
   saslHandshakeHandler,
   saslAuthenticateHandler,
+  alterUserScramCredentialsHandler,
+  describeUserScramCredentialsHandler,
+  createAclsHandler,
+  describeAclsHandler,
+  deleteAclsHandler,
   describeClientQuotasHandler,
   alterClientQuotasHandler,
   produceHandler,

@@ -1,10 +1,13 @@
 import { ApiKey, type ListGroupsRequest, type ListGroupsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 
 export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse> = {
   apiKey: ApiKey.ListGroups,
-  handle({ broker }, req) {
+  handle({ broker, conn }, req) {
+    // DESCRIBE on the cluster lists every group; otherwise only the groups the principal may describe.
+    const all = broker.security.cluster(conn, Op.DESCRIBE, false);
     // Filters compare case-insensitively, as Kafka does; every group here is a classic group.
     const states = new Set(req.statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(req.typesFilter.map((s) => s.toLowerCase()));
@@ -12,6 +15,7 @@ export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse
       .listGroups()
       .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
       .filter(() => types.size === 0 || types.has('classic'))
+      .filter((g) => all || broker.security.group(conn, Op.DESCRIBE, g.groupId, false))
       .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: 'classic' }));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
   },

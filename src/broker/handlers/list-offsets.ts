@@ -1,5 +1,6 @@
 import { ApiKey, type ListOffsetsRequest, type ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 
 type PartitionResponse = ListOffsetsResponseListOffsetsPartitionResponse;
@@ -16,7 +17,13 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
   apiKey: ApiKey.ListOffsets,
   // v11 lists the earliest pending tiered-storage upload (KIP-1023): no tiered storage here.
   maxVersion: 10,
-  async handle({ broker, apiVersion }, req) {
+  async handle({ broker, apiVersion, conn }, req) {
+    const allowed = new Map<string, boolean>();
+    const describable = (name: string): boolean => {
+      let ok = allowed.get(name);
+      if (ok === undefined) allowed.set(name, (ok = broker.security.topic(conn, Op.DESCRIBE, name)));
+      return ok;
+    };
     const topics = await Promise.all(
       req.topics.map(async (t) => ({
         name: t.name,
@@ -29,6 +36,7 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
               offset,
               leaderEpoch,
             });
+            if (!describable(t.name)) return answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
             const partition = broker.leaderPartition(t.name, p.partitionIndex);
             if (typeof partition === 'number') return answer(partition);
             const epochError = partition.checkLeaderEpoch(p.currentLeaderEpoch);

@@ -1,11 +1,12 @@
 import { ApiKey, type ListTransactionsRequest, type ListTransactionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ALL_TXN_STATES } from '../../coordinator/transaction-state.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 
 export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTransactionsResponse> = {
   apiKey: ApiKey.ListTransactions,
-  handle({ broker }, req) {
+  handle({ broker, conn }, req) {
     // v2: only transactional ids the whole pattern matches (Java's Pattern.matcher().matches()).
     let pattern: RegExp | null = null;
     if (req.transactionalIdPattern !== null && req.transactionalIdPattern !== '') {
@@ -20,7 +21,10 @@ export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTr
     const states = req.stateFilters.filter((s) => known.has(s));
     // Only unknown states asked for: nothing can match them.
     const listed = req.stateFilters.length > 0 && states.length === 0 ? [] : broker.transactionCoordinator.list(states, req.producerIdFilters, req.durationFilter);
-    const matches = pattern === null ? listed : listed.filter((t) => pattern.test(t.transactionalId));
+    // Only the transactional ids the principal may describe are listed.
+    const matches = (pattern === null ? listed : listed.filter((t) => pattern.test(t.transactionalId))).filter((t) =>
+      broker.security.transactionalId(conn, Op.DESCRIBE, t.transactionalId, false),
+    );
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

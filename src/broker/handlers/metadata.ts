@@ -1,13 +1,15 @@
 import { ApiKey, type MetadataRequest, type MetadataResponse, type MetadataResponseTopic } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
-import { TOPIC_OPERATIONS, UNREQUESTED_OPERATIONS, CLUSTER_OPERATIONS } from '../authorized-operations.js';
+import { UNREQUESTED_OPERATIONS, clusterOperations, topicOperations } from '../authorized-operations.js';
+import { Op } from '../security/security.js';
+import type { Connection } from '../../network/connection.js';
 import { invalidTopicReason } from '../topic-names.js';
 import type { Broker } from '../broker.js';
 import type { TopicState } from '../partition.js';
 import type { ApiHandler } from '../api.js';
 
-function describeTopic(broker: Broker, t: TopicState, includeOps: boolean): MetadataResponseTopic {
+function describeTopic(broker: Broker, conn: Connection, t: TopicState, includeOps: boolean): MetadataResponseTopic {
   const live = new Set(broker.liveBrokers().map((b) => b.nodeId));
   return {
     errorCode: ErrorCode.NONE,
@@ -26,7 +28,7 @@ function describeTopic(broker: Broker, t: TopicState, includeOps: boolean): Meta
         offlineReplicas: offline,
       };
     }),
-    topicAuthorizedOperations: includeOps ? TOPIC_OPERATIONS : UNREQUESTED_OPERATIONS,
+    topicAuthorizedOperations: includeOps ? topicOperations(broker.security, conn, t.name) : UNREQUESTED_OPERATIONS,
   };
 }
 
@@ -43,32 +45,39 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     const autoCreate = broker.config.bool('auto.create.topics.enable') && (apiVersion < 4 || req.allowAutoTopicCreation);
     const topics: MetadataResponseTopic[] = [];
     if (all) {
-      for (const t of broker.topics.values()) topics.push(describeTopic(broker, t, includeOps));
+      // Topics the principal may not DESCRIBE are left out.
+      for (const t of broker.topics.values()) if (broker.security.topic(conn, Op.DESCRIBE, t.name, false)) topics.push(describeTopic(broker, conn, t, includeOps));
     } else {
       for (const requested of req.topics!) {
         if (requested.name === null || requested.name === undefined || requested.name === '') {
           // Lookup by topic id (v10+ with a null name).
           const t = broker.topicsById.get(requested.topicId);
-          topics.push(t ? describeTopic(broker, t, includeOps) : topicError('', requested.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+          if (t && !broker.security.topic(conn, Op.DESCRIBE, t.name)) topics.push(topicError('', requested.topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+          else topics.push(t ? describeTopic(broker, conn, t, includeOps) : topicError('', requested.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
           continue;
         }
         const name = requested.name;
         const existing = broker.topics.get(name);
-        if (existing) {
-          topics.push(describeTopic(broker, existing, includeOps));
+        if (!broker.security.topic(conn, Op.DESCRIBE, name)) {
+          // Whether it exists is not told to whoever may not describe it.
+          topics.push(topicError(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+        } else if (existing) {
+          topics.push(describeTopic(broker, conn, existing, includeOps));
         } else if (invalidTopicReason(name)) {
           topics.push(topicError(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
+        } else if (autoCreate && !broker.security.cluster(conn, Op.CREATE, false) && !broker.security.topic(conn, Op.CREATE, name)) {
+          topics.push(topicError(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
         } else if (autoCreate) {
           try {
             const created = await broker.createTopic(name, broker.config.int('num.partitions'), {});
-            topics.push(describeTopic(broker, created, includeOps));
+            topics.push(describeTopic(broker, conn, created, includeOps));
           } catch (err) {
             if (!(err instanceof KafkaError)) throw err;
             // Lost a race with a concurrent creator: describe whatever exists now.
             const now = broker.topics.get(name);
             topics.push(
               now
-                ? describeTopic(broker, now, includeOps)
+                ? describeTopic(broker, conn, now, includeOps)
                 : topicError(name, ZERO_UUID, err.code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : err.code),
             );
           }
@@ -83,7 +92,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
       clusterId: broker.clusterId,
       controllerId: broker.controllerId(),
       topics,
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : UNREQUESTED_OPERATIONS,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterOperations(broker.security, conn) : UNREQUESTED_OPERATIONS,
       errorCode: ErrorCode.NONE,
     };
   },

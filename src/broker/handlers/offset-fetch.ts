@@ -1,6 +1,7 @@
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { ApiKey, type OffsetFetchRequest, type OffsetFetchResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 
 // require_stable (v7+): a partition whose offset an open transaction is committing answers
@@ -9,10 +10,24 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
   apiKey: ApiKey.OffsetFetch,
   // v10 names topics by id only (KIP-848); not offered yet.
   maxVersion: 9,
-  handle({ broker, apiVersion }, req) {
+  handle({ broker, apiVersion, conn }, req) {
     const coordinator = broker.groupCoordinator;
+    const describable = (topic: string, audit: boolean) => broker.security.topic(conn, Op.DESCRIBE, topic, audit);
     const fetch = (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null) => {
-      const result = coordinator.fetchOffsets(groupId, topics);
+      // All topics: those the principal may not describe are left out; named ones answer
+      // TOPIC_AUTHORIZATION_FAILED per partition.
+      const result = coordinator.fetchOffsets(groupId, topics).filter((t) => topics !== null || describable(t.name, false));
+      if (topics !== null) {
+        for (const t of result) {
+          if (describable(t.name, true)) continue;
+          for (const p of t.partitions) {
+            p.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+            p.committedOffset = -1;
+            p.committedLeaderEpoch = -1;
+            p.metadata = '';
+          }
+        }
+      }
       if (req.requireStable) {
         for (const t of result) {
           for (const p of t.partitions) {
@@ -36,12 +51,12 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
         errorCode: ErrorCode.NONE,
         groups: req.groups.map((g) => {
           // Another broker coordinates the group, or its partition is still loading here.
-          const errorCode = coordinator.groupError(g.groupId);
+          const errorCode = broker.security.group(conn, Op.DESCRIBE, g.groupId) ? coordinator.groupError(g.groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
           return { groupId: g.groupId, errorCode, topics: errorCode === ErrorCode.NONE ? fetch(g.groupId, g.topics) : [] };
         }),
       };
     }
-    const errorCode = coordinator.groupError(req.groupId);
+    const errorCode = broker.security.group(conn, Op.DESCRIBE, req.groupId) ? coordinator.groupError(req.groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
     if (errorCode !== ErrorCode.NONE) {
       // v2+ has a top-level error; before, each requested partition carries it.
       const topics =

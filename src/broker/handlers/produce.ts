@@ -5,6 +5,7 @@ import { toNumber } from '../../config/config.js';
 import { BATCH_LOG_OVERHEAD, BatchField, splitBatches, validateBatch } from '../../protocol/records/record-batch.js';
 import type { Partition } from '../partition.js';
 import { NO_RESPONSE, type ApiHandler } from '../api.js';
+import { Op } from '../security/security.js';
 
 type PartitionResponse = ProduceResponsePartitionProduceResponse;
 
@@ -130,6 +131,13 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       }
     };
     const leaderEndpoints = new Map<number, { nodeId: number; host: string; port: number; rack: string | null }>();
+    const txnIdDenied = req.transactionalId !== null && !broker.security.transactionalId(conn, Op.WRITE, req.transactionalId);
+    const writableTopics = new Map<string, boolean>();
+    const writable = (name: string): boolean => {
+      let ok = writableTopics.get(name);
+      if (ok === undefined) writableTopics.set(name, (ok = broker.security.topic(conn, Op.WRITE, name)));
+      return ok;
+    };
     const responses = req.topicData.map((topic) => ({
       name: topic.name,
       topicId: ZERO_UUID,
@@ -137,6 +145,15 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         if (acks !== 0 && acks !== 1 && acks !== -1) {
           anyError = true;
           return partitionResponse(pd.index, ErrorCode.INVALID_REQUIRED_ACKS);
+        }
+        // Authorization first, as Kafka: the transactional id (whole request), then WRITE on the topic.
+        if (txnIdDenied) {
+          anyError = true;
+          return partitionResponse(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+        }
+        if (!writable(topic.name)) {
+          anyError = true;
+          return partitionResponse(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
         }
         const partition = broker.leaderPartition(topic.name, pd.index);
         if (typeof partition === 'number') {

@@ -2,13 +2,14 @@ import { ZERO_UUID } from '../../protocol/primitives.js';
 import { ApiKey, type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
+import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 
 // v5 belongs to transactions V2 (the commit implies AddOffsetsToTxn), not offered here.
 export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
   apiKey: ApiKey.TxnOffsetCommit,
   maxVersion: 4,
-  async handle({ broker }, req) {
+  async handle({ broker, conn }, req) {
     const groups = broker.groupCoordinator;
     const all = (code: number): TxnOffsetCommitResponse => ({
       throttleTimeMs: 0,
@@ -18,15 +19,23 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
     // KIP-890: the group's partition must be part of the transaction (AddOffsetsToTxn came first).
     const code = broker.transactionCoordinator.verifyPartition(req.transactionalId, req.producerId, req.producerEpoch, OFFSETS_TOPIC, groups.partitionFor(req.groupId));
     if (code !== ErrorCode.NONE) return all(code);
-    const topics = await groups.commitTxnOffsets({
+    // READ on each topic; the partitions of the others answer TOPIC_AUTHORIZATION_FAILED, uncommitted.
+    const denied = req.topics.filter((t) => !broker.security.topic(conn, Op.READ, t.name));
+    const deniedResults = denied.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
+    }));
+    if (denied.length > 0 && denied.length === req.topics.length) return { throttleTimeMs: 0, topics: deniedResults.map((t) => ({ ...t, topicId: ZERO_UUID })) };
+    const committed = await groups.commitTxnOffsets({
       groupId: req.groupId,
       generationId: req.generationIdOrMemberEpoch,
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
       producerId: req.producerId,
       producerEpoch: req.producerEpoch,
-      topics: req.topics,
+      topics: denied.length === 0 ? req.topics : req.topics.filter((t) => !denied.includes(t)),
     });
+    const topics = [...committed, ...deniedResults];
     // A fenced producer of this API has always been told INVALID_PRODUCER_EPOCH.
     for (const t of topics) for (const p of t.partitions) if (p.errorCode === ErrorCode.PRODUCER_FENCED) p.errorCode = ErrorCode.INVALID_PRODUCER_EPOCH;
     return { throttleTimeMs: 0, topics: topics.map((t) => ({ ...t, topicId: ZERO_UUID })) };

@@ -18,7 +18,9 @@ import { listenerPlan, usesSasl, usesTls, type ListenerPlan, type SecurityProtoc
 import { certificatePrincipal, parseMappingRules, tlsClientOptions } from './tls.js';
 import { parseJaas } from './jaas.js';
 import { OAuthBearerServer, parseJwks, PlainServer, SaslAuthError, ScramServer, type SaslServer, type SaslStep } from './sasl-server.js';
-import { StandardAuthorizer } from './authorizer.js';
+import { AclOperation, CLUSTER_NAME, ResourceType, StandardAuthorizer } from './authorizer.js';
+
+export { AclOperation as Op } from './authorizer.js';
 
 export const SUPPORTED_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
 
@@ -287,6 +289,29 @@ export class BrokerSecurity {
     const ok = this.authorizer.authorize(conn.principal, host, operation, resourceType, name);
     if (!ok && audit) this.auditDenial(conn.principal, host, operation, resourceType, name);
     return ok;
+  }
+
+  /** Shorthands for the handlers' checks. */
+  topic(conn: Connection, operation: number, name: string, audit = true): boolean {
+    return this.allowed(conn, operation, ResourceType.TOPIC, name, audit);
+  }
+  group(conn: Connection, operation: number, id: string, audit = true): boolean {
+    return this.allowed(conn, operation, ResourceType.GROUP, id, audit);
+  }
+  transactionalId(conn: Connection, operation: number, id: string, audit = true): boolean {
+    return this.allowed(conn, operation, ResourceType.TRANSACTIONAL_ID, id, audit);
+  }
+  cluster(conn: Connection, operation: number, audit = true): boolean {
+    return this.allowed(conn, operation, ResourceType.CLUSTER, CLUSTER_NAME, audit);
+  }
+
+  /**
+   * InitProducerId without a transactional id: IDEMPOTENT_WRITE on the cluster, or (KIP-679)
+   * WRITE on some topic.
+   */
+  idempotentWrite(conn: Connection): boolean {
+    if (!this.authorizer) return true;
+    return this.allowed(conn, AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER, CLUSTER_NAME, false) || this.allowedOnAny(conn, AclOperation.WRITE, ResourceType.TOPIC);
   }
 
   /** authorizeByResourceType: some resource of the type allows the operation. */
