@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pino, { type Logger } from 'pino';
-import { BrokerConfig, ConfigError, resolveTopicConfig, toNumber, type ConfigEntry } from '../config/config.js';
+import { BrokerConfig, ConfigError, resolveTopicConfig, toNumber, type ConfigEntry, type DynamicLevel } from '../config/config.js';
 import { LocalMetadataStore, type TopicRecord } from '../cluster/metadata-store.js';
 // Cluster mode only, loaded on use: the etcd client (gRPC, protobuf) adds about 15-30 MiB to
 // the RSS of a broker that never talks to etcd.
@@ -199,7 +199,8 @@ export class Broker implements CoordinatorHost {
       io: storageIo,
       clock,
     });
-    for (const [name, value] of Object.entries(metadata.dynamicBrokerConfigs())) config.setDynamic(name, value);
+    config.replaceDynamic(metadata.dynamicBrokerConfigs('default'), 'default');
+    config.replaceDynamic(metadata.dynamicBrokerConfigs(config.nodeId), 'broker');
     const broker = new Broker(config, log, metadata, logs, clock, security);
     if (etcd) broker.replication = broker.createReplicaManager();
     for (const t of metadata.topics()) await broker.loadTopic(t);
@@ -330,9 +331,8 @@ export class Broker implements CoordinatorHost {
   private onMetadataChange(change: MetadataChange): void {
     if (change.kind === 'topic') this.enqueueReconcile(change.name).catch(() => undefined);
     else if (change.kind === 'configs') {
-      const configs = this.metadata.dynamicBrokerConfigs();
-      for (const e of this.config.all()) if (e.origin === 'dynamic' && !(e.name in configs)) this.config.setDynamic(e.name, null);
-      for (const [k, v] of Object.entries(configs)) this.config.setDynamic(k, v);
+      this.config.replaceDynamic(this.metadata.dynamicBrokerConfigs('default'), 'default');
+      this.config.replaceDynamic(this.metadata.dynamicBrokerConfigs(this.nodeId), 'broker');
       for (const t of this.topics.values()) this.applyTopicConfigs(t);
     } else if (change.kind === 'quotas') this.quotas.setQuotas(this.metadata.clientQuotas());
   }
@@ -832,12 +832,15 @@ export class Broker implements CoordinatorHost {
     if (!this.cluster) await this.metadata.setTopicConfigs(name, overrides);
   }
 
-  /** Replaces the dynamic broker configs; topic defaults that follow them change too. */
-  async setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void> {
-    for (const e of this.config.all()) if (e.origin === 'dynamic' && !(e.name in configs)) this.config.setDynamic(e.name, null);
-    for (const [k, v] of Object.entries(configs)) this.config.setDynamic(k, v);
+  /**
+   * Replaces one level of dynamic broker configs: this broker's own, or the cluster-wide
+   * defaults (which every broker applies from the metadata watch). Topic defaults that follow
+   * them change too.
+   */
+  async setDynamicBrokerConfigs(configs: Record<string, string>, level: DynamicLevel = 'broker'): Promise<void> {
+    this.config.replaceDynamic(configs, level);
     for (const t of this.topics.values()) this.applyTopicConfigs(t);
-    await this.metadata.setDynamicBrokerConfigs(configs);
+    await this.metadata.setDynamicBrokerConfigs(level === 'default' ? 'default' : this.nodeId, configs);
   }
 
   private applyTopicConfigs(t: TopicState): void {

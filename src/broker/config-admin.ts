@@ -1,7 +1,7 @@
 // The logic behind DescribeConfigs, AlterConfigs and IncrementalAlterConfigs, shared by their
 // handlers: what a resource's configs are, where each value comes from, and how changes apply.
 import { brokerConfigDefs, topicConfigDefs, type ConfigDef, type ConfigType } from '../config/registry.js';
-import { configSourceId, splitList, validateValue, type ConfigEntry, type ConfigSource } from '../config/config.js';
+import { configSourceId, splitList, validateValue, type ConfigEntry, type ConfigSource, type DynamicLevel } from '../config/config.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { Broker } from './broker.js';
 
@@ -50,12 +50,13 @@ export function describeTopicConfigs(broker: Broker, topicName: string, keys: st
     const entry = topic.configs.get(def.name)!;
     const synonyms: DescribedConfig['synonyms'] = [];
     if (def.name in topic.overrides) synonyms.push(synonym(def.name, topic.overrides[def.name]!, 'DYNAMIC_TOPIC_CONFIG'));
-    // Then the broker synonyms, as Kafka orders them: by source first (dynamic, static, default),
-    // each source in the synonyms' order; a default is listed even when a static value hides it.
+    // Then the broker synonyms, as Kafka orders them: by source first (this broker's dynamic
+    // configs, the cluster-wide dynamic defaults, static, default), each source in the synonyms'
+    // order; a default is listed even when a static value hides it.
     const brokerSynonyms = def.brokerSynonyms ?? [];
-    for (const syn of brokerSynonyms) {
-      const e = broker.config.entry(syn);
-      if (e?.origin === 'dynamic') synonyms.push(synonym(syn, e.value, 'DYNAMIC_BROKER_CONFIG'));
+    for (const [level, source] of DYNAMIC_LEVELS) {
+      const values = broker.config.dynamicConfigs(level);
+      for (const syn of brokerSynonyms) if (syn in values) synonyms.push(synonym(syn, values[syn]!, source));
     }
     for (const syn of brokerSynonyms) {
       const e = broker.config.staticEntry(syn);
@@ -71,23 +72,37 @@ export function describeTopicConfigs(broker: Broker, topicName: string, keys: st
   return out;
 }
 
+/** The dynamic levels, most specific first, with the source each reports. */
+const DYNAMIC_LEVELS: readonly [DynamicLevel, ConfigSource][] = [
+  ['broker', 'DYNAMIC_BROKER_CONFIG'],
+  ['default', 'DYNAMIC_DEFAULT_BROKER_CONFIG'],
+];
+
 export function checkBrokerResource(broker: Broker, name: string): void {
   if (name !== '' && name !== String(broker.nodeId)) {
     throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${name}`);
   }
 }
 
+/**
+ * A broker's configs (`name` its id), or with `name` '' the cluster-wide defaults, which leave
+ * out what only this broker has (as Kafka's describe of the default resource does).
+ */
 export function describeBrokerConfigs(broker: Broker, name: string, keys: string[] | null): DescribedConfig[] {
   checkBrokerResource(broker, name);
+  const levels = name === '' ? DYNAMIC_LEVELS.filter(([level]) => level === 'default') : DYNAMIC_LEVELS;
+  const dynamic = levels.map(([level, source]) => [broker.config.dynamicConfigs(level), source] as const);
   const out: DescribedConfig[] = [];
   for (const def of brokerConfigDefs.values()) {
     if (keys && !keys.includes(def.name)) continue;
-    const entry = broker.config.entry(def.name)!;
     const synonyms: DescribedConfig['synonyms'] = [];
-    if (entry.origin === 'dynamic') synonyms.push(synonym(def.name, entry.value, 'DYNAMIC_BROKER_CONFIG'));
-    const stat = broker.config.staticEntry(def.name);
-    if (stat && stat.origin !== 'default') synonyms.push(synonym(def.name, stat.value, 'STATIC_BROKER_CONFIG'));
+    for (const [values, source] of dynamic) if (def.name in values) synonyms.push(synonym(def.name, values[def.name]!, source));
+    const stat = broker.config.staticEntry(def.name)!;
+    if (stat.origin !== 'default') synonyms.push(synonym(def.name, stat.value, 'STATIC_BROKER_CONFIG'));
     if (def.default !== null) synonyms.push(synonym(def.name, def.default, 'DEFAULT_CONFIG'));
+    // The value and its source are the most specific synonym's.
+    const [first] = dynamic.filter(([values]) => def.name in values);
+    const entry: ConfigEntry = first ? { name: def.name, value: first[0][def.name]!, source: first[1], origin: 'dynamic' } : stat;
     out.push(describe(def, entry, !def.dynamic, synonyms));
   }
   return out;
@@ -153,10 +168,10 @@ export async function alterResource(
   }
   if (resourceType === ResourceType.BROKER) {
     checkBrokerResource(broker, resourceName);
-    const current: Record<string, string> = {};
-    for (const e of broker.config.all()) if (e.origin === 'dynamic' && e.value !== null) current[e.name] = e.value;
-    const next = applyOperations(mode.replaceAll ? {} : current, ops, brokerConfigDefs, true);
-    if (!mode.validateOnly) await broker.setDynamicBrokerConfigs(next);
+    // '' (kafka-configs --entity-default) is every broker's default; an id is that broker alone.
+    const level: DynamicLevel = resourceName === '' ? 'default' : 'broker';
+    const next = applyOperations(mode.replaceAll ? {} : broker.config.dynamicConfigs(level), ops, brokerConfigDefs, true);
+    if (!mode.validateOnly) await broker.setDynamicBrokerConfigs(next, level);
     return;
   }
   throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${resourceType}`);

@@ -18,6 +18,7 @@ import {
   type StoredQuota,
   type StoredScramCredential,
   type TopicRecord,
+  type BrokerConfigScope,
 } from './metadata-port.js';
 import { systemClock } from '../common/clock.js';
 
@@ -69,8 +70,12 @@ export class EtcdKeys {
   partition(topicId: string, index: number): string {
     return `${this.partitions}${topicId}/${index}`;
   }
+  /** Dynamic broker configs: `<prefix>/configs/brokers/<default>` and `<prefix>/configs/brokers/<node id>`, as Kafka names them. */
   get brokerConfigs(): string {
-    return `${this.prefix}/configs/broker`;
+    return `${this.prefix}/configs/brokers/`;
+  }
+  brokerConfigsOf(scope: BrokerConfigScope): string {
+    return `${this.brokerConfigs}${scope === 'default' ? '<default>' : scope}`;
   }
   get quotas(): string {
     return `${this.prefix}/quotas`;
@@ -121,7 +126,8 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private readonly brokers = new Map<number, BrokerRegistration>();
   /** Election keys: key → (create revision, node id). The lowest create revision is the controller. */
   private readonly candidates = new Map<string, { createRevision: bigint; nodeId: number }>();
-  private configs: Record<string, string> = {};
+  /** Dynamic broker configs by scope key ('<default>' or a node id). */
+  private readonly configs = new Map<string, Record<string, string>>();
   private quotas: StoredQuota[] = [];
   private aclList: StoredAcl[] = [];
   private scram: StoredScramCredential[] = [];
@@ -247,8 +253,10 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
         this.lastController = now;
         change = { kind: 'controller', controllerId: now };
       }
-    } else if (key === k.brokerConfigs) {
-      this.configs = deleted ? {} : parse(kv);
+    } else if (key.startsWith(k.brokerConfigs)) {
+      const scope = key.slice(k.brokerConfigs.length);
+      if (deleted) this.configs.delete(scope);
+      else this.configs.set(scope, parse(kv));
       change = { kind: 'configs' };
     } else if (key === k.quotas) {
       this.quotas = deleted ? [] : parse(kv);
@@ -298,8 +306,8 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     return this.partitionStates.get(topicId)?.get(index)?.modRevision;
   }
 
-  dynamicBrokerConfigs(): Record<string, string> {
-    return { ...this.configs };
+  dynamicBrokerConfigs(scope: BrokerConfigScope): Record<string, string> {
+    return { ...(this.configs.get(scope === 'default' ? '<default>' : String(scope)) ?? {}) };
   }
 
   clientQuotas(): StoredQuota[] {
@@ -484,9 +492,9 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     return true;
   }
 
-  async setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void> {
-    await this.call('Changing broker configs', () => this.client.put(this.keys.brokerConfigs).value(JSON.stringify(configs)).exec());
-    this.configs = { ...configs };
+  async setDynamicBrokerConfigs(scope: BrokerConfigScope, configs: Record<string, string>): Promise<void> {
+    await this.call('Changing broker configs', () => this.client.put(this.keys.brokerConfigsOf(scope)).value(JSON.stringify(configs)).exec());
+    this.configs.set(scope === 'default' ? '<default>' : String(scope), { ...configs });
   }
 
   async setAcls(acls: StoredAcl[]): Promise<void> {

@@ -134,8 +134,12 @@ export interface MetadataStore {
   /** Grows a topic; `added` are the new partitions' states (defaults: on this node). */
   setPartitionCount(name: string, partitions: number, added?: PartitionState[]): Promise<void>;
 
-  dynamicBrokerConfigs(): Record<string, string>;
-  setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void>;
+  /**
+   * Dynamic broker configs: the cluster-wide defaults ('default', kafka-configs --entity-default)
+   * or one broker's own (its node id, --entity-name <id>).
+   */
+  dynamicBrokerConfigs(scope: BrokerConfigScope): Record<string, string>;
+  setDynamicBrokerConfigs(scope: BrokerConfigScope, configs: Record<string, string>): Promise<void>;
   clientQuotas(): StoredQuota[];
   setClientQuotas(quotas: StoredQuota[]): Promise<void>;
 
@@ -168,3 +172,6 @@ export function partitionStates(t: TopicRecord, localNodeId: number): PartitionS
   }
   return out;
 }
+
+/** Whose dynamic broker configs: every broker's defaults, or one broker's (by node id). */
+export type BrokerConfigScope = 'default' | number;

@@ -2,7 +2,17 @@ import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file.js';
-import type { BrokerRegistration, MetadataChange, MetadataStore, PartitionState, StoredAcl, StoredQuota, StoredScramCredential, TopicRecord } from './metadata-port.js';
+import type {
+  BrokerConfigScope,
+  BrokerRegistration,
+  MetadataChange,
+  MetadataStore,
+  PartitionState,
+  StoredAcl,
+  StoredQuota,
+  StoredScramCredential,
+  TopicRecord,
+} from './metadata-port.js';
 
 export type { EntityPart, StoredQuota, TopicRecord } from './metadata-port.js';
 
@@ -13,8 +23,10 @@ interface MetadataFile {
   /** Producer ids below this were handed out (or reserved) before; never reuse them. */
   nextProducerIdBlock: number;
   topics: TopicRecord[];
-  /** Broker configs changed at runtime (AlterConfigs on the BROKER resource). */
+  /** This broker's configs changed at runtime (AlterConfigs on the BROKER resource named by its id). */
   dynamicBrokerConfigs?: Record<string, string>;
+  /** Cluster-wide dynamic broker defaults (AlterConfigs on the BROKER resource named ''). */
+  dynamicDefaultBrokerConfigs?: Record<string, string>;
   /** Client quotas (AlterClientQuotas): entity → values. */
   clientQuotas?: StoredQuota[];
   /** ACLs (CreateAcls) and SCRAM credentials (AlterUserScramCredentials). */
@@ -146,12 +158,14 @@ export class LocalMetadataStore implements MetadataStore {
     await this.writeChain;
   }
 
-  dynamicBrokerConfigs(): Record<string, string> {
-    return { ...(this.state.dynamicBrokerConfigs ?? {}) };
+  dynamicBrokerConfigs(scope: BrokerConfigScope): Record<string, string> {
+    return { ...((scope === 'default' ? this.state.dynamicDefaultBrokerConfigs : this.state.dynamicBrokerConfigs) ?? {}) };
   }
 
-  async setDynamicBrokerConfigs(configs: Record<string, string>): Promise<void> {
-    this.state.dynamicBrokerConfigs = { ...configs };
+  /** A single node keeps its own configs and the defaults (another node's id never comes here). */
+  async setDynamicBrokerConfigs(scope: BrokerConfigScope, configs: Record<string, string>): Promise<void> {
+    if (scope === 'default') this.state.dynamicDefaultBrokerConfigs = { ...configs };
+    else this.state.dynamicBrokerConfigs = { ...configs };
     await this.persist();
   }
 

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { brokerConfigDefs, topicConfigDefs, type ConfigDef } from './registry.js';
 
-export type ConfigSource = 'DEFAULT_CONFIG' | 'STATIC_BROKER_CONFIG' | 'DYNAMIC_BROKER_CONFIG' | 'DYNAMIC_TOPIC_CONFIG';
+export type ConfigSource = 'DEFAULT_CONFIG' | 'STATIC_BROKER_CONFIG' | 'DYNAMIC_DEFAULT_BROKER_CONFIG' | 'DYNAMIC_BROKER_CONFIG' | 'DYNAMIC_TOPIC_CONFIG';
 
 export interface ConfigEntry {
   name: string;
   value: string | null;
   source: ConfigSource;
-  /** Where a static value came from, for --print-config. */
-  origin: 'default' | 'file' | 'env' | 'override' | 'dynamic' | 'topic';
+  /**
+   * Where a value came from, for --print-config: a static layer, this broker's dynamic configs
+   * ('dynamic'), the cluster-wide dynamic defaults ('dynamic-default'), or a topic override.
+   */
+  origin: 'default' | 'file' | 'env' | 'override' | 'dynamic' | 'dynamic-default' | 'topic';
 }
 
 const LONG_MAX = Number.MAX_SAFE_INTEGER;
@@ -103,13 +106,22 @@ export function loadPropertiesFile(path: string): Record<string, string> {
   return parseProperties(readFileSync(path, 'utf8'));
 }
 
-/** The broker's effective configuration: defaults < file < env < overrides < dynamic. */
+/** The two levels of dynamic broker configs. */
+export type DynamicLevel = 'broker' | 'default';
+
+/**
+ * The broker's effective configuration: defaults < file < env < overrides < the cluster-wide
+ * dynamic defaults (kafka-configs --entity-default) < this broker's dynamic configs
+ * (--entity-name <id>), as Kafka layers them.
+ */
 export class BrokerConfig {
   private readonly entries = new Map<string, ConfigEntry>();
   /** The values before any dynamic change, restored when a dynamic value is deleted. */
   private readonly staticEntries = new Map<string, ConfigEntry>();
   /** listener.name.<listener>.<key> settings (names lowercased), verbatim. */
   private readonly listenerEntries = new Map<string, string>();
+  /** Dynamic configs of this broker alone, and the cluster-wide dynamic defaults. */
+  private readonly dynamic = { broker: new Map<string, string>(), default: new Map<string, string>() };
 
   constructor(input: BrokerConfigInput = {}) {
     for (const def of brokerConfigDefs.values()) {
@@ -156,11 +168,28 @@ export class BrokerConfig {
     return !!e && e.origin !== 'default';
   }
 
-  setDynamic(name: string, value: string | null): void {
+  /** Sets (or with null removes) a dynamic config of this broker, or with level 'default' a cluster-wide default. */
+  setDynamic(name: string, value: string | null, level: DynamicLevel = 'broker'): void {
     const def = brokerConfigDefs.get(name);
     if (!def) throw new ConfigError(`Unknown broker config ${name}`);
-    if (value === null) this.entries.set(name, this.staticEntries.get(name)!);
-    else this.entries.set(name, { name, value, source: 'DYNAMIC_BROKER_CONFIG', origin: 'dynamic' });
+    if (value === null) this.dynamic[level].delete(name);
+    else this.dynamic[level].set(name, value);
+    const own = this.dynamic.broker.get(name);
+    const shared = this.dynamic.default.get(name);
+    if (own !== undefined) this.entries.set(name, { name, value: own, source: 'DYNAMIC_BROKER_CONFIG', origin: 'dynamic' });
+    else if (shared !== undefined) this.entries.set(name, { name, value: shared, source: 'DYNAMIC_DEFAULT_BROKER_CONFIG', origin: 'dynamic-default' });
+    else this.entries.set(name, this.staticEntries.get(name)!);
+  }
+
+  /** The dynamic configs of one level: this broker's, or the cluster-wide defaults. */
+  dynamicConfigs(level: DynamicLevel = 'broker'): Record<string, string> {
+    return Object.fromEntries(this.dynamic[level]);
+  }
+
+  /** Replaces one level of dynamic configs at once. */
+  replaceDynamic(configs: Record<string, string>, level: DynamicLevel = 'broker'): void {
+    for (const name of [...this.dynamic[level].keys()]) if (!(name in configs)) this.setDynamic(name, null, level);
+    for (const [name, value] of Object.entries(configs)) this.setDynamic(name, value, level);
   }
 
   /**
@@ -261,6 +290,8 @@ export function configSourceId(source: ConfigSource): number {
       return 1;
     case 'DYNAMIC_BROKER_CONFIG':
       return 2;
+    case 'DYNAMIC_DEFAULT_BROKER_CONFIG':
+      return 3;
     case 'STATIC_BROKER_CONFIG':
       return 4;
     case 'DEFAULT_CONFIG':

@@ -92,6 +92,52 @@ describe('topic and broker configuration APIs', () => {
     }
   });
 
+  test('--entity-default sets cluster-wide dynamic defaults under DYNAMIC_DEFAULT_BROKER_CONFIG; a broker-level value wins', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      await createTopic(c, 'cfg-levels', 1);
+      const alter = async (resourceName: string, configs: { name: string; configOperation: number; value: string | null }[]) => {
+        const r = await c.request(ApiKey.IncrementalAlterConfigs, 1, { resources: [{ resourceType: BROKER, resourceName, configs }], validateOnly: false });
+        assert.equal(r.body.responses[0].errorCode, ErrorCode.NONE, `alter ${resourceName || '<default>'}`);
+      };
+      /** [value, source, synonyms] of one config of a resource. */
+      const describe = async (resourceType: number, resourceName: string, key: string) => {
+        const r = await c.request(ApiKey.DescribeConfigs, 4, {
+          resources: [{ resourceType, resourceName, configurationKeys: [key] }],
+          includeSynonyms: true,
+          includeDocumentation: false,
+        });
+        const e = r.body.results[0].configs[0];
+        return [e.value, e.configSource, e.synonyms.map((s: any) => `${s.source}:${s.name}=${s.value}`)];
+      };
+      // 2 DYNAMIC_BROKER_CONFIG, 3 DYNAMIC_DEFAULT_BROKER_CONFIG, 4 STATIC_BROKER_CONFIG, 5 DEFAULT_CONFIG.
+      await alter('1', [{ name: 'log.retention.ms', configOperation: 1, value: null }]);
+      await alter('', [{ name: 'log.retention.ms', configOperation: 0, value: '1000000' }]);
+      assert.deepEqual(await describe(BROKER, '', 'log.retention.ms'), ['1000000', 3, ['3:log.retention.ms=1000000']]);
+      assert.deepEqual(await describe(BROKER, '1', 'log.retention.ms'), ['1000000', 3, ['3:log.retention.ms=1000000']]);
+      assert.deepEqual(await describe(TOPIC, 'cfg-levels', 'retention.ms'), [
+        '1000000',
+        3,
+        ['3:log.retention.ms=1000000', '4:log.retention.hours=48', '5:log.retention.hours=168'],
+      ]);
+
+      await alter('1', [{ name: 'log.retention.ms', configOperation: 0, value: '2000000' }]);
+      assert.deepEqual(await describe(BROKER, '1', 'log.retention.ms'), ['2000000', 2, ['2:log.retention.ms=2000000', '3:log.retention.ms=1000000']]);
+      // The default resource leaves out what only this broker has.
+      assert.deepEqual(await describe(BROKER, '', 'log.retention.ms'), ['1000000', 3, ['3:log.retention.ms=1000000']]);
+      assert.equal((await topicConfig('cfg-levels', 'retention.ms')).configValue, '2000000');
+
+      // Removing the broker's own value falls back to the default; removing that to the static value.
+      await alter('1', [{ name: 'log.retention.ms', configOperation: 1, value: null }]);
+      assert.equal((await topicConfig('cfg-levels', 'retention.ms')).configValue, '1000000');
+      await alter('', [{ name: 'log.retention.ms', configOperation: 1, value: null }]);
+      assert.deepEqual(await describe(TOPIC, 'cfg-levels', 'retention.ms'), [String(48 * 3600_000), 4, ['4:log.retention.hours=48', '5:log.retention.hours=168']]);
+      assert.deepEqual(await describe(BROKER, '', 'log.retention.ms'), [null, 5, []]);
+    } finally {
+      c.close();
+    }
+  });
+
   test('the replication throttles kafka-reassign-partitions sets and clears are accepted', async () => {
     // --verify and --execute --throttle write these; Kafka accepts them on any cluster (they only
     // matter with followers). Unknown names used to fail the whole reassign --verify.

@@ -84,6 +84,15 @@ async function metadata(b: BrokerProcess, topic: string): Promise<{ controller: 
   }
 }
 
+async function raw<T>(b: BrokerProcess, fn: (c: RawClient) => Promise<T>): Promise<T> {
+  const c = await RawClient.connect(b.port);
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
 before(async () => {
   if (etcdMissing) return;
   etcd = await withEtcd();
@@ -268,6 +277,47 @@ test('a second broker with a live node.id refuses to start', { skip: etcdMissing
   await admin.connect();
   assert.deepEqual((await admin.describeCluster()).brokers.map((b) => b.nodeId).sort(), [1, 2, 3]);
   await admin.disconnect();
+});
+
+test('dynamic broker configs in etcd: --entity-default reaches every broker, --entity-name <id> only that broker', { skip: etcdMissing }, async () => {
+  const BROKER = 4;
+  const alter = async (via: BrokerProcess, resourceName: string, value: string | null) => {
+    const r = await raw(via, (c) =>
+      c.request(ApiKey.IncrementalAlterConfigs, 1, {
+        resources: [{ resourceType: BROKER, resourceName, configs: [{ name: 'log.retention.ms', configOperation: value === null ? 1 : 0, value }] }],
+        validateOnly: false,
+      }),
+    );
+    assert.equal(r.body.responses[0].errorCode, ErrorCode.NONE, `alter ${resourceName || '<default>'} via ${via.port}`);
+  };
+  /** `value@source` of log.retention.ms as broker `b` describes itself. */
+  const retention = async (nodeId: number) => {
+    const r = await raw(brokers.get(nodeId)!, (c) =>
+      c.request(ApiKey.DescribeConfigs, 4, {
+        resources: [{ resourceType: BROKER, resourceName: String(nodeId), configurationKeys: ['log.retention.ms'] }],
+        includeSynonyms: true,
+        includeDocumentation: false,
+      }),
+    );
+    const e = r.body.results[0].configs[0];
+    return `${e.value}@${e.configSource}`;
+  };
+  // 2 DYNAMIC_BROKER_CONFIG, 3 DYNAMIC_DEFAULT_BROKER_CONFIG, 5 DEFAULT_CONFIG.
+  try {
+    await alter(brokers.get(1)!, '', '1234000');
+    await waitFor('every broker applies the cluster-wide default', async () => (await Promise.all([1, 2, 3].map(retention))).every((v) => v === '1234000@3'));
+    await alter(brokers.get(2)!, '2', '5678000');
+    assert.equal(await retention(2), '5678000@2');
+    // A later default change reaches broker 3 after broker 2's own change (one ordered watch):
+    // by then broker 3 has seen that change too, and it did not take it.
+    await alter(brokers.get(2)!, '', '1235000');
+    await waitFor('brokers 1 and 3 apply the new default', async () => (await retention(1)) === '1235000@3' && (await retention(3)) === '1235000@3');
+    assert.equal(await retention(2), '5678000@2');
+  } finally {
+    await alter(brokers.get(2)!, '2', null);
+    await alter(brokers.get(1)!, '', null);
+  }
+  await waitFor('the configs are gone everywhere', async () => (await Promise.all([1, 2, 3].map(retention))).every((v) => v === 'null@5'));
 });
 
 test('kill -9 of the controller: another takes over and CreateTopics works again within 10 s; the killed broker rejoins with its data', { skip: etcdMissing }, async () => {

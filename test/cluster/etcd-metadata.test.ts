@@ -59,9 +59,9 @@ test("brokers sharing a prefix share the cluster id and see each other's topics;
   await waitFor('b sees 5 partitions', () => b.topic('orders')?.assignments?.length === 5);
   await b.deleteTopic('orders');
   await waitFor('a sees the deletion', () => a.topic('orders') === undefined && a.topics().length === 0);
-  await a.setDynamicBrokerConfigs({ 'message.max.bytes': '2000' });
+  await a.setDynamicBrokerConfigs('default', { 'message.max.bytes': '2000' });
   await a.setClientQuotas([{ entity: [{ entityType: 'client-id', entityName: 'x' }], values: { producer_byte_rate: 100 } }]);
-  await waitFor('b sees configs and quotas', () => b.dynamicBrokerConfigs()['message.max.bytes'] === '2000' && b.clientQuotas().length === 1);
+  await waitFor('b sees configs and quotas', () => b.dynamicBrokerConfigs('default')['message.max.bytes'] === '2000' && b.clientQuotas().length === 1);
 });
 
 test('concurrent creations of one name: exactly one wins; a topic larger than one transaction appears whole', { skip: etcdMissing }, async () => {

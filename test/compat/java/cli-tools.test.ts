@@ -188,21 +188,28 @@ describe('Kafka CLI tools', { skip }, () => {
     );
   });
 
-  test(
-    'kafka-configs --entity-default: cluster-wide dynamic broker defaults',
-    { todo: 'Tributary keeps one level of dynamic broker configs: --entity-default writes the per-broker level (README, Limitations)' },
-    async () => {
-      ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--alter', '--add-config', 'log.retention.ms=86400000']), 'cluster default');
-      try {
-        assert.match(
-          ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--describe']), 'describe default'),
-          /log\.retention\.ms=86400000 sensitive=false synonyms=\{DYNAMIC_DEFAULT_BROKER_CONFIG:log\.retention\.ms=86400000/,
-        );
-      } finally {
-        await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--alter', '--delete-config', 'log.retention.ms']);
-      }
-    },
-  );
+  test('kafka-configs --entity-default: cluster-wide dynamic broker defaults under the broker level', async () => {
+    ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--alter', '--add-config', 'log.retention.ms=86400000']), 'cluster default');
+    try {
+      assert.match(
+        ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--describe']), 'describe default'),
+        /log\.retention\.ms=86400000 sensitive=false synonyms=\{DYNAMIC_DEFAULT_BROKER_CONFIG:log\.retention\.ms=86400000\}/,
+      );
+      // The broker inherits the default; its own value wins over it, and lists it as a synonym.
+      assert.match(
+        ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-name', '1', '--describe', '--all']), 'describe broker --all'),
+        /^\s+log\.retention\.ms=86400000 sensitive=false synonyms=\{DYNAMIC_DEFAULT_BROKER_CONFIG:log\.retention\.ms=86400000\}$/m,
+      );
+      ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-name', '1', '--alter', '--add-config', 'log.retention.ms=3600000']), 'broker level');
+      assert.match(
+        ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-name', '1', '--describe']), 'describe broker'),
+        /log\.retention\.ms=3600000 sensitive=false synonyms=\{DYNAMIC_BROKER_CONFIG:log\.retention\.ms=3600000, DYNAMIC_DEFAULT_BROKER_CONFIG:log\.retention\.ms=86400000\}/,
+      );
+    } finally {
+      await run(CONFIGS, ['--entity-type', 'brokers', '--entity-name', '1', '--alter', '--delete-config', 'log.retention.ms']);
+      await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--alter', '--delete-config', 'log.retention.ms']);
+    }
+  });
 
   test('kafka-delete-records and kafka-get-offsets', async () => {
     ok(await run(TOPICS, ['--create', '--topic', 'cli-offsets', '--partitions', '2']), 'create');
