@@ -599,6 +599,22 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     });
   }
 
+  /**
+   * UnregisterBroker: removes broker `nodeId`'s registration by revoking its lease. The controller
+   * then moves leadership off it; a broker still running loses its lease, stops acting as leader
+   * and registers again with a new incarnation, as a Kafka broker does on its next heartbeat.
+   * False when no broker of that id is registered.
+   */
+  async unregisterBroker(nodeId: number): Promise<boolean> {
+    const key = this.keys.broker(nodeId);
+    const res = await this.call('Unregistering a broker', () => this.client.get(key).exec());
+    const kv = res.kvs[0];
+    if (!kv) return false;
+    if (kv.lease && kv.lease !== '0') await this.call('Unregistering a broker', () => this.client.leaseClient.leaseRevoke({ ID: kv.lease }));
+    else await this.call('Unregistering a broker', () => this.client.delete().key(key).exec());
+    return true;
+  }
+
   /** After a lost lease: registers again, retrying until etcd answers (reconnects by itself). */
   private async reregister(): Promise<void> {
     const r = this.registration;

@@ -463,3 +463,21 @@ test(
     );
   },
 );
+
+test('UnregisterBroker revokes a live broker’s registration: it is fenced and registers again; an unknown id is BROKER_ID_NOT_REGISTERED', { skip: etcdMissing }, async () => {
+  const [id, b] = [...brokers.entries()].find(([, x]) => x.child.exitCode === null && x.child.signalCode === null)!;
+  const registered = async () => {
+    const r = await raw(b, (c) => c.request(ApiKey.DescribeCluster, 0, { includeClusterAuthorizedOperations: false }));
+    return (r.body.brokers as { brokerId: number }[]).some((x) => x.brokerId === id);
+  };
+  const said = (msg: string) => b.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(msg)).length;
+  assert.ok(await registered());
+  const unknown = await raw(b, (c) => c.request(ApiKey.UnregisterBroker, 0, { brokerId: 99 }));
+  assert.equal(unknown.body.errorCode, ErrorCode.BROKER_ID_NOT_REGISTERED);
+  const [lost, renewed] = [said('cluster: lost the etcd lease'), said('cluster: registered again')];
+  const r = await raw(b, (c) => c.request(ApiKey.UnregisterBroker, 0, { brokerId: id }));
+  assert.equal(r.body.errorCode, ErrorCode.NONE);
+  // Its lease was revoked: the broker stops acting as a leader, then registers again.
+  await waitFor('the broker lost its lease and registered again', () => said('cluster: lost the etcd lease') > lost && said('cluster: registered again') > renewed, 20_000);
+  await waitFor('the cluster lists it again', () => registered(), 10_000);
+});

@@ -16,6 +16,7 @@ import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { initProducerIdHandler } from './init-producer-id.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { describeQuorumHandler } from './describe-quorum.js';
+import { unregisterBrokerHandler } from './unregister-broker.js';
 import { deleteRecordsHandler } from './delete-records.js';
 import { findCoordinatorHandler } from './find-coordinator.js';
 import { joinGroupHandler } from './join-group.js';
@@ -65,6 +66,7 @@ export const apiHandlers: ApiHandler[] = [
   initProducerIdHandler,
   describeClusterHandler,
   describeQuorumHandler,
+  unregisterBrokerHandler,
   deleteRecordsHandler,
   findCoordinatorHandler,
   joinGroupHandler,
