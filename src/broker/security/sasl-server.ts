@@ -109,7 +109,8 @@ export class ScramServer implements SaslServer {
     if (p < 0) throw new SaslAuthError('Invalid SCRAM client final message');
     const withoutProof = text.slice(0, p);
     const attrs = scramAttributes(withoutProof);
-    if (attrs.get('r') !== this.nonce) throw new SaslAuthError('Invalid SCRAM client final message: nonce mismatch');
+    // Kafka checks that the nonce ends with the server's (some librdkafka versions prefix their own nonce again).
+    if (!(attrs.get('r') ?? '').endsWith(this.nonce)) throw new SaslAuthError('Invalid SCRAM client final message: nonce mismatch');
     const channel = attrs.get('c') ?? '';
     if (
       !/^[A-Za-z0-9+/=]*$/.test(channel) ||
