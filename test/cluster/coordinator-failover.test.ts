@@ -1,0 +1,202 @@
+// Three broker processes and one etcd on loopback, internal topics with replication factor 3:
+// kill -9 of the broker that coordinates a group and a transaction moves both coordinators with
+// the leadership of their internal partitions. The group keeps its committed offsets on the new
+// coordinator (a consumer resumes after them), and the transaction begun before the kill is
+// completed or aborted by the new coordinator, never left hanging. Every process is killed at the end.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import kafkajs from 'kafkajs';
+import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+let etcd: EtcdProcess;
+const brokers = new Map<number, BrokerProcess>();
+const GROUP = 0;
+const TRANSACTION = 1;
+const TOPIC = 'failover-data';
+
+before(async () => {
+  if (etcdMissing) return;
+  etcd = await withEtcd();
+  for (const nodeId of [1, 2, 3]) {
+    const b = await startBrokerProcess({
+      overrides: {
+        'node.id': String(nodeId),
+        'etcd.endpoints': etcd.endpoint,
+        'etcd.prefix': '/coordinator-failover',
+        'broker.session.timeout.ms': '3000',
+        'group.initial.rebalance.delay.ms': '0',
+        'offsets.topic.num.partitions': '6',
+        'offsets.topic.replication.factor': '3',
+        'transaction.state.log.num.partitions': '6',
+        'transaction.state.log.replication.factor': '3',
+        'transaction.abort.timed.out.transaction.cleanup.interval.ms': '500',
+        'default.replication.factor': '3',
+      },
+    });
+    brokers.set(nodeId, b);
+  }
+});
+
+after(async () => {
+  for (const b of brokers.values()) {
+    await b.kill();
+    b.cleanup();
+  }
+  await etcd?.close();
+});
+
+function live(): BrokerProcess[] {
+  return [...brokers.values()].filter((b) => b.child.exitCode === null && b.child.signalCode === null);
+}
+
+function kafka() {
+  return new Kafka({ brokers: live().map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 12, initialRetryTime: 100 } });
+}
+
+async function raw<T>(b: BrokerProcess, fn: (c: RawClient) => Promise<T>): Promise<T> {
+  const c = await RawClient.connect(b.port);
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
+/** The coordinator a broker names for a key (-1 while there is none). */
+async function coordinatorOf(b: BrokerProcess, key: string, keyType: number): Promise<number> {
+  const r = await raw(b, (c) => c.request(ApiKey.FindCoordinator, 3, { key, keyType, coordinatorKeys: [] }));
+  return r.body.errorCode === ErrorCode.NONE ? (r.body.nodeId as number) : -1;
+}
+
+test('kill -9 of the coordinator: the group keeps its offsets and the open transaction ends on the new coordinator', { skip: etcdMissing, timeout: 120_000 }, async (t) => {
+  const k = kafka();
+  const admin = k.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1, replicationFactor: 3 }] });
+  const producer = k.producer({ idempotent: true });
+  await producer.connect();
+  await producer.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ value: `plain-${i}` })) });
+  await producer.disconnect();
+
+  // The group commits offset 5; a transactional id coordinated by the same broker opens a transaction.
+  const groupId = 'failover-group';
+  await admin.setOffsets({ groupId, topic: TOPIC, partitions: [{ partition: 0, offset: '5' }] });
+  const [first] = live();
+  const victimId = await coordinatorOf(first!, groupId, GROUP);
+  assert.ok(victimId > 0);
+  // Two transactional ids coordinated by the same broker: one the producer commits after the
+  // kill, one whose producer is gone (the new coordinator must abort it at its timeout).
+  const ids: string[] = [];
+  for (let i = 0; i < 200 && ids.length < 2; i++) if ((await coordinatorOf(first!, `failover-txn-${i}`, TRANSACTION)) === victimId) ids.push(`failover-txn-${i}`);
+  assert.equal(ids.length, 2, `two transactional ids coordinated by broker ${victimId}`);
+  const [transactionalId, abandonedId] = ids as [string, string];
+  const txProducer = k.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 8000 });
+  await txProducer.connect();
+  const txn = await txProducer.transaction();
+  await txn.send({ topic: TOPIC, acks: -1, messages: [0, 1, 2].map((i) => ({ value: `txn-${i}` })) });
+  const abandonedProducer = k.producer({ transactionalId: abandonedId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 5000 });
+  await abandonedProducer.connect();
+  const abandoned = await abandonedProducer.transaction();
+  await abandoned.send({ topic: TOPIC, acks: -1, messages: [0, 1].map((i) => ({ value: `abandoned-${i}` })) });
+  await admin.disconnect();
+
+  // Every internal partition's followers are in sync before the kill (the ISR lists all three).
+  await waitFor(
+    'the internal partitions replicated to all three brokers',
+    async () => {
+      const md = await raw(first!, (c) =>
+        c.request(ApiKey.Metadata, 12, {
+          topics: ['__consumer_offsets', '__transaction_state'].map((name) => ({ topicId: '00000000-0000-0000-0000-000000000000', name })),
+          allowAutoTopicCreation: false,
+          includeClusterAuthorizedOperations: false,
+          includeTopicAuthorizedOperations: false,
+        }),
+      );
+      return (md.body.topics as { partitions: { isrNodes: number[] }[] }[]).every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.isrNodes.length === 3));
+    },
+    30_000,
+  );
+
+  await brokers.get(victimId)!.kill();
+  const survivor = live()[0]!;
+
+  // The group's coordinator moves to a surviving broker, which has its offsets.
+  await waitFor(
+    'a new group coordinator',
+    async () => {
+      const id = await coordinatorOf(survivor, groupId, GROUP).catch(() => -1);
+      return id > 0 && id !== victimId;
+    },
+    20_000,
+  );
+  const after = kafka();
+  const admin2 = after.admin();
+  await admin2.connect();
+  try {
+    const offsets = await admin2.fetchOffsets({ groupId, topics: [TOPIC] });
+    assert.deepEqual(
+      offsets[0]!.partitions.map((p) => [p.partition, p.offset]),
+      [[0, '5']],
+    );
+  } finally {
+    await admin2.disconnect();
+  }
+
+  // The transaction: committed through the new coordinator, or aborted by it at its timeout.
+  let committed = false;
+  try {
+    await txn.commit();
+    committed = true;
+  } catch {
+    // The producer gave up (its coordinator vanished under it): the new one aborts at the timeout.
+  }
+  await txProducer.disconnect().catch(() => undefined);
+  await abandonedProducer.disconnect().catch(() => undefined);
+  /** The state a transaction ends in on its new coordinator. */
+  const ended = async (id: string): Promise<string> => {
+    let state = '';
+    await waitFor(
+      `transaction ${id} ended on the new coordinator`,
+      async () => {
+        const coordinator = await coordinatorOf(survivor, id, TRANSACTION).catch(() => -1);
+        const b = brokers.get(coordinator);
+        if (!b || coordinator === victimId) return false;
+        const r = await raw(b, (c) => c.request(ApiKey.DescribeTransactions, 0, { transactionalIds: [id] }));
+        state = r.body.transactionStates[0].transactionState as string;
+        return state === 'CompleteCommit' || state === 'CompleteAbort';
+      },
+      30_000,
+    );
+    return state;
+  };
+  const state = await ended(transactionalId);
+  if (committed) assert.equal(state, 'CompleteCommit');
+  assert.equal(await ended(abandonedId), 'CompleteAbort', 'the abandoned transaction is aborted at its timeout');
+  t.diagnostic(`coordinator ${victimId} killed; the producer's commit ${committed ? 'went through' : 'failed'}; the transaction ended ${state}`);
+
+  // A consumer of the group resumes at offset 5 and reads what the transactions' outcomes say
+  // (read_committed: nothing past the abandoned transaction until its abort).
+  const consumer = after.consumer({ groupId, readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPIC });
+  const seen: { offset: string; value: string }[] = [];
+  await consumer.run({ eachMessage: async ({ message }) => void seen.push({ offset: message.offset, value: message.value!.toString() }) });
+  const expected = ['plain-5', 'plain-6', 'plain-7', 'plain-8', 'plain-9', ...(state === 'CompleteCommit' ? ['txn-0', 'txn-1', 'txn-2'] : [])];
+  try {
+    await waitFor('the consumer reads from the committed offset on', () => seen.length >= expected.length, 30_000);
+  } finally {
+    await consumer.disconnect();
+  }
+  assert.equal(seen[0]!.offset, '5');
+  assert.deepEqual(
+    seen.map((m) => m.value),
+    expected,
+  );
+});
