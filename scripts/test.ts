@@ -35,6 +35,8 @@ const PROCESS_TESTS = [
   'test/fuzz/',
   'test/torture/',
   'test/broker/bad-input.test.ts',
+  'test/security/cluster-security.test.ts',
+  'test/security/third-party-clients.test.ts',
   'test/broker/compaction.test.ts',
   'test/broker/compression-bomb.test.ts',
   'test/broker/crash-recovery.test.ts',
