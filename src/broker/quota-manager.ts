@@ -92,8 +92,8 @@ export class QuotaManager {
   }
 
   /** Records usage and returns the throttle time in ms (0 when within quota or none applies). */
-  record(quota: QuotaKey, clientId: string, value: number, now = this.clock.now(), maxThrottleMs = Infinity): number {
-    const resolved = this.table.resolve(quota, ANONYMOUS_USER, clientId);
+  record(quota: QuotaKey, clientId: string, value: number, now = this.clock.now(), maxThrottleMs = Infinity, user = ANONYMOUS_USER): number {
+    const resolved = this.table.resolve(quota, user, clientId);
     if (!resolved) return 0;
     const sensor = this.sensor(`${quota}\u0000${resolved.sensorKey}`, now);
     sensor.record(value, now);
@@ -105,16 +105,16 @@ export class QuotaManager {
   }
 
   /** Takes back a recorded value (a throttled fetch is answered empty, so its bytes were not sent). */
-  unrecord(quota: QuotaKey, clientId: string, value: number, now = this.clock.now()): void {
-    this.record(quota, clientId, -value, now);
+  unrecord(quota: QuotaKey, clientId: string, value: number, now = this.clock.now(), user = ANONYMOUS_USER): void {
+    this.record(quota, clientId, -value, now, Infinity, user);
   }
 
   /**
    * The most bytes one fetch may return without being throttled on its own (Kafka's
    * maxValueInQuotaWindow): a fetch larger than that would be throttled and answered empty forever.
    */
-  maxFetchBytes(clientId: string): number {
-    const resolved = this.table.resolve('consumer_byte_rate', ANONYMOUS_USER, clientId);
+  maxFetchBytes(clientId: string, user = ANONYMOUS_USER): number {
+    const resolved = this.table.resolve('consumer_byte_rate', user, clientId);
     if (!resolved) return Number.MAX_SAFE_INTEGER;
     return Math.max(1, Math.floor((resolved.bound * (this.window.samples - 1) * this.window.sampleMs) / 1000));
   }

@@ -54,6 +54,11 @@ function fetchedBytes(res: FetchResponse): number {
   return n;
 }
 
+/** The user quota entity of a principal: its name (`User:alice` → `alice`; unauthenticated: ANONYMOUS). */
+export function quotaUser(principal: string): string {
+  return principal.startsWith('User:') ? principal.slice(5) : principal;
+}
+
 /**
  * Records the request against the client's quotas and decides its throttle: produce bytes
  * (the request's size), fetch bytes (the records returned) and request time (the CPU time its
@@ -63,21 +68,22 @@ function fetchedBytes(res: FetchResponse): number {
 export function enforceQuotas(ctx: RequestContext, requestBytes: number, cpuNanos: number, body: unknown): QuotaOutcome {
   const quotas = ctx.broker.quotas;
   const clientId = ctx.clientId ?? '';
+  const user = quotaUser(ctx.conn.principal);
   const now = ctx.broker.clock.now();
   let throttleMs = 0;
   // ApiVersions comes before a client knows anything about the broker; Kafka does not hold it back either.
   if (ctx.apiKey !== ApiKey.ApiVersions) {
-    throttleMs = quotas.record('request_percentage', clientId, cpuNanos / 1e7, now, quotas.maxRequestThrottleMs);
+    throttleMs = quotas.record('request_percentage', clientId, cpuNanos / 1e7, now, quotas.maxRequestThrottleMs, user);
   }
   if (ctx.apiKey === ApiKey.Produce) {
-    throttleMs = Math.max(throttleMs, quotas.record('producer_byte_rate', clientId, requestBytes, now));
+    throttleMs = Math.max(throttleMs, quotas.record('producer_byte_rate', clientId, requestBytes, now, Infinity, user));
   } else if (ctx.apiKey === ApiKey.Fetch && body !== NO_RESPONSE) {
     const res = body as FetchResponse;
     const bytes = fetchedBytes(res);
-    const fetchThrottle = quotas.record('consumer_byte_rate', clientId, bytes, now);
+    const fetchThrottle = quotas.record('consumer_byte_rate', clientId, bytes, now, Infinity, user);
     throttleMs = Math.max(throttleMs, fetchThrottle);
     if (throttleMs > 0) {
-      quotas.unrecord('consumer_byte_rate', clientId, bytes, now);
+      quotas.unrecord('consumer_byte_rate', clientId, bytes, now, user);
       body = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: res.sessionId, responses: [], nodeEndpoints: [] } satisfies FetchResponse;
     }
   }

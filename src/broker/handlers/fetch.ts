@@ -5,6 +5,7 @@ import { FetchSession, partitionKey, type SessionPartition } from '../fetch-sess
 import type { Broker } from '../broker.js';
 import type { ReadIsolation } from '../partition.js';
 import { Op } from '../security/security.js';
+import { quotaUser } from '../throttle.js';
 import type { ApiHandler } from '../api.js';
 
 const READ_COMMITTED = 1;
@@ -198,7 +199,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     const responseLimit =
       replicaId >= 0
         ? Math.min(req.maxBytes, broker.config.int('replica.fetch.response.max.bytes'))
-        : Math.min(req.maxBytes, broker.config.int('fetch.max.bytes'), broker.quotas.maxFetchBytes(clientId ?? ''));
+        : Math.min(req.maxBytes, broker.config.int('fetch.max.bytes'), broker.quotas.maxFetchBytes(clientId ?? '', quotaUser(conn.principal)));
     const deadline = broker.clock.now() + Math.max(0, req.maxWaitMs);
 
     // Authorization (Kafka's): a follower needs CLUSTER_ACTION, a consumer READ on each topic.
