@@ -119,6 +119,7 @@ export class Broker implements CoordinatorHost {
   /** Client quotas (producer/consumer byte rates, request percentage) and their measured usage. */
   readonly quotas: QuotaManager;
   private stopped = false;
+  private stopping = false;
   /** Cluster mode (etcd.endpoints set): the etcd store and this broker's controller candidate. */
   cluster: { store: EtcdMetadataStore; controller: Controller } | null = null;
   /** Cluster mode: leads and follows the hosted partitions (follower fetching, ISR, high watermark). */
@@ -284,6 +285,10 @@ export class Broker implements CoordinatorHost {
     const s = record.assignments?.[p.index];
     const modRevision = store.partitionRevision(record.id, p.index);
     if (!s || !modRevision || s.leader !== this.nodeId || s.leaderEpoch !== p.leaderEpoch || s.partitionEpoch !== p.partitionEpoch) return false;
+    // Only registered brokers join an ISR (KRaft refuses fenced ones): a restarted broker may
+    // fetch before its registration is in, and the controller would drop it again at once.
+    const live = new Set(store.liveBrokers().map((b) => b.nodeId));
+    if (isr.some((r) => !s.isr.includes(r) && !live.has(r))) return false;
     const state: PartitionState = { ...s, isr: [...isr], partitionEpoch: s.partitionEpoch + 1 };
     const ok = await store.writeOwnPartitionStates(this.nodeId, [{ topicId: record.id, index: p.index, state, modRevision }]);
     const change = isr.length < s.isr.length ? 'shrink' : 'expand';
@@ -879,8 +884,73 @@ export class Broker implements CoordinatorHost {
     return this.topics.get(topic)?.partitions[index];
   }
 
+  /**
+   * Cluster mode, before a clean stop (SIGTERM): hands leadership of every partition this broker
+   * leads to another live in-sync replica and leaves every ISR, so producers and followers move
+   * on at once instead of after broker.session.timeout.ms (Kafka's controlled shutdown). A
+   * partition with no other live in-sync replica keeps this leader until the lease runs out.
+   * Bounded: controlled.shutdown.max.retries attempts, each write guarded like an ISR change.
+   */
+  private async controlledShutdown(): Promise<void> {
+    const store = this.cluster?.store;
+    if (!store || !this.config.bool('controlled.shutdown.enable')) return;
+    const retries = this.config.int('controlled.shutdown.max.retries');
+    const backoffMs = this.config.int('controlled.shutdown.retry.backoff.ms');
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      const live = new Set(store.liveBrokers().map((b) => b.nodeId));
+      live.delete(this.nodeId);
+      const updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[] = [];
+      let remaining = 0;
+      for (const t of store.topics()) {
+        (t.assignments ?? []).forEach((s, index) => {
+          if (s.leader !== this.nodeId && !s.isr.includes(this.nodeId)) return;
+          const isr = s.isr.filter((r) => r !== this.nodeId);
+          const leader = s.leader === this.nodeId ? s.replicas.find((r) => isr.includes(r) && live.has(r)) : s.leader;
+          const modRevision = store.partitionRevision(t.id, index);
+          if (leader === undefined || isr.length === 0 || !modRevision) {
+            if (s.leader === this.nodeId) remaining++;
+            return;
+          }
+          const moved = leader !== s.leader;
+          updates.push({
+            topicId: t.id,
+            index,
+            modRevision,
+            state: { ...s, leader, isr, leaderEpoch: s.leaderEpoch + (moved ? 1 : 0), partitionEpoch: s.partitionEpoch + 1 },
+          });
+        });
+      }
+      if (updates.length === 0) {
+        this.logger.info({ stillLeading: remaining }, 'controlled shutdown: done');
+        return;
+      }
+      try {
+        if (await store.writeOwnPartitionStates(this.nodeId, updates)) {
+          // Apply it here too, so appends still waiting are answered NOT_LEADER_OR_FOLLOWER now.
+          await this.metadataShows(() => updates.every((u) => store.partitionRevision(u.topicId, u.index) !== u.modRevision)).catch(() => undefined);
+          for (const u of updates) {
+            const name = store.topicById(u.topicId)?.name;
+            if (name) await this.enqueueReconcile(name).catch(() => undefined);
+          }
+          this.logger.info({ partitions: updates.length, stillLeading: remaining }, 'controlled shutdown: leadership moved and ISRs left');
+          return;
+        }
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message }, 'controlled shutdown: write failed');
+      }
+      if (attempt < retries) await new Promise((resolve) => setTimeout(resolve, Math.min(backoffMs, 1000)));
+    }
+    this.logger.warn('controlled shutdown: gave up; partitions move when this broker leaves the cluster');
+  }
+
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.stopping) return;
+    this.stopping = true;
+    try {
+      await this.controlledShutdown();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'controlled shutdown failed');
+    }
     this.stopped = true;
     this.transactionCoordinator?.shutdown();
     this.groupCoordinator?.shutdown();

@@ -25,11 +25,15 @@ export class ReplicaManager {
   private readonly following = new Map<Partition, number>();
   private cancelIsrCheck: (() => void) | null = null;
   private stopped = false;
+  /** Fetching starts once the broker is registered (Kafka fetches only once unfenced). */
+  private started = false;
 
   constructor(private readonly host: ReplicationHost) {}
 
   /** Starts the periodic ISR check (half of replica.lag.time.max.ms, as Kafka's). */
   start(): void {
+    this.started = true;
+    for (const [p, leader] of this.following) this.fetcherFor(leader).add(p);
     const tick = () => {
       if (this.stopped) return;
       const maxLag = this.host.settings().replicaLagTimeMaxMs;
@@ -61,6 +65,10 @@ export class ReplicaManager {
     const previous = this.following.get(p);
     if (previous !== undefined && previous !== leader) this.fetchers.get(previous)?.remove(p);
     this.following.set(p, leader);
+    if (this.started) this.fetcherFor(leader).add(p);
+  }
+
+  private fetcherFor(leader: number): LeaderFetcher {
     let fetcher = this.fetchers.get(leader);
     if (!fetcher) {
       fetcher = new LeaderFetcher(leader, {
@@ -71,7 +79,7 @@ export class ReplicaManager {
       });
       this.fetchers.set(leader, fetcher);
     }
-    fetcher.add(p);
+    return fetcher;
   }
 
   /** The partition is no longer hosted here (deleted, reassigned away). */
