@@ -67,8 +67,11 @@ export class InternalTopic {
   }
 
   private appendTo(topic: CoordinatorTopic, partition: number, records: CoordinatorRecord[], producer?: TxnProducer): Promise<void> {
-    const p = topic.partitions[partition];
-    if (!p) return Promise.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `${this.name} has no partition ${partition}`));
+    if (!topic.partitions[partition]) return Promise.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `${this.name} has no partition ${partition} here`));
+    // Through the same gate as a produce: a broker whose lease may have run out (a zombie leader)
+    // writes nothing, and its coordinator answers NOT_COORDINATOR.
+    const p = this.host.leaderPartition(this.name, partition);
+    if (typeof p === 'number') return Promise.reject(new KafkaError(p, `cannot write ${this.name}-${partition} as its leader now`));
     try {
       const batch = buildRecordBatch(
         records.map((r) => ({ key: r.key, value: r.value })),

@@ -76,6 +76,12 @@ export interface CoordinatorHost {
   /** The topics this broker serves, by name. */
   readonly topics: ReadonlyMap<string, CoordinatorTopic>;
   partition(topic: string, index: number): CoordinatorPartition | undefined;
+  /**
+   * The partition if this broker may write to it as leader now (in cluster mode: it leads it and
+   * its etcd lease is certainly valid); otherwise the error to answer (NOT_LEADER_OR_FOLLOWER,
+   * LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION).
+   */
+  leaderPartition(topic: string, index: number): CoordinatorPartition | number;
   /** Creates a topic (an internal topic on first use); rejects if it exists or cannot be made. */
   createTopic(name: string, partitions: number, overrides: Record<string, string>, placement?: { replicationFactor?: number }): Promise<CoordinatorTopic>;
   /**

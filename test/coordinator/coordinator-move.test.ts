@@ -75,6 +75,15 @@ class FakeHost implements CoordinatorHost {
     return this.topics.get(topic)?.partitions[index];
   }
 
+  /** Cluster mode with this broker's etcd lease in doubt: it may not act as a leader. */
+  fenced = false;
+
+  leaderPartition(topic: string, index: number): Partition | number {
+    const p = this.partition(topic, index);
+    if (!p) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    return p.isLeader && !this.fenced ? p : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  }
+
   nextProducerId(): Promise<number> {
     return Promise.resolve(this.nextId++);
   }
@@ -310,7 +319,7 @@ describe('coordinators follow the leadership of their internal partitions', () =
     }
   });
 
-  test('requests for ids of a partition led elsewhere answer NOT_COORDINATOR; a write racing the move is not applied', async () => {
+  test('requests for ids of a partition led elsewhere answer NOT_COORDINATOR; a write racing the move or from a fenced broker is not applied', async () => {
     const { host, txns, groups, stop } = await setup();
     try {
       const [id] = idsOnDifferentPartitions('tx', 2);
@@ -337,6 +346,15 @@ describe('coordinators follow the leadership of their internal partitions', () =
       };
       assert.equal((await commit(groups, groupId, 5))[0]!.partitions[0]!.errorCode, ErrorCode.NOT_COORDINATOR);
       assert.equal(groups.offsets.has(groupId), false);
+
+      // A broker that may no longer act as leader (its lease in doubt) writes nothing as coordinator.
+      const other = 'fenced-group';
+      await groups.ready(other);
+      host.fenced = true;
+      assert.equal((await commit(groups, other, 6))[0]!.partitions[0]!.errorCode, ErrorCode.NOT_COORDINATOR);
+      assert.equal(groups.offsets.has(other), false);
+      host.fenced = false;
+      assert.equal((await commit(groups, other, 6))[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
     } finally {
       await stop();
     }
