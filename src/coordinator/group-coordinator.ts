@@ -6,7 +6,7 @@
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Reader } from '../protocol/primitives.js';
 import { decodeConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
-import { Group, joinError, type GroupContext, type GroupState, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
+import { Group, joinError, type GroupContext, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
 import type { Clock } from '../common/clock.js';
 import {
   decodeGroupValue,
@@ -25,6 +25,7 @@ import { EMPTY_BYTES } from '../protocol/primitives.js';
 import { crashPoint } from '../common/crash-points.js';
 import type { TxnProducer } from './internal-topic.js';
 import type { CoordinatorLogger } from './ports.js';
+import { ConsumerGroups, type ConsumerGroupsOptions, type HeartbeatRequest, type HeartbeatResponse } from './consumer-group.js';
 import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js';
 
 export interface CoordinatorStore {
@@ -60,6 +61,8 @@ export interface GroupCoordinatorOptions {
   /** Whether __consumer_offsets exists yet (until it does, no group has state anywhere). */
   storageExists?(): boolean;
   logger?: CoordinatorLogger;
+  /** KIP-848 consumer groups (consumer-group.ts); without it they see no topics. */
+  consumer?: Pick<ConsumerGroupsOptions, 'topics' | 'heartbeatIntervalMs' | 'sessionTimeoutMs' | 'assignors' | 'maxSize'>;
 }
 
 export interface CommitRequest {
@@ -69,6 +72,8 @@ export interface CommitRequest {
   groupInstanceId: string | null;
   /** What a commit with generation >= 0 to an unknown group gets (GROUP_ID_NOT_FOUND from v9). */
   unknownGroupError?: number;
+  /** The OffsetCommit version: consumer groups take commits from v9 on (member epochs). */
+  apiVersion?: number;
   topics: { name: string; partitions: { partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; committedMetadata: string | null }[] }[];
 }
 
@@ -101,7 +106,8 @@ export interface PartitionLag {
 export interface GroupListing {
   groupId: string;
   protocolType: string;
-  state: GroupState;
+  state: string;
+  type: 'classic' | 'consumer';
 }
 
 export interface GroupDescription {
@@ -155,6 +161,8 @@ export class GroupCoordinator {
   private readonly pendingTxnOffsets = new Map<number, Map<string, Map<string, Map<number, OffsetValue>>>>();
   private readonly groupContext: GroupContext;
   private readonly ownership: PartitionOwnership;
+  /** The KIP-848 consumer groups; a group id is either a classic group or one of these. */
+  readonly consumer: ConsumerGroups;
   private stopped = false;
   private expiryTimer: NodeJS.Timeout | null = null;
 
@@ -168,6 +176,51 @@ export class GroupCoordinator {
       onError: (err, what) => opts.logger?.error({ err }, what),
       onEvent: (info, msg) => opts.logger?.info(info, msg),
     };
+    this.consumer = new ConsumerGroups({
+      clock: opts.clock,
+      append: (groupId, records) => {
+        const partition = this.partitionFor(groupId);
+        // A group whose partition left this broker writes nothing more.
+        if (this.ownership.status(partition) !== ErrorCode.NONE) return Promise.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `not the coordinator of ${groupId}`));
+        return opts.store.append(partition, records);
+      },
+      topics: { byName: () => undefined, byId: () => undefined, names: () => [] },
+      heartbeatIntervalMs: 5000,
+      sessionTimeoutMs: 45_000,
+      assignors: ['uniform', 'range'],
+      maxSize: 2 ** 31 - 1,
+      newMemberId: () => crypto.randomUUID(),
+      logger: opts.logger,
+      ...opts.consumer,
+    });
+  }
+
+  /**
+   * ConsumerGroupHeartbeat. A classic group with members keeps its protocol (GROUP_ID_NOT_FOUND,
+   * as Kafka answers without migration); an empty one becomes a consumer group, keeping its offsets.
+   */
+  async consumerGroupHeartbeat(req: HeartbeatRequest, apiVersion: number, clientId: string, clientHost: string): Promise<HeartbeatResponse> {
+    const fail = (errorCode: number, errorMessage: string | null = null): HeartbeatResponse => ({
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    if (req.groupId !== '') {
+      let owner = this.awaitOwner(req.groupId);
+      if (typeof owner !== 'number') owner = await owner;
+      if (owner !== ErrorCode.NONE) return fail(owner);
+    }
+    const classic = this.groups.get(req.groupId);
+    if (classic) {
+      if (classic.state !== 'Empty' || !classic.isEmpty()) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
+      classic.markDead();
+      this.groups.delete(req.groupId);
+      await this.opts.store.append(this.partitionFor(req.groupId), [{ key: encodeGroupKey(req.groupId), value: null }]).catch(() => undefined);
+    }
+    return this.consumer.heartbeat(req, apiVersion, clientId, clientHost);
   }
 
   partitionFor(groupId: string): number {
@@ -263,6 +316,12 @@ export class GroupCoordinator {
     if (req.sessionTimeoutMs < this.opts.minSessionTimeoutMs || req.sessionTimeoutMs > this.opts.maxSessionTimeoutMs) {
       return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
+    if (this.consumer.groups.has(groupId)) {
+      // A consumer group's members speak KIP-848; an empty one may go back to classic.
+      const tombstones = this.consumer.deleteEmpty(groupId);
+      if (!tombstones) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      await this.opts.store.append(this.partitionFor(groupId), tombstones).catch(() => undefined);
+    }
     let group = this.groups.get(groupId);
     if (!group) {
       if (req.memberId !== '') return fail(ErrorCode.UNKNOWN_MEMBER_ID);
@@ -305,6 +364,10 @@ export class GroupCoordinator {
     let owner = this.awaitOwner(req.groupId);
     if (typeof owner !== 'number') owner = await owner;
     if (owner !== ErrorCode.NONE) return everyPartition(req, owner);
+    if (this.consumer.groups.has(req.groupId)) {
+      const code = this.consumer.validateMemberEpoch(req.groupId, req.memberId, req.generationId, req.apiVersion ?? 9, 9);
+      return this.storeOffsets(req, null, code, undefined, (topic, partition, value) => this.setOffset(req.groupId, topic, partition, value));
+    }
     let group = this.groups.get(req.groupId);
     if (!group) {
       // Only a client that does not use group management (generation -1) may create a group by committing.
@@ -326,10 +389,16 @@ export class GroupCoordinator {
     let owner = this.awaitOwner(req.groupId);
     if (typeof owner !== 'number') owner = await owner;
     if (owner !== ErrorCode.NONE) return everyPartition(req, owner);
+    const producer = { producerId: req.producerId, producerEpoch: req.producerEpoch };
+    if (this.consumer.groups.has(req.groupId)) {
+      // A stale member epoch in a transaction is an ILLEGAL_GENERATION, as in Kafka.
+      let code = req.memberId === '' ? ErrorCode.NONE : this.consumer.validateMemberEpoch(req.groupId, req.memberId, req.generationId, 9, 0);
+      if (code === ErrorCode.STALE_MEMBER_EPOCH) code = ErrorCode.ILLEGAL_GENERATION;
+      return this.storeOffsets(req, null, code, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
+    }
     // Kafka creates the group for a transactional commit, managed or not.
     const group = this.getOrCreate(req.groupId);
     const code = group.validateTxnCommit(req.memberId, req.groupInstanceId, req.generationId);
-    const producer = { producerId: req.producerId, producerEpoch: req.producerEpoch };
     return this.storeOffsets(req, group, code, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
   }
 
@@ -340,13 +409,13 @@ export class GroupCoordinator {
    */
   private async storeOffsets(
     req: CommitRequest,
-    group: Group,
+    group: Group | null,
     groupCode: number,
     producer: TxnProducer | undefined,
     accept: (topic: string, partition: number, value: OffsetValue) => void,
   ): Promise<TopicPartitionCodes[]> {
     if (groupCode !== ErrorCode.NONE) {
-      this.dropIfUnused(group);
+      if (group) this.dropIfUnused(group);
       return everyPartition(req, groupCode);
     }
     const now = this.opts.clock.now();
@@ -368,7 +437,7 @@ export class GroupCoordinator {
       }),
     }));
     if (records.length === 0) {
-      this.dropIfUnused(group);
+      if (group) this.dropIfUnused(group);
       return results;
     }
     const epoch = this.epochOf(req.groupId);
@@ -421,7 +490,7 @@ export class GroupCoordinator {
     for (const [groupId, byTopic] of byGroup) {
       if (this.partitionFor(groupId) !== offsetsPartition) continue;
       if (commit) {
-        if (!this.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
+        if (!this.groups.has(groupId) && !this.consumer.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
         for (const [topic, parts] of byTopic) for (const [partition, value] of parts) this.setOffset(groupId, topic, partition, value);
       }
       byGroup.delete(groupId);
@@ -562,7 +631,10 @@ export class GroupCoordinator {
     const out: GroupListing[] = [];
     for (const g of this.groups.values()) {
       if (g.state === 'Dead' || this.groupError(g.groupId) !== ErrorCode.NONE) continue;
-      out.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state });
+      out.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state, type: 'classic' });
+    }
+    for (const g of this.consumer.groups.values()) {
+      if (this.groupError(g.groupId) === ErrorCode.NONE) out.push({ groupId: g.groupId, protocolType: 'consumer', state: g.state, type: 'consumer' });
     }
     return out;
   }
@@ -591,6 +663,19 @@ export class GroupCoordinator {
   private async deleteGroup(groupId: string): Promise<number> {
     const owner = this.groupError(groupId);
     if (owner !== ErrorCode.NONE) return owner;
+    if (this.consumer.groups.has(groupId)) {
+      const tombstones = this.consumer.deleteEmpty(groupId);
+      if (!tombstones) return ErrorCode.NON_EMPTY_GROUP;
+      for (const [topic, parts] of this.offsets.get(groupId) ?? []) for (const p of parts.keys()) tombstones.unshift({ key: encodeOffsetKey(groupId, topic, p), value: null });
+      this.offsets.delete(groupId);
+      try {
+        await this.opts.store.append(this.partitionFor(groupId), tombstones);
+      } catch (err) {
+        this.opts.logger?.error({ err, group: groupId }, 'writing group tombstones failed');
+        return appendErrorCode(err);
+      }
+      return ErrorCode.NONE;
+    }
     const g = this.groups.get(groupId);
     if (!g || g.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.state !== 'Empty' || !g.isEmpty()) return ErrorCode.NON_EMPTY_GROUP;
@@ -668,7 +753,10 @@ export class GroupCoordinator {
   replayRecord(key: Buffer | null, value: Buffer | null, txnProducerId?: number): void {
     if (!key) return;
     const k = decodeKey(key);
-    if (!k) return;
+    if (!k) {
+      this.consumer.replay(key, value);
+      return;
+    }
     if (k.kind === 'offset') {
       const offset = value === null ? null : decodeOffsetValue(value);
       if (txnProducerId !== undefined) {
@@ -699,7 +787,10 @@ export class GroupCoordinator {
       this.loadedGroups.delete(groupId);
     }
     // Offsets committed after a group was deleted (or by a group never managed) bring it back.
-    for (const groupId of this.offsets.keys()) if (mine(groupId) && !this.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
+    for (const groupId of this.offsets.keys()) {
+      if (mine(groupId) && !this.groups.has(groupId) && !this.consumer.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
+    }
+    this.consumer.finishLoading(mine);
   }
 
   /**
@@ -715,6 +806,7 @@ export class GroupCoordinator {
     }
     for (const groupId of [...this.offsets.keys()]) if (mine(groupId)) this.offsets.delete(groupId);
     for (const groupId of [...this.loadedGroups.keys()]) if (mine(groupId)) this.loadedGroups.delete(groupId);
+    this.consumer.unload(mine);
     for (const [producerId, byGroup] of [...this.pendingTxnOffsets]) {
       for (const groupId of [...byGroup.keys()]) if (mine(groupId)) byGroup.delete(groupId);
       if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
@@ -743,5 +835,6 @@ export class GroupCoordinator {
     this.ownership.close();
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     for (const g of this.groups.values()) g.shutdown();
+    this.consumer.shutdown();
   }
 }

@@ -7,7 +7,7 @@ import { isTransactional } from '../protocol/records/record-batch.js';
 import { GroupCoordinator, type PartitionLag } from './group-coordinator.js';
 import { InternalTopic, replayInternalPartition } from './internal-topic.js';
 import { CoordinatorPartitions } from './coordinator-partitions.js';
-import type { CoordinatorHost } from './ports.js';
+import type { CoordinatorHost, CoordinatorTopic } from './ports.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -36,6 +36,17 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
     offsetMetadataMaxBytes: config.int('offset.metadata.max.bytes'),
     partitionExists: (topic, partition) => host.partitionExists(topic, partition),
     logger: host.logger,
+    consumer: {
+      topics: {
+        byName: (name) => topicMetadata(host.topics.get(name)),
+        byId: (id) => topicMetadata([...host.topics.values()].find((t) => t.id === id)),
+        names: () => host.topics.keys(),
+      },
+      heartbeatIntervalMs: config.int('group.consumer.heartbeat.interval.ms'),
+      sessionTimeoutMs: config.int('group.consumer.session.timeout.ms'),
+      assignors: config.list?.('group.consumer.assignors') ?? ['uniform', 'range'],
+      maxSize: config.int('group.consumer.max.size'),
+    },
   });
   ownership.attach({
     load: async (index, _epoch, current) => {
@@ -64,6 +75,10 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
   }
   coordinator.startExpiry(config.int('offsets.retention.check.interval.ms'));
   return coordinator;
+}
+
+function topicMetadata(t: CoordinatorTopic | undefined): { id: string; name: string; numPartitions: number } | undefined {
+  return t?.id === undefined ? undefined : { id: t.id, name: t.name, numPartitions: t.partitions.length };
 }
 
 /** A group's consumer lag against this broker's high watermarks (for metrics and tools). */

@@ -50,6 +50,8 @@ export interface CoordinatorPartition extends ReplayablePartition {
 
 export interface CoordinatorTopic {
   readonly name: string;
+  /** The topic id (KIP-516), which KIP-848 assignments name topics by. */
+  readonly id?: string;
   /** Indexed by partition; in cluster mode a partition hosted by another broker is a hole. */
   readonly partitions: readonly (CoordinatorPartition | undefined)[];
 }
@@ -57,6 +59,7 @@ export interface CoordinatorTopic {
 /** A numeric broker config, by its Kafka name. */
 export interface CoordinatorConfig {
   int(name: string): number;
+  list?(name: string): string[];
 }
 
 /** A hosted partition started (leader true, at leaderEpoch) or stopped leading. */

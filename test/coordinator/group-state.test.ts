@@ -347,7 +347,7 @@ describe('group state machine', () => {
       },
     ]);
     assert.equal(c.fetchOffsets('solo', null)[0]!.partitions.length, 1);
-    assert.deepEqual(c.listGroups(), [{ groupId: 'solo', protocolType: '', state: 'Empty' }]);
+    assert.deepEqual(c.listGroups(), [{ groupId: 'solo', protocolType: '', state: 'Empty', type: 'classic' }]);
 
     // A member of a live group that is subscribed to the topic cannot have its offsets deleted.
     const a = await joinNew(c, 'live', { protocols: [{ name: 'range', metadata: subscription(['t']) }] });

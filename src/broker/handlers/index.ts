@@ -44,6 +44,7 @@ import { writeTxnMarkersHandler } from './write-txn-markers.js';
 import { describeTransactionsHandler } from './describe-transactions.js';
 import { listTransactionsHandler } from './list-transactions.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './partition-reassignments.js';
+import { consumerGroupDescribeHandler, consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
 
 export const apiHandlers: ApiHandler[] = [
   saslHandshakeHandler,
@@ -96,4 +97,6 @@ export const apiHandlers: ApiHandler[] = [
   describeTransactionsHandler,
   listTransactionsHandler,
   describeTopicPartitionsHandler,
+  consumerGroupHeartbeatHandler,
+  consumerGroupDescribeHandler,
 ];

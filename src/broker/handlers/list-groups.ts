@@ -8,15 +8,15 @@ export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse
   handle({ broker, conn }, req) {
     // DESCRIBE on the cluster lists every group; otherwise only the groups the principal may describe.
     const all = broker.security.cluster(conn, Op.DESCRIBE, false);
-    // Filters compare case-insensitively, as Kafka does; every group here is a classic group.
+    // Filters compare case-insensitively, as Kafka does; groups are classic or consumer (KIP-848).
     const states = new Set(req.statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(req.typesFilter.map((s) => s.toLowerCase()));
     const groups = broker.groupCoordinator
       .listGroups()
       .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
-      .filter(() => types.size === 0 || types.has('classic'))
+      .filter((g) => types.size === 0 || types.has(g.type))
       .filter((g) => all || broker.security.group(conn, Op.DESCRIBE, g.groupId, false))
-      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: 'classic' }));
+      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: g.type }));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
   },
 };

@@ -23,6 +23,7 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
       unknownGroupError: apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION,
+      apiVersion,
       topics: denied.length === 0 ? req.topics : req.topics.filter((t) => !denied.includes(t)),
     });
     return { throttleTimeMs: 0, topics: [...committed, ...deniedResults].map((t) => ({ ...t, topicId: ZERO_UUID })) };

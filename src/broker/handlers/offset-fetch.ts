@@ -51,7 +51,11 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
         errorCode: ErrorCode.NONE,
         groups: req.groups.map((g) => {
           // Another broker coordinates the group, or its partition is still loading here.
-          const errorCode = broker.security.group(conn, Op.DESCRIBE, g.groupId) ? coordinator.groupError(g.groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+          let errorCode = broker.security.group(conn, Op.DESCRIBE, g.groupId) ? coordinator.groupError(g.groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+          // v9+: a consumer group's member fetches at its current epoch (KIP-848).
+          if (errorCode === ErrorCode.NONE && coordinator.consumer.groups.has(g.groupId) && (g.memberId ?? '') !== '') {
+            errorCode = coordinator.consumer.validateMemberEpoch(g.groupId, g.memberId ?? '', g.memberEpoch, apiVersion, 9);
+          }
           return { groupId: g.groupId, errorCode, topics: errorCode === ErrorCode.NONE ? fetch(g.groupId, g.topics) : [] };
         }),
       };

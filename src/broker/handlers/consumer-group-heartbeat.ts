@@ -1,0 +1,94 @@
+import {
+  ApiKey,
+  type ConsumerGroupDescribeRequest,
+  type ConsumerGroupDescribeResponse,
+  type ConsumerGroupHeartbeatRequest,
+  type ConsumerGroupHeartbeatResponse,
+} from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { toWire } from '../../coordinator/consumer-group.js';
+import type { Assignment } from '../../coordinator/consumer-group-assignors.js';
+import type { Broker } from '../broker.js';
+import { Op } from '../security/security.js';
+import type { ApiHandler } from '../api.js';
+import { clientHostOf } from './join-group.js';
+
+/** group.coordinator.rebalance.protocols lists "consumer" (else the API answers UNSUPPORTED_VERSION, as Kafka's). */
+function consumerProtocolEnabled(broker: Broker): boolean {
+  return broker.config.list('group.coordinator.rebalance.protocols').includes('consumer');
+}
+
+// KIP-848: the consumer group protocol. The state machine is coordinator/consumer-group.ts.
+export const consumerGroupHeartbeatHandler: ApiHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = {
+  apiKey: ApiKey.ConsumerGroupHeartbeat,
+  async handle({ broker, conn, apiVersion, clientId }, req) {
+    if (!consumerProtocolEnabled(broker)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_VERSION, errorMessage: null, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+    }
+    if (!broker.security.group(conn, Op.READ, req.groupId)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        errorMessage: null,
+        memberId: null,
+        memberEpoch: 0,
+        heartbeatIntervalMs: 0,
+        assignment: null,
+      };
+    }
+    const res = await broker.groupCoordinator.consumerGroupHeartbeat(req, apiVersion, clientId ?? '', clientHostOf(conn.remote));
+    return { throttleTimeMs: 0, ...res };
+  },
+};
+
+export const consumerGroupDescribeHandler: ApiHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse> = {
+  apiKey: ApiKey.ConsumerGroupDescribe,
+  handle({ broker, conn }, req) {
+    const coordinator = broker.groupCoordinator;
+    const consumer = coordinator.consumer;
+    const wire = (a: Assignment | undefined) => ({
+      topicPartitions: toWire(a ?? new Map<string, Set<number>>()).map((t) => ({ topicId: t.topicId, topicName: consumer.topicName(t.topicId), partitions: t.partitions })),
+    });
+    return {
+      throttleTimeMs: 0,
+      groups: req.groupIds.map((groupId) => {
+        const g = consumer.describe(groupId);
+        const base = { groupId, errorMessage: null, groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [], authorizedOperations: -2147483648 };
+        // DESCRIBE on the group; another broker coordinates it, or its partition is still loading.
+        const refused = broker.security.group(conn, Op.DESCRIBE, groupId) ? coordinator.groupError(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+        if (refused !== ErrorCode.NONE) return { ...base, errorCode: refused, groupState: '' };
+        if (!g) {
+          const classic = coordinator.groups.has(groupId);
+          return {
+            ...base,
+            errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+            errorMessage: classic ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.`,
+            groupState: 'Dead',
+          };
+        }
+        const assignors = broker.config.list('group.consumer.assignors');
+        return {
+          ...base,
+          errorCode: ErrorCode.NONE,
+          groupState: g.state,
+          groupEpoch: g.groupEpoch,
+          assignmentEpoch: g.assignmentEpoch,
+          assignorName: [...g.members.values()].find((m) => m.serverAssignor !== null)?.serverAssignor ?? assignors[0] ?? 'uniform',
+          members: [...g.members.values()].map((m) => ({
+            memberId: m.memberId,
+            instanceId: m.instanceId,
+            rackId: m.rackId,
+            memberEpoch: m.memberEpoch,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            subscribedTopicNames: m.subscribedTopicNames,
+            subscribedTopicRegex: m.subscribedTopicRegex,
+            assignment: wire(m.assigned),
+            targetAssignment: wire(g.target.get(m.memberId)),
+            memberType: 1, // consumer protocol (KIP-1099: -1 unknown, 0 classic, 1 consumer)
+          })),
+        };
+      }),
+    };
+  },
+};

@@ -1,0 +1,209 @@
+// The KIP-848 consumer group records in __consumer_offsets, in the layouts Kafka's coordinator
+// writes them. A key is an int16 record type then the (non-flexible) key fields; a value is an
+// int16 version (0) then the (flexible: compact strings, tagged fields) value fields.
+//
+//   3 ConsumerGroupMetadata                 key: group              value: epoch int32
+//   4 ConsumerGroupPartitionMetadata        key: group              value: topics [id uuid, name, partitions int32, racks []]
+//   5 ConsumerGroupMemberMetadata           key: group, member id   value: instance id?, rack id?, client id, client host,
+//                                                                          subscribed names [], regex?, rebalance timeout, assignor?
+//   6 ConsumerGroupTargetAssignmentMetadata key: group              value: assignment epoch int32
+//   7 ConsumerGroupTargetAssignmentMember   key: group, member id   value: partitions [topic id uuid, [int32]]
+//   8 ConsumerGroupCurrentMemberAssignment  key: group, member id   value: member epoch, previous epoch, state int8,
+//                                                                          assigned [..], pending revocation [..]
+//
+// A null value is a tombstone.
+import { Reader, Writer } from '../protocol/primitives.js';
+import type { Assignment } from './consumer-group-assignors.js';
+
+export const CG_METADATA = 3;
+export const CG_PARTITION_METADATA = 4;
+export const CG_MEMBER_METADATA = 5;
+export const CG_TARGET_METADATA = 6;
+export const CG_TARGET_MEMBER = 7;
+export const CG_CURRENT_MEMBER = 8;
+
+export type ConsumerGroupKey =
+  | { type: typeof CG_METADATA | typeof CG_PARTITION_METADATA | typeof CG_TARGET_METADATA; group: string }
+  | { type: typeof CG_MEMBER_METADATA | typeof CG_TARGET_MEMBER | typeof CG_CURRENT_MEMBER; group: string; memberId: string };
+
+export interface MemberMetadataValue {
+  instanceId: string | null;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  subscribedTopicRegex: string | null;
+  rebalanceTimeoutMs: number;
+  serverAssignor: string | null;
+}
+
+export interface CurrentAssignmentValue {
+  memberEpoch: number;
+  previousMemberEpoch: number;
+  state: number;
+  assigned: Assignment;
+  pendingRevocation: Assignment;
+}
+
+export interface TopicMetadata {
+  id: string;
+  name: string;
+  numPartitions: number;
+}
+
+export function encodeConsumerGroupKey(k: ConsumerGroupKey): Buffer {
+  const w = new Writer(64);
+  w.int16(k.type);
+  w.string(k.group);
+  if ('memberId' in k) w.string(k.memberId);
+  return w.finish();
+}
+
+/** A consumer group key (types 3-8), or null for any other record type. */
+export function decodeConsumerGroupKey(buf: Buffer): ConsumerGroupKey | null {
+  const r = new Reader(buf);
+  const type = r.int16();
+  if (type === CG_METADATA || type === CG_PARTITION_METADATA || type === CG_TARGET_METADATA) return { type, group: r.string() };
+  if (type === CG_MEMBER_METADATA || type === CG_TARGET_MEMBER || type === CG_CURRENT_MEMBER) return { type, group: r.string(), memberId: r.string() };
+  return null;
+}
+
+function value(): Writer {
+  const w = new Writer(128);
+  w.int16(0);
+  return w;
+}
+
+function writeAssignment(w: Writer, a: Assignment): void {
+  const topics = [...a].filter(([, parts]) => parts.size > 0);
+  w.compactArrayLength(topics.length);
+  for (const [topicId, parts] of topics) {
+    w.uuid(topicId);
+    w.compactArrayLength(parts.size);
+    for (const p of [...parts].sort((x, y) => x - y)) w.int32(p);
+    w.uvarint(0);
+  }
+}
+
+function readAssignment(r: Reader): Assignment {
+  const a: Assignment = new Map();
+  for (let i = 0, n = r.compactArrayLength(); i < n; i++) {
+    const topicId = r.uuid();
+    const parts = new Set<number>();
+    for (let j = 0, m = r.compactArrayLength(); j < m; j++) parts.add(r.int32());
+    r.skipTaggedFields();
+    a.set(topicId, parts);
+  }
+  return a;
+}
+
+export function encodeEpochValue(epoch: number): Buffer {
+  const w = value();
+  w.int32(epoch);
+  w.uvarint(0);
+  return w.finish();
+}
+
+export function decodeEpochValue(buf: Buffer): number {
+  const r = new Reader(buf);
+  r.int16();
+  return r.int32();
+}
+
+export function encodePartitionMetadataValue(topics: TopicMetadata[]): Buffer {
+  const w = value();
+  w.compactArrayLength(topics.length);
+  for (const t of topics) {
+    w.uuid(t.id);
+    w.compactString(t.name);
+    w.int32(t.numPartitions);
+    w.compactArrayLength(0); // partition racks: no racks here
+    w.uvarint(0);
+  }
+  w.uvarint(0);
+  return w.finish();
+}
+
+export function decodePartitionMetadataValue(buf: Buffer): TopicMetadata[] {
+  const r = new Reader(buf);
+  r.int16();
+  const out: TopicMetadata[] = [];
+  for (let i = 0, n = r.compactArrayLength(); i < n; i++) {
+    const id = r.uuid();
+    const name = r.compactString();
+    const numPartitions = r.int32();
+    for (let j = 0, m = r.compactArrayLength(); j < m; j++) {
+      r.int32();
+      for (let k = 0, q = r.compactArrayLength(); k < q; k++) r.compactString();
+      r.skipTaggedFields();
+    }
+    r.skipTaggedFields();
+    out.push({ id, name, numPartitions });
+  }
+  return out;
+}
+
+export function encodeMemberMetadataValue(v: MemberMetadataValue): Buffer {
+  const w = value();
+  w.compactNullableString(v.instanceId);
+  w.compactNullableString(v.rackId);
+  w.compactString(v.clientId);
+  w.compactString(v.clientHost);
+  w.compactArrayLength(v.subscribedTopicNames.length);
+  for (const t of v.subscribedTopicNames) w.compactString(t);
+  w.compactNullableString(v.subscribedTopicRegex);
+  w.int32(v.rebalanceTimeoutMs);
+  w.compactNullableString(v.serverAssignor);
+  w.uvarint(0);
+  return w.finish();
+}
+
+export function decodeMemberMetadataValue(buf: Buffer): MemberMetadataValue {
+  const r = new Reader(buf);
+  r.int16();
+  const instanceId = r.compactNullableString();
+  const rackId = r.compactNullableString();
+  const clientId = r.compactString();
+  const clientHost = r.compactString();
+  const subscribedTopicNames: string[] = [];
+  for (let i = 0, n = r.compactArrayLength(); i < n; i++) subscribedTopicNames.push(r.compactString());
+  const subscribedTopicRegex = r.compactNullableString();
+  const rebalanceTimeoutMs = r.int32();
+  const serverAssignor = r.compactNullableString();
+  return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor };
+}
+
+export function encodeTargetMemberValue(a: Assignment): Buffer {
+  const w = value();
+  writeAssignment(w, a);
+  w.uvarint(0);
+  return w.finish();
+}
+
+export function decodeTargetMemberValue(buf: Buffer): Assignment {
+  const r = new Reader(buf);
+  r.int16();
+  return readAssignment(r);
+}
+
+export function encodeCurrentAssignmentValue(v: CurrentAssignmentValue): Buffer {
+  const w = value();
+  w.int32(v.memberEpoch);
+  w.int32(v.previousMemberEpoch);
+  w.int8(v.state);
+  writeAssignment(w, v.assigned);
+  writeAssignment(w, v.pendingRevocation);
+  w.uvarint(0);
+  return w.finish();
+}
+
+export function decodeCurrentAssignmentValue(buf: Buffer): CurrentAssignmentValue {
+  const r = new Reader(buf);
+  r.int16();
+  const memberEpoch = r.int32();
+  const previousMemberEpoch = r.int32();
+  const state = r.int8();
+  const assigned = readAssignment(r);
+  const pendingRevocation = readAssignment(r);
+  return { memberEpoch, previousMemberEpoch, state, assigned, pendingRevocation };
+}

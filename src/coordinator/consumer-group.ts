@@ -1,0 +1,683 @@
+// KIP-848 consumer groups (`group.protocol=consumer`): the coordinator computes the assignment
+// with a server-side assignor and hands it to each member through ConsumerGroupHeartbeat,
+// incrementally. Kafka's model:
+//
+// - the group epoch moves whenever membership or subscriptions (or the subscribed topics'
+//   partition counts) change; the target assignment is recomputed for that epoch (the
+//   assignment epoch);
+// - each member converges to its target one heartbeat at a time: partitions it must give up are
+//   first revoked (state UNREVOKED_PARTITIONS, its epoch unchanged) and only when the member's
+//   heartbeat no longer owns them does it move to the new epoch; a partition is handed to a
+//   member only once no other member owns it or is still revoking it (UNRELEASED_PARTITIONS
+//   until then), so no partition is ever owned twice;
+// - a member's epoch fences stale requests (FENCED_MEMBER_EPOCH) and its offset commits
+//   (STALE_MEMBER_EPOCH); a member that misses its session timeout, or does not revoke within
+//   its rebalance timeout, is removed;
+// - static members (instance id) leaving with epoch -2 keep their assignment until their
+//   session expires, and a new member id with the same instance id takes it over.
+//
+// Every change is written to the group's __consumer_offsets partition (consumer-group-records.ts)
+// before the heartbeat is answered, and replayed at load.
+import { ErrorCode } from '../protocol/errors.js';
+import type { Clock } from '../common/clock.js';
+import { ASSIGNORS, type Assignment } from './consumer-group-assignors.js';
+import {
+  CG_CURRENT_MEMBER,
+  CG_MEMBER_METADATA,
+  CG_METADATA,
+  CG_PARTITION_METADATA,
+  CG_TARGET_MEMBER,
+  CG_TARGET_METADATA,
+  decodeConsumerGroupKey,
+  decodeCurrentAssignmentValue,
+  decodeEpochValue,
+  decodeMemberMetadataValue,
+  decodePartitionMetadataValue,
+  decodeTargetMemberValue,
+  encodeConsumerGroupKey,
+  encodeCurrentAssignmentValue,
+  encodeEpochValue,
+  encodeMemberMetadataValue,
+  encodePartitionMetadataValue,
+  encodeTargetMemberValue,
+  type TopicMetadata,
+} from './consumer-group-records.js';
+import type { CoordinatorRecord } from './records.js';
+import type { CoordinatorLogger } from './ports.js';
+
+/** Kafka's MemberState values, as stored in ConsumerGroupCurrentMemberAssignment. */
+export const MemberState = { STABLE: 0, UNREVOKED_PARTITIONS: 1, UNRELEASED_PARTITIONS: 2, UNKNOWN: 127 } as const;
+
+const LEAVE_GROUP_MEMBER_EPOCH = -1;
+const LEAVE_GROUP_STATIC_MEMBER_EPOCH = -2;
+
+export interface ConsumerMember {
+  memberId: string;
+  instanceId: string | null;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  subscribedTopicRegex: string | null;
+  rebalanceTimeoutMs: number;
+  serverAssignor: string | null;
+  memberEpoch: number;
+  previousMemberEpoch: number;
+  state: number;
+  assigned: Assignment;
+  pendingRevocation: Assignment;
+  /** Cancels the session timeout. */
+  sessionTimer: (() => void) | null;
+  rebalanceTimer: (() => void) | null;
+}
+
+export class ConsumerGroup {
+  groupEpoch = 0;
+  assignmentEpoch = 0;
+  readonly members = new Map<string, ConsumerMember>();
+  readonly target = new Map<string, Assignment>();
+  /** The subscribed topics the target was computed from (name → metadata). */
+  topics = new Map<string, TopicMetadata>();
+  constructor(readonly groupId: string) {}
+
+  get state(): 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead' {
+    if (this.members.size === 0) return 'Empty';
+    if (this.groupEpoch > this.assignmentEpoch) return 'Assigning';
+    for (const m of this.members.values()) if (m.memberEpoch !== this.assignmentEpoch || m.state !== MemberState.STABLE) return 'Reconciling';
+    return 'Stable';
+  }
+
+  memberByInstance(instanceId: string): ConsumerMember | undefined {
+    for (const m of this.members.values()) if (m.instanceId === instanceId) return m;
+    return undefined;
+  }
+
+  /** Whether another member than `memberId` holds the partition (assigned or still revoking). */
+  ownedByOther(memberId: string, topicId: string, partition: number): boolean {
+    for (const m of this.members.values()) {
+      if (m.memberId === memberId) continue;
+      if (m.assigned.get(topicId)?.has(partition) || m.pendingRevocation.get(topicId)?.has(partition)) return true;
+    }
+    return false;
+  }
+}
+
+export interface HeartbeatRequest {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  rebalanceTimeoutMs: number;
+  subscribedTopicNames: string[] | null;
+  subscribedTopicRegex: string | null;
+  serverAssignor: string | null;
+  topicPartitions: { topicId: string; partitions: number[] }[] | null;
+}
+
+export interface HeartbeatResponse {
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
+}
+
+export interface TopicLookup {
+  byName(name: string): TopicMetadata | undefined;
+  byId(id: string): TopicMetadata | undefined;
+  names(): Iterable<string>;
+}
+
+export interface ConsumerGroupsOptions {
+  clock: Clock;
+  append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
+  topics: TopicLookup;
+  heartbeatIntervalMs: number;
+  sessionTimeoutMs: number;
+  /** group.consumer.assignors: the first is the default. */
+  assignors: string[];
+  maxSize: number;
+  newMemberId(): string;
+  logger?: CoordinatorLogger;
+}
+
+const clone = (a: Assignment): Assignment => new Map([...a].map(([t, p]) => [t, new Set(p)]));
+const size = (a: Assignment) => [...a.values()].reduce((n, s) => n + s.size, 0);
+function sameAssignment(a: Assignment, b: Assignment): boolean {
+  if (size(a) !== size(b)) return false;
+  for (const [t, parts] of a) for (const p of parts) if (!b.get(t)?.has(p)) return false;
+  return true;
+}
+function fromWire(tps: { topicId: string; partitions: number[] }[]): Assignment {
+  return new Map(tps.map((t) => [t.topicId, new Set(t.partitions)]));
+}
+export function toWire(a: Assignment): { topicId: string; partitions: number[] }[] {
+  return [...a].filter(([, p]) => p.size > 0).map(([topicId, p]) => ({ topicId, partitions: [...p].sort((x, y) => x - y) }));
+}
+/** Whether every partition of `a` is in `b`. */
+function subset(a: Assignment, b: Assignment): boolean {
+  for (const [t, parts] of a) for (const p of parts) if (!b.get(t)?.has(p)) return false;
+  return true;
+}
+
+class HeartbeatError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The consumer groups of a group coordinator. */
+export class ConsumerGroups {
+  readonly groups = new Map<string, ConsumerGroup>();
+  private stopped = false;
+
+  constructor(readonly opts: ConsumerGroupsOptions) {}
+
+  private compileRegex(regex: string): RegExp {
+    try {
+      return new RegExp(`^(?:${regex})$`, 'u');
+    } catch {
+      throw new HeartbeatError(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex ${regex} is not a valid regular expression.`);
+    }
+  }
+
+  private validate(req: HeartbeatRequest, apiVersion: number): void {
+    const bad = (msg: string) => new HeartbeatError(ErrorCode.INVALID_REQUEST, msg);
+    if (req.groupId === '') throw bad("GroupId can't be empty.");
+    if (req.instanceId === '') throw bad("InstanceId can't be empty.");
+    if (req.rackId === '') throw bad("RackId can't be empty.");
+    if (apiVersion >= 1 && req.memberId === '') throw bad("MemberId can't be empty.");
+    if (req.memberEpoch > 0 || req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH) {
+      if (req.memberId === '') throw bad("MemberId can't be empty.");
+    } else if (req.memberEpoch === 0) {
+      if (req.rebalanceTimeoutMs === -1) throw bad('RebalanceTimeoutMs must be provided in first request.');
+      if (req.topicPartitions === null || req.topicPartitions.length > 0) throw bad('TopicPartitions must be empty when (re-)joining.');
+      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) throw bad('SubscribedTopicNames or SubscribedTopicRegex must be set in first request.');
+    } else if (req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      if (req.instanceId === null) throw bad("InstanceId can't be null.");
+    } else {
+      throw bad(`MemberEpoch is invalid: ${req.memberEpoch}`);
+    }
+    if (req.serverAssignor !== null && !this.opts.assignors.includes(req.serverAssignor)) {
+      throw new HeartbeatError(
+        ErrorCode.UNSUPPORTED_ASSIGNOR,
+        `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ${this.opts.assignors.join(', ')}.`,
+      );
+    }
+    if (req.subscribedTopicRegex !== null) this.compileRegex(req.subscribedTopicRegex);
+  }
+
+  async heartbeat(req: HeartbeatRequest, apiVersion: number, clientId: string, clientHost: string): Promise<HeartbeatResponse> {
+    const fail = (code: number, message: string | null = null): HeartbeatResponse => ({
+      errorCode: code,
+      errorMessage: message,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
+    const records: CoordinatorRecord[] = [];
+    let result: HeartbeatResponse;
+    try {
+      this.validate(req, apiVersion);
+      result = req.memberEpoch < 0 ? this.leave(req, records) : this.join(req, clientId, clientHost, records);
+    } catch (err) {
+      if (err instanceof HeartbeatError) return fail(err.code, err.message);
+      throw err;
+    }
+    if (records.length > 0) {
+      try {
+        await this.opts.append(req.groupId, records);
+      } catch (err) {
+        this.opts.logger?.error({ err, group: req.groupId }, 'writing consumer group records failed');
+        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+    }
+    return result;
+  }
+
+  private leave(req: HeartbeatRequest, records: CoordinatorRecord[]): HeartbeatResponse {
+    const group = this.groups.get(req.groupId);
+    const member = group?.members.get(req.memberId) ?? (req.instanceId !== null ? group?.memberByInstance(req.instanceId) : undefined);
+    if (!group || !member) throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+    if (req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && member.instanceId !== null) {
+      // The static member will come back: its partitions wait for it until its session ends.
+      member.previousMemberEpoch = member.memberEpoch;
+      member.memberEpoch = LEAVE_GROUP_STATIC_MEMBER_EPOCH;
+      records.push(this.currentRecord(group, member));
+    } else {
+      this.removeMember(group, member, records, 'left');
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: member.memberId, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
+  }
+
+  private join(req: HeartbeatRequest, clientId: string, clientHost: string, records: CoordinatorRecord[]): HeartbeatResponse {
+    let group = this.groups.get(req.groupId);
+    if (!group) {
+      if (req.memberEpoch !== 0) throw new HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} not found.`);
+      group = new ConsumerGroup(req.groupId);
+      this.groups.set(req.groupId, group);
+    }
+    let member: ConsumerMember | undefined = req.memberId === '' ? undefined : group.members.get(req.memberId);
+    let changed = false;
+    if (req.memberEpoch === 0) {
+      if (req.instanceId !== null) {
+        const old = group.memberByInstance(req.instanceId);
+        if (old && old.memberId !== req.memberId) {
+          if (old.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+            throw new HeartbeatError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${old.memberId} with instance id ${req.instanceId} is not released yet.`);
+          }
+          // A static member coming back under a new member id takes over its predecessor's state.
+          member = {
+            ...old,
+            memberId: req.memberId === '' ? this.opts.newMemberId() : req.memberId,
+            memberEpoch: old.previousMemberEpoch,
+            sessionTimer: null,
+            rebalanceTimer: null,
+          };
+          this.clearTimers(old);
+          group.members.delete(old.memberId);
+          const target = group.target.get(old.memberId);
+          group.target.delete(old.memberId);
+          if (target) group.target.set(member.memberId, target);
+          records.push(...this.memberTombstones(group.groupId, old.memberId));
+          group.members.set(member.memberId, member);
+          if (target)
+            records.push({ key: encodeConsumerGroupKey({ type: CG_TARGET_MEMBER, group: group.groupId, memberId: member.memberId }), value: encodeTargetMemberValue(target) });
+          records.push(this.memberMetadataRecord(group, member), this.currentRecord(group, member));
+        }
+      }
+      if (member && member.memberEpoch !== 0 && !(req.instanceId !== null && member.instanceId === req.instanceId)) {
+        // A member rejoining from scratch owns nothing any more.
+        member.assigned = new Map();
+        member.pendingRevocation = new Map();
+        member.state = MemberState.STABLE;
+        changed = true;
+      }
+      if (!member) {
+        if (group.members.size >= this.opts.maxSize)
+          throw new HeartbeatError(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.opts.maxSize} members.`);
+        member = {
+          memberId: req.memberId === '' ? this.opts.newMemberId() : req.memberId,
+          instanceId: req.instanceId,
+          rackId: req.rackId,
+          clientId,
+          clientHost,
+          subscribedTopicNames: [],
+          subscribedTopicRegex: null,
+          rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+          serverAssignor: null,
+          memberEpoch: 0,
+          previousMemberEpoch: 0,
+          state: MemberState.STABLE,
+          assigned: new Map(),
+          pendingRevocation: new Map(),
+          sessionTimer: null,
+          rebalanceTimer: null,
+        };
+        group.members.set(member.memberId, member);
+        changed = true;
+      }
+    } else {
+      if (!member) throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+      if (req.memberEpoch !== member.memberEpoch) {
+        const owned = req.topicPartitions === null ? null : fromWire(req.topicPartitions);
+        // A member that missed our last answer retries with its previous epoch.
+        if (!(req.memberEpoch === member.previousMemberEpoch && owned !== null && subset(owned, member.assigned))) {
+          throw new HeartbeatError(
+            ErrorCode.FENCED_MEMBER_EPOCH,
+            `The consumer group member has a smaller member epoch (${req.memberEpoch}) than the one known by the group coordinator (${member.memberEpoch}). The member must abandon all its partitions and rejoin.`,
+          );
+        }
+      }
+    }
+    // Subscription changes (a null field means "unchanged").
+    const before = JSON.stringify([
+      member.subscribedTopicNames,
+      member.subscribedTopicRegex,
+      member.serverAssignor,
+      member.instanceId,
+      member.rackId,
+      member.rebalanceTimeoutMs,
+    ]);
+    if (req.subscribedTopicNames !== null) member.subscribedTopicNames = [...req.subscribedTopicNames].sort();
+    if (req.subscribedTopicRegex !== null) member.subscribedTopicRegex = req.subscribedTopicRegex === '' ? null : req.subscribedTopicRegex;
+    if (req.serverAssignor !== null) member.serverAssignor = req.serverAssignor;
+    if (req.rackId !== null) member.rackId = req.rackId;
+    if (req.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    const after = JSON.stringify([
+      member.subscribedTopicNames,
+      member.subscribedTopicRegex,
+      member.serverAssignor,
+      member.instanceId,
+      member.rackId,
+      member.rebalanceTimeoutMs,
+    ]);
+    if (changed || before !== after) {
+      records.push(this.memberMetadataRecord(group, member));
+      changed = true;
+    }
+    // A membership or subscription change, or a subscribed topic's partition count, moves the group epoch.
+    const topics = this.subscribedTopics(group);
+    const topicsChanged = !sameTopics(topics, group.topics);
+    if (changed || topicsChanged) {
+      group.groupEpoch++;
+      records.push({ key: encodeConsumerGroupKey({ type: CG_METADATA, group: group.groupId }), value: encodeEpochValue(group.groupEpoch) });
+      if (topicsChanged) {
+        group.topics = topics;
+        records.push({ key: encodeConsumerGroupKey({ type: CG_PARTITION_METADATA, group: group.groupId }), value: encodePartitionMetadataValue([...topics.values()]) });
+      }
+    }
+    if (group.groupEpoch > group.assignmentEpoch) this.computeTarget(group, records);
+    // Reconcile this member towards its target.
+    const owned = req.topicPartitions === null ? null : fromWire(req.topicPartitions);
+    const prevAssigned = clone(member.assigned);
+    const prevEpoch = member.memberEpoch;
+    if (this.reconcile(group, member, owned)) records.push(this.currentRecord(group, member));
+    this.armTimers(group, member);
+    const sendAssignment =
+      req.memberEpoch === 0 ||
+      prevEpoch !== member.memberEpoch ||
+      !sameAssignment(prevAssigned, member.assigned) ||
+      (owned !== null && !sameAssignment(owned, member.assigned));
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: member.memberId,
+      memberEpoch: member.memberEpoch,
+      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      assignment: sendAssignment ? { topicPartitions: toWire(member.assigned) } : null,
+    };
+  }
+
+  /** The topics the members subscribe to (names and regexes) that exist, by name. */
+  private subscribedTopics(group: ConsumerGroup): Map<string, TopicMetadata> {
+    const names = new Set<string>();
+    const regexes: RegExp[] = [];
+    for (const m of group.members.values()) {
+      for (const n of m.subscribedTopicNames) names.add(n);
+      if (m.subscribedTopicRegex !== null) regexes.push(this.compileRegex(m.subscribedTopicRegex));
+    }
+    if (regexes.length > 0) for (const n of this.opts.topics.names()) if (!n.startsWith('__') && regexes.some((r) => r.test(n))) names.add(n);
+    const out = new Map<string, TopicMetadata>();
+    for (const n of [...names].sort()) {
+      const t = this.opts.topics.byName(n);
+      if (t) out.set(n, t);
+    }
+    return out;
+  }
+
+  private memberTopicIds(group: ConsumerGroup, m: ConsumerMember): Set<string> {
+    const ids = new Set<string>();
+    for (const n of m.subscribedTopicNames) {
+      const t = group.topics.get(n);
+      if (t) ids.add(t.id);
+    }
+    if (m.subscribedTopicRegex !== null) {
+      const r = this.compileRegex(m.subscribedTopicRegex);
+      for (const [n, t] of group.topics) if (r.test(n)) ids.add(t.id);
+    }
+    return ids;
+  }
+
+  /** Runs the group's assignor for the current group epoch and writes the new targets. */
+  private computeTarget(group: ConsumerGroup, records: CoordinatorRecord[]): void {
+    const active = [...group.members.values()];
+    // The assignor most members ask for, else the configured default (Kafka's rule).
+    const votes = new Map<string, number>();
+    for (const m of active) if (m.serverAssignor !== null) votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1);
+    let name = this.opts.assignors[0] ?? 'uniform';
+    let best = 0;
+    for (const [n, c] of votes) if (c > best) [name, best] = [n, c];
+    const assignor = ASSIGNORS[name] ?? ASSIGNORS.uniform!;
+    const partitions = new Map([...group.topics.values()].map((t) => [t.id, t.numPartitions]));
+    const result = assignor({
+      members: active.map((m) => ({ memberId: m.memberId, topics: this.memberTopicIds(group, m), current: group.target.get(m.memberId) })),
+      partitions,
+    });
+    for (const [memberId, a] of result) {
+      const old = group.target.get(memberId);
+      if (old && sameAssignment(old, a)) continue;
+      group.target.set(memberId, a);
+      records.push({ key: encodeConsumerGroupKey({ type: CG_TARGET_MEMBER, group: group.groupId, memberId }), value: encodeTargetMemberValue(a) });
+    }
+    group.assignmentEpoch = group.groupEpoch;
+    records.push({ key: encodeConsumerGroupKey({ type: CG_TARGET_METADATA, group: group.groupId }), value: encodeEpochValue(group.assignmentEpoch) });
+  }
+
+  /**
+   * Moves a member one step towards its target (Kafka's CurrentAssignmentBuilder). `owned` is
+   * what its heartbeat says it owns (null: unchanged). Returns whether the member changed.
+   */
+  private reconcile(group: ConsumerGroup, m: ConsumerMember, owned: Assignment | null): boolean {
+    if (m.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) return false;
+    const target = group.target.get(m.memberId) ?? new Map<string, Set<number>>();
+    if (m.state === MemberState.UNREVOKED_PARTITIONS) {
+      // Still owning a partition it must give up: wait (its rebalance timeout runs).
+      if (owned === null || !subset(owned, m.assigned)) return false;
+      m.pendingRevocation = new Map();
+    } else if (m.state === MemberState.STABLE && m.memberEpoch === group.assignmentEpoch) {
+      return false;
+    }
+    const keep: Assignment = new Map();
+    const revoke: Assignment = new Map();
+    for (const [t, parts] of m.assigned) {
+      for (const p of parts) {
+        const into = target.get(t)?.has(p) ? keep : revoke;
+        if (!into.has(t)) into.set(t, new Set());
+        into.get(t)!.add(p);
+      }
+    }
+    if (size(revoke) > 0) {
+      m.assigned = keep;
+      m.pendingRevocation = revoke;
+      m.state = MemberState.UNREVOKED_PARTITIONS;
+      return true;
+    }
+    let unreleased = false;
+    const next = clone(keep);
+    for (const [t, parts] of target) {
+      for (const p of parts) {
+        if (next.get(t)?.has(p)) continue;
+        if (group.ownedByOther(m.memberId, t, p)) {
+          unreleased = true;
+          continue;
+        }
+        if (!next.has(t)) next.set(t, new Set());
+        next.get(t)!.add(p);
+      }
+    }
+    const state = unreleased ? MemberState.UNRELEASED_PARTITIONS : MemberState.STABLE;
+    if (m.memberEpoch === group.assignmentEpoch && m.state === state && sameAssignment(next, m.assigned) && size(m.pendingRevocation) === 0) return false;
+    if (m.memberEpoch !== group.assignmentEpoch) {
+      m.previousMemberEpoch = m.memberEpoch;
+      m.memberEpoch = group.assignmentEpoch;
+    }
+    m.assigned = next;
+    m.state = state;
+    return true;
+  }
+
+  private clearTimers(m: ConsumerMember): void {
+    m.sessionTimer?.();
+    m.rebalanceTimer?.();
+    m.sessionTimer = null;
+    m.rebalanceTimer = null;
+  }
+
+  /** Session timeout from now; a rebalance timeout while the member has partitions to revoke. */
+  private armTimers(group: ConsumerGroup, m: ConsumerMember): void {
+    m.sessionTimer?.();
+    m.sessionTimer = this.opts.clock.schedule(this.opts.sessionTimeoutMs, () => this.expire(group, m, 'session timeout'));
+    if (m.state === MemberState.UNREVOKED_PARTITIONS) {
+      m.rebalanceTimer ??= this.opts.clock.schedule(m.rebalanceTimeoutMs, () => this.expire(group, m, 'rebalance timeout'));
+    } else if (m.rebalanceTimer) {
+      m.rebalanceTimer();
+      m.rebalanceTimer = null;
+    }
+  }
+
+  private expire(group: ConsumerGroup, m: ConsumerMember, why: string): void {
+    if (this.stopped || group.members.get(m.memberId) !== m) return;
+    const records: CoordinatorRecord[] = [];
+    this.removeMember(group, m, records, why);
+    this.opts.append(group.groupId, records).catch((err: unknown) => this.opts.logger?.error({ err, group: group.groupId }, 'writing consumer group records failed'));
+  }
+
+  private removeMember(group: ConsumerGroup, m: ConsumerMember, records: CoordinatorRecord[], why: string): void {
+    this.clearTimers(m);
+    group.members.delete(m.memberId);
+    group.target.delete(m.memberId);
+    records.push(...this.memberTombstones(group.groupId, m.memberId));
+    group.groupEpoch++;
+    records.push({ key: encodeConsumerGroupKey({ type: CG_METADATA, group: group.groupId }), value: encodeEpochValue(group.groupEpoch) });
+    this.opts.logger?.info({ group: group.groupId, member: m.memberId, epoch: group.groupEpoch }, `consumer group member removed (${why})`);
+  }
+
+  private memberTombstones(groupId: string, memberId: string): CoordinatorRecord[] {
+    return ([CG_CURRENT_MEMBER, CG_TARGET_MEMBER, CG_MEMBER_METADATA] as const).map((type) => ({
+      key: encodeConsumerGroupKey({ type, group: groupId, memberId }),
+      value: null,
+    }));
+  }
+
+  private memberMetadataRecord(group: ConsumerGroup, m: ConsumerMember): CoordinatorRecord {
+    return { key: encodeConsumerGroupKey({ type: CG_MEMBER_METADATA, group: group.groupId, memberId: m.memberId }), value: encodeMemberMetadataValue(m) };
+  }
+
+  private currentRecord(group: ConsumerGroup, m: ConsumerMember): CoordinatorRecord {
+    return { key: encodeConsumerGroupKey({ type: CG_CURRENT_MEMBER, group: group.groupId, memberId: m.memberId }), value: encodeCurrentAssignmentValue(m) };
+  }
+
+  // --- offsets, admin ------------------------------------------------------------------------
+
+  /**
+   * Offset commits and fetches of a consumer group (OffsetCommit v9+): by a member at its current
+   * epoch, or by an admin (empty member id, negative epoch).
+   */
+  validateMemberEpoch(groupId: string, memberId: string, memberEpoch: number, apiVersion: number, minVersion: number): number {
+    const group = this.groups.get(groupId);
+    if (!group) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (memberEpoch < 0 && memberId === '') return ErrorCode.NONE;
+    const m = group.members.get(memberId);
+    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (apiVersion < minVersion) return ErrorCode.UNSUPPORTED_VERSION;
+    if (memberEpoch !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
+  /** Removes an empty group: the records to write (its metadata tombstones). */
+  deleteEmpty(groupId: string): CoordinatorRecord[] | null {
+    const group = this.groups.get(groupId);
+    if (!group || group.members.size > 0) return null;
+    this.groups.delete(groupId);
+    return ([CG_TARGET_METADATA, CG_PARTITION_METADATA, CG_METADATA] as const).map((type) => ({ key: encodeConsumerGroupKey({ type, group: groupId }), value: null }));
+  }
+
+  describe(groupId: string): ConsumerGroup | undefined {
+    return this.groups.get(groupId);
+  }
+
+  topicName(topicId: string): string {
+    return this.opts.topics.byId(topicId)?.name ?? '';
+  }
+
+  // --- load ------------------------------------------------------------------------------------
+
+  private loading(groupId: string): ConsumerGroup {
+    let g = this.groups.get(groupId);
+    if (!g) {
+      g = new ConsumerGroup(groupId);
+      this.groups.set(groupId, g);
+    }
+    return g;
+  }
+
+  /** Applies a consumer group record read back from __consumer_offsets; false if it is not one. */
+  replay(key: Buffer, value: Buffer | null): boolean {
+    const k = decodeConsumerGroupKey(key);
+    if (!k) return false;
+    if (k.type === CG_METADATA) {
+      if (value === null) this.groups.delete(k.group);
+      else this.loading(k.group).groupEpoch = decodeEpochValue(value);
+      return true;
+    }
+    const g = value === null ? this.groups.get(k.group) : this.loading(k.group);
+    if (!g) return true;
+    switch (k.type) {
+      case CG_PARTITION_METADATA:
+        g.topics = new Map((value === null ? [] : decodePartitionMetadataValue(value)).map((t) => [t.name, t]));
+        break;
+      case CG_TARGET_METADATA:
+        g.assignmentEpoch = value === null ? 0 : decodeEpochValue(value);
+        break;
+      case CG_TARGET_MEMBER:
+        if (value === null) g.target.delete(k.memberId);
+        else g.target.set(k.memberId, decodeTargetMemberValue(value));
+        break;
+      case CG_MEMBER_METADATA: {
+        if (value === null) {
+          g.members.delete(k.memberId);
+          break;
+        }
+        const v = decodeMemberMetadataValue(value);
+        const m = g.members.get(k.memberId);
+        if (m) Object.assign(m, v);
+        else {
+          g.members.set(k.memberId, {
+            memberId: k.memberId,
+            ...v,
+            memberEpoch: 0,
+            previousMemberEpoch: 0,
+            state: MemberState.STABLE,
+            assigned: new Map(),
+            pendingRevocation: new Map(),
+            sessionTimer: null,
+            rebalanceTimer: null,
+          });
+        }
+        break;
+      }
+      case CG_CURRENT_MEMBER: {
+        const m = g.members.get(k.memberId);
+        if (m && value !== null) Object.assign(m, decodeCurrentAssignmentValue(value));
+        break;
+      }
+    }
+    return true;
+  }
+
+  /** After replay (of the groups `mine` selects): members get a fresh session, as after a coordinator failover in Kafka. */
+  finishLoading(mine: (groupId: string) => boolean = () => true): void {
+    for (const g of this.groups.values()) if (mine(g.groupId)) for (const m of g.members.values()) this.armTimers(g, m);
+  }
+
+  /** Forgets the groups `mine` selects (their partition left this broker). */
+  unload(mine: (groupId: string) => boolean): void {
+    for (const g of [...this.groups.values()]) {
+      if (!mine(g.groupId)) continue;
+      for (const m of g.members.values()) this.clearTimers(m);
+      this.groups.delete(g.groupId);
+    }
+  }
+
+  shutdown(): void {
+    this.stopped = true;
+    for (const g of this.groups.values()) for (const m of g.members.values()) this.clearTimers(m);
+  }
+}
+
+function sameTopics(a: Map<string, TopicMetadata>, b: Map<string, TopicMetadata>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [n, t] of a) {
+    const o = b.get(n);
+    if (!o || o.id !== t.id || o.numPartitions !== t.numPartitions) return false;
+  }
+  return true;
+}

@@ -1,0 +1,330 @@
+// KIP-848 consumer groups in-process: ConsumerGroupHeartbeat through the group coordinator with a
+// manual clock and an in-memory __consumer_offsets. Reconciliation, fencing, static members,
+// timeouts, offset commits with member epochs, mixed protocols, and replay of the records.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import type { HeartbeatRequest, HeartbeatResponse } from '../../src/coordinator/consumer-group.js';
+import { rangeAssignor, uniformAssignor } from '../../src/coordinator/consumer-group-assignors.js';
+import { ManualClock } from '../../src/common/clock.js';
+import type { CoordinatorRecord } from '../../src/coordinator/records.js';
+
+class MemoryStore implements CoordinatorStore {
+  readonly records: CoordinatorRecord[] = [];
+  append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
+    this.records.push(...records);
+    return Promise.resolve();
+  }
+}
+
+const T1 = '00000000-0000-0000-0000-000000000001';
+const T2 = '00000000-0000-0000-0000-000000000002';
+
+function setup(opts: { store?: MemoryStore; clock?: ManualClock; partitions?: number } = {}) {
+  const clock = opts.clock ?? new ManualClock(1_000_000);
+  const store = opts.store ?? new MemoryStore();
+  const topics = [
+    { id: T1, name: 't1', numPartitions: opts.partitions ?? 4 },
+    { id: T2, name: 't2', numPartitions: 2 },
+  ];
+  const coordinator = new GroupCoordinator({
+    numPartitions: 5,
+    clock,
+    store,
+    initialRebalanceDelayMs: 0,
+    minSessionTimeoutMs: 1000,
+    maxSessionTimeoutMs: 60_000,
+    offsetsRetentionMs: 60_000,
+    offsetMetadataMaxBytes: 100,
+    partitionExists: (topic, partition) => topics.some((t) => t.name === topic && partition < t.numPartitions),
+    consumer: {
+      topics: { byName: (n) => topics.find((t) => t.name === n), byId: (id) => topics.find((t) => t.id === id), names: () => topics.map((t) => t.name) },
+      heartbeatIntervalMs: 1000,
+      sessionTimeoutMs: 10_000,
+      assignors: ['uniform', 'range'],
+      maxSize: 3,
+    },
+  });
+  return { clock, store, coordinator, topics };
+}
+
+type Owned = { topicId: string; partitions: number[] }[];
+
+function hb(memberId: string, memberEpoch: number, over: Partial<HeartbeatRequest> = {}): HeartbeatRequest {
+  return {
+    groupId: 'g',
+    memberId,
+    memberEpoch,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: memberEpoch === 0 ? 5000 : -1,
+    subscribedTopicNames: memberEpoch === 0 ? ['t1'] : null,
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    topicPartitions: memberEpoch === 0 ? [] : null,
+    ...over,
+  };
+}
+
+/** A client that applies what it is told: owns what it was assigned last. */
+class Member {
+  epoch = 0;
+  owned: Owned = [];
+  constructor(
+    readonly c: GroupCoordinator,
+    readonly id: string,
+    readonly over: Partial<HeartbeatRequest> = {},
+  ) {}
+  async beat(extra: Partial<HeartbeatRequest> = {}): Promise<HeartbeatResponse> {
+    const r = await this.c.consumerGroupHeartbeat(
+      hb(this.id, this.epoch, { ...this.over, ...(this.epoch === 0 ? {} : { topicPartitions: this.owned }), ...extra }),
+      1,
+      'client',
+      '/127.0.0.1',
+    );
+    if (r.errorCode === ErrorCode.NONE) {
+      this.epoch = r.memberEpoch;
+      if (r.assignment) this.owned = r.assignment.topicPartitions;
+    }
+    return r;
+  }
+  count(): number {
+    return this.owned.reduce((n, t) => n + t.partitions.length, 0);
+  }
+}
+
+/** Every partition owned by at most one member. */
+function assertNoDoubleOwnership(members: Member[]): void {
+  const seen = new Set<string>();
+  for (const m of members) {
+    for (const t of m.owned) {
+      for (const p of t.partitions) {
+        const k = `${t.topicId}:${p}`;
+        assert.ok(!seen.has(k), `partition ${k} owned twice`);
+        seen.add(k);
+      }
+    }
+  }
+}
+
+describe('KIP-848 consumer groups', () => {
+  test('assignors: uniform is balanced and sticky, range gives contiguous ranges', () => {
+    const members = ['a', 'b', 'c'].map((memberId) => ({ memberId, topics: new Set([T1]), current: undefined }));
+    const u = uniformAssignor({ members, partitions: new Map([[T1, 7]]) });
+    assert.deepStrictEqual([...u.values()].map((a) => a.get(T1)?.size ?? 0).sort(), [2, 2, 3]);
+    // Sticky: a fourth member takes partitions without moving the others' remaining ones.
+    const current = new Map([...u].map(([id, a]) => [id, a]));
+    const u2 = uniformAssignor({
+      members: [...members.map((m) => ({ ...m, current: current.get(m.memberId) })), { memberId: 'd', topics: new Set([T1]), current: undefined }],
+      partitions: new Map([[T1, 7]]),
+    });
+    for (const id of ['a', 'b', 'c']) for (const p of u2.get(id)!.get(T1) ?? []) assert.ok(current.get(id)!.get(T1)!.has(p), `${id} keeps ${p}`);
+    assert.deepStrictEqual([...u2.values()].map((a) => a.get(T1)?.size ?? 0).sort(), [1, 2, 2, 2]);
+    const r = rangeAssignor({ members, partitions: new Map([[T1, 7]]) });
+    assert.deepStrictEqual([...r.get('a')!.get(T1)!], [0, 1, 2]);
+    assert.deepStrictEqual([...r.get('b')!.get(T1)!], [3, 4]);
+    assert.deepStrictEqual([...r.get('c')!.get(T1)!], [5, 6]);
+  });
+
+  test('join, rebalance with revocation first: no partition is ever owned twice', async () => {
+    const { coordinator } = setup();
+    const a = new Member(coordinator, 'a');
+    const r1 = await a.beat();
+    assert.equal(r1.errorCode, ErrorCode.NONE);
+    assert.equal(r1.memberEpoch, 1);
+    assert.equal(a.count(), 4);
+    const b = new Member(coordinator, 'b');
+    const rb = await b.beat();
+    // b joins at epoch 2 but gets nothing a still owns.
+    assert.equal(rb.memberEpoch, 2);
+    assert.equal(b.count(), 0);
+    assertNoDoubleOwnership([a, b]);
+    assert.equal(coordinator.consumer.groups.get('g')!.state, 'Reconciling');
+    // a is told to revoke two partitions, keeping its epoch until it has.
+    const ra = await a.beat();
+    assert.equal(ra.memberEpoch, 1);
+    assert.equal(a.count(), 2);
+    assertNoDoubleOwnership([a, b]);
+    // a acknowledges (its heartbeat owns only two): it moves to epoch 2.
+    const ra2 = await a.beat();
+    assert.equal(ra2.memberEpoch, 2);
+    // Now b gets the released partitions.
+    await b.beat();
+    assert.equal(b.count(), 2);
+    assertNoDoubleOwnership([a, b]);
+    assert.equal(coordinator.consumer.groups.get('g')!.state, 'Stable');
+    // A leave hands everything back to the other member.
+    const left = await b.beat({ memberEpoch: -1 });
+    assert.equal(left.memberEpoch, -1);
+    await a.beat();
+    assert.equal(a.count(), 4);
+    assert.equal(a.epoch, 3);
+  });
+
+  test('fencing, validation and errors', async () => {
+    const { coordinator } = setup();
+    const a = new Member(coordinator, 'a');
+    await a.beat();
+    const stale = await coordinator.consumerGroupHeartbeat(hb('a', 7, { topicPartitions: [] }), 1, 'c', 'h');
+    assert.equal(stale.errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
+    const unknown = await coordinator.consumerGroupHeartbeat(hb('zz', 1), 1, 'c', 'h');
+    assert.equal(unknown.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal((await coordinator.consumerGroupHeartbeat(hb('', 0), 1, 'c', 'h')).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await coordinator.consumerGroupHeartbeat(hb('x', 0, { rebalanceTimeoutMs: -1 }), 1, 'c', 'h')).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await coordinator.consumerGroupHeartbeat(hb('x', 0, { serverAssignor: 'sticky' }), 1, 'c', 'h')).errorCode, ErrorCode.UNSUPPORTED_ASSIGNOR);
+    assert.equal((await coordinator.consumerGroupHeartbeat(hb('x', 0, { subscribedTopicRegex: 't[' }), 1, 'c', 'h')).errorCode, ErrorCode.INVALID_REGULAR_EXPRESSION);
+    // v0: the coordinator names the member.
+    const v0 = await coordinator.consumerGroupHeartbeat(hb('', 0), 0, 'c', 'h');
+    assert.equal(v0.errorCode, ErrorCode.NONE);
+    assert.ok(v0.memberId);
+    // group.consumer.max.size = 3
+    assert.equal((await coordinator.consumerGroupHeartbeat(hb('m3', 0), 1, 'c', 'h')).errorCode, ErrorCode.NONE);
+    assert.equal((await coordinator.consumerGroupHeartbeat(hb('m4', 0), 1, 'c', 'h')).errorCode, ErrorCode.GROUP_MAX_SIZE_REACHED);
+  });
+
+  test('a lost answer: the member may retry with its previous epoch', async () => {
+    const { coordinator } = setup();
+    const a = new Member(coordinator, 'a');
+    await a.beat();
+    const b = new Member(coordinator, 'b');
+    await b.beat();
+    await a.beat(); // revoke
+    const r = await a.beat(); // acknowledged: epoch 2, but say the client never saw this answer
+    assert.equal(r.memberEpoch, 2);
+    const retry = await coordinator.consumerGroupHeartbeat(hb('a', 1, { topicPartitions: a.owned }), 1, 'c', 'h');
+    assert.equal(retry.errorCode, ErrorCode.NONE);
+    assert.equal(retry.memberEpoch, 2);
+  });
+
+  test('session and rebalance timeouts remove members', async () => {
+    const { coordinator, clock } = setup();
+    const a = new Member(coordinator, 'a');
+    await a.beat();
+    const b = new Member(coordinator, 'b');
+    await b.beat();
+    await a.beat(); // a must revoke two partitions within its rebalance timeout (5 s)
+    await clock.advance(4000);
+    await b.beat();
+    await clock.advance(1500);
+    assert.ok(!coordinator.consumer.groups.get('g')!.members.has('a'), 'a missed its rebalance timeout');
+    await b.beat();
+    assert.equal(b.count(), 4);
+    await clock.advance(10_001);
+    assert.equal(coordinator.consumer.groups.get('g')!.members.size, 0, 'b missed its session');
+    assert.equal(coordinator.consumer.groups.get('g')!.state, 'Empty');
+  });
+
+  test('static membership: a member leaving with -2 keeps its partitions for its successor', async () => {
+    const { coordinator } = setup();
+    const a = new Member(coordinator, 'a1', { instanceId: 'i-a' });
+    await a.beat();
+    const b = new Member(coordinator, 'b', {});
+    await b.beat();
+    await a.beat();
+    await a.beat();
+    await b.beat();
+    const before = JSON.stringify(a.owned);
+    const epochBefore = coordinator.consumer.groups.get('g')!.groupEpoch;
+    // The instance restarts: while it is still there, another member id for it is refused.
+    assert.equal((await coordinator.consumerGroupHeartbeat(hb('a2', 0, { instanceId: 'i-a' }), 1, 'c', 'h')).errorCode, ErrorCode.UNRELEASED_INSTANCE_ID);
+    assert.equal((await a.beat({ memberEpoch: -2 })).memberEpoch, -2);
+    const a2 = new Member(coordinator, 'a2', { instanceId: 'i-a' });
+    const r = await a2.beat();
+    assert.equal(r.errorCode, ErrorCode.NONE);
+    assert.equal(JSON.stringify(a2.owned), before, 'same partitions, no rebalance');
+    assert.equal(coordinator.consumer.groups.get('g')!.groupEpoch, epochBefore);
+    assert.ok(!coordinator.consumer.groups.get('g')!.members.has('a1'));
+  });
+
+  test('offset commits and fetches carry the member epoch', async () => {
+    const { coordinator } = setup();
+    const a = new Member(coordinator, 'a');
+    await a.beat();
+    const commit = (memberId: string, generationId: number, apiVersion = 9) =>
+      coordinator.commitOffsets({
+        groupId: 'g',
+        memberId,
+        generationId,
+        groupInstanceId: null,
+        apiVersion,
+        topics: [{ name: 't1', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      });
+    assert.equal((await commit('a', 1))[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+    assert.equal((await commit('a', 0))[0]!.partitions[0]!.errorCode, ErrorCode.STALE_MEMBER_EPOCH);
+    assert.equal((await commit('zz', 1))[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal((await commit('a', 1, 8))[0]!.partitions[0]!.errorCode, ErrorCode.UNSUPPORTED_VERSION);
+    assert.equal((await commit('', -1))[0]!.partitions[0]!.errorCode, ErrorCode.NONE, 'admin commit');
+    assert.equal(coordinator.fetchOffsets('g', [{ name: 't1', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset, 5);
+    assert.equal(coordinator.consumer.validateMemberEpoch('g', 'a', 0, 9, 9), ErrorCode.STALE_MEMBER_EPOCH);
+  });
+
+  test('one protocol per group: classic and consumer refuse each other while in use', async () => {
+    const { coordinator } = setup();
+    const a = new Member(coordinator, 'a');
+    await a.beat();
+    const join = await coordinator.join('g', {
+      memberId: '',
+      groupInstanceId: null,
+      clientId: 'c',
+      clientHost: 'h',
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+      requireKnownMemberId: false,
+      supportsSkipAssignment: false,
+    });
+    assert.equal(join.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    assert.deepStrictEqual(
+      coordinator.listGroups().map((g) => [g.groupId, g.type]),
+      [['g', 'consumer']],
+    );
+    assert.equal((await coordinator.deleteGroups(['g']))[0]!.errorCode, ErrorCode.NON_EMPTY_GROUP);
+    await a.beat({ memberEpoch: -1 });
+    assert.equal((await coordinator.deleteGroups(['g']))[0]!.errorCode, ErrorCode.NONE);
+    assert.equal(coordinator.consumer.groups.size, 0);
+  });
+
+  test('the records replay into the same groups, members and assignments', async () => {
+    const store = new MemoryStore();
+    const { coordinator } = setup({ store });
+    const a = new Member(coordinator, 'a', { instanceId: 'ia' });
+    await a.beat();
+    const b = new Member(coordinator, 'b', { subscribedTopicNames: null, subscribedTopicRegex: 't.*' });
+    await b.beat({ subscribedTopicRegex: 't.*' });
+    await a.beat(); // revoking
+    const before = coordinator.consumer.groups.get('g')!;
+    const snapshot = (g: typeof before) =>
+      JSON.stringify({
+        epoch: g.groupEpoch,
+        assignmentEpoch: g.assignmentEpoch,
+        members: [...g.members.values()].map((m) => [
+          m.memberId,
+          m.instanceId,
+          m.memberEpoch,
+          m.previousMemberEpoch,
+          m.state,
+          m.subscribedTopicNames,
+          m.subscribedTopicRegex,
+          [...m.assigned].map(([t, p]) => [t, [...p]]),
+          [...m.pendingRevocation].map(([t, p]) => [t, [...p]]),
+        ]),
+        target: [...g.target].map(([id, a]) => [id, [...a].map(([t, p]) => [t, [...p]])]),
+        topics: [...g.topics.keys()],
+      });
+    const expected = snapshot(before);
+    coordinator.shutdown();
+    const { coordinator: again } = setup();
+    for (const r of store.records) again.replayRecord(r.key, r.value);
+    again.finishLoading();
+    assert.equal(snapshot(again.consumer.groups.get('g')!), expected);
+    assert.equal(again.groups.has('g'), false, 'not a classic group');
+    // The members continue where they were: a acknowledges its revocation.
+    const a2 = new Member(again, 'a', { instanceId: 'ia' });
+    a2.epoch = a.epoch;
+    a2.owned = a.owned;
+    assert.equal((await a2.beat()).errorCode, ErrorCode.NONE);
+    again.shutdown();
+  });
+});
