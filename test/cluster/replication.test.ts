@@ -10,7 +10,7 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { PYTHON } from '../helpers/python-clients.js';
@@ -240,6 +240,23 @@ test('rolling restart (SIGTERM, controlled shutdown): an idempotent acks=all lib
     summary.acked.map(([v]) => v),
     's',
   );
+});
+
+test('a broker replaced with an empty disk re-replicates its partitions and rejoins every ISR', { skip: etcdMissing }, async () => {
+  const victim = brokers.get(2)!;
+  await victim.kill();
+  const survivor = alive()[0]!;
+  await waitFor('broker 2 out of every ISR', async () => (await partitions(survivor)).every((p) => !p.isr.includes(2)), 15_000);
+  const expected = await endOffsets();
+  rmSync(victim.dataDir, { recursive: true, force: true });
+  await startNode(2);
+  await waitFor('broker 2 back in every ISR', async () => (await partitions(survivor)).every((p) => p.isr.length === 3), 60_000);
+  // Its copy is whole: it can lead every partition alone and serve every record.
+  for (const id of [1, 3]) await brokers.get(id)!.stop();
+  await waitFor('broker 2 leads every partition', async () => (await partitions(brokers.get(2)!)).every((p) => p.leader === 2), 30_000);
+  assert.equal(await endOffsets(), expected);
+  for (const id of [1, 3]) await startNode(id, brokers.get(id)!.dataDir);
+  await waitFor('every ISR whole again', async () => (await partitions(brokers.get(2)!)).every((p) => p.isr.length === 3), 30_000);
 });
 
 test('min.insync.replicas=2: with one replica left acks=all is refused with NOT_ENOUGH_REPLICAS, acks=1 still works', { skip: etcdMissing }, async () => {
