@@ -488,6 +488,28 @@ export class Broker implements CoordinatorHost {
     return { leaderId: s.leader, leaderEpoch: s.leaderEpoch, endpoint };
   }
 
+  /**
+   * KIP-392, on a leader: the in-sync follower a consumer in `rack` should fetch from, or -1
+   * (this leader) — RackAwareReplicaSelector: the leader when it is in that rack, otherwise the
+   * first in-sync follower there.
+   */
+  preferredReadReplica(p: Partition, rack: string): number {
+    if (!rack || !this.cluster || !this.config.str('replica.selector.class')) return -1;
+    const racks = new Map(this.liveBrokers().map((b) => [b.nodeId, b.rack]));
+    if (racks.get(this.nodeId) === rack) return -1;
+    return p.isr.find((id) => id !== this.nodeId && racks.get(id) === rack) ?? -1;
+  }
+
+  /**
+   * KIP-392: a follower replica hosted here that may answer a consumer's fetch (Fetch v11+ carries
+   * the client's metadata), up to its own high watermark; undefined when there is none.
+   */
+  followerForConsumers(topic: string, index: number): Partition | undefined {
+    if (!this.cluster) return undefined;
+    const p = this.partition(topic, index);
+    return p && !p.isLeader && p.leaderId >= 0 && p.replicated ? p : undefined;
+  }
+
   /** The active controller's id (-1 during an election); this broker in single-node mode. */
   controllerId(): number {
     return this.cluster ? this.cluster.store.controllerId() : this.nodeId;

@@ -400,6 +400,14 @@ const brokerDefs: ConfigDef[] = [
     doc: 'Cluster mode: a follower that has not caught up with the leader for this long leaves the ISR.',
     min: 1,
   },
+  {
+    name: 'replica.selector.class',
+    type: 'class',
+    default: null,
+    scope: 'broker',
+    doc: 'KIP-392: org.apache.kafka.common.replica.RackAwareReplicaSelector sends consumers that set client.rack to an in-sync follower in their rack.',
+    check: (v) => (v === '' || v === 'org.apache.kafka.common.replica.RackAwareReplicaSelector' ? null : `Unsupported replica selector ${v}: only RackAwareReplicaSelector`),
+  },
   { name: 'replica.fetch.wait.max.ms', type: 'int', default: '500', scope: 'broker', doc: 'Cluster mode: how long a follower fetch waits at the leader for data.', min: 0 },
   { name: 'replica.fetch.min.bytes', type: 'int', default: '1', scope: 'broker', doc: 'Cluster mode: bytes a follower fetch waits for at the leader.', min: 1 },
   {

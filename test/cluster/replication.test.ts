@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { repoRoot, startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { PYTHON } from '../helpers/python-clients.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { produceRequest } from '../helpers/requests.js';
+import { fetchRequest, produceRequest } from '../helpers/requests.js';
 import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -34,6 +34,8 @@ async function startNode(nodeId: number, dataDir?: string): Promise<BrokerProces
       'broker.session.timeout.ms': '3000',
       'replica.lag.time.max.ms': '4000',
       'group.initial.rebalance.delay.ms': '0',
+      'broker.rack': `rack-${nodeId}`,
+      'replica.selector.class': 'org.apache.kafka.common.replica.RackAwareReplicaSelector',
     },
   });
   brokers.set(nodeId, b);
@@ -186,6 +188,40 @@ test('RF=3: acks=all records reach every replica; kill -9 of a leader loses none
   // The killed broker comes back on its data, catches up from the leaders and rejoins every ISR.
   await startNode(victimId, victim.dataDir);
   await waitFor('the restarted broker is in every ISR again', async () => (await partitions(survivor)).every((p) => p.isr.length === 3), 30_000);
+});
+
+test('KIP-392: a consumer with client.rack is sent to the in-sync follower in its rack, which serves it', { skip: etcdMissing }, async () => {
+  const any = alive()[0]!;
+  const p0 = (await partitions(any))[0]!;
+  const follower = p0.isr.find((id) => id !== p0.leader)!;
+  const fetchFrom = async (b: BrokerProcess) => {
+    const c = await RawClient.connect(b.port);
+    try {
+      const r = await c.request(ApiKey.Fetch, 11, {
+        ...fetchRequest({ topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: 0 }] }] }),
+        rackId: `rack-${follower}`,
+      });
+      return r.body.responses[0].partitions[0] as { errorCode: number; preferredReadReplica: number; records: Buffer | null; highWatermark: number };
+    } finally {
+      c.close();
+    }
+  };
+  const atLeader = await fetchFrom(brokers.get(p0.leader)!);
+  assert.deepEqual([atLeader.errorCode, atLeader.preferredReadReplica, atLeader.records?.length ?? 0], [ErrorCode.NONE, follower, 0]);
+  const atFollower = await fetchFrom(brokers.get(follower)!);
+  assert.equal(atFollower.errorCode, ErrorCode.NONE);
+  assert.ok((atFollower.records?.length ?? 0) > 0, 'the follower serves records');
+  // kafkajs follows the preferred read replica; every record is still read exactly once.
+  const consumer = kafka().consumer({ groupId: 'rack-aware', rackId: `rack-${follower}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+  const seen = new Map<string, string>();
+  await consumer.run({ eachMessage: async ({ partition, message }) => void seen.set(`${partition}@${message.offset}`, message.value!.toString()) });
+  try {
+    await waitFor('450 records read through the rack-aware consumer', () => seen.size >= 450, 30_000);
+  } finally {
+    await consumer.disconnect();
+  }
 });
 
 test('rolling restart (SIGTERM, controlled shutdown): an idempotent acks=all librdkafka producer loses and duplicates nothing', { skip: etcdMissing }, async () => {

@@ -101,6 +101,8 @@ interface ReadOutcome {
   data: FetchResponsePartitionData;
   bytes: number;
   error: boolean;
+  /** Answer at once rather than wait for min bytes (a diverging epoch, a preferred read replica). */
+  urgent?: boolean;
   /** KIP-951: the endpoint of the partition's current leader, for the response's node endpoints. */
   leaderEndpoint?: { nodeId: number; host: string; port: number; rack: string | null };
 }
@@ -115,9 +117,13 @@ async function readPartition(
   useTopicIds: boolean,
   /** A follower replica's node id (a replica fetch), or -1 for a consumer. */
   replicaId: number,
+  /** The consumer's client.rack (v11+), '' when unset. */
+  rackId: string,
 ): Promise<ReadOutcome> {
   const topic = useTopicIds ? broker.topicsById.get(sp.topicId) : broker.topics.get(sp.topic);
-  const partition = topic ? broker.leaderPartition(topic.name, sp.partition) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  let partition = topic ? broker.leaderPartition(topic.name, sp.partition) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  // KIP-392: from v11 a consumer may fetch from a follower (one its leader pointed it to).
+  if (partition === ErrorCode.NOT_LEADER_OR_FOLLOWER && replicaId < 0 && apiVersion >= 11) partition = broker.followerForConsumers(topic!.name, sp.partition) ?? partition;
   if (typeof partition === 'number') {
     const code = useTopicIds && !topic ? ErrorCode.UNKNOWN_TOPIC_ID : partition;
     const data = emptyPartitionData(sp.partition, code);
@@ -141,7 +147,7 @@ async function readPartition(
     data.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
     return { data, bytes: 0, error: true };
   }
-  const epochError = partition.checkLeaderEpoch(sp.currentLeaderEpoch);
+  const epochError = partition.checkLeaderEpoch(sp.currentLeaderEpoch, replicaId < 0 && !partition.isLeader);
   if (epochError !== ErrorCode.NONE) {
     data.errorCode = epochError;
     if (apiVersion >= 12) data.currentLeader = { leaderId: partition.leaderId, leaderEpoch: partition.leaderEpoch };
@@ -152,7 +158,15 @@ async function readPartition(
     const end = partition.endOffsetForEpoch(sp.lastFetchedEpoch);
     if (end.leaderEpoch < sp.lastFetchedEpoch || end.endOffset < sp.fetchOffset) {
       data.divergingEpoch = { epoch: end.leaderEpoch, endOffset: end.endOffset };
-      return { data, bytes: 0, error: false };
+      return { data, bytes: 0, error: false, urgent: true };
+    }
+  }
+  if (replicaId < 0 && partition.isLeader && apiVersion >= 11) {
+    const preferred = broker.preferredReadReplica(partition, rackId);
+    if (preferred >= 0) {
+      // The consumer moves to that follower; it gets no records from here.
+      data.preferredReadReplica = preferred;
+      return { data, bytes: 0, error: false, urgent: true };
     }
   }
   try {
@@ -224,9 +238,9 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
           continue;
         }
         const remaining = Math.max(0, responseLimit - total);
-        const outcome = await readPartition(broker, apiVersion, sp, Math.min(sp.partitionMaxBytes, remaining), total === 0, readCommitted, useTopicIds, replicaId);
+        const outcome = await readPartition(broker, apiVersion, sp, Math.min(sp.partitionMaxBytes, remaining), total === 0, readCommitted, useTopicIds, replicaId, req.rackId);
         total += outcome.bytes;
-        anyError ||= outcome.error;
+        anyError ||= outcome.error || outcome.urgent === true;
         outcomes.push(outcome);
       }
       return { outcomes, total, anyError };
