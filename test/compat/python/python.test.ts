@@ -83,6 +83,18 @@ describe('Python clients from PyPI', () => {
     assert.equal(s.delete_topic, true);
   });
 
+  test('confluent-kafka 2.x with group.protocol=consumer (KIP-848): no partition owned twice', { skip: skipConfluent ?? false }, async () => {
+    const r = await run('confluent2_kip848.py', [broker.bootstrap, 'k848']);
+    assert.equal(r.status, 0, r.output);
+    const s = r.summary;
+    assert.deepEqual(s.a_alone, [0, 1, 2, 3], r.output);
+    assert.deepEqual(s.split, [2, 2], r.output);
+    assert.equal(s.consumed, 100, r.output);
+    assert.deepEqual(s.committed, [25, 25, 25, 25], r.output);
+    assert.deepEqual(s.b_after_leave, [0, 1, 2, 3], r.output);
+    assert.deepEqual(s.violations, []);
+  });
+
   test('aiokafka: idempotent produce with every codec, a two-member group, transactions', { skip: skipAio ?? false }, async () => {
     const r = await run('aiokafka_compat.py', [broker.bootstrap, 'aio']);
     assert.equal(r.status, 0, r.output);
