@@ -71,6 +71,8 @@ export interface ClusterTortureReport {
   replicasCompared: number;
   bytesCompared: number;
   highWatermarks: Record<string, number>;
+  /** Leader elections the faults caused: the leader epochs of every partition of both topics at the end, summed. */
+  leaderElections: number;
   /** Cycles that started before every replica was back in the ISR (30 s wait). */
   unsettledCycles: number;
   /** Acknowledged records the consumer group read (at least once). */
@@ -122,7 +124,7 @@ export function summarizeCluster(r: ClusterTortureReport): string {
     `  replicas: ${r.replicasCompared} compared byte for byte up to the high watermark (${r.bytesCompared} bytes); high watermarks ${Object.entries(r.highWatermarks)
       .map(([p, hw]) => `${p}=${hw}`)
       .join(' ')}`,
-    `  cycles started before the ISR was whole again (30 s wait): ${r.unsettledCycles}`,
+    `  leader elections (leader epochs summed): ${r.leaderElections}; cycles started before the ISR was whole again (30 s wait): ${r.unsettledCycles}`,
     `  group: ${r.consumed} acknowledged records read, ${r.commitObservations} committed offsets observed, ${r.consumerCrashes} consumer restarts`,
     `  transactions: ${r.transactions.committed} committed, ${r.transactions.aborted} aborted, ${r.transactions.unknown} unknown; read_committed read ${r.transactions.recordsReadCommitted} records (${r.transactions.readerCrashes} reader restarts); in the log ${r.transactions.recordsCommittedInLog} committed, ${r.transactions.recordsAbortedInLog} aborted, ${r.transactions.recordsOpenInLog} open; LSO/HW ${Object.entries(
       r.transactions.lastStable,
@@ -156,6 +158,7 @@ export function emptyReport(seed: number, violations: string[] = [], skipped: st
     replicasCompared: 0,
     bytesCompared: 0,
     highWatermarks: {},
+    leaderElections: 0,
     unsettledCycles: 0,
     consumed: 0,
     consumerCrashes: 0,
@@ -405,6 +408,7 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
     const isr = new Map<string, number[]>();
     for (const p of finalView?.partitions ?? []) {
       const key = `${p.topic}-${p.partition}`;
+      report.leaderElections += Math.max(0, p.leaderEpoch);
       isr.set(key, p.isr);
       const leader = cluster.nodes.find((n) => n.id === p.leader);
       if (!leader) {
