@@ -23,6 +23,7 @@ import {
   runKafkajsProducer,
   runLibrdkafkaProducer,
   Transactions,
+  GROUP,
   TOPIC,
   TXN_TOPIC,
   type ProducerOutcome,
@@ -265,6 +266,7 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
     reader = new GroupReader(shared);
     await reader.start();
     watcher = new CommitWatcher(shared);
+    watcher.diagnose = () => describeGroup(cluster, partitions);
     watcher.start();
     txns = new Transactions(shared);
     await txns.start();
@@ -604,6 +606,51 @@ export function judge(
       violations.push(`out of order: ${r.value} at ${TOPIC}-${r.partition}@${r.offset} after seq ${prev.seq} at ${prev.offset}`);
     last.set(k, { seq: parsed.seq, offset: r.offset });
   }
+}
+
+/**
+ * Every running broker's answer, on its real port, to FindCoordinator and OffsetFetch for the
+ * group, and the leaders of __consumer_offsets: who serves the group's offsets, and which.
+ */
+async function describeGroup(cluster: Cluster, partitions: number): Promise<string> {
+  const parts: string[] = [];
+  for (const n of cluster.nodes) {
+    if (!n.running || n.paused) {
+      parts.push(`broker ${n.id}: ${n.paused ? 'paused' : 'down'}`);
+      continue;
+    }
+    let c: RawClient | null = null;
+    try {
+      c = await RawClient.connect(n.realPort);
+      const fc = await c.request(ApiKey.FindCoordinator, 3, { key: GROUP, keyType: 0, coordinatorKeys: [] }, 2000);
+      const of = await c.request(
+        ApiKey.OffsetFetch,
+        7,
+        { groupId: GROUP, topics: [{ name: TOPIC, partitionIndexes: Array.from({ length: partitions }, (_, i) => i) }], groups: [], requireStable: false },
+        2000,
+      );
+      const offsets =
+        of.body.errorCode !== ErrorCode.NONE
+          ? errorName(of.body.errorCode)
+          : (of.body.topics[0]?.partitions ?? [])
+              .map((p: { partitionIndex: number; committedOffset: bigint | number; errorCode: number }) => `${p.partitionIndex}=${Number(p.committedOffset)}`)
+              .join(',');
+      parts.push(
+        `broker ${n.id}${n.isolated ? ' (cut off)' : ''}: FindCoordinator says ${fc.body.errorCode === ErrorCode.NONE ? fc.body.nodeId : errorName(fc.body.errorCode)}, OffsetFetch ${offsets}`,
+      );
+    } catch (err) {
+      parts.push(`broker ${n.id}: ${(err as Error).message}`);
+    } finally {
+      c?.close();
+    }
+  }
+  try {
+    const v = await cluster.view(['__consumer_offsets']);
+    parts.push(`__consumer_offsets: ${v.partitions.map((p) => `${p.partition} leader ${p.leader} epoch ${p.leaderEpoch} isr [${p.isr}]`).join('; ')}`);
+  } catch {
+    // no broker answers
+  }
+  return parts.join(' | ');
 }
 
 /**

@@ -224,6 +224,8 @@ export class CommitWatcher {
   observations = 0;
   /** What the cluster is going through (set by the harness), for the report of a regression. */
   phase = 'start';
+  /** Describes the brokers' view of the group when a regression is seen (set by the harness). */
+  diagnose: (() => Promise<string>) | null = null;
   private admin: kafkajs.Admin | null = null;
   private loop: Promise<void> | null = null;
 
@@ -256,6 +258,7 @@ export class CommitWatcher {
 
   async observe(): Promise<void> {
     const res = await this.admin!.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
+    const found: string[] = [];
     for (const p of res[0]?.partitions ?? []) {
       const offset = Number(p.offset);
       if (offset < 0) continue;
@@ -264,11 +267,15 @@ export class CommitWatcher {
       const mark = `${p.partition}@${before}`;
       if (before !== undefined && offset < before && !this.reported.has(mark)) {
         this.reported.add(mark);
-        this.regressions.push(`committed offset of ${TOPIC}-${p.partition} went back from ${before} to ${offset} (${this.phase})`);
+        found.push(`committed offset of ${TOPIC}-${p.partition} went back from ${before} to ${offset} (${this.phase})`);
       }
       this.last.set(p.partition, before === undefined ? offset : Math.max(before, offset));
       this.observations++;
     }
+    if (found.length === 0) return;
+    // What each broker says right now: which one answers as the group's coordinator, and with what.
+    const state = this.diagnose ? await this.diagnose().catch((err: unknown) => `diagnosis failed: ${String(err)}`) : '';
+    this.regressions.push(...found.map((f) => (state ? `${f}; ${state}` : f)));
   }
 
   async stop(): Promise<void> {
