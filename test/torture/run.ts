@@ -1,7 +1,8 @@
 // `npm run torture -- [--cycles N] [--seed N] [--max-minutes M] [--json file]`: a long crash torture run against a
 // broker process. The seed is printed; pass it back with --seed to replay the same kill plan.
-// `npm run torture -- --cluster [--cycles N] [--seed N] [--max-minutes M] [--faults a,b] [--json file]`: the
-// Jepsen-style cluster torture (3 brokers and etcd, faults drawn from cluster/harness.ts FAULTS).
+// `npm run torture -- --cluster [--cycles N] [--seed N] [--max-minutes M] [--faults a,b | --schedule a,b]
+// [--session-ms N] [--min-run-ms N] [--max-run-ms N] [--json file]`: the Jepsen-style cluster torture (3
+// brokers and etcd, faults from cluster/harness.ts FAULTS).
 import { writeFileSync } from 'node:fs';
 import { FAULTS, runClusterTorture, summarizeCluster, type Fault } from './cluster/harness.js';
 import { runTorture, summarize } from './harness.js';
@@ -21,17 +22,23 @@ const json = arg('json');
 const maxMinutes = arg('max-minutes') !== undefined ? Number(arg('max-minutes')) : undefined;
 if (process.argv.includes('--cluster')) {
   const only = arg('faults')?.split(',') as Fault[] | undefined;
-  for (const f of only ?? []) if (!FAULTS.includes(f)) throw new Error(`unknown fault ${f}; one of ${FAULTS.join(', ')}`);
+  for (const f of [...(only ?? []), ...(arg('schedule')?.split(',') ?? [])]) {
+    if (!FAULTS.includes(f as Fault)) throw new Error(`unknown fault ${f}; one of ${FAULTS.join(', ')}`);
+  }
   const clusterCycles = Number(arg('cycles') ?? 30);
-  const replay = `npm run torture -- --cluster --seed ${seed} --cycles ${clusterCycles}${only ? ` --faults ${only.join(',')}` : ''}`;
+  const passed = ['faults', 'schedule', 'session-ms', 'min-run-ms', 'max-run-ms'].flatMap((o) => (arg(o) === undefined ? [] : [`--${o} ${arg(o)}`]));
+  const replay = ['npm run torture -- --cluster', `--seed ${seed}`, `--cycles ${clusterCycles}`, ...passed].join(' ');
   console.log(`cluster torture: seed ${seed}, ${clusterCycles} cycles (replay: ${replay})`);
   const report = await runClusterTorture({
     seed,
     cycles: clusterCycles,
     maxDurationMs: maxMinutes === undefined ? undefined : maxMinutes * 60_000,
-    // --faults a,b: draw among these only (a schedule that repeats would replay the same order).
-    schedule: only && only.length === 1 ? only : undefined,
+    // --faults a,b: draw among these only; --schedule a,b: these in this order, one per cycle.
+    schedule: (arg('schedule')?.split(',') as Fault[] | undefined) ?? (only && only.length === 1 ? only : undefined),
     faults: only,
+    sessionTimeoutMs: arg('session-ms') === undefined ? undefined : Number(arg('session-ms')),
+    minRunMs: arg('min-run-ms') === undefined ? undefined : Number(arg('min-run-ms')),
+    maxRunMs: arg('max-run-ms') === undefined ? undefined : Number(arg('max-run-ms')),
     progress: (l) => console.log(l),
   });
   console.log(summarizeCluster(report));

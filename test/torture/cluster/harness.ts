@@ -97,6 +97,11 @@ export interface ClusterTortureReport {
   /** Brokers' exit codes at the final SIGTERM (0 expected). */
   shutdownExitCodes: Record<number, number | null>;
   violations: string[];
+  /**
+   * Client library errors that escaped as unhandled rejections (kafkajs's consumer rejects from its
+   * own crash handler when LeaveGroup answers NOT_COORDINATOR during a coordinator move).
+   */
+  clientUnhandled: string[];
   /** Broker log lines at level error and above (reported; some are expected while a broker is cut off). */
   brokerErrorLogs: string[];
 }
@@ -138,6 +143,7 @@ export function summarizeCluster(r: ClusterTortureReport): string {
     ...r.skipped.map((s) => `  skipped: ${s}`),
     `  violations: ${r.violations.length}`,
     ...r.violations.slice(0, 30).map((v) => `  ! ${v}`),
+    ...r.clientUnhandled.slice(0, 5).map((l) => `  client library's unhandled rejection (not a broker fault): ${l}`),
     ...(r.brokerErrorLogs.length > 0 ? [`  broker error logs: ${r.brokerErrorLogs.length}`] : []),
     ...r.brokerErrorLogs.slice(0, 5).map((l) => `  broker error: ${l}`),
   ].join('\n');
@@ -178,6 +184,7 @@ export function emptyReport(seed: number, violations: string[] = [], skipped: st
     },
     shutdownExitCodes: {},
     violations,
+    clientUnhandled: [],
     brokerErrorLogs: [],
   };
 }
@@ -210,6 +217,16 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
   });
   const killAll = () => cluster.killAllNow();
   process.once('exit', killAll);
+  // A client library's stray rejection must not end the run (it would leave the checks undone);
+  // one that is not the client library's is a bug of the harness: a violation.
+  const unhandled = (err: unknown) => {
+    const e = err as { name?: string; message?: string };
+    const line = `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`;
+    if (typeof e?.name === 'string' && e.name.startsWith('KafkaJS')) {
+      if (report.clientUnhandled.length < 20) report.clientUnhandled.push(line);
+    } else violations.push(`unhandled rejection in the harness: ${line}`);
+  };
+  process.on('unhandledRejection', unhandled);
   const allTopics = [TOPIC, TXN_TOPIC];
   const expectedPartitions = partitions + 2;
 
@@ -451,6 +468,7 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
     await watcher?.stop();
     await cluster.destroy();
     process.removeListener('exit', killAll);
+    process.removeListener('unhandledRejection', unhandled);
   }
   report.durationMs = Date.now() - started;
   if (violations.length > 200) violations.splice(200);
