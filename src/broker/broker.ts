@@ -27,6 +27,7 @@ import { Partition, type ReplicaAssignment, type TopicState } from './partition.
 import { collisionKey, INTERNAL_TOPICS, invalidTopicReason } from './topic-names.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { BrokerMetrics } from './metrics.js';
+import { ClientTelemetry } from './client-telemetry.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
 import type { TransactionCoordinator } from '../coordinator/transaction-coordinator.js';
@@ -108,6 +109,8 @@ export class Broker implements CoordinatorHost {
   readonly fetchSessions: FetchSessionCache;
   /** Request, topic and replication counters (read by src/http/metrics.ts for /metrics). */
   readonly metrics = new BrokerMetrics();
+  /** KIP-714: client-metrics subscriptions and the metrics clients push. */
+  readonly telemetry: ClientTelemetry;
   /** Groups and committed offsets, kept in __consumer_offsets (src/coordinator). */
   groupCoordinator!: GroupCoordinator;
   /** Transactional ids and their transactions, kept in __transaction_state (src/coordinator). */
@@ -157,8 +160,34 @@ export class Broker implements CoordinatorHost {
   ) {
     this.interBroker = new InterBrokerClient('tributary-inter-broker', () => this.interBrokerSecurity());
     this.nodeId = config.nodeId;
+    this.telemetry = new ClientTelemetry(
+      () => config.int('telemetry.max.bytes'),
+      () => clock.monotonicMs(),
+    );
     this.fetchSessions = new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), clock);
     this.quotas = new QuotaManager({ samples: config.int('quota.window.num'), sampleMs: config.int('quota.window.size.seconds') * 1000 }, metadata.clientQuotas(), clock);
+  }
+
+  /** The client-metrics subscriptions from the metadata (a stored one that no longer parses is skipped). */
+  private loadClientMetrics(): void {
+    const stored = this.metadata.clientMetrics();
+    for (const name of [...this.telemetry.resources.keys()]) if (!(name in stored)) this.telemetry.setResource(name, null);
+    for (const [name, configs] of Object.entries(stored)) {
+      try {
+        this.telemetry.setResource(name, configs);
+      } catch (err) {
+        this.logger.warn({ err, resource: name }, 'ignoring an invalid client metrics subscription');
+      }
+    }
+  }
+
+  /** Sets (null: deletes) a KIP-714 client-metrics subscription; it persists and applies to the next GetTelemetrySubscriptions. */
+  async setClientMetrics(name: string, configs: Record<string, string> | null): Promise<void> {
+    const all = this.metadata.clientMetrics();
+    if (configs && Object.keys(configs).length > 0) all[name] = configs;
+    else delete all[name];
+    await this.metadata.setClientMetrics(all); // metadata first, as for topic configs
+    this.telemetry.setResource(name, configs);
   }
 
   /** Replaces the client quotas; they apply to the next request and persist. */
@@ -204,6 +233,7 @@ export class Broker implements CoordinatorHost {
     config.replaceDynamic(metadata.dynamicBrokerConfigs(config.nodeId), 'broker');
     const broker = new Broker(config, log, metadata, logs, clock, security);
     if (etcd) broker.replication = broker.createReplicaManager();
+    broker.loadClientMetrics();
     for (const t of metadata.topics()) await broker.loadTopic(t);
     broker.groupCoordinator = await startGroupCoordinator(broker);
     // After the group coordinator: finishing an interrupted commit may complete offsets there.
@@ -340,6 +370,7 @@ export class Broker implements CoordinatorHost {
       this.config.replaceDynamic(this.metadata.dynamicBrokerConfigs(this.nodeId), 'broker');
       for (const t of this.topics.values()) this.applyTopicConfigs(t);
     } else if (change.kind === 'quotas') this.quotas.setQuotas(this.metadata.clientQuotas());
+    else if (change.kind === 'client-metrics') this.loadClientMetrics();
   }
 
   private enqueueReconcile(name: string): Promise<void> {

@@ -4,8 +4,32 @@ import { brokerConfigDefs, topicConfigDefs, type ConfigDef, type ConfigType } fr
 import { configSourceId, splitList, validateValue, type ConfigEntry, type ConfigSource, type DynamicLevel } from '../config/config.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { Broker } from './broker.js';
+import { CLIENT_METRICS_CONFIGS, parseSubscription } from './client-telemetry.js';
 
-export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16 } as const;
+
+/** The configs of a CLIENT_METRICS resource (KIP-714 subscriptions) as registry entries. */
+const clientMetricsDefs: ReadonlyMap<string, ConfigDef> = new Map(
+  CLIENT_METRICS_CONFIGS.map((c): [string, ConfigDef] => [
+    c.name,
+    { name: c.name, type: c.name === 'interval.ms' ? 'int' : 'list', default: c.default, scope: 'broker', doc: c.doc, dynamic: true },
+  ]),
+);
+
+/** A CLIENT_METRICS resource's configs: the set ones, then the defaults. */
+export function describeClientMetricsConfigs(broker: Broker, name: string, keys: string[] | null): DescribedConfig[] {
+  if (!name) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'A client metrics resource needs a name');
+  const set = broker.telemetry.resources.get(name) ?? {};
+  const out: DescribedConfig[] = [];
+  for (const def of clientMetricsDefs.values()) {
+    if (keys && !keys.includes(def.name)) continue;
+    const dynamic = def.name in set;
+    const entry: ConfigEntry = { name: def.name, value: dynamic ? set[def.name]! : def.default, source: 'DEFAULT_CONFIG', origin: dynamic ? 'dynamic' : 'default' };
+    // Kafka's ConfigSource DYNAMIC_CLIENT_METRICS_CONFIG is 8.
+    out.push({ ...describe(def, entry, false, []), configSource: dynamic ? 8 : configSourceId('DEFAULT_CONFIG') });
+  }
+  return out;
+}
 export const AlterOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
 /** DescribeConfigs' ConfigType numbers. */
@@ -172,6 +196,13 @@ export async function alterResource(
     const level: DynamicLevel = resourceName === '' ? 'default' : 'broker';
     const next = applyOperations(mode.replaceAll ? {} : broker.config.dynamicConfigs(level), ops, brokerConfigDefs, true);
     if (!mode.validateOnly) await broker.setDynamicBrokerConfigs(next, level);
+    return;
+  }
+  if (resourceType === ResourceType.CLIENT_METRICS) {
+    if (!resourceName) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'A client metrics resource needs a name');
+    const next = applyOperations(mode.replaceAll ? {} : (broker.telemetry.resources.get(resourceName) ?? {}), ops, clientMetricsDefs, false);
+    parseSubscription(resourceName, next); // throws INVALID_CONFIG for a bad match or interval
+    if (!mode.validateOnly) await broker.setClientMetrics(resourceName, next);
     return;
   }
   throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${resourceType}`);

@@ -80,6 +80,9 @@ export class EtcdKeys {
   get quotas(): string {
     return `${this.prefix}/quotas`;
   }
+  get clientMetrics(): string {
+    return `${this.prefix}/client-metrics`;
+  }
   get acls(): string {
     return `${this.prefix}/acls`;
   }
@@ -130,6 +133,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private readonly configs = new Map<string, Record<string, string>>();
   private quotas: StoredQuota[] = [];
   private aclList: StoredAcl[] = [];
+  private clientMetricsResources: Record<string, Record<string, string>> = {};
   private scram: StoredScramCredential[] = [];
   private producerIdNext = 0;
   private producerIdLimit = 0;
@@ -261,6 +265,9 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     } else if (key === k.quotas) {
       this.quotas = deleted ? [] : parse(kv);
       change = { kind: 'quotas' };
+    } else if (key === k.clientMetrics) {
+      this.clientMetricsResources = deleted ? {} : parse(kv);
+      change = { kind: 'client-metrics' };
     } else if (key === k.acls) {
       this.aclList = deleted ? [] : parse(kv);
       change = { kind: 'acls' };
@@ -312,6 +319,10 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
 
   clientQuotas(): StoredQuota[] {
     return this.quotas.map((q) => ({ entity: q.entity.map((p) => ({ ...p })), values: { ...q.values } }));
+  }
+
+  clientMetrics(): Record<string, Record<string, string>> {
+    return structuredClone(this.clientMetricsResources);
   }
 
   acls(): StoredAcl[] {
@@ -495,6 +506,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   async setDynamicBrokerConfigs(scope: BrokerConfigScope, configs: Record<string, string>): Promise<void> {
     await this.call('Changing broker configs', () => this.client.put(this.keys.brokerConfigsOf(scope)).value(JSON.stringify(configs)).exec());
     this.configs.set(scope === 'default' ? '<default>' : String(scope), { ...configs });
+  }
+
+  async setClientMetrics(resources: Record<string, Record<string, string>>): Promise<void> {
+    await this.call('Changing client metrics subscriptions', () => this.client.put(this.keys.clientMetrics).value(JSON.stringify(resources)).exec());
+    this.clientMetricsResources = structuredClone(resources);
   }
 
   async setAcls(acls: StoredAcl[]): Promise<void> {

@@ -91,6 +91,7 @@ export type MetadataChange =
   | { kind: 'configs' }
   | { kind: 'quotas' }
   | { kind: 'acls' }
+  | { kind: 'client-metrics' }
   | { kind: 'scram' };
 
 /**
@@ -146,6 +147,9 @@ export interface MetadataStore {
   /** ACLs (CreateAcls/DeleteAcls), cluster-wide. */
   acls(): StoredAcl[];
   setAcls(acls: StoredAcl[]): Promise<void>;
+  /** KIP-714 client-metrics subscriptions (CLIENT_METRICS config resources): name → configs, cluster-wide. */
+  clientMetrics(): Record<string, Record<string, string>>;
+  setClientMetrics(resources: Record<string, Record<string, string>>): Promise<void>;
   /** SCRAM credentials (AlterUserScramCredentials), cluster-wide. */
   scramCredentials(): StoredScramCredential[];
   setScramCredentials(credentials: StoredScramCredential[]): Promise<void>;

@@ -31,6 +31,8 @@ interface MetadataFile {
   clientQuotas?: StoredQuota[];
   /** ACLs (CreateAcls) and SCRAM credentials (AlterUserScramCredentials). */
   acls?: StoredAcl[];
+  /** KIP-714 client-metrics subscriptions: resource name → configs. */
+  clientMetrics?: Record<string, Record<string, string>>;
   scramCredentials?: StoredScramCredential[];
 }
 
@@ -175,6 +177,15 @@ export class LocalMetadataStore implements MetadataStore {
 
   async setClientQuotas(quotas: StoredQuota[]): Promise<void> {
     this.state.clientQuotas = quotas.map((q) => ({ entity: q.entity.map((p) => ({ ...p })), values: { ...q.values } }));
+    await this.persist();
+  }
+
+  clientMetrics(): Record<string, Record<string, string>> {
+    return structuredClone(this.state.clientMetrics ?? {});
+  }
+
+  async setClientMetrics(resources: Record<string, Record<string, string>>): Promise<void> {
+    this.state.clientMetrics = structuredClone(resources);
     await this.persist();
   }
 

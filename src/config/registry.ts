@@ -610,6 +610,14 @@ const brokerDefs: ConfigDef[] = [
     inert: true,
   },
   {
+    name: 'telemetry.max.bytes',
+    type: 'int',
+    default: '1048576',
+    scope: 'broker',
+    doc: 'The largest metrics payload a client may push (KIP-714 PushTelemetry).',
+    min: 1,
+  },
+  {
     name: 'http.listeners',
     type: 'list',
     default: 'http://127.0.0.1:8080',

@@ -35,6 +35,10 @@ export class Exposition {
   private readonly out: string[] = [];
   private readonly declared = new Set<string>();
 
+  has(name: string): boolean {
+    return this.declared.has(name);
+  }
+
   family(name: string, type: 'counter' | 'gauge' | 'histogram' | 'untyped', help: string): this {
     if (this.declared.has(name)) throw new Error(`metric family ${name} declared twice`);
     this.declared.add(name);
@@ -219,13 +223,78 @@ export function brokerExposition(broker: Broker, e = new Exposition()): Expositi
   return e;
 }
 
+/** An OTLP metric or attribute name as a Prometheus one: dots and other characters become '_'. */
+export function prometheusName(name: string): string {
+  const n = name.replace(/[^a-zA-Z0-9_:]/g, '_');
+  return /^[0-9]/.test(n) ? `_${n}` : n;
+}
+
+function labelName(name: string): string {
+  const n = name.replace(/[^a-zA-Z0-9_]/g, '_');
+  return /^[0-9]/.test(n) || n.startsWith('__') ? `_${n}` : n;
+}
+
+/**
+ * KIP-714: the latest metrics each live client instance pushed, one family per metric name, each
+ * series labelled with the client's instance id, client id and software, then its own attributes.
+ * Monotonic sums are counters (named with `_total`), gauges and non-monotonic sums gauges,
+ * histograms histograms. A name pushed as two different kinds keeps the first.
+ */
+export function clientTelemetryExposition(broker: Broker, e: Exposition): Exposition {
+  type Row = { labels: Labels; value: number; histogram?: { bounds: number[]; counts: number[]; sum: number; count: number } };
+  const families = new Map<string, { kind: 'gauge' | 'counter' | 'histogram'; help: string; rows: Row[]; seen: Set<string> }>();
+  for (const inst of broker.telemetry.live()) {
+    const base: Labels = {
+      client_instance_id: inst.instanceId,
+      client_id: inst.clientId,
+      client_software_name: inst.softwareName,
+      client_software_version: inst.softwareVersion,
+    };
+    for (const s of inst.samples) {
+      let name = prometheusName(s.name);
+      if (s.kind === 'counter' && !name.endsWith('_total')) name += '_total';
+      let f = families.get(name);
+      if (!f) families.set(name, (f = { kind: s.kind, help: s.description || `${s.name} (pushed by clients, KIP-714)`, rows: [], seen: new Set() }));
+      if (f.kind !== s.kind) continue;
+      const labels: Labels = { ...base };
+      for (const [k, v] of Object.entries(s.attributes)) {
+        const l = labelName(k);
+        if (!(l in labels) && l !== 'le') labels[l] = v;
+      }
+      const key = JSON.stringify(labels);
+      if (f.seen.has(key)) continue;
+      f.seen.add(key);
+      f.rows.push({ labels, value: s.value, histogram: s.histogram });
+    }
+  }
+  for (const [name, f] of families) {
+    // A client cannot shadow (or break) the broker's own series.
+    if (e.has(name) || f.rows.length === 0) continue;
+    e.family(name, f.kind, f.help);
+    for (const r of f.rows) {
+      if (f.kind !== 'histogram') e.sample(name, r.labels, r.value);
+      else if (r.histogram) {
+        const h = r.histogram;
+        for (let i = 0; i < h.bounds.length && i < h.counts.length; i++) e.sample(`${name}_bucket`, { ...r.labels, le: String(h.bounds[i]) }, h.counts[i]!);
+        e.sample(`${name}_bucket`, { ...r.labels, le: '+Inf' }, h.count);
+        e.sample(`${name}_sum`, r.labels, h.sum);
+        e.sample(`${name}_count`, r.labels, h.count);
+      }
+    }
+  }
+  return e;
+}
+
 export const metricsRoutes: HttpRoutes = (app, ctx) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   app.get('/metrics', async (_req, reply) => {
     const e = new Exposition();
     const broker = ctx.broker;
-    if (broker) brokerExposition(broker, e);
+    if (broker) {
+      brokerExposition(broker, e);
+      clientTelemetryExposition(broker, e);
+    }
     e.raw(await registry.metrics());
     return reply.header('content-type', CONTENT_TYPE).send(e.toString());
   });

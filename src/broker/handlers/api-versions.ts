@@ -7,7 +7,9 @@ export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsRespo
   apiKey: ApiKey.ApiVersions,
   // v5 checks the client's expected cluster and node ids (KIP-1242), not handled yet.
   maxVersion: 4,
-  handle(ctx) {
+  handle(ctx, req) {
+    // KIP-511's client software name and version: what client-metrics subscriptions match on.
+    if (ctx.apiVersion >= 3) ctx.broker.telemetry.noteSoftware(ctx.conn, req.clientSoftwareName, req.clientSoftwareVersion);
     return {
       errorCode: ErrorCode.NONE,
       apiKeys: advertisedVersions(ctx.apis),

@@ -30,6 +30,9 @@ import { listGroupsHandler } from './list-groups.js';
 import { describeGroupsHandler } from './describe-groups.js';
 import { deleteGroupsHandler } from './delete-groups.js';
 import { describeConfigsHandler } from './describe-configs.js';
+import { getTelemetrySubscriptionsHandler } from './get-telemetry-subscriptions.js';
+import { pushTelemetryHandler } from './push-telemetry.js';
+import { listConfigResourcesHandler } from './list-config-resources.js';
 import { alterConfigsHandler } from './alter-configs.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 import { createPartitionsHandler } from './create-partitions.js';
@@ -99,4 +102,7 @@ export const apiHandlers: ApiHandler[] = [
   describeTopicPartitionsHandler,
   consumerGroupHeartbeatHandler,
   consumerGroupDescribeHandler,
+  getTelemetrySubscriptionsHandler,
+  pushTelemetryHandler,
+  listConfigResourcesHandler,
 ];

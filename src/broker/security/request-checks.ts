@@ -76,6 +76,8 @@ export function configResourceRefusal(security: BrokerSecurity, conn: Connection
   const op = alter ? Op.ALTER_CONFIGS : Op.DESCRIBE_CONFIGS;
   if (resourceType === CONFIG_TOPIC) return security.topic(conn, op, name) ? null : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
   if (resourceType === CONFIG_GROUP) return security.group(conn, op, name) ? null : ErrorCode.GROUP_AUTHORIZATION_FAILED;
-  if (resourceType === CONFIG_BROKER || resourceType === CONFIG_BROKER_LOGGER) return security.cluster(conn, op) ? null : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+  // CLIENT_METRICS (16, KIP-714 subscriptions) are cluster resources in Kafka's authorizer too.
+  if (resourceType === CONFIG_BROKER || resourceType === CONFIG_BROKER_LOGGER || resourceType === 16)
+    return security.cluster(conn, op) ? null : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
   return null;
 }
