@@ -12,23 +12,28 @@ import { KafkaClientError } from '../client/errors.js';
 import { Producer, type Acks } from '../client/producer.js';
 import { GroupConsumer } from '../client/group-consumer.js';
 import type { CompressionName } from '../protocol/records/compression.js';
+import { securityFromProperties } from '../client/client-properties.js';
+import type { ClientSecurity } from '../client/sasl.js';
+import { loadPropertiesFile } from '../config/config.js';
 
 const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
 
-interface ConnectionFlags {
+export interface ConnectionFlags {
   bootstrapServer: string;
   timeout: string;
+  /** Kafka's client properties file (security.protocol, ssl.*, sasl.*), as Kafka's tools take it. */
+  commandConfig?: string;
 }
 
-function usage(message: string): never {
+export function usage(message: string): never {
   throw new KafkaClientError('INVALID_REQUEST', message);
 }
 
-function collect(value: string, previous: string[]): string[] {
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function int(name: string, value: string | undefined, min = 0): number | undefined {
+export function int(name: string, value: string | undefined, min = 0): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) usage(`${name} must be an integer >= ${min}, got "${value}"`);
@@ -55,18 +60,35 @@ function parseTimestamp(s: string): number {
   return t;
 }
 
-function makeCluster(flags: ConnectionFlags): Cluster {
+/** TLS and SASL from --command-config. */
+function securityOf(flags: ConnectionFlags): ClientSecurity | undefined {
+  if (flags.commandConfig === undefined) return undefined;
+  let props: Record<string, string>;
+  try {
+    props = loadPropertiesFile(flags.commandConfig);
+  } catch (err) {
+    usage(`--command-config: cannot read ${flags.commandConfig}: ${(err as Error).message}`);
+  }
+  try {
+    return securityFromProperties(props);
+  } catch (err) {
+    usage(`--command-config ${flags.commandConfig}: ${(err as Error).message}`);
+  }
+}
+
+export function makeCluster(flags: ConnectionFlags): Cluster {
   const timeout = int('--timeout', flags.timeout, 1)!;
   return new Cluster({
     bootstrap: flags.bootstrapServer,
     clientId: 'tributary-cli',
     connectTimeoutMs: Math.min(timeout, 10_000),
     requestTimeoutMs: timeout,
+    security: securityOf(flags),
   });
 }
 
 /** Runs an action with a cluster that is always closed afterwards. */
-async function withCluster<T>(flags: ConnectionFlags, fn: (cluster: Cluster) => Promise<T>): Promise<T> {
+export async function withCluster<T>(flags: ConnectionFlags, fn: (cluster: Cluster) => Promise<T>): Promise<T> {
   const cluster = makeCluster(flags);
   try {
     return await fn(cluster);
@@ -83,18 +105,19 @@ function progressDone(message: string): void {
   if (progressEnabled()) process.stderr.write(`\r\x1b[K${message}\n`);
 }
 
-async function write(s: string): Promise<void> {
+export async function write(s: string): Promise<void> {
   if (!process.stdout.write(s)) await new Promise<void>((r) => process.stdout.once('drain', r));
 }
 
-/** Adds --bootstrap-server and --timeout to a command. */
-function connectionOptions(cmd: Command): Command {
+/** Adds --bootstrap-server, --command-config and --timeout to a command. */
+export function connectionOptions(cmd: Command): Command {
   return cmd
     .option('--bootstrap-server <host:port>', 'broker to connect to (comma-separated list allowed)', DEFAULT_BOOTSTRAP)
+    .option('--command-config <file>', 'Kafka client properties: security.protocol, ssl.truststore.location, ssl.keystore.location, sasl.mechanism, sasl.jaas.config')
     .option('--timeout <ms>', 'bound on connecting (at most 10 s) and on each request', '30000');
 }
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }

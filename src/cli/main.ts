@@ -105,6 +105,8 @@ export async function main(argv: string[]): Promise<void> {
   if (argv[2] !== 'broker') {
     const { addClientCommands } = await import('./client-commands.js');
     addClientCommands(program);
+    const { addSecurityCommands } = await import('./security-commands.js');
+    addSecurityCommands(program);
     const { defineBenchOptions, runBench } = await import('../bench/harness.js');
     defineBenchOptions(program.command('perf')).action((opts: BenchOptions) => runBench(opts));
   }

@@ -1,5 +1,6 @@
 // The client's view of a cluster: bootstrap servers, Metadata, one connection per broker,
 // partition leaders, and a bounded retry for answers that mean "your metadata is stale".
+import type { ClientSecurity } from './sasl.js';
 import { ApiKey, type MetadataResponse } from '../protocol/generated/index.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
@@ -16,6 +17,8 @@ export interface ClusterOptions {
   retries?: number;
   /** Backoff before the first retry, doubled each time (default 100 ms). */
   retryBackoffMs?: number;
+  /** TLS and SASL for every connection (see securityFromProperties for Kafka's client properties). */
+  security?: ClientSecurity;
 }
 
 export interface BrokerInfo {
@@ -54,7 +57,7 @@ export function parseHostPort(s: string): { host: string; port: number } {
 }
 
 export class Cluster {
-  readonly options: Required<Omit<ClusterOptions, 'bootstrap'>> & { bootstrap: string[] };
+  readonly options: Required<Omit<ClusterOptions, 'bootstrap' | 'security'>> & { bootstrap: string[]; security?: ClientSecurity };
   private readonly connections = new Map<string, Promise<Connection>>();
   readonly brokers = new Map<number, BrokerInfo>();
   readonly topics = new Map<string, TopicInfo>();
@@ -73,6 +76,7 @@ export class Cluster {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       retries: options.retries ?? 5,
       retryBackoffMs: options.retryBackoffMs ?? 100,
+      security: options.security,
     };
   }
 
@@ -98,6 +102,7 @@ export class Cluster {
       clientId: this.options.clientId,
       connectTimeoutMs: this.options.connectTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      security: this.options.security,
     });
     this.connections.set(key, p);
     p.catch(() => {

@@ -1,55 +1,14 @@
-// Kafka's sasl.jaas.config values: `<LoginModule class> <flag> key="value" key=value ... ;`.
+// The broker reads JAAS values (sasl.jaas.config) with the client library's parser; a bad value
+// is a configuration error.
 import { ConfigError } from '../../config/config.js';
+import { parseJaasEntry, type JaasEntry } from '../../client/jaas.js';
 
-export interface JaasEntry {
-  loginModule: string;
-  flag: string;
-  options: Map<string, string>;
-}
+export type { JaasEntry };
 
-/** Parses one JAAS login-module entry (the first, as Kafka takes only one per mechanism). */
 export function parseJaas(text: string, where: string): JaasEntry {
-  let i = 0;
-  const s = text.trim();
-  const skip = () => {
-    while (i < s.length && /\s/.test(s[i]!)) i++;
-  };
-  const word = (): string => {
-    skip();
-    const start = i;
-    while (i < s.length && !/[\s=;"]/.test(s[i]!)) i++;
-    return s.slice(start, i);
-  };
-  const loginModule = word();
-  const flag = word();
-  if (loginModule === '' || !['required', 'requisite', 'sufficient', 'optional'].includes(flag)) {
-    throw new ConfigError(`${where}: expected "<LoginModule> required key=\\"value\\" ...;"`);
+  try {
+    return parseJaasEntry(text, where);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
   }
-  const options = new Map<string, string>();
-  for (;;) {
-    skip();
-    if (i >= s.length || s[i] === ';') break;
-    const key = word();
-    skip();
-    if (key === '' || s[i] !== '=') throw new ConfigError(`${where}: expected key=value at offset ${i}`);
-    i++;
-    skip();
-    let value: string;
-    if (s[i] === '"') {
-      i++;
-      let out = '';
-      while (i < s.length && s[i] !== '"') {
-        if (s[i] === '\\' && i + 1 < s.length) i++;
-        out += s[i];
-        i++;
-      }
-      if (i >= s.length) throw new ConfigError(`${where}: unterminated quoted value of ${key}`);
-      i++;
-      value = out;
-    } else {
-      value = word();
-    }
-    options.set(key, value);
-  }
-  return { loginModule, flag, options };
 }
