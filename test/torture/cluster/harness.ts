@@ -662,11 +662,15 @@ async function describeGroup(cluster: Cluster, partitions: number): Promise<stri
       c?.close();
     }
   }
-  try {
-    const v = await cluster.view(['__consumer_offsets']);
-    parts.push(`__consumer_offsets: ${v.partitions.map((p) => `${p.partition} leader ${p.leader} epoch ${p.leaderEpoch} isr [${p.isr}]`).join('; ')}`);
-  } catch {
-    // no broker answers
+  // Each broker's own view of the coordinator partitions (they may disagree).
+  for (const n of cluster.nodes) {
+    if (!n.running || n.paused) continue;
+    try {
+      const v = await cluster.view(['__consumer_offsets'], n);
+      parts.push(`broker ${n.id} sees __consumer_offsets ${v.partitions.map((p) => `${p.partition}: leader ${p.leader} epoch ${p.leaderEpoch} isr [${p.isr}]`).join('; ')}`);
+    } catch {
+      // it does not answer
+    }
   }
   return parts.join(' | ');
 }
