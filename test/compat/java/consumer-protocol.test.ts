@@ -6,7 +6,7 @@
 // leaving member's partitions move, and a static member that restarts gets its partitions back.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrokerProcess, type BrokerProcess } from '../../helpers/broker-process.js';
+import { startBrokerProcess, tempDir, type BrokerProcess } from '../../helpers/broker-process.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { createTopic, produceRequest } from '../../helpers/requests.js';
 import { waitUntil } from '../../helpers/wait.js';
@@ -153,6 +153,57 @@ describe('Java client with group.protocol=consumer (KIP-848)', { skip }, () => {
     await poller;
     assert.deepStrictEqual(own.violations, []);
     assert.deepStrictEqual(serverViolations, []);
+  });
+
+  test('kill -9 of the broker during a reconciliation: the group comes back from __consumer_offsets', async () => {
+    // A broker of its own, killed and restarted on the same data and port.
+    const dataDir = tempDir();
+    let killable = await startBrokerProcess({ dataDir, overrides: { 'num.partitions': '1', 'group.consumer.heartbeat.interval.ms': '300' } });
+    const port = killable.port;
+    try {
+      const topic = 'kip848-kill';
+      await createTopic({ port }, topic, PARTITIONS);
+      const own = new Ownership();
+      const start = (name: string) => {
+        if (typeof setup === 'string') throw new Error(setup);
+        const p = spawnJava(`${setup.classes}:${setup.cp.k4}`, 'tributary.compat.GroupMember', [killable.bootstrap, 'g848k', topic, 'consumer', '-']);
+        members.push(p);
+        own.watch(name, p);
+        return p;
+      };
+      const a = start('a');
+      const b = start('b');
+      await waitUntil(() => own.of('a').length === 3 && own.of('b').length === 3, {
+        timeout: 60_000,
+        message: () => `3 + 3: a=${own.of('a').join(',')} b=${own.of('b').join(',')}`,
+      });
+      const revokedBefore = [a, b].map((p) => p.lines().filter((l) => /^REVOKED \S/.test(l)).length);
+      const c = start('c');
+      // The moment a or b is told to give up partitions for c, the broker dies.
+      await waitUntil(() => [a, b].some((p, i) => p.lines().filter((l) => /^REVOKED \S/.test(l)).length > revokedBefore[i]!), {
+        timeout: 60_000,
+        interval: 5,
+        message: 'a revocation for the third member',
+      });
+      await killable.kill();
+      killable = await startBrokerProcess({ dataDir, port, overrides: { 'num.partitions': '1', 'group.consumer.heartbeat.interval.ms': '300' } });
+      const loaded = killable.logs.find((l) => l.msg === 'group coordinator loaded' || l.msg === 'coordinator partition loaded');
+      await waitUntil(() => own.of('a').length === 2 && own.of('b').length === 2 && own.of('c').length === 2, {
+        timeout: 90_000,
+        message: () => `2 + 2 + 2 after the restart: a=${own.of('a').join(',')} b=${own.of('b').join(',')} c=${own.of('c').join(',')} ${JSON.stringify(loaded)}`,
+      });
+      // The members kept their membership across the crash: nobody lost its partitions.
+      for (const p of [a, b, c])
+        assert.deepStrictEqual(
+          p.lines().filter((l) => l.startsWith('LOST')),
+          [],
+        );
+      assert.deepStrictEqual(own.violations, []);
+      for (const p of [a, b, c]) await p.ask('close', /^CLOSED/, 30_000);
+    } finally {
+      await killable.stop();
+      killable.cleanup();
+    }
   });
 
   test('a static member that restarts within its session gets its partitions back without a rebalance', async () => {
