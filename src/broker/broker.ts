@@ -656,6 +656,7 @@ export class Broker implements CoordinatorHost {
       if (endpoint.port === 0) endpoint.port = listener.port;
       if (endpoint.host === '0.0.0.0' || endpoint.host === '::') endpoint.host = '127.0.0.1';
       this.advertisedEndpoints.set(spec.name, { host: endpoint.host, port: endpoint.port });
+      this.logger.info({ listener: spec.name, securityProtocol: spec.securityProtocol, host: spec.host, port: listener.port }, 'listening');
     }
     this.advertised = this.advertisedEndpoints.get(plan.interBroker)!;
   }
