@@ -4,12 +4,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { repoRoot, startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { parseExposition } from '../helpers/prometheus.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -109,5 +110,27 @@ describe('Prometheus scrapes /metrics', { skip }, () => {
     assert.equal(rate.length, 1);
     const p99 = await query('histogram_quantile(0.99, rate(kafka_network_requestmetrics_totaltimems_bucket{request="Metadata"}[1m]))');
     assert.equal(p99.length, 1);
+  });
+
+  test('every query of the Grafana dashboard (grafana/tributary.json) runs, on series the broker exposes', async () => {
+    const dashboard = JSON.parse(readFileSync(join(repoRoot, 'grafana/tributary.json'), 'utf8')) as { panels: { id: number; title: string; targets: { expr: string }[] }[] };
+    const ids = dashboard.panels.map((p) => p.id);
+    assert.equal(new Set(ids).size, ids.length, 'panel ids are unique');
+    const text = await (await fetch(`${broker.httpUrl}/metrics`)).text();
+    const exposed = parseExposition(text).types;
+    let queries = 0;
+    for (const panel of dashboard.panels) {
+      for (const target of panel.targets) {
+        // Grafana's $__rate_interval, as it would expand it for a 1 s scrape.
+        const expr = target.expr.replace(/\$__rate_interval/g, '1m');
+        for (const name of expr.match(/\b(?:kafka|process|nodejs)_[a-z0-9_]+/g) ?? []) {
+          const family = name.replace(/_(bucket|sum|count)$/, '');
+          assert.ok(exposed.has(name) || exposed.get(family) === 'histogram', `${panel.title}: ${name} is not on /metrics`);
+        }
+        await query(expr); // asserts Prometheus accepted it
+        queries++;
+      }
+    }
+    assert.ok(queries >= 15, `${queries} queries`);
   });
 });
