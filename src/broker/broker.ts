@@ -14,6 +14,7 @@ import { usesTls } from './security/listeners.js';
 import { tlsServerOptions } from './security/tls.js';
 import type { ClientSecurity } from '../client/sasl.js';
 import { ReplicaManager } from './replication/replica-manager.js';
+import { ReplicationThrottle } from './replication-throttle.js';
 import { LogManager } from '../storage/log-manager.js';
 import type { LogIo } from '../storage/log-io.js';
 import type { LogConfig } from '../storage/partition-log.js';
@@ -127,6 +128,8 @@ export class Broker implements CoordinatorHost {
   cluster: { store: EtcdMetadataStore; controller: Controller } | null = null;
   /** Cluster mode: leads and follows the hosted partitions (follower fetching, ISR, high watermark). */
   replication: ReplicaManager | null = null;
+  /** Cluster mode: the leader's limits on copying partitions to replicas out of the ISR (reassignments). */
+  readonly replicationThrottle: ReplicationThrottle;
   /** Cluster mode: requests to other brokers (transaction markers), over the inter-broker listener. */
   readonly interBroker: InterBrokerClient;
   /** Cluster mode: metadata changes seen by the watch are applied to the local topics one at a time. */
@@ -164,6 +167,11 @@ export class Broker implements CoordinatorHost {
       () => config.int('telemetry.max.bytes'),
       () => clock.monotonicMs(),
     );
+    this.replicationThrottle = new ReplicationThrottle({
+      nodeId: config.nodeId,
+      clock,
+      rates: () => ({ leader: config.int('leader.replication.throttled.rate'), follower: config.int('follower.replication.throttled.rate') }),
+    });
     this.fetchSessions = new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), clock);
     this.quotas = new QuotaManager({ samples: config.int('quota.window.num'), sampleMs: config.int('quota.window.size.seconds') * 1000 }, metadata.clientQuotas(), clock);
   }
@@ -337,10 +345,24 @@ export class Broker implements CoordinatorHost {
   private async joinCluster(store: EtcdMetadataStore, self: { nodeId: number; host: string; port: number; rack: string | null; incarnationId: string }): Promise<void> {
     const ttlSeconds = Math.max(2, Math.ceil(this.config.int('broker.session.timeout.ms') / 1000));
     const { Controller } = await import('../cluster/controller.js');
-    const controller = new Controller(store, this.nodeId, ttlSeconds, this.logger, (t) => {
-      const override = t.configs['unclean.leader.election.enable'];
-      return override !== undefined ? override.trim().toLowerCase() === 'true' : this.config.bool('unclean.leader.election.enable');
-    });
+    const controller = new Controller(
+      store,
+      this.nodeId,
+      ttlSeconds,
+      this.logger,
+      (t) => {
+        const override = t.configs['unclean.leader.election.enable'];
+        return override !== undefined ? override.trim().toLowerCase() === 'true' : this.config.bool('unclean.leader.election.enable');
+      },
+      {
+        clock: this.clock,
+        rebalance: () => ({
+          enabled: this.config.bool('auto.leader.rebalance.enable'),
+          intervalMs: this.config.int('leader.imbalance.check.interval.seconds') * 1000,
+          percentage: this.config.int('leader.imbalance.per.broker.percentage'),
+        }),
+      },
+    );
     this.cluster = { store, controller };
     store.onChange((change) => this.onMetadataChange(change));
     store.on('lease-lost', () => this.logger.warn('cluster: lost the etcd lease; no longer acting as leader of any partition until registered again'));
@@ -351,6 +373,7 @@ export class Broker implements CoordinatorHost {
     // Topics created or changed while this broker was starting.
     // A failure is logged by enqueueReconcile; the promise would otherwise reject unhandled.
     for (const t of store.topics()) this.enqueueReconcile(t.name).catch(() => undefined);
+    this.reconciling = this.reconciling.then(() => this.deleteStrayLogs()).catch((err: unknown) => this.logger.warn({ err }, 'cluster: could not delete stray logs'));
     this.logger.info({ nodeId: this.nodeId, brokers: store.liveBrokers().map((b) => b.nodeId), controller: store.controllerId() }, 'cluster: joined');
   }
 
@@ -406,6 +429,8 @@ export class Broker implements CoordinatorHost {
       const hosted = current.partitions[p];
       if (!hosted && s.replicas.includes(this.nodeId)) {
         current.partitions[p] = this.newPartition(current, p, await this.logs.openLog(name, p, logConfig), s);
+      } else if (hosted && !s.replicas.includes(this.nodeId)) {
+        await this.dropLocalPartition(current, hosted, s);
       } else if (hosted && (hosted.leaderEpoch !== s.leaderEpoch || hosted.partitionEpoch !== s.partitionEpoch)) {
         this.applyPartitionState(hosted, s);
       }
@@ -424,6 +449,36 @@ export class Broker implements CoordinatorHost {
       await this.logs.deleteLog(t.name, p.index);
     }
     this.logger.info({ topic: t.name, topicId: t.id }, 'topic deleted');
+  }
+
+  /**
+   * A reassignment moved this replica away: it stops leading (announced to the coordinators),
+   * stops fetching, and its log is deleted. The leader no longer counts it (it is out of the
+   * replicas) and refuses its fetches.
+   */
+  private async dropLocalPartition(t: TopicState, p: Partition, s: PartitionState): Promise<void> {
+    this.applyPartitionState(p, s);
+    this.replication?.remove(p);
+    delete t.partitions[p.index];
+    p.notifyDataAvailable();
+    await this.logs.deleteLog(t.name, p.index);
+    this.logger.info({ topic: t.name, partition: p.index, replicas: s.replicas }, 'cluster: replica reassigned away; its log is deleted');
+  }
+
+  /**
+   * Deletes the logs of partitions of existing topics that are no longer assigned here (a
+   * reassignment completed while this broker was down). Logs of topics unknown to the metadata
+   * are left alone.
+   */
+  private async deleteStrayLogs(): Promise<void> {
+    for (const dir of await this.logs.partitionDirs()) {
+      const record = this.metadata.topic(dir.topic);
+      const s = record ? partitionStates(record, this.nodeId)[dir.partition] : undefined;
+      const local = this.topics.get(dir.topic);
+      if (!record || !s || s.replicas.includes(this.nodeId) || local?.partitions[dir.partition]) continue;
+      await this.logs.deleteLog(dir.topic, dir.partition);
+      this.logger.info({ topic: dir.topic, partition: dir.partition }, 'cluster: deleted the log of a partition no longer assigned here');
+    }
   }
 
   private newPartition(t: TopicState, index: number, log: Awaited<ReturnType<LogManager['openLog']>>, s: PartitionState | undefined): Partition {
@@ -618,7 +673,7 @@ export class Broker implements CoordinatorHost {
         continue;
       }
       const states = partitionStates(record, this.nodeId);
-      if (states.some((s, p) => s.replicas.includes(this.nodeId) && !local.partitions[p])) behind++;
+      if (states.some((s, p) => s.replicas.includes(this.nodeId) !== (local.partitions[p] !== undefined))) behind++;
     }
     for (const name of this.topics.keys()) if (!seen.has(name)) behind++;
     return behind;

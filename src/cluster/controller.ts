@@ -6,8 +6,44 @@
 import { EventEmitter } from 'node:events';
 import { Election, type Campaign } from 'etcd3';
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../common/clock.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { settleWithin, type EtcdMetadataStore } from './etcd-metadata-store.js';
-import { NO_LEADER, type PartitionState, type TopicRecord } from './metadata-port.js';
+import { MetadataUnavailableError, NO_LEADER, type PartitionState, type TopicRecord } from './metadata-port.js';
+import {
+  cancelReassignment,
+  completeReassignment,
+  electLeader,
+  imbalancedPartitions,
+  isUncleanElection,
+  startReassignment,
+  type PartitionDecision,
+} from './partition-changes.js';
+
+/** The periodic leader rebalance's settings (auto.leader.rebalance.enable and friends), read at each check. */
+export interface RebalanceSettings {
+  enabled: boolean;
+  intervalMs: number;
+  /** leader.imbalance.per.broker.percentage */
+  percentage: number;
+}
+
+export interface ControllerOptions {
+  /** The broker's clock: the rebalance check is scheduled on it. */
+  clock?: Clock;
+  rebalance?: () => RebalanceSettings;
+}
+
+/** One partition of an admin request to the controller, and its answer. */
+export interface PartitionResult {
+  topic: string;
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+/** How often a decision refused because the partition changed meanwhile is made again. */
+const ADMIN_ATTEMPTS = 10;
 
 /**
  * The new state of a partition given the live brokers, or null if nothing changes (KRaft's
@@ -53,9 +89,14 @@ export class Controller extends EventEmitter {
     private readonly logger: Logger,
     /** Whether a topic may elect an out-of-sync replica (unclean.leader.election.enable, topic over broker). */
     private readonly uncleanElection: (topic: TopicRecord) => boolean = () => false,
+    private readonly options: ControllerOptions = {},
   ) {
     super();
+    this.clock = options.clock ?? systemClock;
   }
+
+  private readonly clock: Clock;
+  private cancelRebalance: (() => void) | null = null;
 
   /** True while this broker is the elected controller and its campaign is alive. */
   get active(): boolean {
@@ -67,6 +108,140 @@ export class Controller extends EventEmitter {
       if (c.kind === 'brokers' || c.kind === 'topic') this.reconcile();
     });
     this.runCampaign();
+    this.scheduleRebalance();
+  }
+
+  /** The periodic preferred-leader check (leader.imbalance.check.interval.seconds); acts only while active. */
+  private scheduleRebalance(): void {
+    const settings = this.options.rebalance;
+    if (!settings || this.stopped) return;
+    this.cancelRebalance = this.clock.schedule(Math.max(1000, settings().intervalMs), () => {
+      this.cancelRebalance = null;
+      const s = settings();
+      const run = this.fence && s.enabled ? this.rebalanceLeaders(s.percentage) : Promise.resolve(0);
+      run
+        .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'controller: leader rebalance failed; retrying at the next check'))
+        .finally(() => this.scheduleRebalance());
+    });
+  }
+
+  /**
+   * Moves leadership back to preferred replicas on brokers whose share of partitions led
+   * elsewhere is above `percentage` (leader.imbalance.per.broker.percentage). Returns how many
+   * partitions changed leader.
+   */
+  async rebalanceLeaders(percentage: number): Promise<number> {
+    if (!this.fence) return 0;
+    const live = this.liveIds();
+    const targets = imbalancedPartitions(this.store.topics(), live, percentage).map((p) => ({ topic: p.topic.name, partition: p.index }));
+    if (targets.length === 0) return 0;
+    const results = await this.decide(targets, (s, ids) => electLeader(s, 0, ids));
+    const moved = results.filter((r) => r.errorCode === ErrorCode.NONE).length;
+    if (moved > 0) this.logger.info({ partitions: moved }, 'controller: leadership moved back to preferred replicas');
+    return moved;
+  }
+
+  /**
+   * ElectLeaders (PREFERRED 0, UNCLEAN 1) for the given partitions, or for every partition when
+   * null: then only the partitions where an election was needed are answered, as Kafka does.
+   * Throws NOT_CONTROLLER (MetadataUnavailableError, fenced) when this broker is not the active controller.
+   */
+  async electLeaders(electionType: number, partitions: { topic: string; partition: number }[] | null): Promise<PartitionResult[]> {
+    const all = partitions === null;
+    const targets = partitions ?? this.store.topics().flatMap((t) => Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.name, partition })));
+    const results = await this.decide(targets, (s, live, t, index) => {
+      const d = electLeader(s, electionType, live);
+      if ('state' in d && d.state && isUncleanElection(s, d.state)) {
+        this.logger.warn(
+          { topic: t.name, partition: index, leader: d.state.leader, isr: s.isr },
+          'controller: unclean leader election asked for; records acknowledged by the lost in-sync replicas may be lost',
+        );
+      }
+      return d;
+    });
+    return all ? results.filter((r) => r.errorCode !== ErrorCode.ELECTION_NOT_NEEDED) : results;
+  }
+
+  /**
+   * AlterPartitionReassignments: a target replica list starts (or replaces) a reassignment, null
+   * cancels one. The target is checked here: not empty, no duplicates, only live brokers, and the
+   * replication factor kept unless `allowReplicationFactorChange`.
+   */
+  async alterReassignments(
+    changes: { topic: string; partition: number; replicas: number[] | null }[],
+    allowReplicationFactorChange = true,
+  ): Promise<PartitionResult[]> {
+    const byKey = new Map(changes.map((c) => [`${c.topic}\u0000${c.partition}`, c.replicas]));
+    return this.decide(changes, (s, live, t, index) => {
+      const target = byKey.get(`${t.name}\u0000${index}`) ?? null;
+      if (target === null) return cancelReassignment(s, live);
+      if (target.length === 0) return { error: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: 'The replica list is empty.' };
+      if (new Set(target).size !== target.length) return { error: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: `Duplicate replicas in [${target.join(',')}].` };
+      const unknown = target.filter((r) => !live.has(r));
+      if (unknown.length > 0) {
+        return { error: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: `The replica assignment includes broker(s) ${unknown.join(',')}, but no such broker is registered.` };
+      }
+      if (!allowReplicationFactorChange && target.length !== s.replicas.length - (s.addingReplicas?.length ?? 0)) {
+        return { error: ErrorCode.INVALID_REPLICATION_FACTOR, message: 'The replication factor is changed by this reassignment, which is not allowed.' };
+      }
+      return startReassignment(s, target, live);
+    });
+  }
+
+  private liveIds(): Set<number> {
+    return new Set(this.store.liveBrokers().map((b) => b.nodeId));
+  }
+
+  /**
+   * Decides a change for each partition from the current view and writes them all with the
+   * controller's fence, each guarded by the revision it was decided on. A write refused because
+   * a partition changed meanwhile (an ISR change, a broker failure) is decided again.
+   */
+  private async decide(
+    targets: { topic: string; partition: number }[],
+    decideOne: (s: PartitionState, live: Set<number>, t: TopicRecord, index: number) => PartitionDecision,
+  ): Promise<PartitionResult[]> {
+    for (let attempt = 0; ; attempt++) {
+      const fence = this.fence;
+      if (!fence) throw new MetadataUnavailableError('This broker is not the active controller.', true);
+      const live = this.liveIds();
+      const results: PartitionResult[] = [];
+      const updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[] = [];
+      const asked = new Set<string>();
+      for (const { topic, partition } of targets) {
+        const key = `${topic}\u0000${partition}`;
+        if (asked.has(key)) continue;
+        asked.add(key);
+        const t = this.store.topic(topic);
+        const s = t?.assignments?.[partition];
+        const modRevision = t ? this.store.partitionRevision(t.id, partition) : undefined;
+        if (!t || !s || !modRevision || !Number.isInteger(partition)) {
+          results.push({ topic, partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'The partition does not exist.' });
+          continue;
+        }
+        const d = decideOne(s, live, t, partition);
+        if ('error' in d) {
+          results.push({ topic, partition, errorCode: d.error, errorMessage: d.message });
+          continue;
+        }
+        results.push({ topic, partition, errorCode: ErrorCode.NONE, errorMessage: null });
+        if (d.state) updates.push({ topicId: t.id, index: partition, state: d.state, modRevision });
+      }
+      if (updates.length === 0 || (await this.store.writePartitionStates(fence, updates))) {
+        await this.seen(updates);
+        return results;
+      }
+      if (attempt + 1 >= ADMIN_ATTEMPTS) throw new MetadataUnavailableError('The partitions kept changing while the controller decided; retry.');
+      await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+    }
+  }
+
+  /** Waits (bounded) until the watched view shows the controller's own writes, so a next request sees them. */
+  private async seen(updates: { topicId: string; index: number; modRevision: string }[]): Promise<void> {
+    const deadline = this.clock.now() + 5000;
+    while (updates.some((u) => this.store.partitionRevision(u.topicId, u.index) === u.modRevision) && this.clock.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   private runCampaign(): void {
@@ -140,7 +315,11 @@ export class Controller extends EventEmitter {
     for (const t of this.store.topics()) {
       const unclean = this.uncleanElection(t);
       t.assignments!.forEach((s, index) => {
-        const next = nextPartitionState(s, live, unclean);
+        const failover = nextPartitionState(s, live, unclean);
+        // A reassignment completes once its adding replicas are in sync (KIP-455).
+        const completed = completeReassignment(failover ?? s, live);
+        const next = completed ?? failover;
+        if (completed) this.logger.info({ topic: t.name, partition: index, replicas: completed.replicas, leader: completed.leader }, 'controller: reassignment completed');
         if (next && s.leader !== next.leader && next.leader !== NO_LEADER && !s.isr.includes(next.leader)) {
           this.logger.warn(
             { topic: t.name, partition: index, leader: next.leader, isr: s.isr },
@@ -178,6 +357,7 @@ export class Controller extends EventEmitter {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.cancelRebalance?.();
     this.unsubscribe?.();
     this.fence = null;
     const c = this.campaign;

@@ -31,6 +31,18 @@ export interface PartitionState {
   isr: number[];
   /** Bumped on every change of this record (leader, ISR, replicas): AlterPartition's fence. */
   partitionEpoch: number;
+  /**
+   * A reassignment in progress (KIP-455): replicas being added, already in `replicas`. Absent (or
+   * empty) when none is; records written before reassignment existed have neither field.
+   */
+  addingReplicas?: number[];
+  /** A reassignment in progress: replicas that leave `replicas` once every adding one is in sync. */
+  removingReplicas?: number[];
+}
+
+/** Whether a reassignment of this partition is in progress. */
+export function reassigning(s: PartitionState): boolean {
+  return (s.addingReplicas?.length ?? 0) > 0 || (s.removingReplicas?.length ?? 0) > 0;
 }
 
 export interface TopicRecord {

@@ -1,27 +1,54 @@
 import { ApiKey, type ElectLeadersRequest, type ElectLeadersResponse } from '../../protocol/generated/index.js';
-import { ErrorCode } from '../../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import type { PartitionResult } from '../../cluster/controller.js';
 import type { ApiHandler } from '../api.js';
 
-// With one replica per partition the preferred leader always leads: nothing to elect.
+/**
+ * ElectLeaders (KIP-460): PREFERRED or UNCLEAN elections. Cluster mode: decided and written by
+ * the active controller with its fenced writes; clients send the request to the controller
+ * Metadata names, and any other broker answers NOT_CONTROLLER (the client finds the controller
+ * again and retries), as Kafka's brokers did before KIP-590 forwarding. Single node: the only
+ * replica always leads, nothing to elect.
+ */
 export const electLeadersHandler: ApiHandler<ElectLeadersRequest, ElectLeadersResponse> = {
   apiKey: ApiKey.ElectLeaders,
-  handle({ broker }, req) {
-    // "All partitions" reports only the elections performed, which on one node is none.
-    const asked = req.topicPartitions ?? [];
-    return {
-      throttleTimeMs: 0,
-      errorCode: ErrorCode.NONE,
-      replicaElectionResults: asked.map((t) => ({
-        topic: t.topic,
-        partitionResult: t.partitions.map((p) => {
-          const exists = broker.partition(t.topic, p) !== undefined;
+  async handle({ broker, apiVersion }, req) {
+    const electionType = apiVersion >= 1 ? req.electionType : 0;
+    const answer = (results: PartitionResult[], errorCode: number = ErrorCode.NONE): ElectLeadersResponse => {
+      const byTopic = new Map<string, PartitionResult[]>();
+      for (const r of results) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+      return {
+        throttleTimeMs: 0,
+        // v0 has no top-level error: every partition carries it.
+        errorCode: apiVersion >= 1 ? errorCode : ErrorCode.NONE,
+        replicaElectionResults: [...byTopic].map(([topic, list]) => ({
+          topic,
+          partitionResult: list.map((r) => ({ partitionId: r.partition, errorCode: r.errorCode, errorMessage: r.errorMessage })),
+        })),
+      };
+    };
+    const asked = req.topicPartitions?.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))) ?? null;
+    const everyAsked = (errorCode: number, errorMessage: string) => (asked ?? []).map((p) => ({ ...p, errorCode, errorMessage }));
+    if (electionType !== 0 && electionType !== 1) return answer(everyAsked(ErrorCode.INVALID_REQUEST, `Unknown election type ${electionType}.`), ErrorCode.INVALID_REQUEST);
+    const controller = broker.cluster?.controller;
+    if (!controller) {
+      // "All partitions" reports only the elections performed, which on one node is none.
+      return answer(
+        (asked ?? []).map((p) => {
+          const exists = broker.partition(p.topic, p.partition) !== undefined;
           return {
-            partitionId: p,
+            ...p,
             errorCode: exists ? ErrorCode.ELECTION_NOT_NEEDED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
             errorMessage: exists ? 'Leader election not needed for topic partition.' : 'The partition does not exist.',
           };
         }),
-      })),
-    };
+      );
+    }
+    try {
+      return answer(await controller.electLeaders(electionType, asked));
+    } catch (err) {
+      if (!(err instanceof KafkaError)) throw err;
+      return answer(everyAsked(err.code, err.message), err.code);
+    }
   },
 };

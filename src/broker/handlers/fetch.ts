@@ -174,8 +174,17 @@ async function readPartition(
       // A follower reads up to the leader's durable end; its fetch offset is its log end, which
       // moves the high watermark (Kafka's updateFollowerFetchState).
       const leaderEnd = partition.log.durableEndOffset;
-      const result = await partition.read({ fetchOffset: sp.fetchOffset, maxBytes, isolation: 'log_end', minOneBatch });
+      // A reassignment's copy may be throttled: over budget, this answer carries no records.
+      const budget = broker.replicationThrottle.budget(partition, replicaId);
+      if (budget < 1) {
+        partition.recordFollowerFetch(replicaId, sp.fetchOffset, leaderEnd);
+        fill();
+        data.records = EMPTY_BYTES;
+        return { data, bytes: 0, error: false };
+      }
+      const result = await partition.read({ fetchOffset: sp.fetchOffset, maxBytes: Math.min(maxBytes, budget), isolation: 'log_end', minOneBatch });
       partition.recordFollowerFetch(replicaId, sp.fetchOffset, leaderEnd);
+      broker.replicationThrottle.record(partition, replicaId, result.records?.length ?? 0);
       fill();
       data.records = result.records ?? EMPTY_BYTES;
       return { data, bytes: result.records?.length ?? 0, error: false };

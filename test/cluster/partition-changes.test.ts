@@ -1,0 +1,69 @@
+// The controller's election and reassignment rules, without etcd.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import type { PartitionState, TopicRecord } from '../../src/cluster/metadata-port.js';
+import {
+  cancelReassignment,
+  completeReassignment,
+  electLeader,
+  ElectionType,
+  imbalancedPartitions,
+  startReassignment,
+  type PartitionDecision,
+} from '../../src/cluster/partition-changes.js';
+
+const live = (...ids: number[]) => new Set(ids);
+const state = (d: PartitionDecision): PartitionState | null => {
+  assert.ok('state' in d, `expected a state, got ${JSON.stringify(d)}`);
+  return d.state;
+};
+const errorOf = (d: PartitionDecision): number => ('error' in d ? d.error : ErrorCode.NONE);
+
+const s0: PartitionState = { replicas: [1, 2, 3], leader: 2, leaderEpoch: 4, isr: [1, 2, 3], partitionEpoch: 9 };
+
+test('preferred election moves leadership to the first replica when it is live and in sync', () => {
+  assert.deepEqual(state(electLeader(s0, ElectionType.PREFERRED, live(1, 2, 3))), { ...s0, leader: 1, leaderEpoch: 5, partitionEpoch: 10 });
+  assert.equal(errorOf(electLeader({ ...s0, leader: 1 }, ElectionType.PREFERRED, live(1, 2, 3))), ErrorCode.ELECTION_NOT_NEEDED);
+  assert.equal(errorOf(electLeader(s0, ElectionType.PREFERRED, live(2, 3))), ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE);
+  assert.equal(errorOf(electLeader({ ...s0, isr: [2, 3] }, ElectionType.PREFERRED, live(1, 2, 3))), ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE);
+});
+
+test('unclean election only for a partition without a live leader; in-sync replicas first', () => {
+  assert.equal(errorOf(electLeader(s0, ElectionType.UNCLEAN, live(1, 2, 3))), ErrorCode.ELECTION_NOT_NEEDED);
+  const offline: PartitionState = { ...s0, leader: -1, isr: [2] };
+  assert.deepEqual(state(electLeader(offline, ElectionType.UNCLEAN, live(3))), { ...offline, leader: 3, isr: [3], leaderEpoch: 5, partitionEpoch: 10 });
+  assert.equal(state(electLeader(offline, ElectionType.UNCLEAN, live(2, 3)))!.leader, 2);
+  assert.equal(errorOf(electLeader(offline, ElectionType.UNCLEAN, live())), ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE);
+  assert.equal(errorOf(electLeader(offline, 7, live(1))), ErrorCode.INVALID_REQUEST);
+});
+
+test('a reassignment adds the target replicas, completes once they are in sync, and moves a removed leader', () => {
+  const s: PartitionState = { replicas: [1, 2], leader: 1, leaderEpoch: 0, isr: [1, 2], partitionEpoch: 3 };
+  const started = state(startReassignment(s, [2, 3], live(1, 2, 3)))!;
+  assert.deepEqual(started, { replicas: [2, 3, 1], leader: 1, leaderEpoch: 0, isr: [1, 2], partitionEpoch: 4, addingReplicas: [3], removingReplicas: [1] });
+  assert.equal(completeReassignment(started, live(1, 2, 3)), null, 'broker 3 is not in sync yet');
+  const caughtUp = { ...started, isr: [1, 2, 3], partitionEpoch: 5 };
+  assert.deepEqual(completeReassignment(caughtUp, live(1, 2, 3)), { replicas: [2, 3], leader: 2, leaderEpoch: 1, isr: [2, 3], partitionEpoch: 6 });
+  // Cancelled instead: back to brokers 1 and 2 (in the merged list's order, as KRaft), 3 out of the ISR.
+  assert.deepEqual(state(cancelReassignment(caughtUp, live(1, 2, 3))), { replicas: [2, 1], leader: 1, leaderEpoch: 1, isr: [1, 2], partitionEpoch: 6 });
+  assert.equal(errorOf(cancelReassignment(s, live(1, 2))), ErrorCode.NO_REASSIGNMENT_IN_PROGRESS);
+  assert.equal(state(startReassignment(s, [1, 2], live(1, 2))), null, 'the same replicas: nothing to do');
+  // Only removing (no new replica): completes at once.
+  assert.deepEqual(state(startReassignment(s, [2], live(1, 2))), { replicas: [2], leader: 2, leaderEpoch: 1, isr: [2], partitionEpoch: 5 });
+});
+
+test('the rebalance picks partitions of brokers above the imbalance percentage', () => {
+  const topic = (assignments: PartitionState[]): TopicRecord => ({ name: 't', id: 'x', partitions: assignments.length, configs: {}, assignments });
+  const t = topic([
+    { replicas: [1, 2], leader: 2, leaderEpoch: 1, isr: [1, 2], partitionEpoch: 1 },
+    { replicas: [1, 2], leader: 1, leaderEpoch: 1, isr: [1, 2], partitionEpoch: 1 },
+    { replicas: [2, 1], leader: 2, leaderEpoch: 1, isr: [1, 2], partitionEpoch: 1 },
+  ]);
+  assert.deepEqual(
+    imbalancedPartitions([t], live(1, 2), 10).map((p) => p.index),
+    [0],
+  );
+  assert.deepEqual(imbalancedPartitions([t], live(1, 2), 50), [], '50% is not above 50%');
+  assert.deepEqual(imbalancedPartitions([t], live(2), 10), [], 'the preferred leader is down');
+});
