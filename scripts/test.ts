@@ -31,6 +31,8 @@ const PROCESS_TESTS = [
   'test/http/',
   'test/cluster/etcd-metadata.test.ts',
   'test/cluster/replication.test.ts',
+  'test/cluster/reassignment.test.ts',
+  'test/cluster/leader-rebalance.test.ts',
   'test/compat/',
   'test/fuzz/',
   'test/torture/',

@@ -459,7 +459,8 @@ export class Broker implements CoordinatorHost {
   private async dropLocalPartition(t: TopicState, p: Partition, s: PartitionState): Promise<void> {
     this.applyPartitionState(p, s);
     this.replication?.remove(p);
-    delete t.partitions[p.index];
+    // A hole, as loadTopic leaves for partitions hosted elsewhere.
+    t.partitions[p.index] = undefined as unknown as Partition;
     p.notifyDataAvailable();
     await this.logs.deleteLog(t.name, p.index);
     this.logger.info({ topic: t.name, partition: p.index, replicas: s.replicas }, 'cluster: replica reassigned away; its log is deleted');

@@ -138,10 +138,18 @@ function topicsCommand(): Command {
   connectionOptions(topics.command('describe').description('partitions, leaders, replicas, ISR and non-default configs').argument('[topics...]', 'topics (default: all)'))
     .option('--json', 'print JSON instead of text')
     .option('--internal', 'include internal topics when describing all')
-    .action((names: string[], opts: ConnectionFlags & { json?: boolean; internal?: boolean }) =>
+    .option('--under-replicated-partitions', 'only partitions whose ISR is smaller than their replica list')
+    .option('--unavailable-partitions', 'only partitions without a leader')
+    .action((names: string[], opts: ConnectionFlags & { json?: boolean; internal?: boolean; underReplicatedPartitions?: boolean; unavailablePartitions?: boolean }) =>
       withCluster(opts, async (cluster) => {
         const admin = new Admin(cluster);
-        const infos = (await admin.describeTopics(names)).filter((t) => names.length > 0 || opts.internal || !t.isInternal);
+        const filtered = opts.underReplicatedPartitions || opts.unavailablePartitions;
+        const keep = (p: { leader: number; replicas: number[]; isr: number[] }) =>
+          (opts.underReplicatedPartitions === true && p.isr.length < p.replicas.length) || (opts.unavailablePartitions === true && p.leader < 0);
+        const infos = (await admin.describeTopics(names))
+          .filter((t) => names.length > 0 || opts.internal || !t.isInternal)
+          .map((t) => (filtered ? { ...t, partitions: t.partitions.filter(keep) } : t))
+          .filter((t) => !filtered || t.partitions.length > 0);
         const described = [];
         for (const t of infos) {
           const configs = (await admin.describeConfigs({ type: 'topic', name: t.name })).filter((c) => c.source === 'DYNAMIC_TOPIC_CONFIG');

@@ -107,6 +107,8 @@ export async function main(argv: string[]): Promise<void> {
     addClientCommands(program);
     const { addSecurityCommands } = await import('./security-commands.js');
     addSecurityCommands(program);
+    const { addReplicaCommands } = await import('./replica-commands.js');
+    addReplicaCommands(program);
     const { defineBenchOptions, runBench } = await import('../bench/harness.js');
     defineBenchOptions(program.command('perf')).action((opts: BenchOptions) => runBench(opts));
   }

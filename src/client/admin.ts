@@ -19,6 +19,9 @@ import {
   type ListOffsetsResponse,
   type ListTransactionsResponse,
   type WriteTxnMarkersResponse,
+  type AlterPartitionReassignmentsResponse,
+  type ElectLeadersResponse,
+  type ListPartitionReassignmentsResponse,
   type OffsetCommitResponse,
   type OffsetFetchResponse,
 } from '../protocol/generated/index.js';
@@ -142,6 +145,22 @@ export interface CommittedOffset {
 }
 
 const SPEC_TIMESTAMP: Record<string, number> = { earliest: -2, latest: -1, 'max-timestamp': -3 };
+
+/** One partition's answer to an election or reassignment: error null on success. */
+export interface PartitionOutcome {
+  topic: string;
+  partition: number;
+  error: string | null;
+  message: string | null;
+}
+
+export interface ReassignmentInProgress {
+  topic: string;
+  partition: number;
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
+}
 
 export class Admin {
   readonly cluster: Cluster;
@@ -526,6 +545,69 @@ export class Admin {
     });
     for (const m of res.markers) for (const t of m.topics) for (const p of t.partitions) throwIfError(p.errorCode, null, `${t.name}-${p.partitionIndex}`);
     return producer;
+  }
+
+  /**
+   * ElectLeaders (sent to the controller; NOT_CONTROLLER retried after a metadata refresh).
+   * `partitions` null elects every partition that needs it. Per-partition errors are returned,
+   * not thrown (ELECTION_NOT_NEEDED is an answer, not a failure).
+   */
+  async electLeaders(electionType: 'preferred' | 'unclean', partitions: { topic: string; partition: number }[] | null): Promise<PartitionOutcome[]> {
+    return this.cluster.withRetry(async () => {
+      const conn = await this.cluster.controllerConnection();
+      const byTopic = new Map<string, number[]>();
+      for (const p of partitions ?? []) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+      const res = await conn.request<ElectLeadersResponse>(ApiKey.ElectLeaders, {
+        electionType: electionType === 'preferred' ? 0 : 1,
+        topicPartitions: partitions === null ? null : [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })),
+        timeoutMs: 30_000,
+      });
+      throwIfError(res.errorCode, null, 'leader election');
+      const out = res.replicaElectionResults.flatMap((t) =>
+        t.partitionResult.map((p) => ({ topic: t.topic, partition: p.partitionId, error: p.errorCode === 0 ? null : errorName(p.errorCode), message: p.errorMessage })),
+      );
+      if (out.some((o) => o.error === 'NOT_CONTROLLER')) throw new KafkaClientError('NOT_CONTROLLER', 'the controller moved');
+      return out;
+    });
+  }
+
+  /** AlterPartitionReassignments: a replica list per partition, null to cancel (sent to the controller). */
+  async alterPartitionReassignments(changes: { topic: string; partition: number; replicas: number[] | null }[]): Promise<PartitionOutcome[]> {
+    return this.cluster.withRetry(async () => {
+      const conn = await this.cluster.controllerConnection();
+      const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
+      for (const c of changes) byTopic.set(c.topic, [...(byTopic.get(c.topic) ?? []), { partitionIndex: c.partition, replicas: c.replicas }]);
+      const res = await conn.request<AlterPartitionReassignmentsResponse>(ApiKey.AlterPartitionReassignments, {
+        timeoutMs: 30_000,
+        allowReplicationFactorChange: true,
+        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+      });
+      throwIfError(res.errorCode, res.errorMessage, 'partition reassignment');
+      return res.responses.flatMap((t) =>
+        t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, error: p.errorCode === 0 ? null : errorName(p.errorCode), message: p.errorMessage })),
+      );
+    });
+  }
+
+  /** ListPartitionReassignments: the reassignments in progress (all topics when `topics` is omitted). */
+  async listPartitionReassignments(topics?: { topic: string; partitions: number[] }[]): Promise<ReassignmentInProgress[]> {
+    return this.cluster.withRetry(async () => {
+      const conn = await this.cluster.controllerConnection();
+      const res = await conn.request<ListPartitionReassignmentsResponse>(ApiKey.ListPartitionReassignments, {
+        timeoutMs: 30_000,
+        topics: topics ? topics.map((t) => ({ name: t.topic, partitionIndexes: t.partitions })) : null,
+      });
+      throwIfError(res.errorCode, res.errorMessage, 'listing reassignments');
+      return res.topics.flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionIndex,
+          replicas: p.replicas,
+          addingReplicas: p.addingReplicas,
+          removingReplicas: p.removingReplicas,
+        })),
+      );
+    });
   }
 
   async supports(apiKey: number): Promise<boolean> {

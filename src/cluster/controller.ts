@@ -167,10 +167,7 @@ export class Controller extends EventEmitter {
    * cancels one. The target is checked here: not empty, no duplicates, only live brokers, and the
    * replication factor kept unless `allowReplicationFactorChange`.
    */
-  async alterReassignments(
-    changes: { topic: string; partition: number; replicas: number[] | null }[],
-    allowReplicationFactorChange = true,
-  ): Promise<PartitionResult[]> {
+  async alterReassignments(changes: { topic: string; partition: number; replicas: number[] | null }[], allowReplicationFactorChange = true): Promise<PartitionResult[]> {
     const byKey = new Map(changes.map((c) => [`${c.topic}\u0000${c.partition}`, c.replicas]));
     return this.decide(changes, (s, live, t, index) => {
       const target = byKey.get(`${t.name}\u0000${index}`) ?? null;
