@@ -8,7 +8,7 @@ import type { EtcdMetadataStore } from '../cluster/etcd-metadata-store.js';
 import type { Controller } from '../cluster/controller.js';
 import { partitionStates, type MetadataChange, type MetadataStore, type PartitionState } from '../cluster/metadata-port.js';
 import { assignReplicas } from '../cluster/replica-assignment.js';
-import { InterBrokerClient } from './inter-broker.js';
+import { INTER_BROKER_CLIENT_ID, InterBrokerClient } from './inter-broker.js';
 import { BrokerSecurity } from './security/security.js';
 import { usesTls } from './security/listeners.js';
 import { tlsServerOptions } from './security/tls.js';
@@ -161,7 +161,7 @@ export class Broker implements CoordinatorHost {
     /** Listeners' security, SASL, SCRAM credentials, ACLs and the authorizer. */
     readonly security: BrokerSecurity,
   ) {
-    this.interBroker = new InterBrokerClient('tributary-inter-broker', () => this.interBrokerSecurity());
+    this.interBroker = new InterBrokerClient(INTER_BROKER_CLIENT_ID, () => this.interBrokerSecurity());
     this.nodeId = config.nodeId;
     this.telemetry = new ClientTelemetry(
       () => config.int('telemetry.max.bytes'),

@@ -22,6 +22,9 @@ export interface RemoteMarker {
 
 const DONE: readonly number[] = [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.TRANSACTION_COORDINATOR_FENCED];
 
+/** The client id of requests between brokers (a forwarded admin request is never forwarded again). */
+export const INTER_BROKER_CLIENT_ID = 'tributary-inter-broker';
+
 export class InterBrokerClient {
   private readonly peers = new Map<number, { address: string; connection: Promise<Connection> }>();
 
@@ -105,6 +108,26 @@ export class InterBrokerClient {
           throw new KafkaError(p.errorCode, `WriteTxnMarkers ${t.name}-${p.partitionIndex} on broker ${peer.nodeId}: ${errorName(p.errorCode)}`);
         }
       }
+    }
+  }
+
+  /**
+   * Sends an admin request to `peer` (the controller) and returns its answer: a broker forwarding
+   * what only the controller decides. Connection failures become NOT_CONTROLLER (retriable: the
+   * client finds the controller again).
+   */
+  async forward<Res>(peer: PeerAddress, apiKey: number, body: unknown): Promise<Res> {
+    try {
+      const c = await this.connect(peer);
+      return await c.request<Res>(apiKey, body);
+    } catch (err) {
+      const entry = this.peers.get(peer.nodeId);
+      this.peers.delete(peer.nodeId);
+      void entry?.connection.then(
+        (c) => c.close(),
+        () => undefined,
+      );
+      throw new KafkaError(ErrorCode.NOT_CONTROLLER, `forwarding to the controller (broker ${peer.nodeId}) failed: ${(err as Error).message}`);
     }
   }
 

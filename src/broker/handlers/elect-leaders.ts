@@ -1,18 +1,18 @@
 import { ApiKey, type ElectLeadersRequest, type ElectLeadersResponse } from '../../protocol/generated/index.js';
-import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { ErrorCode, errorName, KafkaError } from '../../protocol/errors.js';
+import { forwardToController } from '../controller-forwarding.js';
 import type { PartitionResult } from '../../cluster/controller.js';
 import type { ApiHandler } from '../api.js';
 
 /**
  * ElectLeaders (KIP-460): PREFERRED or UNCLEAN elections. Cluster mode: decided and written by
- * the active controller with its fenced writes; clients send the request to the controller
- * Metadata names, and any other broker answers NOT_CONTROLLER (the client finds the controller
- * again and retries), as Kafka's brokers did before KIP-590 forwarding. Single node: the only
- * replica always leads, nothing to elect.
+ * the active controller with its fenced writes; another broker forwards the request to it
+ * (controller-forwarding.ts). Single node: the only replica always leads, nothing to elect.
  */
 export const electLeadersHandler: ApiHandler<ElectLeadersRequest, ElectLeadersResponse> = {
   apiKey: ApiKey.ElectLeaders,
-  async handle({ broker, apiVersion }, req) {
+  async handle(ctx, req) {
+    const { broker, apiVersion } = ctx;
     const electionType = apiVersion >= 1 ? req.electionType : 0;
     const answer = (results: PartitionResult[], errorCode: number = ErrorCode.NONE): ElectLeadersResponse => {
       const byTopic = new Map<string, PartitionResult[]>();
@@ -45,7 +45,14 @@ export const electLeadersHandler: ApiHandler<ElectLeadersRequest, ElectLeadersRe
       );
     }
     try {
-      return answer(await controller.electLeaders(electionType, asked));
+      if (controller.active) return answer(await controller.electLeaders(electionType, asked));
+      const res = await forwardToController<ElectLeadersResponse>(ctx, ApiKey.ElectLeaders, { electionType, topicPartitions: req.topicPartitions, timeoutMs: req.timeoutMs });
+      if (res.errorCode !== ErrorCode.NONE) return answer(everyAsked(res.errorCode, `The controller answered ${errorName(res.errorCode)}.`), res.errorCode);
+      return answer(
+        res.replicaElectionResults.flatMap((t) =>
+          t.partitionResult.map((p) => ({ topic: t.topic, partition: p.partitionId, errorCode: p.errorCode, errorMessage: p.errorMessage })),
+        ),
+      );
     } catch (err) {
       if (!(err instanceof KafkaError)) throw err;
       return answer(everyAsked(err.code, err.message), err.code);

@@ -9,16 +9,18 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { reassigning } from '../../cluster/metadata-port.js';
 import type { PartitionResult } from '../../cluster/controller.js';
 import type { ApiHandler } from '../api.js';
+import { forwardToController } from '../controller-forwarding.js';
 
 // Partition reassignment (KIP-455). Cluster mode: the active controller decides and writes it
 // (replicas = target + old, adding/removing replicas), the new replicas catch up through
 // ordinary follower fetching, the leader adds them to the ISR, and the controller completes the
-// move. Other brokers answer NOT_CONTROLLER: clients send these requests to the controller.
+// move. Other brokers forward the request to the controller (controller-forwarding.ts).
 // Single node: the only possible replica set is [this broker]; assigning it completes at once,
 // anything else names a broker that does not exist, and no reassignment is ever in progress.
 export const alterPartitionReassignmentsHandler: ApiHandler<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse> = {
   apiKey: ApiKey.AlterPartitionReassignments,
-  async handle({ broker, apiVersion }, req) {
+  async handle(ctx, req) {
+    const { broker, apiVersion } = ctx;
     const allowRfChange = apiVersion >= 1 ? req.allowReplicationFactorChange : true;
     const respond = (results: PartitionResult[], errorCode: number = ErrorCode.NONE, errorMessage: string | null = null): AlterPartitionReassignmentsResponse => ({
       throttleTimeMs: 0,
@@ -36,8 +38,19 @@ export const alterPartitionReassignmentsHandler: ApiHandler<AlterPartitionReassi
     const controller = broker.cluster?.controller;
     if (controller) {
       try {
-        const changes = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, replicas: p.replicas })));
-        return respond(await controller.alterReassignments(changes, allowRfChange));
+        if (controller.active) {
+          const changes = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, replicas: p.replicas })));
+          return respond(await controller.alterReassignments(changes, allowRfChange));
+        }
+        const res = await forwardToController<AlterPartitionReassignmentsResponse>(ctx, ApiKey.AlterPartitionReassignments, {
+          timeoutMs: req.timeoutMs,
+          allowReplicationFactorChange: allowRfChange,
+          topics: req.topics,
+        });
+        if (res.errorCode !== ErrorCode.NONE) return respond([], res.errorCode, res.errorMessage);
+        return respond(
+          res.responses.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, errorCode: p.errorCode, errorMessage: p.errorMessage }))),
+        );
       } catch (err) {
         if (!(err instanceof KafkaError)) throw err;
         return respond([], err.code, err.message);
