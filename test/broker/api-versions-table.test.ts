@@ -16,7 +16,6 @@ const expected: Record<string, [number, number]> = {
   ApiVersions: [0, 4], // v5: KIP-1242 cluster id checks
   InitProducerId: [0, 5], // v6: KIP-939 2PC, unstable
   WriteTxnMarkers: [1, 1], // v2: KIP-1228
-  AlterPartitionReassignments: [0, 0],
   EndTxn: [0, 4],
   TxnOffsetCommit: [0, 4],
   DeleteGroups: [0, 3], // v3: error message, null here
