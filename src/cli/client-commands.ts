@@ -429,12 +429,13 @@ function groupsCommand(): Command {
   const groups = new Command('groups').description('list, describe, delete consumer groups and reset their offsets');
 
   connectionOptions(groups.command('list').description('list consumer groups'))
-    .option('--state', "also print each group's state and protocol type")
+    .option('--state', "also print each group's state, protocol type and type (classic, consumer)")
     .action((opts: ConnectionFlags & { state?: boolean }) =>
       withCluster(opts, async (cluster) => {
         const list = await new Admin(cluster).listGroups();
         if (opts.state) {
-          if (list.length > 0) await write(table([['GROUP', 'STATE', 'PROTOCOL-TYPE'], ...list.map((g) => [g.groupId, g.state || '-', g.protocolType || '-'])]));
+          if (list.length > 0)
+            await write(table([['GROUP', 'STATE', 'PROTOCOL-TYPE', 'TYPE'], ...list.map((g) => [g.groupId, g.state || '-', g.protocolType || '-', g.type])]));
         } else for (const g of list) await write(`${g.groupId}\n`);
       }),
     );
@@ -479,7 +480,15 @@ function groupsCommand(): Command {
               };
             })
             .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-          all.push({ group: desc.groupId, state: desc.state, protocolType: desc.protocolType, protocol: desc.protocol, members: desc.members, partitions: rows });
+          all.push({
+            group: desc.groupId,
+            type: desc.type,
+            state: desc.state,
+            protocolType: desc.protocolType,
+            protocol: desc.protocol,
+            members: desc.members,
+            partitions: rows,
+          });
         }
         if (opts.json) {
           await write(JSON.stringify(all, null, 2) + '\n');
@@ -487,7 +496,8 @@ function groupsCommand(): Command {
         }
         const dash = (v: string | number | null) => (v === null || v === '' ? '-' : String(v));
         for (const g of all) {
-          await write(`\nGroup ${g.group} is ${g.state || 'unknown'}${g.members.length > 0 ? ` with ${g.members.length} member(s)` : ''}.\n\n`);
+          const kind = g.type === 'classic' ? '' : ` ${g.type} group`;
+          await write(`\nGroup ${g.group}${kind} is ${g.state || 'unknown'}${g.members.length > 0 ? ` with ${g.members.length} member(s)` : ''}.\n\n`);
           const header = ['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'];
           const rows = g.partitions.map((r) => [
             r.group,

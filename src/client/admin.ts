@@ -10,6 +10,7 @@ import {
   type DeleteGroupsResponse,
   type DeleteTopicsResponse,
   type DescribeConfigsResponse,
+  type ConsumerGroupDescribeResponse,
   type DescribeGroupsResponse,
   type DescribeProducersResponse,
   type DescribeTransactionsResponse,
@@ -91,6 +92,8 @@ export interface GroupListing {
   groupId: string;
   protocolType: string;
   state: string;
+  /** classic, consumer (KIP-848), share, streams: ListGroups v5+, else classic. */
+  type: string;
 }
 
 export interface GroupMember {
@@ -104,8 +107,11 @@ export interface GroupMember {
 
 export interface GroupDescription {
   groupId: string;
+  /** classic, or consumer for a KIP-848 group (described with ConsumerGroupDescribe). */
+  type: string;
   state: string;
   protocolType: string;
+  /** The classic protocol, or a consumer group's server-side assignor. */
   protocol: string;
   members: GroupMember[];
 }
@@ -377,7 +383,7 @@ export class Admin {
       const conn = await this.cluster.connectionTo(b.host, b.port);
       const res = await conn.request<ListGroupsResponse>(ApiKey.ListGroups, { statesFilter: [], typesFilter: [] });
       throwIfError(res.errorCode, null, `ListGroups on broker ${b.nodeId}`);
-      for (const g of res.groups) all.push({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState });
+      for (const g of res.groups) all.push({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState, type: g.groupType || 'classic' });
     }
     return all.sort((a, b) => a.groupId.localeCompare(b.groupId));
   }
@@ -386,11 +392,34 @@ export class Admin {
     const out: GroupDescription[] = [];
     for (const groupId of groupIds) {
       const conn = await this.coordinatorFor(groupId);
+      // A KIP-848 group answers ConsumerGroupDescribe; any other gets GROUP_ID_NOT_FOUND there.
+      if (conn.supports(ApiKey.ConsumerGroupDescribe)) {
+        const cg = await conn.request<ConsumerGroupDescribeResponse>(ApiKey.ConsumerGroupDescribe, { groupIds: [groupId], includeAuthorizedOperations: false });
+        const g = cg.groups[0];
+        if (g && g.errorCode === 0) {
+          out.push({
+            groupId: g.groupId,
+            type: 'consumer',
+            state: g.groupState,
+            protocolType: 'consumer',
+            protocol: g.assignorName,
+            members: g.members.map((m) => ({
+              memberId: m.memberId,
+              groupInstanceId: m.instanceId,
+              clientId: m.clientId,
+              clientHost: m.clientHost,
+              assignment: m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: t.partitions })),
+            })),
+          });
+          continue;
+        }
+      }
       const res = await conn.request<DescribeGroupsResponse>(ApiKey.DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false });
       for (const g of res.groups) {
         throwIfError(g.errorCode, g.errorMessage, `group "${g.groupId}"`);
         out.push({
           groupId: g.groupId,
+          type: 'classic',
           state: g.groupState,
           protocolType: g.protocolType,
           protocol: g.protocolData,

@@ -10,6 +10,7 @@ import { startBrokerProcess, tempDir, type BrokerProcess } from '../../helpers/b
 import { RawClient } from '../../helpers/raw-client.js';
 import { createTopic, produceRequest } from '../../helpers/requests.js';
 import { waitUntil } from '../../helpers/wait.js';
+import { cli } from '../../helpers/cli.js';
 import { buildRecordBatch } from '../../../src/protocol/records/record-batch-builder.js';
 import { ApiKey } from '../../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
@@ -130,6 +131,18 @@ describe('Java client with group.protocol=consumer (KIP-848)', { skip }, () => {
     const described = await describeGroup('g848');
     assert.equal(described.errorCode, ErrorCode.NONE);
     assert.equal(described.members.length, 2);
+    // The CLI lists and describes it as a consumer group, each partition with its member.
+    const listed = await cli(['groups', 'list', '--state', '--bootstrap-server', broker.bootstrap]);
+    assert.match(listed.stdout, /^g848\s+(Stable|Reconciling)\s+consumer\s+consumer\s*$/m, listed.stdout + listed.stderr);
+    const desc = await cli(['groups', 'describe', 'g848', '--json', '--bootstrap-server', broker.bootstrap]);
+    const [g] = JSON.parse(desc.stdout) as { type: string; members: unknown[]; partitions: { consumerId: string | null }[] }[];
+    assert.equal(g!.type, 'consumer', desc.stdout + desc.stderr);
+    assert.equal(g!.members.length, 2);
+    assert.equal(g!.partitions.length, PARTITIONS);
+    assert.ok(
+      g!.partitions.every((p) => p.consumerId !== null),
+      desc.stdout,
+    );
     // Commits were made with member epochs: the group's offsets reach the end of every partition.
     await waitUntil(
       async () => {
