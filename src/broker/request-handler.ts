@@ -69,6 +69,25 @@ function encodeThrottled(apiKey: number, apiVersion: number, correlationId: numb
   }
 }
 
+/**
+ * Counts every non-zero `errorCode` in a response, top level and per topic, partition or group,
+ * as Kafka's ErrorsPerSec does with a response's error counts. Record bytes are not entered.
+ */
+function countErrorCodes(value: unknown, m: ApiMetrics, depth: number): void {
+  if (depth > 8 || value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return;
+  if (Array.isArray(value)) {
+    for (const v of value) if (v !== null && typeof v === 'object') countErrorCodes(v, m, depth + 1);
+    return;
+  }
+  const o = value as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    if (k === 'errorCode') {
+      if (typeof v === 'number' && v !== 0) m.error(v);
+    } else if (v !== null && typeof v === 'object') countErrorCodes(v, m, depth + 1);
+  }
+}
+
 /** Turns frames into typed requests, runs the API's handler, and frames its typed response. */
 export function createRequestHandler(broker: Broker): FrameHandler {
   const apis = supportedApis();
@@ -136,7 +155,8 @@ export function createRequestHandler(broker: Broker): FrameHandler {
     }
     const cpuNanos = startedMs === null ? 0 : Math.round((broker.clock.monotonicMs() - startedMs) * 1e6);
     const finish = (body: unknown): ResponseFrame | null | Promise<ResponseFrame | null> => {
-      count((body as { errorCode?: unknown } | null)?.errorCode);
+      count(0);
+      if (body !== NO_RESPONSE) countErrorCodes(body, m, 0);
       let throttleMs = 0;
       if (startedMs !== null && broker.quotas.enabled) ({ body, throttleMs } = enforceQuotas(ctx, frame.length, cpuNanos, body));
       if (throttleMs > 0) conn.mute(throttleMs);
@@ -150,7 +170,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
     // A handler that throws (or rejects) is a bug: logged in full, and answered as Kafka does, with
     // the API's own response carrying UNKNOWN_SERVER_ERROR; closing only when there is none.
     function failed(err: unknown): ResponseFrame | null | Promise<ResponseFrame | null> {
-      count(ErrorCode.UNKNOWN_SERVER_ERROR);
+      count(0); // the error response's codes are counted by finish, or below when there is none
       const detail = {
         conn: conn.id,
         api: api!.spec.name,
@@ -162,7 +182,8 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       };
       broker.logger.error(detail, `${api!.spec.name} v${header.apiVersion} handler failed`);
       const body = errorResponseBody(api!.spec, header.apiVersion, request, ErrorCode.UNKNOWN_SERVER_ERROR);
-      if (body !== null) {
+      if (body === null) m.error(ErrorCode.UNKNOWN_SERVER_ERROR);
+      else {
         try {
           return finish(body);
         } catch (encodeErr) {

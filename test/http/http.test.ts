@@ -173,6 +173,18 @@ describe('HTTP listener of a broker process', () => {
     await admin.disconnect();
   });
 
+  test('error codes in responses are counted per API and Kafka error name', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    // Creating an existing topic: CreateTopics answers TOPIC_ALREADY_EXISTS for it.
+    const errors = { request: 'CreateTopics', error: 'TOPIC_ALREADY_EXISTS' };
+    const before = (await scrape()).metrics.value('kafka_network_requestmetrics_errors_total', errors) ?? 0;
+    await admin.createTopics({ topics: [{ topic: 'metered', numPartitions: 2 }] }).catch(() => undefined);
+    await admin.disconnect();
+    const after = (await scrape()).metrics.value('kafka_network_requestmetrics_errors_total', errors);
+    assert.equal(after, before + 1, 'one TOPIC_ALREADY_EXISTS counted');
+  });
+
   test('topic and cluster JSON', async () => {
     const cluster = await json('/api/v1/cluster');
     assert.equal(cluster.body.controllerId, 1);

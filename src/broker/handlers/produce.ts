@@ -217,11 +217,6 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       }),
     }));
     const finish = (): ProduceResponse | typeof NO_RESPONSE => {
-      if (anyError) {
-        // Kafka's ErrorsPerSec counts every error code of a response, the partitions' too.
-        const m = broker.metrics.api(ApiKey.Produce, 'Produce');
-        for (const t of responses) for (const p of t.partitionResponses) if (p.errorCode !== ErrorCode.NONE) m.error(p.errorCode);
-      }
       if (acks === 0) {
         // acks=0 has no response; Kafka closes the connection so the producer notices a failure.
         if (anyError) conn.abort('acks=0 produce failed', { topics: responses.map((r) => r.name) });
