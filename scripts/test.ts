@@ -33,6 +33,7 @@ const PROCESS_TESTS = [
   'test/cluster/replication.test.ts',
   'test/cluster/reassignment.test.ts',
   'test/cluster/leader-rebalance.test.ts',
+  'test/cluster/third-party-clients.test.ts',
   'test/compat/',
   'test/fuzz/',
   'test/torture/',
