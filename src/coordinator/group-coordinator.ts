@@ -738,7 +738,33 @@ export class GroupCoordinator {
       for (const e of expired) this.setOffset(g.groupId, e.topic, e.partition, null);
       work.push(this.opts.store.append(this.partitionFor(g.groupId), records).catch((err: unknown) => this.opts.logger?.error({ err }, 'expiring offsets failed')));
     }
+    for (const groupId of [...this.consumer.groups.keys()]) work.push(this.expireConsumerGroupOffsets(groupId, now, retention));
     await Promise.all(work);
+  }
+
+  /**
+   * A KIP-848 group's offsets expire by their commit time (Kafka's rule for consumer groups):
+   * while the group is empty, or for topics no member subscribes to any more. An empty group left
+   * without offsets is removed.
+   */
+  private async expireConsumerGroupOffsets(groupId: string, now: number, retention: number): Promise<void> {
+    if (this.groupError(groupId) !== ErrorCode.NONE) return;
+    const g = this.consumer.groups.get(groupId)!;
+    const subscribed = new Set(g.topics.keys());
+    const records: CoordinatorRecord[] = [];
+    let left = 0;
+    for (const [topic, parts] of [...(this.offsets.get(groupId) ?? [])]) {
+      for (const [p, v] of [...parts]) {
+        const gone = !this.opts.partitionExists(topic, p);
+        if (gone || ((g.members.size === 0 || !subscribed.has(topic)) && now - v.commitTimestamp >= retention)) {
+          records.push({ key: encodeOffsetKey(groupId, topic, p), value: null });
+          this.setOffset(groupId, topic, p, null);
+        } else left++;
+      }
+    }
+    if (left === 0 && g.members.size === 0) records.push(...(this.consumer.deleteEmpty(groupId) ?? []));
+    if (records.length === 0) return;
+    await this.opts.store.append(this.partitionFor(groupId), records).catch((err: unknown) => this.opts.logger?.error({ err, group: groupId }, 'expiring offsets failed'));
   }
 
   // --- load ------------------------------------------------------------------------------------

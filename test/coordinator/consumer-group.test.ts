@@ -259,6 +259,30 @@ describe('KIP-848 consumer groups', () => {
     assert.equal(coordinator.consumer.validateMemberEpoch('g', 'a', 0, 9, 9), ErrorCode.STALE_MEMBER_EPOCH);
   });
 
+  test('offsets of an empty consumer group expire by commit time, then the group goes', async () => {
+    const { coordinator, clock } = setup();
+    const a = new Member(coordinator, 'a');
+    await a.beat();
+    const commit = await coordinator.commitOffsets({
+      groupId: 'g',
+      memberId: 'a',
+      generationId: a.epoch,
+      groupInstanceId: null,
+      apiVersion: 9,
+      topics: [{ name: 't1', partitions: [{ partitionIndex: 0, committedOffset: 3, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
+    assert.equal(commit[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+    // Retention is 60 s: a live member keeps its subscribed topics' offsets however old.
+    clock.set(clock.now() + 61_000);
+    await a.beat();
+    await coordinator.expireOffsets();
+    assert.equal(coordinator.fetchOffsets('g', [{ name: 't1', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset, 3);
+    await a.beat({ memberEpoch: -1 });
+    await coordinator.expireOffsets();
+    assert.equal(coordinator.fetchOffsets('g', [{ name: 't1', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset, -1);
+    assert.equal(coordinator.consumer.groups.has('g'), false, 'the empty group without offsets is removed');
+  });
+
   test('one protocol per group: classic and consumer refuse each other while in use', async () => {
     const { coordinator } = setup();
     const a = new Member(coordinator, 'a');
