@@ -12,13 +12,14 @@
 // (/proc/<pid>/stat) for every workload, so it shows when the client, not the broker, was the limit.
 // Every workload is bounded in records and seconds; everything binds to 127.0.0.1.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Admin } from '../client/admin.js';
-import { formatKafka, javaTool, kafkaOutput, resolveKafka, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
+import { formatKafka, javaTool, KAFKA_HEAP, kafkaClusterId, kafkaOutput, resolveKafka, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
+import { findEtcd, startEtcd } from '../cluster/etcd-process.js';
 import { systemClock } from '../common/clock.js';
 
 // src/bench or dist/bench: the package root is two levels up either way.
@@ -43,11 +44,26 @@ export const SHARED_SETTINGS: Record<string, string> = {
   'log.retention.hours': '168',
 };
 
+/** The cluster workload: SHARED_SETTINGS with these on top, on every node of both clusters. */
+export const CLUSTER_SETTINGS: Record<string, string> = {
+  'default.replication.factor': '3',
+  'min.insync.replicas': '2',
+  'offsets.topic.replication.factor': '3',
+  'transaction.state.log.replication.factor': '3',
+  'transaction.state.log.min.isr': '2',
+};
+const CLUSTER_SIZE = 3;
+const CLUSTER_PARTITIONS = 6;
+
 interface Broker {
   label: string;
   bootstrap: string;
   /** Set for brokers this harness started: CPU, RSS and start-up are measured only there. */
   pid?: number;
+  /** A cluster: every broker process; CPU and RSS are summed over them (pid is the first). */
+  pids?: number[];
+  /** Processes beside the brokers (Tributary's etcd), measured and reported on their own. */
+  aux?: Record<string, number>;
   coldStartMs?: number;
   /** Stops the broker and starts it again on the same data; returns ms to the first produce. */
   restart?: () => Promise<number>;
@@ -112,14 +128,25 @@ function timed(cmd: string, args: string[], opts: { input?: Buffer; timeoutMs: n
   return { wall, cpu, stdout: r.stdout?.toString() ?? '', stderr, status: r.status };
 }
 
+const brokerPids = (b: Broker): (number | undefined)[] => b.pids ?? [b.pid];
+const sumRss = (b: Broker) => brokerPids(b).reduce<number>((sum, pid) => sum + (pid ? rssMiB(pid) : NaN), 0);
+
 /** Runs one client against a broker and adds broker and client CPU seconds to its metrics. */
 function measured(broker: Broker, run: () => { t: Timed; metrics: Record<string, number | undefined> }): Record<string, number> {
-  const before = cpuSeconds(broker.pid);
+  const pids = brokerPids(broker);
+  const before = pids.map(cpuSeconds);
+  const auxBefore = Object.entries(broker.aux ?? {}).map(([name, pid]) => [name, pid, cpuSeconds(pid)] as const);
   const { t, metrics } = run();
-  const brokerCpu = cpuSeconds(broker.pid) - before;
+  const each = pids.map((pid, i) => cpuSeconds(pid) - before[i]!);
+  const brokerCpu = each.reduce((a, b) => a + b, 0);
   const defined = Object.fromEntries(Object.entries(metrics).filter((e): e is [string, number] => e[1] !== undefined));
+  // A cluster: each node's share too (the partition leaders' and the followers' work).
+  const perNode = pids.length > 1 ? Object.fromEntries(each.map((c, i) => [`node${i + 1}_cpu_s`, c])) : {};
+  const aux = Object.fromEntries(auxBefore.map(([name, pid, b]) => [`${name}_cpu_s`, cpuSeconds(pid) - b]));
   return {
     ...defined,
+    ...perNode,
+    ...aux,
     broker_cpu_s: brokerCpu,
     client_cpu_s: t.cpu,
     // Shares of one core over the run: a client near 100 % per thread it uses is the bottleneck.
@@ -137,11 +164,11 @@ function payloadLines(count: number, size: number): Buffer {
 }
 
 /** Creates a topic through our own admin client (kcat cannot) and returns how long it took. */
-async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<number> {
+async function createTopic(bootstrap: string, topic: string, partitions: number, replicationFactor = 1, configs?: Record<string, string>): Promise<number> {
   const admin = new Admin({ bootstrap, clientId: 'bench', requestTimeoutMs: 300_000 });
   const t0 = systemClock.now();
   try {
-    await admin.createTopics([{ name: topic, partitions, replicationFactor: 1 }], { timeoutMs: 280_000 });
+    await admin.createTopics([{ name: topic, partitions, replicationFactor, configs }], { timeoutMs: 280_000 });
   } finally {
     await admin.close();
   }
@@ -170,17 +197,24 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-/** Waits for the port, then for one record acknowledged by kcat; ms since t0. */
-async function firstProduce(port: number, t0: number, child: ChildProcess, deadlineMs = 120_000): Promise<number> {
+/** Waits for the ports, then for one record acknowledged by kcat (acks=all on a cluster); ms since t0. */
+async function firstProduce(port: number | number[], t0: number, child: ChildProcess | ChildProcess[], deadlineMs = 120_000): Promise<number> {
+  const ports = Array.isArray(port) ? port : [port];
   let exited = false;
-  child.once('exit', () => (exited = true));
-  while (!(await portOpen(port))) {
-    if (exited) throw new Error('the broker exited during start-up');
-    if (systemClock.now() - t0 > deadlineMs) throw new Error(`nothing listens on ${port} after ${deadlineMs} ms`);
-    await sleep(10);
+  for (const c of Array.isArray(child) ? child : [child]) c.once('exit', () => (exited = true));
+  for (const p of ports) {
+    while (!(await portOpen(p))) {
+      if (exited) throw new Error('the broker exited during start-up');
+      if (systemClock.now() - t0 > deadlineMs) throw new Error(`nothing listens on ${p} after ${deadlineMs} ms`);
+      await sleep(10);
+    }
   }
+  const bootstrap = ports.map((p) => `127.0.0.1:${p}`).join(',');
   for (;;) {
-    const r = spawnSync('kcat', ['-b', `127.0.0.1:${port}`, '-P', '-t', 'bench-startup', '-X', 'acks=1', '-X', 'message.timeout.ms=10000'], { input: 'x\n', timeout: 30_000 });
+    const r = spawnSync('kcat', ['-b', bootstrap, '-P', '-t', 'bench-startup', '-X', `acks=${ports.length > 1 ? 'all' : '1'}`, '-X', 'message.timeout.ms=10000'], {
+      input: 'x\n',
+      timeout: 30_000,
+    });
     if (r.status === 0) return systemClock.now() - t0;
     if (exited || systemClock.now() - t0 > deadlineMs) throw new Error(`first produce failed: ${r.stderr.toString()}`);
     await sleep(50);
@@ -265,6 +299,105 @@ async function startKafka(install: KafkaInstall, dir: string): Promise<Broker> {
   );
 }
 
+/**
+ * A cluster's processes as one Broker: started together (a topic with replication factor 3 needs
+ * all of them registered), cold start is the time to the first record acknowledged with acks=all,
+ * CPU and RSS are summed over the nodes. Stopped one by one (controlled shutdowns), then `after`.
+ */
+async function managedCluster(label: string, ports: number[], spawnAll: () => ChildProcess[], describeFailure: () => string, after: () => Promise<void>): Promise<Broker> {
+  const broker: Broker = { label, bootstrap: ports.map((p) => `127.0.0.1:${p}`).join(',') };
+  const t0 = systemClock.now();
+  const kids = spawnAll();
+  for (const c of kids) children.add(c);
+  broker.stop = async () => {
+    for (const c of kids) {
+      await stopChild(c, 30_000);
+      children.delete(c);
+    }
+    await after();
+  };
+  try {
+    broker.coldStartMs = await firstProduce(ports, t0, kids, 240_000);
+  } catch (err) {
+    await broker.stop();
+    throw new Error(`${label} cluster: ${(err as Error).message}\n${describeFailure()}`);
+  }
+  broker.pids = kids.map((c) => c.pid!);
+  broker.pid = broker.pids[0];
+  return broker;
+}
+
+/** One throwaway etcd (Debian's etcd-server) and CLUSTER_SIZE Tributary processes of the build. */
+async function startTributaryCluster(dir: string): Promise<Broker> {
+  if (!findEtcd()) throw new Error("the cluster workload needs etcd: install Debian's etcd-server (apt-get install etcd-server) or set ETCD_BIN");
+  const compiled = join(packageRoot, 'dist/cli/tributary.js');
+  const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(packageRoot, 'src/cli/tributary.ts')];
+  const etcd = await startEtcd({ dataDir: dir });
+  children.add(etcd.child);
+  const ports: number[] = [];
+  for (let i = 0; i < CLUSTER_SIZE; i++) ports.push(await freePort());
+  const errFile = (i: number) => join(dir, `broker${i + 1}.err`);
+  const spawnAll = () =>
+    ports.map((port, i) => {
+      mkdirSync(join(dir, `broker${i + 1}`));
+      const overrides = Object.entries({
+        ...SHARED_SETTINGS,
+        ...CLUSTER_SETTINGS,
+        'node.id': String(i + 1),
+        'etcd.endpoints': etcd.endpoint,
+        'etcd.prefix': '/bench',
+        listeners: `PLAINTEXT://127.0.0.1:${port}`,
+        'http.listeners': 'http://127.0.0.1:0',
+        'log.dirs': join(dir, `broker${i + 1}`),
+      }).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
+      const fd = openSync(errFile(i), 'w');
+      const child = spawn(process.execPath, [...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', fd] });
+      closeSync(fd);
+      return child;
+    });
+  const broker = await managedCluster(
+    'tributary',
+    ports,
+    spawnAll,
+    () => ports.map((_, i) => `broker ${i + 1}: ${readFileSync(errFile(i), 'utf8').slice(-800)}`).join('\n'),
+    async () => {
+      await etcd.close();
+      children.delete(etcd.child);
+    },
+  );
+  broker.aux = { etcd: etcd.child.pid! };
+  return broker;
+}
+
+/** CLUSTER_SIZE combined broker+controller KRaft nodes, one static quorum, one cluster id. */
+async function startKafkaCluster(install: KafkaInstall, dir: string): Promise<Broker> {
+  const clusterId = kafkaClusterId();
+  const nodes: KafkaNode[] = [];
+  for (let i = 1; i <= CLUSTER_SIZE; i++) {
+    nodes.push({
+      dir: join(dir, `node${i}`),
+      port: await freePort(),
+      controllerPort: await freePort(),
+      settings: { ...SHARED_SETTINGS, ...CLUSTER_SETTINGS },
+      nodeId: i,
+      clusterId,
+    });
+  }
+  const voters = nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(',');
+  for (const n of nodes) {
+    n.voters = voters;
+    mkdirSync(n.dir);
+    formatKafka(install, n);
+  }
+  return managedCluster(
+    'kafka',
+    nodes.map((n) => n.port),
+    () => nodes.map((n) => startKafkaProcess(install, n)),
+    () => nodes.map((n) => `node ${n.nodeId}: ${kafkaOutput(n)}`).join('\n'),
+    () => Promise.resolve(),
+  );
+}
+
 // ---- workloads --------------------------------------------------------------------------------
 
 interface ProduceSpec {
@@ -281,6 +414,8 @@ interface Plan {
   only: Set<string>;
   /** Records per produce workload of 100 B (1 KiB runs use a quarter). */
   records: number;
+  /** The same for the cluster workload. */
+  clusterRecords: number;
   latencyRecords: number;
   latencySeconds: number;
   specs: ProduceSpec[];
@@ -306,33 +441,52 @@ function parseProducerPerformance(out: string): { rps: number; mbps: number; avg
   return m ? { rps: Number(m[1]), mbps: Number(m[2]), avgMs: Number(m[3]), p99Ms: Number(m[4]) } : undefined;
 }
 
+/** Kafka's ProducerPerformance into an existing topic; its metrics, or undefined if it failed. */
+function producerPerformance(broker: Broker, kafka: KafkaInstall, topic: string, count: number, size: number, acks: string): Record<string, number> | undefined {
+  const [cmd, args] = javaTool(kafka, 'org.apache.kafka.tools.ProducerPerformance', [
+    '--topic',
+    topic,
+    '--num-records',
+    String(count),
+    '--record-size',
+    String(size),
+    '--throughput',
+    '-1',
+    '--producer-props',
+    `bootstrap.servers=${broker.bootstrap}`,
+    ...clientProps(acks),
+  ]);
+  let ok = false;
+  const metrics = measured(broker, () => {
+    const t = timed(cmd, args, { timeoutMs: 240_000 });
+    const p = parseProducerPerformance(t.stdout);
+    ok = !!p && t.status === 0;
+    return { t, metrics: p ? { records_per_s: p.rps, mb_per_s: p.mbps, produce_latency_avg_ms: p.avgMs, produce_latency_p99_ms: p.p99Ms } : {} };
+  });
+  return ok ? metrics : undefined;
+}
+
+/** kcat (librdkafka) producing `count` records of `size` bytes; its metrics, or undefined if it failed. */
+function kcatProduce(broker: Broker, topic: string, count: number, size: number, acks: string): Record<string, number> | undefined {
+  const args = ['-b', broker.bootstrap, '-P', '-t', topic, ...clientProps(acks).flatMap((p) => ['-X', p]), '-X', 'queue.buffering.max.kbytes=262144'];
+  const input = payloadLines(count, size);
+  let status: number | null = null;
+  const metrics = measured(broker, () => {
+    const t = timed('kcat', args, { input, timeoutMs: 240_000 });
+    status = t.status;
+    return { t, metrics: { records_per_s: count / t.wall, mb_per_s: (count * size) / t.wall / 1e6 } };
+  });
+  return status === 0 ? metrics : undefined;
+}
+
 async function produceRound(broker: Broker, plan: Plan, round: number, samples: Sample[], filled: Filled[]): Promise<void> {
   for (const spec of plan.specs) {
     const count = spec.size >= 1024 ? Math.floor(plan.records / 4) : plan.records;
     const topic = `bench-p${spec.partitions}-${spec.size}-${spec.acks}-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, spec.partitions);
     if (plan.kafka) {
-      const [cmd, args] = javaTool(plan.kafka, 'org.apache.kafka.tools.ProducerPerformance', [
-        '--topic',
-        topic,
-        '--num-records',
-        String(count),
-        '--record-size',
-        String(spec.size),
-        '--throughput',
-        '-1',
-        '--producer-props',
-        `bootstrap.servers=${broker.bootstrap}`,
-        ...clientProps(spec.acks),
-      ]);
-      let ok = false;
-      const metrics = measured(broker, () => {
-        const t = timed(cmd, args, { timeoutMs: 240_000 });
-        const p = parseProducerPerformance(t.stdout);
-        ok = !!p && t.status === 0;
-        return { t, metrics: p ? { records_per_s: p.rps, mb_per_s: p.mbps, produce_latency_avg_ms: p.avgMs, produce_latency_p99_ms: p.p99Ms } : {} };
-      });
-      if (ok) {
+      const metrics = producerPerformance(broker, plan.kafka, topic, count, spec.size, spec.acks);
+      if (metrics) {
         samples.push({ workload: `produce ${specName(spec)} (ProducerPerformance)`, target: broker.label, round, metrics });
         filled.push({ topic, partitions: spec.partitions, size: spec.size, records: count });
         progress(
@@ -346,15 +500,8 @@ async function produceRound(broker: Broker, plan: Plan, round: number, samples: 
     const topic = `bench-kcat-p${spec.partitions}-${spec.size}-${spec.acks}-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, spec.partitions);
     const count = spec.size >= 1024 ? Math.floor(plan.records / 4) : plan.records;
-    const args = ['-b', broker.bootstrap, '-P', '-t', topic, ...clientProps(spec.acks).flatMap((p) => ['-X', p]), '-X', 'queue.buffering.max.kbytes=262144'];
-    const input = payloadLines(count, spec.size);
-    let status: number | null = null;
-    const metrics = measured(broker, () => {
-      const t = timed('kcat', args, { input, timeoutMs: 240_000 });
-      status = t.status;
-      return { t, metrics: { records_per_s: count / t.wall, mb_per_s: (count * spec.size) / t.wall / 1e6 } };
-    });
-    if (status !== 0) continue;
+    const metrics = kcatProduce(broker, topic, count, spec.size, spec.acks);
+    if (!metrics) continue;
     samples.push({ workload: `produce ${specName(spec)} (kcat)`, target: broker.label, round, metrics });
     if (!plan.kafka) filled.push({ topic, partitions: spec.partitions, size: spec.size, records: count });
     progress(`  ${broker.label} r${round} kcat produce ${specName(spec)}: ${Math.round(metrics.records_per_s!)} rec/s`);
@@ -417,31 +564,36 @@ function consumeRound(broker: Broker, plan: Plan, round: number, samples: Sample
 }
 
 /** EndToEndLatency prints "Avg latency: X ms" and "Percentiles: 50th = a, 99th = b, 99.9th = c" (whole ms). */
+function endToEndLatency(broker: Broker, kafka: KafkaInstall, topic: string, records: number, acks: string): Record<string, number> | undefined {
+  const [cmd, args] = javaTool(kafka, 'org.apache.kafka.tools.EndToEndLatency', [
+    '--bootstrap-server',
+    broker.bootstrap,
+    '--topic',
+    topic,
+    '--num-records',
+    String(records),
+    '--producer-acks',
+    acks,
+    '--record-size',
+    '100',
+  ]);
+  let ok = false;
+  const metrics = measured(broker, () => {
+    const t = timed(cmd, args, { timeoutMs: 180_000 });
+    const avg = /Avg latency: ([\d.]+) ms/.exec(t.stdout);
+    const pct = /50th = (\d+), 99th = (\d+), 99.9th = (\d+)/.exec(t.stdout);
+    ok = !!avg;
+    return { t, metrics: avg ? { avg_ms: Number(avg[1]), p50_ms: Number(pct?.[1]), p99_ms: Number(pct?.[2]), p999_ms: Number(pct?.[3]) } : {} };
+  });
+  return ok ? metrics : undefined;
+}
+
 async function latencyRound(broker: Broker, plan: Plan, round: number, samples: Sample[]): Promise<void> {
   if (plan.kafka) {
     const topic = `bench-e2e-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, 1);
-    const [cmd, args] = javaTool(plan.kafka, 'org.apache.kafka.tools.EndToEndLatency', [
-      '--bootstrap-server',
-      broker.bootstrap,
-      '--topic',
-      topic,
-      '--num-records',
-      String(plan.latencyRecords),
-      '--producer-acks',
-      '1',
-      '--record-size',
-      '100',
-    ]);
-    let ok = false;
-    const metrics = measured(broker, () => {
-      const t = timed(cmd, args, { timeoutMs: 180_000 });
-      const avg = /Avg latency: ([\d.]+) ms/.exec(t.stdout);
-      const pct = /50th = (\d+), 99th = (\d+), 99.9th = (\d+)/.exec(t.stdout);
-      ok = !!avg;
-      return { t, metrics: avg ? { avg_ms: Number(avg[1]), p50_ms: Number(pct?.[1]), p99_ms: Number(pct?.[2]), p999_ms: Number(pct?.[3]) } : {} };
-    });
-    if (ok) {
+    const metrics = endToEndLatency(broker, plan.kafka, topic, plan.latencyRecords, '1');
+    if (metrics) {
       samples.push({ workload: `e2e latency, 1 in flight, 100 B (EndToEndLatency)`, target: broker.label, round, metrics });
       progress(`  ${broker.label} r${round} EndToEndLatency avg ${metrics.avg_ms!.toFixed(3)} ms`);
     }
@@ -464,6 +616,78 @@ async function latencyRound(broker: Broker, plan: Plan, round: number, samples: 
     samples.push({ workload: 'e2e latency 1000/s (librdkafka)', target: broker.label, round, metrics });
     progress(`  ${broker.label} r${round} librdkafka latency p50 ${metrics.p50_ms!.toFixed(2)} ms, p99 ${metrics.p99_ms!.toFixed(2)} ms`);
   }
+}
+
+const clusterName = `${CLUSTER_SIZE} brokers RF=3`;
+
+/**
+ * The cluster workload: acks=all into topics with replication factor 3 and min.insync.replicas=2
+ * over CLUSTER_PARTITIONS partitions (leaders spread over the nodes), then EndToEndLatency with
+ * acks=all on one such partition.
+ */
+async function clusterRound(broker: Broker, plan: Plan, round: number, samples: Sample[]): Promise<void> {
+  const configs = { 'min.insync.replicas': CLUSTER_SETTINGS['min.insync.replicas']! };
+  for (const size of plan.quick ? [100] : [100, 1024]) {
+    const count = size >= 1024 ? Math.floor(plan.clusterRecords / 4) : plan.clusterRecords;
+    const spec = specName({ partitions: CLUSTER_PARTITIONS, size, acks: 'all' });
+    if (plan.kafka) {
+      const topic = `bench-cluster-${size}-r${round}-${systemClock.now()}`;
+      await createTopic(broker.bootstrap, topic, CLUSTER_PARTITIONS, 3, configs);
+      const metrics = producerPerformance(broker, plan.kafka, topic, count, size, 'all');
+      if (metrics) {
+        samples.push({ workload: `${clusterName}: produce ${spec} (ProducerPerformance)`, target: broker.label, round, metrics });
+        progress(
+          `  ${broker.label} r${round} ${clusterName} produce ${spec}: ${Math.round(metrics.records_per_s!)} rec/s, broker CPU ${metrics.broker_cpu_s!.toFixed(2)} s, client CPU ${metrics.client_cpu_s!.toFixed(2)} s`,
+        );
+      }
+    }
+    const topic = `bench-cluster-kcat-${size}-r${round}-${systemClock.now()}`;
+    await createTopic(broker.bootstrap, topic, CLUSTER_PARTITIONS, 3, configs);
+    const metrics = kcatProduce(broker, topic, count, size, 'all');
+    if (metrics) {
+      samples.push({ workload: `${clusterName}: produce ${spec} (kcat)`, target: broker.label, round, metrics });
+      progress(
+        `  ${broker.label} r${round} ${clusterName} kcat produce ${spec}: ${Math.round(metrics.records_per_s!)} rec/s, broker CPU ${metrics.broker_cpu_s!.toFixed(2)} s`,
+      );
+    }
+  }
+  if (plan.kafka) {
+    const topic = `bench-cluster-e2e-r${round}-${systemClock.now()}`;
+    await createTopic(broker.bootstrap, topic, 1, 3, configs);
+    const metrics = endToEndLatency(broker, plan.kafka, topic, plan.latencyRecords, 'all');
+    if (metrics) {
+      samples.push({ workload: `${clusterName}: e2e latency acks=all, 1 in flight, 100 B (EndToEndLatency)`, target: broker.label, round, metrics });
+      progress(`  ${broker.label} r${round} ${clusterName} EndToEndLatency acks=all avg ${metrics.avg_ms!.toFixed(3)} ms`);
+    }
+  }
+}
+
+/** Starts both clusters, alternates clusterRound on them (round 0 dropped), adds their footprints. */
+async function clusterPhase(plan: Plan, rounds: number, root: string, clusters: Broker[], samples: Sample[]): Promise<void> {
+  progress(`starting ${CLUSTER_SIZE} Tributary brokers and etcd`);
+  mkdirSync(join(root, 'tributary-cluster'));
+  clusters.push(await startTributaryCluster(join(root, 'tributary-cluster')));
+  if (plan.kafka) {
+    progress(`formatting and starting ${CLUSTER_SIZE} Apache Kafka ${plan.kafka.version} nodes (KRaft, ${KAFKA_HEAP} heap each)`);
+    mkdirSync(join(root, 'kafka-cluster'));
+    clusters.push(await startKafkaCluster(plan.kafka, join(root, 'kafka-cluster')));
+  }
+  await sleep(2000);
+  for (const c of clusters) {
+    const metrics: Record<string, number> = { cold_start_to_first_produce_ms: c.coldStartMs!, idle_rss_mib: sumRss(c) };
+    if (c.aux?.etcd) metrics.etcd_rss_mib = rssMiB(c.aux.etcd);
+    samples.push({ workload: `${clusterName}: footprint`, target: c.label, round: 1, metrics });
+    progress(`${c.label} cluster: cold start ${c.coldStartMs} ms, idle RSS ${metrics.idle_rss_mib!.toFixed(0)} MiB over ${CLUSTER_SIZE} nodes`);
+  }
+  for (let round = 0; round <= rounds; round++) {
+    for (const c of clusters) {
+      progress(`${clusterName} ${round === 0 ? 'warm-up' : `round ${round}/${rounds}`}: ${c.label}`);
+      const got: Sample[] = [];
+      await clusterRound(c, plan, round, got);
+      if (round > 0) samples.push(...got);
+    }
+  }
+  for (const c of clusters) samples.find((s) => s.workload === `${clusterName}: footprint` && s.target === c.label)!.metrics.rss_after_load_mib = sumRss(c);
 }
 
 async function manyPartitions(broker: Broker, plan: Plan, samples: Sample[]): Promise<void> {
@@ -591,7 +815,7 @@ export function defineBenchOptions(cmd: Command): Command {
     .option('--rounds <n>', 'measured rounds per broker after the warm-up round (default 2)')
     .option('--bootstrap <host:port>', 'another running broker to run the same workloads against (repeatable)', collect, [])
     .option('--label <name>', 'label for each --bootstrap, in order (repeatable)', collect, [])
-    .option('--only <workloads>', 'comma list of: produce,consume,latency,footprint,many', 'produce,consume,latency,footprint,many')
+    .option('--only <workloads>', 'comma list of: produce,consume,latency,footprint,many,cluster (3 brokers RF=3 acks=all)', 'produce,consume,latency,footprint,many,cluster')
     .option('--out <dir>', 'where results go', join(process.cwd(), 'bench/results'));
 }
 
@@ -615,6 +839,7 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     kafka,
     only,
     records: quick ? 100_000 : 300_000,
+    clusterRecords: quick ? 50_000 : 300_000,
     latencyRecords: quick ? 1000 : 2000,
     latencySeconds: quick ? 3 : 5,
     specs: quick
@@ -635,21 +860,26 @@ export async function runBench(opts: BenchOptions): Promise<void> {
   }
   const root = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
   const brokers: Broker[] = [];
+  const clusters: Broker[] = [];
   const samples: Sample[] = [];
   const t0 = systemClock.now();
   const load0 = loadavg()[0]!;
+  // `--only cluster` starts no single-node broker at all.
+  const single = [...only].some((w) => w !== 'cluster');
   try {
-    progress('starting Tributary');
-    mkdirSync(join(root, 'tributary'));
-    brokers.push(await startTributary(join(root, 'tributary')));
-    if (kafka) {
-      progress(`formatting and starting Apache Kafka ${kafka.version} (KRaft, 1 GiB heap)`);
-      mkdirSync(join(root, 'kafka'));
-      brokers.push(await startKafka(kafka, join(root, 'kafka')));
+    if (single) {
+      progress('starting Tributary');
+      mkdirSync(join(root, 'tributary'));
+      brokers.push(await startTributary(join(root, 'tributary')));
+      if (kafka) {
+        progress(`formatting and starting Apache Kafka ${kafka.version} (KRaft, 1 GiB heap)`);
+        mkdirSync(join(root, 'kafka'));
+        brokers.push(await startKafka(kafka, join(root, 'kafka')));
+      }
+      opts.bootstrap.forEach((b, i) => brokers.push({ label: opts.label[i] ?? `broker${i + 1}`, bootstrap: b }));
+      await sleep(2000);
     }
-    opts.bootstrap.forEach((b, i) => brokers.push({ label: opts.label[i] ?? `broker${i + 1}`, bootstrap: b }));
-    const labels = brokers.map((b) => b.label);
-    await sleep(2000);
+    const labels = single ? brokers.map((b) => b.label) : kafka ? ['tributary', 'kafka'] : ['tributary'];
     for (const b of brokers) {
       if (!b.pid) continue;
       samples.push({
@@ -687,6 +917,11 @@ export async function runBench(opts: BenchOptions): Promise<void> {
         }
       }
       if (only.has('many')) for (const b of brokers) await manyPartitions(b, plan, samples);
+      if (only.has('cluster')) {
+        // The single-node brokers are done: out of the way of the clusters.
+        for (const b of brokers) await b.stop?.();
+        await clusterPhase(plan, rounds, root, clusters, samples);
+      }
     } catch (err) {
       failure = err as Error;
       progress(`stopped early: ${failure.message}`);
@@ -707,6 +942,9 @@ export async function runBench(opts: BenchOptions): Promise<void> {
       loadavgAtStart: load0,
       loadavgAtEnd: loadavg()[0],
     };
+    const clusterSettings = Object.entries(CLUSTER_SETTINGS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
     const kcatV = spawnSync('kcat', ['-V'], { encoding: 'utf8' });
     const kcat = `kcat ${/Version ([^\s]+)/.exec(kcatV.stdout + kcatV.stderr)?.[1] ?? '?'} / librdkafka ${/librdkafka (\d[^\s]*)/.exec(kcatV.stdout + kcatV.stderr)?.[1] ?? '?'}`;
     const java = (spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr.split('\n')[0] ?? '').trim();
@@ -718,6 +956,7 @@ export async function runBench(opts: BenchOptions): Promise<void> {
       machine,
       versions: { kafka: kafka?.version, java: kafka ? java : undefined, kcat },
       settings: SHARED_SETTINGS,
+      clusterSettings: only.has('cluster') ? CLUSTER_SETTINGS : undefined,
       clientSettings: clientProps('<acks>').join(', '),
       brokers: brokers.map(({ label, bootstrap }) => ({ label, bootstrap })),
       rows,
@@ -731,6 +970,11 @@ export async function runBench(opts: BenchOptions): Promise<void> {
       `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}; load average ${load0.toFixed(1)} at the start, ${machine.loadavgAtEnd!.toFixed(1)} at the end; ${doc.minutes.toFixed(1)} min.`,
       kafka ? `Apache Kafka ${kafka.version} (${java}), perf tools from kafka-tools ${kafka.version}; ${kcat}.` : `${kcat}.`,
       `Broker settings on every broker started here: ${settings}.`,
+      ...(only.has('cluster')
+        ? [
+            `${clusterName}: ${CLUSTER_SIZE} nodes on 127.0.0.1 per cluster (Tributary: ${CLUSTER_SIZE} brokers and one etcd; Kafka: ${CLUSTER_SIZE} combined broker+controller KRaft nodes, ${KAFKA_HEAP} heap each), started after the single-node brokers stopped; on top of those settings: ${clusterSettings}; topics of ${CLUSTER_PARTITIONS} partitions (1 for latency) with replication factor 3 and min.insync.replicas=2. Broker CPU and RSS are summed over the nodes (nodeN_cpu_s each; etcd_cpu_s is Tributary's etcd, not in broker_cpu_s).`,
+          ]
+        : []),
       `Client settings: ${doc.clientSettings}. ${rounds} measured round(s) per broker after a discarded warm-up, alternating; values are medians, ratios are per-round pairs.`,
       '',
     ].join('\n');
@@ -738,7 +982,7 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     process.stdout.write(`${header}\n${table}\n\nresults: ${jsonPath}\n`);
     if (failure) throw failure;
   } finally {
-    for (const b of brokers) await b.stop?.();
+    for (const b of [...brokers, ...clusters]) await b.stop?.();
     rmSync(root, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 // Apache Kafka for the side-by-side benchmark: resolved from Maven Central into a cache outside
 // the repository (~/.cache/tributary/kafka-<version>/libs, through a throwaway pom and
-// `mvn dependency:copy-dependencies`), formatted and started as a single-node KRaft broker.
+// `mvn dependency:copy-dependencies`), formatted and started as a single-node KRaft broker or as
+// a cluster of combined broker+controller nodes (static quorum, one cluster id).
 // Nothing from Maven is ever written into the repository.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -74,10 +75,13 @@ export function resolveKafka(version: string | undefined, log: (m: string) => vo
   throw new Error(errors.join('; '));
 }
 
+/** The broker heap kafka-server-start.sh gives by default; every node of the benchmark gets it. */
+export const KAFKA_HEAP = '1G';
+
 /** What kafka-run-class.sh / kafka-server-start.sh pass the broker JVM, with the 1 GiB heap. */
 export const KAFKA_BROKER_JVM = [
-  '-Xms1G',
-  '-Xmx1G',
+  `-Xms${KAFKA_HEAP}`,
+  `-Xmx${KAFKA_HEAP}`,
   '-server',
   '-XX:+UseG1GC',
   '-XX:MaxGCPauseMillis=20',
@@ -93,7 +97,7 @@ export function javaTool(install: KafkaInstall, mainClass: string, args: string[
 }
 
 /** A Kafka cluster id: 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints). */
-function clusterId(): string {
+export function kafkaClusterId(): string {
   return randomBytes(16).toString('base64url');
 }
 
@@ -102,6 +106,12 @@ export interface KafkaNode {
   port: number;
   controllerPort: number;
   settings: Record<string, string>;
+  /** node.id; 1 unless part of a cluster. */
+  nodeId?: number;
+  /** controller.quorum.voters of a cluster (`id@host:port,...`); unset, this node alone. */
+  voters?: string;
+  /** The cluster id every node of one cluster is formatted with; unset, a fresh one. */
+  clusterId?: string;
 }
 
 /** Writes server.properties and formats the log dir (once per node). */
@@ -109,8 +119,8 @@ export function formatKafka(install: KafkaInstall, node: KafkaNode): string {
   const logDir = join(node.dir, 'data');
   const props: Record<string, string> = {
     'process.roles': 'broker,controller',
-    'node.id': '1',
-    'controller.quorum.voters': `1@127.0.0.1:${node.controllerPort}`,
+    'node.id': String(node.nodeId ?? 1),
+    'controller.quorum.voters': node.voters ?? `${node.nodeId ?? 1}@127.0.0.1:${node.controllerPort}`,
     listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}`,
     'controller.listener.names': 'CONTROLLER',
@@ -133,7 +143,18 @@ export function formatKafka(install: KafkaInstall, node: KafkaNode): string {
   );
   const r = spawnSync(
     'java',
-    ['-Xmx256M', `-Dlog4j2.configurationFile=${join(node.dir, 'log4j2.yaml')}`, '-cp', install.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', file],
+    [
+      '-Xmx256M',
+      `-Dlog4j2.configurationFile=${join(node.dir, 'log4j2.yaml')}`,
+      '-cp',
+      install.classpath,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      node.clusterId ?? kafkaClusterId(),
+      '-c',
+      file,
+    ],
     {
       encoding: 'utf8',
       timeout: 120_000,
