@@ -10,7 +10,7 @@ import { partitionStates, type MetadataChange, type MetadataStore, type Partitio
 import { assignReplicas } from '../cluster/replica-assignment.js';
 import { INTER_BROKER_CLIENT_ID, InterBrokerClient } from './inter-broker.js';
 import { BrokerSecurity } from './security/security.js';
-import { usesTls } from './security/listeners.js';
+import { usesTls, type SecurityProtocol } from './security/listeners.js';
 import { tlsServerOptions } from './security/tls.js';
 import type { ClientSecurity } from '../client/sasl.js';
 import { ReplicaManager } from './replication/replica-manager.js';
@@ -391,6 +391,12 @@ export class Broker implements CoordinatorHost {
     else if (change.kind === 'configs') {
       this.config.replaceDynamic(this.metadata.dynamicBrokerConfigs('default'), 'default');
       this.config.replaceDynamic(this.metadata.dynamicBrokerConfigs(this.nodeId), 'broker');
+      const dynamic = { ...this.metadata.dynamicBrokerConfigs('default'), ...this.metadata.dynamicBrokerConfigs(this.nodeId) };
+      try {
+        if (Object.keys(dynamic).some((k) => k.startsWith('ssl.'))) this.reloadTlsListeners();
+      } catch (err) {
+        this.logger.error({ err }, 'cannot reload TLS key material from the dynamic configs; the listeners keep the previous one');
+      }
       for (const t of this.topics.values()) this.applyTopicConfigs(t);
     } else if (change.kind === 'quotas') this.quotas.setQuotas(this.metadata.clientQuotas());
     else if (change.kind === 'client-metrics') this.loadClientMetrics();
@@ -680,6 +686,11 @@ export class Broker implements CoordinatorHost {
     return behind;
   }
 
+  /** Every TLS listener re-reads its key and trust stores (after a dynamic ssl.* change). */
+  private reloadTlsListeners(): void {
+    for (const l of this.listeners) if (usesTls(l.securityProtocol as SecurityProtocol)) this.reloadTls(l.name);
+  }
+
   private async listen(requestHandler: RequestHandlerFactory): Promise<void> {
     const maxRequestBytes = this.config.int('socket.request.max.bytes');
     this.requestMemory = new MemoryPool(this.config.int('queued.max.request.bytes'));
@@ -953,7 +964,19 @@ export class Broker implements CoordinatorHost {
    * them change too.
    */
   async setDynamicBrokerConfigs(configs: Record<string, string>, level: DynamicLevel = 'broker'): Promise<void> {
+    const before = this.config.dynamicConfigs(level);
     this.config.replaceDynamic(configs, level);
+    // New TLS key material (certificate rotation): the TLS listeners re-read their stores; a
+    // store that cannot be used refuses the change, as Kafka validates it before applying.
+    if ([...Object.keys(before), ...Object.keys(configs)].some((k) => k.startsWith('ssl.'))) {
+      try {
+        this.reloadTlsListeners();
+      } catch (err) {
+        this.config.replaceDynamic(before, level);
+        this.reloadTlsListeners();
+        throw new KafkaError(ErrorCode.INVALID_CONFIG, `Invalid TLS key material: ${(err as Error).message}`);
+      }
+    }
     for (const t of this.topics.values()) this.applyTopicConfigs(t);
     await this.metadata.setDynamicBrokerConfigs(level === 'default' ? 'default' : this.nodeId, configs);
   }

@@ -128,6 +128,10 @@ export class KafkaListener {
     return this.options.name;
   }
 
+  get securityProtocol(): string {
+    return this.options.securityProtocol;
+  }
+
   /**
    * New TLS key material (certificate reload): connections accepted from now on use it, the
    * open ones keep theirs, as Kafka's dynamic keystore update does.

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { suiteBroker, withBroker } from '../helpers/broker.js';
 import { makePki, type TestPki } from '../helpers/certs.js';
@@ -235,5 +236,35 @@ describe('TLS key stores and client authentication', () => {
     } finally {
       internal.close();
     }
+  });
+});
+
+describe('certificate rotation', () => {
+  test('a dynamic ssl.keystore.location change serves the new certificate to new connections; a bad one is refused', async (t) => {
+    const next = makePki();
+    t.after(() => next.cleanup());
+    const broker = await withBroker(t, { config: { listeners: 'SSL://127.0.0.1:0', 'ssl.keystore.location': pki.serverPemFile } });
+    const connect = (ca: string) => Connection.connect({ host: '127.0.0.1', port: broker.port, security: { protocol: 'SSL', tls: { ca: [ca], servername: 'localhost' } } });
+    const old = await connect(pki.caPem);
+    await assert.rejects(connect(next.caPem), 'the new CA does not sign the current certificate');
+    const alter = (value: string) =>
+      old.request<{ responses: { errorCode: number }[] }>(ApiKey.IncrementalAlterConfigs, {
+        resources: [{ resourceType: 4, resourceName: String(broker.broker.nodeId), configs: [{ name: 'ssl.keystore.location', configOperation: 0, value }] }],
+        validateOnly: false,
+      });
+    assert.equal((await alter(join(next.dir, 'missing.pem'))).responses[0]!.errorCode, 40, 'INVALID_CONFIG for a store that cannot be read');
+    (await connect(pki.caPem)).close();
+    assert.equal((await alter(next.serverPemFile)).responses[0]!.errorCode, 0);
+    (await connect(next.caPem)).close();
+    await assert.rejects(connect(pki.caPem), 'the old certificate is gone for new connections');
+    // The connection opened before the rotation keeps working.
+    const md = await old.request<MetadataResponse>(ApiKey.Metadata, {
+      topics: null,
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    assert.equal(md.brokers.length, 1);
+    old.close();
   });
 });
