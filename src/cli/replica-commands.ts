@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { Admin, type PartitionOutcome } from '../client/admin.js';
 import { KafkaClientError } from '../client/errors.js';
+import { assignReplicas } from '../cluster/replica-assignment.js';
+import { errorName, KafkaError } from '../protocol/errors.js';
 import { connectionOptions, int, usage, withCluster, write, type ConnectionFlags } from './client-commands.js';
 
 /** One entry of a reassignment JSON file: {"version":1,"partitions":[{"topic","partition","replicas","log_dirs"}]}. */
@@ -84,99 +86,165 @@ async function clearThrottles(admin: Admin, brokers: number[], topics: string[])
   }
 }
 
+/**
+ * --generate: the current assignment of the topics to move and a proposal placing their
+ * partitions over the given brokers with the rules topic creation uses (Kafka's), keeping each
+ * partition's replication factor.
+ */
+async function generate(
+  admin: Admin,
+  brokers: ReadonlyMap<number, { nodeId: number; rack: string | null }>,
+  opts: { topicsToMoveJsonFile?: string; brokerList?: string; disableRackAware?: boolean },
+): Promise<void> {
+  if (opts.topicsToMoveJsonFile === undefined || opts.brokerList === undefined) usage('--generate needs --topics-to-move-json-file and --broker-list');
+  const doc = readJson(opts.topicsToMoveJsonFile) as { topics?: unknown };
+  if (typeof doc !== 'object' || doc === null || !Array.isArray(doc.topics) || doc.topics.length === 0)
+    usage('the topics JSON must be {"version":1,"topics":[{"topic":"t"}]}');
+  const topics = doc.topics.map((t: unknown) => {
+    const name = (t as { topic?: unknown }).topic;
+    if (typeof name !== 'string' || name === '') usage('each entry of "topics" needs a "topic"');
+    return name;
+  });
+  const ids = opts.brokerList.split(',').map((x) => int('--broker-list', x.trim(), 0)!);
+  if (new Set(ids).size !== ids.length) usage(`--broker-list has duplicates: ${opts.brokerList}`);
+  const infos = await admin.describeTopics(topics);
+  const placement = ids.map((nodeId) => ({ nodeId, rack: opts.disableRackAware ? null : (brokers.get(nodeId)?.rack ?? null) }));
+  const current: ReassignmentEntry[] = [];
+  const proposed: ReassignmentEntry[] = [];
+  for (const t of infos) {
+    const parts = [...t.partitions].sort((a, b) => a.partition - b.partition);
+    const rf = parts[0]?.replicas.length ?? 1;
+    let lists: number[][];
+    try {
+      lists = assignReplicas(placement, parts.length, rf);
+    } catch (err) {
+      if (err instanceof KafkaError) throw new KafkaClientError(errorName(err.code), err.message, err.code);
+      throw err;
+    }
+    parts.forEach((p, i) => {
+      current.push({ topic: t.name, partition: p.partition, replicas: p.replicas });
+      proposed.push({ topic: t.name, partition: p.partition, replicas: lists[i]! });
+    });
+  }
+  await write(`Current partition replica assignment\n${assignmentJson(current)}\n\nProposed partition reassignment configuration\n${assignmentJson(proposed)}\n`);
+}
+
 function reassignCommand(): Command {
   return connectionOptions(
     new Command('reassign-partitions')
       .description("move partitions between brokers (kafka-reassign-partitions' JSON format)")
-      .requiredOption('--reassignment-json-file <file>', '{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[2,3]}]}')
+      .option('--reassignment-json-file <file>', '{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[2,3]}]}')
+      .option('--generate', 'propose a reassignment of --topics-to-move-json-file over --broker-list (nothing is changed)')
+      .option('--topics-to-move-json-file <file>', 'with --generate: {"version":1,"topics":[{"topic":"t"}]}')
+      .option('--broker-list <ids>', 'with --generate: the brokers to place replicas on, e.g. 1,2,3')
+      .option('--disable-rack-aware', "with --generate: ignore the brokers' racks")
       .option('--execute', 'start the reassignment (prints the current assignment, for a rollback)')
       .option('--verify', 'report whether each reassignment completed; clears the throttles once all have')
       .option('--cancel', 'cancel the reassignments in progress (the partitions go back to their replicas)')
       .option('--throttle <bytes/s>', 'with --execute: limit the copy (leader/follower.replication.throttled.rate on the brokers involved)')
       .addOption(new Option('--preserve-throttles', 'with --verify or --cancel: do not clear the throttles')),
-  ).action((opts: ConnectionFlags & { reassignmentJsonFile: string; execute?: boolean; verify?: boolean; cancel?: boolean; throttle?: string; preserveThrottles?: boolean }) =>
-    withCluster(opts, async (cluster) => {
-      const actions = [opts.execute, opts.verify, opts.cancel].filter(Boolean).length;
-      if (actions !== 1) usage('give exactly one of --execute, --verify or --cancel');
-      const throttle = int('--throttle', opts.throttle, 1);
-      if (throttle !== undefined && !opts.execute) usage('--throttle goes with --execute');
-      const entries = parseReassignmentJson(readJson(opts.reassignmentJsonFile));
-      const admin = new Admin(cluster);
-      const topics = [...new Set(entries.map((e) => e.topic))];
-      const infos = await admin.describeTopics(topics);
-      const current = (e: { topic: string; partition: number }) => {
-        const p = infos.find((t) => t.name === e.topic)?.partitions.find((x) => x.partition === e.partition);
-        if (!p) throw new KafkaClientError('UNKNOWN_TOPIC_OR_PARTITION', `partition ${name(e)} does not exist`);
-        return p;
-      };
-      if (opts.execute) {
-        const before = entries.map((e) => ({ topic: e.topic, partition: e.partition, replicas: current(e).replicas }));
-        await write(`Current partition replica assignment\n\n${assignmentJson(before)}\n\nSave this to use as the --reassignment-json-file option during rollback\n`);
-        if (throttle !== undefined) {
-          const brokers = [...new Set(entries.flatMap((e) => [...current(e).replicas, ...e.replicas]))].sort((a, b) => a - b);
-          for (const b of brokers) {
-            await admin.alterConfigs({ type: 'broker', name: String(b) }, { set: Object.fromEntries(THROTTLE_RATES.map((k) => [k, String(throttle)])) });
-          }
-          for (const t of topics) {
-            const mine = entries.filter((e) => e.topic === t);
-            const leaders = mine.flatMap((e) => current(e).replicas.map((r) => `${e.partition}:${r}`));
-            const followers = mine.flatMap((e) => e.replicas.filter((r) => !current(e).replicas.includes(r)).map((r) => `${e.partition}:${r}`));
-            await admin.alterConfigs(
-              { type: 'topic', name: t },
-              { set: { 'leader.replication.throttled.replicas': leaders.join(','), 'follower.replication.throttled.replicas': followers.join(',') } },
-            );
-          }
-          await write(`Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.\n`);
-          await write(`The inter-broker throttle limit was set to ${throttle} B/s\n`);
+  ).action(
+    (
+      opts: ConnectionFlags & {
+        reassignmentJsonFile?: string;
+        generate?: boolean;
+        topicsToMoveJsonFile?: string;
+        brokerList?: string;
+        disableRackAware?: boolean;
+        execute?: boolean;
+        verify?: boolean;
+        cancel?: boolean;
+        throttle?: string;
+        preserveThrottles?: boolean;
+      },
+    ) =>
+      withCluster(opts, async (cluster) => {
+        const actions = [opts.generate, opts.execute, opts.verify, opts.cancel].filter(Boolean).length;
+        if (actions !== 1) usage('give exactly one of --generate, --execute, --verify or --cancel');
+        const throttle = int('--throttle', opts.throttle, 1);
+        if (throttle !== undefined && !opts.execute) usage('--throttle goes with --execute');
+        const admin = new Admin(cluster);
+        if (opts.generate) {
+          await generate(admin, cluster.brokers, opts);
+          return;
         }
-        await reportFailures(await admin.alterPartitionReassignments(entries), 'reassigning partition(s)');
-        await write(`Successfully started partition reassignment${entries.length > 1 ? 's' : ''} for ${entries.map(name).join(',')}\n`);
-        return;
-      }
-      if (opts.cancel) {
-        const outcomes = await admin.alterPartitionReassignments(entries.map((e) => ({ topic: e.topic, partition: e.partition, replicas: null })));
-        const cancelled = outcomes.filter((o) => o.error === null);
-        const none = outcomes.filter((o) => o.error === 'NO_REASSIGNMENT_IN_PROGRESS');
-        await reportFailures(
-          outcomes.filter((o) => o.error !== 'NO_REASSIGNMENT_IN_PROGRESS'),
-          'cancelling partition reassignment(s)',
-        );
-        if (cancelled.length > 0) await write(`Successfully cancelled partition reassignment${cancelled.length > 1 ? 's' : ''} for: ${cancelled.map(name).join(',')}\n`);
-        if (none.length > 0) await write(`None of the specified partition reassignments are active for: ${none.map(name).join(',')}\n`);
-        if (!opts.preserveThrottles)
+        if (opts.reassignmentJsonFile === undefined) usage('--reassignment-json-file is required with --execute, --verify or --cancel');
+        const entries = parseReassignmentJson(readJson(opts.reassignmentJsonFile));
+        const topics = [...new Set(entries.map((e) => e.topic))];
+        const infos = await admin.describeTopics(topics);
+        const current = (e: { topic: string; partition: number }) => {
+          const p = infos.find((t) => t.name === e.topic)?.partitions.find((x) => x.partition === e.partition);
+          if (!p) throw new KafkaClientError('UNKNOWN_TOPIC_OR_PARTITION', `partition ${name(e)} does not exist`);
+          return p;
+        };
+        if (opts.execute) {
+          const before = entries.map((e) => ({ topic: e.topic, partition: e.partition, replicas: current(e).replicas }));
+          await write(`Current partition replica assignment\n\n${assignmentJson(before)}\n\nSave this to use as the --reassignment-json-file option during rollback\n`);
+          if (throttle !== undefined) {
+            const brokers = [...new Set(entries.flatMap((e) => [...current(e).replicas, ...e.replicas]))].sort((a, b) => a - b);
+            for (const b of brokers) {
+              await admin.alterConfigs({ type: 'broker', name: String(b) }, { set: Object.fromEntries(THROTTLE_RATES.map((k) => [k, String(throttle)])) });
+            }
+            for (const t of topics) {
+              const mine = entries.filter((e) => e.topic === t);
+              const leaders = mine.flatMap((e) => current(e).replicas.map((r) => `${e.partition}:${r}`));
+              const followers = mine.flatMap((e) => e.replicas.filter((r) => !current(e).replicas.includes(r)).map((r) => `${e.partition}:${r}`));
+              await admin.alterConfigs(
+                { type: 'topic', name: t },
+                { set: { 'leader.replication.throttled.replicas': leaders.join(','), 'follower.replication.throttled.replicas': followers.join(',') } },
+              );
+            }
+            await write(`Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.\n`);
+            await write(`The inter-broker throttle limit was set to ${throttle} B/s\n`);
+          }
+          await reportFailures(await admin.alterPartitionReassignments(entries), 'reassigning partition(s)');
+          await write(`Successfully started partition reassignment${entries.length > 1 ? 's' : ''} for ${entries.map(name).join(',')}\n`);
+          return;
+        }
+        if (opts.cancel) {
+          const outcomes = await admin.alterPartitionReassignments(entries.map((e) => ({ topic: e.topic, partition: e.partition, replicas: null })));
+          const cancelled = outcomes.filter((o) => o.error === null);
+          const none = outcomes.filter((o) => o.error === 'NO_REASSIGNMENT_IN_PROGRESS');
+          await reportFailures(
+            outcomes.filter((o) => o.error !== 'NO_REASSIGNMENT_IN_PROGRESS'),
+            'cancelling partition reassignment(s)',
+          );
+          if (cancelled.length > 0) await write(`Successfully cancelled partition reassignment${cancelled.length > 1 ? 's' : ''} for: ${cancelled.map(name).join(',')}\n`);
+          if (none.length > 0) await write(`None of the specified partition reassignments are active for: ${none.map(name).join(',')}\n`);
+          if (!opts.preserveThrottles)
+            await clearThrottles(
+              admin,
+              [...cluster.brokers.keys()].sort((a, b) => a - b),
+              topics,
+            );
+          return;
+        }
+        // --verify
+        const active = await admin.listPartitionReassignments(topics.map((t) => ({ topic: t, partitions: entries.filter((e) => e.topic === t).map((e) => e.partition) })));
+        await write('Status of partition reassignment:\n');
+        let done = true;
+        for (const e of entries) {
+          if (active.some((a) => a.topic === e.topic && a.partition === e.partition)) {
+            done = false;
+            await write(`Reassignment of partition ${name(e)} is still in progress.\n`);
+            continue;
+          }
+          const replicas = current(e).replicas;
+          if (replicas.join(',') === e.replicas.join(',')) await write(`Reassignment of partition ${name(e)} is completed.\n`);
+          else {
+            done = false;
+            await write(`There is no active reassignment of partition ${name(e)}, but replica set is ${replicas.join(',')} rather than ${e.replicas.join(',')}.\n`);
+          }
+        }
+        if (done && !opts.preserveThrottles) {
+          await write('\n');
           await clearThrottles(
             admin,
             [...cluster.brokers.keys()].sort((a, b) => a - b),
             topics,
           );
-        return;
-      }
-      // --verify
-      const active = await admin.listPartitionReassignments(topics.map((t) => ({ topic: t, partitions: entries.filter((e) => e.topic === t).map((e) => e.partition) })));
-      await write('Status of partition reassignment:\n');
-      let done = true;
-      for (const e of entries) {
-        if (active.some((a) => a.topic === e.topic && a.partition === e.partition)) {
-          done = false;
-          await write(`Reassignment of partition ${name(e)} is still in progress.\n`);
-          continue;
         }
-        const replicas = current(e).replicas;
-        if (replicas.join(',') === e.replicas.join(',')) await write(`Reassignment of partition ${name(e)} is completed.\n`);
-        else {
-          done = false;
-          await write(`There is no active reassignment of partition ${name(e)}, but replica set is ${replicas.join(',')} rather than ${e.replicas.join(',')}.\n`);
-        }
-      }
-      if (done && !opts.preserveThrottles) {
-        await write('\n');
-        await clearThrottles(
-          admin,
-          [...cluster.brokers.keys()].sort((a, b) => a - b),
-          topics,
-        );
-      }
-    }),
+      }),
   );
 }
 

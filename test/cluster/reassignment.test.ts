@@ -142,6 +142,17 @@ test('reassigning [1,2] to [2,3] under acks=all keeps every acknowledged record;
   })();
   await waitFor('some records acknowledged before the move', () => acked.length >= 400, 20_000);
 
+  // --generate proposes a placement over brokers 2 and 3, changing nothing.
+  const topicsFile = join(scratch, 'topics.json');
+  writeFileSync(topicsFile, JSON.stringify({ version: 1, topics: [{ topic: TOPIC }] }));
+  const gen = await cli(['reassign-partitions', '--bootstrap-server', bootstrap(), '--topics-to-move-json-file', topicsFile, '--broker-list', '2,3', '--generate']);
+  assert.equal(gen.code, 0, gen.stderr);
+  const proposal = JSON.parse(gen.stdout.split('Proposed partition reassignment configuration\n')[1]!) as { partitions: { partition: number; replicas: number[] }[] };
+  assert.deepEqual(
+    proposal.partitions.map((p) => [...p.replicas].sort().join(',')),
+    ['2,3', '2,3'],
+  );
+
   const file = join(scratch, 'move.json');
   writeFileSync(
     file,
