@@ -55,7 +55,8 @@ function runOnce(signal: AbortSignal): Promise<Outcome> {
         throw new Error(`the torture wrote no report (exit code ${code}):\n${output.slice(-6000)}`);
       }
       const summary = summarizeCluster(report);
-      console.log(summary);
+      // The run's own log: its cycles with their faults, then the summary.
+      console.log(output.trimEnd());
       return { report, code, summary };
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -115,17 +115,21 @@ export class Cluster {
     };
     // A restart right after a kill: etcd may still hold the dead incarnation's registration
     // until its lease expires ("already live"); try again until it is gone.
-    const proc = await waitUntil(
+    let fatal: unknown = null;
+    const started = await waitUntil(
       async () => {
         try {
           return await startBrokerProcess({ dataDir: n.dataDir, overrides });
         } catch (err) {
           if (/already live/.test(String(err))) return null;
-          throw err;
+          fatal = err; // anything else (a stale build, a crash at start-up) is not waited out
+          return 'failed' as const;
         }
       },
       { timeout: 30_000, interval: 250, message: `broker ${n.id} to start` },
     );
+    if (started === 'failed') throw fatal;
+    const proc = started;
     n.proc = proc;
     n.past.push(proc);
     n.paused = false;
