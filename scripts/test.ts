@@ -45,6 +45,7 @@ const PROCESS_TESTS = [
   'test/broker/crash-recovery.test.ts',
   'test/broker/disk-full-tmpfs.test.ts',
   'test/broker/hand-corruption.test.ts',
+  'test/broker/jbod.test.ts',
   'test/broker/network.test.ts',
   'test/broker/overload-connections.test.ts',
   'test/broker/overload-memory-pool.test.ts',

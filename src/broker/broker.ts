@@ -15,7 +15,7 @@ import { tlsServerOptions } from './security/tls.js';
 import type { ClientSecurity } from '../client/sasl.js';
 import { ReplicaManager } from './replication/replica-manager.js';
 import { ReplicationThrottle } from './replication-throttle.js';
-import { LogManager } from '../storage/log-manager.js';
+import { LogDirs } from '../storage/log-dirs.js';
 import type { LogIo } from '../storage/log-io.js';
 import type { LogConfig } from '../storage/partition-log.js';
 import { KafkaListener, parsePerIpOverrides, type ConnectionQuotas } from '../network/server.js';
@@ -155,7 +155,7 @@ export class Broker implements CoordinatorHost {
     readonly config: BrokerConfig,
     readonly logger: Logger,
     readonly metadata: MetadataStore,
-    readonly logs: LogManager,
+    readonly logs: LogDirs,
     /** The one clock of this broker: logs, coordinators, fetch long polls, connections and quotas. */
     readonly clock: Clock,
     /** Listeners' security, SASL, SCRAM credentials, ACLs and the authorizer. */
@@ -226,7 +226,7 @@ export class Broker implements CoordinatorHost {
       await metadata.close();
       throw err;
     }
-    const logs = await LogManager.open(dir, {
+    const logs = await LogDirs.open(config.logDirs, {
       logger: log,
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
       cleanerEnabled: config.bool('log.cleaner.enable'),
@@ -274,7 +274,7 @@ export class Broker implements CoordinatorHost {
       metadata.register(self);
     }
     log.info(
-      { nodeId: broker.nodeId, clusterId: metadata.clusterId, listener: `${broker.advertised.host}:${broker.advertised.port}`, logDir: dir, topics: broker.topics.size },
+      { nodeId: broker.nodeId, clusterId: metadata.clusterId, listener: `${broker.advertised.host}:${broker.advertised.port}`, logDirs: logs.dirs, topics: broker.topics.size },
       'broker started',
     );
     return broker;
@@ -488,7 +488,7 @@ export class Broker implements CoordinatorHost {
     }
   }
 
-  private newPartition(t: TopicState, index: number, log: Awaited<ReturnType<LogManager['openLog']>>, s: PartitionState | undefined): Partition {
+  private newPartition(t: TopicState, index: number, log: Awaited<ReturnType<LogDirs['openLog']>>, s: PartitionState | undefined): Partition {
     const p = new Partition(t, index, log, this.nodeId, s ? toAssignment(s) : undefined);
     this.replication?.apply(p);
     if (p.isLeader) queueMicrotask(() => this.emitLeadership(p));
@@ -777,7 +777,7 @@ export class Broker implements CoordinatorHost {
     const hosted = states ? states.flatMap((s, p) => (s.replicas.includes(this.nodeId) ? [p] : [])) : Array.from({ length: t.partitions }, (_, p) => p);
     // Opening a log is mostly waiting on the disk (directories, fsynced checkpoints): overlap a
     // bounded number of them so a 10,000-partition topic does not take 10,000 round trips.
-    const logs = new Array<Awaited<ReturnType<LogManager['openLog']>>>(t.partitions);
+    const logs = new Array<Awaited<ReturnType<LogDirs['openLog']>>>(t.partitions);
     let next = 0;
     const worker = async () => {
       while (next < hosted.length) {

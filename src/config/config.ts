@@ -232,8 +232,13 @@ export class BrokerConfig {
   }
 
   get logDir(): string {
+    return this.logDirs[0]!;
+  }
+
+  /** Every log directory (JBOD): `log.dirs`, else `log.dir`. The first also holds single-node metadata. */
+  get logDirs(): string[] {
     const dirs = this.list('log.dirs');
-    return dirs[0] ?? this.str('log.dir')!;
+    return dirs.length > 0 ? dirs : [this.str('log.dir')!];
   }
 
   /** The broker-level default for a topic config, following Kafka's synonym order. */

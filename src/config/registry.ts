@@ -217,7 +217,7 @@ const brokerDefs: ConfigDef[] = [
   },
   { name: 'super.users', type: 'string', default: '', scope: 'broker', doc: 'Principals allowed everything, separated by semicolons: User:admin;User:broker.' },
   { name: 'allow.everyone.if.no.acl.found', type: 'boolean', default: 'false', scope: 'broker', doc: 'With an authorizer: a resource without any ACL is open to everyone.' },
-  { name: 'log.dirs', type: 'list', default: null, scope: 'broker', doc: 'Directory for the log data (first entry is used); overrides log.dir.' },
+  { name: 'log.dirs', type: 'list', default: null, scope: 'broker', doc: 'Directories for the log data (JBOD): each new partition replica goes to the one with the fewest partitions; the first also holds the single-node metadata. Overrides log.dir.' },
   { name: 'log.dir', type: 'string', default: './data', scope: 'broker', doc: 'Directory for the log data.' },
   { name: 'num.partitions', type: 'int', default: '1', scope: 'broker', doc: 'Default partition count of new topics.', min: 1, dynamic: false },
   {

@@ -346,6 +346,38 @@ export class LogManager {
     if (this.cleanerOffsets.delete(key) && !this.closed) await this.writeCleanerCheckpoint();
   }
 
+  /** A partition's checkpoint entries here (log start offset, cleaner offset), to carry along when it moves. */
+  checkpointEntries(topic: string, partition: number): { startOffset?: number; cleanerOffset?: number } {
+    const key = this.key(topic, partition);
+    return { startOffset: this.startOffsets.get(key)?.offset, cleanerOffset: this.cleanerOffsets.get(key)?.offset };
+  }
+
+  /** Takes in the checkpoint entries of a partition moving into this directory, written before its data arrives. */
+  async adopt(topic: string, partition: number, entries: { startOffset?: number; cleanerOffset?: number }): Promise<void> {
+    const key = this.key(topic, partition);
+    if (entries.startOffset !== undefined) {
+      this.startOffsets.set(key, { topic, partition, offset: entries.startOffset });
+      await this.writeCheckpoint();
+    }
+    if (entries.cleanerOffset !== undefined) {
+      this.cleanerOffsets.set(key, { topic, partition, offset: entries.cleanerOffset });
+      await this.writeCleanerCheckpoint();
+    }
+  }
+
+  /**
+   * Stops tracking a partition that moved to another directory (its log closed, its directory
+   * gone from here): drops it and its checkpoint entries without touching its files.
+   */
+  async forget(topic: string, partition: number): Promise<void> {
+    const key = this.key(topic, partition);
+    this.logs.delete(key);
+    this.opened.delete(key);
+    this.tombstoneHorizons.delete(key);
+    if (this.startOffsets.delete(key) && !this.closed) await this.writeCheckpoint();
+    if (this.cleanerOffsets.delete(key) && !this.closed) await this.writeCleanerCheckpoint();
+  }
+
   private flushDueLogs(): void {
     if (this.flushing) return;
     this.flushing = true;

@@ -1,36 +1,48 @@
 import { statfs } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { ApiKey, type DescribeLogDirsRequest, type DescribeLogDirsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { ApiHandler } from '../api.js';
 
+type DirResult = DescribeLogDirsResponse['results'][number];
+type TopicResult = DirResult['topics'][number];
+
+/** Every log directory of this broker (JBOD: one entry per `log.dirs` entry), with the replicas it holds. */
 export const describeLogDirsHandler: ApiHandler<DescribeLogDirsRequest, DescribeLogDirsResponse> = {
   apiKey: ApiKey.DescribeLogDirs,
   async handle({ broker, apiVersion }, req) {
     const wanted = req.topics === null ? [...broker.topics.values()].map((t) => ({ topic: t.name, partitions: t.partitions.map((p) => p.index) })) : req.topics;
-    const topics = [];
+    const byDir = new Map<string, Map<string, TopicResult>>(broker.logs.dirs.map((d) => [d, new Map()]));
     for (const w of wanted) {
       const t = broker.topics.get(w.topic);
       if (!t) continue;
-      const partitions = w.partitions
-        .map((i) => t.partitions[i])
-        .filter((p) => p !== undefined)
-        .map((p) => ({ partitionIndex: p.index, partitionSize: p.sizeInBytes, offsetLag: 0, isFutureKey: false }));
-      if (partitions.length > 0) topics.push({ name: t.name, partitions });
+      for (const i of w.partitions) {
+        const p = t.partitions[i];
+        if (p === undefined) continue;
+        const dir = broker.logs.dirOf(t.name, p.index);
+        const topics = dir === undefined ? undefined : byDir.get(dir);
+        if (!topics) continue;
+        let entry = topics.get(t.name);
+        if (!entry) topics.set(t.name, (entry = { name: t.name, partitions: [] }));
+        entry.partitions.push({ partitionIndex: p.index, partitionSize: p.sizeInBytes, offsetLag: 0, isFutureKey: false });
+      }
     }
-    const dir = resolve(broker.config.logDir);
-    let totalBytes = -1;
-    let usableBytes = -1;
-    // Disk figures exist in the response from v4 on.
-    if (apiVersion >= 4) {
-      const fs = await statfs(dir);
-      totalBytes = fs.blocks * fs.bsize;
-      usableBytes = fs.bavail * fs.bsize;
+    const results: DirResult[] = [];
+    for (const [dir, topics] of byDir) {
+      let totalBytes = -1;
+      let usableBytes = -1;
+      let errorCode: number = ErrorCode.NONE;
+      // Disk figures exist in the response from v4 on.
+      if (apiVersion >= 4) {
+        try {
+          const fs = await statfs(dir);
+          totalBytes = fs.blocks * fs.bsize;
+          usableBytes = fs.bavail * fs.bsize;
+        } catch {
+          errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        }
+      }
+      results.push({ errorCode, logDir: dir, topics: errorCode === ErrorCode.NONE ? [...topics.values()] : [], totalBytes, usableBytes, isCordoned: false });
     }
-    return {
-      throttleTimeMs: 0,
-      errorCode: ErrorCode.NONE,
-      results: [{ errorCode: ErrorCode.NONE, logDir: dir, topics, totalBytes, usableBytes, isCordoned: false }],
-    };
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, results };
   },
 };
