@@ -330,7 +330,10 @@ export class Broker implements CoordinatorHost {
     const state: PartitionState = { ...s, isr: [...isr], partitionEpoch: s.partitionEpoch + 1 };
     const ok = await store.writeOwnPartitionStates(this.nodeId, [{ topicId: record.id, index: p.index, state, modRevision }]);
     const change = isr.length < s.isr.length ? 'shrink' : 'expand';
-    if (ok) this.logger.info({ topic: p.topicName, partition: p.index, from: s.isr, to: isr, partitionEpoch: state.partitionEpoch }, `replication: ISR ${change}`);
+    if (ok) {
+      (change === 'shrink' ? this.metrics.isrShrinks : this.metrics.isrExpands).inc();
+      this.logger.info({ topic: p.topicName, partition: p.index, from: s.isr, to: isr, partitionEpoch: state.partitionEpoch }, `replication: ISR ${change}`);
+    }
     return ok;
   }
 

@@ -129,6 +129,10 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private readonly brokers = new Map<number, BrokerRegistration>();
   /** Election keys: key → (create revision, node id). The lowest create revision is the controller. */
   private readonly candidates = new Map<string, { createRevision: bigint; nodeId: number }>();
+  /** Every key of the local view (a resync deletes those etcd no longer has). */
+  private readonly present = new Set<string>();
+  /** False from a lost lease until the view has been read again (see resync). */
+  private synced = true;
   /** Dynamic broker configs by scope key ('<default>' or a node id). */
   private readonly configs = new Map<string, Record<string, string>>();
   private quotas: StoredQuota[] = [];
@@ -204,18 +208,52 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private async load(): Promise<void> {
     const res = await this.client.getAll().prefix(`${this.keys.prefix}/`).exec();
     for (const kv of res.kvs) this.apply(kv, false);
-    const next = (BigInt(res.header.revision) + 1n).toString();
     this.lastController = this.controllerId();
-    this.watcher = await this.client.watch().prefix(`${this.keys.prefix}/`).startRevision(next).create();
-    this.watcher.on('put', (kv) => this.apply(kv, false, true));
-    this.watcher.on('delete', (kv) => this.apply(kv, true, true));
-    // The watcher reconnects by itself (etcd3's watch backoff) and resumes from its last revision.
-    this.watcher.on('error', () => undefined);
+    await this.watchFrom(res.header.revision);
+  }
+
+  /** Watches the prefix from the revision after `revision`. */
+  private async watchFrom(revision: string): Promise<void> {
+    const next = (BigInt(revision) + 1n).toString();
+    const watcher = await this.client.watch().prefix(`${this.keys.prefix}/`).startRevision(next).create();
+    this.watcher = watcher;
+    watcher.on('put', (kv) => this.apply(kv, false, true));
+    watcher.on('delete', (kv) => this.apply(kv, true, true));
+    // The watcher reconnects by itself (etcd3's watch backoff) and resumes from its last
+    // revision; a broker that lost its lease reads everything again anyway (resync).
+    watcher.on('error', () => undefined);
+  }
+
+  /**
+   * Reads the whole prefix again and makes the local view match it, telling listeners of every
+   * difference, then watches from there. After a lost lease (a network partition, a pause) the
+   * view may have missed changes while the broker was cut off; until this is done the broker
+   * does not act as leader (leaseValid), as a KRaft broker stays fenced until it has caught up
+   * with the metadata log.
+   */
+  private async resync(): Promise<void> {
+    const old = this.watcher;
+    this.watcher = null;
+    old?.removeAllListeners();
+    if (old) await settleWithin(old.cancel(), 2000);
+    const res = await this.call('Reading the cluster metadata', () => this.client.getAll().prefix(`${this.keys.prefix}/`).exec());
+    const seen = new Set<string>();
+    for (const kv of res.kvs) {
+      seen.add(kv.key.toString('utf8'));
+      this.apply(kv, false, true);
+    }
+    for (const key of [...this.present]) {
+      if (!seen.has(key))
+        this.apply({ key: Buffer.from(key), value: Buffer.alloc(0), create_revision: '0', mod_revision: '0', version: '0', lease: '0' }, true, true);
+    }
+    await this.watchFrom(res.header.revision);
   }
 
   /** Applies one key's new value (or deletion) to the local view. */
   private apply(kv: IKeyValue, deleted: boolean, notify = false): void {
     const key = kv.key.toString('utf8');
+    if (deleted) this.present.delete(key);
+    else this.present.add(key);
     const k = this.keys;
     let change: MetadataChange | null = null;
     if (key.startsWith(k.topics)) {
@@ -610,6 +648,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     });
     lease.on('lost', () => {
       if (this.closed || this.registration?.lease !== lease) return;
+      this.synced = false;
       this.emit('lease-lost');
       void this.reregister();
     });
@@ -639,6 +678,15 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     while (!this.closed) {
       try {
         await this.register(r.reg, r.ttlSeconds);
+        break;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+    while (!this.closed) {
+      try {
+        await this.resync();
+        this.synced = true;
         this.emit('lease-renewed');
         return;
       } catch {
@@ -665,7 +713,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
 
   /** True while this broker's lease is certainly still valid in etcd: it may act as a leader. */
   leaseValid(now = systemClock.now()): boolean {
-    return this.registration !== null && now < this.leaseValidUntil;
+    return this.synced && this.registration !== null && now < this.leaseValidUntil;
   }
 
   async close(): Promise<void> {

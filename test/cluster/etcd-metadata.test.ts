@@ -10,6 +10,8 @@ import { DuplicateNodeIdError, MetadataUnavailableError, NO_LEADER, type Partiti
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
 import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
+import { TcpProxy } from '../torture/cluster/proxy.js';
+import { createServer, type AddressInfo } from 'node:net';
 
 const logger = pino({ level: 'silent' });
 let etcd: EtcdProcess;
@@ -177,6 +179,42 @@ test('etcd paused: metadata changes fail with a retriable error, then work again
     20_000,
   );
   await waitFor('lease valid again', () => s.leaseValid(), 20_000);
+});
+
+test('a broker cut off from etcd past its lease reads the whole metadata again before it may lead', { skip: etcdMissing }, async () => {
+  const target = Number(new URL(etcd.endpoint).port);
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const proxy = new TcpProxy(port, target);
+  await proxy.start();
+  try {
+    const cut = await EtcdMetadataStore.open({ endpoints: [`http://127.0.0.1:${port}`], prefix: '/c9', requestTimeoutMs: 1000 });
+    stores.push(cut);
+    const other = await open('/c9');
+    await cut.register(reg(9), 2);
+    await other.createTopic(topic('stays', [9]));
+    await other.createTopic(topic('goes', [9]));
+    await waitFor('the cut-off store sees both topics', () => cut.topic('stays') !== undefined && cut.topic('goes') !== undefined);
+    const seen: string[] = [];
+    cut.onChange((c) => {
+      if (c.kind === 'topic') seen.push(`${c.name}:${c.record ? 'present' : 'gone'}`);
+    });
+    proxy.cutAll();
+    await waitFor('its lease is no longer certain', () => !cut.leaseValid(), 10_000);
+    await other.deleteTopic('goes');
+    await other.createTopic(topic('arrives', [9]));
+    await waitFor('etcd let its registration expire', () => !other.liveBrokers().some((b) => b.nodeId === 9), 10_000);
+    proxy.heal();
+    await waitFor('registered again and the view caught up', () => cut.leaseValid(), 20_000);
+    assert.equal(cut.topic('goes'), undefined);
+    assert.ok(cut.topic('arrives'));
+    assert.ok(cut.topic('stays'));
+    assert.ok(seen.includes('goes:gone') && seen.includes('arrives:present'), seen.join(' '));
+  } finally {
+    await proxy.close();
+  }
 });
 
 test('closing the store and stopping the controller with etcd hung is bounded (a broker stop never hangs)', { skip: etcdMissing }, async () => {
