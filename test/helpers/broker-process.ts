@@ -58,7 +58,11 @@ export async function startBrokerProcess(
   child.stderr.on('data', (d) => (stderr += d.toString()));
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`broker did not start in 20s; stderr: ${stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      // Not left running behind a failed test (it may still come up later on a loaded machine).
+      child.kill('SIGKILL');
+      rej(new Error(`broker did not start in 20s; stderr: ${stderr}`));
+    }, 20_000);
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       let entry: Record<string, unknown>;

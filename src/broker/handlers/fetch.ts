@@ -119,6 +119,8 @@ async function readPartition(
   replicaId: number,
   /** The consumer's client.rack (v11+), '' when unset. */
   rackId: string,
+  /** The listener the request came in on: KIP-951 endpoints are that listener's. */
+  listenerName: string,
 ): Promise<ReadOutcome> {
   const topic = useTopicIds ? broker.topicsById.get(sp.topicId) : broker.topics.get(sp.topic);
   let partition = topic ? broker.leaderPartition(topic.name, sp.partition) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -128,7 +130,7 @@ async function readPartition(
     const code = useTopicIds && !topic ? ErrorCode.UNKNOWN_TOPIC_ID : partition;
     const data = emptyPartitionData(sp.partition, code);
     // KIP-951: where the leader is now (current leader v12+, its endpoint v16+).
-    const leader = code === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 12 ? broker.currentLeader(topic!.name, sp.partition) : null;
+    const leader = code === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 12 ? broker.currentLeader(topic!.name, sp.partition, listenerName) : null;
     if (leader && leader.endpoint && leader.leaderId !== broker.nodeId) {
       data.currentLeader = { leaderId: leader.leaderId, leaderEpoch: leader.leaderEpoch };
       return { data, bytes: 0, error: true, leaderEndpoint: apiVersion >= 16 ? leader.endpoint : undefined };
@@ -247,7 +249,18 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
           continue;
         }
         const remaining = Math.max(0, responseLimit - total);
-        const outcome = await readPartition(broker, apiVersion, sp, Math.min(sp.partitionMaxBytes, remaining), total === 0, readCommitted, useTopicIds, replicaId, req.rackId);
+        const outcome = await readPartition(
+          broker,
+          apiVersion,
+          sp,
+          Math.min(sp.partitionMaxBytes, remaining),
+          total === 0,
+          readCommitted,
+          useTopicIds,
+          replicaId,
+          req.rackId,
+          conn.listenerName,
+        );
         total += outcome.bytes;
         anyError ||= outcome.error || outcome.urgent === true;
         outcomes.push(outcome);
