@@ -35,6 +35,7 @@ export class CoordinatorPartitions {
   private loader: PartitionLoader | null = null;
   private unfollow: (() => void) | undefined;
   private closed = false;
+  private host: CoordinatorHost | null = null;
 
   constructor(
     /** The internal topic, for logs. */
@@ -64,28 +65,45 @@ export class CoordinatorPartitions {
     const ownership: Ownership = { epoch, loaded: false, done: Promise.resolve() };
     this.owned.set(index, ownership);
     const current = () => this.owned.get(index) === ownership;
-    ownership.done = loader.load(index, epoch, current).then(
-      () => {
-        if (!current()) return;
-        ownership.loaded = true;
-        loader.activate(index);
-        this.logger?.info(
-          { topic: this.topic, partition: index, coordinatorEpoch: epoch, ms: Math.round(this.clock.monotonicMs() - started) },
-          'coordinator partition loaded',
-        );
-      },
-      (err: unknown) => {
-        // Left unowned: requests for its keys answer NOT_COORDINATOR until the next election.
-        if (current()) {
-          this.owned.delete(index);
-          loader.unload(index);
-        }
-        this.logger?.error({ err, topic: this.topic, partition: index, coordinatorEpoch: epoch }, 'loading a coordinator partition failed');
-        throw err;
-      },
-    );
+    ownership.done = loader
+      .load(index, epoch, current)
+      .then(() => this.committed(index, current))
+      .then(
+        () => {
+          if (!current()) return;
+          ownership.loaded = true;
+          loader.activate(index);
+          this.logger?.info(
+            { topic: this.topic, partition: index, coordinatorEpoch: epoch, ms: Math.round(this.clock.monotonicMs() - started) },
+            'coordinator partition loaded',
+          );
+        },
+        (err: unknown) => {
+          // Left unowned: requests for its keys answer NOT_COORDINATOR until the next election.
+          if (current()) {
+            this.owned.delete(index);
+            loader.unload(index);
+          }
+          this.logger?.error({ err, topic: this.topic, partition: index, coordinatorEpoch: epoch }, 'loading a coordinator partition failed');
+          throw err;
+        },
+      );
     ownership.done.catch(() => undefined);
     return ownership.done;
+  }
+
+  /**
+   * Waits until the partition's high watermark covers everything the load read. A new leader's
+   * log may end with records its followers do not have yet (written by the previous leader, not
+   * acknowledged); state built from them must not be served until they are committed, or a
+   * second failover could take back an offset a client already read (the cluster torture saw
+   * committed offsets go backwards that way). Bounded by the load staying current.
+   */
+  private async committed(index: number, current: () => boolean): Promise<void> {
+    const p = this.host?.topics.get(this.topic)?.partitions[index];
+    if (!p) return;
+    const target = p.logEndOffset;
+    while (current() && p.highWatermark < target) await new Promise<void>((resolve) => this.clock.schedule(10, resolve));
   }
 
   /** This broker no longer leads `index`: its state leaves memory (a load under way stops). */
@@ -131,6 +149,7 @@ export class CoordinatorPartitions {
    * here loads a partition, each loss unloads it. Returns the loads of the partitions led now.
    */
   follow(host: CoordinatorHost): Promise<void>[] {
+    this.host = host;
     this.unfollow?.();
     this.unfollow = host.onLeadershipChange((change) => {
       if (change.topic !== this.topic || this.closed) return;
