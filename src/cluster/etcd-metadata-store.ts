@@ -219,9 +219,36 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     this.watcher = watcher;
     watcher.on('put', (kv) => this.apply(kv, false, true));
     watcher.on('delete', (kv) => this.apply(kv, true, true));
-    // The watcher reconnects by itself (etcd3's watch backoff) and resumes from its last
-    // revision; a broker that lost its lease reads everything again anyway (resync).
-    watcher.on('error', () => undefined);
+    // etcd3 reconnects a broken watch stream by itself and resumes from the last revision, but a
+    // watch the server cancels (an 'error') is never resumed, and the cluster torture saw healed
+    // brokers keep a stale view: after either, read everything again and watch anew.
+    let broken = false;
+    watcher.on('disconnected', () => (broken = true));
+    watcher.on('connected', () => {
+      if (!broken) return;
+      broken = false;
+      this.resyncSoon();
+    });
+    watcher.on('error', () => this.resyncSoon());
+  }
+
+  private resyncing: Promise<void> | null = null;
+
+  /** Runs resync once (retrying until etcd answers), unless one is already under way. */
+  private resyncSoon(): void {
+    if (this.resyncing || this.closed) return;
+    this.resyncing = (async () => {
+      while (!this.closed) {
+        try {
+          await this.resync();
+          return;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    })().finally(() => {
+      this.resyncing = null;
+    });
   }
 
   /**
@@ -243,8 +270,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       this.apply(kv, false, true);
     }
     for (const key of [...this.present]) {
-      if (!seen.has(key))
-        this.apply({ key: Buffer.from(key), value: Buffer.alloc(0), create_revision: '0', mod_revision: '0', version: '0', lease: '0' }, true, true);
+      if (!seen.has(key)) this.apply({ key: Buffer.from(key), value: Buffer.alloc(0), create_revision: '0', mod_revision: '0', version: '0', lease: '0' }, true, true);
     }
     await this.watchFrom(res.header.revision);
   }
@@ -683,16 +709,14 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
-    while (!this.closed) {
-      try {
-        await this.resync();
-        this.synced = true;
-        this.emit('lease-renewed');
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    }
+    // A resync already under way may have read the view before the changes this broker missed
+    // while it was cut off were all in: wait for it, then read once more.
+    await this.resyncing;
+    this.resyncSoon();
+    await this.resyncing;
+    if (this.closed) return;
+    this.synced = true;
+    this.emit('lease-renewed');
   }
 
   /**
