@@ -28,6 +28,8 @@ interface Ownership {
   loaded: boolean;
   /** Settles when the load ends (rejects if it failed). */
   done: Promise<void>;
+  /** Settles when the load ends or only waits for the HW to cover it (what a starting broker awaits). */
+  ready: Promise<void>;
 }
 
 export class CoordinatorPartitions {
@@ -62,12 +64,14 @@ export class CoordinatorPartitions {
     if (existing && existing.epoch >= epoch) return existing.done;
     if (existing) this.resign(index);
     const started = this.clock.monotonicMs();
-    const ownership: Ownership = { epoch, loaded: false, done: Promise.resolve() };
+    const ownership: Ownership = { epoch, loaded: false, done: Promise.resolve(), ready: Promise.resolve() };
     this.owned.set(index, ownership);
     const current = () => this.owned.get(index) === ownership;
+    let waitingForHw = () => {};
+    const waiting = new Promise<void>((resolve) => (waitingForHw = resolve));
     ownership.done = loader
       .load(index, epoch, current)
-      .then(() => this.committed(index, current))
+      .then(() => this.committed(index, current, waitingForHw))
       .then(
         () => {
           if (!current()) return;
@@ -89,6 +93,7 @@ export class CoordinatorPartitions {
         },
       );
     ownership.done.catch(() => undefined);
+    ownership.ready = Promise.race([ownership.done, waiting]);
     return ownership.done;
   }
 
@@ -99,10 +104,14 @@ export class CoordinatorPartitions {
    * second failover could take back an offset a client already read (the cluster torture saw
    * committed offsets go backwards that way). Bounded by the load staying current.
    */
-  private async committed(index: number, current: () => boolean): Promise<void> {
+  private async committed(index: number, current: () => boolean, waiting: () => void): Promise<void> {
     const p = this.host?.topics.get(this.topic)?.partitions[index];
     if (!p) return;
     const target = p.logEndOffset;
+    if (p.highWatermark >= target) return;
+    // A broker starting up must not wait for this: its followers can fetch (and so move the HW)
+    // only once it listens, after the coordinators have started.
+    waiting();
     while (current() && p.highWatermark < target) await new Promise<void>((resolve) => this.clock.schedule(10, resolve));
   }
 
@@ -162,15 +171,17 @@ export class CoordinatorPartitions {
   /**
    * Elects or resigns each partition of the topic as the host's leadership says now (a topic
    * just created announces its partitions a moment later; this does not wait for that). Returns
-   * the loads, which settle when loaded (rejecting if a load failed).
+   * the loads, which settle when loaded or only waiting for the HW (rejecting if a load failed).
    */
   sync(host: CoordinatorHost): Promise<void>[] {
     if (this.closed) return [];
     const topic = host.topics.get(this.topic);
     const loads: Promise<void>[] = [];
     topic?.partitions.forEach((p, index) => {
-      if (p?.isLeader) loads.push(this.elect(index, p.leaderEpoch));
-      else this.resign(index);
+      if (p?.isLeader) {
+        const done = this.elect(index, p.leaderEpoch);
+        loads.push(this.owned.get(index)?.ready ?? done);
+      } else this.resign(index);
     });
     return loads;
   }
