@@ -12,6 +12,7 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { partitionViews, type PartitionView } from '../helpers/cluster-metadata.js';
 import { cli } from '../helpers/cli.js';
 import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
 
@@ -49,35 +50,8 @@ function kafka() {
   return new Kafka({ brokers: alive().map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
 }
 
-interface PartitionView {
-  index: number;
-  leader: number;
-  leaderEpoch: number;
-  isr: number[];
-  replicas: number[];
-}
-
-async function partitions(b: BrokerProcess, topic: string): Promise<PartitionView[]> {
-  const c = await RawClient.connect(b.port);
-  try {
-    const r = await c.request(ApiKey.Metadata, 12, {
-      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: topic }],
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
-    return r.body.topics[0].partitions
-      .map((p: { partitionIndex: number; leaderId: number; leaderEpoch: number; isrNodes: number[]; replicaNodes: number[] }) => ({
-        index: p.partitionIndex,
-        leader: p.leaderId,
-        leaderEpoch: p.leaderEpoch,
-        isr: [...p.isrNodes].sort(),
-        replicas: p.replicaNodes,
-      }))
-      .sort((a: PartitionView, b: PartitionView) => a.index - b.index);
-  } finally {
-    c.close();
-  }
+function partitions(b: BrokerProcess, topic: string): Promise<PartitionView[]> {
+  return partitionViews(b.port, topic);
 }
 
 /** The concatenated segment files of a partition's log on one broker ('' when it has none). */

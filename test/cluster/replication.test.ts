@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { repoRoot, startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { PYTHON } from '../helpers/python-clients.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { partitionViews, type PartitionView } from '../helpers/cluster-metadata.js';
 import { fetchRequest, produceRequest } from '../helpers/requests.js';
 import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
 
@@ -48,35 +49,8 @@ function kafka() {
   return new Kafka({ brokers: alive().map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 15, initialRetryTime: 100, maxRetryTime: 1000 } });
 }
 
-interface PartitionView {
-  index: number;
-  leader: number;
-  leaderEpoch: number;
-  isr: number[];
-  replicas: number[];
-}
-
-async function partitions(b: BrokerProcess): Promise<PartitionView[]> {
-  const c = await RawClient.connect(b.port);
-  try {
-    const r = await c.request(ApiKey.Metadata, 12, {
-      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: TOPIC }],
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
-    return r.body.topics[0].partitions
-      .map((p: { partitionIndex: number; leaderId: number; leaderEpoch: number; isrNodes: number[]; replicaNodes: number[] }) => ({
-        index: p.partitionIndex,
-        leader: p.leaderId,
-        leaderEpoch: p.leaderEpoch,
-        isr: [...p.isrNodes].sort(),
-        replicas: p.replicaNodes,
-      }))
-      .sort((a: PartitionView, b: PartitionView) => a.index - b.index);
-  } finally {
-    c.close();
-  }
+function partitions(b: BrokerProcess): Promise<PartitionView[]> {
+  return partitionViews(b.port, TOPIC);
 }
 
 /** The sum of the topic's log end offsets (ListOffsets latest on every leader). */
