@@ -785,7 +785,14 @@ export class PartitionLog implements CleanableLog {
    */
   async truncateTo(targetOffset: number): Promise<void> {
     const s = this.state;
-    if (targetOffset >= s.nextOffset) return;
+    if (targetOffset >= s.nextOffset) {
+      // Nothing to cut, but an epoch may start at the log end with no batch in it: this replica
+      // led that epoch and lost it before writing anything. Left there it would name this log's
+      // last fetched epoch, one the new leader never had, and every fetch would diverge again
+      // without anything to truncate (as Kafka's UnifiedLog.truncateTo, drop it always).
+      s.epochs.truncateFromEnd(s.nextOffset);
+      return;
+    }
     s.checkOpen();
     if (s.truncating) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is already being truncated`);
     s.truncating = true;

@@ -235,6 +235,16 @@ describe('replica logs', () => {
     await reopened.close();
   });
 
+  it('truncating at the log end drops an epoch that starts there with no batch (a leadership lost before any write)', async () => {
+    const log = await openLog(path.join(root, 'empty-epoch'), config());
+    await log.append(batch('a', 3), 5).done;
+    log.assignEpoch(6, log.logEndOffset);
+    assert.equal(log.latestEpoch, 6);
+    await log.truncateTo(log.logEndOffset);
+    assert.deepEqual([log.latestEpoch, log.logEndOffset], [5, 3], 'epoch 6 had nothing: the last fetched epoch is 5 again');
+    await log.close();
+  });
+
   it("truncates a divergent suffix (epochs, producer state, aborted index, LSO) and re-appends the leader's", async () => {
     // The true leader: epoch 0 data, then epoch 2 data.
     const common = Array.from({ length: 10 }, (_, i) => batch(`c${i}`, 3, { valueSize: 40 }));

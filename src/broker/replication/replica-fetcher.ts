@@ -264,7 +264,11 @@ export class LeaderFetcher {
       else if (local.leaderEpoch !== epoch) target = Math.min(local.endOffset, end);
       else target = Math.min(local.endOffset, endOffset, end);
     }
-    if (target >= end) return;
+    if (target >= end) {
+      // Nothing to cut, but an empty epoch at our log end must go (see PartitionLog.truncateTo).
+      await p.truncateTo(end);
+      return;
+    }
     this.host.logger.info(
       { topic: p.topicName, partition: p.index, leader: this.leaderId, epoch, endOffset, from: end, to: target },
       'replica fetcher: truncating a divergent suffix',
