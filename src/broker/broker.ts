@@ -274,7 +274,13 @@ export class Broker implements CoordinatorHost {
       metadata.register(self);
     }
     log.info(
-      { nodeId: broker.nodeId, clusterId: metadata.clusterId, listener: `${broker.advertised.host}:${broker.advertised.port}`, logDirs: logs.dirs, topics: broker.topics.size },
+      {
+        nodeId: broker.nodeId,
+        clusterId: metadata.clusterId,
+        listener: `${broker.advertised.host}:${broker.advertised.port}`,
+        logDirs: logs.dirs,
+        topics: broker.topics.size,
+      },
       'broker started',
     );
     return broker;

@@ -217,7 +217,13 @@ const brokerDefs: ConfigDef[] = [
   },
   { name: 'super.users', type: 'string', default: '', scope: 'broker', doc: 'Principals allowed everything, separated by semicolons: User:admin;User:broker.' },
   { name: 'allow.everyone.if.no.acl.found', type: 'boolean', default: 'false', scope: 'broker', doc: 'With an authorizer: a resource without any ACL is open to everyone.' },
-  { name: 'log.dirs', type: 'list', default: null, scope: 'broker', doc: 'Directories for the log data (JBOD): each new partition replica goes to the one with the fewest partitions; the first also holds the single-node metadata. Overrides log.dir.' },
+  {
+    name: 'log.dirs',
+    type: 'list',
+    default: null,
+    scope: 'broker',
+    doc: 'Directories for the log data (JBOD): each new partition replica goes to the one with the fewest partitions; the first also holds the single-node metadata. Overrides log.dir.',
+  },
   { name: 'log.dir', type: 'string', default: './data', scope: 'broker', doc: 'Directory for the log data.' },
   { name: 'num.partitions', type: 'int', default: '1', scope: 'broker', doc: 'Default partition count of new topics.', min: 1, dynamic: false },
   {
@@ -619,7 +625,7 @@ const brokerDefs: ConfigDef[] = [
     doc: 'Cluster mode: bytes/s a leader sends to its throttled replicas out of the ISR, over all their partitions (leader.replication.throttled.replicas; kafka-reassign-partitions --throttle sets and clears it).',
     min: 0,
     dynamic: true,
-      },
+  },
   {
     name: 'follower.replication.throttled.rate',
     type: 'long',
@@ -628,7 +634,7 @@ const brokerDefs: ConfigDef[] = [
     doc: 'Cluster mode: bytes/s a throttled replica out of the ISR may copy (follower.replication.throttled.replicas), enforced by the leader answering its fetches; kafka-reassign-partitions --throttle sets and clears it.',
     min: 0,
     dynamic: true,
-      },
+  },
   {
     name: 'replica.alter.log.dirs.io.max.bytes.per.second',
     type: 'long',
@@ -727,14 +733,14 @@ const topicDefs: ConfigDef[] = [
     default: '',
     scope: 'topic',
     doc: 'Replicas throttled on the leader side (partition:broker pairs or *; set by kafka-reassign-partitions).',
-      },
+  },
   {
     name: 'follower.replication.throttled.replicas',
     type: 'list',
     default: '',
     scope: 'topic',
     doc: 'Replicas throttled on the follower side (partition:broker pairs or *; set by kafka-reassign-partitions).',
-      },
+  },
   {
     name: 'max.compaction.lag.ms',
     type: 'long',
