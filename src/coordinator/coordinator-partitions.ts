@@ -112,7 +112,8 @@ export class CoordinatorPartitions {
     // A broker starting up must not wait for this: its followers can fetch (and so move the HW)
     // only once it listens, after the coordinators have started.
     waiting();
-    while (current() && p.highWatermark < target) await new Promise<void>((resolve) => this.clock.schedule(10, resolve));
+    // Not after close(): a stopped broker's HW never moves, and the timer would keep it alive.
+    while (current() && !this.closed && p.highWatermark < target) await new Promise<void>((resolve) => this.clock.schedule(10, resolve));
   }
 
   /** This broker no longer leads `index`: its state leaves memory (a load under way stops). */
