@@ -1094,6 +1094,7 @@ export class Broker implements CoordinatorHost {
       this.logger.warn({ err: (err as Error).message }, 'controlled shutdown failed');
     }
     this.stopped = true;
+    this.security.close();
     this.transactionCoordinator?.shutdown();
     this.groupCoordinator?.shutdown();
     await this.cluster?.controller.stop();

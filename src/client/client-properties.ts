@@ -4,7 +4,7 @@
 // ssl.key.location), sasl.mechanism and sasl.jaas.config (username, password).
 import { readFileSync } from 'node:fs';
 import { parseJaasEntry } from './jaas.js';
-import type { ClientSecurity, ClientSecurityProtocol, SaslCredentials } from './sasl.js';
+import type { ClientSecurity, ClientSecurityProtocol, SaslCredentials, ScramMechanism } from './sasl.js';
 
 const PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
 
@@ -59,13 +59,19 @@ export function securityFromProperties(props: Record<string, string>): ClientSec
       let username = props['sasl.username'];
       let password = props['sasl.password'];
       const jaas = props['sasl.jaas.config'];
+      let tokenAuth = false;
       if (jaas) {
         const options = parseJaasEntry(jaas, 'sasl.jaas.config').options;
         username = options.get('username') ?? username;
         password = options.get('password') ?? password;
+        // ScramLoginModule's tokenauth="true": username and password are a delegation token's id and HMAC.
+        tokenAuth = (options.get('tokenauth') ?? '').toLowerCase() === 'true';
       }
       if (username === undefined || password === undefined) throw new Error(`${mechanism} needs username and password in sasl.jaas.config`);
-      out.sasl = { mechanism: mechanism as 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username, password } satisfies SaslCredentials;
+      out.sasl =
+        mechanism === 'PLAIN'
+          ? ({ mechanism: 'PLAIN', username, password } satisfies SaslCredentials)
+          : ({ mechanism: mechanism as ScramMechanism, username, password, ...(tokenAuth ? { tokenAuth } : {}) } satisfies SaslCredentials);
     } else {
       throw new Error(`sasl.mechanism ${mechanism} is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)`);
     }

@@ -7,7 +7,9 @@ import type { ConnectionOptions as TlsConnectOptions } from 'node:tls';
 export type ClientSecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
 
 export type SaslCredentials =
-  | { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string }
+  | { mechanism: 'PLAIN'; username: string; password: string }
+  /** SCRAM; with tokenAuth, username and password are a delegation token's id and base64 HMAC (Kafka's `tokenauth=true`). */
+  | { mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string; tokenAuth?: boolean }
   /** An OAUTHBEARER token (a JWT), sent as is. */
   | { mechanism: 'OAUTHBEARER'; token: string };
 
@@ -85,7 +87,8 @@ export function saslClient(creds: SaslCredentials): SaslClient {
   }
   const mechanism = creds.mechanism;
   const nonce = randomBytes(24).toString('base64');
-  const clientFirstBare = `n=${scramEscape(creds.username)},r=${nonce}`;
+  // Kafka's SCRAM extensions follow the nonce: tokenauth=true authenticates with a delegation token.
+  const clientFirstBare = `n=${scramEscape(creds.username)},r=${nonce}${creds.tokenAuth ? ',tokenauth=true' : ''}`;
   let expectedServerSignature: Buffer | null = null;
   return {
     initial: () => Buffer.from(`n,,${clientFirstBare}`, 'utf8'),

@@ -17,6 +17,7 @@ import {
   type StoredAcl,
   type StoredQuota,
   type StoredScramCredential,
+  type StoredDelegationToken,
   type TopicRecord,
   type BrokerConfigScope,
 } from './metadata-port.js';
@@ -89,6 +90,10 @@ export class EtcdKeys {
   get scram(): string {
     return `${this.prefix}/scram-credentials`;
   }
+  /** One key per token: `<prefix>/delegation-tokens/<token id>`. */
+  get delegationTokens(): string {
+    return `${this.prefix}/delegation-tokens/`;
+  }
   get producerIds(): string {
     return `${this.prefix}/producer-ids`;
   }
@@ -139,6 +144,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private aclList: StoredAcl[] = [];
   private clientMetricsResources: Record<string, Record<string, string>> = {};
   private scram: StoredScramCredential[] = [];
+  private readonly tokens = new Map<string, StoredDelegationToken>();
   private producerIdNext = 0;
   private producerIdLimit = 0;
   private producerIdBlock: Promise<void> | null = null;
@@ -338,6 +344,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     } else if (key === k.scram) {
       this.scram = deleted ? [] : parse(kv);
       change = { kind: 'scram' };
+    } else if (key.startsWith(k.delegationTokens)) {
+      const id = key.slice(k.delegationTokens.length);
+      if (deleted) this.tokens.delete(id);
+      else this.tokens.set(id, parse(kv));
+      change = { kind: 'delegation-tokens' };
     }
     if (notify && change) for (const l of this.changeListeners) l(change);
   }
@@ -395,6 +406,10 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
 
   scramCredentials(): StoredScramCredential[] {
     return this.scram.map((c) => ({ ...c }));
+  }
+
+  delegationTokens(): StoredDelegationToken[] {
+    return structuredClone([...this.tokens.values()]);
   }
 
   liveBrokers(): BrokerRegistration[] {
@@ -585,6 +600,26 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   async setScramCredentials(credentials: StoredScramCredential[]): Promise<void> {
     await this.call('Changing SCRAM credentials', () => this.client.put(this.keys.scram).value(JSON.stringify(credentials)).exec());
     this.scram = credentials.map((c) => ({ ...c }));
+  }
+
+  async putDelegationToken(token: StoredDelegationToken): Promise<void> {
+    await this.call('Storing a delegation token', () =>
+      this.client
+        .put(this.keys.delegationTokens + token.tokenId)
+        .value(JSON.stringify(token))
+        .exec(),
+    );
+    this.tokens.set(token.tokenId, structuredClone(token));
+  }
+
+  async deleteDelegationToken(tokenId: string): Promise<void> {
+    await this.call('Removing a delegation token', () =>
+      this.client
+        .delete()
+        .key(this.keys.delegationTokens + tokenId)
+        .exec(),
+    );
+    this.tokens.delete(tokenId);
   }
 
   async setClientQuotas(quotas: StoredQuota[]): Promise<void> {

@@ -95,6 +95,23 @@ export interface StoredScramCredential {
   serverKey: string;
 }
 
+/**
+ * A delegation token (CreateDelegationToken), as Kafka's TokenInformation: principals are
+ * `Type:name`. The HMAC is not stored: every broker derives it from delegation.token.secret.key.
+ */
+export interface StoredDelegationToken {
+  tokenId: string;
+  owner: string;
+  /** Who asked for the token (KIP-373: may differ from the owner). */
+  requester: string;
+  renewers: string[];
+  issueTimestampMs: number;
+  /** Renewals never extend the token past this. */
+  maxTimestampMs: number;
+  /** The token expires then unless renewed. */
+  expiryTimestampMs: number;
+}
+
 /** What changed in the metadata (cluster mode: from the etcd watch; local: after each write). */
 export type MetadataChange =
   | { kind: 'topic'; name: string; record: TopicRecord | undefined }
@@ -104,7 +121,8 @@ export type MetadataChange =
   | { kind: 'quotas' }
   | { kind: 'acls' }
   | { kind: 'client-metrics' }
-  | { kind: 'scram' };
+  | { kind: 'scram' }
+  | { kind: 'delegation-tokens' };
 
 /**
  * Metadata could not be read or changed because the store (etcd) cannot be reached or the write
@@ -165,6 +183,10 @@ export interface MetadataStore {
   /** SCRAM credentials (AlterUserScramCredentials), cluster-wide. */
   scramCredentials(): StoredScramCredential[];
   setScramCredentials(credentials: StoredScramCredential[]): Promise<void>;
+  /** Delegation tokens, cluster-wide; each written on its own (created, renewed, expired). */
+  delegationTokens(): StoredDelegationToken[];
+  putDelegationToken(token: StoredDelegationToken): Promise<void>;
+  deleteDelegationToken(tokenId: string): Promise<void>;
 
   /** A producer id never handed out before anywhere in the cluster (AllocateProducerIds). */
   nextProducerId(): Promise<number>;

@@ -11,6 +11,7 @@ import type {
   StoredAcl,
   StoredQuota,
   StoredScramCredential,
+  StoredDelegationToken,
   TopicRecord,
 } from './metadata-port.js';
 
@@ -34,6 +35,7 @@ interface MetadataFile {
   /** KIP-714 client-metrics subscriptions: resource name → configs. */
   clientMetrics?: Record<string, Record<string, string>>;
   scramCredentials?: StoredScramCredential[];
+  delegationTokens?: StoredDelegationToken[];
 }
 
 const FILE = 'tributary-metadata.json';
@@ -204,6 +206,20 @@ export class LocalMetadataStore implements MetadataStore {
 
   async setScramCredentials(credentials: StoredScramCredential[]): Promise<void> {
     this.state.scramCredentials = credentials.map((c) => ({ ...c }));
+    await this.persist();
+  }
+
+  delegationTokens(): StoredDelegationToken[] {
+    return structuredClone(this.state.delegationTokens ?? []);
+  }
+
+  async putDelegationToken(token: StoredDelegationToken): Promise<void> {
+    this.state.delegationTokens = [...(this.state.delegationTokens ?? []).filter((t) => t.tokenId !== token.tokenId), structuredClone(token)];
+    await this.persist();
+  }
+
+  async deleteDelegationToken(tokenId: string): Promise<void> {
+    this.state.delegationTokens = (this.state.delegationTokens ?? []).filter((t) => t.tokenId !== tokenId);
     await this.persist();
   }
 

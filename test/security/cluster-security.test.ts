@@ -1,13 +1,21 @@
 // A three-broker cluster whose brokers talk to each other over a SASL_SSL listener (PLAIN, their
 // own credentials from the JAAS config) while clients use a SASL_PLAINTEXT one, with ACLs on:
 // replication (follower fetches need CLUSTER_ACTION) and transaction markers go over the secured
-// listener, Metadata gives clients the client listener's addresses, and ACLs and SCRAM
-// credentials made on one broker apply on all.
+// listener, Metadata gives clients the client listener's addresses, and ACLs, SCRAM
+// credentials and delegation tokens made on one broker apply on all.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type RunningCluster } from '../../src/index.js';
 import { Connection } from '../../src/client/connection.js';
-import { ApiKey, type MetadataResponse, type CreateTopicsResponse, type CreateAclsResponse, type ProduceResponse } from '../../src/protocol/generated/index.js';
+import {
+  ApiKey,
+  type MetadataResponse,
+  type CreateTopicsResponse,
+  type CreateAclsResponse,
+  type ProduceResponse,
+  type CreateDelegationTokenResponse,
+  type ExpireDelegationTokenResponse,
+} from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { makePki } from '../helpers/certs.js';
@@ -37,6 +45,8 @@ describe('a cluster with a secured inter-broker listener', { skip: etcdMissing }
         'ssl.truststore.location': pki.caFile,
         'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
         'super.users': 'User:broker;User:admin',
+        'listener.name.client.sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256',
+        'delegation.token.secret.key': 'the-cluster-token-secret',
         'broker.session.timeout.ms': 3000,
         'replica.lag.time.max.ms': 4000,
       },
@@ -154,5 +164,51 @@ describe('a cluster with a secured inter-broker listener', { skip: etcdMissing }
     } finally {
       alice.close();
     }
+  });
+
+  test('a delegation token made on one broker authenticates on another until expired on a third', async () => {
+    const alice = await client(0, 'alice');
+    let token: CreateDelegationTokenResponse;
+    try {
+      token = await alice.request<CreateDelegationTokenResponse>(ApiKey.CreateDelegationToken, {
+        ownerPrincipalType: null,
+        ownerPrincipalName: null,
+        renewers: [],
+        maxLifetimeMs: -1,
+      });
+      assert.equal(token.errorCode, ErrorCode.NONE);
+    } finally {
+      alice.close();
+    }
+    const withToken = () =>
+      Connection.connect({
+        host: '127.0.0.1',
+        port: cluster.brokers[2]!.broker.listenerPort('CLIENT'),
+        security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'SCRAM-SHA-256', username: token.tokenId, password: token.hmac.toString('base64'), tokenAuth: true } },
+      });
+    const c = await waitUntil(() => withToken(), { timeout: 10_000, message: 'the token to reach broker 3' });
+    c.close();
+    const owner = await client(1, 'alice');
+    try {
+      // Broker 2 may not have seen the token yet: retry until it has.
+      await waitUntil(
+        async () =>
+          (await owner.request<ExpireDelegationTokenResponse>(ApiKey.ExpireDelegationToken, { hmac: token.hmac, expiryTimePeriodMs: -1 })).errorCode === ErrorCode.NONE,
+        { timeout: 10_000, message: 'broker 2 to expire the token' },
+      );
+    } finally {
+      owner.close();
+    }
+    await waitUntil(
+      async () => {
+        try {
+          (await withToken()).close();
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { timeout: 10_000, message: 'broker 3 to refuse the expired token' },
+    );
   });
 });

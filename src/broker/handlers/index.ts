@@ -3,6 +3,7 @@ import { apiVersionsHandler } from './api-versions.js';
 import { saslAuthenticateHandler, saslHandshakeHandler } from './sasl.js';
 import { alterUserScramCredentialsHandler, describeUserScramCredentialsHandler } from './scram-credentials.js';
 import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './acls.js';
+import { createDelegationTokenHandler, describeDelegationTokenHandler, expireDelegationTokenHandler, renewDelegationTokenHandler } from './delegation-tokens.js';
 import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { alterClientQuotasHandler } from './alter-client-quotas.js';
 import { metadataHandler } from './metadata.js';
@@ -57,6 +58,10 @@ export const apiHandlers: ApiHandler[] = [
   createAclsHandler,
   describeAclsHandler,
   deleteAclsHandler,
+  createDelegationTokenHandler,
+  renewDelegationTokenHandler,
+  expireDelegationTokenHandler,
+  describeDelegationTokenHandler,
   describeClientQuotasHandler,
   alterClientQuotasHandler,
   produceHandler,

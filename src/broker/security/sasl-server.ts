@@ -68,12 +68,20 @@ export class ScramServer implements SaslServer {
   private user = '';
   private credential: StoredScramCredential | undefined;
 
+  private principal = '';
+  private expiresAtMs: number | undefined;
+
   constructor(
     readonly mechanism: ScramMechanism,
     private readonly lookup: (user: string, mechanism: ScramMechanism) => StoredScramCredential | undefined,
     /** Salts fake credentials of unknown users, so they look like real ones across attempts. */
     private readonly fakeSecret: Buffer,
+    /** Delegation tokens (the `tokenauth=true` extension): the token's credential, owner and expiry. */
+    private readonly tokenLookup: (tokenId: string, mechanism: ScramMechanism) => ScramToken | undefined = () => undefined,
   ) {}
+
+  /** Whether the client authenticated with a delegation token (such a principal may not manage tokens). */
+  tokenAuthenticated = false;
 
   evaluate(token: Buffer): SaslStep {
     const text = token.toString('utf8');
@@ -93,7 +101,19 @@ export class ScramServer implements SaslServer {
     if (!name || !clientNonce || !/^[\x21-\x2b\x2d-\x7e]+$/.test(clientNonce)) throw new SaslAuthError('Invalid SCRAM client first message');
     this.user = scramUnescape(name);
     if (m[2] && scramUnescape(m[2].slice(2)) !== this.user) throw new SaslAuthError('Authentication failed: authorization id must match the user name');
-    this.credential = this.lookup(this.user, this.mechanism);
+    // Extensions (RFC 5802 reserves none; Kafka's) come after the nonce: `,tokenauth=true`.
+    const extensions = this.clientFirstBare.split(',').slice(2);
+    this.tokenAuthenticated = extensions.some((e) => e.toLowerCase() === 'tokenauth=true');
+    if (this.tokenAuthenticated) {
+      const token = this.tokenLookup(this.user, this.mechanism);
+      this.credential = token?.credential;
+      // Kafka's principal of a token is User:<owner name>, whatever the owner's type.
+      this.principal = token ? `User:${token.owner.slice(token.owner.indexOf(':') + 1)}` : '';
+      this.expiresAtMs = token?.expiresAtMs;
+    } else {
+      this.credential = this.lookup(this.user, this.mechanism);
+      this.principal = `User:${this.user}`;
+    }
     // An unknown user gets a made-up salt and iteration count: the exchange fails at the proof, as a wrong password does.
     const salt = this.credential ? this.credential.salt : createHash('sha256').update(this.fakeSecret).update(this.user).digest().subarray(0, 16).toString('base64');
     const iterations = this.credential?.iterations ?? SCRAM_MIN_ITERATIONS;
@@ -127,8 +147,20 @@ export class ScramServer implements SaslServer {
     const clientKey = xorBuffers(proof, scramHmac(this.mechanism, storedKey, authMessage));
     if (!timingSafeEqual(scramHash(this.mechanism, clientKey), storedKey)) throw new SaslAuthError(GENERIC_FAILURE);
     const serverSignature = scramHmac(this.mechanism, Buffer.from(credential.serverKey, 'base64'), authMessage);
-    return { response: Buffer.from(`v=${serverSignature.toString('base64')}`, 'utf8'), principal: `User:${this.user}` };
+    return {
+      response: Buffer.from(`v=${serverSignature.toString('base64')}`, 'utf8'),
+      principal: this.principal,
+      ...(this.expiresAtMs !== undefined ? { expiresAtMs: this.expiresAtMs } : {}),
+    };
   }
+}
+
+/** A delegation token as SCRAM sees it. */
+export interface ScramToken {
+  credential: StoredScramCredential;
+  /** The token owner (`User:name`): the principal of a connection authenticated with it. */
+  owner: string;
+  expiresAtMs: number;
 }
 
 export interface OAuthOptions {

@@ -19,6 +19,7 @@ import { certificatePrincipal, parseMappingRules, tlsClientOptions } from './tls
 import { parseJaas } from './jaas.js';
 import { OAuthBearerServer, parseJwks, PlainServer, SaslAuthError, ScramServer, type SaslServer, type SaslStep } from './sasl-server.js';
 import { AclOperation, CLUSTER_NAME, ResourceType, StandardAuthorizer } from './authorizer.js';
+import { DelegationTokens } from './delegation-tokens.js';
 
 export { AclOperation as Op } from './authorizer.js';
 
@@ -36,6 +37,8 @@ export interface Session {
   expiresAtMs: number | null;
   /** A re-authentication is under way: the principal must not change. */
   reauthenticating: boolean;
+  /** Authenticated with a delegation token (SCRAM tokenauth): may not create, renew, expire or describe tokens. */
+  tokenAuthenticated: boolean;
 }
 
 export type AuthResult = { kind: 'step'; response: Buffer; sessionLifetimeMs: number } | { kind: 'failed'; errorMessage: string; challenge?: Buffer };
@@ -53,6 +56,8 @@ interface ListenerSecurity {
 export class BrokerSecurity {
   readonly plan: ListenerPlan;
   readonly authorizer: StandardAuthorizer | null;
+  /** Delegation tokens (enabled by delegation.token.secret.key). */
+  readonly tokens: DelegationTokens;
   private readonly listeners = new Map<string, ListenerSecurity>();
   private scram = new Map<string, StoredScramCredential>();
   private readonly fakeSecret = randomBytes(32);
@@ -85,6 +90,7 @@ export class BrokerSecurity {
       );
       this.authorizer = new StandardAuthorizer({ superUsers, allowEveryoneIfNoAclFound: config.bool('allow.everyone.if.no.acl.found') }, metadata.acls());
     }
+    this.tokens = new DelegationTokens(config, metadata, clock, logger, () => !metadata.clustered || metadata.controllerId() === config.nodeId);
     this.loadScram();
     metadata.onChange((change) => {
       if (change.kind === 'acls') this.authorizer?.setAcls(metadata.acls());
@@ -159,7 +165,14 @@ export class BrokerSecurity {
     if (usesTls(l.protocol) && l.protocol === 'SSL') {
       conn.principal = certificatePrincipal(conn.socket as TLSSocket, l.principalRules) ?? 'User:ANONYMOUS';
     }
-    const session: Session = { state: usesSasl(l.protocol) ? 'handshake' : 'authenticated', server: null, mechanism: null, expiresAtMs: null, reauthenticating: false };
+    const session: Session = {
+      state: usesSasl(l.protocol) ? 'handshake' : 'authenticated',
+      server: null,
+      mechanism: null,
+      expiresAtMs: null,
+      reauthenticating: false,
+      tokenAuthenticated: false,
+    };
     conn.security = session;
     // Kafka's sasl.server.max.receive.size: before authentication, large frames close the connection.
     if (session.state !== 'authenticated') conn.maxFrameBytes = this.maxPreAuthBytes;
@@ -212,7 +225,12 @@ export class BrokerSecurity {
   private saslServer(l: ListenerSecurity, mechanism: string): SaslServer {
     if (mechanism === 'PLAIN') return new PlainServer(l.plainUsers);
     if (mechanism === 'OAUTHBEARER') return new OAuthBearerServer(l.oauth!);
-    return new ScramServer(mechanism as ScramMechanism, (user, m) => this.scram.get(`${m}\0${user}`), this.fakeSecret);
+    return new ScramServer(
+      mechanism as ScramMechanism,
+      (user, m) => this.scram.get(`${m}\0${user}`),
+      this.fakeSecret,
+      (tokenId, m) => this.tokens.scramToken(tokenId, m),
+    );
   }
 
   /** One SASL token (SaslAuthenticate, or a raw v0 frame): the server's answer, or the failure. */
@@ -233,17 +251,33 @@ export class BrokerSecurity {
       return { kind: 'failed', errorMessage: 'Cannot change principals during re-authentication' };
     }
     conn.principal = step.principal;
+    s.tokenAuthenticated = s.server instanceof ScramServer && s.server.tokenAuthenticated;
     s.state = 'authenticated';
     s.server = null;
     s.reauthenticating = false;
     conn.maxFrameBytes = null;
+    // KIP-368, as Kafka's SaslServerAuthenticator: the session ends at connections.max.reauth.ms
+    // or when the credential (a JWT, a delegation token) expires, whichever is first.
     let lifetime = 0;
-    if (this.maxReauthMs > 0) {
-      lifetime = this.maxReauthMs;
-      if (step.expiresAtMs !== undefined) lifetime = Math.max(0, Math.min(lifetime, step.expiresAtMs - this.clock.now()));
-      s.expiresAtMs = this.clock.now() + lifetime;
+    const now = this.clock.now();
+    if (this.maxReauthMs > 0 || step.expiresAtMs !== undefined) {
+      if (step.expiresAtMs === undefined) lifetime = this.maxReauthMs;
+      else if (this.maxReauthMs <= 0) lifetime = Math.max(0, step.expiresAtMs - now);
+      else lifetime = Math.max(0, Math.min(this.maxReauthMs, step.expiresAtMs - now));
+      s.expiresAtMs = now + lifetime;
+    } else {
+      s.expiresAtMs = null;
     }
     return { kind: 'step', response: step.response, sessionLifetimeMs: lifetime };
+  }
+
+  /** Whether the connection authenticated with a delegation token. */
+  tokenAuthenticated(conn: Connection): boolean {
+    return this.session(conn)?.tokenAuthenticated ?? false;
+  }
+
+  close(): void {
+    this.tokens.close();
   }
 
   /** A failed authentication is answered this much later (connection.failed.authentication.delay.ms). */
