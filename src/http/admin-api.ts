@@ -1,9 +1,54 @@
-// The JSON admin API under /api/v1 (read-only so far): the cluster, topics, consumer groups and
-// their lag. Lag is computed by the broker from committed offsets and its high watermarks, the
-// numbers `kafka-consumer-groups --describe` shows, so no Burrow or lag exporter is needed.
-// In cluster mode each broker answers for the groups it coordinates and the partitions it hosts.
+// The JSON admin API under /api/v1, which the web console uses: the cluster, topics (list, create,
+// describe, delete, configs), messages (browse, produce), consumer groups (describe, lag, reset
+// offsets), transactions, client quotas and broker configs, and a live throughput stream (SSE).
+//
+// Reads of the broker's own state (topics, partition states, lag) come straight from the broker
+// object; every change, and every read that Kafka guards with an ACL, is a Kafka request sent
+// through the broker's own request path (broker/local-requests.ts) as the authenticated caller, so
+// the API has Kafka's validation, error codes and authorization, and nothing of its own to drift.
+// Lists paginate (`offset`, `limit`, `total`): a cluster with 10,000 partitions answers in pages.
+//
+// Lag is computed by the broker from committed offsets and its high watermarks, the numbers
+// `kafka-consumer-groups --describe` shows. In cluster mode each broker answers for the groups it
+// coordinates and the partitions it hosts.
+import type { FastifyReply } from 'fastify';
 import type { Broker } from '../broker/broker.js';
+import { LocalRequests, type LocalCaller } from '../broker/local-requests.js';
+import { AclOperation, ResourceType } from '../broker/security/authorizer.js';
+import { ApiKey } from '../protocol/generated/index.js';
+import type {
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
+  DescribeClientQuotasRequest,
+  DescribeClientQuotasResponse,
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  DescribeTransactionsRequest,
+  DescribeTransactionsResponse,
+  FetchRequest,
+  FetchResponse,
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse,
+  ListOffsetsRequest,
+  ListOffsetsResponse,
+  ListTransactionsRequest,
+  ListTransactionsResponse,
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  ProduceRequest,
+  ProduceResponse,
+} from '../protocol/generated/index.js';
+import { errorName } from '../protocol/errors.js';
+import { Reader, ZERO_UUID } from '../protocol/primitives.js';
+import { buildRecordBatch } from '../protocol/records/record-batch-builder.js';
+import { splitBatches, isControl, readBatchHeader } from '../protocol/records/record-batch.js';
+import { decodeBatchRecordsAsync } from '../protocol/records/records.js';
 import type { HttpRoutes } from './context.js';
+import { authenticate, canDescribeCluster, canDescribeGroup, canDescribeTopic } from './api-auth.js';
 
 interface PartitionLagJson {
   topic: string;
@@ -51,44 +96,221 @@ function groupIds(broker: Broker): string[] {
   return [...ids].sort();
 }
 
+const byName = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+
+/** `offset`/`limit` query parameters (limit at most 1000, default 100). */
+function page(query: { offset?: string; limit?: string }, defaultLimit = 100): { offset: number; limit: number } {
+  const offset = Math.max(0, Math.floor(Number(query.offset ?? 0)) || 0);
+  const limit = Math.min(1000, Math.max(1, Math.floor(Number(query.limit ?? defaultLimit)) || defaultLimit));
+  return { offset, limit };
+}
+
+function paginate<T>(items: T[], query: { offset?: string; limit?: string }, defaultLimit = 100): { total: number; offset: number; limit: number; items: T[] } {
+  const { offset, limit } = page(query, defaultLimit);
+  return { total: items.length, offset, limit, items: items.slice(offset, offset + limit) };
+}
+
+/** A Kafka error code as the API reports it: 400-ish statuses with Kafka's error name. */
+function kafkaError(reply: FastifyReply, code: number, message: string | null | undefined, status?: number) {
+  const name = errorName(code);
+  const st =
+    status ??
+    (/AUTHORIZATION_FAILED$/.test(name) ? 403 : /^UNKNOWN_TOPIC|GROUP_ID_NOT_FOUND/.test(name) ? 404 : /^NOT_LEADER|NOT_COORDINATOR|COORDINATOR_/.test(name) ? 421 : 400);
+  return reply.status(st).send({ error: message || name, errorCode: name });
+}
+
+const badRequest = (reply: FastifyReply, message: string) => reply.status(400).send({ error: message, errorCode: 'INVALID_REQUEST' });
+
+/** The consumer protocol's assignment (ConsumerProtocolAssignment): topic → partitions. */
+export function decodeAssignment(buf: Buffer | null): { topic: string; partitions: number[] }[] {
+  if (!buf || buf.length < 2) return [];
+  try {
+    const r = new Reader(buf);
+    r.int16(); // version
+    const out: { topic: string; partitions: number[] }[] = [];
+    for (let i = 0, n = r.arrayLength(); i < n; i++) {
+      const topic = r.string();
+      const partitions: number[] = [];
+      for (let j = 0, m = r.arrayLength(); j < m; j++) partitions.push(r.int32());
+      out.push({ topic, partitions });
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+interface MessageJson {
+  partition: number;
+  offset: number;
+  timestamp: number;
+  /** base64, or null */
+  key: string | null;
+  value: string | null;
+  headers: { key: string; value: string | null }[];
+}
+
 export const adminApiRoutes: HttpRoutes = (app, ctx) => {
-  // Every route needs the broker: 503 while it starts or stops.
-  app.addHook('onRequest', async (_req, reply) => {
-    if (!ctx.broker) return reply.status(503).header('retry-after', '1').send({ error: 'the broker is not running yet' });
+  let local: LocalRequests | null = null;
+  let localFor: Broker | null = null;
+  /** The request path of the running broker (a new one after a restart in tests). */
+  const requests = (b: Broker) => {
+    if (localFor !== b) {
+      local = new LocalRequests(b);
+      localFor = b;
+    }
+    return local!;
+  };
+
+  // Every route needs the broker (503 while it starts or stops) and an authenticated caller.
+  app.addHook('onRequest', async (req, reply) => {
+    const b = ctx.broker;
+    if (!b) return reply.status(503).header('retry-after', '1').send({ error: 'the broker is not running yet' });
+    if (!authenticate(b, req, reply)) return reply;
   });
   const broker = () => ctx.broker!;
+  const send = <Res>(caller: LocalCaller, apiKey: number, request: unknown) => requests(broker()).send<Res>(caller, apiKey, request);
 
-  app.get('/cluster', (_req, reply) => {
+  // ---------------------------------------------------------------------------------------------
+  // Cluster
+
+  app.get('/cluster', (req, reply) => {
     const b = broker();
+    let partitions = 0;
+    let underReplicated = 0;
+    let offline = 0;
+    for (const t of b.topics.values()) {
+      for (const s of b.partitionStates(t)) {
+        partitions++;
+        if (s.isr.length < s.replicas.length) underReplicated++;
+        if (s.leader < 0) offline++;
+      }
+    }
+    const caller = req.caller!;
     return reply.send({
       clusterId: b.clusterId,
       nodeId: b.nodeId,
       controllerId: b.controllerId(),
+      principal: caller.principal,
       brokers: b.liveBrokers().map((x) => ({ nodeId: x.nodeId, host: x.host, port: x.port, rack: x.rack })),
+      topics: [...b.topics.values()].filter((t) => canDescribeTopic(b, caller, t.name)).length,
+      partitions,
+      underReplicatedPartitions: underReplicated,
+      offlinePartitions: offline,
+      groups: groupIds(b).filter((g) => canDescribeGroup(b, caller, g)).length,
+      connections: b.connectionCount,
+      uptimeSeconds: Math.round((b.clock.now() - ctx.startedAt) / 1000),
     });
   });
 
-  app.get('/topics', (_req, reply) => {
+  /**
+   * Server-sent events, one a second: bytes and messages per second in and out over the last
+   * second, from the broker's own counters (the series /metrics exposes as totals).
+   */
+  app.get('/cluster/throughput', (req, reply) => {
     const b = broker();
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    const m = b.metrics.allTopics;
+    let last = { at: b.clock.now(), bytesIn: m.bytesIn, bytesOut: m.bytesOut, messagesIn: m.messagesIn };
+    const tick = () => {
+      const now = b.clock.now();
+      const dt = Math.max(1, now - last.at) / 1000;
+      const sample = {
+        time: now,
+        bytesInPerSec: Math.round((m.bytesIn - last.bytesIn) / dt),
+        bytesOutPerSec: Math.round((m.bytesOut - last.bytesOut) / dt),
+        messagesInPerSec: Math.round((m.messagesIn - last.messagesIn) / dt),
+        connections: b.connectionCount,
+      };
+      last = { at: now, bytesIn: m.bytesIn, bytesOut: m.bytesOut, messagesIn: m.messagesIn };
+      res.write(`event: throughput\ndata: ${JSON.stringify(sample)}\n\n`);
+      if (b.isStopped) stop();
+    };
+    const timer = setInterval(tick, 1000);
+    const stop = () => {
+      clearInterval(timer);
+      res.end();
+    };
+    res.write(`retry: 2000\n\n`);
+    req.raw.on('close', () => clearInterval(timer));
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Topics
+
+  app.get<{ Querystring: { search?: string; internal?: string; offset?: string; limit?: string } }>('/topics', (req, reply) => {
+    const b = broker();
+    const search = (req.query.search ?? '').toLowerCase();
+    const withInternal = req.query.internal !== 'false';
+    const list = [...b.topics.values()]
+      .filter((t) => (withInternal || !t.internal) && (search === '' || t.name.toLowerCase().includes(search)) && canDescribeTopic(b, req.caller!, t.name))
+      .sort((x, y) => byName(x.name, y.name));
+    const p = paginate(list, req.query);
     return reply.send({
-      topics: [...b.topics.values()]
-        .map((t) => ({ name: t.name, topicId: t.id, internal: t.internal, partitions: t.partitions.length }))
-        .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)),
+      total: p.total,
+      offset: p.offset,
+      limit: p.limit,
+      topics: p.items.map((t) => {
+        const states = b.partitionStates(t);
+        return {
+          name: t.name,
+          topicId: t.id,
+          internal: t.internal,
+          partitions: t.partitions.length,
+          replicationFactor: states[0]?.replicas.length ?? 0,
+          underReplicatedPartitions: states.filter((s) => s.isr.length < s.replicas.length).length,
+        };
+      }),
     });
   });
 
-  app.get<{ Params: { topic: string } }>('/topics/:topic', (req, reply) => {
+  app.post<{ Body: { name?: unknown; partitions?: unknown; replicationFactor?: unknown; configs?: unknown } }>('/topics', async (req, reply) => {
+    const body = req.body ?? {};
+    if (typeof body.name !== 'string' || body.name === '') return badRequest(reply, 'name is required');
+    const num = (v: unknown) => (v === undefined || v === null || v === '' ? -1 : Number(v));
+    const partitions = num(body.partitions);
+    const replicationFactor = num(body.replicationFactor);
+    if (!Number.isInteger(partitions) || !Number.isInteger(replicationFactor)) return badRequest(reply, 'partitions and replicationFactor must be integers');
+    const configs: { name: string; value: string | null }[] = [];
+    if (body.configs !== undefined && body.configs !== null) {
+      if (typeof body.configs !== 'object' || Array.isArray(body.configs)) return badRequest(reply, 'configs must be an object of name: value');
+      for (const [name, value] of Object.entries(body.configs)) configs.push({ name, value: value === null ? null : String(value) });
+    }
+    const request: CreateTopicsRequest = {
+      topics: [{ name: body.name, numPartitions: partitions, replicationFactor, assignments: [], configs }],
+      timeoutMs: 30_000,
+      validateOnly: false,
+    };
+    const res = await send<CreateTopicsResponse>(req.caller!, ApiKey.CreateTopics, request);
+    const r = res.topics[0]!;
+    if (r.errorCode !== 0) return kafkaError(reply, r.errorCode, r.errorMessage);
+    return reply.status(201).send({ name: r.name, topicId: r.topicId, partitions: r.numPartitions, replicationFactor: r.replicationFactor });
+  });
+
+  app.get<{ Params: { topic: string }; Querystring: { offset?: string; limit?: string } }>('/topics/:topic', (req, reply) => {
     const b = broker();
     const t = b.topics.get(req.params.topic);
-    if (!t) return reply.status(404).send({ error: `unknown topic ${req.params.topic}`, errorCode: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    if (!t || !canDescribeTopic(b, req.caller!, t.name)) {
+      return reply.status(404).send({ error: `unknown topic ${req.params.topic}`, errorCode: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    }
     const states = b.partitionStates(t);
+    const indexes = states.map((_, i) => i);
+    const p = paginate(indexes, req.query, 1000);
     return reply.send({
       name: t.name,
       topicId: t.id,
       internal: t.internal,
       configs: Object.fromEntries([...t.configs].map(([k, v]) => [k, v.value])),
-      partitions: states.map((s, i) => {
-        const p = t.partitions[i];
+      overrides: t.overrides,
+      total: p.total,
+      offset: p.offset,
+      limit: p.limit,
+      underReplicatedPartitions: states.filter((s) => s.isr.length < s.replicas.length).length,
+      partitions: p.items.map((i) => {
+        const s = states[i]!;
+        const part = t.partitions[i];
         return {
           partition: i,
           leader: s.leader,
@@ -96,34 +318,431 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
           replicas: s.replicas,
           isr: s.isr,
           // Offsets and size are known for the replicas hosted on this broker only.
-          logStartOffset: p?.logStartOffset ?? null,
-          highWatermark: p?.highWatermark ?? null,
-          logEndOffset: p?.logEndOffset ?? null,
-          sizeBytes: p?.sizeInBytes ?? null,
+          logStartOffset: part?.logStartOffset ?? null,
+          highWatermark: part?.highWatermark ?? null,
+          logEndOffset: part?.logEndOffset ?? null,
+          sizeBytes: part?.sizeInBytes ?? null,
         };
       }),
     });
   });
 
-  app.get('/groups', (_req, reply) => {
-    const b = broker();
+  app.delete<{ Params: { topic: string } }>('/topics/:topic', async (req, reply) => {
+    const request: DeleteTopicsRequest = { topics: [{ name: req.params.topic, topicId: ZERO_UUID }], topicNames: [req.params.topic], timeoutMs: 30_000 };
+    const res = await send<DeleteTopicsResponse>(req.caller!, ApiKey.DeleteTopics, request);
+    const r = res.responses[0]!;
+    if (r.errorCode !== 0) return kafkaError(reply, r.errorCode, r.errorMessage);
+    return reply.send({ deleted: req.params.topic });
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Configs (DescribeConfigs / IncrementalAlterConfigs: topic, broker, client-metrics ...)
+
+  const RESOURCE_TYPES: Record<string, number> = { topic: 2, broker: 4, 'broker-logger': 8, group: 32, 'client-metrics': 16 };
+  const SOURCES: Record<number, string> = {
+    1: 'DYNAMIC_TOPIC_CONFIG',
+    2: 'DYNAMIC_BROKER_CONFIG',
+    3: 'DYNAMIC_DEFAULT_BROKER_CONFIG',
+    4: 'STATIC_BROKER_CONFIG',
+    5: 'DEFAULT_CONFIG',
+    6: 'DYNAMIC_BROKER_LOGGER_CONFIG',
+    7: 'CLIENT_METRICS_CONFIG',
+    8: 'GROUP_CONFIG',
+  };
+
+  app.get<{ Params: { type: string; name: string }; Querystring: { search?: string } }>('/configs/:type/:name', async (req, reply) => {
+    const resourceType = RESOURCE_TYPES[req.params.type];
+    if (resourceType === undefined) return badRequest(reply, `unknown resource type ${req.params.type} (one of ${Object.keys(RESOURCE_TYPES).join(', ')})`);
+    const request: DescribeConfigsRequest = {
+      resources: [{ resourceType, resourceName: req.params.name, configurationKeys: null }],
+      includeSynonyms: false,
+      includeDocumentation: true,
+    };
+    const res = await send<DescribeConfigsResponse>(req.caller!, ApiKey.DescribeConfigs, request);
+    const r = res.results[0]!;
+    if (r.errorCode !== 0) return kafkaError(reply, r.errorCode, r.errorMessage);
+    const search = (req.query.search ?? '').toLowerCase();
     return reply.send({
-      groups: groupIds(b).map((id) => {
+      resourceType: req.params.type,
+      resourceName: r.resourceName,
+      configs: r.configs
+        .filter((c) => search === '' || c.name.toLowerCase().includes(search))
+        .sort((x, y) => byName(x.name, y.name))
+        .map((c) => ({
+          name: c.name,
+          value: c.isSensitive ? null : c.value,
+          source: SOURCES[c.configSource] ?? String(c.configSource),
+          readOnly: c.readOnly,
+          sensitive: c.isSensitive,
+          documentation: c.documentation,
+        })),
+    });
+  });
+
+  app.post<{ Params: { type: string; name: string }; Body: { set?: Record<string, unknown>; delete?: unknown } }>('/configs/:type/:name', async (req, reply) => {
+    const resourceType = RESOURCE_TYPES[req.params.type];
+    if (resourceType === undefined) return badRequest(reply, `unknown resource type ${req.params.type}`);
+    const body = req.body ?? {};
+    const configs: { name: string; configOperation: number; value: string | null }[] = [];
+    if (body.set && typeof body.set === 'object')
+      for (const [k, v] of Object.entries(body.set)) configs.push({ name: k, configOperation: 0, value: typeof v === 'string' ? v : JSON.stringify(v) });
+    if (Array.isArray(body.delete)) for (const k of body.delete) configs.push({ name: String(k), configOperation: 1, value: null });
+    if (configs.length === 0) return badRequest(reply, 'nothing to change: give set {name: value} and/or delete [name]');
+    const request: IncrementalAlterConfigsRequest = { resources: [{ resourceType, resourceName: req.params.name, configs }], validateOnly: false };
+    const res = await send<IncrementalAlterConfigsResponse>(req.caller!, ApiKey.IncrementalAlterConfigs, request);
+    const r = res.responses[0]!;
+    if (r.errorCode !== 0) return kafkaError(reply, r.errorCode, r.errorMessage);
+    return reply.send({ altered: configs.map((c) => c.name) });
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Messages
+
+  /** ListOffsets for one partition: -2 earliest, -1 latest, or the first offset at/after a timestamp. */
+  async function listOffset(caller: LocalCaller, topic: string, partition: number, timestamp: number): Promise<{ errorCode: number; offset: number }> {
+    const request: ListOffsetsRequest = {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp }] }],
+      timeoutMs: 5000,
+    };
+    const res = await send<ListOffsetsResponse>(caller, ApiKey.ListOffsets, request);
+    const p = res.topics[0]?.partitions[0];
+    return { errorCode: p?.errorCode ?? 3, offset: p?.offset ?? -1 };
+  }
+
+  app.get<{
+    Params: { topic: string };
+    Querystring: { partition?: string; offset?: string; timestamp?: string; limit?: string; filter?: string; maxScan?: string };
+  }>('/topics/:topic/messages', async (req, reply) => {
+    const b = broker();
+    const caller = req.caller!;
+    const t = b.topics.get(req.params.topic);
+    if (!t || !canDescribeTopic(b, caller, t.name)) return reply.status(404).send({ error: `unknown topic ${req.params.topic}`, errorCode: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    const partition = Number(req.query.partition ?? 0);
+    if (!Number.isInteger(partition) || partition < 0 || partition >= t.partitions.length) return badRequest(reply, `partition must be 0..${t.partitions.length - 1}`);
+    const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 50) || 50));
+    const filter = (req.query.filter ?? '').toLowerCase();
+    // At most this many records are read looking for filter matches.
+    const maxScan = Math.min(100_000, Math.max(limit, Number(req.query.maxScan ?? 10_000) || 10_000));
+    const earliest = await listOffset(caller, t.name, partition, -2);
+    if (earliest.errorCode !== 0) return kafkaError(reply, earliest.errorCode, null);
+    const latest = await listOffset(caller, t.name, partition, -1);
+    if (latest.errorCode !== 0) return kafkaError(reply, latest.errorCode, null);
+    let start: number;
+    if (req.query.timestamp !== undefined && req.query.timestamp !== '') {
+      const ts = /^\d+$/.test(req.query.timestamp) ? Number(req.query.timestamp) : Date.parse(req.query.timestamp);
+      if (!Number.isFinite(ts)) return badRequest(reply, 'timestamp must be ms since the epoch or an ISO date');
+      const at = await listOffset(caller, t.name, partition, ts);
+      if (at.errorCode !== 0) return kafkaError(reply, at.errorCode, null);
+      start = at.offset < 0 ? latest.offset : at.offset;
+    } else if (req.query.offset !== undefined && req.query.offset !== '' && req.query.offset !== 'latest') {
+      start = req.query.offset === 'earliest' ? earliest.offset : Number(req.query.offset);
+      if (!Number.isInteger(start)) return badRequest(reply, 'offset must be an integer, earliest or latest');
+    } else {
+      // The newest `limit` messages.
+      start = Math.max(earliest.offset, latest.offset - limit);
+    }
+    start = Math.max(start, earliest.offset);
+    const messages: MessageJson[] = [];
+    let next = start;
+    let scanned = 0;
+    const text = (x: Buffer | null) => (x ? x.toString('utf8').toLowerCase() : '');
+    while (messages.length < limit && next < latest.offset && scanned < maxScan) {
+      const request: FetchRequest = {
+        clusterId: null,
+        replicaId: -1,
+        replicaState: { replicaId: -1, replicaEpoch: -1 },
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 4 * 1024 * 1024,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic: t.name,
+            topicId: t.id,
+            partitions: [
+              {
+                partition,
+                currentLeaderEpoch: -1,
+                fetchOffset: next,
+                lastFetchedEpoch: -1,
+                logStartOffset: -1,
+                partitionMaxBytes: 1024 * 1024,
+                replicaDirectoryId: ZERO_UUID,
+                highWatermark: -1,
+              },
+            ],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+      };
+      const res = await send<FetchResponse>(caller, ApiKey.Fetch, request);
+      if (res.errorCode !== 0) return kafkaError(reply, res.errorCode, null);
+      const pd = res.responses[0]?.partitions[0];
+      if (!pd) break;
+      if (pd.errorCode !== 0) return kafkaError(reply, pd.errorCode, null);
+      const before = next;
+      for (const batch of splitBatches(pd.records ?? Buffer.alloc(0), { rejectPartialTail: false })) {
+        const header = readBatchHeader(batch);
+        const last = header.baseOffset + header.lastOffsetDelta;
+        if (isControl(header.attributes)) {
+          next = Math.max(next, last + 1);
+          continue;
+        }
+        for (const r of await decodeBatchRecordsAsync(batch)) {
+          if (r.offset < next) continue;
+          next = r.offset + 1;
+          scanned++;
+          if (filter !== '' && !text(r.key).includes(filter) && !text(r.value).includes(filter)) continue;
+          messages.push({
+            partition,
+            offset: r.offset,
+            timestamp: r.timestamp,
+            key: r.key ? r.key.toString('base64') : null,
+            value: r.value ? r.value.toString('base64') : null,
+            headers: r.headers.map((h) => ({ key: h.key, value: h.value ? h.value.toString('base64') : null })),
+          });
+          if (messages.length >= limit) break;
+        }
+        if (messages.length >= limit) break;
+        next = Math.max(next, last + 1);
+      }
+      if (next === before) break; // nothing readable (a record larger than the fetch size)
+    }
+    return reply.send({
+      topic: t.name,
+      partition,
+      earliestOffset: earliest.offset,
+      latestOffset: latest.offset,
+      startOffset: start,
+      nextOffset: next,
+      scanned,
+      messages,
+    });
+  });
+
+  app.post<{
+    Params: { topic: string };
+    Body: { partition?: unknown; key?: unknown; value?: unknown; headers?: unknown; encoding?: unknown };
+  }>('/topics/:topic/messages', async (req, reply) => {
+    const b = broker();
+    const t = b.topics.get(req.params.topic);
+    const body = req.body ?? {};
+    const encoding = body.encoding === 'base64' ? 'base64' : 'utf8';
+    const bytes = (v: unknown): Buffer | null => (v === undefined || v === null ? null : Buffer.from(typeof v === 'string' ? v : JSON.stringify(v), encoding));
+    const partition = body.partition === undefined || body.partition === null || body.partition === '' ? 0 : Number(body.partition);
+    if (!Number.isInteger(partition) || partition < 0) return badRequest(reply, 'partition must be a non-negative integer');
+    const headers: { key: string; value: Buffer | null }[] = [];
+    if (body.headers !== undefined && body.headers !== null) {
+      if (!Array.isArray(body.headers)) return badRequest(reply, 'headers must be a list of {key, value}');
+      for (const h of body.headers as { key?: unknown; value?: unknown }[]) {
+        if (!h || typeof h.key !== 'string') return badRequest(reply, 'every header needs a string key');
+        headers.push({ key: h.key, value: bytes(h.value) });
+      }
+    }
+    const records = buildRecordBatch([{ key: bytes(body.key), value: bytes(body.value), headers, timestamp: b.clock.now() }]);
+    const request: ProduceRequest = {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 30_000,
+      topicData: [{ name: req.params.topic, topicId: t?.id ?? ZERO_UUID, partitionData: [{ index: partition, records }] }],
+    };
+    const res = await send<ProduceResponse>(req.caller!, ApiKey.Produce, request);
+    const p = res.responses[0]?.partitionResponses[0];
+    if (!p) return kafkaError(reply, 3, null);
+    if (p.errorCode !== 0) return kafkaError(reply, p.errorCode, p.errorMessage);
+    return reply.status(201).send({ topic: req.params.topic, partition, offset: Number(p.baseOffset), timestamp: Number(p.logAppendTimeMs) });
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Consumer groups
+
+  app.get<{ Querystring: { search?: string; offset?: string; limit?: string } }>('/groups', (req, reply) => {
+    const b = broker();
+    const search = (req.query.search ?? '').toLowerCase();
+    const ids = groupIds(b).filter((id) => (search === '' || id.toLowerCase().includes(search)) && canDescribeGroup(b, req.caller!, id));
+    const p = paginate(ids, req.query);
+    return reply.send({
+      total: p.total,
+      offset: p.offset,
+      limit: p.limit,
+      groups: p.items.map((id) => {
         const g = groupLagJson(b, id)!;
         return { groupId: g.groupId, state: g.state, protocolType: g.protocolType, members: g.members, totalLag: g.totalLag };
       }),
     });
   });
 
+  app.get<{ Params: { group: string } }>('/groups/:group', async (req, reply) => {
+    const b = broker();
+    const request: DescribeGroupsRequest = { groups: [req.params.group], includeAuthorizedOperations: false };
+    const res = await send<DescribeGroupsResponse>(req.caller!, ApiKey.DescribeGroups, request);
+    const g = res.groups[0]!;
+    if (g.errorCode !== 0) return kafkaError(reply, g.errorCode, g.errorMessage);
+    const lag = groupLagJson(b, req.params.group);
+    if (g.groupState === 'Dead' && !lag) return reply.status(404).send({ error: `unknown group ${req.params.group}`, errorCode: 'GROUP_ID_NOT_FOUND' });
+    return reply.send({
+      groupId: g.groupId,
+      state: g.groupState,
+      protocolType: g.protocolType,
+      protocol: g.protocolData,
+      coordinator: b.nodeId,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        assignment: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
+      })),
+      totalLag: lag?.totalLag ?? 0,
+      partitions: lag?.partitions ?? [],
+    });
+  });
+
   app.get<{ Params: { group: string } }>('/groups/:group/lag', (req, reply) => {
-    const lag = groupLagJson(broker(), req.params.group);
+    const b = broker();
+    const lag = canDescribeGroup(b, req.caller!, req.params.group) ? groupLagJson(b, req.params.group) : null;
     if (!lag) return reply.status(404).send({ error: `unknown group ${req.params.group}`, errorCode: 'GROUP_ID_NOT_FOUND' });
     return reply.send(lag);
   });
 
-  /** Every group's lag at once (what a lag exporter would poll). */
-  app.get('/lag', (_req, reply) => {
+  /**
+   * Resets a group's committed offsets, as `kafka-consumer-groups --reset-offsets --execute`: to
+   * the earliest or latest offset, a given offset, or the first offset at a timestamp, for one
+   * topic (all its partitions, or those listed). Kafka's coordinator refuses while the group has
+   * members (the commit comes from outside the generation), and so does this.
+   */
+  app.post<{
+    Params: { group: string };
+    Body: { topic?: unknown; partitions?: unknown; to?: unknown; offset?: unknown; timestamp?: unknown };
+  }>('/groups/:group/offsets/reset', async (req, reply) => {
     const b = broker();
-    return reply.send({ groups: groupIds(b).map((id) => groupLagJson(b, id)!) });
+    const caller = req.caller!;
+    const body = req.body ?? {};
+    if (typeof body.topic !== 'string') return badRequest(reply, 'topic is required');
+    const t = b.topics.get(body.topic);
+    if (!t) return reply.status(404).send({ error: `unknown topic ${body.topic}`, errorCode: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    const to = typeof body.to === 'string' ? body.to : 'earliest';
+    let partitions: number[] = t.partitions.map((_, i) => i);
+    if (Array.isArray(body.partitions) && body.partitions.length > 0) partitions = body.partitions.map(Number);
+    if (partitions.some((p) => !Number.isInteger(p) || p < 0 || p >= t.partitions.length)) return badRequest(reply, `partitions must be 0..${t.partitions.length - 1}`);
+    const targets: { partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; committedMetadata: string | null }[] = [];
+    for (const p of partitions) {
+      let offset: number;
+      if (to === 'offset') {
+        offset = Number(body.offset);
+        if (!Number.isInteger(offset) || offset < 0) return badRequest(reply, 'offset must be a non-negative integer');
+        const [lo, hi] = [await listOffset(caller, t.name, p, -2), await listOffset(caller, t.name, p, -1)];
+        if (lo.errorCode !== 0) return kafkaError(reply, lo.errorCode, null);
+        offset = Math.min(Math.max(offset, lo.offset), hi.offset); // Kafka clamps to the valid range
+      } else {
+        const ts = to === 'earliest' ? -2 : to === 'latest' ? -1 : to === 'timestamp' ? Number(body.timestamp) : NaN;
+        if (!Number.isFinite(ts)) return badRequest(reply, 'to must be earliest, latest, offset or timestamp (with offset/timestamp)');
+        const r = await listOffset(caller, t.name, p, ts);
+        if (r.errorCode !== 0) return kafkaError(reply, r.errorCode, null);
+        offset = r.offset < 0 ? (await listOffset(caller, t.name, p, -1)).offset : r.offset;
+      }
+      targets.push({ partitionIndex: p, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: '' });
+    }
+    const request: OffsetCommitRequest = {
+      groupId: req.params.group,
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      topics: [{ name: t.name, topicId: t.id, partitions: targets }],
+    };
+    const res = await send<OffsetCommitResponse>(caller, ApiKey.OffsetCommit, request);
+    const failed = res.topics.flatMap((x) => x.partitions).find((p) => p.errorCode !== 0);
+    if (failed) {
+      const name = errorName(failed.errorCode);
+      const hint = /UNKNOWN_MEMBER_ID|ILLEGAL_GENERATION|REBALANCE_IN_PROGRESS|STALE_MEMBER_EPOCH/.test(name)
+        ? ': the group has active members; stop its consumers first'
+        : '';
+      return kafkaError(reply, failed.errorCode, `${name}${hint}`, hint ? 409 : undefined);
+    }
+    return reply.send({ groupId: req.params.group, topic: t.name, offsets: targets.map((x) => ({ partition: x.partitionIndex, offset: x.committedOffset })) });
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Transactions, quotas
+
+  /**
+   * Transactions this broker coordinates, with their partitions. One is hanging when it has been
+   * open longer than its own timeout: the coordinator should have aborted it by then (what
+   * `kafka-transactions find-hanging` looks for from the partitions' side).
+   */
+  app.get<{ Querystring: { state?: string; offset?: string; limit?: string } }>('/transactions', async (req, reply) => {
+    const caller = req.caller!;
+    const list: ListTransactionsRequest = { stateFilters: req.query.state ? [req.query.state] : [], producerIdFilters: [], durationFilter: -1, transactionalIdPattern: null };
+    const listed = await send<ListTransactionsResponse>(caller, ApiKey.ListTransactions, list);
+    if (listed.errorCode !== 0) return kafkaError(reply, listed.errorCode, null);
+    const all = listed.transactionStates.sort((x, y) => byName(x.transactionalId, y.transactionalId));
+    const p = paginate(all, req.query);
+    const now = broker().clock.now();
+    let described: DescribeTransactionsResponse['transactionStates'] = [];
+    if (p.items.length > 0) {
+      const request: DescribeTransactionsRequest = { transactionalIds: p.items.map((x) => x.transactionalId) };
+      described = (await send<DescribeTransactionsResponse>(caller, ApiKey.DescribeTransactions, request)).transactionStates;
+    }
+    return reply.send({
+      total: p.total,
+      offset: p.offset,
+      limit: p.limit,
+      transactions: described.map((d) => {
+        const open = d.transactionState === 'Ongoing' || d.transactionState === 'PrepareCommit' || d.transactionState === 'PrepareAbort';
+        const durationMs = open && d.transactionStartTimeMs > 0 ? now - Number(d.transactionStartTimeMs) : null;
+        return {
+          transactionalId: d.transactionalId,
+          state: d.transactionState,
+          errorCode: d.errorCode === 0 ? null : errorName(d.errorCode),
+          producerId: Number(d.producerId),
+          producerEpoch: d.producerEpoch,
+          timeoutMs: d.transactionTimeoutMs,
+          startTimeMs: Number(d.transactionStartTimeMs) > 0 ? Number(d.transactionStartTimeMs) : null,
+          durationMs,
+          hanging: durationMs !== null && durationMs > d.transactionTimeoutMs,
+          partitions: d.topics.flatMap((x) => x.partitions.map((pp) => ({ topic: x.topic, partition: pp }))),
+        };
+      }),
+    });
+  });
+
+  app.get('/quotas', async (req, reply) => {
+    const request: DescribeClientQuotasRequest = { components: [], strict: false };
+    const res = await send<DescribeClientQuotasResponse>(req.caller!, ApiKey.DescribeClientQuotas, request);
+    if (res.errorCode !== 0) return kafkaError(reply, res.errorCode, res.errorMessage);
+    return reply.send({
+      quotas: (res.entries ?? []).map((e) => ({
+        entity: Object.fromEntries(e.entity.map((x) => [x.entityType, x.entityName ?? '<default>'])),
+        values: Object.fromEntries(e.values.map((v) => [v.key, v.value])),
+      })),
+    });
+  });
+
+  /** Every group's lag at once (what a lag exporter would poll). */
+  app.get('/lag', (req, reply) => {
+    const b = broker();
+    return reply.send({
+      groups: groupIds(b)
+        .filter((id) => canDescribeGroup(b, req.caller!, id))
+        .map((id) => groupLagJson(b, id)!),
+    });
+  });
+
+  // The authorizer's view of the caller, for the console to hide what it cannot do.
+  app.get('/whoami', (req, reply) => {
+    const b = broker();
+    const caller = req.caller!;
+    return reply.send({
+      principal: caller.principal,
+      authorizer: b.security.authorizer !== null,
+      describeCluster: canDescribeCluster(b, caller),
+      alterCluster: !b.security.authorizer || b.security.authorizer.authorize(caller.principal, caller.host, AclOperation.ALTER, ResourceType.CLUSTER, 'kafka-cluster'),
+    });
   });
 };

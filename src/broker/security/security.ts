@@ -2,7 +2,7 @@
 // the gate that serves only ApiVersions and SASL requests before authentication, the SCRAM
 // credentials and ACLs (kept in the metadata store, so a cluster shares them), and the
 // authorizer handlers ask.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TLSSocket } from 'node:tls';
@@ -14,6 +14,7 @@ import { normalizeAddress } from '../../network/server.js';
 import { ApiKey } from '../../protocol/generated/index.js';
 import type { Clock } from '../../common/clock.js';
 import type { ClientSecurity, SaslCredentials, ScramMechanism } from '../../client/sasl.js';
+import { scramKeys, scramSaltedPassword } from '../../client/sasl.js';
 import { listenerPlan, usesSasl, usesTls, type ListenerPlan, type SecurityProtocol } from './listeners.js';
 import { certificatePrincipal, parseMappingRules, tlsClientOptions } from './tls.js';
 import { parseJaas } from './jaas.js';
@@ -309,6 +310,27 @@ export class BrokerSecurity {
   async setAcls(next: StoredAcl[]): Promise<void> {
     await this.metadata.setAcls(next);
     this.authorizer?.setAcls(next);
+  }
+
+  /**
+   * Checks a user name and password outside SASL (the HTTP listener's Basic authentication):
+   * against the PLAIN users of the listeners' JAAS configs, then the SCRAM credentials. Returns
+   * the principal (`User:name`), or null when neither knows the pair.
+   */
+  verifyPassword(user: string, password: string): string | null {
+    if (user === '' || password === '') return null;
+    const same = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
+    for (const l of this.listeners.values()) {
+      const expected = l.plainUsers.get(user);
+      if (expected !== undefined && same(createHash('sha256').update(expected).digest(), createHash('sha256').update(password).digest())) return `User:${user}`;
+    }
+    for (const mechanism of ['SCRAM-SHA-512', 'SCRAM-SHA-256'] as const) {
+      const c = this.scram.get(`${mechanism}\0${user}`);
+      if (!c) continue;
+      const { storedKey } = scramKeys(mechanism, scramSaltedPassword(mechanism, password, Buffer.from(c.salt, 'base64'), c.iterations));
+      if (same(storedKey, Buffer.from(c.storedKey, 'base64'))) return `User:${user}`;
+    }
+    return null;
   }
 
   /** The client's address as ACL hosts name it. */
