@@ -15,6 +15,7 @@ import { systemClock } from '../common/clock.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
 import { adminApiRoutes } from './admin-api.js';
+import { consoleRoutes } from './console.js';
 
 /**
  * Mount points. Prefixes are disjoint so later APIs slot in without clashing: the REST proxy
@@ -24,7 +25,8 @@ import { adminApiRoutes } from './admin-api.js';
 const ROUTES: { prefix: string; routes: HttpRoutes }[] = [
   { prefix: '', routes: healthRoutes }, // /healthz, /readyz
   { prefix: '', routes: metricsRoutes }, // /metrics
-  { prefix: '/api/v1', routes: adminApiRoutes }, // cluster, topics, groups, lag (JSON)
+  { prefix: '/api/v1', routes: adminApiRoutes }, // the admin API: cluster, topics, messages, groups, lag (JSON)
+  { prefix: '', routes: consoleRoutes }, // the web console: / and /assets/*
 ];
 
 /** Parses `http://host:port` (the registry has checked the syntax). */
@@ -67,7 +69,7 @@ export class HttpListener implements HttpContext {
       loggerInstance: fastifyLog,
       // Scrapes and probes every few seconds would drown the broker's log.
       logController: new LogController({ disableRequestLogging: true }),
-      // Bodies arrive with the REST proxy; until then nothing needs more than telemetry's pushes.
+      // Telemetry pushes and the console's produce form are the largest bodies so far.
       bodyLimit: 8 * 1024 * 1024,
       return503OnClosing: true,
     });
