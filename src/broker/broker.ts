@@ -16,6 +16,7 @@ import type { ClientSecurity } from '../client/sasl.js';
 import { ReplicaManager } from './replication/replica-manager.js';
 import { ReplicationThrottle } from './replication-throttle.js';
 import { LogDirs } from '../storage/log-dirs.js';
+import { LogDirMover } from './log-dir-mover.js';
 import type { LogIo } from '../storage/log-io.js';
 import type { LogConfig } from '../storage/partition-log.js';
 import { KafkaListener, parsePerIpOverrides, type ConnectionQuotas } from '../network/server.js';
@@ -150,6 +151,8 @@ export class Broker implements CoordinatorHost {
    */
   verifyTransactionalProduce?: (request: TransactionalProduceCheck) => number | Promise<number>;
   private readonly leadershipListeners = new Set<(change: LeadershipChange) => void>();
+  /** Moves of replicas between this broker's log directories (AlterReplicaLogDirs). */
+  readonly logDirMover: LogDirMover;
 
   private constructor(
     readonly config: BrokerConfig,
@@ -162,6 +165,15 @@ export class Broker implements CoordinatorHost {
     readonly security: BrokerSecurity,
   ) {
     this.interBroker = new InterBrokerClient(INTER_BROKER_CLIENT_ID, () => this.interBrokerSecurity());
+    this.logDirMover = new LogDirMover({
+      logs,
+      logger,
+      partition: (topic, index) => this.partition(topic, index),
+      logConfig: (topic) => {
+        const t = this.topics.get(topic);
+        return t ? Broker.logConfig(t.configs) : undefined;
+      },
+    });
     this.nodeId = config.nodeId;
     this.telemetry = new ClientTelemetry(
       () => config.int('telemetry.max.bytes'),
@@ -243,6 +255,11 @@ export class Broker implements CoordinatorHost {
     if (etcd) broker.replication = broker.createReplicaManager();
     broker.loadClientMetrics();
     for (const t of metadata.topics()) await broker.loadTopic(t);
+    // Moves between log directories that the last stop interrupted run again.
+    for (const m of logs.takePendingMoves()) {
+      const p = broker.partition(m.topic, m.partition);
+      if (p) await broker.logDirMover.alter(p, m.logDir);
+    }
     broker.groupCoordinator = await startGroupCoordinator(broker);
     // After the group coordinator: finishing an interrupted commit may complete offsets there.
     broker.transactionCoordinator = await startTransactionCoordinator(broker, broker.groupCoordinator);
@@ -1099,6 +1116,7 @@ export class Broker implements CoordinatorHost {
     this.groupCoordinator?.shutdown();
     await this.cluster?.controller.stop();
     await this.replication?.stop();
+    await this.logDirMover.stop();
     this.interBroker.close();
     for (const l of this.listeners) await l.stop();
     await this.reconciling;

@@ -117,20 +117,85 @@ export class Partition {
   private hwWaiters: Array<{ offset: number; resolve: () => void; reject: (err: Error) => void }> = [];
   private notifyQueued = false;
   private replicaNotifyQueued = false;
+  /** The local replica's log (replaced when the replica moves to another log directory). */
+  private currentLog: PartitionLog;
+  private unsubscribeLog: Array<() => void> = [];
+  /** Set while the replica's log is being swapped for its copy in another log directory: writes are refused meanwhile. */
+  private writesPaused: string | null = null;
+  /** Reads under way, per log (a swapped-out log is closed once its reads are done). */
+  private readonly readsInFlight = new Map<PartitionLog, number>();
+  /** Bumped by every truncation, so a copy of the log in progress knows it must start again. */
+  truncations = 0;
+  /** Set when the log directory holding this replica failed (KIP-112): nothing is served from it any more. */
+  offlineReason: string | null = null;
 
   constructor(
     readonly topic: TopicState,
     readonly index: number,
-    /** The local replica's log. Storage and the replication layer only; handlers use the façade. */
-    readonly log: PartitionLog,
+    log: PartitionLog,
     /** This broker's node id. */
     readonly localNodeId: number,
     assignment?: ReplicaAssignment,
   ) {
     this.assignment = assignment ?? { leaderId: localNodeId, leaderEpoch: 0, replicas: [localNodeId], isr: [localNodeId], partitionEpoch: 0 };
-    log.onHighWatermark((hw) => this.highWatermarkMoved(hw));
-    log.onDurableEnd(() => this.durableEndMoved());
+    this.currentLog = log;
+    this.subscribe(log);
     this.startLeaderEpoch();
+  }
+
+  /** The local replica's log. Storage and the replication layer only; handlers use the façade. */
+  get log(): PartitionLog {
+    return this.currentLog;
+  }
+
+  private subscribe(log: PartitionLog): void {
+    this.unsubscribeLog = [log.onHighWatermark((hw) => this.highWatermarkMoved(hw)), log.onDurableEnd(() => this.durableEndMoved())];
+  }
+
+  // --- moving between log directories (AlterReplicaLogDirs) ---------------------------------
+
+  /** Refuses appends and truncations (with a retriable error) until resumeWrites; the log swap's short window. */
+  pauseWrites(reason: string): void {
+    this.writesPaused = reason;
+  }
+
+  resumeWrites(): void {
+    this.writesPaused = null;
+  }
+
+  /**
+   * Serves from `log` from now on: the copy of this replica in another log directory, holding
+   * the same batches at the same offsets. The caller paused writes and made sure of that. The
+   * high watermark and its mode carry over.
+   */
+  swapLog(log: PartitionLog): void {
+    const old = this.currentLog;
+    if (old.highWatermarkHeld) {
+      log.holdHighWatermark();
+      log.setHighWatermark(old.highWatermark);
+    } else log.releaseHighWatermark();
+    for (const u of this.unsubscribeLog) u();
+    this.currentLog = log;
+    this.subscribe(log);
+    this.startLeaderEpoch();
+    this.notifyDataAvailable();
+  }
+
+  /** Reads of `log` still under way through this façade. */
+  readsOn(log: PartitionLog): number {
+    return this.readsInFlight.get(log) ?? 0;
+  }
+
+  /** The log directory failed: every request for this replica answers KAFKA_STORAGE_ERROR from now on. */
+  markOffline(reason: string): void {
+    this.offlineReason = reason;
+    this.failWaiters(new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, reason));
+    this.notifyDataAvailable();
+  }
+
+  private checkWritable(): void {
+    if (this.offlineReason !== null) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, this.offlineReason);
+    if (this.writesPaused !== null) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, this.writesPaused);
   }
 
   get topicName(): string {
@@ -362,6 +427,11 @@ export class Partition {
   /** DeleteRecords (see PartitionLog.deleteRecords); NOT_LEADER_OR_FOLLOWER on a follower. */
   deleteRecords(offset: number): Promise<number> {
     if (!this.isLeader) return Promise.reject(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `not the leader of ${this.topicName}-${this.index}`));
+    try {
+      this.checkWritable();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.log.deleteRecords(offset);
   }
 
@@ -383,6 +453,7 @@ export class Partition {
    */
   append(records: Buffer, options: ReplicaAppendOptions = {}): AppendResult {
     this.checkLeader();
+    this.checkWritable();
     const acks = options.acks ?? -1;
     if (acks === -1) {
       const min = this.minInsyncReplicas;
@@ -417,22 +488,36 @@ export class Partition {
    */
   writeTxnMarker(marker: TxnMarkerRequest): AppendResult {
     this.checkLeader();
+    this.checkWritable();
     return this.withAcks(this.log.appendTxnMarker(marker, this.leaderEpoch), -1);
   }
 
   /** A follower's append of batches fetched from the leader (see PartitionLog.appendAsFollower). */
   appendAsFollower(records: Buffer): FollowerAppendResult {
     if (this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `the leader of ${this.topicName}-${this.index} does not append as a follower`);
+    this.checkWritable();
     return this.log.appendAsFollower(records);
   }
 
   /** Drops a divergent suffix: every batch with an offset ≥ `offset` (KIP-101/279; see PartitionLog.truncateTo). */
   truncateTo(offset: number): Promise<void> {
+    try {
+      this.checkWritable();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.truncations++;
     return this.log.truncateTo(offset);
   }
 
   /** Restarts the replica empty at the leader's log start (see PartitionLog.truncateFullyAndStartAt). */
   truncateFullyAndStartAt(offset: number): Promise<void> {
+    try {
+      this.checkWritable();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.truncations++;
     return this.log.truncateFullyAndStartAt(offset);
   }
 
@@ -501,11 +586,20 @@ export class Partition {
   async read(params: ReadParams): Promise<PartitionRead> {
     const { fetchOffset, maxBytes, isolation } = params;
     const minOneBatch = params.minOneBatch ?? true;
+    if (this.offlineReason !== null) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, this.offlineReason);
     const log = this.log;
-    const result =
-      isolation === 'log_end'
-        ? await log.readForReplica(fetchOffset, maxBytes, minOneBatch)
-        : await log.read(fetchOffset, maxBytes, isolation === 'read_committed' ? log.lastStableOffset : log.highWatermark, minOneBatch);
+    this.readsInFlight.set(log, (this.readsInFlight.get(log) ?? 0) + 1);
+    let result;
+    try {
+      result =
+        isolation === 'log_end'
+          ? await log.readForReplica(fetchOffset, maxBytes, minOneBatch)
+          : await log.read(fetchOffset, maxBytes, isolation === 'read_committed' ? log.lastStableOffset : log.highWatermark, minOneBatch);
+    } finally {
+      const n = this.readsInFlight.get(log)! - 1;
+      if (n === 0) this.readsInFlight.delete(log);
+      else this.readsInFlight.set(log, n);
+    }
     let abortedTransactions: AbortedTransaction[] | null = null;
     if (isolation === 'read_committed') {
       abortedTransactions = result.records ? log.abortedTransactions(fetchOffset, endOffsetOf(result.records)) : [];

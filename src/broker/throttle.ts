@@ -34,6 +34,7 @@ const CLIENT_THROTTLES_FROM: ReadonlyMap<number, number> = new Map([
   [ApiKey.DescribeConfigs, 2],
   [ApiKey.AlterConfigs, 1],
   [ApiKey.DescribeLogDirs, 1],
+  [ApiKey.AlterReplicaLogDirs, 1],
   [ApiKey.CreatePartitions, 1],
   [ApiKey.DeleteGroups, 1],
 ]);

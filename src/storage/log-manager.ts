@@ -166,6 +166,31 @@ export class LogManager {
     return log;
   }
 
+  /**
+   * Opens (creating) a partition's log in this directory without tracking it: no flush, retention
+   * or cleaner passes and no checkpoint entries until install(). The future replica of a move
+   * between log directories (LogDirs.createFuture).
+   */
+  openDetached(topic: string, partition: number, config: LogConfig): Promise<PartitionLog> {
+    if (this.closed) return Promise.reject(new Error('log manager is closed'));
+    const key = this.key(topic, partition);
+    return PartitionLog.open(path.join(this.logDir, key), config, {
+      logger: this.opts.logger.child({ topic, partition, future: true }),
+      hadCleanShutdown: true,
+      io: this.opts.io,
+      clock: this.opts.clock,
+      logStartOffsetCheckpoint: 0,
+      persistLogStartOffset: (offset) => this.checkpointStartOffset(topic, partition, offset),
+    });
+  }
+
+  /** Starts tracking a log opened by openDetached, as if openLog had opened it. */
+  install(topic: string, partition: number, log: PartitionLog): void {
+    const key = this.key(topic, partition);
+    this.logs.set(key, Promise.resolve(log));
+    this.opened.set(key, log);
+  }
+
   /** Records a partition's new log start offset and resolves once a checkpoint holding it is on disk. */
   private checkpointStartOffset(topic: string, partition: number, offset: number): Promise<void> {
     // A retention pass that close() is waiting for may still move a start: its checkpoint is
@@ -387,6 +412,23 @@ export class LogManager {
     ).finally(() => {
       this.flushing = false;
     });
+  }
+
+  /**
+   * The directory failed (KIP-112): every log is dropped without writing anything more, the
+   * periodic tasks stop, and no clean-shutdown marker is written. close() does nothing after.
+   */
+  async abandon(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.logsClosed = true;
+    for (const t of [this.flushTimer, this.retentionTimer, this.producerExpiryTimer, this.cleanerTimer]) if (t) clearInterval(t);
+    this.flushTimer = this.retentionTimer = this.producerExpiryTimer = this.cleanerTimer = null;
+    const logs = await Promise.allSettled([...this.logs.values()]);
+    this.logs.clear();
+    this.opened.clear();
+    await Promise.all(logs.map((r) => (r.status === 'fulfilled' ? r.value.abandon() : undefined)));
+    this.opts.logger.error({ logDir: this.logDir }, 'log directory is offline');
   }
 
   /**

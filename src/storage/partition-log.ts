@@ -885,6 +885,19 @@ export class PartitionLog implements CleanableLog {
     s.logger.debug({ dir: this.dir, logEndOffset: s.nextOffset }, 'partition log closed');
   }
 
+  /**
+   * Its directory failed (KIP-112): closes the files without writing anything more; appends
+   * still waiting fail with KAFKA_STORAGE_ERROR. The next start recovers the log.
+   */
+  async abandon(): Promise<void> {
+    const s = this.state;
+    if (s.closed) return;
+    s.closed = true;
+    this.writer.abandonAll(new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `the log directory of ${this.dir} is offline`));
+    await this.writer.background.catch(() => {});
+    await Promise.all(s.segments.map((segment) => segment.close().catch(() => undefined)));
+  }
+
   /** Closes the log without saving anything and removes its directory. */
   async delete(): Promise<void> {
     const s = this.state;

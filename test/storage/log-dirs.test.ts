@@ -117,4 +117,47 @@ describe('LogDirs (several log.dirs)', () => {
     );
     await dirs.close();
   });
+  it('an online move (future replica) interrupted before its switch is dropped and returned to run again; after it, the copy is the replica', async () => {
+    const a = path.join(root, 'future', 'a');
+    const b = path.join(root, 'future', 'b');
+    let dirs = await LogDirs.open([a, b], { logger: silentLogger });
+    let src = await dirs.openLog('f', 0, config());
+    for (let i = 0; i < 3; i++) await src.append(batch(`f${i}`, 2), 0).done;
+    let future = await dirs.createFuture('f', 0, b, config());
+    assert.equal(dirs.futureOf('f', 0)?.logDir, b);
+    future.appendAsFollower((await src.readForReplica(0, 1 << 20)).records!);
+    await future.flush();
+    // Stopped (or crashed) before the switch: the source stays, the copy goes, the move is pending.
+    await dirs.close();
+    assert.ok(fs.existsSync(path.join(b, 'f-0.future')) && fs.existsSync(path.join(b, 'f-0')));
+    dirs = await LogDirs.open([a, b], { logger: silentLogger });
+    assert.equal(dirs.dirOf('f', 0), a);
+    assert.ok(!fs.existsSync(path.join(b, 'f-0')) && !fs.existsSync(path.join(b, 'f-0.future')));
+    assert.deepEqual(dirs.takePendingMoves(), [{ topic: 'f', partition: 0, logDir: b }]);
+    // Crashed after the source was renamed aside, before the marker went: the copy is the replica.
+    src = await dirs.openLog('f', 0, config());
+    future = await dirs.createFuture('f', 0, b, config());
+    future.appendAsFollower((await src.readForReplica(0, 1 << 20)).records!);
+    await future.flush();
+    await dirs.close();
+    fs.renameSync(path.join(a, 'f-0'), path.join(a, 'f-0.moved'));
+    dirs = await LogDirs.open([a, b], { logger: silentLogger });
+    assert.equal(dirs.dirOf('f', 0), b);
+    assert.deepEqual(dirs.takePendingMoves(), []);
+    assert.ok(!fs.existsSync(path.join(a, 'f-0.moved')) && !fs.existsSync(path.join(b, 'f-0.future')));
+    assert.deepEqual(
+      (await readAll(await dirs.openLog('f', 0, config()))).map((r) => r.value),
+      ['f0-0', 'f0-1', 'f1-0', 'f1-1', 'f2-0', 'f2-1'],
+    );
+    // A committed switch: exactly one copy, in the target.
+    const moved = await dirs.openLog('f', 0, config());
+    const back = await dirs.createFuture('f', 0, a, config());
+    back.appendAsFollower((await moved.readForReplica(0, 1 << 20)).records!);
+    await back.flush();
+    await dirs.commitFuture('f', 0, moved);
+    assert.equal(dirs.dirOf('f', 0), a);
+    assert.deepEqual(fs.readdirSync(b).filter((n) => n.startsWith('f-0')), []);
+    assert.deepEqual(fs.readdirSync(a).filter((n) => n.startsWith('f-0')), ['f-0']);
+    await dirs.close();
+  });
 });

@@ -6,7 +6,7 @@ import type { ApiHandler } from '../api.js';
 type DirResult = DescribeLogDirsResponse['results'][number];
 type TopicResult = DirResult['topics'][number];
 
-/** Every log directory of this broker (JBOD: one entry per `log.dirs` entry), with the replicas it holds. */
+/** Every log directory of this broker (JBOD: one entry per `log.dirs` entry), with the replicas it holds (future ones of a move too). */
 export const describeLogDirsHandler: ApiHandler<DescribeLogDirsRequest, DescribeLogDirsResponse> = {
   apiKey: ApiKey.DescribeLogDirs,
   async handle({ broker, apiVersion }, req) {
@@ -24,15 +24,30 @@ export const describeLogDirsHandler: ApiHandler<DescribeLogDirsRequest, Describe
         let entry = topics.get(t.name);
         if (!entry) topics.set(t.name, (entry = { name: t.name, partitions: [] }));
         entry.partitions.push({ partitionIndex: p.index, partitionSize: p.sizeInBytes, offsetLag: 0, isFutureKey: false });
+        // A move under way (AlterReplicaLogDirs): the future replica in its target directory,
+        // with how far it is behind the current one.
+        const future = broker.logs.futureOf(t.name, p.index);
+        const futureTopics = future ? byDir.get(future.logDir) : undefined;
+        if (future && futureTopics) {
+          let fe = futureTopics.get(t.name);
+          if (!fe) futureTopics.set(t.name, (fe = { name: t.name, partitions: [] }));
+          fe.partitions.push({
+            partitionIndex: p.index,
+            partitionSize: future.log.sizeInBytes,
+            offsetLag: Math.max(0, p.logEndOffset - future.log.logEndOffset),
+            isFutureKey: true,
+          });
+        }
       }
     }
     const results: DirResult[] = [];
     for (const [dir, topics] of byDir) {
       let totalBytes = -1;
       let usableBytes = -1;
-      let errorCode: number = ErrorCode.NONE;
+      // A failed directory (KIP-112) answers KAFKA_STORAGE_ERROR, with no replicas.
+      let errorCode: number = broker.logs.offlineReason(dir) === undefined ? ErrorCode.NONE : ErrorCode.KAFKA_STORAGE_ERROR;
       // Disk figures exist in the response from v4 on.
-      if (apiVersion >= 4) {
+      if (apiVersion >= 4 && errorCode === ErrorCode.NONE) {
         try {
           const fs = await statfs(dir);
           totalBytes = fs.blocks * fs.bsize;

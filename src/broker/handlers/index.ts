@@ -38,6 +38,7 @@ import { alterConfigsHandler } from './alter-configs.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
 import { createPartitionsHandler } from './create-partitions.js';
 import { describeLogDirsHandler } from './describe-log-dirs.js';
+import { alterReplicaLogDirsHandler } from './alter-replica-log-dirs.js';
 import { electLeadersHandler } from './elect-leaders.js';
 import { describeProducersHandler } from './describe-producers.js';
 import { addPartitionsToTxnHandler } from './add-partitions-to-txn.js';
@@ -93,6 +94,7 @@ export const apiHandlers: ApiHandler[] = [
   incrementalAlterConfigsHandler,
   createPartitionsHandler,
   describeLogDirsHandler,
+  alterReplicaLogDirsHandler,
   electLeadersHandler,
   alterPartitionReassignmentsHandler,
   listPartitionReassignmentsHandler,

@@ -1,0 +1,209 @@
+// Moving a replica between the log directories of this broker while it keeps serving
+// (AlterReplicaLogDirs, KIP-113). As Kafka's ReplicaAlterLogDirsThread: a future replica is
+// created in the target directory and fed from the current log, batch by batch at the same
+// offsets (the follower's append path, which rebuilds producer state, the aborted-transaction
+// index and the leader-epoch cache); once it has caught up, writes to the partition pause for
+// a moment, the last batches are copied, the façade switches to the copy, and LogDirs makes
+// the switch durable and deletes the old replica. Reads never stop; a write arriving in the
+// short pause answers NOT_LEADER_OR_FOLLOWER, which producers retry.
+import type { Logger } from 'pino';
+import { readInt64 } from '../protocol/records/int64.js';
+import { BatchField } from '../protocol/records/record-batch.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import type { LogDirs } from '../storage/log-dirs.js';
+import type { LogConfig, PartitionLog } from '../storage/partition-log.js';
+import type { Partition } from './partition.js';
+
+/** Bytes copied per step. */
+const COPY_CHUNK_BYTES = 1024 * 1024;
+/** How long a caught-up copy waits for new data before looking again. */
+const IDLE_WAIT_MS = 100;
+/** The longest the swap waits for reads of the old log to finish before closing it. */
+const READ_DRAIN_MS = 5_000;
+
+interface Move {
+  partition: Partition;
+  targetDir: string;
+  cancelled: boolean;
+  run: Promise<void>;
+}
+
+export interface LogDirMoverHost {
+  logs: LogDirs;
+  logger: Logger;
+  /** The partition as hosted now (undefined once deleted or moved off this broker). */
+  partition(topic: string, index: number): Partition | undefined;
+  logConfig(topic: string): LogConfig | undefined;
+}
+
+export class LogDirMover {
+  private readonly moves = new Map<string, Move>();
+  private stopped = false;
+
+  constructor(private readonly host: LogDirMoverHost) {}
+
+  private static key(topic: string, index: number): string {
+    return `${topic}-${index}`;
+  }
+
+  /** The target directory of the move of a partition under way, if any. */
+  targetOf(topic: string, index: number): string | undefined {
+    return this.moves.get(LogDirMover.key(topic, index))?.targetDir;
+  }
+
+  /**
+   * Moves `p`'s replica to `targetDir` (one of log.dirs). A move of it to another directory is
+   * cancelled first; asking for the directory it is in cancels any move and does nothing else.
+   */
+  async alter(p: Partition, targetDir: string): Promise<void> {
+    const key = LogDirMover.key(p.topicName, p.index);
+    const current = this.moves.get(key);
+    if (current && current.targetDir === targetDir && current.partition === p) return;
+    if (current) await this.cancel(key);
+    if (this.stopped || this.host.logs.dirOf(p.topicName, p.index) === targetDir) return;
+    const move: Move = { partition: p, targetDir, cancelled: false, run: Promise.resolve() };
+    this.moves.set(key, move);
+    move.run = this.copy(move)
+      .catch((err: unknown) => {
+        if (this.live(move)) this.host.logger.error({ err, topic: p.topicName, partition: p.index, logDir: targetDir }, 'moving a replica between log directories failed');
+        return this.host.logs.abortFuture(p.topicName, p.index).catch(() => undefined);
+      })
+      .finally(() => {
+        if (this.moves.get(key) === move) this.moves.delete(key);
+      });
+  }
+
+  /** Waits for the move of a partition (tests). */
+  async settled(topic: string, index: number): Promise<void> {
+    await this.moves.get(LogDirMover.key(topic, index))?.run;
+  }
+
+  private async cancel(key: string): Promise<void> {
+    const move = this.moves.get(key);
+    if (!move) return;
+    move.cancelled = true;
+    await move.run;
+  }
+
+  /** Stops every move; their future replicas stay on disk and the next start runs them again. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const m of this.moves.values()) m.cancelled = true;
+    await Promise.all([...this.moves.values()].map((m) => m.run));
+  }
+
+  private live(move: Move): boolean {
+    const p = move.partition;
+    return !move.cancelled && !this.stopped && p.offlineReason === null && this.host.partition(p.topicName, p.index) === p;
+  }
+
+  private async copy(move: Move): Promise<void> {
+    const p = move.partition;
+    const { topic, index } = { topic: p.topicName, index: p.index };
+    const config = this.host.logConfig(topic);
+    if (!config) return;
+    this.host.logger.info({ topic, partition: index, from: this.host.logs.dirOf(topic, index), to: move.targetDir }, 'moving a replica between log directories');
+    let future = await this.start(move, config);
+    let truncations = p.truncations;
+    for (;;) {
+      if (!this.live(move)) {
+        if (!this.stopped) await this.host.logs.abortFuture(topic, index);
+        return;
+      }
+      if (p.truncations !== truncations) {
+        // The replica cut its tail (a follower diverged): the copy may hold batches it no longer has.
+        truncations = p.truncations;
+        future = await this.start(move, config);
+        continue;
+      }
+      const source = p.log;
+      if (future.logEndOffset >= source.durableEndOffset) {
+        // False: something moved under the swap; copy what is new (or start again), then retry.
+        if (await this.trySwap(move, future, truncations)) return;
+        continue;
+      }
+      if (!(await this.copyStep(source, future))) future = await this.start(move, config);
+      else if (future.logEndOffset >= source.durableEndOffset) continue;
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** A fresh future replica, starting where the source's first batch does. */
+  private async start(move: Move, config: LogConfig): Promise<PartitionLog> {
+    const p = move.partition;
+    const future = await this.host.logs.createFuture(p.topicName, p.index, move.targetDir, config);
+    const source = p.log;
+    const first = await source.readForReplica(source.logStartOffset, 1, true);
+    const base = first.records ? readInt64(first.records, BatchField.baseOffset) : source.logStartOffset;
+    if (base > 0) await future.truncateFullyAndStartAt(base);
+    return future;
+  }
+
+  /** Copies the next chunk; false when the source no longer has what the copy needs next. */
+  private async copyStep(source: PartitionLog, future: PartitionLog): Promise<boolean> {
+    let records: Buffer | null;
+    try {
+      records = (await source.readForReplica(future.logEndOffset, COPY_CHUNK_BYTES, true)).records;
+    } catch (err) {
+      if (err instanceof KafkaError && err.code === ErrorCode.OFFSET_OUT_OF_RANGE) return false;
+      throw err;
+    }
+    if (!records) return true;
+    await future.appendAsFollower(records).done;
+    return true;
+  }
+
+  /**
+   * Writes pause; the copy takes the last batches, the façade switches to it, and the switch is
+   * made durable. False (writes resume on the old log) if the source changed under it.
+   */
+  private async trySwap(move: Move, future: PartitionLog, truncations: number): Promise<boolean> {
+    const p = move.partition;
+    const source = p.log;
+    // Let a caught-up copy wait a little for the next batch instead of spinning.
+    if (future.logEndOffset >= source.logEndOffset && source.logEndOffset === source.durableEndOffset) {
+      // nothing in flight: swap now
+    } else if (future.logEndOffset >= source.durableEndOffset) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, IDLE_WAIT_MS);
+        p.watch(() => {
+          clearTimeout(t);
+          resolve();
+        }, 'log_end');
+      });
+      if (future.logEndOffset < source.durableEndOffset) return false;
+    }
+    p.pauseWrites(`${p.topicName}-${p.index} is moving to another log directory; retry`);
+    let swapped = false;
+    try {
+      await source.flush();
+      while (future.logEndOffset < source.logEndOffset) {
+        if (!this.live(move) || p.truncations !== truncations) return false;
+        if (!(await this.copyStep(source, future))) return false;
+      }
+      if (!this.live(move) || p.truncations !== truncations || future.logEndOffset !== source.logEndOffset) return false;
+      // An epoch this replica started with no batch yet (a new leader's) is not in the batches.
+      if (source.latestEpoch > future.latestEpoch) future.assignEpoch(source.latestEpoch, source.logEndOffset);
+      if (source.logStartOffset > future.logStartOffset) await future.followLeaderLogStart(source.logStartOffset);
+      await future.flush();
+      p.swapLog(future);
+      swapped = true;
+      const deadline = Date.now() + READ_DRAIN_MS;
+      while (p.readsOn(source) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+      await this.host.logs.commitFuture(p.topicName, p.index, source);
+      this.host.logger.info({ topic: p.topicName, partition: p.index, logDir: move.targetDir, logEndOffset: future.logEndOffset }, 'replica moved to another log directory');
+      return true;
+    } catch (err) {
+      if (swapped) {
+        // Serving from the copy already, but on disk the old replica may still be the replica:
+        // nothing more is served from here (the next start keeps one of the two).
+        this.host.logger.error({ err, topic: p.topicName, partition: p.index }, 'the switch to the moved replica did not complete');
+        p.markOffline(`the move of ${p.topicName}-${p.index} to another log directory failed: ${(err as Error).message}`);
+        return true;
+      }
+      throw err;
+    } finally {
+      p.resumeWrites();
+    }
+  }
+}
