@@ -429,7 +429,7 @@ function groupsCommand(): Command {
   const groups = new Command('groups').description('list, describe, delete consumer groups and reset their offsets');
 
   connectionOptions(groups.command('list').description('list consumer groups'))
-    .option('--state', "also print each group's state, protocol type and type (classic, consumer)")
+    .option('--state', "also print each group's state, protocol type and type (classic, consumer, streams)")
     .action((opts: ConnectionFlags & { state?: boolean }) =>
       withCluster(opts, async (cluster) => {
         const list = await new Admin(cluster).listGroups();

@@ -11,6 +11,7 @@ import {
   type DeleteTopicsResponse,
   type DescribeConfigsResponse,
   type ConsumerGroupDescribeResponse,
+  type StreamsGroupDescribeResponse,
   type DescribeGroupsResponse,
   type DescribeProducersResponse,
   type DescribeTransactionsResponse,
@@ -103,11 +104,16 @@ export interface GroupMember {
   clientHost: string;
   /** Topic-partitions assigned, decoded from the consumer protocol assignment when possible. */
   assignment: Array<{ topic: string; partitions: number[] }>;
+  /** A streams group member's standby (and warm-up) tasks, as the topic-partitions they read. */
+  standbyAssignment?: Array<{ topic: string; partitions: number[] }>;
 }
 
 export interface GroupDescription {
   groupId: string;
-  /** classic, or consumer for a KIP-848 group (described with ConsumerGroupDescribe). */
+  /**
+   * classic, consumer for a KIP-848 group (described with ConsumerGroupDescribe), or streams for
+   * a KIP-1071 group (StreamsGroupDescribe).
+   */
   type: string;
   state: string;
   protocolType: string;
@@ -409,6 +415,42 @@ export class Admin {
               clientId: m.clientId,
               clientHost: m.clientHost,
               assignment: m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: t.partitions })),
+            })),
+          });
+          continue;
+        }
+      }
+      // A KIP-1071 streams group answers StreamsGroupDescribe; its tasks read the partitions of their subtopology's source topics.
+      if (conn.supports(ApiKey.StreamsGroupDescribe)) {
+        const sg = await conn.request<StreamsGroupDescribeResponse>(ApiKey.StreamsGroupDescribe, { groupIds: [groupId], includeAuthorizedOperations: false, includeTopologyDescription: false });
+        const g = sg.groups[0];
+        if (g && g.errorCode === 0) {
+          const sources = new Map<string, string[]>();
+          for (const s of g.topology?.subtopologies ?? []) sources.set(s.subtopologyId, [...s.sourceTopics, ...s.repartitionSourceTopics.map((t) => t.name)]);
+          const partitions = (...lists: { subtopologyId: string; partitions: number[] }[][]) => {
+            const byTopic = new Map<string, Set<number>>();
+            for (const list of lists)
+              for (const t of list)
+                for (const topic of sources.get(t.subtopologyId) ?? []) {
+                  const set = byTopic.get(topic) ?? new Set<number>();
+                  for (const p of t.partitions) set.add(p);
+                  byTopic.set(topic, set);
+                }
+            return [...byTopic].map(([topic, p]) => ({ topic, partitions: [...p].sort((a, b) => a - b) }));
+          };
+          out.push({
+            groupId: g.groupId,
+            type: 'streams',
+            state: g.groupState,
+            protocolType: 'streams',
+            protocol: g.assignorName ?? '',
+            members: g.members.map((m) => ({
+              memberId: m.memberId,
+              groupInstanceId: m.instanceId,
+              clientId: m.clientId,
+              clientHost: m.clientHost,
+              assignment: partitions(m.assignment.activeTasks),
+              standbyAssignment: partitions(m.assignment.standbyTasks, m.assignment.warmupTasks),
             })),
           });
           continue;

@@ -587,9 +587,9 @@ const brokerDefs: ConfigDef[] = [
   {
     name: 'group.coordinator.rebalance.protocols',
     type: 'list',
-    default: 'classic,consumer',
+    default: 'classic,consumer,streams',
     scope: 'broker',
-    doc: 'The group protocols the coordinator speaks: classic (JoinGroup/SyncGroup) and consumer (KIP-848 ConsumerGroupHeartbeat).',
+    doc: 'The group protocols the coordinator speaks: classic (JoinGroup/SyncGroup), consumer (KIP-848 ConsumerGroupHeartbeat) and streams (KIP-1071 StreamsGroupHeartbeat).',
   },
   {
     name: 'group.consumer.heartbeat.interval.ms',
@@ -615,6 +615,31 @@ const brokerDefs: ConfigDef[] = [
     doc: 'Server-side assignors of consumer-protocol groups (uniform, range); the first is the default.',
   },
   { name: 'group.consumer.max.size', type: 'int', default: '2147483647', scope: 'broker', doc: 'Most members a consumer-protocol group may have.', min: 1 },
+  {
+    name: 'group.streams.heartbeat.interval.ms',
+    type: 'int',
+    default: '5000',
+    scope: 'broker',
+    doc: 'Heartbeat interval given to streams-protocol (KIP-1071) members.',
+    min: 1,
+  },
+  {
+    name: 'group.streams.session.timeout.ms',
+    type: 'int',
+    default: '45000',
+    scope: 'broker',
+    doc: 'A streams-protocol member not heard from this long is removed from its group.',
+    min: 1,
+  },
+  {
+    name: 'group.streams.num.standby.replicas',
+    type: 'int',
+    default: '0',
+    scope: 'broker',
+    doc: 'Standby replicas of each stateful task that the streams group assignor places on other processes.',
+    min: 0,
+  },
+  { name: 'group.streams.max.size', type: 'int', default: '2147483647', scope: 'broker', doc: 'Most members a streams-protocol group may have.', min: 1 },
   {
     name: 'offsets.retention.minutes',
     type: 'int',

@@ -27,6 +27,8 @@ import type { TxnProducer } from './internal-topic.js';
 import type { CoordinatorLogger } from './ports.js';
 import { ConsumerGroups, type ConsumerGroupsOptions, type HeartbeatRequest, type HeartbeatResponse } from './consumer-group.js';
 import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js';
+import { StreamsGroups, type StreamsGroupsOptions, type StreamsHeartbeatResult } from './streams-group.js';
+import type { StreamsGroupHeartbeatRequest } from '../protocol/generated/streams-group-heartbeat.js';
 
 export interface CoordinatorStore {
   /**
@@ -63,6 +65,8 @@ export interface GroupCoordinatorOptions {
   logger?: CoordinatorLogger;
   /** KIP-848 consumer groups (consumer-group.ts); without it they see no topics. */
   consumer?: Pick<ConsumerGroupsOptions, 'topics' | 'heartbeatIntervalMs' | 'sessionTimeoutMs' | 'assignors' | 'maxSize'>;
+  /** KIP-1071 streams groups (streams-group.ts); without it they see no topics. */
+  streams?: Partial<Omit<StreamsGroupsOptions, 'clock' | 'append' | 'logger'>>;
 }
 
 export interface CommitRequest {
@@ -107,7 +111,7 @@ export interface GroupListing {
   groupId: string;
   protocolType: string;
   state: string;
-  type: 'classic' | 'consumer';
+  type: 'classic' | 'consumer' | 'streams';
 }
 
 export interface GroupDescription {
@@ -163,6 +167,8 @@ export class GroupCoordinator {
   private readonly ownership: PartitionOwnership;
   /** The KIP-848 consumer groups; a group id is either a classic group or one of these. */
   readonly consumer: ConsumerGroups;
+  /** The KIP-1071 streams groups; a group id belongs to one group type only. */
+  readonly streams: StreamsGroups;
   private stopped = false;
   private expiryTimer: NodeJS.Timeout | null = null;
 
@@ -193,6 +199,50 @@ export class GroupCoordinator {
       logger: opts.logger,
       ...opts.consumer,
     });
+    this.streams = new StreamsGroups({
+      clock: opts.clock,
+      append: (groupId, records) => {
+        const partition = this.partitionFor(groupId);
+        if (this.ownership.status(partition) !== ErrorCode.NONE) return Promise.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `not the coordinator of ${groupId}`));
+        return opts.store.append(partition, records);
+      },
+      topics: { get: () => undefined, names: () => [] },
+      heartbeatIntervalMs: 5000,
+      sessionTimeoutMs: 45_000,
+      numStandbyReplicas: 0,
+      maxSize: 2 ** 31 - 1,
+      acceptableRecoveryLag: 10_000,
+      taskOffsetIntervalMs: 60_000,
+      logger: opts.logger,
+      ...opts.streams,
+    });
+  }
+
+  /**
+   * StreamsGroupHeartbeat. A group id of another type with members is not a streams group
+   * (GROUP_ID_NOT_FOUND, as Kafka answers); an empty classic or consumer group gives way to it,
+   * keeping its offsets.
+   */
+  async streamsGroupHeartbeat(req: StreamsGroupHeartbeatRequest, clientId: string, clientHost: string): Promise<StreamsHeartbeatResult> {
+    if (req.groupId !== '') {
+      let owner = this.awaitOwner(req.groupId);
+      if (typeof owner !== 'number') owner = await owner;
+      if (owner !== ErrorCode.NONE) return this.streams.fail(req, owner, null);
+    }
+    const notStreams = () => this.streams.fail(req, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a streams group.`);
+    const classic = this.groups.get(req.groupId);
+    if (classic) {
+      if (classic.state !== 'Empty' || !classic.isEmpty()) return notStreams();
+      classic.markDead();
+      this.groups.delete(req.groupId);
+      await this.opts.store.append(this.partitionFor(req.groupId), [{ key: encodeGroupKey(req.groupId), value: null }]).catch(() => undefined);
+    }
+    if (this.consumer.groups.has(req.groupId)) {
+      const tombstones = this.consumer.deleteEmpty(req.groupId);
+      if (!tombstones) return notStreams();
+      await this.opts.store.append(this.partitionFor(req.groupId), tombstones).catch(() => undefined);
+    }
+    return this.streams.heartbeat(req, clientId, clientHost);
   }
 
   /**
@@ -212,6 +262,11 @@ export class GroupCoordinator {
       let owner = this.awaitOwner(req.groupId);
       if (typeof owner !== 'number') owner = await owner;
       if (owner !== ErrorCode.NONE) return fail(owner);
+    }
+    if (this.streams.groups.has(req.groupId)) {
+      const tombstones = this.streams.deleteEmpty(req.groupId);
+      if (!tombstones) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
+      await this.opts.store.append(this.partitionFor(req.groupId), tombstones).catch(() => undefined);
     }
     const classic = this.groups.get(req.groupId);
     if (classic) {
@@ -322,6 +377,11 @@ export class GroupCoordinator {
       if (!tombstones) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
       await this.opts.store.append(this.partitionFor(groupId), tombstones).catch(() => undefined);
     }
+    if (this.streams.groups.has(groupId)) {
+      const tombstones = this.streams.deleteEmpty(groupId);
+      if (!tombstones) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      await this.opts.store.append(this.partitionFor(groupId), tombstones).catch(() => undefined);
+    }
     let group = this.groups.get(groupId);
     if (!group) {
       if (req.memberId !== '') return fail(ErrorCode.UNKNOWN_MEMBER_ID);
@@ -368,6 +428,10 @@ export class GroupCoordinator {
       const code = this.consumer.validateMemberEpoch(req.groupId, req.memberId, req.generationId, req.apiVersion ?? 9, 9);
       return this.storeOffsets(req, null, code, undefined, (topic, partition, value) => this.setOffset(req.groupId, topic, partition, value));
     }
+    if (this.streams.groups.has(req.groupId)) {
+      const code = this.streams.validateMemberEpoch(req.groupId, req.memberId, req.generationId);
+      return this.storeOffsets(req, null, code, undefined, (topic, partition, value) => this.setOffset(req.groupId, topic, partition, value));
+    }
     let group = this.groups.get(req.groupId);
     if (!group) {
       // Only a client that does not use group management (generation -1) may create a group by committing.
@@ -393,6 +457,11 @@ export class GroupCoordinator {
     if (this.consumer.groups.has(req.groupId)) {
       // A stale member epoch in a transaction is an ILLEGAL_GENERATION, as in Kafka.
       let code = req.memberId === '' ? ErrorCode.NONE : this.consumer.validateMemberEpoch(req.groupId, req.memberId, req.generationId, 9, 0);
+      if (code === ErrorCode.STALE_MEMBER_EPOCH) code = ErrorCode.ILLEGAL_GENERATION;
+      return this.storeOffsets(req, null, code, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
+    }
+    if (this.streams.groups.has(req.groupId)) {
+      let code = req.memberId === '' ? ErrorCode.NONE : this.streams.validateMemberEpoch(req.groupId, req.memberId, req.generationId);
       if (code === ErrorCode.STALE_MEMBER_EPOCH) code = ErrorCode.ILLEGAL_GENERATION;
       return this.storeOffsets(req, null, code, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
     }
@@ -490,7 +559,7 @@ export class GroupCoordinator {
     for (const [groupId, byTopic] of byGroup) {
       if (this.partitionFor(groupId) !== offsetsPartition) continue;
       if (commit) {
-        if (!this.groups.has(groupId) && !this.consumer.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
+        if (!this.groups.has(groupId) && !this.consumer.groups.has(groupId) && !this.streams.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
         for (const [topic, parts] of byTopic) for (const [partition, value] of parts) this.setOffset(groupId, topic, partition, value);
       }
       byGroup.delete(groupId);
@@ -636,6 +705,9 @@ export class GroupCoordinator {
     for (const g of this.consumer.groups.values()) {
       if (this.groupError(g.groupId) === ErrorCode.NONE) out.push({ groupId: g.groupId, protocolType: 'consumer', state: g.state, type: 'consumer' });
     }
+    for (const g of this.streams.groups.values()) {
+      if (this.groupError(g.groupId) === ErrorCode.NONE) out.push({ groupId: g.groupId, protocolType: 'streams', state: g.state, type: 'streams' });
+    }
     return out;
   }
 
@@ -663,8 +735,8 @@ export class GroupCoordinator {
   private async deleteGroup(groupId: string): Promise<number> {
     const owner = this.groupError(groupId);
     if (owner !== ErrorCode.NONE) return owner;
-    if (this.consumer.groups.has(groupId)) {
-      const tombstones = this.consumer.deleteEmpty(groupId);
+    if (this.consumer.groups.has(groupId) || this.streams.groups.has(groupId)) {
+      const tombstones = this.consumer.groups.has(groupId) ? this.consumer.deleteEmpty(groupId) : this.streams.deleteEmpty(groupId);
       if (!tombstones) return ErrorCode.NON_EMPTY_GROUP;
       for (const [topic, parts] of this.offsets.get(groupId) ?? []) for (const p of parts.keys()) tombstones.unshift({ key: encodeOffsetKey(groupId, topic, p), value: null });
       this.offsets.delete(groupId);
@@ -738,7 +810,7 @@ export class GroupCoordinator {
       for (const e of expired) this.setOffset(g.groupId, e.topic, e.partition, null);
       work.push(this.opts.store.append(this.partitionFor(g.groupId), records).catch((err: unknown) => this.opts.logger?.error({ err }, 'expiring offsets failed')));
     }
-    for (const groupId of [...this.consumer.groups.keys()]) work.push(this.expireConsumerGroupOffsets(groupId, now, retention));
+    for (const groupId of [...this.consumer.groups.keys(), ...this.streams.groups.keys()]) work.push(this.expireConsumerGroupOffsets(groupId, now, retention));
     await Promise.all(work);
   }
 
@@ -749,8 +821,10 @@ export class GroupCoordinator {
    */
   private async expireConsumerGroupOffsets(groupId: string, now: number, retention: number): Promise<void> {
     if (this.groupError(groupId) !== ErrorCode.NONE) return;
-    const g = this.consumer.groups.get(groupId)!;
-    const subscribed = new Set(g.topics.keys());
+    const streams = this.streams.groups.get(groupId);
+    const g = streams ?? this.consumer.groups.get(groupId);
+    if (!g) return;
+    const subscribed = streams ? this.streams.subscribedTopics(groupId) : new Set(this.consumer.groups.get(groupId)!.topics.keys());
     const records: CoordinatorRecord[] = [];
     let left = 0;
     for (const [topic, parts] of [...(this.offsets.get(groupId) ?? [])]) {
@@ -762,7 +836,7 @@ export class GroupCoordinator {
         } else left++;
       }
     }
-    if (left === 0 && g.members.size === 0) records.push(...(this.consumer.deleteEmpty(groupId) ?? []));
+    if (left === 0 && g.members.size === 0) records.push(...((streams ? this.streams.deleteEmpty(groupId) : this.consumer.deleteEmpty(groupId)) ?? []));
     if (records.length === 0) return;
     await this.opts.store.append(this.partitionFor(groupId), records).catch((err: unknown) => this.opts.logger?.error({ err, group: groupId }, 'expiring offsets failed'));
   }
@@ -780,7 +854,7 @@ export class GroupCoordinator {
     if (!key) return;
     const k = decodeKey(key);
     if (!k) {
-      this.consumer.replay(key, value);
+      if (!this.consumer.replay(key, value)) this.streams.replay(key, value);
       return;
     }
     if (k.kind === 'offset') {
@@ -814,9 +888,10 @@ export class GroupCoordinator {
     }
     // Offsets committed after a group was deleted (or by a group never managed) bring it back.
     for (const groupId of this.offsets.keys()) {
-      if (mine(groupId) && !this.groups.has(groupId) && !this.consumer.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
+      if (mine(groupId) && !this.groups.has(groupId) && !this.consumer.groups.has(groupId) && !this.streams.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
     }
     this.consumer.finishLoading(mine);
+    this.streams.finishLoading(mine);
   }
 
   /**
@@ -833,6 +908,7 @@ export class GroupCoordinator {
     for (const groupId of [...this.offsets.keys()]) if (mine(groupId)) this.offsets.delete(groupId);
     for (const groupId of [...this.loadedGroups.keys()]) if (mine(groupId)) this.loadedGroups.delete(groupId);
     this.consumer.unload(mine);
+    this.streams.unload(mine);
     for (const [producerId, byGroup] of [...this.pendingTxnOffsets]) {
       for (const groupId of [...byGroup.keys()]) if (mine(groupId)) byGroup.delete(groupId);
       if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
@@ -862,5 +938,6 @@ export class GroupCoordinator {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     for (const g of this.groups.values()) g.shutdown();
     this.consumer.shutdown();
+    this.streams.shutdown();
   }
 }

@@ -8,6 +8,7 @@ import { GroupCoordinator, type PartitionLag } from './group-coordinator.js';
 import { InternalTopic, replayInternalPartition } from './internal-topic.js';
 import { CoordinatorPartitions } from './coordinator-partitions.js';
 import type { CoordinatorHost, CoordinatorTopic } from './ports.js';
+import { validateTopicConfigs } from '../config/config.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -46,6 +47,25 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
       sessionTimeoutMs: config.int('group.consumer.session.timeout.ms'),
       assignors: config.list?.('group.consumer.assignors') ?? ['uniform', 'range'],
       maxSize: config.int('group.consumer.max.size'),
+    },
+    streams: {
+      topics: {
+        get: (name) => {
+          const t = topicMetadata(host.topics.get(name));
+          return t && { id: t.id, numPartitions: t.numPartitions };
+        },
+        names: () => host.topics.keys(),
+      },
+      // Internal topics a streams topology declares (repartition and changelog topics).
+      createTopic: async (name, partitions, configs, replicationFactor) => {
+        const invalid = validateTopicConfigs(configs);
+        if (invalid) throw new Error(invalid);
+        await host.createTopic(name, partitions, configs, replicationFactor === undefined ? undefined : { replicationFactor });
+      },
+      heartbeatIntervalMs: config.int('group.streams.heartbeat.interval.ms'),
+      sessionTimeoutMs: config.int('group.streams.session.timeout.ms'),
+      numStandbyReplicas: config.int('group.streams.num.standby.replicas'),
+      maxSize: config.int('group.streams.max.size'),
     },
   });
   ownership.attach({

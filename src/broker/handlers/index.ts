@@ -50,6 +50,7 @@ import { describeTransactionsHandler } from './describe-transactions.js';
 import { listTransactionsHandler } from './list-transactions.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './partition-reassignments.js';
 import { consumerGroupDescribeHandler, consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
+import { streamsGroupDescribeHandler, streamsGroupHeartbeatHandler } from './streams-group-heartbeat.js';
 
 export const apiHandlers: ApiHandler[] = [
   saslHandshakeHandler,
@@ -109,6 +110,8 @@ export const apiHandlers: ApiHandler[] = [
   describeTopicPartitionsHandler,
   consumerGroupHeartbeatHandler,
   consumerGroupDescribeHandler,
+  streamsGroupHeartbeatHandler,
+  streamsGroupDescribeHandler,
   getTelemetrySubscriptionsHandler,
   pushTelemetryHandler,
   listConfigResourcesHandler,

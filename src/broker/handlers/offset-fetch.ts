@@ -56,6 +56,10 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
           if (errorCode === ErrorCode.NONE && coordinator.consumer.groups.has(g.groupId) && (g.memberId ?? '') !== '') {
             errorCode = coordinator.consumer.validateMemberEpoch(g.groupId, g.memberId ?? '', g.memberEpoch, apiVersion, 9);
           }
+          // And a streams group's member (KIP-1071).
+          if (errorCode === ErrorCode.NONE && coordinator.streams.groups.has(g.groupId) && (g.memberId ?? '') !== '') {
+            errorCode = coordinator.streams.validateMemberEpoch(g.groupId, g.memberId ?? '', g.memberEpoch);
+          }
           return { groupId: g.groupId, errorCode, topics: errorCode === ErrorCode.NONE ? fetch(g.groupId, g.topics) : [] };
         }),
       };

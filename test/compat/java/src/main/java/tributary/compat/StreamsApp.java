@@ -23,9 +23,12 @@ import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 /**
  * A Kafka Streams application with exactly_once_v2: a word count (a repartition by word and a
  * count store with its changelog) and a one-minute windowed sum per key (a window store).
- * Usage: StreamsApp <bootstrap> <application.id> <state.dir>. Prints STATE lines, RESTORED lines
- * (records restored from a changelog), and answers stdin commands: `tasks` (TASKS <active>) and
- * `count <word>` (COUNT <word> <n>, read from the store), `progress` (PROGRESS <words read>).
+ * Usage: StreamsApp <bootstrap> <application.id> <state.dir> [group.protocol [application.server]].
+ * Prints STATE lines, RESTORED lines (records restored from a changelog), and answers stdin
+ * commands: `tasks` (TASKS <active> <state>), `standby` (STANDBY <standby tasks>), `count <word>`
+ * (COUNT <word> <n>, read from the store), `progress` (PROGRESS <words read>) and `hosts` (HOSTS
+ * then one HOST <host:port> <active partitions> <standby partitions> line per instance the
+ * interactive-query metadata knows, then END).
  */
 public final class StreamsApp {
   /** Words this instance has read (since its start), for `progress`. */
@@ -47,6 +50,9 @@ public final class StreamsApp {
     p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), 6000);
     p.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), 1000);
     p.put(StreamsConfig.consumerPrefix("max.poll.records"), 100);
+    // The streams rebalance protocol (KIP-1071) when asked; the classic protocol otherwise.
+    if (args.length > 3) p.put(StreamsConfig.GROUP_PROTOCOL_CONFIG, args[3]);
+    if (args.length > 4) p.put(StreamsConfig.APPLICATION_SERVER_CONFIG, args[4]);
 
     StreamsBuilder b = new StreamsBuilder();
     b.stream("words-in", Consumed.with(Serdes.String(), Serdes.String()))
@@ -86,6 +92,16 @@ public final class StreamsApp {
         if (cmd[0].equals("tasks")) {
           int active = streams.metadataForLocalThreads().stream().mapToInt(t -> t.activeTasks().size()).sum();
           out("TASKS " + active + " " + streams.state());
+        } else if (cmd[0].equals("standby")) {
+          int standby = streams.metadataForLocalThreads().stream().mapToInt(t -> t.standbyTasks().size()).sum();
+          out("STANDBY " + standby);
+        } else if (cmd[0].equals("hosts")) {
+          StringBuilder sb = new StringBuilder("HOSTS");
+          for (org.apache.kafka.streams.StreamsMetadata m : streams.metadataForAllStreamsClients()) {
+            sb.append("\nHOST ").append(m.host()).append(':').append(m.port())
+              .append(' ').append(m.topicPartitions().size()).append(' ').append(m.standbyTopicPartitions().size());
+          }
+          out(sb.append("\nEND").toString());
         } else if (cmd[0].equals("progress")) {
           out("PROGRESS " + WORDS_SEEN.get());
         } else if (cmd[0].equals("count")) {
