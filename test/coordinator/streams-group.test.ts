@@ -1,0 +1,409 @@
+// KIP-1071 streams groups in-process: StreamsGroupHeartbeat through the group coordinator with a
+// manual clock, an in-memory __consumer_offsets and a fake topic table. Topology validation and
+// statuses, internal topic creation, the sticky assignor with standbys, revocation before
+// reassignment, fencing, timeouts, offset commits with member epochs, interactive-query
+// endpoints, and replay of the records by a new coordinator.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import { StreamsStatus, type StreamsHeartbeatResult, type Topology } from '../../src/coordinator/streams-group.js';
+import { assignTasks, emptyTasks } from '../../src/coordinator/streams-group-assignor.js';
+import type { StreamsGroupHeartbeatRequest } from '../../src/protocol/generated/streams-group-heartbeat.js';
+import { ManualClock } from '../../src/common/clock.js';
+import type { CoordinatorRecord } from '../../src/coordinator/records.js';
+
+class MemoryStore implements CoordinatorStore {
+  readonly records: CoordinatorRecord[] = [];
+  append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
+    this.records.push(...records);
+    return Promise.resolve();
+  }
+}
+
+/** words-in → (repartition) → counts with a changelog: subtopology 0 stateless, 1 stateful. */
+const TOPOLOGY: Topology = {
+  epoch: 0,
+  subtopologies: [
+    {
+      subtopologyId: '0',
+      sourceTopics: ['words-in'],
+      sourceTopicRegex: [],
+      stateChangelogTopics: [],
+      repartitionSinkTopics: ['app-by-word-repartition'],
+      repartitionSourceTopics: [],
+      copartitionGroups: [],
+    },
+    {
+      subtopologyId: '1',
+      sourceTopics: ['app-by-word-repartition'],
+      sourceTopicRegex: [],
+      stateChangelogTopics: [{ name: 'app-counts-changelog', partitions: 0, replicationFactor: 0, topicConfigs: [{ key: 'cleanup.policy', value: 'compact' }] }],
+      repartitionSinkTopics: [],
+      repartitionSourceTopics: [{ name: 'app-by-word-repartition', partitions: 0, replicationFactor: 0, topicConfigs: [] }],
+      copartitionGroups: [],
+    },
+  ],
+};
+
+function setup(opts: { store?: MemoryStore; clock?: ManualClock; standbys?: number; withSource?: boolean; topics?: Map<string, number> } = {}) {
+  const clock = opts.clock ?? new ManualClock(1_000_000);
+  const store = opts.store ?? new MemoryStore();
+  const topics = opts.topics ?? new Map<string, number>(opts.withSource === false ? [] : [['words-in', 4]]);
+  const created: { name: string; partitions: number; configs: Record<string, string> }[] = [];
+  const coordinator = new GroupCoordinator({
+    numPartitions: 5,
+    clock,
+    store,
+    initialRebalanceDelayMs: 0,
+    minSessionTimeoutMs: 1000,
+    maxSessionTimeoutMs: 60_000,
+    offsetsRetentionMs: 60_000,
+    offsetMetadataMaxBytes: 100,
+    partitionExists: (topic, partition) => partition < (topics.get(topic) ?? 0),
+    streams: {
+      topics: {
+        get: (n) => (topics.has(n) ? { id: `id-${n}`, numPartitions: topics.get(n)! } : undefined),
+        names: () => topics.keys(),
+      },
+      createTopic: (name, partitions, configs) => {
+        created.push({ name, partitions, configs });
+        topics.set(name, partitions);
+        return Promise.resolve();
+      },
+      heartbeatIntervalMs: 1000,
+      sessionTimeoutMs: 10_000,
+      numStandbyReplicas: opts.standbys ?? 0,
+      maxSize: 10,
+    },
+  });
+  return { clock, store, coordinator, topics, created };
+}
+
+type Ids = { subtopologyId: string; partitions: number[] }[];
+
+function hb(memberId: string, memberEpoch: number, over: Partial<StreamsGroupHeartbeatRequest> = {}): StreamsGroupHeartbeatRequest {
+  const joining = memberEpoch === 0;
+  return {
+    groupId: 'app',
+    memberId,
+    memberEpoch,
+    endpointInformationEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: joining ? 5000 : -1,
+    topology: joining ? TOPOLOGY : null,
+    activeTasks: joining ? [] : null,
+    standbyTasks: joining ? [] : null,
+    warmupTasks: joining ? [] : null,
+    processId: joining ? `process-${memberId}` : null,
+    userEndpoint: null,
+    clientTags: joining ? [] : null,
+    taskOffsets: null,
+    taskEndOffsets: null,
+    shutdownApplication: false,
+    ...over,
+  };
+}
+
+/** A Kafka Streams member that applies what it is told at once and reports what it owns. */
+class Member {
+  epoch = 0;
+  active: Ids = [];
+  standby: Ids = [];
+  warmup: Ids = [];
+  last: StreamsHeartbeatResult | null = null;
+  constructor(
+    readonly c: GroupCoordinator,
+    readonly id: string,
+    readonly over: Partial<StreamsGroupHeartbeatRequest> = {},
+  ) {}
+  async beat(extra: Partial<StreamsGroupHeartbeatRequest> = {}): Promise<StreamsHeartbeatResult> {
+    const owned = this.epoch === 0 ? {} : { activeTasks: this.active, standbyTasks: this.standby, warmupTasks: this.warmup };
+    const r = await this.c.streamsGroupHeartbeat(hb(this.id, this.epoch, { ...owned, ...this.over, ...extra }), 'client', '/127.0.0.1');
+    this.last = r;
+    if (r.errorCode === ErrorCode.NONE) {
+      this.epoch = r.memberEpoch;
+      if (r.activeTasks !== null) this.active = r.activeTasks;
+      if (r.standbyTasks !== null) this.standby = r.standbyTasks;
+      if (r.warmupTasks !== null) this.warmup = r.warmupTasks;
+    }
+    return r;
+  }
+  tasks(kind: 'active' | 'standby' = 'active'): string[] {
+    return (kind === 'active' ? this.active : this.standby).flatMap((t) => t.partitions.map((p) => `${t.subtopologyId}_${p}`)).sort();
+  }
+}
+
+const statusCodes = (r: StreamsHeartbeatResult) => (r.status ?? []).map((s) => s.statusCode);
+
+/** Beats every member until nothing changes; checks that no active task ever has two owners. */
+async function settle(members: Member[], rounds = 12): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    for (const m of members) {
+      await m.beat();
+      const owners = new Map<string, string>();
+      for (const x of members)
+        for (const t of x.tasks()) {
+          assert.ok(!owners.has(t), `task ${t} active on ${owners.get(t)} and ${x.id}`);
+          owners.set(t, x.id);
+        }
+    }
+  }
+}
+
+describe('streams groups (KIP-1071)', () => {
+  test('a missing source topic is a status, and tasks come once it exists', async () => {
+    const { coordinator, topics } = setup({ withSource: false });
+    const a = new Member(coordinator, 'a');
+    const r = await a.beat();
+    assert.equal(r.errorCode, ErrorCode.NONE);
+    assert.deepEqual(statusCodes(r), [StreamsStatus.MISSING_SOURCE_TOPICS]);
+    assert.match(r.status![0]!.statusDetail, /words-in/);
+    assert.deepEqual(a.tasks(), []);
+    assert.equal(coordinator.streams.groups.get('app')!.state, 'NotReady');
+    topics.set('words-in', 2);
+    await a.beat(); // internal topics are created now
+    await settle([a], 3);
+    assert.deepEqual(statusCodes(a.last!), []);
+    assert.deepEqual(a.tasks(), ['0_0', '0_1', '1_0', '1_1']);
+  });
+
+  test('the internal topics are created with the partitions the topology implies', async () => {
+    const { coordinator, created } = setup();
+    const a = new Member(coordinator, 'a');
+    const r = await a.beat();
+    assert.deepEqual(statusCodes(r), [StreamsStatus.MISSING_INTERNAL_TOPICS]);
+    assert.deepEqual(a.tasks(), []);
+    await Promise.resolve();
+    assert.deepEqual(
+      created.map((c) => [c.name, c.partitions, c.configs]),
+      [
+        ['app-by-word-repartition', 4, {}],
+        ['app-counts-changelog', 4, { 'cleanup.policy': 'compact' }],
+      ],
+    );
+    await settle([a], 2);
+    assert.equal(a.tasks().length, 8);
+    assert.equal(coordinator.streams.groups.get('app')!.state, 'Stable');
+    // An existing internal topic with the wrong partition count is reported, not used.
+    const wrong = setup({ topics: new Map([['words-in', 4], ['app-by-word-repartition', 2], ['app-counts-changelog', 4]]) });
+    const w = await new Member(wrong.coordinator, 'w').beat();
+    assert.deepEqual(statusCodes(w), [StreamsStatus.INCORRECTLY_PARTITIONED_TOPICS]);
+    assert.deepEqual(w.activeTasks, []);
+  });
+
+  test('invalid requests and topologies are refused with Kafka error codes', async () => {
+    const { coordinator } = setup();
+    const bad = async (req: StreamsGroupHeartbeatRequest) => (await coordinator.streamsGroupHeartbeat(req, 'c', '/h')).errorCode;
+    assert.equal(await bad(hb('', 0)), ErrorCode.INVALID_REQUEST);
+    assert.equal(await bad(hb('a', 0, { topology: null })), ErrorCode.INVALID_REQUEST);
+    assert.equal(await bad(hb('a', 0, { rebalanceTimeoutMs: -1 })), ErrorCode.INVALID_REQUEST);
+    assert.equal(await bad(hb('a', 0, { processId: null })), ErrorCode.INVALID_REQUEST);
+    assert.equal(await bad(hb('a', 0, { activeTasks: [{ subtopologyId: '0', partitions: [0] }] })), ErrorCode.INVALID_REQUEST);
+    assert.equal(await bad(hb('a', -3)), ErrorCode.INVALID_REQUEST);
+    const dup = { ...TOPOLOGY, subtopologies: [TOPOLOGY.subtopologies[0]!, TOPOLOGY.subtopologies[0]!] };
+    assert.equal(await bad(hb('a', 0, { topology: dup })), ErrorCode.STREAMS_INVALID_TOPOLOGY);
+    const badName = { ...TOPOLOGY, subtopologies: [{ ...TOPOLOGY.subtopologies[1]!, stateChangelogTopics: [{ name: 'a/b', partitions: 0, replicationFactor: 0, topicConfigs: [] }] }] };
+    assert.equal(await bad(hb('a', 0, { topology: badName })), ErrorCode.STREAMS_INVALID_TOPOLOGY);
+    assert.equal(await bad(hb('a', 3)), ErrorCode.GROUP_ID_NOT_FOUND);
+    const a = new Member(coordinator, 'a');
+    await a.beat();
+    assert.equal(await bad(hb('zz', 1)), ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal(await bad(hb('a', a.epoch + 5, { activeTasks: [] })), ErrorCode.FENCED_MEMBER_EPOCH);
+    // A newer topology while other members run: not supported, as in Kafka.
+    const b = new Member(coordinator, 'b', { topology: { ...TOPOLOGY, epoch: 1 } });
+    assert.equal((await b.beat()).errorCode, ErrorCode.STREAMS_INVALID_TOPOLOGY_EPOCH);
+    // A consumer group id is not a streams group.
+    assert.equal(coordinator.streams.groups.has('app'), true);
+  });
+
+  test('a second process: tasks are revoked before they move, balanced, with standbys elsewhere', async () => {
+    const { coordinator } = setup({ standbys: 1 });
+    const a = new Member(coordinator, 'a');
+    await settle([a], 3);
+    assert.equal(a.tasks().length, 8);
+    assert.deepEqual(a.tasks('standby'), []); // one process: no standby anywhere
+    const b = new Member(coordinator, 'b');
+    const first = await b.beat();
+    // b gets nothing a still owns: a must revoke first.
+    assert.deepEqual(first.activeTasks, []);
+    const epochBefore = a.epoch;
+    const ra = await a.beat();
+    assert.equal(ra.memberEpoch, epochBefore, 'the member keeps its epoch while it revokes');
+    assert.equal(a.tasks().length, 4);
+    await settle([a, b]);
+    assert.equal(a.tasks().length, 4);
+    assert.equal(b.tasks().length, 4);
+    // Each stateful task (subtopology 1) has a standby on the other process, never its own.
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      for (const t of x.tasks('standby')) assert.ok(t.startsWith('1_') && y.tasks().includes(t), `${x.id} standby ${t} is active on ${y.id}`);
+    }
+    assert.equal(a.tasks('standby').length + b.tasks('standby').length, 4);
+    const g = coordinator.streams.groups.get('app')!;
+    assert.equal(g.state, 'Stable');
+    assert.equal(a.epoch, g.assignmentEpoch);
+  });
+
+  test('a member that stops heartbeating is removed after its session timeout; its tasks move', async () => {
+    const { coordinator, clock } = setup();
+    const a = new Member(coordinator, 'a');
+    const b = new Member(coordinator, 'b');
+    await settle([a, b]);
+    assert.equal(b.tasks().length, 4);
+    for (let t = 0; t < 11; t++) {
+      await clock.advance(1000);
+      await a.beat();
+    }
+    assert.equal(coordinator.streams.groups.get('app')!.members.has('b'), false);
+    await settle([a], 3);
+    assert.equal(a.tasks().length, 8);
+    // A leave (epoch -1) frees the tasks at once.
+    const c = new Member(coordinator, 'c');
+    await settle([a, c]);
+    assert.equal(c.tasks().length, 4);
+    assert.equal((await coordinator.streamsGroupHeartbeat(hb('c', -1), 'c', '/h')).errorCode, ErrorCode.NONE);
+    await settle([a], 3);
+    assert.equal(a.tasks().length, 8);
+  });
+
+  test('the sticky assignor keeps tasks where they were and balances over process capacity', () => {
+    const subtopologies = new Map([
+      ['0', { tasks: 6, stateful: false }],
+      ['1', { tasks: 6, stateful: true }],
+    ]);
+    const first = assignTasks({
+      members: [
+        { memberId: 'a', processId: 'p1', previous: emptyTasks() },
+        { memberId: 'b', processId: 'p2', previous: emptyTasks() },
+      ],
+      subtopologies,
+      numStandbyReplicas: 0,
+    });
+    const count = (m: Map<string, Set<number>>) => [...m.values()].reduce((n, s) => n + s.size, 0);
+    assert.equal(count(first.get('a')!.active), 6);
+    assert.equal(count(first.get('b')!.active), 6);
+    const second = assignTasks({
+      members: [
+        { memberId: 'a', processId: 'p1', previous: first.get('a')! },
+        { memberId: 'b', processId: 'p2', previous: first.get('b')! },
+        { memberId: 'c', processId: 'p3', previous: emptyTasks() },
+      ],
+      subtopologies,
+      numStandbyReplicas: 0,
+    });
+    for (const id of ['a', 'b', 'c']) assert.equal(count(second.get(id)!.active), 4);
+    // a and b keep only tasks they had.
+    for (const id of ['a', 'b'])
+      for (const [s, parts] of second.get(id)!.active) for (const p of parts) assert.ok(first.get(id)!.active.get(s)?.has(p), `${id} kept ${s}_${p}`);
+    // A process with two members (threads) takes twice the tasks of one with one.
+    const threads = assignTasks({
+      members: [
+        { memberId: 'a1', processId: 'p1', previous: emptyTasks() },
+        { memberId: 'a2', processId: 'p1', previous: emptyTasks() },
+        { memberId: 'b1', processId: 'p2', previous: emptyTasks() },
+      ],
+      subtopologies,
+      numStandbyReplicas: 2,
+    });
+    assert.equal(count(threads.get('a1')!.active) + count(threads.get('a2')!.active), 8);
+    assert.equal(count(threads.get('b1')!.active), 4);
+    // Two processes: only one standby per stateful task can be placed.
+    const standbys = [...threads.values()].reduce((n, t) => n + count(t.standby), 0);
+    assert.equal(standbys, 6);
+    for (const t of threads.values()) assert.equal(count(t.warmup), 0);
+  });
+
+  test('interactive queries: every endpoint with the partitions it serves, when the epoch moved', async () => {
+    const { coordinator } = setup({ standbys: 1 });
+    const a = new Member(coordinator, 'a', { userEndpoint: { host: 'ha', port: 1 } });
+    const b = new Member(coordinator, 'b', { userEndpoint: { host: 'hb', port: 2 } });
+    await settle([a, b]);
+    const r = await a.beat({ endpointInformationEpoch: 0 });
+    const eps = r.partitionsByUserEndpoint!;
+    assert.deepEqual(eps.map((e) => e.userEndpoint.host).sort(), ['ha', 'hb']);
+    const ofA = eps.find((e) => e.userEndpoint.host === 'ha')!;
+    const activeParts = ofA.activePartitions.flatMap((t) => t.partitions.map((p) => `${t.topic}-${p}`));
+    // The source partitions of a's active tasks (words-in for subtopology 0, the repartition topic for 1).
+    const expected = a.tasks().map((t) => (t.startsWith('0_') ? `words-in-${t.slice(2)}` : `app-by-word-repartition-${t.slice(2)}`));
+    assert.deepEqual(activeParts.sort(), expected.sort());
+    assert.ok(ofA.standbyPartitions.length > 0);
+    const again = await a.beat({ endpointInformationEpoch: r.endpointInformationEpoch });
+    assert.equal(again.partitionsByUserEndpoint, null);
+  });
+
+  test('offset commits carry the member epoch; a classic or consumer join of the group is refused', async () => {
+    const { coordinator } = setup();
+    const a = new Member(coordinator, 'a');
+    await settle([a], 3);
+    const commit = (generationId: number, memberId = 'a') =>
+      coordinator.commitOffsets({
+        groupId: 'app',
+        generationId,
+        memberId,
+        groupInstanceId: null,
+        apiVersion: 9,
+        topics: [{ name: 'words-in', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      });
+    assert.equal((await commit(a.epoch))[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+    assert.equal((await commit(a.epoch - 1))[0]!.partitions[0]!.errorCode, ErrorCode.STALE_MEMBER_EPOCH);
+    assert.equal((await commit(a.epoch, 'nobody'))[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    const join = await coordinator.join('app', {
+      memberId: '',
+      groupInstanceId: null,
+      clientId: 'c',
+      clientHost: '/h',
+      rebalanceTimeoutMs: 1000,
+      sessionTimeoutMs: 5000,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+      requireKnownMemberId: false,
+    } as never);
+    assert.equal(join.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const listed = coordinator.listGroups().find((g) => g.groupId === 'app')!;
+    assert.deepEqual([listed.type, listed.protocolType, listed.state], ['streams', 'streams', 'Stable']);
+  });
+
+  test('a new coordinator replays the records: members, epochs, topology and tasks come back', async () => {
+    const store = new MemoryStore();
+    const first = setup({ store, standbys: 1 });
+    const a = new Member(first.coordinator, 'a', { userEndpoint: { host: 'ha', port: 1 } });
+    const b = new Member(first.coordinator, 'b');
+    await settle([a, b]);
+    const before = first.coordinator.streams.groups.get('app')!;
+    first.coordinator.shutdown();
+    const second = setup({ store, standbys: 1, topics: first.topics });
+    for (const r of store.records) second.coordinator.replayRecord(r.key, r.value);
+    second.coordinator.finishLoading();
+    const after = second.coordinator.streams.groups.get('app')!;
+    assert.equal(after.groupEpoch, before.groupEpoch);
+    assert.equal(after.assignmentEpoch, before.assignmentEpoch);
+    assert.deepEqual(after.topology, before.topology);
+    assert.deepEqual([...after.members.keys()].sort(), ['a', 'b']);
+    assert.deepEqual(after.members.get('a')!.userEndpoint, { host: 'ha', port: 1 });
+    // The members go on with their epochs and tasks, nothing moves.
+    const ta = a.tasks();
+    const a2 = Object.assign(new Member(second.coordinator, 'a'), { epoch: a.epoch, active: a.active, standby: a.standby });
+    const r = await a2.beat();
+    assert.equal(r.errorCode, ErrorCode.NONE);
+    assert.equal(r.memberEpoch, a.epoch);
+    assert.deepEqual(a2.tasks(), ta);
+    assert.equal(after.state, 'Stable');
+    second.coordinator.shutdown();
+    // Deleting the empty group tombstones it: a replay no longer finds it.
+    const third = setup({ store, topics: first.topics });
+    for (const r2 of store.records) third.coordinator.replayRecord(r2.key, r2.value);
+    third.coordinator.finishLoading();
+    for (const id of ['a', 'b']) assert.equal((await third.coordinator.streamsGroupHeartbeat(hb(id, -1), 'c', '/h')).errorCode, ErrorCode.NONE);
+    assert.deepEqual(await third.coordinator.deleteGroups(['app']), [{ groupId: 'app', errorCode: ErrorCode.NONE }]);
+    const fourth = setup({ store, topics: first.topics });
+    for (const r2 of store.records) fourth.coordinator.replayRecord(r2.key, r2.value);
+    fourth.coordinator.finishLoading();
+    assert.equal(fourth.coordinator.streams.groups.has('app'), false);
+    third.coordinator.shutdown();
+    fourth.coordinator.shutdown();
+  });
+});
