@@ -234,6 +234,7 @@ export class Broker implements CoordinatorHost {
     let security: BrokerSecurity;
     try {
       security = new BrokerSecurity(config, metadata, log, clock);
+      await security.start();
     } catch (err) {
       await metadata.close();
       throw err;

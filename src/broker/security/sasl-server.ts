@@ -1,9 +1,10 @@
 // The server side of the SASL mechanisms: PLAIN (RFC 4616) against JAAS users, SCRAM-SHA-256/512
 // (RFC 5802/7677) against the stored credentials, OAUTHBEARER (RFC 7628) with Kafka's unsecured
 // tokens or JWTs signed by a key of a JWKS.
-import { createHash, createPublicKey, randomBytes, timingSafeEqual, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual, verify as verifySignature } from 'node:crypto';
 import { scramAttributes, scramHash, scramHmac, scramUnescape, xorBuffers, SCRAM_MIN_ITERATIONS, type ScramMechanism } from '../../client/sasl.js';
 import type { StoredScramCredential } from '../../cluster/metadata-port.js';
+import type { KeySource } from './jwks.js';
 
 /** A failed authentication: answered SASL_AUTHENTICATION_FAILED with this message, then the connection closes. */
 export class SaslAuthError extends Error {
@@ -165,7 +166,7 @@ export interface ScramToken {
 
 export interface OAuthOptions {
   /** Keys by kid (and all of them for tokens without a kid); null: Kafka's unsecured validator (alg none). */
-  jwks: Map<string, KeyObject> | null;
+  jwks: KeySource | null;
   expectedIssuer: string | null;
   expectedAudience: string[];
   principalClaim: string;
@@ -190,19 +191,6 @@ const JWS_ALGORITHMS: Record<string, { hash: string; dsa?: boolean; pss?: boolea
   ES384: { hash: 'sha384', dsa: true },
   ES512: { hash: 'sha512', dsa: true },
 };
-
-/** Reads a JWKS document (RFC 7517) into public keys by kid. */
-export function parseJwks(text: string): Map<string, KeyObject> {
-  const doc = JSON.parse(text) as { keys?: unknown };
-  if (!Array.isArray(doc.keys)) throw new Error('a JWKS has a "keys" array');
-  const out = new Map<string, KeyObject>();
-  doc.keys.forEach((jwk: Record<string, unknown>, i: number) => {
-    if (jwk['use'] !== undefined && jwk['use'] !== 'sig') return;
-    const key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
-    out.set(typeof jwk['kid'] === 'string' ? jwk['kid'] : `#${i}`, key);
-  });
-  return out;
-}
 
 /** OAUTHBEARER: `n,,^Aauth=Bearer <jwt>^A^A`; the JWT is validated, its subject is the principal. */
 export class OAuthBearerServer implements SaslServer {
@@ -258,7 +246,13 @@ export class OAuthBearerServer implements SaslServer {
       const alg = typeof header['alg'] === 'string' ? JWS_ALGORITHMS[header['alg']] : undefined;
       if (!alg) throw new SaslAuthError(`Unsupported token algorithm ${String(header['alg'])}`);
       const kid = typeof header['kid'] === 'string' ? header['kid'] : null;
-      const keys = kid !== null ? [o.jwks.get(kid)].filter((k) => k !== undefined) : [...o.jwks.values()];
+      const all = o.jwks.keys();
+      const keys = kid !== null ? [all.get(kid)].filter((k) => k !== undefined) : [...all.values()];
+      if (kid !== null && keys.length === 0) {
+        // A key rotation the broker has not seen yet: this token fails, the set is refreshed for the next.
+        o.jwks.unknownKid(kid);
+        throw new SaslAuthError(`No key with id ${kid} in the JWKS`);
+      }
       const signed = Buffer.from(`${parts[0]}.${parts[1]}`, 'utf8');
       const signature = Buffer.from(parts[2]!, 'base64url');
       const ok = keys.some((key) => {

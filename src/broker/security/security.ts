@@ -4,7 +4,6 @@
 // authorizer handlers ask.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ConfigError, type BrokerConfig } from '../../config/config.js';
@@ -18,7 +17,8 @@ import { scramKeys, scramSaltedPassword } from '../../client/sasl.js';
 import { listenerPlan, usesSasl, usesTls, type ListenerPlan, type SecurityProtocol } from './listeners.js';
 import { certificatePrincipal, parseMappingRules, tlsClientOptions } from './tls.js';
 import { parseJaas } from './jaas.js';
-import { OAuthBearerServer, parseJwks, PlainServer, SaslAuthError, ScramServer, type SaslServer, type SaslStep } from './sasl-server.js';
+import { OAuthBearerServer, PlainServer, SaslAuthError, ScramServer, type SaslServer, type SaslStep } from './sasl-server.js';
+import { HttpsJwks, StaticKeys, type KeySource } from './jwks.js';
 import { AclOperation, CLUSTER_NAME, ResourceType, StandardAuthorizer } from './authorizer.js';
 import { DelegationTokens } from './delegation-tokens.js';
 
@@ -60,6 +60,7 @@ export class BrokerSecurity {
   /** Delegation tokens (enabled by delegation.token.secret.key). */
   readonly tokens: DelegationTokens;
   private readonly listeners = new Map<string, ListenerSecurity>();
+  private readonly httpsJwks: HttpsJwks[] = [];
   private scram = new Map<string, StoredScramCredential>();
   private readonly fakeSecret = randomBytes(32);
   private readonly maxReauthMs: number;
@@ -134,22 +135,17 @@ export class BrokerSecurity {
     }
     if (mechanisms.includes('OAUTHBEARER')) {
       const options = jaas('OAUTHBEARER')?.options ?? new Map<string, string>();
-      const jwksUrl = this.config.listenerValue(name, 'sasl.oauthbearer.jwks.endpoint.url');
-      let jwks = null;
-      if (jwksUrl) {
-        if (!jwksUrl.startsWith('file:')) throw new ConfigError('sasl.oauthbearer.jwks.endpoint.url: only file: URLs are supported');
-        try {
-          jwks = parseJwks(readFileSync(fileURLToPath(jwksUrl), 'utf8'));
-        } catch (err) {
-          throw new ConfigError(`Cannot read the JWKS ${jwksUrl}: ${(err as Error).message}`);
-        }
-      }
+      // Kafka's per-listener form names the mechanism: listener.name.<l>.oauthbearer.sasl.oauthbearer.*.
+      const oauth = (key: string) => this.config.listenerValue(name, `oauthbearer.${key}`, '\0') ?? this.config.listenerValue(name, key);
+      const jwksUrl = oauth('sasl.oauthbearer.jwks.endpoint.url');
+      let jwks: KeySource | null = null;
+      if (jwksUrl) jwks = this.keySource(jwksUrl, oauth, options);
       const list = (v: string | null | undefined) => (v ?? '').split(/[ ,]/).filter((s) => s !== '');
       out.oauth = {
         jwks,
-        expectedIssuer: this.config.listenerValue(name, 'sasl.oauthbearer.expected.issuer'),
-        expectedAudience: list(this.config.listenerValue(name, 'sasl.oauthbearer.expected.audience')),
-        principalClaim: options.get('unsecuredValidatorPrincipalClaimName') ?? this.config.listenerValue(name, 'sasl.oauthbearer.sub.claim.name') ?? 'sub',
+        expectedIssuer: oauth('sasl.oauthbearer.expected.issuer'),
+        expectedAudience: list(oauth('sasl.oauthbearer.expected.audience')),
+        principalClaim: options.get('unsecuredValidatorPrincipalClaimName') ?? oauth('sasl.oauthbearer.sub.claim.name') ?? 'sub',
         scopeClaim: options.get('unsecuredValidatorScopeClaimName') ?? 'scope',
         requiredScopes: list(options.get('unsecuredValidatorRequiredScope')),
         clockSkewMs: Number(options.get('unsecuredValidatorAllowableClockSkewMs') ?? '0') || 0,
@@ -157,6 +153,58 @@ export class BrokerSecurity {
       };
     }
     return out;
+  }
+
+  /**
+   * The JWKS of a listener: a file read now, or an https endpoint fetched by start() and kept
+   * fresh. The endpoint's CA comes from the OAUTHBEARER JAAS options, as Kafka's JaasOptionsUtils
+   * takes them (ssl.truststore.location or ssl.truststore.certificates, PEM); else Node's defaults.
+   */
+  private keySource(url: string, oauth: (key: string) => string | null, options: Map<string, string>): KeySource {
+    if (url.startsWith('file:')) {
+      try {
+        return StaticKeys.file(url);
+      } catch (err) {
+        throw new ConfigError(`Cannot read the JWKS ${url}: ${(err as Error).message}`);
+      }
+    }
+    if (!/^https?:\/\//.test(url)) throw new ConfigError(`sasl.oauthbearer.jwks.endpoint.url ${url}: use an https:, http: or file: URL`);
+    let ca: string | Buffer | undefined = options.get('ssl.truststore.certificates');
+    const trustFile = options.get('ssl.truststore.location');
+    if (trustFile) {
+      try {
+        ca = readFileSync(trustFile);
+      } catch (err) {
+        throw new ConfigError(`Cannot read the OAUTHBEARER JAAS ssl.truststore.location ${trustFile}: ${(err as Error).message}`);
+      }
+    }
+    const ms = (key: string, fallback: number) => {
+      const v = oauth(key);
+      return v === null || v === '' || !Number.isFinite(Number(v)) ? fallback : Number(v);
+    };
+    const source = new HttpsJwks({
+      url,
+      refreshMs: Math.max(1, ms('sasl.oauthbearer.jwks.endpoint.refresh.ms', 3_600_000)),
+      retryBackoffMs: Math.max(1, ms('sasl.oauthbearer.jwks.endpoint.retry.backoff.ms', 100)),
+      retryBackoffMaxMs: Math.max(1, ms('sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms', 10_000)),
+      ...(ca !== undefined ? { ca } : {}),
+      logger: this.logger,
+      now: () => this.clock.now(),
+    });
+    this.httpsJwks.push(source);
+    return source;
+  }
+
+  /** Fetches the https JWKS of the OAUTHBEARER listeners; the broker does not start without them. */
+  async start(): Promise<void> {
+    for (const j of this.httpsJwks) {
+      try {
+        await j.start();
+      } catch (err) {
+        this.close();
+        throw new ConfigError(`Cannot fetch the JWKS (sasl.oauthbearer.jwks.endpoint.url): ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Sets a new connection's principal (client certificate) and SASL state. */
@@ -279,6 +327,7 @@ export class BrokerSecurity {
 
   close(): void {
     this.tokens.close();
+    for (const j of this.httpsJwks) j.close();
   }
 
   /** A failed authentication is answered this much later (connection.failed.authentication.delay.ms). */
