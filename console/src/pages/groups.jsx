@@ -155,7 +155,7 @@ function ResetOffsets({ group, topics, onDone }) {
     <section aria-labelledby="reset-offsets">
       <h2 id="reset-offsets">Reset offsets</h2>
       <p className="muted">Kafka allows this only while the group has no active members.</p>
-      <form className="grid" onSubmit={(e) => e.preventDefault()}>
+      <div className="grid form-like" role="group" aria-labelledby="reset-offsets">
         <label>
           Topic <input list="group-topics" required value={form.topic} onChange={set('topic')} />
           <datalist id="group-topics">
@@ -216,7 +216,7 @@ function ResetOffsets({ group, topics, onDone }) {
             </p>
           </ConfirmButton>
         </div>
-      </form>
+      </div>
       <ErrorBanner error={error} />
       <Status message={done} />
     </section>
