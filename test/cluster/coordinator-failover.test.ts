@@ -2,7 +2,8 @@
 // kill -9 of the broker that coordinates a group and a transaction moves both coordinators with
 // the leadership of their internal partitions. The group keeps its committed offsets on the new
 // coordinator (a consumer resumes after them), and the transaction begun before the kill is
-// completed or aborted by the new coordinator, never left hanging. Every process is killed at the end.
+// completed or aborted by the new coordinator, never left hanging. A streams group (KIP-1071) keeps
+// its topology, member and tasks across the same kind of kill. Every process is killed at the end.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
@@ -21,27 +22,24 @@ const GROUP = 0;
 const TRANSACTION = 1;
 const TOPIC = 'failover-data';
 
+const overrides = (nodeId: number): Record<string, string> => ({
+  'node.id': String(nodeId),
+  'etcd.endpoints': etcd.endpoint,
+  'etcd.prefix': '/coordinator-failover',
+  'broker.session.timeout.ms': '3000',
+  'group.initial.rebalance.delay.ms': '0',
+  'offsets.topic.num.partitions': '6',
+  'offsets.topic.replication.factor': '3',
+  'transaction.state.log.num.partitions': '6',
+  'transaction.state.log.replication.factor': '3',
+  'transaction.abort.timed.out.transaction.cleanup.interval.ms': '500',
+  'default.replication.factor': '3',
+});
+
 before(async () => {
   if (etcdMissing) return;
   etcd = await withEtcd();
-  for (const nodeId of [1, 2, 3]) {
-    const b = await startBrokerProcess({
-      overrides: {
-        'node.id': String(nodeId),
-        'etcd.endpoints': etcd.endpoint,
-        'etcd.prefix': '/coordinator-failover',
-        'broker.session.timeout.ms': '3000',
-        'group.initial.rebalance.delay.ms': '0',
-        'offsets.topic.num.partitions': '6',
-        'offsets.topic.replication.factor': '3',
-        'transaction.state.log.num.partitions': '6',
-        'transaction.state.log.replication.factor': '3',
-        'transaction.abort.timed.out.transaction.cleanup.interval.ms': '500',
-        'default.replication.factor': '3',
-      },
-    });
-    brokers.set(nodeId, b);
-  }
+  for (const nodeId of [1, 2, 3]) brokers.set(nodeId, await startBrokerProcess({ overrides: overrides(nodeId) }));
 });
 
 after(async () => {
@@ -199,4 +197,122 @@ test('kill -9 of the coordinator: the group keeps its offsets and the open trans
     seen.map((m) => m.value),
     expected,
   );
+});
+
+/** Every internal partition's ISR lists all three brokers. */
+async function internalInSync(b: BrokerProcess): Promise<void> {
+  await waitFor(
+    'the internal partitions replicated to all three brokers',
+    async () => {
+      const md = await raw(b, (c) =>
+        c.request(ApiKey.Metadata, 12, {
+          topics: ['__consumer_offsets'].map((name) => ({ topicId: '00000000-0000-0000-0000-000000000000', name })),
+          allowAutoTopicCreation: false,
+          includeClusterAuthorizedOperations: false,
+          includeTopicAuthorizedOperations: false,
+        }),
+      );
+      return (md.body.topics as { partitions: { isrNodes: number[] }[] }[]).every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.isrNodes.length === 3));
+    },
+    30_000,
+  );
+}
+
+test('kill -9 of a streams group coordinator: the group, its topology and tasks come back on the new one', { skip: etcdMissing, timeout: 120_000 }, async () => {
+  // The broker the first test killed comes back, so that three run again.
+  for (const [nodeId, b] of brokers) {
+    if (b.child.exitCode === null && b.child.signalCode === null) continue;
+    brokers.set(nodeId, await startBrokerProcess({ dataDir: b.dataDir, overrides: overrides(nodeId) }));
+  }
+  const [first] = live();
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'sg-in', numPartitions: 3, replicationFactor: 3 }] });
+  await admin.disconnect();
+  const groupId = 'failover-streams';
+  const topology = {
+    epoch: 0,
+    subtopologies: [
+      {
+        subtopologyId: '0',
+        sourceTopics: ['sg-in'],
+        sourceTopicRegex: [],
+        stateChangelogTopics: [{ name: `${groupId}-store-changelog`, partitions: 0, replicationFactor: 0, topicConfigs: [] }],
+        repartitionSinkTopics: [],
+        repartitionSourceTopics: [],
+        copartitionGroups: [],
+      },
+    ],
+  };
+  type Ids = { subtopologyId: string; partitions: number[] }[];
+  const heartbeat = (b: BrokerProcess, epoch: number, active: Ids | null) =>
+    raw(b, (c) =>
+      c.request(ApiKey.StreamsGroupHeartbeat, 0, {
+        groupId,
+        memberId: 'member-1',
+        memberEpoch: epoch,
+        endpointInformationEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: epoch === 0 ? 30_000 : -1,
+        topology: epoch === 0 ? topology : null,
+        activeTasks: active,
+        standbyTasks: active === null ? null : [],
+        warmupTasks: active === null ? null : [],
+        processId: epoch === 0 ? 'process-1' : null,
+        userEndpoint: null,
+        clientTags: epoch === 0 ? [] : null,
+        taskOffsets: null,
+        taskEndOffsets: null,
+        shutdownApplication: false,
+      }),
+    );
+  const coordinator = async (not?: BrokerProcess) => {
+    let id = -1;
+    await waitFor(
+      not ? 'a new group coordinator' : 'a group coordinator',
+      async () => {
+        id = await coordinatorOf(live()[0]!, groupId, GROUP).catch(() => -1);
+        return id > 0 && brokers.get(id) !== not;
+      },
+      20_000,
+    );
+    return brokers.get(id)!;
+  };
+  // Join, then heartbeat until the changelog topic exists (created by the coordinator) and the 3 tasks are assigned.
+  let b = await coordinator();
+  let epoch = 0;
+  let active: Ids = [];
+  await waitFor(
+    'the member owns the 3 tasks',
+    async () => {
+      const r = await heartbeat(b, epoch, epoch === 0 ? [] : active);
+      assert.equal(r.body.errorCode, ErrorCode.NONE, r.body.errorMessage);
+      epoch = r.body.memberEpoch;
+      if (r.body.activeTasks !== null) active = r.body.activeTasks;
+      return active.flatMap((t) => t.partitions).length === 3 && (r.body.status as unknown[]).length === 0;
+    },
+    30_000,
+  );
+  await internalInSync(first!);
+  const victim = b;
+  await victim.kill();
+  b = await coordinator(victim);
+  // The new coordinator knows the member at its epoch with its tasks: nothing to rejoin.
+  const r = await heartbeat(b, epoch, active);
+  assert.equal(r.body.errorCode, ErrorCode.NONE, r.body.errorMessage);
+  assert.equal(r.body.memberEpoch, epoch);
+  const d = await raw(b, (c) => c.request(ApiKey.StreamsGroupDescribe, 0, { groupIds: [groupId], includeAuthorizedOperations: false, includeTopologyDescription: false }));
+  const g = d.body.groups[0];
+  assert.equal(g.errorCode, ErrorCode.NONE);
+  assert.equal(g.groupState, 'Stable');
+  assert.deepEqual(
+    g.members.map((m: { memberId: string }) => m.memberId),
+    ['member-1'],
+  );
+  assert.deepEqual(
+    g.topology.subtopologies.map((s: { subtopologyId: string; stateChangelogTopics: { name: string }[] }) => [s.subtopologyId, s.stateChangelogTopics.map((t) => t.name)]),
+    [['0', [`${groupId}-store-changelog`]]],
+  );
+  assert.equal(g.members[0].assignment.activeTasks[0].partitions.length, 3);
 });
