@@ -25,6 +25,15 @@ export const CLIENT_METRICS_CONFIGS: { name: string; default: string; doc: strin
   },
 ];
 
+/**
+ * A UUID as Kafka writes it (Uuid.toString: URL-safe base64 of the 16 bytes, no padding), which is
+ * how clients report their instance id (Java's clientInstanceId(), librdkafka's): the
+ * `client_instance_id` label and match selector use it, so they line up with the client's logs.
+ */
+export function kafkaUuidString(uuid: string): string {
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex').toString('base64url');
+}
+
 const MATCH_KEYS = new Set(['client_instance_id', 'client_id', 'client_software_name', 'client_software_version', 'client_source_address', 'client_source_port']);
 
 interface Subscription {
@@ -128,7 +137,7 @@ export class ClientTelemetry {
     const sw = this.software.get(conn) ?? { name: '', version: '' };
     const remote = conn.socket.remoteAddress ?? '';
     const selectors: Record<string, string> = {
-      client_instance_id: id,
+      client_instance_id: kafkaUuidString(id),
       client_id: clientId,
       client_software_name: sw.name,
       client_software_version: sw.version,

@@ -14,6 +14,7 @@ import { errorName } from '../protocol/errors.js';
 import type { Broker } from '../broker/broker.js';
 import type { Histogram, TopicMetrics } from '../broker/metrics.js';
 import type { HttpRoutes } from './context.js';
+import { kafkaUuidString } from '../broker/client-telemetry.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -245,7 +246,7 @@ export function clientTelemetryExposition(broker: Broker, e: Exposition): Exposi
   const families = new Map<string, { kind: 'gauge' | 'counter' | 'histogram'; help: string; rows: Row[]; seen: Set<string> }>();
   for (const inst of broker.telemetry.live()) {
     const base: Labels = {
-      client_instance_id: inst.instanceId,
+      client_instance_id: kafkaUuidString(inst.instanceId),
       client_id: inst.clientId,
       client_software_name: inst.softwareName,
       client_software_version: inst.softwareVersion,

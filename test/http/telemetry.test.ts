@@ -128,7 +128,7 @@ describe('KIP-714 client telemetry', () => {
       );
       const s = metrics.find('org_apache_kafka_producer_record_queue_time_avg', { client_id: 'telemetry-py' })[0]!;
       assert.equal(s.labels.client_software_name, 'confluent-kafka-python');
-      assert.match(s.labels.client_instance_id!, /^[0-9a-f-]{36}$/);
+      assert.match(s.labels.client_instance_id!, /^[A-Za-z0-9_-]{22}$/, 'Kafka’s Uuid text (base64url)');
       assert.equal(metrics.types.get('org_apache_kafka_producer_connection_creation_total'), 'counter');
       assert.ok(metrics.value('org_apache_kafka_producer_connection_creation_total', s.labels)! >= 1);
       py.stdin.end(); // the producer closes: its last push is "terminating"
