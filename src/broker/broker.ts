@@ -33,7 +33,8 @@ import { ClientTelemetry } from './client-telemetry.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
 import type { TransactionCoordinator } from '../coordinator/transaction-coordinator.js';
-import { startTransactionCoordinator } from '../coordinator/transaction-topic.js';
+import { startTransactionCoordinator, TRANSACTION_STATE_TOPIC } from '../coordinator/transaction-topic.js';
+import { TransactionVerifier } from './txn-verifier.js';
 import type { CoordinatorHost, MarkerRoute, MarkerWrite } from '../coordinator/ports.js';
 import { systemClock, type Clock } from '../common/clock.js';
 
@@ -78,6 +79,10 @@ export interface TransactionalProduceCheck {
   baseSequence: number;
   topic: string;
   partition: number;
+  /** Transactions V2 (Produce v12+): the coordinator adds the partition instead of verifying it. */
+  add: boolean;
+  /** The producer already has a transaction open on the partition at this epoch. */
+  ongoing: boolean;
 }
 
 /** Kafka refuses a request pool smaller than one request; so do we, before anything is opened. */
@@ -150,6 +155,8 @@ export class Broker implements CoordinatorHost {
    * checked by the log).
    */
   verifyTransactionalProduce?: (request: TransactionalProduceCheck) => number | Promise<number>;
+  /** Asks the transaction coordinator (here or on another broker) to verify or add partitions (KIP-890). */
+  txnVerifier!: TransactionVerifier;
   private readonly leadershipListeners = new Set<(change: LeadershipChange) => void>();
   /** Moves of replicas between this broker's log directories (AlterReplicaLogDirs). */
   readonly logDirMover: LogDirMover;
@@ -264,13 +271,20 @@ export class Broker implements CoordinatorHost {
     broker.groupCoordinator = await startGroupCoordinator(broker);
     // After the group coordinator: finishing an interrupted commit may complete offsets there.
     broker.transactionCoordinator = await startTransactionCoordinator(broker, broker.groupCoordinator);
+    broker.txnVerifier = new TransactionVerifier({
+      transactionCoordinator: broker.transactionCoordinator,
+      get clustered() {
+        return broker.cluster !== null;
+      },
+      clock: broker.clock,
+      transactionCoordinatorNode: (index) => broker.transactionCoordinatorNode(index),
+      addPartitionsToTxn: (peer, request) => broker.interBroker.addPartitionsToTxn(peer, request),
+    });
     broker.verifyTransactionalProduce = (c) => {
-      // Cluster mode: only the coordinator of the transactional id knows its partitions; when it
-      // is another broker (or this one is still loading it) the batch is appended unverified (the
-      // log still checks epochs and sequences). Kafka asks that coordinator over the network
-      // (KIP-890); not yet here.
-      if (broker.cluster && broker.transactionCoordinator.transactionalIdError(c.transactionalId) !== ErrorCode.NONE) return ErrorCode.NONE;
-      return broker.transactionCoordinator.verifyPartition(c.transactionalId, c.producerId, c.producerEpoch, c.topic, c.partition);
+      // Data of a transaction already open here at this epoch was verified with its first batch;
+      // a coordinator on another broker is not asked again (a local one answers at once anyway).
+      if (c.ongoing && broker.transactionCoordinator.transactionalIdError(c.transactionalId) !== ErrorCode.NONE) return ErrorCode.NONE;
+      return broker.txnVerifier.check(c);
     };
     await broker.listen(options.requestHandler);
     const self = {
@@ -1028,6 +1042,14 @@ export class Broker implements CoordinatorHost {
     const peer = this.liveBrokers().find((b) => b.nodeId === nodeId);
     if (!peer) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${nodeId} is not live`);
     await this.interBroker.writeTxnMarkers(peer, { ...marker, topics: new Map(topics) });
+  }
+
+  /** Cluster mode: the live broker leading __transaction_state partition `index` (its inter-broker address), or null. */
+  transactionCoordinatorNode(index: number): { nodeId: number; host: string; port: number } | null {
+    const t = this.topics.get(TRANSACTION_STATE_TOPIC);
+    const s = t ? this.partitionStates(t)[index] : undefined;
+    if (!s || s.leader < 0) return null;
+    return this.liveBrokers().find((b) => b.nodeId === s.leader) ?? null;
   }
 
   /** Whether the partition exists in the cluster (hosted here or not). */

@@ -1,9 +1,10 @@
-// Requests one broker sends another in cluster mode: for now the transaction coordinator's
-// WriteTxnMarkers to the leaders of a transaction's partitions on other brokers. One connection
+// Requests one broker sends another in cluster mode: the transaction coordinator's
+// WriteTxnMarkers to the leaders of a transaction's partitions on other brokers, a partition
+// leader's AddPartitionsToTxn (KIP-890 verification, V2 implicit addition) to the coordinator. One connection
 // per peer, opened on first use and dropped on any failure (the next call reconnects).
 import { Connection } from '../client/connection.js';
 import type { ClientSecurity } from '../client/sasl.js';
-import { ApiKey, type WriteTxnMarkersRequest, type WriteTxnMarkersResponse } from '../protocol/generated/index.js';
+import { ApiKey, type AddPartitionsToTxnRequest, type AddPartitionsToTxnResponse, type WriteTxnMarkersRequest, type WriteTxnMarkersResponse } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaError, errorName } from '../protocol/errors.js';
 
 export interface PeerAddress {
@@ -108,6 +109,26 @@ export class InterBrokerClient {
           throw new KafkaError(p.errorCode, `WriteTxnMarkers ${t.name}-${p.partitionIndex} on broker ${peer.nodeId}: ${errorName(p.errorCode)}`);
         }
       }
+    }
+  }
+
+  /**
+   * A partition leader asks the transaction coordinator `peer` to verify or add partitions
+   * (AddPartitionsToTxn v5, the batched inter-broker form). Rejects when the peer cannot be
+   * reached; the connection is dropped then.
+   */
+  async addPartitionsToTxn(peer: PeerAddress, request: AddPartitionsToTxnRequest): Promise<AddPartitionsToTxnResponse> {
+    try {
+      const c = await this.connect(peer);
+      return await c.request<AddPartitionsToTxnResponse>(ApiKey.AddPartitionsToTxn, request, { version: 5 });
+    } catch (err) {
+      const entry = this.peers.get(peer.nodeId);
+      this.peers.delete(peer.nodeId);
+      void entry?.connection.then(
+        (c) => c.close(),
+        () => undefined,
+      );
+      throw new KafkaError(ErrorCode.NETWORK_EXCEPTION, `AddPartitionsToTxn to broker ${peer.nodeId} failed: ${(err as Error).message}`);
     }
   }
 

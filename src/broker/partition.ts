@@ -113,6 +113,8 @@ export class Partition {
   private readonly watchers = new Set<() => void>();
   /** Follower fetches parked until the durable end (not the high watermark) moves. */
   private readonly replicaWatchers = new Set<() => void>();
+  /** KIP-890 verification guards by producer id (see verificationGuard). */
+  private readonly txnVerifications = new Map<number, object>();
   /** Appends waiting for the high watermark (acks=all), in offset order. */
   private hwWaiters: Array<{ offset: number; resolve: () => void; reject: (err: Error) => void }> = [];
   private notifyQueued = false;
@@ -400,6 +402,27 @@ export class Partition {
     return this.log.sizeInBytes;
   }
 
+  /** Whether the producer has a transaction open here at this epoch (KIP-890: no need to verify again). */
+  hasOngoingTransaction(producerId: number, producerEpoch: number): boolean {
+    const entry = this.log.producerState.get(producerId);
+    return entry !== undefined && entry.ongoingTxnFirstOffset >= 0 && entry.epoch === producerEpoch;
+  }
+
+  /**
+   * KIP-890's verification guard: taken before the coordinator is asked (asynchronously) whether
+   * the producer's data may open a transaction here; a transaction marker for the producer drops
+   * it, so data verified for a transaction that ended meanwhile is refused.
+   */
+  verificationGuard(producerId: number): object {
+    let guard = this.txnVerifications.get(producerId);
+    if (!guard) this.txnVerifications.set(producerId, (guard = {}));
+    return guard;
+  }
+
+  verificationHolds(producerId: number, guard: object): boolean {
+    return this.txnVerifications.get(producerId) === guard;
+  }
+
   producers(): IterableIterator<ProducerEntry> {
     return this.log.producerState.entries();
   }
@@ -489,6 +512,7 @@ export class Partition {
   writeTxnMarker(marker: TxnMarkerRequest): AppendResult {
     this.checkLeader();
     this.checkWritable();
+    this.txnVerifications.delete(marker.producerId);
     return this.withAcks(this.log.appendTxnMarker(marker, this.leaderEpoch), -1);
   }
 

@@ -12,7 +12,7 @@ import type { Clock } from '../common/clock.js';
 import type { CoordinatorLogger } from './group-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
 import { decodeTxnKey, decodeTxnValue, encodeTxnKey, encodeTxnValue, partitionForTransactionalId, type TxnLogValue } from './transaction-records.js';
-import { isCompleteOrEmpty, MAX_PRODUCER_EPOCH, TransactionMetadata, type TxnState } from './transaction-state.js';
+import { isCompleteOrEmpty, isEpochExhausted, MAX_PRODUCER_EPOCH, TransactionMetadata, type TxnState } from './transaction-state.js';
 
 export interface TxnStore {
   /** Appends to one __transaction_state partition; resolves once the records are in the log. */
@@ -202,6 +202,9 @@ export class TransactionCoordinator {
         partitions: new Map(),
         lastUpdateTimestamp: now,
         startTimestamp: -1,
+        previousProducerId: -1,
+        nextProducerId: -1,
+        clientTransactionVersion: 0,
       });
       md.pending = 'Empty';
       this.transactions.set(transactionalId, md);
@@ -223,9 +226,12 @@ export class TransactionCoordinator {
       return { errorCode: ErrorCode.NONE, producerId: md.producerId, producerEpoch: md.producerEpoch };
     }
     if (md.pending !== null) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
-    // v3+: a producer resuming after INVALID_PRODUCER_EPOCH names the id and epoch it had; any
-    // other owner of the transactional id has fenced it since.
-    if (expectedProducerId >= 0 && (expectedProducerId !== md.producerId || expectedEpoch !== md.producerEpoch)) {
+    // v3+: a producer resuming after an error names the id and epoch it had. It may go on if it
+    // still owns the id: the same producer id, or the id it had before an epoch overflow
+    // (transactions V2 rotates the id at EndTxn). Any other owner of the transactional id has
+    // fenced it since.
+    const expected = expectedProducerId >= 0;
+    if (expected && md.producerEpoch >= 0 && expectedProducerId !== md.producerId && !(expectedProducerId === md.previousProducerId && isEpochExhausted(expectedEpoch))) {
       return failed(ErrorCode.PRODUCER_FENCED);
     }
     switch (md.state) {
@@ -242,19 +248,35 @@ export class TransactionCoordinator {
         return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
       default: {
         let producerId = md.producerId;
-        let producerEpoch = md.producerEpoch + 1;
-        if (md.producerEpoch >= MAX_PRODUCER_EPOCH) {
+        let producerEpoch: number;
+        let lastProducerEpoch: number;
+        if (isEpochExhausted(md.producerEpoch) && (!expected || expectedEpoch === md.producerEpoch)) {
+          // No epoch left: a new producer id at epoch 0.
           md.pending = 'Empty';
           try {
             producerId = await this.opts.nextProducerId();
+          } catch (err) {
+            this.opts.logger?.error({ err }, 'cannot allocate a producer id');
+            return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
           } finally {
             md.pending = null;
           }
           producerEpoch = 0;
+          lastProducerEpoch = expected ? md.producerEpoch : -1;
+        } else if (!expected || expectedEpoch === md.producerEpoch) {
+          producerEpoch = md.producerEpoch + 1;
+          lastProducerEpoch = expected ? md.producerEpoch : -1;
+        } else if (expectedEpoch === md.lastProducerEpoch) {
+          // The retry of a call that went through: the epoch it got, without another bump.
+          producerEpoch = md.producerEpoch;
+          lastProducerEpoch = md.lastProducerEpoch;
+        } else {
+          return failed(ErrorCode.PRODUCER_FENCED);
         }
-        const value = md.prepare('Empty', { producerId, producerEpoch, timeoutMs, partitions: new Map(), startTimestamp: -1 }, now);
+        const value = md.prepare('Empty', { producerId, producerEpoch, timeoutMs, partitions: new Map(), startTimestamp: -1, nextProducerId: -1 }, now);
         const code = await this.write(md, value);
         if (code !== ErrorCode.NONE) return failed(code);
+        md.lastProducerEpoch = lastProducerEpoch;
         return { errorCode: ErrorCode.NONE, producerId: md.producerId, producerEpoch: md.producerEpoch };
       }
     }
@@ -273,12 +295,19 @@ export class TransactionCoordinator {
     return ErrorCode.NONE;
   }
 
-  /** AddPartitionsToTxn (and AddOffsetsToTxn, which adds a __consumer_offsets partition). */
-  async addPartitions(transactionalId: string, producerId: number, producerEpoch: number, topics: TopicPartitions[]): Promise<PartitionCodes[]> {
+  /**
+   * AddPartitionsToTxn (and AddOffsetsToTxn, which adds a __consumer_offsets partition).
+   * `clientTransactionVersion` 2 is the implicit addition of transactions V2 (a partition leader
+   * adding the partition a produce or TxnOffsetCommit writes to), recorded with the transaction.
+   */
+  async addPartitions(transactionalId: string, producerId: number, producerEpoch: number, topics: TopicPartitions[], clientTransactionVersion = 0): Promise<PartitionCodes[]> {
     const all = (code: number): PartitionCodes[] => topics.map((t) => ({ name: t.name, results: t.partitions.map((partition) => ({ partition, errorCode: code })) }));
     const owner = this.transactionalIdError(transactionalId);
     if (owner !== ErrorCode.NONE) return all(owner);
     const md = this.transactions.get(transactionalId);
+    // A transition in flight first: over a V2 epoch overflow the producer may already use the
+    // producer id that is only pending here.
+    if (md?.pending != null) return all(ErrorCode.CONCURRENT_TRANSACTIONS);
     const code = this.checkProducer(md, producerId, producerEpoch);
     if (code !== ErrorCode.NONE) return all(code);
     const unknown = topics.some((t) => t.partitions.some((p) => !this.opts.partitionExists(t.name, p)));
@@ -298,21 +327,25 @@ export class TransactionCoordinator {
     const partitions = txn.value().partitions;
     for (const t of topics) partitions.set(t.name, [...new Set([...(partitions.get(t.name) ?? []), ...t.partitions])]);
     const startTimestamp = txn.state === 'Ongoing' ? txn.startTimestamp : now;
-    const value = txn.prepare('Ongoing', { partitions, startTimestamp }, now);
+    const value = txn.prepare('Ongoing', { partitions, startTimestamp, clientTransactionVersion }, now);
     return all(await this.write(txn, value));
   }
 
   /**
    * KIP-890 verification: may producer (id, epoch) write transactional data to this partition
-   * now? Only if the partition was added to its ongoing transaction.
+   * now? Only if the partition was added to its transaction. Answers as Kafka's coordinator does:
+   * PRODUCER_FENCED for another epoch, CONCURRENT_TRANSACTIONS while the transaction is being
+   * decided, TRANSACTION_ABORTABLE for a partition not in it (callers translate for the
+   * versions that predate these codes).
    */
   verifyPartition(transactionalId: string, producerId: number, producerEpoch: number, topic: string, partition: number): number {
     const owner = this.transactionalIdError(transactionalId);
     if (owner !== ErrorCode.NONE) return owner;
     const md = this.transactions.get(transactionalId);
     if (!md || md.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
-    if (producerEpoch < md.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
-    if (producerEpoch > md.producerEpoch || md.state !== 'Ongoing' || !md.hasPartition(topic, partition)) return ErrorCode.INVALID_TXN_STATE;
+    if (producerEpoch !== md.producerEpoch) return ErrorCode.PRODUCER_FENCED;
+    if (md.state === 'PrepareCommit' || md.state === 'PrepareAbort') return ErrorCode.CONCURRENT_TRANSACTIONS;
+    if (md.state !== 'Ongoing' || !md.hasPartition(topic, partition)) return ErrorCode.TRANSACTION_ABORTABLE;
     return ErrorCode.NONE;
   }
 
@@ -355,6 +388,95 @@ export class TransactionCoordinator {
   }
 
   /**
+   * EndTxn v5+ (transactions V2): every transaction ends with an epoch bump, so the markers carry
+   * epoch + 1 and fence whatever the producer still had in flight; the answer carries the
+   * producer id and epoch for the next transaction (a new producer id at epoch 0 once the epochs
+   * are exhausted). A retried EndTxn is recognised by its epoch being the one before the bump.
+   * An abort is allowed with no partition added (the implicit add may have failed).
+   */
+  async endTransactionV2(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<ProducerIdAndEpoch> {
+    const owner = this.transactionalIdError(transactionalId);
+    if (owner !== ErrorCode.NONE) return failed(owner);
+    const md = this.transactions.get(transactionalId);
+    if (!md) return failed(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (md.pending !== null) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+    const retryOnOverflow = md.previousProducerId === producerId && producerEpoch === MAX_PRODUCER_EPOCH && md.producerEpoch === 0;
+    const retryOnEpochBump = md.producerId === producerId && md.producerEpoch === producerEpoch + 1;
+    if (md.producerId !== producerId && !retryOnOverflow) return failed(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    let validEpoch: boolean;
+    switch (md.state) {
+      case 'PrepareCommit':
+      case 'PrepareAbort':
+        validEpoch = retryOnEpochBump;
+        break;
+      case 'CompleteCommit':
+      case 'CompleteAbort':
+        validEpoch = retryOnEpochBump || retryOnOverflow || producerEpoch === md.producerEpoch;
+        break;
+      default:
+        validEpoch = producerEpoch === md.producerEpoch;
+    }
+    if (!validEpoch) return failed(ErrorCode.PRODUCER_FENCED);
+    const isRetry = retryOnEpochBump || retryOnOverflow;
+    const current = (): ProducerIdAndEpoch => ({ errorCode: ErrorCode.NONE, producerId: md.producerId, producerEpoch: md.producerEpoch });
+    let emptyAbort = false;
+    switch (md.state) {
+      case 'Ongoing':
+        break;
+      case 'CompleteCommit':
+        if (commit) return isRetry ? current() : failed(ErrorCode.INVALID_TXN_STATE);
+        if (isRetry) return failed(ErrorCode.INVALID_TXN_STATE);
+        emptyAbort = true;
+        break;
+      case 'CompleteAbort':
+        if (commit) return failed(ErrorCode.INVALID_TXN_STATE);
+        if (isRetry) return current();
+        emptyAbort = true;
+        break;
+      case 'Empty':
+        if (commit) return failed(ErrorCode.INVALID_TXN_STATE);
+        emptyAbort = true;
+        break;
+      case 'PrepareCommit':
+        return failed(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
+      case 'PrepareAbort':
+        return failed(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
+      default:
+        return failed(ErrorCode.INVALID_TXN_STATE);
+    }
+    // The last epoch a client may hold is MAX_PRODUCER_EPOCH: the markers then take the very last
+    // one, and the producer continues under a new id.
+    let nextProducerId = -1;
+    if (isEpochExhausted(md.producerEpoch)) {
+      md.pending = commit ? 'PrepareCommit' : 'PrepareAbort';
+      try {
+        nextProducerId = await this.opts.nextProducerId();
+      } catch (err) {
+        this.opts.logger?.error({ err }, 'cannot allocate a producer id');
+        return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      } finally {
+        md.pending = null;
+      }
+    }
+    const now = this.opts.clock.now();
+    const previousEpoch = md.producerEpoch;
+    const value = md.prepare(
+      commit ? 'PrepareCommit' : 'PrepareAbort',
+      { producerEpoch: previousEpoch + 1, nextProducerId, clientTransactionVersion: 2, ...(emptyAbort ? { startTimestamp: now, partitions: new Map() } : {}) },
+      now,
+    );
+    const code = await this.write(md, value);
+    if (code !== ErrorCode.NONE) return failed(code);
+    md.lastProducerEpoch = previousEpoch;
+    const answer: ProducerIdAndEpoch =
+      nextProducerId >= 0 ? { errorCode: ErrorCode.NONE, producerId: nextProducerId, producerEpoch: 0 } : { errorCode: ErrorCode.NONE, producerId: md.producerId, producerEpoch: md.producerEpoch };
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.track(this.complete(md)), new Promise((resolve) => (timer = setTimeout(resolve, END_TXN_WAIT_MS)))]);
+    clearTimeout(timer);
+    return answer;
+  }
+
+  /**
    * Writes the markers of a decided transaction (state PrepareCommit/PrepareAbort), then its
    * Complete state. Retries until it succeeds, the coordinator stops, or the id's partition
    * leaves this broker (its new coordinator completes it): a decided transaction must reach
@@ -370,7 +492,9 @@ export class TransactionCoordinator {
           await this.opts.writeMarkers({ producerId: md.producerId, producerEpoch: md.producerEpoch, coordinatorEpoch, commit, partitions: md.partitions });
           if (!this.stillOwner(md, coordinatorEpoch)) return;
         }
-        const value = md.prepare(commit ? 'CompleteCommit' : 'CompleteAbort', { partitions: new Map() }, this.opts.clock.now());
+        // Transactions V2 over an exhausted epoch: the producer continues under its next id.
+        const rotate = md.clientTransactionVersion >= 2 && md.nextProducerId >= 0 ? { producerId: md.nextProducerId, producerEpoch: 0 } : {};
+        const value = md.prepare(commit ? 'CompleteCommit' : 'CompleteAbort', { partitions: new Map(), nextProducerId: -1, ...rotate }, this.opts.clock.now());
         const code = await this.write(md, value);
         if (code === ErrorCode.NONE || code === ErrorCode.NOT_COORDINATOR) return;
       } catch (err) {
@@ -384,8 +508,9 @@ export class TransactionCoordinator {
   private async fenceAndAbort(md: TransactionMetadata, why: string): Promise<void> {
     if (md.state !== 'Ongoing' || md.pending !== null) return;
     const now = this.opts.clock.now();
-    // At the last epoch there is nothing to bump to; the abort still fences through the markers.
-    const producerEpoch = md.producerEpoch < MAX_PRODUCER_EPOCH ? md.producerEpoch + 1 : md.producerEpoch;
+    // The fence may take the very last epoch (a client never holds it); beyond it there is nothing
+    // to bump to, and the abort still fences through the markers.
+    const producerEpoch = md.producerEpoch < MAX_PRODUCER_EPOCH + 1 ? md.producerEpoch + 1 : md.producerEpoch;
     const value = md.prepare('PrepareAbort', { producerEpoch }, now);
     this.opts.logger?.info({ transactionalId: md.transactionalId, producerId: md.producerId, producerEpoch }, `aborting transaction: ${why}`);
     if ((await this.write(md, value)) !== ErrorCode.NONE) return;

@@ -6,7 +6,11 @@
 //   value v0: producer id int64, producer epoch int16, timeout ms int32, state int8,
 //             partitions nullable array of { topic string, partitions array of int32 },
 //             last update timestamp int64, start timestamp int64
+//   value v1: the same fields, flexible (compact strings and arrays, tagged fields), with the
+//             transactions V2 tags: 0 previous producer id int64, 1 next producer id int64,
+//             2 client transaction version int16 (3, the next producer epoch, is KIP-939's)
 //
+// Values are written as v1 (Kafka 4 with transaction.version ≥ 1 does too); both are read.
 // A null value is a tombstone: the transactional id expired and is forgotten.
 import { Reader, Writer } from '../protocol/primitives.js';
 import { partitionForGroup } from './records.js';
@@ -15,7 +19,11 @@ import { partitionForGroup } from './records.js';
 export type TxnState = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort' | 'Dead' | 'PrepareEpochFence';
 
 const KEY_VERSION = 0;
-const VALUE_VERSION = 0;
+const VALUE_V0 = 0;
+const VALUE_V1 = 1;
+const TAG_PREVIOUS_PRODUCER_ID = 0;
+const TAG_NEXT_PRODUCER_ID = 1;
+const TAG_CLIENT_TRANSACTION_VERSION = 2;
 
 /** Kafka's numeric codes for the persisted states. */
 const STATE_CODES: Record<TxnState, number> = {
@@ -39,6 +47,12 @@ export interface TxnLogValue {
   partitions: Map<string, number[]>;
   lastUpdateTimestamp: number;
   startTimestamp: number;
+  /** The producer id before the last transition that changed it (transactions V2 overflow), or -1. */
+  previousProducerId: number;
+  /** The producer id the transaction moves to once complete (an exhausted epoch, V2), or -1. */
+  nextProducerId: number;
+  /** 2 when the client runs transactions V2 (an epoch bump per transaction), else 0. */
+  clientTransactionVersion: number;
 }
 
 export function encodeTxnKey(transactionalId: string): Buffer {
@@ -57,39 +71,79 @@ export function decodeTxnKey(buf: Buffer): string | null {
 
 export function encodeTxnValue(v: TxnLogValue): Buffer {
   const w = new Writer(64);
-  w.int16(VALUE_VERSION);
+  w.int16(VALUE_V1);
   w.int64(v.producerId);
   w.int16(v.producerEpoch);
   w.int32(v.timeoutMs);
   w.int8(STATE_CODES[v.state]);
-  w.arrayLength(v.partitions.size);
+  w.compactArrayLength(v.partitions.size);
   for (const [topic, partitions] of v.partitions) {
-    w.string(topic);
-    w.arrayLength(partitions.length);
+    w.compactString(topic);
+    w.compactArrayLength(partitions.length);
     for (const p of partitions) w.int32(p);
+    w.uvarint(0);
   }
   w.int64(v.lastUpdateTimestamp);
   w.int64(v.startTimestamp);
+  // Tagged fields, in tag order; a field at its default is left out.
+  const tags: [number, (w: Writer) => void][] = [];
+  if (v.previousProducerId !== -1) tags.push([TAG_PREVIOUS_PRODUCER_ID, (t) => t.int64(v.previousProducerId)]);
+  if (v.nextProducerId !== -1) tags.push([TAG_NEXT_PRODUCER_ID, (t) => t.int64(v.nextProducerId)]);
+  if (v.clientTransactionVersion !== 0) tags.push([TAG_CLIENT_TRANSACTION_VERSION, (t) => t.int16(v.clientTransactionVersion)]);
+  w.uvarint(tags.length);
+  for (const [tag, write] of tags) {
+    w.uvarint(tag);
+    const start = w.length;
+    write(w);
+    w.insertSizeAt(start);
+  }
   return w.finish();
 }
 
 export function decodeTxnValue(buf: Buffer): TxnLogValue | null {
   const r = new Reader(buf);
-  if (r.int16() !== VALUE_VERSION) return null;
+  const version = r.int16();
+  if (version !== VALUE_V0 && version !== VALUE_V1) return null;
+  const flexible = version === VALUE_V1;
   const producerId = r.int64();
   const producerEpoch = r.int16();
   const timeoutMs = r.int32();
   const state = STATES_BY_CODE.get(r.int8());
   if (!state) return null;
   const partitions = new Map<string, number[]>();
-  const topics = r.nullableArrayLength();
+  const topics = flexible ? r.compactNullableArrayLength() : r.nullableArrayLength();
   for (let i = 0; i < topics; i++) {
-    const topic = r.string();
+    const topic = flexible ? r.compactString() : r.string();
     const list: number[] = [];
-    for (let j = 0, n = r.arrayLength(); j < n; j++) list.push(r.int32());
+    for (let j = 0, n = flexible ? r.compactArrayLength() : r.arrayLength(); j < n; j++) list.push(r.int32());
+    if (flexible) r.skipTaggedFields();
     partitions.set(topic, list);
   }
-  return { producerId, producerEpoch, timeoutMs, state, partitions, lastUpdateTimestamp: r.int64(), startTimestamp: r.int64() };
+  const value: TxnLogValue = {
+    producerId,
+    producerEpoch,
+    timeoutMs,
+    state,
+    partitions,
+    lastUpdateTimestamp: r.int64(),
+    startTimestamp: r.int64(),
+    previousProducerId: -1,
+    nextProducerId: -1,
+    clientTransactionVersion: 0,
+  };
+  if (flexible) {
+    for (let n = r.uvarint(); n > 0; n--) {
+      const tag = r.uvarint();
+      const size = r.uvarint();
+      const end = r.limit(size);
+      if (tag === TAG_PREVIOUS_PRODUCER_ID) value.previousProducerId = r.int64();
+      else if (tag === TAG_NEXT_PRODUCER_ID) value.nextProducerId = r.int64();
+      else if (tag === TAG_CLIENT_TRANSACTION_VERSION) value.clientTransactionVersion = r.int16();
+      else r.skip(size);
+      r.unlimit(end);
+    }
+  }
+  return value;
 }
 
 /** The __transaction_state partition that coordinates a transactional id, as Kafka computes it. */

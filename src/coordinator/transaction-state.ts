@@ -6,12 +6,16 @@ import type { TxnLogValue, TxnState } from './transaction-records.js';
 
 export type { TxnState } from './transaction-records.js';
 
-/** Which states each state may be entered from (Kafka's transaction state machine, TV1). */
+/**
+ * Which states each state may be entered from (Kafka's transaction state machine). Transactions
+ * V2 may abort a transaction the coordinator saw no partition of (the client's first produce
+ * failed before the implicit add), so PrepareAbort follows Empty and Complete* too.
+ */
 const ALLOWED_FROM: Record<TxnState, readonly TxnState[]> = {
   Empty: ['Empty', 'CompleteCommit', 'CompleteAbort'],
   Ongoing: ['Ongoing', 'Empty', 'CompleteCommit', 'CompleteAbort'],
   PrepareCommit: ['Ongoing'],
-  PrepareAbort: ['Ongoing', 'PrepareEpochFence'],
+  PrepareAbort: ['Ongoing', 'PrepareEpochFence', 'Empty', 'CompleteCommit', 'CompleteAbort'],
   CompleteCommit: ['PrepareCommit'],
   CompleteAbort: ['PrepareAbort'],
   Dead: ['Empty', 'CompleteCommit', 'CompleteAbort'],
@@ -22,6 +26,11 @@ export const ALL_TXN_STATES = Object.keys(ALLOWED_FROM) as TxnState[];
 
 /** Producer epochs are int16; the last usable one leaves room for the fencing bump. */
 export const MAX_PRODUCER_EPOCH = 32766;
+
+/** Whether no epoch is left to hand a client after `epoch` (Kafka's isEpochExhausted). */
+export function isEpochExhausted(epoch: number): boolean {
+  return epoch >= MAX_PRODUCER_EPOCH;
+}
 
 export function isCompleteOrEmpty(state: TxnState): boolean {
   return state === 'Empty' || state === 'CompleteCommit' || state === 'CompleteAbort';
@@ -37,6 +46,15 @@ export class TransactionMetadata {
   partitions!: Map<string, Set<number>>;
   startTimestamp!: number;
   lastUpdateTimestamp!: number;
+  previousProducerId!: number;
+  nextProducerId!: number;
+  /** 2 once the client runs this transactional id with transactions V2, else 0. */
+  clientTransactionVersion!: number;
+  /**
+   * The epoch the client held before the last bump by EndTxn (V2), so a retried EndTxn is
+   * recognised; kept in memory only, as Kafka does (-1 when unknown).
+   */
+  lastProducerEpoch = -1;
   /** The state being written, or null when no write is in flight. */
   pending: TxnState | null = null;
 
@@ -67,6 +85,9 @@ export class TransactionMetadata {
       partitions: new Map([...this.partitions].map(([t, ps]) => [t, [...ps].sort((a, b) => a - b)])),
       lastUpdateTimestamp: this.lastUpdateTimestamp,
       startTimestamp: this.startTimestamp,
+      previousProducerId: this.previousProducerId,
+      nextProducerId: this.nextProducerId,
+      clientTransactionVersion: this.clientTransactionVersion,
     };
   }
 
@@ -81,7 +102,8 @@ export class TransactionMetadata {
       throw new Error(`transaction ${this.transactionalId}: ${this.state} → ${target} is not a valid transition`);
     }
     this.pending = target;
-    return { ...this.value(), ...changes, state: target, lastUpdateTimestamp: now };
+    // previousProducerId is the id before this transition, as Kafka records it.
+    return { ...this.value(), previousProducerId: this.producerId, ...changes, state: target, lastUpdateTimestamp: now };
   }
 
   /** Applies a prepared transition once it is in the log. */
@@ -93,6 +115,9 @@ export class TransactionMetadata {
     this.partitions = new Map([...v.partitions].map(([t, ps]) => [t, new Set(ps)]));
     this.startTimestamp = v.startTimestamp;
     this.lastUpdateTimestamp = v.lastUpdateTimestamp;
+    this.previousProducerId = v.previousProducerId;
+    this.nextProducerId = v.nextProducerId;
+    this.clientTransactionVersion = v.clientTransactionVersion;
     this.pending = null;
   }
 

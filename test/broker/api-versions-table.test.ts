@@ -16,8 +16,8 @@ const expected: Record<string, [number, number]> = {
   ApiVersions: [0, 4], // v5: KIP-1242 cluster id checks
   InitProducerId: [0, 5], // v6: KIP-939 2PC, unstable
   WriteTxnMarkers: [1, 1], // v2: KIP-1228
-  EndTxn: [0, 4],
-  TxnOffsetCommit: [0, 4],
+  EndTxn: [0, 5],
+  TxnOffsetCommit: [0, 5],
   DeleteGroups: [0, 3], // v3: error message, null here
   DescribeLogDirs: [1, 5], // v5: is_cordoned, never here
   ListTransactions: [0, 2], // v2: transactional id pattern

@@ -65,7 +65,9 @@ describe('transactional APIs on the wire', () => {
     assert.deepEqual(await addPartitions('wire-1', p, [0]), [ErrorCode.NONE]);
     assert.equal(await produceTxn('wire-1', p, 0, 0, 'in-txn'), ErrorCode.NONE);
     assert.equal(await produceTxn('wire-1', p, 1, 0, 'other-partition'), ErrorCode.INVALID_TXN_STATE);
-    assert.equal(await produceTxn('wire-1', { ...p, producerEpoch: p.producerEpoch + 1 }, 0, 1, 'future-epoch'), ErrorCode.INVALID_TXN_STATE);
+    // The coordinator says PRODUCER_FENCED for any other epoch; the leader answers the producer
+    // INVALID_PRODUCER_EPOCH, as Kafka's does.
+    assert.equal(await produceTxn('wire-1', { ...p, producerEpoch: p.producerEpoch + 1 }, 0, 1, 'future-epoch'), ErrorCode.INVALID_PRODUCER_EPOCH);
     assert.equal(await endTxn('wire-1', p, true), ErrorCode.NONE);
     assert.equal(await produceTxn('wire-1', p, 0, 1, 'after-commit'), ErrorCode.INVALID_TXN_STATE, 'the transaction is over');
 
@@ -103,7 +105,8 @@ describe('transactional APIs on the wire', () => {
     assert.equal(r.body.errorCode, ErrorCode.NONE);
     const codes = r.body.resultsByTransaction.map((t: any) => [t.transactionalId, t.topicResults[0].resultsByPartition.map((x: any) => x.partitionErrorCode)]);
     assert.deepEqual(codes, [
-      ['batch-a', [ErrorCode.INVALID_TXN_STATE, ErrorCode.NONE]],
+      // Kafka's coordinator: TRANSACTION_ABORTABLE for a partition not in the transaction.
+      ['batch-a', [ErrorCode.TRANSACTION_ABORTABLE, ErrorCode.NONE]],
       ['batch-unknown', [ErrorCode.INVALID_PRODUCER_ID_MAPPING]],
     ]);
     assert.equal(await endTxn('batch-a', a, false), ErrorCode.NONE);
@@ -196,14 +199,14 @@ describe('transactional APIs on the wire', () => {
     assert.deepStrictEqual(await list('pattern-[a'), { errorCode: ErrorCode.INVALID_REGULAR_EXPRESSION, ids: [] });
   });
 
-  test('ApiVersions advertises the transactional APIs, EndTxn and TxnOffsetCommit up to v4', async () => {
+  test('ApiVersions advertises the transactional APIs, EndTxn and TxnOffsetCommit up to v5 (transactions V2)', async () => {
     const r = await c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
     const byKey = new Map<number, { minVersion: number; maxVersion: number }>(r.body.apiKeys.map((k: any) => [k.apiKey, k]));
     for (const key of [ApiKey.AddPartitionsToTxn, ApiKey.AddOffsetsToTxn, ApiKey.WriteTxnMarkers, ApiKey.DescribeTransactions, ApiKey.ListTransactions]) {
       assert.ok(byKey.has(key), `api ${key}`);
     }
-    assert.equal(byKey.get(ApiKey.EndTxn)!.maxVersion, 4);
-    assert.equal(byKey.get(ApiKey.TxnOffsetCommit)!.maxVersion, 4);
+    assert.equal(byKey.get(ApiKey.EndTxn)!.maxVersion, 5);
+    assert.equal(byKey.get(ApiKey.TxnOffsetCommit)!.maxVersion, 5);
     assert.equal(byKey.get(ApiKey.AddPartitionsToTxn)!.maxVersion, 5);
   });
 });

@@ -124,11 +124,13 @@ describe('transaction coordinator', () => {
   test('KIP-890 verification accepts only partitions of the ongoing transaction at the current epoch', async () => {
     const h = harness();
     const { producerId, producerEpoch } = await h.coordinator.initProducerId('tx', 60_000);
-    assert.equal(h.coordinator.verifyPartition('tx', producerId, producerEpoch, 't', 0), ErrorCode.INVALID_TXN_STATE);
+    // Kafka's coordinator answers: TRANSACTION_ABORTABLE for a partition not in the transaction,
+    // PRODUCER_FENCED for another epoch (the partition leader translates per API version).
+    assert.equal(h.coordinator.verifyPartition('tx', producerId, producerEpoch, 't', 0), ErrorCode.TRANSACTION_ABORTABLE);
     await h.coordinator.addPartitions('tx', producerId, producerEpoch, [T('t', 0)]);
     assert.equal(h.coordinator.verifyPartition('tx', producerId, producerEpoch, 't', 0), ErrorCode.NONE);
-    assert.equal(h.coordinator.verifyPartition('tx', producerId, producerEpoch, 't', 1), ErrorCode.INVALID_TXN_STATE);
-    assert.equal(h.coordinator.verifyPartition('tx', producerId, producerEpoch - 1, 't', 0), ErrorCode.INVALID_PRODUCER_EPOCH);
+    assert.equal(h.coordinator.verifyPartition('tx', producerId, producerEpoch, 't', 1), ErrorCode.TRANSACTION_ABORTABLE);
+    assert.equal(h.coordinator.verifyPartition('tx', producerId, producerEpoch - 1, 't', 0), ErrorCode.PRODUCER_FENCED);
     assert.equal(h.coordinator.verifyPartition('tx', producerId + 5, producerEpoch, 't', 0), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
     assert.equal(h.coordinator.verifyPartition('other', producerId, producerEpoch, 't', 0), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
   });
@@ -177,7 +179,7 @@ describe('transaction coordinator', () => {
     assert.deepEqual(next, { errorCode: ErrorCode.NONE, producerId: zombie.producerId, producerEpoch: zombie.producerEpoch + 2 });
     assert.equal(await h.coordinator.endTransaction('tx', zombie.producerId, zombie.producerEpoch, true), ErrorCode.PRODUCER_FENCED);
     assert.equal((await h.coordinator.addPartitions('tx', zombie.producerId, zombie.producerEpoch, [T('t', 1)]))[0]!.results[0]!.errorCode, ErrorCode.PRODUCER_FENCED);
-    assert.equal(h.coordinator.verifyPartition('tx', zombie.producerId, zombie.producerEpoch, 't', 0), ErrorCode.INVALID_PRODUCER_EPOCH);
+    assert.equal(h.coordinator.verifyPartition('tx', zombie.producerId, zombie.producerEpoch, 't', 0), ErrorCode.PRODUCER_FENCED);
   });
 
   test('a transaction older than its timeout is aborted (and its producer fenced)', async () => {

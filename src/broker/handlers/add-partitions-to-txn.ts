@@ -17,8 +17,9 @@ function topicResults(codes: PartitionCodes[], apiVersion: number): AddPartition
   }));
 }
 
-// v0-3 come from producers; v4+ batch several transactions and can only verify (KIP-890), which
-// is how another broker asks whether a partition belongs to a transaction.
+// v0-3 come from producers; v4+ come from partition leaders (KIP-890), batch several
+// transactions, and either verify that partitions are in a transaction (verifyOnly, part 1) or
+// add them to it (transactions V2's implicit addition: the transaction is then a V2 one).
 export const addPartitionsToTxnHandler: ApiHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = {
   apiKey: ApiKey.AddPartitionsToTxn,
   async handle({ broker, apiVersion, conn }, req) {
@@ -46,7 +47,7 @@ export const addPartitionsToTxnHandler: ApiHandler<AddPartitionsToTxnRequest, Ad
                 errorCode: coordinator.verifyPartition(txn.transactionalId, txn.producerId, txn.producerEpoch, t.name, partition),
               })),
             }))
-          : await coordinator.addPartitions(txn.transactionalId, txn.producerId, txn.producerEpoch, txn.topics);
+          : await coordinator.addPartitions(txn.transactionalId, txn.producerId, txn.producerEpoch, txn.topics, 2);
         return { transactionalId: txn.transactionalId, topicResults: topicResults(codes, apiVersion) };
       }),
     );

@@ -6,6 +6,7 @@ import { BATCH_LOG_OVERHEAD, BatchField, splitBatches, validateBatch } from '../
 import type { Partition } from '../partition.js';
 import { NO_RESPONSE, type ApiHandler } from '../api.js';
 import { Op } from '../security/security.js';
+import { produceTxnSupport, translateVerdict } from '../txn-verifier.js';
 
 type PartitionResponse = ProduceResponsePartitionProduceResponse;
 
@@ -182,20 +183,38 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           const records = pd.records;
           const txn = checkBatches(records, partition, apiVersion);
           const verify = txn && req.transactionalId !== null ? broker.verifyTransactionalProduce : undefined;
-          const verdict = verify ? verify({ transactionalId: req.transactionalId!, ...txn!, topic: topic.name, partition: pd.index }) : ErrorCode.NONE;
+          const support = produceTxnSupport(apiVersion);
+          // KIP-890: the first transactional batch of a transaction on this partition is verified
+          // (or, with transactions V2, added) by the coordinator; later ones find it open here.
+          const verdict = verify
+            ? verify({
+                transactionalId: req.transactionalId!,
+                ...txn!,
+                topic: topic.name,
+                partition: pd.index,
+                add: support === 'add',
+                ongoing: partition.hasOngoingTransaction(txn!.producerId, txn!.producerEpoch),
+              })
+            : ErrorCode.NONE;
+          const refused = (code: number): string => `Transactional produce to ${topic.name}-${pd.index} refused: ${errorName(code)}`;
           if (typeof verdict === 'number') {
-            if (verdict !== ErrorCode.NONE) throw new KafkaError(verdict, `Transactional produce to ${topic.name}-${pd.index} refused: ${errorName(verdict)}`);
+            const code = translateVerdict(verdict, support, ErrorCode.NOT_ENOUGH_REPLICAS);
+            if (code !== ErrorCode.NONE) throw new KafkaError(code, refused(verdict));
             pending.push(append(partition, records, response));
           } else {
             // The append waits for the coordinator's answer; it loses its place in arrival order,
             // as in Kafka (a producer with requests in flight then sees a retriable sequence error).
+            // A marker written for the producer meanwhile ended what was verified (the guard).
+            const guard = partition.verificationGuard(txn!.producerId);
             pending.push(
               verdict.then(
-                (code) => {
+                (answer) => {
+                  let code = translateVerdict(answer, support, ErrorCode.NOT_ENOUGH_REPLICAS);
+                  if (code === ErrorCode.NONE && !partition.verificationHolds(txn!.producerId, guard)) code = ErrorCode.INVALID_TXN_STATE;
                   if (code === ErrorCode.NONE) return append(partition, records, response);
                   anyError = true;
                   response.errorCode = code;
-                  response.errorMessage = `Transactional produce to ${topic.name}-${pd.index} refused: ${errorName(code)}`;
+                  response.errorMessage = refused(answer);
                   return undefined;
                 },
                 (err: unknown) => {
