@@ -277,6 +277,7 @@ export class Broker implements CoordinatorHost {
         return broker.cluster !== null;
       },
       clock: broker.clock,
+      logger: broker.logger,
       transactionCoordinatorNode: (index) => broker.transactionCoordinatorNode(index),
       addPartitionsToTxn: (peer, request) => broker.interBroker.addPartitionsToTxn(peer, request),
     });

@@ -38,6 +38,7 @@ export interface TxnVerifierHost {
   addPartitionsToTxn(peer: { nodeId: number; host: string; port: number }, request: AddPartitionsToTxnRequest): Promise<AddPartitionsToTxnResponse>;
   readonly clustered: boolean;
   readonly clock: Clock;
+  readonly logger: { warn(obj: object, msg: string): void };
 }
 
 /** Kafka's add.partitions.to.txn.retry.backoff.ms and .max.ms (the whole retry window). */
@@ -167,14 +168,15 @@ export class TransactionVerifier {
         },
       ],
       v3AndBelowTransactionalId: '',
-      v3AndBelowProducerId: -1,
-      v3AndBelowProducerEpoch: -1,
+      v3AndBelowProducerId: 0,
+      v3AndBelowProducerEpoch: 0,
       v3AndBelowTopics: [],
     };
     let res: AddPartitionsToTxnResponse;
     try {
       res = await this.host.addPartitionsToTxn(peer, request);
-    } catch {
+    } catch (err) {
+      this.host.logger.warn({ err, transactionalId: b.transactionalId, coordinator: peer.nodeId }, 'asking the transaction coordinator failed');
       return all(ErrorCode.NETWORK_EXCEPTION);
     }
     // A request-level error (the peer refused it whole) applies to every partition; Kafka answers

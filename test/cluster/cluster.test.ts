@@ -12,7 +12,9 @@ import { buildRecordBatch } from '../../src/protocol/records/record-batch-builde
 import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { compiled, repoRoot } from '../helpers/dist.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { produceRequest } from '../helpers/requests.js';
+import { fetchRequest, produceRequest } from '../helpers/requests.js';
+import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -230,6 +232,80 @@ test('a transaction across partitions led by different brokers commits; read_com
   await waitFor('both committed transactions read on all three partitions', () => seen.length >= 6, 30_000);
   await consumer.disconnect();
   assert.deepEqual([...seen].sort(), ['committed-0', 'committed-1', 'committed-2', 'last-0', 'last-1', 'last-2']);
+});
+
+test('transactions V2 across brokers: Produce v12 adds partitions through a remote coordinator, EndTxn v5 bumps the epoch of the markers', { skip: etcdMissing }, async () => {
+  const topic = 'txn-v2-spread';
+  const k = kafka();
+  const admin = k.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, replicaAssignment: [1, 2, 3].map((id, partition) => ({ partition, replicas: [id] })) }] });
+  await admin.disconnect();
+  const any = brokers.get(1)!;
+  const txnId = 'cluster-v2';
+  const found = await raw(any, (c) => c.request(ApiKey.FindCoordinator, 3, { key: txnId, keyType: 1, coordinatorKeys: [] }));
+  assert.equal(found.body.errorCode, ErrorCode.NONE);
+  const coordinator = brokers.get(found.body.nodeId as number)!;
+  const leaders = (await metadata(any, topic)).partitions.map((p) => p.leader);
+  assert.deepEqual(leaders, [1, 2, 3]);
+  const c = await RawClient.connect(coordinator.port);
+  const leaderConns = new Map<number, RawClient>();
+  for (const id of [1, 2, 3]) leaderConns.set(id, await RawClient.connect(brokers.get(id)!.port));
+  try {
+    const init = await c.request(ApiKey.InitProducerId, 5, { transactionalId: txnId, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+    assert.equal(init.body.errorCode, ErrorCode.NONE);
+    let pid = Number(init.body.producerId);
+    let epoch = init.body.producerEpoch as number;
+    const produce = async (partition: number, value: string, version = 12) => {
+      const records = buildRecordBatch([{ value }], { transactional: true, producerId: pid, producerEpoch: epoch, baseSequence: 0 });
+      const r = await leaderConns.get(leaders[partition]!)!.request(ApiKey.Produce, version, { ...produceRequest(topic, partition, records), transactionalId: txnId });
+      return r.body.responses[0].partitionResponses[0].errorCode as number;
+    };
+    const endTxn = async (committed: boolean) => {
+      const r = await c.request(ApiKey.EndTxn, 5, { transactionalId: txnId, producerId: pid, producerEpoch: epoch, committed });
+      return r.body as { errorCode: number; producerId: number; producerEpoch: number };
+    };
+    // Part 1 still holds for V1 producers: Produce v11 only verifies, and the partition is not in.
+    assert.equal(await produce(0, 'unverified', 11), ErrorCode.TRANSACTION_ABORTABLE);
+    for (const [i, commit] of [
+      [0, true],
+      [1, false],
+      [2, true],
+    ] as const) {
+      for (const p of [0, 1, 2]) assert.equal(await produce(p, `${commit ? 'kept' : 'dropped'}${i}-${p}`), ErrorCode.NONE, `txn ${i} partition ${p}`);
+      const d = await c.request(ApiKey.DescribeTransactions, 0, { transactionalIds: [txnId] });
+      assert.deepEqual(d.body.transactionStates[0].topics.map((t: { partitions: number[] }) => [...t.partitions].sort()), [[0, 1, 2]], 'the leaders added the partitions');
+      const ended = await endTxn(commit);
+      assert.equal(ended.errorCode, ErrorCode.NONE);
+      assert.deepEqual([Number(ended.producerId), ended.producerEpoch], [pid, epoch + 1], 'EndTxn v5 answers the bumped epoch');
+      epoch = ended.producerEpoch;
+    }
+    // A late write under the old epoch is fenced by the bumped markers.
+    epoch -= 1;
+    assert.equal(await produce(0, 'zombie'), ErrorCode.INVALID_PRODUCER_EPOCH);
+    pid = -1;
+
+    const values: string[] = [];
+    for (const [partition, leader] of leaders.entries()) {
+      const f = await leaderConns.get(leader)!.request(
+        ApiKey.Fetch,
+        12,
+        fetchRequest({ isolationLevel: 1, maxBytes: 1 << 20, topics: [{ topic, partitions: [{ partition, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }] }),
+      );
+      const part = f.body.responses[0].partitions[0];
+      const aborted = new Set((part.abortedTransactions ?? []).map((a: { firstOffset: number }) => Number(a.firstOffset)));
+      for (const batch of splitBatches(part.records)) {
+        const h = readBatchHeader(batch);
+        if (isControl(h.attributes)) continue;
+        if (aborted.has(Number(h.baseOffset))) continue;
+        for (const r of decodeBatchRecords(batch)) values.push(r.value!.toString());
+      }
+    }
+    assert.deepEqual(values.sort(), ['kept0-0', 'kept0-1', 'kept0-2', 'kept2-0', 'kept2-1', 'kept2-2']);
+  } finally {
+    c.close();
+    for (const x of leaderConns.values()) x.close();
+  }
 });
 
 test('DescribeQuorum answers from the etcd members', { skip: etcdMissing }, async () => {

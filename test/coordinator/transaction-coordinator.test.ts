@@ -135,6 +135,55 @@ describe('transaction coordinator', () => {
     assert.equal(h.coordinator.verifyPartition('other', producerId, producerEpoch, 't', 0), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
   });
 
+  test('transactions V2: EndTxn bumps the epoch of every transaction; retries, empty aborts, and the value layout', async () => {
+    const h = harness();
+    const { producerId, producerEpoch } = await h.coordinator.initProducerId('v2', 60_000);
+    const added = await h.coordinator.addPartitions('v2', producerId, producerEpoch, [T('t', 0, 1)], 2);
+    assert.equal(added[0]!.results[0]!.errorCode, ErrorCode.NONE);
+    const ended = await h.coordinator.endTransactionV2('v2', producerId, producerEpoch, true);
+    assert.deepEqual(ended, { errorCode: ErrorCode.NONE, producerId, producerEpoch: producerEpoch + 1 });
+    assert.equal(h.markers[0]!.producerEpoch, producerEpoch + 1, 'the markers carry the bumped epoch');
+    const prepared = decodeTxnValue(h.log.at(-2)!.records[0]!.value!)!;
+    assert.equal(prepared.state, 'PrepareCommit');
+    assert.equal(prepared.clientTransactionVersion, 2, 'the V2 transaction is recorded as such');
+    assert.equal(lastValue(h, 'v2')!.state, 'CompleteCommit');
+    // A retry with the epoch before the bump gets the same answer; a commit at the new epoch has nothing to commit.
+    assert.deepEqual(await h.coordinator.endTransactionV2('v2', producerId, producerEpoch, true), ended);
+    assert.equal((await h.coordinator.endTransactionV2('v2', producerId, producerEpoch + 1, true)).errorCode, ErrorCode.INVALID_TXN_STATE);
+    // An abort with no partition added (the implicit add failed) still bumps the epoch, writing no marker.
+    const empty = await h.coordinator.endTransactionV2('v2', producerId, producerEpoch + 1, false);
+    assert.deepEqual(empty, { errorCode: ErrorCode.NONE, producerId, producerEpoch: producerEpoch + 2 });
+    assert.equal(h.markers.length, 1);
+    assert.equal((await h.coordinator.endTransactionV2('v2', producerId, producerEpoch, false)).errorCode, ErrorCode.PRODUCER_FENCED, 'an older epoch');
+    // A restart reads the v1 values back.
+    const again = restart(h);
+    assert.equal(again.coordinator.describe('v2').producerEpoch, producerEpoch + 2);
+    assert.equal(again.coordinator.transactions.get('v2')!.clientTransactionVersion, 2);
+  });
+
+  test('transactions V2: an exhausted epoch moves the producer to a new id at epoch 0', async () => {
+    const h = harness();
+    const first = await h.coordinator.initProducerId('wrap', 60_000);
+    // Bring the id to the last epoch a client may hold.
+    const md = h.coordinator.transactions.get('wrap')!;
+    md.apply({ ...md.value(), producerEpoch: 32766 });
+    await h.coordinator.addPartitions('wrap', first.producerId, 32766, [T('t', 0)], 2);
+    const ended = await h.coordinator.endTransactionV2('wrap', first.producerId, 32766, true);
+    assert.equal(ended.errorCode, ErrorCode.NONE);
+    assert.notEqual(ended.producerId, first.producerId);
+    assert.equal(ended.producerEpoch, 0);
+    assert.equal(h.markers[0]!.producerId, first.producerId);
+    assert.equal(h.markers[0]!.producerEpoch, 32767, 'the markers take the very last epoch of the old id');
+    assert.equal(h.coordinator.describe('wrap').producerId, ended.producerId);
+    // The retry under the old id is recognised; the new id works.
+    assert.deepEqual(await h.coordinator.endTransactionV2('wrap', first.producerId, 32766, true), ended);
+    await h.coordinator.addPartitions('wrap', ended.producerId, 0, [T('t', 1)], 2);
+    assert.deepEqual(await h.coordinator.endTransactionV2('wrap', ended.producerId, 0, false), { errorCode: ErrorCode.NONE, producerId: ended.producerId, producerEpoch: 1 });
+    // InitProducerId from the producer that held the old id at the last epoch is not fenced.
+    const resumed = await h.coordinator.initProducerId('wrap', 60_000, ended.producerId, 1);
+    assert.deepEqual(resumed, { errorCode: ErrorCode.NONE, producerId: ended.producerId, producerEpoch: 2 });
+  });
+
   test('EndTxn writes Prepare, the markers, then Complete; retries get the same answer', async () => {
     const h = harness();
     const { producerId, producerEpoch } = await h.coordinator.initProducerId('tx', 60_000);
