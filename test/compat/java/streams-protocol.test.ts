@@ -4,7 +4,8 @@
 // StreamsApp.java (exactly_once_v2) counts words through a repartition topic and a count store.
 // Two instances share the tasks with a standby of each stateful task on the other; the
 // interactive-query metadata names both endpoints; one instance closes and the other takes over
-// every task; the broker restarts in the middle of a batch and reloads the group from its records.
+// every task; the broker is killed with SIGKILL in the middle of a batch, restarts, and reloads the
+// group from its records.
 // The committed output must count every word exactly once throughout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -212,11 +213,12 @@ describe('Kafka Streams with group.protocol=streams (KIP-1071)', { skip }, () =>
     await waitForCounts('after one instance closed');
   });
 
-  test('the broker restarts mid-stream: the group comes back from its records and the counts stay exact', async () => {
+  test('the broker is killed (kill -9) and restarts mid-stream: the group comes back from its records and the counts stay exact', async () => {
     const a = apps[0]!;
     const before = await describeGroup();
     await produceWords(400);
-    await broker.stop();
+    // kill -9 while the app is processing the batch (transactions open, offsets being committed).
+    await broker.kill();
     broker = await startBrokerProcess({ dataDir, port: broker.port, overrides: BROKER_OVERRIDES });
     // The member is still known (reloaded from __consumer_offsets), not a new one.
     const reloaded = await describeGroup();
