@@ -3,10 +3,10 @@
 // (active and, with group.streams.num.standby.replicas=1, standby) through StreamsGroupHeartbeat.
 // StreamsApp.java (exactly_once_v2) counts words through a repartition topic and a count store.
 // Two instances share the tasks with a standby of each stateful task on the other; the
-// interactive-query metadata names both endpoints; one instance closes and the other takes over
-// every task; the broker is killed with SIGKILL in the middle of a batch, restarts, and reloads the
-// group from its records.
-// The committed output must count every word exactly once throughout.
+// interactive-query metadata names both endpoints; Kafka's kafka-streams-groups tool describes
+// the group; one instance closes and the other takes over every task; the broker is killed with
+// SIGKILL in the middle of a batch, restarts, and reloads the group from its records. The
+// committed output must count every word exactly once throughout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -197,6 +197,15 @@ describe('Kafka Streams with group.protocol=streams (KIP-1071)', { skip }, () =>
       { timeout: 30_000, interval: 500, message: () => `both endpoints with active and standby partitions in the IQ metadata (${hosts.join('; ')})` },
     );
     assert.deepEqual(hosts.map((h) => h.split(' ')[1]).sort(), ['localhost:7101', 'localhost:7102']);
+    // Kafka's own kafka-streams-groups tool sees the group, its members and their tasks.
+    const list = await run(`${T}streams.StreamsGroupCommand`, ['--list', '--state']);
+    const described = await run(`${T}streams.StreamsGroupCommand`, ['--describe', '--group', APP, '--members', '--verbose']);
+    const offsets = await run(`${T}streams.StreamsGroupCommand`, ['--describe', '--group', APP, '--offsets']);
+    assert.match(list, new RegExp(`^${APP}\\s+Stable$`, 'm'));
+    const memberLines = described.split('\n').filter((l) => l.startsWith(APP));
+    assert.equal(memberLines.length, 2, described);
+    for (const l of memberLines) assert.match(l, /\sstreams\s.*ACTIVE: .*STANDBY: \d+:\[/, l);
+    for (const p of [0, 1, 2]) assert.match(offsets, new RegExp(`^${APP}\\s+words-in\\s+${p}\\s+\\d+$`, 'm'), offsets);
     await produceWords(200);
     await waitForCounts('two instances');
   });
