@@ -270,6 +270,100 @@ describe('streams groups (KIP-1071)', () => {
     assert.equal(a.tasks().length, 8);
   });
 
+  test('a member that does not revoke within its rebalance timeout is removed', async () => {
+    const { coordinator, clock } = setup();
+    const a = new Member(coordinator, 'a');
+    await settle([a], 3);
+    const b = new Member(coordinator, 'b');
+    await b.beat();
+    // a is asked to revoke half its tasks, keeps heartbeating, but never lets them go.
+    const stuck = a.active;
+    await a.beat();
+    assert.equal(coordinator.streams.groups.get('app')!.members.get('a')!.state, 1 /* UNREVOKED_TASKS */);
+    for (let t = 0; t < 6; t++) {
+      await clock.advance(1000);
+      await coordinator.streamsGroupHeartbeat(hb('a', a.epoch, { activeTasks: stuck, standbyTasks: [], warmupTasks: [] }), 'c', '/h');
+      await b.beat();
+    }
+    assert.equal(coordinator.streams.groups.get('app')!.members.has('a'), false, 'removed after the 5 s rebalance timeout');
+    await settle([b], 3);
+    assert.equal(b.tasks().length, 8);
+    assert.equal((await a.beat()).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  });
+
+  test('a static member that leaves with epoch -2 gets its tasks back under a new member id', async () => {
+    const { coordinator } = setup();
+    const a = new Member(coordinator, 'a', { instanceId: 'i-a' });
+    const b = new Member(coordinator, 'b', { instanceId: 'i-b' });
+    await settle([a, b]);
+    const tasksOfB = b.tasks();
+    const epoch = coordinator.streams.groups.get('app')!.groupEpoch;
+    assert.equal((await coordinator.streamsGroupHeartbeat(hb('b', -2, { instanceId: 'i-b' }), 'c', '/h')).errorCode, ErrorCode.NONE);
+    // Another member id with the same instance id while the old one is still active is refused.
+    const thief = new Member(coordinator, 'thief', { instanceId: 'i-a' });
+    assert.equal((await thief.beat()).errorCode, ErrorCode.UNRELEASED_INSTANCE_ID);
+    const b2 = new Member(coordinator, 'b2', { instanceId: 'i-b', processId: 'process-b' });
+    await settle([a, b2], 3);
+    assert.deepEqual(b2.tasks(), tasksOfB);
+    assert.equal(coordinator.streams.groups.get('app')!.groupEpoch, epoch, 'no rebalance for a returning static member');
+  });
+
+  test('statuses: a shutdown request reaches every member; a stale topology epoch is reported', async () => {
+    const { coordinator } = setup();
+    const a = new Member(coordinator, 'a', { topology: { ...TOPOLOGY, epoch: 2 } });
+    const b = new Member(coordinator, 'b', { topology: { ...TOPOLOGY, epoch: 1 } });
+    await settle([a, b], 3);
+    assert.ok(statusCodes(b.last!).includes(StreamsStatus.STALE_TOPOLOGY));
+    assert.ok(!statusCodes(a.last!).includes(StreamsStatus.STALE_TOPOLOGY));
+    await a.beat({ shutdownApplication: true });
+    assert.ok(statusCodes(a.last!).includes(StreamsStatus.SHUTDOWN_APPLICATION));
+    await b.beat();
+    assert.ok(statusCodes(b.last!).includes(StreamsStatus.SHUTDOWN_APPLICATION));
+  });
+
+  test('source topic regexes, and copartitioned sources that differ in partitions', async () => {
+    const topics = new Map([
+      ['orders-eu', 2],
+      ['orders-us', 3],
+      ['other', 5],
+    ]);
+    const { coordinator } = setup({ topics });
+    const regexTopology: Topology = {
+      epoch: 0,
+      subtopologies: [
+        { subtopologyId: '0', sourceTopics: [], sourceTopicRegex: ['orders-.*'], stateChangelogTopics: [], repartitionSinkTopics: [], repartitionSourceTopics: [], copartitionGroups: [] },
+      ],
+    };
+    const a = new Member(coordinator, 'a', { topology: regexTopology });
+    await settle([a], 3);
+    assert.deepEqual(statusCodes(a.last!), []);
+    assert.equal(a.tasks().length, 3, 'as many tasks as the largest matched topic has partitions');
+    const g2 = setup({ topics });
+    const nothing = new Member(g2.coordinator, 'a', { topology: { ...regexTopology, subtopologies: [{ ...regexTopology.subtopologies[0]!, sourceTopicRegex: ['nope-.*'] }] } });
+    assert.deepEqual(statusCodes(await nothing.beat()), [StreamsStatus.MISSING_SOURCE_TOPICS]);
+    const g3 = setup({ topics });
+    const join = new Member(g3.coordinator, 'a', {
+      topology: {
+        epoch: 0,
+        subtopologies: [
+          {
+            subtopologyId: '0',
+            sourceTopics: ['orders-eu', 'orders-us'],
+            sourceTopicRegex: [],
+            stateChangelogTopics: [],
+            repartitionSinkTopics: [],
+            repartitionSourceTopics: [],
+            copartitionGroups: [{ sourceTopics: [0, 1], sourceTopicRegex: [], repartitionSourceTopics: [] }],
+          },
+        ],
+      },
+    });
+    const r = await join.beat();
+    assert.deepEqual(statusCodes(r), [StreamsStatus.INCORRECTLY_PARTITIONED_TOPICS]);
+    assert.match(r.status![0]!.statusDetail, /orders-eu, orders-us/);
+    assert.deepEqual(join.tasks(), []);
+  });
+
   test('the sticky assignor keeps tasks where they were and balances over process capacity', () => {
     const subtopologies = new Map([
       ['0', { tasks: 6, stateful: false }],
