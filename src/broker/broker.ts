@@ -260,6 +260,7 @@ export class Broker implements CoordinatorHost {
     config.replaceDynamic(metadata.dynamicBrokerConfigs('default'), 'default');
     config.replaceDynamic(metadata.dynamicBrokerConfigs(config.nodeId), 'broker');
     const broker = new Broker(config, log, metadata, logs, clock, security);
+    broker.applyLogLevel();
     if (etcd) broker.replication = broker.createReplicaManager();
     broker.loadClientMetrics();
     for (const t of metadata.topics()) await broker.loadTopic(t);
@@ -433,6 +434,7 @@ export class Broker implements CoordinatorHost {
     else if (change.kind === 'configs') {
       this.config.replaceDynamic(this.metadata.dynamicBrokerConfigs('default'), 'default');
       this.config.replaceDynamic(this.metadata.dynamicBrokerConfigs(this.nodeId), 'broker');
+      this.applyLogLevel();
       const dynamic = { ...this.metadata.dynamicBrokerConfigs('default'), ...this.metadata.dynamicBrokerConfigs(this.nodeId) };
       try {
         if (Object.keys(dynamic).some((k) => k.startsWith('ssl.'))) this.reloadTlsListeners();
@@ -1020,7 +1022,21 @@ export class Broker implements CoordinatorHost {
       }
     }
     for (const t of this.topics.values()) this.applyTopicConfigs(t);
+    this.applyLogLevel();
     await this.metadata.setDynamicBrokerConfigs(level === 'default' ? 'default' : this.nodeId, configs);
+  }
+
+  /**
+   * `log.level` is dynamic (IncrementalAlterConfigs on the broker, or the cluster-wide default):
+   * the broker's logger takes the effective value, and so do its child loggers (pino children
+   * follow their parent's level unless they set their own).
+   */
+  private applyLogLevel(): void {
+    const level = this.config.str('log.level') ?? 'info';
+    if (this.logger.level === level) return;
+    const from = this.logger.level;
+    this.logger.level = level;
+    this.logger.info({ from, to: level }, 'log.level changed');
   }
 
   private applyTopicConfigs(t: TopicState): void {

@@ -30,7 +30,24 @@ async function runBroker(opts: { config?: string; override: string[]; printConfi
   // Loaded here so the client commands start fast and never load the broker and its storage.
   const { startKafkaBroker } = await import('../broker/start.js');
   const { default: pino } = await import('pino');
-  const logger = pino({ level: config.str('log.level') ?? 'info', base: { node: config.nodeId } });
+  const options = { level: config.str('log.level') ?? 'info', base: { node: config.nodeId } };
+  // Human-readable lines on a terminal, JSON lines otherwise (a file, a pipe, a log shipper);
+  // TRIBUTARY_LOG_FORMAT=json|pretty says which regardless.
+  const format = process.env.TRIBUTARY_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const logger =
+    format === 'pretty'
+      ? pino(
+          options,
+          (await import('pino-pretty')).default({
+            sync: true,
+            colorize: process.stdout.isTTY === true,
+            translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+            ignore: 'pid,hostname,node,component',
+            singleLine: true,
+            messageFormat: '{if component}[{component}] {end}{msg}',
+          }),
+        )
+      : pino(options);
   // The HTTP listener (http.listeners) opens first: /healthz answers and /readyz says "starting"
   // while the logs recover.
   const { HttpListener } = await import('../http/server.js');

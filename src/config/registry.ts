@@ -755,8 +755,9 @@ const brokerDefs: ConfigDef[] = [
     type: 'string',
     default: 'info',
     scope: 'broker',
-    doc: 'Log level (pino): trace, debug, info, warn, error, fatal, silent.',
+    doc: 'Log level (pino): trace, debug, info, warn, error, fatal, silent. Dynamic: IncrementalAlterConfigs on the broker (or the cluster-wide default) changes it at once.',
     validValues: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    dynamic: true,
   },
 ];
 
