@@ -580,8 +580,13 @@ export class StreamsGroups {
     for (const s of topology.subtopologies) {
       const names = new Set(s.sourceTopics);
       for (const r of s.sourceTopicRegex) {
-        const re = new RegExp(`^(?:${r})$`, 'u');
-        const matched = allNames.filter((n) => re.test(n));
+        let matched: string[] = [];
+        try {
+          const re = new RegExp(`^(?:${r})$`, 'u');
+          matched = allNames.filter((n) => re.test(n));
+        } catch {
+          // Checked at join; a regex that cannot be compiled matches nothing.
+        }
         if (matched.length === 0) missing.add(`regex ${r}`);
         for (const n of matched) names.add(n);
       }
