@@ -358,6 +358,18 @@ export class Connection {
     }
   }
 
+  /**
+   * A response has left the socket's buffer. 'drain' only follows a write that filled the buffer:
+   * a small response still queued (a TLS socket queues every write until it is encrypted) would
+   * otherwise hold back the budget of the requests behind it (a consumer's session-closing fetch
+   * behind a long-polling one) until the client gave up.
+   */
+  private readonly onWritten = (): void => {
+    if (this.closed || this.budgetWaiters.length === 0) return;
+    this.grantBudgets();
+    this.maybeResume();
+  };
+
   private onHandlerError(err: unknown): void {
     const e = err as Error;
     this.abort(e?.message ?? String(err), { error: e?.name });
@@ -374,11 +386,11 @@ export class Connection {
     let released = 0;
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const head = this.slots.shift()!;
-      if (Buffer.isBuffer(head.frame)) this.socket.write(head.frame);
+      if (Buffer.isBuffer(head.frame)) this.socket.write(head.frame, this.onWritten);
       else if (head.frame) {
         // Corked, the pieces leave in one writev.
         this.socket.cork();
-        for (const piece of head.frame) this.socket.write(piece);
+        head.frame.forEach((piece, i, all) => this.socket.write(piece, i === all.length - 1 ? this.onWritten : undefined));
         this.socket.uncork();
       }
       released += head.reserved;

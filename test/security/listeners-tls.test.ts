@@ -268,3 +268,59 @@ describe('certificate rotation', () => {
     old.close();
   });
 });
+
+test('over TLS a fetch queued behind a long-polling one is answered when that one is (response budget)', async (t) => {
+  const broker = await withBroker(t, { config: { listeners: 'SSL://127.0.0.1:0', 'ssl.keystore.location': pki.serverPemFile, 'num.partitions': 1 } });
+  const c = await Connection.connect({
+    host: '127.0.0.1',
+    port: broker.broker.listenerPort('SSL'),
+    security: { protocol: 'SSL', tls: { ca: pki.caPem } },
+  });
+  t.after(() => c.close());
+  await c.request(ApiKey.CreateTopics, {
+    topics: [{ name: 'parked', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 5000,
+    validateOnly: false,
+  });
+  const md = await c.request<MetadataResponse>(ApiKey.Metadata, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  const topicId = md.topics.find((x) => x.name === 'parked')!.topicId;
+  // What the Java consumer does on close: a session-closing fetch right behind a parked one; both
+  // ask for fetch.max.bytes (50 MiB), so the second waits for the first's response budget.
+  const fetch = (withPartition: boolean) =>
+    c.request(ApiKey.Fetch, {
+      clusterId: null,
+      replicaId: -1,
+      replicaState: { replicaId: -1, replicaEpoch: -1 },
+      maxWaitMs: 300,
+      minBytes: 1,
+      maxBytes: 52_428_800,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: withPartition
+        ? [
+            {
+              topic: 'parked',
+              topicId,
+              partitions: [
+                {
+                  partition: 0,
+                  currentLeaderEpoch: -1,
+                  fetchOffset: 0,
+                  lastFetchedEpoch: -1,
+                  logStartOffset: -1,
+                  partitionMaxBytes: 1 << 20,
+                  replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+                  highWatermark: -1,
+                },
+              ],
+            },
+          ]
+        : [],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+  const started = performance.now();
+  await Promise.all([fetch(true), fetch(false)]);
+  assert.ok(performance.now() - started < 5_000, `answered after ${Math.round(performance.now() - started)} ms`);
+});
