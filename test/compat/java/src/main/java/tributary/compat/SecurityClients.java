@@ -76,9 +76,13 @@ public final class SecurityClients {
     pp.put("delivery.timeout.ms", "20000");
     pp.put("request.timeout.ms", "10000");
     long offset;
+    long t0 = System.nanoTime();
+    long sent;
     try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp)) {
       offset = producer.send(new ProducerRecord<>(topic, "k", value)).get(30, TimeUnit.SECONDS).offset();
+      sent = System.nanoTime();
     }
+    long closed = System.nanoTime();
     Properties cp = new Properties();
     cp.putAll(base);
     cp.put("key.deserializer", StringDeserializer.class.getName());
@@ -92,7 +96,7 @@ public final class SecurityClients {
       while (System.nanoTime() < deadline) {
         for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
           Check.equal(value, r.value(), "the record consumed back");
-          return "offset " + offset;
+          return "offset " + offset + " (produce " + (sent - t0) / 1_000_000 + " ms, producer close " + (closed - sent) / 1_000_000 + " ms, consume " + (System.nanoTime() - closed) / 1_000_000 + " ms)";
         }
       }
     }
@@ -103,6 +107,7 @@ public final class SecurityClients {
     Properties ap = new Properties();
     ap.putAll(base);
     ap.put("default.api.timeout.ms", "15000");
+    ap.put("request.timeout.ms", "10000");
     try (Admin admin = Admin.create(ap)) {
       admin.describeCluster().clusterId().get(20, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
@@ -115,6 +120,7 @@ public final class SecurityClients {
   static String tokenFlow(Properties p) throws Exception {
     Properties ap = settings(p, "admin.");
     ap.put("default.api.timeout.ms", "20000");
+    ap.put("request.timeout.ms", "10000");
     String topic = p.getProperty("check.topic");
     List<String> done = new ArrayList<>();
     try (Admin admin = Admin.create(ap)) {
@@ -142,6 +148,7 @@ public final class SecurityClients {
       Properties tap = new Properties();
       tap.putAll(tp);
       tap.put("default.api.timeout.ms", "15000");
+    tap.put("request.timeout.ms", "10000");
       try (Admin tokenAdmin = Admin.create(tap)) {
         tokenAdmin.createDelegationToken().delegationToken().get();
         throw new Check.Failure("a token-authenticated admin created a token");
