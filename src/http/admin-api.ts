@@ -17,6 +17,8 @@ import { LocalRequests, type LocalCaller } from '../broker/local-requests.js';
 import { AclOperation, ResourceType } from '../broker/security/authorizer.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type {
+  ConsumerGroupDescribeRequest,
+  ConsumerGroupDescribeResponse,
   CreateTopicsRequest,
   CreateTopicsResponse,
   DeleteTopicsRequest,
@@ -71,7 +73,17 @@ export interface GroupLagJson {
 /** One group's lag, or null when this broker knows nothing of it (no members, no offsets). */
 export function groupLagJson(broker: Broker, groupId: string): GroupLagJson | null {
   const gc = broker.groupCoordinator;
-  const group = gc.groups.get(groupId);
+  // A group of the classic protocol, of the consumer protocol (KIP-848), or a streams group (KIP-1071).
+  const classic = gc.groups.get(groupId);
+  const modern = gc.consumer.groups.get(groupId);
+  const streams = gc.streams.groups.get(groupId);
+  const group = classic
+    ? { state: classic.state as string, protocolType: classic.protocolType ?? '', members: classic.members.size }
+    : modern
+      ? { state: modern.state as string, protocolType: 'consumer', members: modern.members.size }
+      : streams
+        ? { state: streams.state as string, protocolType: 'streams', members: streams.members.size }
+        : null;
   if (!group && !gc.offsets.has(groupId)) return null;
   const partitions = gc
     .lag(groupId, (topic, partition) => broker.partition(topic, partition)?.highWatermark)
@@ -81,7 +93,7 @@ export function groupLagJson(broker: Broker, groupId: string): GroupLagJson | nu
     groupId,
     state: group?.state ?? 'Empty',
     protocolType: group?.protocolType ?? '',
-    members: group?.members.size ?? 0,
+    members: group?.members ?? 0,
     totalLag: partitions.reduce((s, p) => s + p.lag, 0),
     partitions,
   };
@@ -92,6 +104,8 @@ function groupIds(broker: Broker): string[] {
   const gc = broker.groupCoordinator;
   const ids = new Set<string>();
   for (const g of gc.groups.values()) if (g.state !== 'Dead') ids.add(g.groupId);
+  for (const id of gc.consumer.groups.keys()) ids.add(id);
+  for (const id of gc.streams.groups.keys()) ids.add(id);
   for (const id of gc.offsets.keys()) ids.add(id);
   return [...ids].sort();
 }
@@ -579,6 +593,35 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
 
   app.get<{ Params: { group: string } }>('/groups/:group', async (req, reply) => {
     const b = broker();
+    if (b.groupCoordinator.consumer.groups.has(req.params.group)) {
+      // The consumer protocol (KIP-848): ConsumerGroupDescribe, assignments by the coordinator.
+      const request: ConsumerGroupDescribeRequest = { groupIds: [req.params.group], includeAuthorizedOperations: false };
+      const res = await send<ConsumerGroupDescribeResponse>(req.caller!, ApiKey.ConsumerGroupDescribe, request);
+      const g = res.groups[0]!;
+      if (g.errorCode !== 0) return kafkaError(reply, g.errorCode, g.errorMessage);
+      const lag = groupLagJson(b, req.params.group);
+      return reply.send({
+        groupId: g.groupId,
+        state: g.groupState,
+        protocolType: 'consumer',
+        protocol: g.assignorName,
+        coordinator: b.nodeId,
+        members: g.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.instanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          assignment: m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((x, y) => x - y) })),
+        })),
+        totalLag: lag?.totalLag ?? 0,
+        partitions: lag?.partitions ?? [],
+      });
+    }
+    if (b.groupCoordinator.streams.groups.has(req.params.group) && canDescribeGroup(b, req.caller!, req.params.group)) {
+      // A streams group (KIP-1071): its state and lag here; its members through kafka-streams-groups.
+      const lag = groupLagJson(b, req.params.group)!;
+      return reply.send({ ...lag, protocol: '', coordinator: b.nodeId, members: [] });
+    }
     const request: DescribeGroupsRequest = { groups: [req.params.group], includeAuthorizedOperations: false };
     const res = await send<DescribeGroupsResponse>(req.caller!, ApiKey.DescribeGroups, request);
     const g = res.groups[0]!;
