@@ -6,7 +6,7 @@ import { LocalMetadataStore, type TopicRecord } from '../cluster/metadata-store.
 // the RSS of a broker that never talks to etcd.
 import type { EtcdMetadataStore } from '../cluster/etcd-metadata-store.js';
 import type { Controller } from '../cluster/controller.js';
-import { partitionStates, type MetadataChange, type MetadataStore, type PartitionState } from '../cluster/metadata-port.js';
+import { offlineReplicaKey, partitionStates, type MetadataChange, type MetadataStore, type PartitionState } from '../cluster/metadata-port.js';
 import { assignReplicas } from '../cluster/replica-assignment.js';
 import { INTER_BROKER_CLIENT_ID, InterBrokerClient } from './inter-broker.js';
 import { BrokerSecurity } from './security/security.js';
@@ -160,6 +160,12 @@ export class Broker implements CoordinatorHost {
   private readonly leadershipListeners = new Set<(change: LeadershipChange) => void>();
   /** Moves of replicas between this broker's log directories (AlterReplicaLogDirs). */
   readonly logDirMover: LogDirMover;
+  /** The periodic write probe of each log directory (KIP-112 failure detection). */
+  private logDirProbe: NodeJS.Timeout | null = null;
+  /** Log directories being checked now. */
+  private readonly checkingDirs = new Set<string>();
+  /** Offline replicas as registered in the cluster metadata (KIP-112), by offlineReplicaKey. */
+  private readonly offlineReplicas = new Set<string>();
 
   private constructor(
     readonly config: BrokerConfig,
@@ -289,6 +295,7 @@ export class Broker implements CoordinatorHost {
       return broker.txnVerifier.check(c);
     };
     await broker.listen(options.requestHandler);
+    broker.startLogDirProbe();
     const self = {
       nodeId: config.nodeId,
       host: broker.advertised.host,
@@ -533,10 +540,98 @@ export class Broker implements CoordinatorHost {
   }
 
   private newPartition(t: TopicState, index: number, log: Awaited<ReturnType<LogDirs['openLog']>>, s: PartitionState | undefined): Partition {
-    const p = new Partition(t, index, log, this.nodeId, s ? toAssignment(s) : undefined);
+    const p = this.watchPartition(new Partition(t, index, log, this.nodeId, s ? toAssignment(s) : undefined));
     this.replication?.apply(p);
     if (p.isLeader) queueMicrotask(() => this.emitLeadership(p));
     return p;
+  }
+
+  private watchPartition(p: Partition): Partition {
+    p.onStorageError = (failed) => {
+      const dir = this.logs.dirOf(failed.topicName, failed.index);
+      if (dir) void this.checkLogDir(dir);
+    };
+    return p;
+  }
+
+  /** Starts the periodic probe of the log directories (only with several: one cannot fail over). */
+  private startLogDirProbe(): void {
+    if (this.logs.dirs.length < 2) return;
+    this.logDirProbe = setInterval(() => {
+      for (const d of this.logs.dirs) if (this.logs.offlineReason(d) === undefined) void this.checkLogDir(d);
+    }, this.config.int('replica.high.watermark.checkpoint.interval.ms'));
+    this.logDirProbe.unref();
+  }
+
+  /**
+   * Checks that a log directory still works (a probe file written and fsynced), after a storage
+   * error of one of its logs or periodically; one that fails goes offline (KIP-112), unless it
+   * is the last one working: then its partitions keep answering KAFKA_STORAGE_ERROR per write
+   * and recover when the disk does (a broker with no log directory could serve nothing).
+   */
+  async checkLogDir(dir: string): Promise<void> {
+    if (this.stopped || this.stopping || this.checkingDirs.has(dir) || this.logs.offlineReason(dir) !== undefined) return;
+    this.checkingDirs.add(dir);
+    try {
+      const reason = await LogDirs.probe(dir, true);
+      if (!reason || this.stopped || this.stopping) return;
+      const online = this.logs.dirs.filter((d) => this.logs.offlineReason(d) === undefined);
+      if (online.length <= 1) {
+        this.logger.error({ logDir: dir, reason }, 'the only working log directory fails; it stays in use');
+        return;
+      }
+      await this.takeLogDirOffline(dir, reason);
+    } catch (err) {
+      this.logger.error({ err, logDir: dir }, 'taking a failed log directory offline failed');
+    } finally {
+      this.checkingDirs.delete(dir);
+    }
+  }
+
+  /**
+   * KIP-112: the partitions in a failed log directory go offline on this broker (KAFKA_STORAGE_ERROR,
+   * no leading, no fetching), its logs are dropped without writing more, and in a cluster the
+   * broker registration lists them so the controller moves leadership to other in-sync replicas
+   * and takes this one out of the ISR.
+   */
+  private async takeLogDirOffline(dir: string, reason: string): Promise<void> {
+    const lost: Partition[] = [];
+    for (const t of this.topics.values()) for (const p of t.partitions) if (p && this.logs.dirOf(t.name, p.index) === dir) lost.push(p);
+    this.logger.error({ logDir: dir, reason, partitions: lost.length }, 'log directory failed; its partitions are offline on this broker');
+    for (const p of lost) {
+      const wasLeader = p.isLeader;
+      p.markOffline(`the log directory ${dir} of ${p.topicName}-${p.index} is offline: ${reason}`);
+      this.replication?.remove(p);
+      if (wasLeader) {
+        const change: LeadershipChange = { topic: p.topicName, partition: p.index, leader: false, leaderEpoch: p.leaderEpoch };
+        for (const l of [...this.leadershipListeners]) {
+          try {
+            l(change);
+          } catch (err) {
+            this.logger.error({ err, ...change }, 'a leadership listener failed');
+          }
+        }
+      }
+    }
+    await this.logs.markOffline(dir, reason);
+    for (const p of lost) this.offlineReplicas.add(offlineReplicaKey(p.topic.id, p.index));
+    const store = this.cluster?.store;
+    if (!store) return;
+    for (let attempt = 0; attempt < 10 && !this.stopped; attempt++) {
+      try {
+        if (await store.updateRegistration({ offlineLogDirs: this.logs.offlineDirs, offlineReplicas: [...this.offlineReplicas] })) return;
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message }, 'cannot report the offline log directory to the cluster yet; retrying');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  /** Whether this replica of a partition is offline on broker `nodeId` (a failed log directory, KIP-112). */
+  replicaOffline(topicId: string, index: number, nodeId: number): boolean {
+    if (!this.cluster) return nodeId === this.nodeId && this.offlineReplicas.has(offlineReplicaKey(topicId, index));
+    const b = this.cluster.store.liveBrokers().find((x) => x.nodeId === nodeId);
+    return b?.offlineReplicas?.includes(offlineReplicaKey(topicId, index)) ?? false;
   }
 
   /** A new assignment from the controller (leader, epochs, ISR): the replica façade applies it. */
@@ -544,7 +639,7 @@ export class Broker implements CoordinatorHost {
     const wasLeader = p.isLeader;
     const oldEpoch = p.leaderEpoch;
     p.applyAssignment(toAssignment(s));
-    this.replication?.apply(p);
+    if (p.offlineReason === null) this.replication?.apply(p);
     if (p.isLeader !== wasLeader || (p.isLeader && p.leaderEpoch !== oldEpoch)) this.emitLeadership(p);
   }
 
@@ -574,7 +669,14 @@ export class Broker implements CoordinatorHost {
   partitionStates(t: TopicState): PartitionState[] {
     const record = this.cluster ? this.metadata.topic(t.name) : undefined;
     if (record && record.id === t.id) return partitionStates(record, this.nodeId);
-    return t.partitions.map((p) => ({ replicas: [...p.replicas], leader: p.leaderId, leaderEpoch: p.leaderEpoch, isr: [...p.isr], partitionEpoch: p.partitionEpoch }));
+    // A replica in a failed log directory leaves its partition without a leader, as KRaft's controller decides.
+    return t.partitions.map((p) => ({
+      replicas: [...p.replicas],
+      leader: p.offlineReason !== null ? -1 : p.leaderId,
+      leaderEpoch: p.leaderEpoch,
+      isr: [...p.isr],
+      partitionEpoch: p.partitionEpoch,
+    }));
   }
 
   /**
@@ -662,10 +764,13 @@ export class Broker implements CoordinatorHost {
     const t = this.topics.get(topic);
     if (!t || index < 0 || index >= t.partitions.length) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     const p = t.partitions[index];
-    if (!this.cluster) return p ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    // KIP-112: a replica in a failed log directory answers KAFKA_STORAGE_ERROR until the
+    // controller has moved its leadership elsewhere.
+    if (!this.cluster) return p ? (p.offlineReason !== null ? ErrorCode.KAFKA_STORAGE_ERROR : p) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     const s = this.partitionStates(t)[index];
     if (!s) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     if (s.leader === -1) return ErrorCode.LEADER_NOT_AVAILABLE;
+    if (s.leader === this.nodeId && p?.offlineReason != null) return ErrorCode.KAFKA_STORAGE_ERROR;
     if (s.leader !== this.nodeId || !p || !this.cluster.store.leaseValid()) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     return p;
   }
@@ -834,7 +939,7 @@ export class Broker implements CoordinatorHost {
       state.partitions.length = t.partitions;
       for (const p of hosted) state.partitions[p] = this.newPartition(state, p, logs[p]!, states[p]);
     } else {
-      logs.forEach((log, p) => state.partitions.push(new Partition(state, p, log, this.nodeId)));
+      logs.forEach((log, p) => state.partitions.push(this.watchPartition(new Partition(state, p, log, this.nodeId))));
     }
     this.topics.set(t.name, state);
     this.topicsById.set(t.id, state);
@@ -986,7 +1091,7 @@ export class Broker implements CoordinatorHost {
     const logConfig = Broker.logConfig(t.configs);
     for (let p = t.partitions.length; p < count; p++) {
       const log = await this.logs.openLog(name, p, logConfig);
-      t.partitions.push(new Partition(t, p, log, this.nodeId));
+      t.partitions.push(this.watchPartition(new Partition(t, p, log, this.nodeId)));
     }
     await this.metadata.setPartitionCount(name, t.partitions.length);
     this.logger.info({ topic: name, partitions: t.partitions.length }, 'partitions added');
@@ -1151,6 +1256,7 @@ export class Broker implements CoordinatorHost {
       this.logger.warn({ err: (err as Error).message }, 'controlled shutdown failed');
     }
     this.stopped = true;
+    if (this.logDirProbe) clearInterval(this.logDirProbe);
     this.security.close();
     this.transactionCoordinator?.shutdown();
     this.groupCoordinator?.shutdown();

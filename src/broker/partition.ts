@@ -130,6 +130,8 @@ export class Partition {
   truncations = 0;
   /** Set when the log directory holding this replica failed (KIP-112): nothing is served from it any more. */
   offlineReason: string | null = null;
+  /** Told of every KAFKA_STORAGE_ERROR of this replica's log (the broker then checks its log directory). */
+  onStorageError: ((p: Partition) => void) | null = null;
 
   constructor(
     readonly topic: TopicState,
@@ -193,6 +195,23 @@ export class Partition {
     this.offlineReason = reason;
     this.failWaiters(new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, reason));
     this.notifyDataAvailable();
+  }
+
+  /** Reports storage errors of a write (thrown now, or rejecting its `done`) to onStorageError. */
+  private watchStorage<T extends { done: Promise<void> }>(write: () => T): T {
+    let result: T;
+    try {
+      result = write();
+    } catch (err) {
+      this.storageError(err);
+      throw err;
+    }
+    result.done.catch((err: unknown) => this.storageError(err));
+    return result;
+  }
+
+  private storageError(err: unknown): void {
+    if (err instanceof KafkaError && err.code === ErrorCode.KAFKA_STORAGE_ERROR && this.offlineReason === null) this.onStorageError?.(this);
   }
 
   private checkWritable(): void {
@@ -487,7 +506,10 @@ export class Partition {
         );
       }
     }
-    const result = this.withAcks(this.log.append(records, this.leaderEpoch, options), acks);
+    const result = this.withAcks(
+      this.watchStorage(() => this.log.append(records, this.leaderEpoch, options)),
+      acks,
+    );
     if (acks !== -1) return result;
     // Kafka's check once the high watermark has passed the batch: the ISR may have shrunk meanwhile.
     const done = result.done.then(() => {
@@ -513,14 +535,17 @@ export class Partition {
     this.checkLeader();
     this.checkWritable();
     this.txnVerifications.delete(marker.producerId);
-    return this.withAcks(this.log.appendTxnMarker(marker, this.leaderEpoch), -1);
+    return this.withAcks(
+      this.watchStorage(() => this.log.appendTxnMarker(marker, this.leaderEpoch)),
+      -1,
+    );
   }
 
   /** A follower's append of batches fetched from the leader (see PartitionLog.appendAsFollower). */
   appendAsFollower(records: Buffer): FollowerAppendResult {
     if (this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `the leader of ${this.topicName}-${this.index} does not append as a follower`);
     this.checkWritable();
-    return this.log.appendAsFollower(records);
+    return this.watchStorage(() => this.log.appendAsFollower(records));
   }
 
   /** Drops a divergent suffix: every batch with an offset ≥ `offset` (KIP-101/279; see PartitionLog.truncateTo). */

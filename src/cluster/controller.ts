@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../common/clock.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { settleWithin, type EtcdMetadataStore } from './etcd-metadata-store.js';
-import { MetadataUnavailableError, NO_LEADER, type PartitionState, type TopicRecord } from './metadata-port.js';
+import { MetadataUnavailableError, NO_LEADER, offlineReplicaKey, type PartitionState, type TopicRecord } from './metadata-port.js';
 import {
   cancelReassignment,
   completeReassignment,
@@ -308,13 +308,18 @@ export class Controller extends EventEmitter {
       return known !== undefined && known !== b.incarnationId;
     });
     const live = new Set(registered.filter((b) => !restarted.includes(b)).map((b) => b.nodeId));
+    // Replicas in a failed log directory of a live broker (KIP-112) are dead for their partition only.
+    const offlineOn = new Map<string, number[]>();
+    for (const b of registered) for (const k of b.offlineReplicas ?? []) offlineOn.set(k, [...(offlineOn.get(k) ?? []), b.nodeId]);
     const updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[] = [];
     for (const t of this.store.topics()) {
       const unclean = this.uncleanElection(t);
       t.assignments!.forEach((s, index) => {
-        const failover = nextPartitionState(s, live, unclean);
+        const dead = offlineOn.get(offlineReplicaKey(t.id, index));
+        const liveHere = dead ? new Set([...live].filter((id) => !dead.includes(id))) : live;
+        const failover = nextPartitionState(s, liveHere, unclean);
         // A reassignment completes once its adding replicas are in sync (KIP-455).
-        const completed = completeReassignment(failover ?? s, live);
+        const completed = completeReassignment(failover ?? s, liveHere);
         const next = completed ?? failover;
         if (completed) this.logger.info({ topic: t.name, partition: index, replicas: completed.replicas, leader: completed.leader }, 'controller: reassignment completed');
         if (next && s.leader !== next.leader && next.leader !== NO_LEADER && !s.isr.includes(next.leader)) {

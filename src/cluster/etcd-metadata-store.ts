@@ -716,6 +716,27 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   }
 
   /**
+   * Rewrites this broker's registration with `patch` (same key, same lease), guarded by the
+   * registration being the one it made. A later re-registration carries the patch too.
+   */
+  async updateRegistration(patch: Partial<BrokerRegistration>): Promise<boolean> {
+    const r = this.registration;
+    if (!r) return false;
+    r.reg = { ...r.reg, ...patch };
+    if (this.registrationRevision === '0') return false;
+    const key = this.keys.broker(r.reg.nodeId);
+    const leaseId = await r.lease.grant();
+    const res = await this.call('Updating the broker registration', () =>
+      this.client
+        .if(key, 'Create', '==', this.registrationRevision)
+        .then(this.client.put(key).value(JSON.stringify(r.reg)).lease(leaseId))
+        .commit(),
+    );
+    if (res.succeeded) this.brokers.set(r.reg.nodeId, r.reg);
+    return res.succeeded;
+  }
+
+  /**
    * UnregisterBroker: removes broker `nodeId`'s registration by revoking its lease. The controller
    * then moves leadership off it; a broker still running loses its lease, stops acting as leader
    * and registers again with a new incarnation, as a Kafka broker does on its next heartbeat.

@@ -72,6 +72,15 @@ export interface BrokerRegistration {
    * port are then the only endpoint, of every listener.
    */
   endpoints?: { listener: string; host: string; port: number; securityProtocol: string }[];
+  /** Log directories of this broker that failed (KIP-112). */
+  offlineLogDirs?: string[];
+  /** The replicas this broker hosts in those directories (offlineReplicaKey): the controller treats them as dead. */
+  offlineReplicas?: string[];
+}
+
+/** How a registration names an offline replica: `<topicId>:<partition>`. */
+export function offlineReplicaKey(topicId: string, partition: number): string {
+  return `${topicId}:${partition}`;
 }
 
 /** One ACL binding (CreateAcls), with Kafka's numeric resource type, pattern type, operation and permission. */

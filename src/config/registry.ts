@@ -281,6 +281,15 @@ const brokerDefs: ConfigDef[] = [
     doc: 'Directories for the log data (JBOD): each new partition replica goes to the one with the fewest partitions; the first also holds the single-node metadata. Overrides log.dir.',
   },
   { name: 'log.dir', type: 'string', default: './data', scope: 'broker', doc: 'Directory for the log data.' },
+  {
+    name: 'replica.high.watermark.checkpoint.interval.ms',
+    type: 'long',
+    default: '5000',
+    scope: 'broker',
+    doc: 'How often each log directory is written to (a probe file, fsynced), as Kafka writes its high watermark checkpoint there: a directory whose I/O fails goes offline (KIP-112), if another one still works.',
+    min: 1,
+    dynamic: false,
+  },
   { name: 'num.partitions', type: 'int', default: '1', scope: 'broker', doc: 'Default partition count of new topics.', min: 1, dynamic: false },
   {
     name: 'max.request.partition.size.limit',

@@ -10,6 +10,8 @@ export interface PartitionView {
   /** Sorted. */
   isr: number[];
   replicas: number[];
+  /** The replicas Metadata lists as offline (a dead broker, a failed log dir). */
+  offline: number[];
 }
 
 /** The topic's partitions by index, as the broker listening on `port` sees them. */
@@ -23,12 +25,13 @@ export async function partitionViews(port: number, topic: string): Promise<Parti
       includeTopicAuthorizedOperations: false,
     });
     return r.body.topics[0].partitions
-      .map((p: { partitionIndex: number; leaderId: number; leaderEpoch: number; isrNodes: number[]; replicaNodes: number[] }) => ({
+      .map((p: { partitionIndex: number; leaderId: number; leaderEpoch: number; isrNodes: number[]; replicaNodes: number[]; offlineReplicas: number[] }) => ({
         index: p.partitionIndex,
         leader: p.leaderId,
         leaderEpoch: p.leaderEpoch,
         isr: [...p.isrNodes].sort(),
         replicas: p.replicaNodes,
+        offline: p.offlineReplicas,
       }))
       .sort((a: PartitionView, b: PartitionView) => a.index - b.index);
   } finally {

@@ -94,7 +94,7 @@ export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsR
           isrNodes: s.isr,
           eligibleLeaderReplicas: [],
           lastKnownElr: [],
-          offlineReplicas: s.replicas.filter((r) => !live.has(r)),
+          offlineReplicas: s.replicas.filter((r) => !live.has(r) || broker.replicaOffline(t.id, start + i, r)),
         }));
       topics.push({
         errorCode: ErrorCode.NONE,

@@ -17,7 +17,7 @@ function describeTopic(broker: Broker, conn: Connection, t: TopicState, includeO
     topicId: t.id,
     isInternal: t.internal,
     partitions: broker.partitionStates(t).map((s, index) => {
-      const offline = s.replicas.filter((r) => !live.has(r));
+      const offline = s.replicas.filter((r) => !live.has(r) || broker.replicaOffline(t.id, index, r));
       return {
         errorCode: s.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
         partitionIndex: index,
