@@ -269,7 +269,7 @@ export class Broker implements CoordinatorHost {
     broker.applyLogLevel();
     if (etcd) broker.replication = broker.createReplicaManager();
     broker.loadClientMetrics();
-    for (const t of metadata.topics()) await broker.loadTopic(t);
+    for (const t of metadata.topics()) await broker.loadTopic(t, true);
     // Moves between log directories that the last stop interrupted run again.
     for (const m of logs.takePendingMoves()) {
       const p = broker.partition(m.topic, m.partition);
@@ -303,6 +303,8 @@ export class Broker implements CoordinatorHost {
       rack: config.str('broker.rack') ?? null,
       incarnationId: randomUUID(),
       endpoints: security.plan.listeners.map((l) => ({ listener: l.name, securityProtocol: l.securityProtocol, ...broker.advertisedEndpoints.get(l.name)! })),
+      // KIP-112: log directories offline since start-up and the replicas they hold.
+      ...(logs.offlineDirs.length > 0 ? { offlineLogDirs: logs.offlineDirs, offlineReplicas: [...broker.offlineReplicas] } : {}),
     };
     if (etcd) {
       try {
@@ -484,7 +486,7 @@ export class Broker implements CoordinatorHost {
     for (let p = 0; p < states.length; p++) {
       const s = states[p]!;
       const hosted = current.partitions[p];
-      if (!hosted && s.replicas.includes(this.nodeId)) {
+      if (!hosted && s.replicas.includes(this.nodeId) && !this.offlineReplicas.has(offlineReplicaKey(record.id, p))) {
         current.partitions[p] = this.newPartition(current, p, await this.logs.openLog(name, p, logConfig), s);
       } else if (hosted && !s.replicas.includes(this.nodeId)) {
         await this.dropLocalPartition(current, hosted, s);
@@ -829,7 +831,8 @@ export class Broker implements CoordinatorHost {
         continue;
       }
       const states = partitionStates(record, this.nodeId);
-      if (states.some((s, p) => s.replicas.includes(this.nodeId) !== (local.partitions[p] !== undefined))) behind++;
+      const hostedHere = (p: number) => local.partitions[p] !== undefined || this.offlineReplicas.has(offlineReplicaKey(record.id, p));
+      if (states.some((s, p) => s.replicas.includes(this.nodeId) !== hostedHere(p))) behind++;
     }
     for (const name of this.topics.keys()) if (!seen.has(name)) behind++;
     return behind;
@@ -916,7 +919,8 @@ export class Broker implements CoordinatorHost {
     };
   }
 
-  private async loadTopic(t: TopicRecord): Promise<TopicState> {
+  /** Opens a topic's hosted logs; `existing` at start-up (their replicas should be on disk). */
+  private async loadTopic(t: TopicRecord, existing = false): Promise<TopicState> {
     const configs = resolveTopicConfig(this.config, t.configs);
     const state: TopicState = { name: t.name, id: t.id, internal: INTERNAL_TOPICS.has(t.name), overrides: t.configs, configs, partitions: [] };
     const logConfig = Broker.logConfig(configs);
@@ -931,13 +935,21 @@ export class Broker implements CoordinatorHost {
     const worker = async () => {
       while (next < hosted.length) {
         const p = hosted[next++]!;
-        logs[p] = await this.logs.openLog(t.name, p, logConfig);
+        try {
+          logs[p] = await this.logs.openLog(t.name, p, logConfig, existing);
+        } catch (err) {
+          // Cluster mode: a replica in a log directory that is offline since start-up (KIP-112)
+          // is not hosted; the registration lists it offline, and the controller elects others.
+          if (!(states && err instanceof KafkaError && err.code === ErrorCode.KAFKA_STORAGE_ERROR)) throw err;
+          this.offlineReplicas.add(offlineReplicaKey(t.id, p));
+          this.logger.error({ topic: t.name, partition: p, err: err.message }, 'replica offline: its log directory failed');
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, hosted.length) }, worker));
     if (states) {
       state.partitions.length = t.partitions;
-      for (const p of hosted) state.partitions[p] = this.newPartition(state, p, logs[p]!, states[p]);
+      for (const p of hosted) if (logs[p]) state.partitions[p] = this.newPartition(state, p, logs[p], states[p]);
     } else {
       logs.forEach((log, p) => state.partitions.push(this.watchPartition(new Partition(state, p, log, this.nodeId))));
     }

@@ -140,9 +140,14 @@ export class LogDirs {
   }
 
   /** Opens (or creates) a partition's log: where it is on disk, else in the directory with the fewest partitions. */
-  openLog(topic: string, partition: number, config: LogConfig): Promise<PartitionLog> {
+  openLog(topic: string, partition: number, config: LogConfig, existing = false): Promise<PartitionLog> {
     const key = partitionDirName(topic, partition);
     let m = this.placement.get(key);
+    // A replica that should exist but is in no working directory may be in an offline one:
+    // creating it empty elsewhere would lose its records (Kafka refuses too).
+    if (!m && existing && this.offline.size > 0) {
+      return Promise.reject(new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${key} is in no working log directory, and ${this.offlineDirs.join(', ')} is offline`));
+    }
     if (!m) {
       m = this.preferred.get(key) ?? this.pickManager();
       this.preferred.delete(key);

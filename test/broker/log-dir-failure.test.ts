@@ -105,6 +105,13 @@ describe('a failed log dir on a single broker', () => {
     // AlterReplicaLogDirs into the offline directory: KAFKA_STORAGE_ERROR.
     const alter = await c.request(ApiKey.AlterReplicaLogDirs, 2, { dirs: [{ path: b, topics: [{ name: 'f', partitions: [inA[0]] }] }] });
     assert.equal(alter.body.results[0].partitions[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    // Restarted with the directory still broken, the broker refuses to create those replicas
+    // empty elsewhere: it does not start, and says why.
+    c.close();
+    await broker.stop();
+    await assert.rejects(startBroker({ config: { 'log.dirs': `${a},${b}`, 'log.level': 'fatal' } }), (err: Error) =>
+      err.message.includes(`is in no working log directory, and ${b} is offline`),
+    );
   });
 });
 
@@ -114,24 +121,20 @@ describe('a failed log dir in a 3-broker cluster', { skip: etcdMissing }, () => 
   const a = path.join(root, 'a');
   const b = path.join(root, 'b');
   const brokers: RunningBroker[] = [];
+  const brokerConfig = (id: number) => ({
+    'node.id': id,
+    'etcd.endpoints': etcd.endpoint,
+    'etcd.prefix': '/dirfail',
+    'log.level': 'fatal',
+    'broker.session.timeout.ms': 3000,
+    'replica.lag.time.max.ms': 4000,
+    'default.replication.factor': 3,
+    'replica.high.watermark.checkpoint.interval.ms': 200,
+  });
   before(async () => {
     etcd = await withEtcd();
     for (let id = 1; id <= 3; id++) {
-      brokers.push(
-        await startBroker({
-          storage: id === 1 ? 'disk' : 'memory',
-          config: {
-            'node.id': id,
-            'etcd.endpoints': etcd.endpoint,
-            'etcd.prefix': '/dirfail',
-            'log.level': 'fatal',
-            'broker.session.timeout.ms': 3000,
-            'replica.lag.time.max.ms': 4000,
-            'default.replication.factor': 3,
-            ...(id === 1 ? { 'log.dirs': `${a},${b}`, 'replica.high.watermark.checkpoint.interval.ms': 200 } : {}),
-          },
-        }),
-      );
+      brokers.push(await startBroker({ storage: id === 1 ? 'disk' : 'memory', config: { ...brokerConfig(id), ...(id === 1 ? { 'log.dirs': `${a},${b}` } : {}) } }));
     }
   });
   after(async () => {
@@ -150,7 +153,7 @@ describe('a failed log dir in a 3-broker cluster', { skip: etcdMissing }, () => 
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({ topic: 'g', acks: -1, messages: [0, 1, 2, 3].map((partition) => ({ partition, value: `before-${partition}` })) });
-    const c1 = await RawClient.connect(brokers[0]!.port);
+    let c1 = await RawClient.connect(brokers[0]!.port);
     try {
       await waitUntil(async () => (await partitionViews(brokers[0]!.port, 'g')).every((v) => v.isr.length === 3), { timeout: 15_000, message: 'full ISRs' });
       const inB = (await logDirs(c1)).get(b)!.partitions.sort();
@@ -182,6 +185,20 @@ describe('a failed log dir in a 3-broker cluster', { skip: etcdMissing }, () => 
       await waitUntil(() => seen.size >= 8, { timeout: 30_000, message: 'all 8 records read' });
       await consumer.disconnect();
       assert.deepEqual([...seen].sort(), [0, 1, 2, 3].flatMap((p) => [`after-${p}`, `before-${p}`]).sort());
+
+      // Restarted with the directory still broken: it starts, b offline, its replicas listed offline.
+      c1.close();
+      await brokers[0]!.stop();
+      brokers[0] = await startBroker({ storage: 'disk', config: { ...brokerConfig(1), 'log.dirs': `${a},${b}` } });
+      c1 = await RawClient.connect(brokers[0]!.port);
+      assert.equal((await logDirs(c1)).get(b)!.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+      await waitUntil(
+        async () => {
+          const v = await partitionViews(brokers[0]!.port, 'g');
+          return v.every((x) => inB.includes(x.index) === x.offline.includes(1)) && v.filter((x) => !inB.includes(x.index)).every((x) => x.isr.includes(1));
+        },
+        { timeout: 20_000, interval: 100, message: 'after the restart only the replicas of the broken dir are offline' },
+      );
     } finally {
       c1.close();
     }
