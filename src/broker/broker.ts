@@ -186,6 +186,7 @@ export class Broker implements CoordinatorHost {
         const t = this.topics.get(topic);
         return t ? Broker.logConfig(t.configs) : undefined;
       },
+      maxBytesPerSecond: () => config.int('replica.alter.log.dirs.io.max.bytes.per.second'),
     });
     this.nodeId = config.nodeId;
     this.telemetry = new ClientTelemetry(

@@ -34,11 +34,15 @@ export interface LogDirMoverHost {
   /** The partition as hosted now (undefined once deleted or moved off this broker). */
   partition(topic: string, index: number): Partition | undefined;
   logConfig(topic: string): LogConfig | undefined;
+  /** replica.alter.log.dirs.io.max.bytes.per.second: the copying rate of all moves together. */
+  maxBytesPerSecond(): number;
 }
 
 export class LogDirMover {
   private readonly moves = new Map<string, Move>();
   private stopped = false;
+  /** The throttle's one-second window: when it started and the bytes copied in it (all moves). */
+  private window = { startMs: 0, bytes: 0 };
 
   constructor(private readonly host: LogDirMoverHost) {}
 
@@ -122,9 +126,9 @@ export class LogDirMover {
         if (await this.trySwap(move, future, truncations)) return;
         continue;
       }
-      if (!(await this.copyStep(source, future))) future = await this.start(move, config);
-      else if (future.logEndOffset >= source.durableEndOffset) continue;
-      else await new Promise((resolve) => setImmediate(resolve));
+      const copied = await this.copyStep(source, future, this.chunkBytes());
+      if (copied < 0) future = await this.start(move, config);
+      else await this.throttle(copied);
     }
   }
 
@@ -139,18 +143,37 @@ export class LogDirMover {
     return future;
   }
 
-  /** Copies the next chunk; false when the source no longer has what the copy needs next. */
-  private async copyStep(source: PartitionLog, future: PartitionLog): Promise<boolean> {
+  private chunkBytes(): number {
+    return Math.max(1, Math.min(COPY_CHUNK_BYTES, this.host.maxBytesPerSecond()));
+  }
+
+  /** Waits as long as the copying rate limit asks after `bytes` more were copied (all moves share it). */
+  private async throttle(bytes: number): Promise<void> {
+    const rate = this.host.maxBytesPerSecond();
+    const now = Date.now();
+    if (now - this.window.startMs >= 1000) this.window = { startMs: now, bytes: 0 };
+    this.window.bytes += bytes;
+    if (rate <= 0 || rate >= Number.MAX_SAFE_INTEGER) {
+      await new Promise((resolve) => setImmediate(resolve));
+      return;
+    }
+    const due = this.window.startMs + (this.window.bytes / rate) * 1000;
+    if (due > now) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, due - now)));
+    else await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Copies the next chunk; the bytes copied, or -1 when the source no longer has what the copy needs next. */
+  private async copyStep(source: PartitionLog, future: PartitionLog, maxBytes = COPY_CHUNK_BYTES): Promise<number> {
     let records: Buffer | null;
     try {
-      records = (await source.readForReplica(future.logEndOffset, COPY_CHUNK_BYTES, true)).records;
+      records = (await source.readForReplica(future.logEndOffset, maxBytes, true)).records;
     } catch (err) {
-      if (err instanceof KafkaError && err.code === ErrorCode.OFFSET_OUT_OF_RANGE) return false;
+      if (err instanceof KafkaError && err.code === ErrorCode.OFFSET_OUT_OF_RANGE) return -1;
       throw err;
     }
-    if (!records) return true;
+    if (!records) return 0;
     await future.appendAsFollower(records).done;
-    return true;
+    return records.length;
   }
 
   /**
@@ -179,7 +202,7 @@ export class LogDirMover {
       await source.flush();
       while (future.logEndOffset < source.logEndOffset) {
         if (!this.live(move) || p.truncations !== truncations) return false;
-        if (!(await this.copyStep(source, future))) return false;
+        if ((await this.copyStep(source, future)) < 0) return false;
       }
       if (!this.live(move) || p.truncations !== truncations || future.logEndOffset !== source.logEndOffset) return false;
       // An epoch this replica started with no batch yet (a new leader's) is not in the batches.

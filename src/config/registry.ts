@@ -730,10 +730,9 @@ const brokerDefs: ConfigDef[] = [
     type: 'long',
     default: LONG_MAX,
     scope: 'broker',
-    doc: 'Throttle of moves between log dirs, bytes/s (kafka-reassign-partitions sets and clears it).',
+    doc: 'Throttle of moves between log dirs (AlterReplicaLogDirs), bytes/s copied by all moves of this broker together (kafka-reassign-partitions sets and clears it).',
     min: 0,
     dynamic: true,
-    inert: true,
   },
   {
     name: 'telemetry.max.bytes',

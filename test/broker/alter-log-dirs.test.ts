@@ -217,6 +217,45 @@ test('kill -9 in the middle of a move: the partition is in exactly one directory
   assert.deepEqual(await readPartition(topic, 0, values.length), values);
 });
 
+test('under replica.alter.log.dirs.io.max.bytes.per.second, DescribeLogDirs shows the future replica catching up', async () => {
+  const topic = 'move-throttled';
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  const producer = kafka().producer();
+  await producer.connect();
+  const values = Array.from({ length: 300 }, (_, i) => `${i}-${'z'.repeat(2000)}`);
+  for (let i = 0; i < values.length; i += 50) await producer.send({ topic, acks: -1, messages: values.slice(i, i + 50).map((value) => ({ partition: 0, value })) });
+  await producer.disconnect();
+  // About 600 KB at 200 KB/s: the copy takes about 3 s.
+  const setThrottle = (value: string | null) =>
+    request<{ responses: { errorCode: number }[] }>(ApiKey.IncrementalAlterConfigs, 1, {
+      resources: [
+        { resourceType: 4, resourceName: '', configs: [{ name: 'replica.alter.log.dirs.io.max.bytes.per.second', configOperation: value === null ? 1 : 0, value }] },
+      ],
+      validateOnly: false,
+    });
+  assert.equal((await setThrottle('200000')).responses[0]!.errorCode, ErrorCode.NONE);
+  const from = (await where(topic)).current.get(0)!;
+  const to = otherDir(from);
+  assert.equal((await alter(to, topic, [0])).get(`${topic}-0`), ErrorCode.NONE);
+  const lags: number[] = [];
+  await waitUntil(
+    async () => {
+      for (const d of await describeLogDirs())
+        for (const t of d.topics) if (t.name === topic) for (const p of t.partitions) if (p.isFutureKey && d.logDir === to) lags.push(p.offsetLag);
+      return lags.length >= 2 && lags[lags.length - 1]! < lags[0]!;
+    },
+    { timeout: 10_000, interval: 100, message: 'the future replica is listed in the target dir, catching up' },
+  );
+  assert.equal((await where(topic)).current.get(0), from, 'the current replica stays where it is meanwhile');
+  assert.ok(lags[0]! > 0, `the future replica starts behind: lags ${lags.join(',')}`);
+  assert.equal((await setThrottle(null)).responses[0]!.errorCode, ErrorCode.NONE);
+  await waitUntil(async () => (await where(topic)).current.get(0) === to, { timeout: 15_000, interval: 50, message: 'the move finished' });
+  await admin.disconnect();
+  assert.deepEqual(await readPartition(topic, 0, values.length), values);
+});
+
 const java = javaSetup();
 test('kafka-reassign-partitions moves a replica between log dirs with "log_dirs"', { skip: typeof java === 'string' ? java : false }, async () => {
   assert.ok(typeof java !== 'string');
