@@ -12,30 +12,15 @@ import {
   type DescribeUserScramCredentialsResponse,
 } from '../protocol/generated/index.js';
 import { errorName } from '../protocol/errors.js';
+import { codeOf, OPERATION_NAMES, PATTERN_TYPE_NAMES, PERMISSION_NAMES, RESOURCE_TYPE_NAMES } from '../protocol/acl-types.js';
 import { KafkaClientError } from '../client/errors.js';
 import { SCRAM_MECHANISMS, SCRAM_MIN_ITERATIONS, scramSaltedPassword, type ScramMechanism } from '../client/sasl.js';
 import { collect, connectionOptions, int, usage, withCluster, write, type ConnectionFlags } from './client-commands.js';
 
-const RESOURCE_TYPES = ['UNKNOWN', 'ANY', 'TOPIC', 'GROUP', 'CLUSTER', 'TRANSACTIONAL_ID', 'DELEGATION_TOKEN', 'USER'];
-const PATTERN_TYPES = ['UNKNOWN', 'ANY', 'MATCH', 'LITERAL', 'PREFIXED'];
-const OPERATIONS = [
-  'UNKNOWN',
-  'ANY',
-  'ALL',
-  'READ',
-  'WRITE',
-  'CREATE',
-  'DELETE',
-  'ALTER',
-  'DESCRIBE',
-  'CLUSTER_ACTION',
-  'DESCRIBE_CONFIGS',
-  'ALTER_CONFIGS',
-  'IDEMPOTENT_WRITE',
-  'CREATE_TOKENS',
-  'DESCRIBE_TOKENS',
-];
-const PERMISSIONS = ['UNKNOWN', 'ANY', 'DENY', 'ALLOW'];
+const RESOURCE_TYPES = RESOURCE_TYPE_NAMES;
+const PATTERN_TYPES = PATTERN_TYPE_NAMES;
+const OPERATIONS = OPERATION_NAMES;
+const PERMISSIONS = PERMISSION_NAMES;
 
 interface AclFlags extends ConnectionFlags {
   topic?: string;
@@ -51,16 +36,8 @@ interface AclFlags extends ConnectionFlags {
   principal?: string;
 }
 
-function code(list: string[], name: string, what: string): number {
-  const i = list.indexOf(
-    name
-      .toUpperCase()
-      .replace(/-/g, '_')
-      .replace(/^ALTERCONFIGS$/, 'ALTER_CONFIGS')
-      .replace(/^DESCRIBECONFIGS$/, 'DESCRIBE_CONFIGS')
-      .replace(/^CLUSTERACTION$/, 'CLUSTER_ACTION')
-      .replace(/^IDEMPOTENTWRITE$/, 'IDEMPOTENT_WRITE'),
-  );
+function code(list: readonly string[], name: string, what: string): number {
+  const i = codeOf(list, name);
   if (i < 0) usage(`unknown ${what} ${name}`);
   return i;
 }

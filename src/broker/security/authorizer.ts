@@ -4,26 +4,9 @@
 // DESCRIBE_CONFIGS), and allow.everyone.if.no.acl.found for resources without any ACL.
 import type { StoredAcl } from '../../cluster/metadata-port.js';
 
-export const ResourceType = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6, USER: 7 } as const;
-export const PatternType = { UNKNOWN: 0, ANY: 1, MATCH: 2, LITERAL: 3, PREFIXED: 4 } as const;
-export const AclOperation = {
-  UNKNOWN: 0,
-  ANY: 1,
-  ALL: 2,
-  READ: 3,
-  WRITE: 4,
-  CREATE: 5,
-  DELETE: 6,
-  ALTER: 7,
-  DESCRIBE: 8,
-  CLUSTER_ACTION: 9,
-  DESCRIBE_CONFIGS: 10,
-  ALTER_CONFIGS: 11,
-  IDEMPOTENT_WRITE: 12,
-  CREATE_TOKENS: 13,
-  DESCRIBE_TOKENS: 14,
-} as const;
-export const AclPermission = { UNKNOWN: 0, ANY: 1, DENY: 2, ALLOW: 3 } as const;
+import { AclOperation, AclPermission, PatternType, ResourceType } from '../../protocol/acl-types.js';
+
+export { AclOperation, AclPermission, PatternType, ResourceType };
 
 export const WILDCARD = '*';
 export const WILDCARD_PRINCIPAL = 'User:*';

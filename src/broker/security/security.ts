@@ -21,6 +21,7 @@ import { OAuthBearerServer, PlainServer, SaslAuthError, ScramServer, type SaslSe
 import { HttpsJwks, StaticKeys, type KeySource } from './jwks.js';
 import { AclOperation, CLUSTER_NAME, ResourceType, StandardAuthorizer } from './authorizer.js';
 import { DelegationTokens } from './delegation-tokens.js';
+import { operationName, resourceTypeName } from '../../protocol/acl-types.js';
 
 export { AclOperation as Op } from './authorizer.js';
 
@@ -439,7 +440,7 @@ export class BrokerSecurity {
     }
     this.lastDenyLog = now;
     this.logger.info(
-      { principal, host, operation: opName(operation), resourceType: typeName(resourceType), resource: name, suppressedSinceLast: this.suppressedDenies },
+      { principal, host, operation: operationName(operation), resourceType: resourceTypeName(resourceType), resource: name, suppressedSinceLast: this.suppressedDenies },
       'authorization denied',
     );
     this.suppressedDenies = 0;
@@ -471,24 +472,4 @@ export class BrokerSecurity {
   }
 }
 
-const OP_NAMES = [
-  'UNKNOWN',
-  'ANY',
-  'ALL',
-  'READ',
-  'WRITE',
-  'CREATE',
-  'DELETE',
-  'ALTER',
-  'DESCRIBE',
-  'CLUSTER_ACTION',
-  'DESCRIBE_CONFIGS',
-  'ALTER_CONFIGS',
-  'IDEMPOTENT_WRITE',
-  'CREATE_TOKENS',
-  'DESCRIBE_TOKENS',
-];
-const TYPE_NAMES = ['UNKNOWN', 'ANY', 'TOPIC', 'GROUP', 'CLUSTER', 'TRANSACTIONAL_ID', 'DELEGATION_TOKEN', 'USER'];
-export const opName = (op: number): string => OP_NAMES[op] ?? String(op);
-export const typeName = (t: number): string => TYPE_NAMES[t] ?? String(t);
 export type { SaslServer };
