@@ -244,4 +244,27 @@ describe('Java client with group.protocol=consumer (KIP-848)', { skip }, () => {
     await s2.ask('close', /^CLOSED/, 30_000);
     await o.ask('close', /^CLOSED/, 30_000);
   });
+
+  test('the admin API (and so the web console) describes the group with its assignments', async () => {
+    const topic = 'kip848-api';
+    await createTopic(raw, topic, 2);
+    const own = new Ownership();
+    const m = member('g848-api', topic);
+    own.watch('m', m);
+    await waitUntil(() => own.of('m').length === 2, { timeout: 60_000, message: () => `m owns 2: ${own.of('m').join(',')}` });
+    type Group = { state: string; protocolType: string; members: { clientId: string; assignment: { topic: string; partitions: number[] }[] }[] };
+    const g = await waitUntil(
+      async () => {
+        const body = (await (await fetch(`${broker.httpUrl}/api/v1/groups/g848-api`)).json()) as Group;
+        return body.state === 'Stable' ? body : null;
+      },
+      { message: 'a Stable group in the API' },
+    );
+    assert.equal(g.protocolType, 'consumer');
+    assert.equal(g.members.length, 1);
+    assert.deepEqual(g.members[0]!.assignment, [{ topic, partitions: [0, 1] }]);
+    const list = (await (await fetch(`${broker.httpUrl}/api/v1/groups?search=g848-api`)).json()) as { groups: { groupId: string; protocolType: string; members: number }[] };
+    assert.deepEqual(list.groups, [{ groupId: 'g848-api', state: 'Stable', protocolType: 'consumer', members: 1, totalLag: 0 }]);
+    await m.ask('close', /^CLOSED/, 30_000);
+  });
 });
