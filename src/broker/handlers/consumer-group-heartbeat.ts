@@ -58,7 +58,7 @@ export const consumerGroupDescribeHandler: ApiHandler<ConsumerGroupDescribeReque
         const refused = broker.security.group(conn, Op.DESCRIBE, groupId) ? coordinator.groupError(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
         if (refused !== ErrorCode.NONE) return { ...base, errorCode: refused, groupState: '' };
         if (!g) {
-          const classic = coordinator.groups.has(groupId);
+          const classic = coordinator.groups.has(groupId) || coordinator.streams.groups.has(groupId);
           return {
             ...base,
             errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
