@@ -18,6 +18,7 @@ export interface RemoteMarker {
   producerEpoch: number;
   commit: boolean;
   coordinatorEpoch: number;
+  transactionVersion: number;
   topics: Map<string, number[]>;
 }
 
@@ -82,7 +83,7 @@ export class InterBrokerClient {
           producerEpoch: marker.producerEpoch,
           transactionResult: marker.commit,
           coordinatorEpoch: marker.coordinatorEpoch,
-          transactionVersion: 0,
+          transactionVersion: marker.transactionVersion,
           topics: [...marker.topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
         },
       ],
@@ -90,7 +91,8 @@ export class InterBrokerClient {
     let res: WriteTxnMarkersResponse;
     try {
       const c = await this.connect(peer);
-      res = await c.request<WriteTxnMarkersResponse>(ApiKey.WriteTxnMarkers, body);
+      // v2 carries the transaction version (KIP-1228): a V2 marker is checked strictly.
+      res = await c.request<WriteTxnMarkersResponse>(ApiKey.WriteTxnMarkers, body, { maxVersion: 2 });
     } catch (err) {
       const entry = this.peers.get(peer.nodeId);
       this.peers.delete(peer.nodeId);

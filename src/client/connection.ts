@@ -56,7 +56,7 @@ const CLIENT_MAX_VERSION = new Map<number, number>([
   [ApiKey.OffsetFetch, 9],
   [ApiKey.TxnOffsetCommit, 5],
   [ApiKey.InitProducerId, 5],
-  [ApiKey.WriteTxnMarkers, 1],
+  [ApiKey.WriteTxnMarkers, 2],
   [ApiKey.ListTransactions, 1],
 ]);
 

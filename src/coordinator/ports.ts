@@ -30,6 +30,8 @@ export interface MarkerWrite {
   producerEpoch: number;
   coordinatorEpoch: number;
   commit: boolean;
+  /** 2 when the transaction ran V2 (the marker's epoch is above the data's), else 0. */
+  transactionVersion: number;
 }
 
 /** A write accepted by a partition; `done` settles once it is acknowledged (or failed). */

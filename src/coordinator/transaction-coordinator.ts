@@ -27,6 +27,8 @@ export interface MarkerRequest {
   /** The epoch of the coordinator writing them: the leader epoch of the id's partition. */
   coordinatorEpoch: number;
   commit: boolean;
+  /** 2 when the markers carry an epoch bumped past the data's (transactions V2, or a fence), else 0. */
+  transactionVersion: number;
   partitions: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
@@ -489,7 +491,14 @@ export class TransactionCoordinator {
       if (!this.stillOwner(md, coordinatorEpoch)) return;
       try {
         if (md.partitions.size > 0) {
-          await this.opts.writeMarkers({ producerId: md.producerId, producerEpoch: md.producerEpoch, coordinatorEpoch, commit, partitions: md.partitions });
+          await this.opts.writeMarkers({
+            producerId: md.producerId,
+            producerEpoch: md.producerEpoch,
+            coordinatorEpoch,
+            commit,
+            transactionVersion: md.clientTransactionVersion >= 2 ? 2 : 0,
+            partitions: md.partitions,
+          });
           if (!this.stillOwner(md, coordinatorEpoch)) return;
         }
         // Transactions V2 over an exhausted epoch: the producer continues under its next id.

@@ -43,7 +43,13 @@ async function writeMarkers(host: CoordinatorHost, groups: GroupCoordinator, m: 
       writes.push(
         (async () => {
           try {
-            await partition.writeTxnMarker({ producerId: m.producerId, producerEpoch: m.producerEpoch, coordinatorEpoch: m.coordinatorEpoch, commit: m.commit }).done;
+            await partition.writeTxnMarker({
+              producerId: m.producerId,
+              producerEpoch: m.producerEpoch,
+              coordinatorEpoch: m.coordinatorEpoch,
+              commit: m.commit,
+              transactionVersion: m.transactionVersion,
+            }).done;
           } catch (err) {
             if (err instanceof KafkaError && err.code !== ErrorCode.KAFKA_STORAGE_ERROR && err.code !== ErrorCode.NOT_LEADER_OR_FOLLOWER) {
               host.logger.warn({ err, topic, partition: index, producerId: m.producerId }, 'transaction marker not written');
@@ -57,7 +63,9 @@ async function writeMarkers(host: CoordinatorHost, groups: GroupCoordinator, m: 
     }
   }
   for (const [leader, topics] of remote) {
-    writes.push(host.writeRemoteMarkers(leader, { producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.commit, coordinatorEpoch: m.coordinatorEpoch }, topics));
+    writes.push(
+      host.writeRemoteMarkers(leader, { producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.commit, coordinatorEpoch: m.coordinatorEpoch, transactionVersion: m.transactionVersion }, topics),
+    );
   }
   const results = await Promise.allSettled(writes);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -106,6 +106,8 @@ export interface TxnMarkerRequest {
   producerEpoch: number;
   coordinatorEpoch: number;
   commit: boolean;
+  /** 2 for a transactions V2 marker (its epoch must be above the data's); 0 or absent otherwise. */
+  transactionVersion?: number;
 }
 
 /** An aborted transaction as a fetch reports it. */
@@ -531,13 +533,14 @@ export class PartitionLog implements CleanableLog {
    * Writes a transaction marker (a COMMIT or ABORT control batch) for one producer through the
    * normal append path. Fencing: a producer epoch below the producer's current one is
    * INVALID_PRODUCER_EPOCH, a coordinator epoch below the last marker's is
-   * TRANSACTION_COORDINATOR_FENCED. A marker for a producer without an open transaction is
+   * TRANSACTION_COORDINATOR_FENCED; a transactions V2 marker must carry an epoch above the open
+   * transaction's (Kafka's strict check). A marker for a producer without an open transaction is
    * written all the same (it ends nothing). Once `done` resolves the last stable offset has
    * moved past the transaction.
    */
   appendTxnMarker(marker: TxnMarkerRequest, leaderEpoch: number): AppendResult {
     this.state.checkOpen();
-    this.state.producers.checkMarker(marker.producerId, marker.producerEpoch, marker.coordinatorEpoch);
+    this.state.producers.checkMarker(marker.producerId, marker.producerEpoch, marker.coordinatorEpoch, marker.transactionVersion ?? 0);
     const batch = buildControlBatch({
       type: marker.commit ? 'COMMIT' : 'ABORT',
       producerId: marker.producerId,

@@ -130,10 +130,20 @@ export class ProducerStateManager {
    * below the producer's (a zombie coordinator's marker for an old producer) is
    * INVALID_PRODUCER_EPOCH, a coordinator epoch below the last marker's is
    * TRANSACTION_COORDINATOR_FENCED. A higher epoch is accepted (KIP-890 bumps it at the marker).
+   * A transactions V2 marker (`transactionVersion` 2) always carries the epoch after the data's, so
+   * one at the epoch of an open transaction is a stale retry of the previous transaction's marker
+   * and would end the new one: INVALID_PRODUCER_EPOCH (at that epoch with nothing open, it is the
+   * harmless retry of a marker already written).
    */
-  checkMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number): void {
+  checkMarker(producerId: number, producerEpoch: number, coordinatorEpoch: number, transactionVersion = 0): void {
     const stored = this.producers.get(producerId);
     if (!stored) return;
+    if (transactionVersion >= 2 && producerEpoch === stored.epoch && stored.ongoingTxnFirstOffset >= 0) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PRODUCER_EPOCH,
+        `transactions V2 marker for producer ${producerId} has epoch ${producerEpoch}, not above the epoch of its open transaction`,
+      );
+    }
     if (producerEpoch < stored.epoch) {
       throw new KafkaError(
         ErrorCode.INVALID_PRODUCER_EPOCH,

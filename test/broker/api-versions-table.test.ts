@@ -15,7 +15,7 @@ const expected: Record<string, [number, number]> = {
   JoinGroup: [2, 9],
   ApiVersions: [0, 4], // v5: KIP-1242 cluster id checks
   InitProducerId: [0, 5], // v6: KIP-939 2PC, unstable
-  WriteTxnMarkers: [1, 1], // v2: KIP-1228
+  WriteTxnMarkers: [1, 2], // v2: KIP-1228, the transaction version of a marker
   EndTxn: [0, 5],
   TxnOffsetCommit: [0, 5],
   DeleteGroups: [0, 3], // v3: error message, null here

@@ -91,6 +91,23 @@ describe('transactions in the partition log', () => {
     await log.close();
   });
 
+  it('a transactions V2 marker must carry an epoch above the open transaction (a stale retry cannot end it)', async () => {
+    const log = await openLog(path.join(root, 'tv2-marker'), config());
+    const v2 = (epoch: number, commit: boolean) => log.appendTxnMarker({ producerId: 8, producerEpoch: epoch, coordinatorEpoch: 0, commit, transactionVersion: 2 }, 0);
+    await log.append(tbatch(8, 0, 2, 3), 0).done;
+    // The marker of the transaction at epoch 3 carries epoch 4 (EndTxn v5's bump).
+    await v2(4, true).done;
+    // A retry of that marker with nothing open is harmless; the next transaction runs at epoch 4.
+    await v2(4, true).done;
+    await log.append(tbatch(8, 0, 1, 4), 0).done;
+    // Now the same stale marker would end the new transaction: refused (V1 markers are not held to it).
+    assert.throws(() => v2(4, true), hasCode(ErrorCode.INVALID_PRODUCER_EPOCH));
+    assert.ok(log.producerState.get(8)!.ongoingTxnFirstOffset >= 0, 'the transaction is still open');
+    await v2(5, false).done;
+    assert.equal(log.producerState.get(8)!.ongoingTxnFirstOffset, -1);
+    await log.close();
+  });
+
   it('fences markers with an old producer epoch or coordinator epoch', async () => {
     const log = await openLog(path.join(root, 'fence-0'), config());
     await log.append(tbatch(5, 0, 1, 2), 0).done;

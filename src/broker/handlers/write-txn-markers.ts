@@ -7,8 +7,8 @@ import type { ApiHandler } from '../api.js';
 // hanging transaction by hand (kafka-transactions.sh abort).
 export const writeTxnMarkersHandler: ApiHandler<WriteTxnMarkersRequest, WriteTxnMarkersResponse> = {
   apiKey: ApiKey.WriteTxnMarkers,
-  // v2 carries the marker's transaction version (KIP-1228), not handled yet.
-  maxVersion: 1,
+  // v2 carries the marker's transaction version (KIP-1228): 2 asks for the strict epoch check.
+  maxVersion: 2,
   async handle({ broker }, req) {
     const markers = await Promise.all(
       req.markers.map(async (m) => ({
@@ -26,6 +26,7 @@ export const writeTxnMarkersHandler: ApiHandler<WriteTxnMarkersRequest, WriteTxn
                     producerEpoch: m.producerEpoch,
                     coordinatorEpoch: m.coordinatorEpoch,
                     commit: m.transactionResult,
+                    transactionVersion: m.transactionVersion,
                   }).done;
                 } catch (err) {
                   if (!(err instanceof KafkaError)) broker.logger.error({ err, topic: t.name, partition: partitionIndex }, 'writing a transaction marker failed');
