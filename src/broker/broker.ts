@@ -31,6 +31,10 @@ import { FetchSessionCache } from './fetch-sessions.js';
 import { BrokerMetrics } from './metrics.js';
 import { ClientTelemetry } from './client-telemetry.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import { groupConfigDefs } from '../config/registry.js';
+import { ShareCoordinator } from '../coordinator/share-coordinator.js';
+import { SharePartitions } from './share/share-partitions.js';
+import { ShareSessions } from './share/share-sessions.js';
 import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
 import type { TransactionCoordinator } from '../coordinator/transaction-coordinator.js';
 import { startTransactionCoordinator, TRANSACTION_STATE_TOPIC } from '../coordinator/transaction-topic.js';
@@ -120,6 +124,10 @@ export class Broker implements CoordinatorHost {
   readonly telemetry: ClientTelemetry;
   /** Groups and committed offsets, kept in __consumer_offsets (src/coordinator). */
   groupCoordinator!: GroupCoordinator;
+  /** KIP-932: the share-partitions this broker leads, their state kept in __share_group_state. */
+  shares!: SharePartitions;
+  /** KIP-932 share sessions (ShareFetch/ShareAcknowledge). */
+  readonly shareSessions = new ShareSessions(2000);
   /** Transactional ids and their transactions, kept in __transaction_state (src/coordinator). */
   transactionCoordinator!: TransactionCoordinator;
   /** One per entry of `listeners`, in that order. */
@@ -215,6 +223,89 @@ export class Broker implements CoordinatorHost {
     }
   }
 
+  /** The share coordinator and share-partitions (KIP-932), after the group coordinator. */
+  private async startShareGroups(): Promise<void> {
+    const coordinator = new ShareCoordinator(this, this.logger);
+    this.shares = new SharePartitions(this, coordinator);
+    await coordinator.start();
+    // Share-partition leadership follows partition leadership: a partition that leaves drops its share-partitions.
+    this.onLeadershipChange((change) => {
+      if (!change.leader) this.shares.drop((sp) => sp.topic === change.topic && sp.partition === change.partition);
+    });
+    this.groupCoordinator.onShareGroupDeleted = (groupId) => {
+      this.shares.drop((sp) => sp.groupId === groupId);
+      for (const { key } of coordinator.partitionsOf(groupId)) void coordinator.delete(key);
+    };
+  }
+
+  /** A share group's start offsets and lag, for the share-partitions whose state is kept here. */
+  shareOffsets(groupId: string): { topic: string; partition: number; startOffset: number; leaderEpoch: number; lag: number }[] {
+    const out: { topic: string; partition: number; startOffset: number; leaderEpoch: number; lag: number }[] = [];
+    for (const { key, state } of this.shares.coordinator.partitionsOf(groupId)) {
+      const topic = this.topicsById.get(key.topicId);
+      if (!topic) continue;
+      const live = this.shares.ofGroup(groupId).find((sp) => sp.topicId === key.topicId && sp.partition === key.partition);
+      const snap = live ? live.snapshot(state.leaderEpoch) : state;
+      const hw = this.partition(topic.name, key.partition)?.highWatermark;
+      let done = 0;
+      for (const b of snap.stateBatches) if (b.deliveryState === 2 || b.deliveryState === 4) done += b.lastOffset - b.firstOffset + 1;
+      out.push({ topic: topic.name, partition: key.partition, startOffset: snap.startOffset, leaderEpoch: snap.leaderEpoch, lag: hw === undefined ? -1 : Math.max(0, hw - snap.startOffset - done) });
+    }
+    return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  }
+
+  /** AlterShareGroupOffsets: a new start offset, nothing in flight, a new state epoch. */
+  async setShareStartOffset(groupId: string, topicId: string, topic: string, partition: number, startOffset: number): Promise<number> {
+    const key = { groupId, topicId, partition };
+    const existing = await this.shares.coordinator.read(key);
+    if (typeof existing === 'number') return existing;
+    const p = this.partition(topic, partition);
+    const start = startOffset < 0 ? (p?.highWatermark ?? 0) : startOffset;
+    this.shares.drop((sp) => sp.groupId === groupId && sp.topicId === topicId && sp.partition === partition);
+    return this.shares.coordinator.write(key, { stateEpoch: (existing?.stateEpoch ?? 0) + 1, leaderEpoch: p?.leaderEpoch ?? -1, startOffset: start, stateBatches: [] });
+  }
+
+  /** DeleteShareGroupOffsets: forgets a group's state on every partition of a topic. */
+  async deleteShareState(groupId: string, topicId: string, topic: string): Promise<number> {
+    const t = this.topics.get(topic);
+    this.shares.drop((sp) => sp.groupId === groupId && sp.topicId === topicId);
+    for (let partition = 0; partition < (t?.partitions.length ?? 0); partition++) {
+      const code = await this.shares.coordinator.delete({ groupId, topicId, partition });
+      if (code !== ErrorCode.NONE) return code;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /** Group configs (GROUP config resources) as stored, read through on each change. */
+  private groupConfigCache: Record<string, Record<string, string>> | null = null;
+
+  /** The configs set on a group (GROUP config resource): only the ones set. */
+  groupConfigsOf(groupId: string): Record<string, string> {
+    this.groupConfigCache ??= this.metadata.groupConfigs();
+    return this.groupConfigCache[groupId] ?? {};
+  }
+
+  /** A group config's value: set on the group, else its broker synonym, else its default. */
+  groupConfig(groupId: string, name: string): string | null {
+    const set = this.groupConfigsOf(groupId)[name];
+    if (set !== undefined) return set;
+    const def = groupConfigDefs.get(name);
+    for (const synonym of def?.brokerSynonyms ?? []) {
+      const v = this.config.str(synonym);
+      if (v !== null) return v;
+    }
+    return def?.default ?? null;
+  }
+
+  /** Sets (null or empty: deletes) a group's configs; metadata first. */
+  async setGroupConfigs(groupId: string, configs: Record<string, string> | null): Promise<void> {
+    const all = this.metadata.groupConfigs();
+    if (configs && Object.keys(configs).length > 0) all[groupId] = configs;
+    else delete all[groupId];
+    await this.metadata.setGroupConfigs(all);
+    this.groupConfigCache = null;
+  }
+
   /** Sets (null: deletes) a KIP-714 client-metrics subscription; it persists and applies to the next GetTelemetrySubscriptions. */
   async setClientMetrics(name: string, configs: Record<string, string> | null): Promise<void> {
     const all = this.metadata.clientMetrics();
@@ -277,6 +368,7 @@ export class Broker implements CoordinatorHost {
       if (p) await broker.logDirMover.alter(p, m.logDir);
     }
     broker.groupCoordinator = await startGroupCoordinator(broker);
+    await broker.startShareGroups();
     // After the group coordinator: finishing an interrupted commit may complete offsets there.
     broker.transactionCoordinator = await startTransactionCoordinator(broker, broker.groupCoordinator);
     broker.txnVerifier = new TransactionVerifier({
@@ -454,6 +546,7 @@ export class Broker implements CoordinatorHost {
       for (const t of this.topics.values()) this.applyTopicConfigs(t);
     } else if (change.kind === 'quotas') this.quotas.setQuotas(this.metadata.clientQuotas());
     else if (change.kind === 'client-metrics') this.loadClientMetrics();
+    else if (change.kind === 'group-configs') this.groupConfigCache = null;
   }
 
   private enqueueReconcile(name: string): Promise<void> {
@@ -1273,6 +1366,7 @@ export class Broker implements CoordinatorHost {
     this.security.close();
     this.transactionCoordinator?.shutdown();
     this.groupCoordinator?.shutdown();
+    this.shares?.shutdown();
     await this.cluster?.controller.stop();
     await this.replication?.stop();
     await this.logDirMover.stop();

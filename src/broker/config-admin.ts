@@ -1,12 +1,12 @@
 // The logic behind DescribeConfigs, AlterConfigs and IncrementalAlterConfigs, shared by their
 // handlers: what a resource's configs are, where each value comes from, and how changes apply.
-import { brokerConfigDefs, topicConfigDefs, type ConfigDef, type ConfigType } from '../config/registry.js';
+import { brokerConfigDefs, groupConfigDefs, topicConfigDefs, type ConfigDef, type ConfigType } from '../config/registry.js';
 import { configSourceId, splitList, validateValue, type ConfigEntry, type ConfigSource, type DynamicLevel } from '../config/config.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { Broker } from './broker.js';
 import { CLIENT_METRICS_CONFIGS, parseSubscription } from './client-telemetry.js';
 
-export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16 } as const;
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
 
 /** The configs of a CLIENT_METRICS resource (KIP-714 subscriptions) as registry entries. */
 const clientMetricsDefs: ReadonlyMap<string, ConfigDef> = new Map(
@@ -30,6 +30,29 @@ export function describeClientMetricsConfigs(broker: Broker, name: string, keys:
   }
   return out;
 }
+/**
+ * A GROUP resource's configs (KIP-848, KIP-932): the set ones (DYNAMIC_GROUP_CONFIG, 8 in Kafka's
+ * ConfigSource), then the broker synonyms' values, then the defaults.
+ */
+export function describeGroupConfigs(broker: Broker, name: string, keys: string[] | null): DescribedConfig[] {
+  if (!name) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'A group resource needs a name');
+  const set = broker.groupConfigsOf(name);
+  const out: DescribedConfig[] = [];
+  for (const def of groupConfigDefs.values()) {
+    if (keys && !keys.includes(def.name)) continue;
+    if (def.name in set) {
+      const entry: ConfigEntry = { name: def.name, value: set[def.name]!, source: 'DEFAULT_CONFIG', origin: 'dynamic' };
+      out.push({ ...describe(def, entry, false, []), configSource: 8 });
+      continue;
+    }
+    const value = broker.groupConfig(name, def.name);
+    const fromBroker = def.brokerSynonyms?.some((b) => broker.config.staticEntry(b)?.origin !== 'default') ?? false;
+    const entry: ConfigEntry = { name: def.name, value, source: fromBroker ? 'STATIC_BROKER_CONFIG' : 'DEFAULT_CONFIG', origin: 'default' };
+    out.push(describe(def, entry, false, []));
+  }
+  return out;
+}
+
 export const AlterOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
 /** DescribeConfigs' ConfigType numbers. */
@@ -203,6 +226,12 @@ export async function alterResource(
     const next = applyOperations(mode.replaceAll ? {} : (broker.telemetry.resources.get(resourceName) ?? {}), ops, clientMetricsDefs, false);
     parseSubscription(resourceName, next); // throws INVALID_CONFIG for a bad match or interval
     if (!mode.validateOnly) await broker.setClientMetrics(resourceName, next);
+    return;
+  }
+  if (resourceType === ResourceType.GROUP) {
+    if (!resourceName) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'A group resource needs a name');
+    const next = applyOperations(mode.replaceAll ? {} : broker.groupConfigsOf(resourceName), ops, groupConfigDefs, false);
+    if (!mode.validateOnly) await broker.setGroupConfigs(resourceName, next);
     return;
   }
   throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${resourceType}`);

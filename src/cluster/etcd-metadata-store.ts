@@ -84,6 +84,9 @@ export class EtcdKeys {
   get clientMetrics(): string {
     return `${this.prefix}/client-metrics`;
   }
+  get groupConfigs(): string {
+    return `${this.prefix}/configs/groups`;
+  }
   get acls(): string {
     return `${this.prefix}/acls`;
   }
@@ -143,6 +146,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private quotas: StoredQuota[] = [];
   private aclList: StoredAcl[] = [];
   private clientMetricsResources: Record<string, Record<string, string>> = {};
+  private groupConfigsStored: Record<string, Record<string, string>> = {};
   private scram: StoredScramCredential[] = [];
   private readonly tokens = new Map<string, StoredDelegationToken>();
   private producerIdNext = 0;
@@ -338,6 +342,9 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     } else if (key === k.clientMetrics) {
       this.clientMetricsResources = deleted ? {} : parse(kv);
       change = { kind: 'client-metrics' };
+    } else if (key === k.groupConfigs) {
+      this.groupConfigsStored = deleted ? {} : parse(kv);
+      change = { kind: 'group-configs' };
     } else if (key === k.acls) {
       this.aclList = deleted ? [] : parse(kv);
       change = { kind: 'acls' };
@@ -398,6 +405,10 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
 
   clientMetrics(): Record<string, Record<string, string>> {
     return structuredClone(this.clientMetricsResources);
+  }
+
+  groupConfigs(): Record<string, Record<string, string>> {
+    return structuredClone(this.groupConfigsStored);
   }
 
   acls(): StoredAcl[] {
@@ -590,6 +601,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   async setClientMetrics(resources: Record<string, Record<string, string>>): Promise<void> {
     await this.call('Changing client metrics subscriptions', () => this.client.put(this.keys.clientMetrics).value(JSON.stringify(resources)).exec());
     this.clientMetricsResources = structuredClone(resources);
+  }
+
+  async setGroupConfigs(groups: Record<string, Record<string, string>>): Promise<void> {
+    await this.call('Changing group configs', () => this.client.put(this.keys.groupConfigs).value(JSON.stringify(groups)).exec());
+    this.groupConfigsStored = structuredClone(groups);
   }
 
   async setAcls(acls: StoredAcl[]): Promise<void> {

@@ -130,6 +130,7 @@ export type MetadataChange =
   | { kind: 'quotas' }
   | { kind: 'acls' }
   | { kind: 'client-metrics' }
+  | { kind: 'group-configs' }
   | { kind: 'scram' }
   | { kind: 'delegation-tokens' };
 
@@ -189,6 +190,9 @@ export interface MetadataStore {
   /** KIP-714 client-metrics subscriptions (CLIENT_METRICS config resources): name → configs, cluster-wide. */
   clientMetrics(): Record<string, Record<string, string>>;
   setClientMetrics(resources: Record<string, Record<string, string>>): Promise<void>;
+  /** Group configs (GROUP config resources, KIP-848/KIP-932): group id → configs, cluster-wide. */
+  groupConfigs(): Record<string, Record<string, string>>;
+  setGroupConfigs(groups: Record<string, Record<string, string>>): Promise<void>;
   /** SCRAM credentials (AlterUserScramCredentials), cluster-wide. */
   scramCredentials(): StoredScramCredential[];
   setScramCredentials(credentials: StoredScramCredential[]): Promise<void>;

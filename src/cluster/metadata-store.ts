@@ -34,6 +34,8 @@ interface MetadataFile {
   acls?: StoredAcl[];
   /** KIP-714 client-metrics subscriptions: resource name → configs. */
   clientMetrics?: Record<string, Record<string, string>>;
+  /** Group configs (GROUP config resources): group id → configs. */
+  groupConfigs?: Record<string, Record<string, string>>;
   scramCredentials?: StoredScramCredential[];
   delegationTokens?: StoredDelegationToken[];
 }
@@ -188,6 +190,15 @@ export class LocalMetadataStore implements MetadataStore {
 
   async setClientMetrics(resources: Record<string, Record<string, string>>): Promise<void> {
     this.state.clientMetrics = structuredClone(resources);
+    await this.persist();
+  }
+
+  groupConfigs(): Record<string, Record<string, string>> {
+    return structuredClone(this.state.groupConfigs ?? {});
+  }
+
+  async setGroupConfigs(groups: Record<string, Record<string, string>>): Promise<void> {
+    this.state.groupConfigs = structuredClone(groups);
     await this.persist();
   }
 

@@ -2,7 +2,7 @@
 // DescribeConfigs answers and the README's table all derive from this table.
 
 export type ConfigType = 'boolean' | 'string' | 'int' | 'long' | 'double' | 'list' | 'class' | 'password';
-export type ConfigScope = 'broker' | 'topic';
+export type ConfigScope = 'broker' | 'topic' | 'group';
 
 export interface ConfigDef {
   name: string;
@@ -647,6 +647,58 @@ const brokerDefs: ConfigDef[] = [
     scope: 'broker',
     doc: 'Server-side assignors of consumer-protocol groups (uniform, range); the first is the default.',
   },
+  {
+    name: 'group.share.heartbeat.interval.ms',
+    type: 'int',
+    default: '5000',
+    scope: 'broker',
+    doc: 'Heartbeat interval given to share group (KIP-932) members.',
+    min: 1,
+  },
+  {
+    name: 'group.share.session.timeout.ms',
+    type: 'int',
+    default: '45000',
+    scope: 'broker',
+    doc: 'A share group member not heard from this long is removed from its group (its acquired records are released when their locks expire).',
+    min: 1,
+  },
+  {
+    name: 'group.share.record.lock.duration.ms',
+    type: 'int',
+    default: '30000',
+    scope: 'broker',
+    doc: 'How long a share group member holds the records it acquired before they become available again (default of the group config share.record.lock.duration.ms).',
+    min: 1000,
+    max: 3600000,
+  },
+  {
+    name: 'group.share.delivery.count.limit',
+    type: 'int',
+    default: '5',
+    scope: 'broker',
+    doc: 'Deliveries of a record to a share group before it is archived (default of the group config share.delivery.count.limit).',
+    min: 2,
+    max: 10,
+  },
+  {
+    name: 'group.share.partition.max.record.locks',
+    type: 'int',
+    default: '2000',
+    scope: 'broker',
+    doc: 'Most records of one share-partition acquired (in flight) at once.',
+    min: 100,
+  },
+  { name: 'group.share.max.size', type: 'int', default: '200', scope: 'broker', doc: 'Most members a share group may have.', min: 1 },
+  { name: 'share.coordinator.state.topic.num.partitions', type: 'int', default: '50', scope: 'broker', doc: 'Partitions of __share_group_state.', min: 1 },
+  {
+    name: 'share.coordinator.state.topic.replication.factor',
+    type: 'int',
+    default: '3',
+    scope: 'broker',
+    doc: 'Replication factor of __share_group_state (capped at the live brokers when it is created).',
+    min: 1,
+  },
   { name: 'group.consumer.max.size', type: 'int', default: '2147483647', scope: 'broker', doc: 'Most members a consumer-protocol group may have.', min: 1 },
   {
     name: 'group.streams.heartbeat.interval.ms',
@@ -908,7 +960,85 @@ const topicDefs: ConfigDef[] = [
   { name: 'segment.ms', type: 'long', default: '604800000', scope: 'topic', doc: 'Segment age before a roll.', brokerSynonyms: ['log.roll.ms', 'log.roll.hours'], min: 1 },
 ];
 
+/**
+ * Group configs (the GROUP config resource, IncrementalAlterConfigs): per group, falling back to
+ * the broker config named in brokerSynonyms. The `tributary.` ones are Tributary extensions.
+ */
+const groupDefs: ConfigDef[] = [
+  {
+    name: 'share.auto.offset.reset',
+    type: 'string',
+    default: 'latest',
+    scope: 'group',
+    doc: 'Where a share group starts on a partition it has no state for: earliest, latest, or by_duration:<ISO-8601 duration>.',
+    check: (v) => (v === 'earliest' || v === 'latest' || /^by_duration:P/.test(v) ? null : `Invalid value ${v} for configuration share.auto.offset.reset`),
+  },
+  {
+    name: 'share.record.lock.duration.ms',
+    type: 'int',
+    default: '30000',
+    scope: 'group',
+    doc: 'How long a member holds the records it acquired.',
+    brokerSynonyms: ['group.share.record.lock.duration.ms'],
+    min: 1000,
+    max: 3600000,
+  },
+  {
+    name: 'share.delivery.count.limit',
+    type: 'int',
+    default: '5',
+    scope: 'group',
+    doc: 'Deliveries of a record before it is archived (or, with tributary.share.dlq.topic, dead-lettered).',
+    brokerSynonyms: ['group.share.delivery.count.limit'],
+    min: 2,
+    max: 10,
+  },
+  {
+    name: 'share.isolation.level',
+    type: 'string',
+    default: 'read_uncommitted',
+    scope: 'group',
+    doc: 'Whether a share group reads records of open and aborted transactions (read_uncommitted) or only up to the last stable offset (read_committed).',
+    validValues: ['read_committed', 'read_uncommitted'],
+  },
+  {
+    name: 'share.heartbeat.interval.ms',
+    type: 'int',
+    default: '5000',
+    scope: 'group',
+    doc: 'Heartbeat interval of this share group.',
+    brokerSynonyms: ['group.share.heartbeat.interval.ms'],
+    min: 1,
+  },
+  {
+    name: 'share.session.timeout.ms',
+    type: 'int',
+    default: '45000',
+    scope: 'group',
+    doc: 'Session timeout of this share group.',
+    brokerSynonyms: ['group.share.session.timeout.ms'],
+    min: 1,
+  },
+  {
+    name: 'tributary.share.dlq.topic',
+    type: 'string',
+    default: null,
+    scope: 'group',
+    doc: 'Tributary extension: a record of this share group that reaches share.delivery.count.limit (or is rejected) is copied to this topic, with headers naming its source, before it is archived.',
+  },
+  {
+    name: 'tributary.share.release.delay.ms',
+    type: 'int',
+    default: '0',
+    scope: 'group',
+    doc: 'Tributary extension: a record released (ShareAcknowledge RELEASE) becomes available again only after this delay.',
+    min: 0,
+    max: 3600000,
+  },
+];
+
 export const brokerConfigDefs: ReadonlyMap<string, ConfigDef> = new Map(brokerDefs.map((d) => [d.name, d]));
 export const topicConfigDefs: ReadonlyMap<string, ConfigDef> = new Map(topicDefs.map((d) => [d.name, d]));
+export const groupConfigDefs: ReadonlyMap<string, ConfigDef> = new Map(groupDefs.map((d) => [d.name, d]));
 
 export { INT_MAX };

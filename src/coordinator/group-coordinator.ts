@@ -29,6 +29,7 @@ import { ConsumerGroups, type ConsumerGroupsOptions, type HeartbeatRequest, type
 import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js';
 import { StreamsGroups, type StreamsGroupsOptions, type StreamsHeartbeatResult } from './streams-group.js';
 import type { StreamsGroupHeartbeatRequest } from '../protocol/generated/streams-group-heartbeat.js';
+import { ShareGroups, type ShareGroupsOptions, type ShareHeartbeatRequest, type ShareHeartbeatResponse } from './share-group.js';
 
 export interface CoordinatorStore {
   /**
@@ -67,6 +68,8 @@ export interface GroupCoordinatorOptions {
   consumer?: Pick<ConsumerGroupsOptions, 'topics' | 'heartbeatIntervalMs' | 'sessionTimeoutMs' | 'assignors' | 'maxSize'>;
   /** KIP-1071 streams groups (streams-group.ts); without it they see no topics. */
   streams?: Partial<Omit<StreamsGroupsOptions, 'clock' | 'append' | 'logger'>>;
+  /** KIP-932 share groups (share-group.ts); their topics are the consumer groups' lookup. */
+  share?: Pick<ShareGroupsOptions, 'config' | 'maxSize' | 'onMemberRemoved'>;
 }
 
 export interface CommitRequest {
@@ -111,7 +114,7 @@ export interface GroupListing {
   groupId: string;
   protocolType: string;
   state: string;
-  type: 'classic' | 'consumer' | 'streams';
+  type: 'classic' | 'consumer' | 'share' | 'streams';
 }
 
 export interface GroupDescription {
@@ -169,7 +172,11 @@ export class GroupCoordinator {
   readonly consumer: ConsumerGroups;
   /** The KIP-1071 streams groups; a group id belongs to one group type only. */
   readonly streams: StreamsGroups;
+  /** The KIP-932 share groups. */
+  readonly share: ShareGroups;
   private stopped = false;
+  /** Set by the broker: a share group was deleted (its share-partition state goes too). */
+  onShareGroupDeleted: ((groupId: string) => void) | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly opts: GroupCoordinatorOptions) {
@@ -216,6 +223,41 @@ export class GroupCoordinator {
       logger: opts.logger,
       ...opts.streams,
     });
+    this.share = new ShareGroups({
+      clock: opts.clock,
+      append: (groupId, records) => {
+        const partition = this.partitionFor(groupId);
+        if (this.ownership.status(partition) !== ErrorCode.NONE) return Promise.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `not the coordinator of ${groupId}`));
+        return opts.store.append(partition, records);
+      },
+      topics: this.consumer.opts.topics,
+      config: () => ({ heartbeatIntervalMs: 5000, sessionTimeoutMs: 45_000 }),
+      maxSize: 200,
+      logger: opts.logger,
+      ...opts.share,
+    });
+  }
+
+  /** ShareGroupHeartbeat (KIP-932). A classic, consumer or streams group of that id answers GROUP_ID_NOT_FOUND. */
+  async shareGroupHeartbeat(req: ShareHeartbeatRequest, clientId: string, clientHost: string): Promise<ShareHeartbeatResponse> {
+    const fail = (errorCode: number, errorMessage: string | null = null): ShareHeartbeatResponse => ({
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    if (req.groupId !== '') {
+      let owner = this.awaitOwner(req.groupId);
+      if (typeof owner !== 'number') owner = await owner;
+      if (owner !== ErrorCode.NONE) return fail(owner);
+      const classic = this.groups.get(req.groupId);
+      if ((classic && classic.state !== 'Dead') || this.consumer.groups.has(req.groupId) || this.streams.groups.has(req.groupId)) {
+        return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a share group.`);
+      }
+    }
+    return this.share.heartbeat(req, clientId, clientHost);
   }
 
   /**
@@ -230,6 +272,7 @@ export class GroupCoordinator {
       if (owner !== ErrorCode.NONE) return this.streams.fail(req, owner, null);
     }
     const notStreams = () => this.streams.fail(req, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a streams group.`);
+    if (this.share.groups.has(req.groupId)) return notStreams();
     const classic = this.groups.get(req.groupId);
     if (classic) {
       if (classic.state !== 'Empty' || !classic.isEmpty()) return notStreams();
@@ -263,6 +306,7 @@ export class GroupCoordinator {
       if (typeof owner !== 'number') owner = await owner;
       if (owner !== ErrorCode.NONE) return fail(owner);
     }
+    if (this.share.groups.has(req.groupId)) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
     if (this.streams.groups.has(req.groupId)) {
       const tombstones = this.streams.deleteEmpty(req.groupId);
       if (!tombstones) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
@@ -371,6 +415,7 @@ export class GroupCoordinator {
     if (req.sessionTimeoutMs < this.opts.minSessionTimeoutMs || req.sessionTimeoutMs > this.opts.maxSessionTimeoutMs) {
       return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
+    if (this.share.groups.has(groupId)) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     if (this.consumer.groups.has(groupId)) {
       // A consumer group's members speak KIP-848; an empty one may go back to classic.
       const tombstones = this.consumer.deleteEmpty(groupId);
@@ -708,6 +753,9 @@ export class GroupCoordinator {
     for (const g of this.streams.groups.values()) {
       if (this.groupError(g.groupId) === ErrorCode.NONE) out.push({ groupId: g.groupId, protocolType: 'streams', state: g.state, type: 'streams' });
     }
+    for (const g of this.share.groups.values()) {
+      if (this.groupError(g.groupId) === ErrorCode.NONE) out.push({ groupId: g.groupId, protocolType: 'share', state: g.state, type: 'share' });
+    }
     return out;
   }
 
@@ -735,6 +783,18 @@ export class GroupCoordinator {
   private async deleteGroup(groupId: string): Promise<number> {
     const owner = this.groupError(groupId);
     if (owner !== ErrorCode.NONE) return owner;
+    if (this.share.groups.has(groupId)) {
+      const tombstones = this.share.deleteEmpty(groupId);
+      if (!tombstones) return ErrorCode.NON_EMPTY_GROUP;
+      try {
+        await this.opts.store.append(this.partitionFor(groupId), tombstones);
+      } catch (err) {
+        this.opts.logger?.error({ err, group: groupId }, 'writing group tombstones failed');
+        return appendErrorCode(err);
+      }
+      this.onShareGroupDeleted?.(groupId);
+      return ErrorCode.NONE;
+    }
     if (this.consumer.groups.has(groupId) || this.streams.groups.has(groupId)) {
       const tombstones = this.consumer.groups.has(groupId) ? this.consumer.deleteEmpty(groupId) : this.streams.deleteEmpty(groupId);
       if (!tombstones) return ErrorCode.NON_EMPTY_GROUP;
@@ -854,7 +914,7 @@ export class GroupCoordinator {
     if (!key) return;
     const k = decodeKey(key);
     if (!k) {
-      if (!this.consumer.replay(key, value)) this.streams.replay(key, value);
+      if (!this.share.replay(key, value) && !this.consumer.replay(key, value)) this.streams.replay(key, value);
       return;
     }
     if (k.kind === 'offset') {
@@ -909,6 +969,7 @@ export class GroupCoordinator {
     for (const groupId of [...this.loadedGroups.keys()]) if (mine(groupId)) this.loadedGroups.delete(groupId);
     this.consumer.unload(mine);
     this.streams.unload(mine);
+    this.share.unload(mine);
     for (const [producerId, byGroup] of [...this.pendingTxnOffsets]) {
       for (const groupId of [...byGroup.keys()]) if (mine(groupId)) byGroup.delete(groupId);
       if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
@@ -939,5 +1000,6 @@ export class GroupCoordinator {
     for (const g of this.groups.values()) g.shutdown();
     this.consumer.shutdown();
     this.streams.shutdown();
+    this.share.shutdown();
   }
 }

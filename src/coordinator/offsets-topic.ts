@@ -67,6 +67,13 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
       numStandbyReplicas: config.int('group.streams.num.standby.replicas'),
       maxSize: config.int('group.streams.max.size'),
     },
+    share: {
+      config: (groupId) => {
+        const int = (name: string, fallback: string) => Number(host.groupConfig?.(groupId, name) ?? config.int(fallback));
+        return { heartbeatIntervalMs: int('share.heartbeat.interval.ms', 'group.share.heartbeat.interval.ms'), sessionTimeoutMs: int('share.session.timeout.ms', 'group.share.session.timeout.ms') };
+      },
+      maxSize: config.int('group.share.max.size'),
+    },
   });
   ownership.attach({
     load: async (index, _epoch, current) => {

@@ -97,6 +97,8 @@ export interface CoordinatorHost {
   onLeadershipChange(listener: (change: LeadershipChange) => void): () => void;
   /** A producer id never handed out before (InitProducerId). */
   nextProducerId(): Promise<number>;
+  /** A group config (GROUP config resource): set on the group, else its broker synonym, else its default. */
+  groupConfig?(groupId: string, name: string): string | null;
   /** Whether the partition exists in the cluster, whether or not this broker hosts it. */
   partitionExists(topic: string, index: number): boolean;
   /** Where a transaction marker for a partition goes: this broker, another broker (cluster mode), nowhere. */

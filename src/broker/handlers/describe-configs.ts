@@ -1,6 +1,6 @@
 import { ApiKey, type DescribeConfigsRequest, type DescribeConfigsResponse, type DescribeConfigsResponseDescribeConfigsResult } from '../../protocol/generated/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import { describeBrokerConfigs, describeClientMetricsConfigs, describeTopicConfigs, ResourceType, type DescribedConfig } from '../config-admin.js';
+import { describeBrokerConfigs, describeClientMetricsConfigs, describeGroupConfigs, describeTopicConfigs, ResourceType, type DescribedConfig } from '../config-admin.js';
 import { configResourceRefusal } from '../security/request-checks.js';
 import type { ApiHandler } from '../api.js';
 
@@ -16,6 +16,7 @@ export const describeConfigsHandler: ApiHandler<DescribeConfigsRequest, Describe
         if (res.resourceType === ResourceType.TOPIC) configs = describeTopicConfigs(broker, res.resourceName, res.configurationKeys);
         else if (res.resourceType === ResourceType.BROKER) configs = describeBrokerConfigs(broker, res.resourceName, res.configurationKeys);
         else if (res.resourceType === ResourceType.CLIENT_METRICS) configs = describeClientMetricsConfigs(broker, res.resourceName, res.configurationKeys);
+        else if (res.resourceType === ResourceType.GROUP) configs = describeGroupConfigs(broker, res.resourceName, res.configurationKeys);
         else throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${res.resourceType}`);
         return {
           ...base,

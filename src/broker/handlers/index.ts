@@ -51,8 +51,24 @@ import { listTransactionsHandler } from './list-transactions.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './partition-reassignments.js';
 import { consumerGroupDescribeHandler, consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
 import { streamsGroupDescribeHandler, streamsGroupHeartbeatHandler } from './streams-group-heartbeat.js';
+import {
+  alterShareGroupOffsetsHandler,
+  deleteShareGroupOffsetsHandler,
+  describeShareGroupOffsetsHandler,
+  shareAcknowledgeHandler,
+  shareFetchHandler,
+  shareGroupDescribeHandler,
+  shareGroupHeartbeatHandler,
+} from './share.js';
 
 export const apiHandlers: ApiHandler[] = [
+  shareGroupHeartbeatHandler,
+  shareGroupDescribeHandler,
+  shareFetchHandler,
+  shareAcknowledgeHandler,
+  describeShareGroupOffsetsHandler,
+  alterShareGroupOffsetsHandler,
+  deleteShareGroupOffsetsHandler,
   saslHandshakeHandler,
   saslAuthenticateHandler,
   alterUserScramCredentialsHandler,

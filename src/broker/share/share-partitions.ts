@@ -1,0 +1,560 @@
+// KIP-932 share-partitions: what the leader of a topic partition keeps for each share group
+// consuming it. Records are handed out one by one: a ShareFetch acquires records (state
+// ACQUIRED, delivery count + 1) for share.record.lock.duration.ms; the member acknowledges them
+// (ACCEPT → ACKNOWLEDGED, RELEASE → AVAILABLE again, REJECT → ARCHIVED, RENEW → a new lock) or the
+// lock expires (→ AVAILABLE). A record whose delivery count reached share.delivery.count.limit is
+// archived instead of becoming available again. The share start offset moves past the records
+// at its front once they are acknowledged or archived; everything from it to the end offset is
+// "in flight" and tracked per record.
+//
+// Every change of state is written to the share coordinator (__share_group_state) before the
+// acknowledgement is answered, and read back when the share-partition is first used after a
+// restart or a leadership move; acquisitions are written too (their delivery counts), so a crash
+// cannot reset them. What was ACQUIRED when the broker stopped comes back AVAILABLE.
+//
+// Tributary extensions (group configs): tributary.share.dlq.topic copies a record that is
+// rejected or reaches the delivery limit to a dead-letter topic, with headers naming where it
+// came from; tributary.share.release.delay.ms keeps a released record unavailable for a while.
+import { ErrorCode } from '../../protocol/errors.js';
+import { isControl, lastOffsetOf, readBatchHeader, splitBatches } from '../../protocol/records/record-batch.js';
+import { decodeBatchRecordsAsync } from '../../protocol/records/records.js';
+import { buildRecordBatch } from '../../protocol/records/record-batch-builder.js';
+import { DeliveryState, type ShareCoordinator, type SharePartitionState, type ShareStateBatch } from '../../coordinator/share-coordinator.js';
+import type { Clock } from '../../common/clock.js';
+import type { Partition } from '../partition.js';
+
+/** What the share-partitions need of the broker (Broker fits). */
+export interface ShareHost {
+  readonly clock: Clock;
+  readonly logger: { warn(obj: object, msg: string): void };
+  readonly config: { int(name: string): number };
+  readonly topics: ReadonlyMap<string, { partitions: readonly unknown[] }>;
+  readonly topicsById: ReadonlyMap<string, { name: string }>;
+  groupConfig(groupId: string, name: string): string | null;
+  leaderPartition(topic: string, index: number): Partition | number;
+  partition(topic: string, index: number): Partition | undefined;
+  createTopic(name: string, partitions: number, overrides: Record<string, string>): Promise<unknown>;
+}
+
+export const AckType = { GAP: 0, ACCEPT: 1, RELEASE: 2, REJECT: 3, RENEW: 4 } as const;
+
+/** Headers of a dead-lettered record (Tributary extension). */
+export const DLQ_HEADERS = {
+  topic: 'tributary.dlq.source.topic',
+  partition: 'tributary.dlq.source.partition',
+  offset: 'tributary.dlq.source.offset',
+  deliveryCount: 'tributary.dlq.delivery.count',
+  group: 'tributary.dlq.group',
+  reason: 'tributary.dlq.reason',
+} as const;
+
+interface InFlight {
+  state: number;
+  deliveryCount: number;
+  memberId: string | null;
+  /** Which acquisition holds it (its lock timer checks this). */
+  acquisition: number;
+  /** AVAILABLE records released with a delay: not acquirable before this time. */
+  availableAt: number;
+}
+
+export interface AcquiredRange {
+  firstOffset: number;
+  lastOffset: number;
+  deliveryCount: number;
+}
+
+export interface AckBatch {
+  firstOffset: number;
+  lastOffset: number;
+  acknowledgeTypes: number[];
+}
+
+export interface GroupShareConfig {
+  lockDurationMs: number;
+  deliveryLimit: number;
+  autoOffsetReset: string;
+  readCommitted: boolean;
+  dlqTopic: string | null;
+  releaseDelayMs: number;
+  maxRecordLocks: number;
+}
+
+export class SharePartition {
+  startOffset = 0;
+  /** Past the last record ever acquired: new records are read from here. */
+  endOffset = 0;
+  stateEpoch = 0;
+  readonly inflight = new Map<number, InFlight>();
+  private acquisitions = 0;
+  private readonly timers = new Set<() => void>();
+  /** Wakes parked ShareFetches when records become available again. */
+  readonly waiters = new Set<() => void>();
+  /** The last persisted write; writes are chained so the log order is the order of changes. */
+  private writing: Promise<number> = Promise.resolve(ErrorCode.NONE);
+  /** Serializes acquisitions (a read from the log sits between choosing and taking records). */
+  lock: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly groupId: string,
+    readonly topic: string,
+    readonly topicId: string,
+    readonly partition: number,
+    private readonly manager: SharePartitions,
+  ) {}
+
+  /** Restores a persisted state: what was in flight comes back AVAILABLE, with its delivery count. */
+  restore(s: SharePartitionState): void {
+    this.stateEpoch = s.stateEpoch;
+    this.startOffset = s.startOffset;
+    this.endOffset = s.startOffset;
+    for (const b of s.stateBatches) {
+      for (let o = Math.max(b.firstOffset, s.startOffset); o <= b.lastOffset; o++) {
+        const state = b.deliveryState === DeliveryState.ACQUIRED ? DeliveryState.AVAILABLE : b.deliveryState;
+        this.inflight.set(o, { state, deliveryCount: b.deliveryCount, memberId: null, acquisition: 0, availableAt: 0 });
+      }
+      this.endOffset = Math.max(this.endOffset, b.lastOffset + 1);
+    }
+    this.advance();
+  }
+
+  snapshot(leaderEpoch: number): SharePartitionState {
+    const batches: ShareStateBatch[] = [];
+    for (const o of [...this.inflight.keys()].sort((a, b) => a - b)) {
+      const r = this.inflight.get(o)!;
+      const last = batches[batches.length - 1];
+      if (last && last.lastOffset === o - 1 && last.deliveryState === r.state && last.deliveryCount === r.deliveryCount) last.lastOffset = o;
+      else batches.push({ firstOffset: o, lastOffset: o, deliveryState: r.state, deliveryCount: r.deliveryCount });
+    }
+    return { stateEpoch: this.stateEpoch, leaderEpoch, startOffset: this.startOffset, stateBatches: batches };
+  }
+
+  /** Moves the start offset past acknowledged and archived records. */
+  advance(): void {
+    while (this.startOffset < this.endOffset) {
+      const r = this.inflight.get(this.startOffset);
+      if (r && r.state !== DeliveryState.ACKNOWLEDGED && r.state !== DeliveryState.ARCHIVED) break;
+      this.inflight.delete(this.startOffset);
+      this.startOffset++;
+    }
+  }
+
+  /** The log's start moved past records still tracked (retention, DeleteRecords). */
+  skipTo(logStartOffset: number): void {
+    if (logStartOffset <= this.startOffset) return;
+    for (const o of [...this.inflight.keys()]) if (o < logStartOffset) this.inflight.delete(o);
+    this.startOffset = logStartOffset;
+    this.endOffset = Math.max(this.endOffset, logStartOffset);
+  }
+
+  acquiredCount(): number {
+    let n = 0;
+    for (const r of this.inflight.values()) if (r.state === DeliveryState.ACQUIRED) n++;
+    return n;
+  }
+
+  /** The first offset a fetch may acquire from: an available in-flight record, or the end offset. */
+  firstAcquirable(now: number): number {
+    for (let o = this.startOffset; o < this.endOffset; o++) {
+      const r = this.inflight.get(o);
+      if (!r || (r.state === DeliveryState.AVAILABLE && r.availableAt <= now)) return o;
+    }
+    return this.endOffset;
+  }
+
+  newAcquisition(): number {
+    return ++this.acquisitions;
+  }
+
+  /** Arms the lock of one acquisition: on expiry its records still held become available (or archived). */
+  armLock(acquisition: number, offsets: number[], ms: number): void {
+    const cancel = this.manager.clock.schedule(ms, () => {
+      this.timers.delete(cancel);
+      const expired = offsets.filter((o) => {
+        const r = this.inflight.get(o);
+        return r && r.state === DeliveryState.ACQUIRED && r.acquisition === acquisition;
+      });
+      if (expired.length === 0) return;
+      for (const o of expired) this.release(o, 0, 'delivery-count-exceeded');
+      void this.afterChange();
+    });
+    this.timers.add(cancel);
+  }
+
+  /** An acquired record goes back: AVAILABLE (after `delayMs`), or ARCHIVED at the delivery limit. */
+  release(offset: number, delayMs: number, reason: string): void {
+    const r = this.inflight.get(offset);
+    if (!r) return;
+    r.memberId = null;
+    r.acquisition = 0;
+    if (r.deliveryCount >= this.manager.config(this.groupId).deliveryLimit) {
+      r.state = DeliveryState.ARCHIVED;
+      this.manager.deadLetter(this, offset, r.deliveryCount, reason);
+    } else {
+      r.state = DeliveryState.AVAILABLE;
+      r.availableAt = delayMs > 0 ? this.manager.clock.now() + delayMs : 0;
+      if (delayMs > 0) {
+        const cancel = this.manager.clock.schedule(delayMs, () => {
+          this.timers.delete(cancel);
+          this.wake();
+        });
+        this.timers.add(cancel);
+      }
+    }
+  }
+
+  /** After records changed state: moves the start, persists, wakes parked fetches. */
+  afterChange(): Promise<number> {
+    this.advance();
+    const done = this.persist();
+    this.wake();
+    return done;
+  }
+
+  persist(): Promise<number> {
+    const next = this.writing.then(() => this.manager.persist(this));
+    this.writing = next.catch(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    return next;
+  }
+
+  wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Releases everything `memberId` holds (its share session closed). */
+  releaseMember(memberId: string): void {
+    let changed = false;
+    for (const [o, r] of this.inflight) {
+      if (r.state === DeliveryState.ACQUIRED && r.memberId === memberId) {
+        this.release(o, 0, 'delivery-count-exceeded');
+        changed = true;
+      }
+    }
+    if (changed) void this.afterChange();
+  }
+
+  close(): void {
+    for (const t of this.timers) t();
+    this.timers.clear();
+    this.wake();
+  }
+}
+
+export interface FetchOutcome {
+  errorCode: number;
+  records: Buffer | null;
+  acquired: AcquiredRange[];
+}
+
+/** The share-partitions this broker leads, by group and topic partition. */
+export class SharePartitions {
+  private readonly partitions = new Map<string, SharePartition>();
+  private readonly loading = new Map<string, Promise<SharePartition | number>>();
+
+  constructor(
+    private readonly broker: ShareHost,
+    readonly coordinator: ShareCoordinator,
+  ) {}
+
+  get clock() {
+    return this.broker.clock;
+  }
+
+  config(groupId: string): GroupShareConfig {
+    const b = this.broker;
+    return {
+      lockDurationMs: Number(b.groupConfig(groupId, 'share.record.lock.duration.ms')),
+      deliveryLimit: Number(b.groupConfig(groupId, 'share.delivery.count.limit')),
+      autoOffsetReset: b.groupConfig(groupId, 'share.auto.offset.reset') ?? 'latest',
+      readCommitted: b.groupConfig(groupId, 'share.isolation.level') === 'read_committed',
+      dlqTopic: b.groupConfig(groupId, 'tributary.share.dlq.topic'),
+      releaseDelayMs: Number(b.groupConfig(groupId, 'tributary.share.release.delay.ms') ?? 0),
+      maxRecordLocks: b.config.int('group.share.partition.max.record.locks'),
+    };
+  }
+
+  private key(groupId: string, topicId: string, partition: number): string {
+    return `${groupId}\u0000${topicId}\u0000${partition}`;
+  }
+
+  /** The share-partitions of a group held here now. */
+  ofGroup(groupId: string): SharePartition[] {
+    return [...this.partitions.values()].filter((p) => p.groupId === groupId);
+  }
+
+  /** The share-partition, loaded from the share coordinator (or initialized) on first use. */
+  get(groupId: string, topicId: string, partition: number): Promise<SharePartition | number> {
+    const k = this.key(groupId, topicId, partition);
+    const existing = this.partitions.get(k);
+    if (existing) return Promise.resolve(existing);
+    let pending = this.loading.get(k);
+    if (!pending) {
+      pending = this.load(groupId, topicId, partition).finally(() => this.loading.delete(k));
+      this.loading.set(k, pending);
+    }
+    return pending;
+  }
+
+  private async load(groupId: string, topicId: string, index: number): Promise<SharePartition | number> {
+    const topic = this.broker.topicsById.get(topicId);
+    if (!topic) return ErrorCode.UNKNOWN_TOPIC_ID;
+    const p = this.broker.leaderPartition(topic.name, index);
+    if (typeof p === 'number') return p;
+    const state = await this.coordinator.read({ groupId, topicId, partition: index });
+    if (typeof state === 'number') return state;
+    const sp = new SharePartition(groupId, topic.name, topicId, index, this);
+    if (state) {
+      sp.restore(state);
+    } else {
+      const reset = this.config(groupId).autoOffsetReset;
+      let start = p.highWatermark;
+      if (reset === 'earliest') start = p.logStartOffset;
+      else if (reset.startsWith('by_duration:')) {
+        const ms = isoDurationMs(reset.slice('by_duration:'.length));
+        const found = ms === null ? null : await p.offsetForTimestamp(this.broker.clock.now() - ms);
+        start = found ? found.offset : p.highWatermark;
+      }
+      sp.startOffset = start;
+      sp.endOffset = start;
+      const code = await this.coordinator.write({ groupId, topicId, partition: index }, sp.snapshot(p.leaderEpoch));
+      if (code !== ErrorCode.NONE) return code;
+    }
+    sp.skipTo(p.logStartOffset);
+    const k = this.key(groupId, topicId, index);
+    const raced = this.partitions.get(k);
+    if (raced) return raced;
+    this.partitions.set(k, sp);
+    return sp;
+  }
+
+  async persist(sp: SharePartition): Promise<number> {
+    const p = this.broker.partition(sp.topic, sp.partition);
+    return this.coordinator.write({ groupId: sp.groupId, topicId: sp.topicId, partition: sp.partition }, sp.snapshot(p?.leaderEpoch ?? -1));
+  }
+
+  /**
+   * Acquires up to `maxRecords` records for `memberId` (whole batches are returned; the acquired
+   * ranges say which of their records are the member's). In batch-optimized mode the last batch
+   * is taken whole even past `maxRecords`, as Kafka does.
+   */
+  async acquire(sp: SharePartition, memberId: string, maxRecords: number, maxBytes: number, strict: boolean): Promise<FetchOutcome> {
+    const release = await this.serialize(sp);
+    try {
+      const p = this.broker.leaderPartition(sp.topic, sp.partition);
+      if (typeof p === 'number') return { errorCode: p, records: null, acquired: [] };
+      const cfg = this.config(sp.groupId);
+      sp.skipTo(p.logStartOffset);
+      const now = this.broker.clock.now();
+      const room = Math.min(maxRecords, cfg.maxRecordLocks - sp.acquiredCount());
+      if (room <= 0) return { errorCode: ErrorCode.NONE, records: null, acquired: [] };
+      const from = sp.firstAcquirable(now);
+      const bound = cfg.readCommitted ? p.lastStableOffset : p.highWatermark;
+      if (from >= bound) return { errorCode: ErrorCode.NONE, records: null, acquired: [] };
+      const read = await p.read({ fetchOffset: from, maxBytes: Math.max(1, maxBytes), isolation: cfg.readCommitted ? 'read_committed' : 'high_watermark', minOneBatch: true });
+      if (!read.records) return { errorCode: ErrorCode.NONE, records: null, acquired: [] };
+      const acquisition = sp.newAcquisition();
+      const taken: number[] = [];
+      const kept: Buffer[] = [];
+      let count = 0;
+      for (const batch of splitBatches(read.records)) {
+        if (count >= room) break;
+        const h = readBatchHeader(batch);
+        const last = lastOffsetOf(h);
+        let took = false;
+        for (let o = Math.max(h.baseOffset, sp.startOffset); o <= last; o++) {
+          if (strict && count >= room) break;
+          if (isControl(h.attributes)) {
+            // Markers are never delivered: past the end they are archived at once.
+            if (o >= sp.endOffset) {
+              sp.inflight.set(o, { state: DeliveryState.ARCHIVED, deliveryCount: 0, memberId: null, acquisition: 0, availableAt: 0 });
+              sp.endOffset = o + 1;
+            }
+            continue;
+          }
+          let r = sp.inflight.get(o);
+          if (o >= sp.endOffset) {
+            r = { state: DeliveryState.AVAILABLE, deliveryCount: 0, memberId: null, acquisition: 0, availableAt: 0 };
+            sp.inflight.set(o, r);
+            sp.endOffset = o + 1;
+          }
+          if (!r || r.state !== DeliveryState.AVAILABLE || r.availableAt > now) continue;
+          r.state = DeliveryState.ACQUIRED;
+          r.deliveryCount++;
+          r.memberId = memberId;
+          r.acquisition = acquisition;
+          taken.push(o);
+          count++;
+          took = true;
+        }
+        if (took) kept.push(batch);
+      }
+      if (taken.length === 0) {
+        sp.advance();
+        return { errorCode: ErrorCode.NONE, records: null, acquired: [] };
+      }
+      sp.armLock(acquisition, taken, cfg.lockDurationMs);
+      // Delivery counts are durable before the records leave: a crash cannot hand them out afresh.
+      const code = await sp.persist();
+      if (code !== ErrorCode.NONE) {
+        for (const o of taken) {
+          const r = sp.inflight.get(o)!;
+          r.state = DeliveryState.AVAILABLE;
+          r.deliveryCount--;
+          r.memberId = null;
+        }
+        return { errorCode: code, records: null, acquired: [] };
+      }
+      const acquired: AcquiredRange[] = [];
+      for (const o of taken) {
+        const dc = sp.inflight.get(o)!.deliveryCount;
+        const lastRange = acquired[acquired.length - 1];
+        if (lastRange && lastRange.lastOffset === o - 1 && lastRange.deliveryCount === dc) lastRange.lastOffset = o;
+        else acquired.push({ firstOffset: o, lastOffset: o, deliveryCount: dc });
+      }
+      return { errorCode: ErrorCode.NONE, records: Buffer.concat(kept), acquired };
+    } finally {
+      release();
+    }
+  }
+
+  private async serialize(sp: SharePartition): Promise<() => void> {
+    const prev = sp.lock;
+    let done!: () => void;
+    sp.lock = new Promise<void>((r) => (done = r));
+    await prev;
+    return done;
+  }
+
+  /**
+   * Applies a member's acknowledgements to one share-partition: NONE once they are persisted,
+   * INVALID_RECORD_STATE when a record is not acquired by the member (nothing is applied then),
+   * INVALID_REQUEST for a malformed batch.
+   */
+  async acknowledge(sp: SharePartition, memberId: string, batches: AckBatch[], renewAllowed = true): Promise<number> {
+    const cfg = this.config(sp.groupId);
+    const changes: { offset: number; type: number }[] = [];
+    for (const b of batches) {
+      if (b.lastOffset < b.firstOffset) return ErrorCode.INVALID_REQUEST;
+      const n = b.lastOffset - b.firstOffset + 1;
+      if (b.acknowledgeTypes.length !== 1 && b.acknowledgeTypes.length !== n) return ErrorCode.INVALID_REQUEST;
+      for (let i = 0; i < n; i++) {
+        const type = b.acknowledgeTypes.length === 1 ? b.acknowledgeTypes[0]! : b.acknowledgeTypes[i]!;
+        if (type < AckType.GAP || type > (renewAllowed ? AckType.RENEW : AckType.REJECT)) return ErrorCode.INVALID_REQUEST;
+        const o = b.firstOffset + i;
+        const r = sp.inflight.get(o);
+        if (!r || r.state !== DeliveryState.ACQUIRED || r.memberId !== memberId) return ErrorCode.INVALID_RECORD_STATE;
+        changes.push({ offset: o, type });
+      }
+    }
+    if (changes.length === 0) return ErrorCode.NONE;
+    const renewed: number[] = [];
+    for (const { offset, type } of changes) {
+      const r = sp.inflight.get(offset)!;
+      if (type === AckType.ACCEPT) {
+        r.state = DeliveryState.ACKNOWLEDGED;
+        r.memberId = null;
+      } else if (type === AckType.GAP) {
+        r.state = DeliveryState.ARCHIVED;
+        r.memberId = null;
+      } else if (type === AckType.REJECT) {
+        r.state = DeliveryState.ARCHIVED;
+        r.memberId = null;
+        this.deadLetter(sp, offset, r.deliveryCount, 'rejected');
+      } else if (type === AckType.RELEASE) {
+        sp.release(offset, cfg.releaseDelayMs, 'delivery-count-exceeded');
+      } else {
+        renewed.push(offset);
+      }
+    }
+    if (renewed.length > 0) {
+      const acquisition = sp.newAcquisition();
+      for (const o of renewed) sp.inflight.get(o)!.acquisition = acquisition;
+      sp.armLock(acquisition, renewed, cfg.lockDurationMs);
+    }
+    return sp.afterChange();
+  }
+
+  /**
+   * Tributary extension: copies a record that is archived for good (rejected, or over the
+   * delivery limit) to the group's dead-letter topic, when it has one. Best effort and
+   * asynchronous: the record is archived whatever happens here (a failure is logged).
+   */
+  deadLetter(sp: SharePartition, offset: number, deliveryCount: number, reason: string): void {
+    const dlq = this.config(sp.groupId).dlqTopic;
+    if (!dlq) return;
+    void this.copyToDlq(sp, dlq, offset, deliveryCount, reason).catch((err: unknown) =>
+      this.broker.logger.warn({ err, group: sp.groupId, topic: sp.topic, partition: sp.partition, offset, dlq }, 'could not dead-letter a share group record'),
+    );
+  }
+
+  private async copyToDlq(sp: SharePartition, dlq: string, offset: number, deliveryCount: number, reason: string): Promise<void> {
+    const src = this.broker.partition(sp.topic, sp.partition);
+    if (!src) throw new Error('source partition is gone');
+    const read = await src.read({ fetchOffset: offset, maxBytes: 1, isolation: 'high_watermark', minOneBatch: true });
+    let record: { key: Buffer | null; value: Buffer | null; headers: { key: string; value: Buffer | null }[]; timestamp: number } | undefined;
+    for (const batch of read.records ? splitBatches(read.records) : []) {
+      const found = (await decodeBatchRecordsAsync(batch)).find((r) => r.offset === offset);
+      if (found) {
+        record = found;
+        break;
+      }
+    }
+    if (!record) throw new Error(`record ${offset} is no longer in the log`);
+    let topic = this.broker.topics.get(dlq);
+    if (!topic) {
+      await this.broker.createTopic(dlq, 1, {}).catch(() => undefined);
+      topic = this.broker.topics.get(dlq);
+      if (!topic) throw new Error(`cannot create dead-letter topic ${dlq}`);
+    }
+    const index = sp.partition % topic.partitions.length;
+    const target = this.broker.leaderPartition(dlq, index);
+    if (typeof target === 'number') throw new Error(`this broker does not lead ${dlq}-${index} (error ${target})`);
+    const headers = [
+      ...record.headers.map((h) => ({ key: h.key, value: h.value ?? undefined })),
+      { key: DLQ_HEADERS.topic, value: sp.topic },
+      { key: DLQ_HEADERS.partition, value: String(sp.partition) },
+      { key: DLQ_HEADERS.offset, value: String(offset) },
+      { key: DLQ_HEADERS.deliveryCount, value: String(deliveryCount) },
+      { key: DLQ_HEADERS.group, value: sp.groupId },
+      { key: DLQ_HEADERS.reason, value: reason },
+    ];
+    const batch = buildRecordBatch([{ key: record.key ?? undefined, value: record.value ?? undefined, headers, timestamp: record.timestamp }], { baseTimestamp: this.broker.clock.now() });
+    await target.append(batch).done;
+  }
+
+  /** A member's share session closed: what it holds is released at once. */
+  releaseMember(groupId: string, memberId: string, only?: Set<string>): void {
+    for (const sp of this.partitions.values()) {
+      if (sp.groupId !== groupId) continue;
+      if (only && !only.has(`${sp.topicId}:${sp.partition}`)) continue;
+      sp.releaseMember(memberId);
+    }
+  }
+
+  /** Drops share-partitions of partitions no longer led here, or of a deleted group. */
+  drop(filter: (sp: SharePartition) => boolean): void {
+    for (const [k, sp] of [...this.partitions]) {
+      if (!filter(sp)) continue;
+      sp.close();
+      this.partitions.delete(k);
+    }
+  }
+
+  /** Drops the share-partitions whose topic partition this broker no longer leads. */
+  dropUnled(): void {
+    this.drop((sp) => typeof this.broker.leaderPartition(sp.topic, sp.partition) === 'number');
+  }
+
+  shutdown(): void {
+    this.drop(() => true);
+    this.coordinator.shutdown();
+  }
+}
+
+/** An ISO-8601 duration (PnDTnHnMnS) in ms, or null. */
+export function isoDurationMs(s: string): number | null {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(s);
+  if (!m) return null;
+  const [, d, h, min, sec] = m;
+  return ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Number(sec ?? 0) * 1000;
+}

@@ -1,0 +1,344 @@
+// KIP-932 share groups ("queues for Kafka"): membership and assignment, kept by the group
+// coordinator next to classic and consumer groups (a group id is one of the three). Kafka's
+// model, as the Java KafkaShareConsumer expects it:
+//
+// - members pick their own member id (a UUID) and join with epoch 0, naming the topics they
+//   subscribe to; a heartbeat with epoch -1 leaves; a member not heard from within the session
+//   timeout (share.session.timeout.ms) is removed;
+// - the group epoch moves whenever membership, subscriptions or the subscribed topics' partition
+//   counts change, and the assignment is recomputed for it by the simple assignor: partitions are
+//   shared, so there is no revocation step; a member takes its new assignment (and the group
+//   epoch) with its next heartbeat;
+// - the simple assignor spreads partitions over members; when there are more members than
+//   partitions, each partition goes to several members (records are handed out per record by
+//   the share-partition leader, so sharing a partition is safe).
+//
+// Only the group epoch is written to __consumer_offsets (record type 11, Kafka's
+// ShareGroupMetadata key; the value is an int16 version then the epoch): members are kept in
+// memory, and after a coordinator move or restart a member's next heartbeat gets
+// UNKNOWN_MEMBER_ID and it rejoins with epoch 0 (the KafkaShareConsumer does so by itself).
+import { ErrorCode } from '../protocol/errors.js';
+import { Reader, Writer } from '../protocol/primitives.js';
+import type { Clock } from '../common/clock.js';
+import type { Assignment } from './consumer-group-assignors.js';
+import type { TopicLookup } from './consumer-group.js';
+import type { TopicMetadata } from './consumer-group-records.js';
+import type { CoordinatorRecord } from './records.js';
+import type { CoordinatorLogger } from './ports.js';
+
+/** Kafka's ShareGroupMetadataKey record type. */
+export const SG_METADATA = 11;
+
+const LEAVE_GROUP_MEMBER_EPOCH = -1;
+
+export interface ShareMember {
+  memberId: string;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  memberEpoch: number;
+  assigned: Assignment;
+  sessionTimer: (() => void) | null;
+}
+
+export class ShareGroup {
+  groupEpoch = 0;
+  assignmentEpoch = 0;
+  readonly members = new Map<string, ShareMember>();
+  readonly target = new Map<string, Assignment>();
+  /** The subscribed topics the target was computed from (name → metadata). */
+  topics = new Map<string, TopicMetadata>();
+  constructor(readonly groupId: string) {}
+
+  /** Kafka's ShareGroup states: Empty, Stable (Dead once deleted). */
+  get state(): 'Empty' | 'Stable' {
+    return this.members.size === 0 ? 'Empty' : 'Stable';
+  }
+
+  subscribedTopics(): Set<string> {
+    const out = new Set<string>();
+    for (const m of this.members.values()) for (const t of m.subscribedTopicNames) out.add(t);
+    return out;
+  }
+}
+
+export interface ShareHeartbeatRequest {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  rackId: string | null;
+  subscribedTopicNames: string[] | null;
+}
+
+export interface ShareHeartbeatResponse {
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
+}
+
+export interface ShareGroupConfig {
+  heartbeatIntervalMs: number;
+  sessionTimeoutMs: number;
+}
+
+export interface ShareGroupsOptions {
+  clock: Clock;
+  append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
+  topics: TopicLookup;
+  /** The group's heartbeat interval and session timeout (its group configs, else the broker's). */
+  config(groupId: string): ShareGroupConfig;
+  maxSize: number;
+  logger?: CoordinatorLogger;
+  /** A member left or was removed: the share-partition leaders may release what it holds. */
+  onMemberRemoved?(groupId: string, memberId: string): void;
+}
+
+export function encodeShareGroupKey(groupId: string): Buffer {
+  const w = new Writer(64);
+  w.int16(SG_METADATA);
+  w.string(groupId);
+  return w.finish();
+}
+
+function encodeShareGroupValue(epoch: number): Buffer {
+  const w = new Writer(16);
+  w.int16(0);
+  w.int32(epoch);
+  return w.finish();
+}
+
+/**
+ * The simple assignor (Kafka's SimpleAssignor for share groups, homogeneous or not): each
+ * subscribed partition goes round-robin to the members subscribed to its topic; when a topic has
+ * fewer partitions than subscribed members, its partitions are shared so every member of it gets
+ * one.
+ */
+export function simpleAssign(members: ShareMember[], topics: Map<string, TopicMetadata>): Map<string, Assignment> {
+  const out = new Map<string, Assignment>(members.map((m) => [m.memberId, new Map()]));
+  const sorted = [...members].sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+  for (const [name, t] of [...topics].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const subs = sorted.filter((m) => m.subscribedTopicNames.includes(name));
+    if (subs.length === 0 || t.numPartitions === 0) continue;
+    const give = (m: ShareMember, p: number) => {
+      const a = out.get(m.memberId)!;
+      let s = a.get(t.id);
+      if (!s) a.set(t.id, (s = new Set()));
+      s.add(p);
+    };
+    if (subs.length <= t.numPartitions) {
+      for (let p = 0; p < t.numPartitions; p++) give(subs[p % subs.length]!, p);
+    } else {
+      for (let i = 0; i < subs.length; i++) give(subs[i]!, i % t.numPartitions);
+    }
+  }
+  return out;
+}
+
+const size = (a: Assignment) => [...a.values()].reduce((n, s) => n + s.size, 0);
+function sameAssignment(a: Assignment, b: Assignment): boolean {
+  if (size(a) !== size(b)) return false;
+  for (const [t, parts] of a) for (const p of parts) if (!b.get(t)?.has(p)) return false;
+  return true;
+}
+function toWire(a: Assignment): { topicId: string; partitions: number[] }[] {
+  return [...a].filter(([, p]) => p.size > 0).map(([topicId, p]) => ({ topicId, partitions: [...p].sort((x, y) => x - y) }));
+}
+function sameTopics(a: Map<string, TopicMetadata>, b: Map<string, TopicMetadata>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [n, t] of a) {
+    const o = b.get(n);
+    if (!o || o.id !== t.id || o.numPartitions !== t.numPartitions) return false;
+  }
+  return true;
+}
+
+/** The share groups of a group coordinator. */
+export class ShareGroups {
+  readonly groups = new Map<string, ShareGroup>();
+  private stopped = false;
+
+  constructor(readonly opts: ShareGroupsOptions) {}
+
+  describe(groupId: string): ShareGroup | undefined {
+    return this.groups.get(groupId);
+  }
+
+  topicName(topicId: string): string {
+    return this.opts.topics.byId(topicId)?.name ?? '';
+  }
+
+  /** The subscribed topics' metadata as the topics are now (missing topics left out). */
+  private currentTopics(g: ShareGroup): Map<string, TopicMetadata> {
+    const out = new Map<string, TopicMetadata>();
+    for (const name of g.subscribedTopics()) {
+      const t = this.opts.topics.byName(name);
+      if (t) out.set(name, t);
+    }
+    return out;
+  }
+
+  async heartbeat(req: ShareHeartbeatRequest, clientId: string, clientHost: string): Promise<ShareHeartbeatResponse> {
+    const fail = (errorCode: number, errorMessage: string | null = null): ShareHeartbeatResponse => ({
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
+    if (req.groupId === '') return fail(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
+    if (req.memberId === '') return fail(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
+    if (req.rackId === '') return fail(ErrorCode.INVALID_REQUEST, "RackId can't be empty.");
+    if (req.memberEpoch < LEAVE_GROUP_MEMBER_EPOCH) return fail(ErrorCode.INVALID_REQUEST, `MemberEpoch is invalid: ${req.memberEpoch}`);
+    if (req.memberEpoch === 0 && (req.subscribedTopicNames === null || req.subscribedTopicNames.length === 0)) {
+      return fail(ErrorCode.INVALID_REQUEST, 'SubscribedTopicNames must be set in first request.');
+    }
+    const cfg = this.opts.config(req.groupId);
+    let group = this.groups.get(req.groupId);
+    const startEpoch = group?.groupEpoch ?? -1;
+    if (req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH) {
+      const m = group?.members.get(req.memberId);
+      if (!group || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+      this.removeMember(group, m);
+      await this.persistEpoch(group, startEpoch);
+      return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: req.memberId, memberEpoch: LEAVE_GROUP_MEMBER_EPOCH, heartbeatIntervalMs: 0, assignment: null };
+    }
+    let member = group?.members.get(req.memberId);
+    if (req.memberEpoch > 0) {
+      if (!member) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+      if (req.memberEpoch !== member.memberEpoch) return fail(ErrorCode.FENCED_MEMBER_EPOCH, `The share group member has a smaller member epoch (${req.memberEpoch}) than the one known by the group coordinator (${member.memberEpoch}).`);
+    }
+    if (!group) {
+      group = new ShareGroup(req.groupId);
+      this.groups.set(req.groupId, group);
+    }
+    let bump = false;
+    if (!member) {
+      if (group.members.size >= this.opts.maxSize) return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The share group has reached its maximum capacity of ${this.opts.maxSize} members.`);
+      member = {
+        memberId: req.memberId,
+        rackId: req.rackId,
+        clientId,
+        clientHost,
+        subscribedTopicNames: [],
+        memberEpoch: 0,
+        assigned: new Map(),
+        sessionTimer: null,
+      };
+      group.members.set(req.memberId, member);
+      bump = true;
+    }
+    const rejoin = req.memberEpoch === 0;
+    if (req.rackId !== null) member.rackId = req.rackId;
+    if (req.subscribedTopicNames !== null) {
+      const next = [...new Set(req.subscribedTopicNames)].sort();
+      if (next.join('\u0000') !== [...member.subscribedTopicNames].sort().join('\u0000')) {
+        member.subscribedTopicNames = next;
+        bump = true;
+      }
+    }
+    const topics = this.currentTopics(group);
+    if (!sameTopics(topics, group.topics)) {
+      group.topics = topics;
+      bump = true;
+    }
+    if (bump) group.groupEpoch++;
+    if (group.groupEpoch > group.assignmentEpoch) {
+      const target = simpleAssign([...group.members.values()], group.topics);
+      group.target.clear();
+      for (const [id, a] of target) group.target.set(id, a);
+      group.assignmentEpoch = group.groupEpoch;
+    }
+    this.armSession(group, member, cfg.sessionTimeoutMs);
+    const target = group.target.get(member.memberId) ?? new Map<string, Set<number>>();
+    let assignment: ShareHeartbeatResponse['assignment'] = null;
+    if (rejoin || member.memberEpoch !== group.assignmentEpoch || !sameAssignment(member.assigned, target)) {
+      member.assigned = target;
+      member.memberEpoch = group.assignmentEpoch;
+      assignment = { topicPartitions: toWire(target) };
+    }
+    try {
+      await this.persistEpoch(group, startEpoch);
+    } catch (err) {
+      this.opts.logger?.error({ err, group: req.groupId }, 'writing the share group epoch failed');
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: member.memberId, memberEpoch: member.memberEpoch, heartbeatIntervalMs: cfg.heartbeatIntervalMs, assignment };
+  }
+
+  private async persistEpoch(group: ShareGroup, before: number): Promise<void> {
+    if (group.groupEpoch === before) return;
+    await this.opts.append(group.groupId, [{ key: encodeShareGroupKey(group.groupId), value: encodeShareGroupValue(group.groupEpoch) }]);
+  }
+
+  private armSession(group: ShareGroup, m: ShareMember, timeoutMs: number): void {
+    m.sessionTimer?.();
+    m.sessionTimer = this.opts.clock.schedule(timeoutMs, () => {
+      m.sessionTimer = null;
+      if (this.groups.get(group.groupId) !== group || group.members.get(m.memberId) !== m) return;
+      this.opts.logger?.info({ group: group.groupId, member: m.memberId }, 'share group member session expired');
+      const before = group.groupEpoch;
+      this.removeMember(group, m);
+      this.persistEpoch(group, before).catch((err: unknown) => this.opts.logger?.error({ err, group: group.groupId }, 'writing the share group epoch failed'));
+    });
+  }
+
+  private removeMember(group: ShareGroup, m: ShareMember): void {
+    m.sessionTimer?.();
+    m.sessionTimer = null;
+    group.members.delete(m.memberId);
+    group.target.delete(m.memberId);
+    group.topics = this.currentTopics(group);
+    group.groupEpoch++;
+    const target = simpleAssign([...group.members.values()], group.topics);
+    group.target.clear();
+    for (const [id, a] of target) group.target.set(id, a);
+    group.assignmentEpoch = group.groupEpoch;
+    this.opts.onMemberRemoved?.(group.groupId, m.memberId);
+  }
+
+  /** Removes an empty group; the tombstone to write, or null when it has members (or is unknown). */
+  deleteEmpty(groupId: string): CoordinatorRecord[] | null {
+    const g = this.groups.get(groupId);
+    if (!g || g.members.size > 0) return null;
+    this.groups.delete(groupId);
+    return [{ key: encodeShareGroupKey(groupId), value: null }];
+  }
+
+  /** Applies one __consumer_offsets record if it is a share group's; false if it is not. */
+  replay(key: Buffer, value: Buffer | null): boolean {
+    const r = new Reader(key);
+    if (r.int16() !== SG_METADATA) return false;
+    const groupId = r.string();
+    if (value === null) {
+      this.groups.delete(groupId);
+      return true;
+    }
+    const v = new Reader(value);
+    v.int16();
+    const epoch = v.int32();
+    let g = this.groups.get(groupId);
+    if (!g) this.groups.set(groupId, (g = new ShareGroup(groupId)));
+    g.groupEpoch = epoch;
+    g.assignmentEpoch = epoch;
+    return true;
+  }
+
+  unload(mine: (groupId: string) => boolean): void {
+    for (const g of [...this.groups.values()]) {
+      if (!mine(g.groupId)) continue;
+      for (const m of g.members.values()) m.sessionTimer?.();
+      this.groups.delete(g.groupId);
+    }
+  }
+
+  shutdown(): void {
+    this.stopped = true;
+    for (const g of this.groups.values()) for (const m of g.members.values()) m.sessionTimer?.();
+  }
+}
