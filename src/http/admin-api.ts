@@ -133,6 +133,19 @@ function kafkaError(reply: FastifyReply, code: number, message: string | null | 
   return reply.status(st).send({ error: message || name, errorCode: name });
 }
 
+/**
+ * In a cluster, messages are read and written on the partition's leader: the message why this
+ * broker cannot (naming the leader), or null when it leads the partition.
+ */
+function ledElsewhere(b: Broker, topic: string, partition: number): string | null {
+  const t = b.topics.get(topic);
+  const s = t ? b.partitionStates(t)[partition] : undefined;
+  if (!s || s.leader === b.nodeId) return null;
+  if (s.leader < 0) return `partition ${partition} of ${topic} has no leader (offline)`;
+  const leader = b.liveBrokers().find((x) => x.nodeId === s.leader);
+  return `partition ${partition} of ${topic} is led by broker ${s.leader}${leader ? ` (${leader.host}:${leader.port})` : ''}: use that broker's console or API for its messages`;
+}
+
 const badRequest = (reply: FastifyReply, message: string) => reply.status(400).send({ error: message, errorCode: 'INVALID_REQUEST' });
 
 /** The consumer protocol's assignment (ConsumerProtocolAssignment): topic → partitions. */
@@ -435,6 +448,8 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     if (!t || !canDescribeTopic(b, caller, t.name)) return reply.status(404).send({ error: `unknown topic ${req.params.topic}`, errorCode: 'UNKNOWN_TOPIC_OR_PARTITION' });
     const partition = Number(req.query.partition ?? 0);
     if (!Number.isInteger(partition) || partition < 0 || partition >= t.partitions.length) return badRequest(reply, `partition must be 0..${t.partitions.length - 1}`);
+    const notHere = ledElsewhere(b, t.name, partition);
+    if (notHere) return reply.status(421).send({ error: notHere, errorCode: 'NOT_LEADER_OR_FOLLOWER' });
     const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 50) || 50));
     const filter = (req.query.filter ?? '').toLowerCase();
     // At most this many records are read looking for filter matches.
@@ -558,6 +573,8 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
         headers.push({ key: h.key, value: bytes(h.value) });
       }
     }
+    const notHere = t ? ledElsewhere(b, t.name, partition) : null;
+    if (notHere) return reply.status(421).send({ error: notHere, errorCode: 'NOT_LEADER_OR_FOLLOWER' });
     const records = buildRecordBatch([{ key: bytes(body.key), value: bytes(body.value), headers, timestamp: b.clock.now() }]);
     const request: ProduceRequest = {
       transactionalId: null,
