@@ -65,9 +65,29 @@ export class LogDirMover {
     if (current && current.targetDir === targetDir && current.partition === p) return;
     if (current) await this.cancel(key);
     if (this.stopped || this.host.logs.dirOf(p.topicName, p.index) === targetDir) return;
+    const config = this.host.logConfig(p.topicName);
+    if (!config) return;
     const move: Move = { partition: p, targetDir, cancelled: false, run: Promise.resolve() };
     this.moves.set(key, move);
-    move.run = this.copy(move)
+    // The future replica (and its marker) is on disk before the request is answered, as in
+    // Kafka: a crash after the answer runs the move again at the next start.
+    let future: PartitionLog;
+    let started!: () => void;
+    move.run = new Promise<void>((resolve) => (started = resolve));
+    try {
+      this.host.logger.info(
+        { topic: p.topicName, partition: p.index, from: this.host.logs.dirOf(p.topicName, p.index), to: targetDir },
+        'moving a replica between log directories',
+      );
+      future = await this.start(move, config);
+    } catch (err) {
+      if (this.moves.get(key) === move) this.moves.delete(key);
+      started();
+      await this.host.logs.abortFuture(p.topicName, p.index).catch(() => undefined);
+      throw err;
+    }
+    started();
+    move.run = this.copy(move, config, future)
       .catch((err: unknown) => {
         if (this.live(move)) this.host.logger.error({ err, topic: p.topicName, partition: p.index, logDir: targetDir }, 'moving a replica between log directories failed');
         return this.host.logs.abortFuture(p.topicName, p.index).catch(() => undefined);
@@ -101,13 +121,10 @@ export class LogDirMover {
     return !move.cancelled && !this.stopped && p.offlineReason === null && this.host.partition(p.topicName, p.index) === p;
   }
 
-  private async copy(move: Move): Promise<void> {
+  private async copy(move: Move, config: LogConfig, first: PartitionLog): Promise<void> {
     const p = move.partition;
     const { topic, index } = { topic: p.topicName, index: p.index };
-    const config = this.host.logConfig(topic);
-    if (!config) return;
-    this.host.logger.info({ topic, partition: index, from: this.host.logs.dirOf(topic, index), to: move.targetDir }, 'moving a replica between log directories');
-    let future = await this.start(move, config);
+    let future = first;
     let truncations = p.truncations;
     for (;;) {
       if (!this.live(move)) {

@@ -14,6 +14,8 @@ export interface ReassignmentEntry {
   topic: string;
   partition: number;
   replicas: number[];
+  /** The log dir of each replica ("any": wherever the broker puts it), when the file gives them. */
+  logDirs?: string[];
 }
 
 function readJson(path: string): unknown {
@@ -30,7 +32,7 @@ function readJson(path: string): unknown {
   }
 }
 
-/** Parses and checks Kafka's reassignment JSON (log_dirs, when present, must be "any": one log dir per broker here). */
+/** Parses and checks Kafka's reassignment JSON (log_dirs, when present: "any" or an absolute path per replica). */
 export function parseReassignmentJson(doc: unknown): ReassignmentEntry[] {
   const d = doc as { version?: unknown; partitions?: unknown };
   if (typeof d !== 'object' || d === null || !Array.isArray(d.partitions)) usage('the reassignment JSON must be {"version":1,"partitions":[...]}');
@@ -47,12 +49,19 @@ export function parseReassignmentJson(doc: unknown): ReassignmentEntry[] {
     if (new Set(e.replicas).size !== e.replicas.length) usage(`${e.topic}-${String(e.partition)}: duplicate replicas in ${JSON.stringify(e.replicas)}`);
     if (e.log_dirs !== undefined) {
       if (!Array.isArray(e.log_dirs) || e.log_dirs.length !== e.replicas.length) usage(`${e.topic}-${String(e.partition)}: "log_dirs" must have one entry per replica`);
-      if (e.log_dirs.some((l) => l !== 'any')) usage(`${e.topic}-${String(e.partition)}: moving replicas between log dirs is not supported (log_dirs must be "any")`);
+      if (e.log_dirs.some((l) => typeof l !== 'string' || (l !== 'any' && !l.startsWith('/')))) {
+        usage(`${e.topic}-${String(e.partition)}: each of "log_dirs" must be "any" or an absolute path`);
+      }
     }
     const key = `${e.topic}-${String(e.partition)}`;
     if (seen.has(key)) usage(`${key} appears twice`);
     seen.add(key);
-    return { topic: e.topic, partition: e.partition as number, replicas: e.replicas as number[] };
+    return {
+      topic: e.topic,
+      partition: e.partition as number,
+      replicas: e.replicas as number[],
+      ...(e.log_dirs !== undefined ? { logDirs: e.log_dirs as string[] } : {}),
+    };
   });
 }
 
@@ -64,6 +73,77 @@ function assignmentJson(entries: ReassignmentEntry[]): string {
 }
 
 const name = (p: { topic: string; partition: number }) => `${p.topic}-${p.partition}`;
+
+/** The replica moves between log dirs a reassignment asks for (log_dirs entries other than "any"). */
+function replicaMoves(entries: ReassignmentEntry[]): { topic: string; partition: number; broker: number; dir: string }[] {
+  return entries.flatMap((e) => (e.logDirs ?? []).flatMap((dir, i) => (dir === 'any' ? [] : [{ topic: e.topic, partition: e.partition, broker: e.replicas[i]!, dir }])));
+}
+
+const replicaName = (m: { topic: string; partition: number; broker: number }) => `${m.topic}-${m.partition}-${m.broker}`;
+
+/**
+ * Asks each broker to move its replicas to the log dirs named, as Kafka's tool does after the
+ * reassignment: a replica the broker does not host yet (REPLICA_NOT_AVAILABLE; it remembers the
+ * dir) is asked again until it exists or 10 s have passed.
+ */
+async function moveReplicas(admin: Admin, moves: ReturnType<typeof replicaMoves>): Promise<void> {
+  if (moves.length === 0) return;
+  let pending = moves;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const retry: typeof moves = [];
+    const failed: { move: (typeof moves)[number]; error: string }[] = [];
+    for (const broker of [...new Set(pending.map((m) => m.broker))]) {
+      const mine = pending.filter((m) => m.broker === broker);
+      const outcomes = await admin.alterReplicaLogDirs(broker, mine);
+      for (const m of mine) {
+        const o = outcomes.find((x) => x.topic === m.topic && x.partition === m.partition);
+        if (!o || o.error === null) continue;
+        if (o.error === 'REPLICA_NOT_AVAILABLE') retry.push(m);
+        else failed.push({ move: m, error: o.error });
+      }
+    }
+    if (failed.length > 0) {
+      await write('Error moving replica(s) between log dirs:\n');
+      for (const f of failed) await write(`${replicaName(f.move)}: ${f.error}\n`);
+      throw new KafkaClientError(failed[0]!.error, `${failed.length} replica move(s) failed: ${failed.map((f) => replicaName(f.move)).join(',')}`);
+    }
+    if (retry.length === 0 || Date.now() > deadline) {
+      const started = moves.filter((m) => !retry.includes(m));
+      if (started.length > 0) await write(`Successfully started log directory move${started.length > 1 ? 's' : ''} for: ${started.map(replicaName).join(',')}\n`);
+      if (retry.length > 0) throw new KafkaClientError('REPLICA_NOT_AVAILABLE', `replica(s) not created in time to move: ${retry.map(replicaName).join(',')}`);
+      return;
+    }
+    pending = retry;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** --verify of the log dir moves, with the lines Kafka's tool prints; true when all are done. */
+async function verifyReplicaMoves(admin: Admin, moves: ReturnType<typeof replicaMoves>): Promise<boolean> {
+  if (moves.length === 0) return true;
+  await write('\nReassignment of replica(s) between log dirs:\n');
+  let done = true;
+  for (const broker of [...new Set(moves.map((m) => m.broker))]) {
+    const dirs = await admin.describeReplicaLogDirs(broker);
+    for (const m of moves.filter((x) => x.broker === broker)) {
+      const state = dirs.get(name(m));
+      if (state?.dir === m.dir && state.futureDir === null) {
+        await write(`Reassignment of replica ${replicaName(m)} completed successfully.\n`);
+        continue;
+      }
+      done = false;
+      if (!state || state.dir === null) {
+        await write(`Partition ${name(m)} is not found in any live log dir on broker ${broker}. There is likely an offline log directory on the broker.\n`);
+      } else if (state.futureDir === m.dir) {
+        await write(`Reassignment of replica ${replicaName(m)} is still in progress.\n`);
+      } else {
+        await write(`Partition ${name(m)} on broker ${broker} is not being moved from log dir ${state.dir} to ${m.dir}.\n`);
+      }
+    }
+  }
+  return done;
+}
 
 /** Throws one error for the failed partitions after printing each. */
 async function reportFailures(outcomes: PartitionOutcome[], what: string): Promise<void> {
@@ -199,6 +279,7 @@ function reassignCommand(): Command {
           }
           await reportFailures(await admin.alterPartitionReassignments(entries), 'reassigning partition(s)');
           await write(`Successfully started partition reassignment${entries.length > 1 ? 's' : ''} for ${entries.map(name).join(',')}\n`);
+          await moveReplicas(admin, replicaMoves(entries));
           return;
         }
         if (opts.cancel) {
@@ -236,6 +317,7 @@ function reassignCommand(): Command {
             await write(`There is no active reassignment of partition ${name(e)}, but replica set is ${replicas.join(',')} rather than ${e.replicas.join(',')}.\n`);
           }
         }
+        if (!(await verifyReplicaMoves(admin, replicaMoves(entries)))) done = false;
         if (done && !opts.preserveThrottles) {
           await write('\n');
           await clearThrottles(

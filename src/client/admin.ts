@@ -22,6 +22,8 @@ import {
   type ListTransactionsResponse,
   type WriteTxnMarkersResponse,
   type AlterPartitionReassignmentsResponse,
+  type AlterReplicaLogDirsResponse,
+  type DescribeLogDirsResponse,
   type ElectLeadersResponse,
   type ListPartitionReassignmentsResponse,
   type OffsetCommitResponse,
@@ -422,7 +424,11 @@ export class Admin {
       }
       // A KIP-1071 streams group answers StreamsGroupDescribe; its tasks read the partitions of their subtopology's source topics.
       if (conn.supports(ApiKey.StreamsGroupDescribe)) {
-        const sg = await conn.request<StreamsGroupDescribeResponse>(ApiKey.StreamsGroupDescribe, { groupIds: [groupId], includeAuthorizedOperations: false, includeTopologyDescription: false });
+        const sg = await conn.request<StreamsGroupDescribeResponse>(ApiKey.StreamsGroupDescribe, {
+          groupIds: [groupId],
+          includeAuthorizedOperations: false,
+          includeTopologyDescription: false,
+        });
         const g = sg.groups[0];
         if (g && g.errorCode === 0) {
           const sources = new Map<string, string[]>();
@@ -679,6 +685,47 @@ export class Admin {
         })),
       );
     });
+  }
+
+  /** AlterReplicaLogDirs to broker `nodeId`: moves its replicas of these partitions to `dir` (one of its log.dirs). */
+  async alterReplicaLogDirs(nodeId: number, moves: { dir: string; topic: string; partition: number }[]): Promise<PartitionOutcome[]> {
+    const conn = await this.cluster.brokerConnection(nodeId);
+    const byDir = new Map<string, Map<string, number[]>>();
+    for (const m of moves) {
+      const topics = byDir.get(m.dir) ?? new Map<string, number[]>();
+      byDir.set(m.dir, topics);
+      topics.set(m.topic, [...(topics.get(m.topic) ?? []), m.partition]);
+    }
+    const res = await conn.request<AlterReplicaLogDirsResponse>(ApiKey.AlterReplicaLogDirs, {
+      dirs: [...byDir].map(([path, topics]) => ({ path, topics: [...topics].map(([name, partitions]) => ({ name, partitions })) })),
+    });
+    return res.results.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.topicName, partition: p.partitionIndex, error: p.errorCode === 0 ? null : errorName(p.errorCode), message: null })),
+    );
+  }
+
+  /**
+   * DescribeLogDirs of broker `nodeId`: per replica (`<topic>-<partition>`), the log dir it is in
+   * and the one a move is copying it to (the future replica), if any.
+   */
+  async describeReplicaLogDirs(nodeId: number): Promise<Map<string, { dir: string | null; futureDir: string | null }>> {
+    const conn = await this.cluster.brokerConnection(nodeId);
+    const res = await conn.request<DescribeLogDirsResponse>(ApiKey.DescribeLogDirs, { topics: null });
+    throwIfError(res.errorCode, null, 'describing log dirs');
+    const out = new Map<string, { dir: string | null; futureDir: string | null }>();
+    for (const d of res.results) {
+      if (d.errorCode !== 0) continue;
+      for (const t of d.topics) {
+        for (const p of t.partitions) {
+          const key = `${t.name}-${p.partitionIndex}`;
+          const e = out.get(key) ?? { dir: null, futureDir: null };
+          if (p.isFutureKey) e.futureDir = d.logDir;
+          else e.dir = d.logDir;
+          out.set(key, e);
+        }
+      }
+    }
+    return out;
   }
 
   async supports(apiKey: number): Promise<boolean> {

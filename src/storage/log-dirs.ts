@@ -69,7 +69,7 @@ export class LogDirs {
     const failed = new Map<string, string>();
     for (const d of configured) {
       const reason = await fsp.mkdir(d, { recursive: true }).then(
-        () => LogDirs.probe(d, true),
+        () => LogDirs.probe(d, true, false),
         (err: unknown) => `${d}: ${(err as Error).message}`,
       );
       if (reason) failed.set(d, reason);
@@ -282,9 +282,9 @@ export class LogDirs {
 
   /**
    * Whether a directory still works: it is a directory, and a file can be created, written,
-   * fsynced and removed in it. `write` false only checks that it is a writable directory.
+   * fsynced (unless `sync` is false) and removed in it. `write` false only checks that it is a writable directory.
    */
-  static async probe(dir: string, write: boolean): Promise<string | null> {
+  static async probe(dir: string, write: boolean, sync = true): Promise<string | null> {
     try {
       const st = await fsp.stat(dir);
       if (!st.isDirectory()) return `${dir} is not a directory`;
@@ -294,7 +294,7 @@ export class LogDirs {
         const fh = await fsp.open(file, 'w');
         try {
           await fh.write('probe');
-          await fh.sync();
+          if (sync) await fh.sync();
         } finally {
           await fh.close();
         }

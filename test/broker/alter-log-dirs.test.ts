@@ -13,6 +13,7 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { cli } from '../helpers/cli.js';
 import { waitUntil } from '../helpers/wait.js';
 import { javaSetup, Tools } from '../compat/java/harness.js';
 
@@ -254,6 +255,31 @@ test('under replica.alter.log.dirs.io.max.bytes.per.second, DescribeLogDirs show
   await waitUntil(async () => (await where(topic)).current.get(0) === to, { timeout: 15_000, interval: 50, message: 'the move finished' });
   await admin.disconnect();
   assert.deepEqual(await readPartition(topic, 0, values.length), values);
+});
+
+test('tributary reassign-partitions moves a replica between log dirs with "log_dirs" and --verify reports it', async () => {
+  const topic = 'move-cli';
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  await admin.disconnect();
+  const from = (await where(topic)).current.get(0)!;
+  const to = otherDir(from);
+  const plan = join(root, 'cli-plan.json');
+  writeFileSync(plan, JSON.stringify({ version: 1, partitions: [{ topic, partition: 0, replicas: [1], log_dirs: [to] }] }));
+  const args = ['reassign-partitions', '--bootstrap-server', broker.bootstrap, '--reassignment-json-file', plan];
+  const exec = await cli([...args, '--execute']);
+  assert.equal(exec.code, 0, exec.stderr);
+  assert.match(exec.stdout, new RegExp(`Successfully started log directory move for: ${topic}-0-1`));
+  await waitUntil(async () => (await where(topic)).current.get(0) === to, { timeout: 15_000, interval: 50, message: 'moved' });
+  const verify = await cli([...args, '--verify']);
+  assert.equal(verify.code, 0, verify.stderr);
+  assert.match(verify.stdout, new RegExp(`Reassignment of replica ${topic}-0-1 completed successfully\\.`));
+  // A dir the broker does not have: the tool says which replica failed and why.
+  writeFileSync(plan, JSON.stringify({ version: 1, partitions: [{ topic, partition: 0, replicas: [1], log_dirs: [join(root, 'nowhere')] }] }));
+  const bad = await cli([...args, '--execute']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stdout, new RegExp(`${topic}-0-1: LOG_DIR_NOT_FOUND`));
 });
 
 const java = javaSetup();
