@@ -28,9 +28,12 @@ describe('four listeners', () => {
       listeners: 'PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0',
       'ssl.keystore.location': pki.serverPemFile,
       'ssl.truststore.location': pki.caFile,
-      'sasl.enabled.mechanisms': 'PLAIN',
+      'sasl.enabled.mechanisms': 'PLAIN,OAUTHBEARER',
       'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas,
       'listener.name.sasl_ssl.plain.sasl.jaas.config': jaas,
+      // A client certificate is checked when sent (kafkajs with one: mTLS), not required.
+      'listener.name.ssl.ssl.client.auth': 'requested',
+      'group.initial.rebalance.delay.ms': 0,
     },
   });
   const port = (name: string) => broker.broker.listenerPort(name);
@@ -62,32 +65,42 @@ describe('four listeners', () => {
     }
   });
 
-  test('kafkajs produces and consumes over SSL and SASL_SSL', async () => {
-    for (const [name, extra] of [
-      ['SSL', {}],
-      ['SASL_SSL', { sasl: { mechanism: 'plain' as const, username: 'alice', password: 'alice-pw' } }],
+  test('kafkajs produces and consumes over SSL, mTLS, SASL_SSL (PLAIN, OAUTHBEARER) and SASL_PLAINTEXT', async () => {
+    // Kafka's unsecured token (alg none): these listeners have no JWKS.
+    const now = Math.floor(Date.now() / 1000);
+    const unsecured = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'alice', iat: now, exp: now + 600 })).toString('base64url')}.`;
+    for (const [label, name, extra] of [
+      ['ssl', 'SSL', { ssl: { ca: [pki.caPem] } }],
+      ['mtls', 'SSL', { ssl: { ca: [pki.caPem], cert: readFileSync(alice.certFile, 'utf8'), key: readFileSync(alice.keyFile, 'utf8') } }],
+      ['sasl-ssl-plain', 'SASL_SSL', { ssl: { ca: [pki.caPem] }, sasl: { mechanism: 'plain' as const, username: 'alice', password: 'alice-pw' } }],
+      [
+        'sasl-ssl-oauthbearer',
+        'SASL_SSL',
+        { ssl: { ca: [pki.caPem] }, sasl: { mechanism: 'oauthbearer' as const, oauthBearerProvider: () => Promise.resolve({ value: unsecured }) } },
+      ],
+      ['sasl-plaintext-plain', 'SASL_PLAINTEXT', { sasl: { mechanism: 'plain' as const, username: 'alice', password: 'alice-pw' } }],
     ] as const) {
-      const kafka = new Kafka({ clientId: 't', brokers: [`localhost:${port(name)}`], ssl: { ca: [pki.caPem] }, logLevel: logLevel.NOTHING, ...extra });
-      const topic = `tls-${name.toLowerCase()}`;
+      const kafka = new Kafka({ clientId: 't', brokers: [`localhost:${port(name)}`], logLevel: logLevel.NOTHING, ...(extra as Partial<kafkajs.KafkaConfig>) });
+      const topic = `tls-${label}`;
       const admin = kafka.admin();
       await admin.connect();
       await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
       await admin.disconnect();
       const producer = kafka.producer();
       await producer.connect();
-      await producer.send({ topic, messages: [{ key: 'k', value: `over ${name}` }] });
+      await producer.send({ topic, messages: [{ key: 'k', value: `over ${label}` }] });
       await producer.disconnect();
-      const consumer = kafka.consumer({ groupId: `g-${name}` });
+      const consumer = kafka.consumer({ groupId: `g-${label}` });
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       const got: string[] = [];
       await consumer.run({ eachMessage: async ({ message }) => void got.push(message.value!.toString()) });
       try {
-        await waitUntil(() => got.length >= 1, { timeout: 20_000, message: `a record over ${name}` });
+        await waitUntil(() => got.length >= 1, { timeout: 20_000, message: `a record over ${label}` });
       } finally {
         await consumer.disconnect();
       }
-      assert.deepEqual(got, [`over ${name}`]);
+      assert.deepEqual(got, [`over ${label}`]);
     }
   });
 
