@@ -46,6 +46,8 @@ const PROCESS_TESTS = [
   'test/broker/disk-full-tmpfs.test.ts',
   'test/broker/hand-corruption.test.ts',
   'test/broker/jbod.test.ts',
+  'test/broker/alter-log-dirs.test.ts',
+  'test/broker/log-dir-failure.test.ts',
   'test/broker/network.test.ts',
   'test/broker/overload-connections.test.ts',
   'test/broker/overload-memory-pool.test.ts',
