@@ -185,6 +185,20 @@ test('KIP-392: a consumer with client.rack is sent to the in-sync follower in it
   const atFollower = await fetchFrom(brokers.get(follower)!);
   assert.equal(atFollower.errorCode, ErrorCode.NONE);
   assert.ok((atFollower.records?.length ?? 0) > 0, 'the follower serves records');
+  // A position past the follower's log end is for the leader to judge: a client sent to the
+  // follower (or whose fetch reached it after leadership moved) is sent back, not reset.
+  const beyond = async (b: BrokerProcess) => {
+    const c = await RawClient.connect(b.port);
+    try {
+      const r = await c.request(ApiKey.Fetch, 12, fetchRequest({ topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: 1_000_000 }] }] }));
+      const d = r.body.responses[0].partitions[0] as { errorCode: number; currentLeader: { leaderId: number } };
+      return [d.errorCode, d.currentLeader.leaderId];
+    } finally {
+      c.close();
+    }
+  };
+  assert.deepEqual(await beyond(brokers.get(follower)!), [ErrorCode.NOT_LEADER_OR_FOLLOWER, p0.leader]);
+  assert.equal((await beyond(brokers.get(p0.leader)!))[0], ErrorCode.OFFSET_OUT_OF_RANGE);
   // kafkajs follows the preferred read replica; every record is still read exactly once.
   const consumer = kafka().consumer({ groupId: 'rack-aware', rackId: `rack-${follower}` });
   await consumer.connect();

@@ -125,9 +125,12 @@ async function readPartition(
   const topic = useTopicIds ? broker.topicsById.get(sp.topicId) : broker.topics.get(sp.topic);
   let partition = topic ? broker.leaderPartition(topic.name, sp.partition) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   // KIP-392: from v11 a consumer may fetch from a follower (one its leader pointed it to).
-  if (partition === ErrorCode.NOT_LEADER_OR_FOLLOWER && replicaId < 0 && apiVersion >= 11) partition = broker.followerForConsumers(topic!.name, sp.partition) ?? partition;
-  if (typeof partition === 'number') {
-    const code = useTopicIds && !topic ? ErrorCode.UNKNOWN_TOPIC_ID : partition;
+  let servedByFollower = false;
+  if (partition === ErrorCode.NOT_LEADER_OR_FOLLOWER && replicaId < 0 && apiVersion >= 11) {
+    const follower = broker.followerForConsumers(topic!.name, sp.partition);
+    if (follower) [partition, servedByFollower] = [follower, true];
+  }
+  const notLeader = (code: number): ReadOutcome => {
     const data = emptyPartitionData(sp.partition, code);
     // KIP-951: where the leader is now (current leader v12+, its endpoint v16+).
     const leader = code === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 12 ? broker.currentLeader(topic!.name, sp.partition, listenerName) : null;
@@ -136,7 +139,8 @@ async function readPartition(
       return { data, bytes: 0, error: true, leaderEndpoint: apiVersion >= 16 ? leader.endpoint : undefined };
     }
     return { data, bytes: 0, error: true };
-  }
+  };
+  if (typeof partition === 'number') return notLeader(useTopicIds && !topic ? ErrorCode.UNKNOWN_TOPIC_ID : partition);
   const data = emptyPartitionData(sp.partition, ErrorCode.NONE);
   const fill = () => {
     data.highWatermark = partition.highWatermark;
@@ -199,6 +203,11 @@ async function readPartition(
     return { data, bytes: result.records?.length ?? 0, error: false };
   } catch (err) {
     if (!(err instanceof KafkaError)) throw err;
+    // A follower behind the consumer's position (a replica just re-created by a reassignment, or
+    // a fetch parked at the old leader and re-read here after leadership moved) must not answer
+    // OFFSET_OUT_OF_RANGE: a client not directed here (kafkajs) would reset its position. The
+    // leader knows whether the offset exists; the client goes back to it.
+    if (servedByFollower && err.code === ErrorCode.OFFSET_OUT_OF_RANGE && sp.fetchOffset > partition.logEndOffset) return notLeader(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     data.errorCode = err.code;
     return { data, bytes: 0, error: true };
   }
