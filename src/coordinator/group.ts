@@ -139,13 +139,47 @@ export class Group {
     this.stateTimestamp = ctx.clock.now();
   }
 
-  /** A group rebuilt from its last snapshot: Empty, its members gone, generation kept for fencing. */
+  /**
+   * A group rebuilt from its last snapshot (a restart, or a new coordinator after a move). As in
+   * Kafka, a snapshot of a settled generation (every member holds its assignment: written once
+   * the leader's SyncGroup was stored) comes back Stable with its members, each given a fresh
+   * session: they carry on heartbeating and committing under the same generation, with no
+   * rebalance. A snapshot taken mid-rebalance (assignments not stored yet) comes back Empty,
+   * generation kept for fencing: its members rejoin.
+   */
   static restore(groupId: string, ctx: GroupContext, v: GroupValue): Group {
     const g = new Group(groupId, ctx);
     g.generationId = v.generation;
     g.protocolType = v.protocolType === '' ? null : v.protocolType;
-    // A group that had members becomes Empty now; offset retention counts from here.
-    g.stateTimestamp = v.members.length > 0 ? ctx.clock.now() : v.stateTimestamp;
+    const settled = v.members.length > 0 && v.protocol !== null && v.leader !== null && v.members.every((m) => m.assignment.length > 0);
+    if (!settled) {
+      // A group that had members becomes Empty now; offset retention counts from here.
+      g.stateTimestamp = v.members.length > 0 ? ctx.clock.now() : v.stateTimestamp;
+      return g;
+    }
+    g.protocolName = v.protocol;
+    g.leaderId = v.leader;
+    g.state = 'Stable';
+    g.stateTimestamp = ctx.clock.now();
+    for (const mv of v.members) {
+      const m: Member = {
+        memberId: mv.memberId,
+        groupInstanceId: mv.groupInstanceId,
+        clientId: mv.clientId,
+        clientHost: mv.clientHost,
+        sessionTimeoutMs: mv.sessionTimeoutMs,
+        rebalanceTimeoutMs: mv.rebalanceTimeoutMs,
+        protocolType: v.protocolType,
+        protocols: [{ name: v.protocol!, metadata: mv.subscription }],
+        assignment: mv.assignment,
+        joinWaiter: null,
+        syncWaiter: null,
+        cancelSession: null,
+      };
+      g.members.set(m.memberId, m);
+      if (m.groupInstanceId !== null) g.instances.set(m.groupInstanceId, m.memberId);
+      g.scheduleSession(m);
+    }
     return g;
   }
 

@@ -240,6 +240,82 @@ describe('coordinators follow the leadership of their internal partitions', () =
     }
   });
 
+  test('a stable group comes back with its members and generation: they carry on without a rebalance; a silent one expires', async () => {
+    const { host, groups, stop } = await setup();
+    try {
+      const groupId = 'stable-group';
+      await groups.ready(groupId);
+      const join = (memberId: string, sessionTimeoutMs: number) =>
+        groups.join(groupId, {
+          memberId,
+          groupInstanceId: null,
+          clientId: 'c',
+          clientHost: '/127.0.0.1',
+          sessionTimeoutMs,
+          rebalanceTimeoutMs: 60_000,
+          protocolType: 'consumer',
+          protocols: [{ name: 'range', metadata: Buffer.from('subscription') }],
+          requireKnownMemberId: false,
+          supportsSkipAssignment: false,
+        });
+      const joined = await join('', 10_000);
+      assert.equal(joined.errorCode, ErrorCode.NONE);
+      const sync = await groups.sync(groupId, {
+        memberId: joined.memberId,
+        groupInstanceId: null,
+        generationId: joined.generationId,
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [{ memberId: joined.memberId, assignment: Buffer.from('assignment') }],
+      });
+      assert.equal(sync.errorCode, ErrorCode.NONE);
+      const index = groups.partitionFor(groupId);
+
+      host.lead(OFFSETS, index, false, 1);
+      host.lead(OFFSETS, index, true, 2);
+      await groups.ready(groupId);
+      const g = groups.groups.get(groupId)!;
+      assert.equal(g.state, 'Stable');
+      assert.equal(g.generationId, joined.generationId, 'no new generation');
+      assert.equal(groups.heartbeat(groupId, joined.memberId, null, joined.generationId), ErrorCode.NONE);
+      assert.equal(groups.heartbeat(groupId, joined.memberId, null, joined.generationId - 1), ErrorCode.ILLEGAL_GENERATION);
+      assert.equal(groups.heartbeat(groupId, 'stranger', null, joined.generationId), ErrorCode.UNKNOWN_MEMBER_ID);
+      const commitAs = (generationId: number) =>
+        groups.commitOffsets({
+          groupId,
+          generationId,
+          memberId: joined.memberId,
+          groupInstanceId: null,
+          topics: [{ name: 'data', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }],
+        });
+      assert.equal((await commitAs(joined.generationId))[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+      assert.equal(committed(groups, groupId), 5);
+      // The stored assignment is what a SyncGroup of the same generation gets back.
+      const again = await groups.sync(groupId, {
+        memberId: joined.memberId,
+        groupInstanceId: null,
+        generationId: joined.generationId,
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [],
+      });
+      assert.deepEqual([again.errorCode, again.assignment.toString()], [ErrorCode.NONE, 'assignment']);
+
+      // Moved again; this time the member never comes back: its restored session runs out.
+      host.lead(OFFSETS, index, false, 3);
+      host.lead(OFFSETS, index, true, 4);
+      await groups.ready(groupId);
+      const restored = groups.groups.get(groupId)!;
+      assert.equal(restored.members.size, 1);
+      restored.members.get(joined.memberId)!.sessionTimeoutMs = 50;
+      assert.equal(groups.heartbeat(groupId, joined.memberId, null, joined.generationId), ErrorCode.NONE, 'restarts the session at 50 ms');
+      await waitUntil(() => restored.state === 'Empty', { timeout: 5000 });
+      assert.equal(restored.members.size, 0);
+    } finally {
+      await stop();
+    }
+  });
+
   test('a decided transaction is completed by the next coordinator under its epoch; markers of the old epoch are fenced', async () => {
     const { host, txns, stop } = await setup();
     try {

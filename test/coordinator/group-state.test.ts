@@ -464,7 +464,7 @@ describe('group state machine', () => {
     assert.equal(results.find((r) => r.members.length > 0)!.members.length, 3);
   });
 
-  test('state is rebuilt from the records: offsets, generation; groups come back Empty', async () => {
+  test("state is rebuilt from the records: offsets, generation, and a settled generation's members", async () => {
     const { coordinator: c, store } = setup();
     const a = await joinNew(c, 'g', { protocols: [{ name: 'range', metadata: subscription(['other']) }] });
     await a.answer;
@@ -488,17 +488,35 @@ describe('group state machine', () => {
     for (const records of store.partitions.values()) for (const r of records) again.replayRecord(r.key, r.value);
     again.finishLoading();
     const g = again.groups.get('g')!;
-    assert.equal(g.state, 'Empty');
+    // The last snapshot was of a settled generation (the sync stored the assignment): Kafka
+    // brings the group back Stable with its members, who carry on without a rebalance.
+    assert.equal(g.state, 'Stable');
+    assert.deepEqual([...g.members.keys()], [a.memberId]);
     assert.equal(g.generationId, 1);
     assert.equal(g.protocolType, 'consumer');
     assert.equal(again.groups.has('gone'), false);
     assert.deepEqual(again.fetchOffsets('g', null), [
       { name: 't', partitions: [{ partitionIndex: 0, committedOffset: 9, committedLeaderEpoch: 0, metadata: 'meta-9', errorCode: ErrorCode.NONE }] },
     ]);
-    // The old member must rejoin; its next generation is 2.
+    assert.equal(again.heartbeat('g', a.memberId, null, 1), ErrorCode.NONE);
+    assert.equal(again.heartbeat('g', a.memberId, null, 0), ErrorCode.ILLEGAL_GENERATION);
+    again.shutdown();
+  });
+
+  test('a snapshot taken mid-rebalance (no assignment stored yet) comes back Empty: its members rejoin', async () => {
+    const { coordinator: c, store } = setup();
+    const a = await joinNew(c, 'g');
+    await a.answer;
+    c.shutdown();
+    const { coordinator: again } = setup({ store: new MemoryStore() });
+    for (const records of store.partitions.values()) for (const r of records) again.replayRecord(r.key, r.value);
+    again.finishLoading();
+    const g = again.groups.get('g')!;
+    assert.deepEqual([g.state, g.generationId, g.members.size], ['Empty', 1, 0]);
     assert.equal(again.heartbeat('g', a.memberId, null, 1), ErrorCode.UNKNOWN_MEMBER_ID);
     const b = await joinNew(again, 'g');
     assert.equal((await b.answer).generationId, 2);
+    again.shutdown();
   });
 });
 
