@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { compiled, repoRoot } from './dist.js';
 
@@ -53,6 +53,13 @@ export async function startBrokerProcess(
   for (const [k, v] of Object.entries(overrides)) args.push('--override', `${k}=${v}`);
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ? { ...process.env, ...opts.env } : process.env });
   const logs: Record<string, unknown>[] = [];
+  // TRIBUTARY_TEST_LOG_DIR (diagnosis only): every broker's log lines are also appended to
+  // <dir>/<log dir name>.log, kept after the test removes its data.
+  const mirror = process.env.TRIBUTARY_TEST_LOG_DIR;
+  if (mirror) {
+    mkdirSync(mirror, { recursive: true });
+    child.stdout.pipe(createWriteStream(join(mirror, `${basename(dataDir)}.log`), { flags: 'a' }));
+  }
   let httpUrl: string | null = null;
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d.toString()));

@@ -7,7 +7,9 @@
 // send fail is replaced by a new incarnation (a new producer id): kafkajs would otherwise reuse
 // the failed batch's sequence numbers for the next batch, and if the failed one had in fact been
 // written, the broker would rightly answer the new one as its duplicate.
+import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 
 const { Kafka, logLevel } = kafkajs;
@@ -166,6 +168,17 @@ export async function runLibrdkafkaProducer(name: string, s: Shared): Promise<Pr
   return out;
 }
 
+/**
+ * TRIBUTARY_TEST_LOG_DIR (diagnosis only): the group reader's kafkajs warnings, joins and large
+ * rewinds go to <dir>/group-reader.log with wall-clock times, next to the brokers' logs.
+ */
+function diagnosisTrace(): ((entry: Record<string, unknown>) => void) | null {
+  const dir = process.env.TRIBUTARY_TEST_LOG_DIR;
+  if (!dir) return null;
+  const file = join(dir, 'group-reader.log');
+  return (entry) => appendFileSync(file, JSON.stringify({ time: Date.now(), ...entry }) + '\n');
+}
+
 /** A consumer group of two kafkajs members reading TOPIC continuously, committing as it goes. */
 export class GroupReader {
   /** value → partition:offset where it was read (the last time). */
@@ -177,12 +190,16 @@ export class GroupReader {
   constructor(private readonly s: Shared) {}
 
   async start(): Promise<void> {
+    const trace = diagnosisTrace();
     const kafka = new Kafka({
       clientId: 'jepsen-reader',
       brokers: this.s.bootstrap,
-      logLevel: logLevel.NOTHING,
+      logLevel: trace ? logLevel.WARN : logLevel.NOTHING,
+      ...(trace ? { logCreator: () => (e: { level: number; log: Record<string, unknown> }) => trace({ kafkajs: e.level, ...e.log }) } : {}),
       retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
     });
+    /** partition → the highest offset read, to spot rewinds. */
+    const highest = new Map<number, number>();
     for (let i = 0; i < 2; i++) {
       const consumer = kafka.consumer({
         groupId: GROUP,
@@ -195,6 +212,7 @@ export class GroupReader {
         this.crashes++;
         if (this.errors.length < 20) this.errors.push(String(e.payload.error));
       });
+      if (trace) consumer.on(consumer.events.GROUP_JOIN, (e) => trace({ member: i, join: e.payload }));
       await consumer.connect();
       await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
       await consumer.run({
@@ -202,6 +220,12 @@ export class GroupReader {
         eachMessage: async ({ partition, message }) => {
           const value = message.value?.toString();
           if (value) this.seen.set(value, `${partition}:${message.offset}`);
+          if (trace) {
+            const offset = Number(message.offset);
+            const before = highest.get(partition) ?? -1;
+            if (offset < before - 500) trace({ member: i, rewind: { partition, from: before, to: offset } });
+            highest.set(partition, Math.max(before, offset));
+          }
         },
       });
       this.consumers.push(consumer);
