@@ -156,8 +156,15 @@ describe('a failed log dir in a 3-broker cluster', { skip: etcdMissing }, () => 
     let c1 = await RawClient.connect(brokers[0]!.port);
     try {
       await waitUntil(async () => (await partitionViews(brokers[0]!.port, 'g')).every((v) => v.isr.length === 3), { timeout: 15_000, message: 'full ISRs' });
+      // First a leader replica moves from a to b while it leads (AlterReplicaLogDirs in a cluster):
+      // acks=all writes still commit through the followers after the switch.
+      const moving = (await logDirs(c1)).get(a)!.partitions.sort()[0]!;
+      const alter = await c1.request(ApiKey.AlterReplicaLogDirs, 2, { dirs: [{ path: b, topics: [{ name: 'g', partitions: [moving] }] }] });
+      assert.equal(alter.body.results[0].partitions[0].errorCode, ErrorCode.NONE);
+      await waitUntil(async () => (await logDirs(c1)).get(b)!.partitions.includes(moving), { timeout: 15_000, message: 'the leader replica moved to b' });
+      await producer.send({ topic: 'g', acks: -1, messages: [{ partition: moving, value: `moved-${moving}` }] });
       const inB = (await logDirs(c1)).get(b)!.partitions.sort();
-      assert.equal(inB.length, 2);
+      assert.equal(inB.length, 3);
       breakDir(b);
       await waitUntil(async () => (await logDirs(c1)).get(b)!.errorCode === ErrorCode.KAFKA_STORAGE_ERROR, { timeout: 10_000, message: 'dir b offline' });
       await waitUntil(
@@ -182,9 +189,9 @@ describe('a failed log dir in a 3-broker cluster', { skip: etcdMissing }, () => 
       // A rebalance may deliver a record twice (nothing is committed here): distinct values count.
       const seen = new Set<string>();
       await consumer.run({ eachMessage: async ({ message }) => void seen.add(message.value!.toString()) });
-      await waitUntil(() => seen.size >= 8, { timeout: 30_000, message: 'all 8 records read' });
+      await waitUntil(() => seen.size >= 9, { timeout: 30_000, message: 'all 9 records read' });
       await consumer.disconnect();
-      assert.deepEqual([...seen].sort(), [0, 1, 2, 3].flatMap((p) => [`after-${p}`, `before-${p}`]).sort());
+      assert.deepEqual([...seen].sort(), [...[0, 1, 2, 3].flatMap((p) => [`after-${p}`, `before-${p}`]), `moved-${moving}`].sort());
 
       // Restarted with the directory still broken: it starts, b offline, its replicas listed offline.
       c1.close();
