@@ -64,7 +64,6 @@ export class BrokerSecurity {
   private readonly httpsJwks: HttpsJwks[] = [];
   private scram = new Map<string, StoredScramCredential>();
   private readonly fakeSecret = randomBytes(32);
-  private readonly maxReauthMs: number;
   private readonly failureDelayMs: number;
   readonly maxPreAuthBytes: number;
   private lastDenyLog = 0;
@@ -77,7 +76,6 @@ export class BrokerSecurity {
     private readonly clock: Clock,
   ) {
     this.plan = listenerPlan(config);
-    this.maxReauthMs = config.int('connections.max.reauth.ms');
     this.failureDelayMs = config.int('connection.failed.authentication.delay.ms');
     this.maxPreAuthBytes = config.int('sasl.server.max.receive.size');
     for (const l of this.plan.listeners) this.listeners.set(l.name, this.listenerSecurity(l.name, l.securityProtocol));
@@ -310,15 +308,29 @@ export class BrokerSecurity {
     // or when the credential (a JWT, a delegation token) expires, whichever is first.
     let lifetime = 0;
     const now = this.clock.now();
-    if (this.maxReauthMs > 0 || step.expiresAtMs !== undefined) {
-      if (step.expiresAtMs === undefined) lifetime = this.maxReauthMs;
-      else if (this.maxReauthMs <= 0) lifetime = Math.max(0, step.expiresAtMs - now);
-      else lifetime = Math.max(0, Math.min(this.maxReauthMs, step.expiresAtMs - now));
+    const maxReauthMs = this.maxReauthMs(conn.listenerName, s.mechanism ?? '');
+    if (maxReauthMs > 0 || step.expiresAtMs !== undefined) {
+      if (step.expiresAtMs === undefined) lifetime = maxReauthMs;
+      else if (maxReauthMs <= 0) lifetime = Math.max(0, step.expiresAtMs - now);
+      else lifetime = Math.max(0, Math.min(maxReauthMs, step.expiresAtMs - now));
       s.expiresAtMs = now + lifetime;
     } else {
       s.expiresAtMs = null;
     }
     return { kind: 'step', response: step.response, sessionLifetimeMs: lifetime };
+  }
+
+  /**
+   * connections.max.reauth.ms for a listener and mechanism, as Kafka reads it:
+   * listener.name.<l>.<mechanism>.connections.max.reauth.ms, then listener.name.<l>.…, then global.
+   */
+  private maxReauthMs(listener: string, mechanism: string): number {
+    const v =
+      this.config.listenerValue(listener, `${mechanism.toLowerCase()}.connections.max.reauth.ms`, '\0') ??
+      this.config.listenerValue(listener, 'connections.max.reauth.ms') ??
+      '0';
+    const ms = Number(v);
+    return Number.isFinite(ms) && ms > 0 ? ms : 0;
   }
 
   /** Whether the connection authenticated with a delegation token. */

@@ -3,7 +3,8 @@
 // SASL_PLAINTEXT with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, OAUTHBEARER with the client's
 // unsecured tokens and with a signed JWT its login callback handler reads from a file; a wrong
 // password fails; and a delegation token made with the admin client authenticates a producer and
-// a consumer (SCRAM tokenauth), is described, renewed, cannot make tokens, and once expired fails.
+// a consumer (SCRAM tokenauth), is described, renewed, cannot make tokens, and once expired fails;
+// and a producer re-authenticates (KIP-368) on a listener whose sessions last 2 s.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
@@ -45,8 +46,11 @@ const plainJaas = (self = '') => `org.apache.kafka.common.security.plain.PlainLo
 describe('the Java client on secured listeners', { skip }, () => {
   const broker = suiteBroker({
     config: {
-      listeners: 'TLS://127.0.0.1:0,MTLS://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0',
-      'listener.security.protocol.map': 'TLS:SSL,MTLS:SSL,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT',
+      listeners: 'TLS://127.0.0.1:0,MTLS://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,REAUTH://127.0.0.1:0',
+      'listener.security.protocol.map': 'TLS:SSL,MTLS:SSL,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,REAUTH:SASL_SSL',
+      // KIP-368: sessions on REAUTH last 2 s (Kafka's per-listener and mechanism form), the client re-authenticates.
+      'listener.name.reauth.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+      'listener.name.reauth.scram-sha-512.connections.max.reauth.ms': 2000,
       'inter.broker.listener.name': 'TLS',
       'ssl.keystore.location': pki.serverPemFile,
       'ssl.truststore.location': pki.caFile,
@@ -125,6 +129,11 @@ describe('the Java client on secured listeners', { skip }, () => {
         ...sasl('SASL_PLAINTEXT', 'OAUTHBEARER', 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;'),
         'sasl.login.callback.handler.class': 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler',
         'sasl.oauthbearer.token.endpoint.url': pathToFileURL(tokenFile).href,
+      },
+      'reauth-sasl_ssl-scram-sha-512': {
+        ...sasl('SASL_SSL', 'SCRAM-SHA-512', scram('scrammy', 'scram-pw')),
+        'bootstrap.servers': addr('REAUTH'),
+        'check.reauth': 'true',
       },
       'sasl_ssl-wrong-password': { ...sasl('SASL_SSL', 'SCRAM-SHA-256', scram('scrammy', 'nope')), 'check.expect': 'auth-failure' },
       'sasl_plaintext-unsecured-token-on-jwks-listener': {

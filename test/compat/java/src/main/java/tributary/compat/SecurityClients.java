@@ -31,6 +31,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * <ul>
  *   <li>default: produce one record to `check.topic` and consume it back;</li>
  *   <li>`check.expect=auth-failure`: an admin call must fail with SaslAuthenticationException;</li>
+ *   <li>`check.reauth=true`: a producer keeps sending on a listener with a short
+ *       connections.max.reauth.ms until its connection has re-authenticated (KIP-368), every send
+ *       succeeding;</li>
  *   <li>`check.token=true`: the admin settings (`admin.*`) create a delegation token, a client
  *       authenticates with it (SCRAM, tokenauth) from the `token.*` settings and produces and
  *       consumes, describes, renews, cannot create tokens with the token, expires it, and then
@@ -51,6 +54,7 @@ public final class SecurityClients {
       }
       String name = f.getName().replace(".properties", "");
       if ("true".equals(p.getProperty("check.token"))) ok &= Check.run(name, () -> tokenFlow(p));
+      else if ("true".equals(p.getProperty("check.reauth"))) ok &= Check.run(name, () -> reauthenticates(settings(p, ""), p.getProperty("check.topic")));
       else if ("auth-failure".equals(p.getProperty("check.expect"))) ok &= Check.run(name, () -> authFails(settings(p, "")));
       else ok &= Check.run(name, () -> roundTrip(settings(p, ""), p.getProperty("check.topic"), name));
     }
@@ -101,6 +105,31 @@ public final class SecurityClients {
       }
     }
     throw new Check.Failure("the record produced at offset " + offset + " was not consumed back");
+  }
+
+  static String reauthenticates(Properties base, String topic) throws Exception {
+    Properties pp = new Properties();
+    pp.putAll(base);
+    pp.put("key.serializer", StringSerializer.class.getName());
+    pp.put("value.serializer", StringSerializer.class.getName());
+    pp.put("acks", "all");
+    pp.put("delivery.timeout.ms", "20000");
+    pp.put("request.timeout.ms", "10000");
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp)) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      int sent = 0;
+      while (System.nanoTime() < deadline) {
+        producer.send(new ProducerRecord<>(topic, "k", "r" + sent)).get(20, TimeUnit.SECONDS);
+        sent++;
+        double reauths = 0;
+        for (java.util.Map.Entry<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric> e : producer.metrics().entrySet()) {
+          if (e.getKey().name().equals("successful-reauthentication-total") && e.getKey().group().equals("producer-metrics")) reauths = (Double) e.getValue().metricValue();
+        }
+        if (reauths >= 1) return sent + " sends, " + (long) reauths + " re-authentication(s)";
+        Thread.sleep(200);
+      }
+      throw new Check.Failure("no re-authentication within 30 s (" + sent + " sends)");
+    }
   }
 
   static String authFails(Properties base) throws Exception {
