@@ -50,7 +50,7 @@ import { buildRecordBatch } from '../protocol/records/record-batch-builder.js';
 import { splitBatches, isControl, readBatchHeader } from '../protocol/records/record-batch.js';
 import { decodeBatchRecordsAsync } from '../protocol/records/records.js';
 import type { HttpRoutes } from './context.js';
-import { authenticate, canDescribeCluster, canDescribeGroup, canDescribeTopic } from './api-auth.js';
+import { allowed, authenticate, canDescribeCluster, canDescribeGroup, canDescribeTopic } from './api-auth.js';
 
 interface PartitionLagJson {
   topic: string;
@@ -770,6 +770,66 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
         };
       }),
     });
+  });
+
+  /**
+   * Open transactions as the partitions of this broker see them (DescribeProducers' view, what
+   * `kafka-transactions find-hanging` reads): a partition whose producer still has a transaction
+   * open. It hangs when the coordinator (if it is this broker) has no ongoing transaction of that
+   * producer covering the partition, or when it has been open longer than
+   * transaction.max.timeout.ms, which no transaction may outlive.
+   */
+  app.get<{ Querystring: { hanging?: string; offset?: string; limit?: string } }>('/transactions/partitions', (req, reply) => {
+    const b = broker();
+    const now = b.clock.now();
+    const maxTimeoutMs = b.config.int('transaction.max.timeout.ms');
+    const byProducer = new Map<number, { transactionalId: string; state: string; has: (topic: string, partition: number) => boolean }>();
+    for (const [id, m] of b.transactionCoordinator.transactions) {
+      byProducer.set(m.producerId, { transactionalId: id, state: m.state, has: (t, p) => m.partitions.get(t)?.has(p) ?? false });
+    }
+    const open: {
+      topic: string;
+      partition: number;
+      producerId: number;
+      producerEpoch: number;
+      startOffset: number;
+      lastTimestamp: number;
+      openForMs: number;
+      transactionalId: string | null;
+      hanging: boolean;
+      reason: string | null;
+    }[] = [];
+    for (const t of [...b.topics.values()].sort((x, y) => byName(x.name, y.name))) {
+      if (!allowed(b, req.caller!, AclOperation.READ, ResourceType.TOPIC, t.name)) continue;
+      t.partitions.forEach((part, index) => {
+        if (!part) return;
+        for (const e of part.producers()) {
+          if (e.ongoingTxnFirstOffset < 0) continue;
+          const coordinator = byProducer.get(e.producerId);
+          const openForMs = Math.max(0, now - e.lastTimestamp);
+          let reason: string | null = null;
+          if (openForMs > maxTimeoutMs) reason = `open longer than transaction.max.timeout.ms (${maxTimeoutMs} ms)`;
+          else if (coordinator && !(coordinator.state === 'Ongoing' && coordinator.has(t.name, index)) && !coordinator.state.startsWith('Prepare')) {
+            reason = `the coordinator's transaction of ${coordinator.transactionalId} is ${coordinator.state} without this partition`;
+          }
+          open.push({
+            topic: t.name,
+            partition: index,
+            producerId: e.producerId,
+            producerEpoch: e.epoch,
+            startOffset: e.ongoingTxnFirstOffset,
+            lastTimestamp: e.lastTimestamp,
+            openForMs,
+            transactionalId: coordinator?.transactionalId ?? null,
+            hanging: reason !== null,
+            reason,
+          });
+        }
+      });
+    }
+    const list = req.query.hanging === 'true' ? open.filter((o) => o.hanging) : open;
+    const p = paginate(list, req.query);
+    return reply.send({ total: p.total, offset: p.offset, limit: p.limit, hanging: open.filter((o) => o.hanging).length, partitions: p.items });
   });
 
   app.get('/quotas', async (req, reply) => {

@@ -133,9 +133,18 @@ describe('admin API', () => {
       assert.deepEqual(listed.partitions, [{ topic: 'timeline', partition: 0 }]);
       assert.equal(listed.hanging, false);
       assert.ok(listed.durationMs !== null && listed.durationMs >= 0);
+      // The partition's side: the producer's open transaction, not hanging (the coordinator has it).
+      type Open = { hanging: number; partitions: { topic: string; partition: number; transactionalId: string | null; hanging: boolean; startOffset: number }[] };
+      const open = await call<Open>('transactions/partitions');
+      assert.equal(open.body.hanging, 0);
+      assert.deepEqual(
+        open.body.partitions.map((o) => [o.topic, o.partition, o.transactionalId, o.hanging]),
+        [['timeline', 0, 'api-txn', false]],
+      );
     } finally {
       await txn.abort();
       await producer.disconnect();
     }
+    await waitUntil(async () => (await call<{ total: number }>('transactions/partitions')).body.total === 0, { message: 'closed by the abort marker' });
   });
 });

@@ -250,6 +250,28 @@ describe('web console in a real browser', { skip: haveChromium ? false : `no chr
         await page.getByText(/messages in\/s: [1-9]/).waitFor();
       }
       if (name === 'configs') await page.getByRole('cell', { name: 'log.retention.hours' }).waitFor();
+      if (name === 'transactions') {
+        // An open transaction of a real transactional producer, on both tables of the page.
+        const producer = kafka.producer({ transactionalId: 'invoices-tx', maxInFlightRequests: 1, idempotent: true });
+        await producer.connect();
+        const txn = await producer.transaction();
+        try {
+          await txn.send({ topic: 'orders', messages: [{ partition: 2, value: 'pending invoice' }] });
+          await page.getByRole('button', { name: 'Refresh' }).click();
+          await page
+            .getByRole('row', { name: /invoices-tx Ongoing/ })
+            .getByRole('cell', { name: 'orders-2' })
+            .waitFor();
+          await page.getByRole('checkbox', { name: 'Hanging only' }).check();
+          await page.getByRole('checkbox', { name: 'Hanging only' }).uncheck();
+          await page.getByRole('row', { name: /^orders-2 .* invoices-tx .* no$/ }).waitFor();
+          await shot(name);
+        } finally {
+          await txn.abort();
+          await producer.disconnect();
+        }
+        continue;
+      }
       await shot(name);
     }
     assert.deepEqual(pageErrors, []);

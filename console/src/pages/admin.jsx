@@ -57,7 +57,58 @@ export function Transactions() {
           </table>
         </>
       ) : null}
+      <OpenPartitions />
     </>
+  );
+}
+
+function OpenPartitions() {
+  const [offset, setOffset] = useState(0);
+  const [onlyHanging, setOnlyHanging] = useState(false);
+  const [data, error] = useApi(`transactions/partitions?offset=${offset}&limit=100${onlyHanging ? '&hanging=true' : ''}`);
+  return (
+    <section aria-labelledby="open-partitions">
+      <h2 id="open-partitions">Open transactions in this broker’s partitions</h2>
+      <p className="muted">What kafka-transactions find-hanging looks at: a partition whose producer still has a transaction open.</p>
+      <label className="inline">
+        <input type="checkbox" checked={onlyHanging} onChange={(e) => setOnlyHanging(e.target.checked)} /> Hanging only
+      </label>
+      <ErrorBanner error={error} />
+      {data ? (
+        <>
+          <p className={data.hanging ? 'warn' : 'muted'}>{data.hanging} hanging.</p>
+          <Pager total={data.total} offset={data.offset} limit={data.limit} onChange={setOffset} label="open partitions" />
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Partition</th>
+                <th scope="col">Producer id / epoch</th>
+                <th scope="col">Transactional id</th>
+                <th scope="col">First offset</th>
+                <th scope="col">Open for</th>
+                <th scope="col">Hanging</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.partitions.map((o) => (
+                <tr key={`${o.topic}-${o.partition}-${o.producerId}`} className={o.hanging ? 'warn' : ''}>
+                  <td>
+                    {o.topic}-{o.partition}
+                  </td>
+                  <td>
+                    {o.producerId} / {o.producerEpoch}
+                  </td>
+                  <td>{o.transactionalId ?? '–'}</td>
+                  <td>{o.startOffset}</td>
+                  <td>{Math.round(o.openForMs / 1000)} s</td>
+                  <td>{o.hanging ? `yes: ${o.reason}` : 'no'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : null}
+    </section>
   );
 }
 
