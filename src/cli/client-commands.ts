@@ -583,6 +583,110 @@ function groupsCommand(): Command {
   return groups;
 }
 
+// ---------------------------------------------------------------- share groups
+
+function shareGroupsCommand(): Command {
+  const cmd = new Command('share-groups').description('list and describe share groups (KIP-932 queues), show and reset their start offsets');
+
+  connectionOptions(cmd.command('list').description('list share groups'))
+    .option('--state', "also print each group's state")
+    .action((opts: ConnectionFlags & { state?: boolean }) =>
+      withCluster(opts, async (cluster) => {
+        const list = (await new Admin(cluster).listGroups()).filter((g) => g.type === 'share');
+        if (opts.state) {
+          if (list.length > 0) await write(table([['GROUP', 'STATE'], ...list.map((g) => [g.groupId, g.state || '-'])]));
+        } else for (const g of list) await write(`${g.groupId}\n`);
+      }),
+    );
+
+  connectionOptions(cmd.command('describe').description('state, members and their assigned partitions, and per partition the start offset and lag').argument('<groups...>'))
+    .option('--json', 'print JSON instead of tables')
+    .action((ids: string[], opts: ConnectionFlags & { json?: boolean }) =>
+      withCluster(opts, async (cluster) => {
+        const admin = new Admin(cluster);
+        const all = [];
+        for (const id of ids) all.push({ ...(await admin.describeShareGroup(id)), offsets: await admin.shareGroupOffsets(id) });
+        if (opts.json) {
+          await write(JSON.stringify(all, null, 2) + '\n');
+          return;
+        }
+        for (const g of all) {
+          await write(`\nShare group ${g.groupId} is ${g.state} (epoch ${g.groupEpoch}, assignor ${g.assignor}) with ${g.members.length} member(s).\n\n`);
+          if (g.members.length > 0) {
+            const parts = (m: (typeof g.members)[number]) => m.assignment.map((a) => `${a.topic}:${a.partitions.join(',')}`).join(' ') || '-';
+            await write(
+              table([
+                ['MEMBER-ID', 'CLIENT-ID', 'HOST', 'EPOCH', 'ASSIGNMENT'],
+                ...g.members.map((m) => [m.memberId, m.clientId, m.clientHost, String(m.memberEpoch), parts(m)]),
+              ]),
+            );
+            await write('\n');
+          }
+          await write(
+            table([
+              ['GROUP', 'TOPIC', 'PARTITION', 'START-OFFSET', 'LAG'],
+              ...g.offsets.map((o) => [g.groupId, o.topic, String(o.partition), String(o.startOffset), o.lag < 0 ? '-' : String(o.lag)]),
+            ]),
+          );
+        }
+      }),
+    );
+
+  connectionOptions(cmd.command('offsets').description("a share group's start offset and lag per partition").argument('<group>'))
+    .option('--json', 'print JSON instead of a table')
+    .action((group: string, opts: ConnectionFlags & { json?: boolean }) =>
+      withCluster(opts, async (cluster) => {
+        const offsets = await new Admin(cluster).shareGroupOffsets(group);
+        if (opts.json) await write(JSON.stringify(offsets, null, 2) + '\n');
+        else
+          await write(
+            table([
+              ['GROUP', 'TOPIC', 'PARTITION', 'START-OFFSET', 'LAG'],
+              ...offsets.map((o) => [group, o.topic, String(o.partition), String(o.startOffset), o.lag < 0 ? '-' : String(o.lag)]),
+            ]),
+          );
+      }),
+    );
+
+  connectionOptions(cmd.command('reset').description('compute (and with --execute, set) new start offsets of a share group; it must have no members').argument('<group>'))
+    .requiredOption('--topic <topic>', 'the topic')
+    .option('--partition <n>', 'one partition (default: all)')
+    .option('--to-earliest', 'the log start offset')
+    .option('--to-latest', 'the log end offset')
+    .option('--to-offset <offset>', 'an offset (clamped to the log)')
+    .option('--to-datetime <time>', 'the first offset at or after a time (ISO-8601 or ms)')
+    .option('--execute', 'apply the new offsets (default: only print them)')
+    .action(
+      (
+        group: string,
+        opts: ConnectionFlags & { topic: string; partition?: string; toEarliest?: boolean; toLatest?: boolean; toOffset?: string; toDatetime?: string; execute?: boolean },
+      ) =>
+        withCluster(opts, async (cluster) => {
+          const chosen = [opts.toEarliest, opts.toLatest, opts.toOffset !== undefined, opts.toDatetime !== undefined].filter(Boolean).length;
+          if (chosen !== 1) usage('give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime');
+          const admin = new Admin(cluster);
+          const lo = new Map((await admin.listOffsets(opts.topic, 'earliest')).map((o) => [o.partition, o.offset]));
+          const partitions = opts.partition !== undefined ? [int('--partition', opts.partition)!] : [...lo.keys()].sort((a, b) => a - b);
+          const hi = new Map((await admin.listOffsets(opts.topic, 'latest', partitions)).map((o) => [o.partition, o.offset]));
+          let target: Map<number, number>;
+          if (opts.toEarliest) target = lo;
+          else if (opts.toLatest) target = hi;
+          else if (opts.toOffset !== undefined) {
+            const o = int('--to-offset', opts.toOffset)!;
+            target = new Map(partitions.map((p) => [p, Math.min(Math.max(o, lo.get(p) ?? 0), hi.get(p) ?? o)]));
+          } else {
+            const found = await admin.listOffsets(opts.topic, parseTimestamp(opts.toDatetime!), partitions);
+            target = new Map(found.map((o) => [o.partition, o.offset < 0 ? hi.get(o.partition)! : o.offset]));
+          }
+          const plan = partitions.map((p) => ({ topic: opts.topic, partition: p, offset: target.get(p)! }));
+          if (opts.execute) await admin.alterShareGroupOffsets(group, plan);
+          await write(table([['GROUP', 'TOPIC', 'PARTITION', 'NEW-START-OFFSET'], ...plan.map((x) => [group, x.topic, String(x.partition), String(x.offset)])]));
+          if (!opts.execute && process.stderr.isTTY) process.stderr.write('(dry run: add --execute to set these offsets)\n');
+        }),
+    );
+  return cmd;
+}
+
 // ---------------------------------------------------------------- configs
 
 function resourceOf(opts: { topic?: string; broker?: string }): ConfigResource {
@@ -714,6 +818,7 @@ export function addClientCommands(program: Command): void {
   program.addCommand(produceCommand());
   program.addCommand(consumeCommand());
   program.addCommand(groupsCommand());
+  program.addCommand(shareGroupsCommand());
   program.addCommand(configsCommand());
   program.addCommand(transactionsCommand());
 }

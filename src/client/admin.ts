@@ -28,6 +28,9 @@ import {
   type ListPartitionReassignmentsResponse,
   type OffsetCommitResponse,
   type OffsetFetchResponse,
+  type AlterShareGroupOffsetsResponse,
+  type DescribeShareGroupOffsetsResponse,
+  type ShareGroupDescribeResponse,
 } from '../protocol/generated/index.js';
 import { errorName } from '../protocol/errors.js';
 import { Reader, ZERO_UUID } from '../protocol/primitives.js';
@@ -108,6 +111,29 @@ export interface GroupMember {
   assignment: Array<{ topic: string; partitions: number[] }>;
   /** A streams group member's standby (and warm-up) tasks, as the topic-partitions they read. */
   standbyAssignment?: Array<{ topic: string; partitions: number[] }>;
+}
+
+export interface ShareGroupInfo {
+  groupId: string;
+  state: string;
+  groupEpoch: number;
+  assignor: string;
+  members: {
+    memberId: string;
+    memberEpoch: number;
+    clientId: string;
+    clientHost: string;
+    subscribedTopics: string[];
+    assignment: { topic: string; partitions: number[] }[];
+  }[];
+}
+
+export interface ShareGroupOffset {
+  topic: string;
+  partition: number;
+  startOffset: number;
+  /** Records past the start offset not yet acknowledged or archived; -1 when unknown. */
+  lag: number;
 }
 
 export interface GroupDescription {
@@ -381,6 +407,61 @@ export class Admin {
       throwIfError(body.errorCode, body.errorMessage, what);
       return this.cluster.connectionTo(body.host, body.port);
     });
+  }
+
+  /** A KIP-932 share group: state, epochs and members with their assignments (ShareGroupDescribe). */
+  async describeShareGroup(groupId: string): Promise<ShareGroupInfo> {
+    const conn = await this.coordinatorFor(groupId);
+    const res = await conn.request<ShareGroupDescribeResponse>(ApiKey.ShareGroupDescribe, { groupIds: [groupId], includeAuthorizedOperations: false });
+    const g = res.groups[0];
+    if (!g) throw new KafkaClientError('UNKNOWN_SERVER_ERROR', `no answer for group "${groupId}"`);
+    throwIfError(g.errorCode, g.errorMessage, `share group "${groupId}"`);
+    return {
+      groupId: g.groupId,
+      state: g.groupState,
+      groupEpoch: g.groupEpoch,
+      assignor: g.assignorName,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        memberEpoch: m.memberEpoch,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscribedTopics: m.subscribedTopicNames,
+        assignment: m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: t.partitions })),
+      })),
+    };
+  }
+
+  /** A share group's start offset and lag per partition it has state for (DescribeShareGroupOffsets). */
+  async shareGroupOffsets(groupId: string, topics: { topic: string; partitions: number[] }[] | null = null): Promise<ShareGroupOffset[]> {
+    const conn = await this.coordinatorFor(groupId);
+    const res = await conn.request<DescribeShareGroupOffsetsResponse>(ApiKey.DescribeShareGroupOffsets, {
+      groups: [{ groupId, topics: topics === null ? null : topics.map((t) => ({ topicName: t.topic, partitions: t.partitions })) }],
+    });
+    const g = res.groups[0];
+    if (!g) throw new KafkaClientError('UNKNOWN_SERVER_ERROR', `no answer for group "${groupId}"`);
+    throwIfError(g.errorCode, g.errorMessage, `share group "${groupId}"`);
+    const out: ShareGroupOffset[] = [];
+    for (const t of g.topics) {
+      for (const p of t.partitions) {
+        throwIfError(p.errorCode, p.errorMessage, `${t.topicName}-${p.partitionIndex}`);
+        out.push({ topic: t.topicName, partition: p.partitionIndex, startOffset: p.startOffset, lag: p.lag });
+      }
+    }
+    return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /** Sets a share group's start offsets (AlterShareGroupOffsets); the group must have no members. */
+  async alterShareGroupOffsets(groupId: string, offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {
+    const conn = await this.coordinatorFor(groupId);
+    const byTopic = new Map<string, { partitionIndex: number; startOffset: number }[]>();
+    for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partitionIndex: o.partition, startOffset: o.offset }]);
+    const res = await conn.request<AlterShareGroupOffsetsResponse>(ApiKey.AlterShareGroupOffsets, {
+      groupId,
+      topics: [...byTopic].map(([topicName, partitions]) => ({ topicName, partitions })),
+    });
+    throwIfError(res.errorCode, res.errorMessage, `share group "${groupId}"`);
+    for (const t of res.responses) for (const p of t.partitions) throwIfError(p.errorCode, p.errorMessage, `${t.topicName}-${p.partitionIndex}`);
   }
 
   async listGroups(): Promise<GroupListing[]> {

@@ -301,7 +301,8 @@ export class SharePartitions {
     const p = this.broker.leaderPartition(topic.name, index);
     if (typeof p === 'number') return p;
     const state = await this.coordinator.read({ groupId, topicId, partition: index });
-    if (typeof state === 'number') return state;
+    // The share coordinator is elsewhere or loading: retriable for the member.
+    if (typeof state === 'number') return state === ErrorCode.NOT_COORDINATOR || state === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : state;
     const sp = new SharePartition(groupId, topic.name, topicId, index, this);
     if (state) {
       sp.restore(state);

@@ -11,6 +11,7 @@ import { startBrokerProcess, tempDir, type BrokerProcess } from '../../helpers/b
 import { RawClient } from '../../helpers/raw-client.js';
 import { createTopic, fetchOne, produceRequest } from '../../helpers/requests.js';
 import { waitUntil } from '../../helpers/wait.js';
+import { cli } from '../../helpers/cli.js';
 import { buildRecordBatch } from '../../../src/protocol/records/record-batch-builder.js';
 import { decodeBatchRecords } from '../../../src/protocol/records/records.js';
 import { splitBatches } from '../../../src/protocol/records/record-batch.js';
@@ -94,15 +95,21 @@ describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
     const a = member('sg-two', topic, 'accept');
     const b = member('sg-two', topic, 'accept');
     // Both members are in the group with partitions of their own.
-    await waitUntil(async () => {
-      const g = await describeGroup('sg-two');
-      return g.errorCode === 0 && g.members.length === 2 && g.members.every((m) => m.assignment.topicPartitions.some((t) => t.partitions.length > 0));
-    }, { timeout: 60_000, message: 'two members with assignments' });
+    await waitUntil(
+      async () => {
+        const g = await describeGroup('sg-two');
+        return g.errorCode === 0 && g.members.length === 2 && g.members.every((m) => m.assignment.topicPartitions.some((t) => t.partitions.length > 0));
+      },
+      { timeout: 60_000, message: 'two members with assignments' },
+    );
     await waitUntil(() => new Set([...deliveries(a), ...deliveries(b)].map((d) => d.value)).size === values.length, { timeout: 60_000, message: 'every record delivered' });
     // More records once both are in: they are shared out too.
     const more = Array.from({ length: 30 }, (_, i) => `late-${i}`);
     for (let p = 0; p < 3; p++) await produce(topic, p, more.slice(p * 10, p * 10 + 10));
-    await waitUntil(() => new Set([...deliveries(a), ...deliveries(b)].map((d) => d.value)).size === values.length + more.length, { timeout: 60_000, message: 'late records delivered' });
+    await waitUntil(() => new Set([...deliveries(a), ...deliveries(b)].map((d) => d.value)).size === values.length + more.length, {
+      timeout: 60_000,
+      message: 'late records delivered',
+    });
     await a.ask('close', /^CLOSED$/, 30_000);
     await b.ask('close', /^CLOSED$/, 30_000);
     const all = [...deliveries(a), ...deliveries(b)];
@@ -122,6 +129,44 @@ describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
         [30, 0],
         [30, 0],
       ],
+    );
+    // The CLI: list, describe, and a reset of an empty group's start offsets (dry run, then applied).
+    const boot = ['--bootstrap-server', broker.bootstrap];
+    const listed = await cli(['share-groups', 'list', ...boot]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.ok(listed.stdout.split('\n').includes('sg-two'));
+    const described = await cli(['share-groups', 'describe', 'sg-two', '--json', ...boot]);
+    assert.equal(described.code, 0, described.stderr);
+    const d = JSON.parse(described.stdout) as { state: string; offsets: { topic: string; partition: number; startOffset: number; lag: number }[] }[];
+    assert.equal(d[0]!.state, 'Empty');
+    assert.deepEqual(
+      d[0]!.offsets.map((o) => [o.partition, o.startOffset, o.lag]),
+      [
+        [0, 30, 0],
+        [1, 30, 0],
+        [2, 30, 0],
+      ],
+    );
+    const reset = await cli(['share-groups', 'reset', 'sg-two', '--topic', topic, '--partition', '1', '--to-offset', '5', '--execute', ...boot]);
+    assert.equal(reset.code, 0, reset.stderr);
+    const offs = await cli(['share-groups', 'offsets', 'sg-two', '--json', ...boot]);
+    assert.deepEqual(
+      (JSON.parse(offs.stdout) as { partition: number; startOffset: number; lag: number }[]).map((o) => [o.partition, o.startOffset, o.lag]),
+      [
+        [0, 30, 0],
+        [1, 5, 25],
+        [2, 30, 0],
+      ],
+    );
+    // A member now gets partition 1's records from offset 5 again (delivery count 1: new state epoch).
+    const c = member('sg-two', topic, 'accept');
+    await waitUntil(() => deliveries(c).length >= 25, { timeout: 60_000, message: 'records after the reset' });
+    await c.ask('close', /^CLOSED$/, 30_000);
+    assert.deepEqual(
+      deliveries(c)
+        .map((x) => `${x.partition}:${x.offset}`)
+        .sort(),
+      Array.from({ length: 25 }, (_, i) => `1:${i + 5}`).sort(),
     );
   });
 
@@ -186,17 +231,46 @@ describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
     assert.equal(dead[0]!.headers['tributary.dlq.group'], 'sg-dlq');
   });
 
+  test('a released record comes back only after tributary.share.release.delay.ms', async () => {
+    const topic = 'sq-delay';
+    await createTopic(raw, topic, 1);
+    await groupConfigs('sg-delay', { 'share.auto.offset.reset': 'earliest', 'share.delivery.count.limit': '2', 'tributary.share.release.delay.ms': '1500' });
+    await produce(topic, 0, ['later']);
+    const m = member('sg-delay', topic, 'release');
+    await m.waitForLine(/^RECORD 0 0 1 later$/, 60_000);
+    const released = performance.now();
+    await m.waitForLine(/^RECORD 0 0 2 later$/, 30_000);
+    const waited = performance.now() - released;
+    await m.ask('close', /^CLOSED$/, 30_000);
+    assert.ok(waited >= 1400, `redelivered after ${Math.round(waited)} ms`);
+  });
+
   test('share-partition state survives kill -9 of the broker', async () => {
     const topic = 'sq-durable';
     await createTopic(raw, topic, 1);
     await groupConfigs('sg-durable', { 'share.auto.offset.reset': 'earliest' });
-    await produce(topic, 0, Array.from({ length: 10 }, (_, i) => `d${i}`));
+    await produce(
+      topic,
+      0,
+      Array.from({ length: 10 }, (_, i) => `d${i}`),
+    );
     const first = member('sg-durable', topic, 'accept');
     await waitUntil(() => deliveries(first).length >= 10, { timeout: 60_000, message: 'first ten delivered' });
     // Its last acknowledgement is answered before it closes.
-    await first.waitForLine(/^ACKED$/, 10_000, first.lines().map((l) => l.startsWith('RECORD ')).lastIndexOf(true));
+    await first.waitForLine(
+      /^ACKED$/,
+      10_000,
+      first
+        .lines()
+        .map((l) => l.startsWith('RECORD '))
+        .lastIndexOf(true),
+    );
     await first.ask('close', /^CLOSED$/, 30_000);
-    await produce(topic, 0, Array.from({ length: 5 }, (_, i) => `e${i}`));
+    await produce(
+      topic,
+      0,
+      Array.from({ length: 5 }, (_, i) => `e${i}`),
+    );
     const holder = member('sg-durable', topic, 'hold');
     await holder.waitForLine(/^HOLDING$/, 60_000);
     const held = deliveries(holder);
