@@ -409,6 +409,11 @@ export class Partition {
     return this.log.logEndOffset;
   }
 
+  /** Below it the records are in this replica's file: what followers may fetch from a leader. */
+  get durableEndOffset(): number {
+    return this.log.durableEndOffset;
+  }
+
   get highWatermark(): number {
     return this.log.highWatermark;
   }
@@ -419,6 +424,10 @@ export class Partition {
 
   get sizeInBytes(): number {
     return this.log.sizeInBytes;
+  }
+
+  get segmentCount(): number {
+    return this.log.segmentCount;
   }
 
   /** Whether the producer has a transaction open here at this epoch (KIP-890: no need to verify again). */

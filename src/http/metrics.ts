@@ -151,7 +151,7 @@ export function brokerExposition(broker: Broker, e = new Exposition()): Expositi
         if (p.isr.length < p.replicas.length) underReplicated++;
         if (p.isr.length < minIsr) underMinIsr++;
       }
-      logLines.push({ labels: { topic: t.name, partition: i }, size: p.sizeInBytes, segments: p.log.segmentCount, start: p.logStartOffset, end: p.logEndOffset });
+      logLines.push({ labels: { topic: t.name, partition: i }, size: p.sizeInBytes, segments: p.segmentCount, start: p.logStartOffset, end: p.logEndOffset });
     }
   }
   const isController = broker.controllerId() === node;

@@ -179,7 +179,7 @@ async function readPartition(
     if (replicaId >= 0) {
       // A follower reads up to the leader's durable end; its fetch offset is its log end, which
       // moves the high watermark (Kafka's updateFollowerFetchState).
-      const leaderEnd = partition.log.durableEndOffset;
+      const leaderEnd = partition.durableEndOffset;
       // A reassignment's copy may be throttled: over budget, this answer carries no records.
       const budget = broker.replicationThrottle.budget(partition, replicaId);
       if (budget < 1) {
