@@ -155,6 +155,8 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private watcher: Watcher | null = null;
   private readonly changeListeners = new Set<(change: MetadataChange) => void>();
   private registration: { reg: BrokerRegistration; ttlSeconds: number; lease: Lease } | null = null;
+  /** Fields updateRegistration changed: kept for every later registration. */
+  private registrationPatch: Partial<BrokerRegistration> = {};
   /** The etcd revision that created this broker's current registration key (0: not registered). */
   private registrationRevision = '0';
   /** Until when this broker's lease is certainly valid (ms since epoch). */
@@ -682,7 +684,9 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
    * lease to run out (up to ttl + 2 s); if the key is still there, a live broker holds it and we
    * refuse (DuplicateNodeIdError).
    */
-  async register(reg: BrokerRegistration, ttlSeconds: number): Promise<void> {
+  async register(registration: BrokerRegistration, ttlSeconds: number): Promise<void> {
+    // A registration made again (after a lost lease) carries the updates made since.
+    const reg = { ...registration, ...this.registrationPatch };
     const deadline = systemClock.now() + (ttlSeconds + 2) * 1000;
     for (;;) {
       const lease = this.client.lease(ttlSeconds, { autoKeepAlive: true });
@@ -736,6 +740,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
    * registration being the one it made. A later re-registration carries the patch too.
    */
   async updateRegistration(patch: Partial<BrokerRegistration>): Promise<boolean> {
+    this.registrationPatch = { ...this.registrationPatch, ...patch };
     const r = this.registration;
     if (!r) return false;
     r.reg = { ...r.reg, ...patch };
