@@ -127,7 +127,7 @@ export class Broker implements CoordinatorHost {
   /** KIP-932: the share-partitions this broker leads, their state kept in __share_group_state. */
   shares!: SharePartitions;
   /** KIP-932 share sessions (ShareFetch/ShareAcknowledge). */
-  readonly shareSessions = new ShareSessions(2000);
+  readonly shareSessions: ShareSessions;
   /** Transactional ids and their transactions, kept in __transaction_state (src/coordinator). */
   transactionCoordinator!: TransactionCoordinator;
   /** One per entry of `listeners`, in that order. */
@@ -206,6 +206,7 @@ export class Broker implements CoordinatorHost {
       clock,
       rates: () => ({ leader: config.int('leader.replication.throttled.rate'), follower: config.int('follower.replication.throttled.rate') }),
     });
+    this.shareSessions = new ShareSessions(2000, () => clock.monotonicMs());
     this.fetchSessions = new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), clock);
     this.quotas = new QuotaManager({ samples: config.int('quota.window.num'), sampleMs: config.int('quota.window.size.seconds') * 1000 }, metadata.clientQuotas(), clock);
   }
@@ -232,6 +233,11 @@ export class Broker implements CoordinatorHost {
     this.onLeadershipChange((change) => {
       if (!change.leader) this.shares.drop((sp) => sp.topic === change.topic && sp.partition === change.partition);
     });
+    // A member that left or timed out: its share sessions end and what it still holds is released.
+    this.groupCoordinator.share.onMemberRemoved = (groupId, memberId) => {
+      this.shareSessions.remove(groupId, memberId);
+      this.shares.releaseMember(groupId, memberId);
+    };
     this.groupCoordinator.onShareGroupDeleted = (groupId) => {
       this.shares.drop((sp) => sp.groupId === groupId);
       for (const { key } of coordinator.partitionsOf(groupId)) void coordinator.delete(key);

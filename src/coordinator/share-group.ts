@@ -160,6 +160,8 @@ function sameTopics(a: Map<string, TopicMetadata>, b: Map<string, TopicMetadata>
 export class ShareGroups {
   readonly groups = new Map<string, ShareGroup>();
   private stopped = false;
+  /** Set by the broker: a member left or was removed (its share sessions end, what it holds is released). */
+  onMemberRemoved: ((groupId: string, memberId: string) => void) | null = null;
 
   constructor(readonly opts: ShareGroupsOptions) {}
 
@@ -300,6 +302,7 @@ export class ShareGroups {
     for (const [id, a] of target) group.target.set(id, a);
     group.assignmentEpoch = group.groupEpoch;
     this.opts.onMemberRemoved?.(group.groupId, m.memberId);
+    this.onMemberRemoved?.(group.groupId, m.memberId);
   }
 
   /** Removes an empty group; the tombstone to write, or null when it has members (or is unknown). */

@@ -13,12 +13,20 @@ export interface ShareSession {
   epoch: number;
   /** "topicId:partition" */
   partitions: Set<string>;
+  /** When it was last used (monotonic ms). */
+  lastUsed: number;
 }
+
+/** A session idle this long may be evicted when the cache is full (its member vanished without ending it). */
+const EVICTABLE_IDLE_MS = 120_000;
 
 export class ShareSessions {
   private readonly sessions = new Map<string, ShareSession>();
 
-  constructor(private readonly maxSessions: number) {}
+  constructor(
+    private readonly maxSessions: number,
+    private readonly monotonicMs: () => number,
+  ) {}
 
   private key(groupId: string, memberId: string): string {
     return `${groupId}\u0000${memberId}`;
@@ -38,8 +46,8 @@ export class ShareSessions {
     let s = this.sessions.get(k);
     if (epoch === 0) {
       if (!fetch) return ErrorCode.INVALID_SHARE_SESSION_EPOCH;
-      if (!s && this.sessions.size >= this.maxSessions) return ErrorCode.SHARE_SESSION_LIMIT_REACHED;
-      s = { groupId, memberId, epoch: 1, partitions: new Set(add) };
+      if (!s && this.sessions.size >= this.maxSessions && !this.evictIdle()) return ErrorCode.SHARE_SESSION_LIMIT_REACHED;
+      s = { groupId, memberId, epoch: 1, partitions: new Set(add), lastUsed: this.monotonicMs() };
       this.sessions.set(k, s);
       return s;
     }
@@ -49,10 +57,20 @@ export class ShareSessions {
       return s;
     }
     if (epoch !== s.epoch) return ErrorCode.INVALID_SHARE_SESSION_EPOCH;
+    s.lastUsed = this.monotonicMs();
     s.epoch = s.epoch === 2147483647 ? 1 : s.epoch + 1;
     for (const p of add) s.partitions.add(p);
     for (const p of forget) s.partitions.delete(p);
     return s;
+  }
+
+  /** Drops the least recently used session if it has been idle long enough; whether one went. */
+  private evictIdle(): boolean {
+    let oldest: [string, ShareSession] | undefined;
+    for (const e of this.sessions) if (!oldest || e[1].lastUsed < oldest[1].lastUsed) oldest = e;
+    if (!oldest || this.monotonicMs() - oldest[1].lastUsed < EVICTABLE_IDLE_MS) return false;
+    this.sessions.delete(oldest[0]);
+    return true;
   }
 
   /** Drops every session of a member (it left its group). */
