@@ -698,8 +698,20 @@ async function reassign(
   if (!target || !node) return 'reassignment skipped (no partition with 3 replicas)';
   const dropped = target.replicas[Math.floor(plan() * 3)]!;
   const smaller = target.replicas.filter((r) => r !== dropped);
+  // As an admin client does, a retriable answer (the controller moving: NOT_CONTROLLER, a
+  // forwarding that timed out) or a lost connection is retried, through any healthy broker.
   const alter = async (replicas: number[]): Promise<string | null> => {
-    const c = await RawClient.connect(node.realPort);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const at = cluster.nodes.find((n) => n.healthy) ?? node;
+      const answer = await alterOnce(at.realPort, replicas).catch((err: unknown) => `connection: ${String(err)}`);
+      const retriable = answer !== null && /^(NOT_CONTROLLER|REQUEST_TIMED_OUT|connection:)/.test(answer);
+      if (!retriable || Date.now() > deadline) return answer;
+      await sleep(300);
+    }
+  };
+  const alterOnce = async (port: number, replicas: number[]): Promise<string | null> => {
+    const c = await RawClient.connect(port);
     try {
       const r = await c.request(
         ApiKey.AlterPartitionReassignments,
