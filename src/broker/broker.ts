@@ -187,6 +187,7 @@ export class Broker implements CoordinatorHost {
   ) {
     this.interBroker = new InterBrokerClient(INTER_BROKER_CLIENT_ID, () => this.interBrokerSecurity());
     this.logDirMover = new LogDirMover({
+      clock,
       logs,
       logger,
       partition: (topic, index) => this.partition(topic, index),

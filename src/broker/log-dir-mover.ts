@@ -6,6 +6,7 @@
 // a moment, the last batches are copied, the façade switches to the copy, and LogDirs makes
 // the switch durable and deletes the old replica. Reads never stop; a write arriving in the
 // short pause answers NOT_LEADER_OR_FOLLOWER, which producers retry.
+import type { Clock } from '../common/clock.js';
 import type { Logger } from 'pino';
 import { readInt64 } from '../protocol/records/int64.js';
 import { BatchField } from '../protocol/records/record-batch.js';
@@ -29,6 +30,7 @@ interface Move {
 }
 
 export interface LogDirMoverHost {
+  clock: Clock;
   logs: LogDirs;
   logger: Logger;
   /** The partition as hosted now (undefined once deleted or moved off this broker). */
@@ -167,7 +169,7 @@ export class LogDirMover {
   /** Waits as long as the copying rate limit asks after `bytes` more were copied (all moves share it). */
   private async throttle(bytes: number): Promise<void> {
     const rate = this.host.maxBytesPerSecond();
-    const now = Date.now();
+    const now = this.host.clock.monotonicMs();
     if (now - this.window.startMs >= 1000) this.window = { startMs: now, bytes: 0 };
     this.window.bytes += bytes;
     if (rate <= 0 || rate >= Number.MAX_SAFE_INTEGER) {
@@ -228,8 +230,8 @@ export class LogDirMover {
       await future.flush();
       p.swapLog(future);
       swapped = true;
-      const deadline = Date.now() + READ_DRAIN_MS;
-      while (p.readsOn(source) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+      const deadline = this.host.clock.monotonicMs() + READ_DRAIN_MS;
+      while (p.readsOn(source) > 0 && this.host.clock.monotonicMs() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
       await this.host.logs.commitFuture(p.topicName, p.index, source);
       this.host.logger.info({ topic: p.topicName, partition: p.index, logDir: move.targetDir, logEndOffset: future.logEndOffset }, 'replica moved to another log directory');
       return true;

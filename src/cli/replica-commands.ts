@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { Admin, type PartitionOutcome } from '../client/admin.js';
 import { KafkaClientError } from '../client/errors.js';
 import { assignReplicas } from '../cluster/replica-assignment.js';
+import { systemClock } from '../common/clock.js';
 import { errorName, KafkaError } from '../protocol/errors.js';
 import { connectionOptions, int, usage, withCluster, write, type ConnectionFlags } from './client-commands.js';
 
@@ -89,7 +90,7 @@ const replicaName = (m: { topic: string; partition: number; broker: number }) =>
 async function moveReplicas(admin: Admin, moves: ReturnType<typeof replicaMoves>): Promise<void> {
   if (moves.length === 0) return;
   let pending = moves;
-  const deadline = Date.now() + 10_000;
+  const deadline = systemClock.monotonicMs() + 10_000;
   for (;;) {
     const retry: typeof moves = [];
     const failed: { move: (typeof moves)[number]; error: string }[] = [];
@@ -108,7 +109,7 @@ async function moveReplicas(admin: Admin, moves: ReturnType<typeof replicaMoves>
       for (const f of failed) await write(`${replicaName(f.move)}: ${f.error}\n`);
       throw new KafkaClientError(failed[0]!.error, `${failed.length} replica move(s) failed: ${failed.map((f) => replicaName(f.move)).join(',')}`);
     }
-    if (retry.length === 0 || Date.now() > deadline) {
+    if (retry.length === 0 || systemClock.monotonicMs() > deadline) {
       const started = moves.filter((m) => !retry.includes(m));
       if (started.length > 0) await write(`Successfully started log directory move${started.length > 1 ? 's' : ''} for: ${started.map(replicaName).join(',')}\n`);
       if (retry.length > 0) throw new KafkaClientError('REPLICA_NOT_AVAILABLE', `replica(s) not created in time to move: ${retry.map(replicaName).join(',')}`);

@@ -537,7 +537,7 @@ export class StreamsGroups {
 
   /** Interactive queries: the partitions each member's endpoint serves. */
   private endpoints(group: StreamsGroup): EndpointPartitions[] {
-    const sources = group.configured?.subtopologies ?? new Map();
+    const sources: ReadonlyMap<string, { sourceTopics: string[] }> = group.configured?.subtopologies ?? new Map<string, { sourceTopics: string[] }>();
     const toPartitions = (maps: TaskMap[]) => {
       const byTopic = new Map<string, Set<number>>();
       for (const m of maps)
@@ -722,7 +722,9 @@ export class StreamsGroups {
   // --- assignment -------------------------------------------------------------------------------
 
   private computeTarget(group: StreamsGroup, configured: ConfiguredTopology, records: CoordinatorRecord[]): void {
-    const subtopologies = configured.ready ? new Map([...configured.subtopologies].map(([id, s]) => [id, { tasks: s.tasks, stateful: s.stateful }])) : new Map();
+    const subtopologies = configured.ready
+      ? new Map([...configured.subtopologies].map(([id, s]) => [id, { tasks: s.tasks, stateful: s.stateful }]))
+      : new Map<string, { tasks: number; stateful: boolean }>();
     const result = assignTasks({
       members: [...group.members.values()].map((m) => ({ memberId: m.memberId, processId: m.processId, previous: group.target.get(m.memberId) ?? m.assigned })),
       subtopologies,

@@ -427,7 +427,7 @@ export class LogManager {
     const logs = await Promise.allSettled([...this.logs.values()]);
     this.logs.clear();
     this.opened.clear();
-    await Promise.all(logs.map((r) => (r.status === 'fulfilled' ? r.value.abandon() : undefined)));
+    await Promise.all(logs.flatMap((r) => (r.status === 'fulfilled' ? [r.value.abandon()] : [])));
     this.opts.logger.error({ logDir: this.logDir }, 'log directory is offline');
   }
 

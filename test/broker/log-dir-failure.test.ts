@@ -197,7 +197,7 @@ describe('a failed log dir in a 3-broker cluster', { skip: etcdMissing }, () => 
       c1.close();
       await brokers[0]!.stop();
       brokers[0] = await startBroker({ storage: 'disk', config: { ...brokerConfig(1), 'log.dirs': `${a},${b}` } });
-      c1 = await RawClient.connect(brokers[0]!.port);
+      c1 = await RawClient.connect(brokers[0].port);
       assert.equal((await logDirs(c1)).get(b)!.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
       await waitUntil(
         async () => {

@@ -42,7 +42,7 @@ test('tributary dev-cluster --brokers 3 serves a replicated topic and stops on C
   try {
     const line = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`dev-cluster did not start; stderr: ${stderr.slice(-2000)}`)), 60_000);
-      createInterface({ input: child.stdout! }).on('line', (l) => {
+      createInterface({ input: child.stdout }).on('line', (l) => {
         if (l.startsWith('dev cluster:')) {
           clearTimeout(timer);
           resolve(l);
