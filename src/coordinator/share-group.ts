@@ -213,7 +213,11 @@ export class ShareGroups {
     let member = group?.members.get(req.memberId);
     if (req.memberEpoch > 0) {
       if (!member) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
-      if (req.memberEpoch !== member.memberEpoch) return fail(ErrorCode.FENCED_MEMBER_EPOCH, `The share group member has a smaller member epoch (${req.memberEpoch}) than the one known by the group coordinator (${member.memberEpoch}).`);
+      if (req.memberEpoch !== member.memberEpoch)
+        return fail(
+          ErrorCode.FENCED_MEMBER_EPOCH,
+          `The share group member has a smaller member epoch (${req.memberEpoch}) than the one known by the group coordinator (${member.memberEpoch}).`,
+        );
     }
     if (!group) {
       group = new ShareGroup(req.groupId);
@@ -221,7 +225,8 @@ export class ShareGroups {
     }
     let bump = false;
     if (!member) {
-      if (group.members.size >= this.opts.maxSize) return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The share group has reached its maximum capacity of ${this.opts.maxSize} members.`);
+      if (group.members.size >= this.opts.maxSize)
+        return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The share group has reached its maximum capacity of ${this.opts.maxSize} members.`);
       member = {
         memberId: req.memberId,
         rackId: req.rackId,
@@ -270,7 +275,14 @@ export class ShareGroups {
       this.opts.logger?.error({ err, group: req.groupId }, 'writing the share group epoch failed');
       return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
-    return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: member.memberId, memberEpoch: member.memberEpoch, heartbeatIntervalMs: cfg.heartbeatIntervalMs, assignment };
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: member.memberId,
+      memberEpoch: member.memberEpoch,
+      heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+      assignment,
+    };
   }
 
   private async persistEpoch(group: ShareGroup, before: number): Promise<void> {

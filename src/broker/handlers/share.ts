@@ -21,6 +21,7 @@ import {
   type ShareGroupHeartbeatResponse,
 } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { EMPTY_BYTES } from '../../protocol/primitives.js';
 import type { Assignment } from '../../coordinator/consumer-group-assignors.js';
 import type { Broker, BrokerEndpoint } from '../broker.js';
 import type { Connection } from '../../network/connection.js';
@@ -109,7 +110,8 @@ function partitionData(partitionIndex: number, errorCode = ErrorCode.NONE): Part
     acknowledgeErrorCode: ErrorCode.NONE,
     acknowledgeErrorMessage: null,
     currentLeader: { leaderId: -1, leaderEpoch: -1 },
-    records: null,
+    // Not nullable in the schema: no records is an empty records section.
+    records: EMPTY_BYTES,
     acquiredRecords: [],
   };
 }
@@ -236,7 +238,7 @@ export const shareFetchHandler: ApiHandler<ShareFetchRequest, ShareFetchResponse
           }
           if (out.acquired.length === 0) continue;
           const d = entry(topicId, index);
-          d.records = out.records;
+          d.records = out.records ?? EMPTY_BYTES;
           d.acquiredRecords = out.acquired;
           records -= out.acquired.reduce((n, r) => n + r.lastOffset - r.firstOffset + 1, 0);
           bytes -= out.records?.length ?? 0;

@@ -302,7 +302,8 @@ export class SharePartitions {
     if (typeof p === 'number') return p;
     const state = await this.coordinator.read({ groupId, topicId, partition: index });
     // The share coordinator is elsewhere or loading: retriable for the member.
-    if (typeof state === 'number') return state === ErrorCode.NOT_COORDINATOR || state === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : state;
+    if (typeof state === 'number')
+      return state === ErrorCode.NOT_COORDINATOR || state === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : state;
     const sp = new SharePartition(groupId, topic.name, topicId, index, this);
     if (state) {
       sp.restore(state);
@@ -519,7 +520,9 @@ export class SharePartitions {
       { key: DLQ_HEADERS.group, value: sp.groupId },
       { key: DLQ_HEADERS.reason, value: reason },
     ];
-    const batch = buildRecordBatch([{ key: record.key ?? undefined, value: record.value ?? undefined, headers, timestamp: record.timestamp }], { baseTimestamp: this.broker.clock.now() });
+    const batch = buildRecordBatch([{ key: record.key ?? undefined, value: record.value ?? undefined, headers, timestamp: record.timestamp }], {
+      baseTimestamp: this.broker.clock.now(),
+    });
     await target.append(batch).done;
   }
 

@@ -1,0 +1,196 @@
+// KIP-932 share groups at the protocol level, against an in-process broker (the Java
+// KafkaShareConsumer runs in test/compat/java/share-groups.test.ts): membership and the simple
+// assignor, share session epochs, acquisition and acknowledgement rules (a record can only be
+// acknowledged by the member holding it), the delivery limit, and group configs.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { suiteBroker } from '../helpers/broker.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { createTopic, produceRequest } from '../helpers/requests.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+
+const ACCEPT = 1;
+const RELEASE = 2;
+
+interface Acquired {
+  firstOffset: number;
+  lastOffset: number;
+  deliveryCount: number;
+}
+
+describe('share groups (KIP-932) on the wire', () => {
+  const broker = suiteBroker();
+  let raw: RawClient;
+  let topicId: string;
+
+  async function heartbeat(groupId: string, memberId: string, memberEpoch: number, topics: string[] | null) {
+    const r = await raw.request(ApiKey.ShareGroupHeartbeat, 1, { groupId, memberId, memberEpoch, rackId: null, subscribedTopicNames: topics });
+    return r.body as { errorCode: number; memberEpoch: number; assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null };
+  }
+
+  async function shareFetch(
+    groupId: string,
+    memberId: string,
+    epoch: number,
+    partitions: { partition: number; acks?: { firstOffset: number; lastOffset: number; acknowledgeTypes: number[] }[] }[],
+    maxWaitMs = 0,
+  ) {
+    const r = await raw.request(ApiKey.ShareFetch, 1, {
+      groupId,
+      memberId,
+      shareSessionEpoch: epoch,
+      maxWaitMs,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      maxRecords: 500,
+      batchSize: 500,
+      topics: [{ topicId, partitions: partitions.map((p) => ({ partitionIndex: p.partition, partitionMaxBytes: 0, acknowledgementBatches: p.acks ?? [] })) }],
+      forgottenTopicsData: [],
+    });
+    const body = r.body as {
+      errorCode: number;
+      responses: { partitions: { partitionIndex: number; errorCode: number; acknowledgeErrorCode: number; acquiredRecords: Acquired[] }[] }[];
+    };
+    return { errorCode: body.errorCode, partitions: body.responses.flatMap((t) => t.partitions) };
+  }
+
+  async function acknowledge(groupId: string, memberId: string, epoch: number, firstOffset: number, lastOffset: number, type: number) {
+    const r = await raw.request(ApiKey.ShareAcknowledge, 1, {
+      groupId,
+      memberId,
+      shareSessionEpoch: epoch,
+      topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: [{ firstOffset, lastOffset, acknowledgeTypes: [type] }] }] }],
+    });
+    const body = r.body as { errorCode: number; responses: { partitions: { errorCode: number }[] }[] };
+    return { errorCode: body.errorCode, partition: body.responses[0]?.partitions[0]?.errorCode };
+  }
+
+  async function setGroupConfigs(group: string, configs: Record<string, string>) {
+    const r = await raw.request(ApiKey.IncrementalAlterConfigs, 1, {
+      resources: [{ resourceType: 32, resourceName: group, configs: Object.entries(configs).map(([name, value]) => ({ name, configOperation: 0, value })) }],
+      validateOnly: false,
+    });
+    return r.body.responses[0].errorCode as number;
+  }
+
+  test('membership, assignment, session epochs and acknowledgement rules', async () => {
+    raw = await RawClient.connect(broker.port);
+    await createTopic(raw, 'wire-q', 2);
+    const md = await raw.request(ApiKey.Metadata, 12, {
+      topics: [{ name: 'wire-q', topicId: '00000000-0000-0000-0000-000000000000' }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    topicId = md.body.topics[0].topicId as string;
+    assert.equal(await setGroupConfigs('wq', { 'share.auto.offset.reset': 'earliest' }), ErrorCode.NONE);
+    assert.equal(await setGroupConfigs('wq', { 'share.delivery.count.limit': '1' }), ErrorCode.INVALID_CONFIG, 'below the minimum of 2');
+    const cfg = await raw.request(ApiKey.DescribeConfigs, 4, {
+      resources: [{ resourceType: 32, resourceName: 'wq', configurationKeys: ['share.auto.offset.reset', 'share.record.lock.duration.ms'] }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    assert.deepEqual(
+      cfg.body.results[0].configs.map((c: { name: string; value: string }) => [c.name, c.value]),
+      [
+        ['share.auto.offset.reset', 'earliest'],
+        ['share.record.lock.duration.ms', '30000'],
+      ],
+    );
+    const r = await raw.request(ApiKey.Produce, 9, produceRequest('wire-q', 0, buildRecordBatch([{ value: 'a' }, { value: 'b' }, { value: 'c' }])));
+    assert.equal(r.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+
+    // Joining: a first heartbeat needs the subscription; two members split the two partitions.
+    const m1 = randomUUID();
+    const m2 = randomUUID();
+    assert.equal((await heartbeat('wq', m1, 0, null)).errorCode, ErrorCode.INVALID_REQUEST);
+    const j1 = await heartbeat('wq', m1, 0, ['wire-q']);
+    assert.equal(j1.errorCode, ErrorCode.NONE);
+    assert.deepEqual(j1.assignment?.topicPartitions[0]?.partitions, [0, 1]);
+    const j2 = await heartbeat('wq', m2, 0, ['wire-q']);
+    assert.equal(j2.assignment?.topicPartitions[0]?.partitions.length, 1);
+    const again = await heartbeat('wq', m1, j1.memberEpoch, null);
+    assert.equal(again.assignment?.topicPartitions[0]?.partitions.length, 1, 'the first member gives one partition up');
+    assert.equal((await heartbeat('wq', m1, j1.memberEpoch, null)).errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
+    assert.equal((await heartbeat('wq', randomUUID(), 5, null)).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+
+    // Share sessions: only epoch 0 opens one; the next request must carry the next epoch.
+    assert.equal((await shareFetch('wq', m1, 1, [{ partition: 0 }])).errorCode, ErrorCode.SHARE_SESSION_NOT_FOUND);
+    const f1 = await shareFetch('wq', m1, 0, [{ partition: 0 }]);
+    assert.equal(f1.errorCode, ErrorCode.NONE);
+    assert.deepEqual(f1.partitions[0]?.acquiredRecords, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 1 }]);
+    assert.equal((await shareFetch('wq', m1, 5, [])).errorCode, ErrorCode.INVALID_SHARE_SESSION_EPOCH);
+    // Another member cannot acknowledge what m1 holds, nor fetch it.
+    const f2 = await shareFetch('wq', m2, 0, [{ partition: 0 }]);
+    assert.deepEqual(
+      f2.partitions.flatMap((p) => p.acquiredRecords),
+      [],
+    );
+    assert.deepEqual(await acknowledge('wq', m2, 1, 0, 0, ACCEPT), { errorCode: ErrorCode.NONE, partition: ErrorCode.INVALID_RECORD_STATE });
+    // m1 accepts 0 and releases 1-2 (piggybacked on its next fetch), which acquires 1-2 again.
+    assert.deepEqual(await acknowledge('wq', m1, 1, 0, 0, ACCEPT), { errorCode: ErrorCode.NONE, partition: ErrorCode.NONE });
+    assert.deepEqual(await acknowledge('wq', m1, 2, 0, 0, ACCEPT), { errorCode: ErrorCode.NONE, partition: ErrorCode.INVALID_RECORD_STATE }, 'already acknowledged');
+    const f3 = await shareFetch('wq', m1, 3, [{ partition: 0, acks: [{ firstOffset: 1, lastOffset: 2, acknowledgeTypes: [RELEASE] }] }]);
+    assert.equal(f3.partitions[0]?.acknowledgeErrorCode, ErrorCode.NONE);
+    assert.deepEqual(f3.partitions[0]?.acquiredRecords, [{ firstOffset: 1, lastOffset: 2, deliveryCount: 2 }]);
+    // Epoch -1 ends the session and releases what it held: m2 gets 1-2 at once.
+    assert.equal((await shareFetch('wq', m1, -1, [])).errorCode, ErrorCode.NONE);
+    const f4 = await shareFetch('wq', m2, 2, [{ partition: 0 }]);
+    assert.deepEqual(f4.partitions[0]?.acquiredRecords, [{ firstOffset: 1, lastOffset: 2, deliveryCount: 3 }]);
+    const offsets = await raw.request(ApiKey.DescribeShareGroupOffsets, 1, { groups: [{ groupId: 'wq', topics: [{ topicName: 'wire-q', partitions: [0] }] }] });
+    assert.equal(offsets.body.groups[0].topics[0].partitions[0].startOffset, 1);
+    assert.equal(offsets.body.groups[0].topics[0].partitions[0].lag, 2);
+    // A group with members cannot have its offsets altered; leaving empties it.
+    const alter = await raw.request(ApiKey.AlterShareGroupOffsets, 0, {
+      groupId: 'wq',
+      topics: [{ topicName: 'wire-q', partitions: [{ partitionIndex: 0, startOffset: 0 }] }],
+    });
+    assert.equal(alter.body.errorCode, ErrorCode.NON_EMPTY_GROUP);
+    assert.equal((await heartbeat('wq', m1, again.memberEpoch, null)).errorCode, ErrorCode.NONE);
+    const left = await raw.request(ApiKey.ShareGroupHeartbeat, 1, { groupId: 'wq', memberId: m2, memberEpoch: -1, rackId: null, subscribedTopicNames: null });
+    assert.equal(left.body.memberEpoch, -1);
+    // ListGroups shows the share group; a consumer-protocol member cannot take its id.
+    const list = await raw.request(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: ['share'] });
+    assert.deepEqual(
+      list.body.groups.map((g: { groupId: string; groupType: string; groupState: string }) => [g.groupId, g.groupType, g.groupState]),
+      [['wq', 'share', 'Stable']],
+    );
+    const cg = await raw.request(ApiKey.ConsumerGroupHeartbeat, 0, {
+      groupId: 'wq',
+      memberId: '',
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: ['wire-q'],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: [],
+    });
+    assert.equal(cg.body.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+    raw.close();
+  });
+
+  test('a record released at the delivery limit is archived: the start offset moves past it', async () => {
+    raw = await RawClient.connect(broker.port);
+    assert.equal(await setGroupConfigs('wq-limit', { 'share.auto.offset.reset': 'earliest', 'share.delivery.count.limit': '2' }), ErrorCode.NONE);
+    const m = randomUUID();
+    await heartbeat('wq-limit', m, 0, ['wire-q']);
+    let epoch = 0;
+    const fetch = async (acks?: { firstOffset: number; lastOffset: number; acknowledgeTypes: number[] }[]) => {
+      const f = await shareFetch('wq-limit', m, epoch, [{ partition: 0, acks }]);
+      epoch++;
+      return f.partitions[0]?.acquiredRecords ?? [];
+    };
+    assert.deepEqual(await fetch(), [{ firstOffset: 0, lastOffset: 2, deliveryCount: 1 }]);
+    assert.deepEqual(await fetch([{ firstOffset: 0, lastOffset: 2, acknowledgeTypes: [RELEASE] }]), [{ firstOffset: 0, lastOffset: 2, deliveryCount: 2 }]);
+    // The second release reaches the limit: nothing is left to deliver.
+    assert.deepEqual(await fetch([{ firstOffset: 0, lastOffset: 2, acknowledgeTypes: [RELEASE] }]), []);
+    const offsets = await raw.request(ApiKey.DescribeShareGroupOffsets, 1, { groups: [{ groupId: 'wq-limit', topics: null }] });
+    const p0 = (offsets.body.groups[0].topics[0].partitions as { partitionIndex: number; startOffset: number; lag: number }[]).find((p) => p.partitionIndex === 0);
+    assert.deepEqual([p0?.startOffset, p0?.lag], [3, 0]);
+    raw.close();
+  });
+});
