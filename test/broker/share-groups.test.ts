@@ -188,9 +188,45 @@ describe('share groups (KIP-932) on the wire', () => {
     assert.deepEqual(await fetch([{ firstOffset: 0, lastOffset: 2, acknowledgeTypes: [RELEASE] }]), [{ firstOffset: 0, lastOffset: 2, deliveryCount: 2 }]);
     // The second release reaches the limit: nothing is left to deliver.
     assert.deepEqual(await fetch([{ firstOffset: 0, lastOffset: 2, acknowledgeTypes: [RELEASE] }]), []);
+    // An acknowledgement far outside the in-flight records is refused at once.
+    const huge = await shareFetch('wq-limit', m, epoch++, [{ partition: 0, acks: [{ firstOffset: 0, lastOffset: 2 ** 52, acknowledgeTypes: [ACCEPT] }] }]);
+    assert.equal(huge.partitions[0]?.acknowledgeErrorCode, ErrorCode.INVALID_RECORD_STATE);
     const offsets = await raw.request(ApiKey.DescribeShareGroupOffsets, 1, { groups: [{ groupId: 'wq-limit', topics: null }] });
     const p0 = (offsets.body.groups[0].topics[0].partitions as { partitionIndex: number; startOffset: number; lag: number }[]).find((p) => p.partitionIndex === 0);
     assert.deepEqual([p0?.startOffset, p0?.lag], [3, 0]);
+    raw.close();
+  });
+
+  test('RENEW (v2) keeps a record acquired by its holder', async () => {
+    raw = await RawClient.connect(broker.port);
+    assert.equal(await setGroupConfigs('wq-renew', { 'share.auto.offset.reset': 'earliest' }), ErrorCode.NONE);
+    const a = randomUUID();
+    const b = randomUUID();
+    await heartbeat('wq-renew', a, 0, ['wire-q']);
+    await heartbeat('wq-renew', b, 0, ['wire-q']);
+    assert.deepEqual((await shareFetch('wq-renew', a, 0, [{ partition: 0 }])).partitions[0]?.acquiredRecords, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 1 }]);
+    const renew = await raw.request(ApiKey.ShareAcknowledge, 2, {
+      groupId: 'wq-renew',
+      memberId: a,
+      shareSessionEpoch: 1,
+      isRenewAck: true,
+      topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: [{ firstOffset: 0, lastOffset: 2, acknowledgeTypes: [4] }] }] }],
+    });
+    assert.equal(renew.body.responses[0].partitions[0].errorCode, ErrorCode.NONE);
+    // RENEW does not exist in v1.
+    const v1 = await raw.request(ApiKey.ShareAcknowledge, 1, {
+      groupId: 'wq-renew',
+      memberId: a,
+      shareSessionEpoch: 2,
+      topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: [{ firstOffset: 0, lastOffset: 2, acknowledgeTypes: [4] }] }] }],
+    });
+    assert.equal(v1.body.responses[0].partitions[0].errorCode, ErrorCode.INVALID_REQUEST);
+    // Still a's: b gets nothing, and a can accept them.
+    assert.deepEqual(
+      (await shareFetch('wq-renew', b, 0, [{ partition: 0 }])).partitions.flatMap((p) => p.acquiredRecords),
+      [],
+    );
+    assert.deepEqual(await acknowledge('wq-renew', a, 3, 0, 2, ACCEPT), { errorCode: ErrorCode.NONE, partition: ErrorCode.NONE });
     raw.close();
   });
 });

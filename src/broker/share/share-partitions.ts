@@ -437,6 +437,8 @@ export class SharePartitions {
     const changes: { offset: number; type: number }[] = [];
     for (const b of batches) {
       if (b.lastOffset < b.firstOffset) return ErrorCode.INVALID_REQUEST;
+      // Outside the in-flight window nothing can be acquired (and a huge range costs nothing).
+      if (b.firstOffset < sp.startOffset || b.lastOffset >= sp.endOffset) return ErrorCode.INVALID_RECORD_STATE;
       const n = b.lastOffset - b.firstOffset + 1;
       if (b.acknowledgeTypes.length !== 1 && b.acknowledgeTypes.length !== n) return ErrorCode.INVALID_REQUEST;
       for (let i = 0; i < n; i++) {
