@@ -24,6 +24,12 @@ export interface BrokerProcess {
   cleanup(): void;
 }
 
+/**
+ * How long a broker process may take to listen. It starts in about a second; on a machine at
+ * load 15-30 (CI next to parallel builds) a start with log recovery took over 20 s.
+ */
+const START_TIMEOUT_MS = 60_000;
+
 export function tempDir(prefix = 'tributary-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -68,8 +74,8 @@ export async function startBrokerProcess(
     const timer = setTimeout(() => {
       // Not left running behind a failed test (it may still come up later on a loaded machine).
       child.kill('SIGKILL');
-      rej(new Error(`broker did not start in 20s; stderr: ${stderr}`));
-    }, 20_000);
+      rej(new Error(`broker did not start in ${START_TIMEOUT_MS / 1000} s; stderr: ${stderr}`));
+    }, START_TIMEOUT_MS);
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       let entry: Record<string, unknown>;
