@@ -648,6 +648,14 @@ const brokerDefs: ConfigDef[] = [
     doc: 'Server-side assignors of consumer-protocol groups (uniform, range); the first is the default.',
   },
   {
+    name: 'group.consumer.migration.policy',
+    type: 'string',
+    default: 'bidirectional',
+    scope: 'broker',
+    doc: 'Online migration between classic and consumer groups (KIP-848): upgrade (a Stable classic group becomes a consumer group when a consumer-protocol member joins), downgrade (a consumer group becomes classic when its last consumer-protocol member leaves), bidirectional (both) or disabled.',
+    validValues: ['disabled', 'upgrade', 'downgrade', 'bidirectional'],
+  },
+  {
     name: 'group.share.heartbeat.interval.ms',
     type: 'int',
     default: '5000',

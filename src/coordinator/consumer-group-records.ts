@@ -5,7 +5,9 @@
 //   3 ConsumerGroupMetadata                 key: group              value: epoch int32
 //   4 ConsumerGroupPartitionMetadata        key: group              value: topics [id uuid, name, partitions int32, racks []]
 //   5 ConsumerGroupMemberMetadata           key: group, member id   value: instance id?, rack id?, client id, client host,
-//                                                                          subscribed names [], regex?, rebalance timeout, assignor?
+//                                                                          subscribed names [], regex?, rebalance timeout, assignor?,
+//                                                                          tag 0: classic member metadata? (session timeout,
+//                                                                          supported protocols [name, metadata bytes])
 //   6 ConsumerGroupTargetAssignmentMetadata key: group              value: assignment epoch int32
 //   7 ConsumerGroupTargetAssignmentMember   key: group, member id   value: partitions [topic id uuid, [int32]]
 //   8 ConsumerGroupCurrentMemberAssignment  key: group, member id   value: member epoch, previous epoch, state int8,
@@ -35,6 +37,13 @@ export interface MemberMetadataValue {
   subscribedTopicRegex: string | null;
   rebalanceTimeoutMs: number;
   serverAssignor: string | null;
+  /** A member that speaks the classic protocol inside a consumer group (online migration). */
+  classic: ClassicMemberMetadata | null;
+}
+
+export interface ClassicMemberMetadata {
+  sessionTimeoutMs: number;
+  protocols: { name: string; metadata: Buffer }[];
 }
 
 export interface CurrentAssignmentValue {
@@ -154,7 +163,25 @@ export function encodeMemberMetadataValue(v: MemberMetadataValue): Buffer {
   w.compactNullableString(v.subscribedTopicRegex);
   w.int32(v.rebalanceTimeoutMs);
   w.compactNullableString(v.serverAssignor);
-  w.uvarint(0);
+  if (v.classic === null) {
+    w.uvarint(0);
+  } else {
+    // Kafka's ClassicMemberMetadata is tagged field 0.
+    const c = new Writer(64);
+    c.int32(v.classic.sessionTimeoutMs);
+    c.compactArrayLength(v.classic.protocols.length);
+    for (const p of v.classic.protocols) {
+      c.compactString(p.name);
+      c.compactBytes(p.metadata);
+      c.uvarint(0);
+    }
+    c.uvarint(0);
+    const body = c.finish();
+    w.uvarint(1);
+    w.uvarint(0);
+    w.uvarint(body.length);
+    w.raw(body);
+  }
   return w.finish();
 }
 
@@ -170,7 +197,26 @@ export function decodeMemberMetadataValue(buf: Buffer): MemberMetadataValue {
   const subscribedTopicRegex = r.compactNullableString();
   const rebalanceTimeoutMs = r.int32();
   const serverAssignor = r.compactNullableString();
-  return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor };
+  let classic: ClassicMemberMetadata | null = null;
+  for (let i = 0, n = r.uvarint(); i < n; i++) {
+    const tag = r.uvarint();
+    const len = r.uvarint();
+    if (tag !== 0) {
+      r.skip(len);
+      continue;
+    }
+    const c = new Reader(r.raw(len));
+    const sessionTimeoutMs = c.int32();
+    const protocols: { name: string; metadata: Buffer }[] = [];
+    for (let j = 0, m = c.compactArrayLength(); j < m; j++) {
+      const name = c.compactString();
+      const metadata = Buffer.from(c.compactBytes());
+      c.skipTaggedFields();
+      protocols.push({ name, metadata });
+    }
+    classic = { sessionTimeoutMs, protocols };
+  }
+  return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor, classic };
 }
 
 export function encodeTargetMemberValue(a: Assignment): Buffer {

@@ -40,9 +40,14 @@ import {
   encodeMemberMetadataValue,
   encodePartitionMetadataValue,
   encodeTargetMemberValue,
+  type ClassicMemberMetadata,
   type TopicMetadata,
 } from './consumer-group-records.js';
 import type { CoordinatorRecord } from './records.js';
+import { Reader, Writer } from '../protocol/primitives.js';
+import { decodeConsumerProtocolSubscription, type ConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
+import { decodeConsumerProtocolAssignment, encodeConsumerProtocolAssignment } from '../protocol/generated/consumer-protocol-assignment.js';
+import { joinError, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
 import type { CoordinatorLogger } from './ports.js';
 
 /** Kafka's MemberState values, as stored in ConsumerGroupCurrentMemberAssignment. */
@@ -66,6 +71,8 @@ export interface ConsumerMember {
   state: number;
   assigned: Assignment;
   pendingRevocation: Assignment;
+  /** Set for a member that speaks the classic protocol (JoinGroup/SyncGroup) in this group. */
+  classic: ClassicMemberMetadata | null;
   /** Cancels the session timeout. */
   sessionTimer: (() => void) | null;
   rebalanceTimer: (() => void) | null;
@@ -175,6 +182,12 @@ class HeartbeatError extends Error {
 export class ConsumerGroups {
   readonly groups = new Map<string, ConsumerGroup>();
   private stopped = false;
+  /**
+   * Set by the group coordinator (online downgrade): turns a consumer group whose members all
+   * speak the classic protocol into a classic group, returning that group's record; null when
+   * it does not (migration policy, no common protocol).
+   */
+  downgrade: ((group: ConsumerGroup) => CoordinatorRecord[] | null) | null = null;
 
   constructor(readonly opts: ConsumerGroupsOptions) {}
 
@@ -253,6 +266,7 @@ export class ConsumerGroups {
       records.push(this.currentRecord(group, member));
     } else {
       this.removeMember(group, member, records, 'left');
+      this.maybeDowngrade(group, records);
     }
     return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: member.memberId, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
   }
@@ -318,6 +332,7 @@ export class ConsumerGroups {
           state: MemberState.STABLE,
           assigned: new Map(),
           pendingRevocation: new Map(),
+          classic: null,
           sessionTimer: null,
           rebalanceTimer: null,
         };
@@ -363,18 +378,7 @@ export class ConsumerGroups {
       records.push(this.memberMetadataRecord(group, member));
       changed = true;
     }
-    // A membership or subscription change, or a subscribed topic's partition count, moves the group epoch.
-    const topics = this.subscribedTopics(group);
-    const topicsChanged = !sameTopics(topics, group.topics);
-    if (changed || topicsChanged) {
-      group.groupEpoch++;
-      records.push({ key: encodeConsumerGroupKey({ type: CG_METADATA, group: group.groupId }), value: encodeEpochValue(group.groupEpoch) });
-      if (topicsChanged) {
-        group.topics = topics;
-        records.push({ key: encodeConsumerGroupKey({ type: CG_PARTITION_METADATA, group: group.groupId }), value: encodePartitionMetadataValue([...topics.values()]) });
-      }
-    }
-    if (group.groupEpoch > group.assignmentEpoch) this.computeTarget(group, records);
+    this.advanceEpoch(group, changed, records);
     // Reconcile this member towards its target.
     const owned = req.topicPartitions === null ? null : fromWire(req.topicPartitions);
     const prevAssigned = clone(member.assigned);
@@ -394,6 +398,24 @@ export class ConsumerGroups {
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       assignment: sendAssignment ? { topicPartitions: toWire(member.assigned) } : null,
     };
+  }
+
+  /**
+   * A membership or subscription change, or a subscribed topic's partition count, moves the
+   * group epoch; a group epoch ahead of the assignment epoch gets a new target assignment.
+   */
+  private advanceEpoch(group: ConsumerGroup, changed: boolean, records: CoordinatorRecord[]): void {
+    const topics = this.subscribedTopics(group);
+    const topicsChanged = !sameTopics(topics, group.topics);
+    if (changed || topicsChanged) {
+      group.groupEpoch++;
+      records.push({ key: encodeConsumerGroupKey({ type: CG_METADATA, group: group.groupId }), value: encodeEpochValue(group.groupEpoch) });
+      if (topicsChanged) {
+        group.topics = topics;
+        records.push({ key: encodeConsumerGroupKey({ type: CG_PARTITION_METADATA, group: group.groupId }), value: encodePartitionMetadataValue([...topics.values()]) });
+      }
+    }
+    if (group.groupEpoch > group.assignmentEpoch) this.computeTarget(group, records);
   }
 
   /** The topics the members subscribe to (names and regexes) that exist, by name. */
@@ -514,7 +536,7 @@ export class ConsumerGroups {
   /** Session timeout from now; a rebalance timeout while the member has partitions to revoke. */
   private armTimers(group: ConsumerGroup, m: ConsumerMember): void {
     m.sessionTimer?.();
-    m.sessionTimer = this.opts.clock.schedule(this.opts.sessionTimeoutMs, () => this.expire(group, m, 'session timeout'));
+    m.sessionTimer = this.opts.clock.schedule(m.classic?.sessionTimeoutMs ?? this.opts.sessionTimeoutMs, () => this.expire(group, m, 'session timeout'));
     if (m.state === MemberState.UNREVOKED_PARTITIONS) {
       m.rebalanceTimer ??= this.opts.clock.schedule(m.rebalanceTimeoutMs, () => this.expire(group, m, 'rebalance timeout'));
     } else if (m.rebalanceTimer) {
@@ -527,7 +549,28 @@ export class ConsumerGroups {
     if (this.stopped || group.members.get(m.memberId) !== m) return;
     const records: CoordinatorRecord[] = [];
     this.removeMember(group, m, records, why);
+    if (!m.classic) this.maybeDowngrade(group, records);
     this.opts.append(group.groupId, records).catch((err: unknown) => this.opts.logger?.error({ err, group: group.groupId }, 'writing consumer group records failed'));
+  }
+
+  /**
+   * Downgrade (KIP-848 online migration): once the last consumer-protocol member has left and
+   * only classic members remain, the group becomes a classic group again (the coordinator's
+   * `downgrade` builds it); this group's records are tombstoned in the same batch.
+   */
+  private maybeDowngrade(group: ConsumerGroup, records: CoordinatorRecord[]): void {
+    if (!this.downgrade || group.members.size === 0) return;
+    for (const m of group.members.values()) if (!m.classic) return;
+    const classicRecords = this.downgrade(group);
+    if (!classicRecords) return;
+    for (const m of group.members.values()) {
+      this.clearTimers(m);
+      records.push(...this.memberTombstones(group.groupId, m.memberId));
+    }
+    this.groups.delete(group.groupId);
+    for (const type of [CG_TARGET_METADATA, CG_PARTITION_METADATA, CG_METADATA] as const) records.push({ key: encodeConsumerGroupKey({ type, group: group.groupId }), value: null });
+    records.push(...classicRecords);
+    this.opts.logger?.info({ group: group.groupId, generation: group.groupEpoch, members: group.members.size }, 'consumer group downgraded to a classic group');
   }
 
   private removeMember(group: ConsumerGroup, m: ConsumerMember, records: CoordinatorRecord[], why: string): void {
@@ -555,6 +598,263 @@ export class ConsumerGroups {
     return { key: encodeConsumerGroupKey({ type: CG_CURRENT_MEMBER, group: group.groupId, memberId: m.memberId }), value: encodeCurrentAssignmentValue(m) };
   }
 
+  // --- classic members (online migration, KIP-848) ---------------------------------------------
+  //
+  // A consumer group may hold members that speak the classic protocol: the members of a classic
+  // group it was upgraded from, or classic consumers joining it later. Each is a member like the
+  // others (same target assignment and epochs); its JoinGroup moves it to its target, its
+  // SyncGroup hands it what it owns now as a ConsumerProtocol assignment, and its Heartbeat tells
+  // it to rejoin (REBALANCE_IN_PROGRESS) while it is not at the assignment epoch or still has
+  // partitions to give up or to receive. Its generation is its member epoch.
+
+  /** Member ids handed out with MEMBER_ID_REQUIRED, waiting for their JoinGroup (group\0member). */
+  private readonly pendingClassic = new Map<string, () => void>();
+
+  /** Topic names → topic ids (unknown topics dropped). */
+  private idsOf(tps: { topic: string; partitions: number[] }[]): Assignment {
+    const a: Assignment = new Map();
+    for (const tp of tps) {
+      const t = this.opts.topics.byName(tp.topic);
+      if (!t) continue;
+      const parts = a.get(t.id) ?? new Set<number>();
+      for (const p of tp.partitions) parts.add(p);
+      a.set(t.id, parts);
+    }
+    return a;
+  }
+
+  /** A ConsumerProtocol assignment (version 0) of an assignment by topic id. */
+  encodeClassicAssignment(a: Assignment): Buffer {
+    const w = new Writer(64);
+    w.int16(0);
+    encodeConsumerProtocolAssignment(w, 0, {
+      assignedPartitions: toWire(a)
+        .map((t) => ({ topic: this.topicName(t.topicId), partitions: t.partitions }))
+        .filter((t) => t.topic !== ''),
+      userData: null,
+    });
+    return w.finish();
+  }
+
+  private writeLater(groupId: string, records: CoordinatorRecord[]): void {
+    if (records.length === 0) return;
+    this.opts.append(groupId, records).catch((err: unknown) => this.opts.logger?.error({ err, group: groupId }, 'writing consumer group records failed'));
+  }
+
+  /** JoinGroup from a classic member of a consumer group. */
+  async classicJoin(groupId: string, req: JoinRequest): Promise<JoinResult> {
+    if (this.stopped) return joinError(ErrorCode.NOT_COORDINATOR, req.memberId);
+    const group = this.groups.get(groupId);
+    if (!group) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
+    const chosen = req.protocols[0];
+    if (req.protocolType !== 'consumer' || !chosen) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
+    const sub = decodeSubscription(chosen.metadata);
+    if (!sub) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
+    let member = req.memberId === '' ? undefined : group.members.get(req.memberId);
+    if (member && !member.classic) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
+    const records: CoordinatorRecord[] = [];
+    let changed = false;
+    if (!member) {
+      let memberId = req.memberId;
+      if (memberId === '') {
+        memberId = this.opts.newMemberId();
+        if (req.requireKnownMemberId) {
+          const key = `${groupId}\0${memberId}`;
+          this.pendingClassic.set(key, this.opts.clock.schedule(req.sessionTimeoutMs, () => this.pendingClassic.delete(key)));
+          return joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId);
+        }
+      } else {
+        const key = `${groupId}\0${memberId}`;
+        const cancel = this.pendingClassic.get(key);
+        if (!cancel) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
+        cancel();
+        this.pendingClassic.delete(key);
+      }
+      if (group.members.size >= this.opts.maxSize) return joinError(ErrorCode.GROUP_MAX_SIZE_REACHED, memberId);
+      member = {
+        memberId,
+        instanceId: req.groupInstanceId,
+        rackId: null,
+        clientId: req.clientId,
+        clientHost: req.clientHost,
+        subscribedTopicNames: [],
+        subscribedTopicRegex: null,
+        rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+        serverAssignor: null,
+        memberEpoch: 0,
+        previousMemberEpoch: 0,
+        state: MemberState.STABLE,
+        assigned: new Map(),
+        pendingRevocation: new Map(),
+        classic: null,
+        sessionTimer: null,
+        rebalanceTimer: null,
+      };
+      group.members.set(memberId, member);
+      changed = true;
+    }
+    const subBefore = JSON.stringify([member.subscribedTopicNames, member.rebalanceTimeoutMs]);
+    const classicBefore = JSON.stringify([member.classic?.sessionTimeoutMs, member.classic?.protocols.map((p) => [p.name, p.metadata.toString('base64')])]);
+    member.subscribedTopicNames = [...new Set(sub.topics)].sort();
+    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    member.classic = { sessionTimeoutMs: req.sessionTimeoutMs, protocols: req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })) };
+    // Only the subscription moves the group epoch (not the session timeout or protocol bytes).
+    const subChanged = changed || subBefore !== JSON.stringify([member.subscribedTopicNames, member.rebalanceTimeoutMs]);
+    const classicChanged = classicBefore !== JSON.stringify([member.classic.sessionTimeoutMs, member.classic.protocols.map((p) => [p.name, p.metadata.toString('base64')])]);
+    if (subChanged || classicChanged) records.push(this.memberMetadataRecord(group, member));
+    this.advanceEpoch(group, subChanged, records);
+    // What it owns now: an eager member gave up everything before rejoining; a cooperative one
+    // lists what it kept (ConsumerProtocolSubscription v1+).
+    const owned = this.idsOf(sub.ownedPartitions);
+    let moved = this.reconcile(group, member, owned);
+    if (member.state === MemberState.UNREVOKED_PARTITIONS && subset(owned, member.assigned)) moved = this.reconcile(group, member, owned) || moved;
+    if (moved) records.push(this.currentRecord(group, member));
+    this.armTimers(group, member);
+    if (records.length > 0) {
+      try {
+        await this.opts.append(groupId, records);
+      } catch (err) {
+        this.opts.logger?.error({ err, group: groupId }, 'writing consumer group records failed');
+        return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, member.memberId);
+      }
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: member.memberEpoch,
+      protocolType: 'consumer',
+      protocolName: chosen.name,
+      // No leader: the coordinator assigns, every classic member is a follower.
+      leader: '',
+      skipAssignment: false,
+      memberId: member.memberId,
+      members: [],
+    };
+  }
+
+  /** SyncGroup from a classic member: its current partitions. */
+  classicSync(groupId: string, req: SyncRequest): SyncResult {
+    const fail = (errorCode: number): SyncResult => ({ errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
+    const member = this.groups.get(groupId)?.members.get(req.memberId);
+    if (!member || !member.classic) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (req.generationId !== member.memberEpoch) return fail(ErrorCode.ILLEGAL_GENERATION);
+    if (req.protocolType !== null && req.protocolType !== 'consumer') return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    if (req.protocolName !== null && !member.classic.protocols.some((p) => p.name === req.protocolName)) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const group = this.groups.get(groupId)!;
+    this.armTimers(group, member);
+    return {
+      errorCode: ErrorCode.NONE,
+      protocolType: 'consumer',
+      protocolName: req.protocolName ?? member.classic.protocols[0]?.name ?? null,
+      assignment: this.encodeClassicAssignment(member.assigned),
+    };
+  }
+
+  /** Heartbeat from a classic member: REBALANCE_IN_PROGRESS while it must rejoin. */
+  classicHeartbeat(groupId: string, memberId: string, generationId: number): number {
+    const group = this.groups.get(groupId);
+    const member = group?.members.get(memberId);
+    if (!group || !member || !member.classic) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (generationId !== member.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;
+    const records: CoordinatorRecord[] = [];
+    if (group.groupEpoch > group.assignmentEpoch) this.computeTarget(group, records);
+    this.writeLater(groupId, records);
+    this.armTimers(group, member);
+    return member.memberEpoch !== group.assignmentEpoch || member.state !== MemberState.STABLE ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
+  }
+
+  /** LeaveGroup of classic members (by member id, or by instance id when the member id is empty). */
+  classicLeave(groupId: string, members: MemberIdentity[]): number[] {
+    const group = this.groups.get(groupId);
+    const records: CoordinatorRecord[] = [];
+    const codes = members.map((id) => {
+      const m =
+        id.memberId !== '' ? group?.members.get(id.memberId) : id.groupInstanceId !== null ? group?.memberByInstance(id.groupInstanceId) : undefined;
+      if (!group || !m) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (id.groupInstanceId !== null && m.instanceId !== id.groupInstanceId) return ErrorCode.FENCED_INSTANCE_ID;
+      this.removeMember(group, m, records, 'left (classic)');
+      return ErrorCode.NONE;
+    });
+    this.writeLater(groupId, records);
+    return codes;
+  }
+
+  /**
+   * Upgrade (KIP-848 online migration): a Stable classic group of protocol type `consumer`
+   * becomes a consumer group. Each classic member keeps its member id; its epoch is the
+   * generation; its subscription and partitions come from its ConsumerProtocol metadata and
+   * assignment, and its target is what it owns. Returns the records of the new group (the caller
+   * writes them with the classic group's tombstone, in one batch), or an error message.
+   */
+  adoptClassic(
+    groupId: string,
+    generation: number,
+    protocolName: string,
+    members: {
+      memberId: string;
+      groupInstanceId: string | null;
+      clientId: string;
+      clientHost: string;
+      sessionTimeoutMs: number;
+      rebalanceTimeoutMs: number;
+      protocols: { name: string; metadata: Buffer }[];
+      assignment: Buffer;
+    }[],
+  ): { records: CoordinatorRecord[] } | { error: string } {
+    if (this.groups.has(groupId)) return { error: `Group ${groupId} is already a consumer group.` };
+    if (members.length > this.opts.maxSize) return { error: `Cannot upgrade classic group ${groupId}: it has more members than group.consumer.max.size.` };
+    const group = new ConsumerGroup(groupId);
+    group.groupEpoch = generation;
+    group.assignmentEpoch = generation;
+    for (const cm of members) {
+      const sub = decodeSubscription(cm.protocols.find((p) => p.name === protocolName)?.metadata ?? Buffer.alloc(0));
+      const assignment = decodeAssignment(cm.assignment);
+      if (!sub || !assignment) return { error: `Cannot upgrade classic group ${groupId}: member ${cm.memberId} has an undecodable subscription or assignment.` };
+      const assigned = this.idsOf(assignment);
+      group.members.set(cm.memberId, {
+        memberId: cm.memberId,
+        instanceId: cm.groupInstanceId,
+        rackId: null,
+        clientId: cm.clientId,
+        clientHost: cm.clientHost,
+        subscribedTopicNames: [...new Set(sub.topics)].sort(),
+        subscribedTopicRegex: null,
+        rebalanceTimeoutMs: cm.rebalanceTimeoutMs,
+        serverAssignor: null,
+        memberEpoch: generation,
+        previousMemberEpoch: generation,
+        state: MemberState.STABLE,
+        assigned,
+        pendingRevocation: new Map(),
+        classic: { sessionTimeoutMs: cm.sessionTimeoutMs, protocols: cm.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })) },
+        sessionTimer: null,
+        rebalanceTimer: null,
+      });
+      group.target.set(cm.memberId, clone(assigned));
+    }
+    group.topics = this.subscribedTopics(group);
+    const key = (type: typeof CG_METADATA | typeof CG_PARTITION_METADATA | typeof CG_TARGET_METADATA) => encodeConsumerGroupKey({ type, group: groupId });
+    const records: CoordinatorRecord[] = [];
+    for (const m of group.members.values()) records.push(this.memberMetadataRecord(group, m));
+    records.push({ key: key(CG_PARTITION_METADATA), value: encodePartitionMetadataValue([...group.topics.values()]) });
+    records.push({ key: key(CG_METADATA), value: encodeEpochValue(group.groupEpoch) });
+    for (const [memberId, a] of group.target)
+      records.push({ key: encodeConsumerGroupKey({ type: CG_TARGET_MEMBER, group: groupId, memberId }), value: encodeTargetMemberValue(a) });
+    records.push({ key: key(CG_TARGET_METADATA), value: encodeEpochValue(group.assignmentEpoch) });
+    for (const m of group.members.values()) records.push(this.currentRecord(group, m));
+    this.groups.set(groupId, group);
+    for (const m of group.members.values()) this.armTimers(group, m);
+    this.opts.logger?.info({ group: groupId, epoch: generation, members: group.members.size }, 'classic group upgraded to a consumer group');
+    return { records };
+  }
+
+  /** Undoes adoptClassic when its records could not be written. */
+  forget(groupId: string): void {
+    const g = this.groups.get(groupId);
+    if (!g) return;
+    for (const m of g.members.values()) this.clearTimers(m);
+    this.groups.delete(groupId);
+  }
+
   // --- offsets, admin ------------------------------------------------------------------------
 
   /**
@@ -567,6 +867,8 @@ export class ConsumerGroups {
     if (memberEpoch < 0 && memberId === '') return ErrorCode.NONE;
     const m = group.members.get(memberId);
     if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    // A classic member commits with its generation (= member epoch), at any version.
+    if (m.classic) return memberEpoch === m.memberEpoch ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
     if (apiVersion < minVersion) return ErrorCode.UNSUPPORTED_VERSION;
     if (memberEpoch !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
     return ErrorCode.NONE;
@@ -680,4 +982,29 @@ function sameTopics(a: Map<string, TopicMetadata>, b: Map<string, TopicMetadata>
     if (!o || o.id !== t.id || o.numPartitions !== t.numPartitions) return false;
   }
   return true;
+}
+
+/** A ConsumerProtocol subscription (version-prefixed), or null if it does not decode. */
+function decodeSubscription(buf: Buffer): ConsumerProtocolSubscription | null {
+  try {
+    const r = new Reader(buf);
+    const v = r.int16();
+    if (v < 0) return null;
+    return decodeConsumerProtocolSubscription(r, Math.min(v, 3));
+  } catch {
+    return null;
+  }
+}
+
+/** A ConsumerProtocol assignment (version-prefixed); an empty buffer is no partitions. */
+function decodeAssignment(buf: Buffer): { topic: string; partitions: number[] }[] | null {
+  if (buf.length === 0) return [];
+  try {
+    const r = new Reader(buf);
+    const v = r.int16();
+    if (v < 0) return null;
+    return decodeConsumerProtocolAssignment(r, Math.min(v, 3)).assignedPartitions;
+  } catch {
+    return null;
+  }
 }

@@ -25,7 +25,7 @@ import { EMPTY_BYTES } from '../protocol/primitives.js';
 import { crashPoint } from '../common/crash-points.js';
 import type { TxnProducer } from './internal-topic.js';
 import type { CoordinatorLogger } from './ports.js';
-import { ConsumerGroups, type ConsumerGroupsOptions, type HeartbeatRequest, type HeartbeatResponse } from './consumer-group.js';
+import { ConsumerGroups, type ConsumerGroup, type ConsumerGroupsOptions, type HeartbeatRequest, type HeartbeatResponse } from './consumer-group.js';
 import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js';
 import { StreamsGroups, type StreamsGroupsOptions, type StreamsHeartbeatResult } from './streams-group.js';
 import type { StreamsGroupHeartbeatRequest } from '../protocol/generated/streams-group-heartbeat.js';
@@ -64,6 +64,11 @@ export interface GroupCoordinatorOptions {
   /** Whether __consumer_offsets exists yet (until it does, no group has state anywhere). */
   storageExists?(): boolean;
   logger?: CoordinatorLogger;
+  /**
+   * group.consumer.migration.policy: which online conversions between a classic and a consumer
+   * group happen (disabled, upgrade, downgrade, bidirectional; Kafka's default bidirectional).
+   */
+  migrationPolicy?: string;
   /** KIP-848 consumer groups (consumer-group.ts); without it they see no topics. */
   consumer?: Pick<ConsumerGroupsOptions, 'topics' | 'heartbeatIntervalMs' | 'sessionTimeoutMs' | 'assignors' | 'maxSize'>;
   /** KIP-1071 streams groups (streams-group.ts); without it they see no topics. */
@@ -206,6 +211,7 @@ export class GroupCoordinator {
       logger: opts.logger,
       ...opts.consumer,
     });
+    this.consumer.downgrade = (group) => this.downgradeToClassic(group);
     this.streams = new StreamsGroups({
       clock: opts.clock,
       append: (groupId, records) => {
@@ -313,13 +319,88 @@ export class GroupCoordinator {
       await this.opts.store.append(this.partitionFor(req.groupId), tombstones).catch(() => undefined);
     }
     const classic = this.groups.get(req.groupId);
-    if (classic) {
-      if (classic.state !== 'Empty' || !classic.isEmpty()) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
+    if (classic && !(classic.state === 'Empty' && classic.isEmpty())) {
+      const why = this.upgradeRefusal(classic);
+      if (why !== null) return fail(ErrorCode.GROUP_ID_NOT_FOUND, why);
+      // Online upgrade: the classic group and its members become a consumer group, written as
+      // one batch (the classic group's tombstone and the consumer group's records).
+      const before = classic.snapshot();
+      const adopted = this.consumer.adoptClassic(
+        req.groupId,
+        classic.generationId,
+        classic.protocolName!,
+        [...classic.members.values()].map((m) => ({ ...m, assignment: m.assignment })),
+      );
+      if ('error' in adopted) return fail(ErrorCode.GROUP_ID_NOT_FOUND, adopted.error);
+      classic.markDead();
+      this.groups.delete(req.groupId);
+      const epoch = this.epochOf(req.groupId);
+      try {
+        await this.opts.store.append(this.partitionFor(req.groupId), [{ key: encodeGroupKey(req.groupId), value: null }, ...adopted.records]);
+      } catch (err) {
+        this.opts.logger?.error({ err, group: req.groupId }, 'upgrading a classic group failed');
+        if (this.stillOwner(req.groupId, epoch) && this.consumer.groups.has(req.groupId) && !this.groups.has(req.groupId)) {
+          this.consumer.forget(req.groupId);
+          this.groups.set(req.groupId, Group.restore(req.groupId, this.groupContext, before));
+        }
+        return fail(appendErrorCode(err));
+      }
+    } else if (classic) {
       classic.markDead();
       this.groups.delete(req.groupId);
       await this.opts.store.append(this.partitionFor(req.groupId), [{ key: encodeGroupKey(req.groupId), value: null }]).catch(() => undefined);
     }
     return this.consumer.heartbeat(req, apiVersion, clientId, clientHost);
+  }
+
+  private policyAllows(direction: 'upgrade' | 'downgrade'): boolean {
+    const policy = (this.opts.migrationPolicy ?? 'bidirectional').toLowerCase();
+    return policy === 'bidirectional' || policy === direction;
+  }
+
+  /** Why a non-empty classic group cannot be upgraded now (Kafka's conditions), or null. */
+  private upgradeRefusal(classic: Group): string | null {
+    const id = classic.groupId;
+    if (!this.policyAllows('upgrade')) return `Cannot upgrade classic group ${id} to consumer group because the online upgrade is disabled.`;
+    if (classic.protocolType !== 'consumer') return `Cannot upgrade classic group ${id} to consumer group because it is not a consumer group (protocol type ${classic.protocolType}).`;
+    if (classic.state !== 'Stable' || classic.protocolName === null) return `Cannot upgrade classic group ${id} to consumer group because its state is ${classic.state}.`;
+    return null;
+  }
+
+  /**
+   * Online downgrade: a consumer group whose members all speak the classic protocol becomes a
+   * classic group again, generation = group epoch, members holding what they own, and
+   * rebalances. Returns its record, or null when it stays a consumer group.
+   */
+  private downgradeToClassic(group: ConsumerGroup): CoordinatorRecord[] | null {
+    if (!this.policyAllows('downgrade') || this.stopped) return null;
+    const members = [...group.members.values()];
+    const first = members[0];
+    if (!first?.classic) return null;
+    // The protocol every member supports, in the first member's order of preference.
+    const protocol = first.classic.protocols.find((p) => members.every((m) => m.classic?.protocols.some((q) => q.name === p.name)))?.name;
+    if (protocol === undefined) return null;
+    const value: GroupValue = {
+      protocolType: 'consumer',
+      generation: group.groupEpoch,
+      protocol,
+      leader: first.memberId,
+      stateTimestamp: this.opts.clock.now(),
+      members: members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.classic!.sessionTimeoutMs,
+        subscription: m.classic!.protocols.find((p) => p.name === protocol)!.metadata,
+        assignment: this.consumer.encodeClassicAssignment(m.assigned),
+      })),
+    };
+    const classic = Group.restore(group.groupId, this.groupContext, value);
+    this.groups.set(group.groupId, classic);
+    classic.startRebalance('downgraded from a consumer group');
+    return [{ key: encodeGroupKey(group.groupId), value: encodeGroupValue(value) }];
   }
 
   partitionFor(groupId: string): number {
@@ -417,9 +498,9 @@ export class GroupCoordinator {
     }
     if (this.share.groups.has(groupId)) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     if (this.consumer.groups.has(groupId)) {
-      // A consumer group's members speak KIP-848; an empty one may go back to classic.
+      // A classic member of a consumer group (online migration); an empty one goes back to classic.
       const tombstones = this.consumer.deleteEmpty(groupId);
-      if (!tombstones) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      if (!tombstones) return this.consumer.classicJoin(groupId, req);
       await this.opts.store.append(this.partitionFor(groupId), tombstones).catch(() => undefined);
     }
     if (this.streams.groups.has(groupId)) {
@@ -441,6 +522,7 @@ export class GroupCoordinator {
     const group = this.groups.get(groupId);
     const owner = this.groupError(groupId);
     if (owner !== ErrorCode.NONE) return { errorCode: owner, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
+    if (!group && this.consumer.groups.has(groupId)) return this.consumer.classicSync(groupId, req);
     if (!group) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
     return group.sync(req);
   }
@@ -449,6 +531,7 @@ export class GroupCoordinator {
     const owner = this.groupError(groupId);
     if (owner !== ErrorCode.NONE) return owner;
     const group = this.groups.get(groupId);
+    if (!group && this.consumer.groups.has(groupId)) return this.consumer.classicHeartbeat(groupId, memberId, generationId);
     if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
     return group.heartbeat(memberId, groupInstanceId, generationId);
   }
@@ -457,6 +540,7 @@ export class GroupCoordinator {
     const owner = this.groupError(groupId);
     if (owner !== ErrorCode.NONE) return members.map(() => owner);
     const group = this.groups.get(groupId);
+    if (!group && this.consumer.groups.has(groupId)) return this.consumer.classicLeave(groupId, members);
     if (!group) return members.map(() => ErrorCode.UNKNOWN_MEMBER_ID);
     return group.leave(members);
   }
@@ -927,8 +1011,9 @@ export class GroupCoordinator {
       return;
     }
     if (value === null) {
+      // A group tombstone leaves the offsets alone (as in Kafka): deleting a group tombstones
+      // them one by one, and a group converted to another type keeps them.
       this.loadedGroups.set(k.group, null);
-      this.offsets.delete(k.group);
       return;
     }
     const v = decodeGroupValue(value);

@@ -430,6 +430,11 @@ export class Group {
     return this.updateMemberAndRebalance(old, req);
   }
 
+  /** Makes a Stable group rebalance (a consumer group downgraded to this classic group). */
+  startRebalance(reason: string): void {
+    if (this.state === 'Stable') this.prepareRebalance(reason);
+  }
+
   private prepareRebalance(reason: string): void {
     this.ctx.onEvent?.({ group: this.groupId, state: this.state, generation: this.generationId, reason }, 'preparing to rebalance group');
     if (this.state === 'CompletingRebalance') this.failSyncWaiters(ErrorCode.REBALANCE_IN_PROGRESS);

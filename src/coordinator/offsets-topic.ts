@@ -37,6 +37,7 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
     offsetMetadataMaxBytes: config.int('offset.metadata.max.bytes'),
     partitionExists: (topic, partition) => host.partitionExists(topic, partition),
     logger: host.logger,
+    migrationPolicy: config.str?.('group.consumer.migration.policy') ?? 'bidirectional',
     consumer: {
       topics: {
         byName: (name) => topicMetadata(host.topics.get(name)),

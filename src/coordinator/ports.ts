@@ -62,6 +62,7 @@ export interface CoordinatorTopic {
 export interface CoordinatorConfig {
   int(name: string): number;
   list?(name: string): string[];
+  str?(name: string): string | null;
 }
 
 /** A hosted partition started (leader true, at leaderEpoch) or stopped leading. */

@@ -1,0 +1,382 @@
+// KIP-848 online migration in-process (group.consumer.migration.policy): a Stable classic group
+// becomes a consumer group when a consumer-protocol member joins (upgrade), its classic members
+// carry on with JoinGroup/SyncGroup/Heartbeat inside it, and it becomes classic again when the
+// last consumer-protocol member leaves (downgrade). Records replay into the same state.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import type { HeartbeatRequest } from '../../src/coordinator/consumer-group.js';
+import { ManualClock } from '../../src/common/clock.js';
+import type { CoordinatorRecord } from '../../src/coordinator/records.js';
+import { Reader, Writer } from '../../src/protocol/primitives.js';
+import { encodeConsumerProtocolSubscription } from '../../src/protocol/generated/consumer-protocol-subscription.js';
+import { decodeConsumerProtocolAssignment, encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
+
+class MemoryStore implements CoordinatorStore {
+  readonly records: CoordinatorRecord[] = [];
+  readonly batches: CoordinatorRecord[][] = [];
+  append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
+    this.records.push(...records);
+    this.batches.push(records);
+    return Promise.resolve();
+  }
+}
+
+const T1 = '00000000-0000-0000-0000-000000000001';
+const topics = [{ id: T1, name: 't1', numPartitions: 6 }];
+
+function setup(migrationPolicy = 'bidirectional', store = new MemoryStore(), clock = new ManualClock(1_000_000)) {
+  const coordinator = new GroupCoordinator({
+    numPartitions: 5,
+    clock,
+    store,
+    initialRebalanceDelayMs: 0,
+    minSessionTimeoutMs: 1000,
+    maxSessionTimeoutMs: 60_000,
+    offsetsRetentionMs: 600_000,
+    offsetMetadataMaxBytes: 100,
+    partitionExists: (topic, partition) => topics.some((t) => t.name === topic && partition < t.numPartitions),
+    migrationPolicy,
+    consumer: {
+      topics: { byName: (n) => topics.find((t) => t.name === n), byId: (id) => topics.find((t) => t.id === id), names: () => topics.map((t) => t.name) },
+      heartbeatIntervalMs: 1000,
+      sessionTimeoutMs: 30_000,
+      assignors: ['uniform', 'range'],
+      maxSize: 10,
+    },
+  });
+  return { coordinator, store, clock };
+}
+
+function subscription(owned: number[] = []): Buffer {
+  const w = new Writer(64);
+  w.int16(1);
+  encodeConsumerProtocolSubscription(w, 1, { topics: ['t1'], userData: null, ownedPartitions: owned.length ? [{ topic: 't1', partitions: owned }] : [], generationId: -1, rackId: null });
+  return w.finish();
+}
+
+function assignment(parts: number[]): Buffer {
+  const w = new Writer(64);
+  w.int16(0);
+  encodeConsumerProtocolAssignment(w, 0, { assignedPartitions: [{ topic: 't1', partitions: parts }], userData: null });
+  return w.finish();
+}
+
+function partitionsOf(buf: Buffer): number[] {
+  const r = new Reader(buf);
+  const v = r.int16();
+  return decodeConsumerProtocolAssignment(r, Math.min(v, 3))
+    .assignedPartitions.filter((t) => t.topic === 't1')
+    .flatMap((t) => t.partitions)
+    .sort((a, b) => a - b);
+}
+
+/** A classic (eager) consumer: rejoins with nothing owned, applies what SyncGroup gives it. */
+class Classic {
+  id = '';
+  generation = -1;
+  owned: number[] = [];
+  constructor(
+    public c: GroupCoordinator,
+    readonly sessionTimeoutMs = 10_000,
+  ) {}
+  joinRequest() {
+    return {
+      memberId: this.id,
+      groupInstanceId: null,
+      clientId: 'classic',
+      clientHost: '/127.0.0.1',
+      sessionTimeoutMs: this.sessionTimeoutMs,
+      rebalanceTimeoutMs: 20_000,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: subscription() }],
+      requireKnownMemberId: false,
+      supportsSkipAssignment: false,
+    };
+  }
+  async join() {
+    this.owned = [];
+    const r = await this.c.join('g', this.joinRequest());
+    assert.equal(r.errorCode, ErrorCode.NONE, `join error ${r.errorCode}`);
+    this.id = r.memberId;
+    this.generation = r.generationId;
+    return r;
+  }
+  async sync(assignments: { memberId: string; assignment: Buffer }[] = []) {
+    const r = await this.c.sync('g', { memberId: this.id, groupInstanceId: null, generationId: this.generation, protocolType: 'consumer', protocolName: 'range', assignments });
+    assert.equal(r.errorCode, ErrorCode.NONE, `sync error ${r.errorCode}`);
+    this.owned = partitionsOf(r.assignment);
+    return r;
+  }
+  heartbeat(): number {
+    return this.c.heartbeat('g', this.id, null, this.generation);
+  }
+  /** Heartbeats and, when told to, rejoins and syncs (what the Java client does). */
+  async poll(): Promise<void> {
+    const code = this.heartbeat();
+    if (code === ErrorCode.NONE) return;
+    assert.ok(code === ErrorCode.REBALANCE_IN_PROGRESS || code === ErrorCode.ILLEGAL_GENERATION, `heartbeat ${code}`);
+    await this.join();
+    await this.sync();
+  }
+}
+
+/** A consumer-protocol member applying each heartbeat's assignment. */
+class Modern {
+  id = crypto.randomUUID();
+  epoch = 0;
+  owned: number[] = [];
+  constructor(public c: GroupCoordinator) {}
+  async beat(over: Partial<HeartbeatRequest> = {}) {
+    const r = await this.c.consumerGroupHeartbeat(
+      {
+        groupId: 'g',
+        memberId: this.id,
+        memberEpoch: this.epoch,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: this.epoch === 0 ? 20_000 : -1,
+        subscribedTopicNames: this.epoch === 0 ? ['t1'] : null,
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: this.epoch === 0 ? [] : [{ topicId: T1, partitions: this.owned }],
+        ...over,
+      },
+      1,
+      'modern',
+      '/127.0.0.1',
+    );
+    if (r.errorCode === ErrorCode.NONE) {
+      if (r.memberId) this.id = r.memberId;
+      this.epoch = r.memberEpoch;
+      if (r.assignment) this.owned = r.assignment.topicPartitions.flatMap((t) => t.partitions).sort((a, b) => a - b);
+    }
+    return r;
+  }
+}
+
+/** A Stable classic group of two members: a holds 0-2, b holds 3-5. */
+async function classicGroup(c: GroupCoordinator): Promise<[Classic, Classic]> {
+  const a = new Classic(c);
+  const b = new Classic(c);
+  await a.join();
+  await a.sync([{ memberId: a.id, assignment: assignment([0, 1, 2, 3, 4, 5]) }]);
+  // b joins: a learns of the rebalance from its heartbeat and rejoins.
+  const jb = b.join();
+  assert.equal(a.heartbeat(), ErrorCode.REBALANCE_IN_PROGRESS);
+  const ja = await a.join();
+  await jb;
+  const leader = ja.leader === a.id ? a : b;
+  const follower = leader === a ? b : a;
+  await Promise.all([
+    leader.sync([
+      { memberId: a.id, assignment: assignment([0, 1, 2]) },
+      { memberId: b.id, assignment: assignment([3, 4, 5]) },
+    ]),
+    follower.sync(),
+  ]);
+  assert.equal(c.groups.get('g')?.state, 'Stable');
+  return [a, b];
+}
+
+function assertExactlyOnce(owners: { owned: number[] }[], n = 6): void {
+  const all = owners.flatMap((o) => o.owned).sort((x, y) => x - y);
+  assert.deepStrictEqual(all, [...Array(n).keys()], `every partition owned exactly once: ${JSON.stringify(owners.map((o) => o.owned))}`);
+}
+
+/** Rounds of heartbeats until every partition has exactly one owner (bounded). */
+async function settle(classics: Classic[], moderns: Modern[]): Promise<void> {
+  for (let round = 0; round < 10; round++) {
+    for (const m of moderns) await m.beat();
+    for (const k of classics) await k.poll();
+    // No partition is ever owned twice, at any step.
+    const all = [...classics, ...moderns].flatMap((o) => o.owned);
+    assert.equal(new Set(all).size, all.length, `double ownership: ${JSON.stringify(all)}`);
+    if (all.length === 6 && classics.every((k) => k.heartbeat() === ErrorCode.NONE)) return;
+  }
+  assert.fail('the group did not settle');
+}
+
+describe('KIP-848 online migration', () => {
+  test('upgrade: a Stable classic group becomes a consumer group when a consumer-protocol member joins', async () => {
+    const { coordinator, store } = setup();
+    const [a, b] = await classicGroup(coordinator);
+    const generation = a.generation;
+    const batchesBefore = store.batches.length;
+    const m = new Modern(coordinator);
+    const r = await m.beat();
+    assert.equal(r.errorCode, ErrorCode.NONE);
+    assert.equal(coordinator.groups.has('g'), false);
+    const cg = coordinator.consumer.groups.get('g')!;
+    const ma = cg.members.get(a.id)!;
+    assert.equal(ma.classic?.sessionTimeoutMs, 10_000);
+    assert.deepStrictEqual(ma.subscribedTopicNames, ['t1']);
+    // The conversion is one batch: the classic group's tombstone and the consumer group's records.
+    const conversion = store.batches[batchesBefore]!;
+    assert.equal(conversion[0]!.value, null, 'classic group tombstone first');
+    assert.ok(conversion.length > 6);
+    // Before the new member's join, each classic member kept its epoch and partitions.
+    const replayed = setup();
+    for (const rec of conversion) replayed.coordinator.replayRecord(rec.key, rec.value);
+    const r0 = replayed.coordinator.consumer.groups.get('g')!;
+    assert.equal(r0.groupEpoch, generation);
+    assert.equal(r0.members.get(a.id)!.memberEpoch, generation);
+    assert.deepStrictEqual([...r0.members.get(a.id)!.assigned.get(T1)!].sort(), [0, 1, 2]);
+    assert.deepStrictEqual([...r0.members.get(b.id)!.assigned.get(T1)!].sort(), [3, 4, 5]);
+    replayed.coordinator.shutdown();
+    // The new member gets nothing until the classic members have rejoined and given some up.
+    assert.deepStrictEqual(m.owned, []);
+    assert.equal(a.heartbeat(), ErrorCode.REBALANCE_IN_PROGRESS);
+    await settle([a, b], [m]);
+    assertExactlyOnce([a, b, m]);
+    assert.ok(m.owned.length >= 1 && a.owned.length >= 1 && b.owned.length >= 1);
+    // A classic commit validates with (member id, generation = member epoch).
+    const commit = (generationId: number) =>
+      coordinator.commitOffsets({
+        groupId: 'g',
+        generationId,
+        memberId: a.id,
+        groupInstanceId: null,
+        apiVersion: 8,
+        topics: [{ name: 't1', partitions: [{ partitionIndex: a.owned[0]!, committedOffset: 42, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      });
+    assert.equal((await commit(a.generation))[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+    assert.equal((await commit(generation))[0]!.partitions[0]!.errorCode, ErrorCode.ILLEGAL_GENERATION);
+    // The classic member metadata survives a reload.
+    const again = setup();
+    for (const rec of store.records) again.coordinator.replayRecord(rec.key, rec.value);
+    again.coordinator.finishLoading();
+    const ra = again.coordinator.consumer.groups.get('g')!.members.get(a.id)!;
+    assert.deepStrictEqual(ra.classic, cg.members.get(a.id)!.classic);
+    assert.equal(ra.memberEpoch, a.generation);
+    a.c = again.coordinator;
+    assert.equal(a.heartbeat(), ErrorCode.NONE);
+    a.c = coordinator;
+    again.coordinator.shutdown();
+    coordinator.shutdown();
+  });
+
+  test('classic members in a consumer group: session timeout and LeaveGroup remove them', async () => {
+    const { coordinator, clock } = setup();
+    const m = new Modern(coordinator);
+    await m.beat();
+    const short = new Classic(coordinator, 3000);
+    await short.join();
+    await short.sync();
+    const other = new Classic(coordinator);
+    await other.join();
+    await other.sync();
+    await settle([short, other], [m]);
+    assertExactlyOnce([short, other, m]);
+    const cg = coordinator.consumer.groups.get('g')!;
+    assert.equal(cg.members.size, 3);
+    // `other` keeps heartbeating; `short` stops and expires after its own 3 s session.
+    await clock.advance(2000);
+    assert.equal(other.heartbeat(), ErrorCode.NONE);
+    await clock.advance(1500);
+    assert.equal(cg.members.has(other.id), true, 'a heartbeating classic member stays');
+    assert.equal(cg.members.has(short.id), false, 'expired after its classic session timeout');
+    assert.equal(short.heartbeat(), ErrorCode.UNKNOWN_MEMBER_ID);
+    short.owned = [];
+    await settle([other], [m]);
+    assertExactlyOnce([other, m]);
+    assert.deepStrictEqual(coordinator.leave('g', [{ memberId: other.id, groupInstanceId: null }]), [ErrorCode.NONE]);
+    assert.equal(cg.members.has(other.id), false);
+    coordinator.shutdown();
+  });
+
+  test('rolling upgrade then downgrade keeps every partition owned once and the offsets', async () => {
+    const { coordinator, store } = setup();
+    const [a, b] = await classicGroup(coordinator);
+    await coordinator.commitOffsets({
+      groupId: 'g',
+      generationId: a.generation,
+      memberId: a.id,
+      groupInstanceId: null,
+      topics: [{ name: 't1', partitions: [{ partitionIndex: 0, committedOffset: 7, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
+    // Upgrade: a new consumer-protocol member, then a is replaced by another one.
+    const m1 = new Modern(coordinator);
+    await m1.beat();
+    await settle([a, b], [m1]);
+    assertExactlyOnce([a, b, m1]);
+    assert.deepStrictEqual(coordinator.leave('g', [{ memberId: a.id, groupInstanceId: null }]), [ErrorCode.NONE]);
+    a.owned = [];
+    await settle([b], [m1]);
+    assertExactlyOnce([b, m1]);
+    // Downgrade: classic c joins, then m1 (the last consumer-protocol member) leaves.
+    const c = new Classic(coordinator);
+    await c.join();
+    await c.sync();
+    await settle([b, c], [m1]);
+    assertExactlyOnce([b, c, m1]);
+    const epoch = coordinator.consumer.groups.get('g')!.groupEpoch;
+    assert.equal((await m1.beat({ memberEpoch: -1 })).errorCode, ErrorCode.NONE);
+    m1.owned = [];
+    assert.equal(coordinator.consumer.groups.has('g'), false, 'no consumer group any more');
+    const classic = coordinator.groups.get('g')!;
+    assert.ok(classic, 'a classic group again');
+    assert.equal(classic.state, 'PreparingRebalance');
+    assert.equal(classic.generationId, epoch + 1);
+    // Its members rejoin (the heartbeat tells them) and the leader assigns.
+    assert.notEqual(b.heartbeat(), ErrorCode.NONE);
+    const joins = await Promise.all([b.join(), c.join()]);
+    assert.equal(joins[0]!.generationId, joins[1]!.generationId);
+    const leader = joins[0]!.leader === b.id ? b : c;
+    const follower = leader === b ? c : b;
+    await Promise.all([
+      leader.sync([
+        { memberId: b.id, assignment: assignment([0, 1, 2]) },
+        { memberId: c.id, assignment: assignment([3, 4, 5]) },
+      ]),
+      follower.sync(),
+    ]);
+    assert.equal(classic.state, 'Stable');
+    assertExactlyOnce([b, c]);
+    assert.equal(coordinator.fetchOffsets('g', [{ name: 't1', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset, 7);
+    // A reload sees the classic group.
+    const again = setup();
+    for (const rec of store.records) again.coordinator.replayRecord(rec.key, rec.value);
+    again.coordinator.finishLoading();
+    assert.equal(again.coordinator.consumer.groups.has('g'), false);
+    assert.equal(again.coordinator.groups.get('g')?.generationId, b.generation);
+    assert.equal(again.coordinator.fetchOffsets('g', [{ name: 't1', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset, 7);
+    again.coordinator.shutdown();
+    coordinator.shutdown();
+  });
+
+  test('policy: disabled refuses the upgrade; upgrade only does not downgrade', async () => {
+    {
+      const { coordinator } = setup('disabled');
+      await classicGroup(coordinator);
+      const r = await new Modern(coordinator).beat();
+      assert.equal(r.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+      assert.equal(coordinator.groups.get('g')?.state, 'Stable');
+      coordinator.shutdown();
+    }
+    {
+      const { coordinator } = setup('upgrade');
+      const [a, b] = await classicGroup(coordinator);
+      const m = new Modern(coordinator);
+      assert.equal((await m.beat()).errorCode, ErrorCode.NONE);
+      await settle([a, b], [m]);
+      await m.beat({ memberEpoch: -1 });
+      assert.ok(coordinator.consumer.groups.has('g'), 'stays a consumer group');
+      assert.equal(coordinator.groups.has('g'), false);
+      m.owned = [];
+      await settle([a, b], []);
+      assertExactlyOnce([a, b]);
+      coordinator.shutdown();
+    }
+  });
+
+  test('a classic group that is not Stable or not of protocol type consumer is not upgraded', async () => {
+    const { coordinator } = setup();
+    const x = await coordinator.join('g', { ...new Classic(coordinator).joinRequest(), protocolType: 'connect' });
+    assert.equal(x.errorCode, ErrorCode.NONE);
+    const r = await new Modern(coordinator).beat();
+    assert.equal(r.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+    coordinator.shutdown();
+  });
+});
