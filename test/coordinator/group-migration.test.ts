@@ -124,7 +124,7 @@ class Classic {
 
 /** A consumer-protocol member applying each heartbeat's assignment. */
 class Modern {
-  id = crypto.randomUUID();
+  id: string = crypto.randomUUID();
   epoch = 0;
   owned: number[] = [];
   constructor(public c: GroupCoordinator) {}
