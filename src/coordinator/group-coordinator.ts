@@ -295,8 +295,9 @@ export class GroupCoordinator {
   }
 
   /**
-   * ConsumerGroupHeartbeat. A classic group with members keeps its protocol (GROUP_ID_NOT_FOUND,
-   * as Kafka answers without migration); an empty one becomes a consumer group, keeping its offsets.
+   * ConsumerGroupHeartbeat. An empty classic group becomes a consumer group, keeping its offsets;
+   * a Stable one of protocol type `consumer` is upgraded online when the migration policy allows
+   * (its members carry on inside the consumer group); any other gets GROUP_ID_NOT_FOUND.
    */
   async consumerGroupHeartbeat(req: HeartbeatRequest, apiVersion: number, clientId: string, clientHost: string): Promise<HeartbeatResponse> {
     const fail = (errorCode: number, errorMessage: string | null = null): HeartbeatResponse => ({
