@@ -654,11 +654,32 @@ export class ConsumerGroups {
     if (member && !member.classic) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
     const records: CoordinatorRecord[] = [];
     let changed = false;
+    if (req.groupInstanceId !== null) {
+      const old = group.memberByInstance(req.groupInstanceId);
+      if (old && old.memberId !== req.memberId) {
+        // A static member is identified by its instance id: one coming back under another (or
+        // no) member id replaces its predecessor, keeping its epoch and partitions.
+        if (!old.classic || req.memberId !== '') return joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId);
+        member = { ...old, memberId: this.opts.newMemberId(), sessionTimer: null, rebalanceTimer: null };
+        this.clearTimers(old);
+        group.members.delete(old.memberId);
+        records.push(...this.memberTombstones(groupId, old.memberId));
+        const target = group.target.get(old.memberId);
+        group.target.delete(old.memberId);
+        group.members.set(member.memberId, member);
+        if (target) {
+          group.target.set(member.memberId, target);
+          records.push({ key: encodeConsumerGroupKey({ type: CG_TARGET_MEMBER, group: groupId, memberId: member.memberId }), value: encodeTargetMemberValue(target) });
+        }
+        records.push(this.memberMetadataRecord(group, member), this.currentRecord(group, member));
+      }
+    }
     if (!member) {
       let memberId = req.memberId;
       if (memberId === '') {
         memberId = this.opts.newMemberId();
-        if (req.requireKnownMemberId) {
+        // Static members skip MEMBER_ID_REQUIRED (KIP-394 is for dynamic ones).
+        if (req.requireKnownMemberId && req.groupInstanceId === null) {
           const key = `${groupId}\0${memberId}`;
           this.pendingClassic.set(key, this.opts.clock.schedule(req.sessionTimeoutMs, () => this.pendingClassic.delete(key)));
           return joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId);
@@ -750,8 +771,12 @@ export class ConsumerGroups {
   }
 
   /** Heartbeat from a classic member: REBALANCE_IN_PROGRESS while it must rejoin. */
-  classicHeartbeat(groupId: string, memberId: string, generationId: number): number {
+  classicHeartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
     const group = this.groups.get(groupId);
+    if (groupInstanceId !== null && group) {
+      const holder = group.memberByInstance(groupInstanceId);
+      if (holder && holder.memberId !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    }
     const member = group?.members.get(memberId);
     if (!group || !member || !member.classic) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (generationId !== member.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;

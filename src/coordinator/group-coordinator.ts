@@ -532,7 +532,7 @@ export class GroupCoordinator {
     const owner = this.groupError(groupId);
     if (owner !== ErrorCode.NONE) return owner;
     const group = this.groups.get(groupId);
-    if (!group && this.consumer.groups.has(groupId)) return this.consumer.classicHeartbeat(groupId, memberId, generationId);
+    if (!group && this.consumer.groups.has(groupId)) return this.consumer.classicHeartbeat(groupId, memberId, groupInstanceId, generationId);
     if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
     return group.heartbeat(memberId, groupInstanceId, generationId);
   }

@@ -80,37 +80,42 @@ class Classic {
   constructor(
     public c: GroupCoordinator,
     readonly sessionTimeoutMs = 10_000,
+    readonly instanceId: string | null = null,
   ) {}
   joinRequest() {
     return {
       memberId: this.id,
-      groupInstanceId: null,
+      groupInstanceId: this.instanceId,
       clientId: 'classic',
       clientHost: '/127.0.0.1',
       sessionTimeoutMs: this.sessionTimeoutMs,
       rebalanceTimeoutMs: 20_000,
       protocolType: 'consumer',
       protocols: [{ name: 'range', metadata: subscription() }],
-      requireKnownMemberId: false,
+      requireKnownMemberId: true,
       supportsSkipAssignment: false,
     };
   }
   async join() {
     this.owned = [];
-    const r = await this.c.join('g', this.joinRequest());
+    let r = await this.c.join('g', this.joinRequest());
+    if (r.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
+      this.id = r.memberId;
+      r = await this.c.join('g', this.joinRequest());
+    }
     assert.equal(r.errorCode, ErrorCode.NONE, `join error ${r.errorCode}`);
     this.id = r.memberId;
     this.generation = r.generationId;
     return r;
   }
   async sync(assignments: { memberId: string; assignment: Buffer }[] = []) {
-    const r = await this.c.sync('g', { memberId: this.id, groupInstanceId: null, generationId: this.generation, protocolType: 'consumer', protocolName: 'range', assignments });
+    const r = await this.c.sync('g', { memberId: this.id, groupInstanceId: this.instanceId, generationId: this.generation, protocolType: 'consumer', protocolName: 'range', assignments });
     assert.equal(r.errorCode, ErrorCode.NONE, `sync error ${r.errorCode}`);
     this.owned = partitionsOf(r.assignment);
     return r;
   }
   heartbeat(): number {
-    return this.c.heartbeat('g', this.id, null, this.generation);
+    return this.c.heartbeat('g', this.id, this.instanceId, this.generation);
   }
   /** Heartbeats and, when told to, rejoins and syncs (what the Java client does). */
   async poll(): Promise<void> {
@@ -164,6 +169,7 @@ async function classicGroup(c: GroupCoordinator): Promise<[Classic, Classic]> {
   await a.sync([{ memberId: a.id, assignment: assignment([0, 1, 2, 3, 4, 5]) }]);
   // b joins: a learns of the rebalance from its heartbeat and rejoins.
   const jb = b.join();
+  for (let i = 0; i < 100 && c.groups.get('g')?.state !== 'PreparingRebalance'; i++) await new Promise((r) => setImmediate(r));
   assert.equal(a.heartbeat(), ErrorCode.REBALANCE_IN_PROGRESS);
   const ja = await a.join();
   await jb;
@@ -371,9 +377,33 @@ describe('KIP-848 online migration', () => {
     }
   });
 
+  test('a static classic member restarting inside a consumer group gets its partitions back', async () => {
+    const { coordinator } = setup();
+    const m = new Modern(coordinator);
+    await m.beat();
+    const s1 = new Classic(coordinator, 10_000, 'static-1');
+    await s1.join();
+    await s1.sync();
+    await settle([s1], [m]);
+    assertExactlyOnce([s1, m]);
+    const before = [...s1.owned];
+    // The instance restarts: a new member id, no MEMBER_ID_REQUIRED, same partitions, same epoch.
+    const s2 = new Classic(coordinator, 10_000, 'static-1');
+    const j = await s2.join();
+    assert.notEqual(j.memberId, s1.id);
+    assert.equal(j.generationId, s1.generation);
+    await s2.sync();
+    assert.deepStrictEqual(s2.owned, before);
+    assert.equal(s2.heartbeat(), ErrorCode.NONE);
+    // The old incarnation is fenced.
+    assert.equal(s1.heartbeat(), ErrorCode.FENCED_INSTANCE_ID);
+    assert.equal(coordinator.consumer.groups.get('g')!.members.size, 2);
+    coordinator.shutdown();
+  });
+
   test('a classic group that is not Stable or not of protocol type consumer is not upgraded', async () => {
     const { coordinator } = setup();
-    const x = await coordinator.join('g', { ...new Classic(coordinator).joinRequest(), protocolType: 'connect' });
+    const x = await coordinator.join('g', { ...new Classic(coordinator).joinRequest(), protocolType: 'connect', requireKnownMemberId: false });
     assert.equal(x.errorCode, ErrorCode.NONE);
     const r = await new Modern(coordinator).beat();
     assert.equal(r.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);

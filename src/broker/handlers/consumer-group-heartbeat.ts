@@ -85,7 +85,7 @@ export const consumerGroupDescribeHandler: ApiHandler<ConsumerGroupDescribeReque
             subscribedTopicRegex: m.subscribedTopicRegex,
             assignment: wire(m.assigned),
             targetAssignment: wire(g.target.get(m.memberId)),
-            memberType: 1, // consumer protocol (KIP-1099: -1 unknown, 0 classic, 1 consumer)
+            memberType: m.classic ? 0 : 1, // KIP-1099: -1 unknown, 0 classic, 1 consumer
           })),
         };
       }),
