@@ -328,8 +328,8 @@ describe('KIP-848 online migration', () => {
     // Its members rejoin (the heartbeat tells them) and the leader assigns.
     assert.notEqual(b.heartbeat(), ErrorCode.NONE);
     const joins = await Promise.all([b.join(), c.join()]);
-    assert.equal(joins[0]!.generationId, joins[1]!.generationId);
-    const leader = joins[0]!.leader === b.id ? b : c;
+    assert.equal(joins[0].generationId, joins[1].generationId);
+    const leader = joins[0].leader === b.id ? b : c;
     const follower = leader === b ? c : b;
     await Promise.all([
       leader.sync([
