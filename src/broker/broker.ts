@@ -256,7 +256,13 @@ export class Broker implements CoordinatorHost {
       const hw = this.partition(topic.name, key.partition)?.highWatermark;
       let done = 0;
       for (const b of snap.stateBatches) if (b.deliveryState === 2 || b.deliveryState === 4) done += b.lastOffset - b.firstOffset + 1;
-      out.push({ topic: topic.name, partition: key.partition, startOffset: snap.startOffset, leaderEpoch: snap.leaderEpoch, lag: hw === undefined ? -1 : Math.max(0, hw - snap.startOffset - done) });
+      out.push({
+        topic: topic.name,
+        partition: key.partition,
+        startOffset: snap.startOffset,
+        leaderEpoch: snap.leaderEpoch,
+        lag: hw === undefined ? -1 : Math.max(0, hw - snap.startOffset - done),
+      });
     }
     return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   }

@@ -4,7 +4,13 @@
 // per peer, opened on first use and dropped on any failure (the next call reconnects).
 import { Connection } from '../client/connection.js';
 import type { ClientSecurity } from '../client/sasl.js';
-import { ApiKey, type AddPartitionsToTxnRequest, type AddPartitionsToTxnResponse, type WriteTxnMarkersRequest, type WriteTxnMarkersResponse } from '../protocol/generated/index.js';
+import {
+  ApiKey,
+  type AddPartitionsToTxnRequest,
+  type AddPartitionsToTxnResponse,
+  type WriteTxnMarkersRequest,
+  type WriteTxnMarkersResponse,
+} from '../protocol/generated/index.js';
 import { ErrorCode, KafkaError, errorName } from '../protocol/errors.js';
 
 export interface PeerAddress {

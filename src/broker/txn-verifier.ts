@@ -146,7 +146,8 @@ export class TransactionVerifier {
     const owner = coordinator.transactionalIdError(b.transactionalId);
     if (owner === ErrorCode.NONE) {
       if (!b.add) {
-        for (const t of topics) for (const p of t.partitions) out.set(`${t.name}:${p}`, coordinator.verifyPartition(b.transactionalId, b.producerId, b.producerEpoch, t.name, p));
+        for (const t of topics)
+          for (const p of t.partitions) out.set(`${t.name}:${p}`, coordinator.verifyPartition(b.transactionalId, b.producerId, b.producerEpoch, t.name, p));
         return out;
       }
       for (const t of await coordinator.addPartitions(b.transactionalId, b.producerId, b.producerEpoch, topics, 2)) {

@@ -568,7 +568,8 @@ export class ConsumerGroups {
       records.push(...this.memberTombstones(group.groupId, m.memberId));
     }
     this.groups.delete(group.groupId);
-    for (const type of [CG_TARGET_METADATA, CG_PARTITION_METADATA, CG_METADATA] as const) records.push({ key: encodeConsumerGroupKey({ type, group: group.groupId }), value: null });
+    for (const type of [CG_TARGET_METADATA, CG_PARTITION_METADATA, CG_METADATA] as const)
+      records.push({ key: encodeConsumerGroupKey({ type, group: group.groupId }), value: null });
     records.push(...classicRecords);
     this.opts.logger?.info({ group: group.groupId, generation: group.groupEpoch, members: group.members.size }, 'consumer group downgraded to a classic group');
   }
@@ -681,7 +682,10 @@ export class ConsumerGroups {
         // Static members skip MEMBER_ID_REQUIRED (KIP-394 is for dynamic ones).
         if (req.requireKnownMemberId && req.groupInstanceId === null) {
           const key = `${groupId}\0${memberId}`;
-          this.pendingClassic.set(key, this.opts.clock.schedule(req.sessionTimeoutMs, () => this.pendingClassic.delete(key)));
+          this.pendingClassic.set(
+            key,
+            this.opts.clock.schedule(req.sessionTimeoutMs, () => this.pendingClassic.delete(key)),
+          );
           return joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId);
         }
       } else {
@@ -792,8 +796,7 @@ export class ConsumerGroups {
     const group = this.groups.get(groupId);
     const records: CoordinatorRecord[] = [];
     const codes = members.map((id) => {
-      const m =
-        id.memberId !== '' ? group?.members.get(id.memberId) : id.groupInstanceId !== null ? group?.memberByInstance(id.groupInstanceId) : undefined;
+      const m = id.memberId !== '' ? group?.members.get(id.memberId) : id.groupInstanceId !== null ? group?.memberByInstance(id.groupInstanceId) : undefined;
       if (!group || !m) return ErrorCode.UNKNOWN_MEMBER_ID;
       if (id.groupInstanceId !== null && m.instanceId !== id.groupInstanceId) return ErrorCode.FENCED_INSTANCE_ID;
       this.removeMember(group, m, records, 'left (classic)');

@@ -363,7 +363,8 @@ export class GroupCoordinator {
   private upgradeRefusal(classic: Group): string | null {
     const id = classic.groupId;
     if (!this.policyAllows('upgrade')) return `Cannot upgrade classic group ${id} to consumer group because the online upgrade is disabled.`;
-    if (classic.protocolType !== 'consumer') return `Cannot upgrade classic group ${id} to consumer group because it is not a consumer group (protocol type ${classic.protocolType}).`;
+    if (classic.protocolType !== 'consumer')
+      return `Cannot upgrade classic group ${id} to consumer group because it is not a consumer group (protocol type ${classic.protocolType}).`;
     if (classic.state !== 'Stable' || classic.protocolName === null) return `Cannot upgrade classic group ${id} to consumer group because its state is ${classic.state}.`;
     return null;
   }
@@ -689,7 +690,8 @@ export class GroupCoordinator {
     for (const [groupId, byTopic] of byGroup) {
       if (this.partitionFor(groupId) !== offsetsPartition) continue;
       if (commit) {
-        if (!this.groups.has(groupId) && !this.consumer.groups.has(groupId) && !this.streams.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
+        if (!this.groups.has(groupId) && !this.consumer.groups.has(groupId) && !this.streams.groups.has(groupId))
+          this.groups.set(groupId, new Group(groupId, this.groupContext));
         for (const [topic, parts] of byTopic) for (const [partition, value] of parts) this.setOffset(groupId, topic, partition, value);
       }
       byGroup.delete(groupId);
@@ -1034,7 +1036,8 @@ export class GroupCoordinator {
     }
     // Offsets committed after a group was deleted (or by a group never managed) bring it back.
     for (const groupId of this.offsets.keys()) {
-      if (mine(groupId) && !this.groups.has(groupId) && !this.consumer.groups.has(groupId) && !this.streams.groups.has(groupId)) this.groups.set(groupId, new Group(groupId, this.groupContext));
+      if (mine(groupId) && !this.groups.has(groupId) && !this.consumer.groups.has(groupId) && !this.streams.groups.has(groupId))
+        this.groups.set(groupId, new Group(groupId, this.groupContext));
     }
     this.consumer.finishLoading(mine);
     this.streams.finishLoading(mine);

@@ -71,7 +71,10 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
     share: {
       config: (groupId) => {
         const int = (name: string, fallback: string) => Number(host.groupConfig?.(groupId, name) ?? config.int(fallback));
-        return { heartbeatIntervalMs: int('share.heartbeat.interval.ms', 'group.share.heartbeat.interval.ms'), sessionTimeoutMs: int('share.session.timeout.ms', 'group.share.session.timeout.ms') };
+        return {
+          heartbeatIntervalMs: int('share.heartbeat.interval.ms', 'group.share.heartbeat.interval.ms'),
+          sessionTimeoutMs: int('share.session.timeout.ms', 'group.share.session.timeout.ms'),
+        };
       },
       maxSize: config.int('group.share.max.size'),
     },

@@ -63,8 +63,7 @@ export interface WireTasks {
   warmup: WireTaskMap;
 }
 
-export const taskMapToJson = (m: TaskMap): WireTaskMap =>
-  [...m].filter(([, p]) => p.size > 0).map(([s, p]) => [s, [...p].sort((a, b) => a - b)]);
+export const taskMapToJson = (m: TaskMap): WireTaskMap => [...m].filter(([, p]) => p.size > 0).map(([s, p]) => [s, [...p].sort((a, b) => a - b)]);
 export const taskMapFromJson = (w: WireTaskMap | undefined): TaskMap => new Map((w ?? []).map(([s, p]) => [s, new Set(p)]));
 export const tasksToJson = (t: Tasks): WireTasks => ({ active: taskMapToJson(t.active), standby: taskMapToJson(t.standby), warmup: taskMapToJson(t.warmup) });
 export const tasksFromJson = (w: WireTasks | undefined): Tasks => ({

@@ -301,10 +301,12 @@ export class StreamsGroups {
       }
       for (const c of s.stateChangelogTopics) internal.add(c.name);
       for (const g of s.copartitionGroups) {
-        if (g.sourceTopics.some((i) => i < 0 || i >= s.sourceTopics.length)) throw invalid(`Copartition group of subtopology ${s.subtopologyId} names a source topic index out of range.`);
+        if (g.sourceTopics.some((i) => i < 0 || i >= s.sourceTopics.length))
+          throw invalid(`Copartition group of subtopology ${s.subtopologyId} names a source topic index out of range.`);
         if (g.repartitionSourceTopics.some((i) => i < 0 || i >= s.repartitionSourceTopics.length))
           throw invalid(`Copartition group of subtopology ${s.subtopologyId} names a repartition source topic index out of range.`);
-        if (g.sourceTopicRegex.some((i) => i < 0 || i >= s.sourceTopicRegex.length)) throw invalid(`Copartition group of subtopology ${s.subtopologyId} names a regex index out of range.`);
+        if (g.sourceTopicRegex.some((i) => i < 0 || i >= s.sourceTopicRegex.length))
+          throw invalid(`Copartition group of subtopology ${s.subtopologyId} names a regex index out of range.`);
       }
       for (const r of s.sourceTopicRegex) {
         try {
@@ -511,9 +513,13 @@ export class StreamsGroups {
     const sendAssignment = req.memberEpoch === 0 || prevEpoch !== member.memberEpoch || assignmentChanged || (owned !== null && !sameTasks(owned, member.assigned));
     const status = [...configured.statuses];
     if (group.topology !== null && member.topologyEpoch < group.topology.epoch) {
-      status.push({ statusCode: StreamsStatus.STALE_TOPOLOGY, statusDetail: `The member's topology epoch ${member.topologyEpoch} is older than the group's ${group.topology.epoch}.` });
+      status.push({
+        statusCode: StreamsStatus.STALE_TOPOLOGY,
+        statusDetail: `The member's topology epoch ${member.topologyEpoch} is older than the group's ${group.topology.epoch}.`,
+      });
     }
-    if (group.shutdownRequested) status.push({ statusCode: StreamsStatus.SHUTDOWN_APPLICATION, statusDetail: 'A KafkaStreams instance requested the shutdown of the application.' });
+    if (group.shutdownRequested)
+      status.push({ statusCode: StreamsStatus.SHUTDOWN_APPLICATION, statusDetail: 'A KafkaStreams instance requested the shutdown of the application.' });
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
@@ -552,7 +558,11 @@ export class StreamsGroups {
     const out: EndpointPartitions[] = [];
     for (const m of [...group.members.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : 1))) {
       if (m.userEndpoint === null) continue;
-      out.push({ userEndpoint: m.userEndpoint, activePartitions: toPartitions([m.assigned.active]), standbyPartitions: toPartitions([m.assigned.standby, m.assigned.warmup]) });
+      out.push({
+        userEndpoint: m.userEndpoint,
+        activePartitions: toPartitions([m.assigned.active]),
+        standbyPartitions: toPartitions([m.assigned.standby, m.assigned.warmup]),
+      });
     }
     return out;
   }
@@ -595,7 +605,10 @@ export class StreamsGroups {
         involved.add(n);
         if (!lookup.get(n)) missing.add(n);
       }
-      sourcesOf.set(s.subtopologyId, [...names].filter((n) => !repartitionNames.has(n)));
+      sourcesOf.set(
+        s.subtopologyId,
+        [...names].filter((n) => !repartitionNames.has(n)),
+      );
     }
     const signature = () =>
       JSON.stringify(
@@ -654,7 +667,8 @@ export class StreamsGroups {
         const fixedCounts = internal.filter((n) => fixed.has(n)).map((n) => repartition.get(n)!);
         const n = counts.size === 1 ? [...counts][0]! : fixedCounts.length > 0 ? Math.max(...fixedCounts) : Math.max(0, ...internal.map((x) => repartition.get(x) ?? 0));
         for (const name of internal) {
-          if (fixed.has(name) && repartition.get(name) !== n) incorrect.push(`Repartition topic ${name} has ${repartition.get(name)} partitions, but must be copartitioned with ${n}.`);
+          if (fixed.has(name) && repartition.get(name) !== n)
+            incorrect.push(`Repartition topic ${name} has ${repartition.get(name)} partitions, but must be copartitioned with ${n}.`);
           else repartition.set(name, n);
         }
       }

@@ -471,7 +471,9 @@ export class TransactionCoordinator {
     if (code !== ErrorCode.NONE) return failed(code);
     md.lastProducerEpoch = previousEpoch;
     const answer: ProducerIdAndEpoch =
-      nextProducerId >= 0 ? { errorCode: ErrorCode.NONE, producerId: nextProducerId, producerEpoch: 0 } : { errorCode: ErrorCode.NONE, producerId: md.producerId, producerEpoch: md.producerEpoch };
+      nextProducerId >= 0
+        ? { errorCode: ErrorCode.NONE, producerId: nextProducerId, producerEpoch: 0 }
+        : { errorCode: ErrorCode.NONE, producerId: md.producerId, producerEpoch: md.producerEpoch };
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.track(this.complete(md)), new Promise((resolve) => (timer = setTimeout(resolve, END_TXN_WAIT_MS)))]);
     clearTimeout(timer);

@@ -64,7 +64,11 @@ async function writeMarkers(host: CoordinatorHost, groups: GroupCoordinator, m: 
   }
   for (const [leader, topics] of remote) {
     writes.push(
-      host.writeRemoteMarkers(leader, { producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.commit, coordinatorEpoch: m.coordinatorEpoch, transactionVersion: m.transactionVersion }, topics),
+      host.writeRemoteMarkers(
+        leader,
+        { producerId: m.producerId, producerEpoch: m.producerEpoch, commit: m.commit, coordinatorEpoch: m.coordinatorEpoch, transactionVersion: m.transactionVersion },
+        topics,
+      ),
     );
   }
   const results = await Promise.allSettled(writes);

@@ -274,7 +274,11 @@ test('transactions V2 across brokers: Produce v12 adds partitions through a remo
     ] as const) {
       for (const p of [0, 1, 2]) assert.equal(await produce(p, `${commit ? 'kept' : 'dropped'}${i}-${p}`), ErrorCode.NONE, `txn ${i} partition ${p}`);
       const d = await c.request(ApiKey.DescribeTransactions, 0, { transactionalIds: [txnId] });
-      assert.deepEqual(d.body.transactionStates[0].topics.map((t: { partitions: number[] }) => [...t.partitions].sort()), [[0, 1, 2]], 'the leaders added the partitions');
+      assert.deepEqual(
+        d.body.transactionStates[0].topics.map((t: { partitions: number[] }) => [...t.partitions].sort()),
+        [[0, 1, 2]],
+        'the leaders added the partitions',
+      );
       const ended = await endTxn(commit);
       assert.equal(ended.errorCode, ErrorCode.NONE);
       assert.deepEqual([Number(ended.producerId), ended.producerEpoch], [pid, epoch + 1], 'EndTxn v5 answers the bumped epoch');
@@ -287,11 +291,13 @@ test('transactions V2 across brokers: Produce v12 adds partitions through a remo
 
     const values: string[] = [];
     for (const [partition, leader] of leaders.entries()) {
-      const f = await leaderConns.get(leader)!.request(
-        ApiKey.Fetch,
-        12,
-        fetchRequest({ isolationLevel: 1, maxBytes: 1 << 20, topics: [{ topic, partitions: [{ partition, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }] }),
-      );
+      const f = await leaderConns
+        .get(leader)!
+        .request(
+          ApiKey.Fetch,
+          12,
+          fetchRequest({ isolationLevel: 1, maxBytes: 1 << 20, topics: [{ topic, partitions: [{ partition, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }] }),
+        );
       const part = f.body.responses[0].partitions[0];
       const aborted = new Set((part.abortedTransactions ?? []).map((a: { firstOffset: number }) => Number(a.firstOffset)));
       for (const batch of splitBatches(part.records)) {

@@ -52,7 +52,13 @@ function setup(migrationPolicy = 'bidirectional', store = new MemoryStore(), clo
 function subscription(owned: number[] = []): Buffer {
   const w = new Writer(64);
   w.int16(1);
-  encodeConsumerProtocolSubscription(w, 1, { topics: ['t1'], userData: null, ownedPartitions: owned.length ? [{ topic: 't1', partitions: owned }] : [], generationId: -1, rackId: null });
+  encodeConsumerProtocolSubscription(w, 1, {
+    topics: ['t1'],
+    userData: null,
+    ownedPartitions: owned.length ? [{ topic: 't1', partitions: owned }] : [],
+    generationId: -1,
+    rackId: null,
+  });
   return w.finish();
 }
 
@@ -109,7 +115,14 @@ class Classic {
     return r;
   }
   async sync(assignments: { memberId: string; assignment: Buffer }[] = []) {
-    const r = await this.c.sync('g', { memberId: this.id, groupInstanceId: this.instanceId, generationId: this.generation, protocolType: 'consumer', protocolName: 'range', assignments });
+    const r = await this.c.sync('g', {
+      memberId: this.id,
+      groupInstanceId: this.instanceId,
+      generationId: this.generation,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments,
+    });
     assert.equal(r.errorCode, ErrorCode.NONE, `sync error ${r.errorCode}`);
     this.owned = partitionsOf(r.assignment);
     return r;

@@ -187,7 +187,13 @@ describe('streams groups (KIP-1071)', () => {
     assert.equal(a.tasks().length, 8);
     assert.equal(coordinator.streams.groups.get('app')!.state, 'Stable');
     // An existing internal topic with the wrong partition count is reported, not used.
-    const wrong = setup({ topics: new Map([['words-in', 4], ['app-by-word-repartition', 2], ['app-counts-changelog', 4]]) });
+    const wrong = setup({
+      topics: new Map([
+        ['words-in', 4],
+        ['app-by-word-repartition', 2],
+        ['app-counts-changelog', 4],
+      ]),
+    });
     const w = await new Member(wrong.coordinator, 'w').beat();
     assert.deepEqual(statusCodes(w), [StreamsStatus.INCORRECTLY_PARTITIONED_TOPICS]);
     assert.deepEqual(w.activeTasks, []);
@@ -204,7 +210,10 @@ describe('streams groups (KIP-1071)', () => {
     assert.equal(await bad(hb('a', -3)), ErrorCode.INVALID_REQUEST);
     const dup = { ...TOPOLOGY, subtopologies: [TOPOLOGY.subtopologies[0]!, TOPOLOGY.subtopologies[0]!] };
     assert.equal(await bad(hb('a', 0, { topology: dup })), ErrorCode.STREAMS_INVALID_TOPOLOGY);
-    const badName = { ...TOPOLOGY, subtopologies: [{ ...TOPOLOGY.subtopologies[1]!, stateChangelogTopics: [{ name: 'a/b', partitions: 0, replicationFactor: 0, topicConfigs: [] }] }] };
+    const badName = {
+      ...TOPOLOGY,
+      subtopologies: [{ ...TOPOLOGY.subtopologies[1]!, stateChangelogTopics: [{ name: 'a/b', partitions: 0, replicationFactor: 0, topicConfigs: [] }] }],
+    };
     assert.equal(await bad(hb('a', 0, { topology: badName })), ErrorCode.STREAMS_INVALID_TOPOLOGY);
     assert.equal(await bad(hb('a', 3)), ErrorCode.GROUP_ID_NOT_FOUND);
     const a = new Member(coordinator, 'a');
@@ -331,7 +340,15 @@ describe('streams groups (KIP-1071)', () => {
     const regexTopology: Topology = {
       epoch: 0,
       subtopologies: [
-        { subtopologyId: '0', sourceTopics: [], sourceTopicRegex: ['orders-.*'], stateChangelogTopics: [], repartitionSinkTopics: [], repartitionSourceTopics: [], copartitionGroups: [] },
+        {
+          subtopologyId: '0',
+          sourceTopics: [],
+          sourceTopicRegex: ['orders-.*'],
+          stateChangelogTopics: [],
+          repartitionSinkTopics: [],
+          repartitionSourceTopics: [],
+          copartitionGroups: [],
+        },
       ],
     };
     const a = new Member(coordinator, 'a', { topology: regexTopology });
@@ -339,7 +356,9 @@ describe('streams groups (KIP-1071)', () => {
     assert.deepEqual(statusCodes(a.last!), []);
     assert.equal(a.tasks().length, 3, 'as many tasks as the largest matched topic has partitions');
     const g2 = setup({ topics });
-    const nothing = new Member(g2.coordinator, 'a', { topology: { ...regexTopology, subtopologies: [{ ...regexTopology.subtopologies[0]!, sourceTopicRegex: ['nope-.*'] }] } });
+    const nothing = new Member(g2.coordinator, 'a', {
+      topology: { ...regexTopology, subtopologies: [{ ...regexTopology.subtopologies[0]!, sourceTopicRegex: ['nope-.*'] }] },
+    });
     assert.deepEqual(statusCodes(await nothing.beat()), [StreamsStatus.MISSING_SOURCE_TOPICS]);
     const g3 = setup({ topics });
     const join = new Member(g3.coordinator, 'a', {

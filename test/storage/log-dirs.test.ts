@@ -156,8 +156,14 @@ describe('LogDirs (several log.dirs)', () => {
     await back.flush();
     await dirs.commitFuture('f', 0, moved);
     assert.equal(dirs.dirOf('f', 0), a);
-    assert.deepEqual(fs.readdirSync(b).filter((n) => n.startsWith('f-0')), []);
-    assert.deepEqual(fs.readdirSync(a).filter((n) => n.startsWith('f-0')), ['f-0']);
+    assert.deepEqual(
+      fs.readdirSync(b).filter((n) => n.startsWith('f-0')),
+      [],
+    );
+    assert.deepEqual(
+      fs.readdirSync(a).filter((n) => n.startsWith('f-0')),
+      ['f-0'],
+    );
     await dirs.close();
   });
 });

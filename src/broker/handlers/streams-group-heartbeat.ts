@@ -106,7 +106,12 @@ export const streamsGroupDescribeHandler: ApiHandler<StreamsGroupDescribeRequest
               subtopologyId: s.subtopologyId,
               sourceTopics: s.sourceTopics,
               repartitionSinkTopics: s.repartitionSinkTopics,
-              stateChangelogTopics: s.stateChangelogTopics.map((t) => ({ name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor, topicConfigs: cfg(t.topicConfigs) })),
+              stateChangelogTopics: s.stateChangelogTopics.map((t) => ({
+                name: t.name,
+                partitions: t.partitions,
+                replicationFactor: t.replicationFactor,
+                topicConfigs: cfg(t.topicConfigs),
+              })),
               repartitionSourceTopics: s.repartitionSourceTopics.map((t) => ({
                 name: t.name,
                 partitions: t.partitions,

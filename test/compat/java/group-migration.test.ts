@@ -120,10 +120,10 @@ describe('Java client: online upgrade and downgrade between classic and consumer
     /** Every partition owned by exactly one of the live members, each of them owning some. */
     const settled = async (step: string) => {
       const names = [...procs.keys()];
-      await waitUntil(
-        () => names.every((n) => own.of(n).length > 0) && names.reduce((n, m) => n + own.of(m).length, 0) === PARTITIONS && own.owner.size === PARTITIONS,
-        { timeout: 60_000, message: () => `${step}: ${names.map((n) => `${n}=${own.of(n).join(',')}`).join(' ')}` },
-      );
+      await waitUntil(() => names.every((n) => own.of(n).length > 0) && names.reduce((n, m) => n + own.of(m).length, 0) === PARTITIONS && own.owner.size === PARTITIONS, {
+        timeout: 60_000,
+        message: () => `${step}: ${names.map((n) => `${n}=${own.of(n).join(',')}`).join(' ')}`,
+      });
     };
 
     start('c1', 'classic');

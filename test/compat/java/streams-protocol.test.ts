@@ -191,7 +191,10 @@ describe('Kafka Streams with group.protocol=streams (KIP-1071)', { skip }, () =>
         const from = a.lines().length;
         await a.ask('hosts', /^HOSTS$/);
         await a.waitForLine(/^END$/, 10_000, from);
-        hosts = a.lines().slice(from).filter((l) => l.startsWith('HOST '));
+        hosts = a
+          .lines()
+          .slice(from)
+          .filter((l) => l.startsWith('HOST '));
         return hosts.length === 2 && hosts.every((h) => Number(h.split(' ')[2]) > 0 && Number(h.split(' ')[3]) > 0);
       },
       { timeout: 30_000, interval: 500, message: () => `both endpoints with active and standby partitions in the IQ metadata (${hosts.join('; ')})` },
