@@ -4,7 +4,7 @@
 // moving partition leadership; every write it makes is guarded by its campaign key (see
 // EtcdMetadataStore.writePartitionStates), so a controller that lost its lease cannot write.
 import { EventEmitter } from 'node:events';
-import { Election, type Campaign } from 'etcd3';
+import { Election, type Campaign, type Namespace } from 'etcd3';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../common/clock.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -73,6 +73,8 @@ export function nextPartitionState(s: PartitionState, live: Set<number>, unclean
 
 export class Controller extends EventEmitter {
   private campaign: Campaign | null = null;
+  /** The etcd namespace of the current campaign (its own watch stream; see stop). */
+  private electionNamespace: Namespace | null = null;
   private fence: { key: string; createRevision: string } | null = null;
   private stopped = false;
   private running: Promise<void> | null = null;
@@ -243,7 +245,8 @@ export class Controller extends EventEmitter {
 
   private runCampaign(): void {
     if (this.stopped) return;
-    const election = new Election(this.store.client.namespace(this.store.keys.electionNamespace), 'controller', this.ttlSeconds);
+    this.electionNamespace ??= this.store.client.namespace(this.store.keys.electionNamespace);
+    const election = new Election(this.electionNamespace, 'controller', this.ttlSeconds);
     const campaign = election.campaign(String(this.nodeId));
     this.campaign = campaign;
     campaign.on('elected', () => {
@@ -367,5 +370,11 @@ export class Controller extends EventEmitter {
     // Bounded: with etcd unreachable the campaign lease simply expires.
     if (c) await settleWithin(c.resign(), 2000);
     if (this.running) await settleWithin(this.running, 2000);
+    // A candidate that was not elected waits on a watch of the leader's key, which resign() does
+    // not cancel (etcd3 cancels it only once that key is deleted). Left attached when the client
+    // closes, its stream errors and etcd3 reconnects for ever on timers, which keeps an embedding
+    // process alive after stop. Each namespace has its own watch manager: cancel what is left.
+    const watchers = (this.electionNamespace as unknown as { watchManager?: { watchers?: { cancel(): Promise<void> }[] } } | null)?.watchManager?.watchers ?? [];
+    await settleWithin(Promise.all([...watchers].map((w) => w.cancel())), 2000);
   }
 }
