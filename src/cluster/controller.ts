@@ -1,10 +1,15 @@
-// The active controller: one broker at a time, elected with etcd's election recipe (etcd3's
-// Election: a key per candidate under `<prefix>/election/controller/`, attached to the
-// candidate's lease; the oldest key wins). The winner reacts to brokers coming and going by
-// moving partition leadership; every write it makes is guarded by its campaign key (see
+// The active controller: one broker at a time, elected with etcd's election recipe on its lease
+// and transaction primitives (what etcd's own concurrency.Election does; etcd provides the
+// consensus): each candidate puts `<prefix>/election/controller/<lease id>` attached to a lease
+// of its own, created under a create-revision compare; the key with the lowest create revision
+// is the controller. A candidate is elected once a read of the election keys finds its own key
+// oldest; it reads again whenever the store's watch shows an election key change (a predecessor
+// deleted), so it needs no watch of its own. Resigning deletes the key and revokes the lease.
+// The winner reacts to brokers coming and going by moving partition leadership; every write it
+// makes is guarded by its campaign key's create revision (see
 // EtcdMetadataStore.writePartitionStates), so a controller that lost its lease cannot write.
 import { EventEmitter } from 'node:events';
-import { Election, type Campaign, type Namespace } from 'etcd3';
+import type { Lease } from 'etcd3';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../common/clock.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -71,10 +76,23 @@ export function nextPartitionState(s: PartitionState, live: Set<number>, unclean
   return { ...s, leader: NO_LEADER, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
 }
 
+/** One campaign: a lease, and the election key made with it. */
+interface Candidacy {
+  lease: Lease;
+  /** Empty until the key is created. */
+  key: string;
+  createRevision: string;
+  /** The store's view has shown the key (so its later absence there means it was deleted). */
+  seen: boolean;
+  checking: boolean;
+  again: boolean;
+}
+
 export class Controller extends EventEmitter {
-  private campaign: Campaign | null = null;
-  /** The etcd namespace of the current campaign (its own watch stream; see stop). */
-  private electionNamespace: Namespace | null = null;
+  /** The current campaign (null between a lost one and the next, and once stopped). */
+  private candidacy: Candidacy | null = null;
+  /** Campaigns given up and not yet resigned (stop waits for them). */
+  private readonly resigning = new Set<Promise<void>>();
   private fence: { key: string; createRevision: string } | null = null;
   private stopped = false;
   private running: Promise<void> | null = null;
@@ -106,9 +124,17 @@ export class Controller extends EventEmitter {
   }
 
   start(): void {
-    this.unsubscribe = this.store.onChange((c) => {
+    const unsubscribe = this.store.onChange((c) => {
       if (c.kind === 'brokers' || c.kind === 'topic') this.reconcile();
     });
+    const onElectionKeys = (): void => {
+      if (this.candidacy) this.check(this.candidacy);
+    };
+    this.store.on('election-keys', onElectionKeys);
+    this.unsubscribe = () => {
+      unsubscribe();
+      this.store.off('election-keys', onElectionKeys);
+    };
     this.runCampaign();
     this.scheduleRebalance();
   }
@@ -244,40 +270,100 @@ export class Controller extends EventEmitter {
   }
 
   private runCampaign(): void {
-    if (this.stopped) return;
-    this.electionNamespace ??= this.store.client.namespace(this.store.keys.electionNamespace);
-    const election = new Election(this.electionNamespace, 'controller', this.ttlSeconds);
-    const campaign = election.campaign(String(this.nodeId));
-    this.campaign = campaign;
-    campaign.on('elected', () => {
-      if (this.stopped || this.campaign !== campaign) return;
-      void this.becomeActive(campaign);
-    });
-    campaign.on('error', (err: Error) => {
-      if (this.campaign !== campaign) return;
-      if (this.fence) this.logger.warn({ err: err.message }, 'controller: lost the controller lease; no longer the active controller');
-      this.fence = null;
-      this.campaign = null;
-      this.emit('resigned');
-      campaign.resign().catch(() => undefined);
-      if (!this.stopped) this.retryTimer = setTimeout(() => this.runCampaign(), 1000);
-    });
+    this.retryTimer = null;
+    // A store closed under a controller that was not stopped: campaigning would only fail again.
+    if (this.stopped || this.store.isClosed) return;
+    const lease = this.store.client.lease(this.ttlSeconds, { autoKeepAlive: true });
+    const c: Candidacy = { lease, key: '', createRevision: '', seen: false, checking: false, again: false };
+    this.candidacy = c;
+    lease.on('lost', (err: Error) => this.lose(c, err));
+    void this.enter(c);
   }
 
-  private async becomeActive(campaign: Campaign): Promise<void> {
+  /** Creates the campaign key with the campaign's lease, then checks whether it is the oldest. */
+  private async enter(c: Candidacy): Promise<void> {
     try {
-      const key = await campaign.getCampaignKey();
-      const kv = (await this.store.client.get(key).exec()).kvs[0];
-      if (!kv || this.campaign !== campaign) return;
-      this.fence = { key, createRevision: kv.create_revision };
-      this.logger.info({ nodeId: this.nodeId }, 'controller: elected active controller');
-      this.emit('elected');
-      this.reconcile();
+      const leaseId = await c.lease.grant();
+      const key = `${this.store.keys.election}${leaseId}`;
+      const client = this.store.client;
+      const r = await client
+        .if(key, 'Create', '==', 0)
+        .then(client.put(key).value(String(this.nodeId)).lease(leaseId))
+        .commit();
+      // The lease is new, so its key cannot exist yet.
+      if (!r.succeeded) throw new Error(`the campaign key ${key} exists already`);
+      c.key = key;
+      c.createRevision = r.header.revision;
+      this.check(c);
     } catch (err) {
-      if (this.stopped || this.campaign !== campaign) return;
-      this.logger.warn({ err: (err as Error).message }, 'controller: could not read its campaign key');
-      campaign.emit('error', err);
+      this.lose(c, err as Error);
     }
+  }
+
+  /** Checks (one read at a time; a change meanwhile asks for another) whether `c` won. */
+  private check(c: Candidacy): void {
+    if (this.candidacy !== c || c.key === '') return;
+    if (c.checking) {
+      c.again = true;
+      return;
+    }
+    c.checking = true;
+    void (async () => {
+      try {
+        do {
+          c.again = false;
+          await this.checkOnce(c);
+        } while (c.again && this.candidacy === c);
+      } catch (err) {
+        this.lose(c, err as Error);
+      } finally {
+        c.checking = false;
+      }
+    })();
+  }
+
+  private async checkOnce(c: Candidacy): Promise<void> {
+    // The watched view no longer has the key it showed: it was deleted (the lease ran out, or
+    // UnregisterBroker-like removal): the campaign is lost even if the keepalive has not said so.
+    if (this.store.hasElectionKey(c.key)) c.seen = true;
+    else if (c.seen) throw new Error('the campaign key was deleted');
+    if (this.fence) return;
+    // Authoritative: at this read's revision, the oldest key is the controller until it is
+    // deleted (keys made later are always younger).
+    const res = await this.store.client.getAll().prefix(this.store.keys.election).sort('Create', 'Ascend').exec();
+    if (this.candidacy !== c || this.stopped) return;
+    const mine = res.kvs.find((kv) => kv.key.toString('utf8') === c.key);
+    if (!mine) throw new Error('the campaign key is gone');
+    if (res.kvs[0] !== mine) return; // an older candidate holds it; its deletion wakes us (check)
+    this.fence = { key: c.key, createRevision: mine.create_revision };
+    this.logger.info({ nodeId: this.nodeId }, 'controller: elected active controller');
+    this.emit('elected');
+    this.reconcile();
+  }
+
+  /** Gives up campaign `c` (its lease lost, its key gone, etcd failing) and campaigns again in 1 s. */
+  private lose(c: Candidacy, err: Error): void {
+    if (this.candidacy !== c) return;
+    if (this.fence) this.logger.warn({ err: err.message }, 'controller: lost the controller lease; no longer the active controller');
+    else if (!this.stopped) this.logger.debug({ err: err.message }, 'controller: campaign failed; campaigning again');
+    this.fence = null;
+    this.candidacy = null;
+    this.emit('resigned');
+    this.resign(c);
+    if (!this.stopped) this.retryTimer = setTimeout(() => this.runCampaign(), 1000);
+  }
+
+  /**
+   * Resigns campaign `c`: deletes its key (if still the one it made) and revokes its lease, which
+   * also stops the keepalive. Bounded: with etcd unreachable the lease simply expires.
+   */
+  private resign(c: Candidacy): void {
+    const client = this.store.client;
+    // Both at once: the revoke alone would delete the key too, and each may wait for etcd.
+    const deleteKey = c.key === '' ? Promise.resolve() : client.if(c.key, 'Create', '==', c.createRevision).then(client.delete().key(c.key)).commit();
+    const done = settleWithin(Promise.allSettled([deleteKey, c.lease.revoke()]), 2000);
+    this.resigning.add(done);
+    void done.finally(() => this.resigning.delete(done));
   }
 
   /** Moves leadership of partitions whose leader is gone (or comes back); one pass at a time. */
@@ -362,19 +448,16 @@ export class Controller extends EventEmitter {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.cancelRebalance?.();
     this.unsubscribe?.();
     this.fence = null;
-    const c = this.campaign;
-    this.campaign = null;
-    // Bounded: with etcd unreachable the campaign lease simply expires.
-    if (c) await settleWithin(c.resign(), 2000);
+    const c = this.candidacy;
+    this.candidacy = null;
+    if (c) this.resign(c);
+    // The controller has no watch of its own (it is woken by the store's): once its campaigns
+    // are resigned, nothing of it is left in etcd3 when the store closes the client.
+    await Promise.all([...this.resigning]);
     if (this.running) await settleWithin(this.running, 2000);
-    // A candidate that was not elected waits on a watch of the leader's key, which resign() does
-    // not cancel (etcd3 cancels it only once that key is deleted). Left attached when the client
-    // closes, its stream errors and etcd3 reconnects for ever on timers, which keeps an embedding
-    // process alive after stop. Each namespace has its own watch manager: cancel what is left.
-    const watchers = (this.electionNamespace as unknown as { watchManager?: { watchers?: { cancel(): Promise<void> }[] } } | null)?.watchManager?.watchers ?? [];
-    await settleWithin(Promise.all([...watchers].map((w) => w.cancel())), 2000);
   }
 }

@@ -5,7 +5,8 @@
 // each other's decisions. Key layout: ARCHITECTURE.md "Cluster metadata in etcd".
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import { Etcd3, type IKeyValue, type Lease } from 'etcd3';
+import { PrefixWatch } from './etcd-watch.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import {
   DuplicateNodeIdError,
@@ -100,10 +101,7 @@ export class EtcdKeys {
   get producerIds(): string {
     return `${this.prefix}/producer-ids`;
   }
-  /** etcd3's Election namespace: `<prefix>/election/controller/<lease id>`. */
-  get electionNamespace(): string {
-    return `${this.prefix}/`;
-  }
+  /** The controller election's keys: `<prefix>/election/controller/<lease id>` (see Controller). */
   get election(): string {
     return `${this.prefix}/election/controller/`;
   }
@@ -152,7 +150,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private producerIdNext = 0;
   private producerIdLimit = 0;
   private producerIdBlock: Promise<void> | null = null;
-  private watcher: Watcher | null = null;
+  private watcher: PrefixWatch | null = null;
   private readonly changeListeners = new Set<(change: MetadataChange) => void>();
   private registration: { reg: BrokerRegistration; ttlSeconds: number; lease: Lease } | null = null;
   /** Fields updateRegistration changed: kept for every later registration. */
@@ -227,24 +225,37 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   /** Watches the prefix from the revision after `revision`. */
   private async watchFrom(revision: string): Promise<void> {
     const next = (BigInt(revision) + 1n).toString();
-    const watcher = await this.client.watch().prefix(`${this.keys.prefix}/`).startRevision(next).create();
-    this.watcher = watcher;
-    watcher.on('put', (kv) => this.apply(kv, false, true));
-    watcher.on('delete', (kv) => this.apply(kv, true, true));
-    // etcd3 reconnects a broken watch stream by itself and resumes from the last revision, but a
-    // watch the server cancels (an 'error') is never resumed, and the cluster torture saw healed
-    // brokers keep a stale view: after either, read everything again and watch anew.
-    let broken = false;
-    watcher.on('disconnected', () => (broken = true));
-    watcher.on('connected', () => {
-      if (!broken) return;
-      broken = false;
-      this.resyncSoon();
-    });
-    watcher.on('error', () => this.resyncSoon());
+    const watch = await PrefixWatch.open(this.client, `${this.keys.prefix}/`, next, this.requestTimeoutMs);
+    if (this.closed) {
+      watch.close();
+      return;
+    }
+    this.watcher = watch;
+    watch.on('put', (kv) => this.apply(kv, false, true));
+    watch.on('delete', (kv) => this.apply(kv, true, true));
+    // A broken watch is never resumed (see PrefixWatch): changes may have been missed while it
+    // was down (the cluster torture saw healed brokers keep a stale view), so read everything
+    // again and watch anew.
+    watch.on('broken', () => this.resyncSoon());
   }
 
   private resyncing: Promise<void> | null = null;
+  /** Wakes the pauses of the retry loops, so close() ends them at once. */
+  private readonly sleepers = new Set<() => void>();
+
+  /** A retry loop's pause: `ms`, or less if the store closes meanwhile (no timer outlives close). */
+  private sleep(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
 
   /** Runs resync once (retrying until etcd answers), unless one is already under way. */
   private resyncSoon(): void {
@@ -255,7 +266,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
           await this.resync();
           return;
         } catch {
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          await this.sleep(500);
         }
       }
     })().finally(() => {
@@ -271,10 +282,8 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
    * with the metadata log.
    */
   private async resync(): Promise<void> {
-    const old = this.watcher;
+    this.watcher?.close();
     this.watcher = null;
-    old?.removeAllListeners();
-    if (old) await settleWithin(old.cancel(), 2000);
     const res = await this.call('Reading the cluster metadata', () => this.client.getAll().prefix(`${this.keys.prefix}/`).exec());
     const seen = new Set<string>();
     for (const kv of res.kvs) {
@@ -328,6 +337,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     } else if (key.startsWith(k.election)) {
       if (deleted) this.candidates.delete(key);
       else this.candidates.set(key, { createRevision: BigInt(kv.create_revision), nodeId: Number(kv.value.toString('utf8')) });
+      if (notify) this.emit('election-keys');
       const now = this.controllerId();
       if (now !== this.lastController) {
         this.lastController = now;
@@ -427,6 +437,16 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
 
   liveBrokers(): BrokerRegistration[] {
     return [...this.brokers.values()].sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  /** True once close() was called: the etcd client is (being) closed. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether the local view holds election key `key` (the controller's own campaign key). */
+  hasElectionKey(key: string): boolean {
+    return this.candidates.has(key);
   }
 
   controllerId(): number {
@@ -692,15 +712,22 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       const lease = this.client.lease(ttlSeconds, { autoKeepAlive: true });
       lease.on('lost', () => undefined);
       const firedAt = systemClock.now();
-      const leaseId = await this.call('Registering the broker', () => lease.grant());
       const key = this.keys.broker(reg.nodeId);
-      const r = await this.call('Registering the broker', () =>
-        this.client
-          .if(key, 'Create', '==', 0)
-          .then(this.client.put(key).value(JSON.stringify(reg)).lease(leaseId))
-          .else(this.client.get(key))
-          .commit(),
-      );
+      let r;
+      try {
+        const leaseId = await this.call('Registering the broker', () => lease.grant());
+        r = await this.call('Registering the broker', () =>
+          this.client
+            .if(key, 'Create', '==', 0)
+            .then(this.client.put(key).value(JSON.stringify(reg)).lease(leaseId))
+            .else(this.client.get(key))
+            .commit(),
+        );
+      } catch (err) {
+        // A grant answered after our deadline must not start a keepalive loop nobody stops.
+        lease.release();
+        throw err;
+      }
       if (r.succeeded) {
         this.registrationRevision = r.header.revision;
         this.leaseValidUntil = firedAt + ttlSeconds * 1000;
@@ -714,7 +741,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       if (systemClock.now() > deadline) {
         throw new DuplicateNodeIdError(reg.nodeId, other ? `registered by ${other.host}:${other.port}, incarnation ${other.incarnationId}` : 'registered by another process');
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await this.sleep(250);
     }
   }
 
@@ -783,7 +810,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
         await this.register(r.reg, r.ttlSeconds);
         break;
       } catch {
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await this.sleep(500);
       }
     }
     // A resync already under way may have read the view before the changes this broker missed
@@ -820,9 +847,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.watcher?.removeAllListeners();
-    // Bounded: with etcd unreachable a stop must not hang (the lease then simply expires).
-    if (this.watcher) await settleWithin(this.watcher.cancel(), 2000);
+    // Every watch stream ends before the client closes: etcd3 then has nothing to reconnect.
+    this.watcher?.close();
+    this.watcher = null;
+    for (const wake of [...this.sleepers]) wake();
+    if (this.resyncing) await settleWithin(this.resyncing, 2000);
     // Revoking the lease removes the registration at once: the controller moves leadership now
     // instead of after the session timeout.
     if (this.registration) await settleWithin(this.registration.lease.revoke(), 2000);
