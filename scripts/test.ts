@@ -27,6 +27,7 @@ const PROCESS_TESTS = [
   'test/cli/',
   'test/clients/',
   'test/cluster/cluster.test.ts',
+  'test/cluster/clean-exit.test.ts',
   'test/cluster/coordinator-failover.test.ts',
   'test/http/',
   'test/cluster/etcd-metadata.test.ts',
