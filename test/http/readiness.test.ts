@@ -12,11 +12,6 @@ import { startCluster } from '../../src/index.js';
 import { tempDir } from '../helpers/broker-process.js';
 import { etcdMissing } from '../helpers/etcd.js';
 import { waitUntil } from '../helpers/wait.js';
-import { reportStrayHandlesAfterTests } from '../helpers/stray-handles.js';
-
-// In CI (load 15-30) this file's tests pass and its process sometimes stays alive: an etcd3
-// watch reconnect left behind by a stopped cluster (RELIABILITY.md "Cluster", found 9).
-reportStrayHandlesAfterTests('test/http/readiness.test.ts');
 
 const getJson = async (url: string) => {
   const res = await fetch(url);
