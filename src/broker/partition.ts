@@ -7,6 +7,7 @@
 // high watermark follows its durable end. A replication layer (issue 15) applies assignments with
 // applyAssignment, holds the high watermark (holdHighWatermark / setHighWatermark) and fetches
 // with read({ isolation: 'log_end' }) / appendAsFollower.
+import type { BufferPool } from '../common/buffer-pool.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { readInt64 } from '../protocol/records/int64.js';
 import { BATCH_LOG_OVERHEAD, BatchField } from '../protocol/records/record-batch.js';
@@ -67,6 +68,11 @@ export interface ReadParams {
   isolation: ReadIsolation;
   /** A first batch larger than maxBytes is returned whole (default true). */
   minOneBatch?: boolean;
+  /**
+   * Lend the read buffers from this pool: only for a caller that gives them back once the
+   * records are written out (a fetch response, see Connection), and keeps no view of them.
+   */
+  pool?: BufferPool;
 }
 
 export interface PartitionRead {
@@ -651,8 +657,8 @@ export class Partition {
     try {
       result =
         isolation === 'log_end'
-          ? await log.readForReplica(fetchOffset, maxBytes, minOneBatch)
-          : await log.read(fetchOffset, maxBytes, isolation === 'read_committed' ? log.lastStableOffset : log.highWatermark, minOneBatch);
+          ? await log.readForReplica(fetchOffset, maxBytes, minOneBatch, params.pool)
+          : await log.read(fetchOffset, maxBytes, isolation === 'read_committed' ? log.lastStableOffset : log.highWatermark, minOneBatch, params.pool);
     } finally {
       const n = this.readsInFlight.get(log)! - 1;
       if (n === 0) this.readsInFlight.delete(log);

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { fetchBuffers } from '../common/buffer-pool.js';
 import type { Logger } from 'pino';
 import type { MemoryPool } from './memory-pool.js';
 import type { Clock } from '../common/clock.js';
@@ -370,6 +371,11 @@ export class Connection {
     this.maybeResume();
   };
 
+  private writtenAndReturn(lent: Buffer[]): void {
+    for (const piece of lent) fetchBuffers.release(piece);
+    this.onWritten();
+  }
+
   private onHandlerError(err: unknown): void {
     const e = err as Error;
     this.abort(e?.message ?? String(err), { error: e?.name });
@@ -388,9 +394,12 @@ export class Connection {
       const head = this.slots.shift()!;
       if (Buffer.isBuffer(head.frame)) this.socket.write(head.frame, this.onWritten);
       else if (head.frame) {
-        // Corked, the pieces leave in one writev.
+        // Corked, the pieces leave in one writev. Record sections lent by the fetch buffer pool
+        // go back to it once the whole frame is written: nothing reads them after that.
+        const lent = head.frame.filter((piece) => fetchBuffers.owns(piece));
+        const last = lent.length === 0 ? this.onWritten : () => this.writtenAndReturn(lent);
         this.socket.cork();
-        head.frame.forEach((piece, i, all) => this.socket.write(piece, i === all.length - 1 ? this.onWritten : undefined));
+        head.frame.forEach((piece, i, all) => this.socket.write(piece, i === all.length - 1 ? last : undefined));
         this.socket.uncork();
       }
       released += head.reserved;

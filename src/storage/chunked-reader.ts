@@ -1,5 +1,6 @@
 // Buffered positional reads over a segment file, for scans and fetches: one read brings in a
 // chunk, later requests inside it are served from memory.
+import type { BufferPool } from '../common/buffer-pool.js';
 import type { LogSegment } from './log-segment.js';
 
 export class ChunkedReader {
@@ -13,6 +14,8 @@ export class ChunkedReader {
     /** Exclusive end of the readable region. Lowered if the file turns out to be shorter. */
     public end: number,
     private readonly chunkSize: number,
+    /** Where read buffers come from when the caller gives them back itself (fetch responses). */
+    private readonly pool?: BufferPool,
   ) {}
 
   /**
@@ -27,7 +30,7 @@ export class ChunkedReader {
     }
     const toRead = Math.min(Math.max(length, this.chunkSize), this.end - position);
     this.reads++;
-    this.buffer = await this.segment.read(position, toRead);
+    this.buffer = await this.segment.read(position, toRead, this.pool);
     this.bufferStart = position;
     if (this.buffer.length < toRead) this.end = position + this.buffer.length; // file shorter than expected
     if (this.buffer.length < length) return null;

@@ -2,6 +2,7 @@
 // then batch max timestamps, then the records of the winning batch.
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ChunkedReader } from './chunked-reader.js';
+import type { BufferPool } from '../common/buffer-pool.js';
 import { readInt64 } from '../protocol/records/int64.js';
 import type { LogSegment } from './log-segment.js';
 import { BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, BatchField, BatchHeader, isLogAppendTime, MIN_BATCH_LENGTH, readBatchHeader } from '../protocol/records/record-batch.js';
@@ -22,9 +23,10 @@ export async function readSegmentBatches(
   limit: number,
   minOneBatch: boolean,
   indexIntervalBytes: number,
+  pool?: BufferPool,
 ): Promise<Buffer | null | 'next'> {
   const end = segment.size;
-  const reader = new ChunkedReader(segment, end, Math.max(maxBytes, 0) + indexIntervalBytes + BATCH_HEADER_SIZE);
+  const reader = new ChunkedReader(segment, end, Math.max(maxBytes, 0) + indexIntervalBytes + BATCH_HEADER_SIZE, pool);
   let position = await startPosition(segment, reader, fetchOffset);
   // Skip the batches that end before the fetch offset.
   let batchSize = 0;

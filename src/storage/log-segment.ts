@@ -1,5 +1,6 @@
 // One segment of a partition log: the .log file (an fd shared by the write path and reads) and
 // its in-memory offset and time indexes, persisted when the segment is sealed or closed.
+import type { BufferPool } from '../common/buffer-pool.js';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, offsetFilePath, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX } from './file-names.js';
@@ -305,10 +306,10 @@ export class LogSegment {
   }
 
   /** Reads up to `length` bytes at `position`; the result is shorter at the end of the file. */
-  async read(position: number, length: number): Promise<Buffer> {
+  async read(position: number, length: number, pool?: BufferPool): Promise<Buffer> {
     this.acquire();
     try {
-      const buffer = Buffer.allocUnsafe(length);
+      const buffer = pool ? pool.acquire(length) : Buffer.allocUnsafe(length);
       let filled = 0;
       while (filled < length) {
         const n = await new Promise<number>((resolve, reject) => {

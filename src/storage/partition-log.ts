@@ -10,6 +10,7 @@
 //
 // append() validates a producer's batches, checks sequences and assigns offsets synchronously,
 // so call order is offset order; the writer puts them on disk once per event-loop turn.
+import type { BufferPool } from '../common/buffer-pool.js';
 import fsp from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -639,8 +640,8 @@ export class PartitionLog implements CleanableLog {
    * watermark). With `minOneBatch`, a first batch larger than maxBytes is returned whole.
    * Throws OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
    */
-  read(fetchOffset: number, maxBytes: number, maxOffset: number = this.state.highWatermark, minOneBatch = true): Promise<ReadResult> {
-    return this.readBelow(fetchOffset, maxBytes, Math.min(maxOffset, this.state.highWatermark), minOneBatch);
+  read(fetchOffset: number, maxBytes: number, maxOffset: number = this.state.highWatermark, minOneBatch = true, pool?: BufferPool): Promise<ReadResult> {
+    return this.readBelow(fetchOffset, maxBytes, Math.min(maxOffset, this.state.highWatermark), minOneBatch, pool);
   }
 
   /**
@@ -648,11 +649,12 @@ export class PartitionLog implements CleanableLog {
    * than the high watermark (Kafka's FetchIsolation.LOG_END), so followers can catch up before
    * the high watermark covers the data.
    */
-  readForReplica(fetchOffset: number, maxBytes: number, minOneBatch = true): Promise<ReadResult> {
-    return this.readBelow(fetchOffset, maxBytes, this.state.durableEnd, minOneBatch);
+  readForReplica(fetchOffset: number, maxBytes: number, minOneBatch = true, pool?: BufferPool): Promise<ReadResult> {
+    return this.readBelow(fetchOffset, maxBytes, this.state.durableEnd, minOneBatch, pool);
   }
 
-  private async readBelow(fetchOffset: number, maxBytes: number, limit: number, minOneBatch: boolean): Promise<ReadResult> {
+  /** `pool`: read buffers are lent from it; the caller gives them back once it is done with the records. */
+  private async readBelow(fetchOffset: number, maxBytes: number, limit: number, minOneBatch: boolean, pool?: BufferPool): Promise<ReadResult> {
     const s = this.state;
     s.checkOpen();
     if (fetchOffset < s.startOffset || fetchOffset > s.nextOffset) {
@@ -675,7 +677,7 @@ export class PartitionLog implements CleanableLog {
         for (let i = segmentIndexFor(segments, fetchOffset); i < segments.length; i++) {
           const segment = segments[i]!;
           if (segment.baseOffset >= limit) break;
-          const found = await readSegmentBatches(segment, fetchOffset, maxBytes, limit, minOneBatch, s.config.indexIntervalBytes);
+          const found = await readSegmentBatches(segment, fetchOffset, maxBytes, limit, minOneBatch, s.config.indexIntervalBytes, pool);
           if (found === 'next') continue;
           result.records = found;
           break;
