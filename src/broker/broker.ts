@@ -32,7 +32,8 @@ import { BrokerMetrics } from './metrics.js';
 import { ClientTelemetry } from './client-telemetry.js';
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { groupConfigDefs } from '../config/registry.js';
-import { ShareCoordinator } from '../coordinator/share-coordinator.js';
+import { SHARE_STATE_TOPIC, ShareCoordinator } from '../coordinator/share-coordinator.js';
+import { SharePersister, type PeerNode } from './share/share-persister.js';
 import { SharePartitions } from './share/share-partitions.js';
 import { ShareSessions } from './share/share-sessions.js';
 import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
@@ -228,7 +229,13 @@ export class Broker implements CoordinatorHost {
   /** The share coordinator and share-partitions (KIP-932), after the group coordinator. */
   private async startShareGroups(): Promise<void> {
     const coordinator = new ShareCoordinator(this, this.logger);
-    this.shares = new SharePartitions(this, coordinator);
+    const persister = new SharePersister({
+      coordinator,
+      clustered: this.cluster !== null,
+      stateLeader: (index) => this.shareCoordinatorNode(index),
+      call: (peer, apiKey, body) => this.interBroker.shareState(peer, apiKey, body),
+    });
+    this.shares = new SharePartitions(this, persister);
     await coordinator.start();
     // Share-partition leadership follows partition leadership: a partition that leaves drops its share-partitions.
     this.onLeadershipChange((change) => {
@@ -241,41 +248,91 @@ export class Broker implements CoordinatorHost {
     };
     this.groupCoordinator.onShareGroupDeleted = (groupId) => {
       this.shares.drop((sp) => sp.groupId === groupId);
-      for (const { key } of coordinator.partitionsOf(groupId)) void coordinator.delete(key);
+      void this.deleteShareGroupState(groupId);
     };
   }
 
-  /** A share group's start offsets and lag, for the share-partitions whose state is kept here. */
-  shareOffsets(groupId: string): { topic: string; partition: number; startOffset: number; leaderEpoch: number; lag: number }[] {
+  /** Cluster mode: the live broker leading __share_group_state partition `index`, 'self', or null. */
+  shareCoordinatorNode(index: number): PeerNode | 'self' | null {
+    const t = this.topics.get(SHARE_STATE_TOPIC);
+    const s = t ? this.partitionStates(t)[index] : undefined;
+    if (!s || s.leader < 0) return null;
+    if (s.leader === this.nodeId) return 'self';
+    return this.liveBrokers().find((b) => b.nodeId === s.leader) ?? null;
+  }
+
+  /**
+   * The share-partitions of a group that have state, wherever their share coordinator is: the
+   * partitions of every topic, asked in one ReadShareGroupStateSummary per share coordinator
+   * (Tributary's group keeps no list of them; Kafka's keeps the initialized ones).
+   */
+  private async shareSummaries(groupId: string, topicIds?: string[]) {
+    const keys: { topicId: string; partition: number }[] = [];
+    for (const t of this.topics.values()) {
+      if (t.name.startsWith('__') || (topicIds && !topicIds.includes(t.id))) continue;
+      for (let partition = 0; partition < t.partitions.length; partition++) keys.push({ topicId: t.id, partition });
+    }
+    return { keys, found: await this.shares.persister.summaries(groupId, keys) };
+  }
+
+  /** A deleted share group: its state is forgotten on every share coordinator holding some. */
+  private async deleteShareGroupState(groupId: string): Promise<void> {
+    const { found } = await this.shareSummaries(groupId);
+    for (const [id, s] of found) {
+      if (s === null || typeof s === 'number') continue;
+      const i = id.lastIndexOf(':');
+      const code = await this.shares.persister.delete({ groupId, topicId: id.slice(0, i), partition: Number(id.slice(i + 1)) });
+      if (code !== ErrorCode.NONE) this.logger.warn({ group: groupId, partition: id, code }, 'could not delete the state of a deleted share group');
+    }
+  }
+
+  /**
+   * A share group's start offsets and lag on the partitions it has state for, from their share
+   * coordinators (this broker's or others'; ReadShareGroupStateSummary). The lag uses the high
+   * watermark this broker knows of the partition (its metadata's, when it hosts no replica).
+   */
+  async shareOffsets(groupId: string): Promise<{ topic: string; partition: number; startOffset: number; leaderEpoch: number; lag: number }[]> {
     const out: { topic: string; partition: number; startOffset: number; leaderEpoch: number; lag: number }[] = [];
-    for (const { key, state } of this.shares.coordinator.partitionsOf(groupId)) {
-      const topic = this.topicsById.get(key.topicId);
+    const { found } = await this.shareSummaries(groupId);
+    for (const [id, s] of found) {
+      if (s === null || typeof s === 'number') continue;
+      const i = id.lastIndexOf(':');
+      const topic = this.topicsById.get(id.slice(0, i));
+      const partition = Number(id.slice(i + 1));
       if (!topic) continue;
-      const live = this.shares.ofGroup(groupId).find((sp) => sp.topicId === key.topicId && sp.partition === key.partition);
-      const snap = live ? live.snapshot(state.leaderEpoch) : state;
-      const hw = this.partition(topic.name, key.partition)?.highWatermark;
-      let done = 0;
-      for (const b of snap.stateBatches) if (b.deliveryState === 2 || b.deliveryState === 4) done += b.lastOffset - b.firstOffset + 1;
-      out.push({
-        topic: topic.name,
-        partition: key.partition,
-        startOffset: snap.startOffset,
-        leaderEpoch: snap.leaderEpoch,
-        lag: hw === undefined ? -1 : Math.max(0, hw - snap.startOffset - done),
-      });
+      const live = this.shares.ofGroup(groupId).find((sp) => sp.topicId === topic.id && sp.partition === partition);
+      let startOffset = s.startOffset;
+      let done = s.deliveryCompleteCount;
+      if (live) {
+        const snap = live.snapshot(s.leaderEpoch);
+        startOffset = snap.startOffset;
+        done = 0;
+        for (const b of snap.stateBatches) if (b.deliveryState === 2 || b.deliveryState === 4) done += b.lastOffset - b.firstOffset + 1;
+      }
+      const hw = this.highWatermarkOf(topic.name, partition);
+      out.push({ topic: topic.name, partition, startOffset, leaderEpoch: s.leaderEpoch, lag: hw === null ? -1 : Math.max(0, hw - startOffset - done) });
     }
     return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  }
+
+  /**
+   * A partition's high watermark as this broker knows it: its replica's (a follower's lags the
+   * leader's by at most one fetch), or null when no replica is hosted here.
+   */
+  private highWatermarkOf(topic: string, partition: number): number | null {
+    const p = this.partition(topic, partition);
+    return p ? p.highWatermark : null;
   }
 
   /** AlterShareGroupOffsets: a new start offset, nothing in flight, a new state epoch. */
   async setShareStartOffset(groupId: string, topicId: string, topic: string, partition: number, startOffset: number): Promise<number> {
     const key = { groupId, topicId, partition };
-    const existing = await this.shares.coordinator.read(key);
+    const existing = (await this.shares.persister.summaries(groupId, [{ topicId, partition }])).get(`${topicId}:${partition}`);
     if (typeof existing === 'number') return existing;
-    const p = this.partition(topic, partition);
-    const start = startOffset < 0 ? (p?.highWatermark ?? 0) : startOffset;
+    const start = startOffset < 0 ? (this.highWatermarkOf(topic, partition) ?? 0) : startOffset;
     this.shares.drop((sp) => sp.groupId === groupId && sp.topicId === topicId && sp.partition === partition);
-    return this.shares.coordinator.write(key, { stateEpoch: (existing?.stateEpoch ?? 0) + 1, leaderEpoch: p?.leaderEpoch ?? -1, startOffset: start, stateBatches: [] });
+    // A new state epoch fences the share-partition's leader (wherever it is): it reads the state afresh.
+    return this.shares.persister.write(key, { stateEpoch: (existing?.stateEpoch ?? 0) + 1, leaderEpoch: -1, startOffset: start, stateBatches: [] });
   }
 
   /** DeleteShareGroupOffsets: forgets a group's state on every partition of a topic. */
@@ -283,7 +340,7 @@ export class Broker implements CoordinatorHost {
     const t = this.topics.get(topic);
     this.shares.drop((sp) => sp.groupId === groupId && sp.topicId === topicId);
     for (let partition = 0; partition < (t?.partitions.length ?? 0); partition++) {
-      const code = await this.shares.coordinator.delete({ groupId, topicId, partition });
+      const code = await this.shares.persister.delete({ groupId, topicId, partition });
       if (code !== ErrorCode.NONE) return code;
     }
     return ErrorCode.NONE;

@@ -1,6 +1,7 @@
 // Requests one broker sends another in cluster mode: the transaction coordinator's
 // WriteTxnMarkers to the leaders of a transaction's partitions on other brokers, a partition
-// leader's AddPartitionsToTxn (KIP-890 verification, V2 implicit addition) to the coordinator. One connection
+// leader's AddPartitionsToTxn (KIP-890 verification, V2 implicit addition) to the coordinator, a
+// share-partition leader's share-state calls to a share coordinator (KIP-932). One connection
 // per peer, opened on first use and dropped on any failure (the next call reconnects).
 import { Connection } from '../client/connection.js';
 import type { ClientSecurity } from '../client/sasl.js';
@@ -157,6 +158,26 @@ export class InterBrokerClient {
         () => undefined,
       );
       throw new KafkaError(ErrorCode.NOT_CONTROLLER, `forwarding to the controller (broker ${peer.nodeId}) failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * A share-partition leader's call to the share coordinator `peer` (KIP-932:
+   * Read/Write/Delete/InitializeShareGroupState, ReadShareGroupStateSummary). Connection failures
+   * become COORDINATOR_NOT_AVAILABLE (retriable: the caller finds the coordinator again).
+   */
+  async shareState<Res>(peer: PeerAddress, apiKey: number, body: unknown): Promise<Res> {
+    try {
+      const c = await this.connect(peer);
+      return await c.request<Res>(apiKey, body);
+    } catch (err) {
+      const entry = this.peers.get(peer.nodeId);
+      this.peers.delete(peer.nodeId);
+      void entry?.connection.then(
+        (c) => c.close(),
+        () => undefined,
+      );
+      throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `share state call to broker ${peer.nodeId} failed: ${(err as Error).message}`);
     }
   }
 

@@ -7,10 +7,14 @@
 //
 // The state is Kafka's ReadShareGroupState/WriteShareGroupState model: a state epoch, the share
 // start offset (every record below it is done with), and the state batches of the in-flight
-// records past it (offset ranges, each with a delivery state and a delivery count). Tributary's
-// share-partition leaders call read/write in process (Kafka sends them as RPCs to the share
-// coordinator's broker); each write is one full snapshot record (Kafka's ShareSnapshot; Tributary
-// writes no ShareUpdate deltas), so the latest record of a key is the whole state.
+// records past it (offset ranges, each with a delivery state and a delivery count). A
+// share-partition leader reaches it through the broker's persister (broker/share/share-persister.ts):
+// in process when this broker leads the key's partition, else with the inter-broker
+// ReadShareGroupState/WriteShareGroupState/DeleteShareGroupState/ReadShareGroupStateSummary RPCs
+// (handlers/share-state.ts). Each write is one full snapshot record (Kafka's ShareSnapshot;
+// Tributary writes no ShareUpdate deltas), so the latest record of a key is the whole state.
+// Writes and reads carry the share-partition leader's epoch: an older leader is fenced
+// (FENCED_LEADER_EPOCH), as Kafka's share coordinator fences a deposed leader.
 //
 // Record layouts (Tributary's own; the topic is only read by Tributary):
 //   key:   int16 type (0 = snapshot), string group id, uuid topic id, int32 partition
@@ -127,6 +131,24 @@ export class ShareCoordinator {
     });
   }
 
+  /** Whether the key's __share_group_state partition is loaded (or loading) here. */
+  owns(k: ShareStateKey): boolean {
+    return this.ownership.status(this.partitionFor(k)) !== ErrorCode.NOT_COORDINATOR;
+  }
+
+  /** Makes sure __share_group_state exists: NONE, or COORDINATOR_NOT_AVAILABLE. */
+  async ensureTopic(): Promise<number> {
+    if (this.host.topics.has(SHARE_STATE_TOPIC)) return ErrorCode.NONE;
+    try {
+      await this.store.ensureTopic();
+      void this.ownership.sync(this.host);
+      return ErrorCode.NONE;
+    } catch (err) {
+      this.logger.error({ err }, `cannot create ${SHARE_STATE_TOPIC}`);
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+  }
+
   /** Loads the partitions led here (at start). */
   async start(): Promise<void> {
     const loads = this.ownership.follow(this.host);
@@ -155,15 +177,8 @@ export class ShareCoordinator {
    */
   private async ready(k: ShareStateKey): Promise<number> {
     if (this.stopped) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (!this.host.topics.has(SHARE_STATE_TOPIC)) {
-      try {
-        await this.store.ensureTopic();
-        void this.ownership.sync(this.host);
-      } catch (err) {
-        this.logger.error({ err }, `cannot create ${SHARE_STATE_TOPIC}`);
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      }
-    }
+    const created = await this.ensureTopic();
+    if (created !== ErrorCode.NONE) return created;
     const partition = this.partitionFor(k);
     let code = this.ownership.status(partition);
     if (code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
@@ -174,8 +189,26 @@ export class ShareCoordinator {
     return code;
   }
 
-  /** ReadShareGroupState: the state, null when none was ever written, or an error code. */
-  async read(k: ShareStateKey): Promise<SharePartitionState | null | number> {
+  /**
+   * ReadShareGroupState: the state, null when none was ever written, or an error code. A leader
+   * epoch (>= 0) older than the stored one is fenced; a newer one is recorded, so the leader it
+   * replaced can no longer write.
+   */
+  async read(k: ShareStateKey, leaderEpoch = -1): Promise<SharePartitionState | null | number> {
+    const code = await this.ready(k);
+    if (code !== ErrorCode.NONE) return code;
+    const s = this.states.get(keyString(k));
+    if (!s) return null;
+    if (leaderEpoch >= 0 && s.state.leaderEpoch > leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
+    if (leaderEpoch > s.state.leaderEpoch) {
+      const bumped = await this.write(k, { ...structuredClone(s.state), leaderEpoch });
+      if (bumped !== ErrorCode.NONE) return bumped;
+    }
+    return structuredClone(this.states.get(keyString(k))?.state ?? s.state);
+  }
+
+  /** ReadShareGroupStateSummary: like read, without the state batches and without fencing. */
+  async summary(k: ShareStateKey): Promise<SharePartitionState | null | number> {
     const code = await this.ready(k);
     if (code !== ErrorCode.NONE) return code;
     const s = this.states.get(keyString(k));
@@ -184,13 +217,17 @@ export class ShareCoordinator {
 
   /**
    * WriteShareGroupState: replaces the state (a full snapshot). Refused with FENCED_STATE_EPOCH
-   * when the stored state epoch is newer (the offsets were altered or deleted meanwhile).
+   * when the stored state epoch is newer (the offsets were altered or deleted meanwhile), and
+   * with FENCED_LEADER_EPOCH when a newer leader of the partition has read or written it (a
+   * write with leader epoch -1, an admin reset, is not checked against leaders).
    */
   async write(k: ShareStateKey, state: SharePartitionState): Promise<number> {
     const code = await this.ready(k);
     if (code !== ErrorCode.NONE) return code;
     const existing = this.states.get(keyString(k));
     if (existing && existing.state.stateEpoch > state.stateEpoch) return ErrorCode.FENCED_STATE_EPOCH;
+    if (existing && state.leaderEpoch >= 0 && existing.state.stateEpoch === state.stateEpoch && existing.state.leaderEpoch > state.leaderEpoch)
+      return ErrorCode.FENCED_LEADER_EPOCH;
     try {
       await this.store.append(this.partitionFor(k), [{ key: encodeShareStateKey(k), value: encodeShareStateValue(state) }]);
     } catch (err) {

@@ -1,7 +1,8 @@
 // KIP-932 share groups at the protocol level, against an in-process broker (the Java
 // KafkaShareConsumer runs in test/compat/java/share-groups.test.ts): membership and the simple
 // assignor, share session epochs, acquisition and acknowledgement rules (a record can only be
-// acknowledged by the member holding it), the delivery limit, and group configs.
+// acknowledged by the member holding it), the delivery limit, group configs, and the release of
+// what a member holds when its connection drops.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -11,6 +12,7 @@ import { createTopic, produceRequest } from '../helpers/requests.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const ACCEPT = 1;
 const RELEASE = 2;
@@ -227,6 +229,36 @@ describe('share groups (KIP-932) on the wire', () => {
       [],
     );
     assert.deepEqual(await acknowledge('wq-renew', a, 3, 0, 2, ACCEPT), { errorCode: ErrorCode.NONE, partition: ErrorCode.NONE });
+    raw.close();
+  });
+
+  test('a member whose connection drops loses what it holds at once, not after the lock', async () => {
+    raw = await RawClient.connect(broker.port);
+    assert.equal(await setGroupConfigs('wq-drop', { 'share.auto.offset.reset': 'earliest', 'share.record.lock.duration.ms': '60000' }), ErrorCode.NONE);
+    const a = randomUUID();
+    const b = randomUUID();
+    await heartbeat('wq-drop', a, 0, ['wire-q']);
+    await heartbeat('wq-drop', b, 0, ['wire-q']);
+    assert.deepEqual((await shareFetch('wq-drop', a, 0, [{ partition: 0 }])).partitions[0]?.acquiredRecords, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 1 }]);
+    // While a's connection is open its records stay a's.
+    const other = raw;
+    raw = await RawClient.connect(broker.port);
+    assert.deepEqual((await shareFetch('wq-drop', b, 0, [{ partition: 0 }])).partitions.flatMap((p) => p.acquiredRecords), []);
+    const started = Date.now();
+    other.close();
+    let got: Acquired[] = [];
+    let epoch = 1;
+    await waitUntil(
+      async () => {
+        got = (await shareFetch('wq-drop', b, epoch++, [{ partition: 0 }])).partitions.flatMap((p) => p.acquiredRecords);
+        return got.length > 0;
+      },
+      { timeout: 10_000, message: 'the dropped member\'s records come back' },
+    );
+    assert.ok(Date.now() - started < 30_000, 'long before the 60 s lock expires');
+    assert.deepEqual(got, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 2 }]);
+    // a's share session is gone with its connection.
+    assert.equal((await shareFetch('wq-drop', a, 1, [{ partition: 0 }])).errorCode, ErrorCode.SHARE_SESSION_NOT_FOUND);
     raw.close();
   });
 });

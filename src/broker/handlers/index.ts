@@ -60,6 +60,13 @@ import {
   shareGroupDescribeHandler,
   shareGroupHeartbeatHandler,
 } from './share.js';
+import {
+  deleteShareGroupStateHandler,
+  initializeShareGroupStateHandler,
+  readShareGroupStateHandler,
+  readShareGroupStateSummaryHandler,
+  writeShareGroupStateHandler,
+} from './share-state.js';
 
 export const apiHandlers: ApiHandler[] = [
   shareGroupHeartbeatHandler,
@@ -69,6 +76,11 @@ export const apiHandlers: ApiHandler[] = [
   describeShareGroupOffsetsHandler,
   alterShareGroupOffsetsHandler,
   deleteShareGroupOffsetsHandler,
+  initializeShareGroupStateHandler,
+  readShareGroupStateHandler,
+  writeShareGroupStateHandler,
+  deleteShareGroupStateHandler,
+  readShareGroupStateSummaryHandler,
   saslHandshakeHandler,
   saslAuthenticateHandler,
   alterUserScramCredentialsHandler,

@@ -28,7 +28,7 @@ import type { Connection } from '../../network/connection.js';
 import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 import { clientHostOf } from './join-group.js';
-import { FINAL_EPOCH } from '../share/share-sessions.js';
+import { FINAL_EPOCH, type ShareSession } from '../share/share-sessions.js';
 import type { AckBatch, SharePartition } from '../share/share-partitions.js';
 
 const NO_OPS = -2147483648;
@@ -161,6 +161,34 @@ async function applyAcks(
   return out;
 }
 
+/** The share sessions last used over each connection (released when it closes). */
+const sessionsByConnection = new WeakMap<Connection, Set<ShareSession>>();
+
+/**
+ * Ties a share session to the connection its member uses now. When that connection closes (the
+ * member crashed, or its network went), the session ends and the records the member holds on
+ * this broker are released at once, as Kafka's share session cache does on a disconnect, rather
+ * than after their acquisition locks expire.
+ */
+function bindSession(broker: Broker, conn: Connection, session: ShareSession): void {
+  if (session.connection === conn) return;
+  session.connection = conn;
+  let bound = sessionsByConnection.get(conn);
+  if (!bound) {
+    const set = (bound = new Set<ShareSession>());
+    sessionsByConnection.set(conn, set);
+    conn.socket.once('close', () => {
+      for (const s of set) {
+        if (s.connection !== conn || broker.shareSessions.get(s.groupId, s.memberId) !== s) continue;
+        broker.shareSessions.remove(s.groupId, s.memberId);
+        broker.shares.releaseMember(s.groupId, s.memberId, s.partitions);
+      }
+      set.clear();
+    });
+  }
+  bound.add(session);
+}
+
 function sessionError(errorCode: number) {
   return { throttleTimeMs: 0, errorCode, errorMessage: null, acquisitionLockTimeoutMs: 0, responses: [], nodeEndpoints: [] };
 }
@@ -177,6 +205,7 @@ export const shareFetchHandler: ApiHandler<ShareFetchRequest, ShareFetchResponse
     const forget = req.forgottenTopicsData.flatMap((t) => t.partitions.map((p) => `${t.topicId}:${p}`));
     const session = broker.shareSessions.advance(groupId, memberId, req.shareSessionEpoch, true, add, forget);
     if (typeof session === 'number') return sessionError(session);
+    if (!final) bindSession(broker, conn, session);
     const acks = await applyAcks(broker, conn, groupId, memberId, req.topics, apiVersion);
     const lockMs = broker.shares.config(groupId).lockDurationMs;
     const endpoints = new Map<number, BrokerEndpoint>();
@@ -306,6 +335,7 @@ export const shareAcknowledgeHandler: ApiHandler<ShareAcknowledgeRequest, ShareA
     if (!broker.security.group(conn, Op.READ, groupId)) return sessionError(ErrorCode.GROUP_AUTHORIZATION_FAILED);
     const session = broker.shareSessions.advance(groupId, memberId, req.shareSessionEpoch, false, [], []);
     if (typeof session === 'number') return sessionError(session);
+    if (req.shareSessionEpoch !== FINAL_EPOCH) bindSession(broker, conn, session);
     const acks = await applyAcks(broker, conn, groupId, memberId, req.topics, apiVersion);
     if (req.shareSessionEpoch === FINAL_EPOCH) broker.shares.releaseMember(groupId, memberId, session.partitions);
     const endpoints = new Map<number, BrokerEndpoint>();
@@ -334,11 +364,11 @@ export const shareAcknowledgeHandler: ApiHandler<ShareAcknowledgeRequest, ShareA
 /** The start offset a share group has on each partition it has state for, with its lag. */
 export const describeShareGroupOffsetsHandler: ApiHandler<DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsResponse> = {
   apiKey: ApiKey.DescribeShareGroupOffsets,
-  handle({ broker, conn }, req) {
-    const groups = req.groups.map((g) => {
+  async handle({ broker, conn }, req) {
+    const groups = await Promise.all(req.groups.map(async (g) => {
       const refused = broker.security.group(conn, Op.DESCRIBE, g.groupId) ? broker.groupCoordinator.groupError(g.groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
       if (refused !== ErrorCode.NONE) return { groupId: g.groupId, topics: [], errorCode: refused, errorMessage: null };
-      const states = broker.shareOffsets(g.groupId);
+      const states = await broker.shareOffsets(g.groupId);
       const wanted =
         g.topics ??
         [...new Set(states.map((s) => s.topic))].map((topicName) => ({ topicName, partitions: states.filter((s) => s.topic === topicName).map((s) => s.partition) }));
@@ -364,7 +394,7 @@ export const describeShareGroupOffsetsHandler: ApiHandler<DescribeShareGroupOffs
           };
         });
       return { groupId: g.groupId, topics, errorCode: ErrorCode.NONE, errorMessage: null };
-    });
+    }));
     return { throttleTimeMs: 0, groups };
   },
 };

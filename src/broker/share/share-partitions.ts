@@ -20,6 +20,7 @@ import { isControl, lastOffsetOf, readBatchHeader, splitBatches } from '../../pr
 import { decodeBatchRecordsAsync } from '../../protocol/records/records.js';
 import { buildRecordBatch } from '../../protocol/records/record-batch-builder.js';
 import { DeliveryState, type ShareCoordinator, type SharePartitionState, type ShareStateBatch } from '../../coordinator/share-coordinator.js';
+import type { SharePersister } from './share-persister.js';
 import type { Clock } from '../../common/clock.js';
 import type { Partition } from '../partition.js';
 
@@ -122,9 +123,11 @@ export class SharePartition {
     const batches: ShareStateBatch[] = [];
     for (const o of [...this.inflight.keys()].sort((a, b) => a - b)) {
       const r = this.inflight.get(o)!;
+      // Acquired is not a stored state (Kafka's 0, 2, 4): a restart makes it available anyway.
+      const state = r.state === DeliveryState.ACQUIRED ? DeliveryState.AVAILABLE : r.state;
       const last = batches[batches.length - 1];
-      if (last && last.lastOffset === o - 1 && last.deliveryState === r.state && last.deliveryCount === r.deliveryCount) last.lastOffset = o;
-      else batches.push({ firstOffset: o, lastOffset: o, deliveryState: r.state, deliveryCount: r.deliveryCount });
+      if (last && last.lastOffset === o - 1 && last.deliveryState === state && last.deliveryCount === r.deliveryCount) last.lastOffset = o;
+      else batches.push({ firstOffset: o, lastOffset: o, deliveryState: state, deliveryCount: r.deliveryCount });
     }
     return { stateEpoch: this.stateEpoch, leaderEpoch, startOffset: this.startOffset, stateBatches: batches };
   }
@@ -253,8 +256,14 @@ export class SharePartitions {
 
   constructor(
     private readonly broker: ShareHost,
-    readonly coordinator: ShareCoordinator,
+    /** Where share-partition state is read and written: this broker's share coordinator or another's. */
+    readonly persister: SharePersister,
   ) {}
+
+  /** This broker's own share coordinator (the __share_group_state partitions it leads). */
+  get coordinator(): ShareCoordinator {
+    return this.persister.coordinator;
+  }
 
   get clock() {
     return this.broker.clock;
@@ -300,7 +309,7 @@ export class SharePartitions {
     if (!topic) return ErrorCode.UNKNOWN_TOPIC_ID;
     const p = this.broker.leaderPartition(topic.name, index);
     if (typeof p === 'number') return p;
-    const state = await this.coordinator.read({ groupId, topicId, partition: index });
+    const state = await this.persister.read({ groupId, topicId, partition: index }, p.leaderEpoch);
     // The share coordinator is elsewhere or loading: retriable for the member.
     if (typeof state === 'number')
       return state === ErrorCode.NOT_COORDINATOR || state === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : state;
@@ -318,8 +327,8 @@ export class SharePartitions {
       }
       sp.startOffset = start;
       sp.endOffset = start;
-      const code = await this.coordinator.write({ groupId, topicId, partition: index }, sp.snapshot(p.leaderEpoch));
-      if (code !== ErrorCode.NONE) return code;
+      const code = await this.persister.write({ groupId, topicId, partition: index }, sp.snapshot(p.leaderEpoch));
+      if (code !== ErrorCode.NONE) return code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code;
     }
     sp.skipTo(p.logStartOffset);
     const k = this.key(groupId, topicId, index);
@@ -331,7 +340,13 @@ export class SharePartitions {
 
   async persist(sp: SharePartition): Promise<number> {
     const p = this.broker.partition(sp.topic, sp.partition);
-    return this.coordinator.write({ groupId: sp.groupId, topicId: sp.topicId, partition: sp.partition }, sp.snapshot(p?.leaderEpoch ?? -1));
+    const code = await this.persister.write({ groupId: sp.groupId, topicId: sp.topicId, partition: sp.partition }, sp.snapshot(p?.leaderEpoch ?? -1));
+    if (code === ErrorCode.FENCED_STATE_EPOCH || code === ErrorCode.FENCED_LEADER_EPOCH) {
+      // Someone newer wrote the state (an admin reset, or a newer leader): this copy is stale.
+      // It is dropped; the next use reads the state afresh (or finds the partition led elsewhere).
+      this.drop((x) => x === sp);
+    }
+    return code;
   }
 
   /**
@@ -553,7 +568,7 @@ export class SharePartitions {
 
   shutdown(): void {
     this.drop(() => true);
-    this.coordinator.shutdown();
+    this.persister.coordinator.shutdown();
   }
 }
 

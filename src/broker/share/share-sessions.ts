@@ -2,6 +2,7 @@
 // Epoch 0 opens (or reopens) the session with the partitions the request names; each later
 // request carries the next epoch, adds the partitions it names and drops its forgotten ones;
 // epoch -1 is the member's last request and closes the session (what it still holds is released).
+// A session also ends when the connection its member last used closes (handlers/share.ts).
 import { ErrorCode } from '../../protocol/errors.js';
 
 export const FINAL_EPOCH = -1;
@@ -15,6 +16,8 @@ export interface ShareSession {
   partitions: Set<string>;
   /** When it was last used (monotonic ms). */
   lastUsed: number;
+  /** The connection the member used last (its close ends the session); set by the handlers. */
+  connection?: object;
 }
 
 /** A session idle this long may be evicted when the cache is full (its member vanished without ending it). */
