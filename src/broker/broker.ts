@@ -229,9 +229,13 @@ export class Broker implements CoordinatorHost {
   /** The share coordinator and share-partitions (KIP-932), after the group coordinator. */
   private async startShareGroups(): Promise<void> {
     const coordinator = new ShareCoordinator(this, this.logger);
+    const isClustered = () => this.cluster !== null;
     const persister = new SharePersister({
       coordinator,
-      clustered: this.cluster !== null,
+      // Read at each call: the broker joins its cluster after the coordinators start.
+      get clustered() {
+        return isClustered();
+      },
       stateLeader: (index) => this.shareCoordinatorNode(index),
       call: (peer, apiKey, body) => this.interBroker.shareState(peer, apiKey, body),
     });

@@ -233,6 +233,7 @@ export const shareFetchHandler: ApiHandler<ShareFetchRequest, ShareFetchResponse
       const deadline = broker.clock.now() + Math.max(0, req.maxWaitMs);
       const strict = apiVersion >= 2 && req.shareAcquireMode === 1;
       const targets: { topicId: string; index: number; sp: SharePartition }[] = [];
+      let moving = 0;
       for (const [topicId, index] of order) {
         const topic = broker.topicsById.get(topicId);
         if (!topic) {
@@ -244,6 +245,10 @@ export const shareFetchHandler: ApiHandler<ShareFetchRequest, ShareFetchResponse
           continue;
         }
         const sp = await broker.shares.get(groupId, topicId, index);
+        if (typeof sp === 'number' && coordinatorMoving(sp)) {
+          moving++;
+          continue;
+        }
         if (typeof sp === 'number') {
           const d = entry(topicId, index);
           d.errorCode = sp;
@@ -259,6 +264,7 @@ export const shareFetchHandler: ApiHandler<ShareFetchRequest, ShareFetchResponse
         for (const { topicId, index, sp } of targets) {
           if (records <= 0 || bytes <= 0) break;
           const out = await broker.shares.acquire(sp, memberId, records, bytes, strict);
+          if (coordinatorMoving(out.errorCode)) continue;
           if (out.errorCode !== ErrorCode.NONE) {
             const d = entry(topicId, index);
             d.errorCode = out.errorCode;
@@ -274,7 +280,12 @@ export const shareFetchHandler: ApiHandler<ShareFetchRequest, ShareFetchResponse
           got = true;
         }
         const wait = deadline - broker.clock.now();
-        if (got || wait <= 0 || targets.length === 0) break;
+        if (got || wait <= 0) break;
+        if (targets.length === 0) {
+          // Only partitions waiting for their share coordinator: a short pause, not a busy loop.
+          if (moving > 0) await new Promise<void>((resolve) => broker.clock.schedule(Math.min(wait, COORDINATOR_RETRY_MS), resolve));
+          break;
+        }
         await waitForRecords(broker, targets, wait);
         if (broker.shareSessions.get(groupId, memberId) !== session) break;
       }
@@ -299,6 +310,18 @@ export const shareFetchHandler: ApiHandler<ShareFetchRequest, ShareFetchResponse
     };
   },
 };
+
+/**
+ * The share coordinator is moving or loading (its state could not be read or written this time).
+ * The Java client treats a ShareFetch partition error outside its known set as fatal, so such a
+ * partition answers no records and no error, and the member simply fetches again.
+ */
+function coordinatorMoving(code: number): boolean {
+  return code === ErrorCode.COORDINATOR_NOT_AVAILABLE || code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+}
+
+/** How long a fetch whose every partition waits for its share coordinator is held before it answers. */
+const COORDINATOR_RETRY_MS = 100;
 
 function splitKey(k: string): [string, number] {
   const i = k.lastIndexOf(':');

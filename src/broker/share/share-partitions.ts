@@ -310,9 +310,10 @@ export class SharePartitions {
     const p = this.broker.leaderPartition(topic.name, index);
     if (typeof p === 'number') return p;
     const state = await this.persister.read({ groupId, topicId, partition: index }, p.leaderEpoch);
-    // The share coordinator is elsewhere or loading: retriable for the member.
-    if (typeof state === 'number')
+    if (typeof state === 'number') {
+      this.broker.logger.warn({ group: groupId, topic: topic.name, partition: index, errorCode: state }, 'cannot read the state of a share-partition');
       return state === ErrorCode.NOT_COORDINATOR || state === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : state;
+    }
     const sp = new SharePartition(groupId, topic.name, topicId, index, this);
     if (state) {
       sp.restore(state);
