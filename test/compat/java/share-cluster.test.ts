@@ -1,0 +1,265 @@
+// KIP-932 share groups on a 3-broker Tributary cluster on etcd, with the Java KafkaShareConsumer
+// (kafka-clients 4.4, ShareMember.java). The group is picked so that the share coordinator of its
+// share-partition (the leader of the matching __share_group_state partition) is not the broker
+// leading the topic partition: every acquisition and acknowledgement is persisted with
+// WriteShareGroupState to another broker. Every record is consumed; then the partition leader is
+// killed with kill -9 while a member holds records, and the next leader reads the state back
+// (ReadShareGroupState): acknowledged records are not delivered again, held ones come back with
+// delivery count 2. The admin's DescribeShareGroupOffsets reads the state with
+// ReadShareGroupStateSummary from the share coordinator. Every process is killed at the end.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { EtcdProcess } from '../../../src/cluster/etcd-process.js';
+import { ApiKey } from '../../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../../src/protocol/errors.js';
+import { partitionForGroup } from '../../../src/coordinator/records.js';
+import { buildRecordBatch } from '../../../src/protocol/records/record-batch-builder.js';
+import { startBrokerProcess, type BrokerProcess } from '../../helpers/broker-process.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { produceRequest } from '../../helpers/requests.js';
+import { etcdMissing, waitFor, withEtcd } from '../../helpers/etcd.js';
+import { javaSetup, spawnJava, type JavaProcess } from './harness.js';
+
+const setup = etcdMissing ? etcdMissing : javaSetup();
+const skip = typeof setup === 'string' ? setup : false;
+
+const TOPIC = 'shared-on-cluster';
+const STATE_TOPIC = '__share_group_state';
+const STATE_PARTITIONS = 3;
+
+interface Delivery {
+  partition: number;
+  offset: number;
+  deliveryCount: number;
+  value: string;
+}
+
+function deliveries(p: JavaProcess): Delivery[] {
+  return p
+    .lines()
+    .filter((l) => l.startsWith('RECORD '))
+    .map((l) => {
+      const [, partition, offset, count, ...value] = l.split(' ');
+      return { partition: Number(partition), offset: Number(offset), deliveryCount: Number(count), value: value.join(' ') };
+    });
+}
+
+describe('share groups on a cluster: the share coordinator on another broker, kill -9 of the leader', { skip }, () => {
+  let etcd: EtcdProcess;
+  const brokers = new Map<number, BrokerProcess>();
+  const members: JavaProcess[] = [];
+
+  const live = () => [...brokers.entries()].filter(([, b]) => b.child.exitCode === null && b.child.signalCode === null);
+  const bootstrap = () =>
+    live()
+      .map(([, b]) => b.bootstrap)
+      .join(',');
+
+  async function raw<T>(nodeId: number, fn: (c: RawClient) => Promise<T>): Promise<T> {
+    const c = await RawClient.connect(brokers.get(nodeId)!.port);
+    try {
+      return await fn(c);
+    } finally {
+      c.close();
+    }
+  }
+
+  const any = () => live()[0]![0];
+
+  /** Leaders by partition of a topic, and its id, as a live broker's metadata has them. */
+  async function metadata(topic: string): Promise<{ topicId: string; leaders: number[] }> {
+    const r = await raw(any(), (c) =>
+      c.request(ApiKey.Metadata, 12, { topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }),
+    );
+    const t = r.body.topics[0] as { errorCode: number; topicId: string; partitions: { partitionIndex: number; leaderId: number }[] };
+    if (t.errorCode !== ErrorCode.NONE) return { topicId: t.topicId, leaders: [] };
+    const leaders: number[] = [];
+    for (const p of t.partitions) leaders[p.partitionIndex] = p.leaderId;
+    return { topicId: t.topicId, leaders };
+  }
+
+  function member(group: string, action: 'accept' | 'hold'): JavaProcess {
+    if (typeof setup === 'string') throw new Error(setup);
+    const p = spawnJava(`${setup.classes}:${setup.cp.k4}`, 'tributary.compat.ShareMember', [bootstrap(), group, TOPIC, action]);
+    members.push(p);
+    return p;
+  }
+
+  before(async () => {
+    etcd = await withEtcd();
+    for (const nodeId of [1, 2, 3]) {
+      brokers.set(
+        nodeId,
+        await startBrokerProcess({
+          overrides: {
+            'node.id': String(nodeId),
+            'etcd.endpoints': etcd.endpoint,
+            'etcd.prefix': '/share-cluster',
+            'broker.session.timeout.ms': '3000',
+            'replica.lag.time.max.ms': '4000',
+            'auto.leader.rebalance.enable': 'false',
+            'offsets.topic.num.partitions': '3',
+            'offsets.topic.replication.factor': '3',
+            'share.coordinator.state.topic.num.partitions': String(STATE_PARTITIONS),
+            'share.coordinator.state.topic.replication.factor': '3',
+            'group.share.heartbeat.interval.ms': '500',
+          },
+        }),
+      );
+    }
+  });
+
+  after(async () => {
+    if (process.env.SHARE_CLUSTER_DEBUG) {
+      for (const m of members) process.stderr.write(`--- member stderr\n${m.stderr().slice(-4000)}\n`);
+      for (const [id, b] of brokers)
+        for (const l of b.logs.filter((x) => Number(x.level) >= 40).slice(-30)) process.stderr.write(`broker ${id}: ${JSON.stringify(l).slice(0, 600)}\n`);
+    }
+    for (const m of members) await m.kill();
+    for (const b of brokers.values()) {
+      await b.kill();
+      b.cleanup();
+    }
+    await etcd?.close();
+  });
+
+  test('every record consumed with state on another broker, and the state survives kill -9 of the leader', { timeout: 150_000 }, async (t) => {
+    // The topic partition on 1, 2, 3 in that order: 1 leads, and 2 takes over when 1 dies.
+    await waitFor('three live brokers', async () => {
+      const r = await raw(1, (c) => c.request(ApiKey.Metadata, 12, { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }));
+      return r.body.brokers.length === 3;
+    });
+    const created = await raw(1, (c) =>
+      c.request(ApiKey.CreateTopics, 7, {
+        topics: [{ name: TOPIC, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [1, 2, 3] }], configs: [] }],
+        timeoutMs: 5000,
+        validateOnly: false,
+      }),
+    );
+    assert.equal(created.body.topics[0].errorCode, ErrorCode.NONE, created.body.topics[0].errorMessage ?? undefined);
+    await waitFor('broker 1 leads the topic', async () => (await metadata(TOPIC)).leaders[0] === 1, 20_000);
+    const { topicId } = await metadata(TOPIC);
+
+    // A first ShareFetch on the leader creates __share_group_state (its share-partition asks the share coordinator).
+    await raw(1, (c) =>
+      c.request(ApiKey.ShareFetch, 1, {
+        groupId: 'warm-up',
+        memberId: 'warm-up-member',
+        shareSessionEpoch: 0,
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1024,
+        maxRecords: 1,
+        batchSize: 1,
+        topics: [{ topicId, partitions: [{ partitionIndex: 0, partitionMaxBytes: 0, acknowledgementBatches: [] }] }],
+        forgottenTopicsData: [],
+      }),
+    );
+    let stateLeaders: number[] = [];
+    await waitFor(
+      `${STATE_TOPIC} created with a leader per partition`,
+      async () => {
+        stateLeaders = (await metadata(STATE_TOPIC)).leaders;
+        return stateLeaders.length === STATE_PARTITIONS && stateLeaders.every((l) => l > 0);
+      },
+      30_000,
+    );
+    // A group whose share coordinator for (group, topic, 0) is broker 3: neither the leader nor the next one.
+    let group = '';
+    for (let i = 0; i < 1000 && group === ''; i++) {
+      const g = `sg-cluster-${i}`;
+      if (stateLeaders[partitionForGroup(`${g}:${topicId}:0`, STATE_PARTITIONS)] === 3) group = g;
+    }
+    // Broker 3 leads none of the state partitions (the controller spread them otherwise): any broker but 1 will do.
+    if (group === '') {
+      for (let i = 0; i < 1000 && group === ''; i++) {
+        const g = `sg-cluster-${i}`;
+        if (stateLeaders[partitionForGroup(`${g}:${topicId}:0`, STATE_PARTITIONS)] !== 1) group = g;
+      }
+    }
+    assert.notEqual(group, '', 'a group whose share coordinator is not the partition leader');
+    const coordinatorNode = stateLeaders[partitionForGroup(`${group}:${topicId}:0`, STATE_PARTITIONS)]!;
+    assert.notEqual(coordinatorNode, 1);
+
+    const cfg = await raw(1, (c) =>
+      c.request(ApiKey.IncrementalAlterConfigs, 1, {
+        resources: [{ resourceType: 32, resourceName: group, configs: [{ name: 'share.auto.offset.reset', configOperation: 0, value: 'earliest' }] }],
+        validateOnly: false,
+      }),
+    );
+    assert.equal(cfg.body.responses[0].errorCode, ErrorCode.NONE);
+    const produce = async (values: string[]) => {
+      const r = await raw(1, (c) => c.request(ApiKey.Produce, 9, produceRequest(TOPIC, 0, buildRecordBatch(values.map((value) => ({ value }))), -1)));
+      assert.equal(r.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+    };
+    const first = Array.from({ length: 30 }, (_, i) => `r${i}`);
+    await produce(first);
+
+    // Every record consumed once, acknowledged through broker 1 into the state on the coordinator's broker.
+    const a = member(group, 'accept');
+    await waitFor('thirty records delivered', () => new Set(deliveries(a).map((d) => d.value)).size === first.length, 60_000);
+    await a.waitForLine(
+      /^ACKED$/,
+      10_000,
+      a
+        .lines()
+        .map((l) => l.startsWith('RECORD '))
+        .lastIndexOf(true),
+    );
+    await a.ask('close', /^CLOSED$/, 30_000);
+    assert.deepEqual(
+      deliveries(a).map((d) => [d.offset, d.deliveryCount]),
+      first.map((_, i) => [i, 1]),
+    );
+
+    // The admin view comes from the share coordinator on another broker (ReadShareGroupStateSummary).
+    const findCoordinator = async () => {
+      const r = await raw(any(), (c) => c.request(ApiKey.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: [group] }));
+      const found = r.body.coordinators[0] as { errorCode: number; nodeId: number };
+      return found.errorCode === ErrorCode.NONE && live().some(([id]) => id === found.nodeId) ? found.nodeId : -1;
+    };
+    const groupCoordinator = await findCoordinator();
+    const offsets = async () => {
+      let coordinator = -1;
+      await waitFor('a live group coordinator', async () => (coordinator = await findCoordinator()) > 0, 30_000);
+      const r = await raw(coordinator, (c) => c.request(ApiKey.DescribeShareGroupOffsets, 1, { groups: [{ groupId: group, topics: null }] }));
+      return (r.body.groups[0].topics as { topicName: string; partitions: { partitionIndex: number; startOffset: number }[] }[]).flatMap((t) =>
+        t.partitions.map((p) => [t.topicName, p.partitionIndex, p.startOffset]),
+      );
+    };
+    assert.deepEqual(await offsets(), [[TOPIC, 0, 30]]);
+
+    // A member holds the next records; broker 1 (the leader) and the member die together.
+    await produce(Array.from({ length: 10 }, (_, i) => `s${i}`));
+    const holder = member(group, 'hold');
+    await holder.waitForLine(/^HOLDING$/, 60_000);
+    const held = deliveries(holder);
+    assert.ok(held.length > 0 && held.every((d) => d.offset >= 30 && d.deliveryCount === 1), JSON.stringify(held));
+    await brokers.get(1)!.kill();
+    await holder.kill();
+    await waitFor('a new leader of the topic partition', async () => ((await metadata(TOPIC)).leaders[0] ?? -1) > 1, 30_000);
+    const newLeader = (await metadata(TOPIC)).leaders[0]!;
+
+    // The new leader reads the state back from the share coordinator: nothing acknowledged comes back.
+    const b = member(group, 'accept');
+    await waitFor('the ten unacknowledged records after the kill', () => new Set(deliveries(b).map((d) => d.offset)).size >= 10, 60_000);
+    await b.waitForLine(
+      /^ACKED$/,
+      10_000,
+      b
+        .lines()
+        .map((l) => l.startsWith('RECORD '))
+        .lastIndexOf(true),
+    );
+    await b.ask('close', /^CLOSED$/, 30_000);
+    const got = deliveries(b);
+    assert.deepEqual(
+      got.map((d) => d.offset),
+      [30, 31, 32, 33, 34, 35, 36, 37, 38, 39],
+      'acknowledged records are not delivered again',
+    );
+    for (const d of got) assert.equal(d.deliveryCount, held.some((h) => h.offset === d.offset) ? 2 : 1, `delivery count of ${d.offset}`);
+    assert.deepEqual(await offsets(), [[TOPIC, 0, 40]]);
+    t.diagnostic(`share coordinator on broker ${coordinatorNode}, partition leader 1 then ${newLeader}, group coordinator ${groupCoordinator} before the kill`);
+  });
+});
