@@ -83,7 +83,11 @@ export class BufferPool {
 }
 
 /**
- * The process-wide pool for fetch reads (consumers and followers). Reads of 64 KiB up to 16 MiB
- * are lent from it; the connection gives a block back once the response holding it is written.
+ * The process-wide pool for the large buffers of the data path, 64 KiB up to 16 MiB:
+ * - fetch reads (consumers and followers): the connection gives a block back once the response
+ *   holding it is written;
+ * - Produce requests that arrive in several socket reads and are copied into one frame: the
+ *   produce handler gives the block back once every append of the request has been written
+ *   (or refused), the only point after which the log no longer reads the batches.
  */
-export const fetchBuffers = new BufferPool(32 * 1024 * 1024, 64 * 1024, 16 * 1024 * 1024);
+export const dataBuffers = new BufferPool(48 * 1024 * 1024, 64 * 1024, 16 * 1024 * 1024);

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { fetchBuffers } from '../common/buffer-pool.js';
+import { dataBuffers } from '../common/buffer-pool.js';
+import { ApiKey } from '../protocol/generated/index.js';
 import type { Logger } from 'pino';
 import type { MemoryPool } from './memory-pool.js';
 import type { Clock } from '../common/clock.js';
@@ -279,7 +280,7 @@ export class Connection {
           this.reservedForNext = size;
         }
         if (this.buffered < 4 + size) break;
-        const frame = this.take(4 + size).subarray(4);
+        const frame = this.take(4 + size, this.isProduceFrame()).subarray(4);
         const reserved = this.reservedForNext;
         this.reservedForNext = 0;
         this.dispatch(frame, reserved);
@@ -310,8 +311,18 @@ export class Connection {
     return this.chunks[0]!.readInt32BE(0);
   }
 
-  /** Removes exactly n bytes from the front of the buffered data, copying only when they span chunks. */
-  private take(n: number): Buffer {
+  /** Whether the buffered frame is a Produce request (its API key follows the size). */
+  private isProduceFrame(): boolean {
+    const first = this.chunks[0]!;
+    return first.length >= 6 && first.readInt16BE(4) === ApiKey.Produce;
+  }
+
+  /**
+   * Removes exactly n bytes from the front of the buffered data, copying only when they span
+   * chunks. `pooled`: a copy is lent from the data buffer pool (only for a request whose handler
+   * gives it back once its bytes are no longer read: Produce).
+   */
+  private take(n: number, pooled = false): Buffer {
     const first = this.chunks[0]!;
     let out: Buffer;
     if (first.length >= n) {
@@ -319,7 +330,7 @@ export class Connection {
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
     } else {
-      out = Buffer.allocUnsafe(n);
+      out = pooled ? dataBuffers.acquire(n) : Buffer.allocUnsafe(n);
       let copied = 0;
       while (copied < n) {
         const c = this.chunks[0]!;
@@ -372,7 +383,7 @@ export class Connection {
   };
 
   private writtenAndReturn(lent: Buffer[]): void {
-    for (const piece of lent) fetchBuffers.release(piece);
+    for (const piece of lent) dataBuffers.release(piece);
     this.onWritten();
   }
 
@@ -396,7 +407,7 @@ export class Connection {
       else if (head.frame) {
         // Corked, the pieces leave in one writev. Record sections lent by the fetch buffer pool
         // go back to it once the whole frame is written: nothing reads them after that.
-        const lent = head.frame.filter((piece) => fetchBuffers.owns(piece));
+        const lent = head.frame.filter((piece) => dataBuffers.owns(piece));
         const last = lent.length === 0 ? this.onWritten : () => this.writtenAndReturn(lent);
         this.socket.cork();
         head.frame.forEach((piece, i, all) => this.socket.write(piece, i === all.length - 1 ? last : undefined));

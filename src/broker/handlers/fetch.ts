@@ -1,5 +1,5 @@
 import { ApiKey, type FetchRequest, type FetchResponse, type FetchResponsePartitionData, type FetchResponseFetchableTopicResponse } from '../../protocol/generated/index.js';
-import { fetchBuffers } from '../../common/buffer-pool.js';
+import { dataBuffers } from '../../common/buffer-pool.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { EMPTY_BYTES, ZERO_UUID } from '../../protocol/primitives.js';
 import { FetchSession, partitionKey, type SessionPartition } from '../fetch-sessions.js';
@@ -189,7 +189,7 @@ async function readPartition(
         data.records = EMPTY_BYTES;
         return { data, bytes: 0, error: false };
       }
-      const result = await partition.read({ fetchOffset: sp.fetchOffset, maxBytes: Math.min(maxBytes, budget), isolation: 'log_end', minOneBatch, pool: fetchBuffers });
+      const result = await partition.read({ fetchOffset: sp.fetchOffset, maxBytes: Math.min(maxBytes, budget), isolation: 'log_end', minOneBatch, pool: dataBuffers });
       partition.recordFollowerFetch(replicaId, sp.fetchOffset, leaderEnd);
       broker.replicationThrottle.record(partition, replicaId, result.records?.length ?? 0);
       fill();
@@ -202,7 +202,7 @@ async function readPartition(
       maxBytes,
       isolation: readCommitted ? 'read_committed' : 'high_watermark',
       minOneBatch,
-      pool: fetchBuffers,
+      pool: dataBuffers,
     });
     fill();
     data.records = result.records ?? EMPTY_BYTES;

@@ -1,4 +1,5 @@
 import { ApiKey, type ProduceRequest, type ProduceResponse, type ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
+import { dataBuffers } from '../../common/buffer-pool.js';
 import { ErrorCode, KafkaError, errorName } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/primitives.js';
 import { toNumber } from '../../config/config.js';
@@ -81,6 +82,15 @@ function checkBatches(records: Buffer, partition: Partition, apiVersion: number)
     }
   }
   return transactional;
+}
+
+/** Gives the pool back the block a Produce request was copied into, if it was one. */
+function giveBackRequestBuffer(req: ProduceRequest): void {
+  for (const t of req.topicData) {
+    for (const pd of t.partitionData) {
+      if (pd.records) return dataBuffers.release(pd.records);
+    }
+  }
 }
 
 export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
@@ -243,15 +253,19 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       }
       return { responses, throttleTimeMs: 0, nodeEndpoints: [...leaderEndpoints.values()] };
     };
+    // The request's bytes may be a block lent by the data buffer pool (see Connection.take). Once
+    // every append has settled (written, refused or rolled back) the log reads none of them again.
+    const settled = Promise.all(pending);
+    void settled.then(() => giveBackRequestBuffer(req));
     if (acks === 0 && pending.length > 0) {
       // Nothing is awaited for the client, but a failed write still closes the connection.
-      void Promise.all(pending).then(() => {
+      void settled.then(() => {
         if (anyError) conn.abort('acks=0 produce failed');
       });
       return anyError ? finish() : NO_RESPONSE;
     }
     if (pending.length === 0) return finish();
-    if (!waitsForReplicas) return Promise.all(pending).then(finish);
+    if (!waitsForReplicas) return settled.then(finish);
     // Kafka's produce purgatory: an acks=all answer waits for the high watermark at most the
     // request's timeout, then says REQUEST_TIMED_OUT for what is still waiting (the records
     // may yet be replicated: the producer retries, and idempotence keeps it to one copy).
@@ -271,7 +285,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           nodeEndpoints: [...leaderEndpoints.values()],
         });
       });
-      void Promise.all(pending).then(() => {
+      void settled.then(() => {
         if (answered) return;
         answered = true;
         cancel();

@@ -1,8 +1,9 @@
-// Fetch reads lend their buffers from a pool that the connection refills once a response is
-// written (src/common/buffer-pool.ts). A block given back too early would be overwritten by the
-// next read while the previous response still waits in the socket: a client would then receive
-// another partition's records. These tests make responses wait (a client that stops reading) while
-// other clients fetch, and check every record of every response.
+// The data path lends its large buffers from a pool (src/common/buffer-pool.ts): fetch reads,
+// given back by the connection once the response is written, and Produce requests copied out of
+// several socket reads, given back by the produce handler once every append is written. A block
+// given back too early is overwritten by the next read or request while its bytes are still in
+// use: a client would receive another partition's records, or the log would store another
+// request's bytes. These tests make that overlap happen and check every record.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { suiteBroker } from '../helpers/broker.js';
@@ -13,7 +14,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { splitBatches } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
-import { BufferPool, fetchBuffers } from '../../src/common/buffer-pool.js';
+import { BufferPool, dataBuffers } from '../../src/common/buffer-pool.js';
 
 const TOPIC = 'pooled-reads';
 const PARTITIONS = 3;
@@ -43,7 +44,7 @@ function checkRecords(partition: number, records: Buffer | null, from: number): 
   return next;
 }
 
-describe('fetch reads from the buffer pool', () => {
+describe('the data buffer pool', () => {
   const broker = suiteBroker();
   let admin: RawClient;
   const total = BATCHES * RECORDS_PER_BATCH;
@@ -68,7 +69,7 @@ describe('fetch reads from the buffer pool', () => {
   after(() => admin?.close());
 
   test('responses held back by a client that stops reading keep their bytes while others fetch', async () => {
-    const before = fetchBuffers.stats();
+    const before = dataBuffers.stats();
     const stalled = await RawClient.connect(broker.port);
     const busy = await RawClient.connect(broker.port);
     try {
@@ -106,9 +107,72 @@ describe('fetch reads from the buffer pool', () => {
       stalled.close();
       busy.close();
     }
-    const now = fetchBuffers.stats();
+    const now = dataBuffers.stats();
     assert.ok(now.acquired > before.acquired, 'fetch reads were lent from the pool');
     assert.ok(now.reused > before.reused, `blocks came back and were reused (${now.reused - before.reused} of ${now.acquired - before.acquired})`);
+  });
+});
+
+describe('produce requests copied into pooled buffers', () => {
+  const broker = suiteBroker();
+  const PRODUCERS = 4;
+  const REQUESTS = 25;
+  const PER_BATCH = 150; // 150 × 1000 B: a 150 KB request, read from the socket in several chunks
+
+  test('every record lands as produced while many producers pipeline large requests', async () => {
+    const admin = await RawClient.connect(broker.port);
+    await createTopic(admin, 'pooled-produce', PRODUCERS);
+    admin.close();
+    const before = dataBuffers.stats();
+    const clients = await Promise.all(Array.from({ length: PRODUCERS }, () => RawClient.connect(broker.port)));
+    try {
+      // Producer p writes partition p; its record at offset o is valueFor(p, o). Requests are
+      // pipelined (acks=1 and acks=all alternating) so that the next requests arrive while earlier
+      // ones wait for their write.
+      await Promise.all(
+        clients.map((c, p) =>
+          Promise.all(
+            Array.from({ length: REQUESTS }, (_, r) => {
+              const base = r * PER_BATCH;
+              const batch = buildRecordBatch({ records: Array.from({ length: PER_BATCH }, (_, i) => ({ value: valueFor(p, base + i) })) });
+              return c
+                .request(
+                  ApiKey.Produce,
+                  9,
+                  {
+                    transactionalId: null,
+                    acks: r % 2 === 0 ? 1 : -1,
+                    timeoutMs: 10_000,
+                    topicData: [{ name: 'pooled-produce', partitionData: [{ index: p, records: batch }] }],
+                  },
+                  30_000,
+                )
+                .then((res) => {
+                  const pr = res.body.responses[0].partitionResponses[0];
+                  assert.equal(pr.errorCode, ErrorCode.NONE, pr.errorMessage);
+                  assert.equal(pr.baseOffset, base, 'one producer per partition: offsets follow its requests');
+                });
+            }),
+          ),
+        ),
+      );
+      const reader = clients[0]!;
+      for (let p = 0; p < PRODUCERS; p++) {
+        let next = 0;
+        while (next < REQUESTS * PER_BATCH) {
+          const r = await reader.request<FetchResponse>(ApiKey.Fetch, 12, fetchOne('pooled-produce', p, next, { maxBytes: 1024 * 1024 }));
+          const data = r.body.responses[0]!.partitions[0]!;
+          assert.equal(data.errorCode, ErrorCode.NONE);
+          const after = checkRecords(p, data.records, next);
+          assert.ok(after > next, `partition ${p}: progress from ${next}`);
+          next = after;
+        }
+      }
+    } finally {
+      for (const c of clients) c.close();
+    }
+    const now = dataBuffers.stats();
+    assert.ok(now.reused > before.reused, `request blocks came back and were reused (${now.reused - before.reused} of ${now.acquired - before.acquired})`);
   });
 });
 
