@@ -6,7 +6,9 @@
 // killed with kill -9 while a member holds records, and the next leader reads the state back
 // (ReadShareGroupState): acknowledged records are not delivered again, held ones come back with
 // delivery count 2. The admin's DescribeShareGroupOffsets reads the state with
-// ReadShareGroupStateSummary from the share coordinator. Every process is killed at the end.
+// ReadShareGroupStateSummary from the share coordinator. Then Kafka's kafka-share-groups tool
+// (ShareGroupCommand, kafka-tools 4.4) lists, describes (offsets, state, members), resets the
+// offsets of and deletes a group on the cluster. Every process is killed at the end.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EtcdProcess } from '../../../src/cluster/etcd-process.js';
@@ -18,12 +20,13 @@ import { startBrokerProcess, type BrokerProcess } from '../../helpers/broker-pro
 import { RawClient } from '../../helpers/raw-client.js';
 import { produceRequest } from '../../helpers/requests.js';
 import { etcdMissing, waitFor, withEtcd } from '../../helpers/etcd.js';
-import { javaSetup, spawnJava, type JavaProcess } from './harness.js';
+import { javaSetup, spawnJava, Tools, type JavaProcess, type ToolResult } from './harness.js';
 
 const setup = etcdMissing ? etcdMissing : javaSetup();
 const skip = typeof setup === 'string' ? setup : false;
 
 const TOPIC = 'shared-on-cluster';
+const SHARE_GROUPS = 'org.apache.kafka.tools.consumer.group.ShareGroupCommand';
 const STATE_TOPIC = '__share_group_state';
 const STATE_PARTITIONS = 3;
 
@@ -48,6 +51,10 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
   let etcd: EtcdProcess;
   const brokers = new Map<number, BrokerProcess>();
   const members: JavaProcess[] = [];
+  /** The group the first test used, for Kafka's share-group tool. */
+  let group = '';
+  let topicId = '';
+  let tools: Tools | undefined;
 
   const live = () => [...brokers.entries()].filter(([, b]) => b.child.exitCode === null && b.child.signalCode === null);
   const bootstrap = () =>
@@ -116,6 +123,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
         for (const l of b.logs.filter((x) => Number(x.level) >= 40).slice(-30)) process.stderr.write(`broker ${id}: ${JSON.stringify(l).slice(0, 600)}\n`);
     }
     for (const m of members) await m.kill();
+    await tools?.close();
     for (const b of brokers.values()) {
       await b.kill();
       b.cleanup();
@@ -138,7 +146,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     );
     assert.equal(created.body.topics[0].errorCode, ErrorCode.NONE, created.body.topics[0].errorMessage ?? undefined);
     await waitFor('broker 1 leads the topic', async () => (await metadata(TOPIC)).leaders[0] === 1, 20_000);
-    const { topicId } = await metadata(TOPIC);
+    topicId = (await metadata(TOPIC)).topicId;
 
     // A first ShareFetch on the leader creates __share_group_state (its share-partition asks the share coordinator).
     await raw(1, (c) =>
@@ -165,7 +173,6 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
       30_000,
     );
     // A group whose share coordinator for (group, topic, 0) is broker 3: neither the leader nor the next one.
-    let group = '';
     for (let i = 0; i < 1000 && group === ''; i++) {
       const g = `sg-cluster-${i}`;
       if (stateLeaders[partitionForGroup(`${g}:${topicId}:0`, STATE_PARTITIONS)] === 3) group = g;
@@ -261,5 +268,81 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     for (const d of got) assert.equal(d.deliveryCount, held.some((h) => h.offset === d.offset) ? 2 : 1, `delivery count of ${d.offset}`);
     assert.deepEqual(await offsets(), [[TOPIC, 0, 40]]);
     t.diagnostic(`share coordinator on broker ${coordinatorNode}, partition leader 1 then ${newLeader}, group coordinator ${groupCoordinator} before the kill`);
+  });
+
+  test("Kafka's kafka-share-groups tool: list, describe, reset offsets, delete", { timeout: 120_000 }, async () => {
+    if (typeof setup === 'string' || group === '') return;
+    // A group of its own that read all forty records and is empty now (the first one still
+    // has the killed holder as a member until its session times out).
+    const toolGroup = `${group}-tool`;
+    const cfg = await raw(any(), (c) =>
+      c.request(ApiKey.IncrementalAlterConfigs, 1, {
+        resources: [{ resourceType: 32, resourceName: toolGroup, configs: [{ name: 'share.auto.offset.reset', configOperation: 0, value: 'earliest' }] }],
+        validateOnly: false,
+      }),
+    );
+    assert.equal(cfg.body.responses[0].errorCode, ErrorCode.NONE);
+    const reader = member(toolGroup, 'accept');
+    await waitFor('forty records read', () => new Set(deliveries(reader).map((d) => d.offset)).size === 40, 60_000);
+    await reader.waitForLine(
+      /^ACKED$/,
+      10_000,
+      reader
+        .lines()
+        .map((l) => l.startsWith('RECORD '))
+        .lastIndexOf(true),
+    );
+    await reader.ask('close', /^CLOSED$/, 30_000);
+
+    tools = await Tools.start(setup);
+    const run = (args: string[]) => tools!.run(SHARE_GROUPS, ['--bootstrap-server', bootstrap(), ...args]);
+    const ok = (r: ToolResult, what: string): string => {
+      assert.equal(r.exit, 0, `${what} exited ${r.exit}\nstdout:\n${r.out}\nstderr:\n${r.err.slice(-3000)}`);
+      return r.out;
+    };
+    /** The rows of a table the tool printed for the group: its whitespace-separated columns. */
+    const rows = (out: string) =>
+      out
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .filter((cols) => cols[0] === toolGroup);
+
+    const listed = ok(await run(['--list']), 'list').split('\n').map((l) => l.trim());
+    assert.ok(listed.includes(toolGroup) && listed.includes(group), listed.join(','));
+    // Offsets: the start offset past the forty acknowledged records, no lag.
+    assert.deepEqual(
+      rows(ok(await run(['--describe', '--group', toolGroup]), 'describe')).map((c) => c.slice(1)),
+      [[TOPIC, '0', '40', '0']],
+    );
+    const state = rows(ok(await run(['--describe', '--group', toolGroup, '--state']), 'describe --state'));
+    assert.equal(state.length, 1);
+    assert.deepEqual(state[0]!.slice(-2), ['Empty', '0']);
+    assert.deepEqual(rows(ok(await run(['--describe', '--group', toolGroup, '--members']), 'describe --members')), []);
+    // The running group's members: the killed holder is still in it until its session ends, or
+    // it left with the coordinator's failover; either way the tool describes it.
+    ok(await run(['--describe', '--group', group, '--members']), 'describe --members of the first group');
+
+    // Back to the start: a dry run changes nothing, --execute does (AlterShareGroupOffsets).
+    const dry = rows(ok(await run(['--reset-offsets', '--group', toolGroup, '--topic', TOPIC, '--to-earliest', '--dry-run']), 'reset --dry-run'));
+    assert.deepEqual(dry.map((c) => c.slice(1)), [[TOPIC, '0', '0']]);
+    assert.deepEqual(rows(ok(await run(['--describe', '--group', toolGroup]), 'describe')).map((c) => c[3]), ['40']);
+    ok(await run(['--reset-offsets', '--group', toolGroup, '--topic', TOPIC, '--to-earliest', '--execute']), 'reset --execute');
+    assert.deepEqual(
+      rows(ok(await run(['--describe', '--group', toolGroup]), 'describe')).map((c) => c.slice(1)),
+      [[TOPIC, '0', '0', '40']],
+    );
+
+    // Deleted: gone from the list, its state forgotten by the share coordinator.
+    ok(await run(['--delete', '--group', toolGroup]), 'delete');
+    const after = ok(await run(['--list']), 'list').split('\n').map((l) => l.trim());
+    assert.ok(!after.includes(toolGroup) && after.includes(group), after.join(','));
+    const stateLeader = (await metadata(STATE_TOPIC)).leaders[partitionForGroup(`${toolGroup}:${topicId}:0`, STATE_PARTITIONS)]!;
+    await waitFor('the share coordinator forgets the deleted group', async () => {
+      const r = await raw(stateLeader, (c) =>
+        c.request(ApiKey.ReadShareGroupStateSummary, 1, { groupId: toolGroup, topics: [{ topicId, partitions: [{ partition: 0, leaderEpoch: -1 }] }] }),
+      );
+      const p = r.body.results[0].partitions[0] as { errorCode: number; startOffset: number };
+      return p.errorCode === ErrorCode.NONE && p.startOffset === -1;
+    });
   });
 });
