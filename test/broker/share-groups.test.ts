@@ -261,4 +261,59 @@ describe('share groups (KIP-932) on the wire', () => {
     assert.equal((await shareFetch('wq-drop', a, 1, [{ partition: 0 }])).errorCode, ErrorCode.SHARE_SESSION_NOT_FOUND);
     raw.close();
   });
+
+  test("the share coordinator's APIs: initialize, write, read with leader epochs, summary, delete", async () => {
+    raw = await RawClient.connect(broker.port);
+    const g = 'wq-state';
+    const topics = (parts: object[]) => [{ topicId, partitions: parts }];
+    const read = async (leaderEpoch: number) =>
+      (await raw.request(ApiKey.ReadShareGroupState, 0, { groupId: g, topics: topics([{ partition: 1, leaderEpoch }]) })).body.results[0].partitions[0] as {
+        errorCode: number;
+        stateEpoch: number;
+        startOffset: number;
+        stateBatches: { firstOffset: number; lastOffset: number; deliveryState: number; deliveryCount: number }[];
+      };
+    const write = async (stateEpoch: number, leaderEpoch: number, startOffset: number, stateBatches: object[]) =>
+      (
+        await raw.request(ApiKey.WriteShareGroupState, 1, {
+          groupId: g,
+          topics: topics([{ partition: 1, stateEpoch, leaderEpoch, startOffset, deliveryCompleteCount: -1, stateBatches }]),
+        })
+      ).body.results[0].partitions[0].errorCode as number;
+    const summary = async () =>
+      (await raw.request(ApiKey.ReadShareGroupStateSummary, 1, { groupId: g, topics: topics([{ partition: 1, leaderEpoch: -1 }]) })).body.results[0].partitions[0] as {
+        errorCode: number;
+        stateEpoch: number;
+        leaderEpoch: number;
+        startOffset: number;
+        deliveryCompleteCount: number;
+      };
+    // Nothing yet: start offset -1.
+    assert.deepEqual([(await read(0)).errorCode, (await read(0)).startOffset], [ErrorCode.NONE, -1]);
+    const init = await raw.request(ApiKey.InitializeShareGroupState, 0, { groupId: g, topics: topics([{ partition: 1, stateEpoch: 1, startOffset: 5 }]) });
+    assert.equal(init.body.results[0].partitions[0].errorCode, ErrorCode.NONE);
+    // A leader at epoch 3 writes; acquired (1) is stored as available.
+    const batches = [
+      { firstOffset: 5, lastOffset: 6, deliveryState: 2, deliveryCount: 1 },
+      { firstOffset: 7, lastOffset: 7, deliveryState: 1, deliveryCount: 2 },
+    ];
+    assert.equal(await write(1, 3, 5, batches), ErrorCode.NONE);
+    const got = await read(3);
+    assert.equal(got.stateEpoch, 1);
+    assert.deepEqual(got.stateBatches, [batches[0], { ...batches[1], deliveryState: 0 }]);
+    assert.deepEqual(await summary(), { partition: 1, errorCode: ErrorCode.NONE, errorMessage: null, stateEpoch: 1, leaderEpoch: 3, startOffset: 5, deliveryCompleteCount: 2 });
+    // A newer leader reads: the older one is fenced from then on, for reads and writes.
+    assert.equal((await read(4)).errorCode, ErrorCode.NONE);
+    assert.equal(await write(1, 3, 6, []), ErrorCode.FENCED_LEADER_EPOCH);
+    assert.equal((await read(3)).errorCode, ErrorCode.FENCED_LEADER_EPOCH);
+    // A reset (a new state epoch) fences the state epoch the leader knew.
+    const reset = await raw.request(ApiKey.InitializeShareGroupState, 0, { groupId: g, topics: topics([{ partition: 1, stateEpoch: 2, startOffset: 0 }]) });
+    assert.equal(reset.body.results[0].partitions[0].errorCode, ErrorCode.NONE);
+    assert.equal(await write(1, 4, 6, []), ErrorCode.FENCED_STATE_EPOCH);
+    assert.deepEqual([(await summary()).stateEpoch, (await summary()).startOffset], [2, 0]);
+    const del = await raw.request(ApiKey.DeleteShareGroupState, 0, { groupId: g, topics: topics([{ partition: 1 }]) });
+    assert.equal(del.body.results[0].partitions[0].errorCode, ErrorCode.NONE);
+    assert.equal((await summary()).startOffset, -1);
+    raw.close();
+  });
 });
