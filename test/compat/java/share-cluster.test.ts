@@ -8,7 +8,9 @@
 // delivery count 2. The admin's DescribeShareGroupOffsets reads the state with
 // ReadShareGroupStateSummary from the share coordinator. Then Kafka's kafka-share-groups tool
 // (ShareGroupCommand, kafka-tools 4.4) lists, describes (offsets, state, members), resets the
-// offsets of and deletes a group on the cluster. Every process is killed at the end.
+// offsets of and deletes a group on the cluster. Last, the share coordinator is killed with
+// kill -9: the next one replays __share_group_state and nothing acknowledged is delivered again.
+// Every process is killed at the end.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EtcdProcess } from '../../../src/cluster/etcd-process.js';
@@ -344,5 +346,62 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
       const p = r.body.results[0].partitions[0] as { errorCode: number; startOffset: number };
       return p.errorCode === ErrorCode.NONE && p.startOffset === -1;
     });
+  });
+
+  test('kill -9 of the share coordinator: the next one replays the state, nothing acknowledged comes back', { timeout: 120_000 }, async (t) => {
+    if (typeof setup === 'string' || group === '') return;
+    const stateIndex = partitionForGroup(`${group}:${topicId}:0`, STATE_PARTITIONS);
+    const coordinator = (await metadata(STATE_TOPIC)).leaders[stateIndex]!;
+    const leader = (await metadata(TOPIC)).leaders[0]!;
+    assert.notEqual(coordinator, leader, 'the share coordinator and the partition leader are still apart');
+    const produce = async (values: string[]) => {
+      const to = (await metadata(TOPIC)).leaders[0]!;
+      // acks=1: with two of three brokers gone the ISR shrinks only after replica.lag.time.max.ms.
+      const r = await raw(to, (c) => c.request(ApiKey.Produce, 9, produceRequest(TOPIC, 0, buildRecordBatch(values.map((value) => ({ value }))), 1)));
+      assert.equal(r.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+    };
+    await produce(Array.from({ length: 10 }, (_, i) => `u${i}`));
+    const a = member(group, 'accept');
+    await waitFor('the ten new records', () => new Set(deliveries(a).map((d) => d.offset)).size >= 10, 60_000);
+    await a.waitForLine(
+      /^ACKED$/,
+      10_000,
+      a
+        .lines()
+        .map((l) => l.startsWith('RECORD '))
+        .lastIndexOf(true),
+    );
+    await a.ask('close', /^CLOSED$/, 30_000);
+    assert.deepEqual(
+      deliveries(a).map((d) => d.offset),
+      Array.from({ length: 10 }, (_, i) => 40 + i),
+    );
+    await brokers.get(coordinator)!.kill();
+    await waitFor(
+      `a new leader of ${STATE_TOPIC}-${stateIndex}`,
+      async () => {
+        const l = (await metadata(STATE_TOPIC)).leaders[stateIndex] ?? -1;
+        return l > 0 && l !== coordinator;
+      },
+      30_000,
+    );
+    await produce(Array.from({ length: 5 }, (_, i) => `v${i}`));
+    const b = member(group, 'accept');
+    await waitFor('the five records after the kill', () => new Set(deliveries(b).map((d) => d.offset)).size >= 5, 60_000);
+    await b.waitForLine(
+      /^ACKED$/,
+      10_000,
+      b
+        .lines()
+        .map((l) => l.startsWith('RECORD '))
+        .lastIndexOf(true),
+    );
+    await b.ask('close', /^CLOSED$/, 30_000);
+    assert.deepEqual(
+      deliveries(b).map((d) => [d.offset, d.deliveryCount]),
+      [50, 51, 52, 53, 54].map((o) => [o, 1]),
+      'acknowledged records are not delivered again',
+    );
+    t.diagnostic(`share coordinator ${coordinator} killed; partition leader ${leader}`);
   });
 });
