@@ -311,6 +311,14 @@ describe('share groups (KIP-932) on the wire', () => {
     assert.equal(reset.body.results[0].partitions[0].errorCode, ErrorCode.NONE);
     assert.equal(await write(1, 4, 6, []), ErrorCode.FENCED_STATE_EPOCH);
     assert.deepEqual([(await summary()).stateEpoch, (await summary()).startOffset], [2, 0]);
+    // FindCoordinator v6 names the share coordinator of a share-partition (key type SHARE, 2).
+    const find = async (version: number, key: string) =>
+      (await raw.request(ApiKey.FindCoordinator, version, { key: '', keyType: 2, coordinatorKeys: [key] })).body.coordinators[0] as { errorCode: number; nodeId: number };
+    const found = await find(6, `${g}:${topicId}:1`);
+    assert.deepEqual([found.errorCode, found.nodeId], [ErrorCode.NONE, 1]);
+    assert.equal((await find(6, `${g}:not-a-uuid:1`)).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await find(6, `${g}:${topicId}:-1`)).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await find(5, `${g}:${topicId}:1`)).errorCode, ErrorCode.UNSUPPORTED_VERSION);
     const del = await raw.request(ApiKey.DeleteShareGroupState, 0, { groupId: g, topics: topics([{ partition: 1 }]) });
     assert.equal(del.body.results[0].partitions[0].errorCode, ErrorCode.NONE);
     assert.equal((await summary()).startOffset, -1);

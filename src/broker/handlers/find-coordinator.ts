@@ -5,6 +5,22 @@ import type { ApiHandler } from '../api.js';
 
 const GROUP = 0;
 const TRANSACTION = 1;
+/** KIP-932 (v6+): the share coordinator of a share-partition, key "groupId:topicId:partition". */
+const SHARE = 2;
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** "groupId:topicId:partition" (the group id may hold colons), or null. */
+function shareKey(key: string): { groupId: string; topicId: string; partition: number } | null {
+  const last = key.lastIndexOf(':');
+  const mid = last > 0 ? key.lastIndexOf(':', last - 1) : -1;
+  if (mid <= 0) return null;
+  const groupId = key.slice(0, mid);
+  const topicId = key.slice(mid + 1, last);
+  const partition = Number(key.slice(last + 1));
+  if (!UUID_RE.test(topicId) || !/^\d+$/.test(key.slice(last + 1)) || !Number.isSafeInteger(partition) || partition > 2147483647) return null;
+  return { groupId, topicId: topicId.toLowerCase(), partition };
+}
 
 export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> = {
   apiKey: ApiKey.FindCoordinator,
@@ -16,6 +32,21 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
         errorCode === ErrorCode.NONE
           ? { key, nodeId: broker.nodeId, host: self.host, port: self.port, errorCode, errorMessage: null }
           : { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage: message ?? errorName(errorCode) };
+      if (req.keyType === SHARE) {
+        // Asked by brokers (Kafka's share-partition leaders), so CLUSTER_ACTION, as in Kafka.
+        if (apiVersion < 6) return answer(ErrorCode.UNSUPPORTED_VERSION, 'Share coordinator keys need FindCoordinator v6');
+        const k = shareKey(key);
+        if (!k) return answer(ErrorCode.INVALID_REQUEST, `Invalid share coordinator key ${key}: groupId:topicId:partition`);
+        if (!broker.security.cluster(conn, Op.CLUSTER_ACTION)) return answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+        const coordinator = broker.shares.coordinator;
+        if ((await coordinator.ensureTopic()) !== ErrorCode.NONE) return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        if (!broker.cluster) return answer(ErrorCode.NONE);
+        const t = broker.topics.get('__share_group_state');
+        const s = t ? broker.partitionStates(t)[coordinator.partitionFor(k)] : undefined;
+        const leader = s ? broker.liveBrokers(conn.listenerName).find((b) => b.nodeId === s.leader) : undefined;
+        if (!leader) return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        return { key, nodeId: leader.nodeId, host: leader.host, port: leader.port, errorCode: ErrorCode.NONE, errorMessage: null };
+      }
       if (req.keyType !== GROUP && req.keyType !== TRANSACTION) return answer(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${req.keyType}`);
       if (key === '') return answer(ErrorCode.INVALID_REQUEST, `The ${req.keyType === GROUP ? 'group' : 'transactional'} id must not be empty`);
       if (req.keyType === GROUP ? !broker.security.group(conn, Op.DESCRIBE, key) : !broker.security.transactionalId(conn, Op.DESCRIBE, key)) {

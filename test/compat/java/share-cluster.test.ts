@@ -189,6 +189,11 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     assert.notEqual(group, '', 'a group whose share coordinator is not the partition leader');
     const coordinatorNode = stateLeaders[partitionForGroup(`${group}:${topicId}:0`, STATE_PARTITIONS)]!;
     assert.notEqual(coordinatorNode, 1);
+    // Every broker names the same share coordinator (FindCoordinator v6, key type SHARE).
+    for (const [id] of live()) {
+      const r = await raw(id, (c) => c.request(ApiKey.FindCoordinator, 6, { key: '', keyType: 2, coordinatorKeys: [`${group}:${topicId}:0`] }));
+      assert.deepEqual([r.body.coordinators[0].errorCode, r.body.coordinators[0].nodeId], [ErrorCode.NONE, coordinatorNode], `broker ${id}`);
+    }
 
     const cfg = await raw(1, (c) =>
       c.request(ApiKey.IncrementalAlterConfigs, 1, {
