@@ -49,12 +49,10 @@ import { decodeConsumerProtocolSubscription, type ConsumerProtocolSubscription }
 import { decodeConsumerProtocolAssignment, encodeConsumerProtocolAssignment } from '../protocol/generated/consumer-protocol-assignment.js';
 import { joinError, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
 import type { CoordinatorLogger } from './ports.js';
+import { EpochGroup, EpochGroups, HeartbeatError, LEAVE_GROUP_MEMBER_EPOCH, LEAVE_GROUP_STATIC_MEMBER_EPOCH } from './epoch-groups.js';
 
 /** Kafka's MemberState values, as stored in ConsumerGroupCurrentMemberAssignment. */
 export const MemberState = { STABLE: 0, UNREVOKED_PARTITIONS: 1, UNRELEASED_PARTITIONS: 2, UNKNOWN: 127 } as const;
-
-const LEAVE_GROUP_MEMBER_EPOCH = -1;
-const LEAVE_GROUP_STATIC_MEMBER_EPOCH = -2;
 
 export interface ConsumerMember {
   memberId: string;
@@ -78,25 +76,15 @@ export interface ConsumerMember {
   rebalanceTimer: (() => void) | null;
 }
 
-export class ConsumerGroup {
-  groupEpoch = 0;
-  assignmentEpoch = 0;
-  readonly members = new Map<string, ConsumerMember>();
-  readonly target = new Map<string, Assignment>();
+export class ConsumerGroup extends EpochGroup<ConsumerMember, Assignment> {
   /** The subscribed topics the target was computed from (name → metadata). */
   topics = new Map<string, TopicMetadata>();
-  constructor(readonly groupId: string) {}
 
   get state(): 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead' {
     if (this.members.size === 0) return 'Empty';
     if (this.groupEpoch > this.assignmentEpoch) return 'Assigning';
     for (const m of this.members.values()) if (m.memberEpoch !== this.assignmentEpoch || m.state !== MemberState.STABLE) return 'Reconciling';
     return 'Stable';
-  }
-
-  memberByInstance(instanceId: string): ConsumerMember | undefined {
-    for (const m of this.members.values()) if (m.instanceId === instanceId) return m;
-    return undefined;
   }
 
   /** Whether another member than `memberId` holds the partition (assigned or still revoking). */
@@ -169,19 +157,8 @@ function subset(a: Assignment, b: Assignment): boolean {
   return true;
 }
 
-class HeartbeatError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** The consumer groups of a group coordinator. */
-export class ConsumerGroups {
-  readonly groups = new Map<string, ConsumerGroup>();
-  private stopped = false;
+export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, ConsumerGroup> {
   /**
    * Set by the group coordinator (online downgrade): turns a consumer group whose members all
    * speak the classic protocol into a classic group, returning that group's record; null when
@@ -189,7 +166,23 @@ export class ConsumerGroups {
    */
   downgrade: ((group: ConsumerGroup) => CoordinatorRecord[] | null) | null = null;
 
-  constructor(readonly opts: ConsumerGroupsOptions) {}
+  constructor(override readonly opts: ConsumerGroupsOptions) {
+    super(opts, 'consumer');
+  }
+
+  protected override readonly unrevokedState = MemberState.UNREVOKED_PARTITIONS;
+
+  protected override newGroup(groupId: string): ConsumerGroup {
+    return new ConsumerGroup(groupId);
+  }
+
+  protected override sessionTimeoutOf(m: ConsumerMember): number {
+    return m.classic?.sessionTimeoutMs ?? this.opts.sessionTimeoutMs;
+  }
+
+  protected override memberExpired(group: ConsumerGroup, m: ConsumerMember, records: CoordinatorRecord[]): void {
+    if (!m.classic) this.maybeDowngrade(group, records);
+  }
 
   private compileRegex(regex: string): RegExp {
     try {
@@ -234,40 +227,16 @@ export class ConsumerGroups {
       heartbeatIntervalMs: 0,
       assignment: null,
     });
-    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
-    const records: CoordinatorRecord[] = [];
-    let result: HeartbeatResponse;
-    try {
+    return this.runHeartbeat(req.groupId, fail, (records) => {
       this.validate(req, apiVersion);
-      result = req.memberEpoch < 0 ? this.leave(req, records) : this.join(req, clientId, clientHost, records);
-    } catch (err) {
-      if (err instanceof HeartbeatError) return fail(err.code, err.message);
-      throw err;
-    }
-    if (records.length > 0) {
-      try {
-        await this.opts.append(req.groupId, records);
-      } catch (err) {
-        this.opts.logger?.error({ err, group: req.groupId }, 'writing consumer group records failed');
-        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-      }
-    }
-    return result;
+      return req.memberEpoch < 0 ? this.leave(req, records) : this.join(req, clientId, clientHost, records);
+    });
   }
 
   private leave(req: HeartbeatRequest, records: CoordinatorRecord[]): HeartbeatResponse {
-    const group = this.groups.get(req.groupId);
-    const member = group?.members.get(req.memberId) ?? (req.instanceId !== null ? group?.memberByInstance(req.instanceId) : undefined);
-    if (!group || !member) throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
-    if (req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && member.instanceId !== null) {
-      // The static member will come back: its partitions wait for it until its session ends.
-      member.previousMemberEpoch = member.memberEpoch;
-      member.memberEpoch = LEAVE_GROUP_STATIC_MEMBER_EPOCH;
-      records.push(this.currentRecord(group, member));
-    } else {
-      this.removeMember(group, member, records, 'left');
-      this.maybeDowngrade(group, records);
-    }
+    // A static member leaving with -2 will come back: its partitions wait for it until its session ends.
+    const { group, member, removed } = this.leaveMember(req, records);
+    if (removed) this.maybeDowngrade(group, records);
     return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: member.memberId, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
   }
 
@@ -295,16 +264,7 @@ export class ConsumerGroups {
             sessionTimer: null,
             rebalanceTimer: null,
           };
-          this.clearTimers(old);
-          group.members.delete(old.memberId);
-          const target = group.target.get(old.memberId);
-          group.target.delete(old.memberId);
-          if (target) group.target.set(member.memberId, target);
-          records.push(...this.memberTombstones(group.groupId, old.memberId));
-          group.members.set(member.memberId, member);
-          if (target)
-            records.push({ key: encodeConsumerGroupKey({ type: CG_TARGET_MEMBER, group: group.groupId, memberId: member.memberId }), value: encodeTargetMemberValue(target) });
-          records.push(this.memberMetadataRecord(group, member), this.currentRecord(group, member));
+          this.replaceMember(group, old, member, records);
         }
       }
       if (member && member.memberEpoch !== 0 && !(req.instanceId !== null && member.instanceId === req.instanceId)) {
@@ -409,7 +369,7 @@ export class ConsumerGroups {
     const topicsChanged = !sameTopics(topics, group.topics);
     if (changed || topicsChanged) {
       group.groupEpoch++;
-      records.push({ key: encodeConsumerGroupKey({ type: CG_METADATA, group: group.groupId }), value: encodeEpochValue(group.groupEpoch) });
+      records.push(this.epochRecord(group));
       if (topicsChanged) {
         group.topics = topics;
         records.push({ key: encodeConsumerGroupKey({ type: CG_PARTITION_METADATA, group: group.groupId }), value: encodePartitionMetadataValue([...topics.values()]) });
@@ -467,7 +427,7 @@ export class ConsumerGroups {
       const old = group.target.get(memberId);
       if (old && sameAssignment(old, a)) continue;
       group.target.set(memberId, a);
-      records.push({ key: encodeConsumerGroupKey({ type: CG_TARGET_MEMBER, group: group.groupId, memberId }), value: encodeTargetMemberValue(a) });
+      records.push(this.targetRecord(group, memberId, a));
     }
     group.assignmentEpoch = group.groupEpoch;
     records.push({ key: encodeConsumerGroupKey({ type: CG_TARGET_METADATA, group: group.groupId }), value: encodeEpochValue(group.assignmentEpoch) });
@@ -517,40 +477,10 @@ export class ConsumerGroups {
     }
     const state = unreleased ? MemberState.UNRELEASED_PARTITIONS : MemberState.STABLE;
     if (m.memberEpoch === group.assignmentEpoch && m.state === state && sameAssignment(next, m.assigned) && size(m.pendingRevocation) === 0) return false;
-    if (m.memberEpoch !== group.assignmentEpoch) {
-      m.previousMemberEpoch = m.memberEpoch;
-      m.memberEpoch = group.assignmentEpoch;
-    }
+    EpochGroups.toAssignmentEpoch(m, group.assignmentEpoch);
     m.assigned = next;
     m.state = state;
     return true;
-  }
-
-  private clearTimers(m: ConsumerMember): void {
-    m.sessionTimer?.();
-    m.rebalanceTimer?.();
-    m.sessionTimer = null;
-    m.rebalanceTimer = null;
-  }
-
-  /** Session timeout from now; a rebalance timeout while the member has partitions to revoke. */
-  private armTimers(group: ConsumerGroup, m: ConsumerMember): void {
-    m.sessionTimer?.();
-    m.sessionTimer = this.opts.clock.schedule(m.classic?.sessionTimeoutMs ?? this.opts.sessionTimeoutMs, () => this.expire(group, m, 'session timeout'));
-    if (m.state === MemberState.UNREVOKED_PARTITIONS) {
-      m.rebalanceTimer ??= this.opts.clock.schedule(m.rebalanceTimeoutMs, () => this.expire(group, m, 'rebalance timeout'));
-    } else if (m.rebalanceTimer) {
-      m.rebalanceTimer();
-      m.rebalanceTimer = null;
-    }
-  }
-
-  private expire(group: ConsumerGroup, m: ConsumerMember, why: string): void {
-    if (this.stopped || group.members.get(m.memberId) !== m) return;
-    const records: CoordinatorRecord[] = [];
-    this.removeMember(group, m, records, why);
-    if (!m.classic) this.maybeDowngrade(group, records);
-    this.opts.append(group.groupId, records).catch((err: unknown) => this.opts.logger?.error({ err, group: group.groupId }, 'writing consumer group records failed'));
   }
 
   /**
@@ -568,34 +498,35 @@ export class ConsumerGroups {
       records.push(...this.memberTombstones(group.groupId, m.memberId));
     }
     this.groups.delete(group.groupId);
-    for (const type of [CG_TARGET_METADATA, CG_PARTITION_METADATA, CG_METADATA] as const)
-      records.push({ key: encodeConsumerGroupKey({ type, group: group.groupId }), value: null });
+    records.push(...this.groupTombstones(group.groupId));
     records.push(...classicRecords);
     this.opts.logger?.info({ group: group.groupId, generation: group.groupEpoch, members: group.members.size }, 'consumer group downgraded to a classic group');
   }
 
-  private removeMember(group: ConsumerGroup, m: ConsumerMember, records: CoordinatorRecord[], why: string): void {
-    this.clearTimers(m);
-    group.members.delete(m.memberId);
-    group.target.delete(m.memberId);
-    records.push(...this.memberTombstones(group.groupId, m.memberId));
-    group.groupEpoch++;
-    records.push({ key: encodeConsumerGroupKey({ type: CG_METADATA, group: group.groupId }), value: encodeEpochValue(group.groupEpoch) });
-    this.opts.logger?.info({ group: group.groupId, member: m.memberId, epoch: group.groupEpoch }, `consumer group member removed (${why})`);
+  protected override epochRecord(group: ConsumerGroup): CoordinatorRecord {
+    return { key: encodeConsumerGroupKey({ type: CG_METADATA, group: group.groupId }), value: encodeEpochValue(group.groupEpoch) };
   }
 
-  private memberTombstones(groupId: string, memberId: string): CoordinatorRecord[] {
+  protected override groupTombstones(groupId: string): CoordinatorRecord[] {
+    return ([CG_TARGET_METADATA, CG_PARTITION_METADATA, CG_METADATA] as const).map((type) => ({ key: encodeConsumerGroupKey({ type, group: groupId }), value: null }));
+  }
+
+  protected override targetRecord(group: ConsumerGroup, memberId: string, target: Assignment): CoordinatorRecord {
+    return { key: encodeConsumerGroupKey({ type: CG_TARGET_MEMBER, group: group.groupId, memberId }), value: encodeTargetMemberValue(target) };
+  }
+
+  protected override memberTombstones(groupId: string, memberId: string): CoordinatorRecord[] {
     return ([CG_CURRENT_MEMBER, CG_TARGET_MEMBER, CG_MEMBER_METADATA] as const).map((type) => ({
       key: encodeConsumerGroupKey({ type, group: groupId, memberId }),
       value: null,
     }));
   }
 
-  private memberMetadataRecord(group: ConsumerGroup, m: ConsumerMember): CoordinatorRecord {
+  protected override memberMetadataRecord(group: ConsumerGroup, m: ConsumerMember): CoordinatorRecord {
     return { key: encodeConsumerGroupKey({ type: CG_MEMBER_METADATA, group: group.groupId, memberId: m.memberId }), value: encodeMemberMetadataValue(m) };
   }
 
-  private currentRecord(group: ConsumerGroup, m: ConsumerMember): CoordinatorRecord {
+  protected override currentRecord(group: ConsumerGroup, m: ConsumerMember): CoordinatorRecord {
     return { key: encodeConsumerGroupKey({ type: CG_CURRENT_MEMBER, group: group.groupId, memberId: m.memberId }), value: encodeCurrentAssignmentValue(m) };
   }
 
@@ -637,11 +568,6 @@ export class ConsumerGroups {
     return w.finish();
   }
 
-  private writeLater(groupId: string, records: CoordinatorRecord[]): void {
-    if (records.length === 0) return;
-    this.opts.append(groupId, records).catch((err: unknown) => this.opts.logger?.error({ err, group: groupId }, 'writing consumer group records failed'));
-  }
-
   /** JoinGroup from a classic member of a consumer group. */
   async classicJoin(groupId: string, req: JoinRequest): Promise<JoinResult> {
     if (this.stopped) return joinError(ErrorCode.NOT_COORDINATOR, req.memberId);
@@ -662,17 +588,7 @@ export class ConsumerGroups {
         // no) member id replaces its predecessor, keeping its epoch and partitions.
         if (!old.classic || req.memberId !== '') return joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId);
         member = { ...old, memberId: this.opts.newMemberId(), sessionTimer: null, rebalanceTimer: null };
-        this.clearTimers(old);
-        group.members.delete(old.memberId);
-        records.push(...this.memberTombstones(groupId, old.memberId));
-        const target = group.target.get(old.memberId);
-        group.target.delete(old.memberId);
-        group.members.set(member.memberId, member);
-        if (target) {
-          group.target.set(member.memberId, target);
-          records.push({ key: encodeConsumerGroupKey({ type: CG_TARGET_MEMBER, group: groupId, memberId: member.memberId }), value: encodeTargetMemberValue(target) });
-        }
-        records.push(this.memberMetadataRecord(group, member), this.currentRecord(group, member));
+        this.replaceMember(group, old, member, records);
       }
     }
     if (!member) {
@@ -865,8 +781,7 @@ export class ConsumerGroups {
     for (const m of group.members.values()) records.push(this.memberMetadataRecord(group, m));
     records.push({ key: key(CG_PARTITION_METADATA), value: encodePartitionMetadataValue([...group.topics.values()]) });
     records.push({ key: key(CG_METADATA), value: encodeEpochValue(group.groupEpoch) });
-    for (const [memberId, a] of group.target)
-      records.push({ key: encodeConsumerGroupKey({ type: CG_TARGET_MEMBER, group: groupId, memberId }), value: encodeTargetMemberValue(a) });
+    for (const [memberId, a] of group.target) records.push(this.targetRecord(group, memberId, a));
     records.push({ key: key(CG_TARGET_METADATA), value: encodeEpochValue(group.assignmentEpoch) });
     for (const m of group.members.values()) records.push(this.currentRecord(group, m));
     this.groups.set(groupId, group);
@@ -902,14 +817,6 @@ export class ConsumerGroups {
     return ErrorCode.NONE;
   }
 
-  /** Removes an empty group: the records to write (its metadata tombstones). */
-  deleteEmpty(groupId: string): CoordinatorRecord[] | null {
-    const group = this.groups.get(groupId);
-    if (!group || group.members.size > 0) return null;
-    this.groups.delete(groupId);
-    return ([CG_TARGET_METADATA, CG_PARTITION_METADATA, CG_METADATA] as const).map((type) => ({ key: encodeConsumerGroupKey({ type, group: groupId }), value: null }));
-  }
-
   describe(groupId: string): ConsumerGroup | undefined {
     return this.groups.get(groupId);
   }
@@ -919,15 +826,6 @@ export class ConsumerGroups {
   }
 
   // --- load ------------------------------------------------------------------------------------
-
-  private loading(groupId: string): ConsumerGroup {
-    let g = this.groups.get(groupId);
-    if (!g) {
-      g = new ConsumerGroup(groupId);
-      this.groups.set(groupId, g);
-    }
-    return g;
-  }
 
   /** Applies a consumer group record read back from __consumer_offsets; false if it is not one. */
   replay(key: Buffer, value: Buffer | null): boolean {
@@ -986,20 +884,6 @@ export class ConsumerGroups {
   /** After replay (of the groups `mine` selects): members get a fresh session, as after a coordinator failover in Kafka. */
   finishLoading(mine: (groupId: string) => boolean = () => true): void {
     for (const g of this.groups.values()) if (mine(g.groupId)) for (const m of g.members.values()) this.armTimers(g, m);
-  }
-
-  /** Forgets the groups `mine` selects (their partition left this broker). */
-  unload(mine: (groupId: string) => boolean): void {
-    for (const g of [...this.groups.values()]) {
-      if (!mine(g.groupId)) continue;
-      for (const m of g.members.values()) this.clearTimers(m);
-      this.groups.delete(g.groupId);
-    }
-  }
-
-  shutdown(): void {
-    this.stopped = true;
-    for (const g of this.groups.values()) for (const m of g.members.values()) this.clearTimers(m);
   }
 }
 

@@ -26,6 +26,7 @@ import type { Clock } from '../common/clock.js';
 import type { StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatRequestTopology } from '../protocol/generated/streams-group-heartbeat.js';
 import type { CoordinatorRecord } from './records.js';
 import type { CoordinatorLogger } from './ports.js';
+import { EpochGroup, EpochGroups, HeartbeatError, LEAVE_GROUP_STATIC_MEMBER_EPOCH } from './epoch-groups.js';
 import { assignTasks, emptyTasks, type TaskMap, type Tasks } from './streams-group-assignor.js';
 import {
   SG_CURRENT_MEMBER,
@@ -54,8 +55,6 @@ export const StreamsStatus = {
   MISSING_INTERNAL_TOPICS: 3,
   SHUTDOWN_APPLICATION: 4,
 } as const;
-
-const LEAVE_GROUP_STATIC_MEMBER_EPOCH = -2;
 
 export type Topology = StreamsGroupHeartbeatRequestTopology;
 
@@ -105,20 +104,15 @@ export interface ConfiguredTopology {
   signature: string;
 }
 
-export class StreamsGroup {
-  groupEpoch = 0;
-  assignmentEpoch = 0;
+export class StreamsGroup extends EpochGroup<StreamsMember, Tasks> {
   topology: Topology | null = null;
   /** The topics' signature the group epoch last moved for. */
   metadata = '';
-  readonly members = new Map<string, StreamsMember>();
-  readonly target = new Map<string, Tasks>();
   /** In memory: moves whenever an assignment or an endpoint changes (interactive queries). */
   endpointEpoch = 1 + Math.floor(Math.random() * 1_000_000);
   /** A member asked the whole application to shut down (until the group empties). */
   shutdownRequested = false;
   configured: ConfiguredTopology | null = null;
-  constructor(readonly groupId: string) {}
 
   get state(): 'Empty' | 'NotReady' | 'Assigning' | 'Reconciling' | 'Stable' {
     if (this.members.size === 0) return 'Empty';
@@ -126,11 +120,6 @@ export class StreamsGroup {
     if (this.groupEpoch > this.assignmentEpoch) return 'Assigning';
     for (const m of this.members.values()) if (m.memberEpoch !== this.assignmentEpoch || m.state !== StreamsMemberState.STABLE) return 'Reconciling';
     return 'Stable';
-  }
-
-  memberByInstance(instanceId: string): StreamsMember | undefined {
-    for (const m of this.members.values()) if (m.instanceId === instanceId) return m;
-    return undefined;
   }
 
   /** The process holding the task as active (assigned or revoking), if any. */
@@ -197,15 +186,6 @@ export interface StreamsGroupsOptions {
   logger?: CoordinatorLogger;
 }
 
-class HeartbeatError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const cloneMap = (m: TaskMap): TaskMap => new Map([...m].map(([s, p]) => [s, new Set(p)]));
 const cloneTasks = (t: Tasks): Tasks => ({ active: cloneMap(t.active), standby: cloneMap(t.standby), warmup: cloneMap(t.warmup) });
 const mapSize = (m: TaskMap) => [...m.values()].reduce((n, s) => n + s.size, 0);
@@ -250,14 +230,25 @@ function ownedFromRequest(req: StreamsGroupHeartbeatRequest): Tasks | null {
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /** The streams groups of a group coordinator. */
-export class StreamsGroups {
-  readonly groups = new Map<string, StreamsGroup>();
-  private stopped = false;
+export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGroup> {
   /** Internal topics being created (name → started), so each is asked for once at a time. */
   private readonly creating = new Map<string, Promise<void>>();
   private readonly createErrors = new Map<string, string>();
 
-  constructor(readonly opts: StreamsGroupsOptions) {}
+  constructor(override readonly opts: StreamsGroupsOptions) {
+    super(opts, 'streams');
+  }
+
+  protected override readonly unrevokedState = StreamsMemberState.UNREVOKED_TASKS;
+
+  protected override newGroup(groupId: string): StreamsGroup {
+    return new StreamsGroup(groupId);
+  }
+
+  protected override memberRemoved(group: StreamsGroup): void {
+    group.endpointEpoch++;
+    if (group.members.size === 0) group.shutdownRequested = false;
+  }
 
   // --- validation -------------------------------------------------------------------------------
 
@@ -324,25 +315,14 @@ export class StreamsGroups {
   // --- heartbeat --------------------------------------------------------------------------------
 
   async heartbeat(req: StreamsGroupHeartbeatRequest, clientId: string, clientHost: string): Promise<StreamsHeartbeatResult> {
-    if (this.stopped) return this.fail(req, ErrorCode.NOT_COORDINATOR, null);
-    const records: CoordinatorRecord[] = [];
-    let result: StreamsHeartbeatResult;
-    try {
-      this.validate(req);
-      result = req.memberEpoch < 0 ? this.leave(req, records) : this.join(req, clientId, clientHost, records);
-    } catch (err) {
-      if (err instanceof HeartbeatError) return this.fail(req, err.code, err.message);
-      throw err;
-    }
-    if (records.length > 0) {
-      try {
-        await this.opts.append(req.groupId, records);
-      } catch (err) {
-        this.opts.logger?.error({ err, group: req.groupId }, 'writing streams group records failed');
-        return this.fail(req, ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
-      }
-    }
-    return result;
+    return this.runHeartbeat(
+      req.groupId,
+      (code, message) => this.fail(req, code, message),
+      (records) => {
+        this.validate(req);
+        return req.memberEpoch < 0 ? this.leave(req, records) : this.join(req, clientId, clientHost, records);
+      },
+    );
   }
 
   fail(req: { memberId: string }, code: number, message: string | null): StreamsHeartbeatResult {
@@ -364,17 +344,8 @@ export class StreamsGroups {
   }
 
   private leave(req: StreamsGroupHeartbeatRequest, records: CoordinatorRecord[]): StreamsHeartbeatResult {
-    const group = this.groups.get(req.groupId);
-    const member = group?.members.get(req.memberId) ?? (req.instanceId !== null ? group?.memberByInstance(req.instanceId) : undefined);
-    if (!group || !member) throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
-    if (req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && member.instanceId !== null) {
-      // A static member that will come back keeps its tasks until its session ends.
-      member.previousMemberEpoch = member.memberEpoch;
-      member.memberEpoch = LEAVE_GROUP_STATIC_MEMBER_EPOCH;
-      records.push(this.currentRecord(group, member));
-    } else {
-      this.removeMember(group, member, records, 'left');
-    }
+    // A static member that will come back (epoch -2) keeps its tasks until its session ends.
+    const { member } = this.leaveMember(req, records);
     return { ...this.fail(req, ErrorCode.NONE, null), memberId: member.memberId, memberEpoch: req.memberEpoch };
   }
 
@@ -397,17 +368,7 @@ export class StreamsGroups {
           }
           // A static member back under a new member id takes over its predecessor's tasks.
           member = { ...old, memberId: req.memberId, memberEpoch: old.previousMemberEpoch, sessionTimer: null, rebalanceTimer: null };
-          this.clearTimers(old);
-          group.members.delete(old.memberId);
-          const target = group.target.get(old.memberId);
-          group.target.delete(old.memberId);
-          records.push(...this.memberTombstones(group.groupId, old.memberId));
-          group.members.set(member.memberId, member);
-          if (target) {
-            group.target.set(member.memberId, target);
-            records.push({ key: encodeStreamsGroupKey(SG_TARGET_MEMBER, group.groupId, member.memberId), value: encodeJsonValue(tasksToJson(target)) });
-          }
-          records.push(this.memberMetadataRecord(group, member), this.currentRecord(group, member));
+          this.replaceMember(group, old, member, records);
         }
       }
       if (member && member.memberEpoch !== 0 && !(req.instanceId !== null && member.instanceId === req.instanceId)) {
@@ -501,7 +462,7 @@ export class StreamsGroups {
     if (changed || metadataChanged) {
       group.groupEpoch++;
       group.metadata = configured.signature;
-      records.push(this.metadataRecord(group));
+      records.push(this.epochRecord(group));
     }
     if (group.groupEpoch > group.assignmentEpoch) this.computeTarget(group, configured, records);
     const prevAssigned = cloneTasks(member.assigned);
@@ -748,7 +709,7 @@ export class StreamsGroups {
       const old = group.target.get(memberId);
       if (old && sameTasks(old, tasks)) continue;
       group.target.set(memberId, tasks);
-      records.push({ key: encodeStreamsGroupKey(SG_TARGET_MEMBER, group.groupId, memberId), value: encodeJsonValue(tasksToJson(tasks)) });
+      records.push(this.targetRecord(group, memberId, tasks));
     }
     group.assignmentEpoch = group.groupEpoch;
     records.push({ key: encodeStreamsGroupKey(SG_TARGET_METADATA, group.groupId), value: encodeJsonValue({ epoch: group.assignmentEpoch }) });
@@ -811,66 +772,32 @@ export class StreamsGroups {
       }
     const state = unreleased ? StreamsMemberState.UNRELEASED_TASKS : StreamsMemberState.STABLE;
     if (m.memberEpoch === group.assignmentEpoch && m.state === state && sameTasks(next, m.assigned) && tasksSize(m.pendingRevocation) === 0) return false;
-    if (m.memberEpoch !== group.assignmentEpoch) {
-      m.previousMemberEpoch = m.memberEpoch;
-      m.memberEpoch = group.assignmentEpoch;
-    }
+    EpochGroups.toAssignmentEpoch(m, group.assignmentEpoch);
     m.assigned = next;
     m.pendingRevocation = emptyTasks();
     m.state = state;
     return true;
   }
 
-  // --- timers -----------------------------------------------------------------------------------
-
-  private clearTimers(m: StreamsMember): void {
-    m.sessionTimer?.();
-    m.rebalanceTimer?.();
-    m.sessionTimer = null;
-    m.rebalanceTimer = null;
-  }
-
-  private armTimers(group: StreamsGroup, m: StreamsMember): void {
-    m.sessionTimer?.();
-    m.sessionTimer = this.opts.clock.schedule(this.opts.sessionTimeoutMs, () => this.expire(group, m, 'session timeout'));
-    if (m.state === StreamsMemberState.UNREVOKED_TASKS) {
-      m.rebalanceTimer ??= this.opts.clock.schedule(m.rebalanceTimeoutMs, () => this.expire(group, m, 'rebalance timeout'));
-    } else if (m.rebalanceTimer) {
-      m.rebalanceTimer();
-      m.rebalanceTimer = null;
-    }
-  }
-
-  private expire(group: StreamsGroup, m: StreamsMember, why: string): void {
-    if (this.stopped || group.members.get(m.memberId) !== m) return;
-    const records: CoordinatorRecord[] = [];
-    this.removeMember(group, m, records, why);
-    this.opts.append(group.groupId, records).catch((err: unknown) => this.opts.logger?.error({ err, group: group.groupId }, 'writing streams group records failed'));
-  }
-
-  private removeMember(group: StreamsGroup, m: StreamsMember, records: CoordinatorRecord[], why: string): void {
-    this.clearTimers(m);
-    group.members.delete(m.memberId);
-    group.target.delete(m.memberId);
-    records.push(...this.memberTombstones(group.groupId, m.memberId));
-    group.groupEpoch++;
-    group.endpointEpoch++;
-    if (group.members.size === 0) group.shutdownRequested = false;
-    records.push(this.metadataRecord(group));
-    this.opts.logger?.info({ group: group.groupId, member: m.memberId, epoch: group.groupEpoch }, `streams group member removed (${why})`);
-  }
-
   // --- records ----------------------------------------------------------------------------------
 
-  private metadataRecord(group: StreamsGroup): CoordinatorRecord {
+  protected override epochRecord(group: StreamsGroup): CoordinatorRecord {
     return { key: encodeStreamsGroupKey(SG_METADATA, group.groupId), value: encodeJsonValue({ epoch: group.groupEpoch, metadata: group.metadata }) };
   }
 
-  private memberTombstones(groupId: string, memberId: string): CoordinatorRecord[] {
+  protected override groupTombstones(groupId: string): CoordinatorRecord[] {
+    return [SG_TARGET_METADATA, SG_TOPOLOGY, SG_METADATA].map((type) => ({ key: encodeStreamsGroupKey(type, groupId), value: null }));
+  }
+
+  protected override targetRecord(group: StreamsGroup, memberId: string, target: Tasks): CoordinatorRecord {
+    return { key: encodeStreamsGroupKey(SG_TARGET_MEMBER, group.groupId, memberId), value: encodeJsonValue(tasksToJson(target)) };
+  }
+
+  protected override memberTombstones(groupId: string, memberId: string): CoordinatorRecord[] {
     return [SG_CURRENT_MEMBER, SG_TARGET_MEMBER, SG_MEMBER_METADATA].map((type) => ({ key: encodeStreamsGroupKey(type, groupId, memberId), value: null }));
   }
 
-  private memberMetadataRecord(group: StreamsGroup, m: StreamsMember): CoordinatorRecord {
+  protected override memberMetadataRecord(group: StreamsGroup, m: StreamsMember): CoordinatorRecord {
     const v: MemberMetadataJson = {
       instanceId: m.instanceId,
       rackId: m.rackId,
@@ -885,7 +812,7 @@ export class StreamsGroups {
     return { key: encodeStreamsGroupKey(SG_MEMBER_METADATA, group.groupId, m.memberId), value: encodeJsonValue(v) };
   }
 
-  private currentRecord(group: StreamsGroup, m: StreamsMember): CoordinatorRecord {
+  protected override currentRecord(group: StreamsGroup, m: StreamsMember): CoordinatorRecord {
     const v: CurrentJson = {
       memberEpoch: m.memberEpoch,
       previousMemberEpoch: m.previousMemberEpoch,
@@ -909,14 +836,6 @@ export class StreamsGroups {
     return ErrorCode.NONE;
   }
 
-  /** Removes an empty group: the records to write (its tombstones). */
-  deleteEmpty(groupId: string): CoordinatorRecord[] | null {
-    const group = this.groups.get(groupId);
-    if (!group || group.members.size > 0) return null;
-    this.groups.delete(groupId);
-    return [SG_TARGET_METADATA, SG_TOPOLOGY, SG_METADATA].map((type) => ({ key: encodeStreamsGroupKey(type, groupId), value: null }));
-  }
-
   /** The topics a group reads (for offset expiry): its source and repartition topics. */
   subscribedTopics(groupId: string): Set<string> {
     const g = this.groups.get(groupId);
@@ -926,15 +845,6 @@ export class StreamsGroups {
   }
 
   // --- load -------------------------------------------------------------------------------------
-
-  private loading(groupId: string): StreamsGroup {
-    let g = this.groups.get(groupId);
-    if (!g) {
-      g = new StreamsGroup(groupId);
-      this.groups.set(groupId, g);
-    }
-    return g;
-  }
 
   /** Applies a streams group record read back from __consumer_offsets; false if it is not one. */
   replay(key: Buffer, value: Buffer | null): boolean {
@@ -1012,19 +922,6 @@ export class StreamsGroups {
       g.configured = this.configureTopology(g.topology);
       for (const m of g.members.values()) this.armTimers(g, m);
     }
-  }
-
-  unload(mine: (groupId: string) => boolean): void {
-    for (const g of [...this.groups.values()]) {
-      if (!mine(g.groupId)) continue;
-      for (const m of g.members.values()) this.clearTimers(m);
-      this.groups.delete(g.groupId);
-    }
-  }
-
-  shutdown(): void {
-    this.stopped = true;
-    for (const g of this.groups.values()) for (const m of g.members.values()) this.clearTimers(m);
   }
 }
 

@@ -1,0 +1,250 @@
+// The membership machinery of the groups of KIP-848's protocol family: consumer groups
+// (consumer-group.ts, KIP-848) and streams groups (streams-group.ts, KIP-1071). Both keep a group
+// epoch, an assignment epoch and a target per member; each member has a member epoch (and the
+// previous one, for a member that missed an answer), converges to its target by revoking first,
+// and is removed when its session timeout or, while it has something to revoke, its rebalance
+// timeout passes. What differs (what is assigned, how it is stored) is left to the subclass:
+// `A` is the assignment type (partitions by topic id, or tasks), the records are the subclass's.
+import { ErrorCode } from '../protocol/errors.js';
+import type { Clock } from '../common/clock.js';
+import type { CoordinatorRecord } from './records.js';
+import type { CoordinatorLogger } from './ports.js';
+
+/** A heartbeat's member epoch when the member leaves the group. */
+export const LEAVE_GROUP_MEMBER_EPOCH = -1;
+/** A static member's epoch when it leaves for now and keeps its assignment until its session ends. */
+export const LEAVE_GROUP_STATIC_MEMBER_EPOCH = -2;
+
+/** A heartbeat refused with a Kafka error code and message. */
+export class HeartbeatError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface EpochMember<A> {
+  memberId: string;
+  instanceId: string | null;
+  rebalanceTimeoutMs: number;
+  memberEpoch: number;
+  previousMemberEpoch: number;
+  state: number;
+  assigned: A;
+  pendingRevocation: A;
+  /** Cancels the session timeout. */
+  sessionTimer: (() => void) | null;
+  rebalanceTimer: (() => void) | null;
+}
+
+/** A group's epochs, members and target assignment. */
+export class EpochGroup<M extends EpochMember<A>, A> {
+  groupEpoch = 0;
+  assignmentEpoch = 0;
+  readonly members = new Map<string, M>();
+  readonly target = new Map<string, A>();
+  constructor(readonly groupId: string) {}
+
+  memberByInstance(instanceId: string): M | undefined {
+    for (const m of this.members.values()) if (m.instanceId === instanceId) return m;
+    return undefined;
+  }
+}
+
+export interface EpochGroupsOptions {
+  clock: Clock;
+  append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
+  sessionTimeoutMs: number;
+  logger?: CoordinatorLogger;
+}
+
+/** The identity fields of a heartbeat that leaves the group. */
+export interface LeaveRequest {
+  groupId: string;
+  memberId: string;
+  instanceId: string | null;
+  memberEpoch: number;
+}
+
+/** The groups of one kind of a group coordinator: timers, removal, static members, load/unload. */
+export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGroup<M, A>> {
+  readonly groups = new Map<string, G>();
+  protected stopped = false;
+
+  constructor(
+    readonly opts: EpochGroupsOptions,
+    /** "consumer" or "streams": in log lines. */
+    private readonly kind: string,
+  ) {}
+
+  protected abstract newGroup(groupId: string): G;
+  /** The member state of one that still has something to revoke (its rebalance timeout runs). */
+  protected abstract readonly unrevokedState: number;
+  /** The group's epoch record, written whenever the group epoch moves. */
+  protected abstract epochRecord(group: G): CoordinatorRecord;
+  /** The tombstones of the group's own records (those not of a member). */
+  protected abstract groupTombstones(groupId: string): CoordinatorRecord[];
+  protected abstract memberTombstones(groupId: string, memberId: string): CoordinatorRecord[];
+  protected abstract targetRecord(group: G, memberId: string, target: A): CoordinatorRecord;
+  protected abstract memberMetadataRecord(group: G, m: M): CoordinatorRecord;
+  protected abstract currentRecord(group: G, m: M): CoordinatorRecord;
+  /** After a member was removed (by a leave or a timeout) and the group epoch moved. */
+  protected memberRemoved(_group: G): void {}
+  /** After a member's timeout removed it, before the records are written. */
+  protected memberExpired(_group: G, _m: M, _records: CoordinatorRecord[]): void {}
+  protected sessionTimeoutOf(_m: M): number {
+    return this.opts.sessionTimeoutMs;
+  }
+
+  /**
+   * Runs a heartbeat: `handle` answers it (throwing HeartbeatError to refuse it) and gathers the
+   * records, which are written before the answer goes out.
+   */
+  protected async runHeartbeat<R>(groupId: string, fail: (code: number, message: string | null) => R, handle: (records: CoordinatorRecord[]) => R): Promise<R> {
+    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR, null);
+    const records: CoordinatorRecord[] = [];
+    let result: R;
+    try {
+      result = handle(records);
+    } catch (err) {
+      if (err instanceof HeartbeatError) return fail(err.code, err.message);
+      throw err;
+    }
+    if (records.length > 0) {
+      try {
+        await this.opts.append(groupId, records);
+      } catch (err) {
+        this.opts.logger?.error({ err, group: groupId }, `writing ${this.kind} group records failed`);
+        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
+      }
+    }
+    return result;
+  }
+
+  /**
+   * A heartbeat with a negative epoch: a static member leaving with epoch -2 keeps its
+   * assignment until its session ends; any other member is removed. `removed` says which.
+   */
+  protected leaveMember(req: LeaveRequest, records: CoordinatorRecord[]): { group: G; member: M; removed: boolean } {
+    const group = this.groups.get(req.groupId);
+    const member = group?.members.get(req.memberId) ?? (req.instanceId !== null ? group?.memberByInstance(req.instanceId) : undefined);
+    if (!group || !member) throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+    if (req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && member.instanceId !== null) {
+      member.previousMemberEpoch = member.memberEpoch;
+      member.memberEpoch = LEAVE_GROUP_STATIC_MEMBER_EPOCH;
+      records.push(this.currentRecord(group, member));
+      return { group, member, removed: false };
+    }
+    this.removeMember(group, member, records, 'left');
+    return { group, member, removed: true };
+  }
+
+  /**
+   * A static member back under another member id: `member` (built from `old`) takes over its
+   * predecessor's place and target; the old member's records are tombstoned.
+   */
+  protected replaceMember(group: G, old: M, member: M, records: CoordinatorRecord[]): void {
+    this.clearTimers(old);
+    group.members.delete(old.memberId);
+    const target = group.target.get(old.memberId);
+    group.target.delete(old.memberId);
+    records.push(...this.memberTombstones(group.groupId, old.memberId));
+    group.members.set(member.memberId, member);
+    if (target) {
+      group.target.set(member.memberId, target);
+      records.push(this.targetRecord(group, member.memberId, target));
+    }
+    records.push(this.memberMetadataRecord(group, member), this.currentRecord(group, member));
+  }
+
+  /** Moves a member that reconciled to the group's assignment epoch. */
+  protected static toAssignmentEpoch(m: EpochMember<unknown>, assignmentEpoch: number): void {
+    if (m.memberEpoch !== assignmentEpoch) {
+      m.previousMemberEpoch = m.memberEpoch;
+      m.memberEpoch = assignmentEpoch;
+    }
+  }
+
+  // --- timers -----------------------------------------------------------------------------------
+
+  protected clearTimers(m: M): void {
+    m.sessionTimer?.();
+    m.rebalanceTimer?.();
+    m.sessionTimer = null;
+    m.rebalanceTimer = null;
+  }
+
+  /** Session timeout from now; a rebalance timeout while the member has something to revoke. */
+  protected armTimers(group: G, m: M): void {
+    m.sessionTimer?.();
+    m.sessionTimer = this.opts.clock.schedule(this.sessionTimeoutOf(m), () => this.expire(group, m, 'session timeout'));
+    if (m.state === this.unrevokedState) {
+      m.rebalanceTimer ??= this.opts.clock.schedule(m.rebalanceTimeoutMs, () => this.expire(group, m, 'rebalance timeout'));
+    } else if (m.rebalanceTimer) {
+      m.rebalanceTimer();
+      m.rebalanceTimer = null;
+    }
+  }
+
+  private expire(group: G, m: M, why: string): void {
+    if (this.stopped || group.members.get(m.memberId) !== m) return;
+    const records: CoordinatorRecord[] = [];
+    this.removeMember(group, m, records, why);
+    this.memberExpired(group, m, records);
+    this.writeLater(group.groupId, records);
+  }
+
+  protected removeMember(group: G, m: M, records: CoordinatorRecord[], why: string): void {
+    this.clearTimers(m);
+    group.members.delete(m.memberId);
+    group.target.delete(m.memberId);
+    records.push(...this.memberTombstones(group.groupId, m.memberId));
+    group.groupEpoch++;
+    this.memberRemoved(group);
+    records.push(this.epochRecord(group));
+    this.opts.logger?.info({ group: group.groupId, member: m.memberId, epoch: group.groupEpoch }, `${this.kind} group member removed (${why})`);
+  }
+
+  /** Writes records no answer waits for (a failure is logged). */
+  protected writeLater(groupId: string, records: CoordinatorRecord[]): void {
+    if (records.length === 0) return;
+    this.opts.append(groupId, records).catch((err: unknown) => this.opts.logger?.error({ err, group: groupId }, `writing ${this.kind} group records failed`));
+  }
+
+  // --- admin ------------------------------------------------------------------------------------
+
+  /** Removes an empty group: the records to write (its tombstones). */
+  deleteEmpty(groupId: string): CoordinatorRecord[] | null {
+    const group = this.groups.get(groupId);
+    if (!group || group.members.size > 0) return null;
+    this.groups.delete(groupId);
+    return this.groupTombstones(groupId);
+  }
+
+  // --- load -------------------------------------------------------------------------------------
+
+  protected loading(groupId: string): G {
+    let g = this.groups.get(groupId);
+    if (!g) {
+      g = this.newGroup(groupId);
+      this.groups.set(groupId, g);
+    }
+    return g;
+  }
+
+  /** Forgets the groups `mine` selects (their partition left this broker). */
+  unload(mine: (groupId: string) => boolean): void {
+    for (const g of [...this.groups.values()]) {
+      if (!mine(g.groupId)) continue;
+      for (const m of g.members.values()) this.clearTimers(m);
+      this.groups.delete(g.groupId);
+    }
+  }
+
+  shutdown(): void {
+    this.stopped = true;
+    for (const g of this.groups.values()) for (const m of g.members.values()) this.clearTimers(m);
+  }
+}
