@@ -176,6 +176,10 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     return new ConsumerGroup(groupId);
   }
 
+  protected override emptyAssignment(): Assignment {
+    return new Map();
+  }
+
   protected override sessionTimeoutOf(m: ConsumerMember): number {
     return m.classic?.sessionTimeoutMs ?? this.opts.sessionTimeoutMs;
   }
@@ -250,33 +254,21 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     let member: ConsumerMember | undefined = req.memberId === '' ? undefined : group.members.get(req.memberId);
     let changed = false;
     if (req.memberEpoch === 0) {
-      if (req.instanceId !== null) {
-        const old = group.memberByInstance(req.instanceId);
-        if (old && old.memberId !== req.memberId) {
-          if (old.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
-            throw new HeartbeatError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${old.memberId} with instance id ${req.instanceId} is not released yet.`);
-          }
-          // A static member coming back under a new member id takes over its predecessor's state.
-          member = {
-            ...old,
-            memberId: req.memberId === '' ? this.opts.newMemberId() : req.memberId,
-            memberEpoch: old.previousMemberEpoch,
-            sessionTimer: null,
-            rebalanceTimer: null,
-          };
-          this.replaceMember(group, old, member, records);
-        }
-      }
-      if (member && member.memberEpoch !== 0 && !(req.instanceId !== null && member.instanceId === req.instanceId)) {
-        // A member rejoining from scratch owns nothing any more.
-        member.assigned = new Map();
-        member.pendingRevocation = new Map();
-        member.state = MemberState.STABLE;
-        changed = true;
-      }
+      // A static member coming back under a new member id takes over its predecessor's state.
+      ({ member, changed } = this.rejoinMember(
+        group,
+        req,
+        member,
+        (old) => ({
+          ...old,
+          memberId: req.memberId === '' ? this.opts.newMemberId() : req.memberId,
+          memberEpoch: old.previousMemberEpoch,
+          sessionTimer: null,
+          rebalanceTimer: null,
+        }),
+        records,
+      ));
       if (!member) {
-        if (group.members.size >= this.opts.maxSize)
-          throw new HeartbeatError(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.opts.maxSize} members.`);
         member = {
           memberId: req.memberId === '' ? this.opts.newMemberId() : req.memberId,
           instanceId: req.instanceId,

@@ -15,6 +15,9 @@ export const LEAVE_GROUP_MEMBER_EPOCH = -1;
 /** A static member's epoch when it leaves for now and keeps its assignment until its session ends. */
 export const LEAVE_GROUP_STATIC_MEMBER_EPOCH = -2;
 
+/** The member state of a member that owns its whole assignment (STABLE in every group kind). */
+const STABLE = 0;
+
 /** A heartbeat refused with a Kafka error code and message. */
 export class HeartbeatError extends Error {
   constructor(
@@ -57,6 +60,8 @@ export interface EpochGroupsOptions {
   clock: Clock;
   append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
   sessionTimeoutMs: number;
+  /** The most members a group may have. */
+  maxSize: number;
   logger?: CoordinatorLogger;
 }
 
@@ -80,6 +85,8 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
   ) {}
 
   protected abstract newGroup(groupId: string): G;
+  /** An assignment of nothing. */
+  protected abstract emptyAssignment(): A;
   /** The member state of one that still has something to revoke (its rebalance timeout runs). */
   protected abstract readonly unrevokedState: number;
   /** The group's epoch record, written whenever the group epoch moves. */
@@ -157,6 +164,40 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
       records.push(this.targetRecord(group, member.memberId, target));
     }
     records.push(this.memberMetadataRecord(group, member), this.currentRecord(group, member));
+  }
+
+  /**
+   * A heartbeat with epoch 0 ((re-)joining), before a new member is made: a static member back
+   * under another member id takes over its predecessor (which must have left with epoch -2) as
+   * `member` of `takeOver`'s making; a member rejoining from scratch owns nothing any more.
+   * Returns the member (undefined: a new one is to be made) and whether it changed.
+   */
+  protected rejoinMember(
+    group: G,
+    req: { memberId: string; instanceId: string | null },
+    member: M | undefined,
+    takeOver: (old: M) => M,
+    records: CoordinatorRecord[],
+  ): { member: M | undefined; changed: boolean } {
+    if (req.instanceId !== null) {
+      const old = group.memberByInstance(req.instanceId);
+      if (old && old.memberId !== req.memberId) {
+        if (old.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+          throw new HeartbeatError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${old.memberId} with instance id ${req.instanceId} is not released yet.`);
+        }
+        member = takeOver(old);
+        this.replaceMember(group, old, member, records);
+      }
+    }
+    if (member && member.memberEpoch !== 0 && !(req.instanceId !== null && member.instanceId === req.instanceId)) {
+      member.assigned = this.emptyAssignment();
+      member.pendingRevocation = this.emptyAssignment();
+      member.state = STABLE;
+      return { member, changed: true };
+    }
+    if (!member && group.members.size >= this.opts.maxSize)
+      throw new HeartbeatError(ErrorCode.GROUP_MAX_SIZE_REACHED, `The ${this.kind} group has reached its maximum capacity of ${this.opts.maxSize} members.`);
+    return { member, changed: false };
   }
 
   /** Moves a member that reconciled to the group's assignment epoch. */

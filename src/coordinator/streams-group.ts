@@ -245,6 +245,10 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     return new StreamsGroup(groupId);
   }
 
+  protected override emptyAssignment(): Tasks {
+    return emptyTasks();
+  }
+
   protected override memberRemoved(group: StreamsGroup): void {
     group.endpointEpoch++;
     if (group.members.size === 0) group.shutdownRequested = false;
@@ -360,27 +364,10 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     let changed = false;
     const owned = ownedFromRequest(req);
     if (req.memberEpoch === 0) {
-      if (req.instanceId !== null) {
-        const old = group.memberByInstance(req.instanceId);
-        if (old && old.memberId !== req.memberId) {
-          if (old.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
-            throw new HeartbeatError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${old.memberId} with instance id ${req.instanceId} is not released yet.`);
-          }
-          // A static member back under a new member id takes over its predecessor's tasks.
-          member = { ...old, memberId: req.memberId, memberEpoch: old.previousMemberEpoch, sessionTimer: null, rebalanceTimer: null };
-          this.replaceMember(group, old, member, records);
-        }
-      }
-      if (member && member.memberEpoch !== 0 && !(req.instanceId !== null && member.instanceId === req.instanceId)) {
-        // Rejoining from scratch: it owns nothing any more.
-        member.assigned = emptyTasks();
-        member.pendingRevocation = emptyTasks();
-        member.state = StreamsMemberState.STABLE;
-        changed = true;
-      }
+      // A static member back under a new member id takes over its predecessor's tasks.
+      const takeOver = (old: StreamsMember): StreamsMember => ({ ...old, memberId: req.memberId, memberEpoch: old.previousMemberEpoch, sessionTimer: null, rebalanceTimer: null });
+      ({ member, changed } = this.rejoinMember(group, req, member, takeOver, records));
       if (!member) {
-        if (group.members.size >= this.opts.maxSize)
-          throw new HeartbeatError(ErrorCode.GROUP_MAX_SIZE_REACHED, `The streams group has reached its maximum capacity of ${this.opts.maxSize} members.`);
         member = {
           memberId: req.memberId,
           instanceId: req.instanceId,
