@@ -324,4 +324,25 @@ describe('share groups (KIP-932) on the wire', () => {
     assert.equal((await summary()).startOffset, -1);
     raw.close();
   });
+
+  test('a share-partition whose state was reset elsewhere is fenced, then reads the new state', async () => {
+    raw = await RawClient.connect(broker.port);
+    const g = 'wq-fence';
+    assert.equal(await setGroupConfigs(g, { 'share.auto.offset.reset': 'earliest' }), ErrorCode.NONE);
+    const m = randomUUID();
+    assert.deepEqual((await shareFetch(g, m, 0, [{ partition: 0 }])).partitions[0]?.acquiredRecords, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 1 }]);
+    assert.deepEqual(await acknowledge(g, m, 1, 0, 2, ACCEPT), { errorCode: ErrorCode.NONE, partition: ErrorCode.NONE });
+    const more = await raw.request(ApiKey.Produce, 9, produceRequest('wire-q', 0, buildRecordBatch([{ value: 'd' }, { value: 'e' }])));
+    assert.equal(more.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+    // Another broker's admin (here the RPC itself) moves the start back with a new state epoch.
+    const before = await raw.request(ApiKey.ReadShareGroupStateSummary, 1, { groupId: g, topics: [{ topicId, partitions: [{ partition: 0, leaderEpoch: -1 }] }] });
+    const stateEpoch = before.body.results[0].partitions[0].stateEpoch as number;
+    const init = await raw.request(ApiKey.InitializeShareGroupState, 0, { groupId: g, topics: [{ topicId, partitions: [{ partition: 0, stateEpoch: stateEpoch + 1, startOffset: 1 }] }] });
+    assert.equal(init.body.results[0].partitions[0].errorCode, ErrorCode.NONE);
+    // The leader's copy is stale: its next write is fenced, the member is told to refresh ...
+    assert.equal((await shareFetch(g, m, 2, [{ partition: 0 }])).partitions[0]?.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    // ... and the next fetch reads the reset state: everything from offset 1, delivered afresh.
+    assert.deepEqual((await shareFetch(g, m, 3, [{ partition: 0 }])).partitions[0]?.acquiredRecords, [{ firstOffset: 1, lastOffset: 4, deliveryCount: 1 }]);
+    raw.close();
+  });
 });

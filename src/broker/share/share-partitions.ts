@@ -312,6 +312,7 @@ export class SharePartitions {
     const state = await this.persister.read({ groupId, topicId, partition: index }, p.leaderEpoch);
     if (typeof state === 'number') {
       this.broker.logger.warn({ group: groupId, topic: topic.name, partition: index, errorCode: state }, 'cannot read the state of a share-partition');
+      if (state === ErrorCode.FENCED_LEADER_EPOCH) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
       return state === ErrorCode.NOT_COORDINATOR || state === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : state;
     }
     const sp = new SharePartition(groupId, topic.name, topicId, index, this);
@@ -345,7 +346,9 @@ export class SharePartitions {
     if (code === ErrorCode.FENCED_STATE_EPOCH || code === ErrorCode.FENCED_LEADER_EPOCH) {
       // Someone newer wrote the state (an admin reset, or a newer leader): this copy is stale.
       // It is dropped; the next use reads the state afresh (or finds the partition led elsewhere).
+      // The member is told NOT_LEADER_OR_FOLLOWER, as Kafka does: it refreshes and fetches again.
       this.drop((x) => x === sp);
+      return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     }
     return code;
   }
