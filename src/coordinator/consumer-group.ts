@@ -180,6 +180,10 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     return new Map();
   }
 
+  protected override sameAssignment(a: Assignment, b: Assignment): boolean {
+    return sameAssignment(a, b);
+  }
+
   protected override sessionTimeoutOf(m: ConsumerMember): number {
     return m.classic?.sessionTimeoutMs ?? this.opts.sessionTimeoutMs;
   }
@@ -415,14 +419,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
       members: active.map((m) => ({ memberId: m.memberId, topics: this.memberTopicIds(group, m), current: group.target.get(m.memberId) })),
       partitions,
     });
-    for (const [memberId, a] of result) {
-      const old = group.target.get(memberId);
-      if (old && sameAssignment(old, a)) continue;
-      group.target.set(memberId, a);
-      records.push(this.targetRecord(group, memberId, a));
-    }
-    group.assignmentEpoch = group.groupEpoch;
-    records.push({ key: encodeConsumerGroupKey({ type: CG_TARGET_METADATA, group: group.groupId }), value: encodeEpochValue(group.assignmentEpoch) });
+    this.setTarget(group, result, records);
   }
 
   /**
@@ -497,6 +494,10 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
 
   protected override epochRecord(group: ConsumerGroup): CoordinatorRecord {
     return { key: encodeConsumerGroupKey({ type: CG_METADATA, group: group.groupId }), value: encodeEpochValue(group.groupEpoch) };
+  }
+
+  protected override assignmentEpochRecord(group: ConsumerGroup): CoordinatorRecord {
+    return { key: encodeConsumerGroupKey({ type: CG_TARGET_METADATA, group: group.groupId }), value: encodeEpochValue(group.assignmentEpoch) };
   }
 
   protected override groupTombstones(groupId: string): CoordinatorRecord[] {

@@ -95,6 +95,9 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
   protected abstract groupTombstones(groupId: string): CoordinatorRecord[];
   protected abstract memberTombstones(groupId: string, memberId: string): CoordinatorRecord[];
   protected abstract targetRecord(group: G, memberId: string, target: A): CoordinatorRecord;
+  /** The record of the assignment epoch, written with a new target assignment. */
+  protected abstract assignmentEpochRecord(group: G): CoordinatorRecord;
+  protected abstract sameAssignment(a: A, b: A): boolean;
   protected abstract memberMetadataRecord(group: G, m: M): CoordinatorRecord;
   protected abstract currentRecord(group: G, m: M): CoordinatorRecord;
   /** After a member was removed (by a leave or a timeout) and the group epoch moved. */
@@ -198,6 +201,18 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
     if (!member && group.members.size >= this.opts.maxSize)
       throw new HeartbeatError(ErrorCode.GROUP_MAX_SIZE_REACHED, `The ${this.kind} group has reached its maximum capacity of ${this.opts.maxSize} members.`);
     return { member, changed: false };
+  }
+
+  /** Takes the assignor's result as the target of the group epoch; writes the members' that changed. */
+  protected setTarget(group: G, result: Map<string, A>, records: CoordinatorRecord[]): void {
+    for (const [memberId, a] of result) {
+      const old = group.target.get(memberId);
+      if (old && this.sameAssignment(old, a)) continue;
+      group.target.set(memberId, a);
+      records.push(this.targetRecord(group, memberId, a));
+    }
+    group.assignmentEpoch = group.groupEpoch;
+    records.push(this.assignmentEpochRecord(group));
   }
 
   /** Moves a member that reconciled to the group's assignment epoch. */

@@ -249,6 +249,10 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     return emptyTasks();
   }
 
+  protected override sameAssignment(a: Tasks, b: Tasks): boolean {
+    return sameTasks(a, b);
+  }
+
   protected override memberRemoved(group: StreamsGroup): void {
     group.endpointEpoch++;
     if (group.members.size === 0) group.shutdownRequested = false;
@@ -692,14 +696,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
       subtopologies,
       numStandbyReplicas: this.opts.numStandbyReplicas,
     });
-    for (const [memberId, tasks] of result) {
-      const old = group.target.get(memberId);
-      if (old && sameTasks(old, tasks)) continue;
-      group.target.set(memberId, tasks);
-      records.push(this.targetRecord(group, memberId, tasks));
-    }
-    group.assignmentEpoch = group.groupEpoch;
-    records.push({ key: encodeStreamsGroupKey(SG_TARGET_METADATA, group.groupId), value: encodeJsonValue({ epoch: group.assignmentEpoch }) });
+    this.setTarget(group, result, records);
   }
 
   /**
@@ -770,6 +767,10 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
 
   protected override epochRecord(group: StreamsGroup): CoordinatorRecord {
     return { key: encodeStreamsGroupKey(SG_METADATA, group.groupId), value: encodeJsonValue({ epoch: group.groupEpoch, metadata: group.metadata }) };
+  }
+
+  protected override assignmentEpochRecord(group: StreamsGroup): CoordinatorRecord {
+    return { key: encodeStreamsGroupKey(SG_TARGET_METADATA, group.groupId), value: encodeJsonValue({ epoch: group.assignmentEpoch }) };
   }
 
   protected override groupTombstones(groupId: string): CoordinatorRecord[] {
