@@ -13,6 +13,7 @@
 import { ApiKey } from '../../../src/protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../../src/protocol/errors.js';
 import { RawClient } from '../../helpers/raw-client.js';
+import { fetchRequest } from '../../helpers/requests.js';
 import { rng } from '../../helpers/rng.js';
 import { Cluster, type ClusterView, type Node, type PartitionState } from './cluster.js';
 import { prefixBelow, readReplica, type Replica } from './replica-reader.js';
@@ -104,6 +105,8 @@ export interface ClusterTortureReport {
   clientUnhandled: string[];
   /** Broker log lines at level error and above (reported; some are expected while a broker is cut off). */
   brokerErrorLogs: string[];
+  /** When the group did not read every acknowledged record in time: where it stood (describeStall). */
+  drainStall?: string[];
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -143,6 +146,7 @@ export function summarizeCluster(r: ClusterTortureReport): string {
     ...r.skipped.map((s) => `  skipped: ${s}`),
     `  violations: ${r.violations.length}`,
     ...r.violations.slice(0, 30).map((v) => `  ! ${v}`),
+    ...(r.drainStall ?? []).map((l) => `  stall: ${l}`),
     ...r.clientUnhandled.slice(0, 5).map((l) => `  client library's unhandled rejection (not a broker fault): ${l}`),
     ...(r.brokerErrorLogs.length > 0 ? [`  broker error logs: ${r.brokerErrorLogs.length}`] : []),
     ...r.brokerErrorLogs.slice(0, 5).map((l) => `  broker error: ${l}`),
@@ -400,7 +404,14 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
     const readDeadline = Date.now() + 60_000;
     while (Date.now() < readDeadline && !allAcked.every((v) => reader!.seen.has(v))) await sleep(200);
     report.consumed = allAcked.filter((v) => reader!.seen.has(v)).length;
-    if (report.consumed < allAcked.length) violations.push(`the consumer group read ${report.consumed} of ${allAcked.length} acknowledged records within 60 s`);
+    if (report.consumed < allAcked.length) {
+      violations.push(`the consumer group read ${report.consumed} of ${allAcked.length} acknowledged records within 60 s`);
+      // Where the group is stuck: each partition's unread records against its log, what the
+      // group's coordinator says of its members, and what each broker answers to a consumer's
+      // fetch at the first unread offset.
+      const stall = await describeStall(cluster, partitions, outcomes, reader.seen, watcher.last).catch((err: unknown) => [`stall diagnosis failed: ${String(err)}`]);
+      report.drainStall = stall;
+    }
     await reader.stop();
     report.consumerCrashes = reader.crashes;
     await txns.finish(30_000);
@@ -421,7 +432,13 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
       lastStable: {},
       firstErrors: t.errors.slice(0, 3),
     };
-    violations.push(...txns.violations().map((x) => `transactions: ${x}`));
+    const txnViolations = txns.violations();
+    violations.push(...txnViolations.map((x) => `transactions: ${x}`));
+    if (txnViolations.length > 0) {
+      // The read_committed reader stalled: what each broker answers a read_committed consumer.
+      const answers = await consumerFetchAnswers(cluster, TXN_TOPIC, [0, 1], () => 0, 1).catch((err: unknown) => [`diagnosis failed: ${String(err)}`]);
+      report.drainStall = [...(report.drainStall ?? []), ...answers.map((l) => `read_committed: ${l}`)];
+    }
 
     // High watermarks from the leaders, once every replica has caught up (no load any more).
     const finalView = await view();
@@ -675,6 +692,140 @@ async function describeGroup(cluster: Cluster, partitions: number): Promise<stri
     }
   }
   return parts.join(' | ');
+}
+
+/** A consumer protocol assignment (version, [topic, [partition]], user data): its partitions. */
+function assignedPartitions(bytes: Buffer | null): string {
+  if (!bytes || bytes.length < 6) return '-';
+  try {
+    let at = 2;
+    const topics: string[] = [];
+    const count = bytes.readInt32BE(at);
+    at += 4;
+    for (let i = 0; i < count; i++) {
+      const len = bytes.readInt16BE(at);
+      at += 2;
+      const name = bytes.subarray(at, at + len).toString();
+      at += len;
+      const n = bytes.readInt32BE(at);
+      at += 4;
+      const ps: number[] = [];
+      for (let j = 0; j < n; j++, at += 4) ps.push(bytes.readInt32BE(at));
+      topics.push(`${name}[${ps.join(',')}]`);
+    }
+    return topics.join(' ');
+  } catch {
+    return `(${bytes.length} bytes)`;
+  }
+}
+
+/**
+ * The group drain stalled: per partition of TOPIC, the acknowledged records not read, the first
+ * of them (kafkajs acknowledgements carry offsets), the highest offset read, the committed offset
+ * and the HW; each broker's metadata for the partition; the coordinator's view of the group
+ * (state, members, assignments); and what every broker answers a consumer Fetch (v11, as
+ * kafkajs sends) at the first unread offset.
+ */
+async function describeStall(cluster: Cluster, partitions: number, outcomes: ProducerOutcome[], seen: Map<string, string>, committed: Map<number, number>): Promise<string[]> {
+  const lines: string[] = [];
+  const unread = new Map<number, { count: number; first: number | null }>();
+  for (const o of outcomes) {
+    for (const [value, ack] of o.acked) {
+      if (seen.has(value)) continue;
+      const u = unread.get(ack.partition) ?? { count: 0, first: null };
+      u.count++;
+      if (ack.offset !== null && (u.first === null || ack.offset < u.first)) u.first = ack.offset;
+      unread.set(ack.partition, u);
+    }
+  }
+  const highestRead = new Map<number, number>();
+  for (const where of seen.values()) {
+    const [p, off] = where.split(':').map(Number) as [number, number];
+    highestRead.set(p, Math.max(highestRead.get(p) ?? -1, off));
+  }
+  const views = new Map<number, ClusterView>();
+  for (const n of cluster.nodes) {
+    if (!n.running || n.paused) continue;
+    try {
+      views.set(n.id, await cluster.view([TOPIC], n));
+    } catch {
+      // it does not answer
+    }
+  }
+  for (let p = 0; p < partitions; p++) {
+    const u = unread.get(p);
+    const metadata = [...views].map(([id, v]) => {
+      const s = v.partitions.find((x) => x.partition === p);
+      return s ? `broker ${id} sees leader ${s.leader} epoch ${s.leaderEpoch} isr [${s.isr}] of [${s.replicas}]` : `broker ${id} sees nothing`;
+    });
+    const leader = views
+      .values()
+      .next()
+      .value?.partitions.find((x) => x.partition === p)?.leader;
+    const node = cluster.nodes.find((n) => n.id === leader);
+    const hw = node
+      ? await cluster.offsets(node, TOPIC, p).then(
+          (o) => String(o.highWatermark),
+          (err: unknown) => (err as Error).message,
+        )
+      : '?';
+    lines.push(
+      `${TOPIC}-${p}: ${u?.count ?? 0} unread, first unread offset ${u?.first ?? '-'}, highest read ${highestRead.get(p) ?? '-'}, committed ${committed.get(p) ?? '-'}, HW ${hw}; ${metadata.join('; ')}`,
+    );
+  }
+  for (const n of cluster.nodes) {
+    if (!n.running || n.paused) continue;
+    let c: RawClient | null = null;
+    try {
+      c = await RawClient.connect(n.realPort);
+      const fc = await c.request(ApiKey.FindCoordinator, 3, { key: GROUP, keyType: 0, coordinatorKeys: [] }, 2000);
+      if (fc.body.errorCode === ErrorCode.NONE && fc.body.nodeId === n.id) {
+        const d = await c.request(ApiKey.DescribeGroups, 5, { groups: [GROUP], includeAuthorizedOperations: false }, 2000);
+        const g = d.body.groups[0];
+        const members = (g?.members ?? []).map((m: { memberId: string; memberAssignment: Buffer }) => `${m.memberId.slice(-8)}: ${assignedPartitions(m.memberAssignment)}`);
+        lines.push(`coordinator ${n.id}: group ${errorName(g?.errorCode ?? -1)} ${g?.groupState} protocol ${g?.protocolData}, members ${members.join('; ') || 'none'}`);
+      }
+    } catch (err) {
+      lines.push(`broker ${n.id}: ${(err as Error).message}`);
+    } finally {
+      c?.close();
+    }
+  }
+  const all = Array.from({ length: partitions }, (_, p) => p);
+  lines.push(...(await consumerFetchAnswers(cluster, TOPIC, all, (p) => unread.get(p)?.first ?? highestRead.get(p) ?? 0, 0)));
+  return lines;
+}
+
+/**
+ * What every broker answers a consumer's Fetch v11 (as kafkajs sends it; a follower may serve
+ * it, KIP-392) of each partition at an offset: the error, HW, LSO and bytes. A follower whose
+ * HW or LSO stays behind its leader's, or that refuses, shows here.
+ */
+async function consumerFetchAnswers(cluster: Cluster, topic: string, partitions: number[], offset: (p: number) => number, isolationLevel: number): Promise<string[]> {
+  const lines: string[] = [];
+  for (const n of cluster.nodes) {
+    if (!n.running || n.paused) continue;
+    let c: RawClient | null = null;
+    try {
+      c = await RawClient.connect(n.realPort);
+      const answers: string[] = [];
+      for (const p of partitions) {
+        const at = offset(p);
+        const req = fetchRequest({ isolationLevel, maxBytes: 1024, topics: [{ topic, partitions: [{ partition: p, fetchOffset: at, partitionMaxBytes: 1024 }] }] });
+        const r = await c.request(ApiKey.Fetch, 11, req, 3000);
+        const d = r.body.responses[0]?.partitions[0];
+        answers.push(
+          `${p}@${at}: ${d ? `${errorName(d.errorCode)} hw ${Number(d.highWatermark)} lso ${Number(d.lastStableOffset)} ${d.records?.length ?? 0} bytes` : 'no answer'}`,
+        );
+      }
+      lines.push(`broker ${n.id} answers a consumer fetch of ${topic}: ${answers.join(', ')}`);
+    } catch (err) {
+      lines.push(`broker ${n.id}: ${(err as Error).message}`);
+    } finally {
+      c?.close();
+    }
+  }
+  return lines;
 }
 
 /**

@@ -172,11 +172,37 @@ export async function runLibrdkafkaProducer(name: string, s: Shared): Promise<Pr
  * TRIBUTARY_TEST_LOG_DIR (diagnosis only): the group reader's kafkajs warnings, joins and large
  * rewinds go to <dir>/group-reader.log with wall-clock times, next to the brokers' logs.
  */
-function diagnosisTrace(): ((entry: Record<string, unknown>) => void) | null {
+function diagnosisTrace(name = 'group-reader'): ((entry: Record<string, unknown>) => void) | null {
   const dir = process.env.TRIBUTARY_TEST_LOG_DIR;
   if (!dir) return null;
-  const file = join(dir, 'group-reader.log');
+  const file = join(dir, `${name}.log`);
   return (entry) => appendFileSync(file, JSON.stringify({ time: Date.now(), ...entry }) + '\n');
+}
+
+/**
+ * kafkajs logging into a diagnosis trace: warnings and errors, plus its debug lines of group and
+ * fetch recovery (stale metadata, seeks, assignments), not the per-request ones.
+ */
+function tracedLogging(trace: ((entry: Record<string, unknown>) => void) | null): Pick<kafkajs.KafkaConfig, 'logLevel' | 'logCreator'> {
+  if (!trace) return { logLevel: logLevel.NOTHING };
+  return {
+    logLevel: logLevel.DEBUG,
+    logCreator: () => (e) => {
+      const message = String(e.log.message ?? '');
+      if (e.level >= logLevel.INFO && /^(Request|Response|Sending|Connecting|Received request|Discovered|Fetch)/.test(message)) return;
+      trace({ kafkajs: e.level, ...e.log });
+    },
+  };
+}
+
+/** Traces every batch a consumer is handed: each partition's position and its HW. */
+function traceBatches(consumer: kafkajs.Consumer, trace: ((entry: Record<string, unknown>) => void) | null, member: number): void {
+  if (!trace) return;
+  consumer.on(consumer.events.GROUP_JOIN, (e) => trace({ member, join: e.payload }));
+  consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
+    const b = e.payload as { partition: number; firstOffset: string; lastOffset: string; highWatermark: string; batchSize: number };
+    trace({ member, batch: { p: b.partition, first: b.firstOffset, last: b.lastOffset, hw: b.highWatermark, n: b.batchSize } });
+  });
 }
 
 /** A consumer group of two kafkajs members reading TOPIC continuously, committing as it goes. */
@@ -194,8 +220,7 @@ export class GroupReader {
     const kafka = new Kafka({
       clientId: 'jepsen-reader',
       brokers: this.s.bootstrap,
-      logLevel: trace ? logLevel.WARN : logLevel.NOTHING,
-      ...(trace ? { logCreator: () => (e: { level: number; log: Record<string, unknown> }) => trace({ kafkajs: e.level, ...e.log }) } : {}),
+      ...tracedLogging(trace),
       retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
     });
     /** partition → the highest offset read, to spot rewinds. */
@@ -212,7 +237,7 @@ export class GroupReader {
         this.crashes++;
         if (this.errors.length < 20) this.errors.push(String(e.payload.error));
       });
-      if (trace) consumer.on(consumer.events.GROUP_JOIN, (e) => trace({ member: i, join: e.payload }));
+      traceBatches(consumer, trace, i);
       await consumer.connect();
       await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
       await consumer.run({
@@ -336,13 +361,22 @@ export class Transactions {
       logLevel: logLevel.NOTHING,
       retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
     });
-    const consumer = kafka.consumer({
+    // The read_committed reader has its own client, traced under TRIBUTARY_TEST_LOG_DIR.
+    const trace = diagnosisTrace('txn-reader');
+    const readerKafka = new Kafka({
+      clientId: 'jepsen-txn-reader',
+      brokers: this.s.bootstrap,
+      ...tracedLogging(trace),
+      retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+    const consumer = readerKafka.consumer({
       groupId: TXN_READER_GROUP,
       readUncommitted: false,
       sessionTimeout: 10_000,
       heartbeatInterval: 1000,
       retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
     });
+    traceBatches(consumer, trace, 0);
     consumer.on(consumer.events.CRASH, (e) => {
       this.readerCrashes++;
       note(this.out, `read_committed consumer: ${String(e.payload.error)}`);
