@@ -27,6 +27,7 @@ import {
   GROUP,
   TOPIC,
   TXN_TOPIC,
+  TXN_READER_GROUP,
   type ProducerOutcome,
   type Shared,
   type TxnOutcome,
@@ -414,7 +415,12 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
     }
     await reader.stop();
     report.consumerCrashes = reader.crashes;
-    await txns.finish(30_000);
+    // A stalled read_committed reader: what each broker answers it, and its group, before it leaves.
+    await txns.finish(30_000, async () => {
+      const answers = await consumerFetchAnswers(cluster, TXN_TOPIC, [0, 1], () => 0, 1);
+      const group = await describeMembers(cluster, TXN_READER_GROUP);
+      report.drainStall = [...(report.drainStall ?? []), ...[...answers, ...group].map((l) => `read_committed: ${l}`)];
+    });
     await watcher.observe().catch(() => undefined);
     await watcher.stop();
     report.commitObservations = watcher.observations;
@@ -432,13 +438,7 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
       lastStable: {},
       firstErrors: t.errors.slice(0, 3),
     };
-    const txnViolations = txns.violations();
-    violations.push(...txnViolations.map((x) => `transactions: ${x}`));
-    if (txnViolations.length > 0) {
-      // The read_committed reader stalled: what each broker answers a read_committed consumer.
-      const answers = await consumerFetchAnswers(cluster, TXN_TOPIC, [0, 1], () => 0, 1).catch((err: unknown) => [`diagnosis failed: ${String(err)}`]);
-      report.drainStall = [...(report.drainStall ?? []), ...answers.map((l) => `read_committed: ${l}`)];
-    }
+    violations.push(...txns.violations().map((x) => `transactions: ${x}`));
 
     // High watermarks from the leaders, once every replica has caught up (no load any more).
     const finalView = await view();
@@ -773,17 +773,26 @@ async function describeStall(cluster: Cluster, partitions: number, outcomes: Pro
       `${TOPIC}-${p}: ${u?.count ?? 0} unread, first unread offset ${u?.first ?? '-'}, highest read ${highestRead.get(p) ?? '-'}, committed ${committed.get(p) ?? '-'}, HW ${hw}; ${metadata.join('; ')}`,
     );
   }
+  lines.push(...(await describeMembers(cluster, GROUP)));
+  const all = Array.from({ length: partitions }, (_, p) => p);
+  lines.push(...(await consumerFetchAnswers(cluster, TOPIC, all, (p) => unread.get(p)?.first ?? highestRead.get(p) ?? 0, 0)));
+  return lines;
+}
+
+/** The group as the broker that names itself its coordinator describes it: state, members, assignments. */
+async function describeMembers(cluster: Cluster, group: string): Promise<string[]> {
+  const lines: string[] = [];
   for (const n of cluster.nodes) {
     if (!n.running || n.paused) continue;
     let c: RawClient | null = null;
     try {
       c = await RawClient.connect(n.realPort);
-      const fc = await c.request(ApiKey.FindCoordinator, 3, { key: GROUP, keyType: 0, coordinatorKeys: [] }, 2000);
+      const fc = await c.request(ApiKey.FindCoordinator, 3, { key: group, keyType: 0, coordinatorKeys: [] }, 2000);
       if (fc.body.errorCode === ErrorCode.NONE && fc.body.nodeId === n.id) {
-        const d = await c.request(ApiKey.DescribeGroups, 5, { groups: [GROUP], includeAuthorizedOperations: false }, 2000);
+        const d = await c.request(ApiKey.DescribeGroups, 5, { groups: [group], includeAuthorizedOperations: false }, 2000);
         const g = d.body.groups[0];
         const members = (g?.members ?? []).map((m: { memberId: string; memberAssignment: Buffer }) => `${m.memberId.slice(-8)}: ${assignedPartitions(m.memberAssignment)}`);
-        lines.push(`coordinator ${n.id}: group ${errorName(g?.errorCode ?? -1)} ${g?.groupState} protocol ${g?.protocolData}, members ${members.join('; ') || 'none'}`);
+        lines.push(`coordinator ${n.id}: ${group} ${errorName(g?.errorCode ?? -1)} ${g?.groupState} protocol ${g?.protocolData}, members ${members.join('; ') || 'none'}`);
       }
     } catch (err) {
       lines.push(`broker ${n.id}: ${(err as Error).message}`);
@@ -791,8 +800,6 @@ async function describeStall(cluster: Cluster, partitions: number, outcomes: Pro
       c?.close();
     }
   }
-  const all = Array.from({ length: partitions }, (_, p) => p);
-  lines.push(...(await consumerFetchAnswers(cluster, TOPIC, all, (p) => unread.get(p)?.first ?? highestRead.get(p) ?? 0, 0)));
   return lines;
 }
 

@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const TOPIC = 'jepsen';
 export const TXN_TOPIC = 'jepsen-txn';
 export const GROUP = 'jepsen-group';
-const TXN_READER_GROUP = 'jepsen-txn-reader';
+export const TXN_READER_GROUP = 'jepsen-txn-reader';
 
 export interface Ack {
   partition: number;
@@ -199,6 +199,23 @@ function tracedLogging(trace: ((entry: Record<string, unknown>) => void) | null)
 function traceBatches(consumer: kafkajs.Consumer, trace: ((entry: Record<string, unknown>) => void) | null, member: number): void {
   if (!trace) return;
   consumer.on(consumer.events.GROUP_JOIN, (e) => trace({ member, join: e.payload }));
+  // Which broker each fetch went to (at most one line per broker every 2 s, with the longest wait).
+  const lastFetch = new Map<string, { at: number; longest: number; count: number }>();
+  consumer.on(consumer.events.REQUEST, (e) => {
+    const r = e.payload as { apiName: string; broker: string; duration: number };
+    if (r.apiName !== 'Fetch') return;
+    const now = Date.now();
+    const seen = lastFetch.get(r.broker) ?? { at: 0, longest: 0, count: 0 };
+    seen.longest = Math.max(seen.longest, r.duration);
+    seen.count++;
+    if (now - seen.at >= 2000) {
+      trace({ member, fetches: { broker: r.broker, count: seen.count, longestMs: seen.longest } });
+      seen.at = now;
+      seen.longest = 0;
+      seen.count = 0;
+    }
+    lastFetch.set(r.broker, seen);
+  });
   consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
     const b = e.payload as { partition: number; firstOffset: string; lastOffset: string; highWatermark: string; batchSize: number };
     trace({ member, batch: { p: b.partition, first: b.firstOffset, last: b.lastOffset, hw: b.highWatermark, n: b.batchSize } });
@@ -444,8 +461,11 @@ export class Transactions {
     }
   }
 
-  /** Waits (bounded) for the reader to see every committed transaction, then stops. */
-  async finish(timeoutMs: number): Promise<void> {
+  /**
+   * Waits (bounded) for the reader to see every committed transaction, then stops. `onStall`
+   * runs first when it did not (the reader still in its group: a diagnosis).
+   */
+  async finish(timeoutMs: number, onStall?: () => Promise<void>): Promise<void> {
     await this.loop;
     const deadline = Date.now() + timeoutMs;
     // Every committed transaction read whole, and every unknown one read whole or not at all.
@@ -455,6 +475,7 @@ export class Transactions {
         return t.outcome === 'committed' ? seen === t.values.length : t.outcome === 'unknown' ? seen === 0 || seen === t.values.length : true;
       });
     while (Date.now() < deadline && !settled()) await sleep(100);
+    if (!settled() && onStall) await onStall().catch(() => undefined);
     await this.consumer?.disconnect().catch(() => undefined);
   }
 
