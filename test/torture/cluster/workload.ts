@@ -366,6 +366,8 @@ export interface TxnOutcome {
 export class Transactions {
   readonly out: TxnOutcome = { txns: new Map(), seen: new Set(), failures: 0, errors: [] };
   readerCrashes = 0;
+  /** value → partition:offset where the read_committed reader read it (a violation names them). */
+  readonly readAt = new Map<string, string>();
   private consumer: kafkajs.Consumer | null = null;
   private loop: Promise<void> | null = null;
 
@@ -400,7 +402,13 @@ export class Transactions {
     });
     await consumer.connect();
     await consumer.subscribe({ topic: TXN_TOPIC, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void this.out.seen.add(message.value!.toString()) });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const value = message.value!.toString();
+        this.out.seen.add(value);
+        this.readAt.set(value, `${partition}:${message.offset}`);
+      },
+    });
     this.consumer = consumer;
     this.loop = this.produce(kafka);
   }
@@ -484,11 +492,12 @@ export class Transactions {
     const found: string[] = [];
     for (const [id, t] of this.out.txns) {
       const seen = t.values.filter((v) => this.out.seen.has(v));
-      if (t.outcome === 'aborted' && seen.length > 0) found.push(`read_committed read ${seen.length} record(s) of the aborted transaction ${id}`);
+      const at = ` (read at ${seen.map((v) => this.readAt.get(v)).join(', ')})`;
+      if (t.outcome === 'aborted' && seen.length > 0) found.push(`read_committed read ${seen.length} record(s) of the aborted transaction ${id}${at}`);
       else if (t.outcome === 'committed' && seen.length < t.values.length)
         found.push(`read_committed read ${seen.length} of ${t.values.length} records of the committed transaction ${id}`);
       else if (t.outcome === 'unknown' && seen.length > 0 && seen.length < t.values.length)
-        found.push(`read_committed read a partial transaction ${id} (${seen.length} of ${t.values.length} records)`);
+        found.push(`read_committed read a partial transaction ${id} (${seen.length} of ${t.values.length} records)${at}`);
     }
     return found;
   }
