@@ -11,6 +11,7 @@ import { TOPIC_OPERATIONS, UNREQUESTED_OPERATIONS, topicOperations } from '../au
 import { Op } from '../security/security.js';
 import { invalidTopicReason } from '../topic-names.js';
 import type { ApiHandler } from '../api.js';
+import { withLiveLeaders } from './metadata.js';
 
 const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
 
@@ -96,6 +97,8 @@ export const describeTopicPartitionsHandler: ApiHandler<DescribeTopicPartitionsR
           lastKnownElr: [],
           offlineReplicas: s.replicas.filter((r) => !live.has(r) || broker.replicaOffline(t.id, start + i, r)),
         }));
+      // As Metadata: a leader that is not live on this listener is not named.
+      withLiveLeaders(partitions, new Set(broker.liveBrokers(conn.listenerName).map((b) => b.nodeId)), live, true);
       topics.push({
         errorCode: ErrorCode.NONE,
         name,

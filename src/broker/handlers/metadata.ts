@@ -32,6 +32,23 @@ function describeTopic(broker: Broker, conn: Connection, t: TopicState, includeO
   };
 }
 
+/**
+ * Kafka's rule (MetadataCache.getPartitionMetadata): a partition is answered with its leader only
+ * when that leader is a live broker reachable on the client's listener, i.e. one the answer's own
+ * broker list names. Otherwise leader -1 and LEADER_NOT_AVAILABLE (LISTENER_NOT_FOUND from v6 when
+ * the leader is live but lacks the listener). A leader whose registration has lapsed is named
+ * until the controller moves its partitions; a client given it would keep a leader it has no
+ * address for and no error telling it to look again (kafkajs then never fetches the partition:
+ * RELIABILITY.md "Cluster", found 8). With the error it retries its metadata until a live leader.
+ */
+export function withLiveLeaders(partitions: { errorCode: number; leaderId: number }[], listed: ReadonlySet<number>, live: ReadonlySet<number>, listenerErrors: boolean): void {
+  for (const p of partitions) {
+    if (p.leaderId < 0 || listed.has(p.leaderId)) continue;
+    p.errorCode = live.has(p.leaderId) && listenerErrors ? ErrorCode.LISTENER_NOT_FOUND : ErrorCode.LEADER_NOT_AVAILABLE;
+    p.leaderId = -1;
+  }
+}
+
 function topicError(name: string, topicId: string, errorCode: number): MetadataResponseTopic {
   return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: UNREQUESTED_OPERATIONS };
 }
@@ -86,9 +103,13 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
         }
       }
     }
+    const brokers = broker.liveBrokers(conn.listenerName).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
+    const listed = new Set(brokers.map((b) => b.nodeId));
+    const live = new Set(broker.liveBrokers().map((b) => b.nodeId));
+    for (const t of topics) withLiveLeaders(t.partitions, listed, live, apiVersion >= 6);
     return {
       throttleTimeMs: 0,
-      brokers: broker.liveBrokers(conn.listenerName).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      brokers,
       clusterId: broker.clusterId,
       controllerId: broker.controllerId(),
       topics,
