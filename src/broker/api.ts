@@ -1,7 +1,7 @@
 // What a request handler is: the contract between the request path (request-handler.ts) and the
 // per-API handlers (handlers/). Kept apart from both so that neither imports the other's module.
 import { ApiKey, type ApiSpec } from '../protocol/generated/index.js';
-import type { Connection } from '../network/connection.js';
+import type { Connection, FrameHandler } from '../network/connection.js';
 import type { Broker } from './broker.js';
 
 export interface RequestContext {
@@ -12,6 +12,8 @@ export interface RequestContext {
   correlationId: number;
   clientId: string | null;
   apis: Map<number, SupportedApi>;
+  /** The request path itself: an Envelope's inner request goes through it again. */
+  dispatch: FrameHandler;
 }
 
 /** Returned by a handler when the request gets no response at all (acks=0 produce). */

@@ -7,12 +7,18 @@ import { Connection } from '../client/connection.js';
 import type { ClientSecurity } from '../client/sasl.js';
 import {
   ApiKey,
+  apiByKey,
+  type EnvelopeRequest,
+  type EnvelopeResponse,
   type AddPartitionsToTxnRequest,
   type AddPartitionsToTxnResponse,
   type WriteTxnMarkersRequest,
   type WriteTxnMarkersResponse,
 } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaError, errorName } from '../protocol/errors.js';
+import { encodeRequestFrame, decodeResponseHeader } from '../protocol/headers.js';
+import { Reader } from '../protocol/primitives.js';
+import { addressBytes, serializePrincipal } from './forwarded-principal.js';
 
 export interface PeerAddress {
   nodeId: number;
@@ -159,6 +165,63 @@ export class InterBrokerClient {
       );
       throw new KafkaError(ErrorCode.NOT_CONTROLLER, `forwarding to the controller (broker ${peer.nodeId}) failed: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Runs a request on `peer` as another principal (KIP-590 Envelope): the HTTP admin API reaching
+   * the leader of a partition or the coordinator of a group. The inner request is encoded at the
+   * highest version both brokers serve, capped by `maxVersion` (the version its body was built
+   * for). Resolves with the peer's decoded answer; rejects with a KafkaError: the envelope's own
+   * error (the peer refused to act for the caller), UNSUPPORTED_VERSION when the peer takes no
+   * envelopes or no common version, NETWORK_EXCEPTION when it cannot be reached.
+   */
+  async forwardAs<Res>(
+    peer: PeerAddress,
+    caller: { principal: string; host: string; clientId: string },
+    apiKey: number,
+    body: unknown,
+    maxVersion: number,
+    timeoutMs: number,
+  ): Promise<Res> {
+    const spec = apiByKey.get(apiKey)!;
+    let c: Connection;
+    try {
+      c = await this.connect(peer);
+    } catch (err) {
+      throw new KafkaError(ErrorCode.NETWORK_EXCEPTION, `cannot reach broker ${peer.nodeId}: ${(err as Error).message}`);
+    }
+    const theirs = c.brokerVersions.get(apiKey);
+    if (!c.supports(ApiKey.Envelope) || !theirs) {
+      throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `broker ${peer.nodeId} does not run ${spec.name} forwarded from another broker (no Envelope support)`);
+    }
+    const version = Math.min(maxVersion, theirs.maxVersion);
+    if (version < theirs.minVersion) throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `no common ${spec.name} version with broker ${peer.nodeId}`);
+    let requestData: Buffer;
+    try {
+      requestData = encodeRequestFrame(apiKey, version, 0, caller.clientId, body).subarray(4);
+    } catch (err) {
+      throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `${spec.name} v${version} for broker ${peer.nodeId}: ${(err as Error).message}`);
+    }
+    const envelope: EnvelopeRequest = { requestData, requestPrincipal: serializePrincipal(caller.principal), clientHostAddress: addressBytes(caller.host) };
+    let res: EnvelopeResponse;
+    try {
+      res = await c.request<EnvelopeResponse>(ApiKey.Envelope, envelope, { version: 0, timeoutMs });
+    } catch (err) {
+      const entry = this.peers.get(peer.nodeId);
+      this.peers.delete(peer.nodeId);
+      void entry?.connection.then(
+        (x) => x.close(),
+        () => undefined,
+      );
+      throw new KafkaError(ErrorCode.NETWORK_EXCEPTION, `${spec.name} forwarded to broker ${peer.nodeId} failed: ${(err as Error).message}`);
+    }
+    if (res.errorCode !== ErrorCode.NONE || !res.responseData) {
+      const code = res.errorCode || ErrorCode.UNKNOWN_SERVER_ERROR;
+      throw new KafkaError(code, `broker ${peer.nodeId} refused ${spec.name} forwarded on the caller's behalf: ${errorName(code)}`);
+    }
+    const r = new Reader(res.responseData);
+    decodeResponseHeader(r, apiKey, version);
+    return spec.decodeResponse(r, version) as Res;
   }
 
   /**

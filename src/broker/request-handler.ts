@@ -95,7 +95,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
   const apiMetrics = new Map<number, ApiMetrics>();
   for (const [key, api] of apis) apiMetrics.set(key, broker.metrics.api(key, api.spec.name));
   const metrics = broker.metrics;
-  return (frame: Buffer, conn: Connection) => {
+  const dispatch: FrameHandler = (frame: Buffer, conn: Connection) => {
     // Measured only when some quota exists: request_percentage needs the handling time.
     const startedMs = broker.quotas.enabled ? broker.clock.monotonicMs() : null;
     // After a SaslHandshake v0 the client sends bare SASL tokens, not requests.
@@ -143,6 +143,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       correlationId: header.correlationId,
       clientId: header.clientId,
       apis,
+      dispatch,
     };
     let result: unknown;
     let thrown: { err: unknown } | null = null;
@@ -196,4 +197,5 @@ export function createRequestHandler(broker: Broker): FrameHandler {
     if (thrown) return failed(thrown.err);
     return result instanceof Promise ? result.then(finish, failed) : finish(result);
   };
+  return dispatch;
 }

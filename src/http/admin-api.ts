@@ -9,14 +9,19 @@
 // Lists paginate (`offset`, `limit`, `total`): a cluster with 10,000 partitions answers in pages.
 //
 // Lag is computed by the broker from committed offsets and its high watermarks, the numbers
-// `kafka-consumer-groups --describe` shows. In cluster mode each broker answers for the groups it
-// coordinates and the partitions it hosts.
+// `kafka-consumer-groups --describe` shows. In cluster mode a request Kafka answers on one broker
+// (a partition's leader, a group's coordinator, a broker's configs) is routed there when it is
+// another (LocalRequests.routed: an Envelope carrying the caller's principal), so the API works
+// the same on every broker; a group coordinated elsewhere gets its lag as a client computes it,
+// from OffsetFetch on the coordinator and ListOffsets on the leaders.
 import type { FastifyReply } from 'fastify';
 import type { Broker } from '../broker/broker.js';
-import { LocalRequests, type LocalCaller } from '../broker/local-requests.js';
+import { LocalRequests, RoutingError, type LocalCaller, type Route } from '../broker/local-requests.js';
 import { AclOperation, ResourceType } from '../broker/security/authorizer.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type {
+  AlterClientQuotasRequest,
+  AlterClientQuotasResponse,
   ConsumerGroupDescribeRequest,
   ConsumerGroupDescribeResponse,
   CreateTopicsRequest,
@@ -37,6 +42,10 @@ import type {
   IncrementalAlterConfigsResponse,
   ListOffsetsRequest,
   ListOffsetsResponse,
+  ListGroupsRequest,
+  ListGroupsResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
   ListTransactionsRequest,
   ListTransactionsResponse,
   OffsetCommitRequest,
@@ -133,19 +142,6 @@ function kafkaError(reply: FastifyReply, code: number, message: string | null | 
   return reply.status(st).send({ error: message || name, errorCode: name });
 }
 
-/**
- * In a cluster, messages are read and written on the partition's leader: the message why this
- * broker cannot (naming the leader), or null when it leads the partition.
- */
-function ledElsewhere(b: Broker, topic: string, partition: number): string | null {
-  const t = b.topics.get(topic);
-  const s = t ? b.partitionStates(t)[partition] : undefined;
-  if (!s || s.leader === b.nodeId) return null;
-  if (s.leader < 0) return `partition ${partition} of ${topic} has no leader (offline)`;
-  const leader = b.liveBrokers().find((x) => x.nodeId === s.leader);
-  return `partition ${partition} of ${topic} is led by broker ${s.leader}${leader ? ` (${leader.host}:${leader.port})` : ''}: use that broker's console or API for its messages`;
-}
-
 const badRequest = (reply: FastifyReply, message: string) => reply.status(400).send({ error: message, errorCode: 'INVALID_REQUEST' });
 
 /** The consumer protocol's assignment (ConsumerProtocolAssignment): topic → partitions. */
@@ -197,6 +193,29 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
   });
   const broker = () => ctx.broker!;
   const send = <Res>(caller: LocalCaller, apiKey: number, request: unknown) => requests(broker()).send<Res>(caller, apiKey, request);
+  /** Sends the request to the broker the route names (this one or, in a cluster, another). */
+  const routed = <Res>(caller: LocalCaller, route: Route, apiKey: number, request: unknown, errorOf: (res: Res) => number, timeoutMs?: number) =>
+    requests(broker()).routed<Res>(caller, route, apiKey, request, errorOf, timeoutMs);
+  const groupRoute = (key: string): Route => ({ coordinatorOf: { key, type: 'group' } });
+  /** The broker coordinating a group now (this one outside a cluster), or -1 when none is. */
+  const coordinatorOf = (key: string): number => {
+    const at = requests(broker()).resolve(groupRoute(key));
+    return typeof at === 'number' ? at : -1;
+  };
+
+  // A request that could not reach the broker Kafka would answer it on: 421 when no leader or
+  // coordinator could be found (a client would retry later), 502 when the broker holding it
+  // refused to act for this one (the inter-broker principal lacks CLUSTER_ACTION) or cannot be
+  // sent the request.
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    if (err instanceof RoutingError) {
+      const status = /^NOT_LEADER|NOT_COORDINATOR|COORDINATOR_|LEADER_NOT_AVAILABLE/.test(err.errorCode) ? 421 : 502;
+      return reply.status(status).send({ error: err.message, errorCode: err.errorCode });
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) ctx.logger.error({ err }, 'HTTP handler failed');
+    return reply.status(status).send({ error: status >= 500 ? 'internal error' : err.message });
+  });
 
   // ---------------------------------------------------------------------------------------------
   // Cluster
@@ -385,7 +404,12 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
       includeSynonyms: false,
       includeDocumentation: true,
     };
-    const res = await send<DescribeConfigsResponse>(req.caller!, ApiKey.DescribeConfigs, request);
+    // A broker's configs (static ones included) are answered by that broker, as Kafka's admin client sends them.
+    const node = (req.params.type === 'broker' || req.params.type === 'broker-logger') && /^\d+$/.test(req.params.name) ? Number(req.params.name) : null;
+    const res =
+      node === null || node === broker().nodeId
+        ? await send<DescribeConfigsResponse>(req.caller!, ApiKey.DescribeConfigs, request)
+        : await routed<DescribeConfigsResponse>(req.caller!, { node }, ApiKey.DescribeConfigs, request, () => 0);
     const r = res.results[0]!;
     if (r.errorCode !== 0) return kafkaError(reply, r.errorCode, r.errorMessage);
     const search = (req.query.search ?? '').toLowerCase();
@@ -433,7 +457,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
       topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp }] }],
       timeoutMs: 5000,
     };
-    const res = await send<ListOffsetsResponse>(caller, ApiKey.ListOffsets, request);
+    const res = await routed<ListOffsetsResponse>(caller, { leaderOf: { topic, partition } }, ApiKey.ListOffsets, request, (x) => x.topics[0]?.partitions[0]?.errorCode ?? 0);
     const p = res.topics[0]?.partitions[0];
     return { errorCode: p?.errorCode ?? 3, offset: p?.offset ?? -1 };
   }
@@ -448,8 +472,6 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     if (!t || !canDescribeTopic(b, caller, t.name)) return reply.status(404).send({ error: `unknown topic ${req.params.topic}`, errorCode: 'UNKNOWN_TOPIC_OR_PARTITION' });
     const partition = Number(req.query.partition ?? 0);
     if (!Number.isInteger(partition) || partition < 0 || partition >= t.partitions.length) return badRequest(reply, `partition must be 0..${t.partitions.length - 1}`);
-    const notHere = ledElsewhere(b, t.name, partition);
-    if (notHere) return reply.status(421).send({ error: notHere, errorCode: 'NOT_LEADER_OR_FOLLOWER' });
     const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 50) || 50));
     const filter = (req.query.filter ?? '').toLowerCase();
     // At most this many records are read looking for filter matches.
@@ -509,7 +531,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
         forgottenTopicsData: [],
         rackId: '',
       };
-      const res = await send<FetchResponse>(caller, ApiKey.Fetch, request);
+      const res = await routed<FetchResponse>(caller, { leaderOf: { topic: t.name, partition } }, ApiKey.Fetch, request, (x) => x.errorCode || (x.responses[0]?.partitions[0]?.errorCode ?? 0));
       if (res.errorCode !== 0) return kafkaError(reply, res.errorCode, null);
       const pd = res.responses[0]?.partitions[0];
       if (!pd) break;
@@ -573,8 +595,6 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
         headers.push({ key: h.key, value: bytes(h.value) });
       }
     }
-    const notHere = t ? ledElsewhere(b, t.name, partition) : null;
-    if (notHere) return reply.status(421).send({ error: notHere, errorCode: 'NOT_LEADER_OR_FOLLOWER' });
     const records = buildRecordBatch([{ key: bytes(body.key), value: bytes(body.value), headers, timestamp: b.clock.now() }]);
     const request: ProduceRequest = {
       transactionalId: null,
@@ -582,7 +602,14 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
       timeoutMs: 30_000,
       topicData: [{ name: req.params.topic, topicId: t?.id ?? ZERO_UUID, partitionData: [{ index: partition, records }] }],
     };
-    const res = await send<ProduceResponse>(req.caller!, ApiKey.Produce, request);
+    const res = await routed<ProduceResponse>(
+      req.caller!,
+      { leaderOf: { topic: req.params.topic, partition } },
+      ApiKey.Produce,
+      request,
+      (x) => x.responses[0]?.partitionResponses[0]?.errorCode ?? 0,
+      40_000,
+    );
     const p = res.responses[0]?.partitionResponses[0];
     if (!p) return kafkaError(reply, 3, null);
     if (p.errorCode !== 0) return kafkaError(reply, p.errorCode, p.errorMessage);
@@ -608,8 +635,114 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     });
   });
 
+  /**
+   * A group's committed offsets and lag as `kafka-consumer-groups --describe` computes them:
+   * OffsetFetch on its coordinator, ListOffsets (latest: the high watermark) on each partition's
+   * leader, batched per leader. For groups coordinated by another broker.
+   */
+  async function remoteLag(caller: LocalCaller, groupId: string): Promise<{ errorCode: number; message: string | null; partitions: PartitionLagJson[] }> {
+    const request: OffsetFetchRequest = { groupId: '', topics: [], groups: [{ groupId, memberId: null, memberEpoch: -1, topics: null }], requireStable: false };
+    const res = await routed<OffsetFetchResponse>(caller, groupRoute(groupId), ApiKey.OffsetFetch, request, (x) => x.errorCode || (x.groups[0]?.errorCode ?? 0));
+    const g = res.groups[0];
+    const errorCode = res.errorCode || (g?.errorCode ?? 0);
+    if (errorCode !== 0 || !g) return { errorCode: errorCode || 15, message: null, partitions: [] };
+    const committed = g.topics.flatMap((t) => t.partitions.filter((p) => p.errorCode === 0 && p.committedOffset >= 0).map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset) })));
+    // End offsets, one ListOffsets per leader; a partition that fails there is asked on its own (routed, retried).
+    const lr = requests(broker());
+    const byLeader = new Map<number, typeof committed>();
+    for (const c of committed) {
+      const at = lr.resolve({ leaderOf: { topic: c.topic, partition: c.partition } });
+      const key = typeof at === 'number' ? at : -1;
+      byLeader.set(key, [...(byLeader.get(key) ?? []), c]);
+    }
+    const ends = new Map<string, number>();
+    await Promise.all(
+      [...byLeader].map(async ([node, list]) => {
+        if (node < 0) return;
+        const topics = new Map<string, number[]>();
+        for (const c of list) topics.set(c.topic, [...(topics.get(c.topic) ?? []), c.partition]);
+        const lo: ListOffsetsRequest = {
+          replicaId: -1,
+          isolationLevel: 0,
+          topics: [...topics].map(([name, ps]) => ({ name, partitions: ps.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1 })) })),
+          timeoutMs: 5000,
+        };
+        try {
+          const r = await lr.sendTo<ListOffsetsResponse>(caller, node, ApiKey.ListOffsets, lo);
+          for (const t of r.topics) for (const p of t.partitions) if (p.errorCode === 0) ends.set(`${t.name}\0${p.partitionIndex}`, Number(p.offset));
+        } catch {
+          // asked one by one below
+        }
+      }),
+    );
+    const partitions: PartitionLagJson[] = [];
+    for (const c of committed) {
+      let end = ends.get(`${c.topic}\0${c.partition}`);
+      if (end === undefined) {
+        const one = await listOffset(caller, c.topic, c.partition, -1);
+        end = one.errorCode === 0 ? one.offset : c.offset;
+      }
+      partitions.push({ topic: c.topic, partition: c.partition, committedOffset: c.offset, endOffset: end, lag: Math.max(0, end - c.offset) });
+    }
+    partitions.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    return { errorCode: 0, message: null, partitions };
+  }
+
+  /** A group coordinated by another broker: described there (ConsumerGroupDescribe, else DescribeGroups), as Kafka's admin client does. */
+  async function describeRemoteGroup(caller: LocalCaller, groupId: string, coordinator: number, reply: FastifyReply) {
+    const lag = await remoteLag(caller, groupId);
+    if (lag.errorCode !== 0) return kafkaError(reply, lag.errorCode, lag.message);
+    const totals = { totalLag: lag.partitions.reduce((x, p) => x + p.lag, 0), partitions: lag.partitions };
+    const cgd: ConsumerGroupDescribeRequest = { groupIds: [groupId], includeAuthorizedOperations: false };
+    const cg = await routed<ConsumerGroupDescribeResponse>(caller, groupRoute(groupId), ApiKey.ConsumerGroupDescribe, cgd, (x) => x.groups[0]?.errorCode ?? 0);
+    const c = cg.groups[0]!;
+    if (c.errorCode === 0) {
+      return reply.send({
+        groupId: c.groupId,
+        state: c.groupState,
+        protocolType: 'consumer',
+        protocol: c.assignorName,
+        coordinator,
+        members: c.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.instanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          assignment: m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((x, y) => x - y) })),
+        })),
+        ...totals,
+      });
+    }
+    if (c.errorCode !== 69 /* GROUP_ID_NOT_FOUND: a classic group, or none */) return kafkaError(reply, c.errorCode, c.errorMessage);
+    const dg: DescribeGroupsRequest = { groups: [groupId], includeAuthorizedOperations: false };
+    const res = await routed<DescribeGroupsResponse>(caller, groupRoute(groupId), ApiKey.DescribeGroups, dg, (x) => x.groups[0]?.errorCode ?? 0);
+    const g = res.groups[0]!;
+    if (g.errorCode !== 0) return kafkaError(reply, g.errorCode, g.errorMessage);
+    if (g.groupState === 'Dead' && lag.partitions.length === 0) return reply.status(404).send({ error: `unknown group ${groupId}`, errorCode: 'GROUP_ID_NOT_FOUND' });
+    return reply.send({
+      groupId: g.groupId,
+      state: g.groupState === 'Dead' ? 'Empty' : g.groupState,
+      protocolType: g.protocolType,
+      protocol: g.protocolData,
+      coordinator,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        assignment: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
+      })),
+      ...totals,
+    });
+  }
+
   app.get<{ Params: { group: string } }>('/groups/:group', async (req, reply) => {
     const b = broker();
+    const coordinator = coordinatorOf(req.params.group);
+    if (coordinator !== b.nodeId) {
+      if (coordinator < 0) throw new RoutingError('COORDINATOR_NOT_AVAILABLE', `group ${req.params.group} has no coordinator now (its __consumer_offsets partition is offline)`);
+      return describeRemoteGroup(req.caller!, req.params.group, coordinator, reply);
+    }
     if (b.groupCoordinator.consumer.groups.has(req.params.group)) {
       // The consumer protocol (KIP-848): ConsumerGroupDescribe, assignments by the coordinator.
       const request: ConsumerGroupDescribeRequest = { groupIds: [req.params.group], includeAuthorizedOperations: false };
@@ -663,8 +796,26 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     });
   });
 
-  app.get<{ Params: { group: string } }>('/groups/:group/lag', (req, reply) => {
+  app.get<{ Params: { group: string } }>('/groups/:group/lag', async (req, reply) => {
     const b = broker();
+    const coordinator = coordinatorOf(req.params.group);
+    if (coordinator !== b.nodeId) {
+      // Coordinated elsewhere: as a client computes it. A group without offsets is unknown here too.
+      const remote = await remoteLag(req.caller!, req.params.group);
+      if (remote.errorCode !== 0) return kafkaError(reply, remote.errorCode, remote.message);
+      if (remote.partitions.length === 0) return reply.status(404).send({ error: `unknown group ${req.params.group}`, errorCode: 'GROUP_ID_NOT_FOUND' });
+      const list: ListGroupsRequest = { statesFilter: [], typesFilter: [] };
+      const listed = await requests(b).sendTo<ListGroupsResponse>(req.caller!, coordinator, ApiKey.ListGroups, list).catch(() => null);
+      const info = listed?.groups.find((g) => g.groupId === req.params.group);
+      return reply.send({
+        groupId: req.params.group,
+        state: info?.groupState || 'Empty',
+        protocolType: info?.protocolType ?? '',
+        members: null,
+        totalLag: remote.partitions.reduce((x, p) => x + p.lag, 0),
+        partitions: remote.partitions,
+      });
+    }
     const lag = canDescribeGroup(b, req.caller!, req.params.group) ? groupLagJson(b, req.params.group) : null;
     if (!lag) return reply.status(404).send({ error: `unknown group ${req.params.group}`, errorCode: 'GROUP_ID_NOT_FOUND' });
     return reply.send(lag);
@@ -687,7 +838,8 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     const t = b.topics.get(body.topic);
     if (!t) return reply.status(404).send({ error: `unknown topic ${body.topic}`, errorCode: 'UNKNOWN_TOPIC_OR_PARTITION' });
     const to = typeof body.to === 'string' ? body.to : 'earliest';
-    let partitions: number[] = t.partitions.map((_, i) => i);
+    // Every partition, hosted here or not (t.partitions has holes where this broker has no replica).
+    let partitions: number[] = Array.from({ length: t.partitions.length }, (_, i) => i);
     if (Array.isArray(body.partitions) && body.partitions.length > 0) partitions = body.partitions.map(Number);
     if (partitions.some((p) => !Number.isInteger(p) || p < 0 || p >= t.partitions.length)) return badRequest(reply, `partitions must be 0..${t.partitions.length - 1}`);
     const targets: { partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; committedMetadata: string | null }[] = [];
@@ -716,7 +868,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
       retentionTimeMs: -1,
       topics: [{ name: t.name, topicId: t.id, partitions: targets }],
     };
-    const res = await send<OffsetCommitResponse>(caller, ApiKey.OffsetCommit, request);
+    const res = await routed<OffsetCommitResponse>(caller, groupRoute(req.params.group), ApiKey.OffsetCommit, request, (x) => x.topics[0]?.partitions[0]?.errorCode ?? 0);
     const failed = res.topics.flatMap((x) => x.partitions).find((p) => p.errorCode !== 0);
     if (failed) {
       const name = errorName(failed.errorCode);
@@ -842,6 +994,38 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
         values: Object.fromEntries(e.values.map((v) => [v.key, v.value])),
       })),
     });
+  });
+
+  /**
+   * Sets or removes client quotas (AlterClientQuotas, what `kafka-configs --entity-type users
+   * --alter --add-config producer_byte_rate=...` sends): `{entity: {user?, "client-id"?, ip?},
+   * set: {key: number}, delete: [key]}`. An entity value of null is the default entity.
+   */
+  app.post<{ Body: { entity?: unknown; set?: unknown; delete?: unknown } }>('/quotas', async (req, reply) => {
+    const body = req.body ?? {};
+    if (!body.entity || typeof body.entity !== 'object' || Array.isArray(body.entity)) return badRequest(reply, 'entity is required: {user, "client-id", ip}');
+    const entity: { entityType: string; entityName: string | null }[] = [];
+    for (const [entityType, name] of Object.entries(body.entity as Record<string, unknown>)) {
+      if (name !== null && typeof name !== 'string') return badRequest(reply, `entity ${entityType} must be a name, or null for the default`);
+      entity.push({ entityType, entityName: name === null || name === '<default>' ? null : name });
+    }
+    if (entity.length === 0) return badRequest(reply, 'entity needs at least one of user, client-id, ip');
+    const ops: { key: string; value: number; remove: boolean }[] = [];
+    if (body.set !== undefined && body.set !== null) {
+      if (typeof body.set !== 'object' || Array.isArray(body.set)) return badRequest(reply, 'set must be an object of key: number');
+      for (const [key, v] of Object.entries(body.set as Record<string, unknown>)) {
+        const value = Number(v);
+        if (v === '' || v === null || !Number.isFinite(value)) return badRequest(reply, `${key} must be a number`);
+        ops.push({ key, value, remove: false });
+      }
+    }
+    if (Array.isArray(body.delete)) for (const k of body.delete) ops.push({ key: String(k), value: 0, remove: true });
+    if (ops.length === 0) return badRequest(reply, 'nothing to change: give set {key: number} and/or delete [key]');
+    const request: AlterClientQuotasRequest = { entries: [{ entity, ops }], validateOnly: false };
+    const res = await send<AlterClientQuotasResponse>(req.caller!, ApiKey.AlterClientQuotas, request);
+    const r = res.entries[0];
+    if (r && r.errorCode !== 0) return kafkaError(reply, r.errorCode, r.errorMessage);
+    return reply.send({ entity: Object.fromEntries(entity.map((e) => [e.entityType, e.entityName ?? '<default>'])), altered: ops.map((o) => o.key) });
   });
 
   /** Every group's lag at once (what a lag exporter would poll). */

@@ -4,6 +4,7 @@ import { saslAuthenticateHandler, saslHandshakeHandler } from './sasl.js';
 import { alterUserScramCredentialsHandler, describeUserScramCredentialsHandler } from './scram-credentials.js';
 import { createAclsHandler, deleteAclsHandler, describeAclsHandler } from './acls.js';
 import { createDelegationTokenHandler, describeDelegationTokenHandler, expireDelegationTokenHandler, renewDelegationTokenHandler } from './delegation-tokens.js';
+import { envelopeHandler } from './envelope.js';
 import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { alterClientQuotasHandler } from './alter-client-quotas.js';
 import { metadataHandler } from './metadata.js';
@@ -69,6 +70,7 @@ import {
 } from './share-state.js';
 
 export const apiHandlers: ApiHandler[] = [
+  envelopeHandler,
   shareGroupHeartbeatHandler,
   shareGroupDescribeHandler,
   shareFetchHandler,

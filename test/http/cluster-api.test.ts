@@ -1,0 +1,245 @@
+// The admin API on a three-broker cluster (real etcd), with SASL and ACLs: broker 1's API
+// produces to and browses a partition led by another broker, describes and resets a group whose
+// coordinator is another broker, and a principal the ACLs deny is still denied once its request
+// is forwarded (the other broker checks the forwarded principal, not the brokers' own). The
+// Envelope that carries it is refused to anyone but a broker on the inter-broker listener.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import kafkajs from 'kafkajs';
+import { startCluster, type RunningCluster } from '../../src/index.js';
+import { Connection } from '../../src/client/connection.js';
+import { ApiKey, type CreateAclsResponse, type EnvelopeResponse, type FindCoordinatorResponse } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { encodeRequestFrame } from '../../src/protocol/headers.js';
+import { addressBytes, serializePrincipal } from '../../src/broker/forwarded-principal.js';
+import { etcdMissing } from '../helpers/etcd.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+const jaas = (self: string) =>
+  `org.apache.kafka.common.security.plain.PlainLoginModule required username="${self}" password="${self}-pw" user_broker="broker-pw" user_admin="admin-pw" user_alice="alice-pw";`;
+
+describe('the admin API on a cluster routes to leaders and coordinators', { skip: etcdMissing }, () => {
+  let cluster: RunningCluster;
+  before(async () => {
+    cluster = await startCluster({
+      brokers: 3,
+      config: {
+        listeners: 'CLIENT://127.0.0.1:0,INTERNAL://127.0.0.1:0',
+        'listener.security.protocol.map': 'CLIENT:SASL_PLAINTEXT,INTERNAL:SASL_PLAINTEXT',
+        'inter.broker.listener.name': 'INTERNAL',
+        'sasl.enabled.mechanisms': 'PLAIN',
+        'sasl.mechanism.inter.broker.protocol': 'PLAIN',
+        'listener.name.internal.plain.sasl.jaas.config': jaas('broker'),
+        'listener.name.client.plain.sasl.jaas.config': jaas('admin'),
+        'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+        'super.users': 'User:broker;User:admin',
+        'http.listeners': 'http://127.0.0.1:0',
+        'group.initial.rebalance.delay.ms': 0,
+        'offsets.topic.num.partitions': 6,
+      },
+    });
+  });
+  after(async () => cluster?.stop());
+
+  const node = (id: number) => cluster.brokers.find((b) => b.broker.nodeId === id)!;
+  const A = () => cluster.brokers[0]!;
+  const call = async <T = Record<string, unknown>>(user: string, path: string, method = 'GET', body?: unknown, at = A()) => {
+    const res = await fetch(`${at.httpUrl}/api/v1/${path}`, {
+      method,
+      headers: {
+        authorization: `Basic ${Buffer.from(`${user}:${user}-pw`).toString('base64')}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  };
+  const connect = (nodeId: number, listener: 'CLIENT' | 'INTERNAL', user: string) =>
+    Connection.connect({
+      host: '127.0.0.1',
+      port: node(nodeId).broker.listenerPort(listener),
+      security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'PLAIN', username: user, password: `${user}-pw` } },
+    });
+  const leaderOf = (topic: string, partition: number) => {
+    const b = A().broker;
+    return b.partitionStates(b.topics.get(topic)!)[partition]!.leader;
+  };
+
+  let remote = -1; // a partition of `routed` led by another broker than A
+  let group = ''; // a group coordinated by another broker than A
+  let coordinator = -1;
+
+  test('produce to and browse a partition led by another broker', async () => {
+    const created = await call('admin', 'topics', 'POST', { name: 'routed', partitions: 3, replicationFactor: 1 });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await waitUntil(() => cluster.brokers.every((b) => b.broker.topics.get('routed')?.partitions.length === 3 && leaderOf('routed', 0) >= 0), {
+      timeout: 10_000,
+      message: 'every broker to know the topic',
+    });
+    const a = A().broker.nodeId;
+    remote = [0, 1, 2].find((p) => leaderOf('routed', p) !== a)!;
+    assert.notEqual(remote, undefined, 'round robin places a partition on another broker');
+    const leader = node(leaderOf('routed', remote));
+
+    const sent = await call<{ offset: number }>('admin', 'topics/routed/messages', 'POST', { partition: remote, key: 'k', value: 'from broker A' });
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    assert.equal(sent.body.offset, 0);
+    // The record is in the leader's log: broker A has no replica of the partition.
+    assert.equal(leader.broker.partition('routed', remote)?.logEndOffset, 1);
+    assert.equal(A().broker.partition('routed', remote), undefined);
+
+    const read = await call<{ latestOffset: number; messages: { offset: number; value: string }[] }>('admin', `topics/routed/messages?partition=${remote}&offset=earliest`);
+    assert.equal(read.status, 200, JSON.stringify(read.body));
+    assert.equal(read.body.latestOffset, 1);
+    assert.deepEqual(
+      read.body.messages.map((m) => [m.offset, Buffer.from(m.value, 'base64').toString()]),
+      [[0, 'from broker A']],
+    );
+  });
+
+  test('describe, lag and reset of a group coordinated by another broker', async () => {
+    // The first FindCoordinator creates __consumer_offsets; then pick a group it places elsewhere.
+    const admin = await connect(A().broker.nodeId, 'CLIENT', 'admin');
+    try {
+      await admin.request<FindCoordinatorResponse>(ApiKey.FindCoordinator, { key: '', keyType: 0, coordinatorKeys: ['any'] });
+    } finally {
+      admin.close();
+    }
+    const b = A().broker;
+    await waitUntil(
+      () => {
+        const t = b.topics.get('__consumer_offsets');
+        return !!t && b.partitionStates(t).every((s) => s.leader >= 0);
+      },
+      { timeout: 10_000, message: '__consumer_offsets to have leaders' },
+    );
+    const states = b.partitionStates(b.topics.get('__consumer_offsets')!);
+    group = Array.from({ length: 200 }, (_, i) => `console-group-${i}`).find((g) => states[b.groupCoordinator.partitionFor(g)]!.leader !== b.nodeId)!;
+    coordinator = states[b.groupCoordinator.partitionFor(group)]!.leader;
+
+    // A real client (kafkajs, classic protocol) consumes the record and commits, on its coordinator.
+    const kafka = new Kafka({
+      brokers: [`127.0.0.1:${b.listenerPort('CLIENT')}`],
+      sasl: { mechanism: 'plain', username: 'admin', password: 'admin-pw' },
+      logLevel: logLevel.NOTHING,
+    });
+    const consumer = kafka.consumer({ groupId: group, sessionTimeout: 6000, heartbeatInterval: 500 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'routed', fromBeginning: true });
+    let seen = 0;
+    await consumer.run({ autoCommitInterval: 100, eachMessage: async () => void seen++ });
+    try {
+      await waitUntil(
+        async () => {
+          const lag = await call<{ partitions: { partition: number; committedOffset: number }[] }>('admin', `groups/${group}/lag`);
+          return lag.status === 200 && lag.body.partitions.some((p) => p.partition === remote && p.committedOffset === 1);
+        },
+        { timeout: 20_000, message: 'the consumer to commit offset 1' },
+      );
+      assert.equal(seen, 1);
+      const described = await call<{ coordinator: number; state: string; protocolType: string; members: { assignment: { topic: string; partitions: number[] }[] }[] }>(
+        'admin',
+        `groups/${group}`,
+      );
+      assert.equal(described.status, 200, JSON.stringify(described.body));
+      assert.equal(described.body.coordinator, coordinator);
+      assert.deepEqual([described.body.state, described.body.protocolType, described.body.members.length], ['Stable', 'consumer', 1]);
+      assert.deepEqual(described.body.members[0]!.assignment, [{ topic: 'routed', partitions: [0, 1, 2] }]);
+    } finally {
+      await consumer.disconnect();
+    }
+
+    // One more record: lag 1 on that partition, computed from the coordinator's and the leader's numbers.
+    assert.equal((await call('admin', 'topics/routed/messages', 'POST', { partition: remote, value: 'second' })).status, 201);
+    const lag = await call<{ totalLag: number; partitions: { partition: number; committedOffset: number; endOffset: number; lag: number }[] }>('admin', `groups/${group}/lag`);
+    assert.deepEqual(
+      lag.body.partitions.find((p) => p.partition === remote),
+      { topic: 'routed', partition: remote, committedOffset: 1, endOffset: 2, lag: 1 },
+    );
+    assert.equal(lag.body.totalLag, 1);
+
+    // Reset to the earliest offsets: OffsetCommit on the coordinator, ListOffsets on the leaders.
+    const reset = await call<{ offsets: { partition: number; offset: number }[] }>('admin', `groups/${group}/offsets/reset`, 'POST', { topic: 'routed', to: 'earliest' });
+    assert.equal(reset.status, 200, JSON.stringify(reset.body));
+    const after = await call<{ partitions: { partition: number; committedOffset: number; lag: number }[] }>('admin', `groups/${group}`);
+    assert.deepEqual(
+      after.body.partitions.find((p) => p.partition === remote),
+      { topic: 'routed', partition: remote, committedOffset: 0, endOffset: 2, lag: 2 },
+    );
+    // Seen from the coordinator's own API, the same.
+    const there = await call<{ partitions: { partition: number; committedOffset: number }[] }>('admin', `groups/${group}/lag`, 'GET', undefined, node(coordinator));
+    assert.equal(there.body.partitions.find((p) => p.partition === remote)?.committedOffset, 0);
+
+    // Another broker's configs (static ones too) come from that broker.
+    const other = cluster.brokers.find((x) => x.broker.nodeId !== A().broker.nodeId)!.broker.nodeId;
+    const configs = await call<{ resourceName: string; configs: { name: string; value: string }[] }>('admin', `configs/broker/${other}?search=node.id`);
+    assert.equal(configs.status, 200, JSON.stringify(configs.body));
+    assert.equal(configs.body.configs.find((c) => c.name === 'node.id')?.value, String(other));
+  });
+
+  test('a principal the ACLs deny is denied on the broker the request is forwarded to', async () => {
+    assert.ok(remote >= 0 && group !== '', 'the earlier tests ran');
+    // alice may see the topic and the group, not read or write the topic, nor describe the group's offsets' topic reads.
+    const admin = await connect(A().broker.nodeId, 'CLIENT', 'admin');
+    try {
+      const acl = (resourceType: number, resourceName: string, operation: number) => ({
+        resourceType,
+        resourceName,
+        resourcePatternType: 3,
+        principal: 'User:alice',
+        host: '*',
+        operation,
+        permissionType: 3,
+      });
+      const res = await admin.request<CreateAclsResponse>(ApiKey.CreateAcls, { creations: [acl(2, 'routed', 8)] });
+      assert.equal(res.results[0]!.errorCode, ErrorCode.NONE);
+    } finally {
+      admin.close();
+    }
+    await waitUntil(async () => (await call('alice', 'topics/routed')).status === 200, { timeout: 10_000, message: 'the ACL to reach broker A' });
+
+    const produce = await call('alice', 'topics/routed/messages', 'POST', { partition: remote, value: 'denied' });
+    assert.deepEqual([produce.status, produce.body.errorCode], [403, 'TOPIC_AUTHORIZATION_FAILED']);
+    const browse = await call('alice', `topics/routed/messages?partition=${remote}&offset=earliest`);
+    assert.deepEqual([browse.status, browse.body.errorCode], [403, 'TOPIC_AUTHORIZATION_FAILED']);
+    const describeGroup = await call('alice', `groups/${group}`);
+    assert.deepEqual([describeGroup.status, describeGroup.body.errorCode], [403, 'GROUP_AUTHORIZATION_FAILED']);
+    const resetGroup = await call('alice', `groups/${group}/offsets/reset`, 'POST', { topic: 'routed', to: 'latest' });
+    assert.equal(resetGroup.status, 403, JSON.stringify(resetGroup.body));
+    assert.equal(node(leaderOf('routed', remote)).broker.partition('routed', remote)?.logEndOffset, 2, 'nothing was written for alice');
+
+    // Given WRITE, alice's forwarded produce goes through: the leader saw alice, not the brokers' principal.
+    const grant = await connect(A().broker.nodeId, 'CLIENT', 'admin');
+    try {
+      await grant.request<CreateAclsResponse>(ApiKey.CreateAcls, {
+        creations: [{ resourceType: 2, resourceName: 'routed', resourcePatternType: 3, principal: 'User:alice', host: '*', operation: 4, permissionType: 3 }],
+      });
+    } finally {
+      grant.close();
+    }
+    await waitUntil(async () => (await call('alice', 'topics/routed/messages', 'POST', { partition: remote, value: 'allowed' })).status === 201, {
+      timeout: 10_000,
+      message: 'the WRITE ACL to reach the leader',
+    });
+  });
+
+  test('only a broker on the inter-broker listener may send an Envelope', async () => {
+    const target = leaderOf('routed', Math.max(0, remote));
+    const inner = encodeRequestFrame(ApiKey.FindCoordinator, 4, 1, 'x', { key: '', keyType: 0, coordinatorKeys: ['g'] }).subarray(4);
+    const envelope = { requestData: inner, requestPrincipal: serializePrincipal('User:admin'), clientHostAddress: addressBytes('127.0.0.1') };
+    const send = async (listener: 'CLIENT' | 'INTERNAL', user: string, body = envelope) => {
+      const c = await connect(target, listener, user);
+      try {
+        return (await c.request<EnvelopeResponse>(ApiKey.Envelope, body, { version: 0 })).errorCode;
+      } finally {
+        c.close();
+      }
+    };
+    assert.equal(await send('INTERNAL', 'alice'), ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'alice lacks CLUSTER_ACTION');
+    assert.equal(await send('CLIENT', 'admin'), ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'not the inter-broker listener');
+    assert.equal(await send('INTERNAL', 'broker'), ErrorCode.INVALID_REQUEST, 'FindCoordinator is not forwarded');
+    assert.equal(await send('INTERNAL', 'broker', { ...envelope, requestPrincipal: Buffer.from([0, 9]) }), ErrorCode.PRINCIPAL_DESERIALIZATION_FAILURE);
+  });
+});
