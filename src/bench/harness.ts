@@ -251,7 +251,7 @@ async function startTributary(dataDir: string): Promise<Broker> {
     'http.listeners': 'http://127.0.0.1:0',
     'log.dirs': dataDir,
   }).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
-  return managedBroker('tributary', port, () => spawn(process.execPath, [...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  return managedBroker('tributary', port, () => spawn(process.execPath, [...brokerNodeArgs(), ...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', 'inherit'] }));
 }
 
 /**
@@ -327,6 +327,15 @@ async function managedCluster(label: string, ports: number[], spawnAll: () => Ch
   return broker;
 }
 
+/**
+ * Extra Node options for the Tributary brokers the harness starts, from TRIBUTARY_BENCH_NODE_ARGS
+ * (space-separated), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them under the load.
+ * Node refuses --cpu-prof in NODE_OPTIONS, and that would profile the harness too.
+ */
+function brokerNodeArgs(): string[] {
+  return (process.env.TRIBUTARY_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 /** One throwaway etcd (Debian's etcd-server) and CLUSTER_SIZE Tributary processes of the build. */
 async function startTributaryCluster(dir: string): Promise<Broker> {
   if (!findEtcd()) throw new Error("the cluster workload needs etcd: install Debian's etcd-server (apt-get install etcd-server) or set ETCD_BIN");
@@ -351,7 +360,7 @@ async function startTributaryCluster(dir: string): Promise<Broker> {
         'log.dirs': join(dir, `broker${i + 1}`),
       }).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
       const fd = openSync(errFile(i), 'w');
-      const child = spawn(process.execPath, [...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', fd] });
+      const child = spawn(process.execPath, [...brokerNodeArgs(), ...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', fd] });
       closeSync(fd);
       return child;
     });

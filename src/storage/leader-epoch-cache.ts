@@ -2,10 +2,11 @@
 // Persisted as the text file `leader-epoch-checkpoint`: a version line, an entry count, then
 // one "epoch startOffset" line per entry; always replaced atomically.
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { writeFileAtomicSync } from '../common/atomic-file.js';
+import { fsyncDir, writeFileAtomicSync } from '../common/atomic-file.js';
 import { LEADER_EPOCH_CHECKPOINT } from './file-names.js';
 
 export const UNDEFINED_EPOCH = -1;
@@ -23,6 +24,9 @@ export interface EpochEndOffset {
 }
 
 export class LeaderEpochCache {
+  /** The checkpoint file holds assignments that were written without an fsync. */
+  private unsynced = false;
+
   private constructor(
     private readonly file: string,
     private epochs: EpochEntry[],
@@ -60,16 +64,43 @@ export class LeaderEpochCache {
   /**
    * Records that `epoch` starts at `startOffset`. Ignored unless the epoch is newer than the
    * latest. Entries starting at or after `startOffset` are superseded. With `persist` (default)
-   * the checkpoint is rewritten (and fsynced, unless 'unsynced') before the change becomes
-   * visible; an I/O failure throws KAFKA_STORAGE_ERROR and leaves the cache unchanged.
+   * the checkpoint is rewritten (and fsynced, unless 'unsynced': then syncIfNeeded makes it
+   * durable with the log's next fsync) before the change becomes visible; an I/O failure throws
+   * KAFKA_STORAGE_ERROR and leaves the cache unchanged.
    */
   assign(epoch: number, startOffset: number, persist: boolean | 'unsynced' = true): boolean {
     if (epoch < 0 || epoch <= this.latestEpoch) return false;
     const updated = this.epochs.filter((e) => e.startOffset < startOffset);
     updated.push({ epoch, startOffset });
     if (persist) this.write(updated, persist === true);
+    if (persist === 'unsynced') this.unsynced = true;
     this.epochs = updated;
     return true;
+  }
+
+  /**
+   * fsyncs the checkpoint (and its directory) if assignments were written without it. The log
+   * calls this whenever it fsyncs its data, before that data counts as flushed: the epochs are
+   * then exactly as durable as the batches they describe, which carry their epoch anyway (a
+   * recovery that rescans them assigns it again). Kafka stopped fsyncing on assignment for the
+   * same reason (KAFKA-15046): two synchronous fsyncs per new epoch stalled every partition.
+   */
+  async syncIfNeeded(): Promise<void> {
+    if (!this.unsynced) return;
+    // Cleared first: an assignment during the fsync (a newer file, renamed over) sets it again.
+    this.unsynced = false;
+    try {
+      const handle = await fsp.open(this.file, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsyncDir(path.dirname(this.file));
+    } catch (err) {
+      this.unsynced = true;
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot fsync ${this.file}: ${(err as Error).message}`);
+    }
   }
 
   /**

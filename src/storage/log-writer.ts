@@ -286,6 +286,7 @@ export class LogWriter {
     this.messagesSinceSync = 0;
     this.lastSyncMs = s.clock.now();
     const run = (async () => {
+      await s.epochs.syncIfNeeded();
       for (const segment of dirty) {
         this.stats.fsyncs++;
         await segment.fsync(s.io);
@@ -397,6 +398,7 @@ export class LogWriter {
     const s = this.state;
     try {
       if (segment.isClosed) return;
+      await s.epochs.syncIfNeeded();
       this.stats.fsyncs++;
       await segment.fsync(s.io);
       segment.finalizeTimeIndex();

@@ -424,11 +424,8 @@ export class PartitionLog implements CleanableLog {
 
   assignEpoch(epoch: number, startOffset: number): void {
     const s = this.state;
-    // The first epoch of an empty log (every new partition) is not worth two fsyncs: if a power
-    // failure loses it, the next open assigns the leader epoch at the log end again, and any
-    // data written meanwhile carries its epoch in its batches, which recovery reads back.
-    const empty = s.nextOffset === s.startOffset && s.epochs.latestEpoch < 0;
-    s.epochs.assign(epoch, startOffset, empty ? 'unsynced' : true);
+    // Made durable with the log's next fsync (see LeaderEpochCache.syncIfNeeded).
+    s.epochs.assign(epoch, startOffset, 'unsynced');
   }
 
   // --- size, config, counters ---------------------------------------------------------------
@@ -495,7 +492,7 @@ export class PartitionLog implements CleanableLog {
         done: this.writer.waitForDurable(duplicate.lastOffset + 1),
       };
     }
-    if (leaderEpoch > s.epochs.latestEpoch) s.epochs.assign(leaderEpoch, s.nextOffset);
+    if (leaderEpoch > s.epochs.latestEpoch) s.epochs.assign(leaderEpoch, s.nextOffset, 'unsynced');
 
     const now = s.clock.now();
     const append = this.writer.beginAppend();
@@ -586,7 +583,7 @@ export class PartitionLog implements CleanableLog {
     const append = this.writer.beginAppend();
     try {
       for (const { bytes, header } of batches) {
-        if (header.partitionLeaderEpoch > s.epochs.latestEpoch) s.epochs.assign(header.partitionLeaderEpoch, header.baseOffset);
+        if (header.partitionLeaderEpoch > s.epochs.latestEpoch) s.epochs.assign(header.partitionLeaderEpoch, header.baseOffset, 'unsynced');
         const segment = this.writer.placeBatch(append, bytes, header, now);
         const marker = isControl(header.attributes) ? parseTxnMarker(bytes) : null;
         const undo = s.producers.apply(header, marker);
@@ -883,6 +880,7 @@ export class PartitionLog implements CleanableLog {
       await active.writeIndexFiles(s.io);
       await writeFileAtomic(offsetFilePath(this.dir, s.nextOffset, SNAPSHOT_SUFFIX), s.producers.snapshot(s.nextOffset), { syncDir: false });
       await this.writer.deleteOldSnapshots();
+      await s.epochs.syncIfNeeded();
       await fsyncDir(this.dir);
     } finally {
       await Promise.all(s.segments.map((segment) => segment.close()));

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { LeaderEpochCache } from '../../src/storage/leader-epoch-cache.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
 import { LEADER_EPOCH_CHECKPOINT } from '../../src/storage/file-names.js';
 
 const logger = pino({ level: 'silent' });
@@ -49,3 +50,25 @@ test('a malformed checkpoint loads as an empty cache', () =>
     writeFileSync(join(dir, LEADER_EPOCH_CHECKPOINT), '0\n2\n3 10\n1 4\n');
     assert.deepEqual(LeaderEpochCache.load(dir, logger).entries, []);
   }));
+
+test('unsynced assignments are made durable by syncIfNeeded, once, and a failed fsync is retried', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'epochs-'));
+  try {
+    const file = join(dir, LEADER_EPOCH_CHECKPOINT);
+    const cache = LeaderEpochCache.load(dir, logger);
+    cache.assign(2, 0, 'unsynced');
+    cache.assign(5, 40, 'unsynced');
+    assert.equal(readFileSync(file, 'utf8'), '0\n2\n2 0\n5 40\n', 'written at once, fsynced later');
+    await cache.syncIfNeeded();
+    rmSync(file);
+    await cache.syncIfNeeded(); // nothing unsynced: does not touch the (now missing) file
+    cache.assign(7, 90, 'unsynced');
+    rmSync(file);
+    await assert.rejects(cache.syncIfNeeded(), (err: Error & { code?: number }) => err.code === ErrorCode.KAFKA_STORAGE_ERROR);
+    cache.persist();
+    await cache.syncIfNeeded(); // still owed: retried, and now the file is there
+    assert.deepEqual(LeaderEpochCache.load(dir, logger).entries.at(-1), { epoch: 7, startOffset: 90 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -205,6 +205,23 @@ describe('log recovery', () => {
     await log.close();
   });
 
+  it('gets back leader epochs whose checkpoint was written without fsync and lost', async () => {
+    const dir = path.join(root, 'epochs-0');
+    let log = await openLog(dir, CFG);
+    await log.append(batch('one', 2), 1).done;
+    await log.append(batch('four', 3), 4).done;
+    assert.equal(log.latestEpoch, 4);
+    await log.close();
+    // New epochs are written to the checkpoint at once but fsynced only with the log's data: a
+    // power failure before that can leave the previous checkpoint, and the data unflushed.
+    fs.writeFileSync(path.join(dir, 'leader-epoch-checkpoint'), '0\n1\n1 0\n');
+    log = await openLog(dir, CFG, { hadCleanShutdown: false });
+    assert.equal(log.latestEpoch, 4, 'the rescanned batches carry their epoch');
+    assert.deepEqual(log.endOffsetForEpoch(1), { leaderEpoch: 1, endOffset: 2 });
+    assert.deepEqual(log.endOffsetForEpoch(4), { leaderEpoch: 4, endOffset: 5 });
+    await log.close();
+  });
+
   it('removes leftover temporary files', async () => {
     const dir = path.join(root, 'tmp-0');
     await writeLog(dir, 3);
