@@ -8,27 +8,19 @@ import {
 import { ErrorCode } from '../../protocol/errors.js';
 import { toWire } from '../../coordinator/consumer-group.js';
 import type { Assignment } from '../../coordinator/consumer-group-assignors.js';
-import type { Broker } from '../broker.js';
-import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 import { clientHostOf } from './join-group.js';
-
-/** group.coordinator.rebalance.protocols lists "consumer" (else the API answers UNSUPPORTED_VERSION, as Kafka's). */
-function consumerProtocolEnabled(broker: Broker): boolean {
-  return broker.config.list('group.coordinator.rebalance.protocols').includes('consumer');
-}
+import { describeRefusal, heartbeatRefusal } from './group-heartbeat-checks.js';
 
 // KIP-848: the consumer group protocol. The state machine is coordinator/consumer-group.ts.
 export const consumerGroupHeartbeatHandler: ApiHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = {
   apiKey: ApiKey.ConsumerGroupHeartbeat,
   async handle({ broker, conn, apiVersion, clientId }, req) {
-    if (!consumerProtocolEnabled(broker)) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_VERSION, errorMessage: null, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
-    }
-    if (!broker.security.group(conn, Op.READ, req.groupId)) {
+    const refused = heartbeatRefusal(broker, conn, 'consumer', req.groupId);
+    if (refused !== ErrorCode.NONE) {
       return {
         throttleTimeMs: 0,
-        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        errorCode: refused,
         errorMessage: null,
         memberId: null,
         memberEpoch: 0,
@@ -55,7 +47,7 @@ export const consumerGroupDescribeHandler: ApiHandler<ConsumerGroupDescribeReque
         const g = consumer.describe(groupId);
         const base = { groupId, errorMessage: null, groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [], authorizedOperations: -2147483648 };
         // DESCRIBE on the group; another broker coordinates it, or its partition is still loading.
-        const refused = broker.security.group(conn, Op.DESCRIBE, groupId) ? coordinator.groupError(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+        const refused = describeRefusal(broker, conn, groupId);
         if (refused !== ErrorCode.NONE) return { ...base, errorCode: refused, groupState: '' };
         if (!g) {
           const classic = coordinator.groups.has(groupId) || coordinator.streams.groups.has(groupId);

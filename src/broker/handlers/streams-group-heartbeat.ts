@@ -8,15 +8,9 @@ import {
 import { ErrorCode } from '../../protocol/errors.js';
 import { taskIdsToWire, type StreamsHeartbeatResult } from '../../coordinator/streams-group.js';
 import type { Tasks } from '../../coordinator/streams-group-assignor.js';
-import type { Broker } from '../broker.js';
-import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 import { clientHostOf } from './join-group.js';
-
-/** group.coordinator.rebalance.protocols lists "streams" (else the API answers UNSUPPORTED_VERSION, as Kafka's). */
-function streamsProtocolEnabled(broker: Broker): boolean {
-  return broker.config.list('group.coordinator.rebalance.protocols').includes('streams');
-}
+import { describeRefusal, heartbeatRefusal } from './group-heartbeat-checks.js';
 
 function toResponse(res: StreamsHeartbeatResult): StreamsGroupHeartbeatResponse {
   return {
@@ -46,8 +40,11 @@ export const streamsGroupHeartbeatHandler: ApiHandler<StreamsGroupHeartbeatReque
   maxVersion: 0,
   async handle({ broker, conn, clientId }, req) {
     const coordinator = broker.groupCoordinator;
-    if (!streamsProtocolEnabled(broker)) return toResponse(coordinator.streams.fail(req, ErrorCode.UNSUPPORTED_VERSION, 'The streams group protocol is not enabled.'));
-    if (!broker.security.group(conn, Op.READ, req.groupId)) return toResponse(coordinator.streams.fail(req, ErrorCode.GROUP_AUTHORIZATION_FAILED, null));
+    const refused = heartbeatRefusal(broker, conn, 'streams', req.groupId);
+    if (refused !== ErrorCode.NONE) {
+      const message = refused === ErrorCode.UNSUPPORTED_VERSION ? 'The streams group protocol is not enabled.' : null;
+      return toResponse(coordinator.streams.fail(req, refused, message));
+    }
     const res = await coordinator.streamsGroupHeartbeat(req, clientId ?? '', clientHostOf(conn.remote));
     return toResponse(res);
   },
@@ -80,7 +77,7 @@ export const streamsGroupDescribeHandler: ApiHandler<StreamsGroupDescribeRequest
           topologyDescriptionStatus: 0,
           assignorName: null,
         };
-        const refused = broker.security.group(conn, Op.DESCRIBE, groupId) ? coordinator.groupError(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+        const refused = describeRefusal(broker, conn, groupId);
         if (refused !== ErrorCode.NONE) return { ...base, errorCode: refused, groupState: '' };
         const g = streams.groups.get(groupId);
         if (!g) {

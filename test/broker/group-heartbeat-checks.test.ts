@@ -1,0 +1,100 @@
+// What the KIP-848-family group APIs refuse before the coordinator sees a request
+// (handlers/group-heartbeat-checks.ts): a protocol missing from
+// group.coordinator.rebalance.protocols answers UNSUPPORTED_VERSION, a principal without READ
+// (heartbeat) or DESCRIBE (describe) on the group GROUP_AUTHORIZATION_FAILED; a super user with
+// the protocol enabled gets through.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { suiteBroker } from '../helpers/broker.js';
+import { Connection } from '../../src/client/connection.js';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+
+const jaas = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-pw" user_admin="admin-pw" user_alice="alice-pw";';
+
+type HeartbeatAnswer = { errorCode: number; errorMessage: string | null; memberEpoch: number };
+type DescribeAnswer = { groups: { errorCode: number }[] };
+
+describe('group heartbeat checks', () => {
+  const broker = suiteBroker({
+    config: {
+      listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
+      'sasl.enabled.mechanisms': 'PLAIN',
+      'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas,
+      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      'super.users': 'User:admin',
+      'security.inter.broker.protocol': 'SASL_PLAINTEXT',
+      'sasl.mechanism.inter.broker.protocol': 'PLAIN',
+      'group.coordinator.rebalance.protocols': 'classic,consumer',
+    },
+  });
+  const withConn = async <T>(user: string, f: (c: Connection) => Promise<T>): Promise<T> => {
+    const c = await Connection.connect({
+      host: '127.0.0.1',
+      port: broker.port,
+      security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'PLAIN', username: user, password: `${user}-pw` } },
+    });
+    try {
+      return await f(c);
+    } finally {
+      c.close();
+    }
+  };
+  const consumerHeartbeat = (c: Connection, groupId: string) =>
+    c.request<HeartbeatAnswer>(ApiKey.ConsumerGroupHeartbeat, {
+      groupId,
+      memberId: 'member-1',
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: ['t'],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: [],
+    });
+  const streamsHeartbeat = (c: Connection, groupId: string) =>
+    c.request<HeartbeatAnswer>(ApiKey.StreamsGroupHeartbeat, {
+      groupId,
+      memberId: 'member-1',
+      memberEpoch: 0,
+      endpointInformationEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 30_000,
+      topology: { epoch: 0, subtopologies: [] },
+      activeTasks: [],
+      standbyTasks: [],
+      warmupTasks: [],
+      processId: 'process-1',
+      userEndpoint: null,
+      clientTags: [],
+      taskOffsets: null,
+      taskEndOffsets: null,
+      shutdownApplication: false,
+    });
+  const describeBody = (groupId: string) => ({ groupIds: [groupId], includeAuthorizedOperations: false, includeTopologyDescription: false });
+
+  test('a principal without READ or DESCRIBE on the group is refused', async () => {
+    await withConn('alice', async (c) => {
+      const hb = await consumerHeartbeat(c, 'g-alice');
+      assert.equal(hb.errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      assert.equal(hb.errorMessage, null);
+      const d = await c.request<DescribeAnswer>(ApiKey.ConsumerGroupDescribe, describeBody('g-alice'));
+      assert.equal(d.groups[0]!.errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      const sd = await c.request<DescribeAnswer>(ApiKey.StreamsGroupDescribe, describeBody('g-alice'));
+      assert.equal(sd.groups[0]!.errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    });
+  });
+
+  test('a protocol not in group.coordinator.rebalance.protocols answers UNSUPPORTED_VERSION; an enabled one goes through', async () => {
+    await withConn('admin', async (c) => {
+      const s = await streamsHeartbeat(c, 'g-streams');
+      assert.equal(s.errorCode, ErrorCode.UNSUPPORTED_VERSION);
+      assert.equal(s.errorMessage, 'The streams group protocol is not enabled.');
+      const hb = await consumerHeartbeat(c, 'g-consumer');
+      assert.equal(hb.errorCode, ErrorCode.NONE, hb.errorMessage ?? undefined);
+      assert.ok(hb.memberEpoch > 0);
+    });
+  });
+});
