@@ -18,6 +18,7 @@ import {
   type StoredAcl,
   type StoredQuota,
   type StoredScramCredential,
+  type StoredFeatures,
   type StoredDelegationToken,
   type TopicRecord,
   type BrokerConfigScope,
@@ -91,6 +92,9 @@ export class EtcdKeys {
   get acls(): string {
     return `${this.prefix}/acls`;
   }
+  get features(): string {
+    return `${this.prefix}/features`;
+  }
   get scram(): string {
     return `${this.prefix}/scram-credentials`;
   }
@@ -146,6 +150,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private clientMetricsResources: Record<string, Record<string, string>> = {};
   private groupConfigsStored: Record<string, Record<string, string>> = {};
   private scram: StoredScramCredential[] = [];
+  private features: StoredFeatures | undefined;
   private readonly tokens = new Map<string, StoredDelegationToken>();
   private producerIdNext = 0;
   private producerIdLimit = 0;
@@ -360,6 +365,9 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     } else if (key === k.acls) {
       this.aclList = deleted ? [] : parse(kv);
       change = { kind: 'acls' };
+    } else if (key === k.features) {
+      this.features = deleted ? undefined : parse(kv);
+      change = { kind: 'features' };
     } else if (key === k.scram) {
       this.scram = deleted ? [] : parse(kv);
       change = { kind: 'scram' };
@@ -425,6 +433,10 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
 
   acls(): StoredAcl[] {
     return this.aclList.map((a) => ({ ...a }));
+  }
+
+  finalizedFeatures(): StoredFeatures | undefined {
+    return this.features ? structuredClone(this.features) : undefined;
   }
 
   scramCredentials(): StoredScramCredential[] {
@@ -633,6 +645,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   async setAcls(acls: StoredAcl[]): Promise<void> {
     await this.call('Changing ACLs', () => this.client.put(this.keys.acls).value(JSON.stringify(acls)).exec());
     this.aclList = acls.map((a) => ({ ...a }));
+  }
+
+  async setFinalizedFeatures(features: StoredFeatures): Promise<void> {
+    await this.call('Changing finalized features', () => this.client.put(this.keys.features).value(JSON.stringify(features)).exec());
+    this.features = structuredClone(features);
   }
 
   async setScramCredentials(credentials: StoredScramCredential[]): Promise<void> {

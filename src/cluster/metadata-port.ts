@@ -121,6 +121,15 @@ export interface StoredDelegationToken {
   expiryTimestampMs: number;
 }
 
+/**
+ * Finalized feature levels (KIP-584, UpdateFeatures), cluster-wide. `epoch` grows at every change;
+ * a feature absent from `levels` is not finalized (level 0).
+ */
+export interface StoredFeatures {
+  epoch: number;
+  levels: Record<string, number>;
+}
+
 /** What changed in the metadata (cluster mode: from the etcd watch; local: after each write). */
 export type MetadataChange =
   | { kind: 'topic'; name: string; record: TopicRecord | undefined }
@@ -132,7 +141,8 @@ export type MetadataChange =
   | { kind: 'client-metrics' }
   | { kind: 'group-configs' }
   | { kind: 'scram' }
-  | { kind: 'delegation-tokens' };
+  | { kind: 'delegation-tokens' }
+  | { kind: 'features' };
 
 /**
  * Metadata could not be read or changed because the store (etcd) cannot be reached or the write
@@ -200,6 +210,10 @@ export interface MetadataStore {
   delegationTokens(): StoredDelegationToken[];
   putDelegationToken(token: StoredDelegationToken): Promise<void>;
   deleteDelegationToken(tokenId: string): Promise<void>;
+
+  /** Finalized features, or undefined before the first UpdateFeatures (the broker's defaults apply). */
+  finalizedFeatures(): StoredFeatures | undefined;
+  setFinalizedFeatures(features: StoredFeatures): Promise<void>;
 
   /** A producer id never handed out before anywhere in the cluster (AllocateProducerIds). */
   nextProducerId(): Promise<number>;

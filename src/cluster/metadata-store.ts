@@ -11,6 +11,7 @@ import type {
   StoredAcl,
   StoredQuota,
   StoredScramCredential,
+  StoredFeatures,
   StoredDelegationToken,
   TopicRecord,
 } from './metadata-port.js';
@@ -38,6 +39,8 @@ interface MetadataFile {
   groupConfigs?: Record<string, Record<string, string>>;
   scramCredentials?: StoredScramCredential[];
   delegationTokens?: StoredDelegationToken[];
+  /** Finalized features (UpdateFeatures). */
+  features?: StoredFeatures;
 }
 
 const FILE = 'tributary-metadata.json';
@@ -217,6 +220,15 @@ export class LocalMetadataStore implements MetadataStore {
 
   async setScramCredentials(credentials: StoredScramCredential[]): Promise<void> {
     this.state.scramCredentials = credentials.map((c) => ({ ...c }));
+    await this.persist();
+  }
+
+  finalizedFeatures(): StoredFeatures | undefined {
+    return this.state.features ? structuredClone(this.state.features) : undefined;
+  }
+
+  async setFinalizedFeatures(features: StoredFeatures): Promise<void> {
+    this.state.features = structuredClone(features);
     await this.persist();
   }
 

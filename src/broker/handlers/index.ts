@@ -17,6 +17,7 @@ import { listOffsetsHandler } from './list-offsets.js';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { initProducerIdHandler } from './init-producer-id.js';
 import { describeClusterHandler } from './describe-cluster.js';
+import { updateFeaturesHandler } from './update-features.js';
 import { describeQuorumHandler } from './describe-quorum.js';
 import { unregisterBrokerHandler } from './unregister-broker.js';
 import { deleteRecordsHandler } from './delete-records.js';
@@ -106,6 +107,7 @@ export const apiHandlers: ApiHandler[] = [
   deleteTopicsHandler,
   initProducerIdHandler,
   describeClusterHandler,
+  updateFeaturesHandler,
   describeQuorumHandler,
   unregisterBrokerHandler,
   deleteRecordsHandler,
