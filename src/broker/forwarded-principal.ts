@@ -67,7 +67,7 @@ export function addressText(bytes: Buffer): string | null {
   // Node's canonical form: the longest run of zero groups becomes `::`.
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;

@@ -33,10 +33,7 @@ export interface LocalCaller {
 }
 
 /** Where a request must be answered. */
-export type Route =
-  | { node: number }
-  | { leaderOf: { topic: string; partition: number } }
-  | { coordinatorOf: { key: string; type: 'group' | 'transaction' } };
+export type Route = { node: number } | { leaderOf: { topic: string; partition: number } } | { coordinatorOf: { key: string; type: 'group' | 'transaction' } };
 
 /**
  * A routed request could not be delivered: no leader or coordinator, or the broker that has it

@@ -531,7 +531,13 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
         forgottenTopicsData: [],
         rackId: '',
       };
-      const res = await routed<FetchResponse>(caller, { leaderOf: { topic: t.name, partition } }, ApiKey.Fetch, request, (x) => x.errorCode || (x.responses[0]?.partitions[0]?.errorCode ?? 0));
+      const res = await routed<FetchResponse>(
+        caller,
+        { leaderOf: { topic: t.name, partition } },
+        ApiKey.Fetch,
+        request,
+        (x) => x.errorCode || (x.responses[0]?.partitions[0]?.errorCode ?? 0),
+      );
       if (res.errorCode !== 0) return kafkaError(reply, res.errorCode, null);
       const pd = res.responses[0]?.partitions[0];
       if (!pd) break;
@@ -646,7 +652,9 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     const g = res.groups[0];
     const errorCode = res.errorCode || (g?.errorCode ?? 0);
     if (errorCode !== 0 || !g) return { errorCode: errorCode || 15, message: null, partitions: [] };
-    const committed = g.topics.flatMap((t) => t.partitions.filter((p) => p.errorCode === 0 && p.committedOffset >= 0).map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset) })));
+    const committed = g.topics.flatMap((t) =>
+      t.partitions.filter((p) => p.errorCode === 0 && p.committedOffset >= 0).map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset) })),
+    );
     // End offsets, one ListOffsets per leader; a partition that fails there is asked on its own (routed, retried).
     const lr = requests(broker());
     const byLeader = new Map<number, typeof committed>();
@@ -740,7 +748,8 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     const b = broker();
     const coordinator = coordinatorOf(req.params.group);
     if (coordinator !== b.nodeId) {
-      if (coordinator < 0) throw new RoutingError('COORDINATOR_NOT_AVAILABLE', `group ${req.params.group} has no coordinator now (its __consumer_offsets partition is offline)`);
+      if (coordinator < 0)
+        throw new RoutingError('COORDINATOR_NOT_AVAILABLE', `group ${req.params.group} has no coordinator now (its __consumer_offsets partition is offline)`);
       return describeRemoteGroup(req.caller!, req.params.group, coordinator, reply);
     }
     if (b.groupCoordinator.consumer.groups.has(req.params.group)) {
@@ -805,7 +814,9 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
       if (remote.errorCode !== 0) return kafkaError(reply, remote.errorCode, remote.message);
       if (remote.partitions.length === 0) return reply.status(404).send({ error: `unknown group ${req.params.group}`, errorCode: 'GROUP_ID_NOT_FOUND' });
       const list: ListGroupsRequest = { statesFilter: [], typesFilter: [] };
-      const listed = await requests(b).sendTo<ListGroupsResponse>(req.caller!, coordinator, ApiKey.ListGroups, list).catch(() => null);
+      const listed = await requests(b)
+        .sendTo<ListGroupsResponse>(req.caller!, coordinator, ApiKey.ListGroups, list)
+        .catch(() => null);
       const info = listed?.groups.find((g) => g.groupId === req.params.group);
       return reply.send({
         groupId: req.params.group,

@@ -250,6 +250,19 @@ describe('web console in a real browser', { skip: haveChromium ? false : `no chr
         await page.getByText(/messages in\/s: [1-9]/).waitFor();
       }
       if (name === 'configs') await page.getByRole('cell', { name: 'log.retention.hours' }).waitFor();
+      if (name === 'quotas') {
+        // Set a quota from the form (AlterClientQuotas), see it listed, remove it (asks first).
+        await page.getByLabel('Name').fill('console-user');
+        await page.getByLabel('Value').fill('1048576');
+        await page.getByRole('button', { name: 'Set quota' }).click();
+        await page.getByRole('row', { name: /user=console-user producer_byte_rate 1048576/ }).waitFor();
+        await shot(name);
+        await page.getByRole('button', { name: 'Remove' }).click();
+        await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
+        await status().filter({ hasText: 'Removed producer_byte_rate of user=console-user.' }).waitFor();
+        await page.getByText('No client quotas are set.').waitFor();
+        continue;
+      }
       if (name === 'transactions') {
         // An open transaction of a real transactional producer, on both tables of the page.
         const producer = kafka.producer({ transactionalId: 'invoices-tx', maxInFlightRequests: 1, idempotent: true });

@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { enc, fmtTime } from '../api.js';
-import { ErrorBanner, Pager, useApi } from '../components.jsx';
+import { api, enc, fmtTime } from '../api.js';
+import { ConfirmButton, ErrorBanner, Pager, Status, useApi } from '../components.jsx';
 import { ConfigTable } from './topics.jsx';
 
 export function Transactions() {
@@ -112,53 +112,165 @@ function OpenPartitions() {
   );
 }
 
+const QUOTA_KEYS = ['producer_byte_rate', 'consumer_byte_rate', 'request_percentage', 'controller_mutation_rate', 'connection_creation_rate'];
+const ENTITY_TYPES = [
+  ['user', 'User'],
+  ['client-id', 'Client id'],
+  ['ip', 'IP address'],
+];
+
+const entityText = (entity) =>
+  Object.entries(entity)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+
+/** Client quotas: the list (DescribeClientQuotas), set one (AlterClientQuotas), remove one (asks first). */
 export function Quotas() {
-  const [data, error] = useApi('quotas');
+  const [data, error, reload] = useApi('quotas');
+  const [actionError, setActionError] = useState(null);
+  const [done, setDone] = useState('');
+  const remove = async (entity, key) => {
+    setActionError(null);
+    setDone('');
+    try {
+      await api('quotas', { method: 'POST', body: { entity, delete: [key] } });
+      setDone(`Removed ${key} of ${entityText(entity)}.`);
+      reload();
+    } catch (err) {
+      setActionError(err);
+    }
+  };
   return (
     <>
       <h1 tabIndex={-1}>Client quotas</h1>
       <ErrorBanner error={error} />
+      <ErrorBanner error={actionError} />
+      <Status message={done} />
       {data ? (
         data.quotas.length === 0 ? (
-          <p className="muted">No client quotas are set (kafka-configs --alter --entity-type users|clients|ips adds them).</p>
+          <p className="muted">No client quotas are set.</p>
         ) : (
           <table>
             <thead>
               <tr>
                 <th scope="col">Entity</th>
-                <th scope="col">Quotas</th>
+                <th scope="col">Quota</th>
+                <th scope="col">Value</th>
+                <th scope="col">Action</th>
               </tr>
             </thead>
             <tbody>
-              {data.quotas.map((q, i) => (
-                <tr key={i}>
-                  <td>
-                    {Object.entries(q.entity)
-                      .map(([k, v]) => `${k}=${v}`)
-                      .join(', ')}
-                  </td>
-                  <td>
-                    {Object.entries(q.values)
-                      .map(([k, v]) => `${k}=${v}`)
-                      .join(', ')}
-                  </td>
-                </tr>
-              ))}
+              {data.quotas.flatMap((q) =>
+                Object.entries(q.values).map(([k, v]) => (
+                  <tr key={`${entityText(q.entity)}-${k}`}>
+                    <td>{entityText(q.entity)}</td>
+                    <td>{k}</td>
+                    <td>{v}</td>
+                    <td>
+                      <ConfirmButton label="Remove" title={`Remove ${k} of ${entityText(q.entity)}`} onConfirm={() => remove(q.entity, k)}>
+                        <p>
+                          Clients matching {entityText(q.entity)} lose this {k} limit.
+                        </p>
+                      </ConfirmButton>
+                    </td>
+                  </tr>
+                )),
+              )}
             </tbody>
           </table>
         )
       ) : null}
+      <SetQuota
+        onSet={(message) => {
+          setDone(message);
+          reload();
+        }}
+      />
     </>
+  );
+}
+
+function SetQuota({ onSet }) {
+  const [type, setType] = useState('user');
+  const [name, setName] = useState('');
+  const [key, setKey] = useState(QUOTA_KEYS[0]);
+  const [value, setValue] = useState('');
+  const [error, setError] = useState(null);
+  return (
+    <section aria-labelledby="set-quota">
+      <h2 id="set-quota">Set a quota</h2>
+      <p className="muted">As kafka-configs --alter --entity-type users|clients|ips --add-config does. An empty name is the default entity.</p>
+      <form
+        className="grid"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError(null);
+          const entity = { [type]: name === '' ? null : name };
+          try {
+            await api('quotas', { method: 'POST', body: { entity, set: { [key]: Number(value) } } });
+            onSet(`Set ${key}=${value} for ${type}=${name === '' ? '<default>' : name}.`);
+            setValue('');
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      >
+        <label>
+          Entity type
+          <select value={type} onChange={(e) => setType(e.target.value)}>
+            {ENTITY_TYPES.map(([v, label]) => (
+              <option key={v} value={v}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Name <input value={name} onChange={(e) => setName(e.target.value)} placeholder="<default>" />
+        </label>
+        <label>
+          Quota
+          <select value={key} onChange={(e) => setKey(e.target.value)}>
+            {QUOTA_KEYS.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Value <input type="number" min="0" step="any" required value={value} onChange={(e) => setValue(e.target.value)} />
+        </label>
+        <div>
+          <button type="submit">Set quota</button>
+        </div>
+      </form>
+      <ErrorBanner error={error} />
+    </section>
   );
 }
 
 export function BrokerConfigs() {
   const [cluster] = useApi('cluster');
   const [search, setSearch] = useState('');
-  const [data, error] = useApi(cluster ? `configs/broker/${cluster.nodeId}?search=${enc(search)}` : null);
+  const [picked, setPicked] = useState(null);
+  const nodeId = picked ?? cluster?.nodeId;
+  const [data, error] = useApi(cluster ? `configs/broker/${nodeId}?search=${enc(search)}` : null);
   return (
     <>
-      <h1 tabIndex={-1}>Broker configs{cluster ? ` (broker ${cluster.nodeId})` : ''}</h1>
+      <h1 tabIndex={-1}>Broker configs{cluster ? ` (broker ${nodeId})` : ''}</h1>
+      {cluster && cluster.brokers.length > 1 ? (
+        <label className="inline">
+          Broker{' '}
+          <select value={nodeId} onChange={(e) => setPicked(Number(e.target.value))}>
+            {cluster.brokers.map((b) => (
+              <option key={b.nodeId} value={b.nodeId}>
+                {b.nodeId} ({b.host}:{b.port}){b.nodeId === cluster.nodeId ? ', this one' : ''}
+              </option>
+            ))}
+          </select>
+        </label>
+      ) : null}
       <ErrorBanner error={error} />
       {data ? <ConfigTable configs={data.configs} search={search} setSearch={setSearch} /> : null}
     </>
