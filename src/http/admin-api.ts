@@ -220,7 +220,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
   // ---------------------------------------------------------------------------------------------
   // Cluster
 
-  app.get('/cluster', (req, reply) => {
+  app.get('/cluster', async (req, reply) => {
     const b = broker();
     let partitions = 0;
     let underReplicated = 0;
@@ -243,7 +243,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
       partitions,
       underReplicatedPartitions: underReplicated,
       offlinePartitions: offline,
-      groups: groupIds(b).filter((g) => canDescribeGroup(b, caller, g)).length,
+      groups: (await clusterGroups(caller)).groups.length,
       connections: b.connectionCount,
       uptimeSeconds: Math.round((b.clock.now() - ctx.startedAt) / 1000),
     });
@@ -625,19 +625,81 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
   // ---------------------------------------------------------------------------------------------
   // Consumer groups
 
-  app.get<{ Querystring: { search?: string; offset?: string; limit?: string } }>('/groups', (req, reply) => {
+  interface ListedGroup {
+    groupId: string;
+    coordinator: number;
+    state: string;
+    protocolType: string;
+  }
+
+  /**
+   * Every group of the cluster the caller may describe, as Kafka's admin client lists them:
+   * this broker's own, and ListGroups on every other live broker (as the caller, so their ACLs
+   * filter). `unreachable` names the brokers that did not answer.
+   */
+  async function clusterGroups(caller: LocalCaller): Promise<{ groups: ListedGroup[]; unreachable: number[] }> {
     const b = broker();
+    const groups: ListedGroup[] = groupIds(b)
+      .filter((id) => canDescribeGroup(b, caller, id))
+      .map((id) => {
+        const g = groupLagJson(b, id)!;
+        return { groupId: id, coordinator: b.nodeId, state: g.state, protocolType: g.protocolType };
+      });
+    const unreachable: number[] = [];
+    if (b.cluster) {
+      const request: ListGroupsRequest = { statesFilter: [], typesFilter: [] };
+      const others = b.liveBrokers().filter((x) => x.nodeId !== b.nodeId);
+      const answers = await Promise.all(
+        others.map((x) =>
+          requests(b)
+            .sendTo<ListGroupsResponse>(caller, x.nodeId, ApiKey.ListGroups, request, 5000)
+            .catch(() => null),
+        ),
+      );
+      const seen = new Set(groups.map((g) => g.groupId));
+      answers.forEach((res, i) => {
+        if (!res || res.errorCode !== 0) return void unreachable.push(others[i]!.nodeId);
+        for (const g of res.groups) {
+          if (seen.has(g.groupId) || g.groupState === 'Dead') continue;
+          seen.add(g.groupId);
+          groups.push({ groupId: g.groupId, coordinator: others[i]!.nodeId, state: g.groupState, protocolType: g.protocolType });
+        }
+      });
+    }
+    groups.sort((x, y) => byName(x.groupId, y.groupId));
+    return { groups, unreachable };
+  }
+
+  /** A listed group's lag: from this broker's state, or computed from its coordinator's offsets. */
+  async function listedLag(caller: LocalCaller, g: ListedGroup): Promise<Omit<GroupLagJson, 'members'> & { coordinator: number; members: number | null }> {
+    const b = broker();
+    if (g.coordinator === b.nodeId) return { ...groupLagJson(b, g.groupId)!, coordinator: b.nodeId };
+    const lag = await remoteLag(caller, g.groupId).catch(() => ({ errorCode: -1, message: null, partitions: [] as PartitionLagJson[] }));
+    return {
+      groupId: g.groupId,
+      state: g.state,
+      protocolType: g.protocolType,
+      coordinator: g.coordinator,
+      members: null, // ListGroups does not tell; the group's own page does
+      totalLag: lag.partitions.reduce((x, p) => x + p.lag, 0),
+      partitions: lag.partitions,
+    };
+  }
+
+  app.get<{ Querystring: { search?: string; offset?: string; limit?: string } }>('/groups', async (req, reply) => {
     const search = (req.query.search ?? '').toLowerCase();
-    const ids = groupIds(b).filter((id) => (search === '' || id.toLowerCase().includes(search)) && canDescribeGroup(b, req.caller!, id));
-    const p = paginate(ids, req.query);
+    const { groups, unreachable } = await clusterGroups(req.caller!);
+    const p = paginate(
+      groups.filter((g) => search === '' || g.groupId.toLowerCase().includes(search)),
+      req.query,
+    );
+    const rows = await Promise.all(p.items.map((g) => listedLag(req.caller!, g)));
     return reply.send({
       total: p.total,
       offset: p.offset,
       limit: p.limit,
-      groups: p.items.map((id) => {
-        const g = groupLagJson(b, id)!;
-        return { groupId: g.groupId, state: g.state, protocolType: g.protocolType, members: g.members, totalLag: g.totalLag };
-      }),
+      unreachableBrokers: unreachable,
+      groups: rows.map((g) => ({ groupId: g.groupId, state: g.state, protocolType: g.protocolType, coordinator: g.coordinator, members: g.members, totalLag: g.totalLag })),
     });
   });
 
@@ -901,26 +963,62 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
    */
   app.get<{ Querystring: { state?: string; offset?: string; limit?: string } }>('/transactions', async (req, reply) => {
     const caller = req.caller!;
+    const b = broker();
     const list: ListTransactionsRequest = { stateFilters: req.query.state ? [req.query.state] : [], producerIdFilters: [], durationFilter: -1, transactionalIdPattern: null };
     const listed = await send<ListTransactionsResponse>(caller, ApiKey.ListTransactions, list);
     if (listed.errorCode !== 0) return kafkaError(reply, listed.errorCode, null);
-    const all = listed.transactionStates.sort((x, y) => byName(x.transactionalId, y.transactionalId));
-    const p = paginate(all, req.query);
-    const now = broker().clock.now();
-    let described: DescribeTransactionsResponse['transactionStates'] = [];
-    if (p.items.length > 0) {
-      const request: DescribeTransactionsRequest = { transactionalIds: p.items.map((x) => x.transactionalId) };
-      described = (await send<DescribeTransactionsResponse>(caller, ApiKey.DescribeTransactions, request)).transactionStates;
+    // In a cluster, every broker coordinates some: ListTransactions on each, as Kafka's admin client does.
+    const coordinatorOfTxn = new Map<string, number>(listed.transactionStates.map((x) => [x.transactionalId, b.nodeId]));
+    const all = [...listed.transactionStates];
+    const unreachable: number[] = [];
+    if (b.cluster) {
+      const others = b.liveBrokers().filter((x) => x.nodeId !== b.nodeId);
+      const answers = await Promise.all(
+        others.map((x) =>
+          requests(b)
+            .sendTo<ListTransactionsResponse>(caller, x.nodeId, ApiKey.ListTransactions, list, 5000)
+            .catch(() => null),
+        ),
+      );
+      answers.forEach((res, i) => {
+        if (!res || res.errorCode !== 0) return void unreachable.push(others[i]!.nodeId);
+        for (const x of res.transactionStates) {
+          if (coordinatorOfTxn.has(x.transactionalId)) continue;
+          coordinatorOfTxn.set(x.transactionalId, others[i]!.nodeId);
+          all.push(x);
+        }
+      });
     }
+    all.sort((x, y) => byName(x.transactionalId, y.transactionalId));
+    const p = paginate(all, req.query);
+    const now = b.clock.now();
+    // DescribeTransactions on each transaction's coordinator, one request per broker.
+    const byNode = new Map<number, string[]>();
+    for (const x of p.items) {
+      const node = coordinatorOfTxn.get(x.transactionalId)!;
+      byNode.set(node, [...(byNode.get(node) ?? []), x.transactionalId]);
+    }
+    const parts = await Promise.all(
+      [...byNode].map(async ([node, ids]) => {
+        const request: DescribeTransactionsRequest = { transactionalIds: ids };
+        const res = await requests(b)
+          .sendTo<DescribeTransactionsResponse>(caller, node, ApiKey.DescribeTransactions, request, 5000)
+          .catch(() => null);
+        return res?.transactionStates ?? [];
+      }),
+    );
+    const described = parts.flat().sort((x, y) => byName(x.transactionalId, y.transactionalId));
     return reply.send({
       total: p.total,
       offset: p.offset,
       limit: p.limit,
+      unreachableBrokers: unreachable,
       transactions: described.map((d) => {
         const open = d.transactionState === 'Ongoing' || d.transactionState === 'PrepareCommit' || d.transactionState === 'PrepareAbort';
         const durationMs = open && d.transactionStartTimeMs > 0 ? now - Number(d.transactionStartTimeMs) : null;
         return {
           transactionalId: d.transactionalId,
+          coordinator: coordinatorOfTxn.get(d.transactionalId) ?? b.nodeId,
           state: d.transactionState,
           errorCode: d.errorCode === 0 ? null : errorName(d.errorCode),
           producerId: Number(d.producerId),
@@ -1040,13 +1138,10 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
   });
 
   /** Every group's lag at once (what a lag exporter would poll). */
-  app.get('/lag', (req, reply) => {
-    const b = broker();
-    return reply.send({
-      groups: groupIds(b)
-        .filter((id) => canDescribeGroup(b, req.caller!, id))
-        .map((id) => groupLagJson(b, id)!),
-    });
+  app.get('/lag', async (req, reply) => {
+    const { groups, unreachable } = await clusterGroups(req.caller!);
+    const all = await Promise.all(groups.map((g) => listedLag(req.caller!, g)));
+    return reply.send({ unreachableBrokers: unreachable, groups: all });
   });
 
   // The authorizer's view of the caller, for the console to hide what it cannot do.

@@ -172,6 +172,23 @@ describe('the admin API on a cluster routes to leaders and coordinators', { skip
     const there = await call<{ partitions: { partition: number; committedOffset: number }[] }>('admin', `groups/${group}/lag`, 'GET', undefined, node(coordinator));
     assert.equal(there.body.partitions.find((p) => p.partition === remote)?.committedOffset, 0);
 
+    // Listed from every broker (ListGroups on each), with its coordinator and lag.
+    for (const at of cluster.brokers) {
+      const listed = await call<{ unreachableBrokers: number[]; groups: { groupId: string; coordinator: number; totalLag: number }[] }>(
+        'admin',
+        'groups',
+        'GET',
+        undefined,
+        at,
+      );
+      assert.deepEqual(listed.body.unreachableBrokers, []);
+      assert.deepEqual(
+        listed.body.groups.map((g) => [g.groupId, g.coordinator, g.totalLag]),
+        [[group, coordinator, 2]],
+        `the list on broker ${at.broker.nodeId}`,
+      );
+    }
+
     // Another broker's configs (static ones too) come from that broker.
     const other = cluster.brokers.find((x) => x.broker.nodeId !== A().broker.nodeId)!.broker.nodeId;
     const configs = await call<{ resourceName: string; configs: { name: string; value: string }[] }>('admin', `configs/broker/${other}?search=node.id`);
@@ -223,6 +240,32 @@ describe('the admin API on a cluster routes to leaders and coordinators', { skip
       timeout: 10_000,
       message: 'the WRITE ACL to reach the leader',
     });
+  });
+
+  test('an open transaction is listed and described from every broker', async () => {
+    const kafka = new Kafka({
+      brokers: [`127.0.0.1:${A().broker.listenerPort('CLIENT')}`],
+      sasl: { mechanism: 'plain', username: 'admin', password: 'admin-pw' },
+      logLevel: logLevel.NOTHING,
+    });
+    const producer = kafka.producer({ transactionalId: 'console-tx', maxInFlightRequests: 1, idempotent: true });
+    await producer.connect();
+    const txn = await producer.transaction();
+    try {
+      await txn.send({ topic: 'routed', messages: [{ partition: 0, value: 'pending' }] });
+      const views = await Promise.all(
+        cluster.brokers.map((at) =>
+          call<{ transactions: { transactionalId: string; coordinator: number; state: string; partitions: unknown[] }[] }>('admin', 'transactions', 'GET', undefined, at),
+        ),
+      );
+      const seen = views.map((v) => v.body.transactions.map((t) => [t.transactionalId, t.state, t.partitions]));
+      for (const v of seen) assert.deepEqual(v, [['console-tx', 'Ongoing', [{ topic: 'routed', partition: 0 }]]]);
+      const coordinators = new Set(views.map((v) => v.body.transactions[0]!.coordinator));
+      assert.equal(coordinators.size, 1, 'every broker names the same coordinator');
+    } finally {
+      await txn.abort();
+      await producer.disconnect();
+    }
   });
 
   test('only a broker on the inter-broker listener may send an Envelope', async () => {

@@ -165,7 +165,7 @@ describe('HTTP listener of a broker process', () => {
     const groups = await json('/api/v1/groups');
     assert.deepEqual(
       (groups.body.groups as { groupId: string; totalLag: number }[]).find((x) => x.groupId === 'lag-known'),
-      { groupId: 'lag-known', state: 'Empty', protocolType: 'consumer', members: 0, totalLag: 7 },
+      { groupId: 'lag-known', state: 'Empty', protocolType: 'consumer', coordinator: 1, members: 0, totalLag: 7 },
     );
     const all = await json('/api/v1/lag');
     assert.ok((all.body.groups as { groupId: string }[]).some((x) => x.groupId === 'lag-known'));

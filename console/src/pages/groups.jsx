@@ -42,7 +42,7 @@ export function Groups() {
                   </td>
                   <td>{g.state}</td>
                   <td>{g.protocolType || '–'}</td>
-                  <td>{g.members}</td>
+                  <td>{g.members ?? '–'}</td>
                   <td className={g.totalLag > 0 ? 'strong' : ''}>{fmtNum(g.totalLag)}</td>
                 </tr>
               ))}
@@ -201,7 +201,13 @@ function ResetOffsets({ group, topics, onDone }) {
                   .map(Number);
                 const res = await api(`groups/${enc(group)}/offsets/reset`, {
                   method: 'POST',
-                  body: { topic: form.topic, partitions, to: form.to, offset: Number(form.offset), timestamp: form.timestamp ? new Date(form.timestamp).getTime() : undefined },
+                  body: {
+                    topic: form.topic,
+                    partitions,
+                    to: form.to,
+                    offset: Number(form.offset),
+                    timestamp: form.timestamp ? new Date(form.timestamp).getTime() : undefined,
+                  },
                 });
                 setDone(`Reset: ${res.offsets.map((o) => `${res.topic}-${o.partition} → ${o.offset}`).join(', ')}`);
                 onDone();
