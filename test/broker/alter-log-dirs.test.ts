@@ -4,14 +4,14 @@
 // per-partition errors are Kafka's; a kill -9 in the middle of a move leaves the partition in
 // exactly one directory with every acknowledged record, and the move runs again; Kafka's
 // kafka-reassign-partitions tool moves a replica with "log_dirs" (when Java is here).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { twoLogDirBroker } from '../helpers/two-log-dirs.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { cli } from '../helpers/cli.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -19,21 +19,8 @@ import { javaSetup, Tools } from '../compat/java/harness.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-const root = tempDir('tributary-alter-log-dirs-');
-const dirA = join(root, 'a');
-const dirB = join(root, 'b');
-let broker: BrokerProcess;
-
-const start = () => startBrokerProcess({ dataDir: dirA, overrides: { 'log.dirs': `${dirA},${dirB}`, 'group.initial.rebalance.delay.ms': '0' } });
-
-before(async () => {
-  broker = await start();
-});
-
-after(async () => {
-  await broker?.kill();
-  rmSync(root, { recursive: true, force: true });
-});
+const twoDirs = twoLogDirBroker('tributary-alter-log-dirs-');
+const { root, dirA, dirB } = twoDirs;
 
 interface PartitionView {
   partitionIndex: number;
@@ -48,7 +35,7 @@ interface DirView {
 }
 
 async function request<T>(apiKey: number, version: number, body: unknown): Promise<T> {
-  const c = await RawClient.connect(broker.port);
+  const c = await RawClient.connect(twoDirs.broker.port);
   try {
     return (await c.request(apiKey, version, body)).body as T;
   } finally {
@@ -80,7 +67,7 @@ async function alter(dir: string, topic: string, partitions: number[], version =
   return out;
 }
 
-const kafka = () => new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 50, maxRetryTime: 500 } });
+const kafka = () => new Kafka({ brokers: [twoDirs.broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 50, maxRetryTime: 500 } });
 
 async function readPartition(topic: string, partition: number, count: number): Promise<string[]> {
   const consumer = kafka().consumer({ groupId: `ald-${Math.random()}`, maxWaitTimeInMs: 100 });
@@ -157,8 +144,8 @@ test('a replica moves to the other log dir while a producer writes; every record
   assert.deepEqual(await readPartition(topic, 0, values.length), values);
 
   // A restart finds it where it moved, with every record.
-  await broker.stop();
-  broker = await start();
+  await twoDirs.broker.stop();
+  await twoDirs.start();
   assert.equal((await where(topic)).current.get(0), to);
   assert.deepEqual(await readPartition(topic, 0, values.length), values);
 });
@@ -203,10 +190,10 @@ test('kill -9 in the middle of a move: the partition is in exactly one directory
   const from = (await where(topic)).current.get(0)!;
   const to = otherDir(from);
   assert.equal((await alter(to, topic, [0])).get(`${topic}-0`), ErrorCode.NONE);
-  await broker.kill();
+  await twoDirs.broker.kill();
   const onDisk = [dirA, dirB].filter((d) => existsSync(join(d, `${topic}-0`)));
   assert.ok(onDisk.length >= 1);
-  broker = await start();
+  await twoDirs.start();
   // Whatever the kill interrupted, the restarted broker has one replica and finishes the move.
   await waitUntil(async () => (await where(topic)).current.get(0) === to && (await where(topic)).future.size === 0, {
     timeout: 30_000,
@@ -267,7 +254,7 @@ test('tributary reassign-partitions moves a replica between log dirs with "log_d
   const to = otherDir(from);
   const plan = join(root, 'cli-plan.json');
   writeFileSync(plan, JSON.stringify({ version: 1, partitions: [{ topic, partition: 0, replicas: [1], log_dirs: [to] }] }));
-  const args = ['reassign-partitions', '--bootstrap-server', broker.bootstrap, '--reassignment-json-file', plan];
+  const args = ['reassign-partitions', '--bootstrap-server', twoDirs.broker.bootstrap, '--reassignment-json-file', plan];
   const exec = await cli([...args, '--execute']);
   assert.equal(exec.code, 0, exec.stderr);
   assert.match(exec.stdout, new RegExp(`Successfully started log directory move for: ${topic}-0-1`));
@@ -302,17 +289,17 @@ test('kafka-reassign-partitions moves a replica between log dirs with "log_dirs"
   const tools = await Tools.start(java);
   try {
     const REASSIGN = 'org.apache.kafka.tools.reassign.ReassignPartitionsCommand';
-    const exec = await tools.run(REASSIGN, ['--bootstrap-server', broker.bootstrap, '--execute', '--reassignment-json-file', plan]);
+    const exec = await tools.run(REASSIGN, ['--bootstrap-server', twoDirs.broker.bootstrap, '--execute', '--reassignment-json-file', plan]);
     assert.equal(exec.exit, 0, `${exec.out}\n${exec.err.slice(-2000)}`);
     await waitUntil(
       async () => {
-        const v = await tools.run(REASSIGN, ['--bootstrap-server', broker.bootstrap, '--verify', '--reassignment-json-file', plan]);
+        const v = await tools.run(REASSIGN, ['--bootstrap-server', twoDirs.broker.bootstrap, '--verify', '--reassignment-json-file', plan]);
         assert.equal(v.exit, 0, `${v.out}\n${v.err.slice(-2000)}`);
         return /Reassignment of replica .* completed successfully/.test(v.out) ? v : null;
       },
       { timeout: 60_000, interval: 200, message: 'reassign --verify reports the log dir move done' },
     );
-    const d = await tools.run('org.apache.kafka.tools.LogDirsCommand', ['--bootstrap-server', broker.bootstrap, '--describe', '--topic-list', topic]);
+    const d = await tools.run('org.apache.kafka.tools.LogDirsCommand', ['--bootstrap-server', twoDirs.broker.bootstrap, '--describe', '--topic-list', topic]);
     assert.equal(d.exit, 0, d.err.slice(-2000));
     const line = d.out.split('\n').find((l) => l.startsWith('{'))!;
     const out = JSON.parse(line) as { brokers: { logDirs: { logDir: string; partitions: { partition: string; isFuture: boolean }[] }[] }[] };

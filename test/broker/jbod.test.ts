@@ -2,14 +2,14 @@
 // over both (each new one where there are fewest), DescribeLogDirs lists each directory with
 // its partitions and sizes (raw, and through Kafka's kafka-log-dirs tool when Java is here),
 // and after a restart every record is read back from both directories.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { twoLogDirBroker } from '../helpers/two-log-dirs.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { waitUntil } from '../helpers/wait.js';
 import { javaSetup, Tools } from '../compat/java/harness.js';
@@ -19,21 +19,8 @@ const TOPIC = 'jbod';
 const PARTITIONS = 6;
 const PER_PARTITION = 25;
 
-const root = tempDir('tributary-jbod-');
-const dirA = join(root, 'a');
-const dirB = join(root, 'b');
-let broker: BrokerProcess;
-
-const start = () => startBrokerProcess({ dataDir: dirA, overrides: { 'log.dirs': `${dirA},${dirB}`, 'group.initial.rebalance.delay.ms': '0' } });
-
-before(async () => {
-  broker = await start();
-});
-
-after(async () => {
-  await broker?.kill();
-  rmSync(root, { recursive: true, force: true });
-});
+const twoDirs = twoLogDirBroker('tributary-jbod-');
+const { dirA, dirB } = twoDirs;
 
 interface DirView {
   errorCode: number;
@@ -43,7 +30,7 @@ interface DirView {
 }
 
 async function describeLogDirs(): Promise<DirView[]> {
-  const c = await RawClient.connect(broker.port);
+  const c = await RawClient.connect(twoDirs.broker.port);
   try {
     const r = await c.request(ApiKey.DescribeLogDirs, 4, { topics: null });
     assert.equal(r.body.errorCode, ErrorCode.NONE);
@@ -60,7 +47,7 @@ function placement(dirs: DirView[]): Map<number, string> {
   return out;
 }
 
-const kafka = () => new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+const kafka = () => new Kafka({ brokers: [twoDirs.broker.bootstrap], logLevel: logLevel.NOTHING });
 
 async function readAll(): Promise<string[]> {
   const consumer = kafka().consumer({ groupId: `jbod-${Math.random()}` });
@@ -108,8 +95,8 @@ test('partitions spread over both log.dirs; DescribeLogDirs lists each; a restar
     for (const t of d.topics) if (t.name === TOPIC) for (const p of t.partitions) assert.ok(p.partitionSize > 0, `partition ${p.partitionIndex} has a size`);
 
   assert.deepEqual(await readAll(), expected);
-  await broker.stop();
-  broker = await start();
+  await twoDirs.broker.stop();
+  await twoDirs.start();
   assert.deepEqual(placement(await describeLogDirs()), where, 'each partition is found where it was');
   assert.deepEqual(await readAll(), expected, 'every record, once, after the restart');
 });
@@ -119,7 +106,7 @@ test('kafka-log-dirs --describe lists both directories with their partitions', {
   assert.ok(typeof java !== 'string');
   const tools = await Tools.start(java);
   try {
-    const r = await tools.run('org.apache.kafka.tools.LogDirsCommand', ['--bootstrap-server', broker.bootstrap, '--describe', '--topic-list', TOPIC]);
+    const r = await tools.run('org.apache.kafka.tools.LogDirsCommand', ['--bootstrap-server', twoDirs.broker.bootstrap, '--describe', '--topic-list', TOPIC]);
     assert.equal(r.exit, 0, `${r.out}\n${r.err.slice(-2000)}`);
     const line = r.out.split('\n').find((l) => l.startsWith('{'));
     assert.ok(line, r.out);
