@@ -14,6 +14,7 @@ import { buildRecordBatch } from '../../../src/protocol/records/record-batch-bui
 import { ApiKey } from '../../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
 import { javaSetup, spawnJava, type JavaProcess } from './harness.js';
+import { GroupOwnership as Ownership } from '../../helpers/group-ownership.js';
 
 const setup = javaSetup();
 const skip = typeof setup === 'string' ? setup : false;
@@ -21,41 +22,6 @@ const skip = typeof setup === 'string' ? setup : false;
 const TOPIC = 'migrate';
 const PARTITIONS = 6;
 const PER_PARTITION = 10;
-
-/** What each member owns according to its rebalance listener, and the records consumed. */
-class Ownership {
-  readonly owner = new Map<string, string>();
-  readonly violations: string[] = [];
-  readonly records = new Set<string>();
-  watch(name: string, p: JavaProcess): void {
-    let seen = 0;
-    const scan = () => {
-      const lines = p.lines();
-      for (; seen < lines.length; seen++) {
-        const [kind, arg = '', offset] = lines[seen]!.split(' ');
-        const parts = arg === '' ? [] : arg.split(',');
-        if (kind === 'ASSIGNED') {
-          for (const tp of parts) {
-            const prev = this.owner.get(tp);
-            if (prev !== undefined && prev !== name) this.violations.push(`${tp} assigned to ${name} while ${prev} owns it`);
-            this.owner.set(tp, name);
-          }
-        } else if (kind === 'REVOKED' || kind === 'LOST') {
-          for (const tp of parts) if (this.owner.get(tp) === name) this.owner.delete(tp);
-        } else if (kind === 'RECORD') {
-          this.records.add(`${arg}:${offset}`);
-        }
-      }
-    };
-    p.child.stdout!.on('data', () => setImmediate(scan));
-  }
-  of(name: string): string[] {
-    return [...this.owner].filter(([, m]) => m === name).map(([tp]) => tp);
-  }
-  forget(name: string): void {
-    for (const [tp, m] of [...this.owner]) if (m === name) this.owner.delete(tp);
-  }
-}
 
 describe('Java client: online upgrade and downgrade between classic and consumer groups', { skip }, () => {
   let broker: BrokerProcess;
