@@ -16,6 +16,7 @@ import { startBrokerProcess, type BrokerProcess } from '../../helpers/broker-pro
 import { cli } from '../../helpers/cli.js';
 import { rng } from '../../helpers/rng.js';
 import { waitUntil } from '../../helpers/wait.js';
+import { WordCounts } from '../../helpers/word-counts.js';
 import { javaSetup, spawnJava, Tools, type JavaProcess, type JavaSetup } from './harness.js';
 
 const setup = javaSetup();
@@ -44,7 +45,6 @@ describe('Kafka Streams with group.protocol=streams (KIP-1071)', { skip }, () =>
   let tmp: string;
   let dataDir: string;
   const apps: JavaProcess[] = [];
-  const expected = new Map<string, number>();
   const random = rng(1071);
 
   const run = async (main: string, args: string[], stdin = '') => {
@@ -52,57 +52,9 @@ describe('Kafka Streams with group.protocol=streams (KIP-1071)', { skip }, () =>
     assert.equal(r.exit, 0, `${main} ${args.join(' ')}: ${r.out}\n${r.err.slice(-3000)}`);
     return r.out;
   };
-
-  async function produceWords(n: number): Promise<void> {
-    const lines: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const ws = Array.from({ length: 6 }, () => VOCAB[Math.floor(random() * VOCAB.length)]!);
-      for (const w of ws) expected.set(w, (expected.get(w) ?? 0) + 1);
-      lines.push(`line${i}:${ws.join(' ')}`);
-    }
-    await run(`${T}ConsoleProducer`, ['--topic', 'words-in', '--reader-property', 'parse.key=true', '--reader-property', 'key.separator=:'], `${lines.join('\n')}\n`);
-  }
-
-  /** Waits until the committed (read_committed) output holds every word's exact count, never more. */
-  async function waitForCounts(what: string, timeoutMs = 90_000): Promise<void> {
-    let last = '';
-    const outcome = await waitUntil(
-      async () => {
-        const out = await run(`${T}consumer.ConsoleConsumer`, [
-          '--topic',
-          'word-counts-out',
-          '--from-beginning',
-          '--isolation-level',
-          'read_committed',
-          '--timeout-ms',
-          '2000',
-          '--formatter-property',
-          'print.key=true',
-          '--formatter-property',
-          'key.separator=\t',
-          '--formatter-property',
-          'value.deserializer=org.apache.kafka.common.serialization.LongDeserializer',
-        ]);
-        const latest = new Map<string, number>();
-        for (const line of out.split('\n')) {
-          const [k, v] = line.split('\t');
-          if (k && v !== undefined) latest.set(k, Number(v));
-        }
-        const wrong = [...expected].filter(([w, n]) => latest.get(w) !== n);
-        const over = wrong.filter(([w, n]) => (latest.get(w) ?? 0) > n);
-        if (over.length > 0 || wrong.length === 0) return { latest, over };
-        last = wrong.map(([w, n]) => `${w} ${latest.get(w) ?? 0}/${n}`).join(', ');
-        return undefined;
-      },
-      { timeout: timeoutMs, interval: 500, message: () => `${what}: counts (${last})` },
-    );
-    assert.deepEqual(
-      outcome.over.map(([w, n]) => `${w}: ${outcome.latest.get(w)} > ${n}`),
-      [],
-      `${what}: a word counted more than once`,
-    );
-    assert.deepEqual([...outcome.latest.keys()].sort(), [...expected.keys()].sort());
-  }
+  const counts = new WordCounts({ run, random, vocabulary: VOCAB, wordsPerLine: 6, consumerTimeoutMs: 2000 });
+  const produceWords = (n: number) => counts.produce(n);
+  const waitForCounts = (what: string, timeoutMs = 90_000) => counts.waitForCounts(what, timeoutMs);
 
   async function describeGroup(): Promise<GroupJson> {
     const r = await cli(['groups', 'describe', APP, '--json', '--bootstrap-server', broker.bootstrap]);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startBrokerProcess, type BrokerProcess } from '../../helpers/broker-process.js';
 import { rng } from '../../helpers/rng.js';
 import { waitUntil } from '../../helpers/wait.js';
+import { WordCounts } from '../../helpers/word-counts.js';
 import { javaSetup, spawnJava, Tools, type JavaProcess, type JavaSetup } from './harness.js';
 
 const setup = javaSetup();
@@ -25,7 +26,6 @@ describe('Kafka Streams', { skip }, () => {
   let tools: Tools;
   let tmp: string;
   const apps: JavaProcess[] = [];
-  const expected = new Map<string, number>();
   const expectedSums = new Map<string, number>();
   let totalWords = 0;
   const random = rng(16);
@@ -35,21 +35,16 @@ describe('Kafka Streams', { skip }, () => {
     assert.equal(r.exit, 0, `${main} ${args.join(' ')}: ${r.out}\n${r.err.slice(-3000)}`);
     return r.out;
   };
-
+  const counts = new WordCounts({ run, random, vocabulary: VOCAB, wordsPerLine: 8, consumerTimeoutMs: 2500 });
+  const { expected } = counts;
   /** n lines of 8 words; the expected counts follow. */
-  async function produceWords(n: number): Promise<number> {
-    const lines: string[] = [];
-    let words = 0;
-    for (let i = 0; i < n; i++) {
-      const ws = Array.from({ length: 8 }, () => VOCAB[Math.floor(random() * VOCAB.length)]!);
-      for (const w of ws) expected.set(w, (expected.get(w) ?? 0) + 1);
-      words += ws.length;
-      lines.push(`line${i}:${ws.join(' ')}`);
-    }
+  const produceWords = async (n: number) => {
+    const words = await counts.produce(n);
     totalWords += words;
-    await run(`${T}ConsoleProducer`, ['--topic', 'words-in', '--reader-property', 'parse.key=true', '--reader-property', 'key.separator=:'], `${lines.join('\n')}\n`);
     return words;
-  }
+  };
+  const committedLatest = (topic: string) => counts.committedLatest(topic);
+  const waitForCounts = (what: string, timeoutMs = 120_000) => counts.waitForCounts(what, timeoutMs);
 
   async function produceAmounts(n: number): Promise<void> {
     const lines: string[] = [];
@@ -60,57 +55,6 @@ describe('Kafka Streams', { skip }, () => {
       lines.push(`${user}:${amount}`);
     }
     await run(`${T}ConsoleProducer`, ['--topic', 'amounts-in', '--reader-property', 'parse.key=true', '--reader-property', 'key.separator=:'], `${lines.join('\n')}\n`);
-  }
-
-  /** The committed output: the last value per key (read_committed, Long values). */
-  async function committedLatest(topic: string): Promise<{ latest: Map<string, number>; records: number }> {
-    const out = await run(`${T}consumer.ConsoleConsumer`, [
-      '--topic',
-      topic,
-      '--from-beginning',
-      '--isolation-level',
-      'read_committed',
-      '--timeout-ms',
-      '2500',
-      '--formatter-property',
-      'print.key=true',
-      '--formatter-property',
-      'key.separator=\t',
-      '--formatter-property',
-      'value.deserializer=org.apache.kafka.common.serialization.LongDeserializer',
-    ]);
-    const latest = new Map<string, number>();
-    let records = 0;
-    for (const line of out.split('\n')) {
-      const [k, v] = line.split('\t');
-      if (!k || v === undefined) continue;
-      latest.set(k, Number(v));
-      records++;
-    }
-    return { latest, records };
-  }
-
-  async function waitForCounts(what: string, timeoutMs = 120_000): Promise<void> {
-    let last = '';
-    const outcome = await waitUntil(
-      async () => {
-        const { latest } = await committedLatest('word-counts-out');
-        const wrong = [...expected].filter(([w, n]) => latest.get(w) !== n);
-        // A word above its true count fails at once; one below it may still be on its way.
-        const over = wrong.filter(([w, n]) => (latest.get(w) ?? 0) > n);
-        if (over.length > 0 || wrong.length === 0) return { latest, over };
-        last = wrong.map(([w, n]) => `${w} ${latest.get(w) ?? 0}/${n}`).join(', ');
-        return undefined;
-      },
-      { timeout: timeoutMs, interval: 500, message: () => `${what}: counts (${last})` },
-    );
-    assert.deepEqual(
-      outcome.over.map(([w, n]) => `${w}: ${outcome.latest.get(w)} > ${n}`),
-      [],
-      `${what}: a word counted more than once`,
-    );
-    // Nothing counted twice: no word above its true count, no word that was never sent.
-    assert.deepEqual([...outcome.latest.keys()].sort(), [...expected.keys()].sort());
   }
 
   async function waitForSums(timeoutMs = 120_000): Promise<void> {
