@@ -31,6 +31,10 @@ import {
   type AlterShareGroupOffsetsResponse,
   type DescribeShareGroupOffsetsResponse,
   type ShareGroupDescribeResponse,
+  type CreateDelegationTokenResponse,
+  type DescribeDelegationTokenResponse,
+  type ExpireDelegationTokenResponse,
+  type RenewDelegationTokenResponse,
 } from '../protocol/generated/index.js';
 import { errorName } from '../protocol/errors.js';
 import { Reader, ZERO_UUID } from '../protocol/primitives.js';
@@ -200,6 +204,26 @@ export interface ReassignmentInProgress {
   replicas: number[];
   addingReplicas: number[];
   removingReplicas: number[];
+}
+
+/** A delegation token (KIP-48) as CreateDelegationToken/DescribeDelegationToken describe it; principals are `Type:name`. */
+export interface DelegationToken {
+  tokenId: string;
+  /** Empty in a DescribeDelegationToken answer (Kafka shows the HMAC only to its owner and renewers, and always on create). */
+  hmac: Buffer;
+  owner: string;
+  requester: string;
+  renewers: string[];
+  issueTimestampMs: number;
+  expiryTimestampMs: number;
+  maxTimestampMs: number;
+}
+
+/** "User:alice" → { principalType: 'User', principalName: 'alice' }. */
+function principalParts(principal: string): { principalType: string; principalName: string } {
+  const i = principal.indexOf(':');
+  if (i <= 0) throw new KafkaClientError('INVALID_PRINCIPAL', `"${principal}" is not a principal of the form Type:name (e.g. User:alice)`, -1);
+  return { principalType: principal.slice(0, i), principalName: principal.slice(i + 1) };
 }
 
 export class Admin {
@@ -623,6 +647,64 @@ export class Admin {
       const res = await conn.request<DeleteGroupsResponse>(ApiKey.DeleteGroups, { groupsNames: [groupId] });
       for (const r of res.results) throwIfError(r.errorCode, null, `group "${r.groupId}"`);
     }
+  }
+
+  // ---- delegation tokens (KIP-48) ----
+
+  /** Creates a token for the caller (or, with `owner`, for another principal: KIP-373); maxLifetimeMs -1 is the broker's default. */
+  async createDelegationToken(opts: { renewers?: string[]; maxLifetimeMs?: number; owner?: string } = {}): Promise<DelegationToken> {
+    const owner = opts.owner ? principalParts(opts.owner) : null;
+    const c = await this.cluster.anyConnection();
+    const res = await c.request<CreateDelegationTokenResponse>(ApiKey.CreateDelegationToken, {
+      ownerPrincipalType: owner?.principalType ?? null,
+      ownerPrincipalName: owner?.principalName ?? null,
+      renewers: (opts.renewers ?? []).map(principalParts),
+      maxLifetimeMs: opts.maxLifetimeMs ?? -1,
+    });
+    throwIfError(res.errorCode, null, 'CreateDelegationToken');
+    return {
+      tokenId: res.tokenId,
+      hmac: res.hmac,
+      owner: `${res.principalType}:${res.principalName}`,
+      requester: res.tokenRequesterPrincipalType ? `${res.tokenRequesterPrincipalType}:${res.tokenRequesterPrincipalName}` : `${res.principalType}:${res.principalName}`,
+      renewers: opts.renewers ?? [],
+      issueTimestampMs: res.issueTimestampMs,
+      expiryTimestampMs: res.expiryTimestampMs,
+      maxTimestampMs: res.maxTimestampMs,
+    };
+  }
+
+  /** Extends a token's expiry by renewPeriodMs (-1: the broker's default); resolves with the new expiry timestamp. */
+  async renewDelegationToken(hmac: Buffer, renewPeriodMs = -1): Promise<number> {
+    const c = await this.cluster.anyConnection();
+    const res = await c.request<RenewDelegationTokenResponse>(ApiKey.RenewDelegationToken, { hmac, renewPeriodMs });
+    throwIfError(res.errorCode, null, 'RenewDelegationToken');
+    return res.expiryTimestampMs;
+  }
+
+  /** Expires a token after expiryTimePeriodMs (negative: at once); resolves with the new expiry timestamp. */
+  async expireDelegationToken(hmac: Buffer, expiryTimePeriodMs = -1): Promise<number> {
+    const c = await this.cluster.anyConnection();
+    const res = await c.request<ExpireDelegationTokenResponse>(ApiKey.ExpireDelegationToken, { hmac, expiryTimePeriodMs });
+    throwIfError(res.errorCode, null, 'ExpireDelegationToken');
+    return res.expiryTimestampMs;
+  }
+
+  /** The tokens the caller may describe, of the given owners (all by default). */
+  async describeDelegationTokens(owners: string[] | null = null): Promise<DelegationToken[]> {
+    const c = await this.cluster.anyConnection();
+    const res = await c.request<DescribeDelegationTokenResponse>(ApiKey.DescribeDelegationToken, { owners: owners === null ? null : owners.map(principalParts) });
+    throwIfError(res.errorCode, null, 'DescribeDelegationToken');
+    return res.tokens.map((t) => ({
+      tokenId: t.tokenId,
+      hmac: t.hmac,
+      owner: `${t.principalType}:${t.principalName}`,
+      requester: t.tokenRequesterPrincipalType ? `${t.tokenRequesterPrincipalType}:${t.tokenRequesterPrincipalName}` : `${t.principalType}:${t.principalName}`,
+      renewers: t.renewers.map((r) => `${r.principalType}:${r.principalName}`),
+      issueTimestampMs: t.issueTimestamp,
+      expiryTimestampMs: t.expiryTimestamp,
+      maxTimestampMs: t.maxTimestamp,
+    }));
   }
 
   /** Whether the broker we talk to advertises an API (e.g. group APIs on a partial implementation). */
