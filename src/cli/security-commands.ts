@@ -1,6 +1,7 @@
 // `tributary acls` (kafka-acls' add/list/remove) and `tributary users` (SCRAM credentials, what
 // kafka-configs --entity-type users does), over CreateAcls/DescribeAcls/DeleteAcls and
-// AlterUserScramCredentials/DescribeUserScramCredentials.
+// AlterUserScramCredentials/DescribeUserScramCredentials, and `tributary delegation-tokens`
+// (kafka-delegation-tokens' create/renew/expire/describe) through the Admin client.
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import {
@@ -14,6 +15,7 @@ import {
 import { errorName } from '../protocol/errors.js';
 import { codeOf, OPERATION_NAMES, PATTERN_TYPE_NAMES, PERMISSION_NAMES, RESOURCE_TYPE_NAMES } from '../protocol/acl-types.js';
 import { KafkaClientError } from '../client/errors.js';
+import { Admin, type DelegationToken } from '../client/admin.js';
 import { SCRAM_MECHANISMS, SCRAM_MIN_ITERATIONS, scramSaltedPassword, type ScramMechanism } from '../client/sasl.js';
 import { collect, connectionOptions, int, usage, withCluster, write, type ConnectionFlags } from './client-commands.js';
 
@@ -245,7 +247,97 @@ function usersCommand(): Command {
   return users;
 }
 
+/** A period in ms: -1 (the broker's default) or more. */
+function period(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < -1) usage(`${name} must be an integer >= -1 (-1: the broker's default), got "${value}"`);
+  return n;
+}
+
+function hmacOf(value: string): Buffer {
+  const hmac = Buffer.from(value, 'base64');
+  if (hmac.length === 0 || hmac.toString('base64') !== value.replace(/\s/g, '')) usage('--hmac must be the base64 HMAC printed by `delegation-tokens create`');
+  return hmac;
+}
+
+const date = (ms: number) => new Date(ms).toISOString();
+
+async function printTokens(tokens: DelegationToken[], json: boolean): Promise<void> {
+  if (json) {
+    const rows = tokens.map((t) => ({ ...t, hmac: t.hmac.length > 0 ? t.hmac.toString('base64') : null }));
+    await write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  const rows = [
+    ['TOKENID', 'HMAC', 'OWNER', 'REQUESTER', 'RENEWERS', 'ISSUEDATE', 'EXPIRYDATE', 'MAXDATE'],
+    ...tokens.map((t) => [
+      t.tokenId,
+      t.hmac.length > 0 ? t.hmac.toString('base64') : '<hidden>',
+      t.owner,
+      t.requester,
+      `[${t.renewers.join(', ')}]`,
+      date(t.issueTimestampMs),
+      date(t.expiryTimestampMs),
+      date(t.maxTimestampMs),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows)
+    await write(
+      `${r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+}
+
+function delegationTokensCommand(): Command {
+  const tokens = new Command('delegation-tokens').description('create, renew, expire and describe delegation tokens (kafka-delegation-tokens)');
+  connectionOptions(tokens.command('create').description('create a token for the connected principal (or --owner-principal)'))
+    .option('--max-life-time-period <ms>', "the token's maximum life (-1: the broker's delegation.token.max.lifetime.ms)", '-1')
+    .option('--renewer-principal <principal>', 'a principal that may renew the token, e.g. User:bob (repeatable)', collect, [])
+    .option('--owner-principal <principal>', 'create the token for this principal (needs CREATE_TOKENS on the user)')
+    .option('--json', 'print JSON instead of text')
+    .action((opts: ConnectionFlags & { maxLifeTimePeriod: string; renewerPrincipal: string[]; ownerPrincipal?: string; json?: boolean }) =>
+      withCluster(opts, async (cluster) => {
+        const maxLifetimeMs = period('--max-life-time-period', opts.maxLifeTimePeriod);
+        const token = await new Admin(cluster).createDelegationToken({ renewers: opts.renewerPrincipal, maxLifetimeMs, owner: opts.ownerPrincipal });
+        if (!opts.json) await write(`Created delegation token with tokenId : ${token.tokenId}\n\n`);
+        await printTokens([token], opts.json === true);
+      }),
+    );
+  connectionOptions(tokens.command('renew').description("extend a token's expiry (as its owner or a renewer)"))
+    .requiredOption('--hmac <base64>', "the token's HMAC")
+    .option('--renew-time-period <ms>', "how long from now (-1: the broker's delegation.token.expiry.time.ms)", '-1')
+    .action((opts: ConnectionFlags & { hmac: string; renewTimePeriod: string }) =>
+      withCluster(opts, async (cluster) => {
+        const expiry = await new Admin(cluster).renewDelegationToken(hmacOf(opts.hmac), period('--renew-time-period', opts.renewTimePeriod));
+        await write(`Completed renew operation. New expiry date : ${date(expiry)}\n`);
+      }),
+    );
+  connectionOptions(tokens.command('expire').description('expire a token, at once or after a period (as its owner or a renewer)'))
+    .requiredOption('--hmac <base64>', "the token's HMAC")
+    .option('--expiry-time-period <ms>', 'how long from now (-1: at once)', '-1')
+    .action((opts: ConnectionFlags & { hmac: string; expiryTimePeriod: string }) =>
+      withCluster(opts, async (cluster) => {
+        const expiry = await new Admin(cluster).expireDelegationToken(hmacOf(opts.hmac), period('--expiry-time-period', opts.expiryTimePeriod));
+        await write(`Completed expire operation. New expiry date : ${date(expiry)}\n`);
+      }),
+    );
+  connectionOptions(tokens.command('describe').description('the tokens the connected principal may describe'))
+    .option('--owner-principal <principal>', 'only tokens of this owner (repeatable)', collect, [])
+    .option('--json', 'print JSON instead of text')
+    .action((opts: ConnectionFlags & { ownerPrincipal: string[]; json?: boolean }) =>
+      withCluster(opts, async (cluster) => {
+        const list = await new Admin(cluster).describeDelegationTokens(opts.ownerPrincipal.length > 0 ? opts.ownerPrincipal : null);
+        await printTokens(list, opts.json === true);
+      }),
+    );
+  return tokens;
+}
+
 export function addSecurityCommands(program: Command): void {
+  program.addCommand(delegationTokensCommand());
   program.addCommand(aclsCommand());
   program.addCommand(usersCommand());
 }
