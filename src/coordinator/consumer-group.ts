@@ -249,12 +249,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
   }
 
   private join(req: HeartbeatRequest, clientId: string, clientHost: string, records: CoordinatorRecord[]): HeartbeatResponse {
-    let group = this.groups.get(req.groupId);
-    if (!group) {
-      if (req.memberEpoch !== 0) throw new HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} not found.`);
-      group = new ConsumerGroup(req.groupId);
-      this.groups.set(req.groupId, group);
-    }
+    const group = this.joiningGroup(req);
     let member: ConsumerMember | undefined = req.memberId === '' ? undefined : group.members.get(req.memberId);
     let changed = false;
     if (req.memberEpoch === 0) {

@@ -169,6 +169,17 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
     records.push(this.memberMetadataRecord(group, member), this.currentRecord(group, member));
   }
 
+  /** The group a heartbeat joins: made by a member's first heartbeat (epoch 0), else GROUP_ID_NOT_FOUND. */
+  protected joiningGroup(req: { groupId: string; memberEpoch: number }): G {
+    let group = this.groups.get(req.groupId);
+    if (!group) {
+      if (req.memberEpoch !== 0) throw new HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} not found.`);
+      group = this.newGroup(req.groupId);
+      this.groups.set(req.groupId, group);
+    }
+    return group;
+  }
+
   /**
    * A heartbeat with epoch 0 ((re-)joining), before a new member is made: a static member back
    * under another member id takes over its predecessor (which must have left with epoch -2) as

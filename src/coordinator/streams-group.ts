@@ -358,12 +358,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
   }
 
   private join(req: StreamsGroupHeartbeatRequest, clientId: string, clientHost: string, records: CoordinatorRecord[]): StreamsHeartbeatResult {
-    let group = this.groups.get(req.groupId);
-    if (!group) {
-      if (req.memberEpoch !== 0) throw new HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} not found.`);
-      group = new StreamsGroup(req.groupId);
-      this.groups.set(req.groupId, group);
-    }
+    const group = this.joiningGroup(req);
     let member = group.members.get(req.memberId);
     let changed = false;
     const owned = ownedFromRequest(req);

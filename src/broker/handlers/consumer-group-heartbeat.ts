@@ -10,7 +10,7 @@ import { toWire } from '../../coordinator/consumer-group.js';
 import type { Assignment } from '../../coordinator/consumer-group-assignors.js';
 import type { ApiHandler } from '../api.js';
 import { clientHostOf } from './join-group.js';
-import { describeRefusal, heartbeatRefusal } from './group-heartbeat-checks.js';
+import { describeRefusal, groupNotFound, heartbeatRefusal } from './group-heartbeat-checks.js';
 
 // KIP-848: the consumer group protocol. The state machine is coordinator/consumer-group.ts.
 export const consumerGroupHeartbeatHandler: ApiHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = {
@@ -49,15 +49,7 @@ export const consumerGroupDescribeHandler: ApiHandler<ConsumerGroupDescribeReque
         // DESCRIBE on the group; another broker coordinates it, or its partition is still loading.
         const refused = describeRefusal(broker, conn, groupId);
         if (refused !== ErrorCode.NONE) return { ...base, errorCode: refused, groupState: '' };
-        if (!g) {
-          const classic = coordinator.groups.has(groupId) || coordinator.streams.groups.has(groupId);
-          return {
-            ...base,
-            errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-            errorMessage: classic ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.`,
-            groupState: 'Dead',
-          };
-        }
+        if (!g) return { ...base, ...groupNotFound(groupId, 'consumer', coordinator.groups.has(groupId) || coordinator.streams.groups.has(groupId)) };
         const assignors = broker.config.list('group.consumer.assignors');
         return {
           ...base,

@@ -23,6 +23,15 @@ export function heartbeatRefusal(broker: Broker, conn: Connection, protocol: Gro
   return ErrorCode.NONE;
 }
 
+/** A describe's answer for a group that is not of the kind asked for (`otherKind`: it is of another), or none at all. */
+export function groupNotFound(groupId: string, kind: GroupProtocol, otherKind: boolean): { errorCode: number; errorMessage: string; groupState: string } {
+  return {
+    errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+    errorMessage: otherKind ? `Group ${groupId} is not a ${kind} group.` : `Group ${groupId} not found.`,
+    groupState: 'Dead',
+  };
+}
+
 /**
  * Why one group of a describe request is not described: GROUP_AUTHORIZATION_FAILED without
  * DESCRIBE on it, or the coordinator's error (another broker coordinates it, its partition is

@@ -10,7 +10,7 @@ import { taskIdsToWire, type StreamsHeartbeatResult } from '../../coordinator/st
 import type { Tasks } from '../../coordinator/streams-group-assignor.js';
 import type { ApiHandler } from '../api.js';
 import { clientHostOf } from './join-group.js';
-import { describeRefusal, heartbeatRefusal } from './group-heartbeat-checks.js';
+import { describeRefusal, groupNotFound, heartbeatRefusal } from './group-heartbeat-checks.js';
 
 function toResponse(res: StreamsHeartbeatResult): StreamsGroupHeartbeatResponse {
   return {
@@ -80,15 +80,7 @@ export const streamsGroupDescribeHandler: ApiHandler<StreamsGroupDescribeRequest
         const refused = describeRefusal(broker, conn, groupId);
         if (refused !== ErrorCode.NONE) return { ...base, errorCode: refused, groupState: '' };
         const g = streams.groups.get(groupId);
-        if (!g) {
-          const other = coordinator.groups.has(groupId) || coordinator.consumer.groups.has(groupId);
-          return {
-            ...base,
-            errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-            errorMessage: other ? `Group ${groupId} is not a streams group.` : `Group ${groupId} not found.`,
-            groupState: 'Dead',
-          };
-        }
+        if (!g) return { ...base, ...groupNotFound(groupId, 'streams', coordinator.groups.has(groupId) || coordinator.consumer.groups.has(groupId)) };
         const cfg = (kv: { key: string; value: string }[]) => kv.map((c) => ({ key: c.key, value: c.value }));
         return {
           ...base,
