@@ -335,7 +335,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     return reply.status(201).send({ name: r.name, topicId: r.topicId, partitions: r.numPartitions, replicationFactor: r.replicationFactor });
   });
 
-  app.get<{ Params: { topic: string }; Querystring: { offset?: string; limit?: string } }>('/topics/:topic', (req, reply) => {
+  app.get<{ Params: { topic: string }; Querystring: { offset?: string; limit?: string } }>('/topics/:topic', async (req, reply) => {
     const b = broker();
     const t = b.topics.get(req.params.topic);
     if (!t || !canDescribeTopic(b, req.caller!, t.name)) {
@@ -344,6 +344,12 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     const states = b.partitionStates(t);
     const indexes = states.map((_, i) => i);
     const p = paginate(indexes, req.query, 1000);
+    // Partitions without a replica here: their log start and high watermark from their leaders.
+    const elsewhere = p.items.filter((i) => !t.partitions[i]).map((partition) => ({ topic: t.name, partition }));
+    const [starts, ends] =
+      elsewhere.length === 0
+        ? [new Map<string, number>(), new Map<string, number>()]
+        : await Promise.all([offsetsAtLeaders(req.caller!, elsewhere, -2), offsetsAtLeaders(req.caller!, elsewhere, -1)]);
     return reply.send({
       name: t.name,
       topicId: t.id,
@@ -363,9 +369,9 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
           leaderEpoch: s.leaderEpoch,
           replicas: s.replicas,
           isr: s.isr,
-          // Offsets and size are known for the replicas hosted on this broker only.
-          logStartOffset: part?.logStartOffset ?? null,
-          highWatermark: part?.highWatermark ?? null,
+          // Size and log end are known for the replicas hosted on this broker only; offsets come from the leader.
+          logStartOffset: part?.logStartOffset ?? starts.get(`${t.name}\0${i}`) ?? null,
+          highWatermark: part?.highWatermark ?? ends.get(`${t.name}\0${i}`) ?? null,
           logEndOffset: part?.logEndOffset ?? null,
           sizeBytes: part?.sizeInBytes ?? null,
         };
@@ -673,7 +679,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
   /** A listed group's lag: from this broker's state, or computed from its coordinator's offsets. */
   async function listedLag(caller: LocalCaller, g: ListedGroup): Promise<Omit<GroupLagJson, 'members'> & { coordinator: number; members: number | null }> {
     const b = broker();
-    if (g.coordinator === b.nodeId) return { ...groupLagJson(b, g.groupId)!, coordinator: b.nodeId };
+    if (g.coordinator === b.nodeId) return { ...(await completeLag(caller, groupLagJson(b, g.groupId)))!, coordinator: b.nodeId };
     const lag = await remoteLag(caller, g.groupId).catch(() => ({ errorCode: -1, message: null, partitions: [] as PartitionLagJson[] }));
     return {
       groupId: g.groupId,
@@ -704,6 +710,59 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
   });
 
   /**
+   * A group this broker coordinates: its lag on the partitions it has no replica of too, with
+   * their high watermarks asked of their leaders (groupLagJson knows the hosted ones only).
+   */
+  async function completeLag(caller: LocalCaller, lag: GroupLagJson | null): Promise<GroupLagJson | null> {
+    const b = broker();
+    if (!lag || !b.cluster) return lag;
+    const missing: { topic: string; partition: number; offset: number }[] = [];
+    for (const [topic, parts] of b.groupCoordinator.offsets.get(lag.groupId) ?? []) {
+      for (const [partition, v] of parts) if (b.partition(topic, partition)?.highWatermark === undefined) missing.push({ topic, partition, offset: v.offset });
+    }
+    if (missing.length === 0) return lag;
+    const ends = await offsetsAtLeaders(caller, missing, -1);
+    const partitions = [...lag.partitions];
+    for (const m of missing) {
+      const end = ends.get(`${m.topic}\0${m.partition}`);
+      if (end !== undefined) partitions.push({ topic: m.topic, partition: m.partition, committedOffset: m.offset, endOffset: end, lag: Math.max(0, end - m.offset) });
+    }
+    partitions.sort((x, y) => (x.topic === y.topic ? x.partition - y.partition : x.topic < y.topic ? -1 : 1));
+    return { ...lag, partitions, totalLag: partitions.reduce((x, p) => x + p.lag, 0) };
+  }
+
+  /**
+   * ListOffsets for many partitions, one request per leader (here or forwarded): `topic\0partition`
+   * → offset at `timestamp` (-1 latest, -2 earliest). Partitions whose leader is unknown, cannot be
+   * reached or answers an error are left out.
+   */
+  async function offsetsAtLeaders(caller: LocalCaller, list: { topic: string; partition: number }[], timestamp: number): Promise<Map<string, number>> {
+    const lr = requests(broker());
+    const byLeader = new Map<number, Map<string, number[]>>();
+    for (const c of list) {
+      const at = lr.resolve({ leaderOf: { topic: c.topic, partition: c.partition } });
+      if (typeof at !== 'number') continue;
+      const topics = byLeader.get(at) ?? new Map<string, number[]>();
+      byLeader.set(at, topics);
+      topics.set(c.topic, [...(topics.get(c.topic) ?? []), c.partition]);
+    }
+    const out = new Map<string, number>();
+    await Promise.all(
+      [...byLeader].map(async ([node, topics]) => {
+        const request: ListOffsetsRequest = {
+          replicaId: -1,
+          isolationLevel: 0,
+          topics: [...topics].map(([name, ps]) => ({ name, partitions: ps.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp })) })),
+          timeoutMs: 5000,
+        };
+        const r = await lr.sendTo<ListOffsetsResponse>(caller, node, ApiKey.ListOffsets, request, 5000).catch(() => null);
+        for (const t of r?.topics ?? []) for (const p of t.partitions) if (p.errorCode === 0) out.set(`${t.name}\0${p.partitionIndex}`, Number(p.offset));
+      }),
+    );
+    return out;
+  }
+
+  /**
    * A group's committed offsets and lag as `kafka-consumer-groups --describe` computes them:
    * OffsetFetch on its coordinator, ListOffsets (latest: the high watermark) on each partition's
    * leader, batched per leader. For groups coordinated by another broker.
@@ -718,33 +777,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
       t.partitions.filter((p) => p.errorCode === 0 && p.committedOffset >= 0).map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset) })),
     );
     // End offsets, one ListOffsets per leader; a partition that fails there is asked on its own (routed, retried).
-    const lr = requests(broker());
-    const byLeader = new Map<number, typeof committed>();
-    for (const c of committed) {
-      const at = lr.resolve({ leaderOf: { topic: c.topic, partition: c.partition } });
-      const key = typeof at === 'number' ? at : -1;
-      byLeader.set(key, [...(byLeader.get(key) ?? []), c]);
-    }
-    const ends = new Map<string, number>();
-    await Promise.all(
-      [...byLeader].map(async ([node, list]) => {
-        if (node < 0) return;
-        const topics = new Map<string, number[]>();
-        for (const c of list) topics.set(c.topic, [...(topics.get(c.topic) ?? []), c.partition]);
-        const lo: ListOffsetsRequest = {
-          replicaId: -1,
-          isolationLevel: 0,
-          topics: [...topics].map(([name, ps]) => ({ name, partitions: ps.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1 })) })),
-          timeoutMs: 5000,
-        };
-        try {
-          const r = await lr.sendTo<ListOffsetsResponse>(caller, node, ApiKey.ListOffsets, lo);
-          for (const t of r.topics) for (const p of t.partitions) if (p.errorCode === 0) ends.set(`${t.name}\0${p.partitionIndex}`, Number(p.offset));
-        } catch {
-          // asked one by one below
-        }
-      }),
-    );
+    const ends = await offsetsAtLeaders(caller, committed, -1);
     const partitions: PartitionLagJson[] = [];
     for (const c of committed) {
       let end = ends.get(`${c.topic}\0${c.partition}`);
@@ -820,7 +853,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
       const res = await send<ConsumerGroupDescribeResponse>(req.caller!, ApiKey.ConsumerGroupDescribe, request);
       const g = res.groups[0]!;
       if (g.errorCode !== 0) return kafkaError(reply, g.errorCode, g.errorMessage);
-      const lag = groupLagJson(b, req.params.group);
+      const lag = await completeLag(req.caller!, groupLagJson(b, req.params.group));
       return reply.send({
         groupId: g.groupId,
         state: g.groupState,
@@ -840,14 +873,14 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     }
     if (b.groupCoordinator.streams.groups.has(req.params.group) && canDescribeGroup(b, req.caller!, req.params.group)) {
       // A streams group (KIP-1071): its state and lag here; its members through kafka-streams-groups.
-      const lag = groupLagJson(b, req.params.group)!;
+      const lag = (await completeLag(req.caller!, groupLagJson(b, req.params.group)))!;
       return reply.send({ ...lag, protocol: '', coordinator: b.nodeId, members: [] });
     }
     const request: DescribeGroupsRequest = { groups: [req.params.group], includeAuthorizedOperations: false };
     const res = await send<DescribeGroupsResponse>(req.caller!, ApiKey.DescribeGroups, request);
     const g = res.groups[0]!;
     if (g.errorCode !== 0) return kafkaError(reply, g.errorCode, g.errorMessage);
-    const lag = groupLagJson(b, req.params.group);
+    const lag = await completeLag(req.caller!, groupLagJson(b, req.params.group));
     if (g.groupState === 'Dead' && !lag) return reply.status(404).send({ error: `unknown group ${req.params.group}`, errorCode: 'GROUP_ID_NOT_FOUND' });
     return reply.send({
       groupId: g.groupId,
@@ -889,7 +922,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
         partitions: remote.partitions,
       });
     }
-    const lag = canDescribeGroup(b, req.caller!, req.params.group) ? groupLagJson(b, req.params.group) : null;
+    const lag = canDescribeGroup(b, req.caller!, req.params.group) ? await completeLag(req.caller!, groupLagJson(b, req.params.group)) : null;
     if (!lag) return reply.status(404).send({ error: `unknown group ${req.params.group}`, errorCode: 'GROUP_ID_NOT_FOUND' });
     return reply.send(lag);
   });

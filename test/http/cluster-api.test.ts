@@ -90,6 +90,13 @@ describe('the admin API on a cluster routes to leaders and coordinators', { skip
     assert.equal(leader.broker.partition('routed', remote)?.logEndOffset, 1);
     assert.equal(A().broker.partition('routed', remote), undefined);
 
+    // The topic page shows the partition's offsets, asked of its leader.
+    const topic = await call<{ partitions: { partition: number; logStartOffset: number | null; highWatermark: number | null; sizeBytes: number | null }[] }>(
+      'admin',
+      'topics/routed',
+    );
+    assert.deepEqual(topic.body.partitions[remote], { ...topic.body.partitions[remote], logStartOffset: 0, highWatermark: 1, sizeBytes: null });
+
     const read = await call<{ latestOffset: number; messages: { offset: number; value: string }[] }>('admin', `topics/routed/messages?partition=${remote}&offset=earliest`);
     assert.equal(read.status, 200, JSON.stringify(read.body));
     assert.equal(read.body.latestOffset, 1);
