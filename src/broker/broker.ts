@@ -39,6 +39,7 @@ import { ShareSessions } from './share/share-sessions.js';
 import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
 import type { TransactionCoordinator } from '../coordinator/transaction-coordinator.js';
 import { startTransactionCoordinator, TRANSACTION_STATE_TOPIC } from '../coordinator/transaction-topic.js';
+import { finalizedLevel, TRANSACTION_VERSION_FEATURE } from './features.js';
 import { TransactionVerifier } from './txn-verifier.js';
 import type { CoordinatorHost, MarkerRoute, MarkerWrite } from '../coordinator/ports.js';
 import { systemClock, type Clock } from '../common/clock.js';
@@ -1360,6 +1361,11 @@ export class Broker implements CoordinatorHost {
   }
 
   /** A producer id never handed out before, from the metadata store's reserved blocks. */
+  /** The finalized transaction.version (kafka-features.sh), which the transaction coordinator follows. */
+  transactionVersion(): number {
+    return finalizedLevel(this.metadata, TRANSACTION_VERSION_FEATURE);
+  }
+
   nextProducerId(): Promise<number> {
     return this.metadata.nextProducerId();
   }

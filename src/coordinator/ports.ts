@@ -98,6 +98,8 @@ export interface CoordinatorHost {
   onLeadershipChange(listener: (change: LeadershipChange) => void): () => void;
   /** A producer id never handed out before (InitProducerId). */
   nextProducerId(): Promise<number>;
+  /** The finalized transaction.version feature level (UpdateFeatures); absent: 2. */
+  transactionVersion?(): number;
   /** A group config (GROUP config resource): set on the group, else its broker synonym, else its default. */
   groupConfig?(groupId: string, name: string): string | null;
   /** Whether the partition exists in the cluster, whether or not this broker hosts it. */

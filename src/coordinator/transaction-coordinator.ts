@@ -50,6 +50,8 @@ export interface TransactionCoordinatorOptions {
   /** Whether __transaction_state exists yet (until it does, no transactional id has state anywhere). */
   storageExists?(): boolean;
   logger?: CoordinatorLogger;
+  /** The finalized transaction.version: at 0 the log values are written as v0, as Kafka does. Absent: 2. */
+  transactionVersion?(): number;
 }
 
 export interface ProducerIdAndEpoch {
@@ -159,7 +161,7 @@ export class TransactionCoordinator {
     const epoch = this.epochOf(md.transactionalId);
     try {
       await this.opts.store.append(this.partitionFor(md.transactionalId), [
-        { key: encodeTxnKey(md.transactionalId), value: value.state === 'Dead' ? null : encodeTxnValue(value) },
+        { key: encodeTxnKey(md.transactionalId), value: value.state === 'Dead' ? null : encodeTxnValue(value, (this.opts.transactionVersion?.() ?? 2) >= 1) },
       ]);
     } catch (err) {
       md.cancel();

@@ -10,7 +10,8 @@
 //             transactions V2 tags: 0 previous producer id int64, 1 next producer id int64,
 //             2 client transaction version int16 (3, the next producer epoch, is KIP-939's)
 //
-// Values are written as v1 (Kafka 4 with transaction.version ≥ 1 does too); both are read.
+// Values are written as v1 while the finalized transaction.version is 1 or more, as Kafka 4
+// does, and as v0 (without the tags) at level 0; both are read.
 // A null value is a tombstone: the transactional id expired and is forgotten.
 import { Reader, Writer } from '../protocol/primitives.js';
 import { partitionForGroup } from './records.js';
@@ -69,7 +70,8 @@ export function decodeTxnKey(buf: Buffer): string | null {
   return r.string();
 }
 
-export function encodeTxnValue(v: TxnLogValue): Buffer {
+export function encodeTxnValue(v: TxnLogValue, flexible = true): Buffer {
+  if (!flexible) return encodeTxnValueV0(v);
   const w = new Writer(64);
   w.int16(VALUE_V1);
   w.int64(v.producerId);
@@ -97,6 +99,24 @@ export function encodeTxnValue(v: TxnLogValue): Buffer {
     write(w);
     w.insertSizeAt(start);
   }
+  return w.finish();
+}
+
+function encodeTxnValueV0(v: TxnLogValue): Buffer {
+  const w = new Writer(64);
+  w.int16(VALUE_V0);
+  w.int64(v.producerId);
+  w.int16(v.producerEpoch);
+  w.int32(v.timeoutMs);
+  w.int8(STATE_CODES[v.state]);
+  w.int32(v.partitions.size);
+  for (const [topic, partitions] of v.partitions) {
+    w.string(topic);
+    w.int32(partitions.length);
+    for (const p of partitions) w.int32(p);
+  }
+  w.int64(v.lastUpdateTimestamp);
+  w.int64(v.startTimestamp);
   return w.finish();
 }
 

@@ -107,6 +107,7 @@ export async function startTransactionCoordinator(host: CoordinatorHost, groups:
     maxTimeoutMs: config.int('transaction.max.timeout.ms'),
     transactionalIdExpirationMs: config.int('transactional.id.expiration.ms'),
     logger: host.logger,
+    transactionVersion: () => host.transactionVersion?.() ?? 2,
   });
   ownership.attach({
     load: async (index, _epoch, current) => {

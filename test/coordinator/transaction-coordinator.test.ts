@@ -19,7 +19,7 @@ interface Harness {
   nextId: { value: number };
 }
 
-function harness(options: { log?: Harness['log']; maxTimeoutMs?: number } = {}): Harness {
+function harness(options: { log?: Harness['log']; maxTimeoutMs?: number; transactionVersion?: () => number } = {}): Harness {
   const log = options.log ?? [];
   const markers: MarkerRequest[] = [];
   const failMarkers = { count: 0 };
@@ -45,6 +45,7 @@ function harness(options: { log?: Harness['log']; maxTimeoutMs?: number } = {}):
     partitionExists: (topic, partition) => topic !== 'missing' && partition < 3,
     maxTimeoutMs: options.maxTimeoutMs ?? 900_000,
     transactionalIdExpirationMs: 7 * 24 * 3600_000,
+    ...(options.transactionVersion ? { transactionVersion: options.transactionVersion } : {}),
   });
   return { coordinator, log, markers, failMarkers, nextId };
 }
@@ -88,6 +89,21 @@ describe('transaction coordinator', () => {
     assert.equal((await h.coordinator.initProducerId('tx', 10_000, a.producerId, a.producerEpoch)).errorCode, ErrorCode.PRODUCER_FENCED);
     const resumed = await h.coordinator.initProducerId('tx', 10_000, a.producerId, 1);
     assert.deepEqual(resumed, { errorCode: ErrorCode.NONE, producerId: a.producerId, producerEpoch: 2 });
+  });
+
+  test('the finalized transaction.version picks the log value format: v0 at level 0, v1 from 1', async () => {
+    let level = 0;
+    const h = harness({ transactionVersion: () => level });
+    const { producerId, producerEpoch } = await h.coordinator.initProducerId('tx-tv', 60_000);
+    await h.coordinator.addPartitions('tx-tv', producerId, producerEpoch, [T('t', 0, 1)]);
+    const version = (i: number) => h.log[i]!.records[0]!.value!.readInt16BE(0);
+    assert.deepEqual([version(0), version(1)], [0, 0]);
+    // A v0 value reads back whole, also after a restart.
+    assert.deepEqual([...lastValue(h, 'tx-tv')!.partitions.get('t')!].sort(), [0, 1]);
+    assert.equal(restart(h).coordinator.describe('tx-tv').state, 'Ongoing');
+    level = 1;
+    assert.equal(await h.coordinator.endTransaction('tx-tv', producerId, producerEpoch, true), ErrorCode.NONE);
+    assert.ok(h.log.slice(2).every((e) => e.records[0]!.value!.readInt16BE(0) === 1), 'v1 once the level is 1');
   });
 
   test('AddPartitionsToTxn starts the transaction; unknown partitions fail the whole request', async () => {
