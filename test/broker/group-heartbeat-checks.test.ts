@@ -6,34 +6,20 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { suiteBroker } from '../helpers/broker.js';
-import { Connection } from '../../src/client/connection.js';
+import type { Connection } from '../../src/client/connection.js';
+import { connectAs, saslPlainAclConfig } from '../helpers/sasl-plain-acls.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-
-const jaas = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-pw" user_admin="admin-pw" user_alice="alice-pw";';
 
 type HeartbeatAnswer = { errorCode: number; errorMessage: string | null; memberEpoch: number };
 type DescribeAnswer = { groups: { errorCode: number }[] };
 
 describe('group heartbeat checks', () => {
   const broker = suiteBroker({
-    config: {
-      listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
-      'sasl.enabled.mechanisms': 'PLAIN',
-      'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas,
-      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-      'super.users': 'User:admin',
-      'security.inter.broker.protocol': 'SASL_PLAINTEXT',
-      'sasl.mechanism.inter.broker.protocol': 'PLAIN',
-      'group.coordinator.rebalance.protocols': 'classic,consumer',
-    },
+    config: { ...saslPlainAclConfig(['alice']), 'group.coordinator.rebalance.protocols': 'classic,consumer' },
   });
   const withConn = async <T>(user: string, f: (c: Connection) => Promise<T>): Promise<T> => {
-    const c = await Connection.connect({
-      host: '127.0.0.1',
-      port: broker.port,
-      security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'PLAIN', username: user, password: `${user}-pw` } },
-    });
+    const c = await connectAs(broker.port, user);
     try {
       return await f(c);
     } finally {

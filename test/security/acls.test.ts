@@ -6,26 +6,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { suiteBroker } from '../helpers/broker.js';
-import { Connection } from '../../src/client/connection.js';
+import { connectAs, saslPlainAclConfig } from '../helpers/sasl-plain-acls.js';
 import { ApiKey, type MetadataResponse, type DescribeAclsResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
 const { Kafka, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs;
 
-const jaas =
-  'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-pw" user_admin="admin-pw" user_alice="alice-pw" user_bob="bob-pw";';
-
 describe('ACLs (StandardAuthorizer)', () => {
   const broker = suiteBroker({
-    config: {
-      listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
-      'sasl.enabled.mechanisms': 'PLAIN',
-      'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas,
-      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-      'super.users': 'User:admin',
-      'security.inter.broker.protocol': 'SASL_PLAINTEXT',
-      'sasl.mechanism.inter.broker.protocol': 'PLAIN',
-    },
+    config: saslPlainAclConfig(['alice', 'bob']),
   });
   const kafka = (user: string) =>
     new Kafka({
@@ -35,12 +24,7 @@ describe('ACLs (StandardAuthorizer)', () => {
       logLevel: logLevel.NOTHING,
       retry: { retries: 0 },
     });
-  const conn = (user: string) =>
-    Connection.connect({
-      host: '127.0.0.1',
-      port: broker.port,
-      security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'PLAIN', username: user, password: `${user}-pw` } },
-    });
+  const conn = (user: string) => connectAs(broker.port, user);
   /** kafkajs nests the broker's error (originalError, errors[], cause): the Kafka error types found. */
   const types = (err: unknown, depth = 0): string[] => {
     if (!err || typeof err !== 'object' || depth > 4) return [];
