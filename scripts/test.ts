@@ -33,6 +33,7 @@ const PROCESS_TESTS = [
   'test/cluster/etcd-metadata.test.ts',
   'test/cluster/replication.test.ts',
   'test/cluster/reassignment.test.ts',
+  'test/cluster/update-features.test.ts',
   'test/cluster/leader-rebalance.test.ts',
   'test/cluster/third-party-clients.test.ts',
   'test/compat/',
