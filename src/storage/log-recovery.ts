@@ -8,7 +8,8 @@ import type { LeaderEpochCache } from './leader-epoch-cache.js';
 import type { LogConfig } from './log-config.js';
 import type { LogIo } from './log-io.js';
 import type { LogSegment } from './log-segment.js';
-import type { ProducerStateManager } from './producer-state.js';
+import { ProducerStateManager } from './producer-state.js';
+import { TxnIndex } from './txn-index.js';
 import { BATCH_HEADER_SIZE, BatchHeader, isControl, readBatchHeader } from '../protocol/records/record-batch.js';
 import { parseTxnMarker } from './txn-marker.js';
 import { scanSegment } from './segment-scanner.js';
@@ -158,20 +159,24 @@ async function loadSegmentTail(segment: LogSegment, nextBase: number | null, now
 export async function loadProducerState(
   dir: string,
   segments: readonly LogSegment[],
-  producers: ProducerStateManager,
+  into: ProducerStateManager,
   startOffset: number,
   endOffset: number,
   logger: Logger,
 ): Promise<void> {
+  // The replay goes into a fresh manager and fresh indexes, swapped in at the end in one step:
+  // a truncation reloads while reads go on, and they must see the old state or the new one,
+  // never a half-replayed one (found 10).
+  const producers = new ProducerStateManager();
+  const rebuilt = new Map<LogSegment, TxnIndex>();
   let rebuildFrom = Infinity;
   for (const segment of segments) {
     if (!segment.txnIndexStale) continue;
-    segment.txnIndex.clear();
+    rebuilt.set(segment, new TxnIndex());
     if (segment.size > 0 && segment.nextOffset > segment.baseOffset) rebuildFrom = Math.min(rebuildFrom, segment.baseOffset);
   }
   const snapshots = await listSnapshotOffsets(dir);
   let replayFrom = startOffset;
-  producers.clear();
   for (const offset of snapshots.sort((a, b) => b - a)) {
     const file = offsetFilePath(dir, offset, SNAPSHOT_SUFFIX);
     if (offset > endOffset) {
@@ -190,11 +195,11 @@ export async function loadProducerState(
     await fsp.rm(file, { force: true });
   }
   let replayed = 0;
-  let rebuilt = 0;
+  let indexed = 0;
   for (const segment of segments) {
     if (segment.nextOffset <= replayFrom || segment.size === 0) continue;
     const from = segment.baseOffset <= replayFrom ? await startPosition(segment, new ChunkedReader(segment, segment.size, BATCH_HEADER_SIZE), replayFrom) : 0;
-    const rebuild = segment.txnIndexStale;
+    const rebuild = rebuilt.get(segment);
     const result = await scanSegment(segment, {
       from,
       minBaseOffset: 0,
@@ -207,18 +212,21 @@ export async function loadProducerState(
         replayed++;
         const completed = applied?.completed;
         if (rebuild && completed?.aborted) {
-          segment.txnIndex.append({
+          rebuild.append({
             producerId: completed.producerId,
             firstOffset: completed.firstOffset,
             lastOffset: completed.lastOffset,
             lastStableOffset: producers.firstOngoingOffset() ?? completed.lastOffset + 1,
           });
-          rebuilt++;
+          indexed++;
         }
       },
     });
     if (result.problem) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot replay ${segment.logPath}: ${result.problem}`);
   }
+  // From here to the end nothing awaits: the swap is atomic for readers.
+  into.replaceWith(producers);
+  for (const [segment, index] of rebuilt) segment.txnIndex = index;
   for (const segment of segments) segment.txnIndexStale = false;
-  if (replayed > 0) logger.debug({ dir: dir, replayFrom, batches: replayed, abortedTxnsIndexed: rebuilt }, 'replayed producer state');
+  if (replayed > 0) logger.debug({ dir: dir, replayFrom, batches: replayed, abortedTxnsIndexed: indexed }, 'replayed producer state');
 }

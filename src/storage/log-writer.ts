@@ -484,7 +484,15 @@ export class LogWriter {
     });
     s.io.ftruncate(segment.fd, cut);
     segment.size = cut;
+    // The aborted-transaction index keeps its entries below the cut (a marker is a batch of its
+    // own, so every entry below `targetOffset` describes data that stays): as Kafka's segment
+    // truncation, it is cut, not rebuilt, and reads meanwhile never find it empty (found 10).
+    const txnIndex = segment.txnIndex;
+    const txnIndexStale = segment.txnIndexStale;
+    txnIndex.truncateTo(targetOffset);
     segment.resetEmpty(s.config);
+    segment.txnIndex = txnIndex;
+    segment.txnIndexStale = txnIndexStale;
     const now = s.clock.now();
     const rebuilt = await scanSegment(segment, {
       from: 0,

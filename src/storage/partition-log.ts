@@ -799,13 +799,18 @@ export class PartitionLog implements CleanableLog {
     if (s.truncating) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is already being truncated`);
     s.truncating = true;
     try {
+      // Nothing at or above the cut is committed any more: reads stop below it from now on.
+      if (targetOffset < s.highWatermark) this.moveHighWatermark(Math.max(targetOffset, s.startOffset));
       await this.writer.truncateFiles(targetOffset);
       if (s.startOffset > s.nextOffset) s.startOffset = s.nextOffset;
       s.epochs.truncateFromEnd(s.nextOffset);
-      this.unreplicatedTxns = this.unreplicatedTxns.filter((t) => t.lastOffset < s.nextOffset);
-      // Producer state and the aborted-transaction index of the cut segment are rebuilt from
-      // the snapshot at or below the new end and the batches after it.
+      // Producer state is rebuilt from the snapshot at or below the new end and the batches
+      // after it, and swapped in at once. Until then reads see the old state, whose last stable
+      // offset is still safe below the cut, and the transactions whose markers were cut keep
+      // holding it until the swap (found 10: a read_committed fetch served in between read
+      // aborted data, the state being half-replayed and the index empty).
       await this.reloadProducerState();
+      this.unreplicatedTxns = this.unreplicatedTxns.filter((t) => t.lastOffset < s.nextOffset);
       this.moveHighWatermark(Math.min(s.highWatermark, s.nextOffset));
       s.logger.info({ dir: this.dir, targetOffset, logEndOffset: s.nextOffset }, 'truncated log');
     } catch (err) {

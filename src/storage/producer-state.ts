@@ -108,6 +108,16 @@ export class ProducerStateManager {
     this.ongoing.clear();
   }
 
+  /**
+   * Takes over `other`'s state in one step (`other` must not be used afterwards). A rebuild
+   * (after a truncation) replays into a fresh manager and swaps it in, so that readers of the
+   * last stable offset never see a half-replayed state in between.
+   */
+  replaceWith(other: ProducerStateManager): void {
+    this.producers = other.producers;
+    this.ongoing = other.ongoing;
+  }
+
   /** The first offset of the oldest transaction in progress, or null when none is. */
   firstOngoingOffset(): number | null {
     let first: number | null = null;
