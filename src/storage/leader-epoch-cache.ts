@@ -85,7 +85,7 @@ export class LeaderEpochCache {
    * recovery that rescans them assigns it again). Kafka stopped fsyncing on assignment for the
    * same reason (KAFKA-15046): two synchronous fsyncs per new epoch stalled every partition.
    */
-  async syncIfNeeded(): Promise<void> {
+  async syncIfNeeded(options: { syncDir?: boolean } = {}): Promise<void> {
     if (!this.unsynced) return;
     // Cleared first: an assignment during the fsync (a newer file, renamed over) sets it again.
     this.unsynced = false;
@@ -96,7 +96,7 @@ export class LeaderEpochCache {
       } finally {
         await handle.close();
       }
-      await fsyncDir(path.dirname(this.file));
+      if (options.syncDir ?? true) await fsyncDir(path.dirname(this.file));
     } catch (err) {
       this.unsynced = true;
       throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot fsync ${this.file}: ${(err as Error).message}`);

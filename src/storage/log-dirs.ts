@@ -131,9 +131,12 @@ export class LogDirs {
   }
 
   private pickManager(): LogManager {
-    const counts = this.partitionCounts();
     const online = this.managers.filter((m) => !this.offline.has(m.logDir));
     if (online.length === 0) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, 'every log directory of this broker is offline');
+    // One directory (the usual case) needs no count: counting every placement for each new
+    // partition made creating 5,000 of them quadratic (0.4 s of 5.7 s).
+    if (online.length === 1) return online[0]!;
+    const counts = this.partitionCounts();
     let best = online[0]!;
     for (const m of online) if (counts.get(m.logDir)! < counts.get(best.logDir)!) best = m;
     return best;

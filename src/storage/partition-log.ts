@@ -885,7 +885,7 @@ export class PartitionLog implements CleanableLog {
       await active.writeIndexFiles(s.io);
       await writeFileAtomic(offsetFilePath(this.dir, s.nextOffset, SNAPSHOT_SUFFIX), s.producers.snapshot(s.nextOffset), { syncDir: false });
       await this.writer.deleteOldSnapshots();
-      await s.epochs.syncIfNeeded();
+      await s.epochs.syncIfNeeded({ syncDir: false }); // the directory is fsynced next
       await fsyncDir(this.dir);
     } finally {
       await Promise.all(s.segments.map((segment) => segment.close()));
