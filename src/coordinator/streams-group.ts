@@ -364,7 +364,13 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     const owned = ownedFromRequest(req);
     if (req.memberEpoch === 0) {
       // A static member back under a new member id takes over its predecessor's tasks.
-      const takeOver = (old: StreamsMember): StreamsMember => ({ ...old, memberId: req.memberId, memberEpoch: old.previousMemberEpoch, sessionTimer: null, rebalanceTimer: null });
+      const takeOver = (old: StreamsMember): StreamsMember => ({
+        ...old,
+        memberId: req.memberId,
+        memberEpoch: old.previousMemberEpoch,
+        sessionTimer: null,
+        rebalanceTimer: null,
+      });
       ({ member, changed } = this.rejoinMember(group, req, member, takeOver, records));
       if (!member) {
         member = {

@@ -82,10 +82,19 @@ describe('group heartbeat checks', () => {
       assert.equal(hb.errorCode, ErrorCode.NONE, hb.errorMessage ?? undefined);
       assert.ok(hb.memberEpoch > 0);
       // Describing a group of another kind, or of none.
-      const sd = await c.request<{ groups: { errorCode: number; errorMessage: string | null; groupState: string }[] }>(ApiKey.StreamsGroupDescribe, describeBody('g-consumer'));
-      assert.deepEqual(sd.groups.map((g) => [g.errorCode, g.errorMessage, g.groupState]), [[ErrorCode.GROUP_ID_NOT_FOUND, 'Group g-consumer is not a streams group.', 'Dead']]);
+      const sd = await c.request<{ groups: { errorCode: number; errorMessage: string | null; groupState: string }[] }>(
+        ApiKey.StreamsGroupDescribe,
+        describeBody('g-consumer'),
+      );
+      assert.deepEqual(
+        sd.groups.map((g) => [g.errorCode, g.errorMessage, g.groupState]),
+        [[ErrorCode.GROUP_ID_NOT_FOUND, 'Group g-consumer is not a streams group.', 'Dead']],
+      );
       const cd = await c.request<{ groups: { errorCode: number; errorMessage: string | null; groupState: string }[] }>(ApiKey.ConsumerGroupDescribe, describeBody('g-none'));
-      assert.deepEqual(cd.groups.map((g) => [g.errorCode, g.errorMessage, g.groupState]), [[ErrorCode.GROUP_ID_NOT_FOUND, 'Group g-none not found.', 'Dead']]);
+      assert.deepEqual(
+        cd.groups.map((g) => [g.errorCode, g.errorMessage, g.groupState]),
+        [[ErrorCode.GROUP_ID_NOT_FOUND, 'Group g-none not found.', 'Dead']],
+      );
     });
   });
 });

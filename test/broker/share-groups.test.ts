@@ -243,7 +243,10 @@ describe('share groups (KIP-932) on the wire', () => {
     // While a's connection is open its records stay a's.
     const other = raw;
     raw = await RawClient.connect(broker.port);
-    assert.deepEqual((await shareFetch('wq-drop', b, 0, [{ partition: 0 }])).partitions.flatMap((p) => p.acquiredRecords), []);
+    assert.deepEqual(
+      (await shareFetch('wq-drop', b, 0, [{ partition: 0 }])).partitions.flatMap((p) => p.acquiredRecords),
+      [],
+    );
     const started = Date.now();
     other.close();
     let got: Acquired[] = [];
@@ -253,7 +256,7 @@ describe('share groups (KIP-932) on the wire', () => {
         got = (await shareFetch('wq-drop', b, epoch++, [{ partition: 0 }])).partitions.flatMap((p) => p.acquiredRecords);
         return got.length > 0;
       },
-      { timeout: 10_000, message: 'the dropped member\'s records come back' },
+      { timeout: 10_000, message: "the dropped member's records come back" },
     );
     assert.ok(Date.now() - started < 30_000, 'long before the 60 s lock expires');
     assert.deepEqual(got, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 2 }]);
@@ -301,7 +304,15 @@ describe('share groups (KIP-932) on the wire', () => {
     const got = await read(3);
     assert.equal(got.stateEpoch, 1);
     assert.deepEqual(got.stateBatches, [batches[0], { ...batches[1], deliveryState: 0 }]);
-    assert.deepEqual(await summary(), { partition: 1, errorCode: ErrorCode.NONE, errorMessage: null, stateEpoch: 1, leaderEpoch: 3, startOffset: 5, deliveryCompleteCount: 2 });
+    assert.deepEqual(await summary(), {
+      partition: 1,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      stateEpoch: 1,
+      leaderEpoch: 3,
+      startOffset: 5,
+      deliveryCompleteCount: 2,
+    });
     // A newer leader reads: the older one is fenced from then on, for reads and writes.
     assert.equal((await read(4)).errorCode, ErrorCode.NONE);
     assert.equal(await write(1, 3, 6, []), ErrorCode.FENCED_LEADER_EPOCH);
@@ -337,7 +348,10 @@ describe('share groups (KIP-932) on the wire', () => {
     // Another broker's admin (here the RPC itself) moves the start back with a new state epoch.
     const before = await raw.request(ApiKey.ReadShareGroupStateSummary, 1, { groupId: g, topics: [{ topicId, partitions: [{ partition: 0, leaderEpoch: -1 }] }] });
     const stateEpoch = before.body.results[0].partitions[0].stateEpoch as number;
-    const init = await raw.request(ApiKey.InitializeShareGroupState, 0, { groupId: g, topics: [{ topicId, partitions: [{ partition: 0, stateEpoch: stateEpoch + 1, startOffset: 1 }] }] });
+    const init = await raw.request(ApiKey.InitializeShareGroupState, 0, {
+      groupId: g,
+      topics: [{ topicId, partitions: [{ partition: 0, stateEpoch: stateEpoch + 1, startOffset: 1 }] }],
+    });
     assert.equal(init.body.results[0].partitions[0].errorCode, ErrorCode.NONE);
     // The leader's copy is stale: its next write is fenced, the member is told to refresh ...
     assert.equal((await shareFetch(g, m, 2, [{ partition: 0 }])).partitions[0]?.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);

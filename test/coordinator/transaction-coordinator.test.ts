@@ -103,7 +103,10 @@ describe('transaction coordinator', () => {
     assert.equal(restart(h).coordinator.describe('tx-tv').state, 'Ongoing');
     level = 1;
     assert.equal(await h.coordinator.endTransaction('tx-tv', producerId, producerEpoch, true), ErrorCode.NONE);
-    assert.ok(h.log.slice(2).every((e) => e.records[0]!.value!.readInt16BE(0) === 1), 'v1 once the level is 1');
+    assert.ok(
+      h.log.slice(2).every((e) => e.records[0]!.value!.readInt16BE(0) === 1),
+      'v1 once the level is 1',
+    );
   });
 
   test('AddPartitionsToTxn starts the transaction; unknown partitions fail the whole request', async () => {

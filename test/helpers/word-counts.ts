@@ -33,7 +33,11 @@ export class WordCounts {
       words += ws.length;
       lines.push(`line${i}:${ws.join(' ')}`);
     }
-    await this.opts.run(`${T}ConsoleProducer`, ['--topic', 'words-in', '--reader-property', 'parse.key=true', '--reader-property', 'key.separator=:'], `${lines.join('\n')}\n`);
+    await this.opts.run(
+      `${T}ConsoleProducer`,
+      ['--topic', 'words-in', '--reader-property', 'parse.key=true', '--reader-property', 'key.separator=:'],
+      `${lines.join('\n')}\n`,
+    );
     return words;
   }
 

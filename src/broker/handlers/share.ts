@@ -388,36 +388,38 @@ export const shareAcknowledgeHandler: ApiHandler<ShareAcknowledgeRequest, ShareA
 export const describeShareGroupOffsetsHandler: ApiHandler<DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsResponse> = {
   apiKey: ApiKey.DescribeShareGroupOffsets,
   async handle({ broker, conn }, req) {
-    const groups = await Promise.all(req.groups.map(async (g) => {
-      const refused = broker.security.group(conn, Op.DESCRIBE, g.groupId) ? broker.groupCoordinator.groupError(g.groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
-      if (refused !== ErrorCode.NONE) return { groupId: g.groupId, topics: [], errorCode: refused, errorMessage: null };
-      const states = await broker.shareOffsets(g.groupId);
-      const wanted =
-        g.topics ??
-        [...new Set(states.map((s) => s.topic))].map((topicName) => ({ topicName, partitions: states.filter((s) => s.topic === topicName).map((s) => s.partition) }));
-      const topics = wanted
-        .filter((t) => broker.security.topic(conn, Op.DESCRIBE, t.topicName))
-        .map((t) => {
-          const topic = broker.topics.get(t.topicName);
-          return {
-            topicName: t.topicName,
-            topicId: topic?.id ?? '00000000-0000-0000-0000-000000000000',
-            partitions: t.partitions.map((partitionIndex) => {
-              const s = states.find((x) => x.topic === t.topicName && x.partition === partitionIndex);
-              if (!topic) return { partitionIndex, startOffset: -1, leaderEpoch: -1, lag: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
-              return {
-                partitionIndex,
-                startOffset: s?.startOffset ?? -1,
-                leaderEpoch: s?.leaderEpoch ?? -1,
-                lag: s?.lag ?? -1,
-                errorCode: ErrorCode.NONE,
-                errorMessage: null,
-              };
-            }),
-          };
-        });
-      return { groupId: g.groupId, topics, errorCode: ErrorCode.NONE, errorMessage: null };
-    }));
+    const groups = await Promise.all(
+      req.groups.map(async (g) => {
+        const refused = broker.security.group(conn, Op.DESCRIBE, g.groupId) ? broker.groupCoordinator.groupError(g.groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+        if (refused !== ErrorCode.NONE) return { groupId: g.groupId, topics: [], errorCode: refused, errorMessage: null };
+        const states = await broker.shareOffsets(g.groupId);
+        const wanted =
+          g.topics ??
+          [...new Set(states.map((s) => s.topic))].map((topicName) => ({ topicName, partitions: states.filter((s) => s.topic === topicName).map((s) => s.partition) }));
+        const topics = wanted
+          .filter((t) => broker.security.topic(conn, Op.DESCRIBE, t.topicName))
+          .map((t) => {
+            const topic = broker.topics.get(t.topicName);
+            return {
+              topicName: t.topicName,
+              topicId: topic?.id ?? '00000000-0000-0000-0000-000000000000',
+              partitions: t.partitions.map((partitionIndex) => {
+                const s = states.find((x) => x.topic === t.topicName && x.partition === partitionIndex);
+                if (!topic) return { partitionIndex, startOffset: -1, leaderEpoch: -1, lag: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
+                return {
+                  partitionIndex,
+                  startOffset: s?.startOffset ?? -1,
+                  leaderEpoch: s?.leaderEpoch ?? -1,
+                  lag: s?.lag ?? -1,
+                  errorCode: ErrorCode.NONE,
+                  errorMessage: null,
+                };
+              }),
+            };
+          });
+        return { groupId: g.groupId, topics, errorCode: ErrorCode.NONE, errorMessage: null };
+      }),
+    );
     return { throttleTimeMs: 0, groups };
   },
 };

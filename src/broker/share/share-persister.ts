@@ -47,8 +47,7 @@ type Route = { local: true } | { local: false; peer: PeerNode } | number;
 
 function completeCount(s: SharePartitionState): number {
   let n = 0;
-  for (const b of s.stateBatches)
-    if (b.deliveryState === DeliveryState.ACKNOWLEDGED || b.deliveryState === DeliveryState.ARCHIVED) n += b.lastOffset - b.firstOffset + 1;
+  for (const b of s.stateBatches) if (b.deliveryState === DeliveryState.ACKNOWLEDGED || b.deliveryState === DeliveryState.ARCHIVED) n += b.lastOffset - b.firstOffset + 1;
   return n;
 }
 
@@ -163,7 +162,12 @@ export class SharePersister {
           return;
         }
         const s = await this.host.coordinator.summary(k);
-        out.set(id, typeof s === 'number' || s === null ? s : { stateEpoch: s.stateEpoch, leaderEpoch: s.leaderEpoch, startOffset: s.startOffset, deliveryCompleteCount: completeCount(s) });
+        out.set(
+          id,
+          typeof s === 'number' || s === null
+            ? s
+            : { stateEpoch: s.stateEpoch, leaderEpoch: s.leaderEpoch, startOffset: s.startOffset, deliveryCompleteCount: completeCount(s) },
+        );
       }),
     );
     await Promise.all(

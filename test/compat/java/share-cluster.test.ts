@@ -78,7 +78,11 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
   /** Leaders by partition of a topic, and its id, as a live broker's metadata has them. */
   async function metadata(topic: string): Promise<{ topicId: string; leaders: number[] }> {
     const r = await raw(any(), (c) =>
-      c.request(ApiKey.Metadata, 12, { topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false }),
+      c.request(ApiKey.Metadata, 12, {
+        topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }],
+        allowAutoTopicCreation: false,
+        includeTopicAuthorizedOperations: false,
+      }),
     );
     const t = r.body.topics[0] as { errorCode: number; topicId: string; partitions: { partitionIndex: number; leaderId: number }[] };
     if (t.errorCode !== ErrorCode.NONE) return { topicId: t.topicId, leaders: [] };
@@ -314,7 +318,9 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
         .map((l) => l.trim().split(/\s+/))
         .filter((cols) => cols[0] === toolGroup);
 
-    const listed = ok(await run(['--list']), 'list').split('\n').map((l) => l.trim());
+    const listed = ok(await run(['--list']), 'list')
+      .split('\n')
+      .map((l) => l.trim());
     assert.ok(listed.includes(toolGroup) && listed.includes(group), listed.join(','));
     // Offsets: the start offset past the forty acknowledged records, no lag.
     assert.deepEqual(
@@ -331,8 +337,14 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
 
     // Back to the start: a dry run changes nothing, --execute does (AlterShareGroupOffsets).
     const dry = rows(ok(await run(['--reset-offsets', '--group', toolGroup, '--topic', TOPIC, '--to-earliest', '--dry-run']), 'reset --dry-run'));
-    assert.deepEqual(dry.map((c) => c.slice(1)), [[TOPIC, '0', '0']]);
-    assert.deepEqual(rows(ok(await run(['--describe', '--group', toolGroup]), 'describe')).map((c) => c[3]), ['40']);
+    assert.deepEqual(
+      dry.map((c) => c.slice(1)),
+      [[TOPIC, '0', '0']],
+    );
+    assert.deepEqual(
+      rows(ok(await run(['--describe', '--group', toolGroup]), 'describe')).map((c) => c[3]),
+      ['40'],
+    );
     ok(await run(['--reset-offsets', '--group', toolGroup, '--topic', TOPIC, '--to-earliest', '--execute']), 'reset --execute');
     assert.deepEqual(
       rows(ok(await run(['--describe', '--group', toolGroup]), 'describe')).map((c) => c.slice(1)),
@@ -341,7 +353,9 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
 
     // Deleted: gone from the list, its state forgotten by the share coordinator.
     ok(await run(['--delete', '--group', toolGroup]), 'delete');
-    const after = ok(await run(['--list']), 'list').split('\n').map((l) => l.trim());
+    const after = ok(await run(['--list']), 'list')
+      .split('\n')
+      .map((l) => l.trim());
     assert.ok(!after.includes(toolGroup) && after.includes(group), after.join(','));
     const stateLeader = (await metadata(STATE_TOPIC)).leaders[partitionForGroup(`${toolGroup}:${topicId}:0`, STATE_PARTITIONS)]!;
     await waitFor('the share coordinator forgets the deleted group', async () => {
