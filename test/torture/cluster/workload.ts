@@ -185,12 +185,19 @@ function diagnosisTrace(name = 'group-reader'): ((entry: Record<string, unknown>
  */
 function tracedLogging(trace: ((entry: Record<string, unknown>) => void) | null): Pick<kafkajs.KafkaConfig, 'logLevel' | 'logCreator'> {
   if (!trace) return { logLevel: logLevel.NOTHING };
+  // A line repeated back to back is kept at its 1st, 2nd, 4th, 8th... time: a kafkajs runner
+  // spinning on "consumer not running, exiting" after a stop once wrote 5 GB in 5 minutes.
+  let last = '';
+  let repeats = 0;
   return {
     logLevel: logLevel.DEBUG,
     logCreator: () => (e) => {
       const message = String(e.log.message ?? '');
       if (e.level >= logLevel.INFO && /^(Request|Response|Sending|Connecting|Received request|Discovered|Fetch)/.test(message)) return;
-      trace({ kafkajs: e.level, ...e.log });
+      repeats = message === last ? repeats + 1 : 1;
+      last = message;
+      if ((repeats & (repeats - 1)) !== 0) return;
+      trace({ kafkajs: e.level, ...e.log, ...(repeats > 1 ? { repeats } : {}) });
     },
   };
 }
