@@ -298,8 +298,18 @@ test('kill -9 of a streams group coordinator: the group, its topology and tasks 
   const victim = b;
   await victim.kill();
   b = await coordinator(victim);
-  // The new coordinator knows the member at its epoch with its tasks: nothing to rejoin.
-  const r = await heartbeat(b, epoch, active);
+  // The new coordinator knows the member at its epoch with its tasks: nothing to rejoin. Named
+  // coordinator before it has loaded the group, it answers COORDINATOR_LOAD_IN_PROGRESS, which a
+  // client retries.
+  let r!: Awaited<ReturnType<typeof heartbeat>>;
+  await waitFor(
+    'the new coordinator loaded the group',
+    async () => {
+      r = await heartbeat(b, epoch, active);
+      return r.body.errorCode !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    },
+    20_000,
+  );
   assert.equal(r.body.errorCode, ErrorCode.NONE, r.body.errorMessage);
   assert.equal(r.body.memberEpoch, epoch);
   const d = await raw(b, (c) => c.request(ApiKey.StreamsGroupDescribe, 0, { groupIds: [groupId], includeAuthorizedOperations: false, includeTopologyDescription: false }));
