@@ -105,6 +105,23 @@ export async function runKafkajsProducer(name: string, s: Shared): Promise<Produ
 
 const require = createRequire(import.meta.url);
 
+/**
+ * kafkajs 2.2.4: a fetcher that a rebalance starts after the consumer has stopped loops on the
+ * stopped runner, whose fetch answers [] at once. The loop does no I/O, so no timer fires again
+ * and the test process hangs until it is killed (RELIABILITY found 11). Here a stopped runner's
+ * fetch first waits 100 ms on an unref'd timer: such a loop costs nothing and the run can end.
+ */
+function tameFetchersOfStoppedConsumers(): void {
+  type Fetch = (this: { running: boolean }, nodeId: number) => Promise<unknown[]>;
+  const Runner = require('kafkajs/src/consumer/runner.js') as { prototype: { fetch: Fetch } };
+  const fetch = Runner.prototype.fetch;
+  Runner.prototype.fetch = async function (this: { running: boolean }, nodeId: number) {
+    if (!this.running) await new Promise((resolve) => setTimeout(resolve, 100).unref());
+    return fetch.call(this, nodeId);
+  };
+}
+tameFetchersOfStoppedConsumers();
+
 /** The librdkafka binding, or why it cannot be used. */
 export function loadLibrdkafka(): { ckjs: any } | { missing: string } {
   try {
