@@ -233,7 +233,7 @@ describe('Java client with group.protocol=consumer (KIP-848)', { skip }, () => {
     assert.equal(g.members.length, 1);
     assert.deepEqual(g.members[0]!.assignment, [{ topic, partitions: [0, 1] }]);
     const list = (await (await fetch(`${broker.httpUrl}/api/v1/groups?search=g848-api`)).json()) as { groups: { groupId: string; protocolType: string; members: number }[] };
-    assert.deepEqual(list.groups, [{ groupId: 'g848-api', state: 'Stable', protocolType: 'consumer', members: 1, totalLag: 0 }]);
+    assert.deepEqual(list.groups, [{ groupId: 'g848-api', state: 'Stable', protocolType: 'consumer', coordinator: 1, members: 1, totalLag: 0 }]);
     await m.ask('close', /^CLOSED/, 30_000);
   });
 });
