@@ -107,12 +107,7 @@ export class InterBrokerClient {
       // v2 carries the transaction version (KIP-1228): a V2 marker is checked strictly.
       res = await c.request<WriteTxnMarkersResponse>(ApiKey.WriteTxnMarkers, body, { maxVersion: 2 });
     } catch (err) {
-      const entry = this.peers.get(peer.nodeId);
-      this.peers.delete(peer.nodeId);
-      void entry?.connection.then(
-        (c) => c.close(),
-        () => undefined,
-      );
+      this.dropPeer(peer.nodeId);
       throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `WriteTxnMarkers to broker ${peer.nodeId} failed: ${(err as Error).message}`);
     }
     for (const m of res.markers) {
@@ -137,12 +132,7 @@ export class InterBrokerClient {
       const c = await this.connect(peer);
       return await c.request<AddPartitionsToTxnResponse>(ApiKey.AddPartitionsToTxn, request, { version: 5 });
     } catch (err) {
-      const entry = this.peers.get(peer.nodeId);
-      this.peers.delete(peer.nodeId);
-      void entry?.connection.then(
-        (c) => c.close(),
-        () => undefined,
-      );
+      this.dropPeer(peer.nodeId);
       throw new KafkaError(ErrorCode.NETWORK_EXCEPTION, `AddPartitionsToTxn to broker ${peer.nodeId} failed: ${(err as Error).message}`);
     }
   }
@@ -157,12 +147,7 @@ export class InterBrokerClient {
       const c = await this.connect(peer);
       return await c.request<Res>(apiKey, body);
     } catch (err) {
-      const entry = this.peers.get(peer.nodeId);
-      this.peers.delete(peer.nodeId);
-      void entry?.connection.then(
-        (c) => c.close(),
-        () => undefined,
-      );
+      this.dropPeer(peer.nodeId);
       throw new KafkaError(ErrorCode.NOT_CONTROLLER, `forwarding to the controller (broker ${peer.nodeId}) failed: ${(err as Error).message}`);
     }
   }
@@ -207,12 +192,7 @@ export class InterBrokerClient {
     try {
       res = await c.request<EnvelopeResponse>(ApiKey.Envelope, envelope, { version: 0, timeoutMs });
     } catch (err) {
-      const entry = this.peers.get(peer.nodeId);
-      this.peers.delete(peer.nodeId);
-      void entry?.connection.then(
-        (x) => x.close(),
-        () => undefined,
-      );
+      this.dropPeer(peer.nodeId);
       throw new KafkaError(ErrorCode.NETWORK_EXCEPTION, `${spec.name} forwarded to broker ${peer.nodeId} failed: ${(err as Error).message}`);
     }
     if (res.errorCode !== ErrorCode.NONE || !res.responseData) {
@@ -234,14 +214,19 @@ export class InterBrokerClient {
       const c = await this.connect(peer);
       return await c.request<Res>(apiKey, body);
     } catch (err) {
-      const entry = this.peers.get(peer.nodeId);
-      this.peers.delete(peer.nodeId);
-      void entry?.connection.then(
-        (c) => c.close(),
-        () => undefined,
-      );
+      this.dropPeer(peer.nodeId);
       throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `share state call to broker ${peer.nodeId} failed: ${(err as Error).message}`);
     }
+  }
+
+  /** Forgets a peer whose request failed and closes its connection: the next call reconnects. */
+  private dropPeer(nodeId: number): void {
+    const entry = this.peers.get(nodeId);
+    this.peers.delete(nodeId);
+    void entry?.connection.then(
+      (c) => c.close(),
+      () => undefined,
+    );
   }
 
   close(): void {
