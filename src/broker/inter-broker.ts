@@ -205,6 +205,21 @@ export class InterBrokerClient {
   }
 
   /**
+   * A request this broker makes of `peer` as itself (over the inter-broker listener), e.g. the
+   * group coordinator's ListOffsets to the leaders of its groups' partitions for the lag metrics.
+   * Rejects with NETWORK_EXCEPTION when the peer cannot be reached; the connection is dropped then.
+   */
+  async request<Res>(peer: PeerAddress, apiKey: number, body: unknown, timeoutMs: number): Promise<Res> {
+    try {
+      const c = await this.connect(peer);
+      return await c.request<Res>(apiKey, body, { timeoutMs });
+    } catch (err) {
+      this.dropPeer(peer.nodeId);
+      throw new KafkaError(ErrorCode.NETWORK_EXCEPTION, `${apiByKey.get(apiKey)?.name ?? apiKey} to broker ${peer.nodeId} failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
    * A share-partition leader's call to the share coordinator `peer` (KIP-932:
    * Read/Write/Delete/InitializeShareGroupState, ReadShareGroupStateSummary). Connection failures
    * become COORDINATOR_NOT_AVAILABLE (retriable: the caller finds the coordinator again).

@@ -710,19 +710,22 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
   });
 
   /**
-   * A group this broker coordinates: its lag on the partitions it has no replica of too, with
-   * their high watermarks asked of their leaders (groupLagJson knows the hosted ones only).
+   * A group this broker coordinates: its lag on the partitions it does not lead too, with their
+   * high watermarks asked of their leaders (groupLagJson knows the hosted replicas only, and a
+   * follower's high watermark trails the leader's). A follower's own is kept when its leader
+   * does not answer.
    */
   async function completeLag(caller: LocalCaller, lag: GroupLagJson | null): Promise<GroupLagJson | null> {
     const b = broker();
     if (!lag || !b.cluster) return lag;
     const missing: { topic: string; partition: number; offset: number }[] = [];
     for (const [topic, parts] of b.groupCoordinator.offsets.get(lag.groupId) ?? []) {
-      for (const [partition, v] of parts) if (b.partition(topic, partition)?.highWatermark === undefined) missing.push({ topic, partition, offset: v.offset });
+      for (const [partition, v] of parts) if (!b.partition(topic, partition)?.isLeader) missing.push({ topic, partition, offset: v.offset });
     }
     if (missing.length === 0) return lag;
     const ends = await offsetsAtLeaders(caller, missing, -1);
-    const partitions = [...lag.partitions];
+    const asked = (topic: string, partition: number) => ends.has(`${topic}\0${partition}`);
+    const partitions = lag.partitions.filter((p) => !asked(p.topic, p.partition));
     for (const m of missing) {
       const end = ends.get(`${m.topic}\0${m.partition}`);
       if (end !== undefined) partitions.push({ topic: m.topic, partition: m.partition, committedOffset: m.offset, endOffset: end, lag: Math.max(0, end - m.offset) });

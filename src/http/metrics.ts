@@ -15,6 +15,7 @@ import type { Broker } from '../broker/broker.js';
 import type { Histogram, TopicMetrics } from '../broker/metrics.js';
 import type { HttpRoutes } from './context.js';
 import { kafkaUuidString } from '../broker/client-telemetry.js';
+import { LeaderHighWatermarks } from '../broker/leader-offsets.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -94,8 +95,15 @@ const TOPIC_METRICS: { field: keyof TopicMetrics; name: string; help: string }[]
 
 const GROUP_STATES = ['PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead', 'Empty'] as const;
 
-/** The broker's metrics in the text format (without the process metrics). */
-export function brokerExposition(broker: Broker, e = new Exposition()): Exposition {
+/**
+ * The broker's metrics in the text format (without the process metrics). `highWatermark` gives
+ * the end offsets consumer lag is computed against (default: this broker's replicas).
+ */
+export function brokerExposition(
+  broker: Broker,
+  e = new Exposition(),
+  highWatermark: (topic: string, partition: number) => number | undefined = (topic, partition) => broker.partition(topic, partition)?.highWatermark,
+): Exposition {
   const m = broker.metrics;
   const node = broker.nodeId;
 
@@ -200,12 +208,14 @@ export function brokerExposition(broker: Broker, e = new Exposition()): Expositi
   e.family('kafka_coordinator_transaction_transactionalids', 'gauge', 'Transactional ids this broker coordinates, by state.');
   for (const [state, n] of txnStates) e.sample('kafka_coordinator_transaction_transactionalids', { state }, n);
 
-  // Consumer lag (kafka_exporter's names): committed offsets against this broker's high watermarks.
+  // Consumer lag (kafka_exporter's names): the committed offsets of the groups this broker
+  // coordinates (a group's offsets live on its coordinator only, so each group is exported once
+  // across a cluster) against the partitions' high watermarks as their leaders know them.
   e.family('kafka_consumergroup_current_offset', 'gauge', 'Committed offset of a consumer group on a partition.');
   const lagRows: { labels: Labels; lag: number }[] = [];
   const lagSums = new Map<string, { group: string; topic: string; lag: number }>();
   for (const groupId of gc.offsets.keys()) {
-    for (const l of gc.lag(groupId, (topic, partition) => broker.partition(topic, partition)?.highWatermark)) {
+    for (const l of gc.lag(groupId, highWatermark)) {
       const labels = { consumergroup: groupId, topic: l.topic, partition: l.partition };
       e.sample('kafka_consumergroup_current_offset', labels, l.committed);
       lagRows.push({ labels, lag: l.lag });
@@ -221,6 +231,9 @@ export function brokerExposition(broker: Broker, e = new Exposition()): Expositi
   for (const s of lagSums.values()) e.sample('kafka_consumergroup_lag_sum', { consumergroup: s.group, topic: s.topic }, s.lag);
   e.family('kafka_consumergroup_members', 'gauge', 'Members of a consumer group.');
   for (const g of gc.groups.values()) if (g.state !== 'Dead') e.sample('kafka_consumergroup_members', { consumergroup: g.groupId }, g.members.size);
+  for (const g of [...gc.consumer.groups.values(), ...gc.streams.groups.values()]) {
+    if (!gc.groups.has(g.groupId)) e.sample('kafka_consumergroup_members', { consumergroup: g.groupId }, g.members.size);
+  }
   return e;
 }
 
@@ -286,14 +299,31 @@ export function clientTelemetryExposition(broker: Broker, e: Exposition): Exposi
   return e;
 }
 
+/**
+ * The end offsets the lag series need: every partition the groups coordinated here committed
+ * offsets on, led here or asked of its leader (cached, see LeaderHighWatermarks).
+ */
+async function lagEndOffsets(broker: Broker, leaders: LeaderHighWatermarks): Promise<(topic: string, partition: number) => number | undefined> {
+  const wanted: { topic: string; partition: number }[] = [];
+  for (const byTopic of broker.groupCoordinator.offsets.values()) {
+    for (const [topic, parts] of byTopic) for (const partition of parts.keys()) wanted.push({ topic, partition });
+  }
+  const ends = await leaders.highWatermarks(wanted);
+  return (topic, partition) => ends.get(`${topic}\0${partition}`);
+}
+
 export const metricsRoutes: HttpRoutes = (app, ctx) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // One cache per broker object (the HTTP server outlives a broker restart in tests).
+  const leaderOffsets = new WeakMap<Broker, LeaderHighWatermarks>();
   app.get('/metrics', async (_req, reply) => {
     const e = new Exposition();
     const broker = ctx.broker;
     if (broker) {
-      brokerExposition(broker, e);
+      let leaders = leaderOffsets.get(broker);
+      if (!leaders) leaderOffsets.set(broker, (leaders = new LeaderHighWatermarks(broker)));
+      brokerExposition(broker, e, await lagEndOffsets(broker, leaders));
       clientTelemetryExposition(broker, e);
     }
     e.raw(await registry.metrics());

@@ -14,6 +14,7 @@ import { encodeRequestFrame } from '../../src/protocol/headers.js';
 import { addressBytes, serializePrincipal } from '../../src/broker/forwarded-principal.js';
 import { etcdMissing } from '../helpers/etcd.js';
 import { waitUntil } from '../helpers/wait.js';
+import { parseExposition } from '../helpers/prometheus.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -195,6 +196,23 @@ describe('the admin API on a cluster routes to leaders and coordinators', { skip
         `the list on broker ${at.broker.nodeId}`,
       );
     }
+
+    // /metrics: the group's lag is exported by its coordinator alone (so scraping every broker
+    // counts it once), with the high watermarks of partitions led elsewhere asked of their leaders.
+    const elsewhere = [0, 1, 2].find((p) => p !== remote && leaderOf('routed', p) !== coordinator);
+    assert.notEqual(elsewhere, undefined, 'a partition led by neither the coordinator nor the leader of `remote`');
+    assert.equal((await call('admin', 'topics/routed/messages', 'POST', { partition: elsewhere, value: 'lag' })).status, 201);
+    const scrapes = await Promise.all(
+      cluster.brokers.map(async (at) => ({ node: at.broker.nodeId, m: parseExposition(await (await fetch(`${at.httpUrl}/metrics`)).text()) })),
+    );
+    const lagSeries = scrapes.flatMap(({ node: n, m }) => m.find('kafka_consumergroup_lag', { consumergroup: group }).map((s) => ({ n, ...s })));
+    assert.deepEqual(
+      lagSeries.map((s) => [s.n, s.labels.topic, Number(s.labels.partition), s.value]).sort((x, y) => Number(x[2]) - Number(y[2])),
+      [0, 1, 2].map((p) => [coordinator, 'routed', p, p === remote ? 2 : p === elsewhere ? 1 : 0]),
+      'one lag series per partition, from the coordinator, with the leaders’ high watermarks',
+    );
+    const sums = scrapes.flatMap(({ m }) => m.find('kafka_consumergroup_lag_sum', { consumergroup: group }).map((s) => s.value));
+    assert.deepEqual(sums, [3]);
 
     // Another broker's configs (static ones too) come from that broker.
     const other = cluster.brokers.find((x) => x.broker.nodeId !== A().broker.nodeId)!.broker.nodeId;
