@@ -232,6 +232,49 @@ describe('share groups (KIP-932) on the wire', () => {
     raw.close();
   });
 
+  test('an acknowledgement whose state write fails is undone and answered with the error', async () => {
+    raw = await RawClient.connect(broker.port);
+    const g = 'wq-ackfail';
+    assert.equal(await setGroupConfigs(g, { 'share.auto.offset.reset': 'earliest', 'share.delivery.count.limit': '2' }), ErrorCode.NONE);
+    const m = randomUUID();
+    const other = randomUUID();
+    await heartbeat(g, m, 0, ['wire-q']);
+    await heartbeat(g, other, 0, ['wire-q']);
+    assert.deepEqual((await shareFetch(g, m, 0, [{ partition: 0 }])).partitions[0]?.acquiredRecords, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 1 }]);
+    assert.deepEqual(
+      (await shareFetch(g, other, 0, [{ partition: 0 }])).partitions.flatMap((p) => p.acquiredRecords),
+      [],
+    );
+    // The share coordinator fails the next writes (as a coordinator on the move does).
+    const persister = broker.broker.shares.persister;
+    const write = persister.write.bind(persister);
+    let failures = 0;
+    persister.write = () => {
+      failures++;
+      return Promise.resolve(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    };
+    try {
+      assert.deepEqual(await acknowledge(g, m, 1, 0, 2, ACCEPT), { errorCode: ErrorCode.NONE, partition: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+      const piggybacked = await shareFetch(g, m, 2, [{ partition: 0, acks: [{ firstOffset: 0, lastOffset: 2, acknowledgeTypes: [RELEASE] }] }]);
+      assert.equal(piggybacked.partitions[0]?.acknowledgeErrorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      assert.equal(failures, 2);
+    } finally {
+      persister.write = write;
+    }
+    // Neither the accept nor the release took effect: the records are still m's, not available to
+    // another member, and m can settle them now.
+    assert.deepEqual(
+      (await shareFetch(g, other, 1, [{ partition: 0 }])).partitions.flatMap((p) => p.acquiredRecords),
+      [],
+    );
+    assert.deepEqual(await acknowledge(g, m, 3, 0, 0, ACCEPT), { errorCode: ErrorCode.NONE, partition: ErrorCode.NONE });
+    assert.deepEqual(await acknowledge(g, m, 4, 1, 2, RELEASE), { errorCode: ErrorCode.NONE, partition: ErrorCode.NONE });
+    assert.deepEqual((await shareFetch(g, other, 2, [{ partition: 0 }])).partitions[0]?.acquiredRecords, [{ firstOffset: 1, lastOffset: 2, deliveryCount: 2 }]);
+    const summary = await raw.request(ApiKey.ReadShareGroupStateSummary, 1, { groupId: g, topics: [{ topicId, partitions: [{ partition: 0, leaderEpoch: -1 }] }] });
+    assert.equal(summary.body.results[0].partitions[0].startOffset, 1, 'the accepted record was written once the coordinator answered');
+    raw.close();
+  });
+
   test('a member whose connection drops loses what it holds at once, not after the lock', async () => {
     raw = await RawClient.connect(broker.port);
     assert.equal(await setGroupConfigs('wq-drop', { 'share.auto.offset.reset': 'earliest', 'share.record.lock.duration.ms': '60000' }), ErrorCode.NONE);

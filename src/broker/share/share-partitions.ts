@@ -132,14 +132,38 @@ export class SharePartition {
     return { stateEpoch: this.stateEpoch, leaderEpoch, startOffset: this.startOffset, stateBatches: batches };
   }
 
-  /** Moves the start offset past acknowledged and archived records. */
-  advance(): void {
+  /** Moves the start offset past acknowledged and archived records (collected in `passed`, when given). */
+  advance(passed?: Map<number, InFlight>): void {
     while (this.startOffset < this.endOffset) {
       const r = this.inflight.get(this.startOffset);
       if (r && r.state !== DeliveryState.ACKNOWLEDGED && r.state !== DeliveryState.ARCHIVED) break;
+      if (r && passed) passed.set(this.startOffset, r);
       this.inflight.delete(this.startOffset);
       this.startOffset++;
     }
+  }
+
+  /**
+   * Remembers the records at `offsets` and the start offset as they are now, then applies
+   * `change` and moves the start offset. The returned function undoes both (a change whose write
+   * failed): the changed records get their old state back, and records the start offset moved
+   * past come back as they were.
+   */
+  tentatively(offsets: number[], change: () => void): () => void {
+    const startOffset = this.startOffset;
+    const saved = offsets.map((o) => [o, { ...this.inflight.get(o)! }] as const);
+    change();
+    const passed = new Map<number, InFlight>();
+    this.advance(passed);
+    return () => {
+      this.startOffset = startOffset;
+      for (const [o, r] of passed) this.inflight.set(o, r);
+      for (const [o, r] of saved) {
+        const now = this.inflight.get(o);
+        if (now) Object.assign(now, r);
+        else this.inflight.set(o, { ...r });
+      }
+    };
   }
 
   /** The log's start moved past records still tracked (retention, DeleteRecords). */
@@ -178,32 +202,37 @@ export class SharePartition {
         return r && r.state === DeliveryState.ACQUIRED && r.acquisition === acquisition;
       });
       if (expired.length === 0) return;
-      for (const o of expired) this.release(o, 0, 'delivery-count-exceeded');
+      for (const o of expired) this.release(o, 0, 'delivery-count-exceeded')?.();
       void this.afterChange();
     });
     this.timers.add(cancel);
   }
 
-  /** An acquired record goes back: AVAILABLE (after `delayMs`), or ARCHIVED at the delivery limit. */
-  release(offset: number, delayMs: number, reason: string): void {
+  /**
+   * An acquired record goes back: AVAILABLE (after `delayMs`), or ARCHIVED at the delivery limit.
+   * Returns what must follow the change once it is durable (a dead-letter copy, the wake-up of a
+   * delayed release), or null: the caller runs it at once, or only after its write succeeded.
+   */
+  release(offset: number, delayMs: number, reason: string): (() => void) | null {
     const r = this.inflight.get(offset);
-    if (!r) return;
+    if (!r) return null;
     r.memberId = null;
     r.acquisition = 0;
     if (r.deliveryCount >= this.manager.config(this.groupId).deliveryLimit) {
       r.state = DeliveryState.ARCHIVED;
-      this.manager.deadLetter(this, offset, r.deliveryCount, reason);
-    } else {
-      r.state = DeliveryState.AVAILABLE;
-      r.availableAt = delayMs > 0 ? this.manager.clock.now() + delayMs : 0;
-      if (delayMs > 0) {
-        const cancel = this.manager.clock.schedule(delayMs, () => {
-          this.timers.delete(cancel);
-          this.wake();
-        });
-        this.timers.add(cancel);
-      }
+      const count = r.deliveryCount;
+      return () => this.manager.deadLetter(this, offset, count, reason);
     }
+    r.state = DeliveryState.AVAILABLE;
+    r.availableAt = delayMs > 0 ? this.manager.clock.now() + delayMs : 0;
+    if (delayMs <= 0) return null;
+    return () => {
+      const cancel = this.manager.clock.schedule(delayMs, () => {
+        this.timers.delete(cancel);
+        this.wake();
+      });
+      this.timers.add(cancel);
+    };
   }
 
   /** After records changed state: moves the start, persists, wakes parked fetches. */
@@ -229,7 +258,7 @@ export class SharePartition {
     let changed = false;
     for (const [o, r] of this.inflight) {
       if (r.state === DeliveryState.ACQUIRED && r.memberId === memberId) {
-        this.release(o, 0, 'delivery-count-exceeded');
+        this.release(o, 0, 'delivery-count-exceeded')?.();
         changed = true;
       }
     }
@@ -452,6 +481,16 @@ export class SharePartitions {
    * INVALID_REQUEST for a malformed batch.
    */
   async acknowledge(sp: SharePartition, memberId: string, batches: AckBatch[], renewAllowed = true): Promise<number> {
+    // Serialized with acquisitions: a change and its write are not interleaved with another's.
+    const unlock = await this.serialize(sp);
+    try {
+      return await this.acknowledgeLocked(sp, memberId, batches, renewAllowed);
+    } finally {
+      unlock();
+    }
+  }
+
+  private async acknowledgeLocked(sp: SharePartition, memberId: string, batches: AckBatch[], renewAllowed: boolean): Promise<number> {
     const cfg = this.config(sp.groupId);
     const changes: { offset: number; type: number }[] = [];
     for (const b of batches) {
@@ -469,32 +508,47 @@ export class SharePartitions {
         changes.push({ offset: o, type });
       }
     }
-    if (changes.length === 0) return ErrorCode.NONE;
-    const renewed: number[] = [];
-    for (const { offset, type } of changes) {
-      const r = sp.inflight.get(offset)!;
-      if (type === AckType.ACCEPT) {
-        r.state = DeliveryState.ACKNOWLEDGED;
-        r.memberId = null;
-      } else if (type === AckType.GAP) {
-        r.state = DeliveryState.ARCHIVED;
-        r.memberId = null;
-      } else if (type === AckType.REJECT) {
-        r.state = DeliveryState.ARCHIVED;
-        r.memberId = null;
-        this.deadLetter(sp, offset, r.deliveryCount, 'rejected');
-      } else if (type === AckType.RELEASE) {
-        sp.release(offset, cfg.releaseDelayMs, 'delivery-count-exceeded');
-      } else {
-        renewed.push(offset);
+    const renewed = changes.filter((c) => c.type === AckType.RENEW).map((c) => c.offset);
+    const settled = changes.filter((c) => c.type !== AckType.RENEW);
+    if (settled.length > 0) {
+      // The change takes effect only once it is written: a failed write undoes it, as Kafka rolls
+      // its in-flight state transitions back, and what follows a change (dead-letter copies,
+      // delayed releases, renewed locks, woken fetches) happens only after a successful one.
+      const effects: (() => void)[] = [];
+      const undo = sp.tentatively(
+        settled.map((c) => c.offset),
+        () => {
+          for (const { offset, type } of settled) {
+            const r = sp.inflight.get(offset)!;
+            if (type === AckType.RELEASE) {
+              const after = sp.release(offset, cfg.releaseDelayMs, 'delivery-count-exceeded');
+              if (after) effects.push(after);
+              continue;
+            }
+            r.state = type === AckType.ACCEPT ? DeliveryState.ACKNOWLEDGED : DeliveryState.ARCHIVED;
+            r.memberId = null;
+            if (type === AckType.REJECT) {
+              const count = r.deliveryCount;
+              effects.push(() => this.deadLetter(sp, offset, count, 'rejected'));
+            }
+          }
+        },
+      );
+      const code = await sp.persist();
+      if (code !== ErrorCode.NONE) {
+        undo();
+        return persistError(code);
       }
+      for (const e of effects) e();
+      sp.wake();
     }
+    // A renewal changes nothing that is stored (a held record is written as available): a new lock.
     if (renewed.length > 0) {
       const acquisition = sp.newAcquisition();
       for (const o of renewed) sp.inflight.get(o)!.acquisition = acquisition;
       sp.armLock(acquisition, renewed, cfg.lockDurationMs);
     }
-    return sp.afterChange();
+    return ErrorCode.NONE;
   }
 
   /**
@@ -573,6 +627,29 @@ export class SharePartitions {
   shutdown(): void {
     this.drop(() => true);
     this.persister.coordinator.shutdown();
+  }
+}
+
+/**
+ * The error a member gets for a share-state write that failed, as Kafka's share-partition maps
+ * its persister's errors: the coordinator moving is COORDINATOR_NOT_AVAILABLE; unknown ones are
+ * UNKNOWN_SERVER_ERROR.
+ */
+export function persistError(code: number): number {
+  switch (code) {
+    case ErrorCode.NOT_COORDINATOR:
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    case ErrorCode.GROUP_ID_NOT_FOUND:
+    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+    case ErrorCode.FENCED_STATE_EPOCH:
+    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+      return code;
+    case ErrorCode.FENCED_LEADER_EPOCH:
+      return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    default:
+      return ErrorCode.UNKNOWN_SERVER_ERROR;
   }
 }
 
