@@ -33,6 +33,8 @@ import type {
   DescribeConfigsRequest,
   DescribeConfigsResponse,
   DescribeGroupsRequest,
+  DescribeProducersRequest,
+  DescribeProducersResponse,
   DescribeGroupsResponse,
   DescribeTransactionsRequest,
   DescribeTransactionsResponse,
@@ -1070,63 +1072,147 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
   });
 
   /**
-   * Open transactions as the partitions of this broker see them (DescribeProducers' view, what
+   * Open transactions as the partitions' leaders see them (DescribeProducers' view, what
    * `kafka-transactions find-hanging` reads): a partition whose producer still has a transaction
-   * open. It hangs when the coordinator (if it is this broker) has no ongoing transaction of that
-   * producer covering the partition, or when it has been open longer than
-   * transaction.max.timeout.ms, which no transaction may outlive.
+   * open. In a cluster, DescribeProducers goes to each broker for the partitions it leads, and
+   * the producers' coordinators are found with ListTransactions and asked with
+   * DescribeTransactions, as that tool does. One hangs when its coordinator has no ongoing
+   * transaction of that producer covering the partition, or when it has been open longer than
+   * transaction.max.timeout.ms, which no transaction may outlive. `unreachableBrokers` names the
+   * brokers that did not answer (their partitions or transactions are missing).
    */
-  app.get<{ Querystring: { hanging?: string; offset?: string; limit?: string } }>('/transactions/partitions', (req, reply) => {
+  app.get<{ Querystring: { hanging?: string; offset?: string; limit?: string } }>('/transactions/partitions', async (req, reply) => {
     const b = broker();
+    const caller = req.caller!;
     const now = b.clock.now();
     const maxTimeoutMs = b.config.int('transaction.max.timeout.ms');
-    const byProducer = new Map<number, { transactionalId: string; state: string; has: (topic: string, partition: number) => boolean }>();
-    for (const [id, m] of b.transactionCoordinator.transactions) {
-      byProducer.set(m.producerId, { transactionalId: id, state: m.state, has: (t, p) => m.partitions.get(t)?.has(p) ?? false });
-    }
-    const open: {
-      topic: string;
-      partition: number;
-      producerId: number;
-      producerEpoch: number;
-      startOffset: number;
-      lastTimestamp: number;
-      openForMs: number;
-      transactionalId: string | null;
-      hanging: boolean;
-      reason: string | null;
-    }[] = [];
-    for (const t of [...b.topics.values()].sort((x, y) => byName(x.name, y.name))) {
-      if (!allowed(b, req.caller!, AclOperation.READ, ResourceType.TOPIC, t.name)) continue;
-      t.partitions.forEach((part, index) => {
-        if (!part) return;
-        for (const e of part.producers()) {
+    const unreachable = new Set<number>();
+    type Found = { topic: string; partition: number; leader: number; producerId: number; producerEpoch: number; startOffset: number; lastTimestamp: number };
+    const found: Found[] = [];
+    // The partitions' side: this broker's own leaders read here, the others' asked of them.
+    const askOf = new Map<number, Map<string, number[]>>();
+    for (const t of b.topics.values()) {
+      if (!allowed(b, caller, AclOperation.READ, ResourceType.TOPIC, t.name)) continue;
+      const states = b.cluster ? b.partitionStates(t) : null;
+      const count = Math.max(t.partitions.length, states?.length ?? 0);
+      for (let index = 0; index < count; index++) {
+        const leader = states ? (states[index]?.leader ?? -1) : b.nodeId;
+        if (leader < 0) continue; // offline: nobody can say
+        if (leader !== b.nodeId) {
+          const topics = askOf.get(leader) ?? new Map<string, number[]>();
+          askOf.set(leader, topics);
+          topics.set(t.name, [...(topics.get(t.name) ?? []), index]);
+          continue;
+        }
+        for (const e of t.partitions[index]?.producers() ?? []) {
           if (e.ongoingTxnFirstOffset < 0) continue;
-          const coordinator = byProducer.get(e.producerId);
-          const openForMs = Math.max(0, now - e.lastTimestamp);
-          let reason: string | null = null;
-          if (openForMs > maxTimeoutMs) reason = `open longer than transaction.max.timeout.ms (${maxTimeoutMs} ms)`;
-          else if (coordinator && !(coordinator.state === 'Ongoing' && coordinator.has(t.name, index)) && !coordinator.state.startsWith('Prepare')) {
-            reason = `the coordinator's transaction of ${coordinator.transactionalId} is ${coordinator.state} without this partition`;
-          }
-          open.push({
+          found.push({
             topic: t.name,
             partition: index,
+            leader,
             producerId: e.producerId,
             producerEpoch: e.epoch,
             startOffset: e.ongoingTxnFirstOffset,
             lastTimestamp: e.lastTimestamp,
-            openForMs,
-            transactionalId: coordinator?.transactionalId ?? null,
-            hanging: reason !== null,
-            reason,
           });
         }
-      });
+      }
     }
+    await Promise.all(
+      [...askOf].map(async ([node, topics]) => {
+        const request: DescribeProducersRequest = { topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })) };
+        const res = await requests(b)
+          .sendTo<DescribeProducersResponse>(caller, node, ApiKey.DescribeProducers, request, 5000)
+          .catch(() => null);
+        if (!res) return void unreachable.add(node);
+        for (const t of res.topics) {
+          for (const p of t.partitions) {
+            if (p.errorCode !== 0) continue;
+            for (const e of p.activeProducers) {
+              if (e.currentTxnStartOffset < 0) continue;
+              found.push({
+                topic: t.name,
+                partition: p.partitionIndex,
+                leader: node,
+                producerId: Number(e.producerId),
+                producerEpoch: e.producerEpoch,
+                startOffset: Number(e.currentTxnStartOffset),
+                lastTimestamp: Number(e.lastTimestamp),
+              });
+            }
+          }
+        }
+      }),
+    );
+
+    // The coordinators' side: this broker's transactions, then ListTransactions (by producer id)
+    // and DescribeTransactions on the others for the producers not coordinated here.
+    type Coordinated = { transactionalId: string; state: string; has: (topic: string, partition: number) => boolean };
+    const byProducer = new Map<number, Coordinated>();
+    for (const [id, m] of b.transactionCoordinator.transactions) {
+      byProducer.set(m.producerId, { transactionalId: id, state: m.state, has: (t, p) => m.partitions.get(t)?.has(p) ?? false });
+    }
+    const unknown = [...new Set(found.map((f) => f.producerId).filter((pid) => !byProducer.has(pid)))];
+    if (b.cluster && unknown.length > 0) {
+      const list: ListTransactionsRequest = { stateFilters: [], producerIdFilters: unknown, durationFilter: -1, transactionalIdPattern: null };
+      await Promise.all(
+        b
+          .liveBrokers()
+          .filter((x) => x.nodeId !== b.nodeId)
+          .map(async ({ nodeId }) => {
+            const listed = await requests(b)
+              .sendTo<ListTransactionsResponse>(caller, nodeId, ApiKey.ListTransactions, list, 5000)
+              .catch(() => null);
+            if (!listed || listed.errorCode !== 0) return void unreachable.add(nodeId);
+            if (listed.transactionStates.length === 0) return;
+            const request: DescribeTransactionsRequest = { transactionalIds: listed.transactionStates.map((x) => x.transactionalId) };
+            const described = await requests(b)
+              .sendTo<DescribeTransactionsResponse>(caller, nodeId, ApiKey.DescribeTransactions, request, 5000)
+              .catch(() => null);
+            if (!described) return void unreachable.add(nodeId);
+            for (const d of described.transactionStates) {
+              if (d.errorCode !== 0) continue;
+              const parts = new Set(d.topics.flatMap((x) => x.partitions.map((pp) => `${x.topic}\0${pp}`)));
+              byProducer.set(Number(d.producerId), { transactionalId: d.transactionalId, state: d.transactionState, has: (t, p) => parts.has(`${t}\0${p}`) });
+            }
+          }),
+      );
+    }
+
+    const open = found
+      .sort((x, y) => byName(x.topic, y.topic) || x.partition - y.partition || x.producerId - y.producerId)
+      .map((f) => {
+        const coordinator = byProducer.get(f.producerId);
+        const openForMs = Math.max(0, now - f.lastTimestamp);
+        let reason: string | null = null;
+        if (openForMs > maxTimeoutMs) reason = `open longer than transaction.max.timeout.ms (${maxTimeoutMs} ms)`;
+        else if (coordinator && !(coordinator.state === 'Ongoing' && coordinator.has(f.topic, f.partition)) && !coordinator.state.startsWith('Prepare')) {
+          reason = `the coordinator's transaction of ${coordinator.transactionalId} is ${coordinator.state} without this partition`;
+        }
+        return {
+          topic: f.topic,
+          partition: f.partition,
+          leader: f.leader,
+          producerId: f.producerId,
+          producerEpoch: f.producerEpoch,
+          startOffset: f.startOffset,
+          lastTimestamp: f.lastTimestamp,
+          openForMs,
+          transactionalId: coordinator?.transactionalId ?? null,
+          hanging: reason !== null,
+          reason,
+        };
+      });
     const list = req.query.hanging === 'true' ? open.filter((o) => o.hanging) : open;
     const p = paginate(list, req.query);
-    return reply.send({ total: p.total, offset: p.offset, limit: p.limit, hanging: open.filter((o) => o.hanging).length, partitions: p.items });
+    return reply.send({
+      total: p.total,
+      offset: p.offset,
+      limit: p.limit,
+      hanging: open.filter((o) => o.hanging).length,
+      unreachableBrokers: [...unreachable].sort((x, y) => x - y),
+      partitions: p.items,
+    });
   });
 
   app.get('/quotas', async (req, reply) => {

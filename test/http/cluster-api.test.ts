@@ -287,6 +287,22 @@ describe('the admin API on a cluster routes to leaders and coordinators', { skip
       for (const v of seen) assert.deepEqual(v, [['console-tx', 'Ongoing', [{ topic: 'routed', partition: 0 }]]]);
       const coordinators = new Set(views.map((v) => v.body.transactions[0]!.coordinator));
       assert.equal(coordinators.size, 1, 'every broker names the same coordinator');
+      // The partitions' side, from every broker: the leader's producer state (DescribeProducers)
+      // and the coordinator's transaction, wherever they are.
+      type Open = {
+        unreachableBrokers: number[];
+        hanging: number;
+        partitions: { topic: string; partition: number; leader: number; transactionalId: string | null; hanging: boolean }[];
+      };
+      for (const at of cluster.brokers) {
+        const open = await call<Open>('admin', 'transactions/partitions', 'GET', undefined, at);
+        assert.equal(open.status, 200, JSON.stringify(open.body));
+        assert.deepEqual(
+          [open.body.unreachableBrokers, open.body.hanging, open.body.partitions.map((o) => [o.topic, o.partition, o.leader, o.transactionalId, o.hanging])],
+          [[], 0, [['routed', 0, leaderOf('routed', 0), 'console-tx', false]]],
+          `the open partitions seen from broker ${at.broker.nodeId}`,
+        );
+      }
     } finally {
       await txn.abort();
       await producer.disconnect();

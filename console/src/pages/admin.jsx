@@ -68,8 +68,8 @@ function OpenPartitions() {
   const [data, error] = useApi(`transactions/partitions?offset=${offset}&limit=100${onlyHanging ? '&hanging=true' : ''}`);
   return (
     <section aria-labelledby="open-partitions">
-      <h2 id="open-partitions">Open transactions in this broker’s partitions</h2>
-      <p className="muted">What kafka-transactions find-hanging looks at: a partition whose producer still has a transaction open.</p>
+      <h2 id="open-partitions">Open transactions in the partitions</h2>
+      <p className="muted">What kafka-transactions find-hanging looks at: a partition whose producer still has a transaction open, as its leader sees it.</p>
       <label className="inline">
         <input type="checkbox" checked={onlyHanging} onChange={(e) => setOnlyHanging(e.target.checked)} /> Hanging only
       </label>
@@ -82,6 +82,7 @@ function OpenPartitions() {
             <thead>
               <tr>
                 <th scope="col">Partition</th>
+                <th scope="col">Leader</th>
                 <th scope="col">Producer id / epoch</th>
                 <th scope="col">Transactional id</th>
                 <th scope="col">First offset</th>
@@ -95,6 +96,7 @@ function OpenPartitions() {
                   <td>
                     {o.topic}-{o.partition}
                   </td>
+                  <td>{o.leader}</td>
                   <td>
                     {o.producerId} / {o.producerEpoch}
                   </td>
