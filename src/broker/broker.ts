@@ -250,11 +250,32 @@ export class Broker implements CoordinatorHost {
     this.groupCoordinator.share.onMemberRemoved = (groupId, memberId) => {
       this.shareSessions.remove(groupId, memberId);
       this.shares.releaseMember(groupId, memberId);
+      this.tellPeersShareMemberLeft(groupId, memberId);
     };
     this.groupCoordinator.onShareGroupDeleted = (groupId) => {
       this.shares.drop((sp) => sp.groupId === groupId);
       void this.deleteShareGroupState(groupId);
     };
+  }
+
+  /**
+   * Cluster mode: a share member left its group (or timed out of it) here, at its group
+   * coordinator; the partitions it fetched are led by other brokers too. Each of them ends the
+   * member's share session and releases what it holds at once, as this broker just did. Best
+   * effort: a broker that cannot be told releases on the member's connection close or lock expiry.
+   */
+  private tellPeersShareMemberLeft(groupId: string, memberId: string): void {
+    if (!this.cluster) return;
+    for (const peer of this.liveBrokers()) {
+      if (peer.nodeId === this.nodeId) continue;
+      this.interBroker.shareMemberLeft(peer, groupId, memberId).then(
+        (code) => {
+          if (code !== ErrorCode.NONE)
+            this.logger.warn({ group: groupId, member: memberId, peer: peer.nodeId, code }, 'a broker refused to release what a departed share member holds');
+        },
+        (err: unknown) => this.logger.warn({ err, group: groupId, member: memberId, peer: peer.nodeId }, 'could not tell a broker that a share member left'),
+      );
+    }
   }
 
   /** Cluster mode: the live broker leading __share_group_state partition `index`, 'self', or null. */

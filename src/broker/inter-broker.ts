@@ -101,15 +101,8 @@ export class InterBrokerClient {
         },
       ],
     };
-    let res: WriteTxnMarkersResponse;
-    try {
-      const c = await this.connect(peer);
-      // v2 carries the transaction version (KIP-1228): a V2 marker is checked strictly.
-      res = await c.request<WriteTxnMarkersResponse>(ApiKey.WriteTxnMarkers, body, { maxVersion: 2 });
-    } catch (err) {
-      this.dropPeer(peer.nodeId);
-      throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `WriteTxnMarkers to broker ${peer.nodeId} failed: ${(err as Error).message}`);
-    }
+    // v2 carries the transaction version (KIP-1228): a V2 marker is checked strictly.
+    const res = await this.call<WriteTxnMarkersResponse>(peer, ApiKey.WriteTxnMarkers, body, ErrorCode.COORDINATOR_NOT_AVAILABLE, { maxVersion: 2 });
     for (const m of res.markers) {
       for (const t of m.topics) {
         for (const p of t.partitions) {
@@ -127,14 +120,8 @@ export class InterBrokerClient {
    * (AddPartitionsToTxn v5, the batched inter-broker form). Rejects when the peer cannot be
    * reached; the connection is dropped then.
    */
-  async addPartitionsToTxn(peer: PeerAddress, request: AddPartitionsToTxnRequest): Promise<AddPartitionsToTxnResponse> {
-    try {
-      const c = await this.connect(peer);
-      return await c.request<AddPartitionsToTxnResponse>(ApiKey.AddPartitionsToTxn, request, { version: 5 });
-    } catch (err) {
-      this.dropPeer(peer.nodeId);
-      throw new KafkaError(ErrorCode.NETWORK_EXCEPTION, `AddPartitionsToTxn to broker ${peer.nodeId} failed: ${(err as Error).message}`);
-    }
+  addPartitionsToTxn(peer: PeerAddress, request: AddPartitionsToTxnRequest): Promise<AddPartitionsToTxnResponse> {
+    return this.call<AddPartitionsToTxnResponse>(peer, ApiKey.AddPartitionsToTxn, request, ErrorCode.NETWORK_EXCEPTION, { version: 5 });
   }
 
   /**
@@ -142,13 +129,28 @@ export class InterBrokerClient {
    * what only the controller decides. Connection failures become NOT_CONTROLLER (retriable: the
    * client finds the controller again).
    */
-  async forward<Res>(peer: PeerAddress, apiKey: number, body: unknown): Promise<Res> {
+  forward<Res>(peer: PeerAddress, apiKey: number, body: unknown): Promise<Res> {
+    return this.call<Res>(peer, apiKey, body, ErrorCode.NOT_CONTROLLER);
+  }
+
+  /**
+   * One request to `peer` and its answer. When the peer cannot be reached (or the request times
+   * out) the connection is dropped, so the next call reconnects, and the call rejects with a
+   * KafkaError of `failure`: the code that has the caller's caller find the peer again.
+   */
+  private async call<Res>(
+    peer: PeerAddress,
+    apiKey: number,
+    body: unknown,
+    failure: number,
+    opts: { version?: number; maxVersion?: number; timeoutMs?: number } = {},
+  ): Promise<Res> {
     try {
       const c = await this.connect(peer);
-      return await c.request<Res>(apiKey, body);
+      return await c.request<Res>(apiKey, body, opts);
     } catch (err) {
       this.dropPeer(peer.nodeId);
-      throw new KafkaError(ErrorCode.NOT_CONTROLLER, `forwarding to the controller (broker ${peer.nodeId}) failed: ${(err as Error).message}`);
+      throw new KafkaError(failure, `${apiByKey.get(apiKey)?.name ?? apiKey} to broker ${peer.nodeId} failed: ${(err as Error).message}`);
     }
   }
 
@@ -209,14 +211,8 @@ export class InterBrokerClient {
    * group coordinator's ListOffsets to the leaders of its groups' partitions for the lag metrics.
    * Rejects with NETWORK_EXCEPTION when the peer cannot be reached; the connection is dropped then.
    */
-  async request<Res>(peer: PeerAddress, apiKey: number, body: unknown, timeoutMs: number): Promise<Res> {
-    try {
-      const c = await this.connect(peer);
-      return await c.request<Res>(apiKey, body, { timeoutMs });
-    } catch (err) {
-      this.dropPeer(peer.nodeId);
-      throw new KafkaError(ErrorCode.NETWORK_EXCEPTION, `${apiByKey.get(apiKey)?.name ?? apiKey} to broker ${peer.nodeId} failed: ${(err as Error).message}`);
-    }
+  request<Res>(peer: PeerAddress, apiKey: number, body: unknown, timeoutMs: number): Promise<Res> {
+    return this.call<Res>(peer, apiKey, body, ErrorCode.NETWORK_EXCEPTION, { timeoutMs });
   }
 
   /**
@@ -224,14 +220,21 @@ export class InterBrokerClient {
    * Read/Write/Delete/InitializeShareGroupState, ReadShareGroupStateSummary). Connection failures
    * become COORDINATOR_NOT_AVAILABLE (retriable: the caller finds the coordinator again).
    */
-  async shareState<Res>(peer: PeerAddress, apiKey: number, body: unknown): Promise<Res> {
-    try {
-      const c = await this.connect(peer);
-      return await c.request<Res>(apiKey, body);
-    } catch (err) {
-      this.dropPeer(peer.nodeId);
-      throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `share state call to broker ${peer.nodeId} failed: ${(err as Error).message}`);
-    }
+  shareState<Res>(peer: PeerAddress, apiKey: number, body: unknown): Promise<Res> {
+    return this.call<Res>(peer, apiKey, body, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  }
+
+  /**
+   * The group coordinator tells another broker that a share group member left its group (or
+   * timed out of it): a ShareAcknowledge with the final session epoch and no acknowledgements,
+   * from a broker, ends the member's share session there and releases what it holds at once
+   * (Tributary's own use of the request; Kafka waits for the session's end or the locks).
+   */
+  async shareMemberLeft(peer: PeerAddress, groupId: string, memberId: string): Promise<number> {
+    const res = await this.call<{ errorCode: number }>(peer, ApiKey.ShareAcknowledge, { groupId, memberId, shareSessionEpoch: -1, topics: [] }, ErrorCode.NETWORK_EXCEPTION, {
+      version: 1,
+    });
+    return res.errorCode;
   }
 
   /** Forgets a peer whose request failed and closes its connection: the next call reconnects. */

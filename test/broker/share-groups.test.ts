@@ -12,6 +12,7 @@ import { createTopic, produceRequest } from '../helpers/requests.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { INTER_BROKER_CLIENT_ID } from '../../src/broker/inter-broker.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const ACCEPT = 1;
@@ -305,6 +306,33 @@ describe('share groups (KIP-932) on the wire', () => {
     assert.deepEqual(got, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 2 }]);
     // a's share session is gone with its connection.
     assert.equal((await shareFetch('wq-drop', a, 1, [{ partition: 0 }])).errorCode, ErrorCode.SHARE_SESSION_NOT_FOUND);
+    raw.close();
+  });
+
+  test("a group coordinator on another broker ends a departed member's session: what it holds is released", async () => {
+    raw = await RawClient.connect(broker.port);
+    const g = 'wq-left-elsewhere';
+    assert.equal(await setGroupConfigs(g, { 'share.auto.offset.reset': 'earliest', 'share.record.lock.duration.ms': '60000' }), ErrorCode.NONE);
+    const a = randomUUID();
+    const b = randomUUID();
+    assert.deepEqual((await shareFetch(g, a, 0, [{ partition: 0 }])).partitions[0]?.acquiredRecords, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 1 }]);
+    // What the group coordinator of a cluster sends each broker when a member leaves there.
+    const peer = await RawClient.connect(broker.port);
+    peer.clientId = INTER_BROKER_CLIENT_ID;
+    try {
+      const left = await peer.request(ApiKey.ShareAcknowledge, 1, { groupId: g, memberId: a, shareSessionEpoch: -1, topics: [] });
+      assert.equal(left.body.errorCode, ErrorCode.NONE);
+      // Also for a member this broker has no session of (nothing to release).
+      const unknown = await peer.request(ApiKey.ShareAcknowledge, 1, { groupId: g, memberId: randomUUID(), shareSessionEpoch: -1, topics: [] });
+      assert.equal(unknown.body.errorCode, ErrorCode.NONE);
+    } finally {
+      peer.close();
+    }
+    // At once, long before the 60 s lock: b gets the records, and a's session is gone.
+    assert.deepEqual((await shareFetch(g, b, 0, [{ partition: 0 }])).partitions[0]?.acquiredRecords, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 2 }]);
+    assert.equal((await shareFetch(g, a, 1, [{ partition: 0 }])).errorCode, ErrorCode.SHARE_SESSION_NOT_FOUND);
+    // A client's own final ShareAcknowledge still needs its session.
+    assert.equal((await acknowledge(g, a, -1, 0, 0, ACCEPT)).errorCode, ErrorCode.SHARE_SESSION_NOT_FOUND);
     raw.close();
   });
 

@@ -29,6 +29,7 @@ import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 import { clientHostOf } from './join-group.js';
 import { FINAL_EPOCH, type ShareSession } from '../share/share-sessions.js';
+import { INTER_BROKER_CLIENT_ID } from '../inter-broker.js';
 import type { AckBatch, SharePartition } from '../share/share-partitions.js';
 
 const NO_OPS = -2147483648;
@@ -351,10 +352,18 @@ function waitForRecords(broker: Broker, targets: { sp: SharePartition }[], ms: n
 
 export const shareAcknowledgeHandler: ApiHandler<ShareAcknowledgeRequest, ShareAcknowledgeResponse> = {
   apiKey: ApiKey.ShareAcknowledge,
-  async handle({ broker, conn, apiVersion }, req) {
+  async handle({ broker, conn, apiVersion, clientId }, req) {
     const groupId = req.groupId ?? '';
     const memberId = req.memberId ?? '';
     if (groupId === '' || memberId === '') return sessionError(ErrorCode.INVALID_REQUEST);
+    if (clientId === INTER_BROKER_CLIENT_ID && req.shareSessionEpoch === FINAL_EPOCH && req.topics.length === 0) {
+      // The group coordinator on another broker: the member left its group (or timed out of it).
+      // Its session here ends and what it holds is released, whether or not the session is known.
+      if (!broker.security.cluster(conn, Op.CLUSTER_ACTION)) return sessionError(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      broker.shareSessions.remove(groupId, memberId);
+      broker.shares.releaseMember(groupId, memberId);
+      return sessionError(ErrorCode.NONE);
+    }
     if (!broker.security.group(conn, Op.READ, groupId)) return sessionError(ErrorCode.GROUP_AUTHORIZATION_FAILED);
     const session = broker.shareSessions.advance(groupId, memberId, req.shareSessionEpoch, false, [], []);
     if (typeof session === 'number') return sessionError(session);

@@ -13,6 +13,7 @@
 // Every process is killed at the end.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { EtcdProcess } from '../../../src/cluster/etcd-process.js';
 import { ApiKey } from '../../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
@@ -365,6 +366,77 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
       const p = r.body.results[0].partitions[0] as { errorCode: number; startOffset: number };
       return p.errorCode === ErrorCode.NONE && p.startOffset === -1;
     });
+  });
+
+  test('a member leaving at its group coordinator releases at once what it holds on another broker', { timeout: 60_000 }, async () => {
+    if (typeof setup === 'string' || group === '') return;
+    const leader = (await metadata(TOPIC)).leaders[0]!;
+    const groupLeaders = (await metadata('__consumer_offsets')).leaders;
+    const liveIds = new Set(live().map(([id]) => id));
+    // A group whose coordinator is a live broker other than the topic partition's leader.
+    let g = '';
+    for (let i = 0; i < 1000 && g === ''; i++) {
+      const gc = groupLeaders[partitionForGroup(`${group}-leave-${i}`, groupLeaders.length)];
+      if (gc !== undefined && gc !== leader && liveIds.has(gc)) g = `${group}-leave-${i}`;
+    }
+    assert.notEqual(g, '', 'a group coordinated away from the partition leader');
+    const coordinator = groupLeaders[partitionForGroup(g, groupLeaders.length)]!;
+    const cfg = await raw(any(), (c) =>
+      c.request(ApiKey.IncrementalAlterConfigs, 1, {
+        resources: [
+          {
+            resourceType: 32,
+            resourceName: g,
+            configs: [
+              { name: 'share.auto.offset.reset', configOperation: 0, value: 'earliest' },
+              { name: 'share.record.lock.duration.ms', configOperation: 0, value: '60000' },
+            ],
+          },
+        ],
+        validateOnly: false,
+      }),
+    );
+    assert.equal(cfg.body.responses[0].errorCode, ErrorCode.NONE);
+    const heartbeat = (memberId: string, memberEpoch: number) =>
+      raw(coordinator, (c) =>
+        c.request(ApiKey.ShareGroupHeartbeat, 1, { groupId: g, memberId, memberEpoch, rackId: null, subscribedTopicNames: memberEpoch === 0 ? [TOPIC] : null }),
+      );
+    const fetch = (c: RawClient, memberId: string, shareSessionEpoch: number) =>
+      c.request(ApiKey.ShareFetch, 1, {
+        groupId: g,
+        memberId,
+        shareSessionEpoch,
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        maxRecords: 500,
+        batchSize: 500,
+        topics: [{ topicId, partitions: [{ partitionIndex: 0, partitionMaxBytes: 0, acknowledgementBatches: [] }] }],
+        forgottenTopicsData: [],
+      });
+    const acquired = (r: { body: { responses: { partitions: { acquiredRecords: { firstOffset: number; deliveryCount: number }[] }[] }[] } }) =>
+      r.body.responses.flatMap((t) => t.partitions.flatMap((p) => p.acquiredRecords));
+    const a = randomUUID();
+    const b = randomUUID();
+    assert.equal((await heartbeat(a, 0)).body.errorCode, ErrorCode.NONE);
+    assert.equal((await heartbeat(b, 0)).body.errorCode, ErrorCode.NONE);
+    // a's connection to the leader stays open: only its departure can release what it holds.
+    const aConn = await RawClient.connect(brokers.get(leader)!.port);
+    try {
+      const held = acquired(await fetch(aConn, a, 0));
+      assert.ok(held.length > 0 && held[0]!.firstOffset === 0 && held[0]!.deliveryCount === 1, JSON.stringify(held));
+      assert.deepEqual(acquired(await raw(leader, (c) => fetch(c, b, 0))), [], 'held by a');
+      const leftAt = Date.now();
+      assert.equal((await heartbeat(a, -1)).body.errorCode, ErrorCode.NONE);
+      let again: { firstOffset: number; deliveryCount: number }[] = [];
+      await waitFor('what a held, for b', async () => (again = acquired(await raw(leader, (c) => fetch(c, b, 0)))).length > 0, 20_000);
+      assert.ok(Date.now() - leftAt < 30_000, 'long before the 60 s lock expires');
+      assert.deepEqual([again[0]!.firstOffset, again[0]!.deliveryCount], [0, 2]);
+      // a's session on the leader ended with its departure, though its connection is still open.
+      assert.equal((await fetch(aConn, a, 1)).body.errorCode, ErrorCode.SHARE_SESSION_NOT_FOUND);
+    } finally {
+      aConn.close();
+    }
   });
 
   test('kill -9 of the share coordinator: the next one replays the state, nothing acknowledged comes back', { timeout: 120_000 }, async (t) => {
