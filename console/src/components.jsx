@@ -32,6 +32,20 @@ export function ErrorBanner({ error }) {
   );
 }
 
+/**
+ * A cluster-wide list whose fan-out missed brokers (the API's `unreachableBrokers`): says which,
+ * and that what they hold is missing, so a partial list is never taken for the whole.
+ */
+export function UnreachableBrokers({ brokers, what }) {
+  if (!brokers || brokers.length === 0) return null;
+  const names = brokers.join(', ');
+  return (
+    <p className="unreachable" role="alert">
+      <strong>{brokers.length === 1 ? `Broker ${names} did not answer` : `Brokers ${names} did not answer`}</strong>: this page is missing {what}.
+    </p>
+  );
+}
+
 export function Status({ message }) {
   return message ? (
     <p className="ok" role="status">

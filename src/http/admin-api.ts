@@ -235,6 +235,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
       }
     }
     const caller = req.caller!;
+    const groups = await clusterGroups(caller);
     return reply.send({
       clusterId: b.clusterId,
       nodeId: b.nodeId,
@@ -245,7 +246,9 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
       partitions,
       underReplicatedPartitions: underReplicated,
       offlinePartitions: offline,
-      groups: (await clusterGroups(caller)).groups.length,
+      groups: groups.groups.length,
+      /** Brokers that did not answer ListGroups: their groups are not in the count. */
+      unreachableBrokers: groups.unreachable,
       connections: b.connectionCount,
       uptimeSeconds: Math.round((b.clock.now() - ctx.startedAt) / 1000),
     });

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, enc, fmtTime } from '../api.js';
-import { ConfirmButton, ErrorBanner, Pager, Status, useApi } from '../components.jsx';
+import { ConfirmButton, ErrorBanner, Pager, Status, UnreachableBrokers, useApi } from '../components.jsx';
 import { ConfigTable } from './topics.jsx';
 
 export function Transactions() {
@@ -20,6 +20,7 @@ export function Transactions() {
       <ErrorBanner error={error} />
       {data ? (
         <>
+          <UnreachableBrokers brokers={data.unreachableBrokers} what="the transactions coordinated there" />
           <p className={hanging.length ? 'warn' : 'muted'}>
             {hanging.length} hanging (open longer than their timeout){hanging.length ? `: ${hanging.map((t) => t.transactionalId).join(', ')}` : ''}.
           </p>
@@ -76,6 +77,7 @@ function OpenPartitions() {
       <ErrorBanner error={error} />
       {data ? (
         <>
+          <UnreachableBrokers brokers={data.unreachableBrokers} what="the open transactions of partitions led there" />
           <p className={data.hanging ? 'warn' : 'muted'}>{data.hanging} hanging.</p>
           <Pager total={data.total} offset={data.offset} limit={data.limit} onChange={setOffset} label="open partitions" />
           <table>

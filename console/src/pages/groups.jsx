@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, enc, fmtNum } from '../api.js';
-import { BarChart, ConfirmButton, ErrorBanner, Pager, Status, useApi } from '../components.jsx';
+import { BarChart, ConfirmButton, ErrorBanner, Pager, Status, UnreachableBrokers, useApi } from '../components.jsx';
 
 export function Groups() {
   const [search, setSearch] = useState('');
@@ -23,6 +23,7 @@ export function Groups() {
       <ErrorBanner error={error} />
       {data ? (
         <>
+          <UnreachableBrokers brokers={data.unreachableBrokers} what="the groups coordinated there" />
           <Pager total={data.total} offset={data.offset} limit={data.limit} onChange={setOffset} label="groups" />
           <table>
             <thead>

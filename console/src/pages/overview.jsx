@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { streamUrl, fmtNum, fmtBytes } from '../api.js';
-import { ErrorBanner, LineChart, useApi } from '../components.jsx';
+import { ErrorBanner, LineChart, UnreachableBrokers, useApi } from '../components.jsx';
 
 /** The last minute of throughput samples from the broker's SSE stream. */
 function useThroughput() {
@@ -29,6 +29,7 @@ export function Overview() {
       <ErrorBanner error={error} />
       {cluster ? (
         <>
+          <UnreachableBrokers brokers={cluster.unreachableBrokers} what="the groups coordinated there (not in the group count)" />
           <dl className="stats">
             <div>
               <dt>Cluster id</dt>
