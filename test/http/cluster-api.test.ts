@@ -213,6 +213,16 @@ describe('the admin API on a cluster routes to leaders and coordinators', { skip
     );
     const sums = scrapes.flatMap(({ m }) => m.find('kafka_consumergroup_lag_sum', { consumergroup: group }).map((s) => s.value));
     assert.deepEqual(sums, [3]);
+    // A scrape right after another reuses the leaders' answers (cached a few seconds) instead of
+    // asking them again.
+    const listOffsetsServed = () =>
+      cluster.brokers
+        .filter((x) => x.broker.nodeId !== coordinator)
+        .reduce((n, x) => n + ([...x.broker.metrics.apiEntries()].find(([k]) => k === ApiKey.ListOffsets)?.[1].requests.value ?? 0), 0);
+    const served = listOffsetsServed();
+    const again = parseExposition(await (await fetch(`${node(coordinator).httpUrl}/metrics`)).text());
+    assert.equal(again.value('kafka_consumergroup_lag_sum', { consumergroup: group, topic: 'routed' }), 3);
+    assert.equal(listOffsetsServed(), served, 'no new ListOffsets for a scrape within the cache time');
 
     // Another broker's configs (static ones too) come from that broker.
     const other = cluster.brokers.find((x) => x.broker.nodeId !== A().broker.nodeId)!.broker.nodeId;
