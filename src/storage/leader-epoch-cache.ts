@@ -26,6 +26,13 @@ export interface EpochEndOffset {
 export class LeaderEpochCache {
   /** The checkpoint file holds assignments that were written without an fsync. */
   private unsynced = false;
+  /**
+   * The log's directory does not exist yet (a new partition whose files are created on its
+   * first write): checkpoint writes wait in memory until materialize().
+   */
+  private deferred = false;
+  /** A write waited while deferred. */
+  private pendingWrite = false;
 
   private constructor(
     private readonly file: string,
@@ -50,6 +57,26 @@ export class LeaderEpochCache {
       return new LeaderEpochCache(file, [], logger);
     }
     return new LeaderEpochCache(file, epochs, logger);
+  }
+
+  /** Holds checkpoint writes in memory until materialize() (the directory is not there yet). */
+  defer(): void {
+    this.deferred = true;
+  }
+
+  /**
+   * The directory exists now: a write that waited is done (without an fsync: made durable with
+   * the log's next fsync, as an 'unsynced' assignment). Throws KAFKA_STORAGE_ERROR on failure,
+   * and stays deferred.
+   */
+  materialize(): void {
+    if (!this.deferred) return;
+    if (this.pendingWrite) {
+      this.write(this.epochs, false, true);
+      this.unsynced = true;
+    }
+    this.deferred = false;
+    this.pendingWrite = false;
   }
 
   get entries(): readonly EpochEntry[] {
@@ -86,7 +113,7 @@ export class LeaderEpochCache {
    * same reason (KAFKA-15046): two synchronous fsyncs per new epoch stalled every partition.
    */
   async syncIfNeeded(options: { syncDir?: boolean } = {}): Promise<void> {
-    if (!this.unsynced) return;
+    if (!this.unsynced || this.deferred) return;
     // Cleared first: an assignment during the fsync (a newer file, renamed over) sets it again.
     this.unsynced = false;
     try {
@@ -162,7 +189,11 @@ export class LeaderEpochCache {
     }
   }
 
-  private write(epochs: EpochEntry[], sync = true): void {
+  private write(epochs: EpochEntry[], sync = true, materializing = false): void {
+    if (this.deferred && !materializing) {
+      this.pendingWrite = true;
+      return;
+    }
     const lines = [String(CHECKPOINT_VERSION), String(epochs.length), ...epochs.map((e) => `${e.epoch} ${e.startOffset}`)];
     try {
       writeFileAtomicSync(this.file, lines.join('\n') + '\n', { sync });

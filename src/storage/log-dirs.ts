@@ -232,6 +232,12 @@ export class LogDirs {
     // directory is not there yet, the source's while it is gone.
     await to.adopt(topic, partition, from.checkpointEntries(topic, partition));
     try {
+      // A log never written has no directory (PartitionLogOptions.deferCreation): nothing to move.
+      if (!fs.existsSync(src)) {
+        this.placement.set(key, to);
+        await from.forget(topic, partition);
+        return;
+      }
       await fsp.rename(src, dst);
       await fsyncDir(to.logDir);
       await fsyncDir(from.logDir);
@@ -381,10 +387,14 @@ export class LogDirs {
     // Checkpoint entries first: dropped at the next open if the copy's directory goes.
     const entries = from.checkpointEntries(topic, partition);
     await to.adopt(topic, partition, { ...entries, startOffset: Math.max(entries.startOffset ?? 0, f.log.logStartOffset) });
+    // A source never written has no directory (PartitionLogOptions.deferCreation): nothing to set aside.
+    const sourceOnDisk = source.filesCreated;
     await source.close();
     const src = path.join(from.logDir, key);
-    await fsp.rename(src, src + MOVED_SUFFIX);
-    await fsyncDir(from.logDir);
+    if (sourceOnDisk) {
+      await fsp.rename(src, src + MOVED_SUFFIX);
+      await fsyncDir(from.logDir);
+    }
     await fsp.rm(path.join(to.logDir, key + FUTURE_MARKER));
     await fsyncDir(to.logDir);
     this.futures.delete(key);

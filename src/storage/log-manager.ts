@@ -156,6 +156,7 @@ export class LogManager {
         clock: this.opts.clock,
         logStartOffsetCheckpoint: this.startOffsets.get(key)?.offset ?? 0,
         persistLogStartOffset: (offset) => this.checkpointStartOffset(topic, partition, offset),
+        deferCreation: true,
       });
       this.logs.set(key, log);
       log.then(

@@ -74,7 +74,8 @@ export class LogSegment {
   private constructor(
     readonly dir: string,
     readonly baseOffset: number,
-    readonly fd: number,
+    /** -1 while the file does not exist yet (createDeferred). */
+    public fd: number,
     fileSize: number,
     config: LogConfig,
   ) {
@@ -98,6 +99,28 @@ export class LogSegment {
     if (staleIndexesPossible) segment.removeIndexFilesSync();
     segment.txnIndexStale = false; // empty, and nothing in it yet
     return segment;
+  }
+
+  /**
+   * An empty first segment whose file is created only when it is needed (createFile): the log
+   * of a new partition, whose directory does not exist yet either (see PartitionLog.open).
+   */
+  static createDeferred(dir: string, baseOffset: number, config: LogConfig): LogSegment {
+    const segment = new LogSegment(dir, baseOffset, -1, 0, config);
+    segment.txnIndexStale = false;
+    return segment;
+  }
+
+  /** Whether the segment's .log file exists (false only for a createDeferred segment not yet written). */
+  get hasFile(): boolean {
+    return this.fd >= 0;
+  }
+
+  /** Creates the file of a createDeferred segment (its directory must exist); a no-op once it has one. */
+  createFile(io: LogIo = defaultLogIo): void {
+    if (this.fd >= 0) return;
+    if (this.closed) throw new Error(`segment ${this.logPath} is closed`);
+    this.fd = io.createSegmentFile(this.logPath);
   }
 
   /**
@@ -307,6 +330,7 @@ export class LogSegment {
 
   /** Reads up to `length` bytes at `position`; the result is shorter at the end of the file. */
   async read(position: number, length: number, pool?: BufferPool): Promise<Buffer> {
+    if (this.fd < 0) return Buffer.alloc(0); // no file yet: nothing was ever written
     this.acquire();
     try {
       const buffer = pool ? pool.acquire(length) : Buffer.allocUnsafe(length);
@@ -325,6 +349,7 @@ export class LogSegment {
   }
 
   async fsync(io: LogIo): Promise<void> {
+    if (this.fd < 0) return;
     this.acquire();
     try {
       await io.fsync(this.fd);
@@ -355,7 +380,7 @@ export class LogSegment {
 
   private finishClose(): void {
     try {
-      fs.closeSync(this.fd);
+      if (this.fd >= 0) fs.closeSync(this.fd);
     } catch {
       // already closed or the fd is bad: nothing left to release
     }

@@ -28,6 +28,11 @@ export class LogState {
   closed = false;
   /** A truncation is under way: appends and segment swaps are refused. */
   truncating = false;
+  /**
+   * The log of a new partition whose directory and first segment file do not exist yet: they
+   * are created on its first write (LogWriter.ensureFiles). Closing it writes nothing.
+   */
+  filesPending = false;
   /** Bumped whenever the cleaner swaps segments: a read that failed across a swap is retried. */
   swaps = 0;
   readonly producers = new ProducerStateManager();

@@ -11,6 +11,7 @@
 // Any I/O failure on that path takes the log back to its durable end: files are truncated,
 // producer state and indexes restored, and every unacknowledged append fails with
 // KAFKA_STORAGE_ERROR. What was acknowledged stays readable.
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { fsyncDir, writeFileAtomic } from '../common/atomic-file.js';
@@ -161,9 +162,26 @@ export class LogWriter {
     if (append.chunks.length > 0 || append.undo.length > 0) this.undoAppends([append]);
   }
 
+  /**
+   * Creates the directory, the first segment's file and the leader-epoch checkpoint of a log
+   * opened before they existed (a new partition: see PartitionLog.open), before anything is
+   * written to it. The next fsync covers the directory. Throws on an I/O failure; a later call
+   * tries again.
+   */
+  ensureFiles(): void {
+    const s = this.state;
+    if (!s.filesPending) return;
+    fs.mkdirSync(s.dir, { recursive: true });
+    s.activeSegment.createFile(s.io);
+    s.epochs.materialize();
+    s.filesPending = false;
+    this.needsDirSync = true;
+  }
+
   /** Starts a new segment at `baseOffset`; the old one is sealed once all its data is acknowledged. */
   roll(baseOffset: number): LogSegment {
     const s = this.state;
+    this.ensureFiles();
     const previous = s.activeSegment;
     const segment = LogSegment.create(s.dir, baseOffset, s.config, s.io);
     crashPoint('roll');
@@ -204,6 +222,7 @@ export class LogWriter {
     this.pending = [];
     this.unacked.push(...appends); // from here on a failure rolls them back with the rest
     try {
+      this.ensureFiles();
       let run: WriteChunk | null = null;
       for (const append of appends) {
         for (const chunk of append.chunks) {
@@ -359,7 +378,7 @@ export class LogWriter {
     segment.state = 'active';
     segment.endSnapshot = null;
     try {
-      s.io.ftruncate(segment.fd, mark.appendPosition);
+      if (segment.hasFile) s.io.ftruncate(segment.fd, mark.appendPosition);
     } catch (err) {
       // The bytes past appendPosition are overwritten by the next write or cut by recovery.
       s.logger.error({ err, segment: segment.logPath }, 'cannot truncate segment after a failed write');

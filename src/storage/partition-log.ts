@@ -11,6 +11,7 @@
 // append() validates a producer's batches, checks sequences and assigns offsets synchronously,
 // so call order is offset order; the writer puts them on disk once per event-loop turn.
 import type { BufferPool } from '../common/buffer-pool.js';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -73,6 +74,14 @@ export interface PartitionLogOptions {
    * below it is deleted. Without it the start offset lives in memory only.
    */
   persistLogStartOffset?: (offset: number) => Promise<void>;
+  /**
+   * When the directory does not exist, open the log in memory only and create the directory and
+   * its files on the first write (a new partition: creating a topic of thousands of partitions
+   * then costs no file-system work per partition, as Kafka creates its logs after answering).
+   * A log that is never written leaves nothing on disk; reopening it finds no directory again
+   * and starts it empty, the state it was in.
+   */
+  deferCreation?: boolean;
 }
 
 export interface AppendResult {
@@ -178,7 +187,7 @@ export class PartitionLog implements CleanableLog {
   static async open(dir: string, config: LogConfig, opts: PartitionLogOptions): Promise<PartitionLog> {
     const log = new PartitionLog(dir, config, opts);
     try {
-      await log.load(opts.hadCleanShutdown);
+      await log.load(opts.hadCleanShutdown, opts.deferCreation ?? false);
     } catch (err) {
       await Promise.all(log.state.segments.map((s) => s.close()));
       throw err;
@@ -186,12 +195,17 @@ export class PartitionLog implements CleanableLog {
     return log;
   }
 
-  private async load(hadCleanShutdown: boolean): Promise<void> {
+  private async load(hadCleanShutdown: boolean, deferCreation: boolean): Promise<void> {
     const s = this.state;
     // mkdir answers the directory it created: a new log has nothing to list, recover or clean up,
     // which saves a dozen file-system calls per partition when a topic of thousands is created.
-    const fresh = (await fsp.mkdir(this.dir, { recursive: true })) !== undefined;
+    const deferred = deferCreation && !directoryExists(this.dir);
+    const fresh = deferred || (await fsp.mkdir(this.dir, { recursive: true })) !== undefined;
     s.epochs = LeaderEpochCache.load(this.dir, s.logger, !fresh);
+    if (deferred) {
+      s.epochs.defer();
+      s.filesPending = true;
+    }
     // A cleaner swap interrupted by a crash is rolled forward (or its partial output dropped).
     if (!fresh) await finishInterruptedCleaning(this.dir, s.logger);
     const names = fresh ? [] : await fsp.readdir(this.dir);
@@ -216,7 +230,9 @@ export class PartitionLog implements CleanableLog {
       if (base !== null && !bases.includes(base)) await fsp.rm(`${this.dir}/${name}`, { force: true });
     }
 
-    if (bases.length === 0) {
+    if (deferred) {
+      s.segments = [LogSegment.createDeferred(this.dir, 0, s.config)];
+    } else if (bases.length === 0) {
       s.segments = [LogSegment.create(this.dir, 0, s.config, s.io, !fresh)];
       this.writer.needsDirSync = true;
     } else {
@@ -420,6 +436,20 @@ export class PartitionLog implements CleanableLog {
   /** The leader epoch in force at `offset`, or -1 when unknown. */
   epochForOffset(offset: number): number {
     return this.state.epochs.epochForOffset(offset);
+  }
+
+  /** Whether the log's directory and files exist yet (see PartitionLogOptions.deferCreation). */
+  get filesCreated(): boolean {
+    return !this.state.filesPending;
+  }
+
+  /** Creates the directory and files of a log opened with deferCreation now, if it has none yet. */
+  createFiles(): void {
+    try {
+      this.writer.ensureFiles();
+    } catch (err) {
+      throw storageError(err, `cannot create ${this.dir}`);
+    }
   }
 
   assignEpoch(epoch: number, startOffset: number): void {
@@ -836,6 +866,7 @@ export class PartitionLog implements CleanableLog {
     if (s.truncating) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is already being truncated`);
     s.truncating = true;
     try {
+      this.writer.ensureFiles();
       await this.retention.serialized(async () => {
         await this.writer.flush();
         await this.writer.background;
@@ -880,6 +911,8 @@ export class PartitionLog implements CleanableLog {
       await this.writer.background;
       // An exclusive task (a cleaner swap) may be writing segment files: close after it.
       await this.retention.idle;
+      // Never written: nothing on disk, and nothing to save (the next open starts it empty).
+      if (s.filesPending) return;
       const active = s.activeSegment;
       active.finalizeTimeIndex();
       await active.writeIndexFiles(s.io);
@@ -918,4 +951,13 @@ export class PartitionLog implements CleanableLog {
     await Promise.all(s.segments.map((segment) => segment.close()));
     await fsp.rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Whether `dir` exists. A synchronous stat that answers undefined for a missing path: no error
+ * object to build (an async stat's ENOENT cost more than the rest of opening a new log), and a
+ * lookup, unlike mkdir, writes nothing to the file system's journal.
+ */
+function directoryExists(dir: string): boolean {
+  return fs.statSync(dir, { throwIfNoEntry: false }) !== undefined;
 }
