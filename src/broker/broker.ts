@@ -1291,10 +1291,18 @@ export class Broker implements CoordinatorHost {
       return;
     }
     const logConfig = Broker.logConfig(t.configs);
-    for (let p = t.partitions.length; p < count; p++) {
-      const log = await this.logs.openLog(name, p, logConfig);
-      t.partitions.push(this.watchPartition(new Partition(t, p, log, this.nodeId)));
-    }
+    const from = t.partitions.length;
+    // Overlapped as in loadTopic; the partitions are added in order once all are open.
+    const logs = new Array<Awaited<ReturnType<LogDirs['openLog']>>>(count - from);
+    let next = 0;
+    const worker = async () => {
+      while (next < logs.length) {
+        const i = next++;
+        logs[i] = await this.logs.openLog(name, from + i, logConfig);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, logs.length) }, worker));
+    logs.forEach((log, i) => t.partitions.push(this.watchPartition(new Partition(t, from + i, log, this.nodeId))));
     await this.metadata.setPartitionCount(name, t.partitions.length);
     this.logger.info({ topic: name, partitions: t.partitions.length }, 'partitions added');
   }

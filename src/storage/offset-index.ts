@@ -8,6 +8,8 @@ export interface OffsetPosition {
 
 export const OFFSET_INDEX_ENTRY_SIZE = 8;
 const INITIAL_CAPACITY = 64;
+/** Shared by every index without entries; never written (append grows it first). */
+const EMPTY = new Int32Array(0);
 
 export class OffsetIndex {
   /** Interleaved [relativeOffset, position] pairs. */
@@ -20,7 +22,8 @@ export class OffsetIndex {
     maxIndexBytes: number,
   ) {
     this.maxEntries = Math.max(1, Math.floor(maxIndexBytes / OFFSET_INDEX_ENTRY_SIZE));
-    this.entries = new Int32Array(2 * Math.min(INITIAL_CAPACITY, this.maxEntries));
+    // Allocated on the first entry: a broker holds thousands of empty segments (new partitions).
+    this.entries = EMPTY;
   }
 
   get size(): number {
@@ -39,7 +42,7 @@ export class OffsetIndex {
       throw new Error(`offset index entries must increase (offset ${offset}, position ${position})`);
     }
     if (2 * this.count === this.entries.length) {
-      const grown = new Int32Array(Math.min(this.entries.length * 2, 2 * this.maxEntries));
+      const grown = new Int32Array(Math.min(Math.max(this.entries.length * 2, 2 * INITIAL_CAPACITY), 2 * this.maxEntries));
       grown.set(this.entries);
       this.entries = grown;
     }

@@ -9,6 +9,9 @@ export interface TimestampOffset {
 
 export const TIME_INDEX_ENTRY_SIZE = 12;
 const INITIAL_CAPACITY = 64;
+/** Shared by every index without entries; never written (maybeAppend grows them first). */
+const EMPTY_TIMESTAMPS = new Float64Array(0);
+const EMPTY_OFFSETS = new Int32Array(0);
 
 export class TimeIndex {
   private timestamps: Float64Array;
@@ -21,9 +24,9 @@ export class TimeIndex {
     maxIndexBytes: number,
   ) {
     this.maxEntries = Math.max(1, Math.floor(maxIndexBytes / TIME_INDEX_ENTRY_SIZE));
-    const capacity = Math.min(INITIAL_CAPACITY, this.maxEntries);
-    this.timestamps = new Float64Array(capacity);
-    this.offsets = new Int32Array(capacity);
+    // Allocated on the first entry: a broker holds thousands of empty segments (new partitions).
+    this.timestamps = EMPTY_TIMESTAMPS;
+    this.offsets = EMPTY_OFFSETS;
   }
 
   get size(): number {
@@ -50,7 +53,7 @@ export class TimeIndex {
     if (this.count > 0 && timestamp <= this.timestamps[this.count - 1]!) return;
     if (this.isFull && !force) return;
     if (this.count === this.timestamps.length) {
-      const capacity = Math.max(this.count + 1, Math.min(this.count * 2, this.maxEntries));
+      const capacity = Math.max(this.count + 1, Math.min(Math.max(this.count * 2, INITIAL_CAPACITY), this.maxEntries));
       const timestamps = new Float64Array(capacity);
       timestamps.set(this.timestamps);
       const offsets = new Int32Array(capacity);
