@@ -11,7 +11,9 @@
 //   6 ConsumerGroupTargetAssignmentMetadata key: group              value: assignment epoch int32
 //   7 ConsumerGroupTargetAssignmentMember   key: group, member id   value: partitions [topic id uuid, [int32]]
 //   8 ConsumerGroupCurrentMemberAssignment  key: group, member id   value: member epoch, previous epoch, state int8,
-//                                                                          assigned [..], pending revocation [..]
+//                                                                          assigned [..], pending revocation [..]; each
+//                                                                          topic's tag 0: the epoch at which each of its
+//                                                                          partitions was assigned (Kafka 4.4, KIP-1251)
 //
 // A null value is a tombstone.
 import { Reader, Writer } from '../protocol/primitives.js';
@@ -46,12 +48,21 @@ export interface ClassicMemberMetadata {
   protocols: { name: string; metadata: Buffer }[];
 }
 
+/** Topic id → partition → the member epoch at which the partition was assigned to the member. */
+export type PartitionEpochs = Map<string, Map<number, number>>;
+
 export interface CurrentAssignmentValue {
   memberEpoch: number;
   previousMemberEpoch: number;
   state: number;
   assigned: Assignment;
   pendingRevocation: Assignment;
+  /**
+   * The assignment epoch of each partition of `assigned` and `pendingRevocation` (entries of
+   * other partitions are ignored). An offset commit at an older member epoch is accepted for a
+   * partition assigned at or before it.
+   */
+  assignmentEpochs: PartitionEpochs;
 }
 
 export interface TopicMetadata {
@@ -83,25 +94,66 @@ function value(): Writer {
   return w;
 }
 
-function writeAssignment(w: Writer, a: Assignment): void {
+/**
+ * An assignment as []TopicPartitions. With `epochs`, each topic carries the assignment epoch of
+ * each of its partitions (tagged field 0, in the partitions' order); a partition without one
+ * gets `defaultEpoch`.
+ */
+function writeAssignment(w: Writer, a: Assignment, epochs?: PartitionEpochs, defaultEpoch = 0): void {
   const topics = [...a].filter(([, parts]) => parts.size > 0);
   w.compactArrayLength(topics.length);
   for (const [topicId, parts] of topics) {
     w.uuid(topicId);
-    w.compactArrayLength(parts.size);
-    for (const p of [...parts].sort((x, y) => x - y)) w.int32(p);
+    const sorted = [...parts].sort((x, y) => x - y);
+    w.compactArrayLength(sorted.length);
+    for (const p of sorted) w.int32(p);
+    if (!epochs) {
+      w.uvarint(0);
+      continue;
+    }
+    const body = new Writer(4 * sorted.length + 4);
+    body.compactArrayLength(sorted.length);
+    for (const p of sorted) body.int32(epochs.get(topicId)?.get(p) ?? defaultEpoch);
+    const bytes = body.finish();
+    w.uvarint(1);
     w.uvarint(0);
+    w.uvarint(bytes.length);
+    w.raw(bytes);
   }
 }
 
-function readAssignment(r: Reader): Assignment {
+/**
+ * An assignment as []TopicPartitions; the assignment epochs it carries go into `epochs`. A topic
+ * without them (a record of an older version), or with not one per partition, gets
+ * `defaultEpoch` for each partition, as in Kafka.
+ */
+function readAssignment(r: Reader, epochs?: PartitionEpochs, defaultEpoch = 0): Assignment {
   const a: Assignment = new Map();
   for (let i = 0, n = r.compactArrayLength(); i < n; i++) {
     const topicId = r.uuid();
-    const parts = new Set<number>();
-    for (let j = 0, m = r.compactArrayLength(); j < m; j++) parts.add(r.int32());
-    r.skipTaggedFields();
-    a.set(topicId, parts);
+    const list: number[] = [];
+    for (let j = 0, m = r.compactArrayLength(); j < m; j++) list.push(r.int32());
+    let assignedAt: number[] | null = null;
+    for (let t = 0, tags = r.uvarint(); t < tags; t++) {
+      const tag = r.uvarint();
+      const len = r.uvarint();
+      if (tag !== 0) {
+        r.skip(len);
+        continue;
+      }
+      const body = new Reader(r.raw(len));
+      const count = body.compactNullableArrayLength();
+      if (count < 0) continue; // null: none recorded
+      assignedAt = [];
+      for (let j = 0; j < count; j++) assignedAt.push(body.int32());
+    }
+    a.set(topicId, new Set(list));
+    if (epochs) {
+      const byPartition = epochs.get(topicId) ?? new Map<number, number>();
+      const valid = assignedAt !== null && assignedAt.length === list.length;
+      list.forEach((p, j) => byPartition.set(p, valid ? assignedAt![j]! : defaultEpoch));
+      epochs.set(topicId, byPartition);
+    }
   }
   return a;
 }
@@ -237,8 +289,9 @@ export function encodeCurrentAssignmentValue(v: CurrentAssignmentValue): Buffer 
   w.int32(v.memberEpoch);
   w.int32(v.previousMemberEpoch);
   w.int8(v.state);
-  writeAssignment(w, v.assigned);
-  writeAssignment(w, v.pendingRevocation);
+  const fallback = Math.max(v.memberEpoch, 0);
+  writeAssignment(w, v.assigned, v.assignmentEpochs, fallback);
+  writeAssignment(w, v.pendingRevocation, v.assignmentEpochs, fallback);
   w.uvarint(0);
   return w.finish();
 }
@@ -249,7 +302,10 @@ export function decodeCurrentAssignmentValue(buf: Buffer): CurrentAssignmentValu
   const memberEpoch = r.int32();
   const previousMemberEpoch = r.int32();
   const state = r.int8();
-  const assigned = readAssignment(r);
-  const pendingRevocation = readAssignment(r);
-  return { memberEpoch, previousMemberEpoch, state, assigned, pendingRevocation };
+  // Records written before assignment epochs existed: every partition counts as assigned at the member epoch.
+  const fallback = Math.max(memberEpoch, 0);
+  const assignmentEpochs: PartitionEpochs = new Map();
+  const assigned = readAssignment(r, assignmentEpochs, fallback);
+  const pendingRevocation = readAssignment(r, assignmentEpochs, fallback);
+  return { memberEpoch, previousMemberEpoch, state, assigned, pendingRevocation, assignmentEpochs };
 }

@@ -13,6 +13,10 @@
 // - a member's epoch fences stale requests (FENCED_MEMBER_EPOCH) and its offset commits
 //   (STALE_MEMBER_EPOCH); a member that misses its session timeout, or does not revoke within
 //   its rebalance timeout, is removed;
+// - each partition remembers the member epoch at which it was assigned to its member (Kafka
+//   4.4's assignment epochs, KIP-1251): a commit at an older member epoch than the member's is
+//   still accepted for a partition the member has held since that epoch, so a commit racing
+//   an epoch bump (the heartbeat answer still in flight) is not refused;
 // - static members (instance id) leaving with epoch -2 keep their assignment until their
 //   session expires, and a new member id with the same instance id takes it over.
 //
@@ -41,6 +45,7 @@ import {
   encodePartitionMetadataValue,
   encodeTargetMemberValue,
   type ClassicMemberMetadata,
+  type PartitionEpochs,
   type TopicMetadata,
 } from './consumer-group-records.js';
 import type { CoordinatorRecord } from './records.js';
@@ -69,6 +74,8 @@ export interface ConsumerMember {
   state: number;
   assigned: Assignment;
   pendingRevocation: Assignment;
+  /** The member epoch at which each partition of `assigned` and `pendingRevocation` was assigned. */
+  assignmentEpochs: PartitionEpochs;
   /** Set for a member that speaks the classic protocol (JoinGroup/SyncGroup) in this group. */
   classic: ClassicMemberMetadata | null;
   /** Cancels the session timeout. */
@@ -151,6 +158,18 @@ function fromWire(tps: { topicId: string; partitions: number[] }[]): Assignment 
 export function toWire(a: Assignment): { topicId: string; partitions: number[] }[] {
   return [...a].filter(([, p]) => p.size > 0).map(([topicId, p]) => ({ topicId, partitions: [...p].sort((x, y) => x - y) }));
 }
+const cloneEpochs = (e: PartitionEpochs): PartitionEpochs => new Map([...e].map(([t, p]) => [t, new Map(p)]));
+/** Every partition of `a` assigned at `epoch`. */
+function epochsOf(a: Assignment, epoch: number): PartitionEpochs {
+  return new Map([...a].map(([t, parts]) => [t, new Map([...parts].map((p) => [p, epoch]))]));
+}
+
+/**
+ * The per-partition half of an offset commit's validation (Kafka's CommitPartitionValidator):
+ * the error code of a commit to the partition (by topic name), NONE if it may be committed.
+ */
+export type CommitPartitionValidator = (topic: string, partition: number) => number;
+
 /** Whether every partition of `a` is in `b`. */
 function subset(a: Assignment, b: Assignment): boolean {
   for (const [t, parts] of a) for (const p of parts) if (!b.get(t)?.has(p)) return false;
@@ -186,6 +205,11 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
 
   protected override sessionTimeoutOf(m: ConsumerMember): number {
     return m.classic?.sessionTimeoutMs ?? this.opts.sessionTimeoutMs;
+  }
+
+  /** As in Kafka, the partitions a static member keeps while away count as assigned at epoch 0. */
+  protected override staticMemberLeft(m: ConsumerMember): void {
+    m.assignmentEpochs = epochsOf(m.assigned, 0);
   }
 
   protected override memberExpired(group: ConsumerGroup, m: ConsumerMember, records: CoordinatorRecord[]): void {
@@ -262,6 +286,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
           ...old,
           memberId: req.memberId === '' ? this.opts.newMemberId() : req.memberId,
           memberEpoch: old.previousMemberEpoch,
+          assignmentEpochs: cloneEpochs(old.assignmentEpochs),
           sessionTimer: null,
           rebalanceTimer: null,
         }),
@@ -283,6 +308,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
           state: MemberState.STABLE,
           assigned: new Map(),
           pendingRevocation: new Map(),
+          assignmentEpochs: new Map(),
           classic: null,
           sessionTimer: null,
           rebalanceTimer: null,
@@ -462,6 +488,14 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     const state = unreleased ? MemberState.UNRELEASED_PARTITIONS : MemberState.STABLE;
     if (m.memberEpoch === group.assignmentEpoch && m.state === state && sameAssignment(next, m.assigned) && size(m.pendingRevocation) === 0) return false;
     EpochGroups.toAssignmentEpoch(m, group.assignmentEpoch);
+    // A partition kept keeps the epoch it was assigned at; one it receives is assigned at the new epoch.
+    const assignedAt: PartitionEpochs = new Map();
+    for (const [t, parts] of next) {
+      const byPartition = new Map<number, number>();
+      for (const p of parts) byPartition.set(p, (keep.get(t)?.has(p) ? m.assignmentEpochs.get(t)?.get(p) : undefined) ?? group.assignmentEpoch);
+      assignedAt.set(t, byPartition);
+    }
+    m.assignmentEpochs = assignedAt;
     m.assigned = next;
     m.state = state;
     return true;
@@ -575,7 +609,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         // A static member is identified by its instance id: one coming back under another (or
         // no) member id replaces its predecessor, keeping its epoch and partitions.
         if (!old.classic || req.memberId !== '') return joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId);
-        member = { ...old, memberId: this.opts.newMemberId(), sessionTimer: null, rebalanceTimer: null };
+        member = { ...old, memberId: this.opts.newMemberId(), assignmentEpochs: cloneEpochs(old.assignmentEpochs), sessionTimer: null, rebalanceTimer: null };
         this.replaceMember(group, old, member, records);
       }
     }
@@ -615,6 +649,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         state: MemberState.STABLE,
         assigned: new Map(),
         pendingRevocation: new Map(),
+        assignmentEpochs: new Map(),
         classic: null,
         sessionTimer: null,
         rebalanceTimer: null,
@@ -757,6 +792,8 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         state: MemberState.STABLE,
         assigned,
         pendingRevocation: new Map(),
+        // Its partitions were assigned in the classic group's generation at the latest.
+        assignmentEpochs: epochsOf(assigned, generation),
         classic: { sessionTimeoutMs: cm.sessionTimeoutMs, protocols: cm.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })) },
         sessionTimer: null,
         rebalanceTimer: null,
@@ -789,8 +826,44 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
   // --- offsets, admin ------------------------------------------------------------------------
 
   /**
-   * Offset commits and fetches of a consumer group (OffsetCommit v9+): by a member at its current
-   * epoch, or by an admin (empty member id, negative epoch).
+   * An offset commit (or, `transactional`, a TxnOffsetCommit) to a consumer group, as Kafka 4.4
+   * checks it: an error code for the whole request, NONE, or a validator for each partition.
+   * - a negative epoch commits to a group without members (an admin or a client without group
+   *   management); a transactional one with epoch -1 and no member or instance id always;
+   * - a member commits at its member epoch; at a newer one it is stale; at an older one (it has
+   *   not seen its last heartbeat answer yet) each partition must have been assigned to it at or
+   *   before that epoch (KIP-1251's assignment epochs), else the whole commit is stale;
+   * - a consumer-protocol member must use OffsetCommit v9+; a classic member gets
+   *   ILLEGAL_GENERATION where the others get STALE_MEMBER_EPOCH.
+   */
+  validateOffsetCommit(
+    groupId: string,
+    memberId: string,
+    instanceId: string | null,
+    memberEpoch: number,
+    transactional: boolean,
+    apiVersion: number,
+  ): number | CommitPartitionValidator {
+    const group = this.groups.get(groupId);
+    if (!group) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (memberEpoch < 0 && group.members.size === 0) return ErrorCode.NONE;
+    if (transactional && memberEpoch === LEAVE_GROUP_MEMBER_EPOCH && memberId === '' && instanceId === null) return ErrorCode.NONE;
+    const m = group.members.get(memberId);
+    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (!transactional && !m.classic && apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+    if (memberEpoch === m.memberEpoch) return ErrorCode.NONE;
+    const stale = m.classic ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
+    if (memberEpoch > m.memberEpoch) return stale;
+    return (topic, partition) => {
+      const topicId = this.opts.topics.byName(topic)?.id;
+      const assignedAt = topicId === undefined ? undefined : assignmentEpoch(m, topicId, partition);
+      return assignedAt === undefined || memberEpoch < assignedAt ? stale : ErrorCode.NONE;
+    };
+  }
+
+  /**
+   * Offset fetches of a consumer group (OffsetFetch v9+): by a member at its current epoch
+   * exactly (Kafka 4.4 relaxes commits only), or by an admin (empty member id, negative epoch).
    */
   validateMemberEpoch(groupId: string, memberId: string, memberEpoch: number, apiVersion: number, minVersion: number): number {
     const group = this.groups.get(groupId);
@@ -854,6 +927,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
             state: MemberState.STABLE,
             assigned: new Map(),
             pendingRevocation: new Map(),
+            assignmentEpochs: new Map(),
             sessionTimer: null,
             rebalanceTimer: null,
           });
@@ -873,6 +947,12 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
   finishLoading(mine: (groupId: string) => boolean = () => true): void {
     for (const g of this.groups.values()) if (mine(g.groupId)) for (const m of g.members.values()) this.armTimers(g, m);
   }
+}
+
+/** The member epoch at which the member was assigned the partition (assigned or pending revocation), if it holds it. */
+function assignmentEpoch(m: ConsumerMember, topicId: string, partition: number): number | undefined {
+  if (!m.assigned.get(topicId)?.has(partition) && !m.pendingRevocation.get(topicId)?.has(partition)) return undefined;
+  return m.assignmentEpochs.get(topicId)?.get(partition) ?? Math.max(m.memberEpoch, 0);
 }
 
 function sameTopics(a: Map<string, TopicMetadata>, b: Map<string, TopicMetadata>): boolean {

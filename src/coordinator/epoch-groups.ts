@@ -102,6 +102,8 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
   protected abstract currentRecord(group: G, m: M): CoordinatorRecord;
   /** After a member was removed (by a leave or a timeout) and the group epoch moved. */
   protected memberRemoved(_group: G): void {}
+  /** A static member left with epoch -2 (keeping its assignment), before its record is written. */
+  protected staticMemberLeft(_m: M): void {}
   /** After a member's timeout removed it, before the records are written. */
   protected memberExpired(_group: G, _m: M, _records: CoordinatorRecord[]): void {}
   protected sessionTimeoutOf(_m: M): number {
@@ -144,6 +146,7 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
     if (req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && member.instanceId !== null) {
       member.previousMemberEpoch = member.memberEpoch;
       member.memberEpoch = LEAVE_GROUP_STATIC_MEMBER_EPOCH;
+      this.staticMemberLeft(member);
       records.push(this.currentRecord(group, member));
       return { group, member, removed: false };
     }

@@ -25,7 +25,14 @@ import { EMPTY_BYTES } from '../protocol/primitives.js';
 import { crashPoint } from '../common/crash-points.js';
 import type { TxnProducer } from './internal-topic.js';
 import type { CoordinatorLogger } from './ports.js';
-import { ConsumerGroups, type ConsumerGroup, type ConsumerGroupsOptions, type HeartbeatRequest, type HeartbeatResponse } from './consumer-group.js';
+import {
+  ConsumerGroups,
+  type CommitPartitionValidator,
+  type ConsumerGroup,
+  type ConsumerGroupsOptions,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+} from './consumer-group.js';
 import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js';
 import { StreamsGroups, type StreamsGroupsOptions, type StreamsHeartbeatResult } from './streams-group.js';
 import type { StreamsGroupHeartbeatRequest } from '../protocol/generated/streams-group-heartbeat.js';
@@ -556,8 +563,8 @@ export class GroupCoordinator {
     if (typeof owner !== 'number') owner = await owner;
     if (owner !== ErrorCode.NONE) return everyPartition(req, owner);
     if (this.consumer.groups.has(req.groupId)) {
-      const code = this.consumer.validateMemberEpoch(req.groupId, req.memberId, req.generationId, req.apiVersion ?? 9, 9);
-      return this.storeOffsets(req, null, code, undefined, (topic, partition, value) => this.setOffset(req.groupId, topic, partition, value));
+      const verdict = this.consumer.validateOffsetCommit(req.groupId, req.memberId, req.groupInstanceId, req.generationId, false, req.apiVersion ?? 9);
+      return this.storeOffsets(req, null, verdict, undefined, (topic, partition, value) => this.setOffset(req.groupId, topic, partition, value));
     }
     if (this.streams.groups.has(req.groupId)) {
       const code = this.streams.validateMemberEpoch(req.groupId, req.memberId, req.generationId);
@@ -586,10 +593,11 @@ export class GroupCoordinator {
     if (owner !== ErrorCode.NONE) return everyPartition(req, owner);
     const producer = { producerId: req.producerId, producerEpoch: req.producerEpoch };
     if (this.consumer.groups.has(req.groupId)) {
-      // A stale member epoch in a transaction is an ILLEGAL_GENERATION, as in Kafka.
-      let code = req.memberId === '' ? ErrorCode.NONE : this.consumer.validateMemberEpoch(req.groupId, req.memberId, req.generationId, 9, 0);
-      if (code === ErrorCode.STALE_MEMBER_EPOCH) code = ErrorCode.ILLEGAL_GENERATION;
-      return this.storeOffsets(req, null, code, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
+      // A stale member epoch in a transaction is an ILLEGAL_GENERATION, as in Kafka before TxnOffsetCommit v6.
+      const staleIsIllegal = (code: number) => (code === ErrorCode.STALE_MEMBER_EPOCH ? ErrorCode.ILLEGAL_GENERATION : code);
+      const verdict = this.consumer.validateOffsetCommit(req.groupId, req.memberId, req.groupInstanceId, req.generationId, true, 0);
+      const checked = typeof verdict === 'number' ? staleIsIllegal(verdict) : (topic: string, partition: number) => staleIsIllegal(verdict(topic, partition));
+      return this.storeOffsets(req, null, checked, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
     }
     if (this.streams.groups.has(req.groupId)) {
       let code = req.memberId === '' ? ErrorCode.NONE : this.streams.validateMemberEpoch(req.groupId, req.memberId, req.generationId);
@@ -605,15 +613,32 @@ export class GroupCoordinator {
   /**
    * The common part of both commits: checks each partition, writes the accepted offsets to the
    * group's partition (as a transactional batch of `producer` when given), then hands each to
-   * `accept`. `groupCode` is the group-level check's verdict.
+   * `accept`. `verdict` is the group-level check's: an error code, or a check of each partition
+   * (a consumer group member committing at an older epoch), whose first failure fails the
+   * whole commit as in Kafka.
    */
   private async storeOffsets(
     req: CommitRequest,
     group: Group | null,
-    groupCode: number,
+    verdict: number | CommitPartitionValidator,
     producer: TxnProducer | undefined,
     accept: (topic: string, partition: number, value: OffsetValue) => void,
   ): Promise<TopicPartitionCodes[]> {
+    let groupCode = typeof verdict === 'number' ? verdict : ErrorCode.NONE;
+    if (typeof verdict === 'function') {
+      for (const t of req.topics) {
+        for (const p of t.partitions) {
+          // Kafka checks the partitions it would write: of existing topics, with valid metadata.
+          if (!this.opts.partitionExists(t.name, p.partitionIndex) || Buffer.byteLength(p.committedMetadata ?? '') > this.opts.offsetMetadataMaxBytes) continue;
+          const code = verdict(t.name, p.partitionIndex);
+          if (code !== ErrorCode.NONE) {
+            groupCode = code;
+            break;
+          }
+        }
+        if (groupCode !== ErrorCode.NONE) break;
+      }
+    }
     if (groupCode !== ErrorCode.NONE) {
       if (group) this.dropIfUnused(group);
       return everyPartition(req, groupCode);

@@ -9,6 +9,8 @@ import type { HeartbeatRequest, HeartbeatResponse } from '../../src/coordinator/
 import { rangeAssignor, uniformAssignor } from '../../src/coordinator/consumer-group-assignors.js';
 import { ManualClock } from '../../src/common/clock.js';
 import type { CoordinatorRecord } from '../../src/coordinator/records.js';
+import { CG_CURRENT_MEMBER, decodeConsumerGroupKey, decodeCurrentAssignmentValue, encodeCurrentAssignmentValue } from '../../src/coordinator/consumer-group-records.js';
+import { Writer } from '../../src/protocol/primitives.js';
 
 class MemoryStore implements CoordinatorStore {
   readonly records: CoordinatorRecord[] = [];
@@ -254,9 +256,12 @@ describe('KIP-848 consumer groups', () => {
     assert.equal((await commit('a', 0))[0]!.partitions[0]!.errorCode, ErrorCode.STALE_MEMBER_EPOCH);
     assert.equal((await commit('zz', 1))[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
     assert.equal((await commit('a', 1, 8))[0]!.partitions[0]!.errorCode, ErrorCode.UNSUPPORTED_VERSION);
-    assert.equal((await commit('', -1))[0]!.partitions[0]!.errorCode, ErrorCode.NONE, 'admin commit');
+    // An admin commit (no member, epoch -1) needs a group without members, as in Kafka.
+    assert.equal((await commit('', -1))[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_MEMBER_ID, 'admin commit to an active group');
     assert.equal(coordinator.fetchOffsets('g', [{ name: 't1', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset, 5);
     assert.equal(coordinator.consumer.validateMemberEpoch('g', 'a', 0, 9, 9), ErrorCode.STALE_MEMBER_EPOCH);
+    await a.beat({ memberEpoch: -1 });
+    assert.equal((await commit('', -1))[0]!.partitions[0]!.errorCode, ErrorCode.NONE, 'admin commit to an empty group');
   });
 
   test('offsets of an empty consumer group expire by commit time, then the group goes', async () => {
@@ -350,5 +355,150 @@ describe('KIP-848 consumer groups', () => {
     a2.owned = a.owned;
     assert.equal((await a2.beat()).errorCode, ErrorCode.NONE);
     again.shutdown();
+  });
+
+  // Kafka 4.4 (KIP-1251): each partition remembers the member epoch it was assigned at, and a
+  // commit at an older member epoch is accepted for the partitions held since then.
+  describe('assignment epochs', () => {
+    /** a alone (epoch 1, t1 0-3), b joins (a keeps two at epoch 2), b leaves (a takes all four at epoch 3). */
+    async function bumped(store = new MemoryStore()) {
+      const s = setup({ store });
+      const a = new Member(s.coordinator, 'a');
+      await a.beat();
+      assert.equal(a.epoch, 1);
+      const b = new Member(s.coordinator, 'b');
+      await b.beat();
+      await a.beat(); // revoking two
+      await a.beat(); // revoked: epoch 2
+      assert.equal(a.epoch, 2);
+      const kept = a.owned[0]!.partitions;
+      assert.equal(kept.length, 2);
+      await b.beat();
+      await b.beat({ memberEpoch: -1 });
+      await a.beat();
+      assert.equal(a.epoch, 3);
+      assert.equal(a.count(), 4);
+      const gained = [0, 1, 2, 3].filter((p) => !kept.includes(p));
+      return { ...s, a, kept, gained };
+    }
+    const offsets = (partitions: number[], topic = 't1') => [
+      { name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, committedOffset: 9, committedLeaderEpoch: -1, committedMetadata: null })) },
+    ];
+    const codes = (r: { partitions: { errorCode: number }[] }[]) => r.flatMap((t) => t.partitions.map((p) => p.errorCode));
+    const commit = (c: GroupCoordinator, generationId: number, partitions: number[], topic = 't1') =>
+      c.commitOffsets({ groupId: 'g', memberId: 'a', generationId, groupInstanceId: null, apiVersion: 9, topics: offsets(partitions, topic) }).then(codes);
+
+    test('an older epoch commits the partitions held since then; newer ones are stale', async () => {
+      const { coordinator, a, kept, gained } = await bumped();
+      const m = coordinator.consumer.groups.get('g')!.members.get('a')!;
+      assert.deepStrictEqual(
+        [0, 1, 2, 3].map((p) => m.assignmentEpochs.get(T1)!.get(p)),
+        [0, 1, 2, 3].map((p) => (kept.includes(p) ? 1 : 3)),
+      );
+      assert.deepStrictEqual(await commit(coordinator, 3, [0, 1, 2, 3]), [0, 0, 0, 0], 'the current epoch');
+      // The previous epoch (the answer moving a to 3 may still be on its way).
+      assert.deepStrictEqual(await commit(coordinator, 2, kept), [ErrorCode.NONE, ErrorCode.NONE], 'kept across the bump');
+      assert.deepStrictEqual(await commit(coordinator, 1, kept), [ErrorCode.NONE, ErrorCode.NONE], 'assigned at epoch 1');
+      assert.deepStrictEqual(await commit(coordinator, 2, [gained[0]!]), [ErrorCode.STALE_MEMBER_EPOCH], 'assigned at the new epoch');
+      // One stale partition fails the whole commit, and nothing of it is written.
+      await commit(coordinator, 3, [kept[0]!]);
+      const before = coordinator.fetchOffsets('g', [{ name: 't1', partitionIndexes: [kept[0]!] }])[0]!.partitions[0]!.committedOffset;
+      assert.deepStrictEqual(await commit(coordinator, 2, [kept[0]!, gained[0]!]), [ErrorCode.STALE_MEMBER_EPOCH, ErrorCode.STALE_MEMBER_EPOCH]);
+      assert.equal(coordinator.fetchOffsets('g', [{ name: 't1', partitionIndexes: [kept[0]!] }])[0]!.partitions[0]!.committedOffset, before);
+      assert.deepStrictEqual(await commit(coordinator, 0, kept), [ErrorCode.STALE_MEMBER_EPOCH, ErrorCode.STALE_MEMBER_EPOCH], 'older than the assignment');
+      assert.deepStrictEqual(await commit(coordinator, 2, [0], 't2'), [ErrorCode.STALE_MEMBER_EPOCH], 'a partition a does not hold');
+      assert.deepStrictEqual(await commit(coordinator, 4, kept), [ErrorCode.STALE_MEMBER_EPOCH, ErrorCode.STALE_MEMBER_EPOCH], 'a newer epoch');
+      // A partition the commit cannot write anyway answers for itself.
+      assert.deepStrictEqual(await commit(coordinator, 2, [kept[0]!, 7]), [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+      // Fetches still need the current epoch (Kafka 4.4 relaxes commits only).
+      assert.equal(coordinator.consumer.validateMemberEpoch('g', 'a', 2, 9, 9), ErrorCode.STALE_MEMBER_EPOCH);
+      // In a transaction the same rule holds; a stale epoch there is an ILLEGAL_GENERATION.
+      const txn = (generationId: number, partitions: number[]) =>
+        coordinator
+          .commitTxnOffsets({ groupId: 'g', memberId: 'a', generationId, groupInstanceId: null, producerId: 7, producerEpoch: 0, topics: offsets(partitions) })
+          .then(codes);
+      assert.deepStrictEqual(await txn(2, kept), [ErrorCode.NONE, ErrorCode.NONE]);
+      assert.deepStrictEqual(await txn(2, [gained[0]!]), [ErrorCode.ILLEGAL_GENERATION]);
+      assert.equal(a.epoch, 3);
+      coordinator.shutdown();
+    });
+
+    test('a partition being revoked keeps its epoch until it is released', async () => {
+      const { coordinator } = setup();
+      const a = new Member(coordinator, 'a');
+      await a.beat();
+      const b = new Member(coordinator, 'b');
+      await b.beat();
+      const r = await a.beat(); // revoking two: a stays at epoch 1
+      assert.equal(r.memberEpoch, 1);
+      const m = coordinator.consumer.groups.get('g')!.members.get('a')!;
+      const revoking = [...m.pendingRevocation.get(T1)!];
+      assert.equal(revoking.length, 2);
+      assert.deepStrictEqual(await commit(coordinator, 1, revoking), [ErrorCode.NONE, ErrorCode.NONE]);
+      coordinator.shutdown();
+    });
+
+    test('the epochs are written with the assignment and replay (tagged field 0 of each topic)', async () => {
+      const store = new MemoryStore();
+      const { coordinator, kept, gained } = await bumped(store);
+      const current = store.records.filter((r) => {
+        const k = decodeConsumerGroupKey(r.key);
+        return k?.type === CG_CURRENT_MEMBER && k.memberId === 'a' && r.value !== null;
+      });
+      const last = decodeCurrentAssignmentValue(current.at(-1)!.value!);
+      assert.equal(last.memberEpoch, 3);
+      assert.deepStrictEqual(
+        [...last.assignmentEpochs.get(T1)!].sort((x, y) => x[0] - y[0]),
+        [0, 1, 2, 3].map((p) => [p, kept.includes(p) ? 1 : 3]),
+      );
+      coordinator.shutdown();
+      const { coordinator: again } = setup();
+      for (const r of store.records) again.replayRecord(r.key, r.value);
+      again.finishLoading();
+      assert.deepStrictEqual(await commit(again, 2, kept), [ErrorCode.NONE, ErrorCode.NONE]);
+      assert.deepStrictEqual(await commit(again, 2, [gained[0]!]), [ErrorCode.STALE_MEMBER_EPOCH]);
+      again.shutdown();
+    });
+
+    test('a record without assignment epochs (an older version) loads at the member epoch', async () => {
+      const store = new MemoryStore();
+      const { coordinator, kept } = await bumped(store);
+      coordinator.shutdown();
+      // The same records, each current assignment re-encoded the way Tributary wrote it before.
+      const old = (value: Buffer): Buffer => {
+        const v = decodeCurrentAssignmentValue(value);
+        const w = new Writer(64);
+        w.int16(0);
+        w.int32(v.memberEpoch);
+        w.int32(v.previousMemberEpoch);
+        w.int8(v.state);
+        for (const a of [v.assigned, v.pendingRevocation]) {
+          w.compactArrayLength(a.size);
+          for (const [topicId, parts] of a) {
+            w.uuid(topicId);
+            w.compactArrayLength(parts.size);
+            for (const p of parts) w.int32(p);
+            w.uvarint(0);
+          }
+        }
+        w.uvarint(0);
+        return w.finish();
+      };
+      const { coordinator: again } = setup();
+      for (const r of store.records) {
+        const k = decodeConsumerGroupKey(r.key);
+        again.replayRecord(r.key, k?.type === CG_CURRENT_MEMBER && r.value !== null ? old(r.value) : r.value);
+      }
+      again.finishLoading();
+      const m = again.consumer.groups.get('g')!.members.get('a')!;
+      assert.equal(m.memberEpoch, 3);
+      assert.deepStrictEqual([...m.assignmentEpochs.get(T1)!.values()], [3, 3, 3, 3]);
+      assert.deepStrictEqual(await commit(again, 3, [0, 1, 2, 3]), [0, 0, 0, 0]);
+      assert.deepStrictEqual(await commit(again, 2, kept), [ErrorCode.STALE_MEMBER_EPOCH, ErrorCode.STALE_MEMBER_EPOCH]);
+      // Written again, the record carries them.
+      const reencoded = decodeCurrentAssignmentValue(encodeCurrentAssignmentValue(m));
+      assert.deepStrictEqual([...reencoded.assignmentEpochs.get(T1)!.values()], [3, 3, 3, 3]);
+      again.shutdown();
+    });
   });
 });

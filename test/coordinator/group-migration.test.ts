@@ -251,17 +251,26 @@ describe('KIP-848 online migration', () => {
     assertExactlyOnce([a, b, m]);
     assert.ok(m.owned.length >= 1 && a.owned.length >= 1 && b.owned.length >= 1);
     // A classic commit validates with (member id, generation = member epoch).
-    const commit = (generationId: number) =>
-      coordinator.commitOffsets({
-        groupId: 'g',
-        generationId,
-        memberId: a.id,
-        groupInstanceId: null,
-        apiVersion: 8,
-        topics: [{ name: 't1', partitions: [{ partitionIndex: a.owned[0]!, committedOffset: 42, committedLeaderEpoch: -1, committedMetadata: null }] }],
-      });
-    assert.equal((await commit(a.generation))[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
-    assert.equal((await commit(generation))[0]!.partitions[0]!.errorCode, ErrorCode.ILLEGAL_GENERATION);
+    const commit = async (generationId: number, partitionIndex = a.owned[0]!) =>
+      (
+        await coordinator.commitOffsets({
+          groupId: 'g',
+          generationId,
+          memberId: a.id,
+          groupInstanceId: null,
+          apiVersion: 8,
+          topics: [{ name: 't1', partitions: [{ partitionIndex, committedOffset: 42, committedLeaderEpoch: -1, committedMetadata: null }] }],
+        })
+      )[0]!.partitions[0]!.errorCode;
+    assert.equal(await commit(a.generation), ErrorCode.NONE);
+    assert.ok(a.generation > generation);
+    assert.equal(await commit(a.generation + 1), ErrorCode.ILLEGAL_GENERATION, 'a newer generation');
+    // An older generation (Kafka 4.4, KIP-1251): for a partition a has held since then only.
+    assert.ok([0, 1, 2].includes(a.owned[0]!), 'a kept a partition it had before the upgrade');
+    assert.equal(await commit(generation), ErrorCode.NONE, 'held since the upgrade');
+    assert.equal(await commit(generation - 1), ErrorCode.ILLEGAL_GENERATION, 'older than its assignment');
+    const notA = [0, 1, 2, 3, 4, 5].find((p) => !a.owned.includes(p))!;
+    assert.equal(await commit(generation, notA), ErrorCode.ILLEGAL_GENERATION, 'not assigned to a');
     // The classic member metadata survives a reload.
     const again = setup();
     for (const rec of store.records) again.coordinator.replayRecord(rec.key, rec.value);
