@@ -567,8 +567,8 @@ export class GroupCoordinator {
       return this.storeOffsets(req, null, verdict, undefined, (topic, partition, value) => this.setOffset(req.groupId, topic, partition, value));
     }
     if (this.streams.groups.has(req.groupId)) {
-      const code = this.streams.validateMemberEpoch(req.groupId, req.memberId, req.generationId);
-      return this.storeOffsets(req, null, code, undefined, (topic, partition, value) => this.setOffset(req.groupId, topic, partition, value));
+      const verdict = this.streams.validateOffsetCommit(req.groupId, req.memberId, req.groupInstanceId, req.generationId, false, req.apiVersion ?? 9);
+      return this.storeOffsets(req, null, verdict, undefined, (topic, partition, value) => this.setOffset(req.groupId, topic, partition, value));
     }
     let group = this.groups.get(req.groupId);
     if (!group) {
@@ -592,17 +592,13 @@ export class GroupCoordinator {
     if (typeof owner !== 'number') owner = await owner;
     if (owner !== ErrorCode.NONE) return everyPartition(req, owner);
     const producer = { producerId: req.producerId, producerEpoch: req.producerEpoch };
-    if (this.consumer.groups.has(req.groupId)) {
+    const modern = this.consumer.groups.has(req.groupId) ? this.consumer : this.streams.groups.has(req.groupId) ? this.streams : null;
+    if (modern) {
       // A stale member epoch in a transaction is an ILLEGAL_GENERATION, as in Kafka before TxnOffsetCommit v6.
       const staleIsIllegal = (code: number) => (code === ErrorCode.STALE_MEMBER_EPOCH ? ErrorCode.ILLEGAL_GENERATION : code);
-      const verdict = this.consumer.validateOffsetCommit(req.groupId, req.memberId, req.groupInstanceId, req.generationId, true, 0);
+      const verdict = modern.validateOffsetCommit(req.groupId, req.memberId, req.groupInstanceId, req.generationId, true, 0);
       const checked = typeof verdict === 'number' ? staleIsIllegal(verdict) : (topic: string, partition: number) => staleIsIllegal(verdict(topic, partition));
       return this.storeOffsets(req, null, checked, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
-    }
-    if (this.streams.groups.has(req.groupId)) {
-      let code = req.memberId === '' ? ErrorCode.NONE : this.streams.validateMemberEpoch(req.groupId, req.memberId, req.generationId);
-      if (code === ErrorCode.STALE_MEMBER_EPOCH) code = ErrorCode.ILLEGAL_GENERATION;
-      return this.storeOffsets(req, null, code, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
     }
     // Kafka creates the group for a transactional commit, managed or not.
     const group = this.getOrCreate(req.groupId);

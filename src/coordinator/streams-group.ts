@@ -13,6 +13,8 @@
 //   (UNRELEASED_TASKS until then);
 // - epochs fence stale members (FENCED_MEMBER_EPOCH) and their offset commits; a member not heard
 //   of for its session timeout, or not revoking within its rebalance timeout, is removed;
+// - each active task remembers the member epoch it was assigned at (Kafka 4.4, KIP-1251): a
+//   commit at an older member epoch is accepted for the partitions of tasks held since then;
 // - the topology is validated against the cluster: missing source topics, missing internal
 //   topics (created here, asynchronously) and topics that are not copartitioned are reported as
 //   heartbeat statuses, with no tasks assigned until they are resolved;
@@ -79,11 +81,24 @@ export interface StreamsMember {
   state: number;
   assigned: Tasks;
   pendingRevocation: Tasks;
+  /** The member epoch at which each active task (assigned or revoking) was assigned: subtopology → partition → epoch. */
+  activeEpochs: TaskEpochs;
   /** Changelog offsets the member reported (subtopology, partition, offset); informational. */
   taskOffsets: { subtopologyId: string; partition: number; offset: number }[];
   taskEndOffsets: { subtopologyId: string; partition: number; offset: number }[];
   sessionTimer: (() => void) | null;
   rebalanceTimer: (() => void) | null;
+}
+
+/** Subtopology id → task partition → the member epoch it was assigned at. */
+export type TaskEpochs = Map<string, Map<number, number>>;
+
+const cloneEpochs = (e: TaskEpochs): TaskEpochs => new Map([...e].map(([s, p]) => [s, new Map(p)]));
+
+/** The member epoch at which the member was assigned the active task (assigned or revoking), if it holds it. */
+function activeTaskEpoch(m: StreamsMember, subtopologyId: string, partition: number): number | undefined {
+  if (!m.assigned.active.get(subtopologyId)?.has(partition) && !m.pendingRevocation.active.get(subtopologyId)?.has(partition)) return undefined;
+  return m.activeEpochs.get(subtopologyId)?.get(partition) ?? Math.max(m.memberEpoch, 0);
 }
 
 export interface StreamsStatusEntry {
@@ -253,6 +268,11 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     return sameTasks(a, b);
   }
 
+  /** As in Kafka, the tasks a static member keeps while away count as assigned at epoch 0. */
+  protected override staticMemberLeft(m: StreamsMember): void {
+    m.activeEpochs = new Map([...m.assigned.active].map(([sub, parts]) => [sub, new Map([...parts].map((p) => [p, 0]))]));
+  }
+
   protected override memberRemoved(group: StreamsGroup): void {
     group.endpointEpoch++;
     if (group.members.size === 0) group.shutdownRequested = false;
@@ -368,6 +388,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
         ...old,
         memberId: req.memberId,
         memberEpoch: old.previousMemberEpoch,
+        activeEpochs: cloneEpochs(old.activeEpochs),
         sessionTimer: null,
         rebalanceTimer: null,
       });
@@ -389,6 +410,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
           state: StreamsMemberState.STABLE,
           assigned: emptyTasks(),
           pendingRevocation: emptyTasks(),
+          activeEpochs: new Map(),
           taskOffsets: [],
           taskEndOffsets: [],
           sessionTimer: null,
@@ -758,6 +780,14 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     const state = unreleased ? StreamsMemberState.UNRELEASED_TASKS : StreamsMemberState.STABLE;
     if (m.memberEpoch === group.assignmentEpoch && m.state === state && sameTasks(next, m.assigned) && tasksSize(m.pendingRevocation) === 0) return false;
     EpochGroups.toAssignmentEpoch(m, group.assignmentEpoch);
+    // An active task kept keeps the epoch it was assigned at; one it receives is assigned at the new epoch.
+    const assignedAt: TaskEpochs = new Map();
+    for (const [sub, parts] of next.active) {
+      const byPartition = new Map<number, number>();
+      for (const p of parts) byPartition.set(p, (m.assigned.active.get(sub)?.has(p) ? m.activeEpochs.get(sub)?.get(p) : undefined) ?? group.assignmentEpoch);
+      assignedAt.set(sub, byPartition);
+    }
+    m.activeEpochs = assignedAt;
     m.assigned = next;
     m.pendingRevocation = emptyTasks();
     m.state = state;
@@ -808,13 +838,47 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
       state: m.state,
       assigned: tasksToJson(m.assigned),
       pendingRevocation: tasksToJson(m.pendingRevocation),
+      activeEpochs: [...m.activeEpochs].map(([subtopologyId, parts]) => ({ subtopologyId, partitions: [...parts.keys()], epochs: [...parts.values()] })),
     };
     return { key: encodeStreamsGroupKey(SG_CURRENT_MEMBER, group.groupId, m.memberId), value: encodeJsonValue(v) };
   }
 
   // --- offsets, admin ---------------------------------------------------------------------------
 
-  /** Offset commits and fetches by a member at its current epoch, or by an admin (empty member id, negative epoch). */
+  /**
+   * An offset commit (or, `transactional`, a TxnOffsetCommit) to a streams group, as Kafka 4.4's
+   * StreamsGroup checks it: an error code for the whole request, NONE, or a validator for each
+   * partition. As for consumer groups (ConsumerGroups.validateOffsetCommit), a member at an older
+   * epoch may commit the partitions of the active tasks it has held since then: a partition
+   * maps to the task (its subtopology, its partition number) of the subtopology reading it.
+   */
+  validateOffsetCommit(
+    groupId: string,
+    memberId: string,
+    instanceId: string | null,
+    memberEpoch: number,
+    transactional: boolean,
+    apiVersion: number,
+  ): number | ((topic: string, partition: number) => number) {
+    const group = this.groups.get(groupId);
+    if (!group) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (memberEpoch < 0 && group.members.size === 0) return ErrorCode.NONE;
+    if (transactional && memberEpoch === -1 && memberId === '' && instanceId === null) return ErrorCode.NONE;
+    const m = group.members.get(memberId);
+    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (!transactional && apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+    if (memberEpoch === m.memberEpoch) return ErrorCode.NONE;
+    if (memberEpoch > m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    const configured = group.configured ?? this.configureTopology(group.topology);
+    return (topic, partition) => {
+      let sub: string | undefined;
+      for (const [id, s] of configured.subtopologies) if (s.sourceTopics.includes(topic)) sub = id;
+      const assignedAt = sub === undefined ? undefined : activeTaskEpoch(m, sub, partition);
+      return assignedAt === undefined || memberEpoch < assignedAt ? ErrorCode.STALE_MEMBER_EPOCH : ErrorCode.NONE;
+    };
+  }
+
+  /** Offset fetches by a member at its current epoch exactly, or by an admin (empty member id, negative epoch). */
   validateMemberEpoch(groupId: string, memberId: string, memberEpoch: number): number {
     const group = this.groups.get(groupId);
     if (!group) return ErrorCode.GROUP_ID_NOT_FOUND;
@@ -881,6 +945,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
             state: StreamsMemberState.STABLE,
             assigned: emptyTasks(),
             pendingRevocation: emptyTasks(),
+            activeEpochs: new Map(),
             taskOffsets: [],
             taskEndOffsets: [],
             sessionTimer: null,
@@ -897,6 +962,22 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
           m.state = v.state;
           m.assigned = tasksFromJson(v.assigned);
           m.pendingRevocation = tasksFromJson(v.pendingRevocation);
+          // Records written before assignment epochs existed: every task counts as assigned at the member epoch.
+          const fallback = Math.max(v.memberEpoch, 0);
+          m.activeEpochs = new Map();
+          for (const tasks of [m.assigned.active, m.pendingRevocation.active])
+            for (const [sub, parts] of tasks) {
+              const byPartition = m.activeEpochs.get(sub) ?? new Map<number, number>();
+              for (const p of parts) byPartition.set(p, fallback);
+              m.activeEpochs.set(sub, byPartition);
+            }
+          for (const e of v.activeEpochs ?? []) {
+            const byPartition = m.activeEpochs.get(e.subtopologyId);
+            for (let i = 0; byPartition && i < e.partitions.length; i++) {
+              const [p, epoch] = [e.partitions[i]!, e.epochs[i]];
+              if (byPartition.has(p) && epoch !== undefined) byPartition.set(p, epoch);
+            }
+          }
         }
         break;
       }
@@ -932,4 +1013,6 @@ interface CurrentJson {
   state: number;
   assigned: WireTasks;
   pendingRevocation: WireTasks;
+  /** Absent in records of older versions. */
+  activeEpochs?: { subtopologyId: string; partitions: number[]; epochs: number[] }[];
 }

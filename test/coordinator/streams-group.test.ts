@@ -480,6 +480,65 @@ describe('streams groups (KIP-1071)', () => {
     assert.deepEqual([listed.type, listed.protocolType, listed.state], ['streams', 'streams', 'Stable']);
   });
 
+  test('assignment epochs (Kafka 4.4): an older epoch commits the partitions of tasks held since then', async () => {
+    const store = new MemoryStore();
+    const { coordinator } = setup({ store });
+    const a = new Member(coordinator, 'a');
+    await settle([a], 3);
+    const alone = a.epoch;
+    assert.equal(a.tasks().length, 8);
+    const b = new Member(coordinator, 'b');
+    await settle([a, b], 6);
+    const shared = a.epoch;
+    assert.ok(shared > alone);
+    const kept = a.tasks();
+    assert.equal(kept.length, 4);
+    await b.beat({ memberEpoch: -1 });
+    await settle([a], 3);
+    const last = a.epoch;
+    assert.ok(last > shared);
+    const gained = a.tasks().filter((t) => !kept.includes(t));
+    assert.equal(gained.length, 4);
+    // A task's partition in the topic its subtopology reads.
+    const topicOf = (task: string) => ({ name: task.startsWith('0_') ? 'words-in' : 'app-by-word-repartition', partition: Number(task.slice(2)) });
+    const commit = (c: GroupCoordinator, generationId: number, tasks: string[]) =>
+      c
+        .commitOffsets({
+          groupId: 'app',
+          memberId: 'a',
+          generationId,
+          groupInstanceId: null,
+          apiVersion: 9,
+          topics: tasks
+            .map(topicOf)
+            .map((t) => ({ name: t.name, partitions: [{ partitionIndex: t.partition, committedOffset: 3, committedLeaderEpoch: -1, committedMetadata: null }] })),
+        })
+        .then((r) => r.flatMap((t) => t.partitions.map((p) => p.errorCode)));
+    const none = (n: number) => Array<number>(n).fill(ErrorCode.NONE);
+    const stale = (n: number) => Array<number>(n).fill(ErrorCode.STALE_MEMBER_EPOCH);
+    assert.deepEqual(await commit(coordinator, last, a.tasks()), none(8));
+    assert.deepEqual(await commit(coordinator, shared, kept), none(4), 'held since before the bump');
+    assert.deepEqual(await commit(coordinator, alone, kept), none(4), 'held since epoch ' + alone);
+    assert.deepEqual(await commit(coordinator, shared, [gained[0]!]), stale(1), 'assigned at the new epoch');
+    assert.deepEqual(await commit(coordinator, shared, [kept[0]!, gained[0]!]), stale(2), 'one stale partition fails the commit');
+    assert.deepEqual(await commit(coordinator, last + 1, kept), stale(4), 'a newer epoch');
+    assert.deepEqual(await commit(coordinator, 0, kept), stale(4), 'older than the assignment');
+    // A reloaded coordinator knows the epochs too.
+    coordinator.shutdown();
+    const again = setup({
+      topics: new Map([
+        ['words-in', 4],
+        ['app-by-word-repartition', 4],
+        ['app-counts-changelog', 4],
+      ]),
+    }).coordinator;
+    for (const r of store.records) again.replayRecord(r.key, r.value);
+    again.finishLoading();
+    assert.deepEqual(await commit(again, shared, kept), none(4));
+    assert.deepEqual(await commit(again, shared, [gained[0]!]), stale(1));
+    again.shutdown();
+  });
+
   test('a new coordinator replays the records: members, epochs, topology and tasks come back', async () => {
     const store = new MemoryStore();
     const first = setup({ store, standbys: 1 });
