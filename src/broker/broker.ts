@@ -24,7 +24,8 @@ import type { FrameHandler } from '../network/connection.js';
 import { MemoryPool } from '../network/memory-pool.js';
 import { QuotaManager } from './quota-manager.js';
 import type { StoredQuota } from './client-quotas.js';
-import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { ErrorCode, KafkaError, errorName } from '../protocol/errors.js';
+import { ApiKey, type ProduceResponse } from '../protocol/generated/index.js';
 import { Partition, type ReplicaAssignment, type TopicState } from './partition.js';
 import { collisionKey, INTERNAL_TOPICS, invalidTopicReason } from './topic-names.js';
 import { FetchSessionCache } from './fetch-sessions.js';
@@ -276,6 +277,27 @@ export class Broker implements CoordinatorHost {
         (err: unknown) => this.logger.warn({ err, group: groupId, member: memberId, peer: peer.nodeId }, 'could not tell a broker that a share member left'),
       );
     }
+  }
+
+  /**
+   * Appends a batch to a partition another broker leads (the dead-letter copy of a share group's
+   * record): a Produce with acks=all to the leader, as this broker. Rejects with a KafkaError:
+   * the partition's error, or LEADER_NOT_AVAILABLE when it has no live leader elsewhere.
+   */
+  async produceToLeader(topic: string, partition: number, batch: Buffer): Promise<void> {
+    const t = this.topics.get(topic);
+    if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no topic ${topic}`);
+    const leader = this.partitionStates(t)[partition]?.leader ?? -1;
+    const peer = leader === this.nodeId ? undefined : this.liveBrokers().find((b) => b.nodeId === leader);
+    if (!peer) throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `${topic}-${partition} has no live leader on another broker`);
+    const res = await this.interBroker.request<ProduceResponse>(
+      peer,
+      ApiKey.Produce,
+      { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, topicId: t.id, partitionData: [{ index: partition, records: batch }] }] },
+      10_000,
+    );
+    const code = res.responses[0]?.partitionResponses[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    if (code !== ErrorCode.NONE) throw new KafkaError(code, `producing to ${topic}-${partition} on broker ${leader}: ${errorName(code)}`);
   }
 
   /** Cluster mode: the live broker leading __share_group_state partition `index`, 'self', or null. */

@@ -15,7 +15,7 @@
 // Tributary extensions (group configs): tributary.share.dlq.topic copies a record that is
 // rejected or reaches the delivery limit to a dead-letter topic, with headers naming where it
 // came from; tributary.share.release.delay.ms keeps a released record unavailable for a while.
-import { ErrorCode } from '../../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { isControl, lastOffsetOf, readBatchHeader, splitBatches } from '../../protocol/records/record-batch.js';
 import { decodeBatchRecordsAsync } from '../../protocol/records/records.js';
 import { buildRecordBatch } from '../../protocol/records/record-batch-builder.js';
@@ -35,6 +35,8 @@ export interface ShareHost {
   leaderPartition(topic: string, index: number): Partition | number;
   partition(topic: string, index: number): Partition | undefined;
   createTopic(name: string, partitions: number, overrides: Record<string, string>): Promise<unknown>;
+  /** Appends a batch to a partition another broker leads, through that leader; rejects (KafkaError) on failure. */
+  produceToLeader(topic: string, partition: number, batch: Buffer): Promise<void>;
 }
 
 export const AckType = { GAP: 0, ACCEPT: 1, RELEASE: 2, REJECT: 3, RENEW: 4 } as const;
@@ -277,6 +279,18 @@ export interface FetchOutcome {
   records: Buffer | null;
   acquired: AcquiredRange[];
 }
+
+/** How often, and how far apart, a dead-letter copy is tried while its partition's leader moves. */
+const DLQ_ATTEMPTS = 5;
+const DLQ_RETRY_MS = 200;
+const DLQ_RETRIABLE = new Set<number>([
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.NETWORK_EXCEPTION,
+  ErrorCode.REQUEST_TIMED_OUT,
+  ErrorCode.NOT_ENOUGH_REPLICAS,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+]);
 
 /** The share-partitions this broker leads, by group and topic partition. */
 export class SharePartitions {
@@ -584,8 +598,6 @@ export class SharePartitions {
       if (!topic) throw new Error(`cannot create dead-letter topic ${dlq}`);
     }
     const index = sp.partition % topic.partitions.length;
-    const target = this.broker.leaderPartition(dlq, index);
-    if (typeof target === 'number') throw new Error(`this broker does not lead ${dlq}-${index} (error ${target})`);
     const headers = [
       ...record.headers.map((h) => ({ key: h.key, value: h.value ?? undefined })),
       { key: DLQ_HEADERS.topic, value: sp.topic },
@@ -598,7 +610,20 @@ export class SharePartitions {
     const batch = buildRecordBatch([{ key: record.key ?? undefined, value: record.value ?? undefined, headers, timestamp: record.timestamp }], {
       baseTimestamp: this.broker.clock.now(),
     });
-    await target.append(batch).done;
+    // Written where the dead-letter partition is led: here, or through its leader on a cluster.
+    // A leader that is moving (a new topic's first election, a failover) is waited for a little.
+    for (let attempt = 1; ; attempt++) {
+      const target = this.broker.leaderPartition(dlq, index);
+      try {
+        if (typeof target === 'number') await this.broker.produceToLeader(dlq, index, batch);
+        else await target.append(batch).done;
+        return;
+      } catch (err) {
+        const code = err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
+        if (attempt >= DLQ_ATTEMPTS || !DLQ_RETRIABLE.has(code)) throw err;
+      }
+      await new Promise<void>((resolve) => this.broker.clock.schedule(DLQ_RETRY_MS, resolve));
+    }
   }
 
   /** A member's share session closed: what it holds is released at once. */

@@ -8,7 +8,10 @@
 // delivery count 2. The admin's DescribeShareGroupOffsets reads the state with
 // ReadShareGroupStateSummary from the share coordinator. Then Kafka's kafka-share-groups tool
 // (ShareGroupCommand, kafka-tools 4.4) lists, describes (offsets, state, members), resets the
-// offsets of and deletes a group on the cluster. Last, the share coordinator is killed with
+// offsets of and deletes a group on the cluster. A member that leaves at its group coordinator
+// has what it holds on the partition leader (another broker) released at once, and a rejected
+// record is dead-lettered through the leader of the dead-letter partition on another broker
+// (both at the protocol level). Last, the share coordinator is killed with
 // kill -9: the next one replays __share_group_state and nothing acknowledged is delivered again.
 // Every process is killed at the end.
 import { after, before, describe, test } from 'node:test';
@@ -21,7 +24,9 @@ import { partitionForGroup } from '../../../src/coordinator/records.js';
 import { buildRecordBatch } from '../../../src/protocol/records/record-batch-builder.js';
 import { startBrokerProcess, type BrokerProcess } from '../../helpers/broker-process.js';
 import { RawClient } from '../../helpers/raw-client.js';
-import { produceRequest } from '../../helpers/requests.js';
+import { fetchOne, produceRequest } from '../../helpers/requests.js';
+import { splitBatches } from '../../../src/protocol/records/record-batch.js';
+import { decodeBatchRecords } from '../../../src/protocol/records/records.js';
 import { etcdMissing, waitFor, withEtcd } from '../../helpers/etcd.js';
 import { javaSetup, spawnJava, Tools, type JavaProcess, type ToolResult } from './harness.js';
 
@@ -437,6 +442,89 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     } finally {
       aConn.close();
     }
+  });
+
+  test('a rejected record is dead-lettered through the leader of the dead-letter partition', { timeout: 60_000 }, async () => {
+    if (typeof setup === 'string' || group === '') return;
+    const leader = (await metadata(TOPIC)).leaders[0]!;
+    const elsewhere = live().find(([id]) => id !== leader)![0];
+    // The dead-letter topic has its only replica on another broker than the share-partition leader.
+    const dlq = 'shared-on-cluster-dead';
+    const created = await raw(any(), (c) =>
+      c.request(ApiKey.CreateTopics, 7, {
+        topics: [{ name: dlq, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [elsewhere] }], configs: [] }],
+        timeoutMs: 5000,
+        validateOnly: false,
+      }),
+    );
+    assert.equal(created.body.topics[0].errorCode, ErrorCode.NONE, created.body.topics[0].errorMessage ?? undefined);
+    await waitFor(`broker ${elsewhere} leads ${dlq}`, async () => (await metadata(dlq)).leaders[0] === elsewhere, 20_000);
+    const g = `${group}-dlq`;
+    const cfg = await raw(any(), (c) =>
+      c.request(ApiKey.IncrementalAlterConfigs, 1, {
+        resources: [
+          {
+            resourceType: 32,
+            resourceName: g,
+            configs: [
+              { name: 'share.auto.offset.reset', configOperation: 0, value: 'earliest' },
+              { name: 'tributary.share.dlq.topic', configOperation: 0, value: dlq },
+            ],
+          },
+        ],
+        validateOnly: false,
+      }),
+    );
+    assert.equal(cfg.body.responses[0].errorCode, ErrorCode.NONE);
+    const m = randomUUID();
+    await raw(leader, async (c) => {
+      const f = await c.request(ApiKey.ShareFetch, 1, {
+        groupId: g,
+        memberId: m,
+        shareSessionEpoch: 0,
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        maxRecords: 1,
+        batchSize: 1,
+        topics: [{ topicId, partitions: [{ partitionIndex: 0, partitionMaxBytes: 0, acknowledgementBatches: [] }] }],
+        forgottenTopicsData: [],
+      });
+      const got = (f.body.responses as { partitions: { acquiredRecords: { firstOffset: number }[] }[] }[]).flatMap((t) => t.partitions.flatMap((p) => p.acquiredRecords));
+      assert.equal(got[0]?.firstOffset, 0, JSON.stringify(f.body));
+      const ack = await c.request(ApiKey.ShareAcknowledge, 1, {
+        groupId: g,
+        memberId: m,
+        shareSessionEpoch: 1,
+        topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: [{ firstOffset: 0, lastOffset: 0, acknowledgeTypes: [3] }] }] }],
+      });
+      assert.equal(ack.body.responses[0].partitions[0].errorCode, ErrorCode.NONE);
+    });
+    let dead: { value: string; headers: Record<string, string> }[] = [];
+    await waitFor(
+      `the rejected record in ${dlq} on broker ${elsewhere}`,
+      async () => {
+        const r = await raw(elsewhere, (c) => c.request(ApiKey.Fetch, 12, fetchOne(dlq, 0, 0)));
+        const records = r.body.responses[0].partitions[0].records as Buffer | null;
+        dead = [];
+        for (const batch of records ? splitBatches(records) : [])
+          for (const rec of decodeBatchRecords(batch))
+            dead.push({ value: rec.value?.toString() ?? '', headers: Object.fromEntries(rec.headers.map((h) => [h.key, h.value?.toString() ?? ''])) });
+        return dead.length > 0;
+      },
+      20_000,
+    );
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0]!.value, 'r0');
+    assert.deepEqual(
+      [
+        dead[0]!.headers['tributary.dlq.source.topic'],
+        dead[0]!.headers['tributary.dlq.source.offset'],
+        dead[0]!.headers['tributary.dlq.group'],
+        dead[0]!.headers['tributary.dlq.reason'],
+      ],
+      [TOPIC, '0', g, 'rejected'],
+    );
   });
 
   test('kill -9 of the share coordinator: the next one replays the state, nothing acknowledged comes back', { timeout: 120_000 }, async (t) => {
