@@ -29,8 +29,6 @@ export class LeaderHighWatermarks {
   private readonly freshMs: number;
   private readonly maxAgeMs: number;
   private readonly timeoutMs: number;
-  /** ListOffsets sent to other brokers (tests read it to see the cache at work). */
-  requestsSent = 0;
 
   constructor(
     private readonly broker: Broker,
@@ -93,7 +91,14 @@ export class LeaderHighWatermarks {
   private async refresh(ask: Map<number, Map<string, Set<number>>>): Promise<void> {
     const b = this.broker;
     const peers = new Map(b.liveBrokers().map((p) => [p.nodeId, p]));
-    await Promise.all(
+    // A scrape waits `timeoutMs` at most, connecting included (a registered broker that died takes
+    // the connect timeout to refuse); answers arriving later still fill the cache.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.timeoutMs);
+      timer.unref();
+    });
+    const asked = Promise.all(
       [...ask].map(async ([leader, topics]) => {
         const peer = peers.get(leader);
         if (!peer) return;
@@ -103,7 +108,6 @@ export class LeaderHighWatermarks {
           topics: [...topics].map(([name, ps]) => ({ name, partitions: [...ps].map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1 })) })),
           timeoutMs: this.timeoutMs,
         };
-        this.requestsSent++;
         const res = await b.interBroker.request<ListOffsetsResponse>(peer, ApiKey.ListOffsets, request, this.timeoutMs).catch(() => null);
         const at = b.clock.now();
         for (const t of res?.topics ?? []) {
@@ -111,5 +115,7 @@ export class LeaderHighWatermarks {
         }
       }),
     );
+    await Promise.race([asked, deadline]);
+    clearTimeout(timer);
   }
 }
