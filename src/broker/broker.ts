@@ -35,6 +35,7 @@ import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import { groupConfigDefs } from '../config/registry.js';
 import { SHARE_STATE_TOPIC, ShareCoordinator } from '../coordinator/share-coordinator.js';
 import { SharePersister, type PeerNode } from './share/share-persister.js';
+import { LeaderHighWatermarks } from './leader-offsets.js';
 import { SharePartitions } from './share/share-partitions.js';
 import { ShareSessions } from './share/share-sessions.js';
 import { startGroupCoordinator } from '../coordinator/offsets-topic.js';
@@ -70,6 +71,16 @@ export interface BrokerEndpoint {
 }
 
 /** A hosted partition started (leader true, at leaderEpoch) or stopped leading. */
+/** A share group's start offset on one partition (DescribeShareGroupOffsets), or why it is unknown. */
+export interface ShareOffset {
+  topic: string;
+  partition: number;
+  startOffset: number;
+  leaderEpoch: number;
+  lag: number;
+  errorCode: number;
+}
+
 export interface LeadershipChange {
   topic: string;
   partition: number;
@@ -336,18 +347,28 @@ export class Broker implements CoordinatorHost {
 
   /**
    * A share group's start offsets and lag on the partitions it has state for, from their share
-   * coordinators (this broker's or others'; ReadShareGroupStateSummary). The lag uses the high
-   * watermark this broker knows of the partition (its metadata's, when it hosts no replica).
+   * coordinators (this broker's or others': one ReadShareGroupStateSummary per share coordinator).
+   * A partition whose share coordinator could not answer comes back with that error (for the
+   * topics the group has state on or subscribes to), not as if it had no state. The lag uses the
+   * high watermark of each partition's leader (asked with ListOffsets when that is another broker).
    */
-  async shareOffsets(groupId: string): Promise<{ topic: string; partition: number; startOffset: number; leaderEpoch: number; lag: number }[]> {
-    const out: { topic: string; partition: number; startOffset: number; leaderEpoch: number; lag: number }[] = [];
+  async shareOffsets(groupId: string): Promise<ShareOffset[]> {
+    const out: ShareOffset[] = [];
+    const failed: ShareOffset[] = [];
     const { found } = await this.shareSummaries(groupId);
+    const stated = new Set<string>();
     for (const [id, s] of found) {
-      if (s === null || typeof s === 'number') continue;
+      if (s === null) continue;
       const i = id.lastIndexOf(':');
       const topic = this.topicsById.get(id.slice(0, i));
       const partition = Number(id.slice(i + 1));
       if (!topic) continue;
+      if (typeof s === 'number') {
+        const errorCode = s === ErrorCode.NOT_COORDINATOR || s === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ? ErrorCode.COORDINATOR_NOT_AVAILABLE : s;
+        failed.push({ topic: topic.name, partition, startOffset: -1, leaderEpoch: -1, lag: -1, errorCode });
+        continue;
+      }
+      stated.add(topic.name);
       const live = this.shares.ofGroup(groupId).find((sp) => sp.topicId === topic.id && sp.partition === partition);
       let startOffset = s.startOffset;
       let done = s.deliveryCompleteCount;
@@ -357,19 +378,28 @@ export class Broker implements CoordinatorHost {
         done = 0;
         for (const b of snap.stateBatches) if (b.deliveryState === 2 || b.deliveryState === 4) done += b.lastOffset - b.firstOffset + 1;
       }
-      const hw = this.highWatermarkOf(topic.name, partition);
-      out.push({ topic: topic.name, partition, startOffset, leaderEpoch: s.leaderEpoch, lag: hw === null ? -1 : Math.max(0, hw - startOffset - done) });
+      out.push({ topic: topic.name, partition, startOffset, leaderEpoch: s.leaderEpoch, lag: done, errorCode: ErrorCode.NONE });
     }
+    const hws = await this.leaderHighWatermarks().highWatermarks(out);
+    for (const o of out) {
+      const hw = hws.get(`${o.topic}\0${o.partition}`);
+      o.lag = hw === undefined ? -1 : Math.max(0, hw - o.startOffset - o.lag);
+    }
+    const subscribed = this.groupCoordinator.share.describe(groupId)?.subscribedTopics() ?? new Set<string>();
+    out.push(...failed.filter((f) => stated.has(f.topic) || subscribed.has(f.topic)));
     return out.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   }
 
-  /**
-   * A partition's high watermark as this broker knows it: its replica's (a follower's lags the
-   * leader's by at most one fetch), or null when no replica is hosted here.
-   */
-  private highWatermarkOf(topic: string, partition: number): number | null {
-    const p = this.partition(topic, partition);
-    return p ? p.highWatermark : null;
+  private leaderHws: LeaderHighWatermarks | null = null;
+
+  /** High watermarks as the partitions' leaders have them (cached briefly; see leader-offsets.ts). */
+  private leaderHighWatermarks(): LeaderHighWatermarks {
+    return (this.leaderHws ??= new LeaderHighWatermarks(this, { freshMs: 0 }));
+  }
+
+  /** A partition's high watermark as its leader has it, or null when it cannot be had. */
+  private async highWatermarkOf(topic: string, partition: number): Promise<number | null> {
+    return (await this.leaderHighWatermarks().highWatermarks([{ topic, partition }])).get(`${topic}\0${partition}`) ?? null;
   }
 
   /** AlterShareGroupOffsets: a new start offset, nothing in flight, a new state epoch. */
@@ -377,7 +407,7 @@ export class Broker implements CoordinatorHost {
     const key = { groupId, topicId, partition };
     const existing = (await this.shares.persister.summaries(groupId, [{ topicId, partition }])).get(`${topicId}:${partition}`);
     if (typeof existing === 'number') return existing;
-    const start = startOffset < 0 ? (this.highWatermarkOf(topic, partition) ?? 0) : startOffset;
+    const start = startOffset < 0 ? ((await this.highWatermarkOf(topic, partition)) ?? 0) : startOffset;
     this.shares.drop((sp) => sp.groupId === groupId && sp.topicId === topicId && sp.partition === partition);
     // A new state epoch fences the share-partition's leader (wherever it is): it reads the state afresh.
     return this.shares.persister.write(key, { stateEpoch: (existing?.stateEpoch ?? 0) + 1, leaderEpoch: -1, startOffset: start, stateBatches: [] });

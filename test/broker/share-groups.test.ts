@@ -200,6 +200,37 @@ describe('share groups (KIP-932) on the wire', () => {
     raw.close();
   });
 
+  test('DescribeShareGroupOffsets answers the error of a share coordinator that cannot be asked', async () => {
+    raw = await RawClient.connect(broker.port);
+    const describe = async (topics: { topicName: string; partitions: number[] }[] | null) => {
+      const r = await raw.request(ApiKey.DescribeShareGroupOffsets, 1, { groups: [{ groupId: 'wq-limit', topics }] });
+      return (r.body.groups[0].topics as { partitions: { partitionIndex: number; startOffset: number; errorCode: number }[] }[]).flatMap((t) =>
+        t.partitions.map((p) => [p.partitionIndex, p.startOffset, p.errorCode]),
+      );
+    };
+    assert.deepEqual(await describe(null), [[0, 3, ErrorCode.NONE]]);
+    // The share coordinator of partition 0 is loading: its summary cannot be had just now.
+    const persister = broker.broker.shares.persister;
+    const summaries = persister.summaries.bind(persister);
+    persister.summaries = async (groupId, keys) => {
+      const out = await summaries(groupId, keys);
+      for (const k of keys) if (k.partition === 0) out.set(`${k.topicId}:0`, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+      return out;
+    };
+    try {
+      assert.deepEqual(await describe([{ topicName: 'wire-q', partitions: [0, 1] }]), [
+        [0, -1, ErrorCode.COORDINATOR_NOT_AVAILABLE],
+        [1, -1, ErrorCode.NONE],
+      ]);
+      // Also when every partition of the group is asked for (the group subscribes to the topic):
+      // partition 1 has no state, partition 0 is not left out as if it had none.
+      assert.deepEqual(await describe(null), [[0, -1, ErrorCode.COORDINATOR_NOT_AVAILABLE]]);
+    } finally {
+      persister.summaries = summaries;
+    }
+    raw.close();
+  });
+
   test('RENEW (v2) keeps a record acquired by its holder', async () => {
     raw = await RawClient.connect(broker.port);
     assert.equal(await setGroupConfigs('wq-renew', { 'share.auto.offset.reset': 'earliest' }), ErrorCode.NONE);

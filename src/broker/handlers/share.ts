@@ -420,7 +420,8 @@ export const describeShareGroupOffsetsHandler: ApiHandler<DescribeShareGroupOffs
                   startOffset: s?.startOffset ?? -1,
                   leaderEpoch: s?.leaderEpoch ?? -1,
                   lag: s?.lag ?? -1,
-                  errorCode: ErrorCode.NONE,
+                  // The share coordinator of the partition could not be asked (it is moving, or down).
+                  errorCode: s?.errorCode ?? ErrorCode.NONE,
                   errorMessage: null,
                 };
               }),
