@@ -433,6 +433,12 @@ export class Broker implements CoordinatorHost {
     return this.groupConfigCache[groupId] ?? {};
   }
 
+  /** The groups that have configs set (GROUP config resources). */
+  groupsWithConfigs(): string[] {
+    this.groupConfigCache ??= this.metadata.groupConfigs();
+    return Object.keys(this.groupConfigCache);
+  }
+
   /** A group config's value: set on the group, else its broker synonym, else its default. */
   groupConfig(groupId: string, name: string): string | null {
     const set = this.groupConfigsOf(groupId)[name];

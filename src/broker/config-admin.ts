@@ -1,6 +1,7 @@
 // The logic behind DescribeConfigs, AlterConfigs and IncrementalAlterConfigs, shared by their
 // handlers: what a resource's configs are, where each value comes from, and how changes apply.
 import { brokerConfigDefs, groupConfigDefs, topicConfigDefs, type ConfigDef, type ConfigType } from '../config/registry.js';
+import { checkGroupConfigBounds } from '../config/group-config-bounds.js';
 import { configSourceId, splitList, validateValue, type ConfigEntry, type ConfigSource, type DynamicLevel } from '../config/config.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { Broker } from './broker.js';
@@ -31,8 +32,9 @@ export function describeClientMetricsConfigs(broker: Broker, name: string, keys:
   return out;
 }
 /**
- * A GROUP resource's configs (KIP-848, KIP-932): the set ones (DYNAMIC_GROUP_CONFIG, 8 in Kafka's
- * ConfigSource), then the broker synonyms' values, then the defaults.
+ * A GROUP resource's configs (KIP-848, KIP-932, KIP-1071), as Kafka describes them: the value
+ * set on the group (GROUP_CONFIG, 8 in Kafka's ConfigSource), then the broker synonyms'
+ * values, then the defaults; the value and its source are the first synonym's.
  */
 export function describeGroupConfigs(broker: Broker, name: string, keys: string[] | null): DescribedConfig[] {
   if (!name) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'A group resource needs a name');
@@ -40,18 +42,18 @@ export function describeGroupConfigs(broker: Broker, name: string, keys: string[
   const out: DescribedConfig[] = [];
   for (const def of groupConfigDefs.values()) {
     if (keys && !keys.includes(def.name)) continue;
-    if (def.name in set) {
-      const entry: ConfigEntry = { name: def.name, value: set[def.name]!, source: 'DEFAULT_CONFIG', origin: 'dynamic' };
-      out.push({ ...describe(def, entry, false, []), configSource: 8 });
-      continue;
-    }
-    const value = broker.groupConfig(name, def.name);
-    const fromBroker = def.brokerSynonyms?.some((b) => broker.config.staticEntry(b)?.origin !== 'default') ?? false;
-    const entry: ConfigEntry = { name: def.name, value, source: fromBroker ? 'STATIC_BROKER_CONFIG' : 'DEFAULT_CONFIG', origin: 'default' };
-    out.push(describe(def, entry, false, []));
+    const synonyms: DescribedConfig['synonyms'] = [];
+    if (def.name in set) synonyms.push({ name: def.name, value: set[def.name]!, source: GROUP_CONFIG_SOURCE });
+    synonyms.push(...brokerSynonymsOf(broker, def));
+    const head = synonyms[0]!;
+    const entry: ConfigEntry = { name: def.name, value: head.value, source: 'DEFAULT_CONFIG', origin: def.name in set ? 'dynamic' : 'default' };
+    out.push({ ...describe(def, entry, false, synonyms), configSource: head.source });
   }
   return out;
 }
+
+/** Kafka's ConfigSource GROUP_CONFIG. */
+const GROUP_CONFIG_SOURCE = 8;
 
 export const AlterOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
@@ -87,6 +89,31 @@ function synonym(name: string, value: string | null, source: ConfigSource) {
   return { name, value, source: configSourceId(source) };
 }
 
+/**
+ * The broker synonyms of a topic or group config, as Kafka orders them: by source first (this
+ * broker's dynamic configs, the cluster-wide dynamic defaults, static, default), each source in
+ * the synonyms' order; a default is listed even when a static value hides it. Without broker
+ * synonyms, the config's own default.
+ */
+function brokerSynonymsOf(broker: Broker, def: ConfigDef): DescribedConfig['synonyms'] {
+  const synonyms: DescribedConfig['synonyms'] = [];
+  const brokerSynonyms = def.brokerSynonyms ?? [];
+  for (const [level, source] of DYNAMIC_LEVELS) {
+    const values = broker.config.dynamicConfigs(level);
+    for (const syn of brokerSynonyms) if (syn in values) synonyms.push(synonym(syn, values[syn]!, source));
+  }
+  for (const syn of brokerSynonyms) {
+    const e = broker.config.staticEntry(syn);
+    if (e && e.origin !== 'default') synonyms.push(synonym(syn, e.value, 'STATIC_BROKER_CONFIG'));
+  }
+  for (const syn of brokerSynonyms) {
+    const d = brokerConfigDefs.get(syn)?.default;
+    if (d !== null && d !== undefined) synonyms.push(synonym(syn, d, 'DEFAULT_CONFIG'));
+  }
+  if (brokerSynonyms.length === 0) synonyms.push(synonym(def.name, def.default, 'DEFAULT_CONFIG'));
+  return synonyms;
+}
+
 /** A topic's configs, most specific synonym first, as Kafka lists them. */
 export function describeTopicConfigs(broker: Broker, topicName: string, keys: string[] | null): DescribedConfig[] {
   const topic = broker.topics.get(topicName);
@@ -97,23 +124,7 @@ export function describeTopicConfigs(broker: Broker, topicName: string, keys: st
     const entry = topic.configs.get(def.name)!;
     const synonyms: DescribedConfig['synonyms'] = [];
     if (def.name in topic.overrides) synonyms.push(synonym(def.name, topic.overrides[def.name]!, 'DYNAMIC_TOPIC_CONFIG'));
-    // Then the broker synonyms, as Kafka orders them: by source first (this broker's dynamic
-    // configs, the cluster-wide dynamic defaults, static, default), each source in the synonyms'
-    // order; a default is listed even when a static value hides it.
-    const brokerSynonyms = def.brokerSynonyms ?? [];
-    for (const [level, source] of DYNAMIC_LEVELS) {
-      const values = broker.config.dynamicConfigs(level);
-      for (const syn of brokerSynonyms) if (syn in values) synonyms.push(synonym(syn, values[syn]!, source));
-    }
-    for (const syn of brokerSynonyms) {
-      const e = broker.config.staticEntry(syn);
-      if (e && e.origin !== 'default') synonyms.push(synonym(syn, e.value, 'STATIC_BROKER_CONFIG'));
-    }
-    for (const syn of brokerSynonyms) {
-      const d = brokerConfigDefs.get(syn)?.default;
-      if (d !== null && d !== undefined) synonyms.push(synonym(syn, d, 'DEFAULT_CONFIG'));
-    }
-    if (brokerSynonyms.length === 0) synonyms.push(synonym(def.name, def.default, 'DEFAULT_CONFIG'));
+    synonyms.push(...brokerSynonymsOf(broker, def));
     out.push(describe(def, entry, false, synonyms));
   }
   return out;
@@ -231,6 +242,8 @@ export async function alterResource(
   if (resourceType === ResourceType.GROUP) {
     if (!resourceName) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'A group resource needs a name');
     const next = applyOperations(mode.replaceAll ? {} : broker.groupConfigsOf(resourceName), ops, groupConfigDefs, false);
+    const outOfBounds = checkGroupConfigBounds(next, (name) => broker.config.int(name));
+    if (outOfBounds) throw new KafkaError(ErrorCode.INVALID_CONFIG, outOfBounds);
     if (!mode.validateOnly) await broker.setGroupConfigs(resourceName, next);
     return;
   }

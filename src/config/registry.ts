@@ -25,6 +25,15 @@ export interface ConfigDef {
   check?: (value: string) => string | null;
 }
 
+/** rack.aware.assignment.tags: no empty and no repeated tag key (Kafka's messages). */
+function checkTagList(value: string): string | null {
+  if (value.trim() === '') return null;
+  const tags = value.split(',').map((t) => t.trim());
+  if (tags.some((t) => t === '')) return 'Configuration rack.aware.assignment.tags values must not be empty.';
+  if (new Set(tags).size !== tags.length) return 'Configuration rack.aware.assignment.tags values must not be duplicated.';
+  return null;
+}
+
 /** max.connections.per.ip.overrides: `address:count` pairs separated by commas. */
 function checkPerIpOverrides(value: string): string | null {
   for (const part of value.split(',')) {
@@ -641,6 +650,38 @@ const brokerDefs: ConfigDef[] = [
     min: 1,
   },
   {
+    name: 'group.consumer.min.session.timeout.ms',
+    type: 'int',
+    default: '45000',
+    scope: 'broker',
+    doc: 'Smallest session timeout of consumer-protocol groups a group config (consumer.session.timeout.ms) may set.',
+    min: 1,
+  },
+  {
+    name: 'group.consumer.max.session.timeout.ms',
+    type: 'int',
+    default: '60000',
+    scope: 'broker',
+    doc: 'Largest session timeout of consumer-protocol groups a group config (consumer.session.timeout.ms) may set.',
+    min: 1,
+  },
+  {
+    name: 'group.consumer.min.heartbeat.interval.ms',
+    type: 'int',
+    default: '5000',
+    scope: 'broker',
+    doc: 'Smallest heartbeat interval of consumer-protocol groups a group config (consumer.heartbeat.interval.ms) may set.',
+    min: 1,
+  },
+  {
+    name: 'group.consumer.max.heartbeat.interval.ms',
+    type: 'int',
+    default: '15000',
+    scope: 'broker',
+    doc: 'Largest heartbeat interval of consumer-protocol groups a group config (consumer.heartbeat.interval.ms) may set.',
+    min: 1,
+  },
+  {
     name: 'group.consumer.assignors',
     type: 'list',
     default: 'uniform,range',
@@ -669,6 +710,38 @@ const brokerDefs: ConfigDef[] = [
     default: '45000',
     scope: 'broker',
     doc: 'A share group member not heard from this long is removed from its group (its acquired records are released when their locks expire).',
+    min: 1,
+  },
+  {
+    name: 'group.share.min.session.timeout.ms',
+    type: 'int',
+    default: '45000',
+    scope: 'broker',
+    doc: 'Smallest session timeout of share groups a group config (share.session.timeout.ms) may set.',
+    min: 1,
+  },
+  {
+    name: 'group.share.max.session.timeout.ms',
+    type: 'int',
+    default: '60000',
+    scope: 'broker',
+    doc: 'Largest session timeout of share groups a group config (share.session.timeout.ms) may set.',
+    min: 1,
+  },
+  {
+    name: 'group.share.min.heartbeat.interval.ms',
+    type: 'int',
+    default: '5000',
+    scope: 'broker',
+    doc: 'Smallest heartbeat interval of share groups a group config (share.heartbeat.interval.ms) may set.',
+    min: 1,
+  },
+  {
+    name: 'group.share.max.heartbeat.interval.ms',
+    type: 'int',
+    default: '15000',
+    scope: 'broker',
+    doc: 'Largest heartbeat interval of share groups a group config (share.heartbeat.interval.ms) may set.',
     min: 1,
   },
   {
@@ -725,12 +798,60 @@ const brokerDefs: ConfigDef[] = [
     min: 1,
   },
   {
+    name: 'group.streams.min.session.timeout.ms',
+    type: 'int',
+    default: '45000',
+    scope: 'broker',
+    doc: 'Smallest session timeout of streams groups a group config (streams.session.timeout.ms) may set.',
+    min: 1,
+  },
+  {
+    name: 'group.streams.max.session.timeout.ms',
+    type: 'int',
+    default: '60000',
+    scope: 'broker',
+    doc: 'Largest session timeout of streams groups a group config (streams.session.timeout.ms) may set.',
+    min: 1,
+  },
+  {
+    name: 'group.streams.min.heartbeat.interval.ms',
+    type: 'int',
+    default: '5000',
+    scope: 'broker',
+    doc: 'Smallest heartbeat interval of streams groups a group config (streams.heartbeat.interval.ms) may set.',
+    min: 1,
+  },
+  {
+    name: 'group.streams.max.heartbeat.interval.ms',
+    type: 'int',
+    default: '15000',
+    scope: 'broker',
+    doc: 'Largest heartbeat interval of streams groups a group config (streams.heartbeat.interval.ms) may set.',
+    min: 1,
+  },
+  {
     name: 'group.streams.num.standby.replicas',
     type: 'int',
     default: '0',
     scope: 'broker',
     doc: 'Standby replicas of each stateful task that the streams group assignor places on other processes.',
     min: 0,
+  },
+  {
+    name: 'group.streams.max.standby.replicas',
+    type: 'int',
+    default: '2',
+    scope: 'broker',
+    doc: 'Most standby replicas a group config (streams.num.standby.replicas) may ask for.',
+    min: 0,
+  },
+  {
+    name: 'group.streams.rack.aware.assignment.tags',
+    type: 'list',
+    default: '',
+    scope: 'broker',
+    doc: "Client tag keys (client.tag.<key> in Kafka Streams) that streams group standbys are spread over: a standby goes where these tags differ from the active task's; members missing one get the MISSING_CLIENT_TAGS status (StreamsGroupHeartbeat v1).",
+    check: checkTagList,
   },
   { name: 'group.streams.max.size', type: 'int', default: '2147483647', scope: 'broker', doc: 'Most members a streams-protocol group may have.', min: 1 },
   {
@@ -974,6 +1095,24 @@ const topicDefs: ConfigDef[] = [
  */
 const groupDefs: ConfigDef[] = [
   {
+    name: 'consumer.session.timeout.ms',
+    type: 'int',
+    default: '45000',
+    scope: 'group',
+    doc: 'Session timeout of this consumer-protocol group, within group.consumer.min/max.session.timeout.ms.',
+    brokerSynonyms: ['group.consumer.session.timeout.ms'],
+    min: 1,
+  },
+  {
+    name: 'consumer.heartbeat.interval.ms',
+    type: 'int',
+    default: '5000',
+    scope: 'group',
+    doc: 'Heartbeat interval of this consumer-protocol group, within group.consumer.min/max.heartbeat.interval.ms.',
+    brokerSynonyms: ['group.consumer.heartbeat.interval.ms'],
+    min: 1,
+  },
+  {
     name: 'share.auto.offset.reset',
     type: 'string',
     default: 'latest',
@@ -1026,6 +1165,42 @@ const groupDefs: ConfigDef[] = [
     doc: 'Session timeout of this share group.',
     brokerSynonyms: ['group.share.session.timeout.ms'],
     min: 1,
+  },
+  {
+    name: 'streams.session.timeout.ms',
+    type: 'int',
+    default: '45000',
+    scope: 'group',
+    doc: 'Session timeout of this streams group, within group.streams.min/max.session.timeout.ms.',
+    brokerSynonyms: ['group.streams.session.timeout.ms'],
+    min: 1,
+  },
+  {
+    name: 'streams.heartbeat.interval.ms',
+    type: 'int',
+    default: '5000',
+    scope: 'group',
+    doc: 'Heartbeat interval of this streams group, within group.streams.min/max.heartbeat.interval.ms.',
+    brokerSynonyms: ['group.streams.heartbeat.interval.ms'],
+    min: 1,
+  },
+  {
+    name: 'streams.num.standby.replicas',
+    type: 'int',
+    default: '0',
+    scope: 'group',
+    doc: 'Standby replicas of each stateful task of this streams group, at most group.streams.max.standby.replicas.',
+    brokerSynonyms: ['group.streams.num.standby.replicas'],
+    min: 0,
+  },
+  {
+    name: 'streams.rack.aware.assignment.tags',
+    type: 'list',
+    default: '',
+    scope: 'group',
+    doc: 'Client tag keys that the standbys of this streams group are spread over.',
+    brokerSynonyms: ['group.streams.rack.aware.assignment.tags'],
+    check: checkTagList,
   },
   {
     name: 'tributary.share.dlq.topic',

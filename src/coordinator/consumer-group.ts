@@ -132,12 +132,23 @@ export interface TopicLookup {
   names(): Iterable<string>;
 }
 
+/** What a consumer group's configs decide. */
+export interface ConsumerGroupConfig {
+  heartbeatIntervalMs: number;
+  sessionTimeoutMs: number;
+}
+
 export interface ConsumerGroupsOptions {
   clock: Clock;
   append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
   topics: TopicLookup;
   heartbeatIntervalMs: number;
   sessionTimeoutMs: number;
+  /**
+   * A group's own configs (consumer.session.timeout.ms, consumer.heartbeat.interval.ms set on
+   * its GROUP config resource), each where set; the broker's values above otherwise.
+   */
+  groupConfig?(groupId: string): Partial<ConsumerGroupConfig>;
   /** group.consumer.assignors: the first is the default. */
   assignors: string[];
   maxSize: number;
@@ -203,8 +214,14 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     return sameAssignment(a, b);
   }
 
-  protected override sessionTimeoutOf(m: ConsumerMember): number {
-    return m.classic?.sessionTimeoutMs ?? this.opts.sessionTimeoutMs;
+  /** The group's configs: set on the group, else the broker's. */
+  configOf(groupId: string): ConsumerGroupConfig {
+    const own = this.opts.groupConfig?.(groupId);
+    return { heartbeatIntervalMs: own?.heartbeatIntervalMs ?? this.opts.heartbeatIntervalMs, sessionTimeoutMs: own?.sessionTimeoutMs ?? this.opts.sessionTimeoutMs };
+  }
+
+  protected override sessionTimeoutOf(group: ConsumerGroup, m: ConsumerMember): number {
+    return m.classic?.sessionTimeoutMs ?? this.configOf(group.groupId).sessionTimeoutMs;
   }
 
   /** As in Kafka, the partitions a static member keeps while away count as assigned at epoch 0. */
@@ -372,7 +389,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
       errorMessage: null,
       memberId: member.memberId,
       memberEpoch: member.memberEpoch,
-      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      heartbeatIntervalMs: this.configOf(group.groupId).heartbeatIntervalMs,
       assignment: sendAssignment ? { topicPartitions: toWire(member.assigned) } : null,
     };
   }

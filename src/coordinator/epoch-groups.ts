@@ -106,7 +106,8 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
   protected staticMemberLeft(_m: M): void {}
   /** After a member's timeout removed it, before the records are written. */
   protected memberExpired(_group: G, _m: M, _records: CoordinatorRecord[]): void {}
-  protected sessionTimeoutOf(_m: M): number {
+  /** A member's session timeout: its group's (a group config, else the broker's). */
+  protected sessionTimeoutOf(_group: G, _m: M): number {
     return this.opts.sessionTimeoutMs;
   }
 
@@ -249,7 +250,7 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
   /** Session timeout from now; a rebalance timeout while the member has something to revoke. */
   protected armTimers(group: G, m: M): void {
     m.sessionTimer?.();
-    m.sessionTimer = this.opts.clock.schedule(this.sessionTimeoutOf(m), () => this.expire(group, m, 'session timeout'));
+    m.sessionTimer = this.opts.clock.schedule(this.sessionTimeoutOf(group, m), () => this.expire(group, m, 'session timeout'));
     if (m.state === this.unrevokedState) {
       m.rebalanceTimer ??= this.opts.clock.schedule(m.rebalanceTimeoutMs, () => this.expire(group, m, 'rebalance timeout'));
     } else if (m.rebalanceTimer) {

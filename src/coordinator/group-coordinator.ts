@@ -77,7 +77,7 @@ export interface GroupCoordinatorOptions {
    */
   migrationPolicy?: string;
   /** KIP-848 consumer groups (consumer-group.ts); without it they see no topics. */
-  consumer?: Pick<ConsumerGroupsOptions, 'topics' | 'heartbeatIntervalMs' | 'sessionTimeoutMs' | 'assignors' | 'maxSize'>;
+  consumer?: Pick<ConsumerGroupsOptions, 'topics' | 'heartbeatIntervalMs' | 'sessionTimeoutMs' | 'groupConfig' | 'assignors' | 'maxSize'>;
   /** KIP-1071 streams groups (streams-group.ts); without it they see no topics. */
   streams?: Partial<Omit<StreamsGroupsOptions, 'clock' | 'append' | 'logger'>>;
   /** KIP-932 share groups (share-group.ts); their topics are the consumer groups' lookup. */

@@ -8,7 +8,8 @@ import { GroupCoordinator, type PartitionLag } from './group-coordinator.js';
 import { InternalTopic, replayInternalPartition } from './internal-topic.js';
 import { CoordinatorPartitions } from './coordinator-partitions.js';
 import type { CoordinatorHost, CoordinatorTopic } from './ports.js';
-import { validateTopicConfigs } from '../config/config.js';
+import { splitList, validateTopicConfigs } from '../config/config.js';
+import { clampGroupConfig } from '../config/group-config-bounds.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -17,6 +18,13 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
   const store = new InternalTopic(host, OFFSETS_TOPIC, 'offsets.topic.num.partitions', 'offsets.topic.replication.factor', { 'cleanup.policy': 'compact' });
   const config = host.config;
   const ownership = new CoordinatorPartitions(OFFSETS_TOPIC, host.clock, host.logger);
+  // A config set on the group itself (GROUP config resource), capped to the broker's bounds as
+  // Kafka's GroupConfig.evaluate does; undefined where the group has none (the broker's applies).
+  const own = (groupId: string, name: string): string | undefined => host.groupConfigsOf?.(groupId)[name];
+  const ownInt = (groupId: string, name: string): number | undefined => {
+    const v = own(groupId, name);
+    return v === undefined ? undefined : clampGroupConfig(name, Number(v), (n) => config.int(n));
+  };
   const coordinator = new GroupCoordinator({
     // Read each time: if something else created the topic first, its partition count rules.
     numPartitions: () => store.numPartitions,
@@ -46,6 +54,10 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
       },
       heartbeatIntervalMs: config.int('group.consumer.heartbeat.interval.ms'),
       sessionTimeoutMs: config.int('group.consumer.session.timeout.ms'),
+      groupConfig: (groupId) => ({
+        heartbeatIntervalMs: ownInt(groupId, 'consumer.heartbeat.interval.ms'),
+        sessionTimeoutMs: ownInt(groupId, 'consumer.session.timeout.ms'),
+      }),
       assignors: config.list?.('group.consumer.assignors') ?? ['uniform', 'range'],
       maxSize: config.int('group.consumer.max.size'),
     },
@@ -66,11 +78,21 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
       heartbeatIntervalMs: config.int('group.streams.heartbeat.interval.ms'),
       sessionTimeoutMs: config.int('group.streams.session.timeout.ms'),
       numStandbyReplicas: config.int('group.streams.num.standby.replicas'),
+      rackAwareAssignmentTags: config.list?.('group.streams.rack.aware.assignment.tags') ?? [],
+      groupConfig: (groupId) => {
+        const tags = own(groupId, 'streams.rack.aware.assignment.tags');
+        return {
+          heartbeatIntervalMs: ownInt(groupId, 'streams.heartbeat.interval.ms'),
+          sessionTimeoutMs: ownInt(groupId, 'streams.session.timeout.ms'),
+          numStandbyReplicas: ownInt(groupId, 'streams.num.standby.replicas'),
+          rackAwareAssignmentTags: tags === undefined ? undefined : splitList(tags),
+        };
+      },
       maxSize: config.int('group.streams.max.size'),
     },
     share: {
       config: (groupId) => {
-        const int = (name: string, fallback: string) => Number(host.groupConfig?.(groupId, name) ?? config.int(fallback));
+        const int = (name: string, fallback: string) => ownInt(groupId, name) ?? config.int(fallback);
         return {
           heartbeatIntervalMs: int('share.heartbeat.interval.ms', 'group.share.heartbeat.interval.ms'),
           sessionTimeoutMs: int('share.session.timeout.ms', 'group.share.session.timeout.ms'),

@@ -102,6 +102,8 @@ export interface CoordinatorHost {
   transactionVersion?(): number;
   /** A group config (GROUP config resource): set on the group, else its broker synonym, else its default. */
   groupConfig?(groupId: string, name: string): string | null;
+  /** The configs set on a group itself (GROUP config resource), without defaults. */
+  groupConfigsOf?(groupId: string): Record<string, string>;
   /** Whether the partition exists in the cluster, whether or not this broker hosts it. */
   partitionExists(topic: string, index: number): boolean;
   /** Where a transaction marker for a partition goes: this broker, another broker (cluster mode), nowhere. */

@@ -10,6 +10,12 @@
 // - Standby tasks (`group.streams.num.standby.replicas`): each stateful task gets up to that many
 //   standbys, each on a different process than the active task and than each other, previous
 //   holders first, then the least loaded processes. Fewer processes mean fewer standbys.
+// - Rack awareness (as Kafka Streams' client-tag-aware standby assignor does on the client side;
+//   Kafka 4.4's broker-side sticky assignor only reports missing tags): a member may carry its
+//   placement, values by dimension (the client tags named by `rack.aware.assignment.tags`, or
+//   else its rack id). A standby then goes first to a process whose values differ, in the most
+//   dimensions, from those of the active task's process and of the standbys placed before it;
+//   only among equally distinct processes do previous holders, then load, decide.
 // - Warm-up tasks: Kafka's sticky assignor hands none out (they belong to a high-availability
 //   assignor); so neither does this one.
 
@@ -29,6 +35,8 @@ export interface AssignorMember {
   processId: string;
   /** What the member had before (its previous target): stickiness. */
   previous: Tasks;
+  /** Where the member runs: a value per dimension (client tag key, or rack); standbys spread over them. */
+  placement?: ReadonlyMap<string, string>;
 }
 
 export interface AssignorInput {
@@ -40,6 +48,8 @@ export interface AssignorInput {
 
 interface Proc {
   id: string;
+  /** The placement of its first member (a process's members share their configuration). */
+  placement: ReadonlyMap<string, string>;
   members: string[];
   /** Tasks (active + standby) per member. */
   load: Map<string, number>;
@@ -73,7 +83,7 @@ export function assignTasks(input: AssignorInput): Map<string, Tasks> {
   for (const m of members) {
     let p = procs.get(m.processId);
     if (!p) {
-      p = { id: m.processId, members: [], load: new Map(), active: new Map(), tasks: new Set() };
+      p = { id: m.processId, placement: m.placement ?? new Map(), members: [], load: new Map(), active: new Map(), tasks: new Set() };
       procs.set(m.processId, p);
     }
     p.members.push(m.memberId);
@@ -163,20 +173,33 @@ export function assignTasks(input: AssignorInput): Map<string, Tasks> {
     for (const k of stateful) {
       const activeProc = procOf.get(activeOwner.get(k)!)!;
       const used = new Set<string>([activeProc.id]);
-      const previous = (prevStandby.get(k) ?? []).filter((id) => out.has(id));
+      // The placement values taken so far by this task's replicas, per dimension.
+      const taken = new Map<string, Set<string>>();
+      const takePlacement = (p: Proc) => {
+        for (const [dim, value] of p.placement) taken.set(dim, (taken.get(dim) ?? new Set()).add(value));
+      };
+      const distinctness = (p: Proc) => {
+        let n = 0;
+        for (const [dim, value] of p.placement) if (!taken.get(dim)?.has(value)) n++;
+        return n;
+      };
+      takePlacement(activeProc);
+      const previous = new Set((prevStandby.get(k) ?? []).filter((id) => out.has(id)));
       for (let r = 0; r < input.numStandbyReplicas; r++) {
-        let target: string | undefined = previous.find((id) => !used.has(procOf.get(id)!.id));
-        if (target === undefined) {
-          let bestLoad = Infinity;
-          for (const p of procs.values()) {
-            if (used.has(p.id)) continue;
-            const l = procLoad(p);
-            if (l < bestLoad) [target, bestLoad] = [leastLoadedMember(p, false), l];
-          }
+        // Most distinct placement first; then a previous holder of the task; then the least loaded.
+        let target: string | undefined;
+        let best: [number, number, number] = [-1, -1, Infinity];
+        for (const p of procs.values()) {
+          if (used.has(p.id)) continue;
+          const holder = p.members.find((id) => previous.has(id));
+          const score: [number, number, number] = [distinctness(p), holder !== undefined ? 1 : 0, procLoad(p)];
+          const better = score[0] !== best[0] ? score[0] > best[0] : score[1] !== best[1] ? score[1] > best[1] : score[2] < best[2];
+          if (better) [target, best] = [holder ?? leastLoadedMember(p, false), score];
         }
         if (target === undefined) break;
         const proc = procOf.get(target)!;
         used.add(proc.id);
+        takePlacement(proc);
         const [s, p] = unkey(k);
         add(out.get(target)!.standby, s, p);
         proc.load.set(target, proc.load.get(target)! + 1);

@@ -56,6 +56,8 @@ export const StreamsStatus = {
   INCORRECTLY_PARTITIONED_TOPICS: 2,
   MISSING_INTERNAL_TOPICS: 3,
   SHUTDOWN_APPLICATION: 4,
+  ASSIGNMENT_DELAYED: 5,
+  MISSING_CLIENT_TAGS: 6,
 } as const;
 
 export type Topology = StreamsGroupHeartbeatRequestTopology;
@@ -123,6 +125,8 @@ export class StreamsGroup extends EpochGroup<StreamsMember, Tasks> {
   topology: Topology | null = null;
   /** The topics' signature the group epoch last moved for. */
   metadata = '';
+  /** The assignment configs (standbys, rack tags) the group epoch last moved for. */
+  assignmentConfigs = '';
   /** In memory: moves whenever an assignment or an endpoint changes (interactive queries). */
   endpointEpoch = 1 + Math.floor(Math.random() * 1_000_000);
   /** A member asked the whole application to shut down (until the group empties). */
@@ -186,6 +190,14 @@ export interface StreamsTopicLookup {
   names(): Iterable<string>;
 }
 
+/** What a streams group's configs decide. */
+export interface StreamsGroupConfig {
+  heartbeatIntervalMs: number;
+  sessionTimeoutMs: number;
+  numStandbyReplicas: number;
+  rackAwareAssignmentTags: string[];
+}
+
 export interface StreamsGroupsOptions {
   clock: Clock;
   append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
@@ -195,6 +207,13 @@ export interface StreamsGroupsOptions {
   heartbeatIntervalMs: number;
   sessionTimeoutMs: number;
   numStandbyReplicas: number;
+  /** group.streams.rack.aware.assignment.tags: client tag keys standbys are spread over. */
+  rackAwareAssignmentTags?: string[];
+  /**
+   * A group's own configs (streams.* set on its GROUP config resource), each where set; the
+   * broker's values above otherwise.
+   */
+  groupConfig?(groupId: string): Partial<StreamsGroupConfig>;
   maxSize: number;
   acceptableRecoveryLag: number;
   taskOffsetIntervalMs: number;
@@ -242,6 +261,25 @@ function ownedFromRequest(req: StreamsGroupHeartbeatRequest): Tasks | null {
   return { active: fromWire(req.activeTasks ?? []), standby: fromWire(req.standbyTasks ?? []), warmup: fromWire(req.warmupTasks ?? []) };
 }
 
+/**
+ * Where a member runs, for spreading standbys: the values of its client tags named by
+ * rack.aware.assignment.tags; without such tags, its rack id (when it sent one).
+ */
+function placementOf(m: StreamsMember, tags: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (tags.length > 0) {
+    for (const t of m.clientTags) if (tags.includes(t.key)) out.set(t.key, t.value);
+  } else if (m.rackId !== null) {
+    out.set('rack', m.rackId);
+  }
+  return out;
+}
+
+/** The rack-aware assignment tags a member did not send (MISSING_CLIENT_TAGS). */
+function missingTags(m: StreamsMember, tags: string[]): string[] {
+  return tags.filter((t) => !m.clientTags.some((c) => c.key === t));
+}
+
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /** The streams groups of a group coordinator. */
@@ -271,6 +309,21 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
   /** As in Kafka, the tasks a static member keeps while away count as assigned at epoch 0. */
   protected override staticMemberLeft(m: StreamsMember): void {
     m.activeEpochs = new Map([...m.assigned.active].map(([sub, parts]) => [sub, new Map([...parts].map((p) => [p, 0]))]));
+  }
+
+  /** The group's configs: set on the group, else the broker's. */
+  configOf(groupId: string): StreamsGroupConfig {
+    const own = this.opts.groupConfig?.(groupId);
+    return {
+      heartbeatIntervalMs: own?.heartbeatIntervalMs ?? this.opts.heartbeatIntervalMs,
+      sessionTimeoutMs: own?.sessionTimeoutMs ?? this.opts.sessionTimeoutMs,
+      numStandbyReplicas: own?.numStandbyReplicas ?? this.opts.numStandbyReplicas,
+      rackAwareAssignmentTags: own?.rackAwareAssignmentTags ?? this.opts.rackAwareAssignmentTags ?? [],
+    };
+  }
+
+  protected override sessionTimeoutOf(group: StreamsGroup): number {
+    return this.configOf(group.groupId).sessionTimeoutMs;
   }
 
   protected override memberRemoved(group: StreamsGroup): void {
@@ -379,6 +432,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
 
   private join(req: StreamsGroupHeartbeatRequest, clientId: string, clientHost: string, records: CoordinatorRecord[]): StreamsHeartbeatResult {
     const group = this.joiningGroup(req);
+    const config = this.configOf(group.groupId);
     let member = group.members.get(req.memberId);
     let changed = false;
     const owned = ownedFromRequest(req);
@@ -473,9 +527,12 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     // The topology against the topics: a change of their partition counts moves the epoch too.
     const configured = this.configure(group);
     const metadataChanged = configured.signature !== group.metadata;
-    if (changed || metadataChanged) {
+    // A change of the group's assignment configs (GROUP config resource) moves the epoch too.
+    const assignmentConfigs = JSON.stringify([config.numStandbyReplicas, config.rackAwareAssignmentTags]);
+    if (changed || metadataChanged || assignmentConfigs !== group.assignmentConfigs) {
       group.groupEpoch++;
       group.metadata = configured.signature;
+      group.assignmentConfigs = assignmentConfigs;
       records.push(this.epochRecord(group));
     }
     if (group.groupEpoch > group.assignmentEpoch) this.computeTarget(group, configured, records);
@@ -495,12 +552,20 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     }
     if (group.shutdownRequested)
       status.push({ statusCode: StreamsStatus.SHUTDOWN_APPLICATION, statusDetail: 'A KafkaStreams instance requested the shutdown of the application.' });
+    // Answered from StreamsGroupHeartbeat v1 on (version 0 clients do not know the code).
+    const missing = missingTags(member, config.rackAwareAssignmentTags);
+    if (missing.length > 0) {
+      status.push({
+        statusCode: StreamsStatus.MISSING_CLIENT_TAGS,
+        statusDetail: `Missing required client tags for rack-aware standby assignment: [${missing.join(', ')}]. Configure them via 'client.tag.<tagKey>' in your Streams config.`,
+      });
+    }
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       memberId: member.memberId,
       memberEpoch: member.memberEpoch,
-      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
       acceptableRecoveryLag: this.opts.acceptableRecoveryLag,
       taskOffsetIntervalMs: this.opts.taskOffsetIntervalMs,
       status,
@@ -714,10 +779,16 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     const subtopologies = configured.ready
       ? new Map([...configured.subtopologies].map(([id, s]) => [id, { tasks: s.tasks, stateful: s.stateful }]))
       : new Map<string, { tasks: number; stateful: boolean }>();
+    const config = this.configOf(group.groupId);
     const result = assignTasks({
-      members: [...group.members.values()].map((m) => ({ memberId: m.memberId, processId: m.processId, previous: group.target.get(m.memberId) ?? m.assigned })),
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        processId: m.processId,
+        previous: group.target.get(m.memberId) ?? m.assigned,
+        placement: placementOf(m, config.rackAwareAssignmentTags),
+      })),
       subtopologies,
-      numStandbyReplicas: this.opts.numStandbyReplicas,
+      numStandbyReplicas: config.numStandbyReplicas,
     });
     this.setTarget(group, result, records);
   }
@@ -797,7 +868,10 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
   // --- records ----------------------------------------------------------------------------------
 
   protected override epochRecord(group: StreamsGroup): CoordinatorRecord {
-    return { key: encodeStreamsGroupKey(SG_METADATA, group.groupId), value: encodeJsonValue({ epoch: group.groupEpoch, metadata: group.metadata }) };
+    return {
+      key: encodeStreamsGroupKey(SG_METADATA, group.groupId),
+      value: encodeJsonValue({ epoch: group.groupEpoch, metadata: group.metadata, assignmentConfigs: group.assignmentConfigs }),
+    };
   }
 
   protected override assignmentEpochRecord(group: StreamsGroup): CoordinatorRecord {
@@ -906,10 +980,11 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     if (k.type === SG_METADATA) {
       if (value === null) this.groups.delete(k.group);
       else {
-        const v = decodeJsonValue<{ epoch: number; metadata: string }>(value);
+        const v = decodeJsonValue<{ epoch: number; metadata: string; assignmentConfigs?: string }>(value);
         const g = this.loading(k.group);
         g.groupEpoch = v.epoch;
         g.metadata = v.metadata;
+        g.assignmentConfigs = v.assignmentConfigs ?? '';
       }
       return true;
     }

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
-import { StreamsStatus, type StreamsHeartbeatResult, type Topology } from '../../src/coordinator/streams-group.js';
+import { StreamsStatus, type StreamsGroupConfig, type StreamsHeartbeatResult, type Topology } from '../../src/coordinator/streams-group.js';
 import { assignTasks, emptyTasks } from '../../src/coordinator/streams-group-assignor.js';
 import type { StreamsGroupHeartbeatRequest } from '../../src/protocol/generated/streams-group-heartbeat.js';
 import { ManualClock } from '../../src/common/clock.js';
@@ -46,7 +46,17 @@ const TOPOLOGY: Topology = {
   ],
 };
 
-function setup(opts: { store?: MemoryStore; clock?: ManualClock; standbys?: number; withSource?: boolean; topics?: Map<string, number> } = {}) {
+function setup(
+  opts: {
+    store?: MemoryStore;
+    clock?: ManualClock;
+    standbys?: number;
+    withSource?: boolean;
+    topics?: Map<string, number>;
+    /** Configs set on groups (GROUP config resources), by group id. */
+    groupConfigs?: Map<string, Partial<StreamsGroupConfig>>;
+  } = {},
+) {
   const clock = opts.clock ?? new ManualClock(1_000_000);
   const store = opts.store ?? new MemoryStore();
   const topics = opts.topics ?? new Map<string, number>(opts.withSource === false ? [] : [['words-in', 4]]);
@@ -74,6 +84,7 @@ function setup(opts: { store?: MemoryStore; clock?: ManualClock; standbys?: numb
       heartbeatIntervalMs: 1000,
       sessionTimeoutMs: 10_000,
       numStandbyReplicas: opts.standbys ?? 0,
+      groupConfig: (groupId) => opts.groupConfigs?.get(groupId) ?? {},
       maxSize: 10,
     },
   });
@@ -428,6 +439,105 @@ describe('streams groups (KIP-1071)', () => {
     const standbys = [...threads.values()].reduce((n, t) => n + count(t.standby), 0);
     assert.equal(standbys, 6);
     for (const t of threads.values()) assert.equal(count(t.warmup), 0);
+  });
+
+  test('configs set on the group override the broker: heartbeat interval, session timeout, standbys', async () => {
+    // The broker: 1 s heartbeats, 10 s sessions, no standbys; the group 'app' says otherwise.
+    const groupConfigs = new Map<string, Partial<StreamsGroupConfig>>([['app', { heartbeatIntervalMs: 700, sessionTimeoutMs: 3000, numStandbyReplicas: 1 }]]);
+    const { coordinator, clock } = setup({ groupConfigs });
+    const a = new Member(coordinator, 'a');
+    const b = new Member(coordinator, 'b');
+    await settle([a, b]);
+    assert.equal(a.last!.heartbeatIntervalMs, 700);
+    // One standby of each stateful task (subtopology 1, 4 tasks), on the other process.
+    assert.equal(a.tasks('standby').length + b.tasks('standby').length, 4);
+    for (const t of a.tasks('standby')) assert.ok(b.tasks().includes(t), `standby ${t} of a is active on b`);
+    // Another group on the same coordinator keeps the broker's values.
+    const other = await coordinator.streamsGroupHeartbeat(hb('x', 0, { groupId: 'other' }), 'client', '/127.0.0.1');
+    assert.equal(other.heartbeatIntervalMs, 1000);
+    // Changing the group's standbys moves the group epoch: they are taken away.
+    const epoch = coordinator.streams.groups.get('app')!.groupEpoch;
+    groupConfigs.set('app', { heartbeatIntervalMs: 700, sessionTimeoutMs: 3000, numStandbyReplicas: 0 });
+    await settle([a, b]);
+    assert.ok(coordinator.streams.groups.get('app')!.groupEpoch > epoch);
+    assert.deepEqual([...a.tasks('standby'), ...b.tasks('standby')], []);
+    // b falls silent: the group's 3 s session timeout removes it, not the broker's 10 s.
+    for (let t = 0; t < 4; t++) {
+      await clock.advance(1000);
+      await a.beat();
+    }
+    assert.equal(coordinator.streams.groups.get('app')!.members.has('b'), false);
+  });
+
+  test('rack-aware assignment tags: a member without them gets MISSING_CLIENT_TAGS; standbys go to other zones', async () => {
+    const groupConfigs = new Map<string, Partial<StreamsGroupConfig>>([['app', { numStandbyReplicas: 1, rackAwareAssignmentTags: ['zone'] }]]);
+    const { coordinator } = setup({ groupConfigs });
+    const tagged = (zone: string) => ({ clientTags: [{ key: 'zone', value: zone }] });
+    const untagged = new Member(coordinator, 'u');
+    const r = await untagged.beat();
+    assert.equal(r.errorCode, ErrorCode.NONE);
+    assert.ok(statusCodes(r).includes(StreamsStatus.MISSING_CLIENT_TAGS));
+    assert.match(r.status!.find((s) => s.statusCode === StreamsStatus.MISSING_CLIENT_TAGS)!.statusDetail, /\[zone\]/);
+    assert.equal((await coordinator.streamsGroupHeartbeat(hb('u', -1), 'client', '/h')).errorCode, ErrorCode.NONE);
+    // Four processes, two per zone: every standby lands in the other zone than its active task.
+    const members = [
+      new Member(coordinator, 'a', tagged('z1')),
+      new Member(coordinator, 'b', tagged('z1')),
+      new Member(coordinator, 'c', tagged('z2')),
+      new Member(coordinator, 'd', tagged('z2')),
+    ];
+    await settle(members);
+    assert.ok(!statusCodes(members[0]!.last!).includes(StreamsStatus.MISSING_CLIENT_TAGS));
+    const zone = new Map([
+      ['a', 'z1'],
+      ['b', 'z1'],
+      ['c', 'z2'],
+      ['d', 'z2'],
+    ]);
+    let standbys = 0;
+    for (const x of members)
+      for (const t of x.tasks('standby')) {
+        standbys++;
+        const owner = members.find((y) => y.tasks().includes(t))!;
+        assert.notEqual(zone.get(owner.id), zone.get(x.id), `standby ${t} on ${x.id} is in the zone of its active task on ${owner.id}`);
+      }
+    assert.equal(standbys, 4);
+  });
+
+  test('the assignor spreads standbys over placements, before stickiness and load', () => {
+    const subtopologies = new Map([['s', { tasks: 8, stateful: true }]]);
+    const count = (m: Map<string, Set<number>>) => [...m.values()].reduce((n, s) => n + s.size, 0);
+    const zoneOf: Record<string, string> = { a: 'z1', b: 'z1', c: 'z2', d: 'z3' };
+    const members = (previous: Map<string, ReturnType<typeof emptyTasks>>) =>
+      Object.keys(zoneOf).map((id) => ({ memberId: id, processId: `p-${id}`, previous: previous.get(id) ?? emptyTasks(), placement: new Map([['zone', zoneOf[id]!]]) }));
+    const activeOf = (result: Map<string, ReturnType<typeof emptyTasks>>, p: number) => [...result].find(([, t]) => t.active.get('s')?.has(p))![0];
+    // Two standbys per task: with three zones, the active's and the two standbys' zones all differ.
+    const two = assignTasks({ members: members(new Map()), subtopologies, numStandbyReplicas: 2 });
+    for (let p = 0; p < 8; p++) {
+      const zones = [zoneOf[activeOf(two, p)]!, ...[...two].filter(([, t]) => t.standby.get('s')?.has(p)).map(([id]) => zoneOf[id]!)];
+      assert.equal(zones.length, 3);
+      assert.equal(new Set(zones).size, 3, `task ${p}: zones ${zones.join(',')}`);
+    }
+    // A previous standby in the active task's zone gives way to a process in another zone.
+    const sameZone = new Map([
+      ['a', { active: new Map([['s', new Set([0])]]), standby: new Map(), warmup: new Map() }],
+      ['b', { active: new Map(), standby: new Map([['s', new Set([0])]]), warmup: new Map() }],
+    ]);
+    const moved = assignTasks({ members: members(sameZone), subtopologies, numStandbyReplicas: 1 });
+    assert.equal(activeOf(moved, 0), 'a');
+    assert.ok(!moved.get('b')!.standby.get('s')?.has(0), "the standby left the active task's zone");
+    assert.ok(['c', 'd'].some((id) => moved.get(id)!.standby.get('s')?.has(0)));
+    // Without placements, the previous holder keeps its standby (stickiness).
+    const plain = assignTasks({
+      members: members(sameZone).map((m) => ({ ...m, placement: undefined })),
+      subtopologies,
+      numStandbyReplicas: 1,
+    });
+    assert.ok(plain.get('b')!.standby.get('s')?.has(0));
+    assert.equal(
+      [...plain.values()].reduce((n, t) => n + count(t.standby), 0),
+      8,
+    );
   });
 
   test('interactive queries: every endpoint with the partitions it serves, when the epoch moved', async () => {

@@ -188,6 +188,37 @@ describe('Kafka CLI tools', { skip }, () => {
     );
   });
 
+  test('kafka-configs --entity-type groups: streams and consumer group configs within the broker bounds', async () => {
+    const group = ['--entity-type', 'groups', '--entity-name', 'cli-streams-app'];
+    assert.match(
+      ok(
+        await run(CONFIGS, [...group, '--alter', '--add-config', 'streams.num.standby.replicas=2,streams.session.timeout.ms=50000,consumer.heartbeat.interval.ms=6000']),
+        'alter',
+      ),
+      /Completed updating config for group cli-streams-app\./,
+    );
+    const d = ok(await run(CONFIGS, [...group, '--describe']), 'describe');
+    assert.match(d, /Dynamic configs for group cli-streams-app are:/);
+    assert.match(
+      d,
+      /^\s+streams\.num\.standby\.replicas=2 sensitive=false synonyms=\{DYNAMIC_GROUP_CONFIG:streams\.num\.standby\.replicas=2, DEFAULT_CONFIG:group\.streams\.num\.standby\.replicas=0\}$/m,
+    );
+    assert.match(d, /^\s+streams\.session\.timeout\.ms=50000 sensitive=false/m);
+    assert.match(d, /^\s+consumer\.heartbeat\.interval\.ms=6000 sensitive=false/m);
+    // Outside group.streams.max.standby.replicas (2) and group.streams.min/max.session.timeout.ms.
+    const tooMany = await run(CONFIGS, [...group, '--alter', '--add-config', 'streams.num.standby.replicas=3']);
+    assert.notEqual(tooMany.exit, 0);
+    assert.match(tooMany.out + tooMany.err, /InvalidConfigurationException: streams\.num\.standby\.replicas must be less than or equal to 2/);
+    const tooShort = await run(CONFIGS, [...group, '--alter', '--add-config', 'streams.session.timeout.ms=1000']);
+    assert.notEqual(tooShort.exit, 0);
+    assert.match(tooShort.out + tooShort.err, /streams\.session\.timeout\.ms must be in the range 45000 to 60000 inclusive\./);
+    const unknown = await run(CONFIGS, [...group, '--alter', '--add-config', 'streams.no.such.config=1']);
+    assert.notEqual(unknown.exit, 0);
+    ok(await run(CONFIGS, [...group, '--alter', '--delete-config', 'streams.num.standby.replicas,streams.session.timeout.ms,consumer.heartbeat.interval.ms']), 'delete');
+    const all = ok(await run(CONFIGS, [...group, '--describe', '--all']), 'describe --all');
+    assert.match(all, /^\s+streams\.num\.standby\.replicas=0 sensitive=false synonyms=\{DEFAULT_CONFIG:group\.streams\.num\.standby\.replicas=0\}$/m);
+  });
+
   test('kafka-configs --entity-default: cluster-wide dynamic broker defaults under the broker level', async () => {
     ok(await run(CONFIGS, ['--entity-type', 'brokers', '--entity-default', '--alter', '--add-config', 'log.retention.ms=86400000']), 'cluster default');
     try {
