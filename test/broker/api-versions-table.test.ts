@@ -21,8 +21,9 @@ const expected: Record<string, [number, number]> = {
   DeleteGroups: [0, 3], // v3: error message, null here
   DescribeLogDirs: [1, 5], // v5: is_cordoned, never here
   ListTransactions: [0, 2], // v2: transactional id pattern
-  StreamsGroupHeartbeat: [0, 0], // v1: topology descriptions, MISSING_CLIENT_TAGS (KIP-1331)
-  StreamsGroupDescribe: [0, 0], // v1: topology descriptions (KIP-1331)
+  StreamsGroupHeartbeat: [0, 1],
+  StreamsGroupDescribe: [0, 1],
+  StreamsGroupTopologyDescriptionUpdate: [0, 0],
 };
 
 test('ApiVersions advertises only the versions the handlers implement', () => {

@@ -52,7 +52,7 @@ import { describeTransactionsHandler } from './describe-transactions.js';
 import { listTransactionsHandler } from './list-transactions.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './partition-reassignments.js';
 import { consumerGroupDescribeHandler, consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
-import { streamsGroupDescribeHandler, streamsGroupHeartbeatHandler } from './streams-group-heartbeat.js';
+import { streamsGroupDescribeHandler, streamsGroupHeartbeatHandler, streamsGroupTopologyDescriptionUpdateHandler } from './streams-group-heartbeat.js';
 import {
   alterShareGroupOffsetsHandler,
   deleteShareGroupOffsetsHandler,
@@ -144,6 +144,7 @@ export const apiHandlers: ApiHandler[] = [
   consumerGroupDescribeHandler,
   streamsGroupHeartbeatHandler,
   streamsGroupDescribeHandler,
+  streamsGroupTopologyDescriptionUpdateHandler,
   getTelemetrySubscriptionsHandler,
   pushTelemetryHandler,
   listConfigResourcesHandler,
