@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
-import type { HeartbeatRequest, HeartbeatResponse } from '../../src/coordinator/consumer-group.js';
+import type { ConsumerGroupConfig, HeartbeatRequest, HeartbeatResponse } from '../../src/coordinator/consumer-group.js';
 import { rangeAssignor, uniformAssignor } from '../../src/coordinator/consumer-group-assignors.js';
 import { ManualClock } from '../../src/common/clock.js';
 import type { CoordinatorRecord } from '../../src/coordinator/records.js';
@@ -23,7 +23,7 @@ class MemoryStore implements CoordinatorStore {
 const T1 = '00000000-0000-0000-0000-000000000001';
 const T2 = '00000000-0000-0000-0000-000000000002';
 
-function setup(opts: { store?: MemoryStore; clock?: ManualClock; partitions?: number } = {}) {
+function setup(opts: { store?: MemoryStore; clock?: ManualClock; partitions?: number; groupConfigs?: Map<string, Partial<ConsumerGroupConfig>> } = {}) {
   const clock = opts.clock ?? new ManualClock(1_000_000);
   const store = opts.store ?? new MemoryStore();
   const topics = [
@@ -44,6 +44,7 @@ function setup(opts: { store?: MemoryStore; clock?: ManualClock; partitions?: nu
       topics: { byName: (n) => topics.find((t) => t.name === n), byId: (id) => topics.find((t) => t.id === id), names: () => topics.map((t) => t.name) },
       heartbeatIntervalMs: 1000,
       sessionTimeoutMs: 10_000,
+      groupConfig: (groupId) => opts.groupConfigs?.get(groupId) ?? {},
       assignors: ['uniform', 'range'],
       maxSize: 3,
     },
@@ -215,6 +216,17 @@ describe('KIP-848 consumer groups', () => {
     await clock.advance(10_001);
     assert.equal(coordinator.consumer.groups.get('g')!.members.size, 0, 'b missed its session');
     assert.equal(coordinator.consumer.groups.get('g')!.state, 'Empty');
+  });
+
+  test('consumer.heartbeat.interval.ms and consumer.session.timeout.ms set on the group override the broker', async () => {
+    const { coordinator, clock } = setup({ groupConfigs: new Map([['g', { heartbeatIntervalMs: 700, sessionTimeoutMs: 3000 }]]) });
+    const a = new Member(coordinator, 'a');
+    assert.equal((await a.beat()).heartbeatIntervalMs, 700);
+    const other = new Member(coordinator, 'o', { groupId: 'other' });
+    assert.equal((await other.beat()).heartbeatIntervalMs, 1000);
+    await clock.advance(3001);
+    assert.equal(coordinator.consumer.groups.get('g')!.members.size, 0, "a missed the group's 3 s session");
+    assert.equal(coordinator.consumer.groups.get('other')!.members.size, 1, "the broker's 10 s session still holds");
   });
 
   test('static membership: a member leaving with -2 keeps its partitions for its successor', async () => {
