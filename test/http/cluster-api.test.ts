@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { startCluster, type RunningCluster } from '../../src/index.js';
 import { Connection } from '../../src/client/connection.js';
-import { ApiKey, type CreateAclsResponse, type EnvelopeResponse, type FindCoordinatorResponse } from '../../src/protocol/generated/index.js';
+import { ApiKey, type CreateAclsResponse, type DescribeProducersResponse, type EnvelopeResponse, type FindCoordinatorResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { encodeRequestFrame } from '../../src/protocol/headers.js';
 import { addressBytes, serializePrincipal } from '../../src/broker/forwarded-principal.js';
@@ -312,6 +312,15 @@ describe('the admin API on a cluster routes to leaders and coordinators', { skip
           [[], 0, [['routed', 0, leaderOf('routed', 0), 'console-tx', false]]],
           `the open partitions seen from broker ${at.broker.nodeId}`,
         );
+      }
+      // Only the leader describes a partition's producers; a follower sends the caller there.
+      const follower = cluster.brokers.map((b) => b.broker.nodeId).find((id) => id !== leaderOf('routed', 0))!;
+      const conn = await connect(follower, 'CLIENT', 'admin');
+      try {
+        const r = await conn.request<DescribeProducersResponse>(ApiKey.DescribeProducers, { topics: [{ name: 'routed', partitionIndexes: [0] }] });
+        assert.equal(r.topics[0]!.partitions[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      } finally {
+        conn.close();
       }
     } finally {
       await txn.abort();

@@ -23,11 +23,10 @@ export const describeProducersHandler: ApiHandler<DescribeProducersRequest, Desc
             activeProducers: [],
           };
         }
-        const partition = broker.partition(t.name, index);
-        if (!partition) {
-          // A single node leads every partition it has: what it does not have does not exist.
-          const errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-          return { partitionIndex: index, errorCode, errorMessage: errorName(errorCode), activeProducers: [] };
+        // The leader's producer state only, as in Kafka: a follower answers NOT_LEADER_OR_FOLLOWER.
+        const partition = broker.leaderPartition(t.name, index);
+        if (typeof partition === 'number') {
+          return { partitionIndex: index, errorCode: partition, errorMessage: errorName(partition), activeProducers: [] };
         }
         const activeProducers = [...partition.producers()].map((entry) => ({
           producerId: entry.producerId,
