@@ -27,6 +27,11 @@ export function checkGroupConfigBounds(configs: Record<string, string>, brokerIn
       if (v < min || v > max) return `${name} must be in the range ${min} to ${max} inclusive.`;
     } else if (max !== null && v > max) return `${name} must be less than or equal to ${max}`;
   }
+  const tags = configs['streams.rack.aware.assignment.tags'];
+  if (tags !== undefined) {
+    const keys = tags.split(',').map((t) => t.trim());
+    if (new Set(keys).size !== keys.length) return 'streams.rack.aware.assignment.tags must not contain duplicate tag keys.';
+  }
   for (const kind of ['consumer', 'share', 'streams']) {
     const session = `${kind}.session.timeout.ms`;
     const heartbeat = `${kind}.heartbeat.interval.ms`;

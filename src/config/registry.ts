@@ -25,13 +25,16 @@ export interface ConfigDef {
   check?: (value: string) => string | null;
 }
 
-/** rack.aware.assignment.tags: no empty and no repeated tag key (Kafka's messages). */
+/** rack.aware.assignment.tags: no empty tag key (repeated ones: group-config-bounds.ts for a group). */
 function checkTagList(value: string): string | null {
   if (value.trim() === '') return null;
+  return value.split(',').some((t) => t.trim() === '') ? 'values must not be empty.' : null;
+}
+
+/** group.streams.rack.aware.assignment.tags: no empty and no repeated tag key. */
+function checkBrokerTagList(value: string): string | null {
   const tags = value.split(',').map((t) => t.trim());
-  if (tags.some((t) => t === '')) return 'Configuration rack.aware.assignment.tags values must not be empty.';
-  if (new Set(tags).size !== tags.length) return 'Configuration rack.aware.assignment.tags values must not be duplicated.';
-  return null;
+  return checkTagList(value) ?? (new Set(tags).size !== tags.length ? 'must not contain duplicate tag keys.' : null);
 }
 
 /** max.connections.per.ip.overrides: `address:count` pairs separated by commas. */
@@ -851,7 +854,7 @@ const brokerDefs: ConfigDef[] = [
     default: '',
     scope: 'broker',
     doc: "Client tag keys (client.tag.<key> in Kafka Streams) that streams group standbys are spread over: a standby goes where these tags differ from the active task's; members missing one get the MISSING_CLIENT_TAGS status (StreamsGroupHeartbeat v1).",
-    check: checkTagList,
+    check: checkBrokerTagList,
   },
   { name: 'group.streams.max.size', type: 'int', default: '2147483647', scope: 'broker', doc: 'Most members a streams-protocol group may have.', min: 1 },
   {

@@ -79,7 +79,7 @@ describe('streams group configs and the KIP-1331 versions', () => {
     ]);
     assert.deepEqual(await alter('sg', { 'streams.rack.aware.assignment.tags': 'zone,zone' }), [
       ErrorCode.INVALID_CONFIG,
-      'Invalid value zone,zone for configuration streams.rack.aware.assignment.tags: Configuration rack.aware.assignment.tags values must not be duplicated.',
+      'streams.rack.aware.assignment.tags must not contain duplicate tag keys.',
     ]);
     assert.deepEqual(await alter('sg', { 'streams.heartbeat.interval.ms': '6000', 'streams.rack.aware.assignment.tags': 'zone', 'streams.num.standby.replicas': '1' }), [
       ErrorCode.NONE,
