@@ -28,6 +28,7 @@ import type { Connection } from '../../network/connection.js';
 import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 import { clientHostOf } from './join-group.js';
+import { describeRefusal, groupNotFound } from './group-heartbeat-checks.js';
 import { FINAL_EPOCH, type ShareSession } from '../share/share-sessions.js';
 import { INTER_BROKER_CLIENT_ID } from '../inter-broker.js';
 import type { AckBatch, SharePartition } from '../share/share-partitions.js';
@@ -67,18 +68,10 @@ export const shareGroupDescribeHandler: ApiHandler<ShareGroupDescribeRequest, Sh
       throttleTimeMs: 0,
       groups: req.groupIds.map((groupId) => {
         const base = { groupId, errorMessage: null, groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [], authorizedOperations: NO_OPS };
-        const refused = broker.security.group(conn, Op.DESCRIBE, groupId) ? coordinator.groupError(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+        const refused = describeRefusal(broker, conn, groupId);
         if (refused !== ErrorCode.NONE) return { ...base, errorCode: refused, groupState: '' };
         const g = share.describe(groupId);
-        if (!g) {
-          const other = coordinator.groups.has(groupId) || coordinator.consumer.groups.has(groupId);
-          return {
-            ...base,
-            errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-            errorMessage: other ? `Group ${groupId} is not a share group.` : `Group ${groupId} not found.`,
-            groupState: 'Dead',
-          };
-        }
+        if (!g) return { ...base, ...groupNotFound(groupId, 'share', isOtherKind(broker, groupId)) };
         return {
           ...base,
           errorCode: ErrorCode.NONE,
@@ -100,6 +93,12 @@ export const shareGroupDescribeHandler: ApiHandler<ShareGroupDescribeRequest, Sh
     };
   },
 };
+
+/** Whether the group id is taken by a group of another kind (classic, consumer or streams). */
+function isOtherKind(broker: Broker, groupId: string): boolean {
+  const c = broker.groupCoordinator;
+  return c.groups.has(groupId) || c.consumer.groups.has(groupId) || c.streams.groups.has(groupId);
+}
 
 type PartitionData = ShareFetchResponsePartitionData;
 
@@ -399,7 +398,7 @@ export const describeShareGroupOffsetsHandler: ApiHandler<DescribeShareGroupOffs
   async handle({ broker, conn }, req) {
     const groups = await Promise.all(
       req.groups.map(async (g) => {
-        const refused = broker.security.group(conn, Op.DESCRIBE, g.groupId) ? broker.groupCoordinator.groupError(g.groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+        const refused = describeRefusal(broker, conn, g.groupId);
         if (refused !== ErrorCode.NONE) return { groupId: g.groupId, topics: [], errorCode: refused, errorMessage: null };
         const states = await broker.shareOffsets(g.groupId);
         const wanted =
@@ -444,8 +443,7 @@ export const alterShareGroupOffsetsHandler: ApiHandler<AlterShareGroupOffsetsReq
     if (owner !== ErrorCode.NONE) return fail(owner);
     const g = broker.groupCoordinator.share.describe(req.groupId);
     if (g && g.members.size > 0) return fail(ErrorCode.NON_EMPTY_GROUP, `Share group ${req.groupId} is not empty.`);
-    if (!g && (broker.groupCoordinator.groups.has(req.groupId) || broker.groupCoordinator.consumer.groups.has(req.groupId)))
-      return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a share group.`);
+    if (!g && isOtherKind(broker, req.groupId)) return fail(ErrorCode.GROUP_ID_NOT_FOUND, groupNotFound(req.groupId, 'share', true).errorMessage);
     const responses = await Promise.all(
       req.topics.map(async (t) => {
         const topic = broker.topics.get(t.topicName);
@@ -478,7 +476,7 @@ export const deleteShareGroupOffsetsHandler: ApiHandler<DeleteShareGroupOffsetsR
     const owner = broker.groupCoordinator.groupError(req.groupId);
     if (owner !== ErrorCode.NONE) return fail(owner);
     const g = broker.groupCoordinator.share.describe(req.groupId);
-    if (!g) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Share group ${req.groupId} not found.`);
+    if (!g) return fail(ErrorCode.GROUP_ID_NOT_FOUND, groupNotFound(req.groupId, 'share', isOtherKind(broker, req.groupId)).errorMessage);
     if (g.members.size > 0) return fail(ErrorCode.NON_EMPTY_GROUP, `Share group ${req.groupId} is not empty.`);
     const responses = await Promise.all(
       req.topics.map(async (t) => {
