@@ -33,6 +33,12 @@ export class LogState {
    * are created on its first write (LogWriter.ensureFiles). Closing it writes nothing.
    */
   filesPending = false;
+  /**
+   * Opened after a clean shutdown and not changed since: the active segment's index files and
+   * the producer snapshot at the log end, as the last close wrote them, still describe it, so
+   * closing it again writes nothing (LogWriter.touch ends this before the first change).
+   */
+  untouched = false;
   /** Bumped whenever the cleaner swaps segments: a read that failed across a swap is retried. */
   swaps = 0;
   readonly producers = new ProducerStateManager();

@@ -178,10 +178,23 @@ export class LogWriter {
     this.needsDirSync = true;
   }
 
+  /**
+   * Before the first change to the files of a log opened untouched (LogState.untouched): the
+   * active segment's index files, which would go stale, are removed (a crash from here on finds
+   * them missing and rebuilds them), and closing the log writes them again.
+   */
+  touch(): void {
+    const s = this.state;
+    if (!s.untouched) return;
+    s.activeSegment.removeIndexFilesSync();
+    s.untouched = false;
+  }
+
   /** Starts a new segment at `baseOffset`; the old one is sealed once all its data is acknowledged. */
   roll(baseOffset: number): LogSegment {
     const s = this.state;
     this.ensureFiles();
+    this.touch();
     const previous = s.activeSegment;
     const segment = LogSegment.create(s.dir, baseOffset, s.config, s.io);
     crashPoint('roll');
@@ -223,6 +236,7 @@ export class LogWriter {
     this.unacked.push(...appends); // from here on a failure rolls them back with the rest
     try {
       this.ensureFiles();
+      this.touch();
       let run: WriteChunk | null = null;
       for (const append of appends) {
         for (const chunk of append.chunks) {
@@ -482,6 +496,7 @@ export class LogWriter {
    */
   async truncateFiles(targetOffset: number): Promise<void> {
     const s = this.state;
+    this.touch();
     await this.flush();
     await this.background;
     const index = segmentIndexFor(s.segments, Math.max(targetOffset, s.startOffset));

@@ -268,7 +268,17 @@ export class PartitionLog implements CleanableLog {
 
     // Index files of the active segment would go stale with the next append; a crash then finds
     // them missing and rebuilds them. They are written again when the segment is sealed or closed.
-    if (!fresh) active.removeIndexFilesSync();
+    // After a clean shutdown they, and the producer snapshot at the log end, are left in place
+    // until the first change (LogWriter.touch): a log that is not written before the next
+    // shutdown then closes without writing anything (thousands of idle partitions: no fsyncs).
+    s.untouched =
+      !fresh &&
+      hadCleanShutdown &&
+      active.state === 'sealed' &&
+      !active.txnIndexStale &&
+      !active.hasDamagedIndex &&
+      fs.statSync(offsetFilePath(this.dir, s.nextOffset, SNAPSHOT_SUFFIX), { throwIfNoEntry: false }) !== undefined;
+    if (!fresh && !s.untouched) active.removeIndexFilesSync();
     active.state = 'active';
     for (const segment of s.segments.slice(0, -1)) {
       if (segment.state !== 'sealed') {
@@ -867,6 +877,7 @@ export class PartitionLog implements CleanableLog {
     s.truncating = true;
     try {
       this.writer.ensureFiles();
+      this.writer.touch();
       await this.retention.serialized(async () => {
         await this.writer.flush();
         await this.writer.background;
@@ -913,6 +924,11 @@ export class PartitionLog implements CleanableLog {
       await this.retention.idle;
       // Never written: nothing on disk, and nothing to save (the next open starts it empty).
       if (s.filesPending) return;
+      // Unchanged since a clean open: its files are as the last close left them.
+      if (s.untouched) {
+        await s.epochs.syncIfNeeded();
+        return;
+      }
       const active = s.activeSegment;
       active.finalizeTimeIndex();
       await active.writeIndexFiles(s.io);
