@@ -307,6 +307,32 @@ describe('share groups (KIP-932) on the wire', () => {
     raw.close();
   });
 
+  test('a lock that expires while a failing acknowledgement is written still releases the records', async () => {
+    raw = await RawClient.connect(broker.port);
+    const g = 'wq-ackfail-lock';
+    assert.equal(await setGroupConfigs(g, { 'share.auto.offset.reset': 'earliest', 'share.record.lock.duration.ms': '1000' }), ErrorCode.NONE);
+    const m = randomUUID();
+    const other = randomUUID();
+    assert.deepEqual((await shareFetch(g, m, 0, [{ partition: 0 }])).partitions[0]?.acquiredRecords, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 1 }]);
+    // The write outlives the 1 s lock, then fails: the records are m's again, but their lock is over.
+    const persister = broker.broker.shares.persister;
+    const write = persister.write.bind(persister);
+    persister.write = () => new Promise((resolve) => setTimeout(() => resolve(ErrorCode.COORDINATOR_NOT_AVAILABLE), 1300));
+    try {
+      assert.deepEqual(await acknowledge(g, m, 1, 0, 2, ACCEPT), { errorCode: ErrorCode.NONE, partition: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+    } finally {
+      persister.write = write;
+    }
+    let got: Acquired[] = [];
+    let epoch = 0;
+    await waitUntil(async () => (got = (await shareFetch(g, other, epoch++, [{ partition: 0 }])).partitions.flatMap((p) => p.acquiredRecords)).length > 0, {
+      timeout: 5000,
+      message: 'the records come back once their lock is found expired',
+    });
+    assert.deepEqual(got, [{ firstOffset: 0, lastOffset: 2, deliveryCount: 2 }]);
+    raw.close();
+  });
+
   test('a member whose connection drops loses what it holds at once, not after the lock', async () => {
     raw = await RawClient.connect(broker.port);
     assert.equal(await setGroupConfigs('wq-drop', { 'share.auto.offset.reset': 'earliest', 'share.record.lock.duration.ms': '60000' }), ErrorCode.NONE);

@@ -91,6 +91,8 @@ export class SharePartition {
   readonly inflight = new Map<number, InFlight>();
   private acquisitions = 0;
   private readonly timers = new Set<() => void>();
+  /** When the lock of each acquisition still armed expires. */
+  private readonly lockDeadlines = new Map<number, number>();
   /** Wakes parked ShareFetches when records become available again. */
   readonly waiters = new Set<() => void>();
   /** The last persisted write; writes are chained so the log order is the order of changes. */
@@ -165,6 +167,11 @@ export class SharePartition {
         if (now) Object.assign(now, r);
         else this.inflight.set(o, { ...r });
       }
+      // Held again: a lock that expired meanwhile (it found them settled) expires now.
+      const byAcquisition = new Map<number, number[]>();
+      for (const [o, r] of saved) if (r.state === DeliveryState.ACQUIRED) byAcquisition.set(r.acquisition, [...(byAcquisition.get(r.acquisition) ?? []), o]);
+      const now = this.manager.clock.now();
+      for (const [acquisition, held] of byAcquisition) this.armLock(acquisition, held, Math.max(0, (this.lockDeadlines.get(acquisition) ?? now) - now));
     };
   }
 
@@ -197,8 +204,10 @@ export class SharePartition {
 
   /** Arms the lock of one acquisition: on expiry its records still held become available (or archived). */
   armLock(acquisition: number, offsets: number[], ms: number): void {
+    this.lockDeadlines.set(acquisition, this.manager.clock.now() + ms);
     const cancel = this.manager.clock.schedule(ms, () => {
       this.timers.delete(cancel);
+      this.lockDeadlines.delete(acquisition);
       const expired = offsets.filter((o) => {
         const r = this.inflight.get(o);
         return r && r.state === DeliveryState.ACQUIRED && r.acquisition === acquisition;
