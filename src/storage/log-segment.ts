@@ -36,10 +36,6 @@ export interface SegmentMark {
 }
 
 export class LogSegment {
-  readonly logPath: string;
-  readonly indexPath: string;
-  readonly timeIndexPath: string;
-  readonly txnIndexPath: string;
   offsetIndex: OffsetIndex;
   timeIndex: TimeIndex;
   /** Aborted transactions whose ABORT marker is in this segment. */
@@ -79,10 +75,6 @@ export class LogSegment {
     fileSize: number,
     config: LogConfig,
   ) {
-    this.logPath = offsetFilePath(dir, baseOffset, LOG_SUFFIX);
-    this.indexPath = offsetFilePath(dir, baseOffset, INDEX_SUFFIX);
-    this.timeIndexPath = offsetFilePath(dir, baseOffset, TIME_INDEX_SUFFIX);
-    this.txnIndexPath = offsetFilePath(dir, baseOffset, TXN_INDEX_SUFFIX);
     this.offsetIndex = new OffsetIndex(baseOffset, config.segmentIndexBytes);
     this.timeIndex = new TimeIndex(baseOffset, config.segmentIndexBytes);
     this.size = fileSize;
@@ -139,6 +131,24 @@ export class LogSegment {
   static openExisting(dir: string, baseOffset: number, config: LogConfig): LogSegment {
     const fd = fs.openSync(offsetFilePath(dir, baseOffset, LOG_SUFFIX), fs.constants.O_RDWR);
     return new LogSegment(dir, baseOffset, fd, fs.fstatSync(fd).size, config);
+  }
+
+  // File names are built when needed, not kept: a broker holds a segment per partition, and
+  // four paths each were a kilobyte of strings per partition.
+  get logPath(): string {
+    return offsetFilePath(this.dir, this.baseOffset, LOG_SUFFIX);
+  }
+
+  get indexPath(): string {
+    return offsetFilePath(this.dir, this.baseOffset, INDEX_SUFFIX);
+  }
+
+  get timeIndexPath(): string {
+    return offsetFilePath(this.dir, this.baseOffset, TIME_INDEX_SUFFIX);
+  }
+
+  get txnIndexPath(): string {
+    return offsetFilePath(this.dir, this.baseOffset, TXN_INDEX_SUFFIX);
   }
 
   /** The segment's index files, which go wherever its .log goes. */

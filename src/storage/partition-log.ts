@@ -184,7 +184,31 @@ export class PartitionLog implements CleanableLog {
   // --- opening and recovery -----------------------------------------------------------------
 
   /** Opens (creating if needed) the log in `dir`, recovering it if the shutdown was not clean. */
-  static async open(dir: string, config: LogConfig, opts: PartitionLogOptions): Promise<PartitionLog> {
+  static open(dir: string, config: LogConfig, opts: PartitionLogOptions): Promise<PartitionLog> {
+    // A new partition (no directory, no start offset checkpointed): nothing to read, recover or
+    // clean up, so the log is set up at once, without the dozen promises of a load.
+    if (opts.deferCreation && (opts.logStartOffsetCheckpoint ?? 0) === 0) {
+      try {
+        if (!directoryExists(dir)) return Promise.resolve(PartitionLog.openNew(dir, config, opts));
+      } catch (err) {
+        return Promise.reject(storageError(err, `cannot open ${dir}`));
+      }
+    }
+    return PartitionLog.openAndLoad(dir, config, opts);
+  }
+
+  /** What load() makes of a directory that does not exist, with deferCreation. */
+  private static openNew(dir: string, config: LogConfig, opts: PartitionLogOptions): PartitionLog {
+    const log = new PartitionLog(dir, config, opts);
+    const s = log.state;
+    s.epochs = LeaderEpochCache.load(dir, s.logger, false);
+    s.epochs.defer();
+    s.filesPending = true;
+    s.segments = [LogSegment.createDeferred(dir, 0, s.config)];
+    return log;
+  }
+
+  private static async openAndLoad(dir: string, config: LogConfig, opts: PartitionLogOptions): Promise<PartitionLog> {
     const log = new PartitionLog(dir, config, opts);
     try {
       await log.load(opts.hadCleanShutdown, opts.deferCreation ?? false);
