@@ -841,6 +841,14 @@ const brokerDefs: ConfigDef[] = [
     min: 0,
   },
   {
+    name: 'group.streams.initial.rebalance.delay.ms',
+    type: 'int',
+    default: '3000',
+    scope: 'broker',
+    doc: 'How long a new streams group (its first member joining an empty group) waits before its first task assignment, for the other members to join; heartbeats say ASSIGNMENT_DELAYED meanwhile.',
+    min: 0,
+  },
+  {
     name: 'group.streams.max.standby.replicas',
     type: 'int',
     default: '2',
@@ -1194,6 +1202,15 @@ const groupDefs: ConfigDef[] = [
     scope: 'group',
     doc: 'Standby replicas of each stateful task of this streams group, at most group.streams.max.standby.replicas.',
     brokerSynonyms: ['group.streams.num.standby.replicas'],
+    min: 0,
+  },
+  {
+    name: 'streams.initial.rebalance.delay.ms',
+    type: 'int',
+    default: '3000',
+    scope: 'group',
+    doc: 'How long this streams group, once empty, waits before its first task assignment.',
+    brokerSynonyms: ['group.streams.initial.rebalance.delay.ms'],
     min: 0,
   },
   {

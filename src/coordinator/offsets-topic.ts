@@ -78,6 +78,7 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
       heartbeatIntervalMs: config.int('group.streams.heartbeat.interval.ms'),
       sessionTimeoutMs: config.int('group.streams.session.timeout.ms'),
       numStandbyReplicas: config.int('group.streams.num.standby.replicas'),
+      initialRebalanceDelayMs: config.int('group.streams.initial.rebalance.delay.ms'),
       rackAwareAssignmentTags: config.list?.('group.streams.rack.aware.assignment.tags') ?? [],
       groupConfig: (groupId) => {
         const tags = own(groupId, 'streams.rack.aware.assignment.tags');
@@ -85,6 +86,7 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
           heartbeatIntervalMs: ownInt(groupId, 'streams.heartbeat.interval.ms'),
           sessionTimeoutMs: ownInt(groupId, 'streams.session.timeout.ms'),
           numStandbyReplicas: ownInt(groupId, 'streams.num.standby.replicas'),
+          initialRebalanceDelayMs: ownInt(groupId, 'streams.initial.rebalance.delay.ms'),
           rackAwareAssignmentTags: tags === undefined ? undefined : splitList(tags),
         };
       },

@@ -129,6 +129,8 @@ export class StreamsGroup extends EpochGroup<StreamsMember, Tasks> {
   assignmentConfigs = '';
   /** In memory: moves whenever an assignment or an endpoint changes (interactive queries). */
   endpointEpoch = 1 + Math.floor(Math.random() * 1_000_000);
+  /** In memory: cancels the initial rebalance delay's timer while it runs. */
+  initialDelay: (() => void) | null = null;
   /** A member asked the whole application to shut down (until the group empties). */
   shutdownRequested = false;
   configured: ConfiguredTopology | null = null;
@@ -196,6 +198,7 @@ export interface StreamsGroupConfig {
   sessionTimeoutMs: number;
   numStandbyReplicas: number;
   rackAwareAssignmentTags: string[];
+  initialRebalanceDelayMs: number;
 }
 
 export interface StreamsGroupsOptions {
@@ -207,6 +210,8 @@ export interface StreamsGroupsOptions {
   heartbeatIntervalMs: number;
   sessionTimeoutMs: number;
   numStandbyReplicas: number;
+  /** group.streams.initial.rebalance.delay.ms: how long a new group waits for its first assignment (0 when absent). */
+  initialRebalanceDelayMs?: number;
   /** group.streams.rack.aware.assignment.tags: client tag keys standbys are spread over. */
   rackAwareAssignmentTags?: string[];
   /**
@@ -319,7 +324,34 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
       sessionTimeoutMs: own?.sessionTimeoutMs ?? this.opts.sessionTimeoutMs,
       numStandbyReplicas: own?.numStandbyReplicas ?? this.opts.numStandbyReplicas,
       rackAwareAssignmentTags: own?.rackAwareAssignmentTags ?? this.opts.rackAwareAssignmentTags ?? [],
+      initialRebalanceDelayMs: own?.initialRebalanceDelayMs ?? this.opts.initialRebalanceDelayMs ?? 0,
     };
+  }
+
+  /** The initial rebalance delay is over: the group's first target assignment. */
+  private delayedAssignment(group: StreamsGroup): void {
+    group.initialDelay = null;
+    if (this.stopped || this.groups.get(group.groupId) !== group || group.members.size === 0) return;
+    // A new group epoch, whose target is the first real assignment.
+    group.groupEpoch++;
+    const records: CoordinatorRecord[] = [this.epochRecord(group)];
+    this.computeTarget(group, this.configure(group), records);
+    this.writeLater(group.groupId, records);
+  }
+
+  override unload(mine: (groupId: string) => boolean): void {
+    for (const g of this.groups.values()) if (mine(g.groupId)) this.cancelInitialDelay(g);
+    super.unload(mine);
+  }
+
+  override shutdown(): void {
+    for (const g of this.groups.values()) this.cancelInitialDelay(g);
+    super.shutdown();
+  }
+
+  private cancelInitialDelay(g: StreamsGroup): void {
+    g.initialDelay?.();
+    g.initialDelay = null;
   }
 
   protected override sessionTimeoutOf(group: StreamsGroup): number {
@@ -433,6 +465,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
   private join(req: StreamsGroupHeartbeatRequest, clientId: string, clientHost: string, records: CoordinatorRecord[]): StreamsHeartbeatResult {
     const group = this.joiningGroup(req);
     const config = this.configOf(group.groupId);
+    const wasEmpty = group.members.size === 0;
     let member = group.members.get(req.memberId);
     let changed = false;
     const owned = ownedFromRequest(req);
@@ -535,7 +568,18 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
       group.assignmentConfigs = assignmentConfigs;
       records.push(this.epochRecord(group));
     }
-    if (group.groupEpoch > group.assignmentEpoch) this.computeTarget(group, configured, records);
+    // The first member of an empty group: the first assignment waits for the initial rebalance
+    // delay, so that the application's other members can join first (Kafka's
+    // streams.initial.rebalance.delay.ms); heartbeats until then say ASSIGNMENT_DELAYED.
+    if (wasEmpty && group.groupEpoch > group.assignmentEpoch && config.initialRebalanceDelayMs > 0 && group.initialDelay === null) {
+      group.initialDelay = this.opts.clock.schedule(config.initialRebalanceDelayMs, () => this.delayedAssignment(group));
+    }
+    if (group.groupEpoch > group.assignmentEpoch) {
+      // While delayed, the members get an empty target at the group epoch: they join with an
+      // epoch (a member left at epoch 0 would have to join again) and no tasks.
+      if (group.initialDelay === null) this.computeTarget(group, configured, records);
+      else this.setTarget(group, new Map([...group.members.keys()].map((id) => [id, emptyTasks()])), records);
+    }
     const prevAssigned = cloneTasks(member.assigned);
     const prevEpoch = member.memberEpoch;
     if (this.reconcile(group, member, owned)) records.push(this.currentRecord(group, member));
@@ -552,6 +596,8 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     }
     if (group.shutdownRequested)
       status.push({ statusCode: StreamsStatus.SHUTDOWN_APPLICATION, statusDetail: 'A KafkaStreams instance requested the shutdown of the application.' });
+    if (group.initialDelay !== null)
+      status.push({ statusCode: StreamsStatus.ASSIGNMENT_DELAYED, statusDetail: 'Assignment delayed due to the configured initial rebalance delay.' });
     // Answered from StreamsGroupHeartbeat v1 on (version 0 clients do not know the code).
     const missing = missingTags(member, config.rackAwareAssignmentTags);
     if (missing.length > 0) {

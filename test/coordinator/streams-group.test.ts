@@ -469,6 +469,31 @@ describe('streams groups (KIP-1071)', () => {
     assert.equal(coordinator.streams.groups.get('app')!.members.has('b'), false);
   });
 
+  test('the initial rebalance delay: a new group waits for its first assignment (ASSIGNMENT_DELAYED)', async () => {
+    const groupConfigs = new Map<string, Partial<StreamsGroupConfig>>([['app', { initialRebalanceDelayMs: 2000 }]]);
+    const { coordinator, clock } = setup({ groupConfigs });
+    const a = new Member(coordinator, 'a');
+    const b = new Member(coordinator, 'b');
+    await a.beat();
+    await clock.advance(1000);
+    await b.beat();
+    await a.beat();
+    for (const m of [a, b]) {
+      assert.ok(statusCodes(m.last!).includes(StreamsStatus.ASSIGNMENT_DELAYED), `${m.id} is told the assignment is delayed`);
+      assert.deepEqual(m.tasks(), []);
+      assert.ok(m.epoch > 0, `${m.id} has joined (epoch ${m.epoch}), so it does not join again`);
+    }
+    await clock.advance(1000);
+    await settle([a, b], 2);
+    // Both were there for the first assignment: 4 tasks each, and no task moved between them.
+    assert.equal(a.tasks().length, 4);
+    assert.equal(b.tasks().length, 4);
+    assert.ok(!statusCodes(a.last!).includes(StreamsStatus.ASSIGNMENT_DELAYED));
+    // A member joining the group that has members is not delayed.
+    const c = new Member(coordinator, 'c');
+    assert.ok(!statusCodes(await c.beat()).includes(StreamsStatus.ASSIGNMENT_DELAYED));
+  });
+
   test('rack-aware assignment tags: a member without them gets MISSING_CLIENT_TAGS; standbys go to other zones', async () => {
     const groupConfigs = new Map<string, Partial<StreamsGroupConfig>>([['app', { numStandbyReplicas: 1, rackAwareAssignmentTags: ['zone'] }]]);
     const { coordinator } = setup({ groupConfigs });
