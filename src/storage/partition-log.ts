@@ -223,7 +223,9 @@ export class PartitionLog implements CleanableLog {
     const s = this.state;
     // mkdir answers the directory it created: a new log has nothing to list, recover or clean up,
     // which saves a dozen file-system calls per partition when a topic of thousands is created.
-    const deferred = deferCreation && !directoryExists(this.dir);
+    // With a start offset checkpointed (a log emptied by its start moving past it), the directory
+    // is made now: the log restarts there on a segment file of its own.
+    const deferred = deferCreation && this.checkpointedStart === 0 && !directoryExists(this.dir);
     const fresh = deferred || (await fsp.mkdir(this.dir, { recursive: true })) !== undefined;
     s.epochs = LeaderEpochCache.load(this.dir, s.logger, !fresh);
     if (deferred) {

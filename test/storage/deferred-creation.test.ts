@@ -132,6 +132,24 @@ describe('logs whose files are created on their first write', () => {
     }
   });
 
+  it('a missing directory with a start offset checkpointed is created at once, starting there', async () => {
+    const root = tempDir();
+    try {
+      const dir = path.join(root, 't-5');
+      const log = await openLog(dir, config(), { ...deferred, logStartOffsetCheckpoint: 10 });
+      assert.equal(log.filesCreated, true);
+      assert.equal(log.logStartOffset, 10);
+      assert.equal(log.logEndOffset, 10);
+      await log.append(batch('s', 1), 0).done;
+      await log.close();
+      const again = await openLog(dir, config(), { ...deferred, logStartOffsetCheckpoint: 10 });
+      assert.equal(again.logEndOffset, 11);
+      await again.close();
+    } finally {
+      removeDir(root);
+    }
+  });
+
   it('a log manager opens thousands of new logs without touching the disk and shuts down cleanly', async () => {
     const root = tempDir();
     try {
