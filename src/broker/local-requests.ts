@@ -13,7 +13,7 @@
 // and their kin, following the metadata this broker sees change.
 import { Reader } from '../protocol/primitives.js';
 import { encodeRequestFrame, decodeResponseHeader } from '../protocol/headers.js';
-import { apiByKey } from '../protocol/generated/index.js';
+import { ApiKey, apiByKey } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaError, errorName } from '../protocol/errors.js';
 import type { FrameHandler } from '../network/connection.js';
 import type { Broker } from './broker.js';
@@ -65,6 +65,15 @@ const RETRY_DELIVERY: ReadonlySet<number> = new Set([ErrorCode.NETWORK_EXCEPTION
 const ROUTE_ATTEMPTS = 6;
 const ROUTE_BACKOFF_MS = 100;
 
+/**
+ * The newest version of an API whose bodies the local callers build: newer versions name topics
+ * by id only (OffsetCommit/OffsetFetch v10, KIP-848), which the HTTP admin API does not build.
+ */
+const LOCAL_MAX_VERSION = new Map<number, number>([
+  [ApiKey.OffsetCommit, 9],
+  [ApiKey.OffsetFetch, 9],
+]);
+
 /** Sends typed requests through the broker's request path and returns typed responses. */
 export class LocalRequests {
   private readonly handler: FrameHandler;
@@ -73,7 +82,7 @@ export class LocalRequests {
 
   constructor(private readonly broker: Broker) {
     this.handler = createRequestHandler(broker);
-    for (const [key, api] of supportedApis()) this.versions.set(key, api.maxVersion);
+    for (const [key, api] of supportedApis()) this.versions.set(key, Math.min(api.maxVersion, LOCAL_MAX_VERSION.get(key) ?? api.maxVersion));
   }
 
   /** The newest version of the API this broker serves. */

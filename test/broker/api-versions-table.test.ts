@@ -10,8 +10,8 @@ const expected: Record<string, [number, number]> = {
   Produce: [0, 12], // v13: topic ids (KIP-516)
   Fetch: [4, 17], // v18: follower high watermark (KIP-1166)
   ListOffsets: [1, 10], // v11: tiered storage (KIP-1023)
-  OffsetCommit: [2, 9], // v10: topic ids
-  OffsetFetch: [1, 9], // v10: topic ids
+  OffsetCommit: [2, 10],
+  OffsetFetch: [1, 10],
   JoinGroup: [2, 9],
   ApiVersions: [0, 4], // v5: KIP-1242 cluster id checks
   InitProducerId: [0, 5], // v6: KIP-939 2PC, unstable

@@ -1,22 +1,38 @@
 import { ZERO_UUID } from '../../protocol/primitives.js';
-import { ApiKey, type OffsetCommitRequest, type OffsetCommitResponse } from '../../protocol/generated/index.js';
+import { ApiKey, type OffsetCommitRequest, type OffsetCommitRequestTopic, type OffsetCommitResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 
+type ResponseTopic = OffsetCommitResponse['topics'][number];
+
 export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitResponse> = {
   apiKey: ApiKey.OffsetCommit,
-  // v10 names topics by id only (KIP-848); not offered yet.
-  maxVersion: 9,
+  // v10 names topics by id instead of name (KIP-848).
+  maxVersion: 10,
   async handle({ broker, apiVersion, conn }, req) {
-    // The group's READ is checked before (request-checks.ts); each topic needs READ too, and
-    // the partitions of a topic without it answer TOPIC_AUTHORIZATION_FAILED, uncommitted.
-    const denied = req.topics.filter((t) => !broker.security.topic(conn, Op.READ, t.name));
-    const deniedResults = denied.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
-    }));
-    if (denied.length === req.topics.length && denied.length > 0) return { throttleTimeMs: 0, topics: deniedResults.map((t) => ({ ...t, topicId: ZERO_UUID })) };
+    const useTopicIds = apiVersion >= 10;
+    const failed: ResponseTopic[] = [];
+    const fail = (t: OffsetCommitRequestTopic, name: string, errorCode: number) =>
+      failed.push({ name, topicId: t.topicId, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) });
+    // v10: a topic id this broker does not know (never created, or deleted, also when a topic of
+    // the same name was created again) answers UNKNOWN_TOPIC_ID, as in Kafka; the others commit
+    // under the topic's name, which is what the group's offsets are keyed by.
+    const named: OffsetCommitRequestTopic[] = [];
+    for (const t of req.topics) {
+      const name = useTopicIds ? (t.topicId === ZERO_UUID ? undefined : broker.topicsById.get(t.topicId)?.name) : t.name;
+      if (name === undefined) fail(t, '', ErrorCode.UNKNOWN_TOPIC_ID);
+      else named.push(name === t.name ? t : { ...t, name });
+    }
+    // The group's READ is checked before (request-checks.ts); each topic needs READ too, by its
+    // name, and the partitions of a topic without it answer TOPIC_AUTHORIZATION_FAILED, uncommitted.
+    const allowed = named.filter((t) => {
+      if (broker.security.topic(conn, Op.READ, t.name)) return true;
+      fail(t, t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      return false;
+    });
+    const idOf = new Map(named.map((t) => [t.name, useTopicIds ? t.topicId : ZERO_UUID]));
+    if (allowed.length === 0 && failed.length > 0) return { throttleTimeMs: 0, topics: failed };
     const committed = await broker.groupCoordinator.commitOffsets({
       groupId: req.groupId,
       generationId: req.generationIdOrMemberEpoch,
@@ -24,8 +40,8 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
       groupInstanceId: req.groupInstanceId,
       unknownGroupError: apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION,
       apiVersion,
-      topics: denied.length === 0 ? req.topics : req.topics.filter((t) => !denied.includes(t)),
+      topics: allowed,
     });
-    return { throttleTimeMs: 0, topics: [...committed, ...deniedResults].map((t) => ({ ...t, topicId: ZERO_UUID })) };
+    return { throttleTimeMs: 0, topics: [...committed.map((t) => ({ ...t, topicId: idOf.get(t.name) ?? ZERO_UUID })), ...failed] };
   },
 };

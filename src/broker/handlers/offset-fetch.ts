@@ -8,12 +8,12 @@ import type { ApiHandler } from '../api.js';
 // UNSTABLE_OFFSET_COMMIT, so the consumer retries instead of starting from a stale position.
 export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchResponse> = {
   apiKey: ApiKey.OffsetFetch,
-  // v10 names topics by id only (KIP-848); not offered yet.
-  maxVersion: 9,
+  // v10 names topics by id instead of name (KIP-848).
+  maxVersion: 10,
   handle({ broker, apiVersion, conn }, req) {
     const coordinator = broker.groupCoordinator;
     const describable = (topic: string, audit: boolean) => broker.security.topic(conn, Op.DESCRIBE, topic, audit);
-    const fetch = (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null) => {
+    const byName = (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null) => {
       // All topics: those the principal may not describe are left out; named ones answer
       // TOPIC_AUTHORIZATION_FAILED per partition.
       const result = coordinator.fetchOffsets(groupId, topics).filter((t) => topics !== null || describable(t.name, false));
@@ -39,6 +39,40 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
         }
       }
       return result.map((t) => ({ ...t, topicId: ZERO_UUID }));
+    };
+    // v10 names topics by id: each resolves to its name here (offsets are keyed by name), and a
+    // topic id this broker does not know (never created, or deleted even if a topic of the same
+    // name exists again) answers UNKNOWN_TOPIC_ID, after the others, as in Kafka. Answers for
+    // all topics carry each topic's current id.
+    type ById = { name: string; topicId: string; partitionIndexes: number[] };
+    const fetch = (groupId: string, topics: ById[] | null) => {
+      if (apiVersion < 10) return byName(groupId, topics);
+      const unknown: ById[] = [];
+      const named: { name: string; partitionIndexes: number[] }[] = [];
+      const ids = new Map<string, string>();
+      for (const t of topics ?? []) {
+        const name = t.topicId === ZERO_UUID ? undefined : broker.topicsById.get(t.topicId)?.name;
+        if (name === undefined) unknown.push(t);
+        else {
+          named.push({ name, partitionIndexes: t.partitionIndexes });
+          ids.set(name, t.topicId);
+        }
+      }
+      const found = byName(groupId, topics === null ? null : named)
+        .map((t) => ({ ...t, topicId: ids.get(t.name) ?? broker.topics.get(t.name)?.id ?? ZERO_UUID }))
+        .filter((t) => t.topicId !== ZERO_UUID);
+      const missing = unknown.map((t) => ({
+        name: '',
+        topicId: t.topicId,
+        partitions: t.partitionIndexes.map((partitionIndex) => ({
+          partitionIndex,
+          committedOffset: -1,
+          committedLeaderEpoch: -1,
+          metadata: '',
+          errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+        })),
+      }));
+      return [...found, ...missing];
     };
     const epochs = (parts: { committedLeaderEpoch: number }[]) => {
       // The leader epoch exists in responses from v5 on.
@@ -76,7 +110,7 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
             }));
       return { throttleTimeMs: 0, topics, errorCode, groups: [] };
     }
-    const topics = fetch(req.groupId, req.topics);
+    const topics = byName(req.groupId, req.topics);
     for (const t of topics) epochs(t.partitions);
     return { throttleTimeMs: 0, topics, errorCode: ErrorCode.NONE, groups: [] };
   },

@@ -1,0 +1,210 @@
+// The Kafka 4.4 versions that name topics by id instead of name (OffsetCommit v10, OffsetFetch
+// v10), through our own codecs: a known id works as its name did, an id the broker does not know
+// (never created, or a deleted topic's even after a topic of the same name came back) answers
+// UNKNOWN_TOPIC_ID, and authorization is by the name the id resolves to.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { suiteBroker } from '../helpers/broker.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { createTopic } from '../helpers/requests.js';
+import { ApiKey, type ApiVersionsResponse, type OffsetCommitResponse, type OffsetFetchResponse } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+
+const TOPIC = 2;
+const LITERAL = 3;
+const ALL = 2;
+const DENY = 2;
+
+describe('APIs that name topics by id', () => {
+  // An authorizer that allows everything but what an ACL names: 'secret' is denied to the
+  // anonymous principal these connections have.
+  const broker = suiteBroker({
+    config: { 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'allow.everyone.if.no.acl.found': 'true' },
+  });
+  let client: RawClient;
+  const ids: Record<string, string> = {};
+
+  async function deleteTopic(name: string): Promise<void> {
+    const r = await client.request(ApiKey.DeleteTopics, 5, { topics: [], topicNames: [name], timeoutMs: 5000 });
+    assert.equal(r.body.responses[0].errorCode, ErrorCode.NONE);
+  }
+
+  before(async () => {
+    client = await RawClient.connect(broker.port);
+    for (const [name, partitions] of [
+      ['ids-a', 2],
+      ['ids-b', 1],
+      ['secret', 1],
+    ] as const) {
+      ids[name] = await createTopic(client, name, partitions);
+    }
+    const acl = await client.request(ApiKey.CreateAcls, 3, {
+      creations: [{ resourceType: TOPIC, resourceName: 'secret', resourcePatternType: LITERAL, principal: 'User:ANONYMOUS', host: '*', operation: ALL, permissionType: DENY }],
+    });
+    assert.equal(acl.body.results[0].errorCode, ErrorCode.NONE);
+  });
+  after(() => client?.close());
+
+  const commit = (version: number, groupId: string, topics: { name?: string; topicId?: string; partitions: [number, number][] }[]) =>
+    client.request<OffsetCommitResponse>(ApiKey.OffsetCommit, version, {
+      groupId,
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      topics: topics.map((t) => ({
+        name: t.name ?? '',
+        topicId: t.topicId ?? '',
+        partitions: t.partitions.map(([partitionIndex, committedOffset]) => ({
+          partitionIndex,
+          committedOffset,
+          committedLeaderEpoch: -1,
+          committedMetadata: `m${committedOffset}`,
+        })),
+      })),
+    });
+  const fetchOffsets = (version: number, groupId: string, topics: { name?: string; topicId?: string; partitionIndexes: number[] }[] | null) =>
+    client.request<OffsetFetchResponse>(ApiKey.OffsetFetch, version, {
+      groupId: '',
+      topics: [],
+      requireStable: true,
+      groups: [
+        {
+          groupId,
+          memberId: null,
+          memberEpoch: -1,
+          topics: topics?.map((t) => ({ name: t.name ?? '', topicId: t.topicId ?? '', partitionIndexes: t.partitionIndexes })) ?? null,
+        },
+      ],
+    });
+  /** [topicId, [partition, errorCode]...] per response topic. */
+  const codes = (topics: { topicId: string; partitions: { partitionIndex: number; errorCode: number }[] }[]) =>
+    topics.map((t) => [t.topicId, t.partitions.map((p) => [p.partitionIndex, p.errorCode])]);
+
+  test('OffsetCommit v10 and OffsetFetch v10 name topics by id; offsets are shared with the by-name versions', async () => {
+    const unknown = randomUUID();
+    const c = await commit(10, 'g-ids', [
+      {
+        topicId: ids['ids-a'],
+        partitions: [
+          [0, 41],
+          [1, 42],
+          [7, 1],
+        ],
+      },
+      { topicId: unknown, partitions: [[0, 5]] },
+    ]);
+    assert.deepEqual(codes(c.body.topics), [
+      [
+        ids['ids-a'],
+        [
+          [0, ErrorCode.NONE],
+          [1, ErrorCode.NONE],
+          [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+        ],
+      ],
+      [unknown, [[0, ErrorCode.UNKNOWN_TOPIC_ID]]],
+    ]);
+    // Read back by id, and by name at v9: the same offsets.
+    const f = await fetchOffsets(10, 'g-ids', [
+      { topicId: unknown, partitionIndexes: [0] },
+      { topicId: ids['ids-a'], partitionIndexes: [0, 1] },
+    ]);
+    const g = f.body.groups[0]!;
+    assert.equal(g.errorCode, ErrorCode.NONE);
+    assert.deepEqual(
+      g.topics.map((t) => [t.topicId, t.partitions.map((p) => [p.partitionIndex, p.committedOffset, p.metadata, p.errorCode])]),
+      [
+        [
+          ids['ids-a'],
+          [
+            [0, 41, 'm41', ErrorCode.NONE],
+            [1, 42, 'm42', ErrorCode.NONE],
+          ],
+        ],
+        // An unknown id comes after the others, as in Kafka.
+        [unknown, [[0, -1, '', ErrorCode.UNKNOWN_TOPIC_ID]]],
+      ],
+    );
+    const byName = await fetchOffsets(9, 'g-ids', [{ name: 'ids-a', partitionIndexes: [0, 1] }]);
+    assert.deepEqual(
+      byName.body.groups[0]!.topics[0]!.partitions.map((p) => p.committedOffset),
+      [41, 42],
+    );
+    // All topics: each carries its id.
+    const all = await fetchOffsets(10, 'g-ids', null);
+    assert.deepEqual(
+      all.body.groups[0]!.topics.map((t) => [t.topicId, t.partitions.map((p) => p.committedOffset)]),
+      [[ids['ids-a'], [41, 42]]],
+    );
+    // A v9 commit by name reads back at v10 by id.
+    const v9 = await commit(9, 'g-ids', [{ name: 'ids-b', partitions: [[0, 7]] }]);
+    assert.deepEqual(
+      v9.body.topics.map((t) => [t.name, t.partitions[0]!.errorCode]),
+      [['ids-b', ErrorCode.NONE]],
+    );
+    const b = await fetchOffsets(10, 'g-ids', [{ topicId: ids['ids-b'], partitionIndexes: [0] }]);
+    assert.equal(b.body.groups[0]!.topics[0]!.partitions[0]!.committedOffset, 7);
+  });
+
+  test('a deleted topic id answers UNKNOWN_TOPIC_ID, also once a topic of the same name exists again', async () => {
+    const old = ids['ids-b'];
+    await deleteTopic('ids-b');
+    ids['ids-b'] = await createTopic(client, 'ids-b', 1);
+    assert.notEqual(ids['ids-b'], old);
+    const c = await commit(10, 'g-recreated', [
+      { topicId: old, partitions: [[0, 3]] },
+      { topicId: ids['ids-b'], partitions: [[0, 4]] },
+    ]);
+    assert.deepEqual(codes(c.body.topics), [
+      [ids['ids-b'], [[0, ErrorCode.NONE]]],
+      [old, [[0, ErrorCode.UNKNOWN_TOPIC_ID]]],
+    ]);
+    const f = await fetchOffsets(10, 'g-recreated', [
+      { topicId: old, partitionIndexes: [0] },
+      { topicId: ids['ids-b'], partitionIndexes: [0] },
+    ]);
+    assert.deepEqual(
+      f.body.groups[0]!.topics.map((t) => [t.topicId, t.partitions[0]!.committedOffset, t.partitions[0]!.errorCode]),
+      [
+        [ids['ids-b'], 4, ErrorCode.NONE],
+        [old, -1, ErrorCode.UNKNOWN_TOPIC_ID],
+      ],
+    );
+    // The zero id is no topic's.
+    const zero = await commit(10, 'g-recreated', [{ topicId: '00000000-0000-0000-0000-000000000000', partitions: [[0, 1]] }]);
+    assert.deepEqual(codes(zero.body.topics), [['00000000-0000-0000-0000-000000000000', [[0, ErrorCode.UNKNOWN_TOPIC_ID]]]]);
+  });
+
+  test('topic ids are authorized by the name they resolve to', async () => {
+    const c = await commit(10, 'g-auth', [
+      { topicId: ids['secret'], partitions: [[0, 1]] },
+      { topicId: ids['ids-a'], partitions: [[0, 2]] },
+    ]);
+    assert.deepEqual(codes(c.body.topics), [
+      [ids['ids-a'], [[0, ErrorCode.NONE]]],
+      [ids['secret'], [[0, ErrorCode.TOPIC_AUTHORIZATION_FAILED]]],
+    ]);
+    const only = await commit(10, 'g-auth', [{ topicId: ids['secret'], partitions: [[0, 1]] }]);
+    assert.deepEqual(codes(only.body.topics), [[ids['secret'], [[0, ErrorCode.TOPIC_AUTHORIZATION_FAILED]]]]);
+    const f = await fetchOffsets(10, 'g-auth', [
+      { topicId: ids['secret'], partitionIndexes: [0] },
+      { topicId: ids['ids-a'], partitionIndexes: [0] },
+    ]);
+    assert.deepEqual(
+      f.body.groups[0]!.topics.map((t) => [t.topicId, t.partitions[0]!.committedOffset, t.partitions[0]!.errorCode]),
+      [
+        [ids['secret'], -1, ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+        [ids['ids-a'], 2, ErrorCode.NONE],
+      ],
+    );
+  });
+
+  test('ApiVersions advertises the topic-id versions', async () => {
+    const r = await client.request<ApiVersionsResponse>(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
+    const max = new Map(r.body.apiKeys.map((k) => [k.apiKey, k.maxVersion]));
+    assert.equal(max.get(ApiKey.OffsetCommit), 10);
+    assert.equal(max.get(ApiKey.OffsetFetch), 10);
+  });
+});
