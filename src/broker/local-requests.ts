@@ -67,9 +67,11 @@ const ROUTE_BACKOFF_MS = 100;
 
 /**
  * The newest version of an API whose bodies the local callers build: newer versions name topics
- * by id only (OffsetCommit/OffsetFetch v10, KIP-848), which the HTTP admin API does not build.
+ * by id only (OffsetCommit/OffsetFetch v10, KIP-848; Produce v13, KIP-516), and the HTTP admin
+ * API builds them by name (an unknown topic then answers UNKNOWN_TOPIC_OR_PARTITION).
  */
 const LOCAL_MAX_VERSION = new Map<number, number>([
+  [ApiKey.Produce, 12],
   [ApiKey.OffsetCommit, 9],
   [ApiKey.OffsetFetch, 9],
 ]);

@@ -7,7 +7,7 @@ import { ApiKey, apiByKey } from '../../src/protocol/generated/index.js';
 // The codecs come from Kafka 4.4's schemas, but a version is advertised only where its new fields
 // are handled. Each entry below that is lower than the schema's maximum names why in its handler.
 const expected: Record<string, [number, number]> = {
-  Produce: [0, 12], // v13: topic ids (KIP-516)
+  Produce: [0, 13],
   Fetch: [4, 17], // v18: follower high watermark (KIP-1166)
   ListOffsets: [1, 10], // v11: tiered storage (KIP-1023)
   OffsetCommit: [2, 10],

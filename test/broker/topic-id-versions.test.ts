@@ -8,8 +8,16 @@ import { randomUUID } from 'node:crypto';
 import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { createTopic } from '../helpers/requests.js';
-import { ApiKey, type ApiVersionsResponse, type OffsetCommitResponse, type OffsetFetchResponse } from '../../src/protocol/generated/index.js';
+import {
+  ApiKey,
+  type ApiVersionsResponse,
+  type ListOffsetsResponse,
+  type ProduceResponse,
+  type OffsetCommitResponse,
+  type OffsetFetchResponse,
+} from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 
 const TOPIC = 2;
 const LITERAL = 3;
@@ -36,6 +44,7 @@ describe('APIs that name topics by id', () => {
       ['ids-a', 2],
       ['ids-b', 1],
       ['secret', 1],
+      ['ids-c', 1],
     ] as const) {
       ids[name] = await createTopic(client, name, partitions);
     }
@@ -201,10 +210,76 @@ describe('APIs that name topics by id', () => {
     );
   });
 
+  const produce = (version: number, topics: { name?: string; topicId?: string; partitions: number[] }[]) =>
+    client.request<ProduceResponse>(ApiKey.Produce, version, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: topics.map((t) => ({
+        name: t.name ?? '',
+        topicId: t.topicId ?? '',
+        partitionData: t.partitions.map((index) => ({ index, records: buildRecordBatch({ records: [{ value: `v${index}` }] }) })),
+      })),
+    });
+  const endOffset = async (topic: string) => {
+    const r = await client.request<ListOffsetsResponse>(ApiKey.ListOffsets, 7, {
+      replicaId: -1,
+      isolationLevel: 0,
+      timeoutMs: 5000,
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }],
+    });
+    return Number(r.body.topics[0]!.partitions[0]!.offset);
+  };
+
+  test('Produce v13 names topics by id: unknown, deleted and unauthorized ids are refused, nothing is appended', async () => {
+    const unknown = randomUUID();
+    const r = await produce(13, [
+      { topicId: ids['ids-a'], partitions: [0, 9] },
+      { topicId: unknown, partitions: [0] },
+      { topicId: ids['secret'], partitions: [0] },
+    ]);
+    assert.deepEqual(
+      r.body.responses.map((t) => [t.topicId, t.partitionResponses.map((p) => [p.index, p.errorCode, Number(p.baseOffset)])]),
+      [
+        [
+          ids['ids-a'],
+          [
+            [0, ErrorCode.NONE, 0],
+            [9, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1],
+          ],
+        ],
+        [unknown, [[0, ErrorCode.UNKNOWN_TOPIC_ID, -1]]],
+        [ids['secret'], [[0, ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1]]],
+      ],
+    );
+    // v12 by name appends to the same log.
+    const byName = await produce(12, [{ name: 'ids-a', partitions: [0] }]);
+    assert.deepEqual(
+      byName.body.responses.map((t) => [t.name, t.partitionResponses[0]!.errorCode, Number(t.partitionResponses[0]!.baseOffset)]),
+      [['ids-a', ErrorCode.NONE, 1]],
+    );
+    // A producer holding the id of a topic that was deleted and created again does not write to
+    // the new topic.
+    const old = ids['ids-c']!;
+    assert.equal((await produce(13, [{ topicId: old, partitions: [0] }])).body.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+    await deleteTopic('ids-c');
+    ids['ids-c'] = await createTopic(client, 'ids-c', 1);
+    const stale = await produce(13, [{ topicId: old, partitions: [0] }]);
+    assert.equal(stale.body.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
+    assert.equal(await endOffset('ids-c'), 0, 'nothing appended to the new ids-c');
+    const fresh = await produce(13, [{ topicId: ids['ids-c'], partitions: [0] }]);
+    assert.equal(fresh.body.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+    assert.equal(await endOffset('ids-c'), 1);
+    // The zero id is no topic's.
+    const zero = await produce(13, [{ topicId: '00000000-0000-0000-0000-000000000000', partitions: [0] }]);
+    assert.equal(zero.body.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
+  });
+
   test('ApiVersions advertises the topic-id versions', async () => {
     const r = await client.request<ApiVersionsResponse>(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
     const max = new Map(r.body.apiKeys.map((k) => [k.apiKey, k.maxVersion]));
     assert.equal(max.get(ApiKey.OffsetCommit), 10);
     assert.equal(max.get(ApiKey.OffsetFetch), 10);
+    assert.equal(max.get(ApiKey.Produce), 13);
   });
 });

@@ -95,8 +95,8 @@ function giveBackRequestBuffer(req: ProduceRequest): void {
 
 export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.Produce,
-  // v13 names topics by id only (KIP-516); not offered yet.
-  maxVersion: 12,
+  // v13 names topics by id instead of name (KIP-516).
+  maxVersion: 13,
   // Everything before the first await runs in request order, so offsets follow arrival order.
   handle({ broker, apiVersion, conn }, req) {
     const acks = req.acks;
@@ -149,102 +149,115 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
       if (ok === undefined) writableTopics.set(name, (ok = broker.security.topic(conn, Op.WRITE, name)));
       return ok;
     };
-    const responses = req.topicData.map((topic) => ({
-      name: topic.name,
-      topicId: ZERO_UUID,
-      partitionResponses: topic.partitionData.map((pd): PartitionResponse => {
-        if (acks !== 0 && acks !== 1 && acks !== -1) {
-          anyError = true;
-          return partitionResponse(pd.index, ErrorCode.INVALID_REQUIRED_ACKS);
-        }
-        // Authorization first, as Kafka: the transactional id (whole request), then WRITE on the topic.
-        if (txnIdDenied) {
-          anyError = true;
-          return partitionResponse(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-        }
-        if (!writable(topic.name)) {
-          anyError = true;
-          return partitionResponse(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
-        }
-        const partition = broker.leaderPartition(topic.name, pd.index);
-        if (typeof partition === 'number') {
-          anyError = true;
-          const answer = partitionResponse(pd.index, partition);
-          // KIP-951 (v10+): tell the producer where the leader is now.
-          const leader = partition === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 10 ? broker.currentLeader(topic.name, pd.index, conn.listenerName) : null;
-          if (leader && leader.endpoint && leader.leaderId !== broker.nodeId) {
-            answer.currentLeader = { leaderId: leader.leaderId, leaderEpoch: leader.leaderEpoch };
-            leaderEndpoints.set(leader.endpoint.nodeId, leader.endpoint);
+    // v13 names topics by id (KIP-516): each resolves to its topic's name, and an id this broker
+    // does not know (never created, or a deleted topic's, also once a topic of the same name
+    // exists again) answers UNKNOWN_TOPIC_ID, as in Kafka; so a producer never appends to a
+    // topic that replaced the one it looked up.
+    const useTopicIds = apiVersion >= 13;
+    const nameOf = (t: ProduceRequest['topicData'][number]): string => (!useTopicIds ? t.name : t.topicId === ZERO_UUID ? '' : (broker.topicsById.get(t.topicId)?.name ?? ''));
+    const responses = req.topicData
+      .map((requested) => ({ ...requested, name: nameOf(requested) }))
+      .map((topic) => ({
+        name: topic.name,
+        topicId: useTopicIds ? topic.topicId : ZERO_UUID,
+        partitionResponses: topic.partitionData.map((pd): PartitionResponse => {
+          if (acks !== 0 && acks !== 1 && acks !== -1) {
+            anyError = true;
+            return partitionResponse(pd.index, ErrorCode.INVALID_REQUIRED_ACKS);
           }
-          return answer;
-        }
-        if (partition.topic.internal) {
-          // Only the coordinators write their own topics; a client's batch would corrupt their state.
-          anyError = true;
-          return partitionResponse(pd.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
-        }
-        if (transactionalWithoutId) {
-          anyError = true;
-          return partitionResponse(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional records require a transactional id');
-        }
-        const response = partitionResponse(pd.index, ErrorCode.NONE);
-        try {
-          if (!pd.records || pd.records.length === 0) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce request has no records');
-          const records = pd.records;
-          const txn = checkBatches(records, partition, apiVersion);
-          const verify = txn && req.transactionalId !== null ? broker.verifyTransactionalProduce : undefined;
-          const support = produceTxnSupport(apiVersion);
-          // KIP-890: the first transactional batch of a transaction on this partition is verified
-          // (or, with transactions V2, added) by the coordinator; later ones find it open here.
-          const verdict = verify
-            ? verify({
-                transactionalId: req.transactionalId!,
-                ...txn!,
-                topic: topic.name,
-                partition: pd.index,
-                add: support === 'add',
-                ongoing: partition.hasOngoingTransaction(txn!.producerId, txn!.producerEpoch),
-              })
-            : ErrorCode.NONE;
-          const refused = (code: number): string => `Transactional produce to ${topic.name}-${pd.index} refused: ${errorName(code)}`;
-          if (typeof verdict === 'number') {
-            const code = translateVerdict(verdict, support, ErrorCode.NOT_ENOUGH_REPLICAS);
-            if (code !== ErrorCode.NONE) throw new KafkaError(code, refused(verdict));
-            pending.push(append(partition, records, response));
-          } else {
-            // The append waits for the coordinator's answer; it loses its place in arrival order,
-            // as in Kafka (a producer with requests in flight then sees a retriable sequence error).
-            // A marker written for the producer meanwhile ended what was verified (the guard).
-            const guard = partition.verificationGuard(txn!.producerId);
-            pending.push(
-              verdict.then(
-                (answer) => {
-                  let code = translateVerdict(answer, support, ErrorCode.NOT_ENOUGH_REPLICAS);
-                  if (code === ErrorCode.NONE && !partition.verificationHolds(txn!.producerId, guard)) code = ErrorCode.INVALID_TXN_STATE;
-                  if (code === ErrorCode.NONE) return append(partition, records, response);
-                  anyError = true;
-                  response.errorCode = code;
-                  response.errorMessage = refused(answer);
-                  return undefined;
-                },
-                (err: unknown) => {
-                  anyError = true;
-                  response.errorCode = err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
-                  response.errorMessage = err instanceof Error ? err.message : String(err);
-                },
-              ),
-            );
+          if (useTopicIds && topic.name === '') {
+            anyError = true;
+            return partitionResponse(pd.index, ErrorCode.UNKNOWN_TOPIC_ID);
           }
-        } catch (err) {
-          if (!(err instanceof KafkaError)) throw err;
-          anyError = true;
-          broker.metrics.produceFailed(topic.name);
-          response.errorCode = err.code;
-          response.errorMessage = err.message;
-        }
-        return response;
-      }),
-    }));
+          // Authorization first, as Kafka: the transactional id (whole request), then WRITE on the
+          // topic (by the name a topic id resolves to).
+          if (txnIdDenied) {
+            anyError = true;
+            return partitionResponse(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+          }
+          if (!writable(topic.name)) {
+            anyError = true;
+            return partitionResponse(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+          }
+          const partition = broker.leaderPartition(topic.name, pd.index);
+          if (typeof partition === 'number') {
+            anyError = true;
+            const answer = partitionResponse(pd.index, partition);
+            // KIP-951 (v10+): tell the producer where the leader is now.
+            const leader = partition === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 10 ? broker.currentLeader(topic.name, pd.index, conn.listenerName) : null;
+            if (leader && leader.endpoint && leader.leaderId !== broker.nodeId) {
+              answer.currentLeader = { leaderId: leader.leaderId, leaderEpoch: leader.leaderEpoch };
+              leaderEndpoints.set(leader.endpoint.nodeId, leader.endpoint);
+            }
+            return answer;
+          }
+          if (partition.topic.internal) {
+            // Only the coordinators write their own topics; a client's batch would corrupt their state.
+            anyError = true;
+            return partitionResponse(pd.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic.name}`);
+          }
+          if (transactionalWithoutId) {
+            anyError = true;
+            return partitionResponse(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional records require a transactional id');
+          }
+          const response = partitionResponse(pd.index, ErrorCode.NONE);
+          try {
+            if (!pd.records || pd.records.length === 0) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce request has no records');
+            const records = pd.records;
+            const txn = checkBatches(records, partition, apiVersion);
+            const verify = txn && req.transactionalId !== null ? broker.verifyTransactionalProduce : undefined;
+            const support = produceTxnSupport(apiVersion);
+            // KIP-890: the first transactional batch of a transaction on this partition is verified
+            // (or, with transactions V2, added) by the coordinator; later ones find it open here.
+            const verdict = verify
+              ? verify({
+                  transactionalId: req.transactionalId!,
+                  ...txn!,
+                  topic: topic.name,
+                  partition: pd.index,
+                  add: support === 'add',
+                  ongoing: partition.hasOngoingTransaction(txn!.producerId, txn!.producerEpoch),
+                })
+              : ErrorCode.NONE;
+            const refused = (code: number): string => `Transactional produce to ${topic.name}-${pd.index} refused: ${errorName(code)}`;
+            if (typeof verdict === 'number') {
+              const code = translateVerdict(verdict, support, ErrorCode.NOT_ENOUGH_REPLICAS);
+              if (code !== ErrorCode.NONE) throw new KafkaError(code, refused(verdict));
+              pending.push(append(partition, records, response));
+            } else {
+              // The append waits for the coordinator's answer; it loses its place in arrival order,
+              // as in Kafka (a producer with requests in flight then sees a retriable sequence error).
+              // A marker written for the producer meanwhile ended what was verified (the guard).
+              const guard = partition.verificationGuard(txn!.producerId);
+              pending.push(
+                verdict.then(
+                  (answer) => {
+                    let code = translateVerdict(answer, support, ErrorCode.NOT_ENOUGH_REPLICAS);
+                    if (code === ErrorCode.NONE && !partition.verificationHolds(txn!.producerId, guard)) code = ErrorCode.INVALID_TXN_STATE;
+                    if (code === ErrorCode.NONE) return append(partition, records, response);
+                    anyError = true;
+                    response.errorCode = code;
+                    response.errorMessage = refused(answer);
+                    return undefined;
+                  },
+                  (err: unknown) => {
+                    anyError = true;
+                    response.errorCode = err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
+                    response.errorMessage = err instanceof Error ? err.message : String(err);
+                  },
+                ),
+              );
+            }
+          } catch (err) {
+            if (!(err instanceof KafkaError)) throw err;
+            anyError = true;
+            broker.metrics.produceFailed(topic.name);
+            response.errorCode = err.code;
+            response.errorMessage = err.message;
+          }
+          return response;
+        }),
+      }));
     const finish = (): ProduceResponse | typeof NO_RESPONSE => {
       if (acks === 0) {
         // acks=0 has no response; Kafka closes the connection so the producer notices a failure.
