@@ -595,12 +595,15 @@ export class GroupCoordinator {
     const modern = this.consumer.groups.has(req.groupId) ? this.consumer : this.streams.groups.has(req.groupId) ? this.streams : null;
     if (modern) {
       // A stale member epoch in a transaction is an ILLEGAL_GENERATION, as in Kafka before TxnOffsetCommit v6.
-      const staleIsIllegal = (code: number) => (code === ErrorCode.STALE_MEMBER_EPOCH ? ErrorCode.ILLEGAL_GENERATION : code);
+      const staleIsIllegal = (code: number) => (code === ErrorCode.STALE_MEMBER_EPOCH && (req.apiVersion ?? 0) < 6 ? ErrorCode.ILLEGAL_GENERATION : code);
       const verdict = modern.validateOffsetCommit(req.groupId, req.memberId, req.groupInstanceId, req.generationId, true, 0);
       const checked = typeof verdict === 'number' ? staleIsIllegal(verdict) : (topic: string, partition: number) => staleIsIllegal(verdict(topic, partition));
       return this.storeOffsets(req, null, checked, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
     }
-    // Kafka creates the group for a transactional commit, managed or not.
+    // Kafka creates the group for a transactional commit, managed or not; from TxnOffsetCommit v6
+    // only for a commit without group management (generation -1): a member of a group that does
+    // not exist is told GROUP_ID_NOT_FOUND (KIP-1319).
+    if ((req.apiVersion ?? 0) >= 6 && req.generationId >= 0 && !this.groups.has(req.groupId)) return everyPartition(req, ErrorCode.GROUP_ID_NOT_FOUND);
     const group = this.getOrCreate(req.groupId);
     const code = group.validateTxnCommit(req.memberId, req.groupInstanceId, req.generationId);
     return this.storeOffsets(req, group, code, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));

@@ -17,7 +17,7 @@ const expected: Record<string, [number, number]> = {
   InitProducerId: [0, 5], // v6: KIP-939 2PC, unstable
   WriteTxnMarkers: [1, 2], // v2: KIP-1228, the transaction version of a marker
   EndTxn: [0, 5],
-  TxnOffsetCommit: [0, 5],
+  TxnOffsetCommit: [0, 6],
   DeleteGroups: [0, 3], // v3: error message, null here
   DescribeLogDirs: [1, 5], // v5: is_cordoned, never here
   ListTransactions: [0, 2], // v2: transactional id pattern

@@ -1,6 +1,7 @@
 // The transactional APIs frame by frame: KIP-890 produce verification, the broker-side batched
 // AddPartitionsToTxn, transactional offset commits with require_stable, WriteTxnMarkers.
 import { after, before, describe, test } from 'node:test';
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -14,10 +15,11 @@ import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 describe('transactional APIs on the wire', () => {
   let broker: RunningBroker;
   let c: RawClient;
+  let wireId: string;
   before(async () => {
     broker = await startBroker({ dataDir: ':memory:', config: { 'offsets.topic.num.partitions': 3, 'transaction.state.log.num.partitions': 3 } });
     c = await RawClient.connect(broker.port);
-    await createTopic(c, 'wire', 2);
+    wireId = await createTopic(c, 'wire', 2);
   });
   after(async () => {
     c.close();
@@ -150,6 +152,62 @@ describe('transactional APIs on the wire', () => {
     assert.deepEqual(await fetchOffset(true), { ...(await fetchOffset(true)), errorCode: ErrorCode.NONE, committedOffset: 5 });
   });
 
+  test('TxnOffsetCommit v6 names topics by id, and tells members GROUP_ID_NOT_FOUND and STALE_MEMBER_EPOCH', async () => {
+    const p = await init('offsets-v6');
+    const commit = (version: number, groupId: string, topics: { name?: string; topicId?: string }[], generationIdOrMemberEpoch = -1, memberId = '') =>
+      c.request(ApiKey.TxnOffsetCommit, version, {
+        transactionalId: 'offsets-v6',
+        groupId,
+        producerId: p.producerId,
+        producerEpoch: p.producerEpoch,
+        generationIdOrMemberEpoch,
+        memberId,
+        groupInstanceId: null,
+        topics: topics.map((t) => ({
+          name: t.name ?? '',
+          topicId: t.topicId ?? '',
+          partitions: [{ partitionIndex: 1, committedOffset: 9, committedLeaderEpoch: -1, committedMetadata: null }],
+        })),
+      });
+    const codes = (r: { body: { topics: { topicId: string; partitions: { errorCode: number }[] }[] } }) => r.body.topics.map((t) => [t.topicId, t.partitions[0]!.errorCode]);
+    const unknown = randomUUID();
+    // v5+ adds the group's partition to the transaction itself (transactions V2).
+    const r = await commit(6, 'txn-group-v6', [{ topicId: unknown }, { topicId: wireId }]);
+    assert.deepEqual(codes(r), [
+      [wireId, ErrorCode.NONE],
+      [unknown, ErrorCode.UNKNOWN_TOPIC_ID],
+    ]);
+    // A member of a group that does not exist.
+    assert.deepEqual(codes(await commit(6, 'no-such-group', [{ topicId: wireId }], 3, 'm')), [[wireId, ErrorCode.GROUP_ID_NOT_FOUND]]);
+    // A consumer group member committing at an epoch newer than its own.
+    const hb = await c.request(ApiKey.ConsumerGroupHeartbeat, 0, {
+      groupId: 'cg-v6',
+      memberId: 'member-v6',
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: ['wire'],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: [],
+    });
+    assert.equal(hb.body.errorCode, ErrorCode.NONE);
+    const epoch = hb.body.memberEpoch as number;
+    assert.deepEqual(codes(await commit(6, 'cg-v6', [{ topicId: wireId }], epoch + 5, hb.body.memberId)), [[wireId, ErrorCode.STALE_MEMBER_EPOCH]]);
+    const v5 = await commit(5, 'cg-v6', [{ name: 'wire' }], epoch + 5, hb.body.memberId);
+    assert.equal(v5.body.topics[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION, 'v5: ILLEGAL_GENERATION');
+    const end = await c.request(ApiKey.EndTxn, 5, { transactionalId: 'offsets-v6', producerId: p.producerId, producerEpoch: p.producerEpoch, committed: true });
+    assert.equal(end.body.errorCode, ErrorCode.NONE);
+    const f = await c.request(ApiKey.OffsetFetch, 10, {
+      groupId: '',
+      topics: [],
+      groups: [{ groupId: 'txn-group-v6', memberId: null, memberEpoch: -1, topics: [{ topicId: wireId, partitionIndexes: [1] }] }],
+      requireStable: true,
+    });
+    assert.equal(f.body.groups[0].topics[0].partitions[0].committedOffset, 9);
+  });
+
   test('WriteTxnMarkers ends a transaction by hand and reports unknown partitions', async () => {
     const p = await init('by-hand');
     await addPartitions('by-hand', p, [1]);
@@ -199,14 +257,14 @@ describe('transactional APIs on the wire', () => {
     assert.deepStrictEqual(await list('pattern-[a'), { errorCode: ErrorCode.INVALID_REGULAR_EXPRESSION, ids: [] });
   });
 
-  test('ApiVersions advertises the transactional APIs, EndTxn and TxnOffsetCommit up to v5 (transactions V2)', async () => {
+  test('ApiVersions advertises the transactional APIs, EndTxn up to v5 (transactions V2), TxnOffsetCommit up to v6', async () => {
     const r = await c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
     const byKey = new Map<number, { minVersion: number; maxVersion: number }>(r.body.apiKeys.map((k: any) => [k.apiKey, k]));
     for (const key of [ApiKey.AddPartitionsToTxn, ApiKey.AddOffsetsToTxn, ApiKey.WriteTxnMarkers, ApiKey.DescribeTransactions, ApiKey.ListTransactions]) {
       assert.ok(byKey.has(key), `api ${key}`);
     }
     assert.equal(byKey.get(ApiKey.EndTxn)!.maxVersion, 5);
-    assert.equal(byKey.get(ApiKey.TxnOffsetCommit)!.maxVersion, 5);
+    assert.equal(byKey.get(ApiKey.TxnOffsetCommit)!.maxVersion, 6);
     assert.equal(byKey.get(ApiKey.AddPartitionsToTxn)!.maxVersion, 5);
   });
 });

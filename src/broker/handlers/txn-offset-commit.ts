@@ -1,5 +1,5 @@
 import { ZERO_UUID } from '../../protocol/primitives.js';
-import { ApiKey, type TxnOffsetCommitRequest, type TxnOffsetCommitResponse } from '../../protocol/generated/index.js';
+import { ApiKey, type TxnOffsetCommitRequest, type TxnOffsetCommitRequestTopic, type TxnOffsetCommitResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
 import { Op } from '../security/security.js';
@@ -7,15 +7,18 @@ import type { ApiHandler } from '../api.js';
 import { translateVerdict, txnOffsetCommitTxnSupport } from '../txn-verifier.js';
 
 // v5 is transactions V2: no AddOffsetsToTxn before it, the group's partition is added to the
-// transaction here (KIP-890 part 2); v4 and older verify that AddOffsetsToTxn added it.
+// transaction here (KIP-890 part 2); v4 and older verify that AddOffsetsToTxn added it. v6 names
+// topics by id (KIP-1319) and tells a consumer group member STALE_MEMBER_EPOCH, and a member of
+// a group that does not exist GROUP_ID_NOT_FOUND, where older versions say ILLEGAL_GENERATION.
 export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
   apiKey: ApiKey.TxnOffsetCommit,
-  maxVersion: 5,
+  maxVersion: 6,
   async handle({ broker, conn, apiVersion }, req) {
     const groups = broker.groupCoordinator;
+    const useTopicIds = apiVersion >= 6;
     const all = (code: number): TxnOffsetCommitResponse => ({
       throttleTimeMs: 0,
-      topics: req.topics.map((t) => ({ name: t.name, topicId: ZERO_UUID, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })),
+      topics: req.topics.map((t) => ({ name: t.name, topicId: t.topicId, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) })),
     });
     if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
     // KIP-890: the group's partition must be part of the transaction (AddOffsetsToTxn came
@@ -31,13 +34,22 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
     });
     const code = translateVerdict(verdict, support, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (code !== ErrorCode.NONE) return all(code);
-    // READ on each topic; the partitions of the others answer TOPIC_AUTHORIZATION_FAILED, uncommitted.
-    const denied = req.topics.filter((t) => !broker.security.topic(conn, Op.READ, t.name));
-    const deniedResults = denied.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
-    }));
-    if (denied.length > 0 && denied.length === req.topics.length) return { throttleTimeMs: 0, topics: deniedResults.map((t) => ({ ...t, topicId: ZERO_UUID })) };
+    // v6 names topics by id (KIP-1319): an id this broker does not know (never created, or a
+    // deleted topic's, also once the name exists again) answers UNKNOWN_TOPIC_ID, as in Kafka.
+    // Then READ on each topic, by name; the partitions of the others answer
+    // TOPIC_AUTHORIZATION_FAILED, uncommitted.
+    const failed: TxnOffsetCommitResponse['topics'] = [];
+    const fail = (t: TxnOffsetCommitRequestTopic, name: string, errorCode: number) =>
+      failed.push({ name, topicId: t.topicId, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) });
+    const allowed: TxnOffsetCommitRequestTopic[] = [];
+    for (const t of req.topics) {
+      const name = useTopicIds ? (t.topicId === ZERO_UUID ? undefined : broker.topicsById.get(t.topicId)?.name) : t.name;
+      if (name === undefined) fail(t, '', ErrorCode.UNKNOWN_TOPIC_ID);
+      else if (!broker.security.topic(conn, Op.READ, name)) fail(t, name, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      else allowed.push(name === t.name ? t : { ...t, name });
+    }
+    if (allowed.length === 0 && failed.length > 0) return { throttleTimeMs: 0, topics: failed };
+    const idOf = new Map(allowed.map((t) => [t.name, useTopicIds ? t.topicId : ZERO_UUID]));
     const committed = await groups.commitTxnOffsets({
       groupId: req.groupId,
       generationId: req.generationIdOrMemberEpoch,
@@ -45,11 +57,12 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
       groupInstanceId: req.groupInstanceId,
       producerId: req.producerId,
       producerEpoch: req.producerEpoch,
-      topics: denied.length === 0 ? req.topics : req.topics.filter((t) => !denied.includes(t)),
+      apiVersion,
+      topics: allowed,
     });
-    const topics = [...committed, ...deniedResults];
+    const topics = [...committed.map((t) => ({ ...t, topicId: idOf.get(t.name) ?? ZERO_UUID })), ...failed];
     // A fenced producer of this API has always been told INVALID_PRODUCER_EPOCH.
     for (const t of topics) for (const p of t.partitions) if (p.errorCode === ErrorCode.PRODUCER_FENCED) p.errorCode = ErrorCode.INVALID_PRODUCER_EPOCH;
-    return { throttleTimeMs: 0, topics: topics.map((t) => ({ ...t, topicId: ZERO_UUID })) };
+    return { throttleTimeMs: 0, topics };
   },
 };
