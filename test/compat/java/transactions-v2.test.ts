@@ -1,7 +1,7 @@
 // Transactions V2 (KIP-890 part 2) with the Java client 4.x against a Tributary broker process.
 // The broker finalizes transaction.version=2, so the client runs V2 by itself (checked from its
-// TransactionManager): no AddPartitionsToTxn (Produce v12 adds partitions), no AddOffsetsToTxn
-// (TxnOffsetCommit v5), and EndTxn v5 bumps the epoch at every transaction. Checked: committed
+// TransactionManager): no AddPartitionsToTxn (Produce v12+ adds partitions), no AddOffsetsToTxn
+// (TxnOffsetCommit v5+), and EndTxn v5 bumps the epoch at every transaction. Checked: committed
 // and aborted transactions read back with read_committed, alongside a V1 client (kafkajs) on the
 // same topic; offsets committed in a transaction; zombie fencing; and a kill -9 of the broker in
 // the middle of a V2 transaction.
@@ -65,8 +65,9 @@ describe('Java client 4.x with transactions V2', { skip }, () => {
     assert.ok(r.body.finalizedFeaturesEpoch >= 0);
     const max = new Map<number, number>(r.body.apiKeys.map((k: { apiKey: number; maxVersion: number }) => [k.apiKey, k.maxVersion]));
     assert.equal(max.get(ApiKey.EndTxn), 5);
-    assert.equal(max.get(ApiKey.Produce), 12);
-    assert.equal(max.get(ApiKey.TxnOffsetCommit), 5);
+    // Produce v13 and TxnOffsetCommit v6 name topics by id (KIP-516, KIP-1319), V2 as well.
+    assert.equal(max.get(ApiKey.Produce), 13);
+    assert.equal(max.get(ApiKey.TxnOffsetCommit), 6);
   });
 
   test('committed and aborted V2 transactions next to a V1 client (kafkajs), read back read_committed', async () => {
@@ -112,7 +113,7 @@ describe('Java client 4.x with transactions V2', { skip }, () => {
     assert.equal(state.producerEpoch, last.epoch);
   });
 
-  test('sendOffsetsToTransaction without AddOffsetsToTxn (TxnOffsetCommit v5)', async () => {
+  test('sendOffsetsToTransaction without AddOffsetsToTxn (TxnOffsetCommit v5+)', async () => {
     assert.match(await ask('init o v2-offsets-tx', /READY o .*/), /tv2=true/);
     assert.match(await ask('offsets o v2-offsets-group v2-offsets 1 42', /OFFSETS o .*/), /^OFFSETS/);
     assert.equal(await ask('committed v2-offsets-group v2-offsets 1', /OFFSET .*/), 'OFFSET 42');
