@@ -116,11 +116,13 @@ const PENDING_ISR_EXPIRY_MS = 10_000;
 export class Partition {
   private assignment: ReplicaAssignment;
   private replication: LeaderReplication | null = null;
-  private readonly watchers = new Set<() => void>();
+  // The collections below are made on first use: a broker holds thousands of partitions that
+  // are never fetched from or written to, and an empty Map or Set costs 200 bytes.
+  private parked: Set<() => void> | null = null;
   /** Follower fetches parked until the durable end (not the high watermark) moves. */
-  private readonly replicaWatchers = new Set<() => void>();
+  private replicasParked: Set<() => void> | null = null;
   /** KIP-890 verification guards by producer id (see verificationGuard). */
-  private readonly txnVerifications = new Map<number, object>();
+  private verifications: Map<number, object> | null = null;
   /** Appends waiting for the high watermark (acks=all), in offset order. */
   private hwWaiters: Array<{ offset: number; resolve: () => void; reject: (err: Error) => void }> = [];
   private notifyQueued = false;
@@ -131,7 +133,7 @@ export class Partition {
   /** Set while the replica's log is being swapped for its copy in another log directory: writes are refused meanwhile. */
   private writesPaused: string | null = null;
   /** Reads under way, per log (a swapped-out log is closed once its reads are done). */
-  private readonly readsInFlight = new Map<PartitionLog, number>();
+  private reads: Map<PartitionLog, number> | null = null;
   /** Bumped by every truncation, so a copy of the log in progress knows it must start again. */
   truncations = 0;
   /** Set when the log directory holding this replica failed (KIP-112): nothing is served from it any more. */
@@ -193,7 +195,7 @@ export class Partition {
 
   /** Reads of `log` still under way through this façade. */
   readsOn(log: PartitionLog): number {
-    return this.readsInFlight.get(log) ?? 0;
+    return this.reads?.get(log) ?? 0;
   }
 
   /** The log directory failed: every request for this replica answers KAFKA_STORAGE_ERROR from now on. */
@@ -448,13 +450,14 @@ export class Partition {
    * it, so data verified for a transaction that ended meanwhile is refused.
    */
   verificationGuard(producerId: number): object {
-    let guard = this.txnVerifications.get(producerId);
-    if (!guard) this.txnVerifications.set(producerId, (guard = {}));
+    this.verifications ??= new Map();
+    let guard = this.verifications.get(producerId);
+    if (!guard) this.verifications.set(producerId, (guard = {}));
     return guard;
   }
 
   verificationHolds(producerId: number, guard: object): boolean {
-    return this.txnVerifications.get(producerId) === guard;
+    return this.verifications?.get(producerId) === guard;
   }
 
   producers(): IterableIterator<ProducerEntry> {
@@ -549,7 +552,7 @@ export class Partition {
   writeTxnMarker(marker: TxnMarkerRequest): AppendResult {
     this.checkLeader();
     this.checkWritable();
-    this.txnVerifications.delete(marker.producerId);
+    this.verifications?.delete(marker.producerId);
     return this.withAcks(
       this.watchStorage(() => this.log.appendTxnMarker(marker, this.leaderEpoch)),
       -1,
@@ -621,7 +624,7 @@ export class Partition {
     while (released < this.hwWaiters.length && this.hwWaiters[released]!.offset <= hw) this.hwWaiters[released++]!.resolve();
     if (released > 0) this.hwWaiters = this.hwWaiters.slice(released);
     // Wake parked fetches once the log's bookkeeping of this move is done.
-    if (this.notifyQueued || this.watchers.size === 0) return;
+    if (this.notifyQueued || !this.parked?.size) return;
     this.notifyQueued = true;
     queueMicrotask(() => {
       this.notifyQueued = false;
@@ -632,11 +635,11 @@ export class Partition {
   private durableEndMoved(): void {
     // The leader's own log end counts for the high watermark (alone when the ISR is just it).
     this.maybeIncrementHighWatermark();
-    if (this.replicaNotifyQueued || this.replicaWatchers.size === 0) return;
+    if (this.replicaNotifyQueued || !this.replicasParked?.size) return;
     this.replicaNotifyQueued = true;
     queueMicrotask(() => {
       this.replicaNotifyQueued = false;
-      for (const w of [...this.replicaWatchers]) w();
+      for (const w of [...(this.replicasParked ?? [])]) w();
     });
   }
 
@@ -652,7 +655,8 @@ export class Partition {
     const minOneBatch = params.minOneBatch ?? true;
     if (this.offlineReason !== null) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, this.offlineReason);
     const log = this.log;
-    this.readsInFlight.set(log, (this.readsInFlight.get(log) ?? 0) + 1);
+    const reads = (this.reads ??= new Map());
+    reads.set(log, (reads.get(log) ?? 0) + 1);
     let result;
     try {
       result =
@@ -660,9 +664,9 @@ export class Partition {
           ? await log.readForReplica(fetchOffset, maxBytes, minOneBatch, params.pool)
           : await log.read(fetchOffset, maxBytes, isolation === 'read_committed' ? log.lastStableOffset : log.highWatermark, minOneBatch, params.pool);
     } finally {
-      const n = this.readsInFlight.get(log)! - 1;
-      if (n === 0) this.readsInFlight.delete(log);
-      else this.readsInFlight.set(log, n);
+      const n = reads.get(log)! - 1;
+      if (n === 0) reads.delete(log);
+      else reads.set(log, n);
     }
     let abortedTransactions: AbortedTransaction[] | null = null;
     if (isolation === 'read_committed') {
@@ -683,7 +687,7 @@ export class Partition {
    * watermark moves, for a follower (`'log_end'`) when the durable end does. Returns a cancel function.
    */
   watch(onData: () => void, isolation: ReadIsolation = 'high_watermark'): () => void {
-    const set = isolation === 'log_end' ? this.replicaWatchers : this.watchers;
+    const set = isolation === 'log_end' ? (this.replicasParked ??= new Set()) : (this.parked ??= new Set());
     const once = () => {
       set.delete(once);
       onData();
@@ -694,12 +698,12 @@ export class Partition {
 
   /** How many fetches are parked on this partition (tests wait for a long poll to park). */
   get parkedFetches(): number {
-    return this.watchers.size;
+    return this.parked?.size ?? 0;
   }
 
   /** Wakes every parked fetch (the high watermark moved, or the assignment changed). */
   notifyDataAvailable(): void {
-    for (const w of [...this.watchers, ...this.replicaWatchers]) w();
+    for (const w of [...(this.parked ?? []), ...(this.replicasParked ?? [])]) w();
   }
 }
 
