@@ -13,7 +13,7 @@ const expected: Record<string, [number, number]> = {
   OffsetCommit: [2, 10],
   OffsetFetch: [1, 10],
   JoinGroup: [2, 9],
-  ApiVersions: [0, 4], // v5: KIP-1242 cluster id checks
+  ApiVersions: [0, 5],
   InitProducerId: [0, 5], // v6: KIP-939 2PC, unstable
   WriteTxnMarkers: [1, 2], // v2: KIP-1228, the transaction version of a marker
   EndTxn: [0, 5],

@@ -1,5 +1,6 @@
 // The Kafka 4.4 versions that name topics by id instead of name (OffsetCommit v10, OffsetFetch
-// v10), through our own codecs: a known id works as its name did, an id the broker does not know
+// v10, Produce v13; TxnOffsetCommit v6 is in transactions-protocol.test.ts), and ApiVersions v5's
+// cluster and node id check (KIP-1242), through our own codecs: a known id works as its name did, an id the broker does not know
 // (never created, or a deleted topic's even after a topic of the same name came back) answers
 // UNKNOWN_TOPIC_ID, and authorization is by the name the id resolves to.
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +13,7 @@ import {
   ApiKey,
   type ApiVersionsResponse,
   type ListOffsetsResponse,
+  type MetadataResponse,
   type ProduceResponse,
   type OffsetCommitResponse,
   type OffsetFetchResponse,
@@ -281,5 +283,38 @@ describe('APIs that name topics by id', () => {
     assert.equal(max.get(ApiKey.OffsetCommit), 10);
     assert.equal(max.get(ApiKey.OffsetFetch), 10);
     assert.equal(max.get(ApiKey.Produce), 13);
+    assert.equal(max.get(ApiKey.TxnOffsetCommit), 6);
+    assert.equal(max.get(ApiKey.ApiVersions), 5);
+  });
+
+  test('ApiVersions v5 checks the cluster and node the client means to reach (KIP-1242)', async () => {
+    const md = await client.request<MetadataResponse>(ApiKey.Metadata, 12, { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const clusterId = md.body.clusterId!;
+    const nodeId = md.body.brokers[0]!.nodeId;
+    const ask = (id: string | null, node: number) =>
+      client.request<ApiVersionsResponse>(ApiKey.ApiVersions, 5, { clientSoftwareName: 't', clientSoftwareVersion: '1', clusterId: id, nodeId: node });
+    // Neither (a bootstrap connection), or both matching: the full answer.
+    for (const [id, node] of [
+      [null, -1],
+      [clusterId, nodeId],
+    ] as const) {
+      const ok = await ask(id, node);
+      assert.equal(ok.body.errorCode, ErrorCode.NONE);
+      assert.equal(new Map(ok.body.apiKeys.map((k) => [k.apiKey, k.maxVersion])).get(ApiKey.Produce), 13);
+    }
+    // Another cluster, or another node of this one: bootstrap again.
+    for (const [id, node] of [
+      ['another-cluster-id', nodeId],
+      [clusterId, nodeId + 1],
+    ] as const) {
+      const r = await ask(id, node);
+      assert.equal(r.body.errorCode, ErrorCode.REBOOTSTRAP_REQUIRED, `${id} ${node}`);
+      assert.deepEqual(r.body.apiKeys, []);
+    }
+    // One without the other is malformed.
+    assert.equal((await ask(clusterId, -1)).body.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await ask(null, nodeId)).body.errorCode, ErrorCode.INVALID_REQUEST);
+    // The connection still works.
+    assert.equal((await ask(null, -1)).body.errorCode, ErrorCode.NONE);
   });
 });

@@ -5,9 +5,25 @@ import { SUPPORTED_FEATURES, finalizedFeatures } from '../features.js';
 
 export const apiVersionsHandler: ApiHandler<ApiVersionsRequest, ApiVersionsResponse> = {
   apiKey: ApiKey.ApiVersions,
-  // v5 checks the client's expected cluster and node ids (KIP-1242), not handled yet.
-  maxVersion: 4,
+  // v5 checks the cluster and node the client means to reach (KIP-1242).
+  maxVersion: 5,
   handle(ctx, req) {
+    if (ctx.apiVersion >= 5) {
+      // Both ids, or neither, as Kafka requires; then a client whose bootstrap address now leads
+      // to another cluster or another node (an address reused after a move) is told to
+      // bootstrap again, with no versions to go on.
+      const refused = (errorCode: number): ApiVersionsResponse => ({
+        errorCode,
+        apiKeys: [],
+        throttleTimeMs: 0,
+        supportedFeatures: [],
+        finalizedFeaturesEpoch: -1,
+        finalizedFeatures: [],
+        zkMigrationReady: false,
+      });
+      if ((req.clusterId === null) !== (req.nodeId === -1)) return refused(ErrorCode.INVALID_REQUEST);
+      if (req.clusterId !== null && (req.clusterId !== ctx.broker.clusterId || req.nodeId !== ctx.broker.nodeId)) return refused(ErrorCode.REBOOTSTRAP_REQUIRED);
+    }
     // KIP-511's client software name and version: what client-metrics subscriptions match on.
     if (ctx.apiVersion >= 3) ctx.broker.telemetry.noteSoftware(ctx.conn, req.clientSoftwareName, req.clientSoftwareVersion);
     // Feature flags (KIP-584): the supported ranges, and the levels finalized by UpdateFeatures
