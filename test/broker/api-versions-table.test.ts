@@ -8,7 +8,7 @@ import { ApiKey, apiByKey } from '../../src/protocol/generated/index.js';
 // are handled. Each entry below that is lower than the schema's maximum names why in its handler.
 const expected: Record<string, [number, number]> = {
   Produce: [0, 13],
-  Fetch: [4, 17], // v18: follower high watermark (KIP-1166)
+  Fetch: [4, 18],
   ListOffsets: [1, 10], // v11: tiered storage (KIP-1023)
   OffsetCommit: [2, 10],
   OffsetFetch: [1, 10],

@@ -1,6 +1,6 @@
 // The Kafka 4.4 versions that name topics by id instead of name (OffsetCommit v10, OffsetFetch
-// v10, Produce v13; TxnOffsetCommit v6 is in transactions-protocol.test.ts), and ApiVersions v5's
-// cluster and node id check (KIP-1242), through our own codecs: a known id works as its name did, an id the broker does not know
+// v10, Produce v13; TxnOffsetCommit v6 is in transactions-protocol.test.ts), ApiVersions v5's
+// cluster and node id check (KIP-1242) and Fetch v18, through our own codecs: a known id works as its name did, an id the broker does not know
 // (never created, or a deleted topic's even after a topic of the same name came back) answers
 // UNKNOWN_TOPIC_ID, and authorization is by the name the id resolves to.
 import { after, before, describe, test } from 'node:test';
@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { createTopic } from '../helpers/requests.js';
+import { createTopic, fetchRequest } from '../helpers/requests.js';
 import {
   ApiKey,
   type ApiVersionsResponse,
+  type FetchResponse,
   type ListOffsetsResponse,
   type MetadataResponse,
   type ProduceResponse,
@@ -277,6 +278,31 @@ describe('APIs that name topics by id', () => {
     assert.equal(zero.body.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
   });
 
+  test('Fetch v18 takes the follower high watermark (KIP-1166) and answers as v17', async () => {
+    assert.equal((await produce(13, [{ topicId: ids['ids-a'], partitions: [1, 1] }])).body.responses[0]!.partitionResponses[1]!.errorCode, ErrorCode.NONE);
+    const fetch = async (version: number, highWatermark: number, session = { sessionId: 0, sessionEpoch: -1 }, fetchOffset = 0) => {
+      const req = fetchRequest({ topics: [{ topicId: ids['ids-a'], partitions: [{ partition: 1, fetchOffset }] }], ...session });
+      for (const t of req.topics) for (const p of t.partitions) p.highWatermark = highWatermark;
+      const r = await client.request<FetchResponse>(ApiKey.Fetch, version, req);
+      assert.equal(r.body.errorCode, ErrorCode.NONE);
+      const parts = r.body.responses.flatMap((t) => t.partitions.map((p) => [t.topicId, p.partitionIndex, p.errorCode, Number(p.highWatermark), p.records?.length ?? 0]));
+      return { sessionId: r.body.sessionId, parts };
+    };
+    const v17 = await fetch(17, 2 ** 63);
+    assert.deepEqual(v17.parts, [[ids['ids-a'], 1, ErrorCode.NONE, 2, v17.parts[0]![4]]]);
+    assert.ok((v17.parts[0]![4] as number) > 0, 'records');
+    // Unknown (-1), behind the leader (0), and "not supported" (INT64_MAX): the same answer.
+    for (const hw of [-1, 0, 2 ** 63]) assert.deepEqual((await fetch(18, hw)).parts, v17.parts, `high watermark ${hw}`);
+    // In a fetch session too.
+    const opened = await fetch(18, 0, { sessionId: 0, sessionEpoch: 0 });
+    assert.ok(opened.sessionId > 0);
+    assert.deepEqual(opened.parts, v17.parts);
+    // At the end of the log, knowing the leader's high watermark: nothing changed, so the
+    // incremental answer leaves the partition out.
+    const end = await fetch(18, 2, { sessionId: opened.sessionId, sessionEpoch: 1 }, 2);
+    assert.deepEqual(end.parts, []);
+  });
+
   test('ApiVersions advertises the topic-id versions', async () => {
     const r = await client.request<ApiVersionsResponse>(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
     const max = new Map(r.body.apiKeys.map((k) => [k.apiKey, k.maxVersion]));
@@ -285,6 +311,7 @@ describe('APIs that name topics by id', () => {
     assert.equal(max.get(ApiKey.Produce), 13);
     assert.equal(max.get(ApiKey.TxnOffsetCommit), 6);
     assert.equal(max.get(ApiKey.ApiVersions), 5);
+    assert.equal(max.get(ApiKey.Fetch), 18);
   });
 
   test('ApiVersions v5 checks the cluster and node the client means to reach (KIP-1242)', async () => {

@@ -226,8 +226,9 @@ function changedSinceLastSent(sp: SessionPartition, d: FetchResponsePartitionDat
 
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   apiKey: ApiKey.Fetch,
-  // v18 carries the follower's high watermark (KIP-1166), which replication does not use yet.
-  maxVersion: 17,
+  // v18 adds the high watermark a follower knows (KIP-1166, tagged): Kafka's brokers read it
+  // and leave it unused (only its KRaft controllers act on it), and so does this broker.
+  maxVersion: 18,
   async handle({ broker, apiVersion, conn, clientId }, req) {
     // Before any await (see Connection.reserveResponseBytes): bounds what a non-reading client costs.
     await conn.reserveResponseBytes(Math.min(req.maxBytes, broker.config.int('fetch.max.bytes')));
