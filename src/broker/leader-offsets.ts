@@ -11,7 +11,25 @@
 // than `maxAgeMs`, then to the follower replica's high watermark, else the partition is left out
 // (no series rather than a wrong one).
 import { ApiKey, type ListOffsetsRequest, type ListOffsetsResponse } from '../protocol/generated/index.js';
-import type { Broker } from './broker.js';
+import type { Clock } from '../common/clock.js';
+import type { PartitionState } from '../cluster/metadata-port.js';
+import type { InterBrokerClient } from './inter-broker.js';
+import type { Partition, TopicState } from './partition.js';
+
+/**
+ * What this needs of the broker (the Broker satisfies it; named here so that the broker can
+ * hold one of these without an import cycle).
+ */
+export interface LeaderOffsetsHost {
+  readonly clock: Clock;
+  readonly nodeId: number;
+  readonly cluster: unknown;
+  readonly topics: ReadonlyMap<string, TopicState>;
+  readonly interBroker: Pick<InterBrokerClient, 'request'>;
+  partition(topic: string, index: number): Partition | undefined;
+  partitionStates(t: TopicState): PartitionState[];
+  liveBrokers(): { nodeId: number; host: string; port: number }[];
+}
 
 export interface LeaderOffsetsOptions {
   /** An answer this young is used without asking again. */
@@ -31,7 +49,7 @@ export class LeaderHighWatermarks {
   private readonly timeoutMs: number;
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: LeaderOffsetsHost,
     opts: LeaderOffsetsOptions = {},
   ) {
     this.freshMs = opts.freshMs ?? 5000;
