@@ -175,12 +175,6 @@ function epochsOf(a: Assignment, epoch: number): PartitionEpochs {
   return new Map([...a].map(([t, parts]) => [t, new Map([...parts].map((p) => [p, epoch]))]));
 }
 
-/**
- * The per-partition half of an offset commit's validation (Kafka's CommitPartitionValidator):
- * the error code of a commit to the partition (by topic name), NONE if it may be committed.
- */
-export type CommitPartitionValidator = (topic: string, partition: number) => number;
-
 /** Whether every partition of `a` is in `b`. */
 function subset(a: Assignment, b: Assignment): boolean {
   for (const [t, parts] of a) for (const p of parts) if (!b.get(t)?.has(p)) return false;
@@ -842,39 +836,15 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
 
   // --- offsets, admin ------------------------------------------------------------------------
 
-  /**
-   * An offset commit (or, `transactional`, a TxnOffsetCommit) to a consumer group, as Kafka 4.4
-   * checks it: an error code for the whole request, NONE, or a validator for each partition.
-   * - a negative epoch commits to a group without members (an admin or a client without group
-   *   management); a transactional one with epoch -1 and no member or instance id always;
-   * - a member commits at its member epoch; at a newer one it is stale; at an older one (it has
-   *   not seen its last heartbeat answer yet) each partition must have been assigned to it at or
-   *   before that epoch (KIP-1251's assignment epochs), else the whole commit is stale;
-   * - a consumer-protocol member must use OffsetCommit v9+; a classic member gets
-   *   ILLEGAL_GENERATION where the others get STALE_MEMBER_EPOCH.
-   */
-  validateOffsetCommit(
-    groupId: string,
-    memberId: string,
-    instanceId: string | null,
-    memberEpoch: number,
-    transactional: boolean,
-    apiVersion: number,
-  ): number | CommitPartitionValidator {
-    const group = this.groups.get(groupId);
-    if (!group) return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (memberEpoch < 0 && group.members.size === 0) return ErrorCode.NONE;
-    if (transactional && memberEpoch === LEAVE_GROUP_MEMBER_EPOCH && memberId === '' && instanceId === null) return ErrorCode.NONE;
-    const m = group.members.get(memberId);
-    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (!transactional && !m.classic && apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
-    if (memberEpoch === m.memberEpoch) return ErrorCode.NONE;
-    const stale = m.classic ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
-    if (memberEpoch > m.memberEpoch) return stale;
+  // Offset commits: EpochGroups.validateOffsetCommit, with these two answers for consumer groups.
+  protected override isClassic(m: ConsumerMember): boolean {
+    return m.classic !== null;
+  }
+
+  protected partitionHeldSince(_group: ConsumerGroup, m: ConsumerMember): (topic: string, partition: number) => number | undefined {
     return (topic, partition) => {
       const topicId = this.opts.topics.byName(topic)?.id;
-      const assignedAt = topicId === undefined ? undefined : assignmentEpoch(m, topicId, partition);
-      return assignedAt === undefined || memberEpoch < assignedAt ? stale : ErrorCode.NONE;
+      return topicId === undefined ? undefined : assignmentEpoch(m, topicId, partition);
     };
   }
 

@@ -73,6 +73,12 @@ export interface LeaveRequest {
   memberEpoch: number;
 }
 
+/**
+ * The per-partition half of an offset commit's validation (Kafka's CommitPartitionValidator):
+ * the error code of a commit to the partition (by topic name), NONE if it may be committed.
+ */
+export type CommitPartitionValidator = (topic: string, partition: number) => number;
+
 /** The groups of one kind of a group coordinator: timers, removal, static members, load/unload. */
 export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGroup<M, A>> {
   readonly groups = new Map<string, G>();
@@ -85,6 +91,12 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
   ) {}
 
   protected abstract newGroup(groupId: string): G;
+  /** The epoch since which `m` holds a partition (by topic name); undefined if it does not. */
+  protected abstract partitionHeldSince(group: G, m: M): (topic: string, partition: number) => number | undefined;
+  /** Whether `m` speaks the classic protocol (a member of a group upgraded from classic). */
+  protected isClassic(_m: M): boolean {
+    return false;
+  }
   /** An assignment of nothing. */
   protected abstract emptyAssignment(): A;
   /** The member state of one that still has something to revoke (its rebalance timeout runs). */
@@ -98,6 +110,43 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
   /** The record of the assignment epoch, written with a new target assignment. */
   protected abstract assignmentEpochRecord(group: G): CoordinatorRecord;
   protected abstract sameAssignment(a: A, b: A): boolean;
+
+  /**
+   * An offset commit (or, `transactional`, a TxnOffsetCommit) to a group of this kind, as Kafka
+   * 4.4 checks it: an error code for the whole request, NONE, or a validator for each partition.
+   * - a negative epoch commits to a group without members (an admin or a client without group
+   *   management); a transactional one with epoch -1 and no member or instance id always;
+   * - a member commits at its member epoch; at a newer one it is stale; at an older one (it has
+   *   not seen its last heartbeat answer yet) each partition must have been held by it since that
+   *   epoch or before (KIP-1251's assignment epochs), else the whole commit is stale;
+   * - a member of this protocol must use OffsetCommit v9+; a classic member gets
+   *   ILLEGAL_GENERATION where the others get STALE_MEMBER_EPOCH.
+   */
+  validateOffsetCommit(
+    groupId: string,
+    memberId: string,
+    instanceId: string | null,
+    memberEpoch: number,
+    transactional: boolean,
+    apiVersion: number,
+  ): number | CommitPartitionValidator {
+    const group = this.groups.get(groupId);
+    if (!group) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (memberEpoch < 0 && group.members.size === 0) return ErrorCode.NONE;
+    if (transactional && memberEpoch === LEAVE_GROUP_MEMBER_EPOCH && memberId === '' && instanceId === null) return ErrorCode.NONE;
+    const m = group.members.get(memberId);
+    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    const classic = this.isClassic(m);
+    if (!transactional && !classic && apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+    if (memberEpoch === m.memberEpoch) return ErrorCode.NONE;
+    const stale = classic ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
+    if (memberEpoch > m.memberEpoch) return stale;
+    const heldSince = this.partitionHeldSince(group, m);
+    return (topic, partition) => {
+      const since = heldSince(topic, partition);
+      return since === undefined || memberEpoch < since ? stale : ErrorCode.NONE;
+    };
+  }
   protected abstract memberMetadataRecord(group: G, m: M): CoordinatorRecord;
   protected abstract currentRecord(group: G, m: M): CoordinatorRecord;
   /** After a member was removed (by a leave or a timeout) and the group epoch moved. */

@@ -25,16 +25,10 @@ import { EMPTY_BYTES } from '../protocol/primitives.js';
 import { crashPoint } from '../common/crash-points.js';
 import type { TxnProducer } from './internal-topic.js';
 import type { CoordinatorLogger } from './ports.js';
-import {
-  ConsumerGroups,
-  type CommitPartitionValidator,
-  type ConsumerGroup,
-  type ConsumerGroupsOptions,
-  type HeartbeatRequest,
-  type HeartbeatResponse,
-} from './consumer-group.js';
+import { ConsumerGroups, type ConsumerGroup, type ConsumerGroupsOptions, type HeartbeatRequest, type HeartbeatResponse } from './consumer-group.js';
 import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js';
 import { StreamsGroups, type StreamsGroupsOptions, type StreamsHeartbeatResult } from './streams-group.js';
+import type { CommitPartitionValidator } from './epoch-groups.js';
 import type { StreamsGroupHeartbeatRequest } from '../protocol/generated/streams-group-heartbeat.js';
 import { ShareGroups, type ShareGroupsOptions, type ShareHeartbeatRequest, type ShareHeartbeatResponse } from './share-group.js';
 

@@ -966,35 +966,15 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
   // --- offsets, admin ---------------------------------------------------------------------------
 
   /**
-   * An offset commit (or, `transactional`, a TxnOffsetCommit) to a streams group, as Kafka 4.4's
-   * StreamsGroup checks it: an error code for the whole request, NONE, or a validator for each
-   * partition. As for consumer groups (ConsumerGroups.validateOffsetCommit), a member at an older
-   * epoch may commit the partitions of the active tasks it has held since then: a partition
-   * maps to the task (its subtopology, its partition number) of the subtopology reading it.
+   * Offset commits (EpochGroups.validateOffsetCommit): a partition is held through the active
+   * task reading it, i.e. the task of its subtopology with its partition number.
    */
-  validateOffsetCommit(
-    groupId: string,
-    memberId: string,
-    instanceId: string | null,
-    memberEpoch: number,
-    transactional: boolean,
-    apiVersion: number,
-  ): number | ((topic: string, partition: number) => number) {
-    const group = this.groups.get(groupId);
-    if (!group) return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (memberEpoch < 0 && group.members.size === 0) return ErrorCode.NONE;
-    if (transactional && memberEpoch === -1 && memberId === '' && instanceId === null) return ErrorCode.NONE;
-    const m = group.members.get(memberId);
-    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (!transactional && apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
-    if (memberEpoch === m.memberEpoch) return ErrorCode.NONE;
-    if (memberEpoch > m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+  protected partitionHeldSince(group: StreamsGroup, m: StreamsMember): (topic: string, partition: number) => number | undefined {
     const configured = group.configured ?? this.configureTopology(group.topology);
     return (topic, partition) => {
       let sub: string | undefined;
       for (const [id, s] of configured.subtopologies) if (s.sourceTopics.includes(topic)) sub = id;
-      const assignedAt = sub === undefined ? undefined : activeTaskEpoch(m, sub, partition);
-      return assignedAt === undefined || memberEpoch < assignedAt ? ErrorCode.STALE_MEMBER_EPOCH : ErrorCode.NONE;
+      return sub === undefined ? undefined : activeTaskEpoch(m, sub, partition);
     };
   }
 
