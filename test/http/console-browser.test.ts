@@ -7,55 +7,36 @@
 // authorizer. CONSOLE_SCREENSHOTS=<dir> saves screenshots of the main pages (docs/screenshots/).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { waitUntil } from '../helpers/wait.js';
+import { CHROMIUM, chromiumMissing, openConsoleBrowser, type ConsoleBrowser } from '../helpers/console-browser.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 const shots = process.env.CONSOLE_SCREENSHOTS ?? null;
-if (!haveChromium) console.log(`SKIP console browser test: no chromium at ${CHROMIUM} (Debian package chromium; .ci/run installs it)`);
+if (chromiumMissing) console.log(`SKIP console browser test: no chromium at ${CHROMIUM} (Debian package chromium; .ci/run installs it)`);
 
-describe('web console in a real browser', { skip: haveChromium ? false : `no chromium at ${CHROMIUM}` }, () => {
+describe('web console in a real browser', { skip: chromiumMissing }, () => {
   let broker: BrokerProcess;
   let base: string;
-  let browser: BrowserContext;
+  let browser: ConsoleBrowser;
   let page: Page;
-  let profile: string;
   let kafka: InstanceType<typeof Kafka>;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async () => {
     broker = await startBrokerProcess();
     base = broker.httpUrl!;
     kafka = new Kafka({ clientId: 'console-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
-    profile = mkdtempSync(join(tmpdir(), 'tributary-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      // The machine's documented flags: no sandbox (root in CI), no GPU, nothing phoning home.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1200, height: 800 },
-      deviceScaleFactor: 1,
-      timeout: 30_000,
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    // The console works offline: any request that leaves the broker's origin fails the test.
-    await page.route('**/*', (route) =>
-      route.request().url().startsWith(base) ? route.continue() : (pageErrors.push(`outside request ${route.request().url()}`), route.abort()),
-    );
+    browser = await openConsoleBrowser(base);
+    ({ page, pageErrors } = browser);
   });
   after(async () => {
     await browser?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
     await broker?.stop();
     broker?.cleanup();
   });

@@ -8,18 +8,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startCluster, type RunningCluster } from '../../src/index.js';
 import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
 import { etcdMissing } from '../helpers/etcd.js';
 import { waitUntil } from '../helpers/wait.js';
+import { chromiumMissing, openConsoleBrowser, type ConsoleBrowser } from '../helpers/console-browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = !existsSync(CHROMIUM) ? `no chromium at ${CHROMIUM}` : etcdMissing;
+const skip = chromiumMissing || etcdMissing;
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -33,33 +30,19 @@ async function closedPort(): Promise<number> {
 describe('the console warns about brokers that did not answer', { skip }, () => {
   let cluster: RunningCluster;
   let ghost: EtcdMetadataStore | null = null;
-  let browser: BrowserContext;
+  let browser: ConsoleBrowser;
   let page: Page;
-  let profile: string;
   let base: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async () => {
     cluster = await startCluster({ brokers: 1, config: { 'http.listeners': 'http://127.0.0.1:0' } });
     base = cluster.brokers[0]!.httpUrl!;
-    profile = mkdtempSync(join(tmpdir(), 'tributary-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1200, height: 800 },
-      timeout: 30_000,
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    await page.route('**/*', (route) =>
-      route.request().url().startsWith(base) ? route.continue() : (pageErrors.push(`outside request ${route.request().url()}`), route.abort()),
-    );
+    browser = await openConsoleBrowser(base);
+    ({ page, pageErrors } = browser);
   });
   after(async () => {
     await browser?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
     await ghost?.close();
     await cluster?.stop();
   });
