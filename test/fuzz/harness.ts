@@ -163,11 +163,12 @@ async function advertisedApis(port: number): Promise<Map<number, [number, number
   }
 }
 
-async function createFuzzTopics(port: number): Promise<void> {
+/** Creates the fuzz topics; their topic ids by name (Produce v13 and other id-keyed requests use them). */
+async function createFuzzTopics(port: number): Promise<Map<string, string>> {
   const c = await RawClient.connect(port);
   try {
     const configs = (pairs: Record<string, string>) => Object.entries(pairs).map(([name, value]) => ({ name, value }));
-    const r = await c.request<{ topics: { name: string; errorCode: number }[] }>(ApiKey.CreateTopics, 7, {
+    const r = await c.request<{ topics: { name: string; topicId: string; errorCode: number }[] }>(ApiKey.CreateTopics, 7, {
       topics: [
         { name: FUZZ_TOPIC, numPartitions: 2, replicationFactor: 1, assignments: [], configs: configs({ 'segment.bytes': String(256 * 1024) }) },
         {
@@ -189,6 +190,7 @@ async function createFuzzTopics(port: number): Promise<void> {
       validateOnly: false,
     });
     for (const t of r.body.topics) if (t.errorCode !== 0) throw new Error(`cannot create ${t.name}: error ${t.errorCode}`);
+    return new Map(r.body.topics.map((t) => [t.name, t.topicId]));
   } finally {
     c.close();
   }
@@ -263,9 +265,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
 
   let stop = false;
   try {
-    await createFuzzTopics(broker.port);
+    const topicIds = await createFuzzTopics(broker.port);
     const advertised = await advertisedApis(broker.port);
-    const gen = new FrameGenerator(new Prng(opts.seed), { advertised });
+    const gen = new FrameGenerator(new Prng(opts.seed), { advertised, topicIds });
 
     let sentinelSeq = 0;
     // Frames are drawn from the generator in one deterministic sequence and split into batches.
