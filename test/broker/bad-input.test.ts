@@ -103,7 +103,7 @@ describe('hostile and broken input', () => {
       const n = r.int32();
       const keys = new Map<number, [number, number]>();
       for (let i = 0; i < n; i++) keys.set(r.int16(), [r.int16(), r.int16()]);
-      assert.deepEqual(keys.get(ApiKey.ApiVersions), [0, 4]);
+      assert.deepEqual(keys.get(ApiKey.ApiVersions), [0, 5]);
       assert.ok(keys.has(ApiKey.Produce) && keys.has(ApiKey.Fetch));
     } finally {
       c.close();
