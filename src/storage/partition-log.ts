@@ -205,6 +205,7 @@ export class PartitionLog implements CleanableLog {
     s.epochs.defer();
     s.filesPending = true;
     s.segments = [LogSegment.createDeferred(dir, 0, s.config)];
+    s.logger.debug({ dir, segments: 1, logStartOffset: 0, logEndOffset: 0, filesPending: true }, 'partition log loaded');
     return log;
   }
 
