@@ -18,7 +18,8 @@ import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Admin } from '../client/admin.js';
-import { formatKafka, javaTool, KAFKA_HEAP, kafkaClusterId, kafkaOutput, resolveKafka, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
+import { formatKafka, javaTool, KAFKA_HEAP, kafkaOutput, resolveKafka, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
+import { newClusterId } from '../common/cluster-id.js';
 import { findEtcd, startEtcd } from '../cluster/etcd-process.js';
 import { systemClock } from '../common/clock.js';
 
@@ -380,7 +381,7 @@ async function startTributaryCluster(dir: string): Promise<Broker> {
 
 /** CLUSTER_SIZE combined broker+controller KRaft nodes, one static quorum, one cluster id. */
 async function startKafkaCluster(install: KafkaInstall, dir: string): Promise<Broker> {
-  const clusterId = kafkaClusterId();
+  const clusterId = newClusterId();
   const nodes: KafkaNode[] = [];
   for (let i = 1; i <= CLUSTER_SIZE; i++) {
     nodes.push({

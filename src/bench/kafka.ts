@@ -4,7 +4,7 @@
 // a cluster of combined broker+controller nodes (static quorum, one cluster id).
 // Nothing from Maven is ever written into the repository.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { newClusterId } from '../common/cluster-id.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -96,11 +96,6 @@ export function javaTool(install: KafkaInstall, mainClass: string, args: string[
   return ['java', ['-Xmx512M', '-XX:+UseG1GC', '-Djava.awt.headless=true', '-cp', install.classpath, mainClass, ...args]];
 }
 
-/** A Kafka cluster id: 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints). */
-export function kafkaClusterId(): string {
-  return randomBytes(16).toString('base64url');
-}
-
 export interface KafkaNode {
   dir: string;
   port: number;
@@ -151,7 +146,7 @@ export function formatKafka(install: KafkaInstall, node: KafkaNode): string {
       'kafka.tools.StorageTool',
       'format',
       '-t',
-      node.clusterId ?? kafkaClusterId(),
+      node.clusterId ?? newClusterId(),
       '-c',
       file,
     ],

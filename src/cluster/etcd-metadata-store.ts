@@ -3,7 +3,7 @@
 // writes are etcd transactions with a guard (a key's absence, its create or mod revision, or the
 // controller's campaign key) so that two brokers, or a deposed controller, can never overwrite
 // each other's decisions. Key layout: ARCHITECTURE.md "Cluster metadata in etcd".
-import { randomBytes } from 'node:crypto';
+import { newClusterId } from '../common/cluster-id.js';
 import { EventEmitter } from 'node:events';
 import { Etcd3, type IKeyValue, type Lease } from 'etcd3';
 import { PrefixWatch } from './etcd-watch.js';
@@ -203,7 +203,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   }
 
   private async initClusterId(configured: string | null): Promise<void> {
-    const candidate = configured ?? randomBytes(16).toString('base64url');
+    const candidate = configured ?? newClusterId();
     const r = await this.client
       .if(this.keys.clusterId, 'Create', '==', 0)
       .then(this.client.put(this.keys.clusterId).value(candidate))

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { newClusterId } from '../common/cluster-id.js';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file.js';
 import type {
@@ -45,11 +45,6 @@ interface MetadataFile {
 
 const FILE = 'tributary-metadata.json';
 const PRODUCER_ID_BLOCK = 1000;
-
-/** Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding. */
-export function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
-}
 
 /**
  * Single-node cluster metadata (topics, ids, configs, producer id blocks), persisted atomically
