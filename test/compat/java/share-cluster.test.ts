@@ -55,6 +55,17 @@ function deliveries(p: JavaProcess): Delivery[] {
     });
 }
 
+/** Waits until what `p` received satisfies `done`, then for its acknowledgement of the last record, and closes it. */
+async function readAndClose(p: JavaProcess, what: string, done: (got: Delivery[]) => boolean): Promise<void> {
+  await waitFor(what, () => done(deliveries(p)), 60_000);
+  const lastRecord = p
+    .lines()
+    .map((l) => l.startsWith('RECORD '))
+    .lastIndexOf(true);
+  await p.waitForLine(/^ACKED$/, 10_000, lastRecord);
+  await p.ask('close', /^CLOSED$/, 30_000);
+}
+
 describe('share groups on a cluster: the share coordinator on another broker, kill -9 of the leader', { skip }, () => {
   let etcd: EtcdProcess;
   const brokers = new Map<number, BrokerProcess>();
@@ -221,16 +232,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
 
     // Every record consumed once, acknowledged through broker 1 into the state on the coordinator's broker.
     const a = member(group, 'accept');
-    await waitFor('thirty records delivered', () => new Set(deliveries(a).map((d) => d.value)).size === first.length, 60_000);
-    await a.waitForLine(
-      /^ACKED$/,
-      10_000,
-      a
-        .lines()
-        .map((l) => l.startsWith('RECORD '))
-        .lastIndexOf(true),
-    );
-    await a.ask('close', /^CLOSED$/, 30_000);
+    await readAndClose(a, 'thirty records delivered', (got) => new Set(got.map((d) => d.value)).size === first.length);
     assert.deepEqual(
       deliveries(a).map((d) => [d.offset, d.deliveryCount]),
       first.map((_, i) => [i, 1]),
@@ -266,16 +268,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
 
     // The new leader reads the state back from the share coordinator: nothing acknowledged comes back.
     const b = member(group, 'accept');
-    await waitFor('the ten unacknowledged records after the kill', () => new Set(deliveries(b).map((d) => d.offset)).size >= 10, 60_000);
-    await b.waitForLine(
-      /^ACKED$/,
-      10_000,
-      b
-        .lines()
-        .map((l) => l.startsWith('RECORD '))
-        .lastIndexOf(true),
-    );
-    await b.ask('close', /^CLOSED$/, 30_000);
+    await readAndClose(b, 'the ten unacknowledged records after the kill', (got) => new Set(got.map((d) => d.offset)).size >= 10);
     const got = deliveries(b);
     assert.deepEqual(
       got.map((d) => d.offset),
@@ -300,16 +293,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     );
     assert.equal(cfg.body.responses[0].errorCode, ErrorCode.NONE);
     const reader = member(toolGroup, 'accept');
-    await waitFor('forty records read', () => new Set(deliveries(reader).map((d) => d.offset)).size === 40, 60_000);
-    await reader.waitForLine(
-      /^ACKED$/,
-      10_000,
-      reader
-        .lines()
-        .map((l) => l.startsWith('RECORD '))
-        .lastIndexOf(true),
-    );
-    await reader.ask('close', /^CLOSED$/, 30_000);
+    await readAndClose(reader, 'forty records read', (got) => new Set(got.map((d) => d.offset)).size === 40);
 
     tools = await Tools.start(setup);
     const run = (args: string[]) => tools!.run(SHARE_GROUPS, ['--bootstrap-server', bootstrap(), ...args]);
@@ -541,16 +525,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     };
     await produce(Array.from({ length: 10 }, (_, i) => `u${i}`));
     const a = member(group, 'accept');
-    await waitFor('the ten new records', () => new Set(deliveries(a).map((d) => d.offset)).size >= 10, 60_000);
-    await a.waitForLine(
-      /^ACKED$/,
-      10_000,
-      a
-        .lines()
-        .map((l) => l.startsWith('RECORD '))
-        .lastIndexOf(true),
-    );
-    await a.ask('close', /^CLOSED$/, 30_000);
+    await readAndClose(a, 'the ten new records', (got) => new Set(got.map((d) => d.offset)).size >= 10);
     assert.deepEqual(
       deliveries(a).map((d) => d.offset),
       Array.from({ length: 10 }, (_, i) => 40 + i),
@@ -566,16 +541,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     );
     await produce(Array.from({ length: 5 }, (_, i) => `v${i}`));
     const b = member(group, 'accept');
-    await waitFor('the five records after the kill', () => new Set(deliveries(b).map((d) => d.offset)).size >= 5, 60_000);
-    await b.waitForLine(
-      /^ACKED$/,
-      10_000,
-      b
-        .lines()
-        .map((l) => l.startsWith('RECORD '))
-        .lastIndexOf(true),
-    );
-    await b.ask('close', /^CLOSED$/, 30_000);
+    await readAndClose(b, 'the five records after the kill', (got) => new Set(got.map((d) => d.offset)).size >= 5);
     assert.deepEqual(
       deliveries(b).map((d) => [d.offset, d.deliveryCount]),
       [50, 51, 52, 53, 54].map((o) => [o, 1]),
