@@ -220,6 +220,9 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
 
   /** As in Kafka, the partitions a static member keeps while away count as assigned at epoch 0. */
   protected override staticMemberLeft(m: ConsumerMember): void {
+    // As Kafka does: what it had yet to revoke goes to its new owners now, not at session end;
+    // what it keeps waits for its return at epoch 0.
+    m.pendingRevocation = new Map();
     m.assignmentEpochs = epochsOf(m.assigned, 0);
   }
 

@@ -313,6 +313,8 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
 
   /** As in Kafka, the tasks a static member keeps while away count as assigned at epoch 0. */
   protected override staticMemberLeft(m: StreamsMember): void {
+    // As Kafka does: tasks it had yet to revoke go to their new owners now.
+    m.pendingRevocation = emptyTasks();
     m.activeEpochs = new Map([...m.assigned.active].map(([sub, parts]) => [sub, new Map([...parts].map((p) => [p, 0]))]));
   }
 

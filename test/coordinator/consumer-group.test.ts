@@ -12,6 +12,9 @@ import type { CoordinatorRecord } from '../../src/coordinator/records.js';
 import { CG_CURRENT_MEMBER, decodeConsumerGroupKey, decodeCurrentAssignmentValue, encodeCurrentAssignmentValue } from '../../src/coordinator/consumer-group-records.js';
 import { Writer } from '../../src/protocol/primitives.js';
 
+/** How many partitions an assignment (topic id -> partitions) holds. */
+const size = (a: Map<string, Set<number>>): number => [...a.values()].reduce((n, p) => n + p.size, 0);
+
 class MemoryStore implements CoordinatorStore {
   readonly records: CoordinatorRecord[] = [];
   append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
@@ -249,6 +252,26 @@ describe('KIP-848 consumer groups', () => {
     assert.equal(JSON.stringify(a2.owned), before, 'same partitions, no rebalance');
     assert.equal(coordinator.consumer.groups.get('g')!.groupEpoch, epochBefore);
     assert.ok(!coordinator.consumer.groups.get('g')!.members.has('a1'));
+  });
+
+  test('static membership: partitions a member leaving with -2 had yet to revoke go to their new owner', async () => {
+    const { coordinator } = setup();
+    const a = new Member(coordinator, 'a1', { instanceId: 'i-a' });
+    await a.beat();
+    const all = a.count();
+    const b = new Member(coordinator, 'b', {});
+    await b.beat();
+    // a is told to give some up; it leaves with -2 before it has.
+    await a.beat();
+    const group = coordinator.consumer.groups.get('g')!;
+    assert.ok(size(group.members.get('a1')!.pendingRevocation) > 0, 'a has partitions to revoke');
+    assert.equal(b.count(), 0, 'b waits for them');
+    assert.equal((await a.beat({ memberEpoch: -2 })).memberEpoch, -2);
+    // As in Kafka, the leave drops what it had to revoke: b gets it without waiting for a's session to end.
+    assert.equal(size(group.members.get('a1')!.pendingRevocation), 0);
+    await b.beat();
+    await b.beat();
+    assert.ok(b.count() > 0 && b.count() < all, `b owns ${b.count()} of ${all}`);
   });
 
   test('offset commits and fetches carry the member epoch', async () => {
