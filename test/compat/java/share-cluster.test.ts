@@ -91,6 +91,16 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
   }
 
   const any = () => live()[0]![0];
+  /** Sets configs of a share group (a GROUP resource, IncrementalAlterConfigs SET), through broker `at`. */
+  async function setGroupConfigs(groupId: string, configs: Record<string, string>, at = any()): Promise<void> {
+    const r = await raw(at, (c) =>
+      c.request(ApiKey.IncrementalAlterConfigs, 1, {
+        resources: [{ resourceType: 32, resourceName: groupId, configs: Object.entries(configs).map(([name, value]) => ({ name, configOperation: 0, value })) }],
+        validateOnly: false,
+      }),
+    );
+    assert.equal(r.body.responses[0].errorCode, ErrorCode.NONE);
+  }
 
   /** Leaders by partition of a topic, and its id, as a live broker's metadata has them. */
   async function metadata(topic: string): Promise<{ topicId: string; leaders: number[] }> {
@@ -216,13 +226,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
       assert.deepEqual([r.body.coordinators[0].errorCode, r.body.coordinators[0].nodeId], [ErrorCode.NONE, coordinatorNode], `broker ${id}`);
     }
 
-    const cfg = await raw(1, (c) =>
-      c.request(ApiKey.IncrementalAlterConfigs, 1, {
-        resources: [{ resourceType: 32, resourceName: group, configs: [{ name: 'share.auto.offset.reset', configOperation: 0, value: 'earliest' }] }],
-        validateOnly: false,
-      }),
-    );
-    assert.equal(cfg.body.responses[0].errorCode, ErrorCode.NONE);
+    await setGroupConfigs(group, { 'share.auto.offset.reset': 'earliest' }, 1);
     const produce = async (values: string[]) => {
       const r = await raw(1, (c) => c.request(ApiKey.Produce, 9, produceRequest(TOPIC, 0, buildRecordBatch(values.map((value) => ({ value }))), -1)));
       assert.equal(r.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
@@ -285,13 +289,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     // A group of its own that read all forty records and is empty now (the first one still
     // has the killed holder as a member until its session times out).
     const toolGroup = `${group}-tool`;
-    const cfg = await raw(any(), (c) =>
-      c.request(ApiKey.IncrementalAlterConfigs, 1, {
-        resources: [{ resourceType: 32, resourceName: toolGroup, configs: [{ name: 'share.auto.offset.reset', configOperation: 0, value: 'earliest' }] }],
-        validateOnly: false,
-      }),
-    );
-    assert.equal(cfg.body.responses[0].errorCode, ErrorCode.NONE);
+    await setGroupConfigs(toolGroup, { 'share.auto.offset.reset': 'earliest' });
     const reader = member(toolGroup, 'accept');
     await readAndClose(reader, 'forty records read', (got) => new Set(got.map((d) => d.offset)).size === 40);
 
@@ -370,22 +368,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     }
     assert.notEqual(g, '', 'a group coordinated away from the partition leader');
     const coordinator = groupLeaders[partitionForGroup(g, groupLeaders.length)]!;
-    const cfg = await raw(any(), (c) =>
-      c.request(ApiKey.IncrementalAlterConfigs, 1, {
-        resources: [
-          {
-            resourceType: 32,
-            resourceName: g,
-            configs: [
-              { name: 'share.auto.offset.reset', configOperation: 0, value: 'earliest' },
-              { name: 'share.record.lock.duration.ms', configOperation: 0, value: '60000' },
-            ],
-          },
-        ],
-        validateOnly: false,
-      }),
-    );
-    assert.equal(cfg.body.responses[0].errorCode, ErrorCode.NONE);
+    await setGroupConfigs(g, { 'share.auto.offset.reset': 'earliest', 'share.record.lock.duration.ms': '60000' });
     const heartbeat = (memberId: string, memberEpoch: number) =>
       raw(coordinator, (c) =>
         c.request(ApiKey.ShareGroupHeartbeat, 1, { groupId: g, memberId, memberEpoch, rackId: null, subscribedTopicNames: memberEpoch === 0 ? [TOPIC] : null }),
@@ -444,22 +427,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     assert.equal(created.body.topics[0].errorCode, ErrorCode.NONE, created.body.topics[0].errorMessage ?? undefined);
     await waitFor(`broker ${elsewhere} leads ${dlq}`, async () => (await metadata(dlq)).leaders[0] === elsewhere, 20_000);
     const g = `${group}-dlq`;
-    const cfg = await raw(any(), (c) =>
-      c.request(ApiKey.IncrementalAlterConfigs, 1, {
-        resources: [
-          {
-            resourceType: 32,
-            resourceName: g,
-            configs: [
-              { name: 'share.auto.offset.reset', configOperation: 0, value: 'earliest' },
-              { name: 'tributary.share.dlq.topic', configOperation: 0, value: dlq },
-            ],
-          },
-        ],
-        validateOnly: false,
-      }),
-    );
-    assert.equal(cfg.body.responses[0].errorCode, ErrorCode.NONE);
+    await setGroupConfigs(g, { 'share.auto.offset.reset': 'earliest', 'tributary.share.dlq.topic': dlq });
     const m = randomUUID();
     await raw(leader, async (c) => {
       const f = await c.request(ApiKey.ShareFetch, 1, {
