@@ -10,6 +10,7 @@ import type { Connection } from '../../src/client/connection.js';
 import { connectAs, saslPlainAclConfig } from '../helpers/sasl-plain-acls.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { streamsJoinHeartbeat } from '../helpers/requests.js';
 
 type HeartbeatAnswer = { errorCode: number; errorMessage: string | null; memberEpoch: number };
 type DescribeAnswer = { groups: { errorCode: number }[] };
@@ -40,25 +41,7 @@ describe('group heartbeat checks', () => {
       topicPartitions: [],
     });
   const streamsHeartbeat = (c: Connection, groupId: string) =>
-    c.request<HeartbeatAnswer>(ApiKey.StreamsGroupHeartbeat, {
-      groupId,
-      memberId: 'member-1',
-      memberEpoch: 0,
-      endpointInformationEpoch: 0,
-      instanceId: null,
-      rackId: null,
-      rebalanceTimeoutMs: 30_000,
-      topology: { epoch: 0, subtopologies: [] },
-      activeTasks: [],
-      standbyTasks: [],
-      warmupTasks: [],
-      processId: 'process-1',
-      userEndpoint: null,
-      clientTags: [],
-      taskOffsets: null,
-      taskEndOffsets: null,
-      shutdownApplication: false,
-    });
+    c.request<HeartbeatAnswer>(ApiKey.StreamsGroupHeartbeat, streamsJoinHeartbeat(groupId, 'member-1', { processId: 'process-1' }));
   const describeBody = (groupId: string) => ({ groupIds: [groupId], includeAuthorizedOperations: false, includeTopologyDescription: false });
 
   test('a principal without READ or DESCRIBE on the group is refused', async () => {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { streamsJoinHeartbeat } from '../helpers/requests.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
@@ -47,25 +48,7 @@ describe('streams group configs and the KIP-1331 versions', () => {
     return [e.value, e.configSource];
   };
   const heartbeat = (version: number, group: string, memberId: string, clientTags: { key: string; value: string }[]) =>
-    c.request(ApiKey.StreamsGroupHeartbeat, version, {
-      groupId: group,
-      memberId,
-      memberEpoch: 0,
-      endpointInformationEpoch: 0,
-      instanceId: null,
-      rackId: null,
-      rebalanceTimeoutMs: 30_000,
-      topology: { epoch: 0, subtopologies: [] },
-      activeTasks: [],
-      standbyTasks: [],
-      warmupTasks: [],
-      processId: `process-${memberId}`,
-      userEndpoint: null,
-      clientTags,
-      taskOffsets: null,
-      taskEndOffsets: null,
-      shutdownApplication: false,
-    });
+    c.request(ApiKey.StreamsGroupHeartbeat, version, streamsJoinHeartbeat(group, memberId, { clientTags }));
 
   test('group configs are validated against the broker bounds and described as DYNAMIC_GROUP_CONFIG', async () => {
     assert.deepEqual(await alter('sg', { 'streams.num.standby.replicas': '2' }), [ErrorCode.INVALID_CONFIG, 'streams.num.standby.replicas must be less than or equal to 1']);

@@ -5,6 +5,7 @@ import { ApiKey, type FetchRequest, type ProduceRequest } from '../../src/protoc
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { RawClient } from './raw-client.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
+import type { StreamsGroupHeartbeatRequest } from '../../src/protocol/generated/streams-group-heartbeat.js';
 
 export interface PartitionSpec {
   partition: number;
@@ -70,6 +71,34 @@ export function fetchOne(topic: string, partition: number, fetchOffset: number, 
 
 export function produceRequest(topic: string, partition: number, records: Buffer, acks = -1): ProduceRequest {
   return { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }] };
+}
+
+/**
+ * The first StreamsGroupHeartbeat of a member (epoch 0) with an empty topology and no tasks, every
+ * field filled: the wire tests that only need the broker's answer to one join share it; `over`
+ * sets what a test is about (client tags, process id).
+ */
+export function streamsJoinHeartbeat(groupId: string, memberId: string, over: Partial<StreamsGroupHeartbeatRequest> = {}): StreamsGroupHeartbeatRequest {
+  return {
+    groupId,
+    memberId,
+    memberEpoch: 0,
+    endpointInformationEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: 30_000,
+    topology: { epoch: 0, subtopologies: [] },
+    activeTasks: [],
+    standbyTasks: [],
+    warmupTasks: [],
+    processId: `process-${memberId}`,
+    userEndpoint: null,
+    clientTags: [],
+    taskOffsets: null,
+    taskEndOffsets: null,
+    shutdownApplication: false,
+    ...over,
+  };
 }
 
 /**
