@@ -8,14 +8,13 @@ import { describe, it } from 'node:test';
 import { defaultLogIo, type LogIo } from '../../src/storage/log-io.js';
 import { CLEAN_SHUTDOWN_MARKER, LogManager } from '../../src/storage/log-manager.js';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
-import { batch, config, openLog, readAll, removeDir, silentLogger, tempDir } from './helpers.js';
+import { batch, config, openLog, readAll, inTempDir, silentLogger } from './helpers.js';
 
 const deferred = { deferCreation: true } as const;
 
 describe('logs whose files are created on their first write', () => {
   it('a log never written creates nothing, closes without files and reopens empty', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const dir = path.join(root, 't-0');
       const log = await openLog(dir, config(), deferred);
       log.assignEpoch(0, 0);
@@ -31,14 +30,11 @@ describe('logs whose files are created on their first write', () => {
       assert.equal(again.logEndOffset, 0);
       assert.equal(again.logStartOffset, 0);
       await again.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('the first append creates the directory, the segment and the epoch checkpoint; data survives a clean close', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const dir = path.join(root, 't-1');
       const log = await openLog(dir, config(), deferred);
       log.assignEpoch(3, 0);
@@ -56,14 +52,11 @@ describe('logs whose files are created on their first write', () => {
         ['a-0', 'a-1', 'a-2', 'a-3', 'a-4'],
       );
       await again.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('acknowledged records of a log created on its first write survive a crash', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const dir = path.join(root, 't-2');
       const log = await openLog(dir, config({ flushIntervalMessages: 1 }), deferred);
       log.assignEpoch(1, 0);
@@ -79,14 +72,11 @@ describe('logs whose files are created on their first write', () => {
       );
       await again.close();
       await log.close().catch(() => undefined);
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('a failure to create the files fails the append with KAFKA_STORAGE_ERROR; the next append creates them', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const dir = path.join(root, 't-3');
       let failures = 1;
       const io: LogIo = {
@@ -109,14 +99,11 @@ describe('logs whose files are created on their first write', () => {
         ],
       );
       await log.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('truncateFullyAndStartAt on a log never written creates it at the new start', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const dir = path.join(root, 't-4');
       const log = await openLog(dir, config(), deferred);
       await log.truncateFullyAndStartAt(42);
@@ -127,14 +114,11 @@ describe('logs whose files are created on their first write', () => {
       assert.equal(again.logStartOffset, 42);
       assert.equal(again.logEndOffset, 43);
       await again.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('a missing directory with a start offset checkpointed is created at once, starting there', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const dir = path.join(root, 't-5');
       const log = await openLog(dir, config(), { ...deferred, logStartOffsetCheckpoint: 10 });
       assert.equal(log.filesCreated, true);
@@ -145,14 +129,11 @@ describe('logs whose files are created on their first write', () => {
       const again = await openLog(dir, config(), { ...deferred, logStartOffsetCheckpoint: 10 });
       assert.equal(again.logEndOffset, 11);
       await again.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('a log manager opens thousands of new logs without touching the disk and shuts down cleanly', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const opts = { logger: silentLogger, retentionCheckIntervalMs: 0, cleanerEnabled: false };
       const m = await LogManager.open(root, opts);
       const logs = await Promise.all(Array.from({ length: 2000 }, (_, p) => m.openLog('wide', p, config())));
@@ -170,8 +151,6 @@ describe('logs whose files are created on their first write', () => {
       assert.equal(reopened[7]!.logEndOffset, 1);
       assert.equal(reopened.filter((log) => log.logEndOffset !== 0).length, 1);
       await m2.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 });

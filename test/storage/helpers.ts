@@ -20,6 +20,19 @@ export function removeDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * Runs `body` with a fresh temporary directory and removes the directory afterwards, whether
+ * `body` passed or threw: the storage tests each open their logs in a directory of their own.
+ */
+export async function inTempDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = tempDir();
+  try {
+    return await body(dir);
+  } finally {
+    removeDir(dir);
+  }
+}
+
 export function config(overrides: Partial<LogConfig> = {}): LogConfig {
   return logConfig(overrides);
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { batch, config, openLog, readAll, removeDir, tempDir } from './helpers.js';
+import { batch, config, openLog, readAll, inTempDir } from './helpers.js';
 
 /** Every file of `dir` with its inode and modification time. */
 function fingerprint(dir: string): Map<string, string> {
@@ -32,8 +32,7 @@ async function logWithData(dir: string): Promise<void> {
 
 describe('closing a log that was not changed since a clean open', () => {
   it('writes nothing, and the log reopens whole', async () => {
-    const dir = tempDir();
-    try {
+    await inTempDir(async (dir) => {
       await logWithData(dir);
       const before = fingerprint(dir);
       assert.ok(
@@ -53,14 +52,11 @@ describe('closing a log that was not changed since a clean open', () => {
         Array.from({ length: 15 }, (_, i) => i),
       );
       await again.close();
-    } finally {
-      removeDir(dir);
-    }
+    });
   });
 
   it('the first append removes the stale active index files; a crash then rebuilds them', async () => {
-    const dir = tempDir();
-    try {
+    await inTempDir(async (dir) => {
       await logWithData(dir);
       const log = await openLog(dir, cfg());
       await log.append(batch('b', 4), 2).done;
@@ -78,14 +74,11 @@ describe('closing a log that was not changed since a clean open', () => {
       }
       await again.close();
       await log.close().catch(() => undefined);
-    } finally {
-      removeDir(dir);
-    }
+    });
   });
 
   it('a log changed after a clean open writes its index files and snapshot again at close', async () => {
-    const dir = tempDir();
-    try {
+    await inTempDir(async (dir) => {
       await logWithData(dir);
       const log = await openLog(dir, cfg());
       await log.append(batch('c', 2, { producerId: 9, producerEpoch: 0, baseSequence: 0 }), 2).done;
@@ -98,8 +91,6 @@ describe('closing a log that was not changed since a clean open', () => {
       const retry = again.append(batch('c', 2, { producerId: 9, producerEpoch: 0, baseSequence: 0 }), 2);
       assert.equal(retry.duplicate, true);
       await again.close();
-    } finally {
-      removeDir(dir);
-    }
+    });
   });
 });
