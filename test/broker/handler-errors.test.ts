@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { withBroker, type TestBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
+import { createTopic, fetchOne, metadataRequest, produceRequest } from '../helpers/requests.js';
 import { waitUntil } from '../helpers/wait.js';
 import { apiHandlers } from '../../src/broker/handlers/index.js';
 import type { ApiHandler } from '../../src/broker/api.js';
@@ -187,12 +187,7 @@ describe('a handler that fails', () => {
     assert.match(err.stack, /injected failure[\s\S]*at .*handler-errors\.test\.ts/);
     assert.equal(c.closed, false);
     // Still usable: another request on the same connection is answered.
-    const md = await c.request(ApiKey.Metadata, 12, {
-      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'boom' }],
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
+    const md = await c.request(ApiKey.Metadata, 12, metadataRequest(['boom']));
     assert.equal(md.body.topics[0].errorCode, ErrorCode.NONE);
     // acks=0 has no response to carry the error: Kafka closes the connection.
     c.writeRaw(RawClient.frame(ApiKey.Produce, 9, 777, produceRequest('boom', 0, records, 0)));

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { suiteBroker, withBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { metadataRequest } from '../helpers/requests.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { MAX_NEW_PARTITIONS } from '../../src/broker/broker.js';
@@ -44,12 +45,7 @@ describe('partition count limits', () => {
       assert.equal(r.errorCode, ErrorCode.INVALID_PARTITIONS, r.errorMessage);
     }
     assert.equal((await createPartitions('grows', 3)).errorCode, ErrorCode.NONE);
-    const md = await client.request(ApiKey.Metadata, 12, {
-      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'grows' }],
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
+    const md = await client.request(ApiKey.Metadata, 12, metadataRequest(['grows']));
     assert.equal(md.body.topics[0].partitions.length, 3);
     assert.ok(broker.running);
   });
@@ -80,12 +76,7 @@ describe('concurrent CreatePartitions', () => {
       const [rc, rd] = await Promise.all([grow(a, 80), grow(b, 70)]);
       assert.equal(rc.body.results[0].errorCode, ErrorCode.NONE);
       assert.ok([ErrorCode.NONE, ErrorCode.INVALID_PARTITIONS].includes(rd.body.results[0].errorCode));
-      const md = await a.request(ApiKey.Metadata, 12, {
-        topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: 'raced' }],
-        allowAutoTopicCreation: false,
-        includeClusterAuthorizedOperations: false,
-        includeTopicAuthorizedOperations: false,
-      });
+      const md = await a.request(ApiKey.Metadata, 12, metadataRequest(['raced']));
       const indexes = md.body.topics[0].partitions.map((p: { partitionIndex: number }) => p.partitionIndex);
       assert.deepEqual(
         indexes,

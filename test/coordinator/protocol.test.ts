@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { suiteBroker, withBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { createTopic } from '../helpers/requests.js';
+import { createTopic, metadataRequest } from '../helpers/requests.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
@@ -44,12 +44,7 @@ describe('group APIs at every version', () => {
       );
     }
     // The offsets topic now exists, internal and compacted, with the configured partition count.
-    const md = await client.request(ApiKey.Metadata, 12, {
-      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: '__consumer_offsets' }],
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
+    const md = await client.request(ApiKey.Metadata, 12, metadataRequest(['__consumer_offsets']));
     assert.equal(md.body.topics[0].isInternal, true);
     assert.equal(md.body.topics[0].partitions.length, 7);
   });

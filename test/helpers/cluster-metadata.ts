@@ -2,6 +2,7 @@
 // leaders, epochs and ISRs (kafkajs's metadata calls retry offline partitions until they fail).
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { RawClient } from './raw-client.js';
+import { metadataRequest } from './requests.js';
 
 export interface PartitionView {
   index: number;
@@ -18,12 +19,7 @@ export interface PartitionView {
 export async function partitionViews(port: number, topic: string): Promise<PartitionView[]> {
   const c = await RawClient.connect(port);
   try {
-    const r = await c.request(ApiKey.Metadata, 12, {
-      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: topic }],
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
+    const r = await c.request(ApiKey.Metadata, 12, metadataRequest([topic]));
     return r.body.topics[0].partitions
       .map((p: { partitionIndex: number; leaderId: number; leaderEpoch: number; isrNodes: number[]; replicaNodes: number[]; offlineReplicas: number[] }) => ({
         index: p.partitionIndex,

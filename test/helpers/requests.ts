@@ -1,7 +1,7 @@
 // Request bodies for the raw-frame tests (every field filled, as the generated encoders require),
 // and createTopic, the one way every test creates the topics it needs.
 import assert from 'node:assert/strict';
-import { ApiKey, type FetchRequest, type ProduceRequest } from '../../src/protocol/generated/index.js';
+import { ApiKey, type FetchRequest, type MetadataRequest, type ProduceRequest } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { RawClient } from './raw-client.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
@@ -71,6 +71,19 @@ export function fetchOne(topic: string, partition: number, fetchOffset: number, 
 
 export function produceRequest(topic: string, partition: number, records: Buffer, acks = -1): ProduceRequest {
   return { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, topicId: ZERO_UUID, partitionData: [{ index: partition, records }] }] };
+}
+
+/**
+ * A Metadata body asking for `topics` by name (no topic ids), creating none and asking for no
+ * authorized operations: what most tests that read leaders, epochs or ISRs send.
+ */
+export function metadataRequest(topics: string[]): MetadataRequest {
+  return {
+    topics: topics.map((name) => ({ topicId: ZERO_UUID, name })),
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  };
 }
 
 /**
