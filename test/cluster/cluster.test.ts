@@ -1,47 +1,34 @@
 // Three broker processes and one etcd on loopback: placement, routing, groups across brokers,
 // refusal of a duplicate node.id, kill -9 of the controller, a killed broker rejoining with its
 // data. Every process is killed at the end.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import kafkajs from 'kafkajs';
-import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
-import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { compiled, repoRoot } from '../helpers/dist.js';
-import { RawClient } from '../helpers/raw-client.js';
-import { fetchRequest, produceRequest } from '../helpers/requests.js';
+import { RawClient, withRawClient } from '../helpers/raw-client.js';
+import { fetchRequest, metadataRequest, produceRequest } from '../helpers/requests.js';
 import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
-import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
+import { etcdMissing, waitFor } from '../helpers/etcd.js';
+import { suiteCluster } from '../helpers/process-cluster.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-let etcd: EtcdProcess;
-const brokers = new Map<number, BrokerProcess>();
-const PREFIX = '/cluster-test';
-
-function overrides(nodeId: number): Record<string, string> {
-  return {
-    'node.id': String(nodeId),
-    'etcd.endpoints': etcd.endpoint,
-    'etcd.prefix': PREFIX,
-    'broker.session.timeout.ms': '3000',
-    'group.initial.rebalance.delay.ms': '0',
-  };
-}
-
-async function startNode(nodeId: number, dataDir?: string): Promise<BrokerProcess> {
-  const b = await startBrokerProcess({ dataDir, overrides: overrides(nodeId) });
-  brokers.set(nodeId, b);
-  return b;
-}
+const cluster = suiteCluster({
+  prefix: '/cluster-test',
+  nodeIds: [1, 2, 3],
+  config: () => ({ 'broker.session.timeout.ms': '3000', 'group.initial.rebalance.delay.ms': '0' }),
+});
+const { brokers } = cluster;
 
 function kafka() {
   return new Kafka({
-    brokers: [...brokers.values()].filter((b) => b.child.exitCode === null && b.child.signalCode === null).map((b) => b.bootstrap),
+    brokers: cluster.alive().map((b) => b.bootstrap),
     logLevel: logLevel.NOTHING,
     retry: { retries: 10, initialRetryTime: 100 },
   });
@@ -60,12 +47,7 @@ interface PartitionMetadata {
 async function metadata(b: BrokerProcess, topic: string): Promise<{ controller: number; brokers: number[]; partitions: PartitionMetadata[] }> {
   const c = await RawClient.connect(b.port);
   try {
-    const r = await c.request(ApiKey.Metadata, 12, {
-      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: topic }],
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
+    const r = await c.request(ApiKey.Metadata, 12, metadataRequest([topic]));
     const t = r.body.topics[0];
     return {
       controller: r.body.controllerId,
@@ -85,29 +67,6 @@ async function metadata(b: BrokerProcess, topic: string): Promise<{ controller: 
     c.close();
   }
 }
-
-async function raw<T>(b: BrokerProcess, fn: (c: RawClient) => Promise<T>): Promise<T> {
-  const c = await RawClient.connect(b.port);
-  try {
-    return await fn(c);
-  } finally {
-    c.close();
-  }
-}
-
-before(async () => {
-  if (etcdMissing) return;
-  etcd = await withEtcd();
-  for (const id of [1, 2, 3]) await startNode(id);
-});
-
-after(async () => {
-  for (const b of brokers.values()) {
-    await b.kill();
-    b.cleanup();
-  }
-  await etcd?.close();
-});
 
 test('a 6-partition topic spreads its leaders; kafkajs produces and a group consumes across brokers', { skip: etcdMissing }, async () => {
   const k = kafka();
@@ -243,7 +202,7 @@ test('transactions V2 across brokers: Produce v12 adds partitions through a remo
   await admin.disconnect();
   const any = brokers.get(1)!;
   const txnId = 'cluster-v2';
-  const found = await raw(any, (c) => c.request(ApiKey.FindCoordinator, 3, { key: txnId, keyType: 1, coordinatorKeys: [] }));
+  const found = await withRawClient(any, (c) => c.request(ApiKey.FindCoordinator, 3, { key: txnId, keyType: 1, coordinatorKeys: [] }));
   assert.equal(found.body.errorCode, ErrorCode.NONE);
   const coordinator = brokers.get(found.body.nodeId as number)!;
   const leaders = (await metadata(any, topic)).partitions.map((p) => p.leader);
@@ -335,7 +294,7 @@ test('DescribeQuorum answers from the etcd members', { skip: etcdMissing }, asyn
     assert.equal(r.body.topics[1].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assert.deepEqual(
       r.body.nodes[0].listeners.map((l: { host: string; port: number }) => `http://${l.host}:${l.port}`),
-      [etcd.endpoint],
+      [cluster.etcd.endpoint],
     );
   } finally {
     c.close();
@@ -345,7 +304,7 @@ test('DescribeQuorum answers from the etcd members', { skip: etcdMissing }, asyn
 test('a second broker with a live node.id refuses to start', { skip: etcdMissing }, async () => {
   const dir = tempDir();
   const args = [compiled('cli/tributary.js'), 'broker'];
-  for (const [k, v] of Object.entries({ ...overrides(2), listeners: 'PLAINTEXT://127.0.0.1:0', 'http.listeners': 'http://127.0.0.1:0', 'log.dirs': dir }))
+  for (const [k, v] of Object.entries({ ...cluster.overrides(2), listeners: 'PLAINTEXT://127.0.0.1:0', 'http.listeners': 'http://127.0.0.1:0', 'log.dirs': dir }))
     args.push('--override', `${k}=${v}`);
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -364,7 +323,7 @@ test('a second broker with a live node.id refuses to start', { skip: etcdMissing
 test('dynamic broker configs in etcd: --entity-default reaches every broker, --entity-name <id> only that broker', { skip: etcdMissing }, async () => {
   const BROKER = 4;
   const alter = async (via: BrokerProcess, resourceName: string, value: string | null) => {
-    const r = await raw(via, (c) =>
+    const r = await withRawClient(via, (c) =>
       c.request(ApiKey.IncrementalAlterConfigs, 1, {
         resources: [{ resourceType: BROKER, resourceName, configs: [{ name: 'log.retention.ms', configOperation: value === null ? 1 : 0, value }] }],
         validateOnly: false,
@@ -374,7 +333,7 @@ test('dynamic broker configs in etcd: --entity-default reaches every broker, --e
   };
   /** `value@source` of log.retention.ms as broker `b` describes itself. */
   const retention = async (nodeId: number) => {
-    const r = await raw(brokers.get(nodeId)!, (c) =>
+    const r = await withRawClient(brokers.get(nodeId)!, (c) =>
       c.request(ApiKey.DescribeConfigs, 4, {
         resources: [{ resourceType: BROKER, resourceName: String(nodeId), configurationKeys: ['log.retention.ms'] }],
         includeSynonyms: true,
@@ -465,7 +424,7 @@ test('kill -9 of the controller: another takes over and CreateTopics works again
   for (const p of victims) assert.deepEqual([p.leader, p.leaderEpoch, p.offline, p.errorCode], [-1, 1, [controller], ErrorCode.LEADER_NOT_AVAILABLE]);
 
   // Restart on the same data: it leads its partitions again and its records are all there.
-  await startNode(controller, victim.dataDir);
+  await cluster.startNode(controller, victim.dataDir);
   const k = kafka();
   admin = k.admin();
   await admin.connect();
@@ -507,7 +466,7 @@ test(
     };
     const leader = (await leaderOf0())!;
     assert.equal(await produceTo(leader), ErrorCode.NONE);
-    etcd.pause();
+    cluster.etcd.pause();
     try {
       const pausedAt = Date.now();
       // Fencing: within the lease TTL (3 s) plus a keepalive period the leader stops acting as one.
@@ -527,7 +486,7 @@ test(
         c.close();
       }
     } finally {
-      etcd.resume();
+      cluster.etcd.resume();
     }
     // Leases expired while etcd was stopped: brokers register again by themselves and the
     // controller gives the partitions back to their (only) in-sync replica.
@@ -549,15 +508,15 @@ test(
 test('UnregisterBroker revokes a live broker’s registration: it is fenced and registers again; an unknown id is BROKER_ID_NOT_REGISTERED', { skip: etcdMissing }, async () => {
   const [id, b] = [...brokers.entries()].find(([, x]) => x.child.exitCode === null && x.child.signalCode === null)!;
   const registered = async () => {
-    const r = await raw(b, (c) => c.request(ApiKey.DescribeCluster, 0, { includeClusterAuthorizedOperations: false }));
+    const r = await withRawClient(b, (c) => c.request(ApiKey.DescribeCluster, 0, { includeClusterAuthorizedOperations: false }));
     return (r.body.brokers as { brokerId: number }[]).some((x) => x.brokerId === id);
   };
   const said = (msg: string) => b.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(msg)).length;
   assert.ok(await registered());
-  const unknown = await raw(b, (c) => c.request(ApiKey.UnregisterBroker, 0, { brokerId: 99 }));
+  const unknown = await withRawClient(b, (c) => c.request(ApiKey.UnregisterBroker, 0, { brokerId: 99 }));
   assert.equal(unknown.body.errorCode, ErrorCode.BROKER_ID_NOT_REGISTERED);
   const [lost, renewed] = [said('cluster: lost the etcd lease'), said('cluster: registered again')];
-  const r = await raw(b, (c) => c.request(ApiKey.UnregisterBroker, 0, { brokerId: id }));
+  const r = await withRawClient(b, (c) => c.request(ApiKey.UnregisterBroker, 0, { brokerId: id }));
   assert.equal(r.body.errorCode, ErrorCode.NONE);
   // Its lease was revoked: the broker stops acting as a leader, then registers again.
   await waitFor('the broker lost its lease and registered again', () => said('cluster: lost the etcd lease') > lost && said('cluster: registered again') > renewed, 20_000);

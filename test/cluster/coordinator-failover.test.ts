@@ -4,72 +4,45 @@
 // coordinator (a consumer resumes after them), and the transaction begun before the kill is
 // completed or aborted by the new coordinator, never left hanging. A streams group (KIP-1071) keeps
 // its topology, member and tasks across the same kind of kill. Every process is killed at the end.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
-import { RawClient } from '../helpers/raw-client.js';
-import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
+import type { BrokerProcess } from '../helpers/broker-process.js';
+import { withRawClient } from '../helpers/raw-client.js';
+import { metadataRequest } from '../helpers/requests.js';
+import { etcdMissing, waitFor } from '../helpers/etcd.js';
+import { suiteCluster } from '../helpers/process-cluster.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-let etcd: EtcdProcess;
-const brokers = new Map<number, BrokerProcess>();
+const cluster = suiteCluster({
+  prefix: '/coordinator-failover',
+  nodeIds: [1, 2, 3],
+  config: () => ({
+    'broker.session.timeout.ms': '3000',
+    'group.initial.rebalance.delay.ms': '0',
+    'offsets.topic.num.partitions': '6',
+    'offsets.topic.replication.factor': '3',
+    'transaction.state.log.num.partitions': '6',
+    'transaction.state.log.replication.factor': '3',
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms': '500',
+    'default.replication.factor': '3',
+  }),
+});
+const { brokers } = cluster;
 const GROUP = 0;
 const TRANSACTION = 1;
 const TOPIC = 'failover-data';
 
-const overrides = (nodeId: number): Record<string, string> => ({
-  'node.id': String(nodeId),
-  'etcd.endpoints': etcd.endpoint,
-  'etcd.prefix': '/coordinator-failover',
-  'broker.session.timeout.ms': '3000',
-  'group.initial.rebalance.delay.ms': '0',
-  'offsets.topic.num.partitions': '6',
-  'offsets.topic.replication.factor': '3',
-  'transaction.state.log.num.partitions': '6',
-  'transaction.state.log.replication.factor': '3',
-  'transaction.abort.timed.out.transaction.cleanup.interval.ms': '500',
-  'default.replication.factor': '3',
-});
-
-before(async () => {
-  if (etcdMissing) return;
-  etcd = await withEtcd();
-  for (const nodeId of [1, 2, 3]) brokers.set(nodeId, await startBrokerProcess({ overrides: overrides(nodeId) }));
-});
-
-after(async () => {
-  for (const b of brokers.values()) {
-    await b.kill();
-    b.cleanup();
-  }
-  await etcd?.close();
-});
-
-function live(): BrokerProcess[] {
-  return [...brokers.values()].filter((b) => b.child.exitCode === null && b.child.signalCode === null);
-}
-
 function kafka() {
-  return new Kafka({ brokers: live().map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 12, initialRetryTime: 100 } });
-}
-
-async function raw<T>(b: BrokerProcess, fn: (c: RawClient) => Promise<T>): Promise<T> {
-  const c = await RawClient.connect(b.port);
-  try {
-    return await fn(c);
-  } finally {
-    c.close();
-  }
+  return new Kafka({ brokers: cluster.alive().map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 12, initialRetryTime: 100 } });
 }
 
 /** The coordinator a broker names for a key (-1 while there is none). */
 async function coordinatorOf(b: BrokerProcess, key: string, keyType: number): Promise<number> {
-  const r = await raw(b, (c) => c.request(ApiKey.FindCoordinator, 3, { key, keyType, coordinatorKeys: [] }));
+  const r = await withRawClient(b, (c) => c.request(ApiKey.FindCoordinator, 3, { key, keyType, coordinatorKeys: [] }));
   return r.body.errorCode === ErrorCode.NONE ? (r.body.nodeId as number) : -1;
 }
 
@@ -86,7 +59,7 @@ test('kill -9 of the coordinator: the group keeps its offsets and the open trans
   // The group commits offset 5; a transactional id coordinated by the same broker opens a transaction.
   const groupId = 'failover-group';
   await admin.setOffsets({ groupId, topic: TOPIC, partitions: [{ partition: 0, offset: '5' }] });
-  const [first] = live();
+  const [first] = cluster.alive();
   const victimId = await coordinatorOf(first!, groupId, GROUP);
   assert.ok(victimId > 0);
   // Two transactional ids coordinated by the same broker: one the producer commits after the
@@ -109,21 +82,14 @@ test('kill -9 of the coordinator: the group keeps its offsets and the open trans
   await waitFor(
     'the internal partitions replicated to all three brokers',
     async () => {
-      const md = await raw(first!, (c) =>
-        c.request(ApiKey.Metadata, 12, {
-          topics: ['__consumer_offsets', '__transaction_state'].map((name) => ({ topicId: '00000000-0000-0000-0000-000000000000', name })),
-          allowAutoTopicCreation: false,
-          includeClusterAuthorizedOperations: false,
-          includeTopicAuthorizedOperations: false,
-        }),
-      );
+      const md = await withRawClient(first!, (c) => c.request(ApiKey.Metadata, 12, metadataRequest(['__consumer_offsets', '__transaction_state'])));
       return (md.body.topics as { partitions: { isrNodes: number[] }[] }[]).every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.isrNodes.length === 3));
     },
     30_000,
   );
 
   await brokers.get(victimId)!.kill();
-  const survivor = live()[0]!;
+  const survivor = cluster.alive()[0]!;
 
   // The group's coordinator moves to a surviving broker, which has its offsets.
   await waitFor(
@@ -166,7 +132,7 @@ test('kill -9 of the coordinator: the group keeps its offsets and the open trans
         const coordinator = await coordinatorOf(survivor, id, TRANSACTION).catch(() => -1);
         const b = brokers.get(coordinator);
         if (!b || coordinator === victimId) return false;
-        const r = await raw(b, (c) => c.request(ApiKey.DescribeTransactions, 0, { transactionalIds: [id] }));
+        const r = await withRawClient(b, (c) => c.request(ApiKey.DescribeTransactions, 0, { transactionalIds: [id] }));
         state = r.body.transactionStates[0].transactionState as string;
         return state === 'CompleteCommit' || state === 'CompleteAbort';
       },
@@ -204,14 +170,7 @@ async function internalInSync(b: BrokerProcess): Promise<void> {
   await waitFor(
     'the internal partitions replicated to all three brokers',
     async () => {
-      const md = await raw(b, (c) =>
-        c.request(ApiKey.Metadata, 12, {
-          topics: ['__consumer_offsets'].map((name) => ({ topicId: '00000000-0000-0000-0000-000000000000', name })),
-          allowAutoTopicCreation: false,
-          includeClusterAuthorizedOperations: false,
-          includeTopicAuthorizedOperations: false,
-        }),
-      );
+      const md = await withRawClient(b, (c) => c.request(ApiKey.Metadata, 12, metadataRequest(['__consumer_offsets'])));
       return (md.body.topics as { partitions: { isrNodes: number[] }[] }[]).every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.isrNodes.length === 3));
     },
     30_000,
@@ -222,9 +181,9 @@ test('kill -9 of a streams group coordinator: the group, its topology and tasks 
   // The broker the first test killed comes back, so that three run again.
   for (const [nodeId, b] of brokers) {
     if (b.child.exitCode === null && b.child.signalCode === null) continue;
-    brokers.set(nodeId, await startBrokerProcess({ dataDir: b.dataDir, overrides: overrides(nodeId) }));
+    await cluster.startNode(nodeId, b.dataDir);
   }
-  const [first] = live();
+  const [first] = cluster.alive();
   const admin = kafka().admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: 'sg-in', numPartitions: 3, replicationFactor: 3 }] });
@@ -246,7 +205,7 @@ test('kill -9 of a streams group coordinator: the group, its topology and tasks 
   };
   type Ids = { subtopologyId: string; partitions: number[] }[];
   const heartbeat = (b: BrokerProcess, epoch: number, active: Ids | null) =>
-    raw(b, (c) =>
+    withRawClient(b, (c) =>
       c.request(ApiKey.StreamsGroupHeartbeat, 0, {
         groupId,
         memberId: 'member-1',
@@ -272,7 +231,7 @@ test('kill -9 of a streams group coordinator: the group, its topology and tasks 
     await waitFor(
       not ? 'a new group coordinator' : 'a group coordinator',
       async () => {
-        id = await coordinatorOf(live()[0]!, groupId, GROUP).catch(() => -1);
+        id = await coordinatorOf(cluster.alive()[0]!, groupId, GROUP).catch(() => -1);
         return id > 0 && brokers.get(id) !== not;
       },
       20_000,
@@ -312,7 +271,9 @@ test('kill -9 of a streams group coordinator: the group, its topology and tasks 
   );
   assert.equal(r.body.errorCode, ErrorCode.NONE, r.body.errorMessage);
   assert.equal(r.body.memberEpoch, epoch);
-  const d = await raw(b, (c) => c.request(ApiKey.StreamsGroupDescribe, 0, { groupIds: [groupId], includeAuthorizedOperations: false, includeTopologyDescription: false }));
+  const d = await withRawClient(b, (c) =>
+    c.request(ApiKey.StreamsGroupDescribe, 0, { groupIds: [groupId], includeAuthorizedOperations: false, includeTopologyDescription: false }),
+  );
   const g = d.body.groups[0];
   assert.equal(g.errorCode, ErrorCode.NONE);
   assert.equal(g.groupState, 'Stable');

@@ -7,38 +7,35 @@
 // never fetched the partition again, with no error to make it look again: the cluster torture's
 // stalled consumers (RELIABILITY.md "Cluster", found 8). With the error, kafkajs retries its
 // metadata until the controller (resumed) has moved the leadership to broker 3.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import type { BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
+import { metadataRequest } from '../helpers/requests.js';
+import { etcdMissing, waitFor } from '../helpers/etcd.js';
+import { suiteCluster } from '../helpers/process-cluster.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-let etcd: EtcdProcess;
-const brokers = new Map<number, BrokerProcess>();
 const TOPIC = 'live-leader';
 
 /** The controller's session outlasts the test's window; the victim's lapses quickly. */
 const SESSION_MS: Record<number, string> = { 1: '30000', 2: '2000', 3: '3000' };
 
-async function startNode(nodeId: number): Promise<void> {
-  const b = await startBrokerProcess({
-    overrides: {
-      'node.id': String(nodeId),
-      'etcd.endpoints': etcd.endpoint,
-      'etcd.prefix': '/metadata-live-leader',
-      'broker.session.timeout.ms': SESSION_MS[nodeId]!,
-      'replica.lag.time.max.ms': '10000',
-      'auto.leader.rebalance.enable': 'false',
-    },
-  });
-  brokers.set(nodeId, b);
-}
+// Broker 1 first: it becomes the controller.
+const cluster = suiteCluster({
+  prefix: '/metadata-live-leader',
+  nodeIds: [1, 2, 3],
+  config: (nodeId) => ({
+    'broker.session.timeout.ms': SESSION_MS[nodeId]!,
+    'replica.lag.time.max.ms': '10000',
+    'auto.leader.rebalance.enable': 'false',
+  }),
+});
+const { brokers } = cluster;
 
 interface View {
   brokers: number[];
@@ -49,12 +46,7 @@ interface View {
 async function metadata(b: BrokerProcess, version = 12): Promise<View> {
   const c = await RawClient.connect(b.port);
   try {
-    const r = await c.request(ApiKey.Metadata, version, {
-      topics: [{ topicId: '00000000-0000-0000-0000-000000000000', name: TOPIC }],
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
+    const r = await c.request(ApiKey.Metadata, version, metadataRequest([TOPIC]));
     return {
       brokers: r.body.brokers.map((x: { nodeId: number }) => x.nodeId).sort(),
       controller: r.body.controllerId,
@@ -64,22 +56,6 @@ async function metadata(b: BrokerProcess, version = 12): Promise<View> {
     c.close();
   }
 }
-
-before(async () => {
-  if (etcdMissing) return;
-  etcd = await withEtcd();
-  // Broker 1 first: it becomes the controller.
-  for (const id of [1, 2, 3]) await startNode(id);
-});
-
-after(async () => {
-  for (const b of brokers.values()) {
-    if (b.child.exitCode === null && b.child.signalCode === null) b.child.kill('SIGCONT');
-    await b.kill();
-    b.cleanup();
-  }
-  await etcd?.close();
-});
 
 test('a leader whose registration lapsed is answered LEADER_NOT_AVAILABLE, never named', { skip: etcdMissing, timeout: 90_000 }, async () => {
   const [one, two, three] = [brokers.get(1)!, brokers.get(2)!, brokers.get(3)!];

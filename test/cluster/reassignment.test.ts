@@ -2,52 +2,44 @@
 // reassignment from brokers [1,2] to [2,3] under an acks=all producer (no acknowledged record
 // lost, the new replica byte-identical, the old one's log deleted), and a preferred leader
 // election after a failover puts leadership back on the first replica.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { partitionViews, type PartitionView } from '../helpers/cluster-metadata.js';
 import { cli } from '../helpers/cli.js';
-import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
+import { etcdMissing, waitFor } from '../helpers/etcd.js';
+import { suiteCluster } from '../helpers/process-cluster.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-let etcd: EtcdProcess;
-const brokers = new Map<number, BrokerProcess>();
+const cluster = suiteCluster({
+  prefix: '/reassignment-test',
+  nodeIds: [1, 2, 3],
+  config: () => ({
+    'broker.session.timeout.ms': '3000',
+    'replica.lag.time.max.ms': '4000',
+    'group.initial.rebalance.delay.ms': '0',
+    // The periodic rebalance would race the explicit election below (its own test: leader-rebalance.test.ts).
+    'auto.leader.rebalance.enable': 'false',
+  }),
+});
+const { brokers } = cluster;
 const scratch = tempDir('tributary-reassign-');
 
-async function startNode(nodeId: number, dataDir?: string): Promise<BrokerProcess> {
-  const b = await startBrokerProcess({
-    dataDir,
-    overrides: {
-      'node.id': String(nodeId),
-      'etcd.endpoints': etcd.endpoint,
-      'etcd.prefix': '/reassignment-test',
-      'broker.session.timeout.ms': '3000',
-      'replica.lag.time.max.ms': '4000',
-      'group.initial.rebalance.delay.ms': '0',
-      // The periodic rebalance would race the explicit election below (its own test: leader-rebalance.test.ts).
-      'auto.leader.rebalance.enable': 'false',
-    },
-  });
-  brokers.set(nodeId, b);
-  return b;
-}
-
-const alive = () => [...brokers.values()].filter((b) => b.child.exitCode === null && b.child.signalCode === null);
 const bootstrap = () =>
-  alive()
+  cluster
+    .alive()
     .map((b) => b.bootstrap)
     .join(',');
 
 function kafka() {
-  return new Kafka({ brokers: alive().map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+  return new Kafka({ brokers: cluster.alive().map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
 }
 
 function partitions(b: BrokerProcess, topic: string): Promise<PartitionView[]> {
@@ -64,20 +56,7 @@ function logBytes(b: BrokerProcess, topic: string, partition: number): Buffer {
   return Buffer.concat(segments.map((f) => readFileSync(join(dir, f))));
 }
 
-before(async () => {
-  if (etcdMissing) return;
-  etcd = await withEtcd();
-  for (const id of [1, 2, 3]) await startNode(id);
-});
-
-after(async () => {
-  for (const b of brokers.values()) {
-    await b.kill();
-    b.cleanup();
-  }
-  await etcd?.close();
-  rmSync(scratch, { recursive: true, force: true });
-});
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
 test('reassigning [1,2] to [2,3] under acks=all keeps every acknowledged record; broker 3 ends byte-identical, broker 1 drops its log', { skip: etcdMissing }, async () => {
   const TOPIC = 'moved';
@@ -96,7 +75,7 @@ test('reassigning [1,2] to [2,3] under acks=all keeps every acknowledged record;
     ],
   });
   await admin.disconnect();
-  await waitFor('both partitions have two in-sync replicas', async () => (await partitions(alive()[0]!, TOPIC)).every((p) => p.isr.length === 2 && p.leader > 0));
+  await waitFor('both partitions have two in-sync replicas', async () => (await partitions(cluster.alive()[0]!, TOPIC)).every((p) => p.isr.length === 2 && p.leader > 0));
 
   // A producer writing until told to stop (bounded in count), acks=all, idempotent. One partition
   // per send: kafkajs 2.2 drops the part of a send whose partition's leadership moved onto a
@@ -280,7 +259,7 @@ test('a preferred leader election after a failover puts leadership back on the f
   assert.notEqual(refused.code, 0);
   assert.match(refused.stdout, /Error completing leader election \(PREFERRED\) for partition: elect-0: PREFERRED_LEADER_NOT_AVAILABLE/);
 
-  await startNode(1, victim.dataDir);
+  await cluster.startNode(1, victim.dataDir);
   await waitFor('broker 1 is back in the ISR', async () => (await partitions(brokers.get(2)!, TOPIC))[0]!.isr.length === 3, 30_000);
   const none = await cli(['topics', 'describe', '--bootstrap-server', bootstrap(), '--under-replicated-partitions', TOPIC]);
   assert.equal(none.stdout, '');
@@ -306,7 +285,7 @@ test('a preferred leader election after a failover puts leadership back on the f
       c.close();
     }
   })();
-  const other = alive().find((b) => b !== brokers.get(controllerId))!;
+  const other = cluster.alive().find((b) => b !== brokers.get(controllerId))!;
   for (const clientId of ['raw-test', 'tributary-inter-broker']) {
     const c = await RawClient.connect(other.port);
     c.clientId = clientId;

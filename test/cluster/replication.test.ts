@@ -2,51 +2,41 @@
 // holds every replica, acks=all waits for it; kill -9 of a leader elects an in-sync follower that
 // has every acknowledged record; a restarted broker catches up and rejoins the ISR;
 // min.insync.replicas refuses acks=all writes once too few replicas are left.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, startBrokerProcess, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { repoRoot, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { PYTHON } from '../helpers/python-clients.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { partitionViews, type PartitionView } from '../helpers/cluster-metadata.js';
 import { fetchRequest, produceRequest } from '../helpers/requests.js';
-import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
+import { etcdMissing, waitFor } from '../helpers/etcd.js';
+import { suiteCluster } from '../helpers/process-cluster.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-let etcd: EtcdProcess;
-const brokers = new Map<number, BrokerProcess>();
+const cluster = suiteCluster({
+  prefix: '/replication-test',
+  nodeIds: [1, 2, 3],
+  config: (nodeId) => ({
+    'broker.session.timeout.ms': '3000',
+    'replica.lag.time.max.ms': '4000',
+    'group.initial.rebalance.delay.ms': '0',
+    'broker.rack': `rack-${nodeId}`,
+    'replica.selector.class': 'org.apache.kafka.common.replica.RackAwareReplicaSelector',
+  }),
+});
+const { brokers } = cluster;
 const TOPIC = 'replicated';
 
-async function startNode(nodeId: number, dataDir?: string): Promise<BrokerProcess> {
-  const b = await startBrokerProcess({
-    dataDir,
-    overrides: {
-      'node.id': String(nodeId),
-      'etcd.endpoints': etcd.endpoint,
-      'etcd.prefix': '/replication-test',
-      'broker.session.timeout.ms': '3000',
-      'replica.lag.time.max.ms': '4000',
-      'group.initial.rebalance.delay.ms': '0',
-      'broker.rack': `rack-${nodeId}`,
-      'replica.selector.class': 'org.apache.kafka.common.replica.RackAwareReplicaSelector',
-    },
-  });
-  brokers.set(nodeId, b);
-  return b;
-}
-
-const alive = () => [...brokers.values()].filter((b) => b.child.exitCode === null && b.child.signalCode === null);
-
 function kafka() {
-  return new Kafka({ brokers: alive().map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 15, initialRetryTime: 100, maxRetryTime: 1000 } });
+  return new Kafka({ brokers: cluster.alive().map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 15, initialRetryTime: 100, maxRetryTime: 1000 } });
 }
 
 function partitions(b: BrokerProcess): Promise<PartitionView[]> {
@@ -105,26 +95,12 @@ function assertExactlyOnce(records: Map<string, string>, acked: string[], prefix
   assert.deepEqual({ lost: lost.slice(0, 20), duplicated: duplicated.slice(0, 20) }, { lost: [], duplicated: [] }, `${lost.length} lost, ${duplicated.length} duplicated`);
 }
 
-before(async () => {
-  if (etcdMissing) return;
-  etcd = await withEtcd();
-  for (const id of [1, 2, 3]) await startNode(id);
-});
-
-after(async () => {
-  for (const b of brokers.values()) {
-    await b.kill();
-    b.cleanup();
-  }
-  await etcd?.close();
-});
-
 test('RF=3: acks=all records reach every replica; kill -9 of a leader loses none; the restarted broker rejoins the ISR', { skip: etcdMissing }, async () => {
   const admin = kafka().admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
   await admin.disconnect();
-  const any = alive()[0]!;
+  const any = cluster.alive()[0]!;
   await waitFor('every partition has three in-sync replicas', async () => (await partitions(any)).every((p) => p.isr.length === 3 && p.leader > 0), 10_000);
 
   const producer = kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -141,7 +117,7 @@ test('RF=3: acks=all records reach every replica; kill -9 of a leader loses none
   const victimId = before0.leader;
   const victim = brokers.get(victimId)!;
   await victim.kill();
-  const survivor = alive()[0]!;
+  const survivor = cluster.alive()[0]!;
   await waitFor(
     'a new leader for partition 0, the dead broker out of the ISR',
     async () => {
@@ -160,12 +136,12 @@ test('RF=3: acks=all records reach every replica; kill -9 of a leader loses none
   assertExactlyOnce(await readAll(acked.length), acked, 'v');
 
   // The killed broker comes back on its data, catches up from the leaders and rejoins every ISR.
-  await startNode(victimId, victim.dataDir);
+  await cluster.startNode(victimId, victim.dataDir);
   await waitFor('the restarted broker is in every ISR again', async () => (await partitions(survivor)).every((p) => p.isr.length === 3), 30_000);
 });
 
 test('KIP-392: a consumer with client.rack is sent to the in-sync follower in its rack, which serves it', { skip: etcdMissing }, async () => {
-  const any = alive()[0]!;
+  const any = cluster.alive()[0]!;
   const p0 = (await partitions(any))[0]!;
   const follower = p0.isr.find((id) => id !== p0.leader)!;
   const fetchFrom = async (b: BrokerProcess) => {
@@ -221,7 +197,8 @@ test('rolling restart (SIGTERM, controlled shutdown): an idempotent acks=all lib
     PYTHON,
     [
       join(repoRoot, 'test/cluster/steady_producer.py'),
-      alive()
+      cluster
+        .alive()
         .map((b) => b.bootstrap)
         .join(','),
       TOPIC,
@@ -246,8 +223,8 @@ test('rolling restart (SIGTERM, controlled shutdown): an idempotent acks=all lib
         b.logs.some((l) => l.msg === 'controlled shutdown: leadership moved and ISRs left' || l.msg === 'controlled shutdown: done'),
         'the broker moved its leaderships away before stopping',
       );
-      await startNode(id, b.dataDir);
-      const other = alive().find((x) => x !== brokers.get(id))!;
+      await cluster.startNode(id, b.dataDir);
+      const other = cluster.alive().find((x) => x !== brokers.get(id))!;
       await waitFor(`broker ${id} back in every ISR`, async () => (await partitions(other)).every((p) => p.isr.length === 3), 30_000);
     }
   } finally {
@@ -269,22 +246,22 @@ test('rolling restart (SIGTERM, controlled shutdown): an idempotent acks=all lib
 test('a broker replaced with an empty disk re-replicates its partitions and rejoins every ISR', { skip: etcdMissing }, async () => {
   const victim = brokers.get(2)!;
   await victim.kill();
-  const survivor = alive()[0]!;
+  const survivor = cluster.alive()[0]!;
   await waitFor('broker 2 out of every ISR', async () => (await partitions(survivor)).every((p) => !p.isr.includes(2)), 15_000);
   const expected = await endOffsets();
   rmSync(victim.dataDir, { recursive: true, force: true });
-  await startNode(2);
+  await cluster.startNode(2);
   await waitFor('broker 2 back in every ISR', async () => (await partitions(survivor)).every((p) => p.isr.length === 3), 60_000);
   // Its copy is whole: it can lead every partition alone and serve every record.
   for (const id of [1, 3]) await brokers.get(id)!.stop();
   await waitFor('broker 2 leads every partition', async () => (await partitions(brokers.get(2)!)).every((p) => p.leader === 2), 30_000);
   assert.equal(await endOffsets(), expected);
-  for (const id of [1, 3]) await startNode(id, brokers.get(id)!.dataDir);
+  for (const id of [1, 3]) await cluster.startNode(id, brokers.get(id)!.dataDir);
   await waitFor('every ISR whole again', async () => (await partitions(brokers.get(2)!)).every((p) => p.isr.length === 3), 30_000);
 });
 
 test('min.insync.replicas=2: with one replica left acks=all is refused with NOT_ENOUGH_REPLICAS, acks=1 still works', { skip: etcdMissing }, async () => {
-  const any = alive()[0]!;
+  const any = cluster.alive()[0]!;
   const p0 = (await partitions(any))[0]!;
   const others = p0.replicas.filter((r) => r !== p0.leader);
   for (const id of others) await brokers.get(id)!.kill();

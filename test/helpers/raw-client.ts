@@ -113,3 +113,16 @@ export class RawClient {
     this.socket.destroy();
   }
 }
+
+/**
+ * Connects to a broker (anything with a port), runs `fn` with the connection and closes it however
+ * `fn` ends: for the tests that send one request or a few to one broker and then let go.
+ */
+export async function withRawClient<T>(broker: { port: number }, fn: (c: RawClient) => Promise<T>): Promise<T> {
+  const c = await RawClient.connect(broker.port);
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
