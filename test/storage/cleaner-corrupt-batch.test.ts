@@ -8,25 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
 import { CompressionType } from '../../src/protocol/records/compression.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
-import { BatchField, computeBatchCrc, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { BatchField, computeBatchCrc, readBatchHeader } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
-import type { PartitionLog } from '../../src/storage/partition-log.js';
-import { config, openLog, removeDir, silentLogger, tempDir } from './helpers.js';
-
-async function allBatches(log: PartitionLog): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  let offset = log.logStartOffset;
-  while (offset < log.highWatermark) {
-    const { records } = await log.read(offset, 1 << 20);
-    if (!records) break;
-    for (const b of splitBatches(records, { rejectPartialTail: true })) {
-      const h = readBatchHeader(b);
-      if (h.baseOffset + h.lastOffsetDelta >= offset) out.push(Buffer.from(b));
-      offset = Math.max(offset, h.baseOffset + h.lastOffsetDelta + 1);
-    }
-  }
-  return out;
-}
+import { config, openLog, readBatches, removeDir, silentLogger, tempDir } from './helpers.js';
 
 describe('log cleaner and undecodable batches', () => {
   let root: string;
@@ -55,7 +39,7 @@ describe('log cleaner and undecodable batches', () => {
       const result = await cleanLog(log, { checkpoint: 0, maxMapEntries: 1000, logger: silentLogger });
       assert.equal(result.aborted, false);
       assert.ok(result.recordsRemoved > 0, 'the decodable records were compacted');
-      const batches = await allBatches(log);
+      const batches = await readBatches(log);
       const first = batches[0]!;
       assert.equal(readBatchHeader(first).baseOffset, 0);
       assert.deepEqual(first.subarray(BatchField.magic), bad.subarray(BatchField.magic), 'the undecodable batch is kept byte for byte');

@@ -87,6 +87,25 @@ export async function readAll(log: PartitionLog, maxBytes = 64 * 1024): Promise<
   return out;
 }
 
+/**
+ * Every batch of the log below the high watermark, each once and copied, empty (cleaned) batches
+ * included: the cleaner tests look at batches as the log holds them.
+ */
+export async function readBatches(log: PartitionLog): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  let offset = log.logStartOffset;
+  while (offset < log.highWatermark) {
+    const { records } = await log.read(offset, 1 << 20);
+    if (!records) break;
+    for (const b of splitBatches(records, { rejectPartialTail: true })) {
+      const header = readBatchHeader(b);
+      if (header.baseOffset + header.lastOffsetDelta >= offset) out.push(Buffer.from(b));
+      offset = Math.max(offset, header.baseOffset + header.lastOffsetDelta + 1);
+    }
+  }
+  return out;
+}
+
 /** Files of a partition directory, sorted. */
 export function listDir(dir: string): string[] {
   return fs.readdirSync(dir).sort();

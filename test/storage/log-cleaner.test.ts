@@ -9,7 +9,7 @@ import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { buildRecordBatch, RecordInput } from '../../src/protocol/records/record-batch-builder.js';
 import { Attribute, compressionOf, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
-import { config, listDir, openLog, removeDir, silentLogger, tempDir } from './helpers.js';
+import { config, listDir, openLog, readBatches, removeDir, silentLogger, tempDir } from './helpers.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ManualClock } from '../../src/common/clock.js';
 
@@ -21,36 +21,12 @@ interface Rec {
 
 /** Every record below the high watermark, tolerating empty (cleaned) batches. */
 async function readRecords(log: PartitionLog): Promise<Rec[]> {
-  const out: Rec[] = [];
-  let offset = log.logStartOffset;
-  while (offset < log.highWatermark) {
-    const { records } = await log.read(offset, 1 << 20);
-    if (!records) break;
-    for (const b of splitBatches(records, { rejectPartialTail: true })) {
-      const header = readBatchHeader(b);
-      for (const r of decodeBatchRecords(b)) {
-        if (r.offset >= offset) out.push({ offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null });
-      }
-      offset = Math.max(offset, header.baseOffset + header.lastOffsetDelta + 1);
-    }
-  }
-  return out;
-}
-
-/** Raw batches of the whole log. */
-async function readBatches(log: PartitionLog): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  let offset = log.logStartOffset;
-  while (offset < log.highWatermark) {
-    const { records } = await log.read(offset, 1 << 20);
-    if (!records) break;
-    for (const b of splitBatches(records, { rejectPartialTail: true })) {
-      const header = readBatchHeader(b);
-      if (header.baseOffset + header.lastOffsetDelta >= offset) out.push(Buffer.from(b));
-      offset = Math.max(offset, header.baseOffset + header.lastOffsetDelta + 1);
-    }
-  }
-  return out;
+  const start = log.logStartOffset;
+  return (await readBatches(log)).flatMap((b) =>
+    decodeBatchRecords(b)
+      .filter((r) => r.offset >= start)
+      .map((r) => ({ offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null })),
+  );
 }
 
 /** The expected result of a clean that mapped [0, cleanedTo): the latest record per key below it. */
