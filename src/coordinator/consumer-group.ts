@@ -426,6 +426,17 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     return out;
   }
 
+  /**
+   * Whether a member subscribes to the topic, by name (existing or not) or by a regex it matches
+   * (OffsetDelete answers GROUP_SUBSCRIBED_TO_TOPIC for it).
+   */
+  isSubscribedToTopic(groupId: string, topic: string): boolean {
+    const group = this.groups.get(groupId);
+    if (!group) return false;
+    for (const m of group.members.values()) if (m.subscribedTopicNames.includes(topic)) return true;
+    return this.subscribedTopics(group).has(topic);
+  }
+
   private memberTopicIds(group: ConsumerGroup, m: ConsumerMember): Set<string> {
     const ids = new Set<string>();
     for (const n of m.subscribedTopicNames) {

@@ -556,6 +556,8 @@ export class GroupCoordinator {
     let owner = this.awaitOwner(req.groupId);
     if (typeof owner !== 'number') owner = await owner;
     if (owner !== ErrorCode.NONE) return everyPartition(req, owner);
+    // A share group keeps no committed offsets: GROUP_ID_NOT_FOUND, whatever the version.
+    if (this.share.groups.has(req.groupId)) return everyPartition(req, ErrorCode.GROUP_ID_NOT_FOUND);
     if (this.consumer.groups.has(req.groupId)) {
       const verdict = this.consumer.validateOffsetCommit(req.groupId, req.memberId, req.groupInstanceId, req.generationId, false, req.apiVersion ?? 9);
       return this.storeOffsets(req, null, verdict, undefined, (topic, partition, value) => this.setOffset(req.groupId, topic, partition, value));
@@ -570,7 +572,7 @@ export class GroupCoordinator {
       if (req.generationId >= 0) return everyPartition(req, req.unknownGroupError ?? ErrorCode.ILLEGAL_GENERATION);
       group = this.getOrCreate(req.groupId);
     }
-    const code = group.validateCommit(req.memberId, req.groupInstanceId, req.generationId);
+    const code = group.validateOffsetCommit(req.memberId, req.groupInstanceId, req.generationId, false);
     return this.storeOffsets(req, group, code, undefined, (topic, partition, value) => this.setOffset(req.groupId, topic, partition, value));
   }
 
@@ -585,6 +587,7 @@ export class GroupCoordinator {
     let owner = this.awaitOwner(req.groupId);
     if (typeof owner !== 'number') owner = await owner;
     if (owner !== ErrorCode.NONE) return everyPartition(req, owner);
+    if (this.share.groups.has(req.groupId)) return everyPartition(req, ErrorCode.GROUP_ID_NOT_FOUND);
     const producer = { producerId: req.producerId, producerEpoch: req.producerEpoch };
     const modern = this.consumer.groups.has(req.groupId) ? this.consumer : this.streams.groups.has(req.groupId) ? this.streams : null;
     if (modern) {
@@ -594,12 +597,15 @@ export class GroupCoordinator {
       const checked = typeof verdict === 'number' ? staleIsIllegal(verdict) : (topic: string, partition: number) => staleIsIllegal(verdict(topic, partition));
       return this.storeOffsets(req, null, checked, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
     }
-    // Kafka creates the group for a transactional commit, managed or not; from TxnOffsetCommit v6
-    // only for a commit without group management (generation -1): a member of a group that does
-    // not exist is told GROUP_ID_NOT_FOUND (KIP-1319).
-    if ((req.apiVersion ?? 0) >= 6 && req.generationId >= 0 && !this.groups.has(req.groupId)) return everyPartition(req, ErrorCode.GROUP_ID_NOT_FOUND);
-    const group = this.getOrCreate(req.groupId);
-    const code = group.validateTxnCommit(req.memberId, req.groupInstanceId, req.generationId);
+    // Only a commit without group management (generation < 0) creates a group, as with
+    // OffsetCommit; a member (generation >= 0) of a group that does not exist is told
+    // ILLEGAL_GENERATION, and from v6 GROUP_ID_NOT_FOUND (KIP-1319).
+    let group = this.groups.get(req.groupId);
+    if (!group) {
+      if (req.generationId >= 0) return everyPartition(req, (req.apiVersion ?? 0) >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
+      group = this.getOrCreate(req.groupId);
+    }
+    const code = group.validateOffsetCommit(req.memberId, req.groupInstanceId, req.generationId, true);
     return this.storeOffsets(req, group, code, producer, (topic, partition, value) => this.setPendingTxnOffset(req.producerId, req.groupId, topic, partition, value));
   }
 
@@ -617,12 +623,14 @@ export class GroupCoordinator {
     producer: TxnProducer | undefined,
     accept: (topic: string, partition: number, value: OffsetValue) => void,
   ): Promise<TopicPartitionCodes[]> {
+    // offset.metadata.max.bytes counts the string's UTF-16 code units, as Kafka's String.length().
+    const tooLarge = (metadata: string) => metadata.length > this.opts.offsetMetadataMaxBytes;
     let groupCode = typeof verdict === 'number' ? verdict : ErrorCode.NONE;
     if (typeof verdict === 'function') {
       for (const t of req.topics) {
         for (const p of t.partitions) {
           // Kafka checks the partitions it would write: of existing topics, with valid metadata.
-          if (!this.opts.partitionExists(t.name, p.partitionIndex) || Buffer.byteLength(p.committedMetadata ?? '') > this.opts.offsetMetadataMaxBytes) continue;
+          if (!this.opts.partitionExists(t.name, p.partitionIndex) || tooLarge(p.committedMetadata ?? '')) continue;
           const code = verdict(t.name, p.partitionIndex);
           if (code !== ErrorCode.NONE) {
             groupCode = code;
@@ -645,7 +653,7 @@ export class GroupCoordinator {
         let errorCode: number = ErrorCode.NONE;
         const metadata = p.committedMetadata ?? '';
         if (!this.opts.partitionExists(t.name, p.partitionIndex)) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else if (Buffer.byteLength(metadata) > this.opts.offsetMetadataMaxBytes) errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        else if (tooLarge(metadata)) errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
         else {
           const value: OffsetValue = { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata, commitTimestamp: now };
           records.push({ key: encodeOffsetKey(req.groupId, t.name, p.partitionIndex), value: encodeOffsetValue(value) });
@@ -794,19 +802,33 @@ export class GroupCoordinator {
     const none = { errorCode: ErrorCode.NONE, topics: [] as TopicPartitionCodes[] };
     const owner = this.groupError(groupId);
     if (owner !== ErrorCode.NONE) return { ...none, errorCode: owner };
-    const group = this.groups.get(groupId);
-    if (!group || group.state === 'Dead') return { ...none, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
-    let subscribed: Set<string> | null = new Set();
-    if (group.state !== 'Empty') {
-      subscribed = group.subscribedTopics(subscriptionTopics);
-      if (subscribed === null) return { ...none, errorCode: ErrorCode.NON_EMPTY_GROUP };
+    // A consumer or streams group takes the deletion of the offsets of the topics it does not
+    // read; a classic one only when empty or of the consumer protocol; a share group has none.
+    let isSubscribed: (topic: string) => boolean;
+    if (this.consumer.groups.has(groupId)) isSubscribed = (topic) => this.consumer.isSubscribedToTopic(groupId, topic);
+    else if (this.streams.groups.has(groupId)) isSubscribed = (topic) => this.streams.isSubscribedToTopic(groupId, topic);
+    else {
+      const group = this.groups.get(groupId);
+      if (!group || group.state === 'Dead') return { ...none, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
+      let subscribed: Set<string> | null = new Set();
+      if (group.state !== 'Empty') {
+        subscribed = group.subscribedTopics(subscriptionTopics);
+        if (subscribed === null) return { ...none, errorCode: ErrorCode.NON_EMPTY_GROUP };
+      }
+      isSubscribed = (topic) => subscribed.has(topic);
     }
+    const seen = new Map<string, boolean>();
+    const subscribedTo = (topic: string) => {
+      let v = seen.get(topic);
+      if (v === undefined) seen.set(topic, (v = isSubscribed(topic)));
+      return v;
+    };
     const records: CoordinatorRecord[] = [];
     const removed: { topic: string; partition: number }[] = [];
     const results = topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => {
-        if (subscribed.has(t.name)) return { partitionIndex: p, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+        if (subscribedTo(t.name)) return { partitionIndex: p, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
         if (this.offsets.get(groupId)?.get(t.name)?.has(p)) {
           records.push({ key: encodeOffsetKey(groupId, t.name, p), value: null });
           removed.push({ topic: t.name, partition: p });

@@ -689,29 +689,34 @@ export class Group {
     });
   }
 
-  /** Checks an OffsetCommit from a member (generation >= 0 or a known member id). */
-  validateCommit(memberId: string, groupInstanceId: string | null, generationId: number): number {
-    if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (this.fenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
-    if (generationId < 0 && this.state === 'Empty') return ErrorCode.NONE;
-    const m = this.members.get(memberId);
-    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
-    if (this.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
-    if (!m.joinWaiter && !m.syncWaiter) this.scheduleSession(m);
-    return ErrorCode.NONE;
-  }
-
   /**
-   * TxnOffsetCommit's checks: members are validated only when the request names one (v3+), so
-   * producers of older versions commit for any group, as in Kafka.
+   * Checks an OffsetCommit (or, `transactional`, a TxnOffsetCommit) as Kafka 4.4's classic group
+   * does. A commit without group management (generation < 0, no member or instance id) goes to
+   * an Empty group, or, transactional, to a group in any state. Anything else is a member's: its
+   * instance id must name a static member (UNKNOWN_MEMBER_ID) with this member id
+   * (FENCED_INSTANCE_ID), the member must exist and the generation must be the group's, also a
+   * generation of -1 with a member id (ILLEGAL_GENERATION). Only a plain commit waits for the
+   * assignment of a rebalance (REBALANCE_IN_PROGRESS); a member's commit that passes while the
+   * group is Stable or PreparingRebalance keeps its session alive.
    */
-  validateTxnCommit(memberId: string, groupInstanceId: string | null, generationId: number): number {
+  validateOffsetCommit(memberId: string, groupInstanceId: string | null, generationId: number, transactional: boolean): number {
     if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (generationId < 0 && this.state === 'Empty') return ErrorCode.NONE;
-    if (this.fenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
-    if (memberId !== '' && !this.members.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (generationId >= 0 && generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    if (generationId >= 0 || memberId !== '' || groupInstanceId !== null) {
+      if (groupInstanceId !== null) {
+        const current = this.instances.get(groupInstanceId);
+        if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+        if (current !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+      }
+      if (!this.members.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    } else if (!transactional && this.state !== 'Empty') {
+      return ErrorCode.UNKNOWN_MEMBER_ID;
+    }
+    if (transactional) return ErrorCode.NONE;
+    if (this.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
+    const m = this.members.get(memberId);
+    if (m && !m.joinWaiter && !m.syncWaiter && (this.state === 'Stable' || this.state === 'PreparingRebalance')) this.scheduleSession(m);
     return ErrorCode.NONE;
   }
 

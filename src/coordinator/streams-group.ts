@@ -981,6 +981,16 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
   }
 
   /** Offset fetches by a member at its current epoch exactly, or by an admin (empty member id, negative epoch). */
+  /**
+   * Whether the topology of a group with members reads the topic, as a source or a repartition
+   * source topic (OffsetDelete answers GROUP_SUBSCRIBED_TO_TOPIC for it).
+   */
+  isSubscribedToTopic(groupId: string, topic: string): boolean {
+    const group = this.groups.get(groupId);
+    if (!group || group.members.size === 0 || group.topology === null) return false;
+    return group.topology.subtopologies.some((s) => s.sourceTopics.includes(topic) || s.repartitionSourceTopics.some((r) => r.name === topic));
+  }
+
   validateMemberEpoch(groupId: string, memberId: string, memberEpoch: number): number {
     const group = this.groups.get(groupId);
     if (!group) return ErrorCode.GROUP_ID_NOT_FOUND;

@@ -1,0 +1,347 @@
+// The edge cases of OffsetCommit, TxnOffsetCommit and OffsetDelete against each kind of group, as
+// Kafka 4.4's group coordinator answers them: a group that does not exist, a classic group's
+// members (static ones too), a share group, and consumer and streams groups.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { GroupCoordinator, type CommitRequest, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import type { JoinRequest } from '../../src/coordinator/group.js';
+import type { Topology } from '../../src/coordinator/streams-group.js';
+import { ManualClock } from '../../src/common/clock.js';
+import type { CoordinatorRecord } from '../../src/coordinator/records.js';
+
+class MemoryStore implements CoordinatorStore {
+  readonly records: CoordinatorRecord[] = [];
+  append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
+    this.records.push(...records);
+    return Promise.resolve();
+  }
+}
+
+const TOPICS = [
+  { id: '00000000-0000-0000-0000-000000000001', name: 't', numPartitions: 4 },
+  { id: '00000000-0000-0000-0000-000000000002', name: 'other', numPartitions: 2 },
+];
+
+function setup() {
+  const clock = new ManualClock(1_000_000);
+  let n = 0;
+  const coordinator = new GroupCoordinator({
+    numPartitions: 5,
+    clock,
+    store: new MemoryStore(),
+    initialRebalanceDelayMs: 0,
+    minSessionTimeoutMs: 1000,
+    maxSessionTimeoutMs: 60_000,
+    offsetsRetentionMs: 60_000,
+    offsetMetadataMaxBytes: 10,
+    partitionExists: (topic, partition) => TOPICS.some((t) => t.name === topic && partition >= 0 && partition < t.numPartitions),
+    newMemberId: (clientId) => `${clientId}-${++n}`,
+    consumer: {
+      topics: { byName: (name) => TOPICS.find((t) => t.name === name), byId: (id) => TOPICS.find((t) => t.id === id), names: () => TOPICS.map((t) => t.name) },
+      heartbeatIntervalMs: 1000,
+      sessionTimeoutMs: 10_000,
+      assignors: ['uniform', 'range'],
+      maxSize: 10,
+    },
+    streams: {
+      topics: {
+        get: (name) => {
+          const t = TOPICS.find((x) => x.name === name);
+          return t ? { id: t.id, numPartitions: t.numPartitions } : undefined;
+        },
+        names: () => TOPICS.map((t) => t.name),
+      },
+      heartbeatIntervalMs: 1000,
+      sessionTimeoutMs: 10_000,
+      numStandbyReplicas: 0,
+      maxSize: 10,
+    },
+  });
+  return { clock, coordinator };
+}
+
+const offsets = (topic = 't', partition = 0, metadata = '') => [
+  { name: topic, partitions: [{ partitionIndex: partition, committedOffset: 42, committedLeaderEpoch: -1, committedMetadata: metadata }] },
+];
+
+/** Every partition's code of a commit's answer. */
+const codes = (r: { partitions: { errorCode: number }[] }[]) => [...new Set(r.flatMap((t) => t.partitions.map((p) => p.errorCode)))];
+
+function commit(c: GroupCoordinator, over: Partial<CommitRequest> & { groupId: string }) {
+  const apiVersion = over.apiVersion ?? 8;
+  return c.commitOffsets({
+    memberId: '',
+    generationId: -1,
+    groupInstanceId: null,
+    unknownGroupError: apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION,
+    apiVersion,
+    topics: offsets(),
+    ...over,
+  });
+}
+
+function txnCommit(c: GroupCoordinator, over: Partial<CommitRequest> & { groupId: string }) {
+  return c.commitTxnOffsets({ memberId: '', generationId: -1, groupInstanceId: null, producerId: 7, producerEpoch: 0, apiVersion: 5, topics: offsets(), ...over });
+}
+
+const groupIds = (c: GroupCoordinator) => c.listGroups().map((g) => `${g.groupId}:${g.type}`);
+
+function joinReq(memberId: string, over: Partial<JoinRequest> = {}): JoinRequest {
+  return {
+    memberId,
+    groupInstanceId: null,
+    clientId: 'c',
+    clientHost: '/127.0.0.1',
+    sessionTimeoutMs: 10_000,
+    rebalanceTimeoutMs: 20_000,
+    protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: Buffer.from('x') }],
+    requireKnownMemberId: true,
+    supportsSkipAssignment: false,
+    ...over,
+  };
+}
+
+/** A classic group 'g' with one Stable member (static when instanceId is given): its id and generation. */
+async function stableClassic(c: GroupCoordinator, instanceId: string | null = null): Promise<{ memberId: string; generation: number }> {
+  let memberId = '';
+  if (instanceId === null) {
+    const first = await c.join('g', joinReq(''));
+    assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    memberId = first.memberId;
+  }
+  const joined = await c.join('g', joinReq(memberId, { groupInstanceId: instanceId }));
+  assert.equal(joined.errorCode, ErrorCode.NONE);
+  const synced = await c.sync('g', {
+    memberId: joined.memberId,
+    groupInstanceId: instanceId,
+    generationId: joined.generationId,
+    protocolType: 'consumer',
+    protocolName: 'range',
+    assignments: [{ memberId: joined.memberId, assignment: Buffer.from('a') }],
+  });
+  assert.equal(synced.errorCode, ErrorCode.NONE);
+  return { memberId: joined.memberId, generation: joined.generationId };
+}
+
+describe('TxnOffsetCommit to a group that does not exist', () => {
+  test('a member (generation >= 0) is told ILLEGAL_GENERATION up to v5, GROUP_ID_NOT_FOUND from v6, and no group appears', async () => {
+    const { coordinator: c } = setup();
+    for (let v = 0; v <= 6; v++) {
+      const r = await txnCommit(c, { groupId: 'ghost', memberId: 'm-1', generationId: 3, apiVersion: v });
+      assert.deepEqual(codes(r), [v >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION], `v${v}`);
+      // Generation 0 is a member's too.
+      const zero = await txnCommit(c, { groupId: 'ghost', memberId: '', generationId: 0, apiVersion: v });
+      assert.deepEqual(codes(zero), [v >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION], `v${v} generation 0`);
+    }
+    assert.deepEqual(groupIds(c), []);
+    assert.equal(c.hasPendingTxnOffset('ghost', 't', 0), false);
+    c.completeTransaction(7, true, c.partitionFor('ghost'));
+    assert.deepEqual(groupIds(c), []);
+    assert.equal(c.fetchOffsets('ghost', [{ name: 't', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset, -1);
+  });
+
+  test('a commit without group management (generation -1) creates a simple classic group, at every version', async () => {
+    const { coordinator: c } = setup();
+    for (let v = 0; v <= 6; v++) {
+      const r = await txnCommit(c, { groupId: `simple-${v}`, apiVersion: v });
+      assert.deepEqual(codes(r), [ErrorCode.NONE], `v${v}`);
+      assert.ok(c.hasPendingTxnOffset(`simple-${v}`, 't', 0));
+      assert.ok(groupIds(c).includes(`simple-${v}:classic`), `v${v}`);
+    }
+  });
+});
+
+describe('TxnOffsetCommit to a classic group with members', () => {
+  test('a member is checked as Kafka does: member id, then generation, with or without a rebalance', async () => {
+    const { coordinator: c } = setup();
+    const { memberId, generation } = await stableClassic(c);
+    const cases: [string, Partial<CommitRequest>, number][] = [
+      ['the member at its generation', { memberId, generationId: generation }, ErrorCode.NONE],
+      ['no group management (pre-v3 producers)', { memberId: '', generationId: -1 }, ErrorCode.NONE],
+      ['the member at an old generation', { memberId, generationId: generation - 1 }, ErrorCode.ILLEGAL_GENERATION],
+      ['the member with generation -1', { memberId, generationId: -1 }, ErrorCode.ILLEGAL_GENERATION],
+      ['no member id at a generation', { memberId: '', generationId: generation }, ErrorCode.UNKNOWN_MEMBER_ID],
+      ['an unknown member id', { memberId: 'nobody', generationId: generation }, ErrorCode.UNKNOWN_MEMBER_ID],
+      ['an instance id that is no static member', { memberId, generationId: generation, groupInstanceId: 'i-1' }, ErrorCode.UNKNOWN_MEMBER_ID],
+    ];
+    for (const [what, over, code] of cases) {
+      assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', ...over })), [code], what);
+    }
+    // A rebalance does not hold a transactional commit back (a plain one gets REBALANCE_IN_PROGRESS).
+    const second = await c.join('g', joinReq(''));
+    const rejoin = c.join('g', joinReq(second.memberId));
+    assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', memberId, generationId: generation })), [ErrorCode.NONE]);
+    const again = c.join('g', joinReq(memberId));
+    const [a, b] = await Promise.all([again, rejoin]);
+    assert.equal(a.generationId, generation + 1);
+    assert.equal(b.generationId, generation + 1);
+    assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', memberId, generationId: generation + 1 })), [ErrorCode.NONE]);
+    assert.deepEqual(codes(await commit(c, { groupId: 'g', memberId, generationId: generation + 1 })), [ErrorCode.REBALANCE_IN_PROGRESS]);
+  });
+
+  test('a static member: its instance id with another member id is fenced, an unknown instance id is unknown', async () => {
+    const { coordinator: c } = setup();
+    const { memberId, generation } = await stableClassic(c, 'static-1');
+    const txn = (over: Partial<CommitRequest>) => txnCommit(c, { groupId: 'g', generationId: generation, ...over }).then(codes);
+    const plain = (over: Partial<CommitRequest>) => commit(c, { groupId: 'g', generationId: generation, ...over }).then(codes);
+    for (const send of [txn, plain]) {
+      assert.deepEqual(await send({ memberId, groupInstanceId: 'static-1' }), [ErrorCode.NONE]);
+      assert.deepEqual(await send({ memberId: 'old-incarnation', groupInstanceId: 'static-1' }), [ErrorCode.FENCED_INSTANCE_ID]);
+      assert.deepEqual(await send({ memberId, groupInstanceId: 'static-2' }), [ErrorCode.UNKNOWN_MEMBER_ID]);
+      // The instance id is checked before the generation.
+      assert.deepEqual(await send({ memberId: 'old-incarnation', groupInstanceId: 'static-1', generationId: generation + 5 }), [ErrorCode.FENCED_INSTANCE_ID]);
+    }
+  });
+});
+
+describe('OffsetCommit to a classic group with members', () => {
+  test('a dynamic member naming an instance id that is no static member is UNKNOWN_MEMBER_ID', async () => {
+    const { coordinator: c } = setup();
+    const { memberId, generation } = await stableClassic(c);
+    assert.deepEqual(codes(await commit(c, { groupId: 'g', memberId, generationId: generation })), [ErrorCode.NONE]);
+    assert.deepEqual(codes(await commit(c, { groupId: 'g', memberId, generationId: generation, groupInstanceId: 'i-1' })), [ErrorCode.UNKNOWN_MEMBER_ID]);
+  });
+});
+
+describe('a share group', () => {
+  async function shareGroup(c: GroupCoordinator): Promise<void> {
+    const r = await c.shareGroupHeartbeat({ groupId: 'sg', memberId: 'share-member', memberEpoch: 0, rackId: null, subscribedTopicNames: ['t'] }, 'c', '/127.0.0.1');
+    assert.equal(r.errorCode, ErrorCode.NONE);
+  }
+
+  test('OffsetCommit and TxnOffsetCommit are GROUP_ID_NOT_FOUND at every version and create nothing', async () => {
+    const { coordinator: c } = setup();
+    await shareGroup(c);
+    for (const v of [0, 8, 9, 10]) {
+      assert.deepEqual(codes(await commit(c, { groupId: 'sg', apiVersion: v })), [ErrorCode.GROUP_ID_NOT_FOUND], `OffsetCommit v${v}`);
+      assert.deepEqual(codes(await commit(c, { groupId: 'sg', apiVersion: v, memberId: 'share-member', generationId: 1 })), [ErrorCode.GROUP_ID_NOT_FOUND]);
+    }
+    for (const v of [0, 3, 5, 6]) {
+      assert.deepEqual(codes(await txnCommit(c, { groupId: 'sg', apiVersion: v })), [ErrorCode.GROUP_ID_NOT_FOUND], `TxnOffsetCommit v${v}`);
+    }
+    assert.deepEqual(groupIds(c), ['sg:share']);
+    assert.equal(c.fetchOffsets('sg', null).length, 0);
+    assert.equal((await c.deleteOffsets('sg', [{ name: 't', partitions: [0] }])).errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  });
+});
+
+describe('OffsetDelete of a consumer or streams group', () => {
+  test('a consumer group: the offsets of a topic no member subscribes to go, a subscribed one is GROUP_SUBSCRIBED_TO_TOPIC', async () => {
+    const { coordinator: c } = setup();
+    const r = await c.consumerGroupHeartbeat(
+      {
+        groupId: 'g',
+        memberId: 'm',
+        memberEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 5000,
+        subscribedTopicNames: ['t'],
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: [],
+      },
+      1,
+      'c',
+      '/127.0.0.1',
+    );
+    assert.equal(r.errorCode, ErrorCode.NONE);
+    assert.deepEqual(codes(await commit(c, { groupId: 'g', memberId: 'm', generationId: r.memberEpoch, apiVersion: 9, topics: [...offsets('t'), ...offsets('other')] })), [
+      ErrorCode.NONE,
+    ]);
+    const del = await c.deleteOffsets('g', [
+      { name: 't', partitions: [0] },
+      { name: 'other', partitions: [0] },
+    ]);
+    assert.equal(del.errorCode, ErrorCode.NONE);
+    assert.deepEqual(
+      del.topics.map((t) => [t.name, codes([t])[0]]),
+      [
+        ['t', ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC],
+        ['other', ErrorCode.NONE],
+      ],
+    );
+    const left = c.fetchOffsets('g', null);
+    assert.deepEqual(
+      left.map((t) => t.name),
+      ['t'],
+    );
+  });
+
+  test("a streams group: its topology's source topics are GROUP_SUBSCRIBED_TO_TOPIC, others go", async () => {
+    const { coordinator: c } = setup();
+    const topology: Topology = {
+      epoch: 0,
+      subtopologies: [
+        {
+          subtopologyId: '0',
+          sourceTopics: ['t'],
+          sourceTopicRegex: [],
+          stateChangelogTopics: [],
+          repartitionSinkTopics: [],
+          repartitionSourceTopics: [],
+          copartitionGroups: [],
+        },
+      ],
+    };
+    const r = await c.streamsGroupHeartbeat(
+      {
+        groupId: 'app',
+        memberId: 'm',
+        memberEpoch: 0,
+        endpointInformationEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 5000,
+        topology,
+        activeTasks: [],
+        standbyTasks: [],
+        warmupTasks: [],
+        processId: 'p',
+        userEndpoint: null,
+        clientTags: [],
+        taskOffsets: null,
+        taskEndOffsets: null,
+        shutdownApplication: false,
+      },
+      'c',
+      '/127.0.0.1',
+    );
+    assert.equal(r.errorCode, ErrorCode.NONE);
+    assert.deepEqual(codes(await commit(c, { groupId: 'app', memberId: 'm', generationId: r.memberEpoch, apiVersion: 9, topics: [...offsets('t'), ...offsets('other')] })), [
+      ErrorCode.NONE,
+    ]);
+    const del = await c.deleteOffsets('app', [
+      { name: 't', partitions: [0] },
+      { name: 'other', partitions: [0] },
+    ]);
+    assert.equal(del.errorCode, ErrorCode.NONE);
+    assert.deepEqual(
+      del.topics.map((t) => [t.name, codes([t])[0]]),
+      [
+        ['t', ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC],
+        ['other', ErrorCode.NONE],
+      ],
+    );
+    assert.deepEqual(
+      c.fetchOffsets('app', null).map((t) => t.name),
+      ['t'],
+    );
+  });
+});
+
+describe('offset.metadata.max.bytes', () => {
+  test("counts the metadata's characters (UTF-16 units) as Kafka does, not its UTF-8 bytes", async () => {
+    const { coordinator: c } = setup();
+    // The limit is 10: ten two-byte characters fit, eleven do not.
+    const fits = 'é'.repeat(10);
+    const over = 'é'.repeat(11);
+    assert.deepEqual(codes(await commit(c, { groupId: 'simple', topics: offsets('t', 0, fits) })), [ErrorCode.NONE]);
+    assert.deepEqual(codes(await commit(c, { groupId: 'simple', topics: offsets('t', 1, over) })), [ErrorCode.OFFSET_METADATA_TOO_LARGE]);
+    assert.deepEqual(codes(await txnCommit(c, { groupId: 'simple', topics: offsets('t', 2, fits) })), [ErrorCode.NONE]);
+    assert.deepEqual(codes(await txnCommit(c, { groupId: 'simple', topics: offsets('t', 3, over) })), [ErrorCode.OFFSET_METADATA_TOO_LARGE]);
+    assert.equal(c.fetchOffsets('simple', [{ name: 't', partitionIndexes: [0] }])[0]!.partitions[0]!.metadata, fits);
+  });
+});
