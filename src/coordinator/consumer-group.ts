@@ -866,19 +866,6 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
    * Offset fetches of a consumer group (OffsetFetch v9+): by a member at its current epoch
    * exactly (Kafka 4.4 relaxes commits only), or by an admin (empty member id, negative epoch).
    */
-  validateMemberEpoch(groupId: string, memberId: string, memberEpoch: number, apiVersion: number, minVersion: number): number {
-    const group = this.groups.get(groupId);
-    if (!group) return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (memberEpoch < 0 && memberId === '') return ErrorCode.NONE;
-    const m = group.members.get(memberId);
-    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
-    // A classic member commits with its generation (= member epoch), at any version.
-    if (m.classic) return memberEpoch === m.memberEpoch ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
-    if (apiVersion < minVersion) return ErrorCode.UNSUPPORTED_VERSION;
-    if (memberEpoch !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
-    return ErrorCode.NONE;
-  }
-
   describe(groupId: string): ConsumerGroup | undefined {
     return this.groups.get(groupId);
   }

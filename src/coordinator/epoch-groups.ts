@@ -147,6 +147,21 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
       return since === undefined || memberEpoch < since ? stale : ErrorCode.NONE;
     };
   }
+  /**
+   * An OffsetFetch (v9+) of a group of this kind, as Kafka 4.4 checks it: a request without a
+   * member id (null, as the admin client and classic consumers send) and a negative epoch reads
+   * freely; any other must come from a member (UNKNOWN_MEMBER_ID, also for an empty member id) at
+   * its current epoch (STALE_MEMBER_EPOCH; ILLEGAL_GENERATION for a classic member).
+   */
+  validateOffsetFetch(groupId: string, memberId: string | null, memberEpoch: number): number {
+    const group = this.groups.get(groupId);
+    if (!group) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (memberId === null && memberEpoch < 0) return ErrorCode.NONE;
+    const m = memberId === null ? undefined : group.members.get(memberId);
+    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (memberEpoch === m.memberEpoch) return ErrorCode.NONE;
+    return this.isClassic(m) ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
+  }
   protected abstract memberMetadataRecord(group: G, m: M): CoordinatorRecord;
   protected abstract currentRecord(group: G, m: M): CoordinatorRecord;
   /** After a member was removed (by a leave or a timeout) and the group epoch moved. */

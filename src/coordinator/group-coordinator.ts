@@ -797,6 +797,17 @@ export class GroupCoordinator {
     return topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => entry(p, byTopic?.get(t.name)?.get(p))) }));
   }
 
+  /**
+   * OffsetFetch's group-level check (v9+ names a member): a consumer or streams group checks the
+   * member and its epoch; a classic group, a share group (whose fetch finds no offsets) or none
+   * reads freely, as in Kafka.
+   */
+  validateOffsetFetch(groupId: string, memberId: string | null, memberEpoch: number): number {
+    if (this.consumer.groups.has(groupId)) return this.consumer.validateOffsetFetch(groupId, memberId, memberEpoch);
+    if (this.streams.groups.has(groupId)) return this.streams.validateOffsetFetch(groupId, memberId, memberEpoch);
+    return ErrorCode.NONE;
+  }
+
   /** OffsetDelete: the group's top-level error and per-partition codes. */
   async deleteOffsets(groupId: string, topics: { name: string; partitions: number[] }[]): Promise<{ errorCode: number; topics: TopicPartitionCodes[] }> {
     const none = { errorCode: ErrorCode.NONE, topics: [] as TopicPartitionCodes[] };

@@ -991,16 +991,6 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     return group.topology.subtopologies.some((s) => s.sourceTopics.includes(topic) || s.repartitionSourceTopics.some((r) => r.name === topic));
   }
 
-  validateMemberEpoch(groupId: string, memberId: string, memberEpoch: number): number {
-    const group = this.groups.get(groupId);
-    if (!group) return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (memberEpoch < 0 && memberId === '') return ErrorCode.NONE;
-    const m = group.members.get(memberId);
-    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (memberEpoch !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
-    return ErrorCode.NONE;
-  }
-
   /** The topics a group reads (for offset expiry): its source and repartition topics. */
   subscribedTopics(groupId: string): Set<string> {
     const g = this.groups.get(groupId);

@@ -208,6 +208,67 @@ describe('transactional APIs on the wire', () => {
     assert.equal(f.body.groups[0].topics[0].partitions[0].committedOffset, 9);
   });
 
+  test('TxnOffsetCommit v3-v5 from a member of a group that does not exist is ILLEGAL_GENERATION and creates nothing', async () => {
+    const p = await init('ghost-member');
+    const commit = (version: number, groupId: string) =>
+      c.request(ApiKey.TxnOffsetCommit, version, {
+        transactionalId: 'ghost-member',
+        groupId,
+        producerId: p.producerId,
+        producerEpoch: p.producerEpoch,
+        generationIdOrMemberEpoch: 2,
+        memberId: 'member-1',
+        groupInstanceId: null,
+        topics: [{ name: 'wire', partitions: [{ partitionIndex: 0, committedOffset: 3, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      });
+    // v3 and v4 need AddOffsetsToTxn first; v5 adds the group's partition itself.
+    for (const version of [3, 4, 5]) {
+      const groupId = `ghost-group-v${version}`;
+      if (version < 5) {
+        const added = await c.request(ApiKey.AddOffsetsToTxn, 3, { transactionalId: 'ghost-member', producerId: p.producerId, producerEpoch: p.producerEpoch, groupId });
+        assert.equal(added.body.errorCode, ErrorCode.NONE);
+      }
+      assert.equal((await commit(version, groupId)).body.topics[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION, `v${version}`);
+    }
+    assert.equal(await endTxn('ghost-member', p, true), ErrorCode.NONE);
+    const listed = await c.request(ApiKey.ListGroups, 4, { statesFilter: [] });
+    assert.deepEqual(
+      listed.body.groups.map((g: { groupId: string }) => g.groupId).filter((id: string) => id.startsWith('ghost-group')),
+      [],
+    );
+  });
+
+  test('OffsetFetch v9 of a consumer group checks the member as Kafka does: a null member id reads, an empty one is unknown', async () => {
+    const hb = await c.request(ApiKey.ConsumerGroupHeartbeat, 0, {
+      groupId: 'cg-fetch',
+      memberId: 'member-fetch',
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: ['wire'],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: [],
+    });
+    assert.equal(hb.body.errorCode, ErrorCode.NONE);
+    const epoch = hb.body.memberEpoch as number;
+    const fetchAs = async (memberId: string | null, memberEpoch: number) => {
+      const r = await c.request(ApiKey.OffsetFetch, 9, {
+        groupId: '',
+        topics: [],
+        groups: [{ groupId: 'cg-fetch', memberId, memberEpoch, topics: [{ name: 'wire', partitionIndexes: [0] }] }],
+        requireStable: false,
+      });
+      return r.body.groups[0].errorCode as number;
+    };
+    assert.equal(await fetchAs(null, -1), ErrorCode.NONE, 'an admin');
+    assert.equal(await fetchAs('member-fetch', epoch), ErrorCode.NONE, 'the member');
+    assert.equal(await fetchAs('member-fetch', epoch + 1), ErrorCode.STALE_MEMBER_EPOCH, 'the member at another epoch');
+    assert.equal(await fetchAs('', -1), ErrorCode.UNKNOWN_MEMBER_ID, 'an empty member id');
+    assert.equal(await fetchAs(null, epoch), ErrorCode.UNKNOWN_MEMBER_ID, 'an epoch without a member id');
+  });
+
   test('WriteTxnMarkers ends a transaction by hand and reports unknown partitions', async () => {
     const p = await init('by-hand');
     await addPartitions('by-hand', p, [1]);

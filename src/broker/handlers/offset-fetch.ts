@@ -86,14 +86,8 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
         groups: req.groups.map((g) => {
           // Another broker coordinates the group, or its partition is still loading here.
           let errorCode = broker.security.group(conn, Op.DESCRIBE, g.groupId) ? coordinator.groupError(g.groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
-          // v9+: a consumer group's member fetches at its current epoch (KIP-848).
-          if (errorCode === ErrorCode.NONE && coordinator.consumer.groups.has(g.groupId) && (g.memberId ?? '') !== '') {
-            errorCode = coordinator.consumer.validateMemberEpoch(g.groupId, g.memberId ?? '', g.memberEpoch, apiVersion, 9);
-          }
-          // And a streams group's member (KIP-1071).
-          if (errorCode === ErrorCode.NONE && coordinator.streams.groups.has(g.groupId) && (g.memberId ?? '') !== '') {
-            errorCode = coordinator.streams.validateMemberEpoch(g.groupId, g.memberId ?? '', g.memberEpoch);
-          }
+          // v9+: a consumer (KIP-848) or streams (KIP-1071) group's member fetches at its current epoch.
+          if (errorCode === ErrorCode.NONE) errorCode = coordinator.validateOffsetFetch(g.groupId, g.memberId, g.memberEpoch);
           return { groupId: g.groupId, errorCode, topics: errorCode === ErrorCode.NONE ? fetch(g.groupId, g.topics) : [] };
         }),
       };
