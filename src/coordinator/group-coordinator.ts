@@ -552,7 +552,8 @@ export class GroupCoordinator {
 
   async commitOffsets(req: CommitRequest): Promise<TopicPartitionCodes[]> {
     if (this.stopped) return everyPartition(req, ErrorCode.NOT_COORDINATOR);
-    if (req.groupId === '') return everyPartition(req, ErrorCode.INVALID_GROUP_ID);
+    // An empty group id is a group like any other here (only TxnOffsetCommit and OffsetDelete
+    // refuse it), as in Kafka since the simple consumers of old committed under "".
     let owner = this.awaitOwner(req.groupId);
     if (typeof owner !== 'number') owner = await owner;
     if (owner !== ErrorCode.NONE) return everyPartition(req, owner);
@@ -811,6 +812,7 @@ export class GroupCoordinator {
   /** OffsetDelete: the group's top-level error and per-partition codes. */
   async deleteOffsets(groupId: string, topics: { name: string; partitions: number[] }[]): Promise<{ errorCode: number; topics: TopicPartitionCodes[] }> {
     const none = { errorCode: ErrorCode.NONE, topics: [] as TopicPartitionCodes[] };
+    if (groupId === '') return { ...none, errorCode: ErrorCode.INVALID_GROUP_ID };
     const owner = this.groupError(groupId);
     if (owner !== ErrorCode.NONE) return { ...none, errorCode: owner };
     // A consumer or streams group takes the deletion of the offsets of the topics it does not

@@ -345,3 +345,15 @@ describe('offset.metadata.max.bytes', () => {
     assert.equal(c.fetchOffsets('simple', [{ name: 't', partitionIndexes: [0] }])[0]!.partitions[0]!.metadata, fits);
   });
 });
+
+describe('an empty group id', () => {
+  test('OffsetCommit takes it like any group id; OffsetDelete and TxnOffsetCommit answer INVALID_GROUP_ID', async () => {
+    const { coordinator: c } = setup();
+    assert.deepEqual(codes(await commit(c, { groupId: '', generationId: 1, memberId: 'm' })), [ErrorCode.ILLEGAL_GENERATION]);
+    assert.deepEqual(codes(await commit(c, { groupId: '' })), [ErrorCode.NONE]);
+    assert.equal(c.fetchOffsets('', [{ name: 't', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset, 42);
+    assert.deepEqual(codes(await txnCommit(c, { groupId: '' })), [ErrorCode.INVALID_GROUP_ID]);
+    assert.equal((await c.deleteOffsets('', [{ name: 't', partitions: [0] }])).errorCode, ErrorCode.INVALID_GROUP_ID);
+    assert.equal(c.fetchOffsets('', [{ name: 't', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset, 42);
+  });
+});
