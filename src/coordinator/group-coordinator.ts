@@ -823,12 +823,12 @@ export class GroupCoordinator {
     else {
       const group = this.groups.get(groupId);
       if (!group || group.state === 'Dead') return { ...none, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
-      let subscribed: Set<string> | null = new Set();
-      if (group.state !== 'Empty') {
-        subscribed = group.subscribedTopics(subscriptionTopics);
-        if (subscribed === null) return { ...none, errorCode: ErrorCode.NON_EMPTY_GROUP };
-      }
-      isSubscribed = (topic) => subscribed.has(topic);
+      // A classic group with members must speak the consumer protocol; when its members'
+      // subscriptions cannot be read (or no protocol is chosen yet), every topic counts as
+      // subscribed, as in Kafka.
+      if (group.state !== 'Empty' && group.protocolType !== 'consumer') return { ...none, errorCode: ErrorCode.NON_EMPTY_GROUP };
+      const subscribed = group.state === 'Empty' ? new Set<string>() : group.subscribedTopics(subscriptionTopics);
+      isSubscribed = (topic) => subscribed === null || subscribed.has(topic);
     }
     const seen = new Map<string, boolean>();
     const subscribedTo = (topic: string) => {

@@ -357,3 +357,22 @@ describe('an empty group id', () => {
     assert.equal(c.fetchOffsets('', [{ name: 't', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset, 42);
   });
 });
+
+describe('OffsetDelete of a classic group with members', () => {
+  test('of the consumer protocol with subscriptions that cannot be read: every topic is GROUP_SUBSCRIBED_TO_TOPIC', async () => {
+    const { coordinator: c } = setup();
+    // stableClassic's members send metadata that is no ConsumerProtocolSubscription.
+    await stableClassic(c);
+    const del = await c.deleteOffsets('g', [{ name: 'other', partitions: [0, 1] }]);
+    assert.equal(del.errorCode, ErrorCode.NONE);
+    assert.deepEqual(codes(del.topics), [ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC]);
+  });
+
+  test('of another protocol: NON_EMPTY_GROUP', async () => {
+    const { coordinator: c } = setup();
+    const first = await c.join('connect', joinReq('', { protocolType: 'connect' }));
+    const joined = await c.join('connect', joinReq(first.memberId, { protocolType: 'connect' }));
+    assert.equal(joined.errorCode, ErrorCode.NONE);
+    assert.equal((await c.deleteOffsets('connect', [{ name: 't', partitions: [0] }])).errorCode, ErrorCode.NON_EMPTY_GROUP);
+  });
+});
