@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 
 function kcat(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('kcat', args, { input, encoding: 'utf8', timeout: 60_000 });
@@ -9,14 +9,7 @@ function kcat(args: string[], input?: string): { status: number | null; stdout: 
 }
 
 describe('kcat (librdkafka)', () => {
-  let broker: BrokerProcess;
-  before(async () => {
-    broker = await startBrokerProcess({ overrides: { 'num.partitions': '1' } });
-  });
-  after(async () => {
-    await broker.stop();
-    broker.cleanup();
-  });
+  const broker = suiteBroker({ process: true, config: { 'num.partitions': '1' } });
 
   test('-L lists the broker and an auto-created topic', () => {
     const produce = kcat(['-b', broker.bootstrap, '-P', '-t', 'kcat-meta'], 'hello\n');

@@ -1,17 +1,10 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { runPython } from '../helpers/python-clients.js';
 
 describe('confluent-kafka-python AdminClient (librdkafka)', () => {
-  let broker: BrokerProcess;
-  before(async () => {
-    broker = await startBrokerProcess({ overrides: { 'num.partitions': '3' } });
-  });
-  after(async () => {
-    await broker.stop();
-    broker.cleanup();
-  });
+  const broker = suiteBroker({ process: true, config: { 'num.partitions': '3' } });
 
   test('create topics, partitions and configs, with Kafka error names for the bad cases', () => {
     const r = runPython('admin_confluent.py', [broker.bootstrap, 'py-admin']);

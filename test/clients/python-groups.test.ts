@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { runPython } from '../helpers/python-clients.js';
 
 function kcat(args: string[], input?: string): string {
@@ -11,14 +11,7 @@ function kcat(args: string[], input?: string): string {
 }
 
 describe('consumer groups with librdkafka, kafka-python and kcat', () => {
-  let broker: BrokerProcess;
-  before(async () => {
-    broker = await startBrokerProcess({ overrides: { 'group.initial.rebalance.delay.ms': '0', 'num.partitions': '4' } });
-  });
-  after(async () => {
-    await broker.stop();
-    broker.cleanup();
-  });
+  const broker = suiteBroker({ process: true, config: { 'group.initial.rebalance.delay.ms': '0', 'num.partitions': '4' } });
 
   test('confluent-kafka-python, eager range assignment: two consumers split the partitions', () => {
     const r = runPython('groups_confluent.py', ['split', broker.bootstrap, 'py-range', 'py-range-group', 'range']);

@@ -1,17 +1,10 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { suiteBroker } from '../helpers/broker.js';
 import { runPython } from '../helpers/python-clients.js';
 
 describe('Python clients', () => {
-  let broker: BrokerProcess;
-  before(async () => {
-    broker = await startBrokerProcess({ overrides: { 'num.partitions': '3' } });
-  });
-  after(async () => {
-    await broker.stop();
-    broker.cleanup();
-  });
+  const broker = suiteBroker({ process: true, config: { 'num.partitions': '3' } });
 
   for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) {
     test(`confluent-kafka-python idempotent round trip (${codec})`, () => {
