@@ -75,11 +75,7 @@ describe('Kafka Connect', { skip }, () => {
   let tools: Tools;
   let tmp: string;
   const workers: JavaProcess[] = [];
-  const run = async (main: string, args: string[], stdin = '') => {
-    const r = await tools.run(main, ['--bootstrap-server', broker.bootstrap, ...args], stdin);
-    assert.equal(r.exit, 0, `${main} ${args.join(' ')}: ${r.out}\n${r.err.slice(-3000)}`);
-    return r.out;
-  };
+  const run = (main: string, args: string[], stdin = '') => tools.runOk(broker.bootstrap, main, args, stdin);
   const worker = (s: JavaSetup, main: string, args: string[], extraCp = '') => {
     const w = spawnJava(`${s.cp.connect}${extraCp}`, main, args, { jvmOpts: ['-Xmx384m'] });
     workers.push(w);

@@ -2,6 +2,7 @@
 // profile) into ~/.m2, javac compiles src/ once per content hash into
 // ~/.cache/tributary/compat-java/<hash>/, and the tests run JVMs with `java -cp`. When Java,
 // Maven or Maven Central is missing, javaSetup() returns the reason and the tests skip with it.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -147,6 +148,25 @@ export interface JavaProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** A record a share-group member (ShareMember.java) was given: its line `RECORD <partition> <offset> <delivery count> <value>`. */
+export interface ShareDelivery {
+  partition: number;
+  offset: number;
+  deliveryCount: number;
+  value: string;
+}
+
+/** Every record a ShareMember process has printed so far, in the order it was given them. */
+export function shareDeliveries(p: JavaProcess): ShareDelivery[] {
+  return p
+    .lines()
+    .filter((l) => l.startsWith('RECORD '))
+    .map((l) => {
+      const [, partition, offset, count, ...value] = l.split(' ');
+      return { partition: Number(partition), offset: Number(offset), deliveryCount: Number(count), value: value.join(' ') };
+    });
+}
+
 /** Starts a JVM: `java <JVM_OPTS> -cp <cp> <main> <args>`. Killed when the test process exits. */
 export function spawnJava(cp: string, main: string, args: string[], opts: { env?: Record<string, string>; cwd?: string; jvmOpts?: string[] } = {}): JavaProcess {
   const child = spawn('java', [...JVM_OPTS, ...(opts.jvmOpts ?? []), '-cp', cp, main, ...args], {
@@ -279,6 +299,17 @@ export class Tools {
     );
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Runs `main` against `bootstrap` (its --bootstrap-server), asserts that it exited 0 (the message
+   * holds its stdout and stderr tail) and returns its stdout: for the steps a test only goes on from
+   * when the tool worked.
+   */
+  async runOk(bootstrap: string, main: string, args: string[], stdin = ''): Promise<string> {
+    const r = await this.run(main, ['--bootstrap-server', bootstrap, ...args], stdin);
+    assert.equal(r.exit, 0, `${main} ${args.join(' ')}: ${r.out}\n${r.err.slice(-3000)}`);
+    return r.out;
   }
 
   async close(): Promise<void> {

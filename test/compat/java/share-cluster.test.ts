@@ -28,7 +28,7 @@ import { fetchOne, produceRequest } from '../../helpers/requests.js';
 import { splitBatches } from '../../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../../src/protocol/records/records.js';
 import { etcdMissing, waitFor, withEtcd } from '../../helpers/etcd.js';
-import { javaSetup, spawnJava, Tools, type JavaProcess, type ToolResult } from './harness.js';
+import { javaSetup, shareDeliveries, spawnJava, Tools, type JavaProcess, type ShareDelivery, type ToolResult } from './harness.js';
 
 const setup = etcdMissing ? etcdMissing : javaSetup();
 const skip = typeof setup === 'string' ? setup : false;
@@ -38,26 +38,9 @@ const SHARE_GROUPS = 'org.apache.kafka.tools.consumer.group.ShareGroupCommand';
 const STATE_TOPIC = '__share_group_state';
 const STATE_PARTITIONS = 3;
 
-interface Delivery {
-  partition: number;
-  offset: number;
-  deliveryCount: number;
-  value: string;
-}
-
-function deliveries(p: JavaProcess): Delivery[] {
-  return p
-    .lines()
-    .filter((l) => l.startsWith('RECORD '))
-    .map((l) => {
-      const [, partition, offset, count, ...value] = l.split(' ');
-      return { partition: Number(partition), offset: Number(offset), deliveryCount: Number(count), value: value.join(' ') };
-    });
-}
-
 /** Waits until what `p` received satisfies `done`, then for its acknowledgement of the last record, and closes it. */
-async function readAndClose(p: JavaProcess, what: string, done: (got: Delivery[]) => boolean): Promise<void> {
-  await waitFor(what, () => done(deliveries(p)), 60_000);
+async function readAndClose(p: JavaProcess, what: string, done: (got: ShareDelivery[]) => boolean): Promise<void> {
+  await waitFor(what, () => done(shareDeliveries(p)), 60_000);
   const lastRecord = p
     .lines()
     .map((l) => l.startsWith('RECORD '))
@@ -238,7 +221,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     const a = member(group, 'accept');
     await readAndClose(a, 'thirty records delivered', (got) => new Set(got.map((d) => d.value)).size === first.length);
     assert.deepEqual(
-      deliveries(a).map((d) => [d.offset, d.deliveryCount]),
+      shareDeliveries(a).map((d) => [d.offset, d.deliveryCount]),
       first.map((_, i) => [i, 1]),
     );
 
@@ -263,7 +246,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     await produce(Array.from({ length: 10 }, (_, i) => `s${i}`));
     const holder = member(group, 'hold');
     await holder.waitForLine(/^HOLDING$/, 60_000);
-    const held = deliveries(holder);
+    const held = shareDeliveries(holder);
     assert.ok(held.length > 0 && held.every((d) => d.offset >= 30 && d.deliveryCount === 1), JSON.stringify(held));
     await brokers.get(1)!.kill();
     await holder.kill();
@@ -273,7 +256,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     // The new leader reads the state back from the share coordinator: nothing acknowledged comes back.
     const b = member(group, 'accept');
     await readAndClose(b, 'the ten unacknowledged records after the kill', (got) => new Set(got.map((d) => d.offset)).size >= 10);
-    const got = deliveries(b);
+    const got = shareDeliveries(b);
     assert.deepEqual(
       got.map((d) => d.offset),
       [30, 31, 32, 33, 34, 35, 36, 37, 38, 39],
@@ -495,7 +478,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     const a = member(group, 'accept');
     await readAndClose(a, 'the ten new records', (got) => new Set(got.map((d) => d.offset)).size >= 10);
     assert.deepEqual(
-      deliveries(a).map((d) => d.offset),
+      shareDeliveries(a).map((d) => d.offset),
       Array.from({ length: 10 }, (_, i) => 40 + i),
     );
     await brokers.get(coordinator)!.kill();
@@ -511,7 +494,7 @@ describe('share groups on a cluster: the share coordinator on another broker, ki
     const b = member(group, 'accept');
     await readAndClose(b, 'the five records after the kill', (got) => new Set(got.map((d) => d.offset)).size >= 5);
     assert.deepEqual(
-      deliveries(b).map((d) => [d.offset, d.deliveryCount]),
+      shareDeliveries(b).map((d) => [d.offset, d.deliveryCount]),
       [50, 51, 52, 53, 54].map((o) => [o, 1]),
       'acknowledged records are not delivered again',
     );

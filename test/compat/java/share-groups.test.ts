@@ -17,27 +17,10 @@ import { decodeBatchRecords } from '../../../src/protocol/records/records.js';
 import { splitBatches } from '../../../src/protocol/records/record-batch.js';
 import { ApiKey } from '../../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
-import { javaSetup, spawnJava, type JavaProcess } from './harness.js';
+import { javaSetup, shareDeliveries, spawnJava, type JavaProcess } from './harness.js';
 
 const setup = javaSetup();
 const skip = typeof setup === 'string' ? setup : false;
-
-interface Delivery {
-  partition: number;
-  offset: number;
-  deliveryCount: number;
-  value: string;
-}
-
-function deliveries(p: JavaProcess): Delivery[] {
-  return p
-    .lines()
-    .filter((l) => l.startsWith('RECORD '))
-    .map((l) => {
-      const [, partition, offset, count, ...value] = l.split(' ');
-      return { partition: Number(partition), offset: Number(offset), deliveryCount: Number(count), value: value.join(' ') };
-    });
-}
 
 describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
   let broker: BrokerProcess;
@@ -102,17 +85,20 @@ describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
       },
       { timeout: 60_000, message: 'two members with assignments' },
     );
-    await waitUntil(() => new Set([...deliveries(a), ...deliveries(b)].map((d) => d.value)).size === values.length, { timeout: 60_000, message: 'every record delivered' });
+    await waitUntil(() => new Set([...shareDeliveries(a), ...shareDeliveries(b)].map((d) => d.value)).size === values.length, {
+      timeout: 60_000,
+      message: 'every record delivered',
+    });
     // More records once both are in: they are shared out too.
     const more = Array.from({ length: 30 }, (_, i) => `late-${i}`);
     for (let p = 0; p < 3; p++) await produce(topic, p, more.slice(p * 10, p * 10 + 10));
-    await waitUntil(() => new Set([...deliveries(a), ...deliveries(b)].map((d) => d.value)).size === values.length + more.length, {
+    await waitUntil(() => new Set([...shareDeliveries(a), ...shareDeliveries(b)].map((d) => d.value)).size === values.length + more.length, {
       timeout: 60_000,
       message: 'late records delivered',
     });
     await a.ask('close', /^CLOSED$/, 30_000);
     await b.ask('close', /^CLOSED$/, 30_000);
-    const all = [...deliveries(a), ...deliveries(b)];
+    const all = [...shareDeliveries(a), ...shareDeliveries(b)];
     // Each record exactly once (nothing was released), all with delivery count 1.
     assert.equal(all.length, values.length + more.length, 'no record delivered twice');
     assert.ok(all.every((d) => d.deliveryCount === 1));
@@ -160,10 +146,10 @@ describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
     );
     // A member now gets partition 1's records from offset 5 again (delivery count 1: new state epoch).
     const c = member('sg-two', topic, 'accept');
-    await waitUntil(() => deliveries(c).length >= 25, { timeout: 60_000, message: 'records after the reset' });
+    await waitUntil(() => shareDeliveries(c).length >= 25, { timeout: 60_000, message: 'records after the reset' });
     await c.ask('close', /^CLOSED$/, 30_000);
     assert.deepEqual(
-      deliveries(c)
+      shareDeliveries(c)
         .map((x) => `${x.partition}:${x.offset}`)
         .sort(),
       Array.from({ length: 25 }, (_, i) => `1:${i + 5}`).sort(),
@@ -177,14 +163,14 @@ describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
     await produce(topic, 0, ['c0', 'c1', 'c2', 'c3', 'c4']);
     const holder = member('sg-crash', topic, 'hold');
     await holder.waitForLine(/^HOLDING$/, 60_000);
-    const held = deliveries(holder);
+    const held = shareDeliveries(holder);
     assert.ok(held.length > 0);
     assert.ok(held.every((d) => d.deliveryCount === 1));
     await holder.kill();
     const taker = member('sg-crash', topic, 'accept');
-    await waitUntil(() => deliveries(taker).length >= 5, { timeout: 60_000, message: 'records redelivered' });
+    await waitUntil(() => shareDeliveries(taker).length >= 5, { timeout: 60_000, message: 'records redelivered' });
     await taker.ask('close', /^CLOSED$/, 30_000);
-    const got = deliveries(taker);
+    const got = shareDeliveries(taker);
     for (const h of held) {
       const again = got.find((d) => d.offset === h.offset);
       assert.ok(again, `offset ${h.offset} redelivered`);
@@ -200,7 +186,7 @@ describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
     await groupConfigs('sg-dlq', { 'share.auto.offset.reset': 'earliest', 'share.delivery.count.limit': '3', 'tributary.share.dlq.topic': 'sq-dlq-dead' });
     await produce(topic, 0, ['poison']);
     const m = member('sg-dlq', topic, 'release');
-    await waitUntil(() => deliveries(m).length >= 3, { timeout: 60_000, message: 'three deliveries' });
+    await waitUntil(() => shareDeliveries(m).length >= 3, { timeout: 60_000, message: 'three deliveries' });
     let dead: { value: string; headers: Record<string, string> }[] = [];
     await waitUntil(
       async () => {
@@ -218,7 +204,7 @@ describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
     );
     await m.ask('close', /^CLOSED$/, 30_000);
     assert.deepEqual(
-      deliveries(m).map((d) => d.deliveryCount),
+      shareDeliveries(m).map((d) => d.deliveryCount),
       [1, 2, 3],
       'delivered up to the limit, then no more',
     );
@@ -255,7 +241,7 @@ describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
       Array.from({ length: 10 }, (_, i) => `d${i}`),
     );
     const first = member('sg-durable', topic, 'accept');
-    await waitUntil(() => deliveries(first).length >= 10, { timeout: 60_000, message: 'first ten delivered' });
+    await waitUntil(() => shareDeliveries(first).length >= 10, { timeout: 60_000, message: 'first ten delivered' });
     // Its last acknowledgement is answered before it closes.
     await first.waitForLine(
       /^ACKED$/,
@@ -273,7 +259,7 @@ describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
     );
     const holder = member('sg-durable', topic, 'hold');
     await holder.waitForLine(/^HOLDING$/, 60_000);
-    const held = deliveries(holder);
+    const held = shareDeliveries(holder);
     assert.ok(held.length > 0 && held.every((d) => d.offset >= 10));
     // Crash: the broker and the member together.
     await broker.kill();
@@ -282,9 +268,9 @@ describe('Java KafkaShareConsumer (KIP-932 share groups)', { skip }, () => {
     broker = await startBrokerProcess({ dataDir, overrides });
     raw = await RawClient.connect(broker.port);
     const after = member('sg-durable', topic, 'accept');
-    await waitUntil(() => deliveries(after).length >= 5, { timeout: 60_000, message: 'records after the restart' });
+    await waitUntil(() => shareDeliveries(after).length >= 5, { timeout: 60_000, message: 'records after the restart' });
     await after.ask('close', /^CLOSED$/, 30_000);
-    const got = deliveries(after);
+    const got = shareDeliveries(after);
     assert.deepEqual(
       got.map((d) => d.offset),
       [10, 11, 12, 13, 14],

@@ -47,11 +47,7 @@ describe('Kafka Streams with group.protocol=streams (KIP-1071)', { skip }, () =>
   const apps: JavaProcess[] = [];
   const random = rng(1071);
 
-  const run = async (main: string, args: string[], stdin = '') => {
-    const r = await tools.run(main, ['--bootstrap-server', broker.bootstrap, ...args], stdin);
-    assert.equal(r.exit, 0, `${main} ${args.join(' ')}: ${r.out}\n${r.err.slice(-3000)}`);
-    return r.out;
-  };
+  const run = (main: string, args: string[], stdin = '') => tools.runOk(broker.bootstrap, main, args, stdin);
   const counts = new WordCounts({ run, random, vocabulary: VOCAB, wordsPerLine: 6, consumerTimeoutMs: 2000 });
   const produceWords = (n: number) => counts.produce(n);
   const waitForCounts = (what: string, timeoutMs = 90_000) => counts.waitForCounts(what, timeoutMs);

@@ -30,11 +30,7 @@ describe('Kafka Streams', { skip }, () => {
   let totalWords = 0;
   const random = rng(16);
 
-  const run = async (main: string, args: string[], stdin = '') => {
-    const r = await tools.run(main, ['--bootstrap-server', broker.bootstrap, ...args], stdin);
-    assert.equal(r.exit, 0, `${main} ${args.join(' ')}: ${r.out}\n${r.err.slice(-3000)}`);
-    return r.out;
-  };
+  const run = (main: string, args: string[], stdin = '') => tools.runOk(broker.bootstrap, main, args, stdin);
   const counts = new WordCounts({ run, random, vocabulary: VOCAB, wordsPerLine: 8, consumerTimeoutMs: 2500 });
   const { expected } = counts;
   /** n lines of 8 words; the expected counts follow. */
