@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { createTopic as createTopicVia, fetchRequest } from '../helpers/requests.js';
+import { createTopic as createTopicVia, fetchRequest, produceOk } from '../helpers/requests.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ApiKey, apiByKey, type FetchRequest, type FetchResponse, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -52,16 +52,7 @@ describe('Fetch', () => {
   const parked = (topic: string, partition = 0) => waitUntil(() => broker.parkedFetches(topic, partition) > 0, { message: `a fetch parked on ${topic}-${partition}` });
 
   async function produce(topic: string, partition: number, values: string[], via: RawClient = client): Promise<number> {
-    const batch = buildRecordBatch({ records: values.map((v) => ({ value: v })) });
-    const r = await via.request(ApiKey.Produce, 9, {
-      transactionalId: null,
-      acks: -1,
-      timeoutMs: 5000,
-      topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
-    });
-    const p = r.body.responses[0].partitionResponses[0];
-    assert.equal(p.errorCode, ErrorCode.NONE, p.errorMessage);
-    return p.baseOffset;
+    return produceOk(via, topic, partition, buildRecordBatch({ records: values.map((v) => ({ value: v })) }));
   }
 
   async function fetch(version: number, req: FetchRequest, timeoutMs = 10_000): Promise<FetchResponse> {

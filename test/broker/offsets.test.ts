@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { createTopic as createTopicVia } from '../helpers/requests.js';
+import { createTopic as createTopicVia, produceOk } from '../helpers/requests.js';
 import { ApiKey, type ListOffsetsResponseListOffsetsPartitionResponse, type OffsetForLeaderEpochResponseEpochEndOffset } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
@@ -27,16 +27,7 @@ describe('ListOffsets and OffsetForLeaderEpoch', () => {
 
   /** One batch of records with the given CreateTime timestamps; returns its base offset. */
   async function produceBatch(topic: string, partition: number, timestamps: number[]): Promise<number> {
-    const batch = buildRecordBatch({ records: timestamps.map((timestamp, i) => ({ value: `v-${timestamp}-${i}`, timestamp })) });
-    const r = await client.request(ApiKey.Produce, 9, {
-      transactionalId: null,
-      acks: -1,
-      timeoutMs: 5000,
-      topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
-    });
-    const p = r.body.responses[0].partitionResponses[0];
-    assert.equal(p.errorCode, ErrorCode.NONE, p.errorMessage);
-    return p.baseOffset;
+    return produceOk(client, topic, partition, buildRecordBatch({ records: timestamps.map((timestamp, i) => ({ value: `v-${timestamp}-${i}`, timestamp })) }));
   }
 
   async function listOffset(

@@ -6,27 +6,15 @@ import assert from 'node:assert/strict';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { createTopic, fetchRequest } from '../helpers/requests.js';
+import { dataRecordValues } from '../helpers/records.js';
 import { elapse, waitUntil } from '../helpers/wait.js';
 import { ApiKey, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
-import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
-import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 import type { TransactionalProduceCheck } from '../../src/broker/broker.js';
 
 const READ_UNCOMMITTED = 0;
 const READ_COMMITTED = 1;
-
-/** Values of the data records (control batches skipped). */
-function valuesOf(records: Buffer | null): string[] {
-  if (!records || records.length === 0) return [];
-  const out: string[] = [];
-  for (const batch of splitBatches(records)) {
-    if (isControl(readBatchHeader(batch).attributes)) continue;
-    for (const r of decodeBatchRecords(batch)) out.push(r.value!.toString());
-  }
-  return out;
-}
 
 function txnBatch(producerId: number, epoch: number, seq: number, values: string[]): Buffer {
   return buildRecordBatch(
@@ -92,13 +80,13 @@ describe('transactional produce and read_committed fetch', () => {
     assert.equal((await produce(0, txnBatch(pidB, 0, 0, ['b-0']))).errorCode, ErrorCode.NONE); // 3
 
     let uncommitted = await fetch(0, 0, READ_UNCOMMITTED);
-    assert.deepEqual(valuesOf(uncommitted.records), ['plain-0', 'a-0', 'a-1', 'b-0']);
+    assert.deepEqual(dataRecordValues(uncommitted.records), ['plain-0', 'a-0', 'a-1', 'b-0']);
     assert.equal(Number(uncommitted.highWatermark), 4);
     assert.equal(Number(uncommitted.lastStableOffset), 1);
     assert.equal(uncommitted.abortedTransactions, null);
 
     let committed = await fetch(0, 0, READ_COMMITTED);
-    assert.deepEqual(valuesOf(committed.records), ['plain-0']);
+    assert.deepEqual(dataRecordValues(committed.records), ['plain-0']);
     assert.equal(Number(committed.lastStableOffset), 1);
     assert.deepEqual(committed.abortedTransactions, []);
     // At the LSO there is nothing yet, and no error.
@@ -113,7 +101,7 @@ describe('transactional produce and read_committed fetch', () => {
     committed = await parked;
     // pidB's transaction (from 3) is still open: only A's aborted data is below the LSO.
     assert.equal(Number(committed.lastStableOffset), 3);
-    assert.deepEqual(valuesOf(committed.records), ['a-0', 'a-1']);
+    assert.deepEqual(dataRecordValues(committed.records), ['a-0', 'a-1']);
     assert.deepEqual(
       committed.abortedTransactions!.map((t) => [Number(t.producerId), Number(t.firstOffset)]),
       [[pidA, 1]],
@@ -123,7 +111,7 @@ describe('transactional produce and read_committed fetch', () => {
     committed = await fetch(0, 0, READ_COMMITTED);
     assert.equal(Number(committed.lastStableOffset), 6);
     assert.equal(Number(committed.highWatermark), 6);
-    assert.deepEqual(valuesOf(committed.records), ['plain-0', 'a-0', 'a-1', 'b-0']);
+    assert.deepEqual(dataRecordValues(committed.records), ['plain-0', 'a-0', 'a-1', 'b-0']);
     assert.deepEqual(
       committed.abortedTransactions!.map((t) => [Number(t.producerId), Number(t.firstOffset)]),
       [[pidA, 1]],
@@ -273,7 +261,7 @@ describe('transactional produce and read_committed fetch', () => {
     await partitionOf(1).writeTxnMarker({ producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit: true }).done;
     const data = await parked;
     waiter.close();
-    assert.deepEqual(valuesOf(data.records), ['pending']);
+    assert.deepEqual(dataRecordValues(data.records), ['pending']);
     assert.equal(Number(data.lastStableOffset), end + 2);
   });
 });

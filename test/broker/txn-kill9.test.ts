@@ -9,24 +9,13 @@ import { startBroker } from '../../src/index.js';
 import { TestBroker } from '../helpers/broker.js';
 import { tempDir } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { createTopic, fetchRequest } from '../helpers/requests.js';
+import { createTopic, fetchRequest, produceOk } from '../helpers/requests.js';
+import { dataRecordValues } from '../helpers/records.js';
 import { ApiKey, type FetchResponsePartitionData } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
-import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
-import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 
 const topic = 'txn-crash';
-
-function valuesOf(records: Buffer | null): string[] {
-  if (!records || records.length === 0) return [];
-  const out: string[] = [];
-  for (const batch of splitBatches(records)) {
-    if (isControl(readBatchHeader(batch).attributes)) continue;
-    for (const r of decodeBatchRecords(batch)) out.push(r.value!.toString());
-  }
-  return out;
-}
 
 function txnBatch(pid: number, seq: number, value: string): Buffer {
   return buildRecordBatch([{ value: value.padEnd(200, '.') }], { producerId: pid, producerEpoch: 0, baseSequence: seq, transactional: true });
@@ -36,12 +25,7 @@ function idemBatch(pid: number, seq: number, value: string): Buffer {
   return buildRecordBatch([{ value: value.padEnd(200, '.') }], { producerId: pid, producerEpoch: 0, baseSequence: seq });
 }
 
-async function produce(c: RawClient, records: Buffer, transactionalId: string | null) {
-  const r = await c.request(ApiKey.Produce, 9, { transactionalId, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
-  const p = r.body.responses[0].partitionResponses[0];
-  assert.equal(p.errorCode, ErrorCode.NONE, p.errorMessage);
-  return Number(p.baseOffset);
-}
+const produce = (c: RawClient, records: Buffer, transactionalId: string | null) => produceOk(c, topic, 0, records, transactionalId);
 
 async function fetch(c: RawClient, offset: number, isolationLevel: number): Promise<FetchResponsePartitionData> {
   const r = await c.request(
@@ -120,7 +104,7 @@ test('kill -9 with an open transaction: the LSO stays at its first offset until 
     assert.equal(Number(data.lastStableOffset), txnFirst, 'the open transaction still holds the LSO');
     const committed = await fetch(c, 0, 1);
     assert.equal(Number(committed.lastStableOffset), txnFirst);
-    const visible = valuesOf(committed.records).map((v) => v.replace(/\.+$/, ''));
+    const visible = dataRecordValues(committed.records).map((v) => v.replace(/\.+$/, ''));
     assert.ok(!visible.some((v) => v.startsWith('open-')), `read_committed saw ${visible}`);
     assert.ok(visible.includes('idem-0') && visible.includes('early-2'));
     assert.deepEqual(
@@ -147,7 +131,7 @@ test('kill -9 with an open transaction: the LSO stays at its first offset until 
     data = await fetch(c, txnFirst, 1);
     assert.equal(Number(data.lastStableOffset), marker.lastOffset + 1);
     // The aborted data is delivered now, with the transaction to drop it by.
-    assert.equal(valuesOf(data.records)[0]!.replace(/\.+$/, ''), 'open-0');
+    assert.equal(dataRecordValues(data.records)[0]!.replace(/\.+$/, ''), 'open-0');
     assert.deepEqual(
       data.abortedTransactions!.map((t) => [Number(t.producerId), Number(t.firstOffset)]),
       [[pidTxn, txnFirst]],

@@ -74,12 +74,12 @@ export function produceRequest(topic: string, partition: number, records: Buffer
 }
 
 /**
- * A Metadata body asking for `topics` by name (no topic ids), creating none and asking for no
- * authorized operations: what most tests that read leaders, epochs or ISRs send.
+ * A Metadata body asking for `topics` by name (no topic ids; null: every topic), creating none and
+ * asking for no authorized operations: what most tests that read leaders, epochs or ISRs send.
  */
-export function metadataRequest(topics: string[]): MetadataRequest {
+export function metadataRequest(topics: string[] | null): MetadataRequest {
   return {
-    topics: topics.map((name) => ({ topicId: ZERO_UUID, name })),
+    topics: topics === null ? null : topics.map((name) => ({ topicId: ZERO_UUID, name })),
     allowAutoTopicCreation: false,
     includeClusterAuthorizedOperations: false,
     includeTopicAuthorizedOperations: false,
@@ -112,6 +112,17 @@ export function streamsJoinHeartbeat(groupId: string, memberId: string, over: Pa
     shutdownApplication: false,
     ...over,
   };
+}
+
+/**
+ * Produces one batch to a partition with Produce v9 and acks=all, asserts that the broker took it
+ * and returns its base offset: for the raw-frame tests that need records in a log to go on.
+ */
+export async function produceOk(c: RawClient, topic: string, partition: number, records: Buffer, transactionalId: string | null = null): Promise<number> {
+  const r = await c.request(ApiKey.Produce, 9, { ...produceRequest(topic, partition, records), transactionalId });
+  const p = r.body.responses[0].partitionResponses[0];
+  assert.equal(p.errorCode, ErrorCode.NONE, p.errorMessage);
+  return Number(p.baseOffset);
 }
 
 /**
