@@ -8,6 +8,7 @@ import { Partition, type TopicState } from '../../src/broker/partition.js';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { batch, config, decodeAll, openLog, removeDir, tempDir } from '../storage/helpers.js';
+import { settledWithinTurns } from '../helpers/wait.js';
 
 function topic(name: string): TopicState {
   return { name, id: 'AAAAAAAAAAAAAAAAAAAAAA', internal: false, overrides: {}, configs: new Map(), partitions: [] };
@@ -15,17 +16,6 @@ function topic(name: string): TopicState {
 
 function hasCode(code: number) {
   return (err: unknown) => err instanceof KafkaError && err.code === code;
-}
-
-/** Whether `promise` settled within the current macrotask turn plus a few (no timers involved). */
-async function settled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  void promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  return done;
 }
 
 describe('replica façade', () => {
@@ -62,7 +52,7 @@ describe('replica façade', () => {
     const one = p.append(batch('b', 1), { acks: 1 });
     await one.done;
     assert.equal(log.durableEndOffset, 3);
-    assert.equal(await settled(all.done), false, 'acks=all is parked while the HW is held');
+    assert.equal(await settledWithinTurns(all.done), false, 'acks=all is parked while the HW is held');
     let woken = 0;
     p.watch(() => woken++);
     let followerWoken = 0;
@@ -80,10 +70,10 @@ describe('replica façade', () => {
     assert.equal((await p.read({ fetchOffset: 0, maxBytes: 1 << 20, isolation: 'high_watermark' })).records, null);
 
     log.setHighWatermark(1);
-    assert.equal(await settled(all.done), false, 'the HW has not passed the batch yet');
+    assert.equal(await settledWithinTurns(all.done), false, 'the HW has not passed the batch yet');
     assert.equal(woken, 1, 'a HW move wakes parked fetches');
     log.setHighWatermark(2);
-    assert.equal(await settled(all.done), true, 'released once the HW passes the batch');
+    assert.equal(await settledWithinTurns(all.done), true, 'released once the HW passes the batch');
     assert.equal(log.latestEpoch, 4, 'the leader epoch is stamped');
 
     const orphan = p.append(batch('c', 1), { acks: -1 });

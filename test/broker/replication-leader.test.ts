@@ -13,20 +13,11 @@ import { ManualClock } from '../../src/common/clock.js';
 import type { ConfigEntry } from '../../src/config/config.js';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { batch, config, openLog, removeDir, tempDir } from '../storage/helpers.js';
+import { settledWithinTurns } from '../helpers/wait.js';
 
 function topic(minIsr = 1): TopicState {
   const configs = new Map<string, ConfigEntry>([['min.insync.replicas', { name: 'min.insync.replicas', value: String(minIsr) } as ConfigEntry]]);
   return { name: 'replicated', id: 'AAAAAAAAAAAAAAAAAAAAAA', internal: false, overrides: {}, configs, partitions: [] };
-}
-
-async function settled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  void promise.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  return done;
 }
 
 /** A leader on node 1 of replicas [1, 2, 3]; proposals are recorded and applied on demand. */
@@ -61,12 +52,12 @@ describe('replication on the leader', () => {
     const all = p.append(batch('a', 3), { acks: -1 });
     await p.append(batch('b', 1), { acks: 1 }).done;
     assert.equal(p.highWatermark, 0, 'no follower has fetched at this epoch');
-    assert.equal(await settled(all.done), false);
+    assert.equal(await settledWithinTurns(all.done), false);
     p.recordFollowerFetch(2, 4, log.durableEndOffset);
     assert.equal(p.highWatermark, 0, 'follower 3 has not fetched yet');
     p.recordFollowerFetch(3, 2, log.durableEndOffset);
     assert.equal(p.highWatermark, 2);
-    assert.equal(await settled(all.done), false, 'the batch ends at 3');
+    assert.equal(await settledWithinTurns(all.done), false, 'the batch ends at 3');
     p.recordFollowerFetch(3, 4, log.durableEndOffset);
     assert.equal(p.highWatermark, 4);
     await all.done;

@@ -47,3 +47,17 @@ export async function waitUntil<T>(condition: () => T | Promise<T>, options: Wai
 export function elapse(ms: number): Promise<void> {
   return delay(ms);
 }
+
+/**
+ * Whether `promise` settles within the current macrotask turn plus a few, no timers involved: for
+ * tests of what resolves at once (a local write) and what must wait for something (the ISR).
+ */
+export async function settledWithinTurns(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  return done;
+}
