@@ -12,6 +12,7 @@ import { suiteBroker, withBroker } from '../helpers/broker.js';
 import { makePki, type TestPki } from '../helpers/certs.js';
 import { Connection } from '../../src/client/connection.js';
 import { ApiKey, type MetadataResponse } from '../../src/protocol/generated/index.js';
+import { metadataRequest } from '../helpers/requests.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -48,12 +49,7 @@ describe('four listeners', () => {
     ] as const) {
       const conn = await Connection.connect({ host: '127.0.0.1', port: port(name), security });
       try {
-        const md = await conn.request<MetadataResponse>(ApiKey.Metadata, {
-          topics: null,
-          allowAutoTopicCreation: false,
-          includeClusterAuthorizedOperations: false,
-          includeTopicAuthorizedOperations: false,
-        });
+        const md = await conn.request<MetadataResponse>(ApiKey.Metadata, metadataRequest(null));
         assert.deepEqual(
           md.brokers.map((b) => b.port),
           [port(name)],
@@ -219,36 +215,18 @@ describe('TLS key stores and client authentication', () => {
         'inter.broker.listener.name': 'INTERNAL',
       },
     });
-    const conn = await Connection.connect({ host: '127.0.0.1', port: broker.broker.listenerPort('EXTERNAL') });
-    try {
-      const md = await conn.request<MetadataResponse>(ApiKey.Metadata, {
-        topics: null,
-        allowAutoTopicCreation: false,
-        includeClusterAuthorizedOperations: false,
-        includeTopicAuthorizedOperations: false,
-      });
-      assert.deepEqual(
-        md.brokers.map((b) => `${b.host}:${b.port}`),
-        [`127.0.0.1:${broker.broker.listenerPort('EXTERNAL')}`],
-      );
-    } finally {
-      conn.close();
-    }
-    const internal = await Connection.connect({ host: '127.0.0.1', port: broker.broker.listenerPort('INTERNAL') });
-    try {
-      const md = await internal.request<MetadataResponse>(ApiKey.Metadata, {
-        topics: null,
-        allowAutoTopicCreation: false,
-        includeClusterAuthorizedOperations: false,
-        includeTopicAuthorizedOperations: false,
-      });
-      assert.deepEqual(
-        md.brokers.map((b) => `${b.host}:${b.port}`),
-        ['internal.example:9093'],
-      );
-    } finally {
-      internal.close();
-    }
+    /** host:port of each broker in the Metadata answered on `listener`. */
+    const advertisedOn = async (listener: string) => {
+      const conn = await Connection.connect({ host: '127.0.0.1', port: broker.broker.listenerPort(listener) });
+      try {
+        const md = await conn.request<MetadataResponse>(ApiKey.Metadata, metadataRequest(null));
+        return md.brokers.map((b) => `${b.host}:${b.port}`);
+      } finally {
+        conn.close();
+      }
+    };
+    assert.deepEqual(await advertisedOn('EXTERNAL'), [`127.0.0.1:${broker.broker.listenerPort('EXTERNAL')}`]);
+    assert.deepEqual(await advertisedOn('INTERNAL'), ['internal.example:9093']);
   });
 });
 
@@ -271,12 +249,7 @@ describe('certificate rotation', () => {
     (await connect(next.caPem)).close();
     await assert.rejects(connect(pki.caPem), 'the old certificate is gone for new connections');
     // The connection opened before the rotation keeps working.
-    const md = await old.request<MetadataResponse>(ApiKey.Metadata, {
-      topics: null,
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
-    });
+    const md = await old.request<MetadataResponse>(ApiKey.Metadata, metadataRequest(null));
     assert.equal(md.brokers.length, 1);
     old.close();
   });
