@@ -13,13 +13,11 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { encodeRequestFrame } from '../../src/protocol/headers.js';
 import { addressBytes, serializePrincipal } from '../../src/broker/forwarded-principal.js';
 import { etcdMissing } from '../helpers/etcd.js';
+import { saslClusterConfig } from '../helpers/sasl-plain-acls.js';
 import { waitUntil } from '../helpers/wait.js';
 import { parseExposition } from '../helpers/prometheus.js';
 
 const { Kafka, logLevel } = kafkajs;
-
-const jaas = (self: string) =>
-  `org.apache.kafka.common.security.plain.PlainLoginModule required username="${self}" password="${self}-pw" user_broker="broker-pw" user_admin="admin-pw" user_alice="alice-pw";`;
 
 describe('the admin API on a cluster routes to leaders and coordinators', { skip: etcdMissing }, () => {
   let cluster: RunningCluster;
@@ -27,15 +25,7 @@ describe('the admin API on a cluster routes to leaders and coordinators', { skip
     cluster = await startCluster({
       brokers: 3,
       config: {
-        listeners: 'CLIENT://127.0.0.1:0,INTERNAL://127.0.0.1:0',
-        'listener.security.protocol.map': 'CLIENT:SASL_PLAINTEXT,INTERNAL:SASL_PLAINTEXT',
-        'inter.broker.listener.name': 'INTERNAL',
-        'sasl.enabled.mechanisms': 'PLAIN',
-        'sasl.mechanism.inter.broker.protocol': 'PLAIN',
-        'listener.name.internal.plain.sasl.jaas.config': jaas('broker'),
-        'listener.name.client.plain.sasl.jaas.config': jaas('admin'),
-        'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-        'super.users': 'User:broker;User:admin',
+        ...saslClusterConfig('SASL_PLAINTEXT'),
         'http.listeners': 'http://127.0.0.1:0',
         'group.initial.rebalance.delay.ms': 0,
         'offsets.topic.num.partitions': 6,

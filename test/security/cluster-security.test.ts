@@ -20,13 +20,11 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { makePki } from '../helpers/certs.js';
 import { etcdMissing } from '../helpers/etcd.js';
+import { saslClusterConfig } from '../helpers/sasl-plain-acls.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const pki = makePki();
 after(() => pki.cleanup());
-
-const jaas = (self: string) =>
-  `org.apache.kafka.common.security.plain.PlainLoginModule required username="${self}" password="${self}-pw" user_broker="broker-pw" user_admin="admin-pw" user_alice="alice-pw";`;
 
 describe('a cluster with a secured inter-broker listener', { skip: etcdMissing }, () => {
   let cluster: RunningCluster;
@@ -34,17 +32,9 @@ describe('a cluster with a secured inter-broker listener', { skip: etcdMissing }
     cluster = await startCluster({
       brokers: 3,
       config: {
-        listeners: 'CLIENT://127.0.0.1:0,INTERNAL://127.0.0.1:0',
-        'listener.security.protocol.map': 'CLIENT:SASL_PLAINTEXT,INTERNAL:SASL_SSL',
-        'inter.broker.listener.name': 'INTERNAL',
-        'sasl.enabled.mechanisms': 'PLAIN',
-        'sasl.mechanism.inter.broker.protocol': 'PLAIN',
-        'listener.name.internal.plain.sasl.jaas.config': jaas('broker'),
-        'listener.name.client.plain.sasl.jaas.config': jaas('admin'),
+        ...saslClusterConfig('SASL_SSL'),
         'ssl.keystore.location': pki.serverPemFile,
         'ssl.truststore.location': pki.caFile,
-        'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-        'super.users': 'User:broker;User:admin',
         'listener.name.client.sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256',
         'delegation.token.secret.key': 'the-cluster-token-secret',
         'broker.session.timeout.ms': 3000,

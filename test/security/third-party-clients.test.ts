@@ -4,13 +4,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { suiteBroker } from '../helpers/broker.js';
 import { makePki } from '../helpers/certs.js';
+import { addScramUser } from '../helpers/sasl-plain-acls.js';
 import { runPythonAsync } from '../helpers/python-clients.js';
-import { Connection } from '../../src/client/connection.js';
-import { scramSaltedPassword } from '../../src/client/sasl.js';
-import { ApiKey, type AlterUserScramCredentialsResponse } from '../../src/protocol/generated/index.js';
 
 const pki = makePki();
 after(() => pki.cleanup());
@@ -54,24 +51,7 @@ describe('kcat and confluent-kafka-python on secured listeners', () => {
 
   before(async () => {
     await broker.ready;
-    const c = await Connection.connect({
-      host: '127.0.0.1',
-      port: broker.broker.listenerPort('SASL_PLAINTEXT'),
-      security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'PLAIN', username: 'admin', password: 'admin-pw' } },
-    });
-    try {
-      const upsertions = (['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const).map((m, i) => {
-        const salt = randomBytes(16);
-        return { name: 'scrammy', mechanism: i + 1, iterations: 4096, salt, saltedPassword: scramSaltedPassword(m, 'scram-pw', salt, 4096) };
-      });
-      const res = await c.request<AlterUserScramCredentialsResponse>(ApiKey.AlterUserScramCredentials, { deletions: [], upsertions });
-      assert.deepEqual(
-        res.results.map((r) => r.errorCode),
-        [0],
-      );
-    } finally {
-      c.close();
-    }
+    await addScramUser(broker.broker.listenerPort('SASL_PLAINTEXT'), 'scrammy', 'scram-pw');
   });
 
   const tls = ['-X', `ssl.ca.location=${pki.caFile}`];

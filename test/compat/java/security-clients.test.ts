@@ -7,16 +7,14 @@
 // and a producer re-authenticates (KIP-368) on a listener whose sessions last 2 s.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { suiteBroker } from '../../helpers/broker.js';
 import { makePki } from '../../helpers/certs.js';
-import { Connection } from '../../../src/client/connection.js';
-import { scramSaltedPassword } from '../../../src/client/sasl.js';
-import { ApiKey, type AlterUserScramCredentialsResponse } from '../../../src/protocol/generated/index.js';
+import { addScramUser } from '../../helpers/sasl-plain-acls.js';
 import { javaSetup, runJava } from './harness.js';
 
 const setup = javaSetup();
@@ -72,24 +70,7 @@ describe('the Java client on secured listeners', { skip }, () => {
   before(async () => {
     if (skip) return;
     await broker.ready;
-    const c = await Connection.connect({
-      host: '127.0.0.1',
-      port: broker.broker.listenerPort('SASL_PLAINTEXT'),
-      security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'PLAIN', username: 'admin', password: 'admin-pw' } },
-    });
-    try {
-      const upsertions = (['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const).map((m, i) => {
-        const salt = randomBytes(16);
-        return { name: 'scrammy', mechanism: i + 1, iterations: 4096, salt, saltedPassword: scramSaltedPassword(m, 'scram-pw', salt, 4096) };
-      });
-      const res = await c.request<AlterUserScramCredentialsResponse>(ApiKey.AlterUserScramCredentials, { deletions: [], upsertions });
-      assert.deepEqual(
-        res.results.map((r) => r.errorCode),
-        [0],
-      );
-    } finally {
-      c.close();
-    }
+    await addScramUser(broker.broker.listenerPort('SASL_PLAINTEXT'), 'scrammy', 'scram-pw');
   });
 
   test('SSL, mTLS, SASL PLAIN/SCRAM/OAUTHBEARER and a delegation token, produce and consume once each', { timeout: 180_000 }, async () => {
