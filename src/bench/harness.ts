@@ -55,6 +55,12 @@ export const CLUSTER_SETTINGS: Record<string, string> = {
 };
 const CLUSTER_SIZE = 3;
 const CLUSTER_PARTITIONS = 6;
+/**
+ * How long every broker has been idle when its idle RSS is read: past the start-up transients
+ * of both runtimes (V8 shrinks the heap its module loading grew some 8 s after start; a JVM
+ * finishes its start-up compilation), so that the figure is the steady state of an idle broker.
+ */
+const IDLE_SETTLE_MS = 10_000;
 
 interface Broker {
   label: string;
@@ -682,7 +688,7 @@ async function clusterPhase(plan: Plan, rounds: number, root: string, clusters: 
     mkdirSync(join(root, 'kafka-cluster'));
     clusters.push(await startKafkaCluster(plan.kafka, join(root, 'kafka-cluster')));
   }
-  await sleep(2000);
+  await sleep(IDLE_SETTLE_MS);
   for (const c of clusters) {
     const metrics: Record<string, number> = { cold_start_to_first_produce_ms: c.coldStartMs!, idle_rss_mib: sumRss(c) };
     if (c.aux?.etcd) metrics.etcd_rss_mib = rssMiB(c.aux.etcd);
@@ -887,7 +893,7 @@ export async function runBench(opts: BenchOptions): Promise<void> {
         brokers.push(await startKafka(kafka, join(root, 'kafka')));
       }
       opts.bootstrap.forEach((b, i) => brokers.push({ label: opts.label[i] ?? `broker${i + 1}`, bootstrap: b }));
-      await sleep(2000);
+      await sleep(only.has('footprint') ? IDLE_SETTLE_MS : 2000);
     }
     const labels = single ? brokers.map((b) => b.label) : kafka ? ['tributary', 'kafka'] : ['tributary'];
     for (const b of brokers) {

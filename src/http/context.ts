@@ -1,4 +1,5 @@
 // What every HTTP route module gets (kept apart from server.ts so route modules do not import it).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
@@ -11,3 +12,6 @@ export interface HttpContext {
 }
 
 export type HttpRoutes = (app: FastifyInstance, ctx: HttpContext) => void | Promise<void>;
+
+/** A node:http request listener: how the listener hands requests to the app. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;

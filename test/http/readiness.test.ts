@@ -84,3 +84,20 @@ test('cluster mode: every broker is ready once registered in etcd with the metad
     await cluster.stop();
   }
 });
+
+test('the HTTP app loads on the first request: concurrent first requests all answer, and an unused listener stops', async () => {
+  const config = new BrokerConfig({ overrides: { listeners: 'PLAINTEXT://127.0.0.1:0', 'http.listeners': 'http://127.0.0.1:0' } });
+  const logger = pino({ level: 'silent' });
+  const unused = (await HttpListener.start(config, logger))!;
+  await unused.stop();
+  await assert.rejects(fetch(`${unused.url}/healthz`), 'a stopped listener no longer accepts connections');
+
+  const http = (await HttpListener.start(config, logger))!;
+  try {
+    const answers = await Promise.all(['/healthz', '/readyz', '/metrics', '/api/v1/topics', '/nope'].map(async (path) => (await fetch(http.url + path)).status));
+    assert.deepEqual(answers, [200, 503, 200, 503, 404]);
+  } finally {
+    await http.stop();
+  }
+  await assert.rejects(fetch(`${http.url}/healthz`));
+});
