@@ -66,12 +66,23 @@ export function parseValue(value: string): { producer: string; seq: number } | n
   return Number.isInteger(seq) ? { producer: value.slice(0, i), seq } : null;
 }
 
-export async function runKafkajsProducer(name: string, s: Shared): Promise<ProducerOutcome> {
-  const out = newOutcome(name);
-  const kafka = new Kafka({ clientId: name, brokers: s.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 } });
+/** One incarnation of a producer of TOPIC, as the send loop drives it (kafkajs or librdkafka). */
+interface TopicProducer {
+  connect(): Promise<void>;
+  /** Sends `values` to `partition` with acks=all; resolves with the first one's offset (null: the client does not say). */
+  send(partition: number, values: string[]): Promise<number | null>;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * The loop every producer of TOPIC runs until the run stops, whatever its client library, so that
+ * their outcomes are judged alike: batches of 1-8 values to random partitions; a failed send makes
+ * its values indeterminate and the producer is replaced by a new incarnation (see the top).
+ */
+async function produceUntilStopped(name: string, s: Shared, out: ProducerOutcome, newProducer: () => TopicProducer): Promise<void> {
   while (!s.stopping) {
     const incarnation = ++out.incarnations;
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 } });
+    const producer = newProducer();
     try {
       await producer.connect();
     } catch (err) {
@@ -87,9 +98,8 @@ export async function runKafkajsProducer(name: string, s: Shared): Promise<Produ
       const values = Array.from({ length: count }, () => `${name}.${incarnation}:${seq++}`);
       out.sends++;
       try {
-        const res = await producer.send({ topic: TOPIC, acks: -1, timeout: 10_000, messages: values.map((value) => ({ partition, key: value, value })) });
-        const base = Number(res[0]!.baseOffset);
-        values.forEach((v, i) => out.acked.set(v, { partition, offset: base + i }));
+        const base = await producer.send(partition, values);
+        values.forEach((v, i) => out.acked.set(v, { partition, offset: base === null ? null : base + i }));
       } catch (err) {
         for (const v of values) out.indeterminate.add(v);
         out.failures++;
@@ -100,6 +110,22 @@ export async function runKafkajsProducer(name: string, s: Shared): Promise<Produ
     }
     await producer.disconnect().catch(() => undefined);
   }
+}
+
+export async function runKafkajsProducer(name: string, s: Shared): Promise<ProducerOutcome> {
+  const out = newOutcome(name);
+  const kafka = new Kafka({ clientId: name, brokers: s.bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 } });
+  await produceUntilStopped(name, s, out, () => {
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 } });
+    return {
+      connect: () => producer.connect(),
+      send: async (partition, values) => {
+        const res = await producer.send({ topic: TOPIC, acks: -1, timeout: 10_000, messages: values.map((value) => ({ partition, key: value, value })) });
+        return Number(res[0]!.baseOffset);
+      },
+      disconnect: () => producer.disconnect(),
+    };
+  });
   return out;
 }
 
@@ -139,8 +165,9 @@ export async function runLibrdkafkaProducer(name: string, s: Shared): Promise<Pr
     return out;
   }
   const { Kafka: RdKafka } = loaded.ckjs.KafkaJS;
-  while (!s.stopping) {
-    const incarnation = ++out.incarnations;
+  // librdkafka's idempotent producer recovers by itself from what it can; a failure that reaches
+  // the application is treated like a kafkajs one: a new producer.
+  await produceUntilStopped(name, s, out, () => {
     const kafka = new RdKafka({ kafkaJS: { brokers: s.bootstrap, clientId: name, logLevel: 0 } });
     const producer = kafka.producer({
       'enable.idempotence': true,
@@ -151,37 +178,17 @@ export async function runLibrdkafkaProducer(name: string, s: Shared): Promise<Pr
       'socket.connection.setup.timeout.ms': 3000,
       'topic.metadata.refresh.interval.ms': 1000,
     });
-    try {
-      await producer.connect();
-    } catch (err) {
-      note(out, err);
-      await sleep(200);
-      continue;
-    }
-    let seq = 0;
-    let failed = false;
-    while (!s.stopping && !failed) {
-      const partition = Math.floor(s.random() * s.partitions);
-      const count = 1 + Math.floor(s.random() * 8);
-      const values = Array.from({ length: count }, () => `${name}.${incarnation}:${seq++}`);
-      out.sends++;
-      try {
+    return {
+      connect: () => producer.connect(),
+      send: async (partition, values) => {
         // The batched report gives only the lowest offset of a partition: records are checked for
         // presence (exactly once) and order, not for their exact offset.
         await producer.send({ topic: TOPIC, messages: values.map((value) => ({ partition, key: value, value })) });
-        for (const v of values) out.acked.set(v, { partition, offset: null });
-      } catch (err) {
-        for (const v of values) out.indeterminate.add(v);
-        out.failures++;
-        note(out, err);
-        // librdkafka's idempotent producer recovers by itself from what it can; a failure that
-        // reaches the application is treated like a kafkajs one: a new producer.
-        failed = true;
-      }
-      await sleep(Math.floor(s.random() * 15));
-    }
-    await producer.disconnect().catch(() => undefined);
-  }
+        return null;
+      },
+      disconnect: () => producer.disconnect(),
+    };
+  });
   return out;
 }
 
