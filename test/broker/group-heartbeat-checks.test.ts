@@ -10,7 +10,7 @@ import type { Connection } from '../../src/client/connection.js';
 import { connectAs, saslPlainAclConfig } from '../helpers/sasl-plain-acls.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { streamsJoinHeartbeat } from '../helpers/requests.js';
+import { consumerJoinHeartbeat, streamsJoinHeartbeat } from '../helpers/requests.js';
 
 type HeartbeatAnswer = { errorCode: number; errorMessage: string | null; memberEpoch: number };
 type DescribeAnswer = { groups: { errorCode: number }[] };
@@ -27,19 +27,7 @@ describe('group heartbeat checks', () => {
       c.close();
     }
   };
-  const consumerHeartbeat = (c: Connection, groupId: string) =>
-    c.request<HeartbeatAnswer>(ApiKey.ConsumerGroupHeartbeat, {
-      groupId,
-      memberId: 'member-1',
-      memberEpoch: 0,
-      instanceId: null,
-      rackId: null,
-      rebalanceTimeoutMs: 30_000,
-      subscribedTopicNames: ['t'],
-      subscribedTopicRegex: null,
-      serverAssignor: null,
-      topicPartitions: [],
-    });
+  const consumerHeartbeat = (c: Connection, groupId: string) => c.request<HeartbeatAnswer>(ApiKey.ConsumerGroupHeartbeat, consumerJoinHeartbeat(groupId, 'member-1', ['t']));
   const streamsHeartbeat = (c: Connection, groupId: string) =>
     c.request<HeartbeatAnswer>(ApiKey.StreamsGroupHeartbeat, streamsJoinHeartbeat(groupId, 'member-1', { processId: 'process-1' }));
   const describeBody = (groupId: string) => ({ groupIds: [groupId], includeAuthorizedOperations: false, includeTopologyDescription: false });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { createTopic, produceRequest } from '../helpers/requests.js';
+import { consumerJoinHeartbeat, createTopic, produceRequest } from '../helpers/requests.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -160,18 +160,7 @@ describe('share groups (KIP-932) on the wire', () => {
       list.body.groups.map((g: { groupId: string; groupType: string; groupState: string }) => [g.groupId, g.groupType, g.groupState]),
       [['wq', 'share', 'Stable']],
     );
-    const cg = await raw.request(ApiKey.ConsumerGroupHeartbeat, 0, {
-      groupId: 'wq',
-      memberId: '',
-      memberEpoch: 0,
-      instanceId: null,
-      rackId: null,
-      rebalanceTimeoutMs: 30_000,
-      subscribedTopicNames: ['wire-q'],
-      subscribedTopicRegex: null,
-      serverAssignor: null,
-      topicPartitions: [],
-    });
+    const cg = await raw.request(ApiKey.ConsumerGroupHeartbeat, 0, consumerJoinHeartbeat('wq', '', ['wire-q']));
     assert.equal(cg.body.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
     raw.close();
   });

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
+import { consumerJoinHeartbeat, createTopic, fetchOne, produceRequest } from '../helpers/requests.js';
 import { ApiKey, type FetchResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
@@ -180,18 +180,7 @@ describe('transactional APIs on the wire', () => {
     // A member of a group that does not exist.
     assert.deepEqual(codes(await commit(6, 'no-such-group', [{ topicId: wireId }], 3, 'm')), [[wireId, ErrorCode.GROUP_ID_NOT_FOUND]]);
     // A consumer group member committing at an epoch newer than its own.
-    const hb = await c.request(ApiKey.ConsumerGroupHeartbeat, 0, {
-      groupId: 'cg-v6',
-      memberId: 'member-v6',
-      memberEpoch: 0,
-      instanceId: null,
-      rackId: null,
-      rebalanceTimeoutMs: 30_000,
-      subscribedTopicNames: ['wire'],
-      subscribedTopicRegex: null,
-      serverAssignor: null,
-      topicPartitions: [],
-    });
+    const hb = await c.request(ApiKey.ConsumerGroupHeartbeat, 0, consumerJoinHeartbeat('cg-v6', 'member-v6', ['wire']));
     assert.equal(hb.body.errorCode, ErrorCode.NONE);
     const epoch = hb.body.memberEpoch as number;
     assert.deepEqual(codes(await commit(6, 'cg-v6', [{ topicId: wireId }], epoch + 5, hb.body.memberId)), [[wireId, ErrorCode.STALE_MEMBER_EPOCH]]);
@@ -239,18 +228,7 @@ describe('transactional APIs on the wire', () => {
   });
 
   test('OffsetFetch v9 of a consumer group checks the member as Kafka does: a null member id reads, an empty one is unknown', async () => {
-    const hb = await c.request(ApiKey.ConsumerGroupHeartbeat, 0, {
-      groupId: 'cg-fetch',
-      memberId: 'member-fetch',
-      memberEpoch: 0,
-      instanceId: null,
-      rackId: null,
-      rebalanceTimeoutMs: 30_000,
-      subscribedTopicNames: ['wire'],
-      subscribedTopicRegex: null,
-      serverAssignor: null,
-      topicPartitions: [],
-    });
+    const hb = await c.request(ApiKey.ConsumerGroupHeartbeat, 0, consumerJoinHeartbeat('cg-fetch', 'member-fetch', ['wire']));
     assert.equal(hb.body.errorCode, ErrorCode.NONE);
     const epoch = hb.body.memberEpoch as number;
     const fetchAs = async (memberId: string | null, memberEpoch: number) => {

@@ -1,7 +1,7 @@
 // Request bodies for the raw-frame tests (every field filled, as the generated encoders require),
 // and createTopic, the one way every test creates the topics it needs.
 import assert from 'node:assert/strict';
-import { ApiKey, type FetchRequest, type MetadataRequest, type ProduceRequest } from '../../src/protocol/generated/index.js';
+import { ApiKey, type ConsumerGroupHeartbeatRequest, type FetchRequest, type MetadataRequest, type ProduceRequest } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { RawClient } from './raw-client.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
@@ -83,6 +83,25 @@ export function metadataRequest(topics: string[] | null): MetadataRequest {
     allowAutoTopicCreation: false,
     includeClusterAuthorizedOperations: false,
     includeTopicAuthorizedOperations: false,
+  };
+}
+
+/**
+ * The first ConsumerGroupHeartbeat of a member (epoch 0) subscribing to `topics` by name, owning
+ * nothing, every field filled: for the wire tests that only need the broker's answer to one join.
+ */
+export function consumerJoinHeartbeat(groupId: string, memberId: string, topics: string[]): ConsumerGroupHeartbeatRequest {
+  return {
+    groupId,
+    memberId,
+    memberEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: 30_000,
+    subscribedTopicNames: topics,
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    topicPartitions: [],
   };
 }
 
