@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { Connection } from '../../src/client/connection.js';
+import { connectAs, saslPlainAclConfig } from '../helpers/sasl-plain-acls.js';
 import { ApiKey, type UpdateFeaturesResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
@@ -95,26 +95,9 @@ describe('UpdateFeatures', () => {
   });
 });
 
-const jaas = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-pw" user_admin="admin-pw" user_alice="alice-pw";';
-
 describe('UpdateFeatures authorization', () => {
-  const broker = suiteBroker({
-    config: {
-      listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
-      'sasl.enabled.mechanisms': 'PLAIN',
-      'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas,
-      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-      'super.users': 'User:admin',
-      'security.inter.broker.protocol': 'SASL_PLAINTEXT',
-      'sasl.mechanism.inter.broker.protocol': 'PLAIN',
-    },
-  });
-  const conn = (user: string) =>
-    Connection.connect({
-      host: '127.0.0.1',
-      port: broker.port,
-      security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'PLAIN', username: user, password: `${user}-pw` } },
-    });
+  const broker = suiteBroker({ config: saslPlainAclConfig(['alice']) });
+  const conn = (user: string) => connectAs(broker.port, user);
 
   test('needs ALTER on the cluster', async () => {
     const alice = await conn('alice');

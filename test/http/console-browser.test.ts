@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Page } from 'playwright-core';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { saslPlainAclConfig } from '../helpers/sasl-plain-acls.js';
 import { waitUntil } from '../helpers/wait.js';
 import { CHROMIUM, chromiumMissing, openConsoleBrowser, type ConsoleBrowser } from '../helpers/console-browser.js';
 
@@ -274,19 +275,8 @@ describe('web console in a real browser', { skip: chromiumMissing }, () => {
 
 describe('admin API with an authorizer', () => {
   let broker: BrokerProcess;
-  const jaas = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-pw" user_admin="admin-pw" user_alice="alice-pw";';
   before(async () => {
-    broker = await startBrokerProcess({
-      overrides: {
-        listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
-        'sasl.enabled.mechanisms': 'PLAIN',
-        'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas,
-        'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-        'super.users': 'User:admin',
-        'security.inter.broker.protocol': 'SASL_PLAINTEXT',
-        'sasl.mechanism.inter.broker.protocol': 'PLAIN',
-      },
-    });
+    broker = await startBrokerProcess({ overrides: saslPlainAclConfig(['alice']) });
   });
   after(async () => {
     await broker?.stop();
