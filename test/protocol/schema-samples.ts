@@ -7,17 +7,8 @@ import { ZERO_UUID } from '../../src/protocol/primitives.js';
 
 export type Rng = () => number;
 
-/** Deterministic PRNG (mulberry32). */
-export function seeded(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32): the test kit's, under the name these tests use. */
+export { rng as seeded } from '../helpers/rng.js';
 
 export function inVersions(spec: string | undefined, v: number): boolean {
   if (spec === undefined || spec === 'none' || spec === '') return false;
