@@ -3,11 +3,11 @@
 // follower appends.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Partition, type TopicState } from '../../src/broker/partition.js';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
-import { batch, config, decodeAll, openLog, removeDir, tempDir } from '../storage/helpers.js';
+import { batch, config, decodeAll, openLog, suiteTempDir } from '../storage/helpers.js';
 import { settledWithinTurns } from '../helpers/wait.js';
 
 function topic(name: string): TopicState {
@@ -19,11 +19,7 @@ function hasCode(code: number) {
 }
 
 describe('replica façade', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-replica-facade-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-replica-facade-');
 
   it('on a single node: leader, replicas and ISR are this node at epoch 0; acks=all resolves with the local write', async () => {
     const log = await openLog(path.join(root, 'single-0'), config());

@@ -5,14 +5,14 @@
 // for leaders and ISRs when brokers come and go.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Partition, type TopicState } from '../../src/broker/partition.js';
 import { nextPartitionState } from '../../src/cluster/controller.js';
 import { NO_LEADER, type PartitionState } from '../../src/cluster/metadata-port.js';
 import { ManualClock } from '../../src/common/clock.js';
 import type { ConfigEntry } from '../../src/config/config.js';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
-import { batch, config, openLog, removeDir, tempDir } from '../storage/helpers.js';
+import { batch, config, openLog, suiteTempDir } from '../storage/helpers.js';
 import { settledWithinTurns } from '../helpers/wait.js';
 
 function topic(minIsr = 1): TopicState {
@@ -41,11 +41,7 @@ async function leader(dir: string, minIsr = 1, isr = [1, 2, 3]) {
 }
 
 describe('replication on the leader', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-replication-leader-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-replication-leader-');
 
   it('the HW is the least log end of the ISR; acks=all resolves only when every ISR follower fetched past it', async () => {
     const { log, p } = await leader(path.join(root, 'hw'));

@@ -3,17 +3,13 @@
 // and an error log line. The clean now aborts quietly; the next round starts over.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
-import { config, listDir, openLog, removeDir, silentLogger, tempDir } from './helpers.js';
+import { config, listDir, openLog, silentLogger, suiteTempDir } from './helpers.js';
 
 describe('log cleaner and concurrent segment removal', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-cleaner-race-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-cleaner-race-');
 
   it('DeleteRecords during a clean aborts the clean instead of failing it', async () => {
     for (let attempt = 0; attempt < 6; attempt++) {

@@ -4,20 +4,16 @@
 // compacted again. Such a batch is now kept as it is and the rest of the log is compacted.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
 import { CompressionType } from '../../src/protocol/records/compression.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { BatchField, computeBatchCrc, readBatchHeader } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
-import { config, openLog, readBatches, removeDir, silentLogger, tempDir } from './helpers.js';
+import { config, openLog, readBatches, silentLogger, suiteTempDir } from './helpers.js';
 
 describe('log cleaner and undecodable batches', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-cleaner-corrupt-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-cleaner-corrupt-');
 
   for (const [name, codec] of [
     ['gzip', CompressionType.GZIP],

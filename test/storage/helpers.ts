@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after } from 'node:test';
 import { pino } from 'pino';
 import { logConfig, LogConfig } from '../../src/storage/log-config.js';
 import { PartitionLog, PartitionLogOptions } from '../../src/storage/partition-log.js';
@@ -18,6 +19,16 @@ export function tempDir(prefix = 'tributary-storage-'): string {
 
 export function removeDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * A temporary directory for the tests of a describe block, removed by an after hook however they
+ * end: the storage suites open each test's logs in a subdirectory of it.
+ */
+export function suiteTempDir(prefix?: string): string {
+  const dir = tempDir(prefix);
+  after(() => removeDir(dir));
+  return dir;
 }
 
 /**

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
-import { config, decodeAll, openLog, readAll, removeDir, rng, tempDir } from './helpers.js';
+import { config, decodeAll, openLog, readAll, rng, suiteTempDir } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.join(here, 'fixtures', 'append-child.ts');
@@ -70,11 +70,7 @@ function batchFor(n: number): Buffer {
 }
 
 describe('kill -9', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-kill9-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-kill9-');
 
   it('keeps every acknowledged batch and recognises retries after the crash', { timeout: 120_000 }, async (t) => {
     const dir = path.join(root, 'crash-0');

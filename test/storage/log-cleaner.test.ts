@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CLEANER_OFFSET_CHECKPOINT, cleanLog, CleanResult } from '../../src/storage/log-cleaner.js';
 import type { LogConfig } from '../../src/storage/log-config.js';
 import { LogManager } from '../../src/storage/log-manager.js';
@@ -9,7 +9,7 @@ import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { buildRecordBatch, RecordInput } from '../../src/protocol/records/record-batch-builder.js';
 import { Attribute, compressionOf, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
-import { config, listDir, openLog, readBatches, removeDir, silentLogger, tempDir } from './helpers.js';
+import { config, listDir, openLog, readBatches, silentLogger, suiteTempDir } from './helpers.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ManualClock } from '../../src/common/clock.js';
 
@@ -57,11 +57,7 @@ function clean(log: PartitionLog, checkpoint = 0, maxMapEntries = 100_000): Prom
 }
 
 describe('log cleaner', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-cleaner-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-cleaner-');
 
   it('keeps the latest record per key with its original offset; gaps stay visible', async () => {
     const dir = path.join(root, 'latest');

@@ -4,16 +4,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { LogDirs } from '../../src/storage/log-dirs.js';
-import { batch, config, readAll, removeDir, silentLogger, tempDir } from './helpers.js';
+import { batch, config, readAll, silentLogger, suiteTempDir } from './helpers.js';
 
 describe('LogDirs (several log.dirs)', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-logdirs-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-logdirs-');
 
   it('places each new partition in the directory with the fewest partitions; a restart finds every one where it was', async () => {
     const a = path.join(root, 'spread', 'a');

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { defaultLogIo, LogIo } from '../../src/storage/log-io.js';
 import { CLEAN_SHUTDOWN_MARKER, LogManager, parsePartitionDirName } from '../../src/storage/log-manager.js';
-import { batch, config, readAll, removeDir, silentLogger, tempDir } from './helpers.js';
+import { batch, config, readAll, silentLogger, suiteTempDir } from './helpers.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ManualClock } from '../../src/common/clock.js';
 
 describe('LogManager', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-logmanager-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-logmanager-');
 
   it('parses partition directory names at the last dash', () => {
     assert.deepEqual(parsePartitionDirName('orders-0'), { topic: 'orders', partition: 0 });

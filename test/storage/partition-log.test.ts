@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { defaultLogIo, LogIo } from '../../src/storage/log-io.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { isLogAppendTime, readBatchHeader, splitBatches, validateBatch } from '../../src/protocol/records/record-batch.js';
-import { batch, batchOffsets, config, decodeAll, listDir, openLog, readAll, removeDir, tempDir } from './helpers.js';
+import { batch, batchOffsets, config, decodeAll, listDir, openLog, readAll, suiteTempDir } from './helpers.js';
 import { ManualClock } from '../../src/common/clock.js';
 
 function hasCode(code: number) {
@@ -14,11 +14,7 @@ function hasCode(code: number) {
 }
 
 describe('PartitionLog append and read', () => {
-  let root: string;
-  before(() => {
-    root = tempDir();
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir();
 
   it('delete and close wait for an exclusive task (a cleaner swap) still writing into the directory', async () => {
     for (const end of ['delete', 'close'] as const) {
@@ -403,11 +399,7 @@ describe('PartitionLog append and read', () => {
 });
 
 describe('PartitionLog I/O failures', () => {
-  let root: string;
-  before(() => {
-    root = tempDir();
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir();
 
   function enospc(): Error {
     return Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });

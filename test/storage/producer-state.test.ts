@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { ProducerStateManager } from '../../src/storage/producer-state.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { readBatchHeader } from '../../src/protocol/records/record-batch.js';
-import { config, listDir, openLog, readAll, removeDir, tempDir } from './helpers.js';
+import { config, listDir, openLog, readAll, suiteTempDir } from './helpers.js';
 
 function hasCode(code: number) {
   return (err: unknown) => err instanceof KafkaError && err.code === code;
@@ -19,11 +19,7 @@ function pbatch(producerId: number, epoch: number, seq: number, count = 1, extra
 }
 
 describe('idempotent producers', () => {
-  let root: string;
-  before(() => {
-    root = tempDir();
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir();
 
   it('returns the original offsets for duplicates and writes nothing', async () => {
     const log = await openLog(path.join(root, 'dup-0'), config());

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { PartitionLog } from '../../src/storage/partition-log.js';
-import { batch, config, decodeAll, listDir, openLog, readAll, removeDir, rng, tempDir } from './helpers.js';
+import { batch, config, decodeAll, listDir, openLog, readAll, removeDir, rng, suiteTempDir } from './helpers.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const CFG = config({ segmentBytes: 3000, indexIntervalBytes: 256 });
@@ -42,11 +42,7 @@ async function expectPrefix(dir: string, batches: number, hadCleanShutdown = fal
 }
 
 describe('log recovery', () => {
-  let root: string;
-  before(() => {
-    root = tempDir();
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir();
 
   it('cuts garbage and half-written batches off the last segment', async () => {
     const dir = path.join(root, 'garbage-0');

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
-import { batch, config, decodeAll, openLog, readAll, removeDir, tempDir } from './helpers.js';
+import { batch, config, decodeAll, openLog, readAll, suiteTempDir } from './helpers.js';
 
 const CFG = config({ segmentBytes: 2048, indexIntervalBytes: 256 });
 
@@ -65,11 +65,7 @@ async function writeLeader(log: PartitionLog): Promise<void> {
 }
 
 describe('replica logs', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-replica-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-replica-');
 
   it('a held high watermark stops reads, timestamps and the LSO; setHighWatermark moves it within the durable end', async () => {
     const log = await openLog(path.join(root, 'hw-0'), CFG);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { LOG_START_OFFSET_CHECKPOINT } from '../../src/storage/file-names.js';
 import { LogManager } from '../../src/storage/log-manager.js';
 import { formatStartOffsets, parseStartOffsets } from '../../src/storage/log-start-offset-checkpoint.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
-import { batch, config, listDir, openLog, readAll, removeDir, silentLogger, tempDir } from './helpers.js';
+import { batch, config, listDir, openLog, readAll, silentLogger, suiteTempDir } from './helpers.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ManualClock } from '../../src/common/clock.js';
 
@@ -26,11 +26,7 @@ async function appendAt(log: PartitionLog, clock: ManualClock, timestamps: numbe
 const logFiles = (dir: string) => listDir(dir).filter((f) => f.endsWith('.log'));
 
 describe('retention and the log start offset', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-retention-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-retention-');
 
   // ~170-byte batches with 400-byte segments: two batches per segment.
   const small = { segmentBytes: 400 };
@@ -216,11 +212,7 @@ describe('retention and the log start offset', () => {
 });
 
 describe('log start offset checkpoint', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-lso-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-lso-');
 
   const small = config({ segmentBytes: 400, retentionMs: -1 });
 

@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { cleanLog } from '../../src/storage/log-cleaner.js';
 import type { LogConfig } from '../../src/storage/log-config.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
-import { config, listDir, openLog, removeDir, silentLogger, tempDir } from './helpers.js';
+import { config, listDir, openLog, silentLogger, suiteTempDir } from './helpers.js';
 import { ManualClock } from '../../src/common/clock.js';
 
 interface Rec {
@@ -53,11 +53,7 @@ async function settle(log: PartitionLog): Promise<void> {
 }
 
 describe('log cleaner with transactions', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-txn-cleaner-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-txn-cleaner-');
 
   it('removes aborted records, keeps committed ones and every marker younger than delete.retention.ms', async () => {
     const dir = path.join(root, 'aborted');

@@ -4,12 +4,12 @@
 // the middle of transactions, at markers, across segments), clean and unclean reopenings.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { isControl, isTransactional, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
-import { config, openLog, removeDir, rng, tempDir } from './helpers.js';
+import { config, openLog, rng, suiteTempDir } from './helpers.js';
 
 const CFG = config({ segmentBytes: 1200, indexIntervalBytes: 128 });
 
@@ -108,11 +108,7 @@ async function writeLeader(log: PartitionLog, seed: number, txns: number): Promi
 }
 
 describe('aborted-transaction index against a model (found 10)', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-txnmodel-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-txnmodel-');
 
   // TXN_MODEL_SEEDS=60 for a longer search.
   for (const seed of Array.from({ length: Number(process.env.TXN_MODEL_SEEDS ?? 6) }, (_, i) => i + 1)) {
@@ -158,11 +154,7 @@ describe('aborted-transaction index against a model (found 10)', () => {
 });
 
 describe('a truncation does not expose half-rebuilt transaction state (found 10)', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-txntrunc-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-txntrunc-');
 
   it('while truncateTo runs, reads see the aborted transaction and an LSO held at the open one', async () => {
     const leader = await openLog(path.join(root, 'leader'), CFG);

@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { readBatchHeader, splitBatches, isControl, isTransactional } from '../../src/protocol/records/record-batch.js';
 import { decodeBatchRecords } from '../../src/protocol/records/records.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { defaultLogIo, type LogIo } from '../../src/storage/log-io.js';
-import { config, listDir, openLog, removeDir, tempDir } from './helpers.js';
+import { config, listDir, openLog, suiteTempDir } from './helpers.js';
 
 function hasCode(code: number) {
   return (err: unknown) => err instanceof KafkaError && err.code === code;
@@ -33,11 +33,7 @@ async function marker(log: PartitionLog, pid: number, commit: boolean, epoch = 0
 }
 
 describe('transactions in the partition log', () => {
-  let root: string;
-  before(() => {
-    root = tempDir('tributary-txnlog-');
-  });
-  after(() => removeDir(root));
+  const root = suiteTempDir('tributary-txnlog-');
 
   it('holds the last stable offset at the first open transaction until its marker', async () => {
     const log = await openLog(path.join(root, 'lso-0'), config());
