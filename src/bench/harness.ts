@@ -7,8 +7,8 @@
 // and, for two brokers, as the median ratio with its min-max spread over the rounds.
 //
 // Load generators: Apache Kafka's own ProducerPerformance, ConsumerPerformance and
-// EndToEndLatency (kafka-tools, `java -cp`, when Kafka is resolved), and librdkafka (kcat and
-// its Python binding). The client's CPU seconds (GNU time) are reported next to the broker's
+// EndToEndLatency (kafka-tools, `java -cp`, when Kafka is resolved), librdkafka (kcat and its
+// Python binding) and franz-go (src/bench/franz-go, when Go is installed). The client's CPU seconds (GNU time) are reported next to the broker's
 // (/proc/<pid>/stat) for every workload, so it shows when the client, not the broker, was the limit.
 // Every workload is bounded in records and seconds; everything binds to 127.0.0.1.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -18,6 +18,7 @@ import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Admin } from '../client/admin.js';
+import { buildFranzGoLoadGen, franzGoArgs, parseFranzGo } from './franz-go.js';
 import { formatKafka, javaTool, KAFKA_HEAP, kafkaOutput, resolveKafka, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
 import { newClusterId } from '../common/cluster-id.js';
 import { findEtcd, startEtcd } from '../cluster/etcd-process.js';
@@ -435,6 +436,8 @@ interface Plan {
   latencyRecords: number;
   latencySeconds: number;
   specs: ProduceSpec[];
+  /** The franz-go load generator's binary; unset, its workloads are skipped. */
+  franzGo?: string;
 }
 
 /** Topics filled by the producer workloads of a round, read back by the consumer workloads. */
@@ -443,6 +446,8 @@ interface Filled {
   partitions: number;
   size: number;
   records: number;
+  /** franz-go's topics (more records) are read back by franz-go only. */
+  byFranzGo?: boolean;
 }
 
 const clientProps = (acks: string) => [`acks=${acks}`, 'linger.ms=5', 'batch.size=131072', 'compression.type=none'];
@@ -522,6 +527,30 @@ async function produceRound(broker: Broker, plan: Plan, round: number, samples: 
     if (!plan.kafka) filled.push({ topic, partitions: spec.partitions, size: spec.size, records: count });
     progress(`  ${broker.label} r${round} kcat produce ${specName(spec)}: ${Math.round(metrics.records_per_s!)} rec/s`);
   }
+  if (!plan.franzGo) return;
+  // franz-go: the same specs with four times the records, its runs being that much shorter.
+  for (const spec of plan.specs) {
+    const topic = `bench-franz-p${spec.partitions}-${spec.size}-${spec.acks}-r${round}-${systemClock.now()}`;
+    await createTopic(broker.bootstrap, topic, spec.partitions);
+    const count = 4 * (spec.size >= 1024 ? Math.floor(plan.records / 4) : plan.records);
+    const metrics = franzGoRun(broker, plan.franzGo, topic, { mode: 'produce', records: count, size: spec.size, acks: spec.acks }, spec.size);
+    if (!metrics) continue;
+    samples.push({ workload: `produce ${specName(spec)} (franz-go)`, target: broker.label, round, metrics });
+    filled.push({ topic, partitions: spec.partitions, size: spec.size, records: count, byFranzGo: true });
+    progress(`  ${broker.label} r${round} franz-go produce ${specName(spec)}: ${Math.round(metrics.records_per_s!)} rec/s`);
+  }
+}
+
+/** One franz-go run; records/s over the client's own clock (from its first record to the last ack or record). */
+function franzGoRun(broker: Broker, binary: string, topic: string, run: Parameters<typeof franzGoArgs>[2], size: number): Record<string, number> | undefined {
+  let ok = false;
+  const metrics = measured(broker, () => {
+    const t = timed(binary, franzGoArgs(broker.bootstrap, topic, run), { timeoutMs: 240_000 });
+    const r = parseFranzGo(t.stdout);
+    ok = !!r && t.status === 0;
+    return { t, metrics: r ? { records_per_s: r.records / r.seconds, mb_per_s: (r.records * size) / r.seconds / 1e6, records: r.records } : {} };
+  });
+  return ok ? metrics : undefined;
 }
 
 /** ConsumerPerformance prints a CSV line: start, end, MB, MB/s, records, records/s, rebalance ms, fetch ms, fetch MB/s, fetch records/s. */
@@ -537,7 +566,7 @@ function parseConsumerPerformance(out: string) {
 }
 
 function consumeRound(broker: Broker, plan: Plan, round: number, samples: Sample[], filled: Filled[]): void {
-  const sources = [...new Map(filled.filter((f) => f.size === 100).map((f) => [f.partitions, f])).values()];
+  const sources = [...new Map(filled.filter((f) => f.size === 100 && !f.byFranzGo).map((f) => [f.partitions, f])).values()];
   for (const src of sources) {
     if (plan.kafka) {
       const [cmd, args] = javaTool(plan.kafka, 'org.apache.kafka.tools.ConsumerPerformance', [
@@ -576,6 +605,13 @@ function consumeRound(broker: Broker, plan: Plan, round: number, samples: Sample
     });
     samples.push({ workload: `consume ${src.partitions}p 100B (kcat)`, target: broker.label, round, metrics });
     progress(`  ${broker.label} r${round} kcat consume ${src.partitions}p: ${Math.round(metrics.records_per_s!)} rec/s (${metrics.records})`);
+  }
+  if (!plan.franzGo) return;
+  for (const src of new Map(filled.filter((f) => f.size === 100 && f.byFranzGo).map((f) => [f.partitions, f])).values()) {
+    const metrics = franzGoRun(broker, plan.franzGo, src.topic, { mode: 'consume', records: src.records }, src.size);
+    if (!metrics) continue;
+    samples.push({ workload: `consume ${src.partitions}p 100B (franz-go)`, target: broker.label, round, metrics });
+    progress(`  ${broker.label} r${round} franz-go consume ${src.partitions}p: ${Math.round(metrics.records_per_s!)} rec/s`);
   }
 }
 
@@ -847,12 +883,15 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     kafka = resolveKafka(opts.kafkaVersion, progress);
     progress(`Apache Kafka ${kafka.version} resolved`);
   }
+  // Go is optional: without it (or the Go module proxy) the franz-go workloads are skipped.
+  const franzGo = only.has('produce') || only.has('consume') ? buildFranzGoLoadGen(packageRoot, progress) : undefined;
   if (opts.resolveOnly) return;
   const fullMatrix: ProduceSpec[] = [];
   for (const partitions of [1, 6]) for (const size of [100, 1024]) for (const acks of ['1', 'all'] as const) fullMatrix.push({ partitions, size, acks });
   const plan: Plan = {
     quick,
     kafka,
+    franzGo,
     only,
     records: quick ? 100_000 : 300_000,
     clusterRecords: quick ? 50_000 : 300_000,
