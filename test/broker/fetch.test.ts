@@ -244,6 +244,46 @@ describe('Fetch', () => {
         assert.equal(batchesOf(only(tiny).records).length, 1);
       });
     }
+
+    test('partitions read at once keep the in-order limits: one oversized first batch per response', async () => {
+      // Partition 0 has nothing at the fetch offset; partitions 1 and 2 start with one batch
+      // larger than their limit, partition 3 with batches that fit. In order, partition 1 is the
+      // first with data and returns its batch whole (KIP-74); partition 2 then returns nothing.
+      const wide = 'limits-wide';
+      await createTopic(wide, 4);
+      await produce(wide, 0, ['p0']);
+      await produce(wide, 1, ['big1-'.padEnd(2000, 'x')]);
+      await produce(wide, 2, ['big2-'.padEnd(2000, 'y')]);
+      for (let b = 0; b < 3; b++) await produce(wide, 3, [`small${b}`]);
+      const limit = 1000;
+      const res = await fetch(
+        12,
+        fetchRequest({
+          topics: [
+            {
+              topic: wide,
+              partitions: [
+                { partition: 0, fetchOffset: 1, partitionMaxBytes: limit },
+                { partition: 1, fetchOffset: 0, partitionMaxBytes: limit },
+                { partition: 2, fetchOffset: 0, partitionMaxBytes: limit },
+                { partition: 3, fetchOffset: 0, partitionMaxBytes: limit },
+              ],
+            },
+          ],
+        }),
+      );
+      const byIndex = new Map(res.responses[0]!.partitions.map((p) => [p.partitionIndex, p]));
+      assert.deepEqual(valuesOf(byIndex.get(0)!.records), []);
+      assert.deepEqual(
+        valuesOf(byIndex.get(1)!.records).map((v) => v.slice(0, 4)),
+        ['big1'],
+        'the first partition with data returns its oversized batch',
+      );
+      assert.deepEqual(valuesOf(byIndex.get(2)!.records), [], 'a later oversized first batch is not returned');
+      assert.equal(byIndex.get(2)!.errorCode, ErrorCode.NONE);
+      assert.equal(byIndex.get(2)!.highWatermark, 1);
+      assert.deepEqual(valuesOf(byIndex.get(3)!.records), ['small0', 'small1', 'small2'], 'a partition after the fallback still gets its data');
+    });
   });
 
   describe('KIP-227 fetch sessions', () => {

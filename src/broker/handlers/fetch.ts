@@ -255,34 +255,49 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       return !ok;
     };
 
+    const read = (sp: SessionPartition, maxBytes: number, minOneBatch: boolean): Promise<ReadOutcome> => {
+      if (sp.topic !== '' && denied(sp.topic)) return Promise.resolve({ data: emptyPartitionData(sp.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED), bytes: 0, error: true });
+      return readPartition(broker, apiVersion, sp, maxBytes, minOneBatch, readCommitted, useTopicIds, replicaId, req.rackId, conn.listenerName);
+    };
+    /**
+     * Reads every partition, in order, each within what the response has left: the first one
+     * with data may return a first batch larger than its limit (KIP-74), the others may not.
+     * A consumer's reads are started all at once, so that the libuv pool overlaps their disk
+     * reads instead of a fetch of N partitions waiting for N reads in a row; each result is then
+     * checked against the limits the sequential order gives, and from the first one that breaks
+     * them (a second oversized first batch, a response budget run out) the rest is read again
+     * one after the other. A follower's reads stay sequential: the replication throttle's budget
+     * and the follower state move with each.
+     */
     const readAll = async () => {
       const outcomes: ReadOutcome[] = [];
       let total = 0;
-      let anyError = false;
-      for (const sp of plan.partitions) {
-        if (sp.topic !== '' && denied(sp.topic)) {
-          outcomes.push({ data: emptyPartitionData(sp.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED), bytes: 0, error: true });
-          anyError = true;
-          continue;
+      const parallel = replicaId < 0 && plan.partitions.length > 1 ? await readAllAtOnce() : [];
+      for (let i = 0; i < plan.partitions.length; i++) {
+        const sp = plan.partitions[i]!;
+        const limit = Math.min(sp.partitionMaxBytes, Math.max(0, responseLimit - total));
+        let outcome = parallel[i];
+        if (outcome && outcome.bytes > limit && total > 0) {
+          for (const dropped of parallel.slice(i)) if (dropped.data.records) dataBuffers.release(dropped.data.records);
+          parallel.length = 0;
+          outcome = undefined;
         }
-        const remaining = Math.max(0, responseLimit - total);
-        const outcome = await readPartition(
-          broker,
-          apiVersion,
-          sp,
-          Math.min(sp.partitionMaxBytes, remaining),
-          total === 0,
-          readCommitted,
-          useTopicIds,
-          replicaId,
-          req.rackId,
-          conn.listenerName,
-        );
+        outcome ??= await read(sp, limit, total === 0);
         total += outcome.bytes;
-        anyError ||= outcome.error || outcome.urgent === true;
         outcomes.push(outcome);
       }
-      return { outcomes, total, anyError };
+      return { outcomes, total, anyError: outcomes.some((o) => o.error || o.urgent === true) };
+    };
+    /** Every partition read at once with its own limit, or [] when the response budget could run out. */
+    const readAllAtOnce = async (): Promise<ReadOutcome[]> => {
+      let sum = 0;
+      for (const sp of plan.partitions) sum += sp.partitionMaxBytes;
+      if (sum > responseLimit) return [];
+      const settled = await Promise.allSettled(plan.partitions.map((sp) => read(sp, sp.partitionMaxBytes, true)));
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (!failed) return settled.map((r) => (r as PromiseFulfilledResult<ReadOutcome>).value);
+      for (const r of settled) if (r.status === 'fulfilled' && r.value.data.records) dataBuffers.release(r.value.data.records);
+      throw failed.reason;
     };
 
     let result = await readAll();
