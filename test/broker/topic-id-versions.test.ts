@@ -107,13 +107,14 @@ describe('APIs that name topics by id', () => {
       },
       { topicId: unknown, partitions: [[0, 5]] },
     ]);
+    // As in Kafka, a partition that does not exist is answered first, before the group's.
     assert.deepEqual(codes(c.body.topics), [
       [
         ids['ids-a'],
         [
+          [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
           [0, ErrorCode.NONE],
           [1, ErrorCode.NONE],
-          [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
         ],
       ],
       [unknown, [[0, ErrorCode.UNKNOWN_TOPIC_ID]]],

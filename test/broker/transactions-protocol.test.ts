@@ -247,6 +247,81 @@ describe('transactional APIs on the wire', () => {
     assert.equal(await fetchAs(null, epoch), ErrorCode.UNKNOWN_MEMBER_ID, 'an epoch without a member id');
   });
 
+  test('a partition that does not exist answers UNKNOWN_TOPIC_OR_PARTITION by itself, before any group or transaction check', async () => {
+    type Answer = { body: { topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] } };
+    const answers = (r: Answer) => r.body.topics.map((t) => [t.name, t.partitions.map((p) => [p.partitionIndex, p.errorCode])]);
+    const partitions = (indexes: number[]) =>
+      indexes.map((partitionIndex) => ({ partitionIndex, committedOffset: 1, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null }));
+    const topics = [
+      { name: 'wire', topicId: '', partitions: partitions([0, 99]) },
+      { name: 'nope', topicId: '', partitions: partitions([0]) },
+    ];
+    // A member of a group that does not exist: only the partitions that exist get the group's error.
+    const commit = await c.request(ApiKey.OffsetCommit, 8, {
+      groupId: 'unknown-parts',
+      generationIdOrMemberEpoch: 3,
+      memberId: 'm',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      topics,
+    });
+    assert.deepEqual(answers(commit), [
+      [
+        'wire',
+        [
+          [99, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+          [0, ErrorCode.ILLEGAL_GENERATION],
+        ],
+      ],
+      ['nope', [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]],
+    ]);
+    // Nothing that exists: no group check at all.
+    const none = await c.request(ApiKey.OffsetCommit, 8, {
+      groupId: 'unknown-parts',
+      generationIdOrMemberEpoch: 3,
+      memberId: 'm',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      topics: topics.slice(1),
+    });
+    assert.deepEqual(answers(none), [['nope', [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]]]);
+    // A transactional commit of nothing that exists does not check the transaction (no AddOffsetsToTxn here).
+    const p = await init('unknown-parts');
+    const txn = (groupId: string, t: typeof topics) =>
+      c.request(ApiKey.TxnOffsetCommit, 3, {
+        transactionalId: 'unknown-parts',
+        groupId,
+        producerId: p.producerId,
+        producerEpoch: p.producerEpoch,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: t,
+      });
+    assert.deepEqual(answers(await txn('unknown-parts', topics.slice(1))), [['nope', [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]]]);
+    assert.deepEqual(answers(await txn('unknown-parts', topics)), [
+      [
+        'wire',
+        [
+          [99, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+          [0, ErrorCode.INVALID_TXN_STATE],
+        ],
+      ],
+      ['nope', [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]],
+    ]);
+    // An empty group id is refused for the partitions that exist only.
+    assert.deepEqual(answers(await txn('', topics)), [
+      [
+        'wire',
+        [
+          [99, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+          [0, ErrorCode.INVALID_GROUP_ID],
+        ],
+      ],
+      ['nope', [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]],
+    ]);
+  });
+
   test('WriteTxnMarkers ends a transaction by hand and reports unknown partitions', async () => {
     const p = await init('by-hand');
     await addPartitions('by-hand', p, [1]);

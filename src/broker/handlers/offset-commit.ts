@@ -3,6 +3,7 @@ import { ApiKey, type OffsetCommitRequest, type OffsetCommitRequestTopic, type O
 import { ErrorCode } from '../../protocol/errors.js';
 import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
+import { mergeTopicAnswers, splitUnknownPartitions } from './commit-topics.js';
 
 type ResponseTopic = OffsetCommitResponse['topics'][number];
 
@@ -32,7 +33,8 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
       return false;
     });
     const idOf = new Map(named.map((t) => [t.name, useTopicIds ? t.topicId : ZERO_UUID]));
-    if (allowed.length === 0 && failed.length > 0) return { throttleTimeMs: 0, topics: failed };
+    const { known, unknown } = splitUnknownPartitions(allowed, (topic, partition) => broker.partitionExists(topic, partition));
+    if (known.length === 0) return { throttleTimeMs: 0, topics: mergeTopicAnswers(unknown, failed) };
     const committed = await broker.groupCoordinator.commitOffsets({
       groupId: req.groupId,
       generationId: req.generationIdOrMemberEpoch,
@@ -40,8 +42,9 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
       groupInstanceId: req.groupInstanceId,
       unknownGroupError: apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION,
       apiVersion,
-      topics: allowed,
+      topics: known,
     });
-    return { throttleTimeMs: 0, topics: [...committed.map((t) => ({ ...t, topicId: idOf.get(t.name) ?? ZERO_UUID })), ...failed] };
+    const answered = committed.map((t) => ({ ...t, topicId: idOf.get(t.name) ?? ZERO_UUID }));
+    return { throttleTimeMs: 0, topics: mergeTopicAnswers(unknown, answered, failed) };
   },
 };
