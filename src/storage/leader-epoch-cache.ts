@@ -6,7 +6,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { fsyncDir, writeFileAtomicSync } from '../common/atomic-file.js';
+import { fsyncDir, TMP_SUFFIX, writeFileAtomicSync } from '../common/atomic-file.js';
 import { LEADER_EPOCH_CHECKPOINT } from './file-names.js';
 
 export const UNDEFINED_EPOCH = -1;
@@ -65,18 +65,29 @@ export class LeaderEpochCache {
   }
 
   /**
-   * The directory exists now: a write that waited is done (without an fsync: made durable with
-   * the log's next fsync, as an 'unsynced' assignment). Throws KAFKA_STORAGE_ERROR on failure,
-   * and stays deferred.
+   * The directory exists now: a write that waited is done, off the event loop (without an
+   * fsync: made durable with the log's next fsync, as an 'unsynced' assignment). Assignments
+   * made meanwhile wait too and are written after it. `check` runs after every write and may
+   * throw to give up (the log is going away). On failure the write is still pending, the cache
+   * stays deferred, and KAFKA_STORAGE_ERROR is thrown.
    */
-  materialize(): void {
+  async materialize(check: () => void = () => {}): Promise<void> {
     if (!this.deferred) return;
-    if (this.pendingWrite) {
-      this.write(this.epochs, false, true);
-      this.unsynced = true;
+    let wrote = false;
+    try {
+      while (this.pendingWrite) {
+        this.pendingWrite = false;
+        wrote = true;
+        await writeUnsynced(this.file, this.serialize(this.epochs));
+        check();
+      }
+    } catch (err) {
+      if (wrote) this.pendingWrite = true;
+      if (err instanceof KafkaError) throw err;
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot write ${this.file}: ${(err as Error).message}`);
     }
+    if (wrote) this.unsynced = true;
     this.deferred = false;
-    this.pendingWrite = false;
   }
 
   get entries(): readonly EpochEntry[] {
@@ -189,18 +200,28 @@ export class LeaderEpochCache {
     }
   }
 
-  private write(epochs: EpochEntry[], sync = true, materializing = false): void {
-    if (this.deferred && !materializing) {
+  private serialize(epochs: EpochEntry[]): string {
+    return [String(CHECKPOINT_VERSION), String(epochs.length), ...epochs.map((e) => `${e.epoch} ${e.startOffset}`)].join('\n') + '\n';
+  }
+
+  private write(epochs: EpochEntry[], sync = true): void {
+    if (this.deferred) {
       this.pendingWrite = true;
       return;
     }
-    const lines = [String(CHECKPOINT_VERSION), String(epochs.length), ...epochs.map((e) => `${e.epoch} ${e.startOffset}`)];
     try {
-      writeFileAtomicSync(this.file, lines.join('\n') + '\n', { sync });
+      writeFileAtomicSync(this.file, this.serialize(epochs), { sync });
     } catch (err) {
       throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot write ${this.file}: ${(err as Error).message}`);
     }
   }
+}
+
+/** Replaces `file` atomically (tmp + rename) without an fsync, asynchronously. */
+async function writeUnsynced(file: string, text: string): Promise<void> {
+  const tmp = file + TMP_SUFFIX;
+  await fsp.writeFile(tmp, text);
+  await fsp.rename(tmp, file);
 }
 
 function parseCheckpoint(text: string): EpochEntry[] | null {

@@ -387,9 +387,10 @@ export class LogDirs {
     // Checkpoint entries first: dropped at the next open if the copy's directory goes.
     const entries = from.checkpointEntries(topic, partition);
     await to.adopt(topic, partition, { ...entries, startOffset: Math.max(entries.startOffset ?? 0, f.log.logStartOffset) });
-    // A source never written has no directory (PartitionLogOptions.deferCreation): nothing to set aside.
-    const sourceOnDisk = source.filesCreated;
+    // A source never written has no directory (PartitionLogOptions.deferCreation): nothing to set
+    // aside. Asked after the close, which waits for a creation of its files under way.
     await source.close();
+    const sourceOnDisk = source.filesCreated;
     const src = path.join(from.logDir, key);
     if (sourceOnDisk) {
       await fsp.rename(src, src + MOVED_SUFFIX);

@@ -5,12 +5,19 @@
 import fs from 'node:fs';
 import { writeFileAtomic } from '../common/atomic-file.js';
 
+const SEGMENT_FILE_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC;
+
 export interface LogIo {
   writev(fd: number, buffers: Buffer[], position: number): number;
   fsync(fd: number): Promise<void>;
   ftruncate(fd: number, length: number): void;
   /** Opens (creating or truncating) a new segment's .log file for reading and writing. */
   createSegmentFile(file: string): number;
+  /**
+   * The same, off the event loop: the first segment of a new partition, created on its first
+   * write (see LogWriter.createFiles), when thousands may be created at once.
+   */
+  createSegmentFileAsync(file: string): Promise<number>;
   /** Replaces an index file (written to a temporary file, fsynced, renamed). */
   writeIndexFile(file: string, data: Buffer): Promise<void>;
 }
@@ -22,6 +29,10 @@ export const defaultLogIo: LogIo = {
       fs.fsync(fd, (err) => (err ? reject(err) : resolve()));
     }),
   ftruncate: (fd, length) => fs.ftruncateSync(fd, length),
-  createSegmentFile: (file) => fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644),
+  createSegmentFile: (file) => fs.openSync(file, SEGMENT_FILE_FLAGS, 0o644),
+  createSegmentFileAsync: (file) =>
+    new Promise((resolve, reject) => {
+      fs.open(file, SEGMENT_FILE_FLAGS, 0o644, (err, fd) => (err ? reject(err) : resolve(fd)));
+    }),
   writeIndexFile: (file, data) => writeFileAtomic(file, data, { syncDir: false }),
 };

@@ -94,8 +94,9 @@ export class LogSegment {
   }
 
   /**
-   * An empty first segment whose file is created only when it is needed (createFile): the log
-   * of a new partition, whose directory does not exist yet either (see PartitionLog.open).
+   * An empty segment whose file is created only when it is needed (attachFile): the log of a new
+   * partition, whose directory does not exist yet either (see PartitionLog.open), and a segment
+   * rolled while that log's files are being created.
    */
   static createDeferred(dir: string, baseOffset: number, config: LogConfig): LogSegment {
     const segment = new LogSegment(dir, baseOffset, -1, 0, config);
@@ -108,11 +109,26 @@ export class LogSegment {
     return this.fd >= 0;
   }
 
-  /** Creates the file of a createDeferred segment (its directory must exist); a no-op once it has one. */
-  createFile(io: LogIo = defaultLogIo): void {
-    if (this.fd >= 0) return;
+  /** Gives a createDeferred segment the file just created for it (LogIo.createSegmentFileAsync). */
+  attachFile(fd: number): void {
+    if (this.fd >= 0) throw new Error(`segment ${this.logPath} already has a file`);
     if (this.closed) throw new Error(`segment ${this.logPath} is closed`);
-    this.fd = io.createSegmentFile(this.logPath);
+    this.fd = fd;
+  }
+
+  /**
+   * Takes back a file given by attachFile, before anything was written to it (its creation
+   * failed half-way): closes it and makes the segment deferred again. The caller removes it.
+   */
+  detachFile(): void {
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed or bad: nothing left to release
+    }
   }
 
   /**

@@ -30,7 +30,7 @@ export class LogState {
   truncating = false;
   /**
    * The log of a new partition whose directory and first segment file do not exist yet: they
-   * are created on its first write (LogWriter.ensureFiles). Closing it writes nothing.
+   * are created on its first write (LogWriter.createFiles, off the event loop). Closing it writes nothing.
    */
   filesPending = false;
   /**

@@ -85,6 +85,10 @@ export class LogWriter {
   /** Sealing of rolled segments, in order. */
   background: Promise<void> = Promise.resolve();
   needsDirSync = false;
+  /** The creation of the log's files, while under way (see createFiles). */
+  private creation: Promise<void> | null = null;
+  /** The log is going away (abandonAll): a creation under way stops and removes what it made. */
+  private creationCancelled = false;
   readonly stats: IoStats = { writevCalls: 0, groupCommits: 0, fsyncs: 0, rollbacks: 0 };
 
   constructor(
@@ -163,17 +167,81 @@ export class LogWriter {
   }
 
   /**
-   * Creates the directory, the first segment's file and the leader-epoch checkpoint of a log
-   * opened before they existed (a new partition: see PartitionLog.open), before anything is
-   * written to it. The next fsync covers the directory. Throws on an I/O failure; a later call
-   * tries again.
+   * Creates the directory, the segment files and the leader-epoch checkpoint of a log opened
+   * before they existed (a new partition: see PartitionLog.open), off the event loop; one
+   * creation at a time, which every caller shares. Appends placed meanwhile wait in `pending`
+   * (writePending writes nothing while the files are pending) and are written, in order, once
+   * it is done; if it fails they all fail with KAFKA_STORAGE_ERROR, as a failed write does, and
+   * whatever it had created is removed again, so a later append (or the next open) starts from
+   * nothing. The next fsync covers the directory. Rejects with the failure.
    */
-  ensureFiles(): void {
+  createFiles(): Promise<void> {
+    if (!this.state.filesPending) return Promise.resolve();
+    if (this.creation) return this.creation;
     const s = this.state;
-    if (!s.filesPending) return;
-    fs.mkdirSync(s.dir, { recursive: true });
-    s.activeSegment.createFile(s.io);
-    s.epochs.materialize();
+    const creation = this.makeFiles();
+    this.creation = creation;
+    creation
+      .then(
+        () => {
+          this.creation = null;
+          this.writePending();
+        },
+        (err: unknown) => {
+          this.creation = null;
+          // Unless the log is going away (abandonAll failed them already), the appends that
+          // waited fail as a failed write fails them.
+          if (!this.creationCancelled && this.pending.length > 0) this.rollback(storageError(err, `write to ${s.dir} failed`));
+        },
+      )
+      .catch((err: unknown) => s.logger.error({ err, dir: s.dir }, 'cannot finish the creation of a log'));
+    return creation;
+  }
+
+  /** Settles once no creation of the files is under way (for close, delete and abandon). */
+  async creationSettled(): Promise<void> {
+    while (this.creation) await this.creation.catch(() => undefined);
+  }
+
+  private async makeFiles(): Promise<void> {
+    const s = this.state;
+    const check = () => {
+      if (this.creationCancelled) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${s.dir} was closed while its files were created`);
+    };
+    check();
+    // mkdir answers the first directory it created: undefined when s.dir was already there
+    // (left by a creation whose clean-up failed, or by a crash), which is then not removed.
+    const made = (await fsp.mkdir(s.dir, { recursive: true })) !== undefined;
+    const attached: LogSegment[] = [];
+    try {
+      check();
+      // A roll while the files are created adds a segment without a file: loop until none is left.
+      for (;;) {
+        const segment = s.segments.find((candidate) => !candidate.hasFile);
+        if (!segment) break;
+        const fd = await s.io.createSegmentFileAsync(segment.logPath);
+        if (segment.isClosed || !s.segments.includes(segment)) {
+          // Dropped meanwhile (a placing failure took back its roll): its file goes too.
+          fs.close(fd, () => fs.unlink(segment.logPath, () => {}));
+        } else {
+          segment.attachFile(fd);
+          attached.push(segment);
+        }
+        check();
+      }
+      await s.epochs.materialize(check);
+      check();
+    } catch (err) {
+      for (const segment of attached) segment.detachFile();
+      try {
+        if (made) await fsp.rm(s.dir, { recursive: true, force: true });
+        else await Promise.all(attached.map((segment) => fsp.rm(segment.logPath, { force: true })));
+      } catch (cleanupErr) {
+        // What is left is an empty directory or empty files: the next creation or open takes them as they are.
+        s.logger.error({ err: cleanupErr, dir: s.dir }, 'cannot remove the files of a failed log creation');
+      }
+      throw err;
+    }
     s.filesPending = false;
     this.needsDirSync = true;
   }
@@ -193,10 +261,10 @@ export class LogWriter {
   /** Starts a new segment at `baseOffset`; the old one is sealed once all its data is acknowledged. */
   roll(baseOffset: number): LogSegment {
     const s = this.state;
-    this.ensureFiles();
     this.touch();
     const previous = s.activeSegment;
-    const segment = LogSegment.create(s.dir, baseOffset, s.config, s.io);
+    // While the log's files are pending, the new segment's file is created with them (createFiles).
+    const segment = s.filesPending ? LogSegment.createDeferred(s.dir, baseOffset, s.config) : LogSegment.create(s.dir, baseOffset, s.config, s.io);
     crashPoint('roll');
     previous.state = 'rolled';
     previous.endSnapshot = { offset: baseOffset, data: s.producers.snapshot(baseOffset) };
@@ -231,11 +299,16 @@ export class LogWriter {
     }
     if (this.pending.length === 0) return;
     const s = this.state;
+    if (s.filesPending) {
+      // The first write of a new partition: its appends wait for the files, created off the
+      // event loop, and are written by the creation's completion (or fail with it).
+      void this.createFiles();
+      return;
+    }
     const appends = this.pending;
     this.pending = [];
     this.unacked.push(...appends); // from here on a failure rolls them back with the rest
     try {
-      this.ensureFiles();
       this.touch();
       let run: WriteChunk | null = null;
       for (const append of appends) {
@@ -404,6 +477,7 @@ export class LogWriter {
   /** Fails every append not yet acknowledged without touching the files (the log is going away). */
   abandonAll(err: KafkaError): void {
     this.generation++;
+    this.creationCancelled = true;
     if (this.writeScheduled) clearImmediate(this.writeScheduled);
     this.writeScheduled = null;
     const victims = [...this.unacked, ...this.pending];
@@ -464,6 +538,8 @@ export class LogWriter {
   /** Writes what is pending and fsyncs everything written so far. */
   async flush(): Promise<void> {
     this.writePending();
+    // Appends waiting for the log's files are written when they exist (or failed if they cannot be).
+    await this.creationSettled();
     const dir = this.state.dir;
     const generation = this.generation;
     const target = this.writeSeq;
@@ -516,7 +592,7 @@ export class LogWriter {
         if (cut === segment.size && header.baseOffset + header.lastOffsetDelta >= targetOffset) cut = position;
       },
     });
-    s.io.ftruncate(segment.fd, cut);
+    if (segment.hasFile) s.io.ftruncate(segment.fd, cut);
     segment.size = cut;
     // The aborted-transaction index keeps its entries below the cut (a marker is a batch of its
     // own, so every entry below `targetOffset` describes data that stays): as Kafka's segment

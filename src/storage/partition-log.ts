@@ -481,9 +481,9 @@ export class PartitionLog implements CleanableLog {
   }
 
   /** Creates the directory and files of a log opened with deferCreation now, if it has none yet. */
-  createFiles(): void {
+  async createFiles(): Promise<void> {
     try {
-      this.writer.ensureFiles();
+      await this.writer.createFiles();
     } catch (err) {
       throw storageError(err, `cannot create ${this.dir}`);
     }
@@ -903,7 +903,7 @@ export class PartitionLog implements CleanableLog {
     if (s.truncating) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.dir} is already being truncated`);
     s.truncating = true;
     try {
-      this.writer.ensureFiles();
+      await this.writer.createFiles();
       this.writer.touch();
       await this.retention.serialized(async () => {
         await this.writer.flush();
@@ -978,6 +978,8 @@ export class PartitionLog implements CleanableLog {
     if (s.closed) return;
     s.closed = true;
     this.writer.abandonAll(new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `the log directory of ${this.dir} is offline`));
+    // A creation of the files under way stops (removing what it made) before they are closed.
+    await this.writer.creationSettled();
     await this.writer.background.catch(() => {});
     await Promise.all(s.segments.map((segment) => segment.close().catch(() => undefined)));
   }
@@ -987,6 +989,9 @@ export class PartitionLog implements CleanableLog {
     const s = this.state;
     s.closed = true;
     this.writer.abandonAll(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} was deleted`));
+    // A creation of the files under way must not make the directory again after it is removed:
+    // it stops (removing what it made) before the directory goes.
+    await this.writer.creationSettled();
     await this.writer.background.catch(() => {});
     // A cleaner swap or retention pass past its commit point still writes into the directory:
     // let it finish (the closed flag stops the next one) before the directory goes.

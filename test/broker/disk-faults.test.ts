@@ -83,6 +83,11 @@ class FaultyIo implements LogIo {
     return defaultLogIo.createSegmentFile(file);
   }
 
+  createSegmentFileAsync(file: string): Promise<number> {
+    const code = this.hits('create', file);
+    return code ? Promise.reject(errnoError(code, 'open')) : defaultLogIo.createSegmentFileAsync(file);
+  }
+
   writeIndexFile(file: string, data: Buffer): Promise<void> {
     const code = this.hits('index', file);
     return code ? Promise.reject(errnoError(code, 'index write')) : defaultLogIo.writeIndexFile(file, data);

@@ -81,9 +81,9 @@ describe('logs whose files are created on their first write', () => {
       let failures = 1;
       const io: LogIo = {
         ...defaultLogIo,
-        createSegmentFile: (file) => {
-          if (failures-- > 0) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-          return defaultLogIo.createSegmentFile(file);
+        createSegmentFileAsync: (file) => {
+          if (failures-- > 0) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+          return defaultLogIo.createSegmentFileAsync(file);
         },
       };
       const log = await openLog(dir, config(), { ...deferred, io });
