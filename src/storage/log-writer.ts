@@ -66,6 +66,41 @@ export interface WriterHooks {
   undone(offset: number): void;
 }
 
+/**
+ * Creations of new logs' files (LogWriter.createFiles) under way at once in the process; the rest
+ * wait their turn, first come first served. A produce to 10,000 new partitions would otherwise
+ * queue some 60,000 file operations at once: the thread pool that also serves every other
+ * partition's fsyncs and reads would be behind them for seconds, and the temporary files of the
+ * checkpoints, open all at once beside every segment's file, could run out of descriptors.
+ */
+export const CONCURRENT_CREATIONS = 64;
+let creationsRunning = 0;
+const creationTurns: (() => void)[] = [];
+let creationTurnsHead = 0;
+
+async function creationSlot(): Promise<void> {
+  if (creationsRunning < CONCURRENT_CREATIONS) {
+    creationsRunning++;
+    return;
+  }
+  // The slot is handed over by releaseCreationSlot (creationsRunning stays the same).
+  await new Promise<void>((resolve) => creationTurns.push(resolve));
+}
+
+function releaseCreationSlot(): void {
+  if (creationTurnsHead < creationTurns.length) {
+    const next = creationTurns[creationTurnsHead]!;
+    creationTurns[creationTurnsHead++] = () => {};
+    if (creationTurnsHead === creationTurns.length) {
+      creationTurns.length = 0;
+      creationTurnsHead = 0;
+    }
+    next();
+  } else {
+    creationsRunning--;
+  }
+}
+
 /** Maximum number of iovecs handed to one writev. */
 const MAX_IOVECS = 1024;
 /** Producer snapshots kept on disk. */
@@ -204,6 +239,15 @@ export class LogWriter {
   }
 
   private async makeFiles(): Promise<void> {
+    await creationSlot();
+    try {
+      await this.makeFilesNow();
+    } finally {
+      releaseCreationSlot();
+    }
+  }
+
+  private async makeFilesNow(): Promise<void> {
     const s = this.state;
     const check = () => {
       if (this.creationCancelled) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${s.dir} was closed while its files were created`);
