@@ -64,3 +64,59 @@ test('a crash between answering CreateTopics and creating the partition director
   assert.equal(high.get(3), 5);
   assert.equal(high.get(17), 2);
 });
+
+test('a kill -9 while the partition directories of a produce are being created recovers cleanly', async (t) => {
+  const topic = 'midway';
+  const partitions = 300;
+  const broker = await withBroker(t, { process: true });
+  await createTopic(broker, topic, partitions);
+  const kafka = () => new Kafka({ clientId: 'deferred-kill', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
+  const everyPartition = (label: string) => Array.from({ length: partitions }, (_, p) => ({ key: `k-${p}`, value: `${label}-${p}`, partition: p }));
+  const highs = async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  const producer = kafka().producer();
+  await producer.connect();
+  const sending = producer.send({ topic, acks: -1, messages: everyPartition('first') }).then(
+    () => 'answered',
+    () => 'failed',
+  );
+  // Killed as soon as the first directories appear: the creations of the others are under way.
+  const deadline = Date.now() + 20_000;
+  while (!readdirSync(broker.dataDir).some((name) => name.startsWith(`${topic}-`))) {
+    if (Date.now() > deadline) throw new Error('no partition directory appeared');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await broker.kill();
+  await sending;
+  await producer.disconnect().catch(() => undefined);
+
+  await broker.restart();
+  const before = await highs();
+  assert.equal(before.size, partitions, 'every partition is served after the crash');
+  for (const [p, h] of before) assert.ok(h === 0 || h === 1, `partition ${p} holds the record or nothing (${h})`);
+  const again = kafka().producer();
+  await again.connect();
+  try {
+    await again.send({ topic, acks: -1, messages: everyPartition('second') });
+  } finally {
+    await again.disconnect();
+  }
+  const after = await highs();
+  for (const [p, h] of before) assert.equal(after.get(p), h + 1, `partition ${p} took the write after the crash`);
+  await broker.stop();
+  await broker.start();
+  const restarted = await highs();
+  assert.deepEqual(
+    [...restarted].sort((a, b) => a[0] - b[0]),
+    [...after].sort((a, b) => a[0] - b[0]),
+    'all kept over a clean restart',
+  );
+});
