@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Admin } from '../client/admin.js';
 import { buildFranzGoLoadGen, franzGoArgs, parseFranzGo } from './franz-go.js';
+import { rawProduceToFetchLatency } from './raw-latency.js';
 import { formatKafka, javaTool, KAFKA_HEAP, kafkaOutput, resolveKafka, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
 import { newClusterId } from '../common/cluster-id.js';
 import { findEtcd, startEtcd } from '../cluster/etcd-process.js';
@@ -650,6 +651,22 @@ async function latencyRound(broker: Broker, plan: Plan, round: number, samples: 
       progress(`  ${broker.label} r${round} EndToEndLatency avg ${metrics.avg_ms!.toFixed(3)} ms`);
     }
   }
+  // The same path with a thin client: raw requests from this process (src/bench/raw-latency.ts).
+  const rawTopic = `bench-raw-e2e-r${round}-${systemClock.now()}`;
+  await createTopic(broker.bootstrap, rawTopic, 1);
+  const cpuBefore = brokerPids(broker).map(cpuSeconds);
+  const t0 = systemClock.monotonicMs();
+  const raw = await rawProduceToFetchLatency(broker.bootstrap, rawTopic, plan.latencyRecords, 60_000);
+  const wall = (systemClock.monotonicMs() - t0) / 1e3;
+  const brokerCpu = brokerPids(broker).reduce<number>((sum, pid, i) => sum + cpuSeconds(pid) - cpuBefore[i]!, 0);
+  samples.push({
+    workload: 'e2e latency, produce → parked fetch, 100 B (raw requests)',
+    target: broker.label,
+    round,
+    metrics: { ...raw, broker_cpu_s: brokerCpu, broker_cpu_pct: (100 * brokerCpu) / wall, client_cpu_pct: (100 * raw.client_cpu_s) / wall },
+  });
+  progress(`  ${broker.label} r${round} raw produce → fetch p50 ${raw.p50_ms.toFixed(3)} ms, p99 ${raw.p99_ms.toFixed(3)} ms`);
+
   const topic = `bench-latency-r${round}-${systemClock.now()}`;
   await createTopic(broker.bootstrap, topic, 1);
   let parsed: Record<string, number> | undefined;
