@@ -173,6 +173,8 @@ describe('TxnOffsetCommit to a classic group with members', () => {
     const second = await c.join('g', joinReq(''));
     const rejoin = c.join('g', joinReq(second.memberId));
     assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', memberId, generationId: generation })), [ErrorCode.NONE]);
+    // While the group prepares the rebalance, a plain commit at the current generation goes through too.
+    assert.deepEqual(codes(await commit(c, { groupId: 'g', memberId, generationId: generation })), [ErrorCode.NONE]);
     const again = c.join('g', joinReq(memberId));
     const [a, b] = await Promise.all([again, rejoin]);
     assert.equal(a.generationId, generation + 1);
