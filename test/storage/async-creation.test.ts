@@ -56,14 +56,14 @@ describe('creating a new log on its first write, off the event loop', { timeout:
       slow.assignEpoch(2, 0);
       const settled: number[] = [];
       const first = slow.append(batch('a', 2), 2);
-      first.done.then(() => settled.push(first.baseOffset));
+      void first.done.then(() => settled.push(first.baseOffset));
       await until('the creation to start', () => held.waiting.length === 1);
       // Further appends, in later turns of the event loop, while the creation is under way.
       const later = [];
       for (const label of ['b', 'c', 'd']) {
         await new Promise((resolve) => setImmediate(resolve));
         const r = slow.append(batch(label, 1), 2);
-        r.done.then(() => settled.push(r.baseOffset));
+        void r.done.then(() => settled.push(r.baseOffset));
         later.push(r);
       }
       assert.deepEqual(
