@@ -229,6 +229,32 @@ describe('a share group', () => {
   });
 });
 
+/**
+ * A member at `memberEpoch` that reads topic 't' commits offsets of 't' and 'other'; OffsetDelete
+ * of both then removes only 'other' and answers GROUP_SUBSCRIBED_TO_TOPIC for 't'.
+ */
+async function deletesOnlyTheUnsubscribed(c: GroupCoordinator, groupId: string, memberEpoch: number): Promise<void> {
+  assert.deepEqual(codes(await commit(c, { groupId, memberId: 'm', generationId: memberEpoch, apiVersion: 9, topics: [...offsets('t'), ...offsets('other')] })), [
+    ErrorCode.NONE,
+  ]);
+  const del = await c.deleteOffsets(groupId, [
+    { name: 't', partitions: [0] },
+    { name: 'other', partitions: [0] },
+  ]);
+  assert.equal(del.errorCode, ErrorCode.NONE);
+  assert.deepEqual(
+    del.topics.map((t) => [t.name, codes([t])[0]]),
+    [
+      ['t', ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC],
+      ['other', ErrorCode.NONE],
+    ],
+  );
+  assert.deepEqual(
+    c.fetchOffsets(groupId, null).map((t) => t.name),
+    ['t'],
+  );
+}
+
 describe('OffsetDelete of a consumer or streams group', () => {
   test('a consumer group: the offsets of a topic no member subscribes to go, a subscribed one is GROUP_SUBSCRIBED_TO_TOPIC', async () => {
     const { coordinator: c } = setup();
@@ -250,26 +276,7 @@ describe('OffsetDelete of a consumer or streams group', () => {
       '/127.0.0.1',
     );
     assert.equal(r.errorCode, ErrorCode.NONE);
-    assert.deepEqual(codes(await commit(c, { groupId: 'g', memberId: 'm', generationId: r.memberEpoch, apiVersion: 9, topics: [...offsets('t'), ...offsets('other')] })), [
-      ErrorCode.NONE,
-    ]);
-    const del = await c.deleteOffsets('g', [
-      { name: 't', partitions: [0] },
-      { name: 'other', partitions: [0] },
-    ]);
-    assert.equal(del.errorCode, ErrorCode.NONE);
-    assert.deepEqual(
-      del.topics.map((t) => [t.name, codes([t])[0]]),
-      [
-        ['t', ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC],
-        ['other', ErrorCode.NONE],
-      ],
-    );
-    const left = c.fetchOffsets('g', null);
-    assert.deepEqual(
-      left.map((t) => t.name),
-      ['t'],
-    );
+    await deletesOnlyTheUnsubscribed(c, 'g', r.memberEpoch);
   });
 
   test("a streams group: its topology's source topics are GROUP_SUBSCRIBED_TO_TOPIC, others go", async () => {
@@ -312,25 +319,7 @@ describe('OffsetDelete of a consumer or streams group', () => {
       '/127.0.0.1',
     );
     assert.equal(r.errorCode, ErrorCode.NONE);
-    assert.deepEqual(codes(await commit(c, { groupId: 'app', memberId: 'm', generationId: r.memberEpoch, apiVersion: 9, topics: [...offsets('t'), ...offsets('other')] })), [
-      ErrorCode.NONE,
-    ]);
-    const del = await c.deleteOffsets('app', [
-      { name: 't', partitions: [0] },
-      { name: 'other', partitions: [0] },
-    ]);
-    assert.equal(del.errorCode, ErrorCode.NONE);
-    assert.deepEqual(
-      del.topics.map((t) => [t.name, codes([t])[0]]),
-      [
-        ['t', ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC],
-        ['other', ErrorCode.NONE],
-      ],
-    );
-    assert.deepEqual(
-      c.fetchOffsets('app', null).map((t) => t.name),
-      ['t'],
-    );
+    await deletesOnlyTheUnsubscribed(c, 'app', r.memberEpoch);
   });
 });
 
