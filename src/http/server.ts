@@ -55,6 +55,9 @@ export class HttpListener implements HttpContext {
     const { host, port } = parseHttpListener(spec);
     const log = logger.child({ component: 'http' });
     const server = createServer();
+    // What Fastify sets on the servers it creates itself: idle keep-alive connections outlive
+    // the 60 s idle timeout of common load balancers, which would otherwise race it.
+    server.keepAliveTimeout = 72_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port }, () => {
