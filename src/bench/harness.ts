@@ -8,8 +8,9 @@
 //
 // Load generators: Apache Kafka's own ProducerPerformance, ConsumerPerformance and
 // EndToEndLatency (kafka-tools, `java -cp`, when Kafka is resolved), librdkafka (kcat and its
-// Python binding) and franz-go (src/bench/franz-go, when Go is installed). The client's CPU seconds (GNU time) are reported next to the broker's
-// (/proc/<pid>/stat) for every workload, so it shows when the client, not the broker, was the limit.
+// Python binding) and franz-go (src/bench/franz-go, when Go is installed). The client's CPU
+// seconds (GNU time) are reported next to the broker's (/proc/<pid>/stat) for every workload, so
+// it shows when the client, not the broker, was the limit.
 // Every workload is bounded in records and seconds; everything binds to 127.0.0.1.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -140,28 +141,39 @@ function timed(cmd: string, args: string[], opts: { input?: Buffer; timeoutMs: n
 const brokerPids = (b: Broker): (number | undefined)[] => b.pids ?? [b.pid];
 const sumRss = (b: Broker) => brokerPids(b).reduce<number>((sum, pid) => sum + (pid ? rssMiB(pid) : NaN), 0);
 
-/** Runs one client against a broker and adds broker and client CPU seconds to its metrics. */
-function measured(broker: Broker, run: () => { t: Timed; metrics: Record<string, number | undefined> }): Record<string, number> {
+/**
+ * Starts counting the brokers' CPU seconds (each node's and the aux processes' too); the function
+ * returned adds them, and the client's `cpu` over `wall` seconds, to a workload's metrics.
+ */
+function cpuMeter(broker: Broker): (client: { wall: number; cpu: number }, metrics: Record<string, number | undefined>) => Record<string, number> {
   const pids = brokerPids(broker);
   const before = pids.map(cpuSeconds);
   const auxBefore = Object.entries(broker.aux ?? {}).map(([name, pid]) => [name, pid, cpuSeconds(pid)] as const);
-  const { t, metrics } = run();
-  const each = pids.map((pid, i) => cpuSeconds(pid) - before[i]!);
-  const brokerCpu = each.reduce((a, b) => a + b, 0);
-  const defined = Object.fromEntries(Object.entries(metrics).filter((e): e is [string, number] => e[1] !== undefined));
-  // A cluster: each node's share too (the partition leaders' and the followers' work).
-  const perNode = pids.length > 1 ? Object.fromEntries(each.map((c, i) => [`node${i + 1}_cpu_s`, c])) : {};
-  const aux = Object.fromEntries(auxBefore.map(([name, pid, b]) => [`${name}_cpu_s`, cpuSeconds(pid) - b]));
-  return {
-    ...defined,
-    ...perNode,
-    ...aux,
-    broker_cpu_s: brokerCpu,
-    client_cpu_s: t.cpu,
-    // Shares of one core over the run: a client near 100 % per thread it uses is the bottleneck.
-    broker_cpu_pct: (100 * brokerCpu) / t.wall,
-    client_cpu_pct: (100 * t.cpu) / t.wall,
+  return (client, metrics) => {
+    const each = pids.map((pid, i) => cpuSeconds(pid) - before[i]!);
+    const brokerCpu = each.reduce((a, b) => a + b, 0);
+    const defined = Object.fromEntries(Object.entries(metrics).filter((e): e is [string, number] => e[1] !== undefined));
+    // A cluster: each node's share too (the partition leaders' and the followers' work).
+    const perNode = pids.length > 1 ? Object.fromEntries(each.map((c, i) => [`node${i + 1}_cpu_s`, c])) : {};
+    const aux = Object.fromEntries(auxBefore.map(([name, pid, b]) => [`${name}_cpu_s`, cpuSeconds(pid) - b]));
+    return {
+      ...defined,
+      ...perNode,
+      ...aux,
+      broker_cpu_s: brokerCpu,
+      client_cpu_s: client.cpu,
+      // Shares of one core over the run: a client near 100 % per thread it uses is the bottleneck.
+      broker_cpu_pct: (100 * brokerCpu) / client.wall,
+      client_cpu_pct: (100 * client.cpu) / client.wall,
+    };
   };
+}
+
+/** Runs one client process against a broker and adds broker and client CPU seconds to its metrics. */
+function measured(broker: Broker, run: () => { t: Timed; metrics: Record<string, number | undefined> }): Record<string, number> {
+  const finish = cpuMeter(broker);
+  const { t, metrics } = run();
+  return finish(t, metrics);
 }
 
 function payloadLines(count: number, size: number): Buffer {
@@ -654,17 +666,11 @@ async function latencyRound(broker: Broker, plan: Plan, round: number, samples: 
   // The same path with a thin client: raw requests from this process (src/bench/raw-latency.ts).
   const rawTopic = `bench-raw-e2e-r${round}-${systemClock.now()}`;
   await createTopic(broker.bootstrap, rawTopic, 1);
-  const cpuBefore = brokerPids(broker).map(cpuSeconds);
+  const finish = cpuMeter(broker);
   const t0 = systemClock.monotonicMs();
-  const raw = await rawProduceToFetchLatency(broker.bootstrap, rawTopic, plan.latencyRecords, 60_000);
+  const { client_cpu_s: cpu, ...raw } = await rawProduceToFetchLatency(broker.bootstrap, rawTopic, plan.latencyRecords, 60_000);
   const wall = (systemClock.monotonicMs() - t0) / 1e3;
-  const brokerCpu = brokerPids(broker).reduce<number>((sum, pid, i) => sum + cpuSeconds(pid) - cpuBefore[i]!, 0);
-  samples.push({
-    workload: 'e2e latency, produce → parked fetch, 100 B (raw requests)',
-    target: broker.label,
-    round,
-    metrics: { ...raw, broker_cpu_s: brokerCpu, broker_cpu_pct: (100 * brokerCpu) / wall, client_cpu_pct: (100 * raw.client_cpu_s) / wall },
-  });
+  samples.push({ workload: 'e2e latency, produce → parked fetch, 100 B (raw requests)', target: broker.label, round, metrics: finish({ wall, cpu }, raw) });
   progress(`  ${broker.label} r${round} raw produce → fetch p50 ${raw.p50_ms.toFixed(3)} ms, p99 ${raw.p99_ms.toFixed(3)} ms`);
 
   const topic = `bench-latency-r${round}-${systemClock.now()}`;

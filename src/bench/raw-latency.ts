@@ -4,6 +4,7 @@
 // (acks=1) follows, and the time from sending the Produce to the Fetch's answer is one sample.
 // The JVM's EndToEndLatency measures the same path through two Java clients, whose own overhead
 // is most of its figure on two cores; this shows what is left when the client is thin.
+import { parseHostPort } from '../client/cluster.js';
 import { Connection } from '../client/connection.js';
 import { ApiKey, type FetchResponse, type ProduceResponse } from '../protocol/generated/index.js';
 import { buildRecordBatch } from '../protocol/records/record-batch-builder.js';
@@ -26,7 +27,7 @@ export interface RawLatency {
 
 /** `iterations` produce → parked fetch round trips on partition 0 of `topic`, within `deadlineMs`. */
 export async function rawProduceToFetchLatency(bootstrap: string, topic: string, iterations: number, deadlineMs: number): Promise<RawLatency> {
-  const [host, port] = [bootstrap.slice(0, bootstrap.lastIndexOf(':')), Number(bootstrap.slice(bootstrap.lastIndexOf(':') + 1))];
+  const { host, port } = parseHostPort(bootstrap);
   const cpu0 = process.cpuUsage();
   const fetcher = await Connection.connect({ host, port, clientId: 'bench-raw-latency' });
   const producer = await Connection.connect({ host, port, clientId: 'bench-raw-latency' });
