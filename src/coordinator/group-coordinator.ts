@@ -732,6 +732,49 @@ export class GroupCoordinator {
     return false;
   }
 
+  /** The partitions of `topic` (every topic when absent) for which an open transaction holds an offset of the group. */
+  private pendingTxnPartitions(groupId: string, topic?: string): { topic: string; partition: number }[] {
+    const seen = new Set<string>();
+    const out: { topic: string; partition: number }[] = [];
+    for (const byGroup of this.pendingTxnOffsets.values()) {
+      for (const [t, parts] of byGroup.get(groupId) ?? []) {
+        if (topic !== undefined && t !== topic) continue;
+        for (const p of parts.keys()) {
+          const key = `${t}\0${p}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          out.push({ topic: t, partition: p });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * An offset tombstone of the partition took effect (written or replayed): the committed offset
+   * goes, and so does every open transaction's pending offset of it, as Kafka's
+   * OffsetMetadataManager.replay does; a transaction that commits later brings none back.
+   */
+  private removeOffset(groupId: string, topic: string, partition: number): void {
+    this.setOffset(groupId, topic, partition, null);
+    for (const [producerId, byGroup] of [...this.pendingTxnOffsets]) {
+      const byTopic = byGroup.get(groupId);
+      const parts = byTopic?.get(topic);
+      if (!byTopic || !parts?.delete(partition)) continue;
+      if (parts.size === 0) byTopic.delete(topic);
+      if (byTopic.size === 0) byGroup.delete(groupId);
+      if (byGroup.size === 0) this.pendingTxnOffsets.delete(producerId);
+    }
+  }
+
+  /** Every partition of the group with a committed offset or one pending in an open transaction. */
+  private offsetPartitions(groupId: string): { topic: string; partition: number }[] {
+    const out: { topic: string; partition: number }[] = [];
+    for (const [topic, parts] of this.offsets.get(groupId) ?? []) for (const partition of parts.keys()) out.push({ topic, partition });
+    for (const e of this.pendingTxnPartitions(groupId)) if (!this.offsets.get(groupId)?.get(e.topic)?.has(e.partition)) out.push(e);
+    return out;
+  }
+
   private setOffset(groupId: string, topic: string, partition: number, value: OffsetValue | null): void {
     let byTopic = this.offsets.get(groupId);
     if (value === null) {
@@ -761,11 +804,15 @@ export class GroupCoordinator {
   async deleteTopicOffsets(topic: string): Promise<void> {
     if (this.stopped) return;
     const work: Promise<unknown>[] = [];
-    for (const [groupId, byTopic] of [...this.offsets]) {
-      const parts = byTopic.get(topic);
-      if (!parts || this.groupError(groupId) !== ErrorCode.NONE) continue;
-      const records = [...parts.keys()].map((p) => ({ key: encodeOffsetKey(groupId, topic, p), value: null }));
-      for (const p of [...parts.keys()]) this.setOffset(groupId, topic, p, null);
+    // The groups with an offset of the topic, committed or pending in a transaction (Kafka's
+    // onTopicsDeleted tombstones both).
+    const groupIds = new Set([...this.offsets].filter(([, byTopic]) => byTopic.has(topic)).map(([groupId]) => groupId));
+    for (const byGroup of this.pendingTxnOffsets.values()) for (const [groupId, byTopic] of byGroup) if (byTopic.has(topic)) groupIds.add(groupId);
+    for (const groupId of groupIds) {
+      if (this.groupError(groupId) !== ErrorCode.NONE) continue;
+      const parts = new Set([...(this.offsets.get(groupId)?.get(topic)?.keys() ?? []), ...this.pendingTxnPartitions(groupId, topic).map((e) => e.partition)]);
+      const records = [...parts].map((p) => ({ key: encodeOffsetKey(groupId, topic, p), value: null }));
+      for (const p of parts) this.removeOffset(groupId, topic, p);
       work.push(
         this.opts.store
           .append(this.partitionFor(groupId), records)
@@ -842,7 +889,9 @@ export class GroupCoordinator {
       name: t.name,
       partitions: t.partitions.map((p) => {
         if (subscribedTo(t.name)) return { partitionIndex: p, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
-        if (this.offsets.get(groupId)?.get(t.name)?.has(p)) {
+        // An offset pending in an open transaction is tombstoned too (Kafka's deleteOffsets): the
+        // transaction's commit then leaves the partition without an offset.
+        if (this.offsets.get(groupId)?.get(t.name)?.has(p) || this.hasPendingTxnOffset(groupId, t.name, p)) {
           records.push({ key: encodeOffsetKey(groupId, t.name, p), value: null });
           removed.push({ topic: t.name, partition: p });
         }
@@ -858,7 +907,7 @@ export class GroupCoordinator {
         return { ...none, errorCode: appendErrorCode(err) };
       }
       if (!this.stillOwner(groupId, epoch)) return { ...none, errorCode: ErrorCode.NOT_COORDINATOR };
-      for (const r of removed) this.setOffset(groupId, r.topic, r.partition, null);
+      for (const r of removed) this.removeOffset(groupId, r.topic, r.partition);
     }
     return { errorCode: ErrorCode.NONE, topics: results };
   }
@@ -938,8 +987,8 @@ export class GroupCoordinator {
     if (this.consumer.groups.has(groupId) || this.streams.groups.has(groupId)) {
       const tombstones = this.consumer.groups.has(groupId) ? this.consumer.deleteEmpty(groupId) : this.streams.deleteEmpty(groupId);
       if (!tombstones) return ErrorCode.NON_EMPTY_GROUP;
-      for (const [topic, parts] of this.offsets.get(groupId) ?? []) for (const p of parts.keys()) tombstones.unshift({ key: encodeOffsetKey(groupId, topic, p), value: null });
-      this.offsets.delete(groupId);
+      for (const { topic, partition } of this.offsetPartitions(groupId).reverse()) tombstones.unshift({ key: encodeOffsetKey(groupId, topic, partition), value: null });
+      this.removeAllOffsets(groupId);
       try {
         await this.opts.store.append(this.partitionFor(groupId), tombstones);
       } catch (err) {
@@ -954,16 +1003,19 @@ export class GroupCoordinator {
     return this.removeGroup(g, 'deleted');
   }
 
+  /** The group's offsets, committed and pending, are tombstoned: forgets them all. */
+  private removeAllOffsets(groupId: string): void {
+    for (const e of this.offsetPartitions(groupId)) this.removeOffset(groupId, e.topic, e.partition);
+  }
+
   /** Tombstones a group's offsets and the group itself, then forgets it. */
   private async removeGroup(g: Group, why: string): Promise<number> {
-    const records: CoordinatorRecord[] = [];
-    for (const [topic, parts] of this.offsets.get(g.groupId) ?? []) {
-      for (const p of parts.keys()) records.push({ key: encodeOffsetKey(g.groupId, topic, p), value: null });
-    }
+    // Kafka's deleteAllOffsets: the committed offsets and those pending in open transactions.
+    const records: CoordinatorRecord[] = this.offsetPartitions(g.groupId).map((e) => ({ key: encodeOffsetKey(g.groupId, e.topic, e.partition), value: null }));
     records.push({ key: encodeGroupKey(g.groupId), value: null });
     g.markDead();
     this.groups.delete(g.groupId);
-    this.offsets.delete(g.groupId);
+    this.removeAllOffsets(g.groupId);
     try {
       await this.opts.store.append(this.partitionFor(g.groupId), records);
     } catch (err) {
@@ -996,18 +1048,22 @@ export class GroupCoordinator {
             expired.push({ topic, partition: p });
             continue;
           }
+          // An offset that an open transaction may still replace does not expire (Kafka's
+          // cleanupExpiredOffsets), nor does its group go.
+          if (this.hasPendingTxnOffset(g.groupId, topic, p)) continue;
           const since = g.protocolType !== null ? Math.max(g.stateTimestamp, v.commitTimestamp) : v.commitTimestamp;
           if (idle && now - since >= retention) expired.push({ topic, partition: p });
         }
       }
       const total = [...(byTopic?.values() ?? [])].reduce((n, parts) => n + parts.size, 0);
-      if (idle && total === expired.length && (total > 0 || now - g.stateTimestamp >= retention)) {
+      const pending = this.pendingTxnPartitions(g.groupId).length > 0;
+      if (idle && !pending && total === expired.length && (total > 0 || now - g.stateTimestamp >= retention)) {
         work.push(this.removeGroup(g, 'expired'));
         continue;
       }
       if (expired.length === 0) continue;
       const records = expired.map((e) => ({ key: encodeOffsetKey(g.groupId, e.topic, e.partition), value: null }));
-      for (const e of expired) this.setOffset(g.groupId, e.topic, e.partition, null);
+      for (const e of expired) this.removeOffset(g.groupId, e.topic, e.partition);
       work.push(this.opts.store.append(this.partitionFor(g.groupId), records).catch((err: unknown) => this.opts.logger?.error({ err }, 'expiring offsets failed')));
     }
     for (const groupId of [...this.consumer.groups.keys(), ...this.streams.groups.keys()]) work.push(this.expireConsumerGroupOffsets(groupId, now, retention));
@@ -1030,13 +1086,15 @@ export class GroupCoordinator {
     for (const [topic, parts] of [...(this.offsets.get(groupId) ?? [])]) {
       for (const [p, v] of [...parts]) {
         const gone = !this.opts.partitionExists(topic, p);
-        if (gone || ((g.members.size === 0 || !subscribed.has(topic)) && now - v.commitTimestamp >= retention)) {
+        const pending = this.hasPendingTxnOffset(groupId, topic, p);
+        if (gone || (!pending && (g.members.size === 0 || !subscribed.has(topic)) && now - v.commitTimestamp >= retention)) {
           records.push({ key: encodeOffsetKey(groupId, topic, p), value: null });
-          this.setOffset(groupId, topic, p, null);
+          this.removeOffset(groupId, topic, p);
         } else left++;
       }
     }
-    if (left === 0 && g.members.size === 0) records.push(...((streams ? this.streams.deleteEmpty(groupId) : this.consumer.deleteEmpty(groupId)) ?? []));
+    if (left === 0 && g.members.size === 0 && this.pendingTxnPartitions(groupId).length === 0)
+      records.push(...((streams ? this.streams.deleteEmpty(groupId) : this.consumer.deleteEmpty(groupId)) ?? []));
     if (records.length === 0) return;
     await this.opts.store.append(this.partitionFor(groupId), records).catch((err: unknown) => this.opts.logger?.error({ err, group: groupId }, 'expiring offsets failed'));
   }
@@ -1058,12 +1116,14 @@ export class GroupCoordinator {
       return;
     }
     if (k.kind === 'offset') {
-      const offset = value === null ? null : decodeOffsetValue(value);
-      if (txnProducerId !== undefined) {
-        if (offset) this.setPendingTxnOffset(txnProducerId, k.group, k.topic, k.partition, offset);
+      // A tombstone, inside a transaction or not, removes the committed offset and the pending ones.
+      if (value === null) {
+        this.removeOffset(k.group, k.topic, k.partition);
         return;
       }
-      this.setOffset(k.group, k.topic, k.partition, offset);
+      const offset = decodeOffsetValue(value);
+      if (txnProducerId === undefined) this.setOffset(k.group, k.topic, k.partition, offset);
+      else if (offset) this.setPendingTxnOffset(txnProducerId, k.group, k.topic, k.partition, offset);
       return;
     }
     if (value === null) {

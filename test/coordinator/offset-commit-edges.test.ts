@@ -8,7 +8,7 @@ import { GroupCoordinator, type CommitRequest, type CoordinatorStore } from '../
 import type { JoinRequest } from '../../src/coordinator/group.js';
 import type { Topology } from '../../src/coordinator/streams-group.js';
 import { ManualClock } from '../../src/common/clock.js';
-import type { CoordinatorRecord } from '../../src/coordinator/records.js';
+import { decodeKey, encodeOffsetKey, encodeOffsetValue, type CoordinatorRecord } from '../../src/coordinator/records.js';
 
 class MemoryStore implements CoordinatorStore {
   readonly records: CoordinatorRecord[] = [];
@@ -25,11 +25,12 @@ const TOPICS = [
 
 function setup() {
   const clock = new ManualClock(1_000_000);
+  const store = new MemoryStore();
   let n = 0;
   const coordinator = new GroupCoordinator({
     numPartitions: 5,
     clock,
-    store: new MemoryStore(),
+    store,
     initialRebalanceDelayMs: 0,
     minSessionTimeoutMs: 1000,
     maxSessionTimeoutMs: 60_000,
@@ -58,7 +59,7 @@ function setup() {
       maxSize: 10,
     },
   });
-  return { clock, coordinator };
+  return { clock, store, coordinator };
 }
 
 const offsets = (topic = 't', partition = 0, metadata = '') => [
@@ -365,5 +366,82 @@ describe('OffsetDelete of a classic group with members', () => {
     const joined = await c.join('connect', joinReq(first.memberId, { protocolType: 'connect' }));
     assert.equal(joined.errorCode, ErrorCode.NONE);
     assert.equal((await c.deleteOffsets('connect', [{ name: 't', partitions: [0] }])).errorCode, ErrorCode.NON_EMPTY_GROUP);
+  });
+});
+
+/** The offset tombstones a store holds, as `group/topic/partition`. */
+const offsetTombstones = (store: MemoryStore) =>
+  store.records.flatMap((r) => {
+    const k = decodeKey(r.key);
+    return r.value === null && k?.kind === 'offset' ? [`${k.group}/${k.topic}/${k.partition}`] : [];
+  });
+
+/** The committed offset of t-0 in the group, -1 when none. */
+const committedT0 = (c: GroupCoordinator, groupId: string) => c.fetchOffsets(groupId, [{ name: 't', partitionIndexes: [0] }])[0]!.partitions[0]!.committedOffset;
+
+describe('an offset pending in an open transaction (Kafka: a tombstone of the partition drops it)', () => {
+  test('OffsetDelete tombstones it, answers NONE, and the commit of the transaction then brings no offset', async () => {
+    const { coordinator: c, store } = setup();
+    // A simple group whose only offset of t-0 is pending in producer 7's transaction.
+    assert.deepEqual(codes(await txnCommit(c, { groupId: 'g' })), [ErrorCode.NONE]);
+    assert.equal(c.hasPendingTxnOffset('g', 't', 0), true);
+    const del = await c.deleteOffsets('g', [{ name: 't', partitions: [0, 1] }]);
+    assert.equal(del.errorCode, ErrorCode.NONE);
+    assert.deepEqual(del.topics, [
+      {
+        name: 't',
+        partitions: [
+          { partitionIndex: 0, errorCode: ErrorCode.NONE },
+          { partitionIndex: 1, errorCode: ErrorCode.NONE },
+        ],
+      },
+    ]);
+    // t-1 held nothing: no tombstone for it.
+    assert.deepEqual(offsetTombstones(store), ['g/t/0']);
+    assert.equal(c.hasPendingTxnOffset('g', 't', 0), false, 'require_stable no longer waits for it');
+    c.completeTransaction(7, true, c.partitionFor('g'));
+    assert.equal(committedT0(c, 'g'), -1);
+  });
+
+  test('an offset committed in the same transaction after the OffsetDelete is kept', async () => {
+    const { coordinator: c } = setup();
+    await txnCommit(c, { groupId: 'g' });
+    await c.deleteOffsets('g', [{ name: 't', partitions: [0] }]);
+    const later = [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 50, committedLeaderEpoch: -1, committedMetadata: '' }] }];
+    assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', topics: later })), [ErrorCode.NONE]);
+    c.completeTransaction(7, true, c.partitionFor('g'));
+    assert.equal(committedT0(c, 'g'), 50);
+  });
+
+  test('replayed from the log: a tombstone after a transactional offset drops it before the COMMIT marker', () => {
+    const { coordinator: c } = setup();
+    const key = encodeOffsetKey('g', 't', 0);
+    c.replayRecord(key, encodeOffsetValue({ offset: 42, leaderEpoch: -1, metadata: '', commitTimestamp: 1 }), 7);
+    c.replayRecord(key, null);
+    c.finishLoading();
+    c.completeTransaction(7, true, c.partitionFor('g'));
+    assert.equal(committedT0(c, 'g'), -1);
+  });
+
+  test('DeleteGroups tombstones the pending offsets of the group too', async () => {
+    const { coordinator: c, store } = setup();
+    await txnCommit(c, { groupId: 'g' });
+    assert.deepEqual(await c.deleteGroups(['g']), [{ groupId: 'g', errorCode: ErrorCode.NONE }]);
+    assert.deepEqual(offsetTombstones(store), ['g/t/0']);
+    c.completeTransaction(7, true, c.partitionFor('g'));
+    assert.equal(committedT0(c, 'g'), -1);
+  });
+
+  test('expiry leaves an offset that a transaction holds, and its group', async () => {
+    const { coordinator: c, clock, store } = setup();
+    assert.deepEqual(codes(await commit(c, { groupId: 'g' })), [ErrorCode.NONE]);
+    const next = [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 50, committedLeaderEpoch: -1, committedMetadata: '' }] }];
+    assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', topics: next })), [ErrorCode.NONE]);
+    await clock.advance(120_000);
+    await c.expireOffsets();
+    assert.deepEqual(offsetTombstones(store), []);
+    assert.deepEqual(groupIds(c), ['g:classic']);
+    c.completeTransaction(7, true, c.partitionFor('g'));
+    assert.equal(committedT0(c, 'g'), 50);
   });
 });
