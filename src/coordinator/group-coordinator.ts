@@ -93,6 +93,12 @@ export interface CommitRequest {
 export interface TxnCommitRequest extends CommitRequest {
   producerId: number;
   producerEpoch: number;
+  /**
+   * The transactional checks (KIP-890: the transaction coordinator verifies, or with V2 adds,
+   * the group's partition, and the producer's id and epoch): an error code, NONE to go on.
+   * Run once this broker is known to lead the group's partition, before the load and group checks.
+   */
+  verifyTransaction?: () => Promise<number>;
 }
 
 export interface TopicPartitionCodes {
@@ -585,6 +591,15 @@ export class GroupCoordinator {
   async commitTxnOffsets(req: TxnCommitRequest): Promise<TopicPartitionCodes[]> {
     if (this.stopped) return everyPartition(req, ErrorCode.NOT_COORDINATOR);
     if (req.groupId === '') return everyPartition(req, ErrorCode.INVALID_GROUP_ID);
+    // Kafka's order (CoordinatorRuntime.scheduleTransactionalWriteOperation): a broker that does
+    // not lead the group's partition answers NOT_COORDINATOR before the transaction is verified
+    // (nor is the partition added to it); the transaction is verified next; only then do a load
+    // in progress (COORDINATOR_LOAD_IN_PROGRESS) and the group and member checks answer.
+    if (this.checkOwner(req.groupId) === ErrorCode.NOT_COORDINATOR) return everyPartition(req, ErrorCode.NOT_COORDINATOR);
+    if (req.verifyTransaction) {
+      const verified = await req.verifyTransaction();
+      if (verified !== ErrorCode.NONE) return everyPartition(req, verified);
+    }
     let owner = this.awaitOwner(req.groupId);
     if (typeof owner !== 'number') owner = await owner;
     if (owner !== ErrorCode.NONE) return everyPartition(req, owner);

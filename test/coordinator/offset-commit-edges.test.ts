@@ -8,6 +8,11 @@ import { GroupCoordinator, type CommitRequest, type CoordinatorStore } from '../
 import type { JoinRequest } from '../../src/coordinator/group.js';
 import type { Topology } from '../../src/coordinator/streams-group.js';
 import { ManualClock } from '../../src/common/clock.js';
+import { ALL_OWNED, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
+import { txnOffsetCommitHandler } from '../../src/broker/handlers/txn-offset-commit.js';
+import type { RequestContext } from '../../src/broker/api.js';
+import type { TxnOffsetCommitRequest } from '../../src/protocol/generated/index.js';
+import type { TxnPartitionCheck } from '../../src/broker/txn-verifier.js';
 import { decodeKey, encodeOffsetKey, encodeOffsetValue, type CoordinatorRecord } from '../../src/coordinator/records.js';
 
 class MemoryStore implements CoordinatorStore {
@@ -23,7 +28,7 @@ const TOPICS = [
   { id: '00000000-0000-0000-0000-000000000002', name: 'other', numPartitions: 2 },
 ];
 
-function setup() {
+function setup(ownership: PartitionOwnership = ALL_OWNED) {
   const clock = new ManualClock(1_000_000);
   const store = new MemoryStore();
   let n = 0;
@@ -31,6 +36,7 @@ function setup() {
     numPartitions: 5,
     clock,
     store,
+    ownership,
     initialRebalanceDelayMs: 0,
     minSessionTimeoutMs: 1000,
     maxSessionTimeoutMs: 60_000,
@@ -443,5 +449,79 @@ describe('an offset pending in an open transaction (Kafka: a tombstone of the pa
     assert.deepEqual(groupIds(c), ['g:classic']);
     c.completeTransaction(7, true, c.partitionFor('g'));
     assert.equal(committedT0(c, 'g'), 50);
+  });
+});
+
+describe("TxnOffsetCommit's order of checks, as Kafka's CoordinatorRuntime runs them", () => {
+  /**
+   * The TxnOffsetCommit handler over an in-process coordinator whose partitions answer `status`,
+   * with a transaction verifier that answers `verdict` and counts its calls.
+   */
+  function txnSetup(status: { code: number }, verdict: { code: number }) {
+    const { coordinator } = setup({ ...ALL_OWNED, status: () => status.code });
+    const checks: TxnPartitionCheck[] = [];
+    const broker = {
+      groupCoordinator: coordinator,
+      topicsById: new Map(TOPICS.map((t) => [t.id, t])),
+      security: { topic: () => true },
+      partitionExists: (topic: string, partition: number) => TOPICS.some((t) => t.name === topic && partition >= 0 && partition < t.numPartitions),
+      txnVerifier: {
+        check: (c: TxnPartitionCheck) => {
+          checks.push(c);
+          return verdict.code;
+        },
+      },
+    };
+    const send = async (over: Partial<TxnOffsetCommitRequest> = {}, apiVersion = 4) => {
+      const req: TxnOffsetCommitRequest = {
+        transactionalId: 'tx',
+        groupId: 'g',
+        producerId: 7,
+        producerEpoch: 0,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [{ name: 't', topicId: TOPICS[0]!.id, partitions: [{ partitionIndex: 0, committedOffset: 42, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+        ...over,
+      };
+      const ctx = { broker, apiVersion } as unknown as RequestContext;
+      const r = await txnOffsetCommitHandler.handle(ctx, req);
+      return codes((r as { topics: { partitions: { errorCode: number }[] }[] }).topics);
+    };
+    return { coordinator, checks, send };
+  }
+
+  test("a broker that does not lead the group's partition answers NOT_COORDINATOR without asking the transaction coordinator", async () => {
+    const { checks, send } = txnSetup({ code: ErrorCode.NOT_COORDINATOR }, { code: ErrorCode.INVALID_TXN_STATE });
+    assert.deepEqual(await send(), [ErrorCode.NOT_COORDINATOR]);
+    // With transactions V2 (v5) the check would add the group's partition to the transaction.
+    assert.deepEqual(await send({}, 5), [ErrorCode.NOT_COORDINATOR]);
+    assert.equal(checks.length, 0);
+    // An empty group id is refused before anything else.
+    assert.deepEqual(await send({ groupId: '' }), [ErrorCode.INVALID_GROUP_ID]);
+  });
+
+  test('while the partition loads, the transaction is checked first: its error, else COORDINATOR_LOAD_IN_PROGRESS', async () => {
+    const verdict: { code: number } = { code: ErrorCode.INVALID_PRODUCER_EPOCH };
+    const { checks, send } = txnSetup({ code: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS }, verdict);
+    assert.deepEqual(await send(), [ErrorCode.INVALID_PRODUCER_EPOCH]);
+    verdict.code = ErrorCode.NONE;
+    assert.deepEqual(await send(), [ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);
+    assert.equal(checks.length, 2);
+  });
+
+  test('the transaction is checked before the group and its member: INVALID_TXN_STATE beats a stale generation', async () => {
+    const verdict: { code: number } = { code: ErrorCode.INVALID_TXN_STATE };
+    const { coordinator, checks, send } = txnSetup({ code: ErrorCode.NONE }, verdict);
+    const { memberId, generation } = await stableClassic(coordinator);
+    const stale = { memberId, generationIdOrMemberEpoch: generation + 1 };
+    assert.deepEqual(await send(stale), [ErrorCode.INVALID_TXN_STATE]);
+    verdict.code = ErrorCode.NONE;
+    assert.deepEqual(await send(stale), [ErrorCode.ILLEGAL_GENERATION]);
+    assert.deepEqual(await send({ memberId, generationIdOrMemberEpoch: generation }), [ErrorCode.NONE]);
+    assert.deepEqual(
+      checks.map((c) => [c.topic, c.partition, c.add]),
+      Array.from({ length: 3 }, () => ['__consumer_offsets', coordinator.partitionFor('g'), false]),
+    );
   });
 });

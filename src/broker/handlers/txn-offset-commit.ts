@@ -37,29 +37,24 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
     const answer = (topics: CommitTopicAnswer[]): TxnOffsetCommitResponse => ({ throttleTimeMs: 0, topics: mergeTopicAnswers(unknown, topics, failed) });
     if (known.length === 0) return answer([]);
     const idOf = new Map(known.map((t) => [t.name, useTopicIds ? t.topicId : ZERO_UUID]));
-    const all = (code: number) =>
-      answer(
-        known.map((t) => ({
-          name: t.name,
-          topicId: idOf.get(t.name) ?? ZERO_UUID,
-          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })),
-        })),
-      );
-    // Then the group coordinator's checks: the group id, and (KIP-890) that the group's partition
-    // is part of the transaction (AddOffsetsToTxn came first), or with V2 is added now, by the
-    // transaction coordinator wherever it is.
-    if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    // Then the group coordinator's checks, in Kafka's order: the group id, whether this broker
+    // leads the group's partition, then (KIP-890) that the group's partition is part of the
+    // transaction (AddOffsetsToTxn came first), or with V2 is added now, by the transaction
+    // coordinator wherever it is; then the load and the group and member checks.
     const support = txnOffsetCommitTxnSupport(apiVersion);
-    const verdict = await broker.txnVerifier.check({
-      transactionalId: req.transactionalId,
-      producerId: req.producerId,
-      producerEpoch: req.producerEpoch,
-      topic: OFFSETS_TOPIC,
-      partition: groups.partitionFor(req.groupId),
-      add: support === 'add',
-    });
-    const code = translateVerdict(verdict, support, ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    if (code !== ErrorCode.NONE) return all(code);
+    const verifyTransaction = async () =>
+      translateVerdict(
+        await broker.txnVerifier.check({
+          transactionalId: req.transactionalId,
+          producerId: req.producerId,
+          producerEpoch: req.producerEpoch,
+          topic: OFFSETS_TOPIC,
+          partition: groups.partitionFor(req.groupId),
+          add: support === 'add',
+        }),
+        support,
+        ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      );
     const committed = await groups.commitTxnOffsets({
       groupId: req.groupId,
       generationId: req.generationIdOrMemberEpoch,
@@ -69,6 +64,7 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
       producerEpoch: req.producerEpoch,
       apiVersion,
       topics: known,
+      verifyTransaction,
     });
     const { topics } = answer(committed.map((t) => ({ ...t, topicId: idOf.get(t.name) ?? ZERO_UUID })));
     // A fenced producer of this API has always been told INVALID_PRODUCER_EPOCH.
