@@ -171,8 +171,8 @@ describe('APIs that name topics by id', () => {
       { topicId: ids['ids-b'], partitions: [[0, 4]] },
     ]);
     assert.deepEqual(codes(c.body.topics), [
-      [ids['ids-b'], [[0, ErrorCode.NONE]]],
       [old, [[0, ErrorCode.UNKNOWN_TOPIC_ID]]],
+      [ids['ids-b'], [[0, ErrorCode.NONE]]],
     ]);
     const f = await fetchOffsets(10, 'g-recreated', [
       { topicId: old, partitionIndexes: [0] },
@@ -190,14 +190,34 @@ describe('APIs that name topics by id', () => {
     assert.deepEqual(codes(zero.body.topics), [['00000000-0000-0000-0000-000000000000', [[0, ErrorCode.UNKNOWN_TOPIC_ID]]]]);
   });
 
-  test('topic ids are authorized by the name they resolve to', async () => {
+  test('topic ids are authorized by the name they resolve to; failed topics come first, in request order', async () => {
+    const unknown = randomUUID();
     const c = await commit(10, 'g-auth', [
+      { topicId: ids['ids-c'], partitions: [[0, 3]] },
       { topicId: ids['secret'], partitions: [[0, 1]] },
-      { topicId: ids['ids-a'], partitions: [[0, 2]] },
+      { topicId: unknown, partitions: [[0, 1]] },
+      {
+        topicId: ids['ids-a'],
+        partitions: [
+          [0, 2],
+          [9, 2],
+        ],
+      },
     ]);
+    // As Kafka's response builder orders them: an entry per topic at its first failure (unknown
+    // id, no READ, a partition that does not exist), then the group coordinator's answers,
+    // appended to their topic's entry or after the others.
     assert.deepEqual(codes(c.body.topics), [
-      [ids['ids-a'], [[0, ErrorCode.NONE]]],
       [ids['secret'], [[0, ErrorCode.TOPIC_AUTHORIZATION_FAILED]]],
+      [unknown, [[0, ErrorCode.UNKNOWN_TOPIC_ID]]],
+      [
+        ids['ids-a'],
+        [
+          [9, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+          [0, ErrorCode.NONE],
+        ],
+      ],
+      [ids['ids-c'], [[0, ErrorCode.NONE]]],
     ]);
     const only = await commit(10, 'g-auth', [{ topicId: ids['secret'], partitions: [[0, 1]] }]);
     assert.deepEqual(codes(only.body.topics), [[ids['secret'], [[0, ErrorCode.TOPIC_AUTHORIZATION_FAILED]]]]);

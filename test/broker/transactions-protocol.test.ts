@@ -173,9 +173,10 @@ describe('transactional APIs on the wire', () => {
     const unknown = randomUUID();
     // v5+ adds the group's partition to the transaction itself (transactions V2).
     const r = await commit(6, 'txn-group-v6', [{ topicId: unknown }, { topicId: wireId }]);
+    // As in Kafka, the topics that fail before the group coordinator come first.
     assert.deepEqual(codes(r), [
-      [wireId, ErrorCode.NONE],
       [unknown, ErrorCode.UNKNOWN_TOPIC_ID],
+      [wireId, ErrorCode.NONE],
     ]);
     // A member of a group that does not exist.
     assert.deepEqual(codes(await commit(6, 'no-such-group', [{ topicId: wireId }], 3, 'm')), [[wireId, ErrorCode.GROUP_ID_NOT_FOUND]]);
