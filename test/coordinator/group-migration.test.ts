@@ -9,6 +9,7 @@ import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/g
 import type { HeartbeatRequest } from '../../src/coordinator/consumer-group.js';
 import { ManualClock } from '../../src/common/clock.js';
 import type { CoordinatorRecord } from '../../src/coordinator/records.js';
+import { classicJoinRequest } from '../helpers/requests.js';
 import { Reader, Writer } from '../../src/protocol/primitives.js';
 import { encodeConsumerProtocolSubscription } from '../../src/protocol/generated/consumer-protocol-subscription.js';
 import { decodeConsumerProtocolAssignment, encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
@@ -89,18 +90,12 @@ class Classic {
     readonly instanceId: string | null = null,
   ) {}
   joinRequest() {
-    return {
-      memberId: this.id,
+    return classicJoinRequest(this.id, {
       groupInstanceId: this.instanceId,
       clientId: 'classic',
-      clientHost: '/127.0.0.1',
       sessionTimeoutMs: this.sessionTimeoutMs,
-      rebalanceTimeoutMs: 20_000,
-      protocolType: 'consumer',
       protocols: [{ name: 'range', metadata: subscription() }],
-      requireKnownMemberId: true,
-      supportsSkipAssignment: false,
-    };
+    });
   }
   async join() {
     this.owned = [];

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
 import type { JoinRequest, JoinResult } from '../../src/coordinator/group.js';
+import { classicJoinRequest } from '../helpers/requests.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { decodeKey, partitionForGroup, type CoordinatorRecord } from '../../src/coordinator/records.js';
 
@@ -43,30 +44,14 @@ function setup(opts: { initialDelay?: number; store?: MemoryStore; clock?: Manua
 
 const proto = (name: string, data = name) => ({ name, metadata: Buffer.from(data) });
 
-function joinReq(memberId: string, over: Partial<JoinRequest> = {}): JoinRequest {
-  return {
-    memberId,
-    groupInstanceId: null,
-    clientId: 'c',
-    clientHost: '/127.0.0.1',
-    sessionTimeoutMs: 10_000,
-    rebalanceTimeoutMs: 20_000,
-    protocolType: 'consumer',
-    protocols: [proto('range')],
-    requireKnownMemberId: true,
-    supportsSkipAssignment: false,
-    ...over,
-  };
-}
-
 type Coord = GroupCoordinator;
 
 /** KIP-394 first join: MEMBER_ID_REQUIRED, then the real join (whose answer may be delayed). */
 async function joinNew(c: Coord, group: string, over: Partial<JoinRequest> = {}): Promise<{ memberId: string; answer: Promise<JoinResult> }> {
-  const first = await c.join(group, joinReq('', over));
+  const first = await c.join(group, classicJoinRequest('', over));
   assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
   assert.ok(first.memberId);
-  return { memberId: first.memberId, answer: c.join(group, joinReq(first.memberId, over)) };
+  return { memberId: first.memberId, answer: c.join(group, classicJoinRequest(first.memberId, over)) };
 }
 
 async function syncAll(c: Coord, group: string, generation: number, leader: string, members: string[]): Promise<void> {
@@ -131,7 +116,7 @@ describe('group state machine', () => {
       topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }],
     });
     assert.equal(commit[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
-    const ra = await c.join('g', joinReq(a.memberId));
+    const ra = await c.join('g', classicJoinRequest(a.memberId));
     const rb = await b.answer;
     assert.equal(ra.generationId, 2);
     assert.equal(rb.generationId, 2);
@@ -184,7 +169,7 @@ describe('group state machine', () => {
     await a.answer;
     await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
     const b = await joinNew(c, 'g');
-    const ra = c.join('g', joinReq(a.memberId));
+    const ra = c.join('g', classicJoinRequest(a.memberId));
     const [ja, jb] = await Promise.all([ra, b.answer]);
     await syncAll(c, 'g', 2, ja.leader, [a.memberId, b.memberId]);
     assert.equal(jb.generationId, 2);
@@ -198,7 +183,7 @@ describe('group state machine', () => {
       }
     }
     assert.equal(c.groups.get('g')!.members.has(a.memberId), false, 'a expired');
-    const rb = await c.join('g', joinReq(b.memberId));
+    const rb = await c.join('g', classicJoinRequest(b.memberId));
     assert.equal(rb.generationId, 3);
     assert.equal(rb.leader, b.memberId, 'a new leader is elected');
   });
@@ -229,7 +214,7 @@ describe('group state machine', () => {
     await a.answer;
     await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
     const b = await joinNew(c, 'g', { rebalanceTimeoutMs: 5000 });
-    const ra = await c.join('g', joinReq(a.memberId, { rebalanceTimeoutMs: 5000 }));
+    const ra = await c.join('g', classicJoinRequest(a.memberId, { rebalanceTimeoutMs: 5000 }));
     const rb = await b.answer;
     assert.equal(ra.leader, a.memberId);
     // The follower syncs and waits; the leader only heartbeats.
@@ -240,33 +225,33 @@ describe('group state machine', () => {
     }
     assert.equal((await follower).errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
     assert.equal(c.groups.get('g')!.members.has(a.memberId), false);
-    const again = await c.join('g', joinReq(rb.memberId));
+    const again = await c.join('g', classicJoinRequest(rb.memberId));
     assert.equal(again.generationId, 3);
     assert.equal(again.leader, b.memberId);
   });
 
   test('the protocol all members support with the most votes wins', async () => {
     const { coordinator: c } = setup();
-    const x = await c.join('g', joinReq('', { requireKnownMemberId: false, protocols: [proto('range'), proto('roundrobin'), proto('sticky')] }));
+    const x = await c.join('g', classicJoinRequest('', { requireKnownMemberId: false, protocols: [proto('range'), proto('roundrobin'), proto('sticky')] }));
     assert.equal(x.protocolName, 'range');
-    const y = c.join('g', joinReq('', { requireKnownMemberId: false, protocols: [proto('roundrobin'), proto('range')] }));
-    const z = c.join('g', joinReq('', { requireKnownMemberId: false, protocols: [proto('roundrobin')] }));
-    const again = c.join('g', joinReq(x.memberId, { protocols: [proto('range'), proto('roundrobin'), proto('sticky')] }));
+    const y = c.join('g', classicJoinRequest('', { requireKnownMemberId: false, protocols: [proto('roundrobin'), proto('range')] }));
+    const z = c.join('g', classicJoinRequest('', { requireKnownMemberId: false, protocols: [proto('roundrobin')] }));
+    const again = c.join('g', classicJoinRequest(x.memberId, { protocols: [proto('range'), proto('roundrobin'), proto('sticky')] }));
     const results = await Promise.all([y, z, again]);
     for (const r of results) assert.equal(r.protocolName, 'roundrobin');
-    const bad = await c.join('g', joinReq('', { requireKnownMemberId: false, protocols: [proto('sticky')] }));
+    const bad = await c.join('g', classicJoinRequest('', { requireKnownMemberId: false, protocols: [proto('sticky')] }));
     assert.equal(bad.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    const badType = await c.join('g', joinReq('', { requireKnownMemberId: false, protocolType: 'connect' }));
+    const badType = await c.join('g', classicJoinRequest('', { requireKnownMemberId: false, protocolType: 'connect' }));
     assert.equal(badType.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   });
 
   test('static members: a restart with unchanged metadata replaces the member id without a rebalance', async () => {
     const { coordinator: c } = setup();
-    const a = await c.join('g', joinReq('', { groupInstanceId: 'ia' }));
+    const a = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ia' }));
     assert.equal(a.errorCode, ErrorCode.NONE, 'static members need no MEMBER_ID_REQUIRED round');
     await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
-    const b = c.join('g', joinReq('', { groupInstanceId: 'ib' }));
-    const ra = await c.join('g', joinReq(a.memberId, { groupInstanceId: 'ia' }));
+    const b = c.join('g', classicJoinRequest('', { groupInstanceId: 'ib' }));
+    const ra = await c.join('g', classicJoinRequest(a.memberId, { groupInstanceId: 'ia' }));
     const rb = await b;
     await syncAll(c, 'g', 2, ra.leader, [ra.memberId, rb.memberId]);
     const before = c
@@ -275,7 +260,7 @@ describe('group state machine', () => {
       .assignment.toString();
 
     // ib restarts: joins with no member id.
-    const rb2 = await c.join('g', joinReq('', { groupInstanceId: 'ib' }));
+    const rb2 = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ib' }));
     assert.equal(rb2.errorCode, ErrorCode.NONE);
     assert.notEqual(rb2.memberId, rb.memberId);
     assert.equal(rb2.generationId, 2, 'no new generation');
@@ -294,18 +279,18 @@ describe('group state machine', () => {
     });
     assert.equal(commit[0]!.partitions[0]!.errorCode, ErrorCode.FENCED_INSTANCE_ID);
     // Changed metadata does trigger a rebalance.
-    const changed = c.join('g', joinReq('', { groupInstanceId: 'ib', protocols: [proto('range', 'new-subscription')] }));
+    const changed = c.join('g', classicJoinRequest('', { groupInstanceId: 'ib', protocols: [proto('range', 'new-subscription')] }));
     await settle();
     assert.equal(c.groups.get('g')!.state, 'PreparingRebalance');
-    await c.join('g', joinReq(a.memberId, { groupInstanceId: 'ia' }));
+    await c.join('g', classicJoinRequest(a.memberId, { groupInstanceId: 'ia' }));
     assert.equal((await changed).generationId, 3);
   });
 
   test('LeaveGroup removes members by id or instance id, batched', async () => {
     const { coordinator: c } = setup();
-    const a = await c.join('g', joinReq('', { groupInstanceId: 'ia' }));
-    const b = c.join('g', joinReq('', { requireKnownMemberId: false }));
-    await c.join('g', joinReq(a.memberId, { groupInstanceId: 'ia' }));
+    const a = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ia' }));
+    const b = c.join('g', classicJoinRequest('', { requireKnownMemberId: false }));
+    await c.join('g', classicJoinRequest(a.memberId, { groupInstanceId: 'ia' }));
     const rb = await b;
     await syncAll(c, 'g', 2, a.memberId, [a.memberId, rb.memberId]);
     const codes = c.leave('g', [

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { GroupCoordinator, type CommitRequest, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
-import type { JoinRequest } from '../../src/coordinator/group.js';
+import { classicJoinRequest } from '../helpers/requests.js';
 import type { Topology } from '../../src/coordinator/streams-group.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { ALL_OWNED, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
@@ -94,31 +94,15 @@ function txnCommit(c: GroupCoordinator, over: Partial<CommitRequest> & { groupId
 
 const groupIds = (c: GroupCoordinator) => c.listGroups().map((g) => `${g.groupId}:${g.type}`);
 
-function joinReq(memberId: string, over: Partial<JoinRequest> = {}): JoinRequest {
-  return {
-    memberId,
-    groupInstanceId: null,
-    clientId: 'c',
-    clientHost: '/127.0.0.1',
-    sessionTimeoutMs: 10_000,
-    rebalanceTimeoutMs: 20_000,
-    protocolType: 'consumer',
-    protocols: [{ name: 'range', metadata: Buffer.from('x') }],
-    requireKnownMemberId: true,
-    supportsSkipAssignment: false,
-    ...over,
-  };
-}
-
 /** A classic group 'g' with one Stable member (static when instanceId is given): its id and generation. */
 async function stableClassic(c: GroupCoordinator, instanceId: string | null = null): Promise<{ memberId: string; generation: number }> {
   let memberId = '';
   if (instanceId === null) {
-    const first = await c.join('g', joinReq(''));
+    const first = await c.join('g', classicJoinRequest(''));
     assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
     memberId = first.memberId;
   }
-  const joined = await c.join('g', joinReq(memberId, { groupInstanceId: instanceId }));
+  const joined = await c.join('g', classicJoinRequest(memberId, { groupInstanceId: instanceId }));
   assert.equal(joined.errorCode, ErrorCode.NONE);
   const synced = await c.sync('g', {
     memberId: joined.memberId,
@@ -177,12 +161,12 @@ describe('TxnOffsetCommit to a classic group with members', () => {
       assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', ...over })), [code], what);
     }
     // A rebalance does not hold a transactional commit back (a plain one gets REBALANCE_IN_PROGRESS).
-    const second = await c.join('g', joinReq(''));
-    const rejoin = c.join('g', joinReq(second.memberId));
+    const second = await c.join('g', classicJoinRequest(''));
+    const rejoin = c.join('g', classicJoinRequest(second.memberId));
     assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', memberId, generationId: generation })), [ErrorCode.NONE]);
     // While the group prepares the rebalance, a plain commit at the current generation goes through too.
     assert.deepEqual(codes(await commit(c, { groupId: 'g', memberId, generationId: generation })), [ErrorCode.NONE]);
-    const again = c.join('g', joinReq(memberId));
+    const again = c.join('g', classicJoinRequest(memberId));
     const [a, b] = await Promise.all([again, rejoin]);
     assert.equal(a.generationId, generation + 1);
     assert.equal(b.generationId, generation + 1);
@@ -368,8 +352,8 @@ describe('OffsetDelete of a classic group with members', () => {
 
   test('of another protocol: NON_EMPTY_GROUP', async () => {
     const { coordinator: c } = setup();
-    const first = await c.join('connect', joinReq('', { protocolType: 'connect' }));
-    const joined = await c.join('connect', joinReq(first.memberId, { protocolType: 'connect' }));
+    const first = await c.join('connect', classicJoinRequest('', { protocolType: 'connect' }));
+    const joined = await c.join('connect', classicJoinRequest(first.memberId, { protocolType: 'connect' }));
     assert.equal(joined.errorCode, ErrorCode.NONE);
     assert.equal((await c.deleteOffsets('connect', [{ name: 't', partitions: [0] }])).errorCode, ErrorCode.NON_EMPTY_GROUP);
   });

@@ -1,11 +1,13 @@
 // Request bodies for the raw-frame tests (every field filled, as the generated encoders require),
-// and createTopic, the one way every test creates the topics it needs.
+// the in-process group coordinator's JoinGroup, and createTopic, the one way every test creates
+// the topics it needs.
 import assert from 'node:assert/strict';
 import { ApiKey, type ConsumerGroupHeartbeatRequest, type FetchRequest, type MetadataRequest, type ProduceRequest } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { RawClient } from './raw-client.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
 import type { StreamsGroupHeartbeatRequest } from '../../src/protocol/generated/streams-group-heartbeat.js';
+import type { JoinRequest } from '../../src/coordinator/group.js';
 
 export interface PartitionSpec {
   partition: number;
@@ -129,6 +131,28 @@ export function streamsJoinHeartbeat(groupId: string, memberId: string, over: Pa
     taskOffsets: null,
     taskEndOffsets: null,
     shutdownApplication: false,
+    ...over,
+  };
+}
+
+/**
+ * A classic member's JoinGroup as the in-process group coordinator takes it, every field filled:
+ * the consumer protocol type, one protocol 'range' whose metadata ('range') is no
+ * ConsumerProtocolSubscription, a known member id required (KIP-394); `over` sets what a test is
+ * about (protocols and their metadata, instance id, timeouts).
+ */
+export function classicJoinRequest(memberId: string, over: Partial<JoinRequest> = {}): JoinRequest {
+  return {
+    memberId,
+    groupInstanceId: null,
+    clientId: 'c',
+    clientHost: '/127.0.0.1',
+    sessionTimeoutMs: 10_000,
+    rebalanceTimeoutMs: 20_000,
+    protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: Buffer.from('range') }],
+    requireKnownMemberId: true,
+    supportsSkipAssignment: false,
     ...over,
   };
 }
