@@ -178,6 +178,13 @@ export class GroupCoordinator {
    * group's __consumer_offsets partition, and vanish on ABORT.
    */
   private readonly pendingTxnOffsets = new Map<number, Map<string, Map<string, Map<number, OffsetValue>>>>();
+  /**
+   * The order in __consumer_offsets of each offset record, committed or pending (Kafka's
+   * OffsetAndMetadata.recordOffset): numbered as the records are handed to the log, in the
+   * order of their appends, or as they are replayed.
+   */
+  private readonly logOrder = new WeakMap<OffsetValue, number>();
+  private lastLogOrder = 0;
   private readonly groupContext: GroupContext;
   private readonly ownership: PartitionOwnership;
   /** The KIP-848 consumer groups; a group id is either a classic group or one of these. */
@@ -674,6 +681,7 @@ export class GroupCoordinator {
           const value: OffsetValue = { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata, commitTimestamp: now };
           records.push({ key: encodeOffsetKey(req.groupId, t.name, p.partitionIndex), value: encodeOffsetValue(value) });
           accepted.push({ topic: t.name, partition: p.partitionIndex, value });
+          this.logOrder.set(value, ++this.lastLogOrder);
         }
         return { partitionIndex: p.partitionIndex, errorCode };
       }),
@@ -734,7 +742,17 @@ export class GroupCoordinator {
       if (commit) {
         if (!this.groups.has(groupId) && !this.consumer.groups.has(groupId) && !this.streams.groups.has(groupId))
           this.groups.set(groupId, new Group(groupId, this.groupContext));
-        for (const [topic, parts] of byTopic) for (const [partition, value] of parts) this.setOffset(groupId, topic, partition, value);
+        for (const [topic, parts] of byTopic) {
+          for (const [partition, value] of parts) {
+            // An offset committed outside the transaction after this one was written stays (Kafka's
+            // replayEndTransactionMarker compares their record offsets).
+            const current = this.offsets.get(groupId)?.get(topic)?.get(partition);
+            const currentOrder = current && this.logOrder.get(current);
+            const order = this.logOrder.get(value);
+            if (currentOrder !== undefined && order !== undefined && currentOrder > order) continue;
+            this.setOffset(groupId, topic, partition, value);
+          }
+        }
       }
       byGroup.delete(groupId);
     }
@@ -1137,6 +1155,7 @@ export class GroupCoordinator {
         return;
       }
       const offset = decodeOffsetValue(value);
+      if (offset) this.logOrder.set(offset, ++this.lastLogOrder);
       if (txnProducerId === undefined) this.setOffset(k.group, k.topic, k.partition, offset);
       else if (offset) this.setPendingTxnOffset(txnProducerId, k.group, k.topic, k.partition, offset);
       return;

@@ -509,3 +509,39 @@ describe("TxnOffsetCommit's order of checks, as Kafka's CoordinatorRuntime runs 
     );
   });
 });
+
+describe('the COMMIT of a transaction and an offset committed outside it (Kafka: the later record wins)', () => {
+  const at = (committedOffset: number) => [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset, committedLeaderEpoch: -1, committedMetadata: '' }] }];
+
+  test('an OffsetCommit written after the transactional offset stays when the transaction commits', async () => {
+    const { coordinator: c } = setup();
+    assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', topics: at(50) })), [ErrorCode.NONE]);
+    assert.deepEqual(codes(await commit(c, { groupId: 'g', topics: at(42) })), [ErrorCode.NONE]);
+    c.completeTransaction(7, true, c.partitionFor('g'));
+    assert.equal(committedT0(c, 'g'), 42);
+  });
+
+  test('one written before it is replaced by the transactional offset', async () => {
+    const { coordinator: c } = setup();
+    await commit(c, { groupId: 'g', topics: at(42) });
+    await txnCommit(c, { groupId: 'g', topics: at(50) });
+    c.completeTransaction(7, true, c.partitionFor('g'));
+    assert.equal(committedT0(c, 'g'), 50);
+  });
+
+  test('replayed from the log, the same', () => {
+    const { coordinator: c } = setup();
+    const key = encodeOffsetKey('g', 't', 0);
+    const value = (offset: number) => encodeOffsetValue({ offset, leaderEpoch: -1, metadata: '', commitTimestamp: 1 });
+    c.replayRecord(key, value(50), 7);
+    c.replayRecord(key, value(42));
+    c.replayRecord(encodeOffsetKey('g', 't', 1), value(10));
+    c.replayRecord(encodeOffsetKey('g', 't', 1), value(60), 7);
+    c.finishLoading();
+    c.completeTransaction(7, true, c.partitionFor('g'));
+    assert.deepEqual(
+      c.fetchOffsets('g', [{ name: 't', partitionIndexes: [0, 1] }])[0]!.partitions.map((p) => p.committedOffset),
+      [42, 60],
+    );
+  });
+});
