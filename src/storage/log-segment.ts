@@ -11,6 +11,13 @@ import { TimeIndex } from './time-index.js';
 import { TxnIndex } from './txn-index.js';
 
 const INT32_MAX = 2147483647;
+/**
+ * Reads of at most this many bytes, of data this process wrote near the segment's end, are made
+ * at once on the event loop (see read); larger ones go to the thread pool.
+ */
+export const SYNC_READ_MAX_BYTES = 64 * 1024;
+/** How near the segment's end such data must be to count as still in the page cache. */
+export const HOT_TAIL_BYTES = 16 * 1024 * 1024;
 
 /** segment.ms, or max.compaction.lag.ms when smaller for a compacted topic (its data must become cleanable in time). */
 function rollMs(config: LogConfig): number {
@@ -62,6 +69,8 @@ export class LogSegment {
   indexIntervalBytes: number;
 
   private indexDamaged = false;
+  /** Where the bytes this process wrote start (the file's size when it was opened). */
+  private readonly writtenFrom: number;
   private refs = 0;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -79,6 +88,7 @@ export class LogSegment {
     this.timeIndex = new TimeIndex(baseOffset, config.segmentIndexBytes);
     this.size = fileSize;
     this.appendPosition = fileSize;
+    this.writtenFrom = fileSize;
     this.nextOffset = baseOffset;
     this.indexIntervalBytes = config.indexIntervalBytes;
   }
@@ -354,17 +364,26 @@ export class LogSegment {
     if (--this.refs === 0 && this.closed) this.finishClose();
   }
 
-  /** Reads up to `length` bytes at `position`; the result is shorter at the end of the file. */
+  /**
+   * Reads up to `length` bytes at `position`; the result is shorter at the end of the file.
+   * A small read of what this process wrote near the end (a consumer or follower at the log end,
+   * woken by the append it waits for) is made at once: those pages were just written, so the
+   * read is a copy from the page cache, cheaper than the thread pool's hand-off and the event
+   * loop turn its completion costs. Older or larger reads may wait for the disk: thread pool.
+   */
   async read(position: number, length: number, pool?: BufferPool): Promise<Buffer> {
     if (this.fd < 0) return Buffer.alloc(0); // no file yet: nothing was ever written
     this.acquire();
     try {
       const buffer = pool ? pool.acquire(length) : Buffer.allocUnsafe(length);
+      const fromCache = length <= SYNC_READ_MAX_BYTES && position >= this.writtenFrom && position + HOT_TAIL_BYTES >= this.size;
       let filled = 0;
       while (filled < length) {
-        const n = await new Promise<number>((resolve, reject) => {
-          fs.read(this.fd, buffer, filled, length - filled, position + filled, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead)));
-        });
+        const n = fromCache
+          ? fs.readSync(this.fd, buffer, filled, length - filled, position + filled)
+          : await new Promise<number>((resolve, reject) => {
+              fs.read(this.fd, buffer, filled, length - filled, position + filled, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead)));
+            });
         if (n === 0) break;
         filled += n;
       }

@@ -1,0 +1,74 @@
+// Where segment reads are made: data this process just wrote is read at once on the event loop
+// (its pages are in the page cache), anything older or large goes to the thread pool.
+import { describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SYNC_READ_MAX_BYTES } from '../../src/storage/log-segment.js';
+import { batch, config, decodeAll, openLog, suiteTempDir } from './helpers.js';
+
+const valuesOf = (records: Buffer | null) => decodeAll(records).map((r) => r.value);
+
+/** Counts the thread-pool reads (fs.read) and the immediate ones (fs.readSync) made meanwhile. */
+function countReads(t: TestContext): { pool: () => number; now: () => number } {
+  const pool = t.mock.method(fs, 'read');
+  const now = t.mock.method(fs, 'readSync');
+  return { pool: () => pool.mock.callCount(), now: () => now.mock.callCount() };
+}
+
+describe('segment reads', () => {
+  const root = suiteTempDir('tributary-segment-reads-');
+
+  it('reads what this process just wrote without the thread pool', async (t) => {
+    const log = await openLog(path.join(root, 'fresh-0'), config());
+    try {
+      await log.append(batch('a', 3), 0).done;
+      const reads = countReads(t);
+      const result = await log.read(0, 1 << 20);
+      assert.deepEqual(valuesOf(result.records), ['a-0', 'a-1', 'a-2']);
+      assert.equal(reads.pool(), 0);
+      assert.ok(reads.now() > 0);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('reads data from before the log was opened through the thread pool, newer data at once', async (t) => {
+    const dir = path.join(root, 'reopened-0');
+    // An index entry for every batch: a read of the new batch starts at it, not in the old bytes.
+    const cfg = config({ indexIntervalBytes: 1 });
+    const first = await openLog(dir, cfg);
+    await first.append(batch('old', 2), 0).done;
+    await first.close();
+    const log = await openLog(dir, cfg);
+    try {
+      await log.append(batch('new', 2), 0).done;
+      const reads = countReads(t);
+      // From offset 0 the read starts in the bytes the previous process wrote.
+      const all = await log.read(0, 1 << 20);
+      assert.deepEqual(valuesOf(all.records), ['old-0', 'old-1', 'new-0', 'new-1']);
+      assert.equal(reads.pool(), 1);
+      const pooled = reads.pool();
+      const fresh = await log.read(2, 1 << 20);
+      assert.deepEqual(valuesOf(fresh.records), ['new-0', 'new-1']);
+      assert.equal(reads.pool(), pooled, 'the batch appended by this process is read at once');
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('leaves reads larger than the bound to the thread pool', async (t) => {
+    const log = await openLog(path.join(root, 'large-0'), config());
+    try {
+      const big = batch('big', 8, { valueSize: SYNC_READ_MAX_BYTES / 4 });
+      assert.ok(big.length > SYNC_READ_MAX_BYTES);
+      await log.append(big, 0).done;
+      const reads = countReads(t);
+      const result = await log.read(0, 1 << 20);
+      assert.equal(valuesOf(result.records).length, 8);
+      assert.ok(reads.pool() > 0);
+    } finally {
+      await log.close();
+    }
+  });
+});
