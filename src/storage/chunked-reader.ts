@@ -19,15 +19,26 @@ export class ChunkedReader {
   ) {}
 
   /**
-   * Returns `length` bytes at `position` (a view that may share memory with later results),
-   * or null when they are not all within the readable region.
+   * What get would return, when that needs no read: the bytes from the chunk in memory, or null
+   * when they are not all within the readable region; undefined when a read is needed. A scan
+   * over many small batches then costs no promise per batch.
    */
-  async get(position: number, length: number): Promise<Buffer | null> {
+  peek(position: number, length: number): Buffer | null | undefined {
     if (position + length > this.end) return null;
     const offsetInBuffer = position - this.bufferStart;
     if (offsetInBuffer >= 0 && offsetInBuffer + length <= this.buffer.length) {
       return this.buffer.subarray(offsetInBuffer, offsetInBuffer + length);
     }
+    return undefined;
+  }
+
+  /**
+   * Returns `length` bytes at `position` (a view that may share memory with later results),
+   * or null when they are not all within the readable region.
+   */
+  async get(position: number, length: number): Promise<Buffer | null> {
+    const buffered = this.peek(position, length);
+    if (buffered !== undefined) return buffered;
     const toRead = Math.min(Math.max(length, this.chunkSize), this.end - position);
     this.reads++;
     this.buffer = await this.segment.read(position, toRead, this.pool);

@@ -4,6 +4,8 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ChunkedReader } from '../../src/storage/chunked-reader.js';
+import type { LogSegment } from '../../src/storage/log-segment.js';
 import { SYNC_READ_MAX_BYTES } from '../../src/storage/log-segment.js';
 import { batch, config, decodeAll, openLog, suiteTempDir } from './helpers.js';
 
@@ -70,5 +72,20 @@ describe('segment reads', () => {
     } finally {
       await log.close();
     }
+  });
+});
+
+describe('ChunkedReader.peek', () => {
+  const data = Buffer.from(Array.from({ length: 100 }, (_, i) => i));
+  const segment = { read: async (position: number, length: number) => data.subarray(position, position + length) } as unknown as LogSegment;
+
+  it('answers from the chunk in memory, and says when a read is needed', async () => {
+    const reader = new ChunkedReader(segment, data.length, 40);
+    assert.equal(reader.peek(0, 4), undefined, 'nothing read yet');
+    assert.deepEqual(await reader.get(10, 4), data.subarray(10, 14));
+    assert.deepEqual(reader.peek(20, 10), data.subarray(20, 30), 'inside the chunk read at 10');
+    assert.equal(reader.peek(45, 10), undefined, 'past the chunk: a read is needed');
+    assert.equal(reader.peek(95, 10), null, 'past the readable region');
+    assert.equal(reader.reads, 1);
   });
 });
