@@ -68,6 +68,13 @@ export async function readSegmentBatches(
  * starts at the segment's beginning instead, never in the middle of a batch.
  */
 export async function startPosition(segment: LogSegment, reader: ChunkedReader, offset: number): Promise<number> {
+  // At the log end the newest batch is the place to start; a batch that is not there (the file
+  // changed under the hint) only means the index is asked instead.
+  const newest = segment.newestBatch(offset);
+  if (newest) {
+    const header = newest.position < reader.end ? await reader.get(newest.position, BATCH_HEADER_SIZE) : null;
+    if (header && header.readInt8(BatchField.magic) === 2 && readInt64(header, BatchField.baseOffset) === newest.offset) return newest.position;
+  }
   const entry = segment.indexLookup(offset);
   if (entry.position === 0) return 0;
   const header = entry.position < reader.end ? await reader.get(entry.position, BATCH_HEADER_SIZE) : null;

@@ -69,6 +69,9 @@ export class LogSegment {
   indexIntervalBytes: number;
 
   private indexDamaged = false;
+  /** The newest batch placed in this segment by this process (-1: none, or taken back). */
+  private newestBatchOffset = -1;
+  private newestBatchPosition = -1;
   /** Where the bytes this process wrote start (the file's size when it was opened). */
   private readonly writtenFrom: number;
   private refs = 0;
@@ -190,6 +193,18 @@ export class LogSegment {
     return this.indexDamaged ? { offset: this.baseOffset, position: 0 } : this.offsetIndex.lookup(offset);
   }
 
+  /**
+   * Where the newest batch placed by this process starts, when a scan for `offset` may start
+   * there (the batch is written and its base offset is at most `offset`); otherwise null. A
+   * consumer at the log end reads from there instead of from the index entry before it, up to
+   * index.interval.bytes earlier. The caller checks the header found there.
+   */
+  newestBatch(offset: number): OffsetPosition | null {
+    const position = this.newestBatchPosition;
+    if (position < 0 || this.newestBatchOffset > offset || position >= this.size) return null;
+    return { offset: this.newestBatchOffset, position };
+  }
+
   get hasDamagedIndex(): boolean {
     return this.indexDamaged;
   }
@@ -246,6 +261,8 @@ export class LogSegment {
       this.bytesSinceLastIndexEntry = 0;
     }
     this.bytesSinceLastIndexEntry += batchSize;
+    this.newestBatchOffset = baseOffset;
+    this.newestBatchPosition = position;
     this.appendPosition += batchSize;
     this.nextOffset = lastOffset + 1;
     if (this.rollingBaseTimestamp < 0) this.rollingBaseTimestamp = rollTimestamp;
@@ -267,6 +284,7 @@ export class LogSegment {
 
   /** Takes the bookkeeping back to a mark (the file is truncated separately). */
   resetTo(mark: SegmentMark): void {
+    this.forgetNewestBatch();
     this.appendPosition = mark.appendPosition;
     this.size = Math.min(this.size, mark.appendPosition);
     this.nextOffset = mark.nextOffset;
@@ -281,6 +299,7 @@ export class LogSegment {
 
   /** Forgets all bookkeeping, e.g. before rebuilding it from the file. */
   resetEmpty(config: LogConfig): void {
+    this.forgetNewestBatch();
     this.offsetIndex = new OffsetIndex(this.baseOffset, config.segmentIndexBytes);
     this.timeIndex = new TimeIndex(this.baseOffset, config.segmentIndexBytes);
     this.appendPosition = 0;
@@ -291,6 +310,11 @@ export class LogSegment {
     this.rollingBaseTimestamp = -1;
     this.txnIndex = new TxnIndex();
     this.txnIndexStale = true;
+  }
+
+  private forgetNewestBatch(): void {
+    this.newestBatchOffset = -1;
+    this.newestBatchPosition = -1;
   }
 
   /** Adds the final time index entry so the persisted index knows the segment's max timestamp. */

@@ -75,6 +75,45 @@ describe('segment reads', () => {
   });
 });
 
+describe('reads at the log end', () => {
+  const root = suiteTempDir('tributary-tail-reads-');
+
+  it('start at the newest batch, not at the index entry before it', async (t) => {
+    const log = await openLog(path.join(root, 'tail-0'), config());
+    try {
+      // About 2 KiB of small batches: no offset index entry yet (one every 4 KiB).
+      for (let i = 0; i < 30; i++) await log.append(batch(`b${i}`), 0).done;
+      const newest = batch('newest');
+      await log.append(newest, 0).done;
+      const readSync = t.mock.method(fs, 'readSync');
+      const result = await log.read(30, 1 << 20);
+      assert.deepEqual(valuesOf(result.records), ['newest-0']);
+      const bytesRead = readSync.mock.calls.reduce((sum, call) => sum + (call.arguments[3] as number), 0);
+      assert.equal(bytesRead, newest.length, 'only the newest batch is read');
+      // An offset before the newest batch is found through the index, as before.
+      assert.deepEqual(valuesOf((await log.read(29, 1 << 20)).records), ['b29-0', 'newest-0']);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('find the right batches after a truncation and new appends', async () => {
+    const log = await openLog(path.join(root, 'truncated-0'), config());
+    try {
+      for (let i = 0; i < 10; i++) await log.append(batch(`a${i}`), 0).done;
+      await log.truncateTo(6);
+      assert.equal(log.logEndOffset, 6);
+      assert.deepEqual(valuesOf((await log.readForReplica(5, 1 << 20)).records), ['a5-0']);
+      await log.append(batch('c6'), 0).done;
+      await log.append(batch('c7'), 0).done;
+      assert.deepEqual(valuesOf((await log.readForReplica(7, 1 << 20)).records), ['c7-0']);
+      assert.deepEqual(valuesOf((await log.readForReplica(5, 1 << 20)).records), ['a5-0', 'c6-0', 'c7-0']);
+    } finally {
+      await log.close();
+    }
+  });
+});
+
 describe('ChunkedReader.peek', () => {
   const data = Buffer.from(Array.from({ length: 100 }, (_, i) => i));
   const segment = { read: async (position: number, length: number) => data.subarray(position, position + length) } as unknown as LogSegment;
