@@ -88,7 +88,7 @@ describe('reads at the log end', () => {
       const readSync = t.mock.method(fs, 'readSync');
       const result = await log.read(30, 1 << 20);
       assert.deepEqual(valuesOf(result.records), ['newest-0']);
-      const bytesRead = readSync.mock.calls.reduce((sum, call) => sum + (call.arguments[3] as number), 0);
+      const bytesRead = readSync.mock.calls.reduce((sum, call) => sum + ((call.arguments as unknown[])[3] as number), 0);
       assert.equal(bytesRead, newest.length, 'only the newest batch is read');
       // An offset before the newest batch is found through the index, as before.
       assert.deepEqual(valuesOf((await log.read(29, 1 << 20)).records), ['b29-0', 'newest-0']);
