@@ -60,6 +60,8 @@ async function runBroker(opts: { config?: string; override: string[]; printConfi
     throw err;
   }
   http?.attach(broker);
+  const { tuneBrokerHeap } = await import('./gc-tuning.js');
+  tuneBrokerHeap();
   // A bug must cost at most one request or connection, never the process and its data.
   process.on('unhandledRejection', (err) => broker.logger.error({ err }, 'unhandled rejection (bug)'));
   let stopping = false;

@@ -1,0 +1,17 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BROKER_HEAP_GROWING_PERCENT, tuneBrokerHeap } from '../../src/cli/gc-tuning.js';
+
+describe('the broker process heap tuning', () => {
+  it("leaves V8's heap growing factor to an operator who chose one", () => {
+    assert.equal(tuneBrokerHeap(['--heap-growing-percent=50']), false);
+    assert.equal(tuneBrokerHeap(['--heap_growing_percent=50']), false);
+    assert.equal(tuneBrokerHeap(['--max-old-space-size=512', '--heap-growing-percent', '50']), false);
+  });
+
+  it('sets it otherwise', () => {
+    assert.equal(BROKER_HEAP_GROWING_PERCENT, 300);
+    // Other flags are no choice of the growing factor (nor a prefix of its name).
+    assert.equal(tuneBrokerHeap(['--trace-gc', '--heap-growing-percentile=1']), true);
+  });
+});
