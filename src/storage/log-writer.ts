@@ -75,30 +75,53 @@ export interface WriterHooks {
  */
 export const CONCURRENT_CREATIONS = 64;
 let creationsRunning = 0;
-const creationTurns: (() => void)[] = [];
+
+/** A creation waiting for a slot: `settle(true)` hands it one, `settle(false)` lets it leave. */
+interface CreationTurn {
+  settle: (gotSlot: boolean) => void;
+  settled: boolean;
+}
+const creationTurns: CreationTurn[] = [];
 let creationTurnsHead = 0;
 
-async function creationSlot(): Promise<void> {
+/**
+ * Waits for a creation slot: true once it holds one. `onQueued` receives a function that takes
+ * the creation out of the queue (the log went away while it waited): the wait then ends with
+ * false at once, without a slot, rather than behind every creation queued before it.
+ */
+function creationSlot(onQueued: (leave: () => void) => void): Promise<boolean> {
   if (creationsRunning < CONCURRENT_CREATIONS) {
     creationsRunning++;
-    return;
+    return Promise.resolve(true);
   }
   // The slot is handed over by releaseCreationSlot (creationsRunning stays the same).
-  await new Promise<void>((resolve) => creationTurns.push(resolve));
+  return new Promise<boolean>((resolve) => {
+    const turn: CreationTurn = {
+      settled: false,
+      settle: (gotSlot) => {
+        if (turn.settled) return;
+        turn.settled = true;
+        resolve(gotSlot);
+      },
+    };
+    creationTurns.push(turn);
+    onQueued(() => turn.settle(false));
+  });
 }
 
 function releaseCreationSlot(): void {
-  if (creationTurnsHead < creationTurns.length) {
+  while (creationTurnsHead < creationTurns.length) {
     const next = creationTurns[creationTurnsHead]!;
-    creationTurns[creationTurnsHead++] = () => {};
+    creationTurnsHead++;
     if (creationTurnsHead === creationTurns.length) {
       creationTurns.length = 0;
       creationTurnsHead = 0;
     }
-    next();
-  } else {
-    creationsRunning--;
+    if (next.settled) continue; // it left the queue
+    next.settle(true);
+    return;
   }
+  creationsRunning--;
 }
 
 /** Maximum number of iovecs handed to one writev. */
@@ -124,6 +147,8 @@ export class LogWriter {
   private creation: Promise<void> | null = null;
   /** The log is going away (abandonAll): a creation under way stops and removes what it made. */
   private creationCancelled = false;
+  /** Takes the creation out of the queue of creations waiting for a slot, while it is in it. */
+  private leaveCreationQueue: (() => void) | null = null;
   readonly stats: IoStats = { writevCalls: 0, groupCommits: 0, fsyncs: 0, rollbacks: 0 };
 
   constructor(
@@ -239,7 +264,9 @@ export class LogWriter {
   }
 
   private async makeFiles(): Promise<void> {
-    await creationSlot();
+    const gotSlot = await creationSlot((leave) => (this.leaveCreationQueue = leave));
+    this.leaveCreationQueue = null;
+    if (!gotSlot) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `log ${this.state.dir} was closed while its creation waited for its turn`);
     try {
       await this.makeFilesNow();
     } finally {
@@ -522,6 +549,7 @@ export class LogWriter {
   abandonAll(err: KafkaError): void {
     this.generation++;
     this.creationCancelled = true;
+    this.leaveCreationQueue?.();
     if (this.writeScheduled) clearImmediate(this.writeScheduled);
     this.writeScheduled = null;
     const victims = [...this.unacked, ...this.pending];

@@ -140,7 +140,7 @@ describe('creating a new log on its first write, off the event loop', { timeout:
     }
   });
 
-  it('deleting a log whose creation is waiting for its turn leaves no directory behind', async () => {
+  it('deleting a log whose creation waits for its turn ends at once and leaves no directory', async () => {
     const root = tempDir();
     try {
       // Every creation slot is taken by a log held inside its creation: the next one waits its turn.
@@ -153,8 +153,11 @@ describe('creating a new log on its first write, off the event loop', { timeout:
       const doomed = victim.append(batch('v', 1), 0);
       await new Promise((resolve) => setImmediate(resolve));
       assert.equal(fs.existsSync(path.join(root, 'gone-0')), false, 'its creation has not started');
-      const deletion = m.deleteLog('gone', 0);
+      let deleted = false;
+      const deletion = m.deleteLog('gone', 0).then(() => (deleted = true));
       await assert.rejects(doomed.done, (err: unknown) => err instanceof KafkaError && err.code === ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      // It leaves the queue: its delete does not wait for the creations queued before it.
+      await until('the delete to finish while every slot is still held', () => deleted);
       held.release();
       await deletion;
       await Promise.all(busyAppends.map((r) => r.done));
