@@ -617,7 +617,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
 
   /** JoinGroup from a classic member of a consumer group. */
   async classicJoin(groupId: string, req: JoinRequest): Promise<JoinResult> {
-    if (this.stopped) return joinError(ErrorCode.NOT_COORDINATOR, req.memberId);
+    if (this.stopped) return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, req.memberId);
     const group = this.groups.get(groupId);
     if (!group) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
     const chosen = req.protocols[0];

@@ -180,7 +180,7 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
    * records, which are written before the answer goes out.
    */
   protected async runHeartbeat<R>(groupId: string, fail: (code: number, message: string | null) => R, handle: (records: CoordinatorRecord[]) => R): Promise<R> {
-    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR, null);
+    if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
     const records: CoordinatorRecord[] = [];
     let result: R;
     try {

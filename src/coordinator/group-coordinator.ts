@@ -437,9 +437,11 @@ export class GroupCoordinator {
   /**
    * NONE when this broker coordinates the group's partition; NOT_COORDINATOR or
    * COORDINATOR_LOAD_IN_PROGRESS otherwise; UNBORN while __consumer_offsets does not exist.
+   * Once shut down, COORDINATOR_NOT_AVAILABLE, as Kafka's group coordinator service answers
+   * every group API while it is inactive.
    */
   private checkOwner(groupId: string): number {
-    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    if (this.stopped) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const code = this.ownership.status(this.partitionFor(groupId));
     if (code === ErrorCode.NOT_COORDINATOR && this.opts.storageExists?.() === false) return UNBORN;
     return code;
@@ -504,7 +506,7 @@ export class GroupCoordinator {
 
   async join(groupId: string, req: JoinRequest): Promise<JoinResult> {
     const fail = (errorCode: number): JoinResult => joinError(errorCode, req.memberId);
-    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
+    if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
     let owner = this.awaitOwner(groupId);
     if (typeof owner !== 'number') owner = await owner;
@@ -564,7 +566,7 @@ export class GroupCoordinator {
   // --- offsets ---------------------------------------------------------------------------------
 
   async commitOffsets(req: CommitRequest): Promise<TopicPartitionCodes[]> {
-    if (this.stopped) return everyPartition(req, ErrorCode.NOT_COORDINATOR);
+    if (this.stopped) return everyPartition(req, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     // An empty group id is a group like any other here (only TxnOffsetCommit and OffsetDelete
     // refuse it), as in Kafka since the simple consumers of old committed under "".
     let owner = this.awaitOwner(req.groupId);
@@ -596,7 +598,7 @@ export class GroupCoordinator {
    * group's partition was added to the transaction.
    */
   async commitTxnOffsets(req: TxnCommitRequest): Promise<TopicPartitionCodes[]> {
-    if (this.stopped) return everyPartition(req, ErrorCode.NOT_COORDINATOR);
+    if (this.stopped) return everyPartition(req, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (req.groupId === '') return everyPartition(req, ErrorCode.INVALID_GROUP_ID);
     // Kafka's order (CoordinatorRuntime.scheduleTransactionalWriteOperation): a broker that does
     // not lead the group's partition answers NOT_COORDINATOR before the transaction is verified

@@ -192,7 +192,7 @@ export class ShareGroups {
       heartbeatIntervalMs: 0,
       assignment: null,
     });
-    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
+    if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (req.groupId === '') return fail(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
     if (req.memberId === '') return fail(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
     if (req.rackId === '') return fail(ErrorCode.INVALID_REQUEST, "RackId can't be empty.");

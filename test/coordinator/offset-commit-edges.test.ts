@@ -545,3 +545,35 @@ describe('the COMMIT of a transaction and an offset committed outside it (Kafka:
     );
   });
 });
+
+describe('a coordinator that was shut down', () => {
+  test('answers COORDINATOR_NOT_AVAILABLE to every group API, as Kafka 4.4 while inactive', async () => {
+    const { coordinator: c } = setup();
+    const member = await stableClassic(c);
+    c.shutdown();
+    const unavailable = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    assert.equal((await c.join('g', classicJoinRequest(member.memberId))).errorCode, unavailable);
+    assert.equal(c.heartbeat('g', member.memberId, null, member.generation), unavailable);
+    assert.equal(c.groupError('g'), unavailable);
+    assert.deepEqual(codes(await commit(c, { groupId: 'g', memberId: member.memberId, generationId: member.generation })), [unavailable]);
+    assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', memberId: member.memberId, generationId: member.generation })), [unavailable]);
+    const heartbeat = await c.consumerGroupHeartbeat(
+      {
+        groupId: 'cg',
+        memberId: 'm',
+        memberEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 5000,
+        subscribedTopicNames: ['t'],
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: [],
+      },
+      1,
+      'client',
+      '/127.0.0.1',
+    );
+    assert.equal(heartbeat.errorCode, unavailable);
+  });
+});
