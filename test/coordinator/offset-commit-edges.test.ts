@@ -92,6 +92,27 @@ function txnCommit(c: GroupCoordinator, over: Partial<CommitRequest> & { groupId
   return c.commitTxnOffsets({ memberId: '', generationId: -1, groupInstanceId: null, producerId: 7, producerEpoch: 0, apiVersion: 5, topics: offsets(), ...over });
 }
 
+/** Member 'm' joins consumer group `groupId` (KIP-848), subscribed to 't'. */
+function joinConsumerGroup(c: GroupCoordinator, groupId: string) {
+  return c.consumerGroupHeartbeat(
+    {
+      groupId,
+      memberId: 'm',
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 5000,
+      subscribedTopicNames: ['t'],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: [],
+    },
+    1,
+    'c',
+    '/127.0.0.1',
+  );
+}
+
 const groupIds = (c: GroupCoordinator) => c.listGroups().map((g) => `${g.groupId}:${g.type}`);
 
 /** A classic group 'g' with one Stable member (static when instanceId is given): its id and generation. */
@@ -249,23 +270,7 @@ async function deletesOnlyTheUnsubscribed(c: GroupCoordinator, groupId: string, 
 describe('OffsetDelete of a consumer or streams group', () => {
   test('a consumer group: the offsets of a topic no member subscribes to go, a subscribed one is GROUP_SUBSCRIBED_TO_TOPIC', async () => {
     const { coordinator: c } = setup();
-    const r = await c.consumerGroupHeartbeat(
-      {
-        groupId: 'g',
-        memberId: 'm',
-        memberEpoch: 0,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: 5000,
-        subscribedTopicNames: ['t'],
-        subscribedTopicRegex: null,
-        serverAssignor: null,
-        topicPartitions: [],
-      },
-      1,
-      'c',
-      '/127.0.0.1',
-    );
+    const r = await joinConsumerGroup(c, 'g');
     assert.equal(r.errorCode, ErrorCode.NONE);
     await deletesOnlyTheUnsubscribed(c, 'g', r.memberEpoch);
   });
@@ -557,23 +562,6 @@ describe('a coordinator that was shut down', () => {
     assert.equal(c.groupError('g'), unavailable);
     assert.deepEqual(codes(await commit(c, { groupId: 'g', memberId: member.memberId, generationId: member.generation })), [unavailable]);
     assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', memberId: member.memberId, generationId: member.generation })), [unavailable]);
-    const heartbeat = await c.consumerGroupHeartbeat(
-      {
-        groupId: 'cg',
-        memberId: 'm',
-        memberEpoch: 0,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: 5000,
-        subscribedTopicNames: ['t'],
-        subscribedTopicRegex: null,
-        serverAssignor: null,
-        topicPartitions: [],
-      },
-      1,
-      'client',
-      '/127.0.0.1',
-    );
-    assert.equal(heartbeat.errorCode, unavailable);
+    assert.equal((await joinConsumerGroup(c, 'cg')).errorCode, unavailable);
   });
 });
