@@ -10,7 +10,7 @@ import { defaultLogIo, type LogIo } from '../../src/storage/log-io.js';
 import { CONCURRENT_CREATIONS } from '../../src/storage/log-writer.js';
 import { LogManager } from '../../src/storage/log-manager.js';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
-import { batch, config, openLog, readAll, removeDir, silentLogger, tempDir } from './helpers.js';
+import { batch, config, inTempDir, openLog, readAll, silentLogger } from './helpers.js';
 
 const deferred = { deferCreation: true } as const;
 
@@ -48,8 +48,7 @@ const isStorageError = (err: unknown) => err instanceof KafkaError && err.code =
 
 describe('creating a new log on its first write, off the event loop', { timeout: 60_000 }, () => {
   it('appends made while the files are created wait and are written in order; other logs go on', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const held = holdingIo((name) => name === 'slow-0');
       const slow = await openLog(path.join(root, 'slow-0'), config(), { ...deferred, io: held.io });
       const fast = await openLog(path.join(root, 'fast-0'), config(), { ...deferred, io: held.io });
@@ -99,14 +98,11 @@ describe('creating a new log on its first write, off the event loop', { timeout:
       );
       assert.equal(again.latestEpoch, 2);
       await again.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('a failed creation fails every waiting append, leaves no directory, and an idempotent retry succeeds', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const dir = path.join(root, 'full-0');
       const enospc = Object.assign(new Error('ENOSPC: no space left on device, open'), { code: 'ENOSPC' });
       const held = holdingIo((name) => name === 'full-0', enospc);
@@ -135,14 +131,11 @@ describe('creating a new log on its first write, off the event loop', { timeout:
         ['p-0', 'p-1', 'q-0'],
       );
       await log.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('deleting a log whose creation waits for its turn ends at once and leaves no directory', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       // Every creation slot is taken by a log held inside its creation: the next one waits its turn.
       const held = holdingIo((name) => name.startsWith('busy-'));
       const m = await LogManager.open(root, { logger: silentLogger, retentionCheckIntervalMs: 0, cleanerEnabled: false, io: held.io });
@@ -166,14 +159,11 @@ describe('creating a new log on its first write, off the event loop', { timeout:
       await new Promise((resolve) => setTimeout(resolve, 50));
       assert.equal(fs.existsSync(path.join(root, 'gone-0')), false, 'no directory made after the delete either');
       await m.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('closing a log during its creation writes what waited; deleting one removes its directory', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const held = holdingIo(() => true);
       const kept = await openLog(path.join(root, 'kept-0'), config(), { ...deferred, io: held.io });
       const dropped = await openLog(path.join(root, 'dropped-0'), config(), { ...deferred, io: held.io });
@@ -189,14 +179,11 @@ describe('creating a new log on its first write, off the event loop', { timeout:
       const again = await openLog(path.join(root, 'kept-0'), config(), deferred);
       assert.equal(again.logEndOffset, 3, 'the append that waited was written before the close');
       await again.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('every state a crash during the creation can leave reopens empty and takes writes', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const opts = { logger: silentLogger, retentionCheckIntervalMs: 0, cleanerEnabled: false };
       const seg = '00000000000000000000.log';
       const states: Record<string, string[]> = {
@@ -233,14 +220,11 @@ describe('creating a new log on its first write, off the event loop', { timeout:
         assert.ok(!fs.existsSync(path.join(root, `${name}-0`, 'leader-epoch-checkpoint.tmp')), `${name}: no temporary file left`);
       }
       await m2.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 
   it('a segment rolled while the files are created gets its file with them', async () => {
-    const root = tempDir();
-    try {
+    await inTempDir(async (root) => {
       const held = holdingIo((name) => name === 'roll-0');
       const dir = path.join(root, 'roll-0');
       const log = await openLog(dir, config({ segmentBytes: 400 }), { ...deferred, io: held.io });
@@ -257,8 +241,6 @@ describe('creating a new log on its first write, off the event loop', { timeout:
         ['r-0', 's0-0', 's1-0', 's2-0'].map((v) => v.padEnd(150, '.')),
       );
       await again.close();
-    } finally {
-      removeDir(root);
-    }
+    });
   });
 });
