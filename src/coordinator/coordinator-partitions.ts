@@ -132,6 +132,12 @@ export class CoordinatorPartitions {
     return o.loaded ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
   }
 
+  /** Whether some partition led here is still loading (Kafka's non-empty loadingPartitions). */
+  loading(): boolean {
+    for (const o of this.owned.values()) if (!o.loaded) return true;
+    return false;
+  }
+
   /** The coordinator epoch of a loaded partition, -1 when it is not (yet) coordinated here. */
   epoch(index: number): number {
     const o = this.owned.get(index);
@@ -197,6 +203,7 @@ export class CoordinatorPartitions {
 /** For a coordinator without a host (unit tests): every partition is loaded at epoch 0. */
 export const ALL_OWNED = {
   status: () => ErrorCode.NONE,
+  loading: () => false,
   epoch: () => 0,
   isCurrent: () => true,
   whenLoaded: () => Promise.resolve(),
@@ -204,4 +211,4 @@ export const ALL_OWNED = {
 } satisfies PartitionOwnership;
 
 /** What a coordinator asks of its partitions' ownership. */
-export type PartitionOwnership = Pick<CoordinatorPartitions, 'status' | 'epoch' | 'isCurrent' | 'whenLoaded' | 'close'>;
+export type PartitionOwnership = Pick<CoordinatorPartitions, 'status' | 'loading' | 'epoch' | 'isCurrent' | 'whenLoaded' | 'close'>;

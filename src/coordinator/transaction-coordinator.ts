@@ -627,9 +627,15 @@ export class TransactionCoordinator {
 
   // --- admin ------------------------------------------------------------------------------------
 
+  /**
+   * DescribeTransactions of one id. As Kafka's TransactionCoordinator: a coordinator that was
+   * shut down answers COORDINATOR_NOT_AVAILABLE (only the admin APIs are gated on it being
+   * active; the others find no partition and answer NOT_COORDINATOR), then an empty id is
+   * INVALID_REQUEST, then the partition's ownership, then TRANSACTIONAL_ID_NOT_FOUND.
+   */
   describe(transactionalId: string): TransactionDescription {
     const md = this.transactions.get(transactionalId);
-    const owner = this.transactionalIdError(transactionalId);
+    const owner = this.stopped ? ErrorCode.COORDINATOR_NOT_AVAILABLE : transactionalId === '' ? ErrorCode.INVALID_REQUEST : this.transactionalIdError(transactionalId);
     if (owner !== ErrorCode.NONE || !md) {
       return {
         transactionalId,
@@ -652,6 +658,16 @@ export class TransactionCoordinator {
       producerEpoch: md.producerEpoch,
       topics: [...md.partitions].map(([topic, ps]) => ({ topic, partitions: [...ps].sort((a, b) => a - b) })),
     };
+  }
+
+  /**
+   * Why ListTransactions cannot be answered now (NONE when it can), as Kafka: a coordinator that
+   * was shut down is COORDINATOR_NOT_AVAILABLE; one still loading some partition
+   * COORDINATOR_LOAD_IN_PROGRESS (the whole answer, so an admin never sees a partial list).
+   */
+  listError(): number {
+    if (this.stopped) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return this.ownership.loading() ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE;
   }
 
   /** ListTransactions: filters are ANDed; an empty filter matches everything. */

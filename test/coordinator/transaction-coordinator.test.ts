@@ -7,6 +7,11 @@ import { ManualClock } from '../../src/common/clock.js';
 import type { CoordinatorRecord } from '../../src/coordinator/records.js';
 import { TransactionCoordinator, type MarkerRequest } from '../../src/coordinator/transaction-coordinator.js';
 import { decodeTxnKey, decodeTxnValue, encodeTxnValue, partitionForTransactionalId } from '../../src/coordinator/transaction-records.js';
+import { ALL_OWNED, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
+import { listTransactionsHandler } from '../../src/broker/handlers/list-transactions.js';
+import { describeTransactionsHandler } from '../../src/broker/handlers/describe-transactions.js';
+import type { RequestContext } from '../../src/broker/api.js';
+import type { DescribeTransactionsResponse, ListTransactionsResponse } from '../../src/protocol/generated/index.js';
 
 const clock = new ManualClock(1_000_000);
 
@@ -19,7 +24,7 @@ interface Harness {
   nextId: { value: number };
 }
 
-function harness(options: { log?: Harness['log']; maxTimeoutMs?: number; transactionVersion?: () => number } = {}): Harness {
+function harness(options: { log?: Harness['log']; maxTimeoutMs?: number; transactionVersion?: () => number; ownership?: PartitionOwnership } = {}): Harness {
   const log = options.log ?? [];
   const markers: MarkerRequest[] = [];
   const failMarkers = { count: 0 };
@@ -46,6 +51,7 @@ function harness(options: { log?: Harness['log']; maxTimeoutMs?: number; transac
     maxTimeoutMs: options.maxTimeoutMs ?? 900_000,
     transactionalIdExpirationMs: 7 * 24 * 3600_000,
     ...(options.transactionVersion ? { transactionVersion: options.transactionVersion } : {}),
+    ...(options.ownership ? { ownership: options.ownership } : {}),
   });
   return { coordinator, log, markers, failMarkers, nextId };
 }
@@ -347,5 +353,83 @@ describe('transaction coordinator', () => {
     assert.equal(lastValue(h, 'old'), null, 'a tombstone was written');
     assert.equal(h.coordinator.describe('busy').state, 'Ongoing', 'an open transaction is not expired');
     assert.equal(restart(h).coordinator.describe('old').errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+  });
+});
+
+describe('the admin APIs while the coordinator cannot answer (as Kafka 4.4)', () => {
+  /** ListTransactions and DescribeTransactions through their handlers, as a client sees them. */
+  function admin(h: Harness) {
+    const broker = { transactionCoordinator: h.coordinator, security: { transactionalId: () => true } };
+    const ctx = { broker, conn: {}, apiVersion: 2 } as unknown as RequestContext;
+    return {
+      list: async (transactionalIdPattern: string | null = null) =>
+        (await listTransactionsHandler.handle(ctx, {
+          stateFilters: ['Ongoing', 'Nope'],
+          producerIdFilters: [],
+          durationFilter: -1,
+          transactionalIdPattern,
+        })) as ListTransactionsResponse,
+      describe: async (...transactionalIds: string[]) =>
+        ((await describeTransactionsHandler.handle(ctx, { transactionalIds })) as DescribeTransactionsResponse).transactionStates.map((t) => t.errorCode),
+    };
+  }
+
+  test('once shut down: ListTransactions and DescribeTransactions are COORDINATOR_NOT_AVAILABLE, the others NOT_COORDINATOR', async () => {
+    const h = harness();
+    const p = await h.coordinator.initProducerId('tx', 60_000);
+    await h.coordinator.addPartitions('tx', p.producerId, p.producerEpoch, [T('t', 0)]);
+    const { list, describe: describeIds } = admin(h);
+    const before = await list();
+    assert.equal(before.errorCode, ErrorCode.NONE);
+    assert.deepEqual(before.unknownStateFilters, ['Nope']);
+    assert.deepEqual(
+      before.transactionStates.map((t) => t.transactionalId),
+      ['tx'],
+    );
+    assert.deepEqual(await describeIds('tx', '', 'unknown'), [ErrorCode.NONE, ErrorCode.INVALID_REQUEST, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND]);
+    h.coordinator.shutdown();
+    // Kafka gates only these two on TransactionCoordinator.isActive, before anything else
+    // (the pattern is not even compiled).
+    const after = await list('(');
+    assert.equal(after.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.deepEqual(after.transactionStates, []);
+    assert.deepEqual(await describeIds('tx', '', 'unknown'), [ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_NOT_AVAILABLE]);
+    // The others meet a state manager whose partitions were dropped: NOT_COORDINATOR.
+    assert.equal((await h.coordinator.initProducerId('tx', 60_000)).errorCode, ErrorCode.NOT_COORDINATOR);
+    assert.deepEqual(await h.coordinator.addPartitions('tx', p.producerId, p.producerEpoch, [T('t', 1)]), [
+      { name: 't', results: [{ partition: 1, errorCode: ErrorCode.NOT_COORDINATOR }] },
+    ]);
+    assert.equal(h.coordinator.verifyPartition('tx', p.producerId, p.producerEpoch, 't', 0), ErrorCode.NOT_COORDINATOR);
+    assert.equal(await h.coordinator.endTransaction('tx', p.producerId, p.producerEpoch, true), ErrorCode.NOT_COORDINATOR);
+  });
+
+  test('while any partition loads, ListTransactions is COORDINATOR_LOAD_IN_PROGRESS; DescribeTransactions only for ids there', async () => {
+    const loadingPartition = partitionForTransactionalId('loading', 50);
+    const state = { loading: true };
+    const h = harness({
+      ownership: {
+        ...ALL_OWNED,
+        status: (index) => (state.loading && index === loadingPartition ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE),
+        loading: () => state.loading,
+      },
+    });
+    const other = ['a', 'b', 'c'].find((id) => partitionForTransactionalId(id, 50) !== loadingPartition)!;
+    const p = await h.coordinator.initProducerId(other, 60_000);
+    await h.coordinator.addPartitions(other, p.producerId, p.producerEpoch, [T('t', 0)]);
+    const { list, describe: describeIds } = admin(h);
+    // The whole list is refused, not listed without the loading partition's ids; even a bad
+    // pattern waits for the load (Kafka compiles it after this check).
+    for (const pattern of [null, '(']) {
+      const r = await list(pattern);
+      assert.equal(r.errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+      assert.deepEqual([r.unknownStateFilters, r.transactionStates], [[], []]);
+    }
+    assert.deepEqual(await describeIds(other, 'loading'), [ErrorCode.NONE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);
+    state.loading = false;
+    assert.deepEqual(
+      (await list()).transactionStates.map((t) => t.transactionalId),
+      [other],
+    );
+    assert.equal((await list('(')).errorCode, ErrorCode.INVALID_REGULAR_EXPRESSION);
   });
 });

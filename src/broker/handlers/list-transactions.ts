@@ -7,6 +7,9 @@ import type { ApiHandler } from '../api.js';
 export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTransactionsResponse> = {
   apiKey: ApiKey.ListTransactions,
   handle({ broker, conn }, req) {
+    // Kafka's order: the coordinator's state first (not active, loading), then the pattern.
+    const unavailable = broker.transactionCoordinator.listError();
+    if (unavailable !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: unavailable, unknownStateFilters: [], transactionStates: [] };
     // v2: only transactional ids the whole pattern matches (Java's Pattern.matcher().matches()).
     let pattern: RegExp | null = null;
     if (req.transactionalIdPattern !== null && req.transactionalIdPattern !== '') {
