@@ -10,8 +10,9 @@ import type { Topology } from '../../src/coordinator/streams-group.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { ALL_OWNED, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
 import { txnOffsetCommitHandler } from '../../src/broker/handlers/txn-offset-commit.js';
+import { offsetCommitHandler } from '../../src/broker/handlers/offset-commit.js';
 import type { RequestContext } from '../../src/broker/api.js';
-import type { TxnOffsetCommitRequest } from '../../src/protocol/generated/index.js';
+import type { OffsetCommitRequest, OffsetCommitResponse, TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../../src/protocol/generated/index.js';
 import type { TxnPartitionCheck } from '../../src/broker/txn-verifier.js';
 import { decodeKey, encodeOffsetKey, encodeOffsetValue, type CoordinatorRecord } from '../../src/coordinator/records.js';
 
@@ -563,5 +564,70 @@ describe('a coordinator that was shut down', () => {
     assert.deepEqual(codes(await commit(c, { groupId: 'g', memberId: member.memberId, generationId: member.generation })), [unavailable]);
     assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', memberId: member.memberId, generationId: member.generation })), [unavailable]);
     assert.equal((await joinConsumerGroup(c, 'cg')).errorCode, unavailable);
+  });
+});
+
+describe('a topic named twice in one commit, as Kafka 4.4 answers it', () => {
+  // Kafka's request handler hands the coordinator one topic per request topic and the coordinator
+  // answers each (OffsetMetadataManager); the response builder takes that answer whole when no
+  // partition failed before it, else merges every answer into the failures' entries, by topic.
+  const part = (partitionIndex: number) => ({ partitionIndex, committedOffset: 42, committedLeaderEpoch: -1, committedMetadata: '' });
+  const topic = (name: string, ...partitions: number[]) => ({
+    name,
+    topicId: TOPICS.find((t) => t.name === name)?.id ?? '00000000-0000-0000-0000-0000000000ff',
+    partitions: partitions.map(part),
+  });
+  /** Each answered topic as `name:partition=code,...`, in the answer's order. */
+  const shape = (topics: { name: string; topicId: string; partitions: { partitionIndex: number; errorCode: number }[] }[], byId = false) =>
+    topics.map((t) => `${byId ? (TOPICS.find((x) => x.id === t.topicId)?.name ?? '?') : t.name}:${t.partitions.map((p) => `${p.partitionIndex}=${p.errorCode}`).join(',')}`);
+
+  function handlers() {
+    const { coordinator } = setup();
+    const broker = {
+      groupCoordinator: coordinator,
+      topicsById: new Map(TOPICS.map((t) => [t.id, t])),
+      security: { topic: () => true },
+      partitionExists: (name: string, partition: number) => TOPICS.some((t) => t.name === name && partition >= 0 && partition < t.numPartitions),
+      txnVerifier: { check: () => ErrorCode.NONE },
+    };
+    const ctx = (apiVersion: number) => ({ broker, conn: {}, apiVersion }) as unknown as RequestContext;
+    return {
+      commit: async (topics: OffsetCommitRequest['topics'], apiVersion = 8) => {
+        const req: OffsetCommitRequest = { groupId: 'g', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1, topics };
+        return shape(((await offsetCommitHandler.handle(ctx(apiVersion), req)) as OffsetCommitResponse).topics, apiVersion >= 10);
+      },
+      txnCommit: async (topics: TxnOffsetCommitRequest['topics'], apiVersion = 4) => {
+        const req: TxnOffsetCommitRequest = {
+          transactionalId: 'tx',
+          groupId: 'g',
+          producerId: 7,
+          producerEpoch: 0,
+          generationIdOrMemberEpoch: -1,
+          memberId: '',
+          groupInstanceId: null,
+          topics,
+        };
+        return shape(((await txnOffsetCommitHandler.handle(ctx(apiVersion), req)) as TxnOffsetCommitResponse).topics, apiVersion >= 6);
+      },
+    };
+  }
+
+  test('OffsetCommit: answered once per request topic when nothing failed, merged by topic when something did', async () => {
+    const { commit } = handlers();
+    for (const version of [8, 10]) {
+      assert.deepEqual(await commit([topic('t', 0), topic('other', 0), topic('t', 1, 2)], version), ['t:0=0', 'other:0=0', 't:1=0,2=0'], `v${version}`);
+      // Partition 9 of 'other' does not exist: the failures come first, everything merged into them.
+      assert.deepEqual(await commit([topic('t', 0), topic('other', 9, 1), topic('t', 1)], version), ['other:9=3,1=0', 't:0=0,1=0'], `v${version}`);
+    }
+    // By id, an unknown id fails by itself, before the others (merged).
+    assert.deepEqual(await commit([topic('t', 0), topic('gone', 0), topic('t', 1)], 10), ['?:0=100', 't:0=0,1=0']);
+  });
+
+  test('TxnOffsetCommit: the same', async () => {
+    const { txnCommit } = handlers();
+    for (const version of [4, 6]) {
+      assert.deepEqual(await txnCommit([topic('t', 0), topic('other', 0), topic('t', 1)], version), ['t:0=0', 'other:0=0', 't:1=0'], `v${version}`);
+      assert.deepEqual(await txnCommit([topic('t', 0), topic('other', 9), topic('t', 1)], version), ['other:9=3', 't:0=0,1=0'], `v${version}`);
+    }
   });
 });

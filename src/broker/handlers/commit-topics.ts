@@ -41,8 +41,9 @@ export interface SortedCommitTopics<T> {
   /** The topics for the group coordinator: by name, with only their partitions that exist. */
   known: T[];
   /**
-   * The answer to the request: the partitions that failed here, in request order, then the
-   * coordinator's answers (`committed`, by name) merged in.
+   * The answer to the request: the coordinator's answers (`committed`, one per topic it was
+   * given) as they are when nothing failed here; else the partitions that failed here, in
+   * request order, with the coordinator's answers merged in.
    */
   answer(committed: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[]): CommitTopicAnswer[];
 }
@@ -52,9 +53,12 @@ export interface SortedCommitTopics<T> {
  * a deleted topic's, also once the name exists again; the zero id) answers UNKNOWN_TOPIC_ID;
  * then READ on the topic, by name (without it every partition answers TOPIC_AUTHORIZATION_FAILED,
  * uncommitted); then a partition that does not exist answers UNKNOWN_TOPIC_OR_PARTITION. Kafka's
- * response builder keeps one entry per topic (by id, or by name), in the order of their first
- * failure, and appends the coordinator's answers to it: the failures come first, then the topics
- * that only the coordinator answered.
+ * response builder (OffsetCommitResponse.Builder, TxnOffsetCommitResponse.Builder) keeps one
+ * entry per topic (by id, or by name), in the order of their first failure, and appends the
+ * coordinator's answers to it: the failures come first, then the topics that only the
+ * coordinator answered, a topic named twice merged into one entry. When nothing failed here the
+ * builder takes the coordinator's answer whole: one entry per topic of the request, in its order,
+ * a topic named twice answered twice.
  */
 export function sortCommitTopics<P extends { partitionIndex: number }, T extends { name: string; topicId: string; partitions: P[] }>(
   topics: T[],
@@ -92,11 +96,10 @@ export function sortCommitTopics<P extends { partitionIndex: number }, T extends
   const idOf = new Map(known.map((t) => [t.name, checks.useTopicIds ? t.topicId : ZERO_UUID]));
   return {
     known,
-    answer: (committed) =>
-      mergeTopicAnswers(
-        failed,
-        committed.map((t) => ({ name: t.name, topicId: idOf.get(t.name) ?? ZERO_UUID, partitions: t.partitions })),
-      ),
+    answer: (committed) => {
+      const answered = committed.map((t) => ({ name: t.name, topicId: idOf.get(t.name) ?? ZERO_UUID, partitions: t.partitions }));
+      return failed.length === 0 ? answered : mergeTopicAnswers(failed, answered);
+    },
   };
 }
 
