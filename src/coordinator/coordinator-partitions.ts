@@ -26,6 +26,11 @@ export interface PartitionLoader {
 interface Ownership {
   epoch: number;
   loaded: boolean;
+  /**
+   * The load failed: the broker still leads the partition, but coordinates nothing of it
+   * (NOT_COORDINATOR) until the next election, as Kafka's runtime keeps a FAILED context.
+   */
+  failed: boolean;
   /** Settles when the load ends (rejects if it failed). */
   done: Promise<void>;
   /** Settles when the load ends or only waits for the HW to cover it (what a starting broker awaits). */
@@ -54,6 +59,7 @@ export class CoordinatorPartitions {
   /**
    * This broker leads `index` at `epoch`: loads it. The same election announced twice is one
    * load; a newer epoch drops what an older one loaded and loads again; an older one is ignored.
+   * A load that failed is tried again by the next announcement, even of the same epoch.
    * The promise settles when the load ends (rejecting if it failed).
    */
   elect(index: number, epoch: number): Promise<void> {
@@ -61,10 +67,10 @@ export class CoordinatorPartitions {
     if (!loader) throw new Error(`no coordinator attached to ${this.topic}`);
     if (this.closed) return Promise.resolve();
     const existing = this.owned.get(index);
-    if (existing && existing.epoch >= epoch) return existing.done;
+    if (existing && (existing.epoch > epoch || (existing.epoch === epoch && !existing.failed))) return existing.done;
     if (existing) this.resign(index);
     const started = this.clock.monotonicMs();
-    const ownership: Ownership = { epoch, loaded: false, done: Promise.resolve(), ready: Promise.resolve() };
+    const ownership: Ownership = { epoch, loaded: false, failed: false, done: Promise.resolve(), ready: Promise.resolve() };
     this.owned.set(index, ownership);
     const current = () => this.owned.get(index) === ownership;
     let waitingForHw = () => {};
@@ -83,9 +89,9 @@ export class CoordinatorPartitions {
           );
         },
         (err: unknown) => {
-          // Left unowned: requests for its keys answer NOT_COORDINATOR until the next election.
+          // Led but failed: requests for its keys answer NOT_COORDINATOR until the next election.
           if (current()) {
-            this.owned.delete(index);
+            ownership.failed = true;
             loader.unload(index);
           }
           this.logger?.error({ err, topic: this.topic, partition: index, coordinatorEpoch: epoch }, 'loading a coordinator partition failed');
@@ -94,6 +100,8 @@ export class CoordinatorPartitions {
       );
     ownership.done.catch(() => undefined);
     ownership.ready = Promise.race([ownership.done, waiting]);
+    // Its callers see a failure; an election from a leadership change has none (not unhandled).
+    ownership.ready.catch(() => undefined);
     return ownership.done;
   }
 
@@ -125,16 +133,24 @@ export class CoordinatorPartitions {
     this.logger?.info({ topic: this.topic, partition: index, coordinatorEpoch: ownership.epoch }, 'coordinator partition unloaded');
   }
 
-  /** NONE when loaded here, COORDINATOR_LOAD_IN_PROGRESS while loading, NOT_COORDINATOR otherwise. */
+  /**
+   * NONE when loaded here, COORDINATOR_LOAD_IN_PROGRESS while loading, NOT_COORDINATOR otherwise
+   * (not led here, or its load failed).
+   */
   status(index: number): number {
     const o = this.owned.get(index);
-    if (!o) return ErrorCode.NOT_COORDINATOR;
+    if (!o || o.failed) return ErrorCode.NOT_COORDINATOR;
     return o.loaded ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+  }
+
+  /** Whether this broker leads `index` (loaded, loading, or its load failed). */
+  leads(index: number): boolean {
+    return this.owned.has(index);
   }
 
   /** Whether some partition led here is still loading (Kafka's non-empty loadingPartitions). */
   loading(): boolean {
-    for (const o of this.owned.values()) if (!o.loaded) return true;
+    for (const o of this.owned.values()) if (!o.loaded && !o.failed) return true;
     return false;
   }
 
@@ -155,7 +171,7 @@ export class CoordinatorPartitions {
     await this.owned.get(index)?.done.catch(() => undefined);
   }
 
-  /** The partitions loaded or loading here. */
+  /** The partitions led here: loaded, loading, or failed to load. */
   indexes(): number[] {
     return [...this.owned.keys()];
   }
@@ -203,6 +219,7 @@ export class CoordinatorPartitions {
 /** For a coordinator without a host (unit tests): every partition is loaded at epoch 0. */
 export const ALL_OWNED = {
   status: () => ErrorCode.NONE,
+  leads: () => true,
   loading: () => false,
   epoch: () => 0,
   isCurrent: () => true,
@@ -211,4 +228,4 @@ export const ALL_OWNED = {
 } satisfies PartitionOwnership;
 
 /** What a coordinator asks of its partitions' ownership. */
-export type PartitionOwnership = Pick<CoordinatorPartitions, 'status' | 'loading' | 'epoch' | 'isCurrent' | 'whenLoaded' | 'close'>;
+export type PartitionOwnership = Pick<CoordinatorPartitions, 'status' | 'leads' | 'loading' | 'epoch' | 'isCurrent' | 'whenLoaded' | 'close'>;

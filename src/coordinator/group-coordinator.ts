@@ -602,9 +602,11 @@ export class GroupCoordinator {
     if (req.groupId === '') return everyPartition(req, ErrorCode.INVALID_GROUP_ID);
     // Kafka's order (CoordinatorRuntime.scheduleTransactionalWriteOperation): a broker that does
     // not lead the group's partition answers NOT_COORDINATOR before the transaction is verified
-    // (nor is the partition added to it); the transaction is verified next; only then do a load
-    // in progress (COORDINATOR_LOAD_IN_PROGRESS) and the group and member checks answer.
-    if (this.checkOwner(req.groupId) === ErrorCode.NOT_COORDINATOR) return everyPartition(req, ErrorCode.NOT_COORDINATOR);
+    // (nor is the partition added to it); the transaction is verified next; only then does the
+    // partition's state answer: COORDINATOR_LOAD_IN_PROGRESS while it loads, NOT_COORDINATOR if
+    // its load failed (led here all the same), then the group and member checks.
+    if (this.checkOwner(req.groupId) === ErrorCode.NOT_COORDINATOR && !this.ownership.leads(this.partitionFor(req.groupId)))
+      return everyPartition(req, ErrorCode.NOT_COORDINATOR);
     if (req.verifyTransaction) {
       const verified = await req.verifyTransaction();
       if (verified !== ErrorCode.NONE) return everyPartition(req, verified);

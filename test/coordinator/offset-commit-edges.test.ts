@@ -8,7 +8,7 @@ import { GroupCoordinator, type CommitRequest, type CoordinatorStore } from '../
 import { classicJoinRequest } from '../helpers/requests.js';
 import type { Topology } from '../../src/coordinator/streams-group.js';
 import { ManualClock } from '../../src/common/clock.js';
-import { ALL_OWNED, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
+import { ALL_OWNED, CoordinatorPartitions, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
 import { txnOffsetCommitHandler } from '../../src/broker/handlers/txn-offset-commit.js';
 import { offsetCommitHandler } from '../../src/broker/handlers/offset-commit.js';
 import type { RequestContext } from '../../src/broker/api.js';
@@ -447,8 +447,8 @@ describe("TxnOffsetCommit's order of checks, as Kafka's CoordinatorRuntime runs 
    * The TxnOffsetCommit handler over an in-process coordinator whose partitions answer `status`,
    * with a transaction verifier that answers `verdict` and counts its calls.
    */
-  function txnSetup(status: { code: number }, verdict: { code: number }) {
-    const { coordinator } = setup({ ...ALL_OWNED, status: () => status.code });
+  function txnSetup(status: { code: number }, verdict: { code: number }, ownership: PartitionOwnership = { ...ALL_OWNED, status: () => status.code }) {
+    const { coordinator } = setup(ownership);
     const checks: TxnPartitionCheck[] = [];
     const broker = {
       groupCoordinator: coordinator,
@@ -482,13 +482,47 @@ describe("TxnOffsetCommit's order of checks, as Kafka's CoordinatorRuntime runs 
   }
 
   test("a broker that does not lead the group's partition answers NOT_COORDINATOR without asking the transaction coordinator", async () => {
-    const { checks, send } = txnSetup({ code: ErrorCode.NOT_COORDINATOR }, { code: ErrorCode.INVALID_TXN_STATE });
+    const status = { code: ErrorCode.NOT_COORDINATOR };
+    const { checks, send } = txnSetup(status, { code: ErrorCode.INVALID_TXN_STATE }, { ...ALL_OWNED, status: () => status.code, leads: () => false });
     assert.deepEqual(await send(), [ErrorCode.NOT_COORDINATOR]);
     // With transactions V2 (v5) the check would add the group's partition to the transaction.
     assert.deepEqual(await send({}, 5), [ErrorCode.NOT_COORDINATOR]);
     assert.equal(checks.length, 0);
     // An empty group id is refused before anything else.
     assert.deepEqual(await send({ groupId: '' }), [ErrorCode.INVALID_GROUP_ID]);
+  });
+
+  test('a partition led here whose load failed: the transaction is checked first, then NOT_COORDINATOR', async () => {
+    // A real CoordinatorPartitions whose load of the group's partition fails: Kafka's runtime keeps
+    // the partition's context (FAILED) and the broker still leads it, so the transaction is
+    // verified (and with V2 the partition added) before the runtime answers NOT_COORDINATOR.
+    const partitions = new CoordinatorPartitions('__consumer_offsets', new ManualClock(0));
+    let fail = true;
+    partitions.attach({ load: () => (fail ? Promise.reject(new Error('corrupt batch')) : Promise.resolve()), activate: () => undefined, unload: () => undefined });
+    const verdict: { code: number } = { code: ErrorCode.INVALID_PRODUCER_EPOCH };
+    const { coordinator, checks, send } = txnSetup({ code: ErrorCode.NONE }, verdict, partitions);
+    const index = coordinator.partitionFor('g');
+    await assert.rejects(partitions.elect(index, 3), /corrupt batch/);
+    assert.deepEqual([partitions.status(index), partitions.leads(index), partitions.loading()], [ErrorCode.NOT_COORDINATOR, true, false]);
+    assert.deepEqual(await send(), [ErrorCode.INVALID_PRODUCER_EPOCH]);
+    verdict.code = ErrorCode.NONE;
+    assert.deepEqual(await send({}, 5), [ErrorCode.NOT_COORDINATOR]);
+    assert.deepEqual(
+      checks.map((c) => c.add),
+      [false, true],
+    );
+    // The other group APIs: NOT_COORDINATOR, as Kafka's runtime answers for a FAILED context.
+    assert.equal(coordinator.groupError('g'), ErrorCode.NOT_COORDINATOR);
+    assert.deepEqual(codes(await commit(coordinator, { groupId: 'g' })), [ErrorCode.NOT_COORDINATOR]);
+    // The same election announced again loads again; this time it works.
+    fail = false;
+    await partitions.elect(index, 3);
+    assert.deepEqual(await send(), [ErrorCode.NONE]);
+    // Losing the leadership: not led any more, NOT_COORDINATOR before the transaction.
+    partitions.resign(index);
+    verdict.code = ErrorCode.INVALID_PRODUCER_EPOCH;
+    assert.deepEqual(await send(), [ErrorCode.NOT_COORDINATOR]);
+    assert.equal(checks.length, 3);
   });
 
   test('while the partition loads, the transaction is checked first: its error, else COORDINATOR_LOAD_IN_PROGRESS', async () => {
