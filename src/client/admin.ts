@@ -493,9 +493,13 @@ export class Admin {
     const brokers = [...this.cluster.brokers.values()];
     const all: GroupListing[] = [];
     for (const b of brokers) {
-      const conn = await this.cluster.connectionTo(b.host, b.port);
-      const res = await conn.request<ListGroupsResponse>(ApiKey.ListGroups, { statesFilter: [], typesFilter: [] });
-      throwIfError(res.errorCode, null, `ListGroups on broker ${b.nodeId}`);
+      // A broker still loading a group partition answers COORDINATOR_LOAD_IN_PROGRESS: retried.
+      const res = await this.cluster.withRetry(async () => {
+        const conn = await this.cluster.connectionTo(b.host, b.port);
+        const r = await conn.request<ListGroupsResponse>(ApiKey.ListGroups, { statesFilter: [], typesFilter: [] });
+        throwIfError(r.errorCode, null, `ListGroups on broker ${b.nodeId}`);
+        return r;
+      });
       for (const g of res.groups) all.push({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState, type: g.groupType || 'classic' });
     }
     return all.sort((a, b) => a.groupId.localeCompare(b.groupId));

@@ -477,6 +477,31 @@ export class GroupCoordinator {
     return code === UNBORN ? ErrorCode.NONE : code;
   }
 
+  /**
+   * The error of a request that Kafka's group coordinator service refuses for the group as a
+   * whole (NONE to go on), in its order: a coordinator that was shut down
+   * (COORDINATOR_NOT_AVAILABLE), an empty group id (INVALID_GROUP_ID), then the group's
+   * partition (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS). For SyncGroup, Heartbeat,
+   * LeaveGroup and the describes of consumer, streams and share groups; JoinGroup, OffsetDelete
+   * and TxnOffsetCommit check the same way; OffsetCommit, OffsetFetch, DescribeGroups and
+   * DeleteGroups take an empty id like any other, as Kafka's (only a null one is refused there).
+   */
+  groupLevelError(groupId: string): number {
+    if (this.stopped) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (groupId === '') return ErrorCode.INVALID_GROUP_ID;
+    return this.groupError(groupId);
+  }
+
+  /**
+   * Why ListGroups cannot be answered now (NONE when it can), as Kafka: a coordinator that was
+   * shut down is COORDINATOR_NOT_AVAILABLE; one still loading some partition answers
+   * COORDINATOR_LOAD_IN_PROGRESS for the whole list (a partition whose load failed is skipped).
+   */
+  listGroupsError(): number {
+    if (this.stopped) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return this.ownership.loading() ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE;
+  }
+
   /** Whether the group's partition is still coordinated here at the epoch it had before an await. */
   private stillOwner(groupId: string, epoch: number): boolean {
     return !this.stopped && this.ownership.isCurrent(this.partitionFor(groupId), epoch);
@@ -538,7 +563,7 @@ export class GroupCoordinator {
 
   async sync(groupId: string, req: SyncRequest): Promise<SyncResult> {
     const group = this.groups.get(groupId);
-    const owner = this.groupError(groupId);
+    const owner = this.groupLevelError(groupId);
     if (owner !== ErrorCode.NONE) return { errorCode: owner, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
     if (!group && this.consumer.groups.has(groupId)) return this.consumer.classicSync(groupId, req);
     if (!group) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
@@ -546,7 +571,7 @@ export class GroupCoordinator {
   }
 
   heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
-    const owner = this.groupError(groupId);
+    const owner = this.groupLevelError(groupId);
     if (owner !== ErrorCode.NONE) return owner;
     const group = this.groups.get(groupId);
     if (!group && this.consumer.groups.has(groupId)) return this.consumer.classicHeartbeat(groupId, memberId, groupInstanceId, generationId);
@@ -555,7 +580,7 @@ export class GroupCoordinator {
   }
 
   leave(groupId: string, members: MemberIdentity[]): number[] {
-    const owner = this.groupError(groupId);
+    const owner = this.groupLevelError(groupId);
     if (owner !== ErrorCode.NONE) return members.map(() => owner);
     const group = this.groups.get(groupId);
     if (!group && this.consumer.groups.has(groupId)) return this.consumer.classicLeave(groupId, members);

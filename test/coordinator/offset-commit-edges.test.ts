@@ -11,6 +11,13 @@ import { ManualClock } from '../../src/common/clock.js';
 import { ALL_OWNED, CoordinatorPartitions, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
 import { txnOffsetCommitHandler } from '../../src/broker/handlers/txn-offset-commit.js';
 import { offsetCommitHandler } from '../../src/broker/handlers/offset-commit.js';
+import { leaveGroupHandler } from '../../src/broker/handlers/leave-group.js';
+import { listGroupsHandler } from '../../src/broker/handlers/list-groups.js';
+import { describeGroupsHandler } from '../../src/broker/handlers/describe-groups.js';
+import { deleteGroupsHandler } from '../../src/broker/handlers/delete-groups.js';
+import { consumerGroupDescribeHandler } from '../../src/broker/handlers/consumer-group-heartbeat.js';
+import { streamsGroupDescribeHandler } from '../../src/broker/handlers/streams-group-heartbeat.js';
+import { shareGroupDescribeHandler } from '../../src/broker/handlers/share.js';
 import type { RequestContext } from '../../src/broker/api.js';
 import type { OffsetCommitRequest, OffsetCommitResponse, TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../../src/protocol/generated/index.js';
 import type { TxnPartitionCheck } from '../../src/broker/txn-verifier.js';
@@ -663,5 +670,98 @@ describe('a topic named twice in one commit, as Kafka 4.4 answers it', () => {
       assert.deepEqual(await txnCommit([topic('t', 0), topic('other', 0), topic('t', 1)], version), ['t:0=0', 'other:0=0', 't:1=0'], `v${version}`);
       assert.deepEqual(await txnCommit([topic('t', 0), topic('other', 9), topic('t', 1)], version), ['other:9=3', 't:0=0,1=0'], `v${version}`);
     }
+  });
+});
+
+describe("the group APIs' coordinator-level errors, as Kafka 4.4's GroupCoordinatorService answers them", () => {
+  /** The group handlers over an in-process coordinator, with every ACL allowed. */
+  function groupApis(ownership: PartitionOwnership = ALL_OWNED) {
+    const { coordinator } = setup(ownership);
+    const broker = { groupCoordinator: coordinator, security: { group: () => true, cluster: () => true } };
+    const ctx = (apiVersion: number) => ({ broker, conn: {}, apiVersion }) as unknown as RequestContext;
+    type Groups = { groups: { groupId: string; errorCode: number }[] };
+    return {
+      coordinator,
+      leave: async (groupId: string, apiVersion = 5) => {
+        const r = await leaveGroupHandler.handle(ctx(apiVersion), { groupId, memberId: 'm', members: [{ memberId: 'm', groupInstanceId: null, reason: null }] });
+        return r as { errorCode: number; members: { errorCode: number }[] };
+      },
+      list: async () => (await listGroupsHandler.handle(ctx(5), { statesFilter: [], typesFilter: [] })) as { errorCode: number; groups: { groupId: string }[] },
+      describe: async (...groups: string[]) =>
+        ((await describeGroupsHandler.handle(ctx(6), { groups, includeAuthorizedOperations: false })) as Groups).groups.map((g) => g.errorCode),
+      delete: async (...groupsNames: string[]) =>
+        ((await deleteGroupsHandler.handle(ctx(2), { groupsNames })) as { results: { errorCode: number }[] }).results.map((g) => g.errorCode),
+      /** ConsumerGroupDescribe, StreamsGroupDescribe and ShareGroupDescribe of the ids. */
+      describeModern: async (...groupIds: string[]) => {
+        const req = { groupIds, includeAuthorizedOperations: false };
+        const answers = [
+          await consumerGroupDescribeHandler.handle(ctx(1), req),
+          await streamsGroupDescribeHandler.handle(ctx(0), { ...req, includeTopologyDescription: false }),
+          await shareGroupDescribeHandler.handle(ctx(1), req),
+        ] as Groups[];
+        return answers.map((a) => a.groups.map((g) => g.errorCode));
+      },
+    };
+  }
+
+  test('an empty group id: INVALID_GROUP_ID where Kafka refuses it, an ordinary group elsewhere', async () => {
+    const apis = groupApis();
+    const c = apis.coordinator;
+    const invalid = ErrorCode.INVALID_GROUP_ID;
+    assert.equal((await c.join('', classicJoinRequest('m'))).errorCode, invalid);
+    const sync = await c.sync('', { memberId: 'm', groupInstanceId: null, generationId: 1, protocolType: 'consumer', protocolName: 'range', assignments: [] });
+    assert.equal(sync.errorCode, invalid);
+    assert.equal(c.heartbeat('', 'm', null, 1), invalid);
+    // LeaveGroup: the whole answer's error, with no members (every version).
+    for (const version of [0, 3, 5]) {
+      const r = await apis.leave('', version);
+      assert.deepEqual([r.errorCode, r.members], [invalid, []], `v${version}`);
+    }
+    assert.deepEqual(await apis.describeModern(''), [[invalid], [invalid], [invalid]]);
+    // DescribeGroups and DeleteGroups look the empty id up like any other (Kafka refuses only null).
+    assert.deepEqual(await apis.describe(''), [ErrorCode.GROUP_ID_NOT_FOUND]);
+    assert.deepEqual(await apis.delete(''), [ErrorCode.GROUP_ID_NOT_FOUND]);
+  });
+
+  test('while a partition loads: per group COORDINATOR_LOAD_IN_PROGRESS, and ListGroups refuses the whole list', async () => {
+    const state = { loading: true };
+    const apis = groupApis({ ...ALL_OWNED, status: () => (state.loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE), loading: () => state.loading });
+    const loading = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    assert.deepEqual(await apis.describe('g', ''), [loading, loading]);
+    assert.deepEqual(await apis.delete('g'), [loading]);
+    assert.deepEqual(await apis.describeModern('g'), [[loading], [loading], [loading]]);
+    assert.deepEqual(await apis.list(), { throttleTimeMs: 0, errorCode: loading, groups: [] });
+    const left = await apis.leave('g');
+    assert.deepEqual([left.errorCode, left.members], [loading, []]);
+    state.loading = false;
+    await stableClassic(apis.coordinator);
+    const listed = await apis.list();
+    assert.deepEqual([listed.errorCode, listed.groups.map((g) => g.groupId)], [ErrorCode.NONE, ['g']]);
+  });
+
+  test('a partition led elsewhere: LeaveGroup answers NOT_COORDINATOR alone; ListGroups lists the groups it has', async () => {
+    const elsewhere = { index: -1 };
+    const apis = groupApis({ ...ALL_OWNED, status: (index) => (index === elsewhere.index ? ErrorCode.NOT_COORDINATOR : ErrorCode.NONE) });
+    await stableClassic(apis.coordinator);
+    const left = await apis.leave('other-group');
+    assert.deepEqual([left.errorCode, left.members.map((m) => m.errorCode)], [ErrorCode.NONE, [ErrorCode.UNKNOWN_MEMBER_ID]]);
+    elsewhere.index = apis.coordinator.partitionFor('g');
+    const moved = await apis.leave('g');
+    assert.deepEqual([moved.errorCode, moved.members], [ErrorCode.NOT_COORDINATOR, []]);
+    assert.deepEqual(await apis.list(), { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups: [] });
+  });
+
+  test('once shut down: COORDINATOR_NOT_AVAILABLE before an empty group id, and for ListGroups as a whole', async () => {
+    const apis = groupApis();
+    await stableClassic(apis.coordinator);
+    apis.coordinator.shutdown();
+    const unavailable = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    assert.deepEqual(await apis.list(), { throttleTimeMs: 0, errorCode: unavailable, groups: [] });
+    assert.equal(apis.coordinator.heartbeat('', 'm', null, 1), unavailable);
+    const left = await apis.leave('');
+    assert.deepEqual([left.errorCode, left.members], [unavailable, []]);
+    assert.deepEqual(await apis.describe('g', ''), [unavailable, unavailable]);
+    assert.deepEqual(await apis.delete('g'), [unavailable]);
+    assert.deepEqual(await apis.describeModern(''), [[unavailable], [unavailable], [unavailable]]);
   });
 });

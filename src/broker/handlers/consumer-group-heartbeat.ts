@@ -10,7 +10,7 @@ import { toWire } from '../../coordinator/consumer-group.js';
 import type { Assignment } from '../../coordinator/consumer-group-assignors.js';
 import type { ApiHandler } from '../api.js';
 import { clientHostOf } from './join-group.js';
-import { describeRefusal, groupNotFound, heartbeatRefusal } from './group-heartbeat-checks.js';
+import { groupDescribeRefusal, groupNotFound, heartbeatRefusal } from './group-heartbeat-checks.js';
 
 // KIP-848: the consumer group protocol. The state machine is coordinator/consumer-group.ts.
 export const consumerGroupHeartbeatHandler: ApiHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = {
@@ -47,7 +47,7 @@ export const consumerGroupDescribeHandler: ApiHandler<ConsumerGroupDescribeReque
         const g = consumer.describe(groupId);
         const base = { groupId, errorMessage: null, groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [], authorizedOperations: -2147483648 };
         // DESCRIBE on the group; another broker coordinates it, or its partition is still loading.
-        const refused = describeRefusal(broker, conn, groupId);
+        const refused = groupDescribeRefusal(broker, conn, groupId);
         if (refused !== ErrorCode.NONE) return { ...base, errorCode: refused, groupState: '' };
         if (!g) return { ...base, ...groupNotFound(groupId, 'consumer', coordinator.groups.has(groupId) || coordinator.streams.groups.has(groupId)) };
         const assignors = broker.config.list('group.consumer.assignors');

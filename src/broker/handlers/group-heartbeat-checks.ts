@@ -40,3 +40,12 @@ export function groupNotFound(groupId: string, kind: GroupProtocol, otherKind: b
 export function describeRefusal(broker: Broker, conn: Connection, groupId: string): number {
   return broker.security.group(conn, Op.DESCRIBE, groupId) ? broker.groupCoordinator.groupError(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
 }
+
+/**
+ * describeRefusal for ConsumerGroupDescribe, StreamsGroupDescribe and ShareGroupDescribe, whose
+ * coordinator refuses an empty group id (INVALID_GROUP_ID) after its own state and before the
+ * group's partition, as Kafka's.
+ */
+export function groupDescribeRefusal(broker: Broker, conn: Connection, groupId: string): number {
+  return broker.security.group(conn, Op.DESCRIBE, groupId) ? broker.groupCoordinator.groupLevelError(groupId) : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+}

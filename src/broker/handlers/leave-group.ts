@@ -8,12 +8,15 @@ export const leaveGroupHandler: ApiHandler<LeaveGroupRequest, LeaveGroupResponse
     // v0-2 name one member; v3+ a batch of members by member id and/or group.instance.id (KIP-345).
     const identities =
       apiVersion >= 3 ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })) : [{ memberId: req.memberId, groupInstanceId: null }];
+    // An error of the whole group (a coordinator shut down, an empty group id, another broker's
+    // or a loading partition) is the answer's alone, with no members, as Kafka's.
+    const refused = broker.groupCoordinator.groupLevelError(req.groupId);
+    if (refused !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: refused, members: [] };
     const codes = broker.groupCoordinator.leave(req.groupId, identities);
     if (apiVersion < 3) return { throttleTimeMs: 0, errorCode: codes[0]!, members: [] };
-    const topLevel = codes.every((c) => c === ErrorCode.NOT_COORDINATOR) && codes.length > 0 ? ErrorCode.NOT_COORDINATOR : ErrorCode.NONE;
     return {
       throttleTimeMs: 0,
-      errorCode: topLevel,
+      errorCode: ErrorCode.NONE,
       members: identities.map((m, i) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: codes[i]! })),
     };
   },

@@ -6,6 +6,8 @@ import type { ApiHandler } from '../api.js';
 export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse> = {
   apiKey: ApiKey.ListGroups,
   handle({ broker, conn }, req) {
+    const unavailable = broker.groupCoordinator.listGroupsError();
+    if (unavailable !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: unavailable, groups: [] };
     // DESCRIBE on the cluster lists every group; otherwise only the groups the principal may describe.
     const all = broker.security.cluster(conn, Op.DESCRIBE, false);
     // Filters compare case-insensitively, as Kafka does; groups are classic or consumer (KIP-848).

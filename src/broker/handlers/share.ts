@@ -28,7 +28,7 @@ import type { Connection } from '../../network/connection.js';
 import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 import { clientHostOf } from './join-group.js';
-import { describeRefusal, groupNotFound } from './group-heartbeat-checks.js';
+import { describeRefusal, groupDescribeRefusal, groupNotFound } from './group-heartbeat-checks.js';
 import { FINAL_EPOCH, type ShareSession } from '../share/share-sessions.js';
 import { INTER_BROKER_CLIENT_ID } from '../inter-broker.js';
 import type { AckBatch, SharePartition } from '../share/share-partitions.js';
@@ -68,7 +68,7 @@ export const shareGroupDescribeHandler: ApiHandler<ShareGroupDescribeRequest, Sh
       throttleTimeMs: 0,
       groups: req.groupIds.map((groupId) => {
         const base = { groupId, errorMessage: null, groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [], authorizedOperations: NO_OPS };
-        const refused = describeRefusal(broker, conn, groupId);
+        const refused = groupDescribeRefusal(broker, conn, groupId);
         if (refused !== ErrorCode.NONE) return { ...base, errorCode: refused, groupState: '' };
         const g = share.describe(groupId);
         if (!g) return { ...base, ...groupNotFound(groupId, 'share', isOtherKind(broker, groupId)) };

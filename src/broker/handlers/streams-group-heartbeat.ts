@@ -12,7 +12,7 @@ import { StreamsStatus, taskIdsToWire, type StreamsHeartbeatResult } from '../..
 import type { Tasks } from '../../coordinator/streams-group-assignor.js';
 import type { ApiHandler } from '../api.js';
 import { clientHostOf } from './join-group.js';
-import { describeRefusal, groupNotFound, heartbeatRefusal } from './group-heartbeat-checks.js';
+import { groupDescribeRefusal, groupNotFound, heartbeatRefusal } from './group-heartbeat-checks.js';
 
 function toResponse(res: StreamsHeartbeatResult, apiVersion: number): StreamsGroupHeartbeatResponse {
   // MISSING_CLIENT_TAGS (6) is answered from v1 on: a v0 client's Status enum stops at 5.
@@ -90,7 +90,7 @@ export const streamsGroupDescribeHandler: ApiHandler<StreamsGroupDescribeRequest
           topologyDescriptionStatus: 0,
           assignorName: null,
         };
-        const refused = describeRefusal(broker, conn, groupId);
+        const refused = groupDescribeRefusal(broker, conn, groupId);
         if (refused !== ErrorCode.NONE) return { ...base, errorCode: refused, groupState: '' };
         const g = streams.groups.get(groupId);
         if (!g) return { ...base, ...groupNotFound(groupId, 'streams', coordinator.groups.has(groupId) || coordinator.consumer.groups.has(groupId)) };
