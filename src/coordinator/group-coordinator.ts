@@ -152,6 +152,15 @@ function appendErrorCode(err: unknown): number {
   return ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }
 
+/**
+ * Whether a group id fits the int16-length strings of __consumer_offsets keys. A longer one
+ * (a flexible request version allows it) cannot be written: Kafka's serializer throws, and its
+ * write fails with UNKNOWN_SERVER_ERROR.
+ */
+function storableGroupId(groupId: string): boolean {
+  return Buffer.byteLength(groupId, 'utf8') <= 0x7fff;
+}
+
 /** The same error code for every partition of a commit. */
 function everyPartition(req: CommitRequest, code: number): TopicPartitionCodes[] {
   return req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
@@ -428,8 +437,15 @@ export class GroupCoordinator {
     const partition = this.partitionFor(group.groupId);
     // A group whose partition left this broker (its timers were stopped then) writes nothing more.
     if (this.ownership.status(partition) !== ErrorCode.NONE) return Promise.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `not the coordinator of ${group.groupId}`));
-    const value = group.state === 'Dead' ? null : encodeGroupValue(group.snapshot());
-    return this.opts.store.append(partition, [{ key: encodeGroupKey(group.groupId), value }]);
+    // A group that cannot be encoded fails like a failed write (never a throw: this also runs
+    // from timers, where a throw would take the broker down).
+    let record: CoordinatorRecord;
+    try {
+      record = { key: encodeGroupKey(group.groupId), value: group.state === 'Dead' ? null : encodeGroupValue(group.snapshot()) };
+    } catch (err) {
+      return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `group ${group.groupId.slice(0, 64)}… cannot be stored: ${String(err)}`));
+    }
+    return this.opts.store.append(partition, [record]);
   }
 
   // --- ownership -------------------------------------------------------------------------------
@@ -695,6 +711,10 @@ export class GroupCoordinator {
     if (groupCode !== ErrorCode.NONE) {
       if (group) this.dropIfUnused(group);
       return everyPartition(req, groupCode);
+    }
+    if (!storableGroupId(req.groupId)) {
+      if (group) this.dropIfUnused(group);
+      return everyPartition(req, ErrorCode.UNKNOWN_SERVER_ERROR);
     }
     const now = this.opts.clock.now();
     const records: CoordinatorRecord[] = [];

@@ -765,3 +765,29 @@ describe("the group APIs' coordinator-level errors, as Kafka 4.4's GroupCoordina
     assert.deepEqual(await apis.describeModern(''), [[unavailable], [unavailable], [unavailable]]);
   });
 });
+
+describe('a group id too long for a __consumer_offsets key (over 32767 UTF-8 bytes, as flexible versions allow)', () => {
+  // Kafka's record serializer throws and the write fails: UNKNOWN_SERVER_ERROR, nothing kept.
+  const long = 'g'.repeat(40_000);
+
+  test('commits answer UNKNOWN_SERVER_ERROR and leave no group behind', async () => {
+    const { coordinator: c, store } = setup();
+    assert.deepEqual(codes(await commit(c, { groupId: long })), [ErrorCode.UNKNOWN_SERVER_ERROR]);
+    assert.deepEqual(codes(await txnCommit(c, { groupId: long })), [ErrorCode.UNKNOWN_SERVER_ERROR]);
+    assert.deepEqual(c.listGroups(), []);
+    assert.equal(store.records.length, 0);
+  });
+
+  test('a classic group: the join that needs a write answers UNKNOWN_SERVER_ERROR; its session ending throws nothing', async () => {
+    const { coordinator: c, clock, store } = setup();
+    const first = await c.join(long, classicJoinRequest(''));
+    assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    const joined = await c.join(long, classicJoinRequest(first.memberId));
+    assert.equal(joined.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR);
+    // The member's session runs out: the group, now empty, cannot be written either. This ran
+    // from a timer and threw, which would have taken a broker process down.
+    await clock.advance(60_000);
+    assert.equal(c.heartbeat(long, first.memberId, null, joined.generationId), ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal(store.records.length, 0);
+  });
+});
