@@ -159,10 +159,18 @@ export class TransactionCoordinator {
   /** Writes a transition prepared on `md` and applies it; NONE, or the error to answer. */
   private async write(md: TransactionMetadata, value: TxnLogValue): Promise<number> {
     const epoch = this.epochOf(md.transactionalId);
+    let record: CoordinatorRecord;
     try {
-      await this.opts.store.append(this.partitionFor(md.transactionalId), [
-        { key: encodeTxnKey(md.transactionalId), value: value.state === 'Dead' ? null : encodeTxnValue(value, (this.opts.transactionVersion?.() ?? 2) >= 1) },
-      ]);
+      record = { key: encodeTxnKey(md.transactionalId), value: value.state === 'Dead' ? null : encodeTxnValue(value, (this.opts.transactionVersion?.() ?? 2) >= 1) };
+    } catch (err) {
+      // A transactional id over the 32767 bytes of a key string (a flexible request allows it)
+      // cannot be stored: Kafka's serializer throws, answered UNKNOWN_SERVER_ERROR.
+      md.cancel();
+      this.opts.logger?.error({ err, state: value.state }, 'a transactional id that cannot be stored');
+      return ErrorCode.UNKNOWN_SERVER_ERROR;
+    }
+    try {
+      await this.opts.store.append(this.partitionFor(md.transactionalId), [record]);
     } catch (err) {
       md.cancel();
       const code = appendErrorCode(err);

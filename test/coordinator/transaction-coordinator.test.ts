@@ -342,6 +342,16 @@ describe('transaction coordinator', () => {
     assert.equal(h.coordinator.describe('zzz').errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
   });
 
+  test('a transactional id too long for a key string (over 32767 UTF-8 bytes) is UNKNOWN_SERVER_ERROR and leaves nothing', async () => {
+    const h = harness();
+    const long = 'x'.repeat(40_000);
+    for (let i = 0; i < 2; i++)
+      assert.deepEqual(await h.coordinator.initProducerId(long, 60_000), { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, producerId: -1, producerEpoch: -1 });
+    assert.equal(h.coordinator.describe(long).errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+    assert.deepEqual(h.coordinator.list([], []), []);
+    assert.equal(h.log.length, 0);
+  });
+
   test('transactional ids idle past transactional.id.expiration.ms are tombstoned', async () => {
     const h = harness();
     await h.coordinator.initProducerId('old', 60_000);
