@@ -238,7 +238,12 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     }
   }
 
-  private validate(req: HeartbeatRequest, apiVersion: number): void {
+  /**
+   * The checks of the request itself, which Kafka's group coordinator service makes before the
+   * group's partition is looked at (INVALID_REQUEST, UNSUPPORTED_ASSIGNOR): throws HeartbeatError.
+   * The subscribed regex is compiled later, by the group's partition (validate).
+   */
+  checkRequest(req: HeartbeatRequest, apiVersion: number): void {
     const bad = (msg: string) => new HeartbeatError(ErrorCode.INVALID_REQUEST, msg);
     if (req.groupId === '') throw bad("GroupId can't be empty.");
     if (req.instanceId === '') throw bad("InstanceId can't be empty.");
@@ -261,6 +266,10 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ${this.opts.assignors.join(', ')}.`,
       );
     }
+  }
+
+  private validate(req: HeartbeatRequest, apiVersion: number): void {
+    this.checkRequest(req, apiVersion);
     if (req.subscribedTopicRegex !== null) this.compileRegex(req.subscribedTopicRegex);
   }
 

@@ -28,7 +28,7 @@ import type { CoordinatorLogger } from './ports.js';
 import { ConsumerGroups, type ConsumerGroup, type ConsumerGroupsOptions, type HeartbeatRequest, type HeartbeatResponse } from './consumer-group.js';
 import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js';
 import { StreamsGroups, type StreamsGroupsOptions, type StreamsHeartbeatResult } from './streams-group.js';
-import type { CommitPartitionValidator } from './epoch-groups.js';
+import { HeartbeatError, type CommitPartitionValidator } from './epoch-groups.js';
 import type { StreamsGroupHeartbeatRequest } from '../protocol/generated/streams-group-heartbeat.js';
 import { ShareGroups, type ShareGroupsOptions, type ShareHeartbeatRequest, type ShareHeartbeatResponse } from './share-group.js';
 
@@ -277,14 +277,16 @@ export class GroupCoordinator {
       heartbeatIntervalMs: 0,
       assignment: null,
     });
-    if (req.groupId !== '') {
-      let owner = this.awaitOwner(req.groupId);
-      if (typeof owner !== 'number') owner = await owner;
-      if (owner !== ErrorCode.NONE) return fail(owner);
-      const classic = this.groups.get(req.groupId);
-      if ((classic && classic.state !== 'Dead') || this.consumer.groups.has(req.groupId) || this.streams.groups.has(req.groupId)) {
-        return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a share group.`);
-      }
+    // Kafka's order: a coordinator shut down, the request's own checks, then the group's partition.
+    if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const invalid = this.share.requestError(req);
+    if (invalid !== null) return fail(ErrorCode.INVALID_REQUEST, invalid);
+    let owner = this.awaitOwner(req.groupId);
+    if (typeof owner !== 'number') owner = await owner;
+    if (owner !== ErrorCode.NONE) return fail(owner);
+    const classic = this.groups.get(req.groupId);
+    if ((classic && classic.state !== 'Dead') || this.consumer.groups.has(req.groupId) || this.streams.groups.has(req.groupId)) {
+      return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a share group.`);
     }
     return this.share.heartbeat(req, clientId, clientHost);
   }
@@ -295,11 +297,17 @@ export class GroupCoordinator {
    * keeping its offsets.
    */
   async streamsGroupHeartbeat(req: StreamsGroupHeartbeatRequest, clientId: string, clientHost: string): Promise<StreamsHeartbeatResult> {
-    if (req.groupId !== '') {
-      let owner = this.awaitOwner(req.groupId);
-      if (typeof owner !== 'number') owner = await owner;
-      if (owner !== ErrorCode.NONE) return this.streams.fail(req, owner, null);
+    // Kafka's order: a coordinator shut down, the request's own checks, then the group's partition.
+    if (this.stopped) return this.streams.fail(req, ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
+    try {
+      this.streams.checkRequest(req);
+    } catch (err) {
+      if (err instanceof HeartbeatError) return this.streams.fail(req, err.code, err.message);
+      throw err;
     }
+    let owner = this.awaitOwner(req.groupId);
+    if (typeof owner !== 'number') owner = await owner;
+    if (owner !== ErrorCode.NONE) return this.streams.fail(req, owner, null);
     const notStreams = () => this.streams.fail(req, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a streams group.`);
     if (this.share.groups.has(req.groupId)) return notStreams();
     const classic = this.groups.get(req.groupId);
@@ -331,11 +339,17 @@ export class GroupCoordinator {
       heartbeatIntervalMs: 0,
       assignment: null,
     });
-    if (req.groupId !== '') {
-      let owner = this.awaitOwner(req.groupId);
-      if (typeof owner !== 'number') owner = await owner;
-      if (owner !== ErrorCode.NONE) return fail(owner);
+    // Kafka's order: a coordinator shut down, the request's own checks, then the group's partition.
+    if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    try {
+      this.consumer.checkRequest(req, apiVersion);
+    } catch (err) {
+      if (err instanceof HeartbeatError) return fail(err.code, err.message);
+      throw err;
     }
+    let owner = this.awaitOwner(req.groupId);
+    if (typeof owner !== 'number') owner = await owner;
+    if (owner !== ErrorCode.NONE) return fail(owner);
     if (this.share.groups.has(req.groupId)) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
     if (this.streams.groups.has(req.groupId)) {
       const tombstones = this.streams.deleteEmpty(req.groupId);
@@ -941,8 +955,7 @@ export class GroupCoordinator {
   /** OffsetDelete: the group's top-level error and per-partition codes. */
   async deleteOffsets(groupId: string, topics: { name: string; partitions: number[] }[]): Promise<{ errorCode: number; topics: TopicPartitionCodes[] }> {
     const none = { errorCode: ErrorCode.NONE, topics: [] as TopicPartitionCodes[] };
-    if (groupId === '') return { ...none, errorCode: ErrorCode.INVALID_GROUP_ID };
-    const owner = this.groupError(groupId);
+    const owner = this.groupLevelError(groupId);
     if (owner !== ErrorCode.NONE) return { ...none, errorCode: owner };
     // A consumer or streams group takes the deletion of the offsets of the topics it does not
     // read; a classic one only when empty or of the consumer protocol; a share group has none.

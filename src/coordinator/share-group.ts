@@ -183,6 +183,19 @@ export class ShareGroups {
     return out;
   }
 
+  /**
+   * Why the request itself is invalid (INVALID_REQUEST, with this message), which Kafka's group
+   * coordinator service checks before the group's partition is looked at; null when it is not.
+   */
+  requestError(req: ShareHeartbeatRequest): string | null {
+    if (req.groupId === '') return "GroupId can't be empty.";
+    if (req.memberId === '') return "MemberId can't be empty.";
+    if (req.rackId === '') return "RackId can't be empty.";
+    if (req.memberEpoch < LEAVE_GROUP_MEMBER_EPOCH) return `MemberEpoch is invalid: ${req.memberEpoch}`;
+    if (req.memberEpoch === 0 && (req.subscribedTopicNames === null || req.subscribedTopicNames.length === 0)) return 'SubscribedTopicNames must be set in first request.';
+    return null;
+  }
+
   async heartbeat(req: ShareHeartbeatRequest, clientId: string, clientHost: string): Promise<ShareHeartbeatResponse> {
     const fail = (errorCode: number, errorMessage: string | null = null): ShareHeartbeatResponse => ({
       errorCode,
@@ -193,13 +206,8 @@ export class ShareGroups {
       assignment: null,
     });
     if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    if (req.groupId === '') return fail(ErrorCode.INVALID_REQUEST, "GroupId can't be empty.");
-    if (req.memberId === '') return fail(ErrorCode.INVALID_REQUEST, "MemberId can't be empty.");
-    if (req.rackId === '') return fail(ErrorCode.INVALID_REQUEST, "RackId can't be empty.");
-    if (req.memberEpoch < LEAVE_GROUP_MEMBER_EPOCH) return fail(ErrorCode.INVALID_REQUEST, `MemberEpoch is invalid: ${req.memberEpoch}`);
-    if (req.memberEpoch === 0 && (req.subscribedTopicNames === null || req.subscribedTopicNames.length === 0)) {
-      return fail(ErrorCode.INVALID_REQUEST, 'SubscribedTopicNames must be set in first request.');
-    }
+    const invalid = this.requestError(req);
+    if (invalid !== null) return fail(ErrorCode.INVALID_REQUEST, invalid);
     const cfg = this.opts.config(req.groupId);
     let group = this.groups.get(req.groupId);
     const startEpoch = group?.groupEpoch ?? -1;

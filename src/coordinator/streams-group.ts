@@ -367,7 +367,11 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
 
   // --- validation -------------------------------------------------------------------------------
 
-  private validate(req: StreamsGroupHeartbeatRequest): void {
+  /**
+   * The checks of the request itself (INVALID_REQUEST, STREAMS_INVALID_TOPOLOGY), which Kafka's
+   * group coordinator service makes before the group's partition is looked at: throws HeartbeatError.
+   */
+  checkRequest(req: StreamsGroupHeartbeatRequest): void {
     const bad = (msg: string) => new HeartbeatError(ErrorCode.INVALID_REQUEST, msg);
     if (req.groupId === '') throw bad("GroupId can't be empty.");
     if (req.memberId === '') throw bad("MemberId can't be empty.");
@@ -434,7 +438,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
       req.groupId,
       (code, message) => this.fail(req, code, message),
       (records) => {
-        this.validate(req);
+        this.checkRequest(req);
         return req.memberEpoch < 0 ? this.leave(req, records) : this.join(req, clientId, clientHost, records);
       },
     );

@@ -758,6 +758,8 @@ describe("the group APIs' coordinator-level errors, as Kafka 4.4's GroupCoordina
     const unavailable = ErrorCode.COORDINATOR_NOT_AVAILABLE;
     assert.deepEqual(await apis.list(), { throttleTimeMs: 0, errorCode: unavailable, groups: [] });
     assert.equal(apis.coordinator.heartbeat('', 'm', null, 1), unavailable);
+    assert.equal((await apis.coordinator.deleteOffsets('', [{ name: 't', partitions: [0] }])).errorCode, unavailable);
+    assert.deepEqual(codes(await txnCommit(apis.coordinator, { groupId: '' })), [unavailable]);
     const left = await apis.leave('');
     assert.deepEqual([left.errorCode, left.members], [unavailable, []]);
     assert.deepEqual(await apis.describe('g', ''), [unavailable, unavailable]);
@@ -789,5 +791,75 @@ describe('a group id too long for a __consumer_offsets key (over 32767 UTF-8 byt
     await clock.advance(60_000);
     assert.equal(c.heartbeat(long, first.memberId, null, joined.generationId), ErrorCode.UNKNOWN_MEMBER_ID);
     assert.equal(store.records.length, 0);
+  });
+});
+
+describe("the heartbeats of KIP-848's group types: the request's own checks before the group's partition", () => {
+  // Kafka's GroupCoordinatorService: inactive -> COORDINATOR_NOT_AVAILABLE; then
+  // throwIf*HeartbeatRequestIsInvalid (INVALID_REQUEST); only then the runtime's partition
+  // (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
+  const streamsRequest = (over: Record<string, unknown>) =>
+    ({
+      groupId: 'app',
+      memberId: 'm',
+      memberEpoch: 0,
+      endpointInformationEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 5000,
+      topology: null,
+      activeTasks: [],
+      standbyTasks: [],
+      warmupTasks: [],
+      processId: 'p',
+      userEndpoint: null,
+      clientTags: [],
+      taskOffsets: null,
+      taskEndOffsets: null,
+      shutdownApplication: false,
+      ...over,
+    }) as never;
+  async function codesOf(c: GroupCoordinator, groupId: string) {
+    const consumer = await c.consumerGroupHeartbeat(
+      {
+        groupId,
+        memberId: 'm',
+        memberEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: -1, // required when joining
+        subscribedTopicNames: ['t'],
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: [],
+      },
+      1,
+      'client',
+      '/127.0.0.1',
+    );
+    const streams = await c.streamsGroupHeartbeat(streamsRequest({ groupId }), 'c', '/127.0.0.1'); // no topology when joining
+    const share = await c.shareGroupHeartbeat({ groupId, memberId: 'm', memberEpoch: 0, rackId: null, subscribedTopicNames: [] }, 'c', '/127.0.0.1');
+    return [consumer.errorCode, streams.errorCode, share.errorCode];
+  }
+
+  test('an invalid heartbeat is INVALID_REQUEST on a broker that does not coordinate its group, or still loads it', async () => {
+    const status = { code: ErrorCode.NOT_COORDINATOR };
+    const { coordinator: c } = setup({ ...ALL_OWNED, status: () => status.code });
+    const invalid = ErrorCode.INVALID_REQUEST;
+    assert.deepEqual(await codesOf(c, 'g'), [invalid, invalid, invalid]);
+    status.code = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    assert.deepEqual(await codesOf(c, 'g'), [invalid, invalid, invalid]);
+    assert.deepEqual(await codesOf(c, ''), [invalid, invalid, invalid]);
+    // A valid one meets the partition.
+    const valid = await c.shareGroupHeartbeat({ groupId: 'g', memberId: 'm', memberEpoch: 0, rackId: null, subscribedTopicNames: ['t'] }, 'c', '/127.0.0.1');
+    assert.equal(valid.errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+  });
+
+  test('once shut down, COORDINATOR_NOT_AVAILABLE comes first, even for an empty group id', async () => {
+    const { coordinator: c } = setup();
+    c.shutdown();
+    const unavailable = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    assert.deepEqual(await codesOf(c, ''), [unavailable, unavailable, unavailable]);
+    assert.deepEqual(await codesOf(c, 'g'), [unavailable, unavailable, unavailable]);
   });
 });
