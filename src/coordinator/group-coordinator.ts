@@ -563,12 +563,13 @@ export class GroupCoordinator {
     const fail = (errorCode: number): JoinResult => joinError(errorCode, req.memberId);
     if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
-    let owner = this.awaitOwner(groupId);
-    if (typeof owner !== 'number') owner = await owner;
-    if (owner !== ErrorCode.NONE) return fail(owner);
+    // Checked before the group's partition, as Kafka's group coordinator service does.
     if (req.sessionTimeoutMs < this.opts.minSessionTimeoutMs || req.sessionTimeoutMs > this.opts.maxSessionTimeoutMs) {
       return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
+    let owner = this.awaitOwner(groupId);
+    if (typeof owner !== 'number') owner = await owner;
+    if (owner !== ErrorCode.NONE) return fail(owner);
     if (this.share.groups.has(groupId)) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     if (this.consumer.groups.has(groupId)) {
       // A classic member of a consumer group (online migration); an empty one goes back to classic.

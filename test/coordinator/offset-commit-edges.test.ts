@@ -12,6 +12,7 @@ import { ALL_OWNED, CoordinatorPartitions, type PartitionOwnership } from '../..
 import { txnOffsetCommitHandler } from '../../src/broker/handlers/txn-offset-commit.js';
 import { offsetCommitHandler } from '../../src/broker/handlers/offset-commit.js';
 import { leaveGroupHandler } from '../../src/broker/handlers/leave-group.js';
+import { syncGroupHandler } from '../../src/broker/handlers/sync-group.js';
 import { listGroupsHandler } from '../../src/broker/handlers/list-groups.js';
 import { describeGroupsHandler } from '../../src/broker/handlers/describe-groups.js';
 import { deleteGroupsHandler } from '../../src/broker/handlers/delete-groups.js';
@@ -739,6 +740,27 @@ describe("the group APIs' coordinator-level errors, as Kafka 4.4's GroupCoordina
     assert.deepEqual([listed.errorCode, listed.groups.map((g) => g.groupId)], [ErrorCode.NONE, ['g']]);
   });
 
+  test('SyncGroup v5+ without its protocol type or name is INCONSISTENT_GROUP_PROTOCOL before the coordinator is asked', async () => {
+    const { coordinator } = setup({ ...ALL_OWNED, status: () => ErrorCode.NOT_COORDINATOR });
+    const ctx = (apiVersion: number) => ({ broker: { groupCoordinator: coordinator }, conn: {}, apiVersion }) as unknown as RequestContext;
+    const sync = async (apiVersion: number, protocolType: string | null, protocolName: string | null) =>
+      (
+        (await syncGroupHandler.handle(ctx(apiVersion), {
+          groupId: 'g',
+          generationId: 1,
+          memberId: 'm',
+          groupInstanceId: null,
+          protocolType,
+          protocolName,
+          assignments: [],
+        })) as { errorCode: number }
+      ).errorCode;
+    assert.equal(await sync(5, null, 'range'), ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    assert.equal(await sync(5, 'consumer', null), ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    assert.equal(await sync(5, 'consumer', 'range'), ErrorCode.NOT_COORDINATOR);
+    assert.equal(await sync(4, null, null), ErrorCode.NOT_COORDINATOR);
+  });
+
   test('a partition led elsewhere: LeaveGroup answers NOT_COORDINATOR alone; ListGroups lists the groups it has', async () => {
     const elsewhere = { index: -1 };
     const apis = groupApis({ ...ALL_OWNED, status: (index) => (index === elsewhere.index ? ErrorCode.NOT_COORDINATOR : ErrorCode.NONE) });
@@ -842,14 +864,17 @@ describe("the heartbeats of KIP-848's group types: the request's own checks befo
     return [consumer.errorCode, streams.errorCode, share.errorCode];
   }
 
-  test('an invalid heartbeat is INVALID_REQUEST on a broker that does not coordinate its group, or still loads it', async () => {
-    const status = { code: ErrorCode.NOT_COORDINATOR };
+  test('an invalid heartbeat (or JoinGroup session timeout) is refused on a broker that does not coordinate its group, or still loads it', async () => {
+    const status: { code: number } = { code: ErrorCode.NOT_COORDINATOR };
     const { coordinator: c } = setup({ ...ALL_OWNED, status: () => status.code });
     const invalid = ErrorCode.INVALID_REQUEST;
     assert.deepEqual(await codesOf(c, 'g'), [invalid, invalid, invalid]);
     status.code = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
     assert.deepEqual(await codesOf(c, 'g'), [invalid, invalid, invalid]);
     assert.deepEqual(await codesOf(c, ''), [invalid, invalid, invalid]);
+    // JoinGroup's session timeout is checked before the partition too.
+    assert.equal((await c.join('g', classicJoinRequest('', { sessionTimeoutMs: 10 }))).errorCode, ErrorCode.INVALID_SESSION_TIMEOUT);
+    assert.equal((await c.join('g', classicJoinRequest(''))).errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     // A valid one meets the partition.
     const valid = await c.shareGroupHeartbeat({ groupId: 'g', memberId: 'm', memberEpoch: 0, rackId: null, subscribedTopicNames: ['t'] }, 'c', '/127.0.0.1');
     assert.equal(valid.errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);

@@ -1,9 +1,16 @@
 import { ApiKey, type SyncGroupRequest, type SyncGroupResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { EMPTY_BYTES } from '../../protocol/primitives.js';
 import type { ApiHandler } from '../api.js';
 
 export const syncGroupHandler: ApiHandler<SyncGroupRequest, SyncGroupResponse> = {
   apiKey: ApiKey.SyncGroup,
-  async handle({ broker }, req) {
+  async handle({ broker, apiVersion }, req) {
+    // v5+ must name the protocol type and name (KIP-559); Kafka refuses one that does not before
+    // the coordinator sees it.
+    if (apiVersion >= 5 && (req.protocolType === null || req.protocolName === null)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
+    }
     const r = await broker.groupCoordinator.sync(req.groupId, {
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
