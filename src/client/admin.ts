@@ -718,10 +718,15 @@ export class Admin {
   async listTransactions(states: string[] = []): Promise<TransactionListing[]> {
     await this.cluster.refreshMetadata([]);
     const all: TransactionListing[] = [];
-    for (const b of this.cluster.brokers.values()) {
-      const conn = await this.cluster.connectionTo(b.host, b.port);
-      const res = await conn.request<ListTransactionsResponse>(ApiKey.ListTransactions, { stateFilters: states, producerIdFilters: [], durationFilter: -1 });
-      throwIfError(res.errorCode, null, `ListTransactions on broker ${b.nodeId}`);
+    // A copy: a retry refreshes the metadata, which replaces the entries of the live map.
+    for (const b of [...this.cluster.brokers.values()]) {
+      // A broker still loading a __transaction_state partition answers COORDINATOR_LOAD_IN_PROGRESS: retried.
+      const res = await this.cluster.withRetry(async () => {
+        const conn = await this.cluster.connectionTo(b.host, b.port);
+        const r = await conn.request<ListTransactionsResponse>(ApiKey.ListTransactions, { stateFilters: states, producerIdFilters: [], durationFilter: -1 });
+        throwIfError(r.errorCode, null, `ListTransactions on broker ${b.nodeId}`);
+        return r;
+      });
       for (const t of res.transactionStates) all.push({ transactionalId: t.transactionalId, producerId: t.producerId, state: t.transactionState });
     }
     return all.sort((a, b) => a.transactionalId.localeCompare(b.transactionalId));
