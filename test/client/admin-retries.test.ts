@@ -16,7 +16,7 @@ before(async () => {
   cluster = new Cluster({ bootstrap: running.bootstrap, retryBackoffMs: 10 });
 });
 after(async () => {
-  cluster.close();
+  await cluster.close();
   await running.stop();
 });
 
