@@ -1,35 +1,67 @@
-// Bundles the command line (src/cli/tributary.ts, what `npm start` and bin/tributary.js run)
-// into dist/cli/: one module for the CLI and the broker, and one chunk for each part loaded on
-// demand (the HTTP app, cluster mode's etcd client, the bench). Node 20 spends most of a
-// broker's start-up resolving, linking and evaluating its ~300 separate ES modules; as a
-// bundle it starts in well under half the time. The library (dist/index.js, `startBroker`) stays
-// tsc's module-per-file output. Dependencies stay in node_modules (`packages: 'external'`).
+// Bundles the command line (src/cli/main.ts, what `npm start` and bin/tributary.js run) into
+// dist/cli/:
+// - cli.cjs, the whole program as one CommonJS script. Node 20 spends most of a broker's start-up
+//   resolving, linking and compiling its ~300 separate ES modules; as a bundle it starts in well
+//   under half the time, and as CommonJS it can be compiled from V8's code cache.
+// - tributary.js, the launcher (src/cli/launcher.ts): compiles cli.cjs with the cache and runs it.
+// - cli.v8cache, the code cache, recorded from a training broker (scripts/code-cache-training.ts).
+// The library (dist/index.js, `startBroker`) stays tsc's module-per-file output. Dependencies stay
+// in node_modules (`packages: 'external'`).
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+import { trainCodeCache } from './code-cache-training.js';
 
 const root = resolve(import.meta.dirname, '..');
 const outdir = join(root, 'dist', 'cli');
-// Chunk names carry a content hash: without this, every build would leave the last one's behind.
+
+/**
+ * `await import('pino')` and the like become lazy require() calls: every dependency is
+ * CommonJS, and a dynamic import() inside a vm.Script needs a loader callback that Node 20 offers
+ * only as an experimental feature (with a warning on every start).
+ */
+const packagesImportedLazily: Plugin = {
+  name: 'packages-imported-lazily',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'lazy-package' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-package' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: [join(root, 'src', 'cli', 'tributary.ts')],
-  outdir,
+  entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+  outfile: join(outdir, 'cli.cjs'),
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   packages: 'external',
-  // Chunks sit beside the entry, at the depth of dist/http: src/http/console.ts and the bench
-  // find dist/console and the package root relative to their own module.
-  chunkNames: 'chunk-[hash]',
+  plugins: [packagesImportedLazily],
+  // The sources are ES modules; these are their CommonJS equivalents. The bundle sits in
+  // dist/cli, at the depth of dist/http: src/http/console.ts and the bench find dist/console
+  // and the package root relative to their own module.
+  define: { 'import.meta.dirname': '__dirname', 'import.meta.url': '__importMetaUrl' },
+  banner: { js: '"use strict";var __importMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
   sourcemap: 'linked',
-  // V8 scans every byte of a module before running it: without the whitespace the start-up
-  // chunks are 1.2 MB instead of 1.6 MB, and a broker reaches its first produce ~15 ms sooner.
-  // Names are kept (no minifyIdentifiers), so logged stacks still say which function failed;
-  // the linked source maps give the line in src/.
+  // V8 still reads every byte of the source (it hashes it against the cache, and compiles what
+  // the cache lacks). Names are kept (no minifyIdentifiers), so logged stacks still say which
+  // function failed; the linked source map gives the line in src/.
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
 });
+await build({
+  entryPoints: [join(root, 'src', 'cli', 'launcher.ts')],
+  outfile: join(outdir, 'tributary.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
+await trainCodeCache(join(outdir, 'tributary.js'), join(outdir, 'cli.v8cache'));

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { CODE_CACHE_OUTPUT_ENV } from '../../src/cli/code-cache-env.js';
 import { BROKER_HEAP_GROWING_PERCENT, tuneBrokerHeap } from '../../src/cli/gc-tuning.js';
 
 describe('the broker process heap tuning', () => {
@@ -9,9 +10,13 @@ describe('the broker process heap tuning', () => {
     assert.equal(tuneBrokerHeap(['--max-old-space-size=512', '--heap-growing-percent', '50']), false);
   });
 
+  it('leaves it in the code-cache training run, whose cache must match an untuned start', () => {
+    assert.equal(tuneBrokerHeap([], { [CODE_CACHE_OUTPUT_ENV]: '/tmp/cli.v8cache' }), false);
+  });
+
   it('sets it otherwise', () => {
     assert.equal(BROKER_HEAP_GROWING_PERCENT, 300);
     // Other flags are no choice of the growing factor (nor a prefix of its name).
-    assert.equal(tuneBrokerHeap(['--trace-gc', '--heap-growing-percentile=1']), true);
+    assert.equal(tuneBrokerHeap(['--trace-gc', '--heap-growing-percentile=1'], {}), true);
   });
 });

@@ -11,7 +11,7 @@ export const repoRoot = resolve(import.meta.dirname, '..', '..');
 const NOT_BUILT = join('protocol', 'codegen');
 /** Sources built only into the CLI bundle (scripts/bundle-cli.ts), which holds every source. */
 const BUNDLE_ONLY = 'cli';
-const CLI_BUNDLE = join('cli', 'tributary.js');
+const CLI_BUNDLE = join('cli', 'cli.cjs');
 
 let checked: string | null = null;
 
