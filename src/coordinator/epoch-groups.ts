@@ -9,6 +9,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { Clock } from '../common/clock.js';
 import type { CoordinatorRecord } from './records.js';
 import type { CoordinatorLogger } from './ports.js';
+import { groupWriteErrorCode } from './write-errors.js';
 
 /** A heartbeat's member epoch when the member leaves the group. */
 export const LEAVE_GROUP_MEMBER_EPOCH = -1;
@@ -194,7 +195,7 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
         await this.opts.append(groupId, records);
       } catch (err) {
         this.opts.logger?.error({ err, group: groupId }, `writing ${this.kind} group records failed`);
-        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
+        return fail(groupWriteErrorCode(err), null);
       }
     }
     return result;

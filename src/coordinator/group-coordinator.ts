@@ -30,6 +30,7 @@ import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js'
 import { StreamsGroups, type StreamsGroupsOptions, type StreamsHeartbeatResult } from './streams-group.js';
 import { HeartbeatError, type CommitPartitionValidator } from './epoch-groups.js';
 import type { StreamsGroupHeartbeatRequest } from '../protocol/generated/streams-group-heartbeat.js';
+import { groupWriteErrorCode } from './write-errors.js';
 import { ShareGroups, type ShareGroupsOptions, type ShareHeartbeatRequest, type ShareHeartbeatResponse } from './share-group.js';
 
 export interface CoordinatorStore {
@@ -142,15 +143,6 @@ export interface GroupDescription {
 
 /** What checkOwner answers while the internal topic does not exist yet. */
 const UNBORN = -1;
-
-/**
- * What a failed write to __consumer_offsets answers, as Kafka maps it: the partition moved
- * (NOT_COORDINATOR: the client looks the coordinator up again), or COORDINATOR_NOT_AVAILABLE.
- */
-function appendErrorCode(err: unknown): number {
-  if (err instanceof KafkaError && (err.code === ErrorCode.NOT_LEADER_OR_FOLLOWER || err.code === ErrorCode.NOT_COORDINATOR)) return ErrorCode.NOT_COORDINATOR;
-  return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-}
 
 /**
  * Whether a group id fits the int16-length strings of __consumer_offsets keys. A longer one
@@ -381,7 +373,7 @@ export class GroupCoordinator {
           this.consumer.forget(req.groupId);
           this.groups.set(req.groupId, Group.restore(req.groupId, this.groupContext, before));
         }
-        return fail(appendErrorCode(err));
+        return fail(groupWriteErrorCode(err));
       }
     } else if (classic) {
       classic.markDead();
@@ -765,7 +757,7 @@ export class GroupCoordinator {
     } catch (err) {
       // A transactional commit of a producer the log has seen under a newer epoch is fenced.
       const fenced = producer !== undefined && err instanceof KafkaError && err.code === ErrorCode.INVALID_PRODUCER_EPOCH;
-      const code = fenced ? ErrorCode.PRODUCER_FENCED : appendErrorCode(err);
+      const code = fenced ? ErrorCode.PRODUCER_FENCED : groupWriteErrorCode(err);
       if (!fenced && code !== ErrorCode.NOT_COORDINATOR) this.opts.logger?.error({ err, group: req.groupId }, 'storing offsets failed');
       return failAll(code);
     }
@@ -1000,7 +992,7 @@ export class GroupCoordinator {
         await this.opts.store.append(this.partitionFor(groupId), records);
       } catch (err) {
         this.opts.logger?.error({ err, group: groupId }, 'deleting offsets failed');
-        return { ...none, errorCode: appendErrorCode(err) };
+        return { ...none, errorCode: groupWriteErrorCode(err) };
       }
       if (!this.stillOwner(groupId, epoch)) return { ...none, errorCode: ErrorCode.NOT_COORDINATOR };
       for (const r of removed) this.removeOffset(groupId, r.topic, r.partition);
@@ -1075,7 +1067,7 @@ export class GroupCoordinator {
         await this.opts.store.append(this.partitionFor(groupId), tombstones);
       } catch (err) {
         this.opts.logger?.error({ err, group: groupId }, 'writing group tombstones failed');
-        return appendErrorCode(err);
+        return groupWriteErrorCode(err);
       }
       this.onShareGroupDeleted?.(groupId);
       return ErrorCode.NONE;
@@ -1089,7 +1081,7 @@ export class GroupCoordinator {
         await this.opts.store.append(this.partitionFor(groupId), tombstones);
       } catch (err) {
         this.opts.logger?.error({ err, group: groupId }, 'writing group tombstones failed');
-        return appendErrorCode(err);
+        return groupWriteErrorCode(err);
       }
       return ErrorCode.NONE;
     }
@@ -1116,7 +1108,7 @@ export class GroupCoordinator {
       await this.opts.store.append(this.partitionFor(g.groupId), records);
     } catch (err) {
       this.opts.logger?.error({ err, group: g.groupId }, 'writing group tombstones failed');
-      return appendErrorCode(err);
+      return groupWriteErrorCode(err);
     }
     this.opts.logger?.info({ group: g.groupId }, `group ${why}`);
     return ErrorCode.NONE;

@@ -13,9 +13,10 @@
 // member that has not come back, the rebalance timeout and the initial rebalance delay.
 // Every change of generation, protocol, leader or assignment is persisted (context.persist)
 // before the answers it produces are released.
-import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { EMPTY_BYTES } from '../protocol/primitives.js';
 import type { GroupValue } from './records.js';
+import { groupWriteErrorCode } from './write-errors.js';
 import type { Clock } from '../common/clock.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
@@ -83,15 +84,6 @@ export interface SyncResult {
 }
 
 /** A JoinGroup answer that carries only an error (and the member id to come back with). */
-/**
- * What a member is told when the group's record could not be written: COORDINATOR_NOT_AVAILABLE
- * (the client retries), but UNKNOWN_SERVER_ERROR for a group that cannot be encoded at all, as
- * Kafka's serializer failure answers.
- */
-function persistErrorCode(err: unknown): number {
-  return err instanceof KafkaError && err.code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.UNKNOWN_SERVER_ERROR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
-}
-
 export function joinError(errorCode: number, memberId = ''): JoinResult {
   return {
     errorCode,
@@ -432,7 +424,7 @@ export class Group {
         },
         (err: unknown) => {
           this.ctx.onError?.(err, 'persisting a static member replacement failed');
-          return joinError(persistErrorCode(err), newId);
+          return joinError(groupWriteErrorCode(err), newId);
         },
       );
     }
@@ -544,7 +536,7 @@ export class Group {
       (err: unknown) => {
         this.ctx.onError?.(err, 'persisting a new generation failed');
         for (const [m, resolve] of answers) {
-          resolve(joinError(persistErrorCode(err), m.memberId));
+          resolve(joinError(groupWriteErrorCode(err), m.memberId));
           if (this.members.get(m.memberId) === m) this.scheduleSession(m);
         }
         if (this.generationId === generation && this.state === 'CompletingRebalance') this.prepareRebalance('storing the new generation failed');
@@ -613,7 +605,7 @@ export class Group {
       (err: unknown) => {
         this.ctx.onError?.(err, 'persisting an assignment failed');
         if (this.generationId !== generation) return false;
-        this.failSyncWaiters(persistErrorCode(err));
+        this.failSyncWaiters(groupWriteErrorCode(err));
         if (this.state === 'Stable') this.prepareRebalance('storing the assignment failed');
         return false;
       },

@@ -25,6 +25,7 @@ import type { TopicLookup } from './consumer-group.js';
 import type { TopicMetadata } from './consumer-group-records.js';
 import type { CoordinatorRecord } from './records.js';
 import type { CoordinatorLogger } from './ports.js';
+import { groupWriteErrorCode } from './write-errors.js';
 
 /** Kafka's ShareGroupMetadataKey record type. */
 export const SG_METADATA = 11;
@@ -281,7 +282,7 @@ export class ShareGroups {
       await this.persistEpoch(group, startEpoch);
     } catch (err) {
       this.opts.logger?.error({ err, group: req.groupId }, 'writing the share group epoch failed');
-      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      return fail(groupWriteErrorCode(err));
     }
     return {
       errorCode: ErrorCode.NONE,

@@ -3,7 +3,7 @@
 // members (static ones too), a share group, and consumer and streams groups.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode } from '../../src/protocol/errors.js';
+import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { GroupCoordinator, type CommitRequest, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
 import { classicJoinRequest } from '../helpers/requests.js';
 import type { Topology } from '../../src/coordinator/streams-group.js';
@@ -26,7 +26,10 @@ import { decodeKey, encodeOffsetKey, encodeOffsetValue, type CoordinatorRecord }
 
 class MemoryStore implements CoordinatorStore {
   readonly records: CoordinatorRecord[] = [];
+  /** Set: every append fails with this error (a write the log refused). */
+  failWith: Error | null = null;
   append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
+    if (this.failWith) return Promise.reject(this.failWith);
     this.records.push(...records);
     return Promise.resolve();
   }
@@ -886,5 +889,47 @@ describe("the heartbeats of KIP-848's group types: the request's own checks befo
     const unavailable = ErrorCode.COORDINATOR_NOT_AVAILABLE;
     assert.deepEqual(await codesOf(c, ''), [unavailable, unavailable, unavailable]);
     assert.deepEqual(await codesOf(c, 'g'), [unavailable, unavailable, unavailable]);
+  });
+});
+
+describe("a failed write to the group's partition, as Kafka 4.4's coordinator runtime maps its error", () => {
+  // CoordinatorOperationExceptionHelper.handleOperationException, and for the classic group's
+  // join and sync GroupMetadataManager.appendGroupMetadataErrorToResponseError.
+  const cases: [string, number, number][] = [
+    ['NOT_LEADER_OR_FOLLOWER', ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.NOT_COORDINATOR],
+    ['KAFKA_STORAGE_ERROR', ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.NOT_COORDINATOR],
+    ['NOT_ENOUGH_REPLICAS', ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.COORDINATOR_NOT_AVAILABLE],
+    ['REQUEST_TIMED_OUT', ErrorCode.REQUEST_TIMED_OUT, ErrorCode.COORDINATOR_NOT_AVAILABLE],
+    ['UNKNOWN_TOPIC_OR_PARTITION', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.COORDINATOR_NOT_AVAILABLE],
+    ['RECORD_LIST_TOO_LARGE', ErrorCode.RECORD_LIST_TOO_LARGE, ErrorCode.UNKNOWN_SERVER_ERROR],
+    ['MESSAGE_TOO_LARGE', ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.UNKNOWN_SERVER_ERROR],
+  ];
+  const nameOf = (code: number) => Object.entries(ErrorCode).find(([, v]) => v === code)?.[0];
+  for (const [name, written, answered] of cases) {
+    test(`${name} is answered ${nameOf(answered)} by the commits, the classic join and sync, and the KIP-848 heartbeats`, async () => {
+      const { coordinator: c, store } = setup();
+      const { memberId, generation } = await stableClassic(c);
+      store.failWith = new KafkaError(written, `the write failed with ${name}`);
+      assert.deepEqual(codes(await commit(c, { groupId: 'g', memberId, generationId: generation })), [answered]);
+      assert.deepEqual(codes(await commit(c, { groupId: 'simple' })), [answered]);
+      assert.deepEqual(codes(await txnCommit(c, { groupId: 'g', memberId, generationId: generation })), [answered]);
+      assert.equal((await joinConsumerGroup(c, 'cg')).errorCode, answered);
+      const share = await c.shareGroupHeartbeat({ groupId: 'sg', memberId: 'm', memberEpoch: 0, rackId: null, subscribedTopicNames: ['t'] }, 'c', '/127.0.0.1');
+      assert.equal(share.errorCode, answered);
+      // A second member joins the Stable group: the rebalance completes with a write of the
+      // group, which fails; the leader's rejoin and the new member are told the mapped error.
+      const first = await c.join('g', classicJoinRequest(''));
+      assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+      const [leader, newcomer] = await Promise.all([c.join('g', classicJoinRequest(memberId)), c.join('g', classicJoinRequest(first.memberId))]);
+      assert.deepEqual([leader.errorCode, newcomer.errorCode], [answered, answered]);
+    });
+  }
+
+  test('a transactional commit whose producer the log has fenced is PRODUCER_FENCED; a failure that is no Kafka error UNKNOWN_SERVER_ERROR', async () => {
+    const { coordinator: c, store } = setup();
+    store.failWith = new KafkaError(ErrorCode.INVALID_PRODUCER_EPOCH, 'fenced');
+    assert.deepEqual(codes(await txnCommit(c, { groupId: 'g' })), [ErrorCode.PRODUCER_FENCED]);
+    store.failWith = new Error('a bug');
+    assert.deepEqual(codes(await commit(c, { groupId: 'g' })), [ErrorCode.UNKNOWN_SERVER_ERROR]);
   });
 });
