@@ -139,6 +139,17 @@ describe('ACLs (StandardAuthorizer)', () => {
         reason: null,
       });
       assert.equal(joined.errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      // SyncGroup v5+ must name its protocol type and name: Kafka refuses one that does not
+      // before it checks the ACL; one that does is refused by the ACL.
+      const sync = (protocolType: string | null, protocolName: string | null) =>
+        c.request<{ errorCode: number }>(
+          ApiKey.SyncGroup,
+          { groupId: 'not-billing', generationId: 1, memberId: 'm', groupInstanceId: null, protocolType, protocolName, assignments: [] },
+          { version: 5 },
+        );
+      assert.equal((await sync(null, 'range')).errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      assert.equal((await sync('consumer', null)).errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      assert.equal((await sync('consumer', 'range')).errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
     } finally {
       c.close();
     }

@@ -24,7 +24,9 @@ const txnWrite =
 
 const CHECKS = new Map<number, Check>([
   [ApiKey.JoinGroup, groupRead],
-  [ApiKey.SyncGroup, groupRead],
+  // A v5+ SyncGroup without its protocol type or name is refused INCONSISTENT_GROUP_PROTOCOL by
+  // its handler before any ACL is looked at, as Kafka's KafkaApis.handleSyncGroupRequest does.
+  [ApiKey.SyncGroup, (s, c, r, v) => (v >= 5 && (r['protocolType'] === null || r['protocolName'] === null) ? null : groupRead(s, c, r, v))],
   [ApiKey.Heartbeat, groupRead],
   [ApiKey.LeaveGroup, groupRead],
   [ApiKey.OffsetCommit, groupRead],
