@@ -80,6 +80,13 @@ export interface LeaveRequest {
  */
 export type CommitPartitionValidator = (topic: string, partition: number) => number;
 
+/** A group as a heartbeat found it (none: the heartbeat may make it). */
+interface GroupCheckpoint<G, M, A> {
+  seq: number;
+  groupId: string;
+  saved: { group: G; fields: Record<string, unknown>; members: { member: M; fields: Partial<M> }[]; target: Map<string, A> } | null;
+}
+
 /** The groups of one kind of a group coordinator: timers, removal, static members, load/unload. */
 export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGroup<M, A>> {
   readonly groups = new Map<string, G>();
@@ -178,27 +185,99 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
 
   /**
    * Runs a heartbeat: `handle` answers it (throwing HeartbeatError to refuse it) and gathers the
-   * records, which are written before the answer goes out.
+   * records, which are written before the answer goes out. A heartbeat that is refused, whose
+   * records cannot be encoded (UNKNOWN_SERVER_ERROR, as Kafka's serializer failure answers), or
+   * whose write fails leaves the group as it found it, as Kafka's coordinator runtime reverts
+   * its state to before a failed write: no group made by it, no member added, no epoch moved.
    */
   protected async runHeartbeat<R>(groupId: string, fail: (code: number, message: string | null) => R, handle: (records: CoordinatorRecord[]) => R): Promise<R> {
     if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
     const records: CoordinatorRecord[] = [];
+    const before = this.checkpoint(groupId);
     let result: R;
     try {
       result = handle(records);
     } catch (err) {
+      this.rollback(before);
       if (err instanceof HeartbeatError) return fail(err.code, err.message);
-      throw err;
+      this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, `a ${this.kind} group heartbeat failed`);
+      return fail(ErrorCode.UNKNOWN_SERVER_ERROR, null);
     }
+    const group = this.groups.get(groupId);
+    if (group) this.lastHeartbeat.set(group, before.seq);
     if (records.length > 0) {
       try {
         await this.opts.append(groupId, records);
       } catch (err) {
-        this.opts.logger?.error({ err, group: groupId }, `writing ${this.kind} group records failed`);
+        this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, `writing ${this.kind} group records failed`);
+        // Undone only while no later heartbeat has changed the group since (its own write, if it
+        // failed too, undoes its change; one that succeeded built on this one's).
+        if (group && this.groups.get(groupId) === group && this.lastHeartbeat.get(group) === before.seq) this.rollback(before);
         return fail(groupWriteErrorCode(err), null);
       }
     }
     return result;
+  }
+
+  /** Numbers heartbeats, so a failed write is undone only if no later heartbeat changed its group. */
+  private heartbeatSeq = 0;
+  private readonly lastHeartbeat = new WeakMap<G, number>();
+
+  /** What a heartbeat may change of a group: its fields, members (each one's fields) and target. */
+  private checkpoint(groupId: string): GroupCheckpoint<G, M, A> {
+    const seq = ++this.heartbeatSeq;
+    const group = this.groups.get(groupId);
+    if (!group) return { seq, groupId, saved: null };
+    return {
+      seq,
+      groupId,
+      saved: {
+        group,
+        fields: { ...(group as object) },
+        members: [...group.members.values()].map((m) => ({ member: m, fields: { ...m } })),
+        target: new Map(group.target),
+      },
+    };
+  }
+
+  /** Puts a group back as the checkpoint saw it: a group made since is forgotten. */
+  private rollback(before: GroupCheckpoint<G, M, A>): void {
+    const group = this.groups.get(before.groupId);
+    const saved = before.saved;
+    if (!saved) {
+      if (group) {
+        this.discardTimers(group);
+        this.groups.delete(before.groupId);
+      }
+      return;
+    }
+    // Replaced or removed meanwhile (a downgrade to a classic group): not this heartbeat's to undo.
+    if (group !== saved.group) return;
+    const kept = new Set(saved.members.map((s) => s.member));
+    for (const m of group.members.values()) if (!kept.has(m)) this.clearTimers(m);
+    this.restoreFields(group, saved.fields);
+    group.members.clear();
+    for (const { member, fields } of saved.members) {
+      // The timers stay those running now (a member's own, re-armed by the heartbeat, or none).
+      const { sessionTimer, rebalanceTimer } = member;
+      Object.assign(member, fields, { sessionTimer, rebalanceTimer });
+      group.members.set(member.memberId, member);
+      const needsRebalanceTimer = member.state === this.unrevokedState;
+      if (member.sessionTimer === null || needsRebalanceTimer !== (member.rebalanceTimer !== null)) this.armTimers(group, member);
+    }
+    group.target.clear();
+    for (const [memberId, a] of saved.target) group.target.set(memberId, a);
+  }
+
+  /** Restores a group's own fields (not its members and target); a subclass cancels its group timers. */
+  protected restoreFields(group: G, fields: Record<string, unknown>): void {
+    const { members: _members, target: _target, ...own } = fields;
+    Object.assign(group, own);
+  }
+
+  /** Stops the timers of a group that is forgotten. */
+  protected discardTimers(group: G): void {
+    for (const m of group.members.values()) this.clearTimers(m);
   }
 
   /**

@@ -351,6 +351,17 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
     super.shutdown();
   }
 
+  protected override restoreFields(group: StreamsGroup, fields: Record<string, unknown>): void {
+    // An initial rebalance delay the undone heartbeat started stops with it.
+    if (group.initialDelay !== fields['initialDelay']) this.cancelInitialDelay(group);
+    super.restoreFields(group, fields);
+  }
+
+  protected override discardTimers(group: StreamsGroup): void {
+    this.cancelInitialDelay(group);
+    super.discardTimers(group);
+  }
+
   private cancelInitialDelay(g: StreamsGroup): void {
     g.initialDelay?.();
     g.initialDelay = null;

@@ -933,3 +933,101 @@ describe("a failed write to the group's partition, as Kafka 4.4's coordinator ru
     assert.deepEqual(codes(await commit(c, { groupId: 'g' })), [ErrorCode.UNKNOWN_SERVER_ERROR]);
   });
 });
+
+describe("a KIP-848 heartbeat that cannot be written leaves no state behind (Kafka's runtime reverts a failed write)", () => {
+  const heartbeat = (c: GroupCoordinator, groupId: string, memberId: string, memberEpoch = 0) =>
+    c.consumerGroupHeartbeat(
+      {
+        groupId,
+        memberId,
+        memberEpoch,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: memberEpoch === 0 ? 5000 : -1,
+        subscribedTopicNames: memberEpoch === 0 ? ['t'] : null,
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: memberEpoch === 0 ? [] : null,
+      },
+      1,
+      'c',
+      '/127.0.0.1',
+    );
+
+  test('a member id too long for a record key: UNKNOWN_SERVER_ERROR, and no group appears', async () => {
+    const { coordinator: c, store } = setup();
+    const res = await heartbeat(c, 'cg', 'm'.repeat(40_000));
+    assert.equal(res.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR);
+    assert.deepEqual(groupIds(c), []);
+    assert.equal(c.consumer.groups.has('cg'), false);
+    assert.equal(store.records.length, 0);
+    // The group is made afresh by the next member, at epoch 1.
+    assert.equal((await heartbeat(c, 'cg', 'ok')).memberEpoch, 1);
+  });
+
+  test('a failed write: a new group is forgotten; an existing one keeps its members and epoch', async () => {
+    const { coordinator: c, store } = setup();
+    store.failWith = new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, 'log directory failed');
+    assert.equal((await heartbeat(c, 'cg', 'm1')).errorCode, ErrorCode.NOT_COORDINATOR);
+    assert.deepEqual(groupIds(c), []);
+    store.failWith = null;
+    const first = await heartbeat(c, 'cg', 'm1');
+    assert.deepEqual([first.errorCode, first.memberEpoch], [ErrorCode.NONE, 1]);
+    store.failWith = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');
+    assert.equal((await heartbeat(c, 'cg', 'm2')).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const group = c.consumer.groups.get('cg')!;
+    assert.deepEqual([[...group.members.keys()], group.groupEpoch, group.assignmentEpoch, [...group.target.keys()]], [['m1'], 1, 1, ['m1']]);
+    // The member that left in a failed write is still a member.
+    assert.equal((await heartbeat(c, 'cg', 'm1', -1)).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.deepEqual([...group.members.keys()], ['m1']);
+    store.failWith = null;
+    const again = await heartbeat(c, 'cg', 'm1', 1);
+    assert.deepEqual([again.errorCode, again.memberEpoch], [ErrorCode.NONE, 1]);
+    assert.equal((await heartbeat(c, 'cg', 'm2')).memberEpoch, 2);
+  });
+
+  test('a streams group made by a heartbeat whose write fails is forgotten', async () => {
+    const { coordinator: c, store } = setup();
+    store.failWith = new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'moved');
+    const topology = {
+      epoch: 0,
+      subtopologies: [
+        {
+          subtopologyId: '0',
+          sourceTopics: ['t'],
+          sourceTopicRegex: [],
+          stateChangelogTopics: [],
+          repartitionSinkTopics: [],
+          repartitionSourceTopics: [],
+          copartitionGroups: [],
+        },
+      ],
+    };
+    const res = await c.streamsGroupHeartbeat(
+      {
+        groupId: 'app',
+        memberId: 'm',
+        memberEpoch: 0,
+        endpointInformationEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 5000,
+        topology,
+        activeTasks: [],
+        standbyTasks: [],
+        warmupTasks: [],
+        processId: 'p',
+        userEndpoint: null,
+        clientTags: [],
+        taskOffsets: null,
+        taskEndOffsets: null,
+        shutdownApplication: false,
+      },
+      'c',
+      '/127.0.0.1',
+    );
+    assert.equal(res.errorCode, ErrorCode.NOT_COORDINATOR);
+    assert.equal(c.streams.groups.has('app'), false);
+    assert.deepEqual(groupIds(c), []);
+  });
+});
