@@ -8,7 +8,6 @@
 //   highest version both sides support, unless the caller pins one.
 // - Failures are KafkaClientErrors carrying Kafka error names.
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { ApiKey, apiByKey, type ApiVersionsResponse } from '../protocol/generated/index.js';
 import { encodeRequestFrame, responseHeaderVersion } from '../protocol/headers.js';
 import { Reader, Writer } from '../protocol/primitives.js';
@@ -122,11 +121,14 @@ export class Connection {
     return this.closedError !== null;
   }
 
-  private open(timeoutMs: number): Promise<void> {
+  private async open(timeoutMs: number): Promise<void> {
+    const protocol = this.security?.protocol ?? 'PLAINTEXT';
+    const secure = protocol === 'SSL' || protocol === 'SASL_SSL';
+    // node:tls is loaded by TLS connections only: a broker's inter-broker client and the CLI over
+    // PLAINTEXT never need its ~0.5 MiB.
+    const tlsConnect = secure ? (await import('node:tls')).connect : null;
     return new Promise((resolve, reject) => {
-      const protocol = this.security?.protocol ?? 'PLAINTEXT';
-      const secure = protocol === 'SSL' || protocol === 'SASL_SSL';
-      const socket: Socket = secure
+      const socket: Socket = tlsConnect
         ? tlsConnect({ servername: /^[\d.:]+$/.test(this.host) ? undefined : this.host, ...this.security?.tls, host: this.host, port: this.port })
         : netConnect({ host: this.host, port: this.port });
       socket.setNoDelay(true);

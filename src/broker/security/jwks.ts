@@ -7,7 +7,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 
@@ -131,9 +130,10 @@ export class HttpsJwks implements KeySource {
     return this.inFlight;
   }
 
-  private fetch(): Promise<string> {
+  private async fetch(): Promise<string> {
     const url = new URL(this.o.url);
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // node:https (and its TLS stack) is loaded only by a broker that fetches keys over https.
+    const request = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
     return new Promise((resolve, reject) => {
       const req = request(url, { method: 'GET', headers: { accept: 'application/json' }, ...(this.o.ca ? { ca: this.o.ca } : {}) }, (res) => {
         const chunks: Buffer[] = [];
