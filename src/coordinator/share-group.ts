@@ -8,7 +8,8 @@
 // - the group epoch moves whenever membership, subscriptions or the subscribed topics' partition
 //   counts change, and the assignment is recomputed for it by the simple assignor: partitions are
 //   shared, so there is no revocation step; a member takes its new assignment (and the group
-//   epoch) with its next heartbeat;
+//   epoch) with its next heartbeat; one that missed that answer may come back with its previous
+//   epoch, any other epoch is fenced;
 // - the simple assignor spreads partitions over members; when there are more members than
 //   partitions, each partition goes to several members (records are handed out per record by
 //   the share-partition leader, so sharing a partition is safe).
@@ -39,8 +40,24 @@ export interface ShareMember {
   clientHost: string;
   subscribedTopicNames: string[];
   memberEpoch: number;
+  /** The epoch before the last one it was given: a member that missed that answer may still use it. */
+  previousMemberEpoch: number;
   assigned: Assignment;
   sessionTimer: (() => void) | null;
+}
+
+/** A share group as a heartbeat found it (saved null: the heartbeat may make it). */
+interface ShareCheckpoint {
+  seq: number;
+  groupId: string;
+  saved: {
+    group: ShareGroup;
+    groupEpoch: number;
+    assignmentEpoch: number;
+    topics: Map<string, TopicMetadata>;
+    members: { member: ShareMember; fields: ShareMember }[];
+    target: Map<string, Assignment>;
+  } | null;
 }
 
 export class ShareGroup {
@@ -212,20 +229,41 @@ export class ShareGroups {
     const cfg = this.opts.config(req.groupId);
     let group = this.groups.get(req.groupId);
     const startEpoch = group?.groupEpoch ?? -1;
+    // A heartbeat whose write fails leaves the group as it found it, as Kafka's runtime reverts a
+    // failed write (what the member held is released all the same when it leaves).
+    const before = this.checkpoint(req.groupId);
+    const failedWrite = (err: unknown, written: ShareGroup): ShareHeartbeatResponse => {
+      this.opts.logger?.error({ err, group: req.groupId.slice(0, 256) }, 'writing the share group epoch failed');
+      if (this.groups.get(req.groupId) === written && this.lastHeartbeat.get(written) === before.seq) this.rollback(before, cfg.sessionTimeoutMs);
+      return fail(groupWriteErrorCode(err));
+    };
     if (req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH) {
       const m = group?.members.get(req.memberId);
       if (!group || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
       this.removeMember(group, m);
-      await this.persistEpoch(group, startEpoch);
+      this.lastHeartbeat.set(group, before.seq);
+      try {
+        await this.persistEpoch(group, startEpoch);
+      } catch (err) {
+        return failedWrite(err, group);
+      }
       return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: req.memberId, memberEpoch: LEAVE_GROUP_MEMBER_EPOCH, heartbeatIntervalMs: 0, assignment: null };
     }
     let member = group?.members.get(req.memberId);
+    // Kafka 4.4 (throwIfShareGroupMemberEpochIsInvalid): a member may be behind by one answer it
+    // missed (its previous epoch); any other epoch but its own is fenced.
+    const missedAnswer = member !== undefined && req.memberEpoch > 0 && req.memberEpoch < member.memberEpoch && req.memberEpoch === member.previousMemberEpoch;
     if (req.memberEpoch > 0) {
       if (!member) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
-      if (req.memberEpoch !== member.memberEpoch)
+      if (req.memberEpoch > member.memberEpoch)
         return fail(
           ErrorCode.FENCED_MEMBER_EPOCH,
-          `The share group member has a smaller member epoch (${req.memberEpoch}) than the one known by the group coordinator (${member.memberEpoch}).`,
+          `The share group member's epoch (${req.memberEpoch}) is ahead of the group coordinator's (${member.memberEpoch}); it must rejoin.`,
+        );
+      if (req.memberEpoch < member.memberEpoch && !missedAnswer)
+        return fail(
+          ErrorCode.FENCED_MEMBER_EPOCH,
+          `The share group member's epoch (${req.memberEpoch}) is behind the group coordinator's (${member.memberEpoch}) and is not its previous one (${member.previousMemberEpoch}); it must rejoin.`,
         );
     }
     if (!group) {
@@ -234,8 +272,10 @@ export class ShareGroups {
     }
     let bump = false;
     if (!member) {
-      if (group.members.size >= this.opts.maxSize)
+      if (group.members.size >= this.opts.maxSize) {
+        this.rollback(before, cfg.sessionTimeoutMs);
         return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The share group has reached its maximum capacity of ${this.opts.maxSize} members.`);
+      }
       member = {
         memberId: req.memberId,
         rackId: req.rackId,
@@ -243,6 +283,7 @@ export class ShareGroups {
         clientHost,
         subscribedTopicNames: [],
         memberEpoch: 0,
+        previousMemberEpoch: 0,
         assigned: new Map(),
         sessionTimer: null,
       };
@@ -273,16 +314,20 @@ export class ShareGroups {
     this.armSession(group, member, cfg.sessionTimeoutMs);
     const target = group.target.get(member.memberId) ?? new Map<string, Set<number>>();
     let assignment: ShareHeartbeatResponse['assignment'] = null;
-    if (rejoin || member.memberEpoch !== group.assignmentEpoch || !sameAssignment(member.assigned, target)) {
+    // A member that missed an answer is given its assignment again.
+    if (rejoin || missedAnswer || member.memberEpoch !== group.assignmentEpoch || !sameAssignment(member.assigned, target)) {
       member.assigned = target;
-      member.memberEpoch = group.assignmentEpoch;
+      if (member.memberEpoch !== group.assignmentEpoch) {
+        member.previousMemberEpoch = member.memberEpoch;
+        member.memberEpoch = group.assignmentEpoch;
+      }
       assignment = { topicPartitions: toWire(target) };
     }
+    this.lastHeartbeat.set(group, before.seq);
     try {
       await this.persistEpoch(group, startEpoch);
     } catch (err) {
-      this.opts.logger?.error({ err, group: req.groupId }, 'writing the share group epoch failed');
-      return fail(groupWriteErrorCode(err));
+      return failedWrite(err, group);
     }
     return {
       errorCode: ErrorCode.NONE,
@@ -292,6 +337,56 @@ export class ShareGroups {
       heartbeatIntervalMs: cfg.heartbeatIntervalMs,
       assignment,
     };
+  }
+
+  /** Numbers heartbeats, so a failed write is undone only if no later heartbeat changed its group. */
+  private heartbeatSeq = 0;
+  private readonly lastHeartbeat = new WeakMap<ShareGroup, number>();
+
+  private checkpoint(groupId: string): ShareCheckpoint {
+    const seq = ++this.heartbeatSeq;
+    const group = this.groups.get(groupId);
+    if (!group) return { seq, groupId, saved: null };
+    return {
+      seq,
+      groupId,
+      saved: {
+        group,
+        groupEpoch: group.groupEpoch,
+        assignmentEpoch: group.assignmentEpoch,
+        topics: group.topics,
+        members: [...group.members.values()].map((m) => ({ member: m, fields: { ...m } })),
+        target: new Map(group.target),
+      },
+    };
+  }
+
+  /** Puts a group back as the checkpoint saw it: a group made since is forgotten. */
+  private rollback(before: ShareCheckpoint, sessionTimeoutMs: number): void {
+    const group = this.groups.get(before.groupId);
+    const saved = before.saved;
+    if (!saved) {
+      if (group) {
+        for (const m of group.members.values()) m.sessionTimer?.();
+        this.groups.delete(before.groupId);
+      }
+      return;
+    }
+    if (group !== saved.group) return;
+    const kept = new Set(saved.members.map((s) => s.member));
+    for (const m of group.members.values()) if (!kept.has(m)) m.sessionTimer?.();
+    group.groupEpoch = saved.groupEpoch;
+    group.assignmentEpoch = saved.assignmentEpoch;
+    group.topics = saved.topics;
+    group.members.clear();
+    for (const { member, fields } of saved.members) {
+      const { sessionTimer } = member;
+      Object.assign(member, fields, { sessionTimer });
+      group.members.set(member.memberId, member);
+      if (member.sessionTimer === null) this.armSession(group, member, sessionTimeoutMs);
+    }
+    group.target.clear();
+    for (const [memberId, a] of saved.target) group.target.set(memberId, a);
   }
 
   private async persistEpoch(group: ShareGroup, before: number): Promise<void> {

@@ -1031,3 +1031,43 @@ describe("a KIP-848 heartbeat that cannot be written leaves no state behind (Kaf
     assert.deepEqual(groupIds(c), []);
   });
 });
+
+describe('share group heartbeats: a missed answer, and a write that fails', () => {
+  const share = (c: GroupCoordinator, memberId: string, memberEpoch: number) =>
+    c.shareGroupHeartbeat({ groupId: 'sg', memberId, memberEpoch, rackId: null, subscribedTopicNames: memberEpoch === 0 ? ['t'] : null }, 'c', '/127.0.0.1');
+
+  test("a member one answer behind (its previous epoch) is answered, as Kafka 4.4's epoch check allows; others are fenced", async () => {
+    const { coordinator: c } = setup();
+    assert.equal((await share(c, 'm1', 0)).memberEpoch, 1);
+    assert.equal((await share(c, 'm2', 0)).memberEpoch, 2);
+    // m1 moves to epoch 2, but misses the answer and comes back at 1.
+    assert.equal((await share(c, 'm1', 1)).memberEpoch, 2);
+    const retried = await share(c, 'm1', 1);
+    assert.deepEqual([retried.errorCode, retried.memberEpoch], [ErrorCode.NONE, 2]);
+    assert.deepEqual(retried.assignment?.topicPartitions, [{ topicId: TOPICS[0]!.id, partitions: [0, 2] }]);
+    assert.equal((await share(c, 'm3', 0)).memberEpoch, 3);
+    assert.equal((await share(c, 'm1', 2)).memberEpoch, 3);
+    // Two epochs behind, or ahead: fenced.
+    assert.equal((await share(c, 'm1', 1)).errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
+    assert.equal((await share(c, 'm1', 4)).errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
+    assert.equal((await share(c, 'm1', 3)).errorCode, ErrorCode.NONE);
+  });
+
+  test('a failed write: a new group is forgotten, a join or a leave undone', async () => {
+    const { coordinator: c, store } = setup();
+    store.failWith = new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, 'log directory failed');
+    assert.equal((await share(c, 'm1', 0)).errorCode, ErrorCode.NOT_COORDINATOR);
+    assert.deepEqual(groupIds(c), []);
+    store.failWith = null;
+    assert.equal((await share(c, 'm1', 0)).memberEpoch, 1);
+    store.failWith = new KafkaError(ErrorCode.REQUEST_TIMED_OUT, 'slow');
+    assert.equal((await share(c, 'm2', 0)).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal((await share(c, 'm1', -1)).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const group = c.share.groups.get('sg')!;
+    assert.deepEqual([[...group.members.keys()], group.groupEpoch, group.assignmentEpoch, [...group.target.keys()]], [['m1'], 1, 1, ['m1']]);
+    store.failWith = null;
+    const again = await share(c, 'm1', 1);
+    assert.deepEqual([again.errorCode, again.memberEpoch], [ErrorCode.NONE, 1]);
+    assert.equal((await share(c, 'm2', 0)).memberEpoch, 2);
+  });
+});
