@@ -758,7 +758,9 @@ export class GroupCoordinator {
       // A transactional commit of a producer the log has seen under a newer epoch is fenced.
       const fenced = producer !== undefined && err instanceof KafkaError && err.code === ErrorCode.INVALID_PRODUCER_EPOCH;
       const code = fenced ? ErrorCode.PRODUCER_FENCED : groupWriteErrorCode(err);
-      if (!fenced && code !== ErrorCode.NOT_COORDINATOR) this.opts.logger?.error({ err, group: req.groupId }, 'storing offsets failed');
+      if (!fenced && code !== ErrorCode.NOT_COORDINATOR) this.opts.logger?.error({ err, group: req.groupId.slice(0, 256) }, 'storing offsets failed');
+      // A group this commit made goes with it, as Kafka's runtime reverts a failed write.
+      if (group && this.pendingTxnPartitions(req.groupId).length === 0) this.dropIfUnused(group);
       return failAll(code);
     }
     // The partition moved while the write was under way: its new coordinator answers for it.

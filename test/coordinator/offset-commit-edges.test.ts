@@ -932,6 +932,20 @@ describe("a failed write to the group's partition, as Kafka 4.4's coordinator ru
     store.failWith = new Error('a bug');
     assert.deepEqual(codes(await commit(c, { groupId: 'g' })), [ErrorCode.UNKNOWN_SERVER_ERROR]);
   });
+
+  test('a commit that made its group (no group management) leaves none when its write fails', async () => {
+    const { coordinator: c, store } = setup();
+    store.failWith = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');
+    assert.deepEqual(codes(await commit(c, { groupId: 'simple' })), [ErrorCode.COORDINATOR_NOT_AVAILABLE]);
+    assert.deepEqual(codes(await txnCommit(c, { groupId: 'simple-txn' })), [ErrorCode.COORDINATOR_NOT_AVAILABLE]);
+    assert.deepEqual(groupIds(c), []);
+    // One that existed stays.
+    store.failWith = null;
+    assert.deepEqual(codes(await commit(c, { groupId: 'simple' })), [ErrorCode.NONE]);
+    store.failWith = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');
+    assert.deepEqual(codes(await commit(c, { groupId: 'simple', topics: offsets('t', 1) })), [ErrorCode.COORDINATOR_NOT_AVAILABLE]);
+    assert.deepEqual(groupIds(c), ['simple:classic']);
+  });
 });
 
 describe("a KIP-848 heartbeat that cannot be written leaves no state behind (Kafka's runtime reverts a failed write)", () => {
