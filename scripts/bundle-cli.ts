@@ -7,9 +7,11 @@
 // - cli.v8cache, the code cache, recorded from a training broker (scripts/code-cache-training.ts).
 // The library (dist/index.js, `startBroker`) stays tsc's module-per-file output. Dependencies stay
 // in node_modules (`packages: 'external'`).
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { BUILD_ID_LENGTH, BUILD_ID_MARK } from '../src/cli/code-cache.js';
 import { trainCodeCache } from './code-cache-training.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -32,10 +34,11 @@ const packagesImportedLazily: Plugin = {
   },
 };
 
+const program = join(outdir, 'cli.cjs');
 rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-  outfile: join(outdir, 'cli.cjs'),
+  outfile: program,
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -48,13 +51,16 @@ await build({
   define: { 'import.meta.dirname': '__dirname', 'import.meta.url': '__importMetaUrl' },
   banner: { js: '"use strict";var __importMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
   sourcemap: 'linked',
-  // V8 still reads every byte of the source (it hashes it against the cache, and compiles what
-  // the cache lacks). Names are kept (no minifyIdentifiers), so logged stacks still say which
+  // V8 still reads the whole source into a string, and compiles what the cache lacks from it.
+  // Names are kept (no minifyIdentifiers), so logged stacks still say which
   // function failed; the linked source map gives the line in src/.
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
 });
+// The build's name, which the cache must carry to be used (src/cli/code-cache.ts).
+const buildId = createHash('sha256').update(readFileSync(program)).digest('hex').slice(0, BUILD_ID_LENGTH);
+appendFileSync(program, `\n${BUILD_ID_MARK}${buildId}\n`);
 await build({
   entryPoints: [join(root, 'src', 'cli', 'launcher.ts')],
   outfile: join(outdir, 'tributary.js'),

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CODE_CACHE_OUTPUT_ENV } from '../src/cli/code-cache-env.js';
+import { CODE_CACHE_OUTPUT_ENV } from '../src/cli/code-cache.js';
 
 const DEADLINE_MS = 60_000;
 

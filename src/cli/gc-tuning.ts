@@ -11,7 +11,7 @@
 // Set once the broker is up, so start-up's own garbage is still collected at the usual pace
 // and the idle footprint is unchanged.
 import v8 from 'node:v8';
-import { CODE_CACHE_OUTPUT_ENV } from './code-cache-env.js';
+import { CODE_CACHE_OUTPUT_ENV } from './code-cache.js';
 
 /** V8's --heap-growing-percent for a broker: the old generation may grow to 4× its live size. */
 export const BROKER_HEAP_GROWING_PERCENT = 300;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CODE_CACHE_OUTPUT_ENV } from '../../src/cli/code-cache-env.js';
+import { CODE_CACHE_OUTPUT_ENV } from '../../src/cli/code-cache.js';
 import { BROKER_HEAP_GROWING_PERCENT, tuneBrokerHeap } from '../../src/cli/gc-tuning.js';
 
 describe('the broker process heap tuning', () => {
