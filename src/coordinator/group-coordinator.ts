@@ -1062,27 +1062,36 @@ export class GroupCoordinator {
   private async deleteGroup(groupId: string): Promise<number> {
     const owner = this.groupError(groupId);
     if (owner !== ErrorCode.NONE) return owner;
-    if (this.share.groups.has(groupId)) {
+    const shareGroup = this.share.groups.get(groupId);
+    if (shareGroup) {
       const tombstones = this.share.deleteEmpty(groupId);
       if (!tombstones) return ErrorCode.NON_EMPTY_GROUP;
       try {
         await this.opts.store.append(this.partitionFor(groupId), tombstones);
       } catch (err) {
         this.opts.logger?.error({ err, group: groupId }, 'writing group tombstones failed');
+        if (!this.hasAnyGroup(groupId)) this.share.groups.set(groupId, shareGroup);
         return groupWriteErrorCode(err);
       }
       this.onShareGroupDeleted?.(groupId);
       return ErrorCode.NONE;
     }
-    if (this.consumer.groups.has(groupId) || this.streams.groups.has(groupId)) {
-      const tombstones = this.consumer.groups.has(groupId) ? this.consumer.deleteEmpty(groupId) : this.streams.deleteEmpty(groupId);
+    const consumerGroup = this.consumer.groups.get(groupId);
+    const streamsGroup = this.streams.groups.get(groupId);
+    if (consumerGroup || streamsGroup) {
+      const tombstones = consumerGroup ? this.consumer.deleteEmpty(groupId) : this.streams.deleteEmpty(groupId);
       if (!tombstones) return ErrorCode.NON_EMPTY_GROUP;
       for (const { topic, partition } of this.offsetPartitions(groupId).reverse()) tombstones.unshift({ key: encodeOffsetKey(groupId, topic, partition), value: null });
-      this.removeAllOffsets(groupId);
+      const putBack = this.takeAllOffsets(groupId);
       try {
         await this.opts.store.append(this.partitionFor(groupId), tombstones);
       } catch (err) {
         this.opts.logger?.error({ err, group: groupId }, 'writing group tombstones failed');
+        if (!this.hasAnyGroup(groupId)) {
+          if (consumerGroup) this.consumer.groups.set(groupId, consumerGroup);
+          else if (streamsGroup) this.streams.groups.set(groupId, streamsGroup);
+          putBack();
+        }
         return groupWriteErrorCode(err);
       }
       return ErrorCode.NONE;
@@ -1098,18 +1107,45 @@ export class GroupCoordinator {
     for (const e of this.offsetPartitions(groupId)) this.removeOffset(groupId, e.topic, e.partition);
   }
 
+  /**
+   * Forgets a group's offsets (removeAllOffsets) for tombstones about to be written, and returns
+   * what puts the committed ones back should the write fail, as Kafka's runtime reverts a failed
+   * write, unless the group id committed again meanwhile. Offsets pending in open transactions
+   * stay forgotten: their transaction may end before the write does.
+   */
+  private takeAllOffsets(groupId: string): () => void {
+    const committed = this.offsets.get(groupId);
+    const saved = committed ? new Map([...committed].map(([topic, parts]) => [topic, new Map(parts)])) : null;
+    this.removeAllOffsets(groupId);
+    return () => {
+      if (saved && !this.offsets.has(groupId)) this.offsets.set(groupId, saved);
+    };
+  }
+
+  /** Whether a group of any type has the id in memory. */
+  private hasAnyGroup(groupId: string): boolean {
+    return this.groups.has(groupId) || this.consumer.groups.has(groupId) || this.streams.groups.has(groupId) || this.share.groups.has(groupId);
+  }
+
   /** Tombstones a group's offsets and the group itself, then forgets it. */
   private async removeGroup(g: Group, why: string): Promise<number> {
     // Kafka's deleteAllOffsets: the committed offsets and those pending in open transactions.
     const records: CoordinatorRecord[] = this.offsetPartitions(g.groupId).map((e) => ({ key: encodeOffsetKey(g.groupId, e.topic, e.partition), value: null }));
     records.push({ key: encodeGroupKey(g.groupId), value: null });
+    const before = g.snapshot();
     g.markDead();
     this.groups.delete(g.groupId);
-    this.removeAllOffsets(g.groupId);
+    const putBack = this.takeAllOffsets(g.groupId);
     try {
       await this.opts.store.append(this.partitionFor(g.groupId), records);
     } catch (err) {
-      this.opts.logger?.error({ err, group: g.groupId }, 'writing group tombstones failed');
+      this.opts.logger?.error({ err, group: g.groupId.slice(0, 256) }, 'writing group tombstones failed');
+      // Kafka's runtime reverts a failed write: the (empty) group and its offsets are back. One
+      // whose id no record can hold exists nowhere but here: it goes all the same.
+      if (storableGroupId(g.groupId) && !this.hasAnyGroup(g.groupId)) {
+        this.groups.set(g.groupId, Group.restore(g.groupId, this.groupContext, before));
+        putBack();
+      }
       return groupWriteErrorCode(err);
     }
     this.opts.logger?.info({ group: g.groupId }, `group ${why}`);

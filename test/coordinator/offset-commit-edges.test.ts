@@ -1085,3 +1085,55 @@ describe('share group heartbeats: a missed answer, and a write that fails', () =
     assert.equal((await share(c, 'm2', 0)).memberEpoch, 2);
   });
 });
+
+describe('DeleteGroups whose tombstones cannot be written (Kafka: the runtime reverts the deletion)', () => {
+  test('a classic, consumer or share group and its offsets are still there, and a retry deletes them', async () => {
+    const { coordinator: c, store } = setup();
+    assert.deepEqual(codes(await commit(c, { groupId: 'classic' })), [ErrorCode.NONE]);
+    assert.equal((await joinConsumerGroup(c, 'cg')).errorCode, ErrorCode.NONE);
+    assert.equal((await joinConsumerGroup(c, 'cg')).errorCode, ErrorCode.NONE);
+    const left = await c.consumerGroupHeartbeat(
+      {
+        groupId: 'cg',
+        memberId: 'm',
+        memberEpoch: -1,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: -1,
+        subscribedTopicNames: null,
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: null,
+      },
+      1,
+      'c',
+      '/127.0.0.1',
+    );
+    assert.equal(left.errorCode, ErrorCode.NONE);
+    assert.deepEqual(codes(await commit(c, { groupId: 'cg', apiVersion: 9 })), [ErrorCode.NONE]);
+    const share = await c.shareGroupHeartbeat({ groupId: 'sg', memberId: 'm', memberEpoch: 0, rackId: null, subscribedTopicNames: ['t'] }, 'c', '/127.0.0.1');
+    assert.equal(
+      (await c.shareGroupHeartbeat({ groupId: 'sg', memberId: 'm', memberEpoch: -1, rackId: null, subscribedTopicNames: null }, 'c', '/127.0.0.1')).errorCode,
+      ErrorCode.NONE,
+    );
+    assert.equal(share.errorCode, ErrorCode.NONE);
+    const before = groupIds(c).sort();
+    assert.deepEqual(before, ['cg:consumer', 'classic:classic', 'sg:share']);
+    const committed = (groupId: string) => c.fetchOffsets(groupId, [{ name: 't', partitionIndexes: [0] }])[0]?.partitions[0]?.committedOffset;
+    store.failWith = new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, 'log directory failed');
+    const failed = await c.deleteGroups(['classic', 'cg', 'sg']);
+    assert.deepEqual(
+      failed.map((r) => r.errorCode),
+      [ErrorCode.NOT_COORDINATOR, ErrorCode.NOT_COORDINATOR, ErrorCode.NOT_COORDINATOR],
+    );
+    assert.deepEqual(groupIds(c).sort(), before);
+    assert.deepEqual([committed('classic'), committed('cg')], [42, 42]);
+    store.failWith = null;
+    const deleted = await c.deleteGroups(['classic', 'cg', 'sg']);
+    assert.deepEqual(
+      deleted.map((r) => r.errorCode),
+      [ErrorCode.NONE, ErrorCode.NONE, ErrorCode.NONE],
+    );
+    assert.deepEqual(groupIds(c), []);
+  });
+});
