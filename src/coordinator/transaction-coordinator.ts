@@ -13,6 +13,7 @@ import type { CoordinatorLogger } from './group-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
 import { decodeTxnKey, decodeTxnValue, encodeTxnKey, encodeTxnValue, partitionForTransactionalId, type TxnLogValue } from './transaction-records.js';
 import { isCompleteOrEmpty, isEpochExhausted, MAX_PRODUCER_EPOCH, TransactionMetadata, type TxnState } from './transaction-state.js';
+import { groupWriteErrorCode } from './write-errors.js';
 
 export interface TxnStore {
   /** Appends to one __transaction_state partition; resolves once the records are in the log. */
@@ -100,12 +101,13 @@ function failed(code: number): ProducerIdAndEpoch {
 const UNBORN = -1;
 
 /**
- * What a failed write to __transaction_state answers, as Kafka maps it: the partition moved
- * (NOT_COORDINATOR: the client looks the coordinator up again), or COORDINATOR_NOT_AVAILABLE.
+ * What a failed write to __transaction_state answers: Kafka 4.4's TransactionStateManager maps
+ * the log's error as the group coordinator does (write-errors.ts: NOT_COORDINATOR when the
+ * partition moved or its log directory failed, COORDINATOR_NOT_AVAILABLE for too few replicas or
+ * a timeout, UNKNOWN_SERVER_ERROR for records too large); anything else is retried.
  */
 function appendErrorCode(err: unknown): number {
-  if (err instanceof KafkaError && (err.code === ErrorCode.NOT_LEADER_OR_FOLLOWER || err.code === ErrorCode.NOT_COORDINATOR)) return ErrorCode.NOT_COORDINATOR;
-  return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  return err instanceof KafkaError ? groupWriteErrorCode(err) : ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }
 
 export class TransactionCoordinator {

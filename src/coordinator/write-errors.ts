@@ -1,7 +1,8 @@
 // What a group API answers when its write to __consumer_offsets failed. Kafka 4.4 maps the
 // error of a failed coordinator write the same way for every group API (its runtime's operation
 // exception handler, and the classic group's join and sync completions): the client retries
-// without a lookup, looks the coordinator up again, or gives up.
+// without a lookup, looks the coordinator up again, or gives up. Its transaction coordinator
+// (TransactionStateManager) maps a failed __transaction_state write the same way.
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 
 /**

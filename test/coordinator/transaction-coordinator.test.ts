@@ -2,7 +2,7 @@
 // recording marker writer, so every state transition and its persisted form can be checked.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode } from '../../src/protocol/errors.js';
+import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { ManualClock } from '../../src/common/clock.js';
 import type { CoordinatorRecord } from '../../src/coordinator/records.js';
 import { TransactionCoordinator, type MarkerRequest } from '../../src/coordinator/transaction-coordinator.js';
@@ -21,6 +21,8 @@ interface Harness {
   markers: MarkerRequest[];
   /** Markers fail this many more times before succeeding. */
   failMarkers: { count: number };
+  /** Set: every __transaction_state append fails with it. */
+  failAppends: { error: Error | null };
   nextId: { value: number };
 }
 
@@ -28,11 +30,13 @@ function harness(options: { log?: Harness['log']; maxTimeoutMs?: number; transac
   const log = options.log ?? [];
   const markers: MarkerRequest[] = [];
   const failMarkers = { count: 0 };
+  const failAppends: { error: Error | null } = { error: null };
   const nextId = { value: 1000 };
   const coordinator = new TransactionCoordinator({
     numPartitions: () => 50,
     store: {
       append: async (partition, records) => {
+        if (failAppends.error) throw failAppends.error;
         log.push({ partition, records });
       },
       ensureReady: async () => undefined,
@@ -53,7 +57,7 @@ function harness(options: { log?: Harness['log']; maxTimeoutMs?: number; transac
     ...(options.transactionVersion ? { transactionVersion: options.transactionVersion } : {}),
     ...(options.ownership ? { ownership: options.ownership } : {}),
   });
-  return { coordinator, log, markers, failMarkers, nextId };
+  return { coordinator, log, markers, failMarkers, failAppends, nextId };
 }
 
 /** A new coordinator replaying everything `h` wrote, as a restart would. */
@@ -441,5 +445,25 @@ describe('the admin APIs while the coordinator cannot answer (as Kafka 4.4)', ()
       [other],
     );
     assert.equal((await list('(')).errorCode, ErrorCode.INVALID_REGULAR_EXPRESSION);
+  });
+});
+
+describe("a failed __transaction_state write, as Kafka 4.4's TransactionStateManager maps its error", () => {
+  test('not the leader or a failed log directory: NOT_COORDINATOR; too few replicas or a timeout: COORDINATOR_NOT_AVAILABLE; too large: UNKNOWN_SERVER_ERROR', async () => {
+    const h = harness();
+    const cases: [number, number][] = [
+      [ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.NOT_COORDINATOR],
+      [ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.NOT_COORDINATOR],
+      [ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.COORDINATOR_NOT_AVAILABLE],
+      [ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, ErrorCode.COORDINATOR_NOT_AVAILABLE],
+      [ErrorCode.REQUEST_TIMED_OUT, ErrorCode.COORDINATOR_NOT_AVAILABLE],
+      [ErrorCode.RECORD_LIST_TOO_LARGE, ErrorCode.UNKNOWN_SERVER_ERROR],
+    ];
+    for (const [written, answered] of cases) {
+      h.failAppends.error = new KafkaError(written, 'the write failed');
+      assert.equal((await h.coordinator.initProducerId('tx-fail', 60_000)).errorCode, answered, `written ${written}`);
+    }
+    h.failAppends.error = null;
+    assert.equal((await h.coordinator.initProducerId('tx-fail', 60_000)).errorCode, ErrorCode.NONE);
   });
 });
