@@ -273,7 +273,8 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     if (req.subscribedTopicRegex !== null) this.compileRegex(req.subscribedTopicRegex);
   }
 
-  async heartbeat(req: HeartbeatRequest, apiVersion: number, clientId: string, clientHost: string): Promise<HeartbeatResponse> {
+  /** `replaced`: the tombstones of an empty group of another type this group takes the place of. */
+  async heartbeat(req: HeartbeatRequest, apiVersion: number, clientId: string, clientHost: string, replaced: readonly CoordinatorRecord[] = []): Promise<HeartbeatResponse> {
     const fail = (code: number, message: string | null = null): HeartbeatResponse => ({
       errorCode: code,
       errorMessage: message,
@@ -282,10 +283,15 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
       heartbeatIntervalMs: 0,
       assignment: null,
     });
-    return this.runHeartbeat(req.groupId, fail, (records) => {
-      this.validate(req, apiVersion);
-      return req.memberEpoch < 0 ? this.leave(req, records) : this.join(req, clientId, clientHost, records);
-    });
+    return this.runHeartbeat(
+      req.groupId,
+      fail,
+      (records) => {
+        this.validate(req, apiVersion);
+        return req.memberEpoch < 0 ? this.leave(req, records) : this.join(req, clientId, clientHost, records);
+      },
+      replaced,
+    );
   }
 
   private leave(req: HeartbeatRequest, records: CoordinatorRecord[]): HeartbeatResponse {

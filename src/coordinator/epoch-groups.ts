@@ -189,10 +189,17 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
    * records cannot be encoded (UNKNOWN_SERVER_ERROR, as Kafka's serializer failure answers), or
    * whose write fails leaves the group as it found it, as Kafka's coordinator runtime reverts
    * its state to before a failed write: no group made by it, no member added, no epoch moved.
+   * `replaced` are the tombstones of an empty group of another type this one replaces, written
+   * in the same batch (the caller puts that group back if the heartbeat fails).
    */
-  protected async runHeartbeat<R>(groupId: string, fail: (code: number, message: string | null) => R, handle: (records: CoordinatorRecord[]) => R): Promise<R> {
+  protected async runHeartbeat<R>(
+    groupId: string,
+    fail: (code: number, message: string | null) => R,
+    handle: (records: CoordinatorRecord[]) => R,
+    replaced: readonly CoordinatorRecord[] = [],
+  ): Promise<R> {
     if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
-    const records: CoordinatorRecord[] = [];
+    const records: CoordinatorRecord[] = [...replaced];
     const before = this.checkpoint(groupId);
     let result: R;
     try {

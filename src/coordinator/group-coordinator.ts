@@ -302,19 +302,34 @@ export class GroupCoordinator {
     if (owner !== ErrorCode.NONE) return this.streams.fail(req, owner, null);
     const notStreams = () => this.streams.fail(req, ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a streams group.`);
     if (this.share.groups.has(req.groupId)) return notStreams();
+    // An empty group of another type gives way: its tombstones go in the heartbeat's own write,
+    // and it is back if the heartbeat fails (Kafka: one write, reverted as a whole).
+    const replaced: CoordinatorRecord[] = [];
+    let putBack: (() => void) | null = null;
     const classic = this.groups.get(req.groupId);
     if (classic) {
       if (classic.state !== 'Empty' || !classic.isEmpty()) return notStreams();
-      classic.markDead();
-      this.groups.delete(req.groupId);
-      await this.opts.store.append(this.partitionFor(req.groupId), [{ key: encodeGroupKey(req.groupId), value: null }]).catch(() => undefined);
+      putBack = this.replaceEmptyClassic(classic, replaced);
     }
-    if (this.consumer.groups.has(req.groupId)) {
+    const consumer = this.consumer.groups.get(req.groupId);
+    if (consumer) {
       const tombstones = this.consumer.deleteEmpty(req.groupId);
       if (!tombstones) return notStreams();
-      await this.opts.store.append(this.partitionFor(req.groupId), tombstones).catch(() => undefined);
+      replaced.push(...tombstones);
+      putBack = () => this.consumer.groups.set(req.groupId, consumer);
     }
-    return this.streams.heartbeat(req, clientId, clientHost);
+    const res = await this.streams.heartbeat(req, clientId, clientHost, replaced);
+    if (res.errorCode !== ErrorCode.NONE && putBack && !this.hasAnyGroup(req.groupId)) putBack();
+    return res;
+  }
+
+  /** Removes an empty classic group another type replaces: its tombstone, and what puts it back. */
+  private replaceEmptyClassic(classic: Group, replaced: CoordinatorRecord[]): () => void {
+    const before = classic.snapshot();
+    classic.markDead();
+    this.groups.delete(classic.groupId);
+    replaced.push({ key: encodeGroupKey(classic.groupId), value: null });
+    return () => this.groups.set(classic.groupId, Group.restore(classic.groupId, this.groupContext, before));
   }
 
   /**
@@ -343,10 +358,16 @@ export class GroupCoordinator {
     if (typeof owner !== 'number') owner = await owner;
     if (owner !== ErrorCode.NONE) return fail(owner);
     if (this.share.groups.has(req.groupId)) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
-    if (this.streams.groups.has(req.groupId)) {
+    // An empty group of another type gives way: its tombstones go in the heartbeat's own write,
+    // and it is back if the heartbeat fails (Kafka: one write, reverted as a whole).
+    const replaced: CoordinatorRecord[] = [];
+    let putBack: (() => void) | null = null;
+    const streams = this.streams.groups.get(req.groupId);
+    if (streams) {
       const tombstones = this.streams.deleteEmpty(req.groupId);
       if (!tombstones) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
-      await this.opts.store.append(this.partitionFor(req.groupId), tombstones).catch(() => undefined);
+      replaced.push(...tombstones);
+      putBack = () => this.streams.groups.set(req.groupId, streams);
     }
     const classic = this.groups.get(req.groupId);
     if (classic && !(classic.state === 'Empty' && classic.isEmpty())) {
@@ -376,11 +397,11 @@ export class GroupCoordinator {
         return fail(groupWriteErrorCode(err));
       }
     } else if (classic) {
-      classic.markDead();
-      this.groups.delete(req.groupId);
-      await this.opts.store.append(this.partitionFor(req.groupId), [{ key: encodeGroupKey(req.groupId), value: null }]).catch(() => undefined);
+      putBack = this.replaceEmptyClassic(classic, replaced);
     }
-    return this.consumer.heartbeat(req, apiVersion, clientId, clientHost);
+    const res = await this.consumer.heartbeat(req, apiVersion, clientId, clientHost, replaced);
+    if (res.errorCode !== ErrorCode.NONE && putBack && !this.hasAnyGroup(req.groupId)) putBack();
+    return res;
   }
 
   private policyAllows(direction: 'upgrade' | 'downgrade'): boolean {

@@ -444,7 +444,8 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
 
   // --- heartbeat --------------------------------------------------------------------------------
 
-  async heartbeat(req: StreamsGroupHeartbeatRequest, clientId: string, clientHost: string): Promise<StreamsHeartbeatResult> {
+  /** `replaced`: the tombstones of an empty group of another type this group takes the place of. */
+  async heartbeat(req: StreamsGroupHeartbeatRequest, clientId: string, clientHost: string, replaced: readonly CoordinatorRecord[] = []): Promise<StreamsHeartbeatResult> {
     return this.runHeartbeat(
       req.groupId,
       (code, message) => this.fail(req, code, message),
@@ -452,6 +453,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
         this.checkRequest(req);
         return req.memberEpoch < 0 ? this.leave(req, records) : this.join(req, clientId, clientHost, records);
       },
+      replaced,
     );
   }
 

@@ -1137,3 +1137,38 @@ describe('DeleteGroups whose tombstones cannot be written (Kafka: the runtime re
     assert.deepEqual(groupIds(c), []);
   });
 });
+
+describe('an empty group giving way to another type, in a heartbeat that fails (Kafka: one write, reverted)', () => {
+  test('the classic group is still there, with its offsets; once the write succeeds it is a consumer group', async () => {
+    const { coordinator: c, store } = setup();
+    assert.deepEqual(codes(await commit(c, { groupId: 'g' })), [ErrorCode.NONE]);
+    store.failWith = new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'moved');
+    assert.equal((await joinConsumerGroup(c, 'g')).errorCode, ErrorCode.NOT_COORDINATOR);
+    assert.deepEqual(groupIds(c), ['g:classic']);
+    // A heartbeat refused outright gives nothing away either.
+    store.failWith = null;
+    const refused = await c.consumerGroupHeartbeat(
+      {
+        groupId: 'g',
+        memberId: 'x',
+        memberEpoch: 3,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: -1,
+        subscribedTopicNames: null,
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: null,
+      },
+      1,
+      'c',
+      '/127.0.0.1',
+    );
+    assert.equal(refused.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+    assert.deepEqual(groupIds(c), ['g:classic']);
+    assert.equal(store.records.length, 1);
+    assert.equal((await joinConsumerGroup(c, 'g')).errorCode, ErrorCode.NONE);
+    assert.deepEqual(groupIds(c), ['g:consumer']);
+    assert.equal(c.fetchOffsets('g', [{ name: 't', partitionIndexes: [0] }])[0]?.partitions[0]?.committedOffset, 42);
+  });
+});
