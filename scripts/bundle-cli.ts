@@ -1,21 +1,45 @@
 // Bundles the command line (src/cli/main.ts, what `npm start` and bin/tributary.js run) into
 // dist/cli/:
-// - cli.cjs, the whole program as one CommonJS script. Node 20 spends most of a broker's start-up
-//   resolving, linking and compiling its ~300 separate ES modules; as a bundle it starts in well
-//   under half the time, and as CommonJS it can be compiled from V8's code cache.
+// - cli.cjs, the whole program as one CommonJS script, with pino and commander (see
+//   BUNDLED_PACKAGES). Node 20 spends most of a broker's start-up resolving, linking and
+//   compiling its ~300 separate ES modules; as a bundle it starts in well under half the time,
+//   and as CommonJS it can be compiled from V8's code cache.
 // - tributary.js, the launcher (src/cli/launcher.ts): compiles cli.cjs with the cache and runs it.
 // - cli.v8cache, the code cache, recorded from a training broker (scripts/code-cache-training.ts).
-// The library (dist/index.js, `startBroker`) stays tsc's module-per-file output. Dependencies stay
-// in node_modules (`packages: 'external'`).
+// The library (dist/index.js, `startBroker`) stays tsc's module-per-file output.
 import { createHash } from 'node:crypto';
 import { appendFileSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { BUILD_ID_LENGTH, BUILD_ID_MARK } from '../src/cli/code-cache.js';
 import { trainCodeCache } from './code-cache-training.js';
 
 const root = resolve(import.meta.dirname, '..');
 const outdir = join(root, 'dist', 'cli');
+
+/**
+ * Packages compiled into the bundle, and so into the code cache, rather than loaded from
+ * node_modules at run time: the pure-JavaScript ones that every start loads. Through node's
+ * CommonJS loader, pino and commander (~30 files with their dependencies, which come along) cost
+ * a broker ~4 MiB of its idle RSS, more of node's own code running to resolve, read and compile
+ * them, and a few ms of its start. Everything else stays in node_modules: native addons
+ * (@node-rs/crc32, the compression codecs) and what loads only on demand (fastify, prom-client,
+ * etcd3, pino-pretty, protobufjs). pino's transports, worker threads that load its files by
+ * path, would not work from the bundle; the broker logs through pino's own destination.
+ */
+const BUNDLED_PACKAGES = new Set(['pino', 'commander']);
+const inNodeModules = `${sep}node_modules${sep}`;
+const packageName = (specifier: string) => specifier.split('/', specifier.startsWith('@') ? 2 : 1).join('/');
+const bundledPackages: Plugin = {
+  name: 'bundled-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.kind === 'dynamic-import') return undefined; // packagesImportedLazily's
+      const bundled = BUNDLED_PACKAGES.has(packageName(args.path)) || args.importer.includes(inNodeModules);
+      return bundled ? undefined : { path: args.path, external: true };
+    });
+  },
+};
 
 /**
  * `await import('pino')` and the like become lazy require() calls: every dependency is
@@ -43,8 +67,7 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
-  plugins: [packagesImportedLazily],
+  plugins: [bundledPackages, packagesImportedLazily],
   // The sources are ES modules; these are their CommonJS equivalents. The bundle sits in
   // dist/cli, at the depth of dist/http: src/http/console.ts and the bench find dist/console
   // and the package root relative to their own module.
