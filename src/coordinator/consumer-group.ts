@@ -342,7 +342,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
           sessionTimer: null,
           rebalanceTimer: null,
         };
-        group.members.set(member.memberId, member);
+        this.addMember(group, member);
         changed = true;
       }
     } else {
@@ -358,6 +358,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         }
       }
     }
+    this.saveMember(group, member);
     // Subscription changes (a null field means "unchanged").
     const before = JSON.stringify([
       member.subscribedTopicNames,
@@ -489,6 +490,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
    */
   private reconcile(group: ConsumerGroup, m: ConsumerMember, owned: Assignment | null): boolean {
     if (m.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) return false;
+    this.saveMember(group, m);
     const target = group.target.get(m.memberId) ?? new Map<string, Set<number>>();
     if (m.state === MemberState.UNREVOKED_PARTITIONS) {
       // Still owning a partition it must give up: wait (its rebalance timeout runs).
@@ -694,9 +696,10 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         sessionTimer: null,
         rebalanceTimer: null,
       };
-      group.members.set(memberId, member);
+      this.addMember(group, member);
       changed = true;
     }
+    this.saveMember(group, member);
     const subBefore = JSON.stringify([member.subscribedTopicNames, member.rebalanceTimeoutMs]);
     const classicBefore = JSON.stringify([member.classic?.sessionTimeoutMs, member.classic?.protocols.map((p) => [p.name, p.metadata.toString('base64')])]);
     member.subscribedTopicNames = [...new Set(sub.topics)].sort();

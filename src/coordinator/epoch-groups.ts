@@ -80,11 +80,24 @@ export interface LeaveRequest {
  */
 export type CommitPartitionValidator = (topic: string, partition: number) => number;
 
-/** A group as a heartbeat found it (none: the heartbeat may make it). */
-interface GroupCheckpoint<G, M, A> {
-  seq: number;
+/**
+ * What a heartbeat changed of a group, for its undo. Copy-on-write: the group's own fields (a
+ * handful) are saved when the heartbeat starts; a member's fields, the membership and the target
+ * only before their first change (until the heartbeat's write is done), so a heartbeat costs the
+ * same in a group of any size.
+ */
+interface GroupUndo<G, M, A> {
   groupId: string;
-  saved: { group: G; fields: Record<string, unknown>; members: { member: M; fields: Partial<M> }[]; target: Map<string, A> } | null;
+  /** The group as the heartbeat found it (null: the heartbeat may make it). */
+  group: G | null;
+  fields: Record<string, unknown>;
+  /** Each member the heartbeat changed, with its fields as they were. */
+  members: Map<M, Partial<M>>;
+  /** The members in order, saved before the first was added or removed. */
+  membership: M[] | null;
+  target: Map<string, A> | null;
+  /** While the heartbeat runs: the undo of the one before, if its write is still to come. */
+  earlier: GroupUndo<G, M, A> | undefined;
 }
 
 /** The groups of one kind of a group coordinator: timers, removal, static members, load/unload. */
@@ -206,74 +219,100 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
       result = handle(records);
     } catch (err) {
       this.rollback(before);
+      // An earlier heartbeat whose write is still to come saves the changes again.
+      if (before.group && before.earlier) this.undos.set(before.group, before.earlier);
+      else if (before.group) this.undos.delete(before.group);
       if (err instanceof HeartbeatError) return fail(err.code, err.message);
       this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, `a ${this.kind} group heartbeat failed`);
       return fail(ErrorCode.UNKNOWN_SERVER_ERROR, null);
+    } finally {
+      before.earlier = undefined;
     }
     const group = this.groups.get(groupId);
-    if (group) this.lastHeartbeat.set(group, before.seq);
-    if (records.length > 0) {
-      try {
-        await this.opts.append(groupId, records);
-      } catch (err) {
-        this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, `writing ${this.kind} group records failed`);
-        // Undone only while no later heartbeat has changed the group since (its own write, if it
-        // failed too, undoes its change; one that succeeded built on this one's).
-        if (group && this.groups.get(groupId) === group && this.lastHeartbeat.get(group) === before.seq) this.rollback(before);
-        return fail(groupWriteErrorCode(err), null);
-      }
+    if (group) this.latest.set(group, before);
+    try {
+      if (records.length > 0) await this.opts.append(groupId, records);
+    } catch (err) {
+      this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, `writing ${this.kind} group records failed`);
+      // Undone only while no later heartbeat has changed the group since (its own write, if it
+      // failed too, undoes its change; one that succeeded built on this one's).
+      if (group && this.groups.get(groupId) === group && this.latest.get(group) === before) this.rollback(before);
+      return fail(groupWriteErrorCode(err), null);
+    } finally {
+      // Written (or undone): nothing more to save for it.
+      if (before.group !== null && this.undos.get(before.group) === before) this.undos.delete(before.group);
     }
     return result;
   }
 
-  /** Numbers heartbeats, so a failed write is undone only if no later heartbeat changed its group. */
-  private heartbeatSeq = 0;
-  private readonly lastHeartbeat = new WeakMap<G, number>();
+  /** Each group's latest heartbeat: a failed write is undone only if no later heartbeat changed the group. */
+  private readonly latest = new WeakMap<G, GroupUndo<G, M, A>>();
+  /** The undo of each group whose heartbeat is running or being written: what changes save into. */
+  private readonly undos = new WeakMap<G, GroupUndo<G, M, A>>();
 
-  /** What a heartbeat may change of a group: its fields, members (each one's fields) and target. */
-  private checkpoint(groupId: string): GroupCheckpoint<G, M, A> {
-    const seq = ++this.heartbeatSeq;
-    const group = this.groups.get(groupId);
-    if (!group) return { seq, groupId, saved: null };
-    return {
-      seq,
-      groupId,
-      saved: {
-        group,
-        fields: { ...(group as object) },
-        members: [...group.members.values()].map((m) => ({ member: m, fields: { ...m } })),
-        target: new Map(group.target),
-      },
-    };
+  /** Starts a heartbeat's undo: the group's own fields now, the rest as it changes. */
+  private checkpoint(groupId: string): GroupUndo<G, M, A> {
+    const group = this.groups.get(groupId) ?? null;
+    const earlier = group ? this.undos.get(group) : undefined;
+    const undo: GroupUndo<G, M, A> = { groupId, group, fields: group ? { ...(group as object) } : {}, members: new Map(), membership: null, target: null, earlier };
+    if (group) this.undos.set(group, undo);
+    return undo;
+  }
+
+  /** Saves a member's fields before a change to it (a no-op when no heartbeat of its group may be undone). */
+  protected saveMember(group: G, m: M): void {
+    const undo = this.undos.get(group);
+    if (undo && !undo.members.has(m)) undo.members.set(m, { ...m });
+  }
+
+  /** Saves the membership before a member is added or removed. */
+  private saveMembership(group: G): void {
+    const undo = this.undos.get(group);
+    if (undo && !undo.membership) undo.membership = [...group.members.values()];
+  }
+
+  private saveTarget(group: G): void {
+    const undo = this.undos.get(group);
+    if (undo && !undo.target) undo.target = new Map(group.target);
+  }
+
+  /** Adds a member to its group (what a heartbeat's undo takes away again). */
+  protected addMember(group: G, m: M): void {
+    this.saveMembership(group);
+    group.members.set(m.memberId, m);
   }
 
   /** Puts a group back as the checkpoint saw it: a group made since is forgotten. */
-  private rollback(before: GroupCheckpoint<G, M, A>): void {
-    const group = this.groups.get(before.groupId);
-    const saved = before.saved;
-    if (!saved) {
+  private rollback(undo: GroupUndo<G, M, A>): void {
+    const group = this.groups.get(undo.groupId);
+    if (!undo.group) {
       if (group) {
         this.discardTimers(group);
-        this.groups.delete(before.groupId);
+        this.groups.delete(undo.groupId);
       }
       return;
     }
     // Replaced or removed meanwhile (a downgrade to a classic group): not this heartbeat's to undo.
-    if (group !== saved.group) return;
-    const kept = new Set(saved.members.map((s) => s.member));
-    for (const m of group.members.values()) if (!kept.has(m)) this.clearTimers(m);
-    this.restoreFields(group, saved.fields);
-    group.members.clear();
-    for (const { member, fields } of saved.members) {
+    if (group !== undo.group) return;
+    if (undo.membership) {
+      const kept = new Set(undo.membership);
+      for (const m of group.members.values()) if (!kept.has(m)) this.clearTimers(m);
+      group.members.clear();
+      for (const m of undo.membership) group.members.set(m.memberId, m);
+    }
+    this.restoreFields(group, undo.fields);
+    for (const [member, fields] of undo.members) {
       // The timers stay those running now (a member's own, re-armed by the heartbeat, or none).
       const { sessionTimer, rebalanceTimer } = member;
       Object.assign(member, fields, { sessionTimer, rebalanceTimer });
-      group.members.set(member.memberId, member);
+      if (group.members.get(member.memberId) !== member) continue;
       const needsRebalanceTimer = member.state === this.unrevokedState;
       if (member.sessionTimer === null || needsRebalanceTimer !== (member.rebalanceTimer !== null)) this.armTimers(group, member);
     }
-    group.target.clear();
-    for (const [memberId, a] of saved.target) group.target.set(memberId, a);
+    if (undo.target) {
+      group.target.clear();
+      for (const [memberId, a] of undo.target) group.target.set(memberId, a);
+    }
   }
 
   /** Restores a group's own fields (not its members and target); a subclass cancels its group timers. */
@@ -296,6 +335,7 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
     const member = group?.members.get(req.memberId) ?? (req.instanceId !== null ? group?.memberByInstance(req.instanceId) : undefined);
     if (!group || !member) throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
     if (req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && member.instanceId !== null) {
+      this.saveMember(group, member);
       member.previousMemberEpoch = member.memberEpoch;
       member.memberEpoch = LEAVE_GROUP_STATIC_MEMBER_EPOCH;
       this.staticMemberLeft(member);
@@ -311,6 +351,9 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
    * predecessor's place and target; the old member's records are tombstoned.
    */
   protected replaceMember(group: G, old: M, member: M, records: CoordinatorRecord[]): void {
+    this.saveMember(group, old);
+    this.saveMembership(group);
+    this.saveTarget(group);
     this.clearTimers(old);
     group.members.delete(old.memberId);
     const target = group.target.get(old.memberId);
@@ -359,6 +402,7 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
       }
     }
     if (member && member.memberEpoch !== 0 && !(req.instanceId !== null && member.instanceId === req.instanceId)) {
+      this.saveMember(group, member);
       member.assigned = this.emptyAssignment();
       member.pendingRevocation = this.emptyAssignment();
       member.state = STABLE;
@@ -374,6 +418,7 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
     for (const [memberId, a] of result) {
       const old = group.target.get(memberId);
       if (old && this.sameAssignment(old, a)) continue;
+      this.saveTarget(group);
       group.target.set(memberId, a);
       records.push(this.targetRecord(group, memberId, a));
     }
@@ -419,6 +464,9 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
   }
 
   protected removeMember(group: G, m: M, records: CoordinatorRecord[], why: string): void {
+    this.saveMember(group, m);
+    this.saveMembership(group);
+    this.saveTarget(group);
     this.clearTimers(m);
     group.members.delete(m.memberId);
     group.target.delete(m.memberId);

@@ -522,7 +522,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
           sessionTimer: null,
           rebalanceTimer: null,
         };
-        group.members.set(member.memberId, member);
+        this.addMember(group, member);
         changed = true;
       }
       // The topology: set by the first member of an empty group (or one alone in it).
@@ -558,6 +558,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
       group.shutdownRequested = true;
       this.opts.logger?.info({ group: group.groupId, member: member.memberId }, 'streams group: a member requested the shutdown of the application');
     }
+    this.saveMember(group, member);
     // Member metadata (a null field means "unchanged").
     const before = this.metadataJson(member);
     if (req.instanceId !== null) member.instanceId = req.instanceId;
@@ -864,6 +865,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
    */
   private reconcile(group: StreamsGroup, m: StreamsMember, owned: Tasks | null): boolean {
     if (m.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) return false;
+    this.saveMember(group, m);
     const target = group.target.get(m.memberId) ?? emptyTasks();
     if (m.state === StreamsMemberState.UNREVOKED_TASKS) {
       if (owned === null || tasksIntersect(owned, m.pendingRevocation)) return false;

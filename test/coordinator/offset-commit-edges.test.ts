@@ -1046,6 +1046,90 @@ describe("a KIP-848 heartbeat that cannot be written leaves no state behind (Kaf
   });
 });
 
+describe('each kind of KIP-848 heartbeat whose write fails: every member, the membership and the target as they were', () => {
+  // The undo saves only what a heartbeat changes (copy-on-write): each change must be saved.
+  type Req = Parameters<GroupCoordinator['consumerGroupHeartbeat']>[0];
+  const hb = (c: GroupCoordinator, memberId: string, memberEpoch: number, over: Partial<Req> = {}) =>
+    c.consumerGroupHeartbeat(
+      {
+        groupId: 'cg',
+        memberId,
+        memberEpoch,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: memberEpoch === 0 ? 5000 : -1,
+        subscribedTopicNames: memberEpoch === 0 ? ['t'] : null,
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: memberEpoch === 0 ? [] : null,
+        ...over,
+      },
+      1,
+      'c',
+      '/127.0.0.1',
+    );
+  /** The group's whole state, its members' timers as whether they run. */
+  const state = (c: GroupCoordinator) =>
+    JSON.stringify(c.consumer.groups.get('cg'), (_k, v: unknown) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'function' ? 'timer' : v));
+  const failing = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');
+
+  test('joins, leaves, a static leave and take-over, a subscription change, a rejoin and a revocation', async () => {
+    const { coordinator: c, store } = setup();
+    const m1 = await hb(c, 'm1', 0);
+    const m2 = await hb(c, 'm2', 0, { instanceId: 'i2' });
+    // m1 gives up what m2 now gets, and both settle.
+    const owned = (r: typeof m1) => r.assignment?.topicPartitions ?? [];
+    const m1b = await hb(c, 'm1', m1.memberEpoch, { topicPartitions: owned(m1) });
+    await hb(c, 'm1', m1b.memberEpoch, { topicPartitions: owned(m1b) });
+    await hb(c, 'm2', m2.memberEpoch, { topicPartitions: [] });
+    const settled = state(c);
+    const tries: [string, () => Promise<unknown>][] = [
+      ['a new member', () => hb(c, 'm3', 0)],
+      ['a leave', () => hb(c, 'm1', -1)],
+      ['a static leave', () => hb(c, 'm2', -2, { instanceId: 'i2' })],
+      ['a subscription change', () => hb(c, 'm1', c.consumer.groups.get('cg')!.members.get('m1')!.memberEpoch, { subscribedTopicNames: ['t', 'other'] })],
+      ['a rejoin from scratch', () => hb(c, 'm1', 0)],
+    ];
+    for (const [what, attempt] of tries) {
+      store.failWith = failing;
+      await attempt();
+      assert.equal(state(c), settled, what);
+    }
+    // A member still revoking: its revocation, undone.
+    store.failWith = null;
+    await hb(c, 'm3', 0);
+    const revoking = state(c);
+    const m1now = c.consumer.groups.get('cg')!.members.get('m1')!;
+    store.failWith = failing;
+    await hb(c, 'm1', m1now.memberEpoch, { topicPartitions: [] });
+    assert.equal(state(c), revoking, 'a revocation');
+    // A static member away (-2), taken over by a new member id with its instance id.
+    store.failWith = null;
+    await hb(c, 'm2', -2, { instanceId: 'i2' });
+    const away = state(c);
+    store.failWith = failing;
+    await hb(c, 'm2b', 0, { instanceId: 'i2' });
+    assert.equal(state(c), away, 'a static take-over');
+  });
+
+  test('what changes while the write is under way (a refused heartbeat between, sessions ending) is undone with it', async () => {
+    const { coordinator: c, clock, store } = setup();
+    await hb(c, 'm1', 0);
+    await hb(c, 'm2', 0);
+    const before = state(c);
+    const writes: ((err: Error) => void)[] = [];
+    store.append = () => new Promise<void>((_resolve, reject) => writes.push(reject));
+    const joining = hb(c, 'm3', 0);
+    // Refused outright: undone at once, and the join's undo goes on saving what changes.
+    assert.equal((await hb(c, 'nobody', 5)).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    await clock.advance(10_000);
+    assert.equal(c.consumer.groups.get('cg')!.members.size, 0);
+    for (const fail of writes) fail(failing);
+    assert.equal((await joining).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal(state(c), before);
+  });
+});
+
 describe('share group heartbeats: a missed answer, and a write that fails', () => {
   const share = (c: GroupCoordinator, memberId: string, memberEpoch: number) =>
     c.shareGroupHeartbeat({ groupId: 'sg', memberId, memberEpoch, rackId: null, subscribedTopicNames: memberEpoch === 0 ? ['t'] : null }, 'c', '/127.0.0.1');
