@@ -11,6 +11,7 @@ import { ManualClock } from '../../src/common/clock.js';
 import type { CoordinatorRecord } from '../../src/coordinator/records.js';
 import { CG_CURRENT_MEMBER, decodeConsumerGroupKey, decodeCurrentAssignmentValue, encodeCurrentAssignmentValue } from '../../src/coordinator/consumer-group-records.js';
 import { Writer } from '../../src/protocol/primitives.js';
+import { consumerHeartbeat } from '../helpers/requests.js';
 
 /** How many partitions an assignment (topic id -> partitions) holds. */
 const size = (a: Map<string, Set<number>>): number => [...a.values()].reduce((n, p) => n + p.size, 0);
@@ -58,19 +59,7 @@ function setup(opts: { store?: MemoryStore; clock?: ManualClock; partitions?: nu
 type Owned = { topicId: string; partitions: number[] }[];
 
 function hb(memberId: string, memberEpoch: number, over: Partial<HeartbeatRequest> = {}): HeartbeatRequest {
-  return {
-    groupId: 'g',
-    memberId,
-    memberEpoch,
-    instanceId: null,
-    rackId: null,
-    rebalanceTimeoutMs: memberEpoch === 0 ? 5000 : -1,
-    subscribedTopicNames: memberEpoch === 0 ? ['t1'] : null,
-    subscribedTopicRegex: null,
-    serverAssignor: null,
-    topicPartitions: memberEpoch === 0 ? [] : null,
-    ...over,
-  };
+  return consumerHeartbeat('g', memberId, memberEpoch, ['t1'], over);
 }
 
 /** A client that applies what it is told: owns what it was assigned last. */

@@ -5,8 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { GroupCoordinator, type CommitRequest, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
-import { classicJoinRequest } from '../helpers/requests.js';
-import type { Topology } from '../../src/coordinator/streams-group.js';
+import { classicJoinRequest, consumerHeartbeat, oneSourceTopology, streamsJoinHeartbeat } from '../helpers/requests.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { ALL_OWNED, CoordinatorPartitions, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
 import { txnOffsetCommitHandler } from '../../src/broker/handlers/txn-offset-commit.js';
@@ -104,26 +103,13 @@ function txnCommit(c: GroupCoordinator, over: Partial<CommitRequest> & { groupId
   return c.commitTxnOffsets({ memberId: '', generationId: -1, groupInstanceId: null, producerId: 7, producerEpoch: 0, apiVersion: 5, topics: offsets(), ...over });
 }
 
-/** Member 'm' joins consumer group `groupId` (KIP-848), subscribed to 't'. */
-function joinConsumerGroup(c: GroupCoordinator, groupId: string) {
-  return c.consumerGroupHeartbeat(
-    {
-      groupId,
-      memberId: 'm',
-      memberEpoch: 0,
-      instanceId: null,
-      rackId: null,
-      rebalanceTimeoutMs: 5000,
-      subscribedTopicNames: ['t'],
-      subscribedTopicRegex: null,
-      serverAssignor: null,
-      topicPartitions: [],
-    },
-    1,
-    'c',
-    '/127.0.0.1',
-  );
+/** A KIP-848 heartbeat of `memberId` to consumer group `groupId` (a join subscribes to 't'). */
+function consumerBeat(c: GroupCoordinator, groupId: string, memberId: string, memberEpoch = 0, over: Parameters<typeof consumerHeartbeat>[4] = {}) {
+  return c.consumerGroupHeartbeat(consumerHeartbeat(groupId, memberId, memberEpoch, ['t'], over), 1, 'c', '/127.0.0.1');
 }
+
+/** Member 'm' joins consumer group `groupId` (KIP-848), subscribed to 't'. */
+const joinConsumerGroup = (c: GroupCoordinator, groupId: string) => consumerBeat(c, groupId, 'm');
 
 const groupIds = (c: GroupCoordinator) => c.listGroups().map((g) => `${g.groupId}:${g.type}`);
 
@@ -289,43 +275,7 @@ describe('OffsetDelete of a consumer or streams group', () => {
 
   test("a streams group: its topology's source topics are GROUP_SUBSCRIBED_TO_TOPIC, others go", async () => {
     const { coordinator: c } = setup();
-    const topology: Topology = {
-      epoch: 0,
-      subtopologies: [
-        {
-          subtopologyId: '0',
-          sourceTopics: ['t'],
-          sourceTopicRegex: [],
-          stateChangelogTopics: [],
-          repartitionSinkTopics: [],
-          repartitionSourceTopics: [],
-          copartitionGroups: [],
-        },
-      ],
-    };
-    const r = await c.streamsGroupHeartbeat(
-      {
-        groupId: 'app',
-        memberId: 'm',
-        memberEpoch: 0,
-        endpointInformationEpoch: 0,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: 5000,
-        topology,
-        activeTasks: [],
-        standbyTasks: [],
-        warmupTasks: [],
-        processId: 'p',
-        userEndpoint: null,
-        clientTags: [],
-        taskOffsets: null,
-        taskEndOffsets: null,
-        shutdownApplication: false,
-      },
-      'c',
-      '/127.0.0.1',
-    );
+    const r = await c.streamsGroupHeartbeat(streamsJoinHeartbeat('app', 'm', { topology: oneSourceTopology('t') }), 'c', '/127.0.0.1');
     assert.equal(r.errorCode, ErrorCode.NONE);
     await deletesOnlyTheUnsubscribed(c, 'app', r.memberEpoch);
   });
@@ -823,46 +773,9 @@ describe("the heartbeats of KIP-848's group types: the request's own checks befo
   // Kafka's GroupCoordinatorService: inactive -> COORDINATOR_NOT_AVAILABLE; then
   // throwIf*HeartbeatRequestIsInvalid (INVALID_REQUEST); only then the runtime's partition
   // (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
-  const streamsRequest = (over: Record<string, unknown>) =>
-    ({
-      groupId: 'app',
-      memberId: 'm',
-      memberEpoch: 0,
-      endpointInformationEpoch: 0,
-      instanceId: null,
-      rackId: null,
-      rebalanceTimeoutMs: 5000,
-      topology: null,
-      activeTasks: [],
-      standbyTasks: [],
-      warmupTasks: [],
-      processId: 'p',
-      userEndpoint: null,
-      clientTags: [],
-      taskOffsets: null,
-      taskEndOffsets: null,
-      shutdownApplication: false,
-      ...over,
-    }) as never;
   async function codesOf(c: GroupCoordinator, groupId: string) {
-    const consumer = await c.consumerGroupHeartbeat(
-      {
-        groupId,
-        memberId: 'm',
-        memberEpoch: 0,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: -1, // required when joining
-        subscribedTopicNames: ['t'],
-        subscribedTopicRegex: null,
-        serverAssignor: null,
-        topicPartitions: [],
-      },
-      1,
-      'client',
-      '/127.0.0.1',
-    );
-    const streams = await c.streamsGroupHeartbeat(streamsRequest({ groupId }), 'c', '/127.0.0.1'); // no topology when joining
+    const consumer = await consumerBeat(c, groupId, 'm', 0, { rebalanceTimeoutMs: -1 }); // required when joining
+    const streams = await c.streamsGroupHeartbeat(streamsJoinHeartbeat(groupId, 'm', { topology: null }), 'c', '/127.0.0.1'); // no topology when joining
     const share = await c.shareGroupHeartbeat({ groupId, memberId: 'm', memberEpoch: 0, rackId: null, subscribedTopicNames: [] }, 'c', '/127.0.0.1');
     return [consumer.errorCode, streams.errorCode, share.errorCode];
   }
@@ -949,24 +862,7 @@ describe("a failed write to the group's partition, as Kafka 4.4's coordinator ru
 });
 
 describe("a KIP-848 heartbeat that cannot be written leaves no state behind (Kafka's runtime reverts a failed write)", () => {
-  const heartbeat = (c: GroupCoordinator, groupId: string, memberId: string, memberEpoch = 0) =>
-    c.consumerGroupHeartbeat(
-      {
-        groupId,
-        memberId,
-        memberEpoch,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: memberEpoch === 0 ? 5000 : -1,
-        subscribedTopicNames: memberEpoch === 0 ? ['t'] : null,
-        subscribedTopicRegex: null,
-        serverAssignor: null,
-        topicPartitions: memberEpoch === 0 ? [] : null,
-      },
-      1,
-      'c',
-      '/127.0.0.1',
-    );
+  const heartbeat = consumerBeat;
 
   test('a member id too long for a record key: UNKNOWN_SERVER_ERROR, and no group appears', async () => {
     const { coordinator: c, store } = setup();
@@ -1003,43 +899,7 @@ describe("a KIP-848 heartbeat that cannot be written leaves no state behind (Kaf
   test('a streams group made by a heartbeat whose write fails is forgotten', async () => {
     const { coordinator: c, store } = setup();
     store.failWith = new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'moved');
-    const topology = {
-      epoch: 0,
-      subtopologies: [
-        {
-          subtopologyId: '0',
-          sourceTopics: ['t'],
-          sourceTopicRegex: [],
-          stateChangelogTopics: [],
-          repartitionSinkTopics: [],
-          repartitionSourceTopics: [],
-          copartitionGroups: [],
-        },
-      ],
-    };
-    const res = await c.streamsGroupHeartbeat(
-      {
-        groupId: 'app',
-        memberId: 'm',
-        memberEpoch: 0,
-        endpointInformationEpoch: 0,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: 5000,
-        topology,
-        activeTasks: [],
-        standbyTasks: [],
-        warmupTasks: [],
-        processId: 'p',
-        userEndpoint: null,
-        clientTags: [],
-        taskOffsets: null,
-        taskEndOffsets: null,
-        shutdownApplication: false,
-      },
-      'c',
-      '/127.0.0.1',
-    );
+    const res = await c.streamsGroupHeartbeat(streamsJoinHeartbeat('app', 'm', { topology: oneSourceTopology('t') }), 'c', '/127.0.0.1');
     assert.equal(res.errorCode, ErrorCode.NOT_COORDINATOR);
     assert.equal(c.streams.groups.has('app'), false);
     assert.deepEqual(groupIds(c), []);
@@ -1048,26 +908,7 @@ describe("a KIP-848 heartbeat that cannot be written leaves no state behind (Kaf
 
 describe('each kind of KIP-848 heartbeat whose write fails: every member, the membership and the target as they were', () => {
   // The undo saves only what a heartbeat changes (copy-on-write): each change must be saved.
-  type Req = Parameters<GroupCoordinator['consumerGroupHeartbeat']>[0];
-  const hb = (c: GroupCoordinator, memberId: string, memberEpoch: number, over: Partial<Req> = {}) =>
-    c.consumerGroupHeartbeat(
-      {
-        groupId: 'cg',
-        memberId,
-        memberEpoch,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: memberEpoch === 0 ? 5000 : -1,
-        subscribedTopicNames: memberEpoch === 0 ? ['t'] : null,
-        subscribedTopicRegex: null,
-        serverAssignor: null,
-        topicPartitions: memberEpoch === 0 ? [] : null,
-        ...over,
-      },
-      1,
-      'c',
-      '/127.0.0.1',
-    );
+  const hb = (c: GroupCoordinator, memberId: string, memberEpoch: number, over: Parameters<typeof consumerBeat>[4] = {}) => consumerBeat(c, 'cg', memberId, memberEpoch, over);
   /** The group's whole state, its members' timers as whether they run. */
   const state = (c: GroupCoordinator) =>
     JSON.stringify(c.consumer.groups.get('cg'), (_k, v: unknown) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'function' ? 'timer' : v));
@@ -1176,23 +1017,7 @@ describe('DeleteGroups whose tombstones cannot be written (Kafka: the runtime re
     assert.deepEqual(codes(await commit(c, { groupId: 'classic' })), [ErrorCode.NONE]);
     assert.equal((await joinConsumerGroup(c, 'cg')).errorCode, ErrorCode.NONE);
     assert.equal((await joinConsumerGroup(c, 'cg')).errorCode, ErrorCode.NONE);
-    const left = await c.consumerGroupHeartbeat(
-      {
-        groupId: 'cg',
-        memberId: 'm',
-        memberEpoch: -1,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: -1,
-        subscribedTopicNames: null,
-        subscribedTopicRegex: null,
-        serverAssignor: null,
-        topicPartitions: null,
-      },
-      1,
-      'c',
-      '/127.0.0.1',
-    );
+    const left = await consumerBeat(c, 'cg', 'm', -1);
     assert.equal(left.errorCode, ErrorCode.NONE);
     assert.deepEqual(codes(await commit(c, { groupId: 'cg', apiVersion: 9 })), [ErrorCode.NONE]);
     const share = await c.shareGroupHeartbeat({ groupId: 'sg', memberId: 'm', memberEpoch: 0, rackId: null, subscribedTopicNames: ['t'] }, 'c', '/127.0.0.1');
@@ -1231,23 +1056,7 @@ describe('an empty group giving way to another type, in a heartbeat that fails (
     assert.deepEqual(groupIds(c), ['g:classic']);
     // A heartbeat refused outright gives nothing away either.
     store.failWith = null;
-    const refused = await c.consumerGroupHeartbeat(
-      {
-        groupId: 'g',
-        memberId: 'x',
-        memberEpoch: 3,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: -1,
-        subscribedTopicNames: null,
-        subscribedTopicRegex: null,
-        serverAssignor: null,
-        topicPartitions: null,
-      },
-      1,
-      'c',
-      '/127.0.0.1',
-    );
+    const refused = await consumerBeat(c, 'g', 'x', 3);
     assert.equal(refused.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
     assert.deepEqual(groupIds(c), ['g:classic']);
     assert.equal(store.records.length, 1);

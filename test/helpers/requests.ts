@@ -8,6 +8,8 @@ import { RawClient } from './raw-client.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
 import type { StreamsGroupHeartbeatRequest } from '../../src/protocol/generated/streams-group-heartbeat.js';
 import type { JoinRequest } from '../../src/coordinator/group.js';
+import type { HeartbeatRequest } from '../../src/coordinator/consumer-group.js';
+import type { Topology } from '../../src/coordinator/streams-group.js';
 
 export interface PartitionSpec {
   partition: number;
@@ -104,6 +106,46 @@ export function consumerJoinHeartbeat(groupId: string, memberId: string, topics:
     subscribedTopicRegex: null,
     serverAssignor: null,
     topicPartitions: [],
+  };
+}
+
+/**
+ * A ConsumerGroupHeartbeat as the in-process group coordinator takes it: a join (epoch 0)
+ * subscribes to `topics` and owns nothing; a later heartbeat (or a leave) leaves every field
+ * unchanged (null); `over` sets what a test is about.
+ */
+export function consumerHeartbeat(groupId: string, memberId: string, memberEpoch: number, topics: string[] = ['t'], over: Partial<HeartbeatRequest> = {}): HeartbeatRequest {
+  const joining = memberEpoch === 0;
+  return {
+    groupId,
+    memberId,
+    memberEpoch,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: joining ? 5000 : -1,
+    subscribedTopicNames: joining ? topics : null,
+    subscribedTopicRegex: null,
+    serverAssignor: null,
+    topicPartitions: joining ? [] : null,
+    ...over,
+  };
+}
+
+/** A streams topology of one subtopology reading `topic`, with no state or repartition topics. */
+export function oneSourceTopology(topic: string): Topology {
+  return {
+    epoch: 0,
+    subtopologies: [
+      {
+        subtopologyId: '0',
+        sourceTopics: [topic],
+        sourceTopicRegex: [],
+        stateChangelogTopics: [],
+        repartitionSinkTopics: [],
+        repartitionSourceTopics: [],
+        copartitionGroups: [],
+      },
+    ],
   };
 }
 
