@@ -111,6 +111,11 @@ function consumerBeat(c: GroupCoordinator, groupId: string, memberId: string, me
 /** Member 'm' joins consumer group `groupId` (KIP-848), subscribed to 't'. */
 const joinConsumerGroup = (c: GroupCoordinator, groupId: string) => consumerBeat(c, groupId, 'm');
 
+/** TxnOffsetCommit's wire request: producer 7 (epoch 0) of transaction 'tx' commits to group 'g', as no member. */
+function txnOffsetCommitRequest(topics: TxnOffsetCommitRequest['topics'], over: Partial<TxnOffsetCommitRequest> = {}): TxnOffsetCommitRequest {
+  return { transactionalId: 'tx', groupId: 'g', producerId: 7, producerEpoch: 0, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics, ...over };
+}
+
 const groupIds = (c: GroupCoordinator) => c.listGroups().map((g) => `${g.groupId}:${g.type}`);
 
 /** A classic group 'g' with one Stable member (static when instanceId is given): its id and generation. */
@@ -424,17 +429,10 @@ describe("TxnOffsetCommit's order of checks, as Kafka's CoordinatorRuntime runs 
       },
     };
     const send = async (over: Partial<TxnOffsetCommitRequest> = {}, apiVersion = 4) => {
-      const req: TxnOffsetCommitRequest = {
-        transactionalId: 'tx',
-        groupId: 'g',
-        producerId: 7,
-        producerEpoch: 0,
-        generationIdOrMemberEpoch: -1,
-        memberId: '',
-        groupInstanceId: null,
-        topics: [{ name: 't', topicId: TOPICS[0]!.id, partitions: [{ partitionIndex: 0, committedOffset: 42, committedLeaderEpoch: -1, committedMetadata: '' }] }],
-        ...over,
-      };
+      const req = txnOffsetCommitRequest(
+        [{ name: 't', topicId: TOPICS[0]!.id, partitions: [{ partitionIndex: 0, committedOffset: 42, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+        over,
+      );
       const ctx = { broker, apiVersion } as unknown as RequestContext;
       const r = await txnOffsetCommitHandler.handle(ctx, req);
       return codes((r as { topics: { partitions: { errorCode: number }[] }[] }).topics);
@@ -592,16 +590,7 @@ describe('a topic named twice in one commit, as Kafka 4.4 answers it', () => {
         return shape(((await offsetCommitHandler.handle(ctx(apiVersion), req)) as OffsetCommitResponse).topics, apiVersion >= 10);
       },
       txnCommit: async (topics: TxnOffsetCommitRequest['topics'], apiVersion = 4) => {
-        const req: TxnOffsetCommitRequest = {
-          transactionalId: 'tx',
-          groupId: 'g',
-          producerId: 7,
-          producerEpoch: 0,
-          generationIdOrMemberEpoch: -1,
-          memberId: '',
-          groupInstanceId: null,
-          topics,
-        };
+        const req = txnOffsetCommitRequest(topics);
         return shape(((await txnOffsetCommitHandler.handle(ctx(apiVersion), req)) as TxnOffsetCommitResponse).topics, apiVersion >= 6);
       },
     };
