@@ -10,6 +10,7 @@ import type { Clock } from '../common/clock.js';
 import type { CoordinatorRecord } from './records.js';
 import type { CoordinatorLogger } from './ports.js';
 import { groupWriteErrorCode } from './write-errors.js';
+import { GroupUndos, type GroupUndo } from './group-undo.js';
 
 /** A heartbeat's member epoch when the member leaves the group. */
 export const LEAVE_GROUP_MEMBER_EPOCH = -1;
@@ -79,26 +80,6 @@ export interface LeaveRequest {
  * the error code of a commit to the partition (by topic name), NONE if it may be committed.
  */
 export type CommitPartitionValidator = (topic: string, partition: number) => number;
-
-/**
- * What a heartbeat changed of a group, for its undo. Copy-on-write: the group's own fields (a
- * handful) are saved when the heartbeat starts; a member's fields, the membership and the target
- * only before their first change (until the heartbeat's write is done), so a heartbeat costs the
- * same in a group of any size.
- */
-interface GroupUndo<G, M, A> {
-  groupId: string;
-  /** The group as the heartbeat found it (null: the heartbeat may make it). */
-  group: G | null;
-  fields: Record<string, unknown>;
-  /** Each member the heartbeat changed, with its fields as they were. */
-  members: Map<M, Partial<M>>;
-  /** The members in order, saved before the first was added or removed. */
-  membership: M[] | null;
-  target: Map<string, A> | null;
-  /** While the heartbeat runs: the undo of the one before, if its write is still to come. */
-  earlier: GroupUndo<G, M, A> | undefined;
-}
 
 /** The groups of one kind of a group coordinator: timers, removal, static members, load/unload. */
 export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGroup<M, A>> {
@@ -213,76 +194,48 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
   ): Promise<R> {
     if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
     const records: CoordinatorRecord[] = [...replaced];
-    const before = this.checkpoint(groupId);
+    const before = this.undo.start(groupId, this.groups.get(groupId));
     let result: R;
     try {
       result = handle(records);
     } catch (err) {
       this.rollback(before);
-      // An earlier heartbeat whose write is still to come saves the changes again.
-      if (before.group && before.earlier) this.undos.set(before.group, before.earlier);
-      else if (before.group) this.undos.delete(before.group);
+      this.undo.refused(before);
       if (err instanceof HeartbeatError) return fail(err.code, err.message);
       this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, `a ${this.kind} group heartbeat failed`);
       return fail(ErrorCode.UNKNOWN_SERVER_ERROR, null);
-    } finally {
-      before.earlier = undefined;
     }
     const group = this.groups.get(groupId);
-    if (group) this.latest.set(group, before);
+    this.undo.handled(before, group);
     try {
       if (records.length > 0) await this.opts.append(groupId, records);
     } catch (err) {
       this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, `writing ${this.kind} group records failed`);
       // Undone only while no later heartbeat has changed the group since (its own write, if it
       // failed too, undoes its change; one that succeeded built on this one's).
-      if (group && this.groups.get(groupId) === group && this.latest.get(group) === before) this.rollback(before);
+      if (group && this.groups.get(groupId) === group && this.undo.isLatest(before, group)) this.rollback(before);
       return fail(groupWriteErrorCode(err), null);
     } finally {
-      // Written (or undone): nothing more to save for it.
-      if (before.group !== null && this.undos.get(before.group) === before) this.undos.delete(before.group);
+      this.undo.done(before);
     }
     return result;
   }
 
-  /** Each group's latest heartbeat: a failed write is undone only if no later heartbeat changed the group. */
-  private readonly latest = new WeakMap<G, GroupUndo<G, M, A>>();
-  /** The undo of each group whose heartbeat is running or being written: what changes save into. */
-  private readonly undos = new WeakMap<G, GroupUndo<G, M, A>>();
-
-  /** Starts a heartbeat's undo: the group's own fields now, the rest as it changes. */
-  private checkpoint(groupId: string): GroupUndo<G, M, A> {
-    const group = this.groups.get(groupId) ?? null;
-    const earlier = group ? this.undos.get(group) : undefined;
-    const undo: GroupUndo<G, M, A> = { groupId, group, fields: group ? { ...(group as object) } : {}, members: new Map(), membership: null, target: null, earlier };
-    if (group) this.undos.set(group, undo);
-    return undo;
-  }
+  /** The heartbeats' undos (group-undo.ts): each change of a member, the membership or the target saves first. */
+  private readonly undo = new GroupUndos<G, M, A>();
 
   /** Saves a member's fields before a change to it (a no-op when no heartbeat of its group may be undone). */
   protected saveMember(group: G, m: M): void {
-    const undo = this.undos.get(group);
-    if (undo && !undo.members.has(m)) undo.members.set(m, { ...m });
-  }
-
-  /** Saves the membership before a member is added or removed. */
-  private saveMembership(group: G): void {
-    const undo = this.undos.get(group);
-    if (undo && !undo.membership) undo.membership = [...group.members.values()];
-  }
-
-  private saveTarget(group: G): void {
-    const undo = this.undos.get(group);
-    if (undo && !undo.target) undo.target = new Map(group.target);
+    this.undo.saveMember(group, m);
   }
 
   /** Adds a member to its group (what a heartbeat's undo takes away again). */
   protected addMember(group: G, m: M): void {
-    this.saveMembership(group);
+    this.undo.saveMembership(group);
     group.members.set(m.memberId, m);
   }
 
-  /** Puts a group back as the checkpoint saw it: a group made since is forgotten. */
+  /** Puts a group back as the heartbeat found it: a group made since is forgotten. */
   private rollback(undo: GroupUndo<G, M, A>): void {
     const group = this.groups.get(undo.groupId);
     if (!undo.group) {
@@ -294,24 +247,10 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
     }
     // Replaced or removed meanwhile (a downgrade to a classic group): not this heartbeat's to undo.
     if (group !== undo.group) return;
-    if (undo.membership) {
-      const kept = new Set(undo.membership);
-      for (const m of group.members.values()) if (!kept.has(m)) this.clearTimers(m);
-      group.members.clear();
-      for (const m of undo.membership) group.members.set(m.memberId, m);
-    }
     this.restoreFields(group, undo.fields);
-    for (const [member, fields] of undo.members) {
-      // The timers stay those running now (a member's own, re-armed by the heartbeat, or none).
-      const { sessionTimer, rebalanceTimer } = member;
-      Object.assign(member, fields, { sessionTimer, rebalanceTimer });
-      if (group.members.get(member.memberId) !== member) continue;
+    for (const member of this.undo.restore(undo, group, ['sessionTimer', 'rebalanceTimer'], (m) => this.clearTimers(m))) {
       const needsRebalanceTimer = member.state === this.unrevokedState;
       if (member.sessionTimer === null || needsRebalanceTimer !== (member.rebalanceTimer !== null)) this.armTimers(group, member);
-    }
-    if (undo.target) {
-      group.target.clear();
-      for (const [memberId, a] of undo.target) group.target.set(memberId, a);
     }
   }
 
@@ -352,8 +291,8 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
    */
   protected replaceMember(group: G, old: M, member: M, records: CoordinatorRecord[]): void {
     this.saveMember(group, old);
-    this.saveMembership(group);
-    this.saveTarget(group);
+    this.undo.saveMembership(group);
+    this.undo.saveTarget(group);
     this.clearTimers(old);
     group.members.delete(old.memberId);
     const target = group.target.get(old.memberId);
@@ -418,7 +357,7 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
     for (const [memberId, a] of result) {
       const old = group.target.get(memberId);
       if (old && this.sameAssignment(old, a)) continue;
-      this.saveTarget(group);
+      this.undo.saveTarget(group);
       group.target.set(memberId, a);
       records.push(this.targetRecord(group, memberId, a));
     }
@@ -465,8 +404,8 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
 
   protected removeMember(group: G, m: M, records: CoordinatorRecord[], why: string): void {
     this.saveMember(group, m);
-    this.saveMembership(group);
-    this.saveTarget(group);
+    this.undo.saveMembership(group);
+    this.undo.saveTarget(group);
     this.clearTimers(m);
     group.members.delete(m.memberId);
     group.target.delete(m.memberId);

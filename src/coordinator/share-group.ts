@@ -27,6 +27,7 @@ import type { TopicMetadata } from './consumer-group-records.js';
 import type { CoordinatorRecord } from './records.js';
 import type { CoordinatorLogger } from './ports.js';
 import { groupWriteErrorCode } from './write-errors.js';
+import { GroupUndos, type GroupUndo } from './group-undo.js';
 
 /** Kafka's ShareGroupMetadataKey record type. */
 export const SG_METADATA = 11;
@@ -44,20 +45,6 @@ export interface ShareMember {
   previousMemberEpoch: number;
   assigned: Assignment;
   sessionTimer: (() => void) | null;
-}
-
-/** A share group as a heartbeat found it (saved null: the heartbeat may make it). */
-interface ShareCheckpoint {
-  seq: number;
-  groupId: string;
-  saved: {
-    group: ShareGroup;
-    groupEpoch: number;
-    assignmentEpoch: number;
-    topics: Map<string, TopicMetadata>;
-    members: { member: ShareMember; fields: ShareMember }[];
-    target: Map<string, Assignment>;
-  } | null;
 }
 
 export class ShareGroup {
@@ -231,22 +218,31 @@ export class ShareGroups {
     const startEpoch = group?.groupEpoch ?? -1;
     // A heartbeat whose write fails leaves the group as it found it, as Kafka's runtime reverts a
     // failed write (what the member held is released all the same when it leaves).
-    const before = this.checkpoint(req.groupId);
-    const failedWrite = (err: unknown, written: ShareGroup): ShareHeartbeatResponse => {
-      this.opts.logger?.error({ err, group: req.groupId.slice(0, 256) }, 'writing the share group epoch failed');
-      if (this.groups.get(req.groupId) === written && this.lastHeartbeat.get(written) === before.seq) this.rollback(before, cfg.sessionTimeoutMs);
-      return fail(groupWriteErrorCode(err));
+    const before = this.undo.start(req.groupId, group);
+    /** Writes the heartbeat's epoch: null once written, else the answer to a failed write. */
+    const written = async (changed: ShareGroup): Promise<ShareHeartbeatResponse | null> => {
+      this.undo.handled(before, changed);
+      try {
+        await this.persistEpoch(changed, startEpoch);
+        return null;
+      } catch (err) {
+        this.opts.logger?.error({ err, group: req.groupId.slice(0, 256) }, 'writing the share group epoch failed');
+        if (this.groups.get(req.groupId) === changed && this.undo.isLatest(before, changed)) this.rollback(before, cfg.sessionTimeoutMs);
+        return fail(groupWriteErrorCode(err));
+      } finally {
+        this.undo.done(before);
+      }
+    };
+    const refused = (code: number, message: string): ShareHeartbeatResponse => {
+      this.undo.refused(before);
+      return fail(code, message);
     };
     if (req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH) {
       const m = group?.members.get(req.memberId);
-      if (!group || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+      if (!group || !m) return refused(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
       this.removeMember(group, m);
-      this.lastHeartbeat.set(group, before.seq);
-      try {
-        await this.persistEpoch(group, startEpoch);
-      } catch (err) {
-        return failedWrite(err, group);
-      }
+      const failed = await written(group);
+      if (failed) return failed;
       return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: req.memberId, memberEpoch: LEAVE_GROUP_MEMBER_EPOCH, heartbeatIntervalMs: 0, assignment: null };
     }
     let member = group?.members.get(req.memberId);
@@ -254,14 +250,14 @@ export class ShareGroups {
     // missed (its previous epoch); any other epoch but its own is fenced.
     const missedAnswer = member !== undefined && req.memberEpoch > 0 && req.memberEpoch < member.memberEpoch && req.memberEpoch === member.previousMemberEpoch;
     if (req.memberEpoch > 0) {
-      if (!member) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+      if (!member) return refused(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
       if (req.memberEpoch > member.memberEpoch)
-        return fail(
+        return refused(
           ErrorCode.FENCED_MEMBER_EPOCH,
           `The share group member's epoch (${req.memberEpoch}) is ahead of the group coordinator's (${member.memberEpoch}); it must rejoin.`,
         );
       if (req.memberEpoch < member.memberEpoch && !missedAnswer)
-        return fail(
+        return refused(
           ErrorCode.FENCED_MEMBER_EPOCH,
           `The share group member's epoch (${req.memberEpoch}) is behind the group coordinator's (${member.memberEpoch}) and is not its previous one (${member.previousMemberEpoch}); it must rejoin.`,
         );
@@ -274,7 +270,7 @@ export class ShareGroups {
     if (!member) {
       if (group.members.size >= this.opts.maxSize) {
         this.rollback(before, cfg.sessionTimeoutMs);
-        return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The share group has reached its maximum capacity of ${this.opts.maxSize} members.`);
+        return refused(ErrorCode.GROUP_MAX_SIZE_REACHED, `The share group has reached its maximum capacity of ${this.opts.maxSize} members.`);
       }
       member = {
         memberId: req.memberId,
@@ -287,9 +283,11 @@ export class ShareGroups {
         assigned: new Map(),
         sessionTimer: null,
       };
+      this.undo.saveMembership(group);
       group.members.set(req.memberId, member);
       bump = true;
     }
+    this.undo.saveMember(group, member);
     const rejoin = req.memberEpoch === 0;
     if (req.rackId !== null) member.rackId = req.rackId;
     if (req.subscribedTopicNames !== null) {
@@ -306,10 +304,7 @@ export class ShareGroups {
     }
     if (bump) group.groupEpoch++;
     if (group.groupEpoch > group.assignmentEpoch) {
-      const target = simpleAssign([...group.members.values()], group.topics);
-      group.target.clear();
-      for (const [id, a] of target) group.target.set(id, a);
-      group.assignmentEpoch = group.groupEpoch;
+      this.assign(group);
     }
     this.armSession(group, member, cfg.sessionTimeoutMs);
     const target = group.target.get(member.memberId) ?? new Map<string, Set<number>>();
@@ -323,12 +318,8 @@ export class ShareGroups {
       }
       assignment = { topicPartitions: toWire(target) };
     }
-    this.lastHeartbeat.set(group, before.seq);
-    try {
-      await this.persistEpoch(group, startEpoch);
-    } catch (err) {
-      return failedWrite(err, group);
-    }
+    const failed = await written(group);
+    if (failed) return failed;
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
@@ -339,54 +330,34 @@ export class ShareGroups {
     };
   }
 
-  /** Numbers heartbeats, so a failed write is undone only if no later heartbeat changed its group. */
-  private heartbeatSeq = 0;
-  private readonly lastHeartbeat = new WeakMap<ShareGroup, number>();
+  /** The heartbeats' undos (group-undo.ts): each change of a member, the membership or the target saves first. */
+  private readonly undo = new GroupUndos<ShareGroup, ShareMember, Assignment>();
 
-  private checkpoint(groupId: string): ShareCheckpoint {
-    const seq = ++this.heartbeatSeq;
-    const group = this.groups.get(groupId);
-    if (!group) return { seq, groupId, saved: null };
-    return {
-      seq,
-      groupId,
-      saved: {
-        group,
-        groupEpoch: group.groupEpoch,
-        assignmentEpoch: group.assignmentEpoch,
-        topics: group.topics,
-        members: [...group.members.values()].map((m) => ({ member: m, fields: { ...m } })),
-        target: new Map(group.target),
-      },
-    };
-  }
-
-  /** Puts a group back as the checkpoint saw it: a group made since is forgotten. */
-  private rollback(before: ShareCheckpoint, sessionTimeoutMs: number): void {
-    const group = this.groups.get(before.groupId);
-    const saved = before.saved;
-    if (!saved) {
+  /** Puts a group back as the heartbeat found it: a group made since is forgotten. */
+  private rollback(undo: GroupUndo<ShareGroup, ShareMember, Assignment>, sessionTimeoutMs: number): void {
+    const group = this.groups.get(undo.groupId);
+    if (!undo.group) {
       if (group) {
         for (const m of group.members.values()) m.sessionTimer?.();
-        this.groups.delete(before.groupId);
+        this.groups.delete(undo.groupId);
       }
       return;
     }
-    if (group !== saved.group) return;
-    const kept = new Set(saved.members.map((s) => s.member));
-    for (const m of group.members.values()) if (!kept.has(m)) m.sessionTimer?.();
-    group.groupEpoch = saved.groupEpoch;
-    group.assignmentEpoch = saved.assignmentEpoch;
-    group.topics = saved.topics;
-    group.members.clear();
-    for (const { member, fields } of saved.members) {
-      const { sessionTimer } = member;
-      Object.assign(member, fields, { sessionTimer });
-      group.members.set(member.memberId, member);
+    if (group !== undo.group) return;
+    const { groupEpoch, assignmentEpoch, topics } = undo.fields as Pick<ShareGroup, 'groupEpoch' | 'assignmentEpoch' | 'topics'>;
+    Object.assign(group, { groupEpoch, assignmentEpoch, topics });
+    for (const member of this.undo.restore(undo, group, ['sessionTimer'], (m) => m.sessionTimer?.())) {
       if (member.sessionTimer === null) this.armSession(group, member, sessionTimeoutMs);
     }
+  }
+
+  /** The simple assignor's target for the group epoch. */
+  private assign(group: ShareGroup): void {
+    this.undo.saveTarget(group);
+    const target = simpleAssign([...group.members.values()], group.topics);
     group.target.clear();
-    for (const [memberId, a] of saved.target) group.target.set(memberId, a);
+    for (const [id, a] of target) group.target.set(id, a);
+    group.assignmentEpoch = group.groupEpoch;
   }
 
   private async persistEpoch(group: ShareGroup, before: number): Promise<void> {
@@ -407,16 +378,16 @@ export class ShareGroups {
   }
 
   private removeMember(group: ShareGroup, m: ShareMember): void {
+    this.undo.saveMember(group, m);
+    this.undo.saveMembership(group);
+    this.undo.saveTarget(group);
     m.sessionTimer?.();
     m.sessionTimer = null;
     group.members.delete(m.memberId);
     group.target.delete(m.memberId);
     group.topics = this.currentTopics(group);
     group.groupEpoch++;
-    const target = simpleAssign([...group.members.values()], group.topics);
-    group.target.clear();
-    for (const [id, a] of target) group.target.set(id, a);
-    group.assignmentEpoch = group.groupEpoch;
+    this.assign(group);
     this.opts.onMemberRemoved?.(group.groupId, m.memberId);
     this.onMemberRemoved?.(group.groupId, m.memberId);
   }

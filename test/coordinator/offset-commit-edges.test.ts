@@ -998,6 +998,41 @@ describe('share group heartbeats: a missed answer, and a write that fails', () =
     assert.deepEqual([again.errorCode, again.memberEpoch], [ErrorCode.NONE, 1]);
     assert.equal((await share(c, 'm2', 0)).memberEpoch, 2);
   });
+
+  test('each kind of failed heartbeat leaves every member, the membership and the target as they were, also what changed meanwhile', async () => {
+    const { coordinator: c, clock, store } = setup();
+    const state = () =>
+      JSON.stringify(c.share.groups.get('sg'), (_k, v: unknown) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'function' ? 'timer' : v));
+    const failing = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');
+    await share(c, 'm1', 0);
+    await share(c, 'm2', 0);
+    const settled = state();
+    const epochOf = (id: string) => c.share.groups.get('sg')!.members.get(id)!.memberEpoch;
+    const tries: [string, () => Promise<unknown>][] = [
+      ['a new member', () => share(c, 'm3', 0)],
+      ['a leave', () => share(c, 'm1', -1)],
+      [
+        'a subscription change',
+        () => c.shareGroupHeartbeat({ groupId: 'sg', memberId: 'm1', memberEpoch: epochOf('m1'), rackId: null, subscribedTopicNames: ['t', 'other'] }, 'c', '/127.0.0.1'),
+      ],
+    ];
+    for (const [what, attempt] of tries) {
+      store.failWith = failing;
+      await attempt();
+      assert.equal(state(), settled, what);
+    }
+    // A join whose write is under way while a heartbeat is refused and the sessions end.
+    store.failWith = null;
+    const writes: ((err: Error) => void)[] = [];
+    store.append = () => new Promise<void>((_resolve, reject) => writes.push(reject));
+    const joining = share(c, 'm3', 0);
+    assert.equal((await share(c, 'nobody', 5)).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    await clock.advance(60_000);
+    assert.equal(c.share.groups.get('sg')!.members.size, 0);
+    for (const fail of writes) fail(failing);
+    assert.equal((await joining).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal(state(), settled);
+  });
 });
 
 describe('DeleteGroups whose tombstones cannot be written (Kafka: the runtime reverts the deletion)', () => {
