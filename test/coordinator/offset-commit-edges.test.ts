@@ -895,13 +895,50 @@ describe("a KIP-848 heartbeat that cannot be written leaves no state behind (Kaf
   });
 });
 
+/** A group's whole state as text: maps and sets as lists, a member's timers as whether they run. */
+const stateOf = (group: unknown) => JSON.stringify(group, (_k, v: unknown) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'function' ? 'timer' : v));
+const failingWrite = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');
+
+/** Makes each of `tries` with every write failing: the group's state must be as before each. */
+async function failEach(store: MemoryStore, state: () => string, tries: [string, () => Promise<unknown>][]): Promise<void> {
+  const before = state();
+  for (const [what, attempt] of tries) {
+    store.failWith = failingWrite;
+    await attempt();
+    assert.equal(state(), before, what);
+  }
+  store.failWith = null;
+}
+
+/**
+ * A join whose write is held while a heartbeat is refused (undone at once) and every session
+ * ends (`sessionMs`); then the write fails: all of it is undone, the group as before the join.
+ */
+async function failAfterAll(
+  { clock, store }: { clock: ManualClock; store: MemoryStore },
+  state: () => string,
+  members: () => number,
+  sessionMs: number,
+  join: () => Promise<{ errorCode: number }>,
+  refuse: () => Promise<{ errorCode: number }>,
+): Promise<void> {
+  const before = state();
+  const writes: ((err: Error) => void)[] = [];
+  store.append = () => new Promise<void>((_resolve, reject) => writes.push(reject));
+  const joining = join();
+  assert.equal((await refuse()).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  await clock.advance(sessionMs);
+  assert.equal(members(), 0);
+  for (const fail of writes) fail(failingWrite);
+  assert.equal((await joining).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  assert.equal(state(), before);
+}
+
 describe('each kind of KIP-848 heartbeat whose write fails: every member, the membership and the target as they were', () => {
   // The undo saves only what a heartbeat changes (copy-on-write): each change must be saved.
   const hb = (c: GroupCoordinator, memberId: string, memberEpoch: number, over: Parameters<typeof consumerBeat>[4] = {}) => consumerBeat(c, 'cg', memberId, memberEpoch, over);
   /** The group's whole state, its members' timers as whether they run. */
-  const state = (c: GroupCoordinator) =>
-    JSON.stringify(c.consumer.groups.get('cg'), (_k, v: unknown) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'function' ? 'timer' : v));
-  const failing = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');
+  const state = (c: GroupCoordinator) => stateOf(c.consumer.groups.get('cg'));
 
   test('joins, leaves, a static leave and take-over, a subscription change, a rejoin and a revocation', async () => {
     const { coordinator: c, store } = setup();
@@ -912,51 +949,36 @@ describe('each kind of KIP-848 heartbeat whose write fails: every member, the me
     const m1b = await hb(c, 'm1', m1.memberEpoch, { topicPartitions: owned(m1) });
     await hb(c, 'm1', m1b.memberEpoch, { topicPartitions: owned(m1b) });
     await hb(c, 'm2', m2.memberEpoch, { topicPartitions: [] });
-    const settled = state(c);
-    const tries: [string, () => Promise<unknown>][] = [
+    await failEach(store, () => state(c), [
       ['a new member', () => hb(c, 'm3', 0)],
       ['a leave', () => hb(c, 'm1', -1)],
       ['a static leave', () => hb(c, 'm2', -2, { instanceId: 'i2' })],
       ['a subscription change', () => hb(c, 'm1', c.consumer.groups.get('cg')!.members.get('m1')!.memberEpoch, { subscribedTopicNames: ['t', 'other'] })],
       ['a rejoin from scratch', () => hb(c, 'm1', 0)],
-    ];
-    for (const [what, attempt] of tries) {
-      store.failWith = failing;
-      await attempt();
-      assert.equal(state(c), settled, what);
-    }
+    ]);
     // A member still revoking: its revocation, undone.
-    store.failWith = null;
     await hb(c, 'm3', 0);
-    const revoking = state(c);
     const m1now = c.consumer.groups.get('cg')!.members.get('m1')!;
-    store.failWith = failing;
-    await hb(c, 'm1', m1now.memberEpoch, { topicPartitions: [] });
-    assert.equal(state(c), revoking, 'a revocation');
+    await failEach(store, () => state(c), [['a revocation', () => hb(c, 'm1', m1now.memberEpoch, { topicPartitions: [] })]]);
     // A static member away (-2), taken over by a new member id with its instance id.
-    store.failWith = null;
     await hb(c, 'm2', -2, { instanceId: 'i2' });
-    const away = state(c);
-    store.failWith = failing;
-    await hb(c, 'm2b', 0, { instanceId: 'i2' });
-    assert.equal(state(c), away, 'a static take-over');
+    await failEach(store, () => state(c), [['a static take-over', () => hb(c, 'm2b', 0, { instanceId: 'i2' })]]);
   });
 
   test('what changes while the write is under way (a refused heartbeat between, sessions ending) is undone with it', async () => {
-    const { coordinator: c, clock, store } = setup();
+    const t = setup();
+    const c = t.coordinator;
     await hb(c, 'm1', 0);
     await hb(c, 'm2', 0);
-    const before = state(c);
-    const writes: ((err: Error) => void)[] = [];
-    store.append = () => new Promise<void>((_resolve, reject) => writes.push(reject));
-    const joining = hb(c, 'm3', 0);
-    // Refused outright: undone at once, and the join's undo goes on saving what changes.
-    assert.equal((await hb(c, 'nobody', 5)).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
-    await clock.advance(10_000);
-    assert.equal(c.consumer.groups.get('cg')!.members.size, 0);
-    for (const fail of writes) fail(failing);
-    assert.equal((await joining).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    assert.equal(state(c), before);
+    const members = () => c.consumer.groups.get('cg')!.members.size;
+    await failAfterAll(
+      t,
+      () => state(c),
+      members,
+      10_000,
+      () => hb(c, 'm3', 0),
+      () => hb(c, 'nobody', 5),
+    );
   });
 });
 
@@ -1000,38 +1022,29 @@ describe('share group heartbeats: a missed answer, and a write that fails', () =
   });
 
   test('each kind of failed heartbeat leaves every member, the membership and the target as they were, also what changed meanwhile', async () => {
-    const { coordinator: c, clock, store } = setup();
-    const state = () =>
-      JSON.stringify(c.share.groups.get('sg'), (_k, v: unknown) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'function' ? 'timer' : v));
-    const failing = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');
+    const t = setup();
+    const c = t.coordinator;
+    const state = () => stateOf(c.share.groups.get('sg'));
     await share(c, 'm1', 0);
     await share(c, 'm2', 0);
-    const settled = state();
     const epochOf = (id: string) => c.share.groups.get('sg')!.members.get(id)!.memberEpoch;
-    const tries: [string, () => Promise<unknown>][] = [
+    await failEach(t.store, state, [
       ['a new member', () => share(c, 'm3', 0)],
       ['a leave', () => share(c, 'm1', -1)],
       [
         'a subscription change',
         () => c.shareGroupHeartbeat({ groupId: 'sg', memberId: 'm1', memberEpoch: epochOf('m1'), rackId: null, subscribedTopicNames: ['t', 'other'] }, 'c', '/127.0.0.1'),
       ],
-    ];
-    for (const [what, attempt] of tries) {
-      store.failWith = failing;
-      await attempt();
-      assert.equal(state(), settled, what);
-    }
-    // A join whose write is under way while a heartbeat is refused and the sessions end.
-    store.failWith = null;
-    const writes: ((err: Error) => void)[] = [];
-    store.append = () => new Promise<void>((_resolve, reject) => writes.push(reject));
-    const joining = share(c, 'm3', 0);
-    assert.equal((await share(c, 'nobody', 5)).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
-    await clock.advance(60_000);
-    assert.equal(c.share.groups.get('sg')!.members.size, 0);
-    for (const fail of writes) fail(failing);
-    assert.equal((await joining).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    assert.equal(state(), settled);
+    ]);
+    const members = () => c.share.groups.get('sg')!.members.size;
+    await failAfterAll(
+      t,
+      state,
+      members,
+      60_000,
+      () => share(c, 'm3', 0),
+      () => share(c, 'nobody', 5),
+    );
   });
 });
 
