@@ -7,10 +7,13 @@
 import { parseHostPort } from '../client/cluster.js';
 import { Connection } from '../client/connection.js';
 import { ApiKey, type FetchResponse, type ProduceResponse } from '../protocol/generated/index.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { buildRecordBatch } from '../protocol/records/record-batch-builder.js';
 import { systemClock } from '../common/clock.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+/** The answers of a partition still being set up. */
+const RETRIABLE = new Set<number>([ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.LEADER_NOT_AVAILABLE]);
 // Name-based versions: the probe then needs no topic id.
 const FETCH_VERSION = 12;
 const PRODUCE_VERSION = 12;
@@ -33,7 +36,7 @@ export async function rawProduceToFetchLatency(bootstrap: string, topic: string,
   const producer = await Connection.connect({ host, port, clientId: 'bench-raw-latency' });
   try {
     const value = Buffer.alloc(100, 'x');
-    const produce = async (): Promise<number> => {
+    const produce = async (retriable = false): Promise<number> => {
       const res = await producer.request<ProduceResponse>(
         ApiKey.Produce,
         {
@@ -45,9 +48,19 @@ export async function rawProduceToFetchLatency(bootstrap: string, topic: string,
         { version: PRODUCE_VERSION },
       );
       const p = res.responses[0]!.partitionResponses[0]!;
+      if (retriable && RETRIABLE.has(p.errorCode)) return -1;
       if (p.errorCode !== 0) throw new Error(`raw latency probe: produce failed with error ${p.errorCode}`);
       return Number(p.baseOffset);
     };
+    // Kafka answers CreateTopics before its broker leads the new partition: the first produce
+    // waits for that, as a client's retries would.
+    const ready = systemClock.monotonicMs() + 10_000;
+    let first = await produce(true);
+    while (first < 0 && systemClock.monotonicMs() < ready) {
+      await new Promise((r) => setTimeout(r, 50));
+      first = await produce(true);
+    }
+    if (first < 0) first = await produce(); // still not ready: fails with the broker's error
     const fetchAt = (offset: number) =>
       fetcher.request<FetchResponse>(
         ApiKey.Fetch,
@@ -83,7 +96,7 @@ export async function rawProduceToFetchLatency(bootstrap: string, topic: string,
         },
         { version: FETCH_VERSION },
       );
-    let next = (await produce()) + 1;
+    let next = first + 1;
     const samples: number[] = [];
     const end = systemClock.monotonicMs() + deadlineMs;
     while (samples.length < iterations && systemClock.monotonicMs() < end) {
