@@ -4,34 +4,12 @@
 // broker started later deserializes those functions instead of compiling them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CODE_CACHE_OUTPUT_ENV } from '../src/cli/code-cache.js';
+import { freeLoopbackPort, loopbackAccepts } from '../src/common/loopback-ports.js';
 
 const DEADLINE_MS = 60_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      res(true);
-    });
-    socket.once('error', () => res(false));
-  });
-}
 
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
@@ -41,7 +19,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 /** Runs the training broker of the launcher `cli` and leaves its code cache at `output`. */
 export async function trainCodeCache(cli: string, output: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tributary-code-cache-'));
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const bootstrap = `127.0.0.1:${port}`;
   const broker = spawn(
     process.execPath,
@@ -51,7 +29,7 @@ export async function trainCodeCache(cli: string, output: string): Promise<void>
   const killer = setTimeout(() => broker.kill('SIGKILL'), DEADLINE_MS);
   try {
     const started = Date.now();
-    while (!(await accepts(port))) {
+    while (!(await loopbackAccepts(port))) {
       if (broker.exitCode !== null) throw new Error('the training broker exited during start-up');
       if (Date.now() - started > DEADLINE_MS) throw new Error(`the training broker did not listen on ${bootstrap}`);
       await new Promise((res) => setTimeout(res, 20));

@@ -14,7 +14,6 @@
 // Every workload is bounded in records and seconds; everything binds to 127.0.0.1.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -25,6 +24,7 @@ import { formatKafka, javaTool, KAFKA_HEAP, kafkaOutput, resolveKafka, startKafk
 import { newClusterId } from '../common/cluster-id.js';
 import { findEtcd, startEtcd } from '../cluster/etcd-process.js';
 import { systemClock } from '../common/clock.js';
+import { freeLoopbackPort, loopbackAccepts } from '../common/loopback-ports.js';
 
 // src/bench or dist/bench: the package root is two levels up either way.
 const packageRoot = resolve(import.meta.dirname, '..', '..');
@@ -196,35 +196,13 @@ async function createTopic(bootstrap: string, topic: string, partitions: number,
   return systemClock.now() - t0;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const c = createConnection({ host: '127.0.0.1', port });
-    c.once('connect', () => {
-      c.destroy();
-      res(true);
-    });
-    c.once('error', () => res(false));
-  });
-}
-
 /** Waits for the ports, then for one record acknowledged by kcat (acks=all on a cluster); ms since t0. */
 async function firstProduce(port: number | number[], t0: number, child: ChildProcess | ChildProcess[], deadlineMs = 120_000): Promise<number> {
   const ports = Array.isArray(port) ? port : [port];
   let exited = false;
   for (const c of Array.isArray(child) ? child : [child]) c.once('exit', () => (exited = true));
   for (const p of ports) {
-    while (!(await portOpen(p))) {
+    while (!(await loopbackAccepts(p))) {
       if (exited) throw new Error('the broker exited during start-up');
       if (systemClock.now() - t0 > deadlineMs) throw new Error(`nothing listens on ${p} after ${deadlineMs} ms`);
       await sleep(10);
@@ -264,7 +242,7 @@ function killChildren(): void {
 async function startTributary(dataDir: string): Promise<Broker> {
   const compiled = join(packageRoot, 'dist/cli/tributary.js');
   const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(packageRoot, 'src/cli/tributary.ts')];
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const overrides = Object.entries({
     ...SHARED_SETTINGS,
     listeners: `PLAINTEXT://127.0.0.1:${port}`,
@@ -310,7 +288,7 @@ async function managedBroker(label: string, port: number, spawnBroker: () => Chi
 
 /** Formats and starts a single-node KRaft Apache Kafka with the shared settings. */
 async function startKafka(install: KafkaInstall, dir: string): Promise<Broker> {
-  const node: KafkaNode = { dir, port: await freePort(), controllerPort: await freePort(), settings: SHARED_SETTINGS };
+  const node: KafkaNode = { dir, port: await freeLoopbackPort(), controllerPort: await freeLoopbackPort(), settings: SHARED_SETTINGS };
   formatKafka(install, node);
   return managedBroker(
     'kafka',
@@ -365,7 +343,7 @@ async function startTributaryCluster(dir: string): Promise<Broker> {
   const etcd = await startEtcd({ dataDir: dir });
   children.add(etcd.child);
   const ports: number[] = [];
-  for (let i = 0; i < CLUSTER_SIZE; i++) ports.push(await freePort());
+  for (let i = 0; i < CLUSTER_SIZE; i++) ports.push(await freeLoopbackPort());
   const errFile = (i: number) => join(dir, `broker${i + 1}.err`);
   const spawnAll = () =>
     ports.map((port, i) => {
@@ -406,8 +384,8 @@ async function startKafkaCluster(install: KafkaInstall, dir: string): Promise<Br
   for (let i = 1; i <= CLUSTER_SIZE; i++) {
     nodes.push({
       dir: join(dir, `node${i}`),
-      port: await freePort(),
-      controllerPort: await freePort(),
+      port: await freeLoopbackPort(),
+      controllerPort: await freeLoopbackPort(),
       settings: { ...SHARED_SETTINGS, ...CLUSTER_SETTINGS },
       nodeId: i,
       clusterId,

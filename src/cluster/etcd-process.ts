@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { systemClock } from '../common/clock.js';
+import { freeLoopbackPort } from '../common/loopback-ports.js';
 
 export interface EtcdProcess {
   /** The client URL, e.g. http://127.0.0.1:23791 */
@@ -41,20 +41,9 @@ export function findEtcd(): string | null {
   return null;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * True once the etcd at `endpoint` is healthy and is the member called `name`. The name check
- * matters because the ports come from freePort(): between probing a port and etcd binding it,
+ * matters because the ports come from freeLoopbackPort(): between probing a port and etcd binding it,
  * another etcd (a parallel test, another dev cluster) may take the same port, our etcd then
  * exits on EADDRINUSE, and a bare /health would be answered by the other one.
  */
@@ -81,9 +70,9 @@ export async function startEtcd(opts: { dataDir?: string; binary?: string; timeo
   let endpoint = '';
   let args: string[] = [];
   const choosePorts = async () => {
-    const clientPort = await freePort();
-    let peerPort = await freePort();
-    while (peerPort === clientPort) peerPort = await freePort();
+    const clientPort = await freeLoopbackPort();
+    let peerPort = await freeLoopbackPort();
+    while (peerPort === clientPort) peerPort = await freeLoopbackPort();
     endpoint = `http://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
     args = [
