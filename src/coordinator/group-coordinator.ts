@@ -204,7 +204,7 @@ export class GroupCoordinator {
     this.groupContext = {
       clock: opts.clock,
       initialRebalanceDelayMs: opts.initialRebalanceDelayMs,
-      persist: (group) => this.persistGroup(group),
+      persist: (group, value) => this.persistGroup(group, value),
       newMemberId: opts.newMemberId ?? ((clientId) => `${clientId}-${crypto.randomUUID()}`),
       onError: (err, what) => opts.logger?.error({ err }, what),
       onEvent: (info, msg) => opts.logger?.info(info, msg),
@@ -460,7 +460,7 @@ export class GroupCoordinator {
     return partitionForGroup(groupId, typeof n === 'number' ? n : n());
   }
 
-  private persistGroup(group: Group): Promise<void> {
+  private persistGroup(group: Group, value?: GroupValue): Promise<void> {
     const partition = this.partitionFor(group.groupId);
     // A group whose partition left this broker (its timers were stopped then) writes nothing more.
     if (this.ownership.status(partition) !== ErrorCode.NONE) return Promise.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `not the coordinator of ${group.groupId}`));
@@ -468,7 +468,7 @@ export class GroupCoordinator {
     // from timers, where a throw would take the broker down).
     let record: CoordinatorRecord;
     try {
-      record = { key: encodeGroupKey(group.groupId), value: group.state === 'Dead' ? null : encodeGroupValue(group.snapshot()) };
+      record = { key: encodeGroupKey(group.groupId), value: group.state === 'Dead' ? null : encodeGroupValue(value ?? group.snapshot()) };
     } catch (err) {
       return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `group ${group.groupId.slice(0, 64)}… cannot be stored: ${String(err)}`));
     }

@@ -29,8 +29,11 @@ export interface Protocol {
 export interface GroupContext {
   clock: Clock;
   initialRebalanceDelayMs: number;
-  /** Snapshots the group synchronously and resolves once the snapshot is in the log. */
-  persist(group: Group): Promise<void>;
+  /**
+   * Snapshots the group synchronously (or writes `value`, the group as it is to be once the
+   * write is done) and resolves once the snapshot is in the log.
+   */
+  persist(group: Group, value?: GroupValue): Promise<void>;
   newMemberId(clientId: string): string;
   onError?(err: unknown, what: string): void;
   /** Rebalances and new generations, for the broker's log. */
@@ -130,8 +133,6 @@ export class Group {
   private cancelInitialDelay: (() => void) | null = null;
   private delaying = false;
   private newMemberAdded = false;
-  /** The last stored assignment; Stable-state SyncGroup answers wait for it. */
-  private assignmentStored: Promise<boolean> = Promise.resolve(true);
 
   constructor(
     readonly groupId: string,
@@ -184,7 +185,8 @@ export class Group {
     return g;
   }
 
-  snapshot(): GroupValue {
+  /** The group's record value; `assignments` replaces the members' own (the leader's, before it is stored). */
+  snapshot(assignments?: Map<string, Buffer>): GroupValue {
     return {
       protocolType: this.protocolType ?? '',
       generation: this.generationId,
@@ -199,7 +201,7 @@ export class Group {
         rebalanceTimeoutMs: m.rebalanceTimeoutMs,
         sessionTimeoutMs: m.sessionTimeoutMs,
         subscription: this.protocolName ? this.metadataFor(m, this.protocolName) : EMPTY_BYTES,
-        assignment: m.assignment,
+        assignment: assignments ? (assignments.get(m.memberId) ?? EMPTY_BYTES) : m.assignment,
       })),
     };
   }
@@ -404,16 +406,14 @@ export class Group {
     old.joinWaiter = null;
     old.syncWaiter = null;
     const oldId = old.memberId;
+    const oldLeader = this.leaderId;
     const unchanged = sameProtocols(old.protocols, req.protocols);
-    // Re-insert under the new id, keeping the member's place (and assignment).
-    const entries = [...this.members.entries()];
-    this.members.clear();
-    for (const [id, m] of entries) this.members.set(id === oldId ? newId : id, m);
-    old.memberId = newId;
+    this.renameMember(old, newId);
     this.instances.set(req.groupInstanceId!, newId);
     if (this.leaderId === oldId) this.leaderId = newId;
 
     if (this.state === 'Stable' && unchanged) {
+      const { clientId, clientHost, sessionTimeoutMs, rebalanceTimeoutMs, protocolType, protocols } = old;
       this.applyJoinRequest(old, req);
       const isLeader = this.leaderId === newId;
       const result = this.currentJoinResult(old, isLeader && req.supportsSkipAssignment, isLeader && req.supportsSkipAssignment);
@@ -424,11 +424,38 @@ export class Group {
         },
         (err: unknown) => {
           this.ctx.onError?.(err, 'persisting a static member replacement failed');
-          return joinError(groupWriteErrorCode(err), newId);
+          // As Kafka: the replacement is reverted (the member back under its old id, with what it
+          // declared before), and the joiner is told the error with no member id.
+          if (this.members.get(newId) === old && this.instances.get(req.groupInstanceId!) === newId) {
+            Object.assign(old, { clientId, clientHost, sessionTimeoutMs, rebalanceTimeoutMs, protocolType, protocols });
+            this.renameMember(old, oldId);
+            this.instances.set(req.groupInstanceId!, oldId);
+            if (this.leaderId === newId) this.leaderId = oldId;
+            this.scheduleSession(old);
+          }
+          return {
+            errorCode: groupWriteErrorCode(err),
+            generationId: this.generationId,
+            protocolType: this.protocolType,
+            protocolName: this.protocolName,
+            leader: oldLeader ?? '',
+            skipAssignment: false,
+            memberId: '',
+            members: [],
+          };
         },
       );
     }
     return this.updateMemberAndRebalance(old, req);
+  }
+
+  /** Gives a member another id, keeping its place among the members (and its assignment). */
+  private renameMember(m: Member, newId: string): void {
+    const oldId = m.memberId;
+    const entries = [...this.members.entries()];
+    this.members.clear();
+    for (const [id, member] of entries) this.members.set(id === oldId ? newId : id, member);
+    m.memberId = newId;
   }
 
   /** Makes a Stable group rebalance (a consumer group downgraded to this classic group). */
@@ -563,8 +590,9 @@ export class Group {
       case 'PreparingRebalance':
         return Promise.resolve(this.errorSync(ErrorCode.REBALANCE_IN_PROGRESS));
       case 'Stable':
+        // Stable once the assignment is stored: the member's is the one in the log.
         this.scheduleSession(m);
-        return this.assignmentStored.then((ok) => (ok ? this.okSync(m.assignment) : this.errorSync(ErrorCode.REBALANCE_IN_PROGRESS)));
+        return Promise.resolve(this.okSync(m.assignment));
       case 'CompletingRebalance': {
         this.cancelSession(m);
         m.syncWaiter?.(this.errorSync(ErrorCode.REBALANCE_IN_PROGRESS));
@@ -583,16 +611,23 @@ export class Group {
     return { errorCode: ErrorCode.NONE, protocolType: this.protocolType, protocolName: this.protocolName, assignment };
   }
 
-  /** The leader's assignment: stored, then handed to every member that is waiting for it. */
+  /**
+   * The leader's assignment: stored, then handed to every member that is waiting for it. As in
+   * Kafka, the group stays CompletingRebalance (its members without an assignment) until the
+   * write is done; only then does it become Stable with the assignment. A failed write leaves
+   * it as it was: the members waiting are told the error, and the group rebalances again.
+   */
   private completeSync(assignments: { memberId: string; assignment: Buffer }[]): void {
-    const byMember = new Map(assignments.map((a) => [a.memberId, a.assignment]));
-    for (const m of this.members.values()) m.assignment = byMember.get(m.memberId) ?? EMPTY_BYTES;
+    const byMember = new Map<string, Buffer>();
+    for (const a of assignments) if (this.members.has(a.memberId)) byMember.set(a.memberId, a.assignment);
     this.clearRebalanceTimers();
-    this.setState('Stable');
     const generation = this.generationId;
-    this.assignmentStored = this.ctx.persist(this).then(
+    const current = () => this.state === 'CompletingRebalance' && this.generationId === generation;
+    this.ctx.persist(this, this.snapshot(byMember)).then(
       () => {
-        if (this.generationId !== generation) return true;
+        if (!current()) return;
+        for (const m of this.members.values()) m.assignment = byMember.get(m.memberId) ?? EMPTY_BYTES;
+        this.setState('Stable');
         for (const m of this.members.values()) {
           const resolve = m.syncWaiter;
           if (!resolve) continue;
@@ -600,14 +635,13 @@ export class Group {
           resolve(this.okSync(m.assignment));
           this.scheduleSession(m);
         }
-        return true;
       },
       (err: unknown) => {
         this.ctx.onError?.(err, 'persisting an assignment failed');
-        if (this.generationId !== generation) return false;
+        if (!current()) return;
+        for (const m of this.members.values()) m.assignment = EMPTY_BYTES;
         this.failSyncWaiters(groupWriteErrorCode(err));
-        if (this.state === 'Stable') this.prepareRebalance('storing the assignment failed');
-        return false;
+        this.prepareRebalance('storing the assignment failed');
       },
     );
   }

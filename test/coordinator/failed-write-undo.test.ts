@@ -1,0 +1,182 @@
+// What a failed write to __consumer_offsets leaves behind, beyond the heartbeats and commits of
+// offset-commit-edges.test.ts: the classic group's SyncGroup and static member replacement (Kafka
+// 4.4's GroupMetadataManager reverts them in their append futures), the writes run from timers
+// (KIP-848 and share session and rebalance timeouts: the runtime reverts the state and retries
+// the timer 500 ms later), an online downgrade, and a deletion's offsets pending in a transaction.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
+import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import { classicJoinRequest } from '../helpers/requests.js';
+import { ManualClock } from '../../src/common/clock.js';
+import type { CoordinatorRecord } from '../../src/coordinator/records.js';
+
+class MemoryStore implements CoordinatorStore {
+  readonly records: CoordinatorRecord[] = [];
+  /** Set: every append fails with this error (a write the log refused). */
+  failWith: Error | null = null;
+  /** Set: appends wait until released (resolve) or failed (reject) by the test. */
+  held: { release: () => void; fail: (err: Error) => void }[] | null = null;
+  appends = 0;
+  append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
+    this.appends++;
+    if (this.held) {
+      const held = this.held;
+      return new Promise<void>((resolve, reject) =>
+        held.push({
+          release: () => {
+            this.records.push(...records);
+            resolve();
+          },
+          fail: reject,
+        }),
+      );
+    }
+    if (this.failWith) return Promise.reject(this.failWith);
+    this.records.push(...records);
+    return Promise.resolve();
+  }
+}
+
+const TOPICS = [
+  { id: '00000000-0000-0000-0000-000000000001', name: 't', numPartitions: 4 },
+  { id: '00000000-0000-0000-0000-000000000002', name: 'other', numPartitions: 2 },
+];
+
+function setup() {
+  const clock = new ManualClock(1_000_000);
+  const store = new MemoryStore();
+  let n = 0;
+  const coordinator = new GroupCoordinator({
+    numPartitions: 5,
+    clock,
+    store,
+    initialRebalanceDelayMs: 0,
+    minSessionTimeoutMs: 1000,
+    maxSessionTimeoutMs: 60_000,
+    offsetsRetentionMs: 60_000,
+    offsetMetadataMaxBytes: 100,
+    partitionExists: (topic, partition) => TOPICS.some((t) => t.name === topic && partition >= 0 && partition < t.numPartitions),
+    newMemberId: (clientId) => `${clientId}-${++n}`,
+    consumer: {
+      topics: { byName: (name) => TOPICS.find((t) => t.name === name), byId: (id) => TOPICS.find((t) => t.id === id), names: () => TOPICS.map((t) => t.name) },
+      heartbeatIntervalMs: 1000,
+      sessionTimeoutMs: 10_000,
+      assignors: ['uniform', 'range'],
+      maxSize: 10,
+    },
+    share: { config: () => ({ heartbeatIntervalMs: 1000, sessionTimeoutMs: 10_000 }) },
+  });
+  return { clock, store, coordinator };
+}
+
+const failingWrite = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');
+
+/** A classic group's state as text (timers and waiters as whether they are set). */
+const classicState = (c: GroupCoordinator, groupId = 'g') =>
+  JSON.stringify(c.groups.get(groupId), (k, v: unknown) => (k === 'ctx' ? undefined : v instanceof Map ? [...v] : typeof v === 'function' ? 'set' : v));
+
+/** Joins a classic group 'g' as a new member (answering MEMBER_ID_REQUIRED first for a dynamic one). */
+async function joinClassic(c: GroupCoordinator, instanceId: string | null = null) {
+  let memberId = '';
+  if (instanceId === null) {
+    const first = await c.join('g', classicJoinRequest(''));
+    assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    memberId = first.memberId;
+  }
+  const joined = await c.join('g', classicJoinRequest(memberId, { groupInstanceId: instanceId }));
+  assert.equal(joined.errorCode, ErrorCode.NONE);
+  return joined;
+}
+
+const syncOf = (c: GroupCoordinator, memberId: string, generationId: number, instanceId: string | null = null, assignment = 'a') =>
+  c.sync('g', {
+    memberId,
+    groupInstanceId: instanceId,
+    generationId,
+    protocolType: 'consumer',
+    protocolName: 'range',
+    assignments: [{ memberId, assignment: Buffer.from(assignment) }],
+  });
+
+describe("the classic group's writes (Kafka 4.4: GroupMetadataManager's append futures)", () => {
+  test("a leader's SyncGroup: CompletingRebalance until stored; a failed write answers the error, clears the assignment, rebalances", async () => {
+    const { coordinator: c, store } = setup();
+    const joined = await joinClassic(c);
+    const g = c.groups.get('g')!;
+    store.held = [];
+    const syncing = syncOf(c, joined.memberId, joined.generationId);
+    // While the assignment is written, the group is still completing its rebalance: a plain commit
+    // waits for it, and the member holds no assignment yet.
+    assert.equal(g.state, 'CompletingRebalance');
+    assert.equal(g.members.get(joined.memberId)!.assignment.length, 0);
+    const commit = await c.commitOffsets({
+      groupId: 'g',
+      generationId: joined.generationId,
+      memberId: joined.memberId,
+      groupInstanceId: null,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
+    assert.equal(commit[0]!.partitions[0]!.errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
+    store.held[0]!.fail(failingWrite);
+    const answer = await syncing;
+    assert.equal(answer.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal(g.state, 'PreparingRebalance');
+    assert.equal(g.generationId, joined.generationId);
+    assert.equal(g.members.get(joined.memberId)!.assignment.length, 0);
+    // The member rejoins and syncs: a new generation, stored, Stable with the assignment.
+    store.held = null;
+    const again = await c.join('g', classicJoinRequest(joined.memberId));
+    assert.equal(again.generationId, joined.generationId + 1);
+    assert.equal((await syncOf(c, joined.memberId, again.generationId)).errorCode, ErrorCode.NONE);
+    assert.equal(g.state, 'Stable');
+    assert.equal(g.members.get(joined.memberId)!.assignment.toString(), 'a');
+  });
+
+  test('a follower syncing while the assignment is written gets it once stored', async () => {
+    const { coordinator: c, store } = setup();
+    const first = await c.join('g', classicJoinRequest(''));
+    const second = await c.join('g', classicJoinRequest(''));
+    const [a, b] = await Promise.all([c.join('g', classicJoinRequest(first.memberId)), c.join('g', classicJoinRequest(second.memberId))]);
+    const leader = a.leader === a.memberId ? a : b;
+    const follower = leader === a ? b : a;
+    store.held = [];
+    const leaderSync = c.sync('g', {
+      memberId: leader.memberId,
+      groupInstanceId: null,
+      generationId: leader.generationId,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [
+        { memberId: leader.memberId, assignment: Buffer.from('L') },
+        { memberId: follower.memberId, assignment: Buffer.from('F') },
+      ],
+    });
+    const followerSync = syncOf(c, follower.memberId, follower.generationId, null, 'ignored');
+    store.held[0]!.release();
+    const [l, f] = await Promise.all([leaderSync, followerSync]);
+    assert.deepEqual([l.errorCode, l.assignment.toString(), f.errorCode, f.assignment.toString()], [ErrorCode.NONE, 'L', ErrorCode.NONE, 'F']);
+    assert.equal(c.groups.get('g')!.state, 'Stable');
+  });
+
+  test('a static member replaced in a Stable group: a failed write puts the old member id back and answers with no member id', async () => {
+    const { coordinator: c, store } = setup();
+    const joined = await joinClassic(c, 'i1');
+    assert.equal((await syncOf(c, joined.memberId, joined.generationId, 'i1')).errorCode, ErrorCode.NONE);
+    const before = classicState(c);
+    store.failWith = failingWrite;
+    const replaced = await c.join('g', classicJoinRequest('', { groupInstanceId: 'i1', clientId: 'restarted', sessionTimeoutMs: 20_000 }));
+    assert.deepEqual(
+      [replaced.errorCode, replaced.memberId, replaced.generationId, replaced.protocolName, replaced.leader],
+      [ErrorCode.COORDINATOR_NOT_AVAILABLE, '', joined.generationId, 'range', joined.memberId],
+    );
+    assert.equal(classicState(c), before);
+    // The old member carries on; a retry that is written replaces it.
+    store.failWith = null;
+    assert.equal(c.heartbeat('g', joined.memberId, 'i1', joined.generationId), ErrorCode.NONE);
+    const retried = await c.join('g', classicJoinRequest('', { groupInstanceId: 'i1' }));
+    assert.equal(retried.errorCode, ErrorCode.NONE);
+    assert.notEqual(retried.memberId, joined.memberId);
+    assert.equal(c.heartbeat('g', joined.memberId, 'i1', joined.generationId), ErrorCode.FENCED_INSTANCE_ID);
+  });
+});
