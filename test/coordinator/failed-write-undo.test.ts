@@ -65,7 +65,7 @@ function setup() {
       assignors: ['uniform', 'range'],
       maxSize: 10,
     },
-    share: { config: () => ({ heartbeatIntervalMs: 1000, sessionTimeoutMs: 10_000 }) },
+    share: { config: () => ({ heartbeatIntervalMs: 1000, sessionTimeoutMs: 10_000 }), maxSize: 10 },
   });
   return { clock, store, coordinator };
 }
