@@ -189,6 +189,11 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
    * it does not (migration policy, no common protocol).
    */
   downgrade: ((group: ConsumerGroup) => CoordinatorRecord[] | null) | null = null;
+  /**
+   * Set by the group coordinator: the downgrade of `group` is undone (its write failed), the
+   * classic group it became forgotten; false when that classic group is no longer there.
+   */
+  undoDowngrade: ((group: ConsumerGroup) => boolean) | null = null;
 
   constructor(override readonly opts: ConsumerGroupsOptions) {
     super(opts, 'consumer');
@@ -224,6 +229,13 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     // what it keeps waits for its return at epoch 0.
     m.pendingRevocation = new Map();
     m.assignmentEpochs = epochsOf(m.assigned, 0);
+  }
+
+  /** A group downgraded in a write that failed is a consumer group again. */
+  protected override reclaim(group: ConsumerGroup): boolean {
+    if (this.groups.has(group.groupId) || !this.undoDowngrade?.(group)) return false;
+    this.groups.set(group.groupId, group);
+    return true;
   }
 
   protected override memberExpired(group: ConsumerGroup, m: ConsumerMember, records: CoordinatorRecord[]): void {
@@ -553,6 +565,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     for (const m of group.members.values()) if (!m.classic) return;
     const classicRecords = this.downgrade(group);
     if (!classicRecords) return;
+    this.saveDowngrade(group);
     for (const m of group.members.values()) {
       this.clearTimers(m);
       records.push(...this.memberTombstones(group.groupId, m.memberId));
@@ -633,8 +646,17 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
   }
 
   /** JoinGroup from a classic member of a consumer group. */
-  async classicJoin(groupId: string, req: JoinRequest): Promise<JoinResult> {
-    if (this.stopped) return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, req.memberId);
+  classicJoin(groupId: string, req: JoinRequest): Promise<JoinResult> {
+    // As Kafka answers a failed write (GroupCoordinatorService's handleOperationException): the
+    // mapped error and the request's member id; the group is left as it was.
+    return this.runHeartbeat(
+      groupId,
+      (code) => joinError(code, req.memberId),
+      (records) => this.handleClassicJoin(groupId, req, records),
+    );
+  }
+
+  private handleClassicJoin(groupId: string, req: JoinRequest, records: CoordinatorRecord[]): JoinResult {
     const group = this.groups.get(groupId);
     if (!group) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
     const chosen = req.protocols[0];
@@ -643,7 +665,6 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     if (!sub) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
     let member = req.memberId === '' ? undefined : group.members.get(req.memberId);
     if (member && !member.classic) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
-    const records: CoordinatorRecord[] = [];
     let changed = false;
     if (req.groupInstanceId !== null) {
       const old = group.memberByInstance(req.groupInstanceId);
@@ -717,14 +738,6 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     if (member.state === MemberState.UNREVOKED_PARTITIONS && subset(owned, member.assigned)) moved = this.reconcile(group, member, owned) || moved;
     if (moved) records.push(this.currentRecord(group, member));
     this.armTimers(group, member);
-    if (records.length > 0) {
-      try {
-        await this.opts.append(groupId, records);
-      } catch (err) {
-        this.opts.logger?.error({ err, group: groupId }, 'writing consumer group records failed');
-        return joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, member.memberId);
-      }
-    }
     return {
       errorCode: ErrorCode.NONE,
       generationId: member.memberEpoch,
@@ -766,26 +779,38 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     const member = group?.members.get(memberId);
     if (!group || !member || !member.classic) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (generationId !== member.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;
-    const records: CoordinatorRecord[] = [];
-    if (group.groupEpoch > group.assignmentEpoch) this.computeTarget(group, records);
-    this.writeLater(groupId, records);
+    // The target, if the epoch moved; its write, should it fail, is undone as a heartbeat's.
+    if (group.groupEpoch > group.assignmentEpoch)
+      void this.runHeartbeat(
+        groupId,
+        () => undefined,
+        (records) => this.computeTarget(group, records),
+      );
     this.armTimers(group, member);
     return member.memberEpoch !== group.assignmentEpoch || member.state !== MemberState.STABLE ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
   }
 
-  /** LeaveGroup of classic members (by member id, or by instance id when the member id is empty). */
-  classicLeave(groupId: string, members: MemberIdentity[]): number[] {
-    const group = this.groups.get(groupId);
-    const records: CoordinatorRecord[] = [];
-    const codes = members.map((id) => {
-      const m = id.memberId !== '' ? group?.members.get(id.memberId) : id.groupInstanceId !== null ? group?.memberByInstance(id.groupInstanceId) : undefined;
-      if (!group || !m) return ErrorCode.UNKNOWN_MEMBER_ID;
-      if (id.groupInstanceId !== null && m.instanceId !== id.groupInstanceId) return ErrorCode.FENCED_INSTANCE_ID;
-      this.removeMember(group, m, records, 'left (classic)');
-      return ErrorCode.NONE;
-    });
-    this.writeLater(groupId, records);
-    return codes;
+  /**
+   * LeaveGroup of classic members (by member id, or by instance id when the member id is empty):
+   * each member's code; a failed write is the answer's error alone (Kafka's
+   * handleOperationException), the members left in the group.
+   */
+  classicLeave(groupId: string, members: MemberIdentity[]): Promise<{ errorCode: number; members: number[] }> {
+    return this.runHeartbeat<{ errorCode: number; members: number[] }>(
+      groupId,
+      (errorCode) => ({ errorCode, members: [] }),
+      (records) => {
+        const group = this.groups.get(groupId);
+        const codes = members.map((id) => {
+          const m = id.memberId !== '' ? group?.members.get(id.memberId) : id.groupInstanceId !== null ? group?.memberByInstance(id.groupInstanceId) : undefined;
+          if (!group || !m) return ErrorCode.UNKNOWN_MEMBER_ID;
+          if (id.groupInstanceId !== null && m.instanceId !== id.groupInstanceId) return ErrorCode.FENCED_INSTANCE_ID;
+          this.removeMember(group, m, records, 'left (classic)');
+          return ErrorCode.NONE;
+        });
+        return { errorCode: ErrorCode.NONE, members: codes };
+      },
+    );
   }
 
   /**

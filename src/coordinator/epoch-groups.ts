@@ -9,7 +9,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { Clock } from '../common/clock.js';
 import type { CoordinatorRecord } from './records.js';
 import type { CoordinatorLogger } from './ports.js';
-import { groupWriteErrorCode } from './write-errors.js';
+import { groupWriteErrorCode, TIMER_RETRY_BACKOFF_MS, timerRetries } from './write-errors.js';
 import { GroupUndos, type GroupUndo } from './group-undo.js';
 
 /** A heartbeat's member epoch when the member leaves the group. */
@@ -191,6 +191,7 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
     fail: (code: number, message: string | null) => R,
     handle: (records: CoordinatorRecord[]) => R,
     replaced: readonly CoordinatorRecord[] = [],
+    onUndone?: (err: unknown) => void,
   ): Promise<R> {
     if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
     const records: CoordinatorRecord[] = [...replaced];
@@ -205,20 +206,37 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
       this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, `a ${this.kind} group heartbeat failed`);
       return fail(ErrorCode.UNKNOWN_SERVER_ERROR, null);
     }
-    const group = this.groups.get(groupId);
+    // The group it found, though no longer in the map (downgraded to a classic group), or made.
+    const group = before.group ?? this.groups.get(groupId);
     this.undo.handled(before, group);
     try {
       if (records.length > 0) await this.opts.append(groupId, records);
+      this.undo.written(before);
     } catch (err) {
       this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, `writing ${this.kind} group records failed`);
-      // Undone only while no later heartbeat has changed the group since (its own write, if it
-      // failed too, undoes its change; one that succeeded built on this one's).
-      if (group && this.groups.get(groupId) === group && this.undo.isLatest(before, group)) this.rollback(before);
+      if (onUndone) before.onUndone = () => onUndone(err);
+      // Undone while no later heartbeat has changed the group since, with the earlier ones whose
+      // writes failed meanwhile (one that succeeded built on them). A group that became a
+      // classic group in this write is one again, unless the classic group is gone.
+      if (group) {
+        const current = this.groups.get(groupId);
+        const chain = this.undo.failed(before, group, () => !this.stopped && (current === group || (current === undefined && this.reclaim(group))));
+        for (const u of chain) this.rollback(u);
+        for (const u of chain) u.onUndone?.();
+      }
       return fail(groupWriteErrorCode(err), null);
     } finally {
       this.undo.done(before);
     }
     return result;
+  }
+
+  /**
+   * A group no longer in the map whose write failed: true when it is put back (a consumer group
+   * whose downgrade to a classic group is undone).
+   */
+  protected reclaim(_group: G): boolean {
+    return false;
   }
 
   /** The heartbeats' undos (group-undo.ts): each change of a member, the membership or the target saves first. */
@@ -227,6 +245,11 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
   /** Saves a member's fields before a change to it (a no-op when no heartbeat of its group may be undone). */
   protected saveMember(group: G, m: M): void {
     this.undo.saveMember(group, m);
+  }
+
+  /** The group is about to become another type (its members' timers stop): an undo restarts them. */
+  protected saveDowngrade(group: G): void {
+    this.undo.saveDowngrade(group);
   }
 
   /** Adds a member to its group (what a heartbeat's undo takes away again). */
@@ -252,6 +275,8 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
       const needsRebalanceTimer = member.state === this.unrevokedState;
       if (member.sessionTimer === null || needsRebalanceTimer !== (member.rebalanceTimer !== null)) this.armTimers(group, member);
     }
+    // A downgrade stopped every member's timers without saving the members.
+    if (undo.downgraded) for (const m of group.members.values()) if (m.sessionTimer === null) this.armTimers(group, m);
   }
 
   /** Restores a group's own fields (not its members and target); a subclass cancels its group timers. */
@@ -385,21 +410,37 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
   /** Session timeout from now; a rebalance timeout while the member has something to revoke. */
   protected armTimers(group: G, m: M): void {
     m.sessionTimer?.();
-    m.sessionTimer = this.opts.clock.schedule(this.sessionTimeoutOf(group, m), () => this.expire(group, m, 'session timeout'));
+    m.sessionTimer = this.opts.clock.schedule(this.sessionTimeoutOf(group, m), () => this.expire(group, m, 'sessionTimer'));
     if (m.state === this.unrevokedState) {
-      m.rebalanceTimer ??= this.opts.clock.schedule(m.rebalanceTimeoutMs, () => this.expire(group, m, 'rebalance timeout'));
+      m.rebalanceTimer ??= this.opts.clock.schedule(m.rebalanceTimeoutMs, () => this.expire(group, m, 'rebalanceTimer'));
     } else if (m.rebalanceTimer) {
       m.rebalanceTimer();
       m.rebalanceTimer = null;
     }
   }
 
-  private expire(group: G, m: M, why: string): void {
-    if (this.stopped || group.members.get(m.memberId) !== m) return;
-    const records: CoordinatorRecord[] = [];
-    this.removeMember(group, m, records, why);
-    this.memberExpired(group, m, records);
-    this.writeLater(group.groupId, records);
+  /**
+   * A member's session or rebalance timeout: it is removed. As in Kafka's runtime, a failed write
+   * leaves the group as it was and the timer runs again 500 ms later (unless the group's partition
+   * left this broker).
+   */
+  private expire(group: G, m: M, timer: 'sessionTimer' | 'rebalanceTimer'): void {
+    if (this.stopped || this.groups.get(group.groupId) !== group || group.members.get(m.memberId) !== m) return;
+    const why = timer === 'sessionTimer' ? 'session timeout' : 'rebalance timeout';
+    void this.runHeartbeat(
+      group.groupId,
+      () => undefined,
+      (records) => {
+        this.removeMember(group, m, records, why);
+        this.memberExpired(group, m, records);
+      },
+      [],
+      (err) => {
+        if (this.stopped || !timerRetries(err) || group.members.get(m.memberId) !== m) return;
+        m[timer]?.();
+        m[timer] = this.opts.clock.schedule(TIMER_RETRY_BACKOFF_MS, () => this.expire(group, m, timer));
+      },
+    );
   }
 
   protected removeMember(group: G, m: M, records: CoordinatorRecord[], why: string): void {

@@ -227,6 +227,7 @@ export class GroupCoordinator {
       ...opts.consumer,
     });
     this.consumer.downgrade = (group) => this.downgradeToClassic(group);
+    this.consumer.undoDowngrade = (group) => this.undoDowngrade(group);
     this.streams = new StreamsGroups({
       clock: opts.clock,
       append: (groupId, records) => {
@@ -451,8 +452,26 @@ export class GroupCoordinator {
     };
     const classic = Group.restore(group.groupId, this.groupContext, value);
     this.groups.set(group.groupId, classic);
+    this.downgraded.set(group, classic);
     classic.startRebalance('downgraded from a consumer group');
     return [{ key: encodeGroupKey(group.groupId), value: encodeGroupValue(value) }];
+  }
+
+  /** The classic group each consumer group was downgraded to (until the write is known). */
+  private readonly downgraded = new WeakMap<ConsumerGroup, Group>();
+
+  /**
+   * A downgrade whose write failed: the classic group goes (its members waiting for a join or
+   * sync answer are told to find the coordinator again), as Kafka's runtime reverts the write
+   * that made it; the consumer group is then put back. False when the classic group is gone.
+   */
+  private undoDowngrade(group: ConsumerGroup): boolean {
+    const classic = this.downgraded.get(group);
+    this.downgraded.delete(group);
+    if (!classic || this.groups.get(group.groupId) !== classic || this.streams.groups.has(group.groupId) || this.share.groups.has(group.groupId)) return false;
+    classic.shutdown(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    this.groups.delete(group.groupId);
+    return true;
   }
 
   partitionFor(groupId: string): number {
@@ -623,13 +642,17 @@ export class GroupCoordinator {
     return group.heartbeat(memberId, groupInstanceId, generationId);
   }
 
-  leave(groupId: string, members: MemberIdentity[]): number[] {
+  /**
+   * LeaveGroup: each member's code, or the error of the whole answer (a failed write of a
+   * consumer group's classic members, which stay members).
+   */
+  async leave(groupId: string, members: MemberIdentity[]): Promise<{ errorCode: number; members: number[] }> {
     const owner = this.groupLevelError(groupId);
-    if (owner !== ErrorCode.NONE) return members.map(() => owner);
+    if (owner !== ErrorCode.NONE) return { errorCode: ErrorCode.NONE, members: members.map(() => owner) };
     const group = this.groups.get(groupId);
     if (!group && this.consumer.groups.has(groupId)) return this.consumer.classicLeave(groupId, members);
-    if (!group) return members.map(() => ErrorCode.UNKNOWN_MEMBER_ID);
-    return group.leave(members);
+    if (!group) return { errorCode: ErrorCode.NONE, members: members.map(() => ErrorCode.UNKNOWN_MEMBER_ID) };
+    return { errorCode: ErrorCode.NONE, members: group.leave(members) };
   }
 
   // --- offsets ---------------------------------------------------------------------------------

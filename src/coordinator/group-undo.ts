@@ -23,8 +23,16 @@ export interface GroupUndo<G, M, A> {
   /** The members in order, saved before the first was added or removed. */
   membership: M[] | null;
   target: Map<string, A> | null;
+  /** Set when the group became another type in this write (its members' timers all stopped). */
+  downgraded: boolean;
   /** While the heartbeat is handled: the undo of the one before, if its write is still to come. */
   earlier: GroupUndo<G, M, A> | undefined;
+  /** Once handled: the group's latest before it, while this one's write is to come. */
+  previous: GroupUndo<G, M, A> | undefined;
+  /** Its write failed while a later one was the group's latest: undone if that one is undone. */
+  failed: boolean;
+  /** Called once it is undone (a timer whose write failed runs again). */
+  onUndone: (() => void) | null;
 }
 
 /** The undos of the heartbeats of one kind of group. */
@@ -43,7 +51,11 @@ export class GroupUndos<G extends UndoableGroup<M, A>, M extends { memberId: str
       members: new Map(),
       membership: null,
       target: null,
+      downgraded: false,
       earlier: group ? this.saving.get(group) : undefined,
+      previous: undefined,
+      failed: false,
+      onUndone: null,
     };
     if (group) this.saving.set(group, undo);
     return undo;
@@ -52,7 +64,39 @@ export class GroupUndos<G extends UndoableGroup<M, A>, M extends { memberId: str
   /** The heartbeat was handled (its write to come): it is the group's latest. */
   handled(undo: GroupUndo<G, M, A>, group: G | undefined): void {
     undo.earlier = undefined;
-    if (group) this.latest.set(group, undo);
+    if (!group) return;
+    undo.previous = this.latest.get(group);
+    this.latest.set(group, undo);
+  }
+
+  /**
+   * The heartbeat's write failed: the undos to roll back, latest first. While a later heartbeat
+   * is the group's latest, none (this one is undone with that one, should its write fail too;
+   * one that succeeds built on it). Else this one, and before it each earlier one whose write
+   * failed meanwhile, back to one still to be written or written (the group's latest again);
+   * none when `undoable` says the group cannot be put back.
+   */
+  failed(undo: GroupUndo<G, M, A>, group: G, undoable: () => boolean): GroupUndo<G, M, A>[] {
+    if (this.latest.get(group) !== undo) {
+      undo.failed = true;
+      return [];
+    }
+    if (!undoable()) return [];
+    const chain = [undo];
+    let p = undo.previous;
+    while (p?.failed) {
+      chain.push(p);
+      p = p.previous;
+    }
+    if (p) this.latest.set(group, p);
+    else this.latest.delete(group);
+    for (const u of chain) u.previous = undefined;
+    return chain;
+  }
+
+  /** The heartbeat's write succeeded: what came before it is built on, never undone. */
+  written(undo: GroupUndo<G, M, A>): void {
+    undo.previous = undefined;
   }
 
   /** The heartbeat was refused and undone: an earlier one whose write is to come saves again. */
@@ -60,11 +104,6 @@ export class GroupUndos<G extends UndoableGroup<M, A>, M extends { memberId: str
     if (undo.group && undo.earlier) this.saving.set(undo.group, undo.earlier);
     else if (undo.group) this.saving.delete(undo.group);
     undo.earlier = undefined;
-  }
-
-  /** Whether the heartbeat's failed write is to be undone: no later heartbeat changed `group`. */
-  isLatest(undo: GroupUndo<G, M, A>, group: G): boolean {
-    return this.latest.get(group) === undo;
   }
 
   /** The heartbeat's write is done (or failed): nothing more to save for it. */
@@ -82,6 +121,12 @@ export class GroupUndos<G extends UndoableGroup<M, A>, M extends { memberId: str
   saveMembership(group: G): void {
     const undo = this.saving.get(group);
     if (undo && !undo.membership) undo.membership = [...group.members.values()];
+  }
+
+  /** The group becomes another type in the write under way (the undo must restart every member's timers). */
+  saveDowngrade(group: G): void {
+    const undo = this.saving.get(group);
+    if (undo) undo.downgraded = true;
   }
 
   saveTarget(group: G): void {

@@ -26,7 +26,7 @@ import type { TopicLookup } from './consumer-group.js';
 import type { TopicMetadata } from './consumer-group-records.js';
 import type { CoordinatorRecord } from './records.js';
 import type { CoordinatorLogger } from './ports.js';
-import { groupWriteErrorCode } from './write-errors.js';
+import { groupWriteErrorCode, TIMER_RETRY_BACKOFF_MS, timerRetries } from './write-errors.js';
 import { GroupUndos, type GroupUndo } from './group-undo.js';
 
 /** Kafka's ShareGroupMetadataKey record type. */
@@ -224,10 +224,11 @@ export class ShareGroups {
       this.undo.handled(before, changed);
       try {
         await this.persistEpoch(changed, startEpoch);
+        this.undo.written(before);
         return null;
       } catch (err) {
         this.opts.logger?.error({ err, group: req.groupId.slice(0, 256) }, 'writing the share group epoch failed');
-        if (this.groups.get(req.groupId) === changed && this.undo.isLatest(before, changed)) this.rollback(before, cfg.sessionTimeoutMs);
+        this.undoFailed(before, changed);
         return fail(groupWriteErrorCode(err));
       } finally {
         this.undo.done(before);
@@ -365,15 +366,43 @@ export class ShareGroups {
     await this.opts.append(group.groupId, [{ key: encodeShareGroupKey(group.groupId), value: encodeShareGroupValue(group.groupEpoch) }]);
   }
 
+  /**
+   * A write of the group failed: it is undone, with the earlier ones whose writes failed
+   * meanwhile, unless a later change of the group is still to be written or was written.
+   */
+  private undoFailed(undo: GroupUndo<ShareGroup, ShareMember, Assignment>, group: ShareGroup): void {
+    const chain = this.undo.failed(undo, group, () => !this.stopped && this.groups.get(group.groupId) === group);
+    const { sessionTimeoutMs } = this.opts.config(group.groupId);
+    for (const u of chain) this.rollback(u, sessionTimeoutMs);
+    for (const u of chain) u.onUndone?.();
+  }
+
   private armSession(group: ShareGroup, m: ShareMember, timeoutMs: number): void {
     m.sessionTimer?.();
     m.sessionTimer = this.opts.clock.schedule(timeoutMs, () => {
       m.sessionTimer = null;
-      if (this.groups.get(group.groupId) !== group || group.members.get(m.memberId) !== m) return;
+      if (this.stopped || this.groups.get(group.groupId) !== group || group.members.get(m.memberId) !== m) return;
       this.opts.logger?.info({ group: group.groupId, member: m.memberId }, 'share group member session expired');
+      // As Kafka's runtime: a failed write leaves the group as it was, and the session timeout
+      // runs again 500 ms later (unless the group's partition left this broker).
+      const undo = this.undo.start(group.groupId, group);
       const before = group.groupEpoch;
       this.removeMember(group, m);
-      this.persistEpoch(group, before).catch((err: unknown) => this.opts.logger?.error({ err, group: group.groupId }, 'writing the share group epoch failed'));
+      this.undo.handled(undo, group);
+      this.persistEpoch(group, before).then(
+        () => {
+          this.undo.written(undo);
+          this.undo.done(undo);
+        },
+        (err: unknown) => {
+          this.opts.logger?.error({ err, group: group.groupId }, 'writing the share group epoch failed');
+          undo.onUndone = () => {
+            if (!this.stopped && timerRetries(err) && group.members.get(m.memberId) === m) this.armSession(group, m, TIMER_RETRY_BACKOFF_MS);
+          };
+          this.undoFailed(undo, group);
+          this.undo.done(undo);
+        },
+      );
     });
   }
 

@@ -38,3 +38,18 @@ export function groupWriteErrorCode(err: unknown): number {
       return err.code;
   }
 }
+
+/**
+ * How long after a timer's failed write Kafka's coordinator runtime runs the timer again (its
+ * CoordinatorTimerImpl, for the timers scheduled with retries: the session and rebalance timeouts
+ * of consumer, streams and share group members).
+ */
+export const TIMER_RETRY_BACKOFF_MS = 500;
+
+/**
+ * Whether a timer whose write failed with `err` runs again: not when the coordinator is no longer
+ * active here (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS), which Kafka's runtime ignores.
+ */
+export function timerRetries(err: unknown): boolean {
+  return !(err instanceof KafkaError && (err.code === ErrorCode.NOT_COORDINATOR || err.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS));
+}

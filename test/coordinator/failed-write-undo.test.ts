@@ -7,7 +7,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
-import { classicJoinRequest } from '../helpers/requests.js';
+import { classicJoinRequest, consumerHeartbeat } from '../helpers/requests.js';
+import { Writer } from '../../src/protocol/primitives.js';
+import { encodeConsumerProtocolSubscription } from '../../src/protocol/generated/consumer-protocol-subscription.js';
 import { ManualClock } from '../../src/common/clock.js';
 import type { CoordinatorRecord } from '../../src/coordinator/records.js';
 
@@ -178,5 +180,175 @@ describe("the classic group's writes (Kafka 4.4: GroupMetadataManager's append f
     assert.equal(retried.errorCode, ErrorCode.NONE);
     assert.notEqual(retried.memberId, joined.memberId);
     assert.equal(c.heartbeat('g', joined.memberId, 'i1', joined.generationId), ErrorCode.FENCED_INSTANCE_ID);
+  });
+});
+
+/** A group's whole state as text: maps and sets as lists, timers as whether they run. */
+const stateOf = (group: unknown) => JSON.stringify(group, (_k, v: unknown) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : typeof v === 'function' ? 'timer' : v));
+
+const consumerBeat = (c: GroupCoordinator, memberId: string, memberEpoch: number, over: Parameters<typeof consumerHeartbeat>[4] = {}) =>
+  c.consumerGroupHeartbeat(consumerHeartbeat('cg', memberId, memberEpoch, ['t'], over), 1, 'c', '/127.0.0.1');
+
+const shareBeat = (c: GroupCoordinator, memberId: string, memberEpoch: number) =>
+  c.shareGroupHeartbeat({ groupId: 'sg', memberId, memberEpoch, rackId: null, subscribedTopicNames: memberEpoch === 0 ? ['t'] : null }, 'c', '/127.0.0.1');
+
+describe("timers whose write fails (Kafka's runtime: the state reverted, the timer run again 500 ms later)", () => {
+  test("a KIP-848 member's session timeout", async () => {
+    const { coordinator: c, store, clock } = setup();
+    await consumerBeat(c, 'm1', 0);
+    const m2 = await consumerBeat(c, 'm2', 0);
+    await clock.advance(5000);
+    assert.equal((await consumerBeat(c, 'm2', m2.memberEpoch)).errorCode, ErrorCode.NONE);
+    const state = () => stateOf(c.consumer.groups.get('cg'));
+    const before = state();
+    store.failWith = failingWrite;
+    const appends = store.appends;
+    await clock.advance(5000);
+    assert.equal(store.appends, appends + 1, "m1's session ended: its removal was written");
+    assert.equal(state(), before);
+    await clock.advance(499);
+    assert.equal(store.appends, appends + 1);
+    await clock.advance(1);
+    assert.equal(store.appends, appends + 2, 'tried again 500 ms later');
+    assert.equal(state(), before);
+    store.failWith = null;
+    await clock.advance(500);
+    const group = c.consumer.groups.get('cg')!;
+    assert.deepEqual([...group.members.keys()], ['m2']);
+    assert.equal(group.groupEpoch, 3);
+  });
+
+  test("a KIP-848 member's rebalance timeout (it does not revoke in time)", async () => {
+    const { coordinator: c, store, clock } = setup();
+    const m1 = await consumerBeat(c, 'm1', 0, { rebalanceTimeoutMs: 3000 });
+    const all = m1.assignment?.topicPartitions ?? [];
+    assert.equal(all[0]?.partitions.length, 4);
+    const settled = await consumerBeat(c, 'm1', m1.memberEpoch, { topicPartitions: all });
+    const m2 = await consumerBeat(c, 'm2', 0);
+    // m1 is told to give up half its partitions, and keeps them.
+    const told = await consumerBeat(c, 'm1', settled.memberEpoch, { topicPartitions: all });
+    assert.equal(c.consumer.groups.get('cg')!.members.get('m1')!.rebalanceTimer !== null, true);
+    await clock.advance(2000);
+    await consumerBeat(c, 'm1', told.memberEpoch, { topicPartitions: all });
+    await consumerBeat(c, 'm2', m2.memberEpoch, { topicPartitions: [] });
+    const state = () => stateOf(c.consumer.groups.get('cg'));
+    const before = state();
+    store.failWith = failingWrite;
+    const appends = store.appends;
+    await clock.advance(1000);
+    assert.equal(store.appends, appends + 1);
+    assert.equal(state(), before);
+    store.failWith = null;
+    await clock.advance(500);
+    assert.deepEqual([...c.consumer.groups.get('cg')!.members.keys()], ['m2']);
+  });
+
+  test("a share group member's session timeout", async () => {
+    const { coordinator: c, store, clock } = setup();
+    await shareBeat(c, 'm1', 0);
+    const m2 = await shareBeat(c, 'm2', 0);
+    await clock.advance(5000);
+    assert.equal((await shareBeat(c, 'm2', m2.memberEpoch)).errorCode, ErrorCode.NONE);
+    const state = () => stateOf(c.share.groups.get('sg'));
+    const before = state();
+    store.failWith = failingWrite;
+    const appends = store.appends;
+    await clock.advance(5000);
+    assert.equal(store.appends, appends + 1);
+    assert.equal(state(), before);
+    await clock.advance(500);
+    assert.equal(store.appends, appends + 2, 'tried again 500 ms later');
+    assert.equal(state(), before);
+    store.failWith = null;
+    await clock.advance(500);
+    assert.deepEqual([...c.share.groups.get('sg')!.members.keys()], ['m2']);
+    assert.equal(c.share.groups.get('sg')!.groupEpoch, 3);
+  });
+
+  test('a session ending while a join is written: both fail, both are undone (the later first)', async () => {
+    const { coordinator: c, store, clock } = setup();
+    await consumerBeat(c, 'm1', 0);
+    const state = () => stateOf(c.consumer.groups.get('cg'));
+    const before = state();
+    store.held = [];
+    const joining = consumerBeat(c, 'm2', 0);
+    await clock.advance(10_000);
+    assert.equal(c.consumer.groups.get('cg')!.members.size, 0);
+    assert.equal(store.held.length, 3);
+    for (const w of store.held) w.fail(failingWrite);
+    assert.equal((await joining).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal(state(), before);
+  });
+});
+
+/** A consumer-protocol subscription of topic 't' (what a classic consumer sends in JoinGroup). */
+function subscription(): Buffer {
+  const w = new Writer(64);
+  w.int16(1);
+  encodeConsumerProtocolSubscription(w, 1, { topics: ['t'], userData: null, ownedPartitions: [], generationId: -1, rackId: null });
+  return w.finish();
+}
+
+/** Consumer group 'cg' with KIP-848 member 'm' and a classic member: the classic member's id and generation. */
+async function mixedGroup(c: GroupCoordinator) {
+  assert.equal((await consumerBeat(c, 'm', 0)).errorCode, ErrorCode.NONE);
+  const req = classicJoinRequest('', { protocols: [{ name: 'range', metadata: subscription() }], requireKnownMemberId: false });
+  const joined = await c.join('cg', req);
+  assert.equal(joined.errorCode, ErrorCode.NONE);
+  return joined;
+}
+
+describe("a consumer group's classic members and its downgrade, with a write that fails", () => {
+  test("a classic JoinGroup and LeaveGroup: the error (the whole LeaveGroup answer's), the group as it was", async () => {
+    const { coordinator: c, store } = setup();
+    const classic = await mixedGroup(c);
+    const state = () => stateOf(c.consumer.groups.get('cg'));
+    const before = state();
+    store.failWith = failingWrite;
+    const req = classicJoinRequest('', { protocols: [{ name: 'range', metadata: subscription() }], requireKnownMemberId: false });
+    const joined = await c.join('cg', req);
+    assert.deepEqual([joined.errorCode, joined.memberId], [ErrorCode.COORDINATOR_NOT_AVAILABLE, '']);
+    assert.equal(state(), before);
+    assert.deepEqual(await c.leave('cg', [{ memberId: classic.memberId, groupInstanceId: null }]), { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] });
+    assert.equal(state(), before);
+    store.failWith = null;
+    assert.deepEqual(await c.leave('cg', [{ memberId: classic.memberId, groupInstanceId: null }]), { errorCode: ErrorCode.NONE, members: [ErrorCode.NONE] });
+  });
+
+  test('the last KIP-848 member leaves: a failed downgrade leaves the consumer group, no classic group', async () => {
+    const { coordinator: c, store } = setup();
+    const classic = await mixedGroup(c);
+    const state = () => stateOf(c.consumer.groups.get('cg'));
+    const before = state();
+    const epoch = c.consumer.groups.get('cg')!.members.get('m')!.memberEpoch;
+    store.failWith = failingWrite;
+    assert.equal((await consumerBeat(c, 'm', -1)).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal(c.groups.has('cg'), false);
+    assert.equal(state(), before);
+    assert.notEqual(c.heartbeat('cg', classic.memberId, null, classic.generationId), ErrorCode.UNKNOWN_MEMBER_ID);
+    store.failWith = null;
+    assert.equal((await consumerBeat(c, 'm', epoch)).errorCode, ErrorCode.NONE);
+    assert.equal((await consumerBeat(c, 'm', -1)).errorCode, ErrorCode.NONE);
+    assert.equal(c.consumer.groups.has('cg'), false);
+    assert.equal(c.groups.get('cg')?.state, 'PreparingRebalance');
+  });
+
+  test("the last KIP-848 member's session ends: the downgrade is undone and tried again", async () => {
+    const { coordinator: c, store, clock } = setup();
+    const classic = await mixedGroup(c);
+    const beatClassic = () =>
+      assert.notEqual(c.heartbeat('cg', classic.memberId, null, c.consumer.groups.get('cg')?.members.get(classic.memberId)?.memberEpoch ?? -9), ErrorCode.UNKNOWN_MEMBER_ID);
+    await clock.advance(5000);
+    beatClassic();
+    const state = () => stateOf(c.consumer.groups.get('cg'));
+    const before = state();
+    store.failWith = failingWrite;
+    await clock.advance(5000);
+    assert.equal(c.groups.has('cg'), false);
+    assert.equal(state(), before);
+    store.failWith = null;
+    await clock.advance(500);
+    assert.equal(c.consumer.groups.has('cg'), false);
+    assert.ok(c.groups.get('cg'), 'a classic group once written');
   });
 });

@@ -304,7 +304,7 @@ describe('KIP-848 online migration', () => {
     short.owned = [];
     await settle([other], [m]);
     assertExactlyOnce([other, m]);
-    assert.deepStrictEqual(coordinator.leave('g', [{ memberId: other.id, groupInstanceId: null }]), [ErrorCode.NONE]);
+    assert.deepStrictEqual(await coordinator.leave('g', [{ memberId: other.id, groupInstanceId: null }]), { errorCode: ErrorCode.NONE, members: [ErrorCode.NONE] });
     assert.equal(cg.members.has(other.id), false);
     coordinator.shutdown();
   });
@@ -324,7 +324,7 @@ describe('KIP-848 online migration', () => {
     await m1.beat();
     await settle([a, b], [m1]);
     assertExactlyOnce([a, b, m1]);
-    assert.deepStrictEqual(coordinator.leave('g', [{ memberId: a.id, groupInstanceId: null }]), [ErrorCode.NONE]);
+    assert.deepStrictEqual(await coordinator.leave('g', [{ memberId: a.id, groupInstanceId: null }]), { errorCode: ErrorCode.NONE, members: [ErrorCode.NONE] });
     a.owned = [];
     await settle([b], [m1]);
     assertExactlyOnce([b, m1]);

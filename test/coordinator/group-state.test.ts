@@ -293,7 +293,7 @@ describe('group state machine', () => {
     await c.join('g', classicJoinRequest(a.memberId, { groupInstanceId: 'ia' }));
     const rb = await b;
     await syncAll(c, 'g', 2, a.memberId, [a.memberId, rb.memberId]);
-    const codes = c.leave('g', [
+    const { members: codes } = await c.leave('g', [
       { memberId: '', groupInstanceId: 'ia' },
       { memberId: rb.memberId, groupInstanceId: null },
       { memberId: 'ghost', groupInstanceId: null },

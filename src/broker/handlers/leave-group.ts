@@ -4,7 +4,7 @@ import type { ApiHandler } from '../api.js';
 
 export const leaveGroupHandler: ApiHandler<LeaveGroupRequest, LeaveGroupResponse> = {
   apiKey: ApiKey.LeaveGroup,
-  handle({ broker, apiVersion }, req) {
+  async handle({ broker, apiVersion }, req) {
     // v0-2 name one member; v3+ a batch of members by member id and/or group.instance.id (KIP-345).
     const identities =
       apiVersion >= 3 ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })) : [{ memberId: req.memberId, groupInstanceId: null }];
@@ -12,7 +12,10 @@ export const leaveGroupHandler: ApiHandler<LeaveGroupRequest, LeaveGroupResponse
     // or a loading partition) is the answer's alone, with no members, as Kafka's.
     const refused = broker.groupCoordinator.groupLevelError(req.groupId);
     if (refused !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: refused, members: [] };
-    const codes = broker.groupCoordinator.leave(req.groupId, identities);
+    const left = await broker.groupCoordinator.leave(req.groupId, identities);
+    // A write that failed is the answer's error alone, as Kafka's handleOperationException answers.
+    if (left.errorCode !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: left.errorCode, members: [] };
+    const codes = left.members;
     if (apiVersion < 3) return { throttleTimeMs: 0, errorCode: codes[0]!, members: [] };
     return {
       throttleTimeMs: 0,
