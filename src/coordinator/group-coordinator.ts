@@ -837,6 +837,7 @@ export class GroupCoordinator {
    * the offsets that producer committed there for its groups become committed (or are dropped).
    */
   completeTransaction(producerId: number, commit: boolean, offsetsPartition: number): void {
+    for (const ended of this.txnEndWatchers) ended.add(producerId);
     const byGroup = this.pendingTxnOffsets.get(producerId);
     if (!byGroup) return;
     for (const [groupId, byTopic] of byGroup) {
@@ -1126,7 +1127,7 @@ export class GroupCoordinator {
       const tombstones = consumerGroup ? this.consumer.deleteEmpty(groupId) : this.streams.deleteEmpty(groupId);
       if (!tombstones) return ErrorCode.NON_EMPTY_GROUP;
       for (const { topic, partition } of this.offsetPartitions(groupId).reverse()) tombstones.unshift({ key: encodeOffsetKey(groupId, topic, partition), value: null });
-      const putBack = this.takeAllOffsets(groupId);
+      const taken = this.takeAllOffsets(groupId);
       try {
         await this.opts.store.append(this.partitionFor(groupId), tombstones);
       } catch (err) {
@@ -1134,9 +1135,11 @@ export class GroupCoordinator {
         if (!this.hasAnyGroup(groupId)) {
           if (consumerGroup) this.consumer.groups.set(groupId, consumerGroup);
           else if (streamsGroup) this.streams.groups.set(groupId, streamsGroup);
-          putBack();
+          taken.putBack();
         }
         return groupWriteErrorCode(err);
+      } finally {
+        taken.release();
       }
       return ErrorCode.NONE;
     }
@@ -1153,18 +1156,34 @@ export class GroupCoordinator {
 
   /**
    * Forgets a group's offsets (removeAllOffsets) for tombstones about to be written, and returns
-   * what puts the committed ones back should the write fail, as Kafka's runtime reverts a failed
-   * write, unless the group id committed again meanwhile. Offsets pending in open transactions
-   * stay forgotten: their transaction may end before the write does.
+   * what puts them back should the write fail, as Kafka's runtime reverts a failed write: the
+   * committed ones unless the group id committed again meanwhile; those pending in open
+   * transactions unless their transaction ended meanwhile (its marker found none to commit) or
+   * the partition has a newer pending offset of the same producer.
    */
-  private takeAllOffsets(groupId: string): () => void {
+  private takeAllOffsets(groupId: string): { putBack(): void; release(): void } {
     const committed = this.offsets.get(groupId);
     const saved = committed ? new Map([...committed].map(([topic, parts]) => [topic, new Map(parts)])) : null;
+    const pending: [number, string, number, OffsetValue][] = [];
+    for (const [producerId, byGroup] of this.pendingTxnOffsets)
+      for (const [topic, parts] of byGroup.get(groupId) ?? []) for (const [partition, value] of parts) pending.push([producerId, topic, partition, value]);
+    const ended = new Set<number>();
+    if (pending.length > 0) this.txnEndWatchers.add(ended);
     this.removeAllOffsets(groupId);
-    return () => {
+    const release = () => this.txnEndWatchers.delete(ended);
+    const putBack = () => {
+      release();
       if (saved && !this.offsets.has(groupId)) this.offsets.set(groupId, saved);
+      for (const [producerId, topic, partition, value] of pending) {
+        if (ended.has(producerId) || this.pendingTxnOffsets.get(producerId)?.get(groupId)?.get(topic)?.has(partition)) continue;
+        this.setPendingTxnOffset(producerId, groupId, topic, partition, value);
+      }
     };
+    return { putBack, release };
   }
+
+  /** The producers whose transactions end while a deletion's tombstones are written (one set per deletion). */
+  private readonly txnEndWatchers = new Set<Set<number>>();
 
   /** Whether a group of any type has the id in memory. */
   private hasAnyGroup(groupId: string): boolean {
@@ -1179,7 +1198,7 @@ export class GroupCoordinator {
     const before = g.snapshot();
     g.markDead();
     this.groups.delete(g.groupId);
-    const putBack = this.takeAllOffsets(g.groupId);
+    const taken = this.takeAllOffsets(g.groupId);
     try {
       await this.opts.store.append(this.partitionFor(g.groupId), records);
     } catch (err) {
@@ -1188,9 +1207,11 @@ export class GroupCoordinator {
       // whose id no record can hold exists nowhere but here: it goes all the same.
       if (storableGroupId(g.groupId) && !this.hasAnyGroup(g.groupId)) {
         this.groups.set(g.groupId, Group.restore(g.groupId, this.groupContext, before));
-        putBack();
+        taken.putBack();
       }
       return groupWriteErrorCode(err);
+    } finally {
+      taken.release();
     }
     this.opts.logger?.info({ group: g.groupId }, `group ${why}`);
     return ErrorCode.NONE;

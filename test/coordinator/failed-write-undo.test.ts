@@ -10,6 +10,7 @@ import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/g
 import { classicJoinRequest, consumerHeartbeat } from '../helpers/requests.js';
 import { Writer } from '../../src/protocol/primitives.js';
 import { encodeConsumerProtocolSubscription } from '../../src/protocol/generated/consumer-protocol-subscription.js';
+import { encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
 import { ManualClock } from '../../src/common/clock.js';
 import type { CoordinatorRecord } from '../../src/coordinator/records.js';
 
@@ -350,5 +351,90 @@ describe("a consumer group's classic members and its downgrade, with a write tha
     await clock.advance(500);
     assert.equal(c.consumer.groups.has('cg'), false);
     assert.ok(c.groups.get('cg'), 'a classic group once written');
+  });
+});
+
+describe('an online upgrade whose write fails (Kafka: the classic group as it was)', () => {
+  test('a Stable classic group a KIP-848 member joins: the error, the classic group unchanged, no consumer group', async () => {
+    const { coordinator: c, store } = setup();
+    const req = classicJoinRequest('', { protocols: [{ name: 'range', metadata: subscription() }], requireKnownMemberId: false });
+    const joined = await c.join('cg', req);
+    const w = new Writer(64);
+    w.int16(0);
+    encodeConsumerProtocolAssignment(w, 0, { assignedPartitions: [{ topic: 't', partitions: [0, 1, 2, 3] }], userData: null });
+    const synced = await c.sync('cg', {
+      memberId: joined.memberId,
+      groupInstanceId: null,
+      generationId: joined.generationId,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [{ memberId: joined.memberId, assignment: w.finish() }],
+    });
+    assert.equal(synced.errorCode, ErrorCode.NONE);
+    const before = classicState(c, 'cg');
+    store.failWith = failingWrite;
+    assert.equal((await consumerBeat(c, 'm', 0)).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    assert.equal(c.consumer.groups.has('cg'), false);
+    assert.equal(classicState(c, 'cg'), before);
+    assert.equal(c.heartbeat('cg', joined.memberId, null, joined.generationId), ErrorCode.NONE);
+    store.failWith = null;
+    assert.equal((await consumerBeat(c, 'm', 0)).errorCode, ErrorCode.NONE);
+    assert.equal(c.groups.has('cg'), false);
+    assert.deepEqual([...c.consumer.groups.get('cg')!.members.keys()].sort(), [joined.memberId, 'm'].sort());
+  });
+});
+
+describe('a deletion whose tombstones fail puts back the offsets pending in open transactions', () => {
+  const txnCommit = (c: GroupCoordinator, groupId: string, producerId: number, partition: number, offset: number) =>
+    c.commitTxnOffsets({
+      groupId,
+      memberId: '',
+      generationId: -1,
+      groupInstanceId: null,
+      producerId,
+      producerEpoch: 0,
+      apiVersion: 5,
+      topics: [{ name: 't', partitions: [{ partitionIndex: partition, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+    });
+  const committed = (c: GroupCoordinator, groupId: string, partition: number) =>
+    c.fetchOffsets(groupId, [{ name: 't', partitionIndexes: [partition] }])[0]!.partitions[0]!.committedOffset;
+
+  test('DeleteGroups of a classic group: its committed and pending offsets are back; the COMMIT marker commits them', async () => {
+    const { coordinator: c, store } = setup();
+    await c.commitOffsets({
+      groupId: 'g',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+    });
+    await txnCommit(c, 'g', 7, 1, 11);
+    await txnCommit(c, 'g', 8, 2, 12);
+    store.failWith = failingWrite;
+    assert.deepEqual(await c.deleteGroups(['g']), [{ groupId: 'g', errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }]);
+    assert.equal(c.hasPendingTxnOffset('g', 't', 1), true);
+    assert.equal(c.hasPendingTxnOffset('g', 't', 2), true);
+    store.failWith = null;
+    c.completeTransaction(7, true, c.partitionFor('g'));
+    c.completeTransaction(8, false, c.partitionFor('g'));
+    assert.deepEqual([committed(c, 'g', 0), committed(c, 'g', 1), committed(c, 'g', 2)], [5, 11, -1]);
+  });
+
+  test('DeleteGroups of a consumer group; a transaction that ends during the write gets nothing back', async () => {
+    const { coordinator: c, store } = setup();
+    assert.equal((await consumerBeat(c, 'm', 0)).errorCode, ErrorCode.NONE);
+    assert.equal((await consumerBeat(c, 'm', -1)).errorCode, ErrorCode.NONE);
+    await txnCommit(c, 'cg', 7, 1, 11);
+    await txnCommit(c, 'cg', 8, 2, 12);
+    store.held = [];
+    const deleting = c.deleteGroups(['cg']);
+    // Producer 8's transaction commits while the tombstones are written: they were its offset's end.
+    c.completeTransaction(8, true, c.partitionFor('cg'));
+    store.held[0]!.fail(failingWrite);
+    assert.deepEqual(await deleting, [{ groupId: 'cg', errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }]);
+    assert.equal(c.consumer.groups.has('cg'), true);
+    assert.deepEqual([c.hasPendingTxnOffset('cg', 't', 1), c.hasPendingTxnOffset('cg', 't', 2)], [true, false]);
+    c.completeTransaction(7, true, c.partitionFor('cg'));
+    assert.deepEqual([committed(c, 'cg', 1), committed(c, 'cg', 2)], [11, -1]);
   });
 });
