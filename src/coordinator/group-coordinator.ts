@@ -948,11 +948,18 @@ export class GroupCoordinator {
       if (this.groupError(groupId) !== ErrorCode.NONE) continue;
       const parts = new Set([...(this.offsets.get(groupId)?.get(topic)?.keys() ?? []), ...this.pendingTxnPartitions(groupId, topic).map((e) => e.partition)]);
       const records = [...parts].map((p) => ({ key: encodeOffsetKey(groupId, topic, p), value: null }));
-      for (const p of parts) this.removeOffset(groupId, topic, p);
+      const taken = this.takeOffsets(
+        groupId,
+        [...parts].map((partition) => ({ topic, partition })),
+      );
       work.push(
-        this.opts.store
-          .append(this.partitionFor(groupId), records)
-          .catch((err: unknown) => this.opts.logger?.error({ err, group: groupId, topic }, "removing a deleted topic's offsets failed")),
+        this.opts.store.append(this.partitionFor(groupId), records).then(
+          () => taken.release(),
+          (err: unknown) => {
+            this.opts.logger?.error({ err, group: groupId, topic }, "removing a deleted topic's offsets failed");
+            taken.putBack();
+          },
+        ),
       );
     }
     await Promise.all(work);
@@ -1127,7 +1134,7 @@ export class GroupCoordinator {
       const tombstones = consumerGroup ? this.consumer.deleteEmpty(groupId) : this.streams.deleteEmpty(groupId);
       if (!tombstones) return ErrorCode.NON_EMPTY_GROUP;
       for (const { topic, partition } of this.offsetPartitions(groupId).reverse()) tombstones.unshift({ key: encodeOffsetKey(groupId, topic, partition), value: null });
-      const taken = this.takeAllOffsets(groupId);
+      const taken = this.takeOffsets(groupId);
       try {
         await this.opts.store.append(this.partitionFor(groupId), tombstones);
       } catch (err) {
@@ -1149,31 +1156,32 @@ export class GroupCoordinator {
     return this.removeGroup(g, 'deleted');
   }
 
-  /** The group's offsets, committed and pending, are tombstoned: forgets them all. */
-  private removeAllOffsets(groupId: string): void {
-    for (const e of this.offsetPartitions(groupId)) this.removeOffset(groupId, e.topic, e.partition);
-  }
-
   /**
-   * Forgets a group's offsets (removeAllOffsets) for tombstones about to be written, and returns
-   * what puts them back should the write fail, as Kafka's runtime reverts a failed write: the
-   * committed ones unless the group id committed again meanwhile; those pending in open
-   * transactions unless their transaction ended meanwhile (its marker found none to commit) or
-   * the partition has a newer pending offset of the same producer.
+   * Forgets a group's offsets of `partitions` (all of them when absent), committed and pending
+   * in open transactions, for tombstones about to be written, and returns what puts them back
+   * should the write fail, as Kafka's runtime reverts a failed write (`release` once the write is
+   * done either way). A committed offset comes back unless the partition was committed again
+   * meanwhile; a pending one unless its transaction ended meanwhile (its marker found it gone)
+   * or the producer has a newer pending offset of the partition.
    */
-  private takeAllOffsets(groupId: string): { putBack(): void; release(): void } {
-    const committed = this.offsets.get(groupId);
-    const saved = committed ? new Map([...committed].map(([topic, parts]) => [topic, new Map(parts)])) : null;
+  private takeOffsets(groupId: string, partitions = this.offsetPartitions(groupId)): { putBack(): void; release(): void } {
+    const committed: [string, number, OffsetValue][] = [];
     const pending: [number, string, number, OffsetValue][] = [];
-    for (const [producerId, byGroup] of this.pendingTxnOffsets)
-      for (const [topic, parts] of byGroup.get(groupId) ?? []) for (const [partition, value] of parts) pending.push([producerId, topic, partition, value]);
+    for (const { topic, partition } of partitions) {
+      const value = this.offsets.get(groupId)?.get(topic)?.get(partition);
+      if (value) committed.push([topic, partition, value]);
+      for (const [producerId, byGroup] of this.pendingTxnOffsets) {
+        const v = byGroup.get(groupId)?.get(topic)?.get(partition);
+        if (v) pending.push([producerId, topic, partition, v]);
+      }
+      this.removeOffset(groupId, topic, partition);
+    }
     const ended = new Set<number>();
     if (pending.length > 0) this.txnEndWatchers.add(ended);
-    this.removeAllOffsets(groupId);
     const release = () => this.txnEndWatchers.delete(ended);
     const putBack = () => {
       release();
-      if (saved && !this.offsets.has(groupId)) this.offsets.set(groupId, saved);
+      for (const [topic, partition, value] of committed) if (!this.offsets.get(groupId)?.get(topic)?.has(partition)) this.setOffset(groupId, topic, partition, value);
       for (const [producerId, topic, partition, value] of pending) {
         if (ended.has(producerId) || this.pendingTxnOffsets.get(producerId)?.get(groupId)?.get(topic)?.has(partition)) continue;
         this.setPendingTxnOffset(producerId, groupId, topic, partition, value);
@@ -1198,7 +1206,7 @@ export class GroupCoordinator {
     const before = g.snapshot();
     g.markDead();
     this.groups.delete(g.groupId);
-    const taken = this.takeAllOffsets(g.groupId);
+    const taken = this.takeOffsets(g.groupId);
     try {
       await this.opts.store.append(this.partitionFor(g.groupId), records);
     } catch (err) {
@@ -1254,8 +1262,17 @@ export class GroupCoordinator {
       }
       if (expired.length === 0) continue;
       const records = expired.map((e) => ({ key: encodeOffsetKey(g.groupId, e.topic, e.partition), value: null }));
-      for (const e of expired) this.removeOffset(g.groupId, e.topic, e.partition);
-      work.push(this.opts.store.append(this.partitionFor(g.groupId), records).catch((err: unknown) => this.opts.logger?.error({ err }, 'expiring offsets failed')));
+      // A failed write puts them back (Kafka's runtime reverts it; the next pass tries again).
+      const taken = this.takeOffsets(g.groupId, expired);
+      work.push(
+        this.opts.store.append(this.partitionFor(g.groupId), records).then(
+          () => taken.release(),
+          (err: unknown) => {
+            this.opts.logger?.error({ err }, 'expiring offsets failed');
+            taken.putBack();
+          },
+        ),
+      );
     }
     for (const groupId of [...this.consumer.groups.keys(), ...this.streams.groups.keys()]) work.push(this.expireConsumerGroupOffsets(groupId, now, retention));
     await Promise.all(work);
@@ -1273,21 +1290,40 @@ export class GroupCoordinator {
     if (!g) return;
     const subscribed = streams ? this.streams.subscribedTopics(groupId) : new Set(this.consumer.groups.get(groupId)!.topics.keys());
     const records: CoordinatorRecord[] = [];
+    const expired: { topic: string; partition: number }[] = [];
     let left = 0;
-    for (const [topic, parts] of [...(this.offsets.get(groupId) ?? [])]) {
-      for (const [p, v] of [...parts]) {
+    for (const [topic, parts] of this.offsets.get(groupId) ?? []) {
+      for (const [p, v] of parts) {
         const gone = !this.opts.partitionExists(topic, p);
         const pending = this.hasPendingTxnOffset(groupId, topic, p);
         if (gone || (!pending && (g.members.size === 0 || !subscribed.has(topic)) && now - v.commitTimestamp >= retention)) {
           records.push({ key: encodeOffsetKey(groupId, topic, p), value: null });
-          this.removeOffset(groupId, topic, p);
+          expired.push({ topic, partition: p });
         } else left++;
       }
     }
-    if (left === 0 && g.members.size === 0 && this.pendingTxnPartitions(groupId).length === 0)
-      records.push(...((streams ? this.streams.deleteEmpty(groupId) : this.consumer.deleteEmpty(groupId)) ?? []));
+    const taken = this.takeOffsets(groupId, expired);
+    let removed = false;
+    if (left === 0 && g.members.size === 0 && this.pendingTxnPartitions(groupId).length === 0) {
+      const tombstones = streams ? this.streams.deleteEmpty(groupId) : this.consumer.deleteEmpty(groupId);
+      if (tombstones) {
+        records.push(...tombstones);
+        removed = true;
+      }
+    }
     if (records.length === 0) return;
-    await this.opts.store.append(this.partitionFor(groupId), records).catch((err: unknown) => this.opts.logger?.error({ err, group: groupId }, 'expiring offsets failed'));
+    try {
+      await this.opts.store.append(this.partitionFor(groupId), records);
+      taken.release();
+    } catch (err) {
+      this.opts.logger?.error({ err, group: groupId }, 'expiring offsets failed');
+      // Kafka's runtime reverts the failed write: the offsets and the group are back.
+      if (removed && !this.hasAnyGroup(groupId)) {
+        if (streams) this.streams.groups.set(groupId, streams);
+        else this.consumer.groups.set(groupId, g as ConsumerGroup);
+      }
+      taken.putBack();
+    }
   }
 
   // --- load ------------------------------------------------------------------------------------

@@ -438,3 +438,40 @@ describe('a deletion whose tombstones fail puts back the offsets pending in open
     assert.deepEqual([committed(c, 'cg', 1), committed(c, 'cg', 2)], [11, -1]);
   });
 });
+
+describe('offset expiry and a deleted topic whose tombstones fail (Kafka: reverted, tried again later)', () => {
+  const commitAt = (c: GroupCoordinator, groupId: string, partition: number, apiVersion = 8) =>
+    c.commitOffsets({
+      groupId,
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      apiVersion,
+      topics: [{ name: 't', partitions: [{ partitionIndex: partition, committedOffset: 40 + partition, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+    });
+  const committed = (c: GroupCoordinator, groupId: string) => c.fetchOffsets(groupId, [{ name: 't', partitionIndexes: [0, 1] }])[0]!.partitions.map((p) => p.committedOffset);
+
+  test("a classic group's expired offset, a consumer group with its offsets, a deleted topic's offsets: all still there", async () => {
+    const { coordinator: c, store, clock } = setup();
+    await commitAt(c, 'g', 0);
+    assert.equal((await consumerBeat(c, 'm', 0)).errorCode, ErrorCode.NONE);
+    assert.equal((await consumerBeat(c, 'm', -1)).errorCode, ErrorCode.NONE);
+    await commitAt(c, 'cg', 0, 9);
+    await clock.advance(30_000);
+    await commitAt(c, 'g', 1);
+    await clock.advance(30_000);
+    store.failWith = failingWrite;
+    await c.expireOffsets();
+    assert.deepEqual(committed(c, 'g'), [40, 41]);
+    assert.deepEqual(committed(c, 'cg'), [40, -1]);
+    assert.equal(c.consumer.groups.has('cg'), true);
+    await c.deleteTopicOffsets('t');
+    assert.deepEqual(committed(c, 'g'), [40, 41]);
+    store.failWith = null;
+    await c.expireOffsets();
+    assert.deepEqual(committed(c, 'g'), [-1, 41]);
+    assert.equal(c.consumer.groups.has('cg'), false);
+    await c.deleteTopicOffsets('t');
+    assert.deepEqual(committed(c, 'g'), [-1, -1]);
+  });
+});
