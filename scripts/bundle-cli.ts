@@ -6,13 +6,17 @@
 //   and as CommonJS it can be compiled from V8's code cache.
 // - tributary.js, the launcher (src/cli/launcher.ts): compiles cli.cjs with the cache and runs it.
 // - cli.v8cache, the code cache, recorded from a training broker (scripts/code-cache-training.ts).
+// - cluster.cjs, cluster mode's packages (CLUSTER_PACKAGES: etcd3 with gRPC and protobufjs) as a
+//   script of their own, and its cache cluster.v8cache, recorded from a training broker in cluster
+//   mode; the .proto files etcd3 reads at run time, in etcd3-proto/. The program loads them in
+//   cluster mode only (src/cli/cluster-packages.ts).
 // The library (dist/index.js, `startBroker`) stays tsc's module-per-file output.
 import { createHash } from 'node:crypto';
-import { appendFileSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { BUILD_ID_LENGTH, BUILD_ID_MARK } from '../src/cli/code-cache.js';
-import { trainCodeCache } from './code-cache-training.js';
+import { trainClusterCodeCache, trainCodeCache } from './code-cache-training.js';
 
 const root = resolve(import.meta.dirname, '..');
 const outdir = join(root, 'dist', 'cli');
@@ -24,10 +28,20 @@ const outdir = join(root, 'dist', 'cli');
  * a broker ~4 MiB of its idle RSS, more of node's own code running to resolve, read and compile
  * them, and a few ms of its start. Everything else stays in node_modules: native addons
  * (@node-rs/crc32, the compression codecs) and what loads only on demand (fastify, prom-client,
- * etcd3, pino-pretty, protobufjs). pino's transports, worker threads that load its files by
- * path, would not work from the bundle; the broker logs through pino's own destination.
+ * pino-pretty, protobufjs for OTLP) or only in cluster mode (CLUSTER_PACKAGES). pino's transports,
+ * worker threads that load its files by path, would not work from the bundle; the broker logs
+ * through pino's own destination.
  */
 const BUNDLED_PACKAGES = new Set(['pino', 'commander']);
+/**
+ * Packages that only a broker in cluster mode loads, and that are big: etcd3 with gRPC, its proto
+ * loader and protobufjs (~0.9 MB of source). Through node's CommonJS loader they cost a cluster
+ * broker ~30 MiB of idle RSS and ~250 ms of its start; compiled into cli.cjs, every single-node
+ * broker would carry their source. So they are a second script, cluster.cjs, with a code cache of
+ * its own; in cli.cjs, `require('etcd3')` becomes a call that runs it (src/cli/cluster-packages.ts).
+ */
+const CLUSTER_PACKAGES = ['etcd3'];
+const clusterPackagesModule = join(root, 'src', 'cli', 'cluster-packages.ts');
 const inNodeModules = `${sep}node_modules${sep}`;
 const packageName = (specifier: string) => specifier.split('/', specifier.startsWith('@') ? 2 : 1).join('/');
 const bundledPackages: Plugin = {
@@ -35,11 +49,42 @@ const bundledPackages: Plugin = {
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.kind === 'dynamic-import') return undefined; // packagesImportedLazily's
+      if (CLUSTER_PACKAGES.includes(args.path)) return { path: args.path, namespace: 'cluster-package' };
       const bundled = BUNDLED_PACKAGES.has(packageName(args.path)) || args.importer.includes(inNodeModules);
       return bundled ? undefined : { path: args.path, external: true };
     });
+    b.onLoad({ filter: /.*/, namespace: 'cluster-package' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(clusterPackagesModule)}).clusterPackage(${JSON.stringify(args.path)});`,
+      resolveDir: root,
+      loader: 'js',
+    }));
   },
 };
+
+/** Where etcd3 reads its .proto files at run time, relative to cluster.cjs. */
+const ETCD3_PROTO_DIR = 'etcd3-proto';
+/**
+ * etcd3 loads `${__dirname}/../proto/rpc.proto` (and the files it imports) when its connection
+ * pool module is evaluated; in cluster.cjs, __dirname is dist/cli, so the path is rewritten to the
+ * copy in dist/cli/etcd3-proto/. A new etcd3 that reads them otherwise fails the build here.
+ */
+const etcd3ProtoPath: Plugin = {
+  name: 'etcd3-proto-path',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const from = '`${__dirname}/../proto/rpc.proto`';
+      if (!source.includes(from)) throw new Error(`${args.path} no longer loads ${from}: update scripts/bundle-cli.ts`);
+      return { contents: source.replace(from, `\`\${__dirname}/${ETCD3_PROTO_DIR}/rpc.proto\``), loader: 'js' };
+    });
+  },
+};
+
+/** Appends the build id (src/cli/code-cache.ts) to the script at `path`: a hash of its content. */
+function nameBuild(path: string): void {
+  const buildId = createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, BUILD_ID_LENGTH);
+  appendFileSync(path, `\n${BUILD_ID_MARK}${buildId}\n`);
+}
 
 /**
  * `await import('pino')` and the like become lazy require() calls: every dependency is
@@ -82,8 +127,24 @@ await build({
   logLevel: 'warning',
 });
 // The build's name, which the cache must carry to be used (src/cli/code-cache.ts).
-const buildId = createHash('sha256').update(readFileSync(program)).digest('hex').slice(0, BUILD_ID_LENGTH);
-appendFileSync(program, `\n${BUILD_ID_MARK}${buildId}\n`);
+nameBuild(program);
+const clusterScript = join(outdir, 'cluster.cjs');
+await build({
+  stdin: { contents: `module.exports = {${CLUSTER_PACKAGES.map((p) => `${JSON.stringify(p)}: require(${JSON.stringify(p)})`).join(', ')}};`, resolveDir: root, loader: 'js', sourcefile: 'cluster-packages.cjs' },
+  outfile: clusterScript,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  plugins: [etcd3ProtoPath],
+  banner: { js: '"use strict";' },
+  sourcemap: 'linked',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});
+nameBuild(clusterScript);
+cpSync(join(root, 'node_modules', 'etcd3', 'proto'), join(outdir, ETCD3_PROTO_DIR), { recursive: true });
 await build({
   entryPoints: [join(root, 'src', 'cli', 'launcher.ts')],
   outfile: join(outdir, 'tributary.js'),
@@ -99,4 +160,10 @@ try {
   // Without the cache the CLI works as well and starts ~40 ms slower; test/cli/launcher.test.ts
   // fails on a build that lacks it.
   console.warn(`warning: no V8 code cache for the CLI: ${(err as Error).message}`);
+}
+try {
+  await trainClusterCodeCache(join(outdir, 'tributary.js'), join(outdir, 'cluster.v8cache'));
+} catch (err) {
+  // Likewise for cluster mode (test/cli/launcher.test.ts fails on a build that lacks it).
+  console.warn(`warning: no V8 code cache for cluster mode: ${(err as Error).message}`);
 }

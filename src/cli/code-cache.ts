@@ -14,3 +14,21 @@ export const CODE_CACHE_OUTPUT_ENV = 'TRIBUTARY_CODE_CACHE_OUTPUT';
  */
 export const BUILD_ID_MARK = '//# tributary-build-id=';
 export const BUILD_ID_LENGTH = 16;
+
+/**
+ * The same for the cluster-mode script (dist/cli/cluster.cjs: etcd3 and gRPC, see
+ * scripts/bundle-cli.ts): set by the build's cluster-mode training run only.
+ */
+export const CLUSTER_CODE_CACHE_OUTPUT_ENV = 'TRIBUTARY_CLUSTER_CODE_CACHE_OUTPUT';
+
+/** Whether this process records a code cache: then it must not change V8's flags (gc-tuning.ts). */
+export function recordsCodeCache(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env[CODE_CACHE_OUTPUT_ENV] || env[CLUSTER_CODE_CACHE_OUTPUT_ENV]);
+}
+
+/**
+ * Set (to anything), the launcher says on stderr for each script it compiles whether V8 took its
+ * code cache: `tributary: cli.cjs: code cache accepted` (or rejected by V8, stale: of another
+ * build, missing). For the tests and for an operator wondering why a start is slow.
+ */
+export const CODE_CACHE_TRACE_ENV = 'TRIBUTARY_CODE_CACHE_TRACE';

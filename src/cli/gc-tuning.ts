@@ -11,7 +11,7 @@
 // Set once the broker is up, so start-up's own garbage is still collected at the usual pace
 // and the idle footprint is unchanged.
 import v8 from 'node:v8';
-import { CODE_CACHE_OUTPUT_ENV } from './code-cache.js';
+import { recordsCodeCache } from './code-cache.js';
 
 /** V8's --heap-growing-percent for a broker: the old generation may grow to 4× its live size. */
 export const BROKER_HEAP_GROWING_PERCENT = 300;
@@ -25,7 +25,7 @@ export function tuneBrokerHeap(execArgv: readonly string[] = process.execArgv, e
   if (execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg))) return false;
   // V8 keys a code cache on its flags' values: a cache written after this change would be
   // rejected by every broker start (src/cli/launcher.ts).
-  if (env[CODE_CACHE_OUTPUT_ENV]) return false;
+  if (recordsCodeCache(env)) return false;
   v8.setFlagsFromString(`--heap-growing-percent=${BROKER_HEAP_GROWING_PERCENT}`);
   return true;
 }

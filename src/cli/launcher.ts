@@ -12,12 +12,12 @@
 // V8 checks the cache against its version, its flags and the source's length, and compiles from
 // the source when any differs; the build id (code-cache.ts) rules out a cache of another build (another Node, a V8 flag such as --max-old-space-size on node's command
 // line): slower to start, never wrong. This file imports nothing of the program, so it stays tiny.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
+// Cluster mode's packages are a second script with its own cache, loaded by the program only in
+// cluster mode (cluster-packages.ts).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
-import { BUILD_ID_LENGTH, BUILD_ID_MARK, CODE_CACHE_OUTPUT_ENV } from './code-cache.js';
+import { runCachedScript } from './cached-script.js';
+import { CODE_CACHE_OUTPUT_ENV } from './code-cache.js';
 
 /** The exports of src/cli/main.ts, the program bundled as CommonJS. */
 interface Program {
@@ -25,37 +25,5 @@ interface Program {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const programPath = join(here, 'cli.cjs');
-
-/** The cache recorded from this build of the bundle, if there is one. */
-function readCache(buildId: string): Buffer | undefined {
-  let file: Buffer;
-  try {
-    file = readFileSync(join(here, 'cli.v8cache'));
-  } catch {
-    return undefined; // not built (or removed): compile from the source
-  }
-  return buildId.length === BUILD_ID_LENGTH && file.subarray(0, BUILD_ID_LENGTH).toString('latin1') === buildId ? file.subarray(BUILD_ID_LENGTH) : undefined;
-}
-
-function loadProgram(): Program {
-  const source = readFileSync(programPath, 'utf8');
-  const mark = source.lastIndexOf(BUILD_ID_MARK);
-  const buildId = mark < 0 ? '' : source.slice(mark + BUILD_ID_MARK.length, mark + BUILD_ID_MARK.length + BUILD_ID_LENGTH);
-  // Module.wrap gives the script CommonJS's own function scope (exports, require, module,
-  // __filename, __dirname), so the bundle runs as if require() had loaded it.
-  const script = new vm.Script(Module.wrap(source), { filename: programPath, cachedData: readCache(buildId) });
-  const output = process.env[CODE_CACHE_OUTPUT_ENV];
-  if (output) {
-    process.on('exit', () => {
-      writeFileSync(`${output}.tmp`, Buffer.concat([Buffer.from(buildId, 'latin1'), script.createCachedData()]));
-      renameSync(`${output}.tmp`, output);
-    });
-  }
-  const module = { exports: {} as Program };
-  const run = script.runInThisContext() as (...args: unknown[]) => void;
-  run.call(module.exports, module.exports, createRequire(programPath), module, programPath, here);
-  return module.exports;
-}
-
-await loadProgram().main(process.argv);
+const program = runCachedScript(join(here, 'cli.cjs'), join(here, 'cli.v8cache'), CODE_CACHE_OUTPUT_ENV) as Program;
+await program.main(process.argv);

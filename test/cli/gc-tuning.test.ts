@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CODE_CACHE_OUTPUT_ENV } from '../../src/cli/code-cache.js';
+import { CLUSTER_CODE_CACHE_OUTPUT_ENV, CODE_CACHE_OUTPUT_ENV } from '../../src/cli/code-cache.js';
 import { BROKER_HEAP_GROWING_PERCENT, tuneBrokerHeap } from '../../src/cli/gc-tuning.js';
 
 describe('the broker process heap tuning', () => {
@@ -12,6 +12,7 @@ describe('the broker process heap tuning', () => {
 
   it('leaves it in the code-cache training run, whose cache must match an untuned start', () => {
     assert.equal(tuneBrokerHeap([], { [CODE_CACHE_OUTPUT_ENV]: '/tmp/cli.v8cache' }), false);
+    assert.equal(tuneBrokerHeap([], { [CLUSTER_CODE_CACHE_OUTPUT_ENV]: '/tmp/cluster.v8cache' }), false);
   });
 
   it('sets it otherwise', () => {

@@ -1,0 +1,22 @@
+// Cluster mode's packages in the build: etcd3 and what it loads (gRPC, its proto loader,
+// protobufjs), bundled into their own script, dist/cli/cluster.cjs, with their own code cache,
+// cluster.v8cache (scripts/bundle-cli.ts). In the program (cli.cjs), `require('etcd3')` (what
+// src/cluster's `import ... from 'etcd3'` becomes, evaluated when broker.ts first imports
+// src/cluster's etcd modules, in cluster mode only) comes here. A single-node broker never
+// reads, compiles or holds any of it.
+//
+// Why a second script: through node's loader those packages were ~30 MiB of a cluster broker's
+// idle RSS and ~250 ms of its start; compiled into cli.cjs, every single-node broker would carry
+// their ~0.9 MB of source.
+import { join } from 'node:path';
+import { runCachedScript } from './cached-script.js';
+import { CLUSTER_CODE_CACHE_OUTPUT_ENV } from './code-cache.js';
+
+let packages: Record<string, unknown> | undefined;
+
+/** The exports of the cluster-mode package `name` (one of scripts/bundle-cli.ts's CLUSTER_PACKAGES). */
+export function clusterPackage(name: string): unknown {
+  packages ??= runCachedScript(join(import.meta.dirname, 'cluster.cjs'), join(import.meta.dirname, 'cluster.v8cache'), CLUSTER_CODE_CACHE_OUTPUT_ENV) as Record<string, unknown>;
+  if (!(name in packages)) throw new Error(`${name} is not in dist/cli/cluster.cjs`);
+  return packages[name];
+}
