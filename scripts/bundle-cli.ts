@@ -130,7 +130,12 @@ await build({
 nameBuild(program);
 const clusterScript = join(outdir, 'cluster.cjs');
 await build({
-  stdin: { contents: `module.exports = {${CLUSTER_PACKAGES.map((p) => `${JSON.stringify(p)}: require(${JSON.stringify(p)})`).join(', ')}};`, resolveDir: root, loader: 'js', sourcefile: 'cluster-packages.cjs' },
+  stdin: {
+    contents: `module.exports = {${CLUSTER_PACKAGES.map((p) => `${JSON.stringify(p)}: require(${JSON.stringify(p)})`).join(', ')}};`,
+    resolveDir: root,
+    loader: 'js',
+    sourcefile: 'cluster-packages.cjs',
+  },
   outfile: clusterScript,
   bundle: true,
   format: 'cjs',

@@ -45,7 +45,10 @@ export async function trainClusterCodeCache(cli: string, output: string): Promis
 function loadOnce(script: string, output: string): void {
   const cachedScript = resolve(import.meta.dirname, '..', 'src', 'cli', 'cached-script.ts');
   const code = `import { runCachedScript } from ${JSON.stringify(cachedScript)}; runCachedScript(${JSON.stringify(script)}, '', ${JSON.stringify(CLUSTER_CODE_CACHE_OUTPUT_ENV)});`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, [CLUSTER_CODE_CACHE_OUTPUT_ENV]: output }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    env: { ...process.env, [CLUSTER_CODE_CACHE_OUTPUT_ENV]: output },
+    timeout: 30_000,
+  });
   if (r.status !== 0) throw new Error(`loading ${script} failed: ${r.stderr.toString()}`);
   if (statSync(output).size === 0) throw new Error(`no code cache at ${output}`);
 }
@@ -54,7 +57,16 @@ async function trainingRun(cli: string, outputEnv: string, output: string, overr
   const dir = mkdtempSync(join(tmpdir(), 'tributary-code-cache-'));
   const port = await freeLoopbackPort();
   const bootstrap = `127.0.0.1:${port}`;
-  const args = [cli, 'broker', '--override', `listeners=PLAINTEXT://${bootstrap}`, '--override', 'http.listeners=http://127.0.0.1:0', '--override', `log.dirs=${join(dir, 'data')}`];
+  const args = [
+    cli,
+    'broker',
+    '--override',
+    `listeners=PLAINTEXT://${bootstrap}`,
+    '--override',
+    'http.listeners=http://127.0.0.1:0',
+    '--override',
+    `log.dirs=${join(dir, 'data')}`,
+  ];
   for (const [key, value] of Object.entries(overrides)) args.push('--override', `${key}=${value}`);
   const broker = spawn(process.execPath, args, { env: { ...process.env, [outputEnv]: output }, stdio: ['ignore', 'ignore', 'inherit'] });
   const killer = setTimeout(() => broker.kill('SIGKILL'), DEADLINE_MS);

@@ -16,7 +16,10 @@ let packages: Record<string, unknown> | undefined;
 
 /** The exports of the cluster-mode package `name` (one of scripts/bundle-cli.ts's CLUSTER_PACKAGES). */
 export function clusterPackage(name: string): unknown {
-  packages ??= runCachedScript(join(import.meta.dirname, 'cluster.cjs'), join(import.meta.dirname, 'cluster.v8cache'), CLUSTER_CODE_CACHE_OUTPUT_ENV) as Record<string, unknown>;
+  packages ??= runCachedScript(join(import.meta.dirname, 'cluster.cjs'), join(import.meta.dirname, 'cluster.v8cache'), CLUSTER_CODE_CACHE_OUTPUT_ENV) as Record<
+    string,
+    unknown
+  >;
   if (!(name in packages)) throw new Error(`${name} is not in dist/cli/cluster.cjs`);
   return packages[name];
 }

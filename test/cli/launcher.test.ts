@@ -1,15 +1,21 @@
 // The launcher of the build (src/cli/launcher.ts): the code cache the build records must be one
 // this Node accepts for this build, and a missing, corrupt or foreign cache must only cost
-// start-up time, never run bytecode that is not the bundle's.
-import { describe, it } from 'node:test';
+// start-up time, never run bytecode that is not the bundle's. The same for cluster mode's script
+// (cluster.cjs, src/cli/cluster-packages.ts), which only a broker in cluster mode loads.
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Module } from 'node:module';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import vm from 'node:vm';
-import { BUILD_ID_LENGTH, BUILD_ID_MARK } from '../../src/cli/code-cache.js';
+import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
+import { BUILD_ID_LENGTH, BUILD_ID_MARK, CODE_CACHE_TRACE_ENV } from '../../src/cli/code-cache.js';
 import { run } from '../helpers/cli.js';
-import { compiled } from '../helpers/dist.js';
+import { compiled, repoRoot } from '../helpers/dist.js';
+import { etcdMissing, withEtcd } from '../helpers/etcd.js';
+import { tempDir } from '../helpers/broker-process.js';
 
 const DESCRIPTION = 'A Kafka-compatible event streaming broker';
 
@@ -61,5 +67,106 @@ describe('the CLI launcher', () => {
     assert.equal(other.length, source.length);
     // With this build's cache, V8 would run main() from its recorded bytecode: the old string.
     assert.match(await helpFromCopy(other, cache()), new RegExp(DESCRIPTION.toUpperCase()));
+  });
+});
+
+/** `source` as another build of the same length would be: `from` changed to `to`, another build id. */
+function otherBuild(source: string, from: string, to: string): string {
+  assert.equal(from.length, to.length);
+  assert.ok(source.includes(from));
+  const mark = source.lastIndexOf(BUILD_ID_MARK) + BUILD_ID_MARK.length;
+  const other = `${source.slice(0, mark).replace(from, to)}${'0'.repeat(BUILD_ID_LENGTH)}\n`;
+  assert.equal(other.length, source.length);
+  return other;
+}
+
+/**
+ * Starts a broker from the launcher `cli` with `overrides`, waits until it has started, kills it
+ * and returns what the launcher said on stderr about the code caches (CODE_CACHE_TRACE_ENV).
+ */
+async function cacheTraceOfBroker(cli: string, overrides: Record<string, string>): Promise<string[]> {
+  const dataDir = tempDir();
+  const args = [cli, 'broker', '--override', 'listeners=PLAINTEXT://127.0.0.1:0', '--override', 'http.listeners=http://127.0.0.1:0', '--override', `log.dirs=${dataDir}`];
+  for (const [k, v] of Object.entries(overrides)) args.push('--override', `${k}=${v}`);
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [CODE_CACHE_TRACE_ENV]: '1' } });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((res) => child.once('exit', res));
+  try {
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`the broker did not start in 60 s; stderr: ${stderr}`)), 60_000);
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        if (line.includes('"msg":"broker started"')) {
+          clearTimeout(timer);
+          res();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        rej(new Error(`the broker exited with ${code}; stderr: ${stderr}`));
+      });
+    });
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  return stderr.split('\n').filter((l) => l.includes('code cache'));
+}
+
+describe("cluster mode's script", () => {
+  const script = () => readFileSync(compiled('cli/cluster.cjs'), 'utf8');
+  const cache = () => readFileSync(compiled('cli/cluster.v8cache'));
+  let etcd: EtcdProcess | undefined;
+  let prefixes = 0;
+  const clusterMode = () => ({ 'node.id': '1', 'etcd.endpoints': etcd!.endpoint, 'etcd.prefix': `/launcher-test-${prefixes++}` });
+  before(async () => {
+    if (!etcdMissing) etcd = await withEtcd();
+  });
+  after(() => etcd?.close());
+
+  it("has a code cache of this build that this Node's V8 accepts", () => {
+    const source = script();
+    const buildId = source.slice(source.lastIndexOf(BUILD_ID_MARK) + BUILD_ID_MARK.length).trim();
+    assert.equal(buildId.length, BUILD_ID_LENGTH);
+    const data = cache();
+    assert.equal(data.subarray(0, BUILD_ID_LENGTH).toString('latin1'), buildId);
+    const compiledScript = new vm.Script(Module.wrap(source), { filename: compiled('cli/cluster.cjs'), cachedData: data.subarray(BUILD_ID_LENGTH) });
+    assert.equal(compiledScript.cachedDataRejected, false);
+    // More than the packages' start-up code: the training broker ran in cluster mode.
+    assert.ok(data.length > 400_000, `${data.length} bytes`);
+  });
+
+  it('is compiled from its cache by a broker in cluster mode, and never by a single node', { skip: etcdMissing }, async () => {
+    assert.deepEqual(await cacheTraceOfBroker(compiled('cli/tributary.js'), clusterMode()), [
+      'tributary: cli.cjs: code cache accepted',
+      'tributary: cluster.cjs: code cache accepted',
+    ]);
+    assert.deepEqual(await cacheTraceOfBroker(compiled('cli/tributary.js'), {}), ['tributary: cli.cjs: code cache accepted']);
+  });
+
+  it('is compiled from its source when the cache is of another build, and the broker joins', { skip: etcdMissing }, async () => {
+    // A copy of the build beside dist/cli (so it finds node_modules), whose cluster.cjs is
+    // another build of the same length: V8 alone would take the cache (it checks the length).
+    const cliDir = dirname(compiled('cli/tributary.js'));
+    const dir = mkdtempSync(join(dirname(cliDir), 'launcher-test-'));
+    try {
+      cpSync(cliDir, dir, { recursive: true });
+      const other = otherBuild(script(), 'Licensed under the Apache License', 'LICENSED UNDER THE APACHE LICENSE');
+      const v8Alone = new vm.Script(Module.wrap(other), { filename: join(dir, 'cluster.cjs'), cachedData: cache().subarray(BUILD_ID_LENGTH) });
+      assert.equal(v8Alone.cachedDataRejected, false);
+      writeFileSync(join(dir, 'cluster.cjs'), other);
+      assert.deepEqual(await cacheTraceOfBroker(join(dir, 'tributary.js'), clusterMode()), [
+        'tributary: cli.cjs: code cache accepted',
+        'tributary: cluster.cjs: code cache stale',
+      ]);
+      rmSync(join(dir, 'cluster.v8cache'));
+      assert.deepEqual(await cacheTraceOfBroker(join(dir, 'tributary.js'), clusterMode()), [
+        'tributary: cli.cjs: code cache accepted',
+        'tributary: cluster.cjs: code cache missing',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
