@@ -86,6 +86,14 @@ export interface ConsumerMember {
 export class ConsumerGroup extends EpochGroup<ConsumerMember, Assignment> {
   /** The subscribed topics the target was computed from (name → metadata). */
   topics = new Map<string, TopicMetadata>();
+  /**
+   * How many members subscribe to each topic name and to each regex (Kafka's per-topic
+   * subscriber counts), kept as members come, go and change their subscription, so a heartbeat
+   * need not look at every member. Replaced on each change, never changed in place: the undo of a
+   * heartbeat (which saves the group's fields) puts back the counts as they were. null: to be
+   * counted again from the members (after a load).
+   */
+  subscriptions: Subscriptions | null = null;
 
   get state(): 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead' {
     if (this.members.size === 0) return 'Empty';
@@ -102,6 +110,26 @@ export class ConsumerGroup extends EpochGroup<ConsumerMember, Assignment> {
     }
     return false;
   }
+}
+
+/** Members per subscribed topic name and per subscribed regex. */
+export interface Subscriptions {
+  readonly names: ReadonlyMap<string, number>;
+  readonly regexes: ReadonlyMap<string, number>;
+}
+
+/** The counts with `m`'s subscription added (`sign` 1) or taken away (-1), as a new object. */
+function countSubscription(s: Subscriptions, m: Pick<ConsumerMember, 'subscribedTopicNames' | 'subscribedTopicRegex'>, sign: 1 | -1): Subscriptions {
+  const bump = (map: Map<string, number>, key: string) => {
+    const n = (map.get(key) ?? 0) + sign;
+    if (n > 0) map.set(key, n);
+    else map.delete(key);
+  };
+  const names = m.subscribedTopicNames.length > 0 ? new Map(s.names) : (s.names as Map<string, number>);
+  for (const n of m.subscribedTopicNames) bump(names, n);
+  let regexes = s.regexes as Map<string, number>;
+  if (m.subscribedTopicRegex !== null) bump((regexes = new Map(regexes)), m.subscribedTopicRegex);
+  return { names, regexes };
 }
 
 export interface HeartbeatRequest {
@@ -229,6 +257,47 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     // what it keeps waits for its return at epoch 0.
     m.pendingRevocation = new Map();
     m.assignmentEpochs = epochsOf(m.assigned, 0);
+  }
+
+  /** The group's subscriber counts, counted from its members when unknown. */
+  private subscriptionsOf(group: ConsumerGroup): Subscriptions {
+    if (!group.subscriptions) {
+      let s: Subscriptions = { names: new Map(), regexes: new Map() };
+      for (const m of group.members.values()) s = countSubscription(s, m, 1);
+      group.subscriptions = s;
+    }
+    return group.subscriptions;
+  }
+
+  /** Counts a member's subscription in (1) or out (-1) of its group's (if they are known). */
+  private count(group: ConsumerGroup, m: ConsumerMember, sign: 1 | -1): void {
+    if (group.subscriptions) group.subscriptions = countSubscription(group.subscriptions, m, sign);
+  }
+
+  /** Sets a member's subscription, keeping the group's counts. */
+  private subscribe(group: ConsumerGroup, m: ConsumerMember, names: string[], regex: string | null): void {
+    const same = regex === m.subscribedTopicRegex && names.length === m.subscribedTopicNames.length && names.every((n, i) => n === m.subscribedTopicNames[i]);
+    if (same) return;
+    if (group.members.get(m.memberId) === m) this.count(group, m, -1);
+    m.subscribedTopicNames = names;
+    m.subscribedTopicRegex = regex;
+    if (group.members.get(m.memberId) === m) this.count(group, m, 1);
+  }
+
+  protected override addMember(group: ConsumerGroup, m: ConsumerMember): void {
+    super.addMember(group, m);
+    this.count(group, m, 1);
+  }
+
+  protected override removeMember(group: ConsumerGroup, m: ConsumerMember, records: CoordinatorRecord[], why: string): void {
+    this.count(group, m, -1);
+    super.removeMember(group, m, records, why);
+  }
+
+  protected override replaceMember(group: ConsumerGroup, old: ConsumerMember, member: ConsumerMember, records: CoordinatorRecord[]): void {
+    this.count(group, old, -1);
+    super.replaceMember(group, old, member, records);
+    this.count(group, member, 1);
   }
 
   /** A group downgraded in a write that failed is a consumer group again. */
@@ -380,8 +449,12 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
       member.rackId,
       member.rebalanceTimeoutMs,
     ]);
-    if (req.subscribedTopicNames !== null) member.subscribedTopicNames = [...req.subscribedTopicNames].sort();
-    if (req.subscribedTopicRegex !== null) member.subscribedTopicRegex = req.subscribedTopicRegex === '' ? null : req.subscribedTopicRegex;
+    this.subscribe(
+      group,
+      member,
+      req.subscribedTopicNames !== null ? [...req.subscribedTopicNames].sort() : member.subscribedTopicNames,
+      req.subscribedTopicRegex !== null ? (req.subscribedTopicRegex === '' ? null : req.subscribedTopicRegex) : member.subscribedTopicRegex,
+    );
     if (req.serverAssignor !== null) member.serverAssignor = req.serverAssignor;
     if (req.rackId !== null) member.rackId = req.rackId;
     if (req.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
@@ -439,12 +512,9 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
 
   /** The topics the members subscribe to (names and regexes) that exist, by name. */
   private subscribedTopics(group: ConsumerGroup): Map<string, TopicMetadata> {
-    const names = new Set<string>();
-    const regexes: RegExp[] = [];
-    for (const m of group.members.values()) {
-      for (const n of m.subscribedTopicNames) names.add(n);
-      if (m.subscribedTopicRegex !== null) regexes.push(this.compileRegex(m.subscribedTopicRegex));
-    }
+    const subscriptions = this.subscriptionsOf(group);
+    const names = new Set(subscriptions.names.keys());
+    const regexes = [...subscriptions.regexes.keys()].map((r) => this.compileRegex(r));
     if (regexes.length > 0) for (const n of this.opts.topics.names()) if (!n.startsWith('__') && regexes.some((r) => r.test(n))) names.add(n);
     const out = new Map<string, TopicMetadata>();
     for (const n of [...names].sort()) {
@@ -461,7 +531,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
   isSubscribedToTopic(groupId: string, topic: string): boolean {
     const group = this.groups.get(groupId);
     if (!group) return false;
-    for (const m of group.members.values()) if (m.subscribedTopicNames.includes(topic)) return true;
+    if (this.subscriptionsOf(group).names.has(topic)) return true;
     return this.subscribedTopics(group).has(topic);
   }
 
@@ -723,7 +793,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     this.saveMember(group, member);
     const subBefore = JSON.stringify([member.subscribedTopicNames, member.rebalanceTimeoutMs]);
     const classicBefore = JSON.stringify([member.classic?.sessionTimeoutMs, member.classic?.protocols.map((p) => [p.name, p.metadata.toString('base64')])]);
-    member.subscribedTopicNames = [...new Set(sub.topics)].sort();
+    this.subscribe(group, member, [...new Set(sub.topics)].sort(), member.subscribedTopicRegex);
     member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     member.classic = { sessionTimeoutMs: req.sessionTimeoutMs, protocols: req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })) };
     // Only the subscription moves the group epoch (not the session timeout or protocol bytes).
@@ -942,6 +1012,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         else g.target.set(k.memberId, decodeTargetMemberValue(value));
         break;
       case CG_MEMBER_METADATA: {
+        g.subscriptions = null;
         if (value === null) {
           g.members.delete(k.memberId);
           break;

@@ -61,10 +61,28 @@ export class ShareGroup {
     return this.members.size === 0 ? 'Empty' : 'Stable';
   }
 
+  /**
+   * How many members subscribe to each topic (Kafka's per-topic subscriber counts), kept as
+   * members come, go and change their subscription, so a heartbeat need not look at every
+   * member. Replaced on each change, never changed in place: a heartbeat's undo puts back the
+   * counts it saved with the group's fields.
+   */
+  subscriptions: ReadonlyMap<string, number> = new Map();
+
   subscribedTopics(): Set<string> {
-    const out = new Set<string>();
-    for (const m of this.members.values()) for (const t of m.subscribedTopicNames) out.add(t);
-    return out;
+    return new Set(this.subscriptions.keys());
+  }
+
+  /** Counts a member's topics in (1) or out (-1). */
+  count(topics: readonly string[], sign: 1 | -1): void {
+    if (topics.length === 0) return;
+    const next = new Map(this.subscriptions);
+    for (const t of topics) {
+      const n = (next.get(t) ?? 0) + sign;
+      if (n > 0) next.set(t, n);
+      else next.delete(t);
+    }
+    this.subscriptions = next;
   }
 }
 
@@ -181,7 +199,7 @@ export class ShareGroups {
   /** The subscribed topics' metadata as the topics are now (missing topics left out). */
   private currentTopics(g: ShareGroup): Map<string, TopicMetadata> {
     const out = new Map<string, TopicMetadata>();
-    for (const name of g.subscribedTopics()) {
+    for (const name of g.subscriptions.keys()) {
       const t = this.opts.topics.byName(name);
       if (t) out.set(name, t);
     }
@@ -294,7 +312,9 @@ export class ShareGroups {
     if (req.subscribedTopicNames !== null) {
       const next = [...new Set(req.subscribedTopicNames)].sort();
       if (next.join('\u0000') !== [...member.subscribedTopicNames].sort().join('\u0000')) {
+        group.count(member.subscribedTopicNames, -1);
         member.subscribedTopicNames = next;
+        group.count(next, 1);
         bump = true;
       }
     }
@@ -345,8 +365,8 @@ export class ShareGroups {
       return;
     }
     if (group !== undo.group) return;
-    const { groupEpoch, assignmentEpoch, topics } = undo.fields as Pick<ShareGroup, 'groupEpoch' | 'assignmentEpoch' | 'topics'>;
-    Object.assign(group, { groupEpoch, assignmentEpoch, topics });
+    const { groupEpoch, assignmentEpoch, topics, subscriptions } = undo.fields as Pick<ShareGroup, 'groupEpoch' | 'assignmentEpoch' | 'topics' | 'subscriptions'>;
+    Object.assign(group, { groupEpoch, assignmentEpoch, topics, subscriptions });
     for (const member of this.undo.restore(undo, group, ['sessionTimer'], (m) => m.sessionTimer?.())) {
       if (member.sessionTimer === null) this.armSession(group, member, sessionTimeoutMs);
     }
@@ -413,6 +433,7 @@ export class ShareGroups {
     m.sessionTimer?.();
     m.sessionTimer = null;
     group.members.delete(m.memberId);
+    group.count(m.subscribedTopicNames, -1);
     group.target.delete(m.memberId);
     group.topics = this.currentTopics(group);
     group.groupEpoch++;

@@ -475,3 +475,66 @@ describe('offset expiry and a deleted topic whose tombstones fail (Kafka: revert
     assert.deepEqual(committed(c, 'g'), [-1, -1]);
   });
 });
+
+describe("the groups' per-topic subscriber counts (kept as members change, not counted per heartbeat)", () => {
+  /** The counts as the members say: topic → members subscribing. */
+  const recount = (members: Iterable<{ subscribedTopicNames: string[] }>) => {
+    const out = new Map<string, number>();
+    for (const m of members) for (const t of m.subscribedTopicNames) out.set(t, (out.get(t) ?? 0) + 1);
+    return [...out].sort();
+  };
+  const sorted = (m: ReadonlyMap<string, number> | undefined) => [...(m ?? new Map<string, number>())].sort();
+
+  test('a consumer group: joins, subscription changes, leaves, a static take-over, failed writes and a session end', async () => {
+    const { coordinator: c, store, clock } = setup();
+    const check = (what: string) => {
+      const g = c.consumer.groups.get('cg')!;
+      // A subscribedTopics lookup counts them if they are unknown.
+      c.consumer.isSubscribedToTopic('cg', 'none');
+      assert.deepEqual(sorted(g.subscriptions?.names), recount(g.members.values()), what);
+    };
+    const epoch = (id: string) => c.consumer.groups.get('cg')!.members.get(id)!.memberEpoch;
+    await consumerBeat(c, 'm1', 0);
+    await consumerBeat(c, 'm2', 0, { subscribedTopicNames: ['t', 'other'] });
+    await consumerBeat(c, 'm3', 0, { instanceId: 'i3', subscribedTopicNames: ['other'] });
+    check('joins');
+    await consumerBeat(c, 'm1', epoch('m1'), { subscribedTopicNames: ['other'] });
+    check('a subscription change');
+    store.failWith = failingWrite;
+    await consumerBeat(c, 'm2', epoch('m2'), { subscribedTopicNames: ['t'] });
+    await consumerBeat(c, 'm4', 0);
+    await consumerBeat(c, 'm1', -1);
+    check('failed writes');
+    store.failWith = null;
+    await consumerBeat(c, 'm3', -2, { instanceId: 'i3' });
+    await consumerBeat(c, 'm3b', 0, { instanceId: 'i3', subscribedTopicNames: ['t'] });
+    check('a static take-over');
+    await consumerBeat(c, 'm2', -1);
+    check('a leave');
+    assert.equal(c.consumer.isSubscribedToTopic('cg', 'other'), true);
+    await clock.advance(10_000);
+    check('sessions ended');
+    assert.equal(c.consumer.isSubscribedToTopic('cg', 'other'), false);
+  });
+
+  test('a share group: joins, a subscription change, a failed write, a leave', async () => {
+    const { coordinator: c, store } = setup();
+    const group = () => c.share.groups.get('sg')!;
+    const check = (what: string) => assert.deepEqual(sorted(group().subscriptions), recount(group().members.values()), what);
+    const beat = (memberId: string, memberEpoch: number, topics: string[] | null) =>
+      c.shareGroupHeartbeat({ groupId: 'sg', memberId, memberEpoch, rackId: null, subscribedTopicNames: topics }, 'c', '/127.0.0.1');
+    await beat('m1', 0, ['t']);
+    await beat('m2', 0, ['t', 'other']);
+    check('joins');
+    await beat('m1', group().members.get('m1')!.memberEpoch, ['other']);
+    check('a subscription change');
+    store.failWith = failingWrite;
+    await beat('m2', group().members.get('m2')!.memberEpoch, ['t']);
+    await beat('m3', 0, ['t']);
+    check('failed writes');
+    store.failWith = null;
+    await beat('m2', -1, null);
+    check('a leave');
+    assert.deepEqual([...group().subscribedTopics()], ['other']);
+  });
+});
