@@ -603,16 +603,32 @@ export class GroupCoordinator {
     if (typeof owner !== 'number') owner = await owner;
     if (owner !== ErrorCode.NONE) return fail(owner);
     if (this.share.groups.has(groupId)) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    if (this.consumer.groups.has(groupId)) {
+    // An empty consumer or streams group gives way to the classic group. If its tombstones cannot
+    // be written it stays, and the join is told the error (Kafka: one write, reverted as a whole).
+    const giveWay = async (tombstones: CoordinatorRecord[], putBack: () => void): Promise<number> => {
+      try {
+        await this.opts.store.append(this.partitionFor(groupId), tombstones);
+        return ErrorCode.NONE;
+      } catch (err) {
+        this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, 'writing group tombstones failed');
+        if (!this.hasAnyGroup(groupId)) putBack();
+        return groupWriteErrorCode(err);
+      }
+    };
+    const consumerGroup = this.consumer.groups.get(groupId);
+    if (consumerGroup) {
       // A classic member of a consumer group (online migration); an empty one goes back to classic.
       const tombstones = this.consumer.deleteEmpty(groupId);
       if (!tombstones) return this.consumer.classicJoin(groupId, req);
-      await this.opts.store.append(this.partitionFor(groupId), tombstones).catch(() => undefined);
+      const code = await giveWay(tombstones, () => this.consumer.groups.set(groupId, consumerGroup));
+      if (code !== ErrorCode.NONE) return fail(code);
     }
-    if (this.streams.groups.has(groupId)) {
+    const streamsGroup = this.streams.groups.get(groupId);
+    if (streamsGroup) {
       const tombstones = this.streams.deleteEmpty(groupId);
       if (!tombstones) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-      await this.opts.store.append(this.partitionFor(groupId), tombstones).catch(() => undefined);
+      const code = await giveWay(tombstones, () => this.streams.groups.set(groupId, streamsGroup));
+      if (code !== ErrorCode.NONE) return fail(code);
     }
     let group = this.groups.get(groupId);
     if (!group) {

@@ -354,6 +354,21 @@ describe("a consumer group's classic members and its downgrade, with a write tha
   });
 });
 
+describe('an empty consumer group giving way to a classic JoinGroup whose write fails (Kafka: one write, reverted)', () => {
+  test('the join is told the error and the consumer group stays; once written, the group is classic', async () => {
+    const { coordinator: c, store } = setup();
+    assert.equal((await consumerBeat(c, 'm', 0)).errorCode, ErrorCode.NONE);
+    assert.equal((await consumerBeat(c, 'm', -1)).errorCode, ErrorCode.NONE);
+    const req = classicJoinRequest('', { requireKnownMemberId: false });
+    store.failWith = new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'moved');
+    assert.equal((await c.join('cg', req)).errorCode, ErrorCode.NOT_COORDINATOR);
+    assert.deepEqual([c.consumer.groups.has('cg'), c.groups.has('cg')], [true, false]);
+    store.failWith = null;
+    assert.equal((await c.join('cg', req)).errorCode, ErrorCode.NONE);
+    assert.deepEqual([c.consumer.groups.has('cg'), c.groups.has('cg')], [false, true]);
+  });
+});
+
 describe('an online upgrade whose write fails (Kafka: the classic group as it was)', () => {
   test('a Stable classic group a KIP-848 member joins: the error, the classic group unchanged, no consumer group', async () => {
     const { coordinator: c, store } = setup();
