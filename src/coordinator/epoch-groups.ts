@@ -457,12 +457,6 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
     this.opts.logger?.info({ group: group.groupId, member: m.memberId, epoch: group.groupEpoch }, `${this.kind} group member removed (${why})`);
   }
 
-  /** Writes records no answer waits for (a failure is logged). */
-  protected writeLater(groupId: string, records: CoordinatorRecord[]): void {
-    if (records.length === 0) return;
-    this.opts.append(groupId, records).catch((err: unknown) => this.opts.logger?.error({ err, group: groupId }, `writing ${this.kind} group records failed`));
-  }
-
   // --- admin ------------------------------------------------------------------------------------
 
   /** Removes an empty group: the records to write (its tombstones). */

@@ -29,6 +29,7 @@ import type { StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatRequestTopology
 import type { CoordinatorRecord } from './records.js';
 import type { CoordinatorLogger } from './ports.js';
 import { EpochGroup, EpochGroups, HeartbeatError, LEAVE_GROUP_STATIC_MEMBER_EPOCH } from './epoch-groups.js';
+import { TIMER_RETRY_BACKOFF_MS, timerRetries } from './write-errors.js';
 import { assignTasks, emptyTasks, type TaskMap, type Tasks } from './streams-group-assignor.js';
 import {
   SG_CURRENT_MEMBER,
@@ -334,11 +335,24 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
   private delayedAssignment(group: StreamsGroup): void {
     group.initialDelay = null;
     if (this.stopped || this.groups.get(group.groupId) !== group || group.members.size === 0) return;
-    // A new group epoch, whose target is the first real assignment.
-    group.groupEpoch++;
-    const records: CoordinatorRecord[] = [this.epochRecord(group)];
-    this.computeTarget(group, this.configure(group), records);
-    this.writeLater(group.groupId, records);
+    // A new group epoch, whose target is the first real assignment. A failed write is undone, as
+    // Kafka's runtime reverts it; there the next heartbeat then computes the target, here the
+    // delay's end runs again 500 ms later (our heartbeats during the delay already took an
+    // empty target at the group epoch).
+    void this.runHeartbeat(
+      group.groupId,
+      () => undefined,
+      (records) => {
+        group.groupEpoch++;
+        records.push(this.epochRecord(group));
+        this.computeTarget(group, this.configure(group), records);
+      },
+      [],
+      (err) => {
+        if (this.stopped || !timerRetries(err) || this.groups.get(group.groupId) !== group || group.initialDelay !== null) return;
+        group.initialDelay = this.opts.clock.schedule(TIMER_RETRY_BACKOFF_MS, () => this.delayedAssignment(group));
+      },
+    );
   }
 
   override unload(mine: (groupId: string) => boolean): void {

@@ -5,7 +5,7 @@
 // endpoints, and replay of the records by a new coordinator.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode } from '../../src/protocol/errors.js';
+import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
 import { StreamsStatus, type StreamsGroupConfig, type StreamsHeartbeatResult, type Topology } from '../../src/coordinator/streams-group.js';
 import { assignTasks, emptyTasks } from '../../src/coordinator/streams-group-assignor.js';
@@ -15,7 +15,10 @@ import type { CoordinatorRecord } from '../../src/coordinator/records.js';
 
 class MemoryStore implements CoordinatorStore {
   readonly records: CoordinatorRecord[] = [];
+  /** Set: every append fails with this error. */
+  failWith: Error | null = null;
   append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
+    if (this.failWith) return Promise.reject(this.failWith);
     this.records.push(...records);
     return Promise.resolve();
   }
@@ -492,6 +495,24 @@ describe('streams groups (KIP-1071)', () => {
     // A member joining the group that has members is not delayed.
     const c = new Member(coordinator, 'c');
     assert.ok(!statusCodes(await c.beat()).includes(StreamsStatus.ASSIGNMENT_DELAYED));
+  });
+
+  test("the initial rebalance delay's end whose write fails is undone and runs again 500 ms later", async () => {
+    const groupConfigs = new Map<string, Partial<StreamsGroupConfig>>([['app', { initialRebalanceDelayMs: 2000 }]]);
+    const { coordinator, clock, store } = setup({ groupConfigs });
+    const a = new Member(coordinator, 'a');
+    await a.beat();
+    const group = coordinator.streams.groups.get('app')!;
+    const before = [group.groupEpoch, group.assignmentEpoch, [...group.target.get('a')!.active.keys()].length];
+    store.failWith = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');
+    await clock.advance(2000);
+    assert.deepEqual([group.groupEpoch, group.assignmentEpoch, [...group.target.get('a')!.active.keys()].length], before);
+    store.failWith = null;
+    await clock.advance(500);
+    assert.equal(group.groupEpoch, (before[0] as number) + 1);
+    await settle([a], 1);
+    assert.equal(a.tasks().length, 8);
+    assert.ok(!statusCodes(a.last!).includes(StreamsStatus.ASSIGNMENT_DELAYED));
   });
 
   test('rack-aware assignment tags: a member without them gets MISSING_CLIENT_TAGS; standbys go to other zones', async () => {
