@@ -35,8 +35,8 @@ const outdir = join(root, 'dist', 'cli');
 const BUNDLED_PACKAGES = new Set(['pino', 'commander']);
 /**
  * Packages that only a broker in cluster mode loads, and that are big: etcd3 with gRPC, its proto
- * loader and protobufjs (~0.9 MB of source). Through node's CommonJS loader they cost a cluster
- * broker ~30 MiB of idle RSS and ~250 ms of its start; compiled into cli.cjs, every single-node
+ * loader and protobufjs (~0.7 MB bundled). Through node's CommonJS loader they cost a cluster
+ * broker ~2 MiB more idle RSS and ~80 ms more to load; compiled into cli.cjs, every single-node
  * broker would carry their source. So they are a second script, cluster.cjs, with a code cache of
  * its own; in cli.cjs, `require('etcd3')` becomes a call that runs it (src/cli/cluster-packages.ts).
  */
