@@ -450,11 +450,13 @@ export class GroupCoordinator {
         assignment: this.consumer.encodeClassicAssignment(m.assigned),
       })),
     };
+    // Encoded first: a group that cannot be stored stays a consumer group.
+    const record = { key: encodeGroupKey(group.groupId), value: encodeGroupValue(value) };
     const classic = Group.restore(group.groupId, this.groupContext, value);
     this.groups.set(group.groupId, classic);
     this.downgraded.set(group, classic);
     classic.startRebalance('downgraded from a consumer group');
-    return [{ key: encodeGroupKey(group.groupId), value: encodeGroupValue(value) }];
+    return [record];
   }
 
   /** The classic group each consumer group was downgraded to (until the write is known). */
