@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { dataBuffers } from '../common/buffer-pool.js';
+import { readIntoUserBuffers } from './user-buffer-reads.js';
 import { ApiKey } from '../protocol/generated/index.js';
 import type { Logger } from 'pino';
 import type { MemoryPool } from './memory-pool.js';
@@ -53,6 +54,28 @@ const THROTTLE = 4;
 let nextConnectionId = 1;
 
 /**
+ * A request at least this large, once its size is known, is read straight into its own buffer
+ * (pooled for Produce) rather than through the shared scratch buffer (see user-buffer-reads.ts).
+ */
+const DIRECT_READ_MIN_FRAME_BYTES = 64 * 1024;
+/** Direct reads stop when less than this is missing: the scratch buffer then takes the rest and what follows in one read. */
+const DIRECT_READ_MIN_REMAINING = 8 * 1024;
+const SCRATCH_BYTES = 64 * 1024;
+/**
+ * The one buffer every connection's other reads go into. Safe to share: a read is handed to its
+ * connection synchronously, which copies the bytes out before the event loop reads anything else.
+ */
+let scratch: Buffer | null = null;
+
+/** A large request being read into its own buffer. */
+interface Assembly {
+  frame: Buffer;
+  filled: number;
+  /** Pool bytes reserved for it. */
+  reserved: number;
+}
+
+/**
  * One client connection: 4-byte size framing, requests handled concurrently but answered in
  * the order they arrived, and reads paused when the client is not keeping up.
  */
@@ -80,6 +103,12 @@ export class Connection {
   private processing = false;
   /** Pool bytes reserved for the frame whose size prefix has been read but not all its bytes. */
   private reservedForNext = 0;
+  /** The large request being read into its own buffer, or null. */
+  private assembly: Assembly | null = null;
+  /** The region of `assembly.frame` the socket reads into next (user buffer reads), or null. */
+  private directTarget: Buffer | null = null;
+  /** Request bytes the socket read straight into their frame's buffer (no copy, no allocation). */
+  directReadBytes = 0;
   private cancelMemoryWait: (() => void) | null = null;
   private throttleTimer: NodeJS.Timeout | null = null;
   private mutedUntil = 0;
@@ -103,7 +132,12 @@ export class Connection {
     this.lastActive = limits.clock.now();
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // A socket accepted paused has not read yet: its reads can still go into our buffers.
+    const paused = socket.readableFlowing === false;
+    if (!(paused && readIntoUserBuffers(socket, { next: () => this.nextReadBuffer(), onRead: (n, buf) => this.onRead(n, buf) }))) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    }
+    if (paused) socket.resume();
     socket.on('drain', () => {
       // A client that reads is active even if it sends nothing.
       this.lastActive = this.limits.clock.now();
@@ -115,7 +149,7 @@ export class Connection {
     });
     socket.on('close', () => {
       this.closed = true;
-      this.chunks = [];
+      this.dropBuffered();
       this.releaseAll();
       this.onClose(this);
     });
@@ -207,7 +241,7 @@ export class Connection {
     if (this.closed) return;
     this.logger.warn({ conn: this.id, remote: this.remote, clientId: this.clientId, ...detail }, `closing connection: ${reason}`);
     this.closed = true;
-    this.chunks = [];
+    this.dropBuffered();
     this.releaseAll();
     this.socket.destroy();
   }
@@ -219,9 +253,8 @@ export class Connection {
   endAfterResponses(): void {
     if (this.closed || this.ending) return;
     this.ending = true;
-    this.chunks = [];
-    this.buffered = 0;
     this.socket.pause();
+    this.dropBuffered();
     if (this.slots.length === 0) this.finishEnding();
   }
 
@@ -236,9 +269,29 @@ export class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.chunks = [];
+    this.dropBuffered();
     this.releaseAll();
     this.socket.destroy();
+  }
+
+  /**
+   * Forgets read bytes not yet handed to a handler. A half-read large request is dropped, not
+   * given back to the buffer pool: its block is no one else's to reuse while the socket might
+   * still read into it.
+   */
+  private dropBuffered(): void {
+    this.releaseAssembly();
+    this.chunks = [];
+    this.buffered = 0;
+    this.assembly = null;
+    this.directTarget = null;
+  }
+
+  /** Gives back the pool bytes of a half-read large request. */
+  private releaseAssembly(): void {
+    if (!this.assembly) return;
+    this.limits.pool.release(this.assembly.reserved);
+    this.assembly.reserved = 0;
   }
 
   private onData(chunk: Buffer): void {
@@ -247,6 +300,30 @@ export class Connection {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.processBuffered();
+  }
+
+  /** Where the next socket read goes: the rest of a large request, or the shared scratch buffer. */
+  private nextReadBuffer(): Buffer {
+    const a = this.assembly;
+    if (a && !this.closed && a.frame.length - a.filled >= DIRECT_READ_MIN_REMAINING) {
+      this.directTarget = a.frame.subarray(a.filled);
+      return this.directTarget;
+    }
+    this.directTarget = null;
+    return (scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES));
+  }
+
+  private onRead(n: number, buf: Buffer): void {
+    if (buf === this.directTarget && this.assembly) {
+      if (this.closed || this.ending) return;
+      this.lastActive = this.limits.clock.now();
+      this.assembly.filled += n;
+      this.directReadBytes += n;
+      this.processBuffered();
+      return;
+    }
+    // The scratch buffer is read again next: what arrived there is copied out now.
+    this.onData(Buffer.from(buf.subarray(0, n)));
   }
 
   /**
@@ -260,7 +337,18 @@ export class Connection {
     if (this.processing) return;
     this.processing = true;
     try {
-      while (!this.closed && !this.ending && this.buffered >= 4) {
+      while (!this.closed && !this.ending) {
+        if (this.assembly) {
+          // The large request being read: the bytes it still lacks come first.
+          const a = this.assembly;
+          if (this.buffered > 0 && a.filled < a.frame.length) a.filled += this.drainInto(a.frame, a.filled);
+          if (a.filled < a.frame.length) break;
+          if ((this.pauseReasons & (MEMORY | THROTTLE)) !== 0) return;
+          this.assembly = null;
+          this.dispatch(a.frame, a.reserved);
+          continue;
+        }
+        if (this.buffered < 4) break;
         if ((this.pauseReasons & (MEMORY | THROTTLE)) !== 0) return;
         if (this.slots.length >= this.limits.maxInFlight || this.socket.writableLength > this.limits.maxPendingWriteBytes) {
           this.setPaused(BACKPRESSURE, true);
@@ -279,7 +367,10 @@ export class Connection {
           }
           this.reservedForNext = size;
         }
-        if (this.buffered < 4 + size) break;
+        if (this.buffered < 4 + size) {
+          if (size >= DIRECT_READ_MIN_FRAME_BYTES && this.buffered >= 6) this.startAssembly(size);
+          break;
+        }
         const frame = this.take(4 + size, this.isProduceFrame()).subarray(4);
         const reserved = this.reservedForNext;
         this.reservedForNext = 0;
@@ -292,8 +383,21 @@ export class Connection {
     }
   }
 
+  /**
+   * Moves the large request whose size prefix is buffered into a buffer of its own, where the
+   * rest of it is then read (directly, with user buffer reads).
+   */
+  private startAssembly(size: number): void {
+    const produce = this.isProduceFrame();
+    this.skip(4);
+    const frame = produce ? dataBuffers.acquire(size) : Buffer.allocUnsafe(size);
+    const filled = this.drainInto(frame, 0);
+    this.assembly = { frame, filled, reserved: this.reservedForNext };
+    this.reservedForNext = 0;
+  }
+
   private trackPartial(): void {
-    if (this.closed || this.buffered === 0 || this.pauseReasons !== 0) this.partialSince = null;
+    if (this.closed || (this.buffered === 0 && !this.assembly) || this.pauseReasons !== 0) this.partialSince = null;
     else this.partialSince ??= this.limits.clock.now();
   }
 
@@ -313,8 +417,41 @@ export class Connection {
 
   /** Whether the buffered frame is a Produce request (its API key follows the size). */
   private isProduceFrame(): boolean {
+    if (this.chunks[0]!.length < 6 && this.buffered >= 6) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
     const first = this.chunks[0]!;
     return first.length >= 6 && first.readInt16BE(4) === ApiKey.Produce;
+  }
+
+  /** Drops n buffered bytes (n <= buffered). */
+  private skip(n: number): void {
+    let left = n;
+    while (left > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= left) {
+        left -= c.length;
+        this.chunks.shift();
+      } else {
+        this.chunks[0] = c.subarray(left);
+        left = 0;
+      }
+    }
+    this.buffered -= n;
+  }
+
+  /** Copies buffered bytes into `target` from `offset`, as many as fit; returns how many. */
+  private drainInto(target: Buffer, offset: number): number {
+    let copied = 0;
+    const want = target.length - offset;
+    while (copied < want && this.chunks.length > 0) {
+      const c = this.chunks[0]!;
+      const n = Math.min(c.length, want - copied);
+      c.copy(target, offset + copied, 0, n);
+      copied += n;
+      if (n === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(n);
+    }
+    this.buffered -= copied;
+    return copied;
   }
 
   /**

@@ -107,7 +107,8 @@ export class KafkaListener {
       });
       server = tlsServer;
     } else {
-      server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+      // Accepted paused: the connection can then read into its own buffers (user-buffer-reads.ts).
+      server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
     }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
