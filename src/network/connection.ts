@@ -253,7 +253,8 @@ export class Connection {
   endAfterResponses(): void {
     if (this.closed || this.ending) return;
     this.ending = true;
-    this.socket.pause();
+    // Reads go on, their bytes dropped, so that the client's close is seen: a socket that does
+    // not read (with user buffer reads, a paused one) would not notice it.
     this.dropBuffered();
     if (this.slots.length === 0) this.finishEnding();
   }
@@ -266,11 +267,13 @@ export class Connection {
     setTimeout(() => this.socket.destroy(), 5000).unref();
   }
 
+  /** Closes the connection now, also one that was ending after its last answers. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.dropBuffered();
-    this.releaseAll();
+    if (!this.closed) {
+      this.closed = true;
+      this.dropBuffered();
+      this.releaseAll();
+    }
     this.socket.destroy();
   }
 
