@@ -4,56 +4,33 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import type { GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import type { ConsumerGroupConfig, HeartbeatRequest, HeartbeatResponse } from '../../src/coordinator/consumer-group.js';
 import { rangeAssignor, uniformAssignor } from '../../src/coordinator/consumer-group-assignors.js';
-import { ManualClock } from '../../src/common/clock.js';
-import type { CoordinatorRecord } from '../../src/coordinator/records.js';
+import type { ManualClock } from '../../src/common/clock.js';
 import { CG_CURRENT_MEMBER, decodeConsumerGroupKey, decodeCurrentAssignmentValue, encodeCurrentAssignmentValue } from '../../src/coordinator/consumer-group-records.js';
 import { Writer } from '../../src/protocol/primitives.js';
 import { consumerHeartbeat } from '../helpers/requests.js';
+import { coordinatorFixture, MemoryStore } from '../helpers/coordinator.js';
 
 /** How many partitions an assignment (topic id -> partitions) holds. */
 const size = (a: Map<string, Set<number>>): number => [...a.values()].reduce((n, p) => n + p.size, 0);
-
-class MemoryStore implements CoordinatorStore {
-  readonly records: CoordinatorRecord[] = [];
-  append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
-    this.records.push(...records);
-    return Promise.resolve();
-  }
-}
 
 const T1 = '00000000-0000-0000-0000-000000000001';
 const T2 = '00000000-0000-0000-0000-000000000002';
 
 function setup(opts: { store?: MemoryStore; clock?: ManualClock; partitions?: number; groupConfigs?: Map<string, Partial<ConsumerGroupConfig>> } = {}) {
-  const clock = opts.clock ?? new ManualClock(1_000_000);
-  const store = opts.store ?? new MemoryStore();
   const topics = [
     { id: T1, name: 't1', numPartitions: opts.partitions ?? 4 },
     { id: T2, name: 't2', numPartitions: 2 },
   ];
-  const coordinator = new GroupCoordinator({
-    numPartitions: 5,
-    clock,
-    store,
-    initialRebalanceDelayMs: 0,
-    minSessionTimeoutMs: 1000,
-    maxSessionTimeoutMs: 60_000,
-    offsetsRetentionMs: 60_000,
-    offsetMetadataMaxBytes: 100,
-    partitionExists: (topic, partition) => topics.some((t) => t.name === topic && partition < t.numPartitions),
-    consumer: {
-      topics: { byName: (n) => topics.find((t) => t.name === n), byId: (id) => topics.find((t) => t.id === id), names: () => topics.map((t) => t.name) },
-      heartbeatIntervalMs: 1000,
-      sessionTimeoutMs: 10_000,
-      groupConfig: (groupId) => opts.groupConfigs?.get(groupId) ?? {},
-      assignors: ['uniform', 'range'],
-      maxSize: 3,
-    },
+  const fixture = coordinatorFixture({
+    store: opts.store,
+    clock: opts.clock,
+    topics,
+    consumer: { groupConfig: (groupId) => opts.groupConfigs?.get(groupId) ?? {}, maxSize: 3 },
   });
-  return { clock, store, coordinator, topics };
+  return { ...fixture, topics };
 }
 
 type Owned = { topicId: string; partitions: number[] }[];

@@ -6,40 +6,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
-import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import type { GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import { classicJoinRequest, consumerHeartbeat } from '../helpers/requests.js';
+import { coordinatorFixture, countedMemberIds } from '../helpers/coordinator.js';
 import { Writer } from '../../src/protocol/primitives.js';
 import { encodeConsumerProtocolSubscription } from '../../src/protocol/generated/consumer-protocol-subscription.js';
 import { encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
-import { ManualClock } from '../../src/common/clock.js';
-import type { CoordinatorRecord } from '../../src/coordinator/records.js';
-
-class MemoryStore implements CoordinatorStore {
-  readonly records: CoordinatorRecord[] = [];
-  /** Set: every append fails with this error (a write the log refused). */
-  failWith: Error | null = null;
-  /** Set: appends wait until released (resolve) or failed (reject) by the test. */
-  held: { release: () => void; fail: (err: Error) => void }[] | null = null;
-  appends = 0;
-  append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
-    this.appends++;
-    if (this.held) {
-      const held = this.held;
-      return new Promise<void>((resolve, reject) =>
-        held.push({
-          release: () => {
-            this.records.push(...records);
-            resolve();
-          },
-          fail: reject,
-        }),
-      );
-    }
-    if (this.failWith) return Promise.reject(this.failWith);
-    this.records.push(...records);
-    return Promise.resolve();
-  }
-}
 
 const TOPICS = [
   { id: '00000000-0000-0000-0000-000000000001', name: 't', numPartitions: 4 },
@@ -47,30 +19,12 @@ const TOPICS = [
 ];
 
 function setup() {
-  const clock = new ManualClock(1_000_000);
-  const store = new MemoryStore();
-  let n = 0;
-  const coordinator = new GroupCoordinator({
-    numPartitions: 5,
-    clock,
-    store,
-    initialRebalanceDelayMs: 0,
-    minSessionTimeoutMs: 1000,
-    maxSessionTimeoutMs: 60_000,
-    offsetsRetentionMs: 60_000,
-    offsetMetadataMaxBytes: 100,
-    partitionExists: (topic, partition) => TOPICS.some((t) => t.name === topic && partition >= 0 && partition < t.numPartitions),
-    newMemberId: (clientId) => `${clientId}-${++n}`,
-    consumer: {
-      topics: { byName: (name) => TOPICS.find((t) => t.name === name), byId: (id) => TOPICS.find((t) => t.id === id), names: () => TOPICS.map((t) => t.name) },
-      heartbeatIntervalMs: 1000,
-      sessionTimeoutMs: 10_000,
-      assignors: ['uniform', 'range'],
-      maxSize: 10,
-    },
+  return coordinatorFixture({
+    topics: TOPICS,
+    newMemberId: countedMemberIds(),
+    consumer: {},
     share: { config: () => ({ heartbeatIntervalMs: 1000, sessionTimeoutMs: 10_000 }), maxSize: 10 },
   });
-  return { clock, store, coordinator };
 }
 
 const failingWrite = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');

@@ -5,49 +5,27 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import type { GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import type { HeartbeatRequest } from '../../src/coordinator/consumer-group.js';
 import { ManualClock } from '../../src/common/clock.js';
-import type { CoordinatorRecord } from '../../src/coordinator/records.js';
 import { classicJoinRequest } from '../helpers/requests.js';
+import { coordinatorFixture, MemoryStore } from '../helpers/coordinator.js';
 import { Reader, Writer } from '../../src/protocol/primitives.js';
 import { encodeConsumerProtocolSubscription } from '../../src/protocol/generated/consumer-protocol-subscription.js';
 import { decodeConsumerProtocolAssignment, encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
-
-class MemoryStore implements CoordinatorStore {
-  readonly records: CoordinatorRecord[] = [];
-  readonly batches: CoordinatorRecord[][] = [];
-  append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
-    this.records.push(...records);
-    this.batches.push(records);
-    return Promise.resolve();
-  }
-}
 
 const T1 = '00000000-0000-0000-0000-000000000001';
 const topics = [{ id: T1, name: 't1', numPartitions: 6 }];
 
 function setup(migrationPolicy = 'bidirectional', store = new MemoryStore(), clock = new ManualClock(1_000_000)) {
-  const coordinator = new GroupCoordinator({
-    numPartitions: 5,
-    clock,
+  return coordinatorFixture({
     store,
-    initialRebalanceDelayMs: 0,
-    minSessionTimeoutMs: 1000,
-    maxSessionTimeoutMs: 60_000,
+    clock,
+    topics,
     offsetsRetentionMs: 600_000,
-    offsetMetadataMaxBytes: 100,
-    partitionExists: (topic, partition) => topics.some((t) => t.name === topic && partition < t.numPartitions),
     migrationPolicy,
-    consumer: {
-      topics: { byName: (n) => topics.find((t) => t.name === n), byId: (id) => topics.find((t) => t.id === id), names: () => topics.map((t) => t.name) },
-      heartbeatIntervalMs: 1000,
-      sessionTimeoutMs: 30_000,
-      assignors: ['uniform', 'range'],
-      maxSize: 10,
-    },
+    consumer: { sessionTimeoutMs: 30_000 },
   });
-  return { coordinator, store, clock };
 }
 
 function subscription(owned: number[] = []): Buffer {

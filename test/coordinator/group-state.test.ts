@@ -2,44 +2,26 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import type { GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import type { JoinRequest, JoinResult } from '../../src/coordinator/group.js';
 import { classicJoinRequest } from '../helpers/requests.js';
-import { ManualClock } from '../../src/common/clock.js';
-import { decodeKey, partitionForGroup, type CoordinatorRecord } from '../../src/coordinator/records.js';
+import { coordinatorFixture, countedMemberIds, MemoryStore } from '../helpers/coordinator.js';
+import type { ManualClock } from '../../src/common/clock.js';
+import { decodeKey, partitionForGroup } from '../../src/coordinator/records.js';
 
 /** Lets pending promise callbacks (appends, answers) run. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
-class MemoryStore implements CoordinatorStore {
-  readonly partitions = new Map<number, CoordinatorRecord[]>();
-  append(partition: number, records: CoordinatorRecord[]): Promise<void> {
-    const list = this.partitions.get(partition) ?? [];
-    list.push(...records);
-    this.partitions.set(partition, list);
-    return Promise.resolve();
-  }
-}
-
 function setup(opts: { initialDelay?: number; store?: MemoryStore; clock?: ManualClock } = {}) {
-  const clock = opts.clock ?? new ManualClock(1_000_000);
-  const store = opts.store ?? new MemoryStore();
-  let n = 0;
-  const coordinator = new GroupCoordinator({
-    numPartitions: 5,
-    clock,
-    store,
+  return coordinatorFixture({
+    store: opts.store,
+    clock: opts.clock,
     initialRebalanceDelayMs: opts.initialDelay ?? 0,
-    minSessionTimeoutMs: 1000,
-    maxSessionTimeoutMs: 60_000,
-    offsetsRetentionMs: 60_000,
-    offsetMetadataMaxBytes: 100,
-    partitionExists: (topic, partition) => topic === 't' && partition >= 0 && partition < 4,
-    newMemberId: (clientId) => `${clientId}-${++n}`,
+    topics: [{ id: '00000000-0000-0000-0000-000000000001', name: 't', numPartitions: 4 }],
+    newMemberId: countedMemberIds(),
   });
-  return { clock, store, coordinator };
 }
 
 const proto = (name: string, data = name) => ({ name, metadata: Buffer.from(data) });

@@ -4,8 +4,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
-import { GroupCoordinator, type CommitRequest, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import type { CommitRequest, GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import { classicJoinRequest, consumerHeartbeat, oneSourceTopology, streamsJoinHeartbeat } from '../helpers/requests.js';
+import { coordinatorFixture, countedMemberIds, type MemoryStore } from '../helpers/coordinator.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { ALL_OWNED, CoordinatorPartitions, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
 import { txnOffsetCommitHandler } from '../../src/broker/handlers/txn-offset-commit.js';
@@ -21,18 +22,7 @@ import { shareGroupDescribeHandler } from '../../src/broker/handlers/share.js';
 import type { RequestContext } from '../../src/broker/api.js';
 import type { OffsetCommitRequest, OffsetCommitResponse, TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../../src/protocol/generated/index.js';
 import type { TxnPartitionCheck } from '../../src/broker/txn-verifier.js';
-import { decodeKey, encodeOffsetKey, encodeOffsetValue, type CoordinatorRecord } from '../../src/coordinator/records.js';
-
-class MemoryStore implements CoordinatorStore {
-  readonly records: CoordinatorRecord[] = [];
-  /** Set: every append fails with this error (a write the log refused). */
-  failWith: Error | null = null;
-  append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
-    if (this.failWith) return Promise.reject(this.failWith);
-    this.records.push(...records);
-    return Promise.resolve();
-  }
-}
+import { decodeKey, encodeOffsetKey, encodeOffsetValue } from '../../src/coordinator/records.js';
 
 const TOPICS = [
   { id: '00000000-0000-0000-0000-000000000001', name: 't', numPartitions: 4 },
@@ -40,28 +30,12 @@ const TOPICS = [
 ];
 
 function setup(ownership: PartitionOwnership = ALL_OWNED) {
-  const clock = new ManualClock(1_000_000);
-  const store = new MemoryStore();
-  let n = 0;
-  const coordinator = new GroupCoordinator({
-    numPartitions: 5,
-    clock,
-    store,
+  return coordinatorFixture({
     ownership,
-    initialRebalanceDelayMs: 0,
-    minSessionTimeoutMs: 1000,
-    maxSessionTimeoutMs: 60_000,
-    offsetsRetentionMs: 60_000,
+    topics: TOPICS,
     offsetMetadataMaxBytes: 10,
-    partitionExists: (topic, partition) => TOPICS.some((t) => t.name === topic && partition >= 0 && partition < t.numPartitions),
-    newMemberId: (clientId) => `${clientId}-${++n}`,
-    consumer: {
-      topics: { byName: (name) => TOPICS.find((t) => t.name === name), byId: (id) => TOPICS.find((t) => t.id === id), names: () => TOPICS.map((t) => t.name) },
-      heartbeatIntervalMs: 1000,
-      sessionTimeoutMs: 10_000,
-      assignors: ['uniform', 'range'],
-      maxSize: 10,
-    },
+    newMemberId: countedMemberIds(),
+    consumer: {},
     streams: {
       topics: {
         get: (name) => {
@@ -76,7 +50,6 @@ function setup(ownership: PartitionOwnership = ALL_OWNED) {
       maxSize: 10,
     },
   });
-  return { clock, store, coordinator };
 }
 
 const offsets = (topic = 't', partition = 0, metadata = '') => [

@@ -6,23 +6,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
-import { GroupCoordinator, type CoordinatorStore } from '../../src/coordinator/group-coordinator.js';
+import type { GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import { StreamsStatus, type StreamsGroupConfig, type StreamsHeartbeatResult, type Topology } from '../../src/coordinator/streams-group.js';
 import { assignTasks, emptyTasks } from '../../src/coordinator/streams-group-assignor.js';
 import type { StreamsGroupHeartbeatRequest } from '../../src/protocol/generated/streams-group-heartbeat.js';
-import { ManualClock } from '../../src/common/clock.js';
-import type { CoordinatorRecord } from '../../src/coordinator/records.js';
-
-class MemoryStore implements CoordinatorStore {
-  readonly records: CoordinatorRecord[] = [];
-  /** Set: every append fails with this error. */
-  failWith: Error | null = null;
-  append(_partition: number, records: CoordinatorRecord[]): Promise<void> {
-    if (this.failWith) return Promise.reject(this.failWith);
-    this.records.push(...records);
-    return Promise.resolve();
-  }
-}
+import type { ManualClock } from '../../src/common/clock.js';
+import { coordinatorFixture, MemoryStore } from '../helpers/coordinator.js';
 
 /** words-in → (repartition) → counts with a changelog: subtopology 0 stateless, 1 stateful. */
 const TOPOLOGY: Topology = {
@@ -60,19 +49,11 @@ function setup(
     groupConfigs?: Map<string, Partial<StreamsGroupConfig>>;
   } = {},
 ) {
-  const clock = opts.clock ?? new ManualClock(1_000_000);
-  const store = opts.store ?? new MemoryStore();
   const topics = opts.topics ?? new Map<string, number>(opts.withSource === false ? [] : [['words-in', 4]]);
   const created: { name: string; partitions: number; configs: Record<string, string> }[] = [];
-  const coordinator = new GroupCoordinator({
-    numPartitions: 5,
-    clock,
-    store,
-    initialRebalanceDelayMs: 0,
-    minSessionTimeoutMs: 1000,
-    maxSessionTimeoutMs: 60_000,
-    offsetsRetentionMs: 60_000,
-    offsetMetadataMaxBytes: 100,
+  const fixture = coordinatorFixture({
+    store: opts.store,
+    clock: opts.clock,
     partitionExists: (topic, partition) => partition < (topics.get(topic) ?? 0),
     streams: {
       topics: {
@@ -91,7 +72,7 @@ function setup(
       maxSize: 10,
     },
   });
-  return { clock, store, coordinator, topics, created };
+  return { ...fixture, topics, created };
 }
 
 type Ids = { subtopologyId: string; partitions: number[] }[];
