@@ -37,18 +37,28 @@ async function helpFromCopy(program: string, cache: Buffer | null): Promise<stri
   }
 }
 
+/**
+ * Asserts that dist/cli's `name`.v8cache is a code cache of this build of `name`.cjs (its build
+ * id, then V8's data) that this Node's V8 accepts; returns the cache.
+ */
+function assertCacheOfThisBuild(name: 'cli' | 'cluster'): Buffer {
+  const file = compiled(`cli/${name}.cjs`);
+  const source = readFileSync(file, 'utf8');
+  const buildId = source.slice(source.lastIndexOf(BUILD_ID_MARK) + BUILD_ID_MARK.length).trim();
+  assert.equal(buildId.length, BUILD_ID_LENGTH);
+  const data = readFileSync(compiled(`cli/${name}.v8cache`));
+  assert.equal(data.subarray(0, BUILD_ID_LENGTH).toString('latin1'), buildId);
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData: data.subarray(BUILD_ID_LENGTH) });
+  assert.equal(script.cachedDataRejected, false);
+  return data;
+}
+
 describe('the CLI launcher', () => {
   const program = () => readFileSync(compiled('cli/cli.cjs'), 'utf8');
   const cache = () => readFileSync(compiled('cli/cli.v8cache'));
 
   it("records a code cache of this build that this Node's V8 accepts", () => {
-    const source = program();
-    const buildId = source.slice(source.lastIndexOf(BUILD_ID_MARK) + BUILD_ID_MARK.length).trim();
-    assert.equal(buildId.length, BUILD_ID_LENGTH);
-    const data = cache();
-    assert.equal(data.subarray(0, BUILD_ID_LENGTH).toString('latin1'), buildId);
-    const script = new vm.Script(Module.wrap(source), { filename: compiled('cli/cli.cjs'), cachedData: data.subarray(BUILD_ID_LENGTH) });
-    assert.equal(script.cachedDataRejected, false);
+    assertCacheOfThisBuild('cli');
   });
 
   for (const kind of ['missing', 'corrupt'] as const) {
@@ -126,13 +136,7 @@ describe("cluster mode's script", () => {
   after(() => etcd?.close());
 
   it("has a code cache of this build that this Node's V8 accepts", () => {
-    const source = script();
-    const buildId = source.slice(source.lastIndexOf(BUILD_ID_MARK) + BUILD_ID_MARK.length).trim();
-    assert.equal(buildId.length, BUILD_ID_LENGTH);
-    const data = cache();
-    assert.equal(data.subarray(0, BUILD_ID_LENGTH).toString('latin1'), buildId);
-    const compiledScript = new vm.Script(Module.wrap(source), { filename: compiled('cli/cluster.cjs'), cachedData: data.subarray(BUILD_ID_LENGTH) });
-    assert.equal(compiledScript.cachedDataRejected, false);
+    const data = assertCacheOfThisBuild('cluster');
     // More than the packages' start-up code: the training broker ran in cluster mode.
     assert.ok(data.length > 400_000, `${data.length} bytes`);
   });
