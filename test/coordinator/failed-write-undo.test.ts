@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import type { GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import { classicJoinRequest, consumerHeartbeat } from '../helpers/requests.js';
-import { coordinatorFixture, countedMemberIds } from '../helpers/coordinator.js';
+import { coordinatorFixture, countedMemberIds, joinClassic } from '../helpers/coordinator.js';
 import { Writer } from '../../src/protocol/primitives.js';
 import { encodeConsumerProtocolSubscription } from '../../src/protocol/generated/consumer-protocol-subscription.js';
 import { encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
@@ -32,19 +32,6 @@ const failingWrite = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shra
 /** A classic group's state as text (timers and waiters as whether they are set). */
 const classicState = (c: GroupCoordinator, groupId = 'g') =>
   JSON.stringify(c.groups.get(groupId), (k, v: unknown) => (k === 'ctx' ? undefined : v instanceof Map ? [...v] : typeof v === 'function' ? 'set' : v));
-
-/** Joins a classic group 'g' as a new member (answering MEMBER_ID_REQUIRED first for a dynamic one). */
-async function joinClassic(c: GroupCoordinator, instanceId: string | null = null) {
-  let memberId = '';
-  if (instanceId === null) {
-    const first = await c.join('g', classicJoinRequest(''));
-    assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
-    memberId = first.memberId;
-  }
-  const joined = await c.join('g', classicJoinRequest(memberId, { groupInstanceId: instanceId }));
-  assert.equal(joined.errorCode, ErrorCode.NONE);
-  return joined;
-}
 
 const syncOf = (c: GroupCoordinator, memberId: string, generationId: number, instanceId: string | null = null, assignment = 'a') =>
   c.sync('g', {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import type { CommitRequest, GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import { classicJoinRequest, consumerHeartbeat, oneSourceTopology, streamsJoinHeartbeat } from '../helpers/requests.js';
-import { coordinatorFixture, countedMemberIds, type MemoryStore } from '../helpers/coordinator.js';
+import { coordinatorFixture, countedMemberIds, joinClassic, type MemoryStore } from '../helpers/coordinator.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { ALL_OWNED, CoordinatorPartitions, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
 import { txnOffsetCommitHandler } from '../../src/broker/handlers/txn-offset-commit.js';
@@ -93,14 +93,7 @@ const groupIds = (c: GroupCoordinator) => c.listGroups().map((g) => `${g.groupId
 
 /** A classic group 'g' with one Stable member (static when instanceId is given): its id and generation. */
 async function stableClassic(c: GroupCoordinator, instanceId: string | null = null): Promise<{ memberId: string; generation: number }> {
-  let memberId = '';
-  if (instanceId === null) {
-    const first = await c.join('g', classicJoinRequest(''));
-    assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
-    memberId = first.memberId;
-  }
-  const joined = await c.join('g', classicJoinRequest(memberId, { groupInstanceId: instanceId }));
-  assert.equal(joined.errorCode, ErrorCode.NONE);
+  const joined = await joinClassic(c, instanceId);
   const synced = await c.sync('g', {
     memberId: joined.memberId,
     groupInstanceId: instanceId,

@@ -1,9 +1,13 @@
 // An in-process group coordinator for tests: an in-memory __consumer_offsets whose writes a test
 // can fail or hold, and the options the coordinator tests share (a manual clock, no initial
 // rebalance delay, session timeouts of 1 to 60 s, consumer groups over a list of topics).
+import assert from 'node:assert/strict';
 import { GroupCoordinator, type CoordinatorStore, type GroupCoordinatorOptions } from '../../src/coordinator/group-coordinator.js';
+import type { JoinResult } from '../../src/coordinator/group.js';
 import { ManualClock } from '../../src/common/clock.js';
 import type { CoordinatorRecord } from '../../src/coordinator/records.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { classicJoinRequest } from './requests.js';
 
 /** One append a test holds (`MemoryStore.held`): it stores and resolves, or rejects. */
 export interface HeldAppend {
@@ -113,4 +117,20 @@ export function coordinatorFixture(opts: CoordinatorFixtureOptions = {}): { cloc
     ...over,
   });
   return { clock, store, coordinator };
+}
+
+/**
+ * Joins classic group 'g' as a new member, static when `instanceId` is given (a dynamic one
+ * answers MEMBER_ID_REQUIRED first, KIP-394): the answer, which must be NONE.
+ */
+export async function joinClassic(c: GroupCoordinator, instanceId: string | null = null): Promise<JoinResult> {
+  let memberId = '';
+  if (instanceId === null) {
+    const first = await c.join('g', classicJoinRequest(''));
+    assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    memberId = first.memberId;
+  }
+  const joined = await c.join('g', classicJoinRequest(memberId, { groupInstanceId: instanceId }));
+  assert.equal(joined.errorCode, ErrorCode.NONE);
+  return joined;
 }
