@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import type { CommitRequest, GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import { classicJoinRequest, consumerHeartbeat, oneSourceTopology, streamsJoinHeartbeat } from '../helpers/requests.js';
-import { coordinatorFixture, countedMemberIds, joinClassic, type MemoryStore } from '../helpers/coordinator.js';
+import { coordinatorFixture, countedMemberIds, joinClassic, type HeldAppend, type MemoryStore } from '../helpers/coordinator.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { ALL_OWNED, CoordinatorPartitions, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
 import { txnOffsetCommitHandler } from '../../src/broker/handlers/txn-offset-commit.js';
@@ -889,13 +889,13 @@ async function failAfterAll(
   refuse: () => Promise<{ errorCode: number }>,
 ): Promise<void> {
   const before = state();
-  const writes: ((err: Error) => void)[] = [];
-  store.append = () => new Promise<void>((_resolve, reject) => writes.push(reject));
+  const writes: HeldAppend[] = [];
+  store.held = writes;
   const joining = join();
   assert.equal((await refuse()).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
   await clock.advance(sessionMs);
   assert.equal(members(), 0);
-  for (const fail of writes) fail(failingWrite);
+  for (const write of writes) write.fail(failingWrite);
   assert.equal((await joining).errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
   assert.equal(state(), before);
 }
