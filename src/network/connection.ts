@@ -464,30 +464,15 @@ export class Connection {
    */
   private take(n: number, pooled = false): Buffer {
     const first = this.chunks[0]!;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      out = pooled ? dataBuffers.acquire(n) : Buffer.allocUnsafe(n);
-      let copied = 0;
-      while (copied < n) {
-        const c = this.chunks[0]!;
-        const want = n - copied;
-        if (c.length <= want) {
-          c.copy(out, copied);
-          copied += c.length;
-          this.chunks.shift();
-        } else {
-          c.copy(out, copied, 0, want);
-          this.chunks[0] = c.subarray(want);
-          copied += want;
-        }
-      }
+    if (first.length < n) {
+      const out = pooled ? dataBuffers.acquire(n) : Buffer.allocUnsafe(n);
+      this.drainInto(out, 0);
+      return out;
     }
+    if (first.length === n) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
     this.buffered -= n;
-    return out;
+    return first.subarray(0, n);
   }
 
   private dispatch(frame: Buffer, reserved: number): void {
