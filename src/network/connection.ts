@@ -413,16 +413,21 @@ export class Connection {
   }
 
   private peekSize(): number {
-    // The size prefix rarely straddles chunks; when it does, merging what is buffered is cheap.
-    if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
-    return this.chunks[0]!.readInt32BE(0);
+    return this.head(4).readInt32BE(0);
   }
 
   /** Whether the buffered frame is a Produce request (its API key follows the size). */
   private isProduceFrame(): boolean {
-    if (this.chunks[0]!.length < 6 && this.buffered >= 6) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
-    const first = this.chunks[0]!;
-    return first.length >= 6 && first.readInt16BE(4) === ApiKey.Produce;
+    return this.buffered >= 6 && this.head(6).readInt16BE(4) === ApiKey.Produce;
+  }
+
+  /**
+   * The first buffered chunk, holding at least `n` bytes (n <= buffered). A frame's first bytes
+   * rarely straddle chunks; when they do, merging what is buffered is cheap.
+   */
+  private head(n: number): Buffer {
+    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
+    return this.chunks[0]!;
   }
 
   /** Drops n buffered bytes (n <= buffered). */
