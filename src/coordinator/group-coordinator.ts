@@ -481,7 +481,8 @@ export class GroupCoordinator {
     return partitionForGroup(groupId, typeof n === 'number' ? n : n());
   }
 
-  private persistGroup(group: Group, value?: GroupValue): Promise<void> {
+  /** Writes the group's record (`value`, else its snapshot; a tombstone once Dead) after `before`. */
+  private persistGroup(group: Group, value?: GroupValue, before: CoordinatorRecord[] = []): Promise<void> {
     const partition = this.partitionFor(group.groupId);
     // A group whose partition left this broker (its timers were stopped then) writes nothing more.
     if (this.ownership.status(partition) !== ErrorCode.NONE) return Promise.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `not the coordinator of ${group.groupId}`));
@@ -493,7 +494,7 @@ export class GroupCoordinator {
     } catch (err) {
       return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `group ${group.groupId.slice(0, 64)}… cannot be stored: ${String(err)}`));
     }
-    return this.opts.store.append(partition, [record]);
+    return this.opts.store.append(partition, [...before, record]);
   }
 
   // --- ownership -------------------------------------------------------------------------------
@@ -605,41 +606,77 @@ export class GroupCoordinator {
     if (typeof owner !== 'number') owner = await owner;
     if (owner !== ErrorCode.NONE) return fail(owner);
     if (this.share.groups.has(groupId)) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    // An empty consumer or streams group gives way to the classic group. If its tombstones cannot
-    // be written it stays, and the join is told the error (Kafka: one write, reverted as a whole).
-    const giveWay = async (tombstones: CoordinatorRecord[], putBack: () => void): Promise<number> => {
-      try {
-        await this.opts.store.append(this.partitionFor(groupId), tombstones);
-        return ErrorCode.NONE;
-      } catch (err) {
-        this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, 'writing group tombstones failed');
-        if (!this.hasAnyGroup(groupId)) putBack();
-        return groupWriteErrorCode(err);
-      }
-    };
+    // An empty consumer or streams group gives way to the classic group: its tombstones go in the
+    // join's write, and it is back if that write fails (Kafka: one write, reverted as a whole).
+    const replaced: CoordinatorRecord[] = [];
+    let putBack: (() => void) | null = null;
     const consumerGroup = this.consumer.groups.get(groupId);
     if (consumerGroup) {
       // A classic member of a consumer group (online migration); an empty one goes back to classic.
       const tombstones = this.consumer.deleteEmpty(groupId);
       if (!tombstones) return this.consumer.classicJoin(groupId, req);
-      const code = await giveWay(tombstones, () => this.consumer.groups.set(groupId, consumerGroup));
-      if (code !== ErrorCode.NONE) return fail(code);
+      replaced.push(...tombstones);
+      putBack = () => this.consumer.groups.set(groupId, consumerGroup);
     }
     const streamsGroup = this.streams.groups.get(groupId);
     if (streamsGroup) {
       const tombstones = this.streams.deleteEmpty(groupId);
       if (!tombstones) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-      const code = await giveWay(tombstones, () => this.streams.groups.set(groupId, streamsGroup));
-      if (code !== ErrorCode.NONE) return fail(code);
+      replaced.push(...tombstones);
+      putBack = () => this.streams.groups.set(groupId, streamsGroup);
     }
-    let group = this.groups.get(groupId);
-    if (!group) {
-      if (req.memberId !== '') return fail(ErrorCode.UNKNOWN_MEMBER_ID);
-      group = this.getOrCreate(groupId);
+    const group = this.groups.get(groupId);
+    if (group) return group.join(req);
+    if (req.memberId === '') return this.joinNewGroup(groupId, req, replaced, putBack);
+    // A member id for a group that does not exist. (Kafka forgets the replaced group here without
+    // writing its tombstones; we write them, so that the log agrees with memory.)
+    if (replaced.length > 0) {
+      const epoch = this.epochOf(groupId);
+      try {
+        await this.opts.store.append(this.partitionFor(groupId), replaced);
+      } catch (err) {
+        this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, 'writing group tombstones failed');
+        if (putBack && this.stillOwner(groupId, epoch) && !this.hasAnyGroup(groupId)) putBack();
+        return fail(groupWriteErrorCode(err));
+      }
     }
-    const result = await group.join(req);
-    if (result.errorCode !== ErrorCode.NONE && result.errorCode !== ErrorCode.MEMBER_ID_REQUIRED) this.dropIfUnused(group);
-    return result;
+    return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+  }
+
+  /**
+   * A JoinGroup with no member id creates its group, and, as Kafka 4.4's
+   * classicGroupJoinToClassicGroup does for a new group whose join wrote nothing else (always, a
+   * new group's first rebalance waiting for its initial delay), writes the group's empty record
+   * (generation 0, no protocol type, no members), after the tombstones of a group it replaces, in
+   * one write. A group whose join failed (INCONSISTENT_GROUP_PROTOCOL) is written and kept all
+   * the same. A failed write takes the group away again (waiters told the error) and puts the
+   * replaced one back, as Kafka's runtime reverts the write. An answer the join gives at once
+   * (MEMBER_ID_REQUIRED, an error) is sent at once, as Kafka completes it before the write; a
+   * member added waits for its join phase, which Kafka runs after the write, and is told the
+   * write's error (mapped as for every group write) with no member id if it fails.
+   */
+  private async joinNewGroup(groupId: string, req: JoinRequest, replaced: CoordinatorRecord[], putBack: (() => void) | null): Promise<JoinResult> {
+    const group = new Group(groupId, this.groupContext);
+    this.groups.set(groupId, group);
+    const answer = group.join(req);
+    const epoch = this.epochOf(groupId);
+    const empty: GroupValue = { protocolType: '', generation: 0, protocol: null, leader: null, stateTimestamp: group.stateTimestamp, members: [] };
+    const written = this.persistGroup(group, empty, replaced).then(
+      () => ErrorCode.NONE,
+      (err: unknown) => {
+        const code = groupWriteErrorCode(err);
+        this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, 'writing a new group failed');
+        if (this.groups.get(groupId) === group) {
+          group.shutdown(code);
+          this.groups.delete(groupId);
+        }
+        if (putBack && this.stillOwner(groupId, epoch) && !this.hasAnyGroup(groupId)) putBack();
+        return code;
+      },
+    );
+    if (group.members.size === 0) return answer;
+    const code = await written;
+    return code === ErrorCode.NONE ? answer : joinError(code);
   }
 
   async sync(groupId: string, req: SyncRequest): Promise<SyncResult> {
@@ -670,7 +707,17 @@ export class GroupCoordinator {
     const group = this.groups.get(groupId);
     if (!group && this.consumer.groups.has(groupId)) return this.consumer.classicLeave(groupId, members);
     if (!group) return { errorCode: ErrorCode.NONE, members: members.map(() => ErrorCode.UNKNOWN_MEMBER_ID) };
-    return { errorCode: ErrorCode.NONE, members: group.leave(members) };
+    const { codes, written } = group.leave(members);
+    if (written) {
+      // The last members left: the group's Empty record is this LeaveGroup's write (Kafka's
+      // classicGroupLeave), its failure the whole answer's error.
+      try {
+        await written;
+      } catch (err) {
+        return { errorCode: groupWriteErrorCode(err), members: [] };
+      }
+    }
+    return { errorCode: ErrorCode.NONE, members: codes };
   }
 
   // --- offsets ---------------------------------------------------------------------------------

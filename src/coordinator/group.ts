@@ -11,8 +11,12 @@
 // completes, a follower's SyncGroup in `member.syncWaiter` until the leader's assignment is
 // stored. Timers exist only for deadlines: each member's session, each MEMBER_ID_REQUIRED
 // member that has not come back, the rebalance timeout and the initial rebalance delay.
-// Every change of generation, protocol, leader or assignment is persisted (context.persist)
-// before the answers it produces are released.
+// The group's record is written (context.persist) when Kafka 4.4's GroupMetadataManager writes
+// it: when the leader's assignment is stored (answered once written), when a join phase leaves the
+// group Empty, and when a static member is replaced in a Stable group. A join phase that ends
+// with members writes nothing: the joins are answered at once (Kafka's completeClassicGroupJoin),
+// and a coordinator taking over mid-rebalance has the last settled generation, so the members'
+// SyncGroup gets UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION and they rejoin.
 import { ErrorCode } from '../protocol/errors.js';
 import { EMPTY_BYTES } from '../protocol/primitives.js';
 import type { GroupValue } from './records.js';
@@ -133,6 +137,8 @@ export class Group {
   private cancelInitialDelay: (() => void) | null = null;
   private delaying = false;
   private newMemberAdded = false;
+  /** The latest write of the group made Empty by a join phase (what a LeaveGroup that caused it waits for). */
+  private emptyWrite: Promise<void> | null = null;
 
   constructor(
     readonly groupId: string,
@@ -146,7 +152,8 @@ export class Group {
    * Kafka, a snapshot of a settled generation (every member holds its assignment: written once
    * the leader's SyncGroup was stored) comes back Stable with its members, each given a fresh
    * session: they carry on heartbeating and committing under the same generation, with no
-   * rebalance. A snapshot taken mid-rebalance (assignments not stored yet) comes back Empty,
+   * rebalance. A snapshot with members but no assignments (written mid-rebalance by earlier
+   * versions, which stored each new generation; nothing writes one now) comes back Empty,
    * generation kept for fencing: its members rejoin.
    */
   static restore(groupId: string, ctx: GroupContext, v: GroupValue): Group {
@@ -517,7 +524,14 @@ export class Group {
     if (this.state === 'PreparingRebalance' && !this.delaying && this.allMembersJoined()) this.completeJoin();
   }
 
-  /** Ends the join phase: members that did not rejoin are dropped, a new generation begins. */
+  /**
+   * Ends the join phase: members that did not rejoin are dropped, a new generation begins. With
+   * members left the group waits for the leader's assignment, its joins answered at once and
+   * nothing written (the record comes with the assignment, completeSync). With none it is Empty
+   * and written; a failed write is only logged, as Kafka's completeClassicGroupJoin does: the
+   * group stays Empty (its members are gone either way), and the LeaveGroup that emptied it, if
+   * one did, answers the error (`leave`).
+   */
   private completeJoin(): void {
     this.clearRebalanceTimers();
     for (const m of [...this.members.values()]) if (!m.joinWaiter) this.dropMember(m);
@@ -526,7 +540,9 @@ export class Group {
       this.protocolName = null;
       this.leaderId = null;
       this.setState('Empty');
-      this.ctx.persist(this).catch((err: unknown) => this.ctx.onError?.(err, 'persisting an empty group failed'));
+      const written = this.ctx.persist(this);
+      this.emptyWrite = written;
+      written.catch((err: unknown) => this.ctx.onError?.(err, 'persisting an empty group failed'));
       return;
     }
     this.protocolName = this.selectProtocol();
@@ -537,10 +553,11 @@ export class Group {
     );
     for (const m of this.members.values()) m.assignment = EMPTY_BYTES;
     this.setState('CompletingRebalance');
-    const answers: [Member, (r: JoinResult) => void, JoinResult][] = [];
     for (const m of this.members.values()) {
-      answers.push([m, m.joinWaiter!, this.currentJoinResult(m, m.memberId === this.leaderId)]);
+      const resolve = m.joinWaiter!;
       m.joinWaiter = null;
+      resolve(this.currentJoinResult(m, m.memberId === this.leaderId));
+      this.scheduleSession(m);
     }
     const generation = this.generationId;
     // The leader must send its assignment within the rebalance timeout; members that have not
@@ -553,22 +570,6 @@ export class Group {
       for (const m of missing) this.dropMember(m);
       this.prepareRebalance(`members ${missing.map((m) => m.memberId).join(', ')} did not sync in time`);
     });
-    this.ctx.persist(this).then(
-      () => {
-        for (const [m, resolve, result] of answers) {
-          resolve(result);
-          if (this.members.get(m.memberId) === m && !m.joinWaiter && !m.syncWaiter) this.scheduleSession(m);
-        }
-      },
-      (err: unknown) => {
-        this.ctx.onError?.(err, 'persisting a new generation failed');
-        for (const [m, resolve] of answers) {
-          resolve(joinError(groupWriteErrorCode(err), m.memberId));
-          if (this.members.get(m.memberId) === m) this.scheduleSession(m);
-        }
-        if (this.generationId === generation && this.state === 'CompletingRebalance') this.prepareRebalance('storing the new generation failed');
-      },
-    );
   }
 
   // --- SyncGroup ---------------------------------------------------------------------------
@@ -668,9 +669,14 @@ export class Group {
     return this.state === 'PreparingRebalance' ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
   }
 
-  /** Removes each member (by member id or instance id); one error code per identity. */
-  leave(identities: MemberIdentity[]): number[] {
-    return identities.map((id) => {
+  /**
+   * Removes each member (by member id or instance id): one error code per identity, and the
+   * write of the group when their leaving ended a join phase with no member left (Kafka writes it
+   * in the LeaveGroup's own write, so the answer waits for it and a failed write is its error).
+   */
+  leave(identities: MemberIdentity[]): { codes: number[]; written: Promise<void> | null } {
+    const before = this.emptyWrite;
+    const codes = identities.map((id) => {
       if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
       let memberId = id.memberId;
       if (id.groupInstanceId !== null) {
@@ -691,6 +697,7 @@ export class Group {
       this.removeMemberAndRebalance(m, `member ${m.memberId} left`);
       return ErrorCode.NONE;
     });
+    return { codes, written: this.emptyWrite !== before ? this.emptyWrite : null };
   }
 
   private dropMember(m: Member): void {

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import type { GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import { classicJoinRequest, consumerHeartbeat } from '../helpers/requests.js';
-import { coordinatorFixture, countedMemberIds, joinClassic } from '../helpers/coordinator.js';
+import { coordinatorFixture, countedMemberIds, joinClassic, type MemoryStore } from '../helpers/coordinator.js';
+import { decodeGroupValue, decodeKey, type GroupValue } from '../../src/coordinator/records.js';
 import { Writer } from '../../src/protocol/primitives.js';
 import { encodeConsumerProtocolSubscription } from '../../src/protocol/generated/consumer-protocol-subscription.js';
 import { encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
@@ -133,6 +134,130 @@ const consumerBeat = (c: GroupCoordinator, memberId: string, memberEpoch: number
 
 const shareBeat = (c: GroupCoordinator, memberId: string, memberEpoch: number) =>
   c.shareGroupHeartbeat({ groupId: 'sg', memberId, memberEpoch, rackId: null, subscribedTopicNames: memberEpoch === 0 ? ['t'] : null }, 'c', '/127.0.0.1');
+
+/** The group records of `groupId` in the store, decoded (null: a tombstone). */
+const groupRecords = (store: MemoryStore, groupId = 'g') =>
+  store.records.filter((r) => decodeKey(r.key)?.kind === 'group' && decodeKey(r.key)!.group === groupId).map((r) => (r.value ? decodeGroupValue(r.value) : null));
+
+/** A record's members as [member id, assignment] pairs. */
+const assignmentsOf = (v: GroupValue | null) => v!.members.map((m) => [m.memberId, m.assignment.toString()]);
+
+describe("when the classic group is written (Kafka 4.4's GroupMetadataManager)", () => {
+  test("a join phase that ends with members writes nothing and answers at once; the leader's SyncGroup writes the group with the assignment", async () => {
+    const { coordinator: c, store } = setup();
+    const a = await joinClassic(c);
+    assert.equal((await syncOf(c, a.memberId, a.generationId)).errorCode, ErrorCode.NONE);
+    const appends = store.appends;
+    const records = store.records.length;
+    // Any write from here on is held: the joins must not need one.
+    store.held = [];
+    const first = await c.join('g', classicJoinRequest(''));
+    const [leader, follower] = await Promise.all([c.join('g', classicJoinRequest(a.memberId)), c.join('g', classicJoinRequest(first.memberId))]);
+    assert.deepEqual([leader.errorCode, follower.errorCode, leader.generationId, follower.generationId], [ErrorCode.NONE, ErrorCode.NONE, 2, 2]);
+    assert.equal(c.groups.get('g')!.state, 'CompletingRebalance');
+    assert.deepEqual([store.appends, store.held.length], [appends, 0]);
+    // The leader's SyncGroup: one write, the whole group with each member's assignment.
+    const followerSync = syncOf(c, follower.memberId, 2, null, 'ignored');
+    const leaderSync = c.sync('g', {
+      memberId: a.memberId,
+      groupInstanceId: null,
+      generationId: 2,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [
+        { memberId: a.memberId, assignment: Buffer.from('A') },
+        { memberId: follower.memberId, assignment: Buffer.from('B') },
+      ],
+    });
+    assert.deepEqual([store.appends, store.held.length], [appends + 1, 1]);
+    store.held[0]!.release();
+    assert.deepEqual([(await leaderSync).assignment.toString(), (await followerSync).assignment.toString()], ['A', 'B']);
+    assert.equal(store.records.length, records + 1);
+    const stored = groupRecords(store).at(-1)!;
+    assert.deepEqual([stored.generation, stored.protocolType, stored.protocol, stored.leader], [2, 'consumer', 'range', a.memberId]);
+    assert.deepEqual(assignmentsOf(stored), [
+      [a.memberId, 'A'],
+      [follower.memberId, 'B'],
+    ]);
+  });
+
+  test('a join phase that ends with no member writes the group Empty; the LeaveGroup that ended it waits for the write and answers its error', async () => {
+    const { coordinator: c, store } = setup();
+    const a = await joinClassic(c);
+    assert.equal((await syncOf(c, a.memberId, a.generationId)).errorCode, ErrorCode.NONE);
+    const appends = store.appends;
+    store.held = [];
+    let answered = false;
+    const leaving = c.leave('g', [{ memberId: a.memberId, groupInstanceId: null }]).then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise<void>((r) => setImmediate(r));
+    assert.deepEqual([answered, store.appends, c.groups.get('g')!.state], [false, appends + 1, 'Empty']);
+    store.held[0]!.release();
+    assert.deepEqual(await leaving, { errorCode: ErrorCode.NONE, members: [ErrorCode.NONE] });
+    const stored = groupRecords(store).at(-1)!;
+    assert.deepEqual([stored.generation, stored.protocolType, stored.protocol, stored.leader, stored.members.length], [a.generationId + 1, 'consumer', null, null, 0]);
+    // A failed write is the whole answer's error; the group is Empty all the same (Kafka keeps
+    // the classic group's state, which is not reverted, and only logs the failure).
+    store.held = null;
+    const b = await joinClassic(c);
+    assert.equal((await syncOf(c, b.memberId, b.generationId)).errorCode, ErrorCode.NONE);
+    store.failWith = failingWrite;
+    assert.deepEqual(await c.leave('g', [{ memberId: b.memberId, groupInstanceId: null }]), { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] });
+    const g = c.groups.get('g')!;
+    assert.deepEqual([g.state, g.generationId, g.members.size], ['Empty', b.generationId + 1, 0]);
+  });
+
+  test('a new group: its JoinGroup writes it empty (generation 0, no protocol type), a failed write takes it away again', async () => {
+    const { coordinator: c, store } = setup();
+    const first = await c.join('g', classicJoinRequest(''));
+    assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    assert.deepEqual([store.appends, store.records.length], [1, 1]);
+    assert.deepEqual(groupRecords(store), [{ protocolType: '', generation: 0, protocol: null, leader: null, stateTimestamp: 1_000_000, members: [] }]);
+    // The group exists now: the next joins write nothing until the leader's SyncGroup.
+    const joined = await c.join('g', classicJoinRequest(first.memberId));
+    assert.deepEqual([joined.errorCode, store.appends], [ErrorCode.NONE, 1]);
+    // A join Kafka refuses at once still makes (and writes) the group.
+    assert.equal((await c.join('bad', classicJoinRequest('', { protocols: [] }))).errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    assert.deepEqual([groupRecords(store, 'bad').length, c.groups.get('bad')?.state], [1, 'Empty']);
+
+    // The write fails: MEMBER_ID_REQUIRED was answered (Kafka answers it before the write), the
+    // group is gone, and the member id it handed out names no group.
+    store.failWith = failingWrite;
+    const lost = await c.join('h', classicJoinRequest(''));
+    assert.equal(lost.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    assert.equal(c.groups.has('h'), false);
+    assert.equal((await c.join('h', classicJoinRequest(lost.memberId))).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    // A member added by its first join waits for the write and is told its error, with no member id.
+    store.failWith = null;
+    store.held = [];
+    const added = c.join('h', classicJoinRequest('', { requireKnownMemberId: false }));
+    assert.equal(store.held.length, 1);
+    store.held[0]!.fail(failingWrite);
+    assert.deepEqual([(await added).errorCode, (await added).memberId], [ErrorCode.COORDINATOR_NOT_AVAILABLE, '']);
+    assert.equal(c.groups.has('h'), false);
+    assert.equal(groupRecords(store, 'h').length, 0);
+  });
+
+  test("an empty consumer group giving way: its tombstones and the new classic group's record in one write", async () => {
+    const { coordinator: c, store } = setup();
+    assert.equal((await consumerBeat(c, 'm', 0)).errorCode, ErrorCode.NONE);
+    assert.equal((await consumerBeat(c, 'm', -1)).errorCode, ErrorCode.NONE);
+    const batches = store.batches.length;
+    const first = await c.join('cg', classicJoinRequest(''));
+    assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    assert.equal(store.batches.length, batches + 1);
+    const batch = store.batches.at(-1)!;
+    const last = batch.at(-1)!;
+    assert.ok(
+      batch.slice(0, -1).every((r) => r.value === null && decodeKey(r.key) === null),
+      'the consumer group tombstones first',
+    );
+    assert.deepEqual([decodeKey(last.key), decodeGroupValue(last.value!)!.generation], [{ kind: 'group', group: 'cg' }, 0]);
+    assert.deepEqual([c.consumer.groups.has('cg'), c.groups.get('cg')?.state], [false, 'Empty']);
+  });
+});
 
 describe("timers whose write fails (Kafka's runtime: the state reverted, the timer run again 500 ms later)", () => {
   test("a KIP-848 member's session timeout", async () => {

@@ -7,7 +7,7 @@ import type { JoinRequest, JoinResult } from '../../src/coordinator/group.js';
 import { classicJoinRequest } from '../helpers/requests.js';
 import { coordinatorFixture, countedMemberIds, MemoryStore } from '../helpers/coordinator.js';
 import type { ManualClock } from '../../src/common/clock.js';
-import { decodeKey, partitionForGroup } from '../../src/coordinator/records.js';
+import { decodeKey, encodeGroupKey, encodeGroupValue, partitionForGroup } from '../../src/coordinator/records.js';
 
 /** Lets pending promise callbacks (appends, answers) run. */
 async function settle(): Promise<void> {
@@ -470,20 +470,52 @@ describe('group state machine', () => {
     again.shutdown();
   });
 
-  test('a snapshot taken mid-rebalance (no assignment stored yet) comes back Empty: its members rejoin', async () => {
+  test('a coordinator taking over mid-rebalance has the last settled generation: the SyncGroup of the new one is refused, and the members rejoin', async () => {
+    // Kafka 4.4 writes nothing when a join phase ends with members (completeClassicGroupJoin):
+    // the group's record is the one its leader's last SyncGroup stored.
     const { coordinator: c, store } = setup();
     const a = await joinNew(c, 'g');
     await a.answer;
+    await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
+    const b = await joinNew(c, 'g');
+    const [ra, rb] = await Promise.all([c.join('g', classicJoinRequest(a.memberId)), b.answer]);
+    assert.deepEqual([ra.generationId, rb.generationId, c.groups.get('g')!.state], [2, 2, 'CompletingRebalance']);
     c.shutdown();
     const { coordinator: again } = setup({ store: new MemoryStore() });
     for (const records of store.partitions.values()) for (const r of records) again.replayRecord(r.key, r.value);
     again.finishLoading();
     const g = again.groups.get('g')!;
-    assert.deepEqual([g.state, g.generationId, g.members.size], ['Empty', 1, 0]);
-    assert.equal(again.heartbeat('g', a.memberId, null, 1), ErrorCode.UNKNOWN_MEMBER_ID);
-    const b = await joinNew(again, 'g');
-    assert.equal((await b.answer).generationId, 2);
+    assert.deepEqual([g.state, g.generationId, [...g.members.keys()]], ['Stable', 1, [a.memberId]]);
+    const syncAt = (memberId: string) =>
+      again.sync('g', { memberId, groupInstanceId: null, generationId: 2, protocolType: 'consumer', protocolName: 'range', assignments: [] });
+    assert.equal((await syncAt(a.memberId)).errorCode, ErrorCode.ILLEGAL_GENERATION);
+    assert.equal((await syncAt(b.memberId)).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    // They rejoin (b as a new member): one generation past the settled one.
+    const b2 = await joinNew(again, 'g');
+    const [ra2, rb2] = await Promise.all([again.join('g', classicJoinRequest(a.memberId)), b2.answer]);
+    assert.deepEqual([ra2.errorCode, rb2.errorCode, ra2.generationId, rb2.generationId], [ErrorCode.NONE, ErrorCode.NONE, 2, 2]);
     again.shutdown();
+  });
+
+  test('a snapshot with members but no assignments (earlier versions wrote one per new generation) comes back Empty: its members rejoin', async () => {
+    const { coordinator: c } = setup();
+    const member = { memberId: 'm-1', groupInstanceId: null, clientId: 'm', clientHost: '/127.0.0.1', rebalanceTimeoutMs: 10_000, sessionTimeoutMs: 10_000 };
+    const value = {
+      protocolType: 'consumer',
+      generation: 1,
+      protocol: 'range',
+      leader: 'm-1',
+      stateTimestamp: 1,
+      members: [{ ...member, subscription: Buffer.from('s'), assignment: Buffer.alloc(0) }],
+    };
+    c.replayRecord(encodeGroupKey('g'), encodeGroupValue(value));
+    c.finishLoading();
+    const g = c.groups.get('g')!;
+    assert.deepEqual([g.state, g.generationId, g.members.size], ['Empty', 1, 0]);
+    assert.equal(c.heartbeat('g', 'm-1', null, 1), ErrorCode.UNKNOWN_MEMBER_ID);
+    const b = await joinNew(c, 'g');
+    assert.equal((await b.answer).generationId, 2);
+    c.shutdown();
   });
 });
 

@@ -710,16 +710,19 @@ describe('a group id too long for a __consumer_offsets key (over 32767 UTF-8 byt
     assert.equal(store.records.length, 0);
   });
 
-  test('a classic group: the join that needs a write answers UNKNOWN_SERVER_ERROR; its session ending throws nothing', async () => {
+  test('a classic JoinGroup: the new group cannot be written, so it is gone again (Kafka 4.4 writes every new group)', async () => {
     const { coordinator: c, clock, store } = setup();
+    // MEMBER_ID_REQUIRED is answered at once (Kafka completes it before the write); the member id
+    // then names a group that does not exist.
     const first = await c.join(long, classicJoinRequest(''));
     assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
-    const joined = await c.join(long, classicJoinRequest(first.memberId));
-    assert.equal(joined.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR);
-    // The member's session runs out: the group, now empty, cannot be written either. This ran
-    // from a timer and threw, which would have taken a broker process down.
+    assert.equal((await c.join(long, classicJoinRequest(first.memberId))).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    // A member added by its first join (before KIP-394) is told the write's error.
+    const joined = await c.join(long, classicJoinRequest('', { requireKnownMemberId: false }));
+    assert.deepEqual([joined.errorCode, joined.memberId], [ErrorCode.UNKNOWN_SERVER_ERROR, '']);
+    assert.equal(c.groups.has(long), false);
+    // No timer of the group it made is left to write it (one that threw would take a broker down).
     await clock.advance(60_000);
-    assert.equal(c.heartbeat(long, first.memberId, null, joined.generationId), ErrorCode.UNKNOWN_MEMBER_ID);
     assert.equal(store.records.length, 0);
   });
 });
@@ -784,12 +787,17 @@ describe("a failed write to the group's partition, as Kafka 4.4's coordinator ru
       assert.equal((await joinConsumerGroup(c, 'cg')).errorCode, answered);
       const share = await c.shareGroupHeartbeat({ groupId: 'sg', memberId: 'm', memberEpoch: 0, rackId: null, subscribedTopicNames: ['t'] }, 'c', '/127.0.0.1');
       assert.equal(share.errorCode, answered);
-      // A second member joins the Stable group: the rebalance completes with a write of the
-      // group, which fails; the leader's rejoin and the new member are told the mapped error.
+      // A second member joins the Stable group: the rebalance completes with no write (Kafka's
+      // completeClassicGroupJoin); the leader's SyncGroup writes the group and is told the error.
       const first = await c.join('g', classicJoinRequest(''));
       assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
       const [leader, newcomer] = await Promise.all([c.join('g', classicJoinRequest(memberId)), c.join('g', classicJoinRequest(first.memberId))]);
-      assert.deepEqual([leader.errorCode, newcomer.errorCode], [answered, answered]);
+      assert.deepEqual([leader.errorCode, newcomer.errorCode], [ErrorCode.NONE, ErrorCode.NONE]);
+      const sync = await c.sync('g', { memberId, groupInstanceId: null, generationId: leader.generationId, protocolType: 'consumer', protocolName: 'range', assignments: [] });
+      assert.equal(sync.errorCode, answered);
+      // A JoinGroup creating a group is told the error of the group's first write.
+      const created = await c.join('new', classicJoinRequest('', { requireKnownMemberId: false }));
+      assert.deepEqual([created.errorCode, created.memberId], [answered, '']);
     });
   }
 
