@@ -1293,8 +1293,8 @@ export class GroupCoordinator {
   /**
    * offsets.retention.minutes: an Empty group that had members loses its offsets once it has
    * been empty that long; a group only used for manual commits loses each offset that long
-   * after its commit. A group left with no offsets is removed. Offsets of partitions that no
-   * longer exist (deleted topics) are removed from every group.
+   * after its commit. An idle group with no offsets left (or none ever) is removed. Offsets of
+   * partitions that no longer exist (deleted topics) are removed from every group.
    */
   async expireOffsets(now = this.opts.clock.now()): Promise<void> {
     const retention = this.opts.offsetsRetentionMs;
@@ -1321,7 +1321,10 @@ export class GroupCoordinator {
       }
       const total = [...(byTopic?.values() ?? [])].reduce((n, parts) => n + parts.size, 0);
       const pending = this.pendingTxnPartitions(g.groupId).length > 0;
-      if (idle && !pending && total === expired.length && (total > 0 || now - g.stateTimestamp >= retention)) {
+      // An idle group left with no offsets goes at once, one that never had any too: Kafka's
+      // cleanupGroupMetadata deletes every Empty classic group whose offsets all expired, and
+      // OffsetMetadataManager.cleanupExpiredOffsets counts a group with none as all expired.
+      if (idle && !pending && total === expired.length) {
         work.push(this.removeGroup(g, 'expired'));
         continue;
       }

@@ -240,6 +240,19 @@ describe("when the classic group is written (Kafka 4.4's GroupMetadataManager)",
     assert.equal(groupRecords(store, 'h').length, 0);
   });
 
+  test('an Empty group without offsets is tombstoned by the next expiry pass, however recently it emptied', async () => {
+    // Kafka's cleanupGroupMetadata: cleanupExpiredOffsets counts a group with no offsets as all
+    // expired, and maybeDeleteGroup then deletes an Empty classic group.
+    const { coordinator: c, store } = setup();
+    const a = await joinClassic(c);
+    assert.equal((await syncOf(c, a.memberId, a.generationId)).errorCode, ErrorCode.NONE);
+    assert.equal((await c.leave('g', [{ memberId: a.memberId, groupInstanceId: null }])).errorCode, ErrorCode.NONE);
+    const records = store.records.length;
+    await c.expireOffsets();
+    assert.equal(c.groups.has('g'), false);
+    assert.deepEqual([store.records.length, groupRecords(store).at(-1)], [records + 1, null]);
+  });
+
   test("an empty consumer group giving way: its tombstones and the new classic group's record in one write", async () => {
     const { coordinator: c, store } = setup();
     assert.equal((await consumerBeat(c, 'm', 0)).errorCode, ErrorCode.NONE);
