@@ -13,7 +13,7 @@
 // it shows when the client, not the broker, was the limit.
 // Every workload is bounded in records and seconds; everything binds to 127.0.0.1.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -115,16 +115,19 @@ interface Timed {
   status: number | null;
 }
 
-/** Runs a client under /usr/bin/time: wall and CPU seconds of the client. */
-function timed(cmd: string, args: string[], opts: { input?: Buffer; timeoutMs: number }): Timed {
+/** Runs a client under /usr/bin/time: wall and CPU seconds of the client. `inputFile` is its stdin. */
+function timed(cmd: string, args: string[], opts: { input?: Buffer; inputFile?: string; timeoutMs: number }): Timed {
+  const stdin = opts.inputFile === undefined ? undefined : openSync(opts.inputFile, 'r');
   const t0 = systemClock.monotonicMs();
   const r = spawnSync('/usr/bin/time', ['-f', '__TIME__ %U %S', cmd, ...args], {
     input: opts.input,
+    stdio: stdin === undefined ? 'pipe' : [stdin, 'pipe', 'pipe'],
     timeout: opts.timeoutMs,
     maxBuffer: 1024 * 1024 * 1024,
     killSignal: 'SIGKILL',
   });
   const wall = (systemClock.monotonicMs() - t0) / 1e3;
+  if (stdin !== undefined) closeSync(stdin);
   const stderr = r.stderr?.toString() ?? '';
   const m = /__TIME__ ([\d.]+) ([\d.]+)/.exec(stderr);
   const cpu = m ? Number(m[1]) + Number(m[2]) : NaN;
@@ -182,6 +185,37 @@ function payloadLines(count: number, size: number): Buffer {
   const out = Buffer.allocUnsafe(count * (size + 1));
   for (let i = 0; i < count; i++) line.copy(out, i * (size + 1));
   return out;
+}
+
+/**
+ * The same lines in a file under `dir`, written once per count and size and reused: kcat's runs
+ * are long enough to measure (up to ~770 MB), too much to hold in the harness's memory.
+ */
+function payloadFile(dir: string, count: number, size: number): string {
+  const file = join(dir, `payload-${count}x${size}`);
+  if (existsSync(file)) return file;
+  const perChunk = Math.max(1, Math.floor((1 << 20) / (size + 1)));
+  const chunk = payloadLines(perChunk, size);
+  const fd = openSync(`${file}.tmp`, 'w');
+  try {
+    for (let left = count; left > 0; left -= perChunk) writeSync(fd, chunk, 0, Math.min(left, perChunk) * (size + 1));
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+/** Deletes a topic whose records no later workload reads, so that long runs do not fill the disk. */
+async function deleteTopic(bootstrap: string, topic: string): Promise<void> {
+  const admin = new Admin({ bootstrap, clientId: 'bench', requestTimeoutMs: 120_000 });
+  try {
+    await admin.deleteTopics([topic], { timeoutMs: 110_000 });
+  } catch (err) {
+    progress(`  deleting ${topic} failed: ${(err as Error).message}`);
+  } finally {
+    await admin.close();
+  }
 }
 
 /** Creates a topic through our own admin client (kcat cannot) and returns how long it took. */
@@ -422,6 +456,8 @@ interface Plan {
   only: Set<string>;
   /** Records per produce workload of 100 B (1 KiB runs use a quarter). */
   records: number;
+  /** Where kcat's payload files go (removed with the bench's other files). */
+  dir: string;
   /** The same for the cluster workload. */
   clusterRecords: number;
   latencyRecords: number;
@@ -479,12 +515,12 @@ function producerPerformance(broker: Broker, kafka: KafkaInstall, topic: string,
 }
 
 /** kcat (librdkafka) producing `count` records of `size` bytes; its metrics, or undefined if it failed. */
-function kcatProduce(broker: Broker, topic: string, count: number, size: number, acks: string): Record<string, number> | undefined {
+function kcatProduce(broker: Broker, plan: Plan, topic: string, count: number, size: number, acks: string): Record<string, number> | undefined {
   const args = ['-b', broker.bootstrap, '-P', '-t', topic, ...clientProps(acks).flatMap((p) => ['-X', p]), '-X', 'queue.buffering.max.kbytes=262144'];
-  const input = payloadLines(count, size);
+  const inputFile = payloadFile(plan.dir, count, size);
   let status: number | null = null;
   const metrics = measured(broker, () => {
-    const t = timed('kcat', args, { input, timeoutMs: 240_000 });
+    const t = timed('kcat', args, { inputFile, timeoutMs: 240_000 });
     status = t.status;
     return { t, metrics: { records_per_s: count / t.wall, mb_per_s: (count * size) / t.wall / 1e6 } };
   });
@@ -507,26 +543,31 @@ async function produceRound(broker: Broker, plan: Plan, round: number, samples: 
       }
     }
   }
-  // librdkafka (kcat): the same specs.
+  // librdkafka (kcat): the same specs, 10× the records. At 0.3-2 M records/s the 300,000 of the
+  // JVM tool's runs took 0.15-0.3 s, kcat's own start and metadata a good part of it.
   for (const spec of plan.specs) {
     const topic = `bench-kcat-p${spec.partitions}-${spec.size}-${spec.acks}-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, spec.partitions);
-    const count = spec.size >= 1024 ? Math.floor(plan.records / 4) : plan.records;
-    const metrics = kcatProduce(broker, topic, count, spec.size, spec.acks);
+    const count = (plan.quick ? 1 : 10) * (spec.size >= 1024 ? Math.floor(plan.records / 4) : plan.records);
+    const metrics = kcatProduce(broker, plan, topic, count, spec.size, spec.acks);
+    // With Kafka's perf tools, the consumers read ProducerPerformance's topics, not these.
+    if (plan.kafka) await deleteTopic(broker.bootstrap, topic);
     if (!metrics) continue;
     samples.push({ workload: `produce ${specName(spec)} (kcat)`, target: broker.label, round, metrics });
     if (!plan.kafka) filled.push({ topic, partitions: spec.partitions, size: spec.size, records: count });
     progress(`  ${broker.label} r${round} kcat produce ${specName(spec)}: ${Math.round(metrics.records_per_s!)} rec/s`);
   }
   if (!plan.franzGo) return;
-  // franz-go: the same specs with more records, its runs being that much shorter: 4× for 1 KiB,
-  // 12× for 100 B. At 2-4 M records/s, 4× (1.2 M) was read back in ~0.3 s, mostly the client's
-  // start and first fetches, and one round's spread was wider than the ratios.
+  // franz-go: the same specs with more records, its runs being that much shorter: 12× (4× in
+  // --quick). At 2-4 M records/s, 4× of 100 B (1.2 M) was read back in ~0.3 s, mostly the
+  // client's start and first fetches, and one round's spread was wider than the ratios.
   for (const spec of plan.specs) {
     const topic = `bench-franz-p${spec.partitions}-${spec.size}-${spec.acks}-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, spec.partitions);
-    const count = spec.size >= 1024 ? 4 * Math.floor(plan.records / 4) : (plan.quick ? 4 : 12) * plan.records;
+    const count = (plan.quick ? 4 : 12) * (spec.size >= 1024 ? Math.floor(plan.records / 4) : plan.records);
     const metrics = franzGoRun(broker, plan.franzGo, topic, { mode: 'produce', records: count, size: spec.size, acks: spec.acks }, spec.size);
+    // franz-go's consumer reads the 100 B topics back; the 1 KiB ones (0.9 GB each) go.
+    if (spec.size >= 1024) await deleteTopic(broker.bootstrap, topic);
     if (!metrics) continue;
     samples.push({ workload: `produce ${specName(spec)} (franz-go)`, target: broker.label, round, metrics });
     filled.push({ topic, partitions: spec.partitions, size: spec.size, records: count, byFranzGo: true });
@@ -698,7 +739,7 @@ async function clusterRound(broker: Broker, plan: Plan, round: number, samples: 
     }
     const topic = `bench-cluster-kcat-${size}-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, CLUSTER_PARTITIONS, 3, configs);
-    const metrics = kcatProduce(broker, topic, count, size, 'all');
+    const metrics = kcatProduce(broker, plan, topic, count, size, 'all');
     if (metrics) {
       samples.push({ workload: `${clusterName}: produce ${spec} (kcat)`, target: broker.label, round, metrics });
       progress(
@@ -891,12 +932,14 @@ export async function runBench(opts: BenchOptions): Promise<void> {
   if (opts.resolveOnly) return;
   const fullMatrix: ProduceSpec[] = [];
   for (const partitions of [1, 6]) for (const size of [100, 1024]) for (const acks of ['1', 'all'] as const) fullMatrix.push({ partitions, size, acks });
+  const root = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
   const plan: Plan = {
     quick,
     kafka,
     franzGo,
     only,
     records: quick ? 100_000 : 300_000,
+    dir: root,
     clusterRecords: quick ? 50_000 : 300_000,
     latencyRecords: quick ? 1000 : 2000,
     latencySeconds: quick ? 3 : 5,
@@ -916,7 +959,6 @@ export async function runBench(opts: BenchOptions): Promise<void> {
       process.exit(130);
     });
   }
-  const root = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
   const brokers: Broker[] = [];
   const clusters: Broker[] = [];
   const samples: Sample[] = [];
