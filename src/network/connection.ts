@@ -132,12 +132,13 @@ export class Connection {
     this.lastActive = limits.clock.now();
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
-    // A socket accepted paused has not read yet: its reads can still go into our buffers.
-    const paused = socket.readableFlowing === false;
-    if (!(paused && readIntoUserBuffers(socket, { next: () => this.nextReadBuffer(), onRead: (n, buf) => this.onRead(n, buf) }))) {
+    // A socket that has handed out no byte yet can read into our buffers instead: a plain one
+    // accepted paused, or a TLS one in its 'secureConnection' event (user-buffer-reads.ts).
+    const fresh = socket.readableFlowing === false || (socket as { encrypted?: boolean }).encrypted === true;
+    if (!(fresh && readIntoUserBuffers(socket, { next: () => this.nextReadBuffer(), onRead: (n, buf) => this.onRead(n, buf) }))) {
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
     }
-    if (paused) socket.resume();
+    socket.resume();
     socket.on('drain', () => {
       // A client that reads is active even if it sends nothing.
       this.lastActive = this.limits.clock.now();
@@ -539,8 +540,12 @@ export class Connection {
         // go back to it once the whole frame is written: nothing reads them after that.
         const lent = head.frame.filter((piece) => dataBuffers.owns(piece));
         const last = lent.length === 0 ? this.onWritten : () => this.writtenAndReturn(lent);
+        // Never an empty write: a TLS socket answers one by decrypting and handing out what it
+        // has read, at once, and when that happens inside a read's handler the socket still
+        // holds the buffer of that read (a request's own, maybe the one being handled).
+        const pieces = head.frame.filter((piece) => piece.length > 0);
         this.socket.cork();
-        head.frame.forEach((piece, i, all) => this.socket.write(piece, i === all.length - 1 ? last : undefined));
+        pieces.forEach((piece, i, all) => this.socket.write(piece, i === all.length - 1 ? last : undefined));
         this.socket.uncork();
       }
       released += head.reserved;

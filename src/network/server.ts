@@ -95,6 +95,8 @@ export class KafkaListener {
       // Loaded only for a TLS listener: node's TLS stack costs a plaintext broker ~0.5 MiB idle.
       const { createServer: createTlsServer } = await import('node:tls');
       // The handshake must finish within the request read timeout (a slow TLS hello is a slowloris).
+      // The connection is made in 'secureConnection', synchronously: no plaintext has come out
+      // yet, so it can read into its own buffers too (user-buffer-reads.ts).
       const tlsServer = createTlsServer({ ...tlsOptions, handshakeTimeout: Math.min(this.options.requestReadTimeoutMs, 120_000) }, (socket) => this.accept(socket));
       // A plaintext client, a garbage hello, a refused client certificate: one (rate-limited) line, then the socket is gone.
       tlsServer.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
