@@ -9,8 +9,9 @@
 //
 // Delayed answers are promises: a JoinGroup waits in `member.joinWaiter` until the join phase
 // completes, a follower's SyncGroup in `member.syncWaiter` until the leader's assignment is
-// stored. Timers exist only for deadlines: each member's session, each MEMBER_ID_REQUIRED
-// member that has not come back, the rebalance timeout and the initial rebalance delay.
+// stored. Timers exist only for deadlines: each member's session (or a new member's join
+// timeout), each MEMBER_ID_REQUIRED member that has not come back, the rebalance timeout, the
+// pending-sync timeout and the initial rebalance delay.
 // The group's record is written (context.persist) when Kafka 4.4's GroupMetadataManager writes
 // it: when the leader's assignment is stored (answered once written), when a join phase leaves the
 // group Empty, and when a static member is replaced in a Stable group. A join phase that ends
@@ -22,6 +23,9 @@ import { EMPTY_BYTES } from '../protocol/primitives.js';
 import type { GroupValue } from './records.js';
 import { groupWriteErrorCode } from './write-errors.js';
 import type { Clock } from '../common/clock.js';
+
+/** Kafka's CLASSIC_GROUP_NEW_MEMBER_JOIN_TIMEOUT_MS: how long a new member may wait for its first join answer. */
+export const NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000;
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -109,6 +113,11 @@ export interface Member extends MemberProfile {
   joinWaiter: ((r: JoinResult) => void) | null;
   syncWaiter: ((r: SyncResult) => void) | null;
   cancelSession: (() => void) | null;
+  /**
+   * Added by the join phase still under way (Kafka's isNew): it has no answer yet, so only the
+   * new-member join timeout, not its session, bounds its wait.
+   */
+  isNew: boolean;
 }
 
 export interface MemberIdentity {
@@ -133,6 +142,14 @@ export class Group {
   readonly instances = new Map<string, string>();
   /** Members told MEMBER_ID_REQUIRED that have not rejoined yet, with their expiry. */
   readonly pending = new Map<string, () => void>();
+  /**
+   * Members of this generation that have not sent SyncGroup yet (Kafka's pending-sync members):
+   * every member when a join phase completes, each leaving the set with its SyncGroup (in
+   * CompletingRebalance or Stable) or its removal. By member id, as Kafka keeps it: a static
+   * member replaced since keeps its old id here, so the timer still rebalances the group.
+   */
+  readonly pendingSync = new Set<string>();
+  private cancelSyncTimer: (() => void) | null = null;
   private cancelRebalanceTimer: (() => void) | null = null;
   private cancelInitialDelay: (() => void) | null = null;
   private delaying = false;
@@ -184,6 +201,7 @@ export class Group {
         joinWaiter: null,
         syncWaiter: null,
         cancelSession: null,
+        isNew: false,
       };
       g.members.set(m.memberId, m);
       if (m.groupInstanceId !== null) g.instances.set(m.groupInstanceId, m.memberId);
@@ -363,7 +381,8 @@ export class Group {
 
   private awaitJoin(m: Member): Promise<JoinResult> {
     // A member waiting for its join answer is alive: its session timer restarts with the answer.
-    this.cancelSession(m);
+    // A new member's join timeout keeps running (Kafka's rejoin leaves its timer alone).
+    if (!m.isNew) this.cancelSession(m);
     if (m.joinWaiter) m.joinWaiter(joinError(ErrorCode.REBALANCE_IN_PROGRESS, m.memberId));
     return new Promise<JoinResult>((resolve) => {
       m.joinWaiter = resolve;
@@ -384,6 +403,7 @@ export class Group {
       joinWaiter: null,
       syncWaiter: null,
       cancelSession: null,
+      isNew: true,
     };
     // The first member of an empty group sets its protocol type.
     if (this.members.size === 0) this.protocolType = req.protocolType;
@@ -391,6 +411,9 @@ export class Group {
     if (m.groupInstanceId !== null) this.instances.set(m.groupInstanceId, memberId);
     if (this.delaying) this.newMemberAdded = true;
     const answer = this.awaitJoin(m);
+    // A client whose JoinGroup timed out may retry under a new id, leaving this one behind in a
+    // long join phase; as in Kafka, a new member not answered within this timeout is removed.
+    this.scheduleSession(m, NEW_MEMBER_JOIN_TIMEOUT_MS);
     if (this.state === 'PreparingRebalance') this.tryCompleteJoin();
     else this.prepareRebalance(`member ${memberId} joined`);
     return answer;
@@ -416,6 +439,7 @@ export class Group {
     const oldLeader = this.leaderId;
     const unchanged = sameProtocols(old.protocols, req.protocols);
     this.renameMember(old, newId);
+    old.isNew = false;
     this.instances.set(req.groupInstanceId!, newId);
     if (this.leaderId === oldId) this.leaderId = newId;
 
@@ -476,33 +500,30 @@ export class Group {
     const wasEmpty = this.state === 'Empty';
     this.setState('PreparingRebalance');
     this.clearRebalanceTimers();
-    const rebalanceTimeout = Math.max(0, ...[...this.members.values()].map((m) => m.rebalanceTimeoutMs));
-    this.cancelRebalanceTimer = this.ctx.clock.schedule(rebalanceTimeout, () => {
-      this.cancelRebalanceTimer = null;
-      if (this.state === 'PreparingRebalance') this.completeJoin();
-    });
+    this.clearPendingSync();
     if (wasEmpty && this.ctx.initialRebalanceDelayMs > 0) {
-      // Wait a little for more members of a starting group, extending while new ones arrive.
+      // Kafka's initial rebalance: wait a little for more members of a starting group, extending
+      // while new ones arrive, up to the rebalance timeout; then the join phase ends with whoever
+      // has joined (a member told MEMBER_ID_REQUIRED that has not come back yet joins the next).
       this.delaying = true;
       this.newMemberAdded = false;
-      let remaining = rebalanceTimeout;
-      const wait = () => {
-        const delay = Math.min(this.ctx.initialRebalanceDelayMs, remaining);
-        remaining = Math.max(remaining - this.ctx.initialRebalanceDelayMs, 0);
+      const step = this.ctx.initialRebalanceDelayMs;
+      const wait = (delay: number, remaining: number) => {
         this.cancelInitialDelay = this.ctx.clock.schedule(delay, () => {
           this.cancelInitialDelay = null;
           if (this.newMemberAdded && remaining > 0) {
             this.newMemberAdded = false;
-            wait();
+            wait(Math.min(step, remaining), Math.max(remaining - delay, 0));
             return;
           }
           this.delaying = false;
-          this.tryCompleteJoin();
+          if (this.state === 'PreparingRebalance') this.completeJoin();
         });
       };
-      wait();
+      wait(step, Math.max(this.rebalanceTimeoutMs() - step, 0));
       return;
     }
+    this.scheduleJoinTimeout();
     this.tryCompleteJoin();
   }
 
@@ -525,17 +546,34 @@ export class Group {
   }
 
   /**
-   * Ends the join phase: members that did not rejoin are dropped, a new generation begins. With
-   * members left the group waits for the leader's assignment, its joins answered at once and
-   * nothing written (the record comes with the assignment, completeSync). With none it is Empty
-   * and written; a failed write is only logged, as Kafka's completeClassicGroupJoin does: the
-   * group stays Empty (its members are gone either way), and the LeaveGroup that emptied it, if
-   * one did, answers the error (`leave`).
+   * Ends the join phase (Kafka's completeClassicGroupJoin). Dynamic members that did not rejoin
+   * are dropped; static ones stay (KIP-345: a static member may be restarting, and its session
+   * timeout, not the rebalance, decides when it is gone), listed to the leader with the metadata
+   * they last joined with. The leader must have rejoined, else the first member that did leads;
+   * if none did, the phase waits another rebalance timeout (the static members' sessions may
+   * expire meanwhile). Then a new generation begins. With members left the group waits for the
+   * leader's assignment, its joins answered at once, every member's session restarted, every
+   * member pending sync (`pendingSync`), and nothing written (the record comes with the
+   * assignment, completeSync). With none it is Empty and written; a failed write is only logged,
+   * as Kafka's completeClassicGroupJoin does: the group stays Empty (its members are gone either
+   * way), and the LeaveGroup that emptied it, if one did, answers the error (`leave`).
    */
   private completeJoin(): void {
     this.clearRebalanceTimers();
-    for (const m of [...this.members.values()]) if (!m.joinWaiter) this.dropMember(m);
+    for (const m of [...this.members.values()]) if (!m.joinWaiter && m.groupInstanceId === null) this.dropMember(m);
+    if (this.members.size > 0) {
+      const leader = this.leaderId === null ? undefined : this.members.get(this.leaderId);
+      if (!leader?.joinWaiter) {
+        const joined = [...this.members.values()].find((m) => m.joinWaiter);
+        if (!joined) {
+          this.scheduleJoinTimeout();
+          return;
+        }
+        this.leaderId = joined.memberId;
+      }
+    }
     this.generationId++;
+    this.clearPendingSync();
     if (this.members.size === 0) {
       this.protocolName = null;
       this.leaderId = null;
@@ -546,7 +584,6 @@ export class Group {
       return;
     }
     this.protocolName = this.selectProtocol();
-    if (this.leaderId === null || !this.members.has(this.leaderId)) this.leaderId = this.members.keys().next().value!;
     this.ctx.onEvent?.(
       { group: this.groupId, generation: this.generationId, members: this.members.size, protocol: this.protocolName, leader: this.leaderId },
       'group joined: new generation',
@@ -554,22 +591,53 @@ export class Group {
     for (const m of this.members.values()) m.assignment = EMPTY_BYTES;
     this.setState('CompletingRebalance');
     for (const m of this.members.values()) {
-      const resolve = m.joinWaiter!;
+      const resolve = m.joinWaiter;
       m.joinWaiter = null;
-      resolve(this.currentJoinResult(m, m.memberId === this.leaderId));
+      m.isNew = false;
+      resolve?.(this.currentJoinResult(m, m.memberId === this.leaderId));
       this.scheduleSession(m);
+      this.pendingSync.add(m.memberId);
     }
+    // Kafka's pending-sync timeout: members that have not sent SyncGroup within the rebalance
+    // timeout are removed and the rest rebalance, also once the leader's assignment made the
+    // group Stable (a follower that got its JoinGroup answer but never synced).
     const generation = this.generationId;
-    // The leader must send its assignment within the rebalance timeout; members that have not
-    // sent SyncGroup by then are removed and the rest rebalance.
-    const syncTimeout = Math.max(0, ...[...this.members.values()].map((m) => m.rebalanceTimeoutMs));
-    this.cancelRebalanceTimer = this.ctx.clock.schedule(syncTimeout, () => {
-      this.cancelRebalanceTimer = null;
-      if (this.state !== 'CompletingRebalance' || this.generationId !== generation) return;
-      const missing = [...this.members.values()].filter((m) => !m.syncWaiter);
-      for (const m of missing) this.dropMember(m);
-      this.prepareRebalance(`members ${missing.map((m) => m.memberId).join(', ')} did not sync in time`);
+    this.cancelSyncTimer = this.ctx.clock.schedule(this.rebalanceTimeoutMs(), () => {
+      this.cancelSyncTimer = null;
+      if (this.generationId !== generation || (this.state !== 'CompletingRebalance' && this.state !== 'Stable')) return;
+      if (this.pendingSync.size === 0) return;
+      const missing = [...this.pendingSync];
+      for (const id of missing) {
+        const m = this.members.get(id);
+        if (m) this.dropMember(m);
+      }
+      this.prepareRebalance(`members ${missing.join(', ')} did not sync in time`);
     });
+  }
+
+  /** The group's rebalance timeout: the largest of its members'. */
+  private rebalanceTimeoutMs(): number {
+    return Math.max(0, ...[...this.members.values()].map((m) => m.rebalanceTimeoutMs));
+  }
+
+  /** Ends the join phase at the rebalance timeout, whoever has rejoined by then. */
+  private scheduleJoinTimeout(): void {
+    this.cancelRebalanceTimer = this.ctx.clock.schedule(this.rebalanceTimeoutMs(), () => {
+      this.cancelRebalanceTimer = null;
+      if (this.state === 'PreparingRebalance') this.completeJoin();
+    });
+  }
+
+  private clearPendingSync(): void {
+    this.pendingSync.clear();
+    this.cancelSyncTimer?.();
+    this.cancelSyncTimer = null;
+  }
+
+  /** A member sent SyncGroup: it is no longer pending; the timer stops once none is. */
+  private synced(memberId: string): void {
+    this.pendingSync.delete(memberId);
+    if (this.pendingSync.size === 0) this.clearPendingSync();
   }
 
   // --- SyncGroup ---------------------------------------------------------------------------
@@ -592,9 +660,11 @@ export class Group {
         return Promise.resolve(this.errorSync(ErrorCode.REBALANCE_IN_PROGRESS));
       case 'Stable':
         // Stable once the assignment is stored: the member's is the one in the log.
+        this.synced(m.memberId);
         this.scheduleSession(m);
         return Promise.resolve(this.okSync(m.assignment));
       case 'CompletingRebalance': {
+        this.synced(m.memberId);
         this.cancelSession(m);
         m.syncWaiter?.(this.errorSync(ErrorCode.REBALANCE_IN_PROGRESS));
         const answer = new Promise<SyncResult>((resolve) => {
@@ -621,7 +691,6 @@ export class Group {
   private completeSync(assignments: { memberId: string; assignment: Buffer }[]): void {
     const byMember = new Map<string, Buffer>();
     for (const a of assignments) if (this.members.has(a.memberId)) byMember.set(a.memberId, a.assignment);
-    this.clearRebalanceTimers();
     const generation = this.generationId;
     const current = () => this.state === 'CompletingRebalance' && this.generationId === generation;
     this.ctx.persist(this, this.snapshot(byMember)).then(
@@ -707,6 +776,7 @@ export class Group {
     m.joinWaiter = null;
     m.syncWaiter = null;
     this.members.delete(m.memberId);
+    this.pendingSync.delete(m.memberId);
     if (m.groupInstanceId !== null && this.instances.get(m.groupInstanceId) === m.memberId) this.instances.delete(m.groupInstanceId);
   }
 
@@ -722,10 +792,10 @@ export class Group {
   }
 
   /** (Re)starts a member's session deadline; members waiting for an answer are kept alive. */
-  private scheduleSession(m: Member): void {
+  private scheduleSession(m: Member, timeoutMs = m.sessionTimeoutMs): void {
     this.cancelSession(m);
-    if (m.joinWaiter || m.syncWaiter) return;
-    m.cancelSession = this.ctx.clock.schedule(m.sessionTimeoutMs, () => {
+    if ((m.joinWaiter && !m.isNew) || m.syncWaiter) return;
+    m.cancelSession = this.ctx.clock.schedule(timeoutMs, () => {
       m.cancelSession = null;
       if (this.members.get(m.memberId) === m) this.removeMemberAndRebalance(m, `member ${m.memberId} session expired`);
     });
@@ -795,6 +865,7 @@ export class Group {
   /** Cancels every timer and answers every waiter (broker shutdown). */
   shutdown(errorCode: number = ErrorCode.NOT_COORDINATOR): void {
     this.clearRebalanceTimers();
+    this.clearPendingSync();
     for (const cancel of this.pending.values()) cancel();
     for (const m of this.members.values()) {
       this.cancelSession(m);
