@@ -309,6 +309,20 @@ export class Group {
     return current !== undefined && current !== memberId;
   }
 
+  /**
+   * Kafka's ClassicGroup.validateMember for a member's JoinGroup, SyncGroup and Heartbeat: an
+   * instance id must name a static member of the group (UNKNOWN_MEMBER_ID) with this member id
+   * (FENCED_INSTANCE_ID), and the member must exist (UNKNOWN_MEMBER_ID).
+   */
+  private validateMember(memberId: string, groupInstanceId: string | null): number {
+    if (groupInstanceId !== null) {
+      const current = this.instances.get(groupInstanceId);
+      if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (current !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    return this.members.has(memberId) ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+  }
+
   // --- JoinGroup ---------------------------------------------------------------------------
 
   join(req: JoinRequest): Promise<JoinResult> {
@@ -345,8 +359,8 @@ export class Group {
       if (this.fenced(req.memberId, req.groupInstanceId)) return Promise.resolve(joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
       return this.addMemberAndRebalance(req.memberId, req);
     }
-    if (this.fenced(req.memberId, req.groupInstanceId)) return Promise.resolve(joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
-    if (!known) return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
+    const invalid = this.validateMember(req.memberId, req.groupInstanceId);
+    if (invalid !== ErrorCode.NONE || !known) return Promise.resolve(joinError(invalid || ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
     switch (this.state) {
       case 'PreparingRebalance':
         return this.updateMemberAndRebalance(known, req);
@@ -446,8 +460,11 @@ export class Group {
     if (this.state === 'Stable' && unchanged) {
       const { clientId, clientHost, sessionTimeoutMs, rebalanceTimeoutMs, protocolType, protocols } = old;
       this.applyJoinRequest(old, req);
+      // KIP-814: a leader that may skip the assignment is told it leads (with the members, to
+      // keep its metadata current). An older client is named the leader it replaced, as Kafka's
+      // answer does, so a restarted leader syncs as a follower and does not assign again.
       const isLeader = this.leaderId === newId;
-      const result = this.currentJoinResult(old, isLeader && req.supportsSkipAssignment, isLeader && req.supportsSkipAssignment);
+      const result = req.supportsSkipAssignment ? this.currentJoinResult(old, isLeader, isLeader) : { ...this.currentJoinResult(old, false), leader: oldLeader ?? '' };
       return this.ctx.persist(this).then(
         () => {
           this.scheduleSession(old);
@@ -648,9 +665,9 @@ export class Group {
 
   sync(req: SyncRequest): Promise<SyncResult> {
     if (this.state === 'Dead') return Promise.resolve(this.errorSync(ErrorCode.COORDINATOR_NOT_AVAILABLE));
-    if (this.fenced(req.memberId, req.groupInstanceId)) return Promise.resolve(this.errorSync(ErrorCode.FENCED_INSTANCE_ID));
+    const invalid = this.validateMember(req.memberId, req.groupInstanceId);
     const m = this.members.get(req.memberId);
-    if (!m) return Promise.resolve(this.errorSync(ErrorCode.UNKNOWN_MEMBER_ID));
+    if (invalid !== ErrorCode.NONE || !m) return Promise.resolve(this.errorSync(invalid || ErrorCode.UNKNOWN_MEMBER_ID));
     if (req.generationId !== this.generationId) return Promise.resolve(this.errorSync(ErrorCode.ILLEGAL_GENERATION));
     if ((req.protocolType !== null && req.protocolType !== this.protocolType) || (req.protocolName !== null && req.protocolName !== this.protocolName)) {
       return Promise.resolve(this.errorSync(ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
@@ -730,9 +747,9 @@ export class Group {
 
   heartbeat(memberId: string, groupInstanceId: string | null, generationId: number): number {
     if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (this.fenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    const invalid = this.validateMember(memberId, groupInstanceId);
     const m = this.members.get(memberId);
-    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (invalid !== ErrorCode.NONE || !m) return invalid || ErrorCode.UNKNOWN_MEMBER_ID;
     if (generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
     this.scheduleSession(m);
     return this.state === 'PreparingRebalance' ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;

@@ -268,6 +268,47 @@ describe('group state machine', () => {
     assert.equal((await changed).generationId, 3);
   });
 
+  test('a restarted static leader is named the leader it replaced, unless it may skip the assignment (KIP-814)', async () => {
+    const { coordinator: c } = setup();
+    const a = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ia' }));
+    const b = c.join('g', classicJoinRequest('', { groupInstanceId: 'ib' }));
+    await c.join('g', classicJoinRequest(a.memberId, { groupInstanceId: 'ia' }));
+    const rb = await b;
+    await syncAll(c, 'g', 2, a.memberId, [a.memberId, rb.memberId]);
+
+    // An older client: told the old member id leads, so it syncs as a follower.
+    const old = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ia' }));
+    assert.equal(old.errorCode, ErrorCode.NONE);
+    assert.notEqual(old.memberId, a.memberId);
+    assert.equal(old.leader, a.memberId);
+    assert.equal(old.skipAssignment, false);
+    assert.deepEqual(old.members, []);
+    // A client that may skip the assignment: it leads, with the members' metadata.
+    const skip = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ia', supportsSkipAssignment: true }));
+    assert.equal(skip.leader, skip.memberId);
+    assert.equal(skip.skipAssignment, true);
+    assert.deepEqual(
+      skip.members.map((m) => m.groupInstanceId),
+      ['ia', 'ib'],
+    );
+    assert.equal(skip.generationId, 2);
+    assert.equal(c.groups.get('g')!.state, 'Stable');
+  });
+
+  test('an instance id that names no static member of the group is UNKNOWN_MEMBER_ID for JoinGroup, SyncGroup and Heartbeat', async () => {
+    const { coordinator: c } = setup();
+    const a = await joinNew(c, 'g');
+    await a.answer;
+    await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
+    assert.equal(c.heartbeat('g', a.memberId, 'nobody', 1), ErrorCode.UNKNOWN_MEMBER_ID);
+    const sync = await c.sync('g', { memberId: a.memberId, groupInstanceId: 'nobody', generationId: 1, protocolType: null, protocolName: null, assignments: [] });
+    assert.equal(sync.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    const join = await c.join('g', classicJoinRequest(a.memberId, { groupInstanceId: 'nobody' }));
+    assert.equal(join.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal(c.heartbeat('g', a.memberId, null, 1), ErrorCode.NONE, 'the member itself is fine');
+    assert.equal(c.groups.get('g')!.state, 'Stable');
+  });
+
   test('LeaveGroup removes members by id or instance id, batched', async () => {
     const { coordinator: c } = setup();
     const a = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ia' }));
