@@ -8,15 +8,16 @@
 // - cli.v8cache, the code cache, recorded from a training broker (scripts/code-cache-training.ts).
 // - cluster.cjs, cluster mode's packages (CLUSTER_PACKAGES: etcd3 with gRPC and protobufjs) as a
 //   script of their own, and its cache cluster.v8cache, recorded from a training broker in cluster
-//   mode; the .proto files etcd3 reads at run time, in etcd3-proto/. The program loads them in
-//   cluster mode only (src/cli/cluster-packages.ts).
+//   mode, with etcd's gRPC services precomputed from etcd3's .proto files (etcd3Services). The
+//   program loads them in cluster mode only (src/cli/cluster-packages.ts).
 // The library (dist/index.js, `startBroker`) stays tsc's module-per-file output.
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { BUILD_ID_LENGTH, BUILD_ID_MARK } from '../src/cli/code-cache.js';
 import { trainClusterCodeCache, trainCodeCache } from './code-cache-training.js';
+import { etcd3Descriptor } from './etcd3-descriptor.js';
 
 const root = resolve(import.meta.dirname, '..');
 const outdir = join(root, 'dist', 'cli');
@@ -34,8 +35,8 @@ const outdir = join(root, 'dist', 'cli');
  */
 const BUNDLED_PACKAGES = new Set(['pino', 'commander']);
 /**
- * Packages that only a broker in cluster mode loads, and that are big: etcd3 with gRPC, its proto
- * loader and protobufjs (~0.7 MB bundled). Through node's CommonJS loader they cost a cluster
+ * Packages that only a broker in cluster mode loads, and that are big: etcd3 with gRPC and
+ * protobufjs's runtime (~0.65 MB bundled; etcd3's proto loader is replaced, see etcd3Services). Through node's CommonJS loader they cost a cluster
  * broker ~2 MiB more idle RSS and ~80 ms more to load; compiled into cli.cjs, every single-node
  * broker would carry their source. So they are a second script, cluster.cjs, with a code cache of
  * its own; in cli.cjs, `require('etcd3')` becomes a call that runs it (src/cli/cluster-packages.ts).
@@ -61,22 +62,46 @@ const bundledPackages: Plugin = {
   },
 };
 
-/** Where etcd3 reads its .proto files at run time, relative to cluster.cjs. */
-const ETCD3_PROTO_DIR = 'etcd3-proto';
+const etcd3Dir = join(root, 'node_modules', 'etcd3');
+const etcd3ServicesModule = join(root, 'src', 'cli', 'etcd3-services.ts');
+/** etcd3's call that parses its .proto files, exactly (a new etcd3 that differs fails the build). */
+const ETCD3_PROTO_LOADING = [
+  'const packageDefinition = (0, proto_loader_1.loadSync)(`${__dirname}/../proto/rpc.proto`, {',
+  '    keepCase: true,',
+  '    longs: String,',
+  '    enums: String,',
+  '    defaults: true,',
+  '    oneofs: true,',
+  '});',
+  'const services = grpc.loadPackageDefinition(packageDefinition);',
+].join('\n');
+const ETCD3_PROTO_LOADER_IMPORT = 'const proto_loader_1 = require("@grpc/proto-loader");\n';
 /**
- * etcd3 loads `${__dirname}/../proto/rpc.proto` (and the files it imports) when its connection
- * pool module is evaluated; in cluster.cjs, __dirname is dist/cli, so the path is rewritten to the
- * copy in dist/cli/etcd3-proto/. A new etcd3 that reads them otherwise fails the build here.
+ * etcd3 parses its .proto files with @grpc/proto-loader when its connection pool module is
+ * evaluated; in cluster.cjs it builds the same services from a descriptor computed here
+ * (src/cli/etcd3-services.ts says why), so neither the .proto files nor proto-loader and
+ * protobufjs's parser are in the bundle.
  */
-const etcd3ProtoPath: Plugin = {
-  name: 'etcd3-proto-path',
+const etcd3Services: Plugin = {
+  name: 'etcd3-services',
   setup(b) {
     b.onLoad({ filter: /[\\/]node_modules[\\/]etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const from = '`${__dirname}/../proto/rpc.proto`';
-      if (!source.includes(from)) throw new Error(`${args.path} no longer loads ${from}: update scripts/bundle-cli.ts`);
-      return { contents: source.replace(from, `\`\${__dirname}/${ETCD3_PROTO_DIR}/rpc.proto\``), loader: 'js' };
+      const source = readFileSync(args.path, 'utf8').replace(/\r\n/g, '\n');
+      if (!source.includes(ETCD3_PROTO_LOADING) || !source.includes(ETCD3_PROTO_LOADER_IMPORT)) {
+        throw new Error(`${args.path} no longer loads its .proto files as scripts/bundle-cli.ts expects: update it and src/cli/etcd3-services.ts`);
+      }
+      const services = `const services = grpc.loadPackageDefinition(require(${JSON.stringify(etcd3ServicesModule)}).etcd3PackageDefinition(require("protobufjs/light"), require("tributary:etcd3-descriptor")));`;
+      return { contents: source.replace(ETCD3_PROTO_LOADER_IMPORT, '').replace(ETCD3_PROTO_LOADING, services), loader: 'js' };
     });
+    // grpc-js requires proto-loader only inside the functions that build a server's channelz and
+    // ORCA services (from .proto files the bundle does not carry either); a client never calls them.
+    b.onResolve({ filter: /^@grpc\/proto-loader$/ }, (args) => ({ path: args.path, namespace: 'not-bundled' }));
+    b.onLoad({ filter: /.*/, namespace: 'not-bundled' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not in dist/cli/cluster.cjs (scripts/bundle-cli.ts)`)});`,
+      loader: 'js',
+    }));
+    b.onResolve({ filter: /^tributary:etcd3-descriptor$/ }, (args) => ({ path: args.path, namespace: 'etcd3-descriptor' }));
+    b.onLoad({ filter: /.*/, namespace: 'etcd3-descriptor' }, () => ({ contents: JSON.stringify(etcd3Descriptor(etcd3Dir)), loader: 'json' }));
   },
 };
 
@@ -141,7 +166,7 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  plugins: [etcd3ProtoPath],
+  plugins: [etcd3Services],
   banner: { js: '"use strict";' },
   sourcemap: 'linked',
   minifyWhitespace: true,
@@ -149,7 +174,6 @@ await build({
   logLevel: 'warning',
 });
 nameBuild(clusterScript);
-cpSync(join(root, 'node_modules', 'etcd3', 'proto'), join(outdir, ETCD3_PROTO_DIR), { recursive: true });
 await build({
   entryPoints: [join(root, 'src', 'cli', 'launcher.ts')],
   outfile: join(outdir, 'tributary.js'),

@@ -1,5 +1,5 @@
-// Cluster mode's packages in the build: etcd3 and what it loads (gRPC, its proto loader,
-// protobufjs), bundled into their own script, dist/cli/cluster.cjs, with their own code cache,
+// Cluster mode's packages in the build: etcd3 and what it loads (gRPC, protobufjs; its services
+// come precomputed, see etcd3-services.ts), bundled into their own script, dist/cli/cluster.cjs, with their own code cache,
 // cluster.v8cache (scripts/bundle-cli.ts). In the program (cli.cjs), `require('etcd3')` (what
 // src/cluster's `import ... from 'etcd3'` becomes, evaluated when broker.ts first imports
 // src/cluster's etcd modules, in cluster mode only) comes here. A single-node broker never

@@ -141,6 +141,17 @@ describe("cluster mode's script", () => {
     assert.ok(data.length > 400_000, `${data.length} bytes`);
   });
 
+  it("carries etcd's gRPC services precomputed, not the .proto files and their parser", () => {
+    // src/cli/etcd3-services.ts: parsing etcd3's .proto files at start cost a broker ~17 MB of
+    // garbage and more idle memory; the build computes them once (scripts/etcd3-descriptor.ts).
+    const { sources } = JSON.parse(readFileSync(compiled('cli/cluster.cjs.map'), 'utf8')) as { sources: string[] };
+    assert.ok(sources.some((s) => s.endsWith('src/cli/etcd3-services.ts')));
+    assert.deepEqual(
+      sources.filter((s) => /@grpc\/proto-loader\/|protobufjs\/src\/(parse|tokenize|common)\.js$|\.proto$/.test(s)),
+      [],
+    );
+  });
+
   it('is compiled from its cache by a broker in cluster mode, and never by a single node', { skip: etcdMissing }, async () => {
     assert.deepEqual(await cacheTraceOfBroker(compiled('cli/tributary.js'), clusterMode()), [
       'tributary: cli.cjs: code cache accepted',
