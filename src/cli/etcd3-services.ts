@@ -7,7 +7,8 @@
 // FileDescriptorProto of every file and turned a DescriptorProto of every request and response type
 // into plain objects that the clients then kept (reflection data etcd3 never reads), and loading
 // it registered Google's common protos too. That was ~17 MB of allocation in the first 170 ms,
-// which grew V8's new space to 16 MB and delayed its first shrinking GC, and ~1.5 MB that stayed.
+// which grew V8's new space to 16 MB before V8's first shrinking GC, and ~1 MB of heap that
+// stayed (2026-12-07, 3 idle brokers: 85.4 -> 78.4 MiB each 10 s after start, 76.6 -> 74.1 at 60 s).
 // From the precomputed descriptor, protobufjs builds only the message types, and each method
 // gets the same conversions proto-loader would give it (its options below).
 import type { IConversionOptions, INamespace, Root, Type } from 'protobufjs';
