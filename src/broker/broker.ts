@@ -620,9 +620,12 @@ export class Broker implements CoordinatorHost {
     const modRevision = store.partitionRevision(record.id, p.index);
     if (!s || !modRevision || s.leader !== this.nodeId || s.leaderEpoch !== p.leaderEpoch || s.partitionEpoch !== p.partitionEpoch) return false;
     // Only registered brokers join an ISR (KRaft refuses fenced ones): a restarted broker may
-    // fetch before its registration is in, and the controller would drop it again at once.
-    const live = new Set(store.liveBrokers().map((b) => b.nodeId));
-    if (isr.some((r) => !s.isr.includes(r) && !live.has(r))) return false;
+    // fetch before its registration is in, and the controller would drop it again at once. Nor
+    // does one in controlled shutdown (Kafka's isReplicaIsrEligible): it left its ISRs and keeps
+    // fetching until it stops; added back, it is in the ISR when it goes, and acks=all writes
+    // wait for it until the controller sees its registration gone.
+    const eligible = new Set(store.liveBrokers().flatMap((b) => (b.inControlledShutdown ? [] : [b.nodeId])));
+    if (isr.some((r) => !s.isr.includes(r) && !eligible.has(r))) return false;
     const state: PartitionState = { ...s, isr: [...isr], partitionEpoch: s.partitionEpoch + 1 };
     const ok = await store.writeOwnPartitionStates(this.nodeId, [{ topicId: record.id, index: p.index, state, modRevision }]);
     const change = isr.length < s.isr.length ? 'shrink' : 'expand';
@@ -1473,6 +1476,13 @@ export class Broker implements CoordinatorHost {
     if (!store || !this.config.bool('controlled.shutdown.enable')) return;
     const retries = this.config.int('controlled.shutdown.max.retries');
     const backoffMs = this.config.int('controlled.shutdown.retry.backoff.ms');
+    // First said in the registration, so that leaders, which see it before the ISR changes below
+    // (one ordered watch), do not add this broker back while its fetchers still run.
+    try {
+      if (!(await store.updateRegistration({ inControlledShutdown: true }))) this.logger.warn('controlled shutdown: could not mark the registration');
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'controlled shutdown: could not mark the registration');
+    }
     for (let attempt = 0; attempt <= retries; attempt++) {
       const live = new Set(store.liveBrokers().map((b) => b.nodeId));
       live.delete(this.nodeId);

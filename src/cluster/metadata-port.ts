@@ -76,6 +76,11 @@ export interface BrokerRegistration {
   offlineLogDirs?: string[];
   /** The replicas this broker hosts in those directories (offlineReplicaKey): the controller treats them as dead. */
   offlineReplicas?: string[];
+  /**
+   * Set by the broker when its controlled shutdown starts (KRaft's inControlledShutdown): leaders
+   * no longer add it to an ISR, though it keeps fetching until it stops.
+   */
+  inControlledShutdown?: boolean;
 }
 
 /** How a registration names an offline replica: `<topicId>:<partition>`. */
