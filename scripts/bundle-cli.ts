@@ -38,8 +38,9 @@ const BUNDLED_PACKAGES = new Set(['pino', 'commander']);
  * Packages that only a broker in cluster mode loads, and that are big: etcd3 with gRPC and
  * protobufjs's runtime (~0.65 MB bundled; etcd3's proto loader is replaced, see etcd3Services).
  * Through node's CommonJS loader they cost a cluster broker ~2 MiB more idle RSS and ~80 ms more
- * to load; compiled into cli.cjs, every single-node broker would carry their source. So they are a second script, cluster.cjs, with a code cache of
- * its own; in cli.cjs, `require('etcd3')` becomes a call that runs it (src/cli/cluster-packages.ts).
+ * to load; compiled into cli.cjs, every single-node broker would carry their source. So they are
+ * a second script, cluster.cjs, with a code cache of its own; in cli.cjs, `require('etcd3')`
+ * becomes a call that runs it (src/cli/cluster-packages.ts).
  */
 const CLUSTER_PACKAGES = ['etcd3'];
 const clusterPackagesModule = join(root, 'src', 'cli', 'cluster-packages.ts');

@@ -1,8 +1,8 @@
 // Cluster mode's packages in the build: etcd3 and what it loads (gRPC, protobufjs; its services
-// come precomputed, see etcd3-services.ts), bundled into their own script, dist/cli/cluster.cjs, with their own code cache,
-// cluster.v8cache (scripts/bundle-cli.ts). In the program (cli.cjs), `require('etcd3')` (what
-// src/cluster's `import ... from 'etcd3'` becomes, evaluated when broker.ts first imports
-// src/cluster's etcd modules, in cluster mode only) comes here. A single-node broker never
+// come precomputed, see etcd3-services.ts), bundled into their own script, dist/cli/cluster.cjs,
+// with their own code cache, cluster.v8cache (scripts/bundle-cli.ts). In the program (cli.cjs),
+// `require('etcd3')` (what src/cluster's `import ... from 'etcd3'` becomes, evaluated when
+// broker.ts first imports src/cluster's etcd modules, in cluster mode only) comes here. A single-node broker never
 // reads, compiles or holds any of it.
 //
 // Why a second script: through node's loader, loading etcd3 took a broker ~140 ms (resolving,
