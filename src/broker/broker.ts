@@ -8,6 +8,7 @@ import type { EtcdMetadataStore } from '../cluster/etcd-metadata-store.js';
 import type { Controller } from '../cluster/controller.js';
 import { offlineReplicaKey, partitionStates, type MetadataChange, type MetadataStore, type PartitionState } from '../cluster/metadata-port.js';
 import { assignReplicas } from '../cluster/replica-assignment.js';
+import { controlledShutdownChange } from '../cluster/partition-changes.js';
 import { INTER_BROKER_CLIENT_ID, InterBrokerClient } from './inter-broker.js';
 import { BrokerSecurity } from './security/security.js';
 import { usesTls, type SecurityProtocol } from './security/listeners.js';
@@ -624,7 +625,7 @@ export class Broker implements CoordinatorHost {
     // does one in controlled shutdown (Kafka's isReplicaIsrEligible): it left its ISRs and keeps
     // fetching until it stops; added back, it is in the ISR when it goes, and acks=all writes
     // wait for it until the controller sees its registration gone.
-    const eligible = new Set(store.liveBrokers().flatMap((b) => (b.inControlledShutdown ? [] : [b.nodeId])));
+    const eligible = this.eligibleBrokers(store);
     if (isr.some((r) => !s.isr.includes(r) && !eligible.has(r))) return false;
     const state: PartitionState = { ...s, isr: [...isr], partitionEpoch: s.partitionEpoch + 1 };
     const ok = await store.writeOwnPartitionStates(this.nodeId, [{ topicId: record.id, index: p.index, state, modRevision }]);
@@ -634,6 +635,14 @@ export class Broker implements CoordinatorHost {
       this.logger.info({ topic: p.topicName, partition: p.index, from: s.isr, to: isr, partitionEpoch: state.partitionEpoch }, `replication: ISR ${change}`);
     }
     return ok;
+  }
+
+  /**
+   * The brokers that may join an ISR or take over a leadership: registered (not fenced) and not
+   * in controlled shutdown (Kafka's isReplicaIsrEligible and isAcceptableLeader).
+   */
+  private eligibleBrokers(store: EtcdMetadataStore): Set<number> {
+    return new Set(store.liveBrokers().flatMap((b) => (b.inControlledShutdown ? [] : [b.nodeId])));
   }
 
   get clusterId(): string {
@@ -1484,27 +1493,20 @@ export class Broker implements CoordinatorHost {
       this.logger.warn({ err: (err as Error).message }, 'controlled shutdown: could not mark the registration');
     }
     for (let attempt = 0; attempt <= retries; attempt++) {
-      const live = new Set(store.liveBrokers().map((b) => b.nodeId));
-      live.delete(this.nodeId);
+      // Brokers stopping at the same time pass nothing on to each other.
+      const eligible = this.eligibleBrokers(store);
       const updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[] = [];
       let remaining = 0;
       for (const t of store.topics()) {
         (t.assignments ?? []).forEach((s, index) => {
-          if (s.leader !== this.nodeId && !s.isr.includes(this.nodeId)) return;
-          const isr = s.isr.filter((r) => r !== this.nodeId);
-          const leader = s.leader === this.nodeId ? s.replicas.find((r) => isr.includes(r) && live.has(r)) : s.leader;
+          const change = controlledShutdownChange(s, this.nodeId, eligible);
           const modRevision = store.partitionRevision(t.id, index);
-          if (leader === undefined || isr.length === 0 || !modRevision) {
+          if (change === null) return;
+          if (change === 'stays' || !modRevision) {
             if (s.leader === this.nodeId) remaining++;
             return;
           }
-          const moved = leader !== s.leader;
-          updates.push({
-            topicId: t.id,
-            index,
-            modRevision,
-            state: { ...s, leader, isr, leaderEpoch: s.leaderEpoch + (moved ? 1 : 0), partitionEpoch: s.partitionEpoch + 1 },
-          });
+          updates.push({ topicId: t.id, index, modRevision, state: change });
         });
       }
       if (updates.length === 0) {

@@ -61,6 +61,23 @@ export function isUncleanElection(before: PartitionState, after: PartitionState)
   return after.leader !== NO_LEADER && after.leader !== before.leader && !before.isr.includes(after.leader);
 }
 
+/**
+ * What broker `nodeId`'s controlled shutdown changes in one partition (KRaft's
+ * handleBrokerInControlledShutdown, written here by the broker itself): it leaves the ISR, and a
+ * partition it leads moves to the first replica in the ISR that may lead, one in `eligible`:
+ * registered and not shutting down itself (Kafka's isAcceptableLeader). Null: nothing to change.
+ * 'stays': it leads and no other replica may (brokers stopping together, an ISR of one); it then
+ * keeps the partition and its ISR place, and stops as the last replica standing, as in Kafka.
+ */
+export function controlledShutdownChange(s: PartitionState, nodeId: number, eligible: ReadonlySet<number>): PartitionState | 'stays' | null {
+  if (s.leader !== nodeId && !s.isr.includes(nodeId)) return null;
+  const isr = s.isr.filter((r) => r !== nodeId);
+  const leader = s.leader === nodeId ? s.replicas.find((r) => r !== nodeId && isr.includes(r) && eligible.has(r)) : s.leader;
+  if (leader === undefined || isr.length === 0) return s.leader === nodeId ? 'stays' : null;
+  const moved = leader !== s.leader;
+  return { ...s, leader, isr, leaderEpoch: s.leaderEpoch + (moved ? 1 : 0), partitionEpoch: s.partitionEpoch + 1 };
+}
+
 /** The replicas a partition had before its reassignment started (what a cancellation reverts to). */
 export function originalReplicas(s: PartitionState): number[] {
   const adding = s.addingReplicas ?? [];

@@ -6,6 +6,7 @@ import type { PartitionState, TopicRecord } from '../../src/cluster/metadata-por
 import {
   cancelReassignment,
   completeReassignment,
+  controlledShutdownChange,
   electLeader,
   ElectionType,
   imbalancedPartitions,
@@ -66,4 +67,20 @@ test('the rebalance picks partitions of brokers above the imbalance percentage',
   );
   assert.deepEqual(imbalancedPartitions([t], live(1, 2), 50), [], '50% is not above 50%');
   assert.deepEqual(imbalancedPartitions([t], live(2), 10), [], 'the preferred leader is down');
+});
+
+test("a broker's controlled shutdown leaves the ISR and hands its leaderships to a broker that may lead", () => {
+  // Leader 2 stops: leadership goes to the first in-sync replica that is eligible, 1.
+  assert.deepEqual(controlledShutdownChange(s0, 2, live(1, 3)), { ...s0, leader: 1, isr: [1, 3], leaderEpoch: 5, partitionEpoch: 10 });
+  // A follower stops: it only leaves the ISR, under the same leader epoch.
+  assert.deepEqual(controlledShutdownChange(s0, 3, live(1, 2)), { ...s0, isr: [1, 2], partitionEpoch: 10 });
+  // Not a replica in sync, not the leader: nothing to change.
+  assert.equal(controlledShutdownChange({ ...s0, isr: [1, 2] }, 3, live(1, 2)), null);
+  // Replica 1 is shutting down too (not eligible): leadership goes to 3, not to 1.
+  assert.equal((controlledShutdownChange(s0, 2, live(3)) as PartitionState).leader, 3);
+  // Every other in-sync replica is shutting down too, or there is none: the leader stays, in its ISR.
+  assert.equal(controlledShutdownChange(s0, 2, live()), 'stays');
+  assert.equal(controlledShutdownChange({ ...s0, isr: [2] }, 2, live(1, 3)), 'stays');
+  // An out-of-sync eligible replica does not take over.
+  assert.equal(controlledShutdownChange({ ...s0, isr: [2, 3] }, 2, live(1)), 'stays');
 });
