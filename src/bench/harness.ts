@@ -473,8 +473,6 @@ interface Filled {
   partitions: number;
   size: number;
   records: number;
-  /** franz-go's topics (more records) are read back by franz-go only. */
-  byFranzGo?: boolean;
 }
 
 const clientProps = (acks: string) => [`acks=${acks}`, 'linger.ms=5', 'batch.size=131072', 'compression.type=none'];
@@ -570,7 +568,7 @@ async function produceRound(broker: Broker, plan: Plan, round: number, samples: 
     if (spec.size >= 1024) await deleteTopic(broker.bootstrap, topic);
     if (!metrics) continue;
     samples.push({ workload: `produce ${specName(spec)} (franz-go)`, target: broker.label, round, metrics });
-    filled.push({ topic, partitions: spec.partitions, size: spec.size, records: count, byFranzGo: true });
+    filled.push({ topic, partitions: spec.partitions, size: spec.size, records: count });
     progress(`  ${broker.label} r${round} franz-go produce ${specName(spec)}: ${Math.round(metrics.records_per_s!)} rec/s`);
   }
 }
@@ -646,7 +644,7 @@ function consumeRound(broker: Broker, plan: Plan, round: number, samples: Sample
     progress(`  ${broker.label} r${round} kcat consume ${src.partitions}p: ${Math.round(metrics.records_per_s!)} rec/s (${metrics.records})`);
   }
   if (!plan.franzGo) return;
-  for (const src of new Map(filled.filter((f) => f.size === 100 && f.byFranzGo).map((f) => [f.partitions, f])).values()) {
+  for (const src of sources) {
     const metrics = franzGoRun(broker, plan.franzGo, src.topic, { mode: 'consume', records: src.records }, src.size);
     if (!metrics) continue;
     samples.push({ workload: `consume ${src.partitions}p 100B (franz-go)`, target: broker.label, round, metrics });
