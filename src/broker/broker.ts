@@ -1500,8 +1500,8 @@ export class Broker implements CoordinatorHost {
       for (const t of store.topics()) {
         (t.assignments ?? []).forEach((s, index) => {
           const change = controlledShutdownChange(s, this.nodeId, eligible);
-          const modRevision = store.partitionRevision(t.id, index);
           if (change === null) return;
+          const modRevision = store.partitionRevision(t.id, index);
           if (change === 'stays' || !modRevision) {
             if (s.leader === this.nodeId) remaining++;
             return;
