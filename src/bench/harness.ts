@@ -23,6 +23,7 @@ import { rawProduceToFetchLatency } from './raw-latency.js';
 import { formatKafka, javaTool, KAFKA_HEAP, kafkaOutput, resolveKafka, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
 import { newClusterId } from '../common/cluster-id.js';
 import { findEtcd, startEtcd } from '../cluster/etcd-process.js';
+import { brokerShare, kafkaRequestTimes, tributaryRequestTimes, type RequestTimes } from './request-times.js';
 import { systemClock } from '../common/clock.js';
 import { freeLoopbackPort, loopbackAccepts } from '../common/loopback-ports.js';
 
@@ -77,6 +78,8 @@ interface Broker {
   coldStartMs?: number;
   /** Stops the broker and starts it again on the same data; returns ms to the first produce. */
   restart?: () => Promise<number>;
+  /** The broker's own Produce and Fetch request times so far (single nodes this harness started). */
+  requestTimes?: () => Promise<RequestTimes | undefined>;
   stop?: () => Promise<void>;
 }
 
@@ -277,14 +280,19 @@ async function startTributary(dataDir: string): Promise<Broker> {
   const compiled = join(packageRoot, 'dist/cli/tributary.js');
   const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(packageRoot, 'src/cli/tributary.ts')];
   const port = await freeLoopbackPort();
+  // A free port: the default 8080 may be taken, and benches run next to other brokers.
+  const httpPort = await freeLoopbackPort();
   const overrides = Object.entries({
     ...SHARED_SETTINGS,
     listeners: `PLAINTEXT://127.0.0.1:${port}`,
-    // A free port: the default 8080 may be taken, and benches run next to other brokers.
-    'http.listeners': 'http://127.0.0.1:0',
+    'http.listeners': `http://127.0.0.1:${httpPort}`,
     'log.dirs': dataDir,
   }).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
-  return managedBroker('tributary', port, () => spawn(process.execPath, [...brokerNodeArgs(), ...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const broker = await managedBroker('tributary', port, () =>
+    spawn(process.execPath, [...brokerNodeArgs(), ...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', 'inherit'] }),
+  );
+  broker.requestTimes = () => tributaryRequestTimes(httpPort).catch(() => undefined);
+  return broker;
 }
 
 /**
@@ -322,14 +330,22 @@ async function managedBroker(label: string, port: number, spawnBroker: () => Chi
 
 /** Formats and starts a single-node KRaft Apache Kafka with the shared settings. */
 async function startKafka(install: KafkaInstall, dir: string): Promise<Broker> {
-  const node: KafkaNode = { dir, port: await freeLoopbackPort(), controllerPort: await freeLoopbackPort(), settings: SHARED_SETTINGS };
+  const node: KafkaNode = {
+    dir,
+    port: await freeLoopbackPort(),
+    controllerPort: await freeLoopbackPort(),
+    settings: SHARED_SETTINGS,
+    jmxPort: await freeLoopbackPort(),
+  };
   formatKafka(install, node);
-  return managedBroker(
+  const broker = await managedBroker(
     'kafka',
     node.port,
     () => startKafkaProcess(install, node),
     () => kafkaOutput(node),
   );
+  broker.requestTimes = () => Promise.resolve(kafkaRequestTimes(install, node.jmxPort!));
+  return broker;
 }
 
 /**
@@ -681,7 +697,14 @@ async function latencyRound(broker: Broker, plan: Plan, round: number, samples: 
   if (plan.kafka) {
     const topic = `bench-e2e-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, 1);
+    const before = await broker.requestTimes?.();
     const metrics = endToEndLatency(broker, plan.kafka, topic, plan.latencyRecords, '1');
+    const after = await broker.requestTimes?.();
+    // The broker's share of each round trip; the rest is the two JVM clients and the kernel.
+    if (metrics && before && after) {
+      const share = brokerShare(before, after, plan.latencyRecords);
+      Object.assign(metrics, share, { outside_broker_us_per_round: metrics.avg_ms! * 1000 - share.broker_us_per_round! });
+    }
     if (metrics) {
       samples.push({ workload: `e2e latency, 1 in flight, 100 B (EndToEndLatency)`, target: broker.label, round, metrics });
       progress(`  ${broker.label} r${round} EndToEndLatency avg ${metrics.avg_ms!.toFixed(3)} ms`);

@@ -107,6 +107,8 @@ export interface KafkaNode {
   voters?: string;
   /** The cluster id every node of one cluster is formatted with; unset, a fresh one. */
   clusterId?: string;
+  /** Opens JMX on this port (kafka-run-class.sh's JMX_PORT), for its request metrics. */
+  jmxPort?: number;
 }
 
 /** Writes server.properties and formats the log dir (once per node). */
@@ -162,7 +164,15 @@ export function formatKafka(install: KafkaInstall, node: KafkaNode): string {
 export function startKafkaProcess(install: KafkaInstall, node: KafkaNode): ChildProcess {
   const child = spawn(
     'java',
-    [...KAFKA_BROKER_JVM, `-Dlog4j2.configurationFile=${join(node.dir, 'log4j2.yaml')}`, '-cp', install.classpath, 'kafka.Kafka', join(node.dir, 'server.properties')],
+    [
+      ...KAFKA_BROKER_JVM,
+      ...(node.jmxPort ? kafkaJmxFlags(node.jmxPort) : []),
+      `-Dlog4j2.configurationFile=${join(node.dir, 'log4j2.yaml')}`,
+      '-cp',
+      install.classpath,
+      'kafka.Kafka',
+      join(node.dir, 'server.properties'),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // Drain its output (kept in a file for a post-mortem) so a chatty broker never blocks.
@@ -175,6 +185,19 @@ export function startKafkaProcess(install: KafkaInstall, node: KafkaNode): Child
   child.stderr.on('data', keep);
   child.once('exit', () => writeFileSync(join(node.dir, 'kafka.out'), Buffer.concat(out)));
   return child;
+}
+
+/** The JVM flags that open Kafka's JMX on 127.0.0.1:`port` (RMI on the same port, no auth). */
+export function kafkaJmxFlags(port: number): string[] {
+  return [
+    '-Dcom.sun.management.jmxremote',
+    '-Dcom.sun.management.jmxremote.authenticate=false',
+    '-Dcom.sun.management.jmxremote.ssl=false',
+    `-Dcom.sun.management.jmxremote.port=${port}`,
+    `-Dcom.sun.management.jmxremote.rmi.port=${port}`,
+    '-Dcom.sun.management.jmxremote.host=127.0.0.1',
+    '-Djava.rmi.server.hostname=127.0.0.1',
+  ];
 }
 
 export function kafkaOutput(node: KafkaNode): string {

@@ -104,6 +104,13 @@ test('npm run bench -- --quick --against kafka reports ratios against Apache Kaf
     for (const s of doc.samples.filter((x) => x.workload === 'consume 1p 100B (ConsumerPerformance)')) {
       assert.equal(s.metrics.records, filledRecords(doc, s.target, s.round), `${s.target}: ConsumerPerformance read every record`);
     }
+    // Each broker's own request times (Tributary's /metrics, Kafka's JMX): every round trip took
+    // at least one produce and one fetch, and some of the broker's time.
+    for (const s of doc.samples.filter((x) => x.workload === 'e2e latency, 1 in flight, 100 B (EndToEndLatency)')) {
+      assert.ok(s.metrics.broker_us_per_round! > 0, `${s.target}: the broker's time per round trip`);
+      assert.ok(s.metrics.fetches_per_round! >= 1, `${s.target}: fetches per round trip`);
+      assert.ok(s.metrics.outside_broker_us_per_round! > 0, `${s.target}: the clients' time per round trip`);
+    }
     const ratio = doc.rows.find((x) => x.workload === 'produce 1p 100B acks=1 (ProducerPerformance)' && x.metric === 'records_per_s')?.ratio;
     assert.ok(ratio && ratio.median > 0 && ratio.n === 1, 'a throughput ratio, paired by round');
     const fp = doc.samples.filter((x) => x.workload === 'footprint');
