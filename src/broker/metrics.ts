@@ -79,16 +79,22 @@ export class BrokerMetrics {
   /** Fetches parked until data arrives or max.wait.ms passes (Kafka's fetch purgatory). */
   delayedFetches = 0;
 
+  /**
+   * Fetches again, split by who asks, as Kafka also reports them (RequestMetrics request=FetchConsumer
+   * and request=FetchFollower): a follower's fetch parks up to replica.fetch.wait.max.ms, so
+   * together they say little about the time consumers see.
+   */
+  readonly fetchConsumer = new ApiMetrics('FetchConsumer');
+  readonly fetchFollower = new ApiMetrics('FetchFollower');
+
   api(apiKey: number, name: string): ApiMetrics {
     return (this.apis[apiKey] ??= new ApiMetrics(name));
   }
 
-  /** Every API seen so far with its key. */
-  *apiEntries(): IterableIterator<[number, ApiMetrics]> {
-    for (let k = 0; k < this.apis.length; k++) {
-      const m = this.apis[k];
-      if (m) yield [k, m];
-    }
+  /** Every API seen so far, then the fetches split by consumer and follower once any was seen. */
+  *requestMetrics(): IterableIterator<ApiMetrics> {
+    for (const m of this.apis) if (m) yield m;
+    for (const m of [this.fetchConsumer, this.fetchFollower]) if (m.requests.value > 0) yield m;
   }
 
   topic(name: string): TopicMetrics {

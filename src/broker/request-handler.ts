@@ -1,11 +1,12 @@
 import { Reader, Writer } from '../protocol/primitives.js';
-import { ApiKey, apiByKey, type ApiSpec } from '../protocol/generated/index.js';
+import { ApiKey, apiByKey, type ApiSpec, type FetchRequest } from '../protocol/generated/index.js';
 import { decodeRequestHeader, responseHeaderVersion } from '../protocol/headers.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { Connection, FrameHandler, ResponseFrame } from '../network/connection.js';
 import type { Broker } from './broker.js';
 import { advertisedVersions, NO_RESPONSE, type RequestContext, type SupportedApi } from './api.js';
 import { apiHandlers } from './handlers/index.js';
+import { fetchReplicaId } from './handlers/fetch.js';
 import { errorResponseBody } from './error-response.js';
 import { clientThrottles, enforceQuotas } from './throttle.js';
 import { saslRawToken } from './handlers/sasl.js';
@@ -124,6 +125,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
     const m = apiMetrics.get(header.apiKey)!;
     const receivedAt = broker.clock.monotonicMs();
     const request: unknown = api.spec.decodeRequest(r, header.apiVersion);
+    const fetchSplit = header.apiKey !== ApiKey.Fetch ? null : fetchReplicaId(request as FetchRequest, header.apiVersion) >= 0 ? metrics.fetchFollower : metrics.fetchConsumer;
     metrics.requestsInFlight++;
     let counted = false;
     /** Counts the request once, when it is answered (or fails), with its error code if any. */
@@ -132,7 +134,12 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       counted = true;
       metrics.requestsInFlight--;
       m.requests.inc();
-      m.totalTimeMs.observe(broker.clock.monotonicMs() - receivedAt);
+      const ms = broker.clock.monotonicMs() - receivedAt;
+      m.totalTimeMs.observe(ms);
+      if (fetchSplit) {
+        fetchSplit.requests.inc();
+        fetchSplit.totalTimeMs.observe(ms);
+      }
       if (typeof errorCode === 'number' && errorCode !== 0) m.error(errorCode);
     };
     const ctx: RequestContext = {

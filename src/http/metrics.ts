@@ -117,12 +117,12 @@ export function brokerExposition(
 
   // kafka.network:type=RequestMetrics,name=RequestsPerSec|ErrorsPerSec|TotalTimeMs,request=*
   e.family('kafka_network_requestmetrics_requests_total', 'counter', 'Requests answered, per API (RequestsPerSec).');
-  for (const [, a] of m.apiEntries()) e.sample('kafka_network_requestmetrics_requests_total', { request: a.name }, a.requests.value);
+  for (const a of m.requestMetrics()) e.sample('kafka_network_requestmetrics_requests_total', { request: a.name }, a.requests.value);
   e.family('kafka_network_requestmetrics_errors_total', 'counter', 'Error codes in responses, per API and Kafka error name (ErrorsPerSec; NONE is not counted).');
-  for (const [, a] of m.apiEntries())
+  for (const a of m.requestMetrics())
     for (const [code, c] of a.errors) e.sample('kafka_network_requestmetrics_errors_total', { request: a.name, error: errorName(code) }, c.value);
   e.family('kafka_network_requestmetrics_totaltimems', 'histogram', 'Milliseconds from a request decoded to its response framed, per API (TotalTimeMs, as a histogram).');
-  for (const [, a] of m.apiEntries()) if (a.requests.value > 0) e.histogram('kafka_network_requestmetrics_totaltimems', { request: a.name }, a.totalTimeMs);
+  for (const a of m.requestMetrics()) if (a.requests.value > 0) e.histogram('kafka_network_requestmetrics_totaltimems', { request: a.name }, a.totalTimeMs);
 
   // Network: connections, the request queue and the request memory pool.
   e.family('kafka_server_socket_server_metrics_connection_count', 'gauge', 'Open client connections on the Kafka listener (socket-server-metrics connection-count).');

@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { startCluster, type RunningCluster } from '../../src/index.js';
 import { Connection } from '../../src/client/connection.js';
-import { ApiKey, type CreateAclsResponse, type DescribeProducersResponse, type EnvelopeResponse, type FindCoordinatorResponse } from '../../src/protocol/generated/index.js';
+import {
+  ApiKey,
+  apiByKey,
+  type CreateAclsResponse,
+  type DescribeProducersResponse,
+  type EnvelopeResponse,
+  type FindCoordinatorResponse,
+} from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { encodeRequestFrame } from '../../src/protocol/headers.js';
 import { addressBytes, serializePrincipal } from '../../src/broker/forwarded-principal.js';
@@ -195,6 +202,9 @@ describe('the admin API on a cluster routes to leaders and coordinators', { skip
     const scrapes = await Promise.all(
       cluster.brokers.map(async (at) => ({ node: at.broker.nodeId, m: parseExposition(await (await fetch(`${at.httpUrl}/metrics`)).text()) })),
     );
+    // Followers' fetches are reported apart from consumers' (RequestMetrics request=FetchFollower).
+    const followerFetches = scrapes.reduce((n, { m }) => n + (m.value('kafka_network_requestmetrics_totaltimems_count', { request: 'FetchFollower' }) ?? 0), 0);
+    assert.ok(followerFetches > 0, 'follower fetches counted as FetchFollower');
     const lagSeries = scrapes.flatMap(({ node: n, m }) => m.find('kafka_consumergroup_lag', { consumergroup: group }).map((s) => ({ n, ...s })));
     assert.deepEqual(
       lagSeries.map((s) => [s.n, s.labels.topic, Number(s.labels.partition), s.value]).sort((x, y) => Number(x[2]) - Number(y[2])),
@@ -208,7 +218,7 @@ describe('the admin API on a cluster routes to leaders and coordinators', { skip
     const listOffsetsServed = () =>
       cluster.brokers
         .filter((x) => x.broker.nodeId !== coordinator)
-        .reduce((n, x) => n + ([...x.broker.metrics.apiEntries()].find(([k]) => k === ApiKey.ListOffsets)?.[1].requests.value ?? 0), 0);
+        .reduce((n, x) => n + ([...x.broker.metrics.requestMetrics()].find((a) => a.name === apiByKey.get(ApiKey.ListOffsets)!.name)?.requests.value ?? 0), 0);
     const served = listOffsetsServed();
     const again = parseExposition(await (await fetch(`${node(coordinator).httpUrl}/metrics`)).text());
     assert.equal(again.value('kafka_consumergroup_lag_sum', { consumergroup: group, topic: 'routed' }), 3);

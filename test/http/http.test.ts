@@ -107,7 +107,12 @@ describe('HTTP listener of a broker process', () => {
     const produced = metrics.value('kafka_network_requestmetrics_requests_total', produce)! - (before.value('kafka_network_requestmetrics_requests_total', produce) ?? 0);
     assert.equal(produced, 5, 'five Produce requests');
     assert.equal(metrics.value('kafka_network_requestmetrics_totaltimems_count', produce), metrics.value('kafka_network_requestmetrics_requests_total', produce));
-    assert.ok(metrics.value('kafka_network_requestmetrics_requests_total', { request: 'Fetch' })! > 0);
+    const fetches = metrics.value('kafka_network_requestmetrics_requests_total', { request: 'Fetch' })!;
+    assert.ok(fetches > 0);
+    // A single node has no followers: every fetch is a consumer's, also counted as FetchConsumer.
+    assert.equal(metrics.value('kafka_network_requestmetrics_requests_total', { request: 'FetchConsumer' }), fetches);
+    assert.equal(metrics.value('kafka_network_requestmetrics_totaltimems_count', { request: 'FetchConsumer' }), fetches);
+    assert.equal(metrics.value('kafka_network_requestmetrics_requests_total', { request: 'FetchFollower' }), undefined);
     assert.equal(metrics.types.get('kafka_network_requestmetrics_totaltimems'), 'histogram');
     assert.equal(metrics.value('kafka_server_replicamanager_partitioncount'), metrics.value('kafka_server_replicamanager_leadercount'));
     assert.ok(metrics.value('kafka_server_replicamanager_partitioncount')! >= 2);

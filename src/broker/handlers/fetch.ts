@@ -224,6 +224,11 @@ function changedSinceLastSent(sp: SessionPartition, d: FetchResponsePartitionDat
   return d.highWatermark !== sp.sentHighWatermark || d.lastStableOffset !== sp.sentLastStableOffset || d.logStartOffset !== sp.sentLogStartOffset;
 }
 
+/** The fetching replica's id; negative for a consumer. v15 moved it into ReplicaState (KIP-903). */
+export function fetchReplicaId(req: FetchRequest, apiVersion: number): number {
+  return apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+}
+
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   apiKey: ApiKey.Fetch,
   // v18 adds the high watermark a follower knows (KIP-1166, tagged): Kafka's brokers read it
@@ -235,7 +240,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     const useTopicIds = apiVersion >= 13;
     const plan = planFetch(broker, req, useTopicIds);
     if (typeof plan === 'number') return sessionError(plan);
-    const replicaId = apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+    const replicaId = fetchReplicaId(req, apiVersion);
     const readCommitted = replicaId < 0 && req.isolationLevel === READ_COMMITTED;
     // A consumer_byte_rate quota caps one response at what the quota window allows (see QuotaManager).
     const responseLimit =
