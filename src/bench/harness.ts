@@ -23,7 +23,7 @@ import { rawProduceToFetchLatency } from './raw-latency.js';
 import { formatKafka, javaTool, KAFKA_HEAP, kafkaOutput, resolveKafka, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
 import { newClusterId } from '../common/cluster-id.js';
 import { findEtcd, startEtcd } from '../cluster/etcd-process.js';
-import { brokerShare, kafkaRequestTimes, tributaryRequestTimes, type RequestTimes } from './request-times.js';
+import { brokerShare, kafkaRequestTimes, summed, tributaryRequestTimes, type RequestTimes } from './request-times.js';
 import { systemClock } from '../common/clock.js';
 import { freeLoopbackPort, loopbackAccepts } from '../common/loopback-ports.js';
 
@@ -393,7 +393,9 @@ async function startTributaryCluster(dir: string): Promise<Broker> {
   const etcd = await startEtcd({ dataDir: dir });
   children.add(etcd.child);
   const ports: number[] = [];
+  const httpPorts: number[] = [];
   for (let i = 0; i < CLUSTER_SIZE; i++) ports.push(await freeLoopbackPort());
+  for (let i = 0; i < CLUSTER_SIZE; i++) httpPorts.push(await freeLoopbackPort());
   const errFile = (i: number) => join(dir, `broker${i + 1}.err`);
   const spawnAll = () =>
     ports.map((port, i) => {
@@ -405,7 +407,7 @@ async function startTributaryCluster(dir: string): Promise<Broker> {
         'etcd.endpoints': etcd.endpoint,
         'etcd.prefix': '/bench',
         listeners: `PLAINTEXT://127.0.0.1:${port}`,
-        'http.listeners': 'http://127.0.0.1:0',
+        'http.listeners': `http://127.0.0.1:${httpPorts[i]}`,
         'log.dirs': join(dir, `broker${i + 1}`),
       }).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
       const fd = openSync(errFile(i), 'w');
@@ -424,6 +426,7 @@ async function startTributaryCluster(dir: string): Promise<Broker> {
     },
   );
   broker.aux = { etcd: etcd.child.pid! };
+  broker.requestTimes = async () => summed(await Promise.all(httpPorts.map((p) => tributaryRequestTimes(p).catch(() => undefined))));
   return broker;
 }
 
@@ -439,6 +442,7 @@ async function startKafkaCluster(install: KafkaInstall, dir: string): Promise<Br
       settings: { ...SHARED_SETTINGS, ...CLUSTER_SETTINGS },
       nodeId: i,
       clusterId,
+      jmxPort: await freeLoopbackPort(),
     });
   }
   const voters = nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(',');
@@ -447,13 +451,15 @@ async function startKafkaCluster(install: KafkaInstall, dir: string): Promise<Br
     mkdirSync(n.dir);
     formatKafka(install, n);
   }
-  return managedCluster(
+  const broker = await managedCluster(
     'kafka',
     nodes.map((n) => n.port),
     () => nodes.map((n) => startKafkaProcess(install, n)),
     () => nodes.map((n) => `node ${n.nodeId}: ${kafkaOutput(n)}`).join('\n'),
     () => Promise.resolve(),
   );
+  broker.requestTimes = () => Promise.resolve(summed(nodes.map((n) => kafkaRequestTimes(install, n.jmxPort!))));
+  return broker;
 }
 
 // ---- workloads --------------------------------------------------------------------------------
@@ -668,8 +674,13 @@ function consumeRound(broker: Broker, plan: Plan, round: number, samples: Sample
   }
 }
 
-/** EndToEndLatency prints "Avg latency: X ms" and "Percentiles: 50th = a, 99th = b, 99.9th = c" (whole ms). */
-function endToEndLatency(broker: Broker, kafka: KafkaInstall, topic: string, records: number, acks: string): Record<string, number> | undefined {
+/**
+ * EndToEndLatency prints "Avg latency: X ms" and "Percentiles: 50th = a, 99th = b, 99.9th = c"
+ * (whole ms). The brokers' own request times around it give their share of each round trip; the
+ * rest is the two JVM clients and the kernel.
+ */
+async function endToEndLatency(broker: Broker, kafka: KafkaInstall, topic: string, records: number, acks: string): Promise<Record<string, number> | undefined> {
+  const before = await broker.requestTimes?.();
   const [cmd, args] = javaTool(kafka, 'org.apache.kafka.tools.EndToEndLatency', [
     '--bootstrap-server',
     broker.bootstrap,
@@ -690,21 +701,20 @@ function endToEndLatency(broker: Broker, kafka: KafkaInstall, topic: string, rec
     ok = !!avg;
     return { t, metrics: avg ? { avg_ms: Number(avg[1]), p50_ms: Number(pct?.[1]), p99_ms: Number(pct?.[2]), p999_ms: Number(pct?.[3]) } : {} };
   });
-  return ok ? metrics : undefined;
+  if (!ok) return undefined;
+  const after = await broker.requestTimes?.();
+  if (before && after) {
+    const share = brokerShare(before, after, records);
+    Object.assign(metrics, share, { outside_broker_us_per_round: metrics.avg_ms! * 1000 - share.broker_us_per_round! });
+  }
+  return metrics;
 }
 
 async function latencyRound(broker: Broker, plan: Plan, round: number, samples: Sample[]): Promise<void> {
   if (plan.kafka) {
     const topic = `bench-e2e-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, 1);
-    const before = await broker.requestTimes?.();
-    const metrics = endToEndLatency(broker, plan.kafka, topic, plan.latencyRecords, '1');
-    const after = await broker.requestTimes?.();
-    // The broker's share of each round trip; the rest is the two JVM clients and the kernel.
-    if (metrics && before && after) {
-      const share = brokerShare(before, after, plan.latencyRecords);
-      Object.assign(metrics, share, { outside_broker_us_per_round: metrics.avg_ms! * 1000 - share.broker_us_per_round! });
-    }
+    const metrics = await endToEndLatency(broker, plan.kafka, topic, plan.latencyRecords, '1');
     if (metrics) {
       samples.push({ workload: `e2e latency, 1 in flight, 100 B (EndToEndLatency)`, target: broker.label, round, metrics });
       progress(`  ${broker.label} r${round} EndToEndLatency avg ${metrics.avg_ms!.toFixed(3)} ms`);
@@ -776,7 +786,7 @@ async function clusterRound(broker: Broker, plan: Plan, round: number, samples: 
   if (plan.kafka) {
     const topic = `bench-cluster-e2e-r${round}-${systemClock.now()}`;
     await createTopic(broker.bootstrap, topic, 1, 3, configs);
-    const metrics = endToEndLatency(broker, plan.kafka, topic, plan.latencyRecords, 'all');
+    const metrics = await endToEndLatency(broker, plan.kafka, topic, plan.latencyRecords, 'all');
     if (metrics) {
       samples.push({ workload: `${clusterName}: e2e latency acks=all, 1 in flight, 100 B (EndToEndLatency)`, target: broker.label, round, metrics });
       progress(`  ${broker.label} r${round} ${clusterName} EndToEndLatency acks=all avg ${metrics.avg_ms!.toFixed(3)} ms`);

@@ -12,7 +12,7 @@ export interface RequestTimes {
   fetch: { count: number; totalMs: number };
 }
 
-/** Reads Produce and Fetch from Tributary's /metrics (its `http.listeners`). */
+/** Reads Produce and consumers' fetches (FetchConsumer) from Tributary's /metrics (its `http.listeners`). */
 export async function tributaryRequestTimes(httpPort: number): Promise<RequestTimes> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   // A family appears once the API has been asked; before that, nothing was answered.
@@ -22,14 +22,13 @@ export async function tributaryRequestTimes(httpPort: number): Promise<RequestTi
   };
   return {
     produce: { count: value('count', 'Produce'), totalMs: value('sum', 'Produce') },
-    fetch: { count: value('count', 'Fetch'), totalMs: value('sum', 'Fetch') },
+    fetch: { count: value('count', 'FetchConsumer'), totalMs: value('sum', 'FetchConsumer') },
   };
 }
 
 /**
- * Reads Produce and FetchConsumer TotalTimeMs (count and mean) from Kafka's JMX. Kafka splits
- * fetches into consumers' and followers'; a consumer's are what Tributary's Fetch counts here.
- * Undefined if JmxTool fails.
+ * Reads Produce and FetchConsumer TotalTimeMs (count and mean) from Kafka's JMX: consumers'
+ * fetches, not followers', which park up to replica.fetch.wait.max.ms. Undefined if JmxTool fails.
  */
 export function kafkaRequestTimes(install: KafkaInstall, jmxPort: number): RequestTimes | undefined {
   const bean = (api: string) => `kafka.network:type=RequestMetrics,name=TotalTimeMs,request=${api}`;
@@ -60,6 +59,16 @@ export function kafkaRequestTimes(install: KafkaInstall, jmxPort: number): Reque
   };
   const times = { produce: of('Produce'), fetch: of('FetchConsumer') };
   return Number.isFinite(times.produce.totalMs) && Number.isFinite(times.fetch.totalMs) ? times : undefined;
+}
+
+/** A cluster's request times: its nodes' summed; undefined if any node's could not be read. */
+export function summed(nodes: (RequestTimes | undefined)[]): RequestTimes | undefined {
+  if (nodes.some((n) => n === undefined)) return undefined;
+  const add = (key: keyof RequestTimes) => ({
+    count: nodes.reduce((sum, n) => sum + n![key].count, 0),
+    totalMs: nodes.reduce((sum, n) => sum + n![key].totalMs, 0),
+  });
+  return { produce: add('produce'), fetch: add('fetch') };
 }
 
 /**
