@@ -8,7 +8,7 @@ import type { EtcdMetadataStore } from '../cluster/etcd-metadata-store.js';
 import type { Controller } from '../cluster/controller.js';
 import { offlineReplicaKey, partitionStates, type MetadataChange, type MetadataStore, type PartitionState } from '../cluster/metadata-port.js';
 import { assignReplicas } from '../cluster/replica-assignment.js';
-import { controlledShutdownChange } from '../cluster/partition-changes.js';
+import { brokersOf, controlledShutdownChange } from '../cluster/partition-changes.js';
 import { INTER_BROKER_CLIENT_ID, InterBrokerClient } from './inter-broker.js';
 import { BrokerSecurity } from './security/security.js';
 import { usesTls, type SecurityProtocol } from './security/listeners.js';
@@ -639,10 +639,11 @@ export class Broker implements CoordinatorHost {
 
   /**
    * The brokers that may join an ISR or take over a leadership: registered (not fenced) and not
-   * in controlled shutdown (Kafka's isReplicaIsrEligible and isAcceptableLeader).
+   * in controlled shutdown (Kafka's isReplicaIsrEligible and isAcceptableLeader), decided as the
+   * controller's elections decide it (brokersOf).
    */
-  private eligibleBrokers(store: EtcdMetadataStore): Set<number> {
-    return new Set(store.liveBrokers().flatMap((b) => (b.inControlledShutdown ? [] : [b.nodeId])));
+  private eligibleBrokers(store: EtcdMetadataStore): ReadonlySet<number> {
+    return brokersOf(store.liveBrokers()).eligible;
   }
 
   get clusterId(): string {

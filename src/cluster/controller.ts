@@ -16,12 +16,16 @@ import { ErrorCode } from '../protocol/errors.js';
 import { settleWithin, type EtcdMetadataStore } from './etcd-metadata-store.js';
 import { MetadataUnavailableError, NO_LEADER, offlineReplicaKey, type PartitionState, type TopicRecord } from './metadata-port.js';
 import {
+  brokersOf,
   cancelReassignment,
   completeReassignment,
   electLeader,
+  ElectionType,
   imbalancedPartitions,
   isUncleanElection,
   startReassignment,
+  without,
+  type Brokers,
   type PartitionDecision,
 } from './partition-changes.js';
 
@@ -51,29 +55,34 @@ export interface PartitionResult {
 const ADMIN_ATTEMPTS = 10;
 
 /**
- * The new state of a partition given the live brokers, or null if nothing changes (KRaft's
+ * The new state of a partition given the brokers, or null if nothing changes (KRaft's
  * PartitionChangeBuilder, reduced to what etcd keeps):
  * - replicas that are not live leave the ISR (a fenced broker is no longer in sync), unless it
- *   would leave the ISR empty;
- * - a partition whose leader is gone gets the first live ISR member in replica order;
- * - with no live ISR member, `unclean` elects the first live replica (acknowledged records it
- *   lacks are lost), otherwise the partition goes offline (leader -1) keeping its ISR, until an
- *   ISR member comes back.
+ *   would leave the ISR empty; a live leader keeps the partition, even in controlled shutdown
+ *   (that broker hands it on itself, see controlledShutdownChange);
+ * - a partition whose leader is gone gets the first eligible ISR member in replica order (never
+ *   a broker in controlled shutdown: KRaft's isAcceptableLeader);
+ * - with no eligible ISR member, `unclean` elects the first eligible replica (acknowledged
+ *   records it lacks are lost), otherwise the partition goes offline (leader -1) keeping its
+ *   (live, else last) ISR until an ISR member that may lead is there.
  */
-export function nextPartitionState(s: PartitionState, live: Set<number>, unclean = false): PartitionState | null {
+export function nextPartitionState(s: PartitionState, brokers: Brokers, unclean = false): PartitionState | null {
+  const { live, eligible } = brokers;
   const liveIsr = s.isr.filter((r) => live.has(r));
   if (s.leader !== NO_LEADER && live.has(s.leader)) {
     if (liveIsr.length === s.isr.length) return null;
     return { ...s, isr: liveIsr, partitionEpoch: s.partitionEpoch + 1 };
   }
-  const candidate = s.replicas.find((r) => live.has(r) && s.isr.includes(r)) ?? liveIsr[0];
+  const candidate = s.replicas.find((r) => eligible.has(r) && s.isr.includes(r)) ?? liveIsr.find((r) => eligible.has(r));
   if (candidate !== undefined) return { ...s, leader: candidate, leaderEpoch: s.leaderEpoch + 1, isr: liveIsr, partitionEpoch: s.partitionEpoch + 1 };
   if (unclean) {
-    const any = s.replicas.find((r) => live.has(r));
+    const any = s.replicas.find((r) => eligible.has(r));
     if (any !== undefined) return { ...s, leader: any, leaderEpoch: s.leaderEpoch + 1, isr: [any], partitionEpoch: s.partitionEpoch + 1 };
   }
-  if (s.leader === NO_LEADER) return null;
-  return { ...s, leader: NO_LEADER, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
+  // Offline. Live ISR members left are all shutting down; the dead ones leave the ISR as above.
+  const isr = liveIsr.length > 0 ? liveIsr : s.isr;
+  if (s.leader === NO_LEADER) return isr.length === s.isr.length ? null : { ...s, isr, partitionEpoch: s.partitionEpoch + 1 };
+  return { ...s, leader: NO_LEADER, leaderEpoch: s.leaderEpoch + 1, isr, partitionEpoch: s.partitionEpoch + 1 };
 }
 
 /** One campaign: a lease, and the election key made with it. */
@@ -160,10 +169,9 @@ export class Controller extends EventEmitter {
    */
   async rebalanceLeaders(percentage: number): Promise<number> {
     if (!this.fence) return 0;
-    const live = this.liveIds();
-    const targets = imbalancedPartitions(this.store.topics(), live, percentage).map((p) => ({ topic: p.topic.name, partition: p.index }));
+    const targets = imbalancedPartitions(this.store.topics(), this.brokers(), percentage).map((p) => ({ topic: p.topic.name, partition: p.index }));
     if (targets.length === 0) return 0;
-    const results = await this.decide(targets, (s, ids) => electLeader(s, 0, ids));
+    const results = await this.decide(targets, (s, brokers) => electLeader(s, ElectionType.PREFERRED, brokers));
     const moved = results.filter((r) => r.errorCode === ErrorCode.NONE).length;
     if (moved > 0) this.logger.info({ partitions: moved }, 'controller: leadership moved back to preferred replicas');
     return moved;
@@ -177,8 +185,8 @@ export class Controller extends EventEmitter {
   async electLeaders(electionType: number, partitions: { topic: string; partition: number }[] | null): Promise<PartitionResult[]> {
     const all = partitions === null;
     const targets = partitions ?? this.store.topics().flatMap((t) => Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.name, partition })));
-    const results = await this.decide(targets, (s, live, t, index) => {
-      const d = electLeader(s, electionType, live);
+    const results = await this.decide(targets, (s, brokers, t, index) => {
+      const d = electLeader(s, electionType, brokers);
       if ('state' in d && d.state && isUncleanElection(s, d.state)) {
         this.logger.warn(
           { topic: t.name, partition: index, leader: d.state.leader, isr: s.isr },
@@ -197,24 +205,24 @@ export class Controller extends EventEmitter {
    */
   async alterReassignments(changes: { topic: string; partition: number; replicas: number[] | null }[], allowReplicationFactorChange = true): Promise<PartitionResult[]> {
     const byKey = new Map(changes.map((c) => [`${c.topic}\u0000${c.partition}`, c.replicas]));
-    return this.decide(changes, (s, live, t, index) => {
+    return this.decide(changes, (s, brokers, t, index) => {
       const target = byKey.get(`${t.name}\u0000${index}`) ?? null;
-      if (target === null) return cancelReassignment(s, live);
+      if (target === null) return cancelReassignment(s, brokers);
       if (target.length === 0) return { error: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: 'The replica list is empty.' };
       if (new Set(target).size !== target.length) return { error: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: `Duplicate replicas in [${target.join(',')}].` };
-      const unknown = target.filter((r) => !live.has(r));
+      const unknown = target.filter((r) => !brokers.live.has(r));
       if (unknown.length > 0) {
         return { error: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: `The replica assignment includes broker(s) ${unknown.join(',')}, but no such broker is registered.` };
       }
       if (!allowReplicationFactorChange && target.length !== s.replicas.length - (s.addingReplicas?.length ?? 0)) {
         return { error: ErrorCode.INVALID_REPLICATION_FACTOR, message: 'The replication factor is changed by this reassignment, which is not allowed.' };
       }
-      return startReassignment(s, target, live);
+      return startReassignment(s, target, brokers);
     });
   }
 
-  private liveIds(): Set<number> {
-    return new Set(this.store.liveBrokers().map((b) => b.nodeId));
+  private brokers(): Brokers {
+    return brokersOf(this.store.liveBrokers());
   }
 
   /**
@@ -224,12 +232,12 @@ export class Controller extends EventEmitter {
    */
   private async decide(
     targets: { topic: string; partition: number }[],
-    decideOne: (s: PartitionState, live: Set<number>, t: TopicRecord, index: number) => PartitionDecision,
+    decideOne: (s: PartitionState, brokers: Brokers, t: TopicRecord, index: number) => PartitionDecision,
   ): Promise<PartitionResult[]> {
     for (let attempt = 0; ; attempt++) {
       const fence = this.fence;
       if (!fence) throw new MetadataUnavailableError('This broker is not the active controller.', true);
-      const live = this.liveIds();
+      const brokers = this.brokers();
       const results: PartitionResult[] = [];
       const updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[] = [];
       const asked = new Set<string>();
@@ -244,7 +252,7 @@ export class Controller extends EventEmitter {
           results.push({ topic, partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'The partition does not exist.' });
           continue;
         }
-        const d = decideOne(s, live, t, partition);
+        const d = decideOne(s, brokers, t, partition);
         if ('error' in d) {
           results.push({ topic, partition, errorCode: d.error, errorMessage: d.message });
           continue;
@@ -396,7 +404,7 @@ export class Controller extends EventEmitter {
       const known = this.incarnations.get(b.nodeId);
       return known !== undefined && known !== b.incarnationId;
     });
-    const live = new Set(registered.filter((b) => !restarted.includes(b)).map((b) => b.nodeId));
+    const brokers = brokersOf(registered.filter((b) => !restarted.includes(b)));
     // Replicas in a failed log directory of a live broker (KIP-112) are dead for their partition only.
     const offlineOn = new Map<string, number[]>();
     for (const b of registered) for (const k of b.offlineReplicas ?? []) offlineOn.set(k, [...(offlineOn.get(k) ?? []), b.nodeId]);
@@ -405,10 +413,10 @@ export class Controller extends EventEmitter {
       const unclean = this.uncleanElection(t);
       t.assignments!.forEach((s, index) => {
         const dead = offlineOn.get(offlineReplicaKey(t.id, index));
-        const liveHere = dead ? new Set([...live].filter((id) => !dead.includes(id))) : live;
-        const failover = nextPartitionState(s, liveHere, unclean);
+        const here = dead ? without(brokers, dead) : brokers;
+        const failover = nextPartitionState(s, here, unclean);
         // A reassignment completes once its adding replicas are in sync (KIP-455).
-        const completed = completeReassignment(failover ?? s, liveHere);
+        const completed = completeReassignment(failover ?? s, here);
         const next = completed ?? failover;
         if (completed) this.logger.info({ topic: t.name, partition: index, replicas: completed.replicas, leader: completed.leader }, 'controller: reassignment completed');
         if (next && s.leader !== next.leader && next.leader !== NO_LEADER && !s.isr.includes(next.leader)) {

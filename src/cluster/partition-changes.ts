@@ -2,10 +2,36 @@
 // nextPartitionState for those): leader elections asked for by ElectLeaders or the periodic
 // leader rebalance, and partition reassignments (KIP-455: replicas = union of old and target
 // while the new replicas catch up, then the target). Pure functions of the partition state and
-// the live brokers, so that the rules can be tested without etcd; the controller writes their
-// results with its fenced, revision-guarded transactions.
+// the brokers (live, and eligible to lead: see Brokers), so that the rules can be tested without
+// etcd; the controller writes their results with its fenced, revision-guarded transactions.
 import { ErrorCode } from '../protocol/errors.js';
-import { NO_LEADER, reassigning, type PartitionState, type TopicRecord } from './metadata-port.js';
+import { NO_LEADER, reassigning, type BrokerRegistration, type PartitionState, type TopicRecord } from './metadata-port.js';
+
+/**
+ * The brokers a decision about a partition looks at. `live`: registered (Kafka: not fenced); a
+ * live replica keeps its ISR place and a live leader its leadership. `eligible`: live and not in
+ * controlled shutdown (Kafka's ClusterControlManager.isActive): the only brokers any election
+ * (failover, preferred, unclean, reassignment) may make leader, and the only ones a leader may add
+ * to an ISR. A stopping broker given a leadership would only hand it on again, or take it away
+ * with it; added to an ISR, acks=all writes would wait for it until its registration is gone.
+ */
+export interface Brokers {
+  readonly live: ReadonlySet<number>;
+  readonly eligible: ReadonlySet<number>;
+}
+
+/** The one way to tell live and eligible brokers from their registrations (the controller's and the leaders'). */
+export function brokersOf(registered: readonly Pick<BrokerRegistration, 'nodeId' | 'inControlledShutdown'>[]): Brokers {
+  return {
+    live: new Set(registered.map((b) => b.nodeId)),
+    eligible: new Set(registered.flatMap((b) => (b.inControlledShutdown ? [] : [b.nodeId]))),
+  };
+}
+
+/** `b` with `ids` taken out of both sets (replicas in a failed log directory are dead for their partition). */
+export function without(b: Brokers, ids: readonly number[]): Brokers {
+  return { live: new Set([...b.live].filter((id) => !ids.includes(id))), eligible: new Set([...b.eligible].filter((id) => !ids.includes(id))) };
+}
 
 /** ElectLeaders' election types. */
 export const ElectionType = { PREFERRED: 0, UNCLEAN: 1 } as const;
@@ -24,34 +50,44 @@ function withoutReassignment(s: PartitionState): PartitionState {
 }
 
 /**
- * ElectLeaders for one partition (KRaft's electLeader):
- * - PREFERRED moves leadership to the first replica when it is live and in the ISR;
- *   ELECTION_NOT_NEEDED when it leads already, PREFERRED_LEADER_NOT_AVAILABLE otherwise.
- * - UNCLEAN elects a leader only for a partition without a live one: a live ISR member if there
- *   is one, else the first live replica (acknowledged records it lacks are lost);
+ * ElectLeaders for one partition (KRaft's electLeader). A leader is only ever an eligible broker
+ * (see Brokers); a clean one is also in the ISR.
+ * - PREFERRED moves leadership to the first replica when it is eligible and in the ISR;
+ *   ELECTION_NOT_NEEDED when it leads already. Otherwise a leader that may lead keeps the
+ *   partition (PREFERRED_LEADER_NOT_AVAILABLE), as does KRaft's preferred election; only a
+ *   partition whose leader may not lead (gone, or in controlled shutdown) moves to the next clean
+ *   candidate in replica order, PREFERRED_LEADER_NOT_AVAILABLE when there is none.
+ * - UNCLEAN elects a leader only for a partition without a live one: an eligible ISR member if
+ *   there is one, else the first eligible replica (acknowledged records it lacks are lost);
  *   ELECTION_NOT_NEEDED when a live leader exists, ELIGIBLE_LEADERS_NOT_AVAILABLE when no
- *   replica is live.
+ *   replica is eligible.
  */
-export function electLeader(s: PartitionState, electionType: number, live: ReadonlySet<number>): PartitionDecision {
+export function electLeader(s: PartitionState, electionType: number, brokers: Brokers): PartitionDecision {
+  const { live, eligible } = brokers;
+  const clean = (r: number): boolean => eligible.has(r) && s.isr.includes(r);
+  const elect = (leader: number, isr = s.isr): PartitionDecision => ({ state: { ...s, leader, leaderEpoch: s.leaderEpoch + 1, isr, partitionEpoch: s.partitionEpoch + 1 } });
   if (electionType === ElectionType.PREFERRED) {
     const preferred = s.replicas[0];
     if (preferred === undefined) return error(ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, 'The partition has no replicas.');
     if (s.leader === preferred) return error(ErrorCode.ELECTION_NOT_NEEDED, 'Leader election not needed for topic partition.');
-    if (!live.has(preferred) || !s.isr.includes(preferred)) {
-      return error(ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, `Failed to elect leader: the preferred leader ${preferred} is not live or not in the ISR [${s.isr.join(',')}].`);
+    if (clean(preferred)) return elect(preferred);
+    const next = s.leader !== NO_LEADER && clean(s.leader) ? undefined : s.replicas.slice(1).find(clean);
+    if (next === undefined) {
+      return error(
+        ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+        `Failed to elect leader: the preferred leader ${preferred} is not live, is shutting down or is not in the ISR [${s.isr.join(',')}].`,
+      );
     }
-    return { state: { ...s, leader: preferred, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 } };
+    return elect(next);
   }
   if (electionType === ElectionType.UNCLEAN) {
     if (s.leader !== NO_LEADER && live.has(s.leader)) return error(ErrorCode.ELECTION_NOT_NEEDED, 'Leader election not needed for topic partition.');
-    const clean = s.replicas.find((r) => live.has(r) && s.isr.includes(r));
-    if (clean !== undefined) {
-      const isr = s.isr.filter((r) => live.has(r));
-      return { state: { ...s, leader: clean, leaderEpoch: s.leaderEpoch + 1, isr, partitionEpoch: s.partitionEpoch + 1 } };
-    }
-    const any = s.replicas.find((r) => live.has(r));
-    if (any === undefined) return error(ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE, `No replica of [${s.replicas.join(',')}] is live.`);
-    return { state: { ...s, leader: any, leaderEpoch: s.leaderEpoch + 1, isr: [any], partitionEpoch: s.partitionEpoch + 1 } };
+    const inSync = s.replicas.find(clean);
+    const liveIsr = s.isr.filter((r) => live.has(r));
+    if (inSync !== undefined) return elect(inSync, liveIsr);
+    const any = s.replicas.find((r) => eligible.has(r));
+    if (any === undefined) return error(ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE, `No replica of [${s.replicas.join(',')}] is live and not shutting down.`);
+    return elect(any, [any]);
   }
   return error(ErrorCode.INVALID_REQUEST, `Unknown election type ${electionType}.`);
 }
@@ -64,8 +100,8 @@ export function isUncleanElection(before: PartitionState, after: PartitionState)
 /**
  * What broker `nodeId`'s controlled shutdown changes in one partition (KRaft's
  * handleBrokerInControlledShutdown, written here by the broker itself): it leaves the ISR, and a
- * partition it leads moves to the first replica in the ISR that may lead, one in `eligible`:
- * registered and not shutting down itself (Kafka's isAcceptableLeader). Null: nothing to change.
+ * partition it leads moves to the first replica in the ISR that may lead, one in `eligible`
+ * (Brokers.eligible: registered and not shutting down itself). Null: nothing to change.
  * 'stays': it leads and no other replica may (brokers stopping together, an ISR of one); it then
  * keeps the partition and its ISR place, and stops as the last replica standing, as in Kafka.
  */
@@ -91,15 +127,15 @@ export function targetReplicas(s: PartitionState): number[] {
 }
 
 /**
- * Keeps the leader if it is still a live replica in the ISR, else the first live ISR member in
+ * Keeps the leader if it is still a replica in the ISR, else the first eligible ISR member in
  * replica order, else NO_LEADER; the leader epoch is bumped in every case (a reassignment step
  * changes the replica set: followers and the leader start a new epoch, removed replicas' fetches
  * are fenced).
  */
-function reelect(prev: PartitionState, next: PartitionState, live: ReadonlySet<number>): PartitionState {
+function reelect(prev: PartitionState, next: PartitionState, brokers: Brokers): PartitionState {
   let leader = next.leader;
   if (leader === NO_LEADER || !next.replicas.includes(leader) || !next.isr.includes(leader)) {
-    leader = next.replicas.find((r) => live.has(r) && next.isr.includes(r)) ?? NO_LEADER;
+    leader = next.replicas.find((r) => brokers.eligible.has(r) && next.isr.includes(r)) ?? NO_LEADER;
   }
   return { ...next, leader, leaderEpoch: prev.leaderEpoch + 1, partitionEpoch: prev.partitionEpoch + 1 };
 }
@@ -111,7 +147,7 @@ function reelect(prev: PartitionState, next: PartitionState, live: ReadonlySet<n
  * target are dropped). A target equal to the replicas is a no-op; one that adds nobody completes
  * at once when the remaining replicas are in sync (see completeReassignment).
  */
-export function startReassignment(s: PartitionState, target: number[], live: ReadonlySet<number>): PartitionDecision {
+export function startReassignment(s: PartitionState, target: number[], brokers: Brokers): PartitionDecision {
   const current = originalReplicas(s);
   const adding = target.filter((r) => !current.includes(r));
   const removing = current.filter((r) => !target.includes(r));
@@ -123,46 +159,47 @@ export function startReassignment(s: PartitionState, target: number[], live: Rea
   const next = base.isr.length === 0 ? { ...base, isr: s.isr } : base;
   // Only an abandoned adding replica leaving can cost the leader its place; otherwise keep it and its epoch.
   const stayed = next.leader !== NO_LEADER && next.replicas.includes(next.leader);
-  const state = stayed ? { ...next, partitionEpoch: s.partitionEpoch + 1 } : reelect(s, next, live);
-  return { state: completeReassignment(state, live) ?? state };
+  const state = stayed ? { ...next, partitionEpoch: s.partitionEpoch + 1 } : reelect(s, next, brokers);
+  return { state: completeReassignment(state, brokers) ?? state };
 }
 
 /**
  * The controller's check after every change (KRaft's completeReassignmentIfNeeded): once every
  * adding replica is in the ISR, replicas become the target, the removed ones leave the ISR, and a
- * removed leader hands over to the first live in-sync target replica. Null while it cannot
+ * removed leader hands over to the first eligible in-sync target replica. Null while it cannot
  * complete (an adding replica still catching up, or nobody left to lead).
  */
-export function completeReassignment(s: PartitionState, live: ReadonlySet<number>): PartitionState | null {
+export function completeReassignment(s: PartitionState, brokers: Brokers): PartitionState | null {
   if (!reassigning(s)) return null;
   const removing = s.removingReplicas ?? [];
   const adding = s.addingReplicas ?? [];
   const isr = s.isr.filter((r) => !removing.includes(r));
   if (isr.length === 0 || !adding.every((r) => isr.includes(r))) return null;
-  const next = reelect(s, { ...withoutReassignment(s), replicas: targetReplicas(s), isr }, live);
+  const next = reelect(s, { ...withoutReassignment(s), replicas: targetReplicas(s), isr }, brokers);
   return next.leader === NO_LEADER && s.leader !== NO_LEADER ? null : next;
 }
 
 /**
  * AlterPartitionReassignments with a null target: reverts to the original replicas; the adding
- * replicas leave the ISR (and the leadership, for the first live original in-sync replica).
+ * replicas leave the ISR (and the leadership, for the first eligible original in-sync replica).
  * NO_REASSIGNMENT_IN_PROGRESS when there is nothing to cancel.
  */
-export function cancelReassignment(s: PartitionState, live: ReadonlySet<number>): PartitionDecision {
+export function cancelReassignment(s: PartitionState, brokers: Brokers): PartitionDecision {
   if (!reassigning(s)) return error(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, 'No reassignment is in progress for this partition.');
   const replicas = originalReplicas(s);
   const isr = s.isr.filter((r) => replicas.includes(r));
   const next: PartitionState = { ...withoutReassignment(s), replicas, isr: isr.length > 0 ? isr : [replicas[0]!] };
-  return { state: reelect(s, next, live) };
+  return { state: reelect(s, next, brokers) };
 }
 
 /**
  * The partitions the periodic leader rebalance moves back to their preferred leader
  * (auto.leader.rebalance.enable): for each broker, the share of the partitions it should lead
  * (it is their first replica) that another broker leads; above `percentage`, those of them whose
- * preferred leader is live and in sync are elected back. Partitions being reassigned are left alone.
+ * preferred leader is eligible and in sync are elected back (a broker in controlled shutdown is
+ * not: it would only hand them on again). Partitions being reassigned are left alone.
  */
-export function imbalancedPartitions(topics: TopicRecord[], live: ReadonlySet<number>, percentage: number): { topic: TopicRecord; index: number }[] {
+export function imbalancedPartitions(topics: TopicRecord[], brokers: Brokers, percentage: number): { topic: TopicRecord; index: number }[] {
   const preferredOf = new Map<number, { total: number; elsewhere: { topic: TopicRecord; index: number; eligible: boolean }[] }>();
   for (const t of topics) {
     (t.assignments ?? []).forEach((s, index) => {
@@ -170,7 +207,7 @@ export function imbalancedPartitions(topics: TopicRecord[], live: ReadonlySet<nu
       if (preferred === undefined || reassigning(s)) return;
       const entry = preferredOf.get(preferred) ?? { total: 0, elsewhere: [] };
       entry.total++;
-      if (s.leader !== preferred) entry.elsewhere.push({ topic: t, index, eligible: live.has(preferred) && s.isr.includes(preferred) });
+      if (s.leader !== preferred) entry.elsewhere.push({ topic: t, index, eligible: brokers.eligible.has(preferred) && s.isr.includes(preferred) });
       preferredOf.set(preferred, entry);
     });
   }

@@ -9,11 +9,15 @@ import { describe, it } from 'node:test';
 import { Partition, type TopicState } from '../../src/broker/partition.js';
 import { nextPartitionState } from '../../src/cluster/controller.js';
 import { NO_LEADER, type PartitionState } from '../../src/cluster/metadata-port.js';
+import { brokersOf } from '../../src/cluster/partition-changes.js';
 import { ManualClock } from '../../src/common/clock.js';
 import type { ConfigEntry } from '../../src/config/config.js';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { batch, config, openLog, suiteTempDir } from '../storage/helpers.js';
 import { settledWithinTurns } from '../helpers/wait.js';
+
+/** Registered brokers `ids`, none shutting down. */
+const registered = (...ids: number[]) => brokersOf(ids.map((nodeId) => ({ nodeId })));
 
 function topic(minIsr = 1): TopicState {
   const configs = new Map<string, ConfigEntry>([['min.insync.replicas', { name: 'min.insync.replicas', value: String(minIsr) } as ConfigEntry]]);
@@ -109,10 +113,10 @@ describe('replication on the leader', () => {
 
   it('the controller: dead followers leave the ISR; leaders come from the ISR in replica order; unclean only when allowed', () => {
     const s: PartitionState = { replicas: [1, 2, 3], leader: 1, leaderEpoch: 2, isr: [1, 2, 3], partitionEpoch: 7 };
-    assert.deepEqual(nextPartitionState(s, new Set([1, 2])), { ...s, isr: [1, 2], partitionEpoch: 8 });
-    assert.deepEqual(nextPartitionState({ ...s, isr: [3, 2, 1] }, new Set([2, 3])), { ...s, isr: [3, 2], leader: 2, leaderEpoch: 3, partitionEpoch: 8 });
+    assert.deepEqual(nextPartitionState(s, registered(1, 2)), { ...s, isr: [1, 2], partitionEpoch: 8 });
+    assert.deepEqual(nextPartitionState({ ...s, isr: [3, 2, 1] }, registered(2, 3)), { ...s, isr: [3, 2], leader: 2, leaderEpoch: 3, partitionEpoch: 8 });
     const lonely: PartitionState = { replicas: [1, 2, 3], leader: 1, leaderEpoch: 2, isr: [1], partitionEpoch: 7 };
-    assert.deepEqual(nextPartitionState(lonely, new Set([2, 3])), { ...lonely, leader: NO_LEADER, leaderEpoch: 3, partitionEpoch: 8 });
-    assert.deepEqual(nextPartitionState(lonely, new Set([2, 3]), true), { ...lonely, leader: 2, leaderEpoch: 3, isr: [2], partitionEpoch: 8 });
+    assert.deepEqual(nextPartitionState(lonely, registered(2, 3)), { ...lonely, leader: NO_LEADER, leaderEpoch: 3, partitionEpoch: 8 });
+    assert.deepEqual(nextPartitionState(lonely, registered(2, 3), true), { ...lonely, leader: 2, leaderEpoch: 3, isr: [2], partitionEpoch: 8 });
   });
 });

@@ -2,8 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import type { PartitionState, TopicRecord } from '../../src/cluster/metadata-port.js';
+import { nextPartitionState } from '../../src/cluster/controller.js';
+import { NO_LEADER, type PartitionState, type TopicRecord } from '../../src/cluster/metadata-port.js';
 import {
+  brokersOf,
   cancelReassignment,
   completeReassignment,
   controlledShutdownChange,
@@ -11,10 +13,15 @@ import {
   ElectionType,
   imbalancedPartitions,
   startReassignment,
+  type Brokers,
   type PartitionDecision,
 } from '../../src/cluster/partition-changes.js';
 
-const live = (...ids: number[]) => new Set(ids);
+/** Registered brokers `ids`, none shutting down. */
+const live = (...ids: number[]): Brokers => brokersOf(ids.map((nodeId) => ({ nodeId })));
+/** Registered brokers `ids`, of which `shutting` are in controlled shutdown. */
+const stopping = (ids: number[], shutting: number[]): Brokers => brokersOf(ids.map((nodeId) => ({ nodeId, inControlledShutdown: shutting.includes(nodeId) })));
+const ids = (...ids: number[]) => new Set(ids);
 const state = (d: PartitionDecision): PartitionState | null => {
   assert.ok('state' in d, `expected a state, got ${JSON.stringify(d)}`);
   return d.state;
@@ -54,6 +61,57 @@ test('a reassignment adds the target replicas, completes once they are in sync, 
   assert.deepEqual(state(startReassignment(s, [2], live(1, 2))), { replicas: [2], leader: 2, leaderEpoch: 1, isr: [2], partitionEpoch: 5 });
 });
 
+test('no preferred election makes a broker in controlled shutdown leader; a leader that may lead keeps the partition', () => {
+  // Preferred replica 1 is shutting down, leader 2 may lead: nothing moves (KRaft answers PREFERRED_LEADER_NOT_AVAILABLE).
+  assert.equal(errorOf(electLeader(s0, ElectionType.PREFERRED, stopping([1, 2, 3], [1]))), ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE);
+  // The preferred replica leads already: not needed, even while it shuts down.
+  assert.equal(errorOf(electLeader({ ...s0, leader: 1 }, ElectionType.PREFERRED, stopping([1, 2, 3], [1]))), ErrorCode.ELECTION_NOT_NEEDED);
+  // Leader 2 may not lead either (shutting down, or gone): the next in-sync replica that may lead takes over.
+  assert.deepEqual(state(electLeader(s0, ElectionType.PREFERRED, stopping([1, 2, 3], [1, 2]))), { ...s0, leader: 3, leaderEpoch: 5, partitionEpoch: 10 });
+  assert.equal(state(electLeader(s0, ElectionType.PREFERRED, stopping([1, 3], [1])))!.leader, 3);
+  assert.equal(errorOf(electLeader(s0, ElectionType.PREFERRED, stopping([1, 2, 3], [1, 2, 3]))), ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE);
+  assert.equal(
+    errorOf(electLeader({ ...s0, isr: [1, 2] }, ElectionType.PREFERRED, stopping([1, 2, 3], [1, 2]))),
+    ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    '3 is not in sync',
+  );
+});
+
+test('no unclean election makes a broker in controlled shutdown leader; a live leader shutting down keeps the partition', () => {
+  const offline: PartitionState = { ...s0, leader: NO_LEADER, isr: [2] };
+  // In-sync 2 is shutting down: 3, out of sync, is elected (unclean) rather than it.
+  assert.deepEqual(state(electLeader(offline, ElectionType.UNCLEAN, stopping([2, 3], [2]))), { ...offline, leader: 3, isr: [3], leaderEpoch: 5, partitionEpoch: 10 });
+  // Replica 1 first in order but shutting down: 3.
+  assert.equal(state(electLeader(offline, ElectionType.UNCLEAN, stopping([1, 3], [1])))!.leader, 3);
+  assert.equal(errorOf(electLeader(offline, ElectionType.UNCLEAN, stopping([1, 2, 3], [1, 2, 3]))), ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE);
+  assert.equal(errorOf(electLeader(s0, ElectionType.UNCLEAN, stopping([1, 2, 3], [2]))), ErrorCode.ELECTION_NOT_NEEDED);
+});
+
+test("the controller's failover elects no broker in controlled shutdown; a live leader shutting down keeps the partition", () => {
+  const s: PartitionState = { replicas: [1, 2, 3], leader: 1, leaderEpoch: 2, isr: [1, 2, 3], partitionEpoch: 7 };
+  // Leader 1 died; 2 is first in order but shutting down: 3 leads, 2 keeps its ISR place.
+  assert.deepEqual(nextPartitionState(s, stopping([2, 3], [2])), { ...s, leader: 3, leaderEpoch: 3, isr: [2, 3], partitionEpoch: 8 });
+  // The only other in-sync replica is shutting down: offline, the dead leader out of the ISR, until one may lead.
+  const two: PartitionState = { ...s, isr: [1, 2] };
+  const offline = nextPartitionState(two, stopping([2, 3], [2]))!;
+  assert.deepEqual(offline, { ...two, leader: NO_LEADER, leaderEpoch: 3, isr: [2], partitionEpoch: 8 });
+  assert.equal(nextPartitionState(offline, stopping([2, 3], [2])), null);
+  assert.equal(nextPartitionState(offline, live(2, 3))!.leader, 2, 'back without the flag (restarted), it leads');
+  // Unclean allowed: the first replica that may lead, not the in-sync one shutting down.
+  assert.deepEqual(nextPartitionState(two, stopping([2, 3], [2]), true), { ...two, leader: 3, leaderEpoch: 3, isr: [3], partitionEpoch: 8 });
+  // A live leader in controlled shutdown is not moved by the controller (it hands its partitions on itself).
+  assert.equal(nextPartitionState(s, stopping([1, 2, 3], [1])), null);
+});
+
+test('a reassignment hands a removed leadership to no broker in controlled shutdown', () => {
+  const s: PartitionState = { replicas: [2, 3, 1], leader: 1, leaderEpoch: 0, isr: [1, 2, 3], partitionEpoch: 5, addingReplicas: [3], removingReplicas: [1] };
+  assert.deepEqual(completeReassignment(s, stopping([1, 2, 3], [2])), { replicas: [2, 3], leader: 3, leaderEpoch: 1, isr: [2, 3], partitionEpoch: 6 });
+  // Nobody left who may lead: the reassignment waits rather than take the partition offline.
+  assert.equal(completeReassignment(s, stopping([1, 2, 3], [2, 3])), null);
+  const cancelled = state(cancelReassignment({ ...s, replicas: [3, 2, 1], addingReplicas: [3, 2], removingReplicas: [1], leader: 3 }, stopping([1, 2, 3], [1])))!;
+  assert.equal(cancelled.leader, NO_LEADER, 'the original replica 1 is shutting down: no leader rather than it');
+});
+
 test('the rebalance picks partitions of brokers above the imbalance percentage', () => {
   const topic = (assignments: PartitionState[]): TopicRecord => ({ name: 't', id: 'x', partitions: assignments.length, configs: {}, assignments });
   const t = topic([
@@ -67,20 +125,21 @@ test('the rebalance picks partitions of brokers above the imbalance percentage',
   );
   assert.deepEqual(imbalancedPartitions([t], live(1, 2), 50), [], '50% is not above 50%');
   assert.deepEqual(imbalancedPartitions([t], live(2), 10), [], 'the preferred leader is down');
+  assert.deepEqual(imbalancedPartitions([t], stopping([1, 2], [1]), 10), [], 'the preferred leader is shutting down');
 });
 
 test("a broker's controlled shutdown leaves the ISR and hands its leaderships to a broker that may lead", () => {
   // Leader 2 stops: leadership goes to the first in-sync replica that is eligible, 1.
-  assert.deepEqual(controlledShutdownChange(s0, 2, live(1, 3)), { ...s0, leader: 1, isr: [1, 3], leaderEpoch: 5, partitionEpoch: 10 });
+  assert.deepEqual(controlledShutdownChange(s0, 2, ids(1, 3)), { ...s0, leader: 1, isr: [1, 3], leaderEpoch: 5, partitionEpoch: 10 });
   // A follower stops: it only leaves the ISR, under the same leader epoch.
-  assert.deepEqual(controlledShutdownChange(s0, 3, live(1, 2)), { ...s0, isr: [1, 2], partitionEpoch: 10 });
+  assert.deepEqual(controlledShutdownChange(s0, 3, ids(1, 2)), { ...s0, isr: [1, 2], partitionEpoch: 10 });
   // Not a replica in sync, not the leader: nothing to change.
-  assert.equal(controlledShutdownChange({ ...s0, isr: [1, 2] }, 3, live(1, 2)), null);
+  assert.equal(controlledShutdownChange({ ...s0, isr: [1, 2] }, 3, ids(1, 2)), null);
   // Replica 1 is shutting down too (not eligible): leadership goes to 3, not to 1.
-  assert.equal((controlledShutdownChange(s0, 2, live(3)) as PartitionState).leader, 3);
+  assert.equal((controlledShutdownChange(s0, 2, ids(3)) as PartitionState).leader, 3);
   // Every other in-sync replica is shutting down too, or there is none: the leader stays, in its ISR.
-  assert.equal(controlledShutdownChange(s0, 2, live()), 'stays');
-  assert.equal(controlledShutdownChange({ ...s0, isr: [2] }, 2, live(1, 3)), 'stays');
+  assert.equal(controlledShutdownChange(s0, 2, ids()), 'stays');
+  assert.equal(controlledShutdownChange({ ...s0, isr: [2] }, 2, ids(1, 3)), 'stays');
   // An out-of-sync eligible replica does not take over.
-  assert.equal(controlledShutdownChange({ ...s0, isr: [2, 3] }, 2, live(1)), 'stays');
+  assert.equal(controlledShutdownChange({ ...s0, isr: [2, 3] }, 2, ids(1)), 'stays');
 });
