@@ -626,9 +626,15 @@ export class Broker implements CoordinatorHost {
     // fetching until it stops; added back, it is in the ISR when it goes, and acks=all writes
     // wait for it until the controller sees its registration gone.
     const eligible = this.eligibleBrokers(store);
-    if (isr.some((r) => !s.isr.includes(r) && !eligible.has(r))) return false;
+    const joining = isr.filter((r) => !s.isr.includes(r));
+    if (joining.some((r) => !eligible.has(r))) return false;
+    // Judged from this view, which may lag behind etcd: the write also requires each joining
+    // broker's registration to be the one judged (KRaft's controller checks its own current
+    // state, INELIGIBLE_REPLICA). One that entered controlled shutdown or registered again
+    // meanwhile fails it; the proposal is dropped and the next fetch judges again from a newer view.
+    const registrations = joining.map((r) => ({ nodeId: r, modRevision: store.brokerRevision(r) ?? '0' }));
     const state: PartitionState = { ...s, isr: [...isr], partitionEpoch: s.partitionEpoch + 1 };
-    const ok = await store.writeOwnPartitionStates(this.nodeId, [{ topicId: record.id, index: p.index, state, modRevision }]);
+    const ok = await store.writeOwnPartitionStates(this.nodeId, [{ topicId: record.id, index: p.index, state, modRevision }], registrations);
     const change = isr.length < s.isr.length ? 'shrink' : 'expand';
     if (ok) {
       (change === 'shrink' ? this.metrics.isrShrinks : this.metrics.isrExpands).inc();

@@ -137,6 +137,8 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   /** topic id → partition index → state. */
   private readonly partitionStates = new Map<string, Map<number, PartitionEntry>>();
   private readonly brokers = new Map<number, BrokerRegistration>();
+  /** Each registration key's mod revision as this view last saw it (see writeOwnPartitionStates). */
+  private readonly brokerRevisions = new Map<number, string>();
   /** Election keys: key → (create revision, node id). The lowest create revision is the controller. */
   private readonly candidates = new Map<string, { createRevision: bigint; nodeId: number }>();
   /** Every key of the local view (a resync deletes those etcd no longer has). */
@@ -336,8 +338,13 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       if (t) change = { kind: 'topic', name: t.meta.name, record: this.topic(t.meta.name) };
     } else if (key.startsWith(k.brokers)) {
       const id = Number(key.slice(k.brokers.length));
-      if (deleted) this.brokers.delete(id);
-      else this.brokers.set(id, parse(kv));
+      if (deleted) {
+        this.brokers.delete(id);
+        this.brokerRevisions.delete(id);
+      } else {
+        this.brokers.set(id, parse(kv));
+        this.brokerRevisions.set(id, kv.mod_revision);
+      }
       change = { kind: 'brokers' };
     } else if (key.startsWith(k.election)) {
       if (deleted) this.candidates.delete(key);
@@ -449,6 +456,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
 
   liveBrokers(): BrokerRegistration[] {
     return [...this.brokers.values()].sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  /** The mod revision of broker `nodeId`'s registration key in this view (undefined: not registered). */
+  brokerRevision(nodeId: number): string | undefined {
+    return this.brokerRevisions.get(nodeId);
   }
 
   /** True once close() was called: the etcd client is (being) closed. */
@@ -612,12 +624,22 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
    * controlled shutdown): each guarded by the partition key's mod revision the change was based
    * on (Kafka's AlterPartition fences on the partition epoch), and all by this broker's
    * registration still being the one it made: a broker whose lease ran out cannot write.
+   * `registrations` (brokers an ISR expansion adds, with brokerRevision as seen when they were
+   * judged eligible) must be unchanged too: KRaft refuses an AlterPartition adding a fenced or
+   * shutting-down replica (INELIGIBLE_REPLICA) from its own up-to-date state, whereas a leader
+   * here judges from its view, which may lag. A broker that entered controlled shutdown or
+   * registered again since has rewritten its key, so the write fails (`false`) rather than add it.
    */
-  async writeOwnPartitionStates(nodeId: number, updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[]): Promise<boolean> {
+  async writeOwnPartitionStates(
+    nodeId: number,
+    updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[],
+    registrations: readonly { nodeId: number; modRevision: string }[] = [],
+  ): Promise<boolean> {
     if (this.registrationRevision === '0' || !this.leaseValid()) return false;
     for (let i = 0; i < updates.length; i += TXN_OPS / 2) {
       const chunk = updates.slice(i, i + TXN_OPS / 2);
       let guard = this.client.if(this.keys.broker(nodeId), 'Create', '==', this.registrationRevision);
+      for (const r of registrations) guard = guard.and(this.keys.broker(r.nodeId), 'Mod', '==', r.modRevision);
       for (const u of chunk) guard = guard.and(this.keys.partition(u.topicId, u.index), 'Mod', '==', u.modRevision);
       const r = await this.call('Changing partition state', () =>
         guard.then(...chunk.map((u) => this.client.put(this.keys.partition(u.topicId, u.index)).value(JSON.stringify(u.state)))).commit(),
@@ -750,6 +772,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
         this.leaseValidUntil = firedAt + ttlSeconds * 1000;
         this.watchLease(lease, reg, ttlSeconds);
         this.brokers.set(reg.nodeId, reg);
+        this.brokerRevisions.set(reg.nodeId, r.header.revision);
         return;
       }
       await lease.revoke().catch(() => undefined);
@@ -797,7 +820,10 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
         .then(this.client.put(key).value(JSON.stringify(r.reg)).lease(leaseId))
         .commit(),
     );
-    if (res.succeeded) this.brokers.set(r.reg.nodeId, r.reg);
+    if (res.succeeded) {
+      this.brokers.set(r.reg.nodeId, r.reg);
+      this.brokerRevisions.set(r.reg.nodeId, res.header.revision);
+    }
     return res.succeeded;
   }
 

@@ -156,6 +156,31 @@ test('one controller at a time; on its loss another takes over and moves leaders
   await c2.stop();
 });
 
+test("a leader's ISR expansion is written only while the added broker's registration is the one it judged eligible", { skip: etcdMissing }, async () => {
+  const prefix = '/c10';
+  const leader = await open(prefix);
+  const follower = await open(prefix);
+  await leader.register(reg(1), 5);
+  await follower.register(reg(2), 5);
+  const t = { ...topic('expanding', [1]), assignments: [{ replicas: [1, 2], leader: 1, leaderEpoch: 0, isr: [1], partitionEpoch: 0 }] };
+  await leader.createTopic(t);
+  await waitFor('the leader sees broker 2 and the partition', () => leader.brokerRevision(2) !== undefined && leader.partitionRevision(t.id, 0) !== undefined);
+  const stored = async (): Promise<PartitionState> => (await leader.client.get(leader.keys.partition(t.id, 0)).json()) as PartitionState;
+  const write = (isr: number[], joined: { nodeId: number; modRevision: string }[]) =>
+    leader.writeOwnPartitionStates(1, [{ topicId: t.id, index: 0, state: { ...t.assignments[0]!, isr }, modRevision: leader.partitionRevision(t.id, 0)! }], joined);
+  const judged = leader.brokerRevision(2)!;
+  assert.equal(await write([1, 2], [{ nodeId: 2, modRevision: judged }]), true, 'unchanged registration: expanded');
+  await waitFor('the leader sees the expansion', async () => (await stored()).isr.length === 2 && leader.topic('expanding')?.assignments?.[0]?.isr.length === 2);
+  assert.equal(await write([1], []), true, 'a shrink names nobody');
+  await waitFor('the leader sees the shrink', () => leader.topic('expanding')?.assignments?.[0]?.isr.length === 1);
+  // Broker 2 enters controlled shutdown after the leader judged it eligible (its view may not show it yet).
+  assert.equal(await follower.updateRegistration({ inControlledShutdown: true }), true);
+  assert.equal(await write([1, 2], [{ nodeId: 2, modRevision: judged }]), false, 'refused: the registration changed since it was judged');
+  assert.deepEqual((await stored()).isr, [1]);
+  await waitFor('the leader sees the new registration', () => leader.liveBrokers().find((b) => b.nodeId === 2)?.inControlledShutdown === true);
+  assert.notEqual(leader.brokerRevision(2), judged);
+});
+
 test('etcd paused: metadata changes fail with a retriable error, then work again by themselves', { skip: etcdMissing }, async () => {
   const s = await open('/c7', { requestTimeoutMs: 1000 });
   await s.register(reg(7), 2);
