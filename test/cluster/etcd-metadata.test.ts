@@ -181,6 +181,43 @@ test("a leader's ISR expansion is written only while the added broker's registra
   assert.notEqual(leader.brokerRevision(2), judged);
 });
 
+test('the controller elects no broker in controlled shutdown: not on failover, not as preferred leader', { skip: etcdMissing }, async () => {
+  const prefix = '/c11';
+  const [s1, s2, s3] = [await open(prefix), await open(prefix), await open(prefix)];
+  for (const [s, id] of [
+    [s1, 1],
+    [s2, 2],
+    [s3, 3],
+  ] as const)
+    await s.register(reg(id), 2);
+  const c1 = new Controller(s1, 1, 2, logger);
+  c1.start();
+  await waitFor('c1 elected', () => c1.active);
+  const t = {
+    ...topic('stopping', [2, 1]),
+    assignments: [
+      { replicas: [2, 3, 1], leader: 2, leaderEpoch: 0, isr: [2, 3, 1], partitionEpoch: 0 },
+      { replicas: [3, 1], leader: 1, leaderEpoch: 0, isr: [3, 1], partitionEpoch: 0 },
+    ],
+  };
+  await s1.createTopic(t);
+  assert.equal(await s3.updateRegistration({ inControlledShutdown: true }), true);
+  await waitFor(
+    'the controller sees broker 3 shutting down',
+    () => s1.liveBrokers().find((b) => b.nodeId === 3)?.inControlledShutdown === true && s1.topic('stopping') !== undefined,
+  );
+  // Preferred replica 3 is shutting down and leader 1 may lead: nothing moves.
+  const [preferred] = await c1.electLeaders(0, [{ topic: 'stopping', partition: 1 }]);
+  assert.equal(preferred!.errorCode, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE);
+  assert.equal(await c1.rebalanceLeaders(0), 0);
+  // Leader 2 goes: 3 is next in replica order but shutting down, so 1 leads; 3 keeps its ISR place.
+  await s2.close();
+  await waitFor('partition 0 moved', () => s1.topic('stopping')?.assignments?.[0]?.leader !== 2);
+  assert.deepEqual(s1.topic('stopping')!.assignments![0], { replicas: [2, 3, 1], leader: 1, leaderEpoch: 1, isr: [3, 1], partitionEpoch: 1 });
+  assert.equal(s1.topic('stopping')!.assignments![1]!.leader, 1);
+  await c1.stop();
+});
+
 test('etcd paused: metadata changes fail with a retriable error, then work again by themselves', { skip: etcdMissing }, async () => {
   const s = await open('/c7', { requestTimeoutMs: 1000 });
   await s.register(reg(7), 2);
