@@ -30,7 +30,7 @@ import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js'
 import { StreamsGroups, type StreamsGroupsOptions, type StreamsHeartbeatResult } from './streams-group.js';
 import { HeartbeatError, type CommitPartitionValidator } from './epoch-groups.js';
 import type { StreamsGroupHeartbeatRequest } from '../protocol/generated/streams-group-heartbeat.js';
-import { groupWriteErrorCode } from './write-errors.js';
+import { groupWriteErrorCode, logWriteFailure } from './write-errors.js';
 import { ShareGroups, type ShareGroupsOptions, type ShareHeartbeatRequest, type ShareHeartbeatResponse } from './share-group.js';
 
 export interface CoordinatorStore {
@@ -206,7 +206,7 @@ export class GroupCoordinator {
       initialRebalanceDelayMs: opts.initialRebalanceDelayMs,
       persist: (group, value) => this.persistGroup(group, value),
       newMemberId: opts.newMemberId ?? ((clientId) => `${clientId}-${crypto.randomUUID()}`),
-      onError: (err, what) => opts.logger?.error({ err }, what),
+      onWriteFailed: (err, groupId, what) => logWriteFailure(opts.logger, err, { group: groupId.slice(0, 256) }, what),
       onEvent: (info, msg) => opts.logger?.info(info, msg),
     };
     this.consumer = new ConsumerGroups({
@@ -635,7 +635,7 @@ export class GroupCoordinator {
       try {
         await this.opts.store.append(this.partitionFor(groupId), replaced);
       } catch (err) {
-        this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, 'writing group tombstones failed');
+        logWriteFailure(this.opts.logger, err, { group: groupId.slice(0, 256) }, 'writing group tombstones failed');
         if (putBack && this.stillOwner(groupId, epoch) && !this.hasAnyGroup(groupId)) putBack();
         return fail(groupWriteErrorCode(err));
       }
@@ -665,7 +665,7 @@ export class GroupCoordinator {
       () => ErrorCode.NONE,
       (err: unknown) => {
         const code = groupWriteErrorCode(err);
-        this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, 'writing a new group failed');
+        logWriteFailure(this.opts.logger, err, { group: groupId.slice(0, 256) }, 'writing a new group failed');
         if (this.groups.get(groupId) === group) {
           group.shutdown(code);
           this.groups.delete(groupId);

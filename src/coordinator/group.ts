@@ -43,7 +43,8 @@ export interface GroupContext {
    */
   persist(group: Group, value?: GroupValue): Promise<void>;
   newMemberId(clientId: string): string;
-  onError?(err: unknown, what: string): void;
+  /** A write of the group failed (for the broker's log; the answers already say so). */
+  onWriteFailed?(err: unknown, groupId: string, what: string): void;
   /** Rebalances and new generations, for the broker's log. */
   onEvent?(info: Record<string, unknown>, msg: string): void;
 }
@@ -471,7 +472,7 @@ export class Group {
           return result;
         },
         (err: unknown) => {
-          this.ctx.onError?.(err, 'persisting a static member replacement failed');
+          this.ctx.onWriteFailed?.(err, this.groupId, 'persisting a static member replacement failed');
           // As Kafka: the replacement is reverted (the member back under its old id, with what it
           // declared before), and the joiner is told the error with no member id.
           if (this.members.get(newId) === old && this.instances.get(req.groupInstanceId!) === newId) {
@@ -597,7 +598,7 @@ export class Group {
       this.setState('Empty');
       const written = this.ctx.persist(this);
       this.emptyWrite = written;
-      written.catch((err: unknown) => this.ctx.onError?.(err, 'persisting an empty group failed'));
+      written.catch((err: unknown) => this.ctx.onWriteFailed?.(err, this.groupId, 'persisting an empty group failed'));
       return;
     }
     this.protocolName = this.selectProtocol();
@@ -724,7 +725,7 @@ export class Group {
         }
       },
       (err: unknown) => {
-        this.ctx.onError?.(err, 'persisting an assignment failed');
+        this.ctx.onWriteFailed?.(err, this.groupId, 'persisting an assignment failed');
         if (!current()) return;
         for (const m of this.members.values()) m.assignment = EMPTY_BYTES;
         this.failSyncWaiters(groupWriteErrorCode(err));

@@ -4,6 +4,7 @@
 // without a lookup, looks the coordinator up again, or gives up. Its transaction coordinator
 // (TransactionStateManager) maps a failed __transaction_state write the same way.
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import type { CoordinatorLogger } from './ports.js';
 
 /**
  * The client-visible code of a failed __consumer_offsets write, as Kafka 4.4 maps it:
@@ -52,4 +53,23 @@ export const TIMER_RETRY_BACKOFF_MS = 500;
  */
 export function timerRetries(err: unknown): boolean {
   return !(err instanceof KafkaError && (err.code === ErrorCode.NOT_COORDINATOR || err.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS));
+}
+
+/**
+ * Logs a failed __consumer_offsets write: as a warning when the failure is one a coordinator meets
+ * in normal operation (its partition moved away or is short of replicas, or the write timed out:
+ * what maps to NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE or COORDINATOR_LOAD_IN_PROGRESS, which
+ * the client retries), as an error otherwise. Kafka 4.4 logs a classic group's failed writes at
+ * warn; a coordinator failover in cluster mode is not an error.
+ */
+export function logWriteFailure(logger: CoordinatorLogger | undefined, err: unknown, fields: object, msg: string): void {
+  switch (groupWriteErrorCode(err)) {
+    case ErrorCode.NOT_COORDINATOR:
+    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+      logger?.warn({ err, ...fields }, msg);
+      return;
+    default:
+      logger?.error({ err, ...fields }, msg);
+  }
 }

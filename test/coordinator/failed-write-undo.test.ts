@@ -209,6 +209,39 @@ describe("when the classic group is written (Kafka 4.4's GroupMetadataManager)",
     assert.deepEqual([g.state, g.generationId, g.members.size], ['Empty', b.generationId + 1, 0]);
   });
 
+  test('a failed classic group write is logged as a warning when the partition moved or is short of replicas, else as an error', async () => {
+    // Kafka 4.4 logs these at warn: a coordinator failover in cluster mode fails the writes under
+    // way with NOT_LEADER_OR_FOLLOWER, and is no error of the broker's.
+    const logged: string[] = [];
+    const logger = {
+      info: () => {},
+      warn: (_: object, msg: string) => logged.push(`warn: ${msg}`),
+      error: (_: object, msg: string) => logged.push(`error: ${msg}`),
+    };
+    const { coordinator: c, store } = coordinatorFixture({ newMemberId: countedMemberIds(), logger });
+    const cases: [Error, string][] = [
+      [new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'no longer the leader'), 'warn'],
+      [new KafkaError(ErrorCode.NOT_COORDINATOR, 'the partition moved'), 'warn'],
+      [failingWrite, 'warn'],
+      [new KafkaError(ErrorCode.REQUEST_TIMED_OUT, 'the ISR did not answer'), 'warn'],
+      [new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, 'too large'), 'error'],
+      [new Error('a bug'), 'error'],
+    ];
+    for (const [i, [err, level]] of cases.entries()) {
+      store.failWith = null;
+      const a = await joinClassic(c);
+      assert.equal((await syncOf(c, a.memberId, a.generationId)).errorCode, ErrorCode.NONE);
+      logged.length = 0;
+      store.failWith = err;
+      // The last member leaves: the join phase ends with no member, and the Empty group's write fails.
+      assert.notEqual((await c.leave('g', [{ memberId: a.memberId, groupInstanceId: null }])).errorCode, ErrorCode.NONE);
+      // A new group's write fails.
+      assert.equal((await c.join(`new-${i}`, classicJoinRequest(''))).errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+      await new Promise<void>((r) => setImmediate(r));
+      assert.deepEqual(logged, [`${level}: persisting an empty group failed`, `${level}: writing a new group failed`], err.message);
+    }
+  });
+
   test('a new group: its JoinGroup writes it empty (generation 0, no protocol type), a failed write takes it away again', async () => {
     const { coordinator: c, store } = setup();
     const first = await c.join('g', classicJoinRequest(''));
