@@ -636,7 +636,7 @@ export class GroupCoordinator {
         await this.opts.store.append(this.partitionFor(groupId), replaced);
       } catch (err) {
         logWriteFailure(this.opts.logger, err, { group: groupId.slice(0, 256) }, 'writing group tombstones failed');
-        if (putBack && this.stillOwner(groupId, epoch) && !this.hasAnyGroup(groupId)) putBack();
+        this.putBackReplaced(groupId, epoch, putBack);
         return fail(groupWriteErrorCode(err));
       }
     }
@@ -670,13 +670,22 @@ export class GroupCoordinator {
           group.shutdown(code);
           this.groups.delete(groupId);
         }
-        if (putBack && this.stillOwner(groupId, epoch) && !this.hasAnyGroup(groupId)) putBack();
+        this.putBackReplaced(groupId, epoch, putBack);
         return code;
       },
     );
     if (group.members.size === 0) return answer;
     const code = await written;
     return code === ErrorCode.NONE ? answer : joinError(code);
+  }
+
+  /**
+   * After a classic join's write failed, puts back the empty consumer or streams group it replaced
+   * (Kafka's runtime reverts the write as a whole), unless the group's partition moved since the
+   * write began (`epoch`, its ownership epoch then) or another group has taken the id meanwhile.
+   */
+  private putBackReplaced(groupId: string, epoch: number, putBack: (() => void) | null): void {
+    if (putBack && this.stillOwner(groupId, epoch) && !this.hasAnyGroup(groupId)) putBack();
   }
 
   async sync(groupId: string, req: SyncRequest): Promise<SyncResult> {
