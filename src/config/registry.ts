@@ -630,6 +630,14 @@ const brokerDefs: ConfigDef[] = [
   { name: 'group.min.session.timeout.ms', type: 'int', default: '6000', scope: 'broker', doc: 'Smallest session timeout a group member may ask for.', min: 0 },
   { name: 'group.max.session.timeout.ms', type: 'int', default: '1800000', scope: 'broker', doc: 'Largest session timeout a group member may ask for.', min: 0 },
   {
+    name: 'group.max.size',
+    type: 'int',
+    default: '2147483647',
+    scope: 'broker',
+    doc: 'Most members a classic group may have: a JoinGroup beyond it gets GROUP_MAX_SIZE_REACHED, and a group loaded with more (the limit was lowered) rebalances.',
+    min: 1,
+  },
+  {
     name: 'group.coordinator.rebalance.protocols',
     type: 'list',
     default: 'classic,consumer,streams',

@@ -51,6 +51,8 @@ export interface GroupCoordinatorOptions {
   initialRebalanceDelayMs: number;
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
+  /** group.max.size: most members a classic group may have (Kafka's default, no limit, when absent). */
+  classicMaxSize?: number;
   offsetsRetentionMs: number;
   offsetMetadataMaxBytes: number;
   /** Whether a topic partition exists (commits to unknown partitions are refused). */
@@ -204,6 +206,7 @@ export class GroupCoordinator {
     this.groupContext = {
       clock: opts.clock,
       initialRebalanceDelayMs: opts.initialRebalanceDelayMs,
+      maxSize: opts.classicMaxSize ?? 2 ** 31 - 1,
       persist: (group, value) => this.persistGroup(group, value),
       newMemberId: opts.newMemberId ?? ((clientId) => `${clientId}-${crypto.randomUUID()}`),
       onWriteFailed: (err, groupId, what) => logWriteFailure(opts.logger, err, { group: groupId.slice(0, 256) }, what),
@@ -428,6 +431,8 @@ export class GroupCoordinator {
   private downgradeToClassic(group: ConsumerGroup): CoordinatorRecord[] | null {
     if (!this.policyAllows('downgrade') || this.stopped) return null;
     const members = [...group.members.values()];
+    // As Kafka: not into a classic group over group.max.size.
+    if (members.length > this.groupContext.maxSize) return null;
     const first = members[0];
     if (!first?.classic) return null;
     // The protocol every member supports, in the first member's order of preference.
@@ -1449,7 +1454,13 @@ export class GroupCoordinator {
     const mine = (groupId: string) => partition === undefined || this.partitionFor(groupId) === partition;
     for (const [groupId, v] of this.loadedGroups) {
       if (!mine(groupId)) continue;
-      if (v) this.groups.set(groupId, Group.restore(groupId, this.groupContext, v));
+      if (v) {
+        const g = Group.restore(groupId, this.groupContext, v);
+        this.groups.set(groupId, g);
+        // As Kafka: a group loaded with more members than group.max.size (lowered since)
+        // rebalances; the members beyond it are turned away as they rejoin.
+        if (g.members.size > this.groupContext.maxSize) g.startRebalance(`loaded with ${g.members.size} members, over group.max.size`);
+      }
       this.loadedGroups.delete(groupId);
     }
     // Offsets committed after a group was deleted (or by a group never managed) bring it back.

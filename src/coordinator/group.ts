@@ -37,6 +37,8 @@ export interface Protocol {
 export interface GroupContext {
   clock: Clock;
   initialRebalanceDelayMs: number;
+  /** group.max.size: most members the group may have. */
+  maxSize: number;
   /**
    * Snapshots the group synchronously (or writes `value`, the group as it is to be once the
    * write is done) and resolves once the snapshot is in the log.
@@ -328,6 +330,12 @@ export class Group {
 
   join(req: JoinRequest): Promise<JoinResult> {
     if (this.state === 'Dead') return Promise.resolve(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, req.memberId));
+    if (!this.acceptsJoin(req.memberId)) {
+      // As Kafka: the member is removed (a pending one, or one that has not rejoined this phase),
+      // with no rebalance of its own and no member id in the answer.
+      this.removeRefused(req.memberId);
+      return Promise.resolve(joinError(ErrorCode.GROUP_MAX_SIZE_REACHED));
+    }
     const known = this.members.get(req.memberId);
     // A restarted static member replaces its old self, whose protocols then do not count.
     const replacing = known?.memberId ?? (req.groupInstanceId !== null && req.memberId === '' ? this.instances.get(req.groupInstanceId) : undefined);
@@ -383,6 +391,44 @@ export class Group {
       default:
         return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
     }
+  }
+
+  /**
+   * Whether a join fits in group.max.size (Kafka's acceptJoiningMember). An Empty group takes
+   * anyone. While a join phase runs, a member already waiting for its answer is in, and anyone
+   * else only while fewer than the limit wait: the members are counted that have rejoined, not
+   * the members, which may be more (the limit was lowered), so the last to rejoin are turned away.
+   * Otherwise a member is in, and anyone else while there are fewer members than the limit.
+   */
+  private acceptsJoin(memberId: string): boolean {
+    const max = this.ctx.maxSize;
+    const known = this.members.get(memberId);
+    switch (this.state) {
+      case 'PreparingRebalance': {
+        if (known?.joinWaiter || this.members.size < max) return true;
+        let waiting = 0;
+        for (const m of this.members.values()) if (m.joinWaiter) waiting++;
+        return waiting < max;
+      }
+      case 'CompletingRebalance':
+      case 'Stable':
+        return known !== undefined || this.members.size < max;
+      default:
+        return true;
+    }
+  }
+
+  /** A member whose join was turned away (group.max.size) leaves the group, pending or not. */
+  private removeRefused(memberId: string): void {
+    const pendingExpiry = this.pending.get(memberId);
+    if (pendingExpiry) {
+      pendingExpiry();
+      this.pending.delete(memberId);
+    }
+    const m = this.members.get(memberId);
+    if (!m) return;
+    this.dropMember(m);
+    if (this.leaderId === memberId) this.leaderId = this.members.keys().next().value ?? null;
   }
 
   private applyJoinRequest(m: Member, req: JoinRequest): void {

@@ -41,6 +41,7 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
     initialRebalanceDelayMs: config.int('group.initial.rebalance.delay.ms'),
     minSessionTimeoutMs: config.int('group.min.session.timeout.ms'),
     maxSessionTimeoutMs: config.int('group.max.session.timeout.ms'),
+    classicMaxSize: config.int('group.max.size'),
     offsetsRetentionMs: config.int('offsets.retention.minutes') * 60_000,
     offsetMetadataMaxBytes: config.int('offset.metadata.max.bytes'),
     partitionExists: (topic, partition) => host.partitionExists(topic, partition),

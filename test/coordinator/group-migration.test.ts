@@ -372,6 +372,26 @@ describe('KIP-848 online migration', () => {
     }
   });
 
+  test('no downgrade into a classic group over group.max.size', async () => {
+    // Kafka's validateOnlineDowngrade: the classic members left must fit in group.max.size.
+    const { coordinator } = coordinatorFixture({ topics, classicMaxSize: 2, consumer: { sessionTimeoutMs: 30_000 } });
+    const [a, b] = await classicGroup(coordinator);
+    const m = new Modern(coordinator);
+    assert.equal((await m.beat()).errorCode, ErrorCode.NONE);
+    await settle([a, b], [m]);
+    // A third classic member joins the consumer group (group.consumer.max.size applies there).
+    const c = new Classic(coordinator);
+    await c.join();
+    await settle([a, b, c], [m]);
+    await m.beat({ memberEpoch: -1 });
+    assert.ok(coordinator.consumer.groups.has('g'), 'stays a consumer group');
+    assert.equal(coordinator.groups.has('g'), false);
+    m.owned = [];
+    await settle([a, b, c], []);
+    assertExactlyOnce([a, b, c]);
+    coordinator.shutdown();
+  });
+
   test('a static classic member restarting inside a consumer group gets its partitions back', async () => {
     const { coordinator } = setup();
     const m = new Modern(coordinator);
