@@ -257,17 +257,16 @@ export class Group {
     return common ?? new Set();
   }
 
-  private supportsProtocols(protocolType: string, protocols: Protocol[], replacing?: string): boolean {
-    if (protocolType === '' || protocols.length === 0) return false;
-    const others = [...this.members.values()].filter((m) => m.memberId !== replacing);
-    if (others.length === 0) return true;
-    if (this.protocolType !== null && protocolType !== this.protocolType) return false;
-    let common = new Set(protocols.map((p) => p.name));
-    for (const m of others) {
-      const names = new Set(m.protocols.map((p) => p.name));
-      common = new Set([...common].filter((n) => names.has(n)));
-    }
-    return common.size > 0;
+  /**
+   * Whether a join's protocols fit the group (Kafka's ClassicGroup.supportsProtocols): an Empty
+   * group takes any protocol type and protocols but none at all; otherwise the protocol type must
+   * be the group's, and one of the protocols must be listed by every member, the joining member's
+   * own current entry (a rejoin, or a static member's restart) included.
+   */
+  private supportsProtocols(protocolType: string, protocols: Protocol[]): boolean {
+    if (this.state === 'Empty') return protocolType !== '' && protocols.length > 0;
+    if (protocolType !== this.protocolType) return false;
+    return protocols.some((p) => [...this.members.values()].every((m) => m.protocols.some((q) => q.name === p.name)));
   }
 
   /** Kafka's choice: among protocols all members support, the one most members list first. */
@@ -337,9 +336,7 @@ export class Group {
       return Promise.resolve(joinError(ErrorCode.GROUP_MAX_SIZE_REACHED));
     }
     const known = this.members.get(req.memberId);
-    // A restarted static member replaces its old self, whose protocols then do not count.
-    const replacing = known?.memberId ?? (req.groupInstanceId !== null && req.memberId === '' ? this.instances.get(req.groupInstanceId) : undefined);
-    if (!this.supportsProtocols(req.protocolType, req.protocols, replacing)) {
+    if (!this.supportsProtocols(req.protocolType, req.protocols)) {
       return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
     }
     if (req.memberId === '') {

@@ -227,6 +227,29 @@ describe('group state machine', () => {
     assert.equal(badType.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   });
 
+  test("a rejoin's protocols must fit every member, its own current entry included (Kafka's supportsProtocols)", async () => {
+    const { coordinator: c } = setup();
+    // A single static member: its restart must keep its protocol type and share a protocol with
+    // what it joined with, though no other member is there.
+    const s = await c.join('s', classicJoinRequest('', { groupInstanceId: 'i', protocols: [proto('range')] }));
+    await syncAll(c, 's', 1, s.memberId, [s.memberId]);
+    const otherType = await c.join('s', classicJoinRequest('', { groupInstanceId: 'i', protocolType: 'connect', protocols: [proto('range')] }));
+    assert.deepEqual([otherType.errorCode, otherType.memberId], [ErrorCode.INCONSISTENT_GROUP_PROTOCOL, '']);
+    const otherProtocol = await c.join('s', classicJoinRequest('', { groupInstanceId: 'i', protocols: [proto('roundrobin')] }));
+    assert.equal(otherProtocol.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    assert.equal(c.describeGroup('s').members[0]!.memberId, s.memberId, 'the member stays');
+    assert.equal(c.groups.get('s')!.state, 'Stable');
+    // A member rejoining with a protocol only the others list: its current entry does not.
+    const a = await c.join('g', classicJoinRequest('', { requireKnownMemberId: false, protocols: [proto('range')] }));
+    const b = c.join('g', classicJoinRequest('', { requireKnownMemberId: false, protocols: [proto('range'), proto('roundrobin')] }));
+    const ra = c.join('g', classicJoinRequest(a.memberId, { protocols: [proto('range')] }));
+    const [rb, ra2] = await Promise.all([b, ra]);
+    await syncAll(c, 'g', ra2.generationId, ra2.leader, [ra2.memberId, rb.memberId]);
+    const switched = await c.join('g', classicJoinRequest(a.memberId, { protocols: [proto('roundrobin')] }));
+    assert.deepEqual([switched.errorCode, switched.memberId], [ErrorCode.INCONSISTENT_GROUP_PROTOCOL, a.memberId]);
+    assert.equal(c.groups.get('g')!.state, 'Stable');
+  });
+
   test('static members: a restart with unchanged metadata replaces the member id without a rebalance', async () => {
     const { coordinator: c } = setup();
     const a = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ia' }));
