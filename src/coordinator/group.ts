@@ -169,18 +169,21 @@ export class Group {
 
   /**
    * A group rebuilt from its last snapshot (a restart, or a new coordinator after a move). As in
-   * Kafka, a snapshot of a settled generation (every member holds its assignment: written once
-   * the leader's SyncGroup was stored) comes back Stable with its members, each given a fresh
-   * session: they carry on heartbeating and committing under the same generation, with no
-   * rebalance. A snapshot with members but no assignments (written mid-rebalance by earlier
-   * versions, which stored each new generation; nothing writes one now) comes back Empty,
-   * generation kept for fencing: its members rejoin.
+   * Kafka, a snapshot with members (written once the leader's SyncGroup was stored, or when a
+   * static member was replaced) comes back Stable with them, each given a fresh session: they
+   * carry on heartbeating and committing under the same generation, with no rebalance. That holds
+   * also when the leader gave some members no assignment (they hold an empty one, as in Kafka).
+   * One difference: a snapshot in which no member holds an assignment comes back Empty,
+   * generation kept for fencing, and its members rejoin. Earlier versions wrote such a snapshot
+   * for each new generation, before any member had synced; brought back Stable, its members
+   * would be handed an empty assignment, which a consumer cannot read. Kafka writes one only if
+   * a leader assigns nothing to anybody.
    */
   static restore(groupId: string, ctx: GroupContext, v: GroupValue): Group {
     const g = new Group(groupId, ctx);
     g.generationId = v.generation;
     g.protocolType = v.protocolType === '' ? null : v.protocolType;
-    const settled = v.members.length > 0 && v.protocol !== null && v.leader !== null && v.members.every((m) => m.assignment.length > 0);
+    const settled = v.protocol !== null && v.leader !== null && v.members.some((m) => m.assignment.length > 0);
     if (!settled) {
       // A group that had members becomes Empty now; offset retention counts from here.
       g.stateTimestamp = v.members.length > 0 ? ctx.clock.now() : v.stateTimestamp;

@@ -561,6 +561,29 @@ describe('group state machine', () => {
     again.shutdown();
   });
 
+  test('a snapshot in which the leader assigned some members nothing comes back Stable with every member, as in Kafka', async () => {
+    const { coordinator: c } = setup();
+    const member = (id: string, assignment: string) => ({
+      memberId: id,
+      groupInstanceId: null,
+      clientId: 'm',
+      clientHost: '/127.0.0.1',
+      rebalanceTimeoutMs: 10_000,
+      sessionTimeoutMs: 10_000,
+      subscription: Buffer.from('s'),
+      assignment: Buffer.from(assignment),
+    });
+    const value = { protocolType: 'consumer', generation: 4, protocol: 'range', leader: 'm-1', stateTimestamp: 1, members: [member('m-1', 'a'), member('m-2', '')] };
+    c.replayRecord(encodeGroupKey('g'), encodeGroupValue(value));
+    c.finishLoading();
+    const g = c.groups.get('g')!;
+    assert.deepEqual([g.state, g.generationId, [...g.members.keys()]], ['Stable', 4, ['m-1', 'm-2']]);
+    assert.equal(c.heartbeat('g', 'm-2', null, 4), ErrorCode.NONE);
+    const synced = await c.sync('g', { memberId: 'm-2', groupInstanceId: null, generationId: 4, protocolType: null, protocolName: null, assignments: [] });
+    assert.deepEqual([synced.errorCode, synced.assignment.length], [ErrorCode.NONE, 0]);
+    c.shutdown();
+  });
+
   test('a snapshot with members but no assignments (earlier versions wrote one per new generation) comes back Empty: its members rejoin', async () => {
     const { coordinator: c } = setup();
     const member = { memberId: 'm-1', groupInstanceId: null, clientId: 'm', clientHost: '/127.0.0.1', rebalanceTimeoutMs: 10_000, sessionTimeoutMs: 10_000 };
