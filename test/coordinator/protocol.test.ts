@@ -377,3 +377,30 @@ describe('__consumer_offsets created by someone else first', () => {
     }
   });
 });
+
+describe('group.max.size', () => {
+  test('a JoinGroup beyond the broker config gets GROUP_MAX_SIZE_REACHED with no member id', async (t) => {
+    const broker = await withBroker(t, { config: { 'group.max.size': 1, 'group.initial.rebalance.delay.ms': 0 } });
+    const client = await RawClient.connect(broker.port);
+    try {
+      const join = (memberId: string) =>
+        client.request(ApiKey.JoinGroup, 9, {
+          groupId: 'full',
+          sessionTimeoutMs: 10_000,
+          rebalanceTimeoutMs: 10_000,
+          memberId,
+          groupInstanceId: null,
+          protocolType: 'consumer',
+          protocols: [{ name: 'range', metadata: Buffer.from('meta') }],
+          reason: null,
+        });
+      const first = await join('');
+      assert.equal(first.body.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+      assert.equal((await join(first.body.memberId)).body.errorCode, ErrorCode.NONE);
+      const second = await join('');
+      assert.deepEqual([second.body.errorCode, second.body.memberId], [ErrorCode.GROUP_MAX_SIZE_REACHED, '']);
+    } finally {
+      client.close();
+    }
+  });
+});
