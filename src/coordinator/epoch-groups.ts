@@ -9,7 +9,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { Clock } from '../common/clock.js';
 import type { CoordinatorRecord } from './records.js';
 import type { CoordinatorLogger } from './ports.js';
-import { groupWriteErrorCode, TIMER_RETRY_BACKOFF_MS, timerRetries } from './write-errors.js';
+import { groupWriteErrorCode, logWriteFailure, TIMER_RETRY_BACKOFF_MS, timerRetries } from './write-errors.js';
 import { GroupUndos, type GroupUndo } from './group-undo.js';
 
 /** A heartbeat's member epoch when the member leaves the group. */
@@ -213,7 +213,7 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
       if (records.length > 0) await this.opts.append(groupId, records);
       this.undo.written(before);
     } catch (err) {
-      this.opts.logger?.error({ err, group: groupId.slice(0, 256) }, `writing ${this.kind} group records failed`);
+      logWriteFailure(this.opts.logger, err, { group: groupId.slice(0, 256) }, `writing ${this.kind} group records failed`);
       if (onUndone) before.onUndone = () => onUndone(err);
       // Undone while no later heartbeat has changed the group since, with the earlier ones whose
       // writes failed meanwhile (one that succeeded built on them). A group that became a

@@ -393,7 +393,7 @@ export class GroupCoordinator {
       try {
         await this.opts.store.append(this.partitionFor(req.groupId), [{ key: encodeGroupKey(req.groupId), value: null }, ...adopted.records]);
       } catch (err) {
-        this.opts.logger?.error({ err, group: req.groupId }, 'upgrading a classic group failed');
+        logWriteFailure(this.opts.logger, err, { group: req.groupId }, 'upgrading a classic group failed');
         if (this.stillOwner(req.groupId, epoch) && this.consumer.groups.has(req.groupId) && !this.groups.has(req.groupId)) {
           this.consumer.forget(req.groupId);
           this.groups.set(req.groupId, Group.restore(req.groupId, this.groupContext, before));
@@ -881,7 +881,8 @@ export class GroupCoordinator {
       // A transactional commit of a producer the log has seen under a newer epoch is fenced.
       const fenced = producer !== undefined && err instanceof KafkaError && err.code === ErrorCode.INVALID_PRODUCER_EPOCH;
       const code = fenced ? ErrorCode.PRODUCER_FENCED : groupWriteErrorCode(err);
-      if (!fenced && code !== ErrorCode.NOT_COORDINATOR) this.opts.logger?.error({ err, group: req.groupId.slice(0, 256) }, 'storing offsets failed');
+      // A move of the partition fails every commit under way: not worth a line each.
+      if (!fenced && code !== ErrorCode.NOT_COORDINATOR) logWriteFailure(this.opts.logger, err, { group: req.groupId.slice(0, 256) }, 'storing offsets failed');
       // A group this commit made goes with it, as Kafka's runtime reverts a failed write.
       if (group && this.pendingTxnPartitions(req.groupId).length === 0) this.dropIfUnused(group);
       return failAll(code);
@@ -1035,7 +1036,7 @@ export class GroupCoordinator {
         this.opts.store.append(this.partitionFor(groupId), records).then(
           () => taken.release(),
           (err: unknown) => {
-            this.opts.logger?.error({ err, group: groupId, topic }, "removing a deleted topic's offsets failed");
+            logWriteFailure(this.opts.logger, err, { group: groupId, topic }, "removing a deleted topic's offsets failed");
             taken.putBack();
           },
         ),
@@ -1124,7 +1125,7 @@ export class GroupCoordinator {
       try {
         await this.opts.store.append(this.partitionFor(groupId), records);
       } catch (err) {
-        this.opts.logger?.error({ err, group: groupId }, 'deleting offsets failed');
+        logWriteFailure(this.opts.logger, err, { group: groupId }, 'deleting offsets failed');
         return { ...none, errorCode: groupWriteErrorCode(err) };
       }
       if (!this.stillOwner(groupId, epoch)) return { ...none, errorCode: ErrorCode.NOT_COORDINATOR };
@@ -1200,7 +1201,7 @@ export class GroupCoordinator {
       try {
         await this.opts.store.append(this.partitionFor(groupId), tombstones);
       } catch (err) {
-        this.opts.logger?.error({ err, group: groupId }, 'writing group tombstones failed');
+        logWriteFailure(this.opts.logger, err, { group: groupId }, 'writing group tombstones failed');
         if (!this.hasAnyGroup(groupId)) this.share.groups.set(groupId, shareGroup);
         return groupWriteErrorCode(err);
       }
@@ -1217,7 +1218,7 @@ export class GroupCoordinator {
       try {
         await this.opts.store.append(this.partitionFor(groupId), tombstones);
       } catch (err) {
-        this.opts.logger?.error({ err, group: groupId }, 'writing group tombstones failed');
+        logWriteFailure(this.opts.logger, err, { group: groupId }, 'writing group tombstones failed');
         if (!this.hasAnyGroup(groupId)) {
           if (consumerGroup) this.consumer.groups.set(groupId, consumerGroup);
           else if (streamsGroup) this.streams.groups.set(groupId, streamsGroup);
@@ -1289,7 +1290,7 @@ export class GroupCoordinator {
     try {
       await this.opts.store.append(this.partitionFor(g.groupId), records);
     } catch (err) {
-      this.opts.logger?.error({ err, group: g.groupId.slice(0, 256) }, 'writing group tombstones failed');
+      logWriteFailure(this.opts.logger, err, { group: g.groupId.slice(0, 256) }, 'writing group tombstones failed');
       // Kafka's runtime reverts a failed write: the (empty) group and its offsets are back. One
       // whose id no record can hold exists nowhere but here: it goes all the same.
       if (storableGroupId(g.groupId) && !this.hasAnyGroup(g.groupId)) {
@@ -1350,7 +1351,7 @@ export class GroupCoordinator {
         this.opts.store.append(this.partitionFor(g.groupId), records).then(
           () => taken.release(),
           (err: unknown) => {
-            this.opts.logger?.error({ err }, 'expiring offsets failed');
+            logWriteFailure(this.opts.logger, err, { group: g.groupId }, 'expiring offsets failed');
             taken.putBack();
           },
         ),
@@ -1398,7 +1399,7 @@ export class GroupCoordinator {
       await this.opts.store.append(this.partitionFor(groupId), records);
       taken.release();
     } catch (err) {
-      this.opts.logger?.error({ err, group: groupId }, 'expiring offsets failed');
+      logWriteFailure(this.opts.logger, err, { group: groupId }, 'expiring offsets failed');
       // Kafka's runtime reverts the failed write: the offsets and the group are back.
       if (removed && !this.hasAnyGroup(groupId)) {
         if (streams) this.streams.groups.set(groupId, streams);

@@ -26,7 +26,7 @@ import type { TopicLookup } from './consumer-group.js';
 import type { TopicMetadata } from './consumer-group-records.js';
 import type { CoordinatorRecord } from './records.js';
 import type { CoordinatorLogger } from './ports.js';
-import { groupWriteErrorCode, TIMER_RETRY_BACKOFF_MS, timerRetries } from './write-errors.js';
+import { groupWriteErrorCode, logWriteFailure, TIMER_RETRY_BACKOFF_MS, timerRetries } from './write-errors.js';
 import { GroupUndos, type GroupUndo } from './group-undo.js';
 
 /** Kafka's ShareGroupMetadataKey record type. */
@@ -245,7 +245,7 @@ export class ShareGroups {
         this.undo.written(before);
         return null;
       } catch (err) {
-        this.opts.logger?.error({ err, group: req.groupId.slice(0, 256) }, 'writing the share group epoch failed');
+        logWriteFailure(this.opts.logger, err, { group: req.groupId.slice(0, 256) }, 'writing the share group epoch failed');
         this.undoFailed(before, changed);
         return fail(groupWriteErrorCode(err));
       } finally {
@@ -415,7 +415,7 @@ export class ShareGroups {
           this.undo.done(undo);
         },
         (err: unknown) => {
-          this.opts.logger?.error({ err, group: group.groupId }, 'writing the share group epoch failed');
+          logWriteFailure(this.opts.logger, err, { group: group.groupId }, 'writing the share group epoch failed');
           undo.onUndone = () => {
             if (!this.stopped && timerRetries(err) && group.members.get(m.memberId) === m) this.armSession(group, m, TIMER_RETRY_BACKOFF_MS);
           };

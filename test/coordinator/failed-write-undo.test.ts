@@ -242,6 +242,46 @@ describe("when the classic group is written (Kafka 4.4's GroupMetadataManager)",
     }
   });
 
+  test('the same for the other group writes: consumer and share heartbeats, offset commits, deletions', async () => {
+    const logged: string[] = [];
+    const logger = {
+      info: () => {},
+      warn: (_: object, msg: string) => logged.push(`warn: ${msg}`),
+      error: (_: object, msg: string) => logged.push(`error: ${msg}`),
+    };
+    const { coordinator: c, store } = coordinatorFixture({
+      topics: TOPICS,
+      newMemberId: countedMemberIds(),
+      consumer: {},
+      share: { config: () => ({ heartbeatIntervalMs: 1000, sessionTimeoutMs: 10_000 }), maxSize: 10 },
+      logger,
+    });
+    const commit = () =>
+      c.commitOffsets({
+        groupId: 'o',
+        generationId: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+      });
+    await commit();
+    for (const [err, level, code] of [
+      [new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'no longer the leader'), 'warn', ErrorCode.NOT_COORDINATOR],
+      [new Error('a bug'), 'error', ErrorCode.UNKNOWN_SERVER_ERROR],
+    ] as const) {
+      logged.length = 0;
+      store.failWith = err;
+      assert.notEqual((await consumerBeat(c, 'm', 0)).errorCode, ErrorCode.NONE);
+      assert.notEqual((await shareBeat(c, 's', 0)).errorCode, ErrorCode.NONE);
+      assert.deepEqual(await c.deleteGroups(['o']), [{ groupId: 'o', errorCode: code }]);
+      await commit();
+      const expected = ['writing consumer group records failed', 'writing the share group epoch failed', 'writing group tombstones failed'].map((m) => `${level}: ${m}`);
+      // A commit failing because the partition moved is not logged at all (one per consumer).
+      if (level === 'error') expected.push('error: storing offsets failed');
+      assert.deepEqual(logged, expected, err.message);
+    }
+  });
+
   test('a new group: its JoinGroup writes it empty (generation 0, no protocol type), a failed write takes it away again', async () => {
     const { coordinator: c, store } = setup();
     const first = await c.join('g', classicJoinRequest(''));
