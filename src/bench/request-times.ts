@@ -85,3 +85,9 @@ export function brokerShare(before: RequestTimes, after: RequestTimes, rounds: n
     fetches_per_round: (after.fetch.count - before.fetch.count) / rounds,
   };
 }
+
+/** The broker's mean time per Produce request between two readings, and how many it answered. */
+export function produceShare(before: RequestTimes, after: RequestTimes): Record<string, number> {
+  const requests = after.produce.count - before.produce.count;
+  return { broker_produce_us: ((after.produce.totalMs - before.produce.totalMs) * 1000) / Math.max(1, requests), produce_requests: requests };
+}

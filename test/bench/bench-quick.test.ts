@@ -111,6 +111,9 @@ test('npm run bench -- --quick --against kafka reports ratios against Apache Kaf
       assert.ok(s.metrics.fetches_per_round! >= 1, `${s.target}: fetches per round trip`);
       assert.ok(s.metrics.outside_broker_us_per_round! > 0, `${s.target}: the clients' time per round trip`);
     }
+    for (const s of doc.samples.filter((x) => x.workload === 'produce 1p 100B acks=1 (ProducerPerformance)')) {
+      assert.ok(s.metrics.produce_requests! > 0 && s.metrics.broker_produce_us! > 0, `${s.target}: the broker's time per Produce`);
+    }
     const ratio = doc.rows.find((x) => x.workload === 'produce 1p 100B acks=1 (ProducerPerformance)' && x.metric === 'records_per_s')?.ratio;
     assert.ok(ratio && ratio.median > 0 && ratio.n === 1, 'a throughput ratio, paired by round');
     const fp = doc.samples.filter((x) => x.workload === 'footprint');
