@@ -10,6 +10,18 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+/** A dynamic consumer's JoinGroup (range assignor), good for every version. */
+const joinGroupBody = (groupId: string, memberId: string) => ({
+  groupId,
+  sessionTimeoutMs: 10_000,
+  rebalanceTimeoutMs: 10_000,
+  memberId,
+  groupInstanceId: null,
+  protocolType: 'consumer',
+  protocols: [{ name: 'range', metadata: Buffer.from('meta') }],
+  reason: null,
+});
+
 describe('group APIs at every version', () => {
   const broker = suiteBroker({ config: { 'group.initial.rebalance.delay.ms': 0, 'offsets.topic.num.partitions': 7 } });
   let client: RawClient;
@@ -52,17 +64,7 @@ describe('group APIs at every version', () => {
   test('JoinGroup v2-v9 with SyncGroup, Heartbeat and LeaveGroup of matching vintage', async () => {
     for (const v of range(2, 9)) {
       const group = `join-v${v}`;
-      const join = (memberId: string) =>
-        client.request(ApiKey.JoinGroup, v, {
-          groupId: group,
-          sessionTimeoutMs: 10_000,
-          rebalanceTimeoutMs: 10_000,
-          memberId,
-          groupInstanceId: null,
-          protocolType: 'consumer',
-          protocols: [{ name: 'range', metadata: Buffer.from('meta') }],
-          reason: null,
-        });
+      const join = (memberId: string) => client.request(ApiKey.JoinGroup, v, joinGroupBody(group, memberId));
       let r = await join('');
       if (v >= 4) {
         assert.equal(r.body.errorCode, ErrorCode.MEMBER_ID_REQUIRED, `v${v}`);
@@ -383,17 +385,7 @@ describe('group.max.size', () => {
     const broker = await withBroker(t, { config: { 'group.max.size': 1, 'group.initial.rebalance.delay.ms': 0 } });
     const client = await RawClient.connect(broker.port);
     try {
-      const join = (memberId: string) =>
-        client.request(ApiKey.JoinGroup, 9, {
-          groupId: 'full',
-          sessionTimeoutMs: 10_000,
-          rebalanceTimeoutMs: 10_000,
-          memberId,
-          groupInstanceId: null,
-          protocolType: 'consumer',
-          protocols: [{ name: 'range', metadata: Buffer.from('meta') }],
-          reason: null,
-        });
+      const join = (memberId: string) => client.request(ApiKey.JoinGroup, 9, joinGroupBody('full', memberId));
       const first = await join('');
       assert.equal(first.body.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
       assert.equal((await join(first.body.memberId)).body.errorCode, ErrorCode.NONE);
