@@ -78,7 +78,7 @@ interface Broker {
   coldStartMs?: number;
   /** Stops the broker and starts it again on the same data; returns ms to the first produce. */
   restart?: () => Promise<number>;
-  /** The broker's own Produce and Fetch request times so far (single nodes this harness started). */
+  /** The broker's own Produce and consumer Fetch request times so far (summed over a cluster's nodes). */
   requestTimes?: () => Promise<RequestTimes | undefined>;
   stop?: () => Promise<void>;
 }

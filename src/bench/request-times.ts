@@ -80,7 +80,7 @@ export function brokerShare(before: RequestTimes, after: RequestTimes, rounds: n
   const fetchMs = after.fetch.totalMs - before.fetch.totalMs;
   return {
     broker_us_per_round: ((produceMs + fetchMs) * 1000) / rounds,
-    broker_produce_us: (produceMs * 1000) / Math.max(1, after.produce.count - before.produce.count),
+    broker_produce_us: produceShare(before, after).broker_produce_us!,
     broker_fetch_us: (fetchMs * 1000) / Math.max(1, after.fetch.count - before.fetch.count),
     fetches_per_round: (after.fetch.count - before.fetch.count) / rounds,
   };
