@@ -14,6 +14,17 @@ import { Writer } from '../../src/protocol/primitives.js';
 import { encodeConsumerProtocolSubscription } from '../../src/protocol/generated/consumer-protocol-subscription.js';
 import { encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
 
+/** A coordinator logger that keeps `level: message` of each warning and error. */
+function levelRecordingLogger() {
+  const logged: string[] = [];
+  const logger = {
+    info: () => {},
+    warn: (_: object, msg: string) => logged.push(`warn: ${msg}`),
+    error: (_: object, msg: string) => logged.push(`error: ${msg}`),
+  };
+  return { logged, logger };
+}
+
 const TOPICS = [
   { id: '00000000-0000-0000-0000-000000000001', name: 't', numPartitions: 4 },
   { id: '00000000-0000-0000-0000-000000000002', name: 'other', numPartitions: 2 },
@@ -212,12 +223,7 @@ describe("when the classic group is written (Kafka 4.4's GroupMetadataManager)",
   test('a failed classic group write is logged as a warning when the partition moved or is short of replicas, else as an error', async () => {
     // Kafka 4.4 logs these at warn: a coordinator failover in cluster mode fails the writes under
     // way with NOT_LEADER_OR_FOLLOWER, and is no error of the broker's.
-    const logged: string[] = [];
-    const logger = {
-      info: () => {},
-      warn: (_: object, msg: string) => logged.push(`warn: ${msg}`),
-      error: (_: object, msg: string) => logged.push(`error: ${msg}`),
-    };
+    const { logged, logger } = levelRecordingLogger();
     const { coordinator: c, store } = coordinatorFixture({ newMemberId: countedMemberIds(), logger });
     const cases: [Error, string][] = [
       [new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'no longer the leader'), 'warn'],
@@ -243,12 +249,7 @@ describe("when the classic group is written (Kafka 4.4's GroupMetadataManager)",
   });
 
   test('the same for the other group writes: consumer and share heartbeats, offset commits, deletions', async () => {
-    const logged: string[] = [];
-    const logger = {
-      info: () => {},
-      warn: (_: object, msg: string) => logged.push(`warn: ${msg}`),
-      error: (_: object, msg: string) => logged.push(`error: ${msg}`),
-    };
+    const { logged, logger } = levelRecordingLogger();
     const { coordinator: c, store } = coordinatorFixture({
       topics: TOPICS,
       newMemberId: countedMemberIds(),
