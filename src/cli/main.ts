@@ -60,8 +60,9 @@ async function runBroker(opts: { config?: string; override: string[]; printConfi
     throw err;
   }
   http?.attach(broker);
-  const { tuneBrokerHeap } = await import('./gc-tuning.js');
+  const { releaseStartupYoungGeneration, tuneBrokerHeap } = await import('./gc-tuning.js');
   tuneBrokerHeap();
+  releaseStartupYoungGeneration();
   // A bug must cost at most one request or connection, never the process and its data.
   process.on('unhandledRejection', (err) => broker.logger.error({ err }, 'unhandled rejection (bug)'));
   let stopping = false;
