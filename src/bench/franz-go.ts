@@ -38,14 +38,19 @@ export function buildFranzGoLoadGen(packageRoot: string, log: (msg: string) => v
   return binary;
 }
 
-/** Arguments of one produce run (`acks` 1 or all) or consume run (every partition, from the start, no group). */
+/**
+ * Arguments of one produce run (`acks` 1 or all) or consume run (every partition, from the start,
+ * no group); with `tlsCaFile`, over TLS, trusting that CA.
+ */
 export function franzGoArgs(
   bootstrap: string,
   topic: string,
   run: { mode: 'produce'; records: number; size: number; acks: string } | { mode: 'consume'; records: number },
+  tlsCaFile?: string,
 ): string[] {
   const args = ['-brokers', bootstrap, '-topic', topic, '-mode', run.mode, '-records', String(run.records), '-timeout', '180s'];
   if (run.mode === 'produce') args.push('-size', String(run.size), '-acks', run.acks);
+  if (tlsCaFile) args.push('-tls-ca', tlsCaFile);
   return args;
 }
 

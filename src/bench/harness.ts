@@ -20,7 +20,8 @@ import type { Command } from 'commander';
 import { Admin } from '../client/admin.js';
 import { buildFranzGoLoadGen, franzGoArgs, parseFranzGo } from './franz-go.js';
 import { rawProduceToFetchLatency } from './raw-latency.js';
-import { formatKafka, javaTool, KAFKA_HEAP, kafkaOutput, resolveKafka, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
+import { formatKafka, javaTool, KAFKA_HEAP, kafkaOutput, resolveKafka, sslKeystore, startKafkaProcess, type KafkaInstall, type KafkaNode } from './kafka.js';
+import { makeServerPki, type ServerPki } from './tls.js';
 import { newClusterId } from '../common/cluster-id.js';
 import { findEtcd, startEtcd } from '../cluster/etcd-process.js';
 import { brokerShare, kafkaRequestTimes, produceShare, summed, tributaryRequestTimes, type RequestTimes } from './request-times.js';
@@ -81,6 +82,8 @@ interface Broker {
   /** The broker's own Produce and consumer Fetch request times so far (summed over a cluster's nodes). */
   requestTimes?: () => Promise<RequestTimes | undefined>;
   stop?: () => Promise<void>;
+  /** Its SSL listener (host:port), for the TLS workloads. */
+  tlsBootstrap?: string;
 }
 
 interface Sample {
@@ -276,15 +279,17 @@ function killChildren(): void {
 }
 
 /** Starts a Tributary from the compiled build (or the sources) with a fresh data dir. */
-async function startTributary(dataDir: string): Promise<Broker> {
+async function startTributary(dataDir: string, pki?: ServerPki): Promise<Broker> {
   const compiled = join(packageRoot, 'dist/cli/tributary.js');
   const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(packageRoot, 'src/cli/tributary.ts')];
   const port = await freeLoopbackPort();
   // A free port: the default 8080 may be taken, and benches run next to other brokers.
   const httpPort = await freeLoopbackPort();
+  const sslPort = pki ? await freeLoopbackPort() : undefined;
   const overrides = Object.entries({
     ...SHARED_SETTINGS,
-    listeners: `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port}${sslPort ? `,SSL://127.0.0.1:${sslPort}` : ''}`,
+    ...(pki ? sslKeystore({ keystore: pki.serverP12File, password: pki.p12Password }) : {}),
     'http.listeners': `http://127.0.0.1:${httpPort}`,
     'log.dirs': dataDir,
   }).flatMap(([k, v]) => ['--override', `${k}=${v}`]);
@@ -292,6 +297,7 @@ async function startTributary(dataDir: string): Promise<Broker> {
     spawn(process.execPath, [...brokerNodeArgs(), ...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', 'inherit'] }),
   );
   broker.requestTimes = () => tributaryRequestTimes(httpPort).catch(() => undefined);
+  if (sslPort) broker.tlsBootstrap = `127.0.0.1:${sslPort}`;
   return broker;
 }
 
@@ -329,13 +335,14 @@ async function managedBroker(label: string, port: number, spawnBroker: () => Chi
 }
 
 /** Formats and starts a single-node KRaft Apache Kafka with the shared settings. */
-async function startKafka(install: KafkaInstall, dir: string): Promise<Broker> {
+async function startKafka(install: KafkaInstall, dir: string, pki?: ServerPki): Promise<Broker> {
   const node: KafkaNode = {
     dir,
     port: await freeLoopbackPort(),
     controllerPort: await freeLoopbackPort(),
     settings: SHARED_SETTINGS,
     jmxPort: await freeLoopbackPort(),
+    ssl: pki ? { port: await freeLoopbackPort(), keystore: pki.serverP12File, password: pki.p12Password } : undefined,
   };
   formatKafka(install, node);
   const broker = await managedBroker(
@@ -345,6 +352,7 @@ async function startKafka(install: KafkaInstall, dir: string): Promise<Broker> {
     () => kafkaOutput(node),
   );
   broker.requestTimes = () => Promise.resolve(kafkaRequestTimes(install, node.jmxPort!));
+  if (node.ssl) broker.tlsBootstrap = `127.0.0.1:${node.ssl.port}`;
   return broker;
 }
 
@@ -487,6 +495,8 @@ interface Plan {
   specs: ProduceSpec[];
   /** The franz-go load generator's binary; unset, its workloads are skipped. */
   franzGo?: string;
+  /** The CA and server key store of the brokers' SSL listeners; unset, no TLS workloads. */
+  pki?: ServerPki;
 }
 
 /** Topics filled by the producer workloads of a round, read back by the consumer workloads. */
@@ -550,8 +560,12 @@ async function producerPerformance(
 }
 
 /** kcat (librdkafka) producing `count` records of `size` bytes; its metrics, or undefined if it failed. */
-function kcatProduce(broker: Broker, plan: Plan, topic: string, count: number, size: number, acks: string): Record<string, number> | undefined {
-  const args = ['-b', broker.bootstrap, '-P', '-t', topic, ...clientProps(acks).flatMap((p) => ['-X', p]), '-X', 'queue.buffering.max.kbytes=262144'];
+/** kcat -P of `count` records of `size` bytes; with `tlsCaFile`, to the broker's SSL listener. */
+function kcatProduce(broker: Broker, plan: Plan, topic: string, count: number, size: number, acks: string, tlsCaFile?: string): Record<string, number> | undefined {
+  const tls = tlsCaFile ? ['security.protocol=ssl', `ssl.ca.location=${tlsCaFile}`] : [];
+  const bootstrap = tlsCaFile ? broker.tlsBootstrap! : broker.bootstrap;
+  const props = [...clientProps(acks), 'queue.buffering.max.kbytes=262144', ...tls];
+  const args = ['-b', bootstrap, '-P', '-t', topic, ...props.flatMap((p) => ['-X', p])];
   const inputFile = payloadFile(plan.dir, count, size);
   let status: number | null = null;
   const metrics = measured(broker, () => {
@@ -615,11 +629,22 @@ async function produceRound(broker: Broker, plan: Plan, round: number, samples: 
   }
 }
 
-/** One franz-go run; records/s over the client's own clock (from its first record to the last ack or record). */
-function franzGoRun(broker: Broker, binary: string, topic: string, run: Parameters<typeof franzGoArgs>[2], size: number): Record<string, number> | undefined {
+/**
+ * One franz-go run; records/s over the client's own clock (from its first record to the last ack
+ * or record). With `tlsCaFile`, over the broker's SSL listener.
+ */
+function franzGoRun(
+  broker: Broker,
+  binary: string,
+  topic: string,
+  run: Parameters<typeof franzGoArgs>[2],
+  size: number,
+  tlsCaFile?: string,
+): Record<string, number> | undefined {
   let ok = false;
+  const bootstrap = tlsCaFile ? broker.tlsBootstrap! : broker.bootstrap;
   const metrics = measured(broker, () => {
-    const t = timed(binary, franzGoArgs(broker.bootstrap, topic, run), { timeoutMs: 240_000 });
+    const t = timed(binary, franzGoArgs(bootstrap, topic, run, tlsCaFile), { timeoutMs: 240_000 });
     const r = parseFranzGo(t.stdout);
     ok = !!r && t.status === 0;
     return { t, metrics: r ? { records_per_s: r.records / r.seconds, mb_per_s: (r.records * size) / r.seconds / 1e6, records: r.records } : {} };
@@ -692,6 +717,60 @@ function consumeRound(broker: Broker, plan: Plan, round: number, samples: Sample
     samples.push({ workload: `consume ${src.partitions}p 100B (franz-go)`, target: broker.label, round, metrics });
     progress(`  ${broker.label} r${round} franz-go consume ${src.partitions}p: ${Math.round(metrics.records_per_s!)} rec/s`);
   }
+}
+
+/**
+ * TLS: each broker's SSL listener (the bench's throwaway CA; a 2048-bit RSA server key; TLS 1.3,
+ * which every client here negotiates), the produce settings above. franz-go produces 6 partitions
+ * of 1 KiB and reads them back, kcat produces them. Both brokers encrypt every byte in user
+ * space: over TLS Kafka's consumers lose sendfile too.
+ */
+async function tlsRound(broker: Broker, plan: Plan, round: number, samples: Sample[]): Promise<void> {
+  if (!plan.pki || !broker.tlsBootstrap) return;
+  const caFile = plan.pki.caFile;
+  const spec: ProduceSpec = { partitions: 6, size: 1024, acks: '1' };
+  const records = Math.floor(plan.records / 4);
+  if (plan.franzGo) {
+    const topic = `bench-tls-franz-r${round}-${systemClock.now()}`;
+    await createTopic(broker.bootstrap, topic, spec.partitions);
+    const count = (plan.quick ? 4 : 12) * records;
+    const produced = franzGoRun(broker, plan.franzGo, topic, { mode: 'produce', records: count, size: spec.size, acks: spec.acks }, spec.size, caFile);
+    if (produced) {
+      samples.push({ workload: `tls produce ${specName(spec)} (franz-go)`, target: broker.label, round, metrics: produced });
+      progress(`  ${broker.label} r${round} TLS franz-go produce ${specName(spec)}: ${Math.round(produced.records_per_s!)} rec/s`);
+      const consumed = franzGoRun(broker, plan.franzGo, topic, { mode: 'consume', records: count }, spec.size, caFile);
+      if (consumed) {
+        samples.push({ workload: `tls consume ${spec.partitions}p 1KiB (franz-go)`, target: broker.label, round, metrics: consumed });
+        progress(`  ${broker.label} r${round} TLS franz-go consume: ${Math.round(consumed.records_per_s!)} rec/s`);
+      }
+    }
+    await deleteTopic(broker.bootstrap, topic);
+  }
+  const topic = `bench-tls-kcat-r${round}-${systemClock.now()}`;
+  await createTopic(broker.bootstrap, topic, spec.partitions);
+  const metrics = kcatProduce(broker, plan, topic, (plan.quick ? 1 : 10) * records, spec.size, spec.acks, caFile);
+  await deleteTopic(broker.bootstrap, topic);
+  if (!metrics) return;
+  samples.push({ workload: `tls produce ${specName(spec)} (kcat)`, target: broker.label, round, metrics });
+  progress(`  ${broker.label} r${round} TLS kcat produce ${specName(spec)}: ${Math.round(metrics.records_per_s!)} rec/s`);
+}
+
+/** The TLS workloads' CA and server key store, under the bench's directory; undefined without openssl. */
+function benchPki(root: string): ServerPki | undefined {
+  const dir = join(root, 'pki');
+  mkdirSync(dir);
+  try {
+    return makeServerPki(dir);
+  } catch (err) {
+    progress(`TLS workloads skipped: no certificates (openssl: ${(err as Error).message.split('\n')[0]})`);
+    return undefined;
+  }
+}
+
+/** Which --only group a workload's samples belong to. */
+function workloadGroup(workload: string): string {
+  for (const group of ['tls', 'consume', 'produce']) if (workload.startsWith(`${group} `)) return group;
+  return 'latency';
 }
 
 /**
@@ -967,7 +1046,11 @@ export function defineBenchOptions(cmd: Command): Command {
     .option('--rounds <n>', 'measured rounds per broker after the warm-up round (default 2)')
     .option('--bootstrap <host:port>', 'another running broker to run the same workloads against (repeatable)', collect, [])
     .option('--label <name>', 'label for each --bootstrap, in order (repeatable)', collect, [])
-    .option('--only <workloads>', 'comma list of: produce,consume,latency,footprint,many,cluster (3 brokers RF=3 acks=all)', 'produce,consume,latency,footprint,many,cluster')
+    .option(
+      '--only <workloads>',
+      'comma list of: produce,consume,latency,tls,footprint,many,cluster (3 brokers RF=3 acks=all)',
+      'produce,consume,latency,tls,footprint,many,cluster',
+    )
     .option('--out <dir>', 'where results go', join(process.cwd(), 'bench/results'));
 }
 
@@ -984,12 +1067,14 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     progress(`Apache Kafka ${kafka.version} resolved`);
   }
   // Go is optional: without it (or the Go module proxy) the franz-go workloads are skipped.
-  const franzGo = only.has('produce') || only.has('consume') ? buildFranzGoLoadGen(packageRoot, progress) : undefined;
+  const franzGo = only.has('produce') || only.has('consume') || only.has('tls') ? buildFranzGoLoadGen(packageRoot, progress) : undefined;
   if (opts.resolveOnly) return;
   const fullMatrix: ProduceSpec[] = [];
   for (const partitions of [1, 6]) for (const size of [100, 1024]) for (const acks of ['1', 'all'] as const) fullMatrix.push({ partitions, size, acks });
   const root = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
+  const pki = only.has('tls') ? benchPki(root) : undefined;
   const plan: Plan = {
+    pki,
     quick,
     kafka,
     franzGo,
@@ -1026,11 +1111,11 @@ export async function runBench(opts: BenchOptions): Promise<void> {
     if (single) {
       progress('starting Tributary');
       mkdirSync(join(root, 'tributary'));
-      brokers.push(await startTributary(join(root, 'tributary')));
+      brokers.push(await startTributary(join(root, 'tributary'), pki));
       if (kafka) {
         progress(`formatting and starting Apache Kafka ${kafka.version} (KRaft, 1 GiB heap)`);
         mkdirSync(join(root, 'kafka'));
-        brokers.push(await startKafka(kafka, join(root, 'kafka')));
+        brokers.push(await startKafka(kafka, join(root, 'kafka'), pki));
       }
       opts.bootstrap.forEach((b, i) => brokers.push({ label: opts.label[i] ?? `broker${i + 1}`, bootstrap: b }));
       await sleep(only.has('footprint') ? IDLE_SETTLE_MS : 2000);
@@ -1059,7 +1144,8 @@ export async function runBench(opts: BenchOptions): Promise<void> {
           if (only.has('produce') || only.has('consume')) await produceRound(b, plan, round, got, filled);
           if (only.has('consume')) consumeRound(b, plan, round, got, filled);
           if (only.has('latency')) await latencyRound(b, plan, round, got);
-          if (round > 0) samples.push(...got.filter((s) => only.has(s.workload.startsWith('consume') ? 'consume' : s.workload.startsWith('produce') ? 'produce' : 'latency')));
+          if (only.has('tls')) await tlsRound(b, plan, round, got);
+          if (round > 0) samples.push(...got.filter((s) => only.has(workloadGroup(s.workload))));
         }
       }
 
@@ -1130,6 +1216,9 @@ export async function runBench(opts: BenchOptions): Promise<void> {
         ? [
             `${clusterName}: ${CLUSTER_SIZE} nodes on 127.0.0.1 per cluster (Tributary: ${CLUSTER_SIZE} brokers and one etcd; Kafka: ${CLUSTER_SIZE} combined broker+controller KRaft nodes, ${KAFKA_HEAP} heap each), started after the single-node brokers stopped; on top of those settings: ${clusterSettings}; topics of ${CLUSTER_PARTITIONS} partitions (1 for latency) with replication factor 3 and min.insync.replicas=2. Broker CPU and RSS are summed over the nodes (nodeN_cpu_s each; etcd_cpu_s is Tributary's etcd, not in broker_cpu_s).`,
           ]
+        : []),
+      ...(pki
+        ? ['TLS workloads: each broker also listens with SSL (PKCS12 key store of a throwaway CA, 2048-bit RSA server key); the clients trust that CA and negotiate TLS 1.3.']
         : []),
       `Client settings: ${doc.clientSettings}. ${rounds} measured round(s) per broker after a discarded warm-up, alternating; values are medians, ratios are per-round pairs.`,
       '',

@@ -109,6 +109,13 @@ export interface KafkaNode {
   clusterId?: string;
   /** Opens JMX on this port (kafka-run-class.sh's JMX_PORT), for its request metrics. */
   jmxPort?: number;
+  /** A second client listener, SSL, on this port with this PKCS12 key store. */
+  ssl?: { port: number; keystore: string; password: string };
+}
+
+/** The key store settings of an SSL listener, by Kafka's names (Tributary takes the same). */
+export function sslKeystore(ssl: { keystore: string; password: string }): Record<string, string> {
+  return { 'ssl.keystore.type': 'PKCS12', 'ssl.keystore.location': ssl.keystore, 'ssl.keystore.password': ssl.password };
 }
 
 /** Writes server.properties and formats the log dir (once per node). */
@@ -126,6 +133,12 @@ export function formatKafka(install: KafkaInstall, node: KafkaNode): string {
     'log.dirs': logDir,
     ...node.settings,
   };
+  if (node.ssl) {
+    props.listeners += `,SSL://127.0.0.1:${node.ssl.port}`;
+    props['advertised.listeners'] += `,SSL://127.0.0.1:${node.ssl.port}`;
+    props['listener.security.protocol.map'] += ',SSL:SSL';
+    Object.assign(props, sslKeystore(node.ssl));
+  }
   const file = join(node.dir, 'server.properties');
   writeFileSync(
     file,

@@ -78,7 +78,7 @@ test('npm run bench -- --quick --against kafka reports ratios against Apache Kaf
   }
   const out = tempDir('tributary-bench-kafka-');
   try {
-    const r = spawnSync('npm', ['run', '--silent', 'bench', '--', '--quick', '--against', 'kafka', '--rounds', '1', '--only', 'produce,consume,latency', '--out', out], {
+    const r = spawnSync('npm', ['run', '--silent', 'bench', '--', '--quick', '--against', 'kafka', '--rounds', '1', '--only', 'produce,consume,latency,tls', '--out', out], {
       cwd: repoRoot,
       encoding: 'utf8',
       timeout: 600_000,
@@ -113,6 +113,17 @@ test('npm run bench -- --quick --against kafka reports ratios against Apache Kaf
     }
     for (const s of doc.samples.filter((x) => x.workload === 'produce 1p 100B acks=1 (ProducerPerformance)')) {
       assert.ok(s.metrics.produce_requests! > 0 && s.metrics.broker_produce_us! > 0, `${s.target}: the broker's time per Produce`);
+    }
+    // TLS: both brokers' SSL listeners took kcat's records, and franz-go's (where Go built it),
+    // which it read back whole.
+    const withFranzGo = doc.samples.some((s) => s.workload.endsWith('(franz-go)'));
+    for (const target of ['tributary', 'kafka']) {
+      const tls = (w: string) => doc.samples.find((s) => s.workload === w && s.target === target);
+      assert.ok(tls('tls produce 6p 1KiB acks=1 (kcat)'), `TLS kcat produce on ${target}`);
+      if (!withFranzGo) continue;
+      const produced = tls('tls produce 6p 1KiB acks=1 (franz-go)');
+      assert.ok(produced && produced.metrics.records! > 0, `TLS franz-go produce on ${target}`);
+      assert.equal(tls('tls consume 6p 1KiB (franz-go)')?.metrics.records, produced.metrics.records, `TLS franz-go consume on ${target}`);
     }
     const ratio = doc.rows.find((x) => x.workload === 'produce 1p 100B acks=1 (ProducerPerformance)' && x.metric === 'records_per_s')?.ratio;
     assert.ok(ratio && ratio.median > 0 && ratio.n === 1, 'a throughput ratio, paired by round');

@@ -7,6 +7,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -34,6 +36,7 @@ func main() {
 	size := flag.Int("size", 100, "value size in bytes (produce)")
 	acks := flag.String("acks", "1", "1 or all (produce)")
 	timeout := flag.Duration("timeout", 120*time.Second, "give up after this long")
+	tlsCA := flag.String("tls-ca", "", "connect over TLS, trusting the CA certificates (PEM) in this file")
 	flag.Parse()
 	if *topic == "" || *records <= 0 || *size < 0 || (*acks != "1" && *acks != "all") {
 		fmt.Fprintln(os.Stderr, "loadgen: -topic, a positive -records, -size >= 0 and -acks 1|all are required")
@@ -41,13 +44,22 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	seeds := strings.Split(*brokers, ",")
+	common := []kgo.Opt{kgo.SeedBrokers(strings.Split(*brokers, ",")...)}
+	if *tlsCA != "" {
+		pem, err := os.ReadFile(*tlsCA)
+		pool := x509.NewCertPool()
+		if err != nil || !pool.AppendCertsFromPEM(pem) {
+			fmt.Fprintf(os.Stderr, "loadgen: no CA certificate in %q: %v\n", *tlsCA, err)
+			os.Exit(2)
+		}
+		common = append(common, kgo.DialTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}))
+	}
 	var r result
 	switch *mode {
 	case "produce":
-		r = produce(ctx, seeds, *topic, *records, *size, *acks)
+		r = produce(ctx, common, *topic, *records, *size, *acks)
 	case "consume":
-		r = consume(ctx, seeds, *topic, *records)
+		r = consume(ctx, common, *topic, *records)
 	default:
 		fmt.Fprintf(os.Stderr, "loadgen: unknown -mode %q\n", *mode)
 		os.Exit(2)
@@ -61,15 +73,14 @@ func main() {
 
 // produce sends `records` values of `size` bytes with the client settings the other load
 // generators use (linger 5 ms, 128 KiB batches, no compression) and waits for every ack.
-func produce(ctx context.Context, seeds []string, topic string, records int64, size int, acks string) result {
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(seeds...),
+func produce(ctx context.Context, common []kgo.Opt, topic string, records int64, size int, acks string) result {
+	opts := append(common,
 		kgo.DefaultProduceTopic(topic),
-		kgo.ProducerLinger(5 * time.Millisecond),
+		kgo.ProducerLinger(5*time.Millisecond),
 		kgo.ProducerBatchMaxBytes(131072),
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.MaxBufferedRecords(100_000),
-	}
+	)
 	if acks == "all" {
 		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
 	} else {
@@ -108,12 +119,11 @@ func produce(ctx context.Context, seeds []string, topic string, records int64, s
 
 // consume reads the topic from the beginning, every partition, without a group (as kcat -C
 // does), until `records` records have arrived.
-func consume(ctx context.Context, seeds []string, topic string, records int64) result {
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(seeds...),
+func consume(ctx context.Context, common []kgo.Opt, topic string, records int64) result {
+	cl, err := kgo.NewClient(append(common,
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	)
+	)...)
 	if err != nil {
 		return result{Error: err.Error()}
 	}
