@@ -103,7 +103,9 @@ export function isUncleanElection(before: PartitionState, after: PartitionState)
  * partition it leads moves to the first replica in the ISR that may lead, one in `eligible`
  * (Brokers.eligible: registered and not shutting down itself). Null: nothing to change.
  * 'stays': it leads and no other replica may (brokers stopping together, an ISR of one); it then
- * keeps the partition and its ISR place, and stops as the last replica standing, as in Kafka.
+ * keeps the partition and its ISR place, and stops as the last replica standing. (KRaft's
+ * controller keeps the ISR place too but sets no leader at once; serving until the broker is gone
+ * loses nothing, since the failover then takes the partition offline just the same.)
  */
 export function controlledShutdownChange(s: PartitionState, nodeId: number, eligible: ReadonlySet<number>): PartitionState | 'stays' | null {
   if (s.leader !== nodeId && !s.isr.includes(nodeId)) return null;
@@ -127,17 +129,29 @@ export function targetReplicas(s: PartitionState): number[] {
 }
 
 /**
- * Keeps the leader if it is still a replica in the ISR, else the first eligible ISR member in
- * replica order, else NO_LEADER; the leader epoch is bumped in every case (a reassignment step
- * changes the replica set: followers and the leader start a new epoch, removed replicas' fetches
- * are fenced).
+ * The leader a reassignment step leaves `s` with (KRaft runs its ONLINE election on every
+ * partition change, isAcceptableLeader being ClusterControlManager.isActive): the current leader
+ * if it is an in-sync replica that may lead (Brokers.eligible), else the first eligible in-sync
+ * replica in replica order. A leader in controlled shutdown therefore hands over to such a replica
+ * when there is one. When there is none, KRaft would leave the partition without a leader; we keep
+ * a live in-sync leader instead, as controlledShutdownChange does ('stays'): it leads until it
+ * stops, and the controller's failover takes it from there. Otherwise NO_LEADER.
+ */
+function reassignmentLeader(s: PartitionState, brokers: Brokers): number {
+  const inSync = (r: number): boolean => s.replicas.includes(r) && s.isr.includes(r);
+  if (inSync(s.leader) && brokers.eligible.has(s.leader)) return s.leader;
+  const other = s.replicas.find((r) => inSync(r) && brokers.eligible.has(r));
+  if (other !== undefined) return other;
+  return inSync(s.leader) && brokers.live.has(s.leader) ? s.leader : NO_LEADER;
+}
+
+/**
+ * `next` with its leader chosen by reassignmentLeader; the leader epoch is bumped in every case
+ * (a reassignment step that calls this changes the replica set: followers and the leader start a
+ * new epoch, removed replicas' fetches are fenced).
  */
 function reelect(prev: PartitionState, next: PartitionState, brokers: Brokers): PartitionState {
-  let leader = next.leader;
-  if (leader === NO_LEADER || !next.replicas.includes(leader) || !next.isr.includes(leader)) {
-    leader = next.replicas.find((r) => brokers.eligible.has(r) && next.isr.includes(r)) ?? NO_LEADER;
-  }
-  return { ...next, leader, leaderEpoch: prev.leaderEpoch + 1, partitionEpoch: prev.partitionEpoch + 1 };
+  return { ...next, leader: reassignmentLeader(next, brokers), leaderEpoch: prev.leaderEpoch + 1, partitionEpoch: prev.partitionEpoch + 1 };
 }
 
 /**
@@ -157,17 +171,20 @@ export function startReassignment(s: PartitionState, target: number[], brokers: 
   if (adding.length > 0) base.addingReplicas = adding;
   if (removing.length > 0) base.removingReplicas = removing;
   const next = base.isr.length === 0 ? { ...base, isr: s.isr } : base;
-  // Only an abandoned adding replica leaving can cost the leader its place; otherwise keep it and its epoch.
-  const stayed = next.leader !== NO_LEADER && next.replicas.includes(next.leader);
-  const state = stayed ? { ...next, partitionEpoch: s.partitionEpoch + 1 } : reelect(s, next, brokers);
+  // A leader that stays a replica and may lead keeps the partition and its epoch (the replicas
+  // only grow); one dropped with an abandoned adding replica, or in controlled shutdown, hands over.
+  const leader = reassignmentLeader(next, brokers);
+  const state =
+    leader === next.leader ? { ...next, partitionEpoch: s.partitionEpoch + 1 } : { ...next, leader, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
   return { state: completeReassignment(state, brokers) ?? state };
 }
 
 /**
  * The controller's check after every change (KRaft's completeReassignmentIfNeeded): once every
  * adding replica is in the ISR, replicas become the target, the removed ones leave the ISR, and a
- * removed leader hands over to the first eligible in-sync target replica. Null while it cannot
- * complete (an adding replica still catching up, or nobody left to lead).
+ * removed leader, or one in controlled shutdown, hands over to the first eligible in-sync target
+ * replica (see reassignmentLeader). Null while it cannot complete (an adding replica still
+ * catching up, or nobody left to lead).
  */
 export function completeReassignment(s: PartitionState, brokers: Brokers): PartitionState | null {
   if (!reassigning(s)) return null;

@@ -218,6 +218,44 @@ test('the controller elects no broker in controlled shutdown: not on failover, n
   await c1.stop();
 });
 
+test('a reassignment step moves leadership off a leader in controlled shutdown that stays a replica', { skip: etcdMissing }, async () => {
+  const prefix = '/c12';
+  const [s1, s2, s3] = [await open(prefix), await open(prefix), await open(prefix)];
+  for (const [s, id] of [
+    [s1, 1],
+    [s2, 2],
+    [s3, 3],
+  ] as const)
+    await s.register(reg(id), 5);
+  const c1 = new Controller(s1, 1, 5, logger);
+  c1.start();
+  await waitFor('c1 elected', () => c1.active);
+  const both: PartitionState = { replicas: [2, 1], leader: 2, leaderEpoch: 0, isr: [2, 1], partitionEpoch: 0 };
+  const t = { ...topic('handover', [2, 2]), assignments: [both, both] };
+  await s1.createTopic(t);
+  await waitFor('every store sees the topic and the brokers', () => [s1, s2].every((s) => s.topic('handover') !== undefined && s.brokerRevision(3) !== undefined));
+  const now = (i: number) => s1.topic('handover')!.assignments![i]!;
+  // Partition 1's move to [2,1,3] starts while broker 2 may lead: it keeps the partition.
+  assert.equal((await c1.alterReassignments([{ topic: 'handover', partition: 1, replicas: [2, 1, 3] }]))[0]!.errorCode, ErrorCode.NONE);
+  assert.equal(now(1).leader, 2);
+  assert.equal(await s2.updateRegistration({ inControlledShutdown: true }), true);
+  await waitFor('the controller sees broker 2 shutting down', () => s1.liveBrokers().find((b) => b.nodeId === 2)?.inControlledShutdown === true);
+  assert.equal(now(0).leader, 2, 'the failover leaves a live leader in controlled shutdown alone (it hands over itself)');
+  // Start: leader 2 stays a replica but is shutting down: in-sync 1 leads.
+  assert.equal((await c1.alterReassignments([{ topic: 'handover', partition: 0, replicas: [2, 1, 3] }]))[0]!.errorCode, ErrorCode.NONE);
+  assert.deepEqual(now(0), { replicas: [2, 1, 3], leader: 1, leaderEpoch: 1, isr: [2, 1], partitionEpoch: 1, addingReplicas: [3] });
+  // Completion: broker 3 caught up, leader 2 adds it (guarded by 3's registration); the controller
+  // completes the move and hands leadership to 1, not to the shutting-down 2 that stays a replica.
+  await waitFor('broker 2 sees its own partition state', () => s2.partitionRevision(t.id, 1) === s1.partitionRevision(t.id, 1));
+  const before = s2.topic('handover')!.assignments![1]!;
+  const expanded = { ...before, isr: [2, 1, 3], partitionEpoch: before.partitionEpoch + 1 };
+  const joined = [{ nodeId: 3, modRevision: s2.brokerRevision(3)! }];
+  assert.equal(await s2.writeOwnPartitionStates(2, [{ topicId: t.id, index: 1, state: expanded, modRevision: s2.partitionRevision(t.id, 1)! }], joined), true);
+  await waitFor('the reassignment of partition 1 completed', () => now(1).addingReplicas === undefined);
+  assert.deepEqual(now(1), { replicas: [2, 1, 3], leader: 1, leaderEpoch: 1, isr: [2, 1, 3], partitionEpoch: 3 });
+  await c1.stop();
+});
+
 test('etcd paused: metadata changes fail with a retriable error, then work again by themselves', { skip: etcdMissing }, async () => {
   const s = await open('/c7', { requestTimeoutMs: 1000 });
   await s.register(reg(7), 2);

@@ -112,6 +112,47 @@ test('a reassignment hands a removed leadership to no broker in controlled shutd
   assert.equal(cancelled.leader, NO_LEADER, 'the original replica 1 is shutting down: no leader rather than it');
 });
 
+// A leader in controlled shutdown that stays a replica: KRaft's election on every partition change
+// keeps a leader only while it is acceptable (isAcceptableLeader: not fenced, not shutting down).
+test('starting a reassignment moves leadership off a leader in controlled shutdown that stays a replica', () => {
+  const s: PartitionState = { replicas: [1, 2], leader: 1, leaderEpoch: 0, isr: [1, 2], partitionEpoch: 3 };
+  // Start: leader 1 stays a replica but is shutting down: 2, in sync and eligible, leads under a new epoch.
+  assert.deepEqual(state(startReassignment(s, [1, 2, 3], stopping([1, 2, 3], [1]))), {
+    replicas: [1, 2, 3],
+    leader: 2,
+    leaderEpoch: 1,
+    isr: [1, 2],
+    partitionEpoch: 4,
+    addingReplicas: [3],
+  });
+  // A leader that is gone (its registration not seen yet by a failover) does not stay either.
+  assert.equal(state(startReassignment(s, [1, 2, 3], live(2, 3)))!.leader, 2);
+  // Nobody else in sync may lead: the stopping leader keeps the partition (and its epoch) until it stops.
+  assert.deepEqual(state(startReassignment({ ...s, isr: [1] }, [1, 2, 3], stopping([1, 2, 3], [1]))), {
+    replicas: [1, 2, 3],
+    leader: 1,
+    leaderEpoch: 0,
+    isr: [1],
+    partitionEpoch: 4,
+    addingReplicas: [3],
+  });
+  assert.equal(state(startReassignment({ ...s, isr: [1] }, [1, 2, 3], stopping([1, 2, 3], [1, 2])))!.leader, 1);
+});
+
+test('completing a reassignment moves leadership off a leader in controlled shutdown that stays in the target', () => {
+  // Completion: leader 1 stays in the target but is shutting down: the first eligible in-sync target replica, 2.
+  const caughtUp: PartitionState = { replicas: [1, 2, 3, 4], leader: 1, leaderEpoch: 0, isr: [1, 2, 3, 4], partitionEpoch: 5, addingReplicas: [3], removingReplicas: [4] };
+  assert.deepEqual(completeReassignment(caughtUp, stopping([1, 2, 3, 4], [1])), { replicas: [1, 2, 3], leader: 2, leaderEpoch: 1, isr: [1, 2, 3], partitionEpoch: 6 });
+  assert.equal(completeReassignment(caughtUp, stopping([1, 2, 3, 4], [1, 2]))!.leader, 3, '2 is shutting down too');
+  assert.equal(completeReassignment(caughtUp, live(1, 2, 3, 4))!.leader, 1, 'a leader that may lead keeps the partition');
+});
+
+test('cancelling a reassignment moves leadership off a leader in controlled shutdown that is an original replica', () => {
+  // Cancellation: leader 1 is an original replica but shutting down: 2.
+  const moving: PartitionState = { replicas: [3, 1, 2], leader: 1, leaderEpoch: 2, isr: [1, 2, 3], partitionEpoch: 7, addingReplicas: [3] };
+  assert.deepEqual(state(cancelReassignment(moving, stopping([1, 2, 3], [1]))), { replicas: [1, 2], leader: 2, leaderEpoch: 3, isr: [1, 2], partitionEpoch: 8 });
+});
+
 test('the rebalance picks partitions of brokers above the imbalance percentage', () => {
   const topic = (assignments: PartitionState[]): TopicRecord => ({ name: 't', id: 'x', partitions: assignments.length, configs: {}, assignments });
   const t = topic([
