@@ -207,7 +207,16 @@ export class Controller extends EventEmitter {
     const byKey = new Map(changes.map((c) => [`${c.topic}\u0000${c.partition}`, c.replicas]));
     return this.decide(changes, (s, brokers, t, index) => {
       const target = byKey.get(`${t.name}\u0000${index}`) ?? null;
-      if (target === null) return cancelReassignment(s, brokers);
+      if (target === null) {
+        const d = cancelReassignment(s, brokers, this.uncleanElection(t));
+        if ('state' in d && d.state && isUncleanElection(s, d.state)) {
+          this.logger.warn(
+            { topic: t.name, partition: index, leader: d.state.leader, isr: s.isr },
+            'controller: reassignment cancelled with an unclean leader election; records acknowledged by the lost in-sync replicas may be lost',
+          );
+        }
+        return d;
+      }
       if (target.length === 0) return { error: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: 'The replica list is empty.' };
       if (new Set(target).size !== target.length) return { error: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: `Duplicate replicas in [${target.join(',')}].` };
       const unknown = target.filter((r) => !brokers.live.has(r));

@@ -199,14 +199,25 @@ export function completeReassignment(s: PartitionState, brokers: Brokers): Parti
 /**
  * AlterPartitionReassignments with a null target: reverts to the original replicas; the adding
  * replicas leave the ISR (and the leadership, for the first eligible original in-sync replica).
- * NO_REASSIGNMENT_IN_PROGRESS when there is nothing to cancel.
+ * NO_REASSIGNMENT_IN_PROGRESS when there is nothing to cancel. When every in-sync replica is one
+ * being added, going back elects an original replica that is not in sync: as KRaft, only with
+ * `unclean` (the topic's unclean.leader.election.enable; ISR = [the new leader]), else
+ * INVALID_REPLICA_ASSIGNMENT and the reassignment goes on.
  */
-export function cancelReassignment(s: PartitionState, brokers: Brokers): PartitionDecision {
+export function cancelReassignment(s: PartitionState, brokers: Brokers, unclean = false): PartitionDecision {
   if (!reassigning(s)) return error(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, 'No reassignment is in progress for this partition.');
   const replicas = originalReplicas(s);
   const isr = s.isr.filter((r) => replicas.includes(r));
-  const next: PartitionState = { ...withoutReassignment(s), replicas, isr: isr.length > 0 ? isr : [replicas[0]!] };
-  return { state: reelect(s, next, brokers) };
+  if (isr.length > 0) return { state: reelect(s, { ...withoutReassignment(s), replicas, isr }, brokers) };
+  if (!unclean) {
+    return error(
+      ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+      `Unable to revert the reassignment: no original replica of [${replicas.join(',')}] is in sync, so it would need an unclean leader election.`,
+    );
+  }
+  const leader = replicas.find((r) => brokers.eligible.has(r)) ?? NO_LEADER;
+  const lone = leader === NO_LEADER ? replicas[0]! : leader;
+  return { state: { ...withoutReassignment(s), replicas, isr: [lone], leader, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 } };
 }
 
 /**

@@ -153,6 +153,15 @@ test('cancelling a reassignment moves leadership off a leader in controlled shut
   assert.deepEqual(state(cancelReassignment(moving, stopping([1, 2, 3], [1]))), { replicas: [1, 2], leader: 2, leaderEpoch: 3, isr: [1, 2], partitionEpoch: 8 });
 });
 
+test('a cancellation that would elect an out-of-sync original replica needs unclean election (KRaft)', () => {
+  // Every in-sync replica is one being added: the originals 1 and 2 are out of sync.
+  const s: PartitionState = { replicas: [3, 1, 2], leader: 3, leaderEpoch: 2, isr: [3], partitionEpoch: 7, addingReplicas: [3], removingReplicas: [1, 2] };
+  assert.equal(errorOf(cancelReassignment(s, live(1, 2, 3))), ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  assert.deepEqual(state(cancelReassignment(s, live(1, 2, 3), true)), { replicas: [1, 2], leader: 1, leaderEpoch: 3, isr: [1], partitionEpoch: 8 });
+  assert.deepEqual(state(cancelReassignment(s, stopping([1, 2, 3], [1]), true)), { replicas: [1, 2], leader: 2, leaderEpoch: 3, isr: [2], partitionEpoch: 8 });
+  assert.deepEqual(state(cancelReassignment(s, live(3), true)), { replicas: [1, 2], leader: NO_LEADER, leaderEpoch: 3, isr: [1], partitionEpoch: 8 });
+});
+
 test('the rebalance picks partitions of brokers above the imbalance percentage', () => {
   const topic = (assignments: PartitionState[]): TopicRecord => ({ name: 't', id: 'x', partitions: assignments.length, configs: {}, assignments });
   const t = topic([
