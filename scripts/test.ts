@@ -36,6 +36,7 @@ const PROCESS_TESTS = [
   'test/cluster/update-features.test.ts',
   'test/cluster/leader-rebalance.test.ts',
   'test/cluster/controlled-shutdown.test.ts',
+  'test/cluster/isr-expansion.test.ts',
   'test/cluster/third-party-clients.test.ts',
   'test/compat/',
   'test/fuzz/',
