@@ -424,7 +424,7 @@ export class Controller extends EventEmitter {
         const dead = offlineOn.get(offlineReplicaKey(t.id, index));
         const here = dead ? without(brokers, dead) : brokers;
         const failover = nextPartitionState(s, here, unclean);
-        // A reassignment completes once its adding replicas are in sync (KIP-455).
+        // A reassignment completes once its target replicas are all in sync (KIP-455, KRaft).
         const completed = completeReassignment(failover ?? s, here);
         const next = completed ?? failover;
         if (completed) this.logger.info({ topic: t.name, partition: index, replicas: completed.replicas, leader: completed.leader }, 'controller: reassignment completed');

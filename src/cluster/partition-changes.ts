@@ -159,7 +159,7 @@ function reelect(prev: PartitionState, next: PartitionState, brokers: Brokers): 
  * the current replicas not in it, adding = target minus current, removing = current minus
  * target. A reassignment already in progress is replaced (its adding replicas not in the new
  * target are dropped). A target equal to the replicas is a no-op; one that adds nobody completes
- * at once when the remaining replicas are in sync (see completeReassignment).
+ * at once when the remaining replicas are all in sync (see completeReassignment).
  */
 export function startReassignment(s: PartitionState, target: number[], brokers: Brokers): PartitionDecision {
   const current = originalReplicas(s);
@@ -181,7 +181,9 @@ export function startReassignment(s: PartitionState, target: number[], brokers: 
 
 /**
  * The controller's check after every change (KRaft's completeReassignmentIfNeeded): once every
- * adding replica is in the ISR, replicas become the target, the removed ones leave the ISR, and a
+ * target replica is in the ISR (the adding ones caught up, and none of the kept ones fallen out of
+ * sync meanwhile: removing in-sync replicas then would leave fewer copies than the target asks
+ * for, so KRaft waits too), replicas become the target, the removed ones leave the ISR, and a
  * removed leader, or one in controlled shutdown, hands over to the first eligible in-sync target
  * replica (see reassignmentLeader). Null while it cannot complete (an adding replica still
  * catching up, or nobody left to lead).
@@ -189,10 +191,10 @@ export function startReassignment(s: PartitionState, target: number[], brokers: 
 export function completeReassignment(s: PartitionState, brokers: Brokers): PartitionState | null {
   if (!reassigning(s)) return null;
   const removing = s.removingReplicas ?? [];
-  const adding = s.addingReplicas ?? [];
+  const target = targetReplicas(s);
   const isr = s.isr.filter((r) => !removing.includes(r));
-  if (isr.length === 0 || !adding.every((r) => isr.includes(r))) return null;
-  const next = reelect(s, { ...withoutReassignment(s), replicas: targetReplicas(s), isr }, brokers);
+  if (isr.length === 0 || !target.every((r) => isr.includes(r))) return null;
+  const next = reelect(s, { ...withoutReassignment(s), replicas: target, isr }, brokers);
   return next.leader === NO_LEADER && s.leader !== NO_LEADER ? null : next;
 }
 

@@ -153,6 +153,17 @@ test('cancelling a reassignment moves leadership off a leader in controlled shut
   assert.deepEqual(state(cancelReassignment(moving, stopping([1, 2, 3], [1]))), { replicas: [1, 2], leader: 2, leaderEpoch: 3, isr: [1, 2], partitionEpoch: 8 });
 });
 
+test('a reassignment completes only once every target replica is in sync, not only the adding ones (KRaft)', () => {
+  // Moving [1,2] to [2,3]: 3 caught up, but 2 (kept) fell out of sync meanwhile: removing 1 now would leave one copy.
+  const s: PartitionState = { replicas: [2, 3, 1], leader: 1, leaderEpoch: 0, isr: [1, 3], partitionEpoch: 5, addingReplicas: [3], removingReplicas: [1] };
+  assert.equal(completeReassignment(s, live(1, 2, 3)), null);
+  assert.equal(completeReassignment(s, live(1, 3)), null, 'nor while 2 is gone');
+  assert.deepEqual(completeReassignment({ ...s, isr: [1, 3, 2] }, live(1, 2, 3)), { replicas: [2, 3], leader: 2, leaderEpoch: 1, isr: [3, 2], partitionEpoch: 6 });
+  // Only removing, with a kept replica out of sync: the move waits for it too.
+  const r: PartitionState = { replicas: [1, 2, 3], leader: 1, leaderEpoch: 0, isr: [1, 2], partitionEpoch: 3 };
+  assert.deepEqual(state(startReassignment(r, [2, 3], live(1, 2, 3))), { ...r, replicas: [2, 3, 1], partitionEpoch: 4, removingReplicas: [1] });
+});
+
 test('a cancellation that would elect an out-of-sync original replica needs unclean election (KRaft)', () => {
   // Every in-sync replica is one being added: the originals 1 and 2 are out of sync.
   const s: PartitionState = { replicas: [3, 1, 2], leader: 3, leaderEpoch: 2, isr: [3], partitionEpoch: 7, addingReplicas: [3], removingReplicas: [1, 2] };
