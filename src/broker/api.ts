@@ -3,6 +3,7 @@
 import { ApiKey, type ApiSpec } from '../protocol/generated/index.js';
 import type { Connection, FrameHandler } from '../network/connection.js';
 import type { Broker } from './broker.js';
+import type { RequestTimes } from '../network/request-times.js';
 
 export interface RequestContext {
   broker: Broker;
@@ -14,6 +15,26 @@ export interface RequestContext {
   apis: Map<number, SupportedApi>;
   /** The request path itself: an Envelope's inner request goes through it again. */
   dispatch: FrameHandler;
+  /** The request's stamps for RequestMetrics; a handler marks its parks (requestParked). */
+  times: RequestTimes;
+}
+
+/**
+ * The handler parks the request, waiting on others (Kafka's purgatory: a fetch for data, an
+ * acks=all produce for the ISR, a JoinGroup for the rebalance): RemoteTimeMs runs from here until
+ * requestResumed. Nested or repeated calls keep the first start.
+ */
+export function requestParked(ctx: RequestContext): void {
+  const t = ctx.times;
+  if (t.parkedAt < 0) t.parkedAt = ctx.broker.clock.monotonicMs();
+}
+
+/** The parked request goes on: the time since requestParked counts as remote, not local. */
+export function requestResumed(ctx: RequestContext): void {
+  const t = ctx.times;
+  if (t.parkedAt < 0) return;
+  t.remoteMs += Math.max(0, ctx.broker.clock.monotonicMs() - t.parkedAt);
+  t.parkedAt = -1;
 }
 
 /** Returned by a handler when the request gets no response at all (acks=0 produce). */

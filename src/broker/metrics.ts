@@ -2,9 +2,14 @@
 // (src/http/metrics.ts, the Prometheus exposition) asks for them. Nothing here allocates per
 // request once an API or topic has been seen, and nothing knows of Prometheus or HTTP: gauges
 // (partitions, leaders, log sizes, lag) are computed from the broker's state at scrape time.
+import { ApiKey } from '../protocol/generated/index.js';
+import type { RequestTimes, RequestTimesSink } from '../network/request-times.js';
 
 /** Upper bounds (ms) of the request latency histogram's buckets; +Inf is implicit. */
 export const LATENCY_BUCKETS_MS: readonly number[] = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000];
+
+/** Upper bounds (bytes) of the request size histogram's buckets (RequestBytes); +Inf is implicit. */
+export const REQUEST_BYTES_BUCKETS: readonly number[] = [64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864];
 
 /** A monotonic counter. */
 export class Counter {
@@ -33,18 +38,83 @@ export class Histogram {
   }
 }
 
-/** One API's request metrics (Kafka's kafka.network:type=RequestMetrics,request=<api>). */
-export class ApiMetrics {
+/**
+ * One API's request metrics (Kafka's kafka.network:type=RequestMetrics,request=<api>): requests
+ * and the time each spent where, recorded when the request ends (its response written, or none
+ * due). With the stamps of src/network/request-times.ts (R received, S started, C response
+ * built, W write started, E write done), in ms:
+ *
+ *   RequestQueueTimeMs  S - R: waiting for the event loop, e.g. behind the requests before it in
+ *                       the same socket read, or buffered while reads were paused (throttle,
+ *                       memory pool, max in-flight).
+ *   LocalTimeMs         C - S - RemoteTimeMs: the broker's own work on it, decoding to encoding,
+ *                       including awaits no handler marks as parked (disk reads and writes, the
+ *                       wait for the connection's response budget, the controller's answer).
+ *   RemoteTimeMs        time parked waiting on others (requestParked/requestResumed in api.ts): a
+ *                       fetch in the purgatory until data or max.wait.ms, an acks=all produce on
+ *                       a replicated partition until the ISR has it, JoinGroup and SyncGroup
+ *                       until the group's rebalance answers them. 0 for everything else.
+ *   ThrottleTimeMs      the throttle time the response carries (quotas); the client waits it out
+ *                       after the response (KIP-219), so it is not part of TotalTimeMs.
+ *   ResponseQueueTimeMs W - C: the answer waiting for the connection's earlier answers (they go
+ *                       out in request order); for a client older than KIP-219 also the
+ *                       throttle time the broker holds its response back.
+ *   ResponseSendTimeMs  E - W: from the bytes handed to the socket to its write callback (all of
+ *                       them in the kernel's buffer; a client that reads slowly makes it long).
+ *   TotalTimeMs         E - R, the sum of all but ThrottleTimeMs.
+ *   RequestBytes        the request's size.
+ *
+ * A request with no response (acks=0) ends when handled; one whose connection closed first ends
+ * then, with no send time.
+ */
+export class ApiMetrics implements RequestTimesSink {
   readonly requests = new Counter();
-  /** Time from the request's decoding to its response being framed (Kafka's TotalTimeMs, less the socket). */
+  readonly requestQueueTimeMs = new Histogram();
+  readonly localTimeMs = new Histogram();
+  readonly remoteTimeMs = new Histogram();
+  readonly throttleTimeMs = new Histogram();
+  readonly responseQueueTimeMs = new Histogram();
+  readonly responseSendTimeMs = new Histogram();
   readonly totalTimeMs = new Histogram();
+  readonly requestBytes = new Histogram(REQUEST_BYTES_BUCKETS);
   /** Responses carrying an error code, by Kafka error code (top-level and per-partition codes the handlers report). */
   readonly errors = new Map<number, Counter>();
-  constructor(readonly name: string) {}
+  /** `parent`: also records every request there (FetchConsumer and FetchFollower are Fetch too). */
+  constructor(
+    readonly name: string,
+    private readonly parent: ApiMetrics | null = null,
+  ) {}
   error(code: number, by = 1): void {
     let c = this.errors.get(code);
     if (!c) this.errors.set(code, (c = new Counter()));
     c.inc(by);
+  }
+
+  requestEnded(t: RequestTimes, endedAt: number): void {
+    const completed = t.completedAt >= 0 ? t.completedAt : endedAt;
+    // A park never resumed (a handler that failed while parked) lasted until the response.
+    if (t.parkedAt >= 0) t.remoteMs += Math.max(0, completed - t.parkedAt);
+    const sendStarted = t.sendStartedAt >= 0 ? t.sendStartedAt : endedAt;
+    const queue = Math.max(0, t.startedAt - t.receivedAt);
+    const remote = Math.max(0, t.remoteMs);
+    const local = Math.max(0, completed - t.startedAt - remote);
+    const responseQueue = Math.max(0, sendStarted - completed);
+    const send = Math.max(0, endedAt - sendStarted);
+    const total = Math.max(0, endedAt - t.receivedAt);
+    this.record(queue, local, remote, t.throttleMs, responseQueue, send, total, t.requestBytes);
+    this.parent?.record(queue, local, remote, t.throttleMs, responseQueue, send, total, t.requestBytes);
+  }
+
+  private record(queue: number, local: number, remote: number, throttle: number, responseQueue: number, send: number, total: number, bytes: number): void {
+    this.requests.inc();
+    this.requestQueueTimeMs.observe(queue);
+    this.localTimeMs.observe(local);
+    this.remoteTimeMs.observe(remote);
+    this.throttleTimeMs.observe(throttle);
+    this.responseQueueTimeMs.observe(responseQueue);
+    this.responseSendTimeMs.observe(send);
+    this.totalTimeMs.observe(total);
+    this.requestBytes.observe(bytes);
   }
 }
 
@@ -84,8 +154,14 @@ export class BrokerMetrics {
    * and request=FetchFollower): a follower's fetch parks up to replica.fetch.wait.max.ms, so
    * together they say little about the time consumers see.
    */
-  readonly fetchConsumer = new ApiMetrics('FetchConsumer');
-  readonly fetchFollower = new ApiMetrics('FetchFollower');
+  readonly fetchConsumer: ApiMetrics;
+  readonly fetchFollower: ApiMetrics;
+
+  constructor() {
+    const fetch = this.api(ApiKey.Fetch, 'Fetch');
+    this.fetchConsumer = new ApiMetrics('FetchConsumer', fetch);
+    this.fetchFollower = new ApiMetrics('FetchFollower', fetch);
+  }
 
   api(apiKey: number, name: string): ApiMetrics {
     return (this.apis[apiKey] ??= new ApiMetrics(name));

@@ -12,6 +12,7 @@ import { clientThrottles, enforceQuotas } from './throttle.js';
 import { saslRawToken } from './handlers/sasl.js';
 import type { ApiMetrics } from './metrics.js';
 import { requestRefusal } from './security/request-checks.js';
+import { endRequestTimes, newRequestTimes, type RequestTimes } from '../network/request-times.js';
 
 /** What this broker implements, per API key: exactly what ApiVersions advertises. */
 export function supportedApis(): Map<number, SupportedApi> {
@@ -96,9 +97,11 @@ export function createRequestHandler(broker: Broker): FrameHandler {
   const apiMetrics = new Map<number, ApiMetrics>();
   for (const [key, api] of apis) apiMetrics.set(key, broker.metrics.api(key, api.spec.name));
   const metrics = broker.metrics;
-  const dispatch: FrameHandler = (frame: Buffer, conn: Connection) => {
-    // Measured only when some quota exists: request_percentage needs the handling time.
-    const startedMs = broker.quotas.enabled ? broker.clock.monotonicMs() : null;
+  const dispatch: FrameHandler = (frame: Buffer, conn: Connection, slotTimes?: RequestTimes) => {
+    // The end of the request's queue time (RequestQueueTimeMs), and the start of the handling
+    // time quotas charge (request_percentage).
+    const startedAt = broker.clock.monotonicMs();
+    const quotas = broker.quotas.enabled;
     // After a SaslHandshake v0 the client sends bare SASL tokens, not requests.
     if (broker.security.expectsRawToken(conn)) return saslRawToken(broker, conn, frame);
     const r = new Reader(frame);
@@ -123,24 +126,22 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       return null;
     }
     const m = apiMetrics.get(header.apiKey)!;
-    const receivedAt = broker.clock.monotonicMs();
     const request: unknown = api.spec.decodeRequest(r, header.apiVersion);
     const fetchSplit = header.apiKey !== ApiKey.Fetch ? null : fetchReplicaId(request as FetchRequest, header.apiVersion) >= 0 ? metrics.fetchFollower : metrics.fetchConsumer;
+    // A request without a socket (an Envelope's inner one, the HTTP API's) ends when answered.
+    const detached = slotTimes === undefined;
+    const times = slotTimes ?? newRequestTimes(startedAt, frame.length);
+    times.startedAt = startedAt;
+    // From here on the request is counted (and timed) once, when it ends: with its response
+    // written, on the connection (or here, when detached).
+    times.sink = fetchSplit ?? m;
     metrics.requestsInFlight++;
-    let counted = false;
-    /** Counts the request once, when it is answered (or fails), with its error code if any. */
-    const count = (errorCode: unknown) => {
-      if (counted) return;
-      counted = true;
+    let answered = false;
+    /** The request leaves the request queue once, when it is answered (or fails). */
+    const answer = () => {
+      if (answered) return;
+      answered = true;
       metrics.requestsInFlight--;
-      m.requests.inc();
-      const ms = broker.clock.monotonicMs() - receivedAt;
-      m.totalTimeMs.observe(ms);
-      if (fetchSplit) {
-        fetchSplit.requests.inc();
-        fetchSplit.totalTimeMs.observe(ms);
-      }
-      if (typeof errorCode === 'number' && errorCode !== 0) m.error(errorCode);
     };
     const ctx: RequestContext = {
       broker,
@@ -151,6 +152,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
       clientId: header.clientId,
       apis,
       dispatch,
+      times,
     };
     let result: unknown;
     let thrown: { err: unknown } | null = null;
@@ -161,14 +163,18 @@ export function createRequestHandler(broker: Broker): FrameHandler {
     } catch (err) {
       thrown = { err };
     }
-    const cpuNanos = startedMs === null ? 0 : Math.round((broker.clock.monotonicMs() - startedMs) * 1e6);
+    // Measured only when some quota exists: request_percentage needs the handling time.
+    const cpuNanos = quotas ? Math.round((broker.clock.monotonicMs() - startedAt) * 1e6) : 0;
     const finish = (body: unknown): ResponseFrame | null | Promise<ResponseFrame | null> => {
-      count(0);
+      answer();
       if (body !== NO_RESPONSE) countErrorCodes(body, m, 0);
       let throttleMs = 0;
-      if (startedMs !== null && broker.quotas.enabled) ({ body, throttleMs } = enforceQuotas(ctx, frame.length, cpuNanos, body));
+      if (quotas && broker.quotas.enabled) ({ body, throttleMs } = enforceQuotas(ctx, frame.length, cpuNanos, body));
       if (throttleMs > 0) conn.mute(throttleMs);
       const out = body === NO_RESPONSE ? null : encodeThrottled(header.apiKey, header.apiVersion, header.correlationId, api.spec, body, throttleMs);
+      times.completedAt = broker.clock.monotonicMs();
+      times.throttleMs = throttleMs;
+      if (detached) endRequestTimes(times, times.completedAt);
       // Clients older than KIP-219 do not pause by themselves: the late answer is their throttle.
       if (throttleMs > 0 && out && !clientThrottles(header.apiKey, header.apiVersion)) {
         return new Promise((resolve) => setTimeout(() => resolve(out), throttleMs).unref());
@@ -178,7 +184,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
     // A handler that throws (or rejects) is a bug: logged in full, and answered as Kafka does, with
     // the API's own response carrying UNKNOWN_SERVER_ERROR; closing only when there is none.
     function failed(err: unknown): ResponseFrame | null | Promise<ResponseFrame | null> {
-      count(0); // the error response's codes are counted by finish, or below when there is none
+      answer(); // the error response's codes are counted by finish, or below when there is none
       const detail = {
         conn: conn.id,
         api: api!.spec.name,
@@ -198,6 +204,7 @@ export function createRequestHandler(broker: Broker): FrameHandler {
           broker.logger.error({ ...detail, err: encodeErr }, `${api!.spec.name} v${header.apiVersion}: the error response cannot be encoded`);
         }
       }
+      if (detached) endRequestTimes(times, broker.clock.monotonicMs());
       conn.abort('request handler failed', { apiKey: header.apiKey, apiVersion: header.apiVersion, correlationId: header.correlationId });
       return null;
     }

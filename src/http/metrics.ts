@@ -93,6 +93,41 @@ const TOPIC_METRICS: { field: keyof TopicMetrics; name: string; help: string }[]
   { field: 'failedFetchRequests', name: 'failedfetchrequests', help: 'Fetch requests that failed, per partition (FailedFetchRequestsPerSec).' },
 ];
 
+/**
+ * kafka.network:type=RequestMetrics histograms, per API, in Kafka's names: where a request's time
+ * went, from its frame received to its response written (see ApiMetrics in src/broker/metrics.ts).
+ */
+const REQUEST_HISTOGRAMS: {
+  field: 'requestQueueTimeMs' | 'localTimeMs' | 'remoteTimeMs' | 'throttleTimeMs' | 'responseQueueTimeMs' | 'responseSendTimeMs' | 'totalTimeMs' | 'requestBytes';
+  name: string;
+  help: string;
+}[] = [
+  { field: 'requestQueueTimeMs', name: 'requestqueuetimems', help: 'Milliseconds from a request received to the broker starting on it, per API (RequestQueueTimeMs).' },
+  {
+    field: 'localTimeMs',
+    name: 'localtimems',
+    help: "Milliseconds of the broker's own work on a request, per API: start to response built, less the remote time (LocalTimeMs).",
+  },
+  {
+    field: 'remoteTimeMs',
+    name: 'remotetimems',
+    help: 'Milliseconds a request was parked waiting on others (fetch purgatory, acks=all, group rebalance), per API (RemoteTimeMs).',
+  },
+  { field: 'throttleTimeMs', name: 'throttletimems', help: 'Throttle time given in responses by the quotas, per API (ThrottleTimeMs).' },
+  {
+    field: 'responseQueueTimeMs',
+    name: 'responsequeuetimems',
+    help: "Milliseconds from a response built to its write starting (behind the connection's earlier responses), per API (ResponseQueueTimeMs).",
+  },
+  {
+    field: 'responseSendTimeMs',
+    name: 'responsesendtimems',
+    help: 'Milliseconds from a response handed to the socket to its write completing, per API (ResponseSendTimeMs).',
+  },
+  { field: 'totalTimeMs', name: 'totaltimems', help: 'Milliseconds from a request received to its response written, per API (TotalTimeMs).' },
+  { field: 'requestBytes', name: 'requestbytes', help: 'Size of requests in bytes, per API (RequestBytes).' },
+];
+
 const GROUP_STATES = ['PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead', 'Empty'] as const;
 
 /**
@@ -115,14 +150,17 @@ export function brokerExposition(
     for (const [topic, t] of m.topics) e.sample(name, { topic }, t[tm.field]);
   }
 
-  // kafka.network:type=RequestMetrics,name=RequestsPerSec|ErrorsPerSec|TotalTimeMs,request=*
+  // kafka.network:type=RequestMetrics,name=RequestsPerSec|ErrorsPerSec|<the histograms above>,request=*
   e.family('kafka_network_requestmetrics_requests_total', 'counter', 'Requests answered, per API (RequestsPerSec).');
   for (const a of m.requestMetrics()) e.sample('kafka_network_requestmetrics_requests_total', { request: a.name }, a.requests.value);
   e.family('kafka_network_requestmetrics_errors_total', 'counter', 'Error codes in responses, per API and Kafka error name (ErrorsPerSec; NONE is not counted).');
   for (const a of m.requestMetrics())
     for (const [code, c] of a.errors) e.sample('kafka_network_requestmetrics_errors_total', { request: a.name, error: errorName(code) }, c.value);
-  e.family('kafka_network_requestmetrics_totaltimems', 'histogram', 'Milliseconds from a request decoded to its response framed, per API (TotalTimeMs, as a histogram).');
-  for (const a of m.requestMetrics()) if (a.requests.value > 0) e.histogram('kafka_network_requestmetrics_totaltimems', { request: a.name }, a.totalTimeMs);
+  for (const h of REQUEST_HISTOGRAMS) {
+    const name = `kafka_network_requestmetrics_${h.name}`;
+    e.family(name, 'histogram', h.help);
+    for (const a of m.requestMetrics()) if (a.requests.value > 0) e.histogram(name, { request: a.name }, a[h.field]);
+  }
 
   // Network: connections, the request queue and the request memory pool.
   e.family('kafka_server_socket_server_metrics_connection_count', 'gauge', 'Open client connections on the Kafka listener (socket-server-metrics connection-count).');

@@ -5,6 +5,7 @@ import { ApiKey } from '../protocol/generated/index.js';
 import type { Logger } from 'pino';
 import type { MemoryPool } from './memory-pool.js';
 import type { Clock } from '../common/clock.js';
+import { endRequestTimes, type RequestTimes } from './request-times.js';
 
 /**
  * A complete response frame (with its size prefix): one buffer, or several written in order as
@@ -16,9 +17,11 @@ export type ResponseFrame = Buffer | Buffer[];
  * Handles one request frame (without its size prefix). Returns the complete response frame, or
  * null when no response is due (acks=0 produce).
  * It is called synchronously in arrival order, so anything order-sensitive (offset assignment)
- * must happen before its first await.
+ * must happen before its first await. `times`: the request's stamps (see request-times.ts), which
+ * the connection ends once the response is written; absent for a request that has no socket
+ * (an Envelope's inner request, the HTTP API's local requests).
  */
-export type FrameHandler = (frame: Buffer, conn: Connection) => Promise<ResponseFrame | null> | ResponseFrame | null;
+export type FrameHandler = (frame: Buffer, conn: Connection, times?: RequestTimes) => Promise<ResponseFrame | null> | ResponseFrame | null;
 
 export interface ConnectionLimits {
   maxRequestBytes: number;
@@ -31,7 +34,8 @@ export interface ConnectionLimits {
   clock: Clock;
 }
 
-interface Slot {
+/** A request in flight; its times are the slot's own fields (no object of their own per request). */
+interface Slot extends RequestTimes {
   done: boolean;
   frame: ResponseFrame | null;
   /** Bytes of the memory pool held by this request until its response is written. */
@@ -115,6 +119,10 @@ export class Connection {
   /** Response bytes announced by requests in flight and not yet written. */
   private responseBudgetUsed = 0;
   private readonly budgetWaiters: BudgetWaiter[] = [];
+  /** Monotonic time of the latest socket read: a frame that read completed was received then. */
+  private readAt = 0;
+  /** Responses handed to the socket whose write callback is due, in write order (callbacks come in that order). */
+  private sending: Slot[] = [];
   /**
    * Since when a request has been partly received while the broker was reading (null when no
    * partial request or reads are paused): a client that starts a request and never finishes it
@@ -152,6 +160,7 @@ export class Connection {
       this.closed = true;
       this.dropBuffered();
       this.releaseAll();
+      this.endUnsent();
       this.onClose(this);
     });
   }
@@ -301,6 +310,7 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.closed || this.ending) return;
     this.lastActive = this.limits.clock.now();
+    this.readAt = this.limits.clock.monotonicMs();
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.processBuffered();
@@ -321,6 +331,7 @@ export class Connection {
     if (buf === this.directTarget && this.assembly) {
       if (this.closed || this.ending) return;
       this.lastActive = this.limits.clock.now();
+      this.readAt = this.limits.clock.monotonicMs();
       this.assembly.filled += n;
       this.directReadBytes += n;
       this.processBuffered();
@@ -482,19 +493,33 @@ export class Connection {
   }
 
   private dispatch(frame: Buffer, reserved: number): void {
-    const slot: Slot = { done: false, frame: null, reserved, responseBudget: 0 };
+    const slot: Slot = {
+      done: false,
+      frame: null,
+      reserved,
+      responseBudget: 0,
+      receivedAt: this.readAt,
+      startedAt: this.readAt,
+      remoteMs: 0,
+      parkedAt: -1,
+      completedAt: -1,
+      sendStartedAt: -1,
+      throttleMs: 0,
+      requestBytes: frame.length,
+      sink: null,
+    };
     this.slots.push(slot);
     let result: Promise<ResponseFrame | null> | ResponseFrame | null;
     try {
-      result = this.handler(frame, this);
+      result = this.handler(frame, this, slot);
     } catch (err) {
-      this.onHandlerError(err);
+      this.onHandlerError(err, slot);
       return;
     }
     if (result instanceof Promise) {
       result.then(
         (buf) => this.complete(slot, buf),
-        (err) => this.onHandlerError(err),
+        (err) => this.onHandlerError(err, slot),
       );
     } else {
       this.complete(slot, result);
@@ -508,6 +533,9 @@ export class Connection {
    * behind a long-polling one) until the client gave up.
    */
   private readonly onWritten = (): void => {
+    // The oldest response handed to the socket is the one written: its request ends now.
+    const sent = this.sending.shift();
+    if (sent !== undefined && sent.sink !== null) endRequestTimes(sent, this.limits.clock.monotonicMs());
     if (this.closed || this.budgetWaiters.length === 0) return;
     this.grantBudgets();
     this.maybeResume();
@@ -518,22 +546,46 @@ export class Connection {
     this.onWritten();
   }
 
-  private onHandlerError(err: unknown): void {
+  private onHandlerError(err: unknown, slot: Slot): void {
+    if (slot.sink !== null) endRequestTimes(slot, this.limits.clock.monotonicMs());
     const e = err as Error;
     this.abort(e?.message ?? String(err), { error: e?.name });
   }
 
   private complete(slot: Slot, frame: ResponseFrame | null): void {
-    if (this.closed) return;
+    if (this.closed) {
+      // Answered after the connection closed: the request ends with nothing written.
+      if (slot.sink !== null) endRequestTimes(slot, this.limits.clock.monotonicMs());
+      return;
+    }
     slot.done = true;
     slot.frame = frame;
     this.flushCompleted();
   }
 
+  /**
+   * Requests whose answer the socket will not write any more (it closed): answered ones waiting
+   * behind an unanswered one, and responses whose write callback has not come. They end now.
+   */
+  private endUnsent(): void {
+    const now = this.limits.clock.monotonicMs();
+    for (const s of this.slots) if (s.done) endRequestTimes(s, now);
+    for (const s of this.sending) endRequestTimes(s, now);
+    this.sending = [];
+  }
+
   private flushCompleted(): void {
     let released = 0;
+    /** Read once for all the responses this call writes. */
+    let now = -1;
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const head = this.slots.shift()!;
+      if (now < 0) now = this.limits.clock.monotonicMs();
+      // Every write below has exactly one callback (on its last piece), in write order.
+      if (head.frame) {
+        head.sendStartedAt = now;
+        this.sending.push(head);
+      } else endRequestTimes(head, now); // no response (acks=0): the request ends when handled, as in Kafka
       if (Buffer.isBuffer(head.frame)) this.socket.write(head.frame, this.onWritten);
       else if (head.frame) {
         // Corked, the pieces leave in one writev. Record sections lent by the fetch buffer pool
@@ -548,6 +600,7 @@ export class Connection {
         pieces.forEach((piece, i, all) => this.socket.write(piece, i === all.length - 1 ? last : undefined));
         this.socket.uncork();
       }
+      head.frame = null; // the socket holds the bytes now; the slot stays in `sending` for its times only
       released += head.reserved;
       head.reserved = 0;
       this.responseBudgetUsed -= head.responseBudget;

@@ -7,7 +7,7 @@ import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import type { CommitRequest, GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import { classicJoinRequest, consumerHeartbeat, oneSourceTopology, streamsJoinHeartbeat } from '../helpers/requests.js';
 import { coordinatorFixture, countedMemberIds, joinClassic, type HeldAppend, type MemoryStore } from '../helpers/coordinator.js';
-import { ManualClock } from '../../src/common/clock.js';
+import { ManualClock, systemClock } from '../../src/common/clock.js';
 import { ALL_OWNED, CoordinatorPartitions, type PartitionOwnership } from '../../src/coordinator/coordinator-partitions.js';
 import { txnOffsetCommitHandler } from '../../src/broker/handlers/txn-offset-commit.js';
 import { offsetCommitHandler } from '../../src/broker/handlers/offset-commit.js';
@@ -23,6 +23,7 @@ import type { RequestContext } from '../../src/broker/api.js';
 import type { OffsetCommitRequest, OffsetCommitResponse, TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../../src/protocol/generated/index.js';
 import type { TxnPartitionCheck } from '../../src/broker/txn-verifier.js';
 import { decodeKey, encodeOffsetKey, encodeOffsetValue } from '../../src/coordinator/records.js';
+import { newRequestTimes } from '../../src/network/request-times.js';
 
 const TOPICS = [
   { id: '00000000-0000-0000-0000-000000000001', name: 't', numPartitions: 4 },
@@ -650,7 +651,9 @@ describe("the group APIs' coordinator-level errors, as Kafka 4.4's GroupCoordina
 
   test('SyncGroup v5+ without its protocol type or name is INCONSISTENT_GROUP_PROTOCOL before the coordinator is asked', async () => {
     const { coordinator } = setup({ ...ALL_OWNED, status: () => ErrorCode.NOT_COORDINATOR });
-    const ctx = (apiVersion: number) => ({ broker: { groupCoordinator: coordinator }, conn: {}, apiVersion }) as unknown as RequestContext;
+    // The handler marks its wait for the coordinator as remote time on the request's stamps.
+    const broker = { groupCoordinator: coordinator, clock: systemClock };
+    const ctx = (apiVersion: number) => ({ broker, conn: {}, apiVersion, times: newRequestTimes(0, 0) }) as unknown as RequestContext;
     const sync = async (apiVersion: number, protocolType: string | null, protocolName: string | null) =>
       (
         (await syncGroupHandler.handle(ctx(apiVersion), {

@@ -21,6 +21,7 @@ import { pino } from 'pino';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import type { Broker } from '../../src/broker/broker.js';
 import type { LogIo } from '../../src/storage/log-io.js';
+import type { Clock } from '../../src/common/clock.js';
 import { startBrokerProcess, tempDir, type BrokerProcess } from './broker-process.js';
 
 export interface BrokerOptions {
@@ -37,6 +38,8 @@ export interface BrokerOptions {
   env?: Record<string, string>;
   /** In-process only: the storage layer's file operations (disk-fault tests). */
   storageIo?: LogIo;
+  /** In-process only: the broker's clock (a ManualClock: time moves only when the test says). */
+  clock?: Clock;
 }
 
 /** A broker started by the fixture; `restart()` brings it back on the same data. */
@@ -121,7 +124,13 @@ export class TestBroker {
         },
       });
       const level = String(merged['log.level'] ?? 'info');
-      this.embedded = await startBroker({ dataDir: this.dataDir, config: merged, storageIo: this.options.storageIo, logger: pino({ level }, sink) });
+      this.embedded = await startBroker({
+        dataDir: this.dataDir,
+        config: merged,
+        storageIo: this.options.storageIo,
+        clock: this.options.clock,
+        logger: pino({ level }, sink),
+      });
     }
   }
 

@@ -114,6 +114,17 @@ describe('HTTP listener of a broker process', () => {
     assert.equal(metrics.value('kafka_network_requestmetrics_totaltimems_count', { request: 'FetchConsumer' }), fetches);
     assert.equal(metrics.value('kafka_network_requestmetrics_requests_total', { request: 'FetchFollower' }), undefined);
     assert.equal(metrics.types.get('kafka_network_requestmetrics_totaltimems'), 'histogram');
+    // Kafka's breakdown of that time, one histogram each, counting every request once.
+    for (const part of ['requestqueuetimems', 'localtimems', 'remotetimems', 'throttletimems', 'responsequeuetimems', 'responsesendtimems', 'requestbytes']) {
+      assert.equal(metrics.types.get(`kafka_network_requestmetrics_${part}`), 'histogram', part);
+      for (const request of ['Produce', 'FetchConsumer']) {
+        assert.equal(
+          metrics.value(`kafka_network_requestmetrics_${part}_count`, { request }),
+          metrics.value('kafka_network_requestmetrics_requests_total', { request }),
+          `${part} ${request}`,
+        );
+      }
+    }
     assert.equal(metrics.value('kafka_server_replicamanager_partitioncount'), metrics.value('kafka_server_replicamanager_leadercount'));
     assert.ok(metrics.value('kafka_server_replicamanager_partitioncount')! >= 2);
     assert.equal(metrics.value('kafka_server_replicamanager_underreplicatedpartitions'), 0);

@@ -7,7 +7,7 @@ import type { Broker } from '../broker.js';
 import type { ReadIsolation } from '../partition.js';
 import { Op } from '../security/security.js';
 import { quotaUser } from '../throttle.js';
-import type { ApiHandler } from '../api.js';
+import { requestParked, requestResumed, type ApiHandler } from '../api.js';
 
 const READ_COMMITTED = 1;
 
@@ -234,7 +234,8 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   // v18 adds the high watermark a follower knows (KIP-1166, tagged): Kafka's brokers read it
   // and leave it unused (only its KRaft controllers act on it), and so does this broker.
   maxVersion: 18,
-  async handle({ broker, apiVersion, conn, clientId }, req) {
+  async handle(ctx, req) {
+    const { broker, apiVersion, conn, clientId } = ctx;
     // Before any await (see Connection.reserveResponseBytes): bounds what a non-reading client costs.
     await conn.reserveResponseBytes(Math.min(req.maxBytes, broker.config.int('fetch.max.bytes')));
     const useTopicIds = apiVersion >= 13;
@@ -309,9 +310,11 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     // Park the fetch until data arrives or max.wait.ms passes: no timer work while idle.
     while (result.total < req.minBytes && !result.anyError && plan.partitions.length > 0 && broker.clock.now() < deadline) {
       broker.metrics.delayedFetches++;
+      requestParked(ctx);
       const woke = await waitForData(broker, plan.partitions, useTopicIds, deadline - broker.clock.now(), replicaId >= 0 ? 'log_end' : 'high_watermark').finally(
         () => broker.metrics.delayedFetches--,
       );
+      requestResumed(ctx);
       result = await readAll();
       if (!woke) break;
     }

@@ -1,5 +1,5 @@
 import { ApiKey, type JoinGroupRequest, type JoinGroupResponse } from '../../protocol/generated/index.js';
-import type { ApiHandler } from '../api.js';
+import { requestParked, requestResumed, type ApiHandler } from '../api.js';
 
 /** Kafka's client host: the peer address with a leading slash. */
 export function clientHostOf(remote: string): string {
@@ -10,8 +10,9 @@ export const joinGroupHandler: ApiHandler<JoinGroupRequest, JoinGroupResponse> =
   apiKey: ApiKey.JoinGroup,
   // Kafka 4.0 dropped v0-1 (no rebalance timeout); their schemas came back in 4.4's files.
   minVersion: 2,
-  async handle({ broker, apiVersion, conn, clientId }, req) {
-    const r = await broker.groupCoordinator.join(req.groupId, {
+  async handle(ctx, req) {
+    const { broker, apiVersion, conn, clientId } = ctx;
+    const joined = broker.groupCoordinator.join(req.groupId, {
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
       clientId: clientId ?? '',
@@ -24,6 +25,10 @@ export const joinGroupHandler: ApiHandler<JoinGroupRequest, JoinGroupResponse> =
       requireKnownMemberId: apiVersion >= 4,
       supportsSkipAssignment: apiVersion >= 9,
     });
+    // Parked until the rebalance answers (Kafka's delayed join): RemoteTimeMs.
+    requestParked(ctx);
+    const r = await joined;
+    requestResumed(ctx);
     return {
       throttleTimeMs: 0,
       errorCode: r.errorCode,

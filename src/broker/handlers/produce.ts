@@ -5,7 +5,7 @@ import { ZERO_UUID } from '../../protocol/primitives.js';
 import { toNumber } from '../../config/config.js';
 import { BATCH_LOG_OVERHEAD, BatchField, splitBatches, validateBatch } from '../../protocol/records/record-batch.js';
 import type { Partition } from '../partition.js';
-import { NO_RESPONSE, type ApiHandler } from '../api.js';
+import { NO_RESPONSE, requestParked, requestResumed, type ApiHandler } from '../api.js';
 import { Op } from '../security/security.js';
 import { produceTxnSupport, translateVerdict } from '../txn-verifier.js';
 
@@ -98,7 +98,8 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   // v13 names topics by id instead of name (KIP-516).
   maxVersion: 13,
   // Everything before the first await runs in request order, so offsets follow arrival order.
-  handle({ broker, apiVersion, conn }, req) {
+  handle(ctx, req) {
+    const { broker, apiVersion, conn } = ctx;
     const acks = req.acks;
     const pending: Promise<void>[] = [];
     /** Partitions whose append is not acknowledged yet (acks=all waits for the high watermark). */
@@ -282,11 +283,14 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     // Kafka's produce purgatory: an acks=all answer waits for the high watermark at most the
     // request's timeout, then says REQUEST_TIMED_OUT for what is still waiting (the records
     // may yet be replicated: the producer retries, and idempotence keeps it to one copy).
+    // Parked until then (RemoteTimeMs); the leader's own write runs meanwhile.
+    requestParked(ctx);
     return new Promise<ProduceResponse | typeof NO_RESPONSE>((resolve) => {
       let answered = false;
       const cancel = broker.clock.schedule(Math.max(0, req.timeoutMs), () => {
         if (answered) return;
         answered = true;
+        requestResumed(ctx);
         resolve({
           responses: responses.map((t) => ({
             ...t,
@@ -302,6 +306,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         if (answered) return;
         answered = true;
         cancel();
+        requestResumed(ctx);
         resolve(finish());
       });
     });

@@ -1,17 +1,18 @@
 import { ApiKey, type SyncGroupRequest, type SyncGroupResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { EMPTY_BYTES } from '../../protocol/primitives.js';
-import type { ApiHandler } from '../api.js';
+import { requestParked, requestResumed, type ApiHandler } from '../api.js';
 
 export const syncGroupHandler: ApiHandler<SyncGroupRequest, SyncGroupResponse> = {
   apiKey: ApiKey.SyncGroup,
-  async handle({ broker, apiVersion }, req) {
+  async handle(ctx, req) {
+    const { broker, apiVersion } = ctx;
     // v5+ must name the protocol type and name (KIP-559); Kafka refuses one that does not before
     // the coordinator sees it.
     if (apiVersion >= 5 && (req.protocolType === null || req.protocolName === null)) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
     }
-    const r = await broker.groupCoordinator.sync(req.groupId, {
+    const synced = broker.groupCoordinator.sync(req.groupId, {
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
       generationId: req.generationId,
@@ -19,6 +20,10 @@ export const syncGroupHandler: ApiHandler<SyncGroupRequest, SyncGroupResponse> =
       protocolName: req.protocolName,
       assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: Buffer.from(a.assignment) })),
     });
+    // A follower's SyncGroup is parked until the leader's assignment comes (RemoteTimeMs).
+    requestParked(ctx);
+    const r = await synced;
+    requestResumed(ctx);
     return { throttleTimeMs: 0, errorCode: r.errorCode, protocolType: r.protocolType, protocolName: r.protocolName, assignment: r.assignment };
   },
 };
