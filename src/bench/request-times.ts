@@ -1,8 +1,10 @@
 // The brokers' own time per request, read from each broker's metrics: Tributary's Prometheus
 // endpoint (kafka_network_requestmetrics_totaltimems) and Kafka's JMX bean
-// kafka.network:type=RequestMetrics,name=TotalTimeMs (read with kafka-tools' JmxTool). A latency
-// workload through two JVM clients is mostly the clients' own time on two cores; the brokers'
-// share of each round trip says how much of the figure a broker can move at all.
+// kafka.network:type=RequestMetrics,name=TotalTimeMs (read with kafka-tools' JmxTool). Both run
+// from the request fully read off the socket to its response written to the socket (Tributary's
+// until the write callback of the response's last piece), so they measure the same span. A
+// latency workload through two JVM clients is mostly the clients' own time on two cores; the
+// brokers' share of each round trip says how much of the figure a broker can move at all.
 import { spawnSync } from 'node:child_process';
 import { javaTool, type KafkaInstall } from './kafka.js';
 
