@@ -18,6 +18,7 @@ import { partitionViews, type PartitionView } from '../helpers/cluster-metadata.
 import { fetchRequest, produceRequest } from '../helpers/requests.js';
 import { etcdMissing, waitFor } from '../helpers/etcd.js';
 import { suiteCluster } from '../helpers/process-cluster.js';
+import { parseExposition } from '../helpers/prometheus.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -111,6 +112,16 @@ test('RF=3: acks=all records reach every replica; kill -9 of a leader loses none
     await producer.send({ topic: TOPIC, acks: -1, messages });
     acked.push(...messages.map((m) => m.value));
   }
+  // Each of those Produce requests was parked until the followers had its records (RemoteTimeMs).
+  let parked = 0;
+  let remoteMs = 0;
+  for (const b of cluster.alive()) {
+    const metrics = parseExposition(await (await fetch(`${b.httpUrl}/metrics`)).text());
+    parked += metrics.value('kafka_network_requestmetrics_remotetimems_count', { request: 'Produce' }) ?? 0;
+    remoteMs += metrics.value('kafka_network_requestmetrics_remotetimems_sum', { request: 'Produce' }) ?? 0;
+  }
+  assert.ok(parked >= 10, `the acks=all Produce requests (${parked})`);
+  assert.ok(remoteMs > 0, 'acks=all waited for the followers');
 
   // Kill the leader of partition 0: an in-sync follower takes over with every acknowledged record.
   const before0 = (await partitions(any))[0]!;
