@@ -45,6 +45,7 @@ import {
   encodePartitionMetadataValue,
   encodeTargetMemberValue,
   type ClassicMemberMetadata,
+  type MemberMetadataValue,
   type PartitionEpochs,
   type TopicMetadata,
 } from './consumer-group-records.js';
@@ -403,8 +404,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         records,
       ));
       if (!member) {
-        member = {
-          memberId: req.memberId === '' ? this.opts.newMemberId() : req.memberId,
+        member = newMember(req.memberId === '' ? this.opts.newMemberId() : req.memberId, {
           instanceId: req.instanceId,
           rackId: req.rackId,
           clientId,
@@ -413,16 +413,8 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
           subscribedTopicRegex: null,
           rebalanceTimeoutMs: req.rebalanceTimeoutMs,
           serverAssignor: null,
-          memberEpoch: 0,
-          previousMemberEpoch: 0,
-          state: MemberState.STABLE,
-          assigned: new Map(),
-          pendingRevocation: new Map(),
-          assignmentEpochs: new Map(),
           classic: null,
-          sessionTimer: null,
-          rebalanceTimer: null,
-        };
+        });
         this.addMember(group, member);
         changed = true;
       }
@@ -767,8 +759,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         this.pendingClassic.delete(key);
       }
       if (group.members.size >= this.opts.maxSize) return joinError(ErrorCode.GROUP_MAX_SIZE_REACHED, memberId);
-      member = {
-        memberId,
+      member = newMember(memberId, {
         instanceId: req.groupInstanceId,
         rackId: null,
         clientId: req.clientId,
@@ -777,16 +768,8 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         subscribedTopicRegex: null,
         rebalanceTimeoutMs: req.rebalanceTimeoutMs,
         serverAssignor: null,
-        memberEpoch: 0,
-        previousMemberEpoch: 0,
-        state: MemberState.STABLE,
-        assigned: new Map(),
-        pendingRevocation: new Map(),
-        assignmentEpochs: new Map(),
         classic: null,
-        sessionTimer: null,
-        rebalanceTimer: null,
-      };
+      });
       this.addMember(group, member);
       changed = true;
     }
@@ -1020,20 +1003,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         const v = decodeMemberMetadataValue(value);
         const m = g.members.get(k.memberId);
         if (m) Object.assign(m, v);
-        else {
-          g.members.set(k.memberId, {
-            memberId: k.memberId,
-            ...v,
-            memberEpoch: 0,
-            previousMemberEpoch: 0,
-            state: MemberState.STABLE,
-            assigned: new Map(),
-            pendingRevocation: new Map(),
-            assignmentEpochs: new Map(),
-            sessionTimer: null,
-            rebalanceTimer: null,
-          });
-        }
+        else g.members.set(k.memberId, newMember(k.memberId, v));
         break;
       }
       case CG_CURRENT_MEMBER: {
@@ -1049,6 +1019,25 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
   finishLoading(mine: (groupId: string) => boolean = () => true): void {
     for (const g of this.groups.values()) if (mine(g.groupId)) for (const m of g.members.values()) this.armTimers(g, m);
   }
+}
+
+/**
+ * A member as it first joins (or as replay first meets its metadata record): epoch 0, nothing
+ * assigned, no timers armed yet.
+ */
+function newMember(memberId: string, metadata: MemberMetadataValue): ConsumerMember {
+  return {
+    memberId,
+    ...metadata,
+    memberEpoch: 0,
+    previousMemberEpoch: 0,
+    state: MemberState.STABLE,
+    assigned: new Map(),
+    pendingRevocation: new Map(),
+    assignmentEpochs: new Map(),
+    sessionTimer: null,
+    rebalanceTimer: null,
+  };
 }
 
 /** The member epoch at which the member was assigned the partition (assigned or pending revocation), if it holds it. */
