@@ -39,7 +39,10 @@ export interface MemberMetadataValue {
   subscribedTopicRegex: string | null;
   rebalanceTimeoutMs: number;
   serverAssignor: string | null;
-  /** A member that speaks the classic protocol inside a consumer group (online migration). */
+  /**
+   * Set for a member that speaks the classic protocol (JoinGroup/SyncGroup) inside a consumer
+   * group (online migration).
+   */
   classic: ClassicMemberMetadata | null;
 }
 

@@ -44,7 +44,7 @@ import {
   encodeMemberMetadataValue,
   encodePartitionMetadataValue,
   encodeTargetMemberValue,
-  type ClassicMemberMetadata,
+  type CurrentAssignmentValue,
   type MemberMetadataValue,
   type PartitionEpochs,
   type TopicMetadata,
@@ -60,25 +60,12 @@ import { EpochGroup, EpochGroups, HeartbeatError, LEAVE_GROUP_MEMBER_EPOCH, LEAV
 /** Kafka's MemberState values, as stored in ConsumerGroupCurrentMemberAssignment. */
 export const MemberState = { STABLE: 0, UNREVOKED_PARTITIONS: 1, UNRELEASED_PARTITIONS: 2, UNKNOWN: 127 } as const;
 
-export interface ConsumerMember {
+/**
+ * A member is what its two records hold (its metadata, written as it joins or changes its
+ * subscription, and its current assignment), which replay assigns onto it, plus its timers.
+ */
+export interface ConsumerMember extends MemberMetadataValue, CurrentAssignmentValue {
   memberId: string;
-  instanceId: string | null;
-  rackId: string | null;
-  clientId: string;
-  clientHost: string;
-  subscribedTopicNames: string[];
-  subscribedTopicRegex: string | null;
-  rebalanceTimeoutMs: number;
-  serverAssignor: string | null;
-  memberEpoch: number;
-  previousMemberEpoch: number;
-  state: number;
-  assigned: Assignment;
-  pendingRevocation: Assignment;
-  /** The member epoch at which each partition of `assigned` and `pendingRevocation` was assigned. */
-  assignmentEpochs: PartitionEpochs;
-  /** Set for a member that speaks the classic protocol (JoinGroup/SyncGroup) in this group. */
-  classic: ClassicMemberMetadata | null;
   /** Cancels the session timeout. */
   sessionTimer: (() => void) | null;
   rebalanceTimer: (() => void) | null;
