@@ -98,6 +98,27 @@ export type TaskEpochs = Map<string, Map<number, number>>;
 
 const cloneEpochs = (e: TaskEpochs): TaskEpochs => new Map([...e].map(([s, p]) => [s, new Map(p)]));
 
+/**
+ * A member as it first joins (or as replay first meets its metadata record): epoch 0, no tasks,
+ * no timers armed yet.
+ */
+function newMember(memberId: string, metadata: MemberMetadataJson): StreamsMember {
+  return {
+    memberId,
+    ...metadata,
+    memberEpoch: 0,
+    previousMemberEpoch: 0,
+    state: StreamsMemberState.STABLE,
+    assigned: emptyTasks(),
+    pendingRevocation: emptyTasks(),
+    activeEpochs: new Map(),
+    taskOffsets: [],
+    taskEndOffsets: [],
+    sessionTimer: null,
+    rebalanceTimer: null,
+  };
+}
+
 /** The member epoch at which the member was assigned the active task (assigned or revoking), if it holds it. */
 function activeTaskEpoch(m: StreamsMember, subtopologyId: string, partition: number): number | undefined {
   if (!m.assigned.active.get(subtopologyId)?.has(partition) && !m.pendingRevocation.active.get(subtopologyId)?.has(partition)) return undefined;
@@ -514,8 +535,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
       });
       ({ member, changed } = this.rejoinMember(group, req, member, takeOver, records));
       if (!member) {
-        member = {
-          memberId: req.memberId,
+        member = newMember(req.memberId, {
           instanceId: req.instanceId,
           rackId: req.rackId,
           clientId,
@@ -525,17 +545,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
           processId: req.processId!,
           userEndpoint: req.userEndpoint,
           clientTags: req.clientTags ?? [],
-          memberEpoch: 0,
-          previousMemberEpoch: 0,
-          state: StreamsMemberState.STABLE,
-          assigned: emptyTasks(),
-          pendingRevocation: emptyTasks(),
-          activeEpochs: new Map(),
-          taskOffsets: [],
-          taskEndOffsets: [],
-          sessionTimer: null,
-          rebalanceTimer: null,
-        };
+        });
         this.addMember(group, member);
         changed = true;
       }
@@ -1072,21 +1082,7 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
         const v = decodeJsonValue<MemberMetadataJson>(value);
         const m = g.members.get(memberId);
         if (m) Object.assign(m, v);
-        else
-          g.members.set(memberId, {
-            memberId,
-            ...v,
-            memberEpoch: 0,
-            previousMemberEpoch: 0,
-            state: StreamsMemberState.STABLE,
-            assigned: emptyTasks(),
-            pendingRevocation: emptyTasks(),
-            activeEpochs: new Map(),
-            taskOffsets: [],
-            taskEndOffsets: [],
-            sessionTimer: null,
-            rebalanceTimer: null,
-          });
+        else g.members.set(memberId, newMember(memberId, v));
         break;
       }
       case SG_CURRENT_MEMBER: {
