@@ -50,6 +50,7 @@ import {
   type TopicMetadata,
 } from './consumer-group-records.js';
 import type { CoordinatorRecord } from './records.js';
+import { heartbeatFailure, type HeartbeatResponse } from './heartbeat-response.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import { decodeConsumerProtocolSubscription, type ConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
 import { decodeConsumerProtocolAssignment, encodeConsumerProtocolAssignment } from '../protocol/generated/consumer-protocol-assignment.js';
@@ -131,15 +132,6 @@ export interface HeartbeatRequest {
   subscribedTopicRegex: string | null;
   serverAssignor: string | null;
   topicPartitions: { topicId: string; partitions: number[] }[] | null;
-}
-
-export interface HeartbeatResponse {
-  errorCode: number;
-  errorMessage: string | null;
-  memberId: string | null;
-  memberEpoch: number;
-  heartbeatIntervalMs: number;
-  assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
 }
 
 export interface TopicLookup {
@@ -344,17 +336,9 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
 
   /** `replaced`: the tombstones of an empty group of another type this group takes the place of. */
   async heartbeat(req: HeartbeatRequest, apiVersion: number, clientId: string, clientHost: string, replaced: readonly CoordinatorRecord[] = []): Promise<HeartbeatResponse> {
-    const fail = (code: number, message: string | null = null): HeartbeatResponse => ({
-      errorCode: code,
-      errorMessage: message,
-      memberId: null,
-      memberEpoch: 0,
-      heartbeatIntervalMs: 0,
-      assignment: null,
-    });
     return this.runHeartbeat(
       req.groupId,
-      fail,
+      heartbeatFailure,
       (records) => {
         this.validate(req, apiVersion);
         return req.memberEpoch < 0 ? this.leave(req, records) : this.join(req, clientId, clientHost, records);

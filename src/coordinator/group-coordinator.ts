@@ -25,13 +25,14 @@ import { EMPTY_BYTES } from '../protocol/primitives.js';
 import { crashPoint } from '../common/crash-points.js';
 import type { TxnProducer } from './internal-topic.js';
 import type { CoordinatorLogger } from './ports.js';
-import { ConsumerGroups, type ConsumerGroup, type ConsumerGroupsOptions, type HeartbeatRequest, type HeartbeatResponse } from './consumer-group.js';
+import { ConsumerGroups, type ConsumerGroup, type ConsumerGroupsOptions, type HeartbeatRequest } from './consumer-group.js';
+import { heartbeatFailure, type HeartbeatResponse } from './heartbeat-response.js';
 import { ALL_OWNED, type PartitionOwnership } from './coordinator-partitions.js';
 import { StreamsGroups, type StreamsGroupsOptions, type StreamsHeartbeatResult } from './streams-group.js';
 import { HeartbeatError, type CommitPartitionValidator } from './epoch-groups.js';
 import type { StreamsGroupHeartbeatRequest } from '../protocol/generated/streams-group-heartbeat.js';
 import { groupWriteErrorCode, logWriteFailure } from './write-errors.js';
-import { ShareGroups, type ShareGroupsOptions, type ShareHeartbeatRequest, type ShareHeartbeatResponse } from './share-group.js';
+import { ShareGroups, type ShareGroupsOptions, type ShareHeartbeatRequest } from './share-group.js';
 
 export interface CoordinatorStore {
   /**
@@ -264,25 +265,17 @@ export class GroupCoordinator {
   }
 
   /** ShareGroupHeartbeat (KIP-932). A classic, consumer or streams group of that id answers GROUP_ID_NOT_FOUND. */
-  async shareGroupHeartbeat(req: ShareHeartbeatRequest, clientId: string, clientHost: string): Promise<ShareHeartbeatResponse> {
-    const fail = (errorCode: number, errorMessage: string | null = null): ShareHeartbeatResponse => ({
-      errorCode,
-      errorMessage,
-      memberId: null,
-      memberEpoch: 0,
-      heartbeatIntervalMs: 0,
-      assignment: null,
-    });
+  async shareGroupHeartbeat(req: ShareHeartbeatRequest, clientId: string, clientHost: string): Promise<HeartbeatResponse> {
     // Kafka's order: a coordinator shut down, the request's own checks, then the group's partition.
-    if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (this.stopped) return heartbeatFailure(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const invalid = this.share.requestError(req);
-    if (invalid !== null) return fail(ErrorCode.INVALID_REQUEST, invalid);
+    if (invalid !== null) return heartbeatFailure(ErrorCode.INVALID_REQUEST, invalid);
     let owner = this.awaitOwner(req.groupId);
     if (typeof owner !== 'number') owner = await owner;
-    if (owner !== ErrorCode.NONE) return fail(owner);
+    if (owner !== ErrorCode.NONE) return heartbeatFailure(owner);
     const classic = this.groups.get(req.groupId);
     if ((classic && classic.state !== 'Dead') || this.consumer.groups.has(req.groupId) || this.streams.groups.has(req.groupId)) {
-      return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a share group.`);
+      return heartbeatFailure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a share group.`);
     }
     return this.share.heartbeat(req, clientId, clientHost);
   }
@@ -342,26 +335,18 @@ export class GroupCoordinator {
    * (its members carry on inside the consumer group); any other gets GROUP_ID_NOT_FOUND.
    */
   async consumerGroupHeartbeat(req: HeartbeatRequest, apiVersion: number, clientId: string, clientHost: string): Promise<HeartbeatResponse> {
-    const fail = (errorCode: number, errorMessage: string | null = null): HeartbeatResponse => ({
-      errorCode,
-      errorMessage,
-      memberId: null,
-      memberEpoch: 0,
-      heartbeatIntervalMs: 0,
-      assignment: null,
-    });
     // Kafka's order: a coordinator shut down, the request's own checks, then the group's partition.
-    if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (this.stopped) return heartbeatFailure(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     try {
       this.consumer.checkRequest(req, apiVersion);
     } catch (err) {
-      if (err instanceof HeartbeatError) return fail(err.code, err.message);
+      if (err instanceof HeartbeatError) return heartbeatFailure(err.code, err.message);
       throw err;
     }
     let owner = this.awaitOwner(req.groupId);
     if (typeof owner !== 'number') owner = await owner;
-    if (owner !== ErrorCode.NONE) return fail(owner);
-    if (this.share.groups.has(req.groupId)) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
+    if (owner !== ErrorCode.NONE) return heartbeatFailure(owner);
+    if (this.share.groups.has(req.groupId)) return heartbeatFailure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
     // An empty group of another type gives way: its tombstones go in the heartbeat's own write,
     // and it is back if the heartbeat fails (Kafka: one write, reverted as a whole).
     const replaced: CoordinatorRecord[] = [];
@@ -369,14 +354,14 @@ export class GroupCoordinator {
     const streams = this.streams.groups.get(req.groupId);
     if (streams) {
       const tombstones = this.streams.deleteEmpty(req.groupId);
-      if (!tombstones) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
+      if (!tombstones) return heartbeatFailure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
       replaced.push(...tombstones);
       putBack = () => this.streams.groups.set(req.groupId, streams);
     }
     const classic = this.groups.get(req.groupId);
     if (classic && !(classic.state === 'Empty' && classic.isEmpty())) {
       const why = this.upgradeRefusal(classic);
-      if (why !== null) return fail(ErrorCode.GROUP_ID_NOT_FOUND, why);
+      if (why !== null) return heartbeatFailure(ErrorCode.GROUP_ID_NOT_FOUND, why);
       // Online upgrade: the classic group and its members become a consumer group, written as
       // one batch (the classic group's tombstone and the consumer group's records).
       const before = classic.snapshot();
@@ -386,7 +371,7 @@ export class GroupCoordinator {
         classic.protocolName!,
         [...classic.members.values()].map((m) => ({ ...m, assignment: m.assignment })),
       );
-      if ('error' in adopted) return fail(ErrorCode.GROUP_ID_NOT_FOUND, adopted.error);
+      if ('error' in adopted) return heartbeatFailure(ErrorCode.GROUP_ID_NOT_FOUND, adopted.error);
       classic.markDead();
       this.groups.delete(req.groupId);
       const epoch = this.epochOf(req.groupId);
@@ -398,7 +383,7 @@ export class GroupCoordinator {
           this.consumer.forget(req.groupId);
           this.groups.set(req.groupId, Group.restore(req.groupId, this.groupContext, before));
         }
-        return fail(groupWriteErrorCode(err));
+        return heartbeatFailure(groupWriteErrorCode(err));
       }
     } else if (classic) {
       putBack = this.replaceEmptyClassic(classic, replaced);

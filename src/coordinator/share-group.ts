@@ -25,6 +25,7 @@ import type { Assignment } from './consumer-group-assignors.js';
 import type { TopicLookup } from './consumer-group.js';
 import type { TopicMetadata } from './consumer-group-records.js';
 import type { CoordinatorRecord } from './records.js';
+import { heartbeatFailure, type HeartbeatResponse } from './heartbeat-response.js';
 import type { CoordinatorLogger } from './ports.js';
 import { groupWriteErrorCode, logWriteFailure, TIMER_RETRY_BACKOFF_MS, timerRetries } from './write-errors.js';
 import { GroupUndos, type GroupUndo } from './group-undo.js';
@@ -92,15 +93,6 @@ export interface ShareHeartbeatRequest {
   memberEpoch: number;
   rackId: string | null;
   subscribedTopicNames: string[] | null;
-}
-
-export interface ShareHeartbeatResponse {
-  errorCode: number;
-  errorMessage: string | null;
-  memberId: string | null;
-  memberEpoch: number;
-  heartbeatIntervalMs: number;
-  assignment: { topicPartitions: { topicId: string; partitions: number[] }[] } | null;
 }
 
 export interface ShareGroupConfig {
@@ -219,18 +211,10 @@ export class ShareGroups {
     return null;
   }
 
-  async heartbeat(req: ShareHeartbeatRequest, clientId: string, clientHost: string): Promise<ShareHeartbeatResponse> {
-    const fail = (errorCode: number, errorMessage: string | null = null): ShareHeartbeatResponse => ({
-      errorCode,
-      errorMessage,
-      memberId: null,
-      memberEpoch: 0,
-      heartbeatIntervalMs: 0,
-      assignment: null,
-    });
-    if (this.stopped) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  async heartbeat(req: ShareHeartbeatRequest, clientId: string, clientHost: string): Promise<HeartbeatResponse> {
+    if (this.stopped) return heartbeatFailure(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const invalid = this.requestError(req);
-    if (invalid !== null) return fail(ErrorCode.INVALID_REQUEST, invalid);
+    if (invalid !== null) return heartbeatFailure(ErrorCode.INVALID_REQUEST, invalid);
     const cfg = this.opts.config(req.groupId);
     let group = this.groups.get(req.groupId);
     const startEpoch = group?.groupEpoch ?? -1;
@@ -238,7 +222,7 @@ export class ShareGroups {
     // failed write (what the member held is released all the same when it leaves).
     const before = this.undo.start(req.groupId, group);
     /** Writes the heartbeat's epoch: null once written, else the answer to a failed write. */
-    const written = async (changed: ShareGroup): Promise<ShareHeartbeatResponse | null> => {
+    const written = async (changed: ShareGroup): Promise<HeartbeatResponse | null> => {
       this.undo.handled(before, changed);
       try {
         await this.persistEpoch(changed, startEpoch);
@@ -247,14 +231,14 @@ export class ShareGroups {
       } catch (err) {
         logWriteFailure(this.opts.logger, err, { group: req.groupId.slice(0, 256) }, 'writing the share group epoch failed');
         this.undoFailed(before, changed);
-        return fail(groupWriteErrorCode(err));
+        return heartbeatFailure(groupWriteErrorCode(err));
       } finally {
         this.undo.done(before);
       }
     };
-    const refused = (code: number, message: string): ShareHeartbeatResponse => {
+    const refused = (code: number, message: string): HeartbeatResponse => {
       this.undo.refused(before);
-      return fail(code, message);
+      return heartbeatFailure(code, message);
     };
     if (req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH) {
       const m = group?.members.get(req.memberId);
@@ -329,7 +313,7 @@ export class ShareGroups {
     }
     this.armSession(group, member, cfg.sessionTimeoutMs);
     const target = group.target.get(member.memberId) ?? new Map<string, Set<number>>();
-    let assignment: ShareHeartbeatResponse['assignment'] = null;
+    let assignment: HeartbeatResponse['assignment'] = null;
     // A member that missed an answer is given its assignment again.
     if (rejoin || missedAnswer || member.memberEpoch !== group.assignmentEpoch || !sameAssignment(member.assigned, target)) {
       member.assigned = target;

@@ -7,6 +7,7 @@ import {
 } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { toWire } from '../../coordinator/consumer-group.js';
+import { heartbeatFailure } from '../../coordinator/heartbeat-response.js';
 import type { Assignment } from '../../coordinator/consumer-group-assignors.js';
 import type { ApiHandler } from '../api.js';
 import { clientHostOf } from './join-group.js';
@@ -17,17 +18,7 @@ export const consumerGroupHeartbeatHandler: ApiHandler<ConsumerGroupHeartbeatReq
   apiKey: ApiKey.ConsumerGroupHeartbeat,
   async handle({ broker, conn, apiVersion, clientId }, req) {
     const refused = heartbeatRefusal(broker, conn, 'consumer', req.groupId);
-    if (refused !== ErrorCode.NONE) {
-      return {
-        throttleTimeMs: 0,
-        errorCode: refused,
-        errorMessage: null,
-        memberId: null,
-        memberEpoch: 0,
-        heartbeatIntervalMs: 0,
-        assignment: null,
-      };
-    }
+    if (refused !== ErrorCode.NONE) return { throttleTimeMs: 0, ...heartbeatFailure(refused) };
     const res = await broker.groupCoordinator.consumerGroupHeartbeat(req, apiVersion, clientId ?? '', clientHostOf(conn.remote));
     return { throttleTimeMs: 0, ...res };
   },

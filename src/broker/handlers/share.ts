@@ -23,6 +23,7 @@ import {
 import { ErrorCode } from '../../protocol/errors.js';
 import { EMPTY_BYTES } from '../../protocol/primitives.js';
 import type { Assignment } from '../../coordinator/consumer-group-assignors.js';
+import { heartbeatFailure } from '../../coordinator/heartbeat-response.js';
 import type { Broker, BrokerEndpoint } from '../broker.js';
 import type { Connection } from '../../network/connection.js';
 import { Op } from '../security/security.js';
@@ -38,17 +39,7 @@ const NO_OPS = -2147483648;
 export const shareGroupHeartbeatHandler: ApiHandler<ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse> = {
   apiKey: ApiKey.ShareGroupHeartbeat,
   async handle({ broker, conn, clientId }, req) {
-    if (!broker.security.group(conn, Op.READ, req.groupId)) {
-      return {
-        throttleTimeMs: 0,
-        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
-        errorMessage: null,
-        memberId: null,
-        memberEpoch: 0,
-        heartbeatIntervalMs: 0,
-        assignment: null,
-      };
-    }
+    if (!broker.security.group(conn, Op.READ, req.groupId)) return { throttleTimeMs: 0, ...heartbeatFailure(ErrorCode.GROUP_AUTHORIZATION_FAILED) };
     const res = await broker.groupCoordinator.shareGroupHeartbeat(req, clientId ?? '', clientHostOf(conn.remote));
     return { throttleTimeMs: 0, ...res };
   },
