@@ -50,6 +50,7 @@ import {
   type TopicMetadata,
 } from './consumer-group-records.js';
 import type { CoordinatorRecord } from './records.js';
+import { assignmentSize, sameAssignment, sameTopics, toWire } from './partition-assignment.js';
 import { heartbeatFailure, type HeartbeatResponse } from './heartbeat-response.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import { decodeConsumerProtocolSubscription, type ConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
@@ -165,17 +166,8 @@ export interface ConsumerGroupsOptions {
 }
 
 const clone = (a: Assignment): Assignment => new Map([...a].map(([t, p]) => [t, new Set(p)]));
-const size = (a: Assignment) => [...a.values()].reduce((n, s) => n + s.size, 0);
-function sameAssignment(a: Assignment, b: Assignment): boolean {
-  if (size(a) !== size(b)) return false;
-  for (const [t, parts] of a) for (const p of parts) if (!b.get(t)?.has(p)) return false;
-  return true;
-}
 function fromWire(tps: { topicId: string; partitions: number[] }[]): Assignment {
   return new Map(tps.map((t) => [t.topicId, new Set(t.partitions)]));
-}
-export function toWire(a: Assignment): { topicId: string; partitions: number[] }[] {
-  return [...a].filter(([, p]) => p.size > 0).map(([topicId, p]) => ({ topicId, partitions: [...p].sort((x, y) => x - y) }));
 }
 const cloneEpochs = (e: PartitionEpochs): PartitionEpochs => new Map([...e].map(([t, p]) => [t, new Map(p)]));
 /** Every partition of `a` assigned at `epoch`. */
@@ -553,7 +545,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         into.get(t)!.add(p);
       }
     }
-    if (size(revoke) > 0) {
+    if (assignmentSize(revoke) > 0) {
       m.assigned = keep;
       m.pendingRevocation = revoke;
       m.state = MemberState.UNREVOKED_PARTITIONS;
@@ -573,7 +565,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
       }
     }
     const state = unreleased ? MemberState.UNRELEASED_PARTITIONS : MemberState.STABLE;
-    if (m.memberEpoch === group.assignmentEpoch && m.state === state && sameAssignment(next, m.assigned) && size(m.pendingRevocation) === 0) return false;
+    if (m.memberEpoch === group.assignmentEpoch && m.state === state && sameAssignment(next, m.assigned) && assignmentSize(m.pendingRevocation) === 0) return false;
     EpochGroups.toAssignmentEpoch(m, group.assignmentEpoch);
     // A partition kept keeps the epoch it was assigned at; one it receives is assigned at the new epoch.
     const assignedAt: PartitionEpochs = new Map();
@@ -1015,15 +1007,6 @@ function newMember(memberId: string, metadata: MemberMetadataValue): ConsumerMem
 function assignmentEpoch(m: ConsumerMember, topicId: string, partition: number): number | undefined {
   if (!m.assigned.get(topicId)?.has(partition) && !m.pendingRevocation.get(topicId)?.has(partition)) return undefined;
   return m.assignmentEpochs.get(topicId)?.get(partition) ?? Math.max(m.memberEpoch, 0);
-}
-
-function sameTopics(a: Map<string, TopicMetadata>, b: Map<string, TopicMetadata>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [n, t] of a) {
-    const o = b.get(n);
-    if (!o || o.id !== t.id || o.numPartitions !== t.numPartitions) return false;
-  }
-  return true;
 }
 
 /** A ConsumerProtocol subscription (version-prefixed), or null if it does not decode. */

@@ -25,6 +25,7 @@ import type { Assignment } from './consumer-group-assignors.js';
 import type { TopicLookup } from './consumer-group.js';
 import type { TopicMetadata } from './consumer-group-records.js';
 import type { CoordinatorRecord } from './records.js';
+import { sameAssignment, sameTopics, toWire } from './partition-assignment.js';
 import { heartbeatFailure, type HeartbeatResponse } from './heartbeat-response.js';
 import type { CoordinatorLogger } from './ports.js';
 import { groupWriteErrorCode, logWriteFailure, TIMER_RETRY_BACKOFF_MS, timerRetries } from './write-errors.js';
@@ -151,24 +152,6 @@ export function simpleAssign(members: ShareMember[], topics: Map<string, TopicMe
     }
   }
   return out;
-}
-
-const size = (a: Assignment) => [...a.values()].reduce((n, s) => n + s.size, 0);
-function sameAssignment(a: Assignment, b: Assignment): boolean {
-  if (size(a) !== size(b)) return false;
-  for (const [t, parts] of a) for (const p of parts) if (!b.get(t)?.has(p)) return false;
-  return true;
-}
-function toWire(a: Assignment): { topicId: string; partitions: number[] }[] {
-  return [...a].filter(([, p]) => p.size > 0).map(([topicId, p]) => ({ topicId, partitions: [...p].sort((x, y) => x - y) }));
-}
-function sameTopics(a: Map<string, TopicMetadata>, b: Map<string, TopicMetadata>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [n, t] of a) {
-    const o = b.get(n);
-    if (!o || o.id !== t.id || o.numPartitions !== t.numPartitions) return false;
-  }
-  return true;
 }
 
 /** The share groups of a group coordinator. */

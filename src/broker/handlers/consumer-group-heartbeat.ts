@@ -6,7 +6,7 @@ import {
   type ConsumerGroupHeartbeatResponse,
 } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { toWire } from '../../coordinator/consumer-group.js';
+import { toWire } from '../../coordinator/partition-assignment.js';
 import { heartbeatFailure } from '../../coordinator/heartbeat-response.js';
 import type { Assignment } from '../../coordinator/consumer-group-assignors.js';
 import type { ApiHandler } from '../api.js';
