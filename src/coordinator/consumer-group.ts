@@ -55,7 +55,7 @@ import { heartbeatFailure, type HeartbeatResponse } from './heartbeat-response.j
 import { Reader, Writer } from '../protocol/primitives.js';
 import { decodeConsumerProtocolSubscription, type ConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
 import { decodeConsumerProtocolAssignment, encodeConsumerProtocolAssignment } from '../protocol/generated/consumer-protocol-assignment.js';
-import { joinError, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
+import { joinError, type JoinRequest, type JoinResult, type MemberIdentity, type MemberProfile, type SyncRequest, type SyncResult } from './group.js';
 import type { CoordinatorLogger } from './ports.js';
 import { EpochGroup, EpochGroups, HeartbeatError, LEAVE_GROUP_MEMBER_EPOCH, LEAVE_GROUP_STATIC_MEMBER_EPOCH } from './epoch-groups.js';
 
@@ -840,16 +840,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     groupId: string,
     generation: number,
     protocolName: string,
-    members: {
-      memberId: string;
-      groupInstanceId: string | null;
-      clientId: string;
-      clientHost: string;
-      sessionTimeoutMs: number;
-      rebalanceTimeoutMs: number;
-      protocols: { name: string; metadata: Buffer }[];
-      assignment: Buffer;
-    }[],
+    members: readonly (MemberProfile & { assignment: Buffer })[],
   ): { records: CoordinatorRecord[] } | { error: string } {
     if (this.groups.has(groupId)) return { error: `Group ${groupId} is already a consumer group.` };
     if (members.length > this.opts.maxSize) return { error: `Cannot upgrade classic group ${groupId}: it has more members than group.consumer.max.size.` };

@@ -365,12 +365,7 @@ export class GroupCoordinator {
       // Online upgrade: the classic group and its members become a consumer group, written as
       // one batch (the classic group's tombstone and the consumer group's records).
       const before = classic.snapshot();
-      const adopted = this.consumer.adoptClassic(
-        req.groupId,
-        classic.generationId,
-        classic.protocolName!,
-        [...classic.members.values()].map((m) => ({ ...m, assignment: m.assignment })),
-      );
+      const adopted = this.consumer.adoptClassic(req.groupId, classic.generationId, classic.protocolName!, [...classic.members.values()]);
       if ('error' in adopted) return heartbeatFailure(ErrorCode.GROUP_ID_NOT_FOUND, adopted.error);
       classic.markDead();
       this.groups.delete(req.groupId);
