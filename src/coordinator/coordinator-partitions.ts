@@ -171,6 +171,17 @@ export class CoordinatorPartitions {
     await this.owned.get(index)?.done.catch(() => undefined);
   }
 
+  /**
+   * Readies the coordinator's topic for a request: `ensureTopic` creates it if need be; the
+   * leaders the host knows are taken at once (a topic just created announces them a moment
+   * later); with a partition, waits for its load.
+   */
+  async ensureReady(host: CoordinatorHost, ensureTopic: () => Promise<unknown>, partition?: number): Promise<void> {
+    await ensureTopic();
+    void this.sync(host);
+    if (partition !== undefined) await this.whenLoaded(partition);
+  }
+
   /** The partitions led here: loaded, loading, or failed to load. */
   indexes(): number[] {
     return [...this.owned.keys()];

@@ -30,12 +30,7 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
     numPartitions: () => store.numPartitions,
     clock: host.clock,
     store,
-    ensureReady: async (partition) => {
-      await store.ensureTopic();
-      // A topic just created announces its leaders a moment later: take them now.
-      void ownership.sync(host);
-      if (partition !== undefined) await ownership.whenLoaded(partition);
-    },
+    ensureReady: (partition) => ownership.ensureReady(host, () => store.ensureTopic(), partition),
     ownership,
     storageExists: () => host.topics.has(OFFSETS_TOPIC),
     initialRebalanceDelayMs: config.int('group.initial.rebalance.delay.ms'),

@@ -91,12 +91,7 @@ export async function startTransactionCoordinator(host: CoordinatorHost, groups:
     numPartitions: () => store.numPartitions,
     store: {
       append: (p, records) => store.append(p, records),
-      ensureReady: async (partition) => {
-        await store.ensureTopic();
-        // A topic just created announces its leaders a moment later: take them now.
-        void ownership.sync(host);
-        if (partition !== undefined) await ownership.whenLoaded(partition);
-      },
+      ensureReady: (partition) => ownership.ensureReady(host, () => store.ensureTopic(), partition),
     },
     ownership,
     storageExists: () => host.topics.has(TRANSACTION_STATE_TOPIC),
