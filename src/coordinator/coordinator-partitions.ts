@@ -203,6 +203,18 @@ export class CoordinatorPartitions {
   }
 
   /**
+   * At start: follows the host's leadership and waits for the partitions led now to load. How
+   * many there were and how long they took, for the start-up log line; null when none.
+   */
+  async followAndLoad(host: CoordinatorHost): Promise<{ partitions: number; ms: number } | null> {
+    const started = this.clock.monotonicMs();
+    const loads = this.follow(host);
+    if (loads.length === 0) return null;
+    await Promise.all(loads);
+    return { partitions: loads.length, ms: Math.round(this.clock.monotonicMs() - started) };
+  }
+
+  /**
    * Elects or resigns each partition of the topic as the host's leadership says now (a topic
    * just created announces its partitions a moment later; this does not wait for that). Returns
    * the loads, which settle when loaded or only waiting for the HW (rejecting if a load failed).

@@ -118,12 +118,8 @@ export async function startGroupCoordinator(host: CoordinatorHost): Promise<Grou
     activate: (index) => coordinator.finishLoading(index),
     unload: (index) => coordinator.unloadPartition(index),
   });
-  const started = host.clock.monotonicMs();
-  const loads = ownership.follow(host);
-  if (loads.length > 0) {
-    await Promise.all(loads);
-    host.logger.info({ partitions: loads.length, groups: coordinator.groups.size, ms: Math.round(host.clock.monotonicMs() - started) }, 'group coordinator loaded');
-  }
+  const loaded = await ownership.followAndLoad(host);
+  if (loaded) host.logger.info({ partitions: loaded.partitions, groups: coordinator.groups.size, ms: loaded.ms }, 'group coordinator loaded');
   coordinator.startExpiry(config.int('offsets.retention.check.interval.ms'));
   return coordinator;
 }

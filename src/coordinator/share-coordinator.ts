@@ -151,8 +151,7 @@ export class ShareCoordinator {
 
   /** Loads the partitions led here (at start). */
   async start(): Promise<void> {
-    const loads = this.ownership.follow(this.host);
-    if (loads.length > 0) await Promise.all(loads);
+    await this.ownership.followAndLoad(this.host);
   }
 
   partitionFor(k: ShareStateKey): number {

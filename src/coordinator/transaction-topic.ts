@@ -112,15 +112,8 @@ export async function startTransactionCoordinator(host: CoordinatorHost, groups:
     activate: (index) => coordinator.finishLoading(index),
     unload: (index) => coordinator.unloadPartition(index),
   });
-  const started = host.clock.monotonicMs();
-  const loads = ownership.follow(host);
-  if (loads.length > 0) {
-    await Promise.all(loads);
-    host.logger.info(
-      { partitions: loads.length, transactionalIds: coordinator.transactions.size, ms: Math.round(host.clock.monotonicMs() - started) },
-      'transaction coordinator loaded',
-    );
-  }
+  const loaded = await ownership.followAndLoad(host);
+  if (loaded) host.logger.info({ partitions: loaded.partitions, transactionalIds: coordinator.transactions.size, ms: loaded.ms }, 'transaction coordinator loaded');
   coordinator.startTimers(config.int('transaction.abort.timed.out.transaction.cleanup.interval.ms'), config.int('transaction.remove.expired.transaction.cleanup.interval.ms'));
   return coordinator;
 }
