@@ -37,7 +37,7 @@ import { listSnapshotOffsets, loadProducerState, recoverSegments } from './log-r
 import { LogRetention, RetentionResult } from './log-retention.js';
 import { LogSegment } from './log-segment.js';
 import { LogState, segmentIndexFor, storageError } from './log-state.js';
-import { IoStats, LogWriter } from './log-writer.js';
+import { IoStats, LogWriter, type PendingAppend } from './log-writer.js';
 import { CompletedTxn, OngoingTxn, ProducerStateManager } from './producer-state.js';
 import { buildControlBatch } from '../protocol/records/record-batch-builder.js';
 import {
@@ -573,11 +573,7 @@ export class PartitionLog implements CleanableLog {
           stampLogAppendTime(bytes, now);
           header.maxTimestamp = now;
         }
-        const segment = this.writer.placeBatch(append, bytes, header, now);
-        const marker = isControl(header.attributes) ? parseTxnMarker(bytes) : null;
-        const undo = s.producers.apply(header, marker);
-        if (undo) append.undo.push(undo);
-        if (undo?.completed) this.transactionCompleted(undo.completed, segment);
+        this.placeBatch(append, bytes, header, now);
       }
     } catch (err) {
       // Only a failed roll (creating the new segment file) can land here.
@@ -651,11 +647,7 @@ export class PartitionLog implements CleanableLog {
     try {
       for (const { bytes, header } of batches) {
         if (header.partitionLeaderEpoch > s.epochs.latestEpoch) s.epochs.assign(header.partitionLeaderEpoch, header.baseOffset, 'unsynced');
-        const segment = this.writer.placeBatch(append, bytes, header, now);
-        const marker = isControl(header.attributes) ? parseTxnMarker(bytes) : null;
-        const undo = s.producers.apply(header, marker);
-        if (undo) append.undo.push(undo);
-        if (undo?.completed) this.transactionCompleted(undo.completed, segment);
+        this.placeBatch(append, bytes, header, now);
       }
     } catch (err) {
       this.writer.abandonAppend(append);
@@ -669,6 +661,18 @@ export class PartitionLog implements CleanableLog {
       batches: batches.length,
       done: append.done,
     };
+  }
+
+  /**
+   * Places one batch of an append (leader or follower) and applies it to the producer state; the
+   * append keeps the producer state's undo, for when it is abandoned.
+   */
+  private placeBatch(append: PendingAppend, bytes: Buffer, header: BatchHeader, now: number): void {
+    const segment = this.writer.placeBatch(append, bytes, header, now);
+    const marker = isControl(header.attributes) ? parseTxnMarker(bytes) : null;
+    const undo = this.state.producers.apply(header, marker);
+    if (undo) append.undo.push(undo);
+    if (undo?.completed) this.transactionCompleted(undo.completed, segment);
   }
 
   /** Bookkeeping of a transaction that a marker just ended (offsets assigned, not yet written). */
