@@ -542,11 +542,7 @@ export class PartitionLog implements CleanableLog {
     s.checkOpen();
     if (s.truncating) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.dir} is being truncated`);
     const batches = validateProduceRecords(records, { verifyCrc: !options.crcVerified });
-    for (const { bytes } of batches) {
-      if (bytes.length > s.config.segmentBytes) {
-        throw new KafkaError(ErrorCode.RECORD_LIST_TOO_LARGE, `record batch of ${bytes.length} bytes exceeds segment.bytes ${s.config.segmentBytes}`);
-      }
-    }
+    for (const { bytes } of batches) this.checkFitsSegment(bytes);
     const logAppendTimeTopic = s.config.messageTimestampType === 'LogAppendTime';
     const duplicate = s.producers.check(batches.map((b) => b.header));
     if (duplicate) {
@@ -635,9 +631,7 @@ export class PartitionLog implements CleanableLog {
       if (header.baseOffset < expected) {
         throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `batch at offset ${header.baseOffset} goes back: ${this.dir} expects offsets from ${expected}`);
       }
-      if (bytes.length > s.config.segmentBytes) {
-        throw new KafkaError(ErrorCode.RECORD_LIST_TOO_LARGE, `record batch of ${bytes.length} bytes exceeds segment.bytes ${s.config.segmentBytes}`);
-      }
+      this.checkFitsSegment(bytes);
       batches.push({ bytes, header });
       expected = header.baseOffset + header.lastOffsetDelta + 1;
     }
@@ -661,6 +655,12 @@ export class PartitionLog implements CleanableLog {
       batches: batches.length,
       done: append.done,
     };
+  }
+
+  /** A batch larger than a segment can never be written (RECORD_LIST_TOO_LARGE). */
+  private checkFitsSegment(bytes: Buffer): void {
+    const max = this.state.config.segmentBytes;
+    if (bytes.length > max) throw new KafkaError(ErrorCode.RECORD_LIST_TOO_LARGE, `record batch of ${bytes.length} bytes exceeds segment.bytes ${max}`);
   }
 
   /**
