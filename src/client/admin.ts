@@ -38,25 +38,13 @@ import {
 } from '../protocol/generated/index.js';
 import { errorName } from '../protocol/errors.js';
 import { Reader, ZERO_UUID } from '../protocol/primitives.js';
+import { configSourceName } from '../protocol/config-sources.js';
 import { Cluster, type ClusterOptions, type TopicInfo } from './cluster.js';
 import type { Connection } from './connection.js';
 import { KafkaClientError, throwIfError } from './errors.js';
 
 export const ConfigResourceType = { topic: 2, broker: 4, brokerLogger: 8, group: 32 } as const;
 export type ConfigResourceKind = keyof typeof ConfigResourceType;
-
-/** Kafka's ConfigSource values, by the names kafka-configs prints. */
-export const CONFIG_SOURCE_NAMES: Record<number, string> = {
-  0: 'UNKNOWN',
-  1: 'DYNAMIC_TOPIC_CONFIG',
-  2: 'DYNAMIC_BROKER_CONFIG',
-  3: 'DYNAMIC_DEFAULT_BROKER_CONFIG',
-  4: 'STATIC_BROKER_CONFIG',
-  5: 'DEFAULT_CONFIG',
-  6: 'DYNAMIC_BROKER_LOGGER_CONFIG',
-  7: 'CLIENT_METRICS_CONFIG',
-  8: 'GROUP_CONFIG',
-};
 
 export interface NewTopic {
   name: string;
@@ -330,10 +318,10 @@ export class Admin {
       .map((c) => ({
         name: c.name,
         value: c.value,
-        source: CONFIG_SOURCE_NAMES[c.configSource] ?? String(c.configSource),
+        source: configSourceName(c.configSource),
         readOnly: c.readOnly,
         isSensitive: c.isSensitive,
-        synonyms: c.synonyms.map((s) => ({ name: s.name, value: s.value, source: CONFIG_SOURCE_NAMES[s.source] ?? String(s.source) })),
+        synonyms: c.synonyms.map((s) => ({ name: s.name, value: s.value, source: configSourceName(s.source) })),
       }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }

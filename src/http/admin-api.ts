@@ -57,6 +57,7 @@ import type {
 } from '../protocol/generated/index.js';
 import { errorName } from '../protocol/errors.js';
 import { Reader, ZERO_UUID } from '../protocol/primitives.js';
+import { configSourceName } from '../protocol/config-sources.js';
 import { buildRecordBatch } from '../protocol/records/record-batch-builder.js';
 import { splitBatches, isControl, readBatchHeader } from '../protocol/records/record-batch.js';
 import { decodeBatchRecordsAsync } from '../protocol/records/records.js';
@@ -396,16 +397,6 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
   // Configs (DescribeConfigs / IncrementalAlterConfigs: topic, broker, client-metrics ...)
 
   const RESOURCE_TYPES: Record<string, number> = { topic: 2, broker: 4, 'broker-logger': 8, group: 32, 'client-metrics': 16 };
-  const SOURCES: Record<number, string> = {
-    1: 'DYNAMIC_TOPIC_CONFIG',
-    2: 'DYNAMIC_BROKER_CONFIG',
-    3: 'DYNAMIC_DEFAULT_BROKER_CONFIG',
-    4: 'STATIC_BROKER_CONFIG',
-    5: 'DEFAULT_CONFIG',
-    6: 'DYNAMIC_BROKER_LOGGER_CONFIG',
-    7: 'CLIENT_METRICS_CONFIG',
-    8: 'GROUP_CONFIG',
-  };
 
   app.get<{ Params: { type: string; name: string }; Querystring: { search?: string } }>('/configs/:type/:name', async (req, reply) => {
     const resourceType = RESOURCE_TYPES[req.params.type];
@@ -433,7 +424,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
         .map((c) => ({
           name: c.name,
           value: c.isSensitive ? null : c.value,
-          source: SOURCES[c.configSource] ?? String(c.configSource),
+          source: configSourceName(c.configSource),
           readOnly: c.readOnly,
           sensitive: c.isSensitive,
           documentation: c.documentation,
