@@ -635,6 +635,35 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
   }
 
   /**
+   * In a cluster, one request to each other live broker at once (5 s each), as Kafka's admin
+   * client lists across brokers. Each answer without an error goes to `take` with its broker's id,
+   * in the brokers' order; returns the brokers that did not answer so (none outside a cluster).
+   */
+  async function askOtherBrokers<Res extends { errorCode: number }>(
+    b: Broker,
+    caller: LocalCaller,
+    apiKey: number,
+    request: unknown,
+    take: (res: Res, nodeId: number) => void,
+  ): Promise<number[]> {
+    const unreachable: number[] = [];
+    if (!b.cluster) return unreachable;
+    const others = b.liveBrokers().filter((x) => x.nodeId !== b.nodeId);
+    const answers = await Promise.all(
+      others.map((x) =>
+        requests(b)
+          .sendTo<Res>(caller, x.nodeId, apiKey, request, 5000)
+          .catch(() => null),
+      ),
+    );
+    answers.forEach((res, i) => {
+      if (!res || res.errorCode !== 0) unreachable.push(others[i]!.nodeId);
+      else take(res, others[i]!.nodeId);
+    });
+    return unreachable;
+  }
+
+  /**
    * Every group of the cluster the caller may describe, as Kafka's admin client lists them:
    * this broker's own, and ListGroups on every other live broker (as the caller, so their ACLs
    * filter). `unreachable` names the brokers that did not answer.
@@ -647,27 +676,15 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
         const g = groupLagJson(b, id)!;
         return { groupId: id, coordinator: b.nodeId, state: g.state, protocolType: g.protocolType };
       });
-    const unreachable: number[] = [];
-    if (b.cluster) {
-      const request: ListGroupsRequest = { statesFilter: [], typesFilter: [] };
-      const others = b.liveBrokers().filter((x) => x.nodeId !== b.nodeId);
-      const answers = await Promise.all(
-        others.map((x) =>
-          requests(b)
-            .sendTo<ListGroupsResponse>(caller, x.nodeId, ApiKey.ListGroups, request, 5000)
-            .catch(() => null),
-        ),
-      );
-      const seen = new Set(groups.map((g) => g.groupId));
-      answers.forEach((res, i) => {
-        if (!res || res.errorCode !== 0) return void unreachable.push(others[i]!.nodeId);
-        for (const g of res.groups) {
-          if (seen.has(g.groupId) || g.groupState === 'Dead') continue;
-          seen.add(g.groupId);
-          groups.push({ groupId: g.groupId, coordinator: others[i]!.nodeId, state: g.groupState, protocolType: g.protocolType });
-        }
-      });
-    }
+    const seen = new Set(groups.map((g) => g.groupId));
+    const request: ListGroupsRequest = { statesFilter: [], typesFilter: [] };
+    const unreachable = await askOtherBrokers<ListGroupsResponse>(b, caller, ApiKey.ListGroups, request, (res, nodeId) => {
+      for (const g of res.groups) {
+        if (seen.has(g.groupId) || g.groupState === 'Dead') continue;
+        seen.add(g.groupId);
+        groups.push({ groupId: g.groupId, coordinator: nodeId, state: g.groupState, protocolType: g.protocolType });
+      }
+    });
     groups.sort((x, y) => byName(x.groupId, y.groupId));
     return { groups, unreachable };
   }
@@ -1002,25 +1019,13 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     // In a cluster, every broker coordinates some: ListTransactions on each, as Kafka's admin client does.
     const coordinatorOfTxn = new Map<string, number>(listed.transactionStates.map((x) => [x.transactionalId, b.nodeId]));
     const all = [...listed.transactionStates];
-    const unreachable: number[] = [];
-    if (b.cluster) {
-      const others = b.liveBrokers().filter((x) => x.nodeId !== b.nodeId);
-      const answers = await Promise.all(
-        others.map((x) =>
-          requests(b)
-            .sendTo<ListTransactionsResponse>(caller, x.nodeId, ApiKey.ListTransactions, list, 5000)
-            .catch(() => null),
-        ),
-      );
-      answers.forEach((res, i) => {
-        if (!res || res.errorCode !== 0) return void unreachable.push(others[i]!.nodeId);
-        for (const x of res.transactionStates) {
-          if (coordinatorOfTxn.has(x.transactionalId)) continue;
-          coordinatorOfTxn.set(x.transactionalId, others[i]!.nodeId);
-          all.push(x);
-        }
-      });
-    }
+    const unreachable = await askOtherBrokers<ListTransactionsResponse>(b, caller, ApiKey.ListTransactions, list, (res, nodeId) => {
+      for (const x of res.transactionStates) {
+        if (coordinatorOfTxn.has(x.transactionalId)) continue;
+        coordinatorOfTxn.set(x.transactionalId, nodeId);
+        all.push(x);
+      }
+    });
     all.sort((x, y) => byName(x.transactionalId, y.transactionalId));
     const p = paginate(all, req.query);
     const now = b.clock.now();
