@@ -1,4 +1,5 @@
-// Shared pieces: data loading, the error banner, the pager of long lists, the confirmation dialog
+// Shared pieces: data loading, the error banner, the pager of long lists, table headers, the
+// confirmation dialog
 // of destructive actions, and the small SVG charts (no chart library: nothing to download).
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from './api.js';
@@ -76,6 +77,21 @@ export function Pager({ total, offset, limit, onChange, label }) {
         Last
       </button>
     </nav>
+  );
+}
+
+/** A table's header row: one column header (scope="col", for screen readers) per name. */
+export function TableHead({ columns }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
   );
 }
 

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, enc, fmtTime } from '../api.js';
-import { ConfirmButton, ErrorBanner, Pager, Status, UnreachableBrokers, useApi } from '../components.jsx';
+import { ConfirmButton, ErrorBanner, Pager, Status, TableHead, UnreachableBrokers, useApi } from '../components.jsx';
 import { ConfigTable } from './topics.jsx';
 
 export function Transactions() {
@@ -26,17 +26,7 @@ export function Transactions() {
           </p>
           <Pager total={data.total} offset={data.offset} limit={data.limit} onChange={setOffset} label="transactional ids" />
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Transactional id</th>
-                <th scope="col">State</th>
-                <th scope="col">Producer id / epoch</th>
-                <th scope="col">Started</th>
-                <th scope="col">Open for</th>
-                <th scope="col">Timeout</th>
-                <th scope="col">Partitions</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Transactional id', 'State', 'Producer id / epoch', 'Started', 'Open for', 'Timeout', 'Partitions']} />
             <tbody>
               {data.transactions.map((t) => (
                 <tr key={t.transactionalId} className={t.hanging ? 'warn' : ''}>
@@ -81,17 +71,7 @@ function OpenPartitions() {
           <p className={data.hanging ? 'warn' : 'muted'}>{data.hanging} hanging.</p>
           <Pager total={data.total} offset={data.offset} limit={data.limit} onChange={setOffset} label="open partitions" />
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Partition</th>
-                <th scope="col">Leader</th>
-                <th scope="col">Producer id / epoch</th>
-                <th scope="col">Transactional id</th>
-                <th scope="col">First offset</th>
-                <th scope="col">Open for</th>
-                <th scope="col">Hanging</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Partition', 'Leader', 'Producer id / epoch', 'Transactional id', 'First offset', 'Open for', 'Hanging']} />
             <tbody>
               {data.partitions.map((o) => (
                 <tr key={`${o.topic}-${o.partition}-${o.producerId}`} className={o.hanging ? 'warn' : ''}>
@@ -155,14 +135,7 @@ export function Quotas() {
           <p className="muted">No client quotas are set.</p>
         ) : (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Entity</th>
-                <th scope="col">Quota</th>
-                <th scope="col">Value</th>
-                <th scope="col">Action</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Entity', 'Quota', 'Value', 'Action']} />
             <tbody>
               {data.quotas.flatMap((q) =>
                 Object.entries(q.values).map(([k, v]) => (

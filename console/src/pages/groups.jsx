@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, enc, fmtNum } from '../api.js';
-import { BarChart, ConfirmButton, ErrorBanner, Pager, Status, UnreachableBrokers, useApi } from '../components.jsx';
+import { BarChart, ConfirmButton, ErrorBanner, Pager, Status, TableHead, UnreachableBrokers, useApi } from '../components.jsx';
 
 export function Groups() {
   const [search, setSearch] = useState('');
@@ -26,15 +26,7 @@ export function Groups() {
           <UnreachableBrokers brokers={data.unreachableBrokers} what="the groups coordinated there" />
           <Pager total={data.total} offset={data.offset} limit={data.limit} onChange={setOffset} label="groups" />
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Group</th>
-                <th scope="col">State</th>
-                <th scope="col">Protocol</th>
-                <th scope="col">Members</th>
-                <th scope="col">Total lag</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Group', 'State', 'Protocol', 'Members', 'Total lag']} />
             <tbody>
               {data.groups.map((g) => (
                 <tr key={g.groupId}>
@@ -90,14 +82,7 @@ export function GroupDetail({ id }) {
             <p className="muted">No active members.</p>
           ) : (
             <table>
-              <thead>
-                <tr>
-                  <th scope="col">Member</th>
-                  <th scope="col">Client id</th>
-                  <th scope="col">Host</th>
-                  <th scope="col">Assignment</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Member', 'Client id', 'Host', 'Assignment']} />
               <tbody>
                 {data.members.map((m) => (
                   <tr key={m.memberId}>
@@ -118,15 +103,7 @@ export function GroupDetail({ id }) {
             items={[...data.partitions].sort((a, b) => b.lag - a.lag).map((p) => ({ label: `${p.topic}-${p.partition}`, value: p.lag }))}
           />
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Topic</th>
-                <th scope="col">Partition</th>
-                <th scope="col">Committed offset</th>
-                <th scope="col">End offset</th>
-                <th scope="col">Lag</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Topic', 'Partition', 'Committed offset', 'End offset', 'Lag']} />
             <tbody>
               {data.partitions.map((p) => (
                 <tr key={`${p.topic}-${p.partition}`}>

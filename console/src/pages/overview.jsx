@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { streamUrl, fmtNum, fmtBytes } from '../api.js';
-import { ErrorBanner, LineChart, UnreachableBrokers, useApi } from '../components.jsx';
+import { ErrorBanner, LineChart, TableHead, UnreachableBrokers, useApi } from '../components.jsx';
 
 /** The last minute of throughput samples from the broker's SSE stream. */
 function useThroughput() {
@@ -66,15 +66,7 @@ export function Overview() {
           </dl>
           <h2>Brokers</h2>
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Node</th>
-                <th scope="col">Host</th>
-                <th scope="col">Port</th>
-                <th scope="col">Rack</th>
-                <th scope="col">Role</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Node', 'Host', 'Port', 'Rack', 'Role']} />
             <tbody>
               {cluster.brokers.map((b) => (
                 <tr key={b.nodeId}>

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, enc, fmtBytes, fmtNum, fmtTime, show } from '../api.js';
-import { ConfirmButton, ErrorBanner, Pager, Status, useApi } from '../components.jsx';
+import { ConfirmButton, ErrorBanner, Pager, Status, TableHead, useApi } from '../components.jsx';
 
 const PAGE = 100;
 
@@ -30,14 +30,7 @@ export function Topics() {
         <>
           <Pager total={data.total} offset={data.offset} limit={data.limit} onChange={setOffset} label="topics" />
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Partitions</th>
-                <th scope="col">Replication</th>
-                <th scope="col">Under-replicated</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Name', 'Partitions', 'Replication', 'Under-replicated']} />
             <tbody>
               {data.topics.map((t) => (
                 <tr key={t.name}>
@@ -184,17 +177,7 @@ function Partitions({ topic }) {
           </p>
           <Pager total={data.total} offset={data.offset} limit={data.limit} onChange={setOffset} label="partitions" />
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Partition</th>
-                <th scope="col">Leader</th>
-                <th scope="col">Replicas</th>
-                <th scope="col">ISR</th>
-                <th scope="col">Start offset</th>
-                <th scope="col">High watermark</th>
-                <th scope="col">Size</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Partition', 'Leader', 'Replicas', 'ISR', 'Start offset', 'High watermark', 'Size']} />
             <tbody>
               {data.partitions.map((p) => (
                 <tr key={p.partition}>
@@ -298,15 +281,7 @@ function Messages({ topic, params }) {
             ) : null}
           </p>
           <table className="messages">
-            <thead>
-              <tr>
-                <th scope="col">Offset</th>
-                <th scope="col">Timestamp</th>
-                <th scope="col">Key</th>
-                <th scope="col">Value</th>
-                <th scope="col">Headers</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Offset', 'Timestamp', 'Key', 'Value', 'Headers']} />
             <tbody>
               {result.messages.map((m) => (
                 <tr key={m.offset}>
@@ -392,13 +367,7 @@ export function ConfigTable({ configs, search, setSearch }) {
         Search configs <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
       </label>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Value</th>
-            <th scope="col">Source</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Name', 'Value', 'Source']} />
         <tbody>
           {configs.map((c) => (
             <tr key={c.name} title={c.documentation ?? ''}>
