@@ -55,6 +55,15 @@ export function Status({ message }) {
   ) : null;
 }
 
+/** A search field (a labelled input of type search); `onChange` gets the text. */
+export function SearchBox({ label, value, onChange }) {
+  return (
+    <label className="inline">
+      {label} <input type="search" value={value} onChange={(e) => onChange(e.target.value)} />
+    </label>
+  );
+}
+
 /** Previous/next over an offset-paginated API list. */
 export function Pager({ total, offset, limit, onChange, label }) {
   if (total <= limit && offset === 0) return <p className="muted">{total} {label}</p>;

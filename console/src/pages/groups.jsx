@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, enc, fmtNum } from '../api.js';
-import { BarChart, ConfirmButton, ErrorBanner, Pager, Status, TableHead, UnreachableBrokers, useApi } from '../components.jsx';
+import { BarChart, ConfirmButton, ErrorBanner, Pager, SearchBox, Status, TableHead, UnreachableBrokers, useApi } from '../components.jsx';
 
 export function Groups() {
   const [search, setSearch] = useState('');
@@ -9,17 +9,14 @@ export function Groups() {
   return (
     <>
       <h1 tabIndex={-1}>Consumer groups</h1>
-      <label className="inline">
-        Search groups{' '}
-        <input
-          type="search"
-          value={search}
-          onChange={(e) => {
-            setSearch(e.target.value);
-            setOffset(0);
-          }}
-        />
-      </label>
+      <SearchBox
+        label="Search groups"
+        value={search}
+        onChange={(text) => {
+          setSearch(text);
+          setOffset(0);
+        }}
+      />
       <ErrorBanner error={error} />
       {data ? (
         <>

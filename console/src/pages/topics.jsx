@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, enc, fmtBytes, fmtNum, fmtTime, show } from '../api.js';
-import { ConfirmButton, ErrorBanner, Pager, Status, TableHead, useApi } from '../components.jsx';
+import { ConfirmButton, ErrorBanner, Pager, SearchBox, Status, TableHead, useApi } from '../components.jsx';
 
 const PAGE = 100;
 
@@ -14,17 +14,14 @@ export function Topics() {
       <h1 tabIndex={-1}>Topics</h1>
       <CreateTopic onCreated={() => setVersion((v) => v + 1)} />
       <h2>All topics</h2>
-      <label className="inline">
-        Search topics{' '}
-        <input
-          type="search"
-          value={search}
-          onChange={(e) => {
-            setSearch(e.target.value);
-            setOffset(0);
-          }}
-        />
-      </label>
+      <SearchBox
+        label="Search topics"
+        value={search}
+        onChange={(text) => {
+          setSearch(text);
+          setOffset(0);
+        }}
+      />
       <ErrorBanner error={error} />
       {data ? (
         <>
@@ -363,9 +360,7 @@ function Produce({ topic }) {
 export function ConfigTable({ configs, search, setSearch }) {
   return (
     <>
-      <label className="inline">
-        Search configs <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
-      </label>
+      <SearchBox label="Search configs" value={search} onChange={setSearch} />
       <table>
         <TableHead columns={['Name', 'Value', 'Source']} />
         <tbody>
