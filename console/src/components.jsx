@@ -23,6 +23,26 @@ export function useApi(path, version = 0) {
   return [state.data, state.error, reload];
 }
 
+/**
+ * An action the user starts (a form's submit, a confirmed button): `run(action)` clears the last
+ * outcome, then keeps the message `action` resolves to (`done`, for Status) or what it throws
+ * (`error`, for ErrorBanner).
+ */
+export function useAction() {
+  const [error, setError] = useState(null);
+  const [done, setDone] = useState('');
+  const run = async (action) => {
+    setError(null);
+    setDone('');
+    try {
+      setDone(await action());
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return [run, error, done];
+}
+
 export function ErrorBanner({ error }) {
   if (!error) return null;
   return (

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, enc, fmtNum } from '../api.js';
-import { BarChart, ConfirmButton, ErrorBanner, Pager, SearchBox, Status, TableHead, UnreachableBrokers, useApi } from '../components.jsx';
+import { BarChart, ConfirmButton, ErrorBanner, Pager, SearchBox, Status, TableHead, UnreachableBrokers, useAction, useApi } from '../components.jsx';
 
 export function Groups() {
   const [search, setSearch] = useState('');
@@ -122,8 +122,7 @@ export function GroupDetail({ id }) {
 
 function ResetOffsets({ group, topics, onDone }) {
   const [form, setForm] = useState({ topic: topics[0] ?? '', to: 'earliest', offset: '0', timestamp: '', partitions: '' });
-  const [error, setError] = useState(null);
-  const [done, setDone] = useState('');
+  const [run, error, done] = useAction();
   const set = (k) => (e) => setForm({ ...form, [k]: e.target.value });
   const target = form.to === 'offset' ? `offset ${form.offset}` : form.to === 'timestamp' ? `the first offset at ${form.timestamp}` : `the ${form.to} offset`;
   return (
@@ -165,10 +164,8 @@ function ResetOffsets({ group, topics, onDone }) {
           <ConfirmButton
             label="Reset offsets"
             title={`Reset offsets of group ${group}?`}
-            onConfirm={async () => {
-              setError(null);
-              setDone('');
-              try {
+            onConfirm={() =>
+              run(async () => {
                 const partitions = form.partitions
                   .split(',')
                   .map((s) => s.trim())
@@ -184,12 +181,10 @@ function ResetOffsets({ group, topics, onDone }) {
                     timestamp: form.timestamp ? new Date(form.timestamp).getTime() : undefined,
                   },
                 });
-                setDone(`Reset: ${res.offsets.map((o) => `${res.topic}-${o.partition} → ${o.offset}`).join(', ')}`);
                 onDone();
-              } catch (err) {
-                setError(err);
-              }
-            }}
+                return `Reset: ${res.offsets.map((o) => `${res.topic}-${o.partition} → ${o.offset}`).join(', ')}`;
+              })
+            }
           >
             <p>
               The committed offsets of group <strong>{group}</strong> on topic <strong>{form.topic}</strong> ({form.partitions || 'all partitions'}) move to {target}. Its

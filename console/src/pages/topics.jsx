@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, enc, fmtBytes, fmtNum, fmtTime, show } from '../api.js';
-import { ConfirmButton, ErrorBanner, Pager, SearchBox, Status, TableHead, useApi } from '../components.jsx';
+import { ConfirmButton, ErrorBanner, Pager, SearchBox, Status, TableHead, useAction, useApi } from '../components.jsx';
 
 const PAGE = 100;
 
@@ -66,25 +66,20 @@ function CreateTopic({ onCreated }) {
   const [partitions, setPartitions] = useState('1');
   const [replication, setReplication] = useState('');
   const [configs, setConfigs] = useState('');
-  const [error, setError] = useState(null);
-  const [done, setDone] = useState('');
+  const [run, error, done] = useAction();
   return (
     <section aria-labelledby="create-topic">
       <h2 id="create-topic">Create a topic</h2>
       <form
         className="grid"
-        onSubmit={async (e) => {
+        onSubmit={(e) => {
           e.preventDefault();
-          setError(null);
-          setDone('');
-          try {
+          void run(async () => {
             const res = await api('topics', { method: 'POST', body: { name, partitions: Number(partitions), replicationFactor: replication === '' ? undefined : Number(replication), configs: parseConfigs(configs) } });
-            setDone(`Created topic ${res.name} with ${res.partitions} partitions.`);
             setName('');
             onCreated();
-          } catch (err) {
-            setError(err);
-          }
+            return `Created topic ${res.name} with ${res.partitions} partitions.`;
+          });
         }}
       >
         <label>
@@ -309,18 +304,15 @@ function Messages({ topic, params }) {
 
 function Produce({ topic }) {
   const [form, setForm] = useState({ partition: '0', key: '', value: '', headers: '' });
-  const [error, setError] = useState(null);
-  const [done, setDone] = useState('');
+  const [run, error, done] = useAction();
   const set = (k) => (e) => setForm({ ...form, [k]: e.target.value });
   return (
     <section aria-label="Produce a message">
       <form
         className="grid"
-        onSubmit={async (e) => {
+        onSubmit={(e) => {
           e.preventDefault();
-          setError(null);
-          setDone('');
-          try {
+          void run(async () => {
             const headers = form.headers
               .split('\n')
               .filter((l) => l.trim() !== '')
@@ -329,10 +321,8 @@ function Produce({ topic }) {
                 return eq < 0 ? { key: l.trim(), value: null } : { key: l.slice(0, eq).trim(), value: l.slice(eq + 1) };
               });
             const res = await api(`topics/${enc(topic)}/messages`, { method: 'POST', body: { partition: Number(form.partition), key: form.key === '' ? null : form.key, value: form.value, headers } });
-            setDone(`Produced to partition ${res.partition} at offset ${res.offset}.`);
-          } catch (err) {
-            setError(err);
-          }
+            return `Produced to partition ${res.partition} at offset ${res.offset}.`;
+          });
         }}
       >
         <label>
@@ -384,23 +374,18 @@ function TopicConfigs({ topic }) {
   const [version, setVersion] = useState(0);
   const [data, error] = useApi(`configs/topic/${enc(topic)}?search=${enc(search)}`, version);
   const [edit, setEdit] = useState({ name: '', value: '' });
-  const [editError, setEditError] = useState(null);
-  const [done, setDone] = useState('');
+  const [run, editError, done] = useAction();
   return (
     <section aria-label="Topic configs">
       <form
         className="grid"
-        onSubmit={async (e) => {
+        onSubmit={(e) => {
           e.preventDefault();
-          setEditError(null);
-          setDone('');
-          try {
+          void run(async () => {
             await api(`configs/topic/${enc(topic)}`, { method: 'POST', body: edit.value === '' ? { delete: [edit.name] } : { set: { [edit.name]: edit.value } } });
-            setDone(edit.value === '' ? `Removed the override of ${edit.name}.` : `Set ${edit.name}=${edit.value}.`);
             setVersion((v) => v + 1);
-          } catch (err) {
-            setEditError(err);
-          }
+            return edit.value === '' ? `Removed the override of ${edit.name}.` : `Set ${edit.name}=${edit.value}.`;
+          });
         }}
       >
         <label>
