@@ -166,6 +166,42 @@ export function decodeAssignment(buf: Buffer | null): { topic: string; partition
   }
 }
 
+/** A consumer group (KIP-848) as ConsumerGroupDescribe describes it, for the admin API. */
+function consumerGroupJson(g: ConsumerGroupDescribeResponse['groups'][number], coordinator: number) {
+  return {
+    groupId: g.groupId,
+    state: g.groupState,
+    protocolType: 'consumer',
+    protocol: g.assignorName,
+    coordinator,
+    members: g.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.instanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      assignment: m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((x, y) => x - y) })),
+    })),
+  };
+}
+
+/** A classic group as DescribeGroups describes it, for the admin API (in the given state). */
+function classicGroupJson(g: DescribeGroupsResponse['groups'][number], state: string, coordinator: number) {
+  return {
+    groupId: g.groupId,
+    state,
+    protocolType: g.protocolType,
+    protocol: g.protocolData,
+    coordinator,
+    members: g.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      assignment: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
+    })),
+  };
+}
+
 interface MessageJson {
   partition: number;
   offset: number;
@@ -816,21 +852,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     const cg = await routed<ConsumerGroupDescribeResponse>(caller, groupRoute(groupId), ApiKey.ConsumerGroupDescribe, cgd, (x) => x.groups[0]?.errorCode ?? 0);
     const c = cg.groups[0]!;
     if (c.errorCode === 0) {
-      return reply.send({
-        groupId: c.groupId,
-        state: c.groupState,
-        protocolType: 'consumer',
-        protocol: c.assignorName,
-        coordinator,
-        members: c.members.map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.instanceId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          assignment: m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((x, y) => x - y) })),
-        })),
-        ...totals,
-      });
+      return reply.send({ ...consumerGroupJson(c, coordinator), ...totals });
     }
     if (c.errorCode !== 69 /* GROUP_ID_NOT_FOUND: a classic group, or none */) return kafkaError(reply, c.errorCode, c.errorMessage);
     const dg: DescribeGroupsRequest = { groups: [groupId], includeAuthorizedOperations: false };
@@ -838,21 +860,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     const g = res.groups[0]!;
     if (g.errorCode !== 0) return kafkaError(reply, g.errorCode, g.errorMessage);
     if (g.groupState === 'Dead' && lag.partitions.length === 0) return reply.status(404).send({ error: `unknown group ${groupId}`, errorCode: 'GROUP_ID_NOT_FOUND' });
-    return reply.send({
-      groupId: g.groupId,
-      state: g.groupState === 'Dead' ? 'Empty' : g.groupState,
-      protocolType: g.protocolType,
-      protocol: g.protocolData,
-      coordinator,
-      members: g.members.map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        assignment: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
-      })),
-      ...totals,
-    });
+    return reply.send({ ...classicGroupJson(g, g.groupState === 'Dead' ? 'Empty' : g.groupState, coordinator), ...totals });
   }
 
   app.get<{ Params: { group: string } }>('/groups/:group', async (req, reply) => {
@@ -871,18 +879,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
       if (g.errorCode !== 0) return kafkaError(reply, g.errorCode, g.errorMessage);
       const lag = await completeLag(req.caller!, groupLagJson(b, req.params.group));
       return reply.send({
-        groupId: g.groupId,
-        state: g.groupState,
-        protocolType: 'consumer',
-        protocol: g.assignorName,
-        coordinator: b.nodeId,
-        members: g.members.map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.instanceId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          assignment: m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((x, y) => x - y) })),
-        })),
+        ...consumerGroupJson(g, b.nodeId),
         totalLag: lag?.totalLag ?? 0,
         partitions: lag?.partitions ?? [],
       });
@@ -899,18 +896,7 @@ export const adminApiRoutes: HttpRoutes = (app, ctx) => {
     const lag = await completeLag(req.caller!, groupLagJson(b, req.params.group));
     if (g.groupState === 'Dead' && !lag) return reply.status(404).send({ error: `unknown group ${req.params.group}`, errorCode: 'GROUP_ID_NOT_FOUND' });
     return reply.send({
-      groupId: g.groupId,
-      state: g.groupState,
-      protocolType: g.protocolType,
-      protocol: g.protocolData,
-      coordinator: b.nodeId,
-      members: g.members.map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        assignment: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
-      })),
+      ...classicGroupJson(g, g.groupState, b.nodeId),
       totalLag: lag?.totalLag ?? 0,
       partitions: lag?.partitions ?? [],
     });
