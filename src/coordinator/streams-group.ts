@@ -68,17 +68,9 @@ export interface KeyValue {
   value: string;
 }
 
-export interface StreamsMember {
+/** A member is what its metadata record holds (which replay assigns onto it), its assignment and timers. */
+export interface StreamsMember extends MemberMetadataJson {
   memberId: string;
-  instanceId: string | null;
-  rackId: string | null;
-  clientId: string;
-  clientHost: string;
-  rebalanceTimeoutMs: number;
-  topologyEpoch: number;
-  processId: string;
-  userEndpoint: { host: string; port: number } | null;
-  clientTags: KeyValue[];
   memberEpoch: number;
   previousMemberEpoch: number;
   state: number;
@@ -1127,7 +1119,8 @@ export class StreamsGroups extends EpochGroups<Tasks, StreamsMember, StreamsGrou
   }
 }
 
-interface MemberMetadataJson {
+/** The value of a member's metadata record. */
+export interface MemberMetadataJson {
   instanceId: string | null;
   rackId: string | null;
   clientId: string;
