@@ -6,7 +6,7 @@ import {
   type ConsumerGroupHeartbeatResponse,
 } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { toWire } from '../../coordinator/partition-assignment.js';
+import { describedAssignment } from '../../coordinator/partition-assignment.js';
 import { heartbeatFailure } from '../../coordinator/heartbeat-response.js';
 import type { Assignment } from '../../coordinator/consumer-group-assignors.js';
 import type { ApiHandler } from '../api.js';
@@ -29,9 +29,7 @@ export const consumerGroupDescribeHandler: ApiHandler<ConsumerGroupDescribeReque
   handle({ broker, conn }, req) {
     const coordinator = broker.groupCoordinator;
     const consumer = coordinator.consumer;
-    const wire = (a: Assignment | undefined) => ({
-      topicPartitions: toWire(a ?? new Map<string, Set<number>>()).map((t) => ({ topicId: t.topicId, topicName: consumer.topicName(t.topicId), partitions: t.partitions })),
-    });
+    const wire = (a: Assignment | undefined) => describedAssignment(a, (id) => consumer.topicName(id));
     return {
       throttleTimeMs: 0,
       groups: req.groupIds.map((groupId) => {

@@ -24,7 +24,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { EMPTY_BYTES } from '../../protocol/primitives.js';
 import type { Assignment } from '../../coordinator/consumer-group-assignors.js';
 import { heartbeatFailure } from '../../coordinator/heartbeat-response.js';
-import { toWire } from '../../coordinator/partition-assignment.js';
+import { describedAssignment } from '../../coordinator/partition-assignment.js';
 import type { Broker, BrokerEndpoint } from '../broker.js';
 import type { Connection } from '../../network/connection.js';
 import { Op } from '../security/security.js';
@@ -51,9 +51,7 @@ export const shareGroupDescribeHandler: ApiHandler<ShareGroupDescribeRequest, Sh
   handle({ broker, conn }, req) {
     const coordinator = broker.groupCoordinator;
     const share = coordinator.share;
-    const wire = (a: Assignment | undefined) => ({
-      topicPartitions: toWire(a ?? new Map<string, Set<number>>()).map((t) => ({ topicId: t.topicId, topicName: share.topicName(t.topicId), partitions: t.partitions })),
-    });
+    const wire = (a: Assignment | undefined) => describedAssignment(a, (id) => share.topicName(id));
     return {
       throttleTimeMs: 0,
       groups: req.groupIds.map((groupId) => {
