@@ -1480,7 +1480,8 @@ export class GroupCoordinator {
    * `groupId` is given and its partition is led here, that partition is loaded.
    */
   async ready(groupId?: string): Promise<void> {
-    if (this.stopped) throw new Error('group coordinator is stopped');
+    // A broker shutting down: the client looks again (Kafka answers COORDINATOR_NOT_AVAILABLE).
+    if (this.stopped) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'group coordinator is stopped');
     await this.opts.ensureReady?.(groupId === undefined ? undefined : this.partitionFor(groupId));
   }
 

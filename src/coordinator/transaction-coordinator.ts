@@ -13,7 +13,7 @@ import type { CoordinatorLogger } from './group-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
 import { decodeTxnKey, decodeTxnValue, encodeTxnKey, encodeTxnValue, partitionForTransactionalId, type TxnLogValue } from './transaction-records.js';
 import { isCompleteOrEmpty, isEpochExhausted, MAX_PRODUCER_EPOCH, TransactionMetadata, type TxnState } from './transaction-state.js';
-import { groupWriteErrorCode } from './write-errors.js';
+import { groupWriteErrorCode, logWriteFailure } from './write-errors.js';
 
 export interface TxnStore {
   /** Appends to one __transaction_state partition; resolves once the records are in the log. */
@@ -521,7 +521,8 @@ export class TransactionCoordinator {
         const code = await this.write(md, value);
         if (code === ErrorCode.NONE || code === ErrorCode.NOT_COORDINATOR) return;
       } catch (err) {
-        this.opts.logger?.error({ err, transactionalId: md.transactionalId }, 'writing transaction markers failed; retrying');
+        // A partition leader restarting or moved is met in normal operation: a warning (the markers are retried until written).
+        logWriteFailure(this.opts.logger, err, { transactionalId: md.transactionalId }, 'writing transaction markers failed; retrying');
       }
       await new Promise((resolve) => setTimeout(resolve, MARKER_RETRY_MS));
     }
@@ -698,7 +699,7 @@ export class TransactionCoordinator {
    * `transactionalId` is given and its partition is led here, that partition is loaded.
    */
   async ready(transactionalId?: string): Promise<void> {
-    if (this.stopped) throw new Error('transaction coordinator is stopped');
+    if (this.stopped) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'transaction coordinator is stopped');
     await this.opts.store.ensureReady(transactionalId === undefined ? undefined : this.partitionFor(transactionalId));
   }
 

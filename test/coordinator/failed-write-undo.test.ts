@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import type { GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
+import { logWriteFailure } from '../../src/coordinator/write-errors.js';
 import { classicJoinRequest, consumerHeartbeat } from '../helpers/requests.js';
 import { coordinatorFixture, countedMemberIds, joinClassic, type MemoryStore } from '../helpers/coordinator.js';
 import { decodeGroupValue, decodeKey, type GroupValue } from '../../src/coordinator/records.js';
@@ -246,6 +247,21 @@ describe("when the classic group is written (Kafka 4.4's GroupMetadataManager)",
       await new Promise<void>((r) => setImmediate(r));
       assert.deepEqual(logged, [`${level}: persisting an empty group failed`, `${level}: writing a new group failed`], err.message);
     }
+  });
+
+  test("a stopped coordinator's lookups are COORDINATOR_NOT_AVAILABLE, logged as a warning", async () => {
+    // A broker shutting down (a rolling restart) answers lookups under way so; nothing failed.
+    const { logged, logger } = levelRecordingLogger();
+    const { coordinator: c } = coordinatorFixture({ logger });
+    await c.ready('g');
+    c.shutdown();
+    const err: unknown = await c.ready('g').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof KafkaError && err.code === ErrorCode.COORDINATOR_NOT_AVAILABLE, String(err));
+    logWriteFailure(logger, err, {}, 'cannot prepare the coordinator');
+    assert.deepEqual(logged, ['warn: cannot prepare the coordinator']);
   });
 
   test('the same for the other group writes: consumer and share heartbeats, offset commits, deletions', async () => {

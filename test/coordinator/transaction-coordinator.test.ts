@@ -415,6 +415,8 @@ describe('the admin APIs while the coordinator cannot answer (as Kafka 4.4)', ()
     ]);
     assert.equal(h.coordinator.verifyPartition('tx', p.producerId, p.producerEpoch, 't', 0), ErrorCode.NOT_COORDINATOR);
     assert.equal(await h.coordinator.endTransaction('tx', p.producerId, p.producerEpoch, true), ErrorCode.NOT_COORDINATOR);
+    // FindCoordinator's wait for the coordinator: the client looks again.
+    await assert.rejects(h.coordinator.ready('tx'), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.COORDINATOR_NOT_AVAILABLE);
   });
 
   test('while any partition loads, ListTransactions is COORDINATOR_LOAD_IN_PROGRESS; DescribeTransactions only for ids there', async () => {

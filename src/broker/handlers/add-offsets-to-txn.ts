@@ -1,5 +1,6 @@
 import { ApiKey, type AddOffsetsToTxnRequest, type AddOffsetsToTxnResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { logWriteFailure } from '../../coordinator/write-errors.js';
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
 import type { ApiHandler } from '../api.js';
 import { fencingError } from './txn-errors.js';
@@ -12,7 +13,7 @@ export const addOffsetsToTxnHandler: ApiHandler<AddOffsetsToTxnRequest, AddOffse
     try {
       await broker.groupCoordinator.ready();
     } catch (err) {
-      broker.logger.error({ err }, 'cannot prepare the group coordinator');
+      logWriteFailure(broker.logger, err, { groupId: req.groupId }, 'cannot prepare the group coordinator');
       return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
     }
     const partition = broker.groupCoordinator.partitionFor(req.groupId);

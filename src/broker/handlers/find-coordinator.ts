@@ -1,5 +1,6 @@
 import { ApiKey, type FindCoordinatorRequest, type FindCoordinatorResponse, type FindCoordinatorResponseCoordinator } from '../../protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../protocol/errors.js';
+import { logWriteFailure } from '../../coordinator/write-errors.js';
 import { Op } from '../security/security.js';
 import type { ApiHandler } from '../api.js';
 
@@ -57,7 +58,7 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
         // When this broker leads the key's partition, the answer waits for its load.
         await (req.keyType === GROUP ? broker.groupCoordinator.ready(key) : broker.transactionCoordinator.ready(key));
       } catch (err) {
-        broker.logger.error({ err }, 'cannot prepare the coordinator');
+        logWriteFailure(broker.logger, err, { key }, 'cannot prepare the coordinator');
         return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }
       if (broker.cluster) {
