@@ -26,8 +26,8 @@ export function describeClientMetricsConfigs(broker: Broker, name: string, keys:
     if (keys && !keys.includes(def.name)) continue;
     const dynamic = def.name in set;
     const entry: ConfigEntry = { name: def.name, value: dynamic ? set[def.name]! : def.default, source: 'DEFAULT_CONFIG', origin: dynamic ? 'dynamic' : 'default' };
-    // Kafka's ConfigSource DYNAMIC_CLIENT_METRICS_CONFIG is 8.
-    out.push({ ...describe(def, entry, false, []), configSource: dynamic ? 8 : configSourceId('DEFAULT_CONFIG') });
+    // Kafka's ConfigSource CLIENT_METRICS_CONFIG (DYNAMIC_CLIENT_METRICS_CONFIG to the admin client) is 7.
+    out.push({ ...describe(def, entry, false, []), configSource: dynamic ? 7 : configSourceId('DEFAULT_CONFIG') });
   }
   return out;
 }

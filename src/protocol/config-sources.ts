@@ -10,8 +10,10 @@ export const CONFIG_SOURCE_NAMES: Record<number, string> = {
   4: 'STATIC_BROKER_CONFIG',
   5: 'DEFAULT_CONFIG',
   6: 'DYNAMIC_BROKER_LOGGER_CONFIG',
-  7: 'CLIENT_METRICS_CONFIG',
-  8: 'GROUP_CONFIG',
+  // The wire enum says CLIENT_METRICS_CONFIG and GROUP_CONFIG; the admin client and its tools
+  // (ConfigEntry.ConfigSource) print these.
+  7: 'DYNAMIC_CLIENT_METRICS_CONFIG',
+  8: 'DYNAMIC_GROUP_CONFIG',
 };
 
 /** A ConfigSource code's name; an unknown code as its number. */

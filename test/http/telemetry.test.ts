@@ -73,7 +73,7 @@ describe('KIP-714 client telemetry', () => {
     const byName = Object.fromEntries(d.results[0]!.configs.map((c) => [c.name, c]));
     assert.equal(byName.metrics!.value, '*');
     assert.equal(byName['interval.ms']!.value, '1000');
-    assert.equal(byName['interval.ms']!.configSource, 8, 'DYNAMIC_CLIENT_METRICS_CONFIG');
+    assert.equal(byName['interval.ms']!.configSource, 7, 'CLIENT_METRICS_CONFIG (the admin client: DYNAMIC_CLIENT_METRICS_CONFIG)');
     assert.equal(byName.match!.configSource, 5, 'DEFAULT_CONFIG');
     const listed = await conn.request<{ errorCode: number; configResources: { resourceName: string }[] }>(ApiKey.ListConfigResources, { resourceTypes: [CLIENT_METRICS] });
     assert.deepEqual(listed.configResources.map((c) => c.resourceName).sort(), ['everything', 'others-only']);

@@ -188,6 +188,17 @@ describe('Kafka CLI tools', { skip }, () => {
     );
   });
 
+  test('kafka-configs --entity-type client-metrics: a subscription described as DYNAMIC_CLIENT_METRICS_CONFIG', async () => {
+    const subscription = ['--entity-type', 'client-metrics', '--entity-name', 'cli-metrics'];
+    ok(await run(CONFIGS, [...subscription, '--alter', '--add-config', 'metrics=org.apache.kafka.producer.,interval.ms=2000']), 'alter');
+    const d = ok(await run(CONFIGS, [...subscription, '--describe']), 'describe');
+    // The tool lists the configs whose source is the subscription's own (not `match`, a default).
+    assert.match(
+      d,
+      /Dynamic configs for client-metric cli-metrics are:\n\s+interval\.ms=2000 sensitive=false synonyms=\{\}\n\s+metrics=org\.apache\.kafka\.producer\. sensitive=false synonyms=\{\}\n$/,
+    );
+  });
+
   test('kafka-configs --entity-type groups: streams and consumer group configs within the broker bounds', async () => {
     const group = ['--entity-type', 'groups', '--entity-name', 'cli-streams-app'];
     assert.match(
