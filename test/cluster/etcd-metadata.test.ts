@@ -181,18 +181,22 @@ test("a leader's ISR expansion is written only while the added broker's registra
   assert.notEqual(leader.brokerRevision(2), judged);
 });
 
+/** Brokers 1-3 registered under `prefix` with a session of `ttlSeconds`, and broker 1's controller elected. */
+async function threeBrokersAndController(prefix: string, ttlSeconds: number) {
+  const stores = [await open(prefix), await open(prefix), await open(prefix)] as const;
+  for (const [i, s] of stores.entries()) await s.register(reg(i + 1), ttlSeconds);
+  const controller = new Controller(stores[0], 1, ttlSeconds, logger);
+  controller.start();
+  await waitFor('c1 elected', () => controller.active);
+  return { stores, controller };
+}
+
 test('the controller elects no broker in controlled shutdown: not on failover, not as preferred leader', { skip: etcdMissing }, async () => {
   const prefix = '/c11';
-  const [s1, s2, s3] = [await open(prefix), await open(prefix), await open(prefix)];
-  for (const [s, id] of [
-    [s1, 1],
-    [s2, 2],
-    [s3, 3],
-  ] as const)
-    await s.register(reg(id), 2);
-  const c1 = new Controller(s1, 1, 2, logger);
-  c1.start();
-  await waitFor('c1 elected', () => c1.active);
+  const {
+    stores: [s1, s2, s3],
+    controller: c1,
+  } = await threeBrokersAndController(prefix, 2);
   const t = {
     ...topic('stopping', [2, 1]),
     assignments: [
@@ -220,16 +224,10 @@ test('the controller elects no broker in controlled shutdown: not on failover, n
 
 test('a reassignment step moves leadership off a leader in controlled shutdown that stays a replica', { skip: etcdMissing }, async () => {
   const prefix = '/c12';
-  const [s1, s2, s3] = [await open(prefix), await open(prefix), await open(prefix)];
-  for (const [s, id] of [
-    [s1, 1],
-    [s2, 2],
-    [s3, 3],
-  ] as const)
-    await s.register(reg(id), 5);
-  const c1 = new Controller(s1, 1, 5, logger);
-  c1.start();
-  await waitFor('c1 elected', () => c1.active);
+  const {
+    stores: [s1, s2],
+    controller: c1,
+  } = await threeBrokersAndController(prefix, 5);
   const both: PartitionState = { replicas: [2, 1], leader: 2, leaderEpoch: 0, isr: [2, 1], partitionEpoch: 0 };
   const t = { ...topic('handover', [2, 2]), assignments: [both, both] };
   await s1.createTopic(t);
