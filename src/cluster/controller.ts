@@ -425,7 +425,7 @@ export class Controller extends EventEmitter {
         const here = dead ? without(brokers, dead) : brokers;
         const failover = nextPartitionState(s, here, unclean);
         // A reassignment completes once its target replicas are all in sync (KIP-455, KRaft).
-        const completed = completeReassignment(failover ?? s, here);
+        const completed = completeReassignment(failover ?? s, here, s);
         const next = completed ?? failover;
         if (completed) this.logger.info({ topic: t.name, partition: index, replicas: completed.replicas, leader: completed.leader }, 'controller: reassignment completed');
         if (next && s.leader !== next.leader && next.leader !== NO_LEADER && !s.isr.includes(next.leader)) {

@@ -116,7 +116,11 @@ export function controlledShutdownChange(s: PartitionState, nodeId: number, elig
   return { ...s, leader, isr, leaderEpoch: s.leaderEpoch + (moved ? 1 : 0), partitionEpoch: s.partitionEpoch + 1 };
 }
 
-/** The replicas a partition had before its reassignment started (what a cancellation reverts to). */
+/**
+ * The replicas a cancellation reverts to: the replicas minus the adding ones (KRaft's
+ * originalReplicas). After a reassignment replaced another, that is the merged list the new one
+ * started from, not the replicas before the first one (see startReassignment).
+ */
 export function originalReplicas(s: PartitionState): number[] {
   const adding = s.addingReplicas ?? [];
   return s.replicas.filter((r) => !adding.includes(r));
@@ -146,37 +150,47 @@ function reassignmentLeader(s: PartitionState, brokers: Brokers): number {
 }
 
 /**
- * `next` with its leader chosen by reassignmentLeader; the leader epoch is bumped in every case
- * (a reassignment step that calls this changes the replica set: followers and the leader start a
- * new epoch, removed replicas' fetches are fenced).
+ * `next` (replicas, ISR and reassignment fields of one change from `before`) with its leader
+ * chosen by reassignmentLeader and its epochs as one KRaft PartitionChangeRecord sets them (newest
+ * metadata version): the partition epoch always moves; the leader epoch only when the leader
+ * changes or a replica of `before` is no longer a replica (KRaft's
+ * triggerLeaderEpochBumpForReplicaReassignmentIfNeeded: the removed replicas' fetches are fenced
+ * by the new epoch). Since 3.6 an ISR shrink alone bumps nothing, and replicas that only join keep
+ * the epoch: the leader and its followers go on in it (the broker applies any partition epoch
+ * change: a new replica opens its log and fetches, the leader tracks it).
  */
-function reelect(prev: PartitionState, next: PartitionState, brokers: Brokers): PartitionState {
-  return { ...next, leader: reassignmentLeader(next, brokers), leaderEpoch: prev.leaderEpoch + 1, partitionEpoch: prev.partitionEpoch + 1 };
+function reelect(before: PartitionState, next: PartitionState, brokers: Brokers): PartitionState {
+  const leader = reassignmentLeader(next, brokers);
+  const bump = leader !== before.leader || before.replicas.some((r) => !next.replicas.includes(r));
+  return { ...next, leader, leaderEpoch: before.leaderEpoch + (bump ? 1 : 0), partitionEpoch: before.partitionEpoch + 1 };
+}
+
+/** Ascending, as KRaft lists adding and removing replicas (PartitionReassignmentReplicas' sorted sets). */
+function ascending(ids: number[]): number[] {
+  return [...ids].sort((a, b) => a - b);
 }
 
 /**
- * AlterPartitionReassignments with a target (KIP-455): replicas become the target followed by
- * the current replicas not in it, adding = target minus current, removing = current minus
- * target. A reassignment already in progress is replaced (its adding replicas not in the new
- * target are dropped). A target equal to the replicas is a no-op; one that adds nobody completes
- * at once when the remaining replicas are all in sync (see completeReassignment).
+ * AlterPartitionReassignments with a target (KIP-455, as KRaft's changePartitionReassignment):
+ * from the current replicas, adding = target minus current, removing = current minus target (both
+ * ascending), replicas = the target followed by the removing ones. A reassignment in progress is
+ * replaced the same way: its current replicas are the merged list, so the replicas it was adding
+ * that the new target drops become removing replicas (they leave once the new target is in sync),
+ * and a later cancellation goes back to that merged list minus the new adding replicas. The
+ * replicas therefore only grow here and the ISR stays. A target equal to the replicas is a no-op;
+ * one that adds nobody completes at once when the target replicas are all in sync (see
+ * completeReassignment), in the same change: one partition epoch.
  */
 export function startReassignment(s: PartitionState, target: number[], brokers: Brokers): PartitionDecision {
-  const current = originalReplicas(s);
-  const adding = target.filter((r) => !current.includes(r));
-  const removing = current.filter((r) => !target.includes(r));
-  if (!reassigning(s) && adding.length === 0 && removing.length === 0 && target.every((r, i) => s.replicas[i] === r)) return { state: null };
-  const replicas = [...target, ...current.filter((r) => !target.includes(r))];
-  const base: PartitionState = { ...withoutReassignment(s), replicas, isr: s.isr.filter((r) => replicas.includes(r)) };
-  if (adding.length > 0) base.addingReplicas = adding;
-  if (removing.length > 0) base.removingReplicas = removing;
-  const next = base.isr.length === 0 ? { ...base, isr: s.isr } : base;
-  // A leader that stays a replica and may lead keeps the partition and its epoch (the replicas
-  // only grow); one dropped with an abandoned adding replica, or in controlled shutdown, hands over.
-  const leader = reassignmentLeader(next, brokers);
-  const state =
-    leader === next.leader ? { ...next, partitionEpoch: s.partitionEpoch + 1 } : { ...next, leader, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
-  return { state: completeReassignment(state, brokers) ?? state };
+  const adding = ascending(target.filter((r) => !s.replicas.includes(r)));
+  const removing = ascending(s.replicas.filter((r) => !target.includes(r)));
+  const replicas = [...target, ...removing];
+  const same = adding.length === 0 && removing.length === 0 && replicas.every((r, i) => s.replicas[i] === r);
+  if (!reassigning(s) && same) return { state: null };
+  const next: PartitionState = { ...withoutReassignment(s), replicas };
+  if (adding.length > 0) next.addingReplicas = adding;
+  if (removing.length > 0) next.removingReplicas = removing;
+  return { state: completeReassignment(next, brokers, s) ?? reelect(s, next, brokers) };
 }
 
 /**
@@ -185,26 +199,30 @@ export function startReassignment(s: PartitionState, target: number[], brokers: 
  * sync meanwhile: removing in-sync replicas then would leave fewer copies than the target asks
  * for, so KRaft waits too), replicas become the target, the removed ones leave the ISR, and a
  * removed leader, or one in controlled shutdown, hands over to the first eligible in-sync target
- * replica (see reassignmentLeader). Null while it cannot complete (an adding replica still
- * catching up, or nobody left to lead).
+ * replica (see reassignmentLeader). Epochs move from `before` (the state last written, when `s`
+ * is a change not written yet), as reelect says: the leader epoch only when the leader changes or
+ * replicas are removed. Null while it cannot complete (an adding replica still catching up, or
+ * nobody left to lead).
  */
-export function completeReassignment(s: PartitionState, brokers: Brokers): PartitionState | null {
+export function completeReassignment(s: PartitionState, brokers: Brokers, before: PartitionState = s): PartitionState | null {
   if (!reassigning(s)) return null;
   const removing = s.removingReplicas ?? [];
   const target = targetReplicas(s);
   const isr = s.isr.filter((r) => !removing.includes(r));
   if (isr.length === 0 || !target.every((r) => isr.includes(r))) return null;
-  const next = reelect(s, { ...withoutReassignment(s), replicas: target, isr }, brokers);
+  const next = reelect(before, { ...withoutReassignment(s), replicas: target, isr }, brokers);
   return next.leader === NO_LEADER && s.leader !== NO_LEADER ? null : next;
 }
 
 /**
- * AlterPartitionReassignments with a null target: reverts to the original replicas; the adding
- * replicas leave the ISR (and the leadership, for the first eligible original in-sync replica).
- * NO_REASSIGNMENT_IN_PROGRESS when there is nothing to cancel. When every in-sync replica is one
- * being added, going back elects an original replica that is not in sync: as KRaft, only with
- * `unclean` (the topic's unclean.leader.election.enable; ISR = [the new leader]), else
- * INVALID_REPLICA_ASSIGNMENT and the reassignment goes on.
+ * AlterPartitionReassignments with a null target: reverts to originalReplicas (the replicas minus
+ * the adding ones); the adding replicas leave the ISR (and the leadership, for the first eligible
+ * original in-sync replica); epochs as reelect says (a cancellation that adds nobody keeps the
+ * leader epoch). NO_REASSIGNMENT_IN_PROGRESS when there is nothing to cancel. When every in-sync
+ * replica is one being added, going back elects an original replica that is not in sync: as KRaft,
+ * only with `unclean` (the topic's unclean.leader.election.enable; ISR = [the new leader], a new
+ * leader epoch since the adding replicas are removed), else INVALID_REPLICA_ASSIGNMENT and the
+ * reassignment goes on.
  */
 export function cancelReassignment(s: PartitionState, brokers: Brokers, unclean = false): PartitionDecision {
   if (!reassigning(s)) return error(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, 'No reassignment is in progress for this partition.');

@@ -57,8 +57,70 @@ test('a reassignment adds the target replicas, completes once they are in sync, 
   assert.deepEqual(state(cancelReassignment(caughtUp, live(1, 2, 3))), { replicas: [2, 1], leader: 1, leaderEpoch: 1, isr: [1, 2], partitionEpoch: 6 });
   assert.equal(errorOf(cancelReassignment(s, live(1, 2))), ErrorCode.NO_REASSIGNMENT_IN_PROGRESS);
   assert.equal(state(startReassignment(s, [1, 2], live(1, 2))), null, 'the same replicas: nothing to do');
-  // Only removing (no new replica): completes at once.
-  assert.deepEqual(state(startReassignment(s, [2], live(1, 2))), { replicas: [2], leader: 2, leaderEpoch: 1, isr: [2], partitionEpoch: 5 });
+  // Only removing (no new replica): completes at once, in the same change (one partition epoch, as KRaft's one record).
+  assert.deepEqual(state(startReassignment(s, [2], live(1, 2))), { replicas: [2], leader: 2, leaderEpoch: 1, isr: [2], partitionEpoch: 4 });
+});
+
+test("a reassignment lists its removing and adding replicas in KRaft's order (ascending)", () => {
+  const s: PartitionState = { replicas: [3, 2, 1], leader: 3, leaderEpoch: 0, isr: [3, 2, 1], partitionEpoch: 3 };
+  assert.deepEqual(state(startReassignment(s, [6, 4, 5], live(1, 2, 3, 4, 5, 6))), {
+    replicas: [6, 4, 5, 1, 2, 3],
+    leader: 3,
+    leaderEpoch: 0,
+    isr: [3, 2, 1],
+    partitionEpoch: 4,
+    addingReplicas: [4, 5, 6],
+    removingReplicas: [1, 2, 3],
+  });
+});
+
+// KRaft computes a new reassignment from the current replicas, which during a reassignment are
+// the merged list: what the abandoned one was adding is removed only once the new target is in
+// sync, and a cancellation goes back to the merged list (ZooKeeper's controller went back to the
+// replicas before the first reassignment and dropped the abandoned ones at once).
+test('a reassignment replacing one in progress starts from the merged replicas, and cancels back to them (KRaft)', () => {
+  const all = live(1, 2, 3, 4, 5);
+  const s: PartitionState = { replicas: [3, 1, 2], leader: 3, leaderEpoch: 2, isr: [3, 1, 2], partitionEpoch: 6 };
+  const first = state(startReassignment(s, [4, 1, 2], all))!;
+  assert.deepEqual(first, { ...s, replicas: [4, 1, 2, 3], partitionEpoch: 7, addingReplicas: [4], removingReplicas: [3] });
+  // 4 has not caught up; the move is redirected to 5: 4 becomes a removing replica, and stays one until 5 is in sync.
+  const replaced = state(startReassignment(first, [5, 1, 2], all))!;
+  assert.deepEqual(replaced, { ...s, replicas: [5, 1, 2, 3, 4], partitionEpoch: 8, addingReplicas: [5], removingReplicas: [3, 4] });
+  assert.equal(completeReassignment({ ...replaced, isr: [3, 1, 2, 4] }, all), null, '4 in sync is not enough: 5 is the target');
+  assert.deepEqual(completeReassignment({ ...replaced, isr: [3, 1, 2, 5], partitionEpoch: 9 }, all), {
+    replicas: [5, 1, 2],
+    leader: 5,
+    leaderEpoch: 3,
+    isr: [1, 2, 5],
+    partitionEpoch: 10,
+  });
+  // Cancelled: back to the merged list minus the new adding replica, 4 included; 5 leaves (a replica removed: a new leader epoch).
+  assert.deepEqual(state(cancelReassignment(replaced, all)), { replicas: [1, 2, 3, 4], leader: 3, leaderEpoch: 3, isr: [3, 1, 2], partitionEpoch: 9 });
+  // Replaced by the original replicas, all in sync: the abandoned 4 is removed at once, under a new leader epoch.
+  assert.deepEqual(state(startReassignment(first, [3, 1, 2], all)), { ...s, leaderEpoch: 3, partitionEpoch: 8 });
+});
+
+// KRaft (metadata version 3.6 and later) bumps the leader epoch only when the leader changes or a
+// replica is removed (triggerLeaderEpochBumpForReplicaReassignmentIfNeeded); the partition epoch
+// moves on every change.
+test('a reassignment step bumps the leader epoch only for a new leader or a removed replica (KRaft)', () => {
+  const all = live(1, 2, 3, 4);
+  // Only adding: completion keeps the leader and its epoch.
+  const growing: PartitionState = { replicas: [1, 2, 3], leader: 1, leaderEpoch: 4, isr: [1, 2, 3], partitionEpoch: 8, addingReplicas: [3] };
+  assert.deepEqual(completeReassignment(growing, all), { replicas: [1, 2, 3], leader: 1, leaderEpoch: 4, isr: [1, 2, 3], partitionEpoch: 9 });
+  // Only removing, cancelled while a kept replica is out of sync: the same replicas, the same leader epoch.
+  const shrinking: PartitionState = { replicas: [2, 3, 1], leader: 1, leaderEpoch: 4, isr: [1, 3], partitionEpoch: 8, removingReplicas: [1] };
+  assert.deepEqual(state(cancelReassignment(shrinking, all)), { replicas: [2, 3, 1], leader: 1, leaderEpoch: 4, isr: [1, 3], partitionEpoch: 9 });
+  // Completed instead: leader 1 is removed, 2 leads under a new epoch.
+  assert.deepEqual(completeReassignment({ ...shrinking, isr: [1, 3, 2] }, all), { replicas: [2, 3], leader: 2, leaderEpoch: 5, isr: [3, 2], partitionEpoch: 9 });
+  // A replica removed while the leader stays: a new leader epoch all the same, which fences the removed replica's fetches.
+  const dropping: PartitionState = { replicas: [1, 2, 4, 3], leader: 1, leaderEpoch: 4, isr: [1, 2, 4, 3], partitionEpoch: 8, addingReplicas: [4], removingReplicas: [3] };
+  assert.deepEqual(completeReassignment(dropping, all), { replicas: [1, 2, 4], leader: 1, leaderEpoch: 5, isr: [1, 2, 4], partitionEpoch: 9 });
+  assert.deepEqual(state(cancelReassignment(dropping, all)), { replicas: [1, 2, 3], leader: 1, leaderEpoch: 5, isr: [1, 2, 3], partitionEpoch: 9 });
+  // The controller's pass: broker 3 (removing) is gone, the failover drops it from the ISR and the
+  // completion follows in the same write: epochs move once from the state written last.
+  const failover = nextPartitionState(dropping, live(1, 2, 4))!;
+  assert.deepEqual(completeReassignment(failover, live(1, 2, 4), dropping), { replicas: [1, 2, 4], leader: 1, leaderEpoch: 5, isr: [1, 2, 4], partitionEpoch: 9 });
 });
 
 test('no preferred election makes a broker in controlled shutdown leader; a leader that may lead keeps the partition', () => {
