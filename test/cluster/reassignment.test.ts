@@ -1,7 +1,8 @@
 // Operations on three broker processes and one etcd, through the `tributary` CLI: a partition
 // reassignment from brokers [1,2] to [2,3] under an acks=all producer (no acknowledged record
 // lost, the new replica byte-identical, the old one's log deleted), and a preferred leader
-// election after a failover puts leadership back on the first replica.
+// election after a failover puts leadership back on the first replica; a reassignment replaced
+// while in progress keeps the replica it abandons until cancelled back (KRaft).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -299,4 +300,60 @@ test('a preferred leader election after a failover puts leadership back on the f
       c.close();
     }
   }
+});
+
+// KRaft computes a new reassignment from the current, merged, replicas: the broker the abandoned
+// one was adding stays a replica (removing) until the new target is in sync, and a cancellation
+// goes back to the merged replicas, that broker included.
+test('a reassignment replaced while in progress keeps the replica it abandons, and cancels back to the merged replicas', { skip: etcdMissing }, async () => {
+  const TOPIC = 'redirected';
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: TOPIC, replicaAssignment: [{ partition: 0, replicas: [2] }] }] });
+  await admin.disconnect();
+  await waitFor('the partition has a leader', async () => (await partitions(brokers.get(2)!, TOPIC))[0]!.leader === 2);
+  const producer = kafka().producer();
+  await producer.connect();
+  for (let i = 0; i < 10; i++) await producer.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: 10 }, (_, j) => ({ value: `r${i}-${j}-${'z'.repeat(500)}` })) });
+  await producer.disconnect();
+  // Throttled to 1 byte/s at the leader: no new replica catches up while the throttle is on (it
+  // runs last: a partition left mid-reassignment would fail the preferred election of all partitions).
+  const file = join(scratch, 'redirected.json');
+  writeFileSync(file, JSON.stringify({ version: 1, partitions: [{ topic: TOPIC, partition: 0, replicas: [3] }] }));
+  const exec = await cli(['reassign-partitions', '--bootstrap-server', bootstrap(), '--reassignment-json-file', file, '--execute', '--throttle', '1']);
+  assert.equal(exec.code, 0, exec.stderr);
+  const started = (await partitions(brokers.get(2)!, TOPIC))[0]!;
+
+  const c = await RawClient.connect(brokers.get(2)!.port);
+  try {
+    const replaced = await c.request(ApiKey.AlterPartitionReassignments, 0, {
+      timeoutMs: 1000,
+      topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, replicas: [1] }] }],
+    });
+    assert.equal(replaced.body.responses[0].partitions[0].errorCode, ErrorCode.NONE);
+    const listed = await c.request(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 1000, topics: null });
+    const entry = listed.body.topics.find((t: { name: string }) => t.name === TOPIC);
+    assert.deepEqual(entry?.partitions, [{ partitionIndex: 0, replicas: [1, 2, 3], addingReplicas: [1], removingReplicas: [2, 3] }]);
+  } finally {
+    c.close();
+  }
+  await waitFor('broker 1 sees itself a replica', async () => (await partitions(brokers.get(1)!, TOPIC))[0]!.replicas.join(',') === '1,2,3');
+  const redirected = (await partitions(brokers.get(2)!, TOPIC))[0]!;
+  assert.deepEqual([redirected.leader, redirected.leaderEpoch], [2, started.leaderEpoch], 'replicas only joined: the same leader epoch');
+  assert.equal((await partitions(brokers.get(3)!, TOPIC))[0]!.replicas.join(','), '1,2,3', 'broker 3 is still a (removing) replica');
+
+  // Cancelled (the tool also removes the throttle): back to [2,3]; broker 1 leaves, broker 3 stays and catches up.
+  const cancel = await cli(['reassign-partitions', '--bootstrap-server', bootstrap(), '--reassignment-json-file', file, '--cancel']);
+  assert.equal(cancel.code, 0, cancel.stderr);
+  await waitFor(
+    'back on brokers 2 and 3, both in sync; broker 1 dropped its copy',
+    async () => {
+      const p = (await partitions(brokers.get(2)!, TOPIC))[0]!;
+      return p.replicas.join(',') === '2,3' && p.isr.length === 2 && p.leader === 2 && !existsSync(join(brokers.get(1)!.dataDir, `${TOPIC}-0`));
+    },
+    30_000,
+  );
+  const cancelled = (await partitions(brokers.get(2)!, TOPIC))[0]!;
+  assert.equal(cancelled.leaderEpoch, started.leaderEpoch + 1, 'a replica removed: a new leader epoch');
+  await waitFor('broker 3 holds the same log as broker 2', () => logBytes(brokers.get(3)!, TOPIC, 0).equals(logBytes(brokers.get(2)!, TOPIC, 0)));
 });
