@@ -23,6 +23,7 @@ import {
   ElectionType,
   imbalancedPartitions,
   isUncleanElection,
+  replicationFactor,
   startReassignment,
   without,
   type Brokers,
@@ -223,7 +224,7 @@ export class Controller extends EventEmitter {
       if (unknown.length > 0) {
         return { error: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: `The replica assignment includes broker(s) ${unknown.join(',')}, but no such broker is registered.` };
       }
-      if (!allowReplicationFactorChange && target.length !== s.replicas.length - (s.addingReplicas?.length ?? 0)) {
+      if (!allowReplicationFactorChange && target.length !== replicationFactor(s)) {
         return { error: ErrorCode.INVALID_REPLICATION_FACTOR, message: 'The replication factor is changed by this reassignment, which is not allowed.' };
       }
       return startReassignment(s, target, brokers);

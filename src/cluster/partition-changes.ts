@@ -133,6 +133,16 @@ export function targetReplicas(s: PartitionState): number[] {
 }
 
 /**
+ * The replication factor a new reassignment target is compared with when changing it is not
+ * allowed (KIP-860): during a reassignment, its target's (KRaft's
+ * validatePartitionReplicationFactorUnchanged counts the replicas plus adding minus removing), so
+ * a replacement may keep the factor an allowed change already set.
+ */
+export function replicationFactor(s: PartitionState): number {
+  return targetReplicas(s).length;
+}
+
+/**
  * The leader a reassignment step leaves `s` with (KRaft runs its ONLINE election on every
  * partition change, isAcceptableLeader being ClusterControlManager.isActive): the current leader
  * if it is an in-sync replica that may lead (Brokers.eligible), else the first eligible in-sync

@@ -12,6 +12,7 @@ import {
   electLeader,
   ElectionType,
   imbalancedPartitions,
+  replicationFactor,
   startReassignment,
   type Brokers,
   type PartitionDecision,
@@ -98,6 +99,16 @@ test('a reassignment replacing one in progress starts from the merged replicas, 
   assert.deepEqual(state(cancelReassignment(replaced, all)), { replicas: [1, 2, 3, 4], leader: 3, leaderEpoch: 3, isr: [3, 1, 2], partitionEpoch: 9 });
   // Replaced by the original replicas, all in sync: the abandoned 4 is removed at once, under a new leader epoch.
   assert.deepEqual(state(startReassignment(first, [3, 1, 2], all)), { ...s, leaderEpoch: 3, partitionEpoch: 8 });
+});
+
+test("a reassignment in progress has its target's replication factor (KRaft's check when it may not change)", () => {
+  const s: PartitionState = { replicas: [1, 2], leader: 1, leaderEpoch: 0, isr: [1, 2], partitionEpoch: 3 };
+  assert.equal(replicationFactor(s), 2);
+  // [1,2] to [3] (a change allowed by its request): a replacement that may not change the factor keeps 1.
+  const moving = state(startReassignment(s, [3], live(1, 2, 3)))!;
+  assert.deepEqual(moving.replicas, [3, 1, 2]);
+  assert.equal(replicationFactor(moving), 1);
+  assert.equal(replicationFactor({ ...s, replicas: [1, 2, 3], addingReplicas: [3] }), 3);
 });
 
 // KRaft (metadata version 3.6 and later) bumps the leader epoch only when the leader changes or a
