@@ -176,7 +176,8 @@ export class TransactionCoordinator {
     } catch (err) {
       md.cancel();
       const code = appendErrorCode(err);
-      if (code !== ErrorCode.NOT_COORDINATOR) this.opts.logger?.error({ err, transactionalId: md.transactionalId, state: value.state }, 'writing transaction state failed');
+      if (code !== ErrorCode.NOT_COORDINATOR)
+        logWriteFailure(this.opts.logger, err, { transactionalId: md.transactionalId, state: value.state }, 'writing transaction state failed');
       return code;
     }
     // The partition moved while the write was under way: its new coordinator loads the record.

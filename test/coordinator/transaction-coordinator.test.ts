@@ -3,6 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
+import type { CoordinatorLogger } from '../../src/coordinator/ports.js';
 import { ManualClock } from '../../src/common/clock.js';
 import type { CoordinatorRecord } from '../../src/coordinator/records.js';
 import { TransactionCoordinator, type MarkerRequest } from '../../src/coordinator/transaction-coordinator.js';
@@ -26,7 +27,9 @@ interface Harness {
   nextId: { value: number };
 }
 
-function harness(options: { log?: Harness['log']; maxTimeoutMs?: number; transactionVersion?: () => number; ownership?: PartitionOwnership } = {}): Harness {
+function harness(
+  options: { log?: Harness['log']; maxTimeoutMs?: number; transactionVersion?: () => number; ownership?: PartitionOwnership; logger?: CoordinatorLogger } = {},
+): Harness {
   const log = options.log ?? [];
   const markers: MarkerRequest[] = [];
   const failMarkers = { count: 0 };
@@ -56,6 +59,7 @@ function harness(options: { log?: Harness['log']; maxTimeoutMs?: number; transac
     transactionalIdExpirationMs: 7 * 24 * 3600_000,
     ...(options.transactionVersion ? { transactionVersion: options.transactionVersion } : {}),
     ...(options.ownership ? { ownership: options.ownership } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   return { coordinator, log, markers, failMarkers, failAppends, nextId };
 }
@@ -452,18 +456,24 @@ describe('the admin APIs while the coordinator cannot answer (as Kafka 4.4)', ()
 
 describe("a failed __transaction_state write, as Kafka 4.4's TransactionStateManager maps its error", () => {
   test('not the leader or a failed log directory: NOT_COORDINATOR; too few replicas or a timeout: COORDINATOR_NOT_AVAILABLE; too large: UNKNOWN_SERVER_ERROR', async () => {
-    const h = harness();
-    const cases: [number, number][] = [
-      [ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.NOT_COORDINATOR],
-      [ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.NOT_COORDINATOR],
-      [ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.COORDINATOR_NOT_AVAILABLE],
-      [ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, ErrorCode.COORDINATOR_NOT_AVAILABLE],
-      [ErrorCode.REQUEST_TIMED_OUT, ErrorCode.COORDINATOR_NOT_AVAILABLE],
-      [ErrorCode.RECORD_LIST_TOO_LARGE, ErrorCode.UNKNOWN_SERVER_ERROR],
+    // Logged as a warning when the client just retries (a fault or failover under way), an
+    // error otherwise; not at all when the partition moved.
+    const logged: string[] = [];
+    const logger = { info: () => {}, warn: (_: object, msg: string) => logged.push(`warn: ${msg}`), error: (_: object, msg: string) => logged.push(`error: ${msg}`) };
+    const h = harness({ logger });
+    const cases: [number, number, string[]][] = [
+      [ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.NOT_COORDINATOR, []],
+      [ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.NOT_COORDINATOR, []],
+      [ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.COORDINATOR_NOT_AVAILABLE, ['warn: writing transaction state failed']],
+      [ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, ErrorCode.COORDINATOR_NOT_AVAILABLE, ['warn: writing transaction state failed']],
+      [ErrorCode.REQUEST_TIMED_OUT, ErrorCode.COORDINATOR_NOT_AVAILABLE, ['warn: writing transaction state failed']],
+      [ErrorCode.RECORD_LIST_TOO_LARGE, ErrorCode.UNKNOWN_SERVER_ERROR, ['error: writing transaction state failed']],
     ];
-    for (const [written, answered] of cases) {
+    for (const [written, answered, logs] of cases) {
+      logged.length = 0;
       h.failAppends.error = new KafkaError(written, 'the write failed');
       assert.equal((await h.coordinator.initProducerId('tx-fail', 60_000)).errorCode, answered, `written ${written}`);
+      assert.deepEqual(logged, logs, `written ${written}`);
     }
     h.failAppends.error = null;
     assert.equal((await h.coordinator.initProducerId('tx-fail', 60_000)).errorCode, ErrorCode.NONE);
