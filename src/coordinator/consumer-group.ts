@@ -52,9 +52,9 @@ import {
 import type { CoordinatorRecord } from './records.js';
 import { assignmentSize, sameAssignment, sameTopics, toWire } from './partition-assignment.js';
 import { heartbeatFailure, type HeartbeatResponse } from './heartbeat-response.js';
-import { Reader, Writer } from '../protocol/primitives.js';
-import { decodeConsumerProtocolSubscription, type ConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
-import { decodeConsumerProtocolAssignment, encodeConsumerProtocolAssignment } from '../protocol/generated/consumer-protocol-assignment.js';
+import { Writer } from '../protocol/primitives.js';
+import { encodeConsumerProtocolAssignment } from '../protocol/generated/consumer-protocol-assignment.js';
+import { decodeConsumerAssignment, decodeConsumerSubscription } from '../protocol/consumer-protocol.js';
 import { joinError, type JoinRequest, type JoinResult, type MemberIdentity, type MemberProfile, type SyncRequest, type SyncResult } from './group.js';
 import type { CoordinatorLogger } from './ports.js';
 import { EpochGroup, EpochGroups, HeartbeatError, LEAVE_GROUP_MEMBER_EPOCH, LEAVE_GROUP_STATIC_MEMBER_EPOCH } from './epoch-groups.js';
@@ -686,7 +686,7 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     if (!group) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
     const chosen = req.protocols[0];
     if (req.protocolType !== 'consumer' || !chosen) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
-    const sub = decodeSubscription(chosen.metadata);
+    const sub = decodeConsumerSubscription(chosen.metadata);
     if (!sub) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
     let member = req.memberId === '' ? undefined : group.members.get(req.memberId);
     if (member && !member.classic) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
@@ -848,8 +848,8 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     group.groupEpoch = generation;
     group.assignmentEpoch = generation;
     for (const cm of members) {
-      const sub = decodeSubscription(cm.protocols.find((p) => p.name === protocolName)?.metadata ?? Buffer.alloc(0));
-      const assignment = decodeAssignment(cm.assignment);
+      const sub = decodeConsumerSubscription(cm.protocols.find((p) => p.name === protocolName)?.metadata ?? Buffer.alloc(0));
+      const assignment = classicAssignment(cm.assignment);
       if (!sub || !assignment) return { error: `Cannot upgrade classic group ${groupId}: member ${cm.memberId} has an undecodable subscription or assignment.` };
       const assigned = this.idsOf(assignment);
       group.members.set(cm.memberId, {
@@ -1000,27 +1000,11 @@ function assignmentEpoch(m: ConsumerMember, topicId: string, partition: number):
   return m.assignmentEpochs.get(topicId)?.get(partition) ?? Math.max(m.memberEpoch, 0);
 }
 
-/** A ConsumerProtocol subscription (version-prefixed), or null if it does not decode. */
-function decodeSubscription(buf: Buffer): ConsumerProtocolSubscription | null {
-  try {
-    const r = new Reader(buf);
-    const v = r.int16();
-    if (v < 0) return null;
-    return decodeConsumerProtocolSubscription(r, Math.min(v, 3));
-  } catch {
-    return null;
-  }
-}
-
-/** A ConsumerProtocol assignment (version-prefixed); an empty buffer is no partitions. */
-function decodeAssignment(buf: Buffer): { topic: string; partitions: number[] }[] | null {
-  if (buf.length === 0) return [];
-  try {
-    const r = new Reader(buf);
-    const v = r.int16();
-    if (v < 0) return null;
-    return decodeConsumerProtocolAssignment(r, Math.min(v, 3)).assignedPartitions;
-  } catch {
-    return null;
-  }
+/**
+ * A classic member's partitions, or null if its bytes are not an assignment. As in Kafka's
+ * upgrade, no bytes are no partitions: the classic group stores none for a member its leader left
+ * out.
+ */
+function classicAssignment(bytes: Buffer): { topic: string; partitions: number[] }[] | null {
+  return bytes.length === 0 ? [] : decodeConsumerAssignment(bytes);
 }

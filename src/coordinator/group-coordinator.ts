@@ -4,8 +4,7 @@
 // to the group's __consumer_offsets partition before answering, rebuilds a partition's groups
 // from those records when its leadership arrives here, and forgets them when it leaves.
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { Reader } from '../protocol/primitives.js';
-import { decodeConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
+import { decodeSubscribedTopics } from '../protocol/consumer-protocol.js';
 import { Group, joinError, type GroupContext, type JoinRequest, type JoinResult, type MemberIdentity, type SyncRequest, type SyncResult } from './group.js';
 import type { Clock } from '../common/clock.js';
 import {
@@ -159,17 +158,6 @@ function storableGroupId(groupId: string): boolean {
 /** The same error code for every partition of a commit. */
 function everyPartition(req: CommitRequest, code: number): TopicPartitionCodes[] {
   return req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
-}
-
-/** Topics named by a consumer-protocol subscription, or null if it is not one. */
-export function subscriptionTopics(metadata: Buffer): string[] | null {
-  try {
-    const r = new Reader(metadata);
-    const version = r.int16();
-    return decodeConsumerProtocolSubscription(r, Math.min(Math.max(version, 0), 3)).topics;
-  } catch {
-    return null;
-  }
 }
 
 export class GroupCoordinator {
@@ -1076,7 +1064,7 @@ export class GroupCoordinator {
       // subscriptions cannot be read (or no protocol is chosen yet), every topic counts as
       // subscribed, as in Kafka.
       if (group.state !== 'Empty' && group.protocolType !== 'consumer') return { ...none, errorCode: ErrorCode.NON_EMPTY_GROUP };
-      const subscribed = group.state === 'Empty' ? new Set<string>() : group.subscribedTopics(subscriptionTopics);
+      const subscribed = group.state === 'Empty' ? new Set<string>() : group.subscribedTopics(decodeSubscribedTopics);
       isSubscribed = (topic) => subscribed === null || subscribed.has(topic);
     }
     const seen = new Map<string, boolean>();

@@ -10,9 +10,10 @@ import type { HeartbeatRequest } from '../../src/coordinator/consumer-group.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { classicJoinRequest } from '../helpers/requests.js';
 import { coordinatorFixture, MemoryStore } from '../helpers/coordinator.js';
-import { Reader, Writer } from '../../src/protocol/primitives.js';
+import { Writer } from '../../src/protocol/primitives.js';
 import { encodeConsumerProtocolSubscription } from '../../src/protocol/generated/consumer-protocol-subscription.js';
-import { decodeConsumerProtocolAssignment, encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
+import { encodeConsumerProtocolAssignment } from '../../src/protocol/generated/consumer-protocol-assignment.js';
+import { decodeConsumerAssignment } from '../../src/protocol/consumer-protocol.js';
 
 const T1 = '00000000-0000-0000-0000-000000000001';
 const topics = [{ id: T1, name: 't1', numPartitions: 6 }];
@@ -49,10 +50,10 @@ function assignment(parts: number[]): Buffer {
 }
 
 function partitionsOf(buf: Buffer): number[] {
-  const r = new Reader(buf);
-  const v = r.int16();
-  return decodeConsumerProtocolAssignment(r, Math.min(v, 3))
-    .assignedPartitions.filter((t) => t.topic === 't1')
+  const assigned = decodeConsumerAssignment(buf);
+  assert.ok(assigned, 'SyncGroup gives a consumer-protocol assignment');
+  return assigned
+    .filter((t) => t.topic === 't1')
     .flatMap((t) => t.partitions)
     .sort((a, b) => a - b);
 }
@@ -414,6 +415,38 @@ describe('KIP-848 online migration', () => {
     assert.equal(s1.heartbeat(), ErrorCode.FENCED_INSTANCE_ID);
     assert.equal(coordinator.consumer.groups.get('g')!.members.size, 2);
     coordinator.shutdown();
+  });
+
+  test('upgrade: a classic member with no assignment bytes has no partitions; bytes that do not decode refuse it', async () => {
+    // As Kafka's ConsumerGroup.fromClassicGroup: an empty assignment is none, a malformed one
+    // leaves the group classic (GROUP_ID_NOT_FOUND to the joining member).
+    for (const [bytes, upgrades] of [
+      [Buffer.alloc(0), true],
+      [Buffer.from([0, 0, 0, 0, 0, 1, 0, 1]), false], // a topic name cut short
+    ] as const) {
+      const { coordinator } = setup();
+      const a = new Classic(coordinator);
+      await a.join();
+      const synced = await coordinator.sync('g', {
+        memberId: a.id,
+        groupInstanceId: null,
+        generationId: a.generation,
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [{ memberId: a.id, assignment: bytes }],
+      });
+      assert.equal(synced.errorCode, ErrorCode.NONE);
+      assert.equal(coordinator.groups.get('g')?.state, 'Stable');
+      const r = await new Modern(coordinator).beat();
+      if (upgrades) {
+        assert.equal(r.errorCode, ErrorCode.NONE);
+        assert.equal(coordinator.consumer.groups.get('g')!.members.get(a.id)!.assigned.size, 0);
+      } else {
+        assert.equal(r.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+        assert.equal(coordinator.groups.get('g')?.state, 'Stable', 'still a classic group');
+      }
+      coordinator.shutdown();
+    }
   });
 
   test('a classic group that is not Stable or not of protocol type consumer is not upgraded', async () => {
