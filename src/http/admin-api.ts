@@ -56,7 +56,8 @@ import type {
   ProduceResponse,
 } from '../protocol/generated/index.js';
 import { errorName } from '../protocol/errors.js';
-import { Reader, ZERO_UUID } from '../protocol/primitives.js';
+import { ZERO_UUID } from '../protocol/primitives.js';
+import { decodeConsumerAssignment } from '../protocol/consumer-protocol.js';
 import { configSourceName } from '../protocol/config-sources.js';
 import { buildRecordBatch } from '../protocol/records/record-batch-builder.js';
 import { splitBatches, isControl, readBatchHeader } from '../protocol/records/record-batch.js';
@@ -147,23 +148,12 @@ function kafkaError(reply: FastifyReply, code: number, message: string | null | 
 
 const badRequest = (reply: FastifyReply, message: string) => reply.status(400).send({ error: message, errorCode: 'INVALID_REQUEST' });
 
-/** The consumer protocol's assignment (ConsumerProtocolAssignment): topic → partitions. */
-export function decodeAssignment(buf: Buffer | null): { topic: string; partitions: number[] }[] {
-  if (!buf || buf.length < 2) return [];
-  try {
-    const r = new Reader(buf);
-    r.int16(); // version
-    const out: { topic: string; partitions: number[] }[] = [];
-    for (let i = 0, n = r.arrayLength(); i < n; i++) {
-      const topic = r.string();
-      const partitions: number[] = [];
-      for (let j = 0, m = r.arrayLength(); j < m; j++) partitions.push(r.int32());
-      out.push({ topic, partitions });
-    }
-    return out;
-  } catch {
-    return [];
-  }
+/**
+ * A classic consumer member's partitions as the bytes give them. Bytes that are not a
+ * consumer-protocol assignment show as no partitions: the page describes the group rather than fail.
+ */
+function describedAssignment(bytes: Buffer): { topic: string; partitions: number[] }[] {
+  return decodeConsumerAssignment(bytes) ?? [];
 }
 
 /** A consumer group (KIP-848) as ConsumerGroupDescribe describes it, for the admin API. */
@@ -197,7 +187,7 @@ function classicGroupJson(g: DescribeGroupsResponse['groups'][number], state: st
       groupInstanceId: m.groupInstanceId,
       clientId: m.clientId,
       clientHost: m.clientHost,
-      assignment: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
+      assignment: g.protocolType === 'consumer' ? describedAssignment(m.memberAssignment) : [],
     })),
   };
 }
