@@ -3,7 +3,6 @@
 // turns per-resource error codes into KafkaClientErrors.
 import {
   ApiKey,
-  decodeConsumerProtocolAssignment,
   type AlterConfigsResponse,
   type CreatePartitionsResponse,
   type CreateTopicsResponse,
@@ -37,11 +36,12 @@ import {
   type RenewDelegationTokenResponse,
 } from '../protocol/generated/index.js';
 import { errorName } from '../protocol/errors.js';
-import { Reader, ZERO_UUID } from '../protocol/primitives.js';
+import { ZERO_UUID } from '../protocol/primitives.js';
 import { configSourceName } from '../protocol/config-sources.js';
+import { decodeConsumerAssignment } from '../protocol/consumer-protocol.js';
 import { Cluster, type ClusterOptions, type TopicInfo } from './cluster.js';
 import type { Connection } from './connection.js';
-import { KafkaClientError, throwIfError } from './errors.js';
+import { KafkaClientError, malformedConsumerProtocol, throwIfError } from './errors.js';
 
 export const ConfigResourceType = { topic: 2, broker: 4, brokerLogger: 8, group: 32 } as const;
 export type ConfigResourceKind = keyof typeof ConfigResourceType;
@@ -573,7 +573,7 @@ export class Admin {
             groupInstanceId: m.groupInstanceId,
             clientId: m.clientId,
             clientHost: m.clientHost,
-            assignment: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
+            assignment: g.protocolType === 'consumer' ? describedAssignment(g.groupId, m.memberId, m.memberAssignment) : [],
           })),
         });
       }
@@ -893,15 +893,19 @@ export class Admin {
   }
 }
 
-/** Decodes a consumer-protocol assignment (int16 version prefix, then the body); [] when it is not one. */
-export function decodeAssignment(bytes: Buffer): Array<{ topic: string; partitions: number[] }> {
-  if (bytes.length < 2) return [];
-  try {
-    const r = new Reader(bytes);
-    const version = r.int16();
-    const a = decodeConsumerProtocolAssignment(r, Math.min(version, 3));
-    return a.assignedPartitions.map((p) => ({ topic: p.topic, partitions: [...p.partitions].sort((x, y) => x - y) }));
-  } catch {
-    return [];
-  }
+/**
+ * A classic consumer member's partitions as DescribeGroups gives them, each topic's sorted. As in
+ * Kafka's admin client, no bytes are no partitions (the leader has not assigned the member yet)
+ * and bytes that are not a consumer-protocol assignment fail the describe.
+ */
+function describedAssignment(groupId: string, memberId: string, bytes: Buffer): Array<{ topic: string; partitions: number[] }> {
+  if (bytes.length === 0) return [];
+  const assignment = decodeConsumerAssignment(bytes);
+  if (!assignment) throw malformedConsumerProtocol(`the assignment of member "${memberId}" of group "${groupId}"`);
+  return sortedPartitions(assignment);
+}
+
+/** Topic-partitions with each topic's partitions in ascending order, as the client hands them out. */
+export function sortedPartitions(tps: ReadonlyArray<{ topic: string; partitions: readonly number[] }>): Array<{ topic: string; partitions: number[] }> {
+  return tps.map((p) => ({ topic: p.topic, partitions: [...p.partitions].sort((x, y) => x - y) }));
 }

@@ -44,3 +44,12 @@ export function throwIfError(code: number, message?: string | null, context?: st
   const parts = [context, message].filter((p): p is string => !!p);
   throw new KafkaClientError(type, parts.length > 0 ? parts.join(': ') : type, code);
 }
+
+/**
+ * Consumer-protocol bytes (a member's subscription or assignment) that do not decode. Kafka's
+ * clients fail with a schema error there; its coordinator calls the same bytes
+ * INCONSISTENT_GROUP_PROTOCOL, the Kafka name used here.
+ */
+export function malformedConsumerProtocol(what: string): KafkaClientError {
+  return new KafkaClientError('INCONSISTENT_GROUP_PROTOCOL', `${what} is not consumer-protocol data`);
+}

@@ -6,7 +6,6 @@
 // rebalance, every `autoCommitIntervalMs`, and on close.
 import {
   ApiKey,
-  decodeConsumerProtocolSubscription,
   encodeConsumerProtocolAssignment,
   encodeConsumerProtocolSubscription,
   type HeartbeatResponse,
@@ -16,12 +15,13 @@ import {
   type SyncGroupResponse,
 } from '../protocol/generated/index.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
-import { Reader, Writer } from '../protocol/primitives.js';
-import { Admin, decodeAssignment } from './admin.js';
+import { decodeConsumerAssignment, decodeConsumerSubscription } from '../protocol/consumer-protocol.js';
+import { Writer } from '../protocol/primitives.js';
+import { Admin, sortedPartitions } from './admin.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
 import type { Connection } from './connection.js';
 import { Consumer, type ConsumeOptions, type ConsumerOptions, type ConsumerRecord } from './consumer.js';
-import { KafkaClientError, throwIfError } from './errors.js';
+import { KafkaClientError, malformedConsumerProtocol, throwIfError } from './errors.js';
 
 export interface GroupConsumerOptions extends ConsumerOptions {
   groupId: string;
@@ -47,14 +47,21 @@ function encodeSubscription(topics: string[]): Buffer {
   return Buffer.from(w.finish());
 }
 
-function decodeSubscription(bytes: Buffer): string[] {
-  try {
-    const r = new Reader(bytes);
-    const version = r.int16();
-    return decodeConsumerProtocolSubscription(r, Math.min(version, 3)).topics;
-  } catch {
-    return [];
-  }
+/** A member's subscribed topics, for the leader; as Kafka's consumer, a leader cannot assign past bytes that do not decode. */
+function subscribedTopics(memberId: string, bytes: Buffer): string[] {
+  const subscription = decodeConsumerSubscription(bytes);
+  if (!subscription) throw malformedConsumerProtocol(`the subscription of member "${memberId}"`);
+  return subscription.topics;
+}
+
+/**
+ * This member's partitions from SyncGroup, each topic's sorted. As Kafka's consumer, no bytes are
+ * an error too: the leader assigns every member, so none means a broken leader.
+ */
+function syncedAssignment(groupId: string, bytes: Buffer): Array<{ topic: string; partitions: number[] }> {
+  const assignment = decodeConsumerAssignment(bytes);
+  if (!assignment) throw malformedConsumerProtocol(`this member's assignment in group "${groupId}"`);
+  return sortedPartitions(assignment);
 }
 
 function encodeAssignment(parts: Map<string, number[]>): Buffer {
@@ -166,7 +173,7 @@ export class GroupConsumer {
       this.generationId = join.generationId;
       let assignments: Array<{ memberId: string; assignment: Buffer }> = [];
       if (join.leader === join.memberId) {
-        const members = join.members.map((m) => ({ memberId: m.memberId, topics: decodeSubscription(m.metadata) }));
+        const members = join.members.map((m) => ({ memberId: m.memberId, topics: subscribedTopics(m.memberId, m.metadata) }));
         const counts = new Map<string, number>();
         for (const topic of new Set(members.flatMap((m) => m.topics))) {
           try {
@@ -192,7 +199,7 @@ export class GroupConsumer {
       );
       if (sync.errorCode !== 0 && attempt < 5 && this.retriableGroupError(sync.errorCode)) continue;
       throwIfError(sync.errorCode, null, `syncing group "${this.groupId}"`);
-      this.assignment = decodeAssignment(sync.assignment);
+      this.assignment = syncedAssignment(this.groupId, sync.assignment);
       break;
     }
     await this.startReading();
