@@ -600,6 +600,11 @@ export class Connection {
         pieces.forEach((piece, i, all) => this.socket.write(piece, i === all.length - 1 ? last : undefined));
         this.socket.uncork();
       }
+      // Written at once (the kernel took every byte: the usual case), the request ends now. Its
+      // write callback would say the same later: Node defers it to the tick queue, which runs only
+      // after every promise continuation this turn has queued (a produce's wakes the fetches
+      // parked on its partition, and they are answered first).
+      if (head.frame && this.socket.writableLength === 0) endRequestTimes(head, this.limits.clock.monotonicMs());
       head.frame = null; // the socket holds the bytes now; the slot stays in `sending` for its times only
       released += head.reserved;
       head.reserved = 0;
