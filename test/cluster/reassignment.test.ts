@@ -189,22 +189,32 @@ test('reassigning [1,2] to [2,3] under acks=all keeps every acknowledged record;
   assert.match(cancel.stdout, /None of the specified partition reassignments are active for: moved-0,moved-1/);
 });
 
-test('a reassignment to a broker that cannot catch up stays in progress and cancels back', { skip: etcdMissing }, async () => {
-  const TOPIC = 'stuck';
+/**
+ * A one-partition topic on broker 2 with 100 records of ~500 bytes, then kafka-reassign-partitions
+ * moving it to broker 3 with a 1 byte/s throttle, so the move stays in progress. Returns the
+ * reassignment file (for --verify and --cancel).
+ */
+async function startThrottledMove(topic: string): Promise<string> {
   const admin = kafka().admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, replicaAssignment: [{ partition: 0, replicas: [2] }] }] });
+  await admin.createTopics({ topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [2] }] }] });
   await admin.disconnect();
-  await waitFor('the partition has a leader', async () => (await partitions(brokers.get(2)!, TOPIC))[0]!.leader === 2);
-  // A 1 byte/s throttle on the new replica: it cannot catch up, the reassignment stays open.
+  await waitFor('the partition has a leader', async () => (await partitions(brokers.get(2)!, topic))[0]!.leader === 2);
   const producer = kafka().producer();
   await producer.connect();
-  for (let i = 0; i < 10; i++) await producer.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: 10 }, (_, j) => ({ value: `s${i}-${j}-${'y'.repeat(500)}` })) });
+  for (let i = 0; i < 10; i++) await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, j) => ({ value: `${topic}-${i}-${j}-${'y'.repeat(500)}` })) });
   await producer.disconnect();
-  const file = join(scratch, 'stuck.json');
-  writeFileSync(file, JSON.stringify({ version: 1, partitions: [{ topic: TOPIC, partition: 0, replicas: [3] }] }));
+  const file = join(scratch, `${topic}.json`);
+  writeFileSync(file, JSON.stringify({ version: 1, partitions: [{ topic, partition: 0, replicas: [3] }] }));
   const exec = await cli(['reassign-partitions', '--bootstrap-server', bootstrap(), '--reassignment-json-file', file, '--execute', '--throttle', '1']);
   assert.equal(exec.code, 0, exec.stderr);
+  return file;
+}
+
+test('a reassignment to a broker that cannot catch up stays in progress and cancels back', { skip: etcdMissing }, async () => {
+  const TOPIC = 'stuck';
+  // A 1 byte/s throttle on the new replica: it cannot catch up, the reassignment stays open.
+  const file = await startThrottledMove(TOPIC);
 
   const c = await RawClient.connect(brokers.get(2)!.port);
   try {
@@ -307,21 +317,9 @@ test('a preferred leader election after a failover puts leadership back on the f
 // goes back to the merged replicas, that broker included.
 test('a reassignment replaced while in progress keeps the replica it abandons, and cancels back to the merged replicas', { skip: etcdMissing }, async () => {
   const TOPIC = 'redirected';
-  const admin = kafka().admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, replicaAssignment: [{ partition: 0, replicas: [2] }] }] });
-  await admin.disconnect();
-  await waitFor('the partition has a leader', async () => (await partitions(brokers.get(2)!, TOPIC))[0]!.leader === 2);
-  const producer = kafka().producer();
-  await producer.connect();
-  for (let i = 0; i < 10; i++) await producer.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: 10 }, (_, j) => ({ value: `r${i}-${j}-${'z'.repeat(500)}` })) });
-  await producer.disconnect();
   // Throttled to 1 byte/s at the leader: no new replica catches up while the throttle is on (it
   // runs last: a partition left mid-reassignment would fail the preferred election of all partitions).
-  const file = join(scratch, 'redirected.json');
-  writeFileSync(file, JSON.stringify({ version: 1, partitions: [{ topic: TOPIC, partition: 0, replicas: [3] }] }));
-  const exec = await cli(['reassign-partitions', '--bootstrap-server', bootstrap(), '--reassignment-json-file', file, '--execute', '--throttle', '1']);
-  assert.equal(exec.code, 0, exec.stderr);
+  const file = await startThrottledMove(TOPIC);
   const started = (await partitions(brokers.get(2)!, TOPIC))[0]!;
 
   const c = await RawClient.connect(brokers.get(2)!.port);
