@@ -105,7 +105,11 @@ export class LogManager {
       await fsp.rm(marker, { force: true });
       await fsyncDir(logDir);
     }
-    opts.logger.info({ logDir, hadCleanShutdown }, hadCleanShutdown ? 'log directory was shut down cleanly' : 'log directory needs recovery');
+    // Recovery is of partition logs: a directory without any (a first start) has nothing to
+    // recover, and saying it needs recovery would send a new user looking for a crash.
+    const holdsLogs = hadCleanShutdown || (await fsp.readdir(logDir)).some((name) => parsePartitionDirName(name) !== null);
+    const state = hadCleanShutdown ? 'log directory was shut down cleanly' : holdsLogs ? 'log directory needs recovery' : 'log directory holds no logs to recover';
+    opts.logger.info({ logDir, hadCleanShutdown }, state);
     // Entries of partitions whose directory is gone (deleted topics) must not outlive them, or
     // a topic created again under the same name would start at the old offset.
     const startOffsets = await readStartOffsets(logDir, opts.logger);

@@ -266,6 +266,9 @@ describe('shutdown', () => {
   test('SIGTERM exits 0 and writes the clean shutdown marker; the next start recovers nothing', async (t) => {
     const broker = await withBroker(t, { process: true });
     const { dataDir } = broker;
+    // A first start, on a directory without logs, has nothing to recover and does not say it has.
+    assert.ok(broker.logs.some((l) => l.msg === 'log directory holds no logs to recover'));
+    assert.ok(!broker.logs.some((l) => l.msg === 'log directory needs recovery'));
     const c = await RawClient.connect(broker.port);
     await createTopic(c, 'shutdown');
     await produce(c, 'shutdown', ['one', 'two', 'three']);
