@@ -18,6 +18,12 @@ const INT32_MAX = 2147483647;
 export const SYNC_READ_MAX_BYTES = 64 * 1024;
 /** How near the segment's end such data must be to count as still in the page cache. */
 export const HOT_TAIL_BYTES = 16 * 1024 * 1024;
+/**
+ * The newest batch appended to a segment, when at most this large, is also kept in memory (one
+ * buffer per segment, reused): a consumer at the log end, woken by the append, reads it from
+ * there instead of with a read system call. Small, because every active segment may hold one.
+ */
+export const NEWEST_BATCH_COPY_MAX_BYTES = 1024;
 
 /** segment.ms, or max.compaction.lag.ms when smaller for a compacted topic (its data must become cleanable in time). */
 function rollMs(config: LogConfig): number {
@@ -72,6 +78,9 @@ export class LogSegment {
   /** The newest batch placed in this segment by this process (-1: none, or taken back). */
   private newestBatchOffset = -1;
   private newestBatchPosition = -1;
+  /** A copy of the newest batch's first newestBatchLength bytes (0: no copy; see NEWEST_BATCH_COPY_MAX_BYTES). */
+  private newestBatchCopy: Buffer | null = null;
+  private newestBatchLength = 0;
   /** Where the bytes this process wrote start (the file's size when it was opened). */
   private readonly writtenFrom: number;
   private refs = 0;
@@ -247,9 +256,10 @@ export class LogSegment {
 
   /**
    * Accounts for a batch placed at appendPosition: sparse index entries, max timestamp, sizes.
-   * Returns the batch's file position.
+   * Returns the batch's file position. `bytes`: the batch itself, in its final form, when it is
+   * about to be written (an append, not a scan of the file); a small one is kept for reads.
    */
-  recordBatch(baseOffset: number, lastOffset: number, maxTimestamp: number, batchSize: number, rollTimestamp: number): number {
+  recordBatch(baseOffset: number, lastOffset: number, maxTimestamp: number, batchSize: number, rollTimestamp: number, bytes?: Buffer): number {
     const position = this.appendPosition;
     if (maxTimestamp > this.maxTimestamp) {
       this.maxTimestamp = maxTimestamp;
@@ -263,6 +273,7 @@ export class LogSegment {
     this.bytesSinceLastIndexEntry += batchSize;
     this.newestBatchOffset = baseOffset;
     this.newestBatchPosition = position;
+    this.keepNewestBatch(bytes);
     this.appendPosition += batchSize;
     this.nextOffset = lastOffset + 1;
     if (this.rollingBaseTimestamp < 0) this.rollingBaseTimestamp = rollTimestamp;
@@ -315,6 +326,18 @@ export class LogSegment {
   private forgetNewestBatch(): void {
     this.newestBatchOffset = -1;
     this.newestBatchPosition = -1;
+    this.newestBatchLength = 0;
+  }
+
+  private keepNewestBatch(bytes: Buffer | undefined): void {
+    if (bytes === undefined || bytes.length > NEWEST_BATCH_COPY_MAX_BYTES) {
+      this.newestBatchLength = 0;
+      return;
+    }
+    // Outside Node's shared allocation pool: a small view would keep a whole pool slab alive.
+    if (this.newestBatchCopy === null || this.newestBatchCopy.length < bytes.length) this.newestBatchCopy = Buffer.allocUnsafeSlow(Math.max(bytes.length, 256));
+    bytes.copy(this.newestBatchCopy, 0);
+    this.newestBatchLength = bytes.length;
   }
 
   /** Adds the final time index entry so the persisted index knows the segment's max timestamp. */
@@ -393,13 +416,18 @@ export class LogSegment {
    * A small read of what this process wrote near the end (a consumer or follower at the log end,
    * woken by the append it waits for) is made at once: those pages were just written, so the
    * read is a copy from the page cache, cheaper than the thread pool's hand-off and the event
-   * loop turn its completion costs. Older or larger reads may wait for the disk: thread pool.
+   * loop turn its completion costs. Older or larger reads may wait for the disk: thread pool. A
+   * read of the newest batch, once written, is a copy of the one kept in memory (keepNewestBatch).
    */
   async read(position: number, length: number, pool?: BufferPool): Promise<Buffer> {
     if (this.fd < 0) return Buffer.alloc(0); // no file yet: nothing was ever written
     this.acquire();
     try {
       const buffer = pool ? pool.acquire(length) : Buffer.allocUnsafe(length);
+      if (position === this.newestBatchPosition && length <= this.newestBatchLength && position + length <= this.size) {
+        this.newestBatchCopy!.copy(buffer, 0, 0, length);
+        return buffer;
+      }
       const fromCache = length <= SYNC_READ_MAX_BYTES && position >= this.writtenFrom && position + HOT_TAIL_BYTES >= this.size;
       let filled = 0;
       while (filled < length) {

@@ -201,7 +201,7 @@ export class LogWriter {
     let segment = s.activeSegment;
     if (segment.shouldRoll(bytes.length, lastOffset, now, s.config)) segment = this.roll(header.baseOffset);
     if (append.chunks.length === 0) append.start = { segment, mark: segment.mark() };
-    const position = segment.recordBatch(header.baseOffset, lastOffset, header.maxTimestamp, bytes.length, now);
+    const position = segment.recordBatch(header.baseOffset, lastOffset, header.maxTimestamp, bytes.length, now, bytes);
     const chunk = append.chunks.at(-1);
     if (chunk && chunk.segment === segment) {
       chunk.buffers.push(bytes);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ChunkedReader } from '../../src/storage/chunked-reader.js';
 import type { LogSegment } from '../../src/storage/log-segment.js';
-import { SYNC_READ_MAX_BYTES } from '../../src/storage/log-segment.js';
+import { NEWEST_BATCH_COPY_MAX_BYTES, SYNC_READ_MAX_BYTES } from '../../src/storage/log-segment.js';
 import { batch, config, decodeAll, openLog, suiteTempDir } from './helpers.js';
 
 const valuesOf = (records: Buffer | null) => decodeAll(records).map((r) => r.value);
@@ -25,9 +25,10 @@ describe('segment reads', () => {
     const log = await openLog(path.join(root, 'fresh-0'), config());
     try {
       await log.append(batch('a', 3), 0).done;
+      await log.append(batch('b', 1), 0).done; // the newest batch alone would come from memory
       const reads = countReads(t);
       const result = await log.read(0, 1 << 20);
-      assert.deepEqual(valuesOf(result.records), ['a-0', 'a-1', 'a-2']);
+      assert.deepEqual(valuesOf(result.records), ['a-0', 'a-1', 'a-2', 'b-0']);
       assert.equal(reads.pool(), 0);
       assert.ok(reads.now() > 0);
     } finally {
@@ -83,15 +84,58 @@ describe('reads at the log end', () => {
     try {
       // About 2 KiB of small batches: no offset index entry yet (one every 4 KiB).
       for (let i = 0; i < 30; i++) await log.append(batch(`b${i}`), 0).done;
-      const newest = batch('newest');
+      // Larger than the copy kept in memory: the newest batch is read from the file.
+      const newest = batch('newest', 1, { valueSize: NEWEST_BATCH_COPY_MAX_BYTES });
+      assert.ok(newest.length > NEWEST_BATCH_COPY_MAX_BYTES);
       await log.append(newest, 0).done;
       const readSync = t.mock.method(fs, 'readSync');
       const result = await log.read(30, 1 << 20);
-      assert.deepEqual(valuesOf(result.records), ['newest-0']);
+      assert.deepEqual(result.records, newest);
       const bytesRead = readSync.mock.calls.reduce((sum, call) => sum + ((call.arguments as unknown[])[3] as number), 0);
       assert.equal(bytesRead, newest.length, 'only the newest batch is read');
       // An offset before the newest batch is found through the index, as before.
-      assert.deepEqual(valuesOf((await log.read(29, 1 << 20)).records), ['b29-0', 'newest-0']);
+      assert.equal(valuesOf((await log.read(29, 1 << 20)).records)[0], 'b29-0');
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('read a small newest batch from memory, with no file read', async (t) => {
+    const log = await openLog(path.join(root, 'copy-0'), config());
+    try {
+      for (let i = 0; i < 3; i++) await log.append(batch(`b${i}`), 0).done;
+      const reads = countReads(t);
+      const result = await log.read(3, 1 << 20);
+      assert.deepEqual(result.records, null, 'nothing past the log end');
+      await log.append(batch('newest', 2), 0).done;
+      const tail = await log.read(3, 1 << 20);
+      assert.deepEqual(valuesOf(tail.records), ['newest-0', 'newest-1']);
+      assert.equal(reads.now() + reads.pool(), 0, 'the newest batch came from memory');
+      // Older batches are still read from the file.
+      assert.deepEqual(valuesOf((await log.read(2, 1 << 20)).records), ['b2-0', 'newest-0', 'newest-1']);
+      assert.ok(reads.now() > 0);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('never serve a placed batch from memory before it is written, nor one taken back', async () => {
+    const log = await openLog(path.join(root, 'copy-unwritten-0'), config());
+    try {
+      await log.append(batch('a0'), 0).done;
+      await log.append(batch('a1'), 0).done;
+      const placed = log.append(batch('a2'), 0);
+      // Placed (offset assigned) but not yet written: reads stop at the high watermark before it.
+      assert.equal((await log.readForReplica(2, 1 << 20)).records, null);
+      await placed.done;
+      assert.deepEqual(valuesOf((await log.readForReplica(2, 1 << 20)).records), ['a2-0']);
+      // Truncated, then a different batch of the same size at the same place.
+      await log.truncateTo(2);
+      assert.equal((await log.readForReplica(1, 1 << 20)).records?.length, batch('a1').length);
+      await log.append(batch('c2'), 0).done;
+      assert.deepEqual(valuesOf((await log.readForReplica(2, 1 << 20)).records), ['c2-0']);
+      await log.truncateTo(2);
+      assert.deepEqual(valuesOf((await log.readForReplica(1, 1 << 20)).records), ['a1-0']);
     } finally {
       await log.close();
     }
