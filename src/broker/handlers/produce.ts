@@ -131,11 +131,17 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         response.logAppendTimeMs = appended.logAppendTime;
         waiting.add(response);
         if (acks === -1 && partition.replicated) waitsForReplicas = true;
-        return appended.done
-          .then(() => {
+        // One reaction, not then + finally: each extra link is a promise and a microtask per append.
+        return appended.done.then(
+          () => {
+            waiting.delete(response);
             response.logStartOffset = partition.logStartOffset;
-          }, fail)
-          .finally(() => waiting.delete(response));
+          },
+          (err: unknown) => {
+            waiting.delete(response);
+            fail(err);
+          },
+        );
       } catch (err) {
         if (!(err instanceof KafkaError)) throw err;
         fail(err);
@@ -269,17 +275,26 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     };
     // The request's bytes may be a block lent by the data buffer pool (see Connection.take). Once
     // every append has settled (written, refused or rolled back) the log reads none of them again.
-    const settled = Promise.all(pending);
+    if (pending.length === 0) {
+      giveBackRequestBuffer(req);
+      return finish();
+    }
+    // The common request, one partition, waits for its append alone (Promise.all adds a link).
+    const settled: Promise<unknown> = pending.length === 1 ? pending[0]! : Promise.all(pending);
+    if (acks !== 0 && !waitsForReplicas) {
+      return settled.then(() => {
+        giveBackRequestBuffer(req);
+        return finish();
+      });
+    }
     void settled.then(() => giveBackRequestBuffer(req));
-    if (acks === 0 && pending.length > 0) {
+    if (acks === 0) {
       // Nothing is awaited for the client, but a failed write still closes the connection.
       void settled.then(() => {
         if (anyError) conn.abort('acks=0 produce failed');
       });
       return anyError ? finish() : NO_RESPONSE;
     }
-    if (pending.length === 0) return finish();
-    if (!waitsForReplicas) return settled.then(finish);
     // Kafka's produce purgatory: an acks=all answer waits for the high watermark at most the
     // request's timeout, then says REQUEST_TIMED_OUT for what is still waiting (the records
     // may yet be replicated: the producer retries, and idempotence keeps it to one copy).
