@@ -114,6 +114,8 @@ export class QuotaManager {
    * maxValueInQuotaWindow): a fetch larger than that would be throttled and answered empty forever.
    */
   maxFetchBytes(clientId: string, user = ANONYMOUS_USER): number {
+    // Every fetch asks: with no quota at all, not even the cache key is built.
+    if (this.table.isEmpty) return Number.MAX_SAFE_INTEGER;
     const resolved = this.table.resolve('consumer_byte_rate', user, clientId);
     if (!resolved) return Number.MAX_SAFE_INTEGER;
     return Math.max(1, Math.floor((resolved.bound * (this.window.samples - 1) * this.window.sampleMs) / 1000));

@@ -45,7 +45,7 @@ export function standInConnection(broker: Broker, who: StandInIdentity): Connect
     inFlight: 0,
     paused: false,
     unsentBytes: 0,
-    reserveResponseBytes: () => Promise.resolve(),
+    reserveResponseBytes: () => undefined,
     mute: () => {},
     abort: (reason: string) => {
       throw new LocalRequestError(reason);

@@ -189,24 +189,39 @@ export class Connection {
    * pipelines large fetches and never reads makes the broker hold about that bound, not one
    * response per request in flight. A request alone is never held back. Must be called
    * synchronously by the handler (before its first await), which is when its slot is the newest.
+   * Returns undefined when the bytes are granted at once (the usual case: nothing waits before
+   * this request), so that the handler goes on without a promise and a microtask.
    */
-  reserveResponseBytes(bytes: number): Promise<void> {
+  reserveResponseBytes(bytes: number): Promise<void> | undefined {
     const slot = this.slots[this.slots.length - 1];
-    if (!slot || this.closed) return Promise.resolve();
+    if (!slot || this.closed) return undefined;
+    if (this.budgetWaiters.length === 0 && this.budgetFits(bytes)) {
+      this.grantBudget(slot, bytes);
+      return undefined;
+    }
     return new Promise((grant) => {
       this.budgetWaiters.push({ slot, bytes, grant });
       this.grantBudgets();
     });
   }
 
+  /** Whether `bytes` more may be announced now: they fit, or nothing is pending at all. */
+  private budgetFits(bytes: number): boolean {
+    const pending = this.responseBudgetUsed + this.socket.writableLength;
+    return this.closed || pending <= 0 || pending + bytes <= this.limits.maxPendingWriteBytes;
+  }
+
+  private grantBudget(slot: Slot, bytes: number): void {
+    slot.responseBudget += bytes;
+    this.responseBudgetUsed += bytes;
+  }
+
   private grantBudgets(): void {
     while (this.budgetWaiters.length > 0) {
       const w = this.budgetWaiters[0]!;
-      const pending = this.responseBudgetUsed + this.socket.writableLength;
-      if (!this.closed && pending > 0 && pending + w.bytes > this.limits.maxPendingWriteBytes) return;
+      if (!this.budgetFits(w.bytes)) return;
       this.budgetWaiters.shift();
-      w.slot.responseBudget += w.bytes;
-      this.responseBudgetUsed += w.bytes;
+      this.grantBudget(w.slot, w.bytes);
       w.grant();
     }
   }

@@ -237,7 +237,8 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   async handle(ctx, req) {
     const { broker, apiVersion, conn, clientId } = ctx;
     // Before any await (see Connection.reserveResponseBytes): bounds what a non-reading client costs.
-    await conn.reserveResponseBytes(Math.min(req.maxBytes, broker.config.int('fetch.max.bytes')));
+    const budget = conn.reserveResponseBytes(Math.min(req.maxBytes, broker.config.int('fetch.max.bytes')));
+    if (budget) await budget;
     const useTopicIds = apiVersion >= 13;
     const plan = planFetch(broker, req, useTopicIds);
     if (typeof plan === 'number') return sessionError(plan);
