@@ -3,8 +3,11 @@
 import type { BufferPool } from '../common/buffer-pool.js';
 import type { LogSegment } from './log-segment.js';
 
+/** The buffer of a reader that has read nothing yet: shared, a reader is made per fetched partition. */
+const NOTHING_READ = Buffer.alloc(0);
+
 export class ChunkedReader {
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = NOTHING_READ;
   private bufferStart = 0;
   /** Reads per instance, for tests and metrics. */
   reads = 0;
