@@ -204,6 +204,22 @@ describe('PartitionLog append and read', () => {
     await log.close();
   });
 
+  it('acknowledges an append in the turn of its group commit, not a turn later', async () => {
+    const log = await openLog(path.join(root, 'ack-turn-0'), config());
+    try {
+      const appended = log.append(batch('a', 1), 0);
+      let acked = false;
+      void appended.done.then(() => (acked = true));
+      // Queued after the group commit's own setImmediate: it runs once that write's promise
+      // continuations have (Node runs them between immediates).
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(acked, true, 'the append is acknowledged before the next immediate');
+      assert.equal(log.highWatermark, 1);
+    } finally {
+      await log.close();
+    }
+  });
+
   it('fsyncs per flush.messages and shares one fsync per group', async () => {
     let fsyncs = 0;
     const io: LogIo = { ...defaultLogIo, fsync: (fd) => (fsyncs++, defaultLogIo.fsync(fd)) };
