@@ -703,6 +703,11 @@ export class Partition {
 
   /** Wakes every parked fetch (the high watermark moved, or the assignment changed). */
   notifyDataAvailable(): void {
+    // Called on every high watermark move (every produce): nothing allocated when nothing is parked.
+    const parked = this.parked?.size ?? 0;
+    const replicas = this.replicasParked?.size ?? 0;
+    if (parked + replicas === 0) return;
+    // A snapshot: each waiter takes itself out of its set when called.
     for (const w of [...(this.parked ?? []), ...(this.replicasParked ?? [])]) w();
   }
 }
