@@ -329,6 +329,15 @@ export class LogSegment {
     this.newestBatchLength = 0;
   }
 
+  /**
+   * A segment that stopped being the active one gives its copy back: consumers at the log end
+   * read the new segment, and a log with many rolled segments must not hold a copy in each.
+   */
+  dropNewestBatchCopy(): void {
+    this.newestBatchCopy = null;
+    this.newestBatchLength = 0;
+  }
+
   private keepNewestBatch(bytes: Buffer | undefined): void {
     if (bytes === undefined || bytes.length > NEWEST_BATCH_COPY_MAX_BYTES) {
       this.newestBatchLength = 0;

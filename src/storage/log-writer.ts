@@ -338,6 +338,7 @@ export class LogWriter {
     const segment = s.filesPending ? LogSegment.createDeferred(s.dir, baseOffset, s.config) : LogSegment.create(s.dir, baseOffset, s.config, s.io);
     crashPoint('roll');
     previous.state = 'rolled';
+    previous.dropNewestBatchCopy();
     previous.endSnapshot = { offset: baseOffset, data: s.producers.snapshot(baseOffset) };
     s.segments.push(segment);
     this.needsDirSync = true;

@@ -119,6 +119,21 @@ describe('reads at the log end', () => {
     }
   });
 
+  it('a rolled segment keeps no copy: its newest batch is read from the file', async (t) => {
+    const one = batch('r0').length;
+    const log = await openLog(path.join(root, 'copy-rolled-0'), config({ segmentBytes: one * 2 }));
+    try {
+      for (let i = 0; i < 3; i++) await log.append(batch(`r${i}`), 0).done; // r2 rolls: r1 ends the first segment
+      const reads = countReads(t);
+      assert.deepEqual(valuesOf((await log.read(2, 1 << 20)).records), ['r2-0'], 'the active segment is served from memory');
+      assert.equal(reads.now() + reads.pool(), 0);
+      assert.deepEqual(valuesOf((await log.read(1, one)).records), ['r1-0']);
+      assert.ok(reads.now() + reads.pool() > 0, 'the rolled segment was read from its file');
+    } finally {
+      await log.close();
+    }
+  });
+
   it('never serve a placed batch from memory before it is written, nor one taken back', async () => {
     const log = await openLog(path.join(root, 'copy-unwritten-0'), config());
     try {
