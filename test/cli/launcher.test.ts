@@ -152,6 +152,21 @@ describe("cluster mode's script", () => {
     );
   });
 
+  it("starts no WebAssembly engine: long's 64-bit arithmetic runs as JavaScript", async () => {
+    // long's helper module started V8's WebAssembly engine in every cluster broker, ~1 MiB of
+    // its RSS (scripts/bundle-cli.ts, longWithoutWasm). Counted in a process of its own.
+    const probe = `
+      let made = 0;
+      for (const name of ['Module', 'Instance']) {
+        WebAssembly[name] = new Proxy(WebAssembly[name], { construct: (target, args) => (made++, Reflect.construct(target, args)) });
+      }
+      const { etcd3 } = require(${JSON.stringify(compiled('cli/cluster.cjs'))});
+      process.stdout.write(JSON.stringify({ made, client: typeof etcd3.Etcd3 }));`;
+    const r = await run(process.execPath, ['-e', probe]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { made: 0, client: 'function' });
+  });
+
   it('is compiled from its cache by a broker in cluster mode, and never by a single node', { skip: etcdMissing }, async () => {
     assert.deepEqual(await cacheTraceOfBroker(compiled('cli/tributary.js'), clusterMode()), [
       'tributary: cli.cjs: code cache accepted',
