@@ -124,6 +124,30 @@ async function cacheTraceOfBroker(cli: string, overrides: Record<string, string>
   return stderr.split('\n').filter((l) => l.includes('code cache'));
 }
 
+/** Date's methods that work in local time (and so make V8 load the time zone). */
+const LOCAL_TIME_METHODS = [
+  'getMilliseconds',
+  'setMilliseconds',
+  'getSeconds',
+  'setSeconds',
+  'getMinutes',
+  'setMinutes',
+  'getHours',
+  'setHours',
+  'getDate',
+  'setDate',
+  'getDay',
+  'getMonth',
+  'setMonth',
+  'getFullYear',
+  'setFullYear',
+  'getTimezoneOffset',
+  'toString',
+  'toDateString',
+  'toTimeString',
+  'toLocaleString',
+];
+
 describe("cluster mode's script", () => {
   const script = () => readFileSync(compiled('cli/cluster.cjs'), 'utf8');
   const cache = () => readFileSync(compiled('cli/cluster.v8cache'));
@@ -165,6 +189,27 @@ describe("cluster mode's script", () => {
     const r = await run(process.execPath, ['-e', probe]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { made: 0, client: 'function' });
+  });
+
+  it("keeps the etcd client's backoff in UTC: no local time, so no time zone loaded", async () => {
+    // A Date's first local-time operation loads the time zone from ICU, ~0.5 MiB of each cluster
+    // broker's RSS, for grpc-js's backoff timer adding a delay (scripts/bundle-cli.ts,
+    // grpcBackoffInUtc). A call to a closed port runs that timer; local-time methods are counted.
+    const probe = `
+      const used = {};
+      for (const name of ${JSON.stringify(LOCAL_TIME_METHODS)}) {
+        const real = Date.prototype[name];
+        Date.prototype[name] = function (...args) { used[name] = (used[name] ?? 0) + 1; return real.apply(this, args); };
+      }
+      const { etcd3 } = require(${JSON.stringify(compiled('cli/cluster.cjs'))});
+      const client = new etcd3.Etcd3({ hosts: 'http://127.0.0.1:1' });
+      client.get('k').string().then(() => 'answered', (err) => err.constructor.name).then((outcome) => {
+        process.stdout.write(JSON.stringify({ outcome, used }));
+        client.close();
+      });`;
+    const r = await run(process.execPath, ['-e', probe]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { outcome: 'GRPCUnavailableError', used: {} });
   });
 
   it('is compiled from its cache by a broker in cluster mode, and never by a single node', { skip: etcdMissing }, async () => {
