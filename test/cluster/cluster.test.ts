@@ -505,6 +505,59 @@ test(
   },
 );
 
+test('etcd stopped: a group coordinator whose lease may have expired answers OffsetFetch NOT_COORDINATOR, not offsets of the past', { skip: etcdMissing }, async () => {
+  // Cut off from etcd (the cluster torture's partition-etcd), a broker cannot know whether the
+  // controller moved its __consumer_offsets partition away and the group committed elsewhere
+  // since: its coordinator must stop answering from memory, as its writes already do.
+  const k = kafka();
+  const admin = k.admin();
+  await admin.connect();
+  const topic = 'coordinator-lease';
+  const groupId = 'coordinator-lease-group';
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '3' }] });
+  } finally {
+    await admin.disconnect();
+  }
+  const [first] = cluster.alive();
+  const coordinatorId = (await withRawClient(first!, (c) => c.request(ApiKey.FindCoordinator, 3, { key: groupId, keyType: 0, coordinatorKeys: [] }))).body.nodeId as number;
+  const coordinator = brokers.get(coordinatorId)!;
+  /** The coordinator's OffsetFetch answer: the committed offset, or the error's name. */
+  const offsetFetch = async (): Promise<string> => {
+    const r = await withRawClient(coordinator, (c) =>
+      c.request(ApiKey.OffsetFetch, 7, { groupId, topics: [{ name: topic, partitionIndexes: [0] }], groups: [], requireStable: false }),
+    );
+    if (r.body.errorCode !== ErrorCode.NONE) return `error ${r.body.errorCode}`;
+    return `offset ${Number(r.body.topics[0].partitions[0].committedOffset)}`;
+  };
+  assert.equal(await offsetFetch(), 'offset 3');
+  cluster.etcd.pause();
+  try {
+    // Within the lease TTL (3 s) plus a keepalive period, as the leader's produce in the test above.
+    await waitFor('the coordinator refuses OffsetFetch', async () => (await offsetFetch()) === `error ${ErrorCode.NOT_COORDINATOR}`, 10_000);
+  } finally {
+    cluster.etcd.resume();
+  }
+  await waitFor(
+    'a coordinator answers the offset again',
+    async () => {
+      try {
+        const b = cluster.alive()[0]!;
+        const fc = await withRawClient(b, (c) => c.request(ApiKey.FindCoordinator, 3, { key: groupId, keyType: 0, coordinatorKeys: [] }));
+        if (fc.body.errorCode !== ErrorCode.NONE) return false;
+        const r = await withRawClient(brokers.get(fc.body.nodeId as number)!, (c) =>
+          c.request(ApiKey.OffsetFetch, 7, { groupId, topics: [{ name: topic, partitionIndexes: [0] }], groups: [], requireStable: false }),
+        );
+        return r.body.errorCode === ErrorCode.NONE && Number(r.body.topics[0].partitions[0].committedOffset) === 3;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+  );
+});
+
 test('UnregisterBroker revokes a live broker’s registration: it is fenced and registers again; an unknown id is BROKER_ID_NOT_REGISTERED', { skip: etcdMissing }, async () => {
   const [id, b] = [...brokers.entries()].find(([, x]) => x.child.exitCode === null && x.child.signalCode === null)!;
   const registered = async () => {
