@@ -558,6 +558,69 @@ test('etcd stopped: a group coordinator whose lease may have expired answers Off
   );
 });
 
+test(
+  'etcd restarted after twice the session timeout: every broker keeps its registration and no partition changes leader',
+  { skip: etcdMissing, timeout: 90_000 },
+  async () => {
+    // etcd restores its leases on restart, renewed to their full TTL: as KRaft brokers keep their
+    // broker epoch through a quorum outage (a new active controller gives each a fresh session),
+    // the brokers carry on with the registrations they had instead of registering again as new
+    // incarnations, which the controller would fence, taking every leadership away at once.
+    const topic = 'etcd-restart';
+    const b = cluster.alive()[0]!;
+    // The test above stopped etcd too: wait for a controller and every broker back first.
+    await waitFor(
+      'a controller and every broker registered',
+      async () => {
+        const md = await metadata(b, 'spread');
+        return md.controller > 0 && md.brokers.length === 3;
+      },
+      30_000,
+    );
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
+    } finally {
+      await admin.disconnect();
+    }
+    await waitFor('every broker registered and every partition led', async () => {
+      const md = await metadata(b, topic);
+      return md.brokers.length === 3 && md.partitions.length === 3 && md.partitions.every((p) => p.errorCode === ErrorCode.NONE && p.leader > 0);
+    });
+    const before = (await metadata(b, topic)).partitions.map((p) => `${p.index}: leader ${p.leader} epoch ${p.leaderEpoch}`);
+    await cluster.etcd.stop();
+    // Past twice the lease TTL (3 s): where etcd3's own keepalive loop gives a lease up.
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    await cluster.etcd.restart();
+    const produceTo = async (partition: number): Promise<number> => {
+      const md = await metadata(b, topic);
+      const leader = brokers.get(md.partitions[partition]!.leader);
+      if (!leader) return -1;
+      const r = await withRawClient(leader, (c) =>
+        c.request(ApiKey.Produce, 9, produceRequest(topic, partition, buildRecordBatch({ records: [{ value: Buffer.from('after-etcd-restart') }] }), 1)),
+      );
+      return r.body.responses[0].partitionResponses[0].errorCode as number;
+    };
+    await waitFor(
+      'every partition takes writes again',
+      async () => {
+        try {
+          for (let p = 0; p < 3; p++) if ((await produceTo(p)) !== ErrorCode.NONE) return false;
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+    );
+    // Give a fencing pass of the controller (a registration made again) the time to show.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const after = (await metadata(b, topic)).partitions.map((p) => `${p.index}: leader ${p.leader} epoch ${p.leaderEpoch}`);
+    assert.deepEqual(after, before);
+  },
+);
+
 test('UnregisterBroker revokes a live broker’s registration: it is fenced and registers again; an unknown id is BROKER_ID_NOT_REGISTERED', { skip: etcdMissing }, async () => {
   const [id, b] = [...brokers.entries()].find(([, x]) => x.child.exitCode === null && x.child.signalCode === null)!;
   const registered = async () => {
