@@ -621,6 +621,53 @@ test(
   },
 );
 
+test(
+  'etcd unreachable: an idempotent producer with no producer id left gets COORDINATOR_LOAD_IN_PROGRESS, which clients retry',
+  { skip: etcdMissing, timeout: 90_000 },
+  async () => {
+    // Producer ids come in blocks reserved in etcd: once a broker's block is used up and etcd does
+    // not answer, InitProducerId must answer a retriable error, as Kafka's producer id manager does.
+    const b = cluster.alive()[0]!;
+    await waitFor(
+      'a controller and every broker registered',
+      async () => {
+        const md = await metadata(b, 'spread');
+        return md.controller > 0 && md.brokers.length === 3;
+      },
+      30_000,
+    );
+    const initProducerId = (c: RawClient) =>
+      c
+        .request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 }, 15_000)
+        .then((r) => r.body.errorCode as number);
+    await cluster.etcd.stop();
+    try {
+      const c = await RawClient.connect(b.port);
+      try {
+        // At most one block of 1000 ids can be left on this broker.
+        let code: number = ErrorCode.NONE;
+        for (let i = 0; i <= 1001 && code === ErrorCode.NONE; i++) code = await initProducerId(c);
+        assert.equal(code, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+      } finally {
+        c.close();
+      }
+    } finally {
+      await cluster.etcd.restart();
+    }
+    await waitFor(
+      'InitProducerId answers again',
+      async () => {
+        try {
+          return (await withRawClient(b, initProducerId)) === ErrorCode.NONE;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+    );
+  },
+);
+
 test('UnregisterBroker revokes a live broker’s registration: it is fenced and registers again; an unknown id is BROKER_ID_NOT_REGISTERED', { skip: etcdMissing }, async () => {
   const [id, b] = [...brokers.entries()].find(([, x]) => x.child.exitCode === null && x.child.signalCode === null)!;
   const registered = async () => {
