@@ -761,6 +761,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
           .else(this.client.get(key))
           .commit(),
       );
+      if (r.succeeded && this.closed) {
+        // Stopped meanwhile: no keepalive loop may outlive close().
+        await this.client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
+        return;
+      }
       if (r.succeeded) {
         this.registrationRevision = r.header.revision;
         this.leaseValidUntil = firedAt + ttlSeconds * 1000;
