@@ -3,7 +3,8 @@
 // librdkafka), a consumer group, a transactional producer with a read_committed reader, and a
 // seeded loop of faults: kill -9 of a partition leader, SIGSTOP of a leader for longer than its
 // session, kill -9 of the controller, a network partition isolating one broker (proxies, see
-// proxy.ts), a rolling restart, a reassignment during load (when the broker supports it).
+// proxy.ts), a rolling restart, a reassignment during load (when the broker supports it), kill -9
+// of etcd, and two asymmetric partitions: a leader cut off from etcd only, or from its peers only.
 //
 // At the end every broker is stopped and every replica's log is read from its directory
 // (replica-reader.ts) and judged: each acknowledged record present exactly once, at the offset it
