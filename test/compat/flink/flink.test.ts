@@ -5,54 +5,19 @@
 // Java, Maven or Maven Central the test is skipped with the reason.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { mavenProgram, missingJavaTool } from '../maven-program.js';
 import { repoRoot, startBrokerProcess, type BrokerProcess } from '../../helpers/broker-process.js';
 
 const dir = join(repoRoot, 'test/compat/flink');
 const source = join(dir, 'src/tributary/compat/FlinkKafkaJob.java');
 
-function run(cmd: string, args: string[], timeoutMs: number): { ok: boolean; output: string } {
-  const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-  return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
-}
-
 /** The classpath (compiled job first), or why the test cannot run here. */
 function setup(): string {
-  if (!run('java', ['-version'], 30_000).ok || !run('javac', ['-version'], 30_000).ok) return 'SKIP: no java/javac on PATH';
-  if (!run('mvn', ['-v'], 60_000).ok) return 'SKIP: no mvn on PATH';
-  const hash = createHash('sha256')
-    .update(readFileSync(join(dir, 'pom.xml')))
-    .update(readFileSync(source))
-    .digest('hex')
-    .slice(0, 16);
-  const cache = join(homedir(), '.cache', 'tributary', 'compat-flink', hash);
-  const cpFile = join(cache, 'cp.txt');
-  if (!existsSync(join(cache, 'ready'))) {
-    rmSync(cache, { recursive: true, force: true });
-    mkdirSync(cache, { recursive: true });
-    const args = ['-q', '-B', 'dependency:build-classpath', `-Dmdep.outputFile=${cpFile}`];
-    // Offline first (a warm ~/.m2 needs no network), then from Maven Central.
-    if (!run('mvn', ['-o', ...args], 300_000).ok) {
-      const online = run('mvn', args, 590_000);
-      if (!online.ok)
-        return `SKIP: Maven could not resolve Flink's dependencies (Maven Central unreachable?): ${online.output
-          .split('\n')
-          .filter((l) => l.includes('ERROR'))
-          .slice(0, 2)
-          .join(' ')
-          .slice(0, 400)}`;
-    }
-    const classes = join(cache, 'classes.tmp');
-    const javac = run('javac', ['-nowarn', '-encoding', 'UTF-8', '-d', classes, '-cp', readFileSync(cpFile, 'utf8').trim(), source], 300_000);
-    if (!javac.ok) throw new Error(`javac failed:\n${javac.output}`);
-    renameSync(classes, join(cache, 'classes'));
-    writeFileSync(join(cache, 'ready'), new Date().toISOString());
-  }
-  return `${join(cache, 'classes')}:${readFileSync(cpFile, 'utf8').trim()}`;
+  const missing = missingJavaTool(dir);
+  if (missing) return `SKIP: ${missing}`;
+  return mavenProgram(dir, [source], 'compat-flink', "Flink's dependencies");
 }
 
 // What Flink's own launch scripts open up on Java 17.

@@ -3,12 +3,13 @@
 // ~/.cache/tributary/compat-java/<hash>/, and the tests run JVMs with `java -cp`. When Java,
 // Maven or Maven Central is missing, javaSetup() returns the reason and the tests skip with it.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { compileInto, missingJavaTool, resolveClasspath } from '../maven-program.js';
 
 export const javaDir = import.meta.dirname;
 
@@ -36,11 +37,6 @@ function sourceFiles(dir: string): string[] {
   return out.sort();
 }
 
-function run(cmd: string, args: string[], timeoutMs: number, cwd = javaDir): { ok: boolean; output: string } {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-  return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
-}
-
 /**
  * Resolves and compiles once (per content hash of pom.xml and the sources); returns the
  * classpaths, or a sentence saying why the Java tests cannot run here.
@@ -54,9 +50,8 @@ export function javaSetup(): JavaSetup | string {
 
 function setup(): JavaSetup | string {
   if (process.env.TRIBUTARY_SKIP_JAVA) return `TRIBUTARY_SKIP_JAVA is set`;
-  if (!run('java', ['-version'], 30_000).ok) return 'no `java` on PATH (apt-get install default-jdk-headless)';
-  if (!run('javac', ['-version'], 30_000).ok) return 'no `javac` on PATH (apt-get install default-jdk-headless)';
-  if (!run('mvn', ['-v'], 60_000).ok) return 'no `mvn` on PATH (apt-get install maven)';
+  const missing = missingJavaTool(javaDir);
+  if (missing) return missing;
   const sources = sourceFiles(join(javaDir, 'src'));
   const hash = createHash('sha256');
   hash.update(readFileSync(join(javaDir, 'pom.xml')));
@@ -98,25 +93,10 @@ function prepare(dir: string, cpFile: (p: Profile) => string): string | undefine
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (const p of profiles) {
-    const args = ['-q', '-B', `-P${p}`, 'dependency:build-classpath', `-Dmdep.outputFile=${cpFile(p)}`];
-    // Offline first (a warm ~/.m2 needs no network), then from Maven Central.
-    if (run('mvn', ['-o', ...args], 300_000).ok) continue;
-    const online = run('mvn', args, 590_000);
-    if (!online.ok) {
-      const why = online.output
-        .split('\n')
-        .filter((l) => l.includes('ERROR'))
-        .slice(0, 2)
-        .join(' ')
-        .slice(0, 400);
-      return `Maven could not resolve the ${p} dependencies (Maven Central unreachable?): ${why}`;
-    }
+    const why = resolveClasspath(javaDir, [`-P${p}`], cpFile(p));
+    if (why !== undefined) return `Maven could not resolve the ${p} dependencies (Maven Central unreachable?): ${why}`;
   }
-  const classes = join(dir, 'classes.tmp');
-  const javac = run('javac', ['-nowarn', '-encoding', 'UTF-8', '-d', classes, '-cp', readFileSync(cpFile('k4'), 'utf8').trim(), ...sources], 300_000);
-  if (!javac.ok) throw new Error(`javac failed:\n${javac.output}`);
-  renameSync(classes, join(dir, 'classes'));
-  writeFileSync(join(dir, 'ready'), new Date().toISOString());
+  compileInto(dir, readFileSync(cpFile('k4'), 'utf8').trim(), sources, javaDir);
   return undefined;
 }
 
