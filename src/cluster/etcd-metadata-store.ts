@@ -5,7 +5,8 @@
 // each other's decisions. Key layout: ARCHITECTURE.md "Cluster metadata in etcd".
 import { newClusterId } from '../common/cluster-id.js';
 import { EventEmitter } from 'node:events';
-import { Etcd3, type IKeyValue, type Lease } from 'etcd3';
+import { Etcd3, type IKeyValue } from 'etcd3';
+import { LeaseKeeper } from './lease-keeper.js';
 import { PrefixWatch } from './etcd-watch.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import {
@@ -159,7 +160,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private producerIdBlock: Promise<void> | null = null;
   private watcher: PrefixWatch | null = null;
   private readonly changeListeners = new Set<(change: MetadataChange) => void>();
-  private registration: { reg: BrokerRegistration; ttlSeconds: number; lease: Lease } | null = null;
+  private registration: { reg: BrokerRegistration; ttlSeconds: number; keeper: LeaseKeeper } | null = null;
   /** Fields updateRegistration changed: kept for every later registration. */
   private registrationPatch: Partial<BrokerRegistration> = {};
   /** The etcd revision that created this broker's current registration key (0: not registered). */
@@ -748,34 +749,32 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     const reg = { ...registration, ...this.registrationPatch };
     const deadline = systemClock.now() + (ttlSeconds + 2) * 1000;
     for (;;) {
-      const lease = this.client.lease(ttlSeconds, { autoKeepAlive: true });
-      lease.on('lost', () => undefined);
       const firedAt = systemClock.now();
       const key = this.keys.broker(reg.nodeId);
-      let r;
-      try {
-        const leaseId = await this.call('Registering the broker', () => lease.grant());
-        r = await this.call('Registering the broker', () =>
-          this.client
-            .if(key, 'Create', '==', 0)
-            .then(this.client.put(key).value(JSON.stringify(reg)).lease(leaseId))
-            .else(this.client.get(key))
-            .commit(),
-        );
-      } catch (err) {
-        // A grant answered after our deadline must not start a keepalive loop nobody stops.
-        lease.release();
-        throw err;
+      // A lease nobody keeps alive until the registration is made: one whose grant or
+      // transaction fails (or is answered too late) just expires by itself.
+      const leaseId = (await this.call('Registering the broker', () => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: '0' }))).ID;
+      const r = await this.call('Registering the broker', () =>
+        this.client
+          .if(key, 'Create', '==', 0)
+          .then(this.client.put(key).value(JSON.stringify(reg)).lease(leaseId))
+          .else(this.client.get(key))
+          .commit(),
+      );
+      if (r.succeeded && this.closed) {
+        // Stopped meanwhile: no keepalive loop may outlive close().
+        await this.client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
+        return;
       }
       if (r.succeeded) {
         this.registrationRevision = r.header.revision;
         this.leaseValidUntil = firedAt + ttlSeconds * 1000;
-        this.watchLease(lease, reg, ttlSeconds);
+        this.keepLease(leaseId, reg, ttlSeconds);
         this.brokers.set(reg.nodeId, reg);
         this.brokerRevisions.set(reg.nodeId, r.header.revision);
         return;
       }
-      await lease.revoke().catch(() => undefined);
+      await this.client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
       const holder = r.responses[0]!.response_range.kvs[0];
       const other = holder ? parse<BrokerRegistration>(holder) : null;
       if (systemClock.now() > deadline) {
@@ -785,21 +784,24 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     }
   }
 
-  private watchLease(lease: Lease, reg: BrokerRegistration, ttlSeconds: number): void {
-    this.registration = { reg, ttlSeconds, lease };
-    let firedAt = systemClock.now();
-    lease.on('keepaliveFired', () => {
-      firedAt = systemClock.now();
+  /**
+   * Keeps the registration's lease alive (LeaseKeeper): through an etcd outage it keeps trying,
+   * and the registration stands as long as etcd still has the lease; it is lost, and the broker
+   * registers again, only once etcd answers that the lease is gone.
+   */
+  private keepLease(leaseId: string, reg: BrokerRegistration, ttlSeconds: number): void {
+    const keeper = new LeaseKeeper(this.client, leaseId, ttlSeconds, this.requestTimeoutMs);
+    this.registration = { reg, ttlSeconds, keeper };
+    keeper.on('renewed', (sentAt) => {
+      this.leaseValidUntil = Math.max(this.leaseValidUntil, sentAt + ttlSeconds * 1000);
     });
-    lease.on('keepaliveSucceeded', () => {
-      this.leaseValidUntil = Math.max(this.leaseValidUntil, firedAt + ttlSeconds * 1000);
-    });
-    lease.on('lost', () => {
-      if (this.closed || this.registration?.lease !== lease) return;
+    keeper.on('lost', () => {
+      if (this.closed || this.registration?.keeper !== keeper) return;
       this.synced = false;
       this.emit('lease-lost');
       void this.reregister();
     });
+    keeper.start();
   }
 
   /**
@@ -813,7 +815,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     r.reg = { ...r.reg, ...patch };
     if (this.registrationRevision === '0') return false;
     const key = this.keys.broker(r.reg.nodeId);
-    const leaseId = await r.lease.grant();
+    const leaseId = r.keeper.id;
     const res = await this.call('Updating the broker registration', () =>
       this.client
         .if(key, 'Create', '==', this.registrationRevision)
@@ -897,7 +899,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     if (this.resyncing) await settleWithin(this.resyncing, 2000);
     // Revoking the lease removes the registration at once: the controller moves leadership now
     // instead of after the session timeout.
-    if (this.registration) await settleWithin(this.registration.lease.revoke(), 2000);
+    if (this.registration) {
+      const { keeper } = this.registration;
+      keeper.close();
+      await settleWithin(this.client.leaseClient.leaseRevoke({ ID: keeper.id }), 2000);
+    }
     this.client.close();
   }
 }

@@ -135,11 +135,16 @@ export class CoordinatorPartitions {
 
   /**
    * NONE when loaded here, COORDINATOR_LOAD_IN_PROGRESS while loading, NOT_COORDINATOR otherwise
-   * (not led here, or its load failed).
+   * (not led here, or its load failed, or the host may not act as its leader now).
    */
   status(index: number): number {
     const o = this.owned.get(index);
     if (!o || o.failed) return ErrorCode.NOT_COORDINATOR;
+    // Reads pass the gate writes pass (leaderPartition): a broker whose etcd lease is in doubt
+    // (cut off from etcd) may have lost the partition already, and another coordinator may have
+    // taken commits since; its state would answer from the past (the torture's partition-etcd
+    // saw OffsetFetch answer committed offsets that had moved on elsewhere).
+    if (this.host && typeof this.host.leaderPartition(this.topic, index) === 'number') return ErrorCode.NOT_COORDINATOR;
     return o.loaded ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
   }
 

@@ -505,6 +505,169 @@ test(
   },
 );
 
+test('etcd stopped: a group coordinator whose lease may have expired answers OffsetFetch NOT_COORDINATOR, not offsets of the past', { skip: etcdMissing }, async () => {
+  // Cut off from etcd (the cluster torture's partition-etcd), a broker cannot know whether the
+  // controller moved its __consumer_offsets partition away and the group committed elsewhere
+  // since: its coordinator must stop answering from memory, as its writes already do.
+  const k = kafka();
+  const admin = k.admin();
+  await admin.connect();
+  const topic = 'coordinator-lease';
+  const groupId = 'coordinator-lease-group';
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '3' }] });
+  } finally {
+    await admin.disconnect();
+  }
+  const [first] = cluster.alive();
+  const coordinatorId = (await withRawClient(first!, (c) => c.request(ApiKey.FindCoordinator, 3, { key: groupId, keyType: 0, coordinatorKeys: [] }))).body.nodeId as number;
+  const coordinator = brokers.get(coordinatorId)!;
+  /** The coordinator's OffsetFetch answer: the committed offset, or the error's name. */
+  const offsetFetch = async (): Promise<string> => {
+    const r = await withRawClient(coordinator, (c) =>
+      c.request(ApiKey.OffsetFetch, 7, { groupId, topics: [{ name: topic, partitionIndexes: [0] }], groups: [], requireStable: false }),
+    );
+    if (r.body.errorCode !== ErrorCode.NONE) return `error ${r.body.errorCode}`;
+    return `offset ${Number(r.body.topics[0].partitions[0].committedOffset)}`;
+  };
+  assert.equal(await offsetFetch(), 'offset 3');
+  cluster.etcd.pause();
+  try {
+    // Within the lease TTL (3 s) plus a keepalive period, as the leader's produce in the test above.
+    await waitFor('the coordinator refuses OffsetFetch', async () => (await offsetFetch()) === `error ${ErrorCode.NOT_COORDINATOR}`, 10_000);
+  } finally {
+    cluster.etcd.resume();
+  }
+  await waitFor(
+    'a coordinator answers the offset again',
+    async () => {
+      try {
+        const b = cluster.alive()[0]!;
+        const fc = await withRawClient(b, (c) => c.request(ApiKey.FindCoordinator, 3, { key: groupId, keyType: 0, coordinatorKeys: [] }));
+        if (fc.body.errorCode !== ErrorCode.NONE) return false;
+        const r = await withRawClient(brokers.get(fc.body.nodeId as number)!, (c) =>
+          c.request(ApiKey.OffsetFetch, 7, { groupId, topics: [{ name: topic, partitionIndexes: [0] }], groups: [], requireStable: false }),
+        );
+        return r.body.errorCode === ErrorCode.NONE && Number(r.body.topics[0].partitions[0].committedOffset) === 3;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+  );
+});
+
+test(
+  'etcd restarted after twice the session timeout: every broker keeps its registration and no partition changes leader',
+  { skip: etcdMissing, timeout: 90_000 },
+  async () => {
+    // etcd restores its leases on restart, renewed to their full TTL: as KRaft brokers keep their
+    // broker epoch through a quorum outage (a new active controller gives each a fresh session),
+    // the brokers carry on with the registrations they had instead of registering again as new
+    // incarnations, which the controller would fence, taking every leadership away at once.
+    const topic = 'etcd-restart';
+    const b = cluster.alive()[0]!;
+    // The test above stopped etcd too: wait for a controller and every broker back first.
+    await waitFor(
+      'a controller and every broker registered',
+      async () => {
+        const md = await metadata(b, 'spread');
+        return md.controller > 0 && md.brokers.length === 3;
+      },
+      30_000,
+    );
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
+    } finally {
+      await admin.disconnect();
+    }
+    await waitFor('every broker registered and every partition led', async () => {
+      const md = await metadata(b, topic);
+      return md.brokers.length === 3 && md.partitions.length === 3 && md.partitions.every((p) => p.errorCode === ErrorCode.NONE && p.leader > 0);
+    });
+    const before = (await metadata(b, topic)).partitions.map((p) => `${p.index}: leader ${p.leader} epoch ${p.leaderEpoch}`);
+    await cluster.etcd.stop();
+    // Past twice the lease TTL (3 s): where etcd3's own keepalive loop gives a lease up.
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    await cluster.etcd.restart();
+    const produceTo = async (partition: number): Promise<number> => {
+      const md = await metadata(b, topic);
+      const leader = brokers.get(md.partitions[partition]!.leader);
+      if (!leader) return -1;
+      const r = await withRawClient(leader, (c) =>
+        c.request(ApiKey.Produce, 9, produceRequest(topic, partition, buildRecordBatch({ records: [{ value: Buffer.from('after-etcd-restart') }] }), 1)),
+      );
+      return r.body.responses[0].partitionResponses[0].errorCode as number;
+    };
+    await waitFor(
+      'every partition takes writes again',
+      async () => {
+        try {
+          for (let p = 0; p < 3; p++) if ((await produceTo(p)) !== ErrorCode.NONE) return false;
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+    );
+    // Give a fencing pass of the controller (a registration made again) the time to show.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const after = (await metadata(b, topic)).partitions.map((p) => `${p.index}: leader ${p.leader} epoch ${p.leaderEpoch}`);
+    assert.deepEqual(after, before);
+  },
+);
+
+test(
+  'etcd unreachable: an idempotent producer with no producer id left gets COORDINATOR_LOAD_IN_PROGRESS, which clients retry',
+  { skip: etcdMissing, timeout: 90_000 },
+  async () => {
+    // Producer ids come in blocks reserved in etcd: once a broker's block is used up and etcd does
+    // not answer, InitProducerId must answer a retriable error, as Kafka's producer id manager does.
+    const b = cluster.alive()[0]!;
+    await waitFor(
+      'a controller and every broker registered',
+      async () => {
+        const md = await metadata(b, 'spread');
+        return md.controller > 0 && md.brokers.length === 3;
+      },
+      30_000,
+    );
+    const initProducerId = (c: RawClient) =>
+      c
+        .request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 }, 15_000)
+        .then((r) => r.body.errorCode as number);
+    await cluster.etcd.stop();
+    try {
+      const c = await RawClient.connect(b.port);
+      try {
+        // At most one block of 1000 ids can be left on this broker.
+        let code: number = ErrorCode.NONE;
+        for (let i = 0; i <= 1001 && code === ErrorCode.NONE; i++) code = await initProducerId(c);
+        assert.equal(code, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+      } finally {
+        c.close();
+      }
+    } finally {
+      await cluster.etcd.restart();
+    }
+    await waitFor(
+      'InitProducerId answers again',
+      async () => {
+        try {
+          return (await withRawClient(b, initProducerId)) === ErrorCode.NONE;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+    );
+  },
+);
+
 test('UnregisterBroker revokes a live broker’s registration: it is fenced and registers again; an unknown id is BROKER_ID_NOT_REGISTERED', { skip: etcdMissing }, async () => {
   const [id, b] = [...brokers.entries()].find(([, x]) => x.child.exitCode === null && x.child.signalCode === null)!;
   const registered = async () => {

@@ -111,3 +111,21 @@ test("cutFrom drops one process's open and new connections, and no one else's", 
     await proxy.close();
   }
 });
+
+test('cutFrom also drops a connection accepted before its process was known', async () => {
+  // A broker starting opens its fetchers before the harness knows its pid: such a connection
+  // must still be cut when its process is (seed 1208 cycle 15: ISRs never shrank otherwise).
+  let known: number[] = [];
+  const proxy = new TcpProxy(await freePort(), echoPort, () => known);
+  await proxy.start();
+  const { child, events } = peer(proxy.port);
+  try {
+    await waitUntil(() => events.includes('echoed'), { message: 'the peer connected through the proxy' });
+    known = [child.pid!];
+    proxy.cutFrom(child.pid!);
+    await waitUntil(() => events.includes('closed'), { message: "the peer's connection dropped" });
+  } finally {
+    child.kill('SIGKILL');
+    await proxy.close();
+  }
+});

@@ -21,6 +21,9 @@ import { repoRoot } from '../helpers/dist.js';
 import { summarizeCluster, type ClusterTortureReport, type Fault } from './cluster/harness.js';
 
 const SEED = Number(process.env.TORTURE_SEED ?? 15);
+// The etcd and asymmetric faults (kill-etcd, partition-etcd, partition-peers) are left to the
+// long runs: with them this run took 59 s instead of 44 s once, and their checks wait on etcd
+// writes and ISR shrinks that a loaded CI machine may slow past their margins (RELIABILITY.md).
 const SCHEDULE: Fault[] = ['kill-leader', 'pause-leader', 'partition', 'kill-controller', 'rolling-restart', 'reassign'];
 
 interface Outcome {

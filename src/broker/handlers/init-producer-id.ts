@@ -2,6 +2,7 @@ import { ApiKey, type InitProducerIdRequest, type InitProducerIdResponse } from 
 import { ErrorCode } from '../../protocol/errors.js';
 import type { ApiHandler } from '../api.js';
 import { fencingError } from './txn-errors.js';
+import { MetadataUnavailableError } from '../../cluster/metadata-port.js';
 
 export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProducerIdResponse> = {
   apiKey: ApiKey.InitProducerId,
@@ -20,7 +21,24 @@ export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProduc
       };
     }
     // An idempotent (non-transactional) producer always gets a fresh id at epoch 0, as in Kafka.
-    const producerId = await broker.metadata.nextProducerId();
+    let producerId: number;
+    try {
+      producerId = await broker.metadata.nextProducerId();
+    } catch (err) {
+      if (!(err instanceof MetadataUnavailableError)) throw err;
+      // No block of ids can be reserved (etcd unreachable): Kafka's producer id manager answers
+      // COORDINATOR_LOAD_IN_PROGRESS then, which every client retries (older ones take
+      // REQUEST_TIMED_OUT as fatal here); never UNKNOWN_SERVER_ERROR, which kafkajs does not retry.
+      broker.logger.warn({ err: err.message }, 'no producer id for an idempotent producer: the metadata store is unavailable');
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        producerId: -1,
+        producerEpoch: -1,
+        ongoingTxnProducerId: -1,
+        ongoingTxnProducerEpoch: -1,
+      };
+    }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0, ongoingTxnProducerId: -1, ongoingTxnProducerEpoch: -1 };
   },
 };

@@ -44,6 +44,10 @@ export class Node {
   proc: BrokerProcess | null = null;
   paused = false;
   isolated = false;
+  /** Cut off from etcd only (partition-etcd): its view of the metadata may be stale. */
+  etcdCut = false;
+  /** Cut off from the other brokers only, both ways (partition-peers). */
+  peersCut = false;
   /** Every process this node ran, for their error logs and exit codes. */
   readonly past: BrokerProcess[] = [];
 
@@ -61,7 +65,7 @@ export class Node {
 
   /** Up, not paused and not cut off: its answers reflect the cluster. */
   get healthy(): boolean {
-    return this.running && !this.paused && !this.isolated;
+    return this.running && !this.paused && !this.isolated && !this.etcdCut && !this.peersCut;
   }
 
   get pid(): number | null {
@@ -171,9 +175,46 @@ export class Cluster {
 
   heal(n: Node): void {
     n.isolated = false;
+    n.etcdCut = false;
+    n.peersCut = false;
     n.proxy.heal();
     n.etcdProxy.heal();
     for (const other of this.nodes) if (other !== n && !other.isolated) other.proxy.heal();
+  }
+
+  /** Cuts a broker off from etcd only: clients and the other brokers still reach it, and it them. */
+  cutFromEtcd(n: Node): void {
+    n.etcdCut = true;
+    n.etcdProxy.cutAll();
+  }
+
+  /**
+   * Cuts a broker off from the other brokers, both ways: their connections to its listener proxy
+   * and its connections to theirs. Clients still reach it and it still reaches etcd.
+   */
+  cutFromPeers(n: Node): void {
+    n.peersCut = true;
+    const pid = n.pid;
+    for (const other of this.nodes) {
+      if (other === n) continue;
+      const otherPid = other.pid;
+      if (otherPid !== null) n.proxy.cutFrom(otherPid);
+      if (pid !== null) other.proxy.cutFrom(pid);
+    }
+  }
+
+  /** SIGKILL of etcd (no clean shutdown), awaited. */
+  async killEtcd(): Promise<void> {
+    const child = this.etcd.child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts etcd again on its ports and data dir (after killEtcd). */
+  async restartEtcd(): Promise<void> {
+    await this.etcd.restart();
   }
 
   /** Metadata v12 for `topics` from a healthy broker's real port (not through its proxy). */

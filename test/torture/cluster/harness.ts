@@ -3,7 +3,8 @@
 // librdkafka), a consumer group, a transactional producer with a read_committed reader, and a
 // seeded loop of faults: kill -9 of a partition leader, SIGSTOP of a leader for longer than its
 // session, kill -9 of the controller, a network partition isolating one broker (proxies, see
-// proxy.ts), a rolling restart, a reassignment during load (when the broker supports it).
+// proxy.ts), a rolling restart, a reassignment during load (when the broker supports it), kill -9
+// of etcd, and two asymmetric partitions: a leader cut off from etcd only, or from its peers only.
 //
 // At the end every broker is stopped and every replica's log is read from its directory
 // (replica-reader.ts) and judged: each acknowledged record present exactly once, at the offset it
@@ -33,7 +34,17 @@ import {
   type TxnOutcome,
 } from './workload.js';
 
-export const FAULTS = ['kill-leader', 'pause-leader', 'kill-controller', 'partition', 'rolling-restart', 'reassign'] as const;
+export const FAULTS = [
+  'kill-leader',
+  'pause-leader',
+  'kill-controller',
+  'partition',
+  'rolling-restart',
+  'reassign',
+  'kill-etcd',
+  'partition-etcd',
+  'partition-peers',
+] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface ClusterTortureOptions {
@@ -111,6 +122,16 @@ export interface ClusterTortureReport {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Whether `check` holds within `timeoutMs` (asked every 200 ms). */
+async function waitFor(timeoutMs: number, check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(200);
+  }
+}
 
 function topicsSpec(partitions: number): { name: string; partitions: number; replicationFactor: number; configs: Record<string, string> }[] {
   return [
@@ -201,6 +222,7 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
   const progress = opts.progress ?? (() => undefined);
   const partitions = opts.partitions ?? 4;
   const session = opts.sessionTimeoutMs ?? 4000;
+  const lagMs = 4000;
   const minRun = opts.minRunMs ?? 800;
   const maxRun = opts.maxRunMs ?? 2500;
   const violations: string[] = [];
@@ -217,7 +239,7 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
     'transaction.state.log.replication.factor': '3',
     'transaction.state.log.num.partitions': '3',
     'transaction.state.log.min.isr': '2',
-    'replica.lag.time.max.ms': '4000',
+    'replica.lag.time.max.ms': String(lagMs),
     'log.level': 'info',
   });
   const killAll = () => cluster.killAllNow();
@@ -344,6 +366,58 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
           }
           break;
         }
+        case 'kill-etcd': {
+          // One time in three past twice the session timeout: etcd3's keepalive loop then gives
+          // the lease up for lost (while etcd, on its return, still has it), so every broker
+          // registers again; otherwise within or just past one session timeout.
+          const long = plan() < 1 / 3;
+          const etcdDownMs = long ? 2 * session + downMs : downMs;
+          await cluster.killEtcd();
+          await sleep(etcdDownMs);
+          await cluster.restartEtcd();
+          what = `kill -9 of etcd, restarted after ${etcdDownMs} ms`;
+          break;
+        }
+        case 'partition-etcd': {
+          // A leader cut off from etcd only: its lease expires, the controller moves its
+          // leaderships, while clients and the other brokers still reach it.
+          const victim = leaderOf(v) ?? cluster.nodes[Math.floor(plan() * 3)]!;
+          const cutMs = session + downMs;
+          cluster.cutFromEtcd(victim);
+          await sleep(cutMs);
+          // Before healing: the controller must have taken every leadership off it (a partition
+          // whose only in-sync replica it is goes offline instead).
+          const moved = await waitFor(10_000, async () => {
+            const now = await view();
+            return now !== null && now.partitions.every((p) => p.leader !== victim.id);
+          });
+          if (!moved) violations.push(`cycle ${cycle}: broker ${victim.id}, cut off from etcd for ${cutMs} ms and 10 s more, still leads a partition in the others' metadata`);
+          cluster.heal(victim);
+          what = `broker ${victim.id} (a leader) cut off from etcd for ${cutMs} ms`;
+          break;
+        }
+        case 'partition-peers': {
+          // A leader cut off from the other brokers both ways, still reaching etcd and clients:
+          // its followers stop fetching and it must shrink the ISR (so acks=all stops) through etcd.
+          const victim = leaderOf(v) ?? cluster.nodes[Math.floor(plan() * 3)]!;
+          const cutMs = lagMs + downMs;
+          cluster.cutFromPeers(victim);
+          await sleep(cutMs);
+          // Before healing: every ISR is down to one side, the victim alone where it leads and
+          // without it elsewhere (checked every half lag time, as Kafka's leader does).
+          const shrunk = await waitFor(lagMs + 10_000, async () => {
+            const now = await view();
+            return now !== null && now.partitions.every((p) => (p.leader === victim.id ? p.isr.length === 1 : !p.isr.includes(victim.id)));
+          });
+          if (!shrunk) {
+            const now = await view();
+            const state = now?.partitions.map((p) => `${p.topic}-${p.partition} leader ${p.leader} isr [${p.isr}]`).join('; ') ?? 'no view';
+            violations.push(`cycle ${cycle}: broker ${victim.id} cut off from its peers for ${cutMs} ms and ${lagMs + 10_000} ms more, the ISRs did not shrink: ${state}`);
+          }
+          cluster.heal(victim);
+          what = `broker ${victim.id} (a leader) cut off from the other brokers for ${cutMs} ms`;
+          break;
+        }
         case 'kill-controller': {
           const victim = cluster.nodes.find((n) => n.id === v.controller) ?? cluster.nodes[0]!;
           await cluster.kill(victim);
@@ -378,7 +452,7 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
 
     // The end: heal everything, let the cluster settle, stop the load, drain the readers.
     for (const n of cluster.nodes) {
-      if (n.isolated) cluster.heal(n);
+      if (n.isolated || n.etcdCut || n.peersCut) cluster.heal(n);
       if (n.paused) cluster.resume(n);
       if (!n.running) await cluster.startNode(n);
     }

@@ -76,11 +76,7 @@ export class TcpProxy {
     client.on('error', () => undefined);
     client.setNoDelay(true);
     const remotePort = client.remotePort ?? 0;
-    let pid: number | null = null;
-    if (this.cutPids.size > 0 || this.knownPids().length > 0) {
-      const inode = socketInode(remotePort, this.port);
-      if (inode) pid = this.knownPids().find((p) => holds(p, inode)) ?? null;
-    }
+    const pid = this.cutPids.size > 0 || this.knownPids().length > 0 ? this.ownerOf(remotePort) : null;
     if (this.cut || (pid !== null && this.cutPids.has(pid))) {
       this.refused++;
       client.resetAndDestroy();
@@ -102,6 +98,12 @@ export class TcpProxy {
     upstream.pipe(client);
   }
 
+  /** The known process holding the connecting end of a connection from `remotePort`, or null. */
+  private ownerOf(remotePort: number): number | null {
+    const inode = socketInode(remotePort, this.port);
+    return inode ? (this.knownPids().find((p) => holds(p, inode)) ?? null) : null;
+  }
+
   /** Drops every connection and resets new ones until heal(). */
   cutAll(): void {
     this.cut = true;
@@ -116,6 +118,9 @@ export class TcpProxy {
   cutFrom(pid: number): void {
     this.cutPids.add(pid);
     for (const p of [...this.pairs]) {
+      // A connection accepted before its process was known (a broker starting opens its
+      // fetchers before the harness has its pid) is attributed now, while it is still open.
+      if (p.pid === null) p.pid = this.ownerOf(p.remotePort);
       if (p.pid !== pid) continue;
       p.client.resetAndDestroy();
       p.upstream.destroy();

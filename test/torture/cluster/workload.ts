@@ -444,6 +444,11 @@ export class Transactions {
     this.loop = this.produce(kafka);
   }
 
+  /** What the transactional producer is doing (for the report of one that never stops). */
+  private step = 'starting';
+  /** Set when the producer did not stop within its bound at the end. */
+  private stuck: string | null = null;
+
   private async produce(kafka: kafkajs.Kafka): Promise<void> {
     let incarnation = 0;
     while (!this.s.stopping) {
@@ -455,6 +460,7 @@ export class Transactions {
         retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 },
       });
       try {
+        this.step = `connecting producer incarnation ${incarnation}`;
         await producer.connect();
       } catch (err) {
         note(this.out, err);
@@ -471,15 +477,21 @@ export class Transactions {
         const record = { values, outcome: 'unknown' as 'committed' | 'aborted' | 'unknown' };
         this.out.txns.set(id, record);
         try {
+          this.step = `beginning transaction ${id}`;
           const txn = await producer.transaction();
           try {
-            for (const [i, value] of values.entries()) await txn.send({ topic: TXN_TOPIC, acks: -1, messages: [{ partition: i % 2, value }] });
+            for (const [i, value] of values.entries()) {
+              this.step = `sending record ${i} of transaction ${id}`;
+              await txn.send({ topic: TXN_TOPIC, acks: -1, messages: [{ partition: i % 2, value }] });
+            }
+            this.step = `${commit ? 'committing' : 'aborting'} transaction ${id}`;
             if (commit) await txn.commit();
             else await txn.abort();
             record.outcome = commit ? 'committed' : 'aborted';
           } catch (err) {
             // An abort that succeeds settles it; one that fails leaves the outcome unknown (a
             // commit whose answer was lost may have gone through).
+            this.step = `aborting transaction ${id} after an error`;
             if (
               await txn.abort().then(
                 () => true,
@@ -496,6 +508,7 @@ export class Transactions {
         }
         await sleep(Math.floor(this.s.random() * 30));
       }
+      this.step = `disconnecting producer incarnation ${incarnation}`;
       await producer.disconnect().catch(() => undefined);
     }
   }
@@ -505,7 +518,11 @@ export class Transactions {
    * runs first when it did not (the reader still in its group: a diagnosis).
    */
   async finish(timeoutMs: number, onStall?: () => Promise<void>): Promise<void> {
-    await this.loop;
+    // Bounded: a kafkajs call that never settles must not hang the run (found 16), it is reported.
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([this.loop?.then(() => true) ?? true, new Promise<false>((r) => (timer = setTimeout(() => r(false), 60_000)))]);
+    clearTimeout(timer);
+    if (!stopped) this.stuck = `the transactional producer did not stop within 60 s of the end (last step: ${this.step})`;
     const deadline = Date.now() + timeoutMs;
     // Every committed transaction read whole, and every unknown one read whole or not at all.
     const settled = () =>
@@ -520,7 +537,7 @@ export class Transactions {
 
   /** Aborted or partial transactions read, committed ones missing. */
   violations(): string[] {
-    const found: string[] = [];
+    const found: string[] = this.stuck ? [this.stuck] : [];
     for (const [id, t] of this.out.txns) {
       const seen = t.values.filter((v) => this.out.seen.has(v));
       const at = ` (read at ${seen.map((v) => this.readAt.get(v)).join(', ')})`;

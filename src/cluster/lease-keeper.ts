@@ -1,0 +1,133 @@
+// Keeps one etcd lease alive by its id, owned by Tributary rather than etcd3's Lease.
+//
+// etcd3's Lease gives a lease up for lost once it has not renewed it for twice its TTL, whatever
+// the reason: with etcd itself down (killed, restarting) every broker then registered again,
+// although etcd restores its leases on restart and renews them to their full TTL, so the old
+// registrations were still there; each broker waited a TTL for its own old key to expire and came
+// back as a new incarnation, which the controller fences for one pass: every partition went
+// leaderless at once after an etcd restart (RELIABILITY.md, Cluster). A KRaft broker that cannot
+// reach the quorum keeps retrying its heartbeat with the same broker epoch and is never fenced
+// for it: a new active controller gives every registered broker a fresh session. Here the lease
+// is given up only when etcd itself answers that it is gone (TTL 0); until then the keeper keeps
+// trying, every 250 ms while etcd does not answer.
+//
+// Each keepalive is one short stream (write the id, read one answer, end), so nothing is left
+// open between them, and close() ends the one under way and the pause: no timer outlives it.
+import { EventEmitter } from 'node:events';
+import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from 'etcd3';
+import { systemClock } from '../common/clock.js';
+
+export interface LeaseKeeperEvents {
+  /** etcd renewed the lease for its TTL from a moment no earlier than `sentAt` (ms since epoch). */
+  renewed: [sentAt: number];
+  /** etcd answered that the lease no longer exists: it expired or was revoked. */
+  lost: [];
+}
+
+/** The pause after a keepalive etcd did not answer. */
+const RETRY_MS = 250;
+
+export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
+  private closed = false;
+  private stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly client: Etcd3,
+    readonly id: string,
+    private readonly ttlSeconds: number,
+    /** How long one keepalive may wait for etcd's answer. */
+    private readonly timeoutMs: number,
+  ) {
+    super();
+  }
+
+  /** Starts renewing: the first keepalive at once, then every third of the TTL. */
+  start(): void {
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      const sentAt = systemClock.now();
+      let ttl: number | null = null;
+      try {
+        ttl = await this.keepAliveOnce();
+      } catch {
+        // etcd unreachable or slow: try again soon, the lease may well be alive in etcd
+      }
+      if (this.closed) return;
+      if (ttl === 0) {
+        this.closed = true;
+        this.emit('lost');
+        return;
+      }
+      if (ttl !== null) this.emit('renewed', sentAt);
+      await this.pause(ttl !== null ? (this.ttlSeconds * 1000) / 3 : RETRY_MS);
+    }
+  }
+
+  /** One keepalive: the TTL etcd answers (0: the lease is gone). */
+  private async keepAliveOnce(): Promise<number> {
+    const stream = await this.client.leaseClient.leaseKeepAlive();
+    if (this.closed) {
+      shut(stream);
+      return -1;
+    }
+    this.stream = stream;
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`etcd did not answer a keepalive of lease ${this.id} within ${this.timeoutMs} ms`)), this.timeoutMs);
+        const settle = (): void => clearTimeout(timer);
+        stream.on('data', (res: ILeaseKeepAliveResponse) => {
+          settle();
+          resolve(Number(res.TTL));
+        });
+        stream.on('error', (err: Error) => {
+          settle();
+          reject(err);
+        });
+        stream.on('end', () => {
+          settle();
+          reject(new Error('the keepalive stream ended'));
+        });
+        stream.write({ ID: this.id });
+      });
+    } finally {
+      this.stream = null;
+      shut(stream);
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    }).finally(() => {
+      this.wake = null;
+    });
+  }
+
+  /** Stops renewing (the lease then expires by itself after its TTL); nothing stays running. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.removeAllListeners();
+    if (this.stream) shut(this.stream);
+    this.wake?.();
+  }
+}
+
+/** Half-closes, then cancels (as PrefixWatch does, so etcd3's pool does not count a failed host). */
+function shut(stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>): void {
+  try {
+    stream.end();
+  } catch {
+    // already ended
+  }
+  stream.cancel();
+}
