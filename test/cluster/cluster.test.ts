@@ -68,6 +68,18 @@ async function metadata(b: BrokerProcess, topic: string): Promise<{ controller: 
   }
 }
 
+/** Until `b` sees a controller and all three brokers registered (after a test that stopped etcd). */
+function waitForWholeCluster(b: BrokerProcess): Promise<void> {
+  return waitFor(
+    'a controller and every broker registered',
+    async () => {
+      const md = await metadata(b, 'spread');
+      return md.controller > 0 && md.brokers.length === 3;
+    },
+    30_000,
+  );
+}
+
 test('a 6-partition topic spreads its leaders; kafkajs produces and a group consumes across brokers', { skip: etcdMissing }, async () => {
   const k = kafka();
   const admin = k.admin();
@@ -569,14 +581,7 @@ test(
     const topic = 'etcd-restart';
     const b = cluster.alive()[0]!;
     // The test above stopped etcd too: wait for a controller and every broker back first.
-    await waitFor(
-      'a controller and every broker registered',
-      async () => {
-        const md = await metadata(b, 'spread');
-        return md.controller > 0 && md.brokers.length === 3;
-      },
-      30_000,
-    );
+    await waitForWholeCluster(b);
     const admin = kafka().admin();
     await admin.connect();
     try {
@@ -628,14 +633,7 @@ test(
     // Producer ids come in blocks reserved in etcd: once a broker's block is used up and etcd does
     // not answer, InitProducerId must answer a retriable error, as Kafka's producer id manager does.
     const b = cluster.alive()[0]!;
-    await waitFor(
-      'a controller and every broker registered',
-      async () => {
-        const md = await metadata(b, 'spread');
-        return md.controller > 0 && md.brokers.length === 3;
-      },
-      30_000,
-    );
+    await waitForWholeCluster(b);
     const initProducerId = (c: RawClient) =>
       c
         .request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 }, 15_000)
@@ -675,6 +673,8 @@ test('UnregisterBroker revokes a live broker’s registration: it is fenced and 
     return (r.body.brokers as { brokerId: number }[]).some((x) => x.brokerId === id);
   };
   const said = (msg: string) => b.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(msg)).length;
+  // The tests above stopped etcd: every broker must be back before this one takes one away.
+  await waitForWholeCluster(b);
   assert.ok(await registered());
   const unknown = await withRawClient(b, (c) => c.request(ApiKey.UnregisterBroker, 0, { brokerId: 99 }));
   assert.equal(unknown.body.errorCode, ErrorCode.BROKER_ID_NOT_REGISTERED);
