@@ -498,15 +498,18 @@ export class Group {
     old.syncWaiter = null;
     const oldId = old.memberId;
     const oldLeader = this.leaderId;
-    const unchanged = sameProtocols(old.protocols, req.protocols);
     this.renameMember(old, newId);
     old.isNew = false;
     this.instances.set(req.groupInstanceId!, newId);
     if (this.leaderId === oldId) this.leaderId = newId;
+    const { clientId, clientHost, sessionTimeoutMs, rebalanceTimeoutMs, protocolType, protocols } = old;
+    this.applyJoinRequest(old, req);
 
-    if (this.state === 'Stable' && unchanged) {
-      const { clientId, clientHost, sessionTimeoutMs, rebalanceTimeoutMs, protocolType, protocols } = old;
-      this.applyJoinRequest(old, req);
+    // As Kafka's updateStaticMemberThenRebalanceOrCompleteJoin: in a Stable group only a change of
+    // the protocol the group would select next makes it rebalance. Changed metadata under the same
+    // protocol (a new subscription, say) is stored and reaches the leader only with the next
+    // rebalance, or at once when the leader itself restarts and may skip the assignment.
+    if (this.state === 'Stable' && this.selectProtocol() === this.protocolName) {
       // KIP-814: a leader that may skip the assignment is told it leads (with the members, to
       // keep its metadata current). An older client is named the leader it replaced, as Kafka's
       // answer does, so a restarted leader syncs as a follower and does not assign again.

@@ -283,12 +283,62 @@ describe('group state machine', () => {
       topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
     });
     assert.equal(commit[0]!.partitions[0]!.errorCode, ErrorCode.FENCED_INSTANCE_ID);
-    // Changed metadata does trigger a rebalance.
-    const changed = c.join('g', classicJoinRequest('', { groupInstanceId: 'ib', protocols: [proto('range', 'new-subscription')] }));
+  });
+
+  test('static members: a restart rebalances a Stable group only when the protocol it would select changes', async () => {
+    const { coordinator: c, store } = setup();
+    const both = [proto('range'), proto('roundrobin')];
+    const a = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ia', protocols: both }));
+    await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
+    const b = c.join('g', classicJoinRequest('', { groupInstanceId: 'ib', protocols: both }));
+    const ra = await c.join('g', classicJoinRequest(a.memberId, { groupInstanceId: 'ia', protocols: both }));
+    const rb = await b;
+    await syncAll(c, 'g', 2, ra.leader, [ra.memberId, rb.memberId]);
+    assert.equal(ra.leader, a.memberId);
+
+    // A follower restarts with new metadata under the same protocol (a changed subscription):
+    // Kafka stores it and answers the current generation, naming the leader, with no rebalance.
+    const written = store.batches.length;
+    const follower = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ib', protocols: [proto('range', 'new-subscription'), proto('roundrobin')] }));
+    assert.equal(follower.errorCode, ErrorCode.NONE);
+    assert.equal(follower.generationId, 2);
+    assert.equal(follower.leader, a.memberId);
+    assert.equal(follower.skipAssignment, false);
+    assert.deepEqual(follower.members, []);
+    assert.equal(c.groups.get('g')!.state, 'Stable');
+    assert.equal(store.batches.length, written + 1, 'the replacement is written');
+    const ib = c.describeGroup('g').members.find((m) => m.groupInstanceId === 'ib')!;
+    assert.equal(ib.memberId, follower.memberId);
+    assert.equal(ib.metadata.toString(), 'new-subscription');
+    assert.equal(ib.assignment.toString(), `for-${rb.memberId}`, 'it keeps its assignment');
+
+    // The leader restarts with new metadata too: no rebalance either; one that may skip the
+    // assignment leads, with every member's current metadata.
+    const leader = await c.join(
+      'g',
+      classicJoinRequest('', { groupInstanceId: 'ia', protocols: [proto('range', 'leader-new'), proto('roundrobin')], supportsSkipAssignment: true }),
+    );
+    assert.equal(leader.errorCode, ErrorCode.NONE);
+    assert.equal(leader.generationId, 2);
+    assert.equal(leader.leader, leader.memberId);
+    assert.equal(leader.skipAssignment, true);
+    assert.deepEqual(
+      leader.members.map((m) => [m.groupInstanceId, m.metadata.toString()]),
+      [
+        ['ia', 'leader-new'],
+        ['ib', 'new-subscription'],
+      ],
+    );
+    assert.equal(c.groups.get('g')!.state, 'Stable');
+
+    // A restart that drops the selected protocol changes the one the group would select: rebalance.
+    const changed = c.join('g', classicJoinRequest('', { groupInstanceId: 'ib', protocols: [proto('roundrobin')] }));
     await settle();
     assert.equal(c.groups.get('g')!.state, 'PreparingRebalance');
-    await c.join('g', classicJoinRequest(a.memberId, { groupInstanceId: 'ia' }));
-    assert.equal((await changed).generationId, 3);
+    await c.join('g', classicJoinRequest(leader.memberId, { groupInstanceId: 'ia', protocols: both }));
+    const next = await changed;
+    assert.equal(next.generationId, 3);
+    assert.equal(next.protocolName, 'roundrobin');
   });
 
   test('a restarted static leader is named the leader it replaced, unless it may skip the assignment (KIP-814)', async () => {
