@@ -54,7 +54,8 @@ import { assignmentSize, sameAssignment, sameTopics, toWire } from './partition-
 import { heartbeatFailure, type HeartbeatResponse } from './heartbeat-response.js';
 import { Writer } from '../protocol/primitives.js';
 import { encodeConsumerProtocolAssignment } from '../protocol/generated/consumer-protocol-assignment.js';
-import { decodeConsumerAssignment, decodeConsumerSubscription } from '../protocol/consumer-protocol.js';
+import { decodeConsumerAssignmentMessage, decodeConsumerSubscription } from '../protocol/consumer-protocol.js';
+import type { ConsumerProtocolAssignment } from '../protocol/generated/consumer-protocol-assignment.js';
 import { joinError, type JoinRequest, type JoinResult, type MemberIdentity, type MemberProfile, type SyncRequest, type SyncResult } from './group.js';
 import type { CoordinatorLogger } from './ports.js';
 import { EpochGroup, EpochGroups, HeartbeatError, LEAVE_GROUP_MEMBER_EPOCH, LEAVE_GROUP_STATIC_MEMBER_EPOCH } from './epoch-groups.js';
@@ -851,11 +852,20 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
       const sub = decodeConsumerSubscription(cm.protocols.find((p) => p.name === protocolName)?.metadata ?? Buffer.alloc(0));
       const assignment = classicAssignment(cm.assignment);
       if (!sub || !assignment) return { error: `Cannot upgrade classic group ${groupId}: member ${cm.memberId} has an undecodable subscription or assignment.` };
-      const assigned = this.idsOf(assignment);
+      // As Kafka 4.4's ConsumerGroup.fromClassicGroup: a consumer group keeps partitions only, so
+      // an assignment carrying user data (a custom client-side assignor's state) would be lost;
+      // the upgrade is refused instead, and the group stays classic.
+      if (assignment.userData !== null && assignment.userData.length > 0) {
+        return {
+          error: `Cannot upgrade classic group ${groupId} to consumer group: the assignment of member ${cm.memberId} carries user data of a custom assignor, which a consumer group cannot keep. Move the group to a built-in assignor first.`,
+        };
+      }
+      const assigned = this.idsOf(assignment.assignedPartitions);
       group.members.set(cm.memberId, {
         memberId: cm.memberId,
         instanceId: cm.groupInstanceId,
-        rackId: null,
+        // The rack a classic consumer declares in its subscription (v3+), as Kafka takes it.
+        rackId: sub.rackId,
         clientId: cm.clientId,
         clientHost: cm.clientHost,
         subscribedTopicNames: [...new Set(sub.topics)].sort(),
@@ -1001,10 +1011,10 @@ function assignmentEpoch(m: ConsumerMember, topicId: string, partition: number):
 }
 
 /**
- * A classic member's partitions, or null if its bytes are not an assignment. As in Kafka's
- * upgrade, no bytes are no partitions: the classic group stores none for a member its leader left
- * out.
+ * A classic member's assignment, or null if its bytes are not one. As in Kafka's upgrade, no
+ * bytes are no partitions (and no user data): the classic group stores none for a member its
+ * leader left out.
  */
-function classicAssignment(bytes: Buffer): { topic: string; partitions: number[] }[] | null {
-  return bytes.length === 0 ? [] : decodeConsumerAssignment(bytes);
+function classicAssignment(bytes: Buffer): ConsumerProtocolAssignment | null {
+  return bytes.length === 0 ? { assignedPartitions: [], userData: null } : decodeConsumerAssignmentMessage(bytes);
 }

@@ -5,7 +5,7 @@
 // newer version may only append fields (the bytes past what we know are ignored); bytes that end
 // early, or hold an impossible length, are refused. Refused is null: what an undecodable member
 // means (an error, no partitions, a failed upgrade) is for each caller to say.
-import { decodeConsumerProtocolAssignment, type ConsumerProtocolAssignmentTopicPartition } from './generated/consumer-protocol-assignment.js';
+import { decodeConsumerProtocolAssignment, type ConsumerProtocolAssignment, type ConsumerProtocolAssignmentTopicPartition } from './generated/consumer-protocol-assignment.js';
 import { decodeConsumerProtocolSubscription, type ConsumerProtocolSubscription } from './generated/consumer-protocol-subscription.js';
 import { ProtocolError, Reader } from './primitives.js';
 
@@ -18,6 +18,11 @@ const NEWEST_VERSION = 3;
  */
 export function decodeConsumerAssignment(bytes: Buffer): ConsumerProtocolAssignmentTopicPartition[] | null {
   return versioned(bytes, (r, version) => decodeConsumerProtocolAssignment(r, version).assignedPartitions);
+}
+
+/** A whole ConsumerProtocolAssignment (its user data too), or null if the bytes are not one. */
+export function decodeConsumerAssignmentMessage(bytes: Buffer): ConsumerProtocolAssignment | null {
+  return versioned(bytes, (r, version) => decodeConsumerProtocolAssignment(r, version));
 }
 
 /** A ConsumerProtocolSubscription, or null if the bytes are not one. */

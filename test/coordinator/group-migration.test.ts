@@ -449,6 +449,49 @@ describe('KIP-848 online migration', () => {
     }
   });
 
+  test("upgrade: an assignment carrying a custom assignor's user data refuses it; the rack of a v3 subscription is kept", async () => {
+    // As Kafka 4.4's ConsumerGroup.fromClassicGroup: user data would be lost in a consumer group,
+    // so the group stays classic; empty user data is no user data.
+    for (const [userData, upgrades] of [
+      [Buffer.from('sticky-state'), false],
+      [Buffer.alloc(0), true],
+      [null, true],
+    ] as const) {
+      const { coordinator } = setup();
+      const a = new Classic(coordinator);
+      const w = new Writer(64);
+      w.int16(3);
+      encodeConsumerProtocolSubscription(w, 3, { topics: ['t1'], userData: null, ownedPartitions: [], generationId: -1, rackId: 'rack-a' });
+      const joined = await coordinator.join('g', { ...a.joinRequest(), protocols: [{ name: 'range', metadata: w.finish() }], requireKnownMemberId: false });
+      assert.equal(joined.errorCode, ErrorCode.NONE);
+      const bytes = new Writer(64);
+      bytes.int16(1);
+      encodeConsumerProtocolAssignment(bytes, 1, { assignedPartitions: [{ topic: 't1', partitions: [0, 1, 2, 3, 4, 5] }], userData });
+      const synced = await coordinator.sync('g', {
+        memberId: joined.memberId,
+        groupInstanceId: null,
+        generationId: joined.generationId,
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [{ memberId: joined.memberId, assignment: bytes.finish() }],
+      });
+      assert.equal(synced.errorCode, ErrorCode.NONE);
+      const r = await new Modern(coordinator).beat();
+      if (upgrades) {
+        assert.equal(r.errorCode, ErrorCode.NONE, String(r.errorMessage));
+        const member = coordinator.consumer.groups.get('g')!.members.get(joined.memberId)!;
+        assert.equal(member.assigned.get(T1)?.size, 6);
+        assert.equal(member.rackId, 'rack-a');
+      } else {
+        assert.equal(r.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+        assert.match(String(r.errorMessage), /custom assignor/);
+        assert.equal(coordinator.groups.get('g')?.state, 'Stable', 'still a classic group');
+        assert.equal(coordinator.consumer.groups.has('g'), false);
+      }
+      coordinator.shutdown();
+    }
+  });
+
   test('a classic group that is not Stable or not of protocol type consumer is not upgraded', async () => {
     const { coordinator } = setup();
     const x = await coordinator.join('g', { ...new Classic(coordinator).joinRequest(), protocolType: 'connect', requireKnownMemberId: false });
