@@ -63,6 +63,15 @@ export class Histogram {
  *                       them in the kernel's buffer; a client that reads slowly makes it long).
  *   TotalTimeMs         E - R, the sum of all but ThrottleTimeMs.
  *   RequestBytes        the request's size.
+ *   MessageConversionsTimeMs  Produce and Fetch only, as Kafka keeps it: time spent converting
+ *                       record batches between formats. Always 0: Produce v3+ and Fetch v4+
+ *                       (all we, and Kafka 4.x, serve) carry the v2 format, which is stored and
+ *                       served as it comes; Kafka 4.x records the same zeros.
+ *
+ * Each time is rounded to whole milliseconds before it is recorded, as Kafka's
+ * Request.updateRequestMetrics does (its histograms hold longs), so sums and buckets are the ones
+ * Kafka would show for the same requests; TotalTimeMs is rounded on its own, not summed from the
+ * rounded parts.
  *
  * A request with no response (acks=0) ends when handled; one whose connection closed first ends
  * then, with no send time.
@@ -79,11 +88,15 @@ export class ApiMetrics implements RequestTimesSink {
   readonly requestBytes = new Histogram(REQUEST_BYTES_BUCKETS);
   /** Responses carrying an error code, by Kafka error code (top-level and per-partition codes the handlers report). */
   readonly errors = new Map<number, Counter>();
+  /** Kafka has this histogram for its Produce and Fetch metrics only (not FetchConsumer/FetchFollower). */
+  readonly messageConversionsTimeMs: Histogram | null;
   /** `parent`: also records every request there (FetchConsumer and FetchFollower are Fetch too). */
   constructor(
     readonly name: string,
     private readonly parent: ApiMetrics | null = null,
-  ) {}
+  ) {
+    this.messageConversionsTimeMs = name === 'Produce' || name === 'Fetch' ? new Histogram() : null;
+  }
   error(code: number, by = 1): void {
     let c = this.errors.get(code);
     if (!c) this.errors.set(code, (c = new Counter()));
@@ -101,20 +114,22 @@ export class ApiMetrics implements RequestTimesSink {
     const responseQueue = Math.max(0, sendStarted - completed);
     const send = Math.max(0, endedAt - sendStarted);
     const total = Math.max(0, endedAt - t.receivedAt);
+    // Whole milliseconds, as Kafka records them (Math.round of each, half up).
     this.record(queue, local, remote, t.throttleMs, responseQueue, send, total, t.requestBytes);
     this.parent?.record(queue, local, remote, t.throttleMs, responseQueue, send, total, t.requestBytes);
   }
 
   private record(queue: number, local: number, remote: number, throttle: number, responseQueue: number, send: number, total: number, bytes: number): void {
     this.requests.inc();
-    this.requestQueueTimeMs.observe(queue);
-    this.localTimeMs.observe(local);
-    this.remoteTimeMs.observe(remote);
+    this.requestQueueTimeMs.observe(Math.round(queue));
+    this.localTimeMs.observe(Math.round(local));
+    this.remoteTimeMs.observe(Math.round(remote));
     this.throttleTimeMs.observe(throttle);
-    this.responseQueueTimeMs.observe(responseQueue);
-    this.responseSendTimeMs.observe(send);
-    this.totalTimeMs.observe(total);
+    this.responseQueueTimeMs.observe(Math.round(responseQueue));
+    this.responseSendTimeMs.observe(Math.round(send));
+    this.totalTimeMs.observe(Math.round(total));
     this.requestBytes.observe(bytes);
+    this.messageConversionsTimeMs?.observe(0);
   }
 }
 

@@ -114,7 +114,19 @@ export function createRequestHandler(broker: Broker): FrameHandler {
     }
     if (header.apiVersion < api.minVersion || header.apiVersion > api.maxVersion) {
       if (header.apiKey === ApiKey.ApiVersions && header.apiVersion > api.maxVersion) {
-        return unsupportedApiVersionsFrame(header.correlationId, apis);
+        // Kafka lets an ApiVersions of any version through its request channel (KIP-511), so
+        // this answer is a request like others in its RequestMetrics: counted, timed, and its
+        // UNSUPPORTED_VERSION in ErrorsPerSec. Any other unsupported version or unknown API
+        // closes the connection there before a request exists, and is not counted here either.
+        const out = unsupportedApiVersionsFrame(header.correlationId, apis);
+        const m = apiMetrics.get(ApiKey.ApiVersions)!;
+        m.error(ErrorCode.UNSUPPORTED_VERSION);
+        const times = slotTimes ?? newRequestTimes(startedAt, frame.length);
+        times.startedAt = startedAt;
+        times.completedAt = broker.clock.monotonicMs();
+        times.sink = m;
+        if (slotTimes === undefined) endRequestTimes(times, times.completedAt);
+        return out;
       }
       conn.abort('unsupported API version', { apiKey: header.apiKey, apiVersion: header.apiVersion });
       return null;

@@ -98,7 +98,16 @@ const TOPIC_METRICS: { field: keyof TopicMetrics; name: string; help: string }[]
  * went, from its frame received to its response written (see ApiMetrics in src/broker/metrics.ts).
  */
 const REQUEST_HISTOGRAMS: {
-  field: 'requestQueueTimeMs' | 'localTimeMs' | 'remoteTimeMs' | 'throttleTimeMs' | 'responseQueueTimeMs' | 'responseSendTimeMs' | 'totalTimeMs' | 'requestBytes';
+  field:
+    | 'requestQueueTimeMs'
+    | 'localTimeMs'
+    | 'remoteTimeMs'
+    | 'throttleTimeMs'
+    | 'responseQueueTimeMs'
+    | 'responseSendTimeMs'
+    | 'totalTimeMs'
+    | 'requestBytes'
+    | 'messageConversionsTimeMs';
   name: string;
   help: string;
 }[] = [
@@ -126,6 +135,11 @@ const REQUEST_HISTOGRAMS: {
   },
   { field: 'totalTimeMs', name: 'totaltimems', help: 'Milliseconds from a request received to its response written, per API (TotalTimeMs).' },
   { field: 'requestBytes', name: 'requestbytes', help: 'Size of requests in bytes, per API (RequestBytes).' },
+  {
+    field: 'messageConversionsTimeMs',
+    name: 'messageconversionstimems',
+    help: 'Milliseconds converting record batches between formats, Produce and Fetch only; always 0, nothing is converted (MessageConversionsTimeMs).',
+  },
 ];
 
 const GROUP_STATES = ['PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead', 'Empty'] as const;
@@ -159,7 +173,10 @@ export function brokerExposition(
   for (const h of REQUEST_HISTOGRAMS) {
     const name = `kafka_network_requestmetrics_${h.name}`;
     e.family(name, 'histogram', h.help);
-    for (const a of m.requestMetrics()) if (a.requests.value > 0) e.histogram(name, { request: a.name }, a[h.field]);
+    for (const a of m.requestMetrics()) {
+      const hist = a[h.field];
+      if (hist !== null && a.requests.value > 0) e.histogram(name, { request: a.name }, hist);
+    }
   }
 
   // Network: connections, the request queue and the request memory pool.

@@ -14,7 +14,8 @@ import { ApiKey } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
 import { brokerExposition } from '../../src/http/metrics.js';
-import type { ApiMetrics, BrokerMetrics } from '../../src/broker/metrics.js';
+import { ApiMetrics, type BrokerMetrics } from '../../src/broker/metrics.js';
+import { newRequestTimes } from '../../src/network/request-times.js';
 import type { Broker } from '../../src/broker/broker.js';
 
 const PARTS = ['requestQueueTimeMs', 'localTimeMs', 'remoteTimeMs', 'throttleTimeMs', 'responseQueueTimeMs', 'responseSendTimeMs', 'totalTimeMs'] as const;
@@ -256,4 +257,70 @@ test('a JoinGroup waiting for the rebalance is remote time', async (t) => {
   assert.equal(j.remoteTimeMs, 500);
   assert.equal(j.localTimeMs, 0);
   assert.equal(j.totalTimeMs, 500);
+});
+
+test('times are recorded in whole milliseconds, each rounded as Kafka rounds it', () => {
+  const m = new ApiMetrics('Metadata');
+  // Received at 0, started at 0.4, built at 1.6, written from 1.6 to 2.7 (ms).
+  m.requestEnded({ ...newRequestTimes(0, 40), startedAt: 0.4, completedAt: 1.6, sendStartedAt: 1.6, sink: m }, 2.7);
+  assert.equal(m.requestQueueTimeMs.sum, 0, '0.4 rounds down');
+  assert.equal(m.localTimeMs.sum, 1, '1.2 rounds down');
+  assert.equal(m.responseSendTimeMs.sum, 1, '1.1 rounds down');
+  assert.equal(m.totalTimeMs.sum, 3, '2.7 rounds up, on its own (the rounded parts add up to 2)');
+  m.requestEnded({ ...newRequestTimes(10, 40), startedAt: 10.5, completedAt: 10.5, sendStartedAt: 10.5, sink: m }, 10.5);
+  assert.equal(m.requestQueueTimeMs.sum, 1, 'a half rounds up');
+  // Whole values: a 0.5 ms bucket holds only the requests that took 0 ms.
+  assert.equal(m.requestQueueTimeMs.counts[0], 1);
+  assert.equal(m.requestQueueTimeMs.counts[1], 1);
+});
+
+test('MessageConversionsTimeMs: Produce and Fetch only, one zero per request', async (t) => {
+  const { broker, clock, port } = await manualBroker(t);
+  const c = await RawClient.connect(port);
+  t.after(() => c.close());
+  await createTopic(c, 'conv');
+  await produceOk(c, 'conv', 0, buildRecordBatch({ records: [{ value: Buffer.from('a') }] }));
+  const pending = c.request(ApiKey.Fetch, 12, fetchOne('conv', 0, 1, { maxWaitMs: 50 }));
+  await waitUntil(() => broker.metrics.delayedFetches === 1, { message: 'the fetch is parked' });
+  await clock.advance(50);
+  await pending;
+  await waitUntil(() => byName(broker.metrics, 'FetchConsumer').requests.value === 1, { message: 'the fetch counted' });
+  const e = parseExposition(brokerExposition(broker).toString());
+  const family = 'kafka_network_requestmetrics_messageconversionstimems';
+  assert.equal(e.types.get(family), 'histogram');
+  for (const request of ['Produce', 'Fetch']) {
+    assert.equal(e.value(`${family}_count`, { request }), e.value('kafka_network_requestmetrics_requests_total', { request }), request);
+    assert.equal(e.value(`${family}_sum`, { request }), 0, request);
+  }
+  for (const request of ['FetchConsumer', 'Metadata', 'CreateTopics']) assert.equal(e.value(`${family}_count`, { request }), undefined, request);
+});
+
+test('an ApiVersions newer than ours is counted with its UNSUPPORTED_VERSION; other unsupported versions close unseen', async (t) => {
+  const { broker, port } = await manualBroker(t);
+  const versions = byName(broker.metrics, 'ApiVersions');
+  const metadata = snapshot(broker.metrics, 'Metadata');
+  const requests = versions.requests.value;
+  const header = (apiKey: number, version: number, flexible: boolean) => {
+    const h = Buffer.alloc(flexible ? 11 : 10);
+    h.writeInt16BE(apiKey, 0);
+    h.writeInt16BE(version, 2);
+    h.writeInt32BE(77, 4);
+    h.writeInt16BE(-1, 8);
+    return h;
+  };
+  const frame = (body: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, body.length]), body]);
+  const c = await RawClient.connect(port);
+  t.after(() => c.close());
+  const answer = c.nextFrame();
+  c.writeRaw(frame(header(ApiKey.ApiVersions, 42, true)));
+  assert.equal((await answer).readInt16BE(4), ErrorCode.UNSUPPORTED_VERSION);
+  await waitUntil(() => versions.requests.value === requests + 1, { message: 'the ApiVersions answer counted' });
+  assert.equal(versions.errors.get(ErrorCode.UNSUPPORTED_VERSION)?.value, 1);
+  assert.equal(versions.totalTimeMs.count, versions.requests.value, 'and timed');
+
+  const d = await RawClient.connect(port);
+  t.after(() => d.close());
+  d.writeRaw(frame(header(ApiKey.Metadata, 99, false)));
+  assert.ok(await d.waitClosed());
+  assert.equal(delta(broker.metrics, 'Metadata', metadata).requests, 0, 'Kafka closes the connection before a request exists');
 });
