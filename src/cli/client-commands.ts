@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
-import { Admin, type ConfigResource } from '../client/admin.js';
+import { Admin, isConsumerGroupListing, type ConfigResource } from '../client/admin.js';
 import { Cluster } from '../client/cluster.js';
 import { Consumer, type ConsumerRecord, type StartPosition } from '../client/consumer.js';
 import { KafkaClientError } from '../client/errors.js';
@@ -428,11 +428,14 @@ function consumeCommand(): Command {
 function groupsCommand(): Command {
   const groups = new Command('groups').description('list, describe, delete consumer groups and reset their offsets');
 
-  connectionOptions(groups.command('list').description('list consumer groups'))
+  connectionOptions(groups.command('list').description('list consumer groups (and streams groups)'))
     .option('--state', "also print each group's state, protocol type and type (classic, consumer, streams)")
-    .action((opts: ConnectionFlags & { state?: boolean }) =>
+    .option('--all', 'list every group: also other classic protocols (e.g. connect) and share groups')
+    .action((opts: ConnectionFlags & { state?: boolean; all?: boolean }) =>
       withCluster(opts, async (cluster) => {
-        const list = await new Admin(cluster).listGroups();
+        // Consumer groups as Kafka's admin client lists them (protocol type consumer or none),
+        // and streams groups, which this command also describes.
+        const list = (await new Admin(cluster).listGroups()).filter((g) => opts.all || isConsumerGroupListing(g) || g.type === 'streams');
         if (opts.state) {
           if (list.length > 0)
             await write(table([['GROUP', 'STATE', 'PROTOCOL-TYPE', 'TYPE'], ...list.map((g) => [g.groupId, g.state || '-', g.protocolType || '-', g.type])]));

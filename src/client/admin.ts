@@ -94,6 +94,17 @@ export interface GroupListing {
   type: string;
 }
 
+/**
+ * Whether Kafka's admin client lists `g` as a consumer group (ListGroupsOptions.forConsumerGroups:
+ * types classic and consumer, protocol types `consumer` and none). A classic group has no protocol
+ * type while it is Empty and was never joined, e.g. one known only by the offsets a consumer with
+ * assigned partitions committed: a consumer group too. A Connect workers' group (`connect`) or
+ * any other classic protocol is not, nor are share and streams groups.
+ */
+export function isConsumerGroupListing(g: GroupListing): boolean {
+  return (g.type === 'classic' || g.type === 'consumer') && (g.protocolType === '' || g.protocolType === 'consumer');
+}
+
 export interface GroupMember {
   memberId: string;
   groupInstanceId: string | null;

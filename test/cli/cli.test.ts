@@ -13,6 +13,9 @@ import { assertOneLineError, cli, run } from '../helpers/cli.js';
 import { waitUntil } from '../helpers/wait.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
 import { Connection } from '../../src/client/connection.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { createTopic } from '../helpers/requests.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -277,6 +280,40 @@ describe('tributary CLI', () => {
     r = await cli(['groups', 'delete', 'cli-g', ...bs]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!(await cli(['groups', 'list', ...bs])).stdout.split('\n').includes('cli-g'));
+  });
+
+  test("groups list: consumer groups as Kafka's admin lists them (protocol type consumer or none); --all adds the rest", async (t) => {
+    const c = await RawClient.connect(broker.port);
+    t.after(() => c.close());
+    await createTopic(c, 'cli-kinds');
+    // A group known only by the offsets committed for it: classic, Empty, no protocol type.
+    const commit = await c.request(ApiKey.OffsetCommit, 8, {
+      groupId: 'cli-offsets-only',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      topics: [{ name: 'cli-kinds', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+    });
+    assert.equal(commit.body.topics[0].partitions[0].errorCode, ErrorCode.NONE);
+    // A Connect workers' group: classic, protocol type connect.
+    const join = await c.request(ApiKey.JoinGroup, 3, {
+      groupId: 'cli-connect',
+      sessionTimeoutMs: 30_000,
+      rebalanceTimeoutMs: 30_000,
+      memberId: '',
+      protocolType: 'connect',
+      protocols: [{ name: 'sessioned', metadata: Buffer.from('worker') }],
+    });
+    assert.equal(join.body.errorCode, ErrorCode.NONE);
+    const listed = await cli(['groups', 'list', ...bs]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const names = listed.stdout.split('\n');
+    assert.ok(names.includes('cli-offsets-only'), listed.stdout);
+    assert.ok(!names.includes('cli-connect'), 'kafka-consumer-groups --list leaves a connect group out');
+    const all = await cli(['groups', 'list', '--all', '--state', ...bs]);
+    assert.match(all.stdout, /^cli-connect\s+\S+\s+connect\s+classic$/m, all.stdout);
+    assert.match(all.stdout, /^cli-offsets-only\s+Empty\s+-\s+classic$/m);
   });
 
   test('kcat reads what the CLI produced, and the CLI reads what kcat produced', async (t) => {
