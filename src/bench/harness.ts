@@ -24,7 +24,7 @@ import { formatKafka, javaTool, KAFKA_HEAP, kafkaOutput, resolveKafka, sslKeysto
 import { makeServerPki, type ServerPki } from './tls.js';
 import { newClusterId } from '../common/cluster-id.js';
 import { findEtcd, startEtcd } from '../cluster/etcd-process.js';
-import { brokerShare, kafkaRequestTimes, produceShare, summed, tributaryRequestTimes, type RequestTimes } from './request-times.js';
+import { kafkaRequestCounts, requestsPerRound, summed, tributaryRequestCounts, type RequestCounts } from './request-counts.js';
 import { systemClock } from '../common/clock.js';
 import { freeLoopbackPort, loopbackAccepts } from '../common/loopback-ports.js';
 
@@ -79,8 +79,8 @@ interface Broker {
   coldStartMs?: number;
   /** Stops the broker and starts it again on the same data; returns ms to the first produce. */
   restart?: () => Promise<number>;
-  /** The broker's own Produce and consumer Fetch request times so far (summed over a cluster's nodes). */
-  requestTimes?: () => Promise<RequestTimes | undefined>;
+  /** The Produce and consumer Fetch requests the broker answered so far (summed over a cluster's nodes). */
+  requestCounts?: () => Promise<RequestCounts | undefined>;
   stop?: () => Promise<void>;
   /** Its SSL listener (host:port), for the TLS workloads. */
   tlsBootstrap?: string;
@@ -296,7 +296,7 @@ async function startTributary(dataDir: string, pki?: ServerPki): Promise<Broker>
   const broker = await managedBroker('tributary', port, () =>
     spawn(process.execPath, [...brokerNodeArgs(), ...entry, 'broker', ...overrides], { stdio: ['ignore', 'ignore', 'inherit'] }),
   );
-  broker.requestTimes = () => tributaryRequestTimes(httpPort).catch(() => undefined);
+  broker.requestCounts = () => tributaryRequestCounts(httpPort).catch(() => undefined);
   if (sslPort) broker.tlsBootstrap = `127.0.0.1:${sslPort}`;
   return broker;
 }
@@ -351,7 +351,7 @@ async function startKafka(install: KafkaInstall, dir: string, pki?: ServerPki): 
     () => startKafkaProcess(install, node),
     () => kafkaOutput(node),
   );
-  broker.requestTimes = () => Promise.resolve(kafkaRequestTimes(install, node.jmxPort!));
+  broker.requestCounts = () => Promise.resolve(kafkaRequestCounts(install, node.jmxPort!));
   if (node.ssl) broker.tlsBootstrap = `127.0.0.1:${node.ssl.port}`;
   return broker;
 }
@@ -434,7 +434,7 @@ async function startTributaryCluster(dir: string): Promise<Broker> {
     },
   );
   broker.aux = { etcd: etcd.child.pid! };
-  broker.requestTimes = async () => summed(await Promise.all(httpPorts.map((p) => tributaryRequestTimes(p).catch(() => undefined))));
+  broker.requestCounts = async () => summed(await Promise.all(httpPorts.map((p) => tributaryRequestCounts(p).catch(() => undefined))));
   return broker;
 }
 
@@ -466,7 +466,7 @@ async function startKafkaCluster(install: KafkaInstall, dir: string): Promise<Br
     () => nodes.map((n) => `node ${n.nodeId}: ${kafkaOutput(n)}`).join('\n'),
     () => Promise.resolve(),
   );
-  broker.requestTimes = () => Promise.resolve(summed(nodes.map((n) => kafkaRequestTimes(install, n.jmxPort!))));
+  broker.requestCounts = () => Promise.resolve(summed(nodes.map((n) => kafkaRequestCounts(install, n.jmxPort!))));
   return broker;
 }
 
@@ -521,8 +521,7 @@ function parseProducerPerformance(out: string): { rps: number; mbps: number; avg
 
 /**
  * Kafka's ProducerPerformance into an existing topic; its metrics, or undefined if it failed.
- * With the broker's own time per Produce request around it: the tool's latency is mostly its
- * own queueing, and this says how much of it the broker's answers account for.
+ * With the Produce requests the broker answered: how the tool batched the records.
  */
 async function producerPerformance(
   broker: Broker,
@@ -532,7 +531,7 @@ async function producerPerformance(
   size: number,
   acks: string,
 ): Promise<Record<string, number> | undefined> {
-  const before = await broker.requestTimes?.();
+  const before = await broker.requestCounts?.();
   const [cmd, args] = javaTool(kafka, 'org.apache.kafka.tools.ProducerPerformance', [
     '--topic',
     topic,
@@ -554,8 +553,8 @@ async function producerPerformance(
     return { t, metrics: p ? { records_per_s: p.rps, mb_per_s: p.mbps, produce_latency_avg_ms: p.avgMs, produce_latency_p99_ms: p.p99Ms } : {} };
   });
   if (!ok) return undefined;
-  const after = await broker.requestTimes?.();
-  if (before && after) Object.assign(metrics, produceShare(before, after));
+  const after = await broker.requestCounts?.();
+  if (before && after) metrics.produce_requests = after.produce - before.produce;
   return metrics;
 }
 
@@ -775,11 +774,10 @@ function workloadGroup(workload: string): string {
 
 /**
  * EndToEndLatency prints "Avg latency: X ms" and "Percentiles: 50th = a, 99th = b, 99.9th = c"
- * (whole ms). The brokers' own request times around it give their share of each round trip; the
- * rest is the two JVM clients and the kernel.
+ * (whole ms). The brokers' request counts around it say how many fetches each round trip took.
  */
 async function endToEndLatency(broker: Broker, kafka: KafkaInstall, topic: string, records: number, acks: string): Promise<Record<string, number> | undefined> {
-  const before = await broker.requestTimes?.();
+  const before = await broker.requestCounts?.();
   const [cmd, args] = javaTool(kafka, 'org.apache.kafka.tools.EndToEndLatency', [
     '--bootstrap-server',
     broker.bootstrap,
@@ -801,11 +799,8 @@ async function endToEndLatency(broker: Broker, kafka: KafkaInstall, topic: strin
     return { t, metrics: avg ? { avg_ms: Number(avg[1]), p50_ms: Number(pct?.[1]), p99_ms: Number(pct?.[2]), p999_ms: Number(pct?.[3]) } : {} };
   });
   if (!ok) return undefined;
-  const after = await broker.requestTimes?.();
-  if (before && after) {
-    const share = brokerShare(before, after, records);
-    Object.assign(metrics, share, { outside_broker_us_per_round: metrics.avg_ms! * 1000 - share.broker_us_per_round! });
-  }
+  const after = await broker.requestCounts?.();
+  if (before && after) Object.assign(metrics, requestsPerRound(before, after, records));
   return metrics;
 }
 

@@ -104,15 +104,14 @@ test('npm run bench -- --quick --against kafka reports ratios against Apache Kaf
     for (const s of doc.samples.filter((x) => x.workload === 'consume 1p 100B (ConsumerPerformance)')) {
       assert.equal(s.metrics.records, filledRecords(doc, s.target, s.round), `${s.target}: ConsumerPerformance read every record`);
     }
-    // Each broker's own request times (Tributary's /metrics, Kafka's JMX): every round trip took
-    // at least one produce and one fetch, and some of the broker's time.
+    // Each broker's request counts (Tributary's /metrics, Kafka's JMX): produces were answered,
+    // and every round trip took at least one fetch.
     for (const s of doc.samples.filter((x) => x.workload === 'e2e latency, 1 in flight, 100 B (EndToEndLatency)')) {
-      assert.ok(s.metrics.broker_us_per_round! > 0, `${s.target}: the broker's time per round trip`);
       assert.ok(s.metrics.fetches_per_round! >= 1, `${s.target}: fetches per round trip`);
-      assert.ok(s.metrics.outside_broker_us_per_round! > 0, `${s.target}: the clients' time per round trip`);
+      assert.ok(s.metrics.produce_requests! > 0, `${s.target}: the Produce requests answered`);
     }
     for (const s of doc.samples.filter((x) => x.workload === 'produce 1p 100B acks=1 (ProducerPerformance)')) {
-      assert.ok(s.metrics.produce_requests! > 0 && s.metrics.broker_produce_us! > 0, `${s.target}: the broker's time per Produce`);
+      assert.ok(s.metrics.produce_requests! > 0, `${s.target}: the Produce requests answered`);
     }
     // TLS: both brokers' SSL listeners took kcat's records, and franz-go's (where Go built it),
     // which it read back whole.
