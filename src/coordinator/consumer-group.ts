@@ -738,13 +738,16 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
       changed = true;
     }
     this.saveMember(group, member);
-    const subBefore = JSON.stringify([member.subscribedTopicNames, member.rebalanceTimeoutMs]);
+    const subBefore = JSON.stringify([member.subscribedTopicNames, member.rackId, member.rebalanceTimeoutMs]);
     const classicBefore = JSON.stringify([member.classic?.sessionTimeoutMs, member.classic?.protocols.map((p) => [p.name, p.metadata.toString('base64')])]);
     this.subscribe(group, member, [...new Set(sub.topics)].sort(), member.subscribedTopicRegex);
+    // The rack a classic consumer declares in its subscription (v3+), as Kafka takes it at each
+    // join; a subscription without one leaves the rack as it was.
+    if (sub.rackId !== null) member.rackId = sub.rackId;
     member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     member.classic = { sessionTimeoutMs: req.sessionTimeoutMs, protocols: req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })) };
     // Only the subscription moves the group epoch (not the session timeout or protocol bytes).
-    const subChanged = changed || subBefore !== JSON.stringify([member.subscribedTopicNames, member.rebalanceTimeoutMs]);
+    const subChanged = changed || subBefore !== JSON.stringify([member.subscribedTopicNames, member.rackId, member.rebalanceTimeoutMs]);
     const classicChanged = classicBefore !== JSON.stringify([member.classic.sessionTimeoutMs, member.classic.protocols.map((p) => [p.name, p.metadata.toString('base64')])]);
     if (subChanged || classicChanged) records.push(this.memberMetadataRecord(group, member));
     this.advanceEpoch(group, subChanged, records);

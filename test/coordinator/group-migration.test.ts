@@ -492,6 +492,33 @@ describe('KIP-848 online migration', () => {
     }
   });
 
+  test('a classic member joining a consumer group takes the rack of its v3 subscription', async () => {
+    const { coordinator } = setup();
+    await new Modern(coordinator).beat();
+    const a = new Classic(coordinator);
+    const withRack = (rackId: string | null) => {
+      const w = new Writer(64);
+      w.int16(3);
+      encodeConsumerProtocolSubscription(w, 3, { topics: ['t1'], userData: null, ownedPartitions: [], generationId: -1, rackId });
+      return { ...a.joinRequest(), protocols: [{ name: 'range', metadata: w.finish() }], requireKnownMemberId: false };
+    };
+    const joined = await coordinator.join('g', withRack('rack-b'));
+    assert.equal(joined.errorCode, ErrorCode.NONE);
+    const group = coordinator.consumer.groups.get('g')!;
+    assert.equal(group.members.get(joined.memberId)!.rackId, 'rack-b');
+    // A new rack is a new subscription: the group epoch moves, as for a consumer-protocol member.
+    const epoch = group.groupEpoch;
+    a.id = joined.memberId;
+    const moved = await coordinator.join('g', { ...withRack('rack-c'), memberId: joined.memberId });
+    assert.equal(moved.errorCode, ErrorCode.NONE);
+    assert.equal(group.members.get(joined.memberId)!.rackId, 'rack-c');
+    assert.equal(group.groupEpoch, epoch + 1);
+    // No rack in the subscription leaves it as it was.
+    assert.equal((await coordinator.join('g', { ...withRack(null), memberId: joined.memberId })).errorCode, ErrorCode.NONE);
+    assert.equal(group.members.get(joined.memberId)!.rackId, 'rack-c');
+    coordinator.shutdown();
+  });
+
   test('a classic group that is not Stable or not of protocol type consumer is not upgraded', async () => {
     const { coordinator } = setup();
     const x = await coordinator.join('g', { ...new Classic(coordinator).joinRequest(), protocolType: 'connect', requireKnownMemberId: false });
