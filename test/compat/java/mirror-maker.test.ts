@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import kafkajs from 'kafkajs';
 import { mirrorSetup } from './mirror/setup.js';
 import { startBrokerProcess, type BrokerProcess } from '../../helpers/broker-process.js';
-import { waitUntil } from '../../helpers/wait.js';
+import { elapse, waitUntil } from '../../helpers/wait.js';
 import { Admin } from '../../../src/client/admin.js';
 import { Consumer, type ConsumerRecord } from '../../../src/client/consumer.js';
 import { GroupConsumer } from '../../../src/client/group-consumer.js';
@@ -20,6 +21,8 @@ import { Producer, type ProducerRecord } from '../../../src/client/producer.js';
 import { Connection } from '../../../src/client/connection.js';
 import { ApiKey, type CreateAclsResponse, type DescribeAclsResponse } from '../../../src/protocol/generated/index.js';
 import { runJava, spawnJava, type JavaProcess } from './harness.js';
+
+const { Kafka, logLevel } = kafkajs;
 
 const cp = mirrorSetup();
 const skip = cp.startsWith('SKIP: ') ? `mirror-maker: ${cp.slice(6)}` : false;
@@ -141,6 +144,7 @@ function mirrorSuite(exactlyOnce: boolean): void {
     let producer: Producer;
     let mm2: JavaProcess | undefined;
     let tmp: string;
+    let config: string;
     /** What a reader of `orders` on a sees, per partition: what b must hold. */
     const written = new Map<number, Shape[]>();
     const mm2Log = () => (mm2 ? `\nMirrorMaker log tail:\n${mm2.stderr().slice(-4000)}` : '');
@@ -193,7 +197,7 @@ function mirrorSuite(exactlyOnce: boolean): void {
       producer = new Producer({ bootstrap: a.bootstrap });
       tmp = mkdtempSync(join(tmpdir(), 'tributary-mm2-'));
       await adminA.createTopics([{ name: 'orders', partitions: PARTITIONS, replicationFactor: 1, configs: { 'retention.ms': '259200000', 'max.message.bytes': '524288' } }]);
-      const config = join(tmp, 'mm2.properties');
+      config = join(tmp, 'mm2.properties');
       const settings: Record<string, string | number> = {
         clusters: 'a, b',
         'a.bootstrap.servers': a.bootstrap,
@@ -250,12 +254,11 @@ function mirrorSuite(exactlyOnce: boolean): void {
       const onB = await mirrored(FIRST);
       for (let p = 0; p < PARTITIONS; p++) sameRecords(onB[p]!, written.get(p)!, `partition ${p}: every record once, in order`);
       if (exactlyOnce) {
-        // Transactions wrote them: their commit markers take offsets on b, and MirrorMaker's
-        // transactional ids are known to b's transaction coordinator, committed.
-        const ends = (await adminB.listOffsets('a.orders', 'latest')).map((o) => o.offset);
-        assert.ok(
-          ends.every((end) => end > FIRST),
-          `markers after the records: ${ends.join(' ')}`,
+        // Transactions wrote them: their commit markers take offsets on b (once committed: the
+        // records may be read before), and MirrorMaker's transactional ids are known to b's
+        // transaction coordinator.
+        await waitFor('commit markers after the records on b', 30_000, async () =>
+          (await adminB.listOffsets('a.orders', 'latest')).every((o) => o.offset > FIRST) ? true : undefined,
         );
         const txns = await adminB.listTransactions();
         assert.ok(
@@ -380,6 +383,75 @@ function mirrorSuite(exactlyOnce: boolean): void {
         return acls.length >= expected.length ? acls : undefined;
       });
       assert.deepEqual(await topicAcls(b.bootstrap, 'a.orders'), expected);
+    });
+
+    test(`MirrorMaker killed (SIGKILL) mid-stream and restarted: nothing lost${exactlyOnce ? ', nothing committed twice' : ''}`, async () => {
+      const before = FIRST + SECOND;
+      const LIVE = 40; // written while MirrorMaker runs; it is killed as they reach b
+      const DOWN = 20; // written while it is down
+      const endsOnB = async () => (await adminB.listOffsets('a.orders', 'latest')).reduce((sum, o) => sum + o.offset, 0);
+      const endsBefore = await endsOnB();
+      await produce(before, LIVE);
+      // Killed once the first of them are written to b: exactly once, often inside the transaction
+      // of one poll's records (then aborted when the restarted task's producer starts); at least
+      // once, before the worker commits their source offsets (every 500 ms), so they come again.
+      await waitUntil(async () => (await endsOnB()) > endsBefore, { timeout: 30_000, interval: 5, message: () => `the first records on b${mm2Log()}` });
+      await mm2!.kill();
+      await produce(before + LIVE, DOWN);
+      mm2 = spawnJava(cp, 'org.apache.kafka.connect.mirror.MirrorMaker', [config], { jvmOpts: ['-Xmx512m'] });
+      const total = before + LIVE + DOWN;
+      const seq = (r: Shape) => Number(r.headers.find(([k]) => k === 'seq')![1]);
+      if (exactlyOnce) {
+        // read_committed (kafkajs): the killed worker's open transaction is aborted or fenced, so
+        // each record shows up once, in order.
+        const kafka = new Kafka({ clientId: 'mm2-verify', brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
+        const consumer = kafka.consumer({ groupId: 'mm2-verify', readUncommitted: false, maxWaitTimeInMs: 100 });
+        const seen = new Map<number, Shape[]>();
+        await consumer.connect();
+        try {
+          await consumer.subscribe({ topic: 'a.orders', fromBeginning: true });
+          await consumer.run({
+            eachMessage: async ({ partition, message }) =>
+              void seen.set(partition, [
+                ...(seen.get(partition) ?? []),
+                {
+                  partition,
+                  offset: Number(message.offset),
+                  timestamp: Number(message.timestamp),
+                  key: message.key?.toString() ?? null,
+                  value: message.value?.toString() ?? null,
+                  headers: Object.entries(message.headers ?? {}).flatMap(([k, v]): Array<[string, string | null]> =>
+                    (Array.isArray(v) ? v : [v]).map((x) => [k, x === undefined || x === null ? null : x.toString()]),
+                  ),
+                },
+              ]),
+          });
+          await waitFor(`${total} committed records per partition on b`, 90_000, () =>
+            Array.from({ length: PARTITIONS }, (_, p) => seen.get(p)?.length ?? 0).every((n) => n >= total) ? true : undefined,
+          );
+          // Time in which a record committed twice would show up.
+          await elapse(1500);
+        } finally {
+          await consumer.disconnect();
+        }
+        for (let p = 0; p < PARTITIONS; p++) {
+          assert.deepEqual(seen.get(p)!.map(seq), written.get(p)!.map(seq), `partition ${p}: every record once, in order`);
+        }
+      } else {
+        // At least once: a record replicated after the worker's last offset commit is replicated
+        // again after the restart, so b may hold a stretch twice; none is missing, and each
+        // partition is the source's order with at most such replays.
+        const onB = await waitFor(`${total} distinct records per partition on b`, 90_000, async () => {
+          const records = await readAll(b.bootstrap, 'a.orders');
+          const byPartition = Array.from({ length: PARTITIONS }, (_, p) => records.filter((r) => r.partition === p).map(shape));
+          return byPartition.every((rs) => new Set(rs.map(seq)).size >= total) ? byPartition : undefined;
+        });
+        for (let p = 0; p < PARTITIONS; p++) {
+          const seqs = onB[p]!.map(seq);
+          assert.deepEqual([...new Set(seqs)], written.get(p)!.map(seq), `partition ${p}: nothing lost, first copies in order`);
+          seqs.forEach((n, i) => i === 0 || n === seqs[i - 1]! + 1 || assert.ok(n <= seqs[i - 1]!, `partition ${p}: a replay restarts further back, at ${i}`));
+        }
+      }
     });
 
     test("MirrorMaker's own topics: heartbeats, offset syncs, checkpoints, its Connect groups", async () => {
