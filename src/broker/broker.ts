@@ -542,7 +542,14 @@ export class Broker implements CoordinatorHost {
       if (c.ongoing && broker.transactionCoordinator.transactionalIdError(c.transactionalId) !== ErrorCode.NONE) return ErrorCode.NONE;
       return broker.txnVerifier.check(c);
     };
-    await broker.listen(options.requestHandler);
+    try {
+      await broker.listen(options.requestHandler);
+    } catch (err) {
+      // A listener that cannot open (a TLS store with a wrong password, a port in use) fails the
+      // start with its error; what opened so far is closed, so an embedding process can go on.
+      await broker.stop();
+      throw err;
+    }
     broker.startLogDirProbe();
     const self = {
       nodeId: config.nodeId,
