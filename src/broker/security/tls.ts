@@ -3,16 +3,11 @@
 // ssl.principal.mapping.rules).
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import type { ConnectionOptions as TlsConnectOptions, SecureVersion, TlsOptions, TLSSocket } from 'node:tls';
+import { createSecureContext, type ConnectionOptions as TlsConnectOptions, type SecureVersion, type TlsOptions, type TLSSocket } from 'node:tls';
 import { ConfigError, type BrokerConfig } from '../../config/config.js';
+import { configuredStoreType, loadKeyStore, loadTrustStore } from './key-stores.js';
 
 const TLS_VERSIONS: Record<string, SecureVersion> = { 'TLSv1.2': 'TLSv1.2', 'TLSv1.3': 'TLSv1.3' };
-
-function storeType(type: string | null, location: string): 'PEM' | 'PKCS12' {
-  if (type === 'PEM' || type === 'PKCS12') return type;
-  if (type !== null && type !== '') throw new ConfigError(`Unsupported key/trust store type ${type}: use PEM or PKCS12`);
-  return /\.(p12|pfx)$/i.test(location) ? 'PKCS12' : 'PEM';
-}
 
 function readStore(location: string, what: string): Buffer {
   try {
@@ -22,24 +17,31 @@ function readStore(location: string, what: string): Buffer {
   }
 }
 
-/** The key, certificate and trusted CAs of one side (server listener or inter-broker client). */
-export function keyMaterial(config: BrokerConfig, listener: string): Pick<TlsOptions, 'key' | 'cert' | 'pfx' | 'passphrase' | 'ca'> {
+type KeyMaterial = Pick<TlsOptions, 'key' | 'cert' | 'pfx' | 'passphrase' | 'ca'>;
+
+/**
+ * The key, certificate and trusted CAs of one side (server listener or inter-broker client), from
+ * key and trust stores of any of Kafka's types (key-stores.ts). Checked by building a secure
+ * context from them, so a wrong password, a key that does not match its certificate or a damaged
+ * store is a ConfigError here (at start, or refusing a dynamic change), not a failed listener.
+ */
+export function keyMaterial(config: BrokerConfig, listener: string): KeyMaterial {
   const get = (key: string) => config.listenerValue(listener, key);
-  const out: Pick<TlsOptions, 'key' | 'cert' | 'pfx' | 'passphrase' | 'ca'> = {};
+  let out: KeyMaterial = {};
   const location = get('ssl.keystore.location');
   const inlineChain = get('ssl.keystore.certificate.chain');
   const inlineKey = get('ssl.keystore.key');
   if (location) {
-    const bytes = readStore(location, 'ssl.keystore.location');
-    if (storeType(get('ssl.keystore.type'), location) === 'PKCS12') {
-      out.pfx = bytes;
-      out.passphrase = get('ssl.keystore.password') ?? undefined;
-    } else {
-      // One PEM file holding the private key and the certificate chain, as Kafka's PEM key store.
-      out.key = bytes;
-      out.cert = bytes;
-      out.passphrase = get('ssl.key.password') ?? undefined;
-    }
+    out = loadKeyStore(
+      {
+        key: 'ssl.keystore.location',
+        location,
+        bytes: readStore(location, 'ssl.keystore.location'),
+        type: configuredStoreType(get('ssl.keystore.type'), 'ssl.keystore.type'),
+        password: get('ssl.keystore.password'),
+      },
+      get('ssl.key.password'),
+    );
   } else if (inlineChain && inlineKey) {
     out.key = inlineKey;
     out.cert = inlineChain;
@@ -48,14 +50,26 @@ export function keyMaterial(config: BrokerConfig, listener: string): Pick<TlsOpt
   const trustLocation = get('ssl.truststore.location');
   const inlineTrust = get('ssl.truststore.certificates');
   if (trustLocation) {
-    const bytes = readStore(trustLocation, 'ssl.truststore.location');
-    if (storeType(get('ssl.truststore.type'), trustLocation) === 'PKCS12') {
-      // Node takes trusted CAs as PEM only: a PKCS12 trust store is not readable here.
-      throw new ConfigError('A PKCS12 trust store is not supported; give the CA certificates as PEM (ssl.truststore.type=PEM)');
-    }
-    out.ca = bytes;
+    out.ca = loadTrustStore({
+      key: 'ssl.truststore.location',
+      location: trustLocation,
+      bytes: readStore(trustLocation, 'ssl.truststore.location'),
+      type: configuredStoreType(get('ssl.truststore.type'), 'ssl.truststore.type'),
+      password: get('ssl.truststore.password'),
+    });
   } else if (inlineTrust) {
     out.ca = inlineTrust;
+  }
+  try {
+    createSecureContext(out);
+  } catch (err) {
+    const message = (err as Error).message;
+    const hint = /mac verify failure/i.test(message)
+      ? ' (wrong ssl.keystore.password?)'
+      : /bad decrypt|bad password|interrupted or cancelled/i.test(message)
+        ? ' (wrong ssl.key.password?)'
+        : '';
+    throw new ConfigError(`The TLS key or trust store of listener ${listener} cannot be used: ${message}${hint}`);
   }
   return out;
 }

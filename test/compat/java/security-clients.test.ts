@@ -1,5 +1,6 @@
 // The Java client (kafka-clients 4.4 from Maven) over every secured listener kind, in one JVM
-// (SecurityClients.java): SSL one-way and mTLS with PEM trust and key stores, SASL_SSL and
+// (SecurityClients.java): SSL one-way and mTLS with PEM trust and key stores, mTLS with JKS and
+// PKCS12 stores made by keytool on both sides (a listener whose stores are JKS), SASL_SSL and
 // SASL_PLAINTEXT with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, OAUTHBEARER with the client's
 // unsecured tokens and with a signed JWT its login callback handler reads from a file; a wrong
 // password fails; and a delegation token made with the admin client authenticates a producer and
@@ -15,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { suiteBroker } from '../../helpers/broker.js';
 import { makePki } from '../../helpers/certs.js';
 import { addScramUser } from '../../helpers/sasl-plain-acls.js';
+import { keyStore, keytoolCa, trustStore } from '../../helpers/keytool.js';
 import { javaSetup, runJava } from './harness.js';
 
 const setup = javaSetup();
@@ -27,6 +29,20 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 const clientCert = pki.client('/O=Tributary/CN=java-client', 'java-client');
+// Java stores as a Kafka user has them (keytool is the JDK's, so here whenever the JVM is): the
+// broker's JKS key store and a JKS trust store of several CAs; the client's JKS key store and a
+// PKCS12 trust store.
+const stores = skip
+  ? null
+  : (() => {
+      const extraCa = keytoolCa(pki.dir, 'java-extra-ca', 'EC').replace(`${pki.dir}/`, '');
+      return {
+        serverJks: keyStore(pki.dir, 'server', 'server.jks', 'JKS', 'server-store-pw', 'server-key-pw'),
+        serverTrustJks: trustStore(pki.dir, [extraCa, 'ca.crt'], 'server-trust.jks', 'JKS', 'trust-pw'),
+        clientJks: keyStore(pki.dir, 'java-client', 'client.jks', 'JKS', 'client-pw'),
+        clientTrustP12: trustStore(pki.dir, ['ca.crt', extraCa], 'client-trust.p12', 'PKCS12', 'trust-pw'),
+      };
+    })();
 
 // A signing key, its JWKS (for the broker) and a token signed with it (for the client's file).
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -44,8 +60,8 @@ const plainJaas = (self = '') => `org.apache.kafka.common.security.plain.PlainLo
 describe('the Java client on secured listeners', { skip }, () => {
   const broker = suiteBroker({
     config: {
-      listeners: 'TLS://127.0.0.1:0,MTLS://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,REAUTH://127.0.0.1:0',
-      'listener.security.protocol.map': 'TLS:SSL,MTLS:SSL,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,REAUTH:SASL_SSL',
+      listeners: 'TLS://127.0.0.1:0,MTLS://127.0.0.1:0,JKS://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,REAUTH://127.0.0.1:0',
+      'listener.security.protocol.map': 'TLS:SSL,MTLS:SSL,JKS:SSL,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,REAUTH:SASL_SSL',
       // KIP-368: sessions on REAUTH last 2 s (Kafka's per-listener and mechanism form), the client re-authenticates.
       'listener.name.reauth.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
       'listener.name.reauth.scram-sha-512.connections.max.reauth.ms': 2000,
@@ -53,6 +69,17 @@ describe('the Java client on secured listeners', { skip }, () => {
       'ssl.keystore.location': pki.serverPemFile,
       'ssl.truststore.location': pki.caFile,
       'listener.name.mtls.ssl.client.auth': 'required',
+      // JKS: Kafka's usual stores, the types left to the default.
+      ...(stores
+        ? {
+            'listener.name.jks.ssl.keystore.location': stores.serverJks,
+            'listener.name.jks.ssl.keystore.password': 'server-store-pw',
+            'listener.name.jks.ssl.key.password': 'server-key-pw',
+            'listener.name.jks.ssl.truststore.location': stores.serverTrustJks,
+            'listener.name.jks.ssl.truststore.password': 'trust-pw',
+            'listener.name.jks.ssl.client.auth': 'required',
+          }
+        : {}),
       'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER',
       'listener.name.sasl_ssl.plain.sasl.jaas.config': plainJaas('username="admin" password="admin-pw" '),
       'listener.name.sasl_plaintext.plain.sasl.jaas.config': plainJaas(),
@@ -94,6 +121,16 @@ describe('the Java client on secured listeners', { skip }, () => {
         ...trust,
         'ssl.keystore.type': 'PEM',
         'ssl.keystore.location': clientCert.pemFile,
+      },
+      // The client's defaults: ssl.keystore.type JKS; its trust store PKCS12.
+      'mtls-jks-stores': {
+        'bootstrap.servers': addr('JKS'),
+        'security.protocol': 'SSL',
+        'ssl.keystore.location': stores!.clientJks,
+        'ssl.keystore.password': 'client-pw',
+        'ssl.truststore.type': 'PKCS12',
+        'ssl.truststore.location': stores!.clientTrustP12,
+        'ssl.truststore.password': 'trust-pw',
       },
       'sasl_ssl-plain': sasl('SASL_SSL', 'PLAIN', plain('alice', 'alice-pw')),
       'sasl_ssl-scram-sha-256': sasl('SASL_SSL', 'SCRAM-SHA-256', scram('scrammy', 'scram-pw')),
