@@ -9,6 +9,7 @@ import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrokerConfig, ConfigError } from '../../src/config/config.js';
+import { openssl } from '../../src/bench/tls.js';
 import { keyMaterial, tlsClientOptions } from '../../src/broker/security/tls.js';
 import { Connection } from '../../src/client/connection.js';
 import { ApiKey, type MetadataResponse } from '../../src/protocol/generated/index.js';
@@ -72,6 +73,10 @@ describe('Java key and trust stores', { skip }, () => {
     }
     // Without a password Java loads a JKS trust store unchecked, as Kafka does.
     assert.deepEqual(cas(material({ 'ssl.truststore.location': s.trustJks }).ca), s.caFingerprints);
+    // A PKCS12 trust store openssl made marks no entry as trusted and holds no key: all its certificates.
+    openssl(['pkcs12', '-export', '-nokeys', '-in', 'ca.crt', '-out', 'openssl-trust.p12', '-passout', 'pass:trust-pw'], pki.dir);
+    const opensslTrust = material({ 'ssl.truststore.location': join(pki.dir, 'openssl-trust.p12'), 'ssl.truststore.password': 'trust-pw' }).ca;
+    assert.deepEqual(cas(opensslTrust), [fingerprint(pki.caPem)]);
     // A PEM trust store is handed to node as it is, as before.
     assert.equal(String(material({ 'ssl.truststore.location': pki.caFile }).ca), pki.caPem);
   });
