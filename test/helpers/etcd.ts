@@ -1,4 +1,4 @@
-import { findEtcd, startEtcd, type EtcdProcess } from '../../src/cluster/etcd-process.js';
+import { findEtcd, startEtcd, startEtcdCluster, type EtcdCluster, type EtcdProcess } from '../../src/cluster/etcd-process.js';
 import { waitUntil } from './wait.js';
 
 /**
@@ -10,6 +10,11 @@ export const etcdMissing: string | false = findEtcd() || process.env.CI ? false 
 /** A fresh single-member etcd on free loopback ports in a temp dir; close() removes it. */
 export async function withEtcd(): Promise<EtcdProcess> {
   return startEtcd();
+}
+
+/** A fresh etcd cluster of `members` members (default 3) on loopback in a temp dir; close() kills them and removes it. */
+export async function withEtcdCluster(members = 3): Promise<EtcdCluster> {
+  return startEtcdCluster({ members });
 }
 
 /** Polls `cond` every 25 ms until it is true or `ms` passed (then throws with `what`). */

@@ -6,7 +6,7 @@
 //   const cluster = suiteCluster({ prefix: '/x-test', nodeIds: [1, 2, 3], config: () => ({ 'broker.session.timeout.ms': '3000' }) });
 //   test('y', { skip: etcdMissing }, async () => { ... cluster.brokers.get(1)!.port ... });
 import { after, before } from 'node:test';
-import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
+import { startEtcdCluster, type EtcdCluster, type EtcdProcess } from '../../src/cluster/etcd-process.js';
 import { startBrokerProcess, type BrokerProcess } from './broker-process.js';
 import { etcdMissing, withEtcd } from './etcd.js';
 
@@ -17,12 +17,15 @@ export interface ClusterOptions {
   nodeIds: number[];
   /** Broker settings beyond node.id, etcd.endpoints and etcd.prefix. */
   config: (nodeId: number) => Record<string, string>;
+  /** etcd members (default 1); with more, `etcdCluster` is the etcd and the brokers list every member. */
+  etcdMembers?: number;
 }
 
 export class ProcessCluster {
   /** The latest process of each node id (a restart replaces the killed one). */
   readonly brokers = new Map<number, BrokerProcess>();
   private etcdProcess: EtcdProcess | undefined;
+  private etcdMembers: EtcdCluster | undefined;
 
   constructor(private readonly options: ClusterOptions) {}
 
@@ -31,9 +34,20 @@ export class ProcessCluster {
     return this.etcdProcess;
   }
 
+  /** The etcd cluster (etcdMembers > 1). */
+  get etcdCluster(): EtcdCluster {
+    if (!this.etcdMembers) throw new Error('the cluster has no multi-member etcd (etcdMembers > 1, started in the before hook)');
+    return this.etcdMembers;
+  }
+
   /** The whole broker configuration of `nodeId`: its own settings and the cluster's. */
   overrides(nodeId: number): Record<string, string> {
-    return { 'node.id': String(nodeId), 'etcd.endpoints': this.etcd.endpoint, 'etcd.prefix': this.options.prefix, ...this.options.config(nodeId) };
+    return {
+      'node.id': String(nodeId),
+      'etcd.endpoints': this.etcdMembers ? this.etcdMembers.endpoints.join(',') : this.etcd.endpoint,
+      'etcd.prefix': this.options.prefix,
+      ...this.options.config(nodeId),
+    };
   }
 
   /** Starts broker `nodeId`; with `dataDir` (a killed broker's), on that broker's data. */
@@ -49,7 +63,8 @@ export class ProcessCluster {
   }
 
   async start(): Promise<void> {
-    this.etcdProcess = await withEtcd();
+    if ((this.options.etcdMembers ?? 1) > 1) this.etcdMembers = await startEtcdCluster({ members: this.options.etcdMembers });
+    else this.etcdProcess = await withEtcd();
     for (const id of this.options.nodeIds) await this.startNode(id);
   }
 
@@ -61,6 +76,7 @@ export class ProcessCluster {
       b.cleanup();
     }
     await this.etcdProcess?.close();
+    await this.etcdMembers?.close();
   }
 }
 
