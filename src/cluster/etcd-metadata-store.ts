@@ -5,7 +5,8 @@
 // each other's decisions. Key layout: ARCHITECTURE.md "Cluster metadata in etcd".
 import { newClusterId } from '../common/cluster-id.js';
 import { EventEmitter } from 'node:events';
-import { Etcd3, type IKeyValue } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IKeyValue } from 'etcd3';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PrefixWatch } from './etcd-watch.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -183,10 +184,17 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   /** Connects, creates or checks the cluster id, loads the metadata and starts watching it. */
   static async open(opts: EtcdStoreOptions): Promise<EtcdMetadataStore> {
     const timeout = opts.requestTimeoutMs ?? 5000;
+    const several = opts.endpoints.length > 1;
     const client = new Etcd3({
       hosts: opts.endpoints,
       dialTimeout: timeout,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: systemClock.now() + timeout }),
+      // With several members, one that stopped answering (killed with a proposal in flight,
+      // SIGSTOP, a hung host) must not take a call's whole budget: an attempt gets half of it and
+      // etcd3 retries on another member; and one failure keeps a member out for a second (etcd3's
+      // default is three, each a deadline long), so the calls after it go to the rest of the
+      // quorum (RELIABILITY.md, Cluster, found 17). One member keeps etcd3's defaults.
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: systemClock.now() + (several ? timeout / 2 : timeout) }),
+      ...(several ? { faultHandling: { host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(1) }) } } : {}),
     });
     const prefix = opts.prefix.replace(/\/+$/, '');
     const store = new EtcdMetadataStore(client, prefix, '', timeout);
@@ -233,7 +241,8 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   /** Watches the prefix from the revision after `revision`. */
   private async watchFrom(revision: string): Promise<void> {
     const next = (BigInt(revision) + 1n).toString();
-    const watch = await PrefixWatch.open(this.client, `${this.keys.prefix}/`, next, this.requestTimeoutMs);
+    // The probe finds a watch on a member that stopped answering within 3 s (found 17).
+    const watch = await PrefixWatch.open(this.client, `${this.keys.prefix}/`, next, this.requestTimeoutMs, { intervalMs: 1000, timeoutMs: 2000 });
     if (this.closed) {
       watch.close();
       return;

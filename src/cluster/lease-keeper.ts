@@ -11,6 +11,13 @@
 // is given up only when etcd itself answers that it is gone (TTL 0); until then the keeper keeps
 // trying, every 250 ms while etcd does not answer.
 //
+// With several etcd members, one that stopped answering (SIGSTOP, a hung host) keeps its TCP
+// connection: a keepalive sent there would wait its whole timeout while the lease runs out,
+// though the rest of the quorum would renew it (RELIABILITY.md, Cluster, found 17). So a
+// keepalive waits at most a quarter of the TTL, and one that timed out is cancelled without being
+// half-closed first: etcd3's pool then counts a failure against that member and sends the next
+// keepalive, 250 ms later, to another one.
+//
 // Each keepalive is one short stream (write the id, read one answer, end), so nothing is left
 // open between them, and close() ends the one under way and the pause: no timer outlives it.
 import { EventEmitter } from 'node:events';
@@ -36,11 +43,14 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     private readonly client: Etcd3,
     readonly id: string,
     private readonly ttlSeconds: number,
-    /** How long one keepalive may wait for etcd's answer. */
-    private readonly timeoutMs: number,
+    /** How long one keepalive may wait for etcd's answer (at most a quarter of the TTL, see above). */
+    timeoutMs: number,
   ) {
     super();
+    this.timeoutMs = Math.min(timeoutMs, Math.max(250, (ttlSeconds * 1000) / 4));
   }
+
+  private readonly timeoutMs: number;
 
   /** Starts renewing: the first keepalive at once, then every third of the TTL. */
   start(): void {
@@ -75,9 +85,15 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       return -1;
     }
     this.stream = stream;
+    let timedOut = false;
     try {
       return await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`etcd did not answer a keepalive of lease ${this.id} within ${this.timeoutMs} ms`)), this.timeoutMs);
+        const timer = setTimeout(() => {
+          // Cancelled while still writable: etcd3 counts it against the member (see above).
+          timedOut = true;
+          stream.cancel();
+          reject(new Error(`etcd did not answer a keepalive of lease ${this.id} within ${this.timeoutMs} ms`));
+        }, this.timeoutMs);
         const settle = (): void => clearTimeout(timer);
         stream.on('data', (res: ILeaseKeepAliveResponse) => {
           settle();
@@ -95,7 +111,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       });
     } finally {
       this.stream = null;
-      shut(stream);
+      if (!timedOut) shut(stream);
     }
   }
 

@@ -1,0 +1,162 @@
+// Brokers on a three-member etcd, as real deployments run it (README: "A 3-node cluster"), one
+// member lost at a time: killed (kill -9) or paused (SIGSTOP), the Raft leader or a follower,
+// for longer than twice the session timeout. A quorum is still up, so nothing may show: no broker
+// loses its lease and registers again, no partition changes leader, every leader keeps taking
+// writes, and metadata changes still reach every broker (its watch on the lost member moves on).
+// The cluster torture draws the same faults (kill-etcd-member, pause-etcd-member; RELIABILITY.md).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiKey } from '../../src/protocol/generated/index.js';
+import { ErrorCode, errorName } from '../../src/protocol/errors.js';
+import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
+import { withRawClient } from '../helpers/raw-client.js';
+import { metadataRequest, produceRequest } from '../helpers/requests.js';
+import { etcdMissing, waitFor } from '../helpers/etcd.js';
+import { suiteCluster } from '../helpers/process-cluster.js';
+
+const SESSION_MS = 3000;
+const cluster = suiteCluster({
+  prefix: '/etcd-quorum-test',
+  nodeIds: [1, 2, 3],
+  etcdMembers: 3,
+  config: () => ({ 'broker.session.timeout.ms': String(SESSION_MS), 'group.initial.rebalance.delay.ms': '0' }),
+});
+const { brokers } = cluster;
+const TOPIC = 'quorum';
+
+interface View {
+  brokers: number[];
+  partitions: { index: number; errorCode: number; leader: number; leaderEpoch: number }[];
+}
+
+async function view(nodeId: number, topic = TOPIC): Promise<View> {
+  const r = await withRawClient(brokers.get(nodeId)!, (c) => c.request(ApiKey.Metadata, 12, metadataRequest([topic])));
+  return {
+    brokers: r.body.brokers.map((b: { nodeId: number }) => b.nodeId).sort(),
+    partitions: (r.body.topics[0]?.partitions ?? []).map((p: { partitionIndex: number; errorCode: number; leaderId: number; leaderEpoch: number }) => ({
+      index: p.partitionIndex,
+      errorCode: p.errorCode,
+      leader: p.leaderId,
+      leaderEpoch: p.leaderEpoch,
+    })),
+  };
+}
+
+/** Produce (acks=1) to partition `p` at its leader: the error's name, or null. */
+async function produce(leader: number, p: number): Promise<string | null> {
+  const r = await withRawClient(brokers.get(leader)!, (c) =>
+    c.request(ApiKey.Produce, 9, produceRequest(TOPIC, p, buildRecordBatch({ records: [{ value: Buffer.from('quorum') }] }), 1)),
+  );
+  const code = r.body.responses[0].partitionResponses[0].errorCode as number;
+  return code === ErrorCode.NONE ? null : errorName(code);
+}
+
+async function createTopic(name: string, partitions: number): Promise<void> {
+  const r = await withRawClient(brokers.get(1)!, (c) =>
+    c.request(
+      ApiKey.CreateTopics,
+      7,
+      { timeoutMs: 10_000, validateOnly: false, topics: [{ name, numPartitions: partitions, replicationFactor: 3, assignments: [], configs: [] }] },
+      15_000,
+    ),
+  );
+  const t = r.body.topics[0];
+  assert.ok(t.errorCode === ErrorCode.NONE || t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS, `CreateTopics ${name}: ${errorName(t.errorCode)} ${t.errorMessage}`);
+}
+
+const lostLease = (): string[] =>
+  [...brokers.entries()].flatMap(([id, b]) => b.logs.filter((l) => /lost the etcd lease|registered again/.test(String(l.msg))).map(() => `broker ${id}`));
+
+/**
+ * Runs `fault` (it returns once the member is back) while producing to every partition's leader
+ * every 100 ms; then nothing may have changed: leaders and epochs, registrations, no refusal.
+ */
+async function unnoticed(what: string, fault: () => Promise<void>): Promise<void> {
+  await createTopic(TOPIC, 3);
+  await waitFor('every broker registered and every partition led', async () => {
+    for (const id of [1, 2, 3]) {
+      const v = await view(id);
+      if (v.brokers.length !== 3 || v.partitions.length !== 3 || !v.partitions.every((p) => p.errorCode === ErrorCode.NONE && p.leader > 0)) return false;
+    }
+    return true;
+  });
+  const before = (await view(1)).partitions.map((p) => `${p.index}: leader ${p.leader} epoch ${p.leaderEpoch}`);
+  const leaders = (await view(1)).partitions.map((p) => p.leader);
+  const lostBefore = lostLease().length;
+  const refusals: string[] = [];
+  let producing = true;
+  const load = (async () => {
+    while (producing) {
+      for (let p = 0; p < 3; p++) {
+        const err = await produce(leaders[p]!, p).catch((e: unknown) => String(e));
+        if (err) refusals.push(`${TOPIC}-${p} at ${leaders[p]}: ${err}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  try {
+    await fault();
+  } finally {
+    producing = false;
+    await load;
+  }
+  const after = (await view(1)).partitions.map((p) => `${p.index}: leader ${p.leader} epoch ${p.leaderEpoch}`);
+  assert.deepEqual(after, before, `${what}: a partition changed leader`);
+  assert.deepEqual(lostLease().slice(lostBefore), [], `${what}: a broker lost its lease and registered again`);
+  assert.deepEqual(refusals, [], `${what}: a leader refused writes`);
+}
+
+/** While the member is lost: a topic created through broker 1 is seen by every broker within 5 s. */
+async function topicReachesEveryone(name: string): Promise<void> {
+  await createTopic(name, 1);
+  for (const id of [1, 2, 3]) {
+    await waitFor(
+      `broker ${id} sees topic ${name}`,
+      async () => {
+        const v = await view(id, name);
+        return v.partitions.length === 1 && v.partitions[0]!.errorCode === ErrorCode.NONE && v.partitions[0]!.leader > 0;
+      },
+      5000,
+    );
+  }
+}
+
+const LOST_MS = 2 * SESSION_MS + 1500;
+
+for (const role of ['leader', 'follower'] as const) {
+  test(`kill -9 of the etcd ${role} (a quorum left) for twice the session timeout: nothing changes for the brokers`, { skip: etcdMissing, timeout: 90_000 }, async () => {
+    const etcd = cluster.etcdCluster;
+    const leader = await etcd.leader();
+    assert.ok(leader >= 0, 'etcd has a leader');
+    const victim = etcd.members[role === 'leader' ? leader : (leader + 1) % 3]!;
+    const topic = `during-kill-${role}`;
+    await unnoticed(`kill -9 of the etcd ${role}`, async () => {
+      await victim.kill();
+      try {
+        const started = Date.now();
+        await topicReachesEveryone(topic);
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, LOST_MS - (Date.now() - started))));
+      } finally {
+        await victim.restart();
+      }
+    });
+  });
+
+  test(`SIGSTOP of the etcd ${role} (a quorum left) for twice the session timeout: nothing changes for the brokers`, { skip: etcdMissing, timeout: 90_000 }, async () => {
+    const etcd = cluster.etcdCluster;
+    const leader = await etcd.leader();
+    assert.ok(leader >= 0, 'etcd has a leader');
+    const victim = etcd.members[role === 'leader' ? leader : (leader + 1) % 3]!;
+    const topic = `during-pause-${role}`;
+    await unnoticed(`SIGSTOP of the etcd ${role}`, async () => {
+      victim.pause();
+      try {
+        const started = Date.now();
+        await topicReachesEveryone(topic);
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, LOST_MS - (Date.now() - started))));
+      } finally {
+        victim.resume();
+      }
+    });
+  });
+}
