@@ -1,8 +1,8 @@
 // `npm run torture -- [--cycles N] [--seed N] [--max-minutes M] [--json file]`: a long crash torture run against a
 // broker process. The seed is printed; pass it back with --seed to replay the same kill plan.
 // `npm run torture -- --cluster [--cycles N] [--seed N] [--max-minutes M] [--faults a,b | --schedule a,b]
-// [--session-ms N] [--min-run-ms N] [--max-run-ms N] [--json file]`: the Jepsen-style cluster torture (3
-// brokers and etcd, faults from cluster/harness.ts FAULTS).
+// [--session-ms N] [--min-run-ms N] [--max-run-ms N] [--etcd-members N] [--json file]`: the Jepsen-style
+// cluster torture (3 brokers and an etcd of 3 members by default, faults from cluster/harness.ts FAULTS).
 import { writeFileSync } from 'node:fs';
 import { FAULTS, runClusterTorture, summarizeCluster, type Fault } from './cluster/harness.js';
 import { runTorture, summarize } from './harness.js';
@@ -26,7 +26,7 @@ if (process.argv.includes('--cluster')) {
     if (!FAULTS.includes(f as Fault)) throw new Error(`unknown fault ${f}; one of ${FAULTS.join(', ')}`);
   }
   const clusterCycles = Number(arg('cycles') ?? 30);
-  const passed = ['faults', 'schedule', 'session-ms', 'min-run-ms', 'max-run-ms'].flatMap((o) => (arg(o) === undefined ? [] : [`--${o} ${arg(o)}`]));
+  const passed = ['faults', 'schedule', 'session-ms', 'min-run-ms', 'max-run-ms', 'etcd-members'].flatMap((o) => (arg(o) === undefined ? [] : [`--${o} ${arg(o)}`]));
   const replay = ['npm run torture -- --cluster', `--seed ${seed}`, `--cycles ${clusterCycles}`, ...passed].join(' ');
   console.log(`cluster torture: seed ${seed}, ${clusterCycles} cycles (replay: ${replay})`);
   const report = await runClusterTorture({
@@ -36,6 +36,7 @@ if (process.argv.includes('--cluster')) {
     // --faults a,b: draw among these only; --schedule a,b: these in this order, one per cycle.
     schedule: (arg('schedule')?.split(',') as Fault[] | undefined) ?? (only && only.length === 1 ? only : undefined),
     faults: only,
+    etcdMembers: arg('etcd-members') === undefined ? undefined : Number(arg('etcd-members')),
     sessionTimeoutMs: arg('session-ms') === undefined ? undefined : Number(arg('session-ms')),
     minRunMs: arg('min-run-ms') === undefined ? undefined : Number(arg('min-run-ms')),
     maxRunMs: arg('max-run-ms') === undefined ? undefined : Number(arg('max-run-ms')),

@@ -1,9 +1,10 @@
-// The cluster under torture: one etcd and three broker processes of the compiled build on
-// loopback, each behind proxies the torture controls (see proxy.ts): clients and the other
-// brokers reach a broker only through its listener proxy (its advertised address), and a broker
-// reaches etcd only through its own etcd proxy. The harness itself talks to the brokers' real
+// The cluster under torture: an etcd of three members (or one) and three broker processes of the
+// compiled build on loopback, each behind proxies the torture controls (see proxy.ts): clients
+// and the other brokers reach a broker only through its listener proxy (its advertised address),
+// and a broker reaches each etcd member only through its own proxy to that member (etcd.endpoints
+// lists them all). The harness itself talks to the brokers' real
 // ports, so it can always look at the cluster, whatever the faults.
-import { startEtcd, type EtcdProcess } from '../../../src/cluster/etcd-process.js';
+import { startEtcdCluster, type EtcdCluster, type EtcdMember } from '../../../src/cluster/etcd-process.js';
 import { ApiKey } from '../../../src/protocol/generated/index.js';
 import { ErrorCode, errorName } from '../../../src/protocol/errors.js';
 import { startBrokerProcess, tempDir, type BrokerProcess } from '../../helpers/broker-process.js';
@@ -55,7 +56,8 @@ export class Node {
     readonly id: number,
     readonly realPort: number,
     readonly proxy: TcpProxy,
-    readonly etcdProxy: TcpProxy,
+    /** One per etcd member, in member order. */
+    readonly etcdProxies: TcpProxy[],
     readonly dataDir: string,
   ) {}
 
@@ -75,25 +77,30 @@ export class Node {
 
 export class Cluster {
   readonly nodes: Node[] = [];
-  private etcd!: EtcdProcess;
+  private etcd!: EtcdCluster;
   private readonly prefix = '/torture';
 
   constructor(
     private readonly size: number,
     private readonly brokerOverrides: Record<string, string>,
+    private readonly etcdMembers = 3,
   ) {}
 
   async start(): Promise<void> {
-    this.etcd = await startEtcd();
-    const etcdPort = Number(new URL(this.etcd.endpoint).port);
+    this.etcd = await startEtcdCluster({ members: this.etcdMembers });
+    const etcdPorts = this.etcd.endpoints.map((e) => Number(new URL(e).port));
     for (let id = 1; id <= this.size; id++) {
       const pids = () => this.nodes.map((n) => n.pid).filter((p): p is number => p !== null);
       const realPort = await freePort();
       const proxy = new TcpProxy(await freePort(), realPort, pids);
-      const etcdProxy = new TcpProxy(await freePort(), etcdPort);
       await proxy.start();
-      await etcdProxy.start();
-      this.nodes.push(new Node(id, realPort, proxy, etcdProxy, tempDir(`tributary-cluster-torture-${id}-`)));
+      const etcdProxies: TcpProxy[] = [];
+      for (const port of etcdPorts) {
+        const etcdProxy = new TcpProxy(await freePort(), port);
+        await etcdProxy.start();
+        etcdProxies.push(etcdProxy);
+      }
+      this.nodes.push(new Node(id, realPort, proxy, etcdProxies, tempDir(`tributary-cluster-torture-${id}-`)));
     }
     for (const n of this.nodes) await this.startNode(n);
   }
@@ -113,7 +120,7 @@ export class Cluster {
       'node.id': String(n.id),
       listeners: `PLAINTEXT://127.0.0.1:${n.realPort}`,
       'advertised.listeners': `PLAINTEXT://127.0.0.1:${n.proxy.port}`,
-      'etcd.endpoints': `http://127.0.0.1:${n.etcdProxy.port}`,
+      'etcd.endpoints': n.etcdProxies.map((p) => `http://127.0.0.1:${p.port}`).join(','),
       'etcd.prefix': this.prefix,
       ...this.brokerOverrides,
     };
@@ -168,7 +175,7 @@ export class Cluster {
   isolate(n: Node): void {
     n.isolated = true;
     n.proxy.cutAll();
-    n.etcdProxy.cutAll();
+    for (const p of n.etcdProxies) p.cutAll();
     const pid = n.pid;
     if (pid !== null) for (const other of this.nodes) if (other !== n) other.proxy.cutFrom(pid);
   }
@@ -178,14 +185,14 @@ export class Cluster {
     n.etcdCut = false;
     n.peersCut = false;
     n.proxy.heal();
-    n.etcdProxy.heal();
+    for (const p of n.etcdProxies) p.heal();
     for (const other of this.nodes) if (other !== n && !other.isolated) other.proxy.heal();
   }
 
   /** Cuts a broker off from etcd only: clients and the other brokers still reach it, and it them. */
   cutFromEtcd(n: Node): void {
     n.etcdCut = true;
-    n.etcdProxy.cutAll();
+    for (const p of n.etcdProxies) p.cutAll();
   }
 
   /**
@@ -203,18 +210,27 @@ export class Cluster {
     }
   }
 
-  /** SIGKILL of etcd (no clean shutdown), awaited. */
+  /** SIGKILL of every etcd member (no clean shutdown), awaited. */
   async killEtcd(): Promise<void> {
-    const child = this.etcd.child;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
-    await exited;
+    await Promise.all(this.etcd.members.map((m) => m.kill()));
   }
 
-  /** Starts etcd again on its ports and data dir (after killEtcd). */
+  /** Starts every etcd member again on its ports and data dir (after killEtcd): together, as a quorum needs. */
   async restartEtcd(): Promise<void> {
-    await this.etcd.restart();
+    await Promise.all(this.etcd.members.filter((m) => !m.running).map((m) => m.restart()));
+  }
+
+  get etcdMemberCount(): number {
+    return this.etcd.members.length;
+  }
+
+  etcdMember(index: number): EtcdMember {
+    return this.etcd.members[index]!;
+  }
+
+  /** The index of the etcd member that is the Raft leader (-1: none known). */
+  etcdLeader(): Promise<number> {
+    return this.etcd.leader();
   }
 
   /** Metadata v12 for `topics` from a healthy broker's real port (not through its proxy). */
@@ -318,7 +334,7 @@ export class Cluster {
       if (n.paused) this.resume(n);
       if (n.running) await this.kill(n);
       await n.proxy.close();
-      await n.etcdProxy.close();
+      for (const p of n.etcdProxies) await p.close();
       if (!keepData) rmSync(n.dataDir, { recursive: true, force: true });
     }
     await this.etcd?.close();
@@ -331,6 +347,6 @@ export class Cluster {
         if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
       }
     }
-    if (this.etcd && this.etcd.child.exitCode === null) this.etcd.child.kill('SIGKILL');
+    for (const m of this.etcd?.members ?? []) if (m.running) m.child.kill('SIGKILL');
   }
 }

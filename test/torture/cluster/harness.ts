@@ -4,7 +4,9 @@
 // seeded loop of faults: kill -9 of a partition leader, SIGSTOP of a leader for longer than its
 // session, kill -9 of the controller, a network partition isolating one broker (proxies, see
 // proxy.ts), a rolling restart, a reassignment during load (when the broker supports it), kill -9
-// of etcd, and two asymmetric partitions: a leader cut off from etcd only, or from its peers only.
+// of etcd, two asymmetric partitions (a leader cut off from etcd only, or from its peers only),
+// and the loss of one etcd member of three (kill -9 or SIGSTOP, the Raft leader or a follower),
+// which the brokers must not notice at all.
 //
 // At the end every broker is stopped and every replica's log is read from its directory
 // (replica-reader.ts) and judged: each acknowledged record present exactly once, at the offset it
@@ -44,6 +46,8 @@ export const FAULTS = [
   'kill-etcd',
   'partition-etcd',
   'partition-peers',
+  'kill-etcd-member',
+  'pause-etcd-member',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
@@ -56,6 +60,8 @@ export interface ClusterTortureOptions {
   schedule?: Fault[];
   /** The faults drawn from (default all of FAULTS). */
   faults?: readonly Fault[];
+  /** etcd members (default 3); with one, the member faults are not drawn. */
+  etcdMembers?: number;
   /** Partitions of the main topic (default 4). */
   partitions?: number;
   /** broker.session.timeout.ms (default 4000): how long a lost broker keeps its lease. */
@@ -229,19 +235,24 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
   const skipped: string[] = [];
   const report = emptyReport(opts.seed, violations, skipped);
 
-  const cluster = new Cluster(3, {
-    'broker.session.timeout.ms': String(session),
-    'group.initial.rebalance.delay.ms': '0',
-    'default.replication.factor': '3',
-    'min.insync.replicas': '2',
-    'offsets.topic.replication.factor': '3',
-    'offsets.topic.num.partitions': '3',
-    'transaction.state.log.replication.factor': '3',
-    'transaction.state.log.num.partitions': '3',
-    'transaction.state.log.min.isr': '2',
-    'replica.lag.time.max.ms': String(lagMs),
-    'log.level': 'info',
-  });
+  const etcdMembers = opts.etcdMembers ?? 3;
+  const cluster = new Cluster(
+    3,
+    {
+      'broker.session.timeout.ms': String(session),
+      'group.initial.rebalance.delay.ms': '0',
+      'default.replication.factor': '3',
+      'min.insync.replicas': '2',
+      'offsets.topic.replication.factor': '3',
+      'offsets.topic.num.partitions': '3',
+      'transaction.state.log.replication.factor': '3',
+      'transaction.state.log.num.partitions': '3',
+      'transaction.state.log.min.isr': '2',
+      'replica.lag.time.max.ms': String(lagMs),
+      'log.level': 'info',
+    },
+    etcdMembers,
+  );
   const killAll = () => cluster.killAllNow();
   process.once('exit', killAll);
   // A client library's stray rejection must not end the run (it would leave the checks undone);
@@ -328,7 +339,9 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
         break;
       }
       // Once reassignment is known to be unsupported, it is not drawn again.
-      const pool = (opts.faults ?? FAULTS).filter((f) => f !== 'reassign' || reassignSupported !== false);
+      const pool = (opts.faults ?? FAULTS).filter(
+        (f) => (f !== 'reassign' || reassignSupported !== false) && (etcdMembers >= 3 || (f !== 'kill-etcd-member' && f !== 'pause-etcd-member')),
+      );
       const fault: Fault = opts.schedule?.[cycle % opts.schedule.length] ?? pool[Math.floor(plan() * pool.length)]!;
       const runMs = minRun + Math.floor(plan() * (maxRun - minRun));
       const downMs = 500 + Math.floor(plan() * 2500);
@@ -416,6 +429,11 @@ export async function runClusterTorture(opts: ClusterTortureOptions): Promise<Cl
           }
           cluster.heal(victim);
           what = `broker ${victim.id} (a leader) cut off from the other brokers for ${cutMs} ms`;
+          break;
+        }
+        case 'kill-etcd-member':
+        case 'pause-etcd-member': {
+          what = await loseEtcdMember(cluster, fault, { cycle, session, downMs, plan, view, violations, before: v });
           break;
         }
         case 'kill-controller': {
@@ -907,6 +925,86 @@ async function consumerFetchAnswers(cluster: Cluster, topic: string, partitions:
     }
   }
   return lines;
+}
+
+/** The broker log lines that say a broker lost its etcd lease (it then registers again). */
+function leaseLosses(cluster: Cluster): number {
+  let n = 0;
+  for (const node of cluster.nodes) for (const p of node.past) for (const l of p.logs) if (/lost the etcd lease/.test(String(l.msg))) n++;
+  return n;
+}
+
+/**
+ * One etcd member of three lost while a quorum stays up: SIGKILL (restarted on its data dir
+ * after 0.5-3 s, or twice the session timeout more) or SIGSTOP (as long) of the Raft leader or
+ * of a follower, one time in two each. Kafka users see nothing of a KRaft quorum losing a
+ * minority, and the brokers must not either: while the member is gone (and 1 s after) no
+ * partition may go offline, every partition's leader must keep answering ListOffsets, no broker
+ * may lose its lease (and register again), and no partition may change leader.
+ */
+async function loseEtcdMember(
+  cluster: Cluster,
+  fault: 'kill-etcd-member' | 'pause-etcd-member',
+  ctx: { cycle: number; session: number; downMs: number; plan: () => number; view: () => Promise<ClusterView | null>; violations: string[]; before: ClusterView },
+): Promise<string> {
+  const { cycle, session, downMs, plan, violations } = ctx;
+  const hitLeader = plan() < 0.5;
+  const followerDraw = plan();
+  const long = plan() < 0.5;
+  const lostMs = long ? 2 * session + downMs : downMs;
+  const leader = await cluster.etcdLeader();
+  const followers = Array.from({ length: cluster.etcdMemberCount }, (_, i) => i).filter((i) => i !== leader);
+  const index = hitLeader && leader >= 0 ? leader : followers[Math.floor(followerDraw * followers.length)]!;
+  const member = cluster.etcdMember(index);
+  const role = index === leader ? 'the etcd leader' : 'an etcd follower';
+  const leasesLost = leaseLosses(cluster);
+  const leadersBefore = new Map(ctx.before.partitions.map((p) => [`${p.topic}-${p.partition}`, `leader ${p.leader} epoch ${p.leaderEpoch}`]));
+  const seen: string[] = [];
+  const note = (line: string) => {
+    if (!seen.includes(line) && seen.length < 10) seen.push(line);
+  };
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      const now = await ctx.view();
+      if (now) {
+        for (const p of now.partitions) {
+          const key = `${p.topic}-${p.partition}`;
+          if (p.errorCode !== ErrorCode.NONE || p.leader < 0) note(`${key} offline (${errorName(p.errorCode)}, leader ${p.leader})`);
+          else if (leadersBefore.get(key) !== `leader ${p.leader} epoch ${p.leaderEpoch}`)
+            note(`${key} changed leader: ${leadersBefore.get(key)} -> leader ${p.leader} epoch ${p.leaderEpoch}`);
+          const leaderNode = cluster.nodes.find((n) => n.id === p.leader);
+          if (p.topic === TOPIC && leaderNode?.healthy) {
+            await cluster.offsets(leaderNode, p.topic, p.partition).catch((err: unknown) => note(`${key}: its leader ${p.leader} stopped serving: ${(err as Error).message}`));
+          }
+        }
+      }
+      await sleep(250);
+    }
+  })();
+  const started = Date.now();
+  try {
+    if (fault === 'kill-etcd-member') {
+      await member.kill();
+      await sleep(lostMs);
+      await member.restart();
+    } else {
+      member.pause();
+      await sleep(lostMs);
+      member.resume();
+    }
+    await sleep(1000);
+  } finally {
+    watching = false;
+    await watch;
+  }
+  const lost = leaseLosses(cluster) - leasesLost;
+  if (lost > 0) seen.push(`${lost} broker(s) lost their etcd lease and registered again`);
+  const how = fault === 'kill-etcd-member' ? `kill -9 of ${role} (member ${index}), restarted after ${lostMs} ms` : `SIGSTOP of ${role} (member ${index}) for ${lostMs} ms`;
+  for (const s of seen) violations.push(`cycle ${cycle}: ${how}, a quorum still up: ${s} (within ${Date.now() - started} ms)`);
+  const after = await ctx.view();
+  const controller = after && after.controller !== ctx.before.controller ? `; the controller moved from ${ctx.before.controller} to ${after.controller}` : '';
+  return how + controller;
 }
 
 /**
