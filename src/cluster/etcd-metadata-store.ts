@@ -5,8 +5,8 @@
 // each other's decisions. Key layout: ARCHITECTURE.md "Cluster metadata in etcd".
 import { newClusterId } from '../common/cluster-id.js';
 import { EventEmitter } from 'node:events';
-import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
-import { Etcd3, isRecoverableError, type IKeyValue } from 'etcd3';
+import { Etcd3, type IKeyValue } from 'etcd3';
+import { MemberBreaker } from './member-breaker.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PrefixWatch } from './etcd-watch.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -190,11 +190,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       dialTimeout: timeout,
       // With several members, one that stopped answering (killed with a proposal in flight,
       // SIGSTOP, a hung host) must not take a call's whole budget: an attempt gets half of it and
-      // etcd3 retries on another member; and one failure keeps a member out for a second (etcd3's
-      // default is three, each a deadline long), so the calls after it go to the rest of the
-      // quorum (RELIABILITY.md, Cluster, found 17). One member keeps etcd3's defaults.
+      // etcd3 retries on another member; and one failure keeps a member out for a second
+      // (MemberBreaker), so the calls after it go to the rest of the quorum (RELIABILITY.md,
+      // Cluster, found 17). One member keeps etcd3's defaults.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: systemClock.now() + (several ? timeout / 2 : timeout) }),
-      ...(several ? { faultHandling: { host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(1) }) } } : {}),
+      ...(several ? { faultHandling: { host: () => new MemberBreaker(1000).asPolicy() } } : {}),
     });
     const prefix = opts.prefix.replace(/\/+$/, '');
     const store = new EtcdMetadataStore(client, prefix, '', timeout);
