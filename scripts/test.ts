@@ -31,6 +31,7 @@ const PROCESS_TESTS = [
   'test/cluster/coordinator-failover.test.ts',
   'test/http/',
   'test/cluster/etcd-metadata.test.ts',
+  'test/cluster/etcd-quorum.test.ts',
   'test/cluster/replication.test.ts',
   'test/cluster/reassignment.test.ts',
   'test/cluster/update-features.test.ts',

@@ -25,6 +25,9 @@ const SEED = Number(process.env.TORTURE_SEED ?? 15);
 // long runs: with them this run took 59 s instead of 44 s once, and their checks wait on etcd
 // writes and ISR shrinks that a loaded CI machine may slow past their margins (RELIABILITY.md).
 const SCHEDULE: Fault[] = ['kill-leader', 'pause-leader', 'partition', 'kill-controller', 'rolling-restart', 'reassign'];
+// One etcd member, as before the torture's default became three: with three this run took 46 s
+// instead of 38 s (seed 15, load 9-11). test/cluster/etcd-quorum.test.ts covers brokers on three
+// members in npm test; the member faults are left to the long runs.
 
 interface Outcome {
   report: ClusterTortureReport;
@@ -38,7 +41,7 @@ function runOnce(signal: AbortSignal): Promise<Outcome> {
   outcome ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cluster-torture-'));
     const json = join(dir, 'report.json');
-    const args = ['--cluster', '--seed', String(SEED), '--cycles', String(SCHEDULE.length), '--schedule', SCHEDULE.join(','), '--session-ms', '3000'];
+    const args = ['--cluster', '--seed', String(SEED), '--cycles', String(SCHEDULE.length), '--schedule', SCHEDULE.join(','), '--session-ms', '3000', '--etcd-members', '1'];
     args.push('--min-run-ms', '300', '--max-run-ms', '900', '--json', json);
     try {
       const child = spawn(process.execPath, ['--import', 'tsx', 'test/torture/run.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
