@@ -8,12 +8,22 @@
 // The winner reacts to brokers coming and going by moving partition leadership; every write it
 // makes is guarded by its campaign key's create revision (see
 // EtcdMetadataStore.writePartitionStates), so a controller that lost its lease cannot write.
+//
+// The campaign's lease is kept by LeaseKeeper, as the broker registration's is (found 13), not by
+// etcd3's Lease, which gives a lease up after twice its TTL without a renewal: through an etcd
+// outage the controller then resigned, and since etcd restores its leases on restart, its old
+// key, which nobody renewed any more, kept every candidate (itself included) from being elected
+// for one more TTL after etcd's return. With LeaseKeeper the campaign stands as long as etcd has
+// the lease, and ends only when etcd answers that it is gone. A controller that cannot renew
+// stops acting (`active`) once its last renewal plus the TTL has passed, never later than etcd
+// can expire the lease and elect another: one active controller at a time, as KRaft's, whose
+// active controller resigns when it cannot reach a majority.
 import { EventEmitter } from 'node:events';
-import type { Lease } from 'etcd3';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../common/clock.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { settleWithin, type EtcdMetadataStore } from './etcd-metadata-store.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { MetadataUnavailableError, NO_LEADER, offlineReplicaKey, type PartitionState, type TopicRecord } from './metadata-port.js';
 import {
   brokersOf,
@@ -88,7 +98,11 @@ export function nextPartitionState(s: PartitionState, brokers: Brokers, unclean 
 
 /** One campaign: a lease, and the election key made with it. */
 interface Candidacy {
-  lease: Lease;
+  /** Null until etcd granted the lease. */
+  keeper: LeaseKeeper | null;
+  leaseId: string;
+  /** Until when the lease is certainly valid in etcd (ms since epoch, systemClock): last renewal sent plus the TTL. */
+  validUntil: number;
   /** Empty until the key is created. */
   key: string;
   createRevision: string;
@@ -128,9 +142,13 @@ export class Controller extends EventEmitter {
   private readonly clock: Clock;
   private cancelRebalance: (() => void) | null = null;
 
-  /** True while this broker is the elected controller and its campaign is alive. */
+  /**
+   * True while this broker is the elected controller and its campaign's lease is certainly
+   * valid: false from its last renewal plus the TTL on, before etcd can expire it (see above).
+   */
   get active(): boolean {
-    return this.fence !== null;
+    const c = this.candidacy;
+    return this.fence !== null && c !== null && systemClock.now() < c.validUntil;
   }
 
   start(): void {
@@ -156,7 +174,7 @@ export class Controller extends EventEmitter {
     this.cancelRebalance = this.clock.schedule(Math.max(1000, settings().intervalMs), () => {
       this.cancelRebalance = null;
       const s = settings();
-      const run = this.fence && s.enabled ? this.rebalanceLeaders(s.percentage) : Promise.resolve(0);
+      const run = this.active && s.enabled ? this.rebalanceLeaders(s.percentage) : Promise.resolve(0);
       run
         .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'controller: leader rebalance failed; retrying at the next check'))
         .finally(() => this.scheduleRebalance());
@@ -169,7 +187,7 @@ export class Controller extends EventEmitter {
    * partitions changed leader.
    */
   async rebalanceLeaders(percentage: number): Promise<number> {
-    if (!this.fence) return 0;
+    if (!this.active) return 0;
     const targets = imbalancedPartitions(this.store.topics(), this.brokers(), percentage).map((p) => ({ topic: p.topic.name, partition: p.index }));
     if (targets.length === 0) return 0;
     const results = await this.decide(targets, (s, brokers) => electLeader(s, ElectionType.PREFERRED, brokers));
@@ -246,7 +264,7 @@ export class Controller extends EventEmitter {
   ): Promise<PartitionResult[]> {
     for (let attempt = 0; ; attempt++) {
       const fence = this.fence;
-      if (!fence) throw new MetadataUnavailableError('This broker is not the active controller.', true);
+      if (!fence || !this.active) throw new MetadataUnavailableError('This broker is not the active controller.', true);
       const brokers = this.brokers();
       const results: PartitionResult[] = [];
       const updates: { topicId: string; index: number; state: PartitionState; modRevision: string }[] = [];
@@ -291,17 +309,36 @@ export class Controller extends EventEmitter {
     this.retryTimer = null;
     // A store closed under a controller that was not stopped: campaigning would only fail again.
     if (this.stopped || this.store.isClosed) return;
-    const lease = this.store.client.lease(this.ttlSeconds, { autoKeepAlive: true });
-    const c: Candidacy = { lease, key: '', createRevision: '', seen: false, checking: false, again: false };
+    const c: Candidacy = { keeper: null, leaseId: '', validUntil: 0, key: '', createRevision: '', seen: false, checking: false, again: false };
     this.candidacy = c;
-    lease.on('lost', (err: Error) => this.lose(c, err));
     void this.enter(c);
+  }
+
+  /** Grants the campaign's lease and keeps it alive (LeaseKeeper) until etcd answers it is gone. */
+  private async grant(c: Candidacy): Promise<string> {
+    const sentAt = systemClock.now();
+    const { ID } = await this.store.client.leaseClient.leaseGrant({ TTL: this.ttlSeconds, ID: '0' });
+    c.leaseId = ID;
+    if (this.candidacy !== c) {
+      // Given up meanwhile: resign revokes it.
+      return ID;
+    }
+    c.validUntil = sentAt + this.ttlSeconds * 1000;
+    const keeper = new LeaseKeeper(this.store.client, ID, this.ttlSeconds, 5000);
+    c.keeper = keeper;
+    keeper.on('renewed', (at) => {
+      c.validUntil = Math.max(c.validUntil, at + this.ttlSeconds * 1000);
+    });
+    keeper.on('lost', () => this.lose(c, new Error(`etcd answered that the campaign's lease ${ID} is gone`)));
+    keeper.start();
+    return ID;
   }
 
   /** Creates the campaign key with the campaign's lease, then checks whether it is the oldest. */
   private async enter(c: Candidacy): Promise<void> {
     try {
-      const leaseId = await c.lease.grant();
+      const leaseId = await this.grant(c);
+      if (this.candidacy !== c) return;
       const key = `${this.store.keys.election}${leaseId}`;
       const client = this.store.client;
       const r = await client
@@ -378,8 +415,10 @@ export class Controller extends EventEmitter {
   private resign(c: Candidacy): void {
     const client = this.store.client;
     // Both at once: the revoke alone would delete the key too, and each may wait for etcd.
+    c.keeper?.close();
     const deleteKey = c.key === '' ? Promise.resolve() : client.if(c.key, 'Create', '==', c.createRevision).then(client.delete().key(c.key)).commit();
-    const done = settleWithin(Promise.allSettled([deleteKey, c.lease.revoke()]), 2000);
+    const revoke = c.leaseId === '' ? Promise.resolve() : client.leaseClient.leaseRevoke({ ID: c.leaseId });
+    const done = settleWithin(Promise.allSettled([deleteKey, revoke]), 2000);
     this.resigning.add(done);
     void done.finally(() => this.resigning.delete(done));
   }

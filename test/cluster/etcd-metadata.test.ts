@@ -156,6 +156,40 @@ test('one controller at a time; on its loss another takes over and moves leaders
   await c2.stop();
 });
 
+test(
+  'the controller keeps its campaign through an etcd outage past twice its TTL, and stops acting before its lease can expire',
+  { skip: etcdMissing, timeout: 60_000 },
+  async () => {
+    // Its own etcd, stopped and restarted here. etcd restores its leases on restart, renewed to
+    // their full TTL: the campaign must stand (as the broker registration does, found 13), while
+    // the controller must not act past its last renewal plus the TTL, when etcd may have expired
+    // its lease and elected another.
+    const own = await withEtcd();
+    const store = await EtcdMetadataStore.open({ endpoints: [own.endpoint], prefix: '/c-outage' });
+    const c = new Controller(store, 1, 2, logger);
+    let resigned = 0;
+    c.on('resigned', () => resigned++);
+    try {
+      await store.register(reg(1), 2);
+      c.start();
+      await waitFor('elected', () => c.active);
+      await own.stop();
+      const stopped = Date.now();
+      // TTL 2 s: the last renewal was before the stop, so the controller stops acting within 2 s.
+      await waitFor('the controller stops acting', () => !c.active, 3000);
+      assert.ok(Date.now() - stopped <= 2000, `still active ${Date.now() - stopped} ms after etcd stopped, past the 2 s TTL`);
+      await new Promise((resolve) => setTimeout(resolve, 5000 - (Date.now() - stopped)));
+      await own.restart();
+      await waitFor('the controller acts again', () => c.active, 10_000);
+      assert.equal(resigned, 0, 'the campaign was given up through the outage');
+    } finally {
+      await c.stop();
+      await store.close();
+      await own.close();
+    }
+  },
+);
+
 test("a leader's ISR expansion is written only while the added broker's registration is the one it judged eligible", { skip: etcdMissing }, async () => {
   const prefix = '/c10';
   const leader = await open(prefix);
