@@ -77,15 +77,17 @@ export class PrefixWatch extends EventEmitter<PrefixWatchEvents> {
     const range = Range.prefix(prefix);
     await new Promise<void>((resolve, reject) => {
       let created = false;
-      const timer = setTimeout(() => fail(new Error(`etcd did not create the watch of ${prefix} within ${timeoutMs} ms`)), timeoutMs);
-      const fail = (err: Error): void => {
+      // Unanswered: the member is stalled, and the stream is cancelled as failed (see above).
+      const timer = setTimeout(() => fail(new Error(`etcd did not create the watch of ${prefix} within ${timeoutMs} ms`), true), timeoutMs);
+      const fail = (err: Error, stalled = false): void => {
         clearTimeout(timer);
         if (created) {
           watch.markBroken(err);
           return;
         }
         created = true;
-        watch.shutStream();
+        if (stalled) stream.cancel();
+        else watch.shutStream();
         reject(err);
       };
       stream.on('data', (res: IWatchResponse) => {

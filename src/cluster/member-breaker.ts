@@ -4,7 +4,9 @@
 // host: its TCP connection stays up): calls kept stalling on it although the rest of the quorum
 // served (RELIABILITY.md, Cluster, found 17). Here one failure etcd3 counts as recoverable (a
 // deadline, a cancelled or refused call) keeps the member out for `openMs`; etcd3 then tries the
-// next member at once, and a call after that time tries the member again.
+// next member at once, and a call after that time tries the member again. `openMs` 0 never keeps
+// it out (a single member: there is no other to ask, and a call must reach it as soon as it is
+// back).
 //
 // etcd3 asks the policy only for execute(); its own (cockatiel's circuit breaker) is not used so
 // that cluster mode loads no second copy of that package beside the one bundled in etcd3.
