@@ -329,7 +329,8 @@ export class Controller extends EventEmitter {
     keeper.on('renewed', (at) => {
       c.validUntil = Math.max(c.validUntil, at + this.ttlSeconds * 1000);
     });
-    keeper.on('lost', () => this.lose(c, new Error(`etcd answered that the campaign's lease ${ID} is gone`)));
+    // etcd answered, so it is reachable: campaign again at once (no pause without a controller).
+    keeper.on('lost', () => this.lose(c, new Error(`etcd answered that the campaign's lease ${ID} is gone`), 0));
     keeper.start();
     return ID;
   }
@@ -396,8 +397,8 @@ export class Controller extends EventEmitter {
     this.reconcile();
   }
 
-  /** Gives up campaign `c` (its lease lost, its key gone, etcd failing) and campaigns again in 1 s. */
-  private lose(c: Candidacy, err: Error): void {
+  /** Gives up campaign `c` (its lease lost, its key gone, etcd failing) and campaigns again in `retryMs` (1 s; at once when etcd answered the lease gone). */
+  private lose(c: Candidacy, err: Error, retryMs = 1000): void {
     if (this.candidacy !== c) return;
     if (this.fence) this.logger.warn({ err: err.message }, 'controller: lost the controller lease; no longer the active controller');
     else if (!this.stopped) this.logger.debug({ err: err.message }, 'controller: campaign failed; campaigning again');
@@ -405,7 +406,7 @@ export class Controller extends EventEmitter {
     this.candidacy = null;
     this.emit('resigned');
     this.resign(c);
-    if (!this.stopped) this.retryTimer = setTimeout(() => this.runCampaign(), 1000);
+    if (!this.stopped) this.retryTimer = setTimeout(() => this.runCampaign(), retryMs);
   }
 
   /**

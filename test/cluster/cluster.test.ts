@@ -521,6 +521,9 @@ test('etcd stopped: a group coordinator whose lease may have expired answers Off
   // Cut off from etcd (the cluster torture's partition-etcd), a broker cannot know whether the
   // controller moved its __consumer_offsets partition away and the group committed elsewhere
   // since: its coordinator must stop answering from memory, as its writes already do.
+  // The test above paused etcd past the leases' TTL: on waking etcd expired them, so the
+  // controller campaigns anew; kafkajs's admin does not retry a Metadata that names no controller.
+  await waitForWholeCluster(cluster.alive()[0]!);
   const k = kafka();
   const admin = k.admin();
   await admin.connect();
