@@ -170,6 +170,8 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private leaseValidUntil = 0;
   private closed = false;
   private lastController = -1;
+  /** etcd.endpoints lists several members (see open). */
+  private severalMembers = false;
 
   private constructor(
     readonly client: Etcd3,
@@ -200,6 +202,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     });
     const prefix = opts.prefix.replace(/\/+$/, '');
     const store = new EtcdMetadataStore(client, prefix, '', timeout);
+    store.severalMembers = several;
     try {
       await store.initClusterId(opts.clusterId ?? null);
       await store.load();
@@ -243,8 +246,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   /** Watches the prefix from the revision after `revision`. */
   private async watchFrom(revision: string): Promise<void> {
     const next = (BigInt(revision) + 1n).toString();
-    // The probe finds a watch on a member that stopped answering within 3 s (found 17).
-    const watch = await PrefixWatch.open(this.client, `${this.keys.prefix}/`, next, this.requestTimeoutMs, { intervalMs: 1000, timeoutMs: 2000 });
+    // With several members, the probe finds a watch on one that stopped answering within 3 s
+    // (found 17). With one there is no other to watch through, and a probe that a slow etcd
+    // answered late would only leave the view without a watch while it is read again.
+    const probe = this.severalMembers ? { intervalMs: 1000, timeoutMs: 2000 } : undefined;
+    const watch = await PrefixWatch.open(this.client, `${this.keys.prefix}/`, next, this.requestTimeoutMs, probe);
     if (this.closed) {
       watch.close();
       return;
