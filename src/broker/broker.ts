@@ -1031,6 +1031,18 @@ export class Broker implements CoordinatorHost {
   }
 
   /**
+   * The controller Metadata and DescribeCluster name to clients. Kafka's KRaft brokers name a random
+   * live broker (clients never reach the quorum; every broker forwards controller requests); we
+   * name the elected controller, whose answers need no forwarding, and during an election this
+   * broker rather than -1: a client then sends its admin request here and gets a retriable
+   * NOT_CONTROLLER, where -1 made kafkajs's admin fail at once.
+   */
+  advertisedControllerId(): number {
+    const id = this.controllerId();
+    return id >= 0 ? id : this.nodeId;
+  }
+
+  /**
    * The partition if this broker may serve it as leader now; otherwise the error to answer:
    * UNKNOWN_TOPIC_OR_PARTITION if it does not exist, NOT_LEADER_OR_FOLLOWER if another broker
    * leads it, or this broker's etcd lease is no longer certainly valid (fencing: the controller

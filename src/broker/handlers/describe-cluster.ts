@@ -26,7 +26,7 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
       errorMessage: null,
       endpointType: BROKER_ENDPOINT,
       clusterId: broker.clusterId,
-      controllerId: broker.controllerId(),
+      controllerId: broker.advertisedControllerId(),
       brokers: broker.liveBrokers(conn.listenerName).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterOperations(broker.security, conn) : UNREQUESTED_OPERATIONS,
     };

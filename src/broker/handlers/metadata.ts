@@ -111,7 +111,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
       throttleTimeMs: 0,
       brokers,
       clusterId: broker.clusterId,
-      controllerId: broker.controllerId(),
+      controllerId: broker.advertisedControllerId(),
       topics,
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? clusterOperations(broker.security, conn) : UNREQUESTED_OPERATIONS,
       errorCode: ErrorCode.NONE,
