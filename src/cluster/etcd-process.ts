@@ -60,6 +60,34 @@ export async function serving(endpoint: string, name: string): Promise<boolean> 
   }
 }
 
+/** The flags of one throwaway member on 127.0.0.1: small and with quick elections. */
+function memberFlags(m: { name: string; dataDir: string; endpoint: string; peer: string; initialCluster: string }): string[] {
+  return [
+    '--name',
+    m.name,
+    '--data-dir',
+    m.dataDir,
+    '--listen-client-urls',
+    m.endpoint,
+    '--advertise-client-urls',
+    m.endpoint,
+    '--listen-peer-urls',
+    m.peer,
+    '--initial-advertise-peer-urls',
+    m.peer,
+    '--initial-cluster',
+    m.initialCluster,
+    '--log-level',
+    'error',
+    '--heartbeat-interval',
+    '50',
+    '--election-timeout',
+    '500',
+    '--quota-backend-bytes',
+    String(256 * 1024 * 1024),
+  ];
+}
+
 export async function startEtcd(opts: { dataDir?: string; binary?: string; timeoutMs?: number } = {}): Promise<EtcdProcess> {
   const binary = opts.binary ?? findEtcd();
   if (!binary) throw new Error("etcd not found: install Debian's etcd-server (apt-get install etcd-server) or set ETCD_BIN");
@@ -76,31 +104,7 @@ export async function startEtcd(opts: { dataDir?: string; binary?: string; timeo
     while (peerPort === clientPort) peerPort = await freeLoopbackPort();
     endpoint = `http://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
-    args = [
-      '--name',
-      name,
-      '--data-dir',
-      join(dataDir, 'etcd'),
-      '--listen-client-urls',
-      endpoint,
-      '--advertise-client-urls',
-      endpoint,
-      '--listen-peer-urls',
-      peer,
-      '--initial-advertise-peer-urls',
-      peer,
-      '--initial-cluster',
-      `${name}=${peer}`,
-      '--log-level',
-      'error',
-      // Small and quick for a local throwaway member.
-      '--heartbeat-interval',
-      '50',
-      '--election-timeout',
-      '500',
-      '--quota-backend-bytes',
-      String(256 * 1024 * 1024),
-    ];
+    args = memberFlags({ name, dataDir: join(dataDir, 'etcd'), endpoint, peer, initialCluster: `${name}=${peer}` });
   };
   let child!: ChildProcess;
   let stderr = '';
@@ -228,33 +232,11 @@ export async function startEtcdCluster(opts: { members?: number; dataDir?: strin
     }
   };
   const args = (s: Slot) => [
-    '--name',
-    s.name,
-    '--data-dir',
-    s.dir,
-    '--listen-client-urls',
-    s.endpoint,
-    '--advertise-client-urls',
-    s.endpoint,
-    '--listen-peer-urls',
-    s.peer,
-    '--initial-advertise-peer-urls',
-    s.peer,
-    '--initial-cluster',
-    slots.map((x) => `${x.name}=${x.peer}`).join(','),
+    ...memberFlags({ name: s.name, dataDir: s.dir, endpoint: s.endpoint, peer: s.peer, initialCluster: slots.map((x) => `${x.name}=${x.peer}`).join(',') }),
     '--initial-cluster-token',
     token,
     '--initial-cluster-state',
     'new',
-    '--log-level',
-    'error',
-    // Quick elections for a local throwaway cluster; the same settings as the single member.
-    '--heartbeat-interval',
-    '50',
-    '--election-timeout',
-    '500',
-    '--quota-backend-bytes',
-    String(256 * 1024 * 1024),
   ];
   const spawnMember = (s: Slot): ChildProcess => {
     s.stderr = '';

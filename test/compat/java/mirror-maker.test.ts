@@ -15,12 +15,13 @@ import { mirrorSetup } from './mirror/setup.js';
 import { startBrokerProcess, type BrokerProcess } from '../../helpers/broker-process.js';
 import { elapse, waitUntil } from '../../helpers/wait.js';
 import { Admin } from '../../../src/client/admin.js';
-import { Consumer, type ConsumerRecord } from '../../../src/client/consumer.js';
+import type { ConsumerRecord } from '../../../src/client/consumer.js';
 import { GroupConsumer } from '../../../src/client/group-consumer.js';
 import { Producer, type ProducerRecord } from '../../../src/client/producer.js';
 import { Connection } from '../../../src/client/connection.js';
 import { ApiKey, type CreateAclsResponse, type DescribeAclsResponse } from '../../../src/protocol/generated/index.js';
 import { runJava, spawnJava, type JavaProcess } from './harness.js';
+import { readWholeTopic } from '../../helpers/topic-reader.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -69,18 +70,6 @@ function shape(r: ConsumerRecord): Shape {
     value: r.value?.toString() ?? null,
     headers: r.headers.map((h): [string, string | null] => [h.key, h.value?.toString() ?? null]),
   };
-}
-
-async function readAll(bootstrap: string, topic: string): Promise<ConsumerRecord[]> {
-  const consumer = new Consumer({ bootstrap });
-  try {
-    await consumer.assign(topic, 'earliest');
-    const out: ConsumerRecord[] = [];
-    for await (const r of consumer.records()) out.push(r);
-    return out;
-  } finally {
-    await consumer.close();
-  }
 }
 
 /** A checkpoint record of `<source>.checkpoints.internal`: MirrorMaker's Checkpoint schema (v0). */
@@ -163,12 +152,12 @@ function mirrorSuite(exactlyOnce: boolean): void {
         );
       }
       written.clear();
-      for (const r of await readAll(a.bootstrap, 'orders')) written.set(r.partition, [...(written.get(r.partition) ?? []), shape(r)]);
+      for (const r of await readWholeTopic(a.bootstrap, 'orders')) written.set(r.partition, [...(written.get(r.partition) ?? []), shape(r)]);
     };
     /** a.orders on b per partition, once it holds `count` records in each. */
     const mirrored = (count: number) =>
       waitFor(`a.orders on b holding ${count} records per partition`, 90_000, async () => {
-        const records = await readAll(b.bootstrap, 'a.orders').catch(() => []); // not created yet
+        const records = await readWholeTopic(b.bootstrap, 'a.orders').catch(() => []); // not created yet
         const byPartition = Array.from({ length: PARTITIONS }, (_, p) => records.filter((r) => r.partition === p).map(shape));
         return byPartition.every((rs) => rs.length >= count) ? byPartition : undefined;
       });
@@ -297,7 +286,7 @@ function mirrorSuite(exactlyOnce: boolean): void {
         [0, 1, 2],
       );
 
-      const checkpoints = (await readAll(b.bootstrap, 'a.checkpoints.internal')).map(decodeCheckpoint);
+      const checkpoints = (await readWholeTopic(b.bootstrap, 'a.checkpoints.internal')).map(decodeCheckpoint);
       assert.ok(checkpoints.length >= PARTITIONS, 'checkpoints in a.checkpoints.internal');
       for (const c of checkpoints) {
         assert.equal(c.group, GROUP);
@@ -350,7 +339,7 @@ function mirrorSuite(exactlyOnce: boolean): void {
       const added = await late.send('orders', [order(PARTITIONS, 0)]).finally(() => late.close());
       assert.equal(added[0]!.partition, PARTITIONS);
       const copy = await waitFor('the record of the new partition on b', 30_000, async () => {
-        const rs = (await readAll(b.bootstrap, 'a.orders')).filter((r) => r.partition === PARTITIONS);
+        const rs = (await readWholeTopic(b.bootstrap, 'a.orders')).filter((r) => r.partition === PARTITIONS);
         return rs.length > 0 ? rs : undefined;
       });
       assert.deepEqual(
@@ -442,7 +431,7 @@ function mirrorSuite(exactlyOnce: boolean): void {
         // again after the restart, so b may hold a stretch twice; none is missing, and each
         // partition is the source's order with at most such replays.
         const onB = await waitFor(`${total} distinct records per partition on b`, 90_000, async () => {
-          const records = await readAll(b.bootstrap, 'a.orders');
+          const records = await readWholeTopic(b.bootstrap, 'a.orders');
           const byPartition = Array.from({ length: PARTITIONS }, (_, p) => records.filter((r) => r.partition === p).map(shape));
           return byPartition.every((rs) => new Set(rs.map(seq)).size >= total) ? byPartition : undefined;
         });
@@ -462,10 +451,10 @@ function mirrorSuite(exactlyOnce: boolean): void {
       // The offset syncs live on the source cluster by default (offset-syncs.topic.location=source).
       const topicsA = await adminA.listTopics();
       assert.ok(topicsA.includes('mm2-offset-syncs.b.internal'), topicsA.join(' '));
-      assert.ok((await readAll(a.bootstrap, 'mm2-offset-syncs.b.internal')).length >= PARTITIONS);
-      assert.ok((await readAll(b.bootstrap, 'heartbeats')).length >= 1, 'heartbeats on b');
+      assert.ok((await readWholeTopic(a.bootstrap, 'mm2-offset-syncs.b.internal')).length >= PARTITIONS);
+      assert.ok((await readWholeTopic(b.bootstrap, 'heartbeats')).length >= 1, 'heartbeats on b');
       // The b->a flow only emits heartbeats, onto a; a->b mirrors them back as a.heartbeats.
-      assert.ok((await readAll(b.bootstrap, 'a.heartbeats')).length >= 1, 'a.heartbeats on b');
+      assert.ok((await readWholeTopic(b.bootstrap, 'a.heartbeats')).length >= 1, 'a.heartbeats on b');
       const groups = await adminB.listGroups();
       assert.ok(
         groups.some((g) => g.groupId === 'a-mm2' && g.protocolType === 'connect'),

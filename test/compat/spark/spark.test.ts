@@ -11,11 +11,11 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin } from '../../../src/client/admin.js';
-import { Consumer, type ConsumerRecord } from '../../../src/client/consumer.js';
 import { Producer, type ProducerRecord } from '../../../src/client/producer.js';
 import { startBrokerProcess, tempDir, type BrokerProcess } from '../../helpers/broker-process.js';
 import { rng } from '../../helpers/rng.js';
 import { sparkDir, sparkSetup } from './setup.js';
+import { readWholeTopic } from '../../helpers/topic-reader.js';
 
 // What Spark's launcher passes to its JVMs on Java 17+ (org.apache.spark.launcher.JavaModuleOptions).
 const JVM_MODULE_OPTS = [
@@ -99,18 +99,6 @@ function runJob(cp: string, bootstrap: string, work: string, commands: string[][
   });
 }
 
-async function readAll(bootstrap: string, topic: string): Promise<ConsumerRecord[]> {
-  const consumer = new Consumer({ bootstrap });
-  try {
-    await consumer.assign(topic, 'earliest');
-    const out: ConsumerRecord[] = [];
-    for await (const r of consumer.records()) out.push(r);
-    return out;
-  } finally {
-    await consumer.close();
-  }
-}
-
 /** Lines of words drawn from a vocabulary; adds each word to `counts`. */
 function lines(random: () => number, n: number, vocabulary: string[], counts: Map<string, number>): string[] {
   return Array.from({ length: n }, () => {
@@ -191,7 +179,7 @@ describe('Apache Spark 4.2 Kafka source and sink', { skip }, () => {
       assert.equal(run1.batches, 1);
       assert.deepEqual(run1.endOffset, { 'spark-in': { '0': 100, '1': 100, '2': 100 } });
       // Update mode: one record per word the batch changed, its count so far (the value as text).
-      const out1 = await readAll(bootstrap, 'spark-out');
+      const out1 = await readWholeTopic(bootstrap, 'spark-out');
       assert.equal(out1.length, afterFirst.size, 'one output record per distinct word');
       for (const r of out1) assert.equal(Number(r.value!.toString()), afterFirst.get(r.key!.toString()), `count of ${r.key!.toString()}`);
 
@@ -246,7 +234,7 @@ describe('Apache Spark 4.2 Kafka source and sink', { skip }, () => {
       assert.deepEqual(run2.endOffset, { 'spark-in': { '0': 120, '1': 120, '2': 120 } });
       assert.equal(run3.inputRows, 0, JSON.stringify(run3));
 
-      const out2 = await readAll(bootstrap, 'spark-out');
+      const out2 = await readWholeTopic(bootstrap, 'spark-out');
       const added = out2.filter((r) => r.offset > (endsBefore.get(r.partition) ?? -1));
       assert.equal(out2.length, out1.length + added.length);
       assert.deepEqual(new Set(added.map((r) => r.key!.toString())), touched, 'a record for each word of round two, once');
@@ -290,7 +278,7 @@ describe('Apache Spark 4.2 Kafka source and sink', { skip }, () => {
 
       // The transactions as Tributary's own client reads them (read_uncommitted: aborted records
       // too, markers skipped); Spark's read_committed rows are the committed ones among them.
-      const txnRecords = await readAll(bootstrap, 'spark-txn');
+      const txnRecords = await readWholeTopic(bootstrap, 'spark-txn');
       assert.deepEqual(
         txnRecords.map((r) => [r.partition, r.offset]),
         [0, 1, 2].flatMap((p) => [0, 1, 2, 4, 5, 6, 8, 9].map((o) => [p, o])),
