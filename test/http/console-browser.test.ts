@@ -97,7 +97,11 @@ describe('web console in a real browser', { skip: chromiumMissing }, () => {
     await producer.disconnect();
 
     await page.getByRole('link', { name: 'Messages', exact: true }).click();
-    await page.getByLabel('Partition', { exact: true }).fill('1');
+    // The Produce form, still shown until the route changes, has a Partition field too: fill the
+    // message browser's once it is there.
+    const browser = page.getByRole('region', { name: 'Message browser' });
+    await browser.waitFor();
+    await browser.getByLabel('Partition', { exact: true }).fill('1');
     await page.getByLabel('Filter (key or value contains)').fill('order-42');
     await page.getByLabel('Show as').selectOption('json');
     await page.getByRole('button', { name: 'Find messages' }).click();
