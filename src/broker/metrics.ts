@@ -67,6 +67,10 @@ export class Histogram {
  *                       record batches between formats. Always 0: Produce v3+ and Fetch v4+
  *                       (all we, and Kafka 4.x, serve) carry the v2 format, which is stored and
  *                       served as it comes; Kafka 4.x records the same zeros.
+ *   TemporaryMemoryBytes  Produce and Fetch only, as Kafka keeps it: memory a request took
+ *                       beyond its own bytes to convert or decompress its records. Always 0:
+ *                       batches stay opaque bytes here (Kafka's produce validation decompresses
+ *                       compressed batches and records what that took).
  *
  * Each time is rounded to whole milliseconds before it is recorded, as Kafka's
  * Request.updateRequestMetrics does (its histograms hold longs), so sums and buckets are the ones
@@ -90,12 +94,16 @@ export class ApiMetrics implements RequestTimesSink {
   readonly errors = new Map<number, Counter>();
   /** Kafka has this histogram for its Produce and Fetch metrics only (not FetchConsumer/FetchFollower). */
   readonly messageConversionsTimeMs: Histogram | null;
+  /** Likewise Produce and Fetch only. */
+  readonly temporaryMemoryBytes: Histogram | null;
   /** `parent`: also records every request there (FetchConsumer and FetchFollower are Fetch too). */
   constructor(
     readonly name: string,
     private readonly parent: ApiMetrics | null = null,
   ) {
-    this.messageConversionsTimeMs = name === 'Produce' || name === 'Fetch' ? new Histogram() : null;
+    const recordApi = name === 'Produce' || name === 'Fetch';
+    this.messageConversionsTimeMs = recordApi ? new Histogram() : null;
+    this.temporaryMemoryBytes = recordApi ? new Histogram(REQUEST_BYTES_BUCKETS) : null;
   }
   error(code: number, by = 1): void {
     let c = this.errors.get(code);
@@ -130,6 +138,7 @@ export class ApiMetrics implements RequestTimesSink {
     this.totalTimeMs.observe(Math.round(total));
     this.requestBytes.observe(bytes);
     this.messageConversionsTimeMs?.observe(0);
+    this.temporaryMemoryBytes?.observe(0);
   }
 }
 

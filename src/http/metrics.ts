@@ -107,7 +107,8 @@ const REQUEST_HISTOGRAMS: {
     | 'responseSendTimeMs'
     | 'totalTimeMs'
     | 'requestBytes'
-    | 'messageConversionsTimeMs';
+    | 'messageConversionsTimeMs'
+    | 'temporaryMemoryBytes';
   name: string;
   help: string;
 }[] = [
@@ -139,6 +140,11 @@ const REQUEST_HISTOGRAMS: {
     field: 'messageConversionsTimeMs',
     name: 'messageconversionstimems',
     help: 'Milliseconds converting record batches between formats, Produce and Fetch only; always 0, nothing is converted (MessageConversionsTimeMs).',
+  },
+  {
+    field: 'temporaryMemoryBytes',
+    name: 'temporarymemorybytes',
+    help: 'Bytes a request took to convert or decompress its records, Produce and Fetch only; always 0, batches stay opaque bytes (TemporaryMemoryBytes).',
   },
 ];
 

@@ -274,7 +274,7 @@ test('times are recorded in whole milliseconds, each rounded as Kafka rounds it'
   assert.equal(m.requestQueueTimeMs.counts[1], 1);
 });
 
-test('MessageConversionsTimeMs: Produce and Fetch only, one zero per request', async (t) => {
+test('MessageConversionsTimeMs and TemporaryMemoryBytes: Produce and Fetch only, one zero per request', async (t) => {
   const { broker, clock, port } = await manualBroker(t);
   const c = await RawClient.connect(port);
   t.after(() => c.close());
@@ -286,13 +286,14 @@ test('MessageConversionsTimeMs: Produce and Fetch only, one zero per request', a
   await pending;
   await waitUntil(() => byName(broker.metrics, 'FetchConsumer').requests.value === 1, { message: 'the fetch counted' });
   const e = parseExposition(brokerExposition(broker).toString());
-  const family = 'kafka_network_requestmetrics_messageconversionstimems';
-  assert.equal(e.types.get(family), 'histogram');
-  for (const request of ['Produce', 'Fetch']) {
-    assert.equal(e.value(`${family}_count`, { request }), e.value('kafka_network_requestmetrics_requests_total', { request }), request);
-    assert.equal(e.value(`${family}_sum`, { request }), 0, request);
+  for (const family of ['kafka_network_requestmetrics_messageconversionstimems', 'kafka_network_requestmetrics_temporarymemorybytes']) {
+    assert.equal(e.types.get(family), 'histogram', family);
+    for (const request of ['Produce', 'Fetch']) {
+      assert.equal(e.value(`${family}_count`, { request }), e.value('kafka_network_requestmetrics_requests_total', { request }), `${family} ${request}`);
+      assert.equal(e.value(`${family}_sum`, { request }), 0, `${family} ${request}`);
+    }
+    for (const request of ['FetchConsumer', 'Metadata', 'CreateTopics']) assert.equal(e.value(`${family}_count`, { request }), undefined, `${family} ${request}`);
   }
-  for (const request of ['FetchConsumer', 'Metadata', 'CreateTopics']) assert.equal(e.value(`${family}_count`, { request }), undefined, request);
 });
 
 test('an ApiVersions newer than ours is counted with its UNSUPPORTED_VERSION; other unsupported versions close unseen', async (t) => {
