@@ -101,8 +101,6 @@ interface Candidacy {
   /** Null until etcd granted the lease. */
   keeper: LeaseKeeper | null;
   leaseId: string;
-  /** Until when the lease is certainly valid in etcd (ms since epoch, systemClock): last renewal sent plus the TTL. */
-  validUntil: number;
   /** Empty until the key is created. */
   key: string;
   createRevision: string;
@@ -148,7 +146,7 @@ export class Controller extends EventEmitter {
    */
   get active(): boolean {
     const c = this.candidacy;
-    return this.fence !== null && c !== null && systemClock.now() < c.validUntil;
+    return this.fence !== null && c !== null && c.keeper !== null && c.keeper.valid();
   }
 
   start(): void {
@@ -309,7 +307,7 @@ export class Controller extends EventEmitter {
     this.retryTimer = null;
     // A store closed under a controller that was not stopped: campaigning would only fail again.
     if (this.stopped || this.store.isClosed) return;
-    const c: Candidacy = { keeper: null, leaseId: '', validUntil: 0, key: '', createRevision: '', seen: false, checking: false, again: false };
+    const c: Candidacy = { keeper: null, leaseId: '', key: '', createRevision: '', seen: false, checking: false, again: false };
     this.candidacy = c;
     void this.enter(c);
   }
@@ -323,12 +321,8 @@ export class Controller extends EventEmitter {
       // Given up meanwhile: resign revokes it.
       return ID;
     }
-    c.validUntil = sentAt + this.ttlSeconds * 1000;
-    const keeper = new LeaseKeeper(this.store.client, ID, this.ttlSeconds, 5000);
+    const keeper = new LeaseKeeper(this.store.client, ID, this.ttlSeconds, 5000, sentAt);
     c.keeper = keeper;
-    keeper.on('renewed', (at) => {
-      c.validUntil = Math.max(c.validUntil, at + this.ttlSeconds * 1000);
-    });
     // etcd answered, so it is reachable: campaign again at once (no pause without a controller).
     keeper.on('lost', () => this.lose(c, new Error(`etcd answered that the campaign's lease ${ID} is gone`), 0));
     keeper.start();

@@ -167,7 +167,6 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   /** The etcd revision that created this broker's current registration key (0: not registered). */
   private registrationRevision = '0';
   /** Until when this broker's lease is certainly valid (ms since epoch). */
-  private leaseValidUntil = 0;
   private closed = false;
   private lastController = -1;
   /** etcd.endpoints lists several members (see open). */
@@ -785,8 +784,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       }
       if (r.succeeded) {
         this.registrationRevision = r.header.revision;
-        this.leaseValidUntil = firedAt + ttlSeconds * 1000;
-        this.keepLease(leaseId, reg, ttlSeconds);
+        this.keepLease(leaseId, reg, ttlSeconds, firedAt);
         this.brokers.set(reg.nodeId, reg);
         this.brokerRevisions.set(reg.nodeId, r.header.revision);
         return;
@@ -806,12 +804,9 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
    * and the registration stands as long as etcd still has the lease; it is lost, and the broker
    * registers again, only once etcd answers that the lease is gone.
    */
-  private keepLease(leaseId: string, reg: BrokerRegistration, ttlSeconds: number): void {
-    const keeper = new LeaseKeeper(this.client, leaseId, ttlSeconds, this.requestTimeoutMs);
+  private keepLease(leaseId: string, reg: BrokerRegistration, ttlSeconds: number, grantSentAt: number): void {
+    const keeper = new LeaseKeeper(this.client, leaseId, ttlSeconds, this.requestTimeoutMs, grantSentAt);
     this.registration = { reg, ttlSeconds, keeper };
-    keeper.on('renewed', (sentAt) => {
-      this.leaseValidUntil = Math.max(this.leaseValidUntil, sentAt + ttlSeconds * 1000);
-    });
     keeper.on('lost', () => {
       if (this.closed || this.registration?.keeper !== keeper) return;
       this.synced = false;
@@ -903,7 +898,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
 
   /** True while this broker's lease is certainly still valid in etcd: it may act as a leader. */
   leaseValid(now = systemClock.now()): boolean {
-    return this.synced && this.registration !== null && now < this.leaseValidUntil;
+    return this.synced && this.registration !== null && this.registration.keeper.valid(now);
   }
 
   async close(): Promise<void> {

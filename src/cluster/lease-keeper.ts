@@ -13,10 +13,18 @@
 //
 // With several etcd members, one that stopped answering (SIGSTOP, a hung host) keeps its TCP
 // connection: a keepalive sent there would wait its whole timeout while the lease runs out,
-// though the rest of the quorum would renew it (RELIABILITY.md, Cluster, found 17). So a
-// keepalive waits at most a quarter of the TTL, and one that timed out is cancelled without being
-// half-closed first: etcd3's pool then counts a failure against that member and sends the next
-// keepalive, 250 ms later, to another one.
+// though the rest of the quorum would renew it (RELIABILITY.md, Cluster, found 17). A member
+// that answers can hang the same way: a follower forwards a keepalive to the Raft leader, and with
+// the leader stopped that forward waits seconds. So a keepalive waits at most a sixth of the TTL,
+// and one that timed out is cancelled without being half-closed first: etcd3's pool then counts a
+// failure against that member and the next keepalive goes at once to another one. Renewals are
+// sent every third of the TTL, so after a renewal two more members can each fail a whole attempt
+// (a follower stuck forwarding, then the stopped leader) and a third attempt still renews before
+// the lease could run out (found 19).
+//
+// The keeper also says until when the lease is certainly still valid in etcd: the send time of
+// the last keepalive etcd answered (or of the grant) plus the TTL. Real time on purpose, not an
+// injected Clock: etcd counts the TTL in real time.
 //
 // Each keepalive is one short stream (write the id, read one answer, end), so nothing is left
 // open between them, and close() ends the one under way and the pause: no timer outlives it.
@@ -25,32 +33,44 @@ import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveRespo
 import { systemClock } from '../common/clock.js';
 
 export interface LeaseKeeperEvents {
-  /** etcd renewed the lease for its TTL from a moment no earlier than `sentAt` (ms since epoch). */
-  renewed: [sentAt: number];
   /** etcd answered that the lease no longer exists: it expired or was revoked. */
   lost: [];
 }
 
-/** The pause after a keepalive etcd did not answer. */
+/** The least time between two keepalives when etcd does not answer (no spinning on a refusal). */
 const RETRY_MS = 250;
 
 export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   private closed = false;
   private stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse> | null = null;
   private wake: (() => void) | null = null;
+  private renewedUntil: number;
 
   constructor(
     private readonly client: Etcd3,
     readonly id: string,
     private readonly ttlSeconds: number,
-    /** How long one keepalive may wait for etcd's answer (at most a quarter of the TTL, see above). */
+    /** How long one keepalive may wait for etcd's answer (at most a sixth of the TTL, see above). */
     timeoutMs: number,
+    /** When the lease's grant was sent (ms since epoch, real time). */
+    grantSentAt: number,
   ) {
     super();
-    this.timeoutMs = Math.min(timeoutMs, Math.max(250, (ttlSeconds * 1000) / 4));
+    this.timeoutMs = Math.min(timeoutMs, Math.max(RETRY_MS, (ttlSeconds * 1000) / 6));
+    this.renewedUntil = grantSentAt + ttlSeconds * 1000;
   }
 
   private readonly timeoutMs: number;
+
+  /** Until when (ms since epoch, real time) the lease is certainly still valid in etcd. */
+  get validUntil(): number {
+    return this.renewedUntil;
+  }
+
+  /** Whether the lease is certainly still valid in etcd at `now`. */
+  valid(now = systemClock.now()): boolean {
+    return now < this.renewedUntil;
+  }
 
   /** Starts renewing: the first keepalive at once, then every third of the TTL. */
   start(): void {
@@ -72,8 +92,13 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
         this.emit('lost');
         return;
       }
-      if (ttl !== null) this.emit('renewed', sentAt);
-      await this.pause(ttl !== null ? (this.ttlSeconds * 1000) / 3 : RETRY_MS);
+      if (ttl !== null) {
+        this.renewedUntil = Math.max(this.renewedUntil, sentAt + this.ttlSeconds * 1000);
+        await this.pause((this.ttlSeconds * 1000) / 3);
+      } else {
+        // After a timeout at once (to another member); after a quick refusal not before RETRY_MS.
+        await this.pause(Math.max(0, sentAt + RETRY_MS - systemClock.now()));
+      }
     }
   }
 
