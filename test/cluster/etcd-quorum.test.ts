@@ -130,7 +130,7 @@ async function unnoticed(t: TestContext, what: string, fault: MemberLoss): Promi
   assert.deepEqual(refusedWhileGone, [], `${what}: a leader refused writes while the member was gone`);
   const lostAfter = lostLease().slice(lostBefore);
   if (fault.etcdMayRevoke && lostAfter.length > 0) {
-    t.diagnostic(`${what}: etcd revoked leases when the member came back (${lostAfter.join(', ')}); checking that the cluster heals`);
+    t.diagnostic(`${what}: etcd revoked leases when the member came back (${[...new Set(lostAfter)].join(', ')}); checking that the cluster heals`);
     await waitFor(
       'every broker registered again, every partition led and taking writes',
       async () => {
