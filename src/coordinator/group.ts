@@ -44,7 +44,8 @@ export interface GroupContext {
    * write is done) and resolves once the snapshot is in the log.
    */
   persist(group: Group, value?: GroupValue): Promise<void>;
-  newMemberId(clientId: string): string;
+  /** A new member id starting with `prefix` (the client id, or a static member's instance id). */
+  newMemberId(prefix: string): string;
   /** A write of the group failed (for the broker's log; the answers already say so). */
   onWriteFailed?(err: unknown, groupId: string, what: string): void;
   /** Rebalances and new generations, for the broker's log. */
@@ -346,7 +347,8 @@ export class Group {
       if (req.groupInstanceId !== null) {
         const existing = this.instances.get(req.groupInstanceId);
         if (existing !== undefined) return this.replaceStaticMember(this.members.get(existing)!, req);
-        return this.addMemberAndRebalance(this.ctx.newMemberId(req.clientId), req);
+        // As Kafka: a static member's id starts with its group.instance.id, a dynamic one's with its client id.
+        return this.addMemberAndRebalance(this.ctx.newMemberId(req.groupInstanceId), req);
       }
       const memberId = this.ctx.newMemberId(req.clientId);
       if (req.requireKnownMemberId) {
@@ -431,12 +433,14 @@ export class Group {
     if (this.leaderId === memberId) this.leaderId = this.members.keys().next().value ?? null;
   }
 
+  /**
+   * A known member's join: as Kafka's ClassicGroup.updateMember, only its protocols and timeouts
+   * change. Its client id, host and protocol type stay those of its first join, also when a
+   * restarted static member takes its place (Kafka copies them to the replacement).
+   */
   private applyJoinRequest(m: Member, req: JoinRequest): void {
-    m.clientId = req.clientId;
-    m.clientHost = req.clientHost;
     m.sessionTimeoutMs = req.sessionTimeoutMs;
     m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
-    m.protocolType = req.protocolType;
     m.protocols = req.protocols;
   }
 
@@ -490,7 +494,7 @@ export class Group {
 
   /** KIP-345: a known group.instance.id joins again with no member id (a restarted static member). */
   private replaceStaticMember(old: Member, req: JoinRequest): Promise<JoinResult> {
-    const newId = this.ctx.newMemberId(req.clientId);
+    const newId = this.ctx.newMemberId(req.groupInstanceId!);
     this.cancelSession(old);
     old.joinWaiter?.(joinError(ErrorCode.FENCED_INSTANCE_ID, old.memberId));
     old.syncWaiter?.({ errorCode: ErrorCode.FENCED_INSTANCE_ID, protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
@@ -502,7 +506,7 @@ export class Group {
     old.isNew = false;
     this.instances.set(req.groupInstanceId!, newId);
     if (this.leaderId === oldId) this.leaderId = newId;
-    const { clientId, clientHost, sessionTimeoutMs, rebalanceTimeoutMs, protocolType, protocols } = old;
+    const { sessionTimeoutMs, rebalanceTimeoutMs, protocols } = old;
     this.applyJoinRequest(old, req);
 
     // As Kafka's updateStaticMemberThenRebalanceOrCompleteJoin: in a Stable group only a change of
@@ -525,7 +529,7 @@ export class Group {
           // As Kafka: the replacement is reverted (the member back under its old id, with what it
           // declared before), and the joiner is told the error with no member id.
           if (this.members.get(newId) === old && this.instances.get(req.groupInstanceId!) === newId) {
-            Object.assign(old, { clientId, clientHost, sessionTimeoutMs, rebalanceTimeoutMs, protocolType, protocols });
+            Object.assign(old, { sessionTimeoutMs, rebalanceTimeoutMs, protocols });
             this.renameMember(old, oldId);
             this.instances.set(req.groupInstanceId!, oldId);
             if (this.leaderId === newId) this.leaderId = oldId;

@@ -285,6 +285,29 @@ describe('group state machine', () => {
     assert.equal(commit[0]!.partitions[0]!.errorCode, ErrorCode.FENCED_INSTANCE_ID);
   });
 
+  test('a member keeps the client id and host of its first join; a static member id starts with its instance id', async () => {
+    const { coordinator: c } = setup();
+    const a = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ia', clientId: 'first', clientHost: '/10.0.0.1' }));
+    assert.equal(a.errorCode, ErrorCode.NONE);
+    assert.match(a.memberId, /^ia-/, 'as Kafka: group.instance.id, then a unique suffix');
+    await syncAll(c, 'g', 1, a.memberId, [a.memberId]);
+    const d = await joinNew(c, 'g', { clientId: 'dyn', clientHost: '/10.0.0.2' });
+    assert.match(d.memberId, /^dyn-/);
+    const ra = await c.join('g', classicJoinRequest(a.memberId, { groupInstanceId: 'ia', clientId: 'first', clientHost: '/10.0.0.1' }));
+    const rd = await d.answer;
+    await syncAll(c, 'g', 2, ra.leader, [ra.memberId, rd.memberId]);
+    // A rejoin under another client id and host (Kafka's updateMember changes neither).
+    const rd2 = c.join('g', classicJoinRequest(rd.memberId, { clientId: 'dyn-renamed', clientHost: '/10.0.0.3' }));
+    // The static member restarts on another host with another client id: Kafka's replacement copies both.
+    const ra2 = await c.join('g', classicJoinRequest('', { groupInstanceId: 'ia', clientId: 'second', clientHost: '/10.0.0.9' }));
+    assert.equal(ra2.errorCode, ErrorCode.NONE);
+    assert.match(ra2.memberId, /^ia-/);
+    await rd2;
+    const members = new Map(c.describeGroup('g').members.map((m) => [m.memberId, m]));
+    assert.deepEqual([members.get(ra2.memberId)?.clientId, members.get(ra2.memberId)?.clientHost], ['first', '/10.0.0.1']);
+    assert.deepEqual([members.get(rd.memberId)?.clientId, members.get(rd.memberId)?.clientHost], ['dyn', '/10.0.0.2']);
+  });
+
   test('static members: a restart rebalances a Stable group only when the protocol it would select changes', async () => {
     const { coordinator: c, store } = setup();
     const both = [proto('range'), proto('roundrobin')];
