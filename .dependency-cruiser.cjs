@@ -3,6 +3,8 @@
 //   common/, config/        leaves: import nothing of ours (config may use common)
 //   protocol/               the wire format: imports nothing of ours
 //   network/                protocol, common
+//   keystores/              config, common (Kafka's JKS/PKCS12/PEM key and trust stores, for
+//                           the broker and the CLI's client properties)
 //   storage/, coordinator/, cluster/
 //                           protocol, network, config, common; never each other
 //   broker/                 everything above, and client/ for broker-to-broker requests
@@ -21,17 +23,20 @@ const allowed = {
   config: ['common'],
   protocol: [],
   network: ['protocol', 'common'],
+  // Kafka's key and trust stores as node:tls options; the broker and the CLI read them, and the
+  // client library only ever gets the result, so it needs no file or store code.
+  keystores: ['config', 'common'],
   storage: ['protocol', 'network', 'config', 'common'],
   coordinator: ['protocol', 'network', 'config', 'common'],
   cluster: ['protocol', 'network', 'config', 'common'],
-  broker: ['protocol', 'network', 'storage', 'coordinator', 'cluster', 'config', 'common', 'client'],
+  broker: ['protocol', 'network', 'storage', 'coordinator', 'cluster', 'keystores', 'config', 'common', 'client'],
   client: ['protocol'],
   // The HTTP listener (metrics, health, admin API) reads the broker and what it is made of; only
   // the entry points (cli/, src/index.ts) start it, and nothing else imports it.
-  http: ['broker', 'storage', 'coordinator', 'cluster', 'network', 'protocol', 'config', 'common'],
+  http: ['broker', 'storage', 'coordinator', 'cluster', 'keystores', 'network', 'protocol', 'config', 'common'],
 };
 
-const folders = ['common', 'config', 'protocol', 'network', 'storage', 'coordinator', 'cluster', 'broker', 'client', 'http', 'cli', 'bench'];
+const folders = ['common', 'config', 'keystores', 'protocol', 'network', 'storage', 'coordinator', 'cluster', 'broker', 'client', 'http', 'cli', 'bench'];
 
 const layerRules = Object.entries(allowed).map(([layer, may]) => {
   const forbidden = folders.filter((f) => f !== layer && !may.includes(f));

@@ -1,77 +1,20 @@
 // TLS key material from Kafka's ssl.* settings (per listener: listener.name.<l>.ssl.*), and the
 // principal of a client certificate (its subject in RFC 2253 form through
 // ssl.principal.mapping.rules).
-import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { createSecureContext, type ConnectionOptions as TlsConnectOptions, type SecureVersion, type TlsOptions, type TLSSocket } from 'node:tls';
+import type { ConnectionOptions as TlsConnectOptions, SecureVersion, TlsOptions, TLSSocket } from 'node:tls';
 import { ConfigError, type BrokerConfig } from '../../config/config.js';
-import { configuredStoreType, loadKeyStore, loadTrustStore } from './key-stores.js';
+import { storeMaterial, type StoreMaterial } from '../../keystores/ssl-stores.js';
 
 const TLS_VERSIONS: Record<string, SecureVersion> = { 'TLSv1.2': 'TLSv1.2', 'TLSv1.3': 'TLSv1.3' };
 
-function readStore(location: string, what: string): Buffer {
-  try {
-    return readFileSync(location);
-  } catch (err) {
-    throw new ConfigError(`Cannot read ${what} ${location}: ${(err as Error).message}`);
-  }
-}
-
-type KeyMaterial = Pick<TlsOptions, 'key' | 'cert' | 'pfx' | 'passphrase' | 'ca'>;
-
 /**
  * The key, certificate and trusted CAs of one side (server listener or inter-broker client), from
- * key and trust stores of any of Kafka's types (key-stores.ts). Checked by building a secure
- * context from them, so a wrong password, a key that does not match its certificate or a damaged
- * store is a ConfigError here (at start, or refusing a dynamic change), not a failed listener.
+ * the listener's ssl.* stores (`listener.name.<l>.ssl.*` first). A store that cannot be used is a
+ * ConfigError here (at start, or refusing a dynamic change), not a failed listener.
  */
-export function keyMaterial(config: BrokerConfig, listener: string): KeyMaterial {
-  const get = (key: string) => config.listenerValue(listener, key);
-  let out: KeyMaterial = {};
-  const location = get('ssl.keystore.location');
-  const inlineChain = get('ssl.keystore.certificate.chain');
-  const inlineKey = get('ssl.keystore.key');
-  if (location) {
-    out = loadKeyStore(
-      {
-        key: 'ssl.keystore.location',
-        location,
-        bytes: readStore(location, 'ssl.keystore.location'),
-        type: configuredStoreType(get('ssl.keystore.type'), 'ssl.keystore.type'),
-        password: get('ssl.keystore.password'),
-      },
-      get('ssl.key.password'),
-    );
-  } else if (inlineChain && inlineKey) {
-    out.key = inlineKey;
-    out.cert = inlineChain;
-    out.passphrase = get('ssl.key.password') ?? undefined;
-  }
-  const trustLocation = get('ssl.truststore.location');
-  const inlineTrust = get('ssl.truststore.certificates');
-  if (trustLocation) {
-    out.ca = loadTrustStore({
-      key: 'ssl.truststore.location',
-      location: trustLocation,
-      bytes: readStore(trustLocation, 'ssl.truststore.location'),
-      type: configuredStoreType(get('ssl.truststore.type'), 'ssl.truststore.type'),
-      password: get('ssl.truststore.password'),
-    });
-  } else if (inlineTrust) {
-    out.ca = inlineTrust;
-  }
-  try {
-    createSecureContext(out);
-  } catch (err) {
-    const message = (err as Error).message;
-    const hint = /mac verify failure/i.test(message)
-      ? ' (wrong ssl.keystore.password?)'
-      : /bad decrypt|bad password|interrupted or cancelled/i.test(message)
-        ? ' (wrong ssl.key.password?)'
-        : '';
-    throw new ConfigError(`The TLS key or trust store of listener ${listener} cannot be used: ${message}${hint}`);
-  }
-  return out;
+export function keyMaterial(config: BrokerConfig, listener: string): StoreMaterial {
+  return storeMaterial((key) => config.listenerValue(listener, key), `listener ${listener}`);
 }
 
 function tlsVersions(config: BrokerConfig, listener: string): { minVersion: SecureVersion; maxVersion: SecureVersion } {

@@ -10,7 +10,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as Forge from 'node-forge';
-import { ConfigError } from '../../config/config.js';
+import { ConfigError } from '../config/config.js';
 import { JCEKS_MAGIC, JKS_MAGIC, KeyStoreError, parseJks, recoverJksKey, type JksKeyEntry } from './jks.js';
 
 export type StoreType = 'PEM' | 'JKS' | 'PKCS12';
