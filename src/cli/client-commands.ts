@@ -12,7 +12,7 @@ import { KafkaClientError } from '../client/errors.js';
 import { Producer, type Acks } from '../client/producer.js';
 import { GroupConsumer } from '../client/group-consumer.js';
 import type { CompressionName } from '../protocol/records/compression.js';
-import { securityFromProperties } from '../client/client-properties.js';
+import { securityFromProperties } from './client-properties.js';
 import type { ClientSecurity } from '../client/sasl.js';
 import { loadPropertiesFile } from '../config/config.js';
 

@@ -17,7 +17,7 @@ export interface ClusterOptions {
   retries?: number;
   /** Backoff before the first retry, doubled each time (default 100 ms). */
   retryBackoffMs?: number;
-  /** TLS and SASL for every connection (see securityFromProperties for Kafka's client properties). */
+  /** TLS and SASL for every connection (the CLI's cli/client-properties.ts makes one from Kafka's client properties). */
   security?: ClientSecurity;
 }
 

@@ -1,10 +1,13 @@
 // Kafka's client security properties (what `--command-config client.properties` holds for
-// Kafka's tools) turned into a connection's ClientSecurity: security.protocol, ssl.truststore.*
-// and ssl.keystore.* (PEM; or librdkafka's ssl.ca.location / ssl.certificate.location /
-// ssl.key.location), sasl.mechanism and sasl.jaas.config (username, password).
+// Kafka's tools) turned into a connection's ClientSecurity: security.protocol; ssl.truststore.*
+// and ssl.keystore.* of any of Kafka's store types (JKS, PKCS12, PEM; read by src/keystores/, as
+// the broker reads its own, so src/client/ only ever gets node:tls options), or librdkafka's
+// ssl.ca.location / ssl.certificate.location / ssl.key.location (PEM); sasl.mechanism and
+// sasl.jaas.config (username, password).
 import { readFileSync } from 'node:fs';
-import { parseJaasEntry } from './jaas.js';
-import type { ClientSecurity, ClientSecurityProtocol, SaslCredentials, ScramMechanism } from './sasl.js';
+import { parseJaasEntry } from '../client/jaas.js';
+import type { ClientSecurity, ClientSecurityProtocol, SaslCredentials, ScramMechanism } from '../client/sasl.js';
+import { storeMaterial } from '../keystores/ssl-stores.js';
 
 const PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'];
 
@@ -21,33 +24,20 @@ export function securityFromProperties(props: Record<string, string>): ClientSec
   if (!PROTOCOLS.includes(protocol)) throw new Error(`security.protocol ${protocol} is not one of ${PROTOCOLS.join(', ')}`);
   const out: ClientSecurity = { protocol: protocol as ClientSecurityProtocol };
   if (protocol === 'SSL' || protocol === 'SASL_SSL') {
-    const tls: NonNullable<ClientSecurity['tls']> = {};
-    const ca = props['ssl.truststore.location'] ?? props['ssl.ca.location'];
-    if (ca) {
-      if ((props['ssl.truststore.type'] ?? 'PEM').toUpperCase() !== 'PEM') throw new Error('ssl.truststore.type: only PEM trust stores are supported');
-      tls.ca = read(ca, 'ssl.truststore.location');
-    } else if (props['ssl.truststore.certificates']) {
-      tls.ca = props['ssl.truststore.certificates'];
-    }
-    const keystore = props['ssl.keystore.location'];
-    if (keystore) {
-      const type = (props['ssl.keystore.type'] ?? (/\.(p12|pfx)$/i.test(keystore) ? 'PKCS12' : 'PEM')).toUpperCase();
-      if (type === 'PKCS12') {
-        tls.pfx = read(keystore, 'ssl.keystore.location');
-        tls.passphrase = props['ssl.keystore.password'];
-      } else if (type === 'PEM') {
-        tls.key = tls.cert = read(keystore, 'ssl.keystore.location');
-        tls.passphrase = props['ssl.key.password'];
-      } else {
-        throw new Error(`ssl.keystore.type ${type} is not supported (PEM, PKCS12)`);
-      }
-    } else if (props['ssl.certificate.location'] && props['ssl.key.location']) {
-      tls.cert = read(props['ssl.certificate.location'], 'ssl.certificate.location');
-      tls.key = read(props['ssl.key.location'], 'ssl.key.location');
-      tls.passphrase = props['ssl.key.password'];
-    }
-    if (props['ssl.endpoint.identification.algorithm'] === '') tls.checkServerIdentity = () => undefined;
-    out.tls = tls;
+    // librdkafka's names stand in for Kafka's when Kafka's are unset: its CA file is a PEM trust
+    // store, its certificate and key files the inline PEM key store.
+    const pemFile = (key: string) => (props[key] ? read(props[key], key).toString('utf8') : undefined);
+    const pair = props['ssl.certificate.location'] && props['ssl.key.location'];
+    const setting = (key: string): string | undefined => {
+      if (Object.hasOwn(props, key)) return props[key];
+      if (key === 'ssl.truststore.location') return props['ssl.ca.location'];
+      if (key === 'ssl.keystore.certificate.chain' && pair) return pemFile('ssl.certificate.location');
+      if (key === 'ssl.keystore.key' && pair) return pemFile('ssl.key.location');
+      return undefined;
+    };
+    // Kafka verifies the broker's host name unless ssl.endpoint.identification.algorithm is empty.
+    const verifyHost = props['ssl.endpoint.identification.algorithm'] !== '';
+    out.tls = { ...storeMaterial(setting, 'this client'), ...(verifyHost ? {} : { checkServerIdentity: () => undefined }) };
   }
   if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {
     const mechanism = (props['sasl.mechanism'] ?? props['sasl.mechanisms'] ?? 'GSSAPI').toUpperCase();
