@@ -2,15 +2,18 @@
 // broker trusts through the JAAS ssl.truststore.location option, as Kafka's JaasOptionsUtils):
 // fetched at start, a token with an unknown key id fails and triggers a refresh after which it
 // succeeds (key rotation, as Kafka's RefreshingHttpsJwks), a periodic refresh drops retired keys,
-// and an endpoint the broker cannot trust stops it from starting.
+// an endpoint the broker cannot trust stops it from starting, and the JAAS trust store may be a
+// Java one (JKS, PKCS12; a wrong password stops the start with a message naming it).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../../src/config/config.js';
 import { withBroker } from '../helpers/broker.js';
 import { makePki } from '../helpers/certs.js';
+import { keytoolMissing, trustStore } from '../helpers/keytool.js';
 import { waitUntil } from '../helpers/wait.js';
 import { Connection } from '../../src/client/connection.js';
 
@@ -54,12 +57,12 @@ before(async () => {
 });
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-const config = (refreshMs: number, trust = true) => ({
+/** The JAAS options of the endpoint's trust store; '' trusts Node's defaults only. */
+const pemTrust = () => ` ssl.truststore.type="PEM" ssl.truststore.location="${pki.caFile}"`;
+const config = (refreshMs: number, trust = pemTrust()) => ({
   listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
   'sasl.enabled.mechanisms': 'OAUTHBEARER',
-  'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config': `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required${
-    trust ? ` ssl.truststore.type="PEM" ssl.truststore.location="${pki.caFile}"` : ''
-  };`,
+  'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config': `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required${trust};`,
   'listener.name.sasl_plaintext.oauthbearer.sasl.oauthbearer.jwks.endpoint.url': jwksUrl,
   'sasl.oauthbearer.jwks.endpoint.refresh.ms': refreshMs,
   'sasl.oauthbearer.expected.issuer': 'https://idp.test',
@@ -105,5 +108,25 @@ test('the periodic refresh (sasl.oauthbearer.jwks.endpoint.refresh.ms) drops a r
 });
 
 test('an https JWKS the broker cannot trust stops it from starting', async (t) => {
-  await assert.rejects(withBroker(t, { config: config(3_600_000, false) }), /Cannot fetch the JWKS/);
+  await assert.rejects(withBroker(t, { config: config(3_600_000, '') }), /Cannot fetch the JWKS/);
+});
+
+const noKeytool = keytoolMissing() ?? false;
+test('the JAAS trust store may be JKS (no type: taken from the file) or PKCS12; a wrong password stops the start', { skip: noKeytool }, async (t) => {
+  const jks = trustStore(pki.dir, ['ca.crt'], 'jwks-trust.jks', 'JKS', 'trust-pw');
+  const p12 = trustStore(pki.dir, ['ca.crt'], 'jwks-trust.p12', 'PKCS12', 'trust-pw');
+  served = [k1];
+  for (const trust of [
+    ` ssl.truststore.location="${jks}" ssl.truststore.password="trust-pw"`,
+    ` ssl.truststore.type="PKCS12" ssl.truststore.location="${p12}" ssl.truststore.password="trust-pw"`,
+  ]) {
+    const broker = await withBroker(t, { config: config(3_600_000, trust) });
+    assert.ok(await authenticates(broker.broker.listenerPort('SASL_PLAINTEXT'), jwt(k1, 'alice')), trust);
+    await broker.stop();
+  }
+  await assert.rejects(
+    withBroker(t, { config: config(3_600_000, ` ssl.truststore.location="${jks}" ssl.truststore.password="nope"`) }),
+    (err: unknown) =>
+      err instanceof ConfigError && /^OAUTHBEARER JAAS config: ssl\.truststore\.location .*jwks-trust\.jks: .*check ssl\.truststore\.password/.test(err.message),
+  );
 });

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import type { StoreMaterial } from '../../keystores/ssl-stores.js';
 
 /** Reads a JWKS document into public keys by kid (keys without a kid: `#<index>`); non-signing keys are skipped. */
 export function parseJwks(text: string): Map<string, KeyObject> {
@@ -46,8 +47,8 @@ export interface HttpsJwksOptions {
   refreshMs: number;
   retryBackoffMs: number;
   retryBackoffMaxMs: number;
-  /** Trusted CA certificates (PEM) for the endpoint; unset: Node's defaults. */
-  ca?: string | Buffer;
+  /** The endpoint's trusted CAs (unset: Node's defaults) and, for mutual TLS, a key and chain. */
+  tls?: StoreMaterial;
   logger: Logger;
   /** The broker's clock (ms since epoch). */
   now: () => number;
@@ -135,7 +136,7 @@ export class HttpsJwks implements KeySource {
     // node:https (and its TLS stack) is loaded only by a broker that fetches keys over https.
     const request = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = request(url, { method: 'GET', headers: { accept: 'application/json' }, ...(this.o.ca ? { ca: this.o.ca } : {}) }, (res) => {
+      const req = request(url, { method: 'GET', headers: { accept: 'application/json' }, ...this.o.tls }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {

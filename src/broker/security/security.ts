@@ -3,10 +3,10 @@
 // credentials and ACLs (kept in the metadata store, so a cluster shares them), and the
 // authorizer handlers ask.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ConfigError, type BrokerConfig } from '../../config/config.js';
+import { storeMaterial, type StoreMaterial } from '../../keystores/ssl-stores.js';
 import type { MetadataStore, StoredAcl, StoredScramCredential } from '../../cluster/metadata-port.js';
 import type { Connection } from '../../network/connection.js';
 import { normalizeAddress } from '../../network/server.js';
@@ -157,7 +157,8 @@ export class BrokerSecurity {
   /**
    * The JWKS of a listener: a file read now, or an https endpoint fetched by start() and kept
    * fresh. The endpoint's CA comes from the OAUTHBEARER JAAS options, as Kafka's JaasOptionsUtils
-   * takes them (ssl.truststore.location or ssl.truststore.certificates, PEM); else Node's defaults.
+   * takes them (ssl.truststore.location of any store type, or ssl.truststore.certificates; and
+   * ssl.keystore.* for mutual TLS); else Node's defaults.
    */
   private keySource(url: string, oauth: (key: string) => string | null, options: Map<string, string>): KeySource {
     if (url.startsWith('file:')) {
@@ -168,15 +169,8 @@ export class BrokerSecurity {
       }
     }
     if (!/^https?:\/\//.test(url)) throw new ConfigError(`sasl.oauthbearer.jwks.endpoint.url ${url}: use an https:, http: or file: URL`);
-    let ca: string | Buffer | undefined = options.get('ssl.truststore.certificates');
-    const trustFile = options.get('ssl.truststore.location');
-    if (trustFile) {
-      try {
-        ca = readFileSync(trustFile);
-      } catch (err) {
-        throw new ConfigError(`Cannot read the OAUTHBEARER JAAS ssl.truststore.location ${trustFile}: ${(err as Error).message}`);
-      }
-    }
+    // Kafka builds an SSL factory from the JAAS options' ssl.* (JaasOptionsUtils) for https only.
+    const tls = url.startsWith('https:') ? jwksStores(options) : {};
     const ms = (key: string, fallback: number) => {
       const v = oauth(key);
       return v === null || v === '' || !Number.isFinite(Number(v)) ? fallback : Number(v);
@@ -186,7 +180,7 @@ export class BrokerSecurity {
       refreshMs: Math.max(1, ms('sasl.oauthbearer.jwks.endpoint.refresh.ms', 3_600_000)),
       retryBackoffMs: Math.max(1, ms('sasl.oauthbearer.jwks.endpoint.retry.backoff.ms', 100)),
       retryBackoffMaxMs: Math.max(1, ms('sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms', 10_000)),
-      ...(ca !== undefined ? { ca } : {}),
+      tls,
       logger: this.logger,
       now: () => this.clock.now(),
     });
@@ -485,3 +479,12 @@ export class BrokerSecurity {
 }
 
 export type { SaslServer };
+
+/** The JWKS endpoint's stores from the OAUTHBEARER JAAS options; errors say they are those, not the listener's. */
+function jwksStores(options: Map<string, string>): StoreMaterial {
+  try {
+    return storeMaterial((key) => options.get(key), 'its JWKS endpoint');
+  } catch (err) {
+    throw err instanceof ConfigError ? new ConfigError(`OAUTHBEARER JAAS config: ${err.message}`) : err;
+  }
+}
