@@ -214,7 +214,7 @@ const brokerDefs: ConfigDef[] = [
     type: 'string',
     default: null,
     scope: 'broker',
-    doc: "OAUTHBEARER: the JWKS whose keys sign valid tokens: an https: URL (fetched at start, refreshed periodically and when a token names an unknown key id; its CA from the JAAS options ssl.truststore.location or ssl.truststore.certificates) or a file: URL (read at start). Unset: Kafka's unsecured tokens (alg none), for development.",
+    doc: "OAUTHBEARER: the JWKS whose keys sign valid tokens: an https: URL (fetched at start, refreshed periodically and when a token names an unknown key id; its CA from the JAAS options ssl.truststore.location (a JKS, PKCS12 or PEM store, with ssl.truststore.type and ssl.truststore.password as for a listener) or ssl.truststore.certificates) or a file: URL (read at start). Unset: Kafka's unsecured tokens (alg none), for development.",
   },
   {
     name: 'sasl.oauthbearer.jwks.endpoint.refresh.ms',
