@@ -339,11 +339,15 @@ export class Controller extends EventEmitter {
       const r = await client
         .if(key, 'Create', '==', 0)
         .then(client.put(key).value(String(this.nodeId)).lease(leaseId))
+        .else(client.get(key))
         .commit();
-      // The lease is new, so its key cannot exist yet.
-      if (!r.succeeded) throw new Error(`the campaign key ${key} exists already`);
+      // The lease is new, so its key cannot exist yet, unless etcd3 sent this transaction again
+      // after an attempt that committed but got no answer: then the key is on this campaign's
+      // lease, and it is this campaign's (RELIABILITY.md, Cluster, found 20).
+      const own = r.succeeded ? null : r.responses[0]?.response_range?.kvs[0];
+      if (own !== null && own?.lease !== leaseId) throw new Error(`the campaign key ${key} exists already`);
       c.key = key;
-      c.createRevision = r.header.revision;
+      c.createRevision = own ? own.create_revision : r.header.revision;
       this.check(c);
     } catch (err) {
       this.lose(c, err as Error);

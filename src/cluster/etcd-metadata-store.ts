@@ -5,8 +5,9 @@
 // each other's decisions. Key layout: ARCHITECTURE.md "Cluster metadata in etcd".
 import { newClusterId } from '../common/cluster-id.js';
 import { EventEmitter } from 'node:events';
-import { Etcd3, type IKeyValue } from 'etcd3';
+import { Etcd3, EtcdLeaseInvalidError, type ComparatorBuilder, type IKeyValue, type ITxnResponse } from 'etcd3';
 import { MemberBreaker } from './member-breaker.js';
+import { countingAttempts, noteAttempt } from './etcd-attempts.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PrefixWatch } from './etcd-watch.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -131,6 +132,16 @@ function parse<T>(kv: IKeyValue): T {
   return JSON.parse(kv.value.toString('utf8')) as T;
 }
 
+/** The key read back by the `index`th operation of a refused transaction's else branch, if it exists. */
+function readBack(r: ITxnResponse, index: number): IKeyValue | undefined {
+  return r.responses[index]?.response_range?.kvs[0];
+}
+
+/** Whether the else branch of refused transaction `r` read back exactly `values`, one key each, in order. */
+function holdsExactly(r: ITxnResponse, values: readonly string[]): boolean {
+  return values.every((v, i) => readBack(r, i)?.value.toString('utf8') === v);
+}
+
 export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   readonly clustered = true;
   readonly keys: EtcdKeys;
@@ -196,7 +207,13 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       // Cluster, found 17). One member is never kept out: etcd3's default breaker kept it out for
       // 5 s after three failures, so after an etcd restart a lease of a shorter TTL could expire
       // before the first keepalive got through (found 18's test showed it).
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: systemClock.now() + (several ? timeout / 2 : timeout) }),
+      defaultCallOptions: (ctx) => {
+        if (ctx.isStream) return {};
+        // Asked once per attempt: a guarded write refused after more than one was perhaps
+        // refused by its own first attempt (guardedWrite, found 20).
+        noteAttempt();
+        return { deadline: systemClock.now() + (several ? timeout / 2 : timeout) };
+      },
       faultHandling: { host: () => new MemberBreaker(several ? 1000 : 0).asPolicy() },
     });
     const prefix = opts.prefix.replace(/\/+$/, '');
@@ -523,6 +540,20 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   }
 
   /**
+   * A guarded transaction: `txn` puts under its compares and, in its else branch, reads back the
+   * keys `mine` needs. etcd3 sends a call again after an attempt that got no answer
+   * (etcd-attempts.ts), and if that attempt committed, the retry is refused by this very write
+   * (a name no longer absent, a mod revision moved on). So a refusal after more than one attempt
+   * is this call's success when `mine` finds in what the refusal read back exactly what this
+   * call wrote: a record's own id, a lease granted for this call, or every value it put. A
+   * refusal after one attempt is someone else's write: `mine` is not asked.
+   */
+  private async guardedWrite(what: string, txn: () => Promise<ITxnResponse>, mine: (refused: ITxnResponse) => boolean): Promise<{ written: boolean; response: ITxnResponse }> {
+    const { value: response, attempts } = await this.call(what, () => countingAttempts(txn));
+    return { written: response.succeeded || (attempts > 1 && mine(response)), response };
+  }
+
+  /**
    * Creates a topic and its partitions. The first transaction is guarded by the name's absence,
    * so of two brokers creating the same topic one wins and the other gets `false`; the rest of a
    * large topic's partitions follow in transactions guarded by that topic key's create revision.
@@ -533,14 +564,23 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     const meta = { name: t.name, id: t.id, partitions: t.partitions, configs: t.configs };
     const puts = states.map((s, p) => this.client.put(this.keys.partition(t.id, p)).value(JSON.stringify(s)));
     const first = puts.slice(0, TXN_OPS - 1);
-    const r = await this.call(`Creating topic ${t.name}`, () =>
-      this.client
-        .if(this.keys.topic(t.name), 'Create', '==', 0)
-        .then(this.client.put(this.keys.topic(t.name)).value(JSON.stringify(meta)), ...first)
-        .commit(),
+    const key = this.keys.topic(t.name);
+    const { written, response: r } = await this.guardedWrite(
+      `Creating topic ${t.name}`,
+      () =>
+        this.client
+          .if(key, 'Create', '==', 0)
+          .then(this.client.put(key).value(JSON.stringify(meta)), ...first)
+          .else(this.client.get(key))
+          .commit(),
+      // The topic id is new for each creation: a topic of that id is this one.
+      (refused) => {
+        const kv = readBack(refused, 0);
+        return kv !== undefined && parse<{ id?: string }>(kv).id === t.id;
+      },
     );
-    if (!r.succeeded) return false;
-    const created = r.header.revision;
+    if (!written) return false;
+    const created = r.succeeded ? r.header.revision : readBack(r, 0)!.create_revision;
     for (let i = TXN_OPS - 1; i < puts.length; i += TXN_OPS) {
       const chunk = puts.slice(i, i + TXN_OPS);
       const more = await this.call(`Creating topic ${t.name}`, () =>
@@ -605,13 +645,18 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       );
       if (!r.succeeded) throw new MetadataUnavailableError(`Topic ${name} changed while partitions were added; retry`);
     }
-    const r = await this.call(`Adding partitions to ${name}`, () =>
-      this.client
-        .if(this.keys.topic(name), 'Mod', '==', modRevision)
-        .then(this.client.put(this.keys.topic(name)).value(JSON.stringify(meta)))
-        .commit(),
+    const value = JSON.stringify(meta);
+    const { written } = await this.guardedWrite(
+      `Adding partitions to ${name}`,
+      () =>
+        this.client
+          .if(this.keys.topic(name), 'Mod', '==', modRevision)
+          .then(this.client.put(this.keys.topic(name)).value(value))
+          .else(this.client.get(this.keys.topic(name)))
+          .commit(),
+      (refused) => holdsExactly(refused, [value]),
     );
-    if (!r.succeeded) throw new MetadataUnavailableError(`Topic ${name} changed while partitions were added; retry`);
+    if (!written) throw new MetadataUnavailableError(`Topic ${name} changed while partitions were added; retry`);
   }
 
   /**
@@ -628,10 +673,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       const chunk = updates.slice(i, i + TXN_OPS / 2);
       let guard = this.client.if(fence.key, 'Create', '==', fence.createRevision);
       for (const u of chunk) guard = guard.and(this.keys.partition(u.topicId, u.index), 'Mod', '==', u.modRevision);
-      const r = await this.call('Changing partition leadership', () =>
-        guard.then(...chunk.map((u) => this.client.put(this.keys.partition(u.topicId, u.index)).value(JSON.stringify(u.state)))).commit(),
-      );
-      if (!r.succeeded) return false;
+      if (!(await this.writeStates('Changing partition leadership', guard, chunk))) return false;
     }
     return true;
   }
@@ -658,12 +700,29 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       let guard = this.client.if(this.keys.broker(nodeId), 'Create', '==', this.registrationRevision);
       for (const r of registrations) guard = guard.and(this.keys.broker(r.nodeId), 'Mod', '==', r.modRevision);
       for (const u of chunk) guard = guard.and(this.keys.partition(u.topicId, u.index), 'Mod', '==', u.modRevision);
-      const r = await this.call('Changing partition state', () =>
-        guard.then(...chunk.map((u) => this.client.put(this.keys.partition(u.topicId, u.index)).value(JSON.stringify(u.state)))).commit(),
-      );
-      if (!r.succeeded) return false;
+      if (!(await this.writeStates('Changing partition state', guard, chunk))) return false;
     }
     return true;
+  }
+
+  /**
+   * Puts `chunk`'s partition states under `guard`. Refused after an unanswered attempt, the write
+   * is this call's if every key holds exactly the state put (its epochs included): the attempt
+   * that got no answer committed it (guardedWrite).
+   */
+  private async writeStates(what: string, guard: ComparatorBuilder, chunk: readonly { topicId: string; index: number; state: PartitionState }[]): Promise<boolean> {
+    const keys = chunk.map((u) => this.keys.partition(u.topicId, u.index));
+    const values = chunk.map((u) => JSON.stringify(u.state));
+    const { written } = await this.guardedWrite(
+      what,
+      () =>
+        guard
+          .then(...keys.map((k, i) => this.client.put(k).value(values[i]!)))
+          .else(...keys.map((k) => this.client.get(k)))
+          .commit(),
+      (refused) => holdsExactly(refused, values),
+    );
+    return written;
   }
 
   async setDynamicBrokerConfigs(scope: BrokerConfigScope, configs: Record<string, string>): Promise<void> {
@@ -770,23 +829,29 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       // A lease nobody keeps alive until the registration is made: one whose grant or
       // transaction fails (or is answered too late) just expires by itself.
       const leaseId = (await this.call('Registering the broker', () => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: '0' }))).ID;
-      const r = await this.call('Registering the broker', () =>
-        this.client
-          .if(key, 'Create', '==', 0)
-          .then(this.client.put(key).value(JSON.stringify(reg)).lease(leaseId))
-          .else(this.client.get(key))
-          .commit(),
+      const { written, response: r } = await this.guardedWrite(
+        'Registering the broker',
+        () =>
+          this.client
+            .if(key, 'Create', '==', 0)
+            .then(this.client.put(key).value(JSON.stringify(reg)).lease(leaseId))
+            .else(this.client.get(key))
+            .commit(),
+        // The lease was granted for this registration alone: a key on it is this one. Taken for
+        // another's, it was revoked (the registration deleted) and made again (found 20).
+        (refused) => readBack(refused, 0)?.lease === leaseId,
       );
-      if (r.succeeded && this.closed) {
+      if (written && this.closed) {
         // Stopped meanwhile: no keepalive loop may outlive close().
         await this.client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
         return;
       }
-      if (r.succeeded) {
-        this.registrationRevision = r.header.revision;
+      if (written) {
+        const own = r.succeeded ? null : readBack(r, 0)!;
+        this.registrationRevision = own ? own.create_revision : r.header.revision;
         this.keepLease(leaseId, reg, ttlSeconds, firedAt);
         this.brokers.set(reg.nodeId, reg);
-        this.brokerRevisions.set(reg.nodeId, r.header.revision);
+        this.brokerRevisions.set(reg.nodeId, own ? own.mod_revision : r.header.revision);
         return;
       }
       await this.client.leaseClient.leaseRevoke({ ID: leaseId }).catch(() => undefined);
@@ -852,7 +917,13 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     const res = await this.call('Unregistering a broker', () => this.client.get(key).exec());
     const kv = res.kvs[0];
     if (!kv) return false;
-    if (kv.lease && kv.lease !== '0') await this.call('Unregistering a broker', () => this.client.leaseClient.leaseRevoke({ ID: kv.lease }));
+    // A lease already gone was revoked by an attempt whose answer was lost (etcd3 sent the revoke
+    // again), or it expired meanwhile: either way the registration is gone, as asked (found 20).
+    const revoke = (): Promise<unknown> =>
+      this.client.leaseClient.leaseRevoke({ ID: kv.lease }).catch((err: unknown) => {
+        if (!(err instanceof EtcdLeaseInvalidError)) throw err;
+      });
+    if (kv.lease && kv.lease !== '0') await this.call('Unregistering a broker', revoke);
     else await this.call('Unregistering a broker', () => this.client.delete().key(key).exec());
     return true;
   }
