@@ -12,7 +12,7 @@ import { EtcdMetadataStore } from '../../src/cluster/etcd-metadata-store.js';
 import { Controller } from '../../src/cluster/controller.js';
 import type { PartitionState, TopicRecord } from '../../src/cluster/metadata-port.js';
 import type { EtcdProcess } from '../../src/cluster/etcd-process.js';
-import { etcdMissing, waitFor, withEtcd } from '../helpers/etcd.js';
+import { etcdMissing, waitFor, withEtcd, withEtcdCluster } from '../helpers/etcd.js';
 import { AnswerLosingProxy } from '../helpers/answer-losing-proxy.js';
 
 let etcd: EtcdProcess;
@@ -44,16 +44,24 @@ function topic(name: string, partitions = 1): TopicRecord {
   return { name, id: randomUUID(), partitions, configs: {}, assignments };
 }
 
-/** Runs `write` with the answer to the request carrying `marker` lost once the direct store sees `committed`. */
-async function losingTheAnswer<T>(marker: string | Buffer, write: () => Promise<T>, committed: () => boolean | Promise<boolean>): Promise<T> {
-  proxy.loseAnswersAfter(marker);
+/**
+ * Runs `write` with the answer to the request carrying `marker` lost (through whichever of
+ * `proxies` it goes) once the direct store sees `committed`.
+ */
+async function losingTheAnswer<T>(
+  marker: string | Buffer,
+  write: () => Promise<T>,
+  committed: () => boolean | Promise<boolean>,
+  proxies: AnswerLosingProxy[] = [proxy],
+): Promise<T> {
+  for (const p of proxies) p.loseAnswersAfter(marker);
   const result = write();
   result.catch(() => undefined);
   try {
     await waitFor('the write committed in etcd', committed, 10_000);
-    assert.equal(proxy.holding, true, 'the answer was held back');
+    assert.equal(proxies.filter((p) => p.holding).length, 1, 'the answer was held back');
   } finally {
-    proxy.drop();
+    for (const p of proxies) p.drop();
   }
   return result;
 }
@@ -69,6 +77,30 @@ test('CreateTopics whose answer was lost after the topic was created answers it 
   await waitFor('the creator sees its topic', () => proxied.topic('held')?.id === t.id);
   // A creation by someone else is still refused.
   await assert.rejects(proxied.createTopic(topic('held')), /already exists/);
+});
+
+test('with several etcd members, the retry on another member of a CreateTopics whose answer was lost answers it created', { skip: etcdMissing, timeout: 60_000 }, async () => {
+  const members = await withEtcdCluster(3);
+  const proxies = await Promise.all(members.endpoints.map((e) => AnswerLosingProxy.start(e)));
+  const own: EtcdMetadataStore[] = [];
+  try {
+    const proxied = await EtcdMetadataStore.open({ endpoints: proxies.map((p) => p.endpoint), prefix: '/lost7' });
+    own.push(proxied);
+    const direct = await EtcdMetadataStore.open({ endpoints: members.endpoints, prefix: '/lost7' });
+    own.push(direct);
+    const t = topic('held-on-one', 2);
+    await losingTheAnswer(
+      'topics/held-on-one',
+      () => proxied.createTopic(t),
+      () => direct.topic('held-on-one')?.id === t.id,
+      proxies,
+    );
+    await waitFor('the creator sees its topic', () => proxied.topic('held-on-one')?.id === t.id);
+  } finally {
+    for (const s of own) await s.close();
+    for (const p of proxies) await p.close();
+    await members.close();
+  }
 });
 
 test('CreatePartitions whose answer was lost after the count was written answers done', { skip: etcdMissing, timeout: 30_000 }, async () => {
