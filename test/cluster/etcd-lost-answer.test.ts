@@ -137,6 +137,21 @@ test("the controller's fenced partition write whose answer was lost counts as wr
   assert.equal(await proxied.writePartitionStates(fence, [{ topicId: t.id, index: 0, state: { ...state, leaderEpoch: 2 }, modRevision }]), false);
 });
 
+test("a leader's own ISR change whose answer was lost counts as written", { skip: etcdMissing, timeout: 30_000 }, async () => {
+  const { proxied, direct } = await stores2('/lost8');
+  await proxied.register({ nodeId: 4, host: '127.0.0.1', port: 9004, rack: null, incarnationId: randomUUID() }, 5);
+  const t: TopicRecord = { ...topic('shrinking', 1), assignments: [{ replicas: [4, 5], leader: 4, leaderEpoch: 0, isr: [4, 5], partitionEpoch: 0 }] };
+  await direct.createTopic(t);
+  await waitFor('the leader sees its partition', () => proxied.partitionRevision(t.id, 0) !== undefined);
+  const state: PartitionState = { replicas: [4, 5], leader: 4, leaderEpoch: 0, isr: [4], partitionEpoch: 1 };
+  const written = await losingTheAnswer(
+    `partitions/${t.id}/0`,
+    () => proxied.writeOwnPartitionStates(4, [{ topicId: t.id, index: 0, state, modRevision: proxied.partitionRevision(t.id, 0)! }]),
+    () => direct.topic('shrinking')?.assignments?.[0]?.partitionEpoch === 1,
+  );
+  assert.equal(written, true);
+});
+
 test('a broker registration whose answer was lost stands: it is not revoked and made again', { skip: etcdMissing, timeout: 30_000 }, async () => {
   const { proxied, direct } = await stores2('/lost4');
   const reg = { nodeId: 7, host: '127.0.0.1', port: 9007, rack: null, incarnationId: randomUUID() };
