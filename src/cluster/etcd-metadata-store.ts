@@ -7,7 +7,7 @@ import { newClusterId } from '../common/cluster-id.js';
 import { EventEmitter } from 'node:events';
 import { Etcd3, EtcdLeaseInvalidError, type ComparatorBuilder, type IKeyValue, type ITxnResponse } from 'etcd3';
 import { MemberBreaker } from './member-breaker.js';
-import { countingAttempts, noteAttempt } from './etcd-attempts.js';
+import { attemptDeadline, countedAttempts, type CallOptions } from './etcd-attempts.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PrefixWatch } from './etcd-watch.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -207,13 +207,7 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       // Cluster, found 17). One member is never kept out: etcd3's default breaker kept it out for
       // 5 s after three failures, so after an etcd restart a lease of a shorter TTL could expire
       // before the first keepalive got through (found 18's test showed it).
-      defaultCallOptions: (ctx) => {
-        if (ctx.isStream) return {};
-        // Asked once per attempt: a guarded write refused after more than one was perhaps
-        // refused by its own first attempt (guardedWrite, found 20).
-        noteAttempt();
-        return { deadline: systemClock.now() + (several ? timeout / 2 : timeout) };
-      },
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: attemptDeadline(timeout, several) }),
       faultHandling: { host: () => new MemberBreaker(several ? 1000 : 0).asPolicy() },
     });
     const prefix = opts.prefix.replace(/\/+$/, '');
@@ -548,9 +542,14 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
    * call wrote: a record's own id, a lease granted for this call, or every value it put. A
    * refusal after one attempt is someone else's write: `mine` is not asked.
    */
-  private async guardedWrite(what: string, txn: () => Promise<ITxnResponse>, mine: (refused: ITxnResponse) => boolean): Promise<{ written: boolean; response: ITxnResponse }> {
-    const { value: response, attempts } = await this.call(what, () => countingAttempts(txn));
-    return { written: response.succeeded || (attempts > 1 && mine(response)), response };
+  private async guardedWrite(
+    what: string,
+    txn: (options: CallOptions) => Promise<ITxnResponse>,
+    mine: (refused: ITxnResponse) => boolean,
+  ): Promise<{ written: boolean; response: ITxnResponse }> {
+    const counted = countedAttempts(() => attemptDeadline(this.requestTimeoutMs, this.severalMembers));
+    const response = await this.call(what, () => txn(counted.options));
+    return { written: response.succeeded || (counted.attempts() > 1 && mine(response)), response };
   }
 
   /**
@@ -567,11 +566,12 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     const key = this.keys.topic(t.name);
     const { written, response: r } = await this.guardedWrite(
       `Creating topic ${t.name}`,
-      () =>
+      (options) =>
         this.client
           .if(key, 'Create', '==', 0)
           .then(this.client.put(key).value(JSON.stringify(meta)), ...first)
           .else(this.client.get(key))
+          .options(options)
           .commit(),
       // The topic id is new for each creation: a topic of that id is this one.
       (refused) => {
@@ -648,11 +648,12 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     const value = JSON.stringify(meta);
     const { written } = await this.guardedWrite(
       `Adding partitions to ${name}`,
-      () =>
+      (options) =>
         this.client
           .if(this.keys.topic(name), 'Mod', '==', modRevision)
           .then(this.client.put(this.keys.topic(name)).value(value))
           .else(this.client.get(this.keys.topic(name)))
+          .options(options)
           .commit(),
       (refused) => holdsExactly(refused, [value]),
     );
@@ -715,10 +716,11 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
     const values = chunk.map((u) => JSON.stringify(u.state));
     const { written } = await this.guardedWrite(
       what,
-      () =>
+      (options) =>
         guard
           .then(...keys.map((k, i) => this.client.put(k).value(values[i]!)))
           .else(...keys.map((k) => this.client.get(k)))
+          .options(options)
           .commit(),
       (refused) => holdsExactly(refused, values),
     );
@@ -831,11 +833,12 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
       const leaseId = (await this.call('Registering the broker', () => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: '0' }))).ID;
       const { written, response: r } = await this.guardedWrite(
         'Registering the broker',
-        () =>
+        (options) =>
           this.client
             .if(key, 'Create', '==', 0)
             .then(this.client.put(key).value(JSON.stringify(reg)).lease(leaseId))
             .else(this.client.get(key))
+            .options(options)
             .commit(),
         // The lease was granted for this registration alone: a key on it is this one. Taken for
         // another's, it was revoked (the registration deleted) and made again (found 20).
