@@ -32,6 +32,8 @@ const PROCESS_TESTS = [
   'test/http/',
   'test/cluster/etcd-metadata.test.ts',
   'test/cluster/etcd-quorum.test.ts',
+  'test/cluster/etcd-no-quorum.test.ts',
+  'test/cluster/etcd-lost-answer.test.ts',
   'test/cluster/replication.test.ts',
   'test/cluster/reassignment.test.ts',
   'test/cluster/update-features.test.ts',
