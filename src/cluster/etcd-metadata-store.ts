@@ -177,7 +177,6 @@ export class EtcdMetadataStore extends EventEmitter implements MetadataStore {
   private registrationPatch: Partial<BrokerRegistration> = {};
   /** The etcd revision that created this broker's current registration key (0: not registered). */
   private registrationRevision = '0';
-  /** Until when this broker's lease is certainly valid (ms since epoch). */
   private closed = false;
   private lastController = -1;
   /** etcd.endpoints lists several members (see open). */
