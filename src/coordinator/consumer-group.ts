@@ -59,6 +59,7 @@ import type { ConsumerProtocolAssignment } from '../protocol/generated/consumer-
 import { joinError, type JoinRequest, type JoinResult, type MemberIdentity, type MemberProfile, type SyncRequest, type SyncResult } from './group.js';
 import type { CoordinatorLogger } from './ports.js';
 import { EpochGroup, EpochGroups, HeartbeatError, LEAVE_GROUP_MEMBER_EPOCH, LEAVE_GROUP_STATIC_MEMBER_EPOCH } from './epoch-groups.js';
+import { TIMER_RETRY_BACKOFF_MS } from './write-errors.js';
 
 /** Kafka's MemberState values, as stored in ConsumerGroupCurrentMemberAssignment. */
 export const MemberState = { STABLE: 0, UNREVOKED_PARTITIONS: 1, UNRELEASED_PARTITIONS: 2, UNKNOWN: 127 } as const;
@@ -645,6 +646,44 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
   /** Member ids handed out with MEMBER_ID_REQUIRED, waiting for their JoinGroup (group\0member). */
   private readonly pendingClassic = new Map<string, () => void>();
 
+  /**
+   * The join and sync timeouts of classic members (each cancels its timer), as Kafka arms them:
+   * a member told to rejoin (REBALANCE_IN_PROGRESS to its Heartbeat or SyncGroup) must send
+   * JoinGroup within its rebalance timeout, and one that joined must send SyncGroup within the
+   * rebalance timeout of its JoinGroup; else it is removed from the group. Kept by member, not
+   * on it: a heartbeat's undo puts a member's fields back, and these timers are not its state.
+   */
+  private readonly classicTimers = new WeakMap<ConsumerMember, { join?: () => void; sync?: () => void }>();
+
+  /**
+   * Arms a classic member's join or sync timeout. The join timeout is armed only if it is not
+   * running yet (Kafka's scheduleIfAbsent): the member has its rebalance timeout from the first
+   * time it is told to rejoin, however often it hears it again. The sync timeout restarts.
+   */
+  private armClassicTimer(group: ConsumerGroup, m: ConsumerMember, kind: 'join' | 'sync', delayMs: number): void {
+    let timers = this.classicTimers.get(m);
+    if (!timers) this.classicTimers.set(m, (timers = {}));
+    if (kind === 'join' && timers.join) return;
+    timers[kind]?.();
+    const why = kind === 'join' ? 'the classic member failed to join within the rebalance timeout' : 'the classic member failed to sync within the rebalance timeout';
+    timers[kind] = this.opts.clock.schedule(delayMs, () => {
+      delete timers[kind];
+      this.fence(group, m, why, () => this.armClassicTimer(group, m, kind, TIMER_RETRY_BACKOFF_MS));
+    });
+  }
+
+  private cancelClassicTimer(m: ConsumerMember, kind: 'join' | 'sync'): void {
+    const timers = this.classicTimers.get(m);
+    timers?.[kind]?.();
+    if (timers) delete timers[kind];
+  }
+
+  protected override clearTimers(m: ConsumerMember): void {
+    super.clearTimers(m);
+    this.cancelClassicTimer(m, 'join');
+    this.cancelClassicTimer(m, 'sync');
+  }
+
   /** Topic names → topic ids (unknown topics dropped). */
   private idsOf(tps: { topic: string; partitions: number[] }[]): Assignment {
     const a: Assignment = new Map();
@@ -672,14 +711,24 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
   }
 
   /** JoinGroup from a classic member of a consumer group. */
-  classicJoin(groupId: string, req: JoinRequest): Promise<JoinResult> {
+  async classicJoin(groupId: string, req: JoinRequest): Promise<JoinResult> {
     // As Kafka answers a failed write (GroupCoordinatorService's handleOperationException): the
     // mapped error and the request's member id; the group is left as it was.
-    return this.runHeartbeat(
+    const result = await this.runHeartbeat(
       groupId,
       (code) => joinError(code, req.memberId),
       (records) => this.handleClassicJoin(groupId, req, records),
     );
+    // Once its join is written (as Kafka, on the write's completion): it has joined, and must
+    // now sync within the rebalance timeout it asked for. Not if the group became a classic
+    // group in this join (it has the classic group's timers then).
+    const group = this.groups.get(groupId);
+    const member = result.errorCode === ErrorCode.NONE ? group?.members.get(result.memberId) : undefined;
+    if (group && member) {
+      this.cancelClassicTimer(member, 'join');
+      this.armClassicTimer(group, member, 'sync', req.rebalanceTimeoutMs);
+    }
+    return result;
   }
 
   private handleClassicJoin(groupId: string, req: JoinRequest, records: CoordinatorRecord[]): JoinResult {
@@ -780,6 +829,13 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
     if (req.protocolType !== null && req.protocolType !== 'consumer') return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     if (req.protocolName !== null && !member.classic.protocols.some((p) => p.name === req.protocolName)) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     const group = this.groups.get(groupId)!;
+    // As Kafka 4.4: a newer assignment epoch than the member's means it must rejoin first (not
+    // while it still has partitions to give up: its next join reconciles it anyway).
+    if (group.assignmentEpoch > member.memberEpoch && member.state !== MemberState.UNREVOKED_PARTITIONS) {
+      this.armClassicTimer(group, member, 'join', member.rebalanceTimeoutMs);
+      return fail(ErrorCode.REBALANCE_IN_PROGRESS);
+    }
+    this.cancelClassicTimer(member, 'sync');
     this.armTimers(group, member);
     return {
       errorCode: ErrorCode.NONE,
@@ -807,7 +863,9 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
         (records) => this.computeTarget(group, records),
       );
     this.armTimers(group, member);
-    return member.memberEpoch !== group.assignmentEpoch || member.state !== MemberState.STABLE ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
+    if (member.memberEpoch === group.assignmentEpoch && member.state === MemberState.STABLE) return ErrorCode.NONE;
+    this.armClassicTimer(group, member, 'join', member.rebalanceTimeoutMs);
+    return ErrorCode.REBALANCE_IN_PROGRESS;
   }
 
   /**

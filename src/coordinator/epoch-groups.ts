@@ -425,8 +425,18 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
    * left this broker).
    */
   private expire(group: G, m: M, timer: 'sessionTimer' | 'rebalanceTimer'): void {
+    this.fence(group, m, timer === 'sessionTimer' ? 'session timeout' : 'rebalance timeout', () => {
+      m[timer]?.();
+      m[timer] = this.opts.clock.schedule(TIMER_RETRY_BACKOFF_MS, () => this.expire(group, m, timer));
+    });
+  }
+
+  /**
+   * Removes a member one of its timers gave up on (a no-op once it has left the group).
+   * `retry` arms that timer again when the write fails with an error a timer retries.
+   */
+  protected fence(group: G, m: M, why: string, retry: () => void): void {
     if (this.stopped || this.groups.get(group.groupId) !== group || group.members.get(m.memberId) !== m) return;
-    const why = timer === 'sessionTimer' ? 'session timeout' : 'rebalance timeout';
     void this.runHeartbeat(
       group.groupId,
       () => undefined,
@@ -437,8 +447,7 @@ export abstract class EpochGroups<A, M extends EpochMember<A>, G extends EpochGr
       [],
       (err) => {
         if (this.stopped || !timerRetries(err) || group.members.get(m.memberId) !== m) return;
-        m[timer]?.();
-        m[timer] = this.opts.clock.schedule(TIMER_RETRY_BACKOFF_MS, () => this.expire(group, m, timer));
+        retry();
       },
     );
   }

@@ -4,7 +4,7 @@
 // last consumer-protocol member leaves (downgrade). Records replay into the same state.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode } from '../../src/protocol/errors.js';
+import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import type { GroupCoordinator } from '../../src/coordinator/group-coordinator.js';
 import type { HeartbeatRequest } from '../../src/coordinator/consumer-group.js';
 import { ManualClock } from '../../src/common/clock.js';
@@ -525,6 +525,136 @@ describe('KIP-848 online migration', () => {
     assert.equal(x.errorCode, ErrorCode.NONE);
     const r = await new Modern(coordinator).beat();
     assert.equal(r.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+    coordinator.shutdown();
+  });
+});
+
+// Kafka 4.4 arms two more timers for a classic member inside a consumer group, both of its
+// rebalance timeout (20 s in these requests; sessions of 10 s, kept alive by heartbeats every 5 s):
+// one started by JoinGroup until its SyncGroup, one started by the first REBALANCE_IN_PROGRESS
+// (to a Heartbeat or a SyncGroup) until its next JoinGroup. Either removes the member.
+describe('classic members of a consumer group: join and sync timeouts', () => {
+  /**
+   * Heartbeats of each member every 5 s for `ms` (the consumer-protocol ones keep their
+   * session): the answers of the first, which must all be `expect` if given.
+   */
+  async function beatFor(clock: ManualClock, members: Classic[], ms: number, expect?: number, moderns: Modern[] = []): Promise<void> {
+    for (let t = 0; t < ms;) {
+      const step = Math.min(5000, ms - t);
+      await clock.advance(step);
+      t += step;
+      const codes = members.map((k) => k.heartbeat());
+      if (expect !== undefined) assert.equal(codes[0], expect, `heartbeat after ${t} ms`);
+      for (const m of moderns) assert.equal((await m.beat()).errorCode, ErrorCode.NONE);
+    }
+  }
+
+  test('a classic member that joins but never syncs is removed after the rebalance timeout of its join', async () => {
+    const { coordinator, clock } = setup();
+    await new Modern(coordinator).beat();
+    const silent = new Classic(coordinator);
+    await silent.join();
+    const synced = new Classic(coordinator);
+    await synced.join();
+    await synced.sync();
+    const group = coordinator.consumer.groups.get('g')!;
+    const epoch = group.groupEpoch;
+    // Its heartbeats keep its session but do not stand in for the SyncGroup.
+    await beatFor(clock, [silent, synced], 19_999);
+    assert.equal(group.members.has(silent.id), true, 'still there before its rebalance timeout');
+    await clock.advance(1);
+    assert.equal(group.members.has(silent.id), false, 'removed at its rebalance timeout');
+    assert.equal(group.groupEpoch, epoch + 1, 'its removal moves the group epoch');
+    assert.equal(silent.heartbeat(), ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal(group.members.has(synced.id), true, 'a member that synced is not timed out');
+    coordinator.shutdown();
+  });
+
+  test("a timeout whose write fails leaves the member, and runs again 500 ms later (Kafka's runtime)", async () => {
+    const store = new MemoryStore();
+    const { coordinator, clock } = setup('bidirectional', store);
+    const m = new Modern(coordinator);
+    await m.beat();
+    const silent = new Classic(coordinator);
+    await silent.join();
+    await beatFor(clock, [silent], 15_000, undefined, [m]);
+    await clock.advance(4999);
+    silent.heartbeat();
+    store.failWith = new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, 'the ISR shrank');
+    const appends = store.appends;
+    const group = coordinator.consumer.groups.get('g')!;
+    await clock.advance(1);
+    assert.equal(store.appends, appends + 1, 'its removal was tried');
+    assert.equal(group.members.has(silent.id), true, 'and undone');
+    await clock.advance(500);
+    assert.equal(store.appends, appends + 2, 'tried again 500 ms later');
+    assert.equal(group.members.has(silent.id), true);
+    store.failWith = null;
+    await clock.advance(500);
+    assert.equal(group.members.has(silent.id), false, 'removed once written');
+    coordinator.shutdown();
+  });
+
+  test('a classic member told to rejoin by its heartbeat is removed if it does not rejoin within its rebalance timeout', async () => {
+    const { coordinator, clock } = setup();
+    const m = new Modern(coordinator);
+    await m.beat();
+    const lazy = new Classic(coordinator);
+    const prompt = new Classic(coordinator);
+    for (const k of [lazy, prompt]) {
+      await k.join();
+      await k.sync();
+    }
+    await settle([lazy, prompt], [m]);
+    // A new member moves the group epoch: both classic members must rejoin.
+    await new Modern(coordinator).beat();
+    assert.equal(lazy.heartbeat(), ErrorCode.REBALANCE_IN_PROGRESS);
+    assert.equal(prompt.heartbeat(), ErrorCode.REBALANCE_IN_PROGRESS);
+    const group = coordinator.consumer.groups.get('g')!;
+    // Hearing it again does not push the deadline back; rejoining (and syncing) in time clears it.
+    await beatFor(clock, [lazy, prompt], 15_000, ErrorCode.REBALANCE_IN_PROGRESS);
+    await prompt.join();
+    await prompt.sync();
+    await beatFor(clock, [lazy, prompt], 4999, ErrorCode.REBALANCE_IN_PROGRESS);
+    assert.equal(group.members.has(lazy.id), true, 'still there before its rebalance timeout');
+    await clock.advance(1);
+    assert.equal(group.members.has(lazy.id), false, 'removed at its rebalance timeout');
+    assert.equal(lazy.heartbeat(), ErrorCode.UNKNOWN_MEMBER_ID);
+    await beatFor(clock, [prompt], 30_000);
+    assert.equal(group.members.has(prompt.id), true, 'the member that rejoined stays');
+    coordinator.shutdown();
+  });
+
+  test('SyncGroup behind the assignment epoch answers REBALANCE_IN_PROGRESS; only a successful one ends the sync timeout', async () => {
+    const { coordinator, clock } = setup();
+    const m = new Modern(coordinator);
+    await m.beat();
+    const k = new Classic(coordinator);
+    await k.join();
+    // Another member joins between k's JoinGroup and its SyncGroup: k must rejoin first.
+    const other = new Modern(coordinator);
+    await other.beat();
+    const group = coordinator.consumer.groups.get('g')!;
+    assert.ok(group.assignmentEpoch > k.generation);
+    const syncRequest = () => ({ memberId: k.id, groupInstanceId: null, generationId: k.generation, protocolType: 'consumer', protocolName: 'range', assignments: [] });
+    assert.equal((await coordinator.sync('g', syncRequest())).errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
+    // It rejoins and syncs in time: it stays, past both timeouts.
+    await beatFor(clock, [k], 10_000, undefined, [m, other]);
+    await k.join();
+    await k.sync();
+    await beatFor(clock, [k], 30_000, undefined, [m, other]);
+    assert.equal(group.members.has(k.id), true);
+    // Joined again, told by SyncGroup 10 s later to rejoin, it does not: a refused SyncGroup does
+    // not end the sync timeout, which removes it 20 s after its join.
+    await k.join();
+    await beatFor(clock, [k], 10_000, undefined, [m, other]);
+    const third = new Modern(coordinator);
+    await third.beat();
+    assert.equal((await coordinator.sync('g', syncRequest())).errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
+    await beatFor(clock, [k], 9999, ErrorCode.REBALANCE_IN_PROGRESS, [m, other, third]);
+    assert.equal(group.members.has(k.id), true, 'still there before its rebalance timeout');
+    await clock.advance(1);
+    assert.equal(group.members.has(k.id), false, 'removed at the rebalance timeout of its join');
     coordinator.shutdown();
   });
 });
