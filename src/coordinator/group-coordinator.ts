@@ -136,6 +136,8 @@ export interface GroupDescription {
   errorCode: number;
   /** False for a group the coordinator does not know (described as Dead). */
   exists: boolean;
+  /** Why a group that is not described does not exist, for DescribeGroups v6+ (GROUP_ID_NOT_FOUND). */
+  notFound?: string;
   groupId: string;
   state: string;
   protocolType: string;
@@ -1142,7 +1144,12 @@ export class GroupCoordinator {
     const g = this.groups.get(groupId);
     const owner = this.groupError(groupId);
     if (owner !== ErrorCode.NONE) return { errorCode: owner, exists: false, groupId, state: '', protocolType: '', protocolData: '', members: [] };
-    if (!g) return { errorCode: ErrorCode.NONE, exists: false, groupId, state: 'Dead', protocolType: '', protocolData: '', members: [] };
+    if (!g) {
+      // As Kafka 4.4: DescribeGroups describes classic groups only; a group of another type is
+      // not found (Dead before v6), whatever an older admin client expects of it.
+      const notFound = this.hasAnyGroup(groupId) ? `Group ${groupId} is not a classic group.` : `Group ${groupId} not found.`;
+      return { errorCode: ErrorCode.NONE, exists: false, notFound, groupId, state: 'Dead', protocolType: '', protocolData: '', members: [] };
+    }
     const describing = g.state === 'Stable' || g.state === 'CompletingRebalance';
     return {
       errorCode: ErrorCode.NONE,

@@ -33,7 +33,11 @@ export const describeGroupsHandler: ApiHandler<DescribeGroupsRequest, DescribeGr
         return {
           errorCode: d.errorCode,
           errorMessage:
-            apiVersion >= 6 && d.errorCode !== ErrorCode.NONE ? (d.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ? `Group ${groupId} not found.` : errorName(d.errorCode)) : null,
+            apiVersion >= 6 && d.errorCode !== ErrorCode.NONE
+              ? d.errorCode === ErrorCode.GROUP_ID_NOT_FOUND
+                ? (d.notFound ?? `Group ${groupId} not found.`)
+                : errorName(d.errorCode)
+              : null,
           groupId,
           groupState: d.state,
           protocolType: d.protocolType,
