@@ -823,12 +823,17 @@ export class ConsumerGroups extends EpochGroups<Assignment, ConsumerMember, Cons
   /** SyncGroup from a classic member: its current partitions. */
   classicSync(groupId: string, req: SyncRequest): SyncResult {
     const fail = (errorCode: number): SyncResult => ({ errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
-    const member = this.groups.get(groupId)?.members.get(req.memberId);
+    const group = this.groups.get(groupId);
+    if (!group) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    // As Kafka's validateConsumerGroupMember: a static member is found by its instance id, and
+    // another member id than its own is fenced.
+    const member = req.groupInstanceId === null ? group.members.get(req.memberId) : group.memberByInstance(req.groupInstanceId);
+    if (member && member.memberId !== req.memberId) return fail(ErrorCode.FENCED_INSTANCE_ID);
     if (!member || !member.classic) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
     if (req.generationId !== member.memberEpoch) return fail(ErrorCode.ILLEGAL_GENERATION);
     if (req.protocolType !== null && req.protocolType !== 'consumer') return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    if (req.protocolName !== null && !member.classic.protocols.some((p) => p.name === req.protocolName)) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    const group = this.groups.get(groupId)!;
+    // The protocol its JoinGroup answered: the first it listed.
+    if (req.protocolName !== null && req.protocolName !== member.classic.protocols[0]?.name) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     // As Kafka 4.4: a newer assignment epoch than the member's means it must rejoin first (not
     // while it still has partitions to give up: its next join reconciles it anyway).
     if (group.assignmentEpoch > member.memberEpoch && member.state !== MemberState.UNREVOKED_PARTITIONS) {

@@ -658,3 +658,34 @@ describe('classic members of a consumer group: join and sync timeouts', () => {
     coordinator.shutdown();
   });
 });
+
+test("a classic member's SyncGroup in a consumer group: its instance id, then the protocol its join chose (Kafka 4.4)", async () => {
+  const { coordinator } = setup();
+  await new Modern(coordinator).beat();
+  const k = new Classic(coordinator, 10_000, 'i1');
+  const joined = await coordinator.join('g', {
+    ...k.joinRequest(),
+    protocols: [
+      { name: 'range', metadata: subscription() },
+      { name: 'roundrobin', metadata: subscription() },
+    ],
+  });
+  assert.equal(joined.errorCode, ErrorCode.NONE);
+  assert.equal(joined.protocolName, 'range');
+  const sync = (over: { memberId?: string; groupInstanceId?: string | null; protocolName?: string | null }) =>
+    coordinator.sync('g', {
+      memberId: joined.memberId,
+      groupInstanceId: 'i1',
+      generationId: joined.generationId,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [],
+      ...over,
+    });
+  assert.equal((await sync({ memberId: 'someone-else' })).errorCode, ErrorCode.FENCED_INSTANCE_ID, 'another member id with its instance id');
+  assert.equal((await sync({ groupInstanceId: 'i2' })).errorCode, ErrorCode.UNKNOWN_MEMBER_ID, 'an instance id the group does not know');
+  assert.equal((await sync({ protocolName: 'roundrobin' })).errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL, 'a protocol it listed, but not the one chosen');
+  assert.equal((await sync({ protocolName: null })).errorCode, ErrorCode.NONE);
+  assert.equal((await sync({})).errorCode, ErrorCode.NONE);
+  coordinator.shutdown();
+});
