@@ -6,7 +6,7 @@
 //   and as CommonJS it can be compiled from V8's code cache.
 // - tributary.js, the launcher (src/cli/launcher.ts): compiles cli.cjs with the cache and runs it.
 // - cli.v8cache, the code cache, recorded from a training broker (scripts/code-cache-training.ts).
-// - cluster.cjs, cluster mode's packages (CLUSTER_PACKAGES: etcd3 with gRPC and protobufjs) as a
+// - cluster.cjs, cluster mode's packages (CLUSTER_PACKAGES: etcd3 with gRPC) as a
 //   script of their own, and its cache cluster.v8cache, recorded from a training broker in cluster
 //   mode, with etcd's gRPC services precomputed from etcd3's .proto files (etcd3Services). The
 //   program loads them in cluster mode only (src/cli/cluster-packages.ts).
@@ -35,8 +35,8 @@ const outdir = join(root, 'dist', 'cli');
  */
 const BUNDLED_PACKAGES = new Set(['pino', 'commander']);
 /**
- * Packages that only a broker in cluster mode loads, and that are big: etcd3 with gRPC and
- * protobufjs's runtime (~0.65 MB bundled; etcd3's proto loader is replaced, see etcd3Services).
+ * Packages that only a broker in cluster mode loads, and that are big: etcd3 with gRPC (~0.5 MB
+ * bundled; etcd3's proto loader is replaced, see etcd3Services).
  * Through node's CommonJS loader they cost a cluster broker ~2 MiB more idle RSS and ~80 ms more
  * to load; compiled into cli.cjs, every single-node broker would carry their source. So they are
  * a second script, cluster.cjs, with a code cache of its own; in cli.cjs, `require('etcd3')`
@@ -80,8 +80,8 @@ const ETCD3_PROTO_LOADER_IMPORT = 'const proto_loader_1 = require("@grpc/proto-l
 /**
  * etcd3 parses its .proto files with @grpc/proto-loader when its connection pool module is
  * evaluated; in cluster.cjs it builds the same services from a descriptor computed here
- * (src/cli/etcd3-services.ts says why), so neither the .proto files nor proto-loader and
- * protobufjs's parser are in the bundle.
+ * (src/cli/etcd3-services.ts says why), and encodes messages with src/cli/etcd3-codec.ts, so
+ * neither the .proto files nor proto-loader nor protobufjs are in the bundle.
  */
 const etcd3Services: Plugin = {
   name: 'etcd3-services',
@@ -91,7 +91,7 @@ const etcd3Services: Plugin = {
       if (!source.includes(ETCD3_PROTO_LOADING) || !source.includes(ETCD3_PROTO_LOADER_IMPORT)) {
         throw new Error(`${args.path} no longer loads its .proto files as scripts/bundle-cli.ts expects: update it and src/cli/etcd3-services.ts`);
       }
-      const services = `const services = grpc.loadPackageDefinition(require(${JSON.stringify(etcd3ServicesModule)}).etcd3PackageDefinition(require("protobufjs/light"), require("tributary:etcd3-descriptor")));`;
+      const services = `const services = grpc.loadPackageDefinition(require(${JSON.stringify(etcd3ServicesModule)}).etcd3PackageDefinition(require("tributary:etcd3-descriptor")));`;
       return { contents: source.replace(ETCD3_PROTO_LOADER_IMPORT, '').replace(ETCD3_PROTO_LOADING, services), loader: 'js' };
     });
     // grpc-js requires proto-loader only inside the functions that build a server's channelz and
@@ -103,31 +103,6 @@ const etcd3Services: Plugin = {
     }));
     b.onResolve({ filter: /^tributary:etcd3-descriptor$/ }, (args) => ({ path: args.path, namespace: 'etcd3-descriptor' }));
     b.onLoad({ filter: /.*/, namespace: 'etcd3-descriptor' }, () => ({ contents: JSON.stringify(etcd3Descriptor(etcd3Dir)), loader: 'json' }));
-  },
-};
-
-/** long's instantiation of its WebAssembly helpers, from `try {` to its empty `catch` (checked). */
-const LONG_WASM = /\n {4}try \{\n {6}wasm = new WebAssembly\.Instance\([^]*?\n {4}\} catch \{\n {6}\/\/ no wasm support :\(\n {4}\}\n/g;
-/**
- * long (protobufjs's 64-bit integers, the etcd client's revisions and lease ids) instantiates a
- * WebAssembly module for multiplication and division when it is evaluated; in cluster.cjs it does
- * not, and takes its own JavaScript path for them, as it does where WebAssembly is missing.
- *
- * Why: that one tiny module started V8's WebAssembly engine in every cluster broker, ~1 MiB of
- * its RSS (~1 MiB of node's binary is the WebAssembly decoder's and compiler's code it ran), for
- * a few 64-bit divisions per etcd response (a revision or id turned into its decimal string).
- * 3 brokers, a first acks=all produce, 16 s idle: 202.4 -> 200.1 MiB (medians of 7 runs).
- */
-const longWithoutWasm: Plugin = {
-  name: 'long-without-wasm',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]node_modules[\\/]long[\\/]umd[\\/]index\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8').replace(/\r\n/g, '\n');
-      if ((source.match(LONG_WASM) ?? []).length !== 1 || !source.includes('\n    var wasm = null;\n')) {
-        throw new Error(`${args.path} no longer instantiates its WebAssembly as scripts/bundle-cli.ts expects: update it`);
-      }
-      return { contents: source.replace(LONG_WASM, '\n'), loader: 'js' };
-    });
   },
 };
 
@@ -221,7 +196,7 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  plugins: [etcd3Services, longWithoutWasm, grpcBackoffInUtc],
+  plugins: [etcd3Services, grpcBackoffInUtc],
   banner: { js: '"use strict";' },
   sourcemap: 'linked',
   minifyWhitespace: true,

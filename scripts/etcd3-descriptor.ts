@@ -1,10 +1,12 @@
 // The build's half of src/cli/etcd3-services.ts: reads etcd3's .proto files with the
 // @grpc/proto-loader that etcd3 itself uses, with etcd3's options, and keeps what a gRPC client
-// needs (the message types as protobufjs JSON, each service's methods). cluster.cjs then carries
-// this instead of the .proto files and the parser.
+// needs (each message type's fields with their types resolved to full names, each enum's values,
+// each service's methods). cluster.cjs then carries this instead of the .proto files, the parser
+// and protobufjs (src/cli/etcd3-codec.ts encodes and decodes from it).
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { INamespace, Root } from 'protobufjs';
+import type { Enum, Namespace, ReflectionObject, Root, Type } from 'protobufjs';
+import { SCALARS, type Etcd3Message } from '../src/cli/etcd3-codec.js';
 import type { Etcd3Descriptor, Etcd3Method } from '../src/cli/etcd3-services.js';
 
 /** etcd3's loadSync options (lib/connection-pool.js; bundle-cli.ts checks the call). */
@@ -45,13 +47,33 @@ export function etcd3Descriptor(etcd3Dir: string): Etcd3Descriptor {
     });
   }
   if (Object.keys(services).length === 0) throw new Error(`no gRPC service in ${protoFile}`);
-  return { types: withoutServices(root.toJSON()), services };
+  root.resolveAll();
+  const messages: Record<string, Etcd3Message> = {};
+  const enums: Record<string, Record<string, number>> = {};
+  collectTypes(root, messages, enums);
+  return { messages, enums, services };
 }
 
-/** `ns` without its services: the client is built from `services`, protobufjs needs the messages only. */
-function withoutServices(ns: INamespace): INamespace {
-  if (!ns.nested) return ns;
-  const nested: NonNullable<INamespace['nested']> = {};
-  for (const [name, child] of Object.entries(ns.nested)) if (!('methods' in child)) nested[name] = withoutServices(child);
-  return { ...ns, nested };
+const fullName = (o: ReflectionObject) => o.fullName.replace(/^\./, '');
+
+/** Every message and enum type under `ns`, by full name; fails on what etcd3-codec.ts cannot encode. */
+function collectTypes(ns: Namespace, messages: Record<string, Etcd3Message>, enums: Record<string, Record<string, number>>): void {
+  for (const child of ns.nestedArray) {
+    if ('values' in child) enums[fullName(child)] = { ...(child as Enum).values };
+    if ('fieldsArray' in child) {
+      const type = child as Type;
+      messages[fullName(type)] = {
+        fields: type.fieldsArray.map((f) => {
+          const where = `${fullName(type)}.${f.name}`;
+          if (f.map || f.required || f.delimited || f.options) throw new Error(`${where}: a map, required, group or option field is not supported by src/cli/etcd3-codec.ts`);
+          const resolved = f.resolvedType ? fullName(f.resolvedType) : f.type;
+          if (!f.resolvedType && !SCALARS.includes(f.type)) throw new Error(`${where}: type ${f.type} is not supported by src/cli/etcd3-codec.ts`);
+          if (f.repeated && !f.resolvedType && f.type !== 'string' && f.type !== 'bytes' && !f.packed)
+            throw new Error(`${where}: an unpacked list of numbers is not supported`);
+          return { name: f.name, id: f.id, type: resolved, ...(f.repeated ? { repeated: true as const } : {}), ...(f.partOf ? { oneof: f.partOf.name } : {}) };
+        }),
+      };
+    }
+    if ('nestedArray' in child && (child as Namespace).nestedArray) collectTypes(child as Namespace, messages, enums);
+  }
 }

@@ -9,9 +9,8 @@
 // it registered Google's common protos too. That was ~17 MB of allocation in the first 170 ms,
 // which grew V8's new space to 16 MB before V8's first shrinking GC, and ~1 MB of heap that
 // stayed (2026-12-07, 3 idle brokers: 85.4 -> 78.4 MiB each 10 s after start, 76.6 -> 74.1 at 60 s).
-// From the precomputed descriptor, protobufjs builds only the message types, and each method
-// gets the same conversions proto-loader would give it (its options below).
-import type { IConversionOptions, INamespace, Root, Type } from 'protobufjs';
+// Each method (de)serializes with etcd3-codec.ts, as proto-loader's would with its options.
+import { Codec, type Etcd3Types } from './etcd3-codec.js';
 
 /** One gRPC method of an etcd service, as the build found it. */
 export interface Etcd3Method {
@@ -26,19 +25,11 @@ export interface Etcd3Method {
   responseStream: boolean;
 }
 
-/** What the build keeps of etcd3's .proto files. */
-export interface Etcd3Descriptor {
-  /** The message types, protobufjs's JSON form of the parsed files (Root.toJSON). */
-  types: INamespace;
+/** What the build keeps of etcd3's .proto files: the message and enum types, the services. */
+export interface Etcd3Descriptor extends Etcd3Types {
   /** Each service's methods, by the service's full name (etcdserverpb.KV). */
   services: Record<string, Etcd3Method[]>;
 }
-
-/**
- * How etcd3 has proto-loader decode messages (its loadSync options; the build checks that etcd3
- * still passes exactly these): 64-bit integers and enums as strings, defaults set, oneofs named.
- */
-const DECODED: IConversionOptions = { longs: String, enums: String, defaults: true, oneofs: true };
 
 /** A method as grpc-js's loadPackageDefinition takes it: a client needs only these fields. */
 interface MethodDefinition {
@@ -52,18 +43,16 @@ interface MethodDefinition {
 
 /**
  * The package definition etcd3 gives grpc-js's loadPackageDefinition: its services only, each
- * method (de)serializing with protobufjs as proto-loader's would. `protobuf` is protobufjs/light
- * (Root.fromJSON needs no parser).
+ * method (de)serializing as proto-loader's would.
  */
-export function etcd3PackageDefinition(protobuf: { Root: typeof Root }, descriptor: Etcd3Descriptor): Record<string, Record<string, MethodDefinition>> {
-  const root = protobuf.Root.fromJSON(descriptor.types);
+export function etcd3PackageDefinition(descriptor: Etcd3Descriptor): Record<string, Record<string, MethodDefinition>> {
+  const codecs = new Map<string, Codec>();
   const definition: Record<string, Record<string, MethodDefinition>> = {};
   for (const [service, methods] of Object.entries(descriptor.services)) {
     const methodDefinitions: Record<string, MethodDefinition> = {};
     for (const m of methods) {
-      // Looked up at the first call: protobufjs generates a type's code when it is first used.
-      let request: Type | undefined;
-      let response: Type | undefined;
+      const request = Codec.of(descriptor, m.requestType, codecs);
+      const response = Codec.of(descriptor, m.responseType, codecs);
       methodDefinitions[m.name] = {
         path: `/${service}/${m.name}`,
         requestStream: m.requestStream,
@@ -71,13 +60,9 @@ export function etcd3PackageDefinition(protobuf: { Root: typeof Root }, descript
         originalName: m.originalName,
         requestSerialize(value) {
           if (Array.isArray(value)) throw new Error(`Failed to serialize message: expected object with ${m.requestType} structure, got array instead`);
-          request ??= root.lookupType(m.requestType);
-          return request.encode(request.fromObject(value)).finish();
+          return request.encode(value);
         },
-        responseDeserialize(bytes) {
-          response ??= root.lookupType(m.responseType);
-          return response.toObject(response.decode(bytes), DECODED);
-        },
+        responseDeserialize: (bytes) => response.decode(bytes),
       };
     }
     definition[service] = methodDefinitions;
