@@ -4,20 +4,16 @@
 // expire ends it.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suiteBroker } from '../helpers/broker.js';
-import { cli } from '../helpers/cli.js';
+import { cli, writeProperties } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tributary-dt-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
-const props = (lines: string[]) => {
-  const path = join(dir, `c${n++}.properties`);
-  writeFileSync(path, lines.join('\n') + '\n');
-  return path;
-};
+const props = (lines: string[]) => writeProperties(dir, `c${n++}.properties`, lines);
 const scram = (user: string, password: string, tokenauth = false) =>
   props([
     'security.protocol=SASL_PLAINTEXT',

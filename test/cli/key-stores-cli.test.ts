@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suiteBroker } from '../helpers/broker.js';
 import { makePki } from '../helpers/certs.js';
-import { assertOneLineError, cli } from '../helpers/cli.js';
+import { assertOneLineError, cli, writeProperties } from '../helpers/cli.js';
 import { keyStore, keytool, keytoolMissing, trustStore } from '../helpers/keytool.js';
 
 const skip = keytoolMissing() ?? false;
@@ -15,11 +15,7 @@ if (skip) process.stderr.write(`key-stores-cli: SKIPPED: ${skip}\n`);
 
 const pki = makePki();
 after(() => pki.cleanup());
-const props = (file: string, lines: string[]) => {
-  const path = join(pki.dir, file);
-  writeFileSync(path, lines.join('\n') + '\n');
-  return path;
-};
+const props = (file: string, lines: string[]) => writeProperties(pki.dir, file, lines);
 
 let stores: { trustJks: string; trustP12: string; aliceP12: string; aliceJks: string };
 before(() => {

@@ -2,19 +2,13 @@
 // through --command-config (Kafka's client properties), and what the ACLs and credentials do.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { suiteBroker } from '../helpers/broker.js';
 import { makePki } from '../helpers/certs.js';
-import { cli, run } from '../helpers/cli.js';
+import { cli, run, writeProperties } from '../helpers/cli.js';
 
 const pki = makePki();
 after(() => pki.cleanup());
-const props = (file: string, lines: string[]) => {
-  const path = join(pki.dir, file);
-  writeFileSync(path, lines.join('\n') + '\n');
-  return path;
-};
+const props = (file: string, lines: string[]) => writeProperties(pki.dir, file, lines);
 
 describe('tributary acls and users with --command-config', () => {
   const broker = suiteBroker({

@@ -2,6 +2,8 @@
 // child process, without blocking the event loop (a broker in the test process keeps serving).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { compiled, repoRoot } from './dist.js';
 
 export interface Run {
@@ -47,4 +49,11 @@ export function assertOneLineError(r: Run, type: string): void {
   assert.equal(lines.length, 1, `one line expected, got: ${r.stderr}`);
   assert.match(lines[0]!, new RegExp(`^tributary: ${type}(: .+)?$`));
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+/** Writes a client properties file (`--command-config`) of `lines` as `dir/file`; returns its path. */
+export function writeProperties(dir: string, file: string, lines: string[]): string {
+  const path = join(dir, file);
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
 }
