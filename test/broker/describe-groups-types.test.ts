@@ -9,18 +9,9 @@ import kafkajs from 'kafkajs';
 import { suiteBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ApiKey } from '../../src/protocol/generated/index.js';
+import type { DescribeGroupsResponse } from '../../src/protocol/generated/describe-groups.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { classicJoinRequest, consumerJoinHeartbeat, streamsJoinHeartbeat } from '../helpers/requests.js';
-
-interface Described {
-  errorCode: number;
-  errorMessage: string | null;
-  groupId: string;
-  groupState: string;
-  protocolType: string;
-  protocolData: string;
-  members: unknown[];
-}
 
 describe('DescribeGroups of groups of other types', () => {
   const broker = suiteBroker();
@@ -36,7 +27,7 @@ describe('DescribeGroups of groups of other types', () => {
       assert.equal(sh.body.errorCode, ErrorCode.NONE);
       const ids = ['dg-consumer', 'dg-streams', 'dg-share', 'dg-none'];
 
-      const v6 = await raw.request<{ groups: Described[] }>(ApiKey.DescribeGroups, 6, { groups: ids, includeAuthorizedOperations: false });
+      const v6 = await raw.request<DescribeGroupsResponse>(ApiKey.DescribeGroups, 6, { groups: ids, includeAuthorizedOperations: false });
       assert.deepEqual(
         v6.body.groups.map((g) => [g.groupId, g.errorCode, g.errorMessage, g.groupState, g.protocolType, g.members.length]),
         [
@@ -47,7 +38,7 @@ describe('DescribeGroups of groups of other types', () => {
         ],
       );
       // Before v6 (what kafkajs and older tools send): Dead, no error, no members.
-      const v5 = await raw.request<{ groups: Described[] }>(ApiKey.DescribeGroups, 5, { groups: ids, includeAuthorizedOperations: false });
+      const v5 = await raw.request<DescribeGroupsResponse>(ApiKey.DescribeGroups, 5, { groups: ids, includeAuthorizedOperations: false });
       assert.deepEqual(
         v5.body.groups.map((g) => [g.groupId, g.errorCode, g.groupState, g.protocolType, g.protocolData, g.members.length]),
         ids.map((id) => [id, ErrorCode.NONE, 'Dead', '', '', 0]),
@@ -70,7 +61,7 @@ describe('DescribeGroups of groups of other types', () => {
       const join = { ...classicJoinRequest(''), groupId: 'dg-classic', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }] };
       const j = await raw.request(ApiKey.JoinGroup, 3, join);
       assert.equal(j.body.errorCode, ErrorCode.NONE);
-      const classic = await raw.request<{ groups: Described[] }>(ApiKey.DescribeGroups, 6, { groups: ['dg-classic'], includeAuthorizedOperations: false });
+      const classic = await raw.request<DescribeGroupsResponse>(ApiKey.DescribeGroups, 6, { groups: ['dg-classic'], includeAuthorizedOperations: false });
       assert.equal(classic.body.groups[0]!.errorCode, ErrorCode.NONE);
       assert.equal(classic.body.groups[0]!.protocolType, 'consumer');
       assert.equal(classic.body.groups[0]!.members.length, 1);
